@@ -1,0 +1,78 @@
+# vessel — see README.md. Targets: all (default), test, bench, run, asan, clean.
+CC      ?= cc
+PKGS    := json-c libseccomp libcap
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu17 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
+           -D_GNU_SOURCE -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+LDFLAGS += -Wl,--as-needed
+
+BUILD   := build
+SRCS    := $(sort $(wildcard src/*/*.c))
+LIBOBJS := $(SRCS:%.c=$(BUILD)/%.o)
+MAINOBJ := $(BUILD)/src/main.o
+BIN     := $(BUILD)/vessel
+
+ASAN_DIR    := $(BUILD)/asan
+ASAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -O1
+ASAN_OBJS   := $(SRCS:%.c=$(ASAN_DIR)/%.o)
+UNIT_SRCS   := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(ASAN_DIR)/tests/%)
+
+BENCH_BINS  := $(BUILD)/bench/floor $(BUILD)/bench/start-latency
+
+.PHONY: all deps test unit integration bench run asan clean format
+
+all: $(BIN)
+
+deps:
+	@sh scripts/deps.sh
+
+$(BIN): $(LIBOBJS) $(MAINOBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(ASAN_DIR)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(ASAN_FLAGS) -MMD -MP -c -o $@ $<
+
+$(ASAN_DIR)/tests/%: tests/unit/%.c $(ASAN_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(ASAN_FLAGS) -Itests/unit -o $@ $^ $(LDLIBS) -lcmocka
+
+# Sanitizer build of the unit tests (and of the library they link).
+asan: $(UNIT_BINS)
+
+unit: asan
+	@sh tests/run-unit.sh $(UNIT_BINS)
+
+integration: $(BIN)
+	@sh tests/run-integration.sh
+
+# The README's test command: dependencies, build, unit + integration tests,
+# one closing line "N passed, M failed".
+test: deps
+	@$(MAKE) --no-print-directory all asan $(BENCH_BINS)
+	@sh tests/run-all.sh $(UNIT_BINS)
+
+$(BUILD)/bench/%: bench/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)
+
+bench: deps all $(BENCH_BINS)
+	@sh bench/run.sh
+
+# The main job: build, prepare a busybox bundle, run a container from it.
+run: deps all
+	@sh scripts/run-demo.sh
+
+format:
+	clang-format -i $(SRCS) src/*.c $(wildcard src/*/*.h) $(UNIT_SRCS) $(wildcard bench/*.c)
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(LIBOBJS:.o=.d) $(MAINOBJ:.o=.d) $(ASAN_OBJS:.o=.d)

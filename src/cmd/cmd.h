@@ -1,0 +1,40 @@
+/* CLI front ends, one file per command (git/kvmtool style). Each returns the
+ * process exit status; errors are reported through vs_report_error(). */
+#ifndef VESSEL_CMD_H
+#define VESSEL_CMD_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "util/error.h"
+
+struct vs_globals {
+        const char *root; /* runtime state root, default /run/vessel */
+        bool debug;
+        bool systemd_cgroup; /* accepted for runc compatibility */
+        const char *log_path;
+        const char *log_format;
+};
+
+extern struct vs_globals vs_globals;
+
+/* Prints "vessel: <message>" on stderr (and to the --log file), frees err,
+ * returns 1. */
+int vs_report_error(vs_error **err);
+
+/* Common usage failure: prints "vessel CMD: MSG" + a hint, returns 2. */
+int vs_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define VESSEL_DEFAULT_ROOT "/run/vessel"
+
+int cmd_spec(int argc, char **argv);
+int cmd_create(int argc, char **argv);
+int cmd_start(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_state(int argc, char **argv);
+int cmd_kill(int argc, char **argv);
+int cmd_delete(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_features(int argc, char **argv);
+
+#endif

@@ -1,0 +1,46 @@
+/* Small helpers over json-c for reading typed fields with errors that name
+ * the field ("process.user.uid: expected an integer"). */
+#ifndef VESSEL_UTIL_JSON_H
+#define VESSEL_UTIL_JSON_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util/error.h"
+
+static inline void vs_cleanup_jsonp(json_object **j)
+{
+        if (*j)
+                json_object_put(*j);
+}
+#define _cleanup_json_ __attribute__((cleanup(vs_cleanup_jsonp)))
+
+/* Parses text; on failure names the source and json-c's reason and offset. */
+int vs_json_parse(const char *text, const char *what, json_object **out, vs_error **err);
+int vs_json_parse_file(const char *path, json_object **out, vs_error **err);
+
+/* Field getters: return 0 when the key is absent (out untouched), 1 when
+ * present and well-typed, -1 with err naming "<ctx>.<key>" otherwise. */
+int vs_json_get_string(json_object *obj, const char *ctx, const char *key, char **out,
+                       vs_error **err);
+int vs_json_get_bool(json_object *obj, const char *ctx, const char *key, bool *out,
+                     vs_error **err);
+int vs_json_get_int64(json_object *obj, const char *ctx, const char *key, int64_t *out,
+                      vs_error **err);
+int vs_json_get_uint64(json_object *obj, const char *ctx, const char *key, uint64_t *out,
+                       vs_error **err);
+int vs_json_get_uint32(json_object *obj, const char *ctx, const char *key, uint32_t *out,
+                       vs_error **err);
+int vs_json_get_object(json_object *obj, const char *ctx, const char *key, json_object **out,
+                       vs_error **err);
+int vs_json_get_array(json_object *obj, const char *ctx, const char *key, json_object **out,
+                      vs_error **err);
+/* Array of strings -> NULL-terminated strv. */
+int vs_json_get_strv(json_object *obj, const char *ctx, const char *key, char ***out,
+                     vs_error **err);
+
+/* Serialises with stable formatting (pretty when pretty). Caller frees. */
+char *vs_json_to_string(json_object *obj, bool pretty);
+
+#endif

@@ -1,0 +1,22 @@
+/* Runtime log: --log FILE --log-format text|json --debug, as runc has them.
+ * containerd and podman read errors from the json log file. */
+#ifndef VESSEL_UTIL_LOG_H
+#define VESSEL_UTIL_LOG_H
+
+#include <stdbool.h>
+
+enum vs_log_level { VS_LOG_ERROR, VS_LOG_WARN, VS_LOG_INFO, VS_LOG_DEBUG };
+
+/* path NULL: stderr. format "text" or "json". Returns -1 on a bad format or
+ * an unopenable file (message printed to stderr). */
+int vs_log_init(const char *path, const char *format, bool debug);
+void vs_log(enum vs_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+bool vs_log_debug_enabled(void);
+/* True when a --log file is set (errors also go there, not only stderr). */
+bool vs_log_has_file(void);
+
+#define vs_debug(...) vs_log(VS_LOG_DEBUG, __VA_ARGS__)
+#define vs_warn(...)  vs_log(VS_LOG_WARN, __VA_ARGS__)
+#define vs_info(...)  vs_log(VS_LOG_INFO, __VA_ARGS__)
+
+#endif
