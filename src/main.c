@@ -1,5 +1,6 @@
 /* vessel: command table -> cmd_*(). Global options follow runc's. */
 #include "cmd/cmd.h"
+#include "version.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -9,12 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifndef VESSEL_VERSION
-#define VESSEL_VERSION "0.1.0"
-#endif
-#define OCI_SPEC_VERSION "1.2.0"
 
-struct vs_globals vs_globals = {.root = VESSEL_DEFAULT_ROOT};
 
 struct command {
         const char *name;
@@ -33,30 +29,6 @@ static const struct command commands[] = {
         {"list", cmd_list, "list the containers under the state root"},
         {"features", cmd_features, "print the runtime-spec features document"},
 };
-
-int vs_report_error(vs_error **err)
-{
-        if (err && *err) {
-                fprintf(stderr, "vessel: %s\n", (*err)->msg);
-                if (vs_log_has_file())
-                        vs_log(VS_LOG_ERROR, "%s", (*err)->msg);
-                vs_error_free(err);
-        }
-        return 1;
-}
-
-int vs_usage_error(const char *cmd, const char *fmt, ...)
-{
-        va_list ap;
-        va_start(ap, fmt);
-        char *msg = xvasprintf(fmt, ap);
-        va_end(ap);
-        fprintf(stderr, "vessel %s: %s\nTry 'vessel %s --help'.\n", cmd, msg, cmd);
-        if (vs_log_has_file())
-                vs_log(VS_LOG_ERROR, "%s: %s", cmd, msg);
-        free(msg);
-        return 2;
-}
 
 static void usage(FILE *out)
 {
@@ -110,7 +82,7 @@ int main(int argc, char **argv)
                 case OPT_ROOTLESS:
                         break;
                 case 'v':
-                        printf("vessel version %s\nspec: %s\n", VESSEL_VERSION, OCI_SPEC_VERSION);
+                        printf("vessel version %s\nspec: %s\n", VESSEL_VERSION, VESSEL_OCI_VERSION);
                         return 0;
                 case 'h':
                         usage(stdout);

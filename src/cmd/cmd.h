@@ -25,6 +25,10 @@ int vs_report_error(vs_error **err);
 /* Common usage failure: prints "vessel CMD: MSG" + a hint, returns 2. */
 int vs_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Usage error for the option getopt_long just rejected (call with optstring
+ * starting with ':' so a missing argument is told apart). Returns 2. */
+int vs_option_error(const char *cmd, char **argv, bool missing_argument);
+
 #define VESSEL_DEFAULT_ROOT "/run/vessel"
 
 int cmd_spec(int argc, char **argv);

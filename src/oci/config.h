@@ -293,6 +293,11 @@ const struct oci_namespace *oci_config_namespace(const struct oci_config *cfg,
  * filesystem as data (as runc does); returns -1 only for malformed input. */
 int oci_mount_parse_options(struct oci_mount *m, const char *ctx, vs_error **err);
 
+/* "rslave" -> MS_SLAVE|MS_REC; -1 when unknown. */
+int oci_propagation_from_name(const char *name, unsigned long *out);
+/* NULL-terminated list of every mount option name the parser knows. */
+const char *const *oci_mount_option_names(void);
+
 /* "RLIMIT_NOFILE" -> RLIMIT_NOFILE, -1 when unknown. */
 int oci_rlimit_from_name(const char *name);
 

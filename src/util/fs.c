@@ -1,4 +1,3 @@
-#define _GNU_SOURCE
 #include "util/fs.h"
 #include "util/cleanup.h"
 #include "util/xalloc.h"
@@ -149,7 +148,7 @@ int vs_rm_rf_at(int dirfd, const char *name, vs_error **err)
         while ((de = readdir(d)) != NULL) {
                 if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
                         continue;
-                if (vs_rm_rf_at(dirfd(d), de->d_name, err) < 0)
+                if (vs_rm_rf_at(fd, de->d_name, err) < 0)
                         return vs_error_wrap(err, "in %s", name);
         }
         if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
@@ -160,6 +159,17 @@ int vs_rm_rf_at(int dirfd, const char *name, vs_error **err)
 int vs_rm_rf(const char *path, vs_error **err)
 {
         return vs_rm_rf_at(AT_FDCWD, path, err);
+}
+
+int vs_openat2(int dirfd, const char *path, int flags, unsigned long long resolve)
+{
+        struct open_how how = {.flags = (unsigned long long) (flags | O_CLOEXEC),
+                               .resolve = resolve};
+        int fd;
+        do
+                fd = (int) syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+        while (fd < 0 && errno == EAGAIN);
+        return fd;
 }
 
 int vs_open_in_root(int rootfd, const char *path, int flags, mode_t mode)

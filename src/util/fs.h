@@ -29,6 +29,10 @@ int vs_rm_rf_at(int dirfd, const char *name, vs_error **err);
  * (no vs_error: callers decide how to word the failure). */
 int vs_open_in_root(int rootfd, const char *path, int flags, mode_t mode);
 
+/* openat2(dirfd, path, flags|O_CLOEXEC, resolve) with EAGAIN retried;
+ * resolve takes RESOLVE_* bits. Returns fd or -1 with errno. */
+int vs_openat2(int dirfd, const char *path, int flags, unsigned long long resolve);
+
 /* Creates every missing directory of path inside rootfd, each step confined
  * to the root, and returns an O_PATH|O_DIRECTORY fd on the last one. */
 int vs_mkdir_p_in_root(int rootfd, const char *path, mode_t mode, vs_error **err);

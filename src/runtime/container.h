@@ -1,0 +1,40 @@
+/* The OCI runtime as a library: the runc-compatible commands are thin
+ * front ends over these functions, and the engine calls them in process. */
+#ifndef VESSEL_RUNTIME_CONTAINER_H
+#define VESSEL_RUNTIME_CONTAINER_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "util/error.h"
+
+struct vs_create_opts {
+        const char *root;           /* state root, e.g. /run/vessel */
+        const char *id;
+        const char *bundle;         /* may be relative; made absolute */
+        const char *pid_file;       /* NULL: none */
+        const char *console_socket; /* NULL: none */
+        bool no_pivot;
+        int preserve_fds; /* fds 3..3+n-1 stay open in the container */
+        /* Set by run in the foreground when process.terminal is true and no
+         * console socket was given: the pty master comes back here. */
+        int *console_master_out;
+};
+
+/* Creates the container: its init waits on the exec fifo afterwards.
+ * On failure nothing is left (state dir, init process, cgroup, mounts). */
+int vs_container_create(const struct vs_create_opts *o, pid_t *pid_out, vs_error **err);
+/* Lets the init exec the user process; runs startContainer (in the init)
+ * and poststart hooks. */
+int vs_container_start(const char *root, const char *id, vs_error **err);
+int vs_container_kill(const char *root, const char *id, int sig, bool all, vs_error **err);
+int vs_container_delete(const char *root, const char *id, bool force, vs_error **err);
+/* create + start; in the foreground waits, forwards signals, deletes the
+ * container and stores the exit status (128+N when killed by signal N). */
+int vs_container_run(const struct vs_create_opts *o, bool detach, int *exit_status,
+                     vs_error **err);
+
+/* "TERM", "SIGTERM", "15", "RTMIN+2" -> signal number; -1 when unknown. */
+int vs_signal_from_name(const char *s);
+
+#endif

@@ -1,0 +1,457 @@
+/* `create`: the parent side of container creation. */
+#include "runtime/caps.h"
+#include "runtime/cgroup.h"
+#include "runtime/container.h"
+#include "runtime/hooks.h"
+#include "runtime/init.h"
+#include "runtime/state.h"
+#include "runtime/sync.h"
+#include "runtime/terminal.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pwd.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static pid_t raw_clone(unsigned long flags)
+{
+        /* fork() with namespace flags; the child continues on a COW stack. */
+        return (pid_t) syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
+}
+
+static char *now_rfc3339(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        struct tm tm;
+        gmtime_r(&ts.tv_sec, &tm);
+        return xasprintf("%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec);
+}
+
+static unsigned long long proc_start_time(pid_t pid)
+{
+        char path[64], buf[1024];
+        snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return 0;
+        ssize_t n = read(fd, buf, sizeof(buf) - 1);
+        if (n <= 0)
+                return 0;
+        buf[n] = '\0';
+        char *p = strrchr(buf, ')');
+        for (int field = 2; p && field < 22; field++)
+                p = strchr(p + 1, ' ');
+        return p ? strtoull(p + 1, NULL, 10) : 0;
+}
+
+static int write_id_map(pid_t pid, const char *file, const struct oci_id_mapping *maps, size_t n,
+                        const char *field, vs_error **err)
+{
+        _cleanup_free_ char *text = xstrdup("");
+        for (size_t i = 0; i < n; i++) {
+                char *t = xasprintf("%s%u %u %u\n", text, maps[i].container_id, maps[i].host_id,
+                                    maps[i].size);
+                free(text);
+                text = t;
+        }
+        _cleanup_free_ char *path = xasprintf("/proc/%d/%s", pid, file);
+        if (vs_write_file_at(AT_FDCWD, path, text, strlen(text), err) < 0)
+                return vs_error_wrap(err, "%s", field);
+        return 0;
+}
+
+/* Spawns the init. Namespaces joined by path are entered by an
+ * intermediate process, so that the new ones the init creates are owned by
+ * a joined user namespace and a joined pid namespace applies to the init. */
+static pid_t spawn_init(struct vs_init_args *a, unsigned long flags, bool any_path,
+                        vs_error **err)
+{
+        fflush(NULL);
+        if (!any_path) {
+                pid_t pid = raw_clone(flags | SIGCHLD);
+                if (pid < 0)
+                        return vs_fail_errno(err, "cannot create the container's namespaces");
+                if (pid == 0)
+                        vs_init_main(a);
+                return pid;
+        }
+        int pp[2];
+        if (pipe2(pp, O_CLOEXEC) < 0)
+                return vs_fail_errno(err, "cannot create a pipe");
+        pid_t stage = fork();
+        if (stage < 0) {
+                close(pp[0]);
+                close(pp[1]);
+                return vs_fail_errno(err, "cannot fork");
+        }
+        if (stage == 0) {
+                close(pp[0]);
+                const struct oci_config *cfg = a->cfg;
+                char msg[512] = "";
+                /* User namespace last: before it we still hold host root. */
+                for (int pass = 0; pass < 2 && !*msg; pass++) {
+                        for (size_t i = 0; i < cfg->linux_.n_namespaces; i++) {
+                                const struct oci_namespace *ns = &cfg->linux_.namespaces[i];
+                                if (!ns->path || (ns->type == OCI_NS_USER) != (pass == 1))
+                                        continue;
+                                int fd = open(ns->path, O_RDONLY | O_CLOEXEC);
+                                if (fd < 0 || setns(fd, oci_ns_clone_flag(ns->type)) < 0) {
+                                        snprintf(msg, sizeof(msg),
+                                                 "linux.namespaces[%zu]: cannot join %s "
+                                                 "namespace %s: %s",
+                                                 i, oci_ns_type_name(ns->type), ns->path,
+                                                 strerror(errno));
+                                        break;
+                                }
+                                close(fd);
+                        }
+                }
+                pid_t pid = -1;
+                if (!*msg) {
+                        pid = raw_clone(flags | CLONE_PARENT | SIGCHLD);
+                        if (pid == 0) {
+                                a->parent = getppid();
+                                vs_init_main(a);
+                        }
+                        if (pid < 0)
+                                snprintf(msg, sizeof(msg),
+                                         "cannot create the container's namespaces: %s",
+                                         strerror(errno));
+                }
+                if (write(pp[1], &pid, sizeof(pid)) < 0 || write(pp[1], msg, strlen(msg)) < 0)
+                        _exit(1);
+                _exit(0);
+        }
+        close(pp[1]);
+        pid_t pid = -1;
+        char msg[512] = "";
+        ssize_t n = read(pp[0], &pid, sizeof(pid));
+        ssize_t m = read(pp[0], msg, sizeof(msg) - 1);
+        close(pp[0]);
+        waitpid(stage, NULL, 0);
+        if (m > 0)
+                msg[m] = '\0';
+        if (n != sizeof(pid) || pid <= 0)
+                return vs_fail(err, "%s", *msg ? msg : "cannot spawn the container init");
+        return pid;
+}
+
+/* Devices every container gets whatever its device rules say (as runc
+ * does): the default /dev nodes, ptys, and mknod of any node. Plus every
+ * node listed in linux.devices. Appended after the config's own rules so a
+ * leading deny-all does not shut them out. */
+static void allow_default_devices(struct oci_config *cfg)
+{
+        struct oci_resources *r = cfg->linux_.resources;
+        if (r == NULL || r->n_devices == 0)
+                return;
+        static const struct {
+                char type;
+                int64_t major, minor;
+                const char *access;
+        } defaults[] = {
+                {'c', -1, -1, "m"}, {'b', -1, -1, "m"}, {'c', 1, 3, "rwm"},  {'c', 1, 5, "rwm"},
+                {'c', 1, 7, "rwm"}, {'c', 1, 8, "rwm"}, {'c', 1, 9, "rwm"},  {'c', 5, 0, "rwm"},
+                {'c', 5, 1, "rwm"}, {'c', 5, 2, "rwm"}, {'c', 136, -1, "rwm"},
+        };
+        size_t nd = sizeof(defaults) / sizeof(defaults[0]);
+        size_t n = r->n_devices + nd + cfg->linux_.n_devices;
+        r->devices = xrealloc(r->devices, n * sizeof(*r->devices));
+        struct oci_device_cgroup *d = &r->devices[r->n_devices];
+        for (size_t i = 0; i < nd; i++, d++)
+                *d = (struct oci_device_cgroup){.allow = true, .type = defaults[i].type,
+                                                .major = defaults[i].major,
+                                                .minor = defaults[i].minor,
+                                                .access = xstrdup(defaults[i].access)};
+        for (size_t i = 0; i < cfg->linux_.n_devices; i++) {
+                const struct oci_device *dev = &cfg->linux_.devices[i];
+                if (dev->type == 'p')
+                        continue;
+                *d++ = (struct oci_device_cgroup){.allow = true,
+                                                  .type = dev->type == 'b' ? 'b' : 'c',
+                                                  .major = dev->major,
+                                                  .minor = dev->minor,
+                                                  .access = xstrdup("rwm")};
+        }
+        r->n_devices = (size_t) (d - r->devices);
+}
+
+struct create_ctx {
+        const struct vs_create_opts *o;
+        struct oci_config *cfg;
+        char *bundle;
+        char *state_dir;
+        struct vs_cgroup *cgroup;
+        pid_t pid;
+        bool dir_created;
+};
+
+static void create_cleanup(struct create_ctx *c)
+{
+        if (c->pid > 0) {
+                kill(c->pid, SIGKILL);
+                while (waitpid(c->pid, NULL, 0) < 0 && errno == EINTR)
+                        ;
+        }
+        if (c->cgroup) {
+                _cleanup_error_ vs_error *e = NULL;
+                if (vs_cgroup_destroy(c->cgroup, &e) < 0)
+                        vs_warn("%s", e->msg);
+        }
+        if (c->dir_created) {
+                _cleanup_error_ vs_error *e = NULL;
+                if (vs_rm_rf(c->state_dir, &e) < 0)
+                        vs_warn("%s", e->msg);
+        }
+}
+
+static int run_create_hooks(struct create_ctx *c, vs_error **err)
+{
+        const struct oci_hooks *h = &c->cfg->hooks;
+        if (h->n_prestart == 0 && h->n_create_runtime == 0)
+                return 0;
+        _cleanup_free_ char *state =
+                vs_hook_state_json(c->o->id, c->bundle, "creating", c->pid, c->cfg);
+        if (vs_hooks_run(h->prestart, h->n_prestart, "prestart", state, err) < 0 ||
+            vs_hooks_run(h->create_runtime, h->n_create_runtime, "createRuntime", state, err) < 0)
+                return -1;
+        return 0;
+}
+
+static int write_pid_file(const char *path, pid_t pid, vs_error **err)
+{
+        char buf[32];
+        int n = snprintf(buf, sizeof(buf), "%d", pid);
+        _cleanup_free_ char *abs = NULL;
+        if (path[0] != '/') {
+                char cwd[PATH_MAX];
+                if (getcwd(cwd, sizeof(cwd)) == NULL)
+                        return vs_fail_errno(err, "--pid-file: cannot resolve %s", path);
+                abs = xasprintf("%s/%s", cwd, path);
+                path = abs;
+        }
+        if (vs_write_file_atomic(path, buf, (size_t) n, 0644, err) < 0)
+                return vs_error_wrap(err, "--pid-file");
+        return 0;
+}
+
+static int do_create(struct create_ctx *c, vs_error **err)
+{
+        const struct vs_create_opts *o = c->o;
+        if (vs_validate_id(o->id, err) < 0)
+                return -1;
+        c->bundle = realpath(o->bundle ? o->bundle : ".", NULL);
+        if (c->bundle == NULL)
+                return vs_fail_errno(err, "bundle %s", o->bundle ? o->bundle : ".");
+        if (oci_config_load(c->bundle, &c->cfg, err) < 0)
+                return -1;
+        struct oci_config *cfg = c->cfg;
+        struct stat st;
+        if (stat(cfg->root_path, &st) < 0)
+                return vs_fail_errno(err, "root.path %s", cfg->root_path);
+        if (!S_ISDIR(st.st_mode))
+                return vs_fail(err, "root.path %s: not a directory", cfg->root_path);
+        if (cfg->process->caps && vs_caps_validate(cfg->process->caps, err) < 0)
+                return -1;
+        bool terminal = cfg->process->terminal;
+        if (terminal && !o->console_socket && !o->console_master_out)
+                return vs_fail(err, "process.terminal is true: --console-socket is required");
+        if (!terminal && o->console_socket)
+                return vs_fail(err, "--console-socket given but process.terminal is false");
+
+        if (vs_mkdir_p(o->root, 0711, err) < 0)
+                return -1;
+        c->state_dir = vs_state_dir(o->root, o->id);
+        if (mkdir(c->state_dir, 0711) < 0) {
+                if (errno == EEXIST)
+                        return vs_fail(err, "container '%s' already exists", o->id);
+                return vs_fail_errno(err, "cannot create %s", c->state_dir);
+        }
+        /* mkdir is the atomic claim on the id; no lock is held here, since
+         * the forked init would inherit it until exec. */
+        c->dir_created = true;
+        _cleanup_free_ char *fifo_path = vs_state_fifo_path(o->root, o->id);
+        if (mkfifo(fifo_path, 0622) < 0)
+                return vs_fail_errno(err, "cannot create %s", fifo_path);
+        _cleanup_close_ int fifo = open(fifo_path, O_PATH | O_CLOEXEC);
+        if (fifo < 0)
+                return vs_fail_errno(err, "cannot open %s", fifo_path);
+
+        allow_default_devices(cfg);
+        if (vs_cgroup_create(o->id, cfg->linux_.cgroups_path, cfg->linux_.resources, &c->cgroup,
+                             err) < 0)
+                return -1;
+
+        _cleanup_close_ int console = -1, console_peer = -1;
+        if (terminal && o->console_socket) {
+                console = vs_console_socket_connect(o->console_socket, err);
+                if (console < 0)
+                        return -1;
+        } else if (terminal) {
+                int sv[2];
+                if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+                        return vs_fail_errno(err, "cannot create the console socket pair");
+                console = sv[1];
+                console_peer = sv[0];
+        }
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+                return vs_fail_errno(err, "cannot create the sync socket");
+        _cleanup_close_ int sync_fd = sv[0];
+        _cleanup_close_ int child_sync = sv[1];
+
+        unsigned long flags = 0;
+        int late = 0;
+        bool any_path = false, new_userns = false, in_userns = false;
+        for (size_t i = 0; i < cfg->linux_.n_namespaces; i++) {
+                const struct oci_namespace *ns = &cfg->linux_.namespaces[i];
+                if (ns->type == OCI_NS_USER)
+                        in_userns = true;
+                if (ns->path) {
+                        struct stat nst;
+                        if (stat(ns->path, &nst) < 0)
+                                return vs_fail_errno(err, "linux.namespaces[%zu].path %s", i,
+                                                     ns->path);
+                        any_path = true;
+                        continue;
+                }
+                if (ns->type == OCI_NS_CGROUP || ns->type == OCI_NS_TIME)
+                        late |= oci_ns_clone_flag(ns->type);
+                else
+                        flags |= (unsigned long) oci_ns_clone_flag(ns->type);
+                if (ns->type == OCI_NS_USER)
+                        new_userns = true;
+        }
+        struct vs_init_args a = {
+                .cfg = cfg,
+                .id = o->id,
+                .bundle = c->bundle,
+                .parent = getpid(),
+                .sync_fd = child_sync,
+                .console_fd = console,
+                .fifo_fd = fifo,
+                .late_unshare = late,
+                .in_userns = in_userns,
+                .new_userns = new_userns,
+                .no_pivot = o->no_pivot,
+                .preserve_fds = o->preserve_fds,
+        };
+        c->pid = spawn_init(&a, flags, any_path, err);
+        if (c->pid < 0) {
+                c->pid = 0;
+                return -1;
+        }
+        close(steal_fd(child_sync));
+        if (console >= 0 && console_peer >= 0)
+                close(steal_fd(console));
+
+        if (new_userns) {
+                if (write_id_map(c->pid, "uid_map", cfg->linux_.uid_mappings,
+                                 cfg->linux_.n_uid_mappings, "linux.uidMappings", err) < 0 ||
+                    write_id_map(c->pid, "gid_map", cfg->linux_.gid_mappings,
+                                 cfg->linux_.n_gid_mappings, "linux.gidMappings", err) < 0)
+                        return -1;
+        }
+        if (cfg->process->has_oom_score_adj) {
+                char path[64], val[16];
+                snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", c->pid);
+                int n = snprintf(val, sizeof(val), "%d", cfg->process->oom_score_adj);
+                if (vs_write_file_at(AT_FDCWD, path, val, (size_t) n, err) < 0)
+                        return vs_error_wrap(err, "process.oomScoreAdj");
+        }
+        if (vs_cgroup_enter(c->cgroup, c->pid, err) < 0)
+                return -1;
+        if (vs_sync_send(sync_fd, SYNC_GO, c->pid, NULL) < 0)
+                return vs_fail_errno(err, "container init died before setup");
+        for (;;) {
+                struct vs_sync_msg m;
+                if (vs_sync_recv(sync_fd, &m) < 0)
+                        return vs_fail(err, "container init exited during setup");
+                if (m.type == SYNC_ERROR) {
+                        vs_fail(err, "%s", m.text);
+                        (*err)->errno_ = m.value;
+                        return -1;
+                }
+                if (m.type == SYNC_HOOKS) {
+                        if (run_create_hooks(c, err) < 0)
+                                return -1;
+                        if (vs_sync_send(sync_fd, SYNC_HOOKS_DONE, 0, NULL) < 0)
+                                return vs_fail(err, "container init exited during setup");
+                        continue;
+                }
+                if (m.type == SYNC_CREATED)
+                        break;
+                return vs_fail(err, "container init sent an unexpected message %d", m.type);
+        }
+        if (console_peer >= 0) {
+                int master = vs_recv_fd(console_peer, err);
+                if (master < 0)
+                        return -1;
+                *o->console_master_out = master;
+        }
+
+        struct vs_state rec = {
+                .id = (char *) o->id,
+                .bundle = c->bundle,
+                .rootfs = cfg->root_path,
+                .pid = c->pid,
+                .pid_start = proc_start_time(c->pid),
+        };
+        _cleanup_free_ char *created = now_rfc3339();
+        rec.created = created;
+        struct passwd *pw = getpwuid(geteuid());
+        _cleanup_free_ char *owner = xstrdup(pw ? pw->pw_name : "");
+        rec.owner = owner;
+        _cleanup_json_ json_object *ann = json_object_new_object();
+        for (size_t i = 0; i < cfg->n_annotations; i++)
+                json_object_object_add(ann, cfg->annotations[i].key,
+                                       json_object_new_string(cfg->annotations[i].value));
+        rec.annotations = ann;
+        _cleanup_json_ json_object *cgj = vs_cgroup_to_json(c->cgroup);
+        rec.cgroup = cgj;
+        /* Hooks and exec read the config as it was at create time. */
+        _cleanup_free_ char *cfg_text = vs_json_to_string(cfg->raw, false);
+        _cleanup_free_ char *cfg_copy = xasprintf("%s/config.json", c->state_dir);
+        if (vs_write_file_atomic(cfg_copy, cfg_text, strlen(cfg_text), 0600, err) < 0 ||
+            vs_state_save(o->root, &rec, err) < 0)
+                return -1;
+        if (o->pid_file && write_pid_file(o->pid_file, c->pid, err) < 0)
+                return -1;
+        return 0;
+}
+
+int vs_container_create(const struct vs_create_opts *o, pid_t *pid_out, vs_error **err)
+{
+        struct create_ctx c = {.o = o};
+        int r = do_create(&c, err);
+        if (r < 0) {
+                create_cleanup(&c);
+        } else {
+                if (pid_out)
+                        *pid_out = c.pid;
+        }
+        if (c.cgroup)
+                vs_cgroup_free(c.cgroup);
+        oci_config_free(c.cfg);
+        free(c.bundle);
+        free(c.state_dir);
+        return r;
+}

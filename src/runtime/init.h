@@ -1,0 +1,33 @@
+/* The container init: the child the runtime clones. It builds the
+ * container from inside its namespaces, reports to the parent over the
+ * sync socket, waits on the exec fifo, and execs the user process. */
+#ifndef VESSEL_RUNTIME_INIT_H
+#define VESSEL_RUNTIME_INIT_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "oci/config.h"
+
+struct vs_init_args {
+        const struct oci_config *cfg;
+        const char *id;
+        const char *bundle;
+        pid_t parent;
+        int sync_fd;       /* child end of the SOCK_SEQPACKET pair */
+        int console_fd;    /* where the pty master goes; -1 without terminal */
+        int fifo_fd;       /* O_PATH fd on the exec fifo */
+        int late_unshare;  /* CLONE_NEWCGROUP / CLONE_NEWTIME, done after GO */
+        bool in_userns;
+        bool new_userns;
+        bool no_pivot;
+        int preserve_fds;
+};
+
+_Noreturn void vs_init_main(struct vs_init_args *a);
+
+/* The runtime-spec state document hooks read on stdin. */
+char *vs_hook_state_json(const char *id, const char *bundle, const char *status, pid_t pid,
+                         const struct oci_config *cfg);
+
+#endif

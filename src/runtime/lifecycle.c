@@ -1,0 +1,406 @@
+/* start, kill, delete and run. */
+#include "runtime/cgroup.h"
+#include "runtime/container.h"
+#include "runtime/hooks.h"
+#include "runtime/init.h"
+#include "runtime/state.h"
+#include "runtime/terminal.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const struct {
+        const char *name;
+        int sig;
+} signals[] = {
+        {"HUP", SIGHUP},     {"INT", SIGINT},       {"QUIT", SIGQUIT},   {"ILL", SIGILL},
+        {"TRAP", SIGTRAP},   {"ABRT", SIGABRT},     {"IOT", SIGIOT},     {"BUS", SIGBUS},
+        {"FPE", SIGFPE},     {"KILL", SIGKILL},     {"USR1", SIGUSR1},   {"SEGV", SIGSEGV},
+        {"USR2", SIGUSR2},   {"PIPE", SIGPIPE},     {"ALRM", SIGALRM},   {"TERM", SIGTERM},
+        {"STKFLT", SIGSTKFLT}, {"CHLD", SIGCHLD},   {"CONT", SIGCONT},   {"STOP", SIGSTOP},
+        {"TSTP", SIGTSTP},   {"TTIN", SIGTTIN},     {"TTOU", SIGTTOU},   {"URG", SIGURG},
+        {"XCPU", SIGXCPU},   {"XFSZ", SIGXFSZ},     {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF},
+        {"WINCH", SIGWINCH}, {"IO", SIGIO},         {"POLL", SIGPOLL},   {"PWR", SIGPWR},
+        {"SYS", SIGSYS},
+};
+
+int vs_signal_from_name(const char *s)
+{
+        if (s == NULL || *s == '\0')
+                return -1;
+        if (isdigit((unsigned char) *s)) {
+                char *end;
+                long n = strtol(s, &end, 10);
+                return (*end == '\0' && n > 0 && n < NSIG) ? (int) n : -1;
+        }
+        if (strncasecmp(s, "SIG", 3) == 0)
+                s += 3;
+        for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
+                if (strcasecmp(s, signals[i].name) == 0)
+                        return signals[i].sig;
+        if (strncasecmp(s, "RTMIN", 5) == 0 || strncasecmp(s, "RTMAX", 5) == 0) {
+                bool min = strncasecmp(s, "RTMIN", 5) == 0;
+                const char *rest = s + 5;
+                long off = 0;
+                if (*rest) {
+                        char *end;
+                        off = strtol(rest, &end, 10);
+                        if (*end != '\0' || (min && off < 0) || (!min && off > 0))
+                                return -1;
+                }
+                int sig = (int) ((min ? SIGRTMIN : SIGRTMAX) + off);
+                return sig >= SIGRTMIN && sig <= SIGRTMAX ? sig : -1;
+        }
+        return -1;
+}
+
+static int load_config_copy(const char *root, const char *id, struct oci_config **cfg,
+                            vs_error **err)
+{
+        _cleanup_free_ char *dir = vs_state_dir(root, id);
+        _cleanup_free_ char *path = xasprintf("%s/config.json", dir);
+        _cleanup_json_ json_object *doc = NULL;
+        if (vs_json_parse_file(path, &doc, err) < 0)
+                return -1;
+        _cleanup_state_ struct vs_state *st = NULL;
+        if (oci_config_parse(doc, dir, cfg, err) < 0) {
+                oci_config_free(*cfg);
+                *cfg = NULL;
+                return vs_error_wrap(err, "%s", path);
+        }
+        return 0;
+}
+
+static int pidfd_signal(int pidfd, int sig)
+{
+        return (int) syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+/* Waits until the process behind pidfd has exited (it need not be our
+ * child); gives up after timeout_ms. */
+static bool wait_pidfd(int pidfd, int timeout_ms)
+{
+        struct pollfd p = {.fd = pidfd, .events = POLLIN};
+        int r;
+        do
+                r = poll(&p, 1, timeout_ms);
+        while (r < 0 && errno == EINTR);
+        return r > 0;
+}
+
+int vs_container_start(const char *root, const char *id, vs_error **err)
+{
+        _cleanup_state_ struct vs_state *st = NULL;
+        if (vs_state_load(root, id, &st, err) < 0)
+                return -1;
+        _cleanup_close_ int lock = vs_state_lock(root, id, err);
+        if (lock < 0)
+                return -1;
+        const char *status = vs_state_status(root, st);
+        if (strcmp(status, "created") != 0)
+                return vs_fail(err, "container '%s' cannot be started: it is %s, not created", id,
+                               status);
+        _cleanup_free_ char *fifo_path = vs_state_fifo_path(root, id);
+        _cleanup_close_ int pidfd = vs_state_pidfd(st);
+        if (pidfd < 0)
+                return vs_fail(err, "container '%s' cannot be started: its init is gone", id);
+        _cleanup_close_ int fifo = open(fifo_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        if (fifo < 0)
+                return vs_fail_errno(err, "cannot open %s", fifo_path);
+        /* The init writes an error, or closes the fifo by exec'ing. */
+        char msg[4096];
+        size_t len = 0;
+        bool done = false;
+        while (!done) {
+                struct pollfd p[2] = {{.fd = fifo, .events = POLLIN}, {.fd = pidfd, .events = POLLIN}};
+                int r = poll(p, 2, -1);
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r < 0)
+                        return vs_fail_errno(err, "cannot wait for the container init");
+                if (p[0].revents) {
+                        ssize_t n = read(fifo, msg + len, sizeof(msg) - 1 - len);
+                        if (n > 0)
+                                len += (size_t) n;
+                        else if (n == 0 || (p[0].revents & POLLHUP))
+                                done = true;
+                        if (len >= sizeof(msg) - 1)
+                                done = true;
+                } else if (p[1].revents) {
+                        /* Died without a word (or after writing one). */
+                        ssize_t n = read(fifo, msg + len, sizeof(msg) - 1 - len);
+                        if (n > 0)
+                                len += (size_t) n;
+                        done = true;
+                        if (len == 0) {
+                                unlink(fifo_path);
+                                return vs_fail(err, "container '%s': init exited before exec", id);
+                        }
+                }
+        }
+        msg[len] = '\0';
+        unlink(fifo_path);
+        if (len > 0)
+                return vs_fail(err, "container '%s' failed to start: %s", id, msg);
+        _cleanup_config_ struct oci_config *cfg = NULL;
+        _cleanup_error_ vs_error *herr = NULL;
+        if (load_config_copy(root, id, &cfg, &herr) == 0 && cfg->hooks.n_poststart) {
+                _cleanup_free_ char *state =
+                        vs_hook_state_json(id, st->bundle, "running", st->pid, cfg);
+                if (vs_hooks_run(cfg->hooks.poststart, cfg->hooks.n_poststart, "poststart", state,
+                                 &herr) < 0)
+                        vs_warn("%s", herr->msg);
+        } else if (herr) {
+                vs_warn("%s", herr->msg);
+        }
+        return 0;
+}
+
+static bool same_pidns(pid_t a, ino_t ns)
+{
+        char path[64];
+        struct stat st;
+        snprintf(path, sizeof(path), "/proc/%d/ns/pid", a);
+        return stat(path, &st) == 0 && st.st_ino == ns;
+}
+
+/* Without a cgroup, "all processes" are those in the init's pid namespace
+ * (when the container has its own). */
+static int kill_pidns(pid_t init, int sig, vs_error **err)
+{
+        char path[64];
+        struct stat ns, self;
+        snprintf(path, sizeof(path), "/proc/%d/ns/pid", init);
+        if (stat(path, &ns) < 0)
+                return vs_fail_errno(err, "cannot read %s", path);
+        if (stat("/proc/self/ns/pid", &self) == 0 && self.st_ino == ns.st_ino) {
+                /* Shares our pid namespace: only the init is known to be its. */
+                return kill(init, sig) < 0 ? vs_fail_errno(err, "cannot signal %d", init) : 0;
+        }
+        _cleanup_closedir_ DIR *d = opendir("/proc");
+        if (!d)
+                return vs_fail_errno(err, "cannot read /proc");
+        struct dirent *de;
+        while ((de = readdir(d)) != NULL) {
+                if (!isdigit((unsigned char) de->d_name[0]))
+                        continue;
+                pid_t pid = (pid_t) atoi(de->d_name);
+                if (same_pidns(pid, ns.st_ino))
+                        kill(pid, sig);
+        }
+        return 0;
+}
+
+int vs_container_kill(const char *root, const char *id, int sig, bool all, vs_error **err)
+{
+        _cleanup_state_ struct vs_state *st = NULL;
+        if (vs_state_load(root, id, &st, err) < 0)
+                return -1;
+        _cleanup_close_ int pidfd = vs_state_pidfd(st);
+        if (pidfd < 0)
+                return vs_fail(err, "container '%s' is not running", id);
+        if (all) {
+                if (st->cgroup) {
+                        _cleanup_cgroup_ struct vs_cgroup *cg = NULL;
+                        if (vs_cgroup_from_json(st->cgroup, &cg, err) < 0)
+                                return -1;
+                        return vs_cgroup_kill_all(cg, sig, err);
+                }
+                return kill_pidns(st->pid, sig, err);
+        }
+        if (pidfd_signal(pidfd, sig) < 0)
+                return vs_fail_errno(err, "cannot send signal %d to container '%s'", sig, id);
+        return 0;
+}
+
+/* Stops whatever is left and removes every trace of the container. */
+static int destroy(const char *root, struct vs_state *st, vs_error **err)
+{
+        int pidfd = vs_state_pidfd(st);
+        _cleanup_cgroup_ struct vs_cgroup *cg = NULL;
+        if (st->cgroup && vs_cgroup_from_json(st->cgroup, &cg, err) < 0)
+                vs_error_free(err); /* a broken record must not block deletion */
+        if (pidfd >= 0) {
+                if (cg)
+                        vs_cgroup_freeze(cg, false, NULL);
+                pidfd_signal(pidfd, SIGKILL);
+                if (!wait_pidfd(pidfd, 10000))
+                        vs_warn("container '%s': init %d did not exit after SIGKILL", st->id,
+                                st->pid);
+                close(pidfd);
+        }
+        _cleanup_config_ struct oci_config *cfg = NULL;
+        _cleanup_error_ vs_error *cerr = NULL;
+        load_config_copy(root, st->id, &cfg, &cerr);
+        if (cg && vs_cgroup_destroy(cg, err) < 0)
+                return -1;
+        _cleanup_free_ char *dir = vs_state_dir(root, st->id);
+        if (vs_rm_rf(dir, err) < 0)
+                return -1;
+        if (cfg && cfg->hooks.n_poststop) {
+                _cleanup_free_ char *state =
+                        vs_hook_state_json(st->id, st->bundle, "stopped", 0, cfg);
+                _cleanup_error_ vs_error *herr = NULL;
+                if (vs_hooks_run(cfg->hooks.poststop, cfg->hooks.n_poststop, "poststop", state,
+                                 &herr) < 0)
+                        vs_warn("%s", herr->msg);
+        }
+        return 0;
+}
+
+int vs_container_delete(const char *root, const char *id, bool force, vs_error **err)
+{
+        _cleanup_state_ struct vs_state *st = NULL;
+        if (vs_state_load(root, id, &st, err) < 0)
+                return -1;
+        _cleanup_close_ int lock = vs_state_lock(root, id, err);
+        if (lock < 0)
+                return -1;
+        const char *status = vs_state_status(root, st);
+        if (!force && (strcmp(status, "running") == 0 || strcmp(status, "paused") == 0))
+                return vs_fail(err, "container '%s' is %s: stop it first or use --force", id,
+                               status);
+        return destroy(root, st, err);
+}
+
+/* ---- run ---- */
+
+static int forward_loop(pid_t pid, int pidfd, int sfd, int master, int *exit_status)
+{
+        bool master_open = master >= 0, stdin_open = master >= 0;
+        for (;;) {
+                struct pollfd p[4] = {
+                        {.fd = sfd, .events = POLLIN},
+                        {.fd = pidfd, .events = POLLIN},
+                        {.fd = master_open ? master : -1, .events = POLLIN},
+                        {.fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN},
+                };
+                int r = poll(p, 4, -1);
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r < 0)
+                        return -1;
+                if (p[0].revents & POLLIN) {
+                        struct signalfd_siginfo si;
+                        while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+                                int sig = (int) si.ssi_signo;
+                                if (sig == SIGCHLD)
+                                        continue;
+                                if (sig == SIGWINCH && master >= 0) {
+                                        vs_terminal_resize_from_stdin(master);
+                                        continue;
+                                }
+                                pidfd_signal(pidfd, sig);
+                        }
+                }
+                if (p[2].revents) {
+                        char buf[8192];
+                        ssize_t n = read(master, buf, sizeof(buf));
+                        if (n > 0) {
+                                if (write(STDOUT_FILENO, buf, (size_t) n) < 0)
+                                        master_open = false;
+                        } else if (n == 0 || errno != EAGAIN) {
+                                master_open = false;
+                        }
+                }
+                if (p[3].revents) {
+                        char buf[8192];
+                        ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+                        if (n > 0) {
+                                if (write(master, buf, (size_t) n) < 0)
+                                        stdin_open = false;
+                        } else {
+                                stdin_open = false;
+                        }
+                }
+                if (p[1].revents) {
+                        /* Drain what the container printed before it died. */
+                        if (master_open) {
+                                char buf[8192];
+                                fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
+                                ssize_t n;
+                                while ((n = read(master, buf, sizeof(buf))) > 0)
+                                        if (write(STDOUT_FILENO, buf, (size_t) n) < 0)
+                                                break;
+                        }
+                        int status;
+                        if (waitpid(pid, &status, 0) < 0)
+                                return -1;
+                        *exit_status = WIFEXITED(status) ? WEXITSTATUS(status)
+                                                         : 128 + WTERMSIG(status);
+                        return 0;
+                }
+        }
+}
+
+/* The foreground part of run: wait, forward signals, proxy the pty. */
+static int supervise(const struct vs_create_opts *o, pid_t pid, int master, const sigset_t *sigs,
+                     int *exit_status, vs_error **err)
+{
+        _cleanup_close_ int sfd = signalfd(-1, sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+        _cleanup_close_ int pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+        if (master >= 0)
+                vs_terminal_proxy_start(master, NULL);
+        *exit_status = 255;
+        if (sfd < 0 || pidfd < 0 || forward_loop(pid, pidfd, sfd, master, exit_status) < 0)
+                return vs_fail_errno(err, "lost track of container '%s'", o->id);
+        return 0;
+}
+
+int vs_container_run(const struct vs_create_opts *o, bool detach, int *exit_status,
+                     vs_error **err)
+{
+        int master = -1;
+        struct vs_create_opts co = *o;
+        if (!detach && !o->console_socket)
+                co.console_master_out = &master;
+        /* Signals are taken by a signalfd from before the init exists, so
+         * none arriving during setup is lost; the init unblocks them. */
+        sigset_t all, old;
+        sigfillset(&all);
+        sigdelset(&all, SIGSEGV);
+        sigdelset(&all, SIGBUS);
+        sigdelset(&all, SIGFPE);
+        sigdelset(&all, SIGILL);
+        sigdelset(&all, SIGABRT);
+        if (!detach)
+                sigprocmask(SIG_BLOCK, &all, &old);
+        pid_t pid = 0;
+        int r = vs_container_create(&co, &pid, err);
+        if (r == 0 && vs_container_start(o->root, o->id, err) < 0) {
+                _cleanup_error_ vs_error *derr = NULL;
+                vs_container_delete(o->root, o->id, true, &derr);
+                r = -1;
+        }
+        if (r == 0 && !detach) {
+                r = supervise(o, pid, master, &all, exit_status, err);
+                _cleanup_error_ vs_error *derr = NULL;
+                if (vs_container_delete(o->root, o->id, true, &derr) < 0 && r == 0) {
+                        *err = steal_ptr(derr);
+                        r = -1;
+                }
+        }
+        if (master >= 0)
+                close(master);
+        if (!detach)
+                sigprocmask(SIG_SETMASK, &old, NULL);
+        return r;
+}

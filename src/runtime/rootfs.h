@@ -1,0 +1,35 @@
+/* The container's filesystem: mounts, /dev, pivot_root, masked and
+ * read-only paths. Every target is resolved inside the root through
+ * openat2(RESOLVE_IN_ROOT) and mounted by fd with the new mount API, so a
+ * symlink swapped into the image can never redirect a mount to the host. */
+#ifndef VESSEL_RUNTIME_ROOTFS_H
+#define VESSEL_RUNTIME_ROOTFS_H
+
+#include <stdbool.h>
+
+#include "oci/config.h"
+#include "util/error.h"
+
+struct vs_rootfs_ctx {
+        const struct oci_config *cfg;
+        bool in_userns;  /* mknod is not allowed: bind host devices instead */
+        bool no_pivot;
+        int rootfd;      /* O_PATH fd on the bind-mounted root, set by prepare */
+        char *cgroup_self; /* /proc/self/cgroup read before any cgroupns unshare */
+};
+
+/* Before the mounts: propagation of "/", bind of the root onto itself. */
+int vs_rootfs_prepare(struct vs_rootfs_ctx *ctx, vs_error **err);
+/* config mounts, default devices, linux.devices, /dev symlinks. */
+int vs_rootfs_mount_all(struct vs_rootfs_ctx *ctx, vs_error **err);
+/* pivot_root (or MS_MOVE + chroot with no_pivot); cwd is "/" afterwards. */
+int vs_rootfs_pivot(struct vs_rootfs_ctx *ctx, vs_error **err);
+/* After pivot: masked paths, read-only paths, rootfsPropagation, sysctl. */
+int vs_rootfs_finish(struct vs_rootfs_ctx *ctx, vs_error **err);
+/* Last: root.readonly. */
+int vs_rootfs_readonly_root(struct vs_rootfs_ctx *ctx, vs_error **err);
+/* Bind-mounts the file behind fd onto dest (a path inside the current root),
+ * creating dest as a file. Used for /dev/console. */
+int vs_rootfs_bind_fd(int rootfd, int srcfd, const char *dest, vs_error **err);
+
+#endif

@@ -1,0 +1,325 @@
+#include "runtime/seccomp.h"
+#include "util/cleanup.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <string.h>
+
+#define HAVE_SCMP_WAITKILL (SCMP_VER_MAJOR > 2 || (SCMP_VER_MAJOR == 2 && SCMP_VER_MINOR >= 6))
+
+static const char *const supported_actions[] = {
+    "SCMP_ACT_ALLOW",        "SCMP_ACT_ERRNO",       "SCMP_ACT_KILL",
+    "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG",
+    "SCMP_ACT_TRACE",        "SCMP_ACT_TRAP",        NULL,
+};
+
+static const struct {
+        const char *name;
+        enum scmp_compare op;
+} operators[] = {
+    {"SCMP_CMP_NE", SCMP_CMP_NE},
+    {"SCMP_CMP_LT", SCMP_CMP_LT},
+    {"SCMP_CMP_LE", SCMP_CMP_LE},
+    {"SCMP_CMP_EQ", SCMP_CMP_EQ},
+    {"SCMP_CMP_GE", SCMP_CMP_GE},
+    {"SCMP_CMP_GT", SCMP_CMP_GT},
+    {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ},
+};
+
+static const char *const operator_names[] = {
+    "SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE",        "SCMP_CMP_EQ",
+    "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ", NULL,
+};
+
+/* Candidates for the features list; the installed libseccomp decides which
+ * of them it can resolve. */
+static const char *const spec_archs[] = {
+    "SCMP_ARCH_X86",     "SCMP_ARCH_X86_64",   "SCMP_ARCH_X32",         "SCMP_ARCH_ARM",
+    "SCMP_ARCH_AARCH64", "SCMP_ARCH_MIPS",     "SCMP_ARCH_MIPS64",      "SCMP_ARCH_MIPS64N32",
+    "SCMP_ARCH_MIPSEL",  "SCMP_ARCH_MIPSEL64", "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PPC",
+    "SCMP_ARCH_PPC64",   "SCMP_ARCH_PPC64LE",  "SCMP_ARCH_S390",        "SCMP_ARCH_S390X",
+    "SCMP_ARCH_PARISC",  "SCMP_ARCH_PARISC64", "SCMP_ARCH_RISCV64",     "SCMP_ARCH_LOONGARCH64",
+    "SCMP_ARCH_M68K",    "SCMP_ARCH_SH",       "SCMP_ARCH_SHEB",
+};
+
+enum flag_kind { FLAG_ATTR, FLAG_NEEDS_LISTENER };
+
+static const struct {
+        const char *name;
+        enum flag_kind kind;
+        enum scmp_filter_attr attr;
+        unsigned int min_api; /* seccomp_api_get() level that brought the attribute */
+} filter_flags[] = {
+    {"SECCOMP_FILTER_FLAG_TSYNC", FLAG_ATTR, SCMP_FLTATR_CTL_TSYNC, 2},
+    {"SECCOMP_FILTER_FLAG_LOG", FLAG_ATTR, SCMP_FLTATR_CTL_LOG, 3},
+    {"SECCOMP_FILTER_FLAG_SPEC_ALLOW", FLAG_ATTR, SCMP_FLTATR_CTL_SSB, 4},
+#if HAVE_SCMP_WAITKILL
+    {"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", FLAG_ATTR, SCMP_FLTATR_CTL_WAITKILL, 7},
+#else
+    /* Only meaningful together with a notify listener, which vessel does
+     * not offer; older libseccomp cannot express it at all. */
+    {"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", FLAG_NEEDS_LISTENER, 0, 0},
+#endif
+};
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* "SCMP_ARCH_X86_64" -> SCMP_ARCH_X86_64's token; 0 when this libseccomp
+ * does not know it. */
+static uint32_t arch_token(const char *name)
+{
+        const char *prefix = "SCMP_ARCH_";
+        if (strncmp(name, prefix, strlen(prefix)) != 0)
+                return 0;
+        _cleanup_free_ char *lower = xstrdup(name + strlen(prefix));
+        for (char *p = lower; *p; p++)
+                *p = (char) tolower((unsigned char) *p);
+        return seccomp_arch_resolve_name(lower);
+}
+
+static int action_value(const char *name, bool has_ret, uint32_t ret, const char *where,
+                        uint32_t *out, vs_error **err)
+{
+        /* runc's default when errnoRet is absent. */
+        uint32_t data = has_ret ? ret : EPERM;
+
+        if (strcmp(name, "SCMP_ACT_ALLOW") == 0)
+                *out = SCMP_ACT_ALLOW;
+        else if (strcmp(name, "SCMP_ACT_ERRNO") == 0)
+                *out = SCMP_ACT_ERRNO(data);
+        else if (strcmp(name, "SCMP_ACT_TRACE") == 0)
+                *out = SCMP_ACT_TRACE(data);
+        else if (strcmp(name, "SCMP_ACT_KILL") == 0 || strcmp(name, "SCMP_ACT_KILL_THREAD") == 0)
+                *out = SCMP_ACT_KILL_THREAD;
+        else if (strcmp(name, "SCMP_ACT_KILL_PROCESS") == 0)
+                *out = SCMP_ACT_KILL_PROCESS;
+        else if (strcmp(name, "SCMP_ACT_TRAP") == 0)
+                *out = SCMP_ACT_TRAP;
+        else if (strcmp(name, "SCMP_ACT_LOG") == 0)
+                *out = SCMP_ACT_LOG;
+        else if (strcmp(name, "SCMP_ACT_NOTIFY") == 0)
+                return vs_fail(err, "seccomp %s: SCMP_ACT_NOTIFY is not supported by vessel",
+                               where);
+        else
+                return vs_fail(err, "seccomp %s: unknown action '%s'", where, name);
+        return 0;
+}
+
+static int operator_value(const char *name, const char *where, enum scmp_compare *out,
+                          vs_error **err)
+{
+        for (size_t i = 0; i < ARRAY_SIZE(operators); i++) {
+                if (strcmp(operators[i].name, name) == 0) {
+                        *out = operators[i].op;
+                        return 0;
+                }
+        }
+        return vs_fail(err, "seccomp %s: unknown operator '%s'", where, name ? name : "(null)");
+}
+
+static int add_architectures(scmp_filter_ctx ctx, char *const *archs, vs_error **err)
+{
+        for (size_t i = 0; archs && archs[i]; i++) {
+                uint32_t token = arch_token(archs[i]);
+                if (token == 0) {
+                        /* Leaving an ABI out only makes the filter stricter:
+                         * its syscalls hit the bad-architecture action. */
+                        vs_warn("seccomp: architecture %s is not supported by libseccomp "
+                                "%u.%u.%u, ignoring it",
+                                archs[i], SCMP_VER_MAJOR, SCMP_VER_MINOR, SCMP_VER_MICRO);
+                        continue;
+                }
+                int rc = seccomp_arch_add(ctx, token);
+                if (rc < 0 && rc != -EEXIST)
+                        return vs_error_set(err, -rc,
+                                            "cannot add architecture %s to the seccomp "
+                                            "filter",
+                                            archs[i]);
+        }
+        return 0;
+}
+
+static int apply_flags(scmp_filter_ctx ctx, char *const *flags, vs_error **err)
+{
+        for (size_t i = 0; flags && flags[i]; i++) {
+                size_t f = 0;
+                while (f < ARRAY_SIZE(filter_flags) && strcmp(filter_flags[f].name, flags[i]) != 0)
+                        f++;
+                if (f == ARRAY_SIZE(filter_flags))
+                        return vs_fail(err, "seccomp flags[%zu]: unknown flag '%s'", i, flags[i]);
+                if (filter_flags[f].kind == FLAG_NEEDS_LISTENER) {
+                        vs_debug("seccomp: %s has no effect without a notify listener, ignoring "
+                                 "it",
+                                 flags[i]);
+                        continue;
+                }
+                int rc = seccomp_attr_set(ctx, filter_flags[f].attr, 1);
+                if (rc < 0)
+                        return vs_error_set(err, -rc,
+                                            "cannot set seccomp flag %s (kernel or libseccomp "
+                                            "%u.%u.%u lacks it)",
+                                            flags[i], SCMP_VER_MAJOR, SCMP_VER_MINOR,
+                                            SCMP_VER_MICRO);
+        }
+        return 0;
+}
+
+static int add_syscall_rules(scmp_filter_ctx ctx, const struct oci_seccomp_syscall *sc, size_t idx,
+                             uint32_t default_action, vs_error **err)
+{
+        _cleanup_free_ char *where = xasprintf("syscalls[%zu]", idx);
+        uint32_t action;
+        if (action_value(sc->action ? sc->action : "(null)", sc->has_errno_ret, sc->errno_ret,
+                         where, &action, err) < 0)
+                return -1;
+        /* libseccomp refuses such rules (EACCES); they are no-ops anyway. */
+        if (action == default_action) {
+                vs_debug("seccomp: %s has the default action, skipping it", where);
+                return 0;
+        }
+
+        struct scmp_arg_cmp conds[6];
+        if (sc->n_args > ARRAY_SIZE(conds))
+                return vs_fail(err,
+                               "seccomp %s: %zu argument conditions, at most %zu are "
+                               "supported",
+                               where, sc->n_args, ARRAY_SIZE(conds));
+        bool repeated_index = false;
+        unsigned int seen = 0;
+        for (size_t i = 0; i < sc->n_args; i++) {
+                const struct oci_seccomp_arg *a = &sc->args[i];
+                if (a->index >= 6)
+                        return vs_fail(err, "seccomp %s.args[%zu]: index %u is out of range", where,
+                                       i, a->index);
+                enum scmp_compare op;
+                if (operator_value(a->op, where, &op, err) < 0)
+                        return -1;
+                conds[i] = (struct scmp_arg_cmp){
+                    .arg = a->index, .op = op, .datum_a = a->value, .datum_b = a->value_two};
+                if (seen & (1u << a->index))
+                        repeated_index = true;
+                seen |= 1u << a->index;
+        }
+
+        for (size_t n = 0; sc->names && sc->names[n]; n++) {
+                const char *name = sc->names[n];
+                int nr = seccomp_syscall_resolve_name(name);
+                if (nr == __NR_SCMP_ERROR) {
+                        /* runc: profiles list syscalls of newer kernels and
+                         * other architectures. */
+                        vs_debug("seccomp: syscall %s is unknown on this architecture, skipping "
+                                 "it",
+                                 name);
+                        continue;
+                }
+                /* Conditions on one rule are ANDed; several conditions on the
+                 * same argument are meant as alternatives (runc's reading), so
+                 * they become one rule each. */
+                size_t n_rules = repeated_index ? sc->n_args : 1;
+                for (size_t r = 0; r < n_rules; r++) {
+                        int rc =
+                            repeated_index
+                                ? seccomp_rule_add_array(ctx, action, nr, 1, &conds[r])
+                                : seccomp_rule_add_array(ctx, action, nr, (unsigned int) sc->n_args,
+                                                         sc->n_args ? conds : NULL);
+                        if (rc < 0)
+                                return vs_error_set(err, -rc,
+                                                    "cannot add seccomp rule for syscall %s (%s)",
+                                                    name, where);
+                }
+        }
+        return 0;
+}
+
+int vs_seccomp_build(const struct oci_seccomp *s, scmp_filter_ctx *out, vs_error **err)
+{
+        if (s->default_action == NULL)
+                return vs_fail(err, "seccomp: defaultAction is required");
+        if (s->listener_path != NULL)
+                return vs_fail(err, "seccomp: listenerPath is set but seccomp notify is not "
+                                    "supported by vessel");
+
+        uint32_t default_action;
+        if (action_value(s->default_action, s->has_default_errno_ret, s->default_errno_ret,
+                         "defaultAction", &default_action, err) < 0)
+                return -1;
+
+        _cleanup_seccomp_ scmp_filter_ctx ctx = seccomp_init(default_action);
+        if (ctx == NULL)
+                return vs_fail(err, "cannot create a seccomp filter with default action %s",
+                               s->default_action);
+
+        /* no_new_privs is the container init's decision (process.noNewPrivileges),
+         * not a side effect of loading the filter. */
+        int rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+        if (rc < 0)
+                return vs_error_set(err, -rc, "cannot clear the seccomp no_new_privs attribute");
+        /* Real kernel errnos (EACCES, EINVAL) instead of libseccomp's ECANCELED;
+         * best effort because only libseccomp >= 2.5 has it. */
+        (void) seccomp_attr_set(ctx, SCMP_FLTATR_API_SYSRAWRC, 1);
+
+        if (add_architectures(ctx, s->architectures, err) < 0)
+                return -1;
+        if (apply_flags(ctx, s->flags, err) < 0)
+                return -1;
+        for (size_t i = 0; i < s->n_syscalls; i++)
+                if (add_syscall_rules(ctx, &s->syscalls[i], i, default_action, err) < 0)
+                        return -1;
+
+        *out = steal_ptr(ctx);
+        return 0;
+}
+
+int vs_seccomp_load(const struct oci_seccomp *s, vs_error **err)
+{
+        _cleanup_seccomp_ scmp_filter_ctx ctx = NULL;
+        if (vs_seccomp_build(s, &ctx, err) < 0)
+                return -1;
+        int rc = seccomp_load(ctx);
+        if (rc == -EACCES)
+                return vs_error_set(err, EACCES,
+                                    "cannot load the seccomp filter (needs no_new_privs or "
+                                    "CAP_SYS_ADMIN)");
+        if (rc < 0)
+                return vs_error_set(err, -rc, "cannot load the seccomp filter");
+        return 0;
+}
+
+static const char *supported_archs[ARRAY_SIZE(spec_archs) + 1];
+static const char *supported_flags[ARRAY_SIZE(filter_flags) + 1];
+
+static void init_features(void)
+{
+        size_t n = 0;
+        for (size_t i = 0; i < ARRAY_SIZE(spec_archs); i++)
+                if (arch_token(spec_archs[i]) != 0)
+                        supported_archs[n++] = spec_archs[i];
+        supported_archs[n] = NULL;
+
+        /* The API level reflects what both libseccomp and the kernel offer. */
+        unsigned int api = (unsigned int) seccomp_api_get();
+        n = 0;
+        for (size_t i = 0; i < ARRAY_SIZE(filter_flags); i++)
+                if (filter_flags[i].kind == FLAG_ATTR && api >= filter_flags[i].min_api)
+                        supported_flags[n++] = filter_flags[i].name;
+        supported_flags[n] = NULL;
+}
+
+void vs_seccomp_features(const char *const **actions, const char *const **ops,
+                         const char *const **archs, const char *const **flags)
+{
+        static pthread_once_t once = PTHREAD_ONCE_INIT;
+        pthread_once(&once, init_features);
+        if (actions)
+                *actions = supported_actions;
+        if (ops)
+                *ops = operator_names;
+        if (archs)
+                *archs = supported_archs;
+        if (flags)
+                *flags = supported_flags;
+}

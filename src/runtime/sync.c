@@ -1,0 +1,43 @@
+#include "runtime/sync.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+int vs_sync_send(int fd, int type, int value, const char *text)
+{
+        struct vs_sync_msg m = {.type = type, .value = value};
+        if (text)
+                snprintf(m.text, sizeof(m.text), "%s", text);
+        ssize_t n;
+        do
+                n = send(fd, &m, sizeof(m), MSG_NOSIGNAL);
+        while (n < 0 && errno == EINTR);
+        return n == (ssize_t) sizeof(m) ? 0 : -1;
+}
+
+int vs_sync_recv(int fd, struct vs_sync_msg *m)
+{
+        ssize_t n;
+        do
+                n = recv(fd, m, sizeof(*m), 0);
+        while (n < 0 && errno == EINTR);
+        if (n == 0) {
+                errno = 0;
+                return -1;
+        }
+        if (n != (ssize_t) sizeof(*m)) {
+                if (n > 0)
+                        errno = EPROTO;
+                return -1;
+        }
+        m->text[sizeof(m->text) - 1] = '\0';
+        return 0;
+}
+
+void vs_sync_send_error(int fd, vs_error *err)
+{
+        vs_sync_send(fd, SYNC_ERROR, err ? err->errno_ : 0,
+                     err ? err->msg : "container init failed");
+}

@@ -1,0 +1,31 @@
+/* Messages between the runtime (parent) and the container init (child)
+ * over a SOCK_SEQPACKET socketpair. Internal to src/runtime. */
+#ifndef VESSEL_RUNTIME_SYNC_H
+#define VESSEL_RUNTIME_SYNC_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "util/error.h"
+
+enum vs_sync_type {
+        SYNC_GO = 1,     /* P->C: mappings written, cgroup joined; carries the host pid */
+        SYNC_HOOKS,      /* C->P: namespaces and mounts ready: run prestart/createRuntime */
+        SYNC_HOOKS_DONE, /* P->C */
+        SYNC_CREATED,    /* C->P: about to wait on the exec fifo */
+        SYNC_ERROR,      /* C->P: text is the error message */
+};
+
+struct vs_sync_msg {
+        int type;
+        int value;
+        char text[3072];
+};
+
+int vs_sync_send(int fd, int type, int value, const char *text);
+/* Returns 0, or -1 with errno (0 on EOF: the peer is gone). */
+int vs_sync_recv(int fd, struct vs_sync_msg *m);
+/* Child side: report err to the parent. */
+void vs_sync_send_error(int fd, vs_error *err);
+
+#endif

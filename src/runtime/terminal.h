@@ -1,0 +1,25 @@
+/* Container consoles: a pty from the container's own devpts, its master
+ * handed over a unix socket with SCM_RIGHTS (runc's --console-socket). */
+#ifndef VESSEL_RUNTIME_TERMINAL_H
+#define VESSEL_RUNTIME_TERMINAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util/error.h"
+
+/* Connects to the console socket path. Returns the fd. */
+int vs_console_socket_connect(const char *path, vs_error **err);
+/* In the container init after pivot: opens /dev/ptmx, binds the peer onto
+ * /dev/console, sends the master over sockfd, makes the peer the
+ * controlling terminal and stdio. */
+int vs_terminal_setup(int rootfd, int sockfd, bool set_size, uint16_t rows, uint16_t cols,
+                      vs_error **err);
+int vs_send_fd(int sockfd, int fd, const char *name, vs_error **err);
+int vs_recv_fd(int sockfd, vs_error **err);
+/* Copies stdin -> master and master -> stdout until the master hangs up or
+ * stop_fd becomes readable. Puts a tty stdin into raw mode meanwhile. */
+int vs_terminal_proxy_start(int master, vs_error **err);
+void vs_terminal_resize_from_stdin(int master);
+
+#endif
