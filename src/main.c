@@ -27,6 +27,12 @@ static const struct command commands[] = {
         {"kill", cmd_kill, "send a signal to a container's init (or all its processes)"},
         {"delete", cmd_delete, "delete a container and its state"},
         {"list", cmd_list, "list the containers under the state root"},
+        {"exec", cmd_exec, "run a new process inside a running container"},
+        {"pause", cmd_pause, "freeze every process of a container"},
+        {"resume", cmd_resume, "thaw a paused container"},
+        {"update", cmd_update, "change the resource limits of a running container"},
+        {"ps", cmd_ps, "list the processes of a container"},
+        {"events", cmd_events, "print container statistics and OOM events as JSON"},
         {"features", cmd_features, "print the runtime-spec features document"},
 };
 

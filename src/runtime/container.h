@@ -4,6 +4,7 @@
 #define VESSEL_RUNTIME_CONTAINER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 #include "util/error.h"
@@ -33,6 +34,40 @@ int vs_container_delete(const char *root, const char *id, bool force, vs_error *
  * container and stores the exit status (128+N when killed by signal N). */
 int vs_container_run(const struct vs_create_opts *o, bool detach, int *exit_status,
                      vs_error **err);
+
+/* pause/resume through the freezer (v1 freezer.state, v2 cgroup.freeze). */
+int vs_container_pause(const char *root, const char *id, vs_error **err);
+int vs_container_resume(const char *root, const char *id, vs_error **err);
+/* Applies res to the live cgroup (only the fields present). */
+struct oci_resources;
+int vs_container_update(const char *root, const char *id, const struct oci_resources *res,
+                        vs_error **err);
+/* Host pids of every process in the container. */
+int vs_container_pids(const char *root, const char *id, pid_t **pids, size_t *n,
+                      vs_error **err);
+/* runc-events-shaped stats ({"type":"stats","id":..,"data":{...}}). */
+struct json_object;
+int vs_container_stats(const char *root, const char *id, struct json_object **out,
+                       vs_error **err);
+
+struct oci_process;
+struct vs_exec_opts {
+        const char *root;
+        const char *id;
+        struct oci_process *process; /* complete: args, env, cwd, user, caps... */
+        const char *console_socket;  /* with process->terminal */
+        const char *pid_file;
+        bool detach;
+        int preserve_fds;
+};
+/* Runs a process in every namespace and the cgroup of a running container,
+ * with its seccomp profile, no_new_privs and capabilities unless the process
+ * overrides them. In the foreground, waits and stores the exit status. */
+int vs_container_exec(const struct vs_exec_opts *o, int *exit_status, vs_error **err);
+/* The process of the container's config (as saved at create), for exec to
+ * start from. */
+int vs_container_process(const char *root, const char *id, struct oci_process **out,
+                         vs_error **err);
 
 /* "TERM", "SIGTERM", "15", "RTMIN+2" -> signal number; -1 when unknown. */
 int vs_signal_from_name(const char *s);

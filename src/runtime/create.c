@@ -4,6 +4,7 @@
 #include "runtime/container.h"
 #include "runtime/hooks.h"
 #include "runtime/init.h"
+#include "runtime/stage.h"
 #include "runtime/state.h"
 #include "runtime/sync.h"
 #include "runtime/terminal.h"
@@ -128,6 +129,7 @@ static pid_t spawn_init(struct vs_init_args *a, unsigned long flags, bool any_pa
                 if (!*msg) {
                         pid = raw_clone(flags | CLONE_PARENT | SIGCHLD);
                         if (pid == 0) {
+                                close(pp[1]);
                                 a->parent = getppid();
                                 vs_init_main(a);
                         }
@@ -136,21 +138,12 @@ static pid_t spawn_init(struct vs_init_args *a, unsigned long flags, bool any_pa
                                          "cannot create the container's namespaces: %s",
                                          strerror(errno));
                 }
-                if (write(pp[1], &pid, sizeof(pid)) < 0 || write(pp[1], msg, strlen(msg)) < 0)
-                        _exit(1);
+                vs_stage_report(pp[1], pid, msg);
                 _exit(0);
         }
         close(pp[1]);
-        pid_t pid = -1;
-        char msg[512] = "";
-        ssize_t n = read(pp[0], &pid, sizeof(pid));
-        ssize_t m = read(pp[0], msg, sizeof(msg) - 1);
+        pid_t pid = vs_stage_wait(pp[0], stage, "cannot spawn the container init", err);
         close(pp[0]);
-        waitpid(stage, NULL, 0);
-        if (m > 0)
-                msg[m] = '\0';
-        if (n != sizeof(pid) || pid <= 0)
-                return vs_fail(err, "%s", *msg ? msg : "cannot spawn the container init");
         return pid;
 }
 
@@ -248,7 +241,7 @@ static int write_pid_file(const char *path, pid_t pid, vs_error **err)
                 abs = xasprintf("%s/%s", cwd, path);
                 path = abs;
         }
-        if (vs_write_file_atomic(path, buf, (size_t) n, 0644, err) < 0)
+        if (vs_write_file_replace(path, buf, (size_t) n, 0644, err) < 0)
                 return vs_error_wrap(err, "--pid-file");
         return 0;
 }
@@ -377,10 +370,14 @@ static int do_create(struct create_ctx *c, vs_error **err)
                 if (vs_write_file_at(AT_FDCWD, path, val, (size_t) n, err) < 0)
                         return vs_error_wrap(err, "process.oomScoreAdj");
         }
-        if (vs_cgroup_enter(c->cgroup, c->pid, err) < 0)
-                return -1;
+        /* The first migration into a cgroup v1 hierarchy waits for an RCU
+         * grace period (several ms): the init builds its mounts meanwhile
+         * and waits for SYNC_CGROUP only where it needs its cgroup. */
         if (vs_sync_send(sync_fd, SYNC_GO, c->pid, NULL) < 0)
                 return vs_fail_errno(err, "container init died before setup");
+        if (vs_cgroup_enter(c->cgroup, c->pid, err) < 0)
+                return -1;
+        vs_sync_send(sync_fd, SYNC_CGROUP, 0, NULL);
         for (;;) {
                 struct vs_sync_msg m;
                 if (vs_sync_recv(sync_fd, &m) < 0)
@@ -430,7 +427,7 @@ static int do_create(struct create_ctx *c, vs_error **err)
         /* Hooks and exec read the config as it was at create time. */
         _cleanup_free_ char *cfg_text = vs_json_to_string(cfg->raw, false);
         _cleanup_free_ char *cfg_copy = xasprintf("%s/config.json", c->state_dir);
-        if (vs_write_file_atomic(cfg_copy, cfg_text, strlen(cfg_text), 0600, err) < 0 ||
+        if (vs_write_file_replace(cfg_copy, cfg_text, strlen(cfg_text), 0600, err) < 0 ||
             vs_state_save(o->root, &rec, err) < 0)
                 return -1;
         if (o->pid_file && write_pid_file(o->pid_file, c->pid, err) < 0)

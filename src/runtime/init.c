@@ -1,4 +1,5 @@
 #include "runtime/init.h"
+#include "runtime/process.h"
 #include "runtime/caps.h"
 #include "runtime/hooks.h"
 #include "runtime/rootfs.h"
@@ -45,46 +46,6 @@ char *vs_hook_state_json(const char *id, const char *bundle, const char *status,
         return vs_json_to_string(o, false);
 }
 
-static const char *env_get(char **env, const char *key)
-{
-        size_t n = strlen(key);
-        for (size_t i = 0; env && env[i]; i++)
-                if (strncmp(env[i], key, n) == 0 && env[i][n] == '=')
-                        return env[i] + n + 1;
-        return NULL;
-}
-
-static bool is_executable(const char *path)
-{
-        struct stat st;
-        return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
-}
-
-/* Resolves args[0] against the container's PATH, as execvp would. */
-static char *find_executable(const char *arg0, char **env, vs_error **err)
-{
-        if (strchr(arg0, '/')) {
-                if (!is_executable(arg0))
-                        return vs_fail_errno(err, "process.args[0]: cannot execute %s", arg0),
-                               NULL;
-                return xstrdup(arg0);
-        }
-        const char *path = env_get(env, "PATH");
-        if (path == NULL)
-                path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-        _cleanup_free_ char *copy = xstrdup(path);
-        char *save = NULL;
-        for (char *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
-                char *cand = xasprintf("%s/%s", *dir ? dir : ".", arg0);
-                if (is_executable(cand))
-                        return cand;
-                free(cand);
-        }
-        vs_fail(err, "process.args[0]: executable '%s' not found in $PATH (%s) in the container",
-                arg0, path);
-        return NULL;
-}
-
 static int write_time_offsets(const struct oci_config *cfg, vs_error **err)
 {
         const struct oci_linux *l = &cfg->linux_;
@@ -102,52 +63,15 @@ static int write_time_offsets(const struct oci_config *cfg, vs_error **err)
         return 0;
 }
 
-static int set_rlimits(const struct oci_process *p, vs_error **err)
+static int enter_cgroup(struct vs_rootfs_ctx *ctx, vs_error **err)
 {
-        for (size_t i = 0; i < p->n_rlimits; i++) {
-                const struct oci_rlimit *r = &p->rlimits[i];
-                struct rlimit rl = {.rlim_cur = r->soft, .rlim_max = r->hard};
-                if (setrlimit(r->resource, &rl) < 0) {
-                        struct rlimit cur = {0};
-                        getrlimit(r->resource, &cur);
-                        return vs_fail_errno(err,
-                                             "process.rlimits[%zu]: cannot set %s to %llu/%llu "
-                                             "(current hard limit %llu)",
-                                             i, r->type, (unsigned long long) r->soft,
-                                             (unsigned long long) r->hard,
-                                             (unsigned long long) cur.rlim_max);
-                }
-        }
-        return 0;
-}
-
-static int switch_user(const struct oci_process *p, vs_error **err)
-{
-        const struct oci_user *u = &p->user;
-        gid_t *gids = xcalloc(u->n_additional_gids + 1, sizeof(gid_t));
-        for (size_t i = 0; i < u->n_additional_gids; i++)
-                gids[i] = u->additional_gids[i];
-        int r = setgroups(u->n_additional_gids, gids);
-        free(gids);
-        /* EPERM here means a user namespace with setgroups denied: only an
-         * empty request is acceptable then. */
-        if (r < 0 && !(errno == EPERM && u->n_additional_gids == 0))
-                return vs_fail_errno(err, "process.user.additionalGids: cannot set groups");
-        if (setresgid(u->gid, u->gid, u->gid) < 0)
-                return vs_fail_errno(err, "process.user.gid: cannot switch to gid %u", u->gid);
-        if (setresuid(u->uid, u->uid, u->uid) < 0)
-                return vs_fail_errno(err, "process.user.uid: cannot switch to uid %u", u->uid);
-        return 0;
-}
-
-static void reset_signals(void)
-{
-        struct sigaction sa = {.sa_handler = SIG_DFL};
-        for (int s = 1; s < NSIG; s++)
-                sigaction(s, &sa, NULL);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
+        struct vs_init_args *a = ctx->enter_arg;
+        if (ctx->cgroup_self)
+                return 0;
+        struct vs_sync_msg m;
+        if (vs_sync_recv(a->sync_fd, &m) < 0 || m.type != SYNC_CGROUP)
+                return vs_fail_errno(err, "lost the runtime while it set up cgroups");
+        return vs_read_file("/proc/self/cgroup", &ctx->cgroup_self, NULL, err);
 }
 
 /* Everything up to SYNC_CREATED; errors go back to the parent. */
@@ -165,14 +89,6 @@ static int build(struct vs_init_args *a, struct vs_rootfs_ctx *ctx, char **exe, 
                         return vs_fail_errno(err, "linux.uidMappings: cannot become root in the new "
                                                   "user namespace (is 0 mapped?)");
         }
-        /* Read before a cgroup namespace hides the host path. */
-        if (vs_read_file("/proc/self/cgroup", &ctx->cgroup_self, NULL, err) < 0)
-                return -1;
-        if (a->late_unshare && unshare(a->late_unshare) < 0)
-                return vs_fail_errno(err, "linux.namespaces: cannot create the %s namespace",
-                                     a->late_unshare & CLONE_NEWTIME ? "time/cgroup" : "cgroup");
-        if ((a->late_unshare & CLONE_NEWTIME) && write_time_offsets(cfg, err) < 0)
-                return -1;
         if (cfg->hostname && *cfg->hostname &&
             sethostname(cfg->hostname, strlen(cfg->hostname)) < 0)
                 return vs_fail_errno(err, "hostname: cannot set '%s'", cfg->hostname);
@@ -180,7 +96,17 @@ static int build(struct vs_init_args *a, struct vs_rootfs_ctx *ctx, char **exe, 
             setdomainname(cfg->domainname, strlen(cfg->domainname)) < 0)
                 return vs_fail_errno(err, "domainname: cannot set '%s'", cfg->domainname);
         umask(0);
-        if (vs_rootfs_prepare(ctx, err) < 0 || vs_rootfs_mount_all(ctx, err) < 0)
+        ctx->enter_arg = a;
+        ctx->enter_cgroup = enter_cgroup;
+        if (vs_rootfs_prepare(ctx, err) < 0 || vs_rootfs_mount_all(ctx, err) < 0 ||
+            enter_cgroup(ctx, err) < 0)
+                return -1;
+        /* After the cgroup move, so a new cgroup namespace is rooted at the
+         * container's cgroup. */
+        if (a->late_unshare && unshare(a->late_unshare) < 0)
+                return vs_fail_errno(err, "linux.namespaces: cannot create the %s namespace",
+                                     a->late_unshare & CLONE_NEWTIME ? "time/cgroup" : "cgroup");
+        if ((a->late_unshare & CLONE_NEWTIME) && write_time_offsets(cfg, err) < 0)
                 return -1;
 
         if (vs_sync_send(a->sync_fd, SYNC_HOOKS, 0, NULL) < 0)
@@ -200,7 +126,7 @@ static int build(struct vs_init_args *a, struct vs_rootfs_ctx *ctx, char **exe, 
                 return vs_fail_errno(err, "cannot open /proc/self/fd");
         if (vs_rootfs_pivot(ctx, err) < 0 || vs_rootfs_finish(ctx, err) < 0)
                 return -1;
-        if (p->terminal && vs_terminal_setup(ctx->rootfd, a->console_fd, p->has_console_size,
+        if (p->terminal && vs_terminal_setup(ctx->rootfd, a->console_fd, true, p->has_console_size,
                                              (uint16_t) p->console_height,
                                              (uint16_t) p->console_width, err) < 0)
                 return -1;
@@ -208,7 +134,7 @@ static int build(struct vs_init_args *a, struct vs_rootfs_ctx *ctx, char **exe, 
                 close(a->console_fd);
                 a->console_fd = -1;
         }
-        if (vs_rootfs_readonly_root(ctx, err) < 0 || set_rlimits(p, err) < 0)
+        if (vs_rootfs_readonly_root(ctx, err) < 0)
                 return -1;
         if (cfg->linux_.has_personality) {
                 unsigned long persona = cfg->linux_.personality_domain &&
@@ -218,33 +144,7 @@ static int build(struct vs_init_args *a, struct vs_rootfs_ctx *ctx, char **exe, 
                 if (personality(persona) < 0)
                         return vs_fail_errno(err, "linux.personality: cannot set it");
         }
-        if (p->apparmor_profile && *p->apparmor_profile)
-                vs_debug("process.apparmorProfile ignored: AppArmor is not enabled on this host");
-        if (p->selinux_label && *p->selinux_label)
-                vs_debug("process.selinuxLabel ignored: SELinux is not enabled on this host");
-
-        /* Privileges: without no_new_privs a seccomp filter needs
-         * CAP_SYS_ADMIN, so it goes in before the capabilities are dropped. */
-        if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-                return vs_fail_errno(err, "process.noNewPrivileges: cannot set it");
-        if (!p->no_new_privileges && cfg->linux_.seccomp &&
-            vs_seccomp_load(cfg->linux_.seccomp, err) < 0)
-                return -1;
-        if (p->caps && vs_caps_prepare(p->caps, err) < 0)
-                return -1;
-        if (switch_user(p, err) < 0)
-                return -1;
-        if (p->caps && vs_caps_apply(p->caps, err) < 0)
-                return -1;
-        umask(p->user.has_umask ? (mode_t) p->user.umask : 022);
-        if (chdir(p->cwd) < 0)
-                return vs_fail_errno(err, "process.cwd: cannot enter %s", p->cwd);
-        /* A cwd outside the root shows as "(unreachable)" (CVE-2024-21626). */
-        char cwd[4096];
-        if (getcwd(cwd, sizeof(cwd)) == NULL || cwd[0] != '/')
-                return vs_fail(err, "process.cwd: %s is not inside the container root", p->cwd);
-        *exe = find_executable(p->args[0], p->env, err);
-        if (*exe == NULL)
+        if (vs_process_prepare(p, cfg->linux_.seccomp, exe, err) < 0)
                 return -1;
         return 0;
 }
@@ -291,17 +191,7 @@ _Noreturn void vs_init_main(struct vs_init_args *a)
                         _exit(1);
                 }
         }
-        if (cfg->process->no_new_privileges && cfg->linux_.seccomp &&
-            vs_seccomp_load(cfg->linux_.seccomp, &err) < 0) {
-                dprintf(fifo, "%s", err->msg);
-                _exit(1);
-        }
-        reset_signals();
-        /* No descriptor of ours may reach the user process (CVE-2024-21626). */
-        syscall(SYS_close_range, 3 + a->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
-        fcntl(fifo, F_SETFD, FD_CLOEXEC);
-        char *empty_env[] = {NULL};
-        execve(exe, cfg->process->args, cfg->process->env ? cfg->process->env : empty_env);
-        dprintf(fifo, "cannot execute %s: %s", exe, strerror(errno));
+        vs_process_exec(cfg->process, cfg->linux_.seccomp, exe, a->preserve_fds, &err);
+        dprintf(fifo, "%s", err->msg);
         _exit(127);
 }

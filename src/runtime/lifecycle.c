@@ -1,6 +1,7 @@
 /* start, kill, delete and run. */
 #include "runtime/cgroup.h"
 #include "runtime/container.h"
+#include "runtime/foreground.h"
 #include "runtime/hooks.h"
 #include "runtime/init.h"
 #include "runtime/state.h"
@@ -351,9 +352,8 @@ static int forward_loop(pid_t pid, int pidfd, int sfd, int master, int *exit_sta
         }
 }
 
-/* The foreground part of run: wait, forward signals, proxy the pty. */
-static int supervise(const struct vs_create_opts *o, pid_t pid, int master, const sigset_t *sigs,
-                     int *exit_status, vs_error **err)
+int vs_foreground_wait(pid_t pid, int master, const sigset_t *sigs, int *exit_status,
+                       vs_error **err)
 {
         _cleanup_close_ int sfd = signalfd(-1, sigs, SFD_CLOEXEC | SFD_NONBLOCK);
         _cleanup_close_ int pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
@@ -361,8 +361,18 @@ static int supervise(const struct vs_create_opts *o, pid_t pid, int master, cons
                 vs_terminal_proxy_start(master, NULL);
         *exit_status = 255;
         if (sfd < 0 || pidfd < 0 || forward_loop(pid, pidfd, sfd, master, exit_status) < 0)
-                return vs_fail_errno(err, "lost track of container '%s'", o->id);
+                return vs_fail_errno(err, "lost track of process %d", pid);
         return 0;
+}
+
+void vs_foreground_signals(sigset_t *all)
+{
+        sigfillset(all);
+        sigdelset(all, SIGSEGV);
+        sigdelset(all, SIGBUS);
+        sigdelset(all, SIGFPE);
+        sigdelset(all, SIGILL);
+        sigdelset(all, SIGABRT);
 }
 
 int vs_container_run(const struct vs_create_opts *o, bool detach, int *exit_status,
@@ -375,12 +385,7 @@ int vs_container_run(const struct vs_create_opts *o, bool detach, int *exit_stat
         /* Signals are taken by a signalfd from before the init exists, so
          * none arriving during setup is lost; the init unblocks them. */
         sigset_t all, old;
-        sigfillset(&all);
-        sigdelset(&all, SIGSEGV);
-        sigdelset(&all, SIGBUS);
-        sigdelset(&all, SIGFPE);
-        sigdelset(&all, SIGILL);
-        sigdelset(&all, SIGABRT);
+        vs_foreground_signals(&all);
         if (!detach)
                 sigprocmask(SIG_BLOCK, &all, &old);
         pid_t pid = 0;
@@ -391,7 +396,7 @@ int vs_container_run(const struct vs_create_opts *o, bool detach, int *exit_stat
                 r = -1;
         }
         if (r == 0 && !detach) {
-                r = supervise(o, pid, master, &all, exit_status, err);
+                r = vs_foreground_wait(pid, master, &all, exit_status, err);
                 _cleanup_error_ vs_error *derr = NULL;
                 if (vs_container_delete(o->root, o->id, true, &derr) < 0 && r == 0) {
                         *err = steal_ptr(derr);

@@ -235,6 +235,8 @@ static bool dest_is(const char *dest, const char *want)
 static int mount_cgroupfs(struct vs_rootfs_ctx *ctx, const struct oci_mount *m, int target,
                           vs_error **err)
 {
+        if (ctx->enter_cgroup && ctx->enter_cgroup(ctx, err) < 0)
+                return -1;
         _cleanup_fclose_ FILE *mi = fopen("/proc/self/mountinfo", "re");
         if (!mi)
                 return vs_fail_errno(err, "cannot read /proc/self/mountinfo");

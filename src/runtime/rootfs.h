@@ -15,7 +15,11 @@ struct vs_rootfs_ctx {
         bool in_userns;  /* mknod is not allowed: bind host devices instead */
         bool no_pivot;
         int rootfd;      /* O_PATH fd on the bind-mounted root, set by prepare */
-        char *cgroup_self; /* /proc/self/cgroup read before any cgroupns unshare */
+        char *cgroup_self; /* /proc/self/cgroup, read once in the container cgroup */
+        /* Waits until the runtime has moved us into our cgroup and reads
+         * cgroup_self; the mounts call it before the cgroupfs mount. */
+        int (*enter_cgroup)(struct vs_rootfs_ctx *ctx, vs_error **err);
+        void *enter_arg;
 };
 
 /* Before the mounts: propagation of "/", bind of the root onto itself. */

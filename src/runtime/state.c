@@ -143,7 +143,7 @@ int vs_state_save(const char *root, const struct vs_state *st, vs_error **err)
                 json_object_object_add(o, "cgroup", json_object_get(st->cgroup));
         _cleanup_free_ char *text = vs_json_to_string(o, false);
         _cleanup_free_ char *path = xasprintf("%s/%s/state.json", root, st->id);
-        return vs_write_file_atomic(path, text, strlen(text), 0600, err);
+        return vs_write_file_replace(path, text, strlen(text), 0600, err);
 }
 
 int vs_state_lock(const char *root, const char *id, vs_error **err)

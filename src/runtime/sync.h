@@ -10,6 +10,7 @@
 
 enum vs_sync_type {
         SYNC_GO = 1,     /* P->C: mappings written, cgroup joined; carries the host pid */
+        SYNC_CGROUP,     /* P->C: the init is in its cgroups */
         SYNC_HOOKS,      /* C->P: namespaces and mounts ready: run prestart/createRuntime */
         SYNC_HOOKS_DONE, /* P->C */
         SYNC_CREATED,    /* C->P: about to wait on the exec fifo */

@@ -75,8 +75,8 @@ int vs_recv_fd(int sockfd, vs_error **err)
         return fd;
 }
 
-int vs_terminal_setup(int rootfd, int sockfd, bool set_size, uint16_t rows, uint16_t cols,
-                      vs_error **err)
+int vs_terminal_setup(int rootfd, int sockfd, bool bind_console, bool set_size, uint16_t rows,
+                      uint16_t cols, vs_error **err)
 {
         _cleanup_close_ int master = vs_open_in_root(rootfd, "/dev/ptmx", O_RDWR | O_NOCTTY, 0);
         if (master < 0)
@@ -99,7 +99,7 @@ int vs_terminal_setup(int rootfd, int sockfd, bool set_size, uint16_t rows, uint
                 if (ioctl(master, TIOCSWINSZ, &ws) < 0)
                         return vs_fail_errno(err, "process.consoleSize: cannot set it");
         }
-        if (vs_rootfs_bind_fd(rootfd, peer, "/dev/console", err) < 0)
+        if (bind_console && vs_rootfs_bind_fd(rootfd, peer, "/dev/console", err) < 0)
                 return vs_error_wrap(err, "process.terminal");
         char name[64];
         snprintf(name, sizeof(name), "/dev/pts/%d", ptyno);

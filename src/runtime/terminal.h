@@ -10,11 +10,11 @@
 
 /* Connects to the console socket path. Returns the fd. */
 int vs_console_socket_connect(const char *path, vs_error **err);
-/* In the container init after pivot: opens /dev/ptmx, binds the peer onto
- * /dev/console, sends the master over sockfd, makes the peer the
+/* In the container after pivot: opens /dev/ptmx, binds the peer onto
+ * /dev/console (when bind_console: the init, not exec), sends the master over sockfd, makes the peer the
  * controlling terminal and stdio. */
-int vs_terminal_setup(int rootfd, int sockfd, bool set_size, uint16_t rows, uint16_t cols,
-                      vs_error **err);
+int vs_terminal_setup(int rootfd, int sockfd, bool bind_console, bool set_size, uint16_t rows,
+                      uint16_t cols, vs_error **err);
 int vs_send_fd(int sockfd, int fd, const char *name, vs_error **err);
 int vs_recv_fd(int sockfd, vs_error **err);
 /* Copies stdin -> master and master -> stdout until the master hangs up or

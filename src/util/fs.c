@@ -74,8 +74,8 @@ static int write_all(int fd, const void *data, size_t len)
         return 0;
 }
 
-int vs_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
-                         vs_error **err)
+static int write_replace(const char *path, const void *data, size_t len, mode_t mode,
+                         bool durable, vs_error **err)
 {
         _cleanup_free_ char *tmp = xasprintf("%s.tmp.%d", path, getpid());
         _cleanup_free_ char *dircopy = xstrdup(path);
@@ -83,7 +83,7 @@ int vs_write_file_atomic(const char *path, const void *data, size_t len, mode_t 
         int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
         if (fd < 0)
                 return vs_fail_errno(err, "cannot create %s", tmp);
-        if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+        if (write_all(fd, data, len) < 0 || (durable && fsync(fd) < 0)) {
                 int saved = errno;
                 close(fd);
                 unlink(tmp);
@@ -95,10 +95,24 @@ int vs_write_file_atomic(const char *path, const void *data, size_t len, mode_t 
                 unlink(tmp);
                 return vs_error_set(err, saved, "cannot rename %s to %s", tmp, path);
         }
+        if (!durable)
+                return 0;
         _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd >= 0)
                 fsync(dfd);
         return 0;
+}
+
+int vs_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
+                         vs_error **err)
+{
+        return write_replace(path, data, len, mode, true, err);
+}
+
+int vs_write_file_replace(const char *path, const void *data, size_t len, mode_t mode,
+                          vs_error **err)
+{
+        return write_replace(path, data, len, mode, false, err);
 }
 
 int vs_write_file_at(int dirfd, const char *path, const void *data, size_t len, vs_error **err)

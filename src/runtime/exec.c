@@ -1,0 +1,271 @@
+/* exec: a new process in a running container. */
+#include "runtime/cgroup.h"
+#include "runtime/container.h"
+#include "runtime/foreground.h"
+#include "runtime/process.h"
+#include "runtime/stage.h"
+#include "runtime/state.h"
+#include "runtime/sync.h"
+#include "runtime/terminal.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/json.h"
+#include "util/xalloc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int vs_container_process(const char *root, const char *id, struct oci_process **out,
+                         vs_error **err)
+{
+        _cleanup_free_ char *path = xasprintf("%s/%s/config.json", root, id);
+        _cleanup_json_ json_object *doc = NULL;
+        if (vs_json_parse_file(path, &doc, err) < 0)
+                return -1;
+        json_object *proc;
+        if (vs_json_get_object(doc, path, "process", &proc, err) <= 0)
+                return vs_fail(err, "%s: no process", path);
+        if (oci_process_parse(proc, "process", out, err) < 0) {
+                oci_process_free(*out);
+                *out = NULL;
+                return -1;
+        }
+        return 0;
+}
+
+static const struct {
+        const char *name;
+        int flag;
+} ns_files[] = {
+        {"user", CLONE_NEWUSER},  {"mnt", CLONE_NEWNS},    {"pid", CLONE_NEWPID},
+        {"net", CLONE_NEWNET},    {"ipc", CLONE_NEWIPC},   {"uts", CLONE_NEWUTS},
+        {"cgroup", CLONE_NEWCGROUP}, {"time", CLONE_NEWTIME},
+};
+
+/* The namespaces of pid that differ from ours: those exec must join. */
+static int differing_namespaces(pid_t pid)
+{
+        int flags = 0;
+        for (size_t i = 0; i < sizeof(ns_files) / sizeof(ns_files[0]); i++) {
+                char a[64], b[64];
+                struct stat sa, sb;
+                snprintf(a, sizeof(a), "/proc/%d/ns/%s", pid, ns_files[i].name);
+                snprintf(b, sizeof(b), "/proc/self/ns/%s", ns_files[i].name);
+                if (stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_ino != sb.st_ino)
+                        flags |= ns_files[i].flag;
+        }
+        return flags;
+}
+
+struct exec_child {
+        const struct vs_exec_opts *o;
+        const struct oci_seccomp *seccomp;
+        int pidfd, ns_flags, sync_fd, console_fd;
+};
+
+/* Second stage, inside every namespace of the container: waits until the
+ * runtime has put it in the container's cgroup, then becomes the process. */
+static _Noreturn void exec_process(struct exec_child *c)
+{
+        _cleanup_error_ vs_error *err = NULL;
+        struct vs_sync_msg m;
+        const struct oci_process *p = c->o->process;
+        _cleanup_free_ char *exe = NULL;
+        if (vs_sync_recv(c->sync_fd, &m) < 0 || m.type != SYNC_GO)
+                _exit(1);
+        /* Joining a mount namespace put us at its root: the container's. */
+        _cleanup_close_ int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (rootfd < 0) {
+                vs_fail_errno(&err, "cannot open the container root");
+                goto fail;
+        }
+        if (p->terminal && vs_terminal_setup(rootfd, c->console_fd, false, p->has_console_size,
+                                             (uint16_t) p->console_height,
+                                             (uint16_t) p->console_width, &err) < 0)
+                goto fail;
+        if (c->console_fd >= 0)
+                close(c->console_fd);
+        if (vs_process_prepare(p, c->seccomp, &exe, &err) < 0)
+                goto fail;
+        if (vs_sync_send(c->sync_fd, SYNC_CREATED, 0, NULL) < 0)
+                _exit(1);
+        vs_process_exec(p, c->seccomp, exe, c->o->preserve_fds, &err);
+fail:
+        vs_sync_send_error(c->sync_fd, err);
+        _exit(127);
+}
+
+/* First stage: joins the namespaces (a joined pid namespace applies to
+ * children only) and forks the real process as a child of the runtime. */
+static _Noreturn void exec_stage(struct exec_child *c, int report_fd)
+{
+        prctl(PR_SET_DUMPABLE, 0); /* no /proc/<pid>/exe for the container */
+        pid_t pid = -1;
+        char msg[256] = "";
+        if (c->ns_flags && setns(c->pidfd, c->ns_flags) < 0) {
+                snprintf(msg, sizeof(msg), "cannot join the container's namespaces: %s",
+                         strerror(errno));
+        } else {
+                fflush(NULL);
+                pid = (pid_t) syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, NULL);
+                if (pid == 0) {
+                        close(report_fd);
+                        prctl(PR_SET_DUMPABLE, 0);
+                        exec_process(c);
+                }
+                if (pid < 0)
+                        snprintf(msg, sizeof(msg), "cannot fork into the container: %s",
+                                 strerror(errno));
+        }
+        vs_stage_report(report_fd, pid, msg);
+        _exit(0);
+}
+
+static pid_t spawn(struct exec_child *c, vs_error **err)
+{
+        int pp[2];
+        if (pipe2(pp, O_CLOEXEC) < 0)
+                return vs_fail_errno(err, "cannot create a pipe");
+        fflush(NULL);
+        pid_t stage = fork();
+        if (stage < 0)
+                return vs_fail_errno(err, "cannot fork");
+        if (stage == 0) {
+                close(pp[0]);
+                exec_stage(c, pp[1]);
+        }
+        close(pp[1]);
+        pid_t pid = vs_stage_wait(pp[0], stage, "cannot start the process", err);
+        close(pp[0]);
+        return pid;
+}
+
+static int write_pid_file(const char *path, pid_t pid, vs_error **err)
+{
+        char buf[32];
+        int n = snprintf(buf, sizeof(buf), "%d", pid);
+        if (vs_write_file_replace(path, buf, (size_t) n, 0644, err) < 0)
+                return vs_error_wrap(err, "--pid-file");
+        return 0;
+}
+
+int vs_container_exec(const struct vs_exec_opts *o, int *exit_status, vs_error **err)
+{
+        _cleanup_state_ struct vs_state *st = NULL;
+        if (vs_state_load(o->root, o->id, &st, err) < 0)
+                return -1;
+        const char *status = vs_state_status(o->root, st);
+        if (strcmp(status, "running") != 0 && strcmp(status, "created") != 0)
+                return vs_fail(err, "cannot exec in container '%s': it is %s", o->id, status);
+        _cleanup_config_ struct oci_config *cfg = NULL;
+        {
+                _cleanup_free_ char *dir = vs_state_dir(o->root, o->id);
+                _cleanup_free_ char *path = xasprintf("%s/config.json", dir);
+                _cleanup_json_ json_object *doc = NULL;
+                if (vs_json_parse_file(path, &doc, err) < 0 ||
+                    oci_config_parse(doc, st->bundle, &cfg, err) < 0)
+                        return -1;
+        }
+        const struct oci_process *p = o->process;
+        if (p->terminal && !o->console_socket && o->detach)
+                return vs_fail(err, "--tty with --detach needs --console-socket");
+        if (!p->terminal && o->console_socket)
+                return vs_fail(err, "--console-socket needs --tty");
+        _cleanup_cgroup_ struct vs_cgroup *cg = NULL;
+        if (st->cgroup && vs_cgroup_from_json(st->cgroup, &cg, err) < 0)
+                return -1;
+        _cleanup_close_ int pidfd = vs_state_pidfd(st);
+        if (pidfd < 0)
+                return vs_fail(err, "cannot exec in container '%s': it is stopped", o->id);
+
+        _cleanup_close_ int console = -1, console_peer = -1;
+        if (p->terminal && o->console_socket) {
+                console = vs_console_socket_connect(o->console_socket, err);
+                if (console < 0)
+                        return -1;
+        } else if (p->terminal) {
+                int sv[2];
+                if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+                        return vs_fail_errno(err, "cannot create the console socket pair");
+                console = sv[1];
+                console_peer = sv[0];
+        }
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+                return vs_fail_errno(err, "cannot create the sync socket");
+        _cleanup_close_ int sync_fd = sv[0];
+        _cleanup_close_ int child_sync = sv[1];
+
+        sigset_t sigs, old;
+        vs_foreground_signals(&sigs);
+        if (!o->detach)
+                sigprocmask(SIG_BLOCK, &sigs, &old);
+        struct exec_child c = {.o = o,
+                               .seccomp = cfg->linux_.seccomp,
+                               .pidfd = pidfd,
+                               .ns_flags = differing_namespaces(st->pid),
+                               .sync_fd = child_sync,
+                               .console_fd = console};
+        int master = -1, r = -1;
+        pid_t pid = spawn(&c, err);
+        if (pid < 0)
+                goto out;
+        close(steal_fd(child_sync));
+        if (console_peer >= 0)
+                close(steal_fd(console));
+        if (cg && vs_cgroup_enter(cg, pid, err) < 0)
+                goto kill;
+        if (vs_sync_send(sync_fd, SYNC_GO, pid, NULL) < 0) {
+                vs_fail(err, "the process died before it started");
+                goto kill;
+        }
+        /* CREATED, then EOF when execve closes the socket, or an error. */
+        bool created = false;
+        for (;;) {
+                struct vs_sync_msg m;
+                if (vs_sync_recv(sync_fd, &m) < 0) {
+                        if (created)
+                                break;
+                        vs_fail(err, "the process died before it started");
+                        goto kill;
+                }
+                if (m.type == SYNC_ERROR) {
+                        vs_fail(err, "%s", m.text);
+                        goto kill;
+                }
+                if (m.type == SYNC_CREATED)
+                        created = true;
+        }
+        if (console_peer >= 0) {
+                master = vs_recv_fd(console_peer, err);
+                if (master < 0)
+                        goto kill;
+        }
+        if (o->pid_file && write_pid_file(o->pid_file, pid, err) < 0)
+                goto kill;
+        if (o->detach) {
+                r = 0;
+                goto out;
+        }
+        r = vs_foreground_wait(pid, master, &sigs, exit_status, err);
+        goto out;
+kill:
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+out:
+        if (master >= 0)
+                close(master);
+        if (!o->detach)
+                sigprocmask(SIG_SETMASK, &old, NULL);
+        return r;
+}

@@ -1,0 +1,155 @@
+/* The last steps of every container process, shared by the container
+ * init and exec: limits, privileges, identity, cwd, and the exec itself. */
+#include "runtime/process.h"
+#include "runtime/caps.h"
+#include "runtime/seccomp.h"
+#include "util/cleanup.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/close_range.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static const char *env_get(char **env, const char *key)
+{
+        size_t n = strlen(key);
+        for (size_t i = 0; env && env[i]; i++)
+                if (strncmp(env[i], key, n) == 0 && env[i][n] == '=')
+                        return env[i] + n + 1;
+        return NULL;
+}
+
+static bool is_executable(const char *path)
+{
+        struct stat st;
+        return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
+}
+
+/* Resolves args[0] against the container's PATH, as execvp would. */
+static char *find_executable(const char *arg0, char **env, vs_error **err)
+{
+        if (strchr(arg0, '/')) {
+                if (!is_executable(arg0))
+                        return vs_fail_errno(err, "process.args[0]: cannot execute %s", arg0),
+                               NULL;
+                return xstrdup(arg0);
+        }
+        const char *path = env_get(env, "PATH");
+        if (path == NULL)
+                path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+        _cleanup_free_ char *copy = xstrdup(path);
+        char *save = NULL;
+        for (char *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+                char *cand = xasprintf("%s/%s", *dir ? dir : ".", arg0);
+                if (is_executable(cand))
+                        return cand;
+                free(cand);
+        }
+        vs_fail(err, "process.args[0]: executable '%s' not found in $PATH (%s) in the container",
+                arg0, path);
+        return NULL;
+}
+
+static int set_rlimits(const struct oci_process *p, vs_error **err)
+{
+        for (size_t i = 0; i < p->n_rlimits; i++) {
+                const struct oci_rlimit *r = &p->rlimits[i];
+                struct rlimit rl = {.rlim_cur = r->soft, .rlim_max = r->hard};
+                if (setrlimit(r->resource, &rl) < 0) {
+                        struct rlimit cur = {0};
+                        getrlimit(r->resource, &cur);
+                        return vs_fail_errno(err,
+                                             "process.rlimits[%zu]: cannot set %s to %llu/%llu "
+                                             "(current hard limit %llu)",
+                                             i, r->type, (unsigned long long) r->soft,
+                                             (unsigned long long) r->hard,
+                                             (unsigned long long) cur.rlim_max);
+                }
+        }
+        return 0;
+}
+
+static int switch_user(const struct oci_process *p, vs_error **err)
+{
+        const struct oci_user *u = &p->user;
+        gid_t *gids = xcalloc(u->n_additional_gids + 1, sizeof(gid_t));
+        for (size_t i = 0; i < u->n_additional_gids; i++)
+                gids[i] = u->additional_gids[i];
+        int r = setgroups(u->n_additional_gids, gids);
+        free(gids);
+        /* EPERM here means a user namespace with setgroups denied: only an
+         * empty request is acceptable then. */
+        if (r < 0 && !(errno == EPERM && u->n_additional_gids == 0))
+                return vs_fail_errno(err, "process.user.additionalGids: cannot set groups");
+        if (setresgid(u->gid, u->gid, u->gid) < 0)
+                return vs_fail_errno(err, "process.user.gid: cannot switch to gid %u", u->gid);
+        if (setresuid(u->uid, u->uid, u->uid) < 0)
+                return vs_fail_errno(err, "process.user.uid: cannot switch to uid %u", u->uid);
+        return 0;
+}
+
+static void reset_signals(void)
+{
+        struct sigaction sa = {.sa_handler = SIG_DFL};
+        for (int s = 1; s < NSIG; s++)
+                sigaction(s, &sa, NULL);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+int vs_process_prepare(const struct oci_process *p, const struct oci_seccomp *seccomp, char **exe,
+                       vs_error **err)
+{
+        if (set_rlimits(p, err) < 0)
+                return -1;
+        if (p->apparmor_profile && *p->apparmor_profile)
+                vs_debug("process.apparmorProfile ignored: AppArmor is not enabled on this host");
+        if (p->selinux_label && *p->selinux_label)
+                vs_debug("process.selinuxLabel ignored: SELinux is not enabled on this host");
+        /* Without no_new_privs a seccomp filter needs CAP_SYS_ADMIN, so it
+         * goes in before the capabilities are dropped; with it, as late as
+         * possible (vs_process_exec). */
+        if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                return vs_fail_errno(err, "process.noNewPrivileges: cannot set it");
+        if (!p->no_new_privileges && seccomp && vs_seccomp_load(seccomp, err) < 0)
+                return -1;
+        if (p->caps && vs_caps_prepare(p->caps, err) < 0)
+                return -1;
+        if (switch_user(p, err) < 0)
+                return -1;
+        if (p->caps && vs_caps_apply(p->caps, err) < 0)
+                return -1;
+        umask(p->user.has_umask ? (mode_t) p->user.umask : 022);
+        if (chdir(p->cwd) < 0)
+                return vs_fail_errno(err, "process.cwd: cannot enter %s", p->cwd);
+        /* A cwd outside the root shows as "(unreachable)" (CVE-2024-21626). */
+        char cwd[4096];
+        if (getcwd(cwd, sizeof(cwd)) == NULL || cwd[0] != '/')
+                return vs_fail(err, "process.cwd: %s is not inside the container root", p->cwd);
+        *exe = find_executable(p->args[0], p->env, err);
+        return *exe ? 0 : -1;
+}
+
+int vs_process_exec(const struct oci_process *p, const struct oci_seccomp *seccomp,
+                    const char *exe, int preserve_fds, vs_error **err)
+{
+        if (p->no_new_privileges && seccomp && vs_seccomp_load(seccomp, err) < 0)
+                return -1;
+        reset_signals();
+        /* No descriptor of ours may reach the user process (CVE-2024-21626). */
+        syscall(SYS_close_range, 3 + preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
+        char *empty_env[] = {NULL};
+        execve(exe, p->args, p->env ? p->env : empty_env);
+        return vs_fail_errno(err, "cannot execute %s", exe);
+}

@@ -1,0 +1,19 @@
+/* The last steps of every container process (init and exec). */
+#ifndef VESSEL_RUNTIME_PROCESS_H
+#define VESSEL_RUNTIME_PROCESS_H
+
+#include "oci/config.h"
+#include "util/error.h"
+
+/* Inside the container's namespaces and root: rlimits, no_new_privs,
+ * seccomp (before the capability drop unless no_new_privs), capabilities,
+ * user and groups, umask, cwd (checked to be inside the root), and the
+ * PATH lookup of args[0] into *exe. */
+int vs_process_prepare(const struct oci_process *p, const struct oci_seccomp *seccomp, char **exe,
+                       vs_error **err);
+/* Late seccomp (with no_new_privs), default signals, every fd >= 3 +
+ * preserve_fds close-on-exec, execve. Returns only on failure. */
+int vs_process_exec(const struct oci_process *p, const struct oci_seccomp *seccomp,
+                    const char *exe, int preserve_fds, vs_error **err);
+
+#endif

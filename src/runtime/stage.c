@@ -1,0 +1,37 @@
+#include "runtime/stage.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct stage_report {
+        pid_t pid;
+        char msg[PIPE_BUF - sizeof(pid_t)];
+};
+
+void vs_stage_report(int fd, pid_t pid, const char *msg)
+{
+        struct stage_report r = {.pid = pid};
+        snprintf(r.msg, sizeof(r.msg), "%s", msg ? msg : "");
+        if (write(fd, &r, sizeof(r)) != (ssize_t) sizeof(r))
+                _exit(1);
+}
+
+pid_t vs_stage_wait(int fd, pid_t stage, const char *what, vs_error **err)
+{
+        struct stage_report r = {.pid = -1};
+        ssize_t n;
+        do
+                n = read(fd, &r, sizeof(r));
+        while (n < 0 && errno == EINTR);
+        while (waitpid(stage, NULL, 0) < 0 && errno == EINTR)
+                ;
+        if (n != (ssize_t) sizeof(r) || r.pid <= 0) {
+                r.msg[sizeof(r.msg) - 1] = '\0';
+                return vs_fail(err, "%s", n == (ssize_t) sizeof(r) && *r.msg ? r.msg : what);
+        }
+        return r.pid;
+}

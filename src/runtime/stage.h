@@ -1,0 +1,17 @@
+/* Intermediate processes that join namespaces and fork the real child
+ * (a joined pid namespace applies to children only) report its pid back
+ * over a pipe with one atomic write. */
+#ifndef VESSEL_RUNTIME_STAGE_H
+#define VESSEL_RUNTIME_STAGE_H
+
+#include <sys/types.h>
+
+#include "util/error.h"
+
+/* In the stage: pid of the child (or -1) and, on failure, why. */
+void vs_stage_report(int fd, pid_t pid, const char *msg);
+/* In the runtime: reads the report, reaps the stage, returns the pid or -1
+ * with err ("what" when the stage said nothing). */
+pid_t vs_stage_wait(int fd, pid_t stage, const char *what, vs_error **err);
+
+#endif
