@@ -1,6 +1,6 @@
 # vessel — see README.md. Targets: all (default), test, bench, run, asan, clean.
 CC      ?= cc
-PKGS    := json-c libseccomp libcap
+PKGS    := json-c libseccomp libcap libarchive libcrypto
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu17 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
            -D_GNU_SOURCE -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

@@ -8,12 +8,26 @@
 
 #include "util/error.h"
 
+struct vs_command {
+        const char *name;
+        int (*fn)(int argc, char **argv);
+        const char *summary;
+};
+
+/* Command tables. The engine (Docker-style: images and containers by name)
+ * and the OCI runtime (runc-style: bundles and ids) share some command
+ * names; main() picks the runtime table when the invocation is runc's (see
+ * docs/cli.md, "Two command sets"). Each table ends with {NULL}. */
+extern const struct vs_command vs_image_commands[];  /* src/cmd/image_table.c */
+extern const struct vs_command vs_engine_commands[]; /* src/cmd/engine_table.c */
+
 struct vs_globals {
         const char *root; /* runtime state root, default /run/vessel */
         bool debug;
         bool systemd_cgroup; /* accepted for runc compatibility */
         const char *log_path;
         const char *log_format;
+        const char *data_root; /* engine data, default /var/lib/vessel */
 };
 
 extern struct vs_globals vs_globals;

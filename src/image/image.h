@@ -1,0 +1,91 @@
+/* The image store: a content-addressed OCI image layout under the data
+ * root, plus vessel's own records (unpacked layers, names). Every write is
+ * atomic (temp + fsync + rename) and every multi-step change holds the
+ * store lock, so concurrent commands and a kill -9 at any instant leave it
+ * consistent.
+ *
+ *   <data-root>/                  default /var/lib/vessel (VESSEL_ROOT, --data-root)
+ *     oci-layout, index.json      OCI image layout; index.json holds one manifest
+ *                                 descriptor per named image (annotation
+ *                                 org.opencontainers.image.ref.name = "name:tag")
+ *     blobs/sha256/<hex>          manifests, configs, compressed layers
+ *     layers/<diffid-hex>/        each layer unpacked once, shared read-only
+ *     containers/                 engine records (src/engine)
+ *     store.lock                  flock for multi-step changes
+ */
+#ifndef VESSEL_IMAGE_H
+#define VESSEL_IMAGE_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/error.h"
+
+struct vs_store;
+
+/* Opens (creating on first use) the store at data_root. */
+int vs_store_open(const char *data_root, struct vs_store **out, vs_error **err);
+void vs_store_close(struct vs_store *s);
+const char *vs_store_root(const struct vs_store *s);
+/* Exclusive lock for a multi-step change; returns an fd to close. */
+int vs_store_lock(struct vs_store *s, vs_error **err);
+
+/* The parts of an image config the engine turns into an OCI config. */
+struct vs_image_config {
+        char **entrypoint, **cmd, **env; /* NULL-terminated, NULL when absent */
+        char *working_dir, *user, *stop_signal;
+        json_object *labels, *exposed_ports, *volumes; /* owned; may be NULL */
+};
+
+struct vs_image {
+        char *id;              /* "sha256:<hex of the config blob>" */
+        char *manifest_digest; /* "sha256:<hex>" */
+        char **names;          /* "busybox:latest", ... (may be empty) */
+        char **layer_dirs;     /* unpacked layers, bottom first (overlay lowerdirs reversed) */
+        size_t n_layers;
+        char *created;         /* RFC 3339 from the config */
+        int64_t size;          /* bytes unpacked */
+        struct vs_image_config config;
+        json_object *config_json; /* the whole image config, owned */
+};
+
+/* Resolves "name", "name:tag", a full id or an unambiguous id prefix. The
+ * name "busybox" (or busybox:latest) is created from the host's
+ * busybox-static on first use when absent. Errors: "image 'x' not found". */
+int vs_image_lookup(struct vs_store *s, const char *ref, struct vs_image **out, vs_error **err);
+void vs_image_free(struct vs_image *img);
+
+/* Ensures the built-in busybox image exists (no network). */
+int vs_image_ensure_busybox(struct vs_store *s, vs_error **err);
+
+/* Container root filesystems: dir/upper and dir/work are created; the
+ * overlay of the image's layers + dir/upper is mounted on target. Where
+ * overlayfs is unavailable, the layers are copied into dir/upper once and
+ * target is a bind of it ("copy" mode, said once on stderr). */
+int vs_rootfs_prepare_dir(const struct vs_image *img, const char *dir, vs_error **err);
+int vs_rootfs_mount(const struct vs_image *img, const char *dir, const char *target,
+                    vs_error **err);
+int vs_rootfs_umount(const char *target, vs_error **err);
+
+/* Commit: the upper dir becomes a new layer (deletions as whiteouts,
+ * opaque dirs), stacked on base, with the config changed by changes (a JSON
+ * object of image-config fields to override, may be NULL) and a history
+ * entry (comment/author may be NULL). ref (may be NULL) names the result.
+ * Returns the new image id in *id. */
+int vs_image_commit(struct vs_store *s, const struct vs_image *base, const char *upper_dir,
+                    json_object *changes, const char *comment, const char *author,
+                    const char *ref, char **id, vs_error **err);
+
+/* Changes of a container relative to its image, as "A /path", "C /path",
+ * "D /path" lines (docker diff), sorted. */
+int vs_rootfs_diff(const struct vs_image *img, const char *upper_dir, char ***lines,
+                   vs_error **err);
+
+/* Images that the engine's container records still use cannot be removed:
+ * the engine registers a check. */
+typedef bool (*vs_image_in_use_fn)(const char *image_id, void *arg, char **user);
+void vs_store_set_in_use_check(struct vs_store *s, vs_image_in_use_fn fn, void *arg);
+
+#endif

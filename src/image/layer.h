@@ -1,0 +1,37 @@
+/* Layers: tar archives (plain, gzip, zstd) unpacked into directories in
+ * overlayfs format, and container changes packed back into layers.
+ *
+ * Unpacked layer directory format (what overlayfs reads as a lowerdir):
+ * a ".wh.NAME" entry becomes a 0:0 character device NAME, and a
+ * ".wh..wh..opq" entry sets the xattr trusted.overlay.opaque=y on its
+ * directory. Unpacking enforces the traversal defences of DESIGN.md: no
+ * "..", no absolute names, never a write through a symlinked ancestor,
+ * hardlinks and whiteouts confined to the layer, device nodes only when
+ * allow_devices, ownership and modes set by fd. */
+#ifndef VESSEL_IMAGE_LAYER_H
+#define VESSEL_IMAGE_LAYER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util/error.h"
+
+/* Media types handled: application/vnd.oci.image.layer.v1.tar[+gzip|+zstd],
+ * application/vnd.docker.image.rootfs.diff.tar.gzip; NULL sniffs. Anything
+ * else: "unknown layer media type '...'". dest_dir must not exist; on
+ * failure nothing is left at dest_dir. *diff_id = "sha256:<hex>" of the
+ * uncompressed tar; *size = bytes unpacked. */
+int vs_layer_unpack(int blob_fd, const char *media_type, const char *dest_dir,
+                    bool allow_devices, char **diff_id, int64_t *size, vs_error **err);
+
+/* Applies an unpacked layer dir (overlay format) on top of root: used by the
+ * copy fallback where overlayfs is unavailable (whiteouts delete). */
+int vs_layer_apply_dir(const char *layer_dir, const char *root, vs_error **err);
+
+/* Packs an overlay upper dir as a gzip tar layer into out_fd: 0:0 char
+ * devices become ".wh.NAME", opaque dirs get ".wh..wh..opq". Returns the
+ * digests of the uncompressed tar (diff_id) and of the written blob. */
+int vs_layer_pack(const char *upper_dir, int out_fd, char **diff_id, char **digest,
+                  int64_t *blob_size, vs_error **err);
+
+#endif
