@@ -148,8 +148,9 @@ static pid_t spawn_init(struct vs_init_args *a, unsigned long flags, bool any_pa
 }
 
 /* Devices every container gets whatever its device rules say (as runc
- * does): the default /dev nodes, ptys, and mknod of any node. Plus every
- * node listed in linux.devices. Appended after the config's own rules so a
+ * does): the default /dev nodes, ptys, and mknod of any node. Nodes listed
+ * in linux.devices are created but need their own rule, as with runc.
+ * Appended after the config's own rules so a
  * leading deny-all does not shut them out. */
 static void allow_default_devices(struct oci_config *cfg)
 {
@@ -166,7 +167,7 @@ static void allow_default_devices(struct oci_config *cfg)
                 {'c', 5, 1, "rwm"}, {'c', 5, 2, "rwm"}, {'c', 136, -1, "rwm"},
         };
         size_t nd = sizeof(defaults) / sizeof(defaults[0]);
-        size_t n = r->n_devices + nd + cfg->linux_.n_devices;
+        size_t n = r->n_devices + nd;
         r->devices = xrealloc(r->devices, n * sizeof(*r->devices));
         struct oci_device_cgroup *d = &r->devices[r->n_devices];
         for (size_t i = 0; i < nd; i++, d++)
@@ -174,16 +175,6 @@ static void allow_default_devices(struct oci_config *cfg)
                                                 .major = defaults[i].major,
                                                 .minor = defaults[i].minor,
                                                 .access = xstrdup(defaults[i].access)};
-        for (size_t i = 0; i < cfg->linux_.n_devices; i++) {
-                const struct oci_device *dev = &cfg->linux_.devices[i];
-                if (dev->type == 'p')
-                        continue;
-                *d++ = (struct oci_device_cgroup){.allow = true,
-                                                  .type = dev->type == 'b' ? 'b' : 'c',
-                                                  .major = dev->major,
-                                                  .minor = dev->minor,
-                                                  .access = xstrdup("rwm")};
-        }
         r->n_devices = (size_t) (d - r->devices);
 }
 
@@ -282,7 +273,8 @@ static int do_create(struct create_ctx *c, vs_error **err)
          * the forked init would inherit it until exec. */
         c->dir_created = true;
         _cleanup_free_ char *fifo_path = vs_state_fifo_path(o->root, o->id);
-        if (mkfifo(fifo_path, 0622) < 0)
+        /* 0622 whatever the umask: a non-root container user opens it. */
+        if (mkfifo(fifo_path, 0622) < 0 || chmod(fifo_path, 0622) < 0)
                 return vs_fail_errno(err, "cannot create %s", fifo_path);
         _cleanup_close_ int fifo = open(fifo_path, O_PATH | O_CLOEXEC);
         if (fifo < 0)

@@ -1,5 +1,6 @@
 #include "runtime/hooks.h"
 #include "util/cleanup.h"
+#include "util/log.h"
 #include "util/xalloc.h"
 
 #include <errno.h>
@@ -131,6 +132,20 @@ static int run_one(const struct oci_hook *h, const char *ctx, const char *state_
                                WTERMSIG(status), *output ? ": " : "", output);
         return vs_fail(err, "%s %s: exited with status %d%s%s", ctx, h->path,
                        WEXITSTATUS(status), *output ? ": " : "", output);
+}
+
+void vs_hooks_run_all(const struct oci_hook *hooks, size_t n, const char *kind,
+                      const char *state_json)
+{
+        for (size_t i = 0; i < n; i++) {
+                char ctx[64];
+                vs_error *err = NULL;
+                snprintf(ctx, sizeof(ctx), "hooks.%s[%zu]", kind, i);
+                if (run_one(&hooks[i], ctx, state_json, &err) < 0) {
+                        vs_warn("%s", err->msg);
+                        vs_error_free(&err);
+                }
+        }
 }
 
 int vs_hooks_run(const struct oci_hook *hooks, size_t n, const char *kind,

@@ -13,4 +13,9 @@
 int vs_hooks_run(const struct oci_hook *hooks, size_t n, const char *kind,
                  const char *state_json, vs_error **err);
 
+/* For poststart and poststop, whose failures must not stop the others:
+ * runs every hook and logs each failure as a warning. */
+void vs_hooks_run_all(const struct oci_hook *hooks, size_t n, const char *kind,
+                      const char *state_json);
+
 #endif

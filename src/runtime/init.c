@@ -83,7 +83,7 @@ static int build(struct vs_init_args *a, struct vs_rootfs_ctx *ctx, char **exe, 
         struct vs_sync_msg m;
         if (vs_sync_recv(a->sync_fd, &m) < 0 || m.type != SYNC_GO)
                 return vs_fail_errno(err, "lost the runtime before setup");
-        pid_t host_pid = m.value;
+        pid_t host_pid = a->host_pid = m.value;
         if (a->new_userns) {
                 if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
                         return vs_fail_errno(err, "linux.uidMappings: cannot become root in the new "
@@ -184,7 +184,7 @@ _Noreturn void vs_init_main(struct vs_init_args *a)
         const struct oci_config *cfg = a->cfg;
         if (cfg->hooks.n_start_container) {
                 _cleanup_free_ char *state =
-                        vs_hook_state_json(a->id, a->bundle, "created", 1, cfg);
+                        vs_hook_state_json(a->id, a->bundle, "created", a->host_pid, cfg);
                 if (vs_hooks_run(cfg->hooks.start_container, cfg->hooks.n_start_container,
                                  "startContainer", state, &err) < 0) {
                         dprintf(fifo, "%s", err->msg);

@@ -22,6 +22,7 @@ struct vs_init_args {
         bool new_userns;
         bool no_pivot;
         int preserve_fds;
+        pid_t host_pid; /* our pid as the runtime sees it (from SYNC_GO) */
 };
 
 _Noreturn void vs_init_main(struct vs_init_args *a);

@@ -90,6 +90,8 @@ static int load_config_copy(const char *root, const char *id, struct oci_config 
         return 0;
 }
 
+static int destroy(const char *root, struct vs_state *st, vs_error **err);
+
 static int pidfd_signal(int pidfd, int sig)
 {
         return (int) syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
@@ -105,6 +107,19 @@ static bool wait_pidfd(int pidfd, int timeout_ms)
                 r = poll(&p, 1, timeout_ms);
         while (r < 0 && errno == EINTR);
         return r > 0;
+}
+
+static void run_poststart(const char *root, const struct vs_state *st)
+{
+        _cleanup_config_ struct oci_config *cfg = NULL;
+        _cleanup_error_ vs_error *herr = NULL;
+        if (load_config_copy(root, st->id, &cfg, &herr) == 0 && cfg->hooks.n_poststart) {
+                _cleanup_free_ char *state =
+                        vs_hook_state_json(st->id, st->bundle, "running", st->pid, cfg);
+                vs_hooks_run_all(cfg->hooks.poststart, cfg->hooks.n_poststart, "poststart", state);
+        } else if (herr) {
+                vs_warn("%s", herr->msg);
+        }
 }
 
 int vs_container_start(const char *root, const char *id, vs_error **err)
@@ -152,27 +167,27 @@ int vs_container_start(const char *root, const char *id, vs_error **err)
                                 len += (size_t) n;
                         done = true;
                         if (len == 0) {
-                                unlink(fifo_path);
-                                return vs_fail(err, "container '%s': init exited before exec", id);
+                                vs_fail(err, "container '%s': init exited before exec", id);
+                                goto failed;
                         }
                 }
         }
         msg[len] = '\0';
         unlink(fifo_path);
-        if (len > 0)
-                return vs_fail(err, "container '%s' failed to start: %s", id, msg);
-        _cleanup_config_ struct oci_config *cfg = NULL;
-        _cleanup_error_ vs_error *herr = NULL;
-        if (load_config_copy(root, id, &cfg, &herr) == 0 && cfg->hooks.n_poststart) {
-                _cleanup_free_ char *state =
-                        vs_hook_state_json(id, st->bundle, "running", st->pid, cfg);
-                if (vs_hooks_run(cfg->hooks.poststart, cfg->hooks.n_poststart, "poststart", state,
-                                 &herr) < 0)
-                        vs_warn("%s", herr->msg);
-        } else if (herr) {
-                vs_warn("%s", herr->msg);
+        if (len > 0) {
+                vs_fail(err, "container '%s' failed to start: %s", id, msg);
+                goto failed;
         }
+        run_poststart(root, st);
         return 0;
+failed:
+        /* runtime-spec: a failed start stops the container and destroys it. */
+        {
+                _cleanup_error_ vs_error *derr = NULL;
+                if (destroy(root, st, &derr) < 0)
+                        vs_warn("%s", derr->msg);
+        }
+        return -1;
 }
 
 static bool same_pidns(pid_t a, ino_t ns)
@@ -259,10 +274,7 @@ static int destroy(const char *root, struct vs_state *st, vs_error **err)
         if (cfg && cfg->hooks.n_poststop) {
                 _cleanup_free_ char *state =
                         vs_hook_state_json(st->id, st->bundle, "stopped", 0, cfg);
-                _cleanup_error_ vs_error *herr = NULL;
-                if (vs_hooks_run(cfg->hooks.poststop, cfg->hooks.n_poststop, "poststop", state,
-                                 &herr) < 0)
-                        vs_warn("%s", herr->msg);
+                vs_hooks_run_all(cfg->hooks.poststop, cfg->hooks.n_poststop, "poststop", state);
         }
         return 0;
 }

@@ -193,10 +193,9 @@ int vs_rootfs_pivot(struct vs_rootfs_ctx *ctx, vs_error **err)
         } else {
                 if (syscall(SYS_pivot_root, ".", ".") < 0)
                         return vs_fail_errno(err, "cannot pivot_root to %s", ctx->cfg->root_path);
-                /* The old root is stacked under "."; detach it without
-                 * letting the unmount propagate anywhere. */
-                if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
-                        return vs_fail_errno(err, "cannot make the old root rslave");
+                /* The old root is now stacked on "."; umount follows down to
+                 * it (mount(2) would not: it would act on the new root). It is
+                 * rslave or rprivate since prepare, so nothing propagates. */
                 if (umount2(".", MNT_DETACH) < 0)
                         return vs_fail_errno(err, "cannot detach the old root");
         }
@@ -257,6 +256,11 @@ static int mount_cgroupfs(struct vs_rootfs_ctx *ctx, const struct oci_mount *m, 
                         continue;
                 char mnt[4096];
                 if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1)
+                        continue;
+                /* Only the host's hierarchies: a bind of the host's /sys into
+                 * this root brings copies of them in. */
+                size_t rl = strlen(ctx->cfg->root_path);
+                if (strncmp(mnt, ctx->cfg->root_path, rl) == 0 && (mnt[rl] == '/' || !mnt[rl]))
                         continue;
                 hs[nh].mnt = xstrdup(mnt);
                 hs[nh].type = xstrdup(fstype);
@@ -641,6 +645,9 @@ static int apply_sysctl(struct vs_rootfs_ctx *ctx, vs_error **err)
 int vs_rootfs_finish(struct vs_rootfs_ctx *ctx, vs_error **err)
 {
         const struct oci_linux *l = &ctx->cfg->linux_;
+        /* Before /proc/sys becomes read-only through readonlyPaths. */
+        if (apply_sysctl(ctx, err) < 0)
+                return -1;
         if (l->masked_paths && l->masked_paths[0]) {
                 _cleanup_close_ int devnull = vs_open_in_root(ctx->rootfd, "/dev/null", O_PATH | O_NOFOLLOW, 0);
                 struct stat st;
@@ -655,8 +662,6 @@ int vs_rootfs_finish(struct vs_rootfs_ctx *ctx, vs_error **err)
         for (size_t i = 0; l->readonly_paths && l->readonly_paths[i]; i++)
                 if (readonly_path(ctx, l->readonly_paths[i], err) < 0)
                         return -1;
-        if (apply_sysctl(ctx, err) < 0)
-                return -1;
         if (l->rootfs_propagation_flags &&
             set_propagation(ctx->rootfd, "/", l->rootfs_propagation_flags, err) < 0)
                 return vs_error_wrap(err, "linux.rootfsPropagation");
