@@ -46,23 +46,6 @@ static char *now_rfc3339(void)
                          tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec);
 }
 
-static unsigned long long proc_start_time(pid_t pid)
-{
-        char path[64], buf[1024];
-        snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return 0;
-        ssize_t n = read(fd, buf, sizeof(buf) - 1);
-        if (n <= 0)
-                return 0;
-        buf[n] = '\0';
-        char *p = strrchr(buf, ')');
-        for (int field = 2; p && field < 22; field++)
-                p = strchr(p + 1, ' ');
-        return p ? strtoull(p + 1, NULL, 10) : 0;
-}
-
 static int write_id_map(pid_t pid, const char *file, const struct oci_id_mapping *maps, size_t n,
                         const char *field, vs_error **err)
 {
@@ -286,17 +269,8 @@ static int do_create(struct create_ctx *c, vs_error **err)
                 return -1;
 
         _cleanup_close_ int console = -1, console_peer = -1;
-        if (terminal && o->console_socket) {
-                console = vs_console_socket_connect(o->console_socket, err);
-                if (console < 0)
-                        return -1;
-        } else if (terminal) {
-                int sv[2];
-                if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-                        return vs_fail_errno(err, "cannot create the console socket pair");
-                console = sv[1];
-                console_peer = sv[0];
-        }
+        if (terminal && vs_console_open(o->console_socket, &console, &console_peer, err) < 0)
+                return -1;
         int sv[2];
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
                 return vs_fail_errno(err, "cannot create the sync socket");
@@ -402,7 +376,7 @@ static int do_create(struct create_ctx *c, vs_error **err)
                 .bundle = c->bundle,
                 .rootfs = cfg->root_path,
                 .pid = c->pid,
-                .pid_start = proc_start_time(c->pid),
+                .pid_start = vs_proc_start_time(c->pid),
         };
         _cleanup_free_ char *created = now_rfc3339();
         rec.created = created;

@@ -189,17 +189,8 @@ int vs_container_exec(const struct vs_exec_opts *o, int *exit_status, vs_error *
                 return vs_fail(err, "cannot exec in container '%s': it is stopped", o->id);
 
         _cleanup_close_ int console = -1, console_peer = -1;
-        if (p->terminal && o->console_socket) {
-                console = vs_console_socket_connect(o->console_socket, err);
-                if (console < 0)
-                        return -1;
-        } else if (p->terminal) {
-                int sv[2];
-                if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-                        return vs_fail_errno(err, "cannot create the console socket pair");
-                console = sv[1];
-                console_peer = sv[0];
-        }
+        if (p->terminal && vs_console_open(o->console_socket, &console, &console_peer, err) < 0)
+                return -1;
         int sv[2];
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
                 return vs_fail_errno(err, "cannot create the sync socket");

@@ -125,10 +125,8 @@ static void run_poststart(const char *root, const struct vs_state *st)
 int vs_container_start(const char *root, const char *id, vs_error **err)
 {
         _cleanup_state_ struct vs_state *st = NULL;
-        if (vs_state_load(root, id, &st, err) < 0)
-                return -1;
-        _cleanup_close_ int lock = vs_state_lock(root, id, err);
-        if (lock < 0)
+        _cleanup_close_ int lock = -1;
+        if (vs_state_open_locked(root, id, &st, &lock, err) < 0)
                 return -1;
         const char *status = vs_state_status(root, st);
         if (strcmp(status, "created") != 0)
@@ -282,10 +280,8 @@ static int destroy(const char *root, struct vs_state *st, vs_error **err)
 int vs_container_delete(const char *root, const char *id, bool force, vs_error **err)
 {
         _cleanup_state_ struct vs_state *st = NULL;
-        if (vs_state_load(root, id, &st, err) < 0)
-                return -1;
-        _cleanup_close_ int lock = vs_state_lock(root, id, err);
-        if (lock < 0)
+        _cleanup_close_ int lock = -1;
+        if (vs_state_open_locked(root, id, &st, &lock, err) < 0)
                 return -1;
         const char *status = vs_state_status(root, st);
         if (!force && (strcmp(status, "running") == 0 || strcmp(status, "paused") == 0))

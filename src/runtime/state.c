@@ -121,10 +121,9 @@ int vs_state_load(const char *root, const char *id, struct vs_state **out, vs_er
         return 0;
 }
 
-int vs_state_save(const char *root, const struct vs_state *st, vs_error **err)
+/* bundle, rootfs, created, owner: in state.json and in `state` alike. */
+static void add_descriptive(json_object *o, const struct vs_state *st)
 {
-        _cleanup_json_ json_object *o = json_object_new_object();
-        json_object_object_add(o, "id", json_object_new_string(st->id));
         json_object_object_add(o, "bundle", json_object_new_string(st->bundle));
         if (st->rootfs)
                 json_object_object_add(o, "rootfs", json_object_new_string(st->rootfs));
@@ -132,7 +131,14 @@ int vs_state_save(const char *root, const struct vs_state *st, vs_error **err)
                 json_object_object_add(o, "created", json_object_new_string(st->created));
         if (st->owner)
                 json_object_object_add(o, "owner", json_object_new_string(st->owner));
+}
+
+int vs_state_save(const char *root, const struct vs_state *st, vs_error **err)
+{
+        _cleanup_json_ json_object *o = json_object_new_object();
+        json_object_object_add(o, "id", json_object_new_string(st->id));
         json_object_object_add(o, "pid", json_object_new_int64(st->pid));
+        add_descriptive(o, st);
         json_object_object_add(o, "pidStartTime", json_object_new_uint64(st->pid_start));
         if (st->has_exit_status)
                 json_object_object_add(o, "exitStatus", json_object_new_int(st->exit_status));
@@ -188,6 +194,29 @@ static int pid_stat(pid_t pid, unsigned long long *start, char *state)
         return 0;
 }
 
+unsigned long long vs_proc_start_time(pid_t pid)
+{
+        unsigned long long start;
+        char state;
+        return pid_stat(pid, &start, &state) < 0 ? 0 : start;
+}
+
+int vs_state_open_locked(const char *root, const char *id, struct vs_state **out, int *lockfd,
+                         vs_error **err)
+{
+        if (vs_validate_id(id, err) < 0)
+                return -1;
+        int fd = vs_state_lock(root, id, err);
+        if (fd < 0)
+                return -1;
+        if (vs_state_load(root, id, out, err) < 0) {
+                close(fd);
+                return -1;
+        }
+        *lockfd = fd;
+        return 0;
+}
+
 bool vs_state_pid_alive(const struct vs_state *st)
 {
         unsigned long long start;
@@ -237,13 +266,7 @@ json_object *vs_state_to_json(const char *root, const struct vs_state *st)
         json_object_object_add(o, "status", json_object_new_string(status));
         json_object_object_add(o, "pid",
                                json_object_new_int(strcmp(status, "stopped") ? st->pid : 0));
-        json_object_object_add(o, "bundle", json_object_new_string(st->bundle));
-        if (st->rootfs)
-                json_object_object_add(o, "rootfs", json_object_new_string(st->rootfs));
-        if (st->created)
-                json_object_object_add(o, "created", json_object_new_string(st->created));
-        if (st->owner)
-                json_object_object_add(o, "owner", json_object_new_string(st->owner));
+        add_descriptive(o, st);
         json_object_object_add(o, "annotations",
                                st->annotations ? json_object_get(st->annotations)
                                                : json_object_new_object());

@@ -42,6 +42,14 @@ void vs_state_free(struct vs_state *st);
  * concurrent start/kill/delete on one container serialise. */
 int vs_state_lock(const char *root, const char *id, vs_error **err);
 
+/* Locks the container (see vs_state_lock) and then loads its state, so
+ * what is read cannot change under the caller. *lockfd is the lock. */
+int vs_state_open_locked(const char *root, const char *id, struct vs_state **out, int *lockfd,
+                         vs_error **err);
+
+/* /proc/<pid>/stat starttime (clock ticks since boot); 0 when gone. */
+unsigned long long vs_proc_start_time(pid_t pid);
+
 /* Live status: "creating", "created", "running", "paused" or "stopped". */
 const char *vs_state_status(const char *root, const struct vs_state *st);
 /* True when st->pid is the same process that was recorded (start time). */

@@ -34,6 +34,21 @@ int vs_console_socket_connect(const char *path, vs_error **err)
         return steal_fd(fd);
 }
 
+int vs_console_open(const char *console_socket, int *console, int *peer, vs_error **err)
+{
+        *peer = -1;
+        if (console_socket) {
+                *console = vs_console_socket_connect(console_socket, err);
+                return *console < 0 ? -1 : 0;
+        }
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+                return vs_fail_errno(err, "cannot create the console socket pair");
+        *console = sv[1];
+        *peer = sv[0];
+        return 0;
+}
+
 int vs_send_fd(int sockfd, int fd, const char *name, vs_error **err)
 {
         char cbuf[CMSG_SPACE(sizeof(int))] = {0};

@@ -15,6 +15,10 @@ int vs_console_socket_connect(const char *path, vs_error **err);
  * controlling terminal and stdio. */
 int vs_terminal_setup(int rootfd, int sockfd, bool bind_console, bool set_size, uint16_t rows,
                       uint16_t cols, vs_error **err);
+/* Where a container's pty master goes: the given console socket, or, with
+ * none, one end of a socketpair (*console, for the container) whose other
+ * end (*peer) the runtime receives it on. */
+int vs_console_open(const char *console_socket, int *console, int *peer, vs_error **err);
 int vs_send_fd(int sockfd, int fd, const char *name, vs_error **err);
 int vs_recv_fd(int sockfd, vs_error **err);
 /* Copies stdin -> master and master -> stdout until the master hangs up or
