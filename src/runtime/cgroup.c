@@ -645,6 +645,32 @@ int vs_cgroup_create(const char *id, const char *cgroups_path, const struct oci_
         return 0;
 }
 
+int vs_cgroup_v2_dirfd(const struct vs_cgroup *cg)
+{
+        for (size_t i = 0; i < cg->n; i++)
+                if (cg->dirs[i].v2)
+                        return open(cg->dirs[i].path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        return -1;
+}
+
+int vs_cgroup_enter_self(const struct vs_cgroup *cg, bool skip_v2, vs_error **err)
+{
+        for (size_t i = 0; i < cg->n; i++) {
+                const struct cg_dir *d = &cg->dirs[i];
+                if (d->v2 && skip_v2)
+                        continue;
+                if (!d->v2 && cg_strv_has(d->controllers, "cpuset") &&
+                    cpuset_fill(d->path, err) < 0)
+                        return vs_error_wrap(err, "cannot enter cgroup %s", d->path);
+                _cleanup_free_ char *file =
+                        xasprintf("%s/%s", d->path, d->v2 ? "cgroup.procs" : "tasks");
+                _cleanup_close_ int fd = open(file, O_WRONLY | O_CLOEXEC);
+                if (fd < 0 || write(fd, "0", 1) < 0)
+                        return vs_fail_errno(err, "cannot enter cgroup %s", d->path);
+        }
+        return 0;
+}
+
 int vs_cgroup_enter(const struct vs_cgroup *cg, pid_t pid, vs_error **err)
 {
         for (size_t i = 0; i < cg->n; i++) {

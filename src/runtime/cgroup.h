@@ -22,6 +22,15 @@ int vs_cgroup_create(const char *id, const char *cgroups_path, const struct oci_
                      struct vs_cgroup **out, vs_error **err);
 /* Moves pid into the container's cgroup in every hierarchy. */
 int vs_cgroup_enter(const struct vs_cgroup *cg, pid_t pid, vs_error **err);
+/* Fast placement, for a container init that is not in a user namespace:
+ * the first write of another pid into a cgroup v1 cgroup.procs waits for an
+ * RCU grace period (5-10 ms), while a task moving itself through "tasks"
+ * does not, nor does clone3(CLONE_INTO_CGROUP). vs_cgroup_v2_dirfd opens
+ * the container's cgroup2 directory for CLONE_INTO_CGROUP (-1 with no v2
+ * hierarchy); vs_cgroup_enter_self moves the calling single-threaded process
+ * into every v1 hierarchy (and the v2 one too unless skip_v2). */
+int vs_cgroup_v2_dirfd(const struct vs_cgroup *cg);
+int vs_cgroup_enter_self(const struct vs_cgroup *cg, bool skip_v2, vs_error **err);
 /* Kills what is left (SIGKILL, thawing first), waits, removes every
  * directory. Safe on a partly-gone cgroup; idempotent. */
 int vs_cgroup_destroy(struct vs_cgroup *cg, vs_error **err);

@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pwd.h>
+#include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -34,6 +35,18 @@ static pid_t raw_clone(unsigned long flags)
 {
         /* fork() with namespace flags; the child continues on a COW stack. */
         return (pid_t) syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
+}
+
+/* raw_clone into the cgroup2 directory cgroup_fd; -1 with ENOSYS/E2BIG on
+ * kernels without clone3 or CLONE_INTO_CGROUP. */
+static pid_t clone_into_cgroup(unsigned long flags, int cgroup_fd)
+{
+        struct clone_args args = {
+                .flags = flags | CLONE_INTO_CGROUP,
+                .exit_signal = SIGCHLD,
+                .cgroup = (uint64_t) cgroup_fd,
+        };
+        return (pid_t) syscall(SYS_clone3, &args, sizeof(args));
 }
 
 static char *now_rfc3339(void)
@@ -70,7 +83,17 @@ static pid_t spawn_init(struct vs_init_args *a, unsigned long flags, bool any_pa
 {
         fflush(NULL);
         if (!any_path) {
-                pid_t pid = raw_clone(flags | SIGCHLD);
+                pid_t pid = -1;
+                _cleanup_close_ int v2 = a->self_cgroup ? vs_cgroup_v2_dirfd(a->self_cgroup) : -1;
+                if (v2 >= 0) {
+                        pid = clone_into_cgroup(flags, v2);
+                        if (pid == 0) {
+                                a->v2_at_birth = true;
+                                vs_init_main(a);
+                        }
+                }
+                if (pid < 0)
+                        pid = raw_clone(flags | SIGCHLD);
                 if (pid < 0)
                         return vs_fail_errno(err, "cannot create the container's namespaces");
                 if (pid == 0)
@@ -312,6 +335,9 @@ static int do_create(struct create_ctx *c, vs_error **err)
                 .new_userns = new_userns,
                 .no_pivot = o->no_pivot,
                 .preserve_fds = o->preserve_fds,
+                /* Outside a user namespace the init can enter its cgroups
+                 * itself, without the parent's RCU-bound migration. */
+                .self_cgroup = in_userns ? NULL : c->cgroup,
         };
         c->pid = spawn_init(&a, flags, any_path, err);
         if (c->pid < 0) {
@@ -341,9 +367,11 @@ static int do_create(struct create_ctx *c, vs_error **err)
          * and waits for SYNC_CGROUP only where it needs its cgroup. */
         if (vs_sync_send(sync_fd, SYNC_GO, c->pid, NULL) < 0)
                 return vs_fail_errno(err, "container init died before setup");
-        if (vs_cgroup_enter(c->cgroup, c->pid, err) < 0)
-                return -1;
-        vs_sync_send(sync_fd, SYNC_CGROUP, 0, NULL);
+        if (a.self_cgroup == NULL) {
+                if (vs_cgroup_enter(c->cgroup, c->pid, err) < 0)
+                        return -1;
+                vs_sync_send(sync_fd, SYNC_CGROUP, 0, NULL);
+        }
         for (;;) {
                 struct vs_sync_msg m;
                 if (vs_sync_recv(sync_fd, &m) < 0)

@@ -1,6 +1,7 @@
 #include "runtime/init.h"
 #include "runtime/process.h"
 #include "runtime/caps.h"
+#include "runtime/cgroup.h"
 #include "runtime/hooks.h"
 #include "runtime/rootfs.h"
 #include "runtime/seccomp.h"
@@ -68,9 +69,14 @@ static int enter_cgroup(struct vs_rootfs_ctx *ctx, vs_error **err)
         struct vs_init_args *a = ctx->enter_arg;
         if (ctx->cgroup_self)
                 return 0;
-        struct vs_sync_msg m;
-        if (vs_sync_recv(a->sync_fd, &m) < 0 || m.type != SYNC_CGROUP)
-                return vs_fail_errno(err, "lost the runtime while it set up cgroups");
+        if (a->self_cgroup) {
+                if (vs_cgroup_enter_self(a->self_cgroup, a->v2_at_birth, err) < 0)
+                        return -1;
+        } else {
+                struct vs_sync_msg m;
+                if (vs_sync_recv(a->sync_fd, &m) < 0 || m.type != SYNC_CGROUP)
+                        return vs_fail_errno(err, "lost the runtime while it set up cgroups");
+        }
         return vs_read_file("/proc/self/cgroup", &ctx->cgroup_self, NULL, err);
 }
 
