@@ -19,8 +19,10 @@ int vs_json_parse(const char *text, const char *what, json_object **out, vs_erro
                         json_object_put(obj);
                 if (jerr == json_tokener_success)
                         return vs_fail(err, "%s: invalid JSON: document is empty or null", what);
-                return vs_fail(err, "%s: invalid JSON at offset %zu: %s", what, off,
-                               json_tokener_error_desc(jerr));
+                /* json-c names a truncated document by its parser state. */
+                const char *why = jerr == json_tokener_continue ? "unexpected end of input"
+                                                                : json_tokener_error_desc(jerr);
+                return vs_fail(err, "%s: invalid JSON at offset %zu: %s", what, off, why);
         }
         /* Trailing garbage after the document is an error too. */
         while (text[off] == ' ' || text[off] == '\n' || text[off] == '\t' || text[off] == '\r')
