@@ -1,9 +1,13 @@
 # vessel — see README.md. Targets: all (default), test, bench, run, asan, clean.
 CC      ?= cc
-PKGS    := json-c libseccomp libcap libarchive libcrypto
+# Linked normally. libarchive and libcrypto (image code only) are bound
+# lazily through src/util/lazy_syms.c so that starting a container never
+# loads them and their dependencies: only their headers are needed here.
+PKGS      := json-c libseccomp libcap
+LAZY_PKGS := libarchive libcrypto
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu17 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
-           -D_GNU_SOURCE -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+           -D_GNU_SOURCE -Isrc $(shell pkg-config --cflags $(PKGS) $(LAZY_PKGS) 2>/dev/null)
 LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LDFLAGS += -Wl,--as-needed
 
