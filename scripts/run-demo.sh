@@ -1,0 +1,34 @@
+#!/bin/sh
+# `make run`: builds a busybox bundle in a temporary directory and runs one
+# container from it with build/vessel, in the foreground, under a private
+# runtime root. The container says hello from inside its namespaces; its exit
+# status becomes this script's. Everything is removed afterwards.
+set -eu
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+vessel=${VESSEL:-$here/build/vessel}
+
+[ "$(id -u)" = 0 ] || { echo "run-demo: must run as root (namespaces, mounts)" >&2; exit 1; }
+[ -x "$vessel" ] || { echo "run-demo: $vessel is not built (run: make all)" >&2; exit 1; }
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/vessel-demo.XXXXXX")
+# shellcheck disable=SC2317 # called by the trap
+cleanup() {
+	# A container left behind by a failed run is removed before its files.
+	"$vessel" --root "$tmp/state" delete --force demo >/dev/null 2>&1 || true
+	rm -rf --one-file-system "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# shellcheck disable=SC2016 # expanded by the container's shell, not this one
+VESSEL=$vessel sh "$here/scripts/mkbundle.sh" "$tmp/bundle" /bin/sh -c '
+echo "hello from vessel: hostname=$(hostname) pid=$$ uid=$(id -u)"
+grep -E "^(NSpid|CapEff)" /proc/self/status
+echo "root filesystem:" $(ls /)'
+
+echo "run-demo: $vessel --root $tmp/state run --bundle $tmp/bundle demo" >&2
+status=0
+"$vessel" --root "$tmp/state" run --bundle "$tmp/bundle" demo || status=$?
+[ "$status" = 0 ] || echo "run-demo: the container exited with status $status" >&2
+exit "$status"
