@@ -25,6 +25,13 @@ UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(ASAN_DIR)/tests/%)
 
 BENCH_BINS  := $(BUILD)/bench/floor $(BUILD)/bench/start-latency
 
+# The exec stub: a freestanding static program embedded into vessel (see
+# src/runtime/stub/execstub.c and src/runtime/execstub.c).
+EXECSTUB    := $(BUILD)/execstub
+STUB_FLAGS  := -O2 -static -nostdlib -nostartfiles -ffreestanding -fno-builtin \
+               -fno-stack-protector -fno-pie -no-pie -fno-asynchronous-unwind-tables \
+               -Wl,--build-id=none -s
+
 .PHONY: all deps test unit integration bench run asan clean format
 
 all: $(BIN)
@@ -34,6 +41,14 @@ deps:
 
 $(BIN): $(LIBOBJS) $(MAINOBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(EXECSTUB): src/runtime/stub/execstub.c
+	@mkdir -p $(dir $@)
+	$(CC) $(STUB_FLAGS) -o $@ $<
+
+$(BUILD)/src/runtime/execstub.o $(ASAN_DIR)/src/runtime/execstub.o: $(EXECSTUB)
+$(BUILD)/src/runtime/execstub.o $(ASAN_DIR)/src/runtime/execstub.o: \
+	CFLAGS += -DVESSEL_EXECSTUB='"$(EXECSTUB)"'
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -2,7 +2,6 @@
 #include "cmd/cmd.h"
 #include "version.h"
 #include "util/log.h"
-#include "util/sealed.h"
 #include "util/xalloc.h"
 
 #include <getopt.h>
@@ -184,18 +183,6 @@ int main(int argc, char **argv)
         else if ((cmd = find(vs_engine_commands, name)) == NULL)
                 cmd = find(vs_image_commands, name);
         if (cmd) {
-                /* Commands that put processes into containers run from a
-                 * sealed copy of vessel (CVE-2019-5736). */
-                static const char *const sealed[] = {"create", "run",    "exec",    "start",
-                                                     "restart", "monitor", NULL};
-                for (size_t i = 0; sealed[i]; i++) {
-                        if (strcmp(name, sealed[i]) != 0 ||
-                            (cmd == find(runtime_commands, "start")))
-                                continue;
-                        vs_error *err = NULL;
-                        if (vs_reexec_sealed(argv, &err) < 0)
-                                return vs_report_error(&err);
-                }
                 optind = 0; /* reinitialise getopt for the command */
                 return cmd->fn(sub_argc, sub_argv);
         }

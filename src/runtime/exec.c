@@ -99,7 +99,7 @@ static _Noreturn void exec_process(struct exec_child *c)
                 goto fail;
         if (vs_sync_send(c->sync_fd, SYNC_CREATED, 0, NULL) < 0)
                 _exit(1);
-        vs_process_exec(p, c->seccomp, exe, c->o->preserve_fds, &err);
+        vs_process_exec(p, c->seccomp, exe, c->o->preserve_fds, c->sync_fd, &err);
 fail:
         vs_sync_send_error(c->sync_fd, err);
         _exit(127);

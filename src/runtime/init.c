@@ -197,7 +197,7 @@ _Noreturn void vs_init_main(struct vs_init_args *a)
                         _exit(1);
                 }
         }
-        vs_process_exec(cfg->process, cfg->linux_.seccomp, exe, a->preserve_fds, &err);
+        vs_process_exec(cfg->process, cfg->linux_.seccomp, exe, a->preserve_fds, fifo, &err);
         dprintf(fifo, "%s", err->msg);
         _exit(127);
 }

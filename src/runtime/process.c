@@ -2,6 +2,7 @@
  * init and exec: limits, privileges, identity, cwd, and the exec itself. */
 #include "runtime/process.h"
 #include "runtime/caps.h"
+#include "runtime/execstub.h"
 #include "runtime/seccomp.h"
 #include "util/cleanup.h"
 #include "util/log.h"
@@ -13,6 +14,7 @@
 #include <linux/close_range.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -108,9 +110,16 @@ static void reset_signals(void)
         sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
+/* Made in prepare, while memfd_create is certainly allowed: a seccomp
+ * profile loaded later may forbid it. */
+static int execstub = -1;
+
 int vs_process_prepare(const struct oci_process *p, const struct oci_seccomp *seccomp, char **exe,
                        vs_error **err)
 {
+        execstub = vs_execstub_fd(err);
+        if (execstub < 0)
+                return -1;
         if (set_rlimits(p, err) < 0)
                 return -1;
         if (p->apparmor_profile && *p->apparmor_profile)
@@ -142,14 +151,34 @@ int vs_process_prepare(const struct oci_process *p, const struct oci_seccomp *se
 }
 
 int vs_process_exec(const struct oci_process *p, const struct oci_seccomp *seccomp,
-                    const char *exe, int preserve_fds, vs_error **err)
+                    const char *exe, int preserve_fds, int report_fd, vs_error **err)
 {
         if (p->no_new_privileges && seccomp && vs_seccomp_load(seccomp, err) < 0)
                 return -1;
         reset_signals();
-        /* No descriptor of ours may reach the user process (CVE-2024-21626). */
+        /* No descriptor of ours may reach the user process (CVE-2024-21626);
+         * the stub closes report_fd itself once its exec succeeds. */
         syscall(SYS_close_range, 3 + preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
+        fcntl(report_fd, F_SETFD, 0);
+        size_t argc = 0;
+        while (p->args[argc])
+                argc++;
+        char fdbuf[16];
+        snprintf(fdbuf, sizeof(fdbuf), "%d", report_fd);
+        char **argv = xcalloc(argc + 4, sizeof(char *));
+        argv[0] = "vessel-exec";
+        argv[1] = fdbuf;
+        argv[2] = (char *) exe;
+        for (size_t i = 0; i < argc; i++)
+                argv[3 + i] = p->args[i];
         char *empty_env[] = {NULL};
-        execve(exe, p->args, p->env ? p->env : empty_env);
-        return vs_fail_errno(err, "cannot execute %s", exe);
+        char **envp = p->env ? p->env : empty_env;
+        syscall(SYS_execveat, execstub, "", argv, envp, AT_EMPTY_PATH);
+        /* A seccomp profile may allow execve but not execveat. */
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", execstub);
+        execve(path, argv, envp);
+        free(argv);
+        fcntl(report_fd, F_SETFD, FD_CLOEXEC);
+        return vs_fail_errno(err, "cannot execute %s through the exec stub", exe);
 }

@@ -12,8 +12,10 @@
 int vs_process_prepare(const struct oci_process *p, const struct oci_seccomp *seccomp, char **exe,
                        vs_error **err);
 /* Late seccomp (with no_new_privs), default signals, every fd >= 3 +
- * preserve_fds close-on-exec, execve. Returns only on failure. */
+ * preserve_fds close-on-exec, then exec through the sealed exec stub
+ * (CVE-2019-5736), which reports its own exec failure as text on report_fd.
+ * Returns only on failure. */
 int vs_process_exec(const struct oci_process *p, const struct oci_seccomp *seccomp,
-                    const char *exe, int preserve_fds, vs_error **err);
+                    const char *exe, int preserve_fds, int report_fd, vs_error **err);
 
 #endif

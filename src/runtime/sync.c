@@ -27,6 +27,16 @@ int vs_sync_recv(int fd, struct vs_sync_msg *m)
                 errno = 0;
                 return -1;
         }
+        if (n > 0 && n < (ssize_t) sizeof(m->text)) {
+                /* Plain text: the exec stub reporting a failed exec. */
+                char text[sizeof(m->text)];
+                memcpy(text, m, (size_t) n);
+                text[n] = '\0';
+                m->type = SYNC_ERROR;
+                m->value = 0;
+                memcpy(m->text, text, (size_t) n + 1);
+                return 0;
+        }
         if (n != (ssize_t) sizeof(*m)) {
                 if (n > 0)
                         errno = EPROTO;
