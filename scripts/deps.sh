@@ -6,9 +6,10 @@ set -eu
 PKGS="build-essential pkg-config libjson-c-dev libseccomp-dev libcap-dev \
 libarchive-dev libssl-dev libcmocka-dev python3 python3-pytest busybox-static \
 iproute2 procps"
-# Optional peers used by benchmarks and interoperability tests.
+# Peers for the benchmarks (runc, crun) and the image interoperability
+# tests (podman, skopeo, umoci). VESSEL_DEPS_OPTIONAL=0 leaves them out.
 if [ "${VESSEL_DEPS_OPTIONAL:-1}" = 1 ]; then
-	PKGS="$PKGS runc crun"
+	PKGS="$PKGS runc crun podman skopeo umoci"
 fi
 
 missing=""

@@ -1,0 +1,32 @@
+/* The image command group (images, image, tag, rmi, history, load, save,
+ * import, pull, system): shared declarations of its files. */
+#ifndef VESSEL_CMD_IMAGE_CMD_H
+#define VESSEL_CMD_IMAGE_CMD_H
+
+#include "cmd/cmd.h"
+#include "image/store.h"
+
+int cmd_images(int argc, char **argv);
+int cmd_image(int argc, char **argv);
+int cmd_image_inspect(int argc, char **argv);
+int cmd_image_prune(int argc, char **argv);
+int cmd_tag(int argc, char **argv);
+int cmd_rmi(int argc, char **argv);
+int cmd_history(int argc, char **argv);
+int cmd_load(int argc, char **argv);
+int cmd_save(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int cmd_pull(int argc, char **argv);
+int cmd_system(int argc, char **argv);
+
+/* Opens the store under vs_globals.data_root, with the engine's check of
+ * which images its containers use when the engine is linked in. */
+int vs_cmd_open_store(struct vs_store **s, vs_error **err);
+
+static inline void vs_cleanup_storep(struct vs_store **s)
+{
+        vs_store_close(*s);
+}
+#define _cleanup_store_ __attribute__((cleanup(vs_cleanup_storep)))
+
+#endif
