@@ -1,0 +1,765 @@
+/* vessel ps / inspect / logs / top / stats / diff. */
+#include "cmd/cmd.h"
+#include "engine/engine.h"
+#include "image/image.h"
+#include "runtime/container.h"
+#include "util/cleanup.h"
+#include "util/json.h"
+#include "util/strv.h"
+#include "util/xalloc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sysinfo.h>
+#include <time.h>
+#include <unistd.h>
+
+static int open_engine(struct vs_engine **e, vs_error **err)
+{
+        return vs_engine_open(vs_globals.data_root, vs_engine_runtime_root(vs_globals.root),
+                              vs_globals.debug, e, err);
+}
+
+static void print_json(json_object *o)
+{
+        printf("%s\n",
+               json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+                                                     JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+/* ---- ps ---- */
+
+static char *status_text(const struct vs_ctr *c)
+{
+        const struct vs_ctr_state *s = &c->state;
+        if (strcmp(s->status, "running") == 0 || strcmp(s->status, "paused") == 0) {
+                _cleanup_free_ char *up = vs_human_since(s->started_at);
+                return xasprintf("Up %s%s%s", up, s->paused ? " (Paused)" : "",
+                                 c->unmonitored ? " (monitor gone)" : "");
+        }
+        if (strcmp(s->status, "restarting") == 0) {
+                _cleanup_free_ char *ago = vs_human_since(s->finished_at);
+                return xasprintf("Restarting (%d) %s ago", s->exit_code, ago);
+        }
+        if (strcmp(s->status, "exited") == 0) {
+                if (c->exit_unknown)
+                        return xstrdup("Exited (unknown)");
+                _cleanup_free_ char *ago = vs_human_since(s->finished_at);
+                return xasprintf("Exited (%d) %s ago", s->exit_code, ago);
+        }
+        if (strcmp(s->status, "created") == 0)
+                return xstrdup("Created");
+        if (strcmp(s->status, "dead") == 0)
+                return xstrdup("Dead");
+        return xstrdup(s->status);
+}
+
+static char *truncated(const char *s, size_t n, bool no_trunc)
+{
+        if (no_trunc || strlen(s) <= n)
+                return xstrdup(s);
+        /* "…" is 3 bytes of UTF-8 */
+        return xasprintf("%.*s…", (int) (n - 1), s);
+}
+
+struct row {
+        char *cols[6];
+};
+
+static void print_table(const char *const *headers, struct row *rows, size_t n, size_t ncols)
+{
+        size_t w[6] = {0};
+        for (size_t k = 0; k < ncols; k++)
+                w[k] = strlen(headers[k]);
+        for (size_t i = 0; i < n; i++)
+                for (size_t k = 0; k < ncols; k++) {
+                        /* display width: count UTF-8 lead bytes */
+                        size_t len = 0;
+                        for (const char *p = rows[i].cols[k]; *p; p++)
+                                len += ((unsigned char) *p & 0xc0) != 0x80;
+                        if (len > w[k])
+                                w[k] = len;
+                }
+        for (size_t k = 0; k < ncols; k++) {
+                if (k + 1 < ncols)
+                        printf("%-*s   ", (int) w[k], headers[k]);
+                else
+                        printf("%s\n", headers[k]);
+        }
+        for (size_t i = 0; i < n; i++)
+                for (size_t k = 0; k < ncols; k++) {
+                        const char *v = rows[i].cols[k];
+                        size_t len = 0, bytes = strlen(v);
+                        for (const char *p = v; *p; p++)
+                                len += ((unsigned char) *p & 0xc0) != 0x80;
+                        if (k + 1 < ncols)
+                                printf("%-*s   ", (int) (w[k] + bytes - len), v);
+                        else
+                                printf("%s\n", v);
+                }
+}
+
+int cmd_engine_ps(int argc, char **argv)
+{
+        static const struct option opts[] = {
+            {"all", no_argument, NULL, 'a'},      {"quiet", no_argument, NULL, 'q'},
+            {"no-trunc", no_argument, NULL, 'n'}, {"format", required_argument, NULL, 'f'},
+            {"help", no_argument, NULL, 'h'},     {0},
+        };
+        bool all = false, quiet = false, no_trunc = false, json = false;
+        int c;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "+:aqh", opts, NULL)) != -1) {
+                switch (c) {
+                case 'a':
+                        all = true;
+                        break;
+                case 'q':
+                        quiet = true;
+                        break;
+                case 'n':
+                        no_trunc = true;
+                        break;
+                case 'f':
+                        if (strcmp(optarg, "json") != 0 && strcmp(optarg, "{{json .}}") != 0)
+                                return vs_usage_error("ps", "--format: only 'json' is supported");
+                        json = true;
+                        break;
+                case 'h':
+                        printf("Usage: vessel ps [-a] [-q] [--no-trunc] [--format json]\n\n"
+                               "List running containers (-a: all).\n\n"
+                               "  -a, --all        also created and exited containers\n"
+                               "  -q, --quiet      ids only\n"
+                               "      --no-trunc   full ids and commands\n"
+                               "      --format json  one JSON object per line\n");
+                        return 0;
+                default:
+                        return vs_option_error("ps", argv, c == ':');
+                }
+        }
+        if (optind < argc)
+                return vs_usage_error("ps", "unexpected argument '%s'", argv[optind]);
+        vs_error *err = NULL;
+        _cleanup_engine_ struct vs_engine *e = NULL;
+        struct vs_ctr **v = NULL;
+        size_t n = 0;
+        if (open_engine(&e, &err) < 0 || vs_ctr_list(e, &v, &n, &err) < 0)
+                return vs_report_error(&err);
+        struct row *rows = xcalloc(n ? n : 1, sizeof(*rows));
+        size_t nr = 0;
+        for (size_t i = 0; i < n; i++) {
+                struct vs_ctr *ct = v[i];
+                vs_ctr_refresh(e, ct);
+                const char *st = ct->state.status;
+                bool up = strcmp(st, "running") == 0 || strcmp(st, "paused") == 0 ||
+                          strcmp(st, "restarting") == 0;
+                if (!all && !up)
+                        continue;
+                _cleanup_free_ char *cmd = vs_command_string(ct->path, ct->args);
+                _cleanup_free_ char *status = status_text(ct);
+                if (quiet) {
+                        printf("%.*s\n", no_trunc ? 64 : 12, ct->id);
+                        continue;
+                }
+                if (json) {
+                        _cleanup_json_ json_object *o = json_object_new_object();
+                        json_object_object_add(o, "ID", json_object_new_string(ct->id));
+                        json_object_object_add(o, "Names", json_object_new_string(ct->name));
+                        json_object_object_add(
+                            o, "Image",
+                            json_object_new_string(ct->image_name ? ct->image_name : ""));
+                        json_object_object_add(
+                            o, "ImageID", json_object_new_string(ct->image_id ? ct->image_id : ""));
+                        json_object_object_add(o, "Command", json_object_new_string(cmd));
+                        json_object_object_add(o, "CreatedAt", json_object_new_string(ct->created));
+                        _cleanup_free_ char *since = vs_human_since(ct->created);
+                        _cleanup_free_ char *ago = xasprintf("%s ago", since);
+                        json_object_object_add(o, "RunningFor", json_object_new_string(ago));
+                        json_object_object_add(o, "State", json_object_new_string(st));
+                        json_object_object_add(o, "Status", json_object_new_string(status));
+                        json_object_object_add(o, "ExitCode",
+                                               json_object_new_int(ct->state.exit_code));
+                        json_object_object_add(o, "Pid", json_object_new_int(ct->state.pid));
+                        json_object_object_add(o, "RestartCount",
+                                               json_object_new_int(ct->restart_count));
+                        printf("%s\n",
+                               json_object_to_json_string_ext(
+                                   o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+                        continue;
+                }
+                struct row *r = &rows[nr++];
+                r->cols[0] = xasprintf("%.*s", no_trunc ? 64 : 12, ct->id);
+                r->cols[1] = truncated(ct->image_name ? ct->image_name : "", 30, no_trunc);
+                _cleanup_free_ char *quoted = xasprintf("\"%s\"", cmd);
+                r->cols[2] = truncated(quoted, 22, no_trunc);
+                _cleanup_free_ char *since = vs_human_since(ct->created);
+                r->cols[3] = xasprintf("%s ago", since);
+                r->cols[4] = xstrdup(status);
+                r->cols[5] = xstrdup(ct->name);
+        }
+        if (!quiet && !json) {
+                static const char *const headers[] = {"CONTAINER ID", "IMAGE",  "COMMAND",
+                                                      "CREATED",      "STATUS", "NAMES"};
+                print_table(headers, rows, nr, 6);
+        }
+        for (size_t i = 0; i < nr; i++)
+                for (size_t k = 0; k < 6; k++)
+                        free(rows[i].cols[k]);
+        free(rows);
+        vs_ctr_list_free(v, n);
+        return 0;
+}
+
+/* ---- inspect ---- */
+
+/* A small subset of Go templates: text with {{.A.B}} and {{json .A.B}}. */
+static int print_format(const char *fmt, json_object *o, vs_error **err)
+{
+        const char *p = fmt;
+        while (*p) {
+                const char *open = strstr(p, "{{");
+                if (open == NULL) {
+                        fputs(p, stdout);
+                        break;
+                }
+                fwrite(p, 1, (size_t) (open - p), stdout);
+                const char *close = strstr(open, "}}");
+                if (close == NULL)
+                        return vs_fail(err, "--format: unterminated {{ in '%s'", fmt);
+                _cleanup_free_ char *expr = xstrndup(open + 2, (size_t) (close - open - 2));
+                char *x = expr;
+                while (*x == ' ')
+                        x++;
+                size_t xl = strlen(x);
+                while (xl && x[xl - 1] == ' ')
+                        x[--xl] = '\0';
+                bool as_json = strncmp(x, "json ", 5) == 0;
+                if (as_json)
+                        x += 5;
+                while (*x == ' ')
+                        x++;
+                if (*x != '.')
+                        return vs_fail(err,
+                                       "--format: unsupported expression '%s' (use .Field "
+                                       "paths, optionally after json)",
+                                       expr);
+                json_object *cur = o;
+                for (char *save = NULL, *f = strtok_r(x + 1, ".", &save); f && cur;
+                     f = strtok_r(NULL, ".", &save))
+                        cur = json_object_object_get(cur, f);
+                if (cur && !as_json && json_object_is_type(cur, json_type_string))
+                        fputs(json_object_get_string(cur), stdout);
+                else if (cur == NULL && !as_json)
+                        fputs("<no value>", stdout);
+                else
+                        fputs(json_object_to_json_string_ext(
+                                  cur, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
+                              stdout);
+                p = close + 2;
+        }
+        putchar('\n');
+        return 0;
+}
+
+static json_object *image_inspect(struct vs_engine *e, const char *ref)
+{
+        struct vs_store *store;
+        _cleanup_error_ vs_error *err = NULL;
+        if (vs_engine_store(e, &store, &err) < 0)
+                return NULL;
+        struct vs_image *img = NULL;
+        if (vs_image_lookup(store, ref, &img, &err) < 0)
+                return NULL;
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "Id", json_object_new_string(img->id));
+        json_object *tags = json_object_new_array();
+        for (size_t i = 0; img->names && img->names[i]; i++)
+                json_object_array_add(tags, json_object_new_string(img->names[i]));
+        json_object_object_add(o, "RepoTags", tags);
+        json_object_object_add(o, "Created",
+                               json_object_new_string(img->created ? img->created : ""));
+        json_object_object_add(o, "Size", json_object_new_int64(img->size));
+        json_object *cfg =
+            img->config_json ? json_object_object_get(img->config_json, "config") : NULL;
+        json_object_object_add(o, "Config", cfg ? json_object_get(cfg) : json_object_new_object());
+        vs_image_free(img);
+        return o;
+}
+
+int cmd_engine_inspect(int argc, char **argv)
+{
+        static const struct option opts[] = {
+            {"format", required_argument, NULL, 'f'},
+            {"type", required_argument, NULL, 't'},
+            {"help", no_argument, NULL, 'h'},
+            {0},
+        };
+        const char *format = NULL, *type = NULL;
+        int c;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "+:f:h", opts, NULL)) != -1) {
+                switch (c) {
+                case 'f':
+                        format = optarg;
+                        break;
+                case 't':
+                        type = optarg;
+                        if (strcmp(type, "container") != 0 && strcmp(type, "image") != 0)
+                                return vs_usage_error("inspect", "--type: container or image");
+                        break;
+                case 'h':
+                        printf("Usage: vessel inspect [-f FORMAT] [--type container|image] "
+                               "NAME...\n\n"
+                               "Print containers (or images) as a JSON array, Docker-shaped.\n\n"
+                               "  -f, --format T   per object: text with {{.Path.To.Field}} and\n"
+                               "                   {{json .Field}}\n");
+                        return 0;
+                default:
+                        return vs_option_error("inspect", argv, c == ':');
+                }
+        }
+        if (optind >= argc)
+                return vs_usage_error("inspect", "missing NAME");
+        vs_error *err = NULL;
+        _cleanup_engine_ struct vs_engine *e = NULL;
+        if (open_engine(&e, &err) < 0)
+                return vs_report_error(&err);
+        _cleanup_json_ json_object *arr = json_object_new_array();
+        int status = 0;
+        for (int i = optind; i < argc; i++) {
+                json_object *o = NULL;
+                _cleanup_ctr_ struct vs_ctr *ct = NULL;
+                if ((type == NULL || strcmp(type, "container") == 0) &&
+                    vs_ctr_resolve(e, argv[i], &ct, &err) == 0) {
+                        vs_ctr_refresh(e, ct);
+                        o = vs_ctr_inspect(e, ct);
+                } else if (type == NULL || strcmp(type, "image") == 0) {
+                        o = image_inspect(e, argv[i]);
+                }
+                if (o == NULL) {
+                        vs_error_free(&err);
+                        vs_error_set(&err, ENOENT, "no such object: '%s'", argv[i]);
+                        status = vs_report_error(&err);
+                        continue;
+                }
+                vs_error_free(&err);
+                if (format) {
+                        if (print_format(format, o, &err) < 0) {
+                                json_object_put(o);
+                                return vs_report_error(&err);
+                        }
+                        json_object_put(o);
+                } else {
+                        json_object_array_add(arr, o);
+                }
+        }
+        if (!format)
+                print_json(arr);
+        return status;
+}
+
+/* ---- logs ---- */
+
+int cmd_engine_logs(int argc, char **argv)
+{
+        static const struct option opts[] = {
+            {"follow", no_argument, NULL, 'f'},
+            {"tail", required_argument, NULL, 'n'},
+            {"timestamps", no_argument, NULL, 't'},
+            {"help", no_argument, NULL, 'h'},
+            {0},
+        };
+        struct vs_log_opts o = {.tail = -1};
+        int c;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "+:fn:th", opts, NULL)) != -1) {
+                switch (c) {
+                case 'f':
+                        o.follow = true;
+                        break;
+                case 'n': {
+                        if (strcmp(optarg, "all") == 0) {
+                                o.tail = -1;
+                                break;
+                        }
+                        char *end;
+                        long v = strtol(optarg, &end, 10);
+                        if (*optarg == '\0' || *end || v < 0)
+                                return vs_usage_error("logs", "--tail: invalid number '%s'",
+                                                      optarg);
+                        o.tail = v;
+                        break;
+                }
+                case 't':
+                        o.timestamps = true;
+                        break;
+                case 'h':
+                        printf("Usage: vessel logs [-f] [--tail N] [-t] CONTAINER\n\n"
+                               "Print a container's output (stdout to stdout, stderr to "
+                               "stderr).\n\n"
+                               "  -f, --follow       keep printing new output while it runs\n"
+                               "  -n, --tail N       only the last N lines (or all)\n"
+                               "  -t, --timestamps   prefix each line with its time\n");
+                        return 0;
+                default:
+                        return vs_option_error("logs", argv, c == ':');
+                }
+        }
+        if (argc - optind != 1)
+                return vs_usage_error("logs", "expected one CONTAINER");
+        vs_error *err = NULL;
+        _cleanup_engine_ struct vs_engine *e = NULL;
+        _cleanup_ctr_ struct vs_ctr *ct = NULL;
+        if (open_engine(&e, &err) < 0 || vs_ctr_resolve(e, argv[optind], &ct, &err) < 0 ||
+            vs_logs_print(e, ct, &o, &err) < 0)
+                return vs_report_error(&err);
+        return 0;
+}
+
+/* ---- top ---- */
+
+static bool read_proc(pid_t pid, const char *file, char *buf, size_t size)
+{
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d/%s", pid, file);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return false;
+        ssize_t n = read(fd, buf, size - 1);
+        close(fd);
+        if (n < 0)
+                return false;
+        buf[n] = '\0';
+        return true;
+}
+
+static void format_cputime(unsigned long long ticks, char *out, size_t size)
+{
+        unsigned long long s = ticks / (unsigned long long) sysconf(_SC_CLK_TCK);
+        snprintf(out, size, "%02llu:%02llu:%02llu", s / 3600, (s / 60) % 60, s % 60);
+}
+
+int cmd_engine_top(int argc, char **argv)
+{
+        static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {0}};
+        int c;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+                if (c == 'h') {
+                        printf("Usage: vessel top CONTAINER\n\nList a container's processes "
+                               "(host pids).\n");
+                        return 0;
+                }
+                return vs_option_error("top", argv, c == ':');
+        }
+        if (argc - optind != 1)
+                return vs_usage_error("top", "expected one CONTAINER");
+        vs_error *err = NULL;
+        _cleanup_engine_ struct vs_engine *e = NULL;
+        _cleanup_ctr_ struct vs_ctr *ct = NULL;
+        if (open_engine(&e, &err) < 0 || vs_ctr_resolve(e, argv[optind], &ct, &err) < 0)
+                return vs_report_error(&err);
+        vs_ctr_refresh(e, ct);
+        if (!ct->state.running) {
+                vs_fail(&err, "container %s is not running", ct->name);
+                return vs_report_error(&err);
+        }
+        _cleanup_free_ pid_t *pids = NULL;
+        size_t n = 0;
+        if (vs_container_pids(ct->runtime_root, ct->id, &pids, &n, &err) < 0)
+                return vs_report_error(&err);
+        struct sysinfo si;
+        sysinfo(&si);
+        time_t boot = time(NULL) - si.uptime;
+        struct row *rows = xcalloc(n ? n : 1, sizeof(*rows));
+        size_t nr = 0;
+        for (size_t i = 0; i < n; i++) {
+                char stat[1024], status[4096], cmdline[4096];
+                if (!read_proc(pids[i], "stat", stat, sizeof(stat)) ||
+                    !read_proc(pids[i], "status", status, sizeof(status)))
+                        continue;
+                char *rp = strrchr(stat, ')');
+                if (rp == NULL)
+                        continue;
+                int ppid = 0;
+                unsigned long long ut = 0, st = 0, start = 0;
+                /* fields from 3: state ppid ... utime(14) stime(15) ... starttime(22) */
+                sscanf(rp + 2,
+                       "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d "
+                       "%*d %*d %*d %llu",
+                       &ppid, &ut, &st, &start);
+                unsigned uid = 0;
+                char *u = strstr(status, "\nUid:");
+                if (u)
+                        sscanf(u + 5, "%u", &uid);
+                size_t cl = 0;
+                {
+                        char path[64];
+                        snprintf(path, sizeof(path), "/proc/%d/cmdline", pids[i]);
+                        int fd = open(path, O_RDONLY | O_CLOEXEC);
+                        ssize_t r = fd >= 0 ? read(fd, cmdline, sizeof(cmdline) - 1) : 0;
+                        if (fd >= 0)
+                                close(fd);
+                        cl = r > 0 ? (size_t) r : 0;
+                        for (size_t k = 0; k + 1 < cl; k++)
+                                if (cmdline[k] == '\0')
+                                        cmdline[k] = ' ';
+                        cmdline[cl] = '\0';
+                }
+                if (cl == 0) {
+                        char *name = strstr(status, "Name:\t");
+                        snprintf(cmdline, sizeof(cmdline), "[%.*s]",
+                                 name ? (int) strcspn(name + 6, "\n") : 0, name ? name + 6 : "");
+                }
+                struct passwd *pw = getpwuid(uid);
+                char cpu[32], stime[16];
+                format_cputime(ut + st, cpu, sizeof(cpu));
+                time_t started =
+                    boot + (time_t) (start / (unsigned long long) sysconf(_SC_CLK_TCK));
+                struct tm tm;
+                localtime_r(&started, &tm);
+                strftime(stime, sizeof(stime), "%H:%M", &tm);
+                struct row *r = &rows[nr++];
+                r->cols[0] = pw ? xstrdup(pw->pw_name) : xasprintf("%u", uid);
+                r->cols[1] = xasprintf("%d", pids[i]);
+                r->cols[2] = xasprintf("%d", ppid);
+                r->cols[3] = xstrdup(stime);
+                r->cols[4] = xstrdup(cpu);
+                r->cols[5] = xstrdup(cmdline);
+        }
+        static const char *const headers[] = {"UID", "PID", "PPID", "STIME", "TIME", "CMD"};
+        print_table(headers, rows, nr, 6);
+        for (size_t i = 0; i < nr; i++)
+                for (size_t k = 0; k < 6; k++)
+                        free(rows[i].cols[k]);
+        free(rows);
+        return 0;
+}
+
+/* ---- stats ---- */
+
+struct sample {
+        uint64_t cpu_ns, mem, mem_limit, pids, blk_read, blk_write;
+        bool ok;
+};
+
+static uint64_t jget(json_object *o, const char *path)
+{
+        _cleanup_free_ char *copy = xstrdup(path);
+        json_object *cur = o;
+        for (char *save = NULL, *f = strtok_r(copy, ".", &save); f && cur;
+             f = strtok_r(NULL, ".", &save))
+                cur = json_object_object_get(cur, f);
+        return cur ? (uint64_t) json_object_get_int64(cur) : 0;
+}
+
+static struct sample take_sample(const struct vs_ctr *c)
+{
+        struct sample s = {0};
+        _cleanup_json_ json_object *st = NULL;
+        _cleanup_error_ vs_error *err = NULL;
+        if (vs_container_stats(c->runtime_root, c->id, &st, &err) < 0)
+                return s;
+        json_object *d = json_object_object_get(st, "data");
+        s.cpu_ns = jget(d, "cpu.usage.total");
+        s.mem = jget(d, "memory.usage.usage");
+        /* Docker subtracts the page cache it can drop. */
+        uint64_t cache = jget(d, "memory.raw.total_inactive_file");
+        if (cache == 0)
+                cache = jget(d, "memory.raw.inactive_file");
+        if (cache < s.mem)
+                s.mem -= cache;
+        s.mem_limit = jget(d, "memory.usage.limit");
+        struct sysinfo si;
+        if (sysinfo(&si) == 0) {
+                uint64_t host = (uint64_t) si.totalram * si.mem_unit;
+                if (s.mem_limit == 0 || s.mem_limit > host)
+                        s.mem_limit = host;
+        }
+        s.pids = jget(d, "pids.current");
+        json_object *blk =
+            json_object_object_get(json_object_object_get(d, "blkio"), "ioServiceBytesRecursive");
+        for (size_t i = 0; blk && i < json_object_array_length(blk); i++) {
+                json_object *x = json_object_array_get_idx(blk, i);
+                json_object *op = json_object_object_get(x, "op");
+                const char *ops = op ? json_object_get_string(op) : "";
+                if (strcasecmp(ops, "read") == 0)
+                        s.blk_read += jget(x, "value");
+                else if (strcasecmp(ops, "write") == 0)
+                        s.blk_write += jget(x, "value");
+        }
+        s.ok = true;
+        return s;
+}
+
+static void human_bytes(uint64_t b, char *out, size_t size, bool binary)
+{
+        const char *units_bin[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+        const char *units_dec[] = {"B", "kB", "MB", "GB", "TB"};
+        double v = (double) b;
+        double base = binary ? 1024 : 1000;
+        size_t u = 0;
+        while (v >= base && u < 4) {
+                v /= base;
+                u++;
+        }
+        snprintf(out, size, u ? "%.2f%s" : "%.0f%s", v, binary ? units_bin[u] : units_dec[u]);
+}
+
+int cmd_engine_stats(int argc, char **argv)
+{
+        static const struct option opts[] = {
+            {"no-stream", no_argument, NULL, 'n'},
+            {"all", no_argument, NULL, 'a'},
+            {"format", required_argument, NULL, 'f'},
+            {"help", no_argument, NULL, 'h'},
+            {0},
+        };
+        bool stream = true, json = false;
+        int c;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "+:ah", opts, NULL)) != -1) {
+                switch (c) {
+                case 'n':
+                        stream = false;
+                        break;
+                case 'a':
+                        break;
+                case 'f':
+                        if (strcmp(optarg, "json") != 0)
+                                return vs_usage_error("stats", "--format: only 'json'");
+                        json = true;
+                        break;
+                case 'h':
+                        printf("Usage: vessel stats [--no-stream] [--format json] "
+                               "[CONTAINER...]\n\n"
+                               "Show CPU, memory, block IO and pids of running containers.\n");
+                        return 0;
+                default:
+                        return vs_option_error("stats", argv, c == ':');
+                }
+        }
+        vs_error *err = NULL;
+        _cleanup_engine_ struct vs_engine *e = NULL;
+        if (open_engine(&e, &err) < 0)
+                return vs_report_error(&err);
+        struct vs_ctr **v = NULL;
+        size_t n = 0;
+        if (optind < argc) {
+                for (int i = optind; i < argc; i++) {
+                        struct vs_ctr *ct = NULL;
+                        if (vs_ctr_resolve(e, argv[i], &ct, &err) < 0) {
+                                vs_ctr_list_free(v, n);
+                                return vs_report_error(&err);
+                        }
+                        v = xrealloc(v, (n + 1) * sizeof(*v));
+                        v[n++] = ct;
+                }
+        } else if (vs_ctr_list(e, &v, &n, &err) < 0) {
+                return vs_report_error(&err);
+        }
+        struct sample *prev = xcalloc(n ? n : 1, sizeof(*prev));
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        for (size_t i = 0; i < n; i++) {
+                vs_ctr_refresh(e, v[i]);
+                if (v[i]->state.running)
+                        prev[i] = take_sample(v[i]);
+        }
+        for (;;) {
+                usleep(stream ? 1000000 : 500000);
+                clock_gettime(CLOCK_MONOTONIC, &t1);
+                double wall =
+                    (double) (t1.tv_sec - t0.tv_sec) * 1e9 + (double) (t1.tv_nsec - t0.tv_nsec);
+                t0 = t1;
+                struct row *rows = xcalloc(n ? n : 1, sizeof(*rows));
+                size_t nr = 0;
+                for (size_t i = 0; i < n; i++) {
+                        if (!prev[i].ok)
+                                continue;
+                        struct sample s = take_sample(v[i]);
+                        if (!s.ok)
+                                continue;
+                        double cpu =
+                            wall > 0 ? (double) (s.cpu_ns - prev[i].cpu_ns) / wall * 100 : 0;
+                        double memp = s.mem_limit ? (double) s.mem / (double) s.mem_limit * 100 : 0;
+                        prev[i] = s;
+                        if (json) {
+                                printf("{\"ID\":\"%.12s\",\"Name\":\"%s\",\"CPUPerc\":\"%.2f%%\","
+                                       "\"MemUsage\":%llu,\"MemLimit\":%llu,\"MemPerc\":\"%.2f%%\","
+                                       "\"BlockRead\":%llu,\"BlockWrite\":%llu,\"PIDs\":%llu}\n",
+                                       v[i]->id, v[i]->name, cpu, (unsigned long long) s.mem,
+                                       (unsigned long long) s.mem_limit, memp,
+                                       (unsigned long long) s.blk_read,
+                                       (unsigned long long) s.blk_write,
+                                       (unsigned long long) s.pids);
+                                continue;
+                        }
+                        char mu[32], ml[32], br[32], bw[32];
+                        human_bytes(s.mem, mu, sizeof(mu), true);
+                        human_bytes(s.mem_limit, ml, sizeof(ml), true);
+                        human_bytes(s.blk_read, br, sizeof(br), false);
+                        human_bytes(s.blk_write, bw, sizeof(bw), false);
+                        struct row *r = &rows[nr++];
+                        r->cols[0] = xasprintf("%.12s", v[i]->id);
+                        r->cols[1] = xstrdup(v[i]->name);
+                        r->cols[2] = xasprintf("%.2f%%", cpu);
+                        r->cols[3] = xasprintf("%s / %s   %.2f%%", mu, ml, memp);
+                        r->cols[4] = xasprintf("%s / %s", br, bw);
+                        r->cols[5] = xasprintf("%llu", (unsigned long long) s.pids);
+                }
+                if (!json) {
+                        if (stream)
+                                printf("\033[2J\033[H");
+                        static const char *const headers[] = {
+                            "CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT   MEM %",
+                            "BLOCK I/O",    "PIDS"};
+                        print_table(headers, rows, nr, 6);
+                }
+                for (size_t i = 0; i < nr; i++)
+                        for (size_t k = 0; k < 6; k++)
+                                free(rows[i].cols[k]);
+                free(rows);
+                fflush(stdout);
+                if (!stream)
+                        break;
+        }
+        free(prev);
+        vs_ctr_list_free(v, n);
+        return 0;
+}
+
+/* ---- diff ---- */
+
+int cmd_engine_diff(int argc, char **argv)
+{
+        static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {0}};
+        int c;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+                if (c == 'h') {
+                        printf("Usage: vessel diff CONTAINER\n\n"
+                               "List files added (A), changed (C) and deleted (D) in a "
+                               "container.\n");
+                        return 0;
+                }
+                return vs_option_error("diff", argv, c == ':');
+        }
+        if (argc - optind != 1)
+                return vs_usage_error("diff", "expected one CONTAINER");
+        vs_error *err = NULL;
+        _cleanup_engine_ struct vs_engine *e = NULL;
+        _cleanup_ctr_ struct vs_ctr *ct = NULL;
+        _cleanup_strv_ char **lines = NULL;
+        if (open_engine(&e, &err) < 0 || vs_ctr_resolve(e, argv[optind], &ct, &err) < 0 ||
+            vs_engine_diff(e, ct, &lines, &err) < 0)
+                return vs_report_error(&err);
+        for (size_t i = 0; lines && lines[i]; i++)
+                printf("%s\n", lines[i]);
+        return 0;
+}

@@ -1,0 +1,303 @@
+/* `vessel cp`: copies between a container's root and the host. Paths in
+ * the container are resolved inside its root (openat2 RESOLVE_IN_ROOT), and
+ * every entry below is created or opened relative to its parent's fd with
+ * O_NOFOLLOW: a symlink in the container never sends a copy to the host's
+ * files. Symlinks are copied as symlinks. */
+#include "engine/engine.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/xalloc.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int reopen(int pathfd, int flags)
+{
+        char buf[64];
+        return open(vs_fd_path(pathfd, buf, sizeof(buf)), flags | O_CLOEXEC);
+}
+
+static int copy_data(int in, int out, const char *what, vs_error **err)
+{
+        for (;;) {
+                ssize_t n = sendfile(out, in, NULL, 1 << 20);
+                if (n == 0)
+                        return 0;
+                if (n > 0)
+                        continue;
+                if (errno == EINTR)
+                        continue;
+                if (errno != EINVAL && errno != ENOSYS)
+                        return vs_fail_errno(err, "cannot copy %s", what);
+                /* Fall back to read/write. */
+                char buf[65536];
+                ssize_t r;
+                while ((r = read(in, buf, sizeof(buf))) > 0) {
+                        char *p = buf;
+                        while (r > 0) {
+                                ssize_t w = write(out, p, (size_t) r);
+                                if (w < 0 && errno == EINTR)
+                                        continue;
+                                if (w < 0)
+                                        return vs_fail_errno(err, "cannot copy %s", what);
+                                p += w;
+                                r -= w;
+                        }
+                }
+                return r < 0 ? vs_fail_errno(err, "cannot read %s", what) : 0;
+        }
+}
+
+static void set_meta(int fd, const struct stat *st, bool own)
+{
+        if (own)
+                fchown(fd, st->st_uid, st->st_gid);
+        fchmod(fd, st->st_mode & 07777);
+        struct timespec ts[2] = {st->st_atim, st->st_mtim};
+        futimens(fd, ts);
+}
+
+/* Replaces a non-directory entry at (dirfd, name) when one is in the way. */
+static void clear_entry(int dirfd, const char *name, bool want_dir)
+{
+        struct stat st;
+        if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return;
+        if (S_ISDIR(st.st_mode) && want_dir)
+                return;
+        if (!S_ISDIR(st.st_mode))
+                unlinkat(dirfd, name, 0);
+}
+
+/* Copies the entry behind srcfd (an O_PATH|O_NOFOLLOW fd) to (dirfd,
+ * name), descending by fd. own: keep uid/gid (into the container, entries
+ * become root's as Docker does unless archive mode; out of it they are
+ * kept). */
+static int copy_entry(int srcfd, const char *what, int parent, const char *name, bool own,
+                      vs_error **err)
+{
+        struct stat st;
+        if (fstat(srcfd, &st) < 0)
+                return vs_fail_errno(err, "cannot stat %s", what);
+        if (S_ISLNK(st.st_mode)) {
+                char target[PATH_MAX];
+                ssize_t n = readlinkat(srcfd, "", target, sizeof(target) - 1);
+                if (n < 0)
+                        return vs_fail_errno(err, "cannot read the link %s", what);
+                target[n] = '\0';
+                clear_entry(parent, name, false);
+                if (symlinkat(target, parent, name) < 0)
+                        return vs_fail_errno(err, "cannot create the link %s", name);
+                if (own)
+                        fchownat(parent, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
+                return 0;
+        }
+        if (S_ISREG(st.st_mode)) {
+                _cleanup_close_ int in = reopen(srcfd, O_RDONLY | O_NOCTTY);
+                if (in < 0)
+                        return vs_fail_errno(err, "cannot open %s", what);
+                clear_entry(parent, name, false);
+                _cleanup_close_ int out =
+                    openat(parent, name,
+                           O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+                if (out < 0)
+                        return vs_fail_errno(err, "cannot create %s", name);
+                if (copy_data(in, out, what, err) < 0)
+                        return -1;
+                set_meta(out, &st, own);
+                return 0;
+        }
+        if (S_ISDIR(st.st_mode)) {
+                clear_entry(parent, name, true);
+                if (mkdirat(parent, name, 0700) < 0 && errno != EEXIST)
+                        return vs_fail_errno(err, "cannot create the directory %s", name);
+                _cleanup_close_ int out =
+                    openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (out < 0)
+                        return vs_fail_errno(err, "cannot open the directory %s", name);
+                int in = reopen(srcfd, O_RDONLY | O_DIRECTORY);
+                if (in < 0)
+                        return vs_fail_errno(err, "cannot open %s", what);
+                _cleanup_closedir_ DIR *d = fdopendir(in);
+                if (d == NULL) {
+                        close(in);
+                        return vs_fail_errno(err, "cannot read %s", what);
+                }
+                struct dirent *de;
+                while ((de = readdir(d)) != NULL) {
+                        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                                continue;
+                        _cleanup_close_ int child =
+                            openat(dirfd(d), de->d_name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+                        _cleanup_free_ char *cwhat = xasprintf("%s/%s", what, de->d_name);
+                        if (child < 0)
+                                return vs_fail_errno(err, "cannot open %s", cwhat);
+                        if (copy_entry(child, cwhat, out, de->d_name, own, err) < 0)
+                                return -1;
+                }
+                set_meta(out, &st, own);
+                return 0;
+        }
+        if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISFIFO(st.st_mode)) {
+                clear_entry(parent, name, false);
+                if (mknodat(parent, name, st.st_mode, st.st_rdev) < 0)
+                        return vs_fail_errno(err, "cannot create %s", name);
+                return 0;
+        }
+        return vs_fail(err, "cannot copy %s: unsupported file type", what);
+}
+
+static bool is_container_arg(const char *s)
+{
+        if (s[0] == '/' || s[0] == '.' || strcmp(s, "-") == 0)
+                return false;
+        const char *colon = strchr(s, ':');
+        return colon && colon > s && memchr(s, '/', (size_t) (colon - s)) == NULL;
+}
+
+static char *base_name(const char *path)
+{
+        _cleanup_free_ char *copy = xstrdup(path);
+        size_t n = strlen(copy);
+        while (n > 1 && copy[n - 1] == '/')
+                copy[--n] = '\0';
+        return xstrdup(basename(copy));
+}
+
+static char *dir_name(const char *path)
+{
+        _cleanup_free_ char *copy = xstrdup(path);
+        size_t n = strlen(copy);
+        while (n > 1 && copy[n - 1] == '/')
+                copy[--n] = '\0';
+        return xstrdup(dirname(copy));
+}
+
+/* Where a copy of `srcname` goes for the destination `dst`: into dst when
+ * it is a directory, else as dst. Returns an fd on the directory and the
+ * entry name. open_fn resolves a path (in a root or on the host). */
+struct dest {
+        int dirfd;
+        char *name;
+};
+
+static int dest_in_root(int rootfd, const char *dst, const char *srcname, struct dest *d,
+                        vs_error **err)
+{
+        int fd = vs_open_in_root(rootfd, dst, O_RDONLY | O_DIRECTORY, 0);
+        if (fd >= 0) {
+                d->dirfd = fd;
+                d->name = xstrdup(srcname);
+                return 0;
+        }
+        if (errno != ENOENT && errno != ENOTDIR)
+                return vs_fail_errno(err, "%s in the container", dst);
+        if (dst[strlen(dst) - 1] == '/')
+                return vs_fail(err, "%s: no such directory in the container", dst);
+        _cleanup_free_ char *parent = dir_name(dst);
+        fd = vs_open_in_root(rootfd, parent, O_RDONLY | O_DIRECTORY, 0);
+        if (fd < 0)
+                return vs_fail_errno(err, "%s in the container", parent);
+        d->dirfd = fd;
+        d->name = base_name(dst);
+        return 0;
+}
+
+static int dest_on_host(const char *dst, const char *srcname, struct dest *d, vs_error **err)
+{
+        int fd = open(dst, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd >= 0) {
+                d->dirfd = fd;
+                d->name = xstrdup(srcname);
+                return 0;
+        }
+        if (errno != ENOENT && errno != ENOTDIR)
+                return vs_fail_errno(err, "%s", dst);
+        if (dst[strlen(dst) - 1] == '/')
+                return vs_fail(err, "%s: no such directory", dst);
+        _cleanup_free_ char *parent = dir_name(dst);
+        fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return vs_fail_errno(err, "%s", parent);
+        d->dirfd = fd;
+        d->name = base_name(dst);
+        return 0;
+}
+
+static int copy_in_root(int rootfd, const struct vs_ctr *c, bool from, const char *src,
+                        const char *dst, const char *cpath, vs_error **err)
+{
+        _cleanup_free_ char *srcname = base_name(from ? cpath : src);
+        if (strcmp(srcname, "/") == 0) {
+                free(srcname);
+                srcname = xstrdup("rootfs");
+        }
+        _cleanup_close_ int srcfd = -1;
+        struct dest d = {.dirfd = -1};
+        int r;
+        if (from) {
+                srcfd = vs_open_in_root(rootfd, cpath, O_PATH | O_NOFOLLOW, 0);
+                if (srcfd < 0)
+                        return vs_fail_errno(err, "%s:%s", c->name, cpath);
+                r = dest_on_host(dst, srcname, &d, err);
+        } else {
+                srcfd = open(src, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+                if (srcfd < 0)
+                        return vs_fail_errno(err, "%s", src);
+                r = dest_in_root(rootfd, cpath, srcname, &d, err);
+        }
+        if (r == 0) {
+                r = copy_entry(srcfd, from ? cpath : src, d.dirfd, d.name, from, err);
+                if (r < 0)
+                        vs_error_wrap(err, "cp %s %s", src, dst);
+        }
+        if (d.dirfd >= 0)
+                close(d.dirfd);
+        free(d.name);
+        return r;
+}
+
+int vs_engine_cp(struct vs_engine *e, const char *src, const char *dst, vs_error **err)
+{
+        bool from = is_container_arg(src), to = is_container_arg(dst);
+        if (from == to)
+                return vs_fail(err, from ? "copying between containers is not supported"
+                                         : "one of SRC and DEST must be CONTAINER:PATH");
+        const char *carg = from ? src : dst;
+        const char *colon = strchr(carg, ':');
+        _cleanup_free_ char *ref = xstrndup(carg, (size_t) (colon - carg));
+        const char *cpath = *(colon + 1) ? colon + 1 : "/";
+        _cleanup_ctr_ struct vs_ctr *c = NULL;
+        if (vs_ctr_resolve(e, ref, &c, err) < 0)
+                return -1;
+        bool mounted = false;
+        if (vs_engine_mount_rootfs(e, c, &mounted, err) < 0)
+                return -1;
+        _cleanup_free_ char *rootfs = xasprintf("%s/rootfs", c->dir);
+        int r;
+        int rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (rootfd < 0) {
+                r = vs_fail_errno(err, "cannot open %s", rootfs);
+        } else {
+                r = copy_in_root(rootfd, c, from, src, dst, cpath, err);
+                close(rootfd);
+        }
+        /* A container that is not running gets its rootfs only for the copy. */
+        if (mounted) {
+                _cleanup_error_ vs_error *uerr = NULL;
+                if (vs_engine_umount_rootfs(c, &uerr) < 0 && r == 0) {
+                        *err = steal_ptr(uerr);
+                        r = -1;
+                }
+        }
+        return r;
+}

@@ -1,0 +1,830 @@
+/* `vessel create`/`run`: flags -> Docker-shaped Config + HostConfig, merged
+ * with the image config, in a new record. Every flag is validated here, so
+ * a bad value fails before anything exists, with an error naming the flag. */
+#include "engine/engine.h"
+#include "image/image.h"
+#include "runtime/caps.h"
+#include "runtime/container.h"
+#include "oci/config.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/json.h"
+#include "util/strv.h"
+#include "util/xalloc.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+int vs_parse_size(const char *flag, const char *s, int64_t *out, vs_error **err)
+{
+        char *end;
+        errno = 0;
+        double v = strtod(s, &end);
+        if (end == s || errno || v < 0)
+                goto bad;
+        int64_t mult = 1;
+        if (*end) {
+                switch (tolower((unsigned char) *end)) {
+                case 'b':
+                        mult = 1;
+                        break;
+                case 'k':
+                        mult = 1LL << 10;
+                        break;
+                case 'm':
+                        mult = 1LL << 20;
+                        break;
+                case 'g':
+                        mult = 1LL << 30;
+                        break;
+                case 't':
+                        mult = 1LL << 40;
+                        break;
+                default:
+                        goto bad;
+                }
+                end++;
+                /* "512mb", "1GiB"... */
+                if (tolower((unsigned char) *end) == 'i')
+                        end++;
+                if (mult > 1 && tolower((unsigned char) *end) == 'b')
+                        end++;
+                if (*end)
+                        goto bad;
+        }
+        if (v * (double) mult > (double) INT64_MAX)
+                goto bad;
+        *out = (int64_t) (v * (double) mult);
+        return 0;
+bad:
+        return vs_fail(err, "%s: invalid size '%s' (a number with an optional b, k, m or g suffix)",
+                       flag, s);
+}
+
+static int parse_int(const char *flag, const char *s, int64_t min, int64_t max, int64_t *out,
+                     vs_error **err)
+{
+        char *end;
+        errno = 0;
+        long long v = strtoll(s, &end, 10);
+        if (end == s || *end || errno || v < min || v > max)
+                return vs_fail(
+                    err, "%s: invalid value '%s' (an integer from %" PRId64 " to %" PRId64 ")",
+                    flag, s, min, max);
+        *out = v;
+        return 0;
+}
+
+int vs_parse_restart(const char *s, char **name, int *max_retries, vs_error **err)
+{
+        *max_retries = 0;
+        if (strcmp(s, "no") == 0 || strcmp(s, "always") == 0 || strcmp(s, "unless-stopped") == 0) {
+                *name = xstrdup(s);
+                return 0;
+        }
+        if (strncmp(s, "on-failure", 10) == 0 && (s[10] == '\0' || s[10] == ':')) {
+                if (s[10] == ':') {
+                        int64_t n;
+                        if (parse_int("--restart on-failure:N", s + 11, 0, INT_MAX, &n, err) < 0)
+                                return -1;
+                        *max_retries = (int) n;
+                }
+                *name = xstrdup("on-failure");
+                return 0;
+        }
+        if (strchr(s, ':'))
+                return vs_fail(err,
+                               "--restart: only on-failure takes a maximum retry count "
+                               "('%s')",
+                               s);
+        return vs_fail(err,
+                       "--restart: invalid policy '%s' (no, on-failure[:N], always, "
+                       "unless-stopped)",
+                       s);
+}
+
+int vs_parse_signal(const char *flag, const char *s, int *out, vs_error **err)
+{
+        int sig = vs_signal_from_name(s);
+        if (sig <= 0)
+                return vs_fail(err, "%s: unknown signal '%s'", flag, s);
+        *out = sig;
+        return 0;
+}
+
+/* "CHOWN", "cap_chown", "ALL" -> "CAP_CHOWN" / "ALL". */
+static int normalise_cap(const char *flag, const char *s, char **out, vs_error **err)
+{
+        if (strcasecmp(s, "ALL") == 0) {
+                *out = xstrdup("ALL");
+                return 0;
+        }
+        _cleanup_free_ char *name =
+            strncasecmp(s, "CAP_", 4) == 0 ? xstrdup(s) : xasprintf("CAP_%s", s);
+        for (char *p = name; *p; p++)
+                *p = (char) toupper((unsigned char) *p);
+        if (vs_cap_from_name(name) < 0)
+                return vs_fail(err, "%s: unknown capability '%s'", flag, s);
+        *out = steal_ptr(name);
+        return 0;
+}
+
+static json_object *strv_json(char *const *v)
+{
+        json_object *a = json_object_new_array();
+        for (size_t i = 0; v && v[i]; i++)
+                json_object_array_add(a, json_object_new_string(v[i]));
+        return a;
+}
+
+/* Env: later entries override earlier ones with the same key. "KEY" alone
+ * takes the value from our own environment (dropped when unset). */
+static void env_set(char ***env, const char *entry)
+{
+        _cleanup_free_ char *kv = NULL;
+        if (strchr(entry, '=') == NULL) {
+                const char *v = getenv(entry);
+                if (v == NULL)
+                        return;
+                kv = xasprintf("%s=%s", entry, v);
+                entry = kv;
+        }
+        size_t klen = (size_t) (strchr(entry, '=') - entry);
+        for (size_t i = 0; *env && (*env)[i]; i++) {
+                if (strncmp((*env)[i], entry, klen) == 0 && (*env)[i][klen] == '=') {
+                        free((*env)[i]);
+                        (*env)[i] = xstrdup(entry);
+                        return;
+                }
+        }
+        strv_push(env, entry);
+}
+
+static int read_env_file(const char *path, char ***env, vs_error **err)
+{
+        _cleanup_free_ char *text = NULL;
+        if (vs_read_file(path, &text, NULL, err) < 0)
+                return vs_error_wrap(err, "--env-file");
+        char *save = NULL;
+        size_t lineno = 0;
+        for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                lineno++;
+                while (isspace((unsigned char) *line))
+                        line++;
+                size_t n = strlen(line);
+                while (n && (line[n - 1] == '\r' || line[n - 1] == ' ' || line[n - 1] == '\t'))
+                        line[--n] = '\0';
+                if (*line == '\0' || *line == '#')
+                        continue;
+                if (*line == '=')
+                        return vs_fail(err, "--env-file %s:%zu: variable name missing", path,
+                                       lineno);
+                env_set(env, line);
+        }
+        return 0;
+}
+
+static int check_env(const char *flag, const char *e, vs_error **err)
+{
+        if (*e == '\0' || *e == '=')
+                return vs_fail(err, "%s: invalid environment variable '%s'", flag, e);
+        return 0;
+}
+
+static bool is_propagation(const char *o)
+{
+        static const char *const names[] = {"private", "rprivate", "shared", "rshared",
+                                            "slave",   "rslave",   NULL};
+        for (size_t i = 0; names[i]; i++)
+                if (strcmp(o, names[i]) == 0)
+                        return true;
+        return false;
+}
+
+static bool is_volume_name(const char *s)
+{
+        if (!isalnum((unsigned char) *s))
+                return false;
+        for (; *s; s++)
+                if (!isalnum((unsigned char) *s) && !strchr("_.-", *s))
+                        return false;
+        return true;
+}
+
+/* -v HOST:CTR[:OPTS], -v NAME:CTR[:OPTS] (named volume), -v CTR (anonymous
+ * volume). Fills one Docker-shaped Mounts entry and the Binds string. */
+static int parse_volume(struct vs_engine *e, const char *spec, json_object *mounts,
+                        json_object *binds, json_object *volumes, vs_error **err)
+{
+        _cleanup_free_ char *copy = xstrdup(spec);
+        char *parts[3] = {NULL};
+        size_t n = 0;
+        for (char *save = NULL, *tok = strtok_r(copy, ":", &save); tok;
+             tok = strtok_r(NULL, ":", &save)) {
+                if (n == 3)
+                        return vs_fail(err, "--volume: invalid spec '%s' (HOST:CONTAINER[:ro])",
+                                       spec);
+                parts[n++] = tok;
+        }
+        if (n == 0)
+                return vs_fail(err, "--volume: empty spec");
+        const char *src = n >= 2 ? parts[0] : NULL;
+        const char *dst = n >= 2 ? parts[1] : parts[0];
+        const char *opts = n == 3 ? parts[2] : "";
+        if (dst[0] != '/' || strcmp(dst, "/") == 0)
+                return vs_fail(err, "--volume %s: the container path must be absolute and not /",
+                               spec);
+        bool rw = true;
+        const char *propagation = "rprivate";
+        _cleanup_free_ char *ocopy = xstrdup(opts);
+        for (char *save = NULL, *o = strtok_r(ocopy, ",", &save); o;
+             o = strtok_r(NULL, ",", &save)) {
+                if (strcmp(o, "ro") == 0)
+                        rw = false;
+                else if (strcmp(o, "rw") == 0)
+                        rw = true;
+                else if (is_propagation(o))
+                        propagation = o;
+                else if (strcmp(o, "z") == 0 || strcmp(o, "Z") == 0)
+                        ; /* SELinux relabel: nothing to do without SELinux */
+                else
+                        return vs_fail(err,
+                                       "--volume %s: unknown option '%s' (ro, rw, "
+                                       "[r]private, [r]shared, [r]slave)",
+                                       spec, o);
+        }
+        json_object *m = json_object_new_object();
+        _cleanup_free_ char *source = NULL, *vname = NULL;
+        if (src && src[0] == '/') {
+                _cleanup_error_ vs_error *merr = NULL;
+                if (!vs_path_exists(src) && vs_mkdir_p(src, 0755, &merr) < 0) {
+                        json_object_put(m);
+                        return vs_fail(err, "--volume %s: cannot create %s: %s", spec, src,
+                                       merr->msg);
+                }
+                source = realpath(src, NULL);
+                if (source == NULL) {
+                        json_object_put(m);
+                        return vs_fail_errno(err, "--volume %s: %s", spec, src);
+                }
+                json_object_object_add(m, "Type", json_object_new_string("bind"));
+        } else {
+                if (src && !is_volume_name(src)) {
+                        json_object_put(m);
+                        return vs_fail(err,
+                                       "--volume %s: '%s' is neither an absolute host path "
+                                       "nor a volume name ([a-zA-Z0-9][a-zA-Z0-9_.-]*)",
+                                       spec, src);
+                }
+                vname = src ? xstrdup(src) : vs_random_hex(32);
+                source = xasprintf("%s/volumes/%s/_data", e->data_root, vname);
+                if (vs_mkdir_p(source, 0755, err) < 0) {
+                        json_object_put(m);
+                        return vs_error_wrap(err, "--volume %s", spec);
+                }
+                json_object_object_add(m, "Type", json_object_new_string("volume"));
+                json_object_object_add(m, "Name", json_object_new_string(vname));
+                if (src == NULL) {
+                        json_object_object_add(m, "Anonymous", json_object_new_boolean(1));
+                        json_object_object_add(volumes, dst, json_object_new_object());
+                }
+        }
+        json_object_object_add(m, "Source", json_object_new_string(source));
+        json_object_object_add(m, "Destination", json_object_new_string(dst));
+        json_object_object_add(m, "Mode", json_object_new_string(opts));
+        json_object_object_add(m, "RW", json_object_new_boolean(rw));
+        json_object_object_add(m, "Propagation", json_object_new_string(propagation));
+        json_object_array_add(mounts, m);
+        if (src)
+                json_object_array_add(binds, json_object_new_string(spec));
+        return 0;
+}
+
+static int parse_tmpfs(const char *spec, json_object *tmpfs, json_object *mounts, vs_error **err)
+{
+        _cleanup_free_ char *copy = xstrdup(spec);
+        char *colon = strchr(copy, ':');
+        const char *opts = "";
+        if (colon) {
+                *colon = '\0';
+                opts = colon + 1;
+        }
+        if (copy[0] != '/' || strcmp(copy, "/") == 0)
+                return vs_fail(err, "--tmpfs %s: the container path must be absolute and not /",
+                               spec);
+        _cleanup_free_ char *ocopy = xstrdup(opts);
+        for (char *save = NULL, *o = strtok_r(ocopy, ",", &save); o;
+             o = strtok_r(NULL, ",", &save)) {
+                int64_t size;
+                if (strncmp(o, "size=", 5) == 0 &&
+                    vs_parse_size("--tmpfs size", o + 5, &size, err) < 0)
+                        return -1;
+                if (strncmp(o, "mode=", 5) == 0 &&
+                    (strspn(o + 5, "01234567") != strlen(o + 5) || strlen(o + 5) == 0))
+                        return vs_fail(err, "--tmpfs %s: invalid mode '%s' (octal)", spec, o + 5);
+        }
+        json_object_object_add(tmpfs, copy, json_object_new_string(opts));
+        json_object *m = json_object_new_object();
+        json_object_object_add(m, "Type", json_object_new_string("tmpfs"));
+        json_object_object_add(m, "Source", json_object_new_string(""));
+        json_object_object_add(m, "Destination", json_object_new_string(copy));
+        json_object_object_add(m, "Mode", json_object_new_string(opts));
+        json_object_object_add(m, "RW", json_object_new_boolean(strstr(opts, "ro") != opts));
+        json_object_object_add(m, "Propagation", json_object_new_string(""));
+        json_object_array_add(mounts, m);
+        return 0;
+}
+
+static int parse_ulimit(const char *spec, json_object *out, vs_error **err)
+{
+        static const char *const names[] = {"core",    "cpu",      "data",   "fsize",      "locks",
+                                            "memlock", "msgqueue", "nice",   "nofile",     "nproc",
+                                            "rss",     "rtprio",   "rttime", "sigpending", "stack",
+                                            "as",      NULL};
+        const char *eq = strchr(spec, '=');
+        if (eq == NULL)
+                return vs_fail(err, "--ulimit: invalid spec '%s' (NAME=SOFT[:HARD])", spec);
+        _cleanup_free_ char *name = xstrndup(spec, (size_t) (eq - spec));
+        bool known = false;
+        for (size_t i = 0; names[i] && !known; i++)
+                known = strcmp(names[i], name) == 0;
+        if (!known)
+                return vs_fail(err,
+                               "--ulimit: unknown limit '%s' (nofile, nproc, core, stack, "
+                               "memlock, ...)",
+                               name);
+        _cleanup_free_ char *vals = xstrdup(eq + 1);
+        char *colon = strchr(vals, ':');
+        if (colon)
+                *colon = '\0';
+        int64_t soft, hard;
+        if (parse_int("--ulimit", vals, -1, INT64_MAX, &soft, err) < 0)
+                return -1;
+        hard = soft;
+        if (colon && parse_int("--ulimit", colon + 1, -1, INT64_MAX, &hard, err) < 0)
+                return -1;
+        if (soft != -1 && hard != -1 && soft > hard)
+                return vs_fail(err,
+                               "--ulimit %s: soft limit %" PRId64 " exceeds hard limit %" PRId64,
+                               spec, soft, hard);
+        json_object *u = json_object_new_object();
+        json_object_object_add(u, "Name", json_object_new_string(name));
+        json_object_object_add(u, "Soft", json_object_new_int64(soft));
+        json_object_object_add(u, "Hard", json_object_new_int64(hard));
+        json_object_array_add(out, u);
+        return 0;
+}
+
+static int parse_throttle(const char *flag, const char *spec, bool iops, json_object *out,
+                          vs_error **err)
+{
+        const char *colon = strrchr(spec, ':');
+        if (colon == NULL || colon == spec)
+                return vs_fail(err, "%s: invalid spec '%s' (DEVICE:RATE)", flag, spec);
+        _cleanup_free_ char *path = xstrndup(spec, (size_t) (colon - spec));
+        struct stat st;
+        if (stat(path, &st) < 0)
+                return vs_fail_errno(err, "%s: %s", flag, path);
+        if (!S_ISBLK(st.st_mode))
+                return vs_fail(err, "%s: %s is not a block device", flag, path);
+        int64_t rate;
+        if (iops) {
+                if (parse_int(flag, colon + 1, 0, INT64_MAX, &rate, err) < 0)
+                        return -1;
+        } else if (vs_parse_size(flag, colon + 1, &rate, err) < 0) {
+                return -1;
+        }
+        json_object *t = json_object_new_object();
+        json_object_object_add(t, "Path", json_object_new_string(path));
+        json_object_object_add(t, "Rate", json_object_new_int64(rate));
+        json_object_array_add(out, t);
+        return 0;
+}
+
+static int parse_cpuset(const char *s, vs_error **err)
+{
+        /* "0-3,5": numbers and ranges. */
+        const char *p = s;
+        if (*p == '\0')
+                goto bad;
+        while (*p) {
+                char *end;
+                long a = strtol(p, &end, 10);
+                if (end == p || a < 0)
+                        goto bad;
+                p = end;
+                if (*p == '-') {
+                        long b = strtol(p + 1, &end, 10);
+                        if (end == p + 1 || b < a)
+                                goto bad;
+                        p = end;
+                }
+                if (*p == ',')
+                        p++;
+                else if (*p)
+                        goto bad;
+        }
+        return 0;
+bad:
+        return vs_fail(err, "--cpuset-cpus: invalid CPU list '%s' (e.g. 0-2,4)", s);
+}
+
+static int parse_security_opts(char **opts, json_object *hc, vs_error **err)
+{
+        json_object *arr = json_object_new_array();
+        json_object_object_add(hc, "SecurityOpt", arr);
+        for (size_t i = 0; opts && opts[i]; i++) {
+                const char *o = opts[i];
+                json_object_array_add(arr, json_object_new_string(o));
+                if (strcmp(o, "no-new-privileges") == 0 ||
+                    strcmp(o, "no-new-privileges=true") == 0 ||
+                    strcmp(o, "no-new-privileges:true") == 0) {
+                        json_object_object_add(hc, "NoNewPrivileges", json_object_new_boolean(1));
+                } else if (strcmp(o, "no-new-privileges=false") == 0 ||
+                           strcmp(o, "no-new-privileges:false") == 0) {
+                        json_object_object_add(hc, "NoNewPrivileges", json_object_new_boolean(0));
+                } else if (strncmp(o, "seccomp=", 8) == 0 || strncmp(o, "seccomp:", 8) == 0) {
+                        const char *v = o + 8;
+                        if (strcmp(v, "unconfined") == 0) {
+                                json_object_object_add(hc, "SeccompProfile",
+                                                       json_object_new_string("unconfined"));
+                                continue;
+                        }
+                        _cleanup_json_ json_object *prof = NULL;
+                        if (vs_json_parse_file(v, &prof, err) < 0)
+                                return vs_error_wrap(err, "--security-opt seccomp");
+                        /* Reject now what the runtime would reject at start. */
+                        struct oci_seccomp *sc = NULL;
+                        if (oci_seccomp_parse(prof, "--security-opt seccomp", &sc, err) < 0)
+                                return -1;
+                        oci_seccomp_free(sc);
+                        json_object_object_add(hc, "SeccompProfile", json_object_get(prof));
+                } else {
+                        return vs_fail(err,
+                                       "--security-opt: unsupported option '%s' "
+                                       "(seccomp=PROFILE|unconfined, no-new-privileges)",
+                                       o);
+                }
+        }
+        return 0;
+}
+
+static int64_t online_cpus(void)
+{
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        return n > 0 ? n : 1;
+}
+
+static int parse_resources(const struct vs_run_flags *f, json_object *hc, vs_error **err)
+{
+        int64_t v;
+        int64_t memory = 0;
+        if (f->memory) {
+                if (vs_parse_size("--memory", f->memory, &memory, err) < 0)
+                        return -1;
+                if (memory != 0 && memory < 6 * (1 << 20))
+                        return vs_fail(err, "--memory: %s is below the minimum of 6m", f->memory);
+                json_object_object_add(hc, "Memory", json_object_new_int64(memory));
+        }
+        if (f->memory_swap) {
+                if (strcmp(f->memory_swap, "-1") == 0) {
+                        v = -1;
+                } else {
+                        if (vs_parse_size("--memory-swap", f->memory_swap, &v, err) < 0)
+                                return -1;
+                        if (memory == 0)
+                                return vs_fail(err, "--memory-swap needs --memory as well");
+                        if (v < memory)
+                                return vs_fail(err,
+                                               "--memory-swap %s is less than --memory %s: "
+                                               "it is memory plus swap",
+                                               f->memory_swap, f->memory);
+                }
+                json_object_object_add(hc, "MemorySwap", json_object_new_int64(v));
+        }
+        if (f->cpus) {
+                char *end;
+                errno = 0;
+                double cpus = strtod(f->cpus, &end);
+                if (end == f->cpus || *end || errno || cpus <= 0)
+                        return vs_fail(err, "--cpus: invalid number '%s'", f->cpus);
+                if (cpus > (double) online_cpus() || cpus < 0.01)
+                        return vs_fail(err,
+                                       "--cpus: %s is out of range: this host has CPUs from "
+                                       "0.01 to %" PRId64 ".00",
+                                       f->cpus, online_cpus());
+                json_object_object_add(hc, "NanoCpus",
+                                       json_object_new_int64((int64_t) (cpus * 1e9 + 0.5)));
+        }
+        if (f->cpu_shares) {
+                if (parse_int("--cpu-shares", f->cpu_shares, 0, 262144, &v, err) < 0)
+                        return -1;
+                if (v != 0 && v < 2)
+                        return vs_fail(err, "--cpu-shares: %s is below the minimum of 2",
+                                       f->cpu_shares);
+                json_object_object_add(hc, "CpuShares", json_object_new_int64(v));
+        }
+        if (f->cpuset_cpus) {
+                if (parse_cpuset(f->cpuset_cpus, err) < 0)
+                        return -1;
+                json_object_object_add(hc, "CpusetCpus", json_object_new_string(f->cpuset_cpus));
+        }
+        if (f->pids_limit) {
+                if (parse_int("--pids-limit", f->pids_limit, -1, INT64_MAX, &v, err) < 0)
+                        return -1;
+                json_object_object_add(hc, "PidsLimit", json_object_new_int64(v <= 0 ? -1 : v));
+        }
+        if (f->blkio_weight) {
+                if (parse_int("--blkio-weight", f->blkio_weight, 0, 1000, &v, err) < 0)
+                        return -1;
+                if (v != 0 && v < 10)
+                        return vs_fail(err, "--blkio-weight: %s is out of range (10 to 1000)",
+                                       f->blkio_weight);
+                json_object_object_add(hc, "BlkioWeight", json_object_new_int64(v));
+        }
+        static const struct {
+                const char *flag, *key;
+                bool iops;
+                size_t off;
+        } throttles[] = {
+            {"--device-read-bps", "BlkioDeviceReadBps", false,
+             offsetof(struct vs_run_flags, device_read_bps)},
+            {"--device-write-bps", "BlkioDeviceWriteBps", false,
+             offsetof(struct vs_run_flags, device_write_bps)},
+            {"--device-read-iops", "BlkioDeviceReadIOps", true,
+             offsetof(struct vs_run_flags, device_read_iops)},
+            {"--device-write-iops", "BlkioDeviceWriteIOps", true,
+             offsetof(struct vs_run_flags, device_write_iops)},
+        };
+        for (size_t t = 0; t < sizeof(throttles) / sizeof(throttles[0]); t++) {
+                char **list = *(char ***) ((const char *) f + throttles[t].off);
+                json_object *arr = json_object_new_array();
+                json_object_object_add(hc, throttles[t].key, arr);
+                for (size_t i = 0; list && list[i]; i++)
+                        if (parse_throttle(throttles[t].flag, list[i], throttles[t].iops, arr,
+                                           err) < 0)
+                                return -1;
+        }
+        json_object *ul = json_object_new_array();
+        json_object_object_add(hc, "Ulimits", ul);
+        for (size_t i = 0; f->ulimits && f->ulimits[i]; i++)
+                if (parse_ulimit(f->ulimits[i], ul, err) < 0)
+                        return -1;
+        return 0;
+}
+
+static int build_host_config(struct vs_engine *e, const struct vs_run_flags *f, json_object *hc,
+                             json_object *mounts, json_object *volumes, vs_error **err)
+{
+        json_object *binds = json_object_new_array();
+        json_object_object_add(hc, "Binds", binds);
+        for (size_t i = 0; f->volumes && f->volumes[i]; i++)
+                if (parse_volume(e, f->volumes[i], mounts, binds, volumes, err) < 0)
+                        return -1;
+        json_object *tmpfs = json_object_new_object();
+        json_object_object_add(hc, "Tmpfs", tmpfs);
+        for (size_t i = 0; f->tmpfs && f->tmpfs[i]; i++)
+                if (parse_tmpfs(f->tmpfs[i], tmpfs, mounts, err) < 0)
+                        return -1;
+
+        const char *net = f->network ? f->network : "default";
+        if (strcmp(net, "none") != 0 && strcmp(net, "host") != 0 && strcmp(net, "default") != 0)
+                return vs_fail(err, "--network: unsupported mode '%s' (none, host)", net);
+        json_object_object_add(hc, "NetworkMode", json_object_new_string(net));
+
+        _cleanup_free_ char *policy = NULL;
+        int max_retries = 0;
+        if (vs_parse_restart(f->restart ? f->restart : "no", &policy, &max_retries, err) < 0)
+                return -1;
+        if (f->rm && strcmp(policy, "no") != 0)
+                return vs_fail(err, "conflicting options: --restart %s and --rm", f->restart);
+        json_object *rp = json_object_new_object();
+        json_object_object_add(rp, "Name", json_object_new_string(policy));
+        json_object_object_add(rp, "MaximumRetryCount", json_object_new_int(max_retries));
+        json_object_object_add(hc, "RestartPolicy", rp);
+        json_object_object_add(hc, "AutoRemove", json_object_new_boolean(f->rm));
+
+        json_object *add = json_object_new_array(), *drop = json_object_new_array();
+        json_object_object_add(hc, "CapAdd", add);
+        json_object_object_add(hc, "CapDrop", drop);
+        for (size_t i = 0; f->cap_add && f->cap_add[i]; i++) {
+                _cleanup_free_ char *cap = NULL;
+                if (normalise_cap("--cap-add", f->cap_add[i], &cap, err) < 0)
+                        return -1;
+                json_object_array_add(add, json_object_new_string(cap));
+        }
+        for (size_t i = 0; f->cap_drop && f->cap_drop[i]; i++) {
+                _cleanup_free_ char *cap = NULL;
+                if (normalise_cap("--cap-drop", f->cap_drop[i], &cap, err) < 0)
+                        return -1;
+                json_object_array_add(drop, json_object_new_string(cap));
+        }
+        json_object_object_add(hc, "Privileged", json_object_new_boolean(f->privileged));
+        if (f->tty && f->console_rows && f->console_cols) {
+                json_object *cs = json_object_new_array();
+                json_object_array_add(cs, json_object_new_int((int) f->console_rows));
+                json_object_array_add(cs, json_object_new_int((int) f->console_cols));
+                json_object_object_add(hc, "ConsoleSize", cs);
+        }
+        json_object_object_add(hc, "ReadonlyRootfs", json_object_new_boolean(f->read_only));
+        if (parse_security_opts(f->security_opts, hc, err) < 0)
+                return -1;
+        return parse_resources(f, hc, err);
+}
+
+static void add_strv_or_null(json_object *o, const char *k, char *const *v)
+{
+        json_object_object_add(o, k, v ? strv_json(v) : NULL);
+}
+
+static int build_config(const struct vs_run_flags *f, const struct vs_image *img,
+                        const char *short_id, json_object *cfg, json_object *volumes,
+                        vs_error **err)
+{
+        const struct vs_image_config *ic = &img->config;
+        const char *hostname = f->hostname;
+        char host[256];
+        if (hostname == NULL && f->network && strcmp(f->network, "host") == 0 &&
+            gethostname(host, sizeof(host)) == 0) {
+                host[sizeof(host) - 1] = '\0';
+                hostname = host;
+        }
+        if (hostname && (strlen(hostname) > 63 || strchr(hostname, '/') || !*hostname))
+                return vs_fail(err, "--hostname: invalid hostname '%s'", hostname);
+        json_object_object_add(cfg, "Hostname",
+                               json_object_new_string(hostname ? hostname : short_id));
+        json_object_object_add(cfg, "Domainname", json_object_new_string(""));
+        const char *user = f->user ? f->user : (ic->user ? ic->user : "");
+        json_object_object_add(cfg, "User", json_object_new_string(user));
+        bool attached = !f->detach;
+        json_object_object_add(cfg, "AttachStdin",
+                               json_object_new_boolean(attached && f->interactive));
+        json_object_object_add(cfg, "AttachStdout", json_object_new_boolean(attached));
+        json_object_object_add(cfg, "AttachStderr", json_object_new_boolean(attached));
+        json_object_object_add(cfg, "Tty", json_object_new_boolean(f->tty));
+        json_object_object_add(cfg, "OpenStdin", json_object_new_boolean(f->interactive));
+        json_object_object_add(cfg, "StdinOnce",
+                               json_object_new_boolean(attached && f->interactive));
+
+        _cleanup_strv_ char **env = strv_copy(ic->env);
+        if (env == NULL)
+                env = xcalloc(1, sizeof(char *));
+        bool has_path = false;
+        for (size_t i = 0; env[i]; i++)
+                has_path |= strncmp(env[i], "PATH=", 5) == 0;
+        if (!has_path)
+                env_set(&env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+        for (size_t i = 0; f->env_files && f->env_files[i]; i++)
+                if (read_env_file(f->env_files[i], &env, err) < 0)
+                        return -1;
+        for (size_t i = 0; f->env && f->env[i]; i++) {
+                if (check_env("--env", f->env[i], err) < 0)
+                        return -1;
+                env_set(&env, f->env[i]);
+        }
+        json_object_object_add(cfg, "Env", strv_json(env));
+
+        _cleanup_strv_ char **entrypoint = NULL;
+        char *const *cmd = f->cmd;
+        if (f->has_entrypoint) {
+                if (*f->entrypoint)
+                        strv_push(&entrypoint, f->entrypoint);
+                /* Docker: a new entrypoint drops the image's CMD. */
+        } else {
+                entrypoint = strv_copy(ic->entrypoint);
+                if (cmd == NULL)
+                        cmd = ic->cmd;
+        }
+        add_strv_or_null(cfg, "Cmd", cmd);
+        json_object_object_add(cfg, "Image", json_object_new_string(f->image));
+        json_object_object_add(cfg, "Volumes", json_object_get(volumes));
+        const char *wd = f->workdir ? f->workdir : (ic->working_dir ? ic->working_dir : "");
+        if (f->workdir && f->workdir[0] != '/')
+                return vs_fail(err, "--workdir: '%s' is not an absolute path", f->workdir);
+        json_object_object_add(cfg, "WorkingDir", json_object_new_string(wd));
+        add_strv_or_null(cfg, "Entrypoint", entrypoint);
+        json_object *labels = NULL;
+        if (ic->labels)
+                json_object_deep_copy(ic->labels, &labels, NULL);
+        json_object_object_add(cfg, "Labels", labels ? labels : json_object_new_object());
+        const char *stop_signal = f->stop_signal ? f->stop_signal : ic->stop_signal;
+        if (stop_signal) {
+                int sig;
+                if (vs_parse_signal("--stop-signal", stop_signal, &sig, err) < 0)
+                        return -1;
+                json_object_object_add(cfg, "StopSignal", json_object_new_string(stop_signal));
+        }
+        if (f->stop_timeout) {
+                int64_t t;
+                if (parse_int("--stop-timeout", f->stop_timeout, -1, INT_MAX, &t, err) < 0)
+                        return -1;
+                json_object_object_add(cfg, "StopTimeout", json_object_new_int64(t));
+        }
+        return 0;
+}
+
+static void set_args(struct vs_ctr *c)
+{
+        _cleanup_strv_ char **argv = NULL;
+        json_object *ep = json_object_object_get(c->config, "Entrypoint");
+        json_object *cmd = json_object_object_get(c->config, "Cmd");
+        for (size_t i = 0; ep && i < json_object_array_length(ep); i++)
+                strv_push(&argv, json_object_get_string(json_object_array_get_idx(ep, i)));
+        for (size_t i = 0; cmd && i < json_object_array_length(cmd); i++)
+                strv_push(&argv, json_object_get_string(json_object_array_get_idx(cmd, i)));
+        c->path = argv ? xstrdup(argv[0]) : NULL;
+        c->args = argv ? strv_copy(argv + 1) : xcalloc(1, sizeof(char *));
+}
+
+/* Claims the name under the names lock (check + mkdir + record), so two
+ * creates cannot take the same one. */
+static int claim_and_save(struct vs_engine *e, const char *name, struct vs_ctr *c, vs_error **err)
+{
+        _cleanup_close_ int lock = vs_names_lock(e, err);
+        if (lock < 0)
+                return -1;
+        if (name) {
+                if (vs_name_check_free(e, name, NULL, err) < 0)
+                        return -1;
+                c->name = xstrdup(name);
+        } else {
+                for (int attempt = 0; attempt < 10 && c->name == NULL; attempt++) {
+                        _cleanup_free_ char *n = vs_name_generate();
+                        _cleanup_error_ vs_error *nerr = NULL;
+                        if (attempt >= 5) {
+                                char *numbered = xasprintf("%s%d", n, attempt);
+                                free(n);
+                                n = numbered;
+                        }
+                        if (vs_name_check_free(e, n, NULL, &nerr) == 0)
+                                c->name = steal_ptr(n);
+                }
+                if (c->name == NULL)
+                        c->name = xasprintf("vessel_%.12s", c->id);
+        }
+        if (mkdir(c->dir, 0700) < 0)
+                return vs_fail_errno(err, "cannot create %s", c->dir);
+        if (vs_ctr_save(c, err) < 0) {
+                _cleanup_error_ vs_error *rerr = NULL;
+                vs_rm_rf(c->dir, &rerr);
+                return -1;
+        }
+        return 0;
+}
+
+int vs_engine_create(struct vs_engine *e, const struct vs_run_flags *f, struct vs_ctr **out,
+                     vs_error **err)
+{
+        if (f->name && vs_name_validate(f->name, err) < 0)
+                return vs_error_wrap(err, "--name");
+        struct vs_store *store;
+        if (vs_engine_store(e, &store, err) < 0)
+                return -1;
+        struct vs_image *img = NULL;
+        if (vs_image_lookup(store, f->image, &img, err) < 0)
+                return -1;
+        _cleanup_ctr_ struct vs_ctr *c = xzalloc(sizeof(*c));
+        c->id = vs_random_hex(32);
+        char short_id[13];
+        snprintf(short_id, sizeof(short_id), "%.12s", c->id);
+        c->config = json_object_new_object();
+        c->host_config = json_object_new_object();
+        c->mounts = json_object_new_array();
+        c->created = vs_now_rfc3339();
+        c->state.status = xstrdup("created");
+        c->runtime_root = xstrdup(e->runtime_root);
+        c->dir = xasprintf("%s/%s", e->ctr_root, c->id);
+        c->log_path = xasprintf("%s/container.log", c->dir);
+        _cleanup_json_ json_object *volumes = json_object_new_object();
+        int r = build_host_config(e, f, c->host_config, c->mounts, volumes, err);
+        if (r == 0)
+                r = build_config(f, img, short_id, c->config, volumes, err);
+        if (r == 0) {
+                c->image_id = xstrdup(img->id);
+                c->image_name = xstrdup(img->names && img->names[0] ? img->names[0] : f->image);
+                set_args(c);
+                if (c->path == NULL)
+                        r = vs_fail(err,
+                                    "no command specified: the image '%s' has neither "
+                                    "Entrypoint nor Cmd, give one after the image",
+                                    f->image);
+        }
+        vs_image_free(img);
+        if (r == 0)
+                r = claim_and_save(e, f->name, c, err);
+        if (r < 0) {
+                /* Volumes made for a container that never came to be. */
+                vs_engine_remove_anonymous_volumes(e, c);
+                return -1;
+        }
+        *out = steal_ptr(c);
+        return 0;
+}

@@ -1,0 +1,625 @@
+/* The per-container monitor (`vessel monitor ID`): the parent of the
+ * container's init. It mounts the rootfs, writes the OCI config, creates and
+ * starts the container in process, turns its stdout/stderr (pipes, or the
+ * pty) into JSON-lines logs and attach streams, records the exit, applies
+ * the restart policy, and cleans up. It keeps nothing big: fixed small
+ * buffers, the config freed after start, malloc_trim() while idle. */
+#include "engine/engine.h"
+#include "engine/monitor_io.h"
+#include "runtime/cgroup.h"
+#include "runtime/container.h"
+#include "runtime/state.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RESTART_DELAY_MIN_MS   100
+#define RESTART_DELAY_MAX_MS   60000
+#define RESTART_RESET_AFTER_MS 10000
+
+struct monitor {
+        struct vs_engine *e;
+        const char *id;
+        struct vs_ctr *c;
+        int status_fd;
+        int sfd;
+        struct vs_mon_io io;
+        bool tty, open_stdin, stdin_once;
+};
+
+/* Gives back what an idle monitor does not need: free heap pages, and
+ * every file-backed mapping none of whose pages we wrote (Anonymous: 0 kB
+ * in smaps), such as the text of libraries used only during setup. Those
+ * pages are identical to the file: touching them again just faults them
+ * back in from the page cache. Mappings holding private copies (relocated
+ * data, RELRO) are left alone. */
+static void trim_memory(void)
+{
+        malloc_trim(0);
+        struct {
+                unsigned long start, end;
+        } clean[256];
+        size_t n = 0;
+        FILE *f = fopen("/proc/self/smaps", "re");
+        if (f == NULL)
+                return;
+        char line[512];
+        unsigned long start = 0, end = 0;
+        bool candidate = false;
+        while (n < sizeof(clean) / sizeof(clean[0]) && fgets(line, sizeof(line), f)) {
+                unsigned long a, b, kb;
+                char perms[8];
+                int path_at = 0;
+                if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %n", &a, &b, perms, &path_at) == 3) {
+                        const char *path = path_at > 0 ? line + path_at : "";
+                        start = a;
+                        end = b;
+                        /* Named files only: not the heap, stack, vdso, anonymous maps. */
+                        candidate = *path == '/' && perms[0] == 'r';
+                } else if (candidate && sscanf(line, "Anonymous: %lu kB", &kb) == 1) {
+                        if (kb == 0) {
+                                clean[n].start = start;
+                                clean[n].end = end;
+                                n++;
+                        }
+                        candidate = false;
+                }
+        }
+        fclose(f);
+        /* Last, so that parsing does not fault the pages straight back. */
+        for (size_t i = 0; i < n; i++)
+                madvise((void *) clean[i].start, clean[i].end - clean[i].start, MADV_DONTNEED);
+}
+
+/* Libraries an idle monitor keeps: the C library and what the record,
+ * cgroup and runtime-state code it still runs needs. */
+static bool library_kept(const char *path)
+{
+        static const char *const kept[] = {
+            "/libc.so",
+            "/libm.so",
+            "/ld-linux",
+            "/libjson-c.",
+            "/libseccomp.",
+            "/libcap.",
+            "/libpthread",
+            "/libdl.",
+            "/librt.",
+            "/libgcc_s.",
+            /* sanitizer runtimes (make asan) intercept everything */
+            "/libasan.",
+            "/libubsan.",
+            "/liblsan.",
+            "/libtsan.",
+            NULL,
+        };
+        for (size_t i = 0; kept[i]; i++)
+                if (strstr(path, kept[i]))
+                        return true;
+        return false;
+}
+
+/* Unmaps the shared libraries only setup used (image store: libarchive,
+ * libcrypto and their dependencies). Their relocated data would otherwise
+ * stay resident in every monitor. The monitor never calls into them again:
+ * restarts run in a fresh exec of the monitor, and it ends with _exit(), so
+ * no destructor of theirs runs. */
+static void drop_setup_libraries(void)
+{
+        /* Only when every symbol was bound at load (vs_engine_start sets it):
+         * a lazy binding would look symbols up in the dropped libraries. */
+        const char *bind_now = getenv("LD_BIND_NOW");
+        if (bind_now == NULL || *bind_now == '\0')
+                return;
+        struct {
+                unsigned long start, end;
+        } drop[128];
+        size_t n = 0;
+        FILE *f = fopen("/proc/self/maps", "re");
+        if (f == NULL)
+                return;
+        char line[512];
+        while (n < sizeof(drop) / sizeof(drop[0]) && fgets(line, sizeof(line), f)) {
+                unsigned long a, b;
+                int path_at = 0;
+                if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %n", &a, &b, &path_at) != 2 ||
+                    path_at == 0)
+                        continue;
+                const char *path = line + path_at;
+                if (*path != '/' || strstr(path, ".so") == NULL || library_kept(path))
+                        continue;
+                drop[n].start = a;
+                drop[n].end = b;
+                n++;
+        }
+        fclose(f);
+        for (size_t i = 0; i < n; i++)
+                munmap((void *) drop[i].start, drop[i].end - drop[i].start);
+}
+
+static int64_t now_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void set_str(char **dst, const char *v)
+{
+        free(*dst);
+        *dst = v ? xstrdup(v) : NULL;
+}
+
+/* Record changes: reload under the lock, apply, save. */
+enum rec_event { REC_CLAIM, REC_STARTED, REC_EXITED, REC_START_FAILED, REC_RESTARTING, REC_DONE };
+
+struct rec_update {
+        enum rec_event ev;
+        pid_t pid;
+        int exit_code;
+        bool oom;
+        const char *error;
+};
+
+static int record_update(struct monitor *m, const struct rec_update *u, vs_error **err)
+{
+        _cleanup_close_ int lock = vs_ctr_lock(m->c, err);
+        if (lock < 0)
+                return -1;
+        if (vs_ctr_reload(m->e, &m->c, err) < 0)
+                return -1;
+        struct vs_ctr *c = m->c;
+        struct vs_ctr_state *s = &c->state;
+        _cleanup_free_ char *now = vs_now_rfc3339();
+        switch (u->ev) {
+        case REC_CLAIM:
+                if (c->monitor_pid != getpid() && vs_ctr_monitor_alive(c))
+                        return vs_error_set(err, EBUSY,
+                                            "container %.12s is already running (monitor %d)",
+                                            c->id, c->monitor_pid);
+                c->monitor_pid = getpid();
+                c->monitor_start = vs_proc_start_time(getpid());
+                free(c->boot_id);
+                c->boot_id = vs_boot_id();
+                c->manually_stopped = false;
+                set_str(&s->error, "");
+                break;
+        case REC_STARTED:
+                set_str(&s->status, "running");
+                s->running = true;
+                s->paused = s->restarting = s->oom_killed = s->dead = false;
+                s->pid = u->pid;
+                s->exit_code = 0;
+                set_str(&s->error, "");
+                set_str(&s->started_at, now);
+                break;
+        case REC_EXITED:
+                set_str(&s->status, "exited");
+                s->running = s->paused = s->restarting = false;
+                s->pid = 0;
+                s->exit_code = u->exit_code;
+                s->oom_killed = u->oom;
+                set_str(&s->finished_at, now);
+                break;
+        case REC_START_FAILED:
+                /* Docker keeps a never-started container "created". */
+                if (strcmp(s->status, "created") != 0)
+                        set_str(&s->status, "exited");
+                s->running = s->paused = s->restarting = false;
+                s->pid = 0;
+                s->exit_code = u->exit_code;
+                set_str(&s->error, u->error);
+                set_str(&s->finished_at, now);
+                break;
+        case REC_RESTARTING:
+                set_str(&s->status, "restarting");
+                s->restarting = true;
+                c->restart_count++;
+                break;
+        case REC_DONE:
+                c->monitor_pid = 0;
+                c->monitor_start = 0;
+                break;
+        }
+        return vs_ctr_save(c, err);
+}
+
+static void warn_error(vs_error **err)
+{
+        if (*err) {
+                vs_warn("%s", (*err)->msg);
+                vs_error_free(err);
+        }
+}
+
+static void report_status(struct monitor *m, int code, const char *msg)
+{
+        if (m->status_fd < 0)
+                return;
+        dprintf(m->status_fd, "%d %s", code, msg ? msg : "");
+        close(m->status_fd);
+        m->status_fd = -1;
+}
+
+/* Exit code Docker gives a failed start: 127 command not found, 126 not
+ * executable, 125 anything else. */
+static int start_failure_code(const vs_error *e)
+{
+        if (e && e->errno_ == ENOENT)
+                return 127;
+        if (e && (e->errno_ == EACCES || e->errno_ == ENOEXEC))
+                return 126;
+        if (e && (strstr(e->msg, "No such file") || strstr(e->msg, "not found")))
+                return 127;
+        if (e && strstr(e->msg, "Permission denied"))
+                return 126;
+        return 125;
+}
+
+static int prepare_bundle(struct monitor *m, vs_error **err)
+{
+        bool mounted;
+        vs_debug("monitor: mounting the rootfs");
+        if (vs_engine_mount_rootfs(m->e, m->c, &mounted, err) < 0)
+                return -1;
+        vs_debug("monitor: writing the OCI config");
+        _cleanup_free_ char *rootfs = xasprintf("%s/rootfs", m->c->dir);
+        _cleanup_close_ int rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (rootfd < 0)
+                return vs_fail_errno(err, "cannot open %s", rootfs);
+        _cleanup_json_ json_object *spec = NULL;
+        if (vs_oci_config(m->e, m->c, rootfd, &spec, err) < 0)
+                return -1;
+        json_object *hc = m->c->host_config;
+        json_object *size = json_object_object_get(hc, "ConsoleSize");
+        if (m->tty && size && json_object_array_length(size) == 2) {
+                json_object *cs = json_object_new_object();
+                json_object_object_add(cs, "height",
+                                       json_object_get(json_object_array_get_idx(size, 0)));
+                json_object_object_add(cs, "width",
+                                       json_object_get(json_object_array_get_idx(size, 1)));
+                json_object_object_add(json_object_object_get(spec, "process"), "consoleSize", cs);
+        }
+        _cleanup_free_ char *text = vs_json_to_string(spec, true);
+        _cleanup_free_ char *path = xasprintf("%s/config.json", m->c->dir);
+        return vs_write_file_replace(path, text, strlen(text), 0600, err);
+}
+
+/* Creates and starts one incarnation; on success the io holds the
+ * container's streams and *pid its init. */
+static int start_once(struct monitor *m, pid_t *pid, vs_error **err)
+{
+        if (prepare_bundle(m, err) < 0)
+                return -1;
+        int in_r = -1, out_w = -1, err_w = -1;
+        if (vs_mon_io_open(&m->io, m->tty, m->open_stdin, &in_r, &out_w, &err_w, err) < 0)
+                return -1;
+        /* The init inherits our 0/1/2: point them at the container's
+         * streams for the create, then back at /dev/null. */
+        int master = -1;
+        struct vs_create_opts o = {
+            .root = m->c->runtime_root,
+            .id = m->c->id,
+            .bundle = m->c->dir,
+            .console_master_out = m->tty ? &master : NULL,
+        };
+        if (!m->tty) {
+                dup2(in_r >= 0 ? in_r : m->io.devnull, STDIN_FILENO);
+                dup2(out_w, STDOUT_FILENO);
+                dup2(err_w, STDERR_FILENO);
+        }
+        vs_debug("monitor: creating the container");
+        int r = vs_container_create(&o, pid, err);
+        dup2(m->io.devnull, STDIN_FILENO);
+        dup2(m->io.devnull, STDOUT_FILENO);
+        dup2(m->io.devnull, STDERR_FILENO);
+        vs_mon_io_close_child_ends(&in_r, &out_w, &err_w);
+        if (r < 0) {
+                vs_mon_io_close_streams(&m->io);
+                return -1;
+        }
+        if (m->tty)
+                vs_mon_io_set_master(&m->io, master);
+        vs_debug("monitor: starting the container");
+        if (vs_container_start(m->c->runtime_root, m->c->id, err) < 0) {
+                _cleanup_error_ vs_error *derr = NULL;
+                vs_container_delete(m->c->runtime_root, m->c->id, true, &derr);
+                warn_error(&derr);
+                vs_mon_io_close_streams(&m->io);
+                while (waitpid(-1, NULL, WNOHANG) > 0)
+                        ;
+                return -1;
+        }
+        return 0;
+}
+
+static bool oom_killed(struct monitor *m)
+{
+        _cleanup_state_ struct vs_state *st = NULL;
+        _cleanup_error_ vs_error *err = NULL;
+        if (vs_state_load(m->c->runtime_root, m->c->id, &st, &err) < 0 || st->cgroup == NULL)
+                return false;
+        _cleanup_cgroup_ struct vs_cgroup *cg = NULL;
+        if (vs_cgroup_from_json(st->cgroup, &cg, &err) < 0)
+                return false;
+        return vs_cgroup_oom_kills(cg) > 0;
+}
+
+static int exit_code_of(int status)
+{
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* Runs the I/O loop until the init exits; returns its exit code. */
+static int supervise(struct monitor *m, pid_t pid)
+{
+        int status = 0;
+        bool exited = false;
+        while (!exited) {
+                struct signalfd_siginfo si;
+                if (vs_mon_io_poll(&m->io, m->sfd, -1) & VS_MON_SIGNAL) {
+                        while (read(m->sfd, &si, sizeof(si)) == sizeof(si))
+                                ;
+                }
+                int st;
+                pid_t w;
+                /* We are a subreaper: anything orphaned in between lands here. */
+                while ((w = waitpid(-1, &st, WNOHANG)) > 0)
+                        if (w == pid) {
+                                status = st;
+                                exited = true;
+                        }
+        }
+        /* What the init printed last, then whatever is left of the container
+         * is killed by the delete, which closes the last writers. */
+        vs_mon_io_drain(&m->io, 0);
+        return exit_code_of(status);
+}
+
+static bool should_restart(struct monitor *m, int exit_code)
+{
+        json_object *rp = json_object_object_get(m->c->host_config, "RestartPolicy");
+        json_object *name = rp ? json_object_object_get(rp, "Name") : NULL;
+        const char *policy = name ? json_object_get_string(name) : "no";
+        if (m->c->manually_stopped || strcmp(policy, "no") == 0)
+                return false;
+        if (strcmp(policy, "always") == 0 || strcmp(policy, "unless-stopped") == 0)
+                return true;
+        if (strcmp(policy, "on-failure") == 0) {
+                json_object *max = json_object_object_get(rp, "MaximumRetryCount");
+                int n = max ? json_object_get_int(max) : 0;
+                return exit_code != 0 && (n == 0 || m->c->restart_count < n);
+        }
+        return false;
+}
+
+/* Sleeps ms, waking early on SIGTERM/SIGINT/SIGUSR1 (stop requests) to
+ * re-read the record; returns false when a stop was requested. */
+static bool backoff(struct monitor *m, int64_t ms)
+{
+        int64_t deadline = now_ms() + ms;
+        for (;;) {
+                int64_t left = deadline - now_ms();
+                if (left <= 0)
+                        break;
+                int ev = vs_mon_io_poll(&m->io, m->sfd, (int) left);
+                if (ev & VS_MON_SIGNAL) {
+                        struct signalfd_siginfo si;
+                        bool stop = false;
+                        while (read(m->sfd, &si, sizeof(si)) == sizeof(si))
+                                if (si.ssi_signo != SIGCHLD)
+                                        stop = true;
+                        while (waitpid(-1, NULL, WNOHANG) > 0)
+                                ;
+                        if (stop) {
+                                _cleanup_error_ vs_error *err = NULL;
+                                if (vs_ctr_reload(m->e, &m->c, &err) == 0 && m->c->manually_stopped)
+                                        return false;
+                                warn_error(&err);
+                        }
+                }
+        }
+        _cleanup_error_ vs_error *err = NULL;
+        if (vs_ctr_reload(m->e, &m->c, &err) < 0) {
+                warn_error(&err);
+                return false;
+        }
+        return !m->c->manually_stopped;
+}
+
+static void final_cleanup(struct monitor *m, int exit_code)
+{
+        _cleanup_error_ vs_error *err = NULL;
+        if (vs_engine_umount_rootfs(m->c, &err) < 0)
+                warn_error(&err);
+        json_object *ar = json_object_object_get(m->c->host_config, "AutoRemove");
+        bool auto_remove = ar && json_object_get_boolean(ar);
+        if (auto_remove) {
+                vs_mon_io_close_listener(&m->io);
+                if (vs_engine_rm(m->e, m->c, true, true, &err) < 0)
+                        warn_error(&err);
+        } else {
+                struct rec_update u = {.ev = REC_DONE};
+                if (record_update(m, &u, &err) < 0)
+                        warn_error(&err);
+        }
+        vs_mon_io_send_exit(&m->io, exit_code);
+}
+
+static int setup_signals(struct monitor *m)
+{
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGCHLD);
+        sigaddset(&set, SIGTERM);
+        sigaddset(&set, SIGINT);
+        sigaddset(&set, SIGHUP);
+        sigaddset(&set, SIGUSR1);
+        sigprocmask(SIG_BLOCK, &set, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        m->sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+        return m->sfd;
+}
+
+static bool cfg_bool(json_object *o, const char *k)
+{
+        json_object *v = json_object_object_get(o, k);
+        return v && json_object_get_boolean(v);
+}
+
+/* The next incarnation runs in a fresh image of the monitor (the libraries
+ * this one dropped come back with it): exec ourselves with the delay to
+ * wait and the exit code to record should a stop come first. */
+static void exec_restart(struct monitor *m, int64_t delay, int exit_code)
+{
+        char delay_s[32], exit_s[16];
+        snprintf(delay_s, sizeof(delay_s), "%lld", (long long) delay);
+        snprintf(exit_s, sizeof(exit_s), "%d", exit_code);
+        const char *argv[16];
+        size_t n = 0;
+        argv[n++] = "vessel";
+        argv[n++] = "--data-root";
+        argv[n++] = m->e->data_root;
+        if (m->e->debug)
+                argv[n++] = "--debug";
+        argv[n++] = "monitor";
+        argv[n++] = "--runtime-root";
+        argv[n++] = m->c->runtime_root;
+        argv[n++] = "--restart-delay";
+        argv[n++] = delay_s;
+        argv[n++] = "--last-exit";
+        argv[n++] = exit_s;
+        argv[n++] = m->c->id;
+        argv[n] = NULL;
+        vs_mon_io_close_listener(&m->io);
+        execv("/proc/self/exe", (char **) argv);
+        vs_warn("cannot re-execute the monitor for a restart: %m");
+}
+
+int vs_monitor_main(struct vs_engine *e, const struct vs_monitor_opts *o)
+{
+        struct monitor m = {.e = e, .id = o->id, .status_fd = o->status_fd};
+        _cleanup_error_ vs_error *err = NULL;
+        bool restarting = o->restart_delay_ms >= 0;
+        prctl(PR_SET_CHILD_SUBREAPER, 1);
+        prctl(PR_SET_NAME, "vessel-monitor");
+        if (vs_ctr_load(e, o->id, &m.c, &err) < 0) {
+                report_status(&m, err->errno_ ? err->errno_ : EINVAL, err->msg);
+                return 1;
+        }
+        _cleanup_free_ char *mlog = xasprintf("%s/monitor.log", m.c->dir);
+        vs_log_init(mlog, "text", e->debug);
+        if (setup_signals(&m) < 0) {
+                report_status(&m, errno, "cannot create a signalfd");
+                return 1;
+        }
+        vs_debug("monitor: started for %s", o->id);
+        if (!restarting) {
+                struct rec_update claim = {.ev = REC_CLAIM};
+                if (record_update(&m, &claim, &err) < 0) {
+                        report_status(&m, err->errno_ ? err->errno_ : EINVAL, err->msg);
+                        return 1;
+                }
+        }
+        m.tty = cfg_bool(m.c->config, "Tty");
+        m.open_stdin = cfg_bool(m.c->config, "OpenStdin");
+        m.stdin_once = cfg_bool(m.c->config, "StdinOnce");
+        if (vs_mon_io_init(&m.io, m.c->dir, m.c->log_path, m.stdin_once, &err) < 0) {
+                report_status(&m, err->errno_ ? err->errno_ : EINVAL, err->msg);
+                struct rec_update u = {.ev = REC_DONE};
+                record_update(&m, &u, NULL);
+                return 1;
+        }
+        if (o->attach_fd >= 0)
+                vs_mon_io_add_client(&m.io, o->attach_fd, true);
+
+        int exit_code = o->last_exit;
+        int64_t delay = restarting ? o->restart_delay_ms : RESTART_DELAY_MIN_MS;
+        bool stopped_while_waiting = restarting && !backoff(&m, delay);
+        if (stopped_while_waiting) {
+                struct rec_update x = {.ev = REC_EXITED, .exit_code = exit_code};
+                if (record_update(&m, &x, &err) < 0)
+                        warn_error(&err);
+        } else {
+                pid_t pid = 0;
+                int64_t started = now_ms();
+                bool ok = start_once(&m, &pid, &err) == 0;
+                if (!ok) {
+                        exit_code = start_failure_code(err);
+                        vs_warn("%s", err->msg);
+                        report_status(&m, err->errno_ ? err->errno_ : EINVAL, err->msg);
+                        _cleanup_error_ vs_error *start_err = steal_ptr(err);
+                        struct rec_update u = {.ev = REC_START_FAILED,
+                                               .exit_code = exit_code,
+                                               .error = start_err->msg};
+                        if (record_update(&m, &u, &err) < 0)
+                                warn_error(&err);
+                } else {
+                        struct rec_update u = {.ev = REC_STARTED, .pid = pid};
+                        if (record_update(&m, &u, &err) < 0)
+                                warn_error(&err);
+                        report_status(&m, 0, m.c->id);
+                        /* A stop that raced with this start wins. */
+                        if (m.c->manually_stopped)
+                                vs_container_kill(m.c->runtime_root, m.c->id, SIGKILL, true, NULL);
+                        drop_setup_libraries();
+                        trim_memory();
+                        vs_debug("monitor: container running, pid %d", pid);
+                        exit_code = supervise(&m, pid);
+                        vs_debug("monitor: container exited with %d", exit_code);
+                        bool oom = oom_killed(&m);
+                        if (vs_container_delete(m.c->runtime_root, m.c->id, true, &err) < 0)
+                                warn_error(&err);
+                        vs_mon_io_drain(&m.io, 1000);
+                        vs_mon_io_close_streams(&m.io);
+                        struct rec_update x = {
+                            .ev = REC_EXITED, .exit_code = exit_code, .oom = oom};
+                        if (record_update(&m, &x, &err) < 0)
+                                warn_error(&err);
+                }
+                /* A failed first start is an error of `run`/`start`, not an exit
+                 * to restart from; a failed restart counts as an exit. */
+                if ((ok || restarting) && should_restart(&m, exit_code)) {
+                        vs_mon_io_send_exit(&m.io, exit_code);
+                        if (now_ms() - started >= RESTART_RESET_AFTER_MS)
+                                delay = RESTART_DELAY_MIN_MS;
+                        else if (restarting)
+                                delay = delay * 2 > RESTART_DELAY_MAX_MS ? RESTART_DELAY_MAX_MS
+                                                                         : delay * 2;
+                        struct rec_update r = {.ev = REC_RESTARTING};
+                        if (record_update(&m, &r, &err) < 0)
+                                warn_error(&err);
+                        exec_restart(&m, delay, exit_code);
+                }
+        }
+        final_cleanup(&m, exit_code);
+        vs_debug("monitor: done");
+        vs_mon_io_free(&m.io);
+        vs_ctr_free(m.c);
+        /* Never back through exit(): the destructors of dropped libraries
+         * are gone with them. */
+        fflush(NULL);
+        _exit(0);
+}

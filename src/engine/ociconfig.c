@@ -1,0 +1,763 @@
+/* Container record (image config merged with the flags) -> OCI config.
+ * Starts from runc's default spec and applies Docker's defaults: the 14
+ * default capabilities, Docker's masked and read-only paths, the default
+ * seccomp profile, and /etc/hostname, /etc/hosts, /etc/resolv.conf bound
+ * from files written in the container's directory. */
+#include "engine/engine.h"
+#include "oci/spec_default.h"
+#include "runtime/caps.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/json.h"
+#include "util/strv.h"
+#include "util/xalloc.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+static const char *const default_caps[] = {
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_FSETID",
+    "CAP_FOWNER",
+    "CAP_MKNOD",
+    "CAP_NET_RAW",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETFCAP",
+    "CAP_SETPCAP",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_SYS_CHROOT",
+    "CAP_KILL",
+    "CAP_AUDIT_WRITE",
+    NULL,
+};
+
+static const char *const masked_paths[] = {
+    "/proc/asound",
+    "/proc/acpi",
+    "/proc/interrupts",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+    "/sys/devices/virtual/powercap",
+    NULL,
+};
+
+static const char *const readonly_paths[] = {
+    "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL,
+};
+
+static json_object *jstrv(char *const *v)
+{
+        json_object *a = json_object_new_array();
+        for (size_t i = 0; v && v[i]; i++)
+                json_object_array_add(a, json_object_new_string(v[i]));
+        return a;
+}
+
+static const char *cfg_str(json_object *o, const char *k)
+{
+        json_object *v = json_object_object_get(o, k);
+        return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+static bool cfg_bool(json_object *o, const char *k)
+{
+        json_object *v = json_object_object_get(o, k);
+        return v && json_object_get_boolean(v);
+}
+
+static int64_t cfg_int(json_object *o, const char *k)
+{
+        json_object *v = json_object_object_get(o, k);
+        return v ? json_object_get_int64(v) : 0;
+}
+
+static bool env_has(char *const *env, const char *key)
+{
+        size_t n = strlen(key);
+        for (size_t i = 0; env && env[i]; i++)
+                if (strncmp(env[i], key, n) == 0 && env[i][n] == '=')
+                        return true;
+        return false;
+}
+
+/* ---- users ---- */
+
+void vs_user_clear(struct vs_user *u)
+{
+        free(u->gids);
+        free(u->home);
+        memset(u, 0, sizeof(*u));
+}
+
+static bool parse_u32(const char *s, uint32_t *out)
+{
+        if (!*s || !isdigit((unsigned char) *s))
+                return false;
+        char *end;
+        errno = 0;
+        unsigned long v = strtoul(s, &end, 10);
+        if (*end || errno || v > UINT32_MAX)
+                return false;
+        *out = (uint32_t) v;
+        return true;
+}
+
+/* Reads a colon-separated database (passwd, group) inside the root. NULL
+ * when absent. */
+static char *read_db(int rootfd, const char *path)
+{
+        int fd = vs_open_in_root(rootfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY, 0);
+        if (fd < 0)
+                return NULL;
+        struct stat st;
+        char *text = NULL;
+        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size < (16 << 20)) {
+                size_t cap = (size_t) st.st_size + 1, len = 0;
+                text = xmalloc(cap + 1);
+                ssize_t n;
+                while ((n = read(fd, text + len, cap - len)) > 0) {
+                        len += (size_t) n;
+                        if (len == cap) {
+                                cap *= 2;
+                                text = xrealloc(text, cap + 1);
+                        }
+                }
+                text[len] = '\0';
+        }
+        close(fd);
+        return text;
+}
+
+/* Splits a line into at most n colon-separated fields in place. */
+static size_t split_fields(char *line, char **f, size_t n)
+{
+        size_t i = 0;
+        f[i++] = line;
+        for (char *p = line; *p && i < n; p++)
+                if (*p == ':') {
+                        *p = '\0';
+                        f[i++] = p + 1;
+                }
+        return i;
+}
+
+int vs_resolve_user(int rootfd, const char *spec, struct vs_user *out, vs_error **err)
+{
+        memset(out, 0, sizeof(*out));
+        _cleanup_free_ char *user = xstrdup(spec && *spec ? spec : "0");
+        char *group = strchr(user, ':');
+        if (group)
+                *group++ = '\0';
+        _cleanup_free_ char *passwd = read_db(rootfd, "/etc/passwd");
+        _cleanup_free_ char *groups = read_db(rootfd, "/etc/group");
+        bool numeric = parse_u32(user, &out->uid);
+        bool found = false;
+        _cleanup_free_ char *user_name = NULL;
+        char *save = NULL;
+        for (char *line = passwd ? strtok_r(passwd, "\n", &save) : NULL; line && !found;
+             line = strtok_r(NULL, "\n", &save)) {
+                char *f[7];
+                if (split_fields(line, f, 7) < 7)
+                        continue;
+                uint32_t uid, gid;
+                if (!parse_u32(f[2], &uid) || !parse_u32(f[3], &gid))
+                        continue;
+                if ((numeric && uid == out->uid) || (!numeric && strcmp(f[0], user) == 0)) {
+                        found = true;
+                        out->uid = uid;
+                        out->gid = gid;
+                        out->home = xstrdup(f[5]);
+                        user_name = xstrdup(f[0]);
+                }
+        }
+        if (!found && !numeric)
+                return vs_fail(err,
+                               "unable to find user %s: no matching entries in the "
+                               "container's /etc/passwd",
+                               user);
+        if (!found)
+                out->gid = 0;
+        if (out->home == NULL || *out->home == '\0') {
+                free(out->home);
+                out->home = xstrdup("/");
+        }
+        if (group && *group && !parse_u32(group, &out->gid)) {
+                bool gfound = false;
+                _cleanup_free_ char *copy = groups ? xstrdup(groups) : NULL;
+                char *gsave = NULL;
+                for (char *line = copy ? strtok_r(copy, "\n", &gsave) : NULL; line && !gfound;
+                     line = strtok_r(NULL, "\n", &gsave)) {
+                        char *f[4];
+                        if (split_fields(line, f, 4) < 3)
+                                continue;
+                        if (strcmp(f[0], group) == 0 && parse_u32(f[2], &out->gid))
+                                gfound = true;
+                }
+                if (!gfound) {
+                        vs_user_clear(out);
+                        return vs_fail(err,
+                                       "unable to find group %s: no matching entries in "
+                                       "the container's /etc/group",
+                                       group);
+                }
+        }
+        /* Supplementary groups: the groups listing the user as a member (only
+         * when no group was forced, as Docker does). */
+        if (user_name && groups && !(group && *group)) {
+                char *gsave = NULL;
+                for (char *line = strtok_r(groups, "\n", &gsave); line;
+                     line = strtok_r(NULL, "\n", &gsave)) {
+                        char *f[4];
+                        uint32_t gid;
+                        if (split_fields(line, f, 4) < 4 || !parse_u32(f[2], &gid) ||
+                            gid == out->gid)
+                                continue;
+                        char *msave = NULL;
+                        for (char *m = strtok_r(f[3], ",", &msave); m;
+                             m = strtok_r(NULL, ",", &msave)) {
+                                if (strcmp(m, user_name) == 0) {
+                                        out->gids = xrealloc(out->gids,
+                                                             (out->n_gids + 1) * sizeof(uint32_t));
+                                        out->gids[out->n_gids++] = gid;
+                                        break;
+                                }
+                        }
+                }
+        }
+        return 0;
+}
+
+/* ---- /etc files ---- */
+
+/* Written at every start, so atomically but without fsync: after a crash
+ * the next start writes them again. */
+static int write_etc_files(const struct vs_ctr *c, const char *hostname, bool host_net,
+                           vs_error **err)
+{
+        _cleanup_free_ char *hn_path = xasprintf("%s/hostname", c->dir);
+        _cleanup_free_ char *hn = xasprintf("%s\n", hostname);
+        if (vs_write_file_replace(hn_path, hn, strlen(hn), 0644, err) < 0)
+                return -1;
+
+        _cleanup_free_ char *hosts_path = xasprintf("%s/hosts", c->dir);
+        _cleanup_free_ char *hosts = NULL;
+        _cleanup_error_ vs_error *rerr = NULL;
+        if (host_net)
+                vs_read_file("/etc/hosts", &hosts, NULL, &rerr);
+        if (hosts == NULL)
+                hosts = xasprintf("127.0.0.1\tlocalhost\n"
+                                  "::1\tlocalhost ip6-localhost ip6-loopback\n"
+                                  "fe00::0\tip6-localnet\n"
+                                  "ff00::0\tip6-mcastprefix\n"
+                                  "ff02::1\tip6-allnodes\n"
+                                  "ff02::2\tip6-allrouters\n"
+                                  "127.0.1.1\t%s\n",
+                                  hostname);
+        if (vs_write_file_replace(hosts_path, hosts, strlen(hosts), 0644, err) < 0)
+                return -1;
+
+        /* The host's resolver config; loopback nameservers are unreachable
+         * from another network namespace, so they are dropped there. */
+        _cleanup_free_ char *resolv_path = xasprintf("%s/resolv.conf", c->dir);
+        _cleanup_free_ char *host_resolv = NULL;
+        vs_error_free(&rerr);
+        vs_read_file("/etc/resolv.conf", &host_resolv, NULL, &rerr);
+        _cleanup_free_ char *resolv = xstrdup("");
+        char *save = NULL;
+        for (char *line = host_resolv ? strtok_r(host_resolv, "\n", &save) : NULL; line;
+             line = strtok_r(NULL, "\n", &save)) {
+                if (!host_net && strncmp(line, "nameserver", 10) == 0) {
+                        const char *a = line + 10;
+                        while (*a == ' ' || *a == '\t')
+                                a++;
+                        if (strncmp(a, "127.", 4) == 0 || strcmp(a, "::1") == 0)
+                                continue;
+                }
+                char *t = xasprintf("%s%s\n", resolv, line);
+                free(resolv);
+                resolv = t;
+        }
+        return vs_write_file_replace(resolv_path, resolv, strlen(resolv), 0644, err);
+}
+
+/* ---- mounts ---- */
+
+static json_object *mount_obj(const char *dst, const char *type, const char *src, char *const *opts)
+{
+        json_object *m = json_object_new_object();
+        json_object_object_add(m, "destination", json_object_new_string(dst));
+        json_object_object_add(m, "type", json_object_new_string(type));
+        json_object_object_add(m, "source", json_object_new_string(src));
+        json_object_object_add(m, "options", jstrv(opts));
+        return m;
+}
+
+static void remove_mount(json_object *mounts, const char *dst)
+{
+        for (size_t i = json_object_array_length(mounts); i-- > 0;) {
+                json_object *m = json_object_array_get_idx(mounts, i);
+                if (strcmp(cfg_str(m, "destination"), dst) == 0)
+                        json_object_array_del_idx(mounts, i, 1);
+        }
+}
+
+static size_t depth(const char *p)
+{
+        size_t n = 0;
+        for (; *p; p++)
+                n += *p == '/';
+        return n;
+}
+
+/* Parents before children (stable), as Docker orders mounts. */
+static void sort_mounts(json_object *mounts)
+{
+        size_t n = json_object_array_length(mounts);
+        json_object **v = xcalloc(n ? n : 1, sizeof(*v));
+        for (size_t i = 0; i < n; i++)
+                v[i] = json_object_get(json_object_array_get_idx(mounts, i));
+        for (size_t i = 1; i < n; i++) {
+                json_object *x = v[i];
+                size_t dx = depth(cfg_str(x, "destination"));
+                size_t j = i;
+                while (j > 0 && depth(cfg_str(v[j - 1], "destination")) > dx) {
+                        v[j] = v[j - 1];
+                        j--;
+                }
+                v[j] = x;
+        }
+        json_object_array_del_idx(mounts, 0, n);
+        for (size_t i = 0; i < n; i++)
+                json_object_array_add(mounts, v[i]);
+        free(v);
+}
+
+static void set_sys_writable(json_object *mounts)
+{
+        for (size_t i = 0; i < json_object_array_length(mounts); i++) {
+                json_object *m = json_object_array_get_idx(mounts, i);
+                const char *d = cfg_str(m, "destination");
+                if (strcmp(d, "/sys") != 0 && strcmp(d, "/sys/fs/cgroup") != 0)
+                        continue;
+                json_object *opts = json_object_object_get(m, "options");
+                for (size_t j = json_object_array_length(opts); j-- > 0;)
+                        if (strcmp(json_object_get_string(json_object_array_get_idx(opts, j)),
+                                   "ro") == 0)
+                                json_object_array_del_idx(opts, j, 1);
+                json_object_array_add(opts, json_object_new_string("rw"));
+        }
+}
+
+static int build_mounts(const struct vs_ctr *c, json_object *spec, bool readonly, bool privileged,
+                        vs_error **err)
+{
+        json_object *mounts = json_object_object_get(spec, "mounts");
+        if (privileged)
+                set_sys_writable(mounts);
+        /* Docker's /dev/shm has no noexec... but keeps nosuid,nodev; keep
+         * runc's default there. */
+        static const char *const etc[] = {"hostname", "hosts", "resolv.conf"};
+        for (size_t i = 0; i < 3; i++) {
+                _cleanup_free_ char *src = xasprintf("%s/%s", c->dir, etc[i]);
+                _cleanup_free_ char *dst = xasprintf("/etc/%s", etc[i]);
+                char *opts[] = {"rbind", "rprivate", readonly ? "ro" : NULL, NULL};
+                json_object_array_add(mounts, mount_obj(dst, "bind", src, opts));
+        }
+        json_object *user_mounts = c->mounts;
+        for (size_t i = 0; user_mounts && i < json_object_array_length(user_mounts); i++) {
+                json_object *m = json_object_array_get_idx(user_mounts, i);
+                const char *type = cfg_str(m, "Type");
+                const char *dst = cfg_str(m, "Destination");
+                if (type == NULL || dst == NULL)
+                        continue;
+                remove_mount(mounts, dst);
+                if (strcmp(type, "tmpfs") == 0) {
+                        _cleanup_strv_ char **opts = NULL;
+                        strv_push(&opts, "nosuid");
+                        strv_push(&opts, "nodev");
+                        strv_push(&opts, "noexec");
+                        const char *o = cfg_str(m, "Mode");
+                        _cleanup_free_ char *copy = xstrdup(o ? o : "");
+                        for (char *save = NULL, *t = strtok_r(copy, ",", &save); t;
+                             t = strtok_r(NULL, ",", &save))
+                                strv_push(&opts, t);
+                        json_object_array_add(mounts, mount_obj(dst, "tmpfs", "tmpfs", opts));
+                        continue;
+                }
+                const char *src = cfg_str(m, "Source");
+                struct stat st;
+                if (src == NULL || stat(src, &st) < 0)
+                        return vs_fail_errno(err, "mount source %s for %s", src ? src : "(none)",
+                                             dst);
+                const char *prop = cfg_str(m, "Propagation");
+                char *opts[] = {"rbind", (char *) (prop && *prop ? prop : "rprivate"),
+                                cfg_bool(m, "RW") ? "rw" : "ro", NULL};
+                json_object_array_add(mounts, mount_obj(dst, "bind", src, opts));
+        }
+        sort_mounts(mounts);
+        return 0;
+}
+
+/* ---- capabilities ---- */
+
+/* "All capabilities": those the kernel knows and we still hold in our
+ * bounding set (a container cannot be given more than its runtime has). */
+static void push_all_caps(char ***caps)
+{
+        for (int i = 0; i <= vs_cap_last_cap(); i++)
+                if (vs_cap_name(i) && prctl(PR_CAPBSET_READ, i, 0, 0, 0) == 1 &&
+                    !strv_contains(*caps, vs_cap_name(i)))
+                        strv_push(caps, vs_cap_name(i));
+}
+
+static char **capability_set(json_object *hc, bool privileged)
+{
+        char **caps = NULL;
+        if (privileged) {
+                push_all_caps(&caps);
+                return caps ? caps : xcalloc(1, sizeof(char *));
+        }
+        json_object *add = json_object_object_get(hc, "CapAdd");
+        json_object *drop = json_object_object_get(hc, "CapDrop");
+        bool add_all = false, drop_all = false;
+        for (size_t i = 0; add && i < json_object_array_length(add); i++)
+                add_all |=
+                    strcmp(json_object_get_string(json_object_array_get_idx(add, i)), "ALL") == 0;
+        for (size_t i = 0; drop && i < json_object_array_length(drop); i++)
+                drop_all |=
+                    strcmp(json_object_get_string(json_object_array_get_idx(drop, i)), "ALL") == 0;
+        if (add_all) {
+                push_all_caps(&caps);
+        } else if (!drop_all) {
+                for (size_t i = 0; default_caps[i]; i++)
+                        strv_push(&caps, default_caps[i]);
+        }
+        /* Docker: with --cap-drop ALL, the --cap-add list is what remains. */
+        for (size_t i = 0; !add_all && add && i < json_object_array_length(add); i++) {
+                const char *cap = json_object_get_string(json_object_array_get_idx(add, i));
+                if (!strv_contains(caps, cap))
+                        strv_push(&caps, cap);
+        }
+        if (!drop_all || add_all) {
+                for (size_t i = 0; drop && i < json_object_array_length(drop); i++) {
+                        const char *cap =
+                            json_object_get_string(json_object_array_get_idx(drop, i));
+                        for (size_t j = 0; caps && caps[j]; j++) {
+                                if (strcmp(caps[j], cap) == 0) {
+                                        free(caps[j]);
+                                        memmove(&caps[j], &caps[j + 1],
+                                                (strv_len(caps) - j) * sizeof(char *));
+                                        break;
+                                }
+                        }
+                }
+        }
+        if (caps == NULL)
+                caps = xcalloc(1, sizeof(char *));
+        return caps;
+}
+
+/* ---- resources ---- */
+
+static int add_throttles(json_object *hc, const char *key, json_object *blkio, const char *oci_key,
+                         vs_error **err)
+{
+        json_object *list = json_object_object_get(hc, key);
+        size_t n = list ? json_object_array_length(list) : 0;
+        if (n == 0)
+                return 0;
+        json_object *arr = json_object_new_array();
+        json_object_object_add(blkio, oci_key, arr);
+        for (size_t i = 0; i < n; i++) {
+                json_object *t = json_object_array_get_idx(list, i);
+                const char *path = cfg_str(t, "Path");
+                struct stat st;
+                if (path == NULL || stat(path, &st) < 0)
+                        return vs_fail_errno(err, "%s: device %s", key, path ? path : "(none)");
+                json_object *d = json_object_new_object();
+                json_object_object_add(d, "major", json_object_new_int64(major(st.st_rdev)));
+                json_object_object_add(d, "minor", json_object_new_int64(minor(st.st_rdev)));
+                json_object_object_add(d, "rate", json_object_new_int64(cfg_int(t, "Rate")));
+                json_object_array_add(arr, d);
+        }
+        return 0;
+}
+
+static bool v1_swap_accounting(void)
+{
+        return access("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes", F_OK) == 0;
+}
+
+static int build_resources(json_object *hc, json_object *linux_, bool privileged, vs_error **err)
+{
+        json_object *res = json_object_object_get(linux_, "resources");
+        if (res == NULL) {
+                res = json_object_new_object();
+                json_object_object_add(linux_, "resources", res);
+        }
+        if (privileged) {
+                json_object *devs = json_object_new_array();
+                json_object *all = json_object_new_object();
+                json_object_object_add(all, "allow", json_object_new_boolean(1));
+                json_object_object_add(all, "access", json_object_new_string("rwm"));
+                json_object_array_add(devs, all);
+                json_object_object_add(res, "devices", devs);
+        }
+        int64_t memory = cfg_int(hc, "Memory");
+        json_object *swapj = json_object_object_get(hc, "MemorySwap");
+        if (memory > 0 || swapj) {
+                json_object *mem = json_object_new_object();
+                if (memory > 0)
+                        json_object_object_add(mem, "limit", json_object_new_int64(memory));
+                if (swapj)
+                        json_object_object_add(mem, "swap",
+                                               json_object_new_int64(json_object_get_int64(swapj)));
+                else if (memory > 0 && v1_swap_accounting())
+                        /* Docker's default: as much swap as memory. */
+                        json_object_object_add(mem, "swap", json_object_new_int64(2 * memory));
+                json_object_object_add(res, "memory", mem);
+        }
+        int64_t nano = cfg_int(hc, "NanoCpus"), shares = cfg_int(hc, "CpuShares");
+        const char *cpuset = cfg_str(hc, "CpusetCpus");
+        if (nano > 0 || shares > 0 || cpuset) {
+                json_object *cpu = json_object_new_object();
+                if (nano > 0) {
+                        json_object_object_add(cpu, "period", json_object_new_int64(100000));
+                        json_object_object_add(cpu, "quota",
+                                               json_object_new_int64(nano * 100000 / 1000000000));
+                }
+                if (shares > 0)
+                        json_object_object_add(cpu, "shares", json_object_new_int64(shares));
+                if (cpuset)
+                        json_object_object_add(cpu, "cpus", json_object_new_string(cpuset));
+                json_object_object_add(res, "cpu", cpu);
+        }
+        if (json_object_object_get(hc, "PidsLimit")) {
+                json_object *pids = json_object_new_object();
+                json_object_object_add(pids, "limit",
+                                       json_object_new_int64(cfg_int(hc, "PidsLimit")));
+                json_object_object_add(res, "pids", pids);
+        }
+        json_object *blkio = json_object_new_object();
+        if (cfg_int(hc, "BlkioWeight") > 0)
+                json_object_object_add(blkio, "weight",
+                                       json_object_new_int64(cfg_int(hc, "BlkioWeight")));
+        if (add_throttles(hc, "BlkioDeviceReadBps", blkio, "throttleReadBpsDevice", err) < 0 ||
+            add_throttles(hc, "BlkioDeviceWriteBps", blkio, "throttleWriteBpsDevice", err) < 0 ||
+            add_throttles(hc, "BlkioDeviceReadIOps", blkio, "throttleReadIOPSDevice", err) < 0 ||
+            add_throttles(hc, "BlkioDeviceWriteIOps", blkio, "throttleWriteIOPSDevice", err) < 0) {
+                json_object_put(blkio);
+                return -1;
+        }
+        if (json_object_object_length(blkio))
+                json_object_object_add(res, "blockIO", blkio);
+        else
+                json_object_put(blkio);
+        return 0;
+}
+
+/* --privileged: every device node of the host's /dev (one level of
+ * subdirectories), except those the runtime creates itself. */
+static void add_host_devices(json_object *linux_)
+{
+        static const char *const skip[] = {"null",   "zero",    "full", "random", "urandom",
+                                           "tty",    "console", "ptmx", "pts",    "shm",
+                                           "mqueue", "fd",      NULL};
+        json_object *devs = json_object_new_array();
+        const char *dirs[64] = {"/dev"};
+        size_t nd = 1;
+        for (size_t k = 0; k < nd; k++) {
+                _cleanup_closedir_ DIR *d = opendir(dirs[k]);
+                struct dirent *de;
+                while (d && (de = readdir(d)) != NULL) {
+                        if (de->d_name[0] == '.')
+                                continue;
+                        bool skipped = false;
+                        for (size_t i = 0; k == 0 && skip[i] && !skipped; i++)
+                                skipped = strcmp(de->d_name, skip[i]) == 0;
+                        if (skipped)
+                                continue;
+                        char path[512];
+                        snprintf(path, sizeof(path), "%s/%s", dirs[k], de->d_name);
+                        struct stat st;
+                        if (lstat(path, &st) < 0)
+                                continue;
+                        if (S_ISDIR(st.st_mode) && k == 0 && nd < 64) {
+                                dirs[nd++] = xstrdup(path);
+                                continue;
+                        }
+                        if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
+                                continue;
+                        json_object *dev = json_object_new_object();
+                        json_object_object_add(dev, "path", json_object_new_string(path));
+                        json_object_object_add(
+                            dev, "type", json_object_new_string(S_ISCHR(st.st_mode) ? "c" : "b"));
+                        json_object_object_add(dev, "major",
+                                               json_object_new_int64(major(st.st_rdev)));
+                        json_object_object_add(dev, "minor",
+                                               json_object_new_int64(minor(st.st_rdev)));
+                        json_object_object_add(dev, "fileMode",
+                                               json_object_new_int(st.st_mode & 07777));
+                        json_object_object_add(dev, "uid", json_object_new_int((int) st.st_uid));
+                        json_object_object_add(dev, "gid", json_object_new_int((int) st.st_gid));
+                        json_object_array_add(devs, dev);
+                }
+        }
+        for (size_t k = 1; k < nd; k++)
+                free((char *) dirs[k]);
+        json_object_object_add(linux_, "devices", devs);
+}
+
+static json_object *rlimits(json_object *hc)
+{
+        json_object *list = json_object_object_get(hc, "Ulimits");
+        json_object *arr = json_object_new_array();
+        for (size_t i = 0; list && i < json_object_array_length(list); i++) {
+                json_object *u = json_object_array_get_idx(list, i);
+                _cleanup_free_ char *type = xasprintf("RLIMIT_%s", cfg_str(u, "Name"));
+                for (char *p = type; *p; p++)
+                        *p = (char) toupper((unsigned char) *p);
+                json_object *r = json_object_new_object();
+                json_object_object_add(r, "type", json_object_new_string(type));
+                int64_t soft = cfg_int(u, "Soft"), hard = cfg_int(u, "Hard");
+                json_object_object_add(r, "soft", json_object_new_uint64((uint64_t) soft));
+                json_object_object_add(r, "hard", json_object_new_uint64((uint64_t) hard));
+                json_object_array_add(arr, r);
+        }
+        return arr;
+}
+
+int vs_oci_config(struct vs_engine *e, const struct vs_ctr *c, int rootfd, json_object **out,
+                  vs_error **err)
+{
+        json_object *cfg = c->config, *hc = c->host_config;
+        _cleanup_json_ json_object *spec = oci_spec_default(false);
+        bool privileged = cfg_bool(hc, "Privileged");
+        bool readonly = cfg_bool(hc, "ReadonlyRootfs");
+        const char *net = cfg_str(hc, "NetworkMode");
+        bool host_net = net && strcmp(net, "host") == 0;
+        const char *hostname = cfg_str(cfg, "Hostname");
+        if (hostname == NULL || *hostname == '\0')
+                hostname = "vessel";
+
+        json_object *root = json_object_object_get(spec, "root");
+        _cleanup_free_ char *rootfs = xasprintf("%s/rootfs", c->dir);
+        json_object_object_add(root, "path", json_object_new_string(rootfs));
+        json_object_object_add(root, "readonly", json_object_new_boolean(readonly));
+        json_object_object_add(spec, "hostname", json_object_new_string(hostname));
+
+        /* process */
+        json_object *proc = json_object_object_get(spec, "process");
+        bool tty = cfg_bool(cfg, "Tty");
+        json_object_object_add(proc, "terminal", json_object_new_boolean(tty));
+        _cleanup_strv_ char **argv = NULL;
+        strv_push(&argv, c->path);
+        for (size_t i = 0; c->args && c->args[i]; i++)
+                strv_push(&argv, c->args[i]);
+        json_object_object_add(proc, "args", jstrv(argv));
+        struct vs_user u;
+        if (vs_resolve_user(rootfd, cfg_str(cfg, "User"), &u, err) < 0)
+                return vs_error_wrap(err, "user '%s'", cfg_str(cfg, "User"));
+        json_object *user = json_object_new_object();
+        json_object_object_add(user, "uid", json_object_new_int64(u.uid));
+        json_object_object_add(user, "gid", json_object_new_int64(u.gid));
+        if (u.n_gids) {
+                json_object *g = json_object_new_array();
+                for (size_t i = 0; i < u.n_gids; i++)
+                        json_object_array_add(g, json_object_new_int64(u.gids[i]));
+                json_object_object_add(user, "additionalGids", g);
+        }
+        json_object_object_add(proc, "user", user);
+        _cleanup_strv_ char **env = NULL;
+        json_object *envj = json_object_object_get(cfg, "Env");
+        for (size_t i = 0; envj && i < json_object_array_length(envj); i++)
+                strv_push(&env, json_object_get_string(json_object_array_get_idx(envj, i)));
+        if (!env_has(env, "HOSTNAME")) {
+                _cleanup_free_ char *h = xasprintf("HOSTNAME=%s", hostname);
+                strv_push(&env, h);
+        }
+        if (tty && !env_has(env, "TERM"))
+                strv_push(&env, "TERM=xterm");
+        if (!env_has(env, "HOME")) {
+                _cleanup_free_ char *h = xasprintf("HOME=%s", u.home);
+                strv_push(&env, h);
+        }
+        vs_user_clear(&u);
+        json_object_object_add(proc, "env", jstrv(env));
+        const char *wd = cfg_str(cfg, "WorkingDir");
+        json_object_object_add(proc, "cwd", json_object_new_string(wd && *wd ? wd : "/"));
+        _cleanup_strv_ char **caps = capability_set(hc, privileged);
+        json_object *capobj = json_object_new_object();
+        json_object_object_add(capobj, "bounding", jstrv(caps));
+        json_object_object_add(capobj, "effective", jstrv(caps));
+        json_object_object_add(capobj, "permitted", jstrv(caps));
+        json_object_object_add(proc, "capabilities", capobj);
+        json_object_object_add(proc, "noNewPrivileges",
+                               json_object_new_boolean(cfg_bool(hc, "NoNewPrivileges")));
+        json_object_object_del(proc, "rlimits");
+        json_object *rl = rlimits(hc);
+        if (json_object_array_length(rl))
+                json_object_object_add(proc, "rlimits", rl);
+        else
+                json_object_put(rl);
+
+        if (write_etc_files(c, hostname, host_net, err) < 0)
+                return -1;
+        if (build_mounts(c, spec, readonly, privileged, err) < 0)
+                return -1;
+
+        /* linux */
+        json_object *linux_ = json_object_object_get(spec, "linux");
+        if (host_net) {
+                json_object *ns = json_object_object_get(linux_, "namespaces");
+                for (size_t i = json_object_array_length(ns); i-- > 0;)
+                        if (strcmp(cfg_str(json_object_array_get_idx(ns, i), "type"), "network") ==
+                            0)
+                                json_object_array_del_idx(ns, i, 1);
+        }
+        if (privileged) {
+                json_object_object_add(linux_, "maskedPaths", json_object_new_array());
+                json_object_object_add(linux_, "readonlyPaths", json_object_new_array());
+                add_host_devices(linux_);
+        } else {
+                json_object_object_add(linux_, "maskedPaths", jstrv((char **) masked_paths));
+                json_object_object_add(linux_, "readonlyPaths", jstrv((char **) readonly_paths));
+        }
+        if (build_resources(hc, linux_, privileged, err) < 0)
+                return -1;
+        json_object *seccomp = json_object_object_get(hc, "SeccompProfile");
+        if (privileged || (seccomp && json_object_is_type(seccomp, json_type_string))) {
+                /* unconfined */
+        } else if (seccomp) {
+                json_object_object_add(linux_, "seccomp", json_object_get(seccomp));
+        } else {
+                json_object_object_add(linux_, "seccomp", vs_seccomp_default_profile(caps));
+        }
+        json_object *ann = json_object_new_object();
+        json_object_object_add(ann, "org.opencontainers.image.ref.name",
+                               json_object_new_string(c->image_name ? c->image_name : ""));
+        json_object_object_add(ann, "vessel.container.name",
+                               json_object_new_string(c->name ? c->name : ""));
+        json_object_object_add(spec, "annotations", ann);
+        (void) e;
+        *out = steal_ptr(spec);
+        return 0;
+}

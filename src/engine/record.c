@@ -1,0 +1,605 @@
+/* Container records: <data-root>/containers/<id>/record.json, written
+ * atomically under a flock on the container's directory. */
+#include "engine/engine.h"
+#include "image/image.h"
+#include "runtime/state.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/json.h"
+#include "util/strv.h"
+#include "util/xalloc.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int vs_engine_open(const char *data_root, const char *runtime_root, bool debug,
+                   struct vs_engine **out, vs_error **err)
+{
+        if (data_root[0] != '/')
+                return vs_fail(err, "data root '%s' is not an absolute path", data_root);
+        if (runtime_root[0] != '/')
+                return vs_fail(err, "runtime root '%s' is not an absolute path", runtime_root);
+        struct vs_engine *e = xzalloc(sizeof(*e));
+        e->data_root = xstrdup(data_root);
+        e->runtime_root = xstrdup(runtime_root);
+        e->ctr_root = xasprintf("%s/containers", data_root);
+        e->debug = debug;
+        if (vs_mkdir_p(e->ctr_root, 0700, err) < 0) {
+                vs_engine_close(e);
+                return -1;
+        }
+        *out = e;
+        return 0;
+}
+
+const char *vs_engine_runtime_root(const char *global_root)
+{
+        const char *env = getenv("VESSEL_RUNTIME_ROOT");
+        return env && *env ? env : global_root;
+}
+
+void vs_engine_close(struct vs_engine *e)
+{
+        if (e == NULL)
+                return;
+        if (e->store)
+                vs_store_close(e->store);
+        free(e->data_root);
+        free(e->runtime_root);
+        free(e->ctr_root);
+        free(e);
+}
+
+struct in_use_arg {
+        char *data_root;
+};
+
+/* Scans every record for the image: a record that cannot be read counts as
+ * not using it (it is broken anyway and `rm` removes it). */
+static bool image_in_use(const char *image_id, void *arg, char **user)
+{
+        const char *data_root = arg;
+        _cleanup_free_ char *dir = xasprintf("%s/containers", data_root);
+        _cleanup_closedir_ DIR *d = opendir(dir);
+        if (d == NULL)
+                return false;
+        struct dirent *de;
+        while ((de = readdir(d)) != NULL) {
+                if (strlen(de->d_name) != 64)
+                        continue;
+                _cleanup_free_ char *path = xasprintf("%s/%s/record.json", dir, de->d_name);
+                _cleanup_json_ json_object *rec = NULL;
+                if (vs_json_parse_file(path, &rec, NULL) < 0)
+                        continue;
+                json_object *img = json_object_object_get(rec, "Image");
+                if (img && strcmp(json_object_get_string(img), image_id) == 0) {
+                        if (user) {
+                                json_object *name = json_object_object_get(rec, "Name");
+                                *user = xasprintf("%.12s (%s)", de->d_name,
+                                                  name ? json_object_get_string(name) : "");
+                        }
+                        return true;
+                }
+        }
+        return false;
+}
+
+void vs_engine_register_image_checks(struct vs_store *s)
+{
+        /* The store outlives no command: one string per process is enough. */
+        static char *registered;
+        const char *data_root = vs_store_root(s);
+        if (registered == NULL || strcmp(registered, data_root) != 0) {
+                free(registered);
+                registered = xstrdup(data_root);
+        }
+        vs_store_set_in_use_check(s, image_in_use, registered);
+}
+
+int vs_engine_store(struct vs_engine *e, struct vs_store **out, vs_error **err)
+{
+        if (e->store == NULL) {
+                if (vs_store_open(e->data_root, &e->store, err) < 0)
+                        return -1;
+                vs_engine_register_image_checks(e->store);
+        }
+        *out = e->store;
+        return 0;
+}
+
+/* ---- (de)serialisation ---- */
+
+static void add_str(json_object *o, const char *k, const char *v)
+{
+        json_object_object_add(o, k, v ? json_object_new_string(v) : NULL);
+}
+
+static json_object *strv_json(char *const *v)
+{
+        json_object *a = json_object_new_array();
+        for (size_t i = 0; v && v[i]; i++)
+                json_object_array_add(a, json_object_new_string(v[i]));
+        return a;
+}
+
+static json_object *state_json(const struct vs_ctr_state *s)
+{
+        json_object *o = json_object_new_object();
+        add_str(o, "Status", s->status);
+        json_object_object_add(o, "Running", json_object_new_boolean(s->running));
+        json_object_object_add(o, "Paused", json_object_new_boolean(s->paused));
+        json_object_object_add(o, "Restarting", json_object_new_boolean(s->restarting));
+        json_object_object_add(o, "OOMKilled", json_object_new_boolean(s->oom_killed));
+        json_object_object_add(o, "Dead", json_object_new_boolean(s->dead));
+        json_object_object_add(o, "Pid", json_object_new_int(s->pid));
+        json_object_object_add(o, "ExitCode", json_object_new_int(s->exit_code));
+        add_str(o, "Error", s->error ? s->error : "");
+        add_str(o, "StartedAt", s->started_at ? s->started_at : VS_ZERO_TIME);
+        add_str(o, "FinishedAt", s->finished_at ? s->finished_at : VS_ZERO_TIME);
+        return o;
+}
+
+json_object *vs_ctr_to_json(const struct vs_ctr *c)
+{
+        json_object *o = json_object_new_object();
+        add_str(o, "Id", c->id);
+        add_str(o, "Name", c->name);
+        add_str(o, "Created", c->created);
+        add_str(o, "Image", c->image_id);
+        add_str(o, "ImageName", c->image_name);
+        add_str(o, "Path", c->path);
+        json_object_object_add(o, "Args", strv_json(c->args));
+        json_object_object_add(o, "Config", json_object_get(c->config));
+        json_object_object_add(o, "HostConfig", json_object_get(c->host_config));
+        json_object_object_add(o, "Mounts",
+                               c->mounts ? json_object_get(c->mounts) : json_object_new_array());
+        json_object_object_add(o, "State", state_json(&c->state));
+        json_object_object_add(o, "RestartCount", json_object_new_int(c->restart_count));
+        add_str(o, "LogPath", c->log_path);
+        json_object_object_add(o, "MonitorPid", json_object_new_int(c->monitor_pid));
+        json_object_object_add(o, "MonitorStartTime", json_object_new_uint64(c->monitor_start));
+        add_str(o, "BootId", c->boot_id);
+        add_str(o, "RuntimeRoot", c->runtime_root);
+        json_object_object_add(o, "ManuallyStopped", json_object_new_boolean(c->manually_stopped));
+        return o;
+}
+
+static char *get_str(json_object *o, const char *k)
+{
+        json_object *v = json_object_object_get(o, k);
+        return v && json_object_is_type(v, json_type_string) ? xstrdup(json_object_get_string(v))
+                                                             : NULL;
+}
+
+static bool get_bool(json_object *o, const char *k)
+{
+        json_object *v = json_object_object_get(o, k);
+        return v && json_object_get_boolean(v);
+}
+
+static int64_t get_int(json_object *o, const char *k)
+{
+        json_object *v = json_object_object_get(o, k);
+        return v ? json_object_get_int64(v) : 0;
+}
+
+static char **get_strv(json_object *o, const char *k)
+{
+        json_object *a = json_object_object_get(o, k);
+        char **v = xcalloc(1, sizeof(char *));
+        if (a && json_object_is_type(a, json_type_array))
+                for (size_t i = 0; i < json_object_array_length(a); i++)
+                        strv_push(&v, json_object_get_string(json_object_array_get_idx(a, i)));
+        return v;
+}
+
+static json_object *get_obj(json_object *o, const char *k, json_type t)
+{
+        json_object *v = json_object_object_get(o, k);
+        if (v && json_object_is_type(v, t))
+                return json_object_get(v);
+        return t == json_type_array ? json_object_new_array() : json_object_new_object();
+}
+
+static struct vs_ctr *ctr_from_json(json_object *o)
+{
+        struct vs_ctr *c = xzalloc(sizeof(*c));
+        c->id = get_str(o, "Id");
+        c->name = get_str(o, "Name");
+        c->created = get_str(o, "Created");
+        c->image_id = get_str(o, "Image");
+        c->image_name = get_str(o, "ImageName");
+        c->path = get_str(o, "Path");
+        c->args = get_strv(o, "Args");
+        c->config = get_obj(o, "Config", json_type_object);
+        c->host_config = get_obj(o, "HostConfig", json_type_object);
+        c->mounts = get_obj(o, "Mounts", json_type_array);
+        json_object *s = json_object_object_get(o, "State");
+        c->state.status = get_str(s, "Status");
+        if (c->state.status == NULL)
+                c->state.status = xstrdup("created");
+        c->state.running = get_bool(s, "Running");
+        c->state.paused = get_bool(s, "Paused");
+        c->state.restarting = get_bool(s, "Restarting");
+        c->state.oom_killed = get_bool(s, "OOMKilled");
+        c->state.dead = get_bool(s, "Dead");
+        c->state.pid = (pid_t) get_int(s, "Pid");
+        c->state.exit_code = (int) get_int(s, "ExitCode");
+        c->state.error = get_str(s, "Error");
+        c->state.started_at = get_str(s, "StartedAt");
+        c->state.finished_at = get_str(s, "FinishedAt");
+        c->restart_count = (int) get_int(o, "RestartCount");
+        c->log_path = get_str(o, "LogPath");
+        c->monitor_pid = (pid_t) get_int(o, "MonitorPid");
+        json_object *ms = json_object_object_get(o, "MonitorStartTime");
+        c->monitor_start = ms ? (unsigned long long) json_object_get_uint64(ms) : 0;
+        c->boot_id = get_str(o, "BootId");
+        c->runtime_root = get_str(o, "RuntimeRoot");
+        c->manually_stopped = get_bool(o, "ManuallyStopped");
+        return c;
+}
+
+void vs_ctr_free(struct vs_ctr *c)
+{
+        if (c == NULL)
+                return;
+        free(c->id);
+        free(c->name);
+        free(c->created);
+        free(c->image_id);
+        free(c->image_name);
+        free(c->path);
+        strv_free(c->args);
+        if (c->config)
+                json_object_put(c->config);
+        if (c->host_config)
+                json_object_put(c->host_config);
+        if (c->mounts)
+                json_object_put(c->mounts);
+        free(c->state.status);
+        free(c->state.error);
+        free(c->state.started_at);
+        free(c->state.finished_at);
+        free(c->log_path);
+        free(c->boot_id);
+        free(c->runtime_root);
+        free(c->dir);
+        free(c);
+}
+
+static bool is_full_id(const char *s)
+{
+        if (strlen(s) != 64)
+                return false;
+        for (; *s; s++)
+                if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
+                        return false;
+        return true;
+}
+
+int vs_ctr_load(struct vs_engine *e, const char *id, struct vs_ctr **out, vs_error **err)
+{
+        if (!is_full_id(id))
+                return vs_fail(err, "'%s' is not a container id", id);
+        _cleanup_free_ char *dir = xasprintf("%s/%s", e->ctr_root, id);
+        _cleanup_free_ char *path = xasprintf("%s/record.json", dir);
+        _cleanup_json_ json_object *o = NULL;
+        if (vs_json_parse_file(path, &o, err) < 0) {
+                if (*err && (*err)->errno_ == ENOENT) {
+                        vs_error_free(err);
+                        return vs_error_set(err, ENOENT, "no such container: '%s'", id);
+                }
+                return -1;
+        }
+        struct vs_ctr *c = ctr_from_json(o);
+        if (c->id == NULL || strcmp(c->id, id) != 0) {
+                vs_ctr_free(c);
+                return vs_fail(err, "%s: record does not hold container %s", path, id);
+        }
+        c->dir = steal_ptr(dir);
+        if (c->runtime_root == NULL)
+                c->runtime_root = xstrdup(e->runtime_root);
+        *out = c;
+        return 0;
+}
+
+int vs_ctr_reload(struct vs_engine *e, struct vs_ctr **c, vs_error **err)
+{
+        struct vs_ctr *fresh = NULL;
+        if (vs_ctr_load(e, (*c)->id, &fresh, err) < 0)
+                return -1;
+        vs_ctr_free(*c);
+        *c = fresh;
+        return 0;
+}
+
+int vs_ctr_save(const struct vs_ctr *c, vs_error **err)
+{
+        _cleanup_json_ json_object *o = vs_ctr_to_json(c);
+        _cleanup_free_ char *text = vs_json_to_string(o, true);
+        _cleanup_free_ char *path = xasprintf("%s/record.json", c->dir);
+        return vs_write_file_atomic(path, text, strlen(text), 0600, err);
+}
+
+static int lock_dir(const char *dir, vs_error **err)
+{
+        int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return vs_error_set(err, errno, "cannot open %s", dir);
+        while (flock(fd, LOCK_EX) < 0) {
+                if (errno == EINTR)
+                        continue;
+                int e = errno;
+                close(fd);
+                return vs_error_set(err, e, "cannot lock %s", dir);
+        }
+        return fd;
+}
+
+int vs_ctr_lock(const struct vs_ctr *c, vs_error **err)
+{
+        int fd = lock_dir(c->dir, err);
+        if (fd < 0 && *err && (*err)->errno_ == ENOENT) {
+                vs_error_free(err);
+                return vs_error_set(err, ENOENT, "no such container: '%s'", c->id);
+        }
+        return fd;
+}
+
+int vs_names_lock(struct vs_engine *e, vs_error **err)
+{
+        return lock_dir(e->ctr_root, err);
+}
+
+/* ---- listing and resolving ---- */
+
+static int cmp_created(const void *a, const void *b)
+{
+        const struct vs_ctr *x = *(struct vs_ctr *const *) a, *y = *(struct vs_ctr *const *) b;
+        int r = strcmp(y->created ? y->created : "", x->created ? x->created : "");
+        return r ? r : strcmp(x->id, y->id);
+}
+
+int vs_ctr_list(struct vs_engine *e, struct vs_ctr ***out, size_t *n, vs_error **err)
+{
+        _cleanup_closedir_ DIR *d = opendir(e->ctr_root);
+        if (d == NULL)
+                return vs_fail_errno(err, "cannot read %s", e->ctr_root);
+        struct vs_ctr **v = NULL;
+        size_t len = 0;
+        struct dirent *de;
+        while ((de = readdir(d)) != NULL) {
+                if (!is_full_id(de->d_name))
+                        continue;
+                struct vs_ctr *c = NULL;
+                _cleanup_error_ vs_error *lerr = NULL;
+                /* Half-created or half-removed directories have no record. */
+                if (vs_ctr_load(e, de->d_name, &c, &lerr) < 0)
+                        continue;
+                v = xrealloc(v, (len + 1) * sizeof(*v));
+                v[len++] = c;
+        }
+        if (len)
+                qsort(v, len, sizeof(*v), cmp_created);
+        *out = v;
+        *n = len;
+        return 0;
+}
+
+void vs_ctr_list_free(struct vs_ctr **v, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                vs_ctr_free(v[i]);
+        free(v);
+}
+
+int vs_ctr_resolve(struct vs_engine *e, const char *ref, struct vs_ctr **out, vs_error **err)
+{
+        if (ref == NULL || *ref == '\0')
+                return vs_fail(err, "empty container name or id");
+        if (ref[0] == '/')
+                ref++; /* Docker prints names as "/name" */
+        if (is_full_id(ref)) {
+                _cleanup_error_ vs_error *lerr = NULL;
+                if (vs_ctr_load(e, ref, out, &lerr) == 0)
+                        return 0;
+        }
+        struct vs_ctr **v = NULL;
+        size_t n = 0;
+        if (vs_ctr_list(e, &v, &n, err) < 0)
+                return -1;
+        ssize_t by_name = -1, by_prefix = -1;
+        size_t n_prefix = 0;
+        size_t rl = strlen(ref);
+        for (size_t i = 0; i < n; i++) {
+                if (v[i]->name && strcmp(v[i]->name, ref) == 0)
+                        by_name = (ssize_t) i;
+                if (strncmp(v[i]->id, ref, rl) == 0) {
+                        by_prefix = (ssize_t) i;
+                        n_prefix++;
+                }
+        }
+        ssize_t pick = by_name >= 0 ? by_name : (n_prefix == 1 ? by_prefix : -1);
+        int r = 0;
+        if (pick >= 0) {
+                *out = v[pick];
+                v[pick] = NULL;
+        } else if (n_prefix > 1) {
+                r = vs_fail(err, "'%s' matches %zu containers: give more of the id", ref, n_prefix);
+        } else {
+                r = vs_error_set(err, ENOENT, "no such container: '%s'", ref);
+        }
+        vs_ctr_list_free(v, n);
+        return r;
+}
+
+/* ---- names ---- */
+
+int vs_name_validate(const char *name, vs_error **err)
+{
+        size_t n = strlen(name);
+        bool ok = n > 0 && n <= 128;
+        for (size_t i = 0; ok && i < n; i++) {
+                char ch = name[i];
+                bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                             (ch >= '0' && ch <= '9');
+                ok = alnum || (i > 0 && (ch == '_' || ch == '.' || ch == '-'));
+        }
+        if (!ok)
+                return vs_fail(err,
+                               "invalid container name '%s': names are 1 to 128 characters of "
+                               "[a-zA-Z0-9][a-zA-Z0-9_.-]*",
+                               name);
+        return 0;
+}
+
+int vs_name_check_free(struct vs_engine *e, const char *name, const char *self_id, vs_error **err)
+{
+        struct vs_ctr **v = NULL;
+        size_t n = 0;
+        if (vs_ctr_list(e, &v, &n, err) < 0)
+                return -1;
+        int r = 0;
+        for (size_t i = 0; i < n && r == 0; i++)
+                if (v[i]->name && strcmp(v[i]->name, name) == 0 &&
+                    (self_id == NULL || strcmp(v[i]->id, self_id) != 0))
+                        r = vs_error_set(err, EEXIST,
+                                         "the container name '%s' is already in use by "
+                                         "container %.12s: remove or rename that container "
+                                         "first",
+                                         name, v[i]->id);
+        vs_ctr_list_free(v, n);
+        return r;
+}
+
+char *vs_name_generate(void)
+{
+        static const char *const adjectives[] = {
+            "agile",  "amber",  "bold",   "brave",  "brisk",  "calm",   "clever", "cosmic",
+            "crisp",  "daring", "deft",   "eager",  "fancy",  "fierce", "gentle", "glad",
+            "golden", "happy",  "hardy",  "humble", "jolly",  "keen",   "kind",   "lively",
+            "lucid",  "merry",  "mighty", "nimble", "noble",  "plucky", "proud",  "quick",
+            "quiet",  "rapid",  "serene", "sharp",  "shiny",  "silent", "sleepy", "snappy",
+            "steady", "stoic",  "sunny",  "swift",  "tender", "tidy",   "vivid",  "witty",
+        };
+        static const char *const nouns[] = {
+            "albatross", "badger", "beacon",  "canyon",  "cedar",   "comet",   "coral",
+            "cormorant", "delta",  "dune",    "falcon",  "fjord",   "glacier", "harbor",
+            "heron",     "island", "kestrel", "lagoon",  "lantern", "lynx",    "maple",
+            "meadow",    "nebula", "orca",    "osprey",  "otter",   "pebble",  "pelican",
+            "pine",      "puffin", "quartz",  "raven",   "reef",    "river",   "sparrow",
+            "spruce",    "summit", "tern",    "thistle", "tundra",  "walrus",  "willow",
+        };
+        _cleanup_free_ char *hex = vs_random_hex(4);
+        unsigned long r = strtoul(hex, NULL, 16);
+        size_t na = sizeof(adjectives) / sizeof(adjectives[0]);
+        size_t nn = sizeof(nouns) / sizeof(nouns[0]);
+        return xasprintf("%s_%s", adjectives[r % na], nouns[(r / na) % nn]);
+}
+
+/* ---- live state ---- */
+
+bool vs_ctr_monitor_alive(const struct vs_ctr *c)
+{
+        if (c->monitor_pid <= 0)
+                return false;
+        _cleanup_free_ char *boot = vs_boot_id();
+        if (c->boot_id && *boot && strcmp(c->boot_id, boot) != 0)
+                return false;
+        return vs_pid_is(c->monitor_pid, c->monitor_start);
+}
+
+static void set_status(struct vs_ctr *c, const char *status)
+{
+        free(c->state.status);
+        c->state.status = xstrdup(status);
+}
+
+void vs_ctr_refresh(struct vs_engine *e, struct vs_ctr *c)
+{
+        c->unmonitored = c->exit_unknown = false;
+        const char *s = c->state.status;
+        bool active =
+            strcmp(s, "running") == 0 || strcmp(s, "paused") == 0 || strcmp(s, "restarting") == 0;
+        if (!active || vs_ctr_monitor_alive(c))
+                return;
+        /* The monitor is gone (killed, or the host rebooted): only the
+         * runtime's state can tell whether the container still runs. */
+        _cleanup_state_ struct vs_state *st = NULL;
+        _cleanup_error_ vs_error *lerr = NULL;
+        const char *rt = NULL;
+        if (vs_state_load(c->runtime_root, c->id, &st, &lerr) == 0)
+                rt = vs_state_status(c->runtime_root, st);
+        if (rt && (strcmp(rt, "running") == 0 || strcmp(rt, "paused") == 0)) {
+                set_status(c, rt);
+                c->state.running = true;
+                c->state.paused = strcmp(rt, "paused") == 0;
+                c->state.restarting = false;
+                c->state.pid = st->pid;
+                c->unmonitored = true;
+                return;
+        }
+        set_status(c, "exited");
+        c->state.running = c->state.paused = c->state.restarting = false;
+        c->state.pid = 0;
+        c->state.exit_code = -1;
+        free(c->state.error);
+        c->state.error = xstrdup("the container's monitor is gone: exit status unknown");
+        c->exit_unknown = true;
+}
+
+json_object *vs_ctr_inspect(struct vs_engine *e, const struct vs_ctr *c)
+{
+        json_object *o = json_object_new_object();
+        add_str(o, "Id", c->id);
+        add_str(o, "Created", c->created);
+        add_str(o, "Path", c->path);
+        json_object_object_add(o, "Args", strv_json(c->args));
+        json_object_object_add(o, "State", state_json(&c->state));
+        add_str(o, "Image", c->image_id);
+        add_str(o, "ImageName", c->image_name);
+        _cleanup_free_ char *resolv = xasprintf("%s/resolv.conf", c->dir);
+        _cleanup_free_ char *hostname = xasprintf("%s/hostname", c->dir);
+        _cleanup_free_ char *hosts = xasprintf("%s/hosts", c->dir);
+        add_str(o, "ResolvConfPath", resolv);
+        add_str(o, "HostnamePath", hostname);
+        add_str(o, "HostsPath", hosts);
+        add_str(o, "LogPath", c->log_path);
+        _cleanup_free_ char *name = xasprintf("/%s", c->name ? c->name : "");
+        add_str(o, "Name", name);
+        json_object_object_add(o, "RestartCount", json_object_new_int(c->restart_count));
+        add_str(o, "Driver", "overlay");
+        add_str(o, "Platform", "linux");
+        json_object *gd = json_object_new_object();
+        json_object *data = json_object_new_object();
+        _cleanup_free_ char *merged = xasprintf("%s/rootfs", c->dir);
+        _cleanup_free_ char *upper = xasprintf("%s/upper", c->dir);
+        _cleanup_free_ char *work = xasprintf("%s/work", c->dir);
+        add_str(data, "MergedDir", merged);
+        add_str(data, "UpperDir", upper);
+        add_str(data, "WorkDir", work);
+        json_object_object_add(gd, "Data", data);
+        add_str(gd, "Name", "overlay");
+        json_object_object_add(o, "GraphDriver", gd);
+        json_object_object_add(o, "HostConfig", json_object_get(c->host_config));
+        json_object_object_add(o, "Mounts",
+                               c->mounts ? json_object_get(c->mounts) : json_object_new_array());
+        json_object_object_add(o, "Config", json_object_get(c->config));
+        json_object *net = json_object_new_object();
+        json_object *mode = json_object_object_get(c->host_config, "NetworkMode");
+        json_object *nets = json_object_new_object();
+        json_object_object_add(nets, mode ? json_object_get_string(mode) : "none",
+                               json_object_new_object());
+        json_object_object_add(net, "Networks", nets);
+        json_object_object_add(o, "NetworkSettings", net);
+        json_object_object_add(o, "MonitorPid", json_object_new_int(c->monitor_pid));
+        (void) e;
+        return o;
+}
