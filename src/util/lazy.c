@@ -1,6 +1,8 @@
 #include "util/lazy.h"
 
 #include <dlfcn.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +18,15 @@ void *vs_lazy_resolve(struct vs_lazy_sym *s)
                 if (h == NULL) {
                         fprintf(stderr, "vessel: cannot load %s: %s\n", s->lib, dlerror());
                         abort();
+                }
+                static bool crypto_ready;
+                if (!crypto_ready && strncmp(s->lib, "libcrypto.", 10) == 0) {
+                        /* vessel only hashes: skip reading openssl.cnf (~3 ms). */
+                        int (*init)(uint64_t, const void *) =
+                                (int (*)(uint64_t, const void *)) dlsym(h, "OPENSSL_init_crypto");
+                        if (init)
+                                init(0x00000080L /* OPENSSL_INIT_NO_LOAD_CONFIG */, NULL);
+                        crypto_ready = true;
                 }
                 void *addr = dlsym(h, s->name);
                 if (addr == NULL) {
