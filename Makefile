@@ -81,8 +81,11 @@ $(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)
 
+# Start latency (runtime), engine run and monitor RSS, image load vs tar.
 bench: deps all $(BENCH_BINS)
 	@sh bench/run.sh
+	@sh bench/engine-run.sh
+	@sh bench/image-load.sh
 
 # The main job: build, prepare a busybox bundle, run a container from it.
 run: deps all

@@ -1,8 +1,10 @@
 #!/bin/sh
-# `make run`: builds a busybox bundle in a temporary directory and runs one
-# container from it with build/vessel, in the foreground, under a private
-# runtime root. The container says hello from inside its namespaces; its exit
-# status becomes this script's. Everything is removed afterwards.
+# `make run`: first the OCI runtime alone: builds a busybox bundle in a
+# temporary directory and runs one container from it in the foreground under
+# a private runtime root (it says hello from inside its namespaces). Then the
+# engine, as a user would: `vessel run --rm busybox echo hello`, with the
+# built-in busybox image (made from Debian's busybox-static on first use) in
+# the default data root. Exit status: the first failure's.
 set -eu
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,5 +32,9 @@ echo "root filesystem:" $(ls /)'
 echo "run-demo: $vessel --root $tmp/state run --bundle $tmp/bundle demo" >&2
 status=0
 "$vessel" --root "$tmp/state" run --bundle "$tmp/bundle" demo || status=$?
-[ "$status" = 0 ] || echo "run-demo: the container exited with status $status" >&2
+[ "$status" = 0 ] || { echo "run-demo: the container exited with status $status" >&2; exit "$status"; }
+
+echo "run-demo: $vessel run --rm busybox echo hello" >&2
+"$vessel" run --rm busybox echo hello || status=$?
+[ "$status" = 0 ] || echo "run-demo: vessel run exited with status $status" >&2
 exit "$status"

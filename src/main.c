@@ -79,7 +79,9 @@ static void usage(FILE *out)
         const struct vs_command *tables[] = {vs_engine_commands, vs_image_commands};
         for (size_t t = 0; t < 2; t++)
                 for (size_t i = 0; tables[t][i].name; i++)
-                        fprintf(out, "  %-10s %s\n", tables[t][i].name, tables[t][i].summary);
+                        if (strncmp(tables[t][i].summary, "(internal)", 10) != 0)
+                                fprintf(out, "  %-10s %s\n", tables[t][i].name,
+                                        tables[t][i].summary);
         fprintf(out, "\nOCI runtime commands (runc-compatible; `vessel runtime CMD`, or any runc\n"
                      "global option, selects them where the engine has the same name):\n");
         for (size_t i = 0; runtime_commands[i].name; i++)
