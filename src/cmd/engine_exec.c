@@ -22,18 +22,6 @@ static int open_engine(struct vs_engine **e, vs_error **err)
                               vs_globals.debug, e, err);
 }
 
-static void env_set(char ***env, const char *kv)
-{
-        size_t klen = strcspn(kv, "=");
-        for (size_t i = 0; *env && (*env)[i]; i++)
-                if (strncmp((*env)[i], kv, klen) == 0 && (*env)[i][klen] == '=') {
-                        free((*env)[i]);
-                        (*env)[i] = xstrdup(kv);
-                        return;
-                }
-        strv_push(env, kv);
-}
-
 static bool env_has(char **env, const char *key)
 {
         size_t n = strlen(key);
@@ -63,7 +51,7 @@ static int set_user(const struct vs_ctr *c, struct oci_process *p, const char *s
                 memcpy(p->user.additional_gids, u.gids, u.n_gids * sizeof(uint32_t));
         p->user.n_additional_gids = u.n_gids;
         _cleanup_free_ char *home = xasprintf("HOME=%s", u.home);
-        env_set(&p->env, home);
+        strv_env_set(&p->env, home);
         vs_user_clear(&u);
         return 0;
 }
@@ -166,9 +154,9 @@ int cmd_engine_exec(int argc, char **argv)
                 }
         }
         if (tty && !env_has(p->env, "TERM"))
-                env_set(&p->env, "TERM=xterm");
+                strv_env_set(&p->env, "TERM=xterm");
         for (size_t i = 0; envs && envs[i]; i++)
-                env_set(&p->env, envs[i]);
+                strv_env_set(&p->env, envs[i]);
         if (workdir) {
                 free(p->cwd);
                 p->cwd = xstrdup(workdir);

@@ -44,18 +44,6 @@ static int parse_u32(const char *s, uint32_t *out)
         return 0;
 }
 
-static void env_set(char ***env, const char *kv)
-{
-        size_t klen = strcspn(kv, "=");
-        for (size_t i = 0; *env && (*env)[i]; i++)
-                if (strncmp((*env)[i], kv, klen) == 0 && (*env)[i][klen] == '=') {
-                        free((*env)[i]);
-                        (*env)[i] = xstrdup(kv);
-                        return;
-                }
-        strv_push(env, kv);
-}
-
 int cmd_exec(int argc, char **argv)
 {
         enum { OPT_CONSOLE = 256, OPT_PID, OPT_CWD, OPT_NNP, OPT_PRESERVE, OPT_IGNORED };
@@ -170,7 +158,7 @@ int cmd_exec(int argc, char **argv)
         o.process = p;
         int rc = 0;
         for (size_t i = 0; envs && envs[i]; i++)
-                env_set(&p->env, envs[i]);
+                strv_env_set(&p->env, envs[i]);
         if (cwd) {
                 if (cwd[0] != '/') {
                         rc = vs_usage_error("exec", "--cwd: '%s' is not an absolute path", cwd);

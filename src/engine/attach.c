@@ -4,6 +4,7 @@
 #include "engine/engine.h"
 #include "runtime/container.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
 #include "util/xalloc.h"
 
 #include <errno.h>
@@ -130,19 +131,6 @@ static void send_winsize(int fd)
         vs_frame_write(fd, VS_FRAME_RESIZE, buf, (size_t) n);
 }
 
-static void write_out(int fd, const char *p, size_t n)
-{
-        while (n > 0) {
-                ssize_t w = write(fd, p, n);
-                if (w < 0 && errno == EINTR)
-                        continue;
-                if (w <= 0)
-                        return;
-                p += w;
-                n -= (size_t) w;
-        }
-}
-
 int vs_attach_session(struct vs_engine *e, const struct vs_ctr *c, int fd, bool tty,
                       bool forward_stdin, int *exit_code, vs_error **err)
 {
@@ -207,9 +195,9 @@ int vs_attach_session(struct vs_engine *e, const struct vs_ctr *c, int fd, bool 
                         if (fr <= 0)
                                 break; /* the monitor hung up */
                         if (type == VS_FRAME_STDOUT)
-                                write_out(STDOUT_FILENO, data, n);
+                                vs_write_all(STDOUT_FILENO, data, n);
                         else if (type == VS_FRAME_STDERR)
-                                write_out(STDERR_FILENO, data, n);
+                                vs_write_all(STDERR_FILENO, data, n);
                         bool done = type == VS_FRAME_EXIT;
                         if (done)
                                 *exit_code = atoi(data);

@@ -24,6 +24,7 @@
 #include <sys/types.h>
 
 #include "util/error.h"
+#include "util/log.h"
 
 struct vs_store;
 
@@ -243,7 +244,6 @@ int vs_engine_diff(struct vs_engine *e, struct vs_ctr *c, char ***lines, vs_erro
 int vs_commit_changes(char **changes, json_object *base_config, json_object **out, vs_error **err);
 
 /* Small shared helpers (src/engine/util.c). */
-char *vs_now_rfc3339(void);
 /* "3 seconds", "About a minute", "2 hours" since an RFC 3339 time. */
 char *vs_human_since(const char *rfc3339);
 int64_t vs_rfc3339_to_ns(const char *s);

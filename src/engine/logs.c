@@ -3,6 +3,7 @@
  * runs. */
 #include "engine/engine.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
 #include "util/xalloc.h"
 
 #include <errno.h>
@@ -15,19 +16,6 @@
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static void write_out(int fd, const char *p, size_t n)
-{
-        while (n > 0) {
-                ssize_t w = write(fd, p, n);
-                if (w < 0 && errno == EINTR)
-                        continue;
-                if (w <= 0)
-                        return;
-                p += w;
-                n -= (size_t) w;
-        }
-}
 
 static void print_line(const char *line, size_t len, bool timestamps)
 {
@@ -43,10 +31,10 @@ static void print_line(const char *line, size_t len, bool timestamps)
                                                                                  : STDOUT_FILENO;
         if (timestamps && time) {
                 _cleanup_free_ char *prefix = xasprintf("%s ", json_object_get_string(time));
-                write_out(fd, prefix, strlen(prefix));
+                vs_write_all(fd, prefix, strlen(prefix));
         }
         if (log)
-                write_out(fd, json_object_get_string(log),
+                vs_write_all(fd, json_object_get_string(log),
                           (size_t) json_object_get_string_len(log));
         json_object_put(o);
 }

@@ -3,6 +3,7 @@
 #include "engine/engine.h"
 #include "engine/monitor_io.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
 #include "util/xalloc.h"
 
 #include <errno.h>
@@ -89,19 +90,6 @@ char *vs_log_line_json(const char *data, size_t n, const char *stream, size_t *l
         return out;
 }
 
-static void write_all(int fd, const char *p, size_t n)
-{
-        while (n > 0) {
-                ssize_t w = write(fd, p, n);
-                if (w < 0 && errno == EINTR)
-                        continue;
-                if (w <= 0)
-                        return;
-                p += w;
-                n -= (size_t) w;
-        }
-}
-
 static void log_write(struct vs_mon_io *io, int stream, const char *data, size_t n)
 {
         if (io->log_fd < 0 || n == 0)
@@ -109,7 +97,7 @@ static void log_write(struct vs_mon_io *io, int stream, const char *data, size_t
         size_t len;
         _cleanup_free_ char *line =
             vs_log_line_json(data, n, stream == 1 ? "stdout" : "stderr", &len);
-        write_all(io->log_fd, line, len);
+        vs_write_all(io->log_fd, line, len);
 }
 
 /* Splits data into lines (kept with their newline); a partial line waits

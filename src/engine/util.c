@@ -13,16 +13,6 @@
 #include <time.h>
 #include <unistd.h>
 
-char *vs_now_rfc3339(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        struct tm tm;
-        gmtime_r(&ts.tv_sec, &tm);
-        return xasprintf("%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec);
-}
-
 /* "2024-05-01T10:11:12.123456789Z" -> ns since the epoch; 0 when unparsable
  * or the zero time. */
 int64_t vs_rfc3339_to_ns(const char *s)

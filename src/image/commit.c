@@ -13,6 +13,7 @@
 #include "image/layer_internal.h"
 #include "image/store.h"
 #include "util/cleanup.h"
+#include "util/log.h"
 #include "util/fs.h"
 #include "util/json.h"
 #include "util/xalloc.h"
@@ -32,16 +33,6 @@ static const char *const changeable[] = {
     "Cmd",          "Entrypoint", "Env",    "WorkingDir", "User",
     "ExposedPorts", "Volumes",    "Labels", "StopSignal", NULL,
 };
-
-static char *now_rfc3339(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        struct tm tm;
-        gmtime_r(&ts.tv_sec, &tm);
-        return xasprintf("%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec);
-}
 
 static size_t env_key_len(const char *kv)
 {
@@ -157,7 +148,7 @@ static int build_config(const struct vs_image *base, json_object *changes, const
                                        json_object_new_string(vs_platform_arch()));
                 json_object_object_add(cfg, "os", json_object_new_string("linux"));
         }
-        _cleanup_free_ char *created = now_rfc3339();
+        _cleanup_free_ char *created = vs_now_rfc3339();
         json_object *conf = child_of_type(cfg, "config", json_type_object);
         if (apply_changes(conf, changes, err) < 0) {
                 json_object_put(cfg);

@@ -241,7 +241,7 @@ static int validate(const struct vs_cgroup *cg, const struct oci_resources *r, v
 {
         if (r == NULL)
                 return 0;
-        const struct cg_dir *d;
+        const struct cg_dir *d = NULL;
         if (memory_requested(r)) {
                 if (need(cg, "memory", "linux.resources.memory", &d, err) < 0)
                         return -1;
@@ -328,7 +328,7 @@ static int apply(const struct vs_cgroup *cg, const struct oci_resources *r, bool
 {
         if (r == NULL)
                 return 0;
-        const struct cg_dir *d;
+        const struct cg_dir *d = NULL;
         /* runc's order: cpuset before anything that may depend on it,
          * unified last so that it can override converted values. */
         if (r->has_cpu && (d = cg_find(cg, "cpuset")) && apply_cpuset(d->path, r, err) < 0)

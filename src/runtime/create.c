@@ -49,16 +49,6 @@ static pid_t clone_into_cgroup(unsigned long flags, int cgroup_fd)
         return (pid_t) syscall(SYS_clone3, &args, sizeof(args));
 }
 
-static char *now_rfc3339(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        struct tm tm;
-        gmtime_r(&ts.tv_sec, &tm);
-        return xasprintf("%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec);
-}
-
 static int write_id_map(pid_t pid, const char *file, const struct oci_id_mapping *maps, size_t n,
                         const char *field, vs_error **err)
 {
@@ -406,7 +396,7 @@ static int do_create(struct create_ctx *c, vs_error **err)
                 .pid = c->pid,
                 .pid_start = vs_proc_start_time(c->pid),
         };
-        _cleanup_free_ char *created = now_rfc3339();
+        _cleanup_free_ char *created = vs_now_rfc3339();
         rec.created = created;
         struct passwd *pw = getpwuid(geteuid());
         _cleanup_free_ char *owner = xstrdup(pw ? pw->pw_name : "");

@@ -27,10 +27,8 @@ static int load_cgroup(const struct vs_state *st, const char *what, struct vs_cg
 int vs_container_pause(const char *root, const char *id, vs_error **err)
 {
         _cleanup_state_ struct vs_state *st = NULL;
-        if (vs_state_load(root, id, &st, err) < 0)
-                return -1;
-        _cleanup_close_ int lock = vs_state_lock(root, id, err);
-        if (lock < 0)
+        _cleanup_close_ int lock = -1;
+        if (vs_state_open_locked(root, id, &st, &lock, err) < 0)
                 return -1;
         /* runc pauses created containers too: the init then stays frozen
          * on its exec fifo until resumed and started. */
@@ -50,10 +48,8 @@ int vs_container_pause(const char *root, const char *id, vs_error **err)
 int vs_container_resume(const char *root, const char *id, vs_error **err)
 {
         _cleanup_state_ struct vs_state *st = NULL;
-        if (vs_state_load(root, id, &st, err) < 0)
-                return -1;
-        _cleanup_close_ int lock = vs_state_lock(root, id, err);
-        if (lock < 0)
+        _cleanup_close_ int lock = -1;
+        if (vs_state_open_locked(root, id, &st, &lock, err) < 0)
                 return -1;
         const char *status = vs_state_status(root, st);
         if (strcmp(status, "stopped") == 0)
@@ -72,10 +68,8 @@ int vs_container_update(const char *root, const char *id, const struct oci_resou
                         vs_error **err)
 {
         _cleanup_state_ struct vs_state *st = NULL;
-        if (vs_state_load(root, id, &st, err) < 0)
-                return -1;
-        _cleanup_close_ int lock = vs_state_lock(root, id, err);
-        if (lock < 0)
+        _cleanup_close_ int lock = -1;
+        if (vs_state_open_locked(root, id, &st, &lock, err) < 0)
                 return -1;
         /* A stopped container's cgroup is about to be removed by delete:
          * limits written there would mean nothing. */

@@ -195,7 +195,7 @@ static int add_syscall_rules(scmp_filter_ctx ctx, const struct oci_seccomp_sysca
                 if (a->index >= 6)
                         return vs_fail(err, "seccomp %s.args[%zu]: index %u is out of range", where,
                                        i, a->index);
-                enum scmp_compare op;
+                enum scmp_compare op = SCMP_CMP_EQ;
                 if (operator_value(a->op, where, &op, err) < 0)
                         return -1;
                 conds[i] = (struct scmp_arg_cmp){

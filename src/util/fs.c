@@ -58,7 +58,7 @@ int vs_read_file(const char *path, char **out, size_t *len, vs_error **err)
         return vs_read_file_at(AT_FDCWD, path, out, len, err);
 }
 
-static int write_all(int fd, const void *data, size_t len)
+int vs_write_all(int fd, const void *data, size_t len)
 {
         const char *p = data;
         while (len > 0) {
@@ -83,7 +83,7 @@ static int write_replace(const char *path, const void *data, size_t len, mode_t 
         int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
         if (fd < 0)
                 return vs_fail_errno(err, "cannot create %s", tmp);
-        if (write_all(fd, data, len) < 0 || (durable && fsync(fd) < 0)) {
+        if (vs_write_all(fd, data, len) < 0 || (durable && fsync(fd) < 0)) {
                 int saved = errno;
                 close(fd);
                 unlink(tmp);
@@ -120,7 +120,7 @@ int vs_write_file_at(int dirfd, const char *path, const void *data, size_t len, 
         _cleanup_close_ int fd = openat(dirfd, path, O_WRONLY | O_TRUNC | O_CLOEXEC);
         if (fd < 0)
                 return vs_fail_errno(err, "cannot open %s", path);
-        if (write_all(fd, data, len) < 0)
+        if (vs_write_all(fd, data, len) < 0)
                 return vs_fail_errno(err, "cannot write %s", path);
         return 0;
 }

@@ -16,6 +16,9 @@ int vs_read_file_at(int dirfd, const char *path, char **out, size_t *len, vs_err
 /* Writes temp file + fsync + rename + fsync of the directory. */
 int vs_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
                          vs_error **err);
+/* write(2) until everything is written (EINTR retried); -1 with errno. */
+int vs_write_all(int fd, const void *data, size_t len);
+
 /* Temp file + rename, without fsync: for volatile runtime state under /run,
  * where readers must never see a half-written file but durability across a
  * crash of the machine is meaningless. */

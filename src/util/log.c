@@ -46,6 +46,16 @@ bool vs_log_has_file(void)
         return log_fd >= 0;
 }
 
+char *vs_now_rfc3339(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        struct tm tm;
+        gmtime_r(&ts.tv_sec, &tm);
+        return xasprintf("%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec);
+}
+
 static const char *level_name(enum vs_log_level l)
 {
         switch (l) {
@@ -69,13 +79,7 @@ void vs_log(enum vs_log_level level, const char *fmt, ...)
         _cleanup_free_ char *msg = xvasprintf(fmt, ap);
         va_end(ap);
 
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        struct tm tm;
-        gmtime_r(&ts.tv_sec, &tm);
-        char when[64];
-        snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900,
-                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec);
+        _cleanup_free_ char *when = vs_now_rfc3339();
 
         _cleanup_free_ char *line = NULL;
         if (log_json && log_fd >= 0) {

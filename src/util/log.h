@@ -15,6 +15,9 @@ bool vs_log_debug_enabled(void);
 /* True when a --log file is set (errors also go there, not only stderr). */
 bool vs_log_has_file(void);
 
+/* The current UTC time as RFC 3339 with nanoseconds. Caller frees. */
+char *vs_now_rfc3339(void);
+
 #define vs_debug(...) vs_log(VS_LOG_DEBUG, __VA_ARGS__)
 #define vs_warn(...)  vs_log(VS_LOG_WARN, __VA_ARGS__)
 #define vs_info(...)  vs_log(VS_LOG_INFO, __VA_ARGS__)

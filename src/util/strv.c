@@ -45,3 +45,15 @@ bool strv_contains(char *const *v, const char *s)
                         return true;
         return false;
 }
+
+void strv_env_set(char ***env, const char *kv)
+{
+        size_t klen = strcspn(kv, "=");
+        for (size_t i = 0; *env && (*env)[i]; i++)
+                if (strncmp((*env)[i], kv, klen) == 0 && (*env)[i][klen] == '=') {
+                        free((*env)[i]);
+                        (*env)[i] = xstrdup(kv);
+                        return;
+                }
+        strv_push(env, kv);
+}
