@@ -4,6 +4,7 @@
 #include "runtime/container.h"
 #include "runtime/hooks.h"
 #include "runtime/init.h"
+#include "runtime/seccomp.h"
 #include "runtime/stage.h"
 #include "runtime/state.h"
 #include "runtime/sync.h"
@@ -329,7 +330,12 @@ static int do_create(struct create_ctx *c, vs_error **err)
                  * itself, without the parent's RCU-bound migration. */
                 .self_cgroup = in_userns ? NULL : c->cgroup,
         };
+        struct vs_seccomp_prog *seccomp = NULL;
+        if (vs_seccomp_compile_config(cfg, o->root, &seccomp, err) < 0)
+                return -1;
+        a.seccomp = seccomp;
         c->pid = spawn_init(&a, flags, any_path, err);
+        vs_seccomp_prog_free(seccomp);
         if (c->pid < 0) {
                 c->pid = 0;
                 return -1;

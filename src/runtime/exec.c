@@ -3,6 +3,7 @@
 #include "runtime/container.h"
 #include "runtime/foreground.h"
 #include "runtime/process.h"
+#include "runtime/seccomp.h"
 #include "runtime/stage.h"
 #include "runtime/state.h"
 #include "runtime/sync.h"
@@ -69,7 +70,7 @@ static int differing_namespaces(pid_t pid)
 
 struct exec_child {
         const struct vs_exec_opts *o;
-        const struct oci_seccomp *seccomp;
+        const struct vs_seccomp_prog *seccomp;
         int pidfd, ns_flags, sync_fd, console_fd;
 };
 
@@ -197,12 +198,15 @@ int vs_container_exec(const struct vs_exec_opts *o, int *exit_status, vs_error *
         _cleanup_close_ int sync_fd = sv[0];
         _cleanup_close_ int child_sync = sv[1];
 
+        struct vs_seccomp_prog *seccomp = NULL;
+        if (vs_seccomp_compile_config(cfg, o->root, &seccomp, err) < 0)
+                return -1;
         sigset_t sigs, old;
         vs_foreground_signals(&sigs);
         if (!o->detach)
                 sigprocmask(SIG_BLOCK, &sigs, &old);
         struct exec_child c = {.o = o,
-                               .seccomp = cfg->linux_.seccomp,
+                               .seccomp = seccomp,
                                .pidfd = pidfd,
                                .ns_flags = differing_namespaces(st->pid),
                                .sync_fd = child_sync,
@@ -254,6 +258,7 @@ kill:
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);
 out:
+        vs_seccomp_prog_free(seccomp);
         if (master >= 0)
                 close(master);
         if (!o->detach)

@@ -150,7 +150,7 @@ static int build(struct vs_init_args *a, struct vs_rootfs_ctx *ctx, char **exe, 
                 if (personality(persona) < 0)
                         return vs_fail_errno(err, "linux.personality: cannot set it");
         }
-        if (vs_process_prepare(p, cfg->linux_.seccomp, exe, err) < 0)
+        if (vs_process_prepare(p, a->seccomp, exe, err) < 0)
                 return -1;
         return 0;
 }
@@ -197,7 +197,7 @@ _Noreturn void vs_init_main(struct vs_init_args *a)
                         _exit(1);
                 }
         }
-        vs_process_exec(cfg->process, cfg->linux_.seccomp, exe, a->preserve_fds, fifo, &err);
+        vs_process_exec(cfg->process, a->seccomp, exe, a->preserve_fds, fifo, &err);
         dprintf(fifo, "%s", err->msg);
         _exit(127);
 }

@@ -27,6 +27,7 @@ struct vs_init_args {
          * otherwise the runtime moves it and sends SYNC_CGROUP. */
         const struct vs_cgroup *self_cgroup;
         bool v2_at_birth; /* clone3(CLONE_INTO_CGROUP) placed it in cgroup2 */
+        const struct vs_seccomp_prog *seccomp; /* compiled by the runtime; NULL: none */
 };
 
 _Noreturn void vs_init_main(struct vs_init_args *a);

@@ -114,7 +114,7 @@ static void reset_signals(void)
  * profile loaded later may forbid it. */
 static int execstub = -1;
 
-int vs_process_prepare(const struct oci_process *p, const struct oci_seccomp *seccomp, char **exe,
+int vs_process_prepare(const struct oci_process *p, const struct vs_seccomp_prog *seccomp, char **exe,
                        vs_error **err)
 {
         execstub = vs_execstub_fd(err);
@@ -131,7 +131,7 @@ int vs_process_prepare(const struct oci_process *p, const struct oci_seccomp *se
          * possible (vs_process_exec). */
         if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 return vs_fail_errno(err, "process.noNewPrivileges: cannot set it");
-        if (!p->no_new_privileges && seccomp && vs_seccomp_load(seccomp, err) < 0)
+        if (!p->no_new_privileges && seccomp && vs_seccomp_install(seccomp, err) < 0)
                 return -1;
         if (p->caps && vs_caps_prepare(p->caps, err) < 0)
                 return -1;
@@ -150,10 +150,10 @@ int vs_process_prepare(const struct oci_process *p, const struct oci_seccomp *se
         return *exe ? 0 : -1;
 }
 
-int vs_process_exec(const struct oci_process *p, const struct oci_seccomp *seccomp,
+int vs_process_exec(const struct oci_process *p, const struct vs_seccomp_prog *seccomp,
                     const char *exe, int preserve_fds, int report_fd, vs_error **err)
 {
-        if (p->no_new_privileges && seccomp && vs_seccomp_load(seccomp, err) < 0)
+        if (p->no_new_privileges && seccomp && vs_seccomp_install(seccomp, err) < 0)
                 return -1;
         reset_signals();
         /* No descriptor of ours may reach the user process (CVE-2024-21626);

@@ -1,9 +1,19 @@
 #include "runtime/seccomp.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/json.h"
 #include "util/log.h"
 #include "util/xalloc.h"
+#include "version.h"
 
 #include <ctype.h>
+#include <linux/seccomp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -276,17 +286,12 @@ int vs_seccomp_build(const struct oci_seccomp *s, scmp_filter_ctx *out, vs_error
 
 int vs_seccomp_load(const struct oci_seccomp *s, vs_error **err)
 {
-        _cleanup_seccomp_ scmp_filter_ctx ctx = NULL;
-        if (vs_seccomp_build(s, &ctx, err) < 0)
+        struct vs_seccomp_prog *p = NULL;
+        if (vs_seccomp_compile(s, "", NULL, &p, err) < 0)
                 return -1;
-        int rc = seccomp_load(ctx);
-        if (rc == -EACCES)
-                return vs_error_set(err, EACCES,
-                                    "cannot load the seccomp filter (needs no_new_privs or "
-                                    "CAP_SYS_ADMIN)");
-        if (rc < 0)
-                return vs_error_set(err, -rc, "cannot load the seccomp filter");
-        return 0;
+        int r = vs_seccomp_install(p, err);
+        vs_seccomp_prog_free(p);
+        return r;
 }
 
 static const char *supported_archs[ARRAY_SIZE(spec_archs) + 1];
@@ -322,4 +327,156 @@ void vs_seccomp_features(const char *const **actions, const char *const **ops,
                 *archs = supported_archs;
         if (flags)
                 *flags = supported_flags;
+}
+
+/* ---- compiled programs and their cache ---- */
+
+#define CACHE_MAGIC "vessel-seccomp-bpf 1\n"
+
+static unsigned int filter_syscall_flags(const struct oci_seccomp *s)
+{
+        unsigned int flags = 0;
+        for (size_t i = 0; s->flags && s->flags[i]; i++) {
+                if (strcmp(s->flags[i], "SECCOMP_FILTER_FLAG_TSYNC") == 0)
+                        flags |= SECCOMP_FILTER_FLAG_TSYNC;
+                else if (strcmp(s->flags[i], "SECCOMP_FILTER_FLAG_LOG") == 0)
+                        flags |= SECCOMP_FILTER_FLAG_LOG;
+                else if (strcmp(s->flags[i], "SECCOMP_FILTER_FLAG_SPEC_ALLOW") == 0)
+                        flags |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+        }
+        return flags;
+}
+
+/* FNV-1a: only names the cache file; the file's whole key is compared. */
+static uint64_t fnv1a(const char *s)
+{
+        uint64_t h = 1469598103934665603ULL;
+        for (; *s; s++) {
+                h ^= (unsigned char) *s;
+                h *= 1099511628211ULL;
+        }
+        return h;
+}
+
+static char *cache_key(const char *profile_json)
+{
+        const struct scmp_version *v = seccomp_version();
+        return xasprintf("libseccomp %u.%u.%u; vessel %s; %s", v->major, v->minor, v->micro,
+                         VESSEL_VERSION, profile_json);
+}
+
+static int cache_read(const char *path, const char *key, struct vs_seccomp_prog *p)
+{
+        _cleanup_free_ char *data = NULL;
+        size_t len = 0;
+        _cleanup_error_ vs_error *e = NULL;
+        if (vs_read_file(path, &data, &len, &e) < 0)
+                return -1;
+        size_t ml = strlen(CACHE_MAGIC), kl = strlen(key) + 1;
+        if (len < ml + kl || memcmp(data, CACHE_MAGIC, ml) != 0 ||
+            memcmp(data + ml, key, kl) != 0)
+                return -1;
+        size_t n = len - ml - kl;
+        if (n == 0 || n % sizeof(struct sock_filter) != 0 ||
+            n / sizeof(struct sock_filter) > BPF_MAXINSNS)
+                return -1;
+        p->insns = xmalloc(n);
+        memcpy(p->insns, data + ml + kl, n);
+        p->len = (unsigned short) (n / sizeof(struct sock_filter));
+        return 0;
+}
+
+static void cache_write(const char *dir, const char *path, const char *key,
+                        const struct vs_seccomp_prog *p)
+{
+        _cleanup_error_ vs_error *e = NULL;
+        if (vs_mkdir_p(dir, 0700, &e) < 0) {
+                vs_debug("seccomp cache: %s", e->msg);
+                return;
+        }
+        size_t ml = strlen(CACHE_MAGIC), kl = strlen(key) + 1;
+        size_t n = (size_t) p->len * sizeof(struct sock_filter);
+        _cleanup_free_ char *buf = xmalloc(ml + kl + n);
+        memcpy(buf, CACHE_MAGIC, ml);
+        memcpy(buf + ml, key, kl);
+        memcpy(buf + ml + kl, p->insns, n);
+        if (vs_write_file_replace(path, buf, ml + kl + n, 0600, &e) < 0)
+                vs_debug("seccomp cache: %s", e->msg);
+}
+
+int vs_seccomp_compile(const struct oci_seccomp *s, const char *profile_json,
+                       const char *cache_dir, struct vs_seccomp_prog **out, vs_error **err)
+{
+        struct vs_seccomp_prog *p = xzalloc(sizeof(*p));
+        p->flags = filter_syscall_flags(s);
+        _cleanup_free_ char *key = cache_key(profile_json);
+        _cleanup_free_ char *path =
+                cache_dir ? xasprintf("%s/%016llx.bpf", cache_dir,
+                                      (unsigned long long) fnv1a(key))
+                          : NULL;
+        if (path && cache_read(path, key, p) == 0) {
+                p->from_cache = true;
+                *out = p;
+                return 0;
+        }
+        _cleanup_seccomp_ scmp_filter_ctx ctx = NULL;
+        if (vs_seccomp_build(s, &ctx, err) < 0) {
+                vs_seccomp_prog_free(p);
+                return -1;
+        }
+        _cleanup_close_ int mfd = memfd_create("vessel-seccomp", MFD_CLOEXEC);
+        int rc = mfd < 0 ? -errno : seccomp_export_bpf(ctx, mfd);
+        struct stat st = {0};
+        if (rc == 0 && fstat(mfd, &st) < 0)
+                rc = -errno;
+        size_t n = (size_t) st.st_size;
+        _cleanup_free_ char *bpf = xmalloc(n ? n : 1);
+        if (rc == 0 && pread(mfd, bpf, n, 0) != (ssize_t) n)
+                rc = -EIO;
+        if (rc < 0 || n == 0 || n % sizeof(struct sock_filter) != 0 ||
+            n / sizeof(struct sock_filter) > BPF_MAXINSNS) {
+                vs_seccomp_prog_free(p);
+                return vs_error_set(err, rc < 0 ? -rc : EINVAL,
+                                    "linux.seccomp: cannot compile the filter");
+        }
+        p->insns = xmalloc(n);
+        memcpy(p->insns, bpf, n);
+        p->len = (unsigned short) (n / sizeof(struct sock_filter));
+        if (path)
+                cache_write(cache_dir, path, key, p);
+        *out = p;
+        return 0;
+}
+
+int vs_seccomp_install(const struct vs_seccomp_prog *p, vs_error **err)
+{
+        struct sock_fprog prog = {.len = p->len, .filter = p->insns};
+        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, p->flags, &prog) < 0) {
+                if (errno == EACCES)
+                        return vs_fail_errno(err, "linux.seccomp: cannot load the filter (it "
+                                                  "needs no_new_privs or CAP_SYS_ADMIN)");
+                return vs_fail_errno(err, "linux.seccomp: cannot load the filter");
+        }
+        return 0;
+}
+
+void vs_seccomp_prog_free(struct vs_seccomp_prog *p)
+{
+        if (!p)
+                return;
+        free(p->insns);
+        free(p);
+}
+
+int vs_seccomp_compile_config(const struct oci_config *cfg, const char *root,
+                              struct vs_seccomp_prog **out, vs_error **err)
+{
+        *out = NULL;
+        json_object *lx, *sc;
+        if (cfg->linux_.seccomp == NULL || !json_object_object_get_ex(cfg->raw, "linux", &lx) ||
+            !json_object_object_get_ex(lx, "seccomp", &sc))
+                return 0;
+        _cleanup_free_ char *text = vs_json_to_string(sc, false);
+        _cleanup_free_ char *dir = xasprintf("%s/.seccomp", root);
+        return vs_seccomp_compile(cfg->linux_.seccomp, text, dir, out, err);
 }

@@ -559,6 +559,59 @@ static void test_load_without_privilege(void **state)
         assert_int_equal(run_in_child(child_load_without_privilege), 0);
 }
 
+/* Compiled programs are cached by the exact profile: the second compile of
+ * one profile reads the cache, a damaged cache file is never trusted, and a
+ * program from the cache behaves like a fresh one. */
+static int child_install_cached(void)
+{
+        _cleanup_error_ vs_error *err = NULL;
+        char dir[] = "/tmp/vessel-seccomp-cache.XXXXXX";
+        if (mkdtemp(dir) == NULL)
+                return 2;
+        struct oci_seccomp *s = NULL;
+        if (parse_text(errno_profile, "linux.seccomp", &s, &err) < 0)
+                return 3;
+        struct vs_seccomp_prog *a = NULL, *b = NULL, *c = NULL, *d = NULL;
+        if (vs_seccomp_compile(s, errno_profile, dir, &a, &err) < 0 || a->from_cache)
+                return 4;
+        if (vs_seccomp_compile(s, errno_profile, dir, &b, &err) < 0 || !b->from_cache)
+                return 5;
+        if (a->len != b->len || memcmp(a->insns, b->insns, a->len * sizeof(*a->insns)) != 0)
+                return 6;
+        /* Damage every cache file: the next compile must not use it. */
+        char cmd[256];
+        snprintf(cmd, sizeof(cmd), "for f in %s/*.bpf; do printf garbage >> $f; done", dir);
+        if (system(cmd) != 0)
+                return 7;
+        if (vs_seccomp_compile(s, errno_profile, dir, &c, &err) < 0 || c->from_cache)
+                return 8;
+        /* Another profile text is another cache entry. */
+        if (vs_seccomp_compile(s, "{\"other\": true}", dir, &d, &err) < 0 || d->from_cache)
+                return 9;
+        snprintf(cmd, sizeof(cmd), "test $(ls %s | wc -l) -eq 2 && rm -rf %s", dir, dir);
+        if (system(cmd) != 0)
+                return 10;
+        bool privileged = have_cap_sys_admin();
+        if (!privileged && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                return 11;
+        if (vs_seccomp_install(b, &err) < 0)
+                return 12;
+        if (!fails_with(syscall(SYS_getppid), 77) || !fails_with(syscall(SYS_getpgid, 0), EPERM))
+                return 13;
+        vs_seccomp_prog_free(a);
+        vs_seccomp_prog_free(b);
+        vs_seccomp_prog_free(c);
+        vs_seccomp_prog_free(d);
+        oci_seccomp_free(s);
+        return 0;
+}
+
+static void test_compile_cache(void **state)
+{
+        (void) state;
+        assert_int_equal(run_in_child(child_install_cached), 0);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -574,6 +627,7 @@ int main(void)
             cmocka_unit_test(test_build_rejects),
             cmocka_unit_test(test_load_errno_filter),
             cmocka_unit_test(test_load_without_privilege),
+            cmocka_unit_test(test_compile_cache),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
