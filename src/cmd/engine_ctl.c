@@ -1,5 +1,6 @@
 /* vessel stop / restart / kill / pause / unpause / rm / wait / rename. */
 #include "cmd/cmd.h"
+#include "cmd/engine_cmd.h"
 #include "engine/engine.h"
 #include "util/cleanup.h"
 
@@ -8,12 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int open_engine(struct vs_engine **e, vs_error **err)
-{
-        return vs_engine_open(vs_globals.data_root, vs_engine_runtime_root(vs_globals.root),
-                              vs_globals.debug, e, err);
-}
 
 enum action { STOP, RESTART, KILL, PAUSE, UNPAUSE, RM, WAIT };
 
@@ -57,7 +52,7 @@ static int for_each(const char *cmd, int argc, char **argv, const struct ctl *a)
                 return vs_usage_error(cmd, "missing CONTAINER");
         vs_error *err = NULL;
         _cleanup_engine_ struct vs_engine *e = NULL;
-        if (open_engine(&e, &err) < 0)
+        if (vs_cmd_open_engine(&e, &err) < 0)
                 return vs_report_error(&err);
         int status = 0;
         for (int i = optind; i < argc; i++) {
@@ -234,7 +229,7 @@ int cmd_engine_rename(int argc, char **argv)
         vs_error *err = NULL;
         _cleanup_engine_ struct vs_engine *e = NULL;
         _cleanup_ctr_ struct vs_ctr *ctr = NULL;
-        if (open_engine(&e, &err) < 0 || vs_ctr_resolve(e, argv[optind], &ctr, &err) < 0 ||
+        if (vs_cmd_open_engine(&e, &err) < 0 || vs_ctr_resolve(e, argv[optind], &ctr, &err) < 0 ||
             vs_engine_rename(e, ctr, argv[optind + 1], &err) < 0)
                 return vs_report_error(&err);
         return 0;

@@ -1,5 +1,6 @@
 /* vessel exec / cp / commit. */
 #include "cmd/cmd.h"
+#include "cmd/engine_cmd.h"
 #include "engine/engine.h"
 #include "oci/config.h"
 #include "runtime/container.h"
@@ -15,12 +16,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
-
-static int open_engine(struct vs_engine **e, vs_error **err)
-{
-        return vs_engine_open(vs_globals.data_root, vs_engine_runtime_root(vs_globals.root),
-                              vs_globals.debug, e, err);
-}
 
 static bool env_has(char **env, const char *key)
 {
@@ -127,13 +122,8 @@ int cmd_engine_exec(int argc, char **argv)
         vs_error *err = NULL;
         _cleanup_engine_ struct vs_engine *e = NULL;
         _cleanup_ctr_ struct vs_ctr *ct = NULL;
-        if (open_engine(&e, &err) < 0 || vs_ctr_resolve(e, argv[optind], &ct, &err) < 0)
+        if (vs_cmd_running_ctr(argv[optind], &e, &ct, &err) < 0)
                 return vs_report_error(&err);
-        vs_ctr_refresh(e, ct);
-        if (!ct->state.running) {
-                vs_fail(&err, "container %s is not running", ct->name);
-                return vs_report_error(&err);
-        }
         if (ct->state.paused) {
                 vs_fail(&err, "container %s is paused: unpause it first", ct->name);
                 return vs_report_error(&err);
@@ -225,7 +215,7 @@ int cmd_engine_cp(int argc, char **argv)
                 return vs_usage_error("cp", "expected SRC and DEST");
         vs_error *err = NULL;
         _cleanup_engine_ struct vs_engine *e = NULL;
-        if (open_engine(&e, &err) < 0 || vs_engine_cp(e, argv[optind], argv[optind + 1], &err) < 0)
+        if (vs_cmd_open_engine(&e, &err) < 0 || vs_engine_cp(e, argv[optind], argv[optind + 1], &err) < 0)
                 return vs_report_error(&err);
         return 0;
 }
@@ -282,7 +272,7 @@ int cmd_engine_commit(int argc, char **argv)
         _cleanup_engine_ struct vs_engine *e = NULL;
         _cleanup_ctr_ struct vs_ctr *ct = NULL;
         _cleanup_free_ char *id = NULL;
-        if (open_engine(&e, &err) < 0 || vs_ctr_resolve(e, argv[optind], &ct, &err) < 0 ||
+        if (vs_cmd_open_engine(&e, &err) < 0 || vs_ctr_resolve(e, argv[optind], &ct, &err) < 0 ||
             vs_engine_commit(e, ct, argc - optind == 2 ? argv[optind + 1] : NULL, &o, &id, &err) <
                 0)
                 return vs_report_error(&err);

@@ -1,5 +1,6 @@
 /* vessel ps / inspect / logs / top / stats / diff. */
 #include "cmd/cmd.h"
+#include "cmd/engine_cmd.h"
 #include "engine/engine.h"
 #include "image/image.h"
 #include "runtime/container.h"
@@ -18,12 +19,6 @@
 #include <sys/sysinfo.h>
 #include <time.h>
 #include <unistd.h>
-
-static int open_engine(struct vs_engine **e, vs_error **err)
-{
-        return vs_engine_open(vs_globals.data_root, vs_engine_runtime_root(vs_globals.root),
-                              vs_globals.debug, e, err);
-}
 
 static void print_json(json_object *o)
 {
@@ -148,7 +143,7 @@ int cmd_engine_ps(int argc, char **argv)
         _cleanup_engine_ struct vs_engine *e = NULL;
         struct vs_ctr **v = NULL;
         size_t n = 0;
-        if (open_engine(&e, &err) < 0 || vs_ctr_list(e, &v, &n, &err) < 0)
+        if (vs_cmd_open_engine(&e, &err) < 0 || vs_ctr_list(e, &v, &n, &err) < 0)
                 return vs_report_error(&err);
         struct row *rows = xcalloc(n ? n : 1, sizeof(*rows));
         size_t nr = 0;
@@ -327,7 +322,7 @@ int cmd_engine_inspect(int argc, char **argv)
                 return vs_usage_error("inspect", "missing NAME");
         vs_error *err = NULL;
         _cleanup_engine_ struct vs_engine *e = NULL;
-        if (open_engine(&e, &err) < 0)
+        if (vs_cmd_open_engine(&e, &err) < 0)
                 return vs_report_error(&err);
         _cleanup_json_ json_object *arr = json_object_new_array();
         int status = 0;
@@ -415,7 +410,7 @@ int cmd_engine_logs(int argc, char **argv)
         vs_error *err = NULL;
         _cleanup_engine_ struct vs_engine *e = NULL;
         _cleanup_ctr_ struct vs_ctr *ct = NULL;
-        if (open_engine(&e, &err) < 0 || vs_ctr_resolve(e, argv[optind], &ct, &err) < 0 ||
+        if (vs_cmd_open_engine(&e, &err) < 0 || vs_ctr_resolve(e, argv[optind], &ct, &err) < 0 ||
             vs_logs_print(e, ct, &o, &err) < 0)
                 return vs_report_error(&err);
         return 0;
@@ -462,13 +457,8 @@ int cmd_engine_top(int argc, char **argv)
         vs_error *err = NULL;
         _cleanup_engine_ struct vs_engine *e = NULL;
         _cleanup_ctr_ struct vs_ctr *ct = NULL;
-        if (open_engine(&e, &err) < 0 || vs_ctr_resolve(e, argv[optind], &ct, &err) < 0)
+        if (vs_cmd_running_ctr(argv[optind], &e, &ct, &err) < 0)
                 return vs_report_error(&err);
-        vs_ctr_refresh(e, ct);
-        if (!ct->state.running) {
-                vs_fail(&err, "container %s is not running", ct->name);
-                return vs_report_error(&err);
-        }
         _cleanup_free_ pid_t *pids = NULL;
         size_t n = 0;
         if (vs_container_pids(ct->runtime_root, ct->id, &pids, &n, &err) < 0)
@@ -646,7 +636,7 @@ int cmd_engine_stats(int argc, char **argv)
         }
         vs_error *err = NULL;
         _cleanup_engine_ struct vs_engine *e = NULL;
-        if (open_engine(&e, &err) < 0)
+        if (vs_cmd_open_engine(&e, &err) < 0)
                 return vs_report_error(&err);
         struct vs_ctr **v = NULL;
         size_t n = 0;
@@ -756,7 +746,7 @@ int cmd_engine_diff(int argc, char **argv)
         _cleanup_engine_ struct vs_engine *e = NULL;
         _cleanup_ctr_ struct vs_ctr *ct = NULL;
         _cleanup_strv_ char **lines = NULL;
-        if (open_engine(&e, &err) < 0 || vs_ctr_resolve(e, argv[optind], &ct, &err) < 0 ||
+        if (vs_cmd_open_engine(&e, &err) < 0 || vs_ctr_resolve(e, argv[optind], &ct, &err) < 0 ||
             vs_engine_diff(e, ct, &lines, &err) < 0)
                 return vs_report_error(&err);
         for (size_t i = 0; lines && lines[i]; i++)

@@ -1,5 +1,6 @@
 /* vessel run / create / start / attach / monitor. */
 #include "cmd/cmd.h"
+#include "cmd/engine_cmd.h"
 #include "engine/engine.h"
 #include "util/cleanup.h"
 #include "util/strv.h"
@@ -13,12 +14,6 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-static int open_engine(struct vs_engine **e, vs_error **err)
-{
-        return vs_engine_open(vs_globals.data_root, vs_engine_runtime_root(vs_globals.root),
-                              vs_globals.debug, e, err);
-}
 
 static const char run_usage[] =
     "Usage: vessel %s [OPTIONS] IMAGE [COMMAND [ARG...]]\n\n"
@@ -334,7 +329,7 @@ static int run_or_create(const char *cmd, bool run, int argc, char **argv)
         vs_error *err = NULL;
         _cleanup_engine_ struct vs_engine *e = NULL;
         _cleanup_ctr_ struct vs_ctr *c = NULL;
-        if (open_engine(&e, &err) < 0 || vs_engine_create(e, &f, &c, &err) < 0) {
+        if (vs_cmd_open_engine(&e, &err) < 0 || vs_engine_create(e, &f, &c, &err) < 0) {
                 free_flags(&f);
                 return run_error(&err);
         }
@@ -411,7 +406,7 @@ int cmd_engine_start(int argc, char **argv)
                 return vs_usage_error("start", "--attach takes one container");
         vs_error *err = NULL;
         _cleanup_engine_ struct vs_engine *e = NULL;
-        if (open_engine(&e, &err) < 0)
+        if (vs_cmd_open_engine(&e, &err) < 0)
                 return vs_report_error(&err);
         int status = 0;
         for (int i = optind; i < argc; i++) {
@@ -460,7 +455,7 @@ int cmd_engine_attach(int argc, char **argv)
         vs_error *err = NULL;
         _cleanup_engine_ struct vs_engine *e = NULL;
         _cleanup_ctr_ struct vs_ctr *ctr = NULL;
-        if (open_engine(&e, &err) < 0 || vs_ctr_resolve(e, argv[optind], &ctr, &err) < 0)
+        if (vs_cmd_open_engine(&e, &err) < 0 || vs_ctr_resolve(e, argv[optind], &ctr, &err) < 0)
                 return vs_report_error(&err);
         vs_ctr_refresh(e, ctr);
         if (!vs_ctr_monitor_alive(ctr) || !ctr->state.running) {

@@ -1,5 +1,6 @@
 /* Engine commands (Docker-style front ends over src/engine). */
 #include "cmd/cmd.h"
+#include "cmd/engine_cmd.h"
 
 int cmd_engine_run(int argc, char **argv);
 int cmd_engine_create(int argc, char **argv);
@@ -49,3 +50,19 @@ const struct vs_command vs_engine_commands[] = {
     {"monitor", cmd_engine_monitor, "(internal) supervise one container; started by run"},
     {NULL, NULL, NULL},
 };
+
+int vs_cmd_open_engine(struct vs_engine **e, vs_error **err)
+{
+        return vs_engine_open(vs_globals.data_root, vs_engine_runtime_root(vs_globals.root),
+                              vs_globals.debug, e, err);
+}
+
+int vs_cmd_running_ctr(const char *name, struct vs_engine **e, struct vs_ctr **ct, vs_error **err)
+{
+        if (vs_cmd_open_engine(e, err) < 0 || vs_ctr_resolve(*e, name, ct, err) < 0)
+                return -1;
+        vs_ctr_refresh(*e, *ct);
+        if (!(*ct)->state.running)
+                return vs_fail(err, "container %s is not running", (*ct)->name);
+        return 0;
+}

@@ -91,6 +91,9 @@ int cg_writef(const char *dir, const char *file, const char *field, vs_error **e
 int cg_read(const char *dir, const char *file, char **out, vs_error **err);
 /* A number; "max" and "-1" read as UINT64_MAX. */
 int cg_read_u64(const char *dir, const char *file, uint64_t *out, vs_error **err);
+/* For stats: a missing or unreadable file counts as 0. */
+uint64_t cg_read_or_zero(const char *dir, const char *file);
+void cg_set_u64(json_object *o, const char *key, uint64_t v);
 /* The value of "key N" in a flat-keyed file (memory.stat, cgroup.events);
  * -1 when the file or the key is missing. */
 int cg_read_keyed(const char *dir, const char *file, const char *key, uint64_t *out);

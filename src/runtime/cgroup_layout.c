@@ -578,3 +578,16 @@ int vs_cgroup_check_id_subset(const char *want, const char *avail, const char *f
                                        field, what, i, avail);
         return 0;
 }
+
+uint64_t cg_read_or_zero(const char *dir, const char *file)
+{
+        uint64_t v = 0;
+        if (cg_read_u64(dir, file, &v, NULL) < 0)
+                return 0;
+        return v;
+}
+
+void cg_set_u64(json_object *o, const char *key, uint64_t v)
+{
+        json_object_object_add(o, key, json_object_new_uint64(v));
+}

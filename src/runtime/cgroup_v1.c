@@ -289,18 +289,6 @@ int cg_v1_devices(const char *dir, const struct oci_resources *r, bool update, v
 
 /* ---- stats ---- */
 
-static void set_u64(json_object *o, const char *key, uint64_t v)
-{
-        json_object_object_add(o, key, json_object_new_uint64(v));
-}
-
-static uint64_t read_or_zero(const char *dir, const char *file)
-{
-        uint64_t v = 0;
-        if (cg_read_u64(dir, file, &v, NULL) < 0)
-                return 0;
-        return v;
-}
 
 static void mem_entry(const char *dir, json_object *e, const char *prefix)
 {
@@ -308,10 +296,10 @@ static void mem_entry(const char *dir, json_object *e, const char *prefix)
         _cleanup_free_ char *m = xasprintf("%s.max_usage_in_bytes", prefix);
         _cleanup_free_ char *f = xasprintf("%s.failcnt", prefix);
         _cleanup_free_ char *l = xasprintf("%s.limit_in_bytes", prefix);
-        set_u64(e, "usage", read_or_zero(dir, u));
-        set_u64(e, "max", read_or_zero(dir, m));
-        set_u64(e, "failcnt", read_or_zero(dir, f));
-        set_u64(e, "limit", read_or_zero(dir, l));
+        cg_set_u64(e, "usage", cg_read_or_zero(dir, u));
+        cg_set_u64(e, "max", cg_read_or_zero(dir, m));
+        cg_set_u64(e, "failcnt", cg_read_or_zero(dir, f));
+        cg_set_u64(e, "limit", cg_read_or_zero(dir, l));
 }
 
 /* "key value" lines into obj (memory.stat, cpu.stat). */
@@ -326,7 +314,7 @@ static void read_flat(const char *dir, const char *file, json_object *obj)
                 char key[128];
                 unsigned long long v;
                 if (sscanf(line, "%127s %llu", key, &v) == 2)
-                        set_u64(obj, key, v);
+                        cg_set_u64(obj, key, v);
         }
 }
 
@@ -353,10 +341,10 @@ static size_t blkio_entries(const char *dir, const char *file, json_object *arr)
                 if (sscanf(line, "%llu:%llu %31s %llu", &maj, &min, op, &v) != 4)
                         continue;
                 json_object *e = json_object_new_object();
-                set_u64(e, "major", maj);
-                set_u64(e, "minor", min);
+                cg_set_u64(e, "major", maj);
+                cg_set_u64(e, "minor", min);
                 json_object_object_add(e, "op", json_object_new_string(op));
-                set_u64(e, "value", v);
+                cg_set_u64(e, "value", v);
                 json_object_array_add(arr, e);
                 n++;
         }
@@ -401,9 +389,9 @@ static void stats_hugetlb(const char *dir, json_object *hugetlb)
                 _cleanup_free_ char *m = xasprintf("%s.max_usage_in_bytes", prefix);
                 _cleanup_free_ char *f = xasprintf("%s.failcnt", prefix);
                 json_object *e = json_object_new_object();
-                set_u64(e, "usage", read_or_zero(dir, u));
-                set_u64(e, "max", read_or_zero(dir, m));
-                set_u64(e, "failcnt", read_or_zero(dir, f));
+                cg_set_u64(e, "usage", cg_read_or_zero(dir, u));
+                cg_set_u64(e, "max", cg_read_or_zero(dir, m));
+                cg_set_u64(e, "failcnt", cg_read_or_zero(dir, f));
                 json_object_object_add(hugetlb, size, e);
         }
 }
@@ -420,7 +408,7 @@ int cg_v1_stats(const struct vs_cgroup *cg, json_object *s, vs_error **err)
         json_object *cpu = json_object_object_get(s, "cpu");
         if ((d = v1_dir(cg, "cpuacct")) != NULL) {
                 json_object *usage = json_object_object_get(cpu, "usage");
-                set_u64(usage, "total", read_or_zero(d->path, "cpuacct.usage"));
+                cg_set_u64(usage, "total", cg_read_or_zero(d->path, "cpuacct.usage"));
                 _cleanup_free_ char *percpu = NULL;
                 json_object *arr = json_object_new_array();
                 if (cg_read(d->path, "cpuacct.usage_percpu", &percpu, NULL) == 0) {
@@ -432,27 +420,27 @@ int cg_v1_stats(const struct vs_cgroup *cg, json_object *s, vs_error **err)
                 }
                 json_object_object_add(usage, "percpu", arr);
                 if (cg_has_file(d->path, "cpuacct.usage_sys")) {
-                        set_u64(usage, "kernel", read_or_zero(d->path, "cpuacct.usage_sys"));
-                        set_u64(usage, "user", read_or_zero(d->path, "cpuacct.usage_user"));
+                        cg_set_u64(usage, "kernel", cg_read_or_zero(d->path, "cpuacct.usage_sys"));
+                        cg_set_u64(usage, "user", cg_read_or_zero(d->path, "cpuacct.usage_user"));
                 } else {
                         /* cpuacct.stat counts USER_HZ ticks. */
                         uint64_t ns_per_tick = 1000000000ULL / (uint64_t) sysconf(_SC_CLK_TCK);
                         uint64_t user = 0, sys = 0;
                         cg_read_keyed(d->path, "cpuacct.stat", "user", &user);
                         cg_read_keyed(d->path, "cpuacct.stat", "system", &sys);
-                        set_u64(usage, "kernel", sys * ns_per_tick);
-                        set_u64(usage, "user", user * ns_per_tick);
+                        cg_set_u64(usage, "kernel", sys * ns_per_tick);
+                        cg_set_u64(usage, "user", user * ns_per_tick);
                 }
         }
         if ((d = v1_dir(cg, "cpu")) != NULL) {
                 json_object *thr = json_object_object_get(cpu, "throttling");
                 uint64_t v = 0;
                 if (cg_read_keyed(d->path, "cpu.stat", "nr_periods", &v) == 0)
-                        set_u64(thr, "periods", v);
+                        cg_set_u64(thr, "periods", v);
                 if (cg_read_keyed(d->path, "cpu.stat", "nr_throttled", &v) == 0)
-                        set_u64(thr, "throttledPeriods", v);
+                        cg_set_u64(thr, "throttledPeriods", v);
                 if (cg_read_keyed(d->path, "cpu.stat", "throttled_time", &v) == 0)
-                        set_u64(thr, "throttledTime", v);
+                        cg_set_u64(thr, "throttledTime", v);
         }
         if ((d = v1_dir(cg, "memory")) != NULL) {
                 json_object *mem = json_object_object_get(s, "memory");
@@ -462,13 +450,13 @@ int cg_v1_stats(const struct vs_cgroup *cg, json_object *s, vs_error **err)
                 mem_entry(d->path, json_object_object_get(mem, "kernelTCP"), "memory.kmem.tcp");
                 json_object *raw = json_object_object_get(mem, "raw");
                 read_flat(d->path, "memory.stat", raw);
-                set_u64(mem, "cache", get_u64(raw, "cache"));
+                cg_set_u64(mem, "cache", get_u64(raw, "cache"));
         }
         if ((d = v1_dir(cg, "pids")) != NULL) {
                 json_object *pids = json_object_object_get(s, "pids");
-                uint64_t max = read_or_zero(d->path, "pids.max");
-                set_u64(pids, "current", read_or_zero(d->path, "pids.current"));
-                set_u64(pids, "limit", max == UINT64_MAX ? 0 : max); /* runc: 0 is "max" */
+                uint64_t max = cg_read_or_zero(d->path, "pids.max");
+                cg_set_u64(pids, "current", cg_read_or_zero(d->path, "pids.current"));
+                cg_set_u64(pids, "limit", max == UINT64_MAX ? 0 : max); /* runc: 0 is "max" */
         }
         if ((d = v1_dir(cg, "blkio")) != NULL)
                 stats_blkio(d->path, json_object_object_get(s, "blkio"));

@@ -235,18 +235,6 @@ int cg_v2_unified(const char *dir, const struct oci_resources *r, vs_error **err
 
 /* ---- stats ---- */
 
-static void set_u64(json_object *o, const char *key, uint64_t v)
-{
-        json_object_object_add(o, key, json_object_new_uint64(v));
-}
-
-static uint64_t read_or_zero(const char *dir, const char *file)
-{
-        uint64_t v = 0;
-        if (cg_read_u64(dir, file, &v, NULL) < 0)
-                return 0;
-        return v;
-}
 
 static uint64_t keyed_or_zero(const char *dir, const char *file, const char *key)
 {
@@ -266,7 +254,7 @@ static void read_flat(const char *dir, const char *file, json_object *obj)
                 char key[128];
                 unsigned long long v;
                 if (sscanf(line, "%127s %llu", key, &v) == 2)
-                        set_u64(obj, key, v);
+                        cg_set_u64(obj, key, v);
         }
 }
 
@@ -274,10 +262,10 @@ static void add_blkio(json_object *arr, unsigned long long maj, unsigned long lo
                       const char *op, uint64_t v)
 {
         json_object *e = json_object_new_object();
-        set_u64(e, "major", maj);
-        set_u64(e, "minor", min);
+        cg_set_u64(e, "major", maj);
+        cg_set_u64(e, "minor", min);
         json_object_object_add(e, "op", json_object_new_string(op));
-        set_u64(e, "value", v);
+        cg_set_u64(e, "value", v);
         json_object_array_add(arr, e);
 }
 
@@ -330,9 +318,9 @@ static void stats_hugetlb(const char *dir, json_object *hugetlb)
                 if (!cg_has_file(dir, cur))
                         continue;
                 json_object *e = json_object_new_object();
-                set_u64(e, "usage", read_or_zero(dir, cur));
-                set_u64(e, "max", read_or_zero(dir, max));
-                set_u64(e, "failcnt", keyed_or_zero(dir, ev, "max"));
+                cg_set_u64(e, "usage", cg_read_or_zero(dir, cur));
+                cg_set_u64(e, "max", cg_read_or_zero(dir, max));
+                cg_set_u64(e, "failcnt", keyed_or_zero(dir, ev, "max"));
                 json_object_object_add(hugetlb, size, e);
         }
 }
@@ -357,47 +345,47 @@ int cg_v2_stats(const struct vs_cgroup *cg, json_object *s, vs_error **err)
         if (acct == NULL || acct->v2) {
                 json_object *cpu = json_object_object_get(s, "cpu");
                 json_object *usage = json_object_object_get(cpu, "usage");
-                set_u64(usage, "total", keyed_or_zero(v2->path, "cpu.stat", "usage_usec") * 1000);
-                set_u64(usage, "user", keyed_or_zero(v2->path, "cpu.stat", "user_usec") * 1000);
-                set_u64(usage, "kernel", keyed_or_zero(v2->path, "cpu.stat", "system_usec") * 1000);
+                cg_set_u64(usage, "total", keyed_or_zero(v2->path, "cpu.stat", "usage_usec") * 1000);
+                cg_set_u64(usage, "user", keyed_or_zero(v2->path, "cpu.stat", "user_usec") * 1000);
+                cg_set_u64(usage, "kernel", keyed_or_zero(v2->path, "cpu.stat", "system_usec") * 1000);
         }
         if ((p = v2_path(cg, "cpu")) != NULL) {
                 json_object *thr =
                     json_object_object_get(json_object_object_get(s, "cpu"), "throttling");
-                set_u64(thr, "periods", keyed_or_zero(p, "cpu.stat", "nr_periods"));
-                set_u64(thr, "throttledPeriods", keyed_or_zero(p, "cpu.stat", "nr_throttled"));
-                set_u64(thr, "throttledTime",
+                cg_set_u64(thr, "periods", keyed_or_zero(p, "cpu.stat", "nr_periods"));
+                cg_set_u64(thr, "throttledPeriods", keyed_or_zero(p, "cpu.stat", "nr_throttled"));
+                cg_set_u64(thr, "throttledTime",
                         keyed_or_zero(p, "cpu.stat", "throttled_usec") * 1000);
         }
         if ((p = v2_path(cg, "memory")) != NULL) {
                 json_object *mem = json_object_object_get(s, "memory");
                 json_object *usage = json_object_object_get(mem, "usage");
                 json_object *swap = json_object_object_get(mem, "swap");
-                uint64_t cur = read_or_zero(p, "memory.current");
-                uint64_t max = read_or_zero(p, "memory.max");
-                set_u64(usage, "usage", cur);
-                set_u64(usage, "max", read_or_zero(p, "memory.peak"));
-                set_u64(usage, "limit", max);
-                set_u64(usage, "failcnt", keyed_or_zero(p, "memory.events", "max"));
+                uint64_t cur = cg_read_or_zero(p, "memory.current");
+                uint64_t max = cg_read_or_zero(p, "memory.max");
+                cg_set_u64(usage, "usage", cur);
+                cg_set_u64(usage, "max", cg_read_or_zero(p, "memory.peak"));
+                cg_set_u64(usage, "limit", max);
+                cg_set_u64(usage, "failcnt", keyed_or_zero(p, "memory.events", "max"));
                 /* runc reports v2 swap as memory+swap, the v1 meaning. */
-                uint64_t sw = read_or_zero(p, "memory.swap.current");
-                uint64_t swmax = read_or_zero(p, "memory.swap.max");
-                set_u64(swap, "usage", cur + sw);
-                set_u64(swap, "max", read_or_zero(p, "memory.swap.peak"));
-                set_u64(swap, "limit",
+                uint64_t sw = cg_read_or_zero(p, "memory.swap.current");
+                uint64_t swmax = cg_read_or_zero(p, "memory.swap.max");
+                cg_set_u64(swap, "usage", cur + sw);
+                cg_set_u64(swap, "max", cg_read_or_zero(p, "memory.swap.peak"));
+                cg_set_u64(swap, "limit",
                         (max == UINT64_MAX || swmax == UINT64_MAX) ? UINT64_MAX : max + swmax);
-                set_u64(swap, "failcnt", keyed_or_zero(p, "memory.swap.events", "max"));
+                cg_set_u64(swap, "failcnt", keyed_or_zero(p, "memory.swap.events", "max"));
                 json_object *raw = json_object_object_get(mem, "raw");
                 read_flat(p, "memory.stat", raw);
                 json_object *file;
                 if (json_object_object_get_ex(raw, "file", &file))
-                        set_u64(mem, "cache", json_object_get_uint64(file));
+                        cg_set_u64(mem, "cache", json_object_get_uint64(file));
         }
         if ((p = v2_path(cg, "pids")) != NULL) {
                 json_object *pids = json_object_object_get(s, "pids");
-                uint64_t max = read_or_zero(p, "pids.max");
-                set_u64(pids, "current", read_or_zero(p, "pids.current"));
-                set_u64(pids, "limit", max == UINT64_MAX ? 0 : max);
+                uint64_t max = cg_read_or_zero(p, "pids.max");
+                cg_set_u64(pids, "current", cg_read_or_zero(p, "pids.current"));
+                cg_set_u64(pids, "limit", max == UINT64_MAX ? 0 : max);
         }
         if ((p = v2_path(cg, "io")) != NULL)
                 stats_io(p, json_object_object_get(s, "blkio"));

@@ -42,8 +42,7 @@ static char *find_executable(const char *arg0, char **env, vs_error **err)
 {
         if (strchr(arg0, '/')) {
                 if (!is_executable(arg0))
-                        return vs_fail_errno(err, "process.args[0]: cannot execute %s", arg0),
-                               NULL;
+                        return vs_fail_errno(err, "process.args[0]: cannot execute %s", arg0), NULL;
                 return xstrdup(arg0);
         }
         const char *path = env_get(env, "PATH");
@@ -114,8 +113,8 @@ static void reset_signals(void)
  * profile loaded later may forbid it. */
 static int execstub = -1;
 
-int vs_process_prepare(const struct oci_process *p, const struct vs_seccomp_prog *seccomp, char **exe,
-                       vs_error **err)
+int vs_process_prepare(const struct oci_process *p, const struct vs_seccomp_prog *seccomp,
+                       char **exe, vs_error **err)
 {
         execstub = vs_execstub_fd(err);
         if (execstub < 0)

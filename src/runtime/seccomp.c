@@ -373,8 +373,7 @@ static int cache_read(const char *path, const char *key, struct vs_seccomp_prog 
         if (vs_read_file(path, &data, &len, &e) < 0)
                 return -1;
         size_t ml = strlen(CACHE_MAGIC), kl = strlen(key) + 1;
-        if (len < ml + kl || memcmp(data, CACHE_MAGIC, ml) != 0 ||
-            memcmp(data + ml, key, kl) != 0)
+        if (len < ml + kl || memcmp(data, CACHE_MAGIC, ml) != 0 || memcmp(data + ml, key, kl) != 0)
                 return -1;
         size_t n = len - ml - kl;
         if (n == 0 || n % sizeof(struct sock_filter) != 0 ||
@@ -404,16 +403,15 @@ static void cache_write(const char *dir, const char *path, const char *key,
                 vs_debug("seccomp cache: %s", e->msg);
 }
 
-int vs_seccomp_compile(const struct oci_seccomp *s, const char *profile_json,
-                       const char *cache_dir, struct vs_seccomp_prog **out, vs_error **err)
+int vs_seccomp_compile(const struct oci_seccomp *s, const char *profile_json, const char *cache_dir,
+                       struct vs_seccomp_prog **out, vs_error **err)
 {
         struct vs_seccomp_prog *p = xzalloc(sizeof(*p));
         p->flags = filter_syscall_flags(s);
         _cleanup_free_ char *key = cache_key(profile_json);
         _cleanup_free_ char *path =
-                cache_dir ? xasprintf("%s/%016llx.bpf", cache_dir,
-                                      (unsigned long long) fnv1a(key))
-                          : NULL;
+            cache_dir ? xasprintf("%s/%016llx.bpf", cache_dir, (unsigned long long) fnv1a(key))
+                      : NULL;
         if (path && cache_read(path, key, p) == 0) {
                 p->from_cache = true;
                 *out = p;

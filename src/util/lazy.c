@@ -23,7 +23,7 @@ void *vs_lazy_resolve(struct vs_lazy_sym *s)
                 if (!crypto_ready && strncmp(s->lib, "libcrypto.", 10) == 0) {
                         /* vessel only hashes: skip reading openssl.cnf (~3 ms). */
                         int (*init)(uint64_t, const void *) =
-                                (int (*)(uint64_t, const void *)) dlsym(h, "OPENSSL_init_crypto");
+                            (int (*)(uint64_t, const void *)) dlsym(h, "OPENSSL_init_crypto");
                         if (init)
                                 init(0x00000080L /* OPENSSL_INIT_NO_LOAD_CONFIG */, NULL);
                         crypto_ready = true;

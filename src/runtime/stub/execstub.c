@@ -14,7 +14,9 @@
 static long sys3(long n, long a, long b, long c)
 {
         long ret;
-        __asm__ volatile("syscall" : "=a"(ret) : "a"(n), "D"(a), "S"(b), "d"(c)
+        __asm__ volatile("syscall"
+                         : "=a"(ret)
+                         : "a"(n), "D"(a), "S"(b), "d"(c)
                          : "rcx", "r11", "memory");
         return ret;
 }

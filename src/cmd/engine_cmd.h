@@ -1,0 +1,14 @@
+/* Shared by the engine's command front ends. */
+#ifndef VESSEL_CMD_ENGINE_CMD_H
+#define VESSEL_CMD_ENGINE_CMD_H
+
+#include "engine/engine.h"
+#include "util/error.h"
+
+/* The engine at --data-root / $VESSEL_ROOT with its runtime root. */
+int vs_cmd_open_engine(struct vs_engine **e, vs_error **err);
+/* Opens the engine and resolves name (or id prefix) to a container that is
+ * running: "container NAME is not running" otherwise. */
+int vs_cmd_running_ctr(const char *name, struct vs_engine **e, struct vs_ctr **ct, vs_error **err);
+
+#endif
