@@ -32,13 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static pid_t raw_clone(unsigned long flags)
-{
-        /* fork() with namespace flags; the child continues on a COW stack. */
-        return (pid_t) syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
-}
-
-/* raw_clone into the cgroup2 directory cgroup_fd; -1 with ENOSYS/E2BIG on
+/* vs_raw_clone into the cgroup2 directory cgroup_fd; -1 with ENOSYS/E2BIG on
  * kernels without clone3 or CLONE_INTO_CGROUP. */
 static pid_t clone_into_cgroup(unsigned long flags, int cgroup_fd)
 {
@@ -84,7 +78,7 @@ static pid_t spawn_init(struct vs_init_args *a, unsigned long flags, bool any_pa
                         }
                 }
                 if (pid < 0)
-                        pid = raw_clone(flags | SIGCHLD);
+                        pid = vs_raw_clone(flags | SIGCHLD);
                 if (pid < 0)
                         return vs_fail_errno(err, "cannot create the container's namespaces");
                 if (pid == 0)
@@ -124,10 +118,9 @@ static pid_t spawn_init(struct vs_init_args *a, unsigned long flags, bool any_pa
                 }
                 pid_t pid = -1;
                 if (!*msg) {
-                        pid = raw_clone(flags | CLONE_PARENT | SIGCHLD);
+                        pid = vs_raw_clone(flags | CLONE_PARENT | SIGCHLD);
                         if (pid == 0) {
                                 close(pp[1]);
-                                a->parent = getppid();
                                 vs_init_main(a);
                         }
                         if (pid < 0)
@@ -217,23 +210,6 @@ static int run_create_hooks(struct create_ctx *c, vs_error **err)
         return 0;
 }
 
-static int write_pid_file(const char *path, pid_t pid, vs_error **err)
-{
-        char buf[32];
-        int n = snprintf(buf, sizeof(buf), "%d", pid);
-        _cleanup_free_ char *abs = NULL;
-        if (path[0] != '/') {
-                char cwd[PATH_MAX];
-                if (getcwd(cwd, sizeof(cwd)) == NULL)
-                        return vs_fail_errno(err, "--pid-file: cannot resolve %s", path);
-                abs = xasprintf("%s/%s", cwd, path);
-                path = abs;
-        }
-        if (vs_write_file_replace(path, buf, (size_t) n, 0644, err) < 0)
-                return vs_error_wrap(err, "--pid-file");
-        return 0;
-}
-
 static int do_create(struct create_ctx *c, vs_error **err)
 {
         const struct vs_create_opts *o = c->o;
@@ -317,7 +293,6 @@ static int do_create(struct create_ctx *c, vs_error **err)
                 .cfg = cfg,
                 .id = o->id,
                 .bundle = c->bundle,
-                .parent = getpid(),
                 .sync_fd = child_sync,
                 .console_fd = console,
                 .fifo_fd = fifo,
@@ -420,7 +395,7 @@ static int do_create(struct create_ctx *c, vs_error **err)
         if (vs_write_file_replace(cfg_copy, cfg_text, strlen(cfg_text), 0600, err) < 0 ||
             vs_state_save(o->root, &rec, err) < 0)
                 return -1;
-        if (o->pid_file && write_pid_file(o->pid_file, c->pid, err) < 0)
+        if (o->pid_file && vs_write_pid_file(o->pid_file, c->pid, err) < 0)
                 return -1;
         return 0;
 }

@@ -118,7 +118,7 @@ static _Noreturn void exec_stage(struct exec_child *c, int report_fd)
                          strerror(errno));
         } else {
                 fflush(NULL);
-                pid = (pid_t) syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, NULL);
+                pid = vs_raw_clone(CLONE_PARENT | SIGCHLD);
                 if (pid == 0) {
                         close(report_fd);
                         prctl(PR_SET_DUMPABLE, 0);
@@ -151,15 +151,6 @@ static pid_t spawn(struct exec_child *c, vs_error **err)
         return pid;
 }
 
-static int write_pid_file(const char *path, pid_t pid, vs_error **err)
-{
-        char buf[32];
-        int n = snprintf(buf, sizeof(buf), "%d", pid);
-        if (vs_write_file_replace(path, buf, (size_t) n, 0644, err) < 0)
-                return vs_error_wrap(err, "--pid-file");
-        return 0;
-}
-
 int vs_container_exec(const struct vs_exec_opts *o, int *exit_status, vs_error **err)
 {
         _cleanup_state_ struct vs_state *st = NULL;
@@ -169,14 +160,8 @@ int vs_container_exec(const struct vs_exec_opts *o, int *exit_status, vs_error *
         if (strcmp(status, "running") != 0 && strcmp(status, "created") != 0)
                 return vs_fail(err, "cannot exec in container '%s': it is %s", o->id, status);
         _cleanup_config_ struct oci_config *cfg = NULL;
-        {
-                _cleanup_free_ char *dir = vs_state_dir(o->root, o->id);
-                _cleanup_free_ char *path = xasprintf("%s/config.json", dir);
-                _cleanup_json_ json_object *doc = NULL;
-                if (vs_json_parse_file(path, &doc, err) < 0 ||
-                    oci_config_parse(doc, st->bundle, &cfg, err) < 0)
-                        return -1;
-        }
+        if (vs_state_load_config(o->root, st, &cfg, err) < 0)
+                return -1;
         const struct oci_process *p = o->process;
         if (p->terminal && !o->console_socket && o->detach)
                 return vs_fail(err, "--tty with --detach needs --console-socket");
@@ -246,7 +231,7 @@ int vs_container_exec(const struct vs_exec_opts *o, int *exit_status, vs_error *
                 if (master < 0)
                         goto kill;
         }
-        if (o->pid_file && write_pid_file(o->pid_file, pid, err) < 0)
+        if (o->pid_file && vs_write_pid_file(o->pid_file, pid, err) < 0)
                 goto kill;
         if (o->detach) {
                 r = 0;

@@ -13,7 +13,6 @@ struct vs_init_args {
         const struct oci_config *cfg;
         const char *id;
         const char *bundle;
-        pid_t parent;
         int sync_fd;       /* child end of the SOCK_SEQPACKET pair */
         int console_fd;    /* where the pty master goes; -1 without terminal */
         int fifo_fd;       /* O_PATH fd on the exec fifo */

@@ -73,23 +73,6 @@ int vs_signal_from_name(const char *s)
         return -1;
 }
 
-static int load_config_copy(const char *root, const char *id, struct oci_config **cfg,
-                            vs_error **err)
-{
-        _cleanup_free_ char *dir = vs_state_dir(root, id);
-        _cleanup_free_ char *path = xasprintf("%s/config.json", dir);
-        _cleanup_json_ json_object *doc = NULL;
-        if (vs_json_parse_file(path, &doc, err) < 0)
-                return -1;
-        _cleanup_state_ struct vs_state *st = NULL;
-        if (oci_config_parse(doc, dir, cfg, err) < 0) {
-                oci_config_free(*cfg);
-                *cfg = NULL;
-                return vs_error_wrap(err, "%s", path);
-        }
-        return 0;
-}
-
 static int destroy(const char *root, struct vs_state *st, vs_error **err);
 
 static int pidfd_signal(int pidfd, int sig)
@@ -113,7 +96,7 @@ static void run_poststart(const char *root, const struct vs_state *st)
 {
         _cleanup_config_ struct oci_config *cfg = NULL;
         _cleanup_error_ vs_error *herr = NULL;
-        if (load_config_copy(root, st->id, &cfg, &herr) == 0 && cfg->hooks.n_poststart) {
+        if (vs_state_load_config(root, st, &cfg, &herr) == 0 && cfg->hooks.n_poststart) {
                 _cleanup_free_ char *state =
                         vs_hook_state_json(st->id, st->bundle, "running", st->pid, cfg);
                 vs_hooks_run_all(cfg->hooks.poststart, cfg->hooks.n_poststart, "poststart", state);
@@ -263,7 +246,7 @@ static int destroy(const char *root, struct vs_state *st, vs_error **err)
         }
         _cleanup_config_ struct oci_config *cfg = NULL;
         _cleanup_error_ vs_error *cerr = NULL;
-        load_config_copy(root, st->id, &cfg, &cerr);
+        vs_state_load_config(root, st, &cfg, &cerr);
         if (cg && vs_cgroup_destroy(cg, err) < 0)
                 return -1;
         _cleanup_free_ char *dir = vs_state_dir(root, st->id);

@@ -8,6 +8,10 @@
 
 #include "util/error.h"
 
+/* fork() with namespace (and CLONE_PARENT) flags: the child continues on a
+ * copy-on-write stack, as after fork. */
+pid_t vs_raw_clone(unsigned long flags);
+
 /* In the stage: pid of the child (or -1) and, on failure, why. */
 void vs_stage_report(int fd, pid_t pid, const char *msg);
 /* In the runtime: reads the report, reaps the stage, returns the pid or -1

@@ -2,6 +2,7 @@
 #include "runtime/state.h"
 #include "version.h"
 #include "runtime/cgroup.h"
+#include "oci/config.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/json.h"
@@ -297,5 +298,30 @@ int vs_state_list(const char *root, char ***ids, vs_error **err)
                         strv_push(ids, de->d_name);
         }
         qsort(*ids, strv_len(*ids), sizeof(char *), cmp_str);
+        return 0;
+}
+
+int vs_state_load_config(const char *root, const struct vs_state *st, struct oci_config **out,
+                         vs_error **err)
+{
+        _cleanup_free_ char *path = xasprintf("%s/%s/config.json", root, st->id);
+        _cleanup_json_ json_object *doc = NULL;
+        *out = NULL;
+        if (vs_json_parse_file(path, &doc, err) < 0)
+                return -1;
+        if (oci_config_parse(doc, st->bundle, out, err) < 0) {
+                oci_config_free(*out);
+                *out = NULL;
+                return vs_error_wrap(err, "%s", path);
+        }
+        return 0;
+}
+
+int vs_write_pid_file(const char *path, pid_t pid, vs_error **err)
+{
+        char buf[32];
+        int n = snprintf(buf, sizeof(buf), "%d", pid);
+        if (vs_write_file_replace(path, buf, (size_t) n, 0644, err) < 0)
+                return vs_error_wrap(err, "--pid-file");
         return 0;
 }

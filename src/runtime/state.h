@@ -64,6 +64,15 @@ json_object *vs_state_to_json(const char *root, const struct vs_state *st);
 /* Ids of every container under root (sorted). */
 int vs_state_list(const char *root, char ***ids, vs_error **err);
 
+/* The config as it was at create (<root>/<id>/config.json), resolved
+ * against the container's bundle. */
+struct oci_config;
+int vs_state_load_config(const char *root, const struct vs_state *st, struct oci_config **out,
+                         vs_error **err);
+
+/* --pid-file: the pid as text, written by temp + rename. */
+int vs_write_pid_file(const char *path, pid_t pid, vs_error **err);
+
 /* Path of the exec fifo: <root>/<id>/exec.fifo. Caller frees. */
 char *vs_state_fifo_path(const char *root, const char *id);
 

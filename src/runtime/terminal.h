@@ -21,8 +21,8 @@ int vs_terminal_setup(int rootfd, int sockfd, bool bind_console, bool set_size, 
 int vs_console_open(const char *console_socket, int *console, int *peer, vs_error **err);
 int vs_send_fd(int sockfd, int fd, const char *name, vs_error **err);
 int vs_recv_fd(int sockfd, vs_error **err);
-/* Copies stdin -> master and master -> stdout until the master hangs up or
- * stop_fd becomes readable. Puts a tty stdin into raw mode meanwhile. */
+/* Puts a tty stdin into raw mode (restored at exit) and gives the pty its
+ * size; vs_foreground_wait then copies stdin and stdout through it. */
 int vs_terminal_proxy_start(int master, vs_error **err);
 void vs_terminal_resize_from_stdin(int master);
 
