@@ -90,7 +90,7 @@ static _Noreturn void exec_process(struct exec_child *c)
                 vs_fail_errno(&err, "cannot open the container root");
                 goto fail;
         }
-        if (p->terminal && vs_terminal_setup(rootfd, c->console_fd, false, p->has_console_size,
+        if (p->terminal && vs_terminal_setup(rootfd, c->console_fd, NULL, p->has_console_size,
                                              (uint16_t) p->console_height,
                                              (uint16_t) p->console_width, &err) < 0)
                 goto fail;

@@ -132,7 +132,7 @@ static int build(struct vs_init_args *a, struct vs_rootfs_ctx *ctx, char **exe, 
                 return vs_fail_errno(err, "cannot open /proc/self/fd");
         if (vs_rootfs_pivot(ctx, err) < 0 || vs_rootfs_finish(ctx, err) < 0)
                 return -1;
-        if (p->terminal && vs_terminal_setup(ctx->rootfd, a->console_fd, true, p->has_console_size,
+        if (p->terminal && vs_terminal_setup(ctx->rootfd, a->console_fd, ctx, p->has_console_size,
                                              (uint16_t) p->console_height,
                                              (uint16_t) p->console_width, err) < 0)
                 return -1;

@@ -1,4 +1,5 @@
 #include "runtime/rootfs.h"
+#include "runtime/rootfs_confine.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -64,9 +65,19 @@ static int attach(int mfd, int targetfd, const char *dest, vs_error **err)
         return 0;
 }
 
+/* attach(), and remember the mount as vessel's own at dest: what vessel later
+ * creates beneath dest must land on it (rootfs_confine.h). */
+static int attach_made(struct vs_rootfs_ctx *ctx, int mfd, int targetfd, const char *dest,
+                       vs_error **err)
+{
+        if (attach(mfd, targetfd, dest, err) < 0)
+                return -1;
+        return vs_rootfs_record(ctx, dest, mfd, err);
+}
+
 /* mount -t type source with data "a=b,c" through fsopen/fsconfig/fsmount. */
-static int new_fs_mount(const char *type, const char *source, const char *data,
-                        unsigned long flags, const char *dest, vs_error **err)
+static int new_fs_mount(const char *type, const char *source, const char *data, unsigned long flags,
+                        const char *dest, vs_error **err)
 {
         _cleanup_close_ int fsfd = fsopen(type, FSOPEN_CLOEXEC);
         if (fsfd < 0)
@@ -77,7 +88,8 @@ static int new_fs_mount(const char *type, const char *source, const char *data,
                                      source);
         _cleanup_free_ char *opts = data ? xstrdup(data) : NULL;
         char *save = NULL;
-        for (char *o = opts ? strtok_r(opts, ",", &save) : NULL; o; o = strtok_r(NULL, ",", &save)) {
+        for (char *o = opts ? strtok_r(opts, ",", &save) : NULL; o;
+             o = strtok_r(NULL, ",", &save)) {
                 char *eq = strchr(o, '=');
                 int r;
                 if (eq) {
@@ -111,8 +123,8 @@ static int clone_tree(int dirfd, const char *path, bool recursive, unsigned long
         if (tfd < 0)
                 return vs_fail_errno(err, "cannot bind %s", what);
         struct mount_attr attr = {
-                .attr_set = mount_attrs_from_flags(flags),
-                .attr_clr = clear_attrs_from_flags(clear),
+            .attr_set = mount_attrs_from_flags(flags),
+            .attr_clr = clear_attrs_from_flags(clear),
         };
         if (flags & (MS_NOATIME | MS_STRICTATIME | MS_RELATIME))
                 attr.attr_clr |= MOUNT_ATTR__ATIME;
@@ -127,13 +139,11 @@ static int clone_tree(int dirfd, const char *path, bool recursive, unsigned long
         return tfd;
 }
 
-static int set_propagation(int rootfd, const char *dest, unsigned long prop, vs_error **err)
+/* Propagation of the mount behind fd (named dest in messages). */
+static int set_propagation(int fd, const char *dest, unsigned long prop, vs_error **err)
 {
         if (prop == 0)
                 return 0;
-        _cleanup_close_ int fd = vs_open_in_root(rootfd, dest, O_PATH, 0);
-        if (fd < 0)
-                return vs_fail_errno(err, "cannot open %s in container root", dest);
         struct mount_attr attr = {.propagation = prop & ~(unsigned long) MS_REC};
         if (mount_setattr(fd, "", AT_EMPTY_PATH | ((prop & MS_REC) ? AT_RECURSIVE : 0), &attr,
                           sizeof(attr)) < 0)
@@ -141,15 +151,15 @@ static int set_propagation(int rootfd, const char *dest, unsigned long prop, vs_
         return 0;
 }
 
-int vs_rootfs_bind_fd(int rootfd, int srcfd, const char *dest, vs_error **err)
+int vs_rootfs_bind_fd(struct vs_rootfs_ctx *ctx, int srcfd, const char *dest, vs_error **err)
 {
-        _cleanup_close_ int target = vs_mount_target_in_root(rootfd, dest, true, err);
-        if (target < 0)
+        _cleanup_close_ int target = vs_rootfs_mount_target(ctx, dest, true, err);
+        if (target < 0 || vs_rootfs_check_kernel_target(ctx, target, dest, NULL, srcfd, err) < 0)
                 return -1;
         _cleanup_close_ int tree = clone_tree(srcfd, "", false, 0, 0, dest, err);
         if (tree < 0)
                 return -1;
-        return attach(tree, target, dest, err);
+        return attach_made(ctx, tree, target, dest, err);
 }
 
 /* ---- preparation and pivot ---- */
@@ -177,7 +187,7 @@ int vs_rootfs_prepare(struct vs_rootfs_ctx *ctx, vs_error **err)
         ctx->rootfd = open(cfg->root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (ctx->rootfd < 0)
                 return vs_fail_errno(err, "cannot open root %s", cfg->root_path);
-        return 0;
+        return vs_rootfs_record(ctx, "/", ctx->rootfd, err);
 }
 
 int vs_rootfs_pivot(struct vs_rootfs_ctx *ctx, vs_error **err)
@@ -186,8 +196,7 @@ int vs_rootfs_pivot(struct vs_rootfs_ctx *ctx, vs_error **err)
                 return vs_fail_errno(err, "cannot enter root %s", ctx->cfg->root_path);
         if (ctx->no_pivot) {
                 if (mount(".", "/", NULL, MS_MOVE, NULL) < 0)
-                        return vs_fail_errno(err, "cannot move root %s to /",
-                                             ctx->cfg->root_path);
+                        return vs_fail_errno(err, "cannot move root %s to /", ctx->cfg->root_path);
                 if (chroot(".") < 0)
                         return vs_fail_errno(err, "cannot chroot to %s", ctx->cfg->root_path);
         } else {
@@ -229,134 +238,187 @@ static bool dest_is(const char *dest, const char *want)
         return *dest == '\0' && *want == '\0';
 }
 
+/* A host cgroup hierarchy: the mount of its root, its type and its
+ * superblock options (where a v1 hierarchy lists its controllers). */
+struct hier {
+        char *mnt, *type, *opts;
+};
+
+/* The host's cgroup hierarchies, from the mounts of their roots outside this
+ * container's root (a bind of the host's /sys into it brings copies). */
+static size_t read_hierarchies(const char *root_path, struct hier *hs, size_t max, vs_error **err)
+{
+        _cleanup_fclose_ FILE *mi = fopen("/proc/self/mountinfo", "re");
+        if (!mi)
+                return (size_t) vs_fail_errno(err, "cannot read /proc/self/mountinfo");
+        size_t nh = 0, rl = strlen(root_path);
+        char *line = NULL;
+        size_t cap = 0;
+        while (getline(&line, &cap, mi) > 0 && nh < max) {
+                char *sep = strstr(line, " - ");
+                char root[4096], mnt[4096], fstype[64], opts[1024];
+                if (!sep || sscanf(line, "%*s %*s %*s %4095s %4095s", root, mnt) != 2 ||
+                    sscanf(sep + 3, "%63s %*s %1023s", fstype, opts) != 2)
+                        continue;
+                if ((strcmp(fstype, "cgroup") && strcmp(fstype, "cgroup2")) || strcmp(root, "/"))
+                        continue;
+                if (strncmp(mnt, root_path, rl) == 0 && (mnt[rl] == '/' || !mnt[rl]))
+                        continue;
+                hs[nh++] = (struct hier){xstrdup(mnt), xstrdup(fstype), xstrdup(opts)};
+        }
+        free(line);
+        return nh;
+}
+
+static bool has_option(const char *opts, const char *name)
+{
+        size_t l = strlen(name);
+        for (const char *o = opts; o; o = strchr(o, ',') ? strchr(o, ',') + 1 : NULL)
+                if (strncmp(o, name, l) == 0 && (o[l] == ',' || o[l] == '\0'))
+                        return true;
+        return false;
+}
+
+/* The hierarchy of a /proc/self/cgroup line's controller list ("" for
+ * cgroup2): the one whose options hold each listed controller exactly, so
+ * that "cpu" never matches cpuset or cpuacct. */
+static const struct hier *find_hierarchy(const struct hier *hs, size_t nh, const char *ctrls)
+{
+        for (size_t i = 0; i < nh; i++) {
+                if (*ctrls == '\0') {
+                        if (strcmp(hs[i].type, "cgroup2") == 0)
+                                return &hs[i];
+                        continue;
+                }
+                if (strcmp(hs[i].type, "cgroup") != 0)
+                        continue;
+                _cleanup_free_ char *cs = xstrdup(ctrls);
+                bool all = true;
+                char *save = NULL;
+                for (char *c = strtok_r(cs, ",", &save); c && all; c = strtok_r(NULL, ",", &save))
+                        all = has_option(hs[i].opts, c);
+                if (all)
+                        return &hs[i];
+        }
+        return NULL;
+}
+
+/* Binds the container's own cgroup of one hierarchy at dest. */
+static int bind_own_cgroup(struct vs_rootfs_ctx *ctx, const struct oci_mount *m,
+                           const struct hier *h, const char *own, const char *dest, int target,
+                           vs_error **err)
+{
+        _cleanup_close_ int t = target >= 0 ? fcntl(target, F_DUPFD_CLOEXEC, 3)
+                                            : vs_rootfs_mount_target(ctx, dest, false, err);
+        if (t < 0)
+                return vs_fail_errno(err, "cannot open %s", dest);
+        _cleanup_free_ char *src = xasprintf("%s%s", h->mnt, own);
+        unsigned long flags = (m->flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY));
+        _cleanup_close_ int tree = clone_tree(AT_FDCWD, src, true, flags, 0, src, err);
+        if (tree < 0 || attach_made(ctx, tree, t, dest, err) < 0)
+                return -1;
+        return 0;
+}
+
 /* cgroupfs: a tmpfs holding one bind of the container's own cgroup per
- * hierarchy on v1/hybrid, or the cgroup2 tree itself on pure v2. */
+ * hierarchy on v1/hybrid (named after its controllers, as runc does), or
+ * the cgroup2 tree itself on pure v2. */
 static int mount_cgroupfs(struct vs_rootfs_ctx *ctx, const struct oci_mount *m, int target,
                           vs_error **err)
 {
         if (ctx->enter_cgroup && ctx->enter_cgroup(ctx, err) < 0)
                 return -1;
-        _cleanup_fclose_ FILE *mi = fopen("/proc/self/mountinfo", "re");
-        if (!mi)
-                return vs_fail_errno(err, "cannot read /proc/self/mountinfo");
-        struct hier {
-                char *mnt, *type;
-        } hs[32];
-        size_t nh = 0;
-        char *line = NULL;
-        size_t cap = 0;
-        while (getline(&line, &cap, mi) > 0 && nh < 32) {
-                char *sep = strstr(line, " - ");
-                if (!sep)
-                        continue;
-                char fstype[64];
-                if (sscanf(sep + 3, "%63s", fstype) != 1)
-                        continue;
-                if (strcmp(fstype, "cgroup") && strcmp(fstype, "cgroup2"))
-                        continue;
-                char mnt[4096];
-                if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1)
-                        continue;
-                /* Only the host's hierarchies: a bind of the host's /sys into
-                 * this root brings copies of them in. */
-                size_t rl = strlen(ctx->cfg->root_path);
-                if (strncmp(mnt, ctx->cfg->root_path, rl) == 0 && (mnt[rl] == '/' || !mnt[rl]))
-                        continue;
-                hs[nh].mnt = xstrdup(mnt);
-                hs[nh].type = xstrdup(fstype);
-                nh++;
+        struct hier hs[32];
+        vs_error *rerr = NULL;
+        size_t nh = read_hierarchies(ctx->cfg->root_path, hs, 32, &rerr);
+        if (rerr) {
+                *err = rerr;
+                return -1;
         }
-        free(line);
+        _cleanup_free_ char *lines = xstrdup(ctx->cgroup_self ? ctx->cgroup_self : "");
+        /* "0::/path" alone (maybe with its newline): pure v2 */
+        bool pure_v2 = lines[0] && strncmp(lines, "0::", 3) == 0 &&
+                       (!strchr(lines, '\n') || strchr(lines, '\n')[1] == '\0');
         int ret = 0;
-        unsigned long ro = m->flags & MS_RDONLY;
-        bool pure_v2 = nh == 1 && strcmp(hs[0].type, "cgroup2") == 0;
         _cleanup_close_ int tmpfs = -1;
         if (!pure_v2) {
-                int mfd = new_fs_mount("tmpfs", "tmpfs", "mode=755", m->flags & ~MS_RDONLY,
-                                       m->destination, err);
-                if (mfd < 0) {
+                tmpfs = new_fs_mount("tmpfs", "tmpfs", "mode=755", m->flags & ~MS_RDONLY,
+                                     m->destination, err);
+                if (tmpfs < 0 || attach_made(ctx, tmpfs, target, m->destination, err) < 0) {
                         ret = -1;
                         goto out;
                 }
-                if (attach(mfd, target, m->destination, err) < 0) {
-                        close(mfd);
-                        ret = -1;
-                        goto out;
-                }
-                close(mfd);
         }
-        for (size_t i = 0; i < nh; i++) {
-                /* The process's own cgroup in this hierarchy: "N:ctrls:/path". */
-                bool v2 = strcmp(hs[i].type, "cgroup2") == 0;
-                const char *base = strrchr(hs[i].mnt, '/') + 1;
-                const char *own = "/";
-                char *dup = xstrdup(ctx->cgroup_self ? ctx->cgroup_self : "");
-                char *save = NULL;
-                for (char *l = strtok_r(dup, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-                        char *c1 = strchr(l, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-                        if (!c2)
-                                continue;
-                        *c2 = '\0';
-                        const char *ctrls = c1 + 1;
-                        bool match = v2 ? *ctrls == '\0' : false;
-                        if (!v2) {
-                                /* mount point basename is the controller list */
-                                _cleanup_free_ char *cs = xstrdup(ctrls);
-                                char *s2 = NULL;
-                                for (char *c = strtok_r(cs, ",", &s2); c;
-                                     c = strtok_r(NULL, ",", &s2)) {
-                                        const char *name = strncmp(c, "name=", 5) == 0 ? c + 5 : c;
-                                        if (strstr(base, name))
-                                                match = true;
-                                }
-                        }
-                        if (match) {
-                                own = c2 + 1;
-                                break;
-                        }
+        char *save = NULL;
+        for (char *l = strtok_r(lines, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                /* "N:controllers:/path" */
+                char *c1 = strchr(l, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+                if (!c2)
+                        continue;
+                *c2 = '\0';
+                const char *ctrls = c1 + 1, *own = c2 + 1;
+                const struct hier *h = find_hierarchy(hs, nh, ctrls);
+                if (!h)
+                        continue; /* not mounted on the host */
+                if (pure_v2) {
+                        ret = bind_own_cgroup(ctx, m, h, own, m->destination, target, err);
+                        goto out;
                 }
-                _cleanup_free_ char *src = xasprintf("%s%s", hs[i].mnt, own);
-                _cleanup_free_ char *dest =
-                        pure_v2 ? xstrdup(m->destination) : xasprintf("%s/%s", m->destination, base);
-                free(dup);
-                _cleanup_close_ int t =
-                        pure_v2 ? fcntl(target, F_DUPFD_CLOEXEC, 3)
-                                : vs_mount_target_in_root(ctx->rootfd, dest, false, err);
-                if (t < 0) {
+                /* The directory name: the controllers, "name=" dropped. */
+                _cleanup_free_ char *name = xstrdup(*ctrls ? ctrls : "unified");
+                for (char *p; (p = strstr(name, "name="));)
+                        memmove(p, p + 5, strlen(p + 5) + 1);
+                _cleanup_free_ char *dest = xasprintf("%s/%s", m->destination, name);
+                if (bind_own_cgroup(ctx, m, h, own, dest, -1, err) < 0) {
                         ret = -1;
                         goto out;
                 }
-                _cleanup_close_ int tree = clone_tree(AT_FDCWD, src, true,
-                                                      (m->flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC)) | ro, 0, src, err);
-                if (tree < 0 || attach(tree, t, dest, err) < 0) {
-                        ret = -1;
-                        goto out;
-                }
-                if (!pure_v2 && strchr(base, ',')) {
+                if (strchr(name, ',')) {
                         /* Co-mounted controllers: cpu -> cpu,cpuacct as runc does. */
-                        _cleanup_close_ int dirfd = vs_open_in_root(ctx->rootfd, m->destination,
-                                                                    O_RDONLY | O_DIRECTORY, 0);
-                        _cleanup_free_ char *names = xstrdup(base);
+                        _cleanup_close_ int dirp = vs_rootfs_dir(ctx, m->destination, false, err);
+                        _cleanup_close_ int dir =
+                            dirp < 0 ? -1 : openat(dirp, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                        if (dir < 0) {
+                                ret = vs_fail_errno(err, "cannot open %s", m->destination);
+                                goto out;
+                        }
+                        _cleanup_free_ char *names = xstrdup(name);
                         char *s3 = NULL;
-                        for (char *c = strtok_r(names, ",", &s3); c && dirfd >= 0;
-                             c = strtok_r(NULL, ",", &s3))
-                                symlinkat(base, dirfd, c);
+                        for (char *c = strtok_r(names, ",", &s3); c; c = strtok_r(NULL, ",", &s3))
+                                symlinkat(name, dir, c);
                 }
         }
-        if (!pure_v2 && ro) {
-                _cleanup_close_ int fd = vs_open_in_root(ctx->rootfd, m->destination, O_PATH, 0);
+        if (!pure_v2 && (m->flags & MS_RDONLY)) {
                 struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
-                if (fd < 0 || mount_setattr(fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0) {
+                if (mount_setattr(tmpfs, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
                         ret = vs_fail_errno(err, "cannot make %s read-only", m->destination);
-                        goto out;
-                }
         }
 out:
         for (size_t i = 0; i < nh; i++) {
                 free(hs[i].mnt);
                 free(hs[i].type);
+                free(hs[i].opts);
         }
         return ret;
+}
+
+/* A new filesystem of m's type, or the host's sysfs or mqueue where a user
+ * namespace may not mount its own (as runc does). */
+static int new_fs_or_host(const struct oci_mount *m, vs_error **err)
+{
+        _cleanup_error_ vs_error *merr = NULL;
+        int mfd = new_fs_mount(m->type, m->source, m->data, m->flags, m->destination, &merr);
+        if (mfd >= 0)
+                return mfd;
+        if ((merr->errno_ == EPERM || merr->errno_ == EACCES) &&
+            (strcmp(m->type, "sysfs") == 0 || strcmp(m->type, "mqueue") == 0)) {
+                const char *host = strcmp(m->type, "sysfs") == 0 ? "/sys" : "/dev/mqueue";
+                vs_debug("%s: %s; binding the host's %s", m->destination, merr->msg, host);
+                return clone_tree(AT_FDCWD, host, true, m->flags | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                                  0, host, err);
+        }
+        *err = steal_ptr(merr);
+        return -1;
 }
 
 static int mount_one(struct vs_rootfs_ctx *ctx, const struct oci_mount *m, size_t idx,
@@ -374,44 +436,25 @@ static int mount_one(struct vs_rootfs_ctx *ctx, const struct oci_mount *m, size_
                         return vs_fail_errno(err, "mounts[%zu].source: %s", idx, m->source);
                 is_file = !S_ISDIR(st.st_mode);
         }
-        _cleanup_close_ int target = vs_mount_target_in_root(ctx->rootfd, dest, is_file, err);
-        if (target < 0)
+        _cleanup_close_ int target = vs_rootfs_mount_target(ctx, dest, is_file, err);
+        if (target < 0 || vs_rootfs_check_kernel_target(ctx, target, dest, m->bind ? NULL : m->type,
+                                                        src, err) < 0)
                 return vs_error_wrap(err, "mounts[%zu]", idx);
-        /* Refuse to mount over procfs/sysfs files except the usual places:
-         * a bind over /proc/... redirects kernel interfaces (CVE-2019-19921). */
-        if (vs_fd_is_fs_type(target, PROC_SUPER_MAGIC) && !dest_is(dest, "/proc"))
-                return vs_fail(err, "mounts[%zu].destination: %s is inside procfs", idx, dest);
 
-        if (m->bind) {
-                _cleanup_close_ int tree = clone_tree(src, "", m->recursive, m->flags, m->clear_flags,
-                                                      m->source, err);
-                if (tree < 0 || attach(tree, target, dest, err) < 0)
-                        return vs_error_wrap(err, "mounts[%zu]", idx);
-        } else if (strcmp(m->type, "cgroup") == 0 || strcmp(m->type, "cgroup2") == 0) {
+        _cleanup_close_ int mfd = -1;
+        if (!m->bind && (strcmp(m->type, "cgroup") == 0 || strcmp(m->type, "cgroup2") == 0)) {
                 if (mount_cgroupfs(ctx, m, target, err) < 0)
                         return vs_error_wrap(err, "mounts[%zu]", idx);
+                /* The mount now on the target: the tmpfs or the cgroup2 tree. */
+                mfd = vs_rootfs_dir(ctx, dest, false, err);
         } else {
-                _cleanup_error_ vs_error *merr = NULL;
-                int mfd = new_fs_mount(m->type, m->source, m->data, m->flags, dest, &merr);
-                if (mfd < 0 && (merr->errno_ == EPERM || merr->errno_ == EACCES) &&
-                    (strcmp(m->type, "sysfs") == 0 || strcmp(m->type, "mqueue") == 0)) {
-                        /* A user namespace without its own net/ipc namespace
-                         * may not mount these: bind the host's, as runc does. */
-                        const char *host = strcmp(m->type, "sysfs") == 0 ? "/sys" : "/dev/mqueue";
-                        vs_debug("%s: %s; binding the host's %s", dest, merr->msg, host);
-                        mfd = clone_tree(AT_FDCWD, host, true, m->flags | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                                         0, host, err);
-                } else if (mfd < 0) {
-                        *err = steal_ptr(merr);
-                }
-                if (mfd < 0)
-                        return vs_error_wrap(err, "mounts[%zu]", idx);
-                int r = attach(mfd, target, dest, err);
-                close(mfd);
-                if (r < 0)
+                mfd = m->bind ? clone_tree(src, "", m->recursive, m->flags, m->clear_flags,
+                                           m->source, err)
+                              : new_fs_or_host(m, err);
+                if (mfd >= 0 && attach_made(ctx, mfd, target, dest, err) < 0)
                         return vs_error_wrap(err, "mounts[%zu]", idx);
         }
-        if (m->propagation && set_propagation(ctx->rootfd, dest, m->propagation, err) < 0)
+        if (mfd < 0 || set_propagation(mfd, dest, m->propagation, err) < 0)
                 return vs_error_wrap(err, "mounts[%zu]", idx);
         return 0;
 }
@@ -422,8 +465,8 @@ static const struct {
         const char *name;
         unsigned major, minor;
 } default_devices[] = {
-        {"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9},
-        {"tty", 5, 0},
+    {"null", 1, 3},   {"zero", 1, 5},    {"full", 1, 7},
+    {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
 };
 
 /* Creates (mknod) or, in a user namespace, binds the host's device after
@@ -431,16 +474,12 @@ static const struct {
 static int make_device(struct vs_rootfs_ctx *ctx, const char *path, char type, unsigned major,
                        unsigned minor, mode_t perm, uid_t uid, gid_t gid, vs_error **err)
 {
-        _cleanup_free_ char *copy = xstrdup(path);
-        char *slash = strrchr(copy, '/');
-        *slash = '\0';
-        const char *name = slash + 1;
-        _cleanup_close_ int parent_path = vs_mkdir_p_in_root(ctx->rootfd, *copy ? copy : "/", 0755, err);
-        if (parent_path < 0)
-                return -1;
-        _cleanup_close_ int parent = openat(parent_path, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        /* The directory the node goes in: on the filesystem vessel mounted
+         * there (the /dev tmpfs), wherever the image's symlinks point. */
+        _cleanup_free_ char *name = NULL;
+        _cleanup_close_ int parent = vs_rootfs_parent(ctx, path, &name, err);
         if (parent < 0)
-                return vs_fail_errno(err, "cannot open parent of %s", path);
+                return -1;
         if (unlinkat(parent, name, 0) < 0 && errno != ENOENT && errno != EISDIR)
                 return vs_fail_errno(err, "cannot replace %s", path);
         mode_t fmt = type == 'b' ? S_IFBLK : type == 'p' ? S_IFIFO : S_IFCHR;
@@ -459,7 +498,7 @@ static int make_device(struct vs_rootfs_ctx *ctx, const char *path, char type, u
             minor(st.st_rdev) != minor)
                 return vs_fail(err, "host %s is not the device %u:%u: refusing to bind it", path,
                                major, minor);
-        return vs_rootfs_bind_fd(ctx->rootfd, src, path, err);
+        return vs_rootfs_bind_fd(ctx, src, path, err);
 }
 
 static bool has_bind_dev(const struct oci_config *cfg)
@@ -498,14 +537,20 @@ static int setup_dev(struct vs_rootfs_ctx *ctx, vs_error **err)
                         return vs_error_wrap(err, "linux.devices[%zu]", i);
         }
         _cleanup_close_ int devp = vs_open_in_root(ctx->rootfd, "/dev", O_PATH | O_DIRECTORY, 0);
-        if (devp < 0)
+        if (devp < 0 && errno == ENOENT)
                 return 0; /* no /dev at all: nothing to link */
+        close(devp);
+        devp = vs_rootfs_dir(ctx, "/dev", false, err);
+        if (devp < 0)
+                return -1;
         _cleanup_close_ int dev = openat(devp, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dev < 0)
                 return vs_fail_errno(err, "cannot open /dev in container root");
         static const char *const links[][2] = {
-                {"/proc/self/fd", "fd"},     {"/proc/self/fd/0", "stdin"},
-                {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"},
+            {"/proc/self/fd", "fd"},
+            {"/proc/self/fd/0", "stdin"},
+            {"/proc/self/fd/1", "stdout"},
+            {"/proc/self/fd/2", "stderr"},
         };
         for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++)
                 if (symlinkat(links[i][0], dev, links[i][1]) < 0 && errno != EEXIST)
@@ -531,8 +576,7 @@ int vs_rootfs_mount_all(struct vs_rootfs_ctx *ctx, vs_error **err)
         if (setup_dev(ctx, err) < 0)
                 return -1;
         if (cfg->process && cfg->process->cwd) {
-                _cleanup_close_ int cwd = vs_mkdir_p_in_root(ctx->rootfd, cfg->process->cwd, 0755,
-                                                             err);
+                _cleanup_close_ int cwd = vs_rootfs_dir(ctx, cfg->process->cwd, true, err);
                 if (cwd < 0)
                         return vs_error_wrap(err, "process.cwd");
         }
@@ -552,15 +596,17 @@ static int mask_path(struct vs_rootfs_ctx *ctx, const char *path, int devnull, v
         struct stat st;
         if (fstat(target, &st) < 0)
                 return vs_fail_errno(err, "linux.maskedPaths: %s", path);
+        if (vs_rootfs_check_owner(ctx, target, path, err) < 0)
+                return vs_error_wrap(err, "linux.maskedPaths");
         int mfd;
         if (S_ISDIR(st.st_mode))
-                mfd = new_fs_mount("tmpfs", "tmpfs", NULL, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                                   path, err);
+                mfd = new_fs_mount("tmpfs", "tmpfs", NULL,
+                                   MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, path, err);
         else
                 mfd = clone_tree(devnull, "", false, 0, 0, "/dev/null", err);
         if (mfd < 0)
                 return vs_error_wrap(err, "linux.maskedPaths");
-        int r = attach(mfd, target, path, err);
+        int r = attach_made(ctx, mfd, target, path, err);
         close(mfd);
         return r < 0 ? vs_error_wrap(err, "linux.maskedPaths") : 0;
 }
@@ -573,8 +619,11 @@ static int readonly_path(struct vs_rootfs_ctx *ctx, const char *path, vs_error *
                         return 0;
                 return vs_fail_errno(err, "linux.readonlyPaths: %s", path);
         }
-        _cleanup_close_ int tree = clone_tree(target, "", true, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, 0, path, err);
-        if (tree < 0 || attach(tree, target, path, err) < 0)
+        if (vs_rootfs_check_owner(ctx, target, path, err) < 0)
+                return vs_error_wrap(err, "linux.readonlyPaths");
+        _cleanup_close_ int tree = clone_tree(
+            target, "", true, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, 0, path, err);
+        if (tree < 0 || attach_made(ctx, tree, target, path, err) < 0)
                 return vs_error_wrap(err, "linux.readonlyPaths");
         return 0;
 }
@@ -585,9 +634,10 @@ static int check_sysctl(const struct oci_config *cfg, const char *key, vs_error 
         const struct oci_namespace *ipc = oci_config_namespace(cfg, OCI_NS_IPC);
         const struct oci_namespace *net = oci_config_namespace(cfg, OCI_NS_NETWORK);
         const struct oci_namespace *uts = oci_config_namespace(cfg, OCI_NS_UTS);
-        static const char *const ipc_keys[] = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni",
-                                               "kernel.sem", "kernel.shmall", "kernel.shmmax",
-                                               "kernel.shmmni", "kernel.shm_rmid_forced", NULL};
+        static const char *const ipc_keys[] = {
+            "kernel.msgmax", "kernel.msgmnb",          "kernel.msgmni",
+            "kernel.sem",    "kernel.shmall",          "kernel.shmmax",
+            "kernel.shmmni", "kernel.shm_rmid_forced", NULL};
         for (size_t i = 0; ipc_keys[i]; i++)
                 if (strcmp(key, ipc_keys[i]) == 0) {
                         if (ipc == NULL)
@@ -617,7 +667,8 @@ static int apply_sysctl(struct vs_rootfs_ctx *ctx, vs_error **err)
         const struct oci_linux *l = &ctx->cfg->linux_;
         if (l->n_sysctl == 0)
                 return 0;
-        _cleanup_close_ int procsys = open("/proc/sys", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        _cleanup_close_ int procsys =
+            open("/proc/sys", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (procsys < 0 || !vs_fd_is_fs_type(procsys, PROC_SUPER_MAGIC))
                 return vs_fail(err, "linux.sysctl: /proc/sys in the container is not procfs");
         for (size_t i = 0; i < l->n_sysctl; i++) {
@@ -630,9 +681,9 @@ static int apply_sysctl(struct vs_rootfs_ctx *ctx, vs_error **err)
                                 *p = '/';
                 if (strstr(rel, ".."))
                         return vs_fail(err, "linux.sysctl: bad key %s", key);
-                _cleanup_close_ int fd = vs_openat2(procsys, rel, O_WRONLY,
-                                                    RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
-                                                            RESOLVE_NO_XDEV);
+                _cleanup_close_ int fd =
+                    vs_openat2(procsys, rel, O_WRONLY,
+                               RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV);
                 if (fd < 0)
                         return vs_fail_errno(err, "linux.sysctl: %s", key);
                 const char *v = l->sysctl[i].value;
@@ -649,12 +700,16 @@ int vs_rootfs_finish(struct vs_rootfs_ctx *ctx, vs_error **err)
         if (apply_sysctl(ctx, err) < 0)
                 return -1;
         if (l->masked_paths && l->masked_paths[0]) {
-                _cleanup_close_ int devnull = vs_open_in_root(ctx->rootfd, "/dev/null", O_PATH | O_NOFOLLOW, 0);
+                _cleanup_close_ int devnull =
+                    vs_open_in_root(ctx->rootfd, "/dev/null", O_PATH | O_NOFOLLOW, 0);
                 struct stat st;
                 if (devnull < 0 || fstat(devnull, &st) < 0 || !S_ISCHR(st.st_mode) ||
                     st.st_rdev != makedev(1, 3))
                         return vs_fail(err, "linux.maskedPaths: the container's /dev/null is not "
                                             "the null device (1:3); refusing to mask with it");
+                /* and the one vessel made on its /dev, not one in a volume */
+                if (vs_rootfs_check_owner(ctx, devnull, "/dev/null", err) < 0)
+                        return vs_error_wrap(err, "linux.maskedPaths");
                 for (size_t i = 0; l->masked_paths[i]; i++)
                         if (mask_path(ctx, l->masked_paths[i], devnull, err) < 0)
                                 return -1;

@@ -6,20 +6,33 @@
 #define VESSEL_RUNTIME_ROOTFS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "oci/config.h"
 #include "util/error.h"
 
+/* A mount vessel made in the container: its destination (lexically cleaned)
+ * and its mount id. */
+struct vs_rootfs_mount {
+        char *dest;
+        uint64_t mnt_id;
+};
+
 struct vs_rootfs_ctx {
         const struct oci_config *cfg;
-        bool in_userns;  /* mknod is not allowed: bind host devices instead */
+        bool in_userns; /* mknod is not allowed: bind host devices instead */
         bool no_pivot;
-        int rootfd;      /* O_PATH fd on the bind-mounted root, set by prepare */
+        int rootfd;        /* O_PATH fd on the bind-mounted root, set by prepare */
         char *cgroup_self; /* /proc/self/cgroup, read once in the container cgroup */
         /* Waits until the runtime has moved us into our cgroup and reads
          * cgroup_self; the mounts call it before the cgroupfs mount. */
         int (*enter_cgroup)(struct vs_rootfs_ctx *ctx, vs_error **err);
         void *enter_arg;
+        /* Every mount vessel made, the root first, in order: whatever vessel
+         * creates or mounts at path P must lie on the last of these whose
+         * destination is P or above it (see rootfs_confine.h). */
+        struct vs_rootfs_mount *made;
+        size_t n_made;
 };
 
 /* Before the mounts: propagation of "/", bind of the root onto itself. */
@@ -33,7 +46,8 @@ int vs_rootfs_finish(struct vs_rootfs_ctx *ctx, vs_error **err);
 /* Last: root.readonly. */
 int vs_rootfs_readonly_root(struct vs_rootfs_ctx *ctx, vs_error **err);
 /* Bind-mounts the file behind fd onto dest (a path inside the current root),
- * creating dest as a file. Used for /dev/console. */
-int vs_rootfs_bind_fd(int rootfd, int srcfd, const char *dest, vs_error **err);
+ * creating dest as a file, with the checks of every other mount. Used for
+ * /dev/console and for devices in user namespaces. */
+int vs_rootfs_bind_fd(struct vs_rootfs_ctx *ctx, int srcfd, const char *dest, vs_error **err);
 
 #endif

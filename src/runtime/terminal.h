@@ -8,13 +8,15 @@
 
 #include "util/error.h"
 
+struct vs_rootfs_ctx;
+
 /* Connects to the console socket path. Returns the fd. */
 int vs_console_socket_connect(const char *path, vs_error **err);
 /* In the container after pivot: opens /dev/ptmx, binds the peer onto
- * /dev/console (when bind_console: the init, not exec), sends the master over sockfd, makes the peer the
- * controlling terminal and stdio. */
-int vs_terminal_setup(int rootfd, int sockfd, bool bind_console, bool set_size, uint16_t rows,
-                      uint16_t cols, vs_error **err);
+ * /dev/console (with console: the init's root, not exec's), sends the master
+ * over sockfd, makes the peer the controlling terminal and stdio. */
+int vs_terminal_setup(int rootfd, int sockfd, struct vs_rootfs_ctx *console, bool set_size,
+                      uint16_t rows, uint16_t cols, vs_error **err);
 /* Where a container's pty master goes: the given console socket, or, with
  * none, one end of a socketpair (*console, for the container) whose other
  * end (*peer) the runtime receives it on. */
