@@ -179,6 +179,7 @@ int vs_rootfs_check_owner(struct vs_rootfs_ctx *ctx, int fd, const char *path, v
 int vs_rootfs_dir(struct vs_rootfs_ctx *ctx, const char *path, bool create, vs_error **err)
 {
         _cleanup_free_ char *clean = vs_clean_path(path);
+        _cleanup_free_ char *full = xstrdup(clean);
         _cleanup_close_ int cur = vs_open_in_root(ctx->rootfd, "/", O_PATH | O_DIRECTORY, 0);
         if (cur < 0)
                 return vs_fail_errno(err, "cannot open the container root");
@@ -202,7 +203,7 @@ int vs_rootfs_dir(struct vs_rootfs_ctx *ctx, const char *path, bool create, vs_e
                             vs_rootfs_check_owner(ctx, cur, walk == clean + 1 ? "/" : clean, err);
                         walk[-1] = keep;
                         if (r < 0)
-                                return -1;
+                                return vs_error_wrap(err, "%s", full);
                         if (mkdirat(cur, walk, 0755) < 0 && errno != EEXIST)
                                 return vs_fail_errno(
                                     err, "cannot create directory %s in container root", clean);
