@@ -41,15 +41,6 @@ int vs_open_in_root(int rootfd, const char *path, int flags, mode_t mode);
  * resolve takes RESOLVE_* bits. Returns fd or -1 with errno. */
 int vs_openat2(int dirfd, const char *path, int flags, unsigned long long resolve);
 
-/* Creates every missing directory of path inside rootfd, each step confined
- * to the root, and returns an O_PATH|O_DIRECTORY fd on the last one. */
-int vs_mkdir_p_in_root(int rootfd, const char *path, mode_t mode, vs_error **err);
-
-/* Ensures a mount target exists inside the root: a directory, or (when
- * is_file) an empty regular file whose parents are created as directories.
- * Returns an O_PATH fd on the target. */
-int vs_mount_target_in_root(int rootfd, const char *path, bool is_file, vs_error **err);
-
 /* "/proc/self/fd/N" for mount(2)'s path arguments. buf >= 32 bytes. */
 const char *vs_fd_path(int fd, char *buf, size_t size);
 
