@@ -165,6 +165,32 @@ def test_mount_target_symlink_onto_volume_refused(vessel, bundle, tmp_path, dest
     assert_one_error_line(res)
 
 
+@pytest.mark.parametrize("link", ["/data/console", "/proc/sys/kernel/hostname"],
+                         ids=["volume", "procfs"])
+def test_console_symlink_out_of_dev(vessel, bundle, tmp_path, link):
+    """/dev/console, a symlink in the image's /dev (a config without a /dev
+    tmpfs) to a file of a volume, or to a procfs file (the console bind had
+    no procfs-target check). Before: the pty was bound onto that file and
+    the container created."""
+    vol = _volume(tmp_path)
+    (vol / "console").write_text("volume file\n")
+    b = bundle("true")
+    b.process["terminal"] = True
+    b.remove_mount("/dev")
+    (b.rootfs / "dev").mkdir(exist_ok=True)
+    _symlink_dir(b, "/dev/console", link)
+    _bind(b, "/data", vol, first=True)
+    server = helpers.ConsoleServer(tmp_path / "console.sock")
+    cid = new_id()
+    try:
+        res = vessel.create(b, cid, "--console-socket", tmp_path / "console.sock")
+    finally:
+        server.close()
+    assert (vol / "console").read_text() == "volume file\n"
+    assert_error(res, "/dev/console", "symlink")
+    assert_one_error_line(res)
+
+
 def test_masked_path_symlink_into_volume(vessel, bundle, tmp_path):
     """A masked path that a symlink sends into a volume: refused rather
     than masking a file of the volume instead of what was asked. Before:
