@@ -520,13 +520,15 @@ static bool has_mount_at(const struct oci_config *cfg, const char *dest)
 static int setup_dev(struct vs_rootfs_ctx *ctx, vs_error **err)
 {
         const struct oci_config *cfg = ctx->cfg;
-        if (!has_bind_dev(cfg)) {
-                for (size_t i = 0; i < sizeof(default_devices) / sizeof(default_devices[0]); i++) {
-                        _cleanup_free_ char *p = xasprintf("/dev/%s", default_devices[i].name);
-                        if (make_device(ctx, p, 'c', default_devices[i].major,
-                                        default_devices[i].minor, 0666, 0, 0, err) < 0)
-                                return -1;
-                }
+        /* A bind mount at /dev is host storage (-v /dev:/dev): as runc does,
+         * create nothing in it (its ptmx would be replaced by a symlink). */
+        if (has_bind_dev(cfg))
+                return 0;
+        for (size_t i = 0; i < sizeof(default_devices) / sizeof(default_devices[0]); i++) {
+                _cleanup_free_ char *p = xasprintf("/dev/%s", default_devices[i].name);
+                if (make_device(ctx, p, 'c', default_devices[i].major, default_devices[i].minor,
+                                0666, 0, 0, err) < 0)
+                        return -1;
         }
         for (size_t i = 0; i < cfg->linux_.n_devices; i++) {
                 const struct oci_device *d = &cfg->linux_.devices[i];

@@ -221,6 +221,25 @@ def test_symlinks_within_the_root_filesystem_still_work(vessel, bundle):
     assert vessel.run_ok(b).splitlines() == ["through the symlink", "/run/cache"]
 
 
+def test_bind_mounted_dev_is_left_alone(vessel, bundle, tmp_path):
+    """A bind mount at /dev (-v /dev:/dev, here a stand-in directory) is host
+    storage: as runc does, vessel creates nothing in it. Before: the fd,
+    stdin, stdout, stderr links were created in it and its ptmx was deleted
+    and replaced by a symlink (on a real /dev: the host's /dev/ptmx)."""
+    hostdev = tmp_path / "hostdev"
+    hostdev.mkdir()
+    (hostdev / "ptmx").write_text("stand-in for the host's ptmx\n")
+    for d in ("pts", "shm", "mqueue"):  # as on a real /dev
+        (hostdev / d).mkdir()
+    b = bundle("true")
+    b.remove_mount("/dev")
+    _bind(b, "/dev", hostdev, first=True)
+    b.linux["maskedPaths"] = []  # they need a null device the stand-in lacks
+    vessel.run_ok(b)
+    assert sorted(os.listdir(hostdev)) == ["mqueue", "ptmx", "pts", "shm"], os.listdir(hostdev)
+    assert (hostdev / "ptmx").read_text() == "stand-in for the host's ptmx\n"
+
+
 def test_engine_image_dev_symlink_into_volume(engine, tmp_path):
     """The audit's case on the engine: an image whose /dev -> /data, run
     with -v vol:/data. Before: device nodes and links in the volume."""
