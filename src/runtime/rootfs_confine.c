@@ -231,7 +231,7 @@ int vs_rootfs_parent(struct vs_rootfs_ctx *ctx, const char *path, char **name, v
         _cleanup_close_ int parent = vs_rootfs_dir(ctx, *clean ? clean : "/", true, err);
         if (parent < 0)
                 return -1;
-        /* O_PATH cannot take mknodat and friends' writes on every kernel. */
+        /* A readable directory fd, as fchownat and the callers expect. */
         int dir = openat(parent, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dir < 0)
                 return vs_fail_errno(err, "cannot open %s in container root", *clean ? clean : "/");

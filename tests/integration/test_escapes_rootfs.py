@@ -108,6 +108,17 @@ def test_mount_target_parent_symlink_into_volume(vessel, bundle, tmp_path):
     _refused(res, vol, "/srv/cache")
 
 
+def test_mount_target_parent_symlink_into_sysfs(vessel, bundle):
+    """A mount destination whose parent is a symlink into /sys: the mount
+    would land on a sysfs directory (/sys/kernel/debug). Before: it did."""
+    b = bundle("true")
+    _symlink_dir(b, "/srv", "/sys/kernel")
+    b.add_mount("/srv/debug", "tmpfs", "tmpfs", ["size=64k"])
+    res = vessel.run(b)
+    assert_error(res, "/srv/debug", "/sys")
+    assert_one_error_line(res)
+
+
 def test_file_mount_target_symlink_into_volume(vessel, bundle, tmp_path):
     """A file bind whose destination's parent leads into a volume. Before:
     an empty file was created in the volume as the mount target."""
