@@ -15,7 +15,6 @@ and 5).
 Every test here failed before the fix unless its docstring says it guards a
 case that already held."""
 
-import json
 import os
 import shutil
 import subprocess
@@ -40,7 +39,10 @@ def _volume(tmp_path, name="vol"):
 def _bind(b, dest, src, first=False, extra=()):
     m = {"destination": dest, "type": "bind", "source": str(src), "options": ["rbind", *extra]}
     mounts = b.config.setdefault("mounts", [])
-    mounts.insert(0, m) if first else mounts.append(m)
+    if first:
+        mounts.insert(0, m)
+    else:
+        mounts.append(m)
     return m
 
 
