@@ -4,6 +4,7 @@
  * seccomp profile, and /etc/hostname, /etc/hosts, /etc/resolv.conf bound
  * from files written in the container's directory. */
 #include "engine/engine.h"
+#include "oci/config.h"
 #include "oci/spec_default.h"
 #include "runtime/caps.h"
 #include "util/cleanup.h"
@@ -159,6 +160,20 @@ static size_t split_fields(char *line, char **f, size_t n)
         return i;
 }
 
+/* (uid_t)-1 from a spec or from the container's own databases would be
+ * "unchanged" to setresuid/setresgid, i.e. root. */
+static int check_user_ids(struct vs_user *u, vs_error **err)
+{
+        int r = oci_id_check(u->uid, "uid", err);
+        if (r == 0)
+                r = oci_id_check(u->gid, "gid", err);
+        for (size_t i = 0; r == 0 && i < u->n_gids; i++)
+                r = oci_id_check(u->gids[i], "supplementary gid", err);
+        if (r < 0)
+                vs_user_clear(u);
+        return r;
+}
+
 int vs_resolve_user(int rootfd, const char *spec, struct vs_user *out, vs_error **err)
 {
         memset(out, 0, sizeof(*out));
@@ -242,7 +257,7 @@ int vs_resolve_user(int rootfd, const char *spec, struct vs_user *out, vs_error 
                         }
                 }
         }
-        return 0;
+        return check_user_ids(out, err);
 }
 
 /* ---- /etc files ---- */
