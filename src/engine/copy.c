@@ -2,10 +2,20 @@
  * the container are resolved inside its root (openat2 RESOLVE_IN_ROOT), and
  * every entry below is created or opened relative to its parent's fd with
  * O_NOFOLLOW: a symlink in the container never sends a copy to the host's
- * files. Symlinks are copied as symlinks. */
+ * files. Symlinks are copied as symlinks.
+ *
+ * Out of a container, everything read is the container's: a regular file
+ * is read only as the inode that was checked (vs_reopen_regular: never a
+ * FIFO or a device swapped in), device nodes and sockets are skipped with
+ * a warning (a container-made device node on the host would be a door to
+ * the host's devices), and, as Docker does, the copies belong to the
+ * caller, not to the container's uids; set-user/group-id bits are dropped
+ * with the ownership, as chown(2) drops them. Into a container, entries
+ * become root's (Docker's default without --archive). */
 #include "engine/engine.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/log.h"
 #include "util/xalloc.h"
 
 #include <dirent.h>
@@ -57,11 +67,13 @@ static int copy_data(int in, int out, const char *what, vs_error **err)
         }
 }
 
-static void set_meta(int fd, const struct stat *st, bool own)
+/* Mode and times; the owner stays the caller's (see above). */
+static void set_meta(int fd, const struct stat *st, bool out)
 {
-        if (own)
-                fchown(fd, st->st_uid, st->st_gid);
-        fchmod(fd, st->st_mode & 07777);
+        mode_t mode = st->st_mode & 07777;
+        if (out && !S_ISDIR(st->st_mode))
+                mode &= ~(mode_t) (S_ISUID | S_ISGID);
+        fchmod(fd, mode);
         struct timespec ts[2] = {st->st_atim, st->st_mtim};
         futimens(fd, ts);
 }
@@ -79,10 +91,8 @@ static void clear_entry(int dirfd, const char *name, bool want_dir)
 }
 
 /* Copies the entry behind srcfd (an O_PATH|O_NOFOLLOW fd) to (dirfd,
- * name), descending by fd. own: keep uid/gid (into the container, entries
- * become root's as Docker does unless archive mode; out of it they are
- * kept). */
-static int copy_entry(int srcfd, const char *what, int parent, const char *name, bool own,
+ * name), descending by fd. out: from a container to the host. */
+static int copy_entry(int srcfd, const char *what, int parent, const char *name, bool out,
                       vs_error **err)
 {
         struct stat st;
@@ -97,32 +107,33 @@ static int copy_entry(int srcfd, const char *what, int parent, const char *name,
                 clear_entry(parent, name, false);
                 if (symlinkat(target, parent, name) < 0)
                         return vs_fail_errno(err, "cannot create the link %s", name);
-                if (own)
-                        fchownat(parent, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
                 return 0;
         }
         if (S_ISREG(st.st_mode)) {
-                _cleanup_close_ int in = reopen(srcfd, O_RDONLY | O_NOCTTY);
+                _cleanup_close_ int in = vs_reopen_regular(srcfd, &st, NULL, what, err);
                 if (in < 0)
-                        return vs_fail_errno(err, "cannot open %s", what);
-                clear_entry(parent, name, false);
-                _cleanup_close_ int out =
-                    openat(parent, name,
-                           O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
-                if (out < 0)
-                        return vs_fail_errno(err, "cannot create %s", name);
-                if (copy_data(in, out, what, err) < 0)
                         return -1;
-                set_meta(out, &st, own);
+                clear_entry(parent, name, false);
+                /* O_EXCL: whatever was there is gone; a FIFO or device
+                 * planted in the meantime (copying into a running
+                 * container) is refused, never opened */
+                _cleanup_close_ int dst =
+                    openat(parent, name,
+                           O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+                if (dst < 0)
+                        return vs_fail_errno(err, "cannot create %s", name);
+                if (copy_data(in, dst, what, err) < 0)
+                        return -1;
+                set_meta(dst, &st, out);
                 return 0;
         }
         if (S_ISDIR(st.st_mode)) {
                 clear_entry(parent, name, true);
                 if (mkdirat(parent, name, 0700) < 0 && errno != EEXIST)
                         return vs_fail_errno(err, "cannot create the directory %s", name);
-                _cleanup_close_ int out =
+                _cleanup_close_ int dst =
                     openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (out < 0)
+                if (dst < 0)
                         return vs_fail_errno(err, "cannot open the directory %s", name);
                 int in = reopen(srcfd, O_RDONLY | O_DIRECTORY);
                 if (in < 0)
@@ -141,15 +152,21 @@ static int copy_entry(int srcfd, const char *what, int parent, const char *name,
                         _cleanup_free_ char *cwhat = xasprintf("%s/%s", what, de->d_name);
                         if (child < 0)
                                 return vs_fail_errno(err, "cannot open %s", cwhat);
-                        if (copy_entry(child, cwhat, out, de->d_name, own, err) < 0)
+                        if (copy_entry(child, cwhat, dst, de->d_name, out, err) < 0)
                                 return -1;
                 }
-                set_meta(out, &st, own);
+                set_meta(dst, &st, out);
+                return 0;
+        }
+        if (out && !S_ISFIFO(st.st_mode)) {
+                vs_warn("cp: not copying %s: it is %s, and nothing but files, directories, "
+                        "links and FIFOs leaves a container",
+                        what, vs_file_type_name(st.st_mode));
                 return 0;
         }
         if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISFIFO(st.st_mode)) {
                 clear_entry(parent, name, false);
-                if (mknodat(parent, name, st.st_mode, st.st_rdev) < 0)
+                if (mknodat(parent, name, st.st_mode & (S_IFMT | 0777), st.st_rdev) < 0)
                         return vs_fail_errno(err, "cannot create %s", name);
                 return 0;
         }
@@ -248,6 +265,12 @@ static int copy_in_root(int rootfd, const struct vs_ctr *c, bool from, const cha
                 srcfd = vs_open_in_root(rootfd, cpath, O_PATH | O_NOFOLLOW, 0);
                 if (srcfd < 0)
                         return vs_fail_errno(err, "%s:%s", c->name, cpath);
+                struct stat st;
+                if (fstat(srcfd, &st) < 0)
+                        return vs_fail_errno(err, "%s:%s", c->name, cpath);
+                if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISSOCK(st.st_mode))
+                        return vs_fail(err, "cannot copy %s:%s out of the container: it is %s",
+                                       c->name, cpath, vs_file_type_name(st.st_mode));
                 r = dest_on_host(dst, srcname, &d, err);
         } else {
                 srcfd = open(src, O_PATH | O_NOFOLLOW | O_CLOEXEC);

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,16 +122,25 @@ static bool parse_u32(const char *s, uint32_t *out)
         return true;
 }
 
-/* Reads a colon-separated database (passwd, group) inside the root. NULL
- * when absent. */
-static char *read_db(int rootfd, const char *path)
+/* Reads a colon-separated database (passwd, group) inside the root: *out
+ * NULL when absent. The container owns the file: a FIFO there must not
+ * hang run or exec, a device node must not be read on the host, so it is
+ * opened only as a regular file (vs_open_regular), resolved in the root. */
+static int read_db(int rootfd, const char *path, char **out, vs_error **err)
 {
-        int fd = vs_open_in_root(rootfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY, 0);
-        if (fd < 0)
-                return NULL;
+        *out = NULL;
+        _cleanup_free_ char *what = xasprintf("the container's %s", path);
         struct stat st;
+        int fd = vs_open_regular(rootfd, path, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS, NULL,
+                                 &st, what, err);
+        if (fd < 0) {
+                if ((*err)->errno_ != ENOENT)
+                        return -1;
+                vs_error_free(err);
+                return 0;
+        }
         char *text = NULL;
-        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size < (16 << 20)) {
+        if (st.st_size < (16 << 20)) {
                 size_t cap = (size_t) st.st_size + 1, len = 0;
                 text = xmalloc(cap + 1);
                 ssize_t n;
@@ -144,7 +154,8 @@ static char *read_db(int rootfd, const char *path)
                 text[len] = '\0';
         }
         close(fd);
-        return text;
+        *out = text;
+        return 0;
 }
 
 /* Splits a line into at most n colon-separated fields in place. */
@@ -181,8 +192,10 @@ int vs_resolve_user(int rootfd, const char *spec, struct vs_user *out, vs_error 
         char *group = strchr(user, ':');
         if (group)
                 *group++ = '\0';
-        _cleanup_free_ char *passwd = read_db(rootfd, "/etc/passwd");
-        _cleanup_free_ char *groups = read_db(rootfd, "/etc/group");
+        _cleanup_free_ char *passwd = NULL, *groups = NULL;
+        if (read_db(rootfd, "/etc/passwd", &passwd, err) < 0 ||
+            read_db(rootfd, "/etc/group", &groups, err) < 0)
+                return -1;
         bool numeric = parse_u32(user, &out->uid);
         bool found = false;
         _cleanup_free_ char *user_name = NULL;

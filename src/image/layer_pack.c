@@ -10,6 +10,7 @@
 #include "image/layer.h"
 #include "image/layer_internal.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -17,6 +18,7 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <search.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,12 +165,18 @@ static int write_marker(struct pack *p, const char *path, const struct stat *st,
         return write_header(p, path, err);
 }
 
+/* The data of the regular file whose header was written from st. The
+ * upper dir may belong to a running container (commit --pause=false): the
+ * entry may have been swapped for a FIFO or a device node since the
+ * fstatat, so only the inode st describes is read (vs_open_regular). */
 static int write_file_data(struct pack *p, int dirfd, const char *name, const char *path,
-                           int64_t size, vs_error **err)
+                           const struct stat *st, vs_error **err)
 {
-        _cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        int64_t size = st->st_size;
+        _cleanup_close_ int fd =
+            vs_open_regular(dirfd, name, O_NOFOLLOW, RESOLVE_BENEATH, st, NULL, path, err);
         if (fd < 0)
-                return vs_fail_errno(err, "cannot open %s", path);
+                return -1;
         int64_t done = 0;
         while (done < size) {
                 size_t want = (size_t) (size - done < COPY_BUF_SIZE ? size - done : COPY_BUF_SIZE);
@@ -249,7 +257,7 @@ static int pack_one(struct pack *p, int dirfd, const char *name, const char *pre
                 archive_entry_set_size(e, st.st_size);
                 if (write_header(p, path, err) < 0)
                         return -1;
-                return write_file_data(p, dirfd, name, path, st.st_size, err);
+                return write_file_data(p, dirfd, name, path, &st, err);
         }
         case S_IFLNK: {
                 _cleanup_free_ char *target = xmalloc((size_t) st.st_size + 1);

@@ -204,6 +204,65 @@ int vs_open_in_root(int rootfd, const char *path, int flags, mode_t mode)
         return fd;
 }
 
+const char *vs_file_type_name(mode_t mode)
+{
+        switch (mode & S_IFMT) {
+        case S_IFREG:
+                return "a regular file";
+        case S_IFDIR:
+                return "a directory";
+        case S_IFLNK:
+                return "a symlink";
+        case S_IFIFO:
+                return "a FIFO";
+        case S_IFCHR:
+                return "a character device";
+        case S_IFBLK:
+                return "a block device";
+        case S_IFSOCK:
+                return "a socket";
+        default:
+                return "of an unknown type";
+        }
+}
+
+int vs_reopen_regular(int pathfd, const struct stat *expect, struct stat *st, const char *what,
+                      vs_error **err)
+{
+        struct stat before, after;
+        if (fstat(pathfd, &before) < 0)
+                return vs_fail_errno(err, "cannot inspect %s", what);
+        if (!S_ISREG(before.st_mode))
+                return vs_fail(err, "cannot read %s: it is %s, not a regular file", what,
+                               vs_file_type_name(before.st_mode));
+        if (expect && (expect->st_dev != before.st_dev || expect->st_ino != before.st_ino))
+                return vs_fail(err, "cannot read %s: it was replaced while being read", what);
+        char proc[64];
+        int fd = open(vs_fd_path(pathfd, proc, sizeof(proc)),
+                      O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0)
+                return vs_fail_errno(err, "cannot open %s", what);
+        /* the magic link reopens the inode pathfd holds: checked anyway */
+        if (fstat(fd, &after) < 0 || after.st_dev != before.st_dev ||
+            after.st_ino != before.st_ino) {
+                close(fd);
+                return vs_fail(err, "cannot read %s: it was replaced while being read", what);
+        }
+        if (st)
+                *st = after;
+        return fd;
+}
+
+int vs_open_regular(int dirfd, const char *path, int flags, unsigned long long resolve,
+                    const struct stat *expect, struct stat *st, const char *what, vs_error **err)
+{
+        _cleanup_close_ int pathfd =
+            vs_openat2(dirfd, path, O_PATH | (flags & O_NOFOLLOW), resolve);
+        if (pathfd < 0)
+                return vs_fail_errno(err, "cannot open %s", what);
+        return vs_reopen_regular(pathfd, expect, st, what, err);
+}
+
 int vs_mkdir_p_in_root(int rootfd, const char *path, mode_t mode, vs_error **err)
 {
         _cleanup_free_ char *p = xstrdup(path);

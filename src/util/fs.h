@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "util/error.h"
@@ -40,6 +41,30 @@ int vs_open_in_root(int rootfd, const char *path, int flags, mode_t mode);
 /* openat2(dirfd, path, flags|O_CLOEXEC, resolve) with EAGAIN retried;
  * resolve takes RESOLVE_* bits. Returns fd or -1 with errno. */
 int vs_openat2(int dirfd, const char *path, int flags, unsigned long long resolve);
+
+/* Opening a file someone else controls (a container's files, an image's):
+ * read it only when it is a regular file, and only the inode that was
+ * checked. The entry is opened O_PATH first, which never opens a FIFO (no
+ * hang) or a device (no driver side effect, no host data), and its type
+ * is checked on that fd; only then is the same inode reopened for reading
+ * through /proc/self/fd, O_NONBLOCK|O_NOCTTY. expect, when non-NULL, is a
+ * stat taken earlier (the one a header or a decision was made from): its
+ * device and inode must be the ones opened, so a file swapped in between
+ * (RENAME_EXCHANGE) is refused, not read. *st (may be NULL) receives the
+ * opened file's stat.
+ *
+ * vs_open_regular resolves path from dirfd with openat2's resolve bits
+ * (RESOLVE_IN_ROOT for a path inside a root, 0 for one name beside dirfd);
+ * flags may add O_NOFOLLOW to refuse a final symlink. vs_reopen_regular
+ * takes an O_PATH fd already opened. Both return an O_RDONLY fd, or -1 with
+ * *err filled (errno_ ENOENT etc. when the open failed; 0 for "not a
+ * regular file" and "replaced"); what names the file in messages. */
+int vs_open_regular(int dirfd, const char *path, int flags, unsigned long long resolve,
+                    const struct stat *expect, struct stat *st, const char *what, vs_error **err);
+int vs_reopen_regular(int pathfd, const struct stat *expect, struct stat *st, const char *what,
+                      vs_error **err);
+/* "a FIFO", "a character device", ... for messages. */
+const char *vs_file_type_name(mode_t mode);
 
 /* Creates every missing directory of path inside rootfd, each step confined
  * to the root, and returns an O_PATH|O_DIRECTORY fd on the last one. */

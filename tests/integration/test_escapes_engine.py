@@ -100,3 +100,171 @@ def test_runtime_exec_user_minus_one_is_refused(vessel, bundle, cid):
         res = vessel("exec", *args, cid, "sh", "-c", "echo RAN; id")
         helpers.assert_error(res, BAD)
         assert "RAN" not in res.stdout
+
+
+# --------------------------------------------------------------------------
+# files the container controls
+
+# Swaps DIR/i/a (a regular file) with DIR/i/b (a device node or a FIFO) for
+# every i < N, round and round, as fast as it can: whatever reads a by the
+# name it stat'ed may open b instead. busybox has no renameat2.
+XCHG_C = textwrap.dedent("""\
+    #define _GNU_SOURCE
+    #include <fcntl.h>
+    #include <stdio.h>
+    #include <stdlib.h>
+    #include <unistd.h>
+    int main(int argc, char **argv)
+    {
+            int n = atoi(argv[2]);
+            char a[4096], b[4096], ready[4096];
+            snprintf(ready, sizeof(ready), "%s/ready", argv[1]);
+            close(open(ready, O_WRONLY | O_CREAT, 0644));
+            for (;;)
+                    for (int i = 0; i < n; i++) {
+                            snprintf(a, sizeof(a), "%s/%d/a", argv[1], i);
+                            snprintf(b, sizeof(b), "%s/%d/b", argv[1], i);
+                            renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE);
+                    }
+    }
+""")
+
+PAIRS = 40
+FILE_DATA = b"A" * 4096
+
+
+@pytest.fixture
+def xchg(tmp_path):
+    cc = shutil.which("cc")
+    if cc is None:
+        pytest.skip("no C compiler (cc) to build the static RENAME_EXCHANGE helper")
+    d = tmp_path / "xchg-bin"
+    d.mkdir()
+    (d / "xchg.c").write_text(XCHG_C)
+    res = subprocess.run([cc, "-static", "-O2", "-o", str(d / "xchg"), str(d / "xchg.c")],
+                         capture_output=True, text=True)
+    if res.returncode != 0:
+        pytest.skip(f"cannot build a static helper (cc -static): {res.stderr.strip()}")
+    return d
+
+
+def _layer_members(engine, tmp_path, image):
+    """The entries of the top layer of image (from `vessel save`)."""
+    import json
+    import tarfile
+    out = tmp_path / f"{image.replace(':', '_')}.tar"
+    engine.ok("save", "-o", out, image)
+    with tarfile.open(out) as t:
+        manifest = json.load(t.extractfile("manifest.json"))
+        layer = manifest[0]["Layers"][-1]
+        data = t.extractfile(layer).read()
+    import io
+    lt = tarfile.open(fileobj=io.BytesIO(data))
+    return {m.name: (m, lt.extractfile(m).read() if m.isfile() else None)
+            for m in lt.getmembers()}
+
+
+def test_commit_reads_only_checked_regular_files(engine, xchg, tmp_path):
+    """A running container swaps files for device nodes (1:5, zeros) and
+    FIFOs while `commit --pause=false` packs them: commit never hangs, and
+    never puts a device's data in the layer. A device node is a header."""
+    setup = (f"for i in $(seq 0 {PAIRS - 1}); do mkdir -p /race/$i; "
+             f"head -c {len(FILE_DATA)} /dev/zero | tr '\\0' A > /race/$i/a; "
+             "if [ $((i % 2)) = 0 ]; then mknod /race/$i/b c 1 5; "
+             "else mkfifo /race/$i/b; fi; done; "
+             f"exec /x/xchg /race {PAIRS}")
+    engine.ok("run", "-d", "--name", "race", "-v", f"{xchg}:/x:ro", "busybox", "sh", "-c", setup)
+    engine.wait_state("race", lambda i: i["State"]["Running"], what="running")
+    helpers.wait_for(lambda: engine("exec", "race", "test", "-e", "/race/ready").returncode == 0,
+                     20, what="the exchange loop")
+    committed = refused = 0
+    for n in range(12):
+        tag = f"racec:{n}"
+        try:
+            res = engine("commit", "--pause=false", "race", tag, timeout=30)
+        except subprocess.TimeoutExpired:
+            pytest.fail("commit hung on a file the container swapped for a FIFO")
+        if res.returncode != 0:
+            assert "replaced while being read" in res.stderr or \
+                "not a regular file" in res.stderr, res.stderr
+            assert len(res.stderr.strip().splitlines()) == 1, res.stderr
+            refused += 1
+            continue
+        committed += 1
+        for name, (m, data) in _layer_members(engine, tmp_path, tag).items():
+            if not name.startswith("race/") or name.endswith("ready"):
+                continue
+            if m.isfile():
+                assert data == FILE_DATA, f"{name}: {len(data)} bytes not the file's own: " \
+                    f"{data[:16]!r}"
+            elif m.ischr():
+                assert (m.devmajor, m.devminor) == (1, 5) and m.size == 0, name
+        engine.ok("rmi", tag)
+    engine.ok("rm", "-f", "race")
+    print(f"commits: {committed} succeeded, {refused} refused")
+    assert committed + refused == 12
+
+
+def test_commit_packs_device_nodes_and_fifos_as_metadata(engine, tmp_path):
+    engine.ok("run", "--name", "devs", "busybox", "sh", "-c",
+              "mkdir /d; mknod /d/zero c 1 5; mknod /d/blk b 7 0; mkfifo /d/fifo; "
+              "echo x > /d/file")
+    try:
+        res = engine("commit", "devs", "devsimg:1", timeout=30)
+    except subprocess.TimeoutExpired:
+        pytest.fail("commit hung on a FIFO")
+    assert res.returncode == 0, res.stderr
+    members = _layer_members(engine, tmp_path, "devsimg:1")
+    z, _ = members["d/zero"]
+    assert z.ischr() and (z.devmajor, z.devminor) == (1, 5) and z.size == 0
+    b, _ = members["d/blk"]
+    assert b.isblk() and (b.devmajor, b.devminor) == (7, 0) and b.size == 0
+    assert members["d/fifo"][0].isfifo()
+    assert members["d/file"][1] == b"x\n"
+    engine.ok("rm", "devs")
+    engine.ok("rmi", "devsimg:1")
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_exec_user_lookup_never_opens_a_special_passwd(engine, kind):
+    """/etc/passwd (or /etc/group) planted as a FIFO would hang exec -u
+    NAME; as a device node it would be opened on the host. Both are
+    refused with the file's type named."""
+    make = "mkfifo {f}" if kind == "fifo" else "mknod {f} c 1 5"
+    for db in ("/etc/passwd", "/etc/group"):
+        name = f"pw{kind}{db[5]}"
+        engine.ok("run", "-d", "--name", name, "busybox", "sh", "-c",
+                  f"rm {db}; {make.format(f=db)}; touch /ready; exec sleep 1000")
+        engine.wait_state(name, lambda i: i["State"]["Running"], what="running")
+        helpers.wait_for(lambda: engine("exec", name, "test", "-e", "/ready").returncode == 0,
+                         20, what="the planted file")
+        for user in ("nobody", "1000", "0:0"):
+            try:
+                res = engine("exec", "-u", user, name, "sh", "-c", "echo RAN", timeout=20)
+            except subprocess.TimeoutExpired:
+                pytest.fail(f"exec -u {user} hung on a {kind} at {db}")
+            _refused(res, db, "FIFO" if kind == "fifo" else "character device")
+        engine.ok("rm", "-f", name)
+
+
+def test_cp_out_gives_files_to_the_caller_and_no_devices(engine, tmp_path):
+    engine.ok("run", "--name", "cpdev", "busybox", "sh", "-c",
+              "mkdir -p /src/sub; echo data > /src/sub/f; chown -R 1234:1234 /src; "
+              "chmod 4755 /src/sub/f; mknod /src/zero c 1 5; mknod /src/sub/blk b 7 0; "
+              "mkfifo /src/fifo; chown 1234:1234 /src/zero /src/fifo")
+    out = tmp_path / "out"
+    res = engine("cp", "cpdev:/src", out)
+    assert res.returncode == 0, res.stderr
+    assert "/src/zero" in res.stderr and "/src/sub/blk" in res.stderr
+    assert not os.path.lexists(out / "zero") and not os.path.lexists(out / "sub" / "blk")
+    assert stat.S_ISFIFO(os.lstat(out / "fifo").st_mode)
+    assert (out / "sub" / "f").read_text() == "data\n"
+    for p in (out, out / "sub", out / "sub" / "f", out / "fifo"):
+        st = os.lstat(p)
+        assert (st.st_uid, st.st_gid) == (os.getuid(), os.getgid()), p
+    assert stat.S_IMODE(os.lstat(out / "sub" / "f").st_mode) == 0o755
+    # a device node asked for by name: refused, nothing created
+    res = engine("cp", "cpdev:/src/zero", tmp_path / "zero")
+    _refused(res, "character device")
+    assert not os.path.lexists(tmp_path / "zero")
+    engine.ok("rm", "cpdev")
