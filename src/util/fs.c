@@ -115,6 +115,112 @@ int vs_write_file_replace(const char *path, const void *data, size_t len, mode_t
         return write_replace(path, data, len, mode, false, err);
 }
 
+int vs_output_open(struct vs_output *o, const char *path, mode_t mode, vs_error **err)
+{
+        *o = (struct vs_output){.fd = -1};
+        struct stat st;
+        _cleanup_free_ char *target = xstrdup(path);
+        bool exists = lstat(path, &st) == 0;
+        if (!exists && errno != ENOENT)
+                return vs_fail_errno(err, "cannot inspect %s", path);
+        if (exists && S_ISLNK(st.st_mode)) {
+                char *real = realpath(path, NULL);
+                if (real == NULL && errno != ENOENT)
+                        return vs_fail_errno(err, "cannot resolve the link %s", path);
+                if (real == NULL) {
+                        /* dangling: the shell's `>` creates the target */
+                        o->fd =
+                            open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOCTTY | O_CLOEXEC, mode);
+                        if (o->fd < 0)
+                                return vs_fail_errno(err, "cannot create %s", path);
+                        o->path = steal_ptr(target);
+                        return 0;
+                }
+                free(target);
+                target = real;
+                exists = lstat(target, &st) == 0;
+                if (!exists && errno != ENOENT)
+                        return vs_fail_errno(err, "cannot inspect %s", target);
+        }
+        if (exists && S_ISDIR(st.st_mode))
+                return vs_fail(err, "cannot write %s: it is a directory", path);
+        if (exists && !S_ISREG(st.st_mode)) {
+                /* never renamed over: a device or FIFO is written through */
+                o->fd = open(target, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+                if (o->fd < 0)
+                        return vs_fail_errno(err, "cannot open %s", path);
+                o->path = steal_ptr(target);
+                return 0;
+        }
+        o->tmp = xasprintf("%s.tmp.%d", target, (int) getpid());
+        o->fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+        if (o->fd < 0) {
+                vs_fail_errno(err, "cannot create %s", o->tmp);
+                free(o->tmp);
+                o->tmp = NULL;
+                return -1;
+        }
+        o->path = steal_ptr(target);
+        return 0;
+}
+
+void vs_output_abort(struct vs_output *o)
+{
+        if (o->fd >= 0)
+                close(o->fd);
+        o->fd = -1;
+        if (o->tmp)
+                unlink(o->tmp);
+        free(o->tmp);
+        free(o->path);
+        o->tmp = o->path = NULL;
+}
+
+int vs_output_commit(struct vs_output *o, bool durable, vs_error **err)
+{
+        int ret = 0;
+        if (o->tmp == NULL) {
+                if (close(o->fd) < 0)
+                        ret = vs_fail_errno(err, "cannot write %s", o->path);
+                o->fd = -1;
+                vs_output_abort(o);
+                return ret;
+        }
+        int fd = o->fd;
+        o->fd = -1;
+        if ((durable && fsync(fd) < 0) || close(fd) < 0) {
+                ret = vs_fail_errno(err, "cannot write %s", o->tmp);
+        } else if (rename(o->tmp, o->path) < 0) {
+                ret = vs_fail_errno(err, "cannot rename %s to %s", o->tmp, o->path);
+        } else {
+                if (durable) {
+                        _cleanup_free_ char *copy = xstrdup(o->path);
+                        _cleanup_close_ int dfd =
+                            open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                        if (dfd >= 0)
+                                fsync(dfd);
+                }
+                free(o->tmp);
+                o->tmp = NULL;
+        }
+        vs_output_abort(o);
+        return ret;
+}
+
+int vs_write_output(const char *path, const void *data, size_t len, mode_t mode, bool durable,
+                    vs_error **err)
+{
+        struct vs_output o;
+        if (vs_output_open(&o, path, mode, err) < 0)
+                return -1;
+        if (vs_write_all(o.fd, data, len) < 0) {
+                vs_fail_errno(err, "cannot write %s", o.tmp ? o.tmp : o.path);
+                vs_output_abort(&o);
+                return -1;
+        }
+        return vs_output_commit(&o, durable, err);
+}
+
 int vs_write_file_at(int dirfd, const char *path, const void *data, size_t len, vs_error **err)
 {
         _cleanup_close_ int fd = openat(dirfd, path, O_WRONLY | O_TRUNC | O_CLOEXEC);

@@ -25,6 +25,30 @@ int vs_write_all(int fd, const void *data, size_t len);
  * crash of the machine is meaningless. */
 int vs_write_file_replace(const char *path, const void *data, size_t len, mode_t mode,
                           vs_error **err);
+/* An output file the caller names (save -o, --pid-file). A regular file,
+ * or a name that does not exist yet, is written atomically: a temp file
+ * beside it, renamed over it by vs_output_commit. Anything else already
+ * there is written in place and never replaced: a FIFO, a character
+ * device (/dev/null, /dev/stdout's terminal or pipe), ... A symlink is
+ * followed, as Docker and a shell's `>` do, and the rule applied to what
+ * it points at: the link stays a link, a regular target is replaced
+ * atomically beside itself, a dangling link's target is created in place.
+ * A directory is an error. */
+struct vs_output {
+        int fd;
+        char *path; /* what is written: the symlink's target for a symlink */
+        char *tmp;  /* the temp file; NULL when writing in place */
+};
+int vs_output_open(struct vs_output *o, const char *path, mode_t mode, vs_error **err);
+/* Closes (fsync first when durable, for the atomic case) and renames the
+ * temp file into place; on failure the temp file is removed. */
+int vs_output_commit(struct vs_output *o, bool durable, vs_error **err);
+/* Closes and removes the temp file (a no-op after commit). */
+void vs_output_abort(struct vs_output *o);
+/* open + write + commit. */
+int vs_write_output(const char *path, const void *data, size_t len, mode_t mode, bool durable,
+                    vs_error **err);
+
 /* Plain open(O_WRONLY|O_TRUNC)+write, for procfs/cgroupfs/sysfs files. */
 int vs_write_file_at(int dirfd, const char *path, const void *data, size_t len, vs_error **err);
 

@@ -268,3 +268,102 @@ def test_cp_out_gives_files_to_the_caller_and_no_devices(engine, tmp_path):
     _refused(res, "character device")
     assert not os.path.lexists(tmp_path / "zero")
     engine.ok("rm", "cpdev")
+
+
+# --------------------------------------------------------------------------
+# user-given output paths
+
+
+def _read_fifo_in_background(path):
+    """Opens the FIFO for reading in a thread; returns a function that
+    returns everything read once the writer closed it."""
+    import threading
+    got = {}
+
+    def reader():
+        with open(path, "rb") as f:
+            got["data"] = f.read()
+    t = threading.Thread(target=reader, daemon=True)
+    t.start()
+
+    def result():
+        t.join(30)
+        assert not t.is_alive(), f"nothing closed the FIFO {path}"
+        return got["data"]
+    return result
+
+
+def _is_tar(data):
+    import io
+    import tarfile
+    with tarfile.open(fileobj=io.BytesIO(data)) as t:
+        return "manifest.json" in t.getnames()
+
+
+def _no_temp_files(d):
+    left = [p.name for p in Path(d).iterdir() if ".tmp." in p.name]
+    assert not left, f"temp files left: {left}"
+
+
+def test_save_writes_devices_and_fifos_in_place(engine, tmp_path):
+    d = tmp_path / "outs"
+    d.mkdir()
+    null = d / "null"
+    os.mknod(null, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    engine.ok("save", "-o", null, "busybox")
+    st = os.lstat(null)
+    assert stat.S_ISCHR(st.st_mode) and st.st_rdev == os.makedev(1, 3), \
+        "save -o replaced a character device"
+    # a symlink to the device: both stay what they are
+    link = d / "link-to-null"
+    link.symlink_to(null)
+    engine.ok("save", "-o", link, "busybox")
+    assert link.is_symlink() and os.readlink(link) == str(null)
+    assert stat.S_ISCHR(os.lstat(null).st_mode)
+    # a FIFO: written through, to its reader
+    fifo = d / "fifo"
+    os.mkfifo(fifo)
+    result = _read_fifo_in_background(fifo)
+    engine.ok("save", "-o", fifo, "busybox")
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode), "save -o replaced a FIFO"
+    assert _is_tar(result())
+    _no_temp_files(d)
+
+
+def test_save_replaces_regular_files_atomically_and_follows_links(engine, tmp_path):
+    d = tmp_path / "outs"
+    d.mkdir()
+    target = d / "archive.tar"
+    target.write_text("old")
+    ino = os.lstat(target).st_ino
+    link = d / "link.tar"
+    link.symlink_to(target)
+    engine.ok("save", "-o", link, "busybox")
+    assert link.is_symlink(), "save -o replaced the symlink instead of writing through it"
+    assert os.lstat(target).st_ino != ino, "not replaced by a rename"
+    assert _is_tar(target.read_bytes())
+    dangling = d / "dangling"
+    dangling.symlink_to(d / "created.tar")
+    engine.ok("save", "-o", dangling, "busybox")
+    assert dangling.is_symlink() and _is_tar((d / "created.tar").read_bytes())
+    res = engine("save", "-o", d, "busybox")
+    _refused(res, "directory")
+    _no_temp_files(d)
+
+
+def test_pid_file_never_replaces_a_device_or_fifo(vessel, bundle, cid, tmp_path):
+    d = tmp_path / "pids"
+    d.mkdir()
+    null = d / "null"
+    os.mknod(null, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    vessel.create_ok(bundle("true"), cid, "--pid-file", null)
+    st = os.lstat(null)
+    assert stat.S_ISCHR(st.st_mode) and st.st_rdev == os.makedev(1, 3)
+    fifo = d / "fifo"
+    os.mkfifo(fifo)
+    result = _read_fifo_in_background(fifo)
+    c2 = cid + "-2"
+    vessel.create_ok(bundle("true"), c2, "--pid-file", fifo)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert int(result()) == vessel.state(c2)["pid"]
+    _no_temp_files(d)
