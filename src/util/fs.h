@@ -30,7 +30,7 @@ int vs_write_file_replace(const char *path, const void *data, size_t len, mode_t
  * beside it, renamed over it by vs_output_commit. Anything else already
  * there is written in place and never replaced: a FIFO, a character
  * device (/dev/null, /dev/stdout's terminal or pipe), ... A symlink is
- * followed, as Docker and a shell's `>` do, and the rule applied to what
+ * followed, as a shell's `>` does, and the rule applied to what
  * it points at: the link stays a link, a regular target is replaced
  * atomically beside itself, a dangling link's target is created in place.
  * A directory is an error. */
