@@ -209,7 +209,8 @@ int cmd_engine_cp(int argc, char **argv)
                                "are not seen (its root filesystem is). Copies out of a\n"
                                "container belong to the caller, without set-id bits; device\n"
                                "nodes and sockets are never copied out (skipped with a\n"
-                               "warning). Copies into a container belong to root.\n");
+                               "warning). A device or FIFO named as HOSTDEST is written in\n"
+                               "place, never replaced. Copies into a container belong to root.\n");
                         return 0;
                 }
                 return vs_option_error("cp", argv, c == ':');

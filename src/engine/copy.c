@@ -78,16 +78,21 @@ static void set_meta(int fd, const struct stat *st, bool out)
         futimens(fd, ts);
 }
 
-/* Replaces a non-directory entry at (dirfd, name) when one is in the way. */
-static void clear_entry(int dirfd, const char *name, bool want_dir)
+/* Removes a non-directory entry at (dirfd, name) when one is in the way.
+ * On the host (out), a device, FIFO or socket is never removed to make
+ * room for what a container sent (under names the container chose). */
+static int clear_entry(int dirfd, const char *name, bool out, vs_error **err)
 {
         struct stat st;
         if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                return;
-        if (S_ISDIR(st.st_mode) && want_dir)
-                return;
-        if (!S_ISDIR(st.st_mode))
-                unlinkat(dirfd, name, 0);
+                return 0;
+        if (S_ISDIR(st.st_mode))
+                return 0;
+        if (out && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
+                return vs_fail(err, "cannot copy over %s: it is %s", name,
+                               vs_file_type_name(st.st_mode));
+        unlinkat(dirfd, name, 0);
+        return 0;
 }
 
 /* Copies the entry behind srcfd (an O_PATH|O_NOFOLLOW fd) to (dirfd,
@@ -104,7 +109,8 @@ static int copy_entry(int srcfd, const char *what, int parent, const char *name,
                 if (n < 0)
                         return vs_fail_errno(err, "cannot read the link %s", what);
                 target[n] = '\0';
-                clear_entry(parent, name, false);
+                if (clear_entry(parent, name, out, err) < 0)
+                        return -1;
                 if (symlinkat(target, parent, name) < 0)
                         return vs_fail_errno(err, "cannot create the link %s", name);
                 return 0;
@@ -113,7 +119,8 @@ static int copy_entry(int srcfd, const char *what, int parent, const char *name,
                 _cleanup_close_ int in = vs_reopen_regular(srcfd, &st, NULL, what, err);
                 if (in < 0)
                         return -1;
-                clear_entry(parent, name, false);
+                if (clear_entry(parent, name, out, err) < 0)
+                        return -1;
                 /* O_EXCL: whatever was there is gone; a FIFO or device
                  * planted in the meantime (copying into a running
                  * container) is refused, never opened */
@@ -128,7 +135,8 @@ static int copy_entry(int srcfd, const char *what, int parent, const char *name,
                 return 0;
         }
         if (S_ISDIR(st.st_mode)) {
-                clear_entry(parent, name, true);
+                if (clear_entry(parent, name, out, err) < 0)
+                        return -1;
                 if (mkdirat(parent, name, 0700) < 0 && errno != EEXIST)
                         return vs_fail_errno(err, "cannot create the directory %s", name);
                 _cleanup_close_ int dst =
@@ -165,12 +173,34 @@ static int copy_entry(int srcfd, const char *what, int parent, const char *name,
                 return 0;
         }
         if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISFIFO(st.st_mode)) {
-                clear_entry(parent, name, false);
+                if (clear_entry(parent, name, out, err) < 0)
+                        return -1;
                 if (mknodat(parent, name, st.st_mode & (S_IFMT | 0777), st.st_rdev) < 0)
                         return vs_fail_errno(err, "cannot create %s", name);
                 return 0;
         }
         return vs_fail(err, "cannot copy %s: unsupported file type", what);
+}
+
+/* A regular file out of a container to the host path the caller named:
+ * the output-file rule (vs_output_open) applies, so a device or FIFO
+ * there is written in place, never removed, and keeps its own mode. */
+static int copy_file_to_host(int srcfd, const struct stat *st, const char *what, const char *path,
+                             vs_error **err)
+{
+        _cleanup_close_ int in = vs_reopen_regular(srcfd, st, NULL, what, err);
+        if (in < 0)
+                return -1;
+        struct vs_output o;
+        if (vs_output_open(&o, path, 0600, err) < 0)
+                return -1;
+        if (copy_data(in, o.fd, what, err) < 0) {
+                vs_output_abort(&o);
+                return -1;
+        }
+        if (o.tmp)
+                set_meta(o.fd, st, true);
+        return vs_output_commit(&o, false, err);
 }
 
 static bool is_container_arg(const char *s)
@@ -205,6 +235,7 @@ static char *dir_name(const char *path)
 struct dest {
         int dirfd;
         char *name;
+        char *path; /* on the host: the destination's path */
 };
 
 static int dest_in_root(int rootfd, const char *dst, const char *srcname, struct dest *d,
@@ -235,6 +266,7 @@ static int dest_on_host(const char *dst, const char *srcname, struct dest *d, vs
         if (fd >= 0) {
                 d->dirfd = fd;
                 d->name = xstrdup(srcname);
+                d->path = xasprintf("%s/%s", dst, srcname);
                 return 0;
         }
         if (errno != ENOENT && errno != ENOTDIR)
@@ -247,6 +279,7 @@ static int dest_on_host(const char *dst, const char *srcname, struct dest *d, vs
                 return vs_fail_errno(err, "%s", parent);
         d->dirfd = fd;
         d->name = base_name(dst);
+        d->path = xstrdup(dst);
         return 0;
 }
 
@@ -260,12 +293,12 @@ static int copy_in_root(int rootfd, const struct vs_ctr *c, bool from, const cha
         }
         _cleanup_close_ int srcfd = -1;
         struct dest d = {.dirfd = -1};
+        struct stat st;
         int r;
         if (from) {
                 srcfd = vs_open_in_root(rootfd, cpath, O_PATH | O_NOFOLLOW, 0);
                 if (srcfd < 0)
                         return vs_fail_errno(err, "%s:%s", c->name, cpath);
-                struct stat st;
                 if (fstat(srcfd, &st) < 0)
                         return vs_fail_errno(err, "%s:%s", c->name, cpath);
                 if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISSOCK(st.st_mode))
@@ -279,13 +312,17 @@ static int copy_in_root(int rootfd, const struct vs_ctr *c, bool from, const cha
                 r = dest_in_root(rootfd, cpath, srcname, &d, err);
         }
         if (r == 0) {
-                r = copy_entry(srcfd, from ? cpath : src, d.dirfd, d.name, from, err);
+                if (from && S_ISREG(st.st_mode))
+                        r = copy_file_to_host(srcfd, &st, cpath, d.path, err);
+                else
+                        r = copy_entry(srcfd, from ? cpath : src, d.dirfd, d.name, from, err);
                 if (r < 0)
                         vs_error_wrap(err, "cp %s %s", src, dst);
         }
         if (d.dirfd >= 0)
                 close(d.dirfd);
         free(d.name);
+        free(d.path);
         return r;
 }
 

@@ -367,3 +367,28 @@ def test_pid_file_never_replaces_a_device_or_fifo(vessel, bundle, cid, tmp_path)
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
     assert int(result()) == vessel.state(c2)["pid"]
     _no_temp_files(d)
+
+
+def test_cp_out_never_replaces_a_host_device_or_fifo(engine, tmp_path):
+    engine.ok("run", "--name", "cpo", "busybox", "sh", "-c",
+              "mkdir /src; echo secret > /src/null; echo data > /f")
+    d = tmp_path / "host"
+    d.mkdir()
+    null = d / "null"
+    os.mknod(null, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    before = os.lstat(null)
+    # named by the caller: written in place, as save -o does
+    engine.ok("cp", "cpo:/f", null)
+    st = os.lstat(null)
+    assert stat.S_ISCHR(st.st_mode) and st.st_rdev == os.makedev(1, 3)
+    assert (st.st_ino, st.st_mode) == (before.st_ino, before.st_mode)
+    fifo = d / "fifo"
+    os.mkfifo(fifo)
+    result = _read_fifo_in_background(fifo)
+    engine.ok("cp", "cpo:/f", fifo)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and result() == b"data\n"
+    # named by the container, inside a directory: refused, never removed
+    res = engine("cp", "cpo:/src/.", d)
+    _refused(res, "character device")
+    assert stat.S_ISCHR(os.lstat(null).st_mode)
+    engine.ok("rm", "cpo")
