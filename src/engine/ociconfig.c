@@ -131,13 +131,15 @@ static int read_db(int rootfd, const char *path, char **out, vs_error **err)
         *out = NULL;
         _cleanup_free_ char *what = xasprintf("the container's %s", path);
         struct stat st;
+        _cleanup_error_ vs_error *e = NULL;
         int fd = vs_open_regular(rootfd, path, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS, NULL,
-                                 &st, what, err);
+                                 &st, what, &e);
         if (fd < 0) {
-                if ((*err)->errno_ != ENOENT)
-                        return -1;
-                vs_error_free(err);
-                return 0;
+                if (e->errno_ == ENOENT || e->errno_ == ENOTDIR)
+                        return 0;
+                if (err && *err == NULL)
+                        *err = steal_ptr(e);
+                return -1;
         }
         char *text = NULL;
         if (st.st_size < (16 << 20)) {
