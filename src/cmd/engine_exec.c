@@ -206,7 +206,11 @@ int cmd_engine_cp(int argc, char **argv)
                                "Copy files and directories between a container and the host.\n"
                                "Container paths resolve inside the container's root; symlinks\n"
                                "are copied as links. Volumes mounted in a running container\n"
-                               "are not seen (its root filesystem is).\n");
+                               "are not seen (its root filesystem is). Copies out of a\n"
+                               "container belong to the caller, without set-id bits; device\n"
+                               "nodes and sockets are never copied out (skipped with a\n"
+                               "warning). A device or FIFO named as HOSTDEST is written in\n"
+                               "place, never replaced. Copies into a container belong to root.\n");
                         return 0;
                 }
                 return vs_option_error("cp", argv, c == ':');

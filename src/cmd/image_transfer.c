@@ -2,12 +2,12 @@
 #include "cmd/image_cmd.h"
 #include "image/transfer.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
 #include "util/xalloc.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -80,38 +80,27 @@ static void save_usage(FILE *f)
         fprintf(f, "Usage: vessel save [OPTIONS] IMAGE...\n\n"
                    "Save images into one archive.\n\n"
                    "Options:\n"
-                   "  -o, --output FILE    write FILE (atomically) instead of standard output\n"
+                   "  -o, --output FILE    write FILE instead of standard output (atomically; a\n"
+                   "                       device or FIFO is written in place, never replaced)\n"
                    "      --format FORMAT  docker-archive (default, as podman save; the layout\n"
                    "                       of docker save before Docker 25) or oci-archive\n"
                    "  -h, --help           print this help\n");
 }
 
-/* FILE.tmp.PID beside FILE, renamed over it once complete. */
+/* -o FILE: atomically (a temp file renamed over FILE) when FILE is a
+ * regular file or new; in place when it is a device or a FIFO, which are
+ * never replaced (vs_output_open). */
 static int save_to(struct vs_store *s, char **refs, enum vs_archive_format format,
                    const char *output, vs_error **err)
 {
-        _cleanup_free_ char *copy = xstrdup(output);
-        _cleanup_free_ char *tmp = xasprintf("%s.tmp.%d", output, (int) getpid());
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-        if (fd < 0)
-                return vs_fail_errno(err, "cannot create %s", tmp);
-        if (vs_archive_save(s, refs, format, fd, err) < 0 || fsync(fd) < 0) {
-                if (err && *err == NULL)
-                        vs_fail_errno(err, "cannot write %s", tmp);
-                close(fd);
-                unlink(tmp);
+        struct vs_output o;
+        if (vs_output_open(&o, output, 0644, err) < 0)
+                return -1;
+        if (vs_archive_save(s, refs, format, o.fd, err) < 0) {
+                vs_output_abort(&o);
                 return -1;
         }
-        close(fd);
-        if (rename(tmp, output) < 0) {
-                int saved = errno;
-                unlink(tmp);
-                return vs_error_set(err, saved, "cannot rename %s to %s", tmp, output);
-        }
-        _cleanup_close_ int dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd >= 0)
-                fsync(dfd);
-        return 0;
+        return vs_output_commit(&o, true, err);
 }
 
 int cmd_save(int argc, char **argv)

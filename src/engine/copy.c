@@ -2,10 +2,20 @@
  * the container are resolved inside its root (openat2 RESOLVE_IN_ROOT), and
  * every entry below is created or opened relative to its parent's fd with
  * O_NOFOLLOW: a symlink in the container never sends a copy to the host's
- * files. Symlinks are copied as symlinks. */
+ * files. Symlinks are copied as symlinks.
+ *
+ * Out of a container, everything read is the container's: a regular file
+ * is read only as the inode that was checked (vs_reopen_regular: never a
+ * FIFO or a device swapped in), device nodes and sockets are skipped with
+ * a warning (a container-made device node on the host would be a door to
+ * the host's devices), and, as Docker does, the copies belong to the
+ * caller, not to the container's uids; set-user/group-id bits are dropped
+ * with the ownership, as chown(2) drops them. Into a container, entries
+ * become root's (Docker's default without --archive). */
 #include "engine/engine.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/log.h"
 #include "util/xalloc.h"
 
 #include <dirent.h>
@@ -57,32 +67,37 @@ static int copy_data(int in, int out, const char *what, vs_error **err)
         }
 }
 
-static void set_meta(int fd, const struct stat *st, bool own)
+/* Mode and times; the owner stays the caller's (see above). */
+static void set_meta(int fd, const struct stat *st, bool out)
 {
-        if (own)
-                fchown(fd, st->st_uid, st->st_gid);
-        fchmod(fd, st->st_mode & 07777);
+        mode_t mode = st->st_mode & 07777;
+        if (out && !S_ISDIR(st->st_mode))
+                mode &= ~(mode_t) (S_ISUID | S_ISGID);
+        fchmod(fd, mode);
         struct timespec ts[2] = {st->st_atim, st->st_mtim};
         futimens(fd, ts);
 }
 
-/* Replaces a non-directory entry at (dirfd, name) when one is in the way. */
-static void clear_entry(int dirfd, const char *name, bool want_dir)
+/* Removes a non-directory entry at (dirfd, name) when one is in the way.
+ * On the host (out), a device, FIFO or socket is never removed to make
+ * room for what a container sent (under names the container chose). */
+static int clear_entry(int dirfd, const char *name, bool out, vs_error **err)
 {
         struct stat st;
         if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                return;
-        if (S_ISDIR(st.st_mode) && want_dir)
-                return;
-        if (!S_ISDIR(st.st_mode))
-                unlinkat(dirfd, name, 0);
+                return 0;
+        if (S_ISDIR(st.st_mode))
+                return 0;
+        if (out && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
+                return vs_fail(err, "cannot copy over %s: it is %s", name,
+                               vs_file_type_name(st.st_mode));
+        unlinkat(dirfd, name, 0);
+        return 0;
 }
 
 /* Copies the entry behind srcfd (an O_PATH|O_NOFOLLOW fd) to (dirfd,
- * name), descending by fd. own: keep uid/gid (into the container, entries
- * become root's as Docker does unless archive mode; out of it they are
- * kept). */
-static int copy_entry(int srcfd, const char *what, int parent, const char *name, bool own,
+ * name), descending by fd. out: from a container to the host. */
+static int copy_entry(int srcfd, const char *what, int parent, const char *name, bool out,
                       vs_error **err)
 {
         struct stat st;
@@ -94,35 +109,39 @@ static int copy_entry(int srcfd, const char *what, int parent, const char *name,
                 if (n < 0)
                         return vs_fail_errno(err, "cannot read the link %s", what);
                 target[n] = '\0';
-                clear_entry(parent, name, false);
+                if (clear_entry(parent, name, out, err) < 0)
+                        return -1;
                 if (symlinkat(target, parent, name) < 0)
                         return vs_fail_errno(err, "cannot create the link %s", name);
-                if (own)
-                        fchownat(parent, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
                 return 0;
         }
         if (S_ISREG(st.st_mode)) {
-                _cleanup_close_ int in = reopen(srcfd, O_RDONLY | O_NOCTTY);
+                _cleanup_close_ int in = vs_reopen_regular(srcfd, &st, NULL, what, err);
                 if (in < 0)
-                        return vs_fail_errno(err, "cannot open %s", what);
-                clear_entry(parent, name, false);
-                _cleanup_close_ int out =
-                    openat(parent, name,
-                           O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
-                if (out < 0)
-                        return vs_fail_errno(err, "cannot create %s", name);
-                if (copy_data(in, out, what, err) < 0)
                         return -1;
-                set_meta(out, &st, own);
+                if (clear_entry(parent, name, out, err) < 0)
+                        return -1;
+                /* O_EXCL: whatever was there is gone; a FIFO or device
+                 * planted in the meantime (copying into a running
+                 * container) is refused, never opened */
+                _cleanup_close_ int dst =
+                    openat(parent, name,
+                           O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+                if (dst < 0)
+                        return vs_fail_errno(err, "cannot create %s", name);
+                if (copy_data(in, dst, what, err) < 0)
+                        return -1;
+                set_meta(dst, &st, out);
                 return 0;
         }
         if (S_ISDIR(st.st_mode)) {
-                clear_entry(parent, name, true);
+                if (clear_entry(parent, name, out, err) < 0)
+                        return -1;
                 if (mkdirat(parent, name, 0700) < 0 && errno != EEXIST)
                         return vs_fail_errno(err, "cannot create the directory %s", name);
-                _cleanup_close_ int out =
+                _cleanup_close_ int dst =
                     openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (out < 0)
+                if (dst < 0)
                         return vs_fail_errno(err, "cannot open the directory %s", name);
                 int in = reopen(srcfd, O_RDONLY | O_DIRECTORY);
                 if (in < 0)
@@ -141,19 +160,47 @@ static int copy_entry(int srcfd, const char *what, int parent, const char *name,
                         _cleanup_free_ char *cwhat = xasprintf("%s/%s", what, de->d_name);
                         if (child < 0)
                                 return vs_fail_errno(err, "cannot open %s", cwhat);
-                        if (copy_entry(child, cwhat, out, de->d_name, own, err) < 0)
+                        if (copy_entry(child, cwhat, dst, de->d_name, out, err) < 0)
                                 return -1;
                 }
-                set_meta(out, &st, own);
+                set_meta(dst, &st, out);
+                return 0;
+        }
+        if (out && !S_ISFIFO(st.st_mode)) {
+                vs_warn("cp: not copying %s: it is %s, and nothing but files, directories, "
+                        "links and FIFOs leaves a container",
+                        what, vs_file_type_name(st.st_mode));
                 return 0;
         }
         if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISFIFO(st.st_mode)) {
-                clear_entry(parent, name, false);
-                if (mknodat(parent, name, st.st_mode, st.st_rdev) < 0)
+                if (clear_entry(parent, name, out, err) < 0)
+                        return -1;
+                if (mknodat(parent, name, st.st_mode & (S_IFMT | 0777), st.st_rdev) < 0)
                         return vs_fail_errno(err, "cannot create %s", name);
                 return 0;
         }
         return vs_fail(err, "cannot copy %s: unsupported file type", what);
+}
+
+/* A regular file out of a container to the host path the caller named:
+ * the output-file rule (vs_output_open) applies, so a device or FIFO
+ * there is written in place, never removed, and keeps its own mode. */
+static int copy_file_to_host(int srcfd, const struct stat *st, const char *what, const char *path,
+                             vs_error **err)
+{
+        _cleanup_close_ int in = vs_reopen_regular(srcfd, st, NULL, what, err);
+        if (in < 0)
+                return -1;
+        struct vs_output o;
+        if (vs_output_open(&o, path, 0600, err) < 0)
+                return -1;
+        if (copy_data(in, o.fd, what, err) < 0) {
+                vs_output_abort(&o);
+                return -1;
+        }
+        if (o.tmp)
+                set_meta(o.fd, st, true);
+        return vs_output_commit(&o, false, err);
 }
 
 static bool is_container_arg(const char *s)
@@ -188,6 +235,7 @@ static char *dir_name(const char *path)
 struct dest {
         int dirfd;
         char *name;
+        char *path; /* on the host: the destination's path */
 };
 
 static int dest_in_root(int rootfd, const char *dst, const char *srcname, struct dest *d,
@@ -218,6 +266,7 @@ static int dest_on_host(const char *dst, const char *srcname, struct dest *d, vs
         if (fd >= 0) {
                 d->dirfd = fd;
                 d->name = xstrdup(srcname);
+                d->path = xasprintf("%s/%s", dst, srcname);
                 return 0;
         }
         if (errno != ENOENT && errno != ENOTDIR)
@@ -230,6 +279,7 @@ static int dest_on_host(const char *dst, const char *srcname, struct dest *d, vs
                 return vs_fail_errno(err, "%s", parent);
         d->dirfd = fd;
         d->name = base_name(dst);
+        d->path = xstrdup(dst);
         return 0;
 }
 
@@ -243,11 +293,17 @@ static int copy_in_root(int rootfd, const struct vs_ctr *c, bool from, const cha
         }
         _cleanup_close_ int srcfd = -1;
         struct dest d = {.dirfd = -1};
+        struct stat st;
         int r;
         if (from) {
                 srcfd = vs_open_in_root(rootfd, cpath, O_PATH | O_NOFOLLOW, 0);
                 if (srcfd < 0)
                         return vs_fail_errno(err, "%s:%s", c->name, cpath);
+                if (fstat(srcfd, &st) < 0)
+                        return vs_fail_errno(err, "%s:%s", c->name, cpath);
+                if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISSOCK(st.st_mode))
+                        return vs_fail(err, "cannot copy %s:%s out of the container: it is %s",
+                                       c->name, cpath, vs_file_type_name(st.st_mode));
                 r = dest_on_host(dst, srcname, &d, err);
         } else {
                 srcfd = open(src, O_PATH | O_NOFOLLOW | O_CLOEXEC);
@@ -256,13 +312,17 @@ static int copy_in_root(int rootfd, const struct vs_ctr *c, bool from, const cha
                 r = dest_in_root(rootfd, cpath, srcname, &d, err);
         }
         if (r == 0) {
-                r = copy_entry(srcfd, from ? cpath : src, d.dirfd, d.name, from, err);
+                if (from && S_ISREG(st.st_mode))
+                        r = copy_file_to_host(srcfd, &st, cpath, d.path, err);
+                else
+                        r = copy_entry(srcfd, from ? cpath : src, d.dirfd, d.name, from, err);
                 if (r < 0)
                         vs_error_wrap(err, "cp %s %s", src, dst);
         }
         if (d.dirfd >= 0)
                 close(d.dirfd);
         free(d.name);
+        free(d.path);
         return r;
 }
 

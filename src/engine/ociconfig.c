@@ -4,6 +4,7 @@
  * seccomp profile, and /etc/hostname, /etc/hosts, /etc/resolv.conf bound
  * from files written in the container's directory. */
 #include "engine/engine.h"
+#include "oci/config.h"
 #include "oci/spec_default.h"
 #include "runtime/caps.h"
 #include "util/cleanup.h"
@@ -17,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,16 +122,27 @@ static bool parse_u32(const char *s, uint32_t *out)
         return true;
 }
 
-/* Reads a colon-separated database (passwd, group) inside the root. NULL
- * when absent. */
-static char *read_db(int rootfd, const char *path)
+/* Reads a colon-separated database (passwd, group) inside the root: *out
+ * NULL when absent. The container owns the file: a FIFO there must not
+ * hang run or exec, a device node must not be read on the host, so it is
+ * opened only as a regular file (vs_open_regular), resolved in the root. */
+static int read_db(int rootfd, const char *path, char **out, vs_error **err)
 {
-        int fd = vs_open_in_root(rootfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY, 0);
-        if (fd < 0)
-                return NULL;
+        *out = NULL;
+        _cleanup_free_ char *what = xasprintf("the container's %s", path);
         struct stat st;
+        _cleanup_error_ vs_error *e = NULL;
+        int fd = vs_open_regular(rootfd, path, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS, NULL,
+                                 &st, what, &e);
+        if (fd < 0) {
+                if (e->errno_ == ENOENT || e->errno_ == ENOTDIR)
+                        return 0;
+                if (err && *err == NULL)
+                        *err = steal_ptr(e);
+                return -1;
+        }
         char *text = NULL;
-        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size < (16 << 20)) {
+        if (st.st_size < (16 << 20)) {
                 size_t cap = (size_t) st.st_size + 1, len = 0;
                 text = xmalloc(cap + 1);
                 ssize_t n;
@@ -143,7 +156,8 @@ static char *read_db(int rootfd, const char *path)
                 text[len] = '\0';
         }
         close(fd);
-        return text;
+        *out = text;
+        return 0;
 }
 
 /* Splits a line into at most n colon-separated fields in place. */
@@ -159,6 +173,20 @@ static size_t split_fields(char *line, char **f, size_t n)
         return i;
 }
 
+/* (uid_t)-1 from a spec or from the container's own databases would be
+ * "unchanged" to setresuid/setresgid, i.e. root. */
+static int check_user_ids(struct vs_user *u, vs_error **err)
+{
+        int r = oci_id_check(u->uid, "uid", err);
+        if (r == 0)
+                r = oci_id_check(u->gid, "gid", err);
+        for (size_t i = 0; r == 0 && i < u->n_gids; i++)
+                r = oci_id_check(u->gids[i], "supplementary gid", err);
+        if (r < 0)
+                vs_user_clear(u);
+        return r;
+}
+
 int vs_resolve_user(int rootfd, const char *spec, struct vs_user *out, vs_error **err)
 {
         memset(out, 0, sizeof(*out));
@@ -166,8 +194,10 @@ int vs_resolve_user(int rootfd, const char *spec, struct vs_user *out, vs_error 
         char *group = strchr(user, ':');
         if (group)
                 *group++ = '\0';
-        _cleanup_free_ char *passwd = read_db(rootfd, "/etc/passwd");
-        _cleanup_free_ char *groups = read_db(rootfd, "/etc/group");
+        _cleanup_free_ char *passwd = NULL, *groups = NULL;
+        if (read_db(rootfd, "/etc/passwd", &passwd, err) < 0 ||
+            read_db(rootfd, "/etc/group", &groups, err) < 0)
+                return -1;
         bool numeric = parse_u32(user, &out->uid);
         bool found = false;
         _cleanup_free_ char *user_name = NULL;
@@ -242,7 +272,7 @@ int vs_resolve_user(int rootfd, const char *spec, struct vs_user *out, vs_error 
                         }
                 }
         }
-        return 0;
+        return check_user_ids(out, err);
 }
 
 /* ---- /etc files ---- */

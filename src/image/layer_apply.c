@@ -155,9 +155,12 @@ static int copy_node(struct apply *a, int src, int dst, const char *name, const 
                         if (r != 0)
                                 return r < 0 ? -1 : 0;
                 }
-                _cleanup_close_ int sfd = openat(src, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+                /* src may be a container's upper dir: read only the
+                 * regular file st describes */
+                _cleanup_close_ int sfd =
+                    vs_open_regular(src, name, O_NOFOLLOW, RESOLVE_BENEATH, st, NULL, path, err);
                 if (sfd < 0)
-                        return vs_fail_errno(err, "cannot open %s", path);
+                        return -1;
                 _cleanup_close_ int dfd =
                     openat(dst, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
                 if (dfd < 0)

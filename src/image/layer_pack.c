@@ -10,6 +10,7 @@
 #include "image/layer.h"
 #include "image/layer_internal.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -109,17 +110,24 @@ static int cmp_strings(const void *a, const void *b)
         return strcmp(*(const char *const *) a, *(const char *const *) b);
 }
 
-/* Adds the xattrs of dirfd/name (sorted; trusted.overlay.* left out). */
-static int add_xattrs(struct archive_entry *e, int dirfd, const char *name, const char *path,
-                      vs_error **err)
+/* Adds the xattrs (sorted; trusted.overlay.* left out) of the inode fd (an
+ * O_PATH fd) holds, through its /proc/self/fd link; a symlink's own by its
+ * name in dirfd, without following it. */
+static int add_xattrs(struct archive_entry *e, int fd, bool is_link, int dirfd, const char *name,
+                      const char *path, vs_error **err)
 {
         char proc[PATH_MAX + 32];
-        snprintf(proc, sizeof(proc), "/proc/self/fd/%d/%s", dirfd, name);
-        ssize_t len = llistxattr(proc, NULL, 0);
+        if (is_link)
+                snprintf(proc, sizeof(proc), "/proc/self/fd/%d/%s", dirfd, name);
+        else
+                snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+        ssize_t (*list)(const char *, char *, size_t) = is_link ? llistxattr : listxattr;
+        ssize_t (*get)(const char *, const char *, void *, size_t) = is_link ? lgetxattr : getxattr;
+        ssize_t len = list(proc, NULL, 0);
         if (len <= 0)
                 return 0;
         _cleanup_free_ char *names = xmalloc((size_t) len);
-        len = llistxattr(proc, names, (size_t) len);
+        len = list(proc, names, (size_t) len);
         if (len < 0)
                 return vs_fail_errno(err, "cannot list xattrs of %s", path);
         size_t count = 0;
@@ -132,11 +140,11 @@ static int add_xattrs(struct archive_entry *e, int dirfd, const char *name, cons
                         sorted[count++] = n;
         qsort(sorted, count, sizeof(*sorted), cmp_strings);
         for (size_t i = 0; i < count; i++) {
-                ssize_t vlen = lgetxattr(proc, sorted[i], NULL, 0);
+                ssize_t vlen = get(proc, sorted[i], NULL, 0);
                 if (vlen < 0)
                         return vs_fail_errno(err, "cannot read xattr %s of %s", sorted[i], path);
                 _cleanup_free_ char *val = xmalloc((size_t) vlen + 1);
-                vlen = lgetxattr(proc, sorted[i], val, (size_t) vlen);
+                vlen = get(proc, sorted[i], val, (size_t) vlen);
                 if (vlen < 0)
                         return vs_fail_errno(err, "cannot read xattr %s of %s", sorted[i], path);
                 archive_entry_xattr_add_entry(e, sorted[i], val, (size_t) vlen);
@@ -163,12 +171,16 @@ static int write_marker(struct pack *p, const char *path, const struct stat *st,
         return write_header(p, path, err);
 }
 
-static int write_file_data(struct pack *p, int dirfd, const char *name, const char *path,
-                           int64_t size, vs_error **err)
+/* The data of the regular file whose header was written from st, read
+ * from the inode pathfd holds (vs_reopen_regular: never a FIFO or a
+ * device, never another inode). */
+static int write_file_data(struct pack *p, int pathfd, const char *path, const struct stat *st,
+                           vs_error **err)
 {
-        _cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        int64_t size = st->st_size;
+        _cleanup_close_ int fd = vs_reopen_regular(pathfd, st, NULL, path, err);
         if (fd < 0)
-                return vs_fail_errno(err, "cannot open %s", path);
+                return -1;
         int64_t done = 0;
         while (done < size) {
                 size_t want = (size_t) (size - done < COPY_BUF_SIZE ? size - done : COPY_BUF_SIZE);
@@ -193,8 +205,15 @@ static int pack_dir(struct pack *p, int dirfd, const char *prefix, vs_error **er
 static int pack_one(struct pack *p, int dirfd, const char *name, const char *prefix, vs_error **err)
 {
         _cleanup_free_ char *path = *prefix ? xasprintf("%s/%s", prefix, name) : xstrdup(name);
+        /* The upper dir may belong to a running container (commit
+         * --pause=false) that renames entries under us: everything about
+         * an entry (stat, xattrs, data, a directory's contents, a link's
+         * target) comes from the one inode this O_PATH fd holds, so a
+         * header always describes what follows it, and a FIFO or device
+         * node swapped in is packed as what it is, never opened. */
+        _cleanup_close_ int fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
         struct stat st;
-        if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        if (fd < 0 || fstat(fd, &st) < 0)
                 return vs_fail_errno(err, "cannot inspect %s", path);
         if (vs_layer_is_whiteout(&st)) {
                 _cleanup_free_ char *wh =
@@ -212,7 +231,7 @@ static int pack_one(struct pack *p, int dirfd, const char *name, const char *pre
         }
         struct archive_entry *e = p->entry;
         entry_from_stat(e, path, &st);
-        if (add_xattrs(e, dirfd, name, path, err) < 0)
+        if (add_xattrs(e, fd, S_ISLNK(st.st_mode), dirfd, name, path, err) < 0)
                 return -1;
         switch (st.st_mode & S_IFMT) {
         case S_IFDIR: {
@@ -224,8 +243,7 @@ static int pack_one(struct pack *p, int dirfd, const char *name, const char *pre
                         if (write_marker(p, opq, &st, st.st_mode & 0777, err) < 0)
                                 return -1;
                 }
-                _cleanup_close_ int sub =
-                    openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                _cleanup_close_ int sub = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (sub < 0)
                         return vs_fail_errno(err, "cannot open directory %s", path);
                 return pack_dir(p, sub, path, err);
@@ -249,11 +267,11 @@ static int pack_one(struct pack *p, int dirfd, const char *name, const char *pre
                 archive_entry_set_size(e, st.st_size);
                 if (write_header(p, path, err) < 0)
                         return -1;
-                return write_file_data(p, dirfd, name, path, st.st_size, err);
+                return write_file_data(p, fd, path, &st, err);
         }
         case S_IFLNK: {
                 _cleanup_free_ char *target = xmalloc((size_t) st.st_size + 1);
-                ssize_t n = readlinkat(dirfd, name, target, (size_t) st.st_size + 1);
+                ssize_t n = readlinkat(fd, "", target, (size_t) st.st_size + 1);
                 if (n < 0 || n > st.st_size)
                         return vs_fail_errno(err, "cannot read symlink %s", path);
                 target[n] = '\0';

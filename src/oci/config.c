@@ -236,6 +236,30 @@ static void free_kv(struct oci_kv *kv, size_t n)
 
 /* ---- process ---- */
 
+int oci_id_check(uint32_t id, const char *what, vs_error **err)
+{
+        if (id == OCI_ID_INVALID)
+                return vs_fail(err,
+                               "%s: %u is not a valid id ((uid_t)-1 means \"unchanged\" to the "
+                               "kernel and would keep root)",
+                               what, id);
+        return 0;
+}
+
+int oci_user_check(const struct oci_user *u, const char *ctx, vs_error **err)
+{
+        _cleanup_free_ char *uid = xasprintf("%s.user.uid", ctx);
+        _cleanup_free_ char *gid = xasprintf("%s.user.gid", ctx);
+        if (oci_id_check(u->uid, uid, err) < 0 || oci_id_check(u->gid, gid, err) < 0)
+                return -1;
+        for (size_t i = 0; i < u->n_additional_gids; i++) {
+                _cleanup_free_ char *g = xasprintf("%s.user.additionalGids[%zu]", ctx, i);
+                if (oci_id_check(u->additional_gids[i], g, err) < 0)
+                        return -1;
+        }
+        return 0;
+}
+
 static int parse_user(json_object *obj, const char *ctx, struct oci_user *u, vs_error **err)
 {
         json_object *user;
@@ -271,6 +295,8 @@ static int parse_user(json_object *obj, const char *ctx, struct oci_user *u, vs_
         }
         if (json_object_object_get_ex(user, "username", NULL))
                 return vs_fail(err, "%s.username: only for Windows containers", uctx);
+        if (oci_user_check(u, ctx, err) < 0)
+                return -1;
         return 1;
 }
 
@@ -655,12 +681,14 @@ static int parse_devices(json_object *lx, struct oci_linux *l, vs_error **err)
                 if (d->has_file_mode && d->file_mode > 07777)
                         return vs_fail(err, "%s.fileMode: %#o is not a permission mode", ctx,
                                        d->file_mode);
+                _cleanup_free_ char *uctx = xasprintf("%s.uid", ctx);
+                _cleanup_free_ char *gctx = xasprintf("%s.gid", ctx);
                 r = vs_json_get_uint32(e, ctx, "uid", &d->uid, err);
-                if (r < 0)
+                if (r < 0 || (r == 1 && oci_id_check(d->uid, uctx, err) < 0))
                         return -1;
                 d->has_uid = r == 1;
                 r = vs_json_get_uint32(e, ctx, "gid", &d->gid, err);
-                if (r < 0)
+                if (r < 0 || (r == 1 && oci_id_check(d->gid, gctx, err) < 0))
                         return -1;
                 d->has_gid = r == 1;
         }

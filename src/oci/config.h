@@ -276,6 +276,16 @@ int oci_resources_parse(json_object *obj, const char *ctx, struct oci_resources 
 int oci_seccomp_parse(json_object *obj, const char *ctx, struct oci_seccomp **out,
                       vs_error **err);
 void oci_seccomp_free(struct oci_seccomp *s);
+
+/* (uid_t)-1 and (gid_t)-1: "leave unchanged" to setresuid/setresgid/chown,
+ * so a process asking for them would keep the runtime's own root. Linux
+ * never gives them to anyone; vessel refuses them wherever an id enters. */
+#define OCI_ID_INVALID UINT32_MAX
+/* Refuses OCI_ID_INVALID as id; what names the field ("process.user.uid"). */
+int oci_id_check(uint32_t id, const char *what, vs_error **err);
+/* Checks uid, gid and every additional gid of a process user (ctx: the
+ * JSON path of the process, "process"). */
+int oci_user_check(const struct oci_user *u, const char *ctx, vs_error **err);
 void oci_config_free(struct oci_config *cfg);
 void oci_process_free(struct oci_process *p);
 void oci_resources_free(struct oci_resources *r);

@@ -163,6 +163,8 @@ int vs_container_exec(const struct vs_exec_opts *o, int *exit_status, vs_error *
         if (vs_state_load_config(o->root, st, &cfg, err) < 0)
                 return -1;
         const struct oci_process *p = o->process;
+        if (oci_user_check(&p->user, "process", err) < 0)
+                return -1;
         if (p->terminal && !o->console_socket && o->detach)
                 return vs_fail(err, "--tty with --detach needs --console-socket");
         if (!p->terminal && o->console_socket)

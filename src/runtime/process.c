@@ -83,6 +83,10 @@ static int set_rlimits(const struct oci_process *p, vs_error **err)
 static int switch_user(const struct oci_process *p, vs_error **err)
 {
         const struct oci_user *u = &p->user;
+        /* setresuid(-1, ...) would keep root: never reached with a parsed
+         * config, checked again here because this is where it would bite. */
+        if (oci_user_check(u, "process", err) < 0)
+                return -1;
         gid_t *gids = xcalloc(u->n_additional_gids + 1, sizeof(gid_t));
         for (size_t i = 0; i < u->n_additional_gids; i++)
                 gids[i] = u->additional_gids[i];

@@ -321,7 +321,7 @@ int vs_write_pid_file(const char *path, pid_t pid, vs_error **err)
 {
         char buf[32];
         int n = snprintf(buf, sizeof(buf), "%d", pid);
-        if (vs_write_file_replace(path, buf, (size_t) n, 0644, err) < 0)
+        if (vs_write_output(path, buf, (size_t) n, 0644, false, err) < 0)
                 return vs_error_wrap(err, "--pid-file");
         return 0;
 }

@@ -115,6 +115,112 @@ int vs_write_file_replace(const char *path, const void *data, size_t len, mode_t
         return write_replace(path, data, len, mode, false, err);
 }
 
+int vs_output_open(struct vs_output *o, const char *path, mode_t mode, vs_error **err)
+{
+        *o = (struct vs_output){.fd = -1};
+        struct stat st;
+        _cleanup_free_ char *target = xstrdup(path);
+        bool exists = lstat(path, &st) == 0;
+        if (!exists && errno != ENOENT)
+                return vs_fail_errno(err, "cannot inspect %s", path);
+        if (exists && S_ISLNK(st.st_mode)) {
+                char *real = realpath(path, NULL);
+                if (real == NULL && errno != ENOENT)
+                        return vs_fail_errno(err, "cannot resolve the link %s", path);
+                if (real == NULL) {
+                        /* dangling: the shell's `>` creates the target */
+                        o->fd =
+                            open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOCTTY | O_CLOEXEC, mode);
+                        if (o->fd < 0)
+                                return vs_fail_errno(err, "cannot create %s", path);
+                        o->path = steal_ptr(target);
+                        return 0;
+                }
+                free(target);
+                target = real;
+                exists = lstat(target, &st) == 0;
+                if (!exists && errno != ENOENT)
+                        return vs_fail_errno(err, "cannot inspect %s", target);
+        }
+        if (exists && S_ISDIR(st.st_mode))
+                return vs_fail(err, "cannot write %s: it is a directory", path);
+        if (exists && !S_ISREG(st.st_mode)) {
+                /* never renamed over: a device or FIFO is written through */
+                o->fd = open(target, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+                if (o->fd < 0)
+                        return vs_fail_errno(err, "cannot open %s", path);
+                o->path = steal_ptr(target);
+                return 0;
+        }
+        o->tmp = xasprintf("%s.tmp.%d", target, (int) getpid());
+        o->fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+        if (o->fd < 0) {
+                vs_fail_errno(err, "cannot create %s", o->tmp);
+                free(o->tmp);
+                o->tmp = NULL;
+                return -1;
+        }
+        o->path = steal_ptr(target);
+        return 0;
+}
+
+void vs_output_abort(struct vs_output *o)
+{
+        if (o->fd >= 0)
+                close(o->fd);
+        o->fd = -1;
+        if (o->tmp)
+                unlink(o->tmp);
+        free(o->tmp);
+        free(o->path);
+        o->tmp = o->path = NULL;
+}
+
+int vs_output_commit(struct vs_output *o, bool durable, vs_error **err)
+{
+        int ret = 0;
+        if (o->tmp == NULL) {
+                if (close(o->fd) < 0)
+                        ret = vs_fail_errno(err, "cannot write %s", o->path);
+                o->fd = -1;
+                vs_output_abort(o);
+                return ret;
+        }
+        int fd = o->fd;
+        o->fd = -1;
+        if ((durable && fsync(fd) < 0) || close(fd) < 0) {
+                ret = vs_fail_errno(err, "cannot write %s", o->tmp);
+        } else if (rename(o->tmp, o->path) < 0) {
+                ret = vs_fail_errno(err, "cannot rename %s to %s", o->tmp, o->path);
+        } else {
+                if (durable) {
+                        _cleanup_free_ char *copy = xstrdup(o->path);
+                        _cleanup_close_ int dfd =
+                            open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                        if (dfd >= 0)
+                                fsync(dfd);
+                }
+                free(o->tmp);
+                o->tmp = NULL;
+        }
+        vs_output_abort(o);
+        return ret;
+}
+
+int vs_write_output(const char *path, const void *data, size_t len, mode_t mode, bool durable,
+                    vs_error **err)
+{
+        struct vs_output o;
+        if (vs_output_open(&o, path, mode, err) < 0)
+                return -1;
+        if (vs_write_all(o.fd, data, len) < 0) {
+                vs_fail_errno(err, "cannot write %s", o.tmp ? o.tmp : o.path);
+                vs_output_abort(&o);
+                return -1;
+        }
+        return vs_output_commit(&o, durable, err);
+}
+
 int vs_write_file_at(int dirfd, const char *path, const void *data, size_t len, vs_error **err)
 {
         _cleanup_close_ int fd = openat(dirfd, path, O_WRONLY | O_TRUNC | O_CLOEXEC);
@@ -202,6 +308,65 @@ int vs_open_in_root(int rootfd, const char *path, int flags, mode_t mode)
                 fd = (int) syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
         while (fd < 0 && errno == EAGAIN);
         return fd;
+}
+
+const char *vs_file_type_name(mode_t mode)
+{
+        switch (mode & S_IFMT) {
+        case S_IFREG:
+                return "a regular file";
+        case S_IFDIR:
+                return "a directory";
+        case S_IFLNK:
+                return "a symlink";
+        case S_IFIFO:
+                return "a FIFO";
+        case S_IFCHR:
+                return "a character device";
+        case S_IFBLK:
+                return "a block device";
+        case S_IFSOCK:
+                return "a socket";
+        default:
+                return "of an unknown type";
+        }
+}
+
+int vs_reopen_regular(int pathfd, const struct stat *expect, struct stat *st, const char *what,
+                      vs_error **err)
+{
+        struct stat before, after;
+        if (fstat(pathfd, &before) < 0)
+                return vs_fail_errno(err, "cannot inspect %s", what);
+        if (!S_ISREG(before.st_mode))
+                return vs_fail(err, "cannot read %s: it is %s, not a regular file", what,
+                               vs_file_type_name(before.st_mode));
+        if (expect && (expect->st_dev != before.st_dev || expect->st_ino != before.st_ino))
+                return vs_fail(err, "cannot read %s: it was replaced while being read", what);
+        char proc[64];
+        int fd = open(vs_fd_path(pathfd, proc, sizeof(proc)),
+                      O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0)
+                return vs_fail_errno(err, "cannot open %s", what);
+        /* the magic link reopens the inode pathfd holds: checked anyway */
+        if (fstat(fd, &after) < 0 || after.st_dev != before.st_dev ||
+            after.st_ino != before.st_ino) {
+                close(fd);
+                return vs_fail(err, "cannot read %s: it was replaced while being read", what);
+        }
+        if (st)
+                *st = after;
+        return fd;
+}
+
+int vs_open_regular(int dirfd, const char *path, int flags, unsigned long long resolve,
+                    const struct stat *expect, struct stat *st, const char *what, vs_error **err)
+{
+        _cleanup_close_ int pathfd =
+            vs_openat2(dirfd, path, O_PATH | (flags & O_NOFOLLOW), resolve);
+        if (pathfd < 0)
+                return vs_fail_errno(err, "cannot open %s", what);
+        return vs_reopen_regular(pathfd, expect, st, what, err);
 }
 
 const char *vs_fd_path(int fd, char *buf, size_t size)
