@@ -1,7 +1,8 @@
 #!/bin/sh
-# The whole test run behind `make test`: unit tests (sanitizer build), then
-# the integration tests against build/vessel, then one closing line
-# "N passed, M failed[, K skipped]".
+# The whole test run behind `make test`: unit tests (sanitizer build), the
+# cross-built unit tests under qemu-user when $CROSS_UNITS lists them (run by
+# $CROSS_RUNNER), then the integration tests against build/vessel, then one
+# closing line "N passed, M failed[, K skipped]".
 set -u
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d /tmp/vessel-test.XXXXXX)
@@ -9,6 +10,14 @@ trap 'rm -rf "$tmp"' EXIT
 
 UNIT_COUNTS=$tmp/unit sh tests/run-unit.sh "$@"
 read -r up uf <"$tmp/unit" || { up=0; uf=1; }
+if [ -n "${CROSS_UNITS:-}" ]; then
+	# shellcheck disable=SC2086
+	UNIT_COUNTS=$tmp/cross UNIT_RUNNER=$CROSS_RUNNER UNIT_LABEL="unit ($CROSS_RUNNER)" \
+		sh tests/run-unit.sh $CROSS_UNITS
+	read -r cp cf <"$tmp/cross" || { cp=0; cf=1; }
+	up=$((up + cp))
+	uf=$((uf + cf))
+fi
 
 /usr/bin/python3 -m pytest tests/integration -q -rs -p no:cacheprovider \
 	--junitxml="$tmp/junit.xml" 2>&1 | tee "$tmp/pytest.log"

@@ -1,11 +1,20 @@
 #!/bin/sh
 # Runs the cmocka unit tests (ASan/UBSan build). Prints per-binary results
-# and writes "passed failed" totals to $UNIT_COUNTS when set.
+# and writes "passed failed" totals to $UNIT_COUNTS when set. $UNIT_RUNNER,
+# when set, runs each binary (qemu-aarch64 for a cross build: make cross-test).
 set -u
+runner=${UNIT_RUNNER:-}
+label=${UNIT_LABEL:-unit}
+if [ -n "$runner" ] && ! command -v "${runner%% *}" >/dev/null 2>&1; then
+	echo "$label: ${runner%% *} not found (scripts/deps.sh installs qemu-user)"
+	[ -n "${UNIT_COUNTS:-}" ] && echo "0 1" >"$UNIT_COUNTS"
+	exit 1
+fi
 passed=0
 failed=0
 for t in "$@"; do
-	out=$("$t" 2>&1)
+	# shellcheck disable=SC2086
+	out=$($runner "$t" 2>&1)
 	rc=$?
 	p=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | tail -n1)
 	f=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' | tail -n1)
@@ -24,6 +33,6 @@ for t in "$@"; do
 	passed=$((passed + p))
 	failed=$((failed + f))
 done
-echo "unit: $passed passed, $failed failed"
+echo "$label: $passed passed, $failed failed"
 [ -n "${UNIT_COUNTS:-}" ] && echo "$passed $failed" >"$UNIT_COUNTS"
 [ "$failed" -eq 0 ]

@@ -1,6 +1,7 @@
 /* linux.seccomp: parsing and validation, filter building (checked through
  * libseccomp's pseudo filter code), and filters loaded in forked children. */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -474,7 +475,7 @@ static bool have_cap_sys_admin(void)
 
 static const char errno_profile[] =
     "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": ["
-    "{\"names\": [\"getppid\", \"mkdir\"], \"action\": \"SCMP_ACT_ERRNO\", \"errnoRet\": 77},"
+    "{\"names\": [\"getppid\", \"mkdirat\"], \"action\": \"SCMP_ACT_ERRNO\", \"errnoRet\": 77},"
     "{\"names\": [\"getpgid\"], \"action\": \"SCMP_ACT_ERRNO\"},"
     /* distinct indexes: both must match */
     "{\"names\": [\"dup3\"], \"action\": \"SCMP_ACT_ERRNO\", \"errnoRet\": 46, \"args\": ["
@@ -511,7 +512,7 @@ static int child_load_errno_filter(void)
                 return 5;
         if (!fails_with(syscall(SYS_getppid), 77))
                 return 6;
-        if (!fails_with(syscall(SYS_mkdir, "/nonexistent-dir/x", 0755), 77))
+        if (!fails_with(syscall(SYS_mkdirat, AT_FDCWD, "/nonexistent-dir/x", 0755), 77))
                 return 7;
         if (!fails_with(syscall(SYS_getpgid, 0), EPERM))
                 return 8;
