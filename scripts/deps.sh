@@ -14,10 +14,10 @@ if [ "${VESSEL_CROSS:-1}" != 0 ]; then
 	CROSS_PKGS="libjson-c-dev:arm64 libseccomp-dev:arm64 libcap-dev:arm64 libmd-dev:arm64 \
 libarchive-dev:arm64 libssl-dev:arm64 libcmocka-dev:arm64"
 fi
-# Peers for the benchmarks (runc, crun) and the image interoperability
-# tests (podman, skopeo, umoci). VESSEL_DEPS_OPTIONAL=0 leaves them out.
+# Peers for the benchmarks (runc, crun; GNU time for peak RSS) and the image
+# interoperability tests (podman, skopeo, umoci). VESSEL_DEPS_OPTIONAL=0 leaves them out.
 if [ "${VESSEL_DEPS_OPTIONAL:-1}" = 1 ]; then
-	PKGS="$PKGS runc crun podman skopeo umoci"
+	PKGS="$PKGS runc crun podman skopeo umoci time"
 fi
 
 missing=""
