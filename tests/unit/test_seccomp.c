@@ -18,6 +18,8 @@
 
 #include <cmocka.h>
 
+#include "kernel_probe.h"
+
 #include "oci/config.h"
 #include "runtime/seccomp.h"
 #include "util/cleanup.h"
@@ -280,6 +282,7 @@ static bool list_has(const char *const *list, const char *s)
 
 static void test_features(void **state)
 {
+        require_syscall(SYS_seccomp, "seccomp");
         const char *const *actions, *const *ops, *const *archs, *const *flags;
         vs_seccomp_features(&actions, &ops, &archs, &flags);
 
@@ -317,6 +320,7 @@ static void test_features(void **state)
 
 static void test_build_full(void **state)
 {
+        require_syscall(SYS_seccomp, "seccomp");
         char *pfc = build_pfc_text(full_profile);
 
         assert_contains(pfc, "# filter for arch x86_64");
@@ -339,6 +343,7 @@ static void test_build_full(void **state)
 
 static void test_build_default_rets(void **state)
 {
+        require_syscall(SYS_seccomp, "seccomp");
         char *pfc = build_pfc_text(
             "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": ["
             "{\"names\": [\"getppid\"], \"action\": \"SCMP_ACT_TRACE\"},"
@@ -381,6 +386,7 @@ static void test_build_skips_unknown_and_default(void **state)
 
 static void test_build_attributes(void **state)
 {
+        require_syscall(SYS_seccomp, "seccomp");
         struct oci_seccomp *s =
             parse_ok("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"flags\": "
                      "[\"SECCOMP_FILTER_FLAG_TSYNC\", \"SECCOMP_FILTER_FLAG_SPEC_ALLOW\", "
@@ -414,6 +420,7 @@ static void expect_build_error(struct oci_seccomp *s, const char *expected)
 
 static void test_build_rejects(void **state)
 {
+        require_syscall(SYS_seccomp, "seccomp");
         struct oci_seccomp *s = parse_ok("{\"defaultAction\": \"SCMP_ACT_NOTIFY\"}");
         expect_build_error(s, "seccomp defaultAction: SCMP_ACT_NOTIFY is not supported");
         oci_seccomp_free(s);
@@ -533,6 +540,7 @@ static int child_load_errno_filter(void)
 
 static void test_load_errno_filter(void **state)
 {
+        require_syscall(SYS_seccomp, "seccomp");
         assert_int_equal(run_in_child(child_load_errno_filter), 0);
 }
 
@@ -555,6 +563,7 @@ static int child_load_without_privilege(void)
 
 static void test_load_without_privilege(void **state)
 {
+        require_syscall(SYS_seccomp, "seccomp");
         if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 0)
                 skip();
         assert_int_equal(run_in_child(child_load_without_privilege), 0);
@@ -609,6 +618,7 @@ static int child_install_cached(void)
 
 static void test_compile_cache(void **state)
 {
+        require_syscall(SYS_seccomp, "seccomp");
         (void) state;
         assert_int_equal(run_in_child(child_install_cached), 0);
 }
