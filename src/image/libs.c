@@ -44,10 +44,3 @@ struct vs_dynlib vs_libcrypto_lib = {
     .table = &crypto_table,
     .on_load = crypto_init,
 };
-
-int vs_image_libs_load(vs_error **err)
-{
-        if (vs_dynlib_load(&vs_libarchive_lib, err) < 0)
-                return -1;
-        return vs_dynlib_load(&vs_libcrypto_lib, err);
-}

@@ -1,14 +1,14 @@
 /* libarchive and libcrypto for the image code, loaded on first use.
-
-   Include this header instead of <archive.h>, <archive_entry.h> and
-   <openssl/evp.h>, and call their functions as usual: each name below is a
-   macro for a pointer in a table that src/image/libs.c fills with dlopen()
-   and dlsym() on the first call (see src/util/dynlib.h). vessel is not
-   linked with either library, so starting a container never maps them or
-   their dependencies. A function missing from these lists is an undefined
-   reference at link time: add it to the list and to the #defines.
-
-   Only image code (src/image/) includes this. */
+ *
+ * Include this header instead of <archive.h>, <archive_entry.h> and
+ * <openssl/evp.h>, and call their functions as usual: each name below is a
+ * macro for a pointer in a table that src/image/libs.c fills with dlopen()
+ * and dlsym() on the first call (see src/util/dynlib.h). vessel is not
+ * linked with either library, so starting a container never maps them or
+ * their dependencies. A function missing from these lists is an undefined
+ * reference at link time: add it to the list and to the #defines.
+ *
+ * Only image code (src/image/) includes this. */
 #ifndef VESSEL_IMAGE_LIBS_H
 #define VESSEL_IMAGE_LIBS_H
 
@@ -17,6 +17,7 @@
 #include <openssl/evp.h>
 
 #include "util/dynlib.h"
+
 /* The functions vessel uses, by library. */
 #define VS_LIBARCHIVE_FUNCS(X)                                                                     \
         X(archive_entry_atime)                                                                     \
@@ -104,13 +105,9 @@ struct vs_libcrypto {
 extern struct vs_dynlib vs_libarchive_lib, vs_libcrypto_lib;
 
 /* The tables, loaded on first use; a missing library ends the process with
- * one error line (vs_dynlib_need). Call vs_image_libs_load() first where a
- * vs_error is wanted instead. */
+ * one error line naming it and its Debian package (vs_dynlib_need). */
 #define vs_libarchive() ((const struct vs_libarchive *) vs_dynlib_table(&vs_libarchive_lib))
 #define vs_libcrypto()  ((const struct vs_libcrypto *) vs_dynlib_table(&vs_libcrypto_lib))
-
-/* Loads both libraries now: the fallible form, for command entry points. */
-int vs_image_libs_load(vs_error **err);
 
 /* Every use of a listed name goes through its table. */
 #define archive_entry_atime               (vs_libarchive()->archive_entry_atime)
