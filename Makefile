@@ -1,24 +1,63 @@
-# vessel — see README.md. Targets: all (default), test, bench, run, asan, clean.
-CC      ?= cc
-# Linked normally. libarchive and libcrypto (image code only) are bound
-# lazily through src/util/lazy_syms.c so that starting a container never
-# loads them and their dependencies: only their headers are needed here.
-PKGS      := json-c libseccomp libcap
-LAZY_PKGS := libarchive libcrypto
+# vessel — see README.md. Targets: all (default), test, unit, integration,
+# cross-test, bench, run, asan, install, uninstall, clean, format.
+# Variables: V=1 prints full commands; CROSS=aarch64-linux-gnu- builds for
+# that target (into build/aarch64-linux-gnu/); PREFIX (/usr/local) and
+# DESTDIR for install; VESSEL_CROSS=0 leaves the cross unit tests out of
+# `make test`.
+
+CROSS   ?=
+ifeq ($(CROSS),)
+BUILD      := build
+PKG_CONFIG ?= pkg-config
+else
+# aarch64-linux-gnu- -> aarch64-linux-gnu: Debian's cross gcc, and the
+# target's .pc files from its multiarch -dev packages (libjson-c-dev:arm64...).
+TRIPLET    := $(CROSS:%-=%)
+BUILD      := build/$(TRIPLET)
+PKG_CONFIG ?= PKG_CONFIG_LIBDIR=/usr/lib/$(TRIPLET)/pkgconfig:/usr/share/pkgconfig pkg-config
+ifeq ($(origin CC),default)
+CC         := $(CROSS)gcc
+endif
+endif
+
+# Linked: what every command needs (libmd: sha256 of small buffers, see
+# src/image/ref.c). libarchive and libcrypto (image code
+# only) are loaded with dlopen() on first use (src/image/libs.h) so that
+# starting a container never maps them: only their headers are needed here.
+PKGS     := json-c libseccomp libcap libmd
+IMG_PKGS := libarchive libcrypto
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu17 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
-           -D_GNU_SOURCE -Isrc $(shell pkg-config --cflags $(PKGS) $(LAZY_PKGS) 2>/dev/null)
-LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+           -D_GNU_SOURCE -Isrc $(shell $(PKG_CONFIG) --cflags $(PKGS) $(IMG_PKGS) 2>/dev/null)
+LDLIBS  += $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 LDFLAGS += -Wl,--as-needed
+# The unit tests also call libarchive and libcrypto themselves.
+UNIT_LDLIBS := $(LDLIBS) $(shell $(PKG_CONFIG) --libs $(IMG_PKGS) 2>/dev/null) -lcmocka
 
-BUILD   := build
+# Short lines (`CC build/src/x.o`) unless V=1.
+ifeq ($(V),1)
+Q   :=
+say  = @:
+else
+Q   := @
+say  = @printf '  %-7s %s\n' '$(1)' '$(2)'
+endif
+
 SRCS    := $(sort $(wildcard src/*/*.c))
 LIBOBJS := $(SRCS:%.c=$(BUILD)/%.o)
 MAINOBJ := $(BUILD)/src/main.o
 BIN     := $(BUILD)/vessel
 
-ASAN_DIR    := $(BUILD)/asan
-ASAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -O1
+# Unit tests: natively under ASan/UBSan (build/asan/); a cross build runs
+# them under qemu-user, without sanitizers (their shadow memory does not fit
+# qemu-user's address space), from $(BUILD)/unit/.
+ifeq ($(CROSS),)
+ASAN_DIR   := $(BUILD)/asan
+ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -O1
+else
+ASAN_DIR   := $(BUILD)/unit
+ASAN_FLAGS := -O1
+endif
 ASAN_OBJS   := $(SRCS:%.c=$(ASAN_DIR)/%.o)
 UNIT_SRCS   := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(ASAN_DIR)/tests/%)
@@ -32,19 +71,32 @@ STUB_FLAGS  := -O2 -static -nostdlib -nostartfiles -ffreestanding -fno-builtin \
                -fno-stack-protector -fno-pie -no-pie -fno-asynchronous-unwind-tables \
                -Wl,--build-id=none -s
 
-.PHONY: all deps test unit integration bench run asan clean format
+# `make test` also cross-builds the unit tests for this target and runs them
+# under qemu-user (VESSEL_CROSS=0: not).
+CROSS_TEST   ?= aarch64-linux-gnu-
+CROSS_ARCH   := $(firstword $(subst -, ,$(CROSS_TEST)))
+CROSS_BUILD  := build/$(CROSS_TEST:%-=%)
+CROSS_UNITS  := $(UNIT_SRCS:tests/unit/%.c=$(CROSS_BUILD)/unit/tests/%)
+VESSEL_CROSS ?= 1
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+
+.PHONY: all deps test unit integration cross-test bench run asan install uninstall clean format
 
 all: $(BIN)
 
 deps:
-	@sh scripts/deps.sh
+	@VESSEL_CROSS=$(VESSEL_CROSS) sh scripts/deps.sh
 
 $(BIN): $(LIBOBJS) $(MAINOBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(EXECSTUB): src/runtime/stub/execstub.c
 	@mkdir -p $(dir $@)
-	$(CC) $(STUB_FLAGS) -o $@ $<
+	$(call say,STUB,$@)
+	$(Q)$(CC) $(STUB_FLAGS) -o $@ $<
 
 $(BUILD)/src/runtime/execstub.o $(ASAN_DIR)/src/runtime/execstub.o: $(EXECSTUB)
 $(BUILD)/src/runtime/execstub.o $(ASAN_DIR)/src/runtime/execstub.o: \
@@ -52,18 +104,24 @@ $(BUILD)/src/runtime/execstub.o $(ASAN_DIR)/src/runtime/execstub.o: \
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+	$(call say,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(ASAN_DIR)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(ASAN_FLAGS) -MMD -MP -c -o $@ $<
+	$(call say,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(ASAN_FLAGS) -MMD -MP -c -o $@ $<
 
 $(ASAN_DIR)/tests/%: tests/unit/%.c $(ASAN_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(ASAN_FLAGS) -Itests/unit -o $@ $^ $(LDLIBS) -lcmocka
+	$(call say,CCLD,$@)
+	$(Q)$(CC) $(CFLAGS) $(ASAN_FLAGS) -Itests/unit -o $@ $^ $(UNIT_LDLIBS)
 
 # Sanitizer build of the unit tests (and of the library they link).
 asan: $(UNIT_BINS)
+
+# Kept between builds (only pattern rules name them).
+.SECONDARY: $(ASAN_OBJS)
 
 unit: asan
 	@sh tests/run-unit.sh $(UNIT_BINS)
@@ -71,17 +129,31 @@ unit: asan
 integration: $(BIN)
 	@sh tests/run-integration.sh
 
-# The README's test command: dependencies, build, unit + integration tests,
+# vessel and the unit tests built for CROSS_TEST, the tests run under
+# qemu-$(CROSS_ARCH) (qemu-user; the target's libraries come from multiarch).
+cross-test:
+	@$(MAKE) --no-print-directory CROSS=$(CROSS_TEST) all asan
+	@UNIT_RUNNER=qemu-$(CROSS_ARCH) sh tests/run-unit.sh $(CROSS_UNITS)
+
+# The README's test command: dependencies, build, unit tests (native and,
+# unless VESSEL_CROSS=0, cross-built under qemu-user), integration tests,
 # one closing line "N passed, M failed".
 test: deps
 	@$(MAKE) --no-print-directory all asan $(BENCH_BINS)
+ifneq ($(VESSEL_CROSS),0)
+	@$(MAKE) --no-print-directory CROSS=$(CROSS_TEST) all asan
+	@CROSS_UNITS="$(CROSS_UNITS)" CROSS_RUNNER=qemu-$(CROSS_ARCH) \
+		sh tests/run-all.sh $(UNIT_BINS)
+else
 	@sh tests/run-all.sh $(UNIT_BINS)
+endif
 
 $(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)
+	$(call say,CCLD,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)
 
-# Start latency (runtime), engine run and monitor RSS, image load vs tar.
+# Start latency (runtime), engine run and per-container memory, image load.
 bench: deps all $(BENCH_BINS)
 	@sh bench/run.sh
 	@sh bench/engine-run.sh
@@ -91,10 +163,20 @@ bench: deps all $(BENCH_BINS)
 run: deps all
 	@sh scripts/run-demo.sh
 
+# vessel, and vessel-runtime (the name orchestrators are given: runc's
+# command set) as a symlink to it.
+install: $(BIN)
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/vessel
+	ln -sf vessel $(DESTDIR)$(BINDIR)/vessel-runtime
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/vessel $(DESTDIR)$(BINDIR)/vessel-runtime
+
 format:
 	clang-format -i $(SRCS) src/*.c $(wildcard src/*/*.h) $(UNIT_SRCS) $(wildcard bench/*.c)
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf build
 
 -include $(LIBOBJS:.o=.d) $(MAINOBJ:.o=.d) $(ASAN_OBJS:.o=.d)

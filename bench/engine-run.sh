@@ -4,8 +4,11 @@
 #      monitor, overlay mount, logs, cleanup) against N `vessel runtime run`
 #      of a bundle holding the same root filesystem (the OCI runtime alone),
 #      and N `podman run --rm` of the same rootfs where podman works;
-#   2. idle memory per detached container: VmRSS of vessel's monitor against
-#      podman's conmon.
+#   2. memory per detached container, as the host pays it: PSS and USS
+#      (from /proc/PID/smaps_rollup) of vessel's monitor against podman's
+#      conmon, 3 containers each; and vessel's own memory during a start: the
+#      CLI's peak RSS (wait4) and PSS/USS while attached, the monitor's peak
+#      RSS (VmHWM). See docs/benchmarks.md.
 # Usage: sh bench/engine-run.sh [N]   (N defaults to 50; run as root)
 # Everything lives in a temporary directory removed at the end; results are
 # printed, never committed.
@@ -137,9 +140,17 @@ else
 	echo "podman: not installed"
 fi
 
-# Idle memory per detached container.
+# Memory per detached container. PSS: the process's pages, each shared page
+# divided among the processes mapping it (what the host pays for it, summed
+# over processes it is the total); USS: its private pages (what removing it
+# frees). RSS counts every shared library page in full for each process.
+mem() {
+	awk '/^Rss:/ {r=$2} /^Pss:/ {p=$2} /^Private_(Clean|Dirty):/ {u+=$2}
+		END {printf "%7d %7d %7d", p, u, r}' /proc/"$1"/smaps_rollup
+}
 echo
-echo "idle memory per detached container (VmRSS, kB; 3 containers each, after 2 s)"
+echo "memory per detached container (kB; 3 containers each, idle 2 s)"
+echo "process        pid          PSS     USS     RSS"
 ids=""
 for i in 1 2 3; do
 	ids="$ids $("$vessel" run -d busybox sleep 1000)"
@@ -147,7 +158,7 @@ done
 sleep 2
 for id in $ids; do
 	mp=$("$vessel" inspect -f '{{.MonitorPid}}' "$id")
-	printf "vessel monitor %-8s %s\n" "$mp" "$(awk '/VmRSS/ {print $2}' /proc/"$mp"/status)"
+	printf "vessel monitor %-8s %s\n" "$mp" "$(mem "$mp")"
 done
 if [ $podman_ok = 1 ]; then
 	case "$podman_run" in
@@ -170,7 +181,7 @@ if [ $podman_ok = 1 ]; then
 		sleep 2
 		for p in $pids; do
 			cp=$($pm inspect -f '{{.State.ConmonPid}}' "$p")
-			printf "conmon         %-8s %s\n" "$cp" "$(awk '/VmRSS/ {print $2}' /proc/"$cp"/status)"
+			printf "conmon         %-8s %s\n" "$cp" "$(mem "$cp")"
 		done
 		;;
 	esac
@@ -179,3 +190,25 @@ elif command -v conmon >/dev/null 2>&1; then
 else
 	echo "conmon: not installed"
 fi
+
+# vessel's own memory during a start: the CLI's peak RSS over 10 runs
+# (GNU time's %M: ru_maxrss of the CLI and of the helper it waits for; the
+# kernel keeps no peak PSS), the CLI's PSS/USS while it is attached to a
+# running container, and the monitors' peak RSS (VmHWM: setup included).
+echo
+echo "vessel during a start (kB)"
+peak=0
+for i in 1 2 3 4 5 6 7 8 9 10; do
+	m=$(/usr/bin/time -f %M "$vessel" run --rm busybox true 2>&1 >/dev/null | tail -n 1)
+	[ "$m" -gt "$peak" ] && peak=$m
+done
+echo "CLI vessel run --rm busybox true: peak RSS $peak (max of 10; /bin/true: $(/usr/bin/time -f %M /bin/true 2>&1))"
+"$vessel" run --rm busybox sleep 2 >/dev/null &
+sleep 1
+cli=$(pgrep -n -f "^$vessel run --rm busybox sleep 2")
+echo "CLI attached to a running container: PSS, USS, RSS $(mem "$cli")"
+wait
+for id in $ids; do
+	mp=$("$vessel" inspect -f '{{.MonitorPid}}' "$id")
+	echo "monitor $mp: peak RSS (VmHWM) $(awk '/VmHWM/ {print $2}' /proc/"$mp"/status)"
+done

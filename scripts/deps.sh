@@ -3,17 +3,25 @@
 # archive. Idempotent: installs only what is missing, silent when all is there.
 set -eu
 
-PKGS="build-essential pkg-config libjson-c-dev libseccomp-dev libcap-dev \
+PKGS="build-essential pkg-config libjson-c-dev libseccomp-dev libcap-dev libmd-dev \
 libarchive-dev libssl-dev libcmocka-dev python3 python3-pytest busybox-static \
 iproute2 procps"
-# Peers for the benchmarks (runc, crun) and the image interoperability
-# tests (podman, skopeo, umoci). VESSEL_DEPS_OPTIONAL=0 leaves them out.
+# The arm64 cross build whose unit tests `make test` runs under qemu-user
+# (Debian multiarch). VESSEL_CROSS=0 leaves it out.
+CROSS_PKGS=""
+if [ "${VESSEL_CROSS:-1}" != 0 ]; then
+	PKGS="$PKGS gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user"
+	CROSS_PKGS="libjson-c-dev:arm64 libseccomp-dev:arm64 libcap-dev:arm64 libmd-dev:arm64 \
+libarchive-dev:arm64 libssl-dev:arm64 libcmocka-dev:arm64"
+fi
+# Peers for the benchmarks (runc, crun; GNU time for peak RSS) and the image
+# interoperability tests (podman, skopeo, umoci). VESSEL_DEPS_OPTIONAL=0 leaves them out.
 if [ "${VESSEL_DEPS_OPTIONAL:-1}" = 1 ]; then
-	PKGS="$PKGS runc crun podman skopeo umoci"
+	PKGS="$PKGS runc crun podman skopeo umoci time"
 fi
 
 missing=""
-for p in $PKGS; do
+for p in $PKGS $CROSS_PKGS; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
 		missing="$missing $p"
 	fi
@@ -26,6 +34,9 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "deps.sh: installing$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
+if [ -n "$CROSS_PKGS" ] && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+	dpkg --add-architecture arm64
+fi
 apt-get update -qq >/dev/null
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null

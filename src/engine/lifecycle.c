@@ -171,9 +171,6 @@ static void exec_monitor(struct vs_engine *e, const struct vs_ctr *c, int status
         sigprocmask(SIG_SETMASK, &none, NULL);
         for (int sig = 1; sig < NSIG; sig++)
                 signal(sig, SIG_DFL);
-        /* Every symbol bound at load: the idle monitor unmaps libraries it
-         * no longer uses, and a lazy lookup would walk them. */
-        setenv("LD_BIND_NOW", "1", 1);
         const char *argv[16];
         size_t n = 0;
         argv[n++] = "vessel";

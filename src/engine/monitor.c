@@ -2,8 +2,11 @@
  * container's init. It mounts the rootfs, writes the OCI config, creates and
  * starts the container in process, turns its stdout/stderr (pipes, or the
  * pty) into JSON-lines logs and attach streams, records the exit, applies
- * the restart policy, and cleans up. It keeps nothing big: fixed small
- * buffers, the config freed after start, malloc_trim() while idle. */
+ * the restart policy, and cleans up. It is small by construction: vessel
+ * links only libc, json-c, libseccomp, libcap and libmd; libarchive and
+ * libcrypto are loaded only when image code unpacks, packs or hashes a
+ * stream, which starting a container never does (test_engine.py checks the
+ * maps); fixed small buffers; the config freed after start. */
 #include "engine/engine.h"
 #include "engine/monitor_io.h"
 #include "runtime/cgroup.h"
@@ -17,14 +20,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -48,116 +49,6 @@ struct monitor {
         struct vs_mon_io io;
         bool tty, open_stdin, stdin_once;
 };
-
-/* Gives back what an idle monitor does not need: free heap pages, and
- * every file-backed mapping none of whose pages we wrote (Anonymous: 0 kB
- * in smaps), such as the text of libraries used only during setup. Those
- * pages are identical to the file: touching them again just faults them
- * back in from the page cache. Mappings holding private copies (relocated
- * data, RELRO) are left alone. */
-static void trim_memory(void)
-{
-        malloc_trim(0);
-        struct {
-                unsigned long start, end;
-        } clean[256];
-        size_t n = 0;
-        FILE *f = fopen("/proc/self/smaps", "re");
-        if (f == NULL)
-                return;
-        char line[512];
-        unsigned long start = 0, end = 0;
-        bool candidate = false;
-        while (n < sizeof(clean) / sizeof(clean[0]) && fgets(line, sizeof(line), f)) {
-                unsigned long a, b, kb;
-                char perms[8];
-                int path_at = 0;
-                if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %n", &a, &b, perms, &path_at) == 3) {
-                        const char *path = path_at > 0 ? line + path_at : "";
-                        start = a;
-                        end = b;
-                        /* Named files only: not the heap, stack, vdso, anonymous maps. */
-                        candidate = *path == '/' && perms[0] == 'r';
-                } else if (candidate && sscanf(line, "Anonymous: %lu kB", &kb) == 1) {
-                        if (kb == 0) {
-                                clean[n].start = start;
-                                clean[n].end = end;
-                                n++;
-                        }
-                        candidate = false;
-                }
-        }
-        fclose(f);
-        /* Last, so that parsing does not fault the pages straight back. */
-        for (size_t i = 0; i < n; i++)
-                madvise((void *) clean[i].start, clean[i].end - clean[i].start, MADV_DONTNEED);
-}
-
-/* Libraries an idle monitor keeps: the C library and what the record,
- * cgroup and runtime-state code it still runs needs. */
-static bool library_kept(const char *path)
-{
-        static const char *const kept[] = {
-            "/libc.so",
-            "/libm.so",
-            "/ld-linux",
-            "/libjson-c.",
-            "/libseccomp.",
-            "/libcap.",
-            "/libpthread",
-            "/libdl.",
-            "/librt.",
-            "/libgcc_s.",
-            /* sanitizer runtimes (make asan) intercept everything */
-            "/libasan.",
-            "/libubsan.",
-            "/liblsan.",
-            "/libtsan.",
-            NULL,
-        };
-        for (size_t i = 0; kept[i]; i++)
-                if (strstr(path, kept[i]))
-                        return true;
-        return false;
-}
-
-/* Unmaps the shared libraries only setup used (image store: libarchive,
- * libcrypto and their dependencies). Their relocated data would otherwise
- * stay resident in every monitor. The monitor never calls into them again:
- * restarts run in a fresh exec of the monitor, and it ends with _exit(), so
- * no destructor of theirs runs. */
-static void drop_setup_libraries(void)
-{
-        /* Only when every symbol was bound at load (vs_engine_start sets it):
-         * a lazy binding would look symbols up in the dropped libraries. */
-        const char *bind_now = getenv("LD_BIND_NOW");
-        if (bind_now == NULL || *bind_now == '\0')
-                return;
-        struct {
-                unsigned long start, end;
-        } drop[128];
-        size_t n = 0;
-        FILE *f = fopen("/proc/self/maps", "re");
-        if (f == NULL)
-                return;
-        char line[512];
-        while (n < sizeof(drop) / sizeof(drop[0]) && fgets(line, sizeof(line), f)) {
-                unsigned long a, b;
-                int path_at = 0;
-                if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %n", &a, &b, &path_at) != 2 ||
-                    path_at == 0)
-                        continue;
-                const char *path = line + path_at;
-                if (*path != '/' || strstr(path, ".so") == NULL || library_kept(path))
-                        continue;
-                drop[n].start = a;
-                drop[n].end = b;
-                n++;
-        }
-        fclose(f);
-        for (size_t i = 0; i < n; i++)
-                munmap((void *) drop[i].start, drop[i].end - drop[i].start);
-}
 
 static int64_t now_ms(void)
 {
@@ -584,8 +475,6 @@ int vs_monitor_main(struct vs_engine *e, const struct vs_monitor_opts *o)
                         /* A stop that raced with this start wins. */
                         if (m.c->manually_stopped)
                                 vs_container_kill(m.c->runtime_root, m.c->id, SIGKILL, true, NULL);
-                        drop_setup_libraries();
-                        trim_memory();
                         vs_debug("monitor: container running, pid %d", pid);
                         exit_code = supervise(&m, pid);
                         vs_debug("monitor: container exited with %d", exit_code);

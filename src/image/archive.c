@@ -9,14 +9,13 @@
  * blobs form which images. Members named by their digest are checked
  * against it as they are read; nothing outside the store's tmp/ is written
  * before every image checked out. */
+#include "image/libs.h"
 #include "image/transfer.h"
 #include "util/cleanup.h"
 #include "util/json.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>

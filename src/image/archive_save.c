@@ -8,14 +8,13 @@
  * uncompressed on the way out. oci-archive is a tar of an OCI image layout
  * (oci-layout, index.json with one descriptor per name, blobs/sha256) with
  * the blobs exactly as stored. */
+#include "image/libs.h"
 #include "image/transfer.h"
 #include "util/cleanup.h"
 #include "util/json.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>

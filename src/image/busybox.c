@@ -3,6 +3,7 @@
  * bin/busybox, a symlink per applet where `busybox --list-full` puts it,
  * /etc/passwd and /etc/group, /tmp and /root. Every timestamp is the
  * binary's mtime, so the image id is the same for the same busybox. */
+#include "image/libs.h"
 #include "image/transfer.h"
 #include "util/cleanup.h"
 #include "util/json.h"
@@ -10,8 +11,6 @@
 #include "util/strv.h"
 #include "util/xalloc.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -1,6 +1,7 @@
 /* `vessel import` (a root filesystem tarball becomes a one-layer image) and
  * `vessel pull` (from an OCI layout directory or an archive; registries are
  * out of reach). */
+#include "image/libs.h"
 #include "image/transfer.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -8,8 +9,6 @@
 #include "util/strv.h"
 #include "util/xalloc.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -15,13 +15,12 @@
  * AT_SYMLINK_NOFOLLOW. See docs/layers.md. */
 #include "image/layer.h"
 #include "image/layer_internal.h"
+#include "image/libs.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>

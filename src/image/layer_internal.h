@@ -3,8 +3,6 @@
 #ifndef VESSEL_IMAGE_LAYER_INTERNAL_H
 #define VESSEL_IMAGE_LAYER_INTERNAL_H
 
-#include <archive.h>
-#include <openssl/evp.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -12,6 +10,7 @@
 #include <sys/sysmacros.h>
 
 #include "image/image.h"
+#include "image/libs.h"
 #include "util/error.h"
 
 #define VS_WHITEOUT_PREFIX     ".wh."

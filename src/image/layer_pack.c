@@ -9,13 +9,12 @@
  * owners only: the same upper dir always gives the same blob. */
 #include "image/layer.h"
 #include "image/layer_internal.h"
+#include "image/libs.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <search.h>

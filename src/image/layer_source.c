@@ -8,10 +8,9 @@
  * On two cores this overlaps sha256 and inflate with the unpack syscalls,
  * which is what keeps unpack close to plain `tar -x` (docs/layers.md). */
 #include "image/layer_internal.h"
+#include "image/libs.h"
 #include "util/xalloc.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>

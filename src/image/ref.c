@@ -1,10 +1,15 @@
-/* Digests (sha256 through OpenSSL's EVP) and image references. */
+/* Digests and image references. Streams (blobs, layers) are hashed with
+ * OpenSSL's EVP (SHA extensions; loaded on first use, see image/libs.h).
+ * Whole small buffers (manifests, configs: what looking an image up on the
+ * start path verifies) are hashed with libmd, which is small and linked, so
+ * that starting a container never loads libcrypto (docs/design.md). */
+#include "image/libs.h"
 #include "image/store.h"
 #include "util/cleanup.h"
 #include "util/xalloc.h"
 
 #include <ctype.h>
-#include <openssl/evp.h>
+#include <sha2.h>
 #include <string.h>
 
 void vs_sha256_init(struct vs_sha256 *h)
@@ -45,11 +50,10 @@ void vs_sha256_abort(struct vs_sha256 *h)
 
 char *vs_digest_buffer(const void *data, size_t len)
 {
-        struct vs_sha256 h;
-        char out[VS_DIGEST_LEN + 1];
-        vs_sha256_init(&h);
-        vs_sha256_update(&h, data, len);
-        vs_sha256_final(&h, out);
+        char out[VS_DIGEST_LEN + 1] = "sha256:";
+        _Static_assert(sizeof(out) - 7 == SHA256_DIGEST_STRING_LENGTH, "sha256 hex length");
+        if (SHA256Data(data, len, out + 7) == NULL)
+                abort();
         return xstrdup(out);
 }
 

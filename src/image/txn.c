@@ -5,6 +5,7 @@
  * free, so the stale temporary files of a killed one can be removed by the
  * next. */
 #include "image/layer.h"
+#include "image/libs.h"
 #include "image/store.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -13,8 +14,6 @@
 #include "util/strv.h"
 #include "util/xalloc.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

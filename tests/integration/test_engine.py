@@ -806,3 +806,60 @@ def test_rm_running_needs_force(engine):
     assert res.returncode != 0 and "-f" in res.stderr
     engine.ok("rm", "-f", "rf")
     assert engine.records() == []
+
+
+# --------------------------------------------------------------------------
+# the start path never loads the image libraries
+
+
+IMAGE_LIBS = ("libarchive.so", "libcrypto.so")
+
+
+def _libraries_loaded(ld_debug_dir):
+    """{pid: set of shared objects loaded} from LD_DEBUG=files output files."""
+    loaded = {}
+    for f in Path(ld_debug_dir).iterdir():
+        libs = set()
+        for line in f.read_text(errors="replace").splitlines():
+            m = re.search(r"calling init: (\S+)", line)
+            if m:
+                libs.add(os.path.basename(m.group(1)))
+        loaded[f.name] = libs
+    return loaded
+
+
+def _with_ld_debug(engine, tmp_path, name, *args):
+    out = tmp_path / f"ld-{name}"
+    out.mkdir()
+    env = dict(engine.env, LD_DEBUG="files", LD_DEBUG_OUTPUT=str(out / "ld"))
+    p = subprocess.run([engine.binary, *args], env=env, capture_output=True, timeout=TIMEOUT)
+    assert p.returncode == 0, p.stderr
+    return _libraries_loaded(out)
+
+
+def test_start_never_loads_image_libraries(engine, tmp_path):
+    engine.ok("run", "--rm", "busybox", "true")  # the image exists from here on
+    # Every process of a run (the CLI, the monitor it execs, the container
+    # setup in it): vessel's own libraries, never libarchive or libcrypto.
+    loaded = _with_ld_debug(engine, tmp_path, "run", "run", "--rm", "busybox", "true")
+    assert len(loaded) >= 2, f"expected the CLI and the monitor: {loaded}"
+    for pid, libs in loaded.items():
+        assert any(lib.startswith("libjson-c.so") for lib in libs), (pid, libs)
+        bad = [lib for lib in libs if lib.startswith(IMAGE_LIBS)]
+        assert not bad, f"process {pid} of `vessel run` loaded {bad}"
+    # A detached container's monitor, and the CLI's create + start.
+    engine.ok("create", "--name", "nolibs", "busybox", "sleep", "100")
+    loaded = _with_ld_debug(engine, tmp_path, "start", "start", "nolibs")
+    for pid, libs in loaded.items():
+        assert not [lib for lib in libs if lib.startswith(IMAGE_LIBS)], (pid, libs)
+    mon = engine.inspect("nolibs")["MonitorPid"]
+    maps = Path(f"/proc/{mon}/maps").read_text()
+    assert "libjson-c.so" in maps
+    for lib in IMAGE_LIBS:
+        assert lib not in maps, f"the monitor maps {lib}"
+    # The check itself works: an image operation does load them.
+    engine.ok("save", "-o", tmp_path / "bb.tar", "busybox")
+    loaded = _with_ld_debug(engine, tmp_path, "load", "load", "-i", tmp_path / "bb.tar")
+    libs = set().union(*loaded.values())
+    for lib in IMAGE_LIBS:
+        assert any(x.startswith(lib) for x in libs), f"save did not load {lib}: {libs}"

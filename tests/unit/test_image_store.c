@@ -18,6 +18,7 @@
 #include <archive_entry.h>
 
 #include "image/store.h"
+#include "util/dynlib.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/json.h"
@@ -673,10 +674,54 @@ static void test_nested_lock(void **state)
         close(outer);
 }
 
+/* The dlopen tables behind image/libs.h: a missing library or symbol is one
+ * clear error and leaves nothing half-loaded; a present one is callable. */
+static void test_dynlib(void **state)
+{
+        _cleanup_error_ vs_error *err = NULL;
+        void *slots[2] = {NULL, NULL};
+        static const char *const missing_names[] = {"f", NULL};
+        struct vs_dynlib missing = {.soname = "libvessel-missing.so.7",
+                                    .package = "libvessel-missing7",
+                                    .names = missing_names,
+                                    .table = slots};
+        assert_int_equal(vs_dynlib_load(&missing, &err), -1);
+        assert_non_null(strstr(err->msg, "cannot load libvessel-missing.so.7 (Debian package "
+                                         "libvessel-missing7): "));
+        assert_false(missing.loaded);
+        vs_error_free(&err);
+
+        static const char *const bad_names[] = {"archive_version_number",
+                                                "archive_no_such_function", NULL};
+        struct vs_dynlib bad = {.soname = "libarchive.so.13",
+                                .package = "libarchive13",
+                                .names = bad_names,
+                                .table = slots};
+        assert_int_equal(vs_dynlib_load(&bad, &err), -1);
+        assert_non_null(strstr(err->msg, "no symbol archive_no_such_function"));
+        assert_false(bad.loaded);
+        assert_null(slots[0]);
+        vs_error_free(&err);
+
+        static const char *const good_names[] = {"archive_version_number", NULL};
+        struct {
+                int (*version)(void);
+        } table = {NULL};
+        struct vs_dynlib good = {.soname = "libarchive.so.13",
+                                 .package = "libarchive13",
+                                 .names = good_names,
+                                 .table = &table};
+        assert_int_equal(vs_dynlib_load(&good, &err), 0);
+        assert_true(good.loaded);
+        assert_int_equal(table.version(), ARCHIVE_VERSION_NUMBER);
+        assert_ptr_equal(vs_dynlib_table(&good), &table);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_ref_normalize),
+            cmocka_unit_test(test_dynlib),
             cmocka_unit_test(test_ref_split),
             cmocka_unit_test(test_id_prefix),
             cmocka_unit_test(test_digests),

@@ -27,6 +27,8 @@
 
 #include <cmocka.h>
 
+#include "kernel_probe.h"
+
 #include "image/image.h"
 #include "image/layer.h"
 #include "util/cleanup.h"
@@ -313,6 +315,7 @@ static const struct tent simple[] = {
 
 static void test_unpack_formats(void **state)
 {
+        require_syscall(SYS_openat2, "openat2");
         struct fixture *f = *state;
         const int filters[] = {PLAIN, GZIP, ZSTD};
         const char *types[] = {"application/vnd.oci.image.layer.v1.tar",
@@ -362,6 +365,7 @@ static void test_unpack_formats(void **state)
 
 static void test_unpack_from_pipe(void **state)
 {
+        require_syscall(SYS_openat2, "openat2");
         struct fixture *f = *state;
         _cleanup_free_ char *tar = xasprintf("%s/p.tar.gz", f->dir);
         write_tar(tar, simple, sizeof(simple) / sizeof(simple[0]), GZIP);
@@ -397,6 +401,7 @@ static void test_unpack_from_pipe(void **state)
 
 static void test_unpack_devices(void **state)
 {
+        require_syscall(SYS_openat2, "openat2");
         struct fixture *f = *state;
         const struct tent ents[] = {
             {T_DIR, "dev/", NULL, 0755},
@@ -445,6 +450,7 @@ static void test_refuse_absolute(void **state)
 
 static void test_refuse_symlink_parent(void **state)
 {
+        require_syscall(SYS_openat2, "openat2");
         struct fixture *f = *state;
         /* "evil -> /" then a file through it (aimed at the canary, so a
          * broken defence shows up here rather than on the host) */
@@ -469,6 +475,7 @@ static void test_refuse_symlink_parent(void **state)
 
 static void test_refuse_hardlink_escape(void **state)
 {
+        require_syscall(SYS_openat2, "openat2");
         struct fixture *f = *state;
         const struct tent ents[] = {{T_HARDLINK, "shadow", "../../etc/shadow", 0}};
         expect_refused(f, ents, 1, PLAIN,
@@ -501,6 +508,7 @@ static void test_refuse_hardlink_escape(void **state)
 
 static void test_refuse_whiteout_escape(void **state)
 {
+        require_syscall(SYS_openat2, "openat2");
         const struct tent ents[] = {{T_FILE, ".wh..", "", 0}};
         expect_refused(*state, ents, 1, PLAIN,
                        "layer entry '.wh..': whiteout names '.' outside its directory");
@@ -513,6 +521,7 @@ static void test_refuse_whiteout_escape(void **state)
 
 static void test_refuse_misc(void **state)
 {
+        require_syscall(SYS_openat2, "openat2");
         struct fixture *f = *state;
         const struct tent ents[] = {{T_FILE, "a", "file", 0}, {T_FILE, "a/b", "x", 0}};
         expect_refused(f, ents, 2, PLAIN, "layer entry 'a/b': parent 'a' is not a directory");
@@ -716,12 +725,14 @@ static void mount_and_check(struct fixture *f, const char *name, bool expect_ove
 
 static void test_overlay_mount(void **state)
 {
+        require_syscall(SYS_openat2, "openat2");
         unsetenv("VESSEL_NO_OVERLAY");
         mount_and_check(*state, "c-overlay", true);
 }
 
 static void test_overlay_mount_legacy(void **state)
 {
+        require_syscall(SYS_openat2, "openat2");
         unsetenv("VESSEL_NO_OVERLAY");
         setenv("VESSEL_OVERLAY_MOUNT_API", "legacy", 1);
         mount_and_check(*state, "c-legacy", true);
@@ -730,6 +741,7 @@ static void test_overlay_mount_legacy(void **state)
 
 static void test_copy_fallback(void **state)
 {
+        require_syscall(SYS_openat2, "openat2");
         setenv("VESSEL_NO_OVERLAY", "1", 1);
         mount_and_check(*state, "c-copy", false);
         unsetenv("VESSEL_NO_OVERLAY");
@@ -739,6 +751,7 @@ static void test_copy_fallback(void **state)
  * changes (whiteouts included) survive into the copy. */
 static void test_overlay_then_copy(void **state)
 {
+        require_syscall(SYS_openat2, "openat2");
         struct fixture *f = *state;
         struct vs_image img;
         make_image(f, &img);
@@ -843,6 +856,7 @@ static void compare_entry(const char *a, const char *b, const char *rel)
 
 static void test_pack_round_trip(void **state)
 {
+        require_syscall(SYS_openat2, "openat2");
         struct fixture *f = *state;
         _cleanup_free_ char *up = xasprintf("%s/upper", f->dir);
         make_upper(up);
@@ -994,11 +1008,13 @@ static void diff_case(struct fixture *f, const char *name, bool copy)
 
 static void test_diff_overlay(void **state)
 {
+        require_syscall(SYS_openat2, "openat2");
         diff_case(*state, "c-diff-overlay", false);
 }
 
 static void test_diff_copy(void **state)
 {
+        require_syscall(SYS_openat2, "openat2");
         diff_case(*state, "c-diff-copy", true);
 }
 

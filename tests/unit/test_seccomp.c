@@ -1,6 +1,7 @@
 /* linux.seccomp: parsing and validation, filter building (checked through
  * libseccomp's pseudo filter code), and filters loaded in forked children. */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +17,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "kernel_probe.h"
 
 #include "oci/config.h"
 #include "runtime/seccomp.h"
@@ -279,6 +282,7 @@ static bool list_has(const char *const *list, const char *s)
 
 static void test_features(void **state)
 {
+        require_syscall(SYS_seccomp, "seccomp");
         const char *const *actions, *const *ops, *const *archs, *const *flags;
         vs_seccomp_features(&actions, &ops, &archs, &flags);
 
@@ -316,6 +320,7 @@ static void test_features(void **state)
 
 static void test_build_full(void **state)
 {
+        require_syscall(SYS_seccomp, "seccomp");
         char *pfc = build_pfc_text(full_profile);
 
         assert_contains(pfc, "# filter for arch x86_64");
@@ -338,6 +343,7 @@ static void test_build_full(void **state)
 
 static void test_build_default_rets(void **state)
 {
+        require_syscall(SYS_seccomp, "seccomp");
         char *pfc = build_pfc_text(
             "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": ["
             "{\"names\": [\"getppid\"], \"action\": \"SCMP_ACT_TRACE\"},"
@@ -380,6 +386,7 @@ static void test_build_skips_unknown_and_default(void **state)
 
 static void test_build_attributes(void **state)
 {
+        require_syscall(SYS_seccomp, "seccomp");
         struct oci_seccomp *s =
             parse_ok("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"flags\": "
                      "[\"SECCOMP_FILTER_FLAG_TSYNC\", \"SECCOMP_FILTER_FLAG_SPEC_ALLOW\", "
@@ -413,6 +420,7 @@ static void expect_build_error(struct oci_seccomp *s, const char *expected)
 
 static void test_build_rejects(void **state)
 {
+        require_syscall(SYS_seccomp, "seccomp");
         struct oci_seccomp *s = parse_ok("{\"defaultAction\": \"SCMP_ACT_NOTIFY\"}");
         expect_build_error(s, "seccomp defaultAction: SCMP_ACT_NOTIFY is not supported");
         oci_seccomp_free(s);
@@ -474,7 +482,7 @@ static bool have_cap_sys_admin(void)
 
 static const char errno_profile[] =
     "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": ["
-    "{\"names\": [\"getppid\", \"mkdir\"], \"action\": \"SCMP_ACT_ERRNO\", \"errnoRet\": 77},"
+    "{\"names\": [\"getppid\", \"mkdirat\"], \"action\": \"SCMP_ACT_ERRNO\", \"errnoRet\": 77},"
     "{\"names\": [\"getpgid\"], \"action\": \"SCMP_ACT_ERRNO\"},"
     /* distinct indexes: both must match */
     "{\"names\": [\"dup3\"], \"action\": \"SCMP_ACT_ERRNO\", \"errnoRet\": 46, \"args\": ["
@@ -511,7 +519,7 @@ static int child_load_errno_filter(void)
                 return 5;
         if (!fails_with(syscall(SYS_getppid), 77))
                 return 6;
-        if (!fails_with(syscall(SYS_mkdir, "/nonexistent-dir/x", 0755), 77))
+        if (!fails_with(syscall(SYS_mkdirat, AT_FDCWD, "/nonexistent-dir/x", 0755), 77))
                 return 7;
         if (!fails_with(syscall(SYS_getpgid, 0), EPERM))
                 return 8;
@@ -532,6 +540,7 @@ static int child_load_errno_filter(void)
 
 static void test_load_errno_filter(void **state)
 {
+        require_syscall(SYS_seccomp, "seccomp");
         assert_int_equal(run_in_child(child_load_errno_filter), 0);
 }
 
@@ -554,6 +563,7 @@ static int child_load_without_privilege(void)
 
 static void test_load_without_privilege(void **state)
 {
+        require_syscall(SYS_seccomp, "seccomp");
         if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 0)
                 skip();
         assert_int_equal(run_in_child(child_load_without_privilege), 0);
@@ -608,6 +618,7 @@ static int child_install_cached(void)
 
 static void test_compile_cache(void **state)
 {
+        require_syscall(SYS_seccomp, "seccomp");
         (void) state;
         assert_int_equal(run_in_child(child_install_cached), 0);
 }

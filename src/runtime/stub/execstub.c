@@ -8,9 +8,11 @@
  *
  * It marks REPORT_FD close-on-exec and execs PATH with ARG0...; when that
  * fails it writes "cannot execute PATH: errno N" to REPORT_FD. Started any
- * other way (as an interpreter, say) it exits 126. Freestanding: no libc. */
+ * other way (as an interpreter, say) it exits 126. Freestanding: no libc;
+ * the system call and the entry point are written for x86-64 and aarch64. */
 #include <asm/unistd.h>
 
+#if defined(__x86_64__)
 static long sys3(long n, long a, long b, long c)
 {
         long ret;
@@ -20,6 +22,19 @@ static long sys3(long n, long a, long b, long c)
                          : "rcx", "r11", "memory");
         return ret;
 }
+#elif defined(__aarch64__)
+static long sys3(long n, long a, long b, long c)
+{
+        register long x8 __asm__("x8") = n;
+        register long x0 __asm__("x0") = a;
+        register long x1 __asm__("x1") = b;
+        register long x2 __asm__("x2") = c;
+        __asm__ volatile("svc #0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2) : "memory");
+        return x0;
+}
+#else
+#error "the exec stub supports x86-64 and aarch64: add this architecture's sys3() and _start"
+#endif
 
 static int eq(const char *a, const char *b)
 {
@@ -73,5 +88,11 @@ __attribute__((noreturn, used)) void stub_main(long *sp)
         die(127);
 }
 
+/* The kernel enters with sp at argc; stub_main(sp) never returns. */
+#if defined(__x86_64__)
 __asm__(".text\n.globl _start\n_start:\n"
         "xorl %ebp, %ebp\nmovq %rsp, %rdi\nandq $-16, %rsp\ncall stub_main\nhlt\n");
+#else
+__asm__(".text\n.globl _start\n_start:\n"
+        "mov x29, xzr\nmov x30, xzr\nmov x0, sp\nbl stub_main\nbrk #0\n");
+#endif
