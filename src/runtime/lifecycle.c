@@ -264,8 +264,18 @@ int vs_container_delete(const char *root, const char *id, bool force, vs_error *
 {
         _cleanup_state_ struct vs_state *st = NULL;
         _cleanup_close_ int lock = -1;
-        if (vs_state_open_locked(root, id, &st, &lock, err) < 0)
+        _cleanup_error_ vs_error *oerr = NULL;
+        if (vs_state_open_locked(root, id, &st, &lock, &oerr) < 0) {
+                /* Forced deletion of what is already gone succeeds, as with
+                 * runc: podman and containerd call it on every teardown. A
+                 * directory without a state record (a create in progress)
+                 * is not "gone". */
+                _cleanup_free_ char *dir = vs_state_dir(root, id);
+                if (force && oerr->errno_ == ENOENT && access(dir, F_OK) < 0 && errno == ENOENT)
+                        return 0;
+                *err = steal_ptr(oerr);
                 return -1;
+        }
         const char *status = vs_state_status(root, st);
         if (!force && (strcmp(status, "running") == 0 || strcmp(status, "paused") == 0))
                 return vs_fail(err, "container '%s' is %s: stop it first or use --force", id,
