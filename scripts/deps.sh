@@ -6,10 +6,12 @@ set -eu
 PKGS="build-essential pkg-config libjson-c-dev libseccomp-dev libcap-dev \
 libarchive-dev libssl-dev libcmocka-dev python3 python3-pytest busybox-static \
 iproute2 procps"
-# Peers for the benchmarks (runc, crun) and the image interoperability
-# tests (podman, skopeo, umoci). VESSEL_DEPS_OPTIONAL=0 leaves them out.
+# Peers for the benchmarks (runc, crun), the image interoperability tests
+# (podman, skopeo, umoci) and the real callers that drive vessel as their
+# OCI runtime (docker.io, containerd, podman: tests/integration/test_callers.py).
+# VESSEL_DEPS_OPTIONAL=0 leaves them out.
 if [ "${VESSEL_DEPS_OPTIONAL:-1}" = 1 ]; then
-	PKGS="$PKGS runc crun podman skopeo umoci"
+	PKGS="$PKGS runc crun podman skopeo umoci docker.io containerd"
 fi
 
 missing=""
