@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import new_id, ns_id, ns_inode, parse_status, wait_for_text
+from helpers import assert_error, new_id, ns_id, ns_inode, parse_status, wait_for, wait_for_text
 
 ALL_NS = ("pid", "network", "ipc", "uts", "mount", "cgroup")
 PROC_NAME = {"pid": "pid", "network": "net", "ipc": "ipc", "uts": "uts", "mount": "mnt",
@@ -220,6 +220,44 @@ def test_join_another_containers_namespaces(vessel, bundle):
     assert out[0] == ns_id(a_pid, "ipc")
     assert out[1] == ns_id(a_pid, "net")
     assert out[2] != ns_id(a_pid, "pid"), "pid namespace was not asked to be shared"
+
+
+@pytest.fixture
+def uts_ns():
+    """A uts namespace held by a sleeping process; its path."""
+    p = subprocess.Popen(["unshare", "--uts", "sleep", "1000"])
+    try:
+        wait_for(lambda: ns_id(p.pid, "uts") != ns_id("self", "uts"), 5, what="unshare --uts")
+        yield Path(f"/proc/{p.pid}/ns/uts"), p.pid
+    finally:
+        p.kill()
+        p.wait()
+
+
+def test_hostname_set_in_uts_namespace_joined_by_path(vessel, bundle, uts_ns):
+    """runtime-tools linux_ns_path: the uts namespace given by path is the
+    container's, and its hostname is the config's (runc does the same)."""
+    path, holder = uts_ns
+    host_name = socket.gethostname()
+    b = bundle("sh", "-c", "readlink /proc/self/ns/uts; hostname")
+    b.set_namespace("uts", path)
+    b.config["hostname"] = "joined-uts"
+    out = vessel.run_ok(b).splitlines()
+    assert out[0] == ns_id(holder, "uts")
+    assert out[1] == "joined-uts"
+    # Set in that namespace (the holder sees it), never in the host's.
+    holder_name = subprocess.run(["nsenter", "-t", str(holder), "--uts", "hostname"],
+                                 capture_output=True, text=True, check=True).stdout.strip()
+    assert holder_name == "joined-uts"
+    assert socket.gethostname() == host_name
+
+
+def test_hostname_without_uts_namespace_refused(vessel, bundle, cid):
+    b = bundle("true")
+    b.remove_namespace("uts")
+    b.config["hostname"] = "nope"
+    assert_error(vessel.create(b, cid), "hostname", "uts namespace", status=1)
+    assert vessel.entries() == []
 
 
 # --------------------------------------------------------------------------
