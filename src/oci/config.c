@@ -805,8 +805,22 @@ static int validate(struct oci_config *cfg, vs_error **err)
         if ((cfg->domainname && *cfg->domainname) && uts == NULL)
                 return vs_fail(err, "domainname: setting it needs a uts namespace in "
                                     "linux.namespaces");
-        if (oci_config_namespace(cfg, OCI_NS_MOUNT) == NULL)
-                return vs_fail(err, "linux.namespaces: a mount namespace is required");
+        /* Without a mount namespace the container shares the runtime's
+         * (runtime-tools linux_ns_itype; runc runs it too): its mounts are
+         * made there and detached at delete. What would change mounts the
+         * runtime did not make is refused, as runc refuses masking. */
+        if (oci_config_namespace(cfg, OCI_NS_MOUNT) == NULL) {
+                static const char why[] = "needs a mount namespace (without one the container "
+                                          "shares the runtime's)";
+                if (l->masked_paths && l->masked_paths[0])
+                        return vs_fail(err, "linux.maskedPaths: %s", why);
+                if (l->readonly_paths && l->readonly_paths[0])
+                        return vs_fail(err, "linux.readonlyPaths: %s", why);
+                if (l->rootfs_propagation_flags)
+                        return vs_fail(err, "linux.rootfsPropagation: %s", why);
+                if (cfg->root_readonly)
+                        return vs_fail(err, "root.readonly: %s", why);
+        }
         return 0;
 }
 

@@ -3,6 +3,7 @@
 #include "runtime/container.h"
 #include "runtime/foreground.h"
 #include "runtime/hooks.h"
+#include "runtime/hostmounts.h"
 #include "runtime/init.h"
 #include "runtime/state.h"
 #include "runtime/terminal.h"
@@ -249,6 +250,10 @@ static int destroy(const char *root, struct vs_state *st, vs_error **err)
         vs_state_load_config(root, st, &cfg, &cerr);
         if (cg && vs_cgroup_destroy(cg, err) < 0)
                 return -1;
+        /* After the init is gone (nothing holds them), before the record
+         * of them goes. */
+        _cleanup_free_ char *mounts_file = vs_host_mounts_file(root, st->id);
+        vs_host_mounts_release(mounts_file);
         _cleanup_free_ char *dir = vs_state_dir(root, st->id);
         if (vs_rm_rf(dir, err) < 0)
                 return -1;

@@ -222,6 +222,63 @@ def test_join_another_containers_namespaces(vessel, bundle):
     assert out[2] != ns_id(a_pid, "pid"), "pid namespace was not asked to be shared"
 
 
+def no_namespaces(b):
+    """runtime-tools linux_ns_itype: every namespace removed (and what
+    cannot work without them: hostname, masked and read-only paths)."""
+    b.linux["namespaces"] = []
+    b.config.pop("hostname", None)
+    b.config.pop("domainname", None)
+    b.linux.pop("maskedPaths", None)
+    b.linux.pop("readonlyPaths", None)
+    for m in b.config["mounts"]:
+        if m["destination"] == "/sys":  # a bind: fresh sysfs would be the host's anyway
+            m.update(type="bind", source="/sys", options=["rbind", "nosuid", "noexec", "nodev", "ro"])
+
+
+def test_no_namespaces_runs_in_the_callers(vessel, bundle, cid, tmp_path):
+    names = ["mnt", "pid", "net", "ipc", "uts", "cgroup"]
+    b = bundle("sh", "-c", "sleep 1000; :")
+    no_namespaces(b)
+    vessel.create_ok(b, cid)
+    pid = vessel.state(cid)["pid"]
+    for n in names:
+        assert ns_id(pid, n) == ns_id("self", n), f"{n} namespace is not the caller's"
+    # Entered by chroot: the container sees its own root, with its mounts.
+    assert os.path.samefile(f"/proc/{pid}/root", b.rootfs)
+    vessel.start_ok(cid)
+    res = vessel("exec", cid, "sh", "-c", "cat /etc/hostname 2>/dev/null; ls /proc/self/fd >/dev/null && "
+                 "test -c /dev/null && echo inside")
+    assert res.returncode == 0 and "inside" in res.stdout, res.describe()
+    # Its mounts are in this (the caller's) namespace while it lives ...
+    mounted = [line for line in open("/proc/self/mountinfo") if f" {b.rootfs}/" in line]
+    assert any(f" {b.rootfs}/proc " in line for line in mounted), mounted
+    # ... and delete detaches every one of them.
+    d = vessel.delete(cid, force=True)
+    assert d.returncode == 0, d.describe()
+    left = [line for line in open("/proc/self/mountinfo") if str(b.rootfs) in line]
+    assert left == [], left
+
+
+def test_no_mount_namespace_failed_create_leaves_no_mount(vessel, bundle, cid):
+    b = bundle("true")
+    no_namespaces(b)
+    b.add_mount("/late", type="nosuchfs", source="none")  # after /proc, /dev... are mounted
+    assert_error(vessel.create(b, cid), "mounts[", "nosuchfs", status=1)
+    assert vessel.entries() == []
+    assert [line for line in open("/proc/self/mountinfo") if str(b.rootfs) in line] == []
+
+
+@pytest.mark.parametrize("field,value", [("maskedPaths", ["/proc/kcore"]),
+                                         ("readonlyPaths", ["/proc/sys"])])
+def test_no_mount_namespace_refuses_masking(vessel, bundle, cid, field, value):
+    b = bundle("true")
+    no_namespaces(b)
+    b.linux[field] = value
+    assert_error(vessel.create(b, cid), f"linux.{field}", "mount namespace", status=1)
+    assert vessel.entries() == []
+    assert [line for line in open("/proc/self/mountinfo") if str(b.rootfs) in line] == []
+
+
 @pytest.fixture
 def uts_ns():
     """A uts namespace held by a sleeping process; its path."""
