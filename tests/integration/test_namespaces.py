@@ -259,6 +259,14 @@ def test_no_namespaces_runs_in_the_callers(vessel, bundle, cid, tmp_path):
     assert left == [], left
 
 
+def test_no_namespaces_foreground_run(vessel, bundle):
+    b = bundle("sh", "-c", "readlink /proc/self/ns/mnt; test -c /dev/null && echo ok")
+    no_namespaces(b)
+    out = vessel.run_ok(b).splitlines()
+    assert out == [ns_id("self", "mnt"), "ok"]
+    assert [line for line in open("/proc/self/mountinfo") if str(b.rootfs) in line] == []
+
+
 def test_no_mount_namespace_failed_create_leaves_no_mount(vessel, bundle, cid):
     b = bundle("true")
     no_namespaces(b)
