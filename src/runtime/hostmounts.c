@@ -27,22 +27,6 @@ struct mount_entry {
         char *path;
 };
 
-/* mountinfo escapes space, tab, newline and backslash as \ooo. */
-static void unescape(char *s)
-{
-        char *w = s;
-        for (char *r = s; *r; r++) {
-                if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' &&
-                    r[3] >= '0' && r[3] <= '7') {
-                        *w++ = (char) ((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
-                        r += 3;
-                } else {
-                        *w++ = *r;
-                }
-        }
-        *w = '\0';
-}
-
 static bool at_or_beneath(const char *mp, const char *path)
 {
         size_t n = strlen(path);
@@ -63,14 +47,16 @@ static int scan(const char *path, struct mount_entry **out, size_t *n_out, vs_er
         size_t cap = 0;
         while (getline(&line, &cap, f) > 0) {
                 uint64_t id;
-                char mp[4096];
-                if (sscanf(line, "%" SCNu64 " %*s %*s %*s %4095s", &id, mp) != 2)
+                char field[4096];
+                if (sscanf(line, "%" SCNu64 " %*s %*s %*s %4095s", &id, field) != 2)
                         continue;
-                unescape(mp);
-                if (!at_or_beneath(mp, path))
+                char *mp = vs_mountinfo_unescape(field);
+                if (!at_or_beneath(mp, path)) {
+                        free(mp);
                         continue;
+                }
                 v = xrealloc(v, (n + 1) * sizeof(*v));
-                v[n++] = (struct mount_entry){.id = id, .path = xstrdup(mp)};
+                v[n++] = (struct mount_entry){.id = id, .path = mp};
         }
         *out = v;
         *n_out = n;
