@@ -135,6 +135,15 @@ def _entries(d):
     return sorted(n for n in os.listdir(d) if not n.startswith(".")) if d.is_dir() else []
 
 
+def _wait_emptied(entries, what):
+    """Waits until entries() is empty (a client may finish its teardown
+    just after the command returns); fails naming what is left."""
+    try:
+        wait_for(lambda: entries() == [], 15)
+    except AssertionError:
+        raise AssertionError(f"{what} is not empty: {entries()}") from None
+
+
 def _cleanup_dir(base, problems):
     """Kills what still names base, unmounts what is mounted beneath it;
     records each as a problem (a leak)."""
@@ -298,11 +307,7 @@ def dname(docker, rt):
     name = new_id("dk")
     yield name
     docker("rm", "-f", name)
-    try:
-        wait_for(lambda: docker.runtime_entries(rt) == [], 15)
-    except AssertionError:
-        raise AssertionError(f"{rt.name}'s state root under dockerd is not empty: "
-                             f"{docker.runtime_entries(rt)}") from None
+    _wait_emptied(lambda: docker.runtime_entries(rt), f"{rt.name}'s state root under dockerd")
 
 
 def test_docker_run_echo(docker, rt, dname):
@@ -478,11 +483,7 @@ def pname(podman, rt):
     name = new_id("pd")
     yield name
     podman(rt, "rm", "-f", "-t", "0", name)
-    try:
-        wait_for(lambda: podman.runtime_entries(rt) == [], 15)
-    except AssertionError:
-        raise AssertionError(f"{rt.name}'s state root under podman is not empty: "
-                             f"{podman.runtime_entries(rt)}") from None
+    _wait_emptied(lambda: podman.runtime_entries(rt), f"{rt.name}'s state root under podman")
 
 
 def test_podman_run_echo(podman, rt, pname):
@@ -676,11 +677,7 @@ def cname(ctr, rt):
         ctr("task", "delete", "--force", cid)
     ctr("container", "delete", cid)
     root = ctr.runc_root(rt) / "vessel-test"
-    try:
-        wait_for(lambda: _entries(root) == [], 15)
-    except AssertionError:
-        raise AssertionError(f"{rt.name}'s state root under containerd is not empty: "
-                             f"{_entries(root)}") from None
+    _wait_emptied(lambda: _entries(root), f"{rt.name}'s state root under containerd")
 
 
 def test_containerd_run(ctr, rt, cname):
