@@ -15,9 +15,11 @@ if [ "${VESSEL_CROSS:-1}" != 0 ]; then
 libarchive-dev:arm64 libssl-dev:arm64 libcmocka-dev:arm64"
 fi
 # Peers for the benchmarks (runc, crun; GNU time for peak RSS) and the image
-# interoperability tests (podman, skopeo, umoci). VESSEL_DEPS_OPTIONAL=0 leaves them out.
+# interoperability tests (podman, skopeo, umoci), and the real callers that drive
+# vessel as their OCI runtime (docker.io, containerd, podman: test_callers.py).
+# VESSEL_DEPS_OPTIONAL=0 leaves them out.
 if [ "${VESSEL_DEPS_OPTIONAL:-1}" = 1 ]; then
-	PKGS="$PKGS runc crun podman skopeo umoci time"
+	PKGS="$PKGS runc crun podman skopeo umoci time docker.io containerd"
 fi
 
 missing=""

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 static const struct {
         const char *name;
@@ -640,6 +641,25 @@ static int parse_namespaces(json_object *lx, struct oci_linux *l, vs_error **err
         return 1;
 }
 
+/* fileMode is a permission mode; callers may include the file-type bits
+ * (podman passes 020600 for a character device, as stat(2) reports it, and
+ * runc accepts that). Type bits must agree with the device's type and are
+ * dropped: the type comes from "type". */
+static int parse_device_file_mode(struct oci_device *d, const char *ctx, vs_error **err)
+{
+        uint32_t fmt = d->file_mode & S_IFMT;
+        uint32_t want = d->type == 'b' ? S_IFBLK : d->type == 'p' ? S_IFIFO : S_IFCHR;
+        if (d->file_mode & ~(uint32_t) (S_IFMT | 07777))
+                return vs_fail(err, "%s.fileMode: %#o is not a file mode", ctx, d->file_mode);
+        if (fmt != 0 && fmt != want)
+                return vs_fail(err,
+                               "%s.fileMode: %#o has file-type bits %#o that contradict type "
+                               "'%c' (%#o)",
+                               ctx, d->file_mode, fmt, d->type, want);
+        d->file_mode &= 07777;
+        return 0;
+}
+
 static int parse_devices(json_object *lx, struct oci_linux *l, vs_error **err)
 {
         json_object *arr;
@@ -678,9 +698,8 @@ static int parse_devices(json_object *lx, struct oci_linux *l, vs_error **err)
                 if (r < 0)
                         return -1;
                 d->has_file_mode = r == 1;
-                if (d->has_file_mode && d->file_mode > 07777)
-                        return vs_fail(err, "%s.fileMode: %#o is not a permission mode", ctx,
-                                       d->file_mode);
+                if (d->has_file_mode && parse_device_file_mode(d, ctx, err) < 0)
+                        return -1;
                 _cleanup_free_ char *uctx = xasprintf("%s.uid", ctx);
                 _cleanup_free_ char *gctx = xasprintf("%s.gid", ctx);
                 r = vs_json_get_uint32(e, ctx, "uid", &d->uid, err);
@@ -805,13 +824,31 @@ static int validate(struct oci_config *cfg, vs_error **err)
         if (l->n_time_offsets && (t == NULL || t->path != NULL))
                 return vs_fail(err, "linux.timeOffsets: offsets need a new time namespace in "
                                     "linux.namespaces");
+        /* A uts namespace joined by path is the container's too: the names
+         * are set in it, as runc does. Only the runtime's own is refused. */
         const struct oci_namespace *uts = oci_config_namespace(cfg, OCI_NS_UTS);
-        if ((cfg->hostname && *cfg->hostname) && (uts == NULL || uts->path))
-                return vs_fail(err, "hostname: setting the hostname needs a new uts namespace");
-        if ((cfg->domainname && *cfg->domainname) && (uts == NULL || uts->path))
-                return vs_fail(err, "domainname: setting it needs a new uts namespace");
-        if (oci_config_namespace(cfg, OCI_NS_MOUNT) == NULL)
-                return vs_fail(err, "linux.namespaces: a mount namespace is required");
+        if ((cfg->hostname && *cfg->hostname) && uts == NULL)
+                return vs_fail(err, "hostname: setting the hostname needs a uts namespace in "
+                                    "linux.namespaces");
+        if ((cfg->domainname && *cfg->domainname) && uts == NULL)
+                return vs_fail(err, "domainname: setting it needs a uts namespace in "
+                                    "linux.namespaces");
+        /* Without a mount namespace the container shares the runtime's
+         * (runtime-tools linux_ns_itype; runc runs it too): its mounts are
+         * made there and detached at delete. What would change mounts the
+         * runtime did not make is refused, as runc refuses masking. */
+        if (oci_config_namespace(cfg, OCI_NS_MOUNT) == NULL) {
+                static const char why[] = "needs a mount namespace (without one the container "
+                                          "shares the runtime's)";
+                if (l->masked_paths && l->masked_paths[0])
+                        return vs_fail(err, "linux.maskedPaths: %s", why);
+                if (l->readonly_paths && l->readonly_paths[0])
+                        return vs_fail(err, "linux.readonlyPaths: %s", why);
+                if (l->rootfs_propagation_flags)
+                        return vs_fail(err, "linux.rootfsPropagation: %s", why);
+                if (cfg->root_readonly)
+                        return vs_fail(err, "root.readonly: %s", why);
+        }
         return 0;
 }
 

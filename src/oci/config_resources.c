@@ -30,18 +30,27 @@ static int fail_required(vs_error **err, const char *ctx, const char *key)
         return vs_fail(err, "%s.%s: required", ctx, key);
 }
 
-/* An int64 byte/count limit: -1 means unlimited, smaller values are
- * rejected; allow_zero says whether 0 is meaningful for this field. */
-static int get_limit(json_object *o, const char *ctx, const char *key, bool allow_zero, bool *has,
-                     int64_t *out, vs_error **err)
+/* Zero in a limit or weight is "not set" for runc, Docker, podman and the
+ * CRI (Go's zero value: Docker sends blockIO.weight 0 for every container
+ * run without --blkio-weight). runc skips such fields, and so does vessel:
+ * a caller's zero never reaches the kernel as a value. */
+
+/* An int64 byte/count limit: -1 means unlimited, 0 unset; other negative
+ * values are rejected. */
+static int get_limit(json_object *o, const char *ctx, const char *key, bool *has, int64_t *out,
+                     vs_error **err)
 {
         int64_t v = 0;
         int r = vs_json_get_int64(o, ctx, key, &v, err);
         if (r <= 0)
                 return r;
-        if (v < -1 || (!allow_zero && v == 0))
-                return vs_fail(err, "%s.%s: %" PRId64 " is invalid: must be %s or -1 for unlimited",
-                               ctx, key, v, allow_zero ? "non-negative" : "positive");
+        if (v < -1)
+                return vs_fail(err,
+                               "%s.%s: %" PRId64 " is invalid: must be positive, 0 (unset) or -1 "
+                               "(unlimited)",
+                               ctx, key, v);
+        if (v == 0)
+                return 0;
         *has = true;
         *out = v;
         return 1;
@@ -54,8 +63,11 @@ static int get_uint16(json_object *o, const char *ctx, const char *key, unsigned
         int r = vs_json_get_uint32(o, ctx, key, &v, err);
         if (r <= 0)
                 return r;
+        if (v == 0)
+                return 0; /* unset */
         if (v < min || v > max)
-                return vs_fail(err, "%s.%s: %u is out of range (%u-%u)", ctx, key, v, min, max);
+                return vs_fail(err, "%s.%s: %u is out of range (%u-%u, or 0 for unset)", ctx, key,
+                               v, min, max);
         *has = true;
         *out = (uint16_t) v;
         return 1;
@@ -171,15 +183,11 @@ static int parse_memory(json_object *obj, const char *ctx, struct oci_resources 
         r->has_memory = true;
         _cleanup_free_ char *mctx = xasprintf("%s.memory", ctx);
         typeof(r->memory) *mem = &r->memory;
-        /* A limit of 0 could only mean "kill everything"; runc reads it as
-         * unset. Reject it rather than guess. swap 0 is runc's "unset" and
-         * reservation/kernel 0 are meaningful, so those accept 0. */
-        if (get_limit(m, mctx, "limit", false, &mem->has_limit, &mem->limit, err) < 0 ||
-            get_limit(m, mctx, "reservation", true, &mem->has_reservation, &mem->reservation, err) <
-                0 ||
-            get_limit(m, mctx, "swap", true, &mem->has_swap, &mem->swap, err) < 0 ||
-            get_limit(m, mctx, "kernel", true, &mem->has_kernel, &mem->kernel, err) < 0 ||
-            get_limit(m, mctx, "kernelTCP", true, &mem->has_kernel_tcp, &mem->kernel_tcp, err) < 0)
+        if (get_limit(m, mctx, "limit", &mem->has_limit, &mem->limit, err) < 0 ||
+            get_limit(m, mctx, "reservation", &mem->has_reservation, &mem->reservation, err) < 0 ||
+            get_limit(m, mctx, "swap", &mem->has_swap, &mem->swap, err) < 0 ||
+            get_limit(m, mctx, "kernel", &mem->has_kernel, &mem->kernel, err) < 0 ||
+            get_limit(m, mctx, "kernelTCP", &mem->has_kernel_tcp, &mem->kernel_tcp, err) < 0)
                 return -1;
         ret = vs_json_get_uint64(m, mctx, "swappiness", &mem->swappiness, err);
         if (ret < 0)
@@ -313,11 +321,15 @@ static int parse_pids(json_object *obj, const char *ctx, struct oci_resources *r
                 return -1;
         if (ret == 0)
                 return fail_required(err, pctx, "limit");
-        /* runc reads 0 as "unset" and any negative value as "max". A limit
-         * of 0 is more likely a mistake than a wish for the default, so
-         * vessel refuses it and only -1 spells "unlimited". */
-        if (r->pids_limit == 0 || r->pids_limit < -1)
-                return vs_fail(err, "%s.limit: must be positive or -1 for unlimited", pctx);
+        /* 0 is "unset" (runc skips it); -1 is "max". runc also reads any
+         * other negative value as "max": vessel asks for the spec's -1. */
+        if (r->pids_limit < -1)
+                return vs_fail(err,
+                               "%s.limit: %" PRId64 " is invalid: must be positive, 0 (unset) or "
+                               "-1 (unlimited)",
+                               pctx, r->pids_limit);
+        if (r->pids_limit == 0)
+                return 0;
         r->has_pids = true;
         return 0;
 }

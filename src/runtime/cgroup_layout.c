@@ -23,23 +23,6 @@ bool cg_strv_has(char *const *v, const char *s)
         return v != NULL && strv_contains(v, s);
 }
 
-/* mountinfo escapes space, tab, newline and backslash as \ooo. */
-static char *unescape_octal(const char *s)
-{
-        char *out = xmalloc(strlen(s) + 1), *o = out;
-        while (*s) {
-                if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
-                    s[3] >= '0' && s[3] <= '7') {
-                        *o++ = (char) (((s[1] - '0') << 6) | ((s[2] - '0') << 3) | (s[3] - '0'));
-                        s += 4;
-                } else {
-                        *o++ = *s++;
-                }
-        }
-        *o = '\0';
-        return out;
-}
-
 static char **split(const char *s, const char *seps)
 {
         char **v = xcalloc(1, sizeof(char *));
@@ -87,8 +70,8 @@ static struct mount_entry *parse_mountinfo(const char *text, size_t *n_out)
                 if (strcmp(fstype, "cgroup") != 0 && strcmp(fstype, "cgroup2") != 0)
                         continue;
                 m = xrealloc(m, (n + 1) * sizeof(*m));
-                m[n].root = unescape_octal(f[3]);
-                m[n].mountpoint = unescape_octal(f[4]);
+                m[n].root = vs_mountinfo_unescape(f[3]);
+                m[n].mountpoint = vs_mountinfo_unescape(f[4]);
                 m[n].fstype = xstrdup(fstype);
                 m[n].superopts = split(f[dash + 3], ",");
                 n++;

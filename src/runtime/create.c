@@ -3,6 +3,7 @@
 #include "runtime/cgroup.h"
 #include "runtime/container.h"
 #include "runtime/hooks.h"
+#include "runtime/hostmounts.h"
 #include "runtime/init.h"
 #include "runtime/seccomp.h"
 #include "runtime/stage.h"
@@ -176,6 +177,9 @@ struct create_ctx {
         struct vs_cgroup *cgroup;
         pid_t pid;
         bool dir_created;
+        /* Without a mount namespace: the mounts under root.path before. */
+        bool shared_mntns;
+        struct vs_mount_ids mounts_before;
 };
 
 static void create_cleanup(struct create_ctx *c)
@@ -185,6 +189,8 @@ static void create_cleanup(struct create_ctx *c)
                 while (waitpid(c->pid, NULL, 0) < 0 && errno == EINTR)
                         ;
         }
+        if (c->shared_mntns)
+                vs_host_mounts_release_new(c->cfg->root_path, &c->mounts_before);
         if (c->cgroup) {
                 _cleanup_error_ vs_error *e = NULL;
                 if (vs_cgroup_destroy(c->cgroup, &e) < 0)
@@ -308,6 +314,13 @@ static int do_create(struct create_ctx *c, vs_error **err)
         struct vs_seccomp_prog *seccomp = NULL;
         if (vs_seccomp_compile_config(cfg, o->root, &seccomp, err) < 0)
                 return -1;
+        if (!oci_config_namespace(cfg, OCI_NS_MOUNT)) {
+                if (vs_host_mounts_list(cfg->root_path, &c->mounts_before, err) < 0) {
+                        vs_seccomp_prog_free(seccomp);
+                        return -1;
+                }
+                c->shared_mntns = true;
+        }
         a.seccomp = seccomp;
         c->pid = spawn_init(&a, flags, any_path, err);
         vs_seccomp_prog_free(seccomp);
@@ -392,6 +405,10 @@ static int do_create(struct create_ctx *c, vs_error **err)
         /* Hooks and exec read the config as it was at create time. */
         _cleanup_free_ char *cfg_text = vs_json_to_string(cfg->raw, false);
         _cleanup_free_ char *cfg_copy = xasprintf("%s/config.json", c->state_dir);
+        _cleanup_free_ char *mounts_file = vs_host_mounts_file(o->root, o->id);
+        if (c->shared_mntns &&
+            vs_host_mounts_record(mounts_file, cfg->root_path, &c->mounts_before, err) < 0)
+                return -1;
         if (vs_write_file_replace(cfg_copy, cfg_text, strlen(cfg_text), 0600, err) < 0 ||
             vs_state_save(o->root, &rec, err) < 0)
                 return -1;
@@ -412,6 +429,7 @@ int vs_container_create(const struct vs_create_opts *o, pid_t *pid_out, vs_error
         }
         if (c.cgroup)
                 vs_cgroup_free(c.cgroup);
+        vs_mount_ids_free(&c.mounts_before);
         oci_config_free(c.cfg);
         free(c.bundle);
         free(c.state_dir);

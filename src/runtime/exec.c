@@ -72,6 +72,7 @@ struct exec_child {
         const struct vs_exec_opts *o;
         const struct vs_seccomp_prog *seccomp;
         int pidfd, ns_flags, sync_fd, console_fd;
+        pid_t init_pid;
 };
 
 /* Second stage, inside every namespace of the container: waits until the
@@ -84,7 +85,18 @@ static _Noreturn void exec_process(struct exec_child *c)
         _cleanup_free_ char *exe = NULL;
         if (vs_sync_recv(c->sync_fd, &m) < 0 || m.type != SYNC_GO)
                 _exit(1);
-        /* Joining a mount namespace put us at its root: the container's. */
+        /* Joining a mount namespace put us at its root: the container's. A
+         * container without a mount namespace of its own shares ours and
+         * was chrooted: enter the init's root the same way. */
+        if (!(c->ns_flags & CLONE_NEWNS)) {
+                char path[64];
+                snprintf(path, sizeof(path), "/proc/%d/root", c->init_pid);
+                _cleanup_close_ int initroot = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (initroot < 0 || fchdir(initroot) < 0 || chroot(".") < 0 || chdir("/") < 0) {
+                        vs_fail_errno(&err, "cannot enter the container root");
+                        goto fail;
+                }
+        }
         _cleanup_close_ int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (rootfd < 0) {
                 vs_fail_errno(&err, "cannot open the container root");
@@ -195,6 +207,7 @@ int vs_container_exec(const struct vs_exec_opts *o, int *exit_status, vs_error *
         struct exec_child c = {.o = o,
                                .seccomp = seccomp,
                                .pidfd = pidfd,
+                               .init_pid = st->pid,
                                .ns_flags = differing_namespaces(st->pid),
                                .sync_fd = child_sync,
                                .console_fd = console};

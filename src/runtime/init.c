@@ -163,8 +163,11 @@ _Noreturn void vs_init_main(struct vs_init_args *a)
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         prctl(PR_SET_DUMPABLE, 0);
 
-        struct vs_rootfs_ctx ctx = {.cfg = a->cfg, .in_userns = a->in_userns,
-                                    .no_pivot = a->no_pivot, .rootfd = -1};
+        struct vs_rootfs_ctx ctx = {.cfg = a->cfg,
+                                    .in_userns = a->in_userns,
+                                    .no_pivot = a->no_pivot,
+                                    .rootfd = -1,
+                                    .shared_mntns = !oci_config_namespace(a->cfg, OCI_NS_MOUNT)};
         _cleanup_error_ vs_error *err = NULL;
         _cleanup_free_ char *exe = NULL;
         int procfd = -1;

@@ -3,6 +3,7 @@
 #include "runtime/container.h"
 #include "runtime/foreground.h"
 #include "runtime/hooks.h"
+#include "runtime/hostmounts.h"
 #include "runtime/init.h"
 #include "runtime/state.h"
 #include "runtime/terminal.h"
@@ -249,6 +250,10 @@ static int destroy(const char *root, struct vs_state *st, vs_error **err)
         vs_state_load_config(root, st, &cfg, &cerr);
         if (cg && vs_cgroup_destroy(cg, err) < 0)
                 return -1;
+        /* After the init is gone (nothing holds them), before the record
+         * of them goes. */
+        _cleanup_free_ char *mounts_file = vs_host_mounts_file(root, st->id);
+        vs_host_mounts_release(mounts_file);
         _cleanup_free_ char *dir = vs_state_dir(root, st->id);
         if (vs_rm_rf(dir, err) < 0)
                 return -1;
@@ -264,8 +269,18 @@ int vs_container_delete(const char *root, const char *id, bool force, vs_error *
 {
         _cleanup_state_ struct vs_state *st = NULL;
         _cleanup_close_ int lock = -1;
-        if (vs_state_open_locked(root, id, &st, &lock, err) < 0)
+        _cleanup_error_ vs_error *oerr = NULL;
+        if (vs_state_open_locked(root, id, &st, &lock, &oerr) < 0) {
+                /* Forced deletion of what is already gone succeeds, as with
+                 * runc: podman and containerd call it on every teardown. A
+                 * directory without a state record (a create in progress)
+                 * is not "gone". */
+                _cleanup_free_ char *dir = vs_state_dir(root, id);
+                if (force && oerr->errno_ == ENOENT && access(dir, F_OK) < 0 && errno == ENOENT)
+                        return 0;
+                *err = steal_ptr(oerr);
                 return -1;
+        }
         const char *status = vs_state_status(root, st);
         if (!force && (strcmp(status, "running") == 0 || strcmp(status, "paused") == 0))
                 return vs_fail(err, "container '%s' is %s: stop it first or use --force", id,

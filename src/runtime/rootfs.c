@@ -167,6 +167,12 @@ int vs_rootfs_bind_fd(struct vs_rootfs_ctx *ctx, int srcfd, const char *dest, vs
 int vs_rootfs_prepare(struct vs_rootfs_ctx *ctx, vs_error **err)
 {
         const struct oci_config *cfg = ctx->cfg;
+        if (ctx->shared_mntns) {
+                ctx->rootfd = open(cfg->root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (ctx->rootfd < 0)
+                        return vs_fail_errno(err, "root.path %s", cfg->root_path);
+                return 0;
+        }
         /* Nothing mounted here may propagate back to the host. A private
          * propagation request is honoured at once; others after pivot. */
         unsigned long first = MS_SLAVE | MS_REC;
@@ -194,7 +200,12 @@ int vs_rootfs_pivot(struct vs_rootfs_ctx *ctx, vs_error **err)
 {
         if (fchdir(ctx->rootfd) < 0)
                 return vs_fail_errno(err, "cannot enter root %s", ctx->cfg->root_path);
-        if (ctx->no_pivot) {
+        if (ctx->shared_mntns) {
+                /* pivot_root would swap the root of every process in the
+                 * runtime's namespace. */
+                if (chroot(".") < 0)
+                        return vs_fail_errno(err, "cannot chroot to %s", ctx->cfg->root_path);
+        } else if (ctx->no_pivot) {
                 if (mount(".", "/", NULL, MS_MOVE, NULL) < 0)
                         return vs_fail_errno(err, "cannot move root %s to /", ctx->cfg->root_path);
                 if (chroot(".") < 0)

@@ -22,6 +22,10 @@ struct vs_rootfs_ctx {
         const struct oci_config *cfg;
         bool in_userns; /* mknod is not allowed: bind host devices instead */
         bool no_pivot;
+        /* No mount namespace of its own: the mounts are made in the
+         * runtime's (recorded and detached at delete, see hostmounts.h),
+         * "/" keeps its propagation, and the root is entered by chroot. */
+        bool shared_mntns;
         int rootfd;        /* O_PATH fd on the bind-mounted root, set by prepare */
         char *cgroup_self; /* /proc/self/cgroup, read once in the container cgroup */
         /* Waits until the runtime has moved us into our cgroup and reads

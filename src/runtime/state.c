@@ -158,8 +158,12 @@ int vs_state_lock(const char *root, const char *id, vs_error **err)
         _cleanup_free_ char *dir = vs_state_dir(root, id);
         _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0) {
-                if (errno == ENOENT)
-                        return vs_error_set(err, 0, "container '%s' does not exist", id);
+                if (errno == ENOENT) {
+                        vs_error_set(err, 0, "container '%s' does not exist", id);
+                        if (err && *err)
+                                (*err)->errno_ = ENOENT;
+                        return -1;
+                }
                 return vs_fail_errno(err, "cannot open %s", dir);
         }
         if (flock(fd, LOCK_EX) < 0)

@@ -391,3 +391,20 @@ bool vs_fd_is_fs_type(int fd, unsigned long magic)
         struct statfs sfs;
         return fstatfs(fd, &sfs) == 0 && (unsigned long) sfs.f_type == magic;
 }
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo. */
+char *vs_mountinfo_unescape(const char *s)
+{
+        char *out = xmalloc(strlen(s) + 1), *o = out;
+        while (*s) {
+                if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+                    s[3] >= '0' && s[3] <= '7') {
+                        *o++ = (char) (((s[1] - '0') << 6) | ((s[2] - '0') << 3) | (s[3] - '0'));
+                        s += 4;
+                } else {
+                        *o++ = *s++;
+                }
+        }
+        *o = '\0';
+        return out;
+}

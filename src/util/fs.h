@@ -99,4 +99,8 @@ bool vs_is_dir(const char *path);
 /* Returns true when the fd lives on a filesystem whose f_type is magic. */
 bool vs_fd_is_fs_type(int fd, unsigned long magic);
 
+/* A path field of /proc/PID/mountinfo, with its \ooo escapes (space, tab,
+ * newline, backslash) decoded. Caller frees. */
+char *vs_mountinfo_unescape(const char *s);
+
 #endif

@@ -503,7 +503,7 @@ def test_update_changes_live_limits(vessel, bundle, cid, tmp_path):
         (["--cpu-quota", "10"], ["--cpu-quota", "10"]),
         (["--cpu-period", "abc"], ["--cpu-period", "abc"]),
         (["--cpu-shares", "1"], ["--cpu-shares", "out of range"]),
-        (["--pids-limit", "0"], ["--pids-limit", "positive"]),
+        (["--pids-limit", "-5"], ["--pids-limit", "-5"]),
         (["--cpuset-cpus", "0-a"], ["--cpuset-cpus", "0-a"]),
         (["--blkio-weight", "5"], ["--blkio-weight", "10-1000"]),
         ([], ["nothing to update"]),
@@ -516,6 +516,17 @@ def test_update_bad_flags(vessel, bundle, cid, args, mentions):
     running(vessel, b, cid)
     r = vessel("update", *args, cid)
     assert_error(r, *mentions, status=2)
+    assert cg_read(cid, "pids.max") == "10"
+
+
+def test_update_zero_is_unset(vessel, bundle, cid):
+    """0 is "unset" in linux.resources (runc skips it; Docker and podman send
+    it for every limit not given): an update with 0 changes nothing."""
+    b = bundle("sh", "-c", "sleep 1000; :")
+    set_resources(b, pids={"limit": 10})
+    running(vessel, b, cid)
+    r = vessel("update", "--pids-limit", "0", "--blkio-weight", "0", cid)
+    assert r.returncode == 0, r.describe()
     assert cg_read(cid, "pids.max") == "10"
 
 
@@ -589,7 +600,7 @@ def test_limits_read_back_from_cgroup_files(vessel, bundle, cid):
 
 def bad_resources():
     cases = [
-        pytest.param({"pids": {"limit": 0}}, ["linux.resources.pids.limit"], id="pids-0"),
+        pytest.param({"pids": {"limit": -5}}, ["linux.resources.pids.limit", "-5"], id="pids-below-minus-1"),
         pytest.param({"cpu": {"cpus": str(max(host_cpus()) + 6)}},
                      ["linux.resources.cpu.cpus", str(max(host_cpus()) + 6), "not available"],
                      id="cpuset-outside-host"),

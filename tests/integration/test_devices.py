@@ -2,7 +2,9 @@
 the /dev/fd and std* links, and host devices not leaking in."""
 
 
-from helpers import mount_at, parse_mountinfo
+import pytest
+
+from helpers import assert_error, mount_at, parse_mountinfo
 
 DEFAULT_DEVICES = {
     # path: (major, minor)
@@ -106,6 +108,30 @@ def test_linux_devices_entry(vessel, bundle):
     assert ftype == "block special file"
     assert (int(hmaj, 16), int(hmin, 16)) == (7, 200)
     assert (mode, uid, gid) == ("600", "0", "0")
+
+
+def test_linux_devices_file_mode_with_type_bits(vessel, bundle):
+    """podman --privileged passes fileMode as stat(2) reports it, with the
+    file-type bits (0o20600 for a character device); runc accepts that."""
+    b = bundle()
+    b.linux["devices"] = [
+        {"path": "/dev/mychr", "type": "c", "major": 1, "minor": 7, "fileMode": 0o20620},
+        {"path": "/dev/myblk", "type": "b", "major": 7, "minor": 200, "fileMode": 0o60640},
+    ]
+    st = stat_lines(vessel, b, ["/dev/mychr", "/dev/myblk"])
+    assert st["/dev/mychr"][0] == "character special file" and st["/dev/mychr"][3] == "620"
+    assert st["/dev/myblk"][0] == "block special file" and st["/dev/myblk"][3] == "640"
+
+
+@pytest.mark.parametrize("mode,mentions", [
+    (0o60600, ["linux.devices[0].fileMode", "contradict", "'c'"]),  # block bits on a char device
+    (0o1000600, ["linux.devices[0].fileMode", "not a file mode"]),
+])
+def test_linux_devices_bad_file_mode(vessel, bundle, cid, mode, mentions):
+    b = bundle("true")
+    b.linux["devices"] = [{"path": "/dev/bad", "type": "c", "major": 1, "minor": 7, "fileMode": mode}]
+    assert_error(vessel.create(b, cid), *mentions, status=1)
+    assert vessel.entries() == []
 
 
 def test_linux_devices_entry_is_usable(vessel, bundle):

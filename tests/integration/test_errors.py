@@ -267,10 +267,24 @@ def test_kill_bad_signal(vessel, bundle, cid, bad):
     assert vessel.status(cid) == "created", "a bad signal must not affect the container"
 
 
-@pytest.mark.parametrize("cmd", [("state",), ("start",), ("delete",), ("delete", "--force"), ("kill",)])
+@pytest.mark.parametrize("cmd", [("state",), ("start",), ("delete",), ("kill",)])
 def test_unknown_id(vessel, cmd):
     missing = new_id("missing")
     res = vessel(*cmd, missing)
     assert_error(res, missing, status=1)
     assert_one_error_line(res)
     assert vessel.entries() == []
+
+
+def test_force_delete_of_unknown_id_succeeds(vessel):
+    """runc's behaviour, which podman and containerd rely on: they call
+    `delete --force` on every teardown, whether or not the container is
+    still there."""
+    missing = new_id("missing")
+    res = vessel("delete", "--force", missing)
+    assert res.returncode == 0, res.describe()
+    assert res.stderr == "", res.describe()
+    assert vessel.entries() == []
+    # An invalid id is still an error, forced or not.
+    bad = vessel("delete", "--force", "../escape")
+    assert_error(bad, "escape")

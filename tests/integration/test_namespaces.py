@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import new_id, ns_id, ns_inode, parse_status, wait_for_text
+from helpers import assert_error, new_id, ns_id, ns_inode, parse_status, wait_for, wait_for_text
 
 ALL_NS = ("pid", "network", "ipc", "uts", "mount", "cgroup")
 PROC_NAME = {"pid": "pid", "network": "net", "ipc": "ipc", "uts": "uts", "mount": "mnt",
@@ -220,6 +220,109 @@ def test_join_another_containers_namespaces(vessel, bundle):
     assert out[0] == ns_id(a_pid, "ipc")
     assert out[1] == ns_id(a_pid, "net")
     assert out[2] != ns_id(a_pid, "pid"), "pid namespace was not asked to be shared"
+
+
+def no_namespaces(b):
+    """runtime-tools linux_ns_itype: every namespace removed (and what
+    cannot work without them: hostname, masked and read-only paths)."""
+    b.linux["namespaces"] = []
+    b.config.pop("hostname", None)
+    b.config.pop("domainname", None)
+    b.linux.pop("maskedPaths", None)
+    b.linux.pop("readonlyPaths", None)
+    for m in b.config["mounts"]:
+        if m["destination"] == "/sys":  # a bind: fresh sysfs would be the host's anyway
+            m.update(type="bind", source="/sys", options=["rbind", "nosuid", "noexec", "nodev", "ro"])
+
+
+def test_no_namespaces_runs_in_the_callers(vessel, bundle, cid, tmp_path):
+    names = ["mnt", "pid", "net", "ipc", "uts", "cgroup"]
+    b = bundle("sh", "-c", "sleep 1000; :")
+    no_namespaces(b)
+    vessel.create_ok(b, cid)
+    pid = vessel.state(cid)["pid"]
+    for n in names:
+        assert ns_id(pid, n) == ns_id("self", n), f"{n} namespace is not the caller's"
+    # Entered by chroot: the container sees its own root, with its mounts.
+    assert os.path.samefile(f"/proc/{pid}/root", b.rootfs)
+    vessel.start_ok(cid)
+    res = vessel("exec", cid, "sh", "-c", "cat /etc/hostname 2>/dev/null; ls /proc/self/fd >/dev/null && "
+                 "test -c /dev/null && echo inside")
+    assert res.returncode == 0 and "inside" in res.stdout, res.describe()
+    # Its mounts are in this (the caller's) namespace while it lives ...
+    mounted = [line for line in open("/proc/self/mountinfo") if f" {b.rootfs}/" in line]
+    assert any(f" {b.rootfs}/proc " in line for line in mounted), mounted
+    # ... and delete detaches every one of them.
+    d = vessel.delete(cid, force=True)
+    assert d.returncode == 0, d.describe()
+    left = [line for line in open("/proc/self/mountinfo") if str(b.rootfs) in line]
+    assert left == [], left
+
+
+def test_no_namespaces_foreground_run(vessel, bundle):
+    b = bundle("sh", "-c", "readlink /proc/self/ns/mnt; test -c /dev/null && echo ok")
+    no_namespaces(b)
+    out = vessel.run_ok(b).splitlines()
+    assert out == [ns_id("self", "mnt"), "ok"]
+    assert [line for line in open("/proc/self/mountinfo") if str(b.rootfs) in line] == []
+
+
+def test_no_mount_namespace_failed_create_leaves_no_mount(vessel, bundle, cid):
+    b = bundle("true")
+    no_namespaces(b)
+    b.add_mount("/late", type="nosuchfs", source="none")  # after /proc, /dev... are mounted
+    assert_error(vessel.create(b, cid), "mounts[", "nosuchfs", status=1)
+    assert vessel.entries() == []
+    assert [line for line in open("/proc/self/mountinfo") if str(b.rootfs) in line] == []
+
+
+@pytest.mark.parametrize("field,value", [("maskedPaths", ["/proc/kcore"]),
+                                         ("readonlyPaths", ["/proc/sys"])])
+def test_no_mount_namespace_refuses_masking(vessel, bundle, cid, field, value):
+    b = bundle("true")
+    no_namespaces(b)
+    b.linux[field] = value
+    assert_error(vessel.create(b, cid), f"linux.{field}", "mount namespace", status=1)
+    assert vessel.entries() == []
+    assert [line for line in open("/proc/self/mountinfo") if str(b.rootfs) in line] == []
+
+
+@pytest.fixture
+def uts_ns():
+    """A uts namespace held by a sleeping process; its path."""
+    p = subprocess.Popen(["unshare", "--uts", "sleep", "1000"])
+    try:
+        wait_for(lambda: ns_id(p.pid, "uts") != ns_id("self", "uts"), 5, what="unshare --uts")
+        yield Path(f"/proc/{p.pid}/ns/uts"), p.pid
+    finally:
+        p.kill()
+        p.wait()
+
+
+def test_hostname_set_in_uts_namespace_joined_by_path(vessel, bundle, uts_ns):
+    """runtime-tools linux_ns_path: the uts namespace given by path is the
+    container's, and its hostname is the config's (runc does the same)."""
+    path, holder = uts_ns
+    host_name = socket.gethostname()
+    b = bundle("sh", "-c", "readlink /proc/self/ns/uts; hostname")
+    b.set_namespace("uts", path)
+    b.config["hostname"] = "joined-uts"
+    out = vessel.run_ok(b).splitlines()
+    assert out[0] == ns_id(holder, "uts")
+    assert out[1] == "joined-uts"
+    # Set in that namespace (the holder sees it), never in the host's.
+    holder_name = subprocess.run(["nsenter", "-t", str(holder), "--uts", "hostname"],
+                                 capture_output=True, text=True, check=True).stdout.strip()
+    assert holder_name == "joined-uts"
+    assert socket.gethostname() == host_name
+
+
+def test_hostname_without_uts_namespace_refused(vessel, bundle, cid):
+    b = bundle("true")
+    b.remove_namespace("uts")
+    b.config["hostname"] = "nope"
+    assert_error(vessel.create(b, cid), "hostname", "uts namespace", status=1)
+    assert vessel.entries() == []
 
 
 # --------------------------------------------------------------------------

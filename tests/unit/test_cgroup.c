@@ -410,6 +410,20 @@ static void test_parse_full(void **state)
         assert_true(r->has_cpu);
         assert_false(r->cpu.has_shares || r->cpu.has_quota || r->cpu.has_period);
         oci_resources_free(r);
+        /* What Docker 20.10 sends for `docker run` without limits, and the
+         * other fields a Go client fills with zero. */
+        r = parse_ok("{\"memory\":{\"limit\":0,\"reservation\":0,\"swap\":0,\"kernel\":0,"
+                     "\"kernelTCP\":0},\"pids\":{\"limit\":0},"
+                     "\"blockIO\":{\"weight\":0,\"leafWeight\":0,\"weightDevice\":[{"
+                     "\"major\":8,\"minor\":0,\"weight\":0,\"leafWeight\":0}]}}");
+        assert_false(r->memory.has_limit || r->memory.has_reservation || r->memory.has_swap ||
+                     r->memory.has_kernel || r->memory.has_kernel_tcp);
+        assert_false(r->has_pids);
+        assert_false(r->block_io.has_weight || r->block_io.has_leaf_weight);
+        assert_int_equal(r->block_io.n_weight_device, 1);
+        assert_false(r->block_io.weight_device[0].has_weight ||
+                     r->block_io.weight_device[0].has_leaf_weight);
+        oci_resources_free(r);
         r = parse_ok("{}");
         assert_false(r->has_memory || r->has_cpu || r->has_pids || r->n_devices);
         oci_resources_free(r);
@@ -420,10 +434,8 @@ static void test_parse_errors(void **state)
         static const struct {
                 const char *json, *msg;
         } cases[] = {
-            {"{\"pids\":{\"limit\":0}}",
-             "linux.resources.pids.limit: must be positive or -1 for unlimited"},
             {"{\"pids\":{\"limit\":-5}}",
-             "linux.resources.pids.limit: must be positive or -1 for unlimited"},
+             "linux.resources.pids.limit: -5 is invalid: must be positive, 0 (unset) or -1"},
             {"{\"pids\":{}}", "linux.resources.pids.limit: required"},
             {"{\"pids\":{\"limit\":\"5\"}}", "linux.resources.pids.limit: expected an integer"},
             {"{\"devices\":[{\"allow\":true,\"access\":\"rwx\"}]}",
@@ -436,8 +448,6 @@ static void test_parse_errors(void **state)
             {"{\"devices\":[{\"allow\":true,\"major\":-3}]}",
              "linux.resources.devices[0].major: -3 is out of range"},
             {"{\"devices\":{}}", "linux.resources.devices: expected an array"},
-            {"{\"memory\":{\"limit\":0}}",
-             "linux.resources.memory.limit: 0 is invalid: must be positive or -1"},
             {"{\"memory\":{\"limit\":-2}}", "linux.resources.memory.limit: -2 is invalid"},
             {"{\"memory\":{\"swappiness\":101}}",
              "linux.resources.memory.swappiness: 101 is out of range (0-100)"},
@@ -455,7 +465,7 @@ static void test_parse_errors(void **state)
              "linux.resources.cpu.burst: 20000 exceeds quota 10000"},
             {"{\"cpu\":{\"idle\":2}}", "linux.resources.cpu.idle: 2 is invalid"},
             {"{\"blockIO\":{\"weight\":5}}",
-             "linux.resources.blockIO.weight: 5 is out of range (10-1000)"},
+             "linux.resources.blockIO.weight: 5 is out of range (10-1000, or 0 for unset)"},
             {"{\"blockIO\":{\"throttleReadBpsDevice\":[{\"major\":8,\"minor\":0}]}}",
              "linux.resources.blockIO.throttleReadBpsDevice[0].rate: required"},
             {"{\"blockIO\":{\"weightDevice\":[{\"minor\":0,\"weight\":10}]}}",

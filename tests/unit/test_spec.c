@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "oci/config.h"
 #include "oci/spec_default.h"
 #include "util/cleanup.h"
 #include "util/json.h"
@@ -298,12 +299,136 @@ static void test_fresh_documents(void **state)
         json_object_put(b);
 }
 
+/* ---- oci_config_parse on the default document, edited ---- */
+
+/* Parses spec; returns the config (caller frees) or NULL with *msg set. */
+static struct oci_config *parse_spec(json_object *spec, char **msg)
+{
+        struct oci_config *cfg = NULL;
+        vs_error *err = NULL;
+        if (oci_config_parse(spec, "/bundle", &cfg, &err) < 0) {
+                *msg = strdup(err->msg);
+                vs_error_free(&err);
+                oci_config_free(cfg);
+                return NULL;
+        }
+        return cfg;
+}
+
+static void add_device(json_object *spec, const char *type, int64_t mode)
+{
+        json_object *lx = member(spec, "linux", json_type_object);
+        json_object *arr = json_object_new_array();
+        json_object *d = json_object_new_object();
+        json_object_object_add(d, "path", json_object_new_string("/dev/x"));
+        json_object_object_add(d, "type", json_object_new_string(type));
+        json_object_object_add(d, "major", json_object_new_int(1));
+        json_object_object_add(d, "minor", json_object_new_int(7));
+        json_object_object_add(d, "fileMode", json_object_new_int64(mode));
+        json_object_array_add(arr, d);
+        json_object_object_add(lx, "devices", arr);
+}
+
+static void test_device_file_mode(void **state)
+{
+        static const struct {
+                const char *type;
+                int64_t mode;
+                uint32_t want; /* 0: refused */
+                const char *msg;
+        } cases[] = {
+            {"c", 0640, 0640, NULL},
+            {"c", 020600, 0600, NULL}, /* podman --privileged */
+            {"b", 060660, 0660, NULL},
+            {"p", 010644, 0644, NULL},
+            {"c", 060600, 0,
+             "linux.devices[0].fileMode: 060600 has file-type bits 060000 that "
+             "contradict type 'c'"},
+            {"c", 01000600, 0, "linux.devices[0].fileMode: 01000600 is not a file mode"},
+        };
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                _cleanup_json_ json_object *spec = oci_spec_default(false);
+                add_device(spec, cases[i].type, cases[i].mode);
+                _cleanup_free_ char *msg = NULL;
+                struct oci_config *cfg = parse_spec(spec, &msg);
+                if (cases[i].want == 0) {
+                        assert_null(cfg);
+                        if (strstr(msg, cases[i].msg) == NULL)
+                                fail_msg("case %zu: '%s' lacks '%s'", i, msg, cases[i].msg);
+                        continue;
+                }
+                if (cfg == NULL)
+                        fail_msg("case %zu: %s", i, msg);
+                assert_int_equal(cfg->linux_.devices[0].file_mode, cases[i].want);
+                oci_config_free(cfg);
+        }
+}
+
+static void remove_namespace(json_object *spec, const char *type)
+{
+        json_object *ns = member(spec, "linux.namespaces", json_type_array);
+        for (size_t i = 0; i < json_object_array_length(ns); i++) {
+                json_object *e = json_object_array_get_idx(ns, i);
+                if (strcmp(json_object_get_string(member(e, "type", json_type_string)), type) ==
+                    0) {
+                        json_object_array_del_idx(ns, i, 1);
+                        return;
+                }
+        }
+}
+
+static void test_namespace_rules(void **state)
+{
+        _cleanup_free_ char *msg = NULL;
+        struct oci_config *cfg;
+
+        /* hostname with a uts namespace joined by path */
+        _cleanup_json_ json_object *a = oci_spec_default(false);
+        json_object *ns = member(a, "linux.namespaces", json_type_array);
+        for (size_t i = 0; i < json_object_array_length(ns); i++) {
+                json_object *e = json_object_array_get_idx(ns, i);
+                if (strcmp(json_object_get_string(member(e, "type", json_type_string)), "uts") == 0)
+                        json_object_object_add(e, "path", json_object_new_string("/proc/1/ns/uts"));
+        }
+        cfg = parse_spec(a, &msg);
+        if (cfg == NULL)
+                fail_msg("%s", msg);
+        oci_config_free(cfg);
+
+        /* ... but not without one */
+        _cleanup_json_ json_object *b = oci_spec_default(false);
+        remove_namespace(b, "uts");
+        assert_null(parse_spec(b, &msg));
+        assert_non_null(strstr(msg, "hostname: setting the hostname needs a uts namespace"));
+        free(msg);
+        msg = NULL;
+
+        /* no mount namespace: runs in the caller's, but no masking there */
+        _cleanup_json_ json_object *c = oci_spec_default(false);
+        remove_namespace(c, "mount");
+        assert_null(parse_spec(c, &msg));
+        assert_non_null(strstr(msg, "linux.maskedPaths: needs a mount namespace"));
+        free(msg);
+        msg = NULL;
+        json_object *lx = member(c, "linux", json_type_object);
+        json_object_object_del(lx, "maskedPaths");
+        json_object_object_del(lx, "readonlyPaths");
+        json_object_object_add(member(c, "root", json_type_object), "readonly",
+                               json_object_new_boolean(0));
+        cfg = parse_spec(c, &msg);
+        if (cfg == NULL)
+                fail_msg("%s", msg);
+        assert_null(oci_config_namespace(cfg, OCI_NS_MOUNT));
+        oci_config_free(cfg);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_default_process), cmocka_unit_test(test_default_root_and_mounts),
-            cmocka_unit_test(test_default_linux),   cmocka_unit_test(test_rootless),
-            cmocka_unit_test(test_round_trip),      cmocka_unit_test(test_fresh_documents),
+            cmocka_unit_test(test_default_process),  cmocka_unit_test(test_default_root_and_mounts),
+            cmocka_unit_test(test_default_linux),    cmocka_unit_test(test_rootless),
+            cmocka_unit_test(test_round_trip),       cmocka_unit_test(test_fresh_documents),
+            cmocka_unit_test(test_device_file_mode), cmocka_unit_test(test_namespace_rules),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
