@@ -42,9 +42,9 @@ deps:
 $(BIN): $(LIBOBJS) $(MAINOBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(EXECSTUB): src/runtime/stub/execstub.c
+$(EXECSTUB): src/runtime/stub/execstub.c src/runtime/stub/protocol.h
 	@mkdir -p $(dir $@)
-	$(CC) $(STUB_FLAGS) -o $@ $<
+	$(CC) $(STUB_FLAGS) -Isrc -o $@ $<
 
 $(BUILD)/src/runtime/execstub.o $(ASAN_DIR)/src/runtime/execstub.o: $(EXECSTUB)
 $(BUILD)/src/runtime/execstub.o $(ASAN_DIR)/src/runtime/execstub.o: \

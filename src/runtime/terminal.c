@@ -53,8 +53,8 @@ int vs_send_fd(int sockfd, int fd, const char *name, vs_error **err)
 {
         char cbuf[CMSG_SPACE(sizeof(int))] = {0};
         struct iovec iov = {.iov_base = (void *) name, .iov_len = strlen(name)};
-        struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-                             .msg_controllen = sizeof(cbuf)};
+        struct msghdr msg = {
+            .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
         struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
         c->cmsg_level = SOL_SOCKET;
         c->cmsg_type = SCM_RIGHTS;
@@ -74,8 +74,8 @@ int vs_recv_fd(int sockfd, vs_error **err)
         char name[4096];
         char cbuf[CMSG_SPACE(sizeof(int))] = {0};
         struct iovec iov = {.iov_base = name, .iov_len = sizeof(name)};
-        struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-                             .msg_controllen = sizeof(cbuf)};
+        struct msghdr msg = {
+            .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
         ssize_t n;
         do
                 n = recvmsg(sockfd, &msg, MSG_CMSG_CLOEXEC);
@@ -90,12 +90,13 @@ int vs_recv_fd(int sockfd, vs_error **err)
         return fd;
 }
 
-int vs_terminal_setup(int rootfd, int sockfd, bool bind_console, bool set_size, uint16_t rows,
-                      uint16_t cols, vs_error **err)
+int vs_terminal_setup(int rootfd, int sockfd, bool bind_console, bool set_ctty, bool set_size,
+                      uint16_t rows, uint16_t cols, vs_error **err)
 {
         _cleanup_close_ int master = vs_open_in_root(rootfd, "/dev/ptmx", O_RDWR | O_NOCTTY, 0);
         if (master < 0)
-                return vs_fail_errno(err, "process.terminal: cannot open /dev/ptmx in the container");
+                return vs_fail_errno(err,
+                                     "process.terminal: cannot open /dev/ptmx in the container");
         if (!vs_fd_is_fs_type(master, DEVPTS_SUPER_MAGIC))
                 return vs_fail(err, "process.terminal: /dev/ptmx is not on devpts (mount devpts on "
                                     "/dev/pts)");
@@ -120,9 +121,9 @@ int vs_terminal_setup(int rootfd, int sockfd, bool bind_console, bool set_size, 
         snprintf(name, sizeof(name), "/dev/pts/%d", ptyno);
         if (vs_send_fd(sockfd, master, name, err) < 0)
                 return -1;
-        if (setsid() < 0)
+        if (set_ctty && setsid() < 0)
                 return vs_fail_errno(err, "process.terminal: setsid");
-        if (ioctl(peer, TIOCSCTTY, 0) < 0)
+        if (set_ctty && ioctl(peer, TIOCSCTTY, 0) < 0)
                 return vs_fail_errno(err, "process.terminal: cannot make the pty the controlling "
                                           "terminal");
         for (int i = 0; i < 3; i++)
