@@ -160,8 +160,9 @@ static int build(struct vs_init_args *a, struct vs_rootfs_ctx *ctx, char **exe, 
 _Noreturn void vs_init_main(struct vs_init_args *a)
 {
         /* Die with the runtime while it sets us up (had it died already, the
-         * sync socket reports EOF); and hide /proc/self/exe
-         * (the host binary) from anything in the container (CVE-2019-5736). */
+         * sync socket reports EOF); and hide /proc/self/exe (the host binary)
+         * from anything in the container (CVE-2019-5736) until the exec
+         * stub replaces it. */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         prctl(PR_SET_DUMPABLE, 0);
 
@@ -179,6 +180,15 @@ _Noreturn void vs_init_main(struct vs_init_args *a)
                 _exit(1);
         close(a->sync_fd);
 
+        const struct oci_config *cfg = a->cfg;
+        close(ctx.rootfd);
+        /* Without startContainer hooks to run (vessel's code) after `start`,
+         * the exec stub waits on the fifo: from here on no process in the
+         * container runs the vessel binary (CVE-2019-5736). */
+        bool waited = cfg->hooks.n_start_container == 0;
+        if (waited)
+                vs_process_exec(cfg->process, a->seccomp, exe, a->preserve_fds, procfd, a->fifo_fd,
+                                -1, false, &err);
         /* Blocks until `start` opens the other end. */
         char name[32];
         snprintf(name, sizeof(name), "%d", a->fifo_fd);
@@ -187,9 +197,10 @@ _Noreturn void vs_init_main(struct vs_init_args *a)
                 _exit(1);
         close(procfd);
         close(a->fifo_fd);
-        close(ctx.rootfd);
-
-        const struct oci_config *cfg = a->cfg;
+        if (waited) { /* what kept the stub from waiting, for `start` */
+                dprintf(fifo, "%s", err->msg);
+                _exit(127);
+        }
         if (cfg->hooks.n_start_container) {
                 _cleanup_free_ char *state =
                     vs_hook_state_json(a->id, a->bundle, "created", a->host_pid, cfg);
@@ -199,7 +210,7 @@ _Noreturn void vs_init_main(struct vs_init_args *a)
                         _exit(1);
                 }
         }
-        vs_process_exec(cfg->process, a->seccomp, exe, a->preserve_fds, fifo, -1, false, &err);
+        vs_process_exec(cfg->process, a->seccomp, exe, a->preserve_fds, -1, fifo, -1, false, &err);
         dprintf(fifo, "%s", err->msg);
         _exit(127);
 }

@@ -7,7 +7,10 @@
  *
  *   argv: "vessel-exec" REPORT_FD SECCOMP_FD PID_FD TTY PATH ARG0 ARG...
  *
- * SECCOMP_FD, PID_FD and TTY are "-" when unused. With PID_FD, the stub
+ * SECCOMP_FD, PID_FD and TTY are "-" when unused. REPORT_FD may be
+ * "DIRFD/FD": the stub then first opens FD's name in the directory DIRFD
+ * for writing (the exec fifo through /proc/self/fd: this blocks until
+ * `start`), uses that as REPORT_FD and closes DIRFD and FD. With PID_FD, the stub
  * forks first (CLONE_PARENT: the child is its parent's, and it lands in the
  * pid namespace the caller joined), writes a stage report (src/runtime/
  * stage.c: the child's pid, or -1 and why) to PID_FD and exits; the rest
@@ -134,7 +137,24 @@ __attribute__((noreturn, used)) void stub_main(long *sp)
         char **envp = argv + argc + 1;
         if (argc < 7 || !eq(argv[0], "vessel-exec"))
                 die(126);
-        long report_fd = parse_fd(argv[1]);
+        long report_fd = -1;
+        char *slash = argv[1];
+        while (*slash && *slash != '/')
+                slash++;
+        if (*slash) {
+                *slash = '\0';
+                long dir = parse_fd(argv[1]), fifo = parse_fd(slash + 1);
+                if (dir < 0 || fifo < 0)
+                        die(126);
+                report_fd = sys3(__NR_openat, dir, (long) (slash + 1),
+                                 01 /* O_WRONLY */ | 02000000 /* O_CLOEXEC */);
+                if (report_fd < 0)
+                        die(1);
+                sys3(__NR_close, dir, 0, 0);
+                sys3(__NR_close, fifo, 0, 0);
+        } else {
+                report_fd = parse_fd(argv[1]);
+        }
         long seccomp_fd = parse_fd(argv[2]);
         long pid_fd = parse_fd(argv[3]);
         int tty = eq(argv[4], "tty");
