@@ -455,6 +455,11 @@ static int do_create(struct create_ctx *c, vs_error **err)
                         break;
                 return vs_fail(err, "container init sent an unexpected message %d", m.type);
         }
+        /* Then EOF: the init waits in the exec stub, non-dumpable again,
+         * before anything can join the container (exec needs "created"). */
+        struct vs_sync_msg m;
+        if (vs_sync_recv(sync_fd, &m) == 0)
+                return vs_fail(err, "container init sent an unexpected message %d", m.type);
         if (console_peer >= 0) {
                 int master = vs_recv_fd(console_peer, err);
                 if (master < 0)

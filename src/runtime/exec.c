@@ -110,7 +110,7 @@ static _Noreturn void exec_stage(struct exec_child *c, int report_fd)
                 goto fail;
         if (vs_sync_send(c->sync_fd, SYNC_CREATED, 0, NULL) < 0)
                 _exit(1);
-        vs_process_exec(p, c->seccomp, exe, c->o->preserve_fds, -1, c->sync_fd, report_fd,
+        vs_process_exec(p, c->seccomp, exe, c->o->preserve_fds, -1, c->sync_fd, report_fd, -1,
                         p->terminal, &err);
 fail:
         vs_sync_send_error(c->sync_fd, err);

@@ -178,7 +178,6 @@ _Noreturn void vs_init_main(struct vs_init_args *a)
         prctl(PR_SET_PDEATHSIG, 0);
         if (vs_sync_send(a->sync_fd, SYNC_CREATED, 0, NULL) < 0)
                 _exit(1);
-        close(a->sync_fd);
 
         const struct oci_config *cfg = a->cfg;
         close(ctx.rootfd);
@@ -186,9 +185,12 @@ _Noreturn void vs_init_main(struct vs_init_args *a)
          * the exec stub waits on the fifo: from here on no process in the
          * container runs the vessel binary (CVE-2019-5736). */
         bool waited = cfg->hooks.n_start_container == 0;
+        /* The runtime records the container as created once the sync
+         * socket closes: after the stub made itself non-dumpable. */
         if (waited)
                 vs_process_exec(cfg->process, a->seccomp, exe, a->preserve_fds, procfd, a->fifo_fd,
-                                -1, false, &err);
+                                -1, a->sync_fd, false, &err);
+        close(a->sync_fd);
         /* Blocks until `start` opens the other end. */
         char name[32];
         snprintf(name, sizeof(name), "%d", a->fifo_fd);
@@ -210,7 +212,8 @@ _Noreturn void vs_init_main(struct vs_init_args *a)
                         _exit(1);
                 }
         }
-        vs_process_exec(cfg->process, a->seccomp, exe, a->preserve_fds, -1, fifo, -1, false, &err);
+        vs_process_exec(cfg->process, a->seccomp, exe, a->preserve_fds, -1, fifo, -1, -1, false,
+                        &err);
         dprintf(fifo, "%s", err->msg);
         _exit(127);
 }

@@ -169,7 +169,7 @@ static int seccomp_memfd(const struct vs_seccomp_prog *seccomp, vs_error **err)
 
 int vs_process_exec(const struct oci_process *p, const struct vs_seccomp_prog *seccomp,
                     const char *exe, int preserve_fds, int wait_dir, int report_fd, int pid_fd,
-                    bool tty, vs_error **err)
+                    int done_fd, bool tty, vs_error **err)
 {
         _Static_assert(sizeof(struct vs_stub_insn) == sizeof(struct sock_filter), "same layout");
         _Static_assert(VS_STUB_MAX_INSNS == BPF_MAXINSNS, "same limit");
@@ -186,15 +186,15 @@ int vs_process_exec(const struct oci_process *p, const struct vs_seccomp_prog *s
         /* No descriptor of ours may reach the user process (CVE-2024-21626);
          * the stub closes report_fd, filter and pid_fd itself. */
         syscall(SYS_close_range, 3 + preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
-        int pass[] = {report_fd, filter, pid_fd, wait_dir};
+        int pass[] = {report_fd, filter, pid_fd, done_fd, wait_dir};
         for (size_t i = 0; i < sizeof(pass) / sizeof(pass[0]); i++)
                 if (pass[i] >= 0)
                         fcntl(pass[i], F_SETFD, 0);
         size_t argc = 0;
         while (p->args[argc])
                 argc++;
-        char fds[3][32];
-        for (size_t i = 0; i < 3; i++) {
+        char fds[4][32];
+        for (size_t i = 0; i < 4; i++) {
                 if (pass[i] >= 0)
                         snprintf(fds[i], sizeof(fds[i]), "%d", pass[i]);
                 else
@@ -202,15 +202,16 @@ int vs_process_exec(const struct oci_process *p, const struct vs_seccomp_prog *s
         }
         if (wait_dir >= 0)
                 snprintf(fds[0], sizeof(fds[0]), "%d/%d", wait_dir, report_fd);
-        char **argv = xcalloc(argc + 7, sizeof(char *));
+        char **argv = xcalloc(argc + 8, sizeof(char *));
         argv[0] = "vessel-exec";
         argv[1] = fds[0];
         argv[2] = fds[1];
         argv[3] = fds[2];
         argv[4] = tty ? "tty" : "-";
-        argv[5] = (char *) exe;
+        argv[5] = fds[3];
+        argv[6] = (char *) exe;
         for (size_t i = 0; i < argc; i++)
-                argv[6 + i] = p->args[i];
+                argv[7 + i] = p->args[i];
         char *empty_env[] = {NULL};
         char **envp = p->env ? p->env : empty_env;
         syscall(SYS_execveat, execstub, "", argv, envp, AT_EMPTY_PATH);

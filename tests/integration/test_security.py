@@ -267,7 +267,8 @@ def test_waiting_init_is_the_sealed_stub(vessel, bundle, cid, vessel_bin, tmp_pa
     """A created container's init waits for `start` in the sealed exec stub,
     not in vessel's code: a process exec'd into the container, even with
     CAP_SYS_PTRACE, finds no process whose exe is the host binary, and
-    cannot write the stub it finds instead."""
+    cannot write the stub it finds instead; without it, it cannot reach the
+    stub's fds."""
     st = os.stat(vessel_bin)
     b = bundle("true", private=True)
     _static_program(tmp_path, ATTACK_C, b.rootfs / "bin" / "attack")
@@ -281,6 +282,13 @@ def test_waiting_init_is_the_sealed_stub(vessel, bundle, cid, vessel_bin, tmp_pa
                  "wc -c < /proc/1/exe; echo x >> /proc/1/exe && echo WROTE; echo end")
     assert "end" in res.stdout and "WROTE" not in res.stdout, res.describe()
     assert int(res.stdout.split()[0]) < st.st_size // 10, res.describe()
+    # Without CAP_SYS_PTRACE its fds (one is the host's procfs, kept to open
+    # the exec fifo) are out of reach: the stub is not dumpable.
+    res = vessel("exec", cid, "sh", "-c",
+                 "n=0; for f in /proc/1/fd/*; do n=$((n+1)); readlink $f && echo READ; done; "
+                 "echo seen=$n")
+    assert "READ" not in res.stdout, res.describe()
+    assert int(res.stdout.split("seen=")[1]) >= 4, res.describe()
     vessel.start_ok(cid)
     vessel.wait_status(cid, "stopped")
 

@@ -5,9 +5,12 @@
  * "#!/proc/self/exe" program in the image finds only the stub too
  * (CVE-2019-5736).
  *
- *   argv: "vessel-exec" REPORT_FD SECCOMP_FD PID_FD TTY PATH ARG0 ARG...
+ *   argv: "vessel-exec" REPORT_FD SECCOMP_FD PID_FD TTY DONE_FD PATH ARG0 ARG...
  *
- * SECCOMP_FD, PID_FD and TTY are "-" when unused. REPORT_FD may be
+ * SECCOMP_FD, PID_FD, TTY and DONE_FD are "-" when unused. The stub first
+ * makes itself non-dumpable again (execve made it dumpable: the fds it holds
+ * must not be reachable through /proc/PID/fd, nor the process through
+ * ptrace, from the container), then closes DONE_FD to say so. REPORT_FD may be
  * "DIRFD/FD": the stub then first opens FD's name in the directory DIRFD
  * for writing (the exec fifo through /proc/self/fd: this blocks until
  * `start`), uses that as REPORT_FD and closes DIRFD and FD. With PID_FD, the stub
@@ -135,8 +138,12 @@ __attribute__((noreturn, used)) void stub_main(long *sp)
         long argc = sp[0];
         char **argv = (char **) (sp + 1);
         char **envp = argv + argc + 1;
-        if (argc < 7 || !eq(argv[0], "vessel-exec"))
+        if (argc < 8 || !eq(argv[0], "vessel-exec"))
                 die(126);
+        sys3(__NR_prctl, 4 /* PR_SET_DUMPABLE */, 0, 0);
+        long done_fd = parse_fd(argv[5]);
+        if (done_fd >= 0)
+                sys3(__NR_close, done_fd, 0, 0);
         long report_fd = -1;
         char *slash = argv[1];
         while (*slash && *slash != '/')
@@ -186,8 +193,8 @@ __attribute__((noreturn, used)) void stub_main(long *sp)
         if (seccomp_fd >= 0)
                 install_seccomp(seccomp_fd, report_fd);
         sys3(__NR_fcntl, report_fd, 2 /* F_SETFD */, 1 /* FD_CLOEXEC */);
-        long err = sys3(__NR_execve, (long) argv[5], (long) (argv + 6), (long) envp);
-        fail(report_fd, "execute ", argv[5], err);
+        long err = sys3(__NR_execve, (long) argv[6], (long) (argv + 7), (long) envp);
+        fail(report_fd, "execute ", argv[6], err);
 }
 
 __asm__(".text\n.globl _start\n_start:\n"
