@@ -299,6 +299,37 @@ static int claim_id(struct create_ctx *c, vs_error **err)
         return 0;
 }
 
+/* The init's setup, up to CREATED (running the create hooks when it asks),
+ * then EOF: the init then waits in the exec stub, non-dumpable again,
+ * before anything can join the container (exec needs "created"). */
+static int await_init(struct create_ctx *c, int sync_fd, vs_error **err)
+{
+        for (;;) {
+                struct vs_sync_msg m;
+                if (vs_sync_recv(sync_fd, &m) < 0)
+                        return vs_fail(err, "container init exited during setup");
+                if (m.type == SYNC_ERROR) {
+                        vs_fail(err, "%s", m.text);
+                        (*err)->errno_ = m.value;
+                        return -1;
+                }
+                if (m.type == SYNC_HOOKS) {
+                        if (run_create_hooks(c, err) < 0)
+                                return -1;
+                        if (vs_sync_send(sync_fd, SYNC_HOOKS_DONE, 0, NULL) < 0)
+                                return vs_fail(err, "container init exited during setup");
+                        continue;
+                }
+                if (m.type == SYNC_CREATED)
+                        break;
+                return vs_fail(err, "container init sent an unexpected message %d", m.type);
+        }
+        struct vs_sync_msg m;
+        if (vs_sync_recv(sync_fd, &m) == 0)
+                return vs_fail(err, "container init sent an unexpected message %d", m.type);
+        return 0;
+}
+
 static int do_create(struct create_ctx *c, vs_error **err)
 {
         const struct vs_create_opts *o = c->o;
@@ -435,31 +466,8 @@ static int do_create(struct create_ctx *c, vs_error **err)
                         return -1;
                 vs_sync_send(sync_fd, SYNC_CGROUP, 0, NULL);
         }
-        for (;;) {
-                struct vs_sync_msg m;
-                if (vs_sync_recv(sync_fd, &m) < 0)
-                        return vs_fail(err, "container init exited during setup");
-                if (m.type == SYNC_ERROR) {
-                        vs_fail(err, "%s", m.text);
-                        (*err)->errno_ = m.value;
-                        return -1;
-                }
-                if (m.type == SYNC_HOOKS) {
-                        if (run_create_hooks(c, err) < 0)
-                                return -1;
-                        if (vs_sync_send(sync_fd, SYNC_HOOKS_DONE, 0, NULL) < 0)
-                                return vs_fail(err, "container init exited during setup");
-                        continue;
-                }
-                if (m.type == SYNC_CREATED)
-                        break;
-                return vs_fail(err, "container init sent an unexpected message %d", m.type);
-        }
-        /* Then EOF: the init waits in the exec stub, non-dumpable again,
-         * before anything can join the container (exec needs "created"). */
-        struct vs_sync_msg m;
-        if (vs_sync_recv(sync_fd, &m) == 0)
-                return vs_fail(err, "container init sent an unexpected message %d", m.type);
+        if (await_init(c, sync_fd, err) < 0)
+                return -1;
         if (console_peer >= 0) {
                 int master = vs_recv_fd(console_peer, err);
                 if (master < 0)
