@@ -73,10 +73,11 @@ struct exec_child {
         int pidfd, ns_flags, sync_fd, console_fd;
 };
 
-/* The stage: once the runtime has put it in the container's cgroup, joins
- * the namespaces and prepares the process, then execs the sealed exec stub,
- * which forks the process into the container's pid namespace (a joined pid
- * namespace applies to children only) and reports its pid on report_fd.
+/* The stage: joins the namespaces and prepares the process, then execs the
+ * sealed exec stub, which forks the process into the container's pid
+ * namespace (a joined pid namespace applies to children only) and reports
+ * its pid on report_fd; the child execs once the runtime has moved it into
+ * the container's cgroup.
  * The stage itself never enters that pid namespace, so no process the
  * container can see ever runs (or maps) the vessel binary on the host: the
  * first one there is the stub's child (CVE-2019-5736). */
@@ -84,11 +85,8 @@ static _Noreturn void exec_stage(struct exec_child *c, int report_fd)
 {
         prctl(PR_SET_DUMPABLE, 0);
         _cleanup_error_ vs_error *err = NULL;
-        struct vs_sync_msg m;
         const struct oci_process *p = c->o->process;
         _cleanup_free_ char *exe = NULL;
-        if (vs_sync_recv(c->sync_fd, &m) < 0 || m.type != SYNC_GO)
-                _exit(1);
         if (c->ns_flags && setns(c->pidfd, c->ns_flags) < 0) {
                 vs_fail_errno(&err, "cannot join the container's namespaces");
                 goto fail;
@@ -182,21 +180,11 @@ int vs_container_exec(const struct vs_exec_opts *o, int *exit_status, vs_error *
         close(steal_fd(child_sync));
         if (console_peer >= 0)
                 close(steal_fd(console));
-        /* Before it joins anything: what it forks is born in the cgroup. */
-        if (cg && vs_cgroup_enter(cg, stage, err) < 0)
-                goto kill;
-        if (vs_sync_send(sync_fd, SYNC_GO, stage, NULL) < 0) {
-                vs_fail(err, "the process died before it started");
-                goto kill;
-        }
-        /* CREATED, then EOF when the stub has forked and the process's
-         * execve closed the socket, or an error. */
-        bool created = false;
+        /* CREATED: the stage is about to exec the stub, which forks the
+         * process and reports its pid on the pipe. */
         for (;;) {
                 struct vs_sync_msg m;
                 if (vs_sync_recv(sync_fd, &m) < 0) {
-                        if (created)
-                                break;
                         vs_fail(err, "the process died before it started");
                         goto kill;
                 }
@@ -205,12 +193,36 @@ int vs_container_exec(const struct vs_exec_opts *o, int *exit_status, vs_error *
                         goto kill;
                 }
                 if (m.type == SYNC_CREATED)
-                        created = true;
+                        break;
         }
         pid = vs_stage_wait(pp[0], stage, "the process died before it started", err);
         stage = -1;
-        if (pid < 0)
+        if (pid < 0) {
+                /* The stage's own word, if it had one. */
+                struct vs_sync_msg m;
+                if (vs_sync_recv(sync_fd, &m) == 0 && m.type == SYNC_ERROR) {
+                        vs_error_free(err);
+                        vs_fail(err, "%s", m.text);
+                }
                 goto out;
+        }
+        /* Moved, not forked, into the cgroup (as runc does): a container at
+         * its pids limit can still be entered. The stub's child waits for
+         * GO before it execs. */
+        if (cg && vs_cgroup_enter(cg, pid, err) < 0)
+                goto kill;
+        if (vs_sync_send(sync_fd, SYNC_GO, pid, NULL) < 0) {
+                vs_fail(err, "the process died before it started");
+                goto kill;
+        }
+        /* EOF when its execve closed the socket, or the stub's error. */
+        {
+                struct vs_sync_msg m;
+                if (vs_sync_recv(sync_fd, &m) == 0) {
+                        vs_fail(err, "%s", m.type == SYNC_ERROR ? m.text : "unexpected message");
+                        goto kill;
+                }
+        }
         if (console_peer >= 0) {
                 master = vs_recv_fd(console_peer, err);
                 if (master < 0)

@@ -17,8 +17,8 @@
  * forks first (CLONE_PARENT: the child is its parent's, and it lands in the
  * pid namespace the caller joined), writes a stage report (src/runtime/
  * stage.c: the child's pid, or -1 and why) to PID_FD and exits; the rest
- * happens in the child. With TTY ("tty"), it becomes a session leader with
- * fd 0 as controlling terminal. With SECCOMP_FD, it reads a compiled filter
+ * happens in the child, once a message (any) arrives on REPORT_FD. With TTY ("tty"), it becomes a
+ * session leader with fd 0 as controlling terminal. With SECCOMP_FD, it reads a compiled filter
  * (struct vs_stub_seccomp, then the instructions) from it and installs it
  * (the caller set no_new_privs). Then it marks REPORT_FD close-on-exec and
  * execs PATH with ARG0...; when any step fails it writes "cannot ...: errno
@@ -181,6 +181,11 @@ __attribute__((noreturn, used)) void stub_main(long *sp)
                         die(pid > 0 ? 0 : 1);
                 }
                 sys3(__NR_close, pid_fd, 0, 0);
+                /* Until the runtime has moved us into the container's cgroup
+                 * and says so with a message on REPORT_FD. */
+                char go;
+                if (sys3(__NR_read, report_fd, (long) &go, 1) != 1)
+                        die(1);
         }
         if (tty) {
                 long r = sys3(__NR_setsid, 0, 0, 0);
