@@ -140,7 +140,10 @@ __attribute__((noreturn, used)) void stub_main(long *sp)
         char **envp = argv + argc + 1;
         if (argc < 8 || !eq(argv[0], "vessel-exec"))
                 die(126);
-        sys3(__NR_prctl, 4 /* PR_SET_DUMPABLE */, 0, 0);
+        /* (A seccomp filter loaded without no_new_privs could forbid it:
+         * better not to run than to run dumpable.) */
+        if (sys3(__NR_prctl, 4 /* PR_SET_DUMPABLE */, 0, 0) < 0)
+                die(1);
         long done_fd = parse_fd(argv[5]);
         if (done_fd >= 0)
                 sys3(__NR_close, done_fd, 0, 0);
