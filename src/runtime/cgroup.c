@@ -606,8 +606,8 @@ static char *join_strv(char *const *v, const char *sep)
         return out;
 }
 
-int vs_cgroup_create(const char *id, const char *cgroups_path, const struct oci_resources *res,
-                     struct vs_cgroup **out, vs_error **err)
+int vs_cgroup_plan(const char *id, const char *cgroups_path, const struct oci_resources *res,
+                   struct vs_cgroup **out, vs_error **err)
 {
         const struct cg_layout *l = cg_layout_get(err);
         if (l == NULL)
@@ -627,7 +627,12 @@ int vs_cgroup_create(const char *id, const char *cgroups_path, const struct oci_
         }
         if (validate(cg, res, err) < 0)
                 return -1;
+        *out = steal_ptr(cg);
+        return 0;
+}
 
+int vs_cgroup_make(struct vs_cgroup *cg, const struct oci_resources *res, vs_error **err)
+{
         int ret = 0;
         for (size_t i = 0; i < cg->n && ret == 0; i++)
                 ret = make_dir(&cg->dirs[i], err);
@@ -641,11 +646,27 @@ int vs_cgroup_create(const char *id, const char *cgroups_path, const struct oci_
         }
         for (size_t i = 0; i < cg->n; i++) {
                 _cleanup_free_ char *names = join_strv(cg->dirs[i].controllers, ",");
-                vs_debug("cgroup %s: %s (%s%s)", id, cg->dirs[i].path,
-                         cg->dirs[i].v2 ? "cgroup2: " : "", names);
+                vs_debug("cgroup: %s (%s%s)", cg->dirs[i].path, cg->dirs[i].v2 ? "cgroup2: " : "",
+                         names);
         }
+        return 0;
+}
+
+int vs_cgroup_create(const char *id, const char *cgroups_path, const struct oci_resources *res,
+                     struct vs_cgroup **out, vs_error **err)
+{
+        _cleanup_cgroup_ struct vs_cgroup *cg = NULL;
+        if (vs_cgroup_plan(id, cgroups_path, res, &cg, err) < 0 || vs_cgroup_make(cg, res, err) < 0)
+                return -1;
         *out = steal_ptr(cg);
         return 0;
+}
+
+void vs_cgroup_remove_idle(const struct vs_cgroup *cg)
+{
+        for (size_t i = cg->n; i-- > 0;)
+                if (rmdir(cg->dirs[i].path) < 0 && errno != ENOENT)
+                        vs_debug("cgroup %s left in place: %s", cg->dirs[i].path, strerror(errno));
 }
 
 int vs_cgroup_v2_dirfd(const struct vs_cgroup *cg)
@@ -666,7 +687,7 @@ int vs_cgroup_enter_self(const struct vs_cgroup *cg, bool skip_v2, vs_error **er
                     cpuset_fill(d->path, err) < 0)
                         return vs_error_wrap(err, "cannot enter cgroup %s", d->path);
                 _cleanup_free_ char *file =
-                        xasprintf("%s/%s", d->path, d->v2 ? "cgroup.procs" : "tasks");
+                    xasprintf("%s/%s", d->path, d->v2 ? "cgroup.procs" : "tasks");
                 _cleanup_close_ int fd = open(file, O_WRONLY | O_CLOEXEC);
                 if (fd < 0 || write(fd, "0", 1) < 0)
                         return vs_fail_errno(err, "cannot enter cgroup %s", d->path);

@@ -20,6 +20,15 @@ struct vs_cgroup; /* opaque: the per-controller paths of one container */
  * cgroup>/vessel-<id>). On any failure nothing is left behind. */
 int vs_cgroup_create(const char *id, const char *cgroups_path, const struct oci_resources *res,
                      struct vs_cgroup **out, vs_error **err);
+/* vs_cgroup_create in two steps, so that the directories can be recorded
+ * before they exist: plan computes and validates them, make creates them
+ * and applies res (on failure it removes what it created). */
+int vs_cgroup_plan(const char *id, const char *cgroups_path, const struct oci_resources *res,
+                   struct vs_cgroup **out, vs_error **err);
+int vs_cgroup_make(struct vs_cgroup *cg, const struct oci_resources *res, vs_error **err);
+/* For a cgroup planned but perhaps never made: removes each directory
+ * that is empty, kills nothing (a busy one is not ours). */
+void vs_cgroup_remove_idle(const struct vs_cgroup *cg);
 /* Moves pid into the container's cgroup in every hierarchy. */
 int vs_cgroup_enter(const struct vs_cgroup *cg, pid_t pid, vs_error **err);
 /* Fast placement, for a container init that is not in a user namespace:

@@ -16,6 +16,7 @@
 #include "util/log.h"
 #include "util/xalloc.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -38,9 +39,9 @@
 static pid_t clone_into_cgroup(unsigned long flags, int cgroup_fd)
 {
         struct clone_args args = {
-                .flags = flags | CLONE_INTO_CGROUP,
-                .exit_signal = SIGCHLD,
-                .cgroup = (uint64_t) cgroup_fd,
+            .flags = flags | CLONE_INTO_CGROUP,
+            .exit_signal = SIGCHLD,
+            .cgroup = (uint64_t) cgroup_fd,
         };
         return (pid_t) syscall(SYS_clone3, &args, sizeof(args));
 }
@@ -64,8 +65,7 @@ static int write_id_map(pid_t pid, const char *file, const struct oci_id_mapping
 /* Spawns the init. Namespaces joined by path are entered by an
  * intermediate process, so that the new ones the init creates are owned by
  * a joined user namespace and a joined pid namespace applies to the init. */
-static pid_t spawn_init(struct vs_init_args *a, unsigned long flags, bool any_path,
-                        vs_error **err)
+static pid_t spawn_init(struct vs_init_args *a, unsigned long flags, bool any_path, vs_error **err)
 {
         fflush(NULL);
         if (!any_path) {
@@ -153,16 +153,17 @@ static void allow_default_devices(struct oci_config *cfg)
                 int64_t major, minor;
                 const char *access;
         } defaults[] = {
-                {'c', -1, -1, "m"}, {'b', -1, -1, "m"}, {'c', 1, 3, "rwm"},  {'c', 1, 5, "rwm"},
-                {'c', 1, 7, "rwm"}, {'c', 1, 8, "rwm"}, {'c', 1, 9, "rwm"},  {'c', 5, 0, "rwm"},
-                {'c', 5, 1, "rwm"}, {'c', 5, 2, "rwm"}, {'c', 136, -1, "rwm"},
+            {'c', -1, -1, "m"}, {'b', -1, -1, "m"}, {'c', 1, 3, "rwm"},    {'c', 1, 5, "rwm"},
+            {'c', 1, 7, "rwm"}, {'c', 1, 8, "rwm"}, {'c', 1, 9, "rwm"},    {'c', 5, 0, "rwm"},
+            {'c', 5, 1, "rwm"}, {'c', 5, 2, "rwm"}, {'c', 136, -1, "rwm"},
         };
         size_t nd = sizeof(defaults) / sizeof(defaults[0]);
         size_t n = r->n_devices + nd;
         r->devices = xrealloc(r->devices, n * sizeof(*r->devices));
         struct oci_device_cgroup *d = &r->devices[r->n_devices];
         for (size_t i = 0; i < nd; i++, d++)
-                *d = (struct oci_device_cgroup){.allow = true, .type = defaults[i].type,
+                *d = (struct oci_device_cgroup){.allow = true,
+                                                .type = defaults[i].type,
                                                 .major = defaults[i].major,
                                                 .minor = defaults[i].minor,
                                                 .access = xstrdup(defaults[i].access)};
@@ -180,6 +181,8 @@ struct create_ctx {
         /* Without a mount namespace: the mounts under root.path before. */
         bool shared_mntns;
         struct vs_mount_ids mounts_before;
+        struct vs_seccomp_prog *seccomp;
+        struct vs_state rec; /* what state.json says, from the claim on */
 };
 
 static void create_cleanup(struct create_ctx *c)
@@ -209,10 +212,127 @@ static int run_create_hooks(struct create_ctx *c, vs_error **err)
         if (h->n_prestart == 0 && h->n_create_runtime == 0)
                 return 0;
         _cleanup_free_ char *state =
-                vs_hook_state_json(c->o->id, c->bundle, "creating", c->pid, c->cfg);
+            vs_hook_state_json(c->o->id, c->bundle, "creating", c->pid, c->cfg);
         if (vs_hooks_run(h->prestart, h->n_prestart, "prestart", state, err) < 0 ||
             vs_hooks_run(h->create_runtime, h->n_create_runtime, "createRuntime", state, err) < 0)
                 return -1;
+        return 0;
+}
+
+/* Records the creation's progress in state.json: everything a `delete -f`
+ * needs to undo it should this process die (kill -9) before it is done. */
+static int save_progress(struct create_ctx *c, bool done, vs_error **err)
+{
+        struct vs_state *r = &c->rec;
+        json_object_put(r->cgroup);
+        r->cgroup = c->cgroup ? vs_cgroup_to_json(c->cgroup) : NULL;
+        r->pid = c->pid;
+        r->pid_start = c->pid > 0 ? vs_proc_start_time(c->pid) : 0;
+        if (done) {
+                r->creator = 0;
+                r->creator_start = 0;
+        }
+        return vs_state_save_in(c->state_dir, r, err);
+}
+
+/* Removes claims (below) whose creator died before renaming them. */
+static void sweep_stale_claims(const char *root)
+{
+        _cleanup_closedir_ DIR *d = opendir(root);
+        struct dirent *de;
+        while (d && (de = readdir(d)) != NULL) {
+                int pid;
+                unsigned long long start;
+                if (sscanf(de->d_name, ".claim.%d.%llu", &pid, &start) != 2 ||
+                    vs_proc_start_time(pid) == start)
+                        continue;
+                _cleanup_free_ char *path = xasprintf("%s/%s", root, de->d_name);
+                _cleanup_error_ vs_error *e = NULL;
+                if (vs_rm_rf(path, &e) < 0)
+                        vs_debug("%s", e->msg);
+        }
+}
+
+/* Claims the id: a directory holding the exec fifo and the first state
+ * record (naming this process as its creator) is renamed into place in one
+ * step, so that <root>/<id> never exists without a state.json. */
+static int claim_id(struct create_ctx *c, vs_error **err)
+{
+        const struct vs_create_opts *o = c->o;
+        sweep_stale_claims(o->root);
+        c->state_dir = vs_state_dir(o->root, o->id);
+        struct vs_state *r = &c->rec;
+        r->id = (char *) o->id;
+        r->bundle = c->bundle;
+        r->rootfs = c->cfg->root_path;
+        r->created = vs_now_rfc3339();
+        struct passwd *pw = getpwuid(geteuid());
+        r->owner = xstrdup(pw ? pw->pw_name : "");
+        r->annotations = json_object_new_object();
+        for (size_t i = 0; i < c->cfg->n_annotations; i++)
+                json_object_object_add(r->annotations, c->cfg->annotations[i].key,
+                                       json_object_new_string(c->cfg->annotations[i].value));
+        r->creator = getpid();
+        r->creator_start = vs_proc_start_time(r->creator);
+
+        _cleanup_free_ char *tmp =
+            xasprintf("%s/.claim.%d.%llu", o->root, (int) r->creator, r->creator_start);
+        if (vs_rm_rf(tmp, err) < 0)
+                return -1;
+        if (mkdir(tmp, 0711) < 0)
+                return vs_fail_errno(err, "cannot create %s", tmp);
+        _cleanup_free_ char *fifo = xasprintf("%s/exec.fifo", tmp);
+        int rc = 0;
+        /* 0622 whatever the umask: a non-root container user opens it. */
+        if (mkfifo(fifo, 0622) < 0 || chmod(fifo, 0622) < 0)
+                rc = vs_fail_errno(err, "cannot create %s", fifo);
+        if (rc == 0)
+                rc = vs_state_save_in(tmp, r, err);
+        if (rc == 0 && renameat2(AT_FDCWD, tmp, AT_FDCWD, c->state_dir, RENAME_NOREPLACE) < 0) {
+                if (errno == EEXIST)
+                        rc = vs_fail(err, "container '%s' already exists", o->id);
+                else
+                        rc = vs_fail_errno(err, "cannot create %s", c->state_dir);
+        }
+        if (rc < 0) {
+                _cleanup_error_ vs_error *e = NULL;
+                vs_rm_rf(tmp, &e);
+                return -1;
+        }
+        /* No lock is held from here on, since the forked init would inherit
+         * it until exec: the record's creator says the id is in use. */
+        c->dir_created = true;
+        return 0;
+}
+
+/* The init's setup, up to CREATED (running the create hooks when it asks),
+ * then EOF: the init then waits in the exec stub, non-dumpable again,
+ * before anything can join the container (exec needs "created"). */
+static int await_init(struct create_ctx *c, int sync_fd, vs_error **err)
+{
+        for (;;) {
+                struct vs_sync_msg m;
+                if (vs_sync_recv(sync_fd, &m) < 0)
+                        return vs_fail(err, "container init exited during setup");
+                if (m.type == SYNC_ERROR) {
+                        vs_fail(err, "%s", m.text);
+                        (*err)->errno_ = m.value;
+                        return -1;
+                }
+                if (m.type == SYNC_HOOKS) {
+                        if (run_create_hooks(c, err) < 0)
+                                return -1;
+                        if (vs_sync_send(sync_fd, SYNC_HOOKS_DONE, 0, NULL) < 0)
+                                return vs_fail(err, "container init exited during setup");
+                        continue;
+                }
+                if (m.type == SYNC_CREATED)
+                        break;
+                return vs_fail(err, "container init sent an unexpected message %d", m.type);
+        }
+        struct vs_sync_msg m;
+        if (vs_sync_recv(sync_fd, &m) == 0)
+                return vs_fail(err, "container init sent an unexpected message %d", m.type);
         return 0;
 }
 
@@ -242,26 +362,31 @@ static int do_create(struct create_ctx *c, vs_error **err)
 
         if (vs_mkdir_p(o->root, 0711, err) < 0)
                 return -1;
-        c->state_dir = vs_state_dir(o->root, o->id);
-        if (mkdir(c->state_dir, 0711) < 0) {
-                if (errno == EEXIST)
-                        return vs_fail(err, "container '%s' already exists", o->id);
-                return vs_fail_errno(err, "cannot create %s", c->state_dir);
-        }
-        /* mkdir is the atomic claim on the id; no lock is held here, since
-         * the forked init would inherit it until exec. */
-        c->dir_created = true;
+        /* Everything that can fail on the config alone before the claim. */
+        struct vs_seccomp_prog *seccomp = NULL;
+        if (vs_seccomp_compile_config(cfg, o->root, &seccomp, err) < 0)
+                return -1;
+        c->seccomp = seccomp;
+        if (claim_id(c, err) < 0)
+                return -1;
         _cleanup_free_ char *fifo_path = vs_state_fifo_path(o->root, o->id);
-        /* 0622 whatever the umask: a non-root container user opens it. */
-        if (mkfifo(fifo_path, 0622) < 0 || chmod(fifo_path, 0622) < 0)
-                return vs_fail_errno(err, "cannot create %s", fifo_path);
         _cleanup_close_ int fifo = open(fifo_path, O_PATH | O_CLOEXEC);
         if (fifo < 0)
                 return vs_fail_errno(err, "cannot open %s", fifo_path);
 
         allow_default_devices(cfg);
-        if (vs_cgroup_create(o->id, cfg->linux_.cgroups_path, cfg->linux_.resources, &c->cgroup,
-                             err) < 0)
+        if (vs_cgroup_plan(o->id, cfg->linux_.cgroups_path, cfg->linux_.resources, &c->cgroup,
+                           err) < 0)
+                return -1;
+        c->rec.cgroup_pending = true;
+        if (save_progress(c, false, err) < 0)
+                return -1;
+        if (vs_cgroup_make(c->cgroup, cfg->linux_.resources, err) < 0) {
+                vs_cgroup_free(steal_ptr(c->cgroup));
+                return -1;
+        }
+        c->rec.cgroup_pending = false;
+        if (save_progress(c, false, err) < 0)
                 return -1;
 
         _cleanup_close_ int console = -1, console_peer = -1;
@@ -296,38 +421,34 @@ static int do_create(struct create_ctx *c, vs_error **err)
                         new_userns = true;
         }
         struct vs_init_args a = {
-                .cfg = cfg,
-                .id = o->id,
-                .bundle = c->bundle,
-                .sync_fd = child_sync,
-                .console_fd = console,
-                .fifo_fd = fifo,
-                .late_unshare = late,
-                .in_userns = in_userns,
-                .new_userns = new_userns,
-                .no_pivot = o->no_pivot,
-                .preserve_fds = o->preserve_fds,
-                /* Outside a user namespace the init can enter its cgroups
-                 * itself, without the parent's RCU-bound migration. */
-                .self_cgroup = in_userns ? NULL : c->cgroup,
+            .cfg = cfg,
+            .id = o->id,
+            .bundle = c->bundle,
+            .sync_fd = child_sync,
+            .console_fd = console,
+            .fifo_fd = fifo,
+            .late_unshare = late,
+            .in_userns = in_userns,
+            .new_userns = new_userns,
+            .no_pivot = o->no_pivot,
+            .preserve_fds = o->preserve_fds,
+            /* Outside a user namespace the init can enter its cgroups
+             * itself, without the parent's RCU-bound migration. */
+            .self_cgroup = in_userns ? NULL : c->cgroup,
         };
-        struct vs_seccomp_prog *seccomp = NULL;
-        if (vs_seccomp_compile_config(cfg, o->root, &seccomp, err) < 0)
-                return -1;
         if (!oci_config_namespace(cfg, OCI_NS_MOUNT)) {
-                if (vs_host_mounts_list(cfg->root_path, &c->mounts_before, err) < 0) {
-                        vs_seccomp_prog_free(seccomp);
+                if (vs_host_mounts_list(cfg->root_path, &c->mounts_before, err) < 0)
                         return -1;
-                }
                 c->shared_mntns = true;
         }
-        a.seccomp = seccomp;
+        a.seccomp = c->seccomp;
         c->pid = spawn_init(&a, flags, any_path, err);
-        vs_seccomp_prog_free(seccomp);
         if (c->pid < 0) {
                 c->pid = 0;
                 return -1;
         }
+        if (save_progress(c, false, err) < 0)
+                return -1;
         close(steal_fd(child_sync));
         if (console >= 0 && console_peer >= 0)
                 close(steal_fd(console));
@@ -356,26 +477,8 @@ static int do_create(struct create_ctx *c, vs_error **err)
                         return -1;
                 vs_sync_send(sync_fd, SYNC_CGROUP, 0, NULL);
         }
-        for (;;) {
-                struct vs_sync_msg m;
-                if (vs_sync_recv(sync_fd, &m) < 0)
-                        return vs_fail(err, "container init exited during setup");
-                if (m.type == SYNC_ERROR) {
-                        vs_fail(err, "%s", m.text);
-                        (*err)->errno_ = m.value;
-                        return -1;
-                }
-                if (m.type == SYNC_HOOKS) {
-                        if (run_create_hooks(c, err) < 0)
-                                return -1;
-                        if (vs_sync_send(sync_fd, SYNC_HOOKS_DONE, 0, NULL) < 0)
-                                return vs_fail(err, "container init exited during setup");
-                        continue;
-                }
-                if (m.type == SYNC_CREATED)
-                        break;
-                return vs_fail(err, "container init sent an unexpected message %d", m.type);
-        }
+        if (await_init(c, sync_fd, err) < 0)
+                return -1;
         if (console_peer >= 0) {
                 int master = vs_recv_fd(console_peer, err);
                 if (master < 0)
@@ -383,25 +486,6 @@ static int do_create(struct create_ctx *c, vs_error **err)
                 *o->console_master_out = master;
         }
 
-        struct vs_state rec = {
-                .id = (char *) o->id,
-                .bundle = c->bundle,
-                .rootfs = cfg->root_path,
-                .pid = c->pid,
-                .pid_start = vs_proc_start_time(c->pid),
-        };
-        _cleanup_free_ char *created = vs_now_rfc3339();
-        rec.created = created;
-        struct passwd *pw = getpwuid(geteuid());
-        _cleanup_free_ char *owner = xstrdup(pw ? pw->pw_name : "");
-        rec.owner = owner;
-        _cleanup_json_ json_object *ann = json_object_new_object();
-        for (size_t i = 0; i < cfg->n_annotations; i++)
-                json_object_object_add(ann, cfg->annotations[i].key,
-                                       json_object_new_string(cfg->annotations[i].value));
-        rec.annotations = ann;
-        _cleanup_json_ json_object *cgj = vs_cgroup_to_json(c->cgroup);
-        rec.cgroup = cgj;
         /* Hooks and exec read the config as it was at create time. */
         _cleanup_free_ char *cfg_text = vs_json_to_string(cfg->raw, false);
         _cleanup_free_ char *cfg_copy = xasprintf("%s/config.json", c->state_dir);
@@ -410,7 +494,7 @@ static int do_create(struct create_ctx *c, vs_error **err)
             vs_host_mounts_record(mounts_file, cfg->root_path, &c->mounts_before, err) < 0)
                 return -1;
         if (vs_write_file_replace(cfg_copy, cfg_text, strlen(cfg_text), 0600, err) < 0 ||
-            vs_state_save(o->root, &rec, err) < 0)
+            save_progress(c, true, err) < 0)
                 return -1;
         if (o->pid_file && vs_write_pid_file(o->pid_file, c->pid, err) < 0)
                 return -1;
@@ -430,6 +514,11 @@ int vs_container_create(const struct vs_create_opts *o, pid_t *pid_out, vs_error
         if (c.cgroup)
                 vs_cgroup_free(c.cgroup);
         vs_mount_ids_free(&c.mounts_before);
+        vs_seccomp_prog_free(c.seccomp);
+        free(c.rec.created);
+        free(c.rec.owner);
+        json_object_put(c.rec.annotations);
+        json_object_put(c.rec.cgroup);
         oci_config_free(c.cfg);
         free(c.bundle);
         free(c.state_dir);

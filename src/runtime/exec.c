@@ -26,8 +26,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-int vs_container_process(const char *root, const char *id, struct oci_process **out,
-                         vs_error **err)
+int vs_container_process(const char *root, const char *id, struct oci_process **out, vs_error **err)
 {
         _cleanup_free_ char *path = xasprintf("%s/%s/config.json", root, id);
         _cleanup_json_ json_object *doc = NULL;
@@ -48,9 +47,9 @@ static const struct {
         const char *name;
         int flag;
 } ns_files[] = {
-        {"user", CLONE_NEWUSER},  {"mnt", CLONE_NEWNS},    {"pid", CLONE_NEWPID},
-        {"net", CLONE_NEWNET},    {"ipc", CLONE_NEWIPC},   {"uts", CLONE_NEWUTS},
-        {"cgroup", CLONE_NEWCGROUP}, {"time", CLONE_NEWTIME},
+    {"user", CLONE_NEWUSER},     {"mnt", CLONE_NEWNS},    {"pid", CLONE_NEWPID},
+    {"net", CLONE_NEWNET},       {"ipc", CLONE_NEWIPC},   {"uts", CLONE_NEWUTS},
+    {"cgroup", CLONE_NEWCGROUP}, {"time", CLONE_NEWTIME},
 };
 
 /* The namespaces of pid that differ from ours: those exec must join. */
@@ -75,16 +74,25 @@ struct exec_child {
         pid_t init_pid;
 };
 
-/* Second stage, inside every namespace of the container: waits until the
- * runtime has put it in the container's cgroup, then becomes the process. */
-static _Noreturn void exec_process(struct exec_child *c)
+/* The stage: joins the namespaces and prepares the process, then execs the
+ * sealed exec stub, which forks the process into the container's pid
+ * namespace (a joined pid namespace applies to children only) and reports
+ * its pid on report_fd; the child execs once the runtime has moved it into
+ * the container's cgroup.
+ * The stage itself never enters that pid namespace, so no process the
+ * container can see ever runs (or maps) the vessel binary on the host: the
+ * first one there is the stub's child (CVE-2019-5736). */
+static _Noreturn void exec_stage(struct exec_child *c, int report_fd)
 {
+        prctl(PR_SET_DUMPABLE, 0);
         _cleanup_error_ vs_error *err = NULL;
-        struct vs_sync_msg m;
         const struct oci_process *p = c->o->process;
         _cleanup_free_ char *exe = NULL;
-        if (vs_sync_recv(c->sync_fd, &m) < 0 || m.type != SYNC_GO)
-                _exit(1);
+        if (c->ns_flags && setns(c->pidfd, c->ns_flags) < 0) {
+                vs_fail_errno(&err, "cannot join the container's namespaces");
+                goto fail;
+        }
+        close(c->pidfd);
         /* Joining a mount namespace put us at its root: the container's. A
          * container without a mount namespace of its own shares ours and
          * was chrooted: enter the init's root the same way. */
@@ -102,9 +110,9 @@ static _Noreturn void exec_process(struct exec_child *c)
                 vs_fail_errno(&err, "cannot open the container root");
                 goto fail;
         }
-        if (p->terminal && vs_terminal_setup(rootfd, c->console_fd, NULL, p->has_console_size,
-                                             (uint16_t) p->console_height,
-                                             (uint16_t) p->console_width, &err) < 0)
+        if (p->terminal &&
+            vs_terminal_setup(rootfd, c->console_fd, NULL, false, p->has_console_size,
+                              (uint16_t) p->console_height, (uint16_t) p->console_width, &err) < 0)
                 goto fail;
         if (c->console_fd >= 0)
                 close(c->console_fd);
@@ -112,55 +120,11 @@ static _Noreturn void exec_process(struct exec_child *c)
                 goto fail;
         if (vs_sync_send(c->sync_fd, SYNC_CREATED, 0, NULL) < 0)
                 _exit(1);
-        vs_process_exec(p, c->seccomp, exe, c->o->preserve_fds, c->sync_fd, &err);
+        vs_process_exec(p, c->seccomp, exe, c->o->preserve_fds, -1, c->sync_fd, report_fd, -1,
+                        p->terminal, &err);
 fail:
         vs_sync_send_error(c->sync_fd, err);
         _exit(127);
-}
-
-/* First stage: joins the namespaces (a joined pid namespace applies to
- * children only) and forks the real process as a child of the runtime. */
-static _Noreturn void exec_stage(struct exec_child *c, int report_fd)
-{
-        prctl(PR_SET_DUMPABLE, 0); /* no /proc/<pid>/exe for the container */
-        pid_t pid = -1;
-        char msg[256] = "";
-        if (c->ns_flags && setns(c->pidfd, c->ns_flags) < 0) {
-                snprintf(msg, sizeof(msg), "cannot join the container's namespaces: %s",
-                         strerror(errno));
-        } else {
-                fflush(NULL);
-                pid = vs_raw_clone(CLONE_PARENT | SIGCHLD);
-                if (pid == 0) {
-                        close(report_fd);
-                        prctl(PR_SET_DUMPABLE, 0);
-                        exec_process(c);
-                }
-                if (pid < 0)
-                        snprintf(msg, sizeof(msg), "cannot fork into the container: %s",
-                                 strerror(errno));
-        }
-        vs_stage_report(report_fd, pid, msg);
-        _exit(0);
-}
-
-static pid_t spawn(struct exec_child *c, vs_error **err)
-{
-        int pp[2];
-        if (pipe2(pp, O_CLOEXEC) < 0)
-                return vs_fail_errno(err, "cannot create a pipe");
-        fflush(NULL);
-        pid_t stage = fork();
-        if (stage < 0)
-                return vs_fail_errno(err, "cannot fork");
-        if (stage == 0) {
-                close(pp[0]);
-                exec_stage(c, pp[1]);
-        }
-        close(pp[1]);
-        pid_t pid = vs_stage_wait(pp[0], stage, "cannot start the process", err);
-        close(pp[0]);
-        return pid;
 }
 
 int vs_container_exec(const struct vs_exec_opts *o, int *exit_status, vs_error **err)
@@ -211,26 +175,31 @@ int vs_container_exec(const struct vs_exec_opts *o, int *exit_status, vs_error *
                                .ns_flags = differing_namespaces(st->pid),
                                .sync_fd = child_sync,
                                .console_fd = console};
-        int master = -1, r = -1;
-        pid_t pid = spawn(&c, err);
-        if (pid < 0)
+        int master = -1, r = -1, pp[2] = {-1, -1};
+        pid_t pid = -1, stage = -1;
+        if (pipe2(pp, O_CLOEXEC) < 0) {
+                vs_fail_errno(err, "cannot create a pipe");
                 goto out;
+        }
+        fflush(NULL);
+        stage = fork();
+        if (stage < 0) {
+                vs_fail_errno(err, "cannot fork");
+                goto out;
+        }
+        if (stage == 0) {
+                close(pp[0]);
+                exec_stage(&c, pp[1]);
+        }
+        close(steal_fd(pp[1]));
         close(steal_fd(child_sync));
         if (console_peer >= 0)
                 close(steal_fd(console));
-        if (cg && vs_cgroup_enter(cg, pid, err) < 0)
-                goto kill;
-        if (vs_sync_send(sync_fd, SYNC_GO, pid, NULL) < 0) {
-                vs_fail(err, "the process died before it started");
-                goto kill;
-        }
-        /* CREATED, then EOF when execve closes the socket, or an error. */
-        bool created = false;
+        /* CREATED: the stage is about to exec the stub, which forks the
+         * process and reports its pid on the pipe. */
         for (;;) {
                 struct vs_sync_msg m;
                 if (vs_sync_recv(sync_fd, &m) < 0) {
-                        if (created)
-                                break;
                         vs_fail(err, "the process died before it started");
                         goto kill;
                 }
@@ -239,7 +208,35 @@ int vs_container_exec(const struct vs_exec_opts *o, int *exit_status, vs_error *
                         goto kill;
                 }
                 if (m.type == SYNC_CREATED)
-                        created = true;
+                        break;
+        }
+        pid = vs_stage_wait(pp[0], stage, "the process died before it started", err);
+        stage = -1;
+        if (pid < 0) {
+                /* The stage's own word, if it had one. */
+                struct vs_sync_msg m;
+                if (vs_sync_recv(sync_fd, &m) == 0 && m.type == SYNC_ERROR) {
+                        vs_error_free(err);
+                        vs_fail(err, "%s", m.text);
+                }
+                goto out;
+        }
+        /* Moved, not forked, into the cgroup (as runc does): a container at
+         * its pids limit can still be entered. The stub's child waits for
+         * GO before it execs. */
+        if (cg && vs_cgroup_enter(cg, pid, err) < 0)
+                goto kill;
+        if (vs_sync_send(sync_fd, SYNC_GO, pid, NULL) < 0) {
+                vs_fail(err, "the process died before it started");
+                goto kill;
+        }
+        /* EOF when its execve closed the socket, or the stub's error. */
+        {
+                struct vs_sync_msg m;
+                if (vs_sync_recv(sync_fd, &m) == 0) {
+                        vs_fail(err, "%s", m.type == SYNC_ERROR ? m.text : "unexpected message");
+                        goto kill;
+                }
         }
         if (console_peer >= 0) {
                 master = vs_recv_fd(console_peer, err);
@@ -255,9 +252,21 @@ int vs_container_exec(const struct vs_exec_opts *o, int *exit_status, vs_error *
         r = vs_foreground_wait(pid, master, &sigs, exit_status, err);
         goto out;
 kill:
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
+        if (stage > 0) {
+                kill(stage, SIGKILL);
+                /* A stub that had forked already says so on the pipe. */
+                _cleanup_error_ vs_error *ignored = NULL;
+                pid = vs_stage_wait(pp[0], stage, "", &ignored);
+        }
+        if (pid > 0) {
+                kill(pid, SIGKILL);
+                waitpid(pid, NULL, 0);
+        }
 out:
+        if (pp[0] >= 0)
+                close(pp[0]);
+        if (pp[1] >= 0)
+                close(pp[1]);
         vs_seccomp_prog_free(seccomp);
         if (master >= 0)
                 close(master);

@@ -54,8 +54,8 @@ static int write_time_offsets(const struct oci_config *cfg, vs_error **err)
                 return 0;
         _cleanup_free_ char *text = xstrdup("");
         for (size_t i = 0; i < l->n_time_offsets; i++) {
-                char *t = xasprintf("%s%s %s\n", text, l->time_offsets[i].key,
-                                    l->time_offsets[i].value);
+                char *t =
+                    xasprintf("%s%s %s\n", text, l->time_offsets[i].key, l->time_offsets[i].value);
                 free(text);
                 text = t;
         }
@@ -92,8 +92,9 @@ static int build(struct vs_init_args *a, struct vs_rootfs_ctx *ctx, char **exe, 
         pid_t host_pid = a->host_pid = m.value;
         if (a->new_userns) {
                 if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
-                        return vs_fail_errno(err, "linux.uidMappings: cannot become root in the new "
-                                                  "user namespace (is 0 mapped?)");
+                        return vs_fail_errno(err,
+                                             "linux.uidMappings: cannot become root in the new "
+                                             "user namespace (is 0 mapped?)");
         }
         if (cfg->hostname && *cfg->hostname &&
             sethostname(cfg->hostname, strlen(cfg->hostname)) < 0)
@@ -121,7 +122,7 @@ static int build(struct vs_init_args *a, struct vs_rootfs_ctx *ctx, char **exe, 
                 return vs_fail_errno(err, "lost the runtime while it ran hooks");
         if (cfg->hooks.n_create_container) {
                 _cleanup_free_ char *state =
-                        vs_hook_state_json(a->id, a->bundle, "creating", host_pid, cfg);
+                    vs_hook_state_json(a->id, a->bundle, "creating", host_pid, cfg);
                 if (vs_hooks_run(cfg->hooks.create_container, cfg->hooks.n_create_container,
                                  "createContainer", state, err) < 0)
                         return -1;
@@ -132,9 +133,9 @@ static int build(struct vs_init_args *a, struct vs_rootfs_ctx *ctx, char **exe, 
                 return vs_fail_errno(err, "cannot open /proc/self/fd");
         if (vs_rootfs_pivot(ctx, err) < 0 || vs_rootfs_finish(ctx, err) < 0)
                 return -1;
-        if (p->terminal && vs_terminal_setup(ctx->rootfd, a->console_fd, ctx, p->has_console_size,
-                                             (uint16_t) p->console_height,
-                                             (uint16_t) p->console_width, err) < 0)
+        if (p->terminal &&
+            vs_terminal_setup(ctx->rootfd, a->console_fd, ctx, true, p->has_console_size,
+                              (uint16_t) p->console_height, (uint16_t) p->console_width, err) < 0)
                 return -1;
         if (a->console_fd >= 0) {
                 close(a->console_fd);
@@ -143,10 +144,11 @@ static int build(struct vs_init_args *a, struct vs_rootfs_ctx *ctx, char **exe, 
         if (vs_rootfs_readonly_root(ctx, err) < 0)
                 return -1;
         if (cfg->linux_.has_personality) {
-                unsigned long persona = cfg->linux_.personality_domain &&
-                                                strcmp(cfg->linux_.personality_domain, "LINUX32") == 0
-                                        ? PER_LINUX32
-                                        : PER_LINUX;
+                unsigned long persona =
+                    cfg->linux_.personality_domain &&
+                            strcmp(cfg->linux_.personality_domain, "LINUX32") == 0
+                        ? PER_LINUX32
+                        : PER_LINUX;
                 if (personality(persona) < 0)
                         return vs_fail_errno(err, "linux.personality: cannot set it");
         }
@@ -158,8 +160,9 @@ static int build(struct vs_init_args *a, struct vs_rootfs_ctx *ctx, char **exe, 
 _Noreturn void vs_init_main(struct vs_init_args *a)
 {
         /* Die with the runtime while it sets us up (had it died already, the
-         * sync socket reports EOF); and hide /proc/self/exe
-         * (the host binary) from anything in the container (CVE-2019-5736). */
+         * sync socket reports EOF); and hide /proc/self/exe (the host binary)
+         * from anything in the container (CVE-2019-5736) until the exec
+         * stub replaces it. */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         prctl(PR_SET_DUMPABLE, 0);
 
@@ -178,8 +181,19 @@ _Noreturn void vs_init_main(struct vs_init_args *a)
         prctl(PR_SET_PDEATHSIG, 0);
         if (vs_sync_send(a->sync_fd, SYNC_CREATED, 0, NULL) < 0)
                 _exit(1);
-        close(a->sync_fd);
 
+        const struct oci_config *cfg = a->cfg;
+        close(ctx.rootfd);
+        /* Without startContainer hooks to run (vessel's code) after `start`,
+         * the exec stub waits on the fifo: from here on no process in the
+         * container runs the vessel binary (CVE-2019-5736). */
+        bool waited = cfg->hooks.n_start_container == 0;
+        /* The runtime records the container as created once the sync
+         * socket closes: after the stub made itself non-dumpable. */
+        if (waited)
+                vs_process_exec(cfg->process, a->seccomp, exe, a->preserve_fds, procfd, a->fifo_fd,
+                                -1, a->sync_fd, false, &err);
+        close(a->sync_fd);
         /* Blocks until `start` opens the other end. */
         char name[32];
         snprintf(name, sizeof(name), "%d", a->fifo_fd);
@@ -188,19 +202,21 @@ _Noreturn void vs_init_main(struct vs_init_args *a)
                 _exit(1);
         close(procfd);
         close(a->fifo_fd);
-        close(ctx.rootfd);
-
-        const struct oci_config *cfg = a->cfg;
+        if (waited) { /* what kept the stub from waiting, for `start` */
+                dprintf(fifo, "%s", err->msg);
+                _exit(127);
+        }
         if (cfg->hooks.n_start_container) {
                 _cleanup_free_ char *state =
-                        vs_hook_state_json(a->id, a->bundle, "created", a->host_pid, cfg);
+                    vs_hook_state_json(a->id, a->bundle, "created", a->host_pid, cfg);
                 if (vs_hooks_run(cfg->hooks.start_container, cfg->hooks.n_start_container,
                                  "startContainer", state, &err) < 0) {
                         dprintf(fifo, "%s", err->msg);
                         _exit(1);
                 }
         }
-        vs_process_exec(cfg->process, a->seccomp, exe, a->preserve_fds, fifo, &err);
+        vs_process_exec(cfg->process, a->seccomp, exe, a->preserve_fds, -1, fifo, -1, -1, false,
+                        &err);
         dprintf(fifo, "%s", err->msg);
         _exit(127);
 }

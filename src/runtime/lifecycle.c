@@ -33,15 +33,15 @@ static const struct {
         const char *name;
         int sig;
 } signals[] = {
-        {"HUP", SIGHUP},     {"INT", SIGINT},       {"QUIT", SIGQUIT},   {"ILL", SIGILL},
-        {"TRAP", SIGTRAP},   {"ABRT", SIGABRT},     {"IOT", SIGIOT},     {"BUS", SIGBUS},
-        {"FPE", SIGFPE},     {"KILL", SIGKILL},     {"USR1", SIGUSR1},   {"SEGV", SIGSEGV},
-        {"USR2", SIGUSR2},   {"PIPE", SIGPIPE},     {"ALRM", SIGALRM},   {"TERM", SIGTERM},
-        {"STKFLT", SIGSTKFLT}, {"CHLD", SIGCHLD},   {"CONT", SIGCONT},   {"STOP", SIGSTOP},
-        {"TSTP", SIGTSTP},   {"TTIN", SIGTTIN},     {"TTOU", SIGTTOU},   {"URG", SIGURG},
-        {"XCPU", SIGXCPU},   {"XFSZ", SIGXFSZ},     {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF},
-        {"WINCH", SIGWINCH}, {"IO", SIGIO},         {"POLL", SIGPOLL},   {"PWR", SIGPWR},
-        {"SYS", SIGSYS},
+    {"HUP", SIGHUP},       {"INT", SIGINT},   {"QUIT", SIGQUIT},     {"ILL", SIGILL},
+    {"TRAP", SIGTRAP},     {"ABRT", SIGABRT}, {"IOT", SIGIOT},       {"BUS", SIGBUS},
+    {"FPE", SIGFPE},       {"KILL", SIGKILL}, {"USR1", SIGUSR1},     {"SEGV", SIGSEGV},
+    {"USR2", SIGUSR2},     {"PIPE", SIGPIPE}, {"ALRM", SIGALRM},     {"TERM", SIGTERM},
+    {"STKFLT", SIGSTKFLT}, {"CHLD", SIGCHLD}, {"CONT", SIGCONT},     {"STOP", SIGSTOP},
+    {"TSTP", SIGTSTP},     {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU},     {"URG", SIGURG},
+    {"XCPU", SIGXCPU},     {"XFSZ", SIGXFSZ}, {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF},
+    {"WINCH", SIGWINCH},   {"IO", SIGIO},     {"POLL", SIGPOLL},     {"PWR", SIGPWR},
+    {"SYS", SIGSYS},
 };
 
 int vs_signal_from_name(const char *s)
@@ -99,7 +99,7 @@ static void run_poststart(const char *root, const struct vs_state *st)
         _cleanup_error_ vs_error *herr = NULL;
         if (vs_state_load_config(root, st, &cfg, &herr) == 0 && cfg->hooks.n_poststart) {
                 _cleanup_free_ char *state =
-                        vs_hook_state_json(st->id, st->bundle, "running", st->pid, cfg);
+                    vs_hook_state_json(st->id, st->bundle, "running", st->pid, cfg);
                 vs_hooks_run_all(cfg->hooks.poststart, cfg->hooks.n_poststart, "poststart", state);
         } else if (herr) {
                 vs_warn("%s", herr->msg);
@@ -128,7 +128,8 @@ int vs_container_start(const char *root, const char *id, vs_error **err)
         size_t len = 0;
         bool done = false;
         while (!done) {
-                struct pollfd p[2] = {{.fd = fifo, .events = POLLIN}, {.fd = pidfd, .events = POLLIN}};
+                struct pollfd p[2] = {{.fd = fifo, .events = POLLIN},
+                                      {.fd = pidfd, .events = POLLIN}};
                 int r = poll(p, 2, -1);
                 if (r < 0 && errno == EINTR)
                         continue;
@@ -232,10 +233,16 @@ int vs_container_kill(const char *root, const char *id, int sig, bool all, vs_er
 /* Stops whatever is left and removes every trace of the container. */
 static int destroy(const char *root, struct vs_state *st, vs_error **err)
 {
-        int pidfd = vs_state_pidfd(st);
+        int pidfd = st->pid > 0 ? vs_state_pidfd(st) : -1;
         _cleanup_cgroup_ struct vs_cgroup *cg = NULL;
         if (st->cgroup && vs_cgroup_from_json(st->cgroup, &cg, err) < 0)
                 vs_error_free(err); /* a broken record must not block deletion */
+        if (cg && st->cgroup_pending) {
+                /* A create killed before it made the cgroup: no process of
+                 * the container can be in it (there was none yet). */
+                vs_cgroup_remove_idle(cg);
+                vs_cgroup_free(steal_ptr(cg));
+        }
         if (pidfd >= 0) {
                 if (cg)
                         vs_cgroup_freeze(cg, false, NULL);
@@ -259,7 +266,7 @@ static int destroy(const char *root, struct vs_state *st, vs_error **err)
                 return -1;
         if (cfg && cfg->hooks.n_poststop) {
                 _cleanup_free_ char *state =
-                        vs_hook_state_json(st->id, st->bundle, "stopped", 0, cfg);
+                    vs_hook_state_json(st->id, st->bundle, "stopped", 0, cfg);
                 vs_hooks_run_all(cfg->hooks.poststop, cfg->hooks.n_poststop, "poststop", state);
         }
         return 0;
@@ -282,6 +289,12 @@ int vs_container_delete(const char *root, const char *id, bool force, vs_error *
                 return -1;
         }
         const char *status = vs_state_status(root, st);
+        /* Its `create` would go on writing into what we remove. */
+        if (strcmp(status, "creating") == 0)
+                return vs_fail(err,
+                               "container '%s' is being created (by process %d): stop that "
+                               "first",
+                               id, (int) st->creator);
         if (!force && (strcmp(status, "running") == 0 || strcmp(status, "paused") == 0))
                 return vs_fail(err, "container '%s' is %s: stop it first or use --force", id,
                                status);
@@ -295,10 +308,10 @@ static int forward_loop(pid_t pid, int pidfd, int sfd, int master, int *exit_sta
         bool master_open = master >= 0, stdin_open = master >= 0;
         for (;;) {
                 struct pollfd p[4] = {
-                        {.fd = sfd, .events = POLLIN},
-                        {.fd = pidfd, .events = POLLIN},
-                        {.fd = master_open ? master : -1, .events = POLLIN},
-                        {.fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN},
+                    {.fd = sfd, .events = POLLIN},
+                    {.fd = pidfd, .events = POLLIN},
+                    {.fd = master_open ? master : -1, .events = POLLIN},
+                    {.fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN},
                 };
                 int r = poll(p, 4, -1);
                 if (r < 0 && errno == EINTR)
@@ -351,8 +364,8 @@ static int forward_loop(pid_t pid, int pidfd, int sfd, int master, int *exit_sta
                         int status;
                         if (waitpid(pid, &status, 0) < 0)
                                 return -1;
-                        *exit_status = WIFEXITED(status) ? WEXITSTATUS(status)
-                                                         : 128 + WTERMSIG(status);
+                        *exit_status =
+                            WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
                         return 0;
                 }
         }
@@ -381,8 +394,7 @@ void vs_foreground_signals(sigset_t *all)
         sigdelset(all, SIGABRT);
 }
 
-int vs_container_run(const struct vs_create_opts *o, bool detach, int *exit_status,
-                     vs_error **err)
+int vs_container_run(const struct vs_create_opts *o, bool detach, int *exit_status, vs_error **err)
 {
         int master = -1;
         struct vs_create_opts co = *o;

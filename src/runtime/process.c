@@ -4,7 +4,9 @@
 #include "runtime/caps.h"
 #include "runtime/execstub.h"
 #include "runtime/seccomp.h"
+#include "runtime/stub/protocol.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -16,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -153,27 +156,66 @@ int vs_process_prepare(const struct oci_process *p, const struct vs_seccomp_prog
         return *exe ? 0 : -1;
 }
 
-int vs_process_exec(const struct oci_process *p, const struct vs_seccomp_prog *seccomp,
-                    const char *exe, int preserve_fds, int report_fd, vs_error **err)
+/* A memfd with the compiled filter for the stub to install (struct
+ * vs_stub_seccomp, then the instructions), positioned at its start. */
+static int seccomp_memfd(const struct vs_seccomp_prog *seccomp, vs_error **err)
 {
-        if (p->no_new_privileges && seccomp && vs_seccomp_install(seccomp, err) < 0)
-                return -1;
+        _cleanup_close_ int fd = memfd_create("vessel-seccomp", MFD_CLOEXEC);
+        if (fd < 0)
+                return vs_fail_errno(err, "linux.seccomp: cannot pass the filter on");
+        struct vs_stub_seccomp head = {.flags = seccomp->flags, .len = seccomp->len};
+        if (vs_write_all(fd, &head, sizeof(head)) < 0 ||
+            vs_write_all(fd, seccomp->insns, seccomp->len * sizeof(struct sock_filter)) < 0 ||
+            lseek(fd, 0, SEEK_SET) < 0)
+                return vs_fail_errno(err, "linux.seccomp: cannot pass the filter on");
+        return steal_fd(fd);
+}
+
+int vs_process_exec(const struct oci_process *p, const struct vs_seccomp_prog *seccomp,
+                    const char *exe, int preserve_fds, int wait_dir, int report_fd, int pid_fd,
+                    int done_fd, bool tty, vs_error **err)
+{
+        _Static_assert(sizeof(struct vs_stub_insn) == sizeof(struct sock_filter), "same layout");
+        _Static_assert(VS_STUB_MAX_INSNS == BPF_MAXINSNS, "same limit");
+        /* With no_new_privs the stub installs the filter itself, as the
+         * last step before the user's program: a profile then only has to
+         * allow execve. */
+        _cleanup_close_ int filter = -1;
+        if (p->no_new_privileges && seccomp) {
+                filter = seccomp_memfd(seccomp, err);
+                if (filter < 0)
+                        return -1;
+        }
         reset_signals();
         /* No descriptor of ours may reach the user process (CVE-2024-21626);
-         * the stub closes report_fd itself once its exec succeeds. */
+         * the stub closes report_fd, filter and pid_fd itself. */
         syscall(SYS_close_range, 3 + preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
-        fcntl(report_fd, F_SETFD, 0);
+        int pass[] = {report_fd, filter, pid_fd, done_fd, wait_dir};
+        for (size_t i = 0; i < sizeof(pass) / sizeof(pass[0]); i++)
+                if (pass[i] >= 0)
+                        fcntl(pass[i], F_SETFD, 0);
         size_t argc = 0;
         while (p->args[argc])
                 argc++;
-        char fdbuf[16];
-        snprintf(fdbuf, sizeof(fdbuf), "%d", report_fd);
-        char **argv = xcalloc(argc + 4, sizeof(char *));
+        char fds[4][32];
+        for (size_t i = 0; i < 4; i++) {
+                if (pass[i] >= 0)
+                        snprintf(fds[i], sizeof(fds[i]), "%d", pass[i]);
+                else
+                        strcpy(fds[i], "-");
+        }
+        if (wait_dir >= 0)
+                snprintf(fds[0], sizeof(fds[0]), "%d/%d", wait_dir, report_fd);
+        char **argv = xcalloc(argc + 8, sizeof(char *));
         argv[0] = "vessel-exec";
-        argv[1] = fdbuf;
-        argv[2] = (char *) exe;
+        argv[1] = fds[0];
+        argv[2] = fds[1];
+        argv[3] = fds[2];
+        argv[4] = tty ? "tty" : "-";
+        argv[5] = fds[3];
+        argv[6] = (char *) exe;
         for (size_t i = 0; i < argc; i++)
-                argv[3 + i] = p->args[i];
+                argv[7 + i] = p->args[i];
         char *empty_env[] = {NULL};
         char **envp = p->env ? p->env : empty_env;
         syscall(SYS_execveat, execstub, "", argv, envp, AT_EMPTY_PATH);
@@ -182,6 +224,8 @@ int vs_process_exec(const struct oci_process *p, const struct vs_seccomp_prog *s
         snprintf(path, sizeof(path), "/proc/self/fd/%d", execstub);
         execve(path, argv, envp);
         free(argv);
-        fcntl(report_fd, F_SETFD, FD_CLOEXEC);
+        for (size_t i = 0; i < sizeof(pass) / sizeof(pass[0]); i++)
+                if (pass[i] >= 0)
+                        fcntl(pass[i], F_SETFD, FD_CLOEXEC);
         return vs_fail_errno(err, "cannot execute %s through the exec stub", exe);
 }

@@ -178,8 +178,145 @@ static int apply_flags(scmp_filter_ctx ctx, char *const *flags, vs_error **err)
         return 0;
 }
 
-static int add_syscall_rules(scmp_filter_ctx ctx, const struct oci_seccomp_syscall *sc, size_t idx,
-                             uint32_t default_action, vs_error **err)
+/* A set of fixed-size keys (open addressing over FNV-1a hashes): the
+ * rules already given to libseccomp, whose rule database walks a syscall's
+ * whole rule tree on every add (quadratic in the rules of one syscall), and
+ * the argument constants a filter must hold. */
+struct key_set {
+        size_t key_size, n, cap; /* cap: slots, a power of two */
+        size_t *slots;           /* 1 + index into keys; 0: empty */
+        unsigned char *keys;
+};
+
+static uint64_t hash_bytes(const void *p, size_t n)
+{
+        uint64_t h = 1469598103934665603ULL;
+        for (const unsigned char *c = p; n--; c++)
+                h = (h ^ *c) * 1099511628211ULL;
+        return h;
+}
+
+/* True when key was not in the set (and now is). */
+static bool key_set_add(struct key_set *s, const void *key)
+{
+        if (2 * (s->n + 1) > s->cap) {
+                size_t cap = s->cap ? 2 * s->cap : 64;
+                size_t *slots = xcalloc(cap, sizeof(*slots));
+                for (size_t i = 0; i < s->n; i++) {
+                        size_t j = hash_bytes(s->keys + i * s->key_size, s->key_size) & (cap - 1);
+                        while (slots[j])
+                                j = (j + 1) & (cap - 1);
+                        slots[j] = i + 1;
+                }
+                free(s->slots);
+                s->slots = slots;
+                s->cap = cap;
+                s->keys = xrealloc(s->keys, cap / 2 * s->key_size);
+        }
+        size_t j = hash_bytes(key, s->key_size) & (s->cap - 1);
+        for (; s->slots[j]; j = (j + 1) & (s->cap - 1))
+                if (memcmp(s->keys + (s->slots[j] - 1) * s->key_size, key, s->key_size) == 0)
+                        return false;
+        memcpy(s->keys + s->n * s->key_size, key, s->key_size);
+        s->slots[j] = ++s->n;
+        return true;
+}
+
+static void key_set_release(struct key_set *s)
+{
+        free(s->slots);
+        free(s->keys);
+}
+
+struct rule_key {
+        int nr;
+        uint32_t action;
+        unsigned int n_conds;
+        struct scmp_arg_cmp conds[6];
+};
+
+/* The profile's rules, resolved and without repeats, before any reaches
+ * libseccomp. */
+struct rule_list {
+        struct key_set rules; /* struct rule_key */
+        size_t *origin;       /* per rule: its syscalls[] index */
+};
+
+static void collect_rule(struct rule_list *l, size_t idx, uint32_t action, int nr,
+                         unsigned int n_conds, const struct scmp_arg_cmp *conds)
+{
+        struct rule_key k;
+        memset(&k, 0, sizeof(k)); /* padding too: keys compare as bytes */
+        k.nr = nr;
+        k.action = action;
+        k.n_conds = n_conds;
+        for (unsigned int i = 0; i < n_conds; i++) {
+                k.conds[i].arg = conds[i].arg;
+                k.conds[i].op = conds[i].op;
+                k.conds[i].datum_a = conds[i].datum_a;
+                k.conds[i].datum_b = conds[i].datum_b;
+        }
+        if (!key_set_add(&l->rules, &k))
+                return;
+        l->origin = xrealloc(l->origin, l->rules.n * sizeof(*l->origin));
+        l->origin[l->rules.n - 1] = idx;
+}
+
+static int cmp_rule_nr(const void *a, const void *b)
+{
+        const struct rule_key *x = a, *y = b;
+        return (x->nr > y->nr) - (x->nr < y->nr);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+        uint32_t x = *(const uint32_t *) a, y = *(const uint32_t *) b;
+        return (x > y) - (x < y);
+}
+
+/* How many comparison instructions the filter needs, per architecture:
+ * every comparison needs an instruction holding the low word of its value
+ * (and of a mask) in the chain of its syscall, and syscalls with identical
+ * rules share one chain (libseccomp also shares identical tails of
+ * different chains, which profiles hardly have: not counted). libseccomp
+ * 2.5's code generator is cubic in a large program's size (20,000 rules
+ * took it minutes, only to make a program the kernel refuses), so a
+ * profile is measured before it gets there. */
+static size_t min_program_size(const struct rule_list *l)
+{
+        size_t n = l->rules.n, total = 0;
+        struct rule_key *keys = xmalloc((n ? n : 1) * sizeof(*keys));
+        memcpy(keys, l->rules.keys, n * sizeof(*keys));
+        qsort(keys, n, sizeof(*keys), cmp_rule_nr);
+        struct key_set chains = {.key_size = sizeof(uint64_t)};
+        uint32_t *words = xmalloc((n ? n : 1) * 12 * sizeof(*words));
+        for (size_t i = 0, j; i < n; i = j) {
+                uint64_t chain = 1469598103934665603ULL;
+                size_t nw = 0;
+                for (j = i; j < n && keys[j].nr == keys[i].nr; j++) {
+                        struct rule_key k = keys[j];
+                        k.nr = 0;
+                        chain ^= hash_bytes(&k, sizeof(k)); /* order-independent */
+                        for (unsigned int c = 0; c < k.n_conds; c++) {
+                                words[nw++] = (uint32_t) k.conds[c].datum_a;
+                                if (k.conds[c].op == SCMP_CMP_MASKED_EQ)
+                                        words[nw++] = (uint32_t) k.conds[c].datum_b;
+                        }
+                }
+                if (!key_set_add(&chains, &chain))
+                        continue;
+                qsort(words, nw, sizeof(*words), cmp_u32);
+                for (size_t w = 0; w < nw; w++)
+                        total += w == 0 || words[w] != words[w - 1];
+        }
+        key_set_release(&chains);
+        free(words);
+        free(keys);
+        return total;
+}
+
+static int collect_syscall_rules(struct rule_list *l, const struct oci_seccomp_syscall *sc,
+                                 size_t idx, uint32_t default_action, vs_error **err)
 {
         _cleanup_free_ char *where = xasprintf("syscalls[%zu]", idx);
         uint32_t action;
@@ -231,15 +368,10 @@ static int add_syscall_rules(scmp_filter_ctx ctx, const struct oci_seccomp_sysca
                  * they become one rule each. */
                 size_t n_rules = repeated_index ? sc->n_args : 1;
                 for (size_t r = 0; r < n_rules; r++) {
-                        int rc =
-                            repeated_index
-                                ? seccomp_rule_add_array(ctx, action, nr, 1, &conds[r])
-                                : seccomp_rule_add_array(ctx, action, nr, (unsigned int) sc->n_args,
-                                                         sc->n_args ? conds : NULL);
-                        if (rc < 0)
-                                return vs_error_set(err, -rc,
-                                                    "cannot add seccomp rule for syscall %s (%s)",
-                                                    name, where);
+                        if (repeated_index)
+                                collect_rule(l, idx, action, nr, 1, &conds[r]);
+                        else
+                                collect_rule(l, idx, action, nr, (unsigned int) sc->n_args, conds);
                 }
         }
         return 0;
@@ -276,10 +408,33 @@ int vs_seccomp_build(const struct oci_seccomp *s, scmp_filter_ctx *out, vs_error
                 return -1;
         if (apply_flags(ctx, s->flags, err) < 0)
                 return -1;
-        for (size_t i = 0; i < s->n_syscalls; i++)
-                if (add_syscall_rules(ctx, &s->syscalls[i], i, default_action, err) < 0)
-                        return -1;
-
+        struct rule_list l = {.rules = {.key_size = sizeof(struct rule_key)}};
+        int ret = 0;
+        for (size_t i = 0; i < s->n_syscalls && ret == 0; i++)
+                ret = collect_syscall_rules(&l, &s->syscalls[i], i, default_action, err);
+        size_t size = ret == 0 ? min_program_size(&l) : 0;
+        if (size > BPF_MAXINSNS)
+                ret = vs_fail(err,
+                              "seccomp: the profile's argument rules need about %zu "
+                              "instructions, more than a seccomp filter holds (%d)",
+                              size, BPF_MAXINSNS);
+        const struct rule_key *keys = (const struct rule_key *) l.rules.keys;
+        for (size_t i = 0; i < l.rules.n && ret == 0; i++) {
+                const struct rule_key *k = &keys[i];
+                int rc = seccomp_rule_add_array(ctx, k->action, k->nr, k->n_conds,
+                                                k->n_conds ? k->conds : NULL);
+                if (rc < 0) {
+                        _cleanup_free_ char *name =
+                            seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, k->nr);
+                        ret = vs_error_set(err, -rc,
+                                           "cannot add seccomp rule for syscall %s (syscalls[%zu])",
+                                           name ? name : "?", l.origin[i]);
+                }
+        }
+        key_set_release(&l.rules);
+        free(l.origin);
+        if (ret < 0)
+                return -1;
         *out = steal_ptr(ctx);
         return 0;
 }

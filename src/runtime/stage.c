@@ -1,4 +1,5 @@
 #include "runtime/stage.h"
+#include "runtime/stub/protocol.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -13,14 +14,13 @@ pid_t vs_raw_clone(unsigned long flags)
         return (pid_t) syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
 }
 
-struct stage_report {
-        pid_t pid;
-        char msg[PIPE_BUF - sizeof(pid_t)];
-};
+/* The exec stub writes the same report in fork mode. */
+_Static_assert(sizeof(struct vs_stub_report) == PIPE_BUF, "one atomic pipe write");
+_Static_assert(sizeof(pid_t) == sizeof(int), "the stub reports an int");
 
 void vs_stage_report(int fd, pid_t pid, const char *msg)
 {
-        struct stage_report r = {.pid = pid};
+        struct vs_stub_report r = {.pid = pid};
         snprintf(r.msg, sizeof(r.msg), "%s", msg ? msg : "");
         if (write(fd, &r, sizeof(r)) != (ssize_t) sizeof(r))
                 _exit(1);
@@ -28,7 +28,7 @@ void vs_stage_report(int fd, pid_t pid, const char *msg)
 
 pid_t vs_stage_wait(int fd, pid_t stage, const char *what, vs_error **err)
 {
-        struct stage_report r = {.pid = -1};
+        struct vs_stub_report r = {.pid = -1};
         ssize_t n;
         do
                 n = read(fd, &r, sizeof(r));

@@ -21,7 +21,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-
 int vs_validate_id(const char *id, vs_error **err)
 {
         size_t n = strlen(id);
@@ -91,8 +90,8 @@ int vs_state_load(const char *root, const char *id, struct vs_state **out, vs_er
         if (vs_json_parse(text, path, &doc, err) < 0)
                 return -1;
         _cleanup_state_ struct vs_state *st = xzalloc(sizeof(*st));
-        int64_t pid = 0, exit_status = 0;
-        uint64_t start = 0;
+        int64_t pid = 0, exit_status = 0, creator = 0;
+        uint64_t start = 0, creator_start = 0;
         int r;
         if (vs_json_get_string(doc, path, "id", &st->id, err) < 0 ||
             vs_json_get_string(doc, path, "bundle", &st->bundle, err) < 0 ||
@@ -107,7 +106,13 @@ int vs_state_load(const char *root, const char *id, struct vs_state **out, vs_er
                 return -1;
         st->has_exit_status = r == 1;
         st->exit_status = (int) exit_status;
-        if (st->id == NULL || st->bundle == NULL || pid <= 0)
+        if (vs_json_get_int64(doc, path, "creatorPid", &creator, err) < 0 ||
+            vs_json_get_uint64(doc, path, "creatorStartTime", &creator_start, err) < 0 ||
+            vs_json_get_bool(doc, path, "cgroupPending", &st->cgroup_pending, err) < 0)
+                return -1;
+        st->creator = (pid_t) creator;
+        st->creator_start = creator_start;
+        if (st->id == NULL || st->bundle == NULL || pid < 0 || (pid == 0 && creator <= 0))
                 return vs_fail(err, "%s: incomplete state record", path);
         st->pid = (pid_t) pid;
         st->pid_start = start;
@@ -136,6 +141,12 @@ static void add_descriptive(json_object *o, const struct vs_state *st)
 
 int vs_state_save(const char *root, const struct vs_state *st, vs_error **err)
 {
+        _cleanup_free_ char *dir = vs_state_dir(root, st->id);
+        return vs_state_save_in(dir, st, err);
+}
+
+int vs_state_save_in(const char *dir, const struct vs_state *st, vs_error **err)
+{
         _cleanup_json_ json_object *o = json_object_new_object();
         json_object_object_add(o, "id", json_object_new_string(st->id));
         json_object_object_add(o, "pid", json_object_new_int64(st->pid));
@@ -148,8 +159,15 @@ int vs_state_save(const char *root, const struct vs_state *st, vs_error **err)
                                                : json_object_new_object());
         if (st->cgroup)
                 json_object_object_add(o, "cgroup", json_object_get(st->cgroup));
+        if (st->creator > 0) {
+                json_object_object_add(o, "creatorPid", json_object_new_int64(st->creator));
+                json_object_object_add(o, "creatorStartTime",
+                                       json_object_new_uint64(st->creator_start));
+        }
+        if (st->cgroup_pending)
+                json_object_object_add(o, "cgroupPending", json_object_new_boolean(true));
         _cleanup_free_ char *text = vs_json_to_string(o, false);
-        _cleanup_free_ char *path = xasprintf("%s/%s/state.json", root, st->id);
+        _cleanup_free_ char *path = xasprintf("%s/state.json", dir);
         return vs_write_file_replace(path, text, strlen(text), 0600, err);
 }
 
@@ -222,15 +240,22 @@ int vs_state_open_locked(const char *root, const char *id, struct vs_state **out
         return 0;
 }
 
-bool vs_state_pid_alive(const struct vs_state *st)
+/* pid is still the process that started at start_time (0: any), not a
+ * zombie. */
+static bool same_live_process(pid_t pid, unsigned long long start_time)
 {
         unsigned long long start;
         char state;
-        if (st->pid <= 0 || pid_stat(st->pid, &start, &state) < 0)
+        if (pid <= 0 || pid_stat(pid, &start, &state) < 0)
                 return false;
-        if (st->pid_start && start != st->pid_start)
+        if (start_time && start != start_time)
                 return false;
         return state != 'Z' && state != 'X';
+}
+
+bool vs_state_pid_alive(const struct vs_state *st)
+{
+        return same_live_process(st->pid, st->pid_start);
 }
 
 int vs_state_pidfd(const struct vs_state *st)
@@ -248,6 +273,8 @@ int vs_state_pidfd(const struct vs_state *st)
 
 const char *vs_state_status(const char *root, const struct vs_state *st)
 {
+        if (st->creator > 0)
+                return same_live_process(st->creator, st->creator_start) ? "creating" : "stopped";
         if (!vs_state_pid_alive(st))
                 return "stopped";
         if (st->cgroup) {

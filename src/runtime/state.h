@@ -16,14 +16,20 @@ struct vs_state {
         char *id;
         char *bundle;
         char *rootfs;
-        char *created;   /* RFC 3339, UTC */
-        char *owner;     /* user name of the creator, for `list` */
-        pid_t pid;       /* container init, in the runtime's pid namespace */
+        char *created;                /* RFC 3339, UTC */
+        char *owner;                  /* user name of the creator, for `list` */
+        pid_t pid;                    /* container init, in the runtime's pid namespace */
         unsigned long long pid_start; /* /proc/<pid>/stat starttime, guards pid reuse */
-        json_object *annotations; /* object, owned; never NULL after load */
-        json_object *cgroup;      /* vs_cgroup_to_json() blob, owned; NULL if none */
+        json_object *annotations;     /* object, owned; never NULL after load */
+        json_object *cgroup;          /* vs_cgroup_to_json() blob, owned; NULL if none */
         bool has_exit_status;
         int exit_status;
+        /* Set while `create` runs (0 once it has finished): a creation
+         * whose creator died is "stopped", and delete -f removes whatever
+         * it recorded. */
+        pid_t creator;
+        unsigned long long creator_start;
+        bool cgroup_pending; /* cgroup planned, perhaps not (fully) made */
 };
 
 /* Ids: [A-Za-z0-9][A-Za-z0-9_.+-]*, at most 1024 bytes (no '/', no "..").
@@ -36,6 +42,8 @@ char *vs_state_dir(const char *root, const char *id);
 /* "container 'ID' does not exist" (errno ENOENT) when absent. */
 int vs_state_load(const char *root, const char *id, struct vs_state **out, vs_error **err);
 int vs_state_save(const char *root, const struct vs_state *st, vs_error **err);
+/* The same, into the state directory dir. */
+int vs_state_save_in(const char *dir, const struct vs_state *st, vs_error **err);
 void vs_state_free(struct vs_state *st);
 
 /* Exclusive flock on <root>/<id>/ (returns the fd, held until closed), so
@@ -50,7 +58,8 @@ int vs_state_open_locked(const char *root, const char *id, struct vs_state **out
 /* /proc/<pid>/stat starttime (clock ticks since boot); 0 when gone. */
 unsigned long long vs_proc_start_time(pid_t pid);
 
-/* Live status: "creating", "created", "running", "paused" or "stopped". */
+/* Live status: "creating" (its `create` still runs), "created", "running",
+ * "paused" or "stopped" (which includes a creation whose `create` died). */
 const char *vs_state_status(const char *root, const struct vs_state *st);
 /* True when st->pid is the same process that was recorded (start time). */
 bool vs_state_pid_alive(const struct vs_state *st);

