@@ -171,7 +171,9 @@ int vs_rootfs_prepare(struct vs_rootfs_ctx *ctx, vs_error **err)
                 ctx->rootfd = open(cfg->root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
                 if (ctx->rootfd < 0)
                         return vs_fail_errno(err, "root.path %s", cfg->root_path);
-                return 0;
+                /* No bind of our own: the root lies on the caller's mount,
+                 * which then owns what vessel creates under it. */
+                return vs_rootfs_record(ctx, "/", ctx->rootfd, err);
         }
         /* Nothing mounted here may propagate back to the host. A private
          * propagation request is honoured at once; others after pivot. */

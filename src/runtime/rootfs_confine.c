@@ -112,7 +112,8 @@ static const struct vs_rootfs_mount *owner_by_path(const struct vs_rootfs_ctx *c
         return NULL;
 }
 
-/* The parent of mount id in this mount namespace (0 when id is its root). */
+/* The parent of mount id in this mount namespace (0 when id is its root or
+ * is not listed). */
 static int parent_mount(uint64_t id, uint64_t *parent, vs_error **err)
 {
         _cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
@@ -129,8 +130,10 @@ static int parent_mount(uint64_t id, uint64_t *parent, vs_error **err)
                 }
         }
         free(line);
+        /* A parent outside this namespace's view (the mount a host root was
+         * pivoted from) ends the walk like the namespace's root does. */
         if (!found)
-                return vs_fail(err, "mount %" PRIu64 " is not in /proc/self/mountinfo", id);
+                *parent = 0;
         return 0;
 }
 
