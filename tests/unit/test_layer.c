@@ -1132,11 +1132,13 @@ static void commit_case(struct fixture *f, const char *name, bool copy)
 
 static void test_commit_overlay(void **state)
 {
+        require_syscall(SYS_openat2, "openat2");
         commit_case(*state, "overlay", false);
 }
 
 static void test_commit_copy(void **state)
 {
+        require_syscall(SYS_openat2, "openat2");
         commit_case(*state, "copy", true);
 }
 

@@ -686,6 +686,7 @@ static int child_big_profile(void)
 static void test_big_profile_filters_as_written(void **state)
 {
         (void) state;
+        require_syscall(SYS_seccomp, "seccomp");
         assert_int_equal(run_in_child(child_big_profile), 0);
 }
 
