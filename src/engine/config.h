@@ -117,6 +117,10 @@ const char *vs_config_key_name(enum vs_config_key k);
 /* Whether vessel acts on the key yet (docs/configuration.md lists them). */
 bool vs_config_key_in_effect(enum vs_config_key k);
 
+/* A container's log rotation from its HostConfig.LogConfig (Docker's
+ * shape); records without one get the built-in bound. */
+void vs_config_log_rotation(json_object *host_config, long long *max_size, int *max_file);
+
 /* The process's configuration: what main() loaded, else built-in defaults. */
 const struct vs_config *vs_config_get(void);
 /* Takes ownership of c's contents. */

@@ -4,6 +4,7 @@
  * pty) into JSON-lines logs and attach streams, records the exit, applies
  * the restart policy, and cleans up. It keeps nothing big: fixed small
  * buffers, the config freed after start, malloc_trim() while idle. */
+#include "engine/config.h"
 #include "engine/engine.h"
 #include "engine/monitor_io.h"
 #include "runtime/cgroup.h"
@@ -552,6 +553,11 @@ int vs_monitor_main(struct vs_engine *e, const struct vs_monitor_opts *o)
                 record_update(&m, &u, NULL);
                 return 1;
         }
+        long long log_max_size;
+        int log_max_file;
+        vs_config_log_rotation(m.c->host_config, &log_max_size, &log_max_file);
+        vs_mon_io_set_log_rotation(&m.io, log_max_size, log_max_file);
+        vs_monitor_oom_protect();
         if (o->attach_fd >= 0)
                 vs_mon_io_add_client(&m.io, o->attach_fd, true);
 
