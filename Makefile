@@ -86,6 +86,7 @@ bench: deps all $(BENCH_BINS)
 	@sh bench/run.sh
 	@sh bench/engine-run.sh
 	@sh bench/image-load.sh
+	@sh bench/fork-bomb.sh
 
 # The main job: build, prepare a busybox bundle, run a container from it.
 run: deps all
