@@ -300,3 +300,25 @@ def test_memory_hog_dies_alone_monitor_records_137(engine):
     helpers.wait_for(lambda: not os.path.exists(f"/proc/{mon}"), 10, what="monitor exit")
     assert "error" not in (Path(engine.inspect("hog")["LogPath"]).parent
                            / "monitor.log").read_text().lower()
+
+
+def test_logs_follow_continues_across_rotation(engine, files):
+    write(files.user, {"log-opts": {"max-size": "16k", "max-file": "3"}})
+    bursts, per = 40, 100
+    engine.ok("run", "-d", "--name", "rot", "busybox", "sh", "-c",
+              "sleep 1; b=0; while [ $b -lt %d ]; do i=0; while [ $i -lt %d ]; do "
+              "echo b${b}l$i; i=$((i+1)); done; b=$((b+1)); sleep 0.05; done" % (bursts, per))
+    p = engine.popen("logs", "-f", "rot", stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        out, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode == 0, err
+    lines = out.decode().split()
+    want = [f"b{b}l{i}" for b in range(bursts) for i in range(per)]
+    # The follower started before the first line: it saw every line, in
+    # order, although the files rotated many times underneath it.
+    assert lines == want, (len(lines), lines[:3], lines[-3:])
+    d = Path(engine.inspect("rot")["LogPath"]).parent
+    assert (d / "container.log.2").exists()
