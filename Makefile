@@ -166,6 +166,7 @@ bench: deps all $(BENCH_BINS)
 	@sh bench/engine-run.sh
 	@sh bench/image-load.sh
 	@$(BUILD)/bench/seccomp-compile
+	@sh bench/fork-bomb.sh
 
 # The main job: build, prepare a busybox bundle, run a container from it.
 run: deps all

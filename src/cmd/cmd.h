@@ -27,7 +27,9 @@ struct vs_globals {
         bool systemd_cgroup; /* accepted for runc compatibility */
         const char *log_path;
         const char *log_format;
-        const char *data_root; /* engine data, default /var/lib/vessel */
+        const char *data_root;        /* engine data, default /var/lib/vessel */
+        const char *data_root_source; /* "flag", "environment (...)", a file, "default" */
+        const char *config_path;      /* --config FILE */
 };
 
 extern struct vs_globals vs_globals;
@@ -60,5 +62,7 @@ int cmd_resume(int argc, char **argv);
 int cmd_update(int argc, char **argv);
 int cmd_ps(int argc, char **argv);
 int cmd_events(int argc, char **argv);
+/* vessel system config --check FILE (src/cmd/engine_config.c). */
+int vs_cmd_system_config(int argc, char **argv);
 
 #endif

@@ -15,7 +15,9 @@ static void system_usage(FILE *f)
                    "                  the index, manifests and configs, and that every layer is\n"
                    "                  unpacked; print the problems (exit status 1 if any)\n"
                    "  prune [-a]      image prune, then remove every blob and unpacked layer\n"
-                   "                  no image uses and what interrupted commands left\n");
+                   "                  no image uses and what interrupted commands left\n"
+                   "  config --check FILE\n"
+                   "                  validate a configuration file (exit status 0 or 1)\n");
 }
 
 static void prune_usage(FILE *f, const char *cmd)
@@ -117,5 +119,7 @@ int cmd_system(int argc, char **argv)
                 return check(argc - 1, argv + 1);
         if (strcmp(argv[1], "prune") == 0)
                 return prune("system prune", true, argc - 1, argv + 1);
-        return vs_usage_error("system", "unknown command '%s' (check or prune)", argv[1]);
+        if (strcmp(argv[1], "config") == 0)
+                return vs_cmd_system_config(argc - 1, argv + 1);
+        return vs_usage_error("system", "unknown command '%s' (check, prune or config)", argv[1]);
 }

@@ -1,6 +1,7 @@
 /* `vessel create`/`run`: flags -> Docker-shaped Config + HostConfig, merged
  * with the image config, in a new record. Every flag is validated here, so
  * a bad value fails before anything exists, with an error naming the flag. */
+#include "engine/config.h"
 #include "engine/engine.h"
 #include "image/image.h"
 #include "runtime/caps.h"
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -441,6 +443,8 @@ static int parse_security_opts(char **opts, json_object *hc, vs_error **err)
 {
         json_object *arr = json_object_new_array();
         json_object_object_add(hc, "SecurityOpt", arr);
+        if (vs_config_get()->no_new_privileges) /* the file's default; a flag overrides */
+                json_object_object_add(hc, "NoNewPrivileges", json_object_new_boolean(1));
         for (size_t i = 0; opts && opts[i]; i++) {
                 const char *o = opts[i];
                 json_object_array_add(arr, json_object_new_string(o));
@@ -481,6 +485,41 @@ static int64_t online_cpus(void)
 {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         return n > 0 ? n : 1;
+}
+
+/* The configured default-ulimits, for each limit no --ulimit named. The
+ * built-in default (Docker's nofile 1024:524288) is capped at this
+ * process's hard limit, which the container cannot exceed; configured
+ * values are used as written (a start above the host's hard limit fails
+ * naming the limit). */
+static void add_default_ulimits(json_object *ul)
+{
+        const struct vs_config *cfg = vs_config_get();
+        bool builtin = cfg->origin[VS_CK_DEFAULT_ULIMITS] == NULL;
+        for (size_t i = 0; i < cfg->n_ulimits; i++) {
+                const struct vs_config_ulimit *d = &cfg->ulimits[i];
+                bool given = false;
+                for (size_t j = 0; j < json_object_array_length(ul) && !given; j++)
+                        given = strcmp(json_object_get_string(json_object_object_get(
+                                           json_object_array_get_idx(ul, j), "Name")),
+                                       d->name) == 0;
+                if (given)
+                        continue;
+                int64_t soft = d->soft, hard = d->hard;
+                struct rlimit rl;
+                if (builtin && strcmp(d->name, "nofile") == 0 &&
+                    getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY &&
+                    (hard == -1 || (uint64_t) hard > rl.rlim_max)) {
+                        hard = (int64_t) rl.rlim_max;
+                        if (soft == -1 || soft > hard)
+                                soft = hard;
+                }
+                json_object *u = json_object_new_object();
+                json_object_object_add(u, "Name", json_object_new_string(d->name));
+                json_object_object_add(u, "Soft", json_object_new_int64(soft));
+                json_object_object_add(u, "Hard", json_object_new_int64(hard));
+                json_object_array_add(ul, u);
+        }
 }
 
 static int parse_resources(const struct vs_run_flags *f, json_object *hc, vs_error **err)
@@ -541,6 +580,9 @@ static int parse_resources(const struct vs_run_flags *f, json_object *hc, vs_err
                 if (parse_int("--pids-limit", f->pids_limit, -1, INT64_MAX, &v, err) < 0)
                         return -1;
                 json_object_object_add(hc, "PidsLimit", json_object_new_int64(v <= 0 ? -1 : v));
+        } else if (vs_config_get()->pids_limit > 0) {
+                json_object_object_add(hc, "PidsLimit",
+                                       json_object_new_int64(vs_config_get()->pids_limit));
         }
         if (f->blkio_weight) {
                 if (parse_int("--blkio-weight", f->blkio_weight, 0, 1000, &v, err) < 0)
@@ -578,6 +620,7 @@ static int parse_resources(const struct vs_run_flags *f, json_object *hc, vs_err
         for (size_t i = 0; f->ulimits && f->ulimits[i]; i++)
                 if (parse_ulimit(f->ulimits[i], ul, err) < 0)
                         return -1;
+        add_default_ulimits(ul);
         return 0;
 }
 
@@ -637,6 +680,17 @@ static int build_host_config(struct vs_engine *e, const struct vs_run_flags *f, 
         json_object_object_add(hc, "ReadonlyRootfs", json_object_new_boolean(f->read_only));
         if (parse_security_opts(f->security_opts, hc, err) < 0)
                 return -1;
+        /* Docker's LogConfig; the monitor rotates by it (monitor_io.c). */
+        const struct vs_config *cfg = vs_config_get();
+        json_object *lc = json_object_new_object(), *lopts = json_object_new_object();
+        json_object_object_add(lc, "Type", json_object_new_string(cfg->log_driver));
+        _cleanup_free_ char *ms =
+            cfg->log_max_size ? xasprintf("%" PRId64, cfg->log_max_size) : xstrdup("-1");
+        _cleanup_free_ char *mf = xasprintf("%" PRId64, cfg->log_max_file);
+        json_object_object_add(lopts, "max-size", json_object_new_string(ms));
+        json_object_object_add(lopts, "max-file", json_object_new_string(mf));
+        json_object_object_add(lc, "Config", lopts);
+        json_object_object_add(hc, "LogConfig", lc);
         return parse_resources(f, hc, err);
 }
 

@@ -253,6 +253,13 @@ char *vs_random_hex(size_t bytes);
 /* shell-ish display of argv: `sh -c 'echo hi'` */
 char *vs_command_string(const char *path, char *const *args);
 
+/* The monitor asks the kernel's OOM killer to spare it (-500, as dockerd;
+ * needs CAP_SYS_RESOURCE, else it keeps its score), and its containers'
+ * processes get its score + 500 (at most 1000): raising a score needs no
+ * privilege, so the container dies before the monitor that reports it. */
+void vs_monitor_oom_protect(void);
+int vs_container_oom_score_adj(void);
+
 #define VS_ZERO_TIME "0001-01-01T00:00:00Z"
 
 static inline void vs_ctr_freep(struct vs_ctr **c)

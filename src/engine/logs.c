@@ -35,7 +35,7 @@ static void print_line(const char *line, size_t len, bool timestamps)
         }
         if (log)
                 vs_write_all(fd, json_object_get_string(log),
-                          (size_t) json_object_get_string_len(log));
+                             (size_t) json_object_get_string_len(log));
         json_object_put(o);
 }
 
@@ -78,30 +78,68 @@ static bool still_running(struct vs_engine *e, const struct vs_ctr *c)
         return r;
 }
 
+/* Appends what remains to be read from fd to *buf. */
+static int read_rest(int fd, const char *path, char **buf, size_t *len, size_t *cap, vs_error **err)
+{
+        for (;;) {
+                if (*cap - *len < 65536) {
+                        *cap = *cap ? *cap * 2 : 65536;
+                        *buf = xrealloc(*buf, *cap);
+                }
+                ssize_t n = read(fd, *buf + *len, *cap - *len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return vs_fail_errno(err, "cannot read %s", path);
+                if (n == 0)
+                        return 0;
+                *len += (size_t) n;
+        }
+}
+
+/* The rotated files (container.log.N ... .1, oldest first; see
+ * monitor_io.c), whole, into *buf. */
+static int read_rotated(const char *log_path, char **buf, size_t *len, size_t *cap, vs_error **err)
+{
+        int last = 0;
+        for (;;) {
+                _cleanup_free_ char *p = xasprintf("%s.%d", log_path, last + 1);
+                if (access(p, F_OK) < 0)
+                        break;
+                last++;
+        }
+        for (int i = last; i >= 1; i--) {
+                _cleanup_free_ char *p = xasprintf("%s.%d", log_path, i);
+                _cleanup_close_ int fd = open(p, O_RDONLY | O_CLOEXEC);
+                if (fd < 0 && errno == ENOENT)
+                        continue; /* rotated away meanwhile */
+                if (fd < 0)
+                        return vs_fail_errno(err, "cannot open %s", p);
+                if (read_rest(fd, p, buf, len, cap, err) < 0)
+                        return -1;
+        }
+        return 0;
+}
+
+static bool same_file(int fd, const char *path)
+{
+        struct stat a, b;
+        return fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino &&
+               a.st_dev == b.st_dev;
+}
+
 int vs_logs_print(struct vs_engine *e, struct vs_ctr *c, const struct vs_log_opts *o,
                   vs_error **err)
 {
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0, cap = 0;
+        if (read_rotated(c->log_path, &buf, &len, &cap, err) < 0)
+                return -1;
         _cleanup_close_ int fd = open(c->log_path, O_RDONLY | O_CLOEXEC);
         if (fd < 0 && errno != ENOENT)
                 return vs_fail_errno(err, "cannot open %s", c->log_path);
-        _cleanup_free_ char *buf = NULL;
-        size_t len = 0, cap = 0;
-        if (fd >= 0) {
-                for (;;) {
-                        if (cap - len < 65536) {
-                                cap = cap ? cap * 2 : 65536;
-                                buf = xrealloc(buf, cap);
-                        }
-                        ssize_t n = read(fd, buf + len, cap - len);
-                        if (n < 0 && errno == EINTR)
-                                continue;
-                        if (n < 0)
-                                return vs_fail_errno(err, "cannot read %s", c->log_path);
-                        if (n == 0)
-                                break;
-                        len += (size_t) n;
-                }
-        }
+        if (fd >= 0 && read_rest(fd, c->log_path, &buf, &len, &cap, err) < 0)
+                return -1;
         long skip = 0;
         if (o->tail >= 0) {
                 long total = count_lines(buf, len);
@@ -137,6 +175,13 @@ int vs_logs_print(struct vs_engine *e, struct vs_ctr *c, const struct vs_log_opt
                         used = print_lines(buf, len, 0, o->timestamps);
                         memmove(buf, buf + used, len - used);
                         len -= used;
+                }
+                /* Rotated: the old file is read to its end; go on with the
+                 * new one. */
+                if (fd >= 0 && !same_file(fd, c->log_path)) {
+                        close(fd);
+                        fd = open(c->log_path, O_RDONLY | O_CLOEXEC);
+                        continue;
                 }
                 if (!running)
                         return 0;

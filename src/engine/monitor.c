@@ -7,6 +7,7 @@
  * libcrypto are loaded only when image code unpacks, packs or hashes a
  * stream, which starting a container never does (test_engine.py checks the
  * maps); fixed small buffers; the config freed after start. */
+#include "engine/config.h"
 #include "engine/engine.h"
 #include "engine/monitor_io.h"
 #include "runtime/cgroup.h"
@@ -443,6 +444,11 @@ int vs_monitor_main(struct vs_engine *e, const struct vs_monitor_opts *o)
                 record_update(&m, &u, NULL);
                 return 1;
         }
+        long long log_max_size;
+        int log_max_file;
+        vs_config_log_rotation(m.c->host_config, &log_max_size, &log_max_file);
+        vs_mon_io_set_log_rotation(&m.io, log_max_size, log_max_file);
+        vs_monitor_oom_protect();
         if (o->attach_fd >= 0)
                 vs_mon_io_add_client(&m.io, o->attach_fd, true);
 

@@ -90,6 +90,37 @@ char *vs_log_line_json(const char *data, size_t n, const char *stream, size_t *l
         return out;
 }
 
+void vs_mon_io_set_log_rotation(struct vs_mon_io *io, long long max_size, int max_file)
+{
+        io->log_max_size = max_size;
+        io->log_max_file = max_file < 1 ? 1 : max_file;
+}
+
+/* Shifts container.log.N-1 -> .N ... container.log -> .1 (the oldest
+ * falls off), then starts a new container.log; with one file, truncates.
+ * Whole lines only: a reader never sees a line split across files. */
+static void log_rotate(struct vs_mon_io *io)
+{
+        if (io->log_max_file <= 1) {
+                if (ftruncate(io->log_fd, 0) == 0)
+                        io->log_size = 0;
+                return;
+        }
+        for (int i = io->log_max_file - 1; i >= 1; i--) {
+                _cleanup_free_ char *from =
+                    i == 1 ? xstrdup(io->log_path) : xasprintf("%s.%d", io->log_path, i - 1);
+                _cleanup_free_ char *to = xasprintf("%s.%d", io->log_path, i);
+                if (rename(from, to) < 0 && errno != ENOENT)
+                        return; /* keep appending rather than lose lines */
+        }
+        int fd = open(io->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return;
+        close(io->log_fd);
+        io->log_fd = fd;
+        io->log_size = 0;
+}
+
 static void log_write(struct vs_mon_io *io, int stream, const char *data, size_t n)
 {
         if (io->log_fd < 0 || n == 0)
@@ -97,7 +128,11 @@ static void log_write(struct vs_mon_io *io, int stream, const char *data, size_t
         size_t len;
         _cleanup_free_ char *line =
             vs_log_line_json(data, n, stream == 1 ? "stdout" : "stderr", &len);
-        vs_write_all(io->log_fd, line, len);
+        if (io->log_max_size > 0 && io->log_size > 0 &&
+            io->log_size + (long long) len > io->log_max_size)
+                log_rotate(io);
+        if (vs_write_all(io->log_fd, line, len) == 0)
+                io->log_size += (long long) len;
 }
 
 /* Splits data into lines (kept with their newline); a partial line waits
@@ -382,6 +417,9 @@ int vs_mon_io_init(struct vs_mon_io *io, const char *dir, const char *log_path, 
         io->log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
         if (io->log_fd < 0)
                 return vs_fail_errno(err, "cannot open %s", log_path);
+        io->log_path = xstrdup(log_path);
+        struct stat st;
+        io->log_size = fstat(io->log_fd, &st) == 0 ? (long long) st.st_size : 0;
         return make_listener(io, dir, err);
 }
 
@@ -405,6 +443,7 @@ void vs_mon_io_free(struct vs_mon_io *io)
         if (io->devnull >= 0)
                 close(io->devnull);
         free(io->sock_path);
+        free(io->log_path);
 }
 
 static int nonblock(int fd)

@@ -25,6 +25,12 @@ struct vs_mon_line {
 struct vs_mon_io {
         int devnull;
         int log_fd;
+        /* Rotation (Docker's max-size/max-file): past log_max_size bytes,
+         * container.log becomes container.log.1, .1 becomes .2, ...; at
+         * most log_max_file files in all. log_max_size 0: no rotation. */
+        char *log_path;
+        long long log_size, log_max_size;
+        int log_max_file;
         int listen_fd;
         int out_fd, err_fd; /* read ends; with a tty, out_fd is the master */
         int in_fd;          /* the container's stdin (pipe write end or master) */
@@ -42,6 +48,7 @@ struct vs_mon_io {
 int vs_mon_io_init(struct vs_mon_io *io, const char *dir, const char *log_path, bool stdin_once,
                    vs_error **err);
 void vs_mon_io_free(struct vs_mon_io *io);
+void vs_mon_io_set_log_rotation(struct vs_mon_io *io, long long max_size, int max_file);
 void vs_mon_io_close_listener(struct vs_mon_io *io);
 /* New streams for one incarnation. The child ends come back to be
  * installed as the init's 0/1/2 (without a tty), then closed. */

@@ -742,6 +742,8 @@ int vs_oci_config(struct vs_engine *e, const struct vs_ctr *c, int rootfd, json_
         json_object_object_add(proc, "capabilities", capobj);
         json_object_object_add(proc, "noNewPrivileges",
                                json_object_new_boolean(cfg_bool(hc, "NoNewPrivileges")));
+        json_object_object_add(proc, "oomScoreAdj",
+                               json_object_new_int(vs_container_oom_score_adj()));
         json_object_object_del(proc, "rlimits");
         json_object *rl = rlimits(hc);
         if (json_object_array_length(rl))

@@ -2,6 +2,7 @@
 #include "engine/engine.h"
 #include "runtime/state.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
 #include "util/xalloc.h"
 
 #include <errno.h>
@@ -165,4 +166,30 @@ char *vs_command_string(const char *path, char *const *args)
         for (size_t i = 0; args && args[i]; i++)
                 out = append_word(out, args[i]);
         return out;
+}
+
+static int read_own_oom_score_adj(void)
+{
+        _cleanup_free_ char *text = NULL;
+        if (vs_read_file("/proc/self/oom_score_adj", &text, NULL, NULL) < 0)
+                return 0;
+        return atoi(text);
+}
+
+void vs_monitor_oom_protect(void)
+{
+        if (read_own_oom_score_adj() <= -500)
+                return;
+        _cleanup_close_ int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+        if (fd >= 0 && write(fd, "-500", 4) < 0)
+                vs_log(VS_LOG_DEBUG,
+                       "monitor: cannot lower its oom_score_adj (%s); its "
+                       "containers get a higher one instead",
+                       strerror(errno));
+}
+
+int vs_container_oom_score_adj(void)
+{
+        int adj = read_own_oom_score_adj() + 500;
+        return adj > 1000 ? 1000 : adj;
 }

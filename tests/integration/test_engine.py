@@ -77,8 +77,13 @@ class Engine:
         self.data_root = Path(data_root)
         self.runtime_root = Path(runtime_root)
         self.workdir = Path(workdir)
+        # No configuration file of the host's or the user's applies:
+        # built-in defaults unless a test writes its own (test_config.py).
         self.env = dict(os.environ, VESSEL_ROOT=str(data_root),
-                        VESSEL_RUNTIME_ROOT=str(runtime_root))
+                        VESSEL_RUNTIME_ROOT=str(runtime_root),
+                        VESSEL_SYSTEM_CONFIG=str(Path(workdir) / "no-system-config.json"),
+                        XDG_CONFIG_HOME=str(Path(workdir) / "xdg"))
+        self.env.pop("VESSEL_CONFIG", None)
         self.env.pop("VESSEL_NO_OVERLAY", None)
 
     def __call__(self, *args, timeout=TIMEOUT, input=None, check=False):
