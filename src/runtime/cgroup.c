@@ -666,7 +666,7 @@ int vs_cgroup_enter_self(const struct vs_cgroup *cg, bool skip_v2, vs_error **er
                     cpuset_fill(d->path, err) < 0)
                         return vs_error_wrap(err, "cannot enter cgroup %s", d->path);
                 _cleanup_free_ char *file =
-                        xasprintf("%s/%s", d->path, d->v2 ? "cgroup.procs" : "tasks");
+                    xasprintf("%s/%s", d->path, d->v2 ? "cgroup.procs" : "tasks");
                 _cleanup_close_ int fd = open(file, O_WRONLY | O_CLOEXEC);
                 if (fd < 0 || write(fd, "0", 1) < 0)
                         return vs_fail_errno(err, "cannot enter cgroup %s", d->path);
@@ -824,7 +824,14 @@ int vs_cgroup_destroy(struct vs_cgroup *cg, vs_error **err)
         const struct cg_dir *fz = cg_find(cg, "freezer");
         long long deadline = now_ms() + DESTROY_TIMEOUT_MS;
         unsigned delay = 1000;
-        for (;;) {
+        /* The usual case: the init is reaped and left nothing behind, so
+         * every directory is an empty leaf. rmdir refuses (EBUSY, ENOTEMPTY)
+         * wherever a process or a child cgroup is left: only then list and
+         * kill, which costs two opens per hierarchy. */
+        bool removed = true;
+        for (size_t i = cg->n; i-- > 0 && removed;)
+                removed = rmdir(cg->dirs[i].path) == 0 || errno == ENOENT;
+        while (!removed) {
                 _cleanup_free_ pid_t *pids = NULL;
                 size_t n = 0;
                 all_pids(cg, &pids, &n);

@@ -37,9 +37,9 @@
 static pid_t clone_into_cgroup(unsigned long flags, int cgroup_fd)
 {
         struct clone_args args = {
-                .flags = flags | CLONE_INTO_CGROUP,
-                .exit_signal = SIGCHLD,
-                .cgroup = (uint64_t) cgroup_fd,
+            .flags = flags | CLONE_INTO_CGROUP,
+            .exit_signal = SIGCHLD,
+            .cgroup = (uint64_t) cgroup_fd,
         };
         return (pid_t) syscall(SYS_clone3, &args, sizeof(args));
 }
@@ -63,8 +63,7 @@ static int write_id_map(pid_t pid, const char *file, const struct oci_id_mapping
 /* Spawns the init. Namespaces joined by path are entered by an
  * intermediate process, so that the new ones the init creates are owned by
  * a joined user namespace and a joined pid namespace applies to the init. */
-static pid_t spawn_init(struct vs_init_args *a, unsigned long flags, bool any_path,
-                        vs_error **err)
+static pid_t spawn_init(struct vs_init_args *a, unsigned long flags, bool any_path, vs_error **err)
 {
         fflush(NULL);
         if (!any_path) {
@@ -152,16 +151,17 @@ static void allow_default_devices(struct oci_config *cfg)
                 int64_t major, minor;
                 const char *access;
         } defaults[] = {
-                {'c', -1, -1, "m"}, {'b', -1, -1, "m"}, {'c', 1, 3, "rwm"},  {'c', 1, 5, "rwm"},
-                {'c', 1, 7, "rwm"}, {'c', 1, 8, "rwm"}, {'c', 1, 9, "rwm"},  {'c', 5, 0, "rwm"},
-                {'c', 5, 1, "rwm"}, {'c', 5, 2, "rwm"}, {'c', 136, -1, "rwm"},
+            {'c', -1, -1, "m"}, {'b', -1, -1, "m"}, {'c', 1, 3, "rwm"},    {'c', 1, 5, "rwm"},
+            {'c', 1, 7, "rwm"}, {'c', 1, 8, "rwm"}, {'c', 1, 9, "rwm"},    {'c', 5, 0, "rwm"},
+            {'c', 5, 1, "rwm"}, {'c', 5, 2, "rwm"}, {'c', 136, -1, "rwm"},
         };
         size_t nd = sizeof(defaults) / sizeof(defaults[0]);
         size_t n = r->n_devices + nd;
         r->devices = xrealloc(r->devices, n * sizeof(*r->devices));
         struct oci_device_cgroup *d = &r->devices[r->n_devices];
         for (size_t i = 0; i < nd; i++, d++)
-                *d = (struct oci_device_cgroup){.allow = true, .type = defaults[i].type,
+                *d = (struct oci_device_cgroup){.allow = true,
+                                                .type = defaults[i].type,
                                                 .major = defaults[i].major,
                                                 .minor = defaults[i].minor,
                                                 .access = xstrdup(defaults[i].access)};
@@ -176,6 +176,7 @@ struct create_ctx {
         struct vs_cgroup *cgroup;
         pid_t pid;
         bool dir_created;
+        int exec_fifo; /* the read end for run, or -1 */
 };
 
 static void create_cleanup(struct create_ctx *c)
@@ -203,7 +204,7 @@ static int run_create_hooks(struct create_ctx *c, vs_error **err)
         if (h->n_prestart == 0 && h->n_create_runtime == 0)
                 return 0;
         _cleanup_free_ char *state =
-                vs_hook_state_json(c->o->id, c->bundle, "creating", c->pid, c->cfg);
+            vs_hook_state_json(c->o->id, c->bundle, "creating", c->pid, c->cfg);
         if (vs_hooks_run(h->prestart, h->n_prestart, "prestart", state, err) < 0 ||
             vs_hooks_run(h->create_runtime, h->n_create_runtime, "createRuntime", state, err) < 0)
                 return -1;
@@ -252,6 +253,14 @@ static int do_create(struct create_ctx *c, vs_error **err)
         _cleanup_close_ int fifo = open(fifo_path, O_PATH | O_CLOEXEC);
         if (fifo < 0)
                 return vs_fail_errno(err, "cannot open %s", fifo_path);
+        /* For run: with a reader already there the init's open of the fifo
+         * does not block, so it execs as soon as it is ready, while the
+         * runtime still writes the state. */
+        if (o->exec_fifo_out) {
+                c->exec_fifo = open(fifo_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+                if (c->exec_fifo < 0)
+                        return vs_fail_errno(err, "cannot open %s", fifo_path);
+        }
 
         allow_default_devices(cfg);
         if (vs_cgroup_create(o->id, cfg->linux_.cgroups_path, cfg->linux_.resources, &c->cgroup,
@@ -290,20 +299,20 @@ static int do_create(struct create_ctx *c, vs_error **err)
                         new_userns = true;
         }
         struct vs_init_args a = {
-                .cfg = cfg,
-                .id = o->id,
-                .bundle = c->bundle,
-                .sync_fd = child_sync,
-                .console_fd = console,
-                .fifo_fd = fifo,
-                .late_unshare = late,
-                .in_userns = in_userns,
-                .new_userns = new_userns,
-                .no_pivot = o->no_pivot,
-                .preserve_fds = o->preserve_fds,
-                /* Outside a user namespace the init can enter its cgroups
-                 * itself, without the parent's RCU-bound migration. */
-                .self_cgroup = in_userns ? NULL : c->cgroup,
+            .cfg = cfg,
+            .id = o->id,
+            .bundle = c->bundle,
+            .sync_fd = child_sync,
+            .console_fd = console,
+            .fifo_fd = fifo,
+            .late_unshare = late,
+            .in_userns = in_userns,
+            .new_userns = new_userns,
+            .no_pivot = o->no_pivot,
+            .preserve_fds = o->preserve_fds,
+            /* Outside a user namespace the init can enter its cgroups
+             * itself, without the parent's RCU-bound migration. */
+            .self_cgroup = in_userns ? NULL : c->cgroup,
         };
         struct vs_seccomp_prog *seccomp = NULL;
         if (vs_seccomp_compile_config(cfg, o->root, &seccomp, err) < 0)
@@ -336,8 +345,9 @@ static int do_create(struct create_ctx *c, vs_error **err)
         /* The first migration into a cgroup v1 hierarchy waits for an RCU
          * grace period (several ms): the init builds its mounts meanwhile
          * and waits for SYNC_CGROUP only where it needs its cgroup. */
-        if (vs_sync_send(sync_fd, SYNC_GO, c->pid, NULL) < 0)
-                return vs_fail_errno(err, "container init died before setup");
+        /* The init starts its setup without waiting for SYNC_GO, so it may
+         * have failed already: its SYNC_ERROR is then read below. */
+        vs_sync_send(sync_fd, SYNC_GO, c->pid, NULL);
         if (a.self_cgroup == NULL) {
                 if (vs_cgroup_enter(c->cgroup, c->pid, err) < 0)
                         return -1;
@@ -371,11 +381,11 @@ static int do_create(struct create_ctx *c, vs_error **err)
         }
 
         struct vs_state rec = {
-                .id = (char *) o->id,
-                .bundle = c->bundle,
-                .rootfs = cfg->root_path,
-                .pid = c->pid,
-                .pid_start = vs_proc_start_time(c->pid),
+            .id = (char *) o->id,
+            .bundle = c->bundle,
+            .rootfs = cfg->root_path,
+            .pid = c->pid,
+            .pid_start = vs_proc_start_time(c->pid),
         };
         _cleanup_free_ char *created = vs_now_rfc3339();
         rec.created = created;
@@ -402,13 +412,17 @@ static int do_create(struct create_ctx *c, vs_error **err)
 
 int vs_container_create(const struct vs_create_opts *o, pid_t *pid_out, vs_error **err)
 {
-        struct create_ctx c = {.o = o};
+        struct create_ctx c = {.o = o, .exec_fifo = -1};
         int r = do_create(&c, err);
         if (r < 0) {
                 create_cleanup(&c);
+                if (c.exec_fifo >= 0)
+                        close(c.exec_fifo);
         } else {
                 if (pid_out)
                         *pid_out = c.pid;
+                if (o->exec_fifo_out)
+                        *o->exec_fifo_out = c.exec_fifo;
         }
         if (c.cgroup)
                 vs_cgroup_free(c.cgroup);

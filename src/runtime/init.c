@@ -54,13 +54,29 @@ static int write_time_offsets(const struct oci_config *cfg, vs_error **err)
                 return 0;
         _cleanup_free_ char *text = xstrdup("");
         for (size_t i = 0; i < l->n_time_offsets; i++) {
-                char *t = xasprintf("%s%s %s\n", text, l->time_offsets[i].key,
-                                    l->time_offsets[i].value);
+                char *t =
+                    xasprintf("%s%s %s\n", text, l->time_offsets[i].key, l->time_offsets[i].value);
                 free(text);
                 text = t;
         }
         if (vs_write_file_at(AT_FDCWD, "/proc/self/timens_offsets", text, strlen(text), err) < 0)
                 return vs_error_wrap(err, "linux.timeOffsets");
+        return 0;
+}
+
+/* SYNC_GO, always the runtime's first message: once received, the id
+ * mappings and oomScoreAdj are written and the host pid is known. Only a new
+ * user namespace needs it before setup; otherwise it is taken where the host
+ * pid is first needed, so the init never waits for the runtime to be
+ * scheduled before it starts its mounts. */
+static int await_go(struct vs_init_args *a, vs_error **err)
+{
+        struct vs_sync_msg m;
+        if (a->host_pid > 0)
+                return 0;
+        if (vs_sync_recv(a->sync_fd, &m) < 0 || m.type != SYNC_GO)
+                return vs_fail_errno(err, "lost the runtime before setup");
+        a->host_pid = m.value;
         return 0;
 }
 
@@ -74,6 +90,8 @@ static int enter_cgroup(struct vs_rootfs_ctx *ctx, vs_error **err)
                         return -1;
         } else {
                 struct vs_sync_msg m;
+                if (await_go(a, err) < 0)
+                        return -1;
                 if (vs_sync_recv(a->sync_fd, &m) < 0 || m.type != SYNC_CGROUP)
                         return vs_fail_errno(err, "lost the runtime while it set up cgroups");
         }
@@ -87,13 +105,13 @@ static int build(struct vs_init_args *a, struct vs_rootfs_ctx *ctx, char **exe, 
         const struct oci_config *cfg = a->cfg;
         const struct oci_process *p = cfg->process;
         struct vs_sync_msg m;
-        if (vs_sync_recv(a->sync_fd, &m) < 0 || m.type != SYNC_GO)
-                return vs_fail_errno(err, "lost the runtime before setup");
-        pid_t host_pid = a->host_pid = m.value;
+        if (a->new_userns && await_go(a, err) < 0)
+                return -1;
         if (a->new_userns) {
                 if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
-                        return vs_fail_errno(err, "linux.uidMappings: cannot become root in the new "
-                                                  "user namespace (is 0 mapped?)");
+                        return vs_fail_errno(err,
+                                             "linux.uidMappings: cannot become root in the new "
+                                             "user namespace (is 0 mapped?)");
         }
         if (cfg->hostname && *cfg->hostname &&
             sethostname(cfg->hostname, strlen(cfg->hostname)) < 0)
@@ -115,13 +133,19 @@ static int build(struct vs_init_args *a, struct vs_rootfs_ctx *ctx, char **exe, 
         if ((a->late_unshare & CLONE_NEWTIME) && write_time_offsets(cfg, err) < 0)
                 return -1;
 
-        if (vs_sync_send(a->sync_fd, SYNC_HOOKS, 0, NULL) < 0)
-                return vs_fail_errno(err, "lost the runtime");
-        if (vs_sync_recv(a->sync_fd, &m) < 0 || m.type != SYNC_HOOKS_DONE)
-                return vs_fail_errno(err, "lost the runtime while it ran hooks");
+        if (await_go(a, err) < 0)
+                return -1;
+        /* The runtime runs these between the mounts and pivot_root; without
+         * any, no round trip to it. */
+        if (cfg->hooks.n_prestart || cfg->hooks.n_create_runtime) {
+                if (vs_sync_send(a->sync_fd, SYNC_HOOKS, 0, NULL) < 0)
+                        return vs_fail_errno(err, "lost the runtime");
+                if (vs_sync_recv(a->sync_fd, &m) < 0 || m.type != SYNC_HOOKS_DONE)
+                        return vs_fail_errno(err, "lost the runtime while it ran hooks");
+        }
         if (cfg->hooks.n_create_container) {
                 _cleanup_free_ char *state =
-                        vs_hook_state_json(a->id, a->bundle, "creating", host_pid, cfg);
+                    vs_hook_state_json(a->id, a->bundle, "creating", a->host_pid, cfg);
                 if (vs_hooks_run(cfg->hooks.create_container, cfg->hooks.n_create_container,
                                  "createContainer", state, err) < 0)
                         return -1;
@@ -132,9 +156,9 @@ static int build(struct vs_init_args *a, struct vs_rootfs_ctx *ctx, char **exe, 
                 return vs_fail_errno(err, "cannot open /proc/self/fd");
         if (vs_rootfs_pivot(ctx, err) < 0 || vs_rootfs_finish(ctx, err) < 0)
                 return -1;
-        if (p->terminal && vs_terminal_setup(ctx->rootfd, a->console_fd, true, p->has_console_size,
-                                             (uint16_t) p->console_height,
-                                             (uint16_t) p->console_width, err) < 0)
+        if (p->terminal &&
+            vs_terminal_setup(ctx->rootfd, a->console_fd, true, p->has_console_size,
+                              (uint16_t) p->console_height, (uint16_t) p->console_width, err) < 0)
                 return -1;
         if (a->console_fd >= 0) {
                 close(a->console_fd);
@@ -143,10 +167,11 @@ static int build(struct vs_init_args *a, struct vs_rootfs_ctx *ctx, char **exe, 
         if (vs_rootfs_readonly_root(ctx, err) < 0)
                 return -1;
         if (cfg->linux_.has_personality) {
-                unsigned long persona = cfg->linux_.personality_domain &&
-                                                strcmp(cfg->linux_.personality_domain, "LINUX32") == 0
-                                        ? PER_LINUX32
-                                        : PER_LINUX;
+                unsigned long persona =
+                    cfg->linux_.personality_domain &&
+                            strcmp(cfg->linux_.personality_domain, "LINUX32") == 0
+                        ? PER_LINUX32
+                        : PER_LINUX;
                 if (personality(persona) < 0)
                         return vs_fail_errno(err, "linux.personality: cannot set it");
         }
@@ -163,8 +188,8 @@ _Noreturn void vs_init_main(struct vs_init_args *a)
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         prctl(PR_SET_DUMPABLE, 0);
 
-        struct vs_rootfs_ctx ctx = {.cfg = a->cfg, .in_userns = a->in_userns,
-                                    .no_pivot = a->no_pivot, .rootfd = -1};
+        struct vs_rootfs_ctx ctx = {
+            .cfg = a->cfg, .in_userns = a->in_userns, .no_pivot = a->no_pivot, .rootfd = -1};
         _cleanup_error_ vs_error *err = NULL;
         _cleanup_free_ char *exe = NULL;
         int procfd = -1;
@@ -190,7 +215,7 @@ _Noreturn void vs_init_main(struct vs_init_args *a)
         const struct oci_config *cfg = a->cfg;
         if (cfg->hooks.n_start_container) {
                 _cleanup_free_ char *state =
-                        vs_hook_state_json(a->id, a->bundle, "created", a->host_pid, cfg);
+                    vs_hook_state_json(a->id, a->bundle, "created", a->host_pid, cfg);
                 if (vs_hooks_run(cfg->hooks.start_container, cfg->hooks.n_start_container,
                                  "startContainer", state, &err) < 0) {
                         dprintf(fifo, "%s", err->msg);

@@ -32,15 +32,15 @@ static const struct {
         const char *name;
         int sig;
 } signals[] = {
-        {"HUP", SIGHUP},     {"INT", SIGINT},       {"QUIT", SIGQUIT},   {"ILL", SIGILL},
-        {"TRAP", SIGTRAP},   {"ABRT", SIGABRT},     {"IOT", SIGIOT},     {"BUS", SIGBUS},
-        {"FPE", SIGFPE},     {"KILL", SIGKILL},     {"USR1", SIGUSR1},   {"SEGV", SIGSEGV},
-        {"USR2", SIGUSR2},   {"PIPE", SIGPIPE},     {"ALRM", SIGALRM},   {"TERM", SIGTERM},
-        {"STKFLT", SIGSTKFLT}, {"CHLD", SIGCHLD},   {"CONT", SIGCONT},   {"STOP", SIGSTOP},
-        {"TSTP", SIGTSTP},   {"TTIN", SIGTTIN},     {"TTOU", SIGTTOU},   {"URG", SIGURG},
-        {"XCPU", SIGXCPU},   {"XFSZ", SIGXFSZ},     {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF},
-        {"WINCH", SIGWINCH}, {"IO", SIGIO},         {"POLL", SIGPOLL},   {"PWR", SIGPWR},
-        {"SYS", SIGSYS},
+    {"HUP", SIGHUP},       {"INT", SIGINT},   {"QUIT", SIGQUIT},     {"ILL", SIGILL},
+    {"TRAP", SIGTRAP},     {"ABRT", SIGABRT}, {"IOT", SIGIOT},       {"BUS", SIGBUS},
+    {"FPE", SIGFPE},       {"KILL", SIGKILL}, {"USR1", SIGUSR1},     {"SEGV", SIGSEGV},
+    {"USR2", SIGUSR2},     {"PIPE", SIGPIPE}, {"ALRM", SIGALRM},     {"TERM", SIGTERM},
+    {"STKFLT", SIGSTKFLT}, {"CHLD", SIGCHLD}, {"CONT", SIGCONT},     {"STOP", SIGSTOP},
+    {"TSTP", SIGTSTP},     {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU},     {"URG", SIGURG},
+    {"XCPU", SIGXCPU},     {"XFSZ", SIGXFSZ}, {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF},
+    {"WINCH", SIGWINCH},   {"IO", SIGIO},     {"POLL", SIGPOLL},     {"PWR", SIGPWR},
+    {"SYS", SIGSYS},
 };
 
 int vs_signal_from_name(const char *s)
@@ -98,36 +98,27 @@ static void run_poststart(const char *root, const struct vs_state *st)
         _cleanup_error_ vs_error *herr = NULL;
         if (vs_state_load_config(root, st, &cfg, &herr) == 0 && cfg->hooks.n_poststart) {
                 _cleanup_free_ char *state =
-                        vs_hook_state_json(st->id, st->bundle, "running", st->pid, cfg);
+                    vs_hook_state_json(st->id, st->bundle, "running", st->pid, cfg);
                 vs_hooks_run_all(cfg->hooks.poststart, cfg->hooks.n_poststart, "poststart", state);
         } else if (herr) {
                 vs_warn("%s", herr->msg);
         }
 }
 
-int vs_container_start(const char *root, const char *id, vs_error **err)
+/* Waits on the exec fifo's read end until the init exec'd (the fifo closes
+ * with nothing in it) or failed (an error in it, or died), then runs the
+ * poststart hooks; a failed start destroys the container. */
+static int await_exec(const char *root, struct vs_state *st, int fifo, int pidfd, vs_error **err)
 {
-        _cleanup_state_ struct vs_state *st = NULL;
-        _cleanup_close_ int lock = -1;
-        if (vs_state_open_locked(root, id, &st, &lock, err) < 0)
-                return -1;
-        const char *status = vs_state_status(root, st);
-        if (strcmp(status, "created") != 0)
-                return vs_fail(err, "container '%s' cannot be started: it is %s, not created", id,
-                               status);
+        const char *id = st->id;
         _cleanup_free_ char *fifo_path = vs_state_fifo_path(root, id);
-        _cleanup_close_ int pidfd = vs_state_pidfd(st);
-        if (pidfd < 0)
-                return vs_fail(err, "container '%s' cannot be started: its init is gone", id);
-        _cleanup_close_ int fifo = open(fifo_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-        if (fifo < 0)
-                return vs_fail_errno(err, "cannot open %s", fifo_path);
         /* The init writes an error, or closes the fifo by exec'ing. */
         char msg[4096];
         size_t len = 0;
         bool done = false;
         while (!done) {
-                struct pollfd p[2] = {{.fd = fifo, .events = POLLIN}, {.fd = pidfd, .events = POLLIN}};
+                struct pollfd p[2] = {{.fd = fifo, .events = POLLIN},
+                                      {.fd = pidfd, .events = POLLIN}};
                 int r = poll(p, 2, -1);
                 if (r < 0 && errno == EINTR)
                         continue;
@@ -169,6 +160,42 @@ failed:
                         vs_warn("%s", derr->msg);
         }
         return -1;
+}
+
+int vs_container_start(const char *root, const char *id, vs_error **err)
+{
+        _cleanup_state_ struct vs_state *st = NULL;
+        _cleanup_close_ int lock = -1;
+        if (vs_state_open_locked(root, id, &st, &lock, err) < 0)
+                return -1;
+        const char *status = vs_state_status(root, st);
+        if (strcmp(status, "created") != 0)
+                return vs_fail(err, "container '%s' cannot be started: it is %s, not created", id,
+                               status);
+        _cleanup_free_ char *fifo_path = vs_state_fifo_path(root, id);
+        _cleanup_close_ int pidfd = vs_state_pidfd(st);
+        if (pidfd < 0)
+                return vs_fail(err, "container '%s' cannot be started: its init is gone", id);
+        _cleanup_close_ int fifo = open(fifo_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        if (fifo < 0)
+                return vs_fail_errno(err, "cannot open %s", fifo_path);
+        return await_exec(root, st, fifo, pidfd, err);
+}
+
+/* start for run: create opened the fifo before the init ran, so the init
+ * may have exec'd, even exited, since; pid is our unreaped child, so it
+ * cannot have been reused. */
+static int start_created(const char *root, const char *id, pid_t pid, int fifo, vs_error **err)
+{
+        _cleanup_state_ struct vs_state *st = NULL;
+        _cleanup_close_ int lock = -1;
+        if (vs_state_open_locked(root, id, &st, &lock, err) < 0)
+                return -1;
+        _cleanup_close_ int pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+        if (pidfd < 0)
+                return vs_fail_errno(err, "container '%s': cannot watch its init %d", id,
+                                     (int) pid);
+        return await_exec(root, st, fifo, pidfd, err);
 }
 
 static bool same_pidns(pid_t a, ino_t ns)
@@ -254,7 +281,7 @@ static int destroy(const char *root, struct vs_state *st, vs_error **err)
                 return -1;
         if (cfg && cfg->hooks.n_poststop) {
                 _cleanup_free_ char *state =
-                        vs_hook_state_json(st->id, st->bundle, "stopped", 0, cfg);
+                    vs_hook_state_json(st->id, st->bundle, "stopped", 0, cfg);
                 vs_hooks_run_all(cfg->hooks.poststop, cfg->hooks.n_poststop, "poststop", state);
         }
         return 0;
@@ -280,10 +307,10 @@ static int forward_loop(pid_t pid, int pidfd, int sfd, int master, int *exit_sta
         bool master_open = master >= 0, stdin_open = master >= 0;
         for (;;) {
                 struct pollfd p[4] = {
-                        {.fd = sfd, .events = POLLIN},
-                        {.fd = pidfd, .events = POLLIN},
-                        {.fd = master_open ? master : -1, .events = POLLIN},
-                        {.fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN},
+                    {.fd = sfd, .events = POLLIN},
+                    {.fd = pidfd, .events = POLLIN},
+                    {.fd = master_open ? master : -1, .events = POLLIN},
+                    {.fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN},
                 };
                 int r = poll(p, 4, -1);
                 if (r < 0 && errno == EINTR)
@@ -336,8 +363,8 @@ static int forward_loop(pid_t pid, int pidfd, int sfd, int master, int *exit_sta
                         int status;
                         if (waitpid(pid, &status, 0) < 0)
                                 return -1;
-                        *exit_status = WIFEXITED(status) ? WEXITSTATUS(status)
-                                                         : 128 + WTERMSIG(status);
+                        *exit_status =
+                            WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
                         return 0;
                 }
         }
@@ -366,8 +393,7 @@ void vs_foreground_signals(sigset_t *all)
         sigdelset(all, SIGABRT);
 }
 
-int vs_container_run(const struct vs_create_opts *o, bool detach, int *exit_status,
-                     vs_error **err)
+int vs_container_run(const struct vs_create_opts *o, bool detach, int *exit_status, vs_error **err)
 {
         int master = -1;
         struct vs_create_opts co = *o;
@@ -380,8 +406,10 @@ int vs_container_run(const struct vs_create_opts *o, bool detach, int *exit_stat
         if (!detach)
                 sigprocmask(SIG_BLOCK, &all, &old);
         pid_t pid = 0;
+        _cleanup_close_ int fifo = -1;
+        co.exec_fifo_out = &fifo;
         int r = vs_container_create(&co, &pid, err);
-        if (r == 0 && vs_container_start(o->root, o->id, err) < 0) {
+        if (r == 0 && start_created(o->root, o->id, pid, fifo, err) < 0) {
                 _cleanup_error_ vs_error *derr = NULL;
                 vs_container_delete(o->root, o->id, true, &derr);
                 r = -1;
