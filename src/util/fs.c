@@ -74,8 +74,8 @@ int vs_write_all(int fd, const void *data, size_t len)
         return 0;
 }
 
-static int write_replace(const char *path, const void *data, size_t len, mode_t mode,
-                         bool durable, vs_error **err)
+static int write_replace(const char *path, const void *data, size_t len, mode_t mode, bool durable,
+                         vs_error **err)
 {
         _cleanup_free_ char *tmp = xasprintf("%s.tmp.%d", path, getpid());
         _cleanup_free_ char *dircopy = xstrdup(path);
@@ -189,9 +189,9 @@ int vs_openat2(int dirfd, const char *path, int flags, unsigned long long resolv
 int vs_open_in_root(int rootfd, const char *path, int flags, mode_t mode)
 {
         struct open_how how = {
-                .flags = (unsigned long long) (flags | O_CLOEXEC),
-                .mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
-                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+            .flags = (unsigned long long) (flags | O_CLOEXEC),
+            .mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
+            .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
         };
         while (*path == '/')
                 path++;
@@ -204,8 +204,40 @@ int vs_open_in_root(int rootfd, const char *path, int flags, mode_t mode)
         return fd;
 }
 
+/* The common cases in one to four calls: path exists, or only its last
+ * component is missing. Returns the directory, or -1 (errno set) to walk. */
+static int open_or_mkdir_last_in_root(int rootfd, const char *path, mode_t mode)
+{
+        int fd = vs_open_in_root(rootfd, path, O_PATH | O_DIRECTORY, 0);
+        if (fd >= 0 || errno != ENOENT)
+                return fd;
+        _cleanup_free_ char *parent = xstrdup(path);
+        char *slash = strrchr(parent, '/');
+        while (slash && slash > parent && slash[1] == '\0') {
+                *slash = '\0';
+                slash = strrchr(parent, '/');
+        }
+        const char *base = slash ? slash + 1 : parent;
+        if (slash)
+                *slash = '\0';
+        if (*base == '\0' || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
+                errno = ENOENT;
+                return -1;
+        }
+        _cleanup_close_ int dir =
+            vs_open_in_root(rootfd, slash && *parent ? parent : "/", O_PATH | O_DIRECTORY, 0);
+        if (dir < 0)
+                return -1;
+        if (mkdirat(dir, base, mode) < 0 && errno != EEXIST)
+                return -1;
+        return vs_open_in_root(rootfd, path, O_PATH | O_DIRECTORY, 0);
+}
+
 int vs_mkdir_p_in_root(int rootfd, const char *path, mode_t mode, vs_error **err)
 {
+        int fast = open_or_mkdir_last_in_root(rootfd, path, mode);
+        if (fast >= 0)
+                return fast;
         _cleanup_free_ char *p = xstrdup(path);
         _cleanup_close_ int cur = vs_open_in_root(rootfd, "/", O_PATH | O_DIRECTORY, 0);
         if (cur < 0)
@@ -225,7 +257,7 @@ int vs_mkdir_p_in_root(int rootfd, const char *path, mode_t mode, vs_error **err
                 if (next < 0 && errno == ENOENT) {
                         if (mkdirat(cur, walk, mode) < 0 && errno != EEXIST)
                                 return vs_fail_errno(
-                                        err, "cannot create directory %s in container root", p);
+                                    err, "cannot create directory %s in container root", p);
                         next = vs_open_in_root(rootfd, p, O_PATH | O_DIRECTORY, 0);
                 }
                 if (next < 0)
