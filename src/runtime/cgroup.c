@@ -606,8 +606,8 @@ static char *join_strv(char *const *v, const char *sep)
         return out;
 }
 
-int vs_cgroup_create(const char *id, const char *cgroups_path, const struct oci_resources *res,
-                     struct vs_cgroup **out, vs_error **err)
+int vs_cgroup_begin(const char *id, const char *cgroups_path, const struct oci_resources *res,
+                    struct vs_cgroup **out, vs_error **err)
 {
         const struct cg_layout *l = cg_layout_get(err);
         if (l == NULL)
@@ -627,22 +627,41 @@ int vs_cgroup_create(const char *id, const char *cgroups_path, const struct oci_
         }
         if (validate(cg, res, err) < 0)
                 return -1;
+        for (size_t i = 0; i < cg->n; i++) {
+                if (cg->dirs[i].v2 && make_dir(&cg->dirs[i], err) < 0) {
+                        remove_created(cg);
+                        return -1;
+                }
+                _cleanup_free_ char *names = join_strv(cg->dirs[i].controllers, ",");
+                vs_debug("cgroup %s: %s (%s%s)", id, cg->dirs[i].path,
+                         cg->dirs[i].v2 ? "cgroup2: " : "", names);
+        }
+        *out = steal_ptr(cg);
+        return 0;
+}
 
+int vs_cgroup_complete(struct vs_cgroup *cg, const struct oci_resources *res, vs_error **err)
+{
         int ret = 0;
         for (size_t i = 0; i < cg->n && ret == 0; i++)
-                ret = make_dir(&cg->dirs[i], err);
+                if (!cg->dirs[i].v2)
+                        ret = make_dir(&cg->dirs[i], err);
         if (ret == 0)
                 enable_v2(cg, res);
         if (ret == 0)
                 ret = apply(cg, res, false, err);
-        if (ret < 0) {
+        return ret;
+}
+
+int vs_cgroup_create(const char *id, const char *cgroups_path, const struct oci_resources *res,
+                     struct vs_cgroup **out, vs_error **err)
+{
+        _cleanup_cgroup_ struct vs_cgroup *cg = NULL;
+        if (vs_cgroup_begin(id, cgroups_path, res, &cg, err) < 0)
+                return -1;
+        if (vs_cgroup_complete(cg, res, err) < 0) {
                 remove_created(cg);
                 return -1;
-        }
-        for (size_t i = 0; i < cg->n; i++) {
-                _cleanup_free_ char *names = join_strv(cg->dirs[i].controllers, ",");
-                vs_debug("cgroup %s: %s (%s%s)", id, cg->dirs[i].path,
-                         cg->dirs[i].v2 ? "cgroup2: " : "", names);
         }
         *out = steal_ptr(cg);
         return 0;

@@ -20,6 +20,14 @@ struct vs_cgroup; /* opaque: the per-controller paths of one container */
  * cgroup>/vessel-<id>). On any failure nothing is left behind. */
 int vs_cgroup_create(const char *id, const char *cgroups_path, const struct oci_resources *res,
                      struct vs_cgroup **out, vs_error **err);
+/* vs_cgroup_create in two halves, so that the runtime can start the init
+ * between them and make the rest while the init builds its mounts: begin
+ * checks everything and makes the cgroup2 directory (the init is born
+ * there); complete makes the other directories and applies res. After a failed
+ * complete the caller destroys cg (vs_cgroup_destroy). */
+int vs_cgroup_begin(const char *id, const char *cgroups_path, const struct oci_resources *res,
+                    struct vs_cgroup **out, vs_error **err);
+int vs_cgroup_complete(struct vs_cgroup *cg, const struct oci_resources *res, vs_error **err);
 /* Moves pid into the container's cgroup in every hierarchy. */
 int vs_cgroup_enter(const struct vs_cgroup *cg, pid_t pid, vs_error **err);
 /* Fast placement, for a container init that is not in a user namespace:

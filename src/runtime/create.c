@@ -263,8 +263,8 @@ static int do_create(struct create_ctx *c, vs_error **err)
         }
 
         allow_default_devices(cfg);
-        if (vs_cgroup_create(o->id, cfg->linux_.cgroups_path, cfg->linux_.resources, &c->cgroup,
-                             err) < 0)
+        if (vs_cgroup_begin(o->id, cfg->linux_.cgroups_path, cfg->linux_.resources, &c->cgroup,
+                            err) < 0)
                 return -1;
 
         _cleanup_close_ int console = -1, console_peer = -1;
@@ -342,17 +342,19 @@ static int do_create(struct create_ctx *c, vs_error **err)
                 if (vs_write_file_at(AT_FDCWD, path, val, (size_t) n, err) < 0)
                         return vs_error_wrap(err, "process.oomScoreAdj");
         }
-        /* The first migration into a cgroup v1 hierarchy waits for an RCU
-         * grace period (several ms): the init builds its mounts meanwhile
-         * and waits for SYNC_CGROUP only where it needs its cgroup. */
         /* The init starts its setup without waiting for SYNC_GO, so it may
-         * have failed already: its SYNC_ERROR is then read below. */
+         * have failed already: its SYNC_ERROR is then read below. It waits
+         * for SYNC_CGROUP only where it needs its cgroup, building its mounts
+         * meanwhile (the first migration into a cgroup v1 hierarchy by
+         * another process waits for an RCU grace period, several ms). */
         vs_sync_send(sync_fd, SYNC_GO, c->pid, NULL);
-        if (a.self_cgroup == NULL) {
-                if (vs_cgroup_enter(c->cgroup, c->pid, err) < 0)
-                        return -1;
-                vs_sync_send(sync_fd, SYNC_CGROUP, 0, NULL);
-        }
+        /* The rest of the cgroups is made while the init mounts; it enters
+         * them (or is moved) once they are complete, before it execs. */
+        if (vs_cgroup_complete(c->cgroup, cfg->linux_.resources, err) < 0)
+                return -1;
+        if (a.self_cgroup == NULL && vs_cgroup_enter(c->cgroup, c->pid, err) < 0)
+                return -1;
+        vs_sync_send(sync_fd, SYNC_CGROUP, 0, NULL);
         for (;;) {
                 struct vs_sync_msg m;
                 if (vs_sync_recv(sync_fd, &m) < 0)

@@ -85,16 +85,14 @@ static int enter_cgroup(struct vs_rootfs_ctx *ctx, vs_error **err)
         struct vs_init_args *a = ctx->enter_arg;
         if (ctx->cgroup_self)
                 return 0;
-        if (a->self_cgroup) {
-                if (vs_cgroup_enter_self(a->self_cgroup, a->v2_at_birth, err) < 0)
-                        return -1;
-        } else {
-                struct vs_sync_msg m;
-                if (await_go(a, err) < 0)
-                        return -1;
-                if (vs_sync_recv(a->sync_fd, &m) < 0 || m.type != SYNC_CGROUP)
-                        return vs_fail_errno(err, "lost the runtime while it set up cgroups");
-        }
+        /* The runtime completes the cgroups while we mount (SYNC_CGROUP). */
+        struct vs_sync_msg m;
+        if (await_go(a, err) < 0)
+                return -1;
+        if (vs_sync_recv(a->sync_fd, &m) < 0 || m.type != SYNC_CGROUP)
+                return vs_fail_errno(err, "lost the runtime while it set up cgroups");
+        if (a->self_cgroup && vs_cgroup_enter_self(a->self_cgroup, a->v2_at_birth, err) < 0)
+                return -1;
         return vs_read_file("/proc/self/cgroup", &ctx->cgroup_self, NULL, err);
 }
 
