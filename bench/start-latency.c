@@ -1,11 +1,14 @@
 /* start-latency: how long it takes to start, run to completion and clean up a
  * container, per runtime, against a floor measured in the same run.
  *
- *   start-latency --bundle DIR [--floor BIN] [--vessel BIN] [--runc BIN]
- *                 [--crun BIN] [-n N] [-w N] [--json FILE] ...
+ *   start-latency --bundle DIR [--floor BIN] [--full-floor BIN] [--vessel BIN]
+ *                 [--runc BIN] [--crun BIN] [-n N] [-w N] [--json FILE] ...
  *
  * Contenders (each enabled by giving its binary):
- *   floor          FLOOR ROOTFS ARGS...         bare clone + pivot_root + exec
+ *   bare floor     FLOOR ROOTFS ARGS...         bare clone + pivot_root + exec
+ *   full floor     FLOOR --full ROOTFS ARGS...  + the kernel work of the default
+ *                                               config (cgroups, mounts, devices,
+ *                                               masked paths, capabilities)
  *   vessel run     VESSEL --root R run --bundle DIR ID
  *   vessel 4-step  VESSEL --root R create --bundle DIR --pid-file P ID;
  *                  VESSEL --root R start ID; wait for the init pid from P;
@@ -14,16 +17,14 @@
  *   crun run       CRUN --root R run --bundle DIR ID
  *
  * ROOTFS and ARGS come from DIR/config.json (root.path, process.args), so the
- * floor runs what the runtimes run. Iterations are interleaved (one iteration
- * of every contender, in an order rotated each round) so that slow drift of the
- * machine and asynchronous kernel clean-up (network namespaces are torn down
- * by a workqueue) are spread over all contenders alike. Every command is
- * posix_spawn()ed directly, no shell; the harness is a child subreaper so that
- * a container init orphaned by `vessel create` is reparented to it and can be
- * waited for. Peak RSS is ru_maxrss from wait4(): the largest resident set of
- * the runtime process or of any descendant it waited for (the container init
- * before its exec counts; so does the runtime's re-exec'd helper, like
- * `runc init`), maximum over all iterations.
+ * floors run what the runtimes run. Every median is divided by both floors'. Iterations are
+ * interleaved (one iteration of every contender, in an order rotated each round) so that slow drift
+ * of the machine and asynchronous kernel clean-up (network namespaces are torn down by a workqueue)
+ * are spread over all contenders alike. Every command is posix_spawn()ed directly, no shell; the
+ * harness is a child subreaper so that a container init orphaned by `vessel create` is reparented
+ * to it and can be waited for. Peak RSS is ru_maxrss from wait4(): the largest resident set of the
+ * runtime process or of any descendant it waited for (the container init before its exec counts; so
+ * does the runtime's re-exec'd helper, like `runc init`), maximum over all iterations.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -53,9 +54,10 @@ extern char **environ;
 #define MAX_CMD_ARGS 64
 
 enum kind {
-        KIND_FLOOR, /* floor ROOTFS ARGS... */
-        KIND_RUN,   /* RUNTIME --root R run --bundle DIR ID */
-        KIND_STEPS, /* create, start, wait for init, delete */
+        KIND_FLOOR,      /* floor ROOTFS ARGS... */
+        KIND_FULL_FLOOR, /* floor --full ROOTFS ARGS... */
+        KIND_RUN,        /* RUNTIME --root R run --bundle DIR ID */
+        KIND_STEPS,      /* create, start, wait for init, delete */
 };
 
 enum step {
@@ -192,7 +194,7 @@ static void add_contender(struct bench *b, const char *key, const char *label, e
         c->bin = bin;
         c->samples_ms = xcalloc(b->iterations, sizeof(double));
         c->sorted_ms = xcalloc(b->iterations, sizeof(double));
-        if (kind == KIND_FLOOR)
+        if (kind == KIND_FLOOR || kind == KIND_FULL_FLOOR)
                 return;
         snprintf(c->root, sizeof(c->root), "%s/%s-root", b->tmpdir, key);
         if (mkdir(c->root, 0700) < 0 && errno != EEXIST)
@@ -421,13 +423,20 @@ static void run_iteration(struct bench *b, struct contender *c, bool measure)
         snprintf(id, sizeof(id), "vb%d-%s-%u", (int) getpid(), c->key, b->iteration);
         switch (c->kind) {
         case KIND_FLOOR:
-                argv[0] = (char *) c->bin, argv[1] = b->rootfs;
+        case KIND_FULL_FLOOR: {
+                size_t n = 0;
+
+                argv[n++] = (char *) c->bin;
+                if (c->kind == KIND_FULL_FLOOR)
+                        argv[n++] = "--full";
+                argv[n++] = b->rootfs;
                 for (size_t i = 0; i <= MAX_CMD_ARGS; i++) {
-                        argv[2 + i] = b->cmd[i];
+                        argv[n + i] = b->cmd[i];
                         if (b->cmd[i] == NULL)
                                 break;
                 }
                 break;
+        }
         case KIND_RUN:
                 argv[0] = (char *) c->bin, argv[1] = "--root", argv[2] = c->root;
                 argv[3] = "run", argv[4] = "--bundle", argv[5] = (char *) b->bundle;
@@ -447,7 +456,7 @@ static void run_iteration(struct bench *b, struct contender *c, bool measure)
                               argv, &c->peak_rss_kib);
         if (ok && measure)
                 c->samples_ms[c->nsamples++] = now_ms() - start;
-        if (!ok && c->kind != KIND_FLOOR)
+        if (!ok && c->kind != KIND_FLOOR && c->kind != KIND_FULL_FLOOR)
                 clean_up_failure(b, c, id, init_pid);
 
         /* Orphans reparented to us (a runtime's helpers) must not pile up. */
@@ -479,19 +488,25 @@ static double percentile(const double *sorted, size_t n, double p)
         return sorted[rank > 0 ? rank - 1 : 0];
 }
 
-static const struct contender *find_floor(const struct bench *b)
+/* The median of the floor of that kind, or 0 when it was not measured. */
+static double floor_median(const struct bench *b, enum kind kind)
 {
-        for (size_t i = 0; i < b->ncontenders; i++)
-                if (b->contenders[i].kind == KIND_FLOOR && !b->contenders[i].failed)
-                        return &b->contenders[i];
-        return NULL;
+        for (size_t i = 0; i < b->ncontenders; i++) {
+                const struct contender *c = &b->contenders[i];
+
+                if (c->kind == kind && !c->failed && c->nsamples > 0)
+                        return median(c->sorted_ms, c->nsamples);
+        }
+        return 0;
 }
 
 static void print_command(const struct bench *b, const struct contender *c)
 {
         switch (c->kind) {
         case KIND_FLOOR:
-                printf("  %-16s %s %s", c->label, c->bin, b->rootfs);
+        case KIND_FULL_FLOOR:
+                printf("  %-16s %s%s %s", c->label, c->bin,
+                       c->kind == KIND_FULL_FLOOR ? " --full" : "", b->rootfs);
                 for (size_t i = 0; b->cmd[i] != NULL; i++)
                         printf(" %s", b->cmd[i]);
                 printf("\n");
@@ -522,13 +537,19 @@ static long harness_rss_kib(void)
         return ru.ru_maxrss;
 }
 
+/* "1.23", or "-" when that floor was not measured. */
+static void format_ratio(double value, double floor, char *buf, size_t size)
+{
+        if (floor > 0)
+                snprintf(buf, size, "%.2f", value / floor);
+        else
+                snprintf(buf, size, "-");
+}
+
 static void print_report(const struct bench *b)
 {
-        const struct contender *floor = find_floor(b);
-        double floor_median = 0;
+        const double bare = floor_median(b, KIND_FLOOR), full = floor_median(b, KIND_FULL_FLOOR);
 
-        if (floor != NULL)
-                floor_median = median(floor->sorted_ms, floor->nsamples);
         printf("start-latency: %u iterations per contender after %u warm-up, interleaved\n",
                b->iterations, b->warmup);
         printf("bundle %s, process", b->bundle);
@@ -537,24 +558,24 @@ static void print_report(const struct bench *b)
         printf("\ncommands (ID differs per iteration):\n");
         for (size_t i = 0; i < b->ncontenders; i++)
                 print_command(b, &b->contenders[i]);
-        printf("\n%-16s %10s %10s %10s %9s %10s\n", "contender", "median", "p10", "p90", "x floor",
-               "peak RSS");
+        printf("\n%-16s %10s %10s %10s %7s %7s %10s\n", "contender", "median", "p10", "p90",
+               "x bare", "x full", "peak RSS");
         for (size_t i = 0; i < b->ncontenders; i++) {
                 const struct contender *c = &b->contenders[i];
                 const double *s = c->sorted_ms;
                 size_t n = c->nsamples;
-                char ratio[32] = "-";
+                char ratio_bare[32], ratio_full[32];
 
                 if (c->failed) {
                         printf("%-16s FAILED: %s\n%-16s (%s)\n", c->label, c->error, "",
                                c->context);
                         continue;
                 }
-                if (floor != NULL && floor_median > 0)
-                        snprintf(ratio, sizeof(ratio), "%.2f", median(s, n) / floor_median);
-                printf("%-16s %7.2f ms %7.2f ms %7.2f ms %9s %6.1f MiB\n", c->label, median(s, n),
-                       percentile(s, n, 10), percentile(s, n, 90), ratio,
-                       (double) c->peak_rss_kib / 1024.0);
+                format_ratio(median(s, n), bare, ratio_bare, sizeof(ratio_bare));
+                format_ratio(median(s, n), full, ratio_full, sizeof(ratio_full));
+                printf("%-16s %7.2f ms %7.2f ms %7.2f ms %7s %7s %6.1f MiB\n", c->label,
+                       median(s, n), percentile(s, n, 10), percentile(s, n, 90), ratio_bare,
+                       ratio_full, (double) c->peak_rss_kib / 1024.0);
         }
         for (size_t i = 0; i < b->ncontenders; i++) {
                 const struct contender *c = &b->contenders[i];
@@ -583,7 +604,7 @@ static json_object *samples_json(const struct contender *c)
 
 static void write_json(const struct bench *b, const char *path)
 {
-        const struct contender *floor = find_floor(b);
+        const double bare = floor_median(b, KIND_FLOOR), full = floor_median(b, KIND_FULL_FLOOR);
         json_object *doc = json_object_new_object();
         json_object *list = json_object_new_array();
         json_object *cmd = json_object_new_array();
@@ -620,11 +641,12 @@ static void write_json(const struct bench *b, const char *path)
                         json_object_object_add(o, "peak_rss_kib",
                                                json_object_new_int64(c->peak_rss_kib));
                         json_object_object_add(o, "samples_ms", samples_json(c));
-                        if (floor != NULL)
-                                json_object_object_add(
-                                    o, "ratio_to_floor",
-                                    json_object_new_double(
-                                        median(s, n) / median(floor->sorted_ms, floor->nsamples)));
+                        if (bare > 0)
+                                json_object_object_add(o, "ratio_to_floor",
+                                                       json_object_new_double(median(s, n) / bare));
+                        if (full > 0)
+                                json_object_object_add(o, "ratio_to_full_floor",
+                                                       json_object_new_double(median(s, n) / full));
                 }
                 if (c->kind == KIND_STEPS && !c->failed) {
                         json_object *steps = json_object_new_object();
@@ -662,12 +684,15 @@ static void free_bench(struct bench *b)
 static void usage(FILE *out, const char *prog)
 {
         fprintf(out,
-                "usage: %s --bundle DIR [--floor BIN] [--vessel BIN] [--runc BIN] [--crun BIN]\n"
-                "          [-n N] [-w N] [--timeout SEC] [--tmpdir DIR] [--json FILE]\n"
+                "usage: %s --bundle DIR [--floor BIN] [--full-floor BIN] [--vessel BIN]\n"
+                "          [--runc BIN] [--crun BIN] [-n N] [-w N] [--timeout SEC] [--tmpdir DIR]\n"
+                "          [--json FILE]\n"
                 "\n"
                 "Times create + start + wait + delete of DIR's container per runtime.\n"
                 "  -b, --bundle DIR   OCI bundle; terminal must be off\n"
                 "      --floor BIN    bench/floor: clone + pivot_root + exec baseline\n"
+                "      --full-floor BIN  bench/floor --full: + the kernel work of the default\n"
+                "                     config (cgroups, mounts, devices, capabilities)\n"
                 "      --vessel BIN   adds `vessel run` and vessel create/start/wait/delete\n"
                 "      --runc BIN     adds `runc run`\n"
                 "      --crun BIN     adds `crun run`\n"
@@ -695,15 +720,23 @@ static unsigned parse_count(const char *opt, const char *arg, unsigned min)
 int main(int argc, char **argv)
 {
         static const struct option options[] = {
-            {"bundle", required_argument, NULL, 'b'}, {"floor", required_argument, NULL, 'F'},
-            {"vessel", required_argument, NULL, 'V'}, {"runc", required_argument, NULL, 'R'},
-            {"crun", required_argument, NULL, 'C'},   {"iterations", required_argument, NULL, 'n'},
-            {"warmup", required_argument, NULL, 'w'}, {"timeout", required_argument, NULL, 'T'},
-            {"tmpdir", required_argument, NULL, 't'}, {"json", required_argument, NULL, 'j'},
-            {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+            {"bundle", required_argument, NULL, 'b'},
+            {"floor", required_argument, NULL, 'F'},
+            {"full-floor", required_argument, NULL, 'L'},
+            {"vessel", required_argument, NULL, 'V'},
+            {"runc", required_argument, NULL, 'R'},
+            {"crun", required_argument, NULL, 'C'},
+            {"iterations", required_argument, NULL, 'n'},
+            {"warmup", required_argument, NULL, 'w'},
+            {"timeout", required_argument, NULL, 'T'},
+            {"tmpdir", required_argument, NULL, 't'},
+            {"json", required_argument, NULL, 'j'},
+            {"help", no_argument, NULL, 'h'},
+            {NULL, 0, NULL, 0},
         };
         struct bench b = {.iterations = 200, .warmup = 5, .timeout_ms = 30000};
-        const char *floor_bin = NULL, *vessel_bin = NULL, *runc_bin = NULL, *crun_bin = NULL;
+        const char *floor_bin = NULL, *full_floor_bin = NULL, *vessel_bin = NULL, *runc_bin = NULL,
+                   *crun_bin = NULL;
         const char *json_path = NULL, *bundle = NULL;
         char own_tmpdir[PATH_MAX] = "";
         bool progress = isatty(STDERR_FILENO);
@@ -716,6 +749,9 @@ int main(int argc, char **argv)
                         break;
                 case 'F':
                         floor_bin = optarg;
+                        break;
+                case 'L':
+                        full_floor_bin = optarg;
                         break;
                 case 'V':
                         vessel_bin = optarg;
@@ -788,7 +824,9 @@ int main(int argc, char **argv)
         posix_spawnattr_setpgroup(&b.attr, 0);
 
         if (floor_bin != NULL)
-                add_contender(&b, "floor", "floor", KIND_FLOOR, floor_bin);
+                add_contender(&b, "floor", "bare floor", KIND_FLOOR, floor_bin);
+        if (full_floor_bin != NULL)
+                add_contender(&b, "full_floor", "full floor", KIND_FULL_FLOOR, full_floor_bin);
         if (vessel_bin != NULL) {
                 add_contender(&b, "vessel_run", "vessel run", KIND_RUN, vessel_bin);
                 add_contender(&b, "vessel_steps", "vessel 4-step", KIND_STEPS, vessel_bin);
@@ -798,7 +836,8 @@ int main(int argc, char **argv)
         if (crun_bin != NULL)
                 add_contender(&b, "crun_run", "crun run", KIND_RUN, crun_bin);
         if (b.ncontenders == 0)
-                die("no contenders: give at least one of --floor, --vessel, --runc, --crun");
+                die("no contenders: give at least one of --floor, --full-floor, --vessel, --runc, "
+                    "--crun");
 
         for (unsigned round = 0; round < b.warmup + b.iterations; round++) {
                 b.iteration = round + 1;
@@ -833,7 +872,7 @@ int main(int argc, char **argv)
                 for (size_t i = 0; i < b.ncontenders; i++) {
                         struct contender *c = &b.contenders[i];
 
-                        if (c->kind == KIND_FLOOR)
+                        if (c->kind == KIND_FLOOR || c->kind == KIND_FULL_FLOOR)
                                 continue;
                         unlink(c->pid_file);
                         if (rmdir(c->root) < 0 && errno != ENOENT)

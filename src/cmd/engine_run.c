@@ -488,7 +488,7 @@ int cmd_engine_monitor(int argc, char **argv)
             {"help", no_argument, NULL, 'h'},
             {0},
         };
-        const char *runtime_root = vs_engine_runtime_root(vs_globals.root);
+        const char *runtime_root = vs_engine_runtime_root();
         int status_fd = -1, attach_fd = -1, last_exit = 0;
         long restart_delay = -1;
         int c;

@@ -55,8 +55,8 @@ const struct vs_command vs_engine_commands[] = {
 
 int vs_cmd_open_engine(struct vs_engine **e, vs_error **err)
 {
-        return vs_engine_open(vs_globals.data_root, vs_engine_runtime_root(vs_globals.root),
-                              vs_globals.debug, e, err);
+        return vs_engine_open(vs_globals.data_root, vs_engine_runtime_root(), vs_globals.debug, e,
+                              err);
 }
 
 int vs_cmd_running_ctr(const char *name, struct vs_engine **e, struct vs_ctr **ct, vs_error **err)

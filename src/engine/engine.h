@@ -31,18 +31,24 @@ struct vs_store;
 /* Where things live; built by the command front ends from the globals. */
 struct vs_engine {
         char *data_root;
-        char *runtime_root; /* runtime state root (VESSEL_RUNTIME_ROOT or --root) */
+        char *runtime_root; /* runtime state root (VESSEL_RUNTIME_ROOT, or derived) */
         char *ctr_root;     /* <data-root>/containers */
         bool debug;
         struct vs_store *store; /* opened on first vs_engine_store() */
 };
 
+#define VS_ENGINE_DEFAULT_DATA_ROOT    "/var/lib/vessel"
+#define VS_ENGINE_DEFAULT_RUNTIME_ROOT "/run/vessel"
+
+/* Opens the engine on data_root (created when missing). runtime_root NULL
+ * derives the runtime state root from the data root: /run/vessel for the
+ * default data root, /run/vessel/engine@<hash of its canonical path> for any
+ * other, so two data roots never share runtime state. */
 int vs_engine_open(const char *data_root, const char *runtime_root, bool debug,
                    struct vs_engine **out, vs_error **err);
-/* The runtime state root engine containers use: $VESSEL_RUNTIME_ROOT when
- * set (tests move it there, since --root selects the runtime CLI), else
- * global_root. */
-const char *vs_engine_runtime_root(const char *global_root);
+/* $VESSEL_RUNTIME_ROOT when set (an explicit runtime state root: --root
+ * selects the runtime CLI), else NULL: derive it from the data root. */
+const char *vs_engine_runtime_root(void);
 void vs_engine_close(struct vs_engine *e);
 /* The image store, with the in-use check registered (rmi refuses images
  * that container records use). */

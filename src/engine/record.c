@@ -19,30 +19,79 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* The runtime state dir of the engine whose data root is the canonical path
+ * data_root: the default data root keeps the runtime CLI's default root (state
+ * of engines before this existed stays found); any other gets a dir of its
+ * own under it, named after a hash of its path. The name holds '@', which no
+ * container id may, so it never meets a runtime-CLI container, and
+ * `vessel list` skips it (no state.json). A "data-root" file in it names its
+ * owner: a hash collision or a reused dir fails instead of mixing state.
+ * See docs/engine.md, "Runtime state". */
+static int derive_runtime_root(const char *data_root, char **out, vs_error **err)
+{
+        if (strcmp(data_root, VS_ENGINE_DEFAULT_DATA_ROOT) == 0) {
+                *out = xstrdup(VS_ENGINE_DEFAULT_RUNTIME_ROOT);
+                return 0;
+        }
+        _cleanup_free_ char *dir = xasprintf(VS_ENGINE_DEFAULT_RUNTIME_ROOT "/engine@%016llx",
+                                             (unsigned long long) vs_fnv1a(data_root));
+        if (vs_mkdir_p(dir, 0711, err) < 0)
+                return vs_error_wrap(err, "runtime state dir of data root %s", data_root);
+        _cleanup_free_ char *owner_path = xasprintf("%s/data-root", dir);
+        _cleanup_free_ char *owner = NULL;
+        size_t len = 0;
+        vs_error *rerr = NULL;
+        if (vs_read_file(owner_path, &owner, &len, &rerr) < 0) {
+                if (rerr->errno_ != ENOENT) {
+                        *err = rerr;
+                        return -1;
+                }
+                vs_error_free(&rerr);
+                /* Concurrent first uses write the same content. */
+                if (vs_write_file_atomic(owner_path, data_root, strlen(data_root), 0644, err) < 0)
+                        return -1;
+        } else if (len != strlen(data_root) || memcmp(owner, data_root, len) != 0) {
+                return vs_fail(err,
+                               "runtime state dir %s belongs to data root %.*s, not %s "
+                               "(set VESSEL_RUNTIME_ROOT to use another)",
+                               dir, (int) len, owner, data_root);
+        }
+        *out = xstrdup(dir);
+        return 0;
+}
+
 int vs_engine_open(const char *data_root, const char *runtime_root, bool debug,
                    struct vs_engine **out, vs_error **err)
 {
         if (data_root[0] != '/')
                 return vs_fail(err, "data root '%s' is not an absolute path", data_root);
-        if (runtime_root[0] != '/')
+        if (runtime_root != NULL && runtime_root[0] != '/')
                 return vs_fail(err, "runtime root '%s' is not an absolute path", runtime_root);
+        _cleanup_free_ char *ctr_root = xasprintf("%s/containers", data_root);
+        if (vs_mkdir_p(ctr_root, 0700, err) < 0)
+                return -1;
+        _cleanup_free_ char *canonical = realpath(data_root, NULL);
+        if (canonical == NULL)
+                return vs_fail_errno(err, "cannot resolve data root %s", data_root);
+        _cleanup_free_ char *derived = NULL;
+        if (runtime_root == NULL) {
+                if (derive_runtime_root(canonical, &derived, err) < 0)
+                        return -1;
+                runtime_root = derived;
+        }
         struct vs_engine *e = xzalloc(sizeof(*e));
         e->data_root = xstrdup(data_root);
         e->runtime_root = xstrdup(runtime_root);
-        e->ctr_root = xasprintf("%s/containers", data_root);
+        e->ctr_root = xstrdup(ctr_root);
         e->debug = debug;
-        if (vs_mkdir_p(e->ctr_root, 0700, err) < 0) {
-                vs_engine_close(e);
-                return -1;
-        }
         *out = e;
         return 0;
 }
 
-const char *vs_engine_runtime_root(const char *global_root)
+const char *vs_engine_runtime_root(void)
 {
         const char *env = getenv("VESSEL_RUNTIME_ROOT");
-        return env && *env ? env : global_root;
+        return env && *env ? env : NULL;
 }
 
 void vs_engine_close(struct vs_engine *e)

@@ -631,20 +631,13 @@ int vs_cgroup_plan(const char *id, const char *cgroups_path, const struct oci_re
         return 0;
 }
 
-int vs_cgroup_make(struct vs_cgroup *cg, const struct oci_resources *res, vs_error **err)
+int vs_cgroup_begin(struct vs_cgroup *cg, vs_error **err)
 {
-        int ret = 0;
-        for (size_t i = 0; i < cg->n && ret == 0; i++)
-                ret = make_dir(&cg->dirs[i], err);
-        if (ret == 0)
-                enable_v2(cg, res);
-        if (ret == 0)
-                ret = apply(cg, res, false, err);
-        if (ret < 0) {
-                remove_created(cg);
-                return -1;
-        }
         for (size_t i = 0; i < cg->n; i++) {
+                if (cg->dirs[i].v2 && make_dir(&cg->dirs[i], err) < 0) {
+                        remove_created(cg);
+                        return -1;
+                }
                 _cleanup_free_ char *names = join_strv(cg->dirs[i].controllers, ",");
                 vs_debug("cgroup: %s (%s%s)", cg->dirs[i].path, cg->dirs[i].v2 ? "cgroup2: " : "",
                          names);
@@ -652,12 +645,29 @@ int vs_cgroup_make(struct vs_cgroup *cg, const struct oci_resources *res, vs_err
         return 0;
 }
 
+int vs_cgroup_complete(struct vs_cgroup *cg, const struct oci_resources *res, vs_error **err)
+{
+        int ret = 0;
+        for (size_t i = 0; i < cg->n && ret == 0; i++)
+                if (!cg->dirs[i].v2)
+                        ret = make_dir(&cg->dirs[i], err);
+        if (ret == 0)
+                enable_v2(cg, res);
+        if (ret == 0)
+                ret = apply(cg, res, false, err);
+        return ret;
+}
+
 int vs_cgroup_create(const char *id, const char *cgroups_path, const struct oci_resources *res,
                      struct vs_cgroup **out, vs_error **err)
 {
         _cleanup_cgroup_ struct vs_cgroup *cg = NULL;
-        if (vs_cgroup_plan(id, cgroups_path, res, &cg, err) < 0 || vs_cgroup_make(cg, res, err) < 0)
+        if (vs_cgroup_plan(id, cgroups_path, res, &cg, err) < 0 || vs_cgroup_begin(cg, err) < 0)
                 return -1;
+        if (vs_cgroup_complete(cg, res, err) < 0) {
+                remove_created(cg);
+                return -1;
+        }
         *out = steal_ptr(cg);
         return 0;
 }
@@ -845,7 +855,14 @@ int vs_cgroup_destroy(struct vs_cgroup *cg, vs_error **err)
         const struct cg_dir *fz = cg_find(cg, "freezer");
         long long deadline = now_ms() + DESTROY_TIMEOUT_MS;
         unsigned delay = 1000;
-        for (;;) {
+        /* The usual case: the init is reaped and left nothing behind, so
+         * every directory is an empty leaf. rmdir refuses (EBUSY, ENOTEMPTY)
+         * wherever a process or a child cgroup is left: only then list and
+         * kill, which costs two opens per hierarchy. */
+        bool removed = true;
+        for (size_t i = cg->n; i-- > 0 && removed;)
+                removed = rmdir(cg->dirs[i].path) == 0 || errno == ENOENT;
+        while (!removed) {
                 _cleanup_free_ pid_t *pids = NULL;
                 size_t n = 0;
                 all_pids(cg, &pids, &n);

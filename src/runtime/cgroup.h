@@ -20,12 +20,17 @@ struct vs_cgroup; /* opaque: the per-controller paths of one container */
  * cgroup>/vessel-<id>). On any failure nothing is left behind. */
 int vs_cgroup_create(const char *id, const char *cgroups_path, const struct oci_resources *res,
                      struct vs_cgroup **out, vs_error **err);
-/* vs_cgroup_create in two steps, so that the directories can be recorded
- * before they exist: plan computes and validates them, make creates them
- * and applies res (on failure it removes what it created). */
+/* vs_cgroup_create in three steps. plan computes and validates the
+ * directories without making any, so that they can be recorded before they
+ * exist; begin makes the cgroup2 directory (the init is born there); then
+ * the runtime starts the init, and complete makes the other directories and
+ * applies res while the init builds its mounts. begin removes what it made
+ * on failure; after a failed complete the caller destroys cg
+ * (vs_cgroup_destroy). */
 int vs_cgroup_plan(const char *id, const char *cgroups_path, const struct oci_resources *res,
                    struct vs_cgroup **out, vs_error **err);
-int vs_cgroup_make(struct vs_cgroup *cg, const struct oci_resources *res, vs_error **err);
+int vs_cgroup_begin(struct vs_cgroup *cg, vs_error **err);
+int vs_cgroup_complete(struct vs_cgroup *cg, const struct oci_resources *res, vs_error **err);
 /* For a cgroup planned but perhaps never made: removes each directory
  * that is empty, kills nothing (a busy one is not ours). */
 void vs_cgroup_remove_idle(const struct vs_cgroup *cg);

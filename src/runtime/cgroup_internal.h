@@ -83,6 +83,12 @@ bool cg_strv_has(char *const *v, const char *s);
 
 /* File helpers. cg_write's error: "<field>: cannot set <file> to <value>
  * in <dir>: <strerror>" (no "<field>: " when field is NULL). */
+/* cg_write in two steps, for several writes through one open file: the
+ * open (with cg_write's errors for a missing file), then one write. */
+int cg_open_write(const char *dir, const char *file, const char *value, const char *field,
+                  vs_error **err);
+int cg_write_fd(int fd, const char *dir, const char *file, const char *value, const char *field,
+                vs_error **err);
 int cg_write(const char *dir, const char *file, const char *value, const char *field,
              vs_error **err);
 int cg_writef(const char *dir, const char *file, const char *field, vs_error **err, const char *fmt,

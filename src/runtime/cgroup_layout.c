@@ -317,12 +317,12 @@ const struct cg_dir *cg_find(const struct vs_cgroup *cg, const char *controller)
         return NULL;
 }
 
-int cg_write(const char *dir, const char *file, const char *value, const char *field,
-             vs_error **err)
+int cg_open_write(const char *dir, const char *file, const char *value, const char *field,
+                  vs_error **err)
 {
         _cleanup_free_ char *path = join(dir, file);
         _cleanup_free_ char *prefix = field ? xasprintf("%s: ", field) : xstrdup("");
-        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
         if (fd < 0 && errno == ENOENT) {
                 if (!vs_is_dir(dir))
                         return vs_error_set(err, ENOENT, "%scannot set %s to %s: cgroup %s", prefix,
@@ -359,14 +359,30 @@ int cg_write(const char *dir, const char *file, const char *value, const char *f
         }
         if (fd < 0)
                 return vs_fail_errno(err, "%scannot open %s", prefix, path);
+        return fd;
+}
+
+int cg_write_fd(int fd, const char *dir, const char *file, const char *value, const char *field,
+                vs_error **err)
+{
         size_t len = strlen(value);
         ssize_t w;
         do
                 w = write(fd, value, len);
         while (w < 0 && errno == EINTR);
         if (w < 0)
-                return vs_fail_errno(err, "%scannot set %s to %s in %s", prefix, file, value, dir);
+                return vs_fail_errno(err, "%s%scannot set %s to %s in %s", field ? field : "",
+                                     field ? ": " : "", file, value, dir);
         return 0;
+}
+
+int cg_write(const char *dir, const char *file, const char *value, const char *field,
+             vs_error **err)
+{
+        _cleanup_close_ int fd = cg_open_write(dir, file, value, field, err);
+        if (fd < 0)
+                return -1;
+        return cg_write_fd(fd, dir, file, value, field, err);
 }
 
 int cg_writef(const char *dir, const char *file, const char *field, vs_error **err, const char *fmt,

@@ -275,20 +275,25 @@ int cg_v1_devices(const char *dir, const struct oci_resources *r, bool update, v
          * everything" (runc's emulator starts from an empty whitelist), so
          * reset first, then replay them in order: later rules win, like
          * the kernel's own list. */
-        if (cg_write(dir, "devices.deny", "a", RES "devices", err) < 0)
+        _cleanup_close_ int deny = cg_open_write(dir, "devices.deny", "a", RES "devices", err);
+        if (deny < 0 || cg_write_fd(deny, dir, "devices.deny", "a", RES "devices", err) < 0)
                 return -1;
+        /* The kernel takes one rule per write: one open file for all. */
+        _cleanup_close_ int allow = -1;
         for (size_t i = 0; i < r->n_devices; i++) {
                 const struct oci_device_cgroup *d = &r->devices[i];
+                const char *file = d->allow ? "devices.allow" : "devices.deny";
                 _cleanup_free_ char *rule = device_rule(d);
                 _cleanup_free_ char *f = xasprintf(RES "devices[%zu]", i);
-                if (cg_write(dir, d->allow ? "devices.allow" : "devices.deny", rule, f, err) < 0)
+                if (d->allow && allow < 0 && (allow = cg_open_write(dir, file, rule, f, err)) < 0)
+                        return -1;
+                if (cg_write_fd(d->allow ? allow : deny, dir, file, rule, f, err) < 0)
                         return -1;
         }
         return 0;
 }
 
 /* ---- stats ---- */
-
 
 static void mem_entry(const char *dir, json_object *e, const char *prefix)
 {

@@ -10,7 +10,7 @@
 #include "util/error.h"
 
 struct vs_create_opts {
-        const char *root;           /* state root, e.g. /run/vessel */
+        const char *root; /* state root, e.g. /run/vessel */
         const char *id;
         const char *bundle;         /* may be relative; made absolute */
         const char *pid_file;       /* NULL: none */
@@ -20,6 +20,9 @@ struct vs_create_opts {
         /* Set by run in the foreground when process.terminal is true and no
          * console socket was given: the pty master comes back here. */
         int *console_master_out;
+        /* Set by run: the exec fifo's read end comes back here, opened before
+         * the init starts (see vs_container_run). */
+        int *exec_fifo_out;
 };
 
 /* Creates the container: its init waits on the exec fifo afterwards.
@@ -32,8 +35,7 @@ int vs_container_kill(const char *root, const char *id, int sig, bool all, vs_er
 int vs_container_delete(const char *root, const char *id, bool force, vs_error **err);
 /* create + start; in the foreground waits, forwards signals, deletes the
  * container and stores the exit status (128+N when killed by signal N). */
-int vs_container_run(const struct vs_create_opts *o, bool detach, int *exit_status,
-                     vs_error **err);
+int vs_container_run(const struct vs_create_opts *o, bool detach, int *exit_status, vs_error **err);
 
 /* pause/resume through the freezer (v1 freezer.state, v2 cgroup.freeze). */
 int vs_container_pause(const char *root, const char *id, vs_error **err);
@@ -43,12 +45,10 @@ struct oci_resources;
 int vs_container_update(const char *root, const char *id, const struct oci_resources *res,
                         vs_error **err);
 /* Host pids of every process in the container. */
-int vs_container_pids(const char *root, const char *id, pid_t **pids, size_t *n,
-                      vs_error **err);
+int vs_container_pids(const char *root, const char *id, pid_t **pids, size_t *n, vs_error **err);
 /* runc-events-shaped stats ({"type":"stats","id":..,"data":{...}}). */
 struct json_object;
-int vs_container_stats(const char *root, const char *id, struct json_object **out,
-                       vs_error **err);
+int vs_container_stats(const char *root, const char *id, struct json_object **out, vs_error **err);
 
 struct oci_process;
 struct vs_exec_opts {

@@ -183,6 +183,7 @@ struct create_ctx {
         struct vs_mount_ids mounts_before;
         struct vs_seccomp_prog *seccomp;
         struct vs_state rec; /* what state.json says, from the claim on */
+        int exec_fifo; /* the read end for run, or -1 */
 };
 
 static void create_cleanup(struct create_ctx *c)
@@ -373,21 +374,30 @@ static int do_create(struct create_ctx *c, vs_error **err)
         _cleanup_close_ int fifo = open(fifo_path, O_PATH | O_CLOEXEC);
         if (fifo < 0)
                 return vs_fail_errno(err, "cannot open %s", fifo_path);
+        /* For run: with a reader already there the init's open of the fifo
+         * does not block, so it execs as soon as it is ready, while the
+         * runtime still writes the state. */
+        if (o->exec_fifo_out) {
+                c->exec_fifo = open(fifo_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+                if (c->exec_fifo < 0)
+                        return vs_fail_errno(err, "cannot open %s", fifo_path);
+        }
 
         allow_default_devices(cfg);
+        /* The directories are recorded (pending) before they exist, so that
+         * a `delete -f` after a kill -9 finds them; begin makes the cgroup2
+         * one the init is born in, complete (below) the rest while the init
+         * builds its mounts. */
         if (vs_cgroup_plan(o->id, cfg->linux_.cgroups_path, cfg->linux_.resources, &c->cgroup,
                            err) < 0)
                 return -1;
         c->rec.cgroup_pending = true;
         if (save_progress(c, false, err) < 0)
                 return -1;
-        if (vs_cgroup_make(c->cgroup, cfg->linux_.resources, err) < 0) {
+        if (vs_cgroup_begin(c->cgroup, err) < 0) {
                 vs_cgroup_free(steal_ptr(c->cgroup));
                 return -1;
         }
-        c->rec.cgroup_pending = false;
-        if (save_progress(c, false, err) < 0)
-                return -1;
 
         _cleanup_close_ int console = -1, console_peer = -1;
         if (terminal && vs_console_open(o->console_socket, &console, &console_peer, err) < 0)
@@ -467,16 +477,22 @@ static int do_create(struct create_ctx *c, vs_error **err)
                 if (vs_write_file_at(AT_FDCWD, path, val, (size_t) n, err) < 0)
                         return vs_error_wrap(err, "process.oomScoreAdj");
         }
-        /* The first migration into a cgroup v1 hierarchy waits for an RCU
-         * grace period (several ms): the init builds its mounts meanwhile
-         * and waits for SYNC_CGROUP only where it needs its cgroup. */
-        if (vs_sync_send(sync_fd, SYNC_GO, c->pid, NULL) < 0)
-                return vs_fail_errno(err, "container init died before setup");
-        if (a.self_cgroup == NULL) {
-                if (vs_cgroup_enter(c->cgroup, c->pid, err) < 0)
-                        return -1;
-                vs_sync_send(sync_fd, SYNC_CGROUP, 0, NULL);
-        }
+        /* The init starts its setup without waiting for SYNC_GO, so it may
+         * have failed already: its SYNC_ERROR is then read below. It waits
+         * for SYNC_CGROUP only where it needs its cgroup, building its mounts
+         * meanwhile (the first migration into a cgroup v1 hierarchy by
+         * another process waits for an RCU grace period, several ms). */
+        vs_sync_send(sync_fd, SYNC_GO, c->pid, NULL);
+        /* The rest of the cgroups is made while the init mounts; it enters
+         * them (or is moved) once they are complete, before it execs. */
+        if (vs_cgroup_complete(c->cgroup, cfg->linux_.resources, err) < 0)
+                return -1;
+        c->rec.cgroup_pending = false;
+        if (save_progress(c, false, err) < 0)
+                return -1;
+        if (a.self_cgroup == NULL && vs_cgroup_enter(c->cgroup, c->pid, err) < 0)
+                return -1;
+        vs_sync_send(sync_fd, SYNC_CGROUP, 0, NULL);
         if (await_init(c, sync_fd, err) < 0)
                 return -1;
         if (console_peer >= 0) {
@@ -503,13 +519,17 @@ static int do_create(struct create_ctx *c, vs_error **err)
 
 int vs_container_create(const struct vs_create_opts *o, pid_t *pid_out, vs_error **err)
 {
-        struct create_ctx c = {.o = o};
+        struct create_ctx c = {.o = o, .exec_fifo = -1};
         int r = do_create(&c, err);
         if (r < 0) {
                 create_cleanup(&c);
+                if (c.exec_fifo >= 0)
+                        close(c.exec_fifo);
         } else {
                 if (pid_out)
                         *pid_out = c.pid;
+                if (o->exec_fifo_out)
+                        *o->exec_fifo_out = c.exec_fifo;
         }
         if (c.cgroup)
                 vs_cgroup_free(c.cgroup);

@@ -64,19 +64,35 @@ static int write_time_offsets(const struct oci_config *cfg, vs_error **err)
         return 0;
 }
 
+/* SYNC_GO, always the runtime's first message: once received, the id
+ * mappings and oomScoreAdj are written and the host pid is known. Only a new
+ * user namespace needs it before setup; otherwise it is taken where the host
+ * pid is first needed, so the init never waits for the runtime to be
+ * scheduled before it starts its mounts. */
+static int await_go(struct vs_init_args *a, vs_error **err)
+{
+        struct vs_sync_msg m;
+        if (a->host_pid > 0)
+                return 0;
+        if (vs_sync_recv(a->sync_fd, &m) < 0 || m.type != SYNC_GO)
+                return vs_fail_errno(err, "lost the runtime before setup");
+        a->host_pid = m.value;
+        return 0;
+}
+
 static int enter_cgroup(struct vs_rootfs_ctx *ctx, vs_error **err)
 {
         struct vs_init_args *a = ctx->enter_arg;
         if (ctx->cgroup_self)
                 return 0;
-        if (a->self_cgroup) {
-                if (vs_cgroup_enter_self(a->self_cgroup, a->v2_at_birth, err) < 0)
-                        return -1;
-        } else {
-                struct vs_sync_msg m;
-                if (vs_sync_recv(a->sync_fd, &m) < 0 || m.type != SYNC_CGROUP)
-                        return vs_fail_errno(err, "lost the runtime while it set up cgroups");
-        }
+        /* The runtime completes the cgroups while we mount (SYNC_CGROUP). */
+        struct vs_sync_msg m;
+        if (await_go(a, err) < 0)
+                return -1;
+        if (vs_sync_recv(a->sync_fd, &m) < 0 || m.type != SYNC_CGROUP)
+                return vs_fail_errno(err, "lost the runtime while it set up cgroups");
+        if (a->self_cgroup && vs_cgroup_enter_self(a->self_cgroup, a->v2_at_birth, err) < 0)
+                return -1;
         return vs_read_file("/proc/self/cgroup", &ctx->cgroup_self, NULL, err);
 }
 
@@ -87,9 +103,8 @@ static int build(struct vs_init_args *a, struct vs_rootfs_ctx *ctx, char **exe, 
         const struct oci_config *cfg = a->cfg;
         const struct oci_process *p = cfg->process;
         struct vs_sync_msg m;
-        if (vs_sync_recv(a->sync_fd, &m) < 0 || m.type != SYNC_GO)
-                return vs_fail_errno(err, "lost the runtime before setup");
-        pid_t host_pid = a->host_pid = m.value;
+        if (a->new_userns && await_go(a, err) < 0)
+                return -1;
         if (a->new_userns) {
                 if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
                         return vs_fail_errno(err,
@@ -116,13 +131,19 @@ static int build(struct vs_init_args *a, struct vs_rootfs_ctx *ctx, char **exe, 
         if ((a->late_unshare & CLONE_NEWTIME) && write_time_offsets(cfg, err) < 0)
                 return -1;
 
-        if (vs_sync_send(a->sync_fd, SYNC_HOOKS, 0, NULL) < 0)
-                return vs_fail_errno(err, "lost the runtime");
-        if (vs_sync_recv(a->sync_fd, &m) < 0 || m.type != SYNC_HOOKS_DONE)
-                return vs_fail_errno(err, "lost the runtime while it ran hooks");
+        if (await_go(a, err) < 0)
+                return -1;
+        /* The runtime runs these between the mounts and pivot_root; without
+         * any, no round trip to it. */
+        if (cfg->hooks.n_prestart || cfg->hooks.n_create_runtime) {
+                if (vs_sync_send(a->sync_fd, SYNC_HOOKS, 0, NULL) < 0)
+                        return vs_fail_errno(err, "lost the runtime");
+                if (vs_sync_recv(a->sync_fd, &m) < 0 || m.type != SYNC_HOOKS_DONE)
+                        return vs_fail_errno(err, "lost the runtime while it ran hooks");
+        }
         if (cfg->hooks.n_create_container) {
                 _cleanup_free_ char *state =
-                    vs_hook_state_json(a->id, a->bundle, "creating", host_pid, cfg);
+                    vs_hook_state_json(a->id, a->bundle, "creating", a->host_pid, cfg);
                 if (vs_hooks_run(cfg->hooks.create_container, cfg->hooks.n_create_container,
                                  "createContainer", state, err) < 0)
                         return -1;

@@ -22,8 +22,9 @@ struct vs_init_args {
         bool no_pivot;
         int preserve_fds;
         pid_t host_pid; /* our pid as the runtime sees it (from SYNC_GO) */
-        /* Set when the init enters its cgroups itself (vs_cgroup_enter_self);
-         * otherwise the runtime moves it and sends SYNC_CGROUP. */
+        /* Set when the init enters its cgroups itself (vs_cgroup_enter_self),
+         * once SYNC_CGROUP says they are complete; otherwise the runtime
+         * moves it, then sends SYNC_CGROUP. */
         const struct vs_cgroup *self_cgroup;
         bool v2_at_birth; /* clone3(CLONE_INTO_CGROUP) placed it in cgroup2 */
         const struct vs_seccomp_prog *seccomp; /* compiled by the runtime; NULL: none */

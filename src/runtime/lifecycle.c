@@ -106,23 +106,13 @@ static void run_poststart(const char *root, const struct vs_state *st)
         }
 }
 
-int vs_container_start(const char *root, const char *id, vs_error **err)
+/* Waits on the exec fifo's read end until the init exec'd (the fifo closes
+ * with nothing in it) or failed (an error in it, or died), then runs the
+ * poststart hooks; a failed start destroys the container. */
+static int await_exec(const char *root, struct vs_state *st, int fifo, int pidfd, vs_error **err)
 {
-        _cleanup_state_ struct vs_state *st = NULL;
-        _cleanup_close_ int lock = -1;
-        if (vs_state_open_locked(root, id, &st, &lock, err) < 0)
-                return -1;
-        const char *status = vs_state_status(root, st);
-        if (strcmp(status, "created") != 0)
-                return vs_fail(err, "container '%s' cannot be started: it is %s, not created", id,
-                               status);
+        const char *id = st->id;
         _cleanup_free_ char *fifo_path = vs_state_fifo_path(root, id);
-        _cleanup_close_ int pidfd = vs_state_pidfd(st);
-        if (pidfd < 0)
-                return vs_fail(err, "container '%s' cannot be started: its init is gone", id);
-        _cleanup_close_ int fifo = open(fifo_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-        if (fifo < 0)
-                return vs_fail_errno(err, "cannot open %s", fifo_path);
         /* The init writes an error, or closes the fifo by exec'ing. */
         char msg[4096];
         size_t len = 0;
@@ -171,6 +161,42 @@ failed:
                         vs_warn("%s", derr->msg);
         }
         return -1;
+}
+
+int vs_container_start(const char *root, const char *id, vs_error **err)
+{
+        _cleanup_state_ struct vs_state *st = NULL;
+        _cleanup_close_ int lock = -1;
+        if (vs_state_open_locked(root, id, &st, &lock, err) < 0)
+                return -1;
+        const char *status = vs_state_status(root, st);
+        if (strcmp(status, "created") != 0)
+                return vs_fail(err, "container '%s' cannot be started: it is %s, not created", id,
+                               status);
+        _cleanup_free_ char *fifo_path = vs_state_fifo_path(root, id);
+        _cleanup_close_ int pidfd = vs_state_pidfd(st);
+        if (pidfd < 0)
+                return vs_fail(err, "container '%s' cannot be started: its init is gone", id);
+        _cleanup_close_ int fifo = open(fifo_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        if (fifo < 0)
+                return vs_fail_errno(err, "cannot open %s", fifo_path);
+        return await_exec(root, st, fifo, pidfd, err);
+}
+
+/* start for run: create opened the fifo before the init ran, so the init
+ * may have exec'd, even exited, since; pid is our unreaped child, so it
+ * cannot have been reused. */
+static int start_created(const char *root, const char *id, pid_t pid, int fifo, vs_error **err)
+{
+        _cleanup_state_ struct vs_state *st = NULL;
+        _cleanup_close_ int lock = -1;
+        if (vs_state_open_locked(root, id, &st, &lock, err) < 0)
+                return -1;
+        _cleanup_close_ int pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+        if (pidfd < 0)
+                return vs_fail_errno(err, "container '%s': cannot watch its init %d", id,
+                                     (int) pid);
+        return await_exec(root, st, fifo, pidfd, err);
 }
 
 static bool same_pidns(pid_t a, ino_t ns)
@@ -407,8 +433,10 @@ int vs_container_run(const struct vs_create_opts *o, bool detach, int *exit_stat
         if (!detach)
                 sigprocmask(SIG_BLOCK, &all, &old);
         pid_t pid = 0;
+        _cleanup_close_ int fifo = -1;
+        co.exec_fifo_out = &fifo;
         int r = vs_container_create(&co, &pid, err);
-        if (r == 0 && vs_container_start(o->root, o->id, err) < 0) {
+        if (r == 0 && start_created(o->root, o->id, pid, fifo, err) < 0) {
                 _cleanup_error_ vs_error *derr = NULL;
                 vs_container_delete(o->root, o->id, true, &derr);
                 r = -1;

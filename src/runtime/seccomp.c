@@ -3,6 +3,7 @@
 #include "util/fs.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/strv.h"
 #include "util/xalloc.h"
 #include "version.h"
 
@@ -502,17 +503,6 @@ static unsigned int filter_syscall_flags(const struct oci_seccomp *s)
         return flags;
 }
 
-/* FNV-1a: only names the cache file; the file's whole key is compared. */
-static uint64_t fnv1a(const char *s)
-{
-        uint64_t h = 1469598103934665603ULL;
-        for (; *s; s++) {
-                h ^= (unsigned char) *s;
-                h *= 1099511628211ULL;
-        }
-        return h;
-}
-
 static char *cache_key(const char *profile_json)
 {
         const struct scmp_version *v = seccomp_version();
@@ -565,7 +555,7 @@ int vs_seccomp_compile(const struct oci_seccomp *s, const char *profile_json, co
         p->flags = filter_syscall_flags(s);
         _cleanup_free_ char *key = cache_key(profile_json);
         _cleanup_free_ char *path =
-            cache_dir ? xasprintf("%s/%016llx.bpf", cache_dir, (unsigned long long) fnv1a(key))
+            cache_dir ? xasprintf("%s/%016llx.bpf", cache_dir, (unsigned long long) vs_fnv1a(key))
                       : NULL;
         if (path && cache_read(path, key, p) == 0) {
                 p->from_cache = true;

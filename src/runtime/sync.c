@@ -20,9 +20,12 @@ int vs_sync_send(int fd, int type, int value, const char *text)
 int vs_sync_recv(int fd, struct vs_sync_msg *m)
 {
         ssize_t n;
+        /* A peer that exits with messages of ours unread leaves ECONNRESET
+         * pending, reported before what it sent us (its SYNC_ERROR): the
+         * error is cleared by being reported, so read on. */
         do
                 n = recv(fd, m, sizeof(*m), 0);
-        while (n < 0 && errno == EINTR);
+        while (n < 0 && (errno == EINTR || errno == ECONNRESET));
         if (n == 0) {
                 errno = 0;
                 return -1;

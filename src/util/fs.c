@@ -74,8 +74,8 @@ int vs_write_all(int fd, const void *data, size_t len)
         return 0;
 }
 
-static int write_replace(const char *path, const void *data, size_t len, mode_t mode,
-                         bool durable, vs_error **err)
+static int write_replace(const char *path, const void *data, size_t len, mode_t mode, bool durable,
+                         vs_error **err)
 {
         _cleanup_free_ char *tmp = xasprintf("%s.tmp.%d", path, getpid());
         _cleanup_free_ char *dircopy = xstrdup(path);
@@ -295,9 +295,9 @@ int vs_openat2(int dirfd, const char *path, int flags, unsigned long long resolv
 int vs_open_in_root(int rootfd, const char *path, int flags, mode_t mode)
 {
         struct open_how how = {
-                .flags = (unsigned long long) (flags | O_CLOEXEC),
-                .mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
-                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+            .flags = (unsigned long long) (flags | O_CLOEXEC),
+            .mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
+            .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
         };
         while (*path == '/')
                 path++;

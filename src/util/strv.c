@@ -57,3 +57,13 @@ void strv_env_set(char ***env, const char *kv)
                 }
         strv_push(env, kv);
 }
+
+uint64_t vs_fnv1a(const char *s)
+{
+        uint64_t h = 1469598103934665603ULL;
+        for (; *s; s++) {
+                h ^= (unsigned char) *s;
+                h *= 1099511628211ULL;
+        }
+        return h;
+}

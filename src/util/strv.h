@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 size_t strv_len(char *const *v);
 void strv_free(char **v);
@@ -14,5 +15,9 @@ bool strv_contains(char *const *v, const char *s);
 /* Sets "KEY=VALUE" in an environment vector: replaces KEY's entry, or
  * appends. */
 void strv_env_set(char ***env, const char *kv);
+/* 64-bit FNV-1a of a string: names files and directories after a key (the
+ * seccomp cache, an engine's runtime state dir); not collision-resistant, so
+ * users also keep and compare the whole key. */
+uint64_t vs_fnv1a(const char *s);
 
 #endif

@@ -868,3 +868,85 @@ def test_start_never_loads_image_libraries(engine, tmp_path):
     libs = set().union(*loaded.values())
     for lib in IMAGE_LIBS:
         assert any(x.startswith(lib) for x in libs), f"save did not load {lib}: {libs}"
+# runtime state per data root
+
+
+def _fnv1a64(s):
+    h = 1469598103934665603
+    for b in s.encode():
+        h = ((h ^ b) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def _derived_runtime_root(data_root):
+    return Path(f"/run/vessel/engine@{_fnv1a64(os.path.realpath(data_root)):016x}")
+
+
+def _state_dirs(root):
+    return sorted(p.name for p in Path(root).iterdir()
+                  if p.is_dir() and not p.name.startswith(".")) \
+        if Path(root).exists() else []
+
+
+def test_two_data_roots_never_share_runtime_state(vessel_bin, tmp_path):
+    """Without VESSEL_RUNTIME_ROOT the runtime state root derives from the
+    data root: two engines with a container of the same name each see and
+    remove only their own."""
+    engines = []
+    for name in ("a", "b"):
+        eng = Engine(vessel_bin, tmp_path / f"data-{name}", tmp_path / "unused", tmp_path)
+        eng.env.pop("VESSEL_RUNTIME_ROOT")
+        eng.runtime_root = _derived_runtime_root(tmp_path / f"data-{name}")
+        engines.append(eng)
+    a, b = engines
+    assert a.runtime_root != b.runtime_root
+    try:
+        ids = [e.ok("run", "-d", "--name", "same", "busybox", "sleep", "100").strip()
+               for e in engines]
+        for eng, cid in zip(engines, ids):
+            eng.wait_state("same", lambda i: i["State"]["Running"], what="running")
+            info = eng.inspect("same")
+            assert info["Id"] == cid
+            record = json.loads((eng.containers_dir() / cid / "record.json").read_text())
+            assert record["RuntimeRoot"] == str(eng.runtime_root)
+            assert (eng.runtime_root / "data-root").read_text() == \
+                os.path.realpath(eng.data_root)
+            # Each state root holds its own container and nothing else.
+            assert _state_dirs(eng.runtime_root) == [cid]
+            assert eng.ok("ps", "-q", "--no-trunc").split() == [cid]
+        a.ok("rm", "-f", "same")
+        assert a.ok("ps", "-a", "-q", "--no-trunc").split() == []
+        assert _state_dirs(a.runtime_root) == []
+        info = b.inspect("same")
+        assert info["State"]["Running"] and info["Id"] == ids[1]
+        assert _state_dirs(b.runtime_root) == [ids[1]]
+        assert b.ok("exec", "same", "echo", "alive") == "alive\n"
+        b.ok("rm", "-f", "same")
+        assert _state_dirs(b.runtime_root) == []
+    finally:
+        for eng in engines:
+            for cid in eng.records():
+                eng("rm", "-f", "-v", cid)
+            shutil.rmtree(eng.runtime_root, ignore_errors=True)
+
+
+def test_runtime_state_dir_of_another_data_root_is_refused(vessel_bin, tmp_path):
+    """A derived state dir names its data root; one that names another (a
+    hash collision, a reused dir) is an error, never shared."""
+    data = tmp_path / "data"
+    data.mkdir()
+    rt = _derived_runtime_root(data)
+    rt.mkdir(parents=True)
+    try:
+        (rt / "data-root").write_text("/somewhere/else")
+        env = dict(os.environ, VESSEL_ROOT=str(data))
+        env.pop("VESSEL_RUNTIME_ROOT", None)
+        res = subprocess.run([str(vessel_bin), "ps"], env=env, capture_output=True,
+                             text=True, timeout=TIMEOUT)
+        assert res.returncode != 0
+        lines = res.stderr.strip().splitlines()
+        assert len(lines) == 1, res.stderr
+        assert str(rt) in lines[0] and "/somewhere/else" in lines[0], lines[0]
+        assert _state_dirs(rt) == []
+    finally:
+        shutil.rmtree(rt, ignore_errors=True)
