@@ -1,0 +1,468 @@
+/* vessel's guest agent: PID 1 of every microVM, run as /init from the
+ * initramfs vessel generates (src/vm/initramfs.c). A static program that
+ * links nothing of vessel: it talks to the host over one virtio-serial port
+ * (guest/proto.h), mounts the container's rootfs the host shares over
+ * virtio-9p, runs the container's process in it with the configuration the
+ * host sends, relays its stdio and exit status, and ends the VM when the
+ * process ends (a reboot, which QEMU's -no-reboot turns into its exit).
+ *
+ * Anything that goes wrong is reported to the host as an ERROR frame (and to
+ * the serial console), then the VM ends: the agent never hangs. */
+#include "proto.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define NEWROOT "/newroot"
+
+static int ctl = -1;
+
+static void power_off(void)
+{
+        sync();
+        reboot(RB_AUTOBOOT);
+        for (;;)
+                pause();
+}
+
+static int write_all(int fd, const void *p, size_t n)
+{
+        const char *c = p;
+        while (n > 0) {
+                ssize_t w = write(fd, c, n);
+                if (w < 0 && errno == EINTR)
+                        continue;
+                if (w <= 0)
+                        return -1;
+                c += w;
+                n -= (size_t) w;
+        }
+        return 0;
+}
+
+static int read_full(int fd, void *p, size_t n)
+{
+        char *c = p;
+        size_t got = 0;
+        while (got < n) {
+                ssize_t r = read(fd, c + got, n - got);
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r < 0)
+                        return -1;
+                if (r == 0)
+                        return got == 0 ? 0 : -1;
+                got += (size_t) r;
+        }
+        return 1;
+}
+
+static int send_frame(int type, const void *data, size_t len)
+{
+        unsigned char h[VS_VM_FRAME_HEADER] = {(unsigned char) type,
+                                               0,
+                                               0,
+                                               0,
+                                               (unsigned char) (len >> 24),
+                                               (unsigned char) (len >> 16),
+                                               (unsigned char) (len >> 8),
+                                               (unsigned char) len};
+        if (ctl < 0)
+                return -1;
+        if (write_all(ctl, h, sizeof(h)) < 0)
+                return -1;
+        return len ? write_all(ctl, data, len) : 0;
+}
+
+/* 1: a frame (payload malloc'd, NUL-terminated); 0: EOF; -1: error. */
+static int read_frame(int *type, char **data, size_t *len)
+{
+        unsigned char h[VS_VM_FRAME_HEADER];
+        int r = read_full(ctl, h, sizeof(h));
+        if (r <= 0)
+                return r;
+        size_t n = (size_t) h[4] << 24 | (size_t) h[5] << 16 | (size_t) h[6] << 8 | h[7];
+        if (n > VS_VM_FRAME_MAX)
+                return -1;
+        char *buf = malloc(n + 1);
+        if (buf == NULL || (n && read_full(ctl, buf, n) != 1)) {
+                free(buf);
+                return -1;
+        }
+        buf[n] = '\0';
+        *type = h[0];
+        *data = buf;
+        *len = n;
+        return 1;
+}
+
+/* Reports a setup failure to the host and the console, then ends the VM. */
+static void __attribute__((noreturn, format(printf, 1, 2))) fail(const char *fmt, ...)
+{
+        char msg[512];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        dprintf(STDERR_FILENO, "vessel-agent: %s\n", msg);
+        send_frame(VS_VM_ERROR, msg, strlen(msg));
+        power_off();
+        _exit(1);
+}
+
+static void mount_or_fail(const char *src, const char *dst, const char *type, unsigned long flags,
+                          const char *data)
+{
+        mkdir(dst, 0755);
+        if (mount(src, dst, type, flags, data) < 0)
+                fail("cannot mount %s on %s: %s", type, dst, strerror(errno));
+}
+
+/* The control port: the virtio-serial port the host named VS_VM_PORT_NAME.
+ * Ports are announced asynchronously after the device probes: wait for it
+ * (bounded; the host's boot timeout is the real limit). */
+static int open_control_port(void)
+{
+        for (int attempt = 0; attempt < 2000; attempt++) {
+                DIR *d = opendir("/sys/class/virtio-ports");
+                struct dirent *de;
+                while (d && (de = readdir(d)) != NULL) {
+                        if (de->d_name[0] == '.')
+                                continue;
+                        char path[300], name[64] = "";
+                        snprintf(path, sizeof(path), "/sys/class/virtio-ports/%s/name", de->d_name);
+                        int fd = open(path, O_RDONLY | O_CLOEXEC);
+                        if (fd < 0)
+                                continue;
+                        ssize_t n = read(fd, name, sizeof(name) - 1);
+                        close(fd);
+                        if (n > 0 && name[n - 1] == '\n')
+                                n--;
+                        if (n <= 0)
+                                continue;
+                        name[n] = '\0';
+                        if (strcmp(name, VS_VM_PORT_NAME) != 0)
+                                continue;
+                        snprintf(path, sizeof(path), "/dev/%s", de->d_name);
+                        closedir(d);
+                        int port = open(path, O_RDWR | O_CLOEXEC);
+                        if (port < 0)
+                                fail("cannot open the control port %s: %s", path, strerror(errno));
+                        return port;
+                }
+                if (d)
+                        closedir(d);
+                usleep(5000);
+        }
+        dprintf(STDERR_FILENO, "vessel-agent: no virtio-serial port named %s\n", VS_VM_PORT_NAME);
+        power_off();
+        return -1;
+}
+
+struct config {
+        char **argv, **envp;
+        size_t argc, envc;
+        const char *cwd, *hostname;
+        uid_t uid;
+        gid_t gid;
+        gid_t groups[64];
+        size_t ngroups;
+};
+
+static unsigned long parse_num(const char *key, const char *s)
+{
+        char *end;
+        errno = 0;
+        unsigned long v = strtoul(s, &end, 10);
+        if (errno || end == s || *end)
+                fail("bad %s in the configuration: '%s'", key, s);
+        return v;
+}
+
+static void parse_config(char *buf, size_t len, struct config *c)
+{
+        size_t n = 0;
+        for (size_t i = 0; i < len; i++)
+                if (buf[i] == '\0')
+                        n++;
+        c->argv = calloc(n + 1, sizeof(char *));
+        c->envp = calloc(n + 1, sizeof(char *));
+        if (c->argv == NULL || c->envp == NULL)
+                fail("out of memory");
+        c->cwd = "/";
+        for (char *p = buf; p < buf + len; p += strlen(p) + 1) {
+                char *eq = strchr(p, '=');
+                if (eq == NULL)
+                        fail("bad configuration entry '%.64s'", p);
+                *eq = '\0';
+                const char *v = eq + 1;
+                if (strcmp(p, "arg") == 0)
+                        c->argv[c->argc++] = (char *) v;
+                else if (strcmp(p, "env") == 0)
+                        c->envp[c->envc++] = (char *) v;
+                else if (strcmp(p, "cwd") == 0)
+                        c->cwd = v;
+                else if (strcmp(p, "hostname") == 0)
+                        c->hostname = v;
+                else if (strcmp(p, "uid") == 0)
+                        c->uid = (uid_t) parse_num(p, v);
+                else if (strcmp(p, "gid") == 0)
+                        c->gid = (gid_t) parse_num(p, v);
+                else if (strcmp(p, "group") == 0) {
+                        if (c->ngroups == sizeof(c->groups) / sizeof(c->groups[0]))
+                                fail("too many additional groups");
+                        c->groups[c->ngroups++] = (gid_t) parse_num(p, v);
+                }
+                /* Unknown keys: from a newer host; ignored. */
+        }
+        if (c->argc == 0)
+                fail("no command in the configuration");
+}
+
+/* /dev for the process: a tmpfs with the usual nodes, not the guest's
+ * devtmpfs (which holds the control port). */
+static void populate_dev(void)
+{
+        mount_or_fail("tmpfs", NEWROOT "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC,
+                      "mode=755,size=65536k");
+        static const struct {
+                const char *name;
+                unsigned maj, min;
+        } nodes[] = {{"null", 1, 3},   {"zero", 1, 5},    {"full", 1, 7},
+                     {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
+        for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+                char path[64];
+                snprintf(path, sizeof(path), NEWROOT "/dev/%s", nodes[i].name);
+                if (mknod(path, S_IFCHR | 0666, makedev(nodes[i].maj, nodes[i].min)) < 0)
+                        fail("cannot create %s: %s", path, strerror(errno));
+                chmod(path, 0666);
+        }
+        mount_or_fail("devpts", NEWROOT "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+                      "newinstance,ptmxmode=0666,mode=620");
+        symlink("pts/ptmx", NEWROOT "/dev/ptmx");
+        mount_or_fail("shm", NEWROOT "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                      "mode=1777,size=65536k");
+        symlink("/proc/self/fd", NEWROOT "/dev/fd");
+        symlink("/proc/self/fd/0", NEWROOT "/dev/stdin");
+        symlink("/proc/self/fd/1", NEWROOT "/dev/stdout");
+        symlink("/proc/self/fd/2", NEWROOT "/dev/stderr");
+}
+
+static void setup_rootfs(void)
+{
+        mount_or_fail(VS_VM_ROOTFS_TAG, NEWROOT, "9p", 0,
+                      "trans=virtio,version=9p2000.L,msize=262144,access=client");
+        mount_or_fail("proc", NEWROOT "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+        mount_or_fail("sysfs", NEWROOT "/sys", "sysfs",
+                      MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL);
+        populate_dev();
+}
+
+static void mkdir_p(char *path)
+{
+        for (char *p = path + 1; *p; p++) {
+                if (*p != '/')
+                        continue;
+                *p = '\0';
+                mkdir(path, 0755);
+                *p = '/';
+        }
+        mkdir(path, 0755);
+}
+
+static void __attribute__((noreturn)) exec_process(struct config *c, int in, int out, int err)
+{
+        setsid();
+        dup2(in, 0);
+        dup2(out, 1);
+        dup2(err, 2);
+        for (int fd = 3; fd < 1024; fd++)
+                close(fd);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        if (chroot(NEWROOT) < 0) {
+                dprintf(2, "vessel: cannot enter the rootfs: %s\n", strerror(errno));
+                _exit(125);
+        }
+        char *cwd = strdup(c->cwd);
+        if (cwd && chdir(cwd) < 0 && errno == ENOENT) {
+                mkdir_p(cwd);
+        }
+        if (chdir(c->cwd) < 0) {
+                dprintf(2, "vessel: cannot change to the working directory %s: %s\n", c->cwd,
+                        strerror(errno));
+                _exit(125);
+        }
+        if (setgroups(c->ngroups, c->groups) < 0 || setgid(c->gid) < 0 || setuid(c->uid) < 0) {
+                dprintf(2, "vessel: cannot switch to user %u:%u: %s\n", (unsigned) c->uid,
+                        (unsigned) c->gid, strerror(errno));
+                _exit(125);
+        }
+        extern char **environ;
+        environ = c->envp;
+        execvp(c->argv[0], c->argv);
+        int e = errno;
+        dprintf(2, "vessel: cannot run %s: %s\n", c->argv[0], strerror(e));
+        _exit(e == ENOENT ? 127 : 126);
+}
+
+/* Relays the process's output until it and everything it left are gone. */
+static int supervise(pid_t pid, int in_w, int out_r, int err_r, int sfd)
+{
+        int status = 0;
+        bool exited = false;
+        char buf[32768];
+        while (!exited || out_r >= 0 || err_r >= 0) {
+                struct pollfd p[4] = {
+                    {.fd = out_r, .events = POLLIN},
+                    {.fd = err_r, .events = POLLIN},
+                    {.fd = exited ? -1 : ctl, .events = POLLIN},
+                    {.fd = sfd, .events = POLLIN},
+                };
+                if (poll(p, 4, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        fail("poll: %s", strerror(errno));
+                }
+                for (int i = 0; i < 2; i++) {
+                        int *fd = i == 0 ? &out_r : &err_r;
+                        if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                                continue;
+                        ssize_t n = read(*fd, buf, sizeof(buf));
+                        if (n > 0) {
+                                send_frame(i == 0 ? VS_VM_STDOUT : VS_VM_STDERR, buf, (size_t) n);
+                        } else if (n == 0 || errno != EINTR) {
+                                close(*fd);
+                                *fd = -1;
+                        }
+                }
+                if (p[2].revents) {
+                        int type;
+                        char *data;
+                        size_t len;
+                        int r = read_frame(&type, &data, &len);
+                        if (r <= 0) {
+                                /* The host is gone: nobody to report to. */
+                                kill(-1, SIGKILL);
+                                power_off();
+                        }
+                        if (type == VS_VM_STDIN && in_w >= 0) {
+                                if (write_all(in_w, data, len) < 0) {
+                                        close(in_w);
+                                        in_w = -1;
+                                }
+                        } else if (type == VS_VM_STDIN_EOF && in_w >= 0) {
+                                close(in_w);
+                                in_w = -1;
+                        } else if (type == VS_VM_SIGNAL) {
+                                kill(pid, atoi(data));
+                        }
+                        free(data);
+                }
+                if (p[3].revents) {
+                        struct signalfd_siginfo si;
+                        while (read(sfd, &si, sizeof(si)) == sizeof(si))
+                                ;
+                        int st;
+                        pid_t w;
+                        while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
+                                if (w == pid && !exited) {
+                                        status = st;
+                                        exited = true;
+                                        /* As for a container: when its init ends, so does
+                                         * everything it started (and so the pipes close). */
+                                        kill(-1, SIGKILL);
+                                        if (in_w >= 0)
+                                                close(in_w);
+                                        in_w = -1;
+                                }
+                        }
+                }
+        }
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int main(void)
+{
+        /* The kernel gave us /dev/console from the initramfs as 0/1/2. */
+        mount("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, NULL);
+        mount_or_fail("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+        mount_or_fail("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+        ctl = open_control_port();
+
+        int type;
+        char *data;
+        size_t len;
+        if (read_frame(&type, &data, &len) != 1 || type != VS_VM_CONFIG)
+                fail("expected the configuration from the host first");
+        struct config c = {0};
+        parse_config(data, len, &c);
+        if (c.hostname && sethostname(c.hostname, strlen(c.hostname)) < 0)
+                fail("cannot set the hostname: %s", strerror(errno));
+        setup_rootfs();
+
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGCHLD);
+        sigprocmask(SIG_BLOCK, &set, NULL);
+        int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+        int in[2], out[2], err[2];
+        if (sfd < 0 || pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 ||
+            pipe2(err, O_CLOEXEC) < 0)
+                fail("cannot create pipes: %s", strerror(errno));
+        send_frame(VS_VM_READY, NULL, 0);
+        pid_t pid = fork();
+        if (pid < 0)
+                fail("fork: %s", strerror(errno));
+        if (pid == 0)
+                exec_process(&c, in[0], out[1], err[1]);
+        close(in[0]);
+        close(out[1]);
+        close(err[1]);
+        int code = supervise(pid, in[1], out[0], err[0], sfd);
+
+        /* Writes through 9p are synchronous (cache=none); sync anyway, then
+         * report. The host kills the VM on EXIT; should it not, wait for its
+         * ACK a bounded time and end the VM ourselves. */
+        sync();
+        char num[16];
+        snprintf(num, sizeof(num), "%d", code);
+        send_frame(VS_VM_EXIT, num, strlen(num));
+        struct pollfd p = {.fd = ctl, .events = POLLIN};
+        struct timespec start, now;
+        clock_gettime(CLOCK_MONOTONIC, &start);
+        for (;;) {
+                clock_gettime(CLOCK_MONOTONIC, &now);
+                long left = 5000 - ((now.tv_sec - start.tv_sec) * 1000 +
+                                    (now.tv_nsec - start.tv_nsec) / 1000000);
+                if (left <= 0 || poll(&p, 1, (int) left) <= 0)
+                        break;
+                if (read_frame(&type, &data, &len) != 1)
+                        break;
+                free(data);
+                if (type == VS_VM_ACK)
+                        break;
+        }
+        power_off();
+        return 0;
+}
