@@ -111,3 +111,9 @@ $(BUILD)/src/vm/initramfs.o $(ASAN_DIR)/src/vm/initramfs.o: $(AGENT)
 $(BUILD)/src/vm/initramfs.o $(ASAN_DIR)/src/vm/initramfs.o: \
 	CFLAGS += -DVESSEL_AGENT='"$(AGENT)"'
 $(BUILD)/src/vm/kernel.o $(ASAN_DIR)/src/vm/kernel.o: guest/kernel.config guest/build-kernel.sh
+
+# Boot-to-exit of a VM container against a bare-QEMU floor (builds the guest
+# kernel first if it is not cached).
+.PHONY: bench-vm
+bench-vm: deps all
+	@sh bench/vm-boot.sh

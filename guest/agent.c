@@ -209,7 +209,8 @@ static void parse_config(char *buf, size_t len, struct config *c)
         if (c->argv == NULL || c->envp == NULL)
                 fail("out of memory");
         c->cwd = "/";
-        for (char *p = buf; p < buf + len; p += strlen(p) + 1) {
+        for (char *p = buf, *next; p < buf + len; p = next) {
+                next = p + strlen(p) + 1;
                 char *eq = strchr(p, '=');
                 if (eq == NULL)
                         fail("bad configuration entry '%.64s'", p);
