@@ -62,18 +62,19 @@ time_n() {
 	median_ms <"$tmp/times.$label"
 }
 
-# The same machine and command line as src/vm/launch.c, without devices.
-floor() {
-	"$qemu" -M microvm,acpi=off,x-option-roms=off,rtc=on -accel "$accel" -cpu $cpu \
-		-m 256 -smp 1 -nodefaults -no-user-config -nographic -no-reboot \
-		-kernel "$kernel" -initrd "$tmp/floor.cpio" \
-		-append "console=ttyS0 quiet panic=-1 reboot=t tsc=reliable lpj=4000000" \
-		-serial null
-}
+# The same machine and command line as src/vm/launch.c, without devices
+# (a script, so that `timeout` can run it).
+cat >"$tmp/floor.sh" <<EOS
+exec "$qemu" -M microvm,acpi=off,x-option-roms=off,rtc=on -accel $accel -cpu $cpu \\
+	-m 256 -smp 1 -nodefaults -no-user-config -nographic -no-reboot \\
+	-kernel "$kernel" -initrd "$tmp/floor.cpio" \\
+	-append "console=ttyS0 quiet panic=-1 reboot=t tsc=reliable lpj=4000000" \\
+	-serial null
+EOS
 
 "$vessel" run --rm busybox true >/dev/null 2>&1 # imports the image
 "$vessel" run --rm --isolation=vm busybox true >/dev/null 2>&1 # writes the initramfs
-f=$(time_n floor floor)
+f=$(time_n floor sh "$tmp/floor.sh")
 v=$(time_n vm "$vessel" run --rm --isolation=vm busybox true)
 c=$(time_n ctr "$vessel" run --rm busybox true)
 echo "vm boot to exit, median of $n ($ACCEL; kernel $kernel):"

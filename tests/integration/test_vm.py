@@ -256,6 +256,21 @@ def test_kill_is_137_and_ends_qemu(vm):
     helpers.wait_for(lambda: _qemu_pids(str(vm.data_root)) == [], 30, what="QEMU gone")
 
 
+def test_killed_monitor_takes_qemu_with_it(vm):
+    res = vm("run", "-d", "--name", "m", "--isolation=vm", "busybox", "sleep", "1000",
+             timeout=TIMEOUT)
+    assert res.returncode == 0, res.stderr
+    vm.wait_state("m", lambda i: i["State"]["Running"], what="running")
+    helpers.wait_for(lambda: len(_qemu_pids(str(vm.data_root))) == 1, 30, what="QEMU")
+    os.kill(vm.inspect("m")["MonitorPid"], 9)
+    helpers.wait_for(lambda: _qemu_pids(str(vm.data_root)) == [], 30, what="QEMU gone")
+    info = vm.inspect("m")
+    assert not info["State"]["Running"]
+    # rm cleans what the monitor could not (the rootfs mount); the fixture
+    # checks that nothing is left.
+    assert vm("rm", "m").returncode == 0
+
+
 # --------------------------------------------------------------------------
 # bad input
 
