@@ -29,7 +29,7 @@ trap cleanup EXIT INT TERM
 kernel=$("$vessel" vm kernel --path) || exit 1
 accel=$("$vessel" vm kernel | awk '$1 == "accelerator" {print $2}')
 ACCEL=$(echo "$accel" | tr a-z A-Z)
-if [ "$accel" = kvm ]; then cpu=host; else cpu=max; fi
+if [ "$accel" = kvm ]; then cpu=host accel_opt=kvm; else cpu=max accel_opt=tcg,tb-size=64; fi
 
 # The floor's initramfs: /init and /dev/console.
 mkdir -p "$tmp/floor/dev"
@@ -44,28 +44,24 @@ median_ms() {
 		m = (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2
 		printf "%.1f", m / 1e6 }'
 }
-time_n() {
+# run_once LABEL CMD...: one timed run appended to $tmp/times.LABEL; on a
+# failure prints "LABEL failed: <last error line>" and exits.
+run_once() {
 	label=$1
 	shift
-	: >"$tmp/times.$label"
-	i=0
-	while [ $i -lt "$n" ]; do
-		t0=$(now_ns)
-		if ! timeout 120 "$@" >"$tmp/out.$label" 2>&1; then
-			echo "failed: $(tail -n 1 "$tmp/out.$label")"
-			return 1
-		fi
-		t1=$(now_ns)
-		echo $((t1 - t0)) >>"$tmp/times.$label"
-		i=$((i + 1))
-	done
-	median_ms <"$tmp/times.$label"
+	t0=$(now_ns)
+	if ! timeout 120 "$@" >"$tmp/out.$label" 2>&1; then
+		echo "$label failed: $(tail -n 1 "$tmp/out.$label")" >&2
+		exit 1
+	fi
+	t1=$(now_ns)
+	echo $((t1 - t0)) >>"$tmp/times.$label"
 }
 
 # The same machine and command line as src/vm/launch.c, without devices
 # (a script, so that `timeout` can run it).
 cat >"$tmp/floor.sh" <<EOS
-exec "$qemu" -M microvm,acpi=off,x-option-roms=off,rtc=on -accel $accel -cpu $cpu \\
+exec "$qemu" -M microvm,acpi=off,x-option-roms=off,rtc=on -accel $accel_opt -cpu $cpu \\
 	-m 256 -smp 1 -nodefaults -no-user-config -nographic -no-reboot \\
 	-kernel "$kernel" -initrd "$tmp/floor.cpio" \\
 	-append "console=ttyS0 quiet panic=-1 reboot=t tsc=reliable lpj=4000000" \\
@@ -74,12 +70,40 @@ EOS
 
 "$vessel" run --rm busybox true >/dev/null 2>&1 # imports the image
 "$vessel" run --rm --isolation=vm busybox true >/dev/null 2>&1 # writes the initramfs
-f=$(time_n floor sh "$tmp/floor.sh")
-v=$(time_n vm "$vessel" run --rm --isolation=vm busybox true)
-c=$(time_n ctr "$vessel" run --rm busybox true)
+# Interleaved, so that a change in the machine's load hits all three alike.
+: >"$tmp/times.floor"
+: >"$tmp/times.vm"
+: >"$tmp/times.ctr"
+i=0
+while [ $i -lt "$n" ]; do
+	run_once floor sh "$tmp/floor.sh"
+	run_once vm "$vessel" run --rm --isolation=vm busybox true
+	run_once ctr "$vessel" run --rm busybox true
+	i=$((i + 1))
+done
+f=$(median_ms <"$tmp/times.floor")
+v=$(median_ms <"$tmp/times.vm")
+c=$(median_ms <"$tmp/times.ctr")
 echo "vm boot to exit, median of $n ($ACCEL; kernel $kernel):"
 echo "  floor (bare QEMU microvm, init powers off)  ${f} ms"
 echo "  vessel run --rm --isolation=vm busybox true ${v} ms"
 echo "  vessel run --rm busybox true (container)    ${c} ms"
 awk -v v="$v" -v f="$f" -v a="$ACCEL" 'BEGIN {
 	if (f + 0 > 0 && v + 0 > 0) printf "  ratio vm/floor %.2fx (%s; target <= 1.2x)\n", v / f, a }'
+
+# Host memory of one idle VM container with 128 MiB of guest RAM: PSS of the
+# monitor, the launcher and QEMU (Kata publishes 130-160 MiB of overhead,
+# Firecracker's VMM < 5 MiB; the target here is < 40 MiB).
+pss_kb() { awk '/^Pss:/ {print $2}' "/proc/$1/smaps_rollup" 2>/dev/null || echo 0; }
+"$vessel" run -d --name idle --isolation=vm --memory 128m busybox sleep 1000 >/dev/null || exit 1
+mon=$("$vessel" inspect idle | awk -F'[:,]' '/"MonitorPid"/ {gsub(/ /, "", $2); print $2}')
+sleep 5 # booted (about 2 s under TCG here) and idle
+total=0
+list="$mon"
+for p in $(pgrep -P "$mon"); do list="$list $p $(pgrep -P "$p")"; done
+for p in $list; do
+	kb=$(pss_kb "$p")
+	echo "  pss $(tr '\0' ' ' <"/proc/$p/cmdline" | cut -c1-40): ${kb} kB"
+	total=$((total + kb))
+done
+echo "idle VM container, 128 MiB guest RAM ($ACCEL): host PSS $((total / 1024)) MiB (monitor + launcher + QEMU)"
