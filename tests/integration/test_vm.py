@@ -256,6 +256,44 @@ def test_kill_is_137_and_ends_qemu(vm):
     helpers.wait_for(lambda: _qemu_pids(str(vm.data_root)) == [], 30, what="QEMU gone")
 
 
+def test_create_then_start_attached(vm):
+    cid = vm.ok("create", "--name", "cs", "--isolation=vm", "busybox", "sh", "-c",
+                "echo started; exit 4").strip()
+    assert vm.inspect("cs")["State"]["Status"] == "created"
+    res = vm("start", "-a", "cs", timeout=TIMEOUT)
+    assert res.returncode == 4, res.stderr
+    assert res.stdout == "started\n"
+    assert vm.inspect(cid)["State"]["ExitCode"] == 4
+
+
+def test_restart_policy_restarts_a_crashing_vm(vm):
+    res = vm("run", "-d", "--name", "r", "--restart", "on-failure:2", "--isolation=vm",
+             "busybox", "sh", "-c", "echo boot; exit 3", timeout=TIMEOUT)
+    assert res.returncode == 0, res.stderr
+    info = vm.wait_state("r", lambda i: i["RestartCount"] == 2 and
+                         i["State"]["Status"] == "exited" and not vm.monitor_alive("r"),
+                         timeout=180, what="two restarts, then exited")
+    assert info["State"]["ExitCode"] == 3
+    assert vm("logs", "r").stdout == "boot\n" * 3
+
+
+def test_boot_timeout_kills_the_hypervisor(vm, tmp_path):
+    """A hypervisor that never boots anything: the run fails after the boot
+    timeout, says so, and the process is gone."""
+    pidfile = tmp_path / "hung.pid"
+    fake = tmp_path / "qemu"
+    fake.write_text(f"#!/bin/sh\necho $$ > {pidfile}\nexec sleep 1000\n")
+    fake.chmod(0o755)
+    vm.env["VESSEL_QEMU"] = str(fake)
+    vm.env["VESSEL_VM_BOOT_TIMEOUT"] = "3"
+    res = vm("run", "--rm", "--isolation=vm", "busybox", "true", timeout=TIMEOUT)
+    assert res.returncode == 125
+    assert "did not boot within 3 s" in res.stderr, res.stderr
+    pid = int(pidfile.read_text())
+    helpers.wait_for(lambda: not os.path.exists(f"/proc/{pid}"), 10, what="hung QEMU gone")
+    assert vm.records() == []
+
+
 def test_killed_monitor_takes_qemu_with_it(vm):
     res = vm("run", "-d", "--name", "m", "--isolation=vm", "busybox", "sleep", "1000",
              timeout=TIMEOUT)
