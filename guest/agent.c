@@ -186,6 +186,8 @@ struct config {
         gid_t gid;
         gid_t groups[64];
         size_t ngroups;
+        char *mounts[32]; /* "<tag>:<ro|rw>:<destination>" */
+        size_t nmounts;
 };
 
 static unsigned long parse_num(const char *key, const char *s)
@@ -228,7 +230,11 @@ static void parse_config(char *buf, size_t len, struct config *c)
                         c->uid = (uid_t) parse_num(p, v);
                 else if (strcmp(p, "gid") == 0)
                         c->gid = (gid_t) parse_num(p, v);
-                else if (strcmp(p, "group") == 0) {
+                else if (strcmp(p, "mount") == 0) {
+                        if (c->nmounts == sizeof(c->mounts) / sizeof(c->mounts[0]))
+                                fail("too many volumes");
+                        c->mounts[c->nmounts++] = (char *) v;
+                } else if (strcmp(p, "group") == 0) {
                         if (c->ngroups == sizeof(c->groups) / sizeof(c->groups[0]))
                                 fail("too many additional groups");
                         c->groups[c->ngroups++] = (gid_t) parse_num(p, v);
@@ -266,6 +272,30 @@ static void populate_dev(void)
         symlink("/proc/self/fd/0", NEWROOT "/dev/stdin");
         symlink("/proc/self/fd/1", NEWROOT "/dev/stdout");
         symlink("/proc/self/fd/2", NEWROOT "/dev/stderr");
+}
+
+static void mkdir_p(char *path);
+
+/* The container's volumes: 9p shares mounted at their destinations. */
+static void mount_volumes(struct config *c)
+{
+        for (size_t i = 0; i < c->nmounts; i++) {
+                char *tag = c->mounts[i];
+                char *mode = strchr(tag, ':');
+                char *dst = mode ? strchr(mode + 1, ':') : NULL;
+                if (dst == NULL || dst[1] != '/')
+                        fail("bad volume entry '%.64s'", tag);
+                *mode++ = '\0';
+                *dst++ = '\0';
+                char path[4096];
+                if (snprintf(path, sizeof(path), NEWROOT "%s", dst) >= (int) sizeof(path))
+                        fail("volume destination too long");
+                mkdir_p(path);
+                unsigned long flags = strcmp(mode, "ro") == 0 ? MS_RDONLY : 0;
+                if (mount(tag, path, "9p", flags,
+                          "trans=virtio,version=9p2000.L,msize=262144,access=client") < 0)
+                        fail("cannot mount the volume %s on %s: %s", tag, dst, strerror(errno));
+        }
 }
 
 static void setup_rootfs(void)
@@ -421,6 +451,7 @@ int main(void)
         if (c.hostname && sethostname(c.hostname, strlen(c.hostname)) < 0)
                 fail("cannot set the hostname: %s", strerror(errno));
         setup_rootfs();
+        mount_volumes(&c);
 
         sigset_t set;
         sigemptyset(&set);

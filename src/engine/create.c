@@ -595,9 +595,8 @@ static int parse_isolation(const struct vs_run_flags *f, json_object *hc, vs_err
                 return 0;
         if (f->tty)
                 return vs_fail(err, "--tty is not supported with --isolation=vm yet");
-        if (f->volumes || f->tmpfs)
-                return vs_fail(err, "%s is not supported with --isolation=vm yet",
-                               f->volumes ? "--volume" : "--tmpfs");
+        if (f->tmpfs)
+                return vs_fail(err, "--tmpfs is not supported with --isolation=vm yet");
         if (f->memory) {
                 int64_t m = 0;
                 if (vs_parse_size("--memory", f->memory, &m, err) < 0)

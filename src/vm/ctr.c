@@ -9,6 +9,7 @@
 #include "util/fs.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/strv.h"
 #include "util/xalloc.h"
 
 #include <errno.h>
@@ -86,6 +87,36 @@ static int build_payload(json_object *spec, struct payload *p, vs_error **err)
         return 0;
 }
 
+/* The container's -v binds and named volumes become 9p shares "vol<N>",
+ * each announced to the agent as "mount=<tag>:<ro|rw>:<destination>". 9p
+ * shares directories: a file bind is refused. */
+static int build_shares(const struct vs_ctr *c, struct payload *p, char ***shares, vs_error **err)
+{
+        json_object *mounts = c->mounts;
+        for (size_t i = 0; mounts && i < json_object_array_length(mounts); i++) {
+                json_object *m = json_object_array_get_idx(mounts, i);
+                const char *type = json_object_get_string(json_object_object_get(m, "Type"));
+                const char *src = json_object_get_string(json_object_object_get(m, "Source"));
+                const char *dst = json_object_get_string(json_object_object_get(m, "Destination"));
+                bool rw = json_object_get_boolean(json_object_object_get(m, "RW"));
+                if (type == NULL || src == NULL || dst == NULL ||
+                    (strcmp(type, "bind") != 0 && strcmp(type, "volume") != 0))
+                        continue;
+                if (!vs_is_dir(src))
+                        return vs_fail(err,
+                                       "-v %s:%s: only directories can be shared with a VM "
+                                       "(virtio-9p)",
+                                       src, dst);
+                _cleanup_free_ char *tag = xasprintf("%svol%zu", rw ? "" : "ro:", i);
+                _cleanup_free_ char *entry =
+                    xasprintf("%s:%s:%s", rw ? tag : tag + 3, rw ? "rw" : "ro", dst);
+                strv_push(shares, tag);
+                strv_push(shares, src);
+                add(p, "mount", entry);
+        }
+        return 0;
+}
+
 static unsigned vcpus(const struct vs_ctr *c)
 {
         json_object *nano = json_object_object_get(c->host_config, "NanoCpus");
@@ -141,7 +172,9 @@ int vs_vm_ctr_spawn(struct vs_engine *e, struct vs_ctr *c, int in_fd, int out_fd
                 return -1;
         struct payload p = {0};
         _cleanup_free_ char *qemu = NULL, *kernel = NULL, *initrd = NULL;
-        if (build_payload(spec, &p, err) < 0 || vs_vm_qemu_path(&qemu, err) < 0 ||
+        _cleanup_strv_ char **shares = NULL;
+        if (build_payload(spec, &p, err) < 0 || build_shares(c, &p, &shares, err) < 0 ||
+            vs_vm_qemu_path(&qemu, err) < 0 ||
             vs_vm_kernel_get(e->data_root, false, false, &kernel, err) < 0 ||
             vs_vm_initramfs(e->data_root, &initrd, err) < 0) {
                 free(p.buf);
@@ -162,6 +195,7 @@ int vs_vm_ctr_spawn(struct vs_engine *e, struct vs_ctr *c, int in_fd, int out_fd
             .qemu_log = qlog,
             .mem_mib = memory_mib(c),
             .cpus = vcpus(c),
+            .shares = shares,
             .config = payload,
             .config_len = p.len,
             .boot_timeout_ms = boot_timeout_ms(),

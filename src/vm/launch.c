@@ -100,15 +100,42 @@ int vs_vm_qemu_path(char **path, vs_error **err)
                             "(install Debian's qemu-system-x86)");
 }
 
+/* QEMU's option syntax: a comma inside a value is written twice. */
+static char *opt_escape(const char *v)
+{
+        size_t n = strlen(v), commas = 0;
+        for (size_t i = 0; i < n; i++)
+                commas += v[i] == ',';
+        char *out = xmalloc(n + commas + 1), *o = out;
+        for (size_t i = 0; i < n; i++) {
+                *o++ = v[i];
+                if (v[i] == ',')
+                        *o++ = ',';
+        }
+        *o = '\0';
+        return out;
+}
+
+static void add_share(char ***v, const char *id, const char *tag, const char *path, bool ro)
+{
+        _cleanup_free_ char *p = opt_escape(path);
+        _cleanup_free_ char *fsdev = xasprintf("local,id=%s,path=%s,security_model=passthrough%s",
+                                               id, p, ro ? ",readonly=on" : "");
+        _cleanup_free_ char *dev = xasprintf("virtio-9p-device,fsdev=%s,mount_tag=%s", id, tag);
+        strv_push(v, "-fsdev");
+        strv_push(v, fsdev);
+        strv_push(v, "-device");
+        strv_push(v, dev);
+}
+
 static char **qemu_argv(const struct vs_vm_spec *s)
 {
         bool kvm = strcmp(s->accel, "kvm") == 0;
         char **v = NULL;
         _cleanup_free_ char *mem = xasprintf("%u", s->mem_mib);
         _cleanup_free_ char *smp = xasprintf("%u", s->cpus);
-        _cleanup_free_ char *serial = xasprintf("file:%s", s->console_log);
-        _cleanup_free_ char *fsdev =
-            xasprintf("local,id=root,path=%s,security_model=passthrough", s->rootfs);
+        _cleanup_free_ char *log = opt_escape(s->console_log);
+        _cleanup_free_ char *serial = xasprintf("file:%s", log);
         const char *fixed[] = {
             s->qemu,
             "-M",
@@ -143,16 +170,20 @@ static char **qemu_argv(const struct vs_vm_spec *s)
             "socket,id=ctl,fd=3",
             "-device",
             "virtserialport,chardev=ctl,name=" VS_VM_PORT_NAME,
-            "-fsdev",
-            fsdev,
-            "-device",
-            "virtio-9p-device,fsdev=root,mount_tag=" VS_VM_ROOTFS_TAG,
             "-sandbox",
             "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny",
             NULL,
         };
         for (size_t i = 0; fixed[i]; i++)
                 strv_push(&v, fixed[i]);
+        add_share(&v, "root", VS_VM_ROOTFS_TAG, s->rootfs, false);
+        for (size_t i = 0; s->shares && s->shares[i] && s->shares[i + 1]; i += 2) {
+                const char *tag = s->shares[i];
+                bool ro = strncmp(tag, "ro:", 3) == 0;
+                if (ro)
+                        tag += 3;
+                add_share(&v, tag, tag, s->shares[i + 1], ro);
+        }
         return v;
 }
 

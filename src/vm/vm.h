@@ -57,6 +57,10 @@ struct vs_vm_spec {
         const char *qemu, *kernel, *initrd, *rootfs, *accel;
         const char *console_log, *qemu_log; /* files (truncated) */
         unsigned mem_mib, cpus;
+        /* Extra 9p shares: pairs tag, host directory, NULL-terminated;
+         * a tag starting with "ro:" exports read-only (the prefix is not
+         * part of the tag). */
+        char **shares;
         const char *config; /* CONFIG payload (guest/proto.h) */
         size_t config_len;
         int boot_timeout_ms;

@@ -208,6 +208,29 @@ def test_writes_land_in_the_container_rootfs(vm):
     assert (upper / "root" / "f").read_text() == "from-guest\n"
 
 
+def test_volumes_are_shared_with_the_host(vm, tmp_path):
+    vol = tmp_path / "vol"
+    vol.mkdir()
+    (vol / "in").write_text("from-host\n")
+    res = run_vm(vm, "-v", f"{vol}:/data", "busybox", "sh", "-c",
+                 "cat /data/in; echo from-guest > /data/out")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == "from-host\n"
+    assert (vol / "out").read_text() == "from-guest\n"
+    res = run_vm(vm, "-v", f"{vol}:/data:ro", "busybox", "sh", "-c", "echo x > /data/x")
+    assert res.returncode == 1
+    assert "Read-only file system" in res.stderr
+    assert not (vol / "x").exists()
+
+
+def test_file_bind_refused(vm, tmp_path):
+    f = tmp_path / "file"
+    f.write_text("x")
+    res = run_vm(vm, "-v", f"{f}:/f", "busybox", "true")
+    _one_error_line(res, "only directories", str(f))
+    assert vm.records() == []
+
+
 def test_inspect_shows_isolation_accelerator_kernel(vm, vm_kernel):
     res = vm("run", "--name", "insp", "--isolation=vm", "busybox", "true", timeout=TIMEOUT)
     assert res.returncode == 0, res.stderr
