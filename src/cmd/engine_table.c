@@ -1,6 +1,8 @@
 /* Engine commands (Docker-style front ends over src/engine). */
 #include "cmd/cmd.h"
 #include "cmd/engine_cmd.h"
+#include "engine/engine.h"
+#include "vm/vm.h"
 
 int cmd_engine_run(int argc, char **argv);
 int cmd_engine_create(int argc, char **argv);
@@ -66,5 +68,11 @@ int vs_cmd_running_ctr(const char *name, struct vs_engine **e, struct vs_ctr **c
         vs_ctr_refresh(*e, *ct);
         if (!(*ct)->state.running)
                 return vs_fail(err, "container %s is not running", (*ct)->name);
+        /* exec and top work on the runtime's container, which a VM has not. */
+        if (vs_ctr_is_vm(*ct))
+                return vs_fail(err,
+                               "container %s runs in a VM (--isolation=vm): not supported "
+                               "for VM containers yet",
+                               (*ct)->name);
         return 0;
 }

@@ -443,6 +443,11 @@ int vs_engine_pause(struct vs_engine *e, struct vs_ctr *c, bool pause, vs_error 
         vs_ctr_refresh(e, cur);
         if (!cur->state.running)
                 return vs_fail(err, "container %s is not running", cur->name);
+        if (vs_ctr_is_vm(cur))
+                return vs_fail(err,
+                               "container %s runs in a VM (--isolation=vm): %s is not "
+                               "supported for VM containers yet",
+                               cur->name, pause ? "pause" : "unpause");
         if (pause && cur->state.paused)
                 return vs_fail(err, "container %s is already paused", cur->name);
         if (!pause && !cur->state.paused)

@@ -317,6 +317,19 @@ def test_boot_timeout_kills_the_hypervisor(vm, tmp_path):
     assert vm.records() == []
 
 
+def test_unsupported_commands_say_so(vm):
+    res = vm("run", "-d", "--name", "u", "--isolation=vm", "busybox", "sleep", "1000",
+             timeout=TIMEOUT)
+    assert res.returncode == 0, res.stderr
+    vm.wait_state("u", lambda i: i["State"]["Running"], what="running")
+    for cmd in (["exec", "u", "true"], ["top", "u"], ["pause", "u"]):
+        r = vm(*cmd)
+        assert r.returncode != 0, cmd
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and "runs in a VM" in lines[0], (cmd, r.stderr)
+    assert vm.inspect("u")["State"]["Running"]
+
+
 def test_killed_monitor_takes_qemu_with_it(vm):
     res = vm("run", "-d", "--name", "m", "--isolation=vm", "busybox", "sleep", "1000",
              timeout=TIMEOUT)
