@@ -188,7 +188,10 @@ struct config {
         size_t ngroups;
         char *mounts[32]; /* "<tag>:<ro|rw>:<destination>" */
         size_t nmounts;
+        const char *etc[3]; /* hostname, hosts, resolv.conf contents */
 };
+
+static const char *const etc_names[3] = {"hostname", "hosts", "resolv.conf"};
 
 static unsigned long parse_num(const char *key, const char *s)
 {
@@ -230,7 +233,11 @@ static void parse_config(char *buf, size_t len, struct config *c)
                         c->uid = (uid_t) parse_num(p, v);
                 else if (strcmp(p, "gid") == 0)
                         c->gid = (gid_t) parse_num(p, v);
-                else if (strcmp(p, "mount") == 0) {
+                else if (strncmp(p, "etc.", 4) == 0) {
+                        for (size_t i = 0; i < 3; i++)
+                                if (strcmp(p + 4, etc_names[i]) == 0)
+                                        c->etc[i] = v;
+                } else if (strcmp(p, "mount") == 0) {
                         if (c->nmounts == sizeof(c->mounts) / sizeof(c->mounts[0]))
                                 fail("too many volumes");
                         c->mounts[c->nmounts++] = (char *) v;
@@ -295,6 +302,31 @@ static void mount_volumes(struct config *c)
                 if (mount(tag, path, "9p", flags,
                           "trans=virtio,version=9p2000.L,msize=262144,access=client") < 0)
                         fail("cannot mount the volume %s on %s: %s", tag, dst, strerror(errno));
+        }
+}
+
+/* /etc/hostname, /etc/hosts, /etc/resolv.conf: written into the
+ * initramfs and bound over the rootfs's files, as the engine binds them
+ * into a container. */
+static void bind_etc_files(struct config *c)
+{
+        mkdir("/etc-vessel", 0755);
+        mkdir(NEWROOT "/etc", 0755);
+        for (size_t i = 0; i < 3; i++) {
+                if (c->etc[i] == NULL)
+                        continue;
+                char src[64], dst[64];
+                snprintf(src, sizeof(src), "/etc-vessel/%s", etc_names[i]);
+                snprintf(dst, sizeof(dst), NEWROOT "/etc/%s", etc_names[i]);
+                int fd = open(src, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+                if (fd < 0 || write_all(fd, c->etc[i], strlen(c->etc[i])) < 0)
+                        fail("cannot write %s: %s", src, strerror(errno));
+                close(fd);
+                fd = open(dst, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+                if (fd >= 0)
+                        close(fd);
+                if (mount(src, dst, NULL, MS_BIND, NULL) < 0)
+                        fail("cannot bind %s: %s", dst, strerror(errno));
         }
 }
 
@@ -451,6 +483,7 @@ int main(void)
         if (c.hostname && sethostname(c.hostname, strlen(c.hostname)) < 0)
                 fail("cannot set the hostname: %s", strerror(errno));
         setup_rootfs();
+        bind_etc_files(&c);
         mount_volumes(&c);
 
         sigset_t set;

@@ -9,9 +9,11 @@
  * guest -> host: READY (rootfs mounted, about to exec), STDOUT, STDERR,
  *                EXIT (the process ended; its code), ERROR (setup failed)
  *
- * CONFIG payload: NUL-terminated "key=value" strings, in order:
+ * CONFIG payload: NUL-terminated "key=value" strings (unknown keys ignored):
  *   arg=  (each argv element)   env=  (each KEY=VALUE)   cwd=/path
  *   uid=N  gid=N  group=N (each additional gid)  hostname=NAME
+ *   mount=TAG:ro|rw:DEST (a 9p share)  etc.hostname= etc.hosts= etc.resolv.conf=
+ *   (the contents of those files)
  * SIGNAL, EXIT payload: a decimal number. */
 #ifndef VESSEL_GUEST_PROTO_H
 #define VESSEL_GUEST_PROTO_H

@@ -117,6 +117,21 @@ static int build_shares(const struct vs_ctr *c, struct payload *p, char ***share
         return 0;
 }
 
+/* The files the engine bind-mounts into a container's /etc, sent by
+ * content ("etc.hosts=..."): the agent binds them the same way. */
+static void add_etc_files(const struct vs_ctr *c, struct payload *p)
+{
+        static const char *const names[] = {"hostname", "hosts", "resolv.conf"};
+        for (size_t i = 0; i < 3; i++) {
+                _cleanup_free_ char *path = xasprintf("%s/%s", c->dir, names[i]);
+                _cleanup_free_ char *text = NULL, *key = xasprintf("etc.%s", names[i]);
+                size_t n;
+                if (vs_read_file(path, &text, &n, NULL) < 0 || strlen(text) != n)
+                        continue;
+                add(p, key, text);
+        }
+}
+
 static unsigned vcpus(const struct vs_ctr *c)
 {
         json_object *nano = json_object_object_get(c->host_config, "NanoCpus");
@@ -173,6 +188,7 @@ int vs_vm_ctr_spawn(struct vs_engine *e, struct vs_ctr *c, int in_fd, int out_fd
         struct payload p = {0};
         _cleanup_free_ char *qemu = NULL, *kernel = NULL, *initrd = NULL;
         _cleanup_strv_ char **shares = NULL;
+        add_etc_files(c, &p);
         if (build_payload(spec, &p, err) < 0 || build_shares(c, &p, &shares, err) < 0 ||
             vs_vm_qemu_path(&qemu, err) < 0 ||
             vs_vm_kernel_get(e->data_root, false, false, &kernel, err) < 0 ||

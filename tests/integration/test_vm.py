@@ -180,6 +180,13 @@ def test_env_workdir_user(vm):
     assert res.stdout.splitlines() == ["bar", "/tmp", "65534", "65534"]
 
 
+def test_hostname_and_etc_files_as_for_a_container(vm):
+    res = run_vm(vm, "--hostname", "vmbox", "busybox", "sh", "-c",
+                 "hostname; cat /etc/hostname; grep -c vmbox /etc/hosts")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.splitlines() == ["vmbox", "vmbox", "1"]
+
+
 def test_memory_is_guest_ram(vm):
     res = run_vm(vm, "--memory", "128m", "busybox", "grep", "MemTotal", "/proc/meminfo")
     assert res.returncode == 0, res.stderr
