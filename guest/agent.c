@@ -22,7 +22,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sched.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/reboot.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -189,7 +196,20 @@ struct config {
         char *mounts[32]; /* "<tag>:<ro|rw>:<destination>" */
         size_t nmounts;
         const char *etc[3]; /* hostname, hosts, resolv.conf contents */
+        bool has_caps, nnp;
+        uint64_t caps[5]; /* bounding, effective, permitted, inheritable, ambient */
+        struct {
+                int resource;
+                struct rlimit rl;
+        } rlimits[32];
+        size_t nrlimits;
+        struct sock_filter *seccomp;
+        unsigned short seccomp_len;
+        unsigned seccomp_flags;
 };
+
+static const char *const cap_keys[5] = {"caps.bounding", "caps.effective", "caps.permitted",
+                                        "caps.inheritable", "caps.ambient"};
 
 static const char *const etc_names[3] = {"hostname", "hosts", "resolv.conf"};
 
@@ -201,6 +221,40 @@ static unsigned long parse_num(const char *key, const char *s)
         if (errno || end == s || *end)
                 fail("bad %s in the configuration: '%s'", key, s);
         return v;
+}
+
+static int hexval(char ch)
+{
+        if (ch >= '0' && ch <= '9')
+                return ch - '0';
+        if (ch >= 'a' && ch <= 'f')
+                return ch - 'a' + 10;
+        return -1;
+}
+
+/* "<flags>:<hex of the sock_filter array>", compiled by the host. */
+static void parse_seccomp(struct config *c, const char *v)
+{
+        char *end;
+        c->seccomp_flags = (unsigned) strtoul(v, &end, 10);
+        if (*end != ':')
+                fail("bad seccomp program");
+        const char *hex = end + 1;
+        size_t n = strlen(hex) / 2;
+        if (strlen(hex) % 2 || n % sizeof(struct sock_filter) || n == 0 ||
+            n / sizeof(struct sock_filter) > BPF_MAXINSNS)
+                fail("bad seccomp program length");
+        unsigned char *b = malloc(n);
+        if (b == NULL)
+                fail("out of memory");
+        for (size_t i = 0; i < n; i++) {
+                int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+                if (hi < 0 || lo < 0)
+                        fail("bad seccomp program");
+                b[i] = (unsigned char) (hi << 4 | lo);
+        }
+        c->seccomp = (struct sock_filter *) b;
+        c->seccomp_len = (unsigned short) (n / sizeof(struct sock_filter));
 }
 
 static void parse_config(char *buf, size_t len, struct config *c)
@@ -233,7 +287,30 @@ static void parse_config(char *buf, size_t len, struct config *c)
                         c->uid = (uid_t) parse_num(p, v);
                 else if (strcmp(p, "gid") == 0)
                         c->gid = (gid_t) parse_num(p, v);
-                else if (strncmp(p, "etc.", 4) == 0) {
+                else if (strncmp(p, "caps.", 5) == 0) {
+                        for (size_t i = 0; i < 5; i++)
+                                if (strcmp(p, cap_keys[i]) == 0) {
+                                        char *end;
+                                        c->caps[i] = strtoull(v, &end, 16);
+                                        if (*end)
+                                                fail("bad %s '%s'", p, v);
+                                        c->has_caps = true;
+                                }
+                } else if (strcmp(p, "nnp") == 0) {
+                        c->nnp = true;
+                } else if (strcmp(p, "rlimit") == 0) {
+                        unsigned long long soft, hard;
+                        int res;
+                        if (c->nrlimits == sizeof(c->rlimits) / sizeof(c->rlimits[0]) ||
+                            sscanf(v, "%d:%llu:%llu", &res, &soft, &hard) != 3)
+                                fail("bad rlimit '%s'", v);
+                        c->rlimits[c->nrlimits].resource = res;
+                        c->rlimits[c->nrlimits].rl.rlim_cur = soft;
+                        c->rlimits[c->nrlimits].rl.rlim_max = hard;
+                        c->nrlimits++;
+                } else if (strcmp(p, "seccomp") == 0) {
+                        parse_seccomp(c, v);
+                } else if (strncmp(p, "etc.", 4) == 0) {
                         for (size_t i = 0; i < 3; i++)
                                 if (strcmp(p + 4, etc_names[i]) == 0)
                                         c->etc[i] = v;
@@ -352,6 +429,65 @@ static void mkdir_p(char *path)
         mkdir(path, 0755);
 }
 
+static void __attribute__((noreturn, format(printf, 1, 2))) child_fail(const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        dprintf(2, "vessel: ");
+        vdprintf(2, fmt, ap);
+        dprintf(2, ": %s\n", strerror(errno));
+        va_end(ap);
+        _exit(125);
+}
+
+static void install_seccomp(const struct config *c)
+{
+        struct sock_fprog prog = {.len = c->seccomp_len, .filter = c->seccomp};
+        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, c->seccomp_flags, &prog) < 0)
+                child_fail("cannot install the seccomp filter");
+}
+
+/* As the runtime does on the host: rlimits, the capability bounding set,
+ * the user (capabilities kept across the uid change), the capability sets,
+ * no_new_privs, and seccomp (before the uid change when no_new_privs is
+ * off, so that CAP_SYS_ADMIN allows it; last otherwise). */
+static void apply_security(const struct config *c)
+{
+        for (size_t i = 0; i < c->nrlimits; i++)
+                if (setrlimit(c->rlimits[i].resource, &c->rlimits[i].rl) < 0)
+                        child_fail("cannot set rlimit %d", c->rlimits[i].resource);
+        if (c->has_caps) {
+                for (int cap = 0; cap < 64; cap++)
+                        if (!(c->caps[0] & (1ULL << cap)) &&
+                            prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+                                child_fail("cannot drop capability %d from the bounding set", cap);
+                if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+                        child_fail("PR_SET_KEEPCAPS");
+        }
+        if (c->seccomp && !c->nnp)
+                install_seccomp(c);
+        if (setgroups(c->ngroups, c->groups) < 0 || setgid(c->gid) < 0 || setuid(c->uid) < 0)
+                child_fail("cannot switch to user %u:%u", (unsigned) c->uid, (unsigned) c->gid);
+        if (c->has_caps) {
+                struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+                struct __user_cap_data_struct d[2] = {
+                    {(uint32_t) c->caps[1], (uint32_t) c->caps[2], (uint32_t) c->caps[3]},
+                    {(uint32_t) (c->caps[1] >> 32), (uint32_t) (c->caps[2] >> 32),
+                     (uint32_t) (c->caps[3] >> 32)},
+                };
+                if (syscall(SYS_capset, &h, d) < 0)
+                        child_fail("cannot set the capabilities");
+                for (int cap = 0; cap < 64; cap++)
+                        if ((c->caps[4] & (1ULL << cap)) &&
+                            prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+                                child_fail("cannot raise ambient capability %d", cap);
+        }
+        if (c->nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                child_fail("PR_SET_NO_NEW_PRIVS");
+        if (c->seccomp && c->nnp)
+                install_seccomp(c);
+}
+
 static void __attribute__((noreturn)) exec_process(struct config *c, int in, int out, int err)
 {
         setsid();
@@ -363,10 +499,14 @@ static void __attribute__((noreturn)) exec_process(struct config *c, int in, int
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
-        if (chroot(NEWROOT) < 0) {
-                dprintf(2, "vessel: cannot enter the rootfs: %s\n", strerror(errno));
-                _exit(125);
-        }
+        /* Enter the rootfs as switch_root does (the initramfs cannot be
+         * pivoted away): in a mount namespace of its own, move it over "/"
+         * and chroot into it. Its root is then the top of the namespace, not
+         * a chroot, which the kernel requires for user namespaces. */
+        if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+            chdir(NEWROOT) < 0 || mount(".", "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0 ||
+            chdir("/") < 0)
+                child_fail("cannot enter the rootfs");
         char *cwd = strdup(c->cwd);
         if (cwd && chdir(cwd) < 0 && errno == ENOENT) {
                 mkdir_p(cwd);
@@ -376,11 +516,7 @@ static void __attribute__((noreturn)) exec_process(struct config *c, int in, int
                         strerror(errno));
                 _exit(125);
         }
-        if (setgroups(c->ngroups, c->groups) < 0 || setgid(c->gid) < 0 || setuid(c->uid) < 0) {
-                dprintf(2, "vessel: cannot switch to user %u:%u: %s\n", (unsigned) c->uid,
-                        (unsigned) c->gid, strerror(errno));
-                _exit(125);
-        }
+        apply_security(c);
         extern char **environ;
         environ = c->envp;
         execvp(c->argv[0], c->argv);

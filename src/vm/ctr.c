@@ -5,6 +5,9 @@
  * engine generated for the container is what the guest runs. */
 #include "vm/vm.h"
 #include "engine/engine.h"
+#include "oci/config.h"
+#include "runtime/caps.h"
+#include "runtime/seccomp.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/json.h"
@@ -20,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -132,6 +136,79 @@ static void add_etc_files(const struct vs_ctr *c, struct payload *p)
         }
 }
 
+static uint64_t cap_mask(char **names)
+{
+        uint64_t m = 0;
+        for (size_t i = 0; names && names[i]; i++) {
+                int cap = vs_cap_from_name(names[i]);
+                if (cap >= 0 && cap < 64)
+                        m |= 1ULL << cap;
+        }
+        return m;
+}
+
+/* The container's own isolation, applied by the agent to the process in
+ * the guest as the runtime applies it on the host: capabilities (as masks),
+ * rlimits, no_new_privs, and the seccomp program compiled here by the
+ * runtime's code (so the guest needs no libseccomp). */
+static int add_security(const struct vs_ctr *c, struct payload *p, vs_error **err)
+{
+        _cleanup_config_ struct oci_config *cfg = NULL;
+        if (oci_config_load(c->dir, &cfg, err) < 0)
+                return -1;
+        const struct oci_process *proc = cfg->process;
+        if (proc->caps) {
+                char *const *sets[] = {proc->caps->bounding, proc->caps->effective,
+                                       proc->caps->permitted, proc->caps->inheritable,
+                                       proc->caps->ambient};
+                static const char *const keys[] = {"caps.bounding", "caps.effective",
+                                                   "caps.permitted", "caps.inheritable",
+                                                   "caps.ambient"};
+                for (size_t i = 0; i < 5; i++) {
+                        char hex[24];
+                        snprintf(hex, sizeof(hex), "%llx",
+                                 (unsigned long long) cap_mask((char **) sets[i]));
+                        add(p, keys[i], hex);
+                }
+        }
+        for (size_t i = 0; i < proc->n_rlimits; i++) {
+                const struct oci_rlimit *r = &proc->rlimits[i];
+                _cleanup_free_ char *v =
+                    xasprintf("%d:%llu:%llu", r->resource, (unsigned long long) r->soft,
+                              (unsigned long long) r->hard);
+                add(p, "rlimit", v);
+        }
+        /* A container inherits the monitor's open-file limit unless the
+         * config sets one; the guest's default (1024) would differ. */
+        bool nofile = false;
+        for (size_t i = 0; i < proc->n_rlimits; i++)
+                nofile |= proc->rlimits[i].resource == RLIMIT_NOFILE;
+        struct rlimit rl;
+        if (!nofile && getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+                _cleanup_free_ char *v =
+                    xasprintf("%d:%llu:%llu", RLIMIT_NOFILE, (unsigned long long) rl.rlim_cur,
+                              (unsigned long long) rl.rlim_max);
+                add(p, "rlimit", v);
+        }
+        if (proc->no_new_privileges)
+                add(p, "nnp", "1");
+        struct vs_seccomp_prog *prog = NULL;
+        if (vs_seccomp_compile_config(cfg, c->runtime_root, &prog, err) < 0)
+                return -1;
+        if (prog) {
+                size_t n = (size_t) prog->len * sizeof(struct sock_filter);
+                const unsigned char *b = (const unsigned char *) prog->insns;
+                char *v = xmalloc(16 + 2 * n + 1);
+                int off = snprintf(v, 16, "%u:", prog->flags);
+                for (size_t i = 0; i < n; i++)
+                        snprintf(v + off + 2 * i, 3, "%02x", b[i]);
+                add(p, "seccomp", v);
+                free(v);
+                vs_seccomp_prog_free(prog);
+        }
+        return 0;
+}
+
 static unsigned vcpus(const struct vs_ctr *c)
 {
         json_object *nano = json_object_object_get(c->host_config, "NanoCpus");
@@ -189,8 +266,8 @@ int vs_vm_ctr_spawn(struct vs_engine *e, struct vs_ctr *c, int in_fd, int out_fd
         _cleanup_free_ char *qemu = NULL, *kernel = NULL, *initrd = NULL;
         _cleanup_strv_ char **shares = NULL;
         add_etc_files(c, &p);
-        if (build_payload(spec, &p, err) < 0 || build_shares(c, &p, &shares, err) < 0 ||
-            vs_vm_qemu_path(&qemu, err) < 0 ||
+        if (build_payload(spec, &p, err) < 0 || add_security(c, &p, err) < 0 ||
+            build_shares(c, &p, &shares, err) < 0 || vs_vm_qemu_path(&qemu, err) < 0 ||
             vs_vm_kernel_get(e->data_root, false, false, &kernel, err) < 0 ||
             vs_vm_initramfs(e->data_root, &initrd, err) < 0) {
                 free(p.buf);

@@ -187,6 +187,40 @@ def test_hostname_and_etc_files_as_for_a_container(vm):
     assert res.stdout.splitlines() == ["vmbox", "vmbox", "1"]
 
 
+# (Not `ulimit -u`: the default process limit follows each kernel's RAM.)
+STATUS = 'grep -E "^(Cap|NoNewPrivs|Seccomp:)" /proc/self/status; ulimit -n'
+
+
+@pytest.mark.parametrize("flags", [
+    [],
+    ["--cap-drop", "ALL"],
+    ["--cap-add", "SYS_ADMIN", "--ulimit", "nofile=100:200"],
+    ["--security-opt", "no-new-privileges", "-u", "nobody"],
+    ["--security-opt", "seccomp=unconfined"],
+    ["--privileged"],
+])
+def test_process_isolation_same_as_container(vm, flags):
+    """The guest's process gets the isolation a container would: the same
+    capability sets, no_new_privs, seccomp mode and rlimits as the same
+    command run as a container (the reference, on the host kernel)."""
+    ctr = vm("run", "--rm", *flags, "busybox", "sh", "-c", STATUS)
+    assert ctr.returncode == 0, ctr.stderr
+    res = run_vm(vm, *flags, "busybox", "sh", "-c", STATUS)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == ctr.stdout
+
+
+def test_seccomp_filter_enforced_in_guest(vm):
+    # Docker's default profile denies unshare of a user namespace... through
+    # the filter compiled on the host and installed by the agent.
+    res = run_vm(vm, "busybox", "unshare", "-U", "true")
+    assert res.returncode != 0
+    assert "Operation not permitted" in res.stderr, res.stderr
+    ok = run_vm(vm, "--security-opt", "seccomp=unconfined", "--cap-add", "SYS_ADMIN",
+                "busybox", "unshare", "-U", "true")
+    assert ok.returncode == 0, ok.stderr
+
+
 def test_memory_is_guest_ram(vm):
     res = run_vm(vm, "--memory", "128m", "busybox", "grep", "MemTotal", "/proc/meminfo")
     assert res.returncode == 0, res.stderr
