@@ -189,3 +189,22 @@ clean:
 	rm -rf build
 
 -include $(LIBOBJS:.o=.d) $(MAINOBJ:.o=.d) $(ASAN_OBJS:.o=.d)
+
+# --- microVM backend (src/vm, guest/; docs/vm.md) ---------------------------
+# The guest agent: a static program embedded into vessel, which writes it
+# into the guest's initramfs. The kernel's config fragment and build script
+# are embedded too (src/vm/kernel.c), so editing them changes the kernel key.
+AGENT := $(BUILD)/guest/agent
+$(AGENT): guest/agent.c guest/proto.h
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -static -std=gnu17 -Wall -Wextra -D_GNU_SOURCE -s -o $@ $<
+$(BUILD)/src/vm/initramfs.o $(ASAN_DIR)/src/vm/initramfs.o: $(AGENT)
+$(BUILD)/src/vm/initramfs.o $(ASAN_DIR)/src/vm/initramfs.o: \
+	CFLAGS += -DVESSEL_AGENT='"$(AGENT)"'
+$(BUILD)/src/vm/kernel.o $(ASAN_DIR)/src/vm/kernel.o: guest/kernel.config guest/build-kernel.sh
+
+# Boot-to-exit of a VM container against a bare-QEMU floor (builds the guest
+# kernel first if it is not cached).
+.PHONY: bench-vm
+bench-vm: deps all
+	@sh bench/vm-boot.sh

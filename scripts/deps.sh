@@ -22,6 +22,12 @@ if [ "${VESSEL_DEPS_OPTIONAL:-1}" = 1 ]; then
 	PKGS="$PKGS runc crun podman skopeo umoci time docker.io containerd"
 fi
 
+# The microVM backend (docs/vm.md): QEMU, and what building the guest kernel
+# from Debian's linux-source-6.1 takes. VESSEL_DEPS_VM=0 leaves them out.
+if [ "${VESSEL_DEPS_VM:-1}" = 1 ]; then
+	PKGS="$PKGS qemu-system-x86 linux-source-6.1 flex bison bc libelf-dev cpio xz-utils"
+fi
+
 missing=""
 for p in $PKGS $CROSS_PKGS; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then

@@ -2,6 +2,7 @@
 #include "cmd/cmd.h"
 #include "cmd/engine_cmd.h"
 #include "engine/engine.h"
+#include "vm/vm.h"
 #include "util/cleanup.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
@@ -50,6 +51,9 @@ static const char run_usage[] =
     "      --restart POLICY       no, on-failure[:N], always, unless-stopped\n"
     "      --stop-signal SIG      signal for stop (default SIGTERM)\n"
     "      --stop-timeout N       seconds before stop kills (default 10)\n"
+    "      --isolation MODE       container (default) or vm: a microVM with its own\n"
+    "                             kernel (docs/vm.md); --memory is its RAM, --cpus\n"
+    "                             its vCPUs\n"
     "  -h, --help                 print this help\n";
 
 enum {
@@ -78,6 +82,7 @@ enum {
         OPT_RESTART,
         OPT_STOP_SIGNAL,
         OPT_STOP_TIMEOUT,
+        OPT_ISOLATION,
 };
 
 static void free_flags(struct vs_run_flags *f)
@@ -141,6 +146,7 @@ static int parse_run(const char *cmd, const char *summary, int argc, char **argv
             {"restart", required_argument, NULL, OPT_RESTART},
             {"stop-signal", required_argument, NULL, OPT_STOP_SIGNAL},
             {"stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT},
+            {"isolation", required_argument, NULL, OPT_ISOLATION},
             {"help", no_argument, NULL, 'h'},
             {0},
         };
@@ -251,6 +257,9 @@ static int parse_run(const char *cmd, const char *summary, int argc, char **argv
                 case OPT_STOP_TIMEOUT:
                         f->stop_timeout = optarg;
                         break;
+                case OPT_ISOLATION:
+                        f->isolation = optarg;
+                        break;
                 case 'h':
                         printf(run_usage, cmd, summary);
                         return 1;
@@ -335,6 +344,14 @@ static int run_or_create(const char *cmd, bool run, int argc, char **argv)
         }
         bool detach = f.detach, interactive = f.interactive, rm = f.rm;
         free_flags(&f);
+        /* A VM needs QEMU and the guest kernel (built now if missing, with
+         * progress): checked before anything starts, the record removed
+         * on failure. */
+        if (vs_ctr_is_vm(c) && vs_vm_host_check(e, &err) < 0) {
+                _cleanup_error_ vs_error *rerr = NULL;
+                vs_engine_rm(e, c, true, true, &rerr);
+                return run_error(&err);
+        }
         if (!run) {
                 printf("%s\n", c->id);
                 return 0;

@@ -1,6 +1,8 @@
 /* Engine commands (Docker-style front ends over src/engine). */
 #include "cmd/cmd.h"
 #include "cmd/engine_cmd.h"
+#include "engine/engine.h"
+#include "vm/vm.h"
 
 int cmd_engine_run(int argc, char **argv);
 int cmd_engine_create(int argc, char **argv);
@@ -25,6 +27,7 @@ int cmd_engine_exec(int argc, char **argv);
 int cmd_engine_cp(int argc, char **argv);
 int cmd_engine_commit(int argc, char **argv);
 int cmd_engine_info(int argc, char **argv);
+int cmd_vm(int argc, char **argv);
 
 const struct vs_command vs_engine_commands[] = {
     {"run", cmd_engine_run, "run a command in a new container from an image"},
@@ -49,6 +52,7 @@ const struct vs_command vs_engine_commands[] = {
     {"commit", cmd_engine_commit, "create an image from a container's changes"},
     {"diff", cmd_engine_diff, "list a container's filesystem changes"},
     {"info", cmd_engine_info, "show the configuration files in force and the settings"},
+    {"vm", cmd_vm, "microVM backend: build or report the guest kernel"},
     {"monitor", cmd_engine_monitor, "(internal) supervise one container; started by run"},
     {NULL, NULL, NULL},
 };
@@ -66,5 +70,11 @@ int vs_cmd_running_ctr(const char *name, struct vs_engine **e, struct vs_ctr **c
         vs_ctr_refresh(*e, *ct);
         if (!(*ct)->state.running)
                 return vs_fail(err, "container %s is not running", (*ct)->name);
+        /* exec and top work on the runtime's container, which a VM has not. */
+        if (vs_ctr_is_vm(*ct))
+                return vs_fail(err,
+                               "container %s runs in a VM (--isolation=vm): not supported "
+                               "for VM containers yet",
+                               (*ct)->name);
         return 0;
 }

@@ -3,6 +3,7 @@
  * a bad value fails before anything exists, with an error naming the flag. */
 #include "engine/config.h"
 #include "engine/engine.h"
+#include "vm/vm.h"
 #include "image/image.h"
 #include "runtime/caps.h"
 #include "runtime/container.h"
@@ -624,6 +625,32 @@ static int parse_resources(const struct vs_run_flags *f, json_object *hc, vs_err
         return 0;
 }
 
+/* --isolation: "container" (the default) or "vm" (src/vm, docs/vm.md). */
+static int parse_isolation(const struct vs_run_flags *f, json_object *hc, vs_error **err)
+{
+        const char *iso = f->isolation ? f->isolation : "container";
+        if (strcmp(iso, "default") == 0)
+                iso = "container";
+        if (strcmp(iso, "container") != 0 && strcmp(iso, "vm") != 0)
+                return vs_fail(err, "--isolation: unsupported value '%s' (container, vm)", iso);
+        json_object_object_add(hc, "Isolation", json_object_new_string(iso));
+        if (strcmp(iso, "vm") != 0)
+                return 0;
+        if (f->tty)
+                return vs_fail(err, "--tty is not supported with --isolation=vm yet");
+        if (f->tmpfs)
+                return vs_fail(err, "--tmpfs is not supported with --isolation=vm yet");
+        if (f->memory) {
+                int64_t m = 0;
+                if (vs_parse_size("--memory", f->memory, &m, err) < 0)
+                        return -1;
+                if (m < VS_VM_MIN_MEMORY)
+                        return vs_fail(err, "--memory: %s is below the VM guest minimum of %lldm",
+                                       f->memory, VS_VM_MIN_MEMORY >> 20);
+        }
+        return 0;
+}
+
 static int build_host_config(struct vs_engine *e, const struct vs_run_flags *f, json_object *hc,
                              json_object *mounts, json_object *volumes, vs_error **err)
 {
@@ -678,6 +705,8 @@ static int build_host_config(struct vs_engine *e, const struct vs_run_flags *f, 
                 json_object_object_add(hc, "ConsoleSize", cs);
         }
         json_object_object_add(hc, "ReadonlyRootfs", json_object_new_boolean(f->read_only));
+        if (parse_isolation(f, hc, err) < 0)
+                return -1;
         if (parse_security_opts(f->security_opts, hc, err) < 0)
                 return -1;
         /* Docker's LogConfig; the monitor rotates by it (monitor_io.c). */

@@ -136,6 +136,7 @@ struct vs_run_flags {
         const char *memory, *memory_swap, *cpus, *cpu_shares, *cpuset_cpus, *pids_limit,
             *blkio_weight;
         const char *network, *restart, *stop_signal, *stop_timeout;
+        const char *isolation;               /* NULL/"container" or "vm" (src/vm) */
         unsigned console_rows, console_cols; /* -t from a terminal: its size */
 };
 

@@ -3,6 +3,7 @@
  * runtime's state and signals: any of them may run while the monitor is
  * gone (killed, or the host rebooted), and then do its cleanup. */
 #include "engine/engine.h"
+#include "vm/vm.h"
 #include "image/image.h"
 #include "runtime/container.h"
 #include "runtime/state.h"
@@ -321,6 +322,12 @@ static int mark_stopped(struct vs_engine *e, const struct vs_ctr *c, struct vs_c
 
 static void signal_container(struct vs_ctr *c, int sig, bool all)
 {
+        if (vs_ctr_is_vm(c)) {
+                /* To the VM launcher, which forwards it to the guest. */
+                if (c->state.pid > 0)
+                        kill(c->state.pid, sig);
+                return;
+        }
         _cleanup_error_ vs_error *err = NULL;
         if (vs_container_kill(c->runtime_root, c->id, sig, all, &err) < 0 && !is_enoent(err))
                 vs_debug("%s", err->msg);
@@ -410,6 +417,13 @@ int vs_engine_kill(struct vs_engine *e, struct vs_ctr *c, int sig, vs_error **er
                         syscall(SYS_pidfd_send_signal, mon, SIGUSR1, NULL, 0);
                 return 0;
         }
+        if (vs_ctr_is_vm(cur)) {
+                /* The VM launcher forwards the signal to the guest's process;
+                 * SIGKILL ends the launcher, and QEMU with it. */
+                if (cur->state.pid > 0 && kill(cur->state.pid, sig) < 0 && errno != ESRCH)
+                        return vs_fail_errno(err, "container %s", cur->name);
+                return 0;
+        }
         if (vs_container_kill(cur->runtime_root, cur->id, sig, false, err) < 0)
                 return vs_error_wrap(err, "container %s", cur->name);
         return 0;
@@ -426,6 +440,11 @@ int vs_engine_pause(struct vs_engine *e, struct vs_ctr *c, bool pause, vs_error 
         vs_ctr_refresh(e, cur);
         if (!cur->state.running)
                 return vs_fail(err, "container %s is not running", cur->name);
+        if (vs_ctr_is_vm(cur))
+                return vs_fail(err,
+                               "container %s runs in a VM (--isolation=vm): %s is not "
+                               "supported for VM containers yet",
+                               cur->name, pause ? "pause" : "unpause");
         if (pause && cur->state.paused)
                 return vs_fail(err, "container %s is already paused", cur->name);
         if (!pause && !cur->state.paused)

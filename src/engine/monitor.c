@@ -10,6 +10,7 @@
 #include "engine/config.h"
 #include "engine/engine.h"
 #include "engine/monitor_io.h"
+#include "vm/vm.h"
 #include "runtime/cgroup.h"
 #include "runtime/container.h"
 #include "runtime/state.h"
@@ -208,6 +209,14 @@ static int start_once(struct monitor *m, pid_t *pid, vs_error **err)
         int in_r = -1, out_w = -1, err_w = -1;
         if (vs_mon_io_open(&m->io, m->tty, m->open_stdin, &in_r, &out_w, &err_w, err) < 0)
                 return -1;
+        if (vs_ctr_is_vm(m->c)) {
+                /* The VM launcher stands in for the container's init. */
+                int r = vs_vm_ctr_spawn(m->e, m->c, in_r, out_w, err_w, pid, err);
+                vs_mon_io_close_child_ends(&in_r, &out_w, &err_w);
+                if (r < 0)
+                        vs_mon_io_close_streams(&m->io);
+                return r;
+        }
         /* The init inherits our 0/1/2: point them at the container's
          * streams for the create, then back at /dev/null. */
         int master = -1;
@@ -461,6 +470,7 @@ int vs_monitor_main(struct vs_engine *e, const struct vs_monitor_opts *o)
                         warn_error(&err);
         } else {
                 pid_t pid = 0;
+                bool vm = vs_ctr_is_vm(m.c);
                 int64_t started = now_ms();
                 bool ok = start_once(&m, &pid, &err) == 0;
                 if (!ok) {
@@ -479,13 +489,15 @@ int vs_monitor_main(struct vs_engine *e, const struct vs_monitor_opts *o)
                                 warn_error(&err);
                         report_status(&m, 0, m.c->id);
                         /* A stop that raced with this start wins. */
-                        if (m.c->manually_stopped)
+                        if (m.c->manually_stopped && vm)
+                                kill(pid, SIGKILL);
+                        else if (m.c->manually_stopped)
                                 vs_container_kill(m.c->runtime_root, m.c->id, SIGKILL, true, NULL);
                         vs_debug("monitor: container running, pid %d", pid);
                         exit_code = supervise(&m, pid);
                         vs_debug("monitor: container exited with %d", exit_code);
-                        bool oom = oom_killed(&m);
-                        if (vs_container_delete(m.c->runtime_root, m.c->id, true, &err) < 0)
+                        bool oom = !vm && oom_killed(&m);
+                        if (!vm && vs_container_delete(m.c->runtime_root, m.c->id, true, &err) < 0)
                                 warn_error(&err);
                         vs_mon_io_drain(&m.io, 1000);
                         vs_mon_io_close_streams(&m.io);

@@ -649,6 +649,11 @@ json_object *vs_ctr_inspect(struct vs_engine *e, const struct vs_ctr *c)
         json_object_object_add(net, "Networks", nets);
         json_object_object_add(o, "NetworkSettings", net);
         json_object_object_add(o, "MonitorPid", json_object_new_int(c->monitor_pid));
+        /* A VM container: what its last start used (accelerator, kernel). */
+        _cleanup_free_ char *vmpath = xasprintf("%s/vm.json", c->dir);
+        json_object *vm = NULL;
+        if (vs_path_exists(vmpath) && vs_json_parse_file(vmpath, &vm, NULL) == 0)
+                json_object_object_add(o, "VM", vm);
         (void) e;
         return o;
 }

@@ -1,0 +1,669 @@
+/* vessel's guest agent: PID 1 of every microVM, run as /init from the
+ * initramfs vessel generates (src/vm/initramfs.c). A static program that
+ * links nothing of vessel: it talks to the host over one virtio-serial port
+ * (guest/proto.h), mounts the container's rootfs the host shares over
+ * virtio-9p, runs the container's process in it with the configuration the
+ * host sends, relays its stdio and exit status, and ends the VM when the
+ * process ends (a reboot, which QEMU's -no-reboot turns into its exit).
+ *
+ * Anything that goes wrong is reported to the host as an ERROR frame (and to
+ * the serial console), then the VM ends: the agent never hangs. */
+#include "proto.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/reboot.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define NEWROOT "/newroot"
+
+static int ctl = -1;
+
+static void power_off(void)
+{
+        sync();
+        reboot(RB_AUTOBOOT);
+        for (;;)
+                pause();
+}
+
+static int write_all(int fd, const void *p, size_t n)
+{
+        const char *c = p;
+        while (n > 0) {
+                ssize_t w = write(fd, c, n);
+                if (w < 0 && errno == EINTR)
+                        continue;
+                if (w <= 0)
+                        return -1;
+                c += w;
+                n -= (size_t) w;
+        }
+        return 0;
+}
+
+static int read_full(int fd, void *p, size_t n)
+{
+        char *c = p;
+        size_t got = 0;
+        while (got < n) {
+                ssize_t r = read(fd, c + got, n - got);
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r < 0)
+                        return -1;
+                if (r == 0)
+                        return got == 0 ? 0 : -1;
+                got += (size_t) r;
+        }
+        return 1;
+}
+
+static int send_frame(int type, const void *data, size_t len)
+{
+        unsigned char h[VS_VM_FRAME_HEADER] = {(unsigned char) type,
+                                               0,
+                                               0,
+                                               0,
+                                               (unsigned char) (len >> 24),
+                                               (unsigned char) (len >> 16),
+                                               (unsigned char) (len >> 8),
+                                               (unsigned char) len};
+        if (ctl < 0)
+                return -1;
+        if (write_all(ctl, h, sizeof(h)) < 0)
+                return -1;
+        return len ? write_all(ctl, data, len) : 0;
+}
+
+/* 1: a frame (payload malloc'd, NUL-terminated); 0: EOF; -1: error. */
+static int read_frame(int *type, char **data, size_t *len)
+{
+        unsigned char h[VS_VM_FRAME_HEADER];
+        int r = read_full(ctl, h, sizeof(h));
+        if (r <= 0)
+                return r;
+        size_t n = (size_t) h[4] << 24 | (size_t) h[5] << 16 | (size_t) h[6] << 8 | h[7];
+        if (n > VS_VM_FRAME_MAX)
+                return -1;
+        char *buf = malloc(n + 1);
+        if (buf == NULL || (n && read_full(ctl, buf, n) != 1)) {
+                free(buf);
+                return -1;
+        }
+        buf[n] = '\0';
+        *type = h[0];
+        *data = buf;
+        *len = n;
+        return 1;
+}
+
+/* Reports a setup failure to the host and the console, then ends the VM. */
+static void __attribute__((noreturn, format(printf, 1, 2))) fail(const char *fmt, ...)
+{
+        char msg[512];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        dprintf(STDERR_FILENO, "vessel-agent: %s\n", msg);
+        send_frame(VS_VM_ERROR, msg, strlen(msg));
+        power_off();
+        _exit(1);
+}
+
+static void mount_or_fail(const char *src, const char *dst, const char *type, unsigned long flags,
+                          const char *data)
+{
+        mkdir(dst, 0755);
+        if (mount(src, dst, type, flags, data) < 0)
+                fail("cannot mount %s on %s: %s", type, dst, strerror(errno));
+}
+
+/* The control port: the virtio-serial port the host named VS_VM_PORT_NAME.
+ * Ports are announced asynchronously after the device probes: wait for it
+ * (bounded; the host's boot timeout is the real limit). */
+static int open_control_port(void)
+{
+        for (int attempt = 0; attempt < 2000; attempt++) {
+                DIR *d = opendir("/sys/class/virtio-ports");
+                struct dirent *de;
+                while (d && (de = readdir(d)) != NULL) {
+                        if (de->d_name[0] == '.')
+                                continue;
+                        char path[300], name[64] = "";
+                        snprintf(path, sizeof(path), "/sys/class/virtio-ports/%s/name", de->d_name);
+                        int fd = open(path, O_RDONLY | O_CLOEXEC);
+                        if (fd < 0)
+                                continue;
+                        ssize_t n = read(fd, name, sizeof(name) - 1);
+                        close(fd);
+                        if (n > 0 && name[n - 1] == '\n')
+                                n--;
+                        if (n <= 0)
+                                continue;
+                        name[n] = '\0';
+                        if (strcmp(name, VS_VM_PORT_NAME) != 0)
+                                continue;
+                        snprintf(path, sizeof(path), "/dev/%s", de->d_name);
+                        closedir(d);
+                        int port = open(path, O_RDWR | O_CLOEXEC);
+                        if (port < 0)
+                                fail("cannot open the control port %s: %s", path, strerror(errno));
+                        return port;
+                }
+                if (d)
+                        closedir(d);
+                usleep(5000);
+        }
+        dprintf(STDERR_FILENO, "vessel-agent: no virtio-serial port named %s\n", VS_VM_PORT_NAME);
+        power_off();
+        return -1;
+}
+
+struct config {
+        char **argv, **envp;
+        size_t argc, envc;
+        const char *cwd, *hostname;
+        uid_t uid;
+        gid_t gid;
+        gid_t groups[64];
+        size_t ngroups;
+        char *mounts[32]; /* "<tag>:<ro|rw>:<destination>" */
+        size_t nmounts;
+        const char *etc[3]; /* hostname, hosts, resolv.conf contents */
+        bool has_caps, nnp;
+        uint64_t caps[5]; /* bounding, effective, permitted, inheritable, ambient */
+        struct {
+                int resource;
+                struct rlimit rl;
+        } rlimits[32];
+        size_t nrlimits;
+        struct sock_filter *seccomp;
+        unsigned short seccomp_len;
+        unsigned seccomp_flags;
+};
+
+static const char *const cap_keys[5] = {"caps.bounding", "caps.effective", "caps.permitted",
+                                        "caps.inheritable", "caps.ambient"};
+
+static const char *const etc_names[3] = {"hostname", "hosts", "resolv.conf"};
+
+static unsigned long parse_num(const char *key, const char *s)
+{
+        char *end;
+        errno = 0;
+        unsigned long v = strtoul(s, &end, 10);
+        if (errno || end == s || *end)
+                fail("bad %s in the configuration: '%s'", key, s);
+        return v;
+}
+
+static int hexval(char ch)
+{
+        if (ch >= '0' && ch <= '9')
+                return ch - '0';
+        if (ch >= 'a' && ch <= 'f')
+                return ch - 'a' + 10;
+        return -1;
+}
+
+/* "<flags>:<hex of the sock_filter array>", compiled by the host. */
+static void parse_seccomp(struct config *c, const char *v)
+{
+        char *end;
+        c->seccomp_flags = (unsigned) strtoul(v, &end, 10);
+        if (*end != ':')
+                fail("bad seccomp program");
+        const char *hex = end + 1;
+        size_t n = strlen(hex) / 2;
+        if (strlen(hex) % 2 || n % sizeof(struct sock_filter) || n == 0 ||
+            n / sizeof(struct sock_filter) > BPF_MAXINSNS)
+                fail("bad seccomp program length");
+        unsigned char *b = malloc(n);
+        if (b == NULL)
+                fail("out of memory");
+        for (size_t i = 0; i < n; i++) {
+                int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+                if (hi < 0 || lo < 0)
+                        fail("bad seccomp program");
+                b[i] = (unsigned char) (hi << 4 | lo);
+        }
+        c->seccomp = (struct sock_filter *) b;
+        c->seccomp_len = (unsigned short) (n / sizeof(struct sock_filter));
+}
+
+static void parse_config(char *buf, size_t len, struct config *c)
+{
+        size_t n = 0;
+        for (size_t i = 0; i < len; i++)
+                if (buf[i] == '\0')
+                        n++;
+        c->argv = calloc(n + 1, sizeof(char *));
+        c->envp = calloc(n + 1, sizeof(char *));
+        if (c->argv == NULL || c->envp == NULL)
+                fail("out of memory");
+        c->cwd = "/";
+        for (char *p = buf, *next; p < buf + len; p = next) {
+                next = p + strlen(p) + 1;
+                char *eq = strchr(p, '=');
+                if (eq == NULL)
+                        fail("bad configuration entry '%.64s'", p);
+                *eq = '\0';
+                const char *v = eq + 1;
+                if (strcmp(p, "arg") == 0)
+                        c->argv[c->argc++] = (char *) v;
+                else if (strcmp(p, "env") == 0)
+                        c->envp[c->envc++] = (char *) v;
+                else if (strcmp(p, "cwd") == 0)
+                        c->cwd = v;
+                else if (strcmp(p, "hostname") == 0)
+                        c->hostname = v;
+                else if (strcmp(p, "uid") == 0)
+                        c->uid = (uid_t) parse_num(p, v);
+                else if (strcmp(p, "gid") == 0)
+                        c->gid = (gid_t) parse_num(p, v);
+                else if (strncmp(p, "caps.", 5) == 0) {
+                        for (size_t i = 0; i < 5; i++)
+                                if (strcmp(p, cap_keys[i]) == 0) {
+                                        char *end;
+                                        c->caps[i] = strtoull(v, &end, 16);
+                                        if (*end)
+                                                fail("bad %s '%s'", p, v);
+                                        c->has_caps = true;
+                                }
+                } else if (strcmp(p, "nnp") == 0) {
+                        c->nnp = true;
+                } else if (strcmp(p, "rlimit") == 0) {
+                        unsigned long long soft, hard;
+                        int res;
+                        if (c->nrlimits == sizeof(c->rlimits) / sizeof(c->rlimits[0]) ||
+                            sscanf(v, "%d:%llu:%llu", &res, &soft, &hard) != 3)
+                                fail("bad rlimit '%s'", v);
+                        c->rlimits[c->nrlimits].resource = res;
+                        c->rlimits[c->nrlimits].rl.rlim_cur = soft;
+                        c->rlimits[c->nrlimits].rl.rlim_max = hard;
+                        c->nrlimits++;
+                } else if (strcmp(p, "seccomp") == 0) {
+                        parse_seccomp(c, v);
+                } else if (strncmp(p, "etc.", 4) == 0) {
+                        for (size_t i = 0; i < 3; i++)
+                                if (strcmp(p + 4, etc_names[i]) == 0)
+                                        c->etc[i] = v;
+                } else if (strcmp(p, "mount") == 0) {
+                        if (c->nmounts == sizeof(c->mounts) / sizeof(c->mounts[0]))
+                                fail("too many volumes");
+                        c->mounts[c->nmounts++] = (char *) v;
+                } else if (strcmp(p, "group") == 0) {
+                        if (c->ngroups == sizeof(c->groups) / sizeof(c->groups[0]))
+                                fail("too many additional groups");
+                        c->groups[c->ngroups++] = (gid_t) parse_num(p, v);
+                }
+                /* Unknown keys: from a newer host; ignored. */
+        }
+        if (c->argc == 0)
+                fail("no command in the configuration");
+}
+
+/* /dev for the process: a tmpfs with the usual nodes, not the guest's
+ * devtmpfs (which holds the control port). */
+static void populate_dev(void)
+{
+        mount_or_fail("tmpfs", NEWROOT "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC,
+                      "mode=755,size=65536k");
+        static const struct {
+                const char *name;
+                unsigned maj, min;
+        } nodes[] = {{"null", 1, 3},   {"zero", 1, 5},    {"full", 1, 7},
+                     {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
+        for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+                char path[64];
+                snprintf(path, sizeof(path), NEWROOT "/dev/%s", nodes[i].name);
+                if (mknod(path, S_IFCHR | 0666, makedev(nodes[i].maj, nodes[i].min)) < 0)
+                        fail("cannot create %s: %s", path, strerror(errno));
+                chmod(path, 0666);
+        }
+        mount_or_fail("devpts", NEWROOT "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+                      "newinstance,ptmxmode=0666,mode=620");
+        symlink("pts/ptmx", NEWROOT "/dev/ptmx");
+        mount_or_fail("shm", NEWROOT "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                      "mode=1777,size=65536k");
+        symlink("/proc/self/fd", NEWROOT "/dev/fd");
+        symlink("/proc/self/fd/0", NEWROOT "/dev/stdin");
+        symlink("/proc/self/fd/1", NEWROOT "/dev/stdout");
+        symlink("/proc/self/fd/2", NEWROOT "/dev/stderr");
+}
+
+static void mkdir_p(char *path);
+
+/* The container's volumes: 9p shares mounted at their destinations. */
+static void mount_volumes(struct config *c)
+{
+        for (size_t i = 0; i < c->nmounts; i++) {
+                char *tag = c->mounts[i];
+                char *mode = strchr(tag, ':');
+                char *dst = mode ? strchr(mode + 1, ':') : NULL;
+                if (dst == NULL || dst[1] != '/')
+                        fail("bad volume entry '%.64s'", tag);
+                *mode++ = '\0';
+                *dst++ = '\0';
+                char path[4096];
+                if (snprintf(path, sizeof(path), NEWROOT "%s", dst) >= (int) sizeof(path))
+                        fail("volume destination too long");
+                mkdir_p(path);
+                unsigned long flags = strcmp(mode, "ro") == 0 ? MS_RDONLY : 0;
+                if (mount(tag, path, "9p", flags,
+                          "trans=virtio,version=9p2000.L,msize=262144,access=client") < 0)
+                        fail("cannot mount the volume %s on %s: %s", tag, dst, strerror(errno));
+        }
+}
+
+/* /etc/hostname, /etc/hosts, /etc/resolv.conf: written into the
+ * initramfs and bound over the rootfs's files, as the engine binds them
+ * into a container. */
+static void bind_etc_files(struct config *c)
+{
+        mkdir("/etc-vessel", 0755);
+        mkdir(NEWROOT "/etc", 0755);
+        for (size_t i = 0; i < 3; i++) {
+                if (c->etc[i] == NULL)
+                        continue;
+                char src[64], dst[64];
+                snprintf(src, sizeof(src), "/etc-vessel/%s", etc_names[i]);
+                snprintf(dst, sizeof(dst), NEWROOT "/etc/%s", etc_names[i]);
+                int fd = open(src, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+                if (fd < 0 || write_all(fd, c->etc[i], strlen(c->etc[i])) < 0)
+                        fail("cannot write %s: %s", src, strerror(errno));
+                close(fd);
+                fd = open(dst, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+                if (fd >= 0)
+                        close(fd);
+                if (mount(src, dst, NULL, MS_BIND, NULL) < 0)
+                        fail("cannot bind %s: %s", dst, strerror(errno));
+        }
+}
+
+static void setup_rootfs(void)
+{
+        mount_or_fail(VS_VM_ROOTFS_TAG, NEWROOT, "9p", 0,
+                      "trans=virtio,version=9p2000.L,msize=262144,access=client");
+        mount_or_fail("proc", NEWROOT "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+        mount_or_fail("sysfs", NEWROOT "/sys", "sysfs",
+                      MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL);
+        populate_dev();
+}
+
+static void mkdir_p(char *path)
+{
+        for (char *p = path + 1; *p; p++) {
+                if (*p != '/')
+                        continue;
+                *p = '\0';
+                mkdir(path, 0755);
+                *p = '/';
+        }
+        mkdir(path, 0755);
+}
+
+static void __attribute__((noreturn, format(printf, 1, 2))) child_fail(const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        dprintf(2, "vessel: ");
+        vdprintf(2, fmt, ap);
+        dprintf(2, ": %s\n", strerror(errno));
+        va_end(ap);
+        _exit(125);
+}
+
+static void install_seccomp(const struct config *c)
+{
+        struct sock_fprog prog = {.len = c->seccomp_len, .filter = c->seccomp};
+        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, c->seccomp_flags, &prog) < 0)
+                child_fail("cannot install the seccomp filter");
+}
+
+/* As the runtime does on the host: rlimits, the capability bounding set,
+ * the user (capabilities kept across the uid change), the capability sets,
+ * no_new_privs, and seccomp (before the uid change when no_new_privs is
+ * off, so that CAP_SYS_ADMIN allows it; last otherwise). */
+static void apply_security(const struct config *c)
+{
+        for (size_t i = 0; i < c->nrlimits; i++)
+                if (setrlimit(c->rlimits[i].resource, &c->rlimits[i].rl) < 0)
+                        child_fail("cannot set rlimit %d", c->rlimits[i].resource);
+        if (c->has_caps) {
+                for (int cap = 0; cap < 64; cap++)
+                        if (!(c->caps[0] & (1ULL << cap)) &&
+                            prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+                                child_fail("cannot drop capability %d from the bounding set", cap);
+                if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+                        child_fail("PR_SET_KEEPCAPS");
+        }
+        if (c->seccomp && !c->nnp)
+                install_seccomp(c);
+        if (setgroups(c->ngroups, c->groups) < 0 || setgid(c->gid) < 0 || setuid(c->uid) < 0)
+                child_fail("cannot switch to user %u:%u", (unsigned) c->uid, (unsigned) c->gid);
+        if (c->has_caps) {
+                struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+                struct __user_cap_data_struct d[2] = {
+                    {(uint32_t) c->caps[1], (uint32_t) c->caps[2], (uint32_t) c->caps[3]},
+                    {(uint32_t) (c->caps[1] >> 32), (uint32_t) (c->caps[2] >> 32),
+                     (uint32_t) (c->caps[3] >> 32)},
+                };
+                if (syscall(SYS_capset, &h, d) < 0)
+                        child_fail("cannot set the capabilities");
+                for (int cap = 0; cap < 64; cap++)
+                        if ((c->caps[4] & (1ULL << cap)) &&
+                            prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+                                child_fail("cannot raise ambient capability %d", cap);
+        }
+        if (c->nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                child_fail("PR_SET_NO_NEW_PRIVS");
+        if (c->seccomp && c->nnp)
+                install_seccomp(c);
+}
+
+static void __attribute__((noreturn)) exec_process(struct config *c, int in, int out, int err)
+{
+        setsid();
+        dup2(in, 0);
+        dup2(out, 1);
+        dup2(err, 2);
+        for (int fd = 3; fd < 1024; fd++)
+                close(fd);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        /* Enter the rootfs as switch_root does (the initramfs cannot be
+         * pivoted away): in a mount namespace of its own, move it over "/"
+         * and chroot into it. Its root is then the top of the namespace, not
+         * a chroot, which the kernel requires for user namespaces. */
+        if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+            chdir(NEWROOT) < 0 || mount(".", "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0 ||
+            chdir("/") < 0)
+                child_fail("cannot enter the rootfs");
+        char *cwd = strdup(c->cwd);
+        if (cwd && chdir(cwd) < 0 && errno == ENOENT) {
+                mkdir_p(cwd);
+        }
+        if (chdir(c->cwd) < 0) {
+                dprintf(2, "vessel: cannot change to the working directory %s: %s\n", c->cwd,
+                        strerror(errno));
+                _exit(125);
+        }
+        apply_security(c);
+        extern char **environ;
+        environ = c->envp;
+        execvp(c->argv[0], c->argv);
+        int e = errno;
+        dprintf(2, "vessel: cannot run %s: %s\n", c->argv[0], strerror(e));
+        _exit(e == ENOENT ? 127 : 126);
+}
+
+/* Relays the process's output until it and everything it left are gone. */
+static int supervise(pid_t pid, int in_w, int out_r, int err_r, int sfd)
+{
+        int status = 0;
+        bool exited = false;
+        char buf[32768];
+        while (!exited || out_r >= 0 || err_r >= 0) {
+                struct pollfd p[4] = {
+                    {.fd = out_r, .events = POLLIN},
+                    {.fd = err_r, .events = POLLIN},
+                    {.fd = exited ? -1 : ctl, .events = POLLIN},
+                    {.fd = sfd, .events = POLLIN},
+                };
+                if (poll(p, 4, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        fail("poll: %s", strerror(errno));
+                }
+                for (int i = 0; i < 2; i++) {
+                        int *fd = i == 0 ? &out_r : &err_r;
+                        if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                                continue;
+                        ssize_t n = read(*fd, buf, sizeof(buf));
+                        if (n > 0) {
+                                send_frame(i == 0 ? VS_VM_STDOUT : VS_VM_STDERR, buf, (size_t) n);
+                        } else if (n == 0 || errno != EINTR) {
+                                close(*fd);
+                                *fd = -1;
+                        }
+                }
+                if (p[2].revents) {
+                        int type;
+                        char *data;
+                        size_t len;
+                        int r = read_frame(&type, &data, &len);
+                        if (r <= 0) {
+                                /* The host is gone: nobody to report to. */
+                                kill(-1, SIGKILL);
+                                power_off();
+                        }
+                        if (type == VS_VM_STDIN && in_w >= 0) {
+                                if (write_all(in_w, data, len) < 0) {
+                                        close(in_w);
+                                        in_w = -1;
+                                }
+                        } else if (type == VS_VM_STDIN_EOF && in_w >= 0) {
+                                close(in_w);
+                                in_w = -1;
+                        } else if (type == VS_VM_SIGNAL) {
+                                kill(pid, atoi(data));
+                        }
+                        free(data);
+                }
+                if (p[3].revents) {
+                        struct signalfd_siginfo si;
+                        while (read(sfd, &si, sizeof(si)) == sizeof(si))
+                                ;
+                        int st;
+                        pid_t w;
+                        while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
+                                if (w == pid && !exited) {
+                                        status = st;
+                                        exited = true;
+                                        /* As for a container: when its init ends, so does
+                                         * everything it started (and so the pipes close). */
+                                        kill(-1, SIGKILL);
+                                        if (in_w >= 0)
+                                                close(in_w);
+                                        in_w = -1;
+                                }
+                        }
+                }
+        }
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int main(void)
+{
+        /* The kernel gave us /dev/console from the initramfs as 0/1/2. */
+        mount("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, NULL);
+        mount_or_fail("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+        mount_or_fail("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+        ctl = open_control_port();
+
+        int type;
+        char *data;
+        size_t len;
+        if (read_frame(&type, &data, &len) != 1 || type != VS_VM_CONFIG)
+                fail("expected the configuration from the host first");
+        struct config c = {0};
+        parse_config(data, len, &c);
+        if (c.hostname && sethostname(c.hostname, strlen(c.hostname)) < 0)
+                fail("cannot set the hostname: %s", strerror(errno));
+        setup_rootfs();
+        bind_etc_files(&c);
+        mount_volumes(&c);
+
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGCHLD);
+        sigprocmask(SIG_BLOCK, &set, NULL);
+        int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+        int in[2], out[2], err[2];
+        if (sfd < 0 || pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 ||
+            pipe2(err, O_CLOEXEC) < 0)
+                fail("cannot create pipes: %s", strerror(errno));
+        send_frame(VS_VM_READY, NULL, 0);
+        pid_t pid = fork();
+        if (pid < 0)
+                fail("fork: %s", strerror(errno));
+        if (pid == 0)
+                exec_process(&c, in[0], out[1], err[1]);
+        close(in[0]);
+        close(out[1]);
+        close(err[1]);
+        int code = supervise(pid, in[1], out[0], err[0], sfd);
+
+        /* Writes through 9p are synchronous (cache=none); sync anyway, then
+         * report. The host kills the VM on EXIT; should it not, wait for its
+         * ACK a bounded time and end the VM ourselves. */
+        sync();
+        char num[16];
+        snprintf(num, sizeof(num), "%d", code);
+        send_frame(VS_VM_EXIT, num, strlen(num));
+        struct pollfd p = {.fd = ctl, .events = POLLIN};
+        struct timespec start, now;
+        clock_gettime(CLOCK_MONOTONIC, &start);
+        for (;;) {
+                clock_gettime(CLOCK_MONOTONIC, &now);
+                long left = 5000 - ((now.tv_sec - start.tv_sec) * 1000 +
+                                    (now.tv_nsec - start.tv_nsec) / 1000000);
+                if (left <= 0 || poll(&p, 1, (int) left) <= 0)
+                        break;
+                if (read_frame(&type, &data, &len) != 1)
+                        break;
+                free(data);
+                if (type == VS_VM_ACK)
+                        break;
+        }
+        power_off();
+        return 0;
+}

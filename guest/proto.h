@@ -1,0 +1,39 @@
+/* The control channel between vessel (host) and its guest agent: one
+ * virtio-serial port named "vessel.ctl", carrying frames of an 8-byte header
+ * (type, 3 zero bytes, big-endian payload length) and the payload, the same
+ * framing as the engine's attach protocol. Shared by guest/agent.c (static,
+ * no vessel code) and src/vm/. Everything the guest sends is hostile input
+ * to the host: lengths are bounded, types checked.
+ *
+ * host -> guest: CONFIG (once, first), STDIN, STDIN_EOF, SIGNAL, ACK
+ * guest -> host: READY (rootfs mounted, about to exec), STDOUT, STDERR,
+ *                EXIT (the process ended; its code), ERROR (setup failed)
+ *
+ * CONFIG payload: NUL-terminated "key=value" strings (unknown keys ignored):
+ *   arg=  (each argv element)   env=  (each KEY=VALUE)   cwd=/path
+ *   uid=N  gid=N  group=N (each additional gid)  hostname=NAME
+ *   mount=TAG:ro|rw:DEST (a 9p share)  etc.hostname= etc.hosts= etc.resolv.conf=
+ *   (the contents of those files)
+ * SIGNAL, EXIT payload: a decimal number. */
+#ifndef VESSEL_GUEST_PROTO_H
+#define VESSEL_GUEST_PROTO_H
+
+#define VS_VM_PORT_NAME    "vessel.ctl"
+#define VS_VM_ROOTFS_TAG   "rootfs"
+#define VS_VM_FRAME_HEADER 8
+#define VS_VM_FRAME_MAX    (1u << 20)
+
+enum vs_vm_frame {
+        VS_VM_STDIN = 0,
+        VS_VM_STDOUT = 1,
+        VS_VM_STDERR = 2,
+        VS_VM_EXIT = 3,
+        VS_VM_STDIN_EOF = 4,
+        VS_VM_CONFIG = 16,
+        VS_VM_SIGNAL = 17,
+        VS_VM_READY = 18,
+        VS_VM_ERROR = 19,
+        VS_VM_ACK = 20,
+};
+
+#endif

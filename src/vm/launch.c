@@ -1,0 +1,462 @@
+/* Boots one microVM with QEMU and relays its control channel until the
+ * container's process ends (docs/vm.md). */
+#include "vm/vm.h"
+#include "../guest/proto.h"
+#include "engine/engine.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/log.h"
+#include "util/strv.h"
+#include "util/xalloc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <linux/kvm.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Loops per jiffy preset on the command line: under TCG the kernel's
+ * calibrate_delay loop can spin forever waiting for jiffies to move
+ * (DESIGN.md), and x86 delays use the TSC once it is calibrated, so the
+ * value only skips the loop. */
+#define GUEST_LPJ "4000000"
+
+static bool cpu_has_virt(void)
+{
+        _cleanup_free_ char *info = NULL;
+        size_t n;
+        if (vs_read_file("/proc/cpuinfo", &info, &n, NULL) < 0)
+                return false;
+        for (char *line = strtok(info, "\n"); line; line = strtok(NULL, "\n")) {
+                if (strncmp(line, "flags", 5) != 0)
+                        continue;
+                return strstr(line, " vmx") != NULL || strstr(line, " svm") != NULL;
+        }
+        return false;
+}
+
+const char *vs_vm_accel_detect(const char **why)
+{
+        const char *force = getenv("VESSEL_VM_ACCEL");
+        if (force && (strcmp(force, "tcg") == 0 || strcmp(force, "kvm") == 0)) {
+                *why = "set by VESSEL_VM_ACCEL";
+                return force;
+        }
+        if (!cpu_has_virt()) {
+                *why = "the CPU shows no vmx/svm: KVM cannot run guests here";
+                return "tcg";
+        }
+        int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+        if (fd < 0) {
+                *why = "/dev/kvm cannot be opened";
+                return "tcg";
+        }
+        int v = ioctl(fd, KVM_GET_API_VERSION, 0);
+        int vm = v == KVM_API_VERSION ? ioctl(fd, KVM_CREATE_VM, 0) : -1;
+        close(fd);
+        if (vm < 0) {
+                *why = "/dev/kvm does not create VMs";
+                return "tcg";
+        }
+        close(vm);
+        *why = "vmx/svm and a working /dev/kvm";
+        return "kvm";
+}
+
+int vs_vm_qemu_path(char **path, vs_error **err)
+{
+        const char *env = getenv("VESSEL_QEMU");
+        if (env && *env) {
+                if (access(env, X_OK) < 0)
+                        /* errno-less: `run` would turn ENOENT into 127. */
+                        return vs_fail(err, "QEMU %s (VESSEL_QEMU) cannot be run: %s", env,
+                                       strerror(errno));
+                *path = xstrdup(env);
+                return 0;
+        }
+        const char *p = getenv("PATH");
+        _cleanup_free_ char *dirs = xstrdup(p && *p ? p : "/usr/local/bin:/usr/bin:/bin");
+        char *save = NULL;
+        for (char *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+                _cleanup_free_ char *cand = xasprintf("%s/qemu-system-x86_64", d);
+                if (access(cand, X_OK) == 0) {
+                        *path = steal_ptr(cand);
+                        return 0;
+                }
+        }
+        return vs_fail(err, "QEMU is not installed: qemu-system-x86_64 is not in PATH "
+                            "(install Debian's qemu-system-x86)");
+}
+
+/* QEMU's option syntax: a comma inside a value is written twice. */
+static char *opt_escape(const char *v)
+{
+        size_t n = strlen(v), commas = 0;
+        for (size_t i = 0; i < n; i++)
+                commas += v[i] == ',';
+        char *out = xmalloc(n + commas + 1), *o = out;
+        for (size_t i = 0; i < n; i++) {
+                *o++ = v[i];
+                if (v[i] == ',')
+                        *o++ = ',';
+        }
+        *o = '\0';
+        return out;
+}
+
+static void add_share(char ***v, const char *id, const char *tag, const char *path, bool ro)
+{
+        _cleanup_free_ char *p = opt_escape(path);
+        _cleanup_free_ char *fsdev = xasprintf("local,id=%s,path=%s,security_model=passthrough%s",
+                                               id, p, ro ? ",readonly=on" : "");
+        _cleanup_free_ char *dev = xasprintf("virtio-9p-device,fsdev=%s,mount_tag=%s", id, tag);
+        strv_push(v, "-fsdev");
+        strv_push(v, fsdev);
+        strv_push(v, "-device");
+        strv_push(v, dev);
+}
+
+static char **qemu_argv(const struct vs_vm_spec *s)
+{
+        bool kvm = strcmp(s->accel, "kvm") == 0;
+        char **v = NULL;
+        _cleanup_free_ char *mem = xasprintf("%u", s->mem_mib);
+        _cleanup_free_ char *smp = xasprintf("%u", s->cpus);
+        _cleanup_free_ char *log = opt_escape(s->console_log);
+        _cleanup_free_ char *serial = xasprintf("file:%s", log);
+        const char *fixed[] = {
+            s->qemu,
+            "-M",
+            /* No ACPI: QEMU lists the virtio-mmio devices on the kernel
+             * command line and SMP comes from the MP table. */
+            "microvm,acpi=off,x-option-roms=off,rtc=on",
+            "-accel",
+            /* TCG's translation cache defaults to 1 GiB, of which a boot
+             * touches ~80 MiB; 64 MiB holds a boot and a small workload. */
+            kvm ? "kvm" : "tcg,tb-size=64",
+            "-cpu",
+            kvm ? "host" : "max",
+            "-m",
+            mem,
+            "-smp",
+            smp,
+            "-nodefaults",
+            "-no-user-config",
+            "-nographic",
+            "-no-reboot",
+            "-kernel",
+            s->kernel,
+            "-initrd",
+            s->initrd,
+            "-append",
+            "console=ttyS0 quiet panic=-1 reboot=t tsc=reliable lpj=" GUEST_LPJ,
+            "-serial",
+            serial,
+            "-device",
+            "virtio-serial-device",
+            "-chardev",
+            "socket,id=ctl,fd=3",
+            "-device",
+            "virtserialport,chardev=ctl,name=" VS_VM_PORT_NAME,
+            "-sandbox",
+            "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny",
+            NULL,
+        };
+        for (size_t i = 0; fixed[i]; i++)
+                strv_push(&v, fixed[i]);
+        add_share(&v, "root", VS_VM_ROOTFS_TAG, s->rootfs, false);
+        for (size_t i = 0; s->shares && s->shares[i] && s->shares[i + 1]; i += 2) {
+                const char *tag = s->shares[i];
+                bool ro = strncmp(tag, "ro:", 3) == 0;
+                if (ro)
+                        tag += 3;
+                add_share(&v, tag, tag, s->shares[i + 1], ro);
+        }
+        return v;
+}
+
+/* The last non-empty line of a log file, for error messages. */
+static char *last_line(const char *path)
+{
+        _cleanup_free_ char *text = NULL;
+        size_t n;
+        if (path == NULL || vs_read_file(path, &text, &n, NULL) < 0)
+                return NULL;
+        while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r' || text[n - 1] == ' '))
+                text[--n] = '\0';
+        if (n == 0)
+                return NULL;
+        char *nl = strrchr(text, '\n');
+        char *line = nl ? nl + 1 : text;
+        if (*line == '\r')
+                line++;
+        return xstrdup(line);
+}
+
+static pid_t spawn_qemu(const struct vs_vm_spec *s, int ctl, vs_error **err)
+{
+        _cleanup_strv_ char **argv = qemu_argv(s);
+        _cleanup_close_ int log = open(s->qemu_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (log < 0)
+                return vs_fail_errno(err, "cannot create %s", s->qemu_log);
+        _cleanup_close_ int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (null < 0)
+                return vs_fail_errno(err, "cannot open /dev/null");
+        _cleanup_free_ char *cmd = vs_command_string(argv[0], argv + 1);
+        vs_debug("vm: %s", cmd);
+        pid_t parent = getpid();
+        pid_t pid = fork();
+        if (pid < 0)
+                return vs_fail_errno(err, "cannot fork");
+        if (pid == 0) {
+                /* QEMU never outlives whoever started it. */
+                prctl(PR_SET_PDEATHSIG, SIGKILL);
+                if (getppid() != parent)
+                        _exit(1);
+                dup2(null, 0);
+                dup2(null, 1);
+                dup2(log, 2);
+                if (ctl == 3) {
+                        fcntl(3, F_SETFD, 0);
+                } else {
+                        dup2(ctl, 3);
+                }
+                syscall(SYS_close_range, 4, ~0U, 0);
+                sigset_t none;
+                sigemptyset(&none);
+                sigprocmask(SIG_SETMASK, &none, NULL);
+                execv(argv[0], argv);
+                dprintf(2, "cannot execute %s: %s\n", argv[0], strerror(errno));
+                _exit(127);
+        }
+        return pid;
+}
+
+static int64_t now_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+
+struct relay {
+        const struct vs_vm_spec *s;
+        int ctl, in_fd, out_fd, err_fd, sfd;
+        pid_t qemu;
+        int qemu_status;
+        bool qemu_exited, ready, exited;
+        int exit_code;
+        char *guest_error;
+};
+
+static void reap_qemu(struct relay *r)
+{
+        int st;
+        if (!r->qemu_exited && waitpid(r->qemu, &st, WNOHANG) == r->qemu) {
+                r->qemu_exited = true;
+                r->qemu_status = st;
+        }
+}
+
+/* Handles one frame from the guest; -1 when the channel ended. */
+static int guest_frame(struct relay *r)
+{
+        enum vs_frame_type type;
+        char *data = NULL;
+        size_t len = 0;
+        int fr = vs_frame_read(r->ctl, &type, &data, &len);
+        if (fr <= 0)
+                return -1;
+        switch ((int) type) {
+        case VS_VM_STDOUT:
+                vs_write_all(r->out_fd, data, len);
+                break;
+        case VS_VM_STDERR:
+                vs_write_all(r->err_fd, data, len);
+                break;
+        case VS_VM_READY:
+                r->ready = true;
+                break;
+        case VS_VM_EXIT: {
+                char *end;
+                long code = strtol(data, &end, 10);
+                r->exit_code =
+                    (end != data && *end == '\0' && code >= 0 && code <= 255) ? (int) code : 255;
+                r->exited = true;
+                break;
+        }
+        case VS_VM_ERROR:
+                free(r->guest_error);
+                /* Printable characters only: the guest is not trusted. */
+                for (size_t i = 0; i < len; i++)
+                        if ((unsigned char) data[i] < 0x20 || (unsigned char) data[i] == 0x7f)
+                                data[i] = '?';
+                r->guest_error = steal_ptr(data);
+                break;
+        default:
+                break; /* unknown types from the guest are ignored */
+        }
+        free(data);
+        return 0;
+}
+
+static void forward_signals(struct relay *r)
+{
+        struct signalfd_siginfo si;
+        while (read(r->sfd, &si, sizeof(si)) == sizeof(si)) {
+                if (si.ssi_signo == SIGCHLD) {
+                        reap_qemu(r);
+                        continue;
+                }
+                char num[16];
+                int n = snprintf(num, sizeof(num), "%u", si.ssi_signo);
+                vs_frame_write(r->ctl, (enum vs_frame_type) VS_VM_SIGNAL, num, (size_t) n);
+        }
+}
+
+static void copy_stdin(struct relay *r)
+{
+        char buf[16384];
+        ssize_t n = read(r->in_fd, buf, sizeof(buf));
+        if (n < 0 && errno == EINTR)
+                return;
+        if (n <= 0) {
+                vs_frame_write(r->ctl, (enum vs_frame_type) VS_VM_STDIN_EOF, NULL, 0);
+                r->in_fd = -1;
+                return;
+        }
+        vs_frame_write(r->ctl, (enum vs_frame_type) VS_VM_STDIN, buf, (size_t) n);
+}
+
+static int relay_loop(struct relay *r, vs_error **err)
+{
+        int64_t deadline = now_ms() + r->s->boot_timeout_ms;
+        bool channel_open = true;
+        while (!r->exited && r->guest_error == NULL) {
+                int timeout = -1;
+                if (!r->ready) {
+                        int64_t left = deadline - now_ms();
+                        if (left <= 0)
+                                break;
+                        timeout = (int) left;
+                }
+                if (!channel_open && r->qemu_exited)
+                        break;
+                struct pollfd p[3] = {
+                    {.fd = channel_open ? r->ctl : -1, .events = POLLIN},
+                    {.fd = r->ready ? r->in_fd : -1, .events = POLLIN},
+                    {.fd = r->sfd, .events = POLLIN},
+                };
+                if (poll(p, 3, timeout) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return vs_fail_errno(err, "poll");
+                }
+                if (p[2].revents)
+                        forward_signals(r);
+                if (p[0].revents && guest_frame(r) < 0)
+                        channel_open = false;
+                if (p[1].revents)
+                        copy_stdin(r);
+                if (!channel_open && !r->qemu_exited) {
+                        /* QEMU closed the channel: it is exiting. */
+                        int st;
+                        if (waitpid(r->qemu, &st, 0) == r->qemu) {
+                                r->qemu_exited = true;
+                                r->qemu_status = st;
+                        }
+                }
+        }
+        return 0;
+}
+
+static int failure(struct relay *r, vs_error **err)
+{
+        const struct vs_vm_spec *s = r->s;
+        if (r->guest_error)
+                return vs_fail(err, "the VM's agent failed: %s", r->guest_error);
+        if (!r->ready && !r->qemu_exited)
+                return vs_fail(err, "the VM did not boot within %d s (%s; console: %s)",
+                               s->boot_timeout_ms / 1000, s->accel, s->console_log);
+        _cleanup_free_ char *qline = last_line(s->qemu_log);
+        if (qline)
+                return vs_fail(err, "QEMU failed: %s", qline);
+        _cleanup_free_ char *cline = last_line(s->console_log);
+        if (r->qemu_exited && WIFSIGNALED(r->qemu_status))
+                return vs_fail(err, "QEMU was killed by signal %d", WTERMSIG(r->qemu_status));
+        return vs_fail(err, "the VM stopped before the process ended%s%s", cline ? ": " : "",
+                       cline ? cline : "");
+}
+
+int vs_vm_run(const struct vs_vm_spec *s, int in_fd, int out_fd, int err_fd, int *exit_code,
+              vs_error **err)
+{
+        sigset_t set, old;
+        sigemptyset(&set);
+        sigaddset(&set, SIGCHLD);
+        for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+                sigaddset(&set, forwarded[i]);
+        sigprocmask(SIG_BLOCK, &set, &old);
+        signal(SIGPIPE, SIG_IGN);
+        struct relay r = {.s = s, .in_fd = in_fd, .out_fd = out_fd, .err_fd = err_fd, .qemu = -1};
+        r.sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+        int sv[2];
+        if (r.sfd < 0)
+                return vs_fail_errno(err, "cannot create a signalfd");
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+                close(r.sfd);
+                return vs_fail_errno(err, "cannot create a socket pair");
+        }
+        r.ctl = sv[0];
+        int64_t t0 = now_ms();
+        r.qemu = spawn_qemu(s, sv[1], err);
+        close(sv[1]);
+        int ret = -1;
+        if (r.qemu < 0)
+                goto out;
+        /* Queued in the socket until the agent reads it. */
+        if (vs_frame_write(r.ctl, (enum vs_frame_type) VS_VM_CONFIG, s->config, s->config_len) <
+            0) {
+                vs_fail_errno(err, "cannot send the configuration to the VM");
+                goto out;
+        }
+        if (in_fd < 0)
+                vs_frame_write(r.ctl, (enum vs_frame_type) VS_VM_STDIN_EOF, NULL, 0);
+        if (relay_loop(&r, err) < 0)
+                goto out;
+        if (!r.exited) {
+                failure(&r, err);
+                goto out;
+        }
+        vs_debug("vm: process exited with %d after %lld ms", r.exit_code,
+                 (long long) (now_ms() - t0));
+        *exit_code = r.exit_code;
+        ret = 0;
+out:
+        /* Everything the guest had to say is said: no need for it to shut
+         * down (9p writes reached the host synchronously). */
+        if (r.qemu > 0 && !r.qemu_exited) {
+                kill(r.qemu, SIGKILL);
+                while (waitpid(r.qemu, NULL, 0) < 0 && errno == EINTR)
+                        ;
+        }
+        close(r.ctl);
+        close(r.sfd);
+        free(r.guest_error);
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        return ret;
+}

@@ -1,0 +1,88 @@
+/* The microVM backend (docs/vm.md): a container whose record asks for
+ * isolation "vm" runs as a QEMU `microvm` guest booting vessel's own kernel
+ * (guest/kernel.config) with the static guest agent (guest/agent.c) as
+ * /init; the container's prepared rootfs is shared over virtio-9p and one
+ * virtio-serial port carries the control channel (guest/proto.h).
+ *
+ * Files:
+ *   <data-root>/vm/kernel/<key>/bzImage   the guest kernel, <key> hashing the
+ *                                         fragment, the build script and the
+ *                                         linux-source version
+ *   $VESSEL_KERNEL_CACHE/<key>/bzImage    a shared copy outside any data root
+ *                                         (default /var/cache/vessel/kernel)
+ *   <data-root>/vm/initramfs-<hash>.cpio  /init = the agent vessel embeds
+ *   <container dir>/vm.json               accelerator, kernel, QEMU of the run
+ *   <container dir>/vm-console.log        the guest's serial console
+ *   <container dir>/vm-qemu.log           QEMU's own stderr */
+#ifndef VESSEL_VM_H
+#define VESSEL_VM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "util/error.h"
+
+struct vs_engine;
+struct vs_ctr;
+
+/* Guest RAM: below this the guest kernel and agent do not fit with room
+ * for a process (measured: the agent runs from 40 MiB). */
+#define VS_VM_MIN_MEMORY     (64LL << 20)
+#define VS_VM_DEFAULT_MEMORY (256LL << 20)
+
+/* The cache key of the guest kernel this vessel builds: hex sha256 of the
+ * fragment, the build script and the linux-source package version. */
+int vs_vm_kernel_key(char **key, vs_error **err);
+/* The guest kernel's path. Looks in the data root, then the shared cache;
+ * when neither has it and build is true, builds it (minutes; progress on
+ * stderr when progress) into the data root and copies it to the shared
+ * cache. When build is false, a missing kernel is an error that says how
+ * to build it. */
+int vs_vm_kernel_get(const char *data_root, bool build, bool progress, char **path, vs_error **err);
+/* The embedded fragment (for `vessel vm kernel --config`). */
+const char *vs_vm_kernel_fragment(size_t *len);
+
+/* The initramfs holding the agent as /init (generated once per agent). */
+int vs_vm_initramfs(const char *data_root, char **path, vs_error **err);
+
+/* "kvm" when the CPU has vmx/svm and /dev/kvm answers, else "tcg"; *why
+ * (static) says what decided. */
+const char *vs_vm_accel_detect(const char **why);
+/* qemu-system-x86_64 from $VESSEL_QEMU or PATH. */
+int vs_vm_qemu_path(char **path, vs_error **err);
+
+struct vs_vm_spec {
+        const char *qemu, *kernel, *initrd, *rootfs, *accel;
+        const char *console_log, *qemu_log; /* files (truncated) */
+        unsigned mem_mib, cpus;
+        /* Extra 9p shares: pairs tag, host directory, NULL-terminated;
+         * a tag starting with "ro:" exports read-only (the prefix is not
+         * part of the tag). */
+        char **shares;
+        const char *config; /* CONFIG payload (guest/proto.h) */
+        size_t config_len;
+        int boot_timeout_ms;
+};
+/* Boots the VM and relays until the process ends: stdin from in_fd (-1:
+ * none), its stdout/stderr to out_fd/err_fd; SIGTERM, SIGINT, SIGHUP,
+ * SIGQUIT, SIGUSR1, SIGUSR2 sent to this process are forwarded to it. QEMU
+ * dies with this process (PR_SET_PDEATHSIG). Returns 0 with the exit code,
+ * or -1: QEMU failed, the boot timed out, the guest died. */
+int vs_vm_run(const struct vs_vm_spec *s, int in_fd, int out_fd, int err_fd, int *exit_code,
+              vs_error **err);
+
+/* Engine side (src/vm/ctr.c). */
+bool vs_ctr_is_vm(const struct vs_ctr *c);
+/* Everything a VM run needs on this host (QEMU, the kernel: built when
+ * missing, with progress on a terminal), checked before the container is
+ * created so that a failure leaves nothing behind. */
+int vs_vm_host_check(struct vs_engine *e, vs_error **err);
+/* Called by the monitor instead of the runtime's create+start: forks the
+ * launcher (which runs vs_vm_run and exits with the process's code) and
+ * writes <dir>/vm.json. */
+int vs_vm_ctr_spawn(struct vs_engine *e, struct vs_ctr *c, int in_fd, int out_fd, int err_fd,
+                    pid_t *pid, vs_error **err);
+
+#endif

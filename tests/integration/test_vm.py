@@ -1,0 +1,429 @@
+"""The microVM backend (`vessel run --isolation=vm`, `vessel vm kernel`),
+under whatever accelerator the host offers (TCG on our CI machines).
+
+The guest kernel is built once per session by the `vm_kernel` fixture
+(`vessel vm kernel`), which finds it in the shared cache
+($VESSEL_KERNEL_CACHE, default /var/cache/vessel/kernel) when an earlier run
+built it. After each test every container is removed and no record, mount,
+runtime state, monitor or QEMU process may be left."""
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import helpers
+from test_engine import Engine, _mountpoints_under
+
+KERNEL_BUILD_TIMEOUT = 60 * 60
+TIMEOUT = 180
+
+
+def _qemu_pids(marker):
+    """QEMU processes whose command line mentions marker (a test's data root)."""
+    pids = []
+    for p in Path("/proc").iterdir():
+        if not p.name.isdigit():
+            continue
+        try:
+            cmd = (p / "cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if "qemu-system" in cmd and marker in cmd:
+            pids.append(int(p.name))
+    return pids
+
+
+def _expected_accel():
+    with open("/proc/cpuinfo") as f:
+        flags = " ".join(l for l in f if l.startswith("flags"))
+    if " vmx" not in flags and " svm" not in flags:
+        return "tcg"
+    return None  # depends on /dev/kvm: not asserted
+
+
+@pytest.fixture(scope="session")
+def vm_kernel(vessel_bin, tmp_path_factory):
+    if shutil.which("qemu-system-x86_64") is None:
+        pytest.skip("qemu-system-x86_64 is not installed (Debian's qemu-system-x86)")
+    data = tmp_path_factory.mktemp("vm-kernel")
+    env = dict(os.environ, VESSEL_ROOT=str(data))
+    proc = subprocess.run([str(vessel_bin), "vm", "kernel", "--path"], env=env,
+                          capture_output=True, text=True, timeout=KERNEL_BUILD_TIMEOUT)
+    assert proc.returncode == 0, f"vessel vm kernel failed: {proc.stderr}"
+    path = proc.stdout.strip()
+    assert os.path.getsize(path) > 500_000, path
+    return path
+
+
+@pytest.fixture(scope="session")
+def vm_data(tmp_path_factory):
+    return tmp_path_factory.mktemp("vm-data")
+
+
+@pytest.fixture
+def vm(vessel_bin, vm_kernel, vm_data, tmp_path):
+    eng = Engine(vessel_bin, vm_data, tmp_path / "run", tmp_path)
+    yield eng
+    for cid in eng.records():
+        eng("rm", "-f", cid)
+    leftovers = eng.records()
+    mounts = _mountpoints_under(str(eng.containers_dir()))
+    qemus = _qemu_pids(str(vm_data))
+    for p in qemus:
+        os.kill(p, 9)
+    for mp in reversed(mounts):
+        subprocess.run(["umount", "-l", mp], capture_output=True)
+    assert not leftovers, f"records left: {leftovers}"
+    assert not mounts, f"mounts left: {mounts}"
+    assert not qemus, f"QEMU processes left: {qemus}"
+    assert eng.runtime_entries() == []
+
+
+def run_vm(vm, *args, **kw):
+    return vm("run", "--rm", "--isolation=vm", *args, timeout=TIMEOUT, **kw)
+
+
+# --------------------------------------------------------------------------
+# the kernel
+
+
+def test_kernel_is_cached_and_reported(vessel_bin, vm_kernel, tmp_path):
+    env = dict(os.environ, VESSEL_ROOT=str(tmp_path / "data"))
+    out = subprocess.run([str(vessel_bin), "vm", "kernel", "--no-build"], env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    fields = dict(line.split(None, 1) for line in out.stdout.splitlines())
+    assert fields["kernel"] == vm_kernel
+    # The key names the kernel's directory; the accelerator says why.
+    assert Path(vm_kernel).parent.name == fields["key"]
+    accel = _expected_accel()
+    if accel:
+        assert fields["accelerator"].startswith(accel + " ("), fields["accelerator"]
+    cfg = subprocess.run([str(vessel_bin), "vm", "kernel", "--config"], capture_output=True,
+                         text=True, timeout=30).stdout
+    built = (Path(vm_kernel).parent / "config").read_text()
+    # Every option the fragment turns on is in the kernel's real config.
+    for line in cfg.splitlines():
+        if line.startswith("CONFIG_") and not line.endswith("=n"):
+            assert line + "\n" in built, line
+
+
+def test_no_kernel_and_no_source_is_one_clear_error(vm, tmp_path):
+    vm.env["VESSEL_ROOT"] = str(tmp_path / "fresh")
+    vm.data_root = tmp_path / "fresh"
+    vm.env["VESSEL_KERNEL_CACHE"] = str(tmp_path / "no-cache")
+    vm.env["VESSEL_LINUX_SOURCE"] = str(tmp_path / "no-source.tar.xz")
+    res = run_vm(vm, "busybox", "true")
+    assert res.returncode == 125
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1, res.stderr
+    assert "no guest kernel" in lines[0] and "linux-source-6.1" in lines[0]
+    assert vm.records() == []
+
+
+# --------------------------------------------------------------------------
+# run
+
+
+def test_echo_in_its_own_kernel(vm):
+    res = run_vm(vm, "busybox", "sh", "-c", "echo hello; uname -r")
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert lines[0] == "hello"
+    # The guest's kernel, not the host's.
+    assert lines[1] != os.uname().release
+    assert lines[1].startswith("6.1."), lines[1]
+    assert vm.records() == []
+
+
+def test_exit_codes(vm):
+    assert run_vm(vm, "busybox", "true").returncode == 0
+    assert run_vm(vm, "busybox", "false").returncode == 1
+    res = run_vm(vm, "busybox", "sh", "-c", "kill -9 $$")
+    assert res.returncode == 137, res.stderr
+
+
+def test_stdout_and_stderr_separated(vm):
+    res = run_vm(vm, "busybox", "sh", "-c", "echo out; echo err >&2; echo out2; exit 7")
+    assert res.returncode == 7
+    assert res.stdout == "out\nout2\n"
+    assert res.stderr == "err\n"
+
+
+def test_large_output_arrives_whole(vm):
+    res = run_vm(vm, "busybox", "sh", "-c", "seq 1 20000")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == "".join(f"{i}\n" for i in range(1, 20001))
+
+
+def test_stdin_with_interactive(vm):
+    res = vm("run", "-i", "--rm", "--isolation=vm", "busybox", "sh", "-c", "wc -l; echo done",
+             input=b"a\nb\nc\n", timeout=TIMEOUT)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split() == ["3", "done"]
+
+
+def test_missing_command_is_127(vm):
+    res = run_vm(vm, "busybox", "/no/such/cmd")
+    assert res.returncode == 127
+    assert "/no/such/cmd" in res.stderr
+
+
+def test_env_workdir_user(vm):
+    res = run_vm(vm, "-e", "FOO=bar", "-w", "/tmp", "-u", "nobody", "busybox", "sh", "-c",
+                 "echo $FOO; pwd; id -u; id -g")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.splitlines() == ["bar", "/tmp", "65534", "65534"]
+
+
+def test_hostname_and_etc_files_as_for_a_container(vm):
+    res = run_vm(vm, "--hostname", "vmbox", "busybox", "sh", "-c",
+                 "hostname; cat /etc/hostname; grep -c vmbox /etc/hosts")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.splitlines() == ["vmbox", "vmbox", "1"]
+
+
+# (Not `ulimit -u`: the default process limit follows each kernel's RAM.)
+STATUS = 'grep -E "^(Cap|NoNewPrivs|Seccomp:)" /proc/self/status; ulimit -n'
+
+
+@pytest.mark.parametrize("flags", [
+    [],
+    ["--cap-drop", "ALL"],
+    ["--cap-add", "SYS_ADMIN", "--ulimit", "nofile=100:200"],
+    ["--security-opt", "no-new-privileges", "-u", "nobody"],
+    ["--security-opt", "seccomp=unconfined"],
+    ["--privileged"],
+])
+def test_process_isolation_same_as_container(vm, flags):
+    """The guest's process gets the isolation a container would: the same
+    capability sets, no_new_privs, seccomp mode and rlimits as the same
+    command run as a container (the reference, on the host kernel)."""
+    ctr = vm("run", "--rm", *flags, "busybox", "sh", "-c", STATUS)
+    assert ctr.returncode == 0, ctr.stderr
+    res = run_vm(vm, *flags, "busybox", "sh", "-c", STATUS)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == ctr.stdout
+
+
+def test_seccomp_filter_enforced_in_guest(vm):
+    # Docker's default profile denies unshare of a user namespace... through
+    # the filter compiled on the host and installed by the agent.
+    res = run_vm(vm, "busybox", "unshare", "-U", "true")
+    assert res.returncode != 0
+    assert "Operation not permitted" in res.stderr, res.stderr
+    ok = run_vm(vm, "--security-opt", "seccomp=unconfined", "--cap-add", "SYS_ADMIN",
+                "busybox", "unshare", "-U", "true")
+    assert ok.returncode == 0, ok.stderr
+
+
+def test_memory_is_guest_ram(vm):
+    res = run_vm(vm, "--memory", "128m", "busybox", "grep", "MemTotal", "/proc/meminfo")
+    assert res.returncode == 0, res.stderr
+    kib = int(res.stdout.split()[1])
+    # The guest's RAM less what its kernel reserves: not the host's.
+    assert 90 * 1024 < kib <= 128 * 1024, res.stdout
+
+
+def test_cpus_are_vcpus(vm):
+    if os.cpu_count() < 2:
+        pytest.skip("--cpus 2 needs 2 host CPUs")
+    res = run_vm(vm, "--cpus", "2", "busybox", "nproc")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == "2\n"
+    res = run_vm(vm, "busybox", "nproc")
+    assert res.stdout == "1\n"
+
+
+def test_writes_land_in_the_container_rootfs(vm):
+    """The guest runs the rootfs the engine prepared for the container: a
+    file written in the VM is in the container's filesystem afterwards."""
+    res = vm("run", "--name", "w", "--isolation=vm", "busybox", "sh", "-c",
+             "echo from-guest > /root/f", timeout=TIMEOUT)
+    assert res.returncode == 0, res.stderr
+    upper = Path(vm.inspect("w")["GraphDriver"]["Data"]["UpperDir"])
+    assert (upper / "root" / "f").read_text() == "from-guest\n"
+
+
+def test_volumes_are_shared_with_the_host(vm, tmp_path):
+    vol = tmp_path / "vol"
+    vol.mkdir()
+    (vol / "in").write_text("from-host\n")
+    res = run_vm(vm, "-v", f"{vol}:/data", "busybox", "sh", "-c",
+                 "cat /data/in; echo from-guest > /data/out")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == "from-host\n"
+    assert (vol / "out").read_text() == "from-guest\n"
+    res = run_vm(vm, "-v", f"{vol}:/data:ro", "busybox", "sh", "-c", "echo x > /data/x")
+    assert res.returncode == 1
+    assert "Read-only file system" in res.stderr
+    assert not (vol / "x").exists()
+
+
+def test_file_bind_refused(vm, tmp_path):
+    f = tmp_path / "file"
+    f.write_text("x")
+    res = run_vm(vm, "-v", f"{f}:/f", "busybox", "true")
+    _one_error_line(res, "only directories", str(f))
+    assert vm.records() == []
+
+
+def test_inspect_shows_isolation_accelerator_kernel(vm, vm_kernel):
+    res = vm("run", "--name", "insp", "--isolation=vm", "busybox", "true", timeout=TIMEOUT)
+    assert res.returncode == 0, res.stderr
+    info = vm.inspect("insp")
+    assert info["HostConfig"]["Isolation"] == "vm"
+    assert info["State"]["ExitCode"] == 0
+    v = info["VM"]
+    accel = _expected_accel()
+    assert v["Accelerator"] in ("tcg", "kvm")
+    if accel:
+        assert v["Accelerator"] == accel, v
+    assert v["Kernel"] == vm_kernel
+    assert v["MemoryMiB"] == 256 and v["Cpus"] == 1
+    plain = vm("run", "--name", "plain", "busybox", "true", timeout=TIMEOUT)
+    assert plain.returncode == 0
+    assert vm.inspect("plain")["HostConfig"]["Isolation"] == "container"
+    assert "VM" not in vm.inspect("plain")
+
+
+def test_detached_logs_stop_delivers_sigterm(vm):
+    res = vm("run", "-d", "--name", "d", "--isolation=vm", "busybox", "sh", "-c",
+             "trap 'echo got-term; exit 3' TERM; echo up; while true; do sleep 0.1; done",
+             timeout=TIMEOUT)
+    assert res.returncode == 0, res.stderr
+    helpers.wait_for(lambda: "up" in vm("logs", "d").stdout, 120, what="the guest's output")
+    assert vm.inspect("d")["State"]["Running"]
+    assert len(_qemu_pids(str(vm.data_root))) == 1
+    stop = vm("stop", "-t", "60", "d", timeout=TIMEOUT)
+    assert stop.returncode == 0, stop.stderr
+    info = vm.inspect("d")
+    assert info["State"]["Status"] == "exited"
+    assert info["State"]["ExitCode"] == 3
+    assert vm("logs", "d").stdout == "up\ngot-term\n"
+    assert _qemu_pids(str(vm.data_root)) == []
+
+
+def test_kill_is_137_and_ends_qemu(vm):
+    res = vm("run", "-d", "--name", "k", "--isolation=vm", "busybox", "sleep", "1000",
+             timeout=TIMEOUT)
+    assert res.returncode == 0, res.stderr
+    vm.wait_state("k", lambda i: i["State"]["Running"], what="running")
+    helpers.wait_for(lambda: len(_qemu_pids(str(vm.data_root))) == 1, 30, what="QEMU")
+    assert vm("kill", "k").returncode == 0
+    vm.wait_state("k", lambda i: i["State"]["Status"] == "exited", timeout=60, what="exited")
+    assert vm.inspect("k")["State"]["ExitCode"] == 137
+    helpers.wait_for(lambda: _qemu_pids(str(vm.data_root)) == [], 30, what="QEMU gone")
+
+
+def test_create_then_start_attached(vm):
+    cid = vm.ok("create", "--name", "cs", "--isolation=vm", "busybox", "sh", "-c",
+                "echo started; exit 4").strip()
+    assert vm.inspect("cs")["State"]["Status"] == "created"
+    res = vm("start", "-a", "cs", timeout=TIMEOUT)
+    assert res.returncode == 4, res.stderr
+    assert res.stdout == "started\n"
+    assert vm.inspect(cid)["State"]["ExitCode"] == 4
+
+
+def test_restart_policy_restarts_a_crashing_vm(vm):
+    res = vm("run", "-d", "--name", "r", "--restart", "on-failure:2", "--isolation=vm",
+             "busybox", "sh", "-c", "echo boot; exit 3", timeout=TIMEOUT)
+    assert res.returncode == 0, res.stderr
+    info = vm.wait_state("r", lambda i: i["RestartCount"] == 2 and
+                         i["State"]["Status"] == "exited" and not vm.monitor_alive("r"),
+                         timeout=180, what="two restarts, then exited")
+    assert info["State"]["ExitCode"] == 3
+    assert vm("logs", "r").stdout == "boot\n" * 3
+
+
+def test_boot_timeout_kills_the_hypervisor(vm, tmp_path):
+    """A hypervisor that never boots anything: the run fails after the boot
+    timeout, says so, and the process is gone."""
+    pidfile = tmp_path / "hung.pid"
+    fake = tmp_path / "qemu"
+    fake.write_text(f"#!/bin/sh\necho $$ > {pidfile}\nexec sleep 1000\n")
+    fake.chmod(0o755)
+    vm.env["VESSEL_QEMU"] = str(fake)
+    vm.env["VESSEL_VM_BOOT_TIMEOUT"] = "3"
+    res = vm("run", "--rm", "--isolation=vm", "busybox", "true", timeout=TIMEOUT)
+    assert res.returncode == 125
+    assert "did not boot within 3 s" in res.stderr, res.stderr
+    pid = int(pidfile.read_text())
+    helpers.wait_for(lambda: not os.path.exists(f"/proc/{pid}"), 10, what="hung QEMU gone")
+    assert vm.records() == []
+
+
+def test_unsupported_commands_say_so(vm):
+    res = vm("run", "-d", "--name", "u", "--isolation=vm", "busybox", "sleep", "1000",
+             timeout=TIMEOUT)
+    assert res.returncode == 0, res.stderr
+    vm.wait_state("u", lambda i: i["State"]["Running"], what="running")
+    for cmd in (["exec", "u", "true"], ["top", "u"], ["pause", "u"]):
+        r = vm(*cmd)
+        assert r.returncode != 0, cmd
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and "runs in a VM" in lines[0], (cmd, r.stderr)
+    assert vm.inspect("u")["State"]["Running"]
+
+
+def test_killed_monitor_takes_qemu_with_it(vm):
+    res = vm("run", "-d", "--name", "m", "--isolation=vm", "busybox", "sleep", "1000",
+             timeout=TIMEOUT)
+    assert res.returncode == 0, res.stderr
+    vm.wait_state("m", lambda i: i["State"]["Running"], what="running")
+    helpers.wait_for(lambda: len(_qemu_pids(str(vm.data_root))) == 1, 30, what="QEMU")
+    os.kill(vm.inspect("m")["MonitorPid"], 9)
+    helpers.wait_for(lambda: _qemu_pids(str(vm.data_root)) == [], 30, what="QEMU gone")
+    info = vm.inspect("m")
+    assert not info["State"]["Running"]
+    # rm cleans what the monitor could not (the rootfs mount); the fixture
+    # checks that nothing is left.
+    assert vm("rm", "m").returncode == 0
+
+
+# --------------------------------------------------------------------------
+# bad input
+
+
+def _one_error_line(res, *words):
+    assert res.returncode == 125, res.stdout + res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1, res.stderr
+    for w in words:
+        assert w in lines[0], lines[0]
+
+
+def test_bogus_isolation_refused(vm):
+    res = vm("run", "--rm", "--isolation=bogus", "busybox", "true")
+    _one_error_line(res, "--isolation", "bogus")
+    assert vm.records() == []
+
+
+def test_memory_below_guest_minimum_refused(vm):
+    res = vm("run", "--rm", "--isolation=vm", "--memory", "32m", "busybox", "true")
+    _one_error_line(res, "--memory", "minimum")
+    assert vm.records() == []
+
+
+def test_qemu_missing_refused(vm, tmp_path):
+    vm.env["VESSEL_QEMU"] = str(tmp_path / "no-qemu")
+    res = vm("run", "--rm", "--isolation=vm", "busybox", "true")
+    _one_error_line(res, "QEMU", "no-qemu")
+    assert vm.records() == []
+
+
+def test_boot_failure_reported_and_cleaned(vm, tmp_path):
+    """A QEMU that cannot start the machine: the run fails with QEMU's own
+    reason and leaves nothing (the fixture checks records, mounts, QEMU)."""
+    fake = tmp_path / "qemu"
+    fake.write_text("#!/bin/sh\necho 'qemu: could not load kernel' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    vm.env["VESSEL_QEMU"] = str(fake)
+    res = vm("run", "--rm", "--isolation=vm", "busybox", "true", timeout=TIMEOUT)
+    assert res.returncode == 125
+    assert "could not load kernel" in res.stderr
