@@ -98,3 +98,54 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(LIBOBJS:.o=.d) $(MAINOBJ:.o=.d) $(ASAN_OBJS:.o=.d)
+
+# ---- fuzzing (tests/fuzz, docs/fuzzing.md) ---------------------------------
+# One libFuzzer target per parser: build/fuzz/fuzz_<what>. The library is
+# rebuilt with clang-14 and coverage instrumentation under build/fuzz/obj;
+# libarchive and libcrypto are also linked directly, so the targets work
+# whatever way the normal build binds them.
+FUZZ_CC      ?= clang-14
+FUZZ_DIR     := $(BUILD)/fuzz
+FUZZ_FLAGS   := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
+                -fno-omit-frame-pointer -O1 -g
+FUZZ_CFLAGS   = $(filter-out -O2,$(CFLAGS)) $(FUZZ_FLAGS)
+FUZZ_OBJS    := $(SRCS:%.c=$(FUZZ_DIR)/obj/%.o)
+FUZZ_SRCS    := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS    := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_DIR)/%)
+FUZZ_LIBS     = $(LDLIBS) $(shell pkg-config --libs $(LAZY_PKGS) 2>/dev/null) -ldl -lpthread
+# Seconds per target: the smoke run of `make test`, and `make fuzz-long`.
+FUZZ_SMOKE_SECONDS ?= 15
+FUZZ_LONG_SECONDS  ?= 3600
+
+.PHONY: fuzz fuzz-smoke fuzz-long
+
+fuzz: $(FUZZ_BINS)
+
+$(FUZZ_DIR)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(FUZZ_DIR)/obj/src/runtime/execstub.o: $(EXECSTUB)
+$(FUZZ_DIR)/obj/src/runtime/execstub.o: CFLAGS += -DVESSEL_EXECSTUB='"$(EXECSTUB)"'
+
+# A harness may #include the .c file of the parser it fuzzes (to reach its
+# static functions); "// fuzz-includes: src/x/y.c" names them, and their
+# objects are left out of the link.
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h $(FUZZ_OBJS)
+	@mkdir -p $(dir $@)
+	@echo "  FUZZLD  $@"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Itests/fuzz -o $@ $< \
+	    $(filter-out $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(shell sed -n 's|^// fuzz-includes: ||p' $<)),$(FUZZ_OBJS)) \
+	    $(FUZZ_LIBS)
+
+# Every target for FUZZ_SMOKE_SECONDS on its corpus (part of `make test`).
+fuzz-smoke: $(FUZZ_BINS)
+	@sh tests/fuzz/run.sh $(FUZZ_SMOKE_SECONDS) $(FUZZ_BINS)
+
+# The long run: FUZZ_LONG_SECONDS per target, two at a time, niced; new
+# inputs go to build/fuzz/corpus-long/<target> (tests/fuzz/corpus stays small).
+fuzz-long: $(FUZZ_BINS)
+	@FUZZ_LONG=1 sh tests/fuzz/run.sh $(FUZZ_LONG_SECONDS) $(FUZZ_BINS)
+
+-include $(FUZZ_OBJS:.o=.d)
+# ---- end fuzzing -----------------------------------------------------------
