@@ -41,6 +41,11 @@ bool vs_is_mountpoint(const char *path)
 int vs_engine_mount_rootfs(struct vs_engine *e, struct vs_ctr *c, bool *mounted, vs_error **err)
 {
         *mounted = false;
+        /* Recorded first, also when mounted already: a recovery that saw
+         * an older, dead holder has finished by then (it holds the hold
+         * lock), and none will unmount it under us. */
+        if (vs_ctr_hold_mount(c, err) < 0)
+                return -1;
         _cleanup_free_ char *rootfs = xasprintf("%s/rootfs", c->dir);
         if (vs_is_mountpoint(rootfs))
                 return 0;
@@ -66,6 +71,7 @@ int vs_engine_umount_rootfs(struct vs_ctr *c, vs_error **err)
                         return -1;
         if (vs_is_mountpoint(rootfs))
                 return vs_fail(err, "%s is still mounted", rootfs);
+        vs_ctr_release_mount(c);
         return 0;
 }
 

@@ -524,6 +524,7 @@ static void set_status(struct vs_ctr *c, const char *status)
 
 void vs_ctr_refresh(struct vs_engine *e, struct vs_ctr *c)
 {
+        vs_ctr_recover(e, c);
         c->unmonitored = c->exit_unknown = false;
         const char *s = c->state.status;
         bool active =
