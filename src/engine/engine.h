@@ -200,6 +200,9 @@ void vs_ctr_release_mount(const struct vs_ctr *c);
 /* Undoes the holds of dead holders: thaws, unmounts a rootfs nothing runs
  * on. Run by vs_ctr_refresh(). */
 void vs_ctr_recover(struct vs_engine *e, struct vs_ctr *c);
+/* `system prune`: recovers every container's holds and removes the
+ * directories that killed creates and removes left without a record. */
+int vs_engine_prune_leftovers(struct vs_engine *e, size_t *removed, vs_error **err);
 
 /* The monitor (src/engine/monitor.c): returns the process exit status. */
 struct vs_monitor_opts {

@@ -21,6 +21,7 @@
 #include "util/log.h"
 #include "util/xalloc.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -165,4 +166,53 @@ void vs_ctr_recover(struct vs_engine *e, struct vs_ctr *c)
                                 hold_drop(c, "mount");
                 }
         }
+}
+
+/* A container directory without record.json is what a create killed
+ * between mkdir and the record, or an rm killed after removing the record,
+ * left (listings skip it). Both happen under the names lock, so under it
+ * such a directory is garbage. */
+static bool is_full_id(const char *s)
+{
+        return strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64;
+}
+
+int vs_engine_prune_leftovers(struct vs_engine *e, size_t *removed, vs_error **err)
+{
+        *removed = 0;
+        struct vs_ctr **v = NULL;
+        size_t n = 0;
+        if (vs_ctr_list(e, &v, &n, err) < 0)
+                return -1;
+        for (size_t i = 0; i < n; i++)
+                vs_ctr_refresh(e, v[i]); /* recovers dead holders' holds */
+        vs_ctr_list_free(v, n);
+        _cleanup_close_ int lock = vs_names_lock(e, err);
+        if (lock < 0)
+                return -1;
+        _cleanup_closedir_ DIR *d = opendir(e->ctr_root);
+        if (d == NULL)
+                return vs_fail_errno(err, "cannot read %s", e->ctr_root);
+        struct dirent *de;
+        while ((de = readdir(d)) != NULL) {
+                if (!is_full_id(de->d_name) ||
+                    faccessat(dirfd(d), de->d_name, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+                        continue;
+                _cleanup_free_ char *rec = xasprintf("%s/record.json", de->d_name);
+                if (faccessat(dirfd(d), rec, F_OK, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT)
+                        continue;
+                _cleanup_free_ char *dir = xasprintf("%s/%s", e->ctr_root, de->d_name);
+                _cleanup_free_ char *rootfs = xasprintf("%s/rootfs", dir);
+                _cleanup_error_ vs_error *rerr = NULL;
+                for (int i = 0; i < 8 && vs_is_mountpoint(rootfs); i++)
+                        if (vs_rootfs_umount(rootfs, &rerr) < 0)
+                                break;
+                if (vs_is_mountpoint(rootfs) || vs_rm_rf(dir, &rerr) < 0) {
+                        vs_warn("cannot remove the leftover %s: %s", dir,
+                                rerr ? rerr->msg : "its rootfs is still mounted");
+                        continue;
+                }
+                (*removed)++;
+        }
+        return 0;
 }

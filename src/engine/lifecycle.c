@@ -503,7 +503,11 @@ int vs_engine_rm(struct vs_engine *e, struct vs_ctr *c, bool force, bool volumes
         if (volumes)
                 vs_engine_remove_anonymous_volumes(e, cur);
         /* The record goes first (so a crash in the middle leaves a directory
-         * that listings skip), then the rest. */
+         * that listings skip and system prune removes), then the rest, under
+         * the names lock as system prune removes such directories. */
+        _cleanup_close_ int names = vs_names_lock(e, err);
+        if (names < 0)
+                return -1;
         _cleanup_free_ char *rec = xasprintf("%s/record.json", cur->dir);
         if (unlink(rec) < 0 && errno != ENOENT)
                 return vs_fail_errno(err, "cannot remove %s", rec);
