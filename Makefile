@@ -74,7 +74,7 @@ integration: $(BIN)
 # The README's test command: dependencies, build, unit + integration tests,
 # one closing line "N passed, M failed".
 test: deps
-	@$(MAKE) --no-print-directory all asan $(BENCH_BINS)
+	@$(MAKE) --no-print-directory all asan $(BENCH_BINS) $(FUZZ_BINS)
 	@sh tests/run-all.sh $(UNIT_BINS)
 
 $(BUILD)/bench/%: bench/%.c

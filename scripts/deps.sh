@@ -6,6 +6,9 @@ set -eu
 PKGS="build-essential pkg-config libjson-c-dev libseccomp-dev libcap-dev \
 libarchive-dev libssl-dev libcmocka-dev python3 python3-pytest busybox-static \
 iproute2 procps"
+# Fuzzing (make fuzz, and the fuzz smoke run of make test): clang-14 with
+# libFuzzer and the sanitizer runtimes; zstd makes one seed of the corpus.
+PKGS="$PKGS clang-14 libclang-rt-14-dev zstd"
 # Peers for the benchmarks (runc, crun) and the image interoperability
 # tests (podman, skopeo, umoci). VESSEL_DEPS_OPTIONAL=0 leaves them out.
 if [ "${VESSEL_DEPS_OPTIONAL:-1}" = 1 ]; then

@@ -1,7 +1,7 @@
 #!/bin/sh
-# The whole test run behind `make test`: unit tests (sanitizer build), then
-# the integration tests against build/vessel, then one closing line
-# "N passed, M failed[, K skipped]".
+# The whole test run behind `make test`: unit tests (sanitizer build), the
+# fuzz targets' smoke run, then the integration tests against build/vessel,
+# then one closing line "N passed, M failed[, K skipped]".
 set -u
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d /tmp/vessel-test.XXXXXX)
@@ -9,6 +9,17 @@ trap 'rm -rf "$tmp"' EXIT
 
 UNIT_COUNTS=$tmp/unit sh tests/run-unit.sh "$@"
 read -r up uf <"$tmp/unit" || { up=0; uf=1; }
+
+# Every fuzz target for a short time on its corpus (tests/fuzz/run.sh): one
+# pass or fail per target.
+set -- build/fuzz/fuzz_*
+if [ -x "$1" ]; then
+	FUZZ_COUNTS=$tmp/fuzz sh tests/fuzz/run.sh "${FUZZ_SMOKE_SECONDS:-15}" "$@"
+	read -r fp ff <"$tmp/fuzz" || { fp=0; ff=1; }
+else
+	echo "FAIL fuzz: no targets under build/fuzz (make fuzz)"
+	fp=0 ff=1
+fi
 
 /usr/bin/python3 -m pytest tests/integration -q -rs -p no:cacheprovider \
 	--junitxml="$tmp/junit.xml" 2>&1 | tee "$tmp/pytest.log"
@@ -29,6 +40,6 @@ PY
 set -- $counts
 ip=$1 if_=$2 is=$3
 echo
-echo "unit: $up passed, $uf failed; integration: $ip passed, $if_ failed, $is skipped"
-echo "$((up + ip)) passed, $((uf + if_)) failed, $is skipped"
-[ $((uf + if_)) -eq 0 ]
+echo "unit: $up passed, $uf failed; fuzz: $fp passed, $ff failed; integration: $ip passed, $if_ failed, $is skipped"
+echo "$((up + fp + ip)) passed, $((uf + ff + if_)) failed, $is skipped"
+[ $((uf + ff + if_)) -eq 0 ]
