@@ -1,7 +1,7 @@
 """Crash consistency: vessel killed with SIGKILL at random moments.
 
-Each scenario runs an engine command (load, commit with and without
---pause, rm -f, run -d, create) and kills it after a random delay drawn
+Each scenario runs an engine command (load, pull, commit with and without
+--pause, rm -f of a running and of a paused container, run -d, create) and kills it after a random delay drawn
 from [0, 1.2 x the time the same command took unkilled], or kills the
 container's monitor or init at a random moment after `run -d`. After every
 kill:
@@ -228,6 +228,19 @@ class Crash:
         self.ok("run", "--rm", "busybox", "true")
 
     def cleanup(self):
+        """After a failure too: whatever a broken vessel left (a frozen
+        cgroup first, which would make rm -f hang) goes."""
+        ids = self.container_dirs()
+        for d in self.cgroup_dirs(ids):
+            try:
+                for pid in Path(d, "cgroup.procs").read_text().split():
+                    os.kill(int(pid), signal.SIGKILL)
+                if Path(d, "freezer.state").exists():
+                    Path(d, "freezer.state").write_text("THAWED")
+                elif Path(d, "cgroup.freeze").exists():
+                    Path(d, "cgroup.freeze").write_text("0")
+            except (OSError, ValueError):
+                pass
         for cid in self.records():
             self("rm", "-f", cid)
         for pid in self.our_processes():
@@ -237,6 +250,11 @@ class Crash:
                 pass
         for mp in reversed(self.mounts()):
             subprocess.run(["umount", "-l", mp], capture_output=True)
+        for d in sorted(self.cgroup_dirs(ids), key=len, reverse=True):
+            try:
+                os.rmdir(d)
+            except OSError:
+                pass
 
 
 @pytest.fixture
@@ -283,25 +301,35 @@ def test_kill_commit(crash, pause):
     crash.check_after_kill()
 
 
-def test_kill_load(crash):
+@pytest.mark.parametrize("how", ["load", "pull"])
+def test_kill_load_and_pull(crash, how):
+    """load -i of a docker-archive; pull oci:DIR of an OCI layout."""
     start_writer(crash, "w")
     crash.ok("commit", "w", "crash/load:1")
     crash.ok("rm", "-f", "w")
     archive = crash.tmp / "load.tar"
-    crash.ok("save", "-o", archive, "crash/load:1")
+    if how == "load":
+        crash.ok("save", "-o", archive, "crash/load:1")
+        cmd = ["load", "-i", archive]
+    else:
+        crash.ok("save", "--format", "oci-archive", "-o", archive, "crash/load:1")
+        layout = crash.tmp / "layout"
+        layout.mkdir()
+        subprocess.run(["tar", "-xf", archive, "-C", layout], check=True)
+        cmd = ["pull", f"oci:{layout}"]
 
     def absent():
         crash.ok("rmi", "crash/load:1")
         crash.ok("system", "prune")
 
     absent()
-    duration = crash.timed("load", "-i", archive)
+    duration = crash.timed(*cmd)
     for _ in range(KILLS):
         absent()
-        crash.killed(["load", "-i", archive], duration)
+        crash.killed(cmd, duration)
         crash.check_after_kill(image="crash/load:1", image_cmd=("test", "-s", "/big"))
         if crash("image", "inspect", "crash/load:1").returncode != 0:
-            crash.ok("load", "-i", archive)  # the next load completes
+            crash.ok(*cmd)  # the next one completes
 
 
 def test_kill_rm(crash):
@@ -371,3 +399,69 @@ def test_kill_monitor_or_init(crash, victim):
             assert st in ("running", "exited"), f"status {st} {crash.ctx()}"
         crash.check_after_kill()
 
+
+
+# --------------------------------------------------------------------------
+# the issue's case, deterministic: commit killed while it holds the freeze
+
+
+def _freezer_state(crash, cid):
+    dirs = crash.cgroup_dirs([cid])
+    for d in dirs:
+        p = Path(d, "freezer.state")
+        if p.exists():
+            return p.read_text().strip(), d
+        p = Path(d, "cgroup.events")
+        if p.exists() and "cgroup.freeze" in os.listdir(d):
+            return ("FROZEN" if "frozen 1" in p.read_text() else "THAWED"), d
+    return None, None
+
+
+@pytest.mark.parametrize("next_cmd", ["ps", "rm", "unpause", "prune"])
+def test_commit_killed_while_frozen_is_thawed_by_next_command(crash, next_cmd):
+    start_writer(crash, "w")
+    cid = crash.records()[0]
+    p = subprocess.Popen(
+        [crash.binary, "commit", "w", "crash/frozen:1"], env=crash.env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        helpers.wait_for(lambda: _freezer_state(crash, cid)[0] == "FROZEN" or p.poll() is not None,
+                         20, interval=0.002, what="commit to freeze the container")
+        p.send_signal(signal.SIGKILL)
+    finally:
+        p.wait(timeout=TIMEOUT)
+    if p.returncode != -signal.SIGKILL:
+        pytest.skip("commit finished before it could be killed while frozen")
+    assert _freezer_state(crash, cid)[0] == "FROZEN", "the kill left the container thawed"
+    t = time.monotonic()
+    if next_cmd == "ps":
+        out = crash.ok("ps")
+        assert "Up" in out and "Paused" not in out, out
+        assert _freezer_state(crash, cid)[0] == "THAWED"
+        crash.ok("exec", "w", "true")
+    elif next_cmd == "unpause":
+        # Not paused by the user: unpause says so, and thaws nonetheless.
+        res = crash("unpause", "w")
+        assert res.returncode != 0 and "not paused" in res.stderr, res.stderr
+        assert _freezer_state(crash, cid)[0] == "THAWED"
+    elif next_cmd == "prune":
+        crash.ok("system", "prune")
+        assert _freezer_state(crash, cid)[0] == "THAWED"
+    crash.ok("rm", "-f", "w", timeout=RM_TIMEOUT)
+    assert time.monotonic() - t < RM_TIMEOUT
+    crash.check_after_kill()
+
+
+def test_rm_f_of_a_container_frozen_behind_its_back(crash):
+    """Frozen through the cgroup directly (no hold, record says running):
+    rm -f kills through the freezer."""
+    cid = crash.ok("run", "-d", "--name", "f", "busybox", "sleep", "60").strip()
+    state, d = _freezer_state(crash, cid)
+    if d is None or not Path(d, "freezer.state").exists():
+        pytest.skip("no cgroup v1 freezer here (cgroup v2 delivers SIGKILL to frozen tasks)")
+    Path(d, "freezer.state").write_text("FROZEN")
+    helpers.wait_for(lambda: _freezer_state(crash, cid)[0] == "FROZEN", 10, what="frozen")
+    t = time.monotonic()
+    crash.ok("rm", "-f", "f", timeout=RM_TIMEOUT + 10)
+    assert time.monotonic() - t < RM_TIMEOUT
+    crash.check_after_kill()
