@@ -118,6 +118,8 @@ FUZZ_SMOKE_SECONDS ?= 15
 FUZZ_LONG_SECONDS  ?= 3600
 
 .PHONY: fuzz fuzz-smoke fuzz-long
+# Objects only reached through the pattern rule below: keep them.
+.SECONDARY: $(FUZZ_OBJS)
 
 fuzz: $(FUZZ_BINS)
 
