@@ -5,7 +5,7 @@
  *   --stop-signal           vs_parse_signal    --ulimit    parse_ulimit
  *   --tmpfs                 parse_tmpfs        -v          parse_volume
  *   --cpuset-cpus           parse_cpuset       --env-file  read_env_file
- *   --interval (events)     parse_duration
+ *   --interval (events)     parse_duration     --memory, --cpus...  parse_resources
  * -v with a host path would create that host directory: only volume names
  * and anonymous volumes are fuzzed (created under this process's scratch
  * data root). -p and --mount have no parser yet. */
@@ -30,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int ret = 0;
         json_object *a = json_object_new_array(), *b = json_object_new_array(),
                     *o = json_object_new_object();
-        switch (which % 9) {
+        switch (which % 10) {
         case 0: {
                 int64_t v = -1;
                 ret = vs_parse_size("--memory", s, &v, &err);
@@ -91,6 +91,42 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 8: {
                 int64_t ns = 0;
                 if (parse_duration(s, &ns) && ns < 1)
+                        abort();
+                break;
+        }
+        case 9: {
+                /* The resource flags: the second byte picks which one. */
+                if (s[0] == '\0')
+                        break;
+                struct vs_run_flags f = {0};
+                const char *v = s + 1;
+                switch ((unsigned char) s[0] % 7) {
+                case 0:
+                        f.memory = v;
+                        break;
+                case 1:
+                        f.memory = "1g";
+                        f.memory_swap = v;
+                        break;
+                case 2:
+                        f.cpus = v;
+                        break;
+                case 3:
+                        f.cpu_shares = v;
+                        break;
+                case 4:
+                        f.cpuset_cpus = v;
+                        break;
+                case 5:
+                        f.pids_limit = v;
+                        break;
+                case 6:
+                        f.blkio_weight = v;
+                        break;
+                }
+                ret = parse_resources(&f, o, &err);
+                json_object *n = json_object_object_get(o, "NanoCpus");
+                if (ret == 0 && n && json_object_get_int64(n) <= 0)
                         abort();
                 break;
         }
