@@ -16,6 +16,8 @@
 #include "fuzz_util.h"
 
 #include <fcntl.h>
+#include <signal.h>
+#include <strings.h>
 
 static struct vs_engine engine;
 
@@ -52,6 +54,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 ret = vs_parse_signal("--stop-signal", s, &sig, &err);
                 if (ret == 0 && (sig <= 0 || sig >= 65))
                         abort();
+                /* RTMIN+N / RTMAX-N must be exactly that signal. */
+                const char *rt = strncasecmp(s, "SIG", 3) == 0 ? s + 3 : s;
+                if (ret == 0 &&
+                    (strncasecmp(rt, "RTMIN", 5) == 0 || strncasecmp(rt, "RTMAX", 5) == 0)) {
+                        long long off = rt[5] ? strtoll(rt + 5, NULL, 10) : 0;
+                        long long want = (strncasecmp(rt, "RTMIN", 5) == 0 ? SIGRTMIN : SIGRTMAX);
+                        if (off > 64 || off < -64 || want + off != sig)
+                                abort();
+                }
                 break;
         }
         case 3:
