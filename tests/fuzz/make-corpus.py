@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Regenerates the seed corpus under tests/fuzz/corpus/<target>/ from
-fixtures: the default config.json of `vessel spec`, a state file, tiny
+fixtures: the default config.json of `vessel spec`, a state file, a
+container record made by `vessel create`, tiny
 layers (files, dirs, symlinks, hardlinks, whiteouts, an opaque dir; tar,
 gzip and zstd), and docker-/oci-archives of a tiny imported image saved by
 `vessel save`, with its manifest, index and config. Seeds are named by
@@ -164,6 +165,17 @@ def main():
                        "Volumes": {"/data": {}}, "Labels": {"k": "v"}, "StopSignal": "SIGTERM"},
             "rootfs": {"type": "layers", "diff_ids": ["sha256:" + "a" * 64]},
             "history": [{"created_by": "x", "empty_layer": True}]}))
+
+        # An engine container record, as `create` writes it.
+        cid = run("create", "--name", "rec", "-e", "A=b", "-v", "vol:/data", "--memory", "64m",
+                  "--restart", "on-failure:3", "busybox", "sh", "-c", "echo hi",
+                  env=env).stdout.decode().strip()
+        with open(os.path.join(env["VESSEL_ROOT"], "containers", cid, "record.json")) as f:
+            rec = json.load(f)
+        run("rm", "-f", "-v", cid, env=env)
+        rec["Id"] = "0123456789abcdef" * 4  # the id fuzz_ctr_record loads
+        seed("ctr_record", json.dumps(rec).replace(env["VESSEL_ROOT"], "/var/lib/vessel")
+             .replace(env["VESSEL_RUNTIME_ROOT"], "/run/vessel"))
 
         # Engine values: first byte picks the parser (see fuzz_engine_values.c).
         values = {0: ["512m", "1.5GiB", "0", "100b"], 1: ["no", "on-failure:3", "always"],

@@ -25,6 +25,7 @@ dicts_for() {
 	case $1 in
 	oci_config) echo "json oci_config" ;;
 	state) echo "json state" ;;
+	ctr_record) echo "json ctr_record" ;;
 	manifest | store_index | image_config) echo "json image" ;;
 	archive) echo "image layer" ;;
 	layer_unpack) echo "layer" ;;
