@@ -27,23 +27,12 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 static int hold_lock(const struct vs_ctr *c, vs_error **err)
 {
         _cleanup_free_ char *path = xasprintf("%s/hold.lock", c->dir);
-        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (fd < 0)
-                return vs_fail_errno(err, "cannot open %s", path);
-        while (flock(fd, LOCK_EX) < 0) {
-                if (errno == EINTR)
-                        continue;
-                int e = errno;
-                close(fd);
-                return vs_error_set(err, e, "cannot lock %s", path);
-        }
-        return fd;
+        return vs_lock_open(path, O_RDWR | O_CREAT | O_NOFOLLOW, 0600, err);
 }
 
 static char *hold_path(const struct vs_ctr *c, const char *kind)

@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -330,17 +329,7 @@ int vs_ctr_save(const struct vs_ctr *c, vs_error **err)
 
 static int lock_dir(const char *dir, vs_error **err)
 {
-        int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return vs_error_set(err, errno, "cannot open %s", dir);
-        while (flock(fd, LOCK_EX) < 0) {
-                if (errno == EINTR)
-                        continue;
-                int e = errno;
-                close(fd);
-                return vs_error_set(err, e, "cannot lock %s", dir);
-        }
-        return fd;
+        return vs_lock_open(dir, O_RDONLY | O_DIRECTORY, 0, err);
 }
 
 int vs_ctr_lock(const struct vs_ctr *c, vs_error **err)
