@@ -112,7 +112,8 @@ FUZZ_CFLAGS   = $(filter-out -O2,$(CFLAGS)) $(FUZZ_FLAGS)
 FUZZ_OBJS    := $(SRCS:%.c=$(FUZZ_DIR)/obj/%.o)
 FUZZ_SRCS    := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS    := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_DIR)/%)
-FUZZ_LIBS     = $(LDLIBS) $(shell pkg-config --libs $(LAZY_PKGS) 2>/dev/null) -ldl -lpthread
+# LAZY_PKGS/IMG_PKGS: the image libraries, however the normal build names them.
+FUZZ_LIBS     = $(LDLIBS) $(shell pkg-config --libs $(LAZY_PKGS) $(IMG_PKGS) 2>/dev/null) -ldl -lpthread
 # Seconds per target: the smoke run of `make test`, and `make fuzz-long`.
 FUZZ_SMOKE_SECONDS ?= 15
 FUZZ_LONG_SECONDS  ?= 3600
@@ -136,7 +137,7 @@ $(FUZZ_DIR)/obj/src/runtime/execstub.o: CFLAGS += -DVESSEL_EXECSTUB='"$(EXECSTUB
 $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h $(FUZZ_OBJS)
 	@mkdir -p $(dir $@)
 	@echo "  FUZZLD  $@"
-	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Itests/fuzz -o $@ $< \
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) $(LDFLAGS) -fsanitize=fuzzer -Itests/fuzz -o $@ $< \
 	    $(filter-out $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(shell sed -n 's|^// fuzz-includes: ||p' $<)),$(FUZZ_OBJS)) \
 	    $(FUZZ_LIBS)
 
