@@ -207,6 +207,25 @@ static json_object *get_obj(json_object *o, const char *k, json_type t)
         return t == json_type_array ? json_object_new_array() : json_object_new_object();
 }
 
+/* The string arrays that become argv and environ: in a damaged record an
+ * element that is not a string is an error, not a NULL pointer in argv. */
+static int check_strvs(json_object *o, const char *path, vs_error **err)
+{
+        static const char *const config_keys[] = {"Env", "Cmd", "Entrypoint", NULL};
+        _cleanup_strv_ char **v = NULL;
+        _cleanup_free_ char *ctx = xasprintf("%s: record", path);
+        if (vs_json_get_strv(o, ctx, "Args", &v, err) < 0)
+                return -1;
+        json_object *cfg = json_object_object_get(o, "Config");
+        if (cfg == NULL || !json_object_is_type(cfg, json_type_object))
+                return 0;
+        _cleanup_free_ char *cctx = xasprintf("%s: Config", path);
+        for (size_t i = 0; config_keys[i]; i++)
+                if (vs_json_get_strv(cfg, cctx, config_keys[i], &v, err) < 0)
+                        return -1;
+        return 0;
+}
+
 static struct vs_ctr *ctr_from_json(json_object *o)
 {
         struct vs_ctr *c = xzalloc(sizeof(*c));
@@ -297,10 +316,16 @@ int vs_ctr_load(struct vs_engine *e, const char *id, struct vs_ctr **out, vs_err
                 }
                 return -1;
         }
+        if (check_strvs(o, path, err) < 0)
+                return -1;
         struct vs_ctr *c = ctr_from_json(o);
         if (c->id == NULL || strcmp(c->id, id) != 0) {
                 vs_ctr_free(c);
                 return vs_fail(err, "%s: record does not hold container %s", path, id);
+        }
+        if (c->path == NULL) { /* create never writes one without */
+                vs_ctr_free(c);
+                return vs_fail(err, "%s: record has no Path (the command)", path);
         }
         c->dir = steal_ptr(dir);
         if (c->runtime_root == NULL)

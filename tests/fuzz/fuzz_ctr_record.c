@@ -1,7 +1,7 @@
 /* The engine's container record (<data-root>/containers/<id>/record.json)
- * through vs_ctr_load(), then back to JSON and inspect's view of it: a
- * damaged record must give an error, never a crash, in every command that
- * lists containers. */
+ * through vs_ctr_load(), then back to JSON, inspect's view of it, and the
+ * OCI config a start makes of it (vs_oci_config, against an empty scratch
+ * root): a damaged record must give an error, never a crash. */
 #include "engine/engine.h"
 #include "fuzz_util.h"
 
@@ -38,6 +38,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 json_object_put(j);
                 j = vs_ctr_inspect(e, c);
                 json_object_put(j);
+                static int rootfd = -1;
+                if (rootfd < 0) {
+                        char root[4200];
+                        snprintf(root, sizeof(root), "%s/root", tmp);
+                        mkdir(root, 0700);
+                        rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                }
+                json_object *spec = NULL;
+                vs_error *serr = NULL;
+                int r = vs_oci_config(e, c, rootfd, &spec, &serr);
+                json_object_put(spec);
+                fuzz_check_result(r, &serr);
         }
         vs_ctr_free(c);
         fuzz_check_result(ret, &err);
