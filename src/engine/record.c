@@ -207,22 +207,42 @@ static json_object *get_obj(json_object *o, const char *k, json_type t)
         return t == json_type_array ? json_object_new_array() : json_object_new_object();
 }
 
-/* The string arrays that become argv and environ: in a damaged record an
- * element that is not a string is an error, not a NULL pointer in argv. */
+/* The arrays commands iterate (argv, environ, capabilities, limits): in a
+ * damaged record one that is not an array, or a non-string where strings
+ * belong, is an error naming the file, not a crash of every command that
+ * loads the record. */
 static int check_strvs(json_object *o, const char *path, vs_error **err)
 {
-        static const char *const config_keys[] = {"Env", "Cmd", "Entrypoint", NULL};
+        static const char *const config_strvs[] = {"Env", "Cmd", "Entrypoint", NULL};
+        static const char *const host_strvs[] = {"CapAdd", "CapDrop", "Binds", "SecurityOpt", NULL};
+        static const char *const host_arrays[] = {"Ulimits",
+                                                  "BlkioDeviceReadBps",
+                                                  "BlkioDeviceWriteBps",
+                                                  "BlkioDeviceReadIOps",
+                                                  "BlkioDeviceWriteIOps",
+                                                  NULL};
         _cleanup_strv_ char **v = NULL;
         _cleanup_free_ char *ctx = xasprintf("%s: record", path);
         if (vs_json_get_strv(o, ctx, "Args", &v, err) < 0)
                 return -1;
         json_object *cfg = json_object_object_get(o, "Config");
-        if (cfg == NULL || !json_object_is_type(cfg, json_type_object))
-                return 0;
         _cleanup_free_ char *cctx = xasprintf("%s: Config", path);
-        for (size_t i = 0; config_keys[i]; i++)
-                if (vs_json_get_strv(cfg, cctx, config_keys[i], &v, err) < 0)
+        for (size_t i = 0; cfg && json_object_is_type(cfg, json_type_object) && config_strvs[i];
+             i++)
+                if (vs_json_get_strv(cfg, cctx, config_strvs[i], &v, err) < 0)
                         return -1;
+        json_object *hc = json_object_object_get(o, "HostConfig");
+        if (hc == NULL || !json_object_is_type(hc, json_type_object))
+                return 0;
+        _cleanup_free_ char *hctx = xasprintf("%s: HostConfig", path);
+        for (size_t i = 0; host_strvs[i]; i++)
+                if (vs_json_get_strv(hc, hctx, host_strvs[i], &v, err) < 0)
+                        return -1;
+        for (size_t i = 0; host_arrays[i]; i++) {
+                json_object *a = NULL;
+                if (vs_json_get_array(hc, hctx, host_arrays[i], &a, err) < 0)
+                        return -1;
+        }
         return 0;
 }
 

@@ -42,3 +42,11 @@ def test_bad_values_are_refused(eng, flags, mention):
     lines = [line for line in res.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("vessel: "), res.stderr
     assert mention in res.stderr, res.stderr
+
+
+def test_huge_memory_limit_runs(eng):
+    """-m 8e18 is a valid size; the default swap (twice the memory) used to
+    overflow into a negative limit the runtime refused at start."""
+    res = eng("run", "--rm", "-m", "8000000000000000000", "busybox", "echo", "ok")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == "ok\n"

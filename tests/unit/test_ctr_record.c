@@ -90,6 +90,9 @@ static void test_damaged_records_are_refused(void **state)
             /* a number in Config.Env, null in Cmd: crashed at start */
             "{\"Id\":\"" ID "\",\"Path\":\"sh\",\"Config\":{\"Env\":[\"A=b\",1]}}",
             "{\"Id\":\"" ID "\",\"Path\":\"sh\",\"Config\":{\"Cmd\":[null]}}",
+            /* not arrays where start iterates arrays: json-c aborted */
+            "{\"Id\":\"" ID "\",\"Path\":\"sh\",\"HostConfig\":{\"Ulimits\":{}}}",
+            "{\"Id\":\"" ID "\",\"Path\":\"sh\",\"HostConfig\":{\"CapAdd\":[1]}}",
             /* no Path: crashed at start (strdup(NULL) into argv) */
             "{\"Id\":\"" ID "\",\"Args\":[]}",
             /* another container's record */
