@@ -1,6 +1,6 @@
 """Regressions found by fuzzing (docs/fuzzing.md), checked at the command
 line: each bad value gets one clear error naming the flag, exit 125, and no
-container."""
+container; a valid extreme one works."""
 
 import os
 import subprocess
