@@ -30,7 +30,10 @@ static void prune_usage(FILE *f, const char *cmd)
                 "  -h, --help    print this help\n",
                 cmd,
                 strcmp(cmd, "system prune") == 0
-                    ? ", then every blob and unpacked layer that no image uses"
+                    ? ", then every blob and unpacked layer that no image uses, and\n"
+                      "what killed commands left on containers (a freeze or rootfs mount\n"
+                      "whose holder died, the directory of a half-created or half-removed\n"
+                      "container)"
                     : "");
 }
 
