@@ -139,7 +139,7 @@ cross-test:
 # unless VESSEL_CROSS=0, cross-built under qemu-user), integration tests,
 # one closing line "N passed, M failed".
 test: deps
-	@$(MAKE) --no-print-directory all asan $(BENCH_BINS)
+	@$(MAKE) --no-print-directory all asan $(BENCH_BINS) $(FUZZ_BINS)
 ifneq ($(VESSEL_CROSS),0)
 	@$(MAKE) --no-print-directory CROSS=$(CROSS_TEST) all asan
 	@CROSS_UNITS="$(CROSS_UNITS)" CROSS_RUNNER=qemu-$(CROSS_ARCH) \
@@ -208,3 +208,59 @@ $(BUILD)/src/vm/kernel.o $(ASAN_DIR)/src/vm/kernel.o: guest/kernel.config guest/
 .PHONY: bench-vm
 bench-vm: deps all
 	@sh bench/vm-boot.sh
+# ---- fuzzing (tests/fuzz, docs/fuzzing.md) ---------------------------------
+# One libFuzzer target per parser: build/fuzz/fuzz_<what>. The library is
+# rebuilt with clang-14 and coverage instrumentation under build/fuzz/obj;
+# libarchive and libcrypto are also linked directly, so the targets work
+# whatever way the normal build binds them.
+FUZZ_CC      ?= clang-14
+FUZZ_DIR     := $(BUILD)/fuzz
+FUZZ_FLAGS   := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
+                -fno-omit-frame-pointer -O1 -g
+FUZZ_CFLAGS   = $(filter-out -O2,$(CFLAGS)) $(FUZZ_FLAGS)
+FUZZ_OBJS    := $(SRCS:%.c=$(FUZZ_DIR)/obj/%.o)
+FUZZ_SRCS    := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS    := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_DIR)/%)
+# LAZY_PKGS/IMG_PKGS: the image libraries, however the normal build names them.
+FUZZ_LIBS     = $(LDLIBS) $(shell pkg-config --libs $(LAZY_PKGS) $(IMG_PKGS) 2>/dev/null) -ldl -lpthread
+# Seconds per target: the smoke run of `make test`, and `make fuzz-long`.
+FUZZ_SMOKE_SECONDS ?= 15
+FUZZ_LONG_SECONDS  ?= 3600
+
+.PHONY: fuzz fuzz-smoke fuzz-long
+# Objects only reached through the pattern rule below: keep them.
+.SECONDARY: $(FUZZ_OBJS)
+
+fuzz: $(FUZZ_BINS)
+
+$(FUZZ_DIR)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(FUZZ_DIR)/obj/src/runtime/execstub.o: $(EXECSTUB)
+$(FUZZ_DIR)/obj/src/runtime/execstub.o: CFLAGS += -DVESSEL_EXECSTUB='"$(EXECSTUB)"'
+$(FUZZ_DIR)/obj/src/vm/initramfs.o: $(AGENT)
+$(FUZZ_DIR)/obj/src/vm/initramfs.o: CFLAGS += -DVESSEL_AGENT='"$(AGENT)"'
+$(FUZZ_DIR)/obj/src/vm/kernel.o: guest/kernel.config guest/build-kernel.sh
+
+# A harness may #include the .c file of the parser it fuzzes (to reach its
+# static functions); "// fuzz-includes: src/x/y.c" names them, and their
+# objects are left out of the link.
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h $(FUZZ_OBJS)
+	@mkdir -p $(dir $@)
+	@echo "  FUZZLD  $@"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) $(LDFLAGS) -fsanitize=fuzzer -Itests/fuzz -o $@ $< \
+	    $(filter-out $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(shell sed -n 's|^// fuzz-includes: ||p' $<)),$(FUZZ_OBJS)) \
+	    $(FUZZ_LIBS)
+
+# Every target for FUZZ_SMOKE_SECONDS on its corpus (part of `make test`).
+fuzz-smoke: $(FUZZ_BINS)
+	@sh tests/fuzz/run.sh $(FUZZ_SMOKE_SECONDS) $(FUZZ_BINS)
+
+# The long run: FUZZ_LONG_SECONDS per target, two at a time, niced; new
+# inputs go to build/fuzz/corpus-long/<target> (tests/fuzz/corpus stays small).
+fuzz-long: $(FUZZ_BINS)
+	@FUZZ_LONG=1 sh tests/fuzz/run.sh $(FUZZ_LONG_SECONDS) $(FUZZ_BINS)
+
+-include $(FUZZ_OBJS:.o=.d)
+# ---- end fuzzing -----------------------------------------------------------

@@ -14,6 +14,9 @@ if [ "${VESSEL_CROSS:-1}" != 0 ]; then
 	CROSS_PKGS="libjson-c-dev:arm64 libseccomp-dev:arm64 libcap-dev:arm64 libmd-dev:arm64 \
 libarchive-dev:arm64 libssl-dev:arm64 libcmocka-dev:arm64"
 fi
+# Fuzzing (make fuzz, and the fuzz smoke run of make test): clang-14 with
+# libFuzzer and the sanitizer runtimes; zstd makes one seed of the corpus.
+PKGS="$PKGS clang-14 libclang-rt-14-dev zstd"
 # Peers for the benchmarks (runc, crun; GNU time for peak RSS) and the image
 # interoperability tests (podman, skopeo, umoci), and the real callers that drive
 # vessel as their OCI runtime (docker.io, containerd, podman: test_callers.py).

@@ -1,8 +1,8 @@
 #!/bin/sh
 # The whole test run behind `make test`: unit tests (sanitizer build), the
 # cross-built unit tests under qemu-user when $CROSS_UNITS lists them (run by
-# $CROSS_RUNNER), then the integration tests against build/vessel, then one
-# closing line "N passed, M failed[, K skipped]".
+# $CROSS_RUNNER), the fuzz targets' smoke run, then the integration tests
+# against build/vessel, then one closing line "N passed, M failed[, K skipped]".
 set -u
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d /tmp/vessel-test.XXXXXX)
@@ -18,6 +18,17 @@ if [ -n "${CROSS_UNITS:-}" ]; then
 	up=$((up + cp))
 	uf=$((uf + cf))
 	us=$((us + cs))
+fi
+
+# Every fuzz target for a short time on its corpus (tests/fuzz/run.sh): one
+# pass or fail per target.
+set -- build/fuzz/fuzz_*
+if [ -x "$1" ]; then
+	FUZZ_COUNTS=$tmp/fuzz sh tests/fuzz/run.sh "${FUZZ_SMOKE_SECONDS:-15}" "$@"
+	read -r fp ff <"$tmp/fuzz" || { fp=0; ff=1; }
+else
+	echo "FAIL fuzz: no targets under build/fuzz (make fuzz)"
+	fp=0 ff=1
 fi
 
 /usr/bin/python3 -m pytest tests/integration -q -rs -p no:cacheprovider \
@@ -39,6 +50,6 @@ PY
 set -- $counts
 ip=$1 if_=$2 is=$3
 echo
-echo "unit: $up passed, $uf failed, $us skipped; integration: $ip passed, $if_ failed, $is skipped"
-echo "$((up + ip)) passed, $((uf + if_)) failed, $((us + is)) skipped"
-[ $((uf + if_)) -eq 0 ]
+echo "unit: $up passed, $uf failed, $us skipped; fuzz: $fp passed, $ff failed; integration: $ip passed, $if_ failed, $is skipped"
+echo "$((up + fp + ip)) passed, $((uf + ff + if_)) failed, $((us + is)) skipped"
+[ $((uf + ff + if_)) -eq 0 ]

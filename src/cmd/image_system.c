@@ -1,4 +1,5 @@
 /* vessel system check|prune, vessel image prune. */
+#include "cmd/engine_cmd.h"
 #include "cmd/image_cmd.h"
 #include "util/cleanup.h"
 #include "util/xalloc.h"
@@ -31,7 +32,10 @@ static void prune_usage(FILE *f, const char *cmd)
                 "  -h, --help    print this help\n",
                 cmd,
                 strcmp(cmd, "system prune") == 0
-                    ? ", then every blob and unpacked layer that no image uses"
+                    ? ", then every blob and unpacked layer that no image uses, and\n"
+                      "what killed commands left on containers (a freeze or rootfs mount\n"
+                      "whose holder died, the directory of a half-created or half-removed\n"
+                      "container)"
                     : "");
 }
 
@@ -62,6 +66,16 @@ static int prune(const char *cmd, bool sweep, int argc, char **argv)
         _cleanup_error_ vs_error *err = NULL;
         _cleanup_store_ struct vs_store *s = NULL;
         struct vs_prune_report r;
+        if (sweep) {
+                /* What interrupted engine commands left on containers. */
+                _cleanup_engine_ struct vs_engine *e = NULL;
+                size_t leftovers = 0;
+                if (vs_cmd_open_engine(&e, &err) < 0 ||
+                    vs_engine_prune_leftovers(e, &leftovers, &err) < 0)
+                        return vs_report_error(&err);
+                if (leftovers)
+                        printf("Removed %zu leftover container directories\n", leftovers);
+        }
         if (vs_cmd_open_store(&s, &err) < 0 || vs_store_prune(s, all, sweep, stdout, &r, &err) < 0)
                 return vs_report_error(&err);
         _cleanup_free_ char *size = vs_human_size(r.bytes);

@@ -270,8 +270,9 @@ int vs_engine_commit(struct vs_engine *e, struct vs_ctr *c, const char *ref,
         vs_ctr_refresh(e, c);
         bool paused = false;
         if (r == 0 && o->pause && c->state.running && !c->state.paused) {
-                /* A consistent snapshot: nothing writes while the layer is packed. */
-                r = vs_container_pause(c->runtime_root, c->id, err);
+                /* A consistent snapshot: nothing writes while the layer is
+                 * packed. Held: if we die, the next command thaws it. */
+                r = vs_ctr_freeze_held(c, err);
                 paused = r == 0;
         }
         if (r == 0)
@@ -279,7 +280,7 @@ int vs_engine_commit(struct vs_engine *e, struct vs_ctr *c, const char *ref,
                                     image_id, err);
         if (paused) {
                 _cleanup_error_ vs_error *rerr = NULL;
-                if (vs_container_resume(c->runtime_root, c->id, &rerr) < 0 && r == 0) {
+                if (vs_ctr_thaw_held(c, &rerr) < 0 && r == 0) {
                         *err = steal_ptr(rerr);
                         r = -1;
                 }

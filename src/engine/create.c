@@ -63,9 +63,11 @@ int vs_parse_size(const char *flag, const char *s, int64_t *out, vs_error **err)
                 if (*end)
                         goto bad;
         }
-        if (v * (double) mult > (double) INT64_MAX)
+        /* 2^63 itself does not fit in int64_t; "nan" fails every comparison. */
+        double bytes = v * (double) mult;
+        if (!(bytes < 0x1p63))
                 goto bad;
-        *out = (int64_t) (v * (double) mult);
+        *out = (int64_t) bytes;
         return 0;
 bad:
         return vs_fail(err, "%s: invalid size '%s' (a number with an optional b, k, m or g suffix)",
@@ -554,7 +556,7 @@ static int parse_resources(const struct vs_run_flags *f, json_object *hc, vs_err
                 char *end;
                 errno = 0;
                 double cpus = strtod(f->cpus, &end);
-                if (end == f->cpus || *end || errno || cpus <= 0)
+                if (end == f->cpus || *end || errno || !(cpus > 0)) /* NaN too */
                         return vs_fail(err, "--cpus: invalid number '%s'", f->cpus);
                 if (cpus > (double) online_cpus() || cpus < 0.01)
                         return vs_fail(err,

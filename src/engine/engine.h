@@ -194,6 +194,23 @@ int vs_engine_mount_rootfs(struct vs_engine *e, struct vs_ctr *c, bool *mounted,
 int vs_engine_umount_rootfs(struct vs_ctr *c, vs_error **err);
 bool vs_is_mountpoint(const char *path);
 
+/* Holds (src/engine/hold.c): state a command takes on a container for its
+ * own duration, recorded with its holder (pid + start time) so that the
+ * next command undoes it when the holder died. */
+/* Freezes the container (commit --pause) / thaws it and drops the hold. */
+int vs_ctr_freeze_held(struct vs_ctr *c, vs_error **err);
+int vs_ctr_thaw_held(struct vs_ctr *c, vs_error **err);
+/* Records this process as the holder of the rootfs mount (before mounting
+ * it, or using it mounted); vs_engine_umount_rootfs releases it. */
+int vs_ctr_hold_mount(const struct vs_ctr *c, vs_error **err);
+void vs_ctr_release_mount(const struct vs_ctr *c);
+/* Undoes the holds of dead holders: thaws, unmounts a rootfs nothing runs
+ * on. Run by vs_ctr_refresh(). */
+void vs_ctr_recover(struct vs_engine *e, struct vs_ctr *c);
+/* `system prune`: recovers every container's holds and removes the
+ * directories that killed creates and removes left without a record. */
+int vs_engine_prune_leftovers(struct vs_engine *e, size_t *removed, vs_error **err);
+
 /* The monitor (src/engine/monitor.c): returns the process exit status. */
 struct vs_monitor_opts {
         const char *id;

@@ -42,6 +42,11 @@ bool vs_is_mountpoint(const char *path)
 int vs_engine_mount_rootfs(struct vs_engine *e, struct vs_ctr *c, bool *mounted, vs_error **err)
 {
         *mounted = false;
+        /* Recorded first, also when mounted already: a recovery that saw
+         * an older, dead holder has finished by then (it holds the hold
+         * lock), and none will unmount it under us. */
+        if (vs_ctr_hold_mount(c, err) < 0)
+                return -1;
         _cleanup_free_ char *rootfs = xasprintf("%s/rootfs", c->dir);
         if (vs_is_mountpoint(rootfs))
                 return 0;
@@ -67,6 +72,7 @@ int vs_engine_umount_rootfs(struct vs_ctr *c, vs_error **err)
                         return -1;
         if (vs_is_mountpoint(rootfs))
                 return vs_fail(err, "%s is still mounted", rootfs);
+        vs_ctr_release_mount(c);
         return 0;
 }
 
@@ -513,7 +519,11 @@ int vs_engine_rm(struct vs_engine *e, struct vs_ctr *c, bool force, bool volumes
         if (volumes)
                 vs_engine_remove_anonymous_volumes(e, cur);
         /* The record goes first (so a crash in the middle leaves a directory
-         * that listings skip), then the rest. */
+         * that listings skip and system prune removes), then the rest, under
+         * the names lock as system prune removes such directories. */
+        _cleanup_close_ int names = vs_names_lock(e, err);
+        if (names < 0)
+                return -1;
         _cleanup_free_ char *rec = xasprintf("%s/record.json", cur->dir);
         if (unlink(rec) < 0 && errno != ENOENT)
                 return vs_fail_errno(err, "cannot remove %s", rec);

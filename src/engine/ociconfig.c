@@ -561,8 +561,11 @@ static int build_resources(json_object *hc, json_object *linux_, bool privileged
                         json_object_object_add(mem, "swap",
                                                json_object_new_int64(json_object_get_int64(swapj)));
                 else if (memory > 0 && v1_swap_accounting())
-                        /* Docker's default: as much swap as memory. */
-                        json_object_object_add(mem, "swap", json_object_new_int64(2 * memory));
+                        /* Docker's default: as much swap as memory (no limit
+                         * when twice the memory does not fit: -m 8e18). */
+                        json_object_object_add(
+                            mem, "swap",
+                            json_object_new_int64(memory > INT64_MAX / 2 ? -1 : 2 * memory));
                 json_object_object_add(res, "memory", mem);
         }
         int64_t nano = cfg_int(hc, "NanoCpus"), shares = cfg_int(hc, "CpuShares");

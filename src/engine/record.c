@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -257,6 +256,45 @@ static json_object *get_obj(json_object *o, const char *k, json_type t)
         return t == json_type_array ? json_object_new_array() : json_object_new_object();
 }
 
+/* The arrays commands iterate (argv, environ, capabilities, limits): in a
+ * damaged record one that is not an array, or a non-string where strings
+ * belong, is an error naming the file, not a crash of every command that
+ * loads the record. */
+static int check_strvs(json_object *o, const char *path, vs_error **err)
+{
+        static const char *const config_strvs[] = {"Env", "Cmd", "Entrypoint", NULL};
+        static const char *const host_strvs[] = {"CapAdd", "CapDrop", "Binds", "SecurityOpt", NULL};
+        static const char *const host_arrays[] = {"Ulimits",
+                                                  "BlkioDeviceReadBps",
+                                                  "BlkioDeviceWriteBps",
+                                                  "BlkioDeviceReadIOps",
+                                                  "BlkioDeviceWriteIOps",
+                                                  NULL};
+        _cleanup_strv_ char **v = NULL;
+        _cleanup_free_ char *ctx = xasprintf("%s: record", path);
+        if (vs_json_get_strv(o, ctx, "Args", &v, err) < 0)
+                return -1;
+        json_object *cfg = json_object_object_get(o, "Config");
+        _cleanup_free_ char *cctx = xasprintf("%s: Config", path);
+        for (size_t i = 0; cfg && json_object_is_type(cfg, json_type_object) && config_strvs[i];
+             i++)
+                if (vs_json_get_strv(cfg, cctx, config_strvs[i], &v, err) < 0)
+                        return -1;
+        json_object *hc = json_object_object_get(o, "HostConfig");
+        if (hc == NULL || !json_object_is_type(hc, json_type_object))
+                return 0;
+        _cleanup_free_ char *hctx = xasprintf("%s: HostConfig", path);
+        for (size_t i = 0; host_strvs[i]; i++)
+                if (vs_json_get_strv(hc, hctx, host_strvs[i], &v, err) < 0)
+                        return -1;
+        for (size_t i = 0; host_arrays[i]; i++) {
+                json_object *a = NULL;
+                if (vs_json_get_array(hc, hctx, host_arrays[i], &a, err) < 0)
+                        return -1;
+        }
+        return 0;
+}
+
 static struct vs_ctr *ctr_from_json(json_object *o)
 {
         struct vs_ctr *c = xzalloc(sizeof(*c));
@@ -347,10 +385,16 @@ int vs_ctr_load(struct vs_engine *e, const char *id, struct vs_ctr **out, vs_err
                 }
                 return -1;
         }
+        if (check_strvs(o, path, err) < 0)
+                return -1;
         struct vs_ctr *c = ctr_from_json(o);
         if (c->id == NULL || strcmp(c->id, id) != 0) {
                 vs_ctr_free(c);
                 return vs_fail(err, "%s: record does not hold container %s", path, id);
+        }
+        if (c->path == NULL) { /* create never writes one without */
+                vs_ctr_free(c);
+                return vs_fail(err, "%s: record has no Path (the command)", path);
         }
         c->dir = steal_ptr(dir);
         if (c->runtime_root == NULL)
@@ -379,17 +423,7 @@ int vs_ctr_save(const struct vs_ctr *c, vs_error **err)
 
 static int lock_dir(const char *dir, vs_error **err)
 {
-        int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return vs_error_set(err, errno, "cannot open %s", dir);
-        while (flock(fd, LOCK_EX) < 0) {
-                if (errno == EINTR)
-                        continue;
-                int e = errno;
-                close(fd);
-                return vs_error_set(err, e, "cannot lock %s", dir);
-        }
-        return fd;
+        return vs_lock_open(dir, O_RDONLY | O_DIRECTORY, 0, err);
 }
 
 int vs_ctr_lock(const struct vs_ctr *c, vs_error **err)
@@ -573,6 +607,7 @@ static void set_status(struct vs_ctr *c, const char *status)
 
 void vs_ctr_refresh(struct vs_engine *e, struct vs_ctr *c)
 {
+        vs_ctr_recover(e, c);
         c->unmonitored = c->exit_unknown = false;
         const char *s = c->state.status;
         bool active =

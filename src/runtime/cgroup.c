@@ -825,9 +825,14 @@ static void all_pids(const struct vs_cgroup *cg, pid_t **pids, size_t *n)
 
 int vs_cgroup_kill_all(const struct vs_cgroup *cg, int sig, vs_error **err)
 {
-        /* Freezing first means no process can fork a child we would miss. */
+        /* Freezing first means no process can fork a child we would miss.
+         * A cgroup frozen already (paused) stays so, except for SIGKILL: a
+         * frozen v1 task dies only once thawed, and a thawed task with
+         * SIGKILL pending dies before it runs again. */
         bool thaw = false;
-        if (cg_find(cg, "freezer") && !vs_cgroup_is_frozen(cg)) {
+        if (cg_find(cg, "freezer") && vs_cgroup_is_frozen(cg)) {
+                thaw = sig == SIGKILL;
+        } else if (cg_find(cg, "freezer")) {
                 _cleanup_error_ vs_error *ferr = NULL;
                 if (vs_cgroup_freeze(cg, true, &ferr) == 0)
                         thaw = true;

@@ -88,6 +88,9 @@ static _Noreturn void exec_stage(struct exec_child *c, int report_fd)
         _cleanup_error_ vs_error *err = NULL;
         const struct oci_process *p = c->o->process;
         _cleanup_free_ char *exe = NULL;
+        /* No cleanup attribute: the gotos below jump past its opening, and
+         * this process only ever ends in exec or _exit. */
+        int rootfd = -1;
         if (c->ns_flags && setns(c->pidfd, c->ns_flags) < 0) {
                 vs_fail_errno(&err, "cannot join the container's namespaces");
                 goto fail;
@@ -105,7 +108,7 @@ static _Noreturn void exec_stage(struct exec_child *c, int report_fd)
                         goto fail;
                 }
         }
-        _cleanup_close_ int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (rootfd < 0) {
                 vs_fail_errno(&err, "cannot open the container root");
                 goto fail;

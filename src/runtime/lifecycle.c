@@ -63,12 +63,17 @@ int vs_signal_from_name(const char *s)
                 const char *rest = s + 5;
                 long off = 0;
                 if (*rest) {
+                        /* Bounded before the addition: a huge offset would
+                         * overflow, or wrap into the range once truncated. */
                         char *end;
+                        errno = 0;
                         off = strtol(rest, &end, 10);
-                        if (*end != '\0' || (min && off < 0) || (!min && off > 0))
+                        if (*end != '\0' || errno || isspace((unsigned char) *rest) ||
+                            (min && off < 0) || (!min && off > 0) ||
+                            labs(off) > SIGRTMAX - SIGRTMIN)
                                 return -1;
                 }
-                int sig = (int) ((min ? SIGRTMIN : SIGRTMAX) + off);
+                int sig = (min ? SIGRTMIN : SIGRTMAX) + (int) off;
                 return sig >= SIGRTMIN && sig <= SIGRTMAX ? sig : -1;
         }
         return -1;

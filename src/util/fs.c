@@ -9,6 +9,7 @@
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -407,4 +408,19 @@ char *vs_mountinfo_unescape(const char *s)
         }
         *o = '\0';
         return out;
+}
+
+int vs_lock_open(const char *path, int flags, mode_t mode, vs_error **err)
+{
+        int fd = open(path, flags | O_CLOEXEC, mode);
+        if (fd < 0)
+                return vs_error_set(err, errno, "cannot open %s", path);
+        while (flock(fd, LOCK_EX) < 0) {
+                if (errno == EINTR)
+                        continue;
+                int e = errno;
+                close(fd);
+                return vs_error_set(err, e, "cannot lock %s", path);
+        }
+        return fd;
 }

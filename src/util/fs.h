@@ -53,6 +53,9 @@ int vs_write_output(const char *path, const void *data, size_t len, mode_t mode,
 int vs_write_file_at(int dirfd, const char *path, const void *data, size_t len, vs_error **err);
 
 int vs_mkdir_p(const char *path, mode_t mode, vs_error **err);
+/* open(path, flags|O_CLOEXEC, mode) + an exclusive flock (EINTR retried):
+ * the fd to close, or -1 with "cannot open/lock PATH". */
+int vs_lock_open(const char *path, int flags, mode_t mode, vs_error **err);
 /* Removes a tree without following symlinks. ENOENT is not an error. */
 int vs_rm_rf(const char *path, vs_error **err);
 int vs_rm_rf_at(int dirfd, const char *name, vs_error **err);
