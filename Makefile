@@ -25,6 +25,8 @@ endif
 # only) are loaded with dlopen() on first use (src/image/libs.h) so that
 # starting a container never maps them: only their headers are needed here.
 PKGS     := json-c libseccomp libcap libmd
+# Networks (src/net/): rtnetlink messages.
+PKGS     += libmnl
 IMG_PKGS := libarchive libcrypto
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu17 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \

@@ -24,6 +24,7 @@ int cmd_engine_diff(int argc, char **argv);
 int cmd_engine_exec(int argc, char **argv);
 int cmd_engine_cp(int argc, char **argv);
 int cmd_engine_commit(int argc, char **argv);
+int cmd_network(int argc, char **argv);
 
 const struct vs_command vs_engine_commands[] = {
     {"run", cmd_engine_run, "run a command in a new container from an image"},
@@ -47,6 +48,7 @@ const struct vs_command vs_engine_commands[] = {
     {"rename", cmd_engine_rename, "rename a container"},
     {"commit", cmd_engine_commit, "create an image from a container's changes"},
     {"diff", cmd_engine_diff, "list a container's filesystem changes"},
+    {"network", cmd_network, "manage networks (create, ls, inspect, rm, prune)"},
     {"monitor", cmd_engine_monitor, "(internal) supervise one container; started by run"},
     {NULL, NULL, NULL},
 };
