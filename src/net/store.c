@@ -91,6 +91,8 @@ int vs_netdb_open(const char *data_root, struct vs_netdb *db, vs_error **err)
                 json_object_array_add(db->nets, new_network(VS_NET_DEFAULT, VS_NET_DEFAULT_SUBNET,
                                                             "172.30.0.1", VS_NET_DEFAULT_BRIDGE,
                                                             false, NULL));
+                /* Saved at once: its id must not change between commands. */
+                return vs_netdb_save(db, err);
         }
         return 0;
 }
