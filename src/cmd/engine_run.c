@@ -45,8 +45,9 @@ static const char run_usage[] =
     "      --cap-add CAP, --cap-drop CAP   (ALL for all)\n"
     "      --privileged           all capabilities and devices, no seccomp\n"
     "      --security-opt OPT     seccomp=PROFILE|unconfined, no-new-privileges\n"
-    "      --network MODE         none or host (default: a network namespace with only\n"
-    "                             loopback)\n"
+    "      --network MODE         none, host, bridge or a network's name (default: a\n"
+    "                             network namespace with only loopback)\n"
+    "      --ip ADDR              the container's IPv4 address on its network\n"
     "      --restart POLICY       no, on-failure[:N], always, unless-stopped\n"
     "      --stop-signal SIG      signal for stop (default SIGTERM)\n"
     "      --stop-timeout N       seconds before stop kills (default 10)\n"
@@ -75,6 +76,7 @@ enum {
         OPT_PRIVILEGED,
         OPT_SECURITY,
         OPT_NETWORK,
+        OPT_IP,
         OPT_RESTART,
         OPT_STOP_SIGNAL,
         OPT_STOP_TIMEOUT,
@@ -138,6 +140,7 @@ static int parse_run(const char *cmd, const char *summary, int argc, char **argv
             {"security-opt", required_argument, NULL, OPT_SECURITY},
             {"network", required_argument, NULL, OPT_NETWORK},
             {"net", required_argument, NULL, OPT_NETWORK},
+            {"ip", required_argument, NULL, OPT_IP},
             {"restart", required_argument, NULL, OPT_RESTART},
             {"stop-signal", required_argument, NULL, OPT_STOP_SIGNAL},
             {"stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT},
@@ -241,6 +244,9 @@ static int parse_run(const char *cmd, const char *summary, int argc, char **argv
                         break;
                 case OPT_NETWORK:
                         f->network = optarg;
+                        break;
+                case OPT_IP:
+                        f->ip = optarg;
                         break;
                 case OPT_RESTART:
                         f->restart = optarg;

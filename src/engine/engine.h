@@ -130,6 +130,7 @@ struct vs_run_flags {
         const char *memory, *memory_swap, *cpus, *cpu_shares, *cpuset_cpus, *pids_limit,
             *blkio_weight;
         const char *network, *restart, *stop_signal, *stop_timeout;
+        const char *ip;                      /* --ip: on the --network bridge network */
         unsigned console_rows, console_cols; /* -t from a terminal: its size */
 };
 
@@ -186,6 +187,22 @@ int vs_engine_cleanup_runtime(struct vs_engine *e, struct vs_ctr *c, vs_error **
 int vs_engine_mount_rootfs(struct vs_engine *e, struct vs_ctr *c, bool *mounted, vs_error **err);
 int vs_engine_umount_rootfs(struct vs_ctr *c, vs_error **err);
 bool vs_is_mountpoint(const char *path);
+
+/* Networks (src/engine/network.c, over src/net). NetworkMode none, host,
+ * default (a namespace with only loopback) or the name of a bridge
+ * network, whose lease the container holds from its first start to rm. */
+/* Validates --network/--ip and records them into the HostConfig. */
+int vs_engine_net_check(struct vs_engine *e, const char *mode, const char *ip, json_object *hc,
+                        vs_error **err);
+/* The bridge network of c, or NULL (none, host, default). */
+const char *vs_engine_net_name(const struct vs_ctr *c);
+/* Takes (or keeps) c's address; *hosts: the hosts-file lines for it. */
+int vs_engine_net_lease(struct vs_engine *e, const struct vs_ctr *c, const char *hostname,
+                        char **hosts, vs_error **err);
+/* Wires c (created, not yet started: init pid) into its network. */
+int vs_engine_net_attach(struct vs_engine *e, const struct vs_ctr *c, pid_t pid, vs_error **err);
+/* Gives back c's veth, address and port rules (rm). */
+int vs_engine_net_release(struct vs_engine *e, const struct vs_ctr *c, vs_error **err);
 
 /* The monitor (src/engine/monitor.c): returns the process exit status. */
 struct vs_monitor_opts {
