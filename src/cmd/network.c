@@ -45,10 +45,11 @@ static int net_create(int argc, char **argv)
                         strv_push(&labels, optarg);
                         break;
                 case 'd':
-                        if (strcmp(optarg, "bridge") != 0)
-                                return vs_usage_error("network create",
-                                                      "--driver: unsupported driver '%s' (bridge)",
-                                                      optarg);
+                        if (strcmp(optarg, "bridge") != 0) {
+                                _cleanup_error_ vs_error *err = NULL;
+                                vs_fail(&err, "--driver: unsupported driver '%s' (bridge)", optarg);
+                                return vs_report_error(&err);
+                        }
                         break;
                 case 'h':
                         printf("Usage: vessel network create [OPTIONS] NAME\n\n"
