@@ -48,6 +48,7 @@ static const char run_usage[] =
     "      --network MODE         none, host, bridge or a network's name (default: a\n"
     "                             network namespace with only loopback)\n"
     "      --ip ADDR              the container's IPv4 address on its network\n"
+    "  -p, --publish SPEC         [HOSTIP:]HOSTPORT:CTRPORT[/tcp|udp] (bridge networks)\n"
     "      --restart POLICY       no, on-failure[:N], always, unless-stopped\n"
     "      --stop-signal SIG      signal for stop (default SIGTERM)\n"
     "      --stop-timeout N       seconds before stop kills (default 10)\n"
@@ -91,6 +92,7 @@ static void free_flags(struct vs_run_flags *f)
                            &f->cap_add,
                            &f->cap_drop,
                            &f->security_opts,
+                           &f->publish,
                            &f->ulimits,
                            &f->device_read_bps,
                            &f->device_write_bps,
@@ -141,6 +143,7 @@ static int parse_run(const char *cmd, const char *summary, int argc, char **argv
             {"network", required_argument, NULL, OPT_NETWORK},
             {"net", required_argument, NULL, OPT_NETWORK},
             {"ip", required_argument, NULL, OPT_IP},
+            {"publish", required_argument, NULL, 'p'},
             {"restart", required_argument, NULL, OPT_RESTART},
             {"stop-signal", required_argument, NULL, OPT_STOP_SIGNAL},
             {"stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT},
@@ -149,7 +152,7 @@ static int parse_run(const char *cmd, const char *summary, int argc, char **argv
         };
         int c;
         opterr = 0;
-        while ((c = getopt_long(argc, argv, "+:dite:w:u:v:m:c:h", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "+:dite:w:u:v:m:c:p:h", opts, NULL)) != -1) {
                 switch (c) {
                 case 'd':
                         f->detach = true;
@@ -247,6 +250,9 @@ static int parse_run(const char *cmd, const char *summary, int argc, char **argv
                         break;
                 case OPT_IP:
                         f->ip = optarg;
+                        break;
+                case 'p':
+                        strv_push(&f->publish, optarg);
                         break;
                 case OPT_RESTART:
                         f->restart = optarg;

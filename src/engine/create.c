@@ -595,8 +595,7 @@ static int build_host_config(struct vs_engine *e, const struct vs_run_flags *f, 
                 if (parse_tmpfs(f->tmpfs[i], tmpfs, mounts, err) < 0)
                         return -1;
 
-        const char *net = f->network ? f->network : "default";
-        if (vs_engine_net_check(e, net, f->ip, hc, err) < 0)
+        if (vs_engine_net_check(e, f, hc, err) < 0)
                 return -1;
 
         _cleanup_free_ char *policy = NULL;

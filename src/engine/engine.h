@@ -131,6 +131,7 @@ struct vs_run_flags {
             *blkio_weight;
         const char *network, *restart, *stop_signal, *stop_timeout;
         const char *ip;                      /* --ip: on the --network bridge network */
+        char **publish;                      /* -p [HOSTIP:]HOSTPORT:CTRPORT[/PROTO] */
         unsigned console_rows, console_cols; /* -t from a terminal: its size */
 };
 
@@ -192,7 +193,7 @@ bool vs_is_mountpoint(const char *path);
  * default (a namespace with only loopback) or the name of a bridge
  * network, whose lease the container holds from its first start to rm. */
 /* Validates --network/--ip and records them into the HostConfig. */
-int vs_engine_net_check(struct vs_engine *e, const char *mode, const char *ip, json_object *hc,
+int vs_engine_net_check(struct vs_engine *e, const struct vs_run_flags *f, json_object *hc,
                         vs_error **err);
 /* The bridge network of c, or NULL (none, host, default). */
 const char *vs_engine_net_name(const struct vs_ctr *c);

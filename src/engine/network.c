@@ -19,23 +19,34 @@ static bool builtin_mode(const char *mode)
                strcmp(mode, "default") == 0;
 }
 
-int vs_engine_net_check(struct vs_engine *e, const char *mode, const char *ip, json_object *hc,
+int vs_engine_net_check(struct vs_engine *e, const struct vs_run_flags *f, json_object *hc,
                         vs_error **err)
 {
+        const char *mode = f->network ? f->network : "default";
         if (!*mode)
                 return vs_fail(err, "--network: empty network name");
         if (builtin_mode(mode)) {
-                if (ip)
+                if (f->ip)
                         return vs_fail(err,
                                        "--ip: needs --network bridge or a user-defined "
                                        "network (not '%s')",
                                        mode);
-        } else if (vs_net_check(e->data_root, mode, ip, err) < 0) {
+                if (f->publish && f->publish[0])
+                        return vs_fail(err,
+                                       "-p: needs --network bridge or a user-defined "
+                                       "network (not '%s')",
+                                       mode);
+        } else if (vs_net_check(e->data_root, mode, f->ip, err) < 0) {
                 return -1;
         }
+        json_object *ports = json_object_new_object();
+        json_object_object_add(hc, "PortBindings", ports);
+        for (size_t i = 0; f->publish && f->publish[i]; i++)
+                if (vs_net_parse_port(f->publish[i], ports, err) < 0)
+                        return -1;
         json_object_object_add(hc, "NetworkMode", json_object_new_string(mode));
-        if (ip)
-                json_object_object_add(hc, "IPv4Address", json_object_new_string(ip));
+        if (f->ip)
+                json_object_object_add(hc, "IPv4Address", json_object_new_string(f->ip));
         return 0;
 }
 
@@ -56,6 +67,7 @@ int vs_engine_net_lease(struct vs_engine *e, const struct vs_ctr *c, const char 
             .hostname = hostname,
             .ip = hc_str(c->host_config, "IPv4Address"),
             .hosts_path = hosts_path,
+            .ports = json_object_object_get(c->host_config, "PortBindings"),
         };
         return vs_net_lease(e->data_root, &o, hosts, err);
 }

@@ -154,6 +154,8 @@ int vs_net_lease(const char *data_root, const struct vs_net_endpoint_opts *o, ch
                         return -1;
                 char a[16], veth[16];
                 vs_net_veth_name(o->ctr_id, veth);
+                if (o->ports && vs_net_ports_check(&db, o->ctr_id, o->ports, err) < 0)
+                        return -1;
                 ep = json_object_new_object();
                 json_object_object_add(ep, "IP", json_object_new_string(vs_ipv4_str(ip, a)));
                 json_object_object_add(ep, "Veth", json_object_new_string(veth));
@@ -163,6 +165,11 @@ int vs_net_lease(const char *data_root, const struct vs_net_endpoint_opts *o, ch
         json_object_object_add(ep, "Name", json_object_new_string(o->ctr_name));
         json_object_object_add(ep, "Hostname", json_object_new_string(o->hostname));
         json_object_object_add(ep, "HostsPath", json_object_new_string(o->hosts_path));
+        if (o->ports) {
+                json_object *copy = NULL;
+                json_object_deep_copy(o->ports, &copy, NULL);
+                json_object_object_add(ep, "Ports", copy);
+        }
         if (vs_netdb_save(&db, err) < 0)
                 return -1;
         *hosts = hosts_section(net, o->ctr_id);
@@ -185,6 +192,13 @@ int vs_net_attach(const char *data_root, const char *ctr_id, pid_t pid, vs_error
         const char *bridge = vs_net_str(net, "Bridge");
         if (vs_nl_bridge_ensure(bridge, gw, s.prefix, err) < 0)
                 return -1;
+        if (!json_object_get_boolean(json_object_object_get(net, "Wired"))) {
+                /* First use: the network's NAT; recorded first, so that a
+                 * removal after a crash in between still removes it. */
+                json_object_object_add(net, "Wired", json_object_new_boolean(true));
+                if (vs_netdb_save(&db, err) < 0 || vs_net_nat_setup(net, err) < 0)
+                        return -1;
+        }
         _cleanup_free_ char *nspath = xasprintf("/proc/%d/ns/net", (int) pid);
         _cleanup_close_ int nsfd = open(nspath, O_RDONLY | O_CLOEXEC);
         if (nsfd < 0)
@@ -197,6 +211,10 @@ int vs_net_attach(const char *data_root, const char *ctr_id, pid_t pid, vs_error
                 return -1;
         bool internal = json_object_get_boolean(json_object_object_get(net, "Internal"));
         if (vs_nl_configure_peer(nsfd, "eth0", ip, s.prefix, internal ? 0 : gw, err) < 0) {
+                vs_nl_link_del(veth, NULL);
+                return -1;
+        }
+        if (vs_net_ports_apply(ctr_id, ep, err) < 0) {
                 vs_nl_link_del(veth, NULL);
                 return -1;
         }
@@ -213,7 +231,8 @@ int vs_net_release(const char *data_root, const char *ctr_id, vs_error **err)
         json_object *net = vs_netdb_find_endpoint(&db, ctr_id, &ep);
         if (net == NULL)
                 return 0;
-        if (vs_nl_link_del(vs_net_str(ep, "Veth"), err) < 0)
+        if (vs_nl_link_del(vs_net_str(ep, "Veth"), err) < 0 ||
+            vs_net_ports_remove(ctr_id, ep, err) < 0)
                 return -1;
         json_object_object_del(json_object_object_get(net, "Endpoints"), ctr_id);
         if (vs_netdb_save(&db, err) < 0)

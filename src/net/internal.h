@@ -33,6 +33,15 @@ void vs_net_refresh_hosts(json_object *net);
 /* Host-side veth name for a container: "vs" + 12 hex of its id. */
 void vs_net_veth_name(const char *ctr_id, char buf[16]);
 
+/* Ports (src/net/ports.c): host-port conflicts with other endpoints,
+ * and the container's DNAT rules. */
+int vs_net_ports_check(struct vs_netdb *db, const char *ctr_id, json_object *ports, vs_error **err);
+int vs_net_ports_apply(const char *ctr_id, json_object *ep, vs_error **err);
+int vs_net_ports_remove(const char *ctr_id, json_object *ep, vs_error **err);
+/* The network's masquerade rules and sysctls, once its bridge exists. */
+int vs_net_nat_setup(json_object *net, vs_error **err);
+int vs_net_nat_remove(json_object *net, vs_error **err);
+
 static inline void vs_netdb_closep(struct vs_netdb *db)
 {
         vs_netdb_close(db);

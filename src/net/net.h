@@ -66,6 +66,11 @@ int vs_net_rm(const char *data_root, const char *ref, char **name, vs_error **er
 int vs_net_prune(const char *data_root, bool (*exists)(void *, const char *), void *ud,
                  bool networks, char ***removed, vs_error **err);
 
+/* ---- published ports (src/net/ports.c) ---- */
+/* -p [HOSTIP:]HOSTPORT:CTRPORT[/tcp|udp] added to bindings, Docker's
+ * HostConfig.PortBindings: {"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}. */
+int vs_net_parse_port(const char *spec, json_object *bindings, vs_error **err);
+
 /* ---- containers (src/net/endpoint.c) ---- */
 /* Checked at create time: the network exists (the default one is made on
  * first use) and ip (may be NULL) is a free address of its subnet. */
@@ -75,6 +80,7 @@ struct vs_net_endpoint_opts {
         const char *ctr_id, *ctr_name, *hostname;
         const char *ip;         /* NULL: allocated */
         const char *hosts_path; /* the container's hosts file, kept current */
+        json_object *ports;     /* PortBindings (may be NULL) */
 };
 /* The container's lease on the network (allocated once, kept across
  * restarts until vs_net_release). *hosts: lines for the container's
@@ -102,5 +108,10 @@ int vs_nl_configure_peer(int netns_fd, const char *ifname, uint32_t ip, unsigned
 /* Deletes a link by name; absent is not an error. */
 int vs_nl_link_del(const char *name, vs_error **err);
 bool vs_nl_link_exists(const char *name);
+
+/* ---- nftables (src/net/nft.c, libnftables loaded on first use) ---- */
+/* In table ip vessel: deletes the rules whose comment is tag and adds
+ * adds (nft commands, their rules commented tag), in one transaction. */
+int vs_nft_replace(const char *tag, const char *adds, vs_error **err);
 
 #endif

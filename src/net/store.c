@@ -347,6 +347,9 @@ static int remove_at(struct vs_netdb *db, json_object *net, vs_error **err)
 {
         if (vs_nl_link_del(vs_net_str(net, "Bridge"), err) < 0)
                 return -1;
+        if (json_object_get_boolean(json_object_object_get(net, "Wired")) &&
+            vs_net_nat_remove(net, err) < 0)
+                return -1;
         size_t n = json_object_array_length(db->nets);
         for (size_t i = 0; i < n; i++)
                 if (json_object_array_get_idx(db->nets, i) == net) {

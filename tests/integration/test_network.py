@@ -91,6 +91,7 @@ def net(vessel_bin, tmp_path):
         assert eng.records() == [], "container records left"
         assert eng.veths() == [], f"veths left: {eng.veths()}"
         assert eng.leases() == {}, f"leases left: {eng.leases()}"
+        assert 'comment "vessel:' not in nft_rules(eng), nft_rules(eng)
     finally:
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
@@ -278,3 +279,115 @@ def test_prune_reclaims_a_lease_whose_container_is_gone(net):
     net.ok("network", "prune", "-f")
     assert net.leases() == {}
     assert "app" not in net.ok("network", "ls")
+
+
+# --------------------------------------------------------------------------
+# published ports
+
+
+def nft_rules(net):
+    res = subprocess.run(["ip", "netns", "exec", net.netns, "nft", "list", "table", "ip",
+                          "vessel"], capture_output=True, text=True)
+    return res.stdout if res.returncode == 0 else ""
+
+
+@pytest.fixture
+def outside(net):
+    """A second namespace joined to the test's by a veth: 192.0.2.2 there,
+    192.0.2.1 on the test namespace's side (traffic "from outside")."""
+    ns = f"vs-test-{uuid.uuid4().hex[:8]}"
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    try:
+        run = lambda *a: subprocess.run(list(a), check=True, capture_output=True)  # noqa: E731
+        run("ip", "-n", net.netns, "link", "add", "vsout0", "type", "veth", "peer", "name",
+            "eth0", "netns", ns)
+        run("ip", "-n", net.netns, "addr", "add", "192.0.2.1/24", "dev", "vsout0")
+        run("ip", "-n", net.netns, "link", "set", "vsout0", "up")
+        run("ip", "-n", ns, "addr", "add", "192.0.2.2/24", "dev", "eth0")
+        run("ip", "-n", ns, "link", "set", "eth0", "up")
+        run("ip", "-n", ns, "link", "set", "lo", "up")
+        yield ns
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+def wget_in(ns, url):
+    res = subprocess.run(["ip", "netns", "exec", ns, "busybox", "wget", "-qO-", url],
+                         capture_output=True, text=True, timeout=20)
+    assert res.returncode == 0, f"wget {url} in {ns}: {res.stderr}"
+    return res.stdout
+
+
+def test_published_port_answers_on_loopback_host_and_outside(net, outside):
+    cid = net.ok("run", "-d", "--name", "web", "--network", "bridge", "-p", "8080:80",
+                 "-p", "127.0.0.1:8081:80", "-p", "9000:9000/udp", "busybox", "sh", "-c",
+                 "echo published > /tmp/i.html; exec httpd -f -p 80 -h /tmp").strip()
+    ip = net.net("bridge")["Containers"][cid]["IPv4Address"].split("/")[0]
+    rules = nft_rules(net)
+    assert f'tcp dport 8080 dnat to {ip}:80 comment "vessel:{cid}"' in rules, rules
+    assert f'udp dport 9000 dnat to {ip}:9000 comment "vessel:{cid}"' in rules, rules
+    assert f'ip daddr 127.0.0.1 tcp dport 8081 dnat to {ip}:80' in rules, rules
+    assert "masquerade" in rules
+    helpers.wait_for(lambda: subprocess.run(
+        ["ip", "netns", "exec", net.netns, "busybox", "wget", "-qO-",
+         "http://127.0.0.1:8080/i.html"], capture_output=True).returncode == 0,
+        what="httpd on the published port")
+    assert wget_in(net.netns, "http://127.0.0.1:8080/i.html") == "published\n"
+    assert wget_in(net.netns, "http://127.0.0.1:8081/i.html") == "published\n"
+    assert wget_in(net.netns, "http://172.30.0.1:8080/i.html") == "published\n"
+    assert wget_in(net.netns, "http://192.0.2.1:8080/i.html") == "published\n"
+    # From another namespace, through the test namespace's address.
+    assert wget_in(outside, "http://192.0.2.1:8080/i.html") == "published\n"
+    # Bound to 127.0.0.1 only: not from outside.
+    res = subprocess.run(["ip", "netns", "exec", outside, "busybox", "wget", "-qO-",
+                          "http://192.0.2.1:8081/i.html"], capture_output=True, timeout=20)
+    assert res.returncode != 0
+    net.ok("rm", "-f", "web")
+    assert cid not in nft_rules(net)
+    assert "dnat" not in nft_rules(net)
+
+
+def test_port_conflict_and_bad_specs(net):
+    net.ok("run", "-d", "--name", "first", "--network", "bridge", "-p", "8080:80", "busybox",
+           "sleep", "60")
+    res = net("run", "--name", "second", "--network", "bridge", "-p", "8080:81", "busybox",
+              "true")
+    one_error(res, "8080", "already published", "first")
+    net("rm", "-f", "second")
+    assert len(net.leases()["bridge"]) == 1
+    for spec, mention in [("0:80", "'0'"), ("70000:80", "70000"), ("8080:80/sctp", "sctp"),
+                          ("8080", "HOSTPORT:CTRPORT"), ("300.1.1.1:80:80", "300.1.1.1")]:
+        res = net("run", "--rm", "--network", "bridge", "-p", spec, "busybox", "true")
+        one_error(res, "-p", mention)
+    one_error(net("run", "--rm", "-p", "8081:80", "busybox", "true"), "-p", "--network")
+    assert len(net.leases()["bridge"]) == 1
+
+
+@pytest.fixture
+def outside_httpd(outside, tmp_path):
+    d = tmp_path / "www"
+    d.mkdir()
+    (d / "o.html").write_text("outside\n")
+    p = subprocess.Popen(["ip", "netns", "exec", outside, "busybox", "httpd", "-f", "-p",
+                          "192.0.2.2:80", "-h", str(d)])
+    try:
+        helpers.wait_for(lambda: subprocess.run(
+            ["ip", "netns", "exec", outside, "busybox", "wget", "-qO-",
+             "http://192.0.2.2/o.html"], capture_output=True).returncode == 0,
+            what="httpd outside")
+        yield "http://192.0.2.2/o.html"
+    finally:
+        p.kill()
+        p.wait()
+
+
+def test_outbound_is_masqueraded_and_internal_has_no_way_out(net, outside_httpd):
+    # The outside namespace has no route to the containers' subnet: an
+    # answer comes back only when the source was rewritten.
+    out = net.ok("run", "--rm", "--network", "bridge", "busybox", "wget", "-qO-", outside_httpd)
+    assert out == "outside\n"
+    net.ok("network", "create", "--subnet", "10.70.0.0/24", "--internal", "sealed")
+    res = net("run", "--rm", "--network", "sealed", "busybox", "wget", "-qO-", outside_httpd)
+    assert res.returncode != 0 and "unreachable" in res.stderr, res.describe()
+    assert "default" not in net.ok("run", "--rm", "--network", "sealed", "busybox", "ip",
+                                   "route")
