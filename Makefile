@@ -33,9 +33,9 @@ CFLAGS  += -std=gnu17 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-ini
            -D_GNU_SOURCE -Isrc $(shell $(PKG_CONFIG) --cflags $(PKGS) $(IMG_PKGS) 2>/dev/null)
 LDLIBS  += $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 LDFLAGS += -Wl,--as-needed
-# The unit tests also call libarchive and libcrypto themselves.
 # src/net/nft.c loads libnftables with dlopen() on first use: its header only.
 CFLAGS  += $(shell $(PKG_CONFIG) --cflags libnftables 2>/dev/null)
+# The unit tests also call libarchive and libcrypto themselves.
 UNIT_LDLIBS := $(LDLIBS) $(shell $(PKG_CONFIG) --libs $(IMG_PKGS) 2>/dev/null) -lcmocka
 
 # Short lines (`CC build/src/x.o`) unless V=1.
