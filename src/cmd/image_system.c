@@ -1,6 +1,7 @@
 /* vessel system check|prune, vessel image prune. */
 #include "cmd/image_cmd.h"
 #include "util/cleanup.h"
+#include "util/strv.h"
 #include "util/xalloc.h"
 
 #include <getopt.h>
@@ -61,6 +62,11 @@ static int prune(const char *cmd, bool sweep, int argc, char **argv)
         _cleanup_store_ struct vs_store *s = NULL;
         struct vs_prune_report r;
         if (vs_cmd_open_store(&s, &err) < 0 || vs_store_prune(s, all, sweep, stdout, &r, &err) < 0)
+                return vs_report_error(&err);
+        /* system prune: also the addresses, veths and port rules of
+         * containers that are gone (never the networks themselves). */
+        _cleanup_strv_ char **nets = NULL;
+        if (sweep && vs_cmd_network_prune(false, &nets, &err) < 0)
                 return vs_report_error(&err);
         _cleanup_free_ char *size = vs_human_size(r.bytes);
         if (sweep)

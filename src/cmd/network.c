@@ -188,6 +188,11 @@ static bool ctr_exists(void *ud, const char *id)
 
 int vs_cmd_network_prune(bool networks, char ***removed, vs_error **err)
 {
+        _cleanup_free_ char *db = xasprintf("%s/networks/networks.json", data_root());
+        if (!vs_path_exists(db)) {
+                *removed = xcalloc(1, sizeof(char *));
+                return 0;
+        }
         return vs_net_prune(data_root(), ctr_exists, (void *) data_root(), networks, removed, err);
 }
 

@@ -86,3 +86,8 @@ int vs_engine_net_release(struct vs_engine *e, const struct vs_ctr *c, vs_error 
 {
         return vs_net_release(e->data_root, c->id, err);
 }
+
+json_object *vs_engine_net_settings(struct vs_engine *e, const struct vs_ctr *c)
+{
+        return vs_net_container_settings(e->data_root, c->id);
+}

@@ -240,3 +240,39 @@ int vs_net_release(const char *data_root, const char *ctr_id, vs_error **err)
         vs_net_refresh_hosts(net);
         return 0;
 }
+
+static void add_addr_fields(json_object *o, json_object *net, json_object *ep)
+{
+        struct vs_cidr s;
+        uint32_t gw;
+        vs_net_addrs(net, &s, &gw);
+        json_object_object_add(o, "IPAddress", json_object_new_string(vs_net_str(ep, "IP")));
+        json_object_object_add(o, "IPPrefixLen", json_object_new_int((int) s.prefix));
+        json_object_object_add(o, "Gateway", json_object_new_string(vs_net_str(net, "Gateway")));
+}
+
+json_object *vs_net_container_settings(const char *data_root, const char *ctr_id)
+{
+        _cleanup_netdb_ struct vs_netdb db = {.lock_fd = -1};
+        vs_error *err = NULL;
+        if (vs_netdb_open(data_root, &db, &err) < 0) {
+                vs_error_free(&err);
+                return NULL;
+        }
+        json_object *ep = NULL;
+        json_object *net = vs_netdb_find_endpoint(&db, ctr_id, &ep);
+        if (net == NULL)
+                return NULL;
+        json_object *o = json_object_new_object(), *nets = json_object_new_object(),
+                    *one = json_object_new_object();
+        add_addr_fields(o, net, ep);
+        add_addr_fields(one, net, ep);
+        json_object_object_add(one, "NetworkID", json_object_new_string(vs_net_str(net, "Id")));
+        json_object_object_add(one, "EndpointID", json_object_new_string(ctr_id));
+        json_object_object_add(nets, vs_net_str(net, "Name"), one);
+        json_object_object_add(o, "Networks", nets);
+        json_object *ports = NULL;
+        json_object_deep_copy(json_object_object_get(ep, "Ports"), &ports, NULL);
+        json_object_object_add(o, "Ports", ports ? ports : json_object_new_object());
+        return o;
+}

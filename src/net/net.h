@@ -95,6 +95,11 @@ int vs_net_attach(const char *data_root, const char *ctr_id, pid_t pid, vs_error
  * its name from the peers' hosts files. Nothing there is not an error. */
 int vs_net_release(const char *data_root, const char *ctr_id, vs_error **err);
 
+/* Docker's NetworkSettings of a container (Networks.<name> with
+ * IPAddress, IPPrefixLen, Gateway; the same at top level; Ports), or NULL
+ * when it holds no lease. */
+json_object *vs_net_container_settings(const char *data_root, const char *ctr_id);
+
 /* ---- links (src/net/netlink.c, libmnl). Operate in the caller's network
  * namespace unless netns_fd >= 0. ---- */
 int vs_nl_bridge_ensure(const char *name, uint32_t gw, unsigned prefix, vs_error **err);

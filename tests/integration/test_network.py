@@ -192,6 +192,10 @@ def test_two_containers_reach_each_other_by_ip_and_name(net):
     for a in addrs.values():
         assert re.fullmatch(r"10\.30\.0\.\d+/24", a), addrs
     web_ip, client_ip = addrs["web"].split("/")[0], addrs["client"].split("/")[0]
+    ns = json.loads(net.ok("inspect", "client"))[0]["NetworkSettings"]
+    assert ns["IPAddress"] == client_ip and ns["Gateway"] == "10.30.0.1"
+    assert ns["Networks"]["app"]["IPAddress"] == client_ip
+    assert ns["Networks"]["app"]["IPPrefixLen"] == 24
     assert web_ip != client_ip
     assert f"inet {client_ip}/24" in net.ok("exec", "client", "ip", "-4", "addr", "show", "eth0")
     # Default route via the gateway, the bridge's address.
@@ -276,8 +280,12 @@ def test_prune_reclaims_a_lease_whose_container_is_gone(net):
     assert cid in net.leases()["app"]
     # The container vanishes without `rm` (a crash in the middle of a removal).
     shutil.rmtree(net.data_root / "containers" / cid)
-    net.ok("network", "prune", "-f")
+    # system prune reclaims the lease but keeps the network; network prune
+    # removes the network.
+    net.ok("system", "prune", "-f")
     assert net.leases() == {}
+    assert "app" in net.ok("network", "ls")
+    net.ok("network", "prune", "-f")
     assert "app" not in net.ok("network", "ls")
 
 
@@ -323,6 +331,9 @@ def test_published_port_answers_on_loopback_host_and_outside(net, outside):
                  "-p", "127.0.0.1:8081:80", "-p", "9000:9000/udp", "busybox", "sh", "-c",
                  "echo published > /tmp/i.html; exec httpd -f -p 80 -h /tmp").strip()
     ip = net.net("bridge")["Containers"][cid]["IPv4Address"].split("/")[0]
+    ports = json.loads(net.ok("inspect", "web"))[0]["NetworkSettings"]["Ports"]
+    assert ports["80/tcp"] == [{"HostIp": "", "HostPort": "8080"},
+                               {"HostIp": "127.0.0.1", "HostPort": "8081"}]
     rules = nft_rules(net)
     assert f'tcp dport 8080 dnat to {ip}:80 comment "vessel:{cid}"' in rules, rules
     assert f'udp dport 9000 dnat to {ip}:9000 comment "vessel:{cid}"' in rules, rules
