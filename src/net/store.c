@@ -99,8 +99,11 @@ int vs_netdb_open(const char *data_root, struct vs_netdb *db, vs_error **err)
 
 int vs_netdb_save(struct vs_netdb *db, vs_error **err)
 {
+        /* Atomic (rename) but not fsync'd: a kill -9 never leaves a torn
+         * file, and a machine crash loses only leases of containers that
+         * died with it (prune reclaims them). Saves ~10 ms per start. */
         _cleanup_free_ char *text = vs_json_to_string(db->root, true);
-        return vs_write_file_atomic(db->path, text, strlen(text), 0600, err);
+        return vs_write_file_replace(db->path, text, strlen(text), 0600, err);
 }
 
 void vs_netdb_close(struct vs_netdb *db)
