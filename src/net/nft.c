@@ -8,6 +8,9 @@
  *     chain output      { type nat hook output priority -100;
  *                         fib daddr type local jump ports }
  *     chain ports       { tcp dport 8080 dnat to 10.89.0.2:80 comment "vessel:<ctr id>" ... }
+ *     chain forward     { type filter hook forward priority filter;
+ *                         iifname "<bridge>" oifname "vs-*" oifname != "<bridge>" drop ...
+ *                         (internal: iifname "<bridge>" oifname != "<bridge>" drop, and back) }
  *     chain postrouting { type nat hook postrouting priority srcnat;
  *                         ip saddr <subnet> oifname != "<bridge>" masquerade
  *                             comment "vessel-net:<net id>"
@@ -62,6 +65,7 @@ static const char SETUP[] =
     "add chain ip vessel postrouting { type nat hook postrouting priority srcnat; policy accept; "
     "}\n"
     "add chain ip vessel ports\n"
+    "add chain ip vessel forward { type filter hook forward priority filter; policy accept; }\n"
     "flush chain ip vessel prerouting\n"
     "flush chain ip vessel output\n"
     "add rule ip vessel prerouting fib daddr type local jump ports\n"
@@ -159,9 +163,24 @@ int vs_net_nat_setup(json_object *net, vs_error **err)
                                  vs_net_str(net, "Subnet"), br, tag);
         if (!internal)
                 write_sysctl("/proc/sys/net/ipv4/ip_forward", "1");
-        _cleanup_free_ char *adds = xasprintf("%sadd rule ip vessel postrouting oifname \"%s\" ip "
-                                              "saddr 127.0.0.0/8 masquerade comment \"%s\"\n",
-                                              out, br, tag);
+        /* Isolation: nothing is forwarded from this bridge to another
+         * vessel bridge; an internal network forwards nothing in or out. */
+        _cleanup_free_ char *filter =
+            internal
+                ? xasprintf("add rule ip vessel forward iifname \"%s\" oifname != \"%s\" drop "
+                            "comment \"%s\"\n"
+                            "add rule ip vessel forward oifname \"%s\" iifname != \"%s\" drop "
+                            "comment \"%s\"\n",
+                            br, br, tag, br, br, tag)
+                : xasprintf("add rule ip vessel forward iifname \"%s\" oifname \"vs-*\" oifname "
+                            "!= \"%s\" drop comment \"%s\"\n"
+                            "add rule ip vessel forward iifname \"%s\" oifname \"%s\" oifname "
+                            "!= \"%s\" drop comment \"%s\"\n",
+                            br, br, tag, br, VS_NET_DEFAULT_BRIDGE, br, tag);
+        _cleanup_free_ char *adds =
+            xasprintf("%s%sadd rule ip vessel postrouting oifname \"%s\" ip "
+                      "saddr 127.0.0.0/8 masquerade comment \"%s\"\n",
+                      out, filter, br, tag);
         return vs_nft_replace(tag, adds, err);
 }
 

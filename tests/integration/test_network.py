@@ -402,3 +402,30 @@ def test_outbound_is_masqueraded_and_internal_has_no_way_out(net, outside_httpd)
     assert res.returncode != 0 and "unreachable" in res.stderr, res.describe()
     assert "default" not in net.ok("run", "--rm", "--network", "sealed", "busybox", "ip",
                                    "route")
+
+
+def test_networks_are_isolated_from_each_other(net):
+    red = net.ok("network", "create", "--subnet", "10.81.0.0/24", "red").strip()
+    blue = net.ok("network", "create", "--subnet", "10.82.0.0/24", "blue").strip()
+    net.ok("run", "-d", "--name", "r1", "--network", "red", "busybox", "sleep", "60")
+    net.ok("run", "-d", "--name", "r2", "--network", "red", "busybox", "sleep", "60")
+    net.ok("run", "-d", "--name", "b1", "--network", "blue", "busybox", "sleep", "60")
+    net.ok("run", "-d", "--name", "d1", "--network", "bridge", "busybox", "sleep", "60")
+    ip = {n: json.loads(net.ok("inspect", n))[0]["NetworkSettings"]["IPAddress"]
+          for n in ("r1", "r2", "b1", "d1")}
+    net.ok("exec", "r1", "ping", "-c", "1", "-W", "3", ip["r2"])
+    # The host side still reaches every network (through its bridges).
+    for n in ("r1", "b1", "d1"):
+        subprocess.run(["ip", "netns", "exec", net.netns, "busybox", "ping", "-c", "1", "-W",
+                        "3", ip[n]], check=True, capture_output=True)
+    for src, dst in (("r1", "b1"), ("b1", "r1"), ("r1", "d1"), ("d1", "b1")):
+        res = net("exec", src, "ping", "-c", "1", "-W", "2", ip[dst])
+        assert res.returncode != 0, f"{src} reached {dst}:\n{res.describe()}"
+    rules = nft_rules(net)
+    assert 'oifname "vs-*"' in rules, rules
+    net.ok("rm", "-f", "r1", "r2", "b1", "d1")
+    net.ok("network", "rm", "red", "blue")
+    # The networks' rules went with them; the default network's stay.
+    rules = nft_rules(net)
+    assert red not in rules and blue not in rules, rules
+    assert net.net("bridge")["Id"] in rules
