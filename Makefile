@@ -25,12 +25,16 @@ endif
 # only) are loaded with dlopen() on first use (src/image/libs.h) so that
 # starting a container never maps them: only their headers are needed here.
 PKGS     := json-c libseccomp libcap libmd
+# Networks (src/net/): rtnetlink messages.
+PKGS     += libmnl
 IMG_PKGS := libarchive libcrypto
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu17 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
            -D_GNU_SOURCE -Isrc $(shell $(PKG_CONFIG) --cflags $(PKGS) $(IMG_PKGS) 2>/dev/null)
 LDLIBS  += $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 LDFLAGS += -Wl,--as-needed
+# src/net/nft.c loads libnftables with dlopen() on first use: its header only.
+CFLAGS  += $(shell $(PKG_CONFIG) --cflags libnftables 2>/dev/null)
 # The unit tests also call libarchive and libcrypto themselves.
 UNIT_LDLIBS := $(LDLIBS) $(shell $(PKG_CONFIG) --libs $(IMG_PKGS) 2>/dev/null) -lcmocka
 

@@ -45,6 +45,11 @@ int vs_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(
  * starting with ':' so a missing argument is told apart). Returns 2. */
 int vs_option_error(const char *cmd, char **argv, bool missing_argument);
 
+/* network prune's work (src/cmd/network.c): stale endpoints, and when
+ * networks the unused user networks; nothing when no network was ever
+ * used under the data root. */
+int vs_cmd_network_prune(bool networks, char ***removed, vs_error **err);
+
 #define VESSEL_DEFAULT_ROOT "/run/vessel"
 
 int cmd_spec(int argc, char **argv);

@@ -46,8 +46,10 @@ static const char run_usage[] =
     "      --cap-add CAP, --cap-drop CAP   (ALL for all)\n"
     "      --privileged           all capabilities and devices, no seccomp\n"
     "      --security-opt OPT     seccomp=PROFILE|unconfined, no-new-privileges\n"
-    "      --network MODE         none or host (default: a network namespace with only\n"
-    "                             loopback)\n"
+    "      --network MODE         none, host, bridge or a network's name (default: a\n"
+    "                             network namespace with only loopback)\n"
+    "      --ip ADDR              the container's IPv4 address on its network\n"
+    "  -p, --publish SPEC         [HOSTIP:]HOSTPORT:CTRPORT[/tcp|udp] (bridge networks)\n"
     "      --restart POLICY       no, on-failure[:N], always, unless-stopped\n"
     "      --stop-signal SIG      signal for stop (default SIGTERM)\n"
     "      --stop-timeout N       seconds before stop kills (default 10)\n"
@@ -79,6 +81,7 @@ enum {
         OPT_PRIVILEGED,
         OPT_SECURITY,
         OPT_NETWORK,
+        OPT_IP,
         OPT_RESTART,
         OPT_STOP_SIGNAL,
         OPT_STOP_TIMEOUT,
@@ -94,6 +97,7 @@ static void free_flags(struct vs_run_flags *f)
                            &f->cap_add,
                            &f->cap_drop,
                            &f->security_opts,
+                           &f->publish,
                            &f->ulimits,
                            &f->device_read_bps,
                            &f->device_write_bps,
@@ -143,6 +147,8 @@ static int parse_run(const char *cmd, const char *summary, int argc, char **argv
             {"security-opt", required_argument, NULL, OPT_SECURITY},
             {"network", required_argument, NULL, OPT_NETWORK},
             {"net", required_argument, NULL, OPT_NETWORK},
+            {"ip", required_argument, NULL, OPT_IP},
+            {"publish", required_argument, NULL, 'p'},
             {"restart", required_argument, NULL, OPT_RESTART},
             {"stop-signal", required_argument, NULL, OPT_STOP_SIGNAL},
             {"stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT},
@@ -152,7 +158,7 @@ static int parse_run(const char *cmd, const char *summary, int argc, char **argv
         };
         int c;
         opterr = 0;
-        while ((c = getopt_long(argc, argv, "+:dite:w:u:v:m:c:h", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "+:dite:w:u:v:m:c:p:h", opts, NULL)) != -1) {
                 switch (c) {
                 case 'd':
                         f->detach = true;
@@ -247,6 +253,12 @@ static int parse_run(const char *cmd, const char *summary, int argc, char **argv
                         break;
                 case OPT_NETWORK:
                         f->network = optarg;
+                        break;
+                case OPT_IP:
+                        f->ip = optarg;
+                        break;
+                case 'p':
+                        strv_push(&f->publish, optarg);
                         break;
                 case OPT_RESTART:
                         f->restart = optarg;

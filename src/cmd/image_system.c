@@ -2,6 +2,7 @@
 #include "cmd/engine_cmd.h"
 #include "cmd/image_cmd.h"
 #include "util/cleanup.h"
+#include "util/strv.h"
 #include "util/xalloc.h"
 
 #include <getopt.h>
@@ -77,6 +78,11 @@ static int prune(const char *cmd, bool sweep, int argc, char **argv)
                         printf("Removed %zu leftover container directories\n", leftovers);
         }
         if (vs_cmd_open_store(&s, &err) < 0 || vs_store_prune(s, all, sweep, stdout, &r, &err) < 0)
+                return vs_report_error(&err);
+        /* system prune: also the addresses, veths and port rules of
+         * containers that are gone (never the networks themselves). */
+        _cleanup_strv_ char **nets = NULL;
+        if (sweep && vs_cmd_network_prune(false, &nets, &err) < 0)
                 return vs_report_error(&err);
         _cleanup_free_ char *size = vs_human_size(r.bytes);
         if (sweep)

@@ -667,10 +667,8 @@ static int build_host_config(struct vs_engine *e, const struct vs_run_flags *f, 
                 if (parse_tmpfs(f->tmpfs[i], tmpfs, mounts, err) < 0)
                         return -1;
 
-        const char *net = f->network ? f->network : "default";
-        if (strcmp(net, "none") != 0 && strcmp(net, "host") != 0 && strcmp(net, "default") != 0)
-                return vs_fail(err, "--network: unsupported mode '%s' (none, host)", net);
-        json_object_object_add(hc, "NetworkMode", json_object_new_string(net));
+        if (vs_engine_net_check(e, f, hc, err) < 0)
+                return -1;
 
         _cleanup_free_ char *policy = NULL;
         int max_retries = 0;

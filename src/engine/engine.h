@@ -137,6 +137,8 @@ struct vs_run_flags {
             *blkio_weight;
         const char *network, *restart, *stop_signal, *stop_timeout;
         const char *isolation;               /* NULL/"container" or "vm" (src/vm) */
+        const char *ip;                      /* --ip: on the --network bridge network */
+        char **publish;                      /* -p [HOSTIP:]HOSTPORT:CTRPORT[/PROTO] */
         unsigned console_rows, console_cols; /* -t from a terminal: its size */
 };
 
@@ -210,6 +212,23 @@ void vs_ctr_recover(struct vs_engine *e, struct vs_ctr *c);
 /* `system prune`: recovers every container's holds and removes the
  * directories that killed creates and removes left without a record. */
 int vs_engine_prune_leftovers(struct vs_engine *e, size_t *removed, vs_error **err);
+/* Networks (src/engine/network.c, over src/net). NetworkMode none, host,
+ * default (a namespace with only loopback) or the name of a bridge
+ * network, whose lease the container holds from its first start to rm. */
+/* Validates --network/--ip and records them into the HostConfig. */
+int vs_engine_net_check(struct vs_engine *e, const struct vs_run_flags *f, json_object *hc,
+                        vs_error **err);
+/* The bridge network of c, or NULL (none, host, default). */
+const char *vs_engine_net_name(const struct vs_ctr *c);
+/* Takes (or keeps) c's address; *hosts: the hosts-file lines for it. */
+int vs_engine_net_lease(struct vs_engine *e, const struct vs_ctr *c, const char *hostname,
+                        char **hosts, vs_error **err);
+/* Wires c (created, not yet started: init pid) into its network. */
+int vs_engine_net_attach(struct vs_engine *e, const struct vs_ctr *c, pid_t pid, vs_error **err);
+/* Docker's NetworkSettings for inspect, or NULL when c holds no lease. */
+json_object *vs_engine_net_settings(struct vs_engine *e, const struct vs_ctr *c);
+/* Gives back c's veth, address and port rules (rm). */
+int vs_engine_net_release(struct vs_engine *e, const struct vs_ctr *c, vs_error **err);
 
 /* The monitor (src/engine/monitor.c): returns the process exit status. */
 struct vs_monitor_opts {

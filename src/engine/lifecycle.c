@@ -516,6 +516,8 @@ int vs_engine_rm(struct vs_engine *e, struct vs_ctr *c, bool force, bool volumes
         if (vs_is_mountpoint(rootfs))
                 return vs_fail(err, "cannot remove container %s: %s is still mounted", cur->name,
                                rootfs);
+        if (vs_engine_net_release(e, cur, err) < 0)
+                return vs_error_wrap(err, "cannot remove container %s", cur->name);
         if (volumes)
                 vs_engine_remove_anonymous_volumes(e, cur);
         /* The record goes first (so a crash in the middle leaves a directory

@@ -244,7 +244,8 @@ static int start_once(struct monitor *m, pid_t *pid, vs_error **err)
         if (m->tty)
                 vs_mon_io_set_master(&m->io, master);
         vs_debug("monitor: starting the container");
-        if (vs_container_start(m->c->runtime_root, m->c->id, err) < 0) {
+        if (vs_engine_net_attach(m->e, m->c, *pid, err) < 0 ||
+            vs_container_start(m->c->runtime_root, m->c->id, err) < 0) {
                 _cleanup_error_ vs_error *derr = NULL;
                 vs_container_delete(m->c->runtime_root, m->c->id, true, &derr);
                 warn_error(&derr);

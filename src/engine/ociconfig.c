@@ -279,9 +279,14 @@ int vs_resolve_user(int rootfd, const char *spec, struct vs_user *out, vs_error 
 
 /* Written at every start, so atomically but without fsync: after a crash
  * the next start writes them again. */
-static int write_etc_files(const struct vs_ctr *c, const char *hostname, bool host_net,
-                           vs_error **err)
+static int write_etc_files(struct vs_engine *e, const struct vs_ctr *c, const char *hostname,
+                           bool host_net, vs_error **err)
 {
+        /* On a bridge network: the container's address (and its peers')
+         * instead of 127.0.1.1 for its own name. */
+        _cleanup_free_ char *net_hosts = NULL;
+        if (vs_engine_net_name(c) && vs_engine_net_lease(e, c, hostname, &net_hosts, err) < 0)
+                return -1;
         _cleanup_free_ char *hn_path = xasprintf("%s/hostname", c->dir);
         _cleanup_free_ char *hn = xasprintf("%s\n", hostname);
         if (vs_write_file_replace(hn_path, hn, strlen(hn), 0644, err) < 0)
@@ -299,8 +304,9 @@ static int write_etc_files(const struct vs_ctr *c, const char *hostname, bool ho
                                   "ff00::0\tip6-mcastprefix\n"
                                   "ff02::1\tip6-allnodes\n"
                                   "ff02::2\tip6-allrouters\n"
-                                  "127.0.1.1\t%s\n",
-                                  hostname);
+                                  "%s%s%s",
+                                  net_hosts ? "" : "127.0.1.1\t", net_hosts ? net_hosts : hostname,
+                                  net_hosts ? "" : "\n");
         if (vs_write_file_replace(hosts_path, hosts, strlen(hosts), 0644, err) < 0)
                 return -1;
 
@@ -754,7 +760,7 @@ int vs_oci_config(struct vs_engine *e, const struct vs_ctr *c, int rootfd, json_
         else
                 json_object_put(rl);
 
-        if (write_etc_files(c, hostname, host_net, err) < 0)
+        if (write_etc_files(e, c, hostname, host_net, err) < 0)
                 return -1;
         if (build_mounts(c, spec, readonly, privileged, err) < 0)
                 return -1;

@@ -676,7 +676,13 @@ json_object *vs_ctr_inspect(struct vs_engine *e, const struct vs_ctr *c)
         json_object_object_add(o, "Mounts",
                                c->mounts ? json_object_get(c->mounts) : json_object_new_array());
         json_object_object_add(o, "Config", json_object_get(c->config));
-        json_object *net = json_object_new_object();
+        json_object *net = vs_engine_net_name(c) ? vs_engine_net_settings(e, c) : NULL;
+        if (net) {
+                json_object_object_add(o, "NetworkSettings", net);
+                json_object_object_add(o, "MonitorPid", json_object_new_int(c->monitor_pid));
+                return o;
+        }
+        net = json_object_new_object();
         json_object *mode = json_object_object_get(c->host_config, "NetworkMode");
         json_object *nets = json_object_new_object();
         json_object_object_add(nets, mode ? json_object_get_string(mode) : "none",

@@ -1,0 +1,51 @@
+/* Shared by the files of src/net/: the locked network database. */
+#ifndef VESSEL_NET_INTERNAL_H
+#define VESSEL_NET_INTERNAL_H
+
+#include <json-c/json.h>
+
+#include "net/net.h"
+
+/* networks.json, loaded under the lock: {"networks": [ {Id, Name, Created,
+ * Subnet, Gateway, Bridge, Internal, Labels, Endpoints: {ctr id: {Name,
+ * Hostname, IP, Veth, HostsPath}}} ]}. The default network is added on
+ * open when missing (first use). */
+struct vs_netdb {
+        int lock_fd;
+        char *path;
+        json_object *root;
+        json_object *nets; /* borrowed from root */
+};
+int vs_netdb_open(const char *data_root, struct vs_netdb *db, vs_error **err);
+int vs_netdb_save(struct vs_netdb *db, vs_error **err);
+void vs_netdb_close(struct vs_netdb *db);
+/* By name, full id or unambiguous id prefix; error "no such network: 'x'". */
+json_object *vs_netdb_find(struct vs_netdb *db, const char *ref, vs_error **err);
+/* The network holding an endpoint of ctr_id (NULL: none). */
+json_object *vs_netdb_find_endpoint(struct vs_netdb *db, const char *ctr_id, json_object **ep);
+
+const char *vs_net_str(json_object *o, const char *key);
+/* Subnet/gateway of a stored network (validated when it was created). */
+void vs_net_addrs(json_object *net, struct vs_cidr *subnet, uint32_t *gw);
+/* Rewrites the hosts file of every endpoint of net (in place: it is
+ * bind-mounted into the running container). */
+void vs_net_refresh_hosts(json_object *net);
+/* Host-side veth name for a container: "vs" + 12 hex of its id. */
+void vs_net_veth_name(const char *ctr_id, char buf[16]);
+
+/* Ports (src/net/ports.c): host-port conflicts with other endpoints,
+ * and the container's DNAT rules. */
+int vs_net_ports_check(struct vs_netdb *db, const char *ctr_id, json_object *ports, vs_error **err);
+int vs_net_ports_apply(const char *ctr_id, json_object *ep, vs_error **err);
+int vs_net_ports_remove(const char *ctr_id, json_object *ep, vs_error **err);
+/* The network's masquerade rules and sysctls, once its bridge exists. */
+int vs_net_nat_setup(json_object *net, vs_error **err);
+int vs_net_nat_remove(json_object *net, vs_error **err);
+
+static inline void vs_netdb_closep(struct vs_netdb *db)
+{
+        vs_netdb_close(db);
+}
+#define _cleanup_netdb_ __attribute__((cleanup(vs_netdb_closep)))
+
+#endif

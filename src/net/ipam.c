@@ -1,0 +1,81 @@
+/* IPv4 address arithmetic for the IPAM: pure functions, unit-tested. */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "net/net.h"
+#include "util/xalloc.h"
+
+int vs_ipv4_parse(const char *flag, const char *s, uint32_t *out, vs_error **err)
+{
+        struct in_addr a;
+        if (s == NULL || inet_pton(AF_INET, s, &a) != 1)
+                return vs_fail(err, "%s: '%s' is not an IPv4 address", flag, s ? s : "");
+        *out = ntohl(a.s_addr);
+        return 0;
+}
+
+int vs_cidr_parse(const char *flag, const char *s, struct vs_cidr *out, vs_error **err)
+{
+        const char *slash = s ? strchr(s, '/') : NULL;
+        if (slash == NULL || slash - s >= 16)
+                return vs_fail(err, "%s: '%s' is not a CIDR subnet (a.b.c.d/n)", flag, s ? s : "");
+        char addr[16];
+        memcpy(addr, s, (size_t) (slash - s));
+        addr[slash - s] = '\0';
+        struct in_addr a;
+        char *end;
+        unsigned long n = strtoul(slash + 1, &end, 10);
+        if (inet_pton(AF_INET, addr, &a) != 1 || *end || end == slash + 1 || n > 32)
+                return vs_fail(err, "%s: '%s' is not a CIDR subnet (a.b.c.d/n)", flag, s);
+        if (n < 8 || n > 30)
+                return vs_fail(err, "%s: '%s': the prefix length must be between 8 and 30", flag,
+                               s);
+        uint32_t ip = ntohl(a.s_addr), mask = 0xffffffffu << (32 - n);
+        if (ip & ~mask) {
+                char buf[16];
+                return vs_fail(err, "%s: '%s' has host bits set (the network is %s/%lu)", flag, s,
+                               vs_ipv4_str(ip & mask, buf), n);
+        }
+        out->addr = ip;
+        out->prefix = (unsigned) n;
+        return 0;
+}
+
+static uint32_t mask_of(unsigned prefix)
+{
+        return prefix ? 0xffffffffu << (32 - prefix) : 0;
+}
+
+bool vs_cidr_contains(const struct vs_cidr *c, uint32_t ip)
+{
+        return (ip & mask_of(c->prefix)) == c->addr;
+}
+
+bool vs_cidr_overlap(const struct vs_cidr *a, const struct vs_cidr *b)
+{
+        unsigned p = a->prefix < b->prefix ? a->prefix : b->prefix;
+        return (a->addr & mask_of(p)) == (b->addr & mask_of(p));
+}
+
+const char *vs_ipv4_str(uint32_t ip, char *buf)
+{
+        snprintf(buf, 16, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
+        return buf;
+}
+
+char *vs_cidr_str(const struct vs_cidr *c)
+{
+        char buf[16];
+        return xasprintf("%s/%u", vs_ipv4_str(c->addr, buf), c->prefix);
+}
+
+uint32_t vs_ipam_next(const struct vs_cidr *c, uint32_t gw, bool (*taken)(void *, uint32_t),
+                      void *ud)
+{
+        uint32_t last = c->addr | ~mask_of(c->prefix); /* broadcast */
+        for (uint32_t ip = c->addr + 1; ip < last; ip++)
+                if (ip != gw && !taken(ud, ip))
+                        return ip;
+        return 0;
+}

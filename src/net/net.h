@@ -1,0 +1,122 @@
+/* Networks (Docker's bridge driver, natively): a Linux bridge per network,
+ * a veth pair per container with one end in the container's network
+ * namespace, addresses from a persistent IPAM, names through the
+ * containers' /etc/hosts. See docs/networking.md.
+ *
+ *   <data-root>/networks/networks.json   every network and its endpoints
+ *                                        (the IPAM leases), written
+ *                                        atomically under
+ *   <data-root>/networks/lock            flock held by every change
+ *
+ * The layer knows nothing of container records: the engine passes ids,
+ * names and paths, and a callback telling which container ids still exist
+ * (for prune). */
+#ifndef VESSEL_NET_NET_H
+#define VESSEL_NET_NET_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "util/error.h"
+
+#define VS_NET_DEFAULT        "bridge"
+#define VS_NET_DEFAULT_BRIDGE "vessel0"
+#define VS_NET_DEFAULT_SUBNET "172.30.0.0/16"
+
+/* ---- addresses (src/net/ipam.c) ---- */
+struct vs_cidr {
+        uint32_t addr; /* host byte order, network address (host bits clear) */
+        unsigned prefix;
+};
+/* "a.b.c.d/n": the address must be the network's (host bits zero), n 8..30. */
+int vs_cidr_parse(const char *flag, const char *s, struct vs_cidr *out, vs_error **err);
+int vs_ipv4_parse(const char *flag, const char *s, uint32_t *out, vs_error **err);
+bool vs_cidr_contains(const struct vs_cidr *c, uint32_t ip);
+bool vs_cidr_overlap(const struct vs_cidr *a, const struct vs_cidr *b);
+/* "a.b.c.d" into buf (>= 16 bytes). */
+const char *vs_ipv4_str(uint32_t ip, char *buf);
+char *vs_cidr_str(const struct vs_cidr *c);
+/* Lowest usable host address of c that is not gw and for which taken()
+ * is false; 0 when there is none. */
+uint32_t vs_ipam_next(const struct vs_cidr *c, uint32_t gw, bool (*taken)(void *, uint32_t),
+                      void *ud);
+
+/* ---- networks (src/net/store.c) ---- */
+struct vs_net_create_opts {
+        const char *name;
+        const char *subnet;  /* NULL: the first free /24 of 10.89.0.0/16 */
+        const char *gateway; /* NULL: the subnet's first address */
+        bool internal;
+        char **labels; /* K=V */
+};
+int vs_net_create(const char *data_root, const struct vs_net_create_opts *o, char **id,
+                  vs_error **err);
+/* Docker's `network inspect` objects: every network (array), or one by
+ * name, id or unambiguous id prefix. */
+int vs_net_list(const char *data_root, json_object **out, vs_error **err);
+int vs_net_inspect(const char *data_root, const char *ref, json_object **out, vs_error **err);
+/* Refuses a network with endpoints and the default one. *name: what was
+ * removed. */
+int vs_net_rm(const char *data_root, const char *ref, char **name, vs_error **err);
+/* Drops endpoints whose container is gone (exists() false), with their
+ * veth and port rules, then removes user networks without endpoints.
+ * *removed: names of the networks removed (strv). */
+int vs_net_prune(const char *data_root, bool (*exists)(void *, const char *), void *ud,
+                 bool networks, char ***removed, vs_error **err);
+
+/* ---- published ports (src/net/ports.c) ---- */
+/* -p [HOSTIP:]HOSTPORT:CTRPORT[/tcp|udp] added to bindings, Docker's
+ * HostConfig.PortBindings: {"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}. */
+int vs_net_parse_port(const char *spec, json_object *bindings, vs_error **err);
+
+/* ---- containers (src/net/endpoint.c) ---- */
+/* Checked at create time: the network exists (the default one is made on
+ * first use) and ip (may be NULL) is a free address of its subnet. */
+int vs_net_check(const char *data_root, const char *network, const char *ip, vs_error **err);
+struct vs_net_endpoint_opts {
+        const char *network;
+        const char *ctr_id, *ctr_name, *hostname;
+        const char *ip;         /* NULL: allocated */
+        const char *hosts_path; /* the container's hosts file, kept current */
+        json_object *ports;     /* PortBindings (may be NULL) */
+};
+/* The container's lease on the network (allocated once, kept across
+ * restarts until vs_net_release). *hosts: lines for the container's
+ * /etc/hosts (its own name, and on user-defined networks its peers). */
+int vs_net_lease(const char *data_root, const struct vs_net_endpoint_opts *o, char **hosts,
+                 vs_error **err);
+/* Wires the leased endpoint into the network namespace of pid: bridge (made
+ * and addressed on first use), veth pair, eth0 with the address and the
+ * default route, lo up. Then rewrites the peers' hosts files. */
+int vs_net_attach(const char *data_root, const char *ctr_id, pid_t pid, vs_error **err);
+/* Removes the container's veth (if still there), port rules and lease, and
+ * its name from the peers' hosts files. Nothing there is not an error. */
+int vs_net_release(const char *data_root, const char *ctr_id, vs_error **err);
+
+/* Docker's NetworkSettings of a container (Networks.<name> with
+ * IPAddress, IPPrefixLen, Gateway; the same at top level; Ports), or NULL
+ * when it holds no lease. */
+json_object *vs_net_container_settings(const char *data_root, const char *ctr_id);
+
+/* ---- links (src/net/netlink.c, libmnl). Operate in the caller's network
+ * namespace unless netns_fd >= 0. ---- */
+int vs_nl_bridge_ensure(const char *name, uint32_t gw, unsigned prefix, vs_error **err);
+/* A veth pair: host end `host` enslaved to bridge and up, peer created
+ * directly in netns_fd as `peer`. */
+int vs_nl_veth_create(const char *host, const char *bridge, int netns_fd, const char *peer,
+                      vs_error **err);
+/* In netns_fd: lo up, ifname up with ip/prefix, default route via gw (0: none). */
+int vs_nl_configure_peer(int netns_fd, const char *ifname, uint32_t ip, unsigned prefix,
+                         uint32_t gw, vs_error **err);
+/* Deletes a link by name; absent is not an error. */
+int vs_nl_link_del(const char *name, vs_error **err);
+bool vs_nl_link_exists(const char *name);
+
+/* ---- nftables (src/net/nft.c, libnftables loaded on first use) ---- */
+/* In table ip vessel: deletes the rules whose comment is tag and adds
+ * adds (nft commands, their rules commented tag), in one transaction. */
+int vs_nft_replace(const char *tag, const char *adds, vs_error **err);
+
+#endif

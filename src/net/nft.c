@@ -1,0 +1,191 @@
+/* NAT for published ports and outbound traffic, in nftables table
+ * `ip vessel` through libnftables (loaded with dlopen() on first use, so a
+ * container without ports or networks never maps it and its dependencies).
+ *
+ *   table ip vessel {
+ *     chain prerouting  { type nat hook prerouting priority dstnat;
+ *                         fib daddr type local jump ports }
+ *     chain output      { type nat hook output priority -100;
+ *                         fib daddr type local jump ports }
+ *     chain ports       { tcp dport 8080 dnat to 10.89.0.2:80 comment "vessel:<ctr id>" ... }
+ *     chain forward     { type filter hook forward priority filter;
+ *                         iifname "<bridge>" oifname "vs-*" oifname != "<bridge>" drop ...
+ *                         (internal: iifname "<bridge>" oifname != "<bridge>" drop, and back) }
+ *     chain postrouting { type nat hook postrouting priority srcnat;
+ *                         ip saddr <subnet> oifname != "<bridge>" masquerade
+ *                             comment "vessel-net:<net id>"
+ *                         oifname "<bridge>" ip saddr 127.0.0.0/8 masquerade comment ... }
+ *   }
+ *
+ * Every rule carries the tag of its owner in its comment; replacing an
+ * owner's rules (deleting them by handle, adding the new ones) is one nft
+ * transaction, made under the network database's lock. */
+#include <fcntl.h>
+#include <nftables/libnftables.h>
+#include <string.h>
+
+#include "net/internal.h"
+#include "util/cleanup.h"
+#include "util/dynlib.h"
+#include "util/fs.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+#define NFT_FUNCS(X)                                                                               \
+        X(nft_ctx_new)                                                                             \
+        X(nft_ctx_free)                                                                            \
+        X(nft_ctx_output_set_flags)                                                                \
+        X(nft_ctx_buffer_output)                                                                   \
+        X(nft_ctx_get_output_buffer)                                                               \
+        X(nft_ctx_buffer_error)                                                                    \
+        X(nft_ctx_get_error_buffer)                                                                \
+        X(nft_run_cmd_from_buffer)
+
+#define NFT_SLOT(f) __typeof__(f) *f;
+static struct nft_table {
+        NFT_FUNCS(NFT_SLOT)
+} nft_table;
+#undef NFT_SLOT
+#define NFT_NAME(f) #f,
+static const char *const nft_names[] = {NFT_FUNCS(NFT_NAME) NULL};
+#undef NFT_NAME
+
+static struct vs_dynlib nft_lib = {
+    .soname = "libnftables.so.1",
+    .package = "libnftables1",
+    .names = nft_names,
+    .table = &nft_table,
+};
+
+static const char SETUP[] =
+    "add table ip vessel\n"
+    "add chain ip vessel prerouting { type nat hook prerouting priority dstnat; policy accept; }\n"
+    "add chain ip vessel output { type nat hook output priority -100; policy accept; }\n"
+    "add chain ip vessel postrouting { type nat hook postrouting priority srcnat; policy accept; "
+    "}\n"
+    "add chain ip vessel ports\n"
+    "add chain ip vessel forward { type filter hook forward priority filter; policy accept; }\n"
+    "flush chain ip vessel prerouting\n"
+    "flush chain ip vessel output\n"
+    "add rule ip vessel prerouting fib daddr type local jump ports\n"
+    "add rule ip vessel output fib daddr type local jump ports\n";
+
+static void ctx_freep(struct nft_ctx **c)
+{
+        if (*c)
+                nft_table.nft_ctx_free(*c);
+}
+
+/* Runs cmds; on failure the error names what and nft's own message. */
+static int run(struct nft_ctx *ctx, const char *cmds, const char *what, vs_error **err)
+{
+        if (nft_table.nft_run_cmd_from_buffer(ctx, cmds) == 0)
+                return 0;
+        _cleanup_free_ char *msg = xstrdup(nft_table.nft_ctx_get_error_buffer(ctx));
+        char *nl = strchr(msg, '\n');
+        if (nl)
+                *nl = '\0';
+        return vs_fail(err, "nftables: cannot %s: %s", what, *msg ? msg : "failed");
+}
+
+/* "delete rule ..." for every rule of table vessel whose comment is tag. */
+static int deletes_for(struct nft_ctx *ctx, const char *tag, char **out, vs_error **err)
+{
+        nft_table.nft_ctx_output_set_flags(ctx, NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE);
+        int r = run(ctx, "list table ip vessel", "list table ip vessel", err);
+        nft_table.nft_ctx_output_set_flags(ctx, 0);
+        if (r < 0)
+                return -1;
+        _cleanup_json_ json_object *list = NULL;
+        if (vs_json_parse(nft_table.nft_ctx_get_output_buffer(ctx), "nft list output", &list, err) <
+            0)
+                return -1;
+        json_object *items = json_object_object_get(list, "nftables");
+        char *cmds = xstrdup("");
+        for (size_t i = 0; i < json_object_array_length(items); i++) {
+                json_object *rule =
+                    json_object_object_get(json_object_array_get_idx(items, i), "rule");
+                if (rule == NULL || strcmp(vs_net_str(rule, "comment"), tag) != 0)
+                        continue;
+                char *t = xasprintf(
+                    "%sdelete rule ip vessel %s handle %lld\n", cmds, vs_net_str(rule, "chain"),
+                    (long long) json_object_get_int64(json_object_object_get(rule, "handle")));
+                free(cmds);
+                cmds = t;
+        }
+        *out = cmds;
+        return 0;
+}
+
+int vs_nft_replace(const char *tag, const char *adds, vs_error **err)
+{
+        if (vs_dynlib_load(&nft_lib, err) < 0)
+                return -1;
+        __attribute__((cleanup(ctx_freep))) struct nft_ctx *ctx =
+            nft_table.nft_ctx_new(NFT_CTX_DEFAULT);
+        if (ctx == NULL)
+                return vs_fail(err, "nftables: cannot create a context");
+        nft_table.nft_ctx_buffer_output(ctx);
+        nft_table.nft_ctx_buffer_error(ctx);
+        if (run(ctx, SETUP, "set up table ip vessel", err) < 0)
+                return -1;
+        _cleanup_free_ char *dels = NULL;
+        if (deletes_for(ctx, tag, &dels, err) < 0)
+                return -1;
+        if (!*dels && !*adds)
+                return 0;
+        _cleanup_free_ char *batch = xasprintf("%s%s", dels, adds);
+        return run(ctx, batch, "update the rules of table ip vessel", err);
+}
+
+static void write_sysctl(const char *path, const char *value)
+{
+        _cleanup_error_ vs_error *err = NULL;
+        if (vs_write_file_at(AT_FDCWD, path, value, strlen(value), &err) < 0)
+                vs_warn("%s", err->msg);
+}
+
+int vs_net_nat_setup(json_object *net, vs_error **err)
+{
+        const char *br = vs_net_str(net, "Bridge");
+        _cleanup_free_ char *tag = xasprintf("vessel-net:%s", vs_net_str(net, "Id"));
+        bool internal = json_object_get_boolean(json_object_object_get(net, "Internal"));
+        /* Ports published on 127.0.0.1 are DNATed out of the bridge with
+         * their loopback source (route_localnet lets them leave), then
+         * masqueraded to the bridge's address. */
+        _cleanup_free_ char *localnet = xasprintf("/proc/sys/net/ipv4/conf/%s/route_localnet", br);
+        write_sysctl(localnet, "1");
+        _cleanup_free_ char *out =
+            internal ? xstrdup("")
+                     : xasprintf("add rule ip vessel postrouting ip saddr %s oifname != \"%s\" "
+                                 "masquerade comment \"%s\"\n",
+                                 vs_net_str(net, "Subnet"), br, tag);
+        if (!internal)
+                write_sysctl("/proc/sys/net/ipv4/ip_forward", "1");
+        /* Isolation: nothing is forwarded from this bridge to another
+         * vessel bridge; an internal network forwards nothing in or out. */
+        _cleanup_free_ char *filter =
+            internal
+                ? xasprintf("add rule ip vessel forward iifname \"%s\" oifname != \"%s\" drop "
+                            "comment \"%s\"\n"
+                            "add rule ip vessel forward oifname \"%s\" iifname != \"%s\" drop "
+                            "comment \"%s\"\n",
+                            br, br, tag, br, br, tag)
+                : xasprintf("add rule ip vessel forward iifname \"%s\" oifname \"vs-*\" oifname "
+                            "!= \"%s\" drop comment \"%s\"\n"
+                            "add rule ip vessel forward iifname \"%s\" oifname \"%s\" oifname "
+                            "!= \"%s\" drop comment \"%s\"\n",
+                            br, br, tag, br, VS_NET_DEFAULT_BRIDGE, br, tag);
+        _cleanup_free_ char *adds =
+            xasprintf("%s%sadd rule ip vessel postrouting oifname \"%s\" ip "
+                      "saddr 127.0.0.0/8 masquerade comment \"%s\"\n",
+                      out, filter, br, tag);
+        return vs_nft_replace(tag, adds, err);
+}
+
+int vs_net_nat_remove(json_object *net, vs_error **err)
+{
+        _cleanup_free_ char *tag = xasprintf("vessel-net:%s", vs_net_str(net, "Id"));
+        return vs_nft_replace(tag, "", err);
+}

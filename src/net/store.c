@@ -1,0 +1,437 @@
+/* The network database and the `network` commands' operations. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "net/internal.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/strv.h"
+#include "util/xalloc.h"
+
+/* User networks without --subnet: the first free /24 here (podman's pool). */
+#define AUTO_POOL 0x0a590000u /* 10.89.0.0 */
+
+const char *vs_net_str(json_object *o, const char *key)
+{
+        json_object *v = json_object_object_get(o, key);
+        return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+}
+
+void vs_net_addrs(json_object *net, struct vs_cidr *subnet, uint32_t *gw)
+{
+        vs_cidr_parse("subnet", vs_net_str(net, "Subnet"), subnet, NULL);
+        vs_ipv4_parse("gateway", vs_net_str(net, "Gateway"), gw, NULL);
+}
+
+static char *random_id(void)
+{
+        unsigned char b[32];
+        if (getrandom(b, sizeof(b), 0) != sizeof(b))
+                abort();
+        char *s = xmalloc(65);
+        for (size_t i = 0; i < sizeof(b); i++)
+                sprintf(s + 2 * i, "%02x", b[i]);
+        return s;
+}
+
+static json_object *new_network(const char *name, const char *subnet, const char *gw,
+                                const char *bridge, bool internal, json_object *labels)
+{
+        json_object *n = json_object_new_object();
+        _cleanup_free_ char *id = random_id();
+        _cleanup_free_ char *now = vs_now_rfc3339();
+        json_object_object_add(n, "Name", json_object_new_string(name));
+        json_object_object_add(n, "Id", json_object_new_string(id));
+        json_object_object_add(n, "Created", json_object_new_string(now));
+        json_object_object_add(n, "Subnet", json_object_new_string(subnet));
+        json_object_object_add(n, "Gateway", json_object_new_string(gw));
+        _cleanup_free_ char *br = bridge ? xstrdup(bridge) : xasprintf("vs-%.12s", id);
+        json_object_object_add(n, "Bridge", json_object_new_string(br));
+        json_object_object_add(n, "Internal", json_object_new_boolean(internal));
+        json_object_object_add(n, "Labels", labels ? labels : json_object_new_object());
+        json_object_object_add(n, "Endpoints", json_object_new_object());
+        return n;
+}
+
+int vs_netdb_open(const char *data_root, struct vs_netdb *db, vs_error **err)
+{
+        *db = (struct vs_netdb){.lock_fd = -1};
+        _cleanup_free_ char *dir = xasprintf("%s/networks", data_root);
+        if (vs_mkdir_p(dir, 0700, err) < 0)
+                return -1;
+        _cleanup_free_ char *lock = xasprintf("%s/lock", dir);
+        db->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (db->lock_fd < 0)
+                return vs_fail_errno(err, "cannot open %s", lock);
+        while (flock(db->lock_fd, LOCK_EX) < 0)
+                if (errno != EINTR)
+                        return vs_fail_errno(err, "cannot lock %s", lock);
+        db->path = xasprintf("%s/networks.json", dir);
+        if (vs_path_exists(db->path)) {
+                if (vs_json_parse_file(db->path, &db->root, err) < 0)
+                        return -1;
+        } else {
+                db->root = json_object_new_object();
+        }
+        db->nets = json_object_object_get(db->root, "networks");
+        if (!json_object_is_type(db->nets, json_type_array)) {
+                db->nets = json_object_new_array();
+                json_object_object_add(db->root, "networks", db->nets);
+        }
+        vs_error *ignore = NULL;
+        if (vs_netdb_find(db, VS_NET_DEFAULT, &ignore) == NULL) {
+                vs_error_free(&ignore);
+                json_object_array_add(db->nets, new_network(VS_NET_DEFAULT, VS_NET_DEFAULT_SUBNET,
+                                                            "172.30.0.1", VS_NET_DEFAULT_BRIDGE,
+                                                            false, NULL));
+                /* Saved at once: its id must not change between commands. */
+                return vs_netdb_save(db, err);
+        }
+        return 0;
+}
+
+int vs_netdb_save(struct vs_netdb *db, vs_error **err)
+{
+        /* Atomic (rename) but not fsync'd: a kill -9 never leaves a torn
+         * file, and a machine crash loses only leases of containers that
+         * died with it (prune reclaims them). Saves ~10 ms per start. */
+        _cleanup_free_ char *text = vs_json_to_string(db->root, true);
+        return vs_write_file_replace(db->path, text, strlen(text), 0600, err);
+}
+
+void vs_netdb_close(struct vs_netdb *db)
+{
+        if (db->root)
+                json_object_put(db->root);
+        free(db->path);
+        if (db->lock_fd >= 0)
+                close(db->lock_fd);
+        *db = (struct vs_netdb){.lock_fd = -1};
+}
+
+json_object *vs_netdb_find(struct vs_netdb *db, const char *ref, vs_error **err)
+{
+        size_t n = json_object_array_length(db->nets), len = strlen(ref);
+        json_object *match = NULL;
+        for (size_t i = 0; i < n; i++) {
+                json_object *net = json_object_array_get_idx(db->nets, i);
+                if (strcmp(vs_net_str(net, "Name"), ref) == 0 ||
+                    strcmp(vs_net_str(net, "Id"), ref) == 0)
+                        return net;
+        }
+        for (size_t i = 0; len && i < n; i++) {
+                json_object *net = json_object_array_get_idx(db->nets, i);
+                if (strncmp(vs_net_str(net, "Id"), ref, len) == 0) {
+                        if (match) {
+                                vs_fail(err, "'%s' matches several networks", ref);
+                                return NULL;
+                        }
+                        match = net;
+                }
+        }
+        if (match == NULL)
+                vs_fail(err, "no such network: '%s'", ref);
+        return match;
+}
+
+json_object *vs_netdb_find_endpoint(struct vs_netdb *db, const char *ctr_id, json_object **ep)
+{
+        size_t n = json_object_array_length(db->nets);
+        for (size_t i = 0; i < n; i++) {
+                json_object *net = json_object_array_get_idx(db->nets, i);
+                json_object *e =
+                    json_object_object_get(json_object_object_get(net, "Endpoints"), ctr_id);
+                if (e) {
+                        if (ep)
+                                *ep = e;
+                        return net;
+                }
+        }
+        return NULL;
+}
+
+/* ---- create ---- */
+
+static int check_name(const char *name, vs_error **err)
+{
+        if (name == NULL || !*name)
+                return vs_fail(err, "network name is empty");
+        for (const char *p = name; *p; p++) {
+                bool ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                          (*p >= '0' && *p <= '9') || (p > name && strchr("_.-", *p));
+                if (!ok)
+                        return vs_fail(
+                            err, "invalid network name '%s' (allowed: [a-zA-Z0-9][a-zA-Z0-9_.-]*)",
+                            name);
+        }
+        if (strcmp(name, "host") == 0 || strcmp(name, "none") == 0 || strcmp(name, "default") == 0)
+                return vs_fail(err, "network name '%s' is reserved", name);
+        return 0;
+}
+
+/* The network among db's whose subnet overlaps c, or NULL. */
+static json_object *overlapping(struct vs_netdb *db, const struct vs_cidr *c)
+{
+        size_t n = json_object_array_length(db->nets);
+        for (size_t i = 0; i < n; i++) {
+                json_object *net = json_object_array_get_idx(db->nets, i);
+                struct vs_cidr s;
+                uint32_t gw;
+                vs_net_addrs(net, &s, &gw);
+                if (vs_cidr_overlap(&s, c))
+                        return net;
+        }
+        return NULL;
+}
+
+static int labels_json(char **labels, json_object **out, vs_error **err)
+{
+        _cleanup_json_ json_object *o = json_object_new_object();
+        for (size_t i = 0; labels && labels[i]; i++) {
+                const char *eq = strchr(labels[i], '=');
+                if (eq == labels[i])
+                        return vs_fail(err, "--label: '%s' has no key", labels[i]);
+                _cleanup_free_ char *k =
+                    eq ? xstrndup(labels[i], (size_t) (eq - labels[i])) : xstrdup(labels[i]);
+                json_object_object_add(o, k, json_object_new_string(eq ? eq + 1 : ""));
+        }
+        *out = steal_ptr(o);
+        return 0;
+}
+
+int vs_net_create(const char *data_root, const struct vs_net_create_opts *o, char **id,
+                  vs_error **err)
+{
+        if (check_name(o->name, err) < 0)
+                return -1;
+        struct vs_cidr subnet = {0};
+        if (o->subnet && vs_cidr_parse("--subnet", o->subnet, &subnet, err) < 0)
+                return -1;
+        uint32_t gw = 0;
+        if (o->gateway) {
+                if (o->subnet == NULL)
+                        return vs_fail(err, "--gateway: needs --subnet");
+                if (vs_ipv4_parse("--gateway", o->gateway, &gw, err) < 0)
+                        return -1;
+                uint32_t bcast = subnet.addr | (0xffffffffu >> subnet.prefix);
+                if (!vs_cidr_contains(&subnet, gw) || gw == subnet.addr || gw == bcast)
+                        return vs_fail(err, "--gateway: %s is not a host address of %s", o->gateway,
+                                       o->subnet);
+        }
+        _cleanup_json_ json_object *labels = NULL;
+        if (labels_json(o->labels, &labels, err) < 0)
+                return -1;
+
+        _cleanup_netdb_ struct vs_netdb db = {.lock_fd = -1};
+        if (vs_netdb_open(data_root, &db, err) < 0)
+                return -1;
+        vs_error *ignore = NULL;
+        json_object *dup = vs_netdb_find(&db, o->name, &ignore);
+        vs_error_free(&ignore);
+        if (dup && strcmp(vs_net_str(dup, "Name"), o->name) == 0)
+                return vs_fail(err, "network with name '%s' already exists", o->name);
+        if (o->subnet) {
+                json_object *other = overlapping(&db, &subnet);
+                if (other)
+                        return vs_fail(err, "--subnet: %s overlaps %s of network '%s'", o->subnet,
+                                       vs_net_str(other, "Subnet"), vs_net_str(other, "Name"));
+        } else {
+                bool found = false;
+                for (uint32_t i = 0; i < 256 && !found; i++) {
+                        subnet = (struct vs_cidr){.addr = AUTO_POOL | (i << 8), .prefix = 24};
+                        found = overlapping(&db, &subnet) == NULL;
+                }
+                if (!found)
+                        return vs_fail(err, "no free /24 left in 10.89.0.0/16: give --subnet");
+        }
+        if (gw == 0)
+                gw = subnet.addr + 1;
+        _cleanup_free_ char *cidr = vs_cidr_str(&subnet);
+        char gws[16];
+        json_object *net =
+            new_network(o->name, cidr, vs_ipv4_str(gw, gws), NULL, o->internal, steal_ptr(labels));
+        json_object_array_add(db.nets, net);
+        if (vs_netdb_save(&db, err) < 0)
+                return -1;
+        *id = xstrdup(vs_net_str(net, "Id"));
+        return 0;
+}
+
+/* ---- ls / inspect ---- */
+
+static json_object *docker_shape(json_object *net)
+{
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "Name", json_object_new_string(vs_net_str(net, "Name")));
+        json_object_object_add(o, "Id", json_object_new_string(vs_net_str(net, "Id")));
+        json_object_object_add(o, "Created", json_object_new_string(vs_net_str(net, "Created")));
+        json_object_object_add(o, "Scope", json_object_new_string("local"));
+        json_object_object_add(o, "Driver", json_object_new_string("bridge"));
+        json_object_object_add(o, "EnableIPv6", json_object_new_boolean(false));
+        json_object *ipam = json_object_new_object(), *cfg = json_object_new_array(),
+                    *c = json_object_new_object();
+        json_object_object_add(c, "Subnet", json_object_new_string(vs_net_str(net, "Subnet")));
+        json_object_object_add(c, "Gateway", json_object_new_string(vs_net_str(net, "Gateway")));
+        json_object_array_add(cfg, c);
+        json_object_object_add(ipam, "Driver", json_object_new_string("default"));
+        json_object_object_add(ipam, "Options", NULL);
+        json_object_object_add(ipam, "Config", cfg);
+        json_object_object_add(o, "IPAM", ipam);
+        json_object_object_add(o, "Internal",
+                               json_object_new_boolean(json_object_get_boolean(
+                                   json_object_object_get(net, "Internal"))));
+        json_object_object_add(o, "Attachable", json_object_new_boolean(false));
+        json_object_object_add(o, "Ingress", json_object_new_boolean(false));
+        json_object *cf = json_object_new_object();
+        json_object_object_add(cf, "Network", json_object_new_string(""));
+        json_object_object_add(o, "ConfigFrom", cf);
+        json_object_object_add(o, "ConfigOnly", json_object_new_boolean(false));
+        struct vs_cidr s;
+        uint32_t gw;
+        vs_net_addrs(net, &s, &gw);
+        json_object *ctrs = json_object_new_object();
+        json_object_object_foreach(json_object_object_get(net, "Endpoints"), cid, ep)
+        {
+                json_object *e = json_object_new_object();
+                json_object_object_add(e, "Name", json_object_new_string(vs_net_str(ep, "Name")));
+                json_object_object_add(e, "EndpointID", json_object_new_string(cid));
+                json_object_object_add(e, "MacAddress", json_object_new_string(""));
+                _cleanup_free_ char *a = xasprintf("%s/%u", vs_net_str(ep, "IP"), s.prefix);
+                json_object_object_add(e, "IPv4Address", json_object_new_string(a));
+                json_object_object_add(e, "IPv6Address", json_object_new_string(""));
+                json_object_object_add(ctrs, cid, e);
+        }
+        json_object_object_add(o, "Containers", ctrs);
+        json_object *opts = json_object_new_object();
+        json_object_object_add(opts, "com.docker.network.bridge.name",
+                               json_object_new_string(vs_net_str(net, "Bridge")));
+        json_object_object_add(o, "Options", opts);
+        json_object *labels = NULL;
+        json_object_deep_copy(json_object_object_get(net, "Labels"), &labels, NULL);
+        json_object_object_add(o, "Labels", labels ? labels : json_object_new_object());
+        return o;
+}
+
+int vs_net_list(const char *data_root, json_object **out, vs_error **err)
+{
+        _cleanup_netdb_ struct vs_netdb db = {.lock_fd = -1};
+        if (vs_netdb_open(data_root, &db, err) < 0)
+                return -1;
+        json_object *arr = json_object_new_array();
+        size_t n = json_object_array_length(db.nets);
+        for (size_t i = 0; i < n; i++)
+                json_object_array_add(arr, docker_shape(json_object_array_get_idx(db.nets, i)));
+        *out = arr;
+        return 0;
+}
+
+int vs_net_inspect(const char *data_root, const char *ref, json_object **out, vs_error **err)
+{
+        _cleanup_netdb_ struct vs_netdb db = {.lock_fd = -1};
+        if (vs_netdb_open(data_root, &db, err) < 0)
+                return -1;
+        json_object *net = vs_netdb_find(&db, ref, err);
+        if (net == NULL)
+                return -1;
+        *out = docker_shape(net);
+        return 0;
+}
+
+/* ---- rm / prune ---- */
+
+static int remove_at(struct vs_netdb *db, json_object *net, vs_error **err)
+{
+        if (vs_nl_link_del(vs_net_str(net, "Bridge"), err) < 0)
+                return -1;
+        if (json_object_get_boolean(json_object_object_get(net, "Wired")) &&
+            vs_net_nat_remove(net, err) < 0)
+                return -1;
+        size_t n = json_object_array_length(db->nets);
+        for (size_t i = 0; i < n; i++)
+                if (json_object_array_get_idx(db->nets, i) == net) {
+                        json_object_array_del_idx(db->nets, i, 1);
+                        break;
+                }
+        return 0;
+}
+
+int vs_net_rm(const char *data_root, const char *ref, char **name, vs_error **err)
+{
+        _cleanup_netdb_ struct vs_netdb db = {.lock_fd = -1};
+        if (vs_netdb_open(data_root, &db, err) < 0)
+                return -1;
+        json_object *net = vs_netdb_find(&db, ref, err);
+        if (net == NULL)
+                return -1;
+        _cleanup_free_ char *nm = xstrdup(vs_net_str(net, "Name"));
+        if (strcmp(nm, VS_NET_DEFAULT) == 0)
+                return vs_fail(err, "network '%s' is the default network and cannot be removed",
+                               nm);
+        int used = json_object_object_length(json_object_object_get(net, "Endpoints"));
+        if (used > 0) {
+                json_object_object_foreach(json_object_object_get(net, "Endpoints"), cid, ep)
+                {
+                        (void) cid;
+                        return vs_fail(err,
+                                       "network '%s' is in use by %d container(s) (%s): remove "
+                                       "them first",
+                                       nm, used, vs_net_str(ep, "Name"));
+                }
+        }
+        if (remove_at(&db, net, err) < 0 || vs_netdb_save(&db, err) < 0)
+                return -1;
+        *name = steal_ptr(nm);
+        return 0;
+}
+
+int vs_net_prune(const char *data_root, bool (*exists)(void *, const char *), void *ud,
+                 bool networks, char ***removed, vs_error **err)
+{
+        _cleanup_strv_ char **gone = NULL;
+        {
+                _cleanup_netdb_ struct vs_netdb db = {.lock_fd = -1};
+                if (vs_netdb_open(data_root, &db, err) < 0)
+                        return -1;
+                size_t n = json_object_array_length(db.nets);
+                for (size_t i = 0; i < n; i++) {
+                        json_object *eps = json_object_object_get(
+                            json_object_array_get_idx(db.nets, i), "Endpoints");
+                        json_object_object_foreach(eps, cid, ep)
+                        {
+                                (void) ep;
+                                if (!exists(ud, cid))
+                                        strv_push(&gone, cid);
+                        }
+                }
+        }
+        /* Stale endpoints go the way a container removal takes them. */
+        for (size_t i = 0; gone && gone[i]; i++)
+                if (vs_net_release(data_root, gone[i], err) < 0)
+                        return -1;
+        _cleanup_strv_ char **names = NULL;
+        if (networks) {
+                _cleanup_netdb_ struct vs_netdb db = {.lock_fd = -1};
+                if (vs_netdb_open(data_root, &db, err) < 0)
+                        return -1;
+                for (size_t i = json_object_array_length(db.nets); i-- > 0;) {
+                        json_object *net = json_object_array_get_idx(db.nets, i);
+                        if (strcmp(vs_net_str(net, "Name"), VS_NET_DEFAULT) == 0 ||
+                            json_object_object_length(json_object_object_get(net, "Endpoints")))
+                                continue;
+                        strv_push(&names, vs_net_str(net, "Name"));
+                        if (remove_at(&db, net, err) < 0)
+                                return -1;
+                }
+                if (vs_netdb_save(&db, err) < 0)
+                        return -1;
+        }
+        *removed = names ? steal_ptr(names) : xcalloc(1, sizeof(char *));
+        return 0;
+}

@@ -1,0 +1,431 @@
+"""Networks (`vessel network ...`, `run --network NAME`, `--ip`).
+
+Every test runs vessel inside a network namespace it creates (`ip netns add
+vs-test-XXXX`; vessel runs under `nsenter --net=...` so that it keeps the
+host's mounts and cgroups): bridges, veths and addresses exist only there,
+and traffic goes only between addresses inside it. The namespace is deleted
+at teardown, after checking that removing every container left no veth and
+no address lease behind."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+
+import helpers
+
+TIMEOUT = 60
+VETH = re.compile(r"^\d+: (vs[0-9a-f]{12})[@:]", re.M)
+
+
+class Res:
+    def __init__(self, args, proc):
+        self.args = args
+        self.returncode = proc.returncode
+        self.stdout = proc.stdout.decode(errors="replace")
+        self.stderr = proc.stderr.decode(errors="replace")
+
+    def describe(self):
+        return (f"command: {' '.join(self.args)}\nexit status: {self.returncode}\n"
+                f"stdout: {self.stdout!r}\nstderr: {self.stderr!r}")
+
+
+class NetEngine:
+    def __init__(self, binary, netns, data_root, runtime_root):
+        self.binary = str(binary)
+        self.netns = netns
+        self.data_root = Path(data_root)
+        self.env = dict(os.environ, VESSEL_ROOT=str(data_root),
+                        VESSEL_RUNTIME_ROOT=str(runtime_root))
+        self.env.pop("VESSEL_NO_OVERLAY", None)
+
+    def __call__(self, *args, timeout=TIMEOUT):
+        argv = ["nsenter", f"--net=/run/netns/{self.netns}", self.binary, *map(str, args)]
+        proc = subprocess.run(argv, env=self.env, capture_output=True, timeout=timeout,
+                              stdin=subprocess.DEVNULL)
+        return Res([self.binary, *map(str, args)], proc)
+
+    def ok(self, *args, **kw):
+        res = self(*args, **kw)
+        assert res.returncode == 0, res.describe()
+        return res.stdout
+
+    def ip(self, *args):
+        """`ip` inside the test's namespace (inspection only)."""
+        return subprocess.run(["ip", "-n", self.netns, *args], capture_output=True, text=True,
+                              check=True).stdout
+
+    def veths(self):
+        return VETH.findall(self.ip("-o", "link"))
+
+    def leases(self):
+        p = self.data_root / "networks" / "networks.json"
+        if not p.exists():
+            return {}
+        nets = json.loads(p.read_text())["networks"]
+        return {n["Name"]: n["Endpoints"] for n in nets if n["Endpoints"]}
+
+    def records(self):
+        d = self.data_root / "containers"
+        return sorted(p.name for p in d.iterdir()) if d.exists() else []
+
+    def net(self, name):
+        return json.loads(self.ok("network", "inspect", name))[0]
+
+
+@pytest.fixture
+def net(vessel_bin, tmp_path):
+    ns = f"vs-test-{uuid.uuid4().hex[:8]}"
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    eng = NetEngine(vessel_bin, ns, tmp_path / "data", tmp_path / "run")
+    try:
+        subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)
+        yield eng
+        for cid in eng.records():
+            eng("rm", "-f", cid)
+        assert eng.records() == [], "container records left"
+        assert eng.veths() == [], f"veths left: {eng.veths()}"
+        assert eng.leases() == {}, f"leases left: {eng.leases()}"
+        assert 'comment "vessel:' not in nft_rules(eng), nft_rules(eng)
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+def one_error(res, *mentions):
+    helpers.assert_error(res, *mentions)
+    helpers.assert_one_error_line(res)
+
+
+# --------------------------------------------------------------------------
+# network commands
+
+
+def test_create_ls_inspect_rm(net):
+    nid = net.ok("network", "create", "--subnet", "10.20.0.0/24", "--gateway", "10.20.0.254",
+                 "--label", "team=red", "--internal", "front").strip()
+    assert re.fullmatch(r"[0-9a-f]{64}", nid)
+    ls = net.ok("network", "ls")
+    assert re.search(r"^[0-9a-f]{12}\s+front\s+bridge\s+local$", ls, re.M), ls
+    assert re.search(r"^[0-9a-f]{12}\s+bridge\s+bridge\s+local$", ls, re.M), ls
+    assert nid[:12] in net.ok("network", "ls", "-q").split()
+    n = net.net(nid[:8])
+    assert n["Name"] == "front" and n["Id"] == nid and n["Driver"] == "bridge"
+    assert n["IPAM"]["Config"] == [{"Subnet": "10.20.0.0/24", "Gateway": "10.20.0.254"}]
+    assert n["Internal"] is True and n["Labels"] == {"team": "red"}
+    assert n["Containers"] == {}
+    auto = net.net(net.ok("network", "create", "back").strip())
+    assert auto["IPAM"]["Config"][0]["Subnet"] == "10.89.0.0/24"
+    assert auto["IPAM"]["Config"][0]["Gateway"] == "10.89.0.1"
+    assert net.ok("network", "rm", "front") == "front\n"
+    assert "front" not in net.ok("network", "ls")
+    one_error(net("network", "inspect", "front"), "no such network", "front")
+    assert net.ok("network", "prune", "-f") == "Deleted Networks:\nback\n"
+    assert net.ok("network", "ls", "-q").split() == [net.net("bridge")["Id"][:12]]
+    one_error(net("network", "rm", "bridge"), "default network")
+
+
+@pytest.mark.parametrize("args, mentions", [
+    (["--subnet", "10.1.0.0/33", "x"], ["--subnet", "10.1.0.0/33"]),
+    (["--subnet", "banana", "x"], ["--subnet", "banana"]),
+    (["--subnet", "10.1.0.1/16", "x"], ["--subnet", "host bits"]),
+    (["--subnet", "10.1.0.0/24", "--gateway", "10.2.0.1", "x"], ["--gateway", "10.2.0.1"]),
+    (["--subnet", "10.1.0.0/24", "--gateway", "10.1.0.255", "x"], ["--gateway"]),
+    (["--subnet", "10.9.0.0/16", "x"], ["overlaps", "10.9.1.0/24", "taken"]),
+    (["--subnet", "172.30.5.0/24", "x"], ["overlaps", "bridge"]),
+    (["taken"], ["already exists"]),
+    (["host"], ["reserved"]),
+    (["bad/name"], ["invalid network name"]),
+    (["--driver", "macvlan", "x"], ["--driver", "macvlan"]),
+])
+def test_create_bad_input(net, args, mentions):
+    net.ok("network", "create", "--subnet", "10.9.1.0/24", "taken")
+    before = net.ok("network", "ls", "-q")
+    res = net("network", "create", *args)
+    helpers.assert_error(res, *mentions)
+    helpers.assert_one_error_line(res)
+    assert net.ok("network", "ls", "-q") == before
+
+
+@pytest.mark.parametrize("args, mentions", [
+    (["--network", "nosuch"], ["--network", "no such network", "nosuch"]),
+    (["--network", "app", "--ip", "10.3.0.300"], ["--ip", "10.3.0.300"]),
+    (["--network", "app", "--ip", "10.4.0.2"], ["--ip", "10.4.0.2", "app"]),
+    (["--network", "app", "--ip", "10.3.0.1"], ["--ip", "10.3.0.1"]),
+    (["--network", "none", "--ip", "10.3.0.2"], ["--ip"]),
+])
+def test_run_bad_network_input(net, args, mentions):
+    net.ok("network", "create", "--subnet", "10.3.0.0/24", "app")
+    res = net("run", "--rm", *args, "busybox", "true")
+    one_error(res, *mentions)
+    assert net.records() == []
+    assert net.leases() == {}
+
+
+def test_rm_of_network_in_use_is_refused(net):
+    net.ok("network", "create", "--subnet", "10.3.0.0/24", "app")
+    net.ok("run", "-d", "--name", "user1", "--network", "app", "busybox", "sleep", "60")
+    one_error(net("network", "rm", "app"), "app", "in use", "user1")
+    assert "app" in net.ok("network", "ls")
+    net.ok("rm", "-f", "user1")
+    net.ok("network", "rm", "app")
+
+
+# --------------------------------------------------------------------------
+# containers on networks
+
+
+def test_two_containers_reach_each_other_by_ip_and_name(net):
+    net.ok("network", "create", "--subnet", "10.30.0.0/24", "app")
+    net.ok("run", "-d", "--name", "web", "--network", "app", "busybox",
+           "sh", "-c", "echo served-by-web > /tmp/index.html; exec httpd -f -p 80 -h /tmp")
+    # Started later, resolvable from the one started earlier (and back).
+    net.ok("run", "-d", "--name", "client", "--hostname", "cli", "--network", "app",
+           "busybox", "sleep", "60")
+    ctrs = net.net("app")["Containers"]
+    addrs = {c["Name"]: c["IPv4Address"] for c in ctrs.values()}
+    assert set(addrs) == {"web", "client"}
+    for a in addrs.values():
+        assert re.fullmatch(r"10\.30\.0\.\d+/24", a), addrs
+    web_ip, client_ip = addrs["web"].split("/")[0], addrs["client"].split("/")[0]
+    ns = json.loads(net.ok("inspect", "client"))[0]["NetworkSettings"]
+    assert ns["IPAddress"] == client_ip and ns["Gateway"] == "10.30.0.1"
+    assert ns["Networks"]["app"]["IPAddress"] == client_ip
+    assert ns["Networks"]["app"]["IPPrefixLen"] == 24
+    assert web_ip != client_ip
+    assert f"inet {client_ip}/24" in net.ok("exec", "client", "ip", "-4", "addr", "show", "eth0")
+    # Default route via the gateway, the bridge's address.
+    assert "default via 10.30.0.1" in net.ok("exec", "client", "ip", "route")
+
+    for target in (web_ip, "web"):
+        out = net.ok("exec", "client", "ping", "-c", "1", "-W", "5", target)
+        assert f"from {web_ip}" in out, out
+        assert net.ok("exec", "client", "wget", "-qO-",
+                      f"http://{target}/index.html") == "served-by-web\n"
+    out = net.ok("exec", "web", "ping", "-c", "1", "-W", "5", "client")
+    assert f"from {client_ip}" in out, out
+    hosts = net.ok("exec", "client", "cat", "/etc/hosts")
+    assert re.search(rf"^{re.escape(client_ip)}\s+cli client$", hosts, re.M), hosts
+    assert net.ok("exec", "client", "hostname") == "cli\n"
+
+    # A peer's removal takes its name out of the others' hosts files.
+    net.ok("rm", "-f", "web")
+    assert "web" not in net.ok("exec", "client", "cat", "/etc/hosts")
+    assert set(net.leases()["app"]) == set(ctrs) - {k for k, v in ctrs.items()
+                                                     if v["Name"] == "web"}
+
+
+def test_default_bridge_network_and_fixed_ip(net):
+    out = net.ok("run", "--rm", "--network", "bridge", "busybox", "ip", "-4", "addr", "show",
+                 "eth0")
+    assert re.search(r"inet 172\.30\.\d+\.\d+/16", out), out
+    assert "vessel0" in net.ip("-o", "link")
+    assert "inet 172.30.0.1/16" in net.ip("-4", "addr", "show", "vessel0")
+    out = net.ok("run", "--rm", "--network", "bridge", "--ip", "172.30.7.7", "busybox",
+                 "ip", "-4", "addr", "show", "eth0")
+    assert "inet 172.30.7.7/16" in out, out
+    # The host side of the namespace reaches the container through vessel0.
+    net.ok("run", "-d", "--name", "pingme", "--network", "bridge", "--ip", "172.30.9.9",
+           "busybox", "sleep", "60")
+    subprocess.run(["ip", "netns", "exec", net.netns, "busybox", "ping", "-c", "1", "-W", "5",
+                    "172.30.9.9"], check=True, capture_output=True)
+    # The same --ip twice.
+    one_error(net("run", "--rm", "--network", "bridge", "--ip", "172.30.9.9", "busybox",
+                  "true"), "172.30.9.9", "in use")
+
+
+def test_address_exhaustion_is_a_clear_error(net):
+    # A /30: two host addresses, one of them the gateway.
+    net.ok("network", "create", "--subnet", "10.40.0.0/30", "tiny")
+    net.ok("run", "-d", "--name", "only", "--network", "tiny", "busybox", "sleep", "60")
+    assert net.net("tiny")["Containers"][net.ok("inspect", "-f", "{{.Id}}", "only").strip()
+                                         ]["IPv4Address"] == "10.40.0.2/30"
+    res = net("run", "--name", "second", "--network", "tiny", "busybox", "true")
+    helpers.assert_error(res, "no free address", "tiny")
+    net("rm", "-f", "second")
+    net.ok("rm", "-f", "only")
+    net.ok("run", "--rm", "--network", "tiny", "busybox", "true")
+
+
+def test_rm_and_killed_monitor_leave_nothing(net):
+    net.ok("network", "create", "--subnet", "10.50.0.0/24", "app")
+    net.ok("run", "-d", "--name", "a", "--network", "app", "busybox", "sleep", "60")
+    net.ok("create", "--name", "b", "--network", "app", "busybox", "sleep", "60")
+    assert len(net.veths()) == 1
+    assert len(net.leases()["app"]) == 1  # b never started: no lease yet
+    net.ok("start", "b")
+    assert len(net.veths()) == 2 and len(net.leases()["app"]) == 2
+    # kill -9 of a's monitor, then rm -f: veth and lease go.
+    mon = json.loads(net.ok("inspect", "a"))[0]["MonitorPid"]
+    os.kill(mon, 9)
+    helpers.wait_for(lambda: not os.path.exists(f"/proc/{mon}"), what="monitor gone")
+    net.ok("rm", "-f", "a")
+    net.ok("stop", "-t", "0", "b")
+    # A stopped container keeps its address; its veth died with its namespace.
+    assert len(net.leases()["app"]) == 1 and net.veths() == []
+    net.ok("start", "b")
+    assert len(net.veths()) == 1
+    net.ok("rm", "-f", "b")
+    assert net.veths() == [] and net.leases() == {}
+
+
+def test_prune_reclaims_a_lease_whose_container_is_gone(net):
+    net.ok("network", "create", "--subnet", "10.60.0.0/24", "app")
+    net.ok("run", "--name", "gone", "--network", "app", "busybox", "true")
+    cid = net.ok("inspect", "-f", "{{.Id}}", "gone").strip()
+    assert cid in net.leases()["app"]
+    # The container vanishes without `rm` (a crash in the middle of a removal).
+    shutil.rmtree(net.data_root / "containers" / cid)
+    # system prune reclaims the lease but keeps the network; network prune
+    # removes the network.
+    net.ok("system", "prune", "-f")
+    assert net.leases() == {}
+    assert "app" in net.ok("network", "ls")
+    net.ok("network", "prune", "-f")
+    assert "app" not in net.ok("network", "ls")
+
+
+# --------------------------------------------------------------------------
+# published ports
+
+
+def nft_rules(net):
+    res = subprocess.run(["ip", "netns", "exec", net.netns, "nft", "list", "table", "ip",
+                          "vessel"], capture_output=True, text=True)
+    return res.stdout if res.returncode == 0 else ""
+
+
+@pytest.fixture
+def outside(net):
+    """A second namespace joined to the test's by a veth: 192.0.2.2 there,
+    192.0.2.1 on the test namespace's side (traffic "from outside")."""
+    ns = f"vs-test-{uuid.uuid4().hex[:8]}"
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    try:
+        run = lambda *a: subprocess.run(list(a), check=True, capture_output=True)  # noqa: E731
+        run("ip", "-n", net.netns, "link", "add", "vsout0", "type", "veth", "peer", "name",
+            "eth0", "netns", ns)
+        run("ip", "-n", net.netns, "addr", "add", "192.0.2.1/24", "dev", "vsout0")
+        run("ip", "-n", net.netns, "link", "set", "vsout0", "up")
+        run("ip", "-n", ns, "addr", "add", "192.0.2.2/24", "dev", "eth0")
+        run("ip", "-n", ns, "link", "set", "eth0", "up")
+        run("ip", "-n", ns, "link", "set", "lo", "up")
+        yield ns
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+def wget_in(ns, url):
+    res = subprocess.run(["ip", "netns", "exec", ns, "busybox", "wget", "-qO-", url],
+                         capture_output=True, text=True, timeout=20)
+    assert res.returncode == 0, f"wget {url} in {ns}: {res.stderr}"
+    return res.stdout
+
+
+def test_published_port_answers_on_loopback_host_and_outside(net, outside):
+    cid = net.ok("run", "-d", "--name", "web", "--network", "bridge", "-p", "8080:80",
+                 "-p", "127.0.0.1:8081:80", "-p", "9000:9000/udp", "busybox", "sh", "-c",
+                 "echo published > /tmp/i.html; exec httpd -f -p 80 -h /tmp").strip()
+    ip = net.net("bridge")["Containers"][cid]["IPv4Address"].split("/")[0]
+    ports = json.loads(net.ok("inspect", "web"))[0]["NetworkSettings"]["Ports"]
+    assert ports["80/tcp"] == [{"HostIp": "", "HostPort": "8080"},
+                               {"HostIp": "127.0.0.1", "HostPort": "8081"}]
+    rules = nft_rules(net)
+    assert f'tcp dport 8080 dnat to {ip}:80 comment "vessel:{cid}"' in rules, rules
+    assert f'udp dport 9000 dnat to {ip}:9000 comment "vessel:{cid}"' in rules, rules
+    assert f'ip daddr 127.0.0.1 tcp dport 8081 dnat to {ip}:80' in rules, rules
+    assert "masquerade" in rules
+    helpers.wait_for(lambda: subprocess.run(
+        ["ip", "netns", "exec", net.netns, "busybox", "wget", "-qO-",
+         "http://127.0.0.1:8080/i.html"], capture_output=True).returncode == 0,
+        what="httpd on the published port")
+    assert wget_in(net.netns, "http://127.0.0.1:8080/i.html") == "published\n"
+    assert wget_in(net.netns, "http://127.0.0.1:8081/i.html") == "published\n"
+    assert wget_in(net.netns, "http://172.30.0.1:8080/i.html") == "published\n"
+    assert wget_in(net.netns, "http://192.0.2.1:8080/i.html") == "published\n"
+    # From another namespace, through the test namespace's address.
+    assert wget_in(outside, "http://192.0.2.1:8080/i.html") == "published\n"
+    # Bound to 127.0.0.1 only: not from outside.
+    res = subprocess.run(["ip", "netns", "exec", outside, "busybox", "wget", "-qO-",
+                          "http://192.0.2.1:8081/i.html"], capture_output=True, timeout=20)
+    assert res.returncode != 0
+    net.ok("rm", "-f", "web")
+    assert cid not in nft_rules(net)
+    assert "dnat" not in nft_rules(net)
+
+
+def test_port_conflict_and_bad_specs(net):
+    net.ok("run", "-d", "--name", "first", "--network", "bridge", "-p", "8080:80", "busybox",
+           "sleep", "60")
+    res = net("run", "--name", "second", "--network", "bridge", "-p", "8080:81", "busybox",
+              "true")
+    one_error(res, "8080", "already published", "first")
+    net("rm", "-f", "second")
+    assert len(net.leases()["bridge"]) == 1
+    for spec, mention in [("0:80", "'0'"), ("70000:80", "70000"), ("8080:80/sctp", "sctp"),
+                          ("8080", "HOSTPORT:CTRPORT"), ("300.1.1.1:80:80", "300.1.1.1")]:
+        res = net("run", "--rm", "--network", "bridge", "-p", spec, "busybox", "true")
+        one_error(res, "-p", mention)
+    one_error(net("run", "--rm", "-p", "8081:80", "busybox", "true"), "-p", "--network")
+    assert len(net.leases()["bridge"]) == 1
+
+
+@pytest.fixture
+def outside_httpd(outside, tmp_path):
+    d = tmp_path / "www"
+    d.mkdir()
+    (d / "o.html").write_text("outside\n")
+    p = subprocess.Popen(["ip", "netns", "exec", outside, "busybox", "httpd", "-f", "-p",
+                          "192.0.2.2:80", "-h", str(d)])
+    try:
+        helpers.wait_for(lambda: subprocess.run(
+            ["ip", "netns", "exec", outside, "busybox", "wget", "-qO-",
+             "http://192.0.2.2/o.html"], capture_output=True).returncode == 0,
+            what="httpd outside")
+        yield "http://192.0.2.2/o.html"
+    finally:
+        p.kill()
+        p.wait()
+
+
+def test_outbound_is_masqueraded_and_internal_has_no_way_out(net, outside_httpd):
+    # The outside namespace has no route to the containers' subnet: an
+    # answer comes back only when the source was rewritten.
+    out = net.ok("run", "--rm", "--network", "bridge", "busybox", "wget", "-qO-", outside_httpd)
+    assert out == "outside\n"
+    net.ok("network", "create", "--subnet", "10.70.0.0/24", "--internal", "sealed")
+    res = net("run", "--rm", "--network", "sealed", "busybox", "wget", "-qO-", outside_httpd)
+    assert res.returncode != 0 and "unreachable" in res.stderr, res.describe()
+    assert "default" not in net.ok("run", "--rm", "--network", "sealed", "busybox", "ip",
+                                   "route")
+
+
+def test_networks_are_isolated_from_each_other(net):
+    red = net.ok("network", "create", "--subnet", "10.81.0.0/24", "red").strip()
+    blue = net.ok("network", "create", "--subnet", "10.82.0.0/24", "blue").strip()
+    net.ok("run", "-d", "--name", "r1", "--network", "red", "busybox", "sleep", "60")
+    net.ok("run", "-d", "--name", "r2", "--network", "red", "busybox", "sleep", "60")
+    net.ok("run", "-d", "--name", "b1", "--network", "blue", "busybox", "sleep", "60")
+    net.ok("run", "-d", "--name", "d1", "--network", "bridge", "busybox", "sleep", "60")
+    ip = {n: json.loads(net.ok("inspect", n))[0]["NetworkSettings"]["IPAddress"]
+          for n in ("r1", "r2", "b1", "d1")}
+    net.ok("exec", "r1", "ping", "-c", "1", "-W", "3", ip["r2"])
+    # The host side still reaches every network (through its bridges).
+    for n in ("r1", "b1", "d1"):
+        subprocess.run(["ip", "netns", "exec", net.netns, "busybox", "ping", "-c", "1", "-W",
+                        "3", ip[n]], check=True, capture_output=True)
+    for src, dst in (("r1", "b1"), ("b1", "r1"), ("r1", "d1"), ("d1", "b1")):
+        res = net("exec", src, "ping", "-c", "1", "-W", "2", ip[dst])
+        assert res.returncode != 0, f"{src} reached {dst}:\n{res.describe()}"
+    rules = nft_rules(net)
+    assert 'oifname "vs-*"' in rules, rules
+    net.ok("rm", "-f", "r1", "r2", "b1", "d1")
+    net.ok("network", "rm", "red", "blue")
+    # The networks' rules went with them; the default network's stay.
+    rules = nft_rules(net)
+    assert red not in rules and blue not in rules, rules
+    assert net.net("bridge")["Id"] in rules

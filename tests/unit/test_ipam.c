@@ -1,0 +1,153 @@
+/* IPAM: CIDR parsing and arithmetic, -p parsing, and leases taken by
+ * concurrent processes on one network (distinct addresses, exhaustion). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "net/net.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/json.h"
+#include "util/xalloc.h"
+
+static void test_cidr_parse(void **state)
+{
+        struct vs_cidr c;
+        vs_error *err = NULL;
+        assert_int_equal(vs_cidr_parse("--subnet", "10.1.2.0/24", &c, &err), 0);
+        assert_int_equal(c.addr, 0x0a010200);
+        assert_int_equal(c.prefix, 24);
+        const char *bad[] = {"10.1.2.0", "10.1.2.0/",   "10.1.2.0/33", "10.1.2.0/24x", "10.1.2/24",
+                             "banana/8", "10.1.2.1/24", "10.0.0.0/31", "10.0.0.0/4",   ""};
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                assert_int_equal(vs_cidr_parse("--subnet", bad[i], &c, &err), -1);
+                assert_non_null(strstr(err->msg, "--subnet"));
+                vs_error_free(&err);
+        }
+        _cleanup_free_ char *s = vs_cidr_str(&(struct vs_cidr){0xac1e0000, 16});
+        assert_string_equal(s, "172.30.0.0/16");
+}
+
+static void test_overlap_contains(void **state)
+{
+        struct vs_cidr a = {0x0a000000, 8}, b = {0x0a050000, 16}, c = {0x0b000000, 16};
+        assert_true(vs_cidr_overlap(&a, &b));
+        assert_true(vs_cidr_overlap(&b, &a));
+        assert_false(vs_cidr_overlap(&a, &c));
+        assert_true(vs_cidr_contains(&b, 0x0a05ffff));
+        assert_false(vs_cidr_contains(&b, 0x0a060000));
+}
+
+static bool taken_list(void *ud, uint32_t ip)
+{
+        for (const uint32_t *p = ud; *p; p++)
+                if (*p == ip)
+                        return true;
+        return false;
+}
+
+static void test_next(void **state)
+{
+        struct vs_cidr c = {0x0a000000, 29}; /* .1 - .6 usable */
+        uint32_t none[] = {0};
+        assert_int_equal(vs_ipam_next(&c, 0x0a000001, taken_list, none), 0x0a000002);
+        uint32_t some[] = {0x0a000002, 0x0a000003, 0};
+        assert_int_equal(vs_ipam_next(&c, 0x0a000001, taken_list, some), 0x0a000004);
+        uint32_t all[] = {0x0a000002, 0x0a000003, 0x0a000004, 0x0a000005, 0x0a000006, 0};
+        assert_int_equal(vs_ipam_next(&c, 0x0a000001, taken_list, all), 0);
+        /* A gateway at the end leaves the first address free. */
+        assert_int_equal(vs_ipam_next(&c, 0x0a000006, taken_list, none), 0x0a000001);
+}
+
+static void test_parse_port(void **state)
+{
+        _cleanup_json_ json_object *b = json_object_new_object();
+        vs_error *err = NULL;
+        assert_int_equal(vs_net_parse_port("8080:80", b, &err), 0);
+        assert_int_equal(vs_net_parse_port("127.0.0.1:53:53/udp", b, &err), 0);
+        _cleanup_free_ char *s = vs_json_to_string(b, false);
+        assert_string_equal(s, "{\"80/tcp\":[{\"HostIp\":\"\",\"HostPort\":\"8080\"}],"
+                               "\"53/udp\":[{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"53\"}]}");
+        const char *bad[] = {"80",      "0:80", "8080:0", "70000:80",   "8080:80/sctp",
+                             "x:80:80", ":80",  "8080:",  "1.2.3.4::80"};
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                assert_int_equal(vs_net_parse_port(bad[i], b, &err), -1);
+                assert_non_null(strstr(err->msg, "-p"));
+                vs_error_free(&err);
+        }
+}
+
+/* 13 processes take leases on a /28 (14 host addresses, one the
+ * gateway: 13 free) at once; then one more finds none. */
+static void test_concurrent_leases(void **state)
+{
+        char dir[] = "/tmp/vs-ipam-XXXXXX";
+        assert_non_null(mkdtemp(dir));
+        vs_error *err = NULL;
+        _cleanup_free_ char *id = NULL;
+        struct vs_net_create_opts o = {.name = "n", .subnet = "10.99.0.0/28"};
+        assert_int_equal(vs_net_create(dir, &o, &id, &err), 0);
+        enum { N = 13 };
+        for (int i = 0; i < N; i++) {
+                pid_t p = fork();
+                assert_true(p >= 0);
+                if (p == 0) {
+                        char cid[65];
+                        snprintf(cid, sizeof(cid), "%064d", i);
+                        struct vs_net_endpoint_opts eo = {.network = "n",
+                                                          .ctr_id = cid,
+                                                          .ctr_name = cid,
+                                                          .hostname = "h",
+                                                          .hosts_path = ""};
+                        char *hosts = NULL;
+                        _exit(vs_net_lease(dir, &eo, &hosts, NULL) == 0 ? 0 : 1);
+                }
+        }
+        int failures = 0, status;
+        while (wait(&status) > 0)
+                failures += !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+        assert_int_equal(failures, 0);
+        _cleanup_json_ json_object *net = NULL;
+        assert_int_equal(vs_net_inspect(dir, "n", &net, &err), 0);
+        json_object *ctrs = json_object_object_get(net, "Containers");
+        assert_int_equal(json_object_object_length(ctrs), N);
+        bool seen[16] = {0};
+        json_object_object_foreach(ctrs, k, v)
+        {
+                (void) k;
+                unsigned a, b, c, d, pfx;
+                const char *s = json_object_get_string(json_object_object_get(v, "IPv4Address"));
+                assert_int_equal(sscanf(s, "%u.%u.%u.%u/%u", &a, &b, &c, &d, &pfx), 5);
+                assert_true(d >= 2 && d <= 14);
+                assert_false(seen[d]);
+                seen[d] = true;
+        }
+        struct vs_net_endpoint_opts eo = {
+            .network = "n", .ctr_id = "x", .ctr_name = "x", .hostname = "x", .hosts_path = ""};
+        _cleanup_free_ char *hosts = NULL;
+        assert_int_equal(vs_net_lease(dir, &eo, &hosts, &err), -1);
+        assert_non_null(strstr(err->msg, "no free address"));
+        vs_error_free(&err);
+        if (vs_rm_rf(dir, &err) < 0)
+                fail_msg("%s", err->msg);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_cidr_parse),
+            cmocka_unit_test(test_overlap_contains),
+            cmocka_unit_test(test_next),
+            cmocka_unit_test(test_parse_port),
+            cmocka_unit_test(test_concurrent_leases),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
