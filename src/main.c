@@ -1,5 +1,7 @@
 /* vessel: command table -> cmd_*(). Global options follow runc's. */
 #include "cmd/cmd.h"
+#include "cmd/dispatch.h"
+#include "cmd/options.h"
 #include "engine/config.h"
 #include "version.h"
 #include "util/log.h"
@@ -37,38 +39,6 @@ static const struct vs_command *find(const struct vs_command *table, const char 
                 if (strcmp(table[i].name, name) == 0)
                         return &table[i];
         return NULL;
-}
-
-static bool has_arg(int argc, char **argv, const char *a, const char *b)
-{
-        for (int i = 1; i < argc; i++) {
-                if (strcmp(argv[i], "--") == 0)
-                        break;
-                size_t la = strlen(a);
-                if (strcmp(argv[i], a) == 0 || (b && strcmp(argv[i], b) == 0) ||
-                    (strncmp(argv[i], a, la) == 0 && argv[i][la] == '='))
-                        return true;
-        }
-        return false;
-}
-
-/* runc's interface is chosen when the caller is an orchestrator speaking
- * runc: invoked as vessel-runtime (or runc), with a runc global option
- * (--root, --log, ...), through `vessel runtime CMD`, for a command only the
- * runtime has, or for create/run given a --bundle. */
-static bool runtime_mode(const char *argv0, bool runc_globals, const char *cmd, int argc,
-                         char **argv)
-{
-        const char *base = strrchr(argv0, '/') ? strrchr(argv0, '/') + 1 : argv0;
-        if (strcmp(base, "vessel-runtime") == 0 || strcmp(base, "runc") == 0 || runc_globals)
-                return true;
-        bool engine_has = find(vs_engine_commands, cmd) || find(vs_image_commands, cmd);
-        if (!engine_has)
-                return true;
-        if ((strcmp(cmd, "create") == 0 || strcmp(cmd, "run") == 0) &&
-            has_arg(argc, argv, "--bundle", "-b"))
-                return true;
-        return false;
 }
 
 static void usage(FILE *out)
@@ -137,76 +107,44 @@ static int load_config(const char *name, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-        enum {
-                OPT_ROOT = 256,
-                OPT_LOG,
-                OPT_LOG_FORMAT,
-                OPT_DEBUG,
-                OPT_SYSTEMD,
-                OPT_ROOTLESS,
-                OPT_DATA_ROOT,
-                OPT_CONFIG
+        bool version = false, help = false;
+        const char *root = NULL, *rootless = NULL;
+        const struct vs_option opts[] = {
+            {"root", 0, VS_OPT_STRING, &root, "DIR"},
+            {"log", 0, VS_OPT_STRING, &vs_globals.log_path, "FILE"},
+            {"log-format", 0, VS_OPT_STRING, &vs_globals.log_format, "FMT"},
+            {"debug", 0, VS_OPT_BOOL, &vs_globals.debug},
+            {"systemd-cgroup", 0, VS_OPT_BOOL, &vs_globals.systemd_cgroup},
+            {"rootless", 0, VS_OPT_STRING, &rootless, "BOOL"},
+            {"data-root", 0, VS_OPT_STRING, &vs_globals.data_root, "DIR"},
+            {"config", 0, VS_OPT_STRING, &vs_globals.config_path, "FILE"},
+            {"version", 'v', VS_OPT_BOOL, &version},
+            {"help", 'h', VS_OPT_BOOL, &help},
+            VS_OPT_TABLE_END,
         };
-        bool runc_globals = false;
-        static const struct option opts[] = {
-            {"root", required_argument, NULL, OPT_ROOT},
-            {"log", required_argument, NULL, OPT_LOG},
-            {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
-            {"debug", no_argument, NULL, OPT_DEBUG},
-            {"systemd-cgroup", no_argument, NULL, OPT_SYSTEMD},
-            {"rootless", required_argument, NULL, OPT_ROOTLESS},
-            {"data-root", required_argument, NULL, OPT_DATA_ROOT},
-            {"config", required_argument, NULL, OPT_CONFIG},
-            {"version", no_argument, NULL, 'v'},
-            {"help", no_argument, NULL, 'h'},
-            {0},
-        };
-        int c;
-        while ((c = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
-                switch (c) {
-                case OPT_ROOT:
-                        runc_globals = true;
-                        vs_globals.root = optarg;
-                        break;
-                case OPT_LOG:
-                        runc_globals = true;
-                        vs_globals.log_path = optarg;
-                        break;
-                case OPT_LOG_FORMAT:
-                        runc_globals = true;
-                        vs_globals.log_format = optarg;
-                        break;
-                case OPT_DATA_ROOT:
-                        vs_globals.data_root = optarg;
-                        vs_globals.data_root_source = "flag";
-                        break;
-                case OPT_CONFIG:
-                        vs_globals.config_path = optarg;
-                        break;
-                case OPT_DEBUG:
-                        vs_globals.debug = true;
-                        break;
-                case OPT_SYSTEMD:
-                        runc_globals = true;
-                        vs_globals.systemd_cgroup = true;
-                        break;
-                case OPT_ROOTLESS:
-                        runc_globals = true;
-                        break;
-                case 'v':
-                        printf("vessel version %s\nspec: %s\n", VESSEL_VERSION, VESSEL_OCI_VERSION);
-                        return 0;
-                case 'h':
-                        usage(stdout);
-                        return 0;
-                default:
-                        usage(stderr);
-                        return 2;
-                }
+        struct vs_cmdline cl = {.opts = opts};
+        int first = vs_parse_options(&cl, argc, argv);
+        if (first < 0)
+                return cl.status;
+        if (vs_globals.data_root)
+                vs_globals.data_root_source = "flag";
+        if (root)
+                vs_globals.root = root;
+        /* A runc global option before the command selects the runtime's
+         * command set (docs/cli.md). */
+        bool runc_globals = root || vs_globals.log_path || vs_globals.log_format ||
+                            vs_globals.systemd_cgroup || rootless;
+        if (version) {
+                printf("vessel version %s\nspec: %s\n", VESSEL_VERSION, VESSEL_OCI_VERSION);
+                return 0;
+        }
+        if (help) {
+                usage(stdout);
+                return 0;
         }
         if (vs_log_init(vs_globals.log_path, vs_globals.log_format, vs_globals.debug) < 0)
                 return 2;
-        if (optind >= argc) {
+        if (first >= argc) {
                 usage(stderr);
                 return 2;
         }
@@ -214,28 +152,29 @@ int main(int argc, char **argv)
                 fprintf(stderr, "vessel: --root: '%s' is not an absolute path\n", vs_globals.root);
                 return 2;
         }
-        if (strcmp(argv[optind], "runtime") == 0) {
-                runc_globals = true;
-                if (++optind >= argc) {
+        bool runtime_prefix = false;
+        if (strcmp(argv[first], "runtime") == 0) {
+                runtime_prefix = true;
+                if (++first >= argc) {
                         usage(stderr);
                         return 2;
                 }
         }
-        const char *name = argv[optind];
-        int sub_argc = argc - optind;
-        char **sub_argv = argv + optind;
-        const struct vs_command *cmd = NULL;
-        if (runtime_mode(argv[0], runc_globals, name, sub_argc, sub_argv))
-                cmd = find(runtime_commands, name);
-        else if ((cmd = find(vs_engine_commands, name)) == NULL)
+        const char *name = argv[first];
+        int sub_argc = argc - first;
+        char **sub_argv = argv + first;
+        const struct vs_command *cmd = find(vs_engine_commands, name);
+        if (cmd == NULL)
                 cmd = find(vs_image_commands, name);
-        if (cmd) {
-                if (!runtime_mode(argv[0], runc_globals, name, sub_argc, sub_argv) &&
-                    load_config(name, sub_argc, sub_argv) < 0)
-                        return 1;
-                optind = 0; /* reinitialise getopt for the command */
-                return cmd->fn(sub_argc, sub_argv);
+        vs_globals.mode = vs_dispatch_mode(argv[0], runc_globals, runtime_prefix, cmd != NULL);
+        if (vs_globals.mode == VS_MODE_RUNTIME)
+                cmd = find(runtime_commands, name);
+        if (cmd == NULL) {
+                fprintf(stderr, "vessel: unknown command '%s'\nTry 'vessel --help'.\n", name);
+                return 2;
         }
-        fprintf(stderr, "vessel: unknown command '%s'\nTry 'vessel --help'.\n", name);
-        return 2;
+        if (vs_globals.mode == VS_MODE_ENGINE && load_config(name, sub_argc, sub_argv) < 0)
+                return 1;
+        optind = 0; /* reinitialise getopt for the command */
+        return cmd->fn(sub_argc, sub_argv);
 }

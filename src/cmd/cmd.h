@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "cmd/dispatch.h"
 #include "util/error.h"
 
 struct vs_command {
@@ -30,6 +31,7 @@ struct vs_globals {
         const char *data_root;        /* engine data, default /var/lib/vessel */
         const char *data_root_source; /* "flag", "environment (...)", a file, "default" */
         const char *config_path;      /* --config FILE */
+        enum vs_mode mode;            /* the command set main() chose */
 };
 
 extern struct vs_globals vs_globals;
@@ -38,11 +40,17 @@ extern struct vs_globals vs_globals;
  * returns 1. */
 int vs_report_error(vs_error **err);
 
-/* Common usage failure: prints "vessel CMD: MSG" + a hint, returns 2. */
+/* The exit status of a usage error: 125 for an engine command (Docker's),
+ * 2 for a runtime command and before a command is chosen. */
+int vs_usage_status(void);
+
+/* Common usage failure: prints "vessel CMD: MSG" + a hint (cmd NULL: the
+ * global options'), returns vs_usage_status(). */
 int vs_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Usage error for the option getopt_long just rejected (call with optstring
- * starting with ':' so a missing argument is told apart). Returns 2. */
+ * starting with ':' so a missing argument is told apart). Returns
+ * vs_usage_status(). */
 int vs_option_error(const char *cmd, char **argv, bool missing_argument);
 
 /* network prune's work (src/cmd/network.c): stale endpoints, and when

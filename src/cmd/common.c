@@ -9,7 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct vs_globals vs_globals = {.root = VESSEL_DEFAULT_ROOT};
+struct vs_globals vs_globals = {.root = VESSEL_DEFAULT_ROOT, .mode = VS_MODE_RUNTIME};
+
+int vs_usage_status(void)
+{
+        return 2;
+}
 
 int vs_report_error(vs_error **err)
 {
@@ -28,11 +33,14 @@ int vs_usage_error(const char *cmd, const char *fmt, ...)
         va_start(ap, fmt);
         char *msg = xvasprintf(fmt, ap);
         va_end(ap);
-        fprintf(stderr, "vessel %s: %s\nTry 'vessel %s --help'.\n", cmd, msg, cmd);
+        if (cmd)
+                fprintf(stderr, "vessel %s: %s\nTry 'vessel %s --help'.\n", cmd, msg, cmd);
+        else
+                fprintf(stderr, "vessel: %s\nTry 'vessel --help'.\n", msg);
         if (vs_log_has_file())
-                vs_log(VS_LOG_ERROR, "%s: %s", cmd, msg);
+                vs_log(VS_LOG_ERROR, "%s: %s", cmd ? cmd : "vessel", msg);
         free(msg);
-        return 2;
+        return vs_usage_status();
 }
 
 /* Usage error for the option getopt_long just rejected, named as typed. */
@@ -51,4 +59,3 @@ int vs_option_error(const char *cmd, char **argv, bool missing_argument)
                 return vs_usage_error(cmd, "unrecognized option '-%c'", optopt);
         return vs_usage_error(cmd, "unrecognized option '%s'", last);
 }
-
