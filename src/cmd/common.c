@@ -13,7 +13,7 @@ struct vs_globals vs_globals = {.root = VESSEL_DEFAULT_ROOT, .mode = VS_MODE_RUN
 
 int vs_usage_status(void)
 {
-        return 2;
+        return vs_globals.mode == VS_MODE_ENGINE ? 125 : 2;
 }
 
 int vs_report_error(vs_error **err)

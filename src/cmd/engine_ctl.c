@@ -92,7 +92,7 @@ static int stop_like(const char *cmd, enum action action, int argc, char **argv)
         while ((c = getopt_long(argc, argv, "+:t:h", opts, NULL)) != -1) {
                 if (c == 't') {
                         if (parse_timeout(cmd, optarg, &a.timeout))
-                                return 2;
+                                return vs_usage_status();
                 } else if (c == 'h') {
                         printf("Usage: vessel %s [-t SECONDS] CONTAINER...\n\n%s\n\n"
                                "  -t, --time N   seconds to wait after the stop signal before "
@@ -134,7 +134,7 @@ int cmd_engine_kill(int argc, char **argv)
                 if (c == 's') {
                         if (vs_parse_signal("--signal", optarg, &a.sig, &err) < 0) {
                                 vs_report_error(&err);
-                                return 2;
+                                return vs_usage_status();
                         }
                 } else if (c == 'h') {
                         printf("Usage: vessel kill [-s SIGNAL] CONTAINER...\n\n"

@@ -5,6 +5,7 @@
 #include "oci/config.h"
 #include "runtime/container.h"
 #include "util/cleanup.h"
+#include "util/exitcode.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
 
@@ -185,8 +186,8 @@ int cmd_engine_exec(int argc, char **argv)
         oci_process_free(p);
         if (r < 0) {
                 /* Docker's codes: 127 the command was not found, 126 it could
-                 * not be run. */
-                int code = err && err->errno_ == ENOENT ? 127 : 126;
+                 * not be run (for any other failure of the exec too). */
+                int code = vs_exec_failure_code(err ? err->errno_ : 0) == 127 ? 127 : 126;
                 vs_report_error(&err);
                 return code;
         }
@@ -219,7 +220,8 @@ int cmd_engine_cp(int argc, char **argv)
                 return vs_usage_error("cp", "expected SRC and DEST");
         vs_error *err = NULL;
         _cleanup_engine_ struct vs_engine *e = NULL;
-        if (vs_cmd_open_engine(&e, &err) < 0 || vs_engine_cp(e, argv[optind], argv[optind + 1], &err) < 0)
+        if (vs_cmd_open_engine(&e, &err) < 0 ||
+            vs_engine_cp(e, argv[optind], argv[optind + 1], &err) < 0)
                 return vs_report_error(&err);
         return 0;
 }

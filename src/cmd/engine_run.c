@@ -4,6 +4,7 @@
 #include "engine/engine.h"
 #include "vm/vm.h"
 #include "util/cleanup.h"
+#include "util/exitcode.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
 
@@ -294,16 +295,13 @@ static int parse_run(const char *cmd, const char *summary, int argc, char **argv
         return 0;
 }
 
-/* Docker's exit codes for a run that failed: 125 the engine, 126 the
- * command cannot be executed, 127 the command was not found. */
-static int run_error(vs_error **err)
+/* Docker's exit codes for a run that failed: 125 the engine (everything
+ * before the container's start: flags, files, image, name); at the start,
+ * by the failure's errno, 126 the command cannot be invoked, 127 it was not
+ * found (vs_exec_failure_code()). */
+static int run_error(vs_error **err, bool starting)
 {
-        int code = 125;
-        if (*err && (*err)->errno_ == ENOENT && strstr((*err)->msg, "no such container") == NULL &&
-            strstr((*err)->msg, "image") == NULL)
-                code = 127;
-        else if (*err && ((*err)->errno_ == EACCES || (*err)->errno_ == ENOEXEC))
-                code = 126;
+        int code = starting && *err ? vs_exec_failure_code((*err)->errno_) : 125;
         vs_report_error(err);
         return code;
 }
@@ -352,7 +350,7 @@ static int run_or_create(const char *cmd, bool run, int argc, char **argv)
         _cleanup_ctr_ struct vs_ctr *c = NULL;
         if (vs_cmd_open_engine(&e, &err) < 0 || vs_engine_create(e, &f, &c, &err) < 0) {
                 free_flags(&f);
-                return run_error(&err);
+                return run_error(&err, false);
         }
         bool detach = f.detach, interactive = f.interactive, rm = f.rm;
         free_flags(&f);
@@ -362,7 +360,7 @@ static int run_or_create(const char *cmd, bool run, int argc, char **argv)
         if (vs_ctr_is_vm(c) && vs_vm_host_check(e, &err) < 0) {
                 _cleanup_error_ vs_error *rerr = NULL;
                 vs_engine_rm(e, c, true, true, &rerr);
-                return run_error(&err);
+                return run_error(&err, false);
         }
         if (!run) {
                 printf("%s\n", c->id);
@@ -374,7 +372,7 @@ static int run_or_create(const char *cmd, bool run, int argc, char **argv)
                                 _cleanup_error_ vs_error *rerr = NULL;
                                 vs_engine_rm(e, c, true, true, &rerr);
                         }
-                        return run_error(&err);
+                        return run_error(&err, true);
                 }
                 printf("%s\n", c->id);
                 return 0;
@@ -385,7 +383,7 @@ static int run_or_create(const char *cmd, bool run, int argc, char **argv)
                         _cleanup_error_ vs_error *rerr = NULL;
                         vs_engine_rm(e, c, true, true, &rerr);
                 }
-                return run_error(&err);
+                return run_error(&err, true);
         }
         return code;
 }

@@ -129,7 +129,7 @@ int cmd_system(int argc, char **argv)
 {
         if (argc < 2) {
                 system_usage(stderr);
-                return 2;
+                return vs_usage_status();
         }
         if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
                 system_usage(stdout);

@@ -61,7 +61,7 @@ int cmd_image(int argc, char **argv)
 {
         if (argc < 2) {
                 image_usage(stderr);
-                return 2;
+                return vs_usage_status();
         }
         if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
                 image_usage(stdout);

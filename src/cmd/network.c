@@ -249,7 +249,7 @@ int cmd_network(int argc, char **argv)
 {
         if (argc < 2) {
                 usage(stderr);
-                return 2;
+                return vs_usage_status();
         }
         if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
                 usage(stdout);
