@@ -268,5 +268,6 @@ void vs_print_help(const struct vs_cmdline *cl)
                 else
                         printf("  %-26s %s\n", left, o->help);
         }
-        printf("      --help                 print this help\n");
+        printf("  %s--help                 print this help\n",
+               cl->flags & VS_PARSE_H_IS_HELP ? "-h, " : "    ");
 }
