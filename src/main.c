@@ -7,7 +7,6 @@
 #include "util/log.h"
 #include "util/xalloc.h"
 
-#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -175,6 +174,5 @@ int main(int argc, char **argv)
         }
         if (vs_globals.mode == VS_MODE_ENGINE && load_config(name, sub_argc, sub_argv) < 0)
                 return 1;
-        optind = 0; /* reinitialise getopt for the command */
         return cmd->fn(sub_argc, sub_argv);
 }

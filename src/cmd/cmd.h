@@ -48,11 +48,6 @@ int vs_usage_status(void);
  * global options'), returns vs_usage_status(). */
 int vs_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Usage error for the option getopt_long just rejected (call with optstring
- * starting with ':' so a missing argument is told apart). Returns
- * vs_usage_status(). */
-int vs_option_error(const char *cmd, char **argv, bool missing_argument);
-
 /* network prune's work (src/cmd/network.c): stale endpoints, and when
  * networks the unused user networks; nothing when no network was ever
  * used under the data root. */

@@ -3,7 +3,6 @@
 #include "util/log.h"
 #include "util/xalloc.h"
 
-#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,21 +40,4 @@ int vs_usage_error(const char *cmd, const char *fmt, ...)
                 vs_log(VS_LOG_ERROR, "%s: %s", cmd ? cmd : "vessel", msg);
         free(msg);
         return vs_usage_status();
-}
-
-/* Usage error for the option getopt_long just rejected, named as typed. */
-int vs_option_error(const char *cmd, char **argv, bool missing_argument)
-{
-        const char *last = argv[optind - 1];
-        bool is_long = strncmp(last, "--", 2) == 0;
-        if (missing_argument)
-                return is_long || optopt <= 0 || optopt >= 128
-                           ? vs_usage_error(cmd, "option '%s' requires an argument", last)
-                           : vs_usage_error(cmd, "option '-%c' requires an argument", optopt);
-        /* glibc sets optopt for a known long option that was given a value. */
-        if (is_long && optopt != 0)
-                return vs_usage_error(cmd, "option '%s' takes no argument", last);
-        if (!is_long && optopt > 0 && optopt < 128)
-                return vs_usage_error(cmd, "unrecognized option '-%c'", optopt);
-        return vs_usage_error(cmd, "unrecognized option '%s'", last);
 }

@@ -12,7 +12,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,90 +191,59 @@ static int exec_in(const struct engine_exec_flags *x, int argc, char **argv)
 
 int cmd_engine_cp(int argc, char **argv)
 {
-        static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {0}};
-        int c;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
-                if (c == 'h') {
-                        printf("Usage: vessel cp CONTAINER:SRC HOSTDEST\n"
-                               "       vessel cp HOSTSRC CONTAINER:DEST\n\n"
-                               "Copy files and directories between a container and the host.\n"
-                               "Container paths resolve inside the container's root; symlinks\n"
-                               "are copied as links. Volumes mounted in a running container\n"
-                               "are not seen (its root filesystem is). Copies out of a\n"
-                               "container belong to the caller, without set-id bits; device\n"
-                               "nodes and sockets are never copied out (skipped with a\n"
-                               "warning). A device or FIFO named as HOSTDEST is written in\n"
-                               "place, never replaced. Copies into a container belong to root.\n");
-                        return 0;
-                }
-                return vs_option_error("cp", argv, c == ':');
-        }
-        if (argc - optind != 2)
+        const struct vs_option opts[] = {VS_OPT_TABLE_END};
+        struct vs_cmdline cl = {"cp",
+                                "CONTAINER:SRC HOSTDEST\n       vessel cp HOSTSRC CONTAINER:DEST",
+                                "Copy files and directories between a container and the host.\n"
+                                "Container paths resolve inside the container's root; symlinks\n"
+                                "are copied as links. Volumes mounted in a running container\n"
+                                "are not seen (its root filesystem is). Copies out of a\n"
+                                "container belong to the caller, without set-id bits; device\n"
+                                "nodes and sockets are never copied out (skipped with a\n"
+                                "warning). A device or FIFO named as HOSTDEST is written in\n"
+                                "place, never replaced. Copies into a container belong to root.",
+                                opts};
+        int first = vs_parse_options(&cl, argc, argv);
+        if (first < 0)
+                return cl.status;
+        if (argc - first != 2)
                 return vs_usage_error("cp", "expected SRC and DEST");
         vs_error *err = NULL;
         _cleanup_engine_ struct vs_engine *e = NULL;
         if (vs_cmd_open_engine(&e, &err) < 0 ||
-            vs_engine_cp(e, argv[optind], argv[optind + 1], &err) < 0)
+            vs_engine_cp(e, argv[first], argv[first + 1], &err) < 0)
                 return vs_report_error(&err);
         return 0;
 }
 
 int cmd_engine_commit(int argc, char **argv)
 {
-        static const struct option opts[] = {
-            {"author", required_argument, NULL, 'a'},  {"change", required_argument, NULL, 'c'},
-            {"message", required_argument, NULL, 'm'}, {"pause", optional_argument, NULL, 'p'},
-            {"help", no_argument, NULL, 'h'},          {0},
-        };
         struct vs_commit_opts o = {.pause = true};
         _cleanup_strv_ char **changes = NULL;
-        int c;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "+:a:c:m:ph", opts, NULL)) != -1) {
-                switch (c) {
-                case 'a':
-                        o.author = optarg;
-                        break;
-                case 'c':
-                        strv_push(&changes, optarg);
-                        break;
-                case 'm':
-                        o.message = optarg;
-                        break;
-                case 'p':
-                        if (optarg == NULL || strcmp(optarg, "true") == 0)
-                                o.pause = true;
-                        else if (strcmp(optarg, "false") == 0)
-                                o.pause = false;
-                        else
-                                return vs_usage_error("commit", "--pause: true or false");
-                        break;
-                case 'h':
-                        printf("Usage: vessel commit [OPTIONS] CONTAINER [REPOSITORY[:TAG]]\n\n"
-                               "Create an image from a container's changes; print its id.\n\n"
-                               "  -a, --author NAME      author\n"
-                               "  -c, --change INSTR     Dockerfile instruction to apply\n"
-                               "                         (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL,\n"
-                               "                         STOPSIGNAL, USER, VOLUME, WORKDIR)\n"
-                               "  -m, --message TEXT     commit message\n"
-                               "  -p, --pause=true|false pause a running container meanwhile "
-                               "(default true)\n");
-                        return 0;
-                default:
-                        return vs_option_error("commit", argv, c == ':');
-                }
-        }
-        if (argc - optind < 1 || argc - optind > 2)
+        const struct vs_option opts[] = {
+            {"author", 'a', VS_OPT_STRING, &o.author, "NAME", "author"},
+            {"change", 'c', VS_OPT_LIST, &changes, "INSTR",
+             "Dockerfile instruction to apply (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, "
+             "USER, VOLUME, WORKDIR)"},
+            {"message", 'm', VS_OPT_STRING, &o.message, "TEXT", "commit message"},
+            {"pause", 'p', VS_OPT_BOOL, &o.pause, NULL,
+             "pause a running container meanwhile (default true; --pause=false)"},
+            VS_OPT_TABLE_END,
+        };
+        struct vs_cmdline cl = {"commit", "[OPTIONS] CONTAINER [REPOSITORY[:TAG]]",
+                                "Create an image from a container's changes; print its id.", opts};
+        int first = vs_parse_options(&cl, argc, argv);
+        if (first < 0)
+                return cl.status;
+        if (argc - first < 1 || argc - first > 2)
                 return vs_usage_error("commit", "expected CONTAINER [REPOSITORY[:TAG]]");
         o.changes = changes;
         vs_error *err = NULL;
         _cleanup_engine_ struct vs_engine *e = NULL;
         _cleanup_ctr_ struct vs_ctr *ct = NULL;
         _cleanup_free_ char *id = NULL;
-        if (vs_cmd_open_engine(&e, &err) < 0 || vs_ctr_resolve(e, argv[optind], &ct, &err) < 0 ||
-            vs_engine_commit(e, ct, argc - optind == 2 ? argv[optind + 1] : NULL, &o, &id, &err) <
-                0)
+        if (vs_cmd_open_engine(&e, &err) < 0 || vs_ctr_resolve(e, argv[first], &ct, &err) < 0 ||
+            vs_engine_commit(e, ct, argc - first == 2 ? argv[first + 1] : NULL, &o, &id, &err) < 0)
                 return vs_report_error(&err);
         printf("%s\n", id);
         return 0;

@@ -10,7 +10,6 @@
 #include "util/xalloc.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -241,43 +240,27 @@ int cmd_engine_create(int argc, char **argv)
 
 int cmd_engine_start(int argc, char **argv)
 {
-        static const struct option opts[] = {
-            {"attach", no_argument, NULL, 'a'},
-            {"interactive", no_argument, NULL, 'i'},
-            {"help", no_argument, NULL, 'h'},
-            {0},
-        };
         bool attach = false, interactive = false;
-        int c;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "+:aih", opts, NULL)) != -1) {
-                switch (c) {
-                case 'a':
-                        attach = true;
-                        break;
-                case 'i':
-                        interactive = true;
-                        break;
-                case 'h':
-                        printf("Usage: vessel start [-a] [-i] CONTAINER...\n\n"
-                               "Start created or stopped containers.\n\n"
-                               "  -a, --attach        attach to its output; exit with its code\n"
-                               "  -i, --interactive   forward stdin (with -a)\n");
-                        return 0;
-                default:
-                        return vs_option_error("start", argv, c == ':');
-                }
-        }
-        if (optind >= argc)
+        const struct vs_option opts[] = {
+            {"attach", 'a', VS_OPT_BOOL, &attach, NULL, "attach to its output; exit with its code"},
+            {"interactive", 'i', VS_OPT_BOOL, &interactive, NULL, "forward stdin (with -a)"},
+            VS_OPT_TABLE_END,
+        };
+        struct vs_cmdline cl = {"start", "[-a] [-i] CONTAINER...",
+                                "Start created or stopped containers.", opts};
+        int first = vs_parse_options(&cl, argc, argv);
+        if (first < 0)
+                return cl.status;
+        if (first >= argc)
                 return vs_usage_error("start", "missing CONTAINER");
-        if ((attach || interactive) && argc - optind > 1)
+        if ((attach || interactive) && argc - first > 1)
                 return vs_usage_error("start", "--attach takes one container");
         vs_error *err = NULL;
         _cleanup_engine_ struct vs_engine *e = NULL;
         if (vs_cmd_open_engine(&e, &err) < 0)
                 return vs_report_error(&err);
         int status = 0;
-        for (int i = optind; i < argc; i++) {
+        for (int i = first; i < argc; i++) {
                 _cleanup_ctr_ struct vs_ctr *ctr = NULL;
                 if (vs_ctr_resolve(e, argv[i], &ctr, &err) < 0) {
                         status = vs_report_error(&err);
@@ -298,32 +281,24 @@ int cmd_engine_start(int argc, char **argv)
 
 int cmd_engine_attach(int argc, char **argv)
 {
-        static const struct option opts[] = {
-            {"no-stdin", no_argument, NULL, 'n'},
-            {"help", no_argument, NULL, 'h'},
-            {0},
-        };
         bool no_stdin = false;
-        int c;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
-                if (c == 'n') {
-                        no_stdin = true;
-                } else if (c == 'h') {
-                        printf("Usage: vessel attach [--no-stdin] CONTAINER\n\n"
-                               "Attach to a running container's output (and stdin when it was\n"
-                               "started with -i); exit with its exit code.\n");
-                        return 0;
-                } else {
-                        return vs_option_error("attach", argv, c == ':');
-                }
-        }
-        if (argc - optind != 1)
+        const struct vs_option opts[] = {
+            {"no-stdin", 0, VS_OPT_BOOL, &no_stdin, NULL, "do not forward stdin"},
+            VS_OPT_TABLE_END,
+        };
+        struct vs_cmdline cl = {"attach", "[--no-stdin] CONTAINER",
+                                "Attach to a running container's output (and stdin when it was\n"
+                                "started with -i); exit with its exit code.",
+                                opts};
+        int first = vs_parse_options(&cl, argc, argv);
+        if (first < 0)
+                return cl.status;
+        if (argc - first != 1)
                 return vs_usage_error("attach", "expected one CONTAINER");
         vs_error *err = NULL;
         _cleanup_engine_ struct vs_engine *e = NULL;
         _cleanup_ctr_ struct vs_ctr *ctr = NULL;
-        if (vs_cmd_open_engine(&e, &err) < 0 || vs_ctr_resolve(e, argv[optind], &ctr, &err) < 0)
+        if (vs_cmd_open_engine(&e, &err) < 0 || vs_ctr_resolve(e, argv[first], &ctr, &err) < 0)
                 return vs_report_error(&err);
         vs_ctr_refresh(e, ctr);
         if (!vs_ctr_monitor_alive(ctr) || !ctr->state.running) {
@@ -347,47 +322,22 @@ int cmd_engine_attach(int argc, char **argv)
 
 int cmd_engine_monitor(int argc, char **argv)
 {
-        static const struct option opts[] = {
-            {"runtime-root", required_argument, NULL, 'r'},
-            {"status-fd", required_argument, NULL, 's'},
-            {"attach-fd", required_argument, NULL, 'a'},
-            {"restart-delay", required_argument, NULL, 'd'},
-            {"last-exit", required_argument, NULL, 'x'},
-            {"help", no_argument, NULL, 'h'},
-            {0},
-        };
         const char *runtime_root = vs_engine_runtime_root();
-        int status_fd = -1, attach_fd = -1, last_exit = 0;
-        long restart_delay = -1;
-        int c;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
-                switch (c) {
-                case 'r':
-                        runtime_root = optarg;
-                        break;
-                case 's':
-                        status_fd = atoi(optarg);
-                        break;
-                case 'a':
-                        attach_fd = atoi(optarg);
-                        break;
-                case 'd':
-                        restart_delay = atol(optarg);
-                        break;
-                case 'x':
-                        last_exit = atoi(optarg);
-                        break;
-                case 'h':
-                        printf("Usage: vessel monitor [--runtime-root DIR] [--status-fd N] "
-                               "[--attach-fd N] ID\n\n"
-                               "Internal: supervises one container (started by run/start).\n");
-                        return 0;
-                default:
-                        return vs_option_error("monitor", argv, c == ':');
-                }
-        }
-        if (argc - optind != 1)
+        int status_fd = -1, attach_fd = -1, last_exit = 0, restart_delay = -1;
+        const struct vs_option opts[] = {
+            {"runtime-root", 0, VS_OPT_STRING, &runtime_root, "DIR", "runtime state root"},
+            {"status-fd", 0, VS_OPT_INT, &status_fd, "N", "report the first start's result here"},
+            {"attach-fd", 0, VS_OPT_INT, &attach_fd, "N", "an attach session's socket"},
+            {"restart-delay", 0, VS_OPT_INT, &restart_delay, "MS", "wait before the start"},
+            {"last-exit", 0, VS_OPT_INT, &last_exit, "CODE", "the previous run's exit code"},
+            VS_OPT_TABLE_END,
+        };
+        struct vs_cmdline cl = {"monitor", "[OPTIONS] ID",
+                                "Internal: supervises one container (started by run/start).", opts};
+        int first = vs_parse_options(&cl, argc, argv);
+        if (first < 0)
+                return cl.status;
+        if (argc - first != 1)
                 return vs_usage_error("monitor", "expected one container ID");
         vs_error *err = NULL;
         _cleanup_engine_ struct vs_engine *e = NULL;
@@ -396,7 +346,7 @@ int cmd_engine_monitor(int argc, char **argv)
                         dprintf(status_fd, "%d %s", err->errno_ ? err->errno_ : EINVAL, err->msg);
                 return vs_report_error(&err);
         }
-        struct vs_monitor_opts o = {.id = argv[optind],
+        struct vs_monitor_opts o = {.id = argv[first],
                                     .status_fd = status_fd,
                                     .attach_fd = attach_fd,
                                     .restart_delay_ms = restart_delay,
