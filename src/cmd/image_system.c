@@ -9,19 +9,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static void system_usage(FILE *f)
-{
-        fprintf(f, "Usage: vessel system COMMAND\n\n"
-                   "Commands:\n"
-                   "  check           verify every blob against its digest, every reference of\n"
-                   "                  the index, manifests and configs, and that every layer is\n"
-                   "                  unpacked; print the problems (exit status 1 if any)\n"
-                   "  prune [-a]      image prune, then remove every blob and unpacked layer\n"
-                   "                  no image uses and what interrupted commands left\n"
-                   "  config --check FILE\n"
-                   "                  validate a configuration file (exit status 0 or 1)\n");
-}
-
 static int prune(const char *cmd, bool sweep, int argc, char **argv)
 {
         bool all = false, force = false;
@@ -78,7 +65,7 @@ int cmd_image_prune(int argc, char **argv)
         return prune("image prune", false, argc, argv);
 }
 
-static int check(int argc, char **argv)
+int cmd_system_check(int argc, char **argv)
 {
         const struct vs_option opts[] = {VS_OPT_TABLE_END};
         struct vs_cmdline cl = {"system check", "",
@@ -106,21 +93,7 @@ static int check(int argc, char **argv)
         return 0;
 }
 
-int cmd_system(int argc, char **argv)
+int cmd_system_prune(int argc, char **argv)
 {
-        if (argc < 2) {
-                system_usage(stderr);
-                return vs_usage_status();
-        }
-        if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-                system_usage(stdout);
-                return 0;
-        }
-        if (strcmp(argv[1], "check") == 0)
-                return check(argc - 1, argv + 1);
-        if (strcmp(argv[1], "prune") == 0)
-                return prune("system prune", true, argc - 1, argv + 1);
-        if (strcmp(argv[1], "config") == 0)
-                return vs_cmd_system_config(argc - 1, argv + 1);
-        return vs_usage_error("system", "unknown command '%s' (check, prune or config)", argv[1]);
+        return prune("system prune", true, argc, argv);
 }

@@ -11,14 +11,12 @@
 #include "util/strv.h"
 #include "util/xalloc.h"
 
-int cmd_network(int argc, char **argv);
-
 static const char *data_root(void)
 {
         return vs_globals.data_root;
 }
 
-static int net_create(int argc, char **argv)
+int cmd_network_create(int argc, char **argv)
 {
         struct vs_net_create_opts o = {0};
         _cleanup_strv_ char **labels = NULL;
@@ -56,7 +54,7 @@ static int net_create(int argc, char **argv)
         return 0;
 }
 
-static int net_ls(int argc, char **argv)
+int cmd_network_ls(int argc, char **argv)
 {
         bool quiet = false, no_trunc = false;
         const struct vs_option opts[] = {
@@ -91,7 +89,7 @@ static int net_ls(int argc, char **argv)
         return 0;
 }
 
-static int net_inspect(int argc, char **argv)
+int cmd_network_inspect(int argc, char **argv)
 {
         const struct vs_option opts[] = {VS_OPT_TABLE_END};
         struct vs_cmdline cl = {"network inspect", "NETWORK...",
@@ -118,7 +116,7 @@ static int net_inspect(int argc, char **argv)
         return status;
 }
 
-static int net_rm(int argc, char **argv)
+int cmd_network_rm(int argc, char **argv)
 {
         const struct vs_option opts[] = {VS_OPT_TABLE_END};
         struct vs_cmdline cl = {"network rm", "NETWORK...", "Remove networks no container uses.",
@@ -157,7 +155,7 @@ int vs_cmd_network_prune(bool networks, char ***removed, vs_error **err)
         return vs_net_prune(data_root(), ctr_exists, (void *) data_root(), networks, removed, err);
 }
 
-static int net_prune(int argc, char **argv)
+int cmd_network_prune(int argc, char **argv)
 {
         bool force = false;
         const struct vs_option opts[] = {
@@ -183,40 +181,4 @@ static int net_prune(int argc, char **argv)
                         printf("%s\n", removed[i]);
         }
         return 0;
-}
-
-static const struct vs_command subcommands[] = {
-    {"create", net_create, "create a network"},
-    {"ls", net_ls, "list networks"},
-    {"list", net_ls, NULL},
-    {"inspect", net_inspect, "print networks as JSON"},
-    {"rm", net_rm, "remove networks"},
-    {"remove", net_rm, NULL},
-    {"prune", net_prune, "remove unused networks and stale endpoints"},
-    {NULL, NULL, NULL},
-};
-
-static void usage(FILE *f)
-{
-        fprintf(f, "Usage: vessel network COMMAND [OPTIONS]\n\nManage networks.\n\nCommands:\n");
-        for (size_t i = 0; subcommands[i].name; i++)
-                if (subcommands[i].summary)
-                        fprintf(f, "  %-8s %s\n", subcommands[i].name, subcommands[i].summary);
-        fprintf(f, "\nRun 'vessel network COMMAND --help' for a command's options.\n");
-}
-
-int cmd_network(int argc, char **argv)
-{
-        if (argc < 2) {
-                usage(stderr);
-                return vs_usage_status();
-        }
-        if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-                usage(stdout);
-                return 0;
-        }
-        for (size_t i = 0; subcommands[i].name; i++)
-                if (strcmp(subcommands[i].name, argv[1]) == 0)
-                        return subcommands[i].fn(argc - 1, argv + 1);
-        return vs_usage_error("network", "unknown command '%s'", argv[1]);
 }
