@@ -1,5 +1,5 @@
 # vessel — see README.md. Targets: all (default), test, unit, integration,
-# cross-test, bench, run, asan, install, uninstall, clean, format.
+# cross-test, bench, run, asan, install, uninstall, clean, format, cli-docs.
 # Variables: V=1 prints full commands; CROSS=aarch64-linux-gnu- builds for
 # that target (into build/aarch64-linux-gnu/); PREFIX (/usr/local) and
 # DESTDIR for install; VESSEL_CROSS=0 leaves the cross unit tests out of
@@ -86,7 +86,8 @@ VESSEL_CROSS ?= 1
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 
-.PHONY: all deps test unit integration cross-test bench run asan install uninstall clean format
+.PHONY: all deps test unit integration cross-test bench run asan install uninstall clean format \
+        cli-docs
 
 all: $(BIN)
 
@@ -268,3 +269,8 @@ fuzz-long: $(FUZZ_BINS)
 
 -include $(FUZZ_OBJS:.o=.d)
 # ---- end fuzzing -----------------------------------------------------------
+
+# docs/cli.md's command list and docs/cli-engine.md, from the binary's
+# command table and --help (tests/integration/test_cli_docs.py checks them).
+cli-docs: $(BIN)
+	@VESSEL=$(BIN) sh scripts/gen-cli-docs.sh update

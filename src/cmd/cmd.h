@@ -6,20 +6,34 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "cmd/dispatch.h"
 #include "util/error.h"
 
+/* A row of the command table (src/cmd/commands.c). */
+enum {
+        VS_CMD_ENGINE = 1 << 0,  /* in the engine's command set */
+        VS_CMD_RUNTIME = 1 << 1, /* in the runtime's (runc's) */
+        VS_CMD_HIDDEN = 1 << 2,  /* not listed by help (aliases, internal) */
+};
+
 struct vs_command {
-        const char *name;
+        const char *name; /* "run"; "image ls" for a group's subcommand */
         int (*fn)(int argc, char **argv);
+        unsigned mode; /* VS_CMD_* */
         const char *summary;
 };
 
-/* Command tables. The engine (Docker-style: images and containers by name)
- * and the OCI runtime (runc-style: bundles and ids) share some command
- * names; main() picks the runtime table when the invocation is runc's (see
- * docs/cli.md, "Two command sets"). Each table ends with {NULL}. */
-extern const struct vs_command vs_image_commands[];  /* src/cmd/image_table.c */
-extern const struct vs_command vs_engine_commands[]; /* src/cmd/engine_table.c */
+/* The one command table, ending with {NULL}. The engine and the runtime
+ * share some names; main() picks the set by the dispatch rule (docs/cli.md,
+ * "Two command sets"). */
+extern const struct vs_command vs_commands[];
+/* The row of name in mode's command set, or NULL. */
+const struct vs_command *vs_command_find(const char *name, enum vs_mode mode);
+/* Both command sets and the global options (vessel --help). */
+void vs_cmd_usage(FILE *out);
+int vs_cmd_help(int argc, char **argv);
+/* Handler of a group (image, network, system): runs "GROUP argv[1]". */
+int vs_cmd_group(int argc, char **argv);
 
 struct vs_globals {
         const char *root; /* runtime state root, default /run/vessel */
@@ -30,6 +44,7 @@ struct vs_globals {
         const char *data_root;        /* engine data, default /var/lib/vessel */
         const char *data_root_source; /* "flag", "environment (...)", a file, "default" */
         const char *config_path;      /* --config FILE */
+        enum vs_mode mode;            /* the command set main() chose */
 };
 
 extern struct vs_globals vs_globals;
@@ -38,12 +53,13 @@ extern struct vs_globals vs_globals;
  * returns 1. */
 int vs_report_error(vs_error **err);
 
-/* Common usage failure: prints "vessel CMD: MSG" + a hint, returns 2. */
-int vs_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The exit status of a usage error: 125 for an engine command (Docker's),
+ * 2 for a runtime command and before a command is chosen. */
+int vs_usage_status(void);
 
-/* Usage error for the option getopt_long just rejected (call with optstring
- * starting with ':' so a missing argument is told apart). Returns 2. */
-int vs_option_error(const char *cmd, char **argv, bool missing_argument);
+/* Common usage failure: prints "vessel CMD: MSG" + a hint (cmd NULL: the
+ * global options'), returns vs_usage_status(). */
+int vs_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* network prune's work (src/cmd/network.c): stale endpoints, and when
  * networks the unused user networks; nothing when no network was ever
@@ -69,5 +85,36 @@ int cmd_ps(int argc, char **argv);
 int cmd_events(int argc, char **argv);
 /* vessel system config --check FILE (src/cmd/engine_config.c). */
 int vs_cmd_system_config(int argc, char **argv);
+
+/* The engine's commands (src/cmd/engine_*.c, network.c, vm.c). */
+int cmd_engine_run(int argc, char **argv);
+int cmd_engine_create(int argc, char **argv);
+int cmd_engine_start(int argc, char **argv);
+int cmd_engine_attach(int argc, char **argv);
+int cmd_engine_monitor(int argc, char **argv);
+int cmd_engine_stop(int argc, char **argv);
+int cmd_engine_restart(int argc, char **argv);
+int cmd_engine_kill(int argc, char **argv);
+int cmd_engine_pause(int argc, char **argv);
+int cmd_engine_unpause(int argc, char **argv);
+int cmd_engine_rm(int argc, char **argv);
+int cmd_engine_wait(int argc, char **argv);
+int cmd_engine_rename(int argc, char **argv);
+int cmd_engine_ps(int argc, char **argv);
+int cmd_engine_inspect(int argc, char **argv);
+int cmd_engine_logs(int argc, char **argv);
+int cmd_engine_top(int argc, char **argv);
+int cmd_engine_stats(int argc, char **argv);
+int cmd_engine_diff(int argc, char **argv);
+int cmd_engine_exec(int argc, char **argv);
+int cmd_engine_cp(int argc, char **argv);
+int cmd_engine_commit(int argc, char **argv);
+int cmd_engine_info(int argc, char **argv);
+int cmd_vm(int argc, char **argv);
+int cmd_network_create(int argc, char **argv);
+int cmd_network_ls(int argc, char **argv);
+int cmd_network_inspect(int argc, char **argv);
+int cmd_network_rm(int argc, char **argv);
+int cmd_network_prune(int argc, char **argv);
 
 #endif

@@ -1,94 +1,59 @@
 /* vessel create / run: runc-compatible front ends. */
 #include "cmd/cmd.h"
+#include "cmd/options.h"
 #include "runtime/container.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static void usage(FILE *out, const char *cmd)
+static int set_preserve_fds(const struct vs_option *o, const char *v, vs_error **err)
 {
-        bool run = strcmp(cmd, "run") == 0;
-        fprintf(out,
-                "Usage: vessel %s [OPTIONS] ID\n\n%s\n\nOptions:\n"
-                "  -b, --bundle DIR          bundle directory (default: current directory)\n"
-                "      --pid-file FILE       write the container init's pid to FILE\n"
-                "      --console-socket SOCK send the pty master to this AF_UNIX socket\n"
-                "      --no-pivot            use MS_MOVE + chroot instead of pivot_root\n"
-                "      --preserve-fds N      pass N extra fds (3..3+N-1) to the container\n"
-                "      --no-new-keyring      accepted for runc compatibility\n"
-                "%s"
-                "  -h, --help                print this help\n",
-                cmd,
-                run ? "Create and start a container. In the foreground, signals are forwarded\n"
-                      "and the exit status is the container's (128+N when killed by signal N);\n"
-                      "the container is deleted when it exits."
-                    : "Create a container: its init is set up and waits before the user\n"
-                      "process until `vessel start ID`.",
-                run ? "  -d, --detach              return once the container runs\n" : "");
+        char *end;
+        long n = strtol(v, &end, 10);
+        if (*v == '\0' || *end || n < 0 || n > 1024)
+                return vs_fail(err, "invalid value '%s' for --%s: not a count (0-1024)", v,
+                               o->name);
+        *(int *) o->target = (int) n;
+        return 0;
 }
 
 static int create_or_run(int argc, char **argv, bool run)
 {
-        enum { OPT_PID = 256, OPT_CONSOLE, OPT_NOPIVOT, OPT_PRESERVE, OPT_KEYRING };
-        static const struct option opts[] = {
-                {"bundle", required_argument, NULL, 'b'},
-                {"pid-file", required_argument, NULL, OPT_PID},
-                {"console-socket", required_argument, NULL, OPT_CONSOLE},
-                {"no-pivot", no_argument, NULL, OPT_NOPIVOT},
-                {"preserve-fds", required_argument, NULL, OPT_PRESERVE},
-                {"no-new-keyring", no_argument, NULL, OPT_KEYRING},
-                {"detach", no_argument, NULL, 'd'},
-                {"help", no_argument, NULL, 'h'},
-                {0},
-        };
         const char *cmd = run ? "run" : "create";
         struct vs_create_opts o = {.root = vs_globals.root, .bundle = "."};
-        bool detach = false;
-        int c;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, run ? ":b:dh" : ":b:h", opts, NULL)) != -1) {
-                switch (c) {
-                case 'b':
-                        o.bundle = optarg;
-                        break;
-                case OPT_PID:
-                        o.pid_file = optarg;
-                        break;
-                case OPT_CONSOLE:
-                        o.console_socket = optarg;
-                        break;
-                case OPT_NOPIVOT:
-                        o.no_pivot = true;
-                        break;
-                case OPT_PRESERVE: {
-                        char *end;
-                        long n = strtol(optarg, &end, 10);
-                        if (*end || n < 0 || n > 1024)
-                                return vs_usage_error(cmd, "--preserve-fds: '%s' is not a count",
-                                                      optarg);
-                        o.preserve_fds = (int) n;
-                        break;
-                }
-                case OPT_KEYRING:
-                        break;
-                case 'd':
-                        detach = true;
-                        break;
-                case 'h':
-                        usage(stdout, cmd);
-                        return 0;
-                case ':':
-                        return vs_option_error(cmd, argv, true);
-                default:
-                        return vs_option_error(cmd, argv, false);
-                }
-        }
-        if (optind != argc - 1)
-                return vs_usage_error(cmd, optind >= argc ? "missing container ID"
-                                                          : "expected exactly one container ID");
-        o.id = argv[optind];
+        bool detach = false, ignored = false;
+        const struct vs_option opts[] = {
+            {"bundle", 'b', VS_OPT_STRING, &o.bundle, "DIR",
+             "bundle directory (default: current directory)"},
+            {"pid-file", 0, VS_OPT_STRING, &o.pid_file, "FILE",
+             "write the container init's pid to FILE"},
+            {"console-socket", 0, VS_OPT_STRING, &o.console_socket, "SOCK",
+             "send the pty master to this AF_UNIX socket"},
+            {"no-pivot", 0, VS_OPT_BOOL, &o.no_pivot, NULL,
+             "use MS_MOVE + chroot instead of pivot_root"},
+            {"preserve-fds", 0, VS_OPT_CALLBACK, &o.preserve_fds, "N",
+             "pass N extra fds (3..3+N-1) to the container", set_preserve_fds},
+            {"no-new-keyring", 0, VS_OPT_BOOL, &ignored, NULL, "accepted for runc compatibility"},
+            {run ? "detach" : NULL, 'd', run ? VS_OPT_BOOL : VS_OPT_END, &detach, NULL,
+             "return once the container runs"},
+            VS_OPT_TABLE_END,
+        };
+        struct vs_cmdline cl = {
+            cmd, "[OPTIONS] ID",
+            run ? "Create and start a container. In the foreground, signals are forwarded\n"
+                  "and the exit status is the container's (128+N when killed by signal N);\n"
+                  "the container is deleted when it exits."
+                : "Create a container: its init is set up and waits before the user\n"
+                  "process until `vessel start ID`.",
+            opts, VS_PARSE_INTERSPERSED | VS_PARSE_H_IS_HELP};
+        int first = vs_parse_options(&cl, argc, argv);
+        if (first < 0)
+                return cl.status;
+        if (first != argc - 1)
+                return vs_usage_error(cmd, first >= argc ? "missing container ID"
+                                                         : "expected exactly one container ID");
+        o.id = argv[first];
         vs_error *err = NULL;
         if (!run) {
                 if (vs_container_create(&o, NULL, &err) < 0)

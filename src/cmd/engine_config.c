@@ -1,24 +1,14 @@
 /* vessel info (the configuration in force) and vessel system config
  * --check FILE. */
 #include "cmd/cmd.h"
+#include "cmd/options.h"
 #include "engine/config.h"
 #include "util/cleanup.h"
 #include "util/json.h"
 #include "util/xalloc.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
-
-static void info_usage(FILE *f)
-{
-        fprintf(f, "Usage: vessel info [--format json]\n\n"
-                   "Show the configuration files in force and the effective settings, each\n"
-                   "with where it came from (docs/configuration.md).\n\n"
-                   "Options:\n"
-                   "  -f, --format json   print a JSON object\n"
-                   "  -h, --help          print this help\n");
-}
 
 static json_object *info_json(const struct vs_config *c)
 {
@@ -48,27 +38,20 @@ static json_object *info_json(const struct vs_config *c)
 
 int cmd_engine_info(int argc, char **argv)
 {
-        static const struct option opts[] = {
-            {"format", required_argument, NULL, 'f'},
-            {"help", no_argument, NULL, 'h'},
-            {0},
-        };
         const char *format = NULL;
-        int ch;
-        while ((ch = getopt_long(argc, argv, ":f:h", opts, NULL)) != -1) {
-                switch (ch) {
-                case 'f':
-                        format = optarg;
-                        break;
-                case 'h':
-                        info_usage(stdout);
-                        return 0;
-                default:
-                        return vs_option_error("info", argv, ch == ':');
-                }
-        }
-        if (optind < argc)
-                return vs_usage_error("info", "unexpected argument '%s'", argv[optind]);
+        const struct vs_option opts[] = {
+            {"format", 'f', VS_OPT_STRING, &format, "json", "print a JSON object"},
+            VS_OPT_TABLE_END,
+        };
+        struct vs_cmdline cl = {"info", "[--format json]",
+                                "Show the configuration files in force and the effective settings, "
+                                "each\nwith where it came from (docs/configuration.md).",
+                                opts, VS_PARSE_INTERSPERSED};
+        int first = vs_parse_options(&cl, argc, argv);
+        if (first < 0)
+                return cl.status;
+        if (first < argc)
+                return vs_usage_error("info", "unexpected argument '%s'", argv[first]);
         if (format && strcmp(format, "json") != 0)
                 return vs_usage_error("info", "--format: unsupported format '%s' (json)", format);
         const struct vs_config *c = vs_config_get();
@@ -102,29 +85,20 @@ int cmd_engine_info(int argc, char **argv)
  * otherwise. The file is checked alone, over the built-in defaults. */
 int vs_cmd_system_config(int argc, char **argv)
 {
-        static const struct option opts[] = {
-            {"check", required_argument, NULL, 'c'},
-            {"help", no_argument, NULL, 'h'},
-            {0},
-        };
         const char *file = NULL;
-        int ch;
-        while ((ch = getopt_long(argc, argv, ":c:h", opts, NULL)) != -1) {
-                switch (ch) {
-                case 'c':
-                        file = optarg;
-                        break;
-                case 'h':
-                        printf("Usage: vessel system config --check FILE\n\n"
-                               "Validate a configuration file: exit status 0 when valid, else 1\n"
-                               "with one line naming the file, line, key and reason.\n");
-                        return 0;
-                default:
-                        return vs_option_error("system config", argv, ch == ':');
-                }
-        }
-        if (optind < argc)
-                return vs_usage_error("system config", "unexpected argument '%s'", argv[optind]);
+        const struct vs_option opts[] = {
+            {"check", 'c', VS_OPT_STRING, &file, "FILE", "the file to validate"},
+            VS_OPT_TABLE_END,
+        };
+        struct vs_cmdline cl = {"system config", "--check FILE",
+                                "Validate a configuration file: exit status 0 when valid, else 1\n"
+                                "with one line naming the file, line, key and reason.",
+                                opts, VS_PARSE_INTERSPERSED};
+        int first = vs_parse_options(&cl, argc, argv);
+        if (first < 0)
+                return cl.status;
+        if (first < argc)
+                return vs_usage_error("system config", "unexpected argument '%s'", argv[first]);
         if (file == NULL)
                 return vs_usage_error("system config", "--check FILE is required");
         struct vs_config c;

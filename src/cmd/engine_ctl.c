@@ -1,10 +1,10 @@
 /* vessel stop / restart / kill / pause / unpause / rm / wait / rename. */
 #include "cmd/cmd.h"
 #include "cmd/engine_cmd.h"
+#include "cmd/options.h"
 #include "engine/engine.h"
 #include "util/cleanup.h"
 
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,18 +44,21 @@ static int act(struct vs_engine *e, struct vs_ctr *c, const struct ctl *a, vs_er
         return 0;
 }
 
-/* Applies the action to each CONTAINER argument; prints each name given
- * on success (Docker's output), except for wait. */
-static int for_each(const char *cmd, int argc, char **argv, const struct ctl *a)
+/* Parses the options, then applies the action to each CONTAINER argument;
+ * prints each name given on success (Docker's output), except for wait. */
+static int for_each(struct vs_cmdline *cl, int argc, char **argv, const struct ctl *a)
 {
-        if (optind >= argc)
-                return vs_usage_error(cmd, "missing CONTAINER");
+        int first = vs_parse_options(cl, argc, argv);
+        if (first < 0)
+                return cl->status;
+        if (first >= argc)
+                return vs_usage_error(cl->cmd, "missing CONTAINER");
         vs_error *err = NULL;
         _cleanup_engine_ struct vs_engine *e = NULL;
         if (vs_cmd_open_engine(&e, &err) < 0)
                 return vs_report_error(&err);
         int status = 0;
-        for (int i = optind; i < argc; i++) {
+        for (int i = first; i < argc; i++) {
                 _cleanup_ctr_ struct vs_ctr *c = NULL;
                 if (vs_ctr_resolve(e, argv[i], &c, &err) < 0 || act(e, c, a, &err) < 0) {
                         status = vs_report_error(&err);
@@ -68,45 +71,32 @@ static int for_each(const char *cmd, int argc, char **argv, const struct ctl *a)
         return status;
 }
 
-static int parse_timeout(const char *cmd, const char *s, int *out)
+static int set_timeout(const struct vs_option *o, const char *s, vs_error **err)
 {
         char *end;
         long v = strtol(s, &end, 10);
         if (*s == '\0' || *end || v < -1 || v > 1000000)
-                return vs_usage_error(cmd, "--time: invalid number of seconds '%s'", s);
-        *out = (int) v;
+                return vs_fail(err, "--time: invalid number of seconds '%s'", s);
+        *(int *) o->target = (int) v;
         return 0;
 }
 
 static int stop_like(const char *cmd, enum action action, int argc, char **argv)
 {
-        static const struct option opts[] = {
-            {"time", required_argument, NULL, 't'},
-            {"timeout", required_argument, NULL, 't'},
-            {"help", no_argument, NULL, 'h'},
-            {0},
-        };
         struct ctl a = {.action = action, .timeout = -1};
-        int c;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "+:t:h", opts, NULL)) != -1) {
-                if (c == 't') {
-                        if (parse_timeout(cmd, optarg, &a.timeout))
-                                return 2;
-                } else if (c == 'h') {
-                        printf("Usage: vessel %s [-t SECONDS] CONTAINER...\n\n%s\n\n"
-                               "  -t, --time N   seconds to wait after the stop signal before "
-                               "SIGKILL\n                 (default: --stop-timeout of the "
-                               "container, else 10)\n",
-                               cmd,
-                               action == STOP ? "Stop containers: their stop signal, then SIGKILL."
-                                              : "Stop containers, then start them again.");
-                        return 0;
-                } else {
-                        return vs_option_error(cmd, argv, c == ':');
-                }
-        }
-        return for_each(cmd, argc, argv, &a);
+        const struct vs_option opts[] = {
+            {"time", 't', VS_OPT_CALLBACK, &a.timeout, "N",
+             "seconds to wait after the stop signal before SIGKILL (default: --stop-timeout of "
+             "the container, else 10)",
+             set_timeout},
+            {"timeout", 0, VS_OPT_CALLBACK, &a.timeout, "N", NULL, set_timeout},
+            VS_OPT_TABLE_END,
+        };
+        struct vs_cmdline cl = {cmd, "[-t SECONDS] CONTAINER...",
+                                action == STOP ? "Stop containers: their stop signal, then SIGKILL."
+                                               : "Stop containers, then start them again.",
+                                opts};
+        return for_each(&cl, argc, argv, &a);
 }
 
 int cmd_engine_stop(int argc, char **argv)
@@ -119,49 +109,32 @@ int cmd_engine_restart(int argc, char **argv)
         return stop_like("restart", RESTART, argc, argv);
 }
 
+static int set_signal(const struct vs_option *o, const char *s, vs_error **err)
+{
+        return vs_parse_signal("--signal", s, o->target, err);
+}
+
 int cmd_engine_kill(int argc, char **argv)
 {
-        static const struct option opts[] = {
-            {"signal", required_argument, NULL, 's'},
-            {"help", no_argument, NULL, 'h'},
-            {0},
-        };
         struct ctl a = {.action = KILL, .sig = SIGKILL};
-        int c;
-        opterr = 0;
-        vs_error *err = NULL;
-        while ((c = getopt_long(argc, argv, "+:s:h", opts, NULL)) != -1) {
-                if (c == 's') {
-                        if (vs_parse_signal("--signal", optarg, &a.sig, &err) < 0) {
-                                vs_report_error(&err);
-                                return 2;
-                        }
-                } else if (c == 'h') {
-                        printf("Usage: vessel kill [-s SIGNAL] CONTAINER...\n\n"
-                               "Send a signal (default SIGKILL) to containers' main process.\n"
-                               "The restart policy does not restart a killed container.\n");
-                        return 0;
-                } else {
-                        return vs_option_error("kill", argv, c == ':');
-                }
-        }
-        return for_each("kill", argc, argv, &a);
+        const struct vs_option opts[] = {
+            {"signal", 's', VS_OPT_CALLBACK, &a.sig, "SIGNAL", "signal to send (default SIGKILL)",
+             set_signal},
+            VS_OPT_TABLE_END,
+        };
+        struct vs_cmdline cl = {"kill", "[-s SIGNAL] CONTAINER...",
+                                "Send a signal (default SIGKILL) to containers' main process.\n"
+                                "The restart policy does not restart a killed container.",
+                                opts};
+        return for_each(&cl, argc, argv, &a);
 }
 
 static int simple(const char *cmd, enum action action, const char *help, int argc, char **argv)
 {
-        static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {0}};
-        int c;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
-                if (c == 'h') {
-                        printf("Usage: vessel %s CONTAINER...\n\n%s\n", cmd, help);
-                        return 0;
-                }
-                return vs_option_error(cmd, argv, c == ':');
-        }
+        const struct vs_option opts[] = {VS_OPT_TABLE_END};
+        struct vs_cmdline cl = {cmd, "CONTAINER...", help, opts};
         struct ctl a = {.action = action};
-        return for_each(cmd, argc, argv, &a);
+        return for_each(&cl, argc, argv, &a);
 }
 
 int cmd_engine_pause(int argc, char **argv)
@@ -182,55 +155,31 @@ int cmd_engine_wait(int argc, char **argv)
 
 int cmd_engine_rm(int argc, char **argv)
 {
-        static const struct option opts[] = {
-            {"force", no_argument, NULL, 'f'},
-            {"volumes", no_argument, NULL, 'v'},
-            {"help", no_argument, NULL, 'h'},
-            {0},
-        };
         struct ctl a = {.action = RM};
-        int c;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "+:fvh", opts, NULL)) != -1) {
-                switch (c) {
-                case 'f':
-                        a.force = true;
-                        break;
-                case 'v':
-                        a.volumes = true;
-                        break;
-                case 'h':
-                        printf("Usage: vessel rm [-f] [-v] CONTAINER...\n\n"
-                               "Remove containers: record, logs, runtime state, mounts.\n\n"
-                               "  -f, --force     kill a running container first\n"
-                               "  -v, --volumes   also remove its anonymous volumes\n");
-                        return 0;
-                default:
-                        return vs_option_error("rm", argv, c == ':');
-                }
-        }
-        return for_each("rm", argc, argv, &a);
+        const struct vs_option opts[] = {
+            {"force", 'f', VS_OPT_BOOL, &a.force, NULL, "kill a running container first"},
+            {"volumes", 'v', VS_OPT_BOOL, &a.volumes, NULL, "also remove its anonymous volumes"},
+            VS_OPT_TABLE_END,
+        };
+        struct vs_cmdline cl = {"rm", "[-f] [-v] CONTAINER...",
+                                "Remove containers: record, logs, runtime state, mounts.", opts};
+        return for_each(&cl, argc, argv, &a);
 }
 
 int cmd_engine_rename(int argc, char **argv)
 {
-        static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {0}};
-        int c;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
-                if (c == 'h') {
-                        printf("Usage: vessel rename CONTAINER NEW_NAME\n\nRename a container.\n");
-                        return 0;
-                }
-                return vs_option_error("rename", argv, c == ':');
-        }
-        if (argc - optind != 2)
+        const struct vs_option opts[] = {VS_OPT_TABLE_END};
+        struct vs_cmdline cl = {"rename", "CONTAINER NEW_NAME", "Rename a container.", opts};
+        int first = vs_parse_options(&cl, argc, argv);
+        if (first < 0)
+                return cl.status;
+        if (argc - first != 2)
                 return vs_usage_error("rename", "expected CONTAINER NEW_NAME");
         vs_error *err = NULL;
         _cleanup_engine_ struct vs_engine *e = NULL;
         _cleanup_ctr_ struct vs_ctr *ctr = NULL;
-        if (vs_cmd_open_engine(&e, &err) < 0 || vs_ctr_resolve(e, argv[optind], &ctr, &err) < 0 ||
-            vs_engine_rename(e, ctr, argv[optind + 1], &err) < 0)
+        if (vs_cmd_open_engine(&e, &err) < 0 || vs_ctr_resolve(e, argv[first], &ctr, &err) < 0 ||
+            vs_engine_rename(e, ctr, argv[first + 1], &err) < 0)
                 return vs_report_error(&err);
         return 0;
 }

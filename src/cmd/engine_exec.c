@@ -1,16 +1,17 @@
 /* vessel exec / cp / commit. */
 #include "cmd/cmd.h"
 #include "cmd/engine_cmd.h"
+#include "cmd/options.h"
 #include "engine/engine.h"
 #include "oci/config.h"
 #include "runtime/container.h"
 #include "util/cleanup.h"
+#include "util/exitcode.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,78 +52,72 @@ static int set_user(const struct vs_ctr *c, struct oci_process *p, const char *s
         return 0;
 }
 
+/* -e KEY=VALUE, or KEY alone: ours, when we have it. */
+static int add_env(const struct vs_option *o, const char *v, vs_error **err)
+{
+        if (v[0] == '=' || v[0] == '\0')
+                return vs_fail(err, "invalid value '%s' for --%s: not a variable", v, o->name);
+        if (strchr(v, '=')) {
+                strv_push(o->target, v);
+        } else if (getenv(v)) {
+                _cleanup_free_ char *kv = xasprintf("%s=%s", v, getenv(v));
+                strv_push(o->target, kv);
+        }
+        return 0;
+}
+
+static int set_workdir(const struct vs_option *o, const char *v, vs_error **err)
+{
+        if (v[0] != '/')
+                return vs_fail(err, "invalid value '%s' for --%s: not absolute", v, o->name);
+        *(const char **) o->target = v;
+        return 0;
+}
+
+struct engine_exec_flags {
+        bool detach, interactive, tty, privileged;
+        const char *user, *workdir;
+        char **envs;
+};
+
+static int exec_in(const struct engine_exec_flags *x, int argc, char **argv);
+
 int cmd_engine_exec(int argc, char **argv)
 {
-        static const struct option opts[] = {
-            {"detach", no_argument, NULL, 'd'},
-            {"interactive", no_argument, NULL, 'i'},
-            {"tty", no_argument, NULL, 't'},
-            {"env", required_argument, NULL, 'e'},
-            {"user", required_argument, NULL, 'u'},
-            {"workdir", required_argument, NULL, 'w'},
-            {"privileged", no_argument, NULL, 'P'},
-            {"help", no_argument, NULL, 'h'},
-            {0},
+        struct engine_exec_flags x = {0};
+        const struct vs_option opts[] = {
+            {"detach", 'd', VS_OPT_BOOL, &x.detach, NULL, "run in the background"},
+            {"interactive", 'i', VS_OPT_BOOL, &x.interactive, NULL, "forward stdin"},
+            {"tty", 't', VS_OPT_BOOL, &x.tty, NULL, "allocate a pseudo-terminal"},
+            {"env", 'e', VS_OPT_CALLBACK, &x.envs, "KEY=VALUE", "set an environment variable",
+             add_env},
+            {"user", 'u', VS_OPT_STRING, &x.user, "USER[:GROUP]", "user (name or uid) and group"},
+            {"workdir", 'w', VS_OPT_CALLBACK, &x.workdir, "DIR", "working directory", set_workdir},
+            {"privileged", 0, VS_OPT_BOOL, &x.privileged},
+            VS_OPT_TABLE_END,
         };
-        bool detach = false, interactive = false, tty = false;
-        const char *user = NULL, *workdir = NULL;
-        _cleanup_strv_ char **envs = NULL;
-        int c;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "+:dite:u:w:h", opts, NULL)) != -1) {
-                switch (c) {
-                case 'd':
-                        detach = true;
-                        break;
-                case 'i':
-                        interactive = true;
-                        break;
-                case 't':
-                        tty = true;
-                        break;
-                case 'e':
-                        if (optarg[0] == '=' || optarg[0] == '\0')
-                                return vs_usage_error("exec", "--env: invalid variable '%s'",
-                                                      optarg);
-                        if (strchr(optarg, '=')) {
-                                strv_push(&envs, optarg);
-                        } else if (getenv(optarg)) {
-                                _cleanup_free_ char *kv =
-                                    xasprintf("%s=%s", optarg, getenv(optarg));
-                                strv_push(&envs, kv);
-                        }
-                        break;
-                case 'u':
-                        user = optarg;
-                        break;
-                case 'w':
-                        if (optarg[0] != '/')
-                                return vs_usage_error("exec", "--workdir: '%s' is not absolute",
-                                                      optarg);
-                        workdir = optarg;
-                        break;
-                case 'P':
-                        return vs_usage_error("exec", "--privileged is not supported");
-                case 'h':
-                        printf("Usage: vessel exec [OPTIONS] CONTAINER COMMAND [ARG...]\n\n"
-                               "Run a command in a running container; exit with its code.\n\n"
-                               "  -d, --detach          run in the background\n"
-                               "  -i, --interactive     forward stdin\n"
-                               "  -t, --tty             allocate a pseudo-terminal\n"
-                               "  -e, --env KEY=VALUE   set an environment variable\n"
-                               "  -u, --user USER[:GROUP]  user (name or uid) and group\n"
-                               "  -w, --workdir DIR     working directory\n");
-                        return 0;
-                default:
-                        return vs_option_error("exec", argv, c == ':');
-                }
-        }
-        if (argc - optind < 2)
+        struct vs_cmdline cl = {"exec", "[OPTIONS] CONTAINER COMMAND [ARG...]",
+                                "Run a command in a running container; exit with its code.", opts};
+        int first = vs_parse_options(&cl, argc, argv);
+        int rc = first < 0 ? cl.status : exec_in(&x, argc - first, argv + first);
+        strv_free(x.envs);
+        return rc;
+}
+
+/* CONTAINER COMMAND [ARG...] */
+static int exec_in(const struct engine_exec_flags *x, int argc, char **argv)
+{
+        bool detach = x->detach, interactive = x->interactive, tty = x->tty;
+        const char *user = x->user, *workdir = x->workdir;
+        char **envs = x->envs;
+        if (x->privileged)
+                return vs_usage_error("exec", "--privileged is not supported");
+        if (argc < 2)
                 return vs_usage_error("exec", "expected CONTAINER COMMAND [ARG...]");
         vs_error *err = NULL;
         _cleanup_engine_ struct vs_engine *e = NULL;
         _cleanup_ctr_ struct vs_ctr *ct = NULL;
-        if (vs_cmd_running_ctr(argv[optind], &e, &ct, &err) < 0)
+        if (vs_cmd_running_ctr(argv[0], &e, &ct, &err) < 0)
                 return vs_report_error(&err);
         if (ct->state.paused) {
                 vs_fail(&err, "container %s is paused: unpause it first", ct->name);
@@ -132,7 +127,7 @@ int cmd_engine_exec(int argc, char **argv)
         if (vs_container_process(ct->runtime_root, ct->id, &p, &err) < 0)
                 return vs_report_error(&err);
         strv_free(p->args);
-        p->args = strv_copy(argv + optind + 1);
+        p->args = strv_copy(argv + 1);
         p->terminal = tty;
         p->has_console_size = false;
         if (tty && isatty(STDIN_FILENO)) {
@@ -185,8 +180,8 @@ int cmd_engine_exec(int argc, char **argv)
         oci_process_free(p);
         if (r < 0) {
                 /* Docker's codes: 127 the command was not found, 126 it could
-                 * not be run. */
-                int code = err && err->errno_ == ENOENT ? 127 : 126;
+                 * not be run (for any other failure of the exec too). */
+                int code = vs_exec_failure_code(err ? err->errno_ : 0) == 127 ? 127 : 126;
                 vs_report_error(&err);
                 return code;
         }
@@ -196,89 +191,59 @@ int cmd_engine_exec(int argc, char **argv)
 
 int cmd_engine_cp(int argc, char **argv)
 {
-        static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {0}};
-        int c;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
-                if (c == 'h') {
-                        printf("Usage: vessel cp CONTAINER:SRC HOSTDEST\n"
-                               "       vessel cp HOSTSRC CONTAINER:DEST\n\n"
-                               "Copy files and directories between a container and the host.\n"
-                               "Container paths resolve inside the container's root; symlinks\n"
-                               "are copied as links. Volumes mounted in a running container\n"
-                               "are not seen (its root filesystem is). Copies out of a\n"
-                               "container belong to the caller, without set-id bits; device\n"
-                               "nodes and sockets are never copied out (skipped with a\n"
-                               "warning). A device or FIFO named as HOSTDEST is written in\n"
-                               "place, never replaced. Copies into a container belong to root.\n");
-                        return 0;
-                }
-                return vs_option_error("cp", argv, c == ':');
-        }
-        if (argc - optind != 2)
+        const struct vs_option opts[] = {VS_OPT_TABLE_END};
+        struct vs_cmdline cl = {"cp",
+                                "CONTAINER:SRC HOSTDEST\n       vessel cp HOSTSRC CONTAINER:DEST",
+                                "Copy files and directories between a container and the host.\n"
+                                "Container paths resolve inside the container's root; symlinks\n"
+                                "are copied as links. Volumes mounted in a running container\n"
+                                "are not seen (its root filesystem is). Copies out of a\n"
+                                "container belong to the caller, without set-id bits; device\n"
+                                "nodes and sockets are never copied out (skipped with a\n"
+                                "warning). A device or FIFO named as HOSTDEST is written in\n"
+                                "place, never replaced. Copies into a container belong to root.",
+                                opts};
+        int first = vs_parse_options(&cl, argc, argv);
+        if (first < 0)
+                return cl.status;
+        if (argc - first != 2)
                 return vs_usage_error("cp", "expected SRC and DEST");
         vs_error *err = NULL;
         _cleanup_engine_ struct vs_engine *e = NULL;
-        if (vs_cmd_open_engine(&e, &err) < 0 || vs_engine_cp(e, argv[optind], argv[optind + 1], &err) < 0)
+        if (vs_cmd_open_engine(&e, &err) < 0 ||
+            vs_engine_cp(e, argv[first], argv[first + 1], &err) < 0)
                 return vs_report_error(&err);
         return 0;
 }
 
 int cmd_engine_commit(int argc, char **argv)
 {
-        static const struct option opts[] = {
-            {"author", required_argument, NULL, 'a'},  {"change", required_argument, NULL, 'c'},
-            {"message", required_argument, NULL, 'm'}, {"pause", optional_argument, NULL, 'p'},
-            {"help", no_argument, NULL, 'h'},          {0},
-        };
         struct vs_commit_opts o = {.pause = true};
         _cleanup_strv_ char **changes = NULL;
-        int c;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "+:a:c:m:ph", opts, NULL)) != -1) {
-                switch (c) {
-                case 'a':
-                        o.author = optarg;
-                        break;
-                case 'c':
-                        strv_push(&changes, optarg);
-                        break;
-                case 'm':
-                        o.message = optarg;
-                        break;
-                case 'p':
-                        if (optarg == NULL || strcmp(optarg, "true") == 0)
-                                o.pause = true;
-                        else if (strcmp(optarg, "false") == 0)
-                                o.pause = false;
-                        else
-                                return vs_usage_error("commit", "--pause: true or false");
-                        break;
-                case 'h':
-                        printf("Usage: vessel commit [OPTIONS] CONTAINER [REPOSITORY[:TAG]]\n\n"
-                               "Create an image from a container's changes; print its id.\n\n"
-                               "  -a, --author NAME      author\n"
-                               "  -c, --change INSTR     Dockerfile instruction to apply\n"
-                               "                         (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL,\n"
-                               "                         STOPSIGNAL, USER, VOLUME, WORKDIR)\n"
-                               "  -m, --message TEXT     commit message\n"
-                               "  -p, --pause=true|false pause a running container meanwhile "
-                               "(default true)\n");
-                        return 0;
-                default:
-                        return vs_option_error("commit", argv, c == ':');
-                }
-        }
-        if (argc - optind < 1 || argc - optind > 2)
+        const struct vs_option opts[] = {
+            {"author", 'a', VS_OPT_STRING, &o.author, "NAME", "author"},
+            {"change", 'c', VS_OPT_LIST, &changes, "INSTR",
+             "Dockerfile instruction to apply (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, "
+             "USER, VOLUME, WORKDIR)"},
+            {"message", 'm', VS_OPT_STRING, &o.message, "TEXT", "commit message"},
+            {"pause", 'p', VS_OPT_BOOL, &o.pause, NULL,
+             "pause a running container meanwhile (default true; --pause=false)"},
+            VS_OPT_TABLE_END,
+        };
+        struct vs_cmdline cl = {"commit", "[OPTIONS] CONTAINER [REPOSITORY[:TAG]]",
+                                "Create an image from a container's changes; print its id.", opts};
+        int first = vs_parse_options(&cl, argc, argv);
+        if (first < 0)
+                return cl.status;
+        if (argc - first < 1 || argc - first > 2)
                 return vs_usage_error("commit", "expected CONTAINER [REPOSITORY[:TAG]]");
         o.changes = changes;
         vs_error *err = NULL;
         _cleanup_engine_ struct vs_engine *e = NULL;
         _cleanup_ctr_ struct vs_ctr *ct = NULL;
         _cleanup_free_ char *id = NULL;
-        if (vs_cmd_open_engine(&e, &err) < 0 || vs_ctr_resolve(e, argv[optind], &ct, &err) < 0 ||
-            vs_engine_commit(e, ct, argc - optind == 2 ? argv[optind + 1] : NULL, &o, &id, &err) <
-                0)
+        if (vs_cmd_open_engine(&e, &err) < 0 || vs_ctr_resolve(e, argv[first], &ct, &err) < 0 ||
+            vs_engine_commit(e, ct, argc - first == 2 ? argv[first + 1] : NULL, &o, &id, &err) < 0)
                 return vs_report_error(&err);
         printf("%s\n", id);
         return 0;

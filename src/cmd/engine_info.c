@@ -1,6 +1,7 @@
 /* vessel ps / inspect / logs / top / stats / diff. */
 #include "cmd/cmd.h"
 #include "cmd/engine_cmd.h"
+#include "cmd/options.h"
 #include "engine/engine.h"
 #include "image/image.h"
 #include "runtime/container.h"
@@ -11,7 +12,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,46 +99,31 @@ static void print_table(const char *const *headers, struct row *rows, size_t n, 
                 }
 }
 
+static int json_format(const struct vs_option *o, const char *v, vs_error **err)
+{
+        if (strcmp(v, "json") != 0 && strcmp(v, "{{json .}}") != 0)
+                return vs_fail(err, "--format: only 'json' is supported");
+        *(bool *) o->target = true;
+        return 0;
+}
+
 int cmd_engine_ps(int argc, char **argv)
 {
-        static const struct option opts[] = {
-            {"all", no_argument, NULL, 'a'},      {"quiet", no_argument, NULL, 'q'},
-            {"no-trunc", no_argument, NULL, 'n'}, {"format", required_argument, NULL, 'f'},
-            {"help", no_argument, NULL, 'h'},     {0},
-        };
         bool all = false, quiet = false, no_trunc = false, json = false;
-        int c;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "+:aqh", opts, NULL)) != -1) {
-                switch (c) {
-                case 'a':
-                        all = true;
-                        break;
-                case 'q':
-                        quiet = true;
-                        break;
-                case 'n':
-                        no_trunc = true;
-                        break;
-                case 'f':
-                        if (strcmp(optarg, "json") != 0 && strcmp(optarg, "{{json .}}") != 0)
-                                return vs_usage_error("ps", "--format: only 'json' is supported");
-                        json = true;
-                        break;
-                case 'h':
-                        printf("Usage: vessel ps [-a] [-q] [--no-trunc] [--format json]\n\n"
-                               "List running containers (-a: all).\n\n"
-                               "  -a, --all        also created and exited containers\n"
-                               "  -q, --quiet      ids only\n"
-                               "      --no-trunc   full ids and commands\n"
-                               "      --format json  one JSON object per line\n");
-                        return 0;
-                default:
-                        return vs_option_error("ps", argv, c == ':');
-                }
-        }
-        if (optind < argc)
-                return vs_usage_error("ps", "unexpected argument '%s'", argv[optind]);
+        const struct vs_option opts[] = {
+            {"all", 'a', VS_OPT_BOOL, &all, NULL, "also created and exited containers"},
+            {"quiet", 'q', VS_OPT_BOOL, &quiet, NULL, "ids only"},
+            {"no-trunc", 0, VS_OPT_BOOL, &no_trunc, NULL, "full ids and commands"},
+            {"format", 0, VS_OPT_CALLBACK, &json, "json", "one JSON object per line", json_format},
+            VS_OPT_TABLE_END,
+        };
+        struct vs_cmdline cl = {"ps", "[-a] [-q] [--no-trunc] [--format json]",
+                                "List running containers (-a: all).", opts};
+        int first = vs_parse_options(&cl, argc, argv);
+        if (first < 0)
+                return cl.status;
+        if (first < argc)
+                return vs_usage_error("ps", "unexpected argument '%s'", argv[first]);
         vs_error *err = NULL;
         _cleanup_engine_ struct vs_engine *e = NULL;
         struct vs_ctr **v = NULL;
@@ -286,39 +271,30 @@ static json_object *image_inspect(struct vs_engine *e, const char *ref)
         return o;
 }
 
+static int inspect_type(const struct vs_option *o, const char *v, vs_error **err)
+{
+        if (strcmp(v, "container") != 0 && strcmp(v, "image") != 0)
+                return vs_fail(err, "--type: container or image");
+        *(const char **) o->target = v;
+        return 0;
+}
+
 int cmd_engine_inspect(int argc, char **argv)
 {
-        static const struct option opts[] = {
-            {"format", required_argument, NULL, 'f'},
-            {"type", required_argument, NULL, 't'},
-            {"help", no_argument, NULL, 'h'},
-            {0},
-        };
         const char *format = NULL, *type = NULL;
-        int c;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "+:f:h", opts, NULL)) != -1) {
-                switch (c) {
-                case 'f':
-                        format = optarg;
-                        break;
-                case 't':
-                        type = optarg;
-                        if (strcmp(type, "container") != 0 && strcmp(type, "image") != 0)
-                                return vs_usage_error("inspect", "--type: container or image");
-                        break;
-                case 'h':
-                        printf("Usage: vessel inspect [-f FORMAT] [--type container|image] "
-                               "NAME...\n\n"
-                               "Print containers (or images) as a JSON array, Docker-shaped.\n\n"
-                               "  -f, --format T   per object: text with {{.Path.To.Field}} and\n"
-                               "                   {{json .Field}}\n");
-                        return 0;
-                default:
-                        return vs_option_error("inspect", argv, c == ':');
-                }
-        }
-        if (optind >= argc)
+        const struct vs_option opts[] = {
+            {"format", 'f', VS_OPT_STRING, &format, "T",
+             "per object: text with {{.Path.To.Field}} and {{json .Field}}"},
+            {"type", 0, VS_OPT_CALLBACK, &type, "container|image", "what NAME is", inspect_type},
+            VS_OPT_TABLE_END,
+        };
+        struct vs_cmdline cl = {"inspect", "[-f FORMAT] [--type container|image] NAME...",
+                                "Print containers (or images) as a JSON array, Docker-shaped.",
+                                opts};
+        int first = vs_parse_options(&cl, argc, argv);
+        if (first < 0)
+                return cl.status;
+        if (first >= argc)
                 return vs_usage_error("inspect", "missing NAME");
         vs_error *err = NULL;
         _cleanup_engine_ struct vs_engine *e = NULL;
@@ -326,7 +302,7 @@ int cmd_engine_inspect(int argc, char **argv)
                 return vs_report_error(&err);
         _cleanup_json_ json_object *arr = json_object_new_array();
         int status = 0;
-        for (int i = optind; i < argc; i++) {
+        for (int i = first; i < argc; i++) {
                 json_object *o = NULL;
                 _cleanup_ctr_ struct vs_ctr *ct = NULL;
                 if ((type == NULL || strcmp(type, "container") == 0) &&
@@ -360,57 +336,42 @@ int cmd_engine_inspect(int argc, char **argv)
 
 /* ---- logs ---- */
 
+static int set_tail(const struct vs_option *o, const char *v, vs_error **err)
+{
+        struct vs_log_opts *lo = o->target;
+        if (strcmp(v, "all") == 0) {
+                lo->tail = -1;
+                return 0;
+        }
+        char *end;
+        long n = strtol(v, &end, 10);
+        if (*v == '\0' || *end || n < 0)
+                return vs_fail(err, "--tail: invalid number '%s'", v);
+        lo->tail = n;
+        return 0;
+}
+
 int cmd_engine_logs(int argc, char **argv)
 {
-        static const struct option opts[] = {
-            {"follow", no_argument, NULL, 'f'},
-            {"tail", required_argument, NULL, 'n'},
-            {"timestamps", no_argument, NULL, 't'},
-            {"help", no_argument, NULL, 'h'},
-            {0},
-        };
         struct vs_log_opts o = {.tail = -1};
-        int c;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "+:fn:th", opts, NULL)) != -1) {
-                switch (c) {
-                case 'f':
-                        o.follow = true;
-                        break;
-                case 'n': {
-                        if (strcmp(optarg, "all") == 0) {
-                                o.tail = -1;
-                                break;
-                        }
-                        char *end;
-                        long v = strtol(optarg, &end, 10);
-                        if (*optarg == '\0' || *end || v < 0)
-                                return vs_usage_error("logs", "--tail: invalid number '%s'",
-                                                      optarg);
-                        o.tail = v;
-                        break;
-                }
-                case 't':
-                        o.timestamps = true;
-                        break;
-                case 'h':
-                        printf("Usage: vessel logs [-f] [--tail N] [-t] CONTAINER\n\n"
-                               "Print a container's output (stdout to stdout, stderr to "
-                               "stderr).\n\n"
-                               "  -f, --follow       keep printing new output while it runs\n"
-                               "  -n, --tail N       only the last N lines (or all)\n"
-                               "  -t, --timestamps   prefix each line with its time\n");
-                        return 0;
-                default:
-                        return vs_option_error("logs", argv, c == ':');
-                }
-        }
-        if (argc - optind != 1)
+        const struct vs_option opts[] = {
+            {"follow", 'f', VS_OPT_BOOL, &o.follow, NULL, "keep printing new output while it runs"},
+            {"tail", 'n', VS_OPT_CALLBACK, &o, "N", "only the last N lines (or all)", set_tail},
+            {"timestamps", 't', VS_OPT_BOOL, &o.timestamps, NULL, "prefix each line with its time"},
+            VS_OPT_TABLE_END,
+        };
+        struct vs_cmdline cl = {"logs", "[-f] [--tail N] [-t] CONTAINER",
+                                "Print a container's output (stdout to stdout, stderr to stderr).",
+                                opts};
+        int first = vs_parse_options(&cl, argc, argv);
+        if (first < 0)
+                return cl.status;
+        if (argc - first != 1)
                 return vs_usage_error("logs", "expected one CONTAINER");
         vs_error *err = NULL;
         _cleanup_engine_ struct vs_engine *e = NULL;
         _cleanup_ctr_ struct vs_ctr *ct = NULL;
-        if (vs_cmd_open_engine(&e, &err) < 0 || vs_ctr_resolve(e, argv[optind], &ct, &err) < 0 ||
+        if (vs_cmd_open_engine(&e, &err) < 0 || vs_ctr_resolve(e, argv[first], &ct, &err) < 0 ||
             vs_logs_print(e, ct, &o, &err) < 0)
                 return vs_report_error(&err);
         return 0;
@@ -441,23 +402,18 @@ static void format_cputime(unsigned long long ticks, char *out, size_t size)
 
 int cmd_engine_top(int argc, char **argv)
 {
-        static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {0}};
-        int c;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
-                if (c == 'h') {
-                        printf("Usage: vessel top CONTAINER\n\nList a container's processes "
-                               "(host pids).\n");
-                        return 0;
-                }
-                return vs_option_error("top", argv, c == ':');
-        }
-        if (argc - optind != 1)
+        const struct vs_option opts[] = {VS_OPT_TABLE_END};
+        struct vs_cmdline cl = {"top", "CONTAINER", "List a container's processes (host pids).",
+                                opts};
+        int first = vs_parse_options(&cl, argc, argv);
+        if (first < 0)
+                return cl.status;
+        if (argc - first != 1)
                 return vs_usage_error("top", "expected one CONTAINER");
         vs_error *err = NULL;
         _cleanup_engine_ struct vs_engine *e = NULL;
         _cleanup_ctr_ struct vs_ctr *ct = NULL;
-        if (vs_cmd_running_ctr(argv[optind], &e, &ct, &err) < 0)
+        if (vs_cmd_running_ctr(argv[first], &e, &ct, &err) < 0)
                 return vs_report_error(&err);
         _cleanup_free_ pid_t *pids = NULL;
         size_t n = 0;
@@ -601,47 +557,37 @@ static void human_bytes(uint64_t b, char *out, size_t size, bool binary)
         snprintf(out, size, u ? "%.2f%s" : "%.0f%s", v, binary ? units_bin[u] : units_dec[u]);
 }
 
+static int stats_format(const struct vs_option *o, const char *v, vs_error **err)
+{
+        if (strcmp(v, "json") != 0)
+                return vs_fail(err, "--format: only 'json'");
+        *(bool *) o->target = true;
+        return 0;
+}
+
 int cmd_engine_stats(int argc, char **argv)
 {
-        static const struct option opts[] = {
-            {"no-stream", no_argument, NULL, 'n'},
-            {"all", no_argument, NULL, 'a'},
-            {"format", required_argument, NULL, 'f'},
-            {"help", no_argument, NULL, 'h'},
-            {0},
+        bool no_stream = false, all = false, json = false;
+        const struct vs_option opts[] = {
+            {"no-stream", 0, VS_OPT_BOOL, &no_stream, NULL, "print one sample and exit"},
+            {"all", 'a', VS_OPT_BOOL, &all, NULL, "accepted (stopped containers show nothing)"},
+            {"format", 0, VS_OPT_CALLBACK, &json, "json", "one JSON object per line", stats_format},
+            VS_OPT_TABLE_END,
         };
-        bool stream = true, json = false;
-        int c;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "+:ah", opts, NULL)) != -1) {
-                switch (c) {
-                case 'n':
-                        stream = false;
-                        break;
-                case 'a':
-                        break;
-                case 'f':
-                        if (strcmp(optarg, "json") != 0)
-                                return vs_usage_error("stats", "--format: only 'json'");
-                        json = true;
-                        break;
-                case 'h':
-                        printf("Usage: vessel stats [--no-stream] [--format json] "
-                               "[CONTAINER...]\n\n"
-                               "Show CPU, memory, block IO and pids of running containers.\n");
-                        return 0;
-                default:
-                        return vs_option_error("stats", argv, c == ':');
-                }
-        }
+        struct vs_cmdline cl = {"stats", "[--no-stream] [--format json] [CONTAINER...]",
+                                "Show CPU, memory, block IO and pids of running containers.", opts};
+        int first = vs_parse_options(&cl, argc, argv);
+        if (first < 0)
+                return cl.status;
+        bool stream = !no_stream;
         vs_error *err = NULL;
         _cleanup_engine_ struct vs_engine *e = NULL;
         if (vs_cmd_open_engine(&e, &err) < 0)
                 return vs_report_error(&err);
         struct vs_ctr **v = NULL;
         size_t n = 0;
-        if (optind < argc) {
-                for (int i = optind; i < argc; i++) {
+        if (first < argc) {
+                for (int i = first; i < argc; i++) {
                         struct vs_ctr *ct = NULL;
                         if (vs_ctr_resolve(e, argv[i], &ct, &err) < 0) {
                                 vs_ctr_list_free(v, n);
@@ -728,25 +674,20 @@ int cmd_engine_stats(int argc, char **argv)
 
 int cmd_engine_diff(int argc, char **argv)
 {
-        static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {0}};
-        int c;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
-                if (c == 'h') {
-                        printf("Usage: vessel diff CONTAINER\n\n"
-                               "List files added (A), changed (C) and deleted (D) in a "
-                               "container.\n");
-                        return 0;
-                }
-                return vs_option_error("diff", argv, c == ':');
-        }
-        if (argc - optind != 1)
+        const struct vs_option opts[] = {VS_OPT_TABLE_END};
+        struct vs_cmdline cl = {"diff", "CONTAINER",
+                                "List files added (A), changed (C) and deleted (D) in a container.",
+                                opts};
+        int first = vs_parse_options(&cl, argc, argv);
+        if (first < 0)
+                return cl.status;
+        if (argc - first != 1)
                 return vs_usage_error("diff", "expected one CONTAINER");
         vs_error *err = NULL;
         _cleanup_engine_ struct vs_engine *e = NULL;
         _cleanup_ctr_ struct vs_ctr *ct = NULL;
         _cleanup_strv_ char **lines = NULL;
-        if (vs_cmd_open_engine(&e, &err) < 0 || vs_ctr_resolve(e, argv[optind], &ct, &err) < 0 ||
+        if (vs_cmd_open_engine(&e, &err) < 0 || vs_ctr_resolve(e, argv[first], &ct, &err) < 0 ||
             vs_engine_diff(e, ct, &lines, &err) < 0)
                 return vs_report_error(&err);
         for (size_t i = 0; lines && lines[i]; i++)

@@ -1,92 +1,21 @@
 /* vessel run / create / start / attach / monitor. */
 #include "cmd/cmd.h"
 #include "cmd/engine_cmd.h"
+#include "cmd/options.h"
 #include "engine/engine.h"
 #include "vm/vm.h"
 #include "util/cleanup.h"
+#include "util/exitcode.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-static const char run_usage[] =
-    "Usage: vessel %s [OPTIONS] IMAGE [COMMAND [ARG...]]\n\n"
-    "%s\n\n"
-    "  -d, --detach               run in the background; print the container id\n"
-    "  -i, --interactive          keep stdin open (forwarded to the container)\n"
-    "  -t, --tty                  allocate a pseudo-terminal\n"
-    "      --rm                   remove the container when it exits\n"
-    "      --name NAME            name ([a-zA-Z0-9][a-zA-Z0-9_.-]*; default generated)\n"
-    "  -e, --env KEY[=VALUE]      set an environment variable (KEY alone: from ours)\n"
-    "      --env-file FILE        read KEY=VALUE lines\n"
-    "  -w, --workdir DIR          working directory in the container\n"
-    "  -u, --user USER[:GROUP]    user (name or uid) and group\n"
-    "  -v, --volume SPEC          HOST:CTR[:ro], NAME:CTR[:ro] or CTR (anonymous)\n"
-    "      --tmpfs CTR[:OPTS]     mount a tmpfs\n"
-    "      --read-only            read-only root filesystem\n"
-    "      --hostname NAME        hostname (default: the short id)\n"
-    "      --entrypoint CMD       override the image's entrypoint (\"\" clears it)\n"
-    "  -m, --memory SIZE          memory limit (e.g. 64m)\n"
-    "      --memory-swap SIZE     memory + swap limit (-1: unlimited)\n"
-    "      --cpus N               CPU quota (N * 100000 us per 100000 us)\n"
-    "  -c, --cpu-shares N         relative CPU weight\n"
-    "      --cpuset-cpus LIST     CPUs allowed (0-2,4)\n"
-    "      --pids-limit N         maximum number of processes (-1: unlimited)\n"
-    "      --blkio-weight N       block IO weight (10-1000)\n"
-    "      --device-read-bps DEV:RATE, --device-write-bps DEV:RATE\n"
-    "      --device-read-iops DEV:N, --device-write-iops DEV:N\n"
-    "      --ulimit NAME=SOFT[:HARD]\n"
-    "      --cap-add CAP, --cap-drop CAP   (ALL for all)\n"
-    "      --privileged           all capabilities and devices, no seccomp\n"
-    "      --security-opt OPT     seccomp=PROFILE|unconfined, no-new-privileges\n"
-    "      --network MODE         none, host, bridge or a network's name (default: a\n"
-    "                             network namespace with only loopback)\n"
-    "      --ip ADDR              the container's IPv4 address on its network\n"
-    "  -p, --publish SPEC         [HOSTIP:]HOSTPORT:CTRPORT[/tcp|udp] (bridge networks)\n"
-    "      --restart POLICY       no, on-failure[:N], always, unless-stopped\n"
-    "      --stop-signal SIG      signal for stop (default SIGTERM)\n"
-    "      --stop-timeout N       seconds before stop kills (default 10)\n"
-    "      --isolation MODE       container (default) or vm: a microVM with its own\n"
-    "                             kernel (docs/vm.md); --memory is its RAM, --cpus\n"
-    "                             its vCPUs\n"
-    "  -h, --help                 print this help\n";
-
-enum {
-        OPT_RM = 256,
-        OPT_NAME,
-        OPT_ENV_FILE,
-        OPT_TMPFS,
-        OPT_READ_ONLY,
-        OPT_HOSTNAME,
-        OPT_ENTRYPOINT,
-        OPT_MEMORY_SWAP,
-        OPT_CPUS,
-        OPT_CPUSET,
-        OPT_PIDS,
-        OPT_BLKIO,
-        OPT_DRBPS,
-        OPT_DWBPS,
-        OPT_DRIOPS,
-        OPT_DWIOPS,
-        OPT_ULIMIT,
-        OPT_CAP_ADD,
-        OPT_CAP_DROP,
-        OPT_PRIVILEGED,
-        OPT_SECURITY,
-        OPT_NETWORK,
-        OPT_IP,
-        OPT_RESTART,
-        OPT_STOP_SIGNAL,
-        OPT_STOP_TIMEOUT,
-        OPT_ISOLATION,
-};
 
 static void free_flags(struct vs_run_flags *f)
 {
@@ -110,180 +39,92 @@ static void free_flags(struct vs_run_flags *f)
         }
 }
 
+static int set_entrypoint(const struct vs_option *o, const char *v, vs_error **err)
+{
+        struct vs_run_flags *f = o->target;
+        f->entrypoint = v;
+        f->has_entrypoint = true;
+        return 0;
+}
+
 /* Returns 0 to go on, else exit status + 1. */
 static int parse_run(const char *cmd, const char *summary, int argc, char **argv,
                      struct vs_run_flags *f)
 {
-        static const struct option opts[] = {
-            {"detach", no_argument, NULL, 'd'},
-            {"interactive", no_argument, NULL, 'i'},
-            {"tty", no_argument, NULL, 't'},
-            {"rm", no_argument, NULL, OPT_RM},
-            {"name", required_argument, NULL, OPT_NAME},
-            {"env", required_argument, NULL, 'e'},
-            {"env-file", required_argument, NULL, OPT_ENV_FILE},
-            {"workdir", required_argument, NULL, 'w'},
-            {"user", required_argument, NULL, 'u'},
-            {"volume", required_argument, NULL, 'v'},
-            {"tmpfs", required_argument, NULL, OPT_TMPFS},
-            {"read-only", no_argument, NULL, OPT_READ_ONLY},
-            {"hostname", required_argument, NULL, OPT_HOSTNAME},
-            {"entrypoint", required_argument, NULL, OPT_ENTRYPOINT},
-            {"memory", required_argument, NULL, 'm'},
-            {"memory-swap", required_argument, NULL, OPT_MEMORY_SWAP},
-            {"cpus", required_argument, NULL, OPT_CPUS},
-            {"cpu-shares", required_argument, NULL, 'c'},
-            {"cpuset-cpus", required_argument, NULL, OPT_CPUSET},
-            {"pids-limit", required_argument, NULL, OPT_PIDS},
-            {"blkio-weight", required_argument, NULL, OPT_BLKIO},
-            {"device-read-bps", required_argument, NULL, OPT_DRBPS},
-            {"device-write-bps", required_argument, NULL, OPT_DWBPS},
-            {"device-read-iops", required_argument, NULL, OPT_DRIOPS},
-            {"device-write-iops", required_argument, NULL, OPT_DWIOPS},
-            {"ulimit", required_argument, NULL, OPT_ULIMIT},
-            {"cap-add", required_argument, NULL, OPT_CAP_ADD},
-            {"cap-drop", required_argument, NULL, OPT_CAP_DROP},
-            {"privileged", no_argument, NULL, OPT_PRIVILEGED},
-            {"security-opt", required_argument, NULL, OPT_SECURITY},
-            {"network", required_argument, NULL, OPT_NETWORK},
-            {"net", required_argument, NULL, OPT_NETWORK},
-            {"ip", required_argument, NULL, OPT_IP},
-            {"publish", required_argument, NULL, 'p'},
-            {"restart", required_argument, NULL, OPT_RESTART},
-            {"stop-signal", required_argument, NULL, OPT_STOP_SIGNAL},
-            {"stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT},
-            {"isolation", required_argument, NULL, OPT_ISOLATION},
-            {"help", no_argument, NULL, 'h'},
-            {0},
+        const struct vs_option opts[] = {
+            {"detach", 'd', VS_OPT_BOOL, &f->detach, NULL,
+             "run in the background; print the container id"},
+            {"interactive", 'i', VS_OPT_BOOL, &f->interactive, NULL,
+             "keep stdin open (forwarded to the container)"},
+            {"tty", 't', VS_OPT_BOOL, &f->tty, NULL, "allocate a pseudo-terminal"},
+            {"rm", 0, VS_OPT_BOOL, &f->rm, NULL, "remove the container when it exits"},
+            {"name", 0, VS_OPT_STRING, &f->name, "NAME",
+             "name ([a-zA-Z0-9][a-zA-Z0-9_.-]*; default generated)"},
+            {"env", 'e', VS_OPT_LIST, &f->env, "KEY[=VALUE]",
+             "set an environment variable (KEY alone: from ours)"},
+            {"env-file", 0, VS_OPT_LIST, &f->env_files, "FILE", "read KEY=VALUE lines"},
+            {"workdir", 'w', VS_OPT_STRING, &f->workdir, "DIR",
+             "working directory in the container"},
+            {"user", 'u', VS_OPT_STRING, &f->user, "USER[:GROUP]", "user (name or uid) and group"},
+            {"volume", 'v', VS_OPT_LIST, &f->volumes, "SPEC",
+             "HOST:CTR[:ro], NAME:CTR[:ro] or CTR (anonymous)"},
+            {"tmpfs", 0, VS_OPT_LIST, &f->tmpfs, "CTR[:OPTS]", "mount a tmpfs"},
+            {"read-only", 0, VS_OPT_BOOL, &f->read_only, NULL, "read-only root filesystem"},
+            {"hostname", 'h', VS_OPT_STRING, &f->hostname, "NAME",
+             "hostname (default: the short id)"},
+            {"entrypoint", 0, VS_OPT_CALLBACK, f, "CMD",
+             "override the image's entrypoint (\"\" clears it)", set_entrypoint},
+            {"memory", 'm', VS_OPT_STRING, &f->memory, "SIZE", "memory limit (e.g. 64m)"},
+            {"memory-swap", 0, VS_OPT_STRING, &f->memory_swap, "SIZE",
+             "memory + swap limit (-1: unlimited)"},
+            {"cpus", 0, VS_OPT_STRING, &f->cpus, "N", "CPU quota (N * 100000 us per 100000 us)"},
+            {"cpu-shares", 'c', VS_OPT_STRING, &f->cpu_shares, "N", "relative CPU weight"},
+            {"cpuset-cpus", 0, VS_OPT_STRING, &f->cpuset_cpus, "LIST", "CPUs allowed (0-2,4)"},
+            {"pids-limit", 0, VS_OPT_STRING, &f->pids_limit, "N",
+             "maximum number of processes (-1: unlimited)"},
+            {"blkio-weight", 0, VS_OPT_STRING, &f->blkio_weight, "N", "block IO weight (10-1000)"},
+            {"device-read-bps", 0, VS_OPT_LIST, &f->device_read_bps, "DEV:RATE",
+             "read rate limit of a device (bytes/s)"},
+            {"device-write-bps", 0, VS_OPT_LIST, &f->device_write_bps, "DEV:RATE",
+             "write rate limit of a device (bytes/s)"},
+            {"device-read-iops", 0, VS_OPT_LIST, &f->device_read_iops, "DEV:N",
+             "read rate limit of a device (IO/s)"},
+            {"device-write-iops", 0, VS_OPT_LIST, &f->device_write_iops, "DEV:N",
+             "write rate limit of a device (IO/s)"},
+            {"ulimit", 0, VS_OPT_LIST, &f->ulimits, "NAME=SOFT[:HARD]", "set a resource limit"},
+            {"cap-add", 0, VS_OPT_LIST, &f->cap_add, "CAP", "add a capability (ALL for all)"},
+            {"cap-drop", 0, VS_OPT_LIST, &f->cap_drop, "CAP", "drop a capability (ALL for all)"},
+            {"privileged", 0, VS_OPT_BOOL, &f->privileged, NULL,
+             "all capabilities and devices, no seccomp"},
+            {"security-opt", 0, VS_OPT_LIST, &f->security_opts, "OPT",
+             "seccomp=PROFILE|unconfined, no-new-privileges"},
+            {"network", 0, VS_OPT_STRING, &f->network, "MODE",
+             "none, host, bridge or a network's name (default: a network namespace with only "
+             "loopback)"},
+            {"net", 0, VS_OPT_STRING, &f->network, "MODE", NULL},
+            {"ip", 0, VS_OPT_STRING, &f->ip, "ADDR", "the container's IPv4 address on its network"},
+            {"publish", 'p', VS_OPT_LIST, &f->publish, "SPEC",
+             "[HOSTIP:]HOSTPORT:CTRPORT[/tcp|udp] (bridge networks)"},
+            {"restart", 0, VS_OPT_STRING, &f->restart, "POLICY",
+             "no, on-failure[:N], always, unless-stopped"},
+            {"stop-signal", 0, VS_OPT_STRING, &f->stop_signal, "SIG",
+             "signal for stop (default SIGTERM)"},
+            {"stop-timeout", 0, VS_OPT_STRING, &f->stop_timeout, "N",
+             "seconds before stop kills (default 10)"},
+            {"isolation", 0, VS_OPT_STRING, &f->isolation, "MODE",
+             "container (default) or vm: a microVM with its own kernel (docs/vm.md); --memory is "
+             "its RAM, --cpus its vCPUs"},
+            VS_OPT_TABLE_END,
         };
-        int c;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "+:dite:w:u:v:m:c:p:h", opts, NULL)) != -1) {
-                switch (c) {
-                case 'd':
-                        f->detach = true;
-                        break;
-                case 'i':
-                        f->interactive = true;
-                        break;
-                case 't':
-                        f->tty = true;
-                        break;
-                case OPT_RM:
-                        f->rm = true;
-                        break;
-                case OPT_NAME:
-                        f->name = optarg;
-                        break;
-                case 'e':
-                        strv_push(&f->env, optarg);
-                        break;
-                case OPT_ENV_FILE:
-                        strv_push(&f->env_files, optarg);
-                        break;
-                case 'w':
-                        f->workdir = optarg;
-                        break;
-                case 'u':
-                        f->user = optarg;
-                        break;
-                case 'v':
-                        strv_push(&f->volumes, optarg);
-                        break;
-                case OPT_TMPFS:
-                        strv_push(&f->tmpfs, optarg);
-                        break;
-                case OPT_READ_ONLY:
-                        f->read_only = true;
-                        break;
-                case OPT_HOSTNAME:
-                        f->hostname = optarg;
-                        break;
-                case OPT_ENTRYPOINT:
-                        f->entrypoint = optarg;
-                        f->has_entrypoint = true;
-                        break;
-                case 'm':
-                        f->memory = optarg;
-                        break;
-                case OPT_MEMORY_SWAP:
-                        f->memory_swap = optarg;
-                        break;
-                case OPT_CPUS:
-                        f->cpus = optarg;
-                        break;
-                case 'c':
-                        f->cpu_shares = optarg;
-                        break;
-                case OPT_CPUSET:
-                        f->cpuset_cpus = optarg;
-                        break;
-                case OPT_PIDS:
-                        f->pids_limit = optarg;
-                        break;
-                case OPT_BLKIO:
-                        f->blkio_weight = optarg;
-                        break;
-                case OPT_DRBPS:
-                        strv_push(&f->device_read_bps, optarg);
-                        break;
-                case OPT_DWBPS:
-                        strv_push(&f->device_write_bps, optarg);
-                        break;
-                case OPT_DRIOPS:
-                        strv_push(&f->device_read_iops, optarg);
-                        break;
-                case OPT_DWIOPS:
-                        strv_push(&f->device_write_iops, optarg);
-                        break;
-                case OPT_ULIMIT:
-                        strv_push(&f->ulimits, optarg);
-                        break;
-                case OPT_CAP_ADD:
-                        strv_push(&f->cap_add, optarg);
-                        break;
-                case OPT_CAP_DROP:
-                        strv_push(&f->cap_drop, optarg);
-                        break;
-                case OPT_PRIVILEGED:
-                        f->privileged = true;
-                        break;
-                case OPT_SECURITY:
-                        strv_push(&f->security_opts, optarg);
-                        break;
-                case OPT_NETWORK:
-                        f->network = optarg;
-                        break;
-                case OPT_IP:
-                        f->ip = optarg;
-                        break;
-                case 'p':
-                        strv_push(&f->publish, optarg);
-                        break;
-                case OPT_RESTART:
-                        f->restart = optarg;
-                        break;
-                case OPT_STOP_SIGNAL:
-                        f->stop_signal = optarg;
-                        break;
-                case OPT_STOP_TIMEOUT:
-                        f->stop_timeout = optarg;
-                        break;
-                case OPT_ISOLATION:
-                        f->isolation = optarg;
-                        break;
-                case 'h':
-                        printf(run_usage, cmd, summary);
-                        return 1;
-                default:
-                        return 1 + vs_option_error(cmd, argv, c == ':');
-                }
-        }
-        if (optind >= argc)
+        struct vs_cmdline cl = {cmd, "[OPTIONS] IMAGE [COMMAND [ARG...]]", summary, opts};
+        int i = vs_parse_options(&cl, argc, argv);
+        if (i < 0)
+                return 1 + cl.status;
+        if (i >= argc)
                 return 1 + vs_usage_error(cmd, "missing IMAGE");
-        f->image = argv[optind++];
-        if (optind < argc)
-                f->cmd = strv_copy(argv + optind);
+        f->image = argv[i++];
+        if (i < argc)
+                f->cmd = strv_copy(argv + i);
         if (f->tty && isatty(STDIN_FILENO)) {
                 struct winsize ws;
                 if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0) {
@@ -294,16 +135,13 @@ static int parse_run(const char *cmd, const char *summary, int argc, char **argv
         return 0;
 }
 
-/* Docker's exit codes for a run that failed: 125 the engine, 126 the
- * command cannot be executed, 127 the command was not found. */
-static int run_error(vs_error **err)
+/* Docker's exit codes for a run that failed: 125 the engine (everything
+ * before the container's start: flags, files, image, name); at the start,
+ * by the failure's errno, 126 the command cannot be invoked, 127 it was not
+ * found (vs_exec_failure_code()). */
+static int run_error(vs_error **err, bool starting)
 {
-        int code = 125;
-        if (*err && (*err)->errno_ == ENOENT && strstr((*err)->msg, "no such container") == NULL &&
-            strstr((*err)->msg, "image") == NULL)
-                code = 127;
-        else if (*err && ((*err)->errno_ == EACCES || (*err)->errno_ == ENOEXEC))
-                code = 126;
+        int code = starting && *err ? vs_exec_failure_code((*err)->errno_) : 125;
         vs_report_error(err);
         return code;
 }
@@ -352,7 +190,7 @@ static int run_or_create(const char *cmd, bool run, int argc, char **argv)
         _cleanup_ctr_ struct vs_ctr *c = NULL;
         if (vs_cmd_open_engine(&e, &err) < 0 || vs_engine_create(e, &f, &c, &err) < 0) {
                 free_flags(&f);
-                return run_error(&err);
+                return run_error(&err, false);
         }
         bool detach = f.detach, interactive = f.interactive, rm = f.rm;
         free_flags(&f);
@@ -362,7 +200,7 @@ static int run_or_create(const char *cmd, bool run, int argc, char **argv)
         if (vs_ctr_is_vm(c) && vs_vm_host_check(e, &err) < 0) {
                 _cleanup_error_ vs_error *rerr = NULL;
                 vs_engine_rm(e, c, true, true, &rerr);
-                return run_error(&err);
+                return run_error(&err, false);
         }
         if (!run) {
                 printf("%s\n", c->id);
@@ -374,7 +212,7 @@ static int run_or_create(const char *cmd, bool run, int argc, char **argv)
                                 _cleanup_error_ vs_error *rerr = NULL;
                                 vs_engine_rm(e, c, true, true, &rerr);
                         }
-                        return run_error(&err);
+                        return run_error(&err, true);
                 }
                 printf("%s\n", c->id);
                 return 0;
@@ -385,7 +223,7 @@ static int run_or_create(const char *cmd, bool run, int argc, char **argv)
                         _cleanup_error_ vs_error *rerr = NULL;
                         vs_engine_rm(e, c, true, true, &rerr);
                 }
-                return run_error(&err);
+                return run_error(&err, true);
         }
         return code;
 }
@@ -402,43 +240,27 @@ int cmd_engine_create(int argc, char **argv)
 
 int cmd_engine_start(int argc, char **argv)
 {
-        static const struct option opts[] = {
-            {"attach", no_argument, NULL, 'a'},
-            {"interactive", no_argument, NULL, 'i'},
-            {"help", no_argument, NULL, 'h'},
-            {0},
-        };
         bool attach = false, interactive = false;
-        int c;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "+:aih", opts, NULL)) != -1) {
-                switch (c) {
-                case 'a':
-                        attach = true;
-                        break;
-                case 'i':
-                        interactive = true;
-                        break;
-                case 'h':
-                        printf("Usage: vessel start [-a] [-i] CONTAINER...\n\n"
-                               "Start created or stopped containers.\n\n"
-                               "  -a, --attach        attach to its output; exit with its code\n"
-                               "  -i, --interactive   forward stdin (with -a)\n");
-                        return 0;
-                default:
-                        return vs_option_error("start", argv, c == ':');
-                }
-        }
-        if (optind >= argc)
+        const struct vs_option opts[] = {
+            {"attach", 'a', VS_OPT_BOOL, &attach, NULL, "attach to its output; exit with its code"},
+            {"interactive", 'i', VS_OPT_BOOL, &interactive, NULL, "forward stdin (with -a)"},
+            VS_OPT_TABLE_END,
+        };
+        struct vs_cmdline cl = {"start", "[-a] [-i] CONTAINER...",
+                                "Start created or stopped containers.", opts};
+        int first = vs_parse_options(&cl, argc, argv);
+        if (first < 0)
+                return cl.status;
+        if (first >= argc)
                 return vs_usage_error("start", "missing CONTAINER");
-        if ((attach || interactive) && argc - optind > 1)
+        if ((attach || interactive) && argc - first > 1)
                 return vs_usage_error("start", "--attach takes one container");
         vs_error *err = NULL;
         _cleanup_engine_ struct vs_engine *e = NULL;
         if (vs_cmd_open_engine(&e, &err) < 0)
                 return vs_report_error(&err);
         int status = 0;
-        for (int i = optind; i < argc; i++) {
+        for (int i = first; i < argc; i++) {
                 _cleanup_ctr_ struct vs_ctr *ctr = NULL;
                 if (vs_ctr_resolve(e, argv[i], &ctr, &err) < 0) {
                         status = vs_report_error(&err);
@@ -459,32 +281,24 @@ int cmd_engine_start(int argc, char **argv)
 
 int cmd_engine_attach(int argc, char **argv)
 {
-        static const struct option opts[] = {
-            {"no-stdin", no_argument, NULL, 'n'},
-            {"help", no_argument, NULL, 'h'},
-            {0},
-        };
         bool no_stdin = false;
-        int c;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
-                if (c == 'n') {
-                        no_stdin = true;
-                } else if (c == 'h') {
-                        printf("Usage: vessel attach [--no-stdin] CONTAINER\n\n"
-                               "Attach to a running container's output (and stdin when it was\n"
-                               "started with -i); exit with its exit code.\n");
-                        return 0;
-                } else {
-                        return vs_option_error("attach", argv, c == ':');
-                }
-        }
-        if (argc - optind != 1)
+        const struct vs_option opts[] = {
+            {"no-stdin", 0, VS_OPT_BOOL, &no_stdin, NULL, "do not forward stdin"},
+            VS_OPT_TABLE_END,
+        };
+        struct vs_cmdline cl = {"attach", "[--no-stdin] CONTAINER",
+                                "Attach to a running container's output (and stdin when it was\n"
+                                "started with -i); exit with its exit code.",
+                                opts};
+        int first = vs_parse_options(&cl, argc, argv);
+        if (first < 0)
+                return cl.status;
+        if (argc - first != 1)
                 return vs_usage_error("attach", "expected one CONTAINER");
         vs_error *err = NULL;
         _cleanup_engine_ struct vs_engine *e = NULL;
         _cleanup_ctr_ struct vs_ctr *ctr = NULL;
-        if (vs_cmd_open_engine(&e, &err) < 0 || vs_ctr_resolve(e, argv[optind], &ctr, &err) < 0)
+        if (vs_cmd_open_engine(&e, &err) < 0 || vs_ctr_resolve(e, argv[first], &ctr, &err) < 0)
                 return vs_report_error(&err);
         vs_ctr_refresh(e, ctr);
         if (!vs_ctr_monitor_alive(ctr) || !ctr->state.running) {
@@ -508,47 +322,22 @@ int cmd_engine_attach(int argc, char **argv)
 
 int cmd_engine_monitor(int argc, char **argv)
 {
-        static const struct option opts[] = {
-            {"runtime-root", required_argument, NULL, 'r'},
-            {"status-fd", required_argument, NULL, 's'},
-            {"attach-fd", required_argument, NULL, 'a'},
-            {"restart-delay", required_argument, NULL, 'd'},
-            {"last-exit", required_argument, NULL, 'x'},
-            {"help", no_argument, NULL, 'h'},
-            {0},
-        };
         const char *runtime_root = vs_engine_runtime_root();
-        int status_fd = -1, attach_fd = -1, last_exit = 0;
-        long restart_delay = -1;
-        int c;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
-                switch (c) {
-                case 'r':
-                        runtime_root = optarg;
-                        break;
-                case 's':
-                        status_fd = atoi(optarg);
-                        break;
-                case 'a':
-                        attach_fd = atoi(optarg);
-                        break;
-                case 'd':
-                        restart_delay = atol(optarg);
-                        break;
-                case 'x':
-                        last_exit = atoi(optarg);
-                        break;
-                case 'h':
-                        printf("Usage: vessel monitor [--runtime-root DIR] [--status-fd N] "
-                               "[--attach-fd N] ID\n\n"
-                               "Internal: supervises one container (started by run/start).\n");
-                        return 0;
-                default:
-                        return vs_option_error("monitor", argv, c == ':');
-                }
-        }
-        if (argc - optind != 1)
+        int status_fd = -1, attach_fd = -1, last_exit = 0, restart_delay = -1;
+        const struct vs_option opts[] = {
+            {"runtime-root", 0, VS_OPT_STRING, &runtime_root, "DIR", "runtime state root"},
+            {"status-fd", 0, VS_OPT_INT, &status_fd, "N", "report the first start's result here"},
+            {"attach-fd", 0, VS_OPT_INT, &attach_fd, "N", "an attach session's socket"},
+            {"restart-delay", 0, VS_OPT_INT, &restart_delay, "MS", "wait before the start"},
+            {"last-exit", 0, VS_OPT_INT, &last_exit, "CODE", "the previous run's exit code"},
+            VS_OPT_TABLE_END,
+        };
+        struct vs_cmdline cl = {"monitor", "[OPTIONS] ID",
+                                "Internal: supervises one container (started by run/start).", opts};
+        int first = vs_parse_options(&cl, argc, argv);
+        if (first < 0)
+                return cl.status;
+        if (argc - first != 1)
                 return vs_usage_error("monitor", "expected one container ID");
         vs_error *err = NULL;
         _cleanup_engine_ struct vs_engine *e = NULL;
@@ -557,7 +346,7 @@ int cmd_engine_monitor(int argc, char **argv)
                         dprintf(status_fd, "%d %s", err->errno_ ? err->errno_ : EINVAL, err->msg);
                 return vs_report_error(&err);
         }
-        struct vs_monitor_opts o = {.id = argv[optind],
+        struct vs_monitor_opts o = {.id = argv[first],
                                     .status_fd = status_fd,
                                     .attach_fd = attach_fd,
                                     .restart_delay_ms = restart_delay,

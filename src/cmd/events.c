@@ -1,6 +1,7 @@
 /* vessel events: a container's statistics and OOM kills as JSON lines, in
  * runc's shape ({"type":"stats"|"oom","id":ID[,"data":{...}]}). */
 #include "cmd/cmd.h"
+#include "cmd/options.h"
 #include "runtime/cgroup.h"
 #include "runtime/container.h"
 #include "runtime/state.h"
@@ -9,7 +10,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <poll.h>
 #include <stdint.h>
@@ -21,59 +21,6 @@
 /* How often the OOM counter is looked at between stats: an OOM kill is
  * reported within this delay, whatever the --interval. */
 #define OOM_POLL_MS 100
-
-/* A Go duration (what runc's --interval takes): "5s", "500ms", "1m30s",
- * "1.5s", "100us". Returns false when malformed or not positive. */
-static bool parse_duration(const char *s, int64_t *ns_out)
-{
-        static const struct {
-                const char *unit;
-                double ns;
-        } units[] = {
-            {"ns", 1},  {"us", 1e3}, {"µs", 1e3},   {"ms", 1e6},
-            {"s", 1e9}, {"m", 60e9}, {"h", 3600e9},
-        };
-        double total = 0;
-        const char *p = s;
-        if (*p == '\0')
-                return false;
-        while (*p) {
-                if (!isdigit((unsigned char) *p) && *p != '.')
-                        return false;
-                /* Digits and one dot only: strtod alone would take
-                 * exponents and hex. */
-                size_t nlen = strspn(p, "0123456789.");
-                char num[64];
-                if (nlen == 0 || nlen >= sizeof(num) ||
-                    memchr(p, '.', nlen) != memrchr(p, '.', nlen))
-                        return false;
-                memcpy(num, p, nlen);
-                num[nlen] = '\0';
-                char *end;
-                double v = strtod(num, &end);
-                if (*end != '\0')
-                        return false;
-                p += nlen;
-                size_t best = 0;
-                double mult = 0;
-                /* Longest unit first, so "ms" is not read as "m" + "s". */
-                for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-                        size_t len = strlen(units[i].unit);
-                        if (strncmp(p, units[i].unit, len) == 0 && len > best) {
-                                best = len;
-                                mult = units[i].ns;
-                        }
-                }
-                if (best == 0)
-                        return false; /* Go requires a unit on every number but "0" */
-                p += best;
-                total += v * mult;
-        }
-        if (!isfinite(total) || total < 1 || total > 9e18)
-                return false;
-        *ns_out = (int64_t) total;
-        return true;
-}
 
 static int64_t now_ns(void)
 {
@@ -163,50 +110,28 @@ static int follow(const char *id, int64_t interval_ns)
 
 int cmd_events(int argc, char **argv)
 {
-        static const struct option opts[] = {
-            {"stats", no_argument, NULL, 's'},
-            {"interval", required_argument, NULL, 'i'},
-            {"help", no_argument, NULL, 'h'},
-            {0},
-        };
         bool stats_once = false;
         int64_t interval_ns = 5000000000LL;
-        int c;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, ":si:h", opts, NULL)) != -1) {
-                switch (c) {
-                case 's':
-                        stats_once = true;
-                        break;
-                case 'i':
-                        if (!parse_duration(optarg, &interval_ns))
-                                return vs_usage_error("events",
-                                                      "--interval: '%s' is not a positive "
-                                                      "duration (like 5s, 500ms, 1m)",
-                                                      optarg);
-                        break;
-                case 'h':
-                        printf("Usage: vessel events [--stats] [--interval DURATION] ID\n\n"
-                               "Print a container's events as JSON lines until it stops: its "
-                               "statistics\n"
-                               "({\"type\":\"stats\",\"id\":ID,\"data\":{...}}) every interval, "
-                               "and {\"type\":\"oom\",\"id\":ID}\n"
-                               "whenever the kernel OOM-kills one of its processes.\n\n"
-                               "  -s, --stats              print the statistics once and exit\n"
-                               "  -i, --interval DURATION  time between statistics (default "
-                               "5s; 1s, 500ms, 1m30s)\n");
-                        return 0;
-                case ':':
-                        return vs_option_error("events", argv, true);
-                default:
-                        return vs_option_error("events", argv, false);
-                }
-        }
-        if (optind >= argc)
+        const struct vs_option opts[] = {
+            {"stats", 's', VS_OPT_BOOL, &stats_once, NULL, "print the statistics once and exit"},
+            {"interval", 'i', VS_OPT_DURATION, &interval_ns, "DURATION",
+             "time between statistics (default 5s; 1s, 500ms, 1m30s)"},
+            VS_OPT_TABLE_END,
+        };
+        struct vs_cmdline cl = {
+            "events", "[--stats] [--interval DURATION] ID",
+            "Print a container's events as JSON lines until it stops: its statistics\n"
+            "({\"type\":\"stats\",\"id\":ID,\"data\":{...}}) every interval, and "
+            "{\"type\":\"oom\",\"id\":ID}\nwhenever the kernel OOM-kills one of its processes.",
+            opts, VS_PARSE_INTERSPERSED | VS_PARSE_H_IS_HELP};
+        int first = vs_parse_options(&cl, argc, argv);
+        if (first < 0)
+                return cl.status;
+        if (first >= argc)
                 return vs_usage_error("events", "missing container ID");
-        if (argc - optind > 1)
-                return vs_usage_error("events", "unexpected argument '%s'", argv[optind + 1]);
-        const char *id = argv[optind];
+        if (argc - first > 1)
+                return vs_usage_error("events", "unexpected argument '%s'", argv[first + 1]);
+        const char *id = argv[first];
         if (!stats_once)
                 return follow(id, interval_ns);
         vs_error *err = NULL;

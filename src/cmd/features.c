@@ -1,6 +1,7 @@
 /* vessel features: the runtime-spec features document (features.md,
  * features-linux.md): what config.json fields and values vessel recognises. */
 #include "cmd/cmd.h"
+#include "cmd/options.h"
 #include "version.h"
 #include "oci/config.h"
 #include "runtime/seccomp.h"
@@ -11,12 +12,10 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <getopt.h>
 #include <linux/capability.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/capability.h>
-
 
 #define FEATURES_OCI_VERSION_MIN "1.0.0"
 #define FEATURES_OCI_VERSION_MAX VESSEL_OCI_VERSION
@@ -28,17 +27,6 @@ static const char *const known_hooks[] = {
 static const char *const known_namespaces[] = {
     "cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts", NULL,
 };
-
-
-static void features_usage(FILE *out)
-{
-        fprintf(out, "Usage: vessel features\n\n"
-                     "Print the runtime-spec features document (JSON): the spec versions,\n"
-                     "hooks, mount options, namespaces, capabilities, cgroup and seccomp\n"
-                     "support that vessel recognises in config.json.\n\n"
-                     "Options:\n"
-                     "  --help, -h  print this help\n");
-}
 
 static json_object *string_array(const char *const *list)
 {
@@ -180,23 +168,17 @@ static json_object *features_document(void)
 
 int cmd_features(int argc, char **argv)
 {
-        static const struct option opts[] = {
-            {"help", no_argument, NULL, 'h'},
-            {0},
-        };
-        int c;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-                switch (c) {
-                case 'h':
-                        features_usage(stdout);
-                        return 0;
-                default:
-                        return vs_option_error("features", argv, false);
-                }
-        }
-        if (optind < argc)
-                return vs_usage_error("features", "unexpected argument '%s'", argv[optind]);
+        const struct vs_option opts[] = {VS_OPT_TABLE_END};
+        struct vs_cmdline cl = {"features", "",
+                                "Print the runtime-spec features document (JSON): the spec "
+                                "versions,\nhooks, mount options, namespaces, capabilities, cgroup "
+                                "and seccomp\nsupport that vessel recognises in config.json.",
+                                opts, VS_PARSE_INTERSPERSED | VS_PARSE_H_IS_HELP};
+        int first = vs_parse_options(&cl, argc, argv);
+        if (first < 0)
+                return cl.status;
+        if (first < argc)
+                return vs_usage_error("features", "unexpected argument '%s'", argv[first]);
 
         _cleanup_json_ json_object *doc = features_document();
         _cleanup_free_ char *text = vs_json_to_string(doc, true);

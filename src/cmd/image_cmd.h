@@ -7,7 +7,6 @@
 #include "image/store.h"
 
 int cmd_images(int argc, char **argv);
-int cmd_image(int argc, char **argv);
 int cmd_image_inspect(int argc, char **argv);
 int cmd_image_prune(int argc, char **argv);
 int cmd_tag(int argc, char **argv);
@@ -17,7 +16,8 @@ int cmd_load(int argc, char **argv);
 int cmd_save(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_pull(int argc, char **argv);
-int cmd_system(int argc, char **argv);
+int cmd_system_check(int argc, char **argv);
+int cmd_system_prune(int argc, char **argv);
 
 /* Opens the store under vs_globals.data_root, with the engine's check of
  * which images its containers use when the engine is linked in. */

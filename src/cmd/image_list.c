@@ -1,11 +1,11 @@
 /* vessel images: the images of the store, as a table or JSON. */
 #include "cmd/image_cmd.h"
+#include "cmd/options.h"
 #include "util/cleanup.h"
 #include "util/json.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,19 +14,6 @@ struct row {
         char *repo, *tag, *id, *created, *size;
         time_t when;
 };
-
-static void usage(FILE *f)
-{
-        fprintf(f, "Usage: vessel images [OPTIONS] [REPOSITORY[:TAG]]\n\n"
-                   "List images, newest first.\n\n"
-                   "Options:\n"
-                   "  -q, --quiet            print image IDs only\n"
-                   "      --format FORMAT    table (default) or json\n"
-                   "      --no-trunc         print full image IDs\n"
-                   "  -a, --all              accepted for compatibility (there are no\n"
-                   "                         intermediate images)\n"
-                   "  -h, --help             print this help\n");
-}
 
 static int compare_rows(const void *a, const void *b)
 {
@@ -107,39 +94,26 @@ static void print_json(struct vs_image_summary *v, size_t n, const char *filter)
 
 int cmd_images(int argc, char **argv)
 {
-        static const struct option opts[] = {
-            {"quiet", no_argument, NULL, 'q'},    {"format", required_argument, NULL, 'f'},
-            {"no-trunc", no_argument, NULL, 'T'}, {"all", no_argument, NULL, 'a'},
-            {"help", no_argument, NULL, 'h'},     {0},
-        };
-        bool quiet = false, no_trunc = false;
+        bool quiet = false, no_trunc = false, all = false;
         const char *format = "table";
-        int c;
-        while ((c = getopt_long(argc, argv, ":qah", opts, NULL)) != -1) {
-                switch (c) {
-                case 'q':
-                        quiet = true;
-                        break;
-                case 'f':
-                        format = optarg;
-                        break;
-                case 'T':
-                        no_trunc = true;
-                        break;
-                case 'a':
-                        break;
-                case 'h':
-                        usage(stdout);
-                        return 0;
-                default:
-                        return vs_option_error("images", argv, c == ':');
-                }
-        }
+        const struct vs_option opts[] = {
+            {"quiet", 'q', VS_OPT_BOOL, &quiet, NULL, "print image IDs only"},
+            {"format", 0, VS_OPT_STRING, &format, "FORMAT", "table (default) or json"},
+            {"no-trunc", 0, VS_OPT_BOOL, &no_trunc, NULL, "print full image IDs"},
+            {"all", 'a', VS_OPT_BOOL, &all, NULL,
+             "accepted for compatibility (there are no intermediate images)"},
+            VS_OPT_TABLE_END,
+        };
+        struct vs_cmdline cl = {"images", "[OPTIONS] [REPOSITORY[:TAG]]",
+                                "List images, newest first.", opts, VS_PARSE_INTERSPERSED};
+        int first = vs_parse_options(&cl, argc, argv);
+        if (first < 0)
+                return cl.status;
         if (strcmp(format, "table") != 0 && strcmp(format, "json") != 0)
                 return vs_usage_error("images", "unknown format '%s' (table or json)", format);
-        if (argc - optind > 1)
+        if (argc - first > 1)
                 return vs_usage_error("images", "too many arguments");
-        const char *filter = optind < argc ? argv[optind] : NULL;
+        const char *filter = first < argc ? argv[first] : NULL;
         _cleanup_error_ vs_error *err = NULL;
         _cleanup_store_ struct vs_store *s = NULL;
         struct vs_image_summary *v = NULL;

@@ -1,115 +1,96 @@
 /* vessel tag, rmi, image inspect, history. */
 #include "cmd/image_cmd.h"
+#include "cmd/options.h"
 #include "util/cleanup.h"
 #include "util/json.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
-/* Commands whose only option is --help. */
-static int only_help(const char *cmd, int argc, char **argv, void (*usage)(FILE *))
+/* Commands whose only option is --help: the first operand's index, or
+ * -1 with *status set. */
+static int only_help(const char *cmd, const char *usage, const char *summary, int argc, char **argv,
+                     int *status)
 {
-        static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {0}};
-        int c;
-        while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-                if (c == 'h') {
-                        usage(stdout);
-                        return 0;
-                }
-                return vs_option_error(cmd, argv, c == ':');
-        }
-        return -1;
-}
-
-static void tag_usage(FILE *f)
-{
-        fprintf(f, "Usage: vessel tag SOURCE TARGET\n\n"
-                   "Name the image SOURCE (a name or an ID) TARGET as well. A name belongs to\n"
-                   "one image: an image that had TARGET loses it (and stays, untagged, when it\n"
-                   "was its last name), as with docker tag.\n");
+        const struct vs_option opts[] = {VS_OPT_TABLE_END};
+        struct vs_cmdline cl = {cmd, usage, summary, opts, VS_PARSE_INTERSPERSED};
+        int first = vs_parse_options(&cl, argc, argv);
+        *status = cl.status;
+        return first;
 }
 
 int cmd_tag(int argc, char **argv)
 {
-        int r = only_help("tag", argc, argv, tag_usage);
-        if (r >= 0)
-                return r;
-        if (argc - optind != 2)
+        int status,
+            first = only_help(
+                "tag", "SOURCE TARGET",
+                "Name the image SOURCE (a name or an ID) TARGET as well. A name belongs to\n"
+                "one image: an image that had TARGET loses it (and stays, untagged, when "
+                "it\nwas its last name), as with docker tag.",
+                argc, argv, &status);
+        if (first < 0)
+                return status;
+        if (argc - first != 2)
                 return vs_usage_error("tag", "expected SOURCE and TARGET");
         _cleanup_error_ vs_error *err = NULL;
         _cleanup_store_ struct vs_store *s = NULL;
         if (vs_cmd_open_store(&s, &err) < 0 ||
-            vs_image_tag(s, argv[optind], argv[optind + 1], &err) < 0)
+            vs_image_tag(s, argv[first], argv[first + 1], &err) < 0)
                 return vs_report_error(&err);
         return 0;
 }
 
-static void rmi_usage(FILE *f)
-{
-        fprintf(f, "Usage: vessel rmi [OPTIONS] IMAGE...\n\n"
-                   "Remove images. Given one of several names of an image, only that name\n"
-                   "goes. An image a container uses is not removed; with -f its names go and\n"
-                   "the image stays, untagged, until the container is removed (then vessel\n"
-                   "image prune removes it).\n\n"
-                   "Options:\n"
-                   "  -f, --force   remove an image with several names by ID; untag an image\n"
-                   "                in use\n"
-                   "  -h, --help    print this help\n");
-}
-
 int cmd_rmi(int argc, char **argv)
 {
-        static const struct option opts[] = {
-            {"force", no_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'}, {0}};
         bool force = false;
-        int c;
-        while ((c = getopt_long(argc, argv, ":fh", opts, NULL)) != -1) {
-                if (c == 'f') {
-                        force = true;
-                } else if (c == 'h') {
-                        rmi_usage(stdout);
-                        return 0;
-                } else {
-                        return vs_option_error("rmi", argv, c == ':');
-                }
-        }
-        if (optind >= argc)
+        const struct vs_option opts[] = {
+            {"force", 'f', VS_OPT_BOOL, &force, NULL,
+             "remove an image with several names by ID; untag an image in use"},
+            VS_OPT_TABLE_END,
+        };
+        struct vs_cmdline cl = {
+            "rmi", "[OPTIONS] IMAGE...",
+            "Remove images. Given one of several names of an image, only that name\n"
+            "goes. An image a container uses is not removed; with -f its names go and\n"
+            "the image stays, untagged, until the container is removed (then vessel\n"
+            "image prune removes it).",
+            opts, VS_PARSE_INTERSPERSED};
+        int first = vs_parse_options(&cl, argc, argv);
+        if (first < 0)
+                return cl.status;
+        if (first >= argc)
                 return vs_usage_error("rmi", "expected at least one IMAGE");
         _cleanup_error_ vs_error *err = NULL;
         _cleanup_store_ struct vs_store *s = NULL;
         if (vs_cmd_open_store(&s, &err) < 0)
                 return vs_report_error(&err);
         int status = 0;
-        for (int i = optind; i < argc; i++)
+        for (int i = first; i < argc; i++)
                 if (vs_image_remove(s, argv[i], force, stdout, &err) < 0)
                         status = vs_report_error(&err);
         return status;
 }
 
-static void inspect_usage(FILE *f)
-{
-        fprintf(f, "Usage: vessel image inspect IMAGE...\n\n"
-                   "Print a JSON array with the details of each image: Id, RepoTags, Created,\n"
-                   "Size, Config, RootFS, Architecture, Os.\n");
-}
-
 int cmd_image_inspect(int argc, char **argv)
 {
-        int r = only_help("image inspect", argc, argv, inspect_usage);
-        if (r >= 0)
-                return r;
-        if (optind >= argc)
+        int status,
+            first = only_help("image inspect", "IMAGE...",
+                              "Print a JSON array with the details of each image: Id, RepoTags, "
+                              "Created,\nSize, Config, RootFS, Architecture, Os.",
+                              argc, argv, &status);
+        if (first < 0)
+                return status;
+        if (first >= argc)
                 return vs_usage_error("image inspect", "expected at least one IMAGE");
         _cleanup_error_ vs_error *err = NULL;
         _cleanup_store_ struct vs_store *s = NULL;
         if (vs_cmd_open_store(&s, &err) < 0)
                 return vs_report_error(&err);
         _cleanup_json_ json_object *arr = json_object_new_array();
-        int status = 0;
-        for (int i = optind; i < argc; i++) {
+        status = 0;
+        for (int i = first; i < argc; i++) {
                 struct vs_image *img;
                 if (vs_image_lookup(s, argv[i], &img, &err) < 0) {
                         status = vs_report_error(&err);
@@ -121,17 +102,6 @@ int cmd_image_inspect(int argc, char **argv)
         _cleanup_free_ char *text = vs_json_to_string(arr, true);
         printf("%s\n", text);
         return status;
-}
-
-static void history_usage(FILE *f)
-{
-        fprintf(f, "Usage: vessel history [OPTIONS] IMAGE\n\n"
-                   "Show the history of an image, newest first.\n\n"
-                   "Options:\n"
-                   "      --no-trunc         do not shorten IDs and commands\n"
-                   "  -q, --quiet            print the image ID only\n"
-                   "      --format FORMAT    table (default) or json\n"
-                   "  -h, --help             print this help\n");
 }
 
 static void print_history(const struct vs_image *img, struct vs_history_entry *v, size_t n,
@@ -174,42 +144,30 @@ static void print_history(const struct vs_image *img, struct vs_history_entry *v
 
 int cmd_history(int argc, char **argv)
 {
-        static const struct option opts[] = {{"no-trunc", no_argument, NULL, 'T'},
-                                             {"quiet", no_argument, NULL, 'q'},
-                                             {"format", required_argument, NULL, 'f'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {0}};
         bool no_trunc = false, quiet = false;
         const char *format = "table";
-        int c;
-        while ((c = getopt_long(argc, argv, ":qh", opts, NULL)) != -1) {
-                switch (c) {
-                case 'T':
-                        no_trunc = true;
-                        break;
-                case 'q':
-                        quiet = true;
-                        break;
-                case 'f':
-                        format = optarg;
-                        break;
-                case 'h':
-                        history_usage(stdout);
-                        return 0;
-                default:
-                        return vs_option_error("history", argv, c == ':');
-                }
-        }
+        const struct vs_option opts[] = {
+            {"no-trunc", 0, VS_OPT_BOOL, &no_trunc, NULL, "do not shorten IDs and commands"},
+            {"quiet", 'q', VS_OPT_BOOL, &quiet, NULL, "print the image ID only"},
+            {"format", 0, VS_OPT_STRING, &format, "FORMAT", "table (default) or json"},
+            VS_OPT_TABLE_END,
+        };
+        struct vs_cmdline cl = {"history", "[OPTIONS] IMAGE",
+                                "Show the history of an image, newest first.", opts,
+                                VS_PARSE_INTERSPERSED};
+        int first = vs_parse_options(&cl, argc, argv);
+        if (first < 0)
+                return cl.status;
         if (strcmp(format, "table") != 0 && strcmp(format, "json") != 0)
                 return vs_usage_error("history", "unknown format '%s' (table or json)", format);
-        if (argc - optind != 1)
+        if (argc - first != 1)
                 return vs_usage_error("history", "expected one IMAGE");
         _cleanup_error_ vs_error *err = NULL;
         _cleanup_store_ struct vs_store *s = NULL;
         struct vs_image *img = NULL;
         struct vs_history_entry *v = NULL;
         size_t n = 0;
-        if (vs_cmd_open_store(&s, &err) < 0 || vs_image_lookup(s, argv[optind], &img, &err) < 0 ||
+        if (vs_cmd_open_store(&s, &err) < 0 || vs_image_lookup(s, argv[first], &img, &err) < 0 ||
             vs_image_history(s, img, &v, &n, &err) < 0) {
                 vs_image_free(img);
                 return vs_report_error(&err);

@@ -1,69 +1,37 @@
 /* vessel system check|prune, vessel image prune. */
 #include "cmd/engine_cmd.h"
 #include "cmd/image_cmd.h"
+#include "cmd/options.h"
 #include "util/cleanup.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
-static void system_usage(FILE *f)
-{
-        fprintf(f, "Usage: vessel system COMMAND\n\n"
-                   "Commands:\n"
-                   "  check           verify every blob against its digest, every reference of\n"
-                   "                  the index, manifests and configs, and that every layer is\n"
-                   "                  unpacked; print the problems (exit status 1 if any)\n"
-                   "  prune [-a]      image prune, then remove every blob and unpacked layer\n"
-                   "                  no image uses and what interrupted commands left\n"
-                   "  config --check FILE\n"
-                   "                  validate a configuration file (exit status 0 or 1)\n");
-}
-
-static void prune_usage(FILE *f, const char *cmd)
-{
-        fprintf(f,
-                "Usage: vessel %s [OPTIONS]\n\n"
-                "Remove untagged images that no container uses%s.\n\n"
-                "Options:\n"
-                "  -a, --all     remove every image no container uses, tagged or not\n"
-                "  -f, --force   accepted for compatibility (vessel does not ask)\n"
-                "  -h, --help    print this help\n",
-                cmd,
-                strcmp(cmd, "system prune") == 0
-                    ? ", then every blob and unpacked layer that no image uses, and\n"
-                      "what killed commands left on containers (a freeze or rootfs mount\n"
-                      "whose holder died, the directory of a half-created or half-removed\n"
-                      "container)"
-                    : "");
-}
-
 static int prune(const char *cmd, bool sweep, int argc, char **argv)
 {
-        static const struct option opts[] = {{"all", no_argument, NULL, 'a'},
-                                             {"force", no_argument, NULL, 'f'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {0}};
-        bool all = false;
-        int c;
-        while ((c = getopt_long(argc, argv, ":afh", opts, NULL)) != -1) {
-                switch (c) {
-                case 'a':
-                        all = true;
-                        break;
-                case 'f':
-                        break;
-                case 'h':
-                        prune_usage(stdout, cmd);
-                        return 0;
-                default:
-                        return vs_option_error(cmd, argv, c == ':');
-                }
-        }
-        if (optind < argc)
-                return vs_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+        bool all = false, force = false;
+        const struct vs_option opts[] = {
+            {"all", 'a', VS_OPT_BOOL, &all, NULL,
+             "remove every image no container uses, tagged or not"},
+            {"force", 'f', VS_OPT_BOOL, &force, NULL,
+             "accepted for compatibility (vessel does not ask)"},
+            VS_OPT_TABLE_END,
+        };
+        struct vs_cmdline cl = {
+            cmd, "[OPTIONS]",
+            sweep ? "Remove untagged images that no container uses, then every blob and "
+                    "unpacked layer that no\nimage uses, and what killed commands left on "
+                    "containers (a freeze or rootfs mount\nwhose holder died, the directory of "
+                    "a half-created or half-removed container)."
+                  : "Remove untagged images that no container uses.",
+            opts, VS_PARSE_INTERSPERSED};
+        int first = vs_parse_options(&cl, argc, argv);
+        if (first < 0)
+                return cl.status;
+        if (first < argc)
+                return vs_usage_error(cmd, "unexpected argument '%s'", argv[first]);
         _cleanup_error_ vs_error *err = NULL;
         _cleanup_store_ struct vs_store *s = NULL;
         struct vs_prune_report r;
@@ -97,19 +65,19 @@ int cmd_image_prune(int argc, char **argv)
         return prune("image prune", false, argc, argv);
 }
 
-static int check(int argc, char **argv)
+int cmd_system_check(int argc, char **argv)
 {
-        static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {0}};
-        int c;
-        while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-                if (c == 'h') {
-                        system_usage(stdout);
-                        return 0;
-                }
-                return vs_option_error("system check", argv, c == ':');
-        }
-        if (optind < argc)
-                return vs_usage_error("system check", "unexpected argument '%s'", argv[optind]);
+        const struct vs_option opts[] = {VS_OPT_TABLE_END};
+        struct vs_cmdline cl = {"system check", "",
+                                "Verify every blob against its digest, every reference of the "
+                                "index,\nmanifests and configs, and that every layer is unpacked; "
+                                "print the\nproblems (exit status 1 if any).",
+                                opts, VS_PARSE_INTERSPERSED};
+        int first = vs_parse_options(&cl, argc, argv);
+        if (first < 0)
+                return cl.status;
+        if (first < argc)
+                return vs_usage_error("system check", "unexpected argument '%s'", argv[first]);
         _cleanup_error_ vs_error *err = NULL;
         _cleanup_store_ struct vs_store *s = NULL;
         if (vs_cmd_open_store(&s, &err) < 0)
@@ -125,21 +93,7 @@ static int check(int argc, char **argv)
         return 0;
 }
 
-int cmd_system(int argc, char **argv)
+int cmd_system_prune(int argc, char **argv)
 {
-        if (argc < 2) {
-                system_usage(stderr);
-                return 2;
-        }
-        if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-                system_usage(stdout);
-                return 0;
-        }
-        if (strcmp(argv[1], "check") == 0)
-                return check(argc - 1, argv + 1);
-        if (strcmp(argv[1], "prune") == 0)
-                return prune("system prune", true, argc - 1, argv + 1);
-        if (strcmp(argv[1], "config") == 0)
-                return vs_cmd_system_config(argc - 1, argv + 1);
-        return vs_usage_error("system", "unknown command '%s' (check, prune or config)", argv[1]);
+        return prune("system prune", true, argc, argv);
 }

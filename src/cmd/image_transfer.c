@@ -1,5 +1,6 @@
 /* vessel load, save, import, pull. */
 #include "cmd/image_cmd.h"
+#include "cmd/options.h"
 #include "image/transfer.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -7,51 +8,36 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-static void load_usage(FILE *f)
-{
-        fprintf(f, "Usage: vessel load [OPTIONS]\n\n"
-                   "Load images from an archive: docker-archive (docker save before and since\n"
-                   "Docker 25, podman save) or oci-archive (podman save --format oci-archive,\n"
-                   "skopeo copy ... oci-archive:FILE), plain or compressed (gzip, zstd, xz).\n"
-                   "Every blob is checked against its digest. A name an image already has moves\n"
-                   "to the loaded image; the old image stays, untagged.\n\n"
-                   "Options:\n"
-                   "  -i, --input FILE   read FILE instead of standard input ('-': stdin)\n"
-                   "  -q, --quiet        no progress output\n"
-                   "  -h, --help         print this help\n");
-}
-
 int cmd_load(int argc, char **argv)
 {
-        static const struct option opts[] = {{"input", required_argument, NULL, 'i'},
-                                             {"quiet", no_argument, NULL, 'q'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {0}};
         const char *input = NULL;
-        int c;
-        while ((c = getopt_long(argc, argv, ":i:qh", opts, NULL)) != -1) {
-                switch (c) {
-                case 'i':
-                        input = optarg;
-                        break;
-                case 'q':
-                        vs_progress_set_quiet(true);
-                        break;
-                case 'h':
-                        load_usage(stdout);
-                        return 0;
-                default:
-                        return vs_option_error("load", argv, c == ':');
-                }
-        }
-        if (optind < argc)
+        bool quiet = false;
+        const struct vs_option opts[] = {
+            {"input", 'i', VS_OPT_STRING, &input, "FILE",
+             "read FILE instead of standard input ('-': stdin)"},
+            {"quiet", 'q', VS_OPT_BOOL, &quiet, NULL, "no progress output"},
+            VS_OPT_TABLE_END,
+        };
+        struct vs_cmdline cl = {
+            "load", "[OPTIONS]",
+            "Load images from an archive: docker-archive (docker save before and since\n"
+            "Docker 25, podman save) or oci-archive (podman save --format oci-archive,\n"
+            "skopeo copy ... oci-archive:FILE), plain or compressed (gzip, zstd, xz).\n"
+            "Every blob is checked against its digest. A name an image already has moves\n"
+            "to the loaded image; the old image stays, untagged.",
+            opts, VS_PARSE_INTERSPERSED};
+        int first = vs_parse_options(&cl, argc, argv);
+        if (first < 0)
+                return cl.status;
+        if (quiet)
+                vs_progress_set_quiet(true);
+        if (first < argc)
                 return vs_usage_error("load", "unexpected argument '%s' (use -i FILE)",
-                                      argv[optind]);
+                                      argv[first]);
         _cleanup_close_ int fd = -1;
         _cleanup_free_ char *what = NULL;
         if (input == NULL || strcmp(input, "-") == 0) {
@@ -75,18 +61,6 @@ int cmd_load(int argc, char **argv)
         return 0;
 }
 
-static void save_usage(FILE *f)
-{
-        fprintf(f, "Usage: vessel save [OPTIONS] IMAGE...\n\n"
-                   "Save images into one archive.\n\n"
-                   "Options:\n"
-                   "  -o, --output FILE    write FILE instead of standard output (atomically; a\n"
-                   "                       device or FIFO is written in place, never replaced)\n"
-                   "      --format FORMAT  docker-archive (default, as podman save; the layout\n"
-                   "                       of docker save before Docker 25) or oci-archive\n"
-                   "  -h, --help           print this help\n");
-}
-
 /* -o FILE: atomically (a temp file renamed over FILE) when FILE is a
  * regular file or new; in place when it is a device or a FIFO, which are
  * never replaced (vs_output_open). */
@@ -105,27 +79,21 @@ static int save_to(struct vs_store *s, char **refs, enum vs_archive_format forma
 
 int cmd_save(int argc, char **argv)
 {
-        static const struct option opts[] = {{"output", required_argument, NULL, 'o'},
-                                             {"format", required_argument, NULL, 'f'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {0}};
         const char *output = NULL, *format = "docker-archive";
-        int c;
-        while ((c = getopt_long(argc, argv, ":o:h", opts, NULL)) != -1) {
-                switch (c) {
-                case 'o':
-                        output = optarg;
-                        break;
-                case 'f':
-                        format = optarg;
-                        break;
-                case 'h':
-                        save_usage(stdout);
-                        return 0;
-                default:
-                        return vs_option_error("save", argv, c == ':');
-                }
-        }
+        const struct vs_option opts[] = {
+            {"output", 'o', VS_OPT_STRING, &output, "FILE",
+             "write FILE instead of standard output (atomically; a device or FIFO is written in "
+             "place, never replaced)"},
+            {"format", 0, VS_OPT_STRING, &format, "FORMAT",
+             "docker-archive (default, as podman save; the layout of docker save before Docker "
+             "25) or oci-archive"},
+            VS_OPT_TABLE_END,
+        };
+        struct vs_cmdline cl = {"save", "[OPTIONS] IMAGE...", "Save images into one archive.", opts,
+                                VS_PARSE_INTERSPERSED};
+        int first = vs_parse_options(&cl, argc, argv);
+        if (first < 0)
+                return cl.status;
         enum vs_archive_format fmt;
         if (strcmp(format, "docker-archive") == 0)
                 fmt = VS_ARCHIVE_DOCKER;
@@ -134,7 +102,7 @@ int cmd_save(int argc, char **argv)
         else
                 return vs_usage_error("save", "unknown format '%s' (docker-archive or oci-archive)",
                                       format);
-        if (optind >= argc)
+        if (first >= argc)
                 return vs_usage_error("save", "expected at least one IMAGE");
         if ((output == NULL || strcmp(output, "-") == 0) && isatty(STDOUT_FILENO))
                 return vs_usage_error("save", "refusing to write an archive to a terminal: use "
@@ -144,44 +112,30 @@ int cmd_save(int argc, char **argv)
         if (vs_cmd_open_store(&s, &err) < 0)
                 return vs_report_error(&err);
         int r = output && strcmp(output, "-") != 0
-                    ? save_to(s, argv + optind, fmt, output, &err)
-                    : vs_archive_save(s, argv + optind, fmt, STDOUT_FILENO, &err);
+                    ? save_to(s, argv + first, fmt, output, &err)
+                    : vs_archive_save(s, argv + first, fmt, STDOUT_FILENO, &err);
         return r < 0 ? vs_report_error(&err) : 0;
-}
-
-static void import_usage(FILE *f)
-{
-        fprintf(f, "Usage: vessel import [OPTIONS] FILE|- [NAME[:TAG]]\n\n"
-                   "Make a one-layer image of a root filesystem tarball (plain or compressed;\n"
-                   "'-' reads standard input) and print its ID.\n\n"
-                   "Options:\n"
-                   "  -m, --message TEXT   history comment of the layer\n"
-                   "  -h, --help           print this help\n");
 }
 
 int cmd_import(int argc, char **argv)
 {
-        static const struct option opts[] = {
-            {"message", required_argument, NULL, 'm'}, {"help", no_argument, NULL, 'h'}, {0}};
         const char *message = NULL;
-        int c;
-        while ((c = getopt_long(argc, argv, ":m:h", opts, NULL)) != -1) {
-                switch (c) {
-                case 'm':
-                        message = optarg;
-                        break;
-                case 'h':
-                        import_usage(stdout);
-                        return 0;
-                default:
-                        return vs_option_error("import", argv, c == ':');
-                }
-        }
-        int n = argc - optind;
+        const struct vs_option opts[] = {
+            {"message", 'm', VS_OPT_STRING, &message, "TEXT", "history comment of the layer"},
+            VS_OPT_TABLE_END,
+        };
+        struct vs_cmdline cl = {"import", "[OPTIONS] FILE|- [NAME[:TAG]]",
+                                "Make a one-layer image of a root filesystem tarball (plain or "
+                                "compressed;\n'-' reads standard input) and print its ID.",
+                                opts, VS_PARSE_INTERSPERSED};
+        int first = vs_parse_options(&cl, argc, argv);
+        if (first < 0)
+                return cl.status;
+        int n = argc - first;
         if (n < 1 || n > 2)
                 return vs_usage_error("import", "expected FILE and an optional NAME");
-        const char *file = argv[optind];
-        const char *name = n == 2 ? argv[optind + 1] : NULL;
+        const char *file = argv[first];
+        const char *name = n == 2 ? argv[first + 1] : NULL;
         _cleanup_close_ int fd = -1;
         _cleanup_free_ char *what = NULL;
         if (strcmp(file, "-") == 0) {
@@ -207,39 +161,33 @@ int cmd_import(int argc, char **argv)
         return 0;
 }
 
-static void pull_usage(FILE *f)
-{
-        fprintf(f, "Usage: vessel pull SOURCE\n\n"
-                   "Copy an image into the store from:\n"
-                   "  oci:PATH[:REF]          an OCI image layout directory (REF: the\n"
-                   "                          org.opencontainers.image.ref.name of the image;\n"
-                   "                          optional when the layout holds one image)\n"
-                   "  oci-archive:FILE        as vessel load -i FILE\n"
-                   "  docker-archive:FILE     as vessel load -i FILE\n"
-                   "  busybox                 the built-in image, made from the host's\n"
-                   "                          busybox-static\n"
-                   "Registries are not reachable from vessel: use vessel load.\n");
-}
-
 int cmd_pull(int argc, char **argv)
 {
-        static const struct option opts[] = {
-            {"quiet", no_argument, NULL, 'q'}, {"help", no_argument, NULL, 'h'}, {0}};
-        int c;
-        while ((c = getopt_long(argc, argv, ":qh", opts, NULL)) != -1) {
-                if (c == 'q')
-                        continue;
-                if (c == 'h') {
-                        pull_usage(stdout);
-                        return 0;
-                }
-                return vs_option_error("pull", argv, c == ':');
-        }
-        if (argc - optind != 1)
+        bool quiet = false;
+        const struct vs_option opts[] = {
+            {"quiet", 'q', VS_OPT_BOOL, &quiet, NULL, "accepted (pull prints no progress)"},
+            VS_OPT_TABLE_END,
+        };
+        struct vs_cmdline cl = {
+            "pull", "SOURCE",
+            "Copy an image into the store from:\n"
+            "  oci:PATH[:REF]          an OCI image layout directory (REF: the\n"
+            "                          org.opencontainers.image.ref.name of the image;\n"
+            "                          optional when the layout holds one image)\n"
+            "  oci-archive:FILE        as vessel load -i FILE\n"
+            "  docker-archive:FILE     as vessel load -i FILE\n"
+            "  busybox                 the built-in image, made from the host's\n"
+            "                          busybox-static\n"
+            "Registries are not reachable from vessel: use vessel load.",
+            opts, VS_PARSE_INTERSPERSED};
+        int first = vs_parse_options(&cl, argc, argv);
+        if (first < 0)
+                return cl.status;
+        if (argc - first != 1)
                 return vs_usage_error("pull", "expected one SOURCE");
         _cleanup_error_ vs_error *err = NULL;
         _cleanup_store_ struct vs_store *s = NULL;
-        if (vs_cmd_open_store(&s, &err) < 0 || vs_image_pull(s, argv[optind], stdout, &err) < 0)
+        if (vs_cmd_open_store(&s, &err) < 0 || vs_image_pull(s, argv[first], stdout, &err) < 0)
                 return vs_report_error(&err);
         return 0;
 }

@@ -1,9 +1,9 @@
 /* vessel network create|ls|inspect|rm|prune (Docker's), over src/net. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "cmd/options.h"
 #include "net/net.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -11,64 +11,40 @@
 #include "util/strv.h"
 #include "util/xalloc.h"
 
-int cmd_network(int argc, char **argv);
-
 static const char *data_root(void)
 {
         return vs_globals.data_root;
 }
 
-static int net_create(int argc, char **argv)
+int cmd_network_create(int argc, char **argv)
 {
-        static const struct option opts[] = {{"subnet", required_argument, NULL, 's'},
-                                             {"gateway", required_argument, NULL, 'g'},
-                                             {"internal", no_argument, NULL, 'i'},
-                                             {"label", required_argument, NULL, 'l'},
-                                             {"driver", required_argument, NULL, 'd'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {0}};
         struct vs_net_create_opts o = {0};
         _cleanup_strv_ char **labels = NULL;
-        int c;
-        while ((c = getopt_long(argc, argv, ":d:h", opts, NULL)) != -1) {
-                switch (c) {
-                case 's':
-                        o.subnet = optarg;
-                        break;
-                case 'g':
-                        o.gateway = optarg;
-                        break;
-                case 'i':
-                        o.internal = true;
-                        break;
-                case 'l':
-                        strv_push(&labels, optarg);
-                        break;
-                case 'd':
-                        if (strcmp(optarg, "bridge") != 0) {
-                                _cleanup_error_ vs_error *err = NULL;
-                                vs_fail(&err, "--driver: unsupported driver '%s' (bridge)", optarg);
-                                return vs_report_error(&err);
-                        }
-                        break;
-                case 'h':
-                        printf("Usage: vessel network create [OPTIONS] NAME\n\n"
-                               "Create a bridge network.\n\n"
-                               "  -d, --driver bridge     the only driver\n"
-                               "      --subnet CIDR       e.g. 10.5.0.0/24 (default: the first "
-                               "free /24 of 10.89.0.0/16)\n"
-                               "      --gateway IP        the bridge's address (default: the "
-                               "subnet's first)\n"
-                               "      --internal          no outbound traffic, no default route\n"
-                               "      --label K=V         a label (repeatable)\n");
-                        return 0;
-                default:
-                        return vs_option_error("network create", argv, c == ':');
-                }
+        const char *driver = "bridge";
+        const struct vs_option opts[] = {
+            {"driver", 'd', VS_OPT_STRING, &driver, "bridge", "the only driver"},
+            {"subnet", 0, VS_OPT_STRING, &o.subnet, "CIDR",
+             "e.g. 10.5.0.0/24 (default: the first free /24 of 10.89.0.0/16)"},
+            {"gateway", 0, VS_OPT_STRING, &o.gateway, "IP",
+             "the bridge's address (default: the subnet's first)"},
+            {"internal", 0, VS_OPT_BOOL, &o.internal, NULL,
+             "no outbound traffic, no default route"},
+            {"label", 0, VS_OPT_LIST, &labels, "K=V", "a label (repeatable)"},
+            VS_OPT_TABLE_END,
+        };
+        struct vs_cmdline cl = {"network create", "[OPTIONS] NAME", "Create a bridge network.",
+                                opts, VS_PARSE_INTERSPERSED};
+        int first = vs_parse_options(&cl, argc, argv);
+        if (first < 0)
+                return cl.status;
+        if (strcmp(driver, "bridge") != 0) {
+                _cleanup_error_ vs_error *err = NULL;
+                vs_fail(&err, "--driver: unsupported driver '%s' (bridge)", driver);
+                return vs_report_error(&err);
         }
-        if (optind + 1 != argc)
+        if (first + 1 != argc)
                 return vs_usage_error("network create", "expects exactly one NAME");
-        o.name = argv[optind];
+        o.name = argv[first];
         o.labels = labels;
         _cleanup_error_ vs_error *err = NULL;
         _cleanup_free_ char *id = NULL;
@@ -78,31 +54,21 @@ static int net_create(int argc, char **argv)
         return 0;
 }
 
-static int net_ls(int argc, char **argv)
+int cmd_network_ls(int argc, char **argv)
 {
-        static const struct option opts[] = {{"quiet", no_argument, NULL, 'q'},
-                                             {"no-trunc", no_argument, NULL, 'T'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {0}};
         bool quiet = false, no_trunc = false;
-        int c;
-        while ((c = getopt_long(argc, argv, ":qh", opts, NULL)) != -1) {
-                switch (c) {
-                case 'q':
-                        quiet = true;
-                        break;
-                case 'T':
-                        no_trunc = true;
-                        break;
-                case 'h':
-                        printf("Usage: vessel network ls [-q] [--no-trunc]\n\nList networks.\n");
-                        return 0;
-                default:
-                        return vs_option_error("network ls", argv, c == ':');
-                }
-        }
-        if (optind < argc)
-                return vs_usage_error("network ls", "unexpected argument '%s'", argv[optind]);
+        const struct vs_option opts[] = {
+            {"quiet", 'q', VS_OPT_BOOL, &quiet, NULL, "names' ids only"},
+            {"no-trunc", 0, VS_OPT_BOOL, &no_trunc, NULL, "full ids"},
+            VS_OPT_TABLE_END,
+        };
+        struct vs_cmdline cl = {"network ls", "[-q] [--no-trunc]", "List networks.", opts,
+                                VS_PARSE_INTERSPERSED};
+        int first = vs_parse_options(&cl, argc, argv);
+        if (first < 0)
+                return cl.status;
+        if (first < argc)
+                return vs_usage_error("network ls", "unexpected argument '%s'", argv[first]);
         _cleanup_error_ vs_error *err = NULL;
         _cleanup_json_ json_object *all = NULL;
         if (vs_net_list(data_root(), &all, &err) < 0)
@@ -123,23 +89,20 @@ static int net_ls(int argc, char **argv)
         return 0;
 }
 
-static int net_inspect(int argc, char **argv)
+int cmd_network_inspect(int argc, char **argv)
 {
-        static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {0}};
-        int c;
-        while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-                if (c == 'h') {
-                        printf("Usage: vessel network inspect NETWORK...\n\n"
-                               "Print networks as JSON (Docker's shape).\n");
-                        return 0;
-                }
-                return vs_option_error("network inspect", argv, c == ':');
-        }
-        if (optind >= argc)
+        const struct vs_option opts[] = {VS_OPT_TABLE_END};
+        struct vs_cmdline cl = {"network inspect", "NETWORK...",
+                                "Print networks as JSON (Docker's shape).", opts,
+                                VS_PARSE_INTERSPERSED};
+        int first = vs_parse_options(&cl, argc, argv);
+        if (first < 0)
+                return cl.status;
+        if (first >= argc)
                 return vs_usage_error("network inspect", "expects at least one NETWORK");
         _cleanup_json_ json_object *arr = json_object_new_array();
         int status = 0;
-        for (int i = optind; i < argc; i++) {
+        for (int i = first; i < argc; i++) {
                 _cleanup_error_ vs_error *err = NULL;
                 json_object *o = NULL;
                 if (vs_net_inspect(data_root(), argv[i], &o, &err) < 0) {
@@ -153,22 +116,18 @@ static int net_inspect(int argc, char **argv)
         return status;
 }
 
-static int net_rm(int argc, char **argv)
+int cmd_network_rm(int argc, char **argv)
 {
-        static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {0}};
-        int c;
-        while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-                if (c == 'h') {
-                        printf("Usage: vessel network rm NETWORK...\n\nRemove networks no "
-                               "container uses.\n");
-                        return 0;
-                }
-                return vs_option_error("network rm", argv, c == ':');
-        }
-        if (optind >= argc)
+        const struct vs_option opts[] = {VS_OPT_TABLE_END};
+        struct vs_cmdline cl = {"network rm", "NETWORK...", "Remove networks no container uses.",
+                                opts, VS_PARSE_INTERSPERSED};
+        int first = vs_parse_options(&cl, argc, argv);
+        if (first < 0)
+                return cl.status;
+        if (first >= argc)
                 return vs_usage_error("network rm", "expects at least one NETWORK");
         int status = 0;
-        for (int i = optind; i < argc; i++) {
+        for (int i = first; i < argc; i++) {
                 _cleanup_error_ vs_error *err = NULL;
                 _cleanup_free_ char *name = NULL;
                 if (vs_net_rm(data_root(), argv[i], &name, &err) < 0)
@@ -196,23 +155,22 @@ int vs_cmd_network_prune(bool networks, char ***removed, vs_error **err)
         return vs_net_prune(data_root(), ctr_exists, (void *) data_root(), networks, removed, err);
 }
 
-static int net_prune(int argc, char **argv)
+int cmd_network_prune(int argc, char **argv)
 {
-        static const struct option opts[] = {
-            {"force", no_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'}, {0}};
-        int c;
-        while ((c = getopt_long(argc, argv, ":fh", opts, NULL)) != -1) {
-                if (c == 'h') {
-                        printf("Usage: vessel network prune [-f]\n\nRemove the user-defined "
-                               "networks no container uses, and the addresses, veths and port "
-                               "rules of containers that are gone.\n");
-                        return 0;
-                }
-                if (c != 'f')
-                        return vs_option_error("network prune", argv, c == ':');
-        }
-        if (optind < argc)
-                return vs_usage_error("network prune", "unexpected argument '%s'", argv[optind]);
+        bool force = false;
+        const struct vs_option opts[] = {
+            {"force", 'f', VS_OPT_BOOL, &force, NULL, "do not ask (nothing asks)"},
+            VS_OPT_TABLE_END,
+        };
+        struct vs_cmdline cl = {"network prune", "[-f]",
+                                "Remove the user-defined networks no container uses, and the "
+                                "addresses, veths and port rules of containers that are gone.",
+                                opts, VS_PARSE_INTERSPERSED};
+        int first = vs_parse_options(&cl, argc, argv);
+        if (first < 0)
+                return cl.status;
+        if (first < argc)
+                return vs_usage_error("network prune", "unexpected argument '%s'", argv[first]);
         _cleanup_error_ vs_error *err = NULL;
         _cleanup_strv_ char **removed = NULL;
         if (vs_cmd_network_prune(true, &removed, &err) < 0)
@@ -223,40 +181,4 @@ static int net_prune(int argc, char **argv)
                         printf("%s\n", removed[i]);
         }
         return 0;
-}
-
-static const struct vs_command subcommands[] = {
-    {"create", net_create, "create a network"},
-    {"ls", net_ls, "list networks"},
-    {"list", net_ls, NULL},
-    {"inspect", net_inspect, "print networks as JSON"},
-    {"rm", net_rm, "remove networks"},
-    {"remove", net_rm, NULL},
-    {"prune", net_prune, "remove unused networks and stale endpoints"},
-    {NULL, NULL, NULL},
-};
-
-static void usage(FILE *f)
-{
-        fprintf(f, "Usage: vessel network COMMAND [OPTIONS]\n\nManage networks.\n\nCommands:\n");
-        for (size_t i = 0; subcommands[i].name; i++)
-                if (subcommands[i].summary)
-                        fprintf(f, "  %-8s %s\n", subcommands[i].name, subcommands[i].summary);
-        fprintf(f, "\nRun 'vessel network COMMAND --help' for a command's options.\n");
-}
-
-int cmd_network(int argc, char **argv)
-{
-        if (argc < 2) {
-                usage(stderr);
-                return 2;
-        }
-        if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-                usage(stdout);
-                return 0;
-        }
-        for (size_t i = 0; subcommands[i].name; i++)
-                if (strcmp(subcommands[i].name, argv[1]) == 0)
-                        return subcommands[i].fn(argc - 1, argv + 1);
-        return vs_usage_error("network", "unknown command '%s'", argv[1]);
 }

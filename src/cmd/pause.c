@@ -1,47 +1,40 @@
 /* vessel pause / resume: freeze and thaw every process of a container. */
 #include "cmd/cmd.h"
+#include "cmd/options.h"
 #include "runtime/container.h"
 
-#include <getopt.h>
 #include <stdio.h>
 
 /* Both commands take exactly one ID and only --help. Returns the container
  * id, or NULL with *status set to the exit code to return. */
-static const char *parse_id(const char *name, const char *usage, int argc, char **argv, int *status)
+static const char *parse_id(const char *name, const char *summary, int argc, char **argv,
+                            int *status)
 {
-        static const struct option opts[] = {
-            {"help", no_argument, NULL, 'h'},
-            {0},
-        };
-        int c;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-                if (c == 'h') {
-                        printf("%s", usage);
-                        *status = 0;
-                        return NULL;
-                }
-                *status = vs_option_error(name, argv, c == ':');
+        const struct vs_option opts[] = {VS_OPT_TABLE_END};
+        struct vs_cmdline cl = {name, "ID", summary, opts,
+                                VS_PARSE_INTERSPERSED | VS_PARSE_H_IS_HELP};
+        int first = vs_parse_options(&cl, argc, argv);
+        if (first < 0) {
+                *status = cl.status;
                 return NULL;
         }
-        if (optind >= argc) {
+        if (first >= argc) {
                 *status = vs_usage_error(name, "missing container ID");
                 return NULL;
         }
-        if (argc - optind > 1) {
-                *status = vs_usage_error(name, "unexpected argument '%s'", argv[optind + 1]);
+        if (argc - first > 1) {
+                *status = vs_usage_error(name, "unexpected argument '%s'", argv[first + 1]);
                 return NULL;
         }
-        return argv[optind];
+        return argv[first];
 }
 
 int cmd_pause(int argc, char **argv)
 {
         int status;
         const char *id = parse_id("pause",
-                                  "Usage: vessel pause ID\n\n"
                                   "Freeze every process of a running container (cgroup freezer).\n"
-                                  "'vessel resume ID' thaws them.\n",
+                                  "'vessel resume ID' thaws them.",
                                   argc, argv, &status);
         if (id == NULL)
                 return status;
@@ -54,10 +47,8 @@ int cmd_pause(int argc, char **argv)
 int cmd_resume(int argc, char **argv)
 {
         int status;
-        const char *id = parse_id("resume",
-                                  "Usage: vessel resume ID\n\n"
-                                  "Thaw a container frozen by 'vessel pause'.\n",
-                                  argc, argv, &status);
+        const char *id =
+            parse_id("resume", "Thaw a container frozen by 'vessel pause'.", argc, argv, &status);
         if (id == NULL)
                 return status;
         vs_error *err = NULL;

@@ -1,5 +1,6 @@
 /* vessel ps: the processes of a container. */
 #include "cmd/cmd.h"
+#include "cmd/options.h"
 #include "runtime/container.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -8,7 +9,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <getopt.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -198,42 +198,30 @@ static int run_host_ps(char **ps_args, int n_args, const pid_t *pids, size_t n)
 
 int cmd_ps(int argc, char **argv)
 {
-        static const struct option opts[] = {
-            {"format", required_argument, NULL, 'f'},
-            {"help", no_argument, NULL, 'h'},
-            {0},
-        };
         const char *format = "table";
-        int c;
-        opterr = 0;
-        /* '+': options after the ID belong to ps (vessel ps ID -- -o pid,comm). */
-        while ((c = getopt_long(argc, argv, "+:f:h", opts, NULL)) != -1) {
-                switch (c) {
-                case 'f':
-                        format = optarg;
-                        break;
-                case 'h':
-                        printf("Usage: vessel ps [--format table|json] ID [PS_OPTIONS...]\n\n"
-                               "List the processes of a container (host pids).\n\n"
-                               "  -f, --format table|json  json: an array of pids; table "
-                               "(default): UID PID PPID\n"
-                               "                           STAT STIME TIME CMD, read from /proc\n"
-                               "PS_OPTIONS (after the ID, e.g. -- -o pid,comm) run the host's "
-                               "ps with them and\nkeep the container's lines, like runc.\n");
-                        return 0;
-                case ':':
-                        return vs_option_error("ps", argv, true);
-                default:
-                        return vs_option_error("ps", argv, false);
-                }
-        }
+        const struct vs_option opts[] = {
+            {"format", 'f', VS_OPT_STRING, &format, "table|json",
+             "json: an array of pids; table (default): UID PID PPID STAT STIME TIME CMD, read "
+             "from /proc"},
+            VS_OPT_TABLE_END,
+        };
+        /* Not interspersed: options after the ID belong to ps (vessel ps ID
+         * -- -o pid,comm). */
+        struct vs_cmdline cl = {"ps", "[--format table|json] ID [PS_OPTIONS...]",
+                                "List the processes of a container (host pids). PS_OPTIONS "
+                                "(after the ID, e.g.\n-- -o pid,comm) run the host's ps with them "
+                                "and keep the container's lines,\nlike runc.",
+                                opts, VS_PARSE_H_IS_HELP};
+        int first = vs_parse_options(&cl, argc, argv);
+        if (first < 0)
+                return cl.status;
         if (strcmp(format, "table") && strcmp(format, "json"))
                 return vs_usage_error("ps", "--format: unknown format '%s' (table|json)", format);
-        if (optind >= argc)
+        if (first >= argc)
                 return vs_usage_error("ps", "missing container ID");
-        const char *id = argv[optind];
-        char **ps_args = argv + optind + 1;
-        int n_args = argc - optind - 1;
+        const char *id = argv[first];
+        char **ps_args = argv + first + 1;
+        int n_args = argc - first - 1;
         if (n_args > 0 && strcmp(ps_args[0], "--") == 0) {
                 ps_args++;
                 n_args--;

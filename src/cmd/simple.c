@@ -1,21 +1,22 @@
 /* vessel start / state / kill / delete: one container id each. */
 #include "cmd/cmd.h"
+#include "cmd/options.h"
 #include "runtime/container.h"
 #include "runtime/state.h"
 #include "util/cleanup.h"
 #include "util/json.h"
 
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
-/* Parses [-h] [extra flag] ID [ARG]; returns 0 to go on, else an exit code + 1. */
+/* Parses [extra flag] ID [ARG]; returns 0 to go on, else an exit code + 1. */
 struct simple_cmd {
         const char *name;
-        const char *usage;
+        const char *usage, *summary;
         const char *flag_long; /* optional boolean flag */
         char flag_short;
+        const char *flag_help;
         bool flag;
         int max_args; /* after ID */
         char *id;
@@ -24,45 +25,31 @@ struct simple_cmd {
 
 static int parse(struct simple_cmd *s, int argc, char **argv)
 {
-        struct option opts[] = {
-                {"help", no_argument, NULL, 'h'},
-                {s->flag_long ? s->flag_long : "help", no_argument, NULL,
-                 s->flag_long ? s->flag_short : 'h'},
-                {0},
+        const struct vs_option opts[] = {
+            {s->flag_long, s->flag_short, s->flag_long ? VS_OPT_BOOL : VS_OPT_END, &s->flag, NULL,
+             s->flag_help},
+            VS_OPT_TABLE_END,
         };
-        char optstring[8] = ":h";
-        if (s->flag_long) {
-                optstring[2] = s->flag_short;
-                optstring[3] = '\0';
-        }
-        int c;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, optstring, opts, NULL)) != -1) {
-                if (c == 'h') {
-                        printf("%s", s->usage);
-                        return 1;
-                }
-                if (s->flag_long && c == s->flag_short) {
-                        s->flag = true;
-                        continue;
-                }
-                return 1 + vs_option_error(s->name, argv, c == ':');
-        }
-        int left = argc - optind;
+        struct vs_cmdline cl = {s->name, s->usage, s->summary, opts,
+                                VS_PARSE_INTERSPERSED | VS_PARSE_H_IS_HELP};
+        int first = vs_parse_options(&cl, argc, argv);
+        if (first < 0)
+                return 1 + cl.status;
+        int left = argc - first;
         if (left < 1)
                 return 1 + vs_usage_error(s->name, "missing container ID");
         if (left > 1 + s->max_args)
                 return 1 + vs_usage_error(s->name, "too many arguments");
-        s->id = argv[optind];
-        s->arg = left > 1 ? argv[optind + 1] : NULL;
+        s->id = argv[first];
+        s->arg = left > 1 ? argv[first + 1] : NULL;
         return 0;
 }
 
 int cmd_start(int argc, char **argv)
 {
         struct simple_cmd s = {.name = "start",
-                               .usage = "Usage: vessel start ID\n\nRun the user process of a "
-                                        "created container.\n"};
+                               .usage = "ID",
+                               .summary = "Run the user process of a created container."};
         int r = parse(&s, argc, argv);
         if (r)
                 return r - 1;
@@ -75,8 +62,8 @@ int cmd_start(int argc, char **argv)
 int cmd_state(int argc, char **argv)
 {
         struct simple_cmd s = {.name = "state",
-                               .usage = "Usage: vessel state ID\n\nPrint the runtime-spec state "
-                                        "of a container as JSON.\n"};
+                               .usage = "ID",
+                               .summary = "Print the runtime-spec state of a container as JSON."};
         int r = parse(&s, argc, argv);
         if (r)
                 return r - 1;
@@ -85,22 +72,22 @@ int cmd_state(int argc, char **argv)
         if (vs_state_load(vs_globals.root, s.id, &st, &err) < 0)
                 return vs_report_error(&err);
         _cleanup_json_ json_object *o = vs_state_to_json(vs_globals.root, st);
-        printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-                                                                 JSON_C_TO_STRING_SPACED |
-                                                                 JSON_C_TO_STRING_NOSLASHESCAPE));
+        printf("%s\n",
+               json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+                                                     JSON_C_TO_STRING_NOSLASHESCAPE));
         return 0;
 }
 
 int cmd_kill(int argc, char **argv)
 {
         struct simple_cmd s = {
-                .name = "kill",
-                .usage = "Usage: vessel kill [--all] ID [SIGNAL]\n\nSend SIGNAL (name or number, "
-                         "default SIGTERM) to the container's init.\n\n"
-                         "  -a, --all   signal every process of the container\n",
-                .flag_long = "all",
-                .flag_short = 'a',
-                .max_args = 1};
+            .name = "kill",
+            .usage = "[--all] ID [SIGNAL]",
+            .summary = "Send SIGNAL (name or number, default SIGTERM) to the container's init.",
+            .flag_long = "all",
+            .flag_help = "signal every process of the container",
+            .flag_short = 'a',
+            .max_args = 1};
         int r = parse(&s, argc, argv);
         if (r)
                 return r - 1;
@@ -118,12 +105,12 @@ int cmd_kill(int argc, char **argv)
 
 int cmd_delete(int argc, char **argv)
 {
-        struct simple_cmd s = {
-                .name = "delete",
-                .usage = "Usage: vessel delete [--force] ID\n\nDelete a stopped or created "
-                         "container.\n\n  -f, --force   kill a running container first\n",
-                .flag_long = "force",
-                .flag_short = 'f'};
+        struct simple_cmd s = {.name = "delete",
+                               .usage = "[--force] ID",
+                               .summary = "Delete a stopped or created container.",
+                               .flag_long = "force",
+                               .flag_help = "kill a running container first",
+                               .flag_short = 'f'};
         int r = parse(&s, argc, argv);
         if (r)
                 return r - 1;

@@ -1,5 +1,6 @@
 /* vessel spec: write the default config.json into a bundle. */
 #include "cmd/cmd.h"
+#include "cmd/options.h"
 #include "oci/spec_default.h"
 #include "util/cleanup.h"
 #include "util/json.h"
@@ -7,23 +8,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <string.h>
 #include <unistd.h>
-
-static void spec_usage(FILE *out)
-{
-        fprintf(out,
-                "Usage: vessel spec [--rootless] [--bundle DIR]\n\n"
-                "Write a default config.json (runtime-spec " OCI_SPEC_DEFAULT_VERSION ") into the\n"
-                "bundle directory. An existing config.json is never overwritten.\n\n"
-                "Options:\n"
-                "  --bundle, -b DIR  bundle directory (default: the current directory)\n"
-                "  --rootless        a config an unprivileged user can run: user namespace\n"
-                "                    mapping root to the caller's uid/gid, no network namespace,\n"
-                "                    /sys bind-mounted, no cgroup resources\n"
-                "  --help, -h        print this help\n");
-}
 
 static int write_all(int fd, const char *data, size_t len)
 {
@@ -68,36 +54,27 @@ static int write_spec(const char *bundle, const char *text, vs_error **err)
 
 int cmd_spec(int argc, char **argv)
 {
-        enum { OPT_ROOTLESS = 256 };
-        static const struct option opts[] = {
-            {"bundle", required_argument, NULL, 'b'},
-            {"rootless", no_argument, NULL, OPT_ROOTLESS},
-            {"help", no_argument, NULL, 'h'},
-            {0},
-        };
         const char *bundle = NULL;
         bool rootless = false;
-        int c;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, ":b:h", opts, NULL)) != -1) {
-                switch (c) {
-                case 'b':
-                        bundle = optarg;
-                        break;
-                case OPT_ROOTLESS:
-                        rootless = true;
-                        break;
-                case 'h':
-                        spec_usage(stdout);
-                        return 0;
-                case ':':
-                        return vs_option_error("spec", argv, true);
-                default:
-                        return vs_option_error("spec", argv, false);
-                }
-        }
-        if (optind < argc)
-                return vs_usage_error("spec", "unexpected argument '%s'", argv[optind]);
+        const struct vs_option opts[] = {
+            {"bundle", 'b', VS_OPT_STRING, &bundle, "DIR",
+             "bundle directory (default: the current directory)"},
+            {"rootless", 0, VS_OPT_BOOL, &rootless, NULL,
+             "a config an unprivileged user can run: user namespace mapping root to the "
+             "caller's uid/gid, no network namespace, /sys bind-mounted, no cgroup resources"},
+            VS_OPT_TABLE_END,
+        };
+        struct vs_cmdline cl = {
+            "spec", "[--rootless] [--bundle DIR]",
+            "Write a default config.json (runtime-spec " OCI_SPEC_DEFAULT_VERSION
+            ") into the\nbundle directory. An existing config.json is never "
+            "overwritten.",
+            opts, VS_PARSE_INTERSPERSED | VS_PARSE_H_IS_HELP};
+        int first = vs_parse_options(&cl, argc, argv);
+        if (first < 0)
+                return cl.status;
+        if (first < argc)
+                return vs_usage_error("spec", "unexpected argument '%s'", argv[first]);
         if (bundle && bundle[0] == '\0')
                 return vs_usage_error("spec", "--bundle: empty path");
 

@@ -1,5 +1,6 @@
 /* vessel update: change the resource limits of a live container. */
 #include "cmd/cmd.h"
+#include "cmd/options.h"
 #include "oci/config.h"
 #include "runtime/container.h"
 #include "util/cleanup.h"
@@ -8,7 +9,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdint.h>
@@ -45,27 +45,7 @@ static const struct limit_flag limit_flags[] = {
     {"pids-limit", INT, "pids", "limit", "maximum number of processes (-1: none)"},
     {"blkio-weight", INT, "blockIO", "weight", "block IO weight (10-1000)"},
 };
-#define N_LIMIT_FLAGS  (sizeof(limit_flags) / sizeof(limit_flags[0]))
-#define OPT_LIMIT_BASE 256
-
-static void usage(void)
-{
-        printf(
-            "Usage: vessel update [OPTIONS] ID\n\n"
-            "Change the resource limits of a created, running or paused container.\n"
-            "Only the limits given are changed. With --resources, the flags override the\n"
-            "file's values.\n\n"
-            "  -r, --resources FILE|-          linux.resources JSON object (-: standard input)\n");
-        for (size_t i = 0; i < N_LIMIT_FLAGS; i++) {
-                if (limit_flags[i].help == NULL)
-                        continue;
-                _cleanup_free_ char *opt = xasprintf("--%s %s", limit_flags[i].name,
-                                                     limit_flags[i].kind == BYTES    ? "BYTES"
-                                                     : limit_flags[i].kind == STRING ? "LIST"
-                                                                                     : "N");
-                printf("      %-28s%s\n", opt, limit_flags[i].help);
-        }
-}
+#define N_LIMIT_FLAGS (sizeof(limit_flags) / sizeof(limit_flags[0]))
 
 /* runc's units.RAMInBytes: "512m", "1.5g", "100MiB", "1024", binary
  * multiples; plus "-1" for unlimited. */
@@ -137,7 +117,7 @@ static json_object *section_of(json_object *doc, const char *section)
 /* Checks one flag's value alone with the spec parser (one source of truth
  * for the ranges) and words a refusal after the flag rather than the JSON
  * field: "--cpu-quota: 10 is invalid: ...". */
-static int check_flag(const struct limit_flag *f, json_object *value)
+static int check_flag(const struct limit_flag *f, json_object *value, vs_error **perr)
 {
         _cleanup_json_ json_object *doc = json_object_new_object();
         json_object_object_add(section_of(doc, f->section), f->key, json_object_get(value));
@@ -152,7 +132,7 @@ static int check_flag(const struct limit_flag *f, json_object *value)
         const char *msg = err->msg;
         if (strncmp(msg, field, len) == 0 && strncmp(msg + len, ": ", 2) == 0)
                 msg += len + 2;
-        return vs_usage_error("update", "--%s: %s", f->name, msg);
+        return vs_fail(perr, "--%s: %s", f->name, msg);
 }
 
 static bool flag_value(json_object *flags, const char *section, const char *key, int64_t *out)
@@ -212,63 +192,73 @@ static int read_resources(const char *path, json_object **out, vs_error **err)
         return 0;
 }
 
+/* Flag values, in the order given: a repeated flag's last value wins. */
+static json_object *flag_values;
+
+/* One limit flag (o->target: its limit_flags[] entry): parsed, checked
+ * alone, kept in flag_values. */
+static int limit_value(const struct vs_option *o, const char *s, vs_error **err)
+{
+        const struct limit_flag *f = o->target;
+        json_object *v;
+        int64_t n;
+        if (f->kind == STRING) {
+                v = json_object_new_string(s);
+        } else if (f->kind == BYTES) {
+                if (!parse_bytes(s, &n))
+                        return vs_fail(err,
+                                       "--%s: '%s' is not a size in bytes (like 1048576, 512k, "
+                                       "256m, 1g, or -1)",
+                                       f->name, s);
+                v = json_object_new_int64(n);
+        } else {
+                if (!parse_int(s, &n))
+                        return vs_fail(err, "--%s: '%s' is not an integer", f->name, s);
+                v = json_object_new_int64(n);
+        }
+        if (check_flag(f, v, err) < 0) {
+                json_object_put(v);
+                return -1;
+        }
+        json_object_object_add(section_of(flag_values, f->section), f->key, v);
+        return 0;
+}
+
 int cmd_update(int argc, char **argv)
 {
-        struct option opts[N_LIMIT_FLAGS + 3];
-        size_t no = 0;
-        opts[no++] = (struct option){"resources", required_argument, NULL, 'r'};
-        opts[no++] = (struct option){"help", no_argument, NULL, 'h'};
-        for (size_t i = 0; i < N_LIMIT_FLAGS; i++)
-                opts[no++] = (struct option){limit_flags[i].name, required_argument, NULL,
-                                             OPT_LIMIT_BASE + (int) i};
-        opts[no] = (struct option){0};
-
         const char *resources_path = NULL;
-        /* Flag values, in the order given: a repeated flag's last value wins. */
-        _cleanup_json_ json_object *flags = json_object_new_object();
-        int c;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, ":r:h", opts, NULL)) != -1) {
-                if (c == 'h') {
-                        usage();
-                        return 0;
-                }
-                if (c == 'r') {
-                        resources_path = optarg;
-                        continue;
-                }
-                if (c < OPT_LIMIT_BASE || c >= OPT_LIMIT_BASE + (int) N_LIMIT_FLAGS)
-                        return vs_option_error("update", argv, c == ':');
-                const struct limit_flag *f = &limit_flags[c - OPT_LIMIT_BASE];
-                json_object *v;
-                int64_t n;
-                if (f->kind == STRING) {
-                        v = json_object_new_string(optarg);
-                } else if (f->kind == BYTES) {
-                        if (!parse_bytes(optarg, &n))
-                                return vs_usage_error("update",
-                                                      "--%s: '%s' is not a size in bytes (like "
-                                                      "1048576, 512k, 256m, 1g, or -1)",
-                                                      f->name, optarg);
-                        v = json_object_new_int64(n);
-                } else {
-                        if (!parse_int(optarg, &n))
-                                return vs_usage_error("update", "--%s: '%s' is not an integer",
-                                                      f->name, optarg);
-                        v = json_object_new_int64(n);
-                }
-                int r = check_flag(f, v);
-                if (r != 0) {
-                        json_object_put(v);
-                        return r;
-                }
-                json_object_object_add(section_of(flags, f->section), f->key, v);
+        struct vs_option opts[N_LIMIT_FLAGS + 2] = {
+            {"resources", 'r', VS_OPT_STRING, &resources_path, "FILE|-",
+             "linux.resources JSON object (-: standard input)"},
+        };
+        for (size_t i = 0; i < N_LIMIT_FLAGS; i++) {
+                const struct limit_flag *f = &limit_flags[i];
+                opts[i + 1] = (struct vs_option){f->name,
+                                                 0,
+                                                 VS_OPT_CALLBACK,
+                                                 (void *) f,
+                                                 f->kind == BYTES    ? "BYTES"
+                                                 : f->kind == STRING ? "LIST"
+                                                                     : "N",
+                                                 f->help,
+                                                 limit_value};
         }
-        if (optind >= argc)
+        _cleanup_json_ json_object *flags = json_object_new_object();
+        flag_values = flags;
+        struct vs_cmdline cl = {
+            "update", "[OPTIONS] ID",
+            "Change the resource limits of a created, running or paused container.\n"
+            "Only the limits given are changed. With --resources, the flags override the\n"
+            "file's values.",
+            opts, VS_PARSE_INTERSPERSED | VS_PARSE_H_IS_HELP};
+        int first = vs_parse_options(&cl, argc, argv);
+        if (first < 0)
+                return cl.status;
+        if (first >= argc)
                 return vs_usage_error("update", "missing container ID");
-        if (argc - optind > 1)
-                return vs_usage_error("update", "unexpected argument '%s'", argv[optind + 1]);
-        const char *id = argv[optind];
+        if (argc - first > 1)
+                return vs_usage_error("update", "unexpected argument '%s'", argv[first + 1]);
+        const char *id = argv[first];
         int r = check_flag_pairs(flags);
         if (r != 0)
                 return r;

@@ -15,6 +15,7 @@
 #include "runtime/container.h"
 #include "runtime/state.h"
 #include "util/cleanup.h"
+#include "util/exitcode.h"
 #include "util/fs.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -156,19 +157,11 @@ static void report_status(struct monitor *m, int code, const char *msg)
         m->status_fd = -1;
 }
 
-/* Exit code Docker gives a failed start: 127 command not found, 126 not
- * executable, 125 anything else. */
+/* Exit code Docker gives a failed start, by the failure's errno: 127 not
+ * found, 126 not executable, 125 anything else. */
 static int start_failure_code(const vs_error *e)
 {
-        if (e && e->errno_ == ENOENT)
-                return 127;
-        if (e && (e->errno_ == EACCES || e->errno_ == ENOEXEC))
-                return 126;
-        if (e && (strstr(e->msg, "No such file") || strstr(e->msg, "not found")))
-                return 127;
-        if (e && strstr(e->msg, "Permission denied"))
-                return 126;
-        return 125;
+        return vs_exec_failure_code(e ? e->errno_ : 0);
 }
 
 static int prepare_bundle(struct monitor *m, vs_error **err)

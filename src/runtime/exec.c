@@ -129,6 +129,13 @@ fail:
         vs_sync_send_error(c->sync_fd, err);
         _exit(127);
 }
+/* The process's own error, with its errno (the engine's exit code). */
+static void sync_error(vs_error **err, const struct vs_sync_msg *m)
+{
+        vs_fail(err, "%s", m->text);
+        if (*err)
+                (*err)->errno_ = m->value;
+}
 
 int vs_container_exec(const struct vs_exec_opts *o, int *exit_status, vs_error **err)
 {
@@ -207,7 +214,7 @@ int vs_container_exec(const struct vs_exec_opts *o, int *exit_status, vs_error *
                         goto kill;
                 }
                 if (m.type == SYNC_ERROR) {
-                        vs_fail(err, "%s", m.text);
+                        sync_error(err, &m);
                         goto kill;
                 }
                 if (m.type == SYNC_CREATED)
@@ -220,7 +227,7 @@ int vs_container_exec(const struct vs_exec_opts *o, int *exit_status, vs_error *
                 struct vs_sync_msg m;
                 if (vs_sync_recv(sync_fd, &m) == 0 && m.type == SYNC_ERROR) {
                         vs_error_free(err);
-                        vs_fail(err, "%s", m.text);
+                        sync_error(err, &m);
                 }
                 goto out;
         }
@@ -237,7 +244,10 @@ int vs_container_exec(const struct vs_exec_opts *o, int *exit_status, vs_error *
         {
                 struct vs_sync_msg m;
                 if (vs_sync_recv(sync_fd, &m) == 0) {
-                        vs_fail(err, "%s", m.type == SYNC_ERROR ? m.text : "unexpected message");
+                        if (m.type == SYNC_ERROR)
+                                sync_error(err, &m);
+                        else
+                                vs_fail(err, "unexpected message");
                         goto kill;
                 }
         }

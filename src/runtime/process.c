@@ -34,18 +34,30 @@ static const char *env_get(char **env, const char *key)
         return NULL;
 }
 
-static bool is_executable(const char *path)
+/* 0 when path can be executed, else why not as an errno: ENOENT (and the
+ * like) when it does not exist, EISDIR for a directory, EACCES when it is
+ * not a regular file or lacks the x bit. */
+static int exec_check(const char *path)
 {
         struct stat st;
-        return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
+        if (stat(path, &st) < 0)
+                return errno;
+        if (S_ISDIR(st.st_mode))
+                return EISDIR;
+        if (!S_ISREG(st.st_mode))
+                return EACCES;
+        return access(path, X_OK) < 0 ? errno : 0;
 }
 
-/* Resolves args[0] against the container's PATH, as execvp would. */
+/* Resolves args[0] against the container's PATH, as execvp would. The
+ * error's errno classifies the failure (engine exit codes 126/127). */
 static char *find_executable(const char *arg0, char **env, vs_error **err)
 {
         if (strchr(arg0, '/')) {
-                if (!is_executable(arg0))
-                        return vs_fail_errno(err, "process.args[0]: cannot execute %s", arg0), NULL;
+                int e = exec_check(arg0);
+                if (e)
+                        return vs_error_set(err, e, "process.args[0]: cannot execute %s", arg0),
+                               NULL;
                 return xstrdup(arg0);
         }
         const char *path = env_get(env, "PATH");
@@ -55,12 +67,14 @@ static char *find_executable(const char *arg0, char **env, vs_error **err)
         char *save = NULL;
         for (char *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
                 char *cand = xasprintf("%s/%s", *dir ? dir : ".", arg0);
-                if (is_executable(cand))
+                if (exec_check(cand) == 0)
                         return cand;
                 free(cand);
         }
         vs_fail(err, "process.args[0]: executable '%s' not found in $PATH (%s) in the container",
                 arg0, path);
+        if (*err)
+                (*err)->errno_ = ENOENT;
         return NULL;
 }
 

@@ -1,0 +1,205 @@
+/* The command table: every command of both command sets, one row each
+ * (git's and kvmtool's pattern). `vessel help`, `vessel --help`, the group
+ * commands' help (`vessel image`) and docs/cli.md's command list are
+ * generated from it. How to add a command: docs/cli.md. */
+#include "cmd/cmd.h"
+#include "cmd/image_cmd.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define E VS_CMD_ENGINE
+#define R VS_CMD_RUNTIME
+#define H VS_CMD_HIDDEN
+
+/* A name with a space is a subcommand of the group named by its first
+ * word (whose handler is vs_cmd_group). Rows in the order help lists them. */
+const struct vs_command vs_commands[] = {
+    /* Engine: containers. */
+    {"run", cmd_engine_run, E, "run a command in a new container from an image"},
+    {"create", cmd_engine_create, E, "create a container from an image (not started)"},
+    {"start", cmd_engine_start, E, "start stopped or created containers"},
+    {"stop", cmd_engine_stop, E, "stop containers (stop signal, then SIGKILL)"},
+    {"restart", cmd_engine_restart, E, "stop then start containers"},
+    {"kill", cmd_engine_kill, E, "send a signal to containers"},
+    {"pause", cmd_engine_pause, E, "freeze every process of containers"},
+    {"unpause", cmd_engine_unpause, E, "thaw paused containers"},
+    {"rm", cmd_engine_rm, E, "remove containers"},
+    {"ps", cmd_engine_ps, E, "list containers"},
+    {"logs", cmd_engine_logs, E, "print a container's output"},
+    {"attach", cmd_engine_attach, E, "attach to a running container's streams"},
+    {"exec", cmd_engine_exec, E, "run a command in a running container"},
+    {"inspect", cmd_engine_inspect, E, "print containers (or images) as JSON"},
+    {"top", cmd_engine_top, E, "list a container's processes"},
+    {"stats", cmd_engine_stats, E, "show containers' resource usage"},
+    {"cp", cmd_engine_cp, E, "copy files between a container and the host"},
+    {"wait", cmd_engine_wait, E, "wait for containers to stop; print their exit codes"},
+    {"rename", cmd_engine_rename, E, "rename a container"},
+    {"commit", cmd_engine_commit, E, "create an image from a container's changes"},
+    {"diff", cmd_engine_diff, E, "list a container's filesystem changes"},
+    {"info", cmd_engine_info, E, "show the configuration files in force and the settings"},
+    {"vm", cmd_vm, E, "microVM backend: build or report the guest kernel"},
+    {"monitor", cmd_engine_monitor, E | H, "supervise one container; started by run"},
+    /* Engine: networks. */
+    {"network", vs_cmd_group, E, "manage networks (create, ls, inspect, rm, prune)"},
+    {"network create", cmd_network_create, E, "create a network"},
+    {"network ls", cmd_network_ls, E, "list networks"},
+    {"network list", cmd_network_ls, E | H, "list networks"},
+    {"network inspect", cmd_network_inspect, E, "print networks as JSON"},
+    {"network rm", cmd_network_rm, E, "remove networks"},
+    {"network remove", cmd_network_rm, E | H, "remove networks"},
+    {"network prune", cmd_network_prune, E, "remove unused networks and stale endpoints"},
+    /* Engine: images. */
+    {"images", cmd_images, E, "list images"},
+    {"image", vs_cmd_group, E, "manage images (ls, rm, tag, inspect, history, load, save, ...)"},
+    {"image ls", cmd_images, E, "list images"},
+    {"image list", cmd_images, E | H, "list images"},
+    {"image rm", cmd_rmi, E, "remove images"},
+    {"image remove", cmd_rmi, E | H, "remove images"},
+    {"image tag", cmd_tag, E, "give an image another name"},
+    {"image inspect", cmd_image_inspect, E, "print images' details as JSON"},
+    {"image history", cmd_history, E, "show how an image was made"},
+    {"image load", cmd_load, E, "load images from an archive"},
+    {"image save", cmd_save, E, "save images to an archive"},
+    {"image import", cmd_import, E, "make an image from a root filesystem tarball"},
+    {"image pull", cmd_pull, E, "copy an image from an OCI layout directory"},
+    {"image prune", cmd_image_prune, E, "remove untagged images no container uses"},
+    {"tag", cmd_tag, E, "give an image another name"},
+    {"rmi", cmd_rmi, E, "remove images"},
+    {"history", cmd_history, E, "show how an image was made, layer by layer"},
+    {"load", cmd_load, E, "load images from a docker-archive or oci-archive"},
+    {"save", cmd_save, E, "save images to a docker-archive or oci-archive"},
+    {"import", cmd_import, E, "make an image from a root filesystem tarball"},
+    {"pull", cmd_pull, E, "copy an image from an OCI layout directory (oci:PATH[:TAG])"},
+    {"system", vs_cmd_group, E, "check the image store, or remove what no image uses"},
+    {"system check", cmd_system_check, E, "verify the image store (exit status 1: problems)"},
+    {"system prune", cmd_system_prune, E, "image prune, then unused blobs, layers, leftovers"},
+    {"system config", vs_cmd_system_config, E, "validate a configuration file"},
+    {"help", vs_cmd_help, E | R, "print the commands (help COMMAND: its options)"},
+    /* Runtime (runc's command set). */
+    {"spec", cmd_spec, R, "write a default config.json into the bundle"},
+    {"create", cmd_create, R, "create a container from a bundle (stopped before the user process)"},
+    {"start", cmd_start, R, "run the user process of a created container"},
+    {"run", cmd_run, R, "create and start a container"},
+    {"state", cmd_state, R, "print the runtime-spec state of a container"},
+    {"kill", cmd_kill, R, "send a signal to a container's init (or all its processes)"},
+    {"delete", cmd_delete, R, "delete a container and its state"},
+    {"list", cmd_list, R, "list the containers under the state root"},
+    {"exec", cmd_exec, R, "run a new process inside a running container"},
+    {"pause", cmd_pause, R, "freeze every process of a container"},
+    {"resume", cmd_resume, R, "thaw a paused container"},
+    {"update", cmd_update, R, "change the resource limits of a running container"},
+    {"ps", cmd_ps, R, "list the processes of a container"},
+    {"events", cmd_events, R, "print container statistics and OOM events as JSON"},
+    {"features", cmd_features, R, "print the runtime-spec features document"},
+    {NULL, NULL, 0, NULL},
+};
+
+static unsigned mode_bit(enum vs_mode mode)
+{
+        return mode == VS_MODE_ENGINE ? VS_CMD_ENGINE : VS_CMD_RUNTIME;
+}
+
+const struct vs_command *vs_command_find(const char *name, enum vs_mode mode)
+{
+        for (const struct vs_command *c = vs_commands; c->name; c++)
+                if ((c->mode & mode_bit(mode)) && strcmp(c->name, name) == 0)
+                        return c;
+        return NULL;
+}
+
+/* The rows of one command set (group NULL: the top level; else the
+ * subcommands of group), hidden ones left out. */
+static void list(FILE *out, enum vs_mode mode, const char *group, bool markdown)
+{
+        size_t glen = group ? strlen(group) : 0;
+        for (const struct vs_command *c = vs_commands; c->name; c++) {
+                if (!(c->mode & mode_bit(mode)) || (c->mode & VS_CMD_HIDDEN))
+                        continue;
+                const char *sp = strchr(c->name, ' ');
+                if (group ? !(sp && (size_t) (sp - c->name) == glen &&
+                              strncmp(c->name, group, glen) == 0)
+                          : sp != NULL)
+                        continue;
+                const char *shown = group ? sp + 1 : c->name;
+                if (markdown)
+                        fprintf(out, "| `%s` | %s |\n", c->name, c->summary);
+                else
+                        fprintf(out, "  %-10s %s\n", shown, c->summary);
+        }
+}
+
+void vs_cmd_usage(FILE *out)
+{
+        fprintf(out, "Usage: vessel [GLOBAL OPTIONS] COMMAND [OPTIONS] [ARGS]\n\n"
+                     "Containers from images, and an OCI runtime.\n\nCommands:\n");
+        list(out, VS_MODE_ENGINE, NULL, false);
+        fprintf(out, "\nOCI runtime commands (runc-compatible; `vessel runtime CMD`, or any runc\n"
+                     "global option, selects them where the engine has the same name):\n");
+        list(out, VS_MODE_RUNTIME, NULL, false);
+        fprintf(out,
+                "\nGlobal options:\n"
+                "  --root DIR              state root (default " VESSEL_DEFAULT_ROOT ")\n"
+                "  --log FILE              write logs and errors to FILE\n"
+                "  --log-format text|json  format of the --log file (default text)\n"
+                "  --debug                 log debug messages\n"
+                "  --systemd-cgroup        accepted for runc compatibility\n"
+                "  --data-root DIR         engine data (default /var/lib/vessel, or $VESSEL_ROOT)\n"
+                "  --config FILE           configuration file instead of the user's (or\n"
+                "                          $VESSEL_CONFIG); see docs/configuration.md\n"
+                "  --version, -v           print the version\n"
+                "  --help, -h              print this help\n\n"
+                "Run 'vessel COMMAND --help' for a command's options.\n");
+}
+
+/* vessel help [--markdown | --names | COMMAND...]: the command list
+ * (--markdown: the tables of docs/cli.md; --names: the engine's command
+ * names, one a line, for scripts/gen-cli-docs.sh), or COMMAND's --help. */
+int vs_cmd_help(int argc, char **argv)
+{
+        if (argc == 2 && strcmp(argv[1], "--names") == 0) {
+                for (const struct vs_command *c = vs_commands; c->name; c++)
+                        if ((c->mode & VS_CMD_ENGINE) && !(c->mode & VS_CMD_HIDDEN) &&
+                            c->fn != vs_cmd_help)
+                                printf("%s\n", c->name);
+                return 0;
+        }
+        if (argc == 2 && strcmp(argv[1], "--markdown") == 0) {
+                printf("### Engine commands\n\n| command | what it does |\n|---|---|\n");
+                list(stdout, VS_MODE_ENGINE, NULL, true);
+                for (const struct vs_command *c = vs_commands; c->name; c++)
+                        if (c->fn == vs_cmd_group)
+                                list(stdout, VS_MODE_ENGINE, c->name, true);
+                printf("\n### Runtime commands\n\n| command | what it does |\n|---|---|\n");
+                list(stdout, VS_MODE_RUNTIME, NULL, true);
+                return 0;
+        }
+        if (argc < 2 || strcmp(argv[1], "--help") == 0) {
+                vs_cmd_usage(stdout);
+                return 0;
+        }
+        const struct vs_command *c = vs_command_find(argv[1], vs_globals.mode);
+        if (c == NULL || c->fn == vs_cmd_help)
+                return vs_usage_error("help", "unknown command '%s'", argv[1]);
+        char *sub[4] = {argv[1], argc > 2 ? argv[2] : "--help", argc > 2 ? "--help" : NULL, NULL};
+        return c->fn(argc > 2 ? 3 : 2, sub);
+}
+
+/* A group (image, network, system): argv[1] names the subcommand. */
+int vs_cmd_group(int argc, char **argv)
+{
+        const char *group = argv[0];
+        if (argc < 2 || strcmp(argv[1], "--help") == 0) {
+                FILE *out = argc < 2 ? stderr : stdout;
+                fprintf(out, "Usage: vessel %s COMMAND [OPTIONS]\n\nCommands:\n", group);
+                list(out, vs_globals.mode, group, false);
+                fprintf(out, "\nRun 'vessel %s COMMAND --help' for a command's options.\n", group);
+                return argc < 2 ? vs_usage_status() : 0;
+        }
+        char name[64];
+        snprintf(name, sizeof(name), "%s %s", group, argv[1]);
+        const struct vs_command *c = vs_command_find(name, vs_globals.mode);
+        if (c == NULL)
+                return vs_usage_error(group, "unknown command '%s'", argv[1]);
+        return c->fn(argc - 1, argv + 1);
+}
