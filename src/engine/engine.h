@@ -155,11 +155,11 @@ int vs_parse_signal(const char *flag, const char *s, int *out, vs_error **err);
 /* OCI config for a container (src/engine/ociconfig.c). rootfd: the mounted
  * root, for user/group names; writes hostname/hosts/resolv.conf into the
  * container dir. */
-int vs_oci_config(struct vs_engine *e, const struct vs_ctr *c, int rootfd, json_object **out,
+int vs_engine_oci_config(struct vs_engine *e, const struct vs_ctr *c, int rootfd, json_object **out,
                   vs_error **err);
 /* Docker-style default seccomp profile for the given capability set
  * ("CAP_SYS_ADMIN" ...), as a linux.seccomp object. */
-json_object *vs_seccomp_default_profile(char *const *caps);
+json_object *vs_engine_seccomp_default(char *const *caps);
 /* User spec "name|uid[:group|gid]" resolved through the root's /etc/passwd
  * and /etc/group; fills uid, gid, additional gids and home. */
 struct vs_user {
@@ -301,7 +301,7 @@ char *vs_command_string(const char *path, char *const *args);
  * processes get its score + 500 (at most 1000): raising a score needs no
  * privilege, so the container dies before the monitor that reports it. */
 void vs_monitor_oom_protect(void);
-int vs_container_oom_score_adj(void);
+int vs_engine_oom_score_adj(void);
 
 #define VS_ZERO_TIME "0001-01-01T00:00:00Z"
 

@@ -183,7 +183,7 @@ static int prepare_bundle(struct monitor *m, vs_error **err)
         if (rootfd < 0)
                 return vs_fail_errno(err, "cannot open %s", rootfs);
         _cleanup_json_ json_object *spec = NULL;
-        if (vs_oci_config(m->e, m->c, rootfd, &spec, err) < 0)
+        if (vs_engine_oci_config(m->e, m->c, rootfd, &spec, err) < 0)
                 return -1;
         json_object *hc = m->c->host_config;
         json_object *size = json_object_object_get(hc, "ConsoleSize");

@@ -684,7 +684,7 @@ static json_object *rlimits(json_object *hc)
         return arr;
 }
 
-int vs_oci_config(struct vs_engine *e, const struct vs_ctr *c, int rootfd, json_object **out,
+int vs_engine_oci_config(struct vs_engine *e, const struct vs_ctr *c, int rootfd, json_object **out,
                   vs_error **err)
 {
         json_object *cfg = c->config, *hc = c->host_config;
@@ -752,7 +752,7 @@ int vs_oci_config(struct vs_engine *e, const struct vs_ctr *c, int rootfd, json_
         json_object_object_add(proc, "noNewPrivileges",
                                json_object_new_boolean(cfg_bool(hc, "NoNewPrivileges")));
         json_object_object_add(proc, "oomScoreAdj",
-                               json_object_new_int(vs_container_oom_score_adj()));
+                               json_object_new_int(vs_engine_oom_score_adj()));
         json_object_object_del(proc, "rlimits");
         json_object *rl = rlimits(hc);
         if (json_object_array_length(rl))
@@ -790,7 +790,7 @@ int vs_oci_config(struct vs_engine *e, const struct vs_ctr *c, int rootfd, json_
         } else if (seccomp) {
                 json_object_object_add(linux_, "seccomp", json_object_get(seccomp));
         } else {
-                json_object_object_add(linux_, "seccomp", vs_seccomp_default_profile(caps));
+                json_object_object_add(linux_, "seccomp", vs_engine_seccomp_default(caps));
         }
         json_object *ann = json_object_new_object();
         json_object_object_add(ann, "org.opencontainers.image.ref.name",

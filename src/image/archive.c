@@ -293,7 +293,7 @@ static int load_docker_image(struct vs_txn *t, const struct members *m, json_obj
         _cleanup_free_ char *cwhat = xasprintf("%s: %s", m->what, config_path);
         if (vs_txn_read_blob(t, cm->digest, cm->size, &config_text, NULL, err) < 0 ||
             vs_json_parse(config_text, cwhat, &config, err) < 0 ||
-            vs_config_diff_ids(config, cwhat, &diff_ids, err) < 0)
+            vs_image_config_diff_ids(config, cwhat, &diff_ids, err) < 0)
                 return -1;
         size_t n = strv_len(layers);
         if (n != strv_len(diff_ids))

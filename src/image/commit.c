@@ -221,7 +221,7 @@ static int copy_mode_changes(const struct vs_image *base, const char *upper_dir,
         _cleanup_strv_ char **lines = NULL;
         struct vs_image none = {0};
         if (fd < 0 ||
-            vs_rootfs_changes(base ? base : &none, upper_dir, true, fd, &lines, err) < 0) {
+            vs_image_rootfs_changes(base ? base : &none, upper_dir, true, fd, &lines, err) < 0) {
                 if (fd < 0)
                         vs_fail_errno(err, "cannot open %s", tmp);
                 _cleanup_error_ vs_error *rm = NULL;
@@ -277,7 +277,7 @@ int vs_image_commit(struct vs_store *s, const struct vs_image *base, const char 
                 return -1;
         if (!vs_is_dir(upper_dir))
                 return vs_error_set(err, ENOENT, "cannot commit %s", upper_dir);
-        if (vs_rootfs_upper_is_copy(upper_dir) &&
+        if (vs_image_rootfs_upper_is_copy(upper_dir) &&
             copy_mode_changes(base, upper_dir, &changes_dir, err) < 0)
                 return vs_error_wrap(err, "cannot commit %s", upper_dir);
         _cleanup_txn_ struct vs_txn *t = NULL;

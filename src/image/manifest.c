@@ -213,7 +213,7 @@ const char *vs_platform_variant(void)
         return "";
 }
 
-int vs_config_diff_ids(json_object *config, const char *what, char ***diff_ids, vs_error **err)
+int vs_image_config_diff_ids(json_object *config, const char *what, char ***diff_ids, vs_error **err)
 {
         if (!json_object_is_type(config, json_type_object))
                 return vs_fail(err, "%s: expected a JSON object", what);

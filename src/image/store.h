@@ -156,7 +156,7 @@ const char *vs_platform_arch(void);
 const char *vs_platform_variant(void);
 
 /* rootfs.diff_ids of an image config, checked. */
-int vs_config_diff_ids(json_object *config, const char *what, char ***diff_ids, vs_error **err);
+int vs_image_config_diff_ids(json_object *config, const char *what, char ***diff_ids, vs_error **err);
 /* The engine-facing fields of config.config. */
 int vs_image_config_parse(json_object *config, struct vs_image_config *out, vs_error **err);
 void vs_image_config_clear(struct vs_image_config *c);
