@@ -239,8 +239,9 @@ static json_object *container_image_config(const struct vs_ctr *c)
                                            "User",    "Labels",     "StopSignal", "ExposedPorts",
                                            "Volumes", NULL};
         json_object *out = json_object_new_object();
+        _cleanup_json_ json_object *cfg = vs_ctr_config_json(c, false);
         for (size_t i = 0; keys[i]; i++) {
-                json_object *v = json_object_object_get(c->config, keys[i]);
+                json_object *v = json_object_object_get(cfg, keys[i]);
                 if (v == NULL)
                         continue;
                 if (json_object_is_type(v, json_type_object) && json_object_object_length(v) == 0)

@@ -1005,20 +1005,16 @@ void vs_config_set(struct vs_config *c)
         memset(c, 0, sizeof(*c));
 }
 
-void vs_config_log_rotation(json_object *host_config, long long *max_size, int *max_file)
+void vs_config_log_rotation(const char *ms, const char *mf, long long *max_size, int *max_file)
 {
         *max_size = VS_DEFAULT_LOG_MAX_SIZE;
         *max_file = VS_DEFAULT_LOG_MAX_FILE;
-        json_object *lc = json_object_object_get(host_config, "LogConfig");
-        json_object *opts = lc ? json_object_object_get(lc, "Config") : NULL;
-        json_object *ms = opts ? json_object_object_get(opts, "max-size") : NULL;
-        json_object *mf = opts ? json_object_object_get(opts, "max-file") : NULL;
         int64_t size;
         _cleanup_error_ vs_error *err = NULL;
-        if (ms && strcmp(json_object_get_string(ms), "-1") == 0)
+        if (ms && strcmp(ms, "-1") == 0)
                 *max_size = 0;
-        else if (ms && vs_parse_size("max-size", json_object_get_string(ms), &size, &err) == 0)
+        else if (ms && vs_parse_size("max-size", ms, &size, &err) == 0)
                 *max_size = size;
-        if (mf && atoi(json_object_get_string(mf)) >= 1)
-                *max_file = atoi(json_object_get_string(mf));
+        if (mf && atoi(mf) >= 1)
+                *max_file = atoi(mf);
 }

@@ -287,15 +287,13 @@ int vs_engine_start(struct vs_engine *e, struct vs_ctr *c, int attach_fd, vs_err
 
 static int stop_signal_of(const struct vs_ctr *c)
 {
-        json_object *s = json_object_object_get(c->config, "StopSignal");
-        int sig = s ? vs_signal_from_name(json_object_get_string(s)) : -1;
+        int sig = c->cfg.stop_signal ? vs_signal_from_name(c->cfg.stop_signal) : -1;
         return sig > 0 ? sig : SIGTERM;
 }
 
 static int stop_timeout_of(const struct vs_ctr *c)
 {
-        json_object *t = json_object_object_get(c->config, "StopTimeout");
-        return t ? json_object_get_int(t) : DEFAULT_STOP_TIMEOUT;
+        return c->cfg.has_stop_timeout ? (int) c->cfg.stop_timeout : DEFAULT_STOP_TIMEOUT;
 }
 
 static bool is_active(const struct vs_ctr *c)

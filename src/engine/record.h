@@ -26,13 +26,50 @@ struct vs_ctr_state {
         char *started_at, *finished_at; /* RFC 3339 nano; "0001-01-01T00:00:00Z" when never */
 };
 
+/* The fields of Docker's Config that the engine reads, typed. Strings and
+ * string vectors are NULL when the record has no value (cmd, entrypoint:
+ * also when it holds null); every pointer is owned by the record. */
+struct vs_ctr_config {
+        char *hostname, *user, *working_dir, *stop_signal;
+        char **env, **cmd, **entrypoint;
+        bool tty, open_stdin, stdin_once;
+        bool has_stop_timeout;
+        int64_t stop_timeout; /* seconds, when has_stop_timeout */
+};
+
+/* The fields of Docker's HostConfig that the engine reads, typed. The JSON
+ * members (ulimits, blkio_*, seccomp_profile, port_bindings) point into
+ * vs_ctr.host_config: borrowed, NULL when absent, arrays checked to be
+ * arrays. */
+struct vs_ctr_host_config {
+        char *network_mode, *ipv4_address, *isolation, *cpuset_cpus;
+        char *restart_policy; /* "no", "always", "unless-stopped", "on-failure" */
+        int64_t restart_max_retries;
+        bool auto_remove, privileged, readonly_rootfs, no_new_privileges;
+        char **cap_add, **cap_drop, **binds, **security_opt;
+        int64_t memory, nano_cpus, cpu_shares, blkio_weight; /* 0: unset */
+        bool has_memory_swap, has_pids_limit;
+        int64_t memory_swap, pids_limit;
+        unsigned console_rows, console_cols; /* 0: unset */
+        char *log_max_size, *log_max_file;   /* LogConfig.Config, as stored ("-1", "3") */
+        json_object *ulimits;                /* [{Name, Soft, Hard}] */
+        json_object *blkio_read_bps, *blkio_write_bps, *blkio_read_iops, *blkio_write_iops;
+        json_object *seccomp_profile; /* an OCI linux.seccomp object, or "unconfined" */
+        json_object *port_bindings;   /* {"80/tcp": [{HostIp, HostPort}]} */
+};
+
 struct vs_ctr {
         char *id, *name, *created;
         char *image_id, *image_name;
         char *path;
         char **args;
-        json_object *config;      /* Docker's Config: Env, Cmd, Entrypoint, User, Tty... */
-        json_object *host_config; /* Docker's HostConfig: Binds, Memory, RestartPolicy... */
+        /* Read cfg and hc, never the JSON: record.c's table fills them from
+         * it (one reader) and writes them back over it (one writer). The
+         * JSON keeps what has no typed field, as it was read. */
+        struct vs_ctr_config cfg;
+        struct vs_ctr_host_config hc;
+        json_object *config;      /* Docker's Config as stored */
+        json_object *host_config; /* Docker's HostConfig as stored */
         json_object *mounts;      /* Docker's Mounts array */
         struct vs_ctr_state state;
         int restart_count;
@@ -56,7 +93,14 @@ int vs_ctr_reload(struct vs_engine *e, struct vs_ctr **c, vs_error **err);
 /* Exclusive flock on the container's directory; returns an fd to close. */
 int vs_ctr_lock(const struct vs_ctr *c, vs_error **err);
 void vs_ctr_free(struct vs_ctr *c);
+/* The record's JSON (record.json's shape); the caller puts it. */
 json_object *vs_ctr_to_json(const struct vs_ctr *c);
+/* Fills c->cfg and c->hc from c->config and c->host_config (load does it;
+ * create after building the JSON). Errors name ctx (the record's path). */
+int vs_ctr_read_fields(struct vs_ctr *c, const char *ctx, vs_error **err);
+/* Config (host false) or HostConfig as stored: the typed fields written over
+ * the JSON they were read from. The caller puts it. */
+json_object *vs_ctr_config_json(const struct vs_ctr *c, bool host);
 /* Docker's `inspect` object for the container (derived state). */
 json_object *vs_ctr_inspect(struct vs_engine *e, const struct vs_ctr *c);
 
