@@ -62,7 +62,7 @@ static void announce_copy_mode(const char *reason)
         if (said)
                 return;
         said = true;
-        fprintf(stderr, "vessel: overlayfs unavailable (%s); using a copy of the image\n", reason);
+        vs_progress(false, "vessel: overlayfs unavailable (%s); using a copy of the image", reason);
 }
 
 /* Does the marker name the directory at path (same device and inode)? */
@@ -327,7 +327,8 @@ out:
         return ret;
 }
 
-int vs_image_rootfs_mount(const struct vs_image *img, const char *dir, const char *target, vs_error **err)
+int vs_image_rootfs_mount(const struct vs_image *img, const char *dir, const char *target,
+                          vs_error **err)
 {
         if (vs_image_rootfs_prepare_dir(img, dir, err) < 0 || vs_mkdir_p(target, 0755, err) < 0)
                 return -1;
