@@ -23,10 +23,13 @@ struct vs_commit_opts {
         const char *message, *author;
         bool pause;
 };
+/* *image_id: the new image's id; caller frees. */
 int vs_engine_commit(struct vs_engine *e, struct vs_ctr *c, const char *ref,
                      const struct vs_commit_opts *o, char **image_id, vs_error **err);
+/* *lines: "A /path", "C /path", "D /path"; caller frees (strv_free). */
 int vs_engine_diff(struct vs_engine *e, struct vs_ctr *c, char ***lines, vs_error **err);
-/* Dockerfile-instruction changes -> image-config fields (commit --change). */
+/* Dockerfile-instruction changes -> image-config fields (commit --change);
+ * *out a new object the caller puts. */
 int vs_commit_changes(char **changes, json_object *base_config, json_object **out, vs_error **err);
 
 #endif

@@ -56,7 +56,7 @@ int vs_engine_net_lease(struct vs_engine *e, const struct vs_ctr *c, const char 
 /* Wires c (created, not yet started: init pid) into its network. */
 int vs_engine_net_attach(struct vs_engine *e, const struct vs_ctr *c, pid_t pid, vs_error **err);
 /* Docker's NetworkSettings for inspect, or NULL when c holds no lease. */
-json_object *vs_engine_net_settings(struct vs_engine *e, const struct vs_ctr *c);
+json_object *vs_engine_net_settings(struct vs_engine *e, const struct vs_ctr *c); /* caller puts */
 /* Gives back c's veth, address and port rules (rm). */
 int vs_engine_net_release(struct vs_engine *e, const struct vs_ctr *c, vs_error **err);
 

@@ -102,12 +102,12 @@ int vs_ctr_read_fields(struct vs_ctr *c, const char *ctx, vs_error **err);
  * the JSON they were read from. The caller puts it. */
 json_object *vs_ctr_config_json(const struct vs_ctr *c, bool host);
 /* Docker's `inspect` object for the container (derived state). */
-json_object *vs_ctr_inspect(struct vs_engine *e, const struct vs_ctr *c);
+json_object *vs_ctr_inspect(struct vs_engine *e, const struct vs_ctr *c); /* caller puts */
 
 /* Resolves a full id, a name or an unambiguous id prefix. Errors:
  * "no such container: 'x'", "'ab' matches several containers". */
 int vs_ctr_resolve(struct vs_engine *e, const char *ref, struct vs_ctr **out, vs_error **err);
-/* Every record, newest first. */
+/* Every record, newest first; the caller frees them with vs_ctr_list_free. */
 int vs_ctr_list(struct vs_engine *e, struct vs_ctr ***out, size_t *n, vs_error **err);
 void vs_ctr_list_free(struct vs_ctr **v, size_t n);
 
@@ -118,6 +118,7 @@ bool vs_ctr_monitor_alive(const struct vs_ctr *c);
 
 /* Names: [a-zA-Z0-9][a-zA-Z0-9_.-]*, unique. */
 int vs_name_validate(const char *name, vs_error **err);
+/* A free-looking "adjective_noun" name. Caller frees. */
 char *vs_name_generate(void);
 /* Lock held while names are checked and claimed (create, rename). */
 int vs_names_lock(struct vs_engine *e, vs_error **err);
