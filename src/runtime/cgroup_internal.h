@@ -105,7 +105,7 @@ void cg_set_u64(json_object *o, const char *key, uint64_t v);
 int cg_read_keyed(const char *dir, const char *file, const char *key, uint64_t *out);
 bool cg_has_file(const char *dir, const char *file);
 
-/* Conversions (the formulas of runc's libcontainer/cgroups/utils.go). */
+/* Conversions, with runc's formulas (docs/cgroups.md). */
 /* cpu.shares [2, 262144] -> cpu.weight [1, 10000]; 0 stays 0 (unset). */
 uint64_t vs_cgroup_shares_to_weight(uint64_t shares);
 /* blkio.weight [10, 1000] -> io.weight [1, 10000]; 0 stays 0 (unset). */

@@ -534,7 +534,8 @@ char **vs_cgroup_hugepage_sizes(void)
 
 char *vs_cgroup_hugepage_name(unsigned long kb)
 {
-        /* mem_fmt() of mm/hugetlb_cgroup.c. */
+        /* As the kernel's hugetlb controller names its files: the largest
+         * whole unit (tests/unit/test_cgroup.c). */
         if (kb >= 1024UL * 1024)
                 return xasprintf("%luGB", kb / (1024UL * 1024));
         if (kb >= 1024UL)
