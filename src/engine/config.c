@@ -888,11 +888,10 @@ static int parse_merged(const struct pctx *x, json_object *merged, struct vs_con
 int vs_config_apply(struct vs_config *c, const char *text, const char *file, vs_error **err)
 {
         json_tokener *tok = json_tokener_new();
-        json_object *layer = json_tokener_parse_ex(tok, text, (int) strlen(text));
+        _cleanup_json_ json_object *layer = json_tokener_parse_ex(tok, text, (int) strlen(text));
         enum json_tokener_error jerr = json_tokener_get_error(tok);
         size_t off = json_tokener_get_parse_end(tok);
         json_tokener_free(tok);
-        _cleanup_json_ json_object *lp = layer;
         if (jerr == json_tokener_success) {
                 off = skip_ws(text, off);
                 if (text[off])
