@@ -478,9 +478,10 @@ int vs_ctr_read_fields(struct vs_ctr *c, const char *ctx, vs_error **err)
         return 0;
 }
 
-/* Writes f's value over the JSON: a value that is unset (NULL, false, 0,
- * not has) is written only where the key already was, so a record read and
- * written again keeps its shape, and an old record gains no keys. */
+/* Writes f's value over the JSON: a value that is unset (NULL, false, 0)
+ * is written only where the key already was, so a record read and written
+ * again keeps its shape, and an old record gains no keys; an optional
+ * number that is not set (F_OPT) is removed. */
 static void write_field(const struct vs_ctr *c, json_object *root, const struct field *f)
 {
         if (f->kind == F_JSON) /* borrowed from the JSON: it is already there */
@@ -519,12 +520,13 @@ static void write_field(const struct vs_ctr *c, json_object *root, const struct 
         case F_BOOL:
                 v = json_object_new_boolean(*(const bool *) p);
                 break;
-        case F_INT:
         case F_OPT:
-                if (!set) {
+                if (!set) { /* absent is its "unset" */
                         json_object_object_del(parent, key);
                         return;
                 }
+                /* fall through */
+        case F_INT:
                 v = json_object_new_int64(*(const int64_t *) p);
                 break;
         case F_JSON:

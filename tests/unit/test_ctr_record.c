@@ -120,7 +120,7 @@ static const char full_record[] =
     "\"RestartPolicy\":{\"Name\":\"on-failure\",\"MaximumRetryCount\":3},"
     "\"AutoRemove\":false,\"Privileged\":true,\"CapAdd\":[\"CAP_NET_ADMIN\"],"
     "\"CapDrop\":[],\"Memory\":67108864,\"MemorySwap\":-1,\"NanoCpus\":1500000000,"
-    "\"PidsLimit\":0,\"ConsoleSize\":[24,80],"
+    "\"PidsLimit\":0,\"CpuShares\":0,\"ConsoleSize\":[24,80],"
     "\"LogConfig\":{\"Type\":\"json-file\",\"Config\":{\"max-size\":\"-1\","
     "\"max-file\":\"3\"}},\"Ulimits\":[{\"Name\":\"nofile\",\"Soft\":1,\"Hard\":2}],"
     "\"PortBindings\":{\"80/tcp\":[]},\"Isolation\":\"vm\"}}";
@@ -216,7 +216,8 @@ static void test_writer_uses_typed_fields(void **state)
         struct vs_ctr *c = load(f, full_record, &msg);
         assert_non_null(c);
         c->hc.auto_remove = true;
-        c->hc.restart_max_retries = 0; /* unset: the member goes */
+        c->hc.restart_max_retries = 0; /* 0 where the record had a value: kept as 0 */
+        c->hc.has_memory_swap = false; /* an optional one unset: the member goes */
         c->hc.has_pids_limit = false;
         free(c->cfg.stop_signal);
         c->cfg.stop_signal = strdup("SIGINT");
@@ -230,7 +231,8 @@ static void test_writer_uses_typed_fields(void **state)
         json_object *cs = json_object_object_get(hc, "ConsoleSize");
         json_object *cfg = json_object_object_get(got, "Config");
         assert_true(json_object_get_boolean(json_object_object_get(hc, "AutoRemove")));
-        assert_false(json_object_object_get_ex(rp, "MaximumRetryCount", NULL));
+        assert_int_equal(json_object_get_int(json_object_object_get(rp, "MaximumRetryCount")), 0);
+        assert_false(json_object_object_get_ex(hc, "MemorySwap", NULL));
         assert_false(json_object_object_get_ex(hc, "PidsLimit", NULL));
         assert_int_equal(json_object_get_int(json_object_array_get_idx(cs, 0)), 50);
         assert_string_equal(json_object_get_string(json_object_object_get(cfg, "StopSignal")),
