@@ -1,9 +1,9 @@
 # vessel — see README.md. Targets: all (default), test, unit, integration,
-# cross-test, bench, run, asan, install, uninstall, clean, format, cli-docs.
+# cross-test, bench, run, asan, install, uninstall, clean, format, format-check, cli-docs.
 # Variables: V=1 prints full commands; CROSS=aarch64-linux-gnu- builds for
 # that target (into build/aarch64-linux-gnu/); PREFIX (/usr/local) and
 # DESTDIR for install; VESSEL_CROSS=0 leaves the cross unit tests out of
-# `make test`.
+# `make test`; WERROR=1 (which `make test` sets) makes warnings errors.
 
 CROSS   ?=
 ifeq ($(CROSS),)
@@ -31,6 +31,9 @@ IMG_PKGS := libarchive libcrypto
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu17 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
            -D_GNU_SOURCE -Isrc $(shell $(PKG_CONFIG) --cflags $(PKGS) $(IMG_PKGS) 2>/dev/null)
+ifeq ($(WERROR),1)
+CFLAGS  += -Werror
+endif
 LDLIBS  += $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 LDFLAGS += -Wl,--as-needed
 # src/net/nft.c loads libnftables with dlopen() on first use: its header only.
@@ -87,7 +90,7 @@ PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 
 .PHONY: all deps test unit integration cross-test bench run asan install uninstall clean format \
-        cli-docs
+	format-check cli-docs
 
 all: $(BIN)
 
@@ -143,10 +146,10 @@ cross-test:
 # The README's test command: dependencies, build, unit tests (native and,
 # unless VESSEL_CROSS=0, cross-built under qemu-user), integration tests,
 # one closing line "N passed, M failed".
-test: deps
-	@$(MAKE) --no-print-directory all asan $(BENCH_BINS) $(FUZZ_BINS)
+test: deps format-check
+	@$(MAKE) --no-print-directory WERROR=1 all asan $(BENCH_BINS) $(FUZZ_BINS)
 ifneq ($(VESSEL_CROSS),0)
-	@$(MAKE) --no-print-directory CROSS=$(CROSS_TEST) all asan
+	@$(MAKE) --no-print-directory WERROR=1 CROSS=$(CROSS_TEST) all asan
 	@CROSS_UNITS="$(CROSS_UNITS)" CROSS_RUNNER=qemu-$(CROSS_ARCH) \
 		sh tests/run-all.sh $(UNIT_BINS)
 else
@@ -187,8 +190,24 @@ install: $(BIN)
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/vessel $(DESTDIR)$(BINDIR)/vessel-runtime
 
+# Debian's clang-format-14 and the repo's .clang-format over the C sources
+# (src/, the stubs, guest/, tests/, bench/): `format` rewrites them,
+# `format-check` (part of `make test`) lists those that differ and fails.
+CLANG_FORMAT ?= clang-format-14
+FORMAT_SRCS   = $(sort $(wildcard src/*.c src/*.h src/*/*.c src/*/*.h src/*/*/*.c src/*/*/*.h \
+                guest/*.c guest/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/fuzz/*.h \
+                bench/*.c))
+
 format:
-	clang-format -i $(SRCS) src/*.c $(wildcard src/*/*.h) $(UNIT_SRCS) $(wildcard bench/*.c)
+	$(CLANG_FORMAT) -i $(FORMAT_SRCS)
+
+format-check:
+	@bad=$$(for f in $(FORMAT_SRCS); do \
+		$(CLANG_FORMAT) $$f | cmp -s - $$f || echo $$f; done); \
+	if [ -n "$$bad" ]; then \
+		echo "format-check: these files differ from $(CLANG_FORMAT)'s output (make format):"; \
+		echo "$$bad" | sed 's/^/  /'; exit 1; \
+	fi
 
 clean:
 	rm -rf build

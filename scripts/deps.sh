@@ -19,6 +19,8 @@ fi
 # Fuzzing (make fuzz, and the fuzz smoke run of make test): clang-14 with
 # libFuzzer and the sanitizer runtimes; zstd makes one seed of the corpus.
 PKGS="$PKGS clang-14 libclang-rt-14-dev zstd"
+# make format / make format-check (run by make test): the repo's .clang-format.
+PKGS="$PKGS clang-format-14"
 # Peers for the benchmarks (runc, crun; GNU time for peak RSS) and the image
 # interoperability tests (podman, skopeo, umoci), and the real callers that drive
 # vessel as their OCI runtime (docker.io, containerd, podman: test_callers.py).

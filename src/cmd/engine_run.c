@@ -160,7 +160,7 @@ static int start_attached(struct vs_engine *e, struct vs_ctr *c, bool forward_st
                 close(sv[0]);
                 return -1;
         }
-        bool tty = json_object_get_boolean(json_object_object_get(c->config, "Tty"));
+        bool tty = c->cfg.tty;
         int code = -1;
         r = vs_attach_session(e, c, sv[0], tty, forward_stdin, &code, err);
         close(sv[0]);
@@ -308,8 +308,8 @@ int cmd_engine_attach(int argc, char **argv)
         int fd = vs_attach_connect(ctr, &err);
         if (fd < 0)
                 return vs_report_error(&err);
-        bool tty = json_object_get_boolean(json_object_object_get(ctr->config, "Tty"));
-        bool open_stdin = json_object_get_boolean(json_object_object_get(ctr->config, "OpenStdin"));
+        bool tty = ctr->cfg.tty;
+        bool open_stdin = ctr->cfg.open_stdin;
         int code = -1;
         int r = vs_attach_session(e, ctr, fd, tty, open_stdin && !no_stdin, &code, &err);
         close(fd);

@@ -239,8 +239,9 @@ static json_object *container_image_config(const struct vs_ctr *c)
                                            "User",    "Labels",     "StopSignal", "ExposedPorts",
                                            "Volumes", NULL};
         json_object *out = json_object_new_object();
+        _cleanup_json_ json_object *cfg = vs_ctr_config_json(c, false);
         for (size_t i = 0; keys[i]; i++) {
-                json_object *v = json_object_object_get(c->config, keys[i]);
+                json_object *v = json_object_object_get(cfg, keys[i]);
                 if (v == NULL)
                         continue;
                 if (json_object_is_type(v, json_type_object) && json_object_object_length(v) == 0)
@@ -266,7 +267,7 @@ int vs_engine_commit(struct vs_engine *e, struct vs_ctr *c, const char *ref,
         _cleanup_free_ char *upper = xasprintf("%s/upper", c->dir);
         int r = 0;
         if (!vs_is_dir(upper))
-                r = vs_rootfs_prepare_dir(img, c->dir, err);
+                r = vs_image_rootfs_prepare_dir(img, c->dir, err);
         vs_ctr_refresh(e, c);
         bool paused = false;
         if (r == 0 && o->pause && c->state.running && !c->state.paused) {
@@ -302,7 +303,7 @@ int vs_engine_diff(struct vs_engine *e, struct vs_ctr *c, char ***lines, vs_erro
         struct vs_image *img = NULL;
         if (vs_image_lookup(store, c->image_id, &img, err) < 0)
                 return vs_error_wrap(err, "container %s", c->name);
-        int r = vs_rootfs_diff(img, upper, lines, err);
+        int r = vs_image_rootfs_diff(img, upper, lines, err);
         vs_image_free(img);
         return r;
 }

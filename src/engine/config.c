@@ -888,11 +888,10 @@ static int parse_merged(const struct pctx *x, json_object *merged, struct vs_con
 int vs_config_apply(struct vs_config *c, const char *text, const char *file, vs_error **err)
 {
         json_tokener *tok = json_tokener_new();
-        json_object *layer = json_tokener_parse_ex(tok, text, (int) strlen(text));
+        _cleanup_json_ json_object *layer = json_tokener_parse_ex(tok, text, (int) strlen(text));
         enum json_tokener_error jerr = json_tokener_get_error(tok);
         size_t off = json_tokener_get_parse_end(tok);
         json_tokener_free(tok);
-        _cleanup_json_ json_object *lp = layer;
         if (jerr == json_tokener_success) {
                 off = skip_ws(text, off);
                 if (text[off])
@@ -1005,20 +1004,16 @@ void vs_config_set(struct vs_config *c)
         memset(c, 0, sizeof(*c));
 }
 
-void vs_config_log_rotation(json_object *host_config, long long *max_size, int *max_file)
+void vs_config_log_rotation(const char *ms, const char *mf, long long *max_size, int *max_file)
 {
         *max_size = VS_DEFAULT_LOG_MAX_SIZE;
         *max_file = VS_DEFAULT_LOG_MAX_FILE;
-        json_object *lc = json_object_object_get(host_config, "LogConfig");
-        json_object *opts = lc ? json_object_object_get(lc, "Config") : NULL;
-        json_object *ms = opts ? json_object_object_get(opts, "max-size") : NULL;
-        json_object *mf = opts ? json_object_object_get(opts, "max-file") : NULL;
         int64_t size;
         _cleanup_error_ vs_error *err = NULL;
-        if (ms && strcmp(json_object_get_string(ms), "-1") == 0)
+        if (ms && strcmp(ms, "-1") == 0)
                 *max_size = 0;
-        else if (ms && vs_parse_size("max-size", json_object_get_string(ms), &size, &err) == 0)
+        else if (ms && vs_parse_size("max-size", ms, &size, &err) == 0)
                 *max_size = size;
-        if (mf && atoi(json_object_get_string(mf)) >= 1)
-                *max_file = atoi(json_object_get_string(mf));
+        if (mf && atoi(mf) >= 1)
+                *max_file = atoi(mf);
 }

@@ -117,9 +117,11 @@ const char *vs_config_key_name(enum vs_config_key k);
 /* Whether vessel acts on the key yet (docs/configuration.md lists them). */
 bool vs_config_key_in_effect(enum vs_config_key k);
 
-/* A container's log rotation from its HostConfig.LogConfig (Docker's
- * shape); records without one get the built-in bound. */
-void vs_config_log_rotation(json_object *host_config, long long *max_size, int *max_file);
+/* A container's log rotation from its HostConfig.LogConfig.Config max-size
+ * and max-file strings (Docker's shape: "-1" for no limit, "20m", "3"); NULL
+ * (records without one) gets the built-in bound. */
+void vs_config_log_rotation(const char *max_size_opt, const char *max_file_opt, long long *max_size,
+                            int *max_file);
 
 /* The process's configuration: what main() loaded, else built-in defaults. */
 const struct vs_config *vs_config_get(void);

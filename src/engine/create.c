@@ -817,12 +817,10 @@ static int build_config(const struct vs_run_flags *f, const struct vs_image *img
 static void set_args(struct vs_ctr *c)
 {
         _cleanup_strv_ char **argv = NULL;
-        json_object *ep = json_object_object_get(c->config, "Entrypoint");
-        json_object *cmd = json_object_object_get(c->config, "Cmd");
-        for (size_t i = 0; ep && i < json_object_array_length(ep); i++)
-                strv_push(&argv, json_object_get_string(json_object_array_get_idx(ep, i)));
-        for (size_t i = 0; cmd && i < json_object_array_length(cmd); i++)
-                strv_push(&argv, json_object_get_string(json_object_array_get_idx(cmd, i)));
+        for (size_t i = 0; c->cfg.entrypoint && c->cfg.entrypoint[i]; i++)
+                strv_push(&argv, c->cfg.entrypoint[i]);
+        for (size_t i = 0; c->cfg.cmd && c->cfg.cmd[i]; i++)
+                strv_push(&argv, c->cfg.cmd[i]);
         c->path = argv ? xstrdup(argv[0]) : NULL;
         c->args = argv ? strv_copy(argv + 1) : xcalloc(1, sizeof(char *));
 }
@@ -890,6 +888,8 @@ int vs_engine_create(struct vs_engine *e, const struct vs_run_flags *f, struct v
         int r = build_host_config(e, f, c->host_config, c->mounts, volumes, err);
         if (r == 0)
                 r = build_config(f, img, short_id, c->config, volumes, err);
+        if (r == 0)
+                r = vs_ctr_read_fields(c, "new container", err);
         if (r == 0) {
                 c->image_id = xstrdup(img->id);
                 c->image_name = xstrdup(img->names && img->names[0] ? img->names[0] : f->image);

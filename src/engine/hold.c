@@ -146,7 +146,7 @@ void vs_ctr_recover(struct vs_engine *e, struct vs_ctr *c)
                         vs_debug("container %.12s: unmounting after a dead holder", c->id);
                         _cleanup_free_ char *rootfs = xasprintf("%s/rootfs", c->dir);
                         for (int i = 0; i < 8 && vs_is_mountpoint(rootfs); i++)
-                                if (vs_rootfs_umount(rootfs, &err) < 0)
+                                if (vs_image_rootfs_umount(rootfs, &err) < 0)
                                         break;
                         if (vs_is_mountpoint(rootfs))
                                 vs_warn("container %.12s: %s", c->id,
@@ -194,7 +194,7 @@ int vs_engine_prune_leftovers(struct vs_engine *e, size_t *removed, vs_error **e
                 _cleanup_free_ char *rootfs = xasprintf("%s/rootfs", dir);
                 _cleanup_error_ vs_error *rerr = NULL;
                 for (int i = 0; i < 8 && vs_is_mountpoint(rootfs); i++)
-                        if (vs_rootfs_umount(rootfs, &rerr) < 0)
+                        if (vs_image_rootfs_umount(rootfs, &rerr) < 0)
                                 break;
                 if (vs_is_mountpoint(rootfs) || vs_rm_rf(dir, &rerr) < 0) {
                         vs_warn("cannot remove the leftover %s: %s", dir,

@@ -56,7 +56,7 @@ int vs_engine_mount_rootfs(struct vs_engine *e, struct vs_ctr *c, bool *mounted,
         struct vs_image *img = NULL;
         if (vs_image_lookup(store, c->image_id, &img, err) < 0)
                 return vs_error_wrap(err, "container %.12s", c->id);
-        int r = vs_rootfs_mount(img, c->dir, rootfs, err);
+        int r = vs_image_rootfs_mount(img, c->dir, rootfs, err);
         vs_image_free(img);
         if (r < 0)
                 return -1;
@@ -68,7 +68,7 @@ int vs_engine_umount_rootfs(struct vs_ctr *c, vs_error **err)
 {
         _cleanup_free_ char *rootfs = xasprintf("%s/rootfs", c->dir);
         for (int i = 0; i < 8 && vs_is_mountpoint(rootfs); i++)
-                if (vs_rootfs_umount(rootfs, err) < 0)
+                if (vs_image_rootfs_umount(rootfs, err) < 0)
                         return -1;
         if (vs_is_mountpoint(rootfs))
                 return vs_fail(err, "%s is still mounted", rootfs);
@@ -287,15 +287,13 @@ int vs_engine_start(struct vs_engine *e, struct vs_ctr *c, int attach_fd, vs_err
 
 static int stop_signal_of(const struct vs_ctr *c)
 {
-        json_object *s = json_object_object_get(c->config, "StopSignal");
-        int sig = s ? vs_signal_from_name(json_object_get_string(s)) : -1;
+        int sig = c->cfg.stop_signal ? vs_signal_from_name(c->cfg.stop_signal) : -1;
         return sig > 0 ? sig : SIGTERM;
 }
 
 static int stop_timeout_of(const struct vs_ctr *c)
 {
-        json_object *t = json_object_object_get(c->config, "StopTimeout");
-        return t ? json_object_get_int(t) : DEFAULT_STOP_TIMEOUT;
+        return c->cfg.has_stop_timeout ? (int) c->cfg.stop_timeout : DEFAULT_STOP_TIMEOUT;
 }
 
 static bool is_active(const struct vs_ctr *c)

@@ -176,16 +176,13 @@ static int prepare_bundle(struct monitor *m, vs_error **err)
         if (rootfd < 0)
                 return vs_fail_errno(err, "cannot open %s", rootfs);
         _cleanup_json_ json_object *spec = NULL;
-        if (vs_oci_config(m->e, m->c, rootfd, &spec, err) < 0)
+        if (vs_engine_oci_config(m->e, m->c, rootfd, &spec, err) < 0)
                 return -1;
-        json_object *hc = m->c->host_config;
-        json_object *size = json_object_object_get(hc, "ConsoleSize");
-        if (m->tty && size && json_object_array_length(size) == 2) {
+        const struct vs_ctr_host_config *hc = &m->c->hc;
+        if (m->tty && hc->console_rows && hc->console_cols) {
                 json_object *cs = json_object_new_object();
-                json_object_object_add(cs, "height",
-                                       json_object_get(json_object_array_get_idx(size, 0)));
-                json_object_object_add(cs, "width",
-                                       json_object_get(json_object_array_get_idx(size, 1)));
+                json_object_object_add(cs, "height", json_object_new_int((int) hc->console_rows));
+                json_object_object_add(cs, "width", json_object_new_int((int) hc->console_cols));
                 json_object_object_add(json_object_object_get(spec, "process"), "consoleSize", cs);
         }
         _cleanup_free_ char *text = vs_json_to_string(spec, true);
@@ -295,16 +292,13 @@ static int supervise(struct monitor *m, pid_t pid)
 
 static bool should_restart(struct monitor *m, int exit_code)
 {
-        json_object *rp = json_object_object_get(m->c->host_config, "RestartPolicy");
-        json_object *name = rp ? json_object_object_get(rp, "Name") : NULL;
-        const char *policy = name ? json_object_get_string(name) : "no";
+        const char *policy = m->c->hc.restart_policy ? m->c->hc.restart_policy : "no";
         if (m->c->manually_stopped || strcmp(policy, "no") == 0)
                 return false;
         if (strcmp(policy, "always") == 0 || strcmp(policy, "unless-stopped") == 0)
                 return true;
         if (strcmp(policy, "on-failure") == 0) {
-                json_object *max = json_object_object_get(rp, "MaximumRetryCount");
-                int n = max ? json_object_get_int(max) : 0;
+                int64_t n = m->c->hc.restart_max_retries;
                 return exit_code != 0 && (n == 0 || m->c->restart_count < n);
         }
         return false;
@@ -349,9 +343,7 @@ static void final_cleanup(struct monitor *m, int exit_code)
         _cleanup_error_ vs_error *err = NULL;
         if (vs_engine_umount_rootfs(m->c, &err) < 0)
                 warn_error(&err);
-        json_object *ar = json_object_object_get(m->c->host_config, "AutoRemove");
-        bool auto_remove = ar && json_object_get_boolean(ar);
-        if (auto_remove) {
+        if (m->c->hc.auto_remove) {
                 vs_mon_io_close_listener(&m->io);
                 if (vs_engine_rm(m->e, m->c, true, true, &err) < 0)
                         warn_error(&err);
@@ -376,12 +368,6 @@ static int setup_signals(struct monitor *m)
         signal(SIGPIPE, SIG_IGN);
         m->sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
         return m->sfd;
-}
-
-static bool cfg_bool(json_object *o, const char *k)
-{
-        json_object *v = json_object_object_get(o, k);
-        return v && json_object_get_boolean(v);
 }
 
 /* The next incarnation runs in a fresh image of the monitor (the libraries
@@ -438,9 +424,9 @@ int vs_monitor_main(struct vs_engine *e, const struct vs_monitor_opts *o)
                         return 1;
                 }
         }
-        m.tty = cfg_bool(m.c->config, "Tty");
-        m.open_stdin = cfg_bool(m.c->config, "OpenStdin");
-        m.stdin_once = cfg_bool(m.c->config, "StdinOnce");
+        m.tty = m.c->cfg.tty;
+        m.open_stdin = m.c->cfg.open_stdin;
+        m.stdin_once = m.c->cfg.stdin_once;
         if (vs_mon_io_init(&m.io, m.c->dir, m.c->log_path, m.stdin_once, &err) < 0) {
                 report_status(&m, err->errno_ ? err->errno_ : EINVAL, err->msg);
                 struct rec_update u = {.ev = REC_DONE};
@@ -449,7 +435,8 @@ int vs_monitor_main(struct vs_engine *e, const struct vs_monitor_opts *o)
         }
         long long log_max_size;
         int log_max_file;
-        vs_config_log_rotation(m.c->host_config, &log_max_size, &log_max_file);
+        vs_config_log_rotation(m.c->hc.log_max_size, m.c->hc.log_max_file, &log_max_size,
+                               &log_max_file);
         vs_mon_io_set_log_rotation(&m.io, log_max_size, log_max_file);
         vs_monitor_oom_protect();
         if (o->attach_fd >= 0)

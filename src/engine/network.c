@@ -7,12 +7,6 @@
 #include "util/cleanup.h"
 #include "util/xalloc.h"
 
-static const char *hc_str(json_object *hc, const char *k)
-{
-        json_object *v = json_object_object_get(hc, k);
-        return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-}
-
 static bool builtin_mode(const char *mode)
 {
         return strcmp(mode, "none") == 0 || strcmp(mode, "host") == 0 ||
@@ -52,7 +46,7 @@ int vs_engine_net_check(struct vs_engine *e, const struct vs_run_flags *f, json_
 
 const char *vs_engine_net_name(const struct vs_ctr *c)
 {
-        const char *mode = hc_str(c->host_config, "NetworkMode");
+        const char *mode = c->hc.network_mode;
         return mode && !builtin_mode(mode) ? mode : NULL;
 }
 
@@ -65,9 +59,9 @@ int vs_engine_net_lease(struct vs_engine *e, const struct vs_ctr *c, const char 
             .ctr_id = c->id,
             .ctr_name = c->name,
             .hostname = hostname,
-            .ip = hc_str(c->host_config, "IPv4Address"),
+            .ip = c->hc.ipv4_address,
             .hosts_path = hosts_path,
-            .ports = json_object_object_get(c->host_config, "PortBindings"),
+            .ports = c->hc.port_bindings,
         };
         return vs_net_lease(e->data_root, &o, hosts, err);
 }

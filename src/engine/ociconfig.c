@@ -464,22 +464,20 @@ static void push_all_caps(char ***caps)
                         strv_push(caps, vs_cap_name(i));
 }
 
-static char **capability_set(json_object *hc, bool privileged)
+static bool has_all(char *const *v)
+{
+        return strv_contains(v, "ALL");
+}
+
+static char **capability_set(const struct vs_ctr_host_config *hc, bool privileged)
 {
         char **caps = NULL;
         if (privileged) {
                 push_all_caps(&caps);
                 return caps ? caps : xcalloc(1, sizeof(char *));
         }
-        json_object *add = json_object_object_get(hc, "CapAdd");
-        json_object *drop = json_object_object_get(hc, "CapDrop");
-        bool add_all = false, drop_all = false;
-        for (size_t i = 0; add && i < json_object_array_length(add); i++)
-                add_all |=
-                    strcmp(json_object_get_string(json_object_array_get_idx(add, i)), "ALL") == 0;
-        for (size_t i = 0; drop && i < json_object_array_length(drop); i++)
-                drop_all |=
-                    strcmp(json_object_get_string(json_object_array_get_idx(drop, i)), "ALL") == 0;
+        char *const *add = hc->cap_add, *const *drop = hc->cap_drop;
+        bool add_all = has_all(add), drop_all = has_all(drop);
         if (add_all) {
                 push_all_caps(&caps);
         } else if (!drop_all) {
@@ -487,15 +485,14 @@ static char **capability_set(json_object *hc, bool privileged)
                         strv_push(&caps, default_caps[i]);
         }
         /* Docker: with --cap-drop ALL, the --cap-add list is what remains. */
-        for (size_t i = 0; !add_all && add && i < json_object_array_length(add); i++) {
-                const char *cap = json_object_get_string(json_object_array_get_idx(add, i));
+        for (size_t i = 0; !add_all && add && add[i]; i++) {
+                const char *cap = add[i];
                 if (!strv_contains(caps, cap))
                         strv_push(&caps, cap);
         }
         if (!drop_all || add_all) {
-                for (size_t i = 0; drop && i < json_object_array_length(drop); i++) {
-                        const char *cap =
-                            json_object_get_string(json_object_array_get_idx(drop, i));
+                for (size_t i = 0; drop && drop[i]; i++) {
+                        const char *cap = drop[i];
                         for (size_t j = 0; caps && caps[j]; j++) {
                                 if (strcmp(caps[j], cap) == 0) {
                                         free(caps[j]);
@@ -513,10 +510,9 @@ static char **capability_set(json_object *hc, bool privileged)
 
 /* ---- resources ---- */
 
-static int add_throttles(json_object *hc, const char *key, json_object *blkio, const char *oci_key,
-                         vs_error **err)
+static int add_throttles(json_object *list, const char *key, json_object *blkio,
+                         const char *oci_key, vs_error **err)
 {
-        json_object *list = json_object_object_get(hc, key);
         size_t n = list ? json_object_array_length(list) : 0;
         if (n == 0)
                 return 0;
@@ -542,7 +538,8 @@ static bool v1_swap_accounting(void)
         return access("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes", F_OK) == 0;
 }
 
-static int build_resources(json_object *hc, json_object *linux_, bool privileged, vs_error **err)
+static int build_resources(const struct vs_ctr_host_config *hc, json_object *linux_,
+                           bool privileged, vs_error **err)
 {
         json_object *res = json_object_object_get(linux_, "resources");
         if (res == NULL) {
@@ -557,15 +554,13 @@ static int build_resources(json_object *hc, json_object *linux_, bool privileged
                 json_object_array_add(devs, all);
                 json_object_object_add(res, "devices", devs);
         }
-        int64_t memory = cfg_int(hc, "Memory");
-        json_object *swapj = json_object_object_get(hc, "MemorySwap");
-        if (memory > 0 || swapj) {
+        int64_t memory = hc->memory;
+        if (memory > 0 || hc->has_memory_swap) {
                 json_object *mem = json_object_new_object();
                 if (memory > 0)
                         json_object_object_add(mem, "limit", json_object_new_int64(memory));
-                if (swapj)
-                        json_object_object_add(mem, "swap",
-                                               json_object_new_int64(json_object_get_int64(swapj)));
+                if (hc->has_memory_swap)
+                        json_object_object_add(mem, "swap", json_object_new_int64(hc->memory_swap));
                 else if (memory > 0 && v1_swap_accounting())
                         /* Docker's default: as much swap as memory (no limit
                          * when twice the memory does not fit: -m 8e18). */
@@ -574,8 +569,8 @@ static int build_resources(json_object *hc, json_object *linux_, bool privileged
                             json_object_new_int64(memory > INT64_MAX / 2 ? -1 : 2 * memory));
                 json_object_object_add(res, "memory", mem);
         }
-        int64_t nano = cfg_int(hc, "NanoCpus"), shares = cfg_int(hc, "CpuShares");
-        const char *cpuset = cfg_str(hc, "CpusetCpus");
+        int64_t nano = hc->nano_cpus, shares = hc->cpu_shares;
+        const char *cpuset = hc->cpuset_cpus;
         if (nano > 0 || shares > 0 || cpuset) {
                 json_object *cpu = json_object_new_object();
                 if (nano > 0) {
@@ -589,20 +584,22 @@ static int build_resources(json_object *hc, json_object *linux_, bool privileged
                         json_object_object_add(cpu, "cpus", json_object_new_string(cpuset));
                 json_object_object_add(res, "cpu", cpu);
         }
-        if (json_object_object_get(hc, "PidsLimit")) {
+        if (hc->has_pids_limit) {
                 json_object *pids = json_object_new_object();
-                json_object_object_add(pids, "limit",
-                                       json_object_new_int64(cfg_int(hc, "PidsLimit")));
+                json_object_object_add(pids, "limit", json_object_new_int64(hc->pids_limit));
                 json_object_object_add(res, "pids", pids);
         }
         json_object *blkio = json_object_new_object();
-        if (cfg_int(hc, "BlkioWeight") > 0)
-                json_object_object_add(blkio, "weight",
-                                       json_object_new_int64(cfg_int(hc, "BlkioWeight")));
-        if (add_throttles(hc, "BlkioDeviceReadBps", blkio, "throttleReadBpsDevice", err) < 0 ||
-            add_throttles(hc, "BlkioDeviceWriteBps", blkio, "throttleWriteBpsDevice", err) < 0 ||
-            add_throttles(hc, "BlkioDeviceReadIOps", blkio, "throttleReadIOPSDevice", err) < 0 ||
-            add_throttles(hc, "BlkioDeviceWriteIOps", blkio, "throttleWriteIOPSDevice", err) < 0) {
+        if (hc->blkio_weight > 0)
+                json_object_object_add(blkio, "weight", json_object_new_int64(hc->blkio_weight));
+        if (add_throttles(hc->blkio_read_bps, "BlkioDeviceReadBps", blkio, "throttleReadBpsDevice",
+                          err) < 0 ||
+            add_throttles(hc->blkio_write_bps, "BlkioDeviceWriteBps", blkio,
+                          "throttleWriteBpsDevice", err) < 0 ||
+            add_throttles(hc->blkio_read_iops, "BlkioDeviceReadIOps", blkio,
+                          "throttleReadIOPSDevice", err) < 0 ||
+            add_throttles(hc->blkio_write_iops, "BlkioDeviceWriteIOps", blkio,
+                          "throttleWriteIOPSDevice", err) < 0) {
                 json_object_put(blkio);
                 return -1;
         }
@@ -665,9 +662,8 @@ static void add_host_devices(json_object *linux_)
         json_object_object_add(linux_, "devices", devs);
 }
 
-static json_object *rlimits(json_object *hc)
+static json_object *rlimits(json_object *list)
 {
-        json_object *list = json_object_object_get(hc, "Ulimits");
         json_object *arr = json_object_new_array();
         for (size_t i = 0; list && i < json_object_array_length(list); i++) {
                 json_object *u = json_object_array_get_idx(list, i);
@@ -684,16 +680,17 @@ static json_object *rlimits(json_object *hc)
         return arr;
 }
 
-int vs_oci_config(struct vs_engine *e, const struct vs_ctr *c, int rootfd, json_object **out,
-                  vs_error **err)
+int vs_engine_oci_config(struct vs_engine *e, const struct vs_ctr *c, int rootfd, json_object **out,
+                         vs_error **err)
 {
-        json_object *cfg = c->config, *hc = c->host_config;
+        const struct vs_ctr_config *cfg = &c->cfg;
+        const struct vs_ctr_host_config *hc = &c->hc;
         _cleanup_json_ json_object *spec = oci_spec_default(false);
-        bool privileged = cfg_bool(hc, "Privileged");
-        bool readonly = cfg_bool(hc, "ReadonlyRootfs");
-        const char *net = cfg_str(hc, "NetworkMode");
+        bool privileged = hc->privileged;
+        bool readonly = hc->readonly_rootfs;
+        const char *net = hc->network_mode;
         bool host_net = net && strcmp(net, "host") == 0;
-        const char *hostname = cfg_str(cfg, "Hostname");
+        const char *hostname = cfg->hostname;
         if (hostname == NULL || *hostname == '\0')
                 hostname = "vessel";
 
@@ -705,7 +702,7 @@ int vs_oci_config(struct vs_engine *e, const struct vs_ctr *c, int rootfd, json_
 
         /* process */
         json_object *proc = json_object_object_get(spec, "process");
-        bool tty = cfg_bool(cfg, "Tty");
+        bool tty = cfg->tty;
         json_object_object_add(proc, "terminal", json_object_new_boolean(tty));
         _cleanup_strv_ char **argv = NULL;
         strv_push(&argv, c->path);
@@ -713,8 +710,8 @@ int vs_oci_config(struct vs_engine *e, const struct vs_ctr *c, int rootfd, json_
                 strv_push(&argv, c->args[i]);
         json_object_object_add(proc, "args", jstrv(argv));
         struct vs_user u;
-        if (vs_resolve_user(rootfd, cfg_str(cfg, "User"), &u, err) < 0)
-                return vs_error_wrap(err, "user '%s'", cfg_str(cfg, "User"));
+        if (vs_resolve_user(rootfd, cfg->user, &u, err) < 0)
+                return vs_error_wrap(err, "user '%s'", cfg->user);
         json_object *user = json_object_new_object();
         json_object_object_add(user, "uid", json_object_new_int64(u.uid));
         json_object_object_add(user, "gid", json_object_new_int64(u.gid));
@@ -726,9 +723,8 @@ int vs_oci_config(struct vs_engine *e, const struct vs_ctr *c, int rootfd, json_
         }
         json_object_object_add(proc, "user", user);
         _cleanup_strv_ char **env = NULL;
-        json_object *envj = json_object_object_get(cfg, "Env");
-        for (size_t i = 0; envj && i < json_object_array_length(envj); i++)
-                strv_push(&env, json_object_get_string(json_object_array_get_idx(envj, i)));
+        for (size_t i = 0; cfg->env && cfg->env[i]; i++)
+                strv_push(&env, cfg->env[i]);
         if (!env_has(env, "HOSTNAME")) {
                 _cleanup_free_ char *h = xasprintf("HOSTNAME=%s", hostname);
                 strv_push(&env, h);
@@ -741,7 +737,7 @@ int vs_oci_config(struct vs_engine *e, const struct vs_ctr *c, int rootfd, json_
         }
         vs_user_clear(&u);
         json_object_object_add(proc, "env", jstrv(env));
-        const char *wd = cfg_str(cfg, "WorkingDir");
+        const char *wd = cfg->working_dir;
         json_object_object_add(proc, "cwd", json_object_new_string(wd && *wd ? wd : "/"));
         _cleanup_strv_ char **caps = capability_set(hc, privileged);
         json_object *capobj = json_object_new_object();
@@ -750,11 +746,10 @@ int vs_oci_config(struct vs_engine *e, const struct vs_ctr *c, int rootfd, json_
         json_object_object_add(capobj, "permitted", jstrv(caps));
         json_object_object_add(proc, "capabilities", capobj);
         json_object_object_add(proc, "noNewPrivileges",
-                               json_object_new_boolean(cfg_bool(hc, "NoNewPrivileges")));
-        json_object_object_add(proc, "oomScoreAdj",
-                               json_object_new_int(vs_container_oom_score_adj()));
+                               json_object_new_boolean(hc->no_new_privileges));
+        json_object_object_add(proc, "oomScoreAdj", json_object_new_int(vs_engine_oom_score_adj()));
         json_object_object_del(proc, "rlimits");
-        json_object *rl = rlimits(hc);
+        json_object *rl = rlimits(hc->ulimits);
         if (json_object_array_length(rl))
                 json_object_object_add(proc, "rlimits", rl);
         else
@@ -784,13 +779,13 @@ int vs_oci_config(struct vs_engine *e, const struct vs_ctr *c, int rootfd, json_
         }
         if (build_resources(hc, linux_, privileged, err) < 0)
                 return -1;
-        json_object *seccomp = json_object_object_get(hc, "SeccompProfile");
+        json_object *seccomp = hc->seccomp_profile;
         if (privileged || (seccomp && json_object_is_type(seccomp, json_type_string))) {
                 /* unconfined */
         } else if (seccomp) {
                 json_object_object_add(linux_, "seccomp", json_object_get(seccomp));
         } else {
-                json_object_object_add(linux_, "seccomp", vs_seccomp_default_profile(caps));
+                json_object_object_add(linux_, "seccomp", vs_engine_seccomp_default(caps));
         }
         json_object *ann = json_object_new_object();
         json_object_object_add(ann, "org.opencontainers.image.ref.name",

@@ -17,6 +17,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <stddef.h>
+
+static void clear_fields(struct vs_ctr *c);
 
 /* The runtime state dir of the engine whose data root is the canonical path
  * data_root: the default data root keeps the runtime CLI's default root (state
@@ -177,6 +180,11 @@ static json_object *strv_json(char *const *v)
         return a;
 }
 
+static json_object *strv_or_null(char *const *v)
+{
+        return v ? strv_json(v) : NULL;
+}
+
 static json_object *state_json(const struct vs_ctr_state *s)
 {
         json_object *o = json_object_new_object();
@@ -204,8 +212,8 @@ json_object *vs_ctr_to_json(const struct vs_ctr *c)
         add_str(o, "ImageName", c->image_name);
         add_str(o, "Path", c->path);
         json_object_object_add(o, "Args", strv_json(c->args));
-        json_object_object_add(o, "Config", json_object_get(c->config));
-        json_object_object_add(o, "HostConfig", json_object_get(c->host_config));
+        json_object_object_add(o, "Config", vs_ctr_config_json(c, false));
+        json_object_object_add(o, "HostConfig", vs_ctr_config_json(c, true));
         json_object_object_add(o, "Mounts",
                                c->mounts ? json_object_get(c->mounts) : json_object_new_array());
         json_object_object_add(o, "State", state_json(&c->state));
@@ -256,43 +264,293 @@ static json_object *get_obj(json_object *o, const char *k, json_type t)
         return t == json_type_array ? json_object_new_array() : json_object_new_object();
 }
 
-/* The arrays commands iterate (argv, environ, capabilities, limits): in a
- * damaged record one that is not an array, or a non-string where strings
- * belong, is an error naming the file, not a crash of every command that
- * loads the record. */
-static int check_strvs(json_object *o, const char *path, vs_error **err)
+/* Args, iterated by every command that shows the container: in a damaged
+ * record a non-array or a non-string there is an error naming the file, not
+ * a crash (Config's and HostConfig's arrays: vs_ctr_read_fields). */
+static int check_args(json_object *o, const char *path, vs_error **err)
 {
-        static const char *const config_strvs[] = {"Env", "Cmd", "Entrypoint", NULL};
-        static const char *const host_strvs[] = {"CapAdd", "CapDrop", "Binds", "SecurityOpt", NULL};
-        static const char *const host_arrays[] = {"Ulimits",
-                                                  "BlkioDeviceReadBps",
-                                                  "BlkioDeviceWriteBps",
-                                                  "BlkioDeviceReadIOps",
-                                                  "BlkioDeviceWriteIOps",
-                                                  NULL};
         _cleanup_strv_ char **v = NULL;
         _cleanup_free_ char *ctx = xasprintf("%s: record", path);
-        if (vs_json_get_strv(o, ctx, "Args", &v, err) < 0)
-                return -1;
-        json_object *cfg = json_object_object_get(o, "Config");
-        _cleanup_free_ char *cctx = xasprintf("%s: Config", path);
-        for (size_t i = 0; cfg && json_object_is_type(cfg, json_type_object) && config_strvs[i];
-             i++)
-                if (vs_json_get_strv(cfg, cctx, config_strvs[i], &v, err) < 0)
-                        return -1;
-        json_object *hc = json_object_object_get(o, "HostConfig");
-        if (hc == NULL || !json_object_is_type(hc, json_type_object))
+        return vs_json_get_strv(o, ctx, "Args", &v, err) < 0 ? -1 : 0;
+}
+
+/* ---- the typed fields of Config and HostConfig ---- */
+
+enum field_kind {
+        F_STR,  /* char *: a JSON string (any other type reads as absent) */
+        F_BOOL, /* bool */
+        F_INT,  /* int64_t: 0 when absent */
+        F_OPT,  /* int64_t plus the bool at .has: absent is not 0 */
+        F_STRV, /* char **: an array of strings, or null */
+        F_JSON, /* json_object *: borrowed; checked to be an array when .array */
+};
+
+/* One typed field: where it lives in the JSON (up to three keys deep below
+ * Config or HostConfig), its kind and its place in the struct. */
+struct field {
+        bool host; /* HostConfig, else Config */
+        const char *key[3];
+        enum field_kind kind;
+        size_t off, has;
+        bool array;
+};
+
+#define CF(k, kind, m)                                                                             \
+        {                                                                                          \
+                false, {k}, kind, offsetof(struct vs_ctr, cfg.m), 0, false                         \
+        }
+#define HF(k, kind, m)                                                                             \
+        {                                                                                          \
+                true, {k}, kind, offsetof(struct vs_ctr, hc.m), 0, false                           \
+        }
+#define HOPT(k, m)                                                                                 \
+        {                                                                                          \
+                true, {k}, F_OPT, offsetof(struct vs_ctr, hc.m),                                   \
+                    offsetof(struct vs_ctr, hc.has_##m), false                                     \
+        }
+#define HARR(k, m)                                                                                 \
+        {                                                                                          \
+                true, {k}, F_JSON, offsetof(struct vs_ctr, hc.m), 0, true                          \
+        }
+
+static const struct field fields[] = {
+    CF("Hostname", F_STR, hostname),
+    CF("User", F_STR, user),
+    CF("WorkingDir", F_STR, working_dir),
+    CF("StopSignal", F_STR, stop_signal),
+    CF("Env", F_STRV, env),
+    CF("Cmd", F_STRV, cmd),
+    CF("Entrypoint", F_STRV, entrypoint),
+    CF("Tty", F_BOOL, tty),
+    CF("OpenStdin", F_BOOL, open_stdin),
+    CF("StdinOnce", F_BOOL, stdin_once),
+    {false,
+     {"StopTimeout"},
+     F_OPT,
+     offsetof(struct vs_ctr, cfg.stop_timeout),
+     offsetof(struct vs_ctr, cfg.has_stop_timeout),
+     false},
+    HF("NetworkMode", F_STR, network_mode),
+    HF("IPv4Address", F_STR, ipv4_address),
+    HF("Isolation", F_STR, isolation),
+    HF("CpusetCpus", F_STR, cpuset_cpus),
+    {true, {"RestartPolicy", "Name"}, F_STR, offsetof(struct vs_ctr, hc.restart_policy), 0, false},
+    {true,
+     {"RestartPolicy", "MaximumRetryCount"},
+     F_INT,
+     offsetof(struct vs_ctr, hc.restart_max_retries),
+     0,
+     false},
+    HF("AutoRemove", F_BOOL, auto_remove),
+    HF("Privileged", F_BOOL, privileged),
+    HF("ReadonlyRootfs", F_BOOL, readonly_rootfs),
+    HF("NoNewPrivileges", F_BOOL, no_new_privileges),
+    HF("CapAdd", F_STRV, cap_add),
+    HF("CapDrop", F_STRV, cap_drop),
+    HF("Binds", F_STRV, binds),
+    HF("SecurityOpt", F_STRV, security_opt),
+    HF("Memory", F_INT, memory),
+    HF("NanoCpus", F_INT, nano_cpus),
+    HF("CpuShares", F_INT, cpu_shares),
+    HF("BlkioWeight", F_INT, blkio_weight),
+    HOPT("MemorySwap", memory_swap),
+    HOPT("PidsLimit", pids_limit),
+    {true,
+     {"LogConfig", "Config", "max-size"},
+     F_STR,
+     offsetof(struct vs_ctr, hc.log_max_size),
+     0,
+     false},
+    {true,
+     {"LogConfig", "Config", "max-file"},
+     F_STR,
+     offsetof(struct vs_ctr, hc.log_max_file),
+     0,
+     false},
+    HARR("Ulimits", ulimits),
+    HARR("BlkioDeviceReadBps", blkio_read_bps),
+    HARR("BlkioDeviceWriteBps", blkio_write_bps),
+    HARR("BlkioDeviceReadIOps", blkio_read_iops),
+    HARR("BlkioDeviceWriteIOps", blkio_write_iops),
+    HF("SeccompProfile", F_JSON, seccomp_profile),
+    HF("PortBindings", F_JSON, port_bindings),
+};
+
+static size_t depth_of(const struct field *f)
+{
+        return f->key[2] ? 3 : f->key[1] ? 2 : 1;
+}
+
+/* The object holding f's last key; NULL when a level is missing (or, with
+ * create, made). */
+static json_object *field_parent(json_object *root, const struct field *f, bool create)
+{
+        json_object *o = root;
+        for (size_t i = 0; o && i + 1 < depth_of(f); i++) {
+                json_object *next = json_object_object_get(o, f->key[i]);
+                if (next && !json_object_is_type(next, json_type_object))
+                        return NULL;
+                if (next == NULL && create) {
+                        next = json_object_new_object();
+                        json_object_object_add(o, f->key[i], next);
+                }
+                o = next;
+        }
+        return o && json_object_is_type(o, json_type_object) ? o : NULL;
+}
+
+static void field_ctx(const struct field *f, const char *ctx, char *buf, size_t n)
+{
+        snprintf(buf, n, "%s: %s", ctx, f->host ? "HostConfig" : "Config");
+        for (size_t i = 0; i + 1 < depth_of(f); i++)
+                snprintf(buf + strlen(buf), n - strlen(buf), ".%s", f->key[i]);
+}
+
+static void clear_fields(struct vs_ctr *c)
+{
+        for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+                void *p = (char *) c + fields[i].off;
+                if (fields[i].kind == F_STR)
+                        free(*(char **) p);
+                else if (fields[i].kind == F_STRV)
+                        strv_free(*(char ***) p);
+        }
+        memset(&c->cfg, 0, sizeof(c->cfg));
+        memset(&c->hc, 0, sizeof(c->hc));
+}
+
+static int read_field(struct vs_ctr *c, const struct field *f, const char *ctx, vs_error **err)
+{
+        json_object *parent = field_parent(f->host ? c->host_config : c->config, f, false);
+        const char *key = f->key[depth_of(f) - 1];
+        json_object *v = parent ? json_object_object_get(parent, key) : NULL;
+        void *p = (char *) c + f->off;
+        char where[256];
+        switch (f->kind) {
+        case F_STR:
+                if (v && json_object_is_type(v, json_type_string))
+                        *(char **) p = xstrdup(json_object_get_string(v));
                 return 0;
-        _cleanup_free_ char *hctx = xasprintf("%s: HostConfig", path);
-        for (size_t i = 0; host_strvs[i]; i++)
-                if (vs_json_get_strv(hc, hctx, host_strvs[i], &v, err) < 0)
-                        return -1;
-        for (size_t i = 0; host_arrays[i]; i++) {
-                json_object *a = NULL;
-                if (vs_json_get_array(hc, hctx, host_arrays[i], &a, err) < 0)
-                        return -1;
+        case F_BOOL:
+                *(bool *) p = v && json_object_get_boolean(v);
+                return 0;
+        case F_OPT:
+                *(bool *) ((char *) c + f->has) = v != NULL;
+                /* fall through */
+        case F_INT:
+                *(int64_t *) p = v ? json_object_get_int64(v) : 0;
+                return 0;
+        case F_STRV:
+                field_ctx(f, ctx, where, sizeof(where));
+                return vs_json_get_strv(parent, where, key, (char ***) p, err) < 0 ? -1 : 0;
+        case F_JSON:
+                if (f->array && v && !json_object_is_type(v, json_type_array)) {
+                        field_ctx(f, ctx, where, sizeof(where));
+                        return vs_fail(err, "%s.%s: expected an array", where, key);
+                }
+                *(json_object **) p = v;
+                return 0;
         }
         return 0;
+}
+
+/* HostConfig.ConsoleSize: [rows, cols]. */
+static void read_console_size(struct vs_ctr *c)
+{
+        json_object *cs = json_object_object_get(c->host_config, "ConsoleSize");
+        if (cs && json_object_is_type(cs, json_type_array) && json_object_array_length(cs) == 2) {
+                int64_t rows = json_object_get_int64(json_object_array_get_idx(cs, 0));
+                int64_t cols = json_object_get_int64(json_object_array_get_idx(cs, 1));
+                if (rows > 0 && rows <= UINT16_MAX && cols > 0 && cols <= UINT16_MAX) {
+                        c->hc.console_rows = (unsigned) rows;
+                        c->hc.console_cols = (unsigned) cols;
+                }
+        }
+}
+
+int vs_ctr_read_fields(struct vs_ctr *c, const char *ctx, vs_error **err)
+{
+        clear_fields(c);
+        for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+                if (read_field(c, &fields[i], ctx, err) < 0)
+                        return -1;
+        read_console_size(c);
+        return 0;
+}
+
+/* Writes f's value over the JSON: a value that is unset (NULL, false, 0)
+ * is written only where the key already was, so a record read and written
+ * again keeps its shape, and an old record gains no keys; an optional
+ * number that is not set (F_OPT) is removed. */
+static void write_field(const struct vs_ctr *c, json_object *root, const struct field *f)
+{
+        if (f->kind == F_JSON) /* borrowed from the JSON: it is already there */
+                return;
+        const char *key = f->key[depth_of(f) - 1];
+        const void *p = (const char *) c + f->off;
+        bool set = false;
+        switch (f->kind) {
+        case F_STR:
+        case F_STRV:
+                set = *(void *const *) p != NULL;
+                break;
+        case F_BOOL:
+                set = *(const bool *) p;
+                break;
+        case F_INT:
+                set = *(const int64_t *) p != 0;
+                break;
+        case F_OPT:
+                set = *(const bool *) ((const char *) c + f->has);
+                break;
+        case F_JSON:
+                break;
+        }
+        json_object *parent = field_parent(root, f, set);
+        if (parent == NULL || (!set && !json_object_object_get_ex(parent, key, NULL)))
+                return;
+        json_object *v = NULL;
+        switch (f->kind) {
+        case F_STR:
+                v = set ? json_object_new_string(*(char *const *) p) : NULL;
+                break;
+        case F_STRV:
+                v = strv_or_null(*(char **const *) p);
+                break;
+        case F_BOOL:
+                v = json_object_new_boolean(*(const bool *) p);
+                break;
+        case F_OPT:
+                if (!set) { /* absent is its "unset" */
+                        json_object_object_del(parent, key);
+                        return;
+                }
+                /* fall through */
+        case F_INT:
+                v = json_object_new_int64(*(const int64_t *) p);
+                break;
+        case F_JSON:
+                break;
+        }
+        json_object_object_add(parent, key, v);
+}
+
+/* Copies of the stored JSON with the typed fields written over them. */
+json_object *vs_ctr_config_json(const struct vs_ctr *c, bool host)
+{
+        json_object *src = host ? c->host_config : c->config, *out = NULL;
+        if (src == NULL || json_object_deep_copy(src, &out, NULL) < 0 || out == NULL)
+                out = json_object_new_object();
+        for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+                if (fields[i].host == host)
+                        write_field(c, out, &fields[i]);
+        if (host && c->hc.console_rows && c->hc.console_cols) {
+                json_object *cs = json_object_new_array();
+                json_object_array_add(cs, json_object_new_int((int) c->hc.console_rows));
+                json_object_array_add(cs, json_object_new_int((int) c->hc.console_cols));
+                json_object_object_add(out, "ConsoleSize", cs);
+        }
+        return out;
 }
 
 static struct vs_ctr *ctr_from_json(json_object *o)
@@ -344,6 +602,7 @@ void vs_ctr_free(struct vs_ctr *c)
         free(c->image_name);
         free(c->path);
         strv_free(c->args);
+        clear_fields(c);
         if (c->config)
                 json_object_put(c->config);
         if (c->host_config)
@@ -385,9 +644,13 @@ int vs_ctr_load(struct vs_engine *e, const char *id, struct vs_ctr **out, vs_err
                 }
                 return -1;
         }
-        if (check_strvs(o, path, err) < 0)
+        if (check_args(o, path, err) < 0)
                 return -1;
         struct vs_ctr *c = ctr_from_json(o);
+        if (vs_ctr_read_fields(c, path, err) < 0) {
+                vs_ctr_free(c);
+                return -1;
+        }
         if (c->id == NULL || strcmp(c->id, id) != 0) {
                 vs_ctr_free(c);
                 return vs_fail(err, "%s: record does not hold container %s", path, id);
@@ -672,10 +935,10 @@ json_object *vs_ctr_inspect(struct vs_engine *e, const struct vs_ctr *c)
         json_object_object_add(gd, "Data", data);
         add_str(gd, "Name", "overlay");
         json_object_object_add(o, "GraphDriver", gd);
-        json_object_object_add(o, "HostConfig", json_object_get(c->host_config));
+        json_object_object_add(o, "HostConfig", vs_ctr_config_json(c, true));
         json_object_object_add(o, "Mounts",
                                c->mounts ? json_object_get(c->mounts) : json_object_new_array());
-        json_object_object_add(o, "Config", json_object_get(c->config));
+        json_object_object_add(o, "Config", vs_ctr_config_json(c, false));
         json_object *net = vs_engine_net_name(c) ? vs_engine_net_settings(e, c) : NULL;
         if (net) {
                 json_object_object_add(o, "NetworkSettings", net);
@@ -683,9 +946,8 @@ json_object *vs_ctr_inspect(struct vs_engine *e, const struct vs_ctr *c)
                 return o;
         }
         net = json_object_new_object();
-        json_object *mode = json_object_object_get(c->host_config, "NetworkMode");
         json_object *nets = json_object_new_object();
-        json_object_object_add(nets, mode ? json_object_get_string(mode) : "none",
+        json_object_object_add(nets, c->hc.network_mode ? c->hc.network_mode : "none",
                                json_object_new_object());
         json_object_object_add(net, "Networks", nets);
         json_object_object_add(o, "NetworkSettings", net);

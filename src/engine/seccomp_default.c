@@ -452,7 +452,7 @@ static json_object *one_with_args(const char *name, json_object *args)
         return r;
 }
 
-json_object *vs_seccomp_default_profile(char *const *caps)
+json_object *vs_engine_seccomp_default(char *const *caps)
 {
         json_object *p = json_object_new_object();
         json_object_object_add(p, "defaultAction", json_object_new_string("SCMP_ACT_ERRNO"));

@@ -188,7 +188,7 @@ void vs_monitor_oom_protect(void)
                        strerror(errno));
 }
 
-int vs_container_oom_score_adj(void)
+int vs_engine_oom_score_adj(void)
 {
         int adj = read_own_oom_score_adj() + 500;
         return adj > 1000 ? 1000 : adj;

@@ -241,15 +241,6 @@ static const char *layer_type_of(struct vs_txn *t, const char *digest)
         return VS_MT_OCI_LAYER;
 }
 
-static json_object *descriptor(const char *media_type, const char *digest, int64_t size)
-{
-        json_object *d = json_object_new_object();
-        json_object_object_add(d, "mediaType", json_object_new_string(media_type));
-        json_object_object_add(d, "digest", json_object_new_string(digest));
-        json_object_object_add(d, "size", json_object_new_int64(size));
-        return d;
-}
-
 /* The digest a docker-archive member path claims: "<hex>.json" (pre-25
  * configs) or "blobs/sha256/<hex>" (Docker 25). */
 static char *claimed_digest(const char *path)
@@ -293,7 +284,7 @@ static int load_docker_image(struct vs_txn *t, const struct members *m, json_obj
         _cleanup_free_ char *cwhat = xasprintf("%s: %s", m->what, config_path);
         if (vs_txn_read_blob(t, cm->digest, cm->size, &config_text, NULL, err) < 0 ||
             vs_json_parse(config_text, cwhat, &config, err) < 0 ||
-            vs_config_diff_ids(config, cwhat, &diff_ids, err) < 0)
+            vs_image_config_diff_ids(config, cwhat, &diff_ids, err) < 0)
                 return -1;
         size_t n = strv_len(layers);
         if (n != strv_len(diff_ids))
@@ -303,7 +294,7 @@ static int load_docker_image(struct vs_txn *t, const struct members *m, json_obj
         json_object_object_add(manifest, "schemaVersion", json_object_new_int(2));
         json_object_object_add(manifest, "mediaType", json_object_new_string(VS_MT_OCI_MANIFEST));
         json_object_object_add(manifest, "config",
-                               descriptor(VS_MT_OCI_CONFIG, cm->digest, cm->size));
+                               vs_descriptor_json(VS_MT_OCI_CONFIG, cm->digest, cm->size));
         json_object *arr = json_object_new_array();
         json_object_object_add(manifest, "layers", arr);
         for (size_t k = 0; k < n; k++) {
@@ -312,7 +303,7 @@ static int load_docker_image(struct vs_txn *t, const struct members *m, json_obj
                         return vs_fail(err, "%s: names layer %s, which is not in the archive", ctx,
                                        layers[k]);
                 json_object_array_add(
-                    arr, descriptor(layer_type_of(t, lm->digest), lm->digest, lm->size));
+                    arr, vs_descriptor_json(layer_type_of(t, lm->digest), lm->digest, lm->size));
         }
         names = xcalloc(1, sizeof(char *));
         for (size_t k = 0; tags && tags[k]; k++) {

@@ -331,7 +331,7 @@ static int collect(struct vs_store *s, const struct vs_index *idx, char *const *
                         if (vs_store_read_manifest(s, digest, &img->m, err) < 0 ||
                             vs_store_read_blob(s, img->m.config.digest, &text, NULL, err) < 0 ||
                             vs_json_parse(text, "config", &config, err) < 0 ||
-                            vs_config_diff_ids(config, "config", &img->diff_ids, err) < 0)
+                            vs_image_config_diff_ids(config, "config", &img->diff_ids, err) < 0)
                                 goto fail;
                         if (strv_len(img->diff_ids) != img->m.n_layers) {
                                 vs_fail(err, "image %s: manifest and config disagree on layers",

@@ -214,13 +214,6 @@ out:
 
 static json_object *make_config(const char *created, const char *layer)
 {
-        json_object *config = json_object_new_object();
-        json_object_object_add(config, "created", json_object_new_string(created));
-        json_object_object_add(config, "architecture", json_object_new_string(vs_platform_arch()));
-        if (*vs_platform_variant())
-                json_object_object_add(config, "variant",
-                                       json_object_new_string(vs_platform_variant()));
-        json_object_object_add(config, "os", json_object_new_string("linux"));
         json_object *cc = json_object_new_object();
         json_object *env = json_object_new_array();
         json_object_array_add(env, json_object_new_string(DEFAULT_PATH));
@@ -228,22 +221,9 @@ static json_object *make_config(const char *created, const char *layer)
         json_object *cmd = json_object_new_array();
         json_object_array_add(cmd, json_object_new_string("sh"));
         json_object_object_add(cc, "Cmd", cmd);
-        json_object_object_add(config, "config", cc);
-        json_object *rootfs = json_object_new_object();
-        json_object *ids = json_object_new_array();
-        json_object_array_add(ids, json_object_new_string(layer));
-        json_object_object_add(rootfs, "type", json_object_new_string("layers"));
-        json_object_object_add(rootfs, "diff_ids", ids);
-        json_object_object_add(config, "rootfs", rootfs);
-        json_object *history = json_object_new_array();
-        json_object *h = json_object_new_object();
-        json_object_object_add(h, "created", json_object_new_string(created));
-        json_object_object_add(h, "created_by",
-                               json_object_new_string("vessel: built-in busybox image from the "
-                                                      "host's " BUSYBOX " (busybox-static)"));
-        json_object_array_add(history, h);
-        json_object_object_add(config, "history", history);
-        return config;
+        return vs_image_config_new(
+            created, layer, cc,
+            "vessel: built-in busybox image from the host's " BUSYBOX " (busybox-static)", NULL);
 }
 
 static int build(struct vs_txn *t, vs_error **err)

@@ -94,7 +94,7 @@ static void check_image(struct checker *c, const struct vs_index_entry *entry)
                 goto out;
         if (vs_store_read_blob(c->s, m.config.digest, &text, NULL, &e) < 0 ||
             vs_json_parse(text, "config", &config, &e) < 0 ||
-            vs_config_diff_ids(config, "config", &diff_ids, &e) < 0) {
+            vs_image_config_diff_ids(config, "config", &diff_ids, &e) < 0) {
                 problem(c, "%s: %s", what, e->msg);
                 goto out;
         }

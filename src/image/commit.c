@@ -173,15 +173,6 @@ static int build_config(const struct vs_image *base, json_object *changes, const
         return 0;
 }
 
-static json_object *descriptor(const char *media_type, const char *digest, int64_t size)
-{
-        json_object *d = json_object_new_object();
-        json_object_object_add(d, "mediaType", json_object_new_string(media_type));
-        json_object_object_add(d, "digest", json_object_new_string(digest));
-        json_object_object_add(d, "size", json_object_new_int64(size));
-        return d;
-}
-
 static int build_manifest(struct vs_store *s, const struct vs_image *base,
                           const char *config_digest, int64_t config_size, const char *layer_digest,
                           int64_t layer_size, char **out, vs_error **err)
@@ -190,7 +181,7 @@ static int build_manifest(struct vs_store *s, const struct vs_image *base,
         json_object_object_add(m, "schemaVersion", json_object_new_int(2));
         json_object_object_add(m, "mediaType", json_object_new_string(VS_MT_OCI_MANIFEST));
         json_object_object_add(m, "config",
-                               descriptor(VS_MT_OCI_CONFIG, config_digest, config_size));
+                               vs_descriptor_json(VS_MT_OCI_CONFIG, config_digest, config_size));
         json_object *layers = json_object_new_array();
         json_object_object_add(m, "layers", layers);
         if (base && base->manifest_digest) {
@@ -198,12 +189,13 @@ static int build_manifest(struct vs_store *s, const struct vs_image *base,
                 if (vs_store_read_manifest(s, base->manifest_digest, &bm, err) < 0)
                         return vs_error_wrap(err, "cannot read the base image's manifest");
                 for (size_t i = 0; i < bm.n_layers; i++)
-                        json_object_array_add(layers,
-                                              descriptor(bm.layers[i].media_type,
-                                                         bm.layers[i].digest, bm.layers[i].size));
+                        json_object_array_add(layers, vs_descriptor_json(bm.layers[i].media_type,
+                                                                         bm.layers[i].digest,
+                                                                         bm.layers[i].size));
                 vs_manifest_clear(&bm);
         }
-        json_object_array_add(layers, descriptor(VS_MT_OCI_LAYER_GZIP, layer_digest, layer_size));
+        json_object_array_add(layers,
+                              vs_descriptor_json(VS_MT_OCI_LAYER_GZIP, layer_digest, layer_size));
         *out = vs_json_to_string(m, false);
         return 0;
 }
@@ -221,7 +213,7 @@ static int copy_mode_changes(const struct vs_image *base, const char *upper_dir,
         _cleanup_strv_ char **lines = NULL;
         struct vs_image none = {0};
         if (fd < 0 ||
-            vs_rootfs_changes(base ? base : &none, upper_dir, true, fd, &lines, err) < 0) {
+            vs_image_rootfs_changes(base ? base : &none, upper_dir, true, fd, &lines, err) < 0) {
                 if (fd < 0)
                         vs_fail_errno(err, "cannot open %s", tmp);
                 _cleanup_error_ vs_error *rm = NULL;
@@ -277,7 +269,7 @@ int vs_image_commit(struct vs_store *s, const struct vs_image *base, const char 
                 return -1;
         if (!vs_is_dir(upper_dir))
                 return vs_error_set(err, ENOENT, "cannot commit %s", upper_dir);
-        if (vs_rootfs_upper_is_copy(upper_dir) &&
+        if (vs_image_rootfs_upper_is_copy(upper_dir) &&
             copy_mode_changes(base, upper_dir, &changes_dir, err) < 0)
                 return vs_error_wrap(err, "cannot commit %s", upper_dir);
         _cleanup_txn_ struct vs_txn *t = NULL;

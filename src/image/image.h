@@ -64,10 +64,10 @@ int vs_image_ensure_busybox(struct vs_store *s, vs_error **err);
  * overlay of the image's layers + dir/upper is mounted on target. Where
  * overlayfs is unavailable, the layers are copied into dir/upper once and
  * target is a bind of it ("copy" mode, said once on stderr). */
-int vs_rootfs_prepare_dir(const struct vs_image *img, const char *dir, vs_error **err);
-int vs_rootfs_mount(const struct vs_image *img, const char *dir, const char *target,
+int vs_image_rootfs_prepare_dir(const struct vs_image *img, const char *dir, vs_error **err);
+int vs_image_rootfs_mount(const struct vs_image *img, const char *dir, const char *target,
                     vs_error **err);
-int vs_rootfs_umount(const char *target, vs_error **err);
+int vs_image_rootfs_umount(const char *target, vs_error **err);
 
 /* Commit: the upper dir becomes a new layer (deletions as whiteouts,
  * opaque dirs), stacked on base, with the config changed by changes (a JSON
@@ -80,7 +80,7 @@ int vs_image_commit(struct vs_store *s, const struct vs_image *base, const char 
 
 /* Changes of a container relative to its image, as "A /path", "C /path",
  * "D /path" lines (docker diff), sorted. */
-int vs_rootfs_diff(const struct vs_image *img, const char *upper_dir, char ***lines,
+int vs_image_rootfs_diff(const struct vs_image *img, const char *upper_dir, char ***lines,
                    vs_error **err);
 
 /* Images that the engine's container records still use cannot be removed:

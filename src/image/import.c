@@ -33,6 +33,36 @@ char *vs_rfc3339_now(void)
 
 /* An image config and manifest around layers already staged; returns the
  * manifest digest. */
+json_object *vs_image_config_new(const char *created, const char *layer_diff_id,
+                                 json_object *container_config, const char *created_by,
+                                 const char *comment)
+{
+        json_object *config = json_object_new_object();
+        json_object_object_add(config, "created", json_object_new_string(created));
+        json_object_object_add(config, "architecture", json_object_new_string(vs_platform_arch()));
+        if (*vs_platform_variant())
+                json_object_object_add(config, "variant",
+                                       json_object_new_string(vs_platform_variant()));
+        json_object_object_add(config, "os", json_object_new_string("linux"));
+        json_object_object_add(config, "config",
+                               container_config ? container_config : json_object_new_object());
+        json_object *rootfs = json_object_new_object();
+        json_object *ids = json_object_new_array();
+        json_object_array_add(ids, json_object_new_string(layer_diff_id));
+        json_object_object_add(rootfs, "type", json_object_new_string("layers"));
+        json_object_object_add(rootfs, "diff_ids", ids);
+        json_object_object_add(config, "rootfs", rootfs);
+        json_object *history = json_object_new_array();
+        json_object *h = json_object_new_object();
+        json_object_object_add(h, "created", json_object_new_string(created));
+        json_object_object_add(h, "created_by", json_object_new_string(created_by));
+        if (comment)
+                json_object_object_add(h, "comment", json_object_new_string(comment));
+        json_object_array_add(history, h);
+        json_object_object_add(config, "history", history);
+        return config;
+}
+
 int vs_make_image(struct vs_txn *t, json_object *config, char *const *layer_digests,
                   const int64_t *layer_sizes, const char *layer_type, char **manifest_digest,
                   vs_error **err)
@@ -44,19 +74,13 @@ int vs_make_image(struct vs_txn *t, json_object *config, char *const *layer_dige
         _cleanup_json_ json_object *m = json_object_new_object();
         json_object_object_add(m, "schemaVersion", json_object_new_int(2));
         json_object_object_add(m, "mediaType", json_object_new_string(VS_MT_OCI_MANIFEST));
-        json_object *c = json_object_new_object();
-        json_object_object_add(c, "mediaType", json_object_new_string(VS_MT_OCI_CONFIG));
-        json_object_object_add(c, "digest", json_object_new_string(config_digest));
-        json_object_object_add(c, "size", json_object_new_int64((int64_t) strlen(config_text)));
-        json_object_object_add(m, "config", c);
+        json_object_object_add(
+            m, "config",
+            vs_descriptor_json(VS_MT_OCI_CONFIG, config_digest, (int64_t) strlen(config_text)));
         json_object *layers = json_object_new_array();
-        for (size_t i = 0; layer_digests[i]; i++) {
-                json_object *l = json_object_new_object();
-                json_object_object_add(l, "mediaType", json_object_new_string(layer_type));
-                json_object_object_add(l, "digest", json_object_new_string(layer_digests[i]));
-                json_object_object_add(l, "size", json_object_new_int64(layer_sizes[i]));
-                json_object_array_add(layers, l);
-        }
+        for (size_t i = 0; layer_digests[i]; i++)
+                json_object_array_add(
+                    layers, vs_descriptor_json(layer_type, layer_digests[i], layer_sizes[i]));
         json_object_object_add(m, "layers", layers);
         _cleanup_free_ char *text = vs_json_to_string(m, false);
         return vs_txn_put_blob(t, text, strlen(text), manifest_digest, err);
@@ -118,25 +142,8 @@ int vs_image_import_rootfs(struct vs_store *s, int fd, const char *what, const c
         int64_t size = 0;
         if (stage_uncompressed(t, fd, what, &layer, &size, err) < 0)
                 return -1;
-        _cleanup_json_ json_object *config = json_object_new_object();
-        json_object_object_add(config, "created", json_object_new_string(now));
-        json_object_object_add(config, "architecture", json_object_new_string(vs_platform_arch()));
-        json_object_object_add(config, "os", json_object_new_string("linux"));
-        json_object_object_add(config, "config", json_object_new_object());
-        json_object *rootfs = json_object_new_object();
-        json_object *ids = json_object_new_array();
-        json_object_array_add(ids, json_object_new_string(layer));
-        json_object_object_add(rootfs, "type", json_object_new_string("layers"));
-        json_object_object_add(rootfs, "diff_ids", ids);
-        json_object_object_add(config, "rootfs", rootfs);
-        json_object *history = json_object_new_array();
-        json_object *h = json_object_new_object();
-        json_object_object_add(h, "created", json_object_new_string(now));
-        json_object_object_add(h, "created_by", json_object_new_string("vessel import"));
-        if (message)
-                json_object_object_add(h, "comment", json_object_new_string(message));
-        json_object_array_add(history, h);
-        json_object_object_add(config, "history", history);
+        _cleanup_json_ json_object *config =
+            vs_image_config_new(now, layer, NULL, "vessel import", message);
         char *layers[] = {layer, NULL};
         char *names[] = {canonical, NULL};
         if (vs_make_image(t, config, layers, &size, VS_MT_OCI_LAYER, &manifest, err) < 0 ||

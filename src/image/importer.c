@@ -2,6 +2,7 @@
  * imports OCI manifests, whatever the source of their blobs. */
 #include "image/transfer.h"
 #include "util/cleanup.h"
+#include "util/log.h"
 #include "util/json.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
@@ -44,7 +45,7 @@ bool vs_progress_enabled(void)
 void vs_progress_end(void)
 {
         if (vs_progress_enabled())
-                fprintf(stderr, "\r\033[K");
+                vs_progress_clear();
 }
 
 bool vs_looks_like_layer(const unsigned char *p, size_t len)
@@ -97,12 +98,10 @@ static void show_progress(struct vs_stage *st, bool final)
                 return;
         st->shown = st->total;
         if (st->expected > 0)
-                fprintf(stderr, "\r\033[K%s (%lld of %lld MB)", st->progress,
-                        (long long) (st->total / MIB), (long long) (st->expected / MIB));
+                vs_progress(true, "%s (%lld of %lld MB)", st->progress,
+                            (long long) (st->total / MIB), (long long) (st->expected / MIB));
         else
-                fprintf(stderr, "\r\033[K%s (%lld MB)", st->progress,
-                        (long long) (st->total / MIB));
-        fflush(stderr);
+                vs_progress(true, "%s (%lld MB)", st->progress, (long long) (st->total / MIB));
 }
 
 int vs_stage_write(struct vs_stage *st, const void *buf, size_t len, vs_error **err)

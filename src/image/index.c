@@ -112,10 +112,7 @@ char *vs_index_serialize(const struct vs_index *idx)
         json_object *manifests = json_object_new_array();
         for (size_t i = 0; i < idx->n; i++) {
                 const struct vs_index_entry *e = &idx->entries[i];
-                json_object *d = json_object_new_object();
-                json_object_object_add(d, "mediaType", json_object_new_string(e->media_type));
-                json_object_object_add(d, "digest", json_object_new_string(e->digest));
-                json_object_object_add(d, "size", json_object_new_int64(e->size));
+                json_object *d = vs_descriptor_json(e->media_type, e->digest, e->size);
                 if (e->name) {
                         json_object *ann = json_object_new_object();
                         json_object_object_add(ann, VS_ANNOTATION_REF_NAME,

@@ -51,7 +51,7 @@ json_object *vs_image_inspect_json(const struct vs_image *img)
         json_object_object_add(rootfs, "Type", json_object_new_string("layers"));
         _cleanup_strv_ char **diff_ids = NULL;
         _cleanup_error_ vs_error *e = NULL;
-        vs_config_diff_ids(cfg, "config", &diff_ids, &e);
+        vs_image_config_diff_ids(cfg, "config", &diff_ids, &e);
         json_object_object_add(rootfs, "Layers", string_array(diff_ids));
         json_object_object_add(o, "RootFS", rootfs);
         return o;
@@ -61,7 +61,7 @@ int vs_image_history(struct vs_store *s, const struct vs_image *img, struct vs_h
                      size_t *n, vs_error **err)
 {
         _cleanup_strv_ char **diff_ids = NULL;
-        if (vs_config_diff_ids(img->config_json, "config", &diff_ids, err) < 0)
+        if (vs_image_config_diff_ids(img->config_json, "config", &diff_ids, err) < 0)
                 return -1;
         json_object *history = NULL;
         if (vs_json_get_array(img->config_json, "config", "history", &history, err) < 0)

@@ -45,6 +45,15 @@ static bool is_index_type(const char *mt)
         return strcmp(mt, VS_MT_OCI_INDEX) == 0 || strcmp(mt, VS_MT_DOCKER_LIST) == 0;
 }
 
+json_object *vs_descriptor_json(const char *media_type, const char *digest, int64_t size)
+{
+        json_object *d = json_object_new_object();
+        json_object_object_add(d, "mediaType", json_object_new_string(media_type));
+        json_object_object_add(d, "digest", json_object_new_string(digest));
+        json_object_object_add(d, "size", json_object_new_int64(size));
+        return d;
+}
+
 void vs_descriptor_clear(struct vs_descriptor *d)
 {
         free(d->media_type);
@@ -213,7 +222,8 @@ const char *vs_platform_variant(void)
         return "";
 }
 
-int vs_config_diff_ids(json_object *config, const char *what, char ***diff_ids, vs_error **err)
+int vs_image_config_diff_ids(json_object *config, const char *what, char ***diff_ids,
+                             vs_error **err)
 {
         if (!json_object_is_type(config, json_type_object))
                 return vs_fail(err, "%s: expected a JSON object", what);

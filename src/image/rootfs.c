@@ -35,7 +35,7 @@
 
 /* ---- directories ---- */
 
-int vs_rootfs_prepare_dir(const struct vs_image *img, const char *dir, vs_error **err)
+int vs_image_rootfs_prepare_dir(const struct vs_image *img, const char *dir, vs_error **err)
 {
         if (vs_mkdir_p(dir, 0700, err) < 0)
                 return -1;
@@ -62,7 +62,7 @@ static void announce_copy_mode(const char *reason)
         if (said)
                 return;
         said = true;
-        fprintf(stderr, "vessel: overlayfs unavailable (%s); using a copy of the image\n", reason);
+        vs_progress(false, "vessel: overlayfs unavailable (%s); using a copy of the image", reason);
 }
 
 /* Does the marker name the directory at path (same device and inode)? */
@@ -78,7 +78,7 @@ static bool marker_names(const char *marker, const char *path)
         return dev == (unsigned long long) st.st_dev && ino == (unsigned long long) st.st_ino;
 }
 
-bool vs_rootfs_upper_is_copy(const char *upper_dir)
+bool vs_image_rootfs_upper_is_copy(const char *upper_dir)
 {
         _cleanup_free_ char *copy = xstrdup(upper_dir);
         _cleanup_free_ char *marker = xasprintf("%s/%s", dirname(copy), COPY_MARKER);
@@ -327,12 +327,13 @@ out:
         return ret;
 }
 
-int vs_rootfs_mount(const struct vs_image *img, const char *dir, const char *target, vs_error **err)
+int vs_image_rootfs_mount(const struct vs_image *img, const char *dir, const char *target,
+                          vs_error **err)
 {
-        if (vs_rootfs_prepare_dir(img, dir, err) < 0 || vs_mkdir_p(target, 0755, err) < 0)
+        if (vs_image_rootfs_prepare_dir(img, dir, err) < 0 || vs_mkdir_p(target, 0755, err) < 0)
                 return -1;
         _cleanup_free_ char *upper = xasprintf("%s/upper", dir);
-        if (vs_rootfs_upper_is_copy(upper))
+        if (vs_image_rootfs_upper_is_copy(upper))
                 return mount_copy(img, dir, target, err);
         _cleanup_free_ char *reason = NULL;
         if (env_true("VESSEL_NO_OVERLAY")) {
@@ -346,7 +347,7 @@ int vs_rootfs_mount(const struct vs_image *img, const char *dir, const char *tar
         return mount_copy(img, dir, target, err);
 }
 
-int vs_rootfs_umount(const char *target, vs_error **err)
+int vs_image_rootfs_umount(const char *target, vs_error **err)
 {
         if (umount2(target, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
                 return vs_fail_errno(err, "cannot unmount %s", target);

@@ -385,7 +385,7 @@ int vs_store_load_image(struct vs_store *s, const struct vs_index *idx, const ch
         _cleanup_strv_ char **diff_ids = NULL;
         if (vs_store_read_blob(s, m.config.digest, &text, NULL, err) < 0 ||
             vs_json_parse(text, what, &img->config_json, err) < 0 ||
-            vs_config_diff_ids(img->config_json, what, &diff_ids, err) < 0 ||
+            vs_image_config_diff_ids(img->config_json, what, &diff_ids, err) < 0 ||
             vs_json_get_string(img->config_json, what, "created", &img->created, err) < 0 ||
             vs_image_config_parse(img->config_json, &img->config, err) < 0)
                 goto fail;

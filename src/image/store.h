@@ -145,6 +145,8 @@ struct vs_manifest {
 int vs_manifest_parse(const char *text, const char *what, struct vs_manifest *m, vs_error **err);
 void vs_manifest_clear(struct vs_manifest *m);
 void vs_descriptor_clear(struct vs_descriptor *d);
+/* {"mediaType", "digest", "size"}: a new object the caller puts. */
+json_object *vs_descriptor_json(const char *media_type, const char *digest, int64_t size);
 /* Known layer media type? Layer types other than those vs_layer_unpack
  * takes (Docker's uncompressed type, OCI non-distributable types) map to
  * the equivalent it takes. */
@@ -156,7 +158,8 @@ const char *vs_platform_arch(void);
 const char *vs_platform_variant(void);
 
 /* rootfs.diff_ids of an image config, checked. */
-int vs_config_diff_ids(json_object *config, const char *what, char ***diff_ids, vs_error **err);
+int vs_image_config_diff_ids(json_object *config, const char *what, char ***diff_ids,
+                             vs_error **err);
 /* The engine-facing fields of config.config. */
 int vs_image_config_parse(json_object *config, struct vs_image_config *out, vs_error **err);
 void vs_image_config_clear(struct vs_image_config *c);

@@ -81,6 +81,12 @@ char *vs_ref_from_annotations(json_object *descriptor, const char *repo_hint);
 
 /* "2024-05-01T12:00:00Z" for now, or for $SOURCE_DATE_EPOCH when set. */
 char *vs_rfc3339_now(void);
+/* A one-layer image config for this platform: created, the layer's diff id,
+ * container_config (Env, Cmd...: taken over; NULL for {}) and one history
+ * entry (created_by, comment or NULL). A new object the caller puts. */
+json_object *vs_image_config_new(const char *created, const char *layer_diff_id,
+                                 json_object *container_config, const char *created_by,
+                                 const char *comment);
 /* Stores config and an OCI manifest listing the staged layer blobs (all of
  * layer_type); returns the manifest digest. */
 int vs_make_image(struct vs_txn *t, json_object *config, char *const *layer_digests,

@@ -559,7 +559,7 @@ int vs_txn_add_image(struct vs_txn *t, const char *manifest_digest, char *const 
         }
         if (vs_txn_read_blob(t, m.config.digest, m.config.size, &config_text, NULL, err) < 0 ||
             vs_json_parse(config_text, cwhat, &config, err) < 0 ||
-            vs_config_diff_ids(config, cwhat, &diff_ids, err) < 0)
+            vs_image_config_diff_ids(config, cwhat, &diff_ids, err) < 0)
                 goto out;
         if (strv_len(diff_ids) != m.n_layers) {
                 vs_fail(err, "%s has %zu layers but its config has %zu rootfs.diff_ids", what,
@@ -840,7 +840,7 @@ static bool image_refs(struct vs_store *s, const char *manifest, char ***blobs, 
         _cleanup_strv_ char **diff_ids = NULL;
         bool ok = vs_store_read_blob(s, m.config.digest, &text, NULL, &e) == 0 &&
                   vs_json_parse(text, "config", &config, &e) == 0 &&
-                  vs_config_diff_ids(config, "config", &diff_ids, &e) == 0;
+                  vs_image_config_diff_ids(config, "config", &diff_ids, &e) == 0;
         strv_push(blobs, manifest);
         strv_push(blobs, m.config.digest);
         for (size_t i = 0; i < m.n_layers; i++)

@@ -25,14 +25,14 @@ static const char *const known_actions[] = {
     "SCMP_ACT_NOTIFY",      NULL,
 };
 
-static const char *const known_operators[] = {
+const char *const oci_seccomp_operators[OCI_SECCOMP_N_OPERATORS + 1] = {
     "SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE",        "SCMP_CMP_EQ",
     "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ", NULL,
 };
 
 /* Every architecture the runtime-spec names, whether or not the installed
  * libseccomp knows it: the builder decides what it can honour. */
-static const char *const known_architectures[] = {
+const char *const oci_seccomp_architectures[OCI_SECCOMP_N_ARCHS + 1] = {
     "SCMP_ARCH_X86",     "SCMP_ARCH_X86_64",   "SCMP_ARCH_X32",         "SCMP_ARCH_ARM",
     "SCMP_ARCH_AARCH64", "SCMP_ARCH_MIPS",     "SCMP_ARCH_MIPS64",      "SCMP_ARCH_MIPS64N32",
     "SCMP_ARCH_MIPSEL",  "SCMP_ARCH_MIPSEL64", "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PPC",
@@ -131,7 +131,7 @@ static int parse_arg(json_object *obj, const char *ctx, struct oci_seccomp_arg *
                 return -1;
         if (r == 0)
                 return vs_fail(err, "%s.op: required", ctx);
-        if (!in_list(known_operators, arg->op))
+        if (!in_list(oci_seccomp_operators, arg->op))
                 return vs_fail(err, "%s.op: unknown operator '%s'", ctx, arg->op);
         return 0;
 }
@@ -188,7 +188,7 @@ static int parse_seccomp(json_object *obj, const char *ctx, struct oci_seccomp *
         if (parse_ret(obj, ctx, "defaultErrnoRet", &s->has_default_errno_ret, &s->default_errno_ret,
                       err) < 0)
                 return -1;
-        if (parse_name_list(obj, ctx, "architectures", known_architectures, "architecture",
+        if (parse_name_list(obj, ctx, "architectures", oci_seccomp_architectures, "architecture",
                             &s->architectures, err) < 0)
                 return -1;
         if (parse_name_list(obj, ctx, "flags", known_flags, "flag", &s->flags, err) < 0)

@@ -1,5 +1,5 @@
 /* The default config.json that `vessel spec` writes: runc's example spec
- * (libcontainer/specconv), field for field, with vessel's hostname. */
+ * (what `runc spec` writes), field for field, with vessel's hostname. */
 #ifndef VESSEL_OCI_SPEC_DEFAULT_H
 #define VESSEL_OCI_SPEC_DEFAULT_H
 

@@ -164,22 +164,6 @@ static int validate_block_io(const struct vs_cgroup *cg, const struct oci_resour
         return 0;
 }
 
-/* Huge page sizes of this host, named as hugetlb.<size>.* files name them. */
-static char **host_hugepage_sizes(void)
-{
-        char **v = xcalloc(1, sizeof(char *));
-        _cleanup_closedir_ DIR *d = opendir("/sys/kernel/mm/hugepages");
-        struct dirent *de;
-        while (d && (de = readdir(d)) != NULL) {
-                unsigned long kb;
-                if (sscanf(de->d_name, "hugepages-%lukB", &kb) != 1)
-                        continue;
-                _cleanup_free_ char *name = vs_cgroup_hugepage_name(kb);
-                strv_push(&v, name);
-        }
-        return v;
-}
-
 static int validate_hugetlb(const struct vs_cgroup *cg, const struct oci_resources *r,
                             vs_error **err)
 {
@@ -187,7 +171,7 @@ static int validate_hugetlb(const struct vs_cgroup *cg, const struct oci_resourc
                 return 0;
         if (need(cg, "hugetlb", "linux.resources.hugepageLimits", NULL, err) < 0)
                 return -1;
-        _cleanup_strv_ char **sizes = host_hugepage_sizes();
+        _cleanup_strv_ char **sizes = vs_cgroup_hugepage_sizes();
         for (size_t i = 0; i < r->n_hugepage_limits; i++) {
                 if (strv_contains(sizes, r->hugepage_limits[i].page_size))
                         continue;

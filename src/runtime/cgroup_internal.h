@@ -105,7 +105,7 @@ void cg_set_u64(json_object *o, const char *key, uint64_t v);
 int cg_read_keyed(const char *dir, const char *file, const char *key, uint64_t *out);
 bool cg_has_file(const char *dir, const char *file);
 
-/* Conversions (the formulas of runc's libcontainer/cgroups/utils.go). */
+/* Conversions, with runc's formulas (docs/cgroups.md). */
 /* cpu.shares [2, 262144] -> cpu.weight [1, 10000]; 0 stays 0 (unset). */
 uint64_t vs_cgroup_shares_to_weight(uint64_t shares);
 /* blkio.weight [10, 1000] -> io.weight [1, 10000]; 0 stays 0 (unset). */
@@ -121,6 +121,9 @@ char *vs_cgroup_cpu_max(bool has_quota, int64_t quota, bool has_period, uint64_t
                         const char *current);
 /* "2048kB" directory suffix of /sys/kernel/mm/hugepages -> "2MB". */
 char *vs_cgroup_hugepage_name(unsigned long kb);
+/* The huge page sizes of this host, named as hugetlb.<size>.* files name
+ * them ("2MB", "1GB"); an empty vector when it has none. Caller frees. */
+char **vs_cgroup_hugepage_sizes(void);
 /* Parses a cpuset list into a bitmap of nbits; -1 on bad syntax or an id
  * >= nbits. */
 int vs_cgroup_parse_id_list(const char *s, unsigned char *bits, size_t nbits);

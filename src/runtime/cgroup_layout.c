@@ -517,9 +517,25 @@ char *vs_cgroup_cpu_max(bool has_quota, int64_t quota, bool has_period, uint64_t
         return xasprintf("%s %" PRIu64, q, period);
 }
 
+char **vs_cgroup_hugepage_sizes(void)
+{
+        char **v = xcalloc(1, sizeof(char *));
+        _cleanup_closedir_ DIR *d = opendir("/sys/kernel/mm/hugepages");
+        struct dirent *de;
+        while (d && (de = readdir(d)) != NULL) {
+                unsigned long kb;
+                if (sscanf(de->d_name, "hugepages-%lukB", &kb) != 1)
+                        continue;
+                _cleanup_free_ char *name = vs_cgroup_hugepage_name(kb);
+                strv_push(&v, name);
+        }
+        return v;
+}
+
 char *vs_cgroup_hugepage_name(unsigned long kb)
 {
-        /* mem_fmt() of mm/hugetlb_cgroup.c. */
+        /* As the kernel's hugetlb controller names its files: the largest
+         * whole unit (tests/unit/test_cgroup.c). */
         if (kb >= 1024UL * 1024)
                 return xasprintf("%luGB", kb / (1024UL * 1024));
         if (kb >= 1024UL)

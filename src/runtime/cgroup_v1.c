@@ -382,13 +382,9 @@ static void stats_blkio(const char *dir, json_object *blkio)
 
 static void stats_hugetlb(const char *dir, json_object *hugetlb)
 {
-        _cleanup_closedir_ DIR *d = opendir("/sys/kernel/mm/hugepages");
-        struct dirent *de;
-        while (d && (de = readdir(d)) != NULL) {
-                unsigned long kb;
-                if (sscanf(de->d_name, "hugepages-%lukB", &kb) != 1)
-                        continue;
-                _cleanup_free_ char *size = vs_cgroup_hugepage_name(kb);
+        _cleanup_strv_ char **sizes = vs_cgroup_hugepage_sizes();
+        for (size_t i = 0; sizes[i]; i++) {
+                const char *size = sizes[i];
                 _cleanup_free_ char *prefix = xasprintf("hugetlb.%s", size);
                 _cleanup_free_ char *u = xasprintf("%s.usage_in_bytes", prefix);
                 _cleanup_free_ char *m = xasprintf("%s.max_usage_in_bytes", prefix);

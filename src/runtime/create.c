@@ -183,7 +183,7 @@ struct create_ctx {
         struct vs_mount_ids mounts_before;
         struct vs_seccomp_prog *seccomp;
         struct vs_state rec; /* what state.json says, from the claim on */
-        int exec_fifo; /* the read end for run, or -1 */
+        int exec_fifo;       /* the read end for run, or -1 */
 };
 
 static void create_cleanup(struct create_ctx *c)
@@ -337,7 +337,9 @@ static int await_init(struct create_ctx *c, int sync_fd, vs_error **err)
         return 0;
 }
 
-static int do_create(struct create_ctx *c, vs_error **err)
+/* Phase 1: everything that can fail on the options and the config alone,
+ * before the id is claimed. */
+static int create_check(struct create_ctx *c, vs_error **err)
 {
         const struct vs_create_opts *o = c->o;
         if (vs_validate_id(o->id, err) < 0)
@@ -360,19 +362,22 @@ static int do_create(struct create_ctx *c, vs_error **err)
                 return vs_fail(err, "process.terminal is true: --console-socket is required");
         if (!terminal && o->console_socket)
                 return vs_fail(err, "--console-socket given but process.terminal is false");
-
         if (vs_mkdir_p(o->root, 0711, err) < 0)
                 return -1;
-        /* Everything that can fail on the config alone before the claim. */
-        struct vs_seccomp_prog *seccomp = NULL;
-        if (vs_seccomp_compile_config(cfg, o->root, &seccomp, err) < 0)
-                return -1;
-        c->seccomp = seccomp;
+        return vs_seccomp_compile_config(cfg, o->root, &c->seccomp, err);
+}
+
+/* Phase 2: the claim of the id, the exec fifo (*fifo; c->exec_fifo for
+ * run) and the cgroup the init is born in. */
+static int create_claim(struct create_ctx *c, int *fifo, vs_error **err)
+{
+        const struct vs_create_opts *o = c->o;
+        struct oci_config *cfg = c->cfg;
         if (claim_id(c, err) < 0)
                 return -1;
         _cleanup_free_ char *fifo_path = vs_state_fifo_path(o->root, o->id);
-        _cleanup_close_ int fifo = open(fifo_path, O_PATH | O_CLOEXEC);
-        if (fifo < 0)
+        *fifo = open(fifo_path, O_PATH | O_CLOEXEC);
+        if (*fifo < 0)
                 return vs_fail_errno(err, "cannot open %s", fifo_path);
         /* For run: with a reader already there the init's open of the fifo
          * does not block, so it execs as soon as it is ready, while the
@@ -386,8 +391,8 @@ static int do_create(struct create_ctx *c, vs_error **err)
         allow_default_devices(cfg);
         /* The directories are recorded (pending) before they exist, so that
          * a `delete -f` after a kill -9 finds them; begin makes the cgroup2
-         * one the init is born in, complete (below) the rest while the init
-         * builds its mounts. */
+         * one the init is born in, complete (phase 4) the rest while the
+         * init builds its mounts. */
         if (vs_cgroup_plan(o->id, cfg->linux_.cgroups_path, cfg->linux_.resources, &c->cgroup,
                            err) < 0)
                 return -1;
@@ -398,72 +403,93 @@ static int do_create(struct create_ctx *c, vs_error **err)
                 vs_cgroup_free(steal_ptr(c->cgroup));
                 return -1;
         }
+        return 0;
+}
 
-        _cleanup_close_ int console = -1, console_peer = -1;
-        if (terminal && vs_console_open(o->console_socket, &console, &console_peer, err) < 0)
-                return -1;
-        int sv[2];
-        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-                return vs_fail_errno(err, "cannot create the sync socket");
-        _cleanup_close_ int sync_fd = sv[0];
-        _cleanup_close_ int child_sync = sv[1];
+/* The clone flags of linux.namespaces: *late those the init unshares
+ * itself (cgroup, time); namespaces joined by path are checked to exist. */
+struct ns_plan {
+        unsigned long flags;
+        int late;
+        bool any_path, new_userns, in_userns;
+};
 
-        unsigned long flags = 0;
-        int late = 0;
-        bool any_path = false, new_userns = false, in_userns = false;
+static int plan_namespaces(const struct oci_config *cfg, struct ns_plan *p, vs_error **err)
+{
+        *p = (struct ns_plan){0};
         for (size_t i = 0; i < cfg->linux_.n_namespaces; i++) {
                 const struct oci_namespace *ns = &cfg->linux_.namespaces[i];
                 if (ns->type == OCI_NS_USER)
-                        in_userns = true;
+                        p->in_userns = true;
                 if (ns->path) {
                         struct stat nst;
                         if (stat(ns->path, &nst) < 0)
                                 return vs_fail_errno(err, "linux.namespaces[%zu].path %s", i,
                                                      ns->path);
-                        any_path = true;
+                        p->any_path = true;
                         continue;
                 }
                 if (ns->type == OCI_NS_CGROUP || ns->type == OCI_NS_TIME)
-                        late |= oci_ns_clone_flag(ns->type);
+                        p->late |= oci_ns_clone_flag(ns->type);
                 else
-                        flags |= (unsigned long) oci_ns_clone_flag(ns->type);
+                        p->flags |= (unsigned long) oci_ns_clone_flag(ns->type);
                 if (ns->type == OCI_NS_USER)
-                        new_userns = true;
+                        p->new_userns = true;
         }
+        return 0;
+}
+
+/* The init's fds: the exec fifo, its ends of the sync socket and of the
+ * console; ours: the other ends. */
+struct create_fds {
+        int fifo, sync, child_sync, console, console_peer;
+};
+
+/* Phase 3: the init is spawned, its id maps and OOM score written.
+ * *self_cgroup: whether it enters its cgroups itself. */
+static int create_spawn(struct create_ctx *c, struct create_fds *fds, bool *self_cgroup,
+                        vs_error **err)
+{
+        const struct vs_create_opts *o = c->o;
+        struct oci_config *cfg = c->cfg;
+        struct ns_plan ns;
+        if (plan_namespaces(cfg, &ns, err) < 0)
+                return -1;
         struct vs_init_args a = {
             .cfg = cfg,
             .id = o->id,
             .bundle = c->bundle,
-            .sync_fd = child_sync,
-            .console_fd = console,
-            .fifo_fd = fifo,
-            .late_unshare = late,
-            .in_userns = in_userns,
-            .new_userns = new_userns,
+            .sync_fd = fds->child_sync,
+            .console_fd = fds->console,
+            .fifo_fd = fds->fifo,
+            .late_unshare = ns.late,
+            .in_userns = ns.in_userns,
+            .new_userns = ns.new_userns,
             .no_pivot = o->no_pivot,
             .preserve_fds = o->preserve_fds,
             /* Outside a user namespace the init can enter its cgroups
              * itself, without the parent's RCU-bound migration. */
-            .self_cgroup = in_userns ? NULL : c->cgroup,
+            .self_cgroup = ns.in_userns ? NULL : c->cgroup,
+            .seccomp = c->seccomp,
         };
+        *self_cgroup = a.self_cgroup != NULL;
         if (!oci_config_namespace(cfg, OCI_NS_MOUNT)) {
                 if (vs_host_mounts_list(cfg->root_path, &c->mounts_before, err) < 0)
                         return -1;
                 c->shared_mntns = true;
         }
-        a.seccomp = c->seccomp;
-        c->pid = spawn_init(&a, flags, any_path, err);
+        c->pid = spawn_init(&a, ns.flags, ns.any_path, err);
         if (c->pid < 0) {
                 c->pid = 0;
                 return -1;
         }
         if (save_progress(c, false, err) < 0)
                 return -1;
-        close(steal_fd(child_sync));
-        if (console >= 0 && console_peer >= 0)
-                close(steal_fd(console));
+        close(steal_fd(fds->child_sync));
+        if (fds->console >= 0 && fds->console_peer >= 0)
+                close(steal_fd(fds->console));
 
-        if (new_userns) {
+        if (ns.new_userns) {
                 if (write_id_map(c->pid, "uid_map", cfg->linux_.uid_mappings,
                                  cfg->linux_.n_uid_mappings, "linux.uidMappings", err) < 0 ||
                     write_id_map(c->pid, "gid_map", cfg->linux_.gid_mappings,
@@ -477,12 +503,22 @@ static int do_create(struct create_ctx *c, vs_error **err)
                 if (vs_write_file_at(AT_FDCWD, path, val, (size_t) n, err) < 0)
                         return vs_error_wrap(err, "process.oomScoreAdj");
         }
+        return 0;
+}
+
+/* Phase 4: the init set free, its cgroups completed, its readiness awaited;
+ * the console master handed out, the config and state written. */
+static int create_finish(struct create_ctx *c, const struct create_fds *fds, bool self_cgroup,
+                         vs_error **err)
+{
+        const struct vs_create_opts *o = c->o;
+        struct oci_config *cfg = c->cfg;
         /* The init starts its setup without waiting for SYNC_GO, so it may
          * have failed already: its SYNC_ERROR is then read below. It waits
          * for SYNC_CGROUP only where it needs its cgroup, building its mounts
          * meanwhile (the first migration into a cgroup v1 hierarchy by
          * another process waits for an RCU grace period, several ms). */
-        vs_sync_send(sync_fd, SYNC_GO, c->pid, NULL);
+        vs_sync_send(fds->sync, SYNC_GO, c->pid, NULL);
         /* The rest of the cgroups is made while the init mounts; it enters
          * them (or is moved) once they are complete, before it execs. */
         if (vs_cgroup_complete(c->cgroup, cfg->linux_.resources, err) < 0)
@@ -490,13 +526,13 @@ static int do_create(struct create_ctx *c, vs_error **err)
         c->rec.cgroup_pending = false;
         if (save_progress(c, false, err) < 0)
                 return -1;
-        if (a.self_cgroup == NULL && vs_cgroup_enter(c->cgroup, c->pid, err) < 0)
+        if (!self_cgroup && vs_cgroup_enter(c->cgroup, c->pid, err) < 0)
                 return -1;
-        vs_sync_send(sync_fd, SYNC_CGROUP, 0, NULL);
-        if (await_init(c, sync_fd, err) < 0)
+        vs_sync_send(fds->sync, SYNC_CGROUP, 0, NULL);
+        if (await_init(c, fds->sync, err) < 0)
                 return -1;
-        if (console_peer >= 0) {
-                int master = vs_recv_fd(console_peer, err);
+        if (fds->console_peer >= 0) {
+                int master = vs_recv_fd(fds->console_peer, err);
                 if (master < 0)
                         return -1;
                 *o->console_master_out = master;
@@ -515,6 +551,33 @@ static int do_create(struct create_ctx *c, vs_error **err)
         if (o->pid_file && vs_write_pid_file(o->pid_file, c->pid, err) < 0)
                 return -1;
         return 0;
+}
+
+static void close_fds(struct create_fds *fds)
+{
+        int *v[] = {&fds->fifo, &fds->sync, &fds->child_sync, &fds->console, &fds->console_peer};
+        for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+                if (*v[i] >= 0)
+                        close(steal_fd(*v[i]));
+}
+
+static int do_create(struct create_ctx *c, vs_error **err)
+{
+        struct create_fds fds = {-1, -1, -1, -1, -1};
+        bool self_cgroup = false;
+        int r = -1;
+        if (create_check(c, err) < 0 || create_claim(c, &fds.fifo, err) < 0)
+                goto out;
+        if (vs_sync_open_channels(c->cfg->process->terminal, c->o->console_socket, &fds.console,
+                                  &fds.console_peer, &fds.sync, &fds.child_sync, err) < 0)
+                goto out;
+        if (create_spawn(c, &fds, &self_cgroup, err) < 0 ||
+            create_finish(c, &fds, self_cgroup, err) < 0)
+                goto out;
+        r = 0;
+out:
+        close_fds(&fds);
+        return r;
 }
 
 int vs_container_create(const struct vs_create_opts *o, pid_t *pid_out, vs_error **err)

@@ -162,14 +162,10 @@ int vs_container_exec(const struct vs_exec_opts *o, int *exit_status, vs_error *
         if (pidfd < 0)
                 return vs_fail(err, "cannot exec in container '%s': it is stopped", o->id);
 
-        _cleanup_close_ int console = -1, console_peer = -1;
-        if (p->terminal && vs_console_open(o->console_socket, &console, &console_peer, err) < 0)
+        _cleanup_close_ int console = -1, console_peer = -1, sync_fd = -1, child_sync = -1;
+        if (vs_sync_open_channels(p->terminal, o->console_socket, &console, &console_peer, &sync_fd,
+                                  &child_sync, err) < 0)
                 return -1;
-        int sv[2];
-        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-                return vs_fail_errno(err, "cannot create the sync socket");
-        _cleanup_close_ int sync_fd = sv[0];
-        _cleanup_close_ int child_sync = sv[1];
 
         struct vs_seccomp_prog *seccomp = NULL;
         if (vs_seccomp_compile_config(cfg, o->root, &seccomp, err) < 0)

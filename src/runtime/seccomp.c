@@ -41,22 +41,6 @@ static const struct {
     {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ},
 };
 
-static const char *const operator_names[] = {
-    "SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE",        "SCMP_CMP_EQ",
-    "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ", NULL,
-};
-
-/* Candidates for the features list; the installed libseccomp decides which
- * of them it can resolve. */
-static const char *const spec_archs[] = {
-    "SCMP_ARCH_X86",     "SCMP_ARCH_X86_64",   "SCMP_ARCH_X32",         "SCMP_ARCH_ARM",
-    "SCMP_ARCH_AARCH64", "SCMP_ARCH_MIPS",     "SCMP_ARCH_MIPS64",      "SCMP_ARCH_MIPS64N32",
-    "SCMP_ARCH_MIPSEL",  "SCMP_ARCH_MIPSEL64", "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PPC",
-    "SCMP_ARCH_PPC64",   "SCMP_ARCH_PPC64LE",  "SCMP_ARCH_S390",        "SCMP_ARCH_S390X",
-    "SCMP_ARCH_PARISC",  "SCMP_ARCH_PARISC64", "SCMP_ARCH_RISCV64",     "SCMP_ARCH_LOONGARCH64",
-    "SCMP_ARCH_M68K",    "SCMP_ARCH_SH",       "SCMP_ARCH_SHEB",
-};
-
 enum flag_kind { FLAG_ATTR, FLAG_NEEDS_LISTENER };
 
 static const struct {
@@ -450,15 +434,16 @@ int vs_seccomp_load(const struct oci_seccomp *s, vs_error **err)
         return r;
 }
 
-static const char *supported_archs[ARRAY_SIZE(spec_archs) + 1];
+static const char *supported_archs[OCI_SECCOMP_N_ARCHS + 1];
 static const char *supported_flags[ARRAY_SIZE(filter_flags) + 1];
 
 static void init_features(void)
 {
         size_t n = 0;
-        for (size_t i = 0; i < ARRAY_SIZE(spec_archs); i++)
-                if (arch_token(spec_archs[i]) != 0)
-                        supported_archs[n++] = spec_archs[i];
+        /* The runtime-spec's architectures that this libseccomp resolves. */
+        for (size_t i = 0; oci_seccomp_architectures[i]; i++)
+                if (arch_token(oci_seccomp_architectures[i]) != 0)
+                        supported_archs[n++] = oci_seccomp_architectures[i];
         supported_archs[n] = NULL;
 
         /* The API level reflects what both libseccomp and the kernel offer. */
@@ -478,7 +463,7 @@ void vs_seccomp_features(const char *const **actions, const char *const **ops,
         if (actions)
                 *actions = supported_actions;
         if (ops)
-                *ops = operator_names;
+                *ops = oci_seccomp_operators;
         if (archs)
                 *archs = supported_archs;
         if (flags)

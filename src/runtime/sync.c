@@ -1,4 +1,5 @@
 #include "runtime/sync.h"
+#include "runtime/terminal.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -53,4 +54,17 @@ void vs_sync_send_error(int fd, vs_error *err)
 {
         vs_sync_send(fd, SYNC_ERROR, err ? err->errno_ : 0,
                      err ? err->msg : "container init failed");
+}
+
+int vs_sync_open_channels(bool terminal, const char *console_socket, int *console,
+                          int *console_peer, int *sync_fd, int *child_sync, vs_error **err)
+{
+        if (terminal && vs_console_open(console_socket, console, console_peer, err) < 0)
+                return -1;
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+                return vs_fail_errno(err, "cannot create the sync socket");
+        *sync_fd = sv[0];
+        *child_sync = sv[1];
+        return 0;
 }

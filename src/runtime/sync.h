@@ -29,4 +29,12 @@ int vs_sync_recv(int fd, struct vs_sync_msg *m);
 /* Child side: report err to the parent. */
 void vs_sync_send_error(int fd, vs_error *err);
 
+/* The channels of a process the runtime starts (create's init, exec's
+ * process): the sync socketpair (*sync_fd the parent's end, *child_sync the
+ * child's) and, when terminal, the console (vs_console_open: *console for
+ * the child, *console_peer to receive the master on). Each fd the caller's
+ * to close, -1 when not made; on an error the ones made are still set. */
+int vs_sync_open_channels(bool terminal, const char *console_socket, int *console,
+                          int *console_peer, int *sync_fd, int *child_sync, vs_error **err);
+
 #endif

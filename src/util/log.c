@@ -87,16 +87,54 @@ void vs_log(enum vs_log_level level, const char *fmt, ...)
                 json_object_object_add(o, "level", json_object_new_string(level_name(level)));
                 json_object_object_add(o, "msg", json_object_new_string(msg));
                 json_object_object_add(o, "time", json_object_new_string(when));
-                line = xasprintf("%s\n", json_object_to_json_string_ext(
-                                                 o, JSON_C_TO_STRING_PLAIN |
-                                                            JSON_C_TO_STRING_NOSLASHESCAPE));
+                line = xasprintf("%s\n",
+                                 json_object_to_json_string_ext(
+                                     o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
                 json_object_put(o);
         } else {
-                line = xasprintf("%s[%s] %s\n", log_fd >= 0 ? when : "vessel: ",
-                                 level_name(level), msg);
+                line = xasprintf("%s[%s] %s\n", log_fd >= 0 ? when : "vessel: ", level_name(level),
+                                 msg);
         }
         int fd = log_fd >= 0 ? log_fd : STDERR_FILENO;
         if (write(fd, line, strlen(line)) < 0) {
                 /* Nothing better to do when the log itself fails. */
         }
+}
+
+/* ---- progress ---- */
+
+static void stderr_sink(const char *line, bool transient, void *arg)
+{
+        (void) arg;
+        if (line == NULL) {
+                fputs("\r\033[K", stderr);
+        } else if (transient) {
+                fprintf(stderr, "\r\033[K%s", line);
+        } else {
+                fprintf(stderr, "%s%s\n", isatty(STDERR_FILENO) ? "\r\033[K" : "", line);
+        }
+        fflush(stderr);
+}
+
+static vs_progress_sink *progress_sink = stderr_sink;
+static void *progress_arg;
+
+void vs_progress_set_sink(vs_progress_sink *sink, void *arg)
+{
+        progress_sink = sink ? sink : stderr_sink;
+        progress_arg = sink ? arg : NULL;
+}
+
+void vs_progress(bool transient, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        _cleanup_free_ char *line = xvasprintf(fmt, ap);
+        va_end(ap);
+        progress_sink(line, transient, progress_arg);
+}
+
+void vs_progress_clear(void)
+{
+        progress_sink(NULL, true, progress_arg);
 }

@@ -31,8 +31,7 @@
 
 bool vs_ctr_is_vm(const struct vs_ctr *c)
 {
-        json_object *iso = json_object_object_get(c->host_config, "Isolation");
-        return iso && strcmp(json_object_get_string(iso), "vm") == 0;
+        return c->hc.isolation && strcmp(c->hc.isolation, "vm") == 0;
 }
 
 int vs_vm_host_check(struct vs_engine *e, vs_error **err)
@@ -211,8 +210,7 @@ static int add_security(const struct vs_ctr *c, struct payload *p, vs_error **er
 
 static unsigned vcpus(const struct vs_ctr *c)
 {
-        json_object *nano = json_object_object_get(c->host_config, "NanoCpus");
-        int64_t n = nano ? json_object_get_int64(nano) : 0;
+        int64_t n = c->hc.nano_cpus;
         if (n <= 0)
                 return 1;
         return (unsigned) ((n + 999999999) / 1000000000);
@@ -220,8 +218,7 @@ static unsigned vcpus(const struct vs_ctr *c)
 
 static unsigned memory_mib(const struct vs_ctr *c)
 {
-        json_object *mem = json_object_object_get(c->host_config, "Memory");
-        int64_t m = mem ? json_object_get_int64(mem) : 0;
+        int64_t m = c->hc.memory;
         if (m <= 0)
                 m = VS_VM_DEFAULT_MEMORY;
         return (unsigned) ((m + (1 << 20) - 1) >> 20);
@@ -256,7 +253,7 @@ static int write_info(const struct vs_ctr *c, const struct vs_vm_spec *s, const 
 int vs_vm_ctr_spawn(struct vs_engine *e, struct vs_ctr *c, int in_fd, int out_fd, int err_fd,
                     pid_t *pid, vs_error **err)
 {
-        if (json_object_get_boolean(json_object_object_get(c->config, "Tty")))
+        if (c->cfg.tty)
                 return vs_fail(err, "--tty is not supported with --isolation=vm yet");
         _cleanup_free_ char *cfgpath = xasprintf("%s/config.json", c->dir);
         _cleanup_json_ json_object *spec = NULL;

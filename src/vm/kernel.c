@@ -207,14 +207,12 @@ static int run_build(const char *tmpdir, const char *out, const char *logpath, b
                         lastlen = 0;
                         if (strncmp(last, "vessel: ", 8) == 0) {
                                 if (progress)
-                                        fprintf(stderr, "%s%s (%.0fs)\n", tty ? "\r\033[K" : "",
-                                                last, elapsed_s(&t0));
+                                        vs_progress(false, "%s (%.0fs)", last, elapsed_s(&t0));
                         } else if (strncmp(last, "  CC", 4) == 0 || strncmp(last, "  AS", 4) == 0) {
                                 files++;
                                 if (tty && files % 20 == 0)
-                                        fprintf(stderr,
-                                                "\r\033[Kvessel: %zu files compiled (%.0fs)", files,
-                                                elapsed_s(&t0));
+                                        vs_progress(true, "vessel: %zu files compiled (%.0fs)",
+                                                    files, elapsed_s(&t0));
                         }
                 }
         }
@@ -223,12 +221,12 @@ static int run_build(const char *tmpdir, const char *out, const char *logpath, b
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
                 ;
         if (tty)
-                fprintf(stderr, "\r\033[K");
+                vs_progress_clear();
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
                 return vs_fail(err, "building the guest kernel failed (log: %s)", logpath);
         if (progress)
-                fprintf(stderr, "vessel: guest kernel built in %.0fs (%zu files)\n", elapsed_s(&t0),
-                        files);
+                vs_progress(false, "vessel: guest kernel built in %.0fs (%zu files)",
+                            elapsed_s(&t0), files);
         return 0;
 }
 
@@ -242,8 +240,9 @@ static int build(const char *base, const char *key, const char *version, bool pr
                 return -1;
         _cleanup_free_ char *out = xasprintf("%s/out", tmp);
         if (progress)
-                fprintf(stderr, "vessel: building the guest kernel from %s (once; a few minutes)\n",
-                        source_path());
+                vs_progress(false,
+                            "vessel: building the guest kernel from %s (once; a few minutes)",
+                            source_path());
         if (run_build(tmp, out, log, progress, err) < 0) {
                 vs_rm_rf(tmp, NULL);
                 return -1;
@@ -299,7 +298,7 @@ int vs_vm_kernel_get(const char *data_root, bool do_build, bool progress, char *
                 return vs_fail_errno(err, "cannot open %s", lockpath);
         if (flock(lock, LOCK_EX | LOCK_NB) < 0) {
                 if (progress)
-                        fprintf(stderr, "vessel: waiting for another build of the guest kernel\n");
+                        vs_progress(false, "vessel: waiting for another build of the guest kernel");
                 if (flock(lock, LOCK_EX) < 0)
                         return vs_fail_errno(err, "cannot lock %s", lockpath);
         }

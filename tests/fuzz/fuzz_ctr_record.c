@@ -1,6 +1,6 @@
 /* The engine's container record (<data-root>/containers/<id>/record.json)
  * through vs_ctr_load(), then back to JSON, inspect's view of it, and the
- * OCI config a start makes of it (vs_oci_config, against an empty scratch
+ * OCI config a start makes of it (vs_engine_oci_config, against an empty scratch
  * root): a damaged record must give an error, never a crash. */
 #include "engine/engine.h"
 #include "fuzz_util.h"
@@ -47,7 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 }
                 json_object *spec = NULL;
                 vs_error *serr = NULL;
-                int r = vs_oci_config(e, c, rootfd, &spec, &serr);
+                int r = vs_engine_oci_config(e, c, rootfd, &spec, &serr);
                 json_object_put(spec);
                 fuzz_check_result(r, &serr);
         }

@@ -12,7 +12,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         json_object *doc = NULL;
         if (vs_json_parse(text, "config", &doc, &err) == 0) {
                 char **diff_ids = NULL;
-                int ret = vs_config_diff_ids(doc, "config", &diff_ids, &err);
+                int ret = vs_image_config_diff_ids(doc, "config", &diff_ids, &err);
                 strv_free(diff_ids);
                 fuzz_check_result(ret, &err);
                 struct vs_image_config c = {0};

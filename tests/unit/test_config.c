@@ -389,18 +389,17 @@ static void log_rotation_from_host_config(void **state)
 {
         long long size;
         int files;
-        vs_config_log_rotation(NULL, &size, &files);
+        vs_config_log_rotation(NULL, NULL, &size, &files);
         assert_int_equal(size, 20 << 20);
         assert_int_equal(files, 5);
-        _cleanup_json_ json_object *hc = NULL;
-        _cleanup_error_ vs_error *err = NULL;
-        assert_int_equal(vs_json_parse("{\"LogConfig\": {\"Type\": \"json-file\", \"Config\": "
-                                       "{\"max-size\": \"8k\", \"max-file\": \"2\"}}}",
-                                       "hc", &hc, &err),
-                         0);
-        vs_config_log_rotation(hc, &size, &files);
+        /* HostConfig.LogConfig.Config as the record holds it (read into
+         * vs_ctr.hc by src/engine/record.c: tests/unit/test_ctr_record.c). */
+        vs_config_log_rotation("8k", "2", &size, &files);
         assert_int_equal(size, 8192);
         assert_int_equal(files, 2);
+        vs_config_log_rotation("-1", "0", &size, &files);
+        assert_int_equal(size, 0);
+        assert_int_equal(files, 5);
 }
 
 int main(void)

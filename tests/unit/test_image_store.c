@@ -551,7 +551,7 @@ static void test_store_diff_id_verified(void **state)
         vs_error *err = NULL;
         struct vs_txn *t;
         assert_int_equal(vs_txn_begin(f->s, &t, &err), 0);
-        _cleanup_free_ char *layer = NULL, *good_config = NULL, *bad_config = NULL;
+        _cleanup_free_ char *layer = NULL;
         assert_int_equal(vs_txn_put_blob(t, tarbuf, used, &layer, &err), 0);
         const char *fmt = "{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":"
                           "\"layers\",\"diff_ids\":[\"%s\"]}}";

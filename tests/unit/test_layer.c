@@ -698,8 +698,8 @@ static void mount_and_check(struct fixture *f, const char *name, bool expect_ove
         _cleanup_free_ char *cdir = xasprintf("%s/%s", f->dir, name);
         _cleanup_free_ char *target = xasprintf("%s/rootfs", cdir);
         vs_error *err = NULL;
-        if (vs_rootfs_prepare_dir(&img, cdir, &err) < 0 ||
-            vs_rootfs_mount(&img, cdir, target, &err) < 0)
+        if (vs_image_rootfs_prepare_dir(&img, cdir, &err) < 0 ||
+            vs_image_rootfs_mount(&img, cdir, target, &err) < 0)
                 fail_msg("mount: %s", err->msg);
         assert_int_equal(is_overlay(target), expect_overlay);
         check_merged(target);
@@ -708,17 +708,17 @@ static void mount_and_check(struct fixture *f, const char *name, bool expect_ove
         put_file(w, "w", 0644);
         _cleanup_free_ char *up = xasprintf("%s/upper/written", cdir);
         assert_true(exists(up));
-        assert_int_equal(vs_rootfs_umount(target, &err), 0);
-        assert_int_equal(vs_rootfs_umount(target, &err), 0); /* not mounted: fine */
+        assert_int_equal(vs_image_rootfs_umount(target, &err), 0);
+        assert_int_equal(vs_image_rootfs_umount(target, &err), 0); /* not mounted: fine */
         _cleanup_free_ char *marker = xasprintf("%s/copy-mode", cdir);
         assert_int_equal(exists(marker), !expect_overlay);
         if (!expect_overlay) {
                 /* the copy is made once: a second mount keeps the changes */
-                if (vs_rootfs_mount(&img, cdir, target, &err) < 0)
+                if (vs_image_rootfs_mount(&img, cdir, target, &err) < 0)
                         fail_msg("mount: %s", err->msg);
                 assert_true(exists(w));
                 check_merged(target);
-                assert_int_equal(vs_rootfs_umount(target, &err), 0);
+                assert_int_equal(vs_image_rootfs_umount(target, &err), 0);
         }
         free_image(&img);
 }
@@ -759,19 +759,19 @@ static void test_overlay_then_copy(void **state)
         _cleanup_free_ char *target = xasprintf("%s/rootfs", cdir);
         vs_error *err = NULL;
         unsetenv("VESSEL_NO_OVERLAY");
-        if (vs_rootfs_mount(&img, cdir, target, &err) < 0)
+        if (vs_image_rootfs_mount(&img, cdir, target, &err) < 0)
                 fail_msg("mount: %s", err->msg);
         _cleanup_free_ char *keep = xasprintf("%s/d/keep", target);
         assert_int_equal(unlink(keep), 0);
-        assert_int_equal(vs_rootfs_umount(target, &err), 0);
+        assert_int_equal(vs_image_rootfs_umount(target, &err), 0);
         setenv("VESSEL_NO_OVERLAY", "1", 1);
-        if (vs_rootfs_mount(&img, cdir, target, &err) < 0)
+        if (vs_image_rootfs_mount(&img, cdir, target, &err) < 0)
                 fail_msg("mount: %s", err->msg);
         unsetenv("VESSEL_NO_OVERLAY");
         assert_false(exists(keep));
         _cleanup_free_ char *x = xasprintf("%s/x", target);
         assert_true(exists(x));
-        assert_int_equal(vs_rootfs_umount(target, &err), 0);
+        assert_int_equal(vs_image_rootfs_umount(target, &err), 0);
         free_image(&img);
 }
 
@@ -988,21 +988,21 @@ static void diff_case(struct fixture *f, const char *name, bool copy)
         vs_error *err = NULL;
         if (copy)
                 setenv("VESSEL_NO_OVERLAY", "1", 1);
-        if (vs_rootfs_mount(&img, cdir, target, &err) < 0)
+        if (vs_image_rootfs_mount(&img, cdir, target, &err) < 0)
                 fail_msg("mount: %s", err->msg);
         unsetenv("VESSEL_NO_OVERLAY");
         char **lines = NULL;
-        if (vs_rootfs_diff(&img, upper, &lines, &err) < 0)
+        if (vs_image_rootfs_diff(&img, upper, &lines, &err) < 0)
                 fail_msg("diff: %s", err->msg);
         assert_null(lines[0]);
         strv_free(lines);
         container_changes(target);
-        if (vs_rootfs_diff(&img, upper, &lines, &err) < 0)
+        if (vs_image_rootfs_diff(&img, upper, &lines, &err) < 0)
                 fail_msg("diff: %s", err->msg);
         const char *const want[] = {"C /d", "C /d/keep", "A /new", "A /new/file", "D /x", NULL};
         expect_lines(lines, want);
         strv_free(lines);
-        assert_int_equal(vs_rootfs_umount(target, &err), 0);
+        assert_int_equal(vs_image_rootfs_umount(target, &err), 0);
         free_image(&img);
 }
 
@@ -1055,14 +1055,14 @@ static void commit_case(struct fixture *f, const char *name, bool copy)
         _cleanup_free_ char *upper = xasprintf("%s/upper", cdir);
         if (copy)
                 setenv("VESSEL_NO_OVERLAY", "1", 1);
-        if (vs_rootfs_mount(base, cdir, target, &err) < 0)
+        if (vs_image_rootfs_mount(base, cdir, target, &err) < 0)
                 fail_msg("mount: %s", err->msg);
         unsetenv("VESSEL_NO_OVERLAY");
         _cleanup_free_ char *tg = xasprintf("%s/gone", target);
         _cleanup_free_ char *tn = xasprintf("%s/new", target);
         assert_int_equal(unlink(tg), 0);
         put_file(tn, "new", 0644);
-        assert_int_equal(vs_rootfs_umount(target, &err), 0);
+        assert_int_equal(vs_image_rootfs_umount(target, &err), 0);
 
         _cleanup_json_ json_object *changes2 = NULL;
         assert_int_equal(vs_json_parse("{\"Env\":[\"B=3\",\"C=4\"],\"WorkingDir\":\"/w\","
@@ -1107,7 +1107,7 @@ static void commit_case(struct fixture *f, const char *name, bool copy)
         assert_false(exists(lh));
         _cleanup_free_ char *cdir2 = xasprintf("%s/ctr2-%s", f->dir, name);
         _cleanup_free_ char *target2 = xasprintf("%s/rootfs", cdir2);
-        if (vs_rootfs_mount(child, cdir2, target2, &err) < 0)
+        if (vs_image_rootfs_mount(child, cdir2, target2, &err) < 0)
                 fail_msg("mount: %s", err->msg);
         _cleanup_free_ char *t2n = xasprintf("%s/new", target2);
         _cleanup_free_ char *t2g = xasprintf("%s/gone", target2);
@@ -1115,7 +1115,7 @@ static void commit_case(struct fixture *f, const char *name, bool copy)
         assert_true(exists(t2n));
         assert_true(exists(t2h));
         assert_false(exists(t2g));
-        assert_int_equal(vs_rootfs_umount(target2, &err), 0);
+        assert_int_equal(vs_image_rootfs_umount(target2, &err), 0);
         /* nothing left beside the upper dir */
         _cleanup_free_ char *sib = xasprintf("%s", cdir);
         DIR *d = opendir(sib);

@@ -1,0 +1,70 @@
+/* Creating containers (src/engine/create.c, config.c parsers, ociconfig.c, seccomp_default.c):
+ * `run`/`create` flags, the OCI config of a container. Included by engine/engine.h (see there for
+ * the layout of a container's directory). Strings and arrays returned through out-parameters are
+ * the caller's to free unless a comment says otherwise. */
+#ifndef VESSEL_ENGINE_CREATE_H
+#define VESSEL_ENGINE_CREATE_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "util/error.h"
+
+struct vs_engine;
+struct vs_ctr;
+struct vs_run_flags;
+
+/* Flags of `vessel run`/`create`, as typed (validated by the engine, each
+ * error naming its flag). */
+struct vs_run_flags {
+        const char *image;
+        char **cmd; /* NULL: the image's */
+        const char *name;
+        bool detach, interactive, tty, rm, read_only, privileged;
+        char **env, **env_files, **volumes, **tmpfs, **cap_add, **cap_drop, **security_opts,
+            **ulimits, **device_read_bps, **device_write_bps, **device_read_iops,
+            **device_write_iops;
+        const char *workdir, *user, *hostname, *entrypoint; /* entrypoint "" clears it */
+        bool has_entrypoint;
+        const char *memory, *memory_swap, *cpus, *cpu_shares, *cpuset_cpus, *pids_limit,
+            *blkio_weight;
+        const char *network, *restart, *stop_signal, *stop_timeout;
+        const char *isolation;               /* NULL/"container" or "vm" (src/vm) */
+        const char *ip;                      /* --ip: on the --network bridge network */
+        char **publish;                      /* -p [HOSTIP:]HOSTPORT:CTRPORT[/PROTO] */
+        unsigned console_rows, console_cols; /* -t from a terminal: its size */
+};
+
+/* Validates the flags, merges the image config, claims the name and writes
+ * the record (state "created"). */
+int vs_engine_create(struct vs_engine *e, const struct vs_run_flags *f, struct vs_ctr **out,
+                     vs_error **err);
+
+/* Parsers shared with exec/commit (errors name flag). */
+int vs_parse_size(const char *flag, const char *s, int64_t *out, vs_error **err);
+int vs_parse_restart(const char *s, char **name, int *max_retries, vs_error **err);
+int vs_parse_signal(const char *flag, const char *s, int *out, vs_error **err);
+
+/* OCI config for a container (src/engine/ociconfig.c). rootfd: the mounted
+ * root, for user/group names; writes hostname/hosts/resolv.conf into the
+ * container dir. */
+int vs_engine_oci_config(struct vs_engine *e, const struct vs_ctr *c, int rootfd, json_object **out,
+                         vs_error **err);
+/* Docker-style default seccomp profile for the given capability set
+ * ("CAP_SYS_ADMIN" ...), as a linux.seccomp object. */
+json_object *vs_engine_seccomp_default(char *const *caps); /* caller puts */
+/* User spec "name|uid[:group|gid]" resolved through the root's /etc/passwd
+ * and /etc/group; fills uid, gid, additional gids and home. */
+struct vs_user {
+        uint32_t uid, gid;
+        uint32_t *gids;
+        size_t n_gids;
+        char *home;
+};
+int vs_resolve_user(int rootfd, const char *spec, struct vs_user *out, vs_error **err);
+void vs_user_clear(struct vs_user *u);
+
+#endif

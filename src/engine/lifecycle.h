@@ -1,0 +1,83 @@
+/* Lifecycle (src/engine/lifecycle.c, network.c, monitor.c): start, stop, kill, rm, the rootfs
+ * mount, networks, the monitor. Included by engine/engine.h (see there for the layout of a
+ * container's directory). Strings and arrays returned through out-parameters
+ * are the caller's to free unless a comment says otherwise. */
+#ifndef VESSEL_ENGINE_LIFECYCLE_H
+#define VESSEL_ENGINE_LIFECYCLE_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "util/error.h"
+
+struct vs_engine;
+struct vs_ctr;
+struct vs_run_flags;
+
+/* Lifecycle (src/engine/lifecycle.c). */
+/* Spawns the monitor (double fork + exec of /proc/self/exe) and waits until
+ * the container runs or failed to. attach_fd >= 0: a socket end the
+ * monitor treats as an attached client from the very start (foreground
+ * run, start -a), so no early output is missed. */
+int vs_engine_start(struct vs_engine *e, struct vs_ctr *c, int attach_fd, vs_error **err);
+int vs_engine_stop(struct vs_engine *e, struct vs_ctr *c, int timeout, vs_error **err);
+int vs_engine_restart(struct vs_engine *e, struct vs_ctr *c, int timeout, vs_error **err);
+int vs_engine_kill(struct vs_engine *e, struct vs_ctr *c, int sig, vs_error **err);
+int vs_engine_pause(struct vs_engine *e, struct vs_ctr *c, bool pause, vs_error **err);
+int vs_engine_rm(struct vs_engine *e, struct vs_ctr *c, bool force, bool volumes, vs_error **err);
+/* Blocks until the container is not running (nor restarting); its exit
+ * code. */
+int vs_engine_wait(struct vs_engine *e, struct vs_ctr *c, int *exit_code, vs_error **err);
+int vs_engine_rename(struct vs_engine *e, struct vs_ctr *c, const char *name, vs_error **err);
+/* Removes the anonymous volumes (-v /path) of a container record. */
+void vs_engine_remove_anonymous_volumes(struct vs_engine *e, const struct vs_ctr *c);
+/* Unmounts the rootfs, deletes leftover runtime state: after a monitor died. */
+int vs_engine_cleanup_runtime(struct vs_engine *e, struct vs_ctr *c, vs_error **err);
+/* Mounts the rootfs for cp/commit of a container that is not running;
+ * *mounted says whether the caller must vs_engine_umount_rootfs(). */
+int vs_engine_mount_rootfs(struct vs_engine *e, struct vs_ctr *c, bool *mounted, vs_error **err);
+int vs_engine_umount_rootfs(struct vs_ctr *c, vs_error **err);
+bool vs_is_mountpoint(const char *path);
+
+/* Networks (src/engine/network.c, over src/net). NetworkMode none, host,
+ * default (a namespace with only loopback) or the name of a bridge
+ * network, whose lease the container holds from its first start to rm. */
+/* Validates --network/--ip and records them into the HostConfig. */
+int vs_engine_net_check(struct vs_engine *e, const struct vs_run_flags *f, json_object *hc,
+                        vs_error **err);
+/* The bridge network of c, or NULL (none, host, default). */
+const char *vs_engine_net_name(const struct vs_ctr *c);
+/* Takes (or keeps) c's address; *hosts: the hosts-file lines for it. */
+int vs_engine_net_lease(struct vs_engine *e, const struct vs_ctr *c, const char *hostname,
+                        char **hosts, vs_error **err);
+/* Wires c (created, not yet started: init pid) into its network. */
+int vs_engine_net_attach(struct vs_engine *e, const struct vs_ctr *c, pid_t pid, vs_error **err);
+/* Docker's NetworkSettings for inspect, or NULL when c holds no lease. */
+json_object *vs_engine_net_settings(struct vs_engine *e, const struct vs_ctr *c); /* caller puts */
+/* Gives back c's veth, address and port rules (rm). */
+int vs_engine_net_release(struct vs_engine *e, const struct vs_ctr *c, vs_error **err);
+
+/* The monitor (src/engine/monitor.c): returns the process exit status. */
+struct vs_monitor_opts {
+        const char *id;
+        int status_fd; /* -1: none; gets "0 ok" or "<errno> message" after the first start */
+        int attach_fd; /* -1: none */
+        /* A restart (the monitor re-executes itself for each): the delay to
+         * wait first, and the exit code of the previous run. -1: first start. */
+        long restart_delay_ms;
+        int last_exit;
+};
+/* Returns only on an early failure (exit status); otherwise ends the process. */
+int vs_monitor_main(struct vs_engine *e, const struct vs_monitor_opts *o);
+
+/* The monitor asks the kernel's OOM killer to spare it (-500, as dockerd;
+ * needs CAP_SYS_RESOURCE, else it keeps its score), and its containers'
+ * processes get its score + 500 (at most 1000): raising a score needs no
+ * privilege, so the container dies before the monitor that reports it. */
+void vs_monitor_oom_protect(void);
+int vs_engine_oom_score_adj(void);
+
+#endif
