@@ -46,10 +46,17 @@ static const char run_usage[] =
     "      --cap-add CAP, --cap-drop CAP   (ALL for all)\n"
     "      --privileged           all capabilities and devices, no seccomp\n"
     "      --security-opt OPT     seccomp=PROFILE|unconfined, no-new-privileges\n"
-    "      --network MODE         none, host, bridge or a network's name (default: a\n"
-    "                             network namespace with only loopback)\n"
-    "      --ip ADDR              the container's IPv4 address on its network\n"
-    "  -p, --publish SPEC         [HOSTIP:]HOSTPORT:CTRPORT[/tcp|udp] (bridge networks)\n"
+    "      --network MODE         none, host, container:ID, bridge or a network's name\n"
+    "                             (repeatable; default: a network namespace with only\n"
+    "                             loopback)\n"
+    "      --ip ADDR              the container's IPv4 address on its (first) network\n"
+    "      --network-alias NAME   another name peers resolve it by (repeatable)\n"
+    "      --mac-address MAC      eth0's hardware address\n"
+    "      --add-host NAME:IP     a line of /etc/hosts (repeatable)\n"
+    "      --dns IP, --dns-search DOMAIN, --dns-option OPT   resolv.conf (repeatable)\n"
+    "  -p, --publish SPEC         [[HOSTIP:][HOSTPORT[-END]]:]CTRPORT[-END][/tcp|udp]\n"
+    "                             (bridge networks; no HOSTPORT: a free one)\n"
+    "  -P, --publish-all          publish the image's EXPOSE ports on free host ports\n"
     "      --restart POLICY       no, on-failure[:N], always, unless-stopped\n"
     "      --stop-signal SIG      signal for stop (default SIGTERM)\n"
     "      --stop-timeout N       seconds before stop kills (default 10)\n"
@@ -86,7 +93,46 @@ enum {
         OPT_STOP_SIGNAL,
         OPT_STOP_TIMEOUT,
         OPT_ISOLATION,
+        OPT_NET_ALIAS,
+        OPT_MAC,
+        OPT_ADD_HOST,
+        OPT_DNS,
+        OPT_DNS_SEARCH,
+        OPT_DNS_OPTION,
 };
+
+/* The network flags: true when c was one. */
+static bool parse_net_flag(struct vs_run_flags *f, int c, const char *arg)
+{
+        switch (c) {
+        case OPT_NETWORK:
+                strv_push(&f->networks, arg);
+                f->network = f->networks[0];
+                return true;
+        case OPT_NET_ALIAS:
+                strv_push(&f->net_aliases, arg);
+                return true;
+        case OPT_MAC:
+                f->mac_address = arg;
+                return true;
+        case OPT_ADD_HOST:
+                strv_push(&f->add_hosts, arg);
+                return true;
+        case OPT_DNS:
+                strv_push(&f->dns, arg);
+                return true;
+        case OPT_DNS_SEARCH:
+                strv_push(&f->dns_search, arg);
+                return true;
+        case OPT_DNS_OPTION:
+                strv_push(&f->dns_options, arg);
+                return true;
+        case 'P':
+                f->publish_all = true;
+                return true;
+        }
+        return false;
+}
 
 static void free_flags(struct vs_run_flags *f)
 {
@@ -98,6 +144,12 @@ static void free_flags(struct vs_run_flags *f)
                            &f->cap_drop,
                            &f->security_opts,
                            &f->publish,
+                           &f->networks,
+                           &f->net_aliases,
+                           &f->add_hosts,
+                           &f->dns,
+                           &f->dns_search,
+                           &f->dns_options,
                            &f->ulimits,
                            &f->device_read_bps,
                            &f->device_write_bps,
@@ -149,6 +201,13 @@ static int parse_run(const char *cmd, const char *summary, int argc, char **argv
             {"net", required_argument, NULL, OPT_NETWORK},
             {"ip", required_argument, NULL, OPT_IP},
             {"publish", required_argument, NULL, 'p'},
+            {"publish-all", no_argument, NULL, 'P'},
+            {"network-alias", required_argument, NULL, OPT_NET_ALIAS},
+            {"mac-address", required_argument, NULL, OPT_MAC},
+            {"add-host", required_argument, NULL, OPT_ADD_HOST},
+            {"dns", required_argument, NULL, OPT_DNS},
+            {"dns-search", required_argument, NULL, OPT_DNS_SEARCH},
+            {"dns-option", required_argument, NULL, OPT_DNS_OPTION},
             {"restart", required_argument, NULL, OPT_RESTART},
             {"stop-signal", required_argument, NULL, OPT_STOP_SIGNAL},
             {"stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT},
@@ -158,7 +217,9 @@ static int parse_run(const char *cmd, const char *summary, int argc, char **argv
         };
         int c;
         opterr = 0;
-        while ((c = getopt_long(argc, argv, "+:dite:w:u:v:m:c:p:h", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "+:dite:w:u:v:m:c:p:Ph", opts, NULL)) != -1) {
+                if (parse_net_flag(f, c, optarg))
+                        continue;
                 switch (c) {
                 case 'd':
                         f->detach = true;
@@ -250,9 +311,6 @@ static int parse_run(const char *cmd, const char *summary, int argc, char **argv
                         break;
                 case OPT_SECURITY:
                         strv_push(&f->security_opts, optarg);
-                        break;
-                case OPT_NETWORK:
-                        f->network = optarg;
                         break;
                 case OPT_IP:
                         f->ip = optarg;

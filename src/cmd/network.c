@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "cmd/engine_cmd.h"
 #include "net/net.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -225,7 +226,81 @@ static int net_prune(int argc, char **argv)
         return 0;
 }
 
+/* connect/disconnect: the container, by name or id prefix. */
+static int with_ctr(const char *ref, struct vs_engine **e, struct vs_ctr **c, vs_error **err)
+{
+        return vs_cmd_open_engine(e, err) < 0 ? -1 : vs_ctr_resolve(*e, ref, c, err);
+}
+
+static int net_connect(int argc, char **argv)
+{
+        static const struct option opts[] = {{"ip", required_argument, NULL, 'i'},
+                                             {"alias", required_argument, NULL, 'a'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {0}};
+        const char *ip = NULL;
+        _cleanup_strv_ char **aliases = NULL;
+        int c;
+        while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+                switch (c) {
+                case 'i':
+                        ip = optarg;
+                        break;
+                case 'a':
+                        strv_push(&aliases, optarg);
+                        break;
+                case 'h':
+                        printf("Usage: vessel network connect [--ip IP] [--alias NAME] NETWORK "
+                               "CONTAINER\n\nConnect a container to a network (a running one "
+                               "gets its interface at once).\n");
+                        return 0;
+                default:
+                        return vs_option_error("network connect", argv, c == ':');
+                }
+        }
+        if (optind + 2 != argc)
+                return vs_usage_error("network connect", "expects NETWORK CONTAINER");
+        _cleanup_error_ vs_error *err = NULL;
+        struct vs_engine *e = NULL;
+        _cleanup_ctr_ struct vs_ctr *ct = NULL;
+        int r = with_ctr(argv[optind + 1], &e, &ct, &err);
+        if (r == 0)
+                r = vs_engine_net_connect(e, ct, argv[optind], ip, aliases, &err);
+        if (e)
+                vs_engine_close(e);
+        return r < 0 ? vs_report_error(&err) : 0;
+}
+
+static int net_disconnect(int argc, char **argv)
+{
+        static const struct option opts[] = {
+            {"force", no_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'}, {0}};
+        int c;
+        while ((c = getopt_long(argc, argv, ":fh", opts, NULL)) != -1) {
+                if (c == 'h') {
+                        printf("Usage: vessel network disconnect [-f] NETWORK CONTAINER\n\n"
+                               "Disconnect a container from a network.\n");
+                        return 0;
+                }
+                if (c != 'f')
+                        return vs_option_error("network disconnect", argv, c == ':');
+        }
+        if (optind + 2 != argc)
+                return vs_usage_error("network disconnect", "expects NETWORK CONTAINER");
+        _cleanup_error_ vs_error *err = NULL;
+        struct vs_engine *e = NULL;
+        _cleanup_ctr_ struct vs_ctr *ct = NULL;
+        int r = with_ctr(argv[optind + 1], &e, &ct, &err);
+        if (r == 0)
+                r = vs_engine_net_disconnect(e, ct, argv[optind], &err);
+        if (e)
+                vs_engine_close(e);
+        return r < 0 ? vs_report_error(&err) : 0;
+}
+
 static const struct vs_command subcommands[] = {
+    {"connect", net_connect, "connect a container to a network"},
+    {"disconnect", net_disconnect, "disconnect a container from a network"},
     {"create", net_create, "create a network"},
     {"ls", net_ls, "list networks"},
     {"list", net_ls, NULL},

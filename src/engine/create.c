@@ -890,6 +890,8 @@ int vs_engine_create(struct vs_engine *e, const struct vs_run_flags *f, struct v
         int r = build_host_config(e, f, c->host_config, c->mounts, volumes, err);
         if (r == 0)
                 r = build_config(f, img, short_id, c->config, volumes, err);
+        if (r == 0)
+                vs_engine_net_publish_all(img, c->host_config);
         if (r == 0) {
                 c->image_id = xstrdup(img->id);
                 c->image_name = xstrdup(img->names && img->names[0] ? img->names[0] : f->image);

@@ -136,9 +136,14 @@ struct vs_run_flags {
         const char *memory, *memory_swap, *cpus, *cpu_shares, *cpuset_cpus, *pids_limit,
             *blkio_weight;
         const char *network, *restart, *stop_signal, *stop_timeout;
-        const char *isolation;               /* NULL/"container" or "vm" (src/vm) */
-        const char *ip;                      /* --ip: on the --network bridge network */
-        char **publish;                      /* -p [HOSTIP:]HOSTPORT:CTRPORT[/PROTO] */
+        const char *isolation; /* NULL/"container" or "vm" (src/vm) */
+        const char *ip;        /* --ip: on the --network bridge network */
+        char **publish;        /* -p [HOSTIP:]HOSTPORT:CTRPORT[/PROTO] */
+        /* Networks (src/engine/network.c): every --network (network is the
+         * first), and the flags of the container's network files. */
+        char **networks, **net_aliases, **add_hosts, **dns, **dns_search, **dns_options;
+        const char *mac_address;
+        bool publish_all;                    /* -P */
         unsigned console_rows, console_cols; /* -t from a terminal: its size */
 };
 
@@ -215,20 +220,37 @@ int vs_engine_prune_leftovers(struct vs_engine *e, size_t *removed, vs_error **e
 /* Networks (src/engine/network.c, over src/net). NetworkMode none, host,
  * default (a namespace with only loopback) or the name of a bridge
  * network, whose lease the container holds from its first start to rm. */
-/* Validates --network/--ip and records them into the HostConfig. */
+/* Validates the network flags and records them into the HostConfig. */
 int vs_engine_net_check(struct vs_engine *e, const struct vs_run_flags *f, json_object *hc,
                         vs_error **err);
-/* The bridge network of c, or NULL (none, host, default). */
+/* -P: the image's EXPOSE ports into PortBindings (host ports chosen at start). */
+struct vs_image;
+void vs_engine_net_publish_all(const struct vs_image *img, json_object *hc);
+/* The first network of c, or NULL (none, host, default, container:). */
 const char *vs_engine_net_name(const struct vs_ctr *c);
-/* Takes (or keeps) c's address; *hosts: the hosts-file lines for it. */
+/* Takes (or keeps) c's addresses; *hosts: the hosts-file lines for them. */
 int vs_engine_net_lease(struct vs_engine *e, const struct vs_ctr *c, const char *hostname,
                         char **hosts, vs_error **err);
-/* Wires c (created, not yet started: init pid) into its network. */
+/* Wires c (created, not yet started: init pid) into its networks. */
 int vs_engine_net_attach(struct vs_engine *e, const struct vs_ctr *c, pid_t pid, vs_error **err);
 /* Docker's NetworkSettings for inspect, or NULL when c holds no lease. */
 json_object *vs_engine_net_settings(struct vs_engine *e, const struct vs_ctr *c);
-/* Gives back c's veth, address and port rules (rm). */
+/* Gives back c's veths, addresses and port rules (rm). */
 int vs_engine_net_release(struct vs_engine *e, const struct vs_ctr *c, vs_error **err);
+/* `network connect/disconnect` (running, stopped or created c). */
+int vs_engine_net_connect(struct vs_engine *e, struct vs_ctr *c, const char *network,
+                          const char *ip, char **aliases, vs_error **err);
+int vs_engine_net_disconnect(struct vs_engine *e, struct vs_ctr *c, const char *network,
+                             vs_error **err);
+/* /etc/hosts lines of --add-host; resolv.conf with --dns, --dns-search,
+ * --dns-option applied to host_resolv (consumed). */
+char *vs_engine_extra_hosts(const struct vs_ctr *c);
+char *vs_engine_resolv_conf(const struct vs_ctr *c, char *host_resolv);
+/* --network container:ID: the namespace to join, the directory whose
+ * hosts and resolv.conf c shares, the hostname; all NULL otherwise. An
+ * error when that container is not running. */
+int vs_engine_net_joined(struct vs_engine *e, const struct vs_ctr *c, char **nspath, char **dir,
+                         char **hostname, vs_error **err);
 
 /* The monitor (src/engine/monitor.c): returns the process exit status. */
 struct vs_monitor_opts {

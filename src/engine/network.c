@@ -1,11 +1,24 @@
-/* The engine's side of networks: which network a container is on, and the
- * calls into src/net at create, start and rm. */
+/* The engine's side of networks: which networks a container is on, the
+ * flags that shape its network files, and the calls into src/net at
+ * create, start, connect/disconnect and rm.
+ *
+ * HostConfig keeps Docker's NetworkMode (none, host, default: a namespace
+ * with only loopback, container:<id>, or the first network's name) and
+ * vessel's Networks: every network the container is on, in order (run's
+ * --network flags, then `network connect`). The leases themselves live in
+ * the network database (src/net). */
+#include <arpa/inet.h>
 #include <string.h>
 
 #include "engine/engine.h"
+#include "image/image.h"
 #include "net/net.h"
+#include "vm/vm.h"
 #include "util/cleanup.h"
+#include "util/strv.h"
 #include "util/xalloc.h"
+
+#define CONTAINER_PREFIX "container:"
 
 static const char *hc_str(json_object *hc, const char *k)
 {
@@ -16,60 +29,222 @@ static const char *hc_str(json_object *hc, const char *k)
 static bool builtin_mode(const char *mode)
 {
         return strcmp(mode, "none") == 0 || strcmp(mode, "host") == 0 ||
-               strcmp(mode, "default") == 0;
+               strcmp(mode, "default") == 0 || strncmp(mode, CONTAINER_PREFIX, 10) == 0;
+}
+
+static json_object *strv_to_json(char **v)
+{
+        json_object *a = json_object_new_array();
+        for (size_t i = 0; v && v[i]; i++)
+                json_object_array_add(a, json_object_new_string(v[i]));
+        return a;
+}
+
+static char **json_to_strv(json_object *a)
+{
+        char **v = NULL;
+        for (size_t i = 0; a && i < json_object_array_length(a); i++)
+                strv_push(&v, json_object_get_string(json_object_array_get_idx(a, i)));
+        return v;
+}
+
+/* The flags that only make sense with an address of the container's own. */
+static int check_no_net_flags(const struct vs_run_flags *f, const char *mode, vs_error **err)
+{
+        const struct {
+                bool set;
+                const char *flag;
+        } v[] = {
+            {f->ip != NULL, "--ip"},
+            {f->publish && f->publish[0], "-p"},
+            {f->publish_all, "-P"},
+            {f->net_aliases != NULL, "--network-alias"},
+            {f->mac_address != NULL, "--mac-address"},
+        };
+        for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+                if (v[i].set)
+                        return vs_fail(err,
+                                       "%s: needs --network bridge or a user-defined network "
+                                       "(not '%s')",
+                                       v[i].flag, mode);
+        return 0;
+}
+
+/* --network container:REF: the container must exist; its id is kept. */
+static int check_container_mode(struct vs_engine *e, const struct vs_run_flags *f, const char *mode,
+                                json_object *hc, vs_error **err)
+{
+        const struct {
+                bool set;
+                const char *flag;
+        } v[] = {
+            {f->hostname != NULL, "--hostname"},
+            {f->add_hosts != NULL, "--add-host"},
+            {f->dns != NULL, "--dns"},
+            {f->dns_search != NULL, "--dns-search"},
+            {f->dns_options != NULL, "--dns-option"},
+        };
+        for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+                if (v[i].set)
+                        return vs_fail(err, "conflicting options: %s and --network %s", v[i].flag,
+                                       mode);
+        struct vs_ctr *other = NULL;
+        if (vs_ctr_resolve(e, mode + 10, &other, err) < 0)
+                return vs_error_wrap(err, "--network");
+        _cleanup_free_ char *m = xasprintf(CONTAINER_PREFIX "%s", other->id);
+        vs_ctr_free(other);
+        json_object_object_add(hc, "NetworkMode", json_object_new_string(m));
+        return 0;
+}
+
+static int check_dns(const struct vs_run_flags *f, vs_error **err)
+{
+        for (size_t i = 0; f->dns && f->dns[i]; i++) {
+                unsigned char buf[16];
+                if (inet_pton(AF_INET, f->dns[i], buf) != 1 &&
+                    inet_pton(AF_INET6, f->dns[i], buf) != 1)
+                        return vs_fail(err, "--dns: '%s' is not an IP address", f->dns[i]);
+        }
+        char **lists[] = {f->dns_search, f->dns_options};
+        const char *flags[] = {"--dns-search", "--dns-option"};
+        for (size_t k = 0; k < 2; k++)
+                for (size_t i = 0; lists[k] && lists[k][i]; i++)
+                        if (!*lists[k][i] || strpbrk(lists[k][i], " \t\n#;"))
+                                return vs_fail(err, "%s: invalid value '%s'", flags[k],
+                                               lists[k][i]);
+        return 0;
+}
+
+/* --add-host NAME:IP (or NAME=IP) into Docker's ExtraHosts ("NAME:IP"). */
+static int check_add_hosts(const struct vs_run_flags *f, json_object *hc, vs_error **err)
+{
+        json_object *a = json_object_new_array();
+        json_object_object_add(hc, "ExtraHosts", a);
+        for (size_t i = 0; f->add_hosts && f->add_hosts[i]; i++) {
+                const char *s = f->add_hosts[i], *sep = strpbrk(s, ":=");
+                unsigned char buf[16];
+                if (sep == NULL || sep == s)
+                        return vs_fail(err, "--add-host: '%s': expected NAME:IP", s);
+                _cleanup_free_ char *name = xstrndup(s, (size_t) (sep - s));
+                if (strpbrk(name, " \t\n#/"))
+                        return vs_fail(err, "--add-host: '%s': invalid host name", s);
+                if (inet_pton(AF_INET, sep + 1, buf) != 1 && inet_pton(AF_INET6, sep + 1, buf) != 1)
+                        return vs_fail(err, "--add-host: '%s': '%s' is not an IP address", s,
+                                       sep + 1);
+                _cleanup_free_ char *e = xasprintf("%s:%s", name, sep + 1);
+                json_object_array_add(a, json_object_new_string(e));
+        }
+        return 0;
 }
 
 int vs_engine_net_check(struct vs_engine *e, const struct vs_run_flags *f, json_object *hc,
                         vs_error **err)
 {
-        const char *mode = f->network ? f->network : "default";
-        if (!*mode)
-                return vs_fail(err, "--network: empty network name");
-        if (builtin_mode(mode)) {
-                if (f->ip)
+        const char *mode = f->networks ? f->networks[0] : "default";
+        size_t n = strv_len(f->networks);
+        for (size_t i = 0; i < n; i++) {
+                if (!*f->networks[i])
+                        return vs_fail(err, "--network: empty network name");
+                if (n > 1 && builtin_mode(f->networks[i]))
                         return vs_fail(err,
-                                       "--ip: needs --network bridge or a user-defined "
-                                       "network (not '%s')",
-                                       mode);
-                if (f->publish && f->publish[0])
-                        return vs_fail(err,
-                                       "-p: needs --network bridge or a user-defined "
-                                       "network (not '%s')",
-                                       mode);
-        } else if (vs_net_check(e->data_root, mode, f->ip, err) < 0) {
+                                       "--network: '%s' cannot be combined with other networks",
+                                       f->networks[i]);
+                for (size_t k = 0; k < i; k++)
+                        if (strcmp(f->networks[k], f->networks[i]) == 0)
+                                return vs_fail(err, "--network: '%s' given twice", f->networks[i]);
+        }
+        if (check_dns(f, err) < 0 || check_add_hosts(f, hc, err) < 0)
                 return -1;
+        json_object_object_add(hc, "NetworkMode", json_object_new_string(mode));
+        if (builtin_mode(mode)) {
+                if (check_no_net_flags(f, mode, err) < 0)
+                        return -1;
+                if (strncmp(mode, CONTAINER_PREFIX, 10) == 0 &&
+                    check_container_mode(e, f, mode, hc, err) < 0)
+                        return -1;
+        } else {
+                if (vs_net_check(e->data_root, mode, f->ip, err) < 0)
+                        return -1;
+                for (size_t i = 1; i < n; i++)
+                        if (vs_net_check(e->data_root, f->networks[i], NULL, err) < 0)
+                                return -1;
+                uint8_t mac[6];
+                if (f->mac_address && vs_mac_parse("--mac-address", f->mac_address, mac, err) < 0)
+                        return -1;
+                json_object_object_add(hc, "Networks", strv_to_json(f->networks));
         }
         json_object *ports = json_object_new_object();
         json_object_object_add(hc, "PortBindings", ports);
         for (size_t i = 0; f->publish && f->publish[i]; i++)
                 if (vs_net_parse_port(f->publish[i], ports, err) < 0)
                         return -1;
-        json_object_object_add(hc, "NetworkMode", json_object_new_string(mode));
+        json_object_object_add(hc, "PublishAllPorts", json_object_new_boolean(f->publish_all));
         if (f->ip)
                 json_object_object_add(hc, "IPv4Address", json_object_new_string(f->ip));
+        if (f->mac_address)
+                json_object_object_add(hc, "MacAddress", json_object_new_string(f->mac_address));
+        if (f->net_aliases)
+                json_object_object_add(hc, "NetworkAliases", strv_to_json(f->net_aliases));
+        json_object_object_add(hc, "Dns", strv_to_json(f->dns));
+        json_object_object_add(hc, "DnsSearch", strv_to_json(f->dns_search));
+        json_object_object_add(hc, "DnsOptions", strv_to_json(f->dns_options));
         return 0;
+}
+
+void vs_engine_net_publish_all(const struct vs_image *img, json_object *hc)
+{
+        json_object *pb = json_object_object_get(hc, "PortBindings");
+        if (json_object_get_boolean(json_object_object_get(hc, "PublishAllPorts")) && pb &&
+            img->config.exposed_ports)
+                vs_net_publish_all(img->config.exposed_ports, pb);
+}
+
+/* HostConfig.Networks, or (records from before it) the NetworkMode. */
+static json_object *networks_of(const struct vs_ctr *c)
+{
+        return json_object_object_get(c->host_config, "Networks");
 }
 
 const char *vs_engine_net_name(const struct vs_ctr *c)
 {
+        json_object *nets = networks_of(c);
+        if (nets && json_object_array_length(nets))
+                return json_object_get_string(json_object_array_get_idx(nets, 0));
         const char *mode = hc_str(c->host_config, "NetworkMode");
-        return mode && !builtin_mode(mode) ? mode : NULL;
+        return mode && !builtin_mode(mode) && !nets ? mode : NULL;
 }
 
 int vs_engine_net_lease(struct vs_engine *e, const struct vs_ctr *c, const char *hostname,
                         char **hosts, vs_error **err)
 {
         _cleanup_free_ char *hosts_path = xasprintf("%s/hosts", c->dir);
-        struct vs_net_endpoint_opts o = {
-            .network = vs_engine_net_name(c),
-            .ctr_id = c->id,
-            .ctr_name = c->name,
-            .hostname = hostname,
-            .ip = hc_str(c->host_config, "IPv4Address"),
-            .hosts_path = hosts_path,
-            .ports = json_object_object_get(c->host_config, "PortBindings"),
-        };
-        return vs_net_lease(e->data_root, &o, hosts, err);
+        json_object *nets = networks_of(c);
+        const char *mode = hc_str(c->host_config, "NetworkMode");
+        size_t n = nets ? json_object_array_length(nets) : 1;
+        for (size_t i = 0; i < n; i++) {
+                const char *name =
+                    nets ? json_object_get_string(json_object_array_get_idx(nets, i)) : mode;
+                /* --ip, --mac-address, --network-alias and -p belong to the
+                 * network run named first. */
+                bool first = mode && strcmp(name, mode) == 0;
+                _cleanup_strv_ char **aliases =
+                    first ? json_to_strv(json_object_object_get(c->host_config, "NetworkAliases"))
+                          : NULL;
+                struct vs_net_endpoint_opts o = {
+                    .network = name,
+                    .ctr_id = c->id,
+                    .ctr_name = c->name,
+                    .hostname = hostname,
+                    .ip = first ? hc_str(c->host_config, "IPv4Address") : NULL,
+                    .mac = first ? hc_str(c->host_config, "MacAddress") : NULL,
+                    .aliases = aliases,
+                    .hosts_path = hosts_path,
+                    .ports = first ? json_object_object_get(c->host_config, "PortBindings") : NULL,
+                };
+                if (vs_net_lease(e->data_root, &o, err) < 0)
+                        return -1;
+        }
+        return vs_net_hosts(e->data_root, c->id, hosts, err);
 }
 
 int vs_engine_net_attach(struct vs_engine *e, const struct vs_ctr *c, pid_t pid, vs_error **err)
@@ -77,8 +252,7 @@ int vs_engine_net_attach(struct vs_engine *e, const struct vs_ctr *c, pid_t pid,
         if (vs_engine_net_name(c) == NULL)
                 return 0;
         if (vs_net_attach(e->data_root, c->id, pid, err) < 0)
-                return vs_error_wrap(err, "cannot connect container %s to network '%s'", c->name,
-                                     vs_engine_net_name(c));
+                return vs_error_wrap(err, "cannot connect container %s to its networks", c->name);
         return 0;
 }
 
@@ -90,4 +264,159 @@ int vs_engine_net_release(struct vs_engine *e, const struct vs_ctr *c, vs_error 
 json_object *vs_engine_net_settings(struct vs_engine *e, const struct vs_ctr *c)
 {
         return vs_net_container_settings(e->data_root, c->id);
+}
+
+/* ---- /etc files ---- */
+
+char *vs_engine_extra_hosts(const struct vs_ctr *c)
+{
+        char *s = xstrdup("");
+        json_object *a = json_object_object_get(c->host_config, "ExtraHosts");
+        for (size_t i = 0; a && i < json_object_array_length(a); i++) {
+                const char *h = json_object_get_string(json_object_array_get_idx(a, i));
+                const char *sep = strchr(h, ':');
+                if (sep == NULL)
+                        continue;
+                char *t = xasprintf("%s%s\t%.*s\n", s, sep + 1, (int) (sep - h), h);
+                free(s);
+                s = t;
+        }
+        return s;
+}
+
+/* Lines of text starting with key (a resolv.conf keyword) replaced by one
+ * "key v1 v2..." (or one line per value for nameserver) when vals is set. */
+static char *replace_key(char *text, const char *key, json_object *vals)
+{
+        size_t n = vals ? json_object_array_length(vals) : 0;
+        if (n == 0)
+                return text;
+        char *out = xstrdup(""), *save = NULL;
+        for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                size_t kl = strlen(key);
+                if (strncmp(line, key, kl) == 0 && (line[kl] == ' ' || line[kl] == '\t'))
+                        continue;
+                char *t = xasprintf("%s%s\n", out, line);
+                free(out);
+                out = t;
+        }
+        free(text);
+        bool per_line = strcmp(key, "nameserver") == 0;
+        for (size_t i = 0; i < n; i++) {
+                const char *v = json_object_get_string(json_object_array_get_idx(vals, i));
+                char *t = per_line || i == 0 ? xasprintf("%s%s%s %s", out, i ? "\n" : "", key, v)
+                                             : xasprintf("%s %s", out, v);
+                free(out);
+                out = t;
+        }
+        char *t = xasprintf("%s\n", out);
+        free(out);
+        return t;
+}
+
+char *vs_engine_resolv_conf(const struct vs_ctr *c, char *host_resolv)
+{
+        json_object *hc = c->host_config;
+        char *s = replace_key(host_resolv, "nameserver", json_object_object_get(hc, "Dns"));
+        s = replace_key(s, "search", json_object_object_get(hc, "DnsSearch"));
+        return replace_key(s, "options", json_object_object_get(hc, "DnsOptions"));
+}
+
+int vs_engine_net_joined(struct vs_engine *e, const struct vs_ctr *c, char **nspath, char **dir,
+                         char **hostname, vs_error **err)
+{
+        const char *mode = hc_str(c->host_config, "NetworkMode");
+        *nspath = *dir = *hostname = NULL;
+        if (mode == NULL || strncmp(mode, CONTAINER_PREFIX, 10) != 0)
+                return 0;
+        _cleanup_ctr_ struct vs_ctr *other = NULL;
+        if (vs_ctr_load(e, mode + 10, &other, err) < 0)
+                return vs_error_wrap(err, "--network %s", mode);
+        vs_ctr_refresh(e, other);
+        if (!other->state.running || other->state.pid <= 0)
+                return vs_fail(err, "--network %s: container %s is not running", mode, other->name);
+        *nspath = xasprintf("/proc/%d/ns/net", (int) other->state.pid);
+        *dir = xstrdup(other->dir);
+        *hostname =
+            xstrdup(hc_str(other->config, "Hostname") ? hc_str(other->config, "Hostname") : "");
+        return 0;
+}
+
+/* ---- connect / disconnect ---- */
+
+static int modify_networks(struct vs_engine *e, struct vs_ctr *c, const char *name, bool add,
+                           vs_error **err)
+{
+        _cleanup_close_ int lock = vs_ctr_lock(c, err);
+        if (lock < 0)
+                return -1;
+        _cleanup_ctr_ struct vs_ctr *cur = NULL;
+        if (vs_ctr_load(e, c->id, &cur, err) < 0)
+                return -1;
+        json_object *nets = networks_of(cur);
+        if (nets == NULL) {
+                nets = json_object_new_array();
+                const char *first = vs_engine_net_name(cur);
+                if (first)
+                        json_object_array_add(nets, json_object_new_string(first));
+                json_object_object_add(cur->host_config, "Networks", nets);
+        }
+        for (size_t i = json_object_array_length(nets); i-- > 0;)
+                if (strcmp(json_object_get_string(json_object_array_get_idx(nets, i)), name) == 0)
+                        json_object_array_del_idx(nets, i, 1);
+        if (add)
+                json_object_array_add(nets, json_object_new_string(name));
+        return vs_ctr_save(cur, err);
+}
+
+static int check_connectable(const struct vs_ctr *c, vs_error **err)
+{
+        const char *mode = hc_str(c->host_config, "NetworkMode");
+        if (vs_ctr_is_vm(c))
+                return vs_fail(err,
+                               "container %s runs in a VM (--isolation=vm): networks are "
+                               "not supported there yet",
+                               c->name);
+        if (mode && (strcmp(mode, "none") == 0 || strcmp(mode, "host") == 0 ||
+                     strncmp(mode, CONTAINER_PREFIX, 10) == 0))
+                return vs_fail(err, "container %s uses --network %s: it cannot join networks",
+                               c->name, mode);
+        return 0;
+}
+
+int vs_engine_net_connect(struct vs_engine *e, struct vs_ctr *c, const char *network,
+                          const char *ip, char **aliases, vs_error **err)
+{
+        if (check_connectable(c, err) < 0)
+                return -1;
+        vs_ctr_refresh(e, c);
+        _cleanup_free_ char *hosts_path = xasprintf("%s/hosts", c->dir);
+        const char *hn = hc_str(c->config, "Hostname");
+        struct vs_net_endpoint_opts o = {
+            .network = network,
+            .ctr_id = c->id,
+            .ctr_name = c->name,
+            .hostname = hn ? hn : c->name,
+            .ip = ip,
+            .aliases = aliases,
+            .hosts_path = hosts_path,
+        };
+        _cleanup_free_ char *name = NULL;
+        pid_t pid = c->state.running ? c->state.pid : 0;
+        if (vs_net_connect(e->data_root, &o, pid, &name, err) < 0)
+                return -1;
+        if (modify_networks(e, c, name, true, err) < 0) {
+                vs_net_disconnect(e->data_root, c->id, c->name, name, NULL, NULL);
+                return -1;
+        }
+        return 0;
+}
+
+int vs_engine_net_disconnect(struct vs_engine *e, struct vs_ctr *c, const char *network,
+                             vs_error **err)
+{
+        _cleanup_free_ char *name = NULL;
+        if (vs_net_disconnect(e->data_root, c->id, c->name, network, &name, err) < 0)
+                return -1;
+        return modify_networks(e, c, name, false, err);
 }

@@ -79,3 +79,21 @@ uint32_t vs_ipam_next(const struct vs_cidr *c, uint32_t gw, bool (*taken)(void *
                         return ip;
         return 0;
 }
+
+int vs_mac_parse(const char *flag, const char *s, uint8_t mac[6], vs_error **err)
+{
+        unsigned v[6];
+        char end;
+        if (s == NULL || strlen(s) != 17 ||
+            sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+                   &end) != 6)
+                return vs_fail(err, "%s: '%s' is not a MAC address (aa:bb:cc:dd:ee:ff)", flag,
+                               s ? s : "");
+        for (int i = 0; i < 6; i++)
+                mac[i] = (uint8_t) v[i];
+        if (mac[0] & 1)
+                return vs_fail(err, "%s: '%s' is a multicast address", flag, s);
+        if ((mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]) == 0)
+                return vs_fail(err, "%s: '%s' is the zero address", flag, s);
+        return 0;
+}

@@ -133,7 +133,7 @@ int vs_nl_bridge_ensure(const char *name, uint32_t gw, unsigned prefix, vs_error
 }
 
 int vs_nl_veth_create(const char *host, const char *bridge, int netns_fd, const char *peer,
-                      vs_error **err)
+                      const uint8_t *mac, vs_error **err)
 {
         unsigned br = if_nametoindex(bridge);
         if (br == 0)
@@ -153,6 +153,8 @@ int vs_nl_veth_create(const char *host, const char *bridge, int netns_fd, const 
         pifi->ifi_family = AF_UNSPEC;
         mnl_attr_put_strz(nlh, IFLA_IFNAME, peer);
         mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t) netns_fd);
+        if (mac)
+                mnl_attr_put(nlh, IFLA_ADDRESS, 6, mac);
         mnl_attr_nest_end(nlh, pe);
         mnl_attr_nest_end(nlh, data);
         mnl_attr_nest_end(nlh, li);

@@ -302,7 +302,8 @@ static json_object *docker_shape(json_object *net)
                 json_object *e = json_object_new_object();
                 json_object_object_add(e, "Name", json_object_new_string(vs_net_str(ep, "Name")));
                 json_object_object_add(e, "EndpointID", json_object_new_string(cid));
-                json_object_object_add(e, "MacAddress", json_object_new_string(""));
+                json_object_object_add(e, "MacAddress",
+                                       json_object_new_string(vs_net_str(ep, "MacAddress")));
                 _cleanup_free_ char *a = xasprintf("%s/%u", vs_net_str(ep, "IP"), s.prefix);
                 json_object_object_add(e, "IPv4Address", json_object_new_string(a));
                 json_object_object_add(e, "IPv6Address", json_object_new_string(""));

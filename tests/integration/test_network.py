@@ -369,7 +369,9 @@ def test_port_conflict_and_bad_specs(net):
     net("rm", "-f", "second")
     assert len(net.leases()["bridge"]) == 1
     for spec, mention in [("0:80", "'0'"), ("70000:80", "70000"), ("8080:80/sctp", "sctp"),
-                          ("8080", "HOSTPORT:CTRPORT"), ("300.1.1.1:80:80", "300.1.1.1")]:
+                          (":80", "HOSTPORT"), ("300.1.1.1:80:80", "300.1.1.1"),
+                          ("8000-8001:80-82", "differ in length"), ("82-80", "ends before"),
+                          ("8000-x:80", "'x'")]:
         res = net("run", "--rm", "--network", "bridge", "-p", spec, "busybox", "true")
         one_error(res, "-p", mention)
     one_error(net("run", "--rm", "-p", "8081:80", "busybox", "true"), "-p", "--network")
