@@ -29,6 +29,7 @@ int cmd_engine_commit(int argc, char **argv);
 int cmd_engine_info(int argc, char **argv);
 int cmd_vm(int argc, char **argv);
 int cmd_network(int argc, char **argv);
+int cmd_engine_port(int argc, char **argv);
 
 const struct vs_command vs_engine_commands[] = {
     {"run", cmd_engine_run, "run a command in a new container from an image"},
@@ -54,6 +55,7 @@ const struct vs_command vs_engine_commands[] = {
     {"diff", cmd_engine_diff, "list a container's filesystem changes"},
     {"info", cmd_engine_info, "show the configuration files in force and the settings"},
     {"vm", cmd_vm, "microVM backend: build or report the guest kernel"},
+    {"port", cmd_engine_port, "list a container's published ports"},
     {"network", cmd_network, "manage networks (create, ls, inspect, rm, prune)"},
     {"monitor", cmd_engine_monitor, "(internal) supervise one container; started by run"},
     {NULL, NULL, NULL},

@@ -249,6 +249,13 @@ char *vs_engine_resolv_conf(const struct vs_ctr *c, char *host_resolv);
 /* --network container:ID: the namespace to join, the directory whose
  * hosts and resolv.conf c shares, the hostname; all NULL otherwise. An
  * error when that container is not running. */
+/* c's published ports (host ip "0.0.0.0" for any): fn per binding with
+ * "80/tcp", the host ip and port; the number of bindings. */
+int vs_engine_ports_each(struct vs_engine *e, const struct vs_ctr *c,
+                         void (*fn)(void *, const char *key, const char *ip, const char *port),
+                         void *ud);
+/* ps's PORTS: "0.0.0.0:8080->80/tcp, ..." ("" when none). */
+char *vs_engine_ports_text(struct vs_engine *e, const struct vs_ctr *c);
 int vs_engine_net_joined(struct vs_engine *e, const struct vs_ctr *c, char **nspath, char **dir,
                          char **hostname, vs_error **err);
 

@@ -15,6 +15,7 @@
 #include "net/net.h"
 #include "vm/vm.h"
 #include "util/cleanup.h"
+#include "util/json.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
 
@@ -419,4 +420,41 @@ int vs_engine_net_disconnect(struct vs_engine *e, struct vs_ctr *c, const char *
         if (vs_net_disconnect(e->data_root, c->id, c->name, network, &name, err) < 0)
                 return -1;
         return modify_networks(e, c, name, false, err);
+}
+
+/* ---- ports (ps, port) ---- */
+
+int vs_engine_ports_each(struct vs_engine *e, const struct vs_ctr *c,
+                         void (*fn)(void *, const char *key, const char *ip, const char *port),
+                         void *ud)
+{
+        if (vs_engine_net_name(c) == NULL)
+                return 0;
+        _cleanup_json_ json_object *ns = vs_engine_net_settings(e, c);
+        int n = 0;
+        json_object_object_foreach(json_object_object_get(ns, "Ports"), key, arr)
+        {
+                for (size_t i = 0; i < json_object_array_length(arr); i++) {
+                        json_object *b = json_object_array_get_idx(arr, i);
+                        const char *ip = hc_str(b, "HostIp");
+                        fn(ud, key, ip && *ip ? ip : "0.0.0.0", hc_str(b, "HostPort"));
+                        n++;
+                }
+        }
+        return n;
+}
+
+static void append_port(void *ud, const char *key, const char *ip, const char *port)
+{
+        char **s = ud;
+        char *t = xasprintf("%s%s%s:%s->%s", *s, **s ? ", " : "", ip, port, key);
+        free(*s);
+        *s = t;
+}
+
+char *vs_engine_ports_text(struct vs_engine *e, const struct vs_ctr *c)
+{
+        char *s = xstrdup("");
+        vs_engine_ports_each(e, c, append_port, &s);
+        return s;
 }

@@ -239,8 +239,14 @@ static int lease_in(struct vs_netdb *db, json_object *net, const struct vs_net_e
                 json_object_object_add(ep, "IP", json_object_new_string(vs_ipv4_str(ip, a)));
                 json_object_object_add(ep, "Veth", json_object_new_string(veth));
                 json_object_object_add(ep, "Ifname", json_object_new_string(ifname));
-                if (o->mac)
-                        json_object_object_add(ep, "MacAddress", json_object_new_string(o->mac));
+                /* As Docker: 02:42 and the address, so that a peer's ARP
+                 * cache stays right when the container restarts (a new veth)
+                 * or its address passes to another container. */
+                _cleanup_free_ char *mac =
+                    o->mac ? xstrdup(o->mac)
+                           : xasprintf("02:42:%02x:%02x:%02x:%02x", ip >> 24, (ip >> 16) & 255,
+                                       (ip >> 8) & 255, ip & 255);
+                json_object_object_add(ep, "MacAddress", json_object_new_string(mac));
                 json_object_object_add(ep, "Aliases", strv_array(o->aliases));
                 if (ports)
                         json_object_object_add(ep, "Ports", ports);

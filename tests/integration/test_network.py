@@ -20,7 +20,7 @@ import pytest
 import helpers
 
 TIMEOUT = 60
-VETH = re.compile(r"^\d+: (vs[0-9a-f]{12})[@:]", re.M)
+VETH = re.compile(r"^\d+: (vs[0-9a-f]{12}\d?)[@:]", re.M)
 
 
 class Res:
@@ -433,3 +433,165 @@ def test_networks_are_isolated_from_each_other(net):
     rules = nft_rules(net)
     assert red not in rules and blue not in rules, rules
     assert net.net("bridge")["Id"] in rules
+
+
+# --------------------------------------------------------------------------
+# several networks, connect/disconnect, aliases
+
+
+def hosts_of(net, ctr):
+    return net.ok("exec", ctr, "cat", "/etc/hosts")
+
+
+def reaches(net, src, dst):
+    return net("exec", src, "ping", "-c", "1", "-W", "2", dst).returncode == 0
+
+
+def test_several_networks_connect_disconnect_and_aliases(net):
+    net.ok("network", "create", "--subnet", "10.31.0.0/24", "front")
+    net.ok("network", "create", "--subnet", "10.32.0.0/24", "back")
+    net.ok("run", "-d", "--name", "web", "--network", "front", "--network-alias", "www",
+           "busybox", "sleep", "60")
+    net.ok("run", "-d", "--name", "both", "--network", "front", "--network", "back",
+           "busybox", "sleep", "60")
+    # Started later, on back only.
+    net.ok("run", "-d", "--name", "late", "--network", "back", "busybox", "sleep", "60")
+    nets = json.loads(net.ok("inspect", "both"))[0]["NetworkSettings"]["Networks"]
+    assert set(nets) == {"front", "back"}, nets
+    assert nets["front"]["IPAddress"].startswith("10.31.0.")
+    assert nets["back"]["IPAddress"].startswith("10.32.0.")
+    addrs = net.ok("exec", "both", "ip", "-4", "-o", "addr")
+    assert re.search(r"eth0\s+inet 10\.31\.0\.\d+/24", addrs), addrs
+    assert re.search(r"eth1\s+inet 10\.32\.0\.\d+/24", addrs), addrs
+    # One default route, through the first network.
+    assert net.ok("exec", "both", "ip", "route").count("default") == 1
+    assert "default via 10.31.0.1" in net.ok("exec", "both", "ip", "route")
+    assert len(net.veths()) == 4
+    # Names and aliases on both of its networks; the alias only on front.
+    for target in ("web", "www", "late"):
+        assert reaches(net, "both", target), target
+    assert reaches(net, "late", "both")
+    assert "www" not in hosts_of(net, "late")
+    assert not reaches(net, "late", "web")  # different networks, isolated
+
+    # connect a running container, with a fixed address and an alias.
+    one_error(net("network", "connect", "--ip", "10.31.0.9", "back", "web"), "--ip",
+              "10.31.0.9")
+    assert "eth1" not in net.ok("exec", "web", "ip", "-o", "link")
+    net.ok("network", "connect", "--ip", "10.32.0.50", "--alias", "cache", "back", "web")
+    addrs = net.ok("exec", "web", "ip", "-4", "-o", "addr")
+    assert re.search(r"eth1\s+inet 10\.32\.0\.50/24", addrs), addrs
+    nets = json.loads(net.ok("inspect", "web"))[0]["NetworkSettings"]["Networks"]
+    assert nets["back"]["IPAddress"] == "10.32.0.50" and nets["back"]["Aliases"] == ["cache"]
+    # The earlier container resolves it at once, by name and alias.
+    assert re.search(r"^10\.32\.0\.50\s+web cache$", hosts_of(net, "late"), re.M)
+    for target in ("web", "cache", "10.32.0.50"):
+        assert reaches(net, "late", target), target
+    assert "late" in hosts_of(net, "web")
+    cid = net.ok("inspect", "-f", "{{.Id}}", "web").strip()
+    assert cid in net.net("back")["Containers"]
+    one_error(net("network", "connect", "back", "web"), "already connected", "back")
+    one_error(net("network", "connect", "nosuch", "web"), "no such network", "nosuch")
+    one_error(net("network", "connect", "back", "nosuchctr"), "nosuchctr")
+
+    # disconnect: interface, names and lease go; front stays.
+    net.ok("network", "disconnect", "back", "web")
+    assert "eth1" not in net.ok("exec", "web", "ip", "-o", "link")
+    assert "cache" not in hosts_of(net, "late") and "web" not in hosts_of(net, "late")
+    assert "late" not in hosts_of(net, "web")
+    assert not reaches(net, "late", "10.32.0.50")
+    assert cid not in net.net("back")["Containers"]
+    assert reaches(net, "both", "web")
+    one_error(net("network", "disconnect", "back", "web"), "not connected", "back")
+    helpers.wait_for(lambda: len(net.veths()) == 4, what="web's second veth gone")
+
+    # A stopped container keeps its networks and comes back on both.
+    net.ok("stop", "-t", "0", "both")
+    net.ok("start", "both")
+    addrs = net.ok("exec", "both", "ip", "-4", "-o", "addr")
+    assert "eth0" in addrs and "eth1" in addrs, addrs
+    assert reaches(net, "late", "both")
+    # A created container connected before its start gets both at start.
+    net.ok("create", "--name", "fresh", "--network", "front", "busybox", "sleep", "60")
+    net.ok("network", "connect", "back", "fresh")
+    net.ok("start", "fresh")
+    assert "eth1" in net.ok("exec", "fresh", "ip", "-o", "link")
+    assert reaches(net, "late", "fresh")
+    one_error(net("network", "rm", "back"), "in use")
+    net.ok("rm", "-f", "web", "both", "late", "fresh")
+    assert net.leases() == {}
+    net.ok("network", "rm", "front", "back")
+
+
+def test_connect_refused_for_none_host_and_container_modes(net):
+    net.ok("network", "create", "--subnet", "10.33.0.0/24", "app")
+    net.ok("run", "-d", "--name", "lonely", "--network", "none", "busybox", "sleep", "60")
+    one_error(net("network", "connect", "app", "lonely"), "lonely", "--network none")
+    # The default (loopback-only) mode joins like a bridge network would.
+    net.ok("run", "-d", "--name", "plain", "busybox", "sleep", "60")
+    net.ok("network", "connect", "app", "plain")
+    assert re.search(r"eth0\s+inet 10\.33\.0\.\d+", net.ok("exec", "plain", "ip", "-4", "-o",
+                                                          "addr"))
+    assert net.leases()["app"]
+    net.ok("rm", "-f", "plain", "lonely")
+
+
+# --------------------------------------------------------------------------
+# container:ID, /etc files, MAC
+
+
+def test_container_mode_etc_flags_and_mac(net):
+    net.ok("run", "-d", "--name", "web", "--network", "bridge", "--hostname", "webhost",
+           "--add-host", "db.local:10.9.9.9", "--add-host", "v6.local=fd00::1",
+           "--dns", "192.0.2.53", "--dns-search", "example.test", "--dns-option", "ndots:2",
+           "--mac-address", "02:42:ac:1e:00:99", "busybox", "sh", "-c",
+           "echo shared > /tmp/i.html; exec httpd -f -p 80 -h /tmp")
+    hosts = hosts_of(net, "web")
+    assert re.search(r"^10\.9\.9\.9\s+db\.local$", hosts, re.M), hosts
+    assert re.search(r"^fd00::1\s+v6\.local$", hosts, re.M), hosts
+    resolv = net.ok("exec", "web", "cat", "/etc/resolv.conf")
+    assert [l for l in resolv.splitlines() if l.startswith("nameserver")] == \
+        ["nameserver 192.0.2.53"], resolv
+    assert "search example.test" in resolv and "options ndots:2" in resolv, resolv
+    assert "02:42:ac:1e:00:99" in net.ok("exec", "web", "ip", "link", "show", "eth0")
+    ns = json.loads(net.ok("inspect", "web"))[0]["NetworkSettings"]
+    assert ns["MacAddress"] == "02:42:ac:1e:00:99"
+    # container:web shares its namespace (its loopback), hosts and hostname.
+    helpers.wait_for(lambda: net("exec", "web", "wget", "-qO-", "http://127.0.0.1/i.html")
+                     .returncode == 0, what="httpd in web")
+    out = net.ok("run", "--rm", "--network", "container:web", "busybox", "sh", "-c",
+                 "wget -qO- http://127.0.0.1/i.html; hostname; grep db.local /etc/hosts; "
+                 "ip -o link | grep -c eth0")
+    lines = out.splitlines()
+    assert lines[0] == "shared" and lines[1] == "webhost", out
+    assert "10.9.9.9" in lines[2] and lines[3] == "1", out
+    assert len(net.veths()) == 1
+    net.ok("stop", "-t", "0", "web")
+    one_error(net("run", "--rm", "--network", "container:web", "busybox", "true"),
+              "container:", "not running")
+    net.ok("rm", "-f", "web")
+
+
+@pytest.mark.parametrize("args, mentions", [
+    (["--network", "container:nosuch"], ["--network", "nosuch"]),
+    (["--network", "bridge", "--network", "none"], ["--network", "none", "combined"]),
+    (["--network", "bridge", "--network", "bridge"], ["--network", "twice"]),
+    (["--network", "container:x", "--hostname", "h"], ["--hostname", "conflicting"]),
+    (["--network", "container:x", "-p", "80"], ["-p"]),
+    (["--dns", "banana"], ["--dns", "banana"]),
+    (["--dns-search", "a b"], ["--dns-search"]),
+    (["--add-host", "nocolon"], ["--add-host", "nocolon"]),
+    (["--add-host", "h:300.1.1.1"], ["--add-host", "300.1.1.1"]),
+    (["--network", "bridge", "--mac-address", "zz:zz"], ["--mac-address", "zz:zz"]),
+    (["--network", "bridge", "--mac-address", "01:00:5e:00:00:01"], ["--mac-address",
+                                                                    "multicast"]),
+    (["--mac-address", "02:00:00:00:00:01"], ["--mac-address", "--network"]),
+    (["--network-alias", "a"], ["--network-alias", "--network"]),
+    (["-P"], ["-P", "--network"]),
+])
+def test_bad_network_flags(net, args, mentions):
+    net.ok("create", "--name", "x", "busybox", "true")
+    res = net("run", "--rm", *args, "busybox", "true")
+    one_error(res, *mentions)
+    assert len(net.records()) == 1 and net.leases() == {}
+    net.ok("rm", "x")
