@@ -432,6 +432,8 @@ int vs_engine_ports_each(struct vs_engine *e, const struct vs_ctr *c,
                 return 0;
         _cleanup_json_ json_object *ns = vs_engine_net_settings(e, c);
         int n = 0;
+        if (ns == NULL)
+                return 0;
         json_object_object_foreach(json_object_object_get(ns, "Ports"), key, arr)
         {
                 for (size_t i = 0; i < json_object_array_length(arr); i++) {

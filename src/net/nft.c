@@ -164,7 +164,11 @@ int vs_net_nat_setup(json_object *net, vs_error **err)
         if (!internal)
                 write_sysctl("/proc/sys/net/ipv4/ip_forward", "1");
         /* Isolation: nothing is forwarded from this bridge to another
-         * vessel bridge; an internal network forwards nothing in or out. */
+         * vessel bridge but connections to published ports (DNATed: the
+         * host address is everyone's); an internal network forwards
+         * nothing in or out. Hairpin: a container reaching a port
+         * published on its own bridge through a host address is
+         * masqueraded, so the answer comes back through the host. */
         _cleanup_free_ char *filter =
             internal
                 ? xasprintf("add rule ip vessel forward iifname \"%s\" oifname != \"%s\" drop "
@@ -173,10 +177,12 @@ int vs_net_nat_setup(json_object *net, vs_error **err)
                             "comment \"%s\"\n",
                             br, br, tag, br, br, tag)
                 : xasprintf("add rule ip vessel forward iifname \"%s\" oifname \"vs-*\" oifname "
-                            "!= \"%s\" drop comment \"%s\"\n"
+                            "!= \"%s\" ct status & dnat == 0 drop comment \"%s\"\n"
                             "add rule ip vessel forward iifname \"%s\" oifname \"%s\" oifname "
-                            "!= \"%s\" drop comment \"%s\"\n",
-                            br, br, tag, br, VS_NET_DEFAULT_BRIDGE, br, tag);
+                            "!= \"%s\" ct status & dnat == 0 drop comment \"%s\"\n"
+                            "add rule ip vessel postrouting iifname \"%s\" oifname \"%s\" ct "
+                            "status dnat masquerade comment \"%s\"\n",
+                            br, br, tag, br, VS_NET_DEFAULT_BRIDGE, br, tag, br, br, tag);
         _cleanup_free_ char *adds =
             xasprintf("%s%sadd rule ip vessel postrouting oifname \"%s\" ip "
                       "saddr 127.0.0.0/8 masquerade comment \"%s\"\n",

@@ -133,6 +133,8 @@ void vs_net_publish_all(json_object *exposed, json_object *bindings)
 static int each_binding(json_object *ports,
                         int (*fn)(void *, const char *, const char *, long, long), void *ud)
 {
+        if (ports == NULL)
+                return 0;
         json_object_object_foreach(ports, key, arr)
         {
                 long cp = strtol(key, NULL, 10);

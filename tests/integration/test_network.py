@@ -357,7 +357,7 @@ def test_published_port_answers_on_loopback_host_and_outside(net, outside):
     assert res.returncode != 0
     net.ok("rm", "-f", "web")
     assert cid not in nft_rules(net)
-    assert "dnat" not in nft_rules(net)
+    assert "dnat to" not in nft_rules(net)
 
 
 def test_port_conflict_and_bad_specs(net):
@@ -595,3 +595,133 @@ def test_bad_network_flags(net, args, mentions):
     one_error(res, *mentions)
     assert len(net.records()) == 1 and net.leases() == {}
     net.ok("rm", "x")
+
+
+# --------------------------------------------------------------------------
+# ports: ranges, random host ports, -P, `port`, ps, host listeners, hairpin, udp
+
+
+def port_lines(net, *args):
+    return sorted(net.ok("port", *args).splitlines())
+
+
+def ephemeral(port):
+    return 32768 <= int(port) <= 60999
+
+
+UDP_ASK = """
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(3)
+for _ in range(5):
+    s.sendto(b"ping\\n", (sys.argv[1], int(sys.argv[2])))
+    try:
+        print(s.recv(100).decode().strip())
+        break
+    except socket.timeout:
+        pass
+"""
+
+
+# The host's python3 inside a busybox container (its /usr bound read-only).
+HOST_PY = ["-v", "/usr:/host/usr:ro", "-e", "PYTHONHOME=/host/usr", "-e",
+           "PY=/host/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 --library-path "
+           "/host/usr/lib/x86_64-linux-gnu /host/usr/bin/python3"]
+UDP_SERVE = ("import socket\n"
+             "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+             "s.bind(('0.0.0.0', 9000))\n"
+             "while True:\n"
+             "    d, a = s.recvfrom(100)\n"
+             "    s.sendto(b'pong\\n', a)\n")
+
+
+def udp_ask(ns, host, port):
+    return subprocess.run(["ip", "netns", "exec", ns, "python3", "-c", UDP_ASK, host, str(port)],
+                          capture_output=True, text=True, timeout=30).stdout.strip()
+
+
+def test_port_ranges_random_ports_port_cmd_ps_and_hairpin(net, outside):
+    serve = ("for p in 80 81 82; do mkdir -p /w$p; echo port$p > /w$p/i.html; "
+             "httpd -p $p -h /w$p; done; exec $PY -c \"$UDP_SERVE\"")
+    if not Path("/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2").exists():
+        pytest.skip("the UDP server runs the host's python3 through its x86_64 loader")
+    net.ok("run", "-d", "--name", "web", "--network", "bridge", *HOST_PY, "-e",
+           f"UDP_SERVE={UDP_SERVE}", "-p", "8000-8002:80-82",
+           "-p", "127.0.0.1::80", "-p", "90", "-p", "9000:9000/udp", "busybox", "sh", "-c",
+           serve)
+    lines = port_lines(net, "web")
+    assert "80/tcp -> 0.0.0.0:8000" in lines and "81/tcp -> 0.0.0.0:8001" in lines
+    assert "82/tcp -> 0.0.0.0:8002" in lines and "9000/udp -> 0.0.0.0:9000" in lines
+    local = [l for l in lines if l.startswith("80/tcp -> 127.0.0.1:")]
+    rand = [l for l in lines if l.startswith("90/tcp -> 0.0.0.0:")]
+    assert len(local) == 1 and len(rand) == 1, lines
+    local_port, rand_port = local[0].rsplit(":", 1)[1], rand[0].rsplit(":", 1)[1]
+    assert ephemeral(local_port) and ephemeral(rand_port) and local_port != rand_port
+    assert net.ok("port", "web", "81") == "0.0.0.0:8001\n"
+    assert net.ok("port", "web", "9000/udp") == "0.0.0.0:9000\n"
+    one_error(net("port", "web", "83"), "83")
+    ps = net.ok("ps")
+    assert "0.0.0.0:8000->80/tcp" in ps and f"127.0.0.1:{local_port}->80/tcp" in ps, ps
+    helpers.wait_for(lambda: subprocess.run(
+        ["ip", "netns", "exec", net.netns, "busybox", "wget", "-qO-",
+         "http://127.0.0.1:8002/i.html"], capture_output=True).returncode == 0,
+        what="httpd on the published ports")
+    for port, body in ((8000, "port80"), (8001, "port81"), (8002, "port82"),
+                       (local_port, "port80")):
+        assert wget_in(net.netns, f"http://127.0.0.1:{port}/i.html") == body + "\n"
+    assert wget_in(outside, "http://192.0.2.1:8002/i.html") == "port82\n"
+    # UDP answers from loopback and from outside.
+    assert udp_ask(net.netns, "127.0.0.1", 9000) == "pong"
+    assert udp_ask(outside, "192.0.2.1", 9000) == "pong"
+
+    # Hairpin: containers reach published ports through the host's
+    # addresses: a neighbour on the same bridge, and one on another network.
+    # (The publishing container itself does not: docs/networking.md.)
+    net.ok("run", "-d", "--name", "nb", "--network", "bridge", "busybox", "sleep", "60")
+    net.ok("network", "create", "--subnet", "10.34.0.0/24", "other")
+    net.ok("run", "-d", "--name", "far", "--network", "other", "busybox", "sleep", "60")
+    for ctr in ("nb", "far"):
+        for addr in ("192.0.2.1", "172.30.0.1"):
+            out = net.ok("exec", ctr, "wget", "-qO-", f"http://{addr}:8001/i.html")
+            assert out == "port81\n", (ctr, addr)
+    web_ip = json.loads(net.ok("inspect", "web"))[0]["NetworkSettings"]["IPAddress"]
+    assert not reaches(net, "far", web_ip)  # still isolated but for published ports
+
+    # A host port a process on the host holds, and one another container has.
+    holder = subprocess.Popen(
+        ["ip", "netns", "exec", net.netns, "python3", "-c",
+         "import socket, time\ns = socket.socket()\ns.bind(('0.0.0.0', 8090))\ns.listen()\n"
+         "print('ready', flush=True)\ntime.sleep(60)\n"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        one_error(net("run", "--rm", "--network", "bridge", "-p", "8090:80", "busybox", "true"),
+                  "8090", "in use")
+    finally:
+        holder.kill()
+        holder.wait()
+    one_error(net("run", "--rm", "--network", "bridge", "-p", "8001:80", "busybox", "true"),
+              "8001", "already published", "web")
+    # A host range with one container port takes the first free one.
+    net.ok("run", "-d", "--name", "r", "--network", "bridge", "-p", "8001-8003:80", "busybox",
+           "sleep", "60")
+    assert port_lines(net, "r") == ["80/tcp -> 0.0.0.0:8003"]
+    # A container not started yet has no ports to show.
+    net.ok("create", "--name", "unstarted", "--network", "bridge", "-p", "80", "busybox", "true")
+    assert net.ok("port", "unstarted") == ""
+    net.ok("rm", "-f", "web", "nb", "far", "r", "unstarted")
+    assert "dnat to" not in nft_rules(net)
+    net.ok("network", "rm", "other")
+
+
+def test_publish_all_from_the_images_expose(net):
+    net.ok("create", "--name", "base", "busybox", "true")
+    net.ok("commit", "-c", "EXPOSE 80 5353/udp", "base", "exposed:1")
+    net.ok("rm", "base")
+    net.ok("run", "-d", "--name", "pa", "--network", "bridge", "-P", "-p", "8080:80",
+           "exposed:1", "sh", "-c", "echo pa > /tmp/i.html; exec httpd -f -p 80 -h /tmp")
+    lines = port_lines(net, "pa")
+    # -p wins for 80; 5353/udp gets a free host port.
+    assert lines[0] == "5353/udp -> 0.0.0.0:" + lines[0].rsplit(":", 1)[1], lines
+    assert ephemeral(lines[0].rsplit(":", 1)[1]) and lines[1] == "80/tcp -> 0.0.0.0:8080"
+    net.ok("rm", "-f", "pa")
+    net.ok("rmi", "exposed:1")
