@@ -725,3 +725,42 @@ def test_publish_all_from_the_images_expose(net):
     assert ephemeral(lines[0].rsplit(":", 1)[1]) and lines[1] == "80/tcp -> 0.0.0.0:8080"
     net.ok("rm", "-f", "pa")
     net.ok("rmi", "exposed:1")
+
+
+def test_kill9_with_two_networks_and_ports_then_rm_leaves_nothing(net):
+    net.ok("network", "create", "--subnet", "10.35.0.0/24", "one")
+    net.ok("network", "create", "--subnet", "10.36.0.0/24", "two")
+    cid = net.ok("run", "-d", "--name", "k", "--network", "one", "--network", "two",
+                 "-p", "8100-8101:80-81", "-p", "9100/udp", "busybox", "sleep", "60").strip()
+    net.ok("network", "connect", "bridge", "k")
+    assert len(net.veths()) == 3
+    assert f"vessel:{cid}" in nft_rules(net)
+    info = json.loads(net.ok("inspect", "k"))[0]
+    # kill -9 of the monitor and of the container's init.
+    os.kill(info["MonitorPid"], 9)
+    os.kill(info["State"]["Pid"], 9)
+    helpers.wait_for(lambda: not os.path.exists(f"/proc/{info['MonitorPid']}"),
+                     what="monitor gone")
+    net.ok("rm", "-f", "k")
+    assert net.leases() == {}
+    assert f"vessel:{cid}" not in nft_rules(net) and "dnat to" not in nft_rules(net)
+    helpers.wait_for(lambda: net.veths() == [], what="the three veths gone")
+    # Nothing of k is left in a later container's view either.
+    net.ok("run", "-d", "--name", "after", "--network", "one", "-p", "8100:80", "busybox",
+           "sleep", "60")
+    assert "k" not in hosts_of(net, "after").split()
+    net.ok("rm", "-f", "after")
+    net.ok("network", "rm", "one", "two")
+
+
+def test_fifty_containers_on_one_network(net):
+    net.ok("network", "create", "--subnet", "10.37.0.0/24", "many")
+    names = [f"m{i}" for i in range(50)]
+    for n in names:
+        net.ok("run", "-d", "--name", n, "--network", "many", "busybox", "sleep", "120")
+    ips = {c["IPv4Address"] for c in net.net("many")["Containers"].values()}
+    assert len(ips) == 50
+    assert reaches(net, "m0", "m49") and reaches(net, "m49", "m0")
+    net.ok("rm", "-f", *names)
+    assert net.leases() == {}
+    helpers.wait_for(lambda: net.veths() == [], timeout=30, what="50 veths gone")
