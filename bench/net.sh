@@ -6,7 +6,14 @@
 #      bridge, and --network bridge -p 8080:80 (nftables), interleaved so
 #      that drift hits all alike; the difference bridge - none;
 #   2. container-to-container ping RTT on one bridge (busybox ping, 20
-#      packets), beside the namespace's own loopback RTT.
+#      packets), beside the namespace's own loopback RTT;
+#   3. TCP throughput with iperf3 (Debian's, run in busybox containers from
+#      the host's /usr bound read-only): the namespace's loopback, container
+#      to container on one bridge, and host to container through a published
+#      port (127.0.0.1:5201 -> DNAT); the ratios to loopback;
+#   4. TCP connect latency (python3, median of 300 connects) to loopback,
+#      to a container's address, and to a published port.
+# IPERF_SECONDS (default 3) sets the length of each iperf3 run.
 # Usage: sh bench/net.sh [N]   (N defaults to 50; run as root)
 # Everything lives in a temporary directory and namespace removed at the
 # end; results are printed, never committed.
@@ -70,3 +77,49 @@ ipa=$(v inspect -f '{{.NetworkSettings.IPAddress}}' bench-a 2>/dev/null)
 rtt=$(v exec bench-b ping -c 20 -i 0.05 -q "$ipa" | awk -F/ '/min\/avg/ {print $4}')
 lo=$(ip netns exec "$ns" busybox ping -c 20 -i 0.05 -q 127.0.0.1 | awk -F/ '/min\/avg/ {print $4}')
 echo "ping container -> container avg RTT:    $rtt ms (namespace loopback: $lo ms)"
+
+# ---- 3. iperf3 throughput
+command -v iperf3 >/dev/null || { echo "iperf3 not installed (scripts/deps.sh): no throughput"; exit 0; }
+secs=${IPERF_SECONDS:-3}
+ld=$(readlink -f /usr/lib64/ld-linux-x86-64.so.2)
+libdir=$(dirname "$ld")
+hostbin() { # the host's binary $1 in a container, through the host's loader
+	echo "/host$ld --library-path /host$libdir /host$(command -v "$1")"
+}
+gbps() { # iperf3 -J on stdin: received Gbit/s
+	python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9))'
+}
+ip netns exec "$ns" iperf3 -s -1 -B 127.0.0.1 -p 5301 >/dev/null 2>&1 &
+sleep 0.5
+lo_g=$(ip netns exec "$ns" iperf3 -c 127.0.0.1 -p 5301 -t "$secs" -J | gbps)
+v run -d --name bench-srv --network bridge -v /usr:/host/usr:ro -p 5201:5201 busybox \
+	sh -c "exec $(hostbin iperf3) -s" >/dev/null
+srv=$(v inspect -f '{{.NetworkSettings.IPAddress}}' bench-srv)
+sleep 0.5
+c2c_g=$(v run --rm --network bridge -v /usr:/host/usr:ro busybox \
+	sh -c "exec $(hostbin iperf3) -c $srv -t $secs -J" | gbps)
+pub_g=$(ip netns exec "$ns" iperf3 -c 127.0.0.1 -p 5201 -t "$secs" -J | gbps)
+echo "iperf3 TCP, ${secs} s each (Gbit/s):"
+echo "  namespace loopback:                   $lo_g"
+echo "  container -> container (one bridge):  $c2c_g   ($(echo "$c2c_g $lo_g" | awk '{printf "%.2f", $1 / $2}')x loopback)"
+echo "  host -> published port (127.0.0.1):   $pub_g   ($(echo "$pub_g $lo_g" | awk '{printf "%.2f", $1 / $2}')x loopback)"
+
+# ---- 4. connect latency
+v run -d --name bench-web --network bridge -p 8088:80 busybox httpd -f -p 80 >/dev/null
+web=$(v inspect -f '{{.NetworkSettings.IPAddress}}' bench-web)
+ip netns exec "$ns" busybox httpd -f -p 127.0.0.1:8089 &
+httpd_pid=$!
+sleep 0.5
+connect_us() { # HOST PORT: median microseconds of 300 TCP connects
+	ip netns exec "$ns" python3 -c '
+import socket, sys, time
+host, port, v = sys.argv[1], int(sys.argv[2]), []
+for _ in range(300):
+    t = time.perf_counter(); s = socket.create_connection((host, port)); v.append(time.perf_counter() - t); s.close()
+v.sort(); print("%.0f" % (v[len(v) // 2] * 1e6))' "$1" "$2"
+}
+lo_c=$(connect_us 127.0.0.1 8089)
+ctr_c=$(connect_us "$web" 80)
+pub_c=$(connect_us 127.0.0.1 8088)
+kill "$httpd_pid" 2>/dev/null
+echo "TCP connect, median of 300 (us): loopback $lo_c, container address $ctr_c, published port $pub_c"

@@ -25,6 +25,8 @@ PKGS="$PKGS clang-14 libclang-rt-14-dev zstd"
 # VESSEL_DEPS_OPTIONAL=0 leaves them out.
 if [ "${VESSEL_DEPS_OPTIONAL:-1}" = 1 ]; then
 	PKGS="$PKGS runc crun podman skopeo umoci time docker.io containerd"
+	# The network benchmark (iperf3) and the CNI tests (Debian's plugins).
+	PKGS="$PKGS iperf3 containernetworking-plugins"
 fi
 
 # The microVM backend (docs/vm.md): QEMU, and what building the guest kernel
