@@ -298,7 +298,29 @@ static int net_disconnect(int argc, char **argv)
         return r < 0 ? vs_report_error(&err) : 0;
 }
 
+static int net_check(int argc, char **argv)
+{
+        if (argc != 2 || argv[1][0] == '-') {
+                if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+                        printf("Usage: vessel network check CONTAINER\n\nRun the CNI CHECK of a "
+                               "running container on a CNI network.\n");
+                        return 0;
+                }
+                return vs_usage_error("network check", "expects CONTAINER");
+        }
+        _cleanup_error_ vs_error *err = NULL;
+        struct vs_engine *e = NULL;
+        _cleanup_ctr_ struct vs_ctr *ct = NULL;
+        int r = vs_cmd_running_ctr(argv[1], &e, &ct, &err);
+        if (r == 0)
+                r = vs_engine_net_cni_check(ct, &err);
+        if (e)
+                vs_engine_close(e);
+        return r < 0 ? vs_report_error(&err) : 0;
+}
+
 static const struct vs_command subcommands[] = {
+    {"check", net_check, "CNI CHECK of a container's network"},
     {"connect", net_connect, "connect a container to a network"},
     {"disconnect", net_disconnect, "disconnect a container from a network"},
     {"create", net_create, "create a network"},

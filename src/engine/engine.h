@@ -233,7 +233,8 @@ int vs_engine_net_lease(struct vs_engine *e, const struct vs_ctr *c, const char 
                         char **hosts, vs_error **err);
 /* Wires c (created, not yet started: init pid) into its networks. */
 int vs_engine_net_attach(struct vs_engine *e, const struct vs_ctr *c, pid_t pid, vs_error **err);
-/* Docker's NetworkSettings for inspect, or NULL when c holds no lease. */
+/* Docker's NetworkSettings for inspect (from the leases, or the cached
+ * CNI result), or NULL when c has none. */
 json_object *vs_engine_net_settings(struct vs_engine *e, const struct vs_ctr *c);
 /* Gives back c's veths, addresses and port rules (rm). */
 int vs_engine_net_release(struct vs_engine *e, const struct vs_ctr *c, vs_error **err);
@@ -249,6 +250,8 @@ char *vs_engine_resolv_conf(const struct vs_ctr *c, char *host_resolv);
 /* --network container:ID: the namespace to join, the directory whose
  * hosts and resolv.conf c shares, the hostname; all NULL otherwise. An
  * error when that container is not running. */
+/* CNI CHECK of c's network (a running container on a CNI network). */
+int vs_engine_net_cni_check(const struct vs_ctr *c, vs_error **err);
 /* c's published ports (host ip "0.0.0.0" for any): fn per binding with
  * "80/tcp", the host ip and port; the number of bindings. */
 int vs_engine_ports_each(struct vs_engine *e, const struct vs_ctr *c,

@@ -8,8 +8,10 @@
  * --network flags, then `network connect`). The leases themselves live in
  * the network database (src/net). */
 #include <arpa/inet.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "engine/config.h"
 #include "engine/engine.h"
 #include "image/image.h"
 #include "net/net.h"
@@ -138,6 +140,47 @@ static int check_add_hosts(const struct vs_run_flags *f, json_object *hc, vs_err
         return 0;
 }
 
+static json_object *cni_list(const char *name);
+
+/* --network NAME naming a CNI network list (and no vessel network). */
+static int check_cni(const struct vs_run_flags *f, const char *name, json_object *hc,
+                     vs_error **err)
+{
+        if (strv_len(f->networks) > 1)
+                return vs_fail(err,
+                               "--network: the CNI network '%s' cannot be combined with "
+                               "other networks",
+                               name);
+        const struct {
+                bool set;
+                const char *flag;
+        } v[] = {
+            {f->ip != NULL, "--ip"},
+            {f->net_aliases != NULL, "--network-alias"},
+            {f->mac_address != NULL, "--mac-address"},
+        };
+        for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+                if (v[i].set)
+                        return vs_fail(err, "%s: not supported with the CNI network '%s'",
+                                       v[i].flag, name);
+        json_object_object_add(hc, "CniNetwork", json_object_new_string(name));
+        json_object_object_add(hc, "Networks", json_object_new_array());
+        /* The list and plugin directories as found now: the monitor and
+         * later removals use the same, whatever the configuration becomes. */
+        json_object_object_add(hc, "CniConfig", cni_list(name));
+        json_object_object_add(hc, "CniPluginDirs", strv_to_json(vs_config_get()->cni_plugin_dirs));
+        return 0;
+}
+
+/* The CNI list of that name in the configured directory (NULL: none). */
+static json_object *cni_list(const char *name)
+{
+        json_object *l = NULL;
+        _cleanup_error_ vs_error *err = NULL;
+        vs_cni_find(vs_config_get()->cni_config_dir, name, &l, &err);
+        return l;
+}
+
 int vs_engine_net_check(struct vs_engine *e, const struct vs_run_flags *f, json_object *hc,
                         vs_error **err)
 {
@@ -163,9 +206,14 @@ int vs_engine_net_check(struct vs_engine *e, const struct vs_run_flags *f, json_
                 if (strncmp(mode, CONTAINER_PREFIX, 10) == 0 &&
                     check_container_mode(e, f, mode, hc, err) < 0)
                         return -1;
-        } else {
-                if (vs_net_check(e->data_root, mode, f->ip, err) < 0)
+        } else if (vs_net_check(e->data_root, mode, f->ip, err) < 0) {
+                _cleanup_json_ json_object *l = cni_list(mode);
+                if (l == NULL)
                         return -1;
+                vs_error_free(err);
+                if (check_cni(f, mode, hc, err) < 0)
+                        return -1;
+        } else {
                 for (size_t i = 1; i < n; i++)
                         if (vs_net_check(e->data_root, f->networks[i], NULL, err) < 0)
                                 return -1;
@@ -180,6 +228,22 @@ int vs_engine_net_check(struct vs_engine *e, const struct vs_run_flags *f, json_
                 if (vs_net_parse_port(f->publish[i], ports, err) < 0)
                         return -1;
         json_object_object_add(hc, "PublishAllPorts", json_object_new_boolean(f->publish_all));
+        if (json_object_object_get(hc, "CniNetwork")) {
+                json_object_object_foreach(ports, key, arr)
+                {
+                        for (size_t i = 0; i < json_object_array_length(arr); i++) {
+                                const char *hp =
+                                    hc_str(json_object_array_get_idx(arr, i), "HostPort");
+                                if (!hp || !*hp || strchr(hp, '-'))
+                                        return vs_fail(err,
+                                                       "-p: %s: a CNI network needs a fixed host "
+                                                       "port",
+                                                       key);
+                        }
+                }
+                if (f->publish_all)
+                        return vs_fail(err, "-P: not supported with a CNI network");
+        }
         if (f->ip)
                 json_object_object_add(hc, "IPv4Address", json_object_new_string(f->ip));
         if (f->mac_address)
@@ -200,7 +264,8 @@ void vs_engine_net_publish_all(const struct vs_image *img, json_object *hc)
                 vs_net_publish_all(img->config.exposed_ports, pb);
 }
 
-/* HostConfig.Networks, or (records from before it) the NetworkMode. */
+/* HostConfig.Networks, or (records from before it) the NetworkMode. A
+ * container on a CNI network has CniNetwork and an empty Networks. */
 static json_object *networks_of(const struct vs_ctr *c)
 {
         return json_object_object_get(c->host_config, "Networks");
@@ -248,8 +313,114 @@ int vs_engine_net_lease(struct vs_engine *e, const struct vs_ctr *c, const char 
         return vs_net_hosts(e->data_root, c->id, hosts, err);
 }
 
+/* ---- CNI ---- */
+
+/* dirs: the plugin directories recorded at create (the caller frees). */
+static void cni_args(const struct vs_ctr *c, struct vs_cni_args *a, char **cache, char ***dirs)
+{
+        *cache = xasprintf("%s/cni-result.json", c->dir);
+        *dirs = json_to_strv(json_object_object_get(c->host_config, "CniPluginDirs"));
+        *a = (struct vs_cni_args){
+            .ctr_id = c->id,
+            .ifname = "eth0",
+            .plugin_dirs = *dirs,
+            .cache_path = *cache,
+        };
+}
+
+/* CNI's portMappings from PortBindings (fixed host ports: checked at create). */
+static json_object *port_mappings(json_object *pb)
+{
+        json_object *a = json_object_new_array();
+        json_object_object_foreach(pb, key, arr)
+        {
+                const char *sl = strchr(key, '/');
+                for (size_t i = 0; i < json_object_array_length(arr); i++) {
+                        json_object *b = json_object_array_get_idx(arr, i),
+                                    *m = json_object_new_object();
+                        json_object_object_add(m, "hostPort",
+                                               json_object_new_int(atoi(hc_str(b, "HostPort"))));
+                        json_object_object_add(m, "containerPort", json_object_new_int(atoi(key)));
+                        json_object_object_add(m, "protocol",
+                                               json_object_new_string(sl ? sl + 1 : "tcp"));
+                        json_object_object_add(m, "hostIP",
+                                               json_object_new_string(hc_str(b, "HostIp")));
+                        json_object_array_add(a, m);
+                }
+        }
+        return a;
+}
+
+static int cni_attach(const struct vs_ctr *c, const char *name, pid_t pid, vs_error **err)
+{
+        json_object *l = json_object_object_get(c->host_config, "CniConfig");
+        if (l == NULL)
+                return vs_fail(err, "CNI network '%s': no configuration recorded", name);
+        _cleanup_free_ char *cache = NULL;
+        _cleanup_strv_ char **dirs = NULL;
+        _cleanup_free_ char *ns = xasprintf("/proc/%d/ns/net", (int) pid);
+        struct vs_cni_args a;
+        cni_args(c, &a, &cache, &dirs);
+        /* A restart: the earlier incarnation's addresses go first. */
+        vs_cni_del(&a, NULL);
+        a.netns = ns;
+        _cleanup_json_ json_object *pm =
+            port_mappings(json_object_object_get(c->host_config, "PortBindings"));
+        a.port_mappings = json_object_array_length(pm) ? pm : NULL;
+        return vs_cni_add(l, &a, err);
+}
+
+int vs_engine_net_cni_check(const struct vs_ctr *c, vs_error **err)
+{
+        const char *name = hc_str(c->host_config, "CniNetwork");
+        if (name == NULL)
+                return vs_fail(err, "container %s is not on a CNI network", c->name);
+        _cleanup_free_ char *cache = NULL;
+        _cleanup_strv_ char **dirs = NULL;
+        _cleanup_free_ char *ns = xasprintf("/proc/%d/ns/net", (int) c->state.pid);
+        struct vs_cni_args a;
+        cni_args(c, &a, &cache, &dirs);
+        a.netns = ns;
+        return vs_cni_check(&a, err);
+}
+
+/* NetworkSettings from the cached CNI result. */
+static json_object *cni_settings(const struct vs_ctr *c, const char *name)
+{
+        _cleanup_free_ char *cache = xasprintf("%s/cni-result.json", c->dir);
+        _cleanup_json_ json_object *r = vs_cni_cached_result(cache);
+        json_object *ips = json_object_object_get(r, "ips");
+        if (!json_object_is_type(ips, json_type_array) || json_object_array_length(ips) == 0)
+                return NULL;
+        json_object *ip0 = json_object_array_get_idx(ips, 0);
+        const char *addr = hc_str(ip0, "address");
+        const char *slash = addr ? strchr(addr, '/') : NULL;
+        _cleanup_free_ char *ip = slash ? xstrndup(addr, (size_t) (slash - addr)) : xstrdup("");
+        json_object *o = json_object_new_object(), *one = json_object_new_object(),
+                    *nets = json_object_new_object();
+        json_object *fields[] = {o, one};
+        for (size_t i = 0; i < 2; i++) {
+                json_object_object_add(fields[i], "IPAddress", json_object_new_string(ip));
+                json_object_object_add(fields[i], "IPPrefixLen",
+                                       json_object_new_int(slash ? atoi(slash + 1) : 0));
+                json_object_object_add(
+                    fields[i], "Gateway",
+                    json_object_new_string(hc_str(ip0, "gateway") ? hc_str(ip0, "gateway") : ""));
+        }
+        json_object_object_add(nets, name, one);
+        json_object_object_add(o, "Networks", nets);
+        json_object *pb = NULL;
+        json_object_deep_copy(json_object_object_get(c->host_config, "PortBindings"), &pb, NULL);
+        json_object_object_add(o, "Ports", pb ? pb : json_object_new_object());
+        return o;
+}
+
 int vs_engine_net_attach(struct vs_engine *e, const struct vs_ctr *c, pid_t pid, vs_error **err)
 {
+        const char *cni = hc_str(c->host_config, "CniNetwork");
+        if (cni && cni_attach(c, cni, pid, err) < 0)
+                return vs_error_wrap(err, "cannot connect container %s to CNI network '%s'",
+                                     c->name, cni);
         if (vs_engine_net_name(c) == NULL)
                 return 0;
         if (vs_net_attach(e->data_root, c->id, pid, err) < 0)
@@ -259,12 +430,23 @@ int vs_engine_net_attach(struct vs_engine *e, const struct vs_ctr *c, pid_t pid,
 
 int vs_engine_net_release(struct vs_engine *e, const struct vs_ctr *c, vs_error **err)
 {
+        if (hc_str(c->host_config, "CniNetwork")) {
+                _cleanup_free_ char *cache = NULL;
+                _cleanup_strv_ char **dirs = NULL;
+                struct vs_cni_args a;
+                cni_args(c, &a, &cache, &dirs);
+                if (vs_cni_del(&a, err) < 0)
+                        return -1;
+        }
         return vs_net_release(e->data_root, c->id, err);
 }
 
 json_object *vs_engine_net_settings(struct vs_engine *e, const struct vs_ctr *c)
 {
-        return vs_net_container_settings(e->data_root, c->id);
+        const char *cni = hc_str(c->host_config, "CniNetwork");
+        if (cni)
+                return cni_settings(c, cni);
+        return vs_engine_net_name(c) ? vs_net_container_settings(e->data_root, c->id) : NULL;
 }
 
 /* ---- /etc files ---- */
@@ -378,8 +560,11 @@ static int check_connectable(const struct vs_ctr *c, vs_error **err)
                                "container %s runs in a VM (--isolation=vm): networks are "
                                "not supported there yet",
                                c->name);
-        if (mode && (strcmp(mode, "none") == 0 || strcmp(mode, "host") == 0 ||
-                     strncmp(mode, CONTAINER_PREFIX, 10) == 0))
+        if (hc_str(c->host_config, "CniNetwork"))
+                mode = hc_str(c->host_config, "CniNetwork");
+        if (mode &&
+            (strcmp(mode, "none") == 0 || strcmp(mode, "host") == 0 ||
+             strncmp(mode, CONTAINER_PREFIX, 10) == 0 || hc_str(c->host_config, "CniNetwork")))
                 return vs_fail(err, "container %s uses --network %s: it cannot join networks",
                                c->name, mode);
         return 0;
@@ -428,7 +613,7 @@ int vs_engine_ports_each(struct vs_engine *e, const struct vs_ctr *c,
                          void (*fn)(void *, const char *key, const char *ip, const char *port),
                          void *ud)
 {
-        if (vs_engine_net_name(c) == NULL)
+        if (vs_engine_net_name(c) == NULL && hc_str(c->host_config, "CniNetwork") == NULL)
                 return 0;
         _cleanup_json_ json_object *ns = vs_engine_net_settings(e, c);
         int n = 0;

@@ -140,4 +140,23 @@ bool vs_nl_link_exists(const char *name);
  * adds (nft commands, their rules commented tag), in one transaction. */
 int vs_nft_replace(const char *tag, const char *adds, vs_error **err);
 
+/* ---- CNI (src/net/cni.c) ---- */
+struct vs_cni_args {
+        const char *ctr_id, *netns, *ifname; /* netns may be NULL (DEL) */
+        char **plugin_dirs;
+        const char *cache_path;     /* result and config, for DEL and CHECK */
+        json_object *port_mappings; /* runtimeConfig.portMappings, or NULL */
+};
+/* The network list named name in dir (.conflist, .conf, .json; a .conf
+ * made a list of one), or *out NULL when there is none. */
+int vs_cni_find(const char *dir, const char *name, json_object **out, vs_error **err);
+/* ADD through every plugin (a failure DELs what was done); caches the
+ * result. DEL (reverse order) and CHECK use the cache; DEL without one
+ * does nothing. */
+int vs_cni_add(json_object *list, const struct vs_cni_args *a, vs_error **err);
+int vs_cni_del(const struct vs_cni_args *a, vs_error **err);
+int vs_cni_check(const struct vs_cni_args *a, vs_error **err);
+/* The cached ADD result (new reference), or NULL. */
+json_object *vs_cni_cached_result(const char *cache_path);
+
 #endif

@@ -764,3 +764,80 @@ def test_fifty_containers_on_one_network(net):
     net.ok("rm", "-f", *names)
     assert net.leases() == {}
     helpers.wait_for(lambda: net.veths() == [], timeout=30, what="50 veths gone")
+
+
+# --------------------------------------------------------------------------
+# CNI (Debian's containernetworking-plugins)
+
+
+CNI_BIN = Path("/usr/lib/cni")
+
+
+@pytest.fixture
+def cni(net, tmp_path):
+    if not (CNI_BIN / "bridge").exists() or not (CNI_BIN / "host-local").exists():
+        pytest.skip("containernetworking-plugins is not installed (scripts/deps.sh)")
+    confdir, ipam = tmp_path / "net.d", tmp_path / "ipam"
+    confdir.mkdir()
+    conf = {"cniVersion": "1.0.0", "name": "cninet", "plugins": [
+        {"type": "bridge", "bridge": "cni-vs0", "isGateway": True, "ipMasq": True,
+         "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.88.5.0/24"}]],
+                  "routes": [{"dst": "0.0.0.0/0"}], "dataDir": str(ipam)}},
+        {"type": "portmap", "capabilities": {"portMappings": True}}]}
+    (confdir / "10-cninet.conflist").write_text(json.dumps(conf))
+    broken = {"cniVersion": "1.0.0", "name": "broken", "type": "nosuchplugin"}
+    (confdir / "20-broken.conf").write_text(json.dumps(broken))
+    cfg = tmp_path / "vessel.json"
+    cfg.write_text(json.dumps({"cni-config-dir": str(confdir)}))
+    net.env["VESSEL_CONFIG"] = str(cfg)
+    yield ipam / "cninet"
+
+
+def cni_leases(d):
+    return sorted(p.name for p in d.iterdir() if re.fullmatch(r"[\d.]+", p.name)) \
+        if d.exists() else []
+
+
+def test_cni_network_add_check_del(net, cni):
+    net.ok("run", "-d", "--name", "c1", "--network", "cninet", "-p", "8085:80", "busybox", "sh",
+           "-c", "echo cni > /tmp/i.html; exec httpd -f -p 80 -h /tmp")
+    ns = json.loads(net.ok("inspect", "c1"))[0]["NetworkSettings"]
+    ip = ns["IPAddress"]
+    assert ip.startswith("10.88.5.") and ns["Gateway"] == "10.88.5.1"
+    assert ns["Networks"]["cninet"]["IPAddress"] == ip
+    assert cni_leases(cni) == [ip]
+    assert f"inet {ip}/24" in net.ok("exec", "c1", "ip", "-4", "addr", "show", "eth0")
+    net.ok("network", "check", "c1")
+    helpers.wait_for(lambda: subprocess.run(
+        ["ip", "netns", "exec", net.netns, "busybox", "wget", "-qO-", f"http://{ip}/i.html"],
+        capture_output=True).returncode == 0, what="httpd over the CNI bridge")
+    # portmap's rule: the published port through a host address.
+    assert wget_in(net.netns, "http://10.88.5.1:8085/i.html") == "cni\n"
+    assert net.ok("port", "c1") == "80/tcp -> 0.0.0.0:8085\n"
+    # A restart DELs the earlier incarnation first: still one lease.
+    net.ok("stop", "-t", "0", "c1")
+    net.ok("start", "c1")
+    assert len(cni_leases(cni)) == 1
+    net.ok("rm", "-f", "c1")
+    assert cni_leases(cni) == []
+    assert "veth" not in net.ip("-o", "link")
+    # The native driver is still there beside it.
+    net.ok("run", "--rm", "--network", "bridge", "busybox", "true")
+
+
+def test_cni_bad_input(net, cni):
+    one_error(net("run", "--rm", "--network", "cninet", "--ip", "10.88.5.9", "busybox", "true"),
+              "--ip", "cninet")
+    one_error(net("run", "--rm", "--network", "cninet", "-p", "80", "busybox", "true"),
+              "-p", "fixed host port")
+    one_error(net("run", "--rm", "--network", "cninet", "--network", "bridge", "busybox",
+                  "true"), "cninet", "combined")
+    res = net("run", "--rm", "--network", "broken", "busybox", "true")
+    helpers.assert_error(res, "nosuchplugin")
+    assert net.records() == []
+    one_error(net("run", "--rm", "--network", "nosuchnet", "busybox", "true"),
+              "no such network", "nosuchnet")
+    net.ok("run", "-d", "--name", "c2", "--network", "cninet", "busybox", "sleep", "60")
+    one_error(net("network", "connect", "bridge", "c2"), "c2", "cninet")
+    net.ok("rm", "-f", "c2")
+    assert cni_leases(cni) == []
