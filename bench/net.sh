@@ -11,6 +11,8 @@
 #      the host's /usr bound read-only): the namespace's loopback, container
 #      to container on one bridge, and host to container through a published
 #      port (127.0.0.1:5201 -> DNAT); the ratios to loopback;
+#   1b. the same with a CNI network list (Debian's bridge + host-local),
+#      beside the native driver, when containernetworking-plugins is there;
 #   4. TCP connect latency (python3, median of 300 connects) to loopback,
 #      to a container's address, and to a published port.
 # IPERF_SECONDS (default 3) sets the length of each iperf3 run.
@@ -53,12 +55,27 @@ one() { # LABEL ARGS...: one timed run appended to times.LABEL
 }
 
 v run --rm --network bridge busybox true >/dev/null # creates vessel0 and the nft table
+# A CNI network from Debian's plugins (bridge + host-local), when installed.
+cni=""
+if [ -x /usr/lib/cni/bridge ] && [ -x /usr/lib/cni/host-local ]; then
+	mkdir -p "$tmp/net.d"
+	cat >"$tmp/net.d/10-benchcni.conflist" <<EOF
+{"cniVersion": "1.0.0", "name": "benchcni", "plugins": [
+ {"type": "bridge", "bridge": "cni-bench0", "isGateway": true,
+  "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.88.9.0/24"}]],
+           "routes": [{"dst": "0.0.0.0/0"}], "dataDir": "$tmp/cni-ipam"}}]}
+EOF
+	echo "{\"cni-config-dir\": \"$tmp/net.d\"}" >"$tmp/vessel.json"
+	export VESSEL_CONFIG="$tmp/vessel.json"
+	cni=1
+fi
 i=0
 while [ $i -lt "$n" ]; do
 	one none --network none
 	one default
 	one bridge --network bridge
 	one ports --network bridge -p 8080:80
+	[ -z "$cni" ] || one cni --network benchcni
 	i=$((i + 1))
 done
 none=$(median_ms <"$tmp/times.none")
@@ -69,6 +86,7 @@ echo "run --rm (loopback-only namespace):     $(median_ms <"$tmp/times.default")
 echo "run --rm --network bridge:              $bridge"
 echo "run --rm --network bridge -p 8080:80:   $(median_ms <"$tmp/times.ports")"
 echo "bridge - none:                          $(echo "$bridge $none" | awk '{printf "%.1f", $1 - $2}')"
+[ -z "$cni" ] || echo "run --rm --network CNI (bridge+host-local): $(median_ms <"$tmp/times.cni")"
 
 v run -d --name bench-a --network bridge busybox sleep 300 >/dev/null
 v run -d --name bench-b --network bridge busybox sleep 300 >/dev/null

@@ -579,8 +579,8 @@ static const struct key keys[VS_CK_COUNT] = {
     {"vm-kernel", VS_CK_VM_KERNEL, false},
     {"vm-memory", VS_CK_VM_MEMORY, false},
     {"vm-vcpus", VS_CK_VM_VCPUS, false},
-    {"cni-plugin-dirs", VS_CK_CNI_PLUGIN_DIRS, false},
-    {"cni-config-dir", VS_CK_CNI_CONFIG_DIR, false},
+    {"cni-plugin-dirs", VS_CK_CNI_PLUGIN_DIRS, true},
+    {"cni-config-dir", VS_CK_CNI_CONFIG_DIR, true},
 };
 
 const char *vs_config_key_name(enum vs_config_key k)
