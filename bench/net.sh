@@ -15,7 +15,8 @@
 #      beside the native driver, when containernetworking-plugins is there;
 #   4. TCP connect latency (python3, median of 300 connects) to loopback,
 #      to a container's address, and to a published port.
-# IPERF_SECONDS (default 3) sets the length of each iperf3 run.
+# IPERF_SECONDS (default 3) sets the length of each iperf3 run,
+# IPERF_ROUNDS (default 3) the number of interleaved rounds.
 # Usage: sh bench/net.sh [N]   (N defaults to 50; run as root)
 # Everything lives in a temporary directory and namespace removed at the
 # end; results are printed, never committed.
@@ -107,17 +108,28 @@ hostbin() { # the host's binary $1 in a container, through the host's loader
 gbps() { # iperf3 -J on stdin: received Gbit/s
 	python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9))'
 }
-ip netns exec "$ns" iperf3 -s -1 -B 127.0.0.1 -p 5301 >/dev/null 2>&1 &
-sleep 0.5
-lo_g=$(ip netns exec "$ns" iperf3 -c 127.0.0.1 -p 5301 -t "$secs" -J | gbps)
+ip netns exec "$ns" iperf3 -s -B 127.0.0.1 -p 5301 >/dev/null 2>&1 &
+iperf_lo_pid=$!
 v run -d --name bench-srv --network bridge -v /usr:/host/usr:ro -p 5201:5201 busybox \
 	sh -c "exec $(hostbin iperf3) -s" >/dev/null
 srv=$(v inspect -f '{{.NetworkSettings.IPAddress}}' bench-srv)
 sleep 0.5
-c2c_g=$(v run --rm --network bridge -v /usr:/host/usr:ro busybox \
-	sh -c "exec $(hostbin iperf3) -c $srv -t $secs -J" | gbps)
-pub_g=$(ip netns exec "$ns" iperf3 -c 127.0.0.1 -p 5201 -t "$secs" -J | gbps)
-echo "iperf3 TCP, ${secs} s each (Gbit/s):"
+# IPERF_ROUNDS rounds (default 3), the three paths interleaved so that the
+# machine's drift hits all alike; the median of each.
+r=0
+while [ $r -lt "${IPERF_ROUNDS:-3}" ]; do
+	ip netns exec "$ns" iperf3 -c 127.0.0.1 -p 5301 -t "$secs" -J | gbps >>"$tmp/iperf.lo"
+	v run --rm --network bridge -v /usr:/host/usr:ro busybox \
+		sh -c "exec $(hostbin iperf3) -c $srv -t $secs -J" | gbps >>"$tmp/iperf.c2c"
+	ip netns exec "$ns" iperf3 -c 127.0.0.1 -p 5201 -t "$secs" -J | gbps >>"$tmp/iperf.pub"
+	r=$((r + 1))
+done
+kill "$iperf_lo_pid" 2>/dev/null
+med() { sort -n "$1" | awk '{v[NR]=$1} END {printf "%.2f", (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
+lo_g=$(med "$tmp/iperf.lo")
+c2c_g=$(med "$tmp/iperf.c2c")
+pub_g=$(med "$tmp/iperf.pub")
+echo "iperf3 TCP, ${secs} s each, median of ${IPERF_ROUNDS:-3} interleaved rounds (Gbit/s):"
 echo "  namespace loopback:                   $lo_g"
 echo "  container -> container (one bridge):  $c2c_g   ($(echo "$c2c_g $lo_g" | awk '{printf "%.2f", $1 / $2}')x loopback)"
 echo "  host -> published port (127.0.0.1):   $pub_g   ($(echo "$pub_g $lo_g" | awk '{printf "%.2f", $1 / $2}')x loopback)"
