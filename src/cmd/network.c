@@ -21,20 +21,30 @@ static const char *data_root(void)
 
 static int net_create(int argc, char **argv)
 {
-        static const struct option opts[] = {{"subnet", required_argument, NULL, 's'},
-                                             {"gateway", required_argument, NULL, 'g'},
-                                             {"internal", no_argument, NULL, 'i'},
-                                             {"label", required_argument, NULL, 'l'},
-                                             {"driver", required_argument, NULL, 'd'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {0}};
+        static const struct option opts[] = {
+            {"subnet", required_argument, NULL, 's'}, {"gateway", required_argument, NULL, 'g'},
+            {"internal", no_argument, NULL, 'i'},     {"ipv6", no_argument, NULL, '6'},
+            {"label", required_argument, NULL, 'l'},  {"driver", required_argument, NULL, 'd'},
+            {"help", no_argument, NULL, 'h'},         {0}};
         struct vs_net_create_opts o = {0};
         _cleanup_strv_ char **labels = NULL;
         int c;
         while ((c = getopt_long(argc, argv, ":d:h", opts, NULL)) != -1) {
                 switch (c) {
                 case 's':
-                        o.subnet = optarg;
+                        /* Twice for a dual-stack network: one IPv4, one IPv6. */
+                        if (strchr(optarg, ':') ? o.subnet6 != NULL : o.subnet != NULL) {
+                                _cleanup_error_ vs_error *err = NULL;
+                                vs_fail(&err, "--subnet: one IPv4 and one IPv6 subnet at most");
+                                return vs_report_error(&err);
+                        }
+                        if (strchr(optarg, ':'))
+                                o.subnet6 = optarg;
+                        else
+                                o.subnet = optarg;
+                        break;
+                case '6':
+                        o.ipv6 = true;
                         break;
                 case 'g':
                         o.gateway = optarg;
@@ -61,6 +71,7 @@ static int net_create(int argc, char **argv)
                                "      --gateway IP        the bridge's address (default: the "
                                "subnet's first)\n"
                                "      --internal          no outbound traffic, no default route\n"
+                               "      --ipv6              dual-stack: give an IPv6 --subnet too\n"
                                "      --label K=V         a label (repeatable)\n");
                         return 0;
                 default:

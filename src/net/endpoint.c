@@ -2,6 +2,7 @@
  * the names in the hosts files. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -77,6 +78,28 @@ int vs_net_check(const char *data_root, const char *network, const char *ip, vs_
         return ip ? pick_ip(net, ip, &a, err) : 0;
 }
 
+/* The lowest free IPv6 address of a dual-stack net (its subnet + 2...). */
+static char *pick_ip6(json_object *net)
+{
+        struct vs_cidr6 c;
+        if (vs_cidr6_parse("subnet", vs_net_str(net, "Subnet6"), &c, NULL) < 0)
+                return NULL;
+        uint32_t max = c.prefix >= 112 ? (1u << (128 - c.prefix)) - 1 : 65535;
+        for (uint32_t n = 2; n < max; n++) {
+                char a[46];
+                vs_ipv6_nth(&c, n, a);
+                bool taken = false;
+                json_object_object_foreach(json_object_object_get(net, "Endpoints"), cid, ep)
+                {
+                        (void) cid;
+                        taken = taken || strcmp(vs_net_str(ep, "IP6"), a) == 0;
+                }
+                if (!taken)
+                        return xstrdup(a);
+        }
+        return NULL;
+}
+
 /* "name alias..." of an endpoint: what its peers resolve it by. */
 static char *names_of(json_object *ep)
 {
@@ -107,6 +130,12 @@ static char *hosts_section(json_object *net, const char *cid)
         char *s = xasprintf("%s%s\n%s\t%s%s%s\n", HOSTS_MARK, vs_net_str(net, "Name"),
                             vs_net_str(self, "IP"), hn, same ? "" : " ",
                             same ? names + strlen(hn) : names);
+        if (*vs_net_str(self, "IP6")) {
+                char *t = xasprintf("%s%s\t%s%s%s\n", s, vs_net_str(self, "IP6"), hn,
+                                    same ? "" : " ", same ? names + strlen(hn) : names);
+                free(s);
+                s = t;
+        }
         if (strcmp(vs_net_str(net, "Name"), VS_NET_DEFAULT) == 0)
                 return s;
         json_object_object_foreach(eps, id, ep)
@@ -117,6 +146,11 @@ static char *hosts_section(json_object *net, const char *cid)
                 char *t = xasprintf("%s%s\t%s\n", s, vs_net_str(ep, "IP"), pn);
                 free(s);
                 s = t;
+                if (*vs_net_str(ep, "IP6")) {
+                        t = xasprintf("%s%s\t%s\n", s, vs_net_str(ep, "IP6"), pn);
+                        free(s);
+                        s = t;
+                }
         }
         return s;
 }
@@ -239,6 +273,16 @@ static int lease_in(struct vs_netdb *db, json_object *net, const struct vs_net_e
                 json_object_object_add(ep, "IP", json_object_new_string(vs_ipv4_str(ip, a)));
                 json_object_object_add(ep, "Veth", json_object_new_string(veth));
                 json_object_object_add(ep, "Ifname", json_object_new_string(ifname));
+                if (*vs_net_str(net, "Subnet6")) {
+                        _cleanup_free_ char *ip6 = pick_ip6(net);
+                        if (ip6 == NULL) {
+                                json_object_put(ep);
+                                json_object_put(ports);
+                                return vs_fail(err, "network '%s' has no free IPv6 address in %s",
+                                               vs_net_str(net, "Name"), vs_net_str(net, "Subnet6"));
+                        }
+                        json_object_object_add(ep, "IP6", json_object_new_string(ip6));
+                }
                 /* As Docker: 02:42 and the address, so that a peer's ARP
                  * cache stays right when the container restarts (a new veth)
                  * or its address passes to another container. */
@@ -305,7 +349,12 @@ static int wire(struct vs_netdb *db, json_object *net, const char *ctr_id, json_
         /* The default route goes through the first interface's network. */
         bool internal = json_object_get_boolean(json_object_object_get(net, "Internal"));
         bool route = !internal && strcmp(ifn, "eth0") == 0;
+        const char *sub6 = vs_net_str(net, "Subnet6");
+        unsigned p6 = *sub6 ? (unsigned) atoi(strchr(sub6, '/') + 1) : 0;
         if (vs_nl_configure_peer(nsfd, ifn, ip, s.prefix, route ? gw : 0, err) < 0 ||
+            (*sub6 && (vs_nl_addr6(-1, bridge, vs_net_str(net, "Gateway6"), p6, NULL, err) < 0 ||
+                       vs_nl_addr6(nsfd, ifn, vs_net_str(ep, "IP6"), p6,
+                                   route ? vs_net_str(net, "Gateway6") : NULL, err) < 0)) ||
             vs_net_ports_apply(ctr_id, ep, err) < 0) {
                 vs_nl_link_del(veth, NULL);
                 return -1;
@@ -435,6 +484,13 @@ static void add_addr_fields(json_object *o, json_object *net, json_object *ep)
         json_object_object_add(o, "Gateway", json_object_new_string(vs_net_str(net, "Gateway")));
         json_object_object_add(o, "MacAddress",
                                json_object_new_string(vs_net_str(ep, "MacAddress")));
+        const char *sub6 = vs_net_str(net, "Subnet6");
+        json_object_object_add(o, "GlobalIPv6Address",
+                               json_object_new_string(vs_net_str(ep, "IP6")));
+        json_object_object_add(o, "GlobalIPv6PrefixLen",
+                               json_object_new_int(*sub6 ? atoi(strchr(sub6, '/') + 1) : 0));
+        json_object_object_add(o, "IPv6Gateway",
+                               json_object_new_string(vs_net_str(net, "Gateway6")));
 }
 
 json_object *vs_net_container_settings(const char *data_root, const char *ctr_id)

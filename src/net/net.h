@@ -38,6 +38,15 @@ bool vs_cidr_overlap(const struct vs_cidr *a, const struct vs_cidr *b);
 /* "a.b.c.d" into buf (>= 16 bytes). */
 const char *vs_ipv4_str(uint32_t ip, char *buf);
 char *vs_cidr_str(const struct vs_cidr *c);
+/* IPv6 subnets (dual-stack networks): "a:b::/n", n 48..120, host bits 0. */
+struct vs_cidr6 {
+        uint8_t addr[16];
+        unsigned prefix;
+};
+int vs_cidr6_parse(const char *flag, const char *s, struct vs_cidr6 *out, vs_error **err);
+bool vs_cidr6_overlap(const struct vs_cidr6 *a, const struct vs_cidr6 *b);
+/* The subnet's address + n (n small: the low 32 bits) as text. */
+void vs_ipv6_nth(const struct vs_cidr6 *c, uint32_t n, char buf[46]);
 /* "aa:bb:cc:dd:ee:ff", a unicast address. */
 int vs_mac_parse(const char *flag, const char *s, uint8_t mac[6], vs_error **err);
 /* Lowest usable host address of c that is not gw and for which taken()
@@ -50,7 +59,8 @@ struct vs_net_create_opts {
         const char *name;
         const char *subnet;  /* NULL: the first free /24 of 10.89.0.0/16 */
         const char *gateway; /* NULL: the subnet's first address */
-        bool internal;
+        const char *subnet6; /* an IPv6 subnet (needs ipv6) */
+        bool internal, ipv6;
         char **labels; /* K=V */
 };
 int vs_net_create(const char *data_root, const struct vs_net_create_opts *o, char **id,
@@ -133,6 +143,10 @@ int vs_nl_configure_peer(int netns_fd, const char *ifname, uint32_t ip, unsigned
                          uint32_t gw, vs_error **err);
 /* Deletes a link by name; absent is not an error. */
 int vs_nl_link_del(const char *name, vs_error **err);
+/* In netns_fd (-1: here): ip6/prefix on ifname (no DAD), and a default
+ * route via gw6 when not NULL. */
+int vs_nl_addr6(int netns_fd, const char *ifname, const char *ip6, unsigned prefix, const char *gw6,
+                vs_error **err);
 bool vs_nl_link_exists(const char *name);
 
 /* ---- nftables (src/net/nft.c, libnftables loaded on first use) ---- */

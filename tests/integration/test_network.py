@@ -841,3 +841,57 @@ def test_cni_bad_input(net, cni):
     one_error(net("network", "connect", "bridge", "c2"), "c2", "cninet")
     net.ok("rm", "-f", "c2")
     assert cni_leases(cni) == []
+
+
+# --------------------------------------------------------------------------
+# IPv6 (dual-stack user networks)
+
+
+def test_dual_stack_network(net):
+    net.ok("network", "create", "--ipv6", "--subnet", "10.39.0.0/24", "--subnet",
+           "fd00:39::/64", "six")
+    n = net.net("six")
+    assert n["EnableIPv6"] is True
+    assert n["IPAM"]["Config"] == [{"Subnet": "10.39.0.0/24", "Gateway": "10.39.0.1"},
+                                   {"Subnet": "fd00:39::/64", "Gateway": "fd00:39::1"}]
+    net.ok("run", "-d", "--name", "a6", "--network", "six", "busybox", "sleep", "60")
+    net.ok("run", "-d", "--name", "b6", "--network", "six", "busybox", "sleep", "60")
+    ns = json.loads(net.ok("inspect", "b6"))[0]["NetworkSettings"]
+    assert ns["GlobalIPv6Address"] == "fd00:39::3" and ns["GlobalIPv6PrefixLen"] == 64
+    assert ns["IPv6Gateway"] == "fd00:39::1"
+    addrs = net.ok("exec", "a6", "ip", "-6", "addr", "show", "eth0")
+    assert "inet6 fd00:39::2/64" in addrs, addrs
+    assert "default via fd00:39::1" in net.ok("exec", "a6", "ip", "-6", "route")
+    out = net.ok("exec", "a6", "ping", "-6", "-c", "1", "-W", "5", "fd00:39::3")
+    assert "from fd00:39::3" in out, out
+    assert re.search(r"^fd00:39::3\s+b6$", hosts_of(net, "a6"), re.M), hosts_of(net, "a6")
+    # The host side reaches it through the bridge's address.
+    subprocess.run(["ip", "netns", "exec", net.netns, "busybox", "ping", "-6", "-c", "1", "-W",
+                    "5", "fd00:39::2"], check=True, capture_output=True)
+    cid = net.ok("inspect", "-f", "{{.Id}}", "a6").strip()
+    assert net.net("six")["Containers"][cid]["IPv6Address"] == "fd00:39::2/64"
+    # Isolated from another dual-stack network over IPv6 too.
+    net.ok("network", "create", "--ipv6", "--subnet", "fd00:40::/64", "seven")
+    net.ok("run", "-d", "--name", "c7", "--network", "seven", "busybox", "sleep", "60")
+    assert not reaches(net, "c7", "fd00:39::2")
+    assert reaches(net, "a6", "b6")
+    net.ok("rm", "-f", "a6", "b6", "c7")
+    net.ok("network", "rm", "six", "seven")
+    res = subprocess.run(["ip", "netns", "exec", net.netns, "nft", "list", "table", "ip6",
+                          "vessel"], capture_output=True, text=True)
+    assert "vessel-net" not in res.stdout, res.stdout
+
+
+@pytest.mark.parametrize("args, mentions", [
+    (["--subnet", "fd00:1::/64", "x"], ["--subnet", "--ipv6"]),
+    (["--ipv6", "x"], ["--ipv6", "subnet"]),
+    (["--ipv6", "--subnet", "fd00:1::1/64", "x"], ["--subnet", "host bits"]),
+    (["--ipv6", "--subnet", "fd00:1::/40", "x"], ["--subnet", "48"]),
+    (["--ipv6", "--subnet", "fd00:1::/64", "--subnet", "fd00:2::/64", "x"], ["--subnet"]),
+    (["--ipv6", "--subnet", "fd00:9::/80", "x"], ["overlaps", "fd00:9::/64", "taken6"]),
+])
+def test_ipv6_bad_input(net, args, mentions):
+    net.ok("network", "create", "--ipv6", "--subnet", "fd00:9::/64", "taken6")
+    before = net.ok("network", "ls", "-q")
+    one_error(net("network", "create", *args), *mentions)
+    assert net.ok("network", "ls", "-q") == before
