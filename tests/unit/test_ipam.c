@@ -97,6 +97,30 @@ static void test_parse_port(void **state)
         }
 }
 
+static void test_cidr6(void **state)
+{
+        struct vs_cidr6 a, b;
+        vs_error *err = NULL;
+        assert_int_equal(vs_cidr6_parse("--subnet", "fd00:39::/64", &a, &err), 0);
+        assert_int_equal(a.prefix, 64);
+        char buf[46];
+        vs_ipv6_nth(&a, 1, buf);
+        assert_string_equal(buf, "fd00:39::1");
+        vs_ipv6_nth(&a, 0x1ff, buf);
+        assert_string_equal(buf, "fd00:39::1ff");
+        assert_int_equal(vs_cidr6_parse("--subnet", "fd00:39::ff00/120", &b, &err), 0);
+        assert_true(vs_cidr6_overlap(&a, &b));
+        assert_int_equal(vs_cidr6_parse("--subnet", "fd00:3a::/64", &b, &err), 0);
+        assert_false(vs_cidr6_overlap(&a, &b));
+        const char *bad[] = {
+            "fd00::1/64", "fd00::/40", "fd00::/121", "fd00::", "10.0.0.0/8", "fd00::/x", "zz::/64"};
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                assert_int_equal(vs_cidr6_parse("--subnet", bad[i], &b, &err), -1);
+                assert_non_null(strstr(err->msg, "--subnet"));
+                vs_error_free(&err);
+        }
+}
+
 static void test_mac_parse(void **state)
 {
         uint8_t m[6];
@@ -169,9 +193,13 @@ static void test_concurrent_leases(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_cidr_parse), cmocka_unit_test(test_overlap_contains),
-            cmocka_unit_test(test_next),       cmocka_unit_test(test_parse_port),
-            cmocka_unit_test(test_mac_parse),  cmocka_unit_test(test_concurrent_leases),
+            cmocka_unit_test(test_cidr_parse),
+            cmocka_unit_test(test_overlap_contains),
+            cmocka_unit_test(test_next),
+            cmocka_unit_test(test_parse_port),
+            cmocka_unit_test(test_mac_parse),
+            cmocka_unit_test(test_cidr6),
+            cmocka_unit_test(test_concurrent_leases),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
