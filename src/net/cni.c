@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,6 +134,10 @@ static int exec_plugin(const char *bin, const char *cmd, const struct vs_cni_arg
         if (pid < 0)
                 return vs_fail_errno(err, "fork");
         if (pid == 0) {
+                /* The monitor blocks the signals it reads from a signalfd. */
+                sigset_t none;
+                sigemptyset(&none);
+                sigprocmask(SIG_SETMASK, &none, NULL);
                 dup2(in[0], 0);
                 dup2(outp[1], 1);
                 char *argv[] = {(char *) bin, NULL};
