@@ -250,8 +250,11 @@ int vs_engine_net_check(struct vs_engine *e, const struct vs_run_flags *f, json_
                 json_object_object_add(hc, "MacAddress", json_object_new_string(f->mac_address));
         if (f->net_aliases)
                 json_object_object_add(hc, "NetworkAliases", strv_to_json(f->net_aliases));
-        json_object_object_add(hc, "Dns", strv_to_json(f->dns));
-        json_object_object_add(hc, "DnsSearch", strv_to_json(f->dns_search));
+        /* Flags first, then the configuration's dns / dns-search keys. */
+        const struct vs_config *cfg = vs_config_get();
+        json_object_object_add(hc, "Dns", strv_to_json(f->dns ? f->dns : cfg->dns));
+        json_object_object_add(hc, "DnsSearch",
+                               strv_to_json(f->dns_search ? f->dns_search : cfg->dns_search));
         json_object_object_add(hc, "DnsOptions", strv_to_json(f->dns_options));
         return 0;
 }

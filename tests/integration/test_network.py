@@ -895,3 +895,18 @@ def test_ipv6_bad_input(net, args, mentions):
     before = net.ok("network", "ls", "-q")
     one_error(net("network", "create", *args), *mentions)
     assert net.ok("network", "ls", "-q") == before
+
+
+def test_dns_from_the_configuration_and_the_flag_winning(net, tmp_path):
+    cfg = tmp_path / "vessel-dns.json"
+    cfg.write_text(json.dumps({"dns": ["192.0.2.10", "192.0.2.11"], "dns-search": ["cfg.test"]}))
+    net.env["VESSEL_CONFIG"] = str(cfg)
+    resolv = net.ok("run", "--rm", "--network", "bridge", "busybox", "cat", "/etc/resolv.conf")
+    assert [l for l in resolv.splitlines() if l.startswith("nameserver")] == \
+        ["nameserver 192.0.2.10", "nameserver 192.0.2.11"], resolv
+    assert "search cfg.test" in resolv
+    resolv = net.ok("run", "--rm", "--network", "bridge", "--dns", "192.0.2.99", "busybox", "cat",
+                    "/etc/resolv.conf")
+    assert [l for l in resolv.splitlines() if l.startswith("nameserver")] == \
+        ["nameserver 192.0.2.99"], resolv
+    assert "search cfg.test" in resolv
