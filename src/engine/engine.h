@@ -243,9 +243,10 @@ int vs_engine_net_connect(struct vs_engine *e, struct vs_ctr *c, const char *net
                           const char *ip, char **aliases, vs_error **err);
 int vs_engine_net_disconnect(struct vs_engine *e, struct vs_ctr *c, const char *network,
                              vs_error **err);
-/* /etc/hosts lines of --add-host; resolv.conf with --dns, --dns-search,
+/* /etc/hosts lines of --add-host (host-gateway: the first network's
+ * gateway; after the lease); resolv.conf with --dns, --dns-search,
  * --dns-option applied to host_resolv (consumed). */
-char *vs_engine_extra_hosts(const struct vs_ctr *c);
+char *vs_engine_extra_hosts(struct vs_engine *e, const struct vs_ctr *c);
 char *vs_engine_resolv_conf(const struct vs_ctr *c, char *host_resolv);
 /* --network container:ID: the namespace to join, the directory whose
  * hosts and resolv.conf c shares, the hostname; all NULL otherwise. An

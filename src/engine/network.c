@@ -131,7 +131,14 @@ static int check_add_hosts(const struct vs_run_flags *f, json_object *hc, vs_err
                 _cleanup_free_ char *name = xstrndup(s, (size_t) (sep - s));
                 if (strpbrk(name, " \t\n#/"))
                         return vs_fail(err, "--add-host: '%s': invalid host name", s);
-                if (inet_pton(AF_INET, sep + 1, buf) != 1 && inet_pton(AF_INET6, sep + 1, buf) != 1)
+                bool gw = strcmp(sep + 1, "host-gateway") == 0;
+                if (gw && (f->networks == NULL || builtin_mode(f->networks[0])))
+                        return vs_fail(err,
+                                       "--add-host: '%s': host-gateway needs --network bridge or "
+                                       "a user-defined network",
+                                       s);
+                if (!gw && inet_pton(AF_INET, sep + 1, buf) != 1 &&
+                    inet_pton(AF_INET6, sep + 1, buf) != 1)
                         return vs_fail(err, "--add-host: '%s': '%s' is not an IP address", s,
                                        sep + 1);
                 _cleanup_free_ char *e = xasprintf("%s:%s", name, sep + 1);
@@ -454,16 +461,26 @@ json_object *vs_engine_net_settings(struct vs_engine *e, const struct vs_ctr *c)
 
 /* ---- /etc files ---- */
 
-char *vs_engine_extra_hosts(const struct vs_ctr *c)
+char *vs_engine_extra_hosts(struct vs_engine *e, const struct vs_ctr *c)
 {
         char *s = xstrdup("");
         json_object *a = json_object_object_get(c->host_config, "ExtraHosts");
+        _cleanup_json_ json_object *ns = NULL;
         for (size_t i = 0; a && i < json_object_array_length(a); i++) {
                 const char *h = json_object_get_string(json_object_array_get_idx(a, i));
-                const char *sep = strchr(h, ':');
+                const char *sep = strchr(h, ':'), *ip = sep ? sep + 1 : NULL;
                 if (sep == NULL)
                         continue;
-                char *t = xasprintf("%s%s\t%.*s\n", s, sep + 1, (int) (sep - h), h);
+                /* Docker's host-gateway: the host as the container reaches
+                 * it, its first network's gateway. */
+                if (strcmp(ip, "host-gateway") == 0) {
+                        if (ns == NULL)
+                                ns = vs_engine_net_settings(e, c);
+                        ip = hc_str(ns, "Gateway");
+                        if (ip == NULL || !*ip)
+                                continue;
+                }
+                char *t = xasprintf("%s%s\t%.*s\n", s, ip, (int) (sep - h), h);
                 free(s);
                 s = t;
         }

@@ -297,7 +297,7 @@ static int write_etc_files(struct vs_engine *e, const struct vs_ctr *c, const ch
         _cleanup_error_ vs_error *rerr = NULL;
         if (host_net)
                 vs_read_file("/etc/hosts", &hosts, NULL, &rerr);
-        _cleanup_free_ char *extra = vs_engine_extra_hosts(c);
+        _cleanup_free_ char *extra = vs_engine_extra_hosts(e, c);
         if (hosts == NULL)
                 hosts = xasprintf("127.0.0.1\tlocalhost\n"
                                   "::1\tlocalhost ip6-localhost ip6-loopback\n"

@@ -543,12 +543,14 @@ def test_connect_refused_for_none_host_and_container_modes(net):
 def test_container_mode_etc_flags_and_mac(net):
     net.ok("run", "-d", "--name", "web", "--network", "bridge", "--hostname", "webhost",
            "--add-host", "db.local:10.9.9.9", "--add-host", "v6.local=fd00::1",
+           "--add-host", "host.vessel.internal:host-gateway",
            "--dns", "192.0.2.53", "--dns-search", "example.test", "--dns-option", "ndots:2",
            "--mac-address", "02:42:ac:1e:00:99", "busybox", "sh", "-c",
            "echo shared > /tmp/i.html; exec httpd -f -p 80 -h /tmp")
     hosts = hosts_of(net, "web")
     assert re.search(r"^10\.9\.9\.9\s+db\.local$", hosts, re.M), hosts
     assert re.search(r"^fd00::1\s+v6\.local$", hosts, re.M), hosts
+    assert re.search(r"^172\.30\.0\.1\s+host\.vessel\.internal$", hosts, re.M), hosts
     resolv = net.ok("exec", "web", "cat", "/etc/resolv.conf")
     assert [l for l in resolv.splitlines() if l.startswith("nameserver")] == \
         ["nameserver 192.0.2.53"], resolv
@@ -582,6 +584,7 @@ def test_container_mode_etc_flags_and_mac(net):
     (["--dns-search", "a b"], ["--dns-search"]),
     (["--add-host", "nocolon"], ["--add-host", "nocolon"]),
     (["--add-host", "h:300.1.1.1"], ["--add-host", "300.1.1.1"]),
+    (["--add-host", "h:host-gateway"], ["--add-host", "host-gateway", "--network"]),
     (["--network", "bridge", "--mac-address", "zz:zz"], ["--mac-address", "zz:zz"]),
     (["--network", "bridge", "--mac-address", "01:00:5e:00:00:01"], ["--mac-address",
                                                                     "multicast"]),
