@@ -51,3 +51,4 @@ int vs_option_error(const char *cmd, char **argv, bool missing_argument)
                 return vs_usage_error(cmd, "unrecognized option '-%c'", optopt);
         return vs_usage_error(cmd, "unrecognized option '%s'", last);
 }
+

@@ -33,15 +33,15 @@ static int create_or_run(int argc, char **argv, bool run)
 {
         enum { OPT_PID = 256, OPT_CONSOLE, OPT_NOPIVOT, OPT_PRESERVE, OPT_KEYRING };
         static const struct option opts[] = {
-            {"bundle", required_argument, NULL, 'b'},
-            {"pid-file", required_argument, NULL, OPT_PID},
-            {"console-socket", required_argument, NULL, OPT_CONSOLE},
-            {"no-pivot", no_argument, NULL, OPT_NOPIVOT},
-            {"preserve-fds", required_argument, NULL, OPT_PRESERVE},
-            {"no-new-keyring", no_argument, NULL, OPT_KEYRING},
-            {"detach", no_argument, NULL, 'd'},
-            {"help", no_argument, NULL, 'h'},
-            {0},
+                {"bundle", required_argument, NULL, 'b'},
+                {"pid-file", required_argument, NULL, OPT_PID},
+                {"console-socket", required_argument, NULL, OPT_CONSOLE},
+                {"no-pivot", no_argument, NULL, OPT_NOPIVOT},
+                {"preserve-fds", required_argument, NULL, OPT_PRESERVE},
+                {"no-new-keyring", no_argument, NULL, OPT_KEYRING},
+                {"detach", no_argument, NULL, 'd'},
+                {"help", no_argument, NULL, 'h'},
+                {0},
         };
         const char *cmd = run ? "run" : "create";
         struct vs_create_opts o = {.root = vs_globals.root, .bundle = "."};

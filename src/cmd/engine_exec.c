@@ -219,8 +219,7 @@ int cmd_engine_cp(int argc, char **argv)
                 return vs_usage_error("cp", "expected SRC and DEST");
         vs_error *err = NULL;
         _cleanup_engine_ struct vs_engine *e = NULL;
-        if (vs_cmd_open_engine(&e, &err) < 0 ||
-            vs_engine_cp(e, argv[optind], argv[optind + 1], &err) < 0)
+        if (vs_cmd_open_engine(&e, &err) < 0 || vs_engine_cp(e, argv[optind], argv[optind + 1], &err) < 0)
                 return vs_report_error(&err);
         return 0;
 }

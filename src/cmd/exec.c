@@ -14,23 +14,24 @@
 
 static void usage(FILE *out)
 {
-        fprintf(out, "Usage: vessel exec [OPTIONS] ID [COMMAND [ARG...]]\n\n"
-                     "Run a process in every namespace and the cgroup of a running container,\n"
-                     "with its seccomp profile and capabilities. The command defaults to nothing:\n"
-                     "give COMMAND or --process.\n\nOptions:\n"
-                     "  -p, --process FILE        the whole process as runtime-spec JSON\n"
-                     "  -t, --tty                 allocate a pseudo-terminal\n"
-                     "      --console-socket SOCK send the pty master to this AF_UNIX socket\n"
-                     "  -d, --detach              do not wait for the process\n"
-                     "      --pid-file FILE       write the process's pid to FILE\n"
-                     "      --cwd DIR             working directory inside the container\n"
-                     "  -e, --env KEY=VALUE       add or override an environment variable\n"
-                     "  -u, --user UID[:GID]      run as this user\n"
-                     "  -g, --additional-gids G   add a supplementary group (repeatable)\n"
-                     "  -c, --cap CAP             add a capability (repeatable)\n"
-                     "      --no-new-privs        set no_new_privs for the process\n"
-                     "      --preserve-fds N      pass N extra fds (3..3+N-1)\n"
-                     "  -h, --help                print this help\n");
+        fprintf(out,
+                "Usage: vessel exec [OPTIONS] ID [COMMAND [ARG...]]\n\n"
+                "Run a process in every namespace and the cgroup of a running container,\n"
+                "with its seccomp profile and capabilities. The command defaults to nothing:\n"
+                "give COMMAND or --process.\n\nOptions:\n"
+                "  -p, --process FILE        the whole process as runtime-spec JSON\n"
+                "  -t, --tty                 allocate a pseudo-terminal\n"
+                "      --console-socket SOCK send the pty master to this AF_UNIX socket\n"
+                "  -d, --detach              do not wait for the process\n"
+                "      --pid-file FILE       write the process's pid to FILE\n"
+                "      --cwd DIR             working directory inside the container\n"
+                "  -e, --env KEY=VALUE       add or override an environment variable\n"
+                "  -u, --user UID[:GID]      run as this user\n"
+                "  -g, --additional-gids G   add a supplementary group (repeatable)\n"
+                "  -c, --cap CAP             add a capability (repeatable)\n"
+                "      --no-new-privs        set no_new_privs for the process\n"
+                "      --preserve-fds N      pass N extra fds (3..3+N-1)\n"
+                "  -h, --help                print this help\n");
 }
 
 static int parse_u32(const char *s, uint32_t *out)
@@ -47,22 +48,22 @@ int cmd_exec(int argc, char **argv)
 {
         enum { OPT_CONSOLE = 256, OPT_PID, OPT_CWD, OPT_NNP, OPT_PRESERVE, OPT_IGNORED };
         static const struct option opts[] = {
-            {"process", required_argument, NULL, 'p'},
-            {"tty", no_argument, NULL, 't'},
-            {"console-socket", required_argument, NULL, OPT_CONSOLE},
-            {"detach", no_argument, NULL, 'd'},
-            {"pid-file", required_argument, NULL, OPT_PID},
-            {"cwd", required_argument, NULL, OPT_CWD},
-            {"env", required_argument, NULL, 'e'},
-            {"user", required_argument, NULL, 'u'},
-            {"additional-gids", required_argument, NULL, 'g'},
-            {"cap", required_argument, NULL, 'c'},
-            {"no-new-privs", no_argument, NULL, OPT_NNP},
-            {"preserve-fds", required_argument, NULL, OPT_PRESERVE},
-            {"apparmor", required_argument, NULL, OPT_IGNORED},
-            {"process-label", required_argument, NULL, OPT_IGNORED},
-            {"help", no_argument, NULL, 'h'},
-            {0},
+                {"process", required_argument, NULL, 'p'},
+                {"tty", no_argument, NULL, 't'},
+                {"console-socket", required_argument, NULL, OPT_CONSOLE},
+                {"detach", no_argument, NULL, 'd'},
+                {"pid-file", required_argument, NULL, OPT_PID},
+                {"cwd", required_argument, NULL, OPT_CWD},
+                {"env", required_argument, NULL, 'e'},
+                {"user", required_argument, NULL, 'u'},
+                {"additional-gids", required_argument, NULL, 'g'},
+                {"cap", required_argument, NULL, 'c'},
+                {"no-new-privs", no_argument, NULL, OPT_NNP},
+                {"preserve-fds", required_argument, NULL, OPT_PRESERVE},
+                {"apparmor", required_argument, NULL, OPT_IGNORED},
+                {"process-label", required_argument, NULL, OPT_IGNORED},
+                {"help", no_argument, NULL, 'h'},
+                {0},
         };
         struct vs_exec_opts o = {.root = vs_globals.root};
         const char *process_file = NULL, *cwd = NULL, *user = NULL;
@@ -185,12 +186,13 @@ int cmd_exec(int argc, char **argv)
         for (size_t i = 0; gids && gids[i]; i++) {
                 uint32_t g;
                 if (parse_u32(gids[i], &g) < 0) {
-                        rc =
-                            vs_usage_error("exec", "--additional-gids: '%s' is not a gid", gids[i]);
+                        rc = vs_usage_error("exec", "--additional-gids: '%s' is not a gid",
+                                            gids[i]);
                         goto out;
                 }
-                p->user.additional_gids = xrealloc(
-                    p->user.additional_gids, (p->user.n_additional_gids + 1) * sizeof(uint32_t));
+                p->user.additional_gids =
+                        xrealloc(p->user.additional_gids,
+                                 (p->user.n_additional_gids + 1) * sizeof(uint32_t));
                 p->user.additional_gids[p->user.n_additional_gids++] = g;
         }
         if (caps) {

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/capability.h>
 
+
 #define FEATURES_OCI_VERSION_MIN "1.0.0"
 #define FEATURES_OCI_VERSION_MAX VESSEL_OCI_VERSION
 
@@ -27,6 +28,7 @@ static const char *const known_hooks[] = {
 static const char *const known_namespaces[] = {
     "cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts", NULL,
 };
+
 
 static void features_usage(FILE *out)
 {

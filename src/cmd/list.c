@@ -12,10 +12,10 @@
 int cmd_list(int argc, char **argv)
 {
         static const struct option opts[] = {
-            {"format", required_argument, NULL, 'f'},
-            {"quiet", no_argument, NULL, 'q'},
-            {"help", no_argument, NULL, 'h'},
-            {0},
+                {"format", required_argument, NULL, 'f'},
+                {"quiet", no_argument, NULL, 'q'},
+                {"help", no_argument, NULL, 'h'},
+                {0},
         };
         const char *format = "table";
         bool quiet = false;
@@ -44,7 +44,8 @@ int cmd_list(int argc, char **argv)
         if (optind != argc)
                 return vs_usage_error("list", "unexpected argument '%s'", argv[optind]);
         if (strcmp(format, "table") && strcmp(format, "json"))
-                return vs_usage_error("list", "--format: unknown format '%s' (table|json)", format);
+                return vs_usage_error("list", "--format: unknown format '%s' (table|json)",
+                                      format);
         vs_error *err = NULL;
         _cleanup_strv_ char **ids = NULL;
         if (vs_state_list(vs_globals.root, &ids, &err) < 0)
@@ -73,12 +74,12 @@ int cmd_list(int argc, char **argv)
                 json_object_object_get_ex(o, "status", &status);
                 json_object_object_get_ex(o, "pid", &pid);
                 printf("%-20s %-8d %-10s %-40s %-32s %s\n", st->id, json_object_get_int(pid),
-                       json_object_get_string(status), st->bundle, st->created ? st->created : "",
-                       st->owner ? st->owner : "");
+                       json_object_get_string(status), st->bundle,
+                       st->created ? st->created : "", st->owner ? st->owner : "");
                 json_object_put(o);
         }
         if (!quiet && strcmp(format, "json") == 0)
-                printf("%s\n", json_object_to_json_string_ext(
-                                   arr, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+                printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN |
+                                                                       JSON_C_TO_STRING_NOSLASHESCAPE));
         return 0;
 }

@@ -25,10 +25,10 @@ struct simple_cmd {
 static int parse(struct simple_cmd *s, int argc, char **argv)
 {
         struct option opts[] = {
-            {"help", no_argument, NULL, 'h'},
-            {s->flag_long ? s->flag_long : "help", no_argument, NULL,
-             s->flag_long ? s->flag_short : 'h'},
-            {0},
+                {"help", no_argument, NULL, 'h'},
+                {s->flag_long ? s->flag_long : "help", no_argument, NULL,
+                 s->flag_long ? s->flag_short : 'h'},
+                {0},
         };
         char optstring[8] = ":h";
         if (s->flag_long) {
@@ -85,22 +85,22 @@ int cmd_state(int argc, char **argv)
         if (vs_state_load(vs_globals.root, s.id, &st, &err) < 0)
                 return vs_report_error(&err);
         _cleanup_json_ json_object *o = vs_state_to_json(vs_globals.root, st);
-        printf("%s\n",
-               json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-                                                     JSON_C_TO_STRING_NOSLASHESCAPE));
+        printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+                                                                 JSON_C_TO_STRING_SPACED |
+                                                                 JSON_C_TO_STRING_NOSLASHESCAPE));
         return 0;
 }
 
 int cmd_kill(int argc, char **argv)
 {
         struct simple_cmd s = {
-            .name = "kill",
-            .usage = "Usage: vessel kill [--all] ID [SIGNAL]\n\nSend SIGNAL (name or number, "
-                     "default SIGTERM) to the container's init.\n\n"
-                     "  -a, --all   signal every process of the container\n",
-            .flag_long = "all",
-            .flag_short = 'a',
-            .max_args = 1};
+                .name = "kill",
+                .usage = "Usage: vessel kill [--all] ID [SIGNAL]\n\nSend SIGNAL (name or number, "
+                         "default SIGTERM) to the container's init.\n\n"
+                         "  -a, --all   signal every process of the container\n",
+                .flag_long = "all",
+                .flag_short = 'a',
+                .max_args = 1};
         int r = parse(&s, argc, argv);
         if (r)
                 return r - 1;
@@ -119,11 +119,11 @@ int cmd_kill(int argc, char **argv)
 int cmd_delete(int argc, char **argv)
 {
         struct simple_cmd s = {
-            .name = "delete",
-            .usage = "Usage: vessel delete [--force] ID\n\nDelete a stopped or created "
-                     "container.\n\n  -f, --force   kill a running container first\n",
-            .flag_long = "force",
-            .flag_short = 'f'};
+                .name = "delete",
+                .usage = "Usage: vessel delete [--force] ID\n\nDelete a stopped or created "
+                         "container.\n\n  -f, --force   kill a running container first\n",
+                .flag_long = "force",
+                .flag_short = 'f'};
         int r = parse(&s, argc, argv);
         if (r)
                 return r - 1;
