@@ -27,6 +27,8 @@ PKGS="$PKGS clang-format-14"
 # VESSEL_DEPS_OPTIONAL=0 leaves them out.
 if [ "${VESSEL_DEPS_OPTIONAL:-1}" = 1 ]; then
 	PKGS="$PKGS runc crun podman skopeo umoci time docker.io containerd"
+	# The network benchmark (iperf3) and the CNI tests (Debian's plugins).
+	PKGS="$PKGS iperf3 containernetworking-plugins"
 fi
 
 # The microVM backend (docs/vm.md): QEMU, and what building the guest kernel

@@ -116,5 +116,9 @@ int cmd_network_ls(int argc, char **argv);
 int cmd_network_inspect(int argc, char **argv);
 int cmd_network_rm(int argc, char **argv);
 int cmd_network_prune(int argc, char **argv);
+int cmd_network_connect(int argc, char **argv);
+int cmd_network_disconnect(int argc, char **argv);
+int cmd_network_check(int argc, char **argv);
+int cmd_engine_port(int argc, char **argv);
 
 #endif

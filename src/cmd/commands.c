@@ -39,9 +39,11 @@ const struct vs_command vs_commands[] = {
     {"diff", cmd_engine_diff, E, "list a container's filesystem changes"},
     {"info", cmd_engine_info, E, "show the configuration files in force and the settings"},
     {"vm", cmd_vm, E, "microVM backend: build or report the guest kernel"},
+    {"port", cmd_engine_port, E, "list a container's published ports"},
     {"monitor", cmd_engine_monitor, E | H, "supervise one container; started by run"},
     /* Engine: networks. */
-    {"network", vs_cmd_group, E, "manage networks (create, ls, inspect, rm, prune)"},
+    {"network", vs_cmd_group, E,
+     "manage networks (create, ls, inspect, rm, prune, connect, disconnect)"},
     {"network create", cmd_network_create, E, "create a network"},
     {"network ls", cmd_network_ls, E, "list networks"},
     {"network list", cmd_network_ls, E | H, "list networks"},
@@ -49,6 +51,9 @@ const struct vs_command vs_commands[] = {
     {"network rm", cmd_network_rm, E, "remove networks"},
     {"network remove", cmd_network_rm, E | H, "remove networks"},
     {"network prune", cmd_network_prune, E, "remove unused networks and stale endpoints"},
+    {"network connect", cmd_network_connect, E, "connect a container to a network"},
+    {"network disconnect", cmd_network_disconnect, E, "disconnect a container from a network"},
+    {"network check", cmd_network_check, E, "CNI CHECK of a container's network"},
     /* Engine: images. */
     {"images", cmd_images, E, "list images"},
     {"image", vs_cmd_group, E, "manage images (ls, rm, tag, inspect, history, load, save, ...)"},

@@ -63,12 +63,12 @@ static char *truncated(const char *s, size_t n, bool no_trunc)
 }
 
 struct row {
-        char *cols[6];
+        char *cols[7];
 };
 
 static void print_table(const char *const *headers, struct row *rows, size_t n, size_t ncols)
 {
-        size_t w[6] = {0};
+        size_t w[7] = {0};
         for (size_t k = 0; k < ncols; k++)
                 w[k] = strlen(headers[k]);
         for (size_t i = 0; i < n; i++)
@@ -142,6 +142,7 @@ int cmd_engine_ps(int argc, char **argv)
                         continue;
                 _cleanup_free_ char *cmd = vs_command_string(ct->path, ct->args);
                 _cleanup_free_ char *status = status_text(ct);
+                _cleanup_free_ char *ports = quiet ? NULL : vs_engine_ports_text(e, ct);
                 if (quiet) {
                         printf("%.*s\n", no_trunc ? 64 : 12, ct->id);
                         continue;
@@ -162,6 +163,7 @@ int cmd_engine_ps(int argc, char **argv)
                         json_object_object_add(o, "RunningFor", json_object_new_string(ago));
                         json_object_object_add(o, "State", json_object_new_string(st));
                         json_object_object_add(o, "Status", json_object_new_string(status));
+                        json_object_object_add(o, "Ports", json_object_new_string(ports));
                         json_object_object_add(o, "ExitCode",
                                                json_object_new_int(ct->state.exit_code));
                         json_object_object_add(o, "Pid", json_object_new_int(ct->state.pid));
@@ -180,15 +182,16 @@ int cmd_engine_ps(int argc, char **argv)
                 _cleanup_free_ char *since = vs_human_since(ct->created);
                 r->cols[3] = xasprintf("%s ago", since);
                 r->cols[4] = xstrdup(status);
-                r->cols[5] = xstrdup(ct->name);
+                r->cols[5] = xstrdup(ports);
+                r->cols[6] = xstrdup(ct->name);
         }
         if (!quiet && !json) {
-                static const char *const headers[] = {"CONTAINER ID", "IMAGE",  "COMMAND",
-                                                      "CREATED",      "STATUS", "NAMES"};
-                print_table(headers, rows, nr, 6);
+                static const char *const headers[] = {"CONTAINER ID", "IMAGE", "COMMAND", "CREATED",
+                                                      "STATUS",       "PORTS", "NAMES"};
+                print_table(headers, rows, nr, 7);
         }
         for (size_t i = 0; i < nr; i++)
-                for (size_t k = 0; k < 6; k++)
+                for (size_t k = 0; k < 7; k++)
                         free(rows[i].cols[k]);
         free(rows);
         vs_ctr_list_free(v, n);

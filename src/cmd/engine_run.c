@@ -27,6 +27,12 @@ static void free_flags(struct vs_run_flags *f)
                            &f->cap_drop,
                            &f->security_opts,
                            &f->publish,
+                           &f->networks,
+                           &f->net_aliases,
+                           &f->add_hosts,
+                           &f->dns,
+                           &f->dns_search,
+                           &f->dns_options,
                            &f->ulimits,
                            &f->device_read_bps,
                            &f->device_write_bps,
@@ -98,13 +104,24 @@ static int parse_run(const char *cmd, const char *summary, int argc, char **argv
              "all capabilities and devices, no seccomp"},
             {"security-opt", 0, VS_OPT_LIST, &f->security_opts, "OPT",
              "seccomp=PROFILE|unconfined, no-new-privileges"},
-            {"network", 0, VS_OPT_STRING, &f->network, "MODE",
-             "none, host, bridge or a network's name (default: a network namespace with only "
-             "loopback)"},
-            {"net", 0, VS_OPT_STRING, &f->network, "MODE", NULL},
-            {"ip", 0, VS_OPT_STRING, &f->ip, "ADDR", "the container's IPv4 address on its network"},
+            {"network", 0, VS_OPT_LIST, &f->networks, "MODE",
+             "none, host, container:ID, bridge or a network's name (repeatable; default: a "
+             "network namespace with only loopback)"},
+            {"net", 0, VS_OPT_LIST, &f->networks, "MODE", NULL},
+            {"ip", 0, VS_OPT_STRING, &f->ip, "ADDR",
+             "the container's IPv4 address on its (first) network"},
+            {"network-alias", 0, VS_OPT_LIST, &f->net_aliases, "NAME",
+             "another name peers resolve it by (repeatable)"},
+            {"mac-address", 0, VS_OPT_STRING, &f->mac_address, "MAC", "eth0's hardware address"},
+            {"add-host", 0, VS_OPT_LIST, &f->add_hosts, "NAME:IP", "a line of /etc/hosts"},
+            {"dns", 0, VS_OPT_LIST, &f->dns, "IP", "a nameserver of resolv.conf"},
+            {"dns-search", 0, VS_OPT_LIST, &f->dns_search, "DOMAIN", "a search domain"},
+            {"dns-option", 0, VS_OPT_LIST, &f->dns_options, "OPT", "a resolv.conf option"},
             {"publish", 'p', VS_OPT_LIST, &f->publish, "SPEC",
-             "[HOSTIP:]HOSTPORT:CTRPORT[/tcp|udp] (bridge networks)"},
+             "[[HOSTIP:][HOSTPORT[-END]]:]CTRPORT[-END][/tcp|udp] (bridge networks; no HOSTPORT: "
+             "a free one)"},
+            {"publish-all", 'P', VS_OPT_BOOL, &f->publish_all, NULL,
+             "publish the image's EXPOSE ports on free host ports"},
             {"restart", 0, VS_OPT_STRING, &f->restart, "POLICY",
              "no, on-failure[:N], always, unless-stopped"},
             {"stop-signal", 0, VS_OPT_STRING, &f->stop_signal, "SIG",
@@ -120,6 +137,7 @@ static int parse_run(const char *cmd, const char *summary, int argc, char **argv
         int i = vs_parse_options(&cl, argc, argv);
         if (i < 0)
                 return 1 + cl.status;
+        f->network = f->networks ? f->networks[0] : NULL;
         if (i >= argc)
                 return 1 + vs_usage_error(cmd, "missing IMAGE");
         f->image = argv[i++];

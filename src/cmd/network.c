@@ -4,6 +4,7 @@
 
 #include "cmd/cmd.h"
 #include "cmd/options.h"
+#include "cmd/engine_cmd.h"
 #include "net/net.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -19,16 +20,18 @@ static const char *data_root(void)
 int cmd_network_create(int argc, char **argv)
 {
         struct vs_net_create_opts o = {0};
-        _cleanup_strv_ char **labels = NULL;
+        _cleanup_strv_ char **labels = NULL, **subnets = NULL;
         const char *driver = "bridge";
         const struct vs_option opts[] = {
             {"driver", 'd', VS_OPT_STRING, &driver, "bridge", "the only driver"},
-            {"subnet", 0, VS_OPT_STRING, &o.subnet, "CIDR",
-             "e.g. 10.5.0.0/24 (default: the first free /24 of 10.89.0.0/16)"},
+            {"subnet", 0, VS_OPT_LIST, &subnets, "CIDR",
+             "e.g. 10.5.0.0/24 (default: the first free /24 of 10.89.0.0/16); twice for "
+             "dual-stack: one IPv4, one IPv6"},
             {"gateway", 0, VS_OPT_STRING, &o.gateway, "IP",
              "the bridge's address (default: the subnet's first)"},
             {"internal", 0, VS_OPT_BOOL, &o.internal, NULL,
              "no outbound traffic, no default route"},
+            {"ipv6", 0, VS_OPT_BOOL, &o.ipv6, NULL, "dual-stack: give an IPv6 --subnet too"},
             {"label", 0, VS_OPT_LIST, &labels, "K=V", "a label (repeatable)"},
             VS_OPT_TABLE_END,
         };
@@ -37,6 +40,15 @@ int cmd_network_create(int argc, char **argv)
         int first = vs_parse_options(&cl, argc, argv);
         if (first < 0)
                 return cl.status;
+        for (size_t i = 0; subnets && subnets[i]; i++) {
+                const char **slot = strchr(subnets[i], ':') ? &o.subnet6 : &o.subnet;
+                if (*slot != NULL) {
+                        _cleanup_error_ vs_error *err = NULL;
+                        vs_fail(&err, "--subnet: one IPv4 and one IPv6 subnet at most");
+                        return vs_report_error(&err);
+                }
+                *slot = subnets[i];
+        }
         if (strcmp(driver, "bridge") != 0) {
                 _cleanup_error_ vs_error *err = NULL;
                 vs_fail(&err, "--driver: unsupported driver '%s' (bridge)", driver);
@@ -181,4 +193,87 @@ int cmd_network_prune(int argc, char **argv)
                         printf("%s\n", removed[i]);
         }
         return 0;
+}
+
+/* connect/disconnect: the container, by name or id prefix. */
+static int with_ctr(const char *ref, struct vs_engine **e, struct vs_ctr **c, vs_error **err)
+{
+        return vs_cmd_open_engine(e, err) < 0 ? -1 : vs_ctr_resolve(*e, ref, c, err);
+}
+
+int cmd_network_connect(int argc, char **argv)
+{
+        const char *ip = NULL;
+        _cleanup_strv_ char **aliases = NULL;
+        const struct vs_option opts[] = {
+            {"ip", 0, VS_OPT_STRING, &ip, "IP", "the container's address on the network"},
+            {"alias", 0, VS_OPT_LIST, &aliases, "NAME", "another name peers resolve it by"},
+            VS_OPT_TABLE_END,
+        };
+        struct vs_cmdline cl = {"network connect", "[OPTIONS] NETWORK CONTAINER",
+                                "Connect a container to a network (a running one gets its "
+                                "interface at once).",
+                                opts, VS_PARSE_INTERSPERSED};
+        int i = vs_parse_options(&cl, argc, argv);
+        if (i < 0)
+                return cl.status;
+        if (i + 2 != argc)
+                return vs_usage_error("network connect", "expects NETWORK CONTAINER");
+        _cleanup_error_ vs_error *err = NULL;
+        struct vs_engine *e = NULL;
+        _cleanup_ctr_ struct vs_ctr *ct = NULL;
+        int r = with_ctr(argv[i + 1], &e, &ct, &err);
+        if (r == 0)
+                r = vs_engine_net_connect(e, ct, argv[i], ip, aliases, &err);
+        if (e)
+                vs_engine_close(e);
+        return r < 0 ? vs_report_error(&err) : 0;
+}
+
+int cmd_network_disconnect(int argc, char **argv)
+{
+        bool force = false;
+        const struct vs_option opts[] = {
+            {"force", 'f', VS_OPT_BOOL, &force, NULL, "accepted, as Docker's"},
+            VS_OPT_TABLE_END,
+        };
+        struct vs_cmdline cl = {"network disconnect", "[-f] NETWORK CONTAINER",
+                                "Disconnect a container from a network.", opts,
+                                VS_PARSE_INTERSPERSED};
+        int i = vs_parse_options(&cl, argc, argv);
+        if (i < 0)
+                return cl.status;
+        if (i + 2 != argc)
+                return vs_usage_error("network disconnect", "expects NETWORK CONTAINER");
+        _cleanup_error_ vs_error *err = NULL;
+        struct vs_engine *e = NULL;
+        _cleanup_ctr_ struct vs_ctr *ct = NULL;
+        int r = with_ctr(argv[i + 1], &e, &ct, &err);
+        if (r == 0)
+                r = vs_engine_net_disconnect(e, ct, argv[i], &err);
+        if (e)
+                vs_engine_close(e);
+        return r < 0 ? vs_report_error(&err) : 0;
+}
+
+int cmd_network_check(int argc, char **argv)
+{
+        const struct vs_option opts[] = {VS_OPT_TABLE_END};
+        struct vs_cmdline cl = {"network check", "CONTAINER",
+                                "Run the CNI CHECK of a running container on a CNI network.", opts,
+                                0};
+        int i = vs_parse_options(&cl, argc, argv);
+        if (i < 0)
+                return cl.status;
+        if (i + 1 != argc)
+                return vs_usage_error("network check", "expects CONTAINER");
+        _cleanup_error_ vs_error *err = NULL;
+        struct vs_engine *e = NULL;
+        _cleanup_ctr_ struct vs_ctr *ct = NULL;
+        int r = vs_cmd_running_ctr(argv[i], &e, &ct, &err);
+        if (r == 0)
+                r = vs_engine_net_cni_check(ct, &err);
+        if (e)
+                vs_engine_close(e);
+        return r < 0 ? vs_report_error(&err) : 0;
 }

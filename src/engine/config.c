@@ -566,8 +566,8 @@ static const struct key keys[VS_CK_COUNT] = {
     {"insecure-registries", VS_CK_INSECURE_REGISTRIES, false},
     {"default-address-pools", VS_CK_ADDRESS_POOLS, false},
     {"bip", VS_CK_BIP, false},
-    {"dns", VS_CK_DNS, false},
-    {"dns-search", VS_CK_DNS_SEARCH, false},
+    {"dns", VS_CK_DNS, true},
+    {"dns-search", VS_CK_DNS_SEARCH, true},
     {"default-shm-size", VS_CK_SHM_SIZE, false},
     {"userns-remap", VS_CK_USERNS_REMAP, false},
     {"default-cgroupns-mode", VS_CK_CGROUPNS_MODE, false},
@@ -579,8 +579,8 @@ static const struct key keys[VS_CK_COUNT] = {
     {"vm-kernel", VS_CK_VM_KERNEL, false},
     {"vm-memory", VS_CK_VM_MEMORY, false},
     {"vm-vcpus", VS_CK_VM_VCPUS, false},
-    {"cni-plugin-dirs", VS_CK_CNI_PLUGIN_DIRS, false},
-    {"cni-config-dir", VS_CK_CNI_CONFIG_DIR, false},
+    {"cni-plugin-dirs", VS_CK_CNI_PLUGIN_DIRS, true},
+    {"cni-config-dir", VS_CK_CNI_CONFIG_DIR, true},
 };
 
 const char *vs_config_key_name(enum vs_config_key k)

@@ -889,6 +889,8 @@ int vs_engine_create(struct vs_engine *e, const struct vs_run_flags *f, struct v
         if (r == 0)
                 r = build_config(f, img, short_id, c->config, volumes, err);
         if (r == 0)
+                vs_engine_net_publish_all(img, c->host_config);
+        if (r == 0)
                 r = vs_ctr_read_fields(c, "new container", err);
         if (r == 0) {
                 c->image_id = xstrdup(img->id);

@@ -36,6 +36,12 @@ struct vs_run_flags {
         const char *ip;                      /* --ip: on the --network bridge network */
         char **publish;                      /* -p [HOSTIP:]HOSTPORT:CTRPORT[/PROTO] */
         unsigned console_rows, console_cols; /* -t from a terminal: its size */
+
+        /* Networks (src/engine/network.c): every --network (network is the
+         * first), and the flags of the container's network files; -P. */
+        char **networks, **net_aliases, **add_hosts, **dns, **dns_search, **dns_options;
+        const char *mac_address;
+        bool publish_all;
 };
 
 /* Validates the flags, merges the image config, claims the name and writes

@@ -45,20 +45,48 @@ bool vs_is_mountpoint(const char *path);
 /* Networks (src/engine/network.c, over src/net). NetworkMode none, host,
  * default (a namespace with only loopback) or the name of a bridge
  * network, whose lease the container holds from its first start to rm. */
-/* Validates --network/--ip and records them into the HostConfig. */
+/* Validates the network flags and records them into the HostConfig. */
 int vs_engine_net_check(struct vs_engine *e, const struct vs_run_flags *f, json_object *hc,
                         vs_error **err);
-/* The bridge network of c, or NULL (none, host, default). */
+/* -P: the image's EXPOSE ports into PortBindings (host ports chosen at start). */
+struct vs_image;
+void vs_engine_net_publish_all(const struct vs_image *img, json_object *hc);
+/* The first network of c, or NULL (none, host, default, container:). */
 const char *vs_engine_net_name(const struct vs_ctr *c);
-/* Takes (or keeps) c's address; *hosts: the hosts-file lines for it. */
+/* Takes (or keeps) c's addresses; *hosts: the hosts-file lines for them (caller frees). */
 int vs_engine_net_lease(struct vs_engine *e, const struct vs_ctr *c, const char *hostname,
                         char **hosts, vs_error **err);
-/* Wires c (created, not yet started: init pid) into its network. */
+/* Wires c (created, not yet started: init pid) into its networks. */
 int vs_engine_net_attach(struct vs_engine *e, const struct vs_ctr *c, pid_t pid, vs_error **err);
-/* Docker's NetworkSettings for inspect, or NULL when c holds no lease. */
-json_object *vs_engine_net_settings(struct vs_engine *e, const struct vs_ctr *c); /* caller puts */
-/* Gives back c's veth, address and port rules (rm). */
+/* Docker's NetworkSettings for inspect (from the leases, or the cached
+ * CNI result), or NULL when c has none. The caller puts it. */
+json_object *vs_engine_net_settings(struct vs_engine *e, const struct vs_ctr *c);
+/* Gives back c's veths, addresses and port rules (rm). */
 int vs_engine_net_release(struct vs_engine *e, const struct vs_ctr *c, vs_error **err);
+/* `network connect/disconnect` (running, stopped or created c). */
+int vs_engine_net_connect(struct vs_engine *e, struct vs_ctr *c, const char *network,
+                          const char *ip, char **aliases, vs_error **err);
+int vs_engine_net_disconnect(struct vs_engine *e, struct vs_ctr *c, const char *network,
+                             vs_error **err);
+/* /etc/hosts lines of --add-host (host-gateway: the first network's
+ * gateway; after the lease); resolv.conf with --dns, --dns-search,
+ * --dns-option applied to host_resolv (consumed). Caller frees. */
+char *vs_engine_extra_hosts(struct vs_engine *e, const struct vs_ctr *c);
+char *vs_engine_resolv_conf(const struct vs_ctr *c, char *host_resolv);
+/* CNI CHECK of c's network (a running container on a CNI network). */
+int vs_engine_net_cni_check(const struct vs_ctr *c, vs_error **err);
+/* c's published ports (host ip "0.0.0.0" for any): fn per binding with
+ * "80/tcp", the host ip and port; the number of bindings. */
+int vs_engine_ports_each(struct vs_engine *e, const struct vs_ctr *c,
+                         void (*fn)(void *, const char *key, const char *ip, const char *port),
+                         void *ud);
+/* ps's PORTS: "0.0.0.0:8080->80/tcp, ..." ("" when none; caller frees). */
+char *vs_engine_ports_text(struct vs_engine *e, const struct vs_ctr *c);
+/* --network container:ID: the namespace to join, the directory whose
+ * hosts and resolv.conf c shares, the hostname; all NULL otherwise. An
+ * error when that container is not running. */
+int vs_engine_net_joined(struct vs_engine *e, const struct vs_ctr *c, char **nspath, char **dir,
+                         char **hostname, vs_error **err);
 
 /* The monitor (src/engine/monitor.c): returns the process exit status. */
 struct vs_monitor_opts {

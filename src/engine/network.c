@@ -1,87 +1,667 @@
-/* The engine's side of networks: which network a container is on, and the
- * calls into src/net at create, start and rm. */
+/* The engine's side of networks: which networks a container is on, the
+ * flags that shape its network files, and the calls into src/net at
+ * create, start, connect/disconnect and rm.
+ *
+ * HostConfig keeps Docker's NetworkMode (none, host, default: a namespace
+ * with only loopback, container:<id>, or the first network's name) and
+ * vessel's Networks: every network the container is on, in order (run's
+ * --network flags, then `network connect`). The leases themselves live in
+ * the network database (src/net). */
+#include <arpa/inet.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "engine/config.h"
 #include "engine/engine.h"
+#include "image/image.h"
 #include "net/net.h"
+#include "vm/vm.h"
 #include "util/cleanup.h"
+#include "util/json.h"
+#include "util/strv.h"
 #include "util/xalloc.h"
+
+#define CONTAINER_PREFIX "container:"
+
+static const char *hc_str(json_object *hc, const char *k)
+{
+        json_object *v = json_object_object_get(hc, k);
+        return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
 
 static bool builtin_mode(const char *mode)
 {
         return strcmp(mode, "none") == 0 || strcmp(mode, "host") == 0 ||
-               strcmp(mode, "default") == 0;
+               strcmp(mode, "default") == 0 || strncmp(mode, CONTAINER_PREFIX, 10) == 0;
+}
+
+static json_object *strv_to_json(char **v)
+{
+        json_object *a = json_object_new_array();
+        for (size_t i = 0; v && v[i]; i++)
+                json_object_array_add(a, json_object_new_string(v[i]));
+        return a;
+}
+
+static char **json_to_strv(json_object *a)
+{
+        char **v = NULL;
+        for (size_t i = 0; a && i < json_object_array_length(a); i++)
+                strv_push(&v, json_object_get_string(json_object_array_get_idx(a, i)));
+        return v;
+}
+
+/* The flags that only make sense with an address of the container's own. */
+static int check_no_net_flags(const struct vs_run_flags *f, const char *mode, vs_error **err)
+{
+        const struct {
+                bool set;
+                const char *flag;
+        } v[] = {
+            {f->ip != NULL, "--ip"},
+            {f->publish && f->publish[0], "-p"},
+            {f->publish_all, "-P"},
+            {f->net_aliases != NULL, "--network-alias"},
+            {f->mac_address != NULL, "--mac-address"},
+        };
+        for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+                if (v[i].set)
+                        return vs_fail(err,
+                                       "%s: needs --network bridge or a user-defined network "
+                                       "(not '%s')",
+                                       v[i].flag, mode);
+        return 0;
+}
+
+/* --network container:REF: the container must exist; its id is kept. */
+static int check_container_mode(struct vs_engine *e, const struct vs_run_flags *f, const char *mode,
+                                json_object *hc, vs_error **err)
+{
+        const struct {
+                bool set;
+                const char *flag;
+        } v[] = {
+            {f->hostname != NULL, "--hostname"},
+            {f->add_hosts != NULL, "--add-host"},
+            {f->dns != NULL, "--dns"},
+            {f->dns_search != NULL, "--dns-search"},
+            {f->dns_options != NULL, "--dns-option"},
+        };
+        for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+                if (v[i].set)
+                        return vs_fail(err, "conflicting options: %s and --network %s", v[i].flag,
+                                       mode);
+        struct vs_ctr *other = NULL;
+        if (vs_ctr_resolve(e, mode + 10, &other, err) < 0)
+                return vs_error_wrap(err, "--network");
+        _cleanup_free_ char *m = xasprintf(CONTAINER_PREFIX "%s", other->id);
+        vs_ctr_free(other);
+        json_object_object_add(hc, "NetworkMode", json_object_new_string(m));
+        return 0;
+}
+
+static int check_dns(const struct vs_run_flags *f, vs_error **err)
+{
+        for (size_t i = 0; f->dns && f->dns[i]; i++) {
+                unsigned char buf[16];
+                if (inet_pton(AF_INET, f->dns[i], buf) != 1 &&
+                    inet_pton(AF_INET6, f->dns[i], buf) != 1)
+                        return vs_fail(err, "--dns: '%s' is not an IP address", f->dns[i]);
+        }
+        char **lists[] = {f->dns_search, f->dns_options};
+        const char *flags[] = {"--dns-search", "--dns-option"};
+        for (size_t k = 0; k < 2; k++)
+                for (size_t i = 0; lists[k] && lists[k][i]; i++)
+                        if (!*lists[k][i] || strpbrk(lists[k][i], " \t\n#;"))
+                                return vs_fail(err, "%s: invalid value '%s'", flags[k],
+                                               lists[k][i]);
+        return 0;
+}
+
+/* --add-host NAME:IP (or NAME=IP) into Docker's ExtraHosts ("NAME:IP"). */
+static int check_add_hosts(const struct vs_run_flags *f, json_object *hc, vs_error **err)
+{
+        json_object *a = json_object_new_array();
+        json_object_object_add(hc, "ExtraHosts", a);
+        for (size_t i = 0; f->add_hosts && f->add_hosts[i]; i++) {
+                const char *s = f->add_hosts[i], *sep = strpbrk(s, ":=");
+                unsigned char buf[16];
+                if (sep == NULL || sep == s)
+                        return vs_fail(err, "--add-host: '%s': expected NAME:IP", s);
+                _cleanup_free_ char *name = xstrndup(s, (size_t) (sep - s));
+                if (strpbrk(name, " \t\n#/"))
+                        return vs_fail(err, "--add-host: '%s': invalid host name", s);
+                bool gw = strcmp(sep + 1, "host-gateway") == 0;
+                if (gw && (f->networks == NULL || builtin_mode(f->networks[0])))
+                        return vs_fail(err,
+                                       "--add-host: '%s': host-gateway needs --network bridge or "
+                                       "a user-defined network",
+                                       s);
+                if (!gw && inet_pton(AF_INET, sep + 1, buf) != 1 &&
+                    inet_pton(AF_INET6, sep + 1, buf) != 1)
+                        return vs_fail(err, "--add-host: '%s': '%s' is not an IP address", s,
+                                       sep + 1);
+                _cleanup_free_ char *e = xasprintf("%s:%s", name, sep + 1);
+                json_object_array_add(a, json_object_new_string(e));
+        }
+        return 0;
+}
+
+static json_object *cni_list(const char *name);
+
+/* --network NAME naming a CNI network list (and no vessel network). */
+static int check_cni(const struct vs_run_flags *f, const char *name, json_object *hc,
+                     vs_error **err)
+{
+        if (strv_len(f->networks) > 1)
+                return vs_fail(err,
+                               "--network: the CNI network '%s' cannot be combined with "
+                               "other networks",
+                               name);
+        const struct {
+                bool set;
+                const char *flag;
+        } v[] = {
+            {f->ip != NULL, "--ip"},
+            {f->net_aliases != NULL, "--network-alias"},
+            {f->mac_address != NULL, "--mac-address"},
+        };
+        for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+                if (v[i].set)
+                        return vs_fail(err, "%s: not supported with the CNI network '%s'",
+                                       v[i].flag, name);
+        json_object_object_add(hc, "CniNetwork", json_object_new_string(name));
+        json_object_object_add(hc, "Networks", json_object_new_array());
+        /* The list and plugin directories as found now: the monitor and
+         * later removals use the same, whatever the configuration becomes. */
+        json_object_object_add(hc, "CniConfig", cni_list(name));
+        json_object_object_add(hc, "CniPluginDirs", strv_to_json(vs_config_get()->cni_plugin_dirs));
+        return 0;
+}
+
+/* The CNI list of that name in the configured directory (NULL: none). */
+static json_object *cni_list(const char *name)
+{
+        json_object *l = NULL;
+        _cleanup_error_ vs_error *err = NULL;
+        vs_cni_find(vs_config_get()->cni_config_dir, name, &l, &err);
+        return l;
 }
 
 int vs_engine_net_check(struct vs_engine *e, const struct vs_run_flags *f, json_object *hc,
                         vs_error **err)
 {
-        const char *mode = f->network ? f->network : "default";
-        if (!*mode)
-                return vs_fail(err, "--network: empty network name");
-        if (builtin_mode(mode)) {
-                if (f->ip)
+        const char *mode = f->networks ? f->networks[0] : "default";
+        size_t n = strv_len(f->networks);
+        for (size_t i = 0; i < n; i++) {
+                if (!*f->networks[i])
+                        return vs_fail(err, "--network: empty network name");
+                if (n > 1 && builtin_mode(f->networks[i]))
                         return vs_fail(err,
-                                       "--ip: needs --network bridge or a user-defined "
-                                       "network (not '%s')",
-                                       mode);
-                if (f->publish && f->publish[0])
-                        return vs_fail(err,
-                                       "-p: needs --network bridge or a user-defined "
-                                       "network (not '%s')",
-                                       mode);
-        } else if (vs_net_check(e->data_root, mode, f->ip, err) < 0) {
+                                       "--network: '%s' cannot be combined with other networks",
+                                       f->networks[i]);
+                for (size_t k = 0; k < i; k++)
+                        if (strcmp(f->networks[k], f->networks[i]) == 0)
+                                return vs_fail(err, "--network: '%s' given twice", f->networks[i]);
+        }
+        if (check_dns(f, err) < 0 || check_add_hosts(f, hc, err) < 0)
                 return -1;
+        json_object_object_add(hc, "NetworkMode", json_object_new_string(mode));
+        if (builtin_mode(mode)) {
+                if (check_no_net_flags(f, mode, err) < 0)
+                        return -1;
+                if (strncmp(mode, CONTAINER_PREFIX, 10) == 0 &&
+                    check_container_mode(e, f, mode, hc, err) < 0)
+                        return -1;
+        } else if (vs_net_check(e->data_root, mode, f->ip, err) < 0) {
+                _cleanup_json_ json_object *l = cni_list(mode);
+                if (l == NULL)
+                        return -1;
+                vs_error_free(err);
+                if (check_cni(f, mode, hc, err) < 0)
+                        return -1;
+        } else {
+                for (size_t i = 1; i < n; i++)
+                        if (vs_net_check(e->data_root, f->networks[i], NULL, err) < 0)
+                                return -1;
+                uint8_t mac[6];
+                if (f->mac_address && vs_mac_parse("--mac-address", f->mac_address, mac, err) < 0)
+                        return -1;
+                json_object_object_add(hc, "Networks", strv_to_json(f->networks));
         }
         json_object *ports = json_object_new_object();
         json_object_object_add(hc, "PortBindings", ports);
         for (size_t i = 0; f->publish && f->publish[i]; i++)
                 if (vs_net_parse_port(f->publish[i], ports, err) < 0)
                         return -1;
-        json_object_object_add(hc, "NetworkMode", json_object_new_string(mode));
+        json_object_object_add(hc, "PublishAllPorts", json_object_new_boolean(f->publish_all));
+        if (json_object_object_get(hc, "CniNetwork")) {
+                json_object_object_foreach(ports, key, arr)
+                {
+                        for (size_t i = 0; i < json_object_array_length(arr); i++) {
+                                const char *hp =
+                                    hc_str(json_object_array_get_idx(arr, i), "HostPort");
+                                if (!hp || !*hp || strchr(hp, '-'))
+                                        return vs_fail(err,
+                                                       "-p: %s: a CNI network needs a fixed host "
+                                                       "port",
+                                                       key);
+                        }
+                }
+                if (f->publish_all)
+                        return vs_fail(err, "-P: not supported with a CNI network");
+        }
         if (f->ip)
                 json_object_object_add(hc, "IPv4Address", json_object_new_string(f->ip));
+        if (f->mac_address)
+                json_object_object_add(hc, "MacAddress", json_object_new_string(f->mac_address));
+        if (f->net_aliases)
+                json_object_object_add(hc, "NetworkAliases", strv_to_json(f->net_aliases));
+        /* Flags first, then the configuration's dns / dns-search keys. */
+        const struct vs_config *cfg = vs_config_get();
+        json_object_object_add(hc, "Dns", strv_to_json(f->dns ? f->dns : cfg->dns));
+        json_object_object_add(hc, "DnsSearch",
+                               strv_to_json(f->dns_search ? f->dns_search : cfg->dns_search));
+        json_object_object_add(hc, "DnsOptions", strv_to_json(f->dns_options));
         return 0;
+}
+
+void vs_engine_net_publish_all(const struct vs_image *img, json_object *hc)
+{
+        json_object *pb = json_object_object_get(hc, "PortBindings");
+        if (json_object_get_boolean(json_object_object_get(hc, "PublishAllPorts")) && pb &&
+            img->config.exposed_ports)
+                vs_net_publish_all(img->config.exposed_ports, pb);
+}
+
+/* HostConfig.Networks, or (records from before it) the NetworkMode. A
+ * container on a CNI network has CniNetwork and an empty Networks. */
+static json_object *networks_of(const struct vs_ctr *c)
+{
+        return json_object_object_get(c->host_config, "Networks");
 }
 
 const char *vs_engine_net_name(const struct vs_ctr *c)
 {
-        const char *mode = c->hc.network_mode;
-        return mode && !builtin_mode(mode) ? mode : NULL;
+        json_object *nets = networks_of(c);
+        if (nets && json_object_array_length(nets))
+                return json_object_get_string(json_object_array_get_idx(nets, 0));
+        const char *mode = hc_str(c->host_config, "NetworkMode");
+        return mode && !builtin_mode(mode) && !nets ? mode : NULL;
 }
 
 int vs_engine_net_lease(struct vs_engine *e, const struct vs_ctr *c, const char *hostname,
                         char **hosts, vs_error **err)
 {
         _cleanup_free_ char *hosts_path = xasprintf("%s/hosts", c->dir);
-        struct vs_net_endpoint_opts o = {
-            .network = vs_engine_net_name(c),
+        json_object *nets = networks_of(c);
+        const char *mode = hc_str(c->host_config, "NetworkMode");
+        size_t n = nets ? json_object_array_length(nets) : 1;
+        for (size_t i = 0; i < n; i++) {
+                const char *name =
+                    nets ? json_object_get_string(json_object_array_get_idx(nets, i)) : mode;
+                /* --ip, --mac-address, --network-alias and -p belong to the
+                 * network run named first. */
+                bool first = mode && strcmp(name, mode) == 0;
+                _cleanup_strv_ char **aliases =
+                    first ? json_to_strv(json_object_object_get(c->host_config, "NetworkAliases"))
+                          : NULL;
+                struct vs_net_endpoint_opts o = {
+                    .network = name,
+                    .ctr_id = c->id,
+                    .ctr_name = c->name,
+                    .hostname = hostname,
+                    .ip = first ? hc_str(c->host_config, "IPv4Address") : NULL,
+                    .mac = first ? hc_str(c->host_config, "MacAddress") : NULL,
+                    .aliases = aliases,
+                    .hosts_path = hosts_path,
+                    .ports = first ? json_object_object_get(c->host_config, "PortBindings") : NULL,
+                };
+                if (vs_net_lease(e->data_root, &o, err) < 0)
+                        return -1;
+        }
+        return vs_net_hosts(e->data_root, c->id, hosts, err);
+}
+
+/* ---- CNI ---- */
+
+/* dirs: the plugin directories recorded at create (the caller frees). */
+static void cni_args(const struct vs_ctr *c, struct vs_cni_args *a, char **cache, char ***dirs)
+{
+        *cache = xasprintf("%s/cni-result.json", c->dir);
+        *dirs = json_to_strv(json_object_object_get(c->host_config, "CniPluginDirs"));
+        *a = (struct vs_cni_args){
             .ctr_id = c->id,
-            .ctr_name = c->name,
-            .hostname = hostname,
-            .ip = c->hc.ipv4_address,
-            .hosts_path = hosts_path,
-            .ports = c->hc.port_bindings,
+            .ifname = "eth0",
+            .plugin_dirs = *dirs,
+            .cache_path = *cache,
         };
-        return vs_net_lease(e->data_root, &o, hosts, err);
+}
+
+/* CNI's portMappings from PortBindings (fixed host ports: checked at create). */
+static json_object *port_mappings(json_object *pb)
+{
+        json_object *a = json_object_new_array();
+        json_object_object_foreach(pb, key, arr)
+        {
+                const char *sl = strchr(key, '/');
+                for (size_t i = 0; i < json_object_array_length(arr); i++) {
+                        json_object *b = json_object_array_get_idx(arr, i),
+                                    *m = json_object_new_object();
+                        json_object_object_add(m, "hostPort",
+                                               json_object_new_int(atoi(hc_str(b, "HostPort"))));
+                        json_object_object_add(m, "containerPort", json_object_new_int(atoi(key)));
+                        json_object_object_add(m, "protocol",
+                                               json_object_new_string(sl ? sl + 1 : "tcp"));
+                        json_object_object_add(m, "hostIP",
+                                               json_object_new_string(hc_str(b, "HostIp")));
+                        json_object_array_add(a, m);
+                }
+        }
+        return a;
+}
+
+static int cni_attach(const struct vs_ctr *c, const char *name, pid_t pid, vs_error **err)
+{
+        json_object *l = json_object_object_get(c->host_config, "CniConfig");
+        if (l == NULL)
+                return vs_fail(err, "CNI network '%s': no configuration recorded", name);
+        _cleanup_free_ char *cache = NULL;
+        _cleanup_strv_ char **dirs = NULL;
+        _cleanup_free_ char *ns = xasprintf("/proc/%d/ns/net", (int) pid);
+        struct vs_cni_args a;
+        cni_args(c, &a, &cache, &dirs);
+        /* A restart: the earlier incarnation's addresses go first. */
+        vs_cni_del(&a, NULL);
+        a.netns = ns;
+        _cleanup_json_ json_object *pm =
+            port_mappings(json_object_object_get(c->host_config, "PortBindings"));
+        a.port_mappings = json_object_array_length(pm) ? pm : NULL;
+        return vs_cni_add(l, &a, err);
+}
+
+int vs_engine_net_cni_check(const struct vs_ctr *c, vs_error **err)
+{
+        const char *name = hc_str(c->host_config, "CniNetwork");
+        if (name == NULL)
+                return vs_fail(err, "container %s is not on a CNI network", c->name);
+        _cleanup_free_ char *cache = NULL;
+        _cleanup_strv_ char **dirs = NULL;
+        _cleanup_free_ char *ns = xasprintf("/proc/%d/ns/net", (int) c->state.pid);
+        struct vs_cni_args a;
+        cni_args(c, &a, &cache, &dirs);
+        a.netns = ns;
+        return vs_cni_check(&a, err);
+}
+
+/* NetworkSettings from the cached CNI result. */
+static json_object *cni_settings(const struct vs_ctr *c, const char *name)
+{
+        _cleanup_free_ char *cache = xasprintf("%s/cni-result.json", c->dir);
+        _cleanup_json_ json_object *r = vs_cni_cached_result(cache);
+        json_object *ips = json_object_object_get(r, "ips");
+        if (!json_object_is_type(ips, json_type_array) || json_object_array_length(ips) == 0)
+                return NULL;
+        json_object *ip0 = json_object_array_get_idx(ips, 0);
+        const char *addr = hc_str(ip0, "address");
+        const char *slash = addr ? strchr(addr, '/') : NULL;
+        _cleanup_free_ char *ip = slash ? xstrndup(addr, (size_t) (slash - addr)) : xstrdup("");
+        json_object *o = json_object_new_object(), *one = json_object_new_object(),
+                    *nets = json_object_new_object();
+        json_object *fields[] = {o, one};
+        for (size_t i = 0; i < 2; i++) {
+                json_object_object_add(fields[i], "IPAddress", json_object_new_string(ip));
+                json_object_object_add(fields[i], "IPPrefixLen",
+                                       json_object_new_int(slash ? atoi(slash + 1) : 0));
+                json_object_object_add(
+                    fields[i], "Gateway",
+                    json_object_new_string(hc_str(ip0, "gateway") ? hc_str(ip0, "gateway") : ""));
+        }
+        json_object_object_add(nets, name, one);
+        json_object_object_add(o, "Networks", nets);
+        json_object *pb = NULL;
+        json_object_deep_copy(json_object_object_get(c->host_config, "PortBindings"), &pb, NULL);
+        json_object_object_add(o, "Ports", pb ? pb : json_object_new_object());
+        return o;
 }
 
 int vs_engine_net_attach(struct vs_engine *e, const struct vs_ctr *c, pid_t pid, vs_error **err)
 {
+        const char *cni = hc_str(c->host_config, "CniNetwork");
+        if (cni && cni_attach(c, cni, pid, err) < 0)
+                return vs_error_wrap(err, "cannot connect container %s to CNI network '%s'",
+                                     c->name, cni);
         if (vs_engine_net_name(c) == NULL)
                 return 0;
         if (vs_net_attach(e->data_root, c->id, pid, err) < 0)
-                return vs_error_wrap(err, "cannot connect container %s to network '%s'", c->name,
-                                     vs_engine_net_name(c));
+                return vs_error_wrap(err, "cannot connect container %s to its networks", c->name);
         return 0;
 }
 
 int vs_engine_net_release(struct vs_engine *e, const struct vs_ctr *c, vs_error **err)
 {
+        if (hc_str(c->host_config, "CniNetwork")) {
+                _cleanup_free_ char *cache = NULL;
+                _cleanup_strv_ char **dirs = NULL;
+                struct vs_cni_args a;
+                cni_args(c, &a, &cache, &dirs);
+                if (vs_cni_del(&a, err) < 0)
+                        return -1;
+        }
         return vs_net_release(e->data_root, c->id, err);
 }
 
 json_object *vs_engine_net_settings(struct vs_engine *e, const struct vs_ctr *c)
 {
-        return vs_net_container_settings(e->data_root, c->id);
+        const char *cni = hc_str(c->host_config, "CniNetwork");
+        if (cni)
+                return cni_settings(c, cni);
+        return vs_engine_net_name(c) ? vs_net_container_settings(e->data_root, c->id) : NULL;
+}
+
+/* ---- /etc files ---- */
+
+char *vs_engine_extra_hosts(struct vs_engine *e, const struct vs_ctr *c)
+{
+        char *s = xstrdup("");
+        json_object *a = json_object_object_get(c->host_config, "ExtraHosts");
+        _cleanup_json_ json_object *ns = NULL;
+        for (size_t i = 0; a && i < json_object_array_length(a); i++) {
+                const char *h = json_object_get_string(json_object_array_get_idx(a, i));
+                const char *sep = strchr(h, ':'), *ip = sep ? sep + 1 : NULL;
+                if (sep == NULL)
+                        continue;
+                /* Docker's host-gateway: the host as the container reaches
+                 * it, its first network's gateway. */
+                if (strcmp(ip, "host-gateway") == 0) {
+                        if (ns == NULL)
+                                ns = vs_engine_net_settings(e, c);
+                        ip = hc_str(ns, "Gateway");
+                        if (ip == NULL || !*ip)
+                                continue;
+                }
+                char *t = xasprintf("%s%s\t%.*s\n", s, ip, (int) (sep - h), h);
+                free(s);
+                s = t;
+        }
+        return s;
+}
+
+/* Lines of text starting with key (a resolv.conf keyword) replaced by one
+ * "key v1 v2..." (or one line per value for nameserver) when vals is set. */
+static char *replace_key(char *text, const char *key, json_object *vals)
+{
+        size_t n = vals ? json_object_array_length(vals) : 0;
+        if (n == 0)
+                return text;
+        char *out = xstrdup(""), *save = NULL;
+        for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                size_t kl = strlen(key);
+                if (strncmp(line, key, kl) == 0 && (line[kl] == ' ' || line[kl] == '\t'))
+                        continue;
+                char *t = xasprintf("%s%s\n", out, line);
+                free(out);
+                out = t;
+        }
+        free(text);
+        bool per_line = strcmp(key, "nameserver") == 0;
+        for (size_t i = 0; i < n; i++) {
+                const char *v = json_object_get_string(json_object_array_get_idx(vals, i));
+                char *t = per_line || i == 0 ? xasprintf("%s%s%s %s", out, i ? "\n" : "", key, v)
+                                             : xasprintf("%s %s", out, v);
+                free(out);
+                out = t;
+        }
+        char *t = xasprintf("%s\n", out);
+        free(out);
+        return t;
+}
+
+char *vs_engine_resolv_conf(const struct vs_ctr *c, char *host_resolv)
+{
+        json_object *hc = c->host_config;
+        char *s = replace_key(host_resolv, "nameserver", json_object_object_get(hc, "Dns"));
+        s = replace_key(s, "search", json_object_object_get(hc, "DnsSearch"));
+        return replace_key(s, "options", json_object_object_get(hc, "DnsOptions"));
+}
+
+int vs_engine_net_joined(struct vs_engine *e, const struct vs_ctr *c, char **nspath, char **dir,
+                         char **hostname, vs_error **err)
+{
+        const char *mode = hc_str(c->host_config, "NetworkMode");
+        *nspath = *dir = *hostname = NULL;
+        if (mode == NULL || strncmp(mode, CONTAINER_PREFIX, 10) != 0)
+                return 0;
+        _cleanup_ctr_ struct vs_ctr *other = NULL;
+        if (vs_ctr_load(e, mode + 10, &other, err) < 0)
+                return vs_error_wrap(err, "--network %s", mode);
+        vs_ctr_refresh(e, other);
+        if (!other->state.running || other->state.pid <= 0)
+                return vs_fail(err, "--network %s: container %s is not running", mode, other->name);
+        *nspath = xasprintf("/proc/%d/ns/net", (int) other->state.pid);
+        *dir = xstrdup(other->dir);
+        *hostname =
+            xstrdup(hc_str(other->config, "Hostname") ? hc_str(other->config, "Hostname") : "");
+        return 0;
+}
+
+/* ---- connect / disconnect ---- */
+
+static int modify_networks(struct vs_engine *e, struct vs_ctr *c, const char *name, bool add,
+                           vs_error **err)
+{
+        _cleanup_close_ int lock = vs_ctr_lock(c, err);
+        if (lock < 0)
+                return -1;
+        _cleanup_ctr_ struct vs_ctr *cur = NULL;
+        if (vs_ctr_load(e, c->id, &cur, err) < 0)
+                return -1;
+        json_object *nets = networks_of(cur);
+        if (nets == NULL) {
+                nets = json_object_new_array();
+                const char *first = vs_engine_net_name(cur);
+                if (first)
+                        json_object_array_add(nets, json_object_new_string(first));
+                json_object_object_add(cur->host_config, "Networks", nets);
+        }
+        for (size_t i = json_object_array_length(nets); i-- > 0;)
+                if (strcmp(json_object_get_string(json_object_array_get_idx(nets, i)), name) == 0)
+                        json_object_array_del_idx(nets, i, 1);
+        if (add)
+                json_object_array_add(nets, json_object_new_string(name));
+        return vs_ctr_save(cur, err);
+}
+
+static int check_connectable(const struct vs_ctr *c, vs_error **err)
+{
+        const char *mode = hc_str(c->host_config, "NetworkMode");
+        if (vs_ctr_is_vm(c))
+                return vs_fail(err,
+                               "container %s runs in a VM (--isolation=vm): networks are "
+                               "not supported there yet",
+                               c->name);
+        if (hc_str(c->host_config, "CniNetwork"))
+                mode = hc_str(c->host_config, "CniNetwork");
+        if (mode &&
+            (strcmp(mode, "none") == 0 || strcmp(mode, "host") == 0 ||
+             strncmp(mode, CONTAINER_PREFIX, 10) == 0 || hc_str(c->host_config, "CniNetwork")))
+                return vs_fail(err, "container %s uses --network %s: it cannot join networks",
+                               c->name, mode);
+        return 0;
+}
+
+int vs_engine_net_connect(struct vs_engine *e, struct vs_ctr *c, const char *network,
+                          const char *ip, char **aliases, vs_error **err)
+{
+        if (check_connectable(c, err) < 0)
+                return -1;
+        vs_ctr_refresh(e, c);
+        _cleanup_free_ char *hosts_path = xasprintf("%s/hosts", c->dir);
+        const char *hn = hc_str(c->config, "Hostname");
+        struct vs_net_endpoint_opts o = {
+            .network = network,
+            .ctr_id = c->id,
+            .ctr_name = c->name,
+            .hostname = hn ? hn : c->name,
+            .ip = ip,
+            .aliases = aliases,
+            .hosts_path = hosts_path,
+        };
+        _cleanup_free_ char *name = NULL;
+        pid_t pid = c->state.running ? c->state.pid : 0;
+        if (vs_net_connect(e->data_root, &o, pid, &name, err) < 0)
+                return -1;
+        if (modify_networks(e, c, name, true, err) < 0) {
+                vs_net_disconnect(e->data_root, c->id, c->name, name, NULL, NULL);
+                return -1;
+        }
+        return 0;
+}
+
+int vs_engine_net_disconnect(struct vs_engine *e, struct vs_ctr *c, const char *network,
+                             vs_error **err)
+{
+        _cleanup_free_ char *name = NULL;
+        if (vs_net_disconnect(e->data_root, c->id, c->name, network, &name, err) < 0)
+                return -1;
+        return modify_networks(e, c, name, false, err);
+}
+
+/* ---- ports (ps, port) ---- */
+
+int vs_engine_ports_each(struct vs_engine *e, const struct vs_ctr *c,
+                         void (*fn)(void *, const char *key, const char *ip, const char *port),
+                         void *ud)
+{
+        if (vs_engine_net_name(c) == NULL && hc_str(c->host_config, "CniNetwork") == NULL)
+                return 0;
+        _cleanup_json_ json_object *ns = vs_engine_net_settings(e, c);
+        int n = 0;
+        if (ns == NULL)
+                return 0;
+        json_object_object_foreach(json_object_object_get(ns, "Ports"), key, arr)
+        {
+                for (size_t i = 0; i < json_object_array_length(arr); i++) {
+                        json_object *b = json_object_array_get_idx(arr, i);
+                        const char *ip = hc_str(b, "HostIp");
+                        fn(ud, key, ip && *ip ? ip : "0.0.0.0", hc_str(b, "HostPort"));
+                        n++;
+                }
+        }
+        return n;
+}
+
+static void append_port(void *ud, const char *key, const char *ip, const char *port)
+{
+        char **s = ud;
+        char *t = xasprintf("%s%s%s:%s->%s", *s, **s ? ", " : "", ip, port, key);
+        free(*s);
+        *s = t;
+}
+
+char *vs_engine_ports_text(struct vs_engine *e, const struct vs_ctr *c)
+{
+        char *s = xstrdup("");
+        vs_engine_ports_each(e, c, append_port, &s);
+        return s;
 }

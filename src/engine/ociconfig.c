@@ -297,6 +297,7 @@ static int write_etc_files(struct vs_engine *e, const struct vs_ctr *c, const ch
         _cleanup_error_ vs_error *rerr = NULL;
         if (host_net)
                 vs_read_file("/etc/hosts", &hosts, NULL, &rerr);
+        _cleanup_free_ char *extra = vs_engine_extra_hosts(e, c);
         if (hosts == NULL)
                 hosts = xasprintf("127.0.0.1\tlocalhost\n"
                                   "::1\tlocalhost ip6-localhost ip6-loopback\n"
@@ -304,9 +305,14 @@ static int write_etc_files(struct vs_engine *e, const struct vs_ctr *c, const ch
                                   "ff00::0\tip6-mcastprefix\n"
                                   "ff02::1\tip6-allnodes\n"
                                   "ff02::2\tip6-allrouters\n"
-                                  "%s%s%s",
-                                  net_hosts ? "" : "127.0.1.1\t", net_hosts ? net_hosts : hostname,
-                                  net_hosts ? "" : "\n");
+                                  "%s%s%s%s",
+                                  extra, net_hosts ? "" : "127.0.1.1\t",
+                                  net_hosts ? net_hosts : hostname, net_hosts ? "" : "\n");
+        else {
+                char *t = xasprintf("%s%s", hosts, extra);
+                free(hosts);
+                hosts = t;
+        }
         if (vs_write_file_replace(hosts_path, hosts, strlen(hosts), 0644, err) < 0)
                 return -1;
 
@@ -331,6 +337,7 @@ static int write_etc_files(struct vs_engine *e, const struct vs_ctr *c, const ch
                 free(resolv);
                 resolv = t;
         }
+        resolv = vs_engine_resolv_conf(c, resolv);
         return vs_write_file_replace(resolv_path, resolv, strlen(resolv), 0644, err);
 }
 
@@ -402,8 +409,8 @@ static void set_sys_writable(json_object *mounts)
         }
 }
 
-static int build_mounts(const struct vs_ctr *c, json_object *spec, bool readonly, bool privileged,
-                        vs_error **err)
+static int build_mounts(const struct vs_ctr *c, const char *net_dir, json_object *spec,
+                        bool readonly, bool privileged, vs_error **err)
 {
         json_object *mounts = json_object_object_get(spec, "mounts");
         if (privileged)
@@ -412,7 +419,10 @@ static int build_mounts(const struct vs_ctr *c, json_object *spec, bool readonly
          * runc's default there. */
         static const char *const etc[] = {"hostname", "hosts", "resolv.conf"};
         for (size_t i = 0; i < 3; i++) {
-                _cleanup_free_ char *src = xasprintf("%s/%s", c->dir, etc[i]);
+                /* --network container:ID shares that container's hosts and
+                 * resolv.conf, as Docker does. */
+                _cleanup_free_ char *src =
+                    xasprintf("%s/%s", i > 0 && net_dir ? net_dir : c->dir, etc[i]);
                 _cleanup_free_ char *dst = xasprintf("/etc/%s", etc[i]);
                 char *opts[] = {"rbind", "rprivate", readonly ? "ro" : NULL, NULL};
                 json_object_array_add(mounts, mount_obj(dst, "bind", src, opts));
@@ -691,6 +701,11 @@ int vs_engine_oci_config(struct vs_engine *e, const struct vs_ctr *c, int rootfd
         const char *net = hc->network_mode;
         bool host_net = net && strcmp(net, "host") == 0;
         const char *hostname = cfg->hostname;
+        _cleanup_free_ char *join_ns = NULL, *join_dir = NULL, *join_hn = NULL;
+        if (vs_engine_net_joined(e, c, &join_ns, &join_dir, &join_hn, err) < 0)
+                return -1;
+        if (join_hn && *join_hn)
+                hostname = join_hn;
         if (hostname == NULL || *hostname == '\0')
                 hostname = "vessel";
 
@@ -757,17 +772,20 @@ int vs_engine_oci_config(struct vs_engine *e, const struct vs_ctr *c, int rootfd
 
         if (write_etc_files(e, c, hostname, host_net, err) < 0)
                 return -1;
-        if (build_mounts(c, spec, readonly, privileged, err) < 0)
+        if (build_mounts(c, join_dir, spec, readonly, privileged, err) < 0)
                 return -1;
 
         /* linux */
         json_object *linux_ = json_object_object_get(spec, "linux");
-        if (host_net) {
-                json_object *ns = json_object_object_get(linux_, "namespaces");
-                for (size_t i = json_object_array_length(ns); i-- > 0;)
-                        if (strcmp(cfg_str(json_object_array_get_idx(ns, i), "type"), "network") ==
-                            0)
-                                json_object_array_del_idx(ns, i, 1);
+        json_object *ns = json_object_object_get(linux_, "namespaces");
+        for (size_t i = json_object_array_length(ns); i-- > 0;) {
+                json_object *one = json_object_array_get_idx(ns, i);
+                if (strcmp(cfg_str(one, "type"), "network") != 0)
+                        continue;
+                if (host_net)
+                        json_object_array_del_idx(ns, i, 1);
+                else if (join_ns)
+                        json_object_object_add(one, "path", json_object_new_string(join_ns));
         }
         if (privileged) {
                 json_object_object_add(linux_, "maskedPaths", json_object_new_array());

@@ -939,7 +939,7 @@ json_object *vs_ctr_inspect(struct vs_engine *e, const struct vs_ctr *c)
         json_object_object_add(o, "Mounts",
                                c->mounts ? json_object_get(c->mounts) : json_object_new_array());
         json_object_object_add(o, "Config", vs_ctr_config_json(c, false));
-        json_object *net = vs_engine_net_name(c) ? vs_engine_net_settings(e, c) : NULL;
+        json_object *net = vs_engine_net_settings(e, c);
         if (net) {
                 json_object_object_add(o, "NetworkSettings", net);
                 json_object_object_add(o, "MonitorPid", json_object_new_int(c->monitor_pid));

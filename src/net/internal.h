@@ -8,8 +8,8 @@
 
 /* networks.json, loaded under the lock: {"networks": [ {Id, Name, Created,
  * Subnet, Gateway, Bridge, Internal, Labels, Endpoints: {ctr id: {Name,
- * Hostname, IP, Veth, HostsPath}}} ]}. The default network is added on
- * open when missing (first use). */
+ * Hostname, IP, Veth, Ifname, MacAddress, Aliases, HostsPath, Ports}}} ]}. The default network is
+ * added on open when missing (first use). */
 struct vs_netdb {
         int lock_fd;
         char *path;
@@ -29,13 +29,18 @@ const char *vs_net_str(json_object *o, const char *key);
 void vs_net_addrs(json_object *net, struct vs_cidr *subnet, uint32_t *gw);
 /* Rewrites the hosts file of every endpoint of net (in place: it is
  * bind-mounted into the running container). */
-void vs_net_refresh_hosts(json_object *net);
-/* Host-side veth name for a container: "vs" + 12 hex of its id. */
-void vs_net_veth_name(const char *ctr_id, char buf[16]);
+void vs_net_refresh_hosts(struct vs_netdb *db, json_object *net);
+/* Host-side veth name for a container's interface ifname: "vs" + 12 hex
+ * of its id, + N for ethN past eth0. */
+void vs_net_veth_name(const char *ctr_id, const char *ifname, char buf[16]);
 
 /* Ports (src/net/ports.c): host-port conflicts with other endpoints,
  * and the container's DNAT rules. */
-int vs_net_ports_check(struct vs_netdb *db, const char *ctr_id, json_object *ports, vs_error **err);
+/* Checks every binding of ports (a copy the caller owns) against the other
+ * endpoints' and the host's listeners, and turns the open host ports
+ * ("" or a range "A-B") into free ones, in place. */
+int vs_net_ports_resolve(struct vs_netdb *db, const char *ctr_id, json_object *ports,
+                         vs_error **err);
 int vs_net_ports_apply(const char *ctr_id, json_object *ep, vs_error **err);
 int vs_net_ports_remove(const char *ctr_id, json_object *ep, vs_error **err);
 /* The network's masquerade rules and sysctls, once its bridge exists. */

@@ -38,6 +38,17 @@ bool vs_cidr_overlap(const struct vs_cidr *a, const struct vs_cidr *b);
 /* "a.b.c.d" into buf (>= 16 bytes). */
 const char *vs_ipv4_str(uint32_t ip, char *buf);
 char *vs_cidr_str(const struct vs_cidr *c);
+/* IPv6 subnets (dual-stack networks): "a:b::/n", n 48..120, host bits 0. */
+struct vs_cidr6 {
+        uint8_t addr[16];
+        unsigned prefix;
+};
+int vs_cidr6_parse(const char *flag, const char *s, struct vs_cidr6 *out, vs_error **err);
+bool vs_cidr6_overlap(const struct vs_cidr6 *a, const struct vs_cidr6 *b);
+/* The subnet's address + n (n small: the low 32 bits) as text. */
+void vs_ipv6_nth(const struct vs_cidr6 *c, uint32_t n, char buf[46]);
+/* "aa:bb:cc:dd:ee:ff", a unicast address. */
+int vs_mac_parse(const char *flag, const char *s, uint8_t mac[6], vs_error **err);
 /* Lowest usable host address of c that is not gw and for which taken()
  * is false; 0 when there is none. */
 uint32_t vs_ipam_next(const struct vs_cidr *c, uint32_t gw, bool (*taken)(void *, uint32_t),
@@ -48,7 +59,8 @@ struct vs_net_create_opts {
         const char *name;
         const char *subnet;  /* NULL: the first free /24 of 10.89.0.0/16 */
         const char *gateway; /* NULL: the subnet's first address */
-        bool internal;
+        const char *subnet6; /* an IPv6 subnet (needs ipv6) */
+        bool internal, ipv6;
         char **labels; /* K=V */
 };
 int vs_net_create(const char *data_root, const struct vs_net_create_opts *o, char **id,
@@ -67,9 +79,15 @@ int vs_net_prune(const char *data_root, bool (*exists)(void *, const char *), vo
                  bool networks, char ***removed, vs_error **err);
 
 /* ---- published ports (src/net/ports.c) ---- */
-/* -p [HOSTIP:]HOSTPORT:CTRPORT[/tcp|udp] added to bindings, Docker's
- * HostConfig.PortBindings: {"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}. */
+/* -p [[HOSTIP:][HOSTPORT[-END]]:]CTRPORT[-END][/tcp|udp] added to
+ * bindings, Docker's HostConfig.PortBindings: {"80/tcp": [{"HostIp": "",
+ * "HostPort": "8080"}]}; a range publishes each port; a host port left
+ * out is "" (chosen at start), a host range with one container port
+ * "A-B" (the first free one). */
 int vs_net_parse_port(const char *spec, json_object *bindings, vs_error **err);
+/* -P: every "PORT/PROTO" key of exposed (the image's ExposedPorts) to a
+ * host port chosen at start, unless bindings already has it. */
+void vs_net_publish_all(json_object *exposed, json_object *bindings);
 
 /* ---- containers (src/net/endpoint.c) ---- */
 /* Checked at create time: the network exists (the default one is made on
@@ -79,20 +97,33 @@ struct vs_net_endpoint_opts {
         const char *network;
         const char *ctr_id, *ctr_name, *hostname;
         const char *ip;         /* NULL: allocated */
+        const char *mac;        /* NULL: the kernel's random one */
+        char **aliases;         /* names peers resolve it by, besides its name */
         const char *hosts_path; /* the container's hosts file, kept current */
-        json_object *ports;     /* PortBindings (may be NULL) */
+        json_object *ports;     /* PortBindings (may be NULL); host ports "" or
+                                   "A-B" are chosen at the lease */
 };
-/* The container's lease on the network (allocated once, kept across
- * restarts until vs_net_release). *hosts: lines for the container's
- * /etc/hosts (its own name, and on user-defined networks its peers). */
-int vs_net_lease(const char *data_root, const struct vs_net_endpoint_opts *o, char **hosts,
-                 vs_error **err);
-/* Wires the leased endpoint into the network namespace of pid: bridge (made
- * and addressed on first use), veth pair, eth0 with the address and the
- * default route, lo up. Then rewrites the peers' hosts files. */
+/* The container's lease on o->network (allocated once, kept across
+ * restarts until released). */
+int vs_net_lease(const char *data_root, const struct vs_net_endpoint_opts *o, vs_error **err);
+/* The vessel part of the container's /etc/hosts: a section per network it
+ * is on, with its own name and (user-defined networks) its peers'. */
+int vs_net_hosts(const char *data_root, const char *ctr_id, char **out, vs_error **err);
+/* Wires every leased endpoint of the container into the network namespace
+ * of pid: bridge (made and addressed on first use), veth pair, ethN with
+ * the address (eth0 with the default route), lo up, port rules. Then
+ * rewrites the peers' hosts files. */
 int vs_net_attach(const char *data_root, const char *ctr_id, pid_t pid, vs_error **err);
-/* Removes the container's veth (if still there), port rules and lease, and
- * its name from the peers' hosts files. Nothing there is not an error. */
+/* `network connect`: a new lease on o->network, wired into pid's
+ * namespace when pid > 0 (a running container), names refreshed. */
+int vs_net_connect(const char *data_root, const struct vs_net_endpoint_opts *o, pid_t pid,
+                   char **net_name, vs_error **err);
+/* `network disconnect`: the endpoint's veth, port rules and lease go, and
+ * its names from the hosts files. */
+int vs_net_disconnect(const char *data_root, const char *ctr_id, const char *ctr_name,
+                      const char *network, char **net_name, vs_error **err);
+/* Every endpoint of the container, as disconnect does. Nothing there is
+ * not an error. */
 int vs_net_release(const char *data_root, const char *ctr_id, vs_error **err);
 
 /* Docker's NetworkSettings of a container (Networks.<name> with
@@ -104,19 +135,42 @@ json_object *vs_net_container_settings(const char *data_root, const char *ctr_id
  * namespace unless netns_fd >= 0. ---- */
 int vs_nl_bridge_ensure(const char *name, uint32_t gw, unsigned prefix, vs_error **err);
 /* A veth pair: host end `host` enslaved to bridge and up, peer created
- * directly in netns_fd as `peer`. */
+ * directly in netns_fd as `peer` (with hardware address mac unless NULL). */
 int vs_nl_veth_create(const char *host, const char *bridge, int netns_fd, const char *peer,
-                      vs_error **err);
+                      const uint8_t *mac, vs_error **err);
 /* In netns_fd: lo up, ifname up with ip/prefix, default route via gw (0: none). */
 int vs_nl_configure_peer(int netns_fd, const char *ifname, uint32_t ip, unsigned prefix,
                          uint32_t gw, vs_error **err);
 /* Deletes a link by name; absent is not an error. */
 int vs_nl_link_del(const char *name, vs_error **err);
+/* In netns_fd (-1: here): ip6/prefix on ifname (no DAD), and a default
+ * route via gw6 when not NULL. */
+int vs_nl_addr6(int netns_fd, const char *ifname, const char *ip6, unsigned prefix, const char *gw6,
+                vs_error **err);
 bool vs_nl_link_exists(const char *name);
 
 /* ---- nftables (src/net/nft.c, libnftables loaded on first use) ---- */
 /* In table ip vessel: deletes the rules whose comment is tag and adds
  * adds (nft commands, their rules commented tag), in one transaction. */
 int vs_nft_replace(const char *tag, const char *adds, vs_error **err);
+
+/* ---- CNI (src/net/cni.c) ---- */
+struct vs_cni_args {
+        const char *ctr_id, *netns, *ifname; /* netns may be NULL (DEL) */
+        char **plugin_dirs;
+        const char *cache_path;     /* result and config, for DEL and CHECK */
+        json_object *port_mappings; /* runtimeConfig.portMappings, or NULL */
+};
+/* The network list named name in dir (.conflist, .conf, .json; a .conf
+ * made a list of one), or *out NULL when there is none. */
+int vs_cni_find(const char *dir, const char *name, json_object **out, vs_error **err);
+/* ADD through every plugin (a failure DELs what was done); caches the
+ * result. DEL (reverse order) and CHECK use the cache; DEL without one
+ * does nothing. */
+int vs_cni_add(json_object *list, const struct vs_cni_args *a, vs_error **err);
+int vs_cni_del(const struct vs_cni_args *a, vs_error **err);
+int vs_cni_check(const struct vs_cni_args *a, vs_error **err);
+/* The cached ADD result (new reference), or NULL. */
+json_object *vs_cni_cached_result(const char *cache_path);
 
 #endif

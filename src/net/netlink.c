@@ -133,7 +133,7 @@ int vs_nl_bridge_ensure(const char *name, uint32_t gw, unsigned prefix, vs_error
 }
 
 int vs_nl_veth_create(const char *host, const char *bridge, int netns_fd, const char *peer,
-                      vs_error **err)
+                      const uint8_t *mac, vs_error **err)
 {
         unsigned br = if_nametoindex(bridge);
         if (br == 0)
@@ -153,6 +153,8 @@ int vs_nl_veth_create(const char *host, const char *bridge, int netns_fd, const 
         pifi->ifi_family = AF_UNSPEC;
         mnl_attr_put_strz(nlh, IFLA_IFNAME, peer);
         mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t) netns_fd);
+        if (mac)
+                mnl_attr_put(nlh, IFLA_ADDRESS, 6, mac);
         mnl_attr_nest_end(nlh, pe);
         mnl_attr_nest_end(nlh, data);
         mnl_attr_nest_end(nlh, li);
@@ -233,4 +235,65 @@ int vs_nl_link_del(const char *name, vs_error **err)
 bool vs_nl_link_exists(const char *name)
 {
         return if_nametoindex(name) != 0;
+}
+
+static int addr6_here(const char *ifname, const char *ip6, unsigned prefix, const char *gw6,
+                      vs_error **err)
+{
+        unsigned idx = if_nametoindex(ifname);
+        if (idx == 0)
+                return vs_fail_errno(err, "cannot find network device %s", ifname);
+        struct in6_addr a, g;
+        if (inet_pton(AF_INET6, ip6, &a) != 1 || (gw6 && inet_pton(AF_INET6, gw6, &g) != 1))
+                return vs_fail(err, "bad IPv6 address %s", ip6);
+        _cleanup_mnl_ struct mnl_socket *nl = NULL;
+        if (nl_open(&nl, err) < 0)
+                return -1;
+        char buf[MNL_SOCKET_BUFFER_SIZE];
+        struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+        nlh->nlmsg_type = RTM_NEWADDR;
+        nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
+        struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+        ifa->ifa_family = AF_INET6;
+        ifa->ifa_prefixlen = (unsigned char) prefix;
+        ifa->ifa_flags = IFA_F_NODAD;
+        ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+        ifa->ifa_index = idx;
+        mnl_attr_put(nlh, IFA_LOCAL, 16, &a);
+        mnl_attr_put(nlh, IFA_ADDRESS, 16, &a);
+        mnl_attr_put_u32(nlh, IFA_FLAGS, IFA_F_NODAD);
+        if (nl_request(nl, nlh) < 0 && errno != EEXIST)
+                return vs_fail_errno(err, "cannot add address %s/%u to %s", ip6, prefix, ifname);
+        if (gw6 == NULL)
+                return 0;
+        nlh = mnl_nlmsg_put_header(buf);
+        nlh->nlmsg_type = RTM_NEWROUTE;
+        nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
+        struct rtmsg *rt = mnl_nlmsg_put_extra_header(nlh, sizeof(*rt));
+        rt->rtm_family = AF_INET6;
+        rt->rtm_table = RT_TABLE_MAIN;
+        rt->rtm_protocol = RTPROT_BOOT;
+        rt->rtm_scope = RT_SCOPE_UNIVERSE;
+        rt->rtm_type = RTN_UNICAST;
+        mnl_attr_put(nlh, RTA_GATEWAY, 16, &g);
+        mnl_attr_put_u32(nlh, RTA_OIF, idx);
+        if (nl_request(nl, nlh) < 0 && errno != EEXIST)
+                return vs_fail_errno(err, "cannot add the IPv6 default route via %s", gw6);
+        return 0;
+}
+
+int vs_nl_addr6(int netns_fd, const char *ifname, const char *ip6, unsigned prefix, const char *gw6,
+                vs_error **err)
+{
+        if (netns_fd < 0)
+                return addr6_here(ifname, ip6, prefix, gw6, err);
+        _cleanup_close_ int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+        if (self < 0)
+                return vs_fail_errno(err, "cannot open /proc/thread-self/ns/net");
+        if (setns(netns_fd, CLONE_NEWNET) < 0)
+                return vs_fail_errno(err, "cannot enter the container's network namespace");
+        int r = addr6_here(ifname, ip6, prefix, gw6, err);
+        if (setns(self, CLONE_NEWNET) < 0)
+                abort();
+        return r;
 }

@@ -71,6 +71,20 @@ static const char SETUP[] =
     "add rule ip vessel prerouting fib daddr type local jump ports\n"
     "add rule ip vessel output fib daddr type local jump ports\n";
 
+/* IPv6 (dual-stack networks only): isolation and outbound masquerade. */
+static const char SETUP6[] =
+    "add table ip6 vessel\n"
+    "add chain ip6 vessel forward { type filter hook forward priority filter; policy accept; }\n"
+    "add chain ip6 vessel postrouting { type nat hook postrouting priority srcnat; policy "
+    "accept; }\n";
+
+static void write_sysctl(const char *path, const char *value)
+{
+        _cleanup_error_ vs_error *err = NULL;
+        if (vs_write_file_at(AT_FDCWD, path, value, strlen(value), &err) < 0)
+                vs_warn("%s", err->msg);
+}
+
 static void ctx_freep(struct nft_ctx **c)
 {
         if (*c)
@@ -89,19 +103,21 @@ static int run(struct nft_ctx *ctx, const char *cmds, const char *what, vs_error
         return vs_fail(err, "nftables: cannot %s: %s", what, *msg ? msg : "failed");
 }
 
-/* "delete rule ..." for every rule of table vessel whose comment is tag. */
-static int deletes_for(struct nft_ctx *ctx, const char *tag, char **out, vs_error **err)
+/* "delete rule ..." for every rule of table FAMILY vessel whose comment is tag. */
+static int deletes_for(struct nft_ctx *ctx, const char *family, const char *tag, char **out,
+                       vs_error **err)
 {
         nft_table.nft_ctx_output_set_flags(ctx, NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE);
-        int r = run(ctx, "list table ip vessel", "list table ip vessel", err);
+        _cleanup_free_ char *list = xasprintf("list table %s vessel", family);
+        int r = run(ctx, list, list, err);
         nft_table.nft_ctx_output_set_flags(ctx, 0);
         if (r < 0)
                 return -1;
-        _cleanup_json_ json_object *list = NULL;
-        if (vs_json_parse(nft_table.nft_ctx_get_output_buffer(ctx), "nft list output", &list, err) <
-            0)
+        _cleanup_json_ json_object *listed = NULL;
+        if (vs_json_parse(nft_table.nft_ctx_get_output_buffer(ctx), "nft list output", &listed,
+                          err) < 0)
                 return -1;
-        json_object *items = json_object_object_get(list, "nftables");
+        json_object *items = json_object_object_get(listed, "nftables");
         char *cmds = xstrdup("");
         for (size_t i = 0; i < json_object_array_length(items); i++) {
                 json_object *rule =
@@ -109,7 +125,8 @@ static int deletes_for(struct nft_ctx *ctx, const char *tag, char **out, vs_erro
                 if (rule == NULL || strcmp(vs_net_str(rule, "comment"), tag) != 0)
                         continue;
                 char *t = xasprintf(
-                    "%sdelete rule ip vessel %s handle %lld\n", cmds, vs_net_str(rule, "chain"),
+                    "%sdelete rule %s vessel %s handle %lld\n", cmds, family,
+                    vs_net_str(rule, "chain"),
                     (long long) json_object_get_int64(json_object_object_get(rule, "handle")));
                 free(cmds);
                 cmds = t;
@@ -118,7 +135,8 @@ static int deletes_for(struct nft_ctx *ctx, const char *tag, char **out, vs_erro
         return 0;
 }
 
-int vs_nft_replace(const char *tag, const char *adds, vs_error **err)
+static int replace_in(const char *family, const char *setup, const char *tag, const char *adds,
+                      vs_error **err)
 {
         if (vs_dynlib_load(&nft_lib, err) < 0)
                 return -1;
@@ -128,22 +146,46 @@ int vs_nft_replace(const char *tag, const char *adds, vs_error **err)
                 return vs_fail(err, "nftables: cannot create a context");
         nft_table.nft_ctx_buffer_output(ctx);
         nft_table.nft_ctx_buffer_error(ctx);
-        if (run(ctx, SETUP, "set up table ip vessel", err) < 0)
+        _cleanup_free_ char *what = xasprintf("set up table %s vessel", family);
+        if (run(ctx, setup, what, err) < 0)
                 return -1;
         _cleanup_free_ char *dels = NULL;
-        if (deletes_for(ctx, tag, &dels, err) < 0)
+        if (deletes_for(ctx, family, tag, &dels, err) < 0)
                 return -1;
         if (!*dels && !*adds)
                 return 0;
         _cleanup_free_ char *batch = xasprintf("%s%s", dels, adds);
-        return run(ctx, batch, "update the rules of table ip vessel", err);
+        return run(ctx, batch, "update the rules of table vessel", err);
 }
 
-static void write_sysctl(const char *path, const char *value)
+int vs_nft_replace(const char *tag, const char *adds, vs_error **err)
 {
-        _cleanup_error_ vs_error *err = NULL;
-        if (vs_write_file_at(AT_FDCWD, path, value, strlen(value), &err) < 0)
-                vs_warn("%s", err->msg);
+        return replace_in("ip", SETUP, tag, adds, err);
+}
+
+/* The IPv6 side of a dual-stack network: isolation as for IPv4 (ports are
+ * IPv4 only), outbound masquerade unless internal. */
+static int nat6_setup(json_object *net, const char *tag, bool internal, vs_error **err)
+{
+        const char *br = vs_net_str(net, "Bridge");
+        if (!internal)
+                write_sysctl("/proc/sys/net/ipv6/conf/all/forwarding", "1");
+        _cleanup_free_ char *adds =
+            internal
+                ? xasprintf("add rule ip6 vessel forward iifname \"%s\" oifname != \"%s\" drop "
+                            "comment \"%s\"\n"
+                            "add rule ip6 vessel forward oifname \"%s\" iifname != \"%s\" drop "
+                            "comment \"%s\"\n",
+                            br, br, tag, br, br, tag)
+                : xasprintf("add rule ip6 vessel forward iifname \"%s\" oifname \"vs-*\" oifname "
+                            "!= \"%s\" drop comment \"%s\"\n"
+                            "add rule ip6 vessel forward iifname \"%s\" oifname \"%s\" drop "
+                            "comment \"%s\"\n"
+                            "add rule ip6 vessel postrouting ip6 saddr %s oifname != \"%s\" "
+                            "masquerade comment \"%s\"\n",
+                            br, br, tag, br, VS_NET_DEFAULT_BRIDGE, tag, vs_net_str(net, "Subnet6"),
+                            br, tag);
+        return replace_in("ip6", SETUP6, tag, adds, err);
 }
 
 int vs_net_nat_setup(json_object *net, vs_error **err)
@@ -164,7 +206,11 @@ int vs_net_nat_setup(json_object *net, vs_error **err)
         if (!internal)
                 write_sysctl("/proc/sys/net/ipv4/ip_forward", "1");
         /* Isolation: nothing is forwarded from this bridge to another
-         * vessel bridge; an internal network forwards nothing in or out. */
+         * vessel bridge but connections to published ports (DNATed: the
+         * host address is everyone's); an internal network forwards
+         * nothing in or out. Hairpin: a container reaching a port
+         * published on its own bridge through a host address is
+         * masqueraded, so the answer comes back through the host. */
         _cleanup_free_ char *filter =
             internal
                 ? xasprintf("add rule ip vessel forward iifname \"%s\" oifname != \"%s\" drop "
@@ -173,19 +219,25 @@ int vs_net_nat_setup(json_object *net, vs_error **err)
                             "comment \"%s\"\n",
                             br, br, tag, br, br, tag)
                 : xasprintf("add rule ip vessel forward iifname \"%s\" oifname \"vs-*\" oifname "
-                            "!= \"%s\" drop comment \"%s\"\n"
+                            "!= \"%s\" ct status & dnat == 0 drop comment \"%s\"\n"
                             "add rule ip vessel forward iifname \"%s\" oifname \"%s\" oifname "
-                            "!= \"%s\" drop comment \"%s\"\n",
-                            br, br, tag, br, VS_NET_DEFAULT_BRIDGE, br, tag);
+                            "!= \"%s\" ct status & dnat == 0 drop comment \"%s\"\n"
+                            "add rule ip vessel postrouting iifname \"%s\" oifname \"%s\" ct "
+                            "status dnat masquerade comment \"%s\"\n",
+                            br, br, tag, br, VS_NET_DEFAULT_BRIDGE, br, tag, br, br, tag);
         _cleanup_free_ char *adds =
             xasprintf("%s%sadd rule ip vessel postrouting oifname \"%s\" ip "
                       "saddr 127.0.0.0/8 masquerade comment \"%s\"\n",
                       out, filter, br, tag);
-        return vs_nft_replace(tag, adds, err);
+        if (vs_nft_replace(tag, adds, err) < 0)
+                return -1;
+        return *vs_net_str(net, "Subnet6") ? nat6_setup(net, tag, internal, err) : 0;
 }
 
 int vs_net_nat_remove(json_object *net, vs_error **err)
 {
         _cleanup_free_ char *tag = xasprintf("vessel-net:%s", vs_net_str(net, "Id"));
+        if (*vs_net_str(net, "Subnet6") && replace_in("ip6", SETUP6, tag, "", err) < 0)
+                return -1;
         return vs_nft_replace(tag, "", err);
 }

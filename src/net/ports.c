@@ -1,10 +1,17 @@
-/* Published ports: -p parsing, conflicts, and their DNAT rules. */
+/* Published ports: -p parsing, host-port choice and conflicts, and their
+ * DNAT rules. */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "net/internal.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
 #include "util/xalloc.h"
 
 static int parse_port(const char *spec, const char *s, long *out, vs_error **err)
@@ -15,6 +22,39 @@ static int parse_port(const char *spec, const char *s, long *out, vs_error **err
                 return vs_fail(err, "-p: '%s': port '%s' is not a number in 1-65535", spec, s);
         *out = v;
         return 0;
+}
+
+/* "N" or "A-B" (A <= B). */
+static int parse_range(const char *spec, const char *s, long *lo, long *hi, vs_error **err)
+{
+        const char *dash = strchr(s, '-');
+        if (dash == NULL) {
+                if (parse_port(spec, s, lo, err) < 0)
+                        return -1;
+                *hi = *lo;
+                return 0;
+        }
+        _cleanup_free_ char *a = xstrndup(s, (size_t) (dash - s));
+        if (parse_port(spec, a, lo, err) < 0 || parse_port(spec, dash + 1, hi, err) < 0)
+                return -1;
+        if (*hi < *lo)
+                return vs_fail(err, "-p: '%s': the range %s ends before it starts", spec, s);
+        return 0;
+}
+
+static void add_binding(json_object *bindings, long cp, const char *proto, const char *hostip,
+                        const char *hostport)
+{
+        _cleanup_free_ char *key = xasprintf("%ld/%s", cp, proto);
+        json_object *arr = json_object_object_get(bindings, key);
+        if (arr == NULL) {
+                arr = json_object_new_array();
+                json_object_object_add(bindings, key, arr);
+        }
+        json_object *b = json_object_new_object();
+        json_object_object_add(b, "HostIp", json_object_new_string(hostip));
+        json_object_object_add(b, "HostPort", json_object_new_string(hostport));
+        json_object_array_add(arr, b);
 }
 
 int vs_net_parse_port(const char *spec, json_object *bindings, vs_error **err)
@@ -29,43 +69,72 @@ int vs_net_parse_port(const char *spec, json_object *bindings, vs_error **err)
                         return vs_fail(err, "-p: '%s': unsupported protocol '%s' (tcp, udp)", spec,
                                        proto);
         }
-        /* HOSTIP:HOSTPORT:CTRPORT or HOSTPORT:CTRPORT */
+        /* [[HOSTIP:][HOSTPORT]:]CTRPORT */
         char *last = strrchr(s, ':');
-        if (last == NULL)
-                return vs_fail(err, "-p: '%s': expected [HOSTIP:]HOSTPORT:CTRPORT[/tcp|udp]", spec);
-        *last = '\0';
-        char *hostport = strrchr(s, ':');
-        const char *hostip = "";
-        if (hostport) {
-                *hostport++ = '\0';
-                hostip = s;
-                struct in_addr a;
-                if (inet_pton(AF_INET, hostip, &a) != 1)
-                        return vs_fail(err, "-p: '%s': '%s' is not an IPv4 address", spec, hostip);
-        } else {
-                hostport = s;
+        const char *hostip = "", *hostport = "", *ctr = s;
+        if (last) {
+                *last = '\0';
+                ctr = last + 1;
+                char *hp = strrchr(s, ':');
+                if (hp) {
+                        *hp++ = '\0';
+                        hostip = s;
+                        struct in_addr a;
+                        if (inet_pton(AF_INET, hostip, &a) != 1)
+                                return vs_fail(err, "-p: '%s': '%s' is not an IPv4 address", spec,
+                                               hostip);
+                        hostport = hp;
+                } else {
+                        hostport = s;
+                        if (!*hostport)
+                                return vs_fail(err,
+                                               "-p: '%s': expected "
+                                               "[[HOSTIP:][HOSTPORT]:]CTRPORT[/tcp|udp]",
+                                               spec);
+                }
         }
-        long hp, cp;
-        if (parse_port(spec, hostport, &hp, err) < 0 || parse_port(spec, last + 1, &cp, err) < 0)
+        long clo, chi, hlo = 0, hhi = 0;
+        if (parse_range(spec, ctr, &clo, &chi, err) < 0 ||
+            (*hostport && parse_range(spec, hostport, &hlo, &hhi, err) < 0))
                 return -1;
-        _cleanup_free_ char *key = xasprintf("%ld/%s", cp, proto);
-        json_object *arr = json_object_object_get(bindings, key);
-        if (arr == NULL) {
-                arr = json_object_new_array();
-                json_object_object_add(bindings, key, arr);
+        if (*hostport && clo != chi && hhi - hlo != chi - clo)
+                return vs_fail(err,
+                               "-p: '%s': the host range %s and the container range %s differ "
+                               "in length",
+                               spec, hostport, ctr);
+        for (long cp = clo; cp <= chi; cp++) {
+                /* One container port and a host range: the first free one. */
+                _cleanup_free_ char *hp = !*hostport ? xstrdup("")
+                                          : clo == chi && hlo != hhi
+                                              ? xasprintf("%ld-%ld", hlo, hhi)
+                                              : xasprintf("%ld", hlo + (cp - clo));
+                add_binding(bindings, cp, proto, hostip, hp);
         }
-        json_object *b = json_object_new_object();
-        json_object_object_add(b, "HostIp", json_object_new_string(hostip));
-        _cleanup_free_ char *hps = xasprintf("%ld", hp);
-        json_object_object_add(b, "HostPort", json_object_new_string(hps));
-        json_object_array_add(arr, b);
         return 0;
+}
+
+void vs_net_publish_all(json_object *exposed, json_object *bindings)
+{
+        json_object_object_foreach(exposed, key, v)
+        {
+                (void) v;
+                long cp = strtol(key, NULL, 10);
+                const char *sl = strchr(key, '/');
+                const char *proto = sl ? sl + 1 : "tcp";
+                if (cp < 1 || cp > 65535 || (strcmp(proto, "tcp") && strcmp(proto, "udp")))
+                        continue;
+                _cleanup_free_ char *k = xasprintf("%ld/%s", cp, proto);
+                if (json_object_object_get(bindings, k) == NULL)
+                        add_binding(bindings, cp, proto, "", "");
+        }
 }
 
 /* Calls fn for every binding: proto, host ip ("" any), host port, ctr port. */
 static int each_binding(json_object *ports,
                         int (*fn)(void *, const char *, const char *, long, long), void *ud)
 {
+        if (ports == NULL)
+                return 0;
         json_object_object_foreach(ports, key, arr)
         {
                 long cp = strtol(key, NULL, 10);
@@ -94,40 +163,101 @@ static int same_port(void *ud, const char *proto, const char *ip, long hp, long 
                (!*ip || !*c->ip || strcmp(ip, c->ip) == 0);
 }
 
-struct check {
-        struct vs_netdb *db;
-        const char *self;
-        vs_error **err;
-};
-
-static int check_one(void *ud, const char *proto, const char *ip, long hp, long cp)
+/* The name of the container (other than self) publishing proto/ip/port,
+ * or NULL. */
+static const char *published_by(struct vs_netdb *db, const char *self, struct conflict *c)
 {
-        struct check *k = ud;
-        struct conflict c = {proto, ip, hp};
-        (void) cp;
-        size_t n = json_object_array_length(k->db->nets);
+        size_t n = json_object_array_length(db->nets);
         for (size_t i = 0; i < n; i++) {
                 json_object_object_foreach(
-                    json_object_object_get(json_object_array_get_idx(k->db->nets, i), "Endpoints"),
+                    json_object_object_get(json_object_array_get_idx(db->nets, i), "Endpoints"),
                     cid, ep)
                 {
-                        if (strcmp(cid, k->self) != 0 &&
-                            each_binding(json_object_object_get(ep, "Ports"), same_port, &c)) {
-                                vs_fail(k->err,
-                                        "-p: host port %ld/%s is already published by "
-                                        "container %s",
-                                        hp, proto, vs_net_str(ep, "Name"));
-                                return -1;
+                        if (strcmp(cid, self) != 0 &&
+                            each_binding(json_object_object_get(ep, "Ports"), same_port, c))
+                                return vs_net_str(ep, "Name");
+                }
+        }
+        return NULL;
+}
+
+/* Whether a host process holds proto/ip/port here (bind() says so). */
+static bool host_listens(const char *proto, const char *ip, long port)
+{
+        bool tcp = strcmp(proto, "tcp") == 0;
+        _cleanup_close_ int fd =
+            socket(AF_INET, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return false;
+        int one = 1;
+        if (tcp)
+                (void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t) port)};
+        if (*ip)
+                inet_pton(AF_INET, ip, &sa.sin_addr);
+        return bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 && errno == EADDRINUSE;
+}
+
+/* The kernel's ephemeral range, where Docker takes its random ports. */
+static void ephemeral_range(long *lo, long *hi)
+{
+        _cleanup_free_ char *text = NULL;
+        *lo = 32768;
+        *hi = 60999;
+        if (vs_read_file("/proc/sys/net/ipv4/ip_local_port_range", &text, NULL, NULL) == 0)
+                sscanf(text, "%ld %ld", lo, hi);
+}
+
+int vs_net_ports_resolve(struct vs_netdb *db, const char *ctr_id, json_object *ports,
+                         vs_error **err)
+{
+        /* Earlier bindings of this container count as taken too: the
+         * endpoint under construction is the db's under ctr_id only later. */
+        json_object *done = json_object_new_object();
+        int ret = 0;
+        json_object_object_foreach(ports, key, arr)
+        {
+                const char *proto = strchr(key, '/') ? strchr(key, '/') + 1 : "tcp";
+                for (size_t i = 0; ret == 0 && i < json_object_array_length(arr); i++) {
+                        json_object *b = json_object_array_get_idx(arr, i);
+                        const char *ip = vs_net_str(b, "HostIp"), *hp = vs_net_str(b, "HostPort");
+                        long lo, hi;
+                        bool fixed = *hp && strchr(hp, '-') == NULL;
+                        if (!*hp)
+                                ephemeral_range(&lo, &hi);
+                        else if (sscanf(hp, "%ld-%ld", &lo, &hi) != 2)
+                                lo = hi = strtol(hp, NULL, 10);
+                        long found = 0;
+                        const char *who = NULL;
+                        for (long p = lo; p <= hi && !found; p++) {
+                                struct conflict c = {proto, ip, p};
+                                who = published_by(db, ctr_id, &c);
+                                if (who == NULL && each_binding(done, same_port, &c))
+                                        who = "itself";
+                                if (who == NULL && !host_listens(proto, ip, p))
+                                        found = p;
+                        }
+                        if (found == 0 && fixed)
+                                ret = who ? vs_fail(err,
+                                                    "-p: host port %s/%s is already published "
+                                                    "by container %s",
+                                                    hp, proto, who)
+                                          : vs_fail(err,
+                                                    "-p: host port %s/%s is in use by a process "
+                                                    "on the host",
+                                                    hp, proto);
+                        else if (found == 0)
+                                ret = vs_fail(err, "-p: no free host port for %s in %ld-%ld", key,
+                                              lo, hi);
+                        if (ret == 0) {
+                                _cleanup_free_ char *ps = xasprintf("%ld", found);
+                                json_object_object_add(b, "HostPort", json_object_new_string(ps));
+                                add_binding(done, strtol(key, NULL, 10), proto, ip, ps);
                         }
                 }
         }
-        return 0;
-}
-
-int vs_net_ports_check(struct vs_netdb *db, const char *ctr_id, json_object *ports, vs_error **err)
-{
-        struct check k = {db, ctr_id, err};
-        return each_binding(ports, check_one, &k);
+        json_object_put(done);
+        return ret;
 }
 
 struct rules {

@@ -228,6 +228,13 @@ int vs_net_create(const char *data_root, const struct vs_net_create_opts *o, cha
         _cleanup_json_ json_object *labels = NULL;
         if (labels_json(o->labels, &labels, err) < 0)
                 return -1;
+        struct vs_cidr6 s6;
+        if (o->subnet6 && !o->ipv6)
+                return vs_fail(err, "--subnet: %s is an IPv6 subnet: add --ipv6", o->subnet6);
+        if (o->ipv6 && o->subnet6 == NULL)
+                return vs_fail(err, "--ipv6: give an IPv6 --subnet too (e.g. fd00:1::/64)");
+        if (o->subnet6 && vs_cidr6_parse("--subnet", o->subnet6, &s6, err) < 0)
+                return -1;
 
         _cleanup_netdb_ struct vs_netdb db = {.lock_fd = -1};
         if (vs_netdb_open(data_root, &db, err) < 0)
@@ -237,6 +244,15 @@ int vs_net_create(const char *data_root, const struct vs_net_create_opts *o, cha
         vs_error_free(&ignore);
         if (dup && strcmp(vs_net_str(dup, "Name"), o->name) == 0)
                 return vs_fail(err, "network with name '%s' already exists", o->name);
+        for (size_t i = 0; o->subnet6 && i < json_object_array_length(db.nets); i++) {
+                json_object *other = json_object_array_get_idx(db.nets, i);
+                struct vs_cidr6 t;
+                if (*vs_net_str(other, "Subnet6") &&
+                    vs_cidr6_parse("subnet", vs_net_str(other, "Subnet6"), &t, NULL) == 0 &&
+                    vs_cidr6_overlap(&s6, &t))
+                        return vs_fail(err, "--subnet: %s overlaps %s of network '%s'", o->subnet6,
+                                       vs_net_str(other, "Subnet6"), vs_net_str(other, "Name"));
+        }
         if (o->subnet) {
                 json_object *other = overlapping(&db, &subnet);
                 if (other)
@@ -257,6 +273,14 @@ int vs_net_create(const char *data_root, const struct vs_net_create_opts *o, cha
         char gws[16];
         json_object *net =
             new_network(o->name, cidr, vs_ipv4_str(gw, gws), NULL, o->internal, steal_ptr(labels));
+        if (o->subnet6) {
+                char gw6[46], canon[64];
+                vs_ipv6_nth(&s6, 0, canon);
+                snprintf(canon + strlen(canon), sizeof(canon) - strlen(canon), "/%u", s6.prefix);
+                vs_ipv6_nth(&s6, 1, gw6);
+                json_object_object_add(net, "Subnet6", json_object_new_string(canon));
+                json_object_object_add(net, "Gateway6", json_object_new_string(gw6));
+        }
         json_object_array_add(db.nets, net);
         if (vs_netdb_save(&db, err) < 0)
                 return -1;
@@ -274,12 +298,21 @@ static json_object *docker_shape(json_object *net)
         json_object_object_add(o, "Created", json_object_new_string(vs_net_str(net, "Created")));
         json_object_object_add(o, "Scope", json_object_new_string("local"));
         json_object_object_add(o, "Driver", json_object_new_string("bridge"));
-        json_object_object_add(o, "EnableIPv6", json_object_new_boolean(false));
+        json_object_object_add(o, "EnableIPv6",
+                               json_object_new_boolean(*vs_net_str(net, "Subnet6")));
         json_object *ipam = json_object_new_object(), *cfg = json_object_new_array(),
                     *c = json_object_new_object();
         json_object_object_add(c, "Subnet", json_object_new_string(vs_net_str(net, "Subnet")));
         json_object_object_add(c, "Gateway", json_object_new_string(vs_net_str(net, "Gateway")));
         json_object_array_add(cfg, c);
+        if (*vs_net_str(net, "Subnet6")) {
+                json_object *c6 = json_object_new_object();
+                json_object_object_add(c6, "Subnet",
+                                       json_object_new_string(vs_net_str(net, "Subnet6")));
+                json_object_object_add(c6, "Gateway",
+                                       json_object_new_string(vs_net_str(net, "Gateway6")));
+                json_object_array_add(cfg, c6);
+        }
         json_object_object_add(ipam, "Driver", json_object_new_string("default"));
         json_object_object_add(ipam, "Options", NULL);
         json_object_object_add(ipam, "Config", cfg);
@@ -302,10 +335,15 @@ static json_object *docker_shape(json_object *net)
                 json_object *e = json_object_new_object();
                 json_object_object_add(e, "Name", json_object_new_string(vs_net_str(ep, "Name")));
                 json_object_object_add(e, "EndpointID", json_object_new_string(cid));
-                json_object_object_add(e, "MacAddress", json_object_new_string(""));
+                json_object_object_add(e, "MacAddress",
+                                       json_object_new_string(vs_net_str(ep, "MacAddress")));
                 _cleanup_free_ char *a = xasprintf("%s/%u", vs_net_str(ep, "IP"), s.prefix);
                 json_object_object_add(e, "IPv4Address", json_object_new_string(a));
-                json_object_object_add(e, "IPv6Address", json_object_new_string(""));
+                _cleanup_free_ char *a6 =
+                    *vs_net_str(ep, "IP6") ? xasprintf("%s/%s", vs_net_str(ep, "IP6"),
+                                                       strchr(vs_net_str(net, "Subnet6"), '/') + 1)
+                                           : xstrdup("");
+                json_object_object_add(e, "IPv6Address", json_object_new_string(a6));
                 json_object_object_add(ctrs, cid, e);
         }
         json_object_object_add(o, "Containers", ctrs);

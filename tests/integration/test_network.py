@@ -20,7 +20,7 @@ import pytest
 import helpers
 
 TIMEOUT = 60
-VETH = re.compile(r"^\d+: (vs[0-9a-f]{12})[@:]", re.M)
+VETH = re.compile(r"^\d+: (vs[0-9a-f]{12}\d?)[@:]", re.M)
 
 
 class Res:
@@ -357,7 +357,7 @@ def test_published_port_answers_on_loopback_host_and_outside(net, outside):
     assert res.returncode != 0
     net.ok("rm", "-f", "web")
     assert cid not in nft_rules(net)
-    assert "dnat" not in nft_rules(net)
+    assert "dnat to" not in nft_rules(net)
 
 
 def test_port_conflict_and_bad_specs(net):
@@ -369,7 +369,9 @@ def test_port_conflict_and_bad_specs(net):
     net("rm", "-f", "second")
     assert len(net.leases()["bridge"]) == 1
     for spec, mention in [("0:80", "'0'"), ("70000:80", "70000"), ("8080:80/sctp", "sctp"),
-                          ("8080", "HOSTPORT:CTRPORT"), ("300.1.1.1:80:80", "300.1.1.1")]:
+                          (":80", "HOSTPORT"), ("300.1.1.1:80:80", "300.1.1.1"),
+                          ("8000-8001:80-82", "differ in length"), ("82-80", "ends before"),
+                          ("8000-x:80", "'x'")]:
         res = net("run", "--rm", "--network", "bridge", "-p", spec, "busybox", "true")
         one_error(res, "-p", mention)
     one_error(net("run", "--rm", "-p", "8081:80", "busybox", "true"), "-p", "--network")
@@ -431,3 +433,483 @@ def test_networks_are_isolated_from_each_other(net):
     rules = nft_rules(net)
     assert red not in rules and blue not in rules, rules
     assert net.net("bridge")["Id"] in rules
+
+
+# --------------------------------------------------------------------------
+# several networks, connect/disconnect, aliases
+
+
+def hosts_of(net, ctr):
+    return net.ok("exec", ctr, "cat", "/etc/hosts")
+
+
+def reaches(net, src, dst):
+    return net("exec", src, "ping", "-c", "1", "-W", "2", dst).returncode == 0
+
+
+def test_several_networks_connect_disconnect_and_aliases(net):
+    net.ok("network", "create", "--subnet", "10.31.0.0/24", "front")
+    net.ok("network", "create", "--subnet", "10.32.0.0/24", "back")
+    net.ok("run", "-d", "--name", "web", "--network", "front", "--network-alias", "www",
+           "busybox", "sleep", "60")
+    net.ok("run", "-d", "--name", "both", "--network", "front", "--network", "back",
+           "busybox", "sleep", "60")
+    # Started later, on back only.
+    net.ok("run", "-d", "--name", "late", "--network", "back", "busybox", "sleep", "60")
+    nets = json.loads(net.ok("inspect", "both"))[0]["NetworkSettings"]["Networks"]
+    assert set(nets) == {"front", "back"}, nets
+    assert nets["front"]["IPAddress"].startswith("10.31.0.")
+    assert nets["back"]["IPAddress"].startswith("10.32.0.")
+    addrs = net.ok("exec", "both", "ip", "-4", "-o", "addr")
+    assert re.search(r"eth0\s+inet 10\.31\.0\.\d+/24", addrs), addrs
+    assert re.search(r"eth1\s+inet 10\.32\.0\.\d+/24", addrs), addrs
+    # One default route, through the first network.
+    assert net.ok("exec", "both", "ip", "route").count("default") == 1
+    assert "default via 10.31.0.1" in net.ok("exec", "both", "ip", "route")
+    assert len(net.veths()) == 4
+    # Names and aliases on both of its networks; the alias only on front.
+    for target in ("web", "www", "late"):
+        assert reaches(net, "both", target), target
+    assert reaches(net, "late", "both")
+    assert "www" not in hosts_of(net, "late")
+    assert not reaches(net, "late", "web")  # different networks, isolated
+
+    # connect a running container, with a fixed address and an alias.
+    one_error(net("network", "connect", "--ip", "10.31.0.9", "back", "web"), "--ip",
+              "10.31.0.9")
+    assert "eth1" not in net.ok("exec", "web", "ip", "-o", "link")
+    net.ok("network", "connect", "--ip", "10.32.0.50", "--alias", "cache", "back", "web")
+    addrs = net.ok("exec", "web", "ip", "-4", "-o", "addr")
+    assert re.search(r"eth1\s+inet 10\.32\.0\.50/24", addrs), addrs
+    nets = json.loads(net.ok("inspect", "web"))[0]["NetworkSettings"]["Networks"]
+    assert nets["back"]["IPAddress"] == "10.32.0.50" and nets["back"]["Aliases"] == ["cache"]
+    # The earlier container resolves it at once, by name and alias.
+    assert re.search(r"^10\.32\.0\.50\s+web cache$", hosts_of(net, "late"), re.M)
+    for target in ("web", "cache", "10.32.0.50"):
+        assert reaches(net, "late", target), target
+    assert "late" in hosts_of(net, "web")
+    cid = net.ok("inspect", "-f", "{{.Id}}", "web").strip()
+    assert cid in net.net("back")["Containers"]
+    one_error(net("network", "connect", "back", "web"), "already connected", "back")
+    one_error(net("network", "connect", "nosuch", "web"), "no such network", "nosuch")
+    one_error(net("network", "connect", "back", "nosuchctr"), "nosuchctr")
+
+    # disconnect: interface, names and lease go; front stays.
+    net.ok("network", "disconnect", "back", "web")
+    assert "eth1" not in net.ok("exec", "web", "ip", "-o", "link")
+    assert "cache" not in hosts_of(net, "late") and "web" not in hosts_of(net, "late")
+    assert "late" not in hosts_of(net, "web")
+    assert not reaches(net, "late", "10.32.0.50")
+    assert cid not in net.net("back")["Containers"]
+    assert reaches(net, "both", "web")
+    one_error(net("network", "disconnect", "back", "web"), "not connected", "back")
+    helpers.wait_for(lambda: len(net.veths()) == 4, what="web's second veth gone")
+
+    # A stopped container keeps its networks and comes back on both.
+    net.ok("stop", "-t", "0", "both")
+    net.ok("start", "both")
+    addrs = net.ok("exec", "both", "ip", "-4", "-o", "addr")
+    assert "eth0" in addrs and "eth1" in addrs, addrs
+    assert reaches(net, "late", "both")
+    # A created container connected before its start gets both at start.
+    net.ok("create", "--name", "fresh", "--network", "front", "busybox", "sleep", "60")
+    net.ok("network", "connect", "back", "fresh")
+    net.ok("start", "fresh")
+    assert "eth1" in net.ok("exec", "fresh", "ip", "-o", "link")
+    assert reaches(net, "late", "fresh")
+    one_error(net("network", "rm", "back"), "in use")
+    net.ok("rm", "-f", "web", "both", "late", "fresh")
+    assert net.leases() == {}
+    net.ok("network", "rm", "front", "back")
+
+
+def test_connect_refused_for_none_host_and_container_modes(net):
+    net.ok("network", "create", "--subnet", "10.33.0.0/24", "app")
+    net.ok("run", "-d", "--name", "lonely", "--network", "none", "busybox", "sleep", "60")
+    one_error(net("network", "connect", "app", "lonely"), "lonely", "--network none")
+    # The default (loopback-only) mode joins like a bridge network would.
+    net.ok("run", "-d", "--name", "plain", "busybox", "sleep", "60")
+    net.ok("network", "connect", "app", "plain")
+    assert re.search(r"eth0\s+inet 10\.33\.0\.\d+", net.ok("exec", "plain", "ip", "-4", "-o",
+                                                          "addr"))
+    assert net.leases()["app"]
+    net.ok("rm", "-f", "plain", "lonely")
+
+
+# --------------------------------------------------------------------------
+# container:ID, /etc files, MAC
+
+
+def test_container_mode_etc_flags_and_mac(net):
+    net.ok("run", "-d", "--name", "web", "--network", "bridge", "--hostname", "webhost",
+           "--add-host", "db.local:10.9.9.9", "--add-host", "v6.local=fd00::1",
+           "--add-host", "host.vessel.internal:host-gateway",
+           "--dns", "192.0.2.53", "--dns-search", "example.test", "--dns-option", "ndots:2",
+           "--mac-address", "02:42:ac:1e:00:99", "busybox", "sh", "-c",
+           "echo shared > /tmp/i.html; exec httpd -f -p 80 -h /tmp")
+    hosts = hosts_of(net, "web")
+    assert re.search(r"^10\.9\.9\.9\s+db\.local$", hosts, re.M), hosts
+    assert re.search(r"^fd00::1\s+v6\.local$", hosts, re.M), hosts
+    assert re.search(r"^172\.30\.0\.1\s+host\.vessel\.internal$", hosts, re.M), hosts
+    resolv = net.ok("exec", "web", "cat", "/etc/resolv.conf")
+    assert [l for l in resolv.splitlines() if l.startswith("nameserver")] == \
+        ["nameserver 192.0.2.53"], resolv
+    assert "search example.test" in resolv and "options ndots:2" in resolv, resolv
+    assert "02:42:ac:1e:00:99" in net.ok("exec", "web", "ip", "link", "show", "eth0")
+    ns = json.loads(net.ok("inspect", "web"))[0]["NetworkSettings"]
+    assert ns["MacAddress"] == "02:42:ac:1e:00:99"
+    # container:web shares its namespace (its loopback), hosts and hostname.
+    helpers.wait_for(lambda: net("exec", "web", "wget", "-qO-", "http://127.0.0.1/i.html")
+                     .returncode == 0, what="httpd in web")
+    out = net.ok("run", "--rm", "--network", "container:web", "busybox", "sh", "-c",
+                 "wget -qO- http://127.0.0.1/i.html; hostname; grep db.local /etc/hosts; "
+                 "ip -o link | grep -c eth0")
+    lines = out.splitlines()
+    assert lines[0] == "shared" and lines[1] == "webhost", out
+    assert "10.9.9.9" in lines[2] and lines[3] == "1", out
+    assert len(net.veths()) == 1
+    net.ok("stop", "-t", "0", "web")
+    one_error(net("run", "--rm", "--network", "container:web", "busybox", "true"),
+              "container:", "not running")
+    net.ok("rm", "-f", "web")
+
+
+@pytest.mark.parametrize("args, mentions", [
+    (["--network", "container:nosuch"], ["--network", "nosuch"]),
+    (["--network", "bridge", "--network", "none"], ["--network", "none", "combined"]),
+    (["--network", "bridge", "--network", "bridge"], ["--network", "twice"]),
+    (["--network", "container:x", "--hostname", "h"], ["--hostname", "conflicting"]),
+    (["--network", "container:x", "-p", "80"], ["-p"]),
+    (["--dns", "banana"], ["--dns", "banana"]),
+    (["--dns-search", "a b"], ["--dns-search"]),
+    (["--add-host", "nocolon"], ["--add-host", "nocolon"]),
+    (["--add-host", "h:300.1.1.1"], ["--add-host", "300.1.1.1"]),
+    (["--add-host", "h:host-gateway"], ["--add-host", "host-gateway", "--network"]),
+    (["--network", "bridge", "--mac-address", "zz:zz"], ["--mac-address", "zz:zz"]),
+    (["--network", "bridge", "--mac-address", "01:00:5e:00:00:01"], ["--mac-address",
+                                                                    "multicast"]),
+    (["--mac-address", "02:00:00:00:00:01"], ["--mac-address", "--network"]),
+    (["--network-alias", "a"], ["--network-alias", "--network"]),
+    (["-P"], ["-P", "--network"]),
+])
+def test_bad_network_flags(net, args, mentions):
+    net.ok("create", "--name", "x", "busybox", "true")
+    res = net("run", "--rm", *args, "busybox", "true")
+    one_error(res, *mentions)
+    assert len(net.records()) == 1 and net.leases() == {}
+    net.ok("rm", "x")
+
+
+# --------------------------------------------------------------------------
+# ports: ranges, random host ports, -P, `port`, ps, host listeners, hairpin, udp
+
+
+def port_lines(net, *args):
+    return sorted(net.ok("port", *args).splitlines())
+
+
+def ephemeral(port):
+    return 32768 <= int(port) <= 60999
+
+
+UDP_ASK = """
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(3)
+for _ in range(5):
+    s.sendto(b"ping\\n", (sys.argv[1], int(sys.argv[2])))
+    try:
+        print(s.recv(100).decode().strip())
+        break
+    except socket.timeout:
+        pass
+"""
+
+
+# The host's python3 inside a busybox container (its /usr bound read-only).
+HOST_PY = ["-v", "/usr:/host/usr:ro", "-e", "PYTHONHOME=/host/usr", "-e",
+           "PY=/host/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 --library-path "
+           "/host/usr/lib/x86_64-linux-gnu /host/usr/bin/python3"]
+UDP_SERVE = ("import socket\n"
+             "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+             "s.bind(('0.0.0.0', 9000))\n"
+             "while True:\n"
+             "    d, a = s.recvfrom(100)\n"
+             "    s.sendto(b'pong\\n', a)\n")
+
+
+def udp_ask(ns, host, port):
+    return subprocess.run(["ip", "netns", "exec", ns, "python3", "-c", UDP_ASK, host, str(port)],
+                          capture_output=True, text=True, timeout=30).stdout.strip()
+
+
+def test_port_ranges_random_ports_port_cmd_ps_and_hairpin(net, outside):
+    serve = ("for p in 80 81 82; do mkdir -p /w$p; echo port$p > /w$p/i.html; "
+             "httpd -p $p -h /w$p; done; exec $PY -c \"$UDP_SERVE\"")
+    if not Path("/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2").exists():
+        pytest.skip("the UDP server runs the host's python3 through its x86_64 loader")
+    net.ok("run", "-d", "--name", "web", "--network", "bridge", *HOST_PY, "-e",
+           f"UDP_SERVE={UDP_SERVE}", "-p", "8000-8002:80-82",
+           "-p", "127.0.0.1::80", "-p", "90", "-p", "9000:9000/udp", "busybox", "sh", "-c",
+           serve)
+    lines = port_lines(net, "web")
+    assert "80/tcp -> 0.0.0.0:8000" in lines and "81/tcp -> 0.0.0.0:8001" in lines
+    assert "82/tcp -> 0.0.0.0:8002" in lines and "9000/udp -> 0.0.0.0:9000" in lines
+    local = [l for l in lines if l.startswith("80/tcp -> 127.0.0.1:")]
+    rand = [l for l in lines if l.startswith("90/tcp -> 0.0.0.0:")]
+    assert len(local) == 1 and len(rand) == 1, lines
+    local_port, rand_port = local[0].rsplit(":", 1)[1], rand[0].rsplit(":", 1)[1]
+    assert ephemeral(local_port) and ephemeral(rand_port) and local_port != rand_port
+    assert net.ok("port", "web", "81") == "0.0.0.0:8001\n"
+    assert net.ok("port", "web", "9000/udp") == "0.0.0.0:9000\n"
+    one_error(net("port", "web", "83"), "83")
+    ps = net.ok("ps")
+    assert "0.0.0.0:8000->80/tcp" in ps and f"127.0.0.1:{local_port}->80/tcp" in ps, ps
+    helpers.wait_for(lambda: subprocess.run(
+        ["ip", "netns", "exec", net.netns, "busybox", "wget", "-qO-",
+         "http://127.0.0.1:8002/i.html"], capture_output=True).returncode == 0,
+        what="httpd on the published ports")
+    for port, body in ((8000, "port80"), (8001, "port81"), (8002, "port82"),
+                       (local_port, "port80")):
+        assert wget_in(net.netns, f"http://127.0.0.1:{port}/i.html") == body + "\n"
+    assert wget_in(outside, "http://192.0.2.1:8002/i.html") == "port82\n"
+    # UDP answers from loopback and from outside.
+    assert udp_ask(net.netns, "127.0.0.1", 9000) == "pong"
+    assert udp_ask(outside, "192.0.2.1", 9000) == "pong"
+
+    # Hairpin: containers reach published ports through the host's
+    # addresses: a neighbour on the same bridge, and one on another network.
+    # (The publishing container itself does not: docs/networking.md.)
+    net.ok("run", "-d", "--name", "nb", "--network", "bridge", "busybox", "sleep", "60")
+    net.ok("network", "create", "--subnet", "10.34.0.0/24", "other")
+    net.ok("run", "-d", "--name", "far", "--network", "other", "busybox", "sleep", "60")
+    for ctr in ("nb", "far"):
+        for addr in ("192.0.2.1", "172.30.0.1"):
+            out = net.ok("exec", ctr, "wget", "-qO-", f"http://{addr}:8001/i.html")
+            assert out == "port81\n", (ctr, addr)
+    web_ip = json.loads(net.ok("inspect", "web"))[0]["NetworkSettings"]["IPAddress"]
+    assert not reaches(net, "far", web_ip)  # still isolated but for published ports
+
+    # A host port a process on the host holds, and one another container has.
+    holder = subprocess.Popen(
+        ["ip", "netns", "exec", net.netns, "python3", "-c",
+         "import socket, time\ns = socket.socket()\ns.bind(('0.0.0.0', 8090))\ns.listen()\n"
+         "print('ready', flush=True)\ntime.sleep(60)\n"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        one_error(net("run", "--rm", "--network", "bridge", "-p", "8090:80", "busybox", "true"),
+                  "8090", "in use")
+    finally:
+        holder.kill()
+        holder.wait()
+    one_error(net("run", "--rm", "--network", "bridge", "-p", "8001:80", "busybox", "true"),
+              "8001", "already published", "web")
+    # A host range with one container port takes the first free one.
+    net.ok("run", "-d", "--name", "r", "--network", "bridge", "-p", "8001-8003:80", "busybox",
+           "sleep", "60")
+    assert port_lines(net, "r") == ["80/tcp -> 0.0.0.0:8003"]
+    # A container not started yet has no ports to show.
+    net.ok("create", "--name", "unstarted", "--network", "bridge", "-p", "80", "busybox", "true")
+    assert net.ok("port", "unstarted") == ""
+    net.ok("rm", "-f", "web", "nb", "far", "r", "unstarted")
+    assert "dnat to" not in nft_rules(net)
+    net.ok("network", "rm", "other")
+
+
+def test_publish_all_from_the_images_expose(net):
+    net.ok("create", "--name", "base", "busybox", "true")
+    net.ok("commit", "-c", "EXPOSE 80 5353/udp", "base", "exposed:1")
+    net.ok("rm", "base")
+    net.ok("run", "-d", "--name", "pa", "--network", "bridge", "-P", "-p", "8080:80",
+           "exposed:1", "sh", "-c", "echo pa > /tmp/i.html; exec httpd -f -p 80 -h /tmp")
+    lines = port_lines(net, "pa")
+    # -p wins for 80; 5353/udp gets a free host port.
+    assert lines[0] == "5353/udp -> 0.0.0.0:" + lines[0].rsplit(":", 1)[1], lines
+    assert ephemeral(lines[0].rsplit(":", 1)[1]) and lines[1] == "80/tcp -> 0.0.0.0:8080"
+    net.ok("rm", "-f", "pa")
+    net.ok("rmi", "exposed:1")
+
+
+def test_kill9_with_two_networks_and_ports_then_rm_leaves_nothing(net):
+    net.ok("network", "create", "--subnet", "10.35.0.0/24", "one")
+    net.ok("network", "create", "--subnet", "10.36.0.0/24", "two")
+    cid = net.ok("run", "-d", "--name", "k", "--network", "one", "--network", "two",
+                 "-p", "8100-8101:80-81", "-p", "9100/udp", "busybox", "sleep", "60").strip()
+    net.ok("network", "connect", "bridge", "k")
+    assert len(net.veths()) == 3
+    assert f"vessel:{cid}" in nft_rules(net)
+    info = json.loads(net.ok("inspect", "k"))[0]
+    # kill -9 of the monitor and of the container's init.
+    os.kill(info["MonitorPid"], 9)
+    os.kill(info["State"]["Pid"], 9)
+    helpers.wait_for(lambda: not os.path.exists(f"/proc/{info['MonitorPid']}"),
+                     what="monitor gone")
+    net.ok("rm", "-f", "k")
+    assert net.leases() == {}
+    assert f"vessel:{cid}" not in nft_rules(net) and "dnat to" not in nft_rules(net)
+    helpers.wait_for(lambda: net.veths() == [], what="the three veths gone")
+    # Nothing of k is left in a later container's view either.
+    net.ok("run", "-d", "--name", "after", "--network", "one", "-p", "8100:80", "busybox",
+           "sleep", "60")
+    assert "k" not in hosts_of(net, "after").split()
+    net.ok("rm", "-f", "after")
+    net.ok("network", "rm", "one", "two")
+
+
+def test_fifty_containers_on_one_network(net):
+    net.ok("network", "create", "--subnet", "10.37.0.0/24", "many")
+    names = [f"m{i}" for i in range(50)]
+    for n in names:
+        net.ok("run", "-d", "--name", n, "--network", "many", "busybox", "sleep", "120")
+    ips = {c["IPv4Address"] for c in net.net("many")["Containers"].values()}
+    assert len(ips) == 50
+    assert reaches(net, "m0", "m49") and reaches(net, "m49", "m0")
+    net.ok("rm", "-f", *names)
+    assert net.leases() == {}
+    helpers.wait_for(lambda: net.veths() == [], timeout=30, what="50 veths gone")
+
+
+# --------------------------------------------------------------------------
+# CNI (Debian's containernetworking-plugins)
+
+
+CNI_BIN = Path("/usr/lib/cni")
+
+
+@pytest.fixture
+def cni(net, tmp_path):
+    if not (CNI_BIN / "bridge").exists() or not (CNI_BIN / "host-local").exists():
+        pytest.skip("containernetworking-plugins is not installed (scripts/deps.sh)")
+    confdir, ipam = tmp_path / "net.d", tmp_path / "ipam"
+    confdir.mkdir()
+    conf = {"cniVersion": "1.0.0", "name": "cninet", "plugins": [
+        {"type": "bridge", "bridge": "cni-vs0", "isGateway": True, "ipMasq": True,
+         "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.88.5.0/24"}]],
+                  "routes": [{"dst": "0.0.0.0/0"}], "dataDir": str(ipam)}},
+        {"type": "portmap", "capabilities": {"portMappings": True}}]}
+    (confdir / "10-cninet.conflist").write_text(json.dumps(conf))
+    broken = {"cniVersion": "1.0.0", "name": "broken", "type": "nosuchplugin"}
+    (confdir / "20-broken.conf").write_text(json.dumps(broken))
+    cfg = tmp_path / "vessel.json"
+    cfg.write_text(json.dumps({"cni-config-dir": str(confdir)}))
+    net.env["VESSEL_CONFIG"] = str(cfg)
+    yield ipam / "cninet"
+
+
+def cni_leases(d):
+    return sorted(p.name for p in d.iterdir() if re.fullmatch(r"[\d.]+", p.name)) \
+        if d.exists() else []
+
+
+def test_cni_network_add_check_del(net, cni):
+    net.ok("run", "-d", "--name", "c1", "--network", "cninet", "-p", "8085:80", "busybox", "sh",
+           "-c", "echo cni > /tmp/i.html; exec httpd -f -p 80 -h /tmp")
+    ns = json.loads(net.ok("inspect", "c1"))[0]["NetworkSettings"]
+    ip = ns["IPAddress"]
+    assert ip.startswith("10.88.5.") and ns["Gateway"] == "10.88.5.1"
+    assert ns["Networks"]["cninet"]["IPAddress"] == ip
+    assert cni_leases(cni) == [ip]
+    assert f"inet {ip}/24" in net.ok("exec", "c1", "ip", "-4", "addr", "show", "eth0")
+    net.ok("network", "check", "c1")
+    helpers.wait_for(lambda: subprocess.run(
+        ["ip", "netns", "exec", net.netns, "busybox", "wget", "-qO-", f"http://{ip}/i.html"],
+        capture_output=True).returncode == 0, what="httpd over the CNI bridge")
+    # portmap's rule: the published port through a host address.
+    assert wget_in(net.netns, "http://10.88.5.1:8085/i.html") == "cni\n"
+    assert net.ok("port", "c1") == "80/tcp -> 0.0.0.0:8085\n"
+    # A restart DELs the earlier incarnation first: still one lease.
+    net.ok("stop", "-t", "0", "c1")
+    net.ok("start", "c1")
+    assert len(cni_leases(cni)) == 1
+    net.ok("rm", "-f", "c1")
+    assert cni_leases(cni) == []
+    assert "veth" not in net.ip("-o", "link")
+    # The native driver is still there beside it.
+    net.ok("run", "--rm", "--network", "bridge", "busybox", "true")
+
+
+def test_cni_bad_input(net, cni):
+    one_error(net("run", "--rm", "--network", "cninet", "--ip", "10.88.5.9", "busybox", "true"),
+              "--ip", "cninet")
+    one_error(net("run", "--rm", "--network", "cninet", "-p", "80", "busybox", "true"),
+              "-p", "fixed host port")
+    one_error(net("run", "--rm", "--network", "cninet", "--network", "bridge", "busybox",
+                  "true"), "cninet", "combined")
+    res = net("run", "--rm", "--network", "broken", "busybox", "true")
+    helpers.assert_error(res, "nosuchplugin")
+    assert net.records() == []
+    one_error(net("run", "--rm", "--network", "nosuchnet", "busybox", "true"),
+              "no such network", "nosuchnet")
+    net.ok("run", "-d", "--name", "c2", "--network", "cninet", "busybox", "sleep", "60")
+    one_error(net("network", "connect", "bridge", "c2"), "c2", "cninet")
+    net.ok("rm", "-f", "c2")
+    assert cni_leases(cni) == []
+
+
+# --------------------------------------------------------------------------
+# IPv6 (dual-stack user networks)
+
+
+def test_dual_stack_network(net):
+    net.ok("network", "create", "--ipv6", "--subnet", "10.39.0.0/24", "--subnet",
+           "fd00:39::/64", "six")
+    n = net.net("six")
+    assert n["EnableIPv6"] is True
+    assert n["IPAM"]["Config"] == [{"Subnet": "10.39.0.0/24", "Gateway": "10.39.0.1"},
+                                   {"Subnet": "fd00:39::/64", "Gateway": "fd00:39::1"}]
+    net.ok("run", "-d", "--name", "a6", "--network", "six", "busybox", "sleep", "60")
+    net.ok("run", "-d", "--name", "b6", "--network", "six", "busybox", "sleep", "60")
+    ns = json.loads(net.ok("inspect", "b6"))[0]["NetworkSettings"]
+    assert ns["GlobalIPv6Address"] == "fd00:39::3" and ns["GlobalIPv6PrefixLen"] == 64
+    assert ns["IPv6Gateway"] == "fd00:39::1"
+    addrs = net.ok("exec", "a6", "ip", "-6", "addr", "show", "eth0")
+    assert "inet6 fd00:39::2/64" in addrs, addrs
+    assert "default via fd00:39::1" in net.ok("exec", "a6", "ip", "-6", "route")
+    out = net.ok("exec", "a6", "ping", "-6", "-c", "1", "-W", "5", "fd00:39::3")
+    assert "from fd00:39::3" in out, out
+    assert re.search(r"^fd00:39::3\s+b6$", hosts_of(net, "a6"), re.M), hosts_of(net, "a6")
+    # The host side reaches it through the bridge's address.
+    subprocess.run(["ip", "netns", "exec", net.netns, "busybox", "ping", "-6", "-c", "1", "-W",
+                    "5", "fd00:39::2"], check=True, capture_output=True)
+    cid = net.ok("inspect", "-f", "{{.Id}}", "a6").strip()
+    assert net.net("six")["Containers"][cid]["IPv6Address"] == "fd00:39::2/64"
+    # Isolated from another dual-stack network over IPv6 too.
+    net.ok("network", "create", "--ipv6", "--subnet", "fd00:40::/64", "seven")
+    net.ok("run", "-d", "--name", "c7", "--network", "seven", "busybox", "sleep", "60")
+    assert not reaches(net, "c7", "fd00:39::2")
+    assert reaches(net, "a6", "b6")
+    net.ok("rm", "-f", "a6", "b6", "c7")
+    net.ok("network", "rm", "six", "seven")
+    res = subprocess.run(["ip", "netns", "exec", net.netns, "nft", "list", "table", "ip6",
+                          "vessel"], capture_output=True, text=True)
+    assert "vessel-net" not in res.stdout, res.stdout
+
+
+@pytest.mark.parametrize("args, mentions", [
+    (["--subnet", "fd00:1::/64", "x"], ["--subnet", "--ipv6"]),
+    (["--ipv6", "x"], ["--ipv6", "subnet"]),
+    (["--ipv6", "--subnet", "fd00:1::1/64", "x"], ["--subnet", "host bits"]),
+    (["--ipv6", "--subnet", "fd00:1::/40", "x"], ["--subnet", "48"]),
+    (["--ipv6", "--subnet", "fd00:1::/64", "--subnet", "fd00:2::/64", "x"], ["--subnet"]),
+    (["--ipv6", "--subnet", "fd00:9::/80", "x"], ["overlaps", "fd00:9::/64", "taken6"]),
+])
+def test_ipv6_bad_input(net, args, mentions):
+    net.ok("network", "create", "--ipv6", "--subnet", "fd00:9::/64", "taken6")
+    before = net.ok("network", "ls", "-q")
+    one_error(net("network", "create", *args), *mentions)
+    assert net.ok("network", "ls", "-q") == before
+
+
+def test_dns_from_the_configuration_and_the_flag_winning(net, tmp_path):
+    cfg = tmp_path / "vessel-dns.json"
+    cfg.write_text(json.dumps({"dns": ["192.0.2.10", "192.0.2.11"], "dns-search": ["cfg.test"]}))
+    net.env["VESSEL_CONFIG"] = str(cfg)
+    resolv = net.ok("run", "--rm", "--network", "bridge", "busybox", "cat", "/etc/resolv.conf")
+    assert [l for l in resolv.splitlines() if l.startswith("nameserver")] == \
+        ["nameserver 192.0.2.10", "nameserver 192.0.2.11"], resolv
+    assert "search cfg.test" in resolv
+    resolv = net.ok("run", "--rm", "--network", "bridge", "--dns", "192.0.2.99", "busybox", "cat",
+                    "/etc/resolv.conf")
+    assert [l for l in resolv.splitlines() if l.startswith("nameserver")] == \
+        ["nameserver 192.0.2.99"], resolv
+    assert "search cfg.test" in resolv

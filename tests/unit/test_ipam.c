@@ -76,11 +76,63 @@ static void test_parse_port(void **state)
         _cleanup_free_ char *s = vs_json_to_string(b, false);
         assert_string_equal(s, "{\"80/tcp\":[{\"HostIp\":\"\",\"HostPort\":\"8080\"}],"
                                "\"53/udp\":[{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"53\"}]}");
-        const char *bad[] = {"80",      "0:80", "8080:0", "70000:80",   "8080:80/sctp",
-                             "x:80:80", ":80",  "8080:",  "1.2.3.4::80"};
+        /* Ranges, a host port left to the start, a host range for one port. */
+        _cleanup_json_ json_object *r = json_object_new_object();
+        assert_int_equal(vs_net_parse_port("8000-8001:80-81", r, &err), 0);
+        assert_int_equal(vs_net_parse_port("90", r, &err), 0);
+        assert_int_equal(vs_net_parse_port("1.2.3.4::91/udp", r, &err), 0);
+        assert_int_equal(vs_net_parse_port("7000-7009:92", r, &err), 0);
+        _cleanup_free_ char *rs = vs_json_to_string(r, false);
+        assert_string_equal(rs, "{\"80/tcp\":[{\"HostIp\":\"\",\"HostPort\":\"8000\"}],"
+                                "\"81/tcp\":[{\"HostIp\":\"\",\"HostPort\":\"8001\"}],"
+                                "\"90/tcp\":[{\"HostIp\":\"\",\"HostPort\":\"\"}],"
+                                "\"91/udp\":[{\"HostIp\":\"1.2.3.4\",\"HostPort\":\"\"}],"
+                                "\"92/tcp\":[{\"HostIp\":\"\",\"HostPort\":\"7000-7009\"}]}");
+        const char *bad[] = {"0:80",  "8080:0", "70000:80", "8080:80/sctp", "x:80:80", ":80",
+                             "8080:", "80-79",  "1-2:3-5",  "8000-x:80",    "a",       ""};
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
                 assert_int_equal(vs_net_parse_port(bad[i], b, &err), -1);
                 assert_non_null(strstr(err->msg, "-p"));
+                vs_error_free(&err);
+        }
+}
+
+static void test_cidr6(void **state)
+{
+        struct vs_cidr6 a, b;
+        vs_error *err = NULL;
+        assert_int_equal(vs_cidr6_parse("--subnet", "fd00:39::/64", &a, &err), 0);
+        assert_int_equal(a.prefix, 64);
+        char buf[46];
+        vs_ipv6_nth(&a, 1, buf);
+        assert_string_equal(buf, "fd00:39::1");
+        vs_ipv6_nth(&a, 0x1ff, buf);
+        assert_string_equal(buf, "fd00:39::1ff");
+        assert_int_equal(vs_cidr6_parse("--subnet", "fd00:39::ff00/120", &b, &err), 0);
+        assert_true(vs_cidr6_overlap(&a, &b));
+        assert_int_equal(vs_cidr6_parse("--subnet", "fd00:3a::/64", &b, &err), 0);
+        assert_false(vs_cidr6_overlap(&a, &b));
+        const char *bad[] = {
+            "fd00::1/64", "fd00::/40", "fd00::/121", "fd00::", "10.0.0.0/8", "fd00::/x", "zz::/64"};
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                assert_int_equal(vs_cidr6_parse("--subnet", bad[i], &b, &err), -1);
+                assert_non_null(strstr(err->msg, "--subnet"));
+                vs_error_free(&err);
+        }
+}
+
+static void test_mac_parse(void **state)
+{
+        uint8_t m[6];
+        vs_error *err = NULL;
+        assert_int_equal(vs_mac_parse("--mac-address", "02:42:ac:1e:00:99", m, &err), 0);
+        assert_int_equal(m[0], 0x02);
+        assert_int_equal(m[5], 0x99);
+        const char *bad[] = {"01:00:5e:00:00:01",    "00:00:00:00:00:00", "02:42:ac:1e:00",
+                             "02:42:ac:1e:00:99:11", "zz:42:ac:1e:00:99", "02-42-ac-1e-00-99"};
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                assert_int_equal(vs_mac_parse("--mac-address", bad[i], m, &err), -1);
+                assert_non_null(strstr(err->msg, "--mac-address"));
                 vs_error_free(&err);
         }
 }
@@ -107,8 +159,7 @@ static void test_concurrent_leases(void **state)
                                                           .ctr_name = cid,
                                                           .hostname = "h",
                                                           .hosts_path = ""};
-                        char *hosts = NULL;
-                        _exit(vs_net_lease(dir, &eo, &hosts, NULL) == 0 ? 0 : 1);
+                        _exit(vs_net_lease(dir, &eo, NULL) == 0 ? 0 : 1);
                 }
         }
         int failures = 0, status;
@@ -132,8 +183,7 @@ static void test_concurrent_leases(void **state)
         }
         struct vs_net_endpoint_opts eo = {
             .network = "n", .ctr_id = "x", .ctr_name = "x", .hostname = "x", .hosts_path = ""};
-        _cleanup_free_ char *hosts = NULL;
-        assert_int_equal(vs_net_lease(dir, &eo, &hosts, &err), -1);
+        assert_int_equal(vs_net_lease(dir, &eo, &err), -1);
         assert_non_null(strstr(err->msg, "no free address"));
         vs_error_free(&err);
         if (vs_rm_rf(dir, &err) < 0)
@@ -147,6 +197,8 @@ int main(void)
             cmocka_unit_test(test_overlap_contains),
             cmocka_unit_test(test_next),
             cmocka_unit_test(test_parse_port),
+            cmocka_unit_test(test_mac_parse),
+            cmocka_unit_test(test_cidr6),
             cmocka_unit_test(test_concurrent_leases),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
