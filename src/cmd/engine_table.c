@@ -26,6 +26,8 @@ int cmd_engine_diff(int argc, char **argv);
 int cmd_engine_exec(int argc, char **argv);
 int cmd_engine_cp(int argc, char **argv);
 int cmd_engine_commit(int argc, char **argv);
+int cmd_build(int argc, char **argv);
+int cmd_builder(int argc, char **argv);
 int cmd_engine_info(int argc, char **argv);
 int cmd_vm(int argc, char **argv);
 int cmd_network(int argc, char **argv);
@@ -51,6 +53,8 @@ const struct vs_command vs_engine_commands[] = {
     {"wait", cmd_engine_wait, "wait for containers to stop; print their exit codes"},
     {"rename", cmd_engine_rename, "rename a container"},
     {"commit", cmd_engine_commit, "create an image from a container's changes"},
+    {"build", cmd_build, "build an image from a Dockerfile"},
+    {"builder", cmd_builder, "manage the build cache (prune)"},
     {"diff", cmd_engine_diff, "list a container's filesystem changes"},
     {"info", cmd_engine_info, "show the configuration files in force and the settings"},
     {"vm", cmd_vm, "microVM backend: build or report the guest kernel"},

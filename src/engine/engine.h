@@ -157,6 +157,8 @@ int vs_parse_signal(const char *flag, const char *s, int *out, vs_error **err);
  * container dir. */
 int vs_oci_config(struct vs_engine *e, const struct vs_ctr *c, int rootfd, json_object **out,
                   vs_error **err);
+/* Docker's 14 default capabilities ("CAP_CHOWN", ...), NULL-terminated. */
+char *const *vs_engine_default_caps(void);
 /* Docker-style default seccomp profile for the given capability set
  * ("CAP_SYS_ADMIN" ...), as a linux.seccomp object. */
 json_object *vs_seccomp_default_profile(char *const *caps);
