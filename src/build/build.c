@@ -967,8 +967,16 @@ static int copy_sources(struct state *s, const struct vs_df_instr *in, struct co
                 const char *w = words[i];
                 const struct vs_df_heredoc *hd = NULL;
                 for (size_t h = 0; h < in->n_heredocs; h++) {
-                        const char *m = w + 2 + (w[2] == '-');
-                        if (strncmp(w, "<<", 2) == 0 && strcmp(m, in->heredocs[h].word) == 0)
+                        if (strncmp(w, "<<", 2) != 0)
+                                break;
+                        /* "<<EOF", "<<-EOF", "<<'EOF'", "<<\"EOF\"": the word unquoted. */
+                        _cleanup_free_ char *m = xstrdup(w + 2 + (w[2] == '-'));
+                        size_t k = 0;
+                        for (const char *c = m; *c; c++)
+                                if (*c != '\'' && *c != '"')
+                                        m[k++] = *c;
+                        m[k] = '\0';
+                        if (strcmp(m, in->heredocs[h].word) == 0)
                                 hd = &in->heredocs[h];
                 }
                 if (hd) {

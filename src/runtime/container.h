@@ -23,6 +23,9 @@ struct vs_create_opts {
         /* Set by run: the exec fifo's read end comes back here, opened before
          * the init starts (see vs_container_run). */
         int *exec_fifo_out;
+        /* run in the foreground: SIGINT/TERM/HUP/QUIT kill the container
+         * instead of being forwarded (build steps: Ctrl-C cancels). */
+        bool cancel_on_signal;
 };
 
 /* Creates the container: its init waits on the exec fifo afterwards.

@@ -1,0 +1,297 @@
+"""`vessel build` against the built-in busybox image: stages and --target,
+the cache (hits, misses, .dockerignore), heredocs, ONBUILD, COPY semantics
+and paths escaping the context, a tar context on stdin, SOURCE_DATE_EPOCH,
+bad Dockerfiles (one line naming file:line), and failing or interrupted
+steps leaving no mount, scratch dir or runtime container behind. Each test
+has its own data root (VESSEL_ROOT) under its tmp_path."""
+
+import io
+import json
+import os
+import signal
+import subprocess
+import tarfile
+import time
+from pathlib import Path
+
+import pytest
+
+TIMEOUT = 120
+
+
+class Builder:
+    def __init__(self, binary, tmp):
+        self.bin = binary
+        self.root = tmp / "data"
+        self.root.mkdir()
+        self.runtime = tmp / "run"
+        self.runtime.mkdir()
+        self.env = dict(os.environ, VESSEL_ROOT=str(self.root),
+                        VESSEL_RUNTIME_ROOT=str(self.runtime))
+        self.env.pop("SOURCE_DATE_EPOCH", None)
+
+    def __call__(self, *args, input=None, env=None, check=False):
+        e = dict(self.env, **(env or {}))
+        p = subprocess.run([self.bin, *args], env=e, input=input, capture_output=True,
+                           timeout=TIMEOUT)
+        p.out = p.stdout.decode(errors="replace")
+        p.err = p.stderr.decode(errors="replace")
+        if check and p.returncode != 0:
+            pytest.fail(f"vessel {' '.join(args)} failed ({p.returncode}): {p.err}")
+        return p
+
+    def build(self, ctx, *args, **kw):
+        return self(*(["build", "--progress", "plain", *args, str(ctx)]), **kw)
+
+    def leftovers(self):
+        tmp = self.root / "build" / "tmp"
+        left = sorted(os.listdir(tmp)) if tmp.exists() else []
+        with open("/proc/self/mountinfo") as f:
+            mounts = [l for l in f if str(self.root) in l or str(self.runtime) in l]
+        ctrs = [n for n in os.listdir(self.runtime) if not n.startswith(".")] \
+            if self.runtime.exists() else []
+        return left, mounts, ctrs
+
+
+@pytest.fixture
+def vb(vessel_bin, tmp_path):
+    b = Builder(vessel_bin, tmp_path)
+    yield b
+    left, mounts, ctrs = b.leftovers()
+    assert (left, mounts, ctrs) == ([], [], []), "build left things behind"
+
+
+def context(tmp_path, dockerfile, files=None, name="ctx"):
+    ctx = tmp_path / name
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text(dockerfile)
+    for path, content in (files or {}).items():
+        p = ctx / path
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(content)
+    return ctx
+
+
+def run_cat(vb, image, *paths):
+    p = vb("run", "--rm", image, "cat", *paths)
+    return p.returncode, p.out
+
+
+MULTI = """\
+FROM busybox AS build
+WORKDIR /src
+COPY main.txt .
+RUN tr a-z A-Z < main.txt > /artifact && echo secret > /src/junk
+FROM busybox AS unused
+RUN exit 3
+FROM busybox
+COPY --from=build /artifact /app/artifact
+CMD ["cat", "/app/artifact"]
+"""
+
+
+def test_multistage_final_has_only_the_artifact(vb, tmp_path):
+    ctx = context(tmp_path, MULTI, {"main.txt": "hello\n"})
+    p = vb.build(ctx, "-t", "multi:1", check=True)
+    assert p.out.strip().startswith("sha256:")
+    # The unused stage (which would fail) was skipped.
+    assert "exit 3" not in p.err
+    rc, out = run_cat(vb, "multi:1", "/app/artifact")
+    assert (rc, out) == (0, "HELLO\n")
+    assert vb("run", "--rm", "multi:1", "ls", "/src").returncode != 0
+    p = vb("run", "--rm", "multi:1")
+    assert p.out == "HELLO\n"
+    # --target stops at a stage.
+    p = vb.build(ctx, "--target", "build", "-t", "multi:build", check=True)
+    rc, out = run_cat(vb, "multi:build", "/src/junk")
+    assert (rc, out) == (0, "secret\n")
+
+
+def test_cache_hits_misses_and_dockerignore(vb, tmp_path):
+    df = "FROM busybox\nCOPY . /ctx/\nRUN ls /ctx > /list\nRUN echo done\n"
+    ctx = context(tmp_path, df, {"a.txt": "1", "skip.log": "x", ".dockerignore": "*.log\n"})
+    first = vb.build(ctx, check=True)
+    assert "CACHED" not in first.err
+    again = vb.build(ctx, check=True)
+    assert again.out == first.out
+    assert again.err.count("CACHED") == 3, again.err
+    # An ignored file changes nothing.
+    (ctx / "skip.log").write_text("changed")
+    (ctx / "other.log").write_text("new")
+    p = vb.build(ctx, check=True)
+    assert p.out == first.out and p.err.count("CACHED") == 3
+    rc, out = run_cat(vb, first.out.strip(), "/list")
+    assert "skip.log" not in out and "a.txt" in out
+    # A changed copied file: the COPY and what follows run again.
+    (ctx / "a.txt").write_text("2")
+    p = vb.build(ctx, check=True)
+    assert p.out != first.out and p.err.count("CACHED") == 0
+    # --no-cache runs every step.
+    p = vb.build(ctx, "--no-cache", check=True)
+    assert "CACHED" not in p.err
+    # builder prune removes entries of images with no name.
+    p = vb("builder", "prune", check=True)
+    assert "Removed" in p.out
+
+
+def test_heredocs_env_args_and_config(vb, tmp_path):
+    df = """\
+FROM busybox
+ARG WHO=world
+ENV GREETING=hello DIR=/w
+WORKDIR $DIR
+RUN <<EOF
+echo "$GREETING $WHO" > out
+EOF
+COPY <<EOF /etc/conf
+dir=${DIR:-none} unset=${NOPE:-dflt} alt=${DIR:+set}
+EOF
+COPY <<'EOF' /etc/raw
+$GREETING
+EOF
+USER 1000:1000
+EXPOSE 8080 53/udp
+LABEL org.test=yes
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["/bin/sh", "-c"]
+CMD ["cat out"]
+"""
+    ctx = context(tmp_path, df)
+    p = vb.build(ctx, "--build-arg", "WHO=you", "-t", "hd", "--label", "extra=1", check=True)
+    p = vb("run", "--rm", "--entrypoint", "cat", "hd", "/w/out", "/etc/conf", "/etc/raw")
+    assert p.out == "hello you\ndir=/w unset=dflt alt=set\n$GREETING\n", p.err
+    cfg = json.loads(vb("image", "inspect", "hd", check=True).out)[0]["Config"]
+    assert cfg["User"] == "1000:1000"
+    assert cfg["WorkingDir"] == "/w"
+    assert set(cfg["ExposedPorts"]) == {"8080/tcp", "53/udp"}
+    assert cfg["Labels"] == {"org.test": "yes", "extra": "1"}
+    assert cfg["Entrypoint"] == ["/bin/sh", "-c"] and cfg["Cmd"] == ["cat out"]
+    assert "GREETING=hello" in cfg["Env"] and not any(e.startswith("WHO=") for e in cfg["Env"])
+    hist = vb("history", "--no-trunc", "hd", check=True).out
+    assert "RUN |1 WHO=you" in hist
+
+
+def test_onbuild_triggers_run_in_the_child(vb, tmp_path):
+    parent = context(tmp_path, "FROM busybox\nONBUILD RUN echo triggered > /trig\n", name="p")
+    vb.build(parent, "-t", "parent", check=True)
+    child = context(tmp_path, "FROM parent\nRUN cat /trig\n", name="c")
+    p = vb.build(child, "-t", "child", check=True)
+    rc, out = run_cat(vb, "child", "/trig")
+    assert (rc, out) == (0, "triggered\n")
+    cfg = json.loads(vb("image", "inspect", "child", check=True).out)[0]["Config"]
+    assert not cfg.get("OnBuild")
+
+
+def test_copy_semantics_chown_chmod_symlink_wildcard(vb, tmp_path):
+    df = """\
+FROM busybox
+COPY --chown=12:34 dir /d
+COPY --chmod=600 *.txt /t/
+COPY link /linked
+COPY dir/sub/ /flat/
+RUN stat -c '%u:%g %a %n' /d /d/sub/f /t/a.txt /t/b.txt /linked /flat/f > /stat
+"""
+    ctx = context(tmp_path, df, {"dir/sub/f": "f", "a.txt": "a", "b.txt": "b"})
+    (ctx / "link").symlink_to("a.txt")
+    vb.build(ctx, "-t", "cp", check=True)
+    rc, out = run_cat(vb, "cp", "/stat", "/linked")
+    assert rc == 0
+    lines = out.splitlines()
+    assert lines[0].startswith("12:34 ") and lines[0].endswith(" /d")
+    assert lines[1].startswith("12:34 ")
+    assert lines[2] == "0:0 600 /t/a.txt" and lines[3] == "0:0 600 /t/b.txt"
+    assert lines[4].endswith("/linked") and lines[6] == "a"
+    assert lines[5].endswith("/flat/f")
+
+
+@pytest.mark.parametrize("src", ["../outside", "/../../etc/passwd/.."])
+def test_copy_outside_the_context_is_refused(vb, tmp_path, src):
+    (tmp_path / "outside").write_text("secret")
+    ctx = context(tmp_path, f"FROM busybox\nCOPY {src} /x\n")
+    p = vb.build(ctx)
+    assert p.returncode != 0
+    errors = [l for l in p.err.splitlines() if l.startswith("vessel")]
+    assert len(errors) == 1 and "Dockerfile:2:" in errors[0], p.err
+    assert "forbidden path outside the build context" in errors[0]
+
+
+def test_symlink_leading_outside_stays_inside(vb, tmp_path):
+    ctx = context(tmp_path, "FROM busybox\nCOPY evil /x\n")
+    (ctx / "evil").symlink_to("/etc/hostname")
+    p = vb.build(ctx, "-t", "evil")
+    # Resolved inside the context: /etc/hostname is not there.
+    assert p.returncode != 0 and "Dockerfile:2:" in p.err
+
+
+@pytest.mark.parametrize("text,line,what", [
+    ("FROM busybox\nFOO bar\n", 2, "unknown instruction: FOO"),
+    ("RUN true\n", 1, "before the first FROM"),
+    ("FROM busybox\nSHELL sh -c\n", 2, "JSON form"),
+    ("FROM busybox\nRUN <<EOF\necho\n", 2, "unterminated heredoc"),
+    ("FROM busybox\nCOPY --from=nope /a /b\n", 2, "no such stage or image"),
+    ("FROM busybox\nRUN exit 7\n", 2, "exit code: 7"),
+    ("FROM nosuchimage\n", 1, "nosuchimage"),
+])
+def test_bad_dockerfiles_one_line_with_file_and_line(vb, tmp_path, text, line, what):
+    ctx = context(tmp_path, text)
+    p = vb.build(ctx)
+    assert p.returncode != 0
+    last = [l for l in p.err.splitlines() if l.startswith("vessel")]
+    assert len(last) == 1, p.err
+    assert f"Dockerfile:{line}:" in last[0] and what in last[0], p.err
+
+
+def test_failing_step_shows_output_and_leaves_nothing(vb, tmp_path):
+    ctx = context(tmp_path, "FROM busybox\nRUN echo before-fail && exit 5\n")
+    p = vb.build(ctx, "-q")
+    assert p.returncode != 0
+    assert "before-fail" in p.err and "exit code: 5" in p.err
+    assert p.out == ""
+
+
+def test_context_as_tar_on_stdin(vb, tmp_path):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as t:
+        for name, data in [("Dockerfile", b"FROM busybox\nCOPY f /f\n"), ("f", b"from tar\n")]:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
+    p = vb("build", "-t", "fromtar", "-", input=buf.getvalue(), check=True)
+    assert run_cat(vb, "fromtar", "/f") == (0, "from tar\n")
+
+
+def test_source_date_epoch_gives_the_same_digest(vb, tmp_path):
+    ctx = context(tmp_path, "FROM busybox\nCOPY f /f\nRUN echo x > /y\nENV A=1\n", {"f": "f"})
+    env = {"SOURCE_DATE_EPOCH": "1700000000"}
+    a = vb.build(ctx, "--no-cache", "-q", env=env, check=True).out
+    time.sleep(1.1)
+    b = vb.build(ctx, "--no-cache", "-q", env=env, check=True).out
+    assert a == b and a.startswith("sha256:")
+    c = vb.build(ctx, "--no-cache", "-q", check=True).out
+    assert c != a
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
+def test_interrupted_run_leaves_nothing(vb, tmp_path, sig):
+    marker = f"sleep {900 + int(sig)}"
+    ctx = context(tmp_path, f"FROM busybox\nRUN echo started && {marker}\n")
+    proc = subprocess.Popen([vb.bin, "build", "--progress", "plain", str(ctx)], env=vb.env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    seen = b""
+    while b"started" not in seen and time.monotonic() < deadline:
+        seen += os.read(proc.stderr.fileno(), 4096)
+    assert b"started" in seen
+    proc.send_signal(sig)
+    proc.wait(timeout=30)
+    assert proc.returncode != 0
+    if sig == signal.SIGKILL:
+        # A killed build cannot clean up: the next build reaps its mount,
+        # scratch dir and runtime container (and the step's processes).
+        ok = context(tmp_path, "FROM busybox\nRUN true\n", name="ok")
+        vb.build(ok, check=True)
+    else:
+        err = proc.stderr.read().decode()
+        assert "Dockerfile:2:" in err
+    left = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True).stdout
+    assert left == "", f"step processes left: {left}"
