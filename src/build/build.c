@@ -19,6 +19,7 @@
 #include "util/xalloc.h"
 
 #include <ctype.h>
+#include <signal.h>
 #include <errno.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -32,6 +33,16 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+/* Ctrl-C, SIGTERM, SIGHUP during a build: noted, and the build stops at
+ * the next step boundary after cleaning up (during RUN the runtime kills
+ * the step's container instead: cancel_on_signal). */
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int sig)
+{
+        interrupted = sig;
+}
 
 struct stage {
         char *name;
@@ -560,6 +571,8 @@ static int fs_step(struct state *s, const char *created_by, const char *key, fs_
         if (step_mount_open(s->b->e->data_root, s->img, &m, err) < 0)
                 return -1;
         int r = fn(s, &m, arg, err);
+        if (r == 0 && interrupted)
+                r = vs_fail(err, "interrupted by signal %d", (int) interrupted);
         if (r == 0)
                 r = step_mount_unmount(&m, err);
         if (r == 0)
@@ -1188,6 +1201,10 @@ static int build_stage(struct builder *b, struct stage *stage, vs_error **err)
                 progress_end(&s, false, t0);
         for (size_t i = stage->from + 1; r >= 0 && i < stage->end; i++) {
                 const struct vs_df_instr *in = &b->df->instrs[i];
+                if (interrupted) {
+                        r = vs_fail(err, "interrupted by signal %d", (int) interrupted);
+                        break;
+                }
                 t0 = now_s();
                 progress_start(&s, in, i);
                 r = dispatch(&s, in, err);
@@ -1395,6 +1412,11 @@ int vs_build(struct vs_engine *e, const struct vs_build_opts *o, char **image_id
         int r = -1;
         if (vs_engine_store(e, &b.store, err) < 0)
                 return -1;
+        struct sigaction sa = {.sa_handler = on_interrupt}, old_sa[3];
+        static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+        interrupted = 0;
+        for (size_t i = 0; i < 3; i++)
+                sigaction(sigs[i], &sa, &old_sa[i]);
         step_reap_stale(e->data_root, e->runtime_root);
         b.created = epoch_created();
         const char *ctx = o->context;
@@ -1437,6 +1459,8 @@ out:
                 _cleanup_error_ vs_error *re = NULL;
                 vs_rm_rf(stdin_ctx, &re);
         }
+        for (size_t i = 0; i < 3; i++)
+                sigaction(sigs[i], &old_sa[i], NULL);
         return r;
 }
 

@@ -279,9 +279,9 @@ def test_interrupted_run_leaves_nothing(vb, tmp_path, sig):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 30
     seen = b""
-    while b"started" not in seen and time.monotonic() < deadline:
+    while b"\nstarted\n" not in seen and time.monotonic() < deadline:
         seen += os.read(proc.stderr.fileno(), 4096)
-    assert b"started" in seen
+    assert b"\nstarted\n" in seen
     proc.send_signal(sig)
     proc.wait(timeout=30)
     assert proc.returncode != 0
@@ -292,6 +292,19 @@ def test_interrupted_run_leaves_nothing(vb, tmp_path, sig):
         vb.build(ok, check=True)
     else:
         err = proc.stderr.read().decode()
-        assert "Dockerfile:2:" in err
+        assert "Dockerfile:2:" in err and "exit code: 137" in err
     left = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True).stdout
     assert left == "", f"step processes left: {left}"
+
+
+def test_interrupt_between_steps_cleans_up(vb, tmp_path):
+    """SIGINT at any point (here: soon after start, wherever the build is)
+    ends the build with an error and leaves nothing."""
+    ctx = context(tmp_path, "FROM busybox\n" + "RUN true\n" * 6)
+    for delay in (0.05, 0.2, 0.4):
+        proc = subprocess.Popen([vb.bin, "build", "--no-cache", "--progress", "plain", str(ctx)],
+                                env=vb.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+        assert vb.leftovers() == ([], [], []), f"after SIGINT at {delay}s"
