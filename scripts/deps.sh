@@ -25,6 +25,9 @@ PKGS="$PKGS clang-14 libclang-rt-14-dev zstd"
 # VESSEL_DEPS_OPTIONAL=0 leaves them out.
 if [ "${VESSEL_DEPS_OPTIONAL:-1}" = 1 ]; then
 	PKGS="$PKGS runc crun podman skopeo umoci time docker.io containerd"
+	# vessel build: the Debian base of its tests (mmdebstrap) and its
+	# benchmark peer (buildah bud, bench/build.sh).
+	PKGS="$PKGS mmdebstrap buildah"
 fi
 
 # The microVM backend (docs/vm.md): QEMU, and what building the guest kernel

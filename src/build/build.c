@@ -1408,6 +1408,7 @@ int vs_build(struct vs_engine *e, const struct vs_build_opts *o, char **image_id
 {
         struct builder b = {.e = e, .o = o, .ctx_fd = -1};
         _cleanup_free_ char *stdin_ctx = NULL, *text = NULL, *ign = NULL;
+        _cleanup_error_ vs_error *ie = NULL;
         size_t len = 0;
         int r = -1;
         if (vs_engine_store(e, &b.store, err) < 0)
@@ -1435,7 +1436,6 @@ int vs_build(struct vs_engine *e, const struct vs_build_opts *o, char **image_id
         b.dfname = o->file && strcmp(o->file, "-") != 0 ? o->file : "Dockerfile";
         if (read_dockerfile(&b, ctx, &text, &len, err) < 0)
                 goto out;
-        _cleanup_error_ vs_error *ie = NULL;
         if (vs_read_file_at(b.ctx_fd, ".dockerignore", &ign, NULL, &ie) == 0)
                 b.ignore = ignore_parse(ign);
         if (vs_dockerfile_parse(text, len, b.dfname, &b.df, err) < 0 || plan(&b, err) < 0)
