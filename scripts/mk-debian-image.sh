@@ -7,7 +7,7 @@
 set -eu
 dir=${1:-${VESSEL_TEST_IMAGES:-/var/cache/vessel/test-images}}
 out=$dir/debian-bookworm-gcc.tar
-if [ -s "$out" ]; then
+if [ -f "$out" ] && [ -s "$out" ]; then
 	echo "$out"
 	exit 0
 fi
@@ -18,8 +18,9 @@ fi
 mkdir -p "$dir"
 exec 9>"$dir/.lock"
 flock 9
-[ -s "$out" ] && { echo "$out"; exit 0; }
-tmp=$out.tmp.$$
+[ -f "$out" ] && [ -s "$out" ] && { echo "$out"; exit 0; }
+# mmdebstrap picks its output format from the name: keep ".tar" last.
+tmp=$dir/.tmp.$$.tar
 trap 'rm -f "$tmp"' EXIT
 if ! mmdebstrap --quiet --variant=apt --include=gcc,libc6-dev \
 	--customize-hook='rm -rf "$1"/var/cache/apt/* "$1"/var/lib/apt/lists/*' \

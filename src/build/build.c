@@ -564,8 +564,8 @@ static const char *workdir_of(struct state *s)
 /* Runs fn in a step mount over the current image, commits its upper dir. */
 typedef int (*fs_fn)(struct state *s, struct step_mount *m, void *arg, vs_error **err);
 
-static int fs_step(struct state *s, const char *created_by, const char *key, fs_fn fn, void *arg,
-                   vs_error **err)
+static int fs_step(struct state *s, const char *created_by, const char *key, fs_fn fn, fs_fn post,
+                   void *arg, vs_error **err)
 {
         struct step_mount m;
         if (step_mount_open(s->b->e->data_root, s->img, &m, err) < 0)
@@ -575,6 +575,8 @@ static int fs_step(struct state *s, const char *created_by, const char *key, fs_
                 r = vs_fail(err, "interrupted by signal %d", (int) interrupted);
         if (r == 0)
                 r = step_mount_unmount(&m, err);
+        if (r == 0 && post)
+                r = post(s, &m, arg, err);
         if (r == 0)
                 r = commit(s, m.upper, created_by, key, err);
         step_mount_close(&m);
@@ -583,7 +585,48 @@ static int fs_step(struct state *s, const char *created_by, const char *key, fs_
 
 struct run_arg {
         char **args, **env;
+        const char *network;
+        struct run_mount *mounts;
+        size_t n_mounts;
 };
+
+static int run_unstub(struct state *s, struct step_mount *m, void *arg, vs_error **err)
+{
+        struct run_arg *ra = arg;
+        run_mounts_unstub(ra->mounts, ra->n_mounts, m->upper);
+        return 0;
+}
+
+static void run_arg_clear(struct run_arg *ra)
+{
+        for (size_t i = 0; i < ra->n_mounts; i++)
+                run_mount_clear(&ra->mounts[i]);
+        free(ra->mounts);
+}
+
+/* The --mount flags of a RUN. */
+static int run_mounts(struct state *s, const struct vs_df_instr *in, struct run_arg *ra,
+                      vs_error **err)
+{
+        for (size_t i = 0; in->flags && in->flags[i]; i++) {
+                if (strncmp(in->flags[i], "--mount=", 8) != 0)
+                        continue;
+                _cleanup_free_ char *spec = NULL;
+                if (expand(s, in->flags[i] + 8, &spec, err) < 0)
+                        return -1;
+                struct run_mount m;
+                bool skip = false;
+                _cleanup_error_ vs_error *e = NULL;
+                if (run_mount_parse(spec, s->b->e->data_root, s->b->ctx_fd, s->b->o->secrets, &m,
+                                    &skip, &e) < 0)
+                        return fail_line(s, "%s", e->msg);
+                if (skip)
+                        continue;
+                ra->mounts = xrealloc(ra->mounts, (ra->n_mounts + 1) * sizeof(*ra->mounts));
+                ra->mounts[ra->n_mounts++] = m;
+        }
+        return 0;
+}
 
 static int run_fn(struct state *s, struct step_mount *m, void *arg, vs_error **err)
 {
@@ -594,10 +637,14 @@ static int run_fn(struct state *s, struct step_mount *m, void *arg, vs_error **e
             .env = ra->env,
             .user = u ? json_object_get_string(u) : NULL,
             .cwd = workdir_of(s),
-            .network = s->b->o->network,
+            .network = ra->network,
             .runtime_root = s->b->e->runtime_root,
             .out_fd = 2,
+            .mounts = ra->mounts,
+            .n_mounts = ra->n_mounts,
         };
+        for (size_t i = 0; i < ra->n_mounts; i++)
+                run_mount_find_stub(&ra->mounts[i], m->rootfd);
         /* -q: the output is kept and shown only when the step fails. */
         _cleanup_close_ int log = -1;
         if (s->b->o->quiet) {
@@ -630,8 +677,8 @@ static int run_fn(struct state *s, struct step_mount *m, void *arg, vs_error **e
 
 static int do_run(struct state *s, const struct vs_df_instr *in, vs_error **err)
 {
-        if (vs_df_flag(in, "mount") || vs_df_flag(in, "security"))
-                return fail_line(s, "RUN --mount and --security are not supported yet");
+        if (vs_df_flag(in, "security"))
+                return fail_line(s, "RUN --security is not supported yet");
         _cleanup_free_ char *text = NULL;
         if (!in->exec_form && in->n_heredocs) {
                 /* "RUN <<EOF" alone runs the heredoc as the script; otherwise
@@ -680,12 +727,26 @@ static int do_run(struct state *s, const struct vs_df_instr *in, vs_error **err)
                    : xasprintf("RUN %s # buildkit", cmd);
         const char *net = vs_df_flag(in, "network");
         _cleanup_free_ char *extra = xasprintf("network=%s", net ? net : s->b->o->network);
+        for (size_t i = 0; in->flags && in->flags[i]; i++) {
+                char *x = xasprintf("%s %s", extra, in->flags[i]);
+                free(extra);
+                extra = x;
+        }
         _cleanup_free_ char *key = cache_key(s, desc, extra);
         _cleanup_free_ char *hit = cache_get(s, key);
         if (hit)
                 return set_image(s, hit, err) < 0 ? -1 : 1;
-        struct run_arg ra = {.args = args, .env = env};
-        return fs_step(s, desc, key, run_fn, &ra, err);
+        struct run_arg ra = {.args = args, .env = env, .network = net ? net : s->b->o->network};
+        if (strcmp(ra.network, "none") != 0 && strcmp(ra.network, "host") != 0 &&
+            strcmp(ra.network, "default") != 0)
+                return fail_line(s, "RUN --network=%s: none, host or default", ra.network);
+        if (strcmp(ra.network, "default") == 0)
+                ra.network = s->b->o->network;
+        int r = run_mounts(s, in, &ra, err);
+        if (r == 0)
+                r = fs_step(s, desc, key, run_fn, run_unstub, &ra, err);
+        run_arg_clear(&ra);
+        return r;
 }
 
 static int workdir_fn(struct state *s, struct step_mount *m, void *arg, vs_error **err)
@@ -726,7 +787,7 @@ static int do_workdir(struct state *s, const struct vs_df_instr *in, vs_error **
         }
         if (exists)
                 return commit(s, NULL, desc, key, err);
-        return fs_step(s, desc, key, workdir_fn, NULL, err);
+        return fs_step(s, desc, key, workdir_fn, NULL, NULL, err);
 }
 
 /* ---- COPY and ADD ---- */
@@ -1109,7 +1170,7 @@ static int do_copy(struct state *s, const struct vs_df_instr *in, vs_error **err
                 r = set_image(s, hit, err) < 0 ? -1 : 1;
                 goto out;
         }
-        r = fs_step(s, desc, key, copy_fn, &ca, err);
+        r = fs_step(s, desc, key, copy_fn, NULL, &ca, err);
 out:
         copy_arg_clear(&ca);
         if (from.dir)

@@ -17,6 +17,7 @@ struct vs_build_opts {
         char **tags;         /* -t, NULL-terminated (may be NULL) */
         char **build_args;   /* "K=V" or "K" (taken from the environment) */
         char **labels;       /* "K=V" */
+        char **secrets;      /* --secret "id=X,src=FILE" (RUN --mount=type=secret) */
         const char *target;  /* --target stage name */
         const char *network; /* "none" (default) or "host" */
         const char *iidfile;

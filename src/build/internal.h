@@ -32,11 +32,37 @@ int step_mount_unmount(struct step_mount *m, vs_error **err);
 
 /* A RUN step: args in the mounted root, as uid:gid (user spec) in cwd with
  * env. Output goes to out_fd. *exit_code: the process's status. */
+/* RUN --mount: what the step's container gets mounted. */
+struct run_mount {
+        char *type;   /* "bind" or "tmpfs" in the OCI config */
+        char *source; /* host path (bind) */
+        char *target; /* absolute path in the container */
+        bool readonly;
+        char *stub; /* the topmost part of target the image lacked (removed
+                     * from the layer after the step), or NULL */
+};
+
 struct run_spec {
         char **args, **env;
         const char *user, *cwd, *network, *runtime_root;
         int out_fd;
+        struct run_mount *mounts;
+        size_t n_mounts;
 };
+
+/* Parses one --mount=... value (types cache, bind, tmpfs, secret) into m.
+ * Cache dirs live under <data-root>/build/cache-mounts; bind sources come
+ * from the context (ctx_fd, ctx_path); secrets from "id=X,src=F". *skip:
+ * an optional secret that was not given. */
+int run_mount_parse(const char *spec, const char *data_root, int ctx_fd, char **secrets,
+                    struct run_mount *m, bool *skip, vs_error **err);
+void run_mount_clear(struct run_mount *m);
+/* After the step: mount targets that did not exist in the image are
+ * removed from the upper dir, so no stub (and never a secret) lands in the
+ * layer. */
+void run_mounts_unstub(const struct run_mount *m, size_t n, const char *upper);
+/* Sets m->stub from the mounted root, before the step runs. */
+void run_mount_find_stub(struct run_mount *m, int rootfd);
 int step_run(struct step_mount *m, const struct run_spec *r, int *exit_code, vs_error **err);
 
 /* Creates dir (and missing parents) inside rootfd, confined; the final

@@ -159,6 +159,23 @@ static int run_config(struct step_mount *m, const struct run_spec *r, json_objec
         }
         json_object_put(caps);
         json_object_object_add(proc, "capabilities", pc);
+        json_object *mounts = json_object_object_get(spec, "mounts");
+        for (size_t i = 0; i < r->n_mounts; i++) {
+                const struct run_mount *rm = &r->mounts[i];
+                json_object *mo = json_object_new_object();
+                bool bind = strcmp(rm->type, "bind") == 0;
+                json_object_object_add(mo, "destination", json_object_new_string(rm->target));
+                json_object_object_add(mo, "type", json_object_new_string(rm->type));
+                json_object_object_add(mo, "source", json_object_new_string(rm->source));
+                json_object *opts = json_object_new_array();
+                if (bind)
+                        json_object_array_add(opts, json_object_new_string("rbind"));
+                else
+                        json_object_array_add(opts, json_object_new_string("nosuid"));
+                json_object_array_add(opts, json_object_new_string(rm->readonly ? "ro" : "rw"));
+                json_object_object_add(mo, "options", opts);
+                json_object_array_add(mounts, mo);
+        }
         json_object *linux_ = json_object_object_get(spec, "linux");
         json_object_object_add(linux_, "seccomp", vs_seccomp_default_profile(dc));
         if (r->network && strcmp(r->network, "host") == 0) {

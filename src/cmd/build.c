@@ -47,7 +47,8 @@ static void build_usage(void)
                "  -q, --quiet              print only the image id\n"
                "      --iidfile FILE       write the image id to FILE\n"
                "      --progress MODE      auto, plain or tty\n"
-               "      --network MODE       none (default) or host, for RUN\n");
+               "      --network MODE       none (default) or host, for RUN\n"
+               "      --secret id=X,src=F  a secret for RUN --mount=type=secret,id=X\n");
 }
 
 int cmd_build(int argc, char **argv)
@@ -63,11 +64,12 @@ int cmd_build(int argc, char **argv)
             {"iidfile", required_argument, NULL, 'I'},
             {"progress", required_argument, NULL, 'P'},
             {"network", required_argument, NULL, 'n'},
+            {"secret", required_argument, NULL, 'S'},
             {"help", no_argument, NULL, 'h'},
             {0},
         };
         struct vs_build_opts o = {.network = "none", .tty = isatty(2)};
-        _cleanup_strv_ char **tags = NULL, **args = NULL, **labels = NULL;
+        _cleanup_strv_ char **tags = NULL, **args = NULL, **labels = NULL, **secrets = NULL;
         int c;
         optind = 1;
         while ((c = getopt_long(argc, argv, "+t:f:qh", opts, NULL)) != -1) {
@@ -92,6 +94,14 @@ int cmd_build(int argc, char **argv)
                                 return vs_usage_error("build", "--label: expected K=V, not '%s'",
                                                       optarg);
                         strv_push(&labels, optarg);
+                        break;
+                case 'S':
+                        if (strstr(optarg, "id=") == NULL)
+                                return vs_usage_error("build",
+                                                      "--secret: expected id=X,src=FILE, "
+                                                      "not '%s'",
+                                                      optarg);
+                        strv_push(&secrets, optarg);
                         break;
                 case 'q':
                         o.quiet = true;
@@ -121,6 +131,7 @@ int cmd_build(int argc, char **argv)
         o.tags = tags;
         o.build_args = args;
         o.labels = labels;
+        o.secrets = secrets;
         vs_error *err = NULL;
         _cleanup_engine_ struct vs_engine *e = NULL;
         _cleanup_free_ char *id = NULL;

@@ -308,3 +308,117 @@ def test_interrupt_between_steps_cleans_up(vb, tmp_path):
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=60)
         assert vb.leftovers() == ([], [], []), f"after SIGINT at {delay}s"
+
+
+
+def test_run_mounts_cache_secret_tmpfs_bind(vb, tmp_path):
+    secret = tmp_path / "token"
+    secret.write_text("s3cr3t-value")
+    df = """\
+FROM busybox
+RUN --mount=type=cache,target=/cache echo x >> /cache/count && wc -l < /cache/count > /seen
+RUN --mount=type=secret,id=tok cat /run/secrets/tok > /dev/null && \\
+    test "$(cat /run/secrets/tok)" = s3cr3t-value
+RUN --mount=type=tmpfs,target=/scratch touch /scratch/x && mount | grep -q ' /scratch '
+RUN --mount=type=bind,source=data,target=/in cp /in/f /copied && ! touch /in/g
+"""
+    ctx = context(tmp_path, df, {"data/f": "bound\n"})
+    args = ["--secret", f"id=tok,src={secret}", "-t", "mnt"]
+    vb.build(ctx, *args, check=True)
+    assert run_cat(vb, "mnt", "/seen", "/copied") == (0, "1\nbound\n")
+    # The cache mount persists across builds (here with --no-cache).
+    vb.build(ctx, *args, "--no-cache", "-t", "mnt2", check=True)
+    assert run_cat(vb, "mnt2", "/seen") == (0, "2\n")
+    # Neither the secret nor the mount points land in a layer.
+    save = tmp_path / "mnt.tar"
+    vb("save", "-o", str(save), "mnt2", check=True)
+    with tarfile.open(save) as outer:
+        for m in outer.getmembers():
+            if not m.isfile():
+                continue
+            data = outer.extractfile(m).read()
+            try:
+                inner = tarfile.open(fileobj=io.BytesIO(data))
+            except tarfile.TarError:
+                continue
+            for e in inner.getmembers():
+                assert not e.name.lstrip("./").startswith(("run/secrets", "cache", "scratch", "in")), e.name
+                if e.isfile():
+                    assert b"s3cr3t-value" not in inner.extractfile(e).read()
+    assert vb("run", "--rm", "mnt2", "ls", "/run/secrets/tok").returncode != 0
+    # A required secret that was not given: one error line.
+    ctx2 = context(tmp_path, "FROM busybox\nRUN --mount=type=secret,id=nope,required cat /x\n",
+                   name="c2")
+    p = vb.build(ctx2)
+    assert p.returncode != 0 and "Dockerfile:2:" in p.err and "nope" in p.err
+
+
+
+def test_identical_empty_layers_stack(vb, tmp_path):
+    """Two steps with identical (empty) layers: the image has the same layer
+    twice, which overlayfs refuses as a lower dir twice (ELOOP) unless the
+    mount stacks it once."""
+    run = "RUN --mount=type=tmpfs,target=/t true\n"
+    ctx = context(tmp_path, "FROM busybox\n" + run + run.replace("true", "echo") + "RUN true\n")
+    vb.build(ctx, "-t", "dup", check=True)
+    cfg = json.loads(vb("image", "inspect", "dup", check=True).out)[0]
+    layers = cfg["RootFS"]["Layers"]
+    assert layers[-2] == layers[-3]
+    assert vb("run", "--rm", "dup", "true").returncode == 0
+
+
+# --------------------------------------------------------------------------
+# A Debian base made once with mmdebstrap (scripts/mk-debian-image.sh),
+# cached outside the clone: a C program compiled in one stage, only the
+# binary copied into a busybox stage.
+
+REPO = Path(__file__).resolve().parents[2]
+
+C_FILES = {
+    "src/main.c": '#include <stdio.h>\n#include "greet.h"\n'
+                  'int main(void) { printf("%s %d\\n", greet(), answer()); return 0; }\n',
+    "src/greet.c": '#include "greet.h"\nconst char *greet(void) { return "hello from gcc"; }\n',
+    "src/answer.c": '#include "greet.h"\nint answer(void) { return 6 * 7; }\n',
+    "src/greet.h": "const char *greet(void);\nint answer(void);\n",
+}
+
+GCC_DOCKERFILE = """\
+FROM debian-gcc AS build
+WORKDIR /src
+COPY src/ ./
+RUN gcc -O2 -static -o /hello main.c greet.c answer.c
+FROM busybox
+COPY --from=build /hello /usr/local/bin/hello
+CMD ["hello"]
+"""
+
+
+@pytest.fixture(scope="session")
+def debian_tar():
+    p = subprocess.run(["sh", str(REPO / "scripts" / "mk-debian-image.sh")],
+                       capture_output=True, text=True, timeout=1800)
+    if p.returncode == 2:
+        pytest.skip(p.stderr.strip() or "mk-debian-image.sh could not make the image")
+    if p.returncode != 0:
+        pytest.fail(f"mk-debian-image.sh failed: {p.stderr}")
+    return p.stdout.strip()
+
+
+def test_gcc_multistage_on_debian(vb, tmp_path, debian_tar):
+    vb("import", debian_tar, "debian-gcc", check=True)
+    ctx = context(tmp_path, GCC_DOCKERFILE, C_FILES)
+    cold = vb.build(ctx, "-t", "hello:1", check=True)
+    p = vb("run", "--rm", "hello:1")
+    assert p.out == "hello from gcc 42\n", p.err
+    # The final image is busybox plus one layer holding only the binary.
+    hist = vb("history", "-q", "hello:1", check=True)
+    cfg = json.loads(vb("image", "inspect", "hello:1", check=True).out)[0]
+    bb = json.loads(vb("image", "inspect", "busybox", check=True).out)[0]
+    assert len(cfg["RootFS"]["Layers"]) == len(bb["RootFS"]["Layers"]) + 1
+    assert vb("run", "--rm", "hello:1", "ls", "/src").returncode != 0
+    warm = vb.build(ctx, "-t", "hello:1", check=True)
+    assert warm.out == cold.out and warm.err.count("CACHED") == 6
+    (tmp_path / "ctx" / "src" / "answer.c").write_text(
+        '#include "greet.h"\nint answer(void) { return 7; }\n')
+    vb.build(ctx, "-t", "hello:2", check=True)
+    assert vb("run", "--rm", "hello:2").out == "hello from gcc 7\n"
