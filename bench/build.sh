@@ -91,13 +91,13 @@ v_cold="" b_cold="" v_warm="" b_warm=""
 i=0
 while [ "$i" -lt "$runs" ]; do
 	v_cold="$v_cold $(ms "$vessel" build --no-cache -q -t hello "$ctx")"
-	b_cold="$b_cold $(ms bah bud --pull=never --layers --no-cache -q -t hello "$ctx")"
+	b_cold="$b_cold $(ms bah bud --runtime runc --pull=never --layers --no-cache -q -t hello "$ctx")"
 	i=$((i + 1))
 done
 i=0
 while [ "$i" -lt "$runs" ]; do
 	v_warm="$v_warm $(ms "$vessel" build -q -t hello "$ctx")"
-	b_warm="$b_warm $(ms bah bud --pull=never --layers -q -t hello "$ctx")"
+	b_warm="$b_warm $(ms bah bud --runtime runc --pull=never --layers -q -t hello "$ctx")"
 	i=$((i + 1))
 done
 vc=$(echo "$v_cold" | median) bc=$(echo "$b_cold" | median)
@@ -139,7 +139,7 @@ def tree(path):
                 what = m.linkname if (m.issym() or m.islnk()) else ""
                 if m.isfile():
                     what = hashlib.sha256(t.extractfile(m).read()).hexdigest()
-                files[name] = (m.type, oct(m.mode), m.uid, m.gid, what)
+                files[name] = (m.type, oct(m.mode & 0o7777), m.uid, m.gid, what)
     return files
 
 v, b = tree(sys.argv[1]), tree(sys.argv[2])
