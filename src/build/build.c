@@ -797,6 +797,7 @@ struct source {
         int fd;    /* O_PATH, resolved inside the root (-1: heredoc) */
         const struct vs_df_heredoc *hd;
         bool is_dir;
+        bool url; /* ADD of a URL: a downloaded file, never an archive to unpack */
 };
 
 struct copy_arg {
@@ -997,7 +998,7 @@ static int copy_fn(struct state *s, struct step_mount *m, void *arg, vs_error **
                         r = write_in_root(m->rootfd, hdest, content, strlen(content),
                                           ca->chmod >= 0 ? (mode_t) ca->chmod : 0644, (uid_t) o.uid,
                                           (gid_t) o.gid, err);
-                } else if (ca->add && !src->is_dir && is_archive_name(src->rel)) {
+                } else if (ca->add && !src->is_dir && !src->url && is_archive_name(src->rel)) {
                         r = add_archive(s, m, src, ca->dest, err);
                 } else {
                         r = copy_tree(src->fd, src->rel, m->rootfd, dest, &o, err);
@@ -1034,6 +1035,44 @@ static void copy_arg_clear(struct copy_arg *ca)
         free(ca->dest);
 }
 
+/* ADD <url>: downloaded into an unnamed file beside the build's scratch
+ * dirs, checked against --checksum, mode 0600 as Docker gives it. */
+static int add_url(struct state *s, struct copy_arg *ca, const char *word, vs_error **err)
+{
+        _cleanup_free_ char *url = NULL;
+        if (expand(s, word, &url, err) < 0)
+                return -1;
+        _cleanup_free_ char *dir = xasprintf("%s/build/tmp", s->b->e->data_root);
+        if (vs_mkdir_p(dir, 0700, err) < 0)
+                return -1;
+        int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return vs_fail_errno(err, "cannot create a file in %s", dir);
+        char digest[VS_DIGEST_LEN + 1];
+        _cleanup_error_ vs_error *e = NULL;
+        if (fetch_url(url, fd, digest, &e) < 0) {
+                close(fd);
+                return fail_line(s, "ADD %s", e->msg);
+        }
+        const char *want = vs_df_flag(ca->in, "checksum");
+        if (want && strcmp(want, digest) != 0) {
+                close(fd);
+                return fail_line(s, "ADD %s: checksum mismatch: expected %s, got %s", url, want,
+                                 digest);
+        }
+        fchmod(fd, 0600);
+        /* The file name: the last element of the URL's path. */
+        const char *after = strstr(url, "://");
+        after = after ? after + 3 : url;
+        _cleanup_free_ char *path = xstrdup(after + strcspn(after, "/"));
+        path[strcspn(path, "?#")] = '\0';
+        const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+        ca->src = xrealloc(ca->src, (ca->n + 1) * sizeof(*ca->src));
+        ca->src[ca->n++] =
+            (struct source){.rel = xstrdup(*base ? base : "index.html"), .fd = fd, .url = true};
+        return 0;
+}
+
 static int copy_sources(struct state *s, const struct vs_df_instr *in, struct copy_arg *ca,
                         int root, char **words, size_t n, vs_error **err)
 {
@@ -1059,9 +1098,13 @@ static int copy_sources(struct state *s, const struct vs_df_instr *in, struct co
                             (struct source){.rel = xstrdup(hd->word), .fd = -1, .hd = hd};
                         continue;
                 }
-                if (ca->add && (strncmp(w, "http://", 7) == 0 || strncmp(w, "https://", 8) == 0 ||
-                                strncmp(w, "git@", 4) == 0))
-                        return fail_line(s, "ADD %s: remote sources are not supported yet", w);
+                if (ca->add && (strncmp(w, "http://", 7) == 0 || strncmp(w, "https://", 8) == 0)) {
+                        if (add_url(s, ca, w, err) < 0)
+                                return -1;
+                        continue;
+                }
+                if (ca->add && strncmp(w, "git@", 4) == 0)
+                        return fail_line(s, "ADD %s: git sources are not supported yet", w);
                 _cleanup_free_ char *x = NULL;
                 if (expand(s, w, &x, err) < 0 || resolve_source(s, ca, root, x, err) < 0)
                         return -1;
@@ -1081,13 +1124,22 @@ static int do_copy(struct state *s, const struct vs_df_instr *in, vs_error **err
         int r = -1;
         int root = s->b->ctx_fd;
         const char *f = vs_df_flag(in, "from");
-        if (vs_df_flag(in, "checksum") || vs_df_flag(in, "keep-git-dir") ||
-            vs_df_flag(in, "parents") || vs_df_flag(in, "exclude")) {
-                fail_line(s,
-                          "%s: --checksum, --keep-git-dir, --parents and --exclude are not "
-                          "supported yet",
+        if (vs_df_flag(in, "keep-git-dir") || vs_df_flag(in, "parents") ||
+            vs_df_flag(in, "exclude")) {
+                fail_line(s, "%s: --keep-git-dir, --parents and --exclude are not supported yet",
                           vs_df_kind_name(in->kind));
                 goto out;
+        }
+        if (vs_df_flag(in, "checksum")) {
+                bool url = false;
+                for (size_t i = 0; in->args[i] && in->args[i + 1]; i++)
+                        url = url || strncmp(in->args[i], "http://", 7) == 0 ||
+                              strncmp(in->args[i], "https://", 8) == 0;
+                if (!url || strncmp(vs_df_flag(in, "checksum"), "sha256:", 7) != 0) {
+                        fail_line(s, "ADD --checksum=%s: only sha256:<hex> for URL sources",
+                                  vs_df_flag(in, "checksum"));
+                        goto out;
+                }
         }
         if (f) {
                 if (expand(s, f, &from_v, err) < 0)

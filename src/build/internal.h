@@ -95,6 +95,9 @@ struct ignore *ignore_parse(const char *text);
 bool ignore_match(const char *rel, void *ignore);
 void ignore_free(struct ignore *ig);
 
+/* Downloads url (http/https) into out_fd; digest = "sha256:<hex>" of it. */
+int fetch_url(const char *url, int out_fd, char digest[72], vs_error **err);
+
 /* Lexically cleans path (a relative or absolute path inside a root) to
  * "a/b"; NULL when it climbs above the root. "" is the root itself. */
 char *clean_inside(const char *path);

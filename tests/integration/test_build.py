@@ -367,6 +367,50 @@ def test_identical_empty_layers_stack(vb, tmp_path):
     assert vb("run", "--rm", "dup", "true").returncode == 0
 
 
+
+@pytest.fixture
+def http_server(tmp_path):
+    """A static HTTP server on 127.0.0.1 (a free port) serving tmp_path/www."""
+    import http.server
+    import threading
+    www = tmp_path / "www"
+    www.mkdir()
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, directory=str(www), **kw)
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    yield www, f"http://127.0.0.1:{srv.server_address[1]}"
+    srv.shutdown()
+    srv.server_close()
+
+
+def test_add_url_with_checksum(vb, tmp_path, http_server):
+    import hashlib
+    www, base = http_server
+    data = b"payload from http\n"
+    (www / "file.txt").write_bytes(data)
+    good = "sha256:" + hashlib.sha256(data).hexdigest()
+    ctx = context(tmp_path, f"FROM busybox\nADD --checksum={good} {base}/file.txt /dl/\n"
+                            f"ADD {base}/file.txt /named\n")
+    vb.build(ctx, "-t", "url", check=True)
+    p = vb("run", "--rm", "url", "sh", "-c", "cat /dl/file.txt /named; stat -c %a /named")
+    assert p.out == "payload from http\npayload from http\n600\n", p.err
+    bad = "sha256:" + "0" * 64
+    ctx2 = context(tmp_path, f"FROM busybox\nADD --checksum={bad} {base}/file.txt /x\n", name="c2")
+    p = vb.build(ctx2)
+    assert p.returncode != 0 and "Dockerfile:2:" in p.err and "checksum mismatch" in p.err
+    ctx3 = context(tmp_path, f"FROM busybox\nADD {base}/missing /x\n", name="c3")
+    p = vb.build(ctx3)
+    assert p.returncode != 0 and "Dockerfile:2:" in p.err and "404" in p.err, p.err
+
+
 # --------------------------------------------------------------------------
 # A Debian base made once with mmdebstrap (scripts/mk-debian-image.sh),
 # cached outside the clone: a C program compiled in one stage, only the
