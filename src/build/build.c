@@ -1056,6 +1056,7 @@ int vs_build(struct vs_engine *e, const struct vs_build_opts *o, char **image_id
         struct builder b = {.e = e, .o = o, .ctx_fd = -1};
         _cleanup_free_ char *stdin_ctx = NULL, *text = NULL, *ign = NULL;
         _cleanup_error_ vs_error *ie = NULL;
+        _cleanup_free_ char *own = NULL;
         size_t len = 0;
         int r = -1;
         if (vs_engine_store(e, &b.store, err) < 0)
@@ -1069,8 +1070,10 @@ int vs_build(struct vs_engine *e, const struct vs_build_opts *o, char **image_id
         b.created = epoch_created();
         const char *ctx = o->context;
         if (strcmp(ctx, "-") == 0) {
-                if (o->file && strcmp(o->file, "-") == 0)
-                        return vs_fail(err, "-f - and a context on stdin cannot both be used");
+                if (o->file && strcmp(o->file, "-") == 0) {
+                        vs_fail(err, "-f - and a context on stdin cannot both be used");
+                        goto out;
+                }
                 if (context_from_stdin(&b, &stdin_ctx, err) < 0)
                         goto out;
                 ctx = stdin_ctx;
@@ -1083,7 +1086,10 @@ int vs_build(struct vs_engine *e, const struct vs_build_opts *o, char **image_id
         b.dfname = o->file && strcmp(o->file, "-") != 0 ? o->file : "Dockerfile";
         if (read_dockerfile(&b, ctx, &text, &len, err) < 0)
                 goto out;
-        if (vs_read_file_at(b.ctx_fd, ".dockerignore", &ign, NULL, &ie) == 0)
+        /* -f x/Dockerfile.dev: x/Dockerfile.dev.dockerignore first, as Docker. */
+        own = o->file && strcmp(o->file, "-") != 0 ? xasprintf("%s.dockerignore", o->file) : NULL;
+        if ((own && vs_read_file(own, &ign, NULL, &ie) == 0) ||
+            (vs_error_free(&ie), vs_read_file_at(b.ctx_fd, ".dockerignore", &ign, NULL, &ie) == 0))
                 b.ignore = ignore_parse(ign);
         if (vs_dockerfile_parse(text, len, b.dfname, &b.df, err) < 0 || plan(&b, err) < 0)
                 goto out;

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "build/dockerfile.h"
+#include "build/internal.h"
 #include "util/cleanup.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
@@ -249,12 +250,57 @@ static void test_expand(void **state)
         strv_free(words);
 }
 
+static void test_dockerignore(void **state)
+{
+        struct ignore *ig = ignore_parse("# comment\n"
+                                         "*.log\n"
+                                         "!keep.log\n"
+                                         "/build\n"
+                                         "docs/**/*.tmp\n"
+                                         "sub/?.txt\n"
+                                         "./cache/\n"
+                                         "\n");
+        struct {
+                const char *path;
+                bool ignored;
+        } cases[] = {
+            {"a.log", true},       {"keep.log", false},   {"dir/a.log", false},
+            {"build", true},       {"build/x/y", true},   {"docs/a/b/c.tmp", true},
+            {"docs/c.tmp", true},  {"docs/c.txt", false}, {"sub/a.txt", true},
+            {"sub/ab.txt", false}, {"cache/x", true},     {"Dockerfile", false},
+        };
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+                if (ignore_match(cases[i].path, ig) != cases[i].ignored)
+                        fail_msg("%s: expected %s", cases[i].path,
+                                 cases[i].ignored ? "ignored" : "kept");
+        ignore_free(ig);
+}
+
+static void test_clean_inside(void **state)
+{
+        struct {
+                const char *in, *out;
+        } cases[] = {
+            {"a/b", "a/b"}, {"/a//b/", "a/b"}, {"./a/./b", "a/b"},  {"a/../b", "b"}, {".", ""},
+            {"/", ""},      {"..", NULL},      {"a/../../b", NULL}, {"/../x", NULL},
+        };
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                char *got = clean_inside(cases[i].in);
+                if (cases[i].out == NULL ? got != NULL
+                                         : (got == NULL || strcmp(got, cases[i].out) != 0))
+                        fail_msg("clean_inside(%s) = %s, want %s", cases[i].in, got ? got : "NULL",
+                                 cases[i].out ? cases[i].out : "NULL");
+                free(got);
+        }
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_basic),    cmocka_unit_test(test_escape_directive),
-            cmocka_unit_test(test_heredocs), cmocka_unit_test(test_key_values),
-            cmocka_unit_test(test_errors),   cmocka_unit_test(test_expand),
+            cmocka_unit_test(test_basic),        cmocka_unit_test(test_escape_directive),
+            cmocka_unit_test(test_heredocs),     cmocka_unit_test(test_key_values),
+            cmocka_unit_test(test_errors),       cmocka_unit_test(test_expand),
+            cmocka_unit_test(test_dockerignore), cmocka_unit_test(test_clean_inside),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
