@@ -121,6 +121,10 @@ static double now_s(void)
         return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
+/* Plain: "#3 [2/5] RUN make", then "#3 DONE 1.2s" or "#3 CACHED". On a
+ * tty (--progress tty, or auto on a terminal) one line per step, finished
+ * in place: "#3 [2/5] RUN make  1.2s" / "#3 [2/5] COPY . /  CACHED" (output
+ * of a RUN ends the line first). */
 static void progress_start(struct state *s, const struct vs_df_instr *in, size_t idx)
 {
         struct builder *b = s->b;
@@ -128,18 +132,44 @@ static void progress_start(struct state *s, const struct vs_df_instr *in, size_t
         if (b->o->quiet)
                 return;
         size_t n = s->stage->end - s->stage->from;
-        fprintf(stderr, "#%d [%s%s%zu/%zu] %s\n", b->step, s->stage->name ? s->stage->name : "",
-                s->stage->name ? " " : "", idx - s->stage->from + 1, n, in->original);
+        free(b->header);
+        b->header = xasprintf("#%d [%s%s%zu/%zu] %s", b->step, s->stage->name ? s->stage->name : "",
+                              s->stage->name ? " " : "", idx - s->stage->from + 1, n, in->original);
+        if (b->o->tty) {
+                fprintf(stderr, "\033[1m%s\033[0m ...", b->header);
+                b->line_open = true;
+        } else {
+                fprintf(stderr, "%s\n", b->header);
+        }
+        fflush(stderr);
+}
+
+void progress_break(struct builder *b)
+{
+        if (b->line_open) {
+                fputc('\n', stderr);
+                fflush(stderr);
+                b->line_open = false;
+        }
 }
 
 static void progress_end(struct state *s, bool cached, double start)
 {
-        if (s->b->o->quiet)
+        struct builder *b = s->b;
+        if (b->o->quiet)
                 return;
-        if (cached)
-                fprintf(stderr, "#%d CACHED\n", s->b->step);
+        double took = now_s() - start;
+        if (b->o->tty && b->line_open)
+                fprintf(stderr, "\r\033[K\033[1m%s\033[0m  %s%.1fs\033[0m\n", b->header,
+                        cached ? "\033[36mCACHED " : "\033[32m", took);
+        else if (b->o->tty)
+                fprintf(stderr, "#%d %s %.1fs\n", b->step, cached ? "CACHED" : "DONE", took);
+        else if (cached)
+                fprintf(stderr, "#%d CACHED\n", b->step);
         else
-                fprintf(stderr, "#%d DONE %.1fs\n", s->b->step, now_s() - start);
+                fprintf(stderr, "#%d DONE %.1fs\n", b->step, took);
+        b->line_open = false;
+        fflush(stderr);
 }
 
 /* ---- cache ---- */
@@ -620,6 +650,8 @@ static int run_fn(struct state *s, struct step_mount *m, void *arg, vs_error **e
         if (wd < 0)
                 return -1;
         int code = 0;
+        if (!s->b->o->quiet)
+                progress_break(s->b);
         if (step_run(m, &rs, &code, err) < 0)
                 return fail_line(s, "cannot run the step: %s", (*err)->msg);
         if (code != 0) {
@@ -808,9 +840,11 @@ static int run_triggers(struct state *s, vs_error **err)
                         r = vs_error_wrap(err, "ONBUILD trigger");
                         break;
                 }
-                if (!s->b->o->quiet)
+                if (!s->b->o->quiet) {
+                        progress_break(s->b);
                         fprintf(stderr, "#%d [%s] ONBUILD %s\n", s->b->step,
                                 s->stage->name ? s->stage->name : "", t);
+                }
                 r = dispatch(s, in, err);
                 vs_df_instr_free(in);
         }
@@ -1034,6 +1068,7 @@ static void builder_clear(struct builder *b)
         ignore_free(b->ignore);
         vs_dockerfile_free(b->df);
         free(b->created);
+        free(b->header);
         if (b->ctx_fd >= 0)
                 close(b->ctx_fd);
 }
@@ -1107,6 +1142,8 @@ int vs_build(struct vs_engine *e, const struct vs_build_opts *o, char **image_id
         *image_id = xstrdup(id);
         r = 0;
 out:
+        if (r < 0)
+                progress_break(&b);
         builder_clear(&b);
         if (stdin_ctx) {
                 _cleanup_error_ vs_error *re = NULL;

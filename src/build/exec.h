@@ -39,7 +39,13 @@ struct builder {
         char *created; /* SOURCE_DATE_EPOCH as RFC 3339, or NULL */
         int step;
         size_t total;
+        /* tty progress: the current step's line, still open (no newline yet). */
+        char *header;
+        bool line_open;
 };
+
+/* tty progress: ends the open step line before a step prints output. */
+void progress_break(struct builder *b);
 
 /* The state of the stage being built. */
 struct state {

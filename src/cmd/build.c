@@ -70,7 +70,7 @@ int cmd_build(int argc, char **argv)
         };
         struct vs_build_opts o = {.network = "none", .tty = isatty(2)};
         _cleanup_strv_ char **tags = NULL, **args = NULL, **labels = NULL, **secrets = NULL;
-        int c;
+        int c, rc;
         optind = 1;
         while ((c = getopt_long(argc, argv, "+t:f:qh", opts, NULL)) != -1) {
                 switch (c) {
@@ -110,12 +110,12 @@ int cmd_build(int argc, char **argv)
                         o.iidfile = optarg;
                         break;
                 case 'P':
-                        if (parse_progress(optarg, &o.tty) < 0)
-                                return 125;
+                        if ((rc = parse_progress(optarg, &o.tty)) != 0)
+                                return rc;
                         break;
                 case 'n':
-                        if (parse_network(optarg, &o.network) < 0)
-                                return 125;
+                        if ((rc = parse_network(optarg, &o.network)) != 0)
+                                return rc;
                         break;
                 case 'h':
                         build_usage();

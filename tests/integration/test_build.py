@@ -411,6 +411,25 @@ def test_add_url_with_checksum(vb, tmp_path, http_server):
     assert p.returncode != 0 and "Dockerfile:2:" in p.err and "404" in p.err, p.err
 
 
+
+def test_progress_tty_and_plain(vb, tmp_path):
+    ctx = context(tmp_path, "FROM busybox\nENV A=1\nRUN echo out-of-run\n")
+    vb.build(ctx, check=True)
+    p = vb.build(ctx, "--progress", "tty", "--no-cache", check=True)
+    # One line per step, finished in place with its time; RUN output on its own line.
+    assert "\r\033[K" in p.err and "[2/3] ENV A=1" in p.err
+    assert "\nout-of-run\n" in p.err
+    p = vb.build(ctx, "--progress", "tty", check=True)
+    lines = [l for l in p.err.split("\n") if "ENV A=1" in l]
+    assert len(lines) == 1 and "CACHED" in lines[0]
+    p = vb.build(ctx, "--progress", "plain", check=True)
+    assert "\033" not in p.err and "#2 CACHED" in p.err
+    p = vb.build(ctx, "-q", check=True)
+    assert p.err == "" and p.out.startswith("sha256:")
+    p = vb.build(ctx, "--progress", "fancy")
+    assert p.returncode != 0 and "--progress" in p.err
+
+
 # --------------------------------------------------------------------------
 # A Debian base made once with mmdebstrap (scripts/mk-debian-image.sh),
 # cached outside the clone: a C program compiled in one stage, only the
