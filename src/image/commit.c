@@ -203,7 +203,9 @@ static int build_manifest(struct vs_store *s, const struct vs_image *base,
                                                          bm.layers[i].digest, bm.layers[i].size));
                 vs_manifest_clear(&bm);
         }
-        json_object_array_add(layers, descriptor(VS_MT_OCI_LAYER_GZIP, layer_digest, layer_size));
+        if (layer_digest) /* NULL: a build step that changes only the config */
+                json_object_array_add(layers,
+                                      descriptor(VS_MT_OCI_LAYER_GZIP, layer_digest, layer_size));
         *out = vs_json_to_string(m, false);
         return 0;
 }
@@ -332,34 +334,6 @@ static json_object *step_config(const struct vs_image *base, const struct vs_com
         return cfg;
 }
 
-static int step_manifest(struct vs_store *s, const struct vs_image *base, const char *config_digest,
-                         int64_t config_size, const char *layer_digest, int64_t layer_size,
-                         char **out, vs_error **err)
-{
-        _cleanup_json_ json_object *m = json_object_new_object();
-        json_object_object_add(m, "schemaVersion", json_object_new_int(2));
-        json_object_object_add(m, "mediaType", json_object_new_string(VS_MT_OCI_MANIFEST));
-        json_object_object_add(m, "config",
-                               descriptor(VS_MT_OCI_CONFIG, config_digest, config_size));
-        json_object *layers = json_object_new_array();
-        json_object_object_add(m, "layers", layers);
-        if (base && base->manifest_digest) {
-                struct vs_manifest bm;
-                if (vs_store_read_manifest(s, base->manifest_digest, &bm, err) < 0)
-                        return vs_error_wrap(err, "cannot read the base image's manifest");
-                for (size_t i = 0; i < bm.n_layers; i++)
-                        json_object_array_add(layers,
-                                              descriptor(bm.layers[i].media_type,
-                                                         bm.layers[i].digest, bm.layers[i].size));
-                vs_manifest_clear(&bm);
-        }
-        if (layer_digest)
-                json_object_array_add(layers,
-                                      descriptor(VS_MT_OCI_LAYER_GZIP, layer_digest, layer_size));
-        *out = vs_json_to_string(m, false);
-        return 0;
-}
-
 static int step_in_txn(struct vs_txn *t, const struct vs_image *base,
                        const struct vs_commit_step *st, char **id, vs_error **err)
 {
@@ -371,8 +345,8 @@ static int step_in_txn(struct vs_txn *t, const struct vs_image *base,
                 struct vs_blob_writer *w = NULL;
                 if (vs_blob_writer_open(t, &w, err) < 0)
                         return -1;
-                int r = vs_layer_pack(st->upper_dir, vs_blob_writer_fd(w), &diff_id, &digest,
-                                      &size, err);
+                int r = vs_layer_pack(st->upper_dir, vs_blob_writer_fd(w), &diff_id, &digest, &size,
+                                      err);
                 if (r == 0)
                         r = vs_blob_writer_finish(w, digest, &stored, &stored_size, err);
                 vs_blob_writer_free(w);
@@ -385,8 +359,8 @@ static int step_in_txn(struct vs_txn *t, const struct vs_image *base,
         config_text = vs_json_to_string(config, false);
         if (vs_txn_put_blob(t, config_text, strlen(config_text), &config_digest, err) < 0)
                 return -1;
-        if (step_manifest(vs_txn_store(t), base, config_digest, (int64_t) strlen(config_text),
-                          digest, size, &manifest, err) < 0)
+        if (build_manifest(vs_txn_store(t), base, config_digest, (int64_t) strlen(config_text),
+                           digest, size, &manifest, err) < 0)
                 return -1;
         if (vs_txn_put_blob(t, manifest, strlen(manifest), &manifest_digest, err) < 0)
                 return -1;
