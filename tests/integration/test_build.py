@@ -130,8 +130,20 @@ def test_cache_hits_misses_and_dockerignore(vb, tmp_path):
     p = vb.build(ctx, "--no-cache", check=True)
     assert "CACHED" not in p.err
     # builder prune removes entries of images with no name.
+    vb.build(ctx, "-t", "keep", check=True)
+    before = vb("images", check=True).out.count("<none>")
     p = vb("builder", "prune", check=True)
     assert "Removed" in p.out
+    # Step images no name uses are gone (untagged results of earlier builds
+    # stay, as Docker's); the named result still runs; the store is
+    # consistent.
+    after = vb("images", check=True).out.count("<none>")
+    assert after < before and after <= 4, (before, after)
+    assert run_cat(vb, "keep", "/ctx/a.txt") == (0, "2")
+    vb("system", "check", check=True)
+    p = vb.build(ctx, check=True)
+    # The steps' entries are gone, so every step runs again.
+    assert p.err.count("CACHED") == 0
 
 
 def test_heredocs_env_args_and_config(vb, tmp_path):
