@@ -217,8 +217,11 @@ int step_run(struct step_mount *m, const struct run_spec *r, int *exit_code, vs_
         }
         dup2(r->out_fd, 1);
         dup2(r->out_fd, 2);
-        struct vs_create_opts o = {
-            .root = r->runtime_root, .id = id, .bundle = bundle, .cancel_on_signal = true};
+        struct vs_create_opts o = {.root = r->runtime_root,
+                                   .id = id,
+                                   .bundle = bundle,
+                                   .cancel_on_signal = true,
+                                   .die_with_caller = true};
         int status = 0;
         int ret = vs_container_run(&o, false, &status, err);
         for (int i = 0; i < 3; i++) {

@@ -441,6 +441,7 @@ static int do_create(struct create_ctx *c, vs_error **err)
             .in_userns = in_userns,
             .new_userns = new_userns,
             .no_pivot = o->no_pivot,
+            .die_with_caller = o->die_with_caller,
             .preserve_fds = o->preserve_fds,
             /* Outside a user namespace the init can enter its cgroups
              * itself, without the parent's RCU-bound migration. */

@@ -298,8 +298,13 @@ def test_interrupted_run_leaves_nothing(vb, tmp_path, sig):
     proc.wait(timeout=30)
     assert proc.returncode != 0
     if sig == signal.SIGKILL:
-        # A killed build cannot clean up: the next build reaps its mount,
-        # scratch dir and runtime container (and the step's processes).
+        # The step's processes die with the build (the init's parent-death
+        # signal)...
+        deadline = time.monotonic() + 10
+        while subprocess.run(["pgrep", "-f", marker], capture_output=True).returncode == 0:
+            assert time.monotonic() < deadline, f"'{marker}' outlived the killed build"
+            time.sleep(0.1)
+        # ...and the next build reaps its mount, scratch dir and runtime state.
         ok = context(tmp_path, "FROM busybox\nRUN true\n", name="ok")
         vb.build(ok, check=True)
     else:
