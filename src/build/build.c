@@ -715,6 +715,20 @@ static int do_run(struct state *s, const struct vs_df_instr *in, vs_error **err)
                 argdesc = d;
                 n_args++;
         }
+        /* The predefined proxy ARGs: given with --build-arg, a RUN sees them
+         * without an ARG line, and they stay out of history and the cache
+         * key (as Docker). */
+        static const char *const proxies[] = {
+            "HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY", "ftp_proxy",
+            "NO_PROXY",   "no_proxy",   "ALL_PROXY",   "all_proxy",   NULL};
+        for (size_t i = 0; proxies[i]; i++) {
+                bool given;
+                const char *v = build_arg(s->b, proxies[i], &given);
+                if (given && v && env_lookup(env, proxies[i]) == NULL) {
+                        _cleanup_free_ char *kv = xasprintf("%s=%s", proxies[i], v);
+                        strv_push(&env, kv);
+                }
+        }
         _cleanup_free_ char *cmd = join_words(args);
         _cleanup_free_ char *desc =
             n_args ? xasprintf("RUN |%zu%s %s # buildkit", n_args, argdesc, cmd)

@@ -183,6 +183,17 @@ CMD ["cat out"]
     assert "RUN |1 WHO=you" in hist
 
 
+def test_proxy_args_reach_run_but_not_history(vb, tmp_path):
+    ctx = context(tmp_path, "FROM busybox\nRUN echo \"p=$HTTP_PROXY\" > /p\n")
+    vb.build(ctx, "--build-arg", "HTTP_PROXY=http://proxy:3128", "-t", "px", check=True)
+    assert run_cat(vb, "px", "/p") == (0, "p=http://proxy:3128\n")
+    hist = vb("history", "--no-trunc", "px", check=True).out
+    assert "proxy:3128" not in hist
+    # Not in the cache key either: another proxy value reuses the step.
+    p = vb.build(ctx, "--build-arg", "HTTP_PROXY=http://other:1", check=True)
+    assert "CACHED" in p.err
+
+
 def test_onbuild_triggers_run_in_the_child(vb, tmp_path):
     parent = context(tmp_path, "FROM busybox\nONBUILD RUN echo triggered > /trig\n", name="p")
     vb.build(parent, "-t", "parent", check=True)
