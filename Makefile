@@ -232,6 +232,11 @@ $(BUILD)/src/vm/kernel.o $(ASAN_DIR)/src/vm/kernel.o: guest/kernel.config guest/
 .PHONY: bench-vm
 bench-vm: deps all
 	@sh bench/vm-boot.sh
+# vessel build against buildah bud: a cold multi-stage build on a Debian base
+# (made once with mmdebstrap) and a fully cached rebuild; docs/build.md.
+.PHONY: bench-build
+bench-build: deps all
+	@sh bench/build.sh
 # ---- fuzzing (tests/fuzz, docs/fuzzing.md) ---------------------------------
 # One libFuzzer target per parser: build/fuzz/fuzz_<what>. The library is
 # rebuilt with clang-14 and coverage instrumentation under build/fuzz/obj;

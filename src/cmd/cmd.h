@@ -120,5 +120,7 @@ int cmd_network_connect(int argc, char **argv);
 int cmd_network_disconnect(int argc, char **argv);
 int cmd_network_check(int argc, char **argv);
 int cmd_engine_port(int argc, char **argv);
+int cmd_build(int argc, char **argv);
+int cmd_builder_prune(int argc, char **argv);
 
 #endif

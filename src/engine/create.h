@@ -62,6 +62,8 @@ int vs_engine_oci_config(struct vs_engine *e, const struct vs_ctr *c, int rootfd
 /* Docker-style default seccomp profile for the given capability set
  * ("CAP_SYS_ADMIN" ...), as a linux.seccomp object. */
 json_object *vs_engine_seccomp_default(char *const *caps); /* caller puts */
+/* Docker's 14 default capabilities ("CAP_CHOWN", ...), NULL-terminated. */
+char *const *vs_engine_default_caps(void);
 /* User spec "name|uid[:group|gid]" resolved through the root's /etc/passwd
  * and /etc/group; fills uid, gid, additional gids and home. */
 struct vs_user {

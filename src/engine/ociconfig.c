@@ -45,6 +45,11 @@ static const char *const default_caps[] = {
     NULL,
 };
 
+char *const *vs_engine_default_caps(void)
+{
+        return (char *const *) default_caps;
+}
+
 static const char *const masked_paths[] = {
     "/proc/asound",
     "/proc/acpi",

@@ -194,8 +194,9 @@ static int build_manifest(struct vs_store *s, const struct vs_image *base,
                                                                          bm.layers[i].size));
                 vs_manifest_clear(&bm);
         }
-        json_object_array_add(layers,
-                              vs_descriptor_json(VS_MT_OCI_LAYER_GZIP, layer_digest, layer_size));
+        if (layer_digest) /* NULL: a build step that changes only the config */
+                json_object_array_add(layers,
+                                      vs_descriptor_json(VS_MT_OCI_LAYER_GZIP, layer_digest, layer_size));
         *out = vs_json_to_string(m, false);
         return 0;
 }
@@ -284,4 +285,86 @@ int vs_image_commit(struct vs_store *s, const struct vs_image *base, const char 
         if (r < 0)
                 return vs_error_wrap(err, "cannot commit %s", upper_dir);
         return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Build steps (src/build): a layer or none, the whole "config" object and
+ * the history entry given by the builder, as Docker records them. */
+
+static json_object *step_config(const struct vs_image *base, const struct vs_commit_step *st,
+                                const char *diff_id)
+{
+        json_object *cfg = NULL;
+        if (base && base->config_json)
+                json_object_deep_copy(base->config_json, &cfg, NULL);
+        if (cfg == NULL) {
+                cfg = json_object_new_object();
+                json_object_object_add(cfg, "architecture",
+                                       json_object_new_string(vs_platform_arch()));
+                json_object_object_add(cfg, "os", json_object_new_string("linux"));
+        }
+        _cleanup_free_ char *now = st->created ? NULL : vs_now_rfc3339();
+        const char *created = st->created ? st->created : now;
+        json_object *conf = NULL;
+        json_object_deep_copy(st->config, &conf, NULL);
+        json_object_object_add(cfg, "config", conf ? conf : json_object_new_object());
+        json_object_object_add(cfg, "created", json_object_new_string(created));
+        json_object *rootfs = child_of_type(cfg, "rootfs", json_type_object);
+        json_object_object_add(rootfs, "type", json_object_new_string("layers"));
+        json_object *ids = child_of_type(rootfs, "diff_ids", json_type_array);
+        if (diff_id)
+                json_object_array_add(ids, json_object_new_string(diff_id));
+        json_object *h = json_object_new_object();
+        json_object_object_add(h, "created", json_object_new_string(created));
+        json_object_object_add(h, "created_by", json_object_new_string(st->created_by));
+        if (st->comment)
+                json_object_object_add(h, "comment", json_object_new_string(st->comment));
+        if (diff_id == NULL)
+                json_object_object_add(h, "empty_layer", json_object_new_boolean(true));
+        json_object_array_add(child_of_type(cfg, "history", json_type_array), h);
+        return cfg;
+}
+
+static int step_in_txn(struct vs_txn *t, const struct vs_image *base,
+                       const struct vs_commit_step *st, char **id, vs_error **err)
+{
+        _cleanup_free_ char *diff_id = NULL, *digest = NULL, *stored = NULL;
+        _cleanup_free_ char *config_digest = NULL, *manifest_digest = NULL, *manifest = NULL;
+        _cleanup_free_ char *config_text = NULL;
+        int64_t size = 0, stored_size = 0;
+        if (st->upper_dir) {
+                struct vs_blob_writer *w = NULL;
+                if (vs_blob_writer_open(t, &w, err) < 0)
+                        return -1;
+                int r = vs_layer_pack(st->upper_dir, vs_blob_writer_fd(w), &diff_id, &digest, &size,
+                                      err);
+                if (r == 0)
+                        r = vs_blob_writer_finish(w, digest, &stored, &stored_size, err);
+                vs_blob_writer_free(w);
+                if (r < 0)
+                        return -1;
+                if (vs_txn_ensure_layer(t, digest, VS_MT_OCI_LAYER_GZIP, diff_id, err) < 0)
+                        return -1;
+        }
+        _cleanup_json_ json_object *config = step_config(base, st, diff_id);
+        config_text = vs_json_to_string(config, false);
+        if (vs_txn_put_blob(t, config_text, strlen(config_text), &config_digest, err) < 0)
+                return -1;
+        if (build_manifest(vs_txn_store(t), base, config_digest, (int64_t) strlen(config_text),
+                           digest, size, &manifest, err) < 0)
+                return -1;
+        if (vs_txn_put_blob(t, manifest, strlen(manifest), &manifest_digest, err) < 0)
+                return -1;
+        if (vs_txn_add_image(t, manifest_digest, NULL, id, err) < 0)
+                return -1;
+        return vs_txn_commit(t, err);
+}
+
+int vs_image_commit_step(struct vs_store *s, const struct vs_image *base,
+                         const struct vs_commit_step *st, char **id, vs_error **err)
+{
+        _cleanup_txn_ struct vs_txn *t = NULL;
+        if (vs_txn_begin(s, &t, err) < 0)
+                return -1;
+        return step_in_txn(t, base, st, id, err);
 }

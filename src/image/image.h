@@ -78,6 +78,19 @@ int vs_image_commit(struct vs_store *s, const struct vs_image *base, const char 
                     json_object *changes, const char *comment, const char *author,
                     const char *ref, char **id, vs_error **err);
 
+/* One build step (src/build): upper_dir (an overlay upper dir, or NULL for
+ * a step that changes only the config) stacked on base (NULL: scratch),
+ * config as the result's whole "config" object, and a history entry
+ * {created, created_by, comment, empty_layer} as Docker records it. created
+ * NULL: now. The result is an unnamed image; its id in *id. */
+struct vs_commit_step {
+        const char *upper_dir;
+        json_object *config;
+        const char *created_by, *comment, *created;
+};
+int vs_image_commit_step(struct vs_store *s, const struct vs_image *base,
+                         const struct vs_commit_step *st, char **id, vs_error **err);
+
 /* Changes of a container relative to its image, as "A /path", "C /path",
  * "D /path" lines (docker diff), sorted. */
 int vs_image_rootfs_diff(const struct vs_image *img, const char *upper_dir, char ***lines,

@@ -94,6 +94,20 @@ static la_ssize_t tar_write_cb(struct archive *a, void *arg, const void *buf, si
         return (la_ssize_t) len;
 }
 
+/* SOURCE_DATE_EPOCH (reproducible-builds.org): no file time in a layer is
+ * later than it, so identical inputs give identical layers (vessel build). */
+static time_t clamp_mtime(time_t t)
+{
+        const char *s = getenv("SOURCE_DATE_EPOCH");
+        if (s == NULL || *s == '\0')
+                return t;
+        char *end;
+        long long epoch = strtoll(s, &end, 10);
+        if (*end != '\0' || epoch < 0)
+                return t;
+        return t > (time_t) epoch ? (time_t) epoch : t;
+}
+
 static void entry_from_stat(struct archive_entry *e, const char *path, const struct stat *st)
 {
         archive_entry_clear(e);
@@ -101,7 +115,7 @@ static void entry_from_stat(struct archive_entry *e, const char *path, const str
         archive_entry_set_uid(e, st->st_uid);
         archive_entry_set_gid(e, st->st_gid);
         archive_entry_set_perm(e, st->st_mode & 07777);
-        archive_entry_set_mtime(e, st->st_mtim.tv_sec, 0);
+        archive_entry_set_mtime(e, clamp_mtime(st->st_mtim.tv_sec), 0);
 }
 
 static int cmp_strings(const void *a, const void *b)

@@ -21,6 +21,7 @@
 #include "util/xalloc.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -167,10 +168,19 @@ static int open_lowers(const struct vs_image *img, const char *dir, struct layer
         l->fds = xmalloc(n * sizeof(*l->fds));
         for (size_t i = 0; i < n; i++) {
                 const char *path = empty ? empty : img->layer_dirs[n - 1 - i];
-                l->fds[i] = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-                if (l->fds[i] < 0)
+                /* A layer that occurs twice (two identical diffs, e.g. two
+                 * empty build steps) is stacked once, at its topmost place:
+                 * overlayfs refuses the same lower dir twice (ELOOP), and
+                 * the lower copy can change nothing the upper one hides. */
+                bool seen = false;
+                for (size_t j = 0; !empty && j < i; j++)
+                        seen = seen || strcmp(img->layer_dirs[n - 1 - j], path) == 0;
+                if (seen)
+                        continue;
+                int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (fd < 0)
                         return vs_fail_errno(err, "cannot open layer %s", path);
-                l->n = i + 1;
+                l->fds[l->n++] = fd;
         }
         return 0;
 }
@@ -294,9 +304,14 @@ static int mount_overlay(const struct vs_image *img, const char *dir, const char
                         goto out;
                 }
                 _cleanup_free_ char *why = fs_log(fsfd);
-                vs_fail_errno(err, "cannot use layer %s for overlay%s%s",
-                              img->n_layers ? img->layer_dirs[img->n_layers - 1 - i] : "(empty)",
-                              why ? ": " : "", why ? why : "");
+                char name[PATH_MAX], link[64];
+                int saved = errno;
+                snprintf(link, sizeof(link), "/proc/self/fd/%d", l.fds[i]);
+                ssize_t nl = readlink(link, name, sizeof(name) - 1);
+                name[nl > 0 ? nl : 0] = '\0';
+                errno = saved;
+                vs_fail_errno(err, "cannot use layer %s for overlay%s%s", name, why ? ": " : "",
+                              why ? why : "");
                 goto out;
         }
         if (set_string(fsfd, "upperdir", vs_fd_path(upper, p, sizeof(p))) < 0 ||

@@ -23,6 +23,13 @@ struct vs_create_opts {
         /* Set by run: the exec fifo's read end comes back here, opened before
          * the init starts (see vs_container_run). */
         int *exec_fifo_out;
+        /* run in the foreground: SIGINT/TERM/HUP/QUIT kill the container
+         * instead of being forwarded (build steps: Ctrl-C cancels). */
+        bool cancel_on_signal;
+        /* The container's init is killed (SIGKILL, so its whole pid
+         * namespace) when the calling process dies, even by kill -9: for
+         * callers that own the container's whole life (build steps). */
+        bool die_with_caller;
 };
 
 /* Creates the container: its init waits on the exec fifo afterwards.

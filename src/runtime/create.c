@@ -466,6 +466,7 @@ static int create_spawn(struct create_ctx *c, struct create_fds *fds, bool *self
             .in_userns = ns.in_userns,
             .new_userns = ns.new_userns,
             .no_pivot = o->no_pivot,
+            .die_with_caller = o->die_with_caller,
             .preserve_fds = o->preserve_fds,
             /* Outside a user namespace the init can enter its cgroups
              * itself, without the parent's RCU-bound migration. */

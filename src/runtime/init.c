@@ -199,7 +199,8 @@ _Noreturn void vs_init_main(struct vs_init_args *a)
                 vs_sync_send_error(a->sync_fd, err);
                 _exit(1);
         }
-        prctl(PR_SET_PDEATHSIG, 0);
+        if (!a->die_with_caller)
+                prctl(PR_SET_PDEATHSIG, 0);
         if (vs_sync_send(a->sync_fd, SYNC_CREATED, 0, NULL) < 0)
                 _exit(1);
 

@@ -20,6 +20,8 @@ struct vs_init_args {
         bool in_userns;
         bool new_userns;
         bool no_pivot;
+        /* keep PDEATHSIG after setup (vs_create_opts.die_with_caller) */
+        bool die_with_caller;
         int preserve_fds;
         pid_t host_pid; /* our pid as the runtime sees it (from SYNC_GO) */
         /* Set when the init enters its cgroups itself (vs_cgroup_enter_self),

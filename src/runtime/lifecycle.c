@@ -334,7 +334,10 @@ int vs_container_delete(const char *root, const char *id, bool force, vs_error *
 
 /* ---- run ---- */
 
-static int forward_loop(pid_t pid, int pidfd, int sfd, int master, int *exit_status)
+/* cancel: a terminating signal kills the container rather than being
+ * forwarded to its init (which, as pid 1, ignores signals it has no handler
+ * for): how a build step is cancelled by Ctrl-C. */
+static int forward_loop(pid_t pid, int pidfd, int sfd, int master, bool cancel, int *exit_status)
 {
         bool master_open = master >= 0, stdin_open = master >= 0;
         for (;;) {
@@ -359,6 +362,9 @@ static int forward_loop(pid_t pid, int pidfd, int sfd, int master, int *exit_sta
                                         vs_terminal_resize_from_stdin(master);
                                         continue;
                                 }
+                                if (cancel && (sig == SIGINT || sig == SIGTERM || sig == SIGHUP ||
+                                               sig == SIGQUIT))
+                                        sig = SIGKILL;
                                 pidfd_signal(pidfd, sig);
                         }
                 }
@@ -402,17 +408,23 @@ static int forward_loop(pid_t pid, int pidfd, int sfd, int master, int *exit_sta
         }
 }
 
-int vs_foreground_wait(pid_t pid, int master, const sigset_t *sigs, int *exit_status,
-                       vs_error **err)
+static int foreground_wait(pid_t pid, int master, const sigset_t *sigs, bool cancel,
+                           int *exit_status, vs_error **err)
 {
         _cleanup_close_ int sfd = signalfd(-1, sigs, SFD_CLOEXEC | SFD_NONBLOCK);
         _cleanup_close_ int pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
         if (master >= 0)
                 vs_terminal_proxy_start(master, NULL);
         *exit_status = 255;
-        if (sfd < 0 || pidfd < 0 || forward_loop(pid, pidfd, sfd, master, exit_status) < 0)
+        if (sfd < 0 || pidfd < 0 || forward_loop(pid, pidfd, sfd, master, cancel, exit_status) < 0)
                 return vs_fail_errno(err, "lost track of process %d", pid);
         return 0;
+}
+
+int vs_foreground_wait(pid_t pid, int master, const sigset_t *sigs, int *exit_status,
+                       vs_error **err)
+{
+        return foreground_wait(pid, master, sigs, false, exit_status, err);
 }
 
 void vs_foreground_signals(sigset_t *all)
@@ -447,7 +459,7 @@ int vs_container_run(const struct vs_create_opts *o, bool detach, int *exit_stat
                 r = -1;
         }
         if (r == 0 && !detach) {
-                r = vs_foreground_wait(pid, master, &all, exit_status, err);
+                r = foreground_wait(pid, master, &all, o->cancel_on_signal, exit_status, err);
                 _cleanup_error_ vs_error *derr = NULL;
                 if (vs_container_delete(o->root, o->id, true, &derr) < 0 && r == 0) {
                         *err = steal_ptr(derr);

@@ -1,0 +1,515 @@
+"""`vessel build` against the built-in busybox image: stages and --target,
+the cache (hits, misses, .dockerignore), heredocs, ONBUILD, COPY semantics
+and paths escaping the context, a tar context on stdin, SOURCE_DATE_EPOCH,
+bad Dockerfiles (one line naming file:line), and failing or interrupted
+steps leaving no mount, scratch dir or runtime container behind. Each test
+has its own data root (VESSEL_ROOT) under its tmp_path."""
+
+import io
+import json
+import os
+import signal
+import subprocess
+import tarfile
+import time
+from pathlib import Path
+
+import pytest
+
+TIMEOUT = 120
+
+
+class Builder:
+    def __init__(self, binary, tmp):
+        self.bin = binary
+        self.root = tmp / "data"
+        self.root.mkdir()
+        self.runtime = tmp / "run"
+        self.runtime.mkdir()
+        self.env = dict(os.environ, VESSEL_ROOT=str(self.root),
+                        VESSEL_RUNTIME_ROOT=str(self.runtime))
+        self.env.pop("SOURCE_DATE_EPOCH", None)
+
+    def __call__(self, *args, input=None, env=None, check=False):
+        e = dict(self.env, **(env or {}))
+        p = subprocess.run([self.bin, *args], env=e, input=input, capture_output=True,
+                           timeout=TIMEOUT)
+        p.out = p.stdout.decode(errors="replace")
+        p.err = p.stderr.decode(errors="replace")
+        if check and p.returncode != 0:
+            pytest.fail(f"vessel {' '.join(args)} failed ({p.returncode}): {p.err}")
+        return p
+
+    def build(self, ctx, *args, **kw):
+        return self(*(["build", "--progress", "plain", *args, str(ctx)]), **kw)
+
+    def leftovers(self):
+        tmp = self.root / "build" / "tmp"
+        left = sorted(os.listdir(tmp)) if tmp.exists() else []
+        with open("/proc/self/mountinfo") as f:
+            mounts = [l for l in f if str(self.root) in l or str(self.runtime) in l]
+        ctrs = [n for n in os.listdir(self.runtime) if not n.startswith(".")] \
+            if self.runtime.exists() else []
+        return left, mounts, ctrs
+
+
+@pytest.fixture
+def vb(vessel_bin, tmp_path):
+    b = Builder(vessel_bin, tmp_path)
+    yield b
+    left, mounts, ctrs = b.leftovers()
+    assert (left, mounts, ctrs) == ([], [], []), "build left things behind"
+
+
+def context(tmp_path, dockerfile, files=None, name="ctx"):
+    ctx = tmp_path / name
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text(dockerfile)
+    for path, content in (files or {}).items():
+        p = ctx / path
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(content)
+    return ctx
+
+
+def run_cat(vb, image, *paths):
+    p = vb("run", "--rm", image, "cat", *paths)
+    return p.returncode, p.out
+
+
+MULTI = """\
+FROM busybox AS build
+WORKDIR /src
+COPY main.txt .
+RUN tr a-z A-Z < main.txt > /artifact && echo secret > /src/junk
+FROM busybox AS unused
+RUN exit 3
+FROM busybox
+COPY --from=build /artifact /app/artifact
+CMD ["cat", "/app/artifact"]
+"""
+
+
+def test_multistage_final_has_only_the_artifact(vb, tmp_path):
+    ctx = context(tmp_path, MULTI, {"main.txt": "hello\n"})
+    p = vb.build(ctx, "-t", "multi:1", check=True)
+    assert p.out.strip().startswith("sha256:")
+    # The unused stage (which would fail) was skipped.
+    assert "exit 3" not in p.err
+    rc, out = run_cat(vb, "multi:1", "/app/artifact")
+    assert (rc, out) == (0, "HELLO\n")
+    assert vb("run", "--rm", "multi:1", "ls", "/src").returncode != 0
+    p = vb("run", "--rm", "multi:1")
+    assert p.out == "HELLO\n"
+    # --target stops at a stage.
+    p = vb.build(ctx, "--target", "build", "-t", "multi:build", check=True)
+    rc, out = run_cat(vb, "multi:build", "/src/junk")
+    assert (rc, out) == (0, "secret\n")
+
+
+def test_cache_hits_misses_and_dockerignore(vb, tmp_path):
+    df = "FROM busybox\nCOPY . /ctx/\nRUN ls /ctx > /list\nRUN echo done\n"
+    ctx = context(tmp_path, df, {"a.txt": "1", "skip.log": "x", ".dockerignore": "*.log\n"})
+    first = vb.build(ctx, check=True)
+    assert "CACHED" not in first.err
+    again = vb.build(ctx, check=True)
+    assert again.out == first.out
+    assert again.err.count("CACHED") == 3, again.err
+    # An ignored file changes nothing.
+    (ctx / "skip.log").write_text("changed")
+    (ctx / "other.log").write_text("new")
+    p = vb.build(ctx, check=True)
+    assert p.out == first.out and p.err.count("CACHED") == 3
+    rc, out = run_cat(vb, first.out.strip(), "/list")
+    assert "skip.log" not in out and "a.txt" in out
+    # A changed copied file: the COPY and what follows run again.
+    (ctx / "a.txt").write_text("2")
+    p = vb.build(ctx, check=True)
+    assert p.out != first.out and p.err.count("CACHED") == 0
+    # --no-cache runs every step.
+    p = vb.build(ctx, "--no-cache", check=True)
+    assert "CACHED" not in p.err
+    # builder prune removes entries of images with no name.
+    vb.build(ctx, "-t", "keep", check=True)
+    before = vb("images", check=True).out.count("<none>")
+    p = vb("builder", "prune", check=True)
+    assert "Removed" in p.out
+    # Step images no name uses are gone (untagged results of earlier builds
+    # stay, as Docker's); the named result still runs; the store is
+    # consistent.
+    after = vb("images", check=True).out.count("<none>")
+    assert after < before and after <= 4, (before, after)
+    assert run_cat(vb, "keep", "/ctx/a.txt") == (0, "2")
+    vb("system", "check", check=True)
+    p = vb.build(ctx, check=True)
+    # The steps' entries are gone, so every step runs again.
+    assert p.err.count("CACHED") == 0
+
+
+def test_heredocs_env_args_and_config(vb, tmp_path):
+    df = """\
+FROM busybox
+ARG WHO=world
+ENV GREETING=hello DIR=/w
+WORKDIR $DIR
+RUN <<EOF
+echo "$GREETING $WHO" > out
+EOF
+COPY <<EOF /etc/conf
+dir=${DIR:-none} unset=${NOPE:-dflt} alt=${DIR:+set}
+EOF
+COPY <<'EOF' /etc/raw
+$GREETING
+EOF
+USER 1000:1000
+EXPOSE 8080 53/udp
+LABEL org.test=yes
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["/bin/sh", "-c"]
+CMD ["cat out"]
+"""
+    ctx = context(tmp_path, df)
+    p = vb.build(ctx, "--build-arg", "WHO=you", "-t", "hd", "--label", "extra=1", check=True)
+    p = vb("run", "--rm", "--entrypoint", "cat", "hd", "/w/out", "/etc/conf", "/etc/raw")
+    assert p.out == "hello you\ndir=/w unset=dflt alt=set\n$GREETING\n", p.err
+    cfg = json.loads(vb("image", "inspect", "hd", check=True).out)[0]["Config"]
+    assert cfg["User"] == "1000:1000"
+    assert cfg["WorkingDir"] == "/w"
+    assert set(cfg["ExposedPorts"]) == {"8080/tcp", "53/udp"}
+    assert cfg["Labels"] == {"org.test": "yes", "extra": "1"}
+    assert cfg["Entrypoint"] == ["/bin/sh", "-c"] and cfg["Cmd"] == ["cat out"]
+    assert "GREETING=hello" in cfg["Env"] and not any(e.startswith("WHO=") for e in cfg["Env"])
+    hist = vb("history", "--no-trunc", "hd", check=True).out
+    assert "RUN |1 WHO=you" in hist
+
+
+def test_proxy_args_reach_run_but_not_history(vb, tmp_path):
+    ctx = context(tmp_path, "FROM busybox\nRUN echo \"p=$HTTP_PROXY\" > /p\n")
+    vb.build(ctx, "--build-arg", "HTTP_PROXY=http://proxy:3128", "-t", "px", check=True)
+    assert run_cat(vb, "px", "/p") == (0, "p=http://proxy:3128\n")
+    hist = vb("history", "--no-trunc", "px", check=True).out
+    assert "proxy:3128" not in hist
+    # Not in the cache key either: another proxy value reuses the step.
+    p = vb.build(ctx, "--build-arg", "HTTP_PROXY=http://other:1", check=True)
+    assert "CACHED" in p.err
+
+
+def test_onbuild_triggers_run_in_the_child(vb, tmp_path):
+    parent = context(tmp_path, "FROM busybox\nONBUILD RUN echo triggered > /trig\n", name="p")
+    vb.build(parent, "-t", "parent", check=True)
+    child = context(tmp_path, "FROM parent\nRUN cat /trig\n", name="c")
+    p = vb.build(child, "-t", "child", check=True)
+    rc, out = run_cat(vb, "child", "/trig")
+    assert (rc, out) == (0, "triggered\n")
+    cfg = json.loads(vb("image", "inspect", "child", check=True).out)[0]["Config"]
+    assert not cfg.get("OnBuild")
+
+
+def test_copy_semantics_chown_chmod_symlink_wildcard(vb, tmp_path):
+    df = """\
+FROM busybox
+COPY --chown=12:34 dir /d
+COPY --chmod=600 *.txt /t/
+COPY link /linked
+COPY dir/sub/ /flat/
+RUN stat -c '%u:%g %a %n' /d /d/sub/f /t/a.txt /t/b.txt /linked /flat/f > /stat
+"""
+    ctx = context(tmp_path, df, {"dir/sub/f": "f", "a.txt": "a", "b.txt": "b"})
+    (ctx / "link").symlink_to("a.txt")
+    vb.build(ctx, "-t", "cp", check=True)
+    rc, out = run_cat(vb, "cp", "/stat", "/linked")
+    assert rc == 0
+    lines = out.splitlines()
+    assert lines[0].startswith("12:34 ") and lines[0].endswith(" /d")
+    assert lines[1].startswith("12:34 ")
+    assert lines[2] == "0:0 600 /t/a.txt" and lines[3] == "0:0 600 /t/b.txt"
+    assert lines[4].endswith("/linked") and lines[6] == "a"
+    assert lines[5].endswith("/flat/f")
+
+
+@pytest.mark.parametrize("src", ["../outside", "/../../etc/passwd/.."])
+def test_copy_outside_the_context_is_refused(vb, tmp_path, src):
+    (tmp_path / "outside").write_text("secret")
+    ctx = context(tmp_path, f"FROM busybox\nCOPY {src} /x\n")
+    p = vb.build(ctx)
+    assert p.returncode != 0
+    errors = [l for l in p.err.splitlines() if l.startswith("vessel")]
+    assert len(errors) == 1 and "Dockerfile:2:" in errors[0], p.err
+    assert "forbidden path outside the build context" in errors[0]
+
+
+def test_symlink_leading_outside_stays_inside(vb, tmp_path):
+    ctx = context(tmp_path, "FROM busybox\nCOPY evil /x\n")
+    (ctx / "evil").symlink_to("/etc/hostname")
+    p = vb.build(ctx, "-t", "evil")
+    # Resolved inside the context: /etc/hostname is not there.
+    assert p.returncode != 0 and "Dockerfile:2:" in p.err
+
+
+@pytest.mark.parametrize("text,line,what", [
+    ("FROM busybox\nFOO bar\n", 2, "unknown instruction: FOO"),
+    ("RUN true\n", 1, "before the first FROM"),
+    ("FROM busybox\nSHELL sh -c\n", 2, "JSON form"),
+    ("FROM busybox\nRUN <<EOF\necho\n", 2, "unterminated heredoc"),
+    ("FROM busybox\nCOPY --from=nope /a /b\n", 2, "no such stage or image"),
+    ("FROM busybox\nRUN exit 7\n", 2, "exit code: 7"),
+    ("FROM nosuchimage\n", 1, "nosuchimage"),
+])
+def test_bad_dockerfiles_one_line_with_file_and_line(vb, tmp_path, text, line, what):
+    ctx = context(tmp_path, text)
+    p = vb.build(ctx)
+    assert p.returncode != 0
+    last = [l for l in p.err.splitlines() if l.startswith("vessel")]
+    assert len(last) == 1, p.err
+    assert f"Dockerfile:{line}:" in last[0] and what in last[0], p.err
+
+
+def test_failing_step_shows_output_and_leaves_nothing(vb, tmp_path):
+    ctx = context(tmp_path, "FROM busybox\nRUN echo before-fail && exit 5\n")
+    p = vb.build(ctx, "-q")
+    assert p.returncode != 0
+    assert "before-fail" in p.err and "exit code: 5" in p.err
+    assert p.out == ""
+
+
+def test_context_as_tar_on_stdin(vb, tmp_path):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as t:
+        for name, data in [("Dockerfile", b"FROM busybox\nCOPY f /f\n"), ("f", b"from tar\n")]:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
+    p = vb("build", "-t", "fromtar", "-", input=buf.getvalue(), check=True)
+    assert run_cat(vb, "fromtar", "/f") == (0, "from tar\n")
+
+
+def test_source_date_epoch_gives_the_same_digest(vb, tmp_path):
+    ctx = context(tmp_path, "FROM busybox\nCOPY f /f\nRUN echo x > /y\nENV A=1\n", {"f": "f"})
+    env = {"SOURCE_DATE_EPOCH": "1700000000"}
+    a = vb.build(ctx, "--no-cache", "-q", env=env, check=True).out
+    time.sleep(1.1)
+    b = vb.build(ctx, "--no-cache", "-q", env=env, check=True).out
+    assert a == b and a.startswith("sha256:")
+    c = vb.build(ctx, "--no-cache", "-q", check=True).out
+    assert c != a
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
+def test_interrupted_run_leaves_nothing(vb, tmp_path, sig):
+    marker = f"sleep {900 + int(sig)}"
+    ctx = context(tmp_path, f"FROM busybox\nRUN echo started && {marker}\n")
+    proc = subprocess.Popen([vb.bin, "build", "--progress", "plain", str(ctx)], env=vb.env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    seen = b""
+    while b"\nstarted\n" not in seen and time.monotonic() < deadline:
+        seen += os.read(proc.stderr.fileno(), 4096)
+    assert b"\nstarted\n" in seen
+    proc.send_signal(sig)
+    proc.wait(timeout=30)
+    assert proc.returncode != 0
+    if sig == signal.SIGKILL:
+        # The step's processes die with the build (the init's parent-death
+        # signal)...
+        deadline = time.monotonic() + 10
+        while subprocess.run(["pgrep", "-f", marker], capture_output=True).returncode == 0:
+            assert time.monotonic() < deadline, f"'{marker}' outlived the killed build"
+            time.sleep(0.1)
+        # ...and the next build reaps its mount, scratch dir and runtime state.
+        ok = context(tmp_path, "FROM busybox\nRUN true\n", name="ok")
+        vb.build(ok, check=True)
+    else:
+        err = proc.stderr.read().decode()
+        assert "Dockerfile:2:" in err and "exit code: 137" in err
+    left = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True).stdout
+    assert left == "", f"step processes left: {left}"
+
+
+def test_interrupt_between_steps_cleans_up(vb, tmp_path):
+    """SIGINT at any point (here: soon after start, wherever the build is)
+    ends the build with an error and leaves nothing."""
+    ctx = context(tmp_path, "FROM busybox\n" + "RUN true\n" * 6)
+    for delay in (0.05, 0.2, 0.4):
+        proc = subprocess.Popen([vb.bin, "build", "--no-cache", "--progress", "plain", str(ctx)],
+                                env=vb.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+        assert vb.leftovers() == ([], [], []), f"after SIGINT at {delay}s"
+
+
+
+def test_run_mounts_cache_secret_tmpfs_bind(vb, tmp_path):
+    secret = tmp_path / "token"
+    secret.write_text("s3cr3t-value")
+    df = """\
+FROM busybox
+RUN --mount=type=cache,target=/cache echo x >> /cache/count && wc -l < /cache/count > /seen
+RUN --mount=type=secret,id=tok cat /run/secrets/tok > /dev/null && \\
+    test "$(cat /run/secrets/tok)" = s3cr3t-value
+RUN --mount=type=tmpfs,target=/scratch touch /scratch/x && mount | grep -q ' /scratch '
+RUN --mount=type=bind,source=data,target=/in cp /in/f /copied && ! touch /in/g
+"""
+    ctx = context(tmp_path, df, {"data/f": "bound\n"})
+    args = ["--secret", f"id=tok,src={secret}", "-t", "mnt"]
+    vb.build(ctx, *args, check=True)
+    assert run_cat(vb, "mnt", "/seen", "/copied") == (0, "1\nbound\n")
+    # The cache mount persists across builds (here with --no-cache).
+    vb.build(ctx, *args, "--no-cache", "-t", "mnt2", check=True)
+    assert run_cat(vb, "mnt2", "/seen") == (0, "2\n")
+    # Neither the secret nor the mount points land in a layer.
+    save = tmp_path / "mnt.tar"
+    vb("save", "-o", str(save), "mnt2", check=True)
+    with tarfile.open(save) as outer:
+        for m in outer.getmembers():
+            if not m.isfile():
+                continue
+            data = outer.extractfile(m).read()
+            try:
+                inner = tarfile.open(fileobj=io.BytesIO(data))
+            except tarfile.TarError:
+                continue
+            for e in inner.getmembers():
+                assert not e.name.lstrip("./").startswith(("run/secrets", "cache", "scratch", "in")), e.name
+                if e.isfile():
+                    assert b"s3cr3t-value" not in inner.extractfile(e).read()
+    assert vb("run", "--rm", "mnt2", "ls", "/run/secrets/tok").returncode != 0
+    # A required secret that was not given: one error line.
+    ctx2 = context(tmp_path, "FROM busybox\nRUN --mount=type=secret,id=nope,required cat /x\n",
+                   name="c2")
+    p = vb.build(ctx2)
+    assert p.returncode != 0 and "Dockerfile:2:" in p.err and "nope" in p.err
+
+
+
+def test_identical_empty_layers_stack(vb, tmp_path):
+    """Two steps with identical (empty) layers: the image has the same layer
+    twice, which overlayfs refuses as a lower dir twice (ELOOP) unless the
+    mount stacks it once."""
+    run = "RUN --mount=type=tmpfs,target=/t true\n"
+    ctx = context(tmp_path, "FROM busybox\n" + run + run.replace("true", "echo") + "RUN true\n")
+    vb.build(ctx, "-t", "dup", check=True)
+    cfg = json.loads(vb("image", "inspect", "dup", check=True).out)[0]
+    layers = cfg["RootFS"]["Layers"]
+    assert layers[-2] == layers[-3]
+    assert vb("run", "--rm", "dup", "true").returncode == 0
+
+
+
+@pytest.fixture
+def http_server(tmp_path):
+    """A static HTTP server on 127.0.0.1 (a free port) serving tmp_path/www."""
+    import http.server
+    import threading
+    www = tmp_path / "www"
+    www.mkdir()
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, directory=str(www), **kw)
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    yield www, f"http://127.0.0.1:{srv.server_address[1]}"
+    srv.shutdown()
+    srv.server_close()
+
+
+def test_add_url_with_checksum(vb, tmp_path, http_server):
+    import hashlib
+    www, base = http_server
+    data = b"payload from http\n"
+    (www / "file.txt").write_bytes(data)
+    good = "sha256:" + hashlib.sha256(data).hexdigest()
+    ctx = context(tmp_path, f"FROM busybox\nADD --checksum={good} {base}/file.txt /dl/\n"
+                            f"ADD {base}/file.txt /named\n")
+    vb.build(ctx, "-t", "url", check=True)
+    p = vb("run", "--rm", "url", "sh", "-c", "cat /dl/file.txt /named; stat -c %a /named")
+    assert p.out == "payload from http\npayload from http\n600\n", p.err
+    bad = "sha256:" + "0" * 64
+    ctx2 = context(tmp_path, f"FROM busybox\nADD --checksum={bad} {base}/file.txt /x\n", name="c2")
+    p = vb.build(ctx2)
+    assert p.returncode != 0 and "Dockerfile:2:" in p.err and "checksum mismatch" in p.err
+    ctx3 = context(tmp_path, f"FROM busybox\nADD {base}/missing /x\n", name="c3")
+    p = vb.build(ctx3)
+    assert p.returncode != 0 and "Dockerfile:2:" in p.err and "404" in p.err, p.err
+
+
+
+def test_progress_tty_and_plain(vb, tmp_path):
+    ctx = context(tmp_path, "FROM busybox\nENV A=1\nRUN echo out-of-run\n")
+    vb.build(ctx, check=True)
+    p = vb.build(ctx, "--progress", "tty", "--no-cache", check=True)
+    # One line per step, finished in place with its time; RUN output on its own line.
+    assert "\r\033[K" in p.err and "[2/3] ENV A=1" in p.err
+    assert "\nout-of-run\n" in p.err
+    p = vb.build(ctx, "--progress", "tty", check=True)
+    lines = [l for l in p.err.split("\n") if "ENV A=1" in l]
+    assert len(lines) == 1 and "CACHED" in lines[0]
+    p = vb.build(ctx, "--progress", "plain", check=True)
+    assert "\033" not in p.err and "#2 CACHED" in p.err
+    p = vb.build(ctx, "-q", check=True)
+    assert p.err == "" and p.out.startswith("sha256:")
+    p = vb.build(ctx, "--progress", "fancy")
+    assert p.returncode != 0 and "--progress" in p.err
+
+
+# --------------------------------------------------------------------------
+# A Debian base made once with mmdebstrap (scripts/mk-debian-image.sh),
+# cached outside the clone: a C program compiled in one stage, only the
+# binary copied into a busybox stage.
+
+REPO = Path(__file__).resolve().parents[2]
+
+C_FILES = {
+    "src/main.c": '#include <stdio.h>\n#include "greet.h"\n'
+                  'int main(void) { printf("%s %d\\n", greet(), answer()); return 0; }\n',
+    "src/greet.c": '#include "greet.h"\nconst char *greet(void) { return "hello from gcc"; }\n',
+    "src/answer.c": '#include "greet.h"\nint answer(void) { return 6 * 7; }\n',
+    "src/greet.h": "const char *greet(void);\nint answer(void);\n",
+}
+
+GCC_DOCKERFILE = """\
+FROM debian-gcc AS build
+WORKDIR /src
+COPY src/ ./
+RUN gcc -O2 -static -o /hello main.c greet.c answer.c
+FROM busybox
+COPY --from=build /hello /usr/local/bin/hello
+CMD ["hello"]
+"""
+
+
+@pytest.fixture(scope="session")
+def debian_tar():
+    p = subprocess.run(["sh", str(REPO / "scripts" / "mk-debian-image.sh")],
+                       capture_output=True, text=True, timeout=1800)
+    if p.returncode == 2:
+        pytest.skip(p.stderr.strip() or "mk-debian-image.sh could not make the image")
+    if p.returncode != 0:
+        pytest.fail(f"mk-debian-image.sh failed: {p.stderr}")
+    return p.stdout.strip()
+
+
+def test_gcc_multistage_on_debian(vb, tmp_path, debian_tar):
+    vb("import", debian_tar, "debian-gcc", check=True)
+    ctx = context(tmp_path, GCC_DOCKERFILE, C_FILES)
+    cold = vb.build(ctx, "-t", "hello:1", check=True)
+    p = vb("run", "--rm", "hello:1")
+    assert p.out == "hello from gcc 42\n", p.err
+    # The final image is busybox plus one layer holding only the binary.
+    hist = vb("history", "-q", "hello:1", check=True)
+    cfg = json.loads(vb("image", "inspect", "hello:1", check=True).out)[0]
+    bb = json.loads(vb("image", "inspect", "busybox", check=True).out)[0]
+    assert len(cfg["RootFS"]["Layers"]) == len(bb["RootFS"]["Layers"]) + 1
+    assert vb("run", "--rm", "hello:1", "ls", "/src").returncode != 0
+    warm = vb.build(ctx, "-t", "hello:1", check=True)
+    assert warm.out == cold.out and warm.err.count("CACHED") == 5
+    (tmp_path / "ctx" / "src" / "answer.c").write_text(
+        '#include "greet.h"\nint answer(void) { return 7; }\n')
+    vb.build(ctx, "-t", "hello:2", check=True)
+    assert vb("run", "--rm", "hello:2").out == "hello from gcc 7\n"
