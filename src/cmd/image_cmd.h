@@ -17,11 +17,22 @@ int cmd_load(int argc, char **argv);
 int cmd_save(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_pull(int argc, char **argv);
+int cmd_push(int argc, char **argv);
+int cmd_login(int argc, char **argv);
+int cmd_logout(int argc, char **argv);
 int cmd_system(int argc, char **argv);
 
 /* Opens the store under vs_globals.data_root, with the engine's check of
  * which images its containers use when the engine is linked in. */
 int vs_cmd_open_store(struct vs_store **s, vs_error **err);
+
+/* Registry settings from the configuration file (registry.c). */
+struct vs_registry_opts;
+void vs_cmd_registry_opts(struct vs_registry_opts *o);
+/* pull: the built-in busybox, a local transport (oci:, archives) or a
+ * registry. */
+int vs_cmd_pull_image(struct vs_store *s, const char *ref, const struct vs_registry_opts *o,
+                      FILE *out, vs_error **err);
 
 static inline void vs_cleanup_storep(struct vs_store **s)
 {

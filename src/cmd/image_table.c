@@ -13,7 +13,10 @@ const struct vs_command vs_image_commands[] = {
     {"load", cmd_load, "load images from a docker-archive or oci-archive"},
     {"save", cmd_save, "save images to a docker-archive or oci-archive"},
     {"import", cmd_import, "make an image from a root filesystem tarball"},
-    {"pull", cmd_pull, "copy an image from an OCI layout directory (oci:PATH[:TAG])"},
+    {"pull", cmd_pull, "copy an image from a registry, or an OCI layout (oci:PATH[:TAG])"},
+    {"push", cmd_push, "upload an image to a registry"},
+    {"login", cmd_login, "store credentials for a registry"},
+    {"logout", cmd_logout, "remove stored credentials for a registry"},
     {"system", cmd_system, "check the image store, or remove what no image uses"},
     {NULL, NULL, NULL},
 };
@@ -42,7 +45,8 @@ static const struct vs_command image_subcommands[] = {
     {"load", cmd_load, "load images from an archive"},
     {"save", cmd_save, "save images to an archive"},
     {"import", cmd_import, "make an image from a root filesystem tarball"},
-    {"pull", cmd_pull, "copy an image from an OCI layout directory"},
+    {"pull", cmd_pull, "copy an image from a registry or an OCI layout"},
+    {"push", cmd_push, "upload an image to a registry"},
     {"prune", cmd_image_prune, "remove untagged images no container uses"},
     {NULL, NULL, NULL},
 };

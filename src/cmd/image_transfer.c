@@ -1,4 +1,4 @@
-/* vessel load, save, import, pull. */
+/* vessel load, save, import (pull: registry.c). */
 #include "cmd/image_cmd.h"
 #include "image/transfer.h"
 #include "util/cleanup.h"
@@ -204,42 +204,5 @@ int cmd_import(int argc, char **argv)
                 0)
                 return vs_report_error(&err);
         printf("%s\n", id);
-        return 0;
-}
-
-static void pull_usage(FILE *f)
-{
-        fprintf(f, "Usage: vessel pull SOURCE\n\n"
-                   "Copy an image into the store from:\n"
-                   "  oci:PATH[:REF]          an OCI image layout directory (REF: the\n"
-                   "                          org.opencontainers.image.ref.name of the image;\n"
-                   "                          optional when the layout holds one image)\n"
-                   "  oci-archive:FILE        as vessel load -i FILE\n"
-                   "  docker-archive:FILE     as vessel load -i FILE\n"
-                   "  busybox                 the built-in image, made from the host's\n"
-                   "                          busybox-static\n"
-                   "Registries are not reachable from vessel: use vessel load.\n");
-}
-
-int cmd_pull(int argc, char **argv)
-{
-        static const struct option opts[] = {
-            {"quiet", no_argument, NULL, 'q'}, {"help", no_argument, NULL, 'h'}, {0}};
-        int c;
-        while ((c = getopt_long(argc, argv, ":qh", opts, NULL)) != -1) {
-                if (c == 'q')
-                        continue;
-                if (c == 'h') {
-                        pull_usage(stdout);
-                        return 0;
-                }
-                return vs_option_error("pull", argv, c == ':');
-        }
-        if (argc - optind != 1)
-                return vs_usage_error("pull", "expected one SOURCE");
-        _cleanup_error_ vs_error *err = NULL;
-        _cleanup_store_ struct vs_store *s = NULL;
-        if (vs_cmd_open_store(&s, &err) < 0 || vs_image_pull(s, argv[optind], stdout, &err) < 0)
-                return vs_report_error(&err);
         return 0;
 }
