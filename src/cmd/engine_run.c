@@ -1,6 +1,7 @@
 /* vessel run / create / start / attach / monitor. */
 #include "cmd/cmd.h"
 #include "cmd/engine_cmd.h"
+#include "cmd/image_cmd.h"
 #include "engine/engine.h"
 #include "vm/vm.h"
 #include "util/cleanup.h"
@@ -53,6 +54,8 @@ static const char run_usage[] =
     "      --restart POLICY       no, on-failure[:N], always, unless-stopped\n"
     "      --stop-signal SIG      signal for stop (default SIGTERM)\n"
     "      --stop-timeout N       seconds before stop kills (default 10)\n"
+    "      --pull POLICY          missing (default: pull the image when the store\n"
+    "                             lacks it), always, or never\n"
     "      --isolation MODE       container (default) or vm: a microVM with its own\n"
     "                             kernel (docs/vm.md); --memory is its RAM, --cpus\n"
     "                             its vCPUs\n"
@@ -86,6 +89,7 @@ enum {
         OPT_STOP_SIGNAL,
         OPT_STOP_TIMEOUT,
         OPT_ISOLATION,
+        OPT_PULL,
 };
 
 static void free_flags(struct vs_run_flags *f)
@@ -109,6 +113,9 @@ static void free_flags(struct vs_run_flags *f)
                 *lists[i] = NULL;
         }
 }
+
+/* --pull (registry.c does the pulling). */
+static const char *pull_policy;
 
 /* Returns 0 to go on, else exit status + 1. */
 static int parse_run(const char *cmd, const char *summary, int argc, char **argv,
@@ -153,6 +160,7 @@ static int parse_run(const char *cmd, const char *summary, int argc, char **argv
             {"stop-signal", required_argument, NULL, OPT_STOP_SIGNAL},
             {"stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT},
             {"isolation", required_argument, NULL, OPT_ISOLATION},
+            {"pull", required_argument, NULL, OPT_PULL},
             {"help", no_argument, NULL, 'h'},
             {0},
         };
@@ -272,6 +280,11 @@ static int parse_run(const char *cmd, const char *summary, int argc, char **argv
                 case OPT_ISOLATION:
                         f->isolation = optarg;
                         break;
+                case OPT_PULL:
+                        if (vs_cmd_pull_policy_check(cmd, optarg) != 0)
+                                return 1 + 2;
+                        pull_policy = optarg;
+                        break;
                 case 'h':
                         printf(run_usage, cmd, summary);
                         return 1;
@@ -350,7 +363,10 @@ static int run_or_create(const char *cmd, bool run, int argc, char **argv)
         vs_error *err = NULL;
         _cleanup_engine_ struct vs_engine *e = NULL;
         _cleanup_ctr_ struct vs_ctr *c = NULL;
-        if (vs_cmd_open_engine(&e, &err) < 0 || vs_engine_create(e, &f, &c, &err) < 0) {
+        struct vs_store *store = NULL;
+        if (vs_cmd_open_engine(&e, &err) < 0 || vs_engine_store(e, &store, &err) < 0 ||
+            vs_cmd_pull_for_run(store, f.image, pull_policy, &err) < 0 ||
+            vs_engine_create(e, &f, &c, &err) < 0) {
                 free_flags(&f);
                 return run_error(&err);
         }

@@ -33,6 +33,10 @@ void vs_cmd_registry_opts(struct vs_registry_opts *o);
  * registry. */
 int vs_cmd_pull_image(struct vs_store *s, const char *ref, const struct vs_registry_opts *o,
                       FILE *out, vs_error **err);
+/* run/create --pull=missing|always|never (NULL: missing): pulls image
+ * when the policy says so, progress on stderr. */
+int vs_cmd_pull_policy_check(const char *cmd, const char *policy);
+int vs_cmd_pull_for_run(struct vs_store *s, const char *image, const char *policy, vs_error **err);
 
 static inline void vs_cleanup_storep(struct vs_store **s)
 {
