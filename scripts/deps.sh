@@ -5,15 +5,15 @@ set -eu
 
 PKGS="build-essential pkg-config libjson-c-dev libseccomp-dev libcap-dev libmd-dev \
 libmnl-dev libnftables-dev nftables \
-libarchive-dev libssl-dev libcmocka-dev python3 python3-pytest busybox-static \
-iproute2 procps"
+libarchive-dev libssl-dev libcurl4-openssl-dev libcmocka-dev python3 python3-pytest \
+busybox-static iproute2 procps"
 # The arm64 cross build whose unit tests `make test` runs under qemu-user
 # (Debian multiarch). VESSEL_CROSS=0 leaves it out.
 CROSS_PKGS=""
 if [ "${VESSEL_CROSS:-1}" != 0 ]; then
 	PKGS="$PKGS gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user"
 	CROSS_PKGS="libjson-c-dev:arm64 libseccomp-dev:arm64 libcap-dev:arm64 libmd-dev:arm64 \
-libarchive-dev:arm64 libssl-dev:arm64 libcmocka-dev:arm64 \
+libarchive-dev:arm64 libssl-dev:arm64 libcurl4-openssl-dev:arm64 libcmocka-dev:arm64 \
 libmnl-dev:arm64 libnftables-dev:arm64"
 fi
 # Fuzzing (make fuzz, and the fuzz smoke run of make test): clang-14 with
@@ -25,6 +25,9 @@ PKGS="$PKGS clang-14 libclang-rt-14-dev zstd"
 # VESSEL_DEPS_OPTIONAL=0 leaves them out.
 if [ "${VESSEL_DEPS_OPTIONAL:-1}" = 1 ]; then
 	PKGS="$PKGS runc crun podman skopeo umoci time docker.io containerd"
+	# Registries (test_registry.py, bench/registry-pull.sh): the Distribution
+	# server, htpasswd for its Basic auth, and JWTs for the test token server.
+	PKGS="$PKGS docker-registry apache2-utils python3-cryptography"
 fi
 
 # The microVM backend (docs/vm.md): QEMU, and what building the guest kernel

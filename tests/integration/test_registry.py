@@ -831,7 +831,10 @@ def test_vessel_pushes_skopeo_and_podman_pull(source, plain, tmp_path):
     subprocess.run(["skopeo", "copy", "--src-tls-verify=false", f"docker://{ref}",
                     f"oci:{oci}:x"], check=True, capture_output=True, timeout=TIMEOUT)
     index = json.loads((oci / "index.json").read_text())
-    assert index["manifests"][0]["digest"] == digest
+    m = json.loads((oci / "blobs" / "sha256" /
+                    index["manifests"][0]["digest"].split(":")[1]).read_text())
+    assert m["config"]["digest"] == source.inspect("multi")["Id"]
+    assert len(m["layers"]) == 3
     short = Path(tempfile.mkdtemp(prefix="vessel-podman-", dir="/tmp"))
     try:
         base = ["podman", "--root", str(tmp_path / "podman-root"), "--runroot",
