@@ -165,11 +165,13 @@ $(BUILD)/bench/seccomp-compile: bench/seccomp-compile.c $(LIBOBJS)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBOBJS) $(LDLIBS)
 
 # Start latency (runtime), engine run and per-container memory, image load,
+# registry pull,
 # seccomp compile time of 20,000-rule profiles.
 bench: deps all $(BENCH_BINS)
 	@sh bench/run.sh
 	@sh bench/engine-run.sh
 	@sh bench/image-load.sh
+	@sh bench/registry-pull.sh
 	@$(BUILD)/bench/seccomp-compile
 	@sh bench/fork-bomb.sh
 
