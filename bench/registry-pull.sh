@@ -33,10 +33,14 @@ work=$(mktemp -d "${BENCH_DIR:-${TMPDIR:-/var/tmp}}/vessel-registry-pull.XXXXXX"
 podrun=$(mktemp -d /tmp/vessel-bench-podman.XXXXXX)
 reg_pid=""
 cleanup() {
-	[ -n "$reg_pid" ] && kill "$reg_pid" 2>/dev/null && wait "$reg_pid" 2>/dev/null
+	if [ -n "$reg_pid" ]; then
+		kill "$reg_pid" 2>/dev/null || true
+		wait "$reg_pid" 2>/dev/null || true
+	fi
 	rm -rf "$work" "$podrun"
 }
-trap cleanup EXIT INT TERM
+trap 'st=$?; cleanup; exit $st' EXIT
+trap 'exit 1' INT TERM
 
 now() {
 	date +%s.%N
