@@ -17,6 +17,7 @@ import http.server
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -271,6 +272,37 @@ def test_pull_skips_blobs_the_store_has(source, plain, fresh):
     out = fresh.ok("pull", ref)
     assert out.count("Already exists") == 1, out
     assert out.count("Pull complete") == 2, out
+
+
+def test_progress_on_a_terminal(source, plain, fresh):
+    """stderr a terminal: per-layer lines redrawn in place (cursor up), with
+    Docker's statuses; stdout keeps the summary."""
+    import pty
+    ref, _ = push(source, plain, "multi", "app/tty:1")
+    master, slave = pty.openpty()
+    try:
+        p = subprocess.run([fresh.binary, "pull", ref], env=fresh.env, stdout=subprocess.PIPE,
+                           stderr=slave, timeout=TIMEOUT)
+        os.close(slave)
+        slave = -1
+        chunks = []
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+    finally:
+        if slave >= 0:
+            os.close(slave)
+        os.close(master)
+    assert p.returncode == 0
+    tty = b"".join(chunks).decode(errors="replace")
+    assert "Pull complete" in tty and re.search(r"\x1b\[\d+A", tty), tty
+    out = p.stdout.decode()
+    assert "Pull complete" not in out and "Status: Downloaded newer image" in out, out
 
 
 def test_pull_by_digest(source, plain, fresh):
