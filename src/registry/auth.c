@@ -127,6 +127,8 @@ static const char *helper_for(json_object *cfg, const char *domain)
 static int run_helper(const char *helper, const char *action, const char *input, char **output,
                       vs_error **err)
 {
+        if (*helper == '\0' || strchr(helper, '/'))
+                return vs_fail(err, "invalid credential helper name '%s'", helper);
         _cleanup_free_ char *prog = xasprintf("docker-credential-%s", helper);
         int in[2], outp[2];
         if (pipe2(in, O_CLOEXEC) < 0)

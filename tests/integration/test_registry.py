@@ -701,10 +701,10 @@ json.dump(db, open(path, "w"))
 class TokenServer:
     """Issues RS256 JWTs the registry trusts (its rootcertbundle holds our
     self-signed certificate, sent in the x5c header). Users: bob/hunter2;
-    anonymous callers get pull access. The first token issued is already
-    expired when expire_first is set."""
+    anonymous callers get pull access. The next token issued is already
+    expired when expire_next is set."""
 
-    def __init__(self, d, expire_first=False):
+    def __init__(self, d):
         pytest.importorskip("cryptography", reason="python3-cryptography is not installed")
         from cryptography import x509
         from cryptography.hazmat.primitives import hashes, serialization
@@ -723,7 +723,7 @@ class TokenServer:
         self.bundle = d / "token.crt"
         self.bundle.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
         self.x5c = base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode()
-        self.expire_first = expire_first
+        self.expire_next = False
         self.issued = []
         self.padding, self.hashes = padding, hashes
         srv = self
@@ -767,7 +767,8 @@ class TokenServer:
             return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
         now = int(time.time())
         exp = now + 300
-        if self.expire_first and not self.issued:
+        if self.expire_next:
+            self.expire_next = False
             exp = now - 3600
         header = {"typ": "JWT", "alg": "RS256", "x5c": [self.x5c]}
         claims = {"iss": "vessel-test", "sub": sub, "aud": service, "exp": exp,
@@ -783,10 +784,10 @@ class TokenServer:
         self.server.server_close()
 
 
-def bearer_registry(tmp_path, expire_first=False):
+def bearer_registry(tmp_path):
     d = tmp_path / "token"
     d.mkdir()
-    ts = TokenServer(d, expire_first)
+    ts = TokenServer(d)
     r = Registry(tmp_path, "bearer", auth=[
         "token:", f"  realm: {ts.url}", "  service: vessel-registry", "  issuer: vessel-test",
         f"  rootcertbundle: {ts.bundle}"])
@@ -820,19 +821,26 @@ def test_bearer_anonymous_pull_and_credentials_push(source, fresh, tmp_path):
 
 
 def test_bearer_expired_token_is_refreshed(source, fresh, tmp_path):
-    r, ts = bearer_registry(tmp_path, expire_first=True)
+    """The registry refuses an expired token with 401: vessel fetches a
+    fresh one and carries on, for push and for pull."""
+    r, ts = bearer_registry(tmp_path)
     try:
-        # Seed the registry with an open upload of busybox via the expired path:
-        # the first token (expired) is refused with 401, a fresh one is fetched.
         ref = f"{r.host}/tok/bb:1"
         source.ok("login", "-u", "bob", "--password-stdin", r.host, input=b"hunter2\n")
         source.ok("tag", "busybox", ref)
+        n = len(ts.issued)
+        ts.expire_next = True
         source.ok("push", ref)
         source.ok("rmi", ref)
         source.ok("logout", r.host)
-        assert ts.issued[0][1] < time.time()
-        assert len(ts.issued) >= 2
+        assert ts.issued[n][1] < time.time(), "the push's first token was not expired"
+        assert len(ts.issued) == n + 2, ts.issued[n:]
+        n = len(ts.issued)
+        ts.expire_next = True
         fresh.ok("pull", ref)
+        assert ts.issued[n][1] < time.time()
+        assert len(ts.issued) == n + 2, ts.issued[n:]
+        assert fresh.inspect(ref)["Id"] == source.inspect("busybox")["Id"]
     finally:
         r.stop()
         ts.stop()
