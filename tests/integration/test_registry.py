@@ -102,7 +102,11 @@ class Registry:
             except OSError:
                 assert self.proc.poll() is None, (self.dir / "registry.log").read_text()
                 return False
-        helpers.wait_for(up, timeout=20, what="docker-registry listening")
+        try:
+            helpers.wait_for(up, timeout=20, what="docker-registry listening")
+        except BaseException:
+            self.stop()
+            raise
 
     def stop(self):
         if self.proc.poll() is None:
