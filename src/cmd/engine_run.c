@@ -349,6 +349,28 @@ static int start_attached(struct vs_engine *e, struct vs_ctr *c, bool forward_st
         return code;
 }
 
+/* vs_engine_create, pulling the image first (--pull=always) or when the
+ * store lacks it (missing, the default; the lookup is the engine's first
+ * step, so nothing was made before the pull). */
+static int create_pulling(struct vs_engine *e, struct vs_run_flags *f, struct vs_ctr **c,
+                          vs_error **err)
+{
+        const char *policy = pull_policy ? pull_policy : "missing";
+        struct vs_store *store = NULL;
+        if (strcmp(policy, "always") == 0 && (vs_engine_store(e, &store, err) < 0 ||
+                                              vs_cmd_pull_for_run(store, f->image, false, err) < 0))
+                return -1;
+        if (vs_engine_create(e, f, c, err) == 0)
+                return 0;
+        if (strcmp(policy, "missing") != 0 || !vs_cmd_image_missing(*err))
+                return -1;
+        vs_error_free(err);
+        if (vs_engine_store(e, &store, err) < 0 ||
+            vs_cmd_pull_for_run(store, f->image, true, err) < 0)
+                return -1;
+        return vs_engine_create(e, f, c, err);
+}
+
 static int run_or_create(const char *cmd, bool run, int argc, char **argv)
 {
         struct vs_run_flags f = {0};
@@ -363,10 +385,7 @@ static int run_or_create(const char *cmd, bool run, int argc, char **argv)
         vs_error *err = NULL;
         _cleanup_engine_ struct vs_engine *e = NULL;
         _cleanup_ctr_ struct vs_ctr *c = NULL;
-        struct vs_store *store = NULL;
-        if (vs_cmd_open_engine(&e, &err) < 0 || vs_engine_store(e, &store, &err) < 0 ||
-            vs_cmd_pull_for_run(store, f.image, pull_policy, &err) < 0 ||
-            vs_engine_create(e, &f, &c, &err) < 0) {
+        if (vs_cmd_open_engine(&e, &err) < 0 || create_pulling(e, &f, &c, &err) < 0) {
                 free_flags(&f);
                 return run_error(&err);
         }

@@ -33,10 +33,12 @@ void vs_cmd_registry_opts(struct vs_registry_opts *o);
  * registry. */
 int vs_cmd_pull_image(struct vs_store *s, const char *ref, const struct vs_registry_opts *o,
                       FILE *out, vs_error **err);
-/* run/create --pull=missing|always|never (NULL: missing): pulls image
- * when the policy says so, progress on stderr. */
+/* run/create --pull=missing|always|never: the policy's check, whether an
+ * error is the store's "image 'x' not found", and the pull itself (missing:
+ * says so first, as Docker), its output on stderr. */
 int vs_cmd_pull_policy_check(const char *cmd, const char *policy);
-int vs_cmd_pull_for_run(struct vs_store *s, const char *image, const char *policy, vs_error **err);
+bool vs_cmd_image_missing(const vs_error *err);
+int vs_cmd_pull_for_run(struct vs_store *s, const char *image, bool missing, vs_error **err);
 
 static inline void vs_cleanup_storep(struct vs_store **s)
 {

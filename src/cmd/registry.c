@@ -55,27 +55,17 @@ int vs_cmd_pull_policy_check(const char *cmd, const char *policy)
         return 0;
 }
 
-int vs_cmd_pull_for_run(struct vs_store *s, const char *image, const char *policy, vs_error **err)
+bool vs_cmd_image_missing(const vs_error *err)
 {
-        if (policy == NULL)
-                policy = "missing";
-        if (strcmp(policy, "never") == 0)
-                return 0;
-        if (strcmp(policy, "missing") == 0) {
-                /* The index only: a local image costs no more than this. */
-                struct vs_index idx = {0};
-                _cleanup_free_ char *digest = NULL;
-                vs_error *e = NULL;
-                int r = vs_store_load_index(s, &idx, &e);
-                if (r == 0)
-                        r = vs_index_resolve(s, &idx, image, &digest, NULL, &e);
-                vs_index_clear(&idx);
-                bool absent = r < 0 && e->errno_ == ENOENT;
-                if (r == 0 || !absent || !vs_ref_is_remote(image)) {
-                        vs_error_free(&e);
-                        return 0; /* the engine reports the lookup's error */
-                }
-                vs_error_free(&e);
+        return err && err->errno_ == ENOENT && strncmp(err->msg, "image '", 7) == 0 &&
+               strstr(err->msg, "' not found");
+}
+
+int vs_cmd_pull_for_run(struct vs_store *s, const char *image, bool missing, vs_error **err)
+{
+        if (missing) {
+                if (!vs_ref_is_remote(image))
+                        return vs_fail(err, "image '%s' not found", image);
                 fprintf(stderr, "Unable to find image '%s' locally\n", image);
         }
         struct vs_registry_opts o;
