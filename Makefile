@@ -21,13 +21,14 @@ endif
 endif
 
 # Linked: what every command needs (libmd: sha256 of small buffers, see
-# src/image/ref.c). libarchive and libcrypto (image code
-# only) are loaded with dlopen() on first use (src/image/libs.h) so that
-# starting a container never maps them: only their headers are needed here.
+# src/image/ref.c). libarchive, libcrypto (image code) and libcurl (registry
+# code) are loaded with dlopen() on first use (src/image/libs.h,
+# src/registry/curl.h) so that starting a container never maps them: only
+# their headers are needed here.
 PKGS     := json-c libseccomp libcap libmd
 # Networks (src/net/): rtnetlink messages.
 PKGS     += libmnl
-IMG_PKGS := libarchive libcrypto
+IMG_PKGS := libarchive libcrypto libcurl
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu17 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
            -D_GNU_SOURCE -Isrc $(shell $(PKG_CONFIG) --cflags $(PKGS) $(IMG_PKGS) 2>/dev/null)
@@ -168,11 +169,13 @@ $(BUILD)/bench/seccomp-compile: bench/seccomp-compile.c $(LIBOBJS)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBOBJS) $(LDLIBS)
 
 # Start latency (runtime), engine run and per-container memory, image load,
+# registry pull,
 # seccomp compile time of 20,000-rule profiles.
 bench: deps all $(BENCH_BINS)
 	@sh bench/run.sh
 	@sh bench/engine-run.sh
 	@sh bench/image-load.sh
+	@sh bench/registry-pull.sh
 	@$(BUILD)/bench/seccomp-compile
 	@sh bench/fork-bomb.sh
 

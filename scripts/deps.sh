@@ -32,6 +32,9 @@ if [ "${VESSEL_DEPS_OPTIONAL:-1}" = 1 ]; then
 	# vessel build: the Debian base of its tests (mmdebstrap) and its
 	# benchmark peer (buildah bud, bench/build.sh).
 	PKGS="$PKGS mmdebstrap buildah"
+	# Registries (test_registry.py, bench/registry-pull.sh): the Distribution
+	# server, htpasswd for its Basic auth, and JWTs for the test token server.
+	PKGS="$PKGS docker-registry apache2-utils python3-cryptography"
 fi
 
 # The microVM backend (docs/vm.md): QEMU, and what building the guest kernel

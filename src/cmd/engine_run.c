@@ -2,6 +2,7 @@
 #include "cmd/cmd.h"
 #include "cmd/engine_cmd.h"
 #include "cmd/options.h"
+#include "cmd/image_cmd.h"
 #include "engine/engine.h"
 #include "vm/vm.h"
 #include "util/cleanup.h"
@@ -50,6 +51,18 @@ static int set_entrypoint(const struct vs_option *o, const char *v, vs_error **e
         struct vs_run_flags *f = o->target;
         f->entrypoint = v;
         f->has_entrypoint = true;
+        return 0;
+}
+
+/* --pull (registry.c does the pulling). */
+static const char *pull_policy;
+
+static int set_pull(const struct vs_option *o, const char *v, vs_error **err)
+{
+        (void) o;
+        if (strcmp(v, "missing") && strcmp(v, "always") && strcmp(v, "never"))
+                return vs_fail(err, "invalid value '%s' for --pull: missing, always or never", v);
+        pull_policy = v;
         return 0;
 }
 
@@ -128,6 +141,9 @@ static int parse_run(const char *cmd, const char *summary, int argc, char **argv
              "signal for stop (default SIGTERM)"},
             {"stop-timeout", 0, VS_OPT_STRING, &f->stop_timeout, "N",
              "seconds before stop kills (default 10)"},
+            {"pull", 0, VS_OPT_CALLBACK, NULL, "POLICY",
+             "missing (default: pull the image when the store lacks it), always, or never",
+             set_pull},
             {"isolation", 0, VS_OPT_STRING, &f->isolation, "MODE",
              "container (default) or vm: a microVM with its own kernel (docs/vm.md); --memory is "
              "its RAM, --cpus its vCPUs"},
@@ -192,6 +208,28 @@ static int start_attached(struct vs_engine *e, struct vs_ctr *c, bool forward_st
         return code;
 }
 
+/* vs_engine_create, pulling the image first (--pull=always) or when the
+ * store lacks it (missing, the default; the lookup is the engine's first
+ * step, so nothing was made before the pull). */
+static int create_pulling(struct vs_engine *e, struct vs_run_flags *f, struct vs_ctr **c,
+                          vs_error **err)
+{
+        const char *policy = pull_policy ? pull_policy : "missing";
+        struct vs_store *store = NULL;
+        if (strcmp(policy, "always") == 0 && (vs_engine_store(e, &store, err) < 0 ||
+                                              vs_cmd_pull_for_run(store, f->image, false, err) < 0))
+                return -1;
+        if (vs_engine_create(e, f, c, err) == 0)
+                return 0;
+        if (strcmp(policy, "missing") != 0 || !vs_cmd_image_missing(*err))
+                return -1;
+        vs_error_free(err);
+        if (vs_engine_store(e, &store, err) < 0 ||
+            vs_cmd_pull_for_run(store, f->image, true, err) < 0)
+                return -1;
+        return vs_engine_create(e, f, c, err);
+}
+
 static int run_or_create(const char *cmd, bool run, int argc, char **argv)
 {
         struct vs_run_flags f = {0};
@@ -206,7 +244,7 @@ static int run_or_create(const char *cmd, bool run, int argc, char **argv)
         vs_error *err = NULL;
         _cleanup_engine_ struct vs_engine *e = NULL;
         _cleanup_ctr_ struct vs_ctr *c = NULL;
-        if (vs_cmd_open_engine(&e, &err) < 0 || vs_engine_create(e, &f, &c, &err) < 0) {
+        if (vs_cmd_open_engine(&e, &err) < 0 || create_pulling(e, &f, &c, &err) < 0) {
                 free_flags(&f);
                 return run_error(&err, false);
         }

@@ -18,10 +18,26 @@ int cmd_import(int argc, char **argv);
 int cmd_pull(int argc, char **argv);
 int cmd_system_check(int argc, char **argv);
 int cmd_system_prune(int argc, char **argv);
+int cmd_push(int argc, char **argv);
+int cmd_login(int argc, char **argv);
+int cmd_logout(int argc, char **argv);
 
 /* Opens the store under vs_globals.data_root, with the engine's check of
  * which images its containers use when the engine is linked in. */
 int vs_cmd_open_store(struct vs_store **s, vs_error **err);
+
+/* Registry settings from the configuration file (registry.c). */
+struct vs_registry_opts;
+void vs_cmd_registry_opts(struct vs_registry_opts *o);
+/* pull: the built-in busybox, a local transport (oci:, archives) or a
+ * registry. */
+int vs_cmd_pull_image(struct vs_store *s, const char *ref, const struct vs_registry_opts *o,
+                      FILE *out, vs_error **err);
+/* run/create --pull=missing|always|never: the policy's check, whether an
+ * error is the store's "image 'x' not found", and the pull itself (missing:
+ * says so first, as Docker), its output on stderr. */
+bool vs_cmd_image_missing(const vs_error *err);
+int vs_cmd_pull_for_run(struct vs_store *s, const char *image, bool missing, vs_error **err);
 
 static inline void vs_cleanup_storep(struct vs_store **s)
 {

@@ -1,4 +1,4 @@
-/* vessel load, save, import, pull. */
+/* vessel load, save, import (pull: registry.c). */
 #include "cmd/image_cmd.h"
 #include "cmd/options.h"
 #include "image/transfer.h"
@@ -158,36 +158,5 @@ int cmd_import(int argc, char **argv)
                 0)
                 return vs_report_error(&err);
         printf("%s\n", id);
-        return 0;
-}
-
-int cmd_pull(int argc, char **argv)
-{
-        bool quiet = false;
-        const struct vs_option opts[] = {
-            {"quiet", 'q', VS_OPT_BOOL, &quiet, NULL, "accepted (pull prints no progress)"},
-            VS_OPT_TABLE_END,
-        };
-        struct vs_cmdline cl = {
-            "pull", "SOURCE",
-            "Copy an image into the store from:\n"
-            "  oci:PATH[:REF]          an OCI image layout directory (REF: the\n"
-            "                          org.opencontainers.image.ref.name of the image;\n"
-            "                          optional when the layout holds one image)\n"
-            "  oci-archive:FILE        as vessel load -i FILE\n"
-            "  docker-archive:FILE     as vessel load -i FILE\n"
-            "  busybox                 the built-in image, made from the host's\n"
-            "                          busybox-static\n"
-            "Registries are not reachable from vessel: use vessel load.",
-            opts, VS_PARSE_INTERSPERSED};
-        int first = vs_parse_options(&cl, argc, argv);
-        if (first < 0)
-                return cl.status;
-        if (argc - first != 1)
-                return vs_usage_error("pull", "expected one SOURCE");
-        _cleanup_error_ vs_error *err = NULL;
-        _cleanup_store_ struct vs_store *s = NULL;
-        if (vs_cmd_open_store(&s, &err) < 0 || vs_image_pull(s, argv[first], stdout, &err) < 0)
-                return vs_report_error(&err);
         return 0;
 }

@@ -86,6 +86,8 @@
         X(archive_write_set_format_raw)                                                            \
         X(archive_write_set_format_ustar)
 #define VS_LIBCRYPTO_FUNCS(X)                                                                      \
+        X(EVP_DecodeBlock)                                                                         \
+        X(EVP_EncodeBlock)                                                                         \
         X(EVP_DigestFinal_ex)                                                                      \
         X(EVP_DigestInit_ex)                                                                       \
         X(EVP_DigestUpdate)                                                                        \
@@ -177,6 +179,8 @@ extern struct vs_dynlib vs_libarchive_lib, vs_libcrypto_lib;
         (vs_libarchive()->archive_write_set_format_pax_restricted)
 #define archive_write_set_format_raw   (vs_libarchive()->archive_write_set_format_raw)
 #define archive_write_set_format_ustar (vs_libarchive()->archive_write_set_format_ustar)
+#define EVP_DecodeBlock                (vs_libcrypto()->EVP_DecodeBlock)
+#define EVP_EncodeBlock                (vs_libcrypto()->EVP_EncodeBlock)
 #define EVP_DigestFinal_ex             (vs_libcrypto()->EVP_DigestFinal_ex)
 #define EVP_DigestInit_ex              (vs_libcrypto()->EVP_DigestInit_ex)
 #define EVP_DigestUpdate               (vs_libcrypto()->EVP_DigestUpdate)

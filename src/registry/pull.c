@@ -1,0 +1,480 @@
+/* `vessel pull` from a registry: the manifest (through an index to the
+ * platform's), the config, then the layers the store lacks, a few at once
+ * (curl multi), each streamed into a store transaction that hashes it and
+ * unpacks it on the way. An interrupted layer resumes with a Range request.
+ * Nothing is committed unless every blob matched its digest. */
+#include "image/store.h"
+#include "image/transfer.h"
+#include "registry/client.h"
+#include "registry/progress.h"
+#include "util/cleanup.h"
+#include "util/xalloc.h"
+
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define ACCEPT_MANIFESTS                                                                           \
+        VS_MT_OCI_INDEX ", " VS_MT_DOCKER_LIST ", " VS_MT_OCI_MANIFEST ", " VS_MT_DOCKER_MANIFEST
+#define CONFIG_MAX      (32 << 20)
+#define RESUME_ATTEMPTS 5
+#define ERROR_BODY_MAX  (64 << 10)
+/* curl hands over 16 KiB at a time: gather 1 MiB before writing it into
+ * the store and the unpacker (64 times fewer system calls). */
+#define GATHER (1 << 20)
+
+/* ------------------------------------------------------------------ */
+/* manifests */
+
+static int get_manifest(struct vs_reg_client *c, const char *ref, const char *expect, char **text,
+                        size_t *len, char **digest, vs_error **err)
+{
+        _cleanup_free_ char *path = xasprintf("/v2/%s/manifests/%s", c->path, ref);
+        struct vs_reg_response r = {0};
+        struct vs_reg_request rq = {.url = path,
+                                    .accept = ACCEPT_MANIFESTS,
+                                    .body_fd = -1,
+                                    .max_body = VS_REGISTRY_MANIFEST_MAX};
+        if (vs_reg_do(c, &rq, &r, err) < 0) {
+                vs_reg_response_clear(&r);
+                return -1;
+        }
+        if (r.status != 200) {
+                _cleanup_free_ char *why = vs_reg_error_text(&r);
+                vs_reg_response_clear(&r);
+                return vs_fail(err, "%s/%s:%s: %s", c->domain, c->path, ref, why);
+        }
+        char *got = vs_digest_buffer(r.body ? r.body : "", r.len);
+        const char *want = expect ? expect : r.docker_digest;
+        if (want && vs_digest_valid(want) && strcmp(got, want) != 0) {
+                vs_fail(err, "%s/%s: manifest %s does not match its digest (content has %s)",
+                        c->domain, c->path, want, got);
+                free(got);
+                vs_reg_response_clear(&r);
+                return -1;
+        }
+        *text = r.body ? steal_ptr(r.body) : xstrdup("");
+        *len = r.len;
+        *digest = got;
+        vs_reg_response_clear(&r);
+        return 0;
+}
+
+/* "os/arch[/variant]" of an index entry against the wanted one; a wanted
+ * platform without a variant takes any variant, and the host's ARM variant
+ * is matched when known. */
+static bool platform_matches(const char *have, const char *want, const char *variant)
+{
+        size_t n = strlen(want);
+        if (strncmp(have, want, n) != 0)
+                return false;
+        if (have[n] == '\0')
+                return true;
+        if (have[n] != '/')
+                return false;
+        return variant == NULL || *variant == '\0' || strcmp(have + n + 1, variant) == 0;
+}
+
+static int choose(const struct vs_manifest *m, const char *platform, const char *what, size_t *out,
+                  vs_error **err)
+{
+        _cleanup_free_ char *host = xasprintf("linux/%s", vs_platform_arch());
+        const char *want = platform ? platform : host;
+        /* os/arch/variant wanted: exact match only. */
+        bool with_variant = strchr(want, '/') && strchr(strchr(want, '/') + 1, '/');
+        for (size_t i = 0; i < m->n_layers; i++) {
+                const char *have = m->platforms[i];
+                if (with_variant
+                        ? strcmp(have, want) == 0
+                        : platform_matches(have, want, platform ? NULL : vs_platform_variant())) {
+                        *out = i;
+                        return 0;
+                }
+        }
+        _cleanup_free_ char *list = xstrdup("");
+        for (size_t i = 0; i < m->n_layers; i++) {
+                char *n = xasprintf("%s%s%s", list, i ? ", " : "",
+                                    m->platforms[i][0] ? m->platforms[i] : "(none)");
+                free(list);
+                list = n;
+        }
+        return vs_fail(err, "%s has no image for %s (it has: %s)", what, want,
+                       m->n_layers ? list : "nothing");
+}
+
+/* ------------------------------------------------------------------ */
+/* layers, in parallel */
+
+struct layer_dl {
+        struct puller *p;
+        const struct vs_descriptor *d;
+        size_t line;
+        struct vs_stage *st;
+        CURL *h;
+        struct curl_slist *headers;
+        int64_t fed, pos;
+        bool started; /* a byte of this attempt seen */
+        int attempts;
+        bool done, skipped;
+        char *error_body;
+        size_t error_len;
+        char *buf; /* GATHER bytes received, not yet staged */
+        size_t buf_len;
+        vs_error *err;
+};
+
+struct puller {
+        struct vs_reg_client *c;
+        struct vs_txn *t;
+        struct vs_progress *prog;
+        struct layer_dl *dls;
+        size_t n;
+};
+
+static int flush_layer(struct layer_dl *dl)
+{
+        if (dl->buf_len == 0 || dl->err)
+                return dl->err ? -1 : 0;
+        int r = vs_stage_write(dl->st, dl->buf, dl->buf_len, &dl->err);
+        dl->buf_len = 0;
+        return r;
+}
+
+static size_t on_layer_bytes(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+        struct layer_dl *dl = arg;
+        size_t n = size * nmemb;
+        long status = 0;
+        curl_easy_getinfo(dl->h, CURLINFO_RESPONSE_CODE, &status);
+        if (status >= 300) {
+                size_t room = ERROR_BODY_MAX - dl->error_len;
+                size_t take = n < room ? n : room;
+                dl->error_body = xrealloc(dl->error_body, dl->error_len + take + 1);
+                memcpy(dl->error_body + dl->error_len, ptr, take);
+                dl->error_len += take;
+                dl->error_body[dl->error_len] = '\0';
+                return n;
+        }
+        if (!dl->started) {
+                dl->started = true;
+                /* 206: the range asked for; 200: from the start again. */
+                dl->pos = status == 206 ? dl->fed : 0;
+        }
+        const char *p = ptr;
+        size_t left = n;
+        if (dl->pos < dl->fed) {
+                int64_t skip = dl->fed - dl->pos;
+                size_t s = (int64_t) left < skip ? left : (size_t) skip;
+                p += s;
+                left -= s;
+                dl->pos += (int64_t) s;
+        }
+        if (left == 0)
+                return n;
+        if (dl->fed + (int64_t) left > dl->d->size) {
+                vs_fail(&dl->err, "layer %s: the registry sent more than its %lld bytes",
+                        dl->d->digest, (long long) dl->d->size);
+                return 0;
+        }
+        if (dl->buf == NULL)
+                dl->buf = xmalloc(GATHER);
+        if (dl->buf_len + left > GATHER && flush_layer(dl) < 0)
+                return 0;
+        if (left >= GATHER) {
+                if (vs_stage_write(dl->st, p, left, &dl->err) < 0)
+                        return 0;
+        } else {
+                memcpy(dl->buf + dl->buf_len, p, left);
+                dl->buf_len += left;
+        }
+        dl->fed += (int64_t) left;
+        dl->pos += (int64_t) left;
+        vs_progress_update(dl->p->prog, dl->line, "Downloading", dl->fed, dl->d->size);
+        return n;
+}
+
+static int start_layer(struct puller *p, CURLM *multi, struct layer_dl *dl, vs_error **err)
+{
+        if (dl->h == NULL)
+                dl->h = curl_easy_init();
+        else
+                curl_easy_reset(dl->h);
+        if (dl->h == NULL)
+                return vs_fail(err, "cannot initialise libcurl");
+        curl_slist_free_all(dl->headers);
+        dl->headers = NULL;
+        free(dl->error_body);
+        dl->error_body = NULL;
+        dl->error_len = 0;
+        dl->started = false;
+        _cleanup_free_ char *path = xasprintf("/v2/%s/blobs/%s", p->c->path, dl->d->digest);
+        _cleanup_free_ char *url = vs_reg_url(p->c, path);
+        dl->headers = vs_reg_setup(p->c, dl->h, url, NULL);
+        /* Fewer, larger writes into the store and the unpacker. */
+        curl_easy_setopt(dl->h, CURLOPT_BUFFERSIZE, 512L << 10);
+        curl_easy_setopt(dl->h, CURLOPT_WRITEFUNCTION, on_layer_bytes);
+        curl_easy_setopt(dl->h, CURLOPT_WRITEDATA, dl);
+        curl_easy_setopt(dl->h, CURLOPT_PRIVATE, dl);
+        if (dl->fed > 0) {
+                char range[64];
+                snprintf(range, sizeof(range), "%lld-", (long long) dl->fed);
+                curl_easy_setopt(dl->h, CURLOPT_RANGE, range);
+        }
+        if (curl_multi_add_handle(multi, dl->h) != CURLM_OK)
+                return vs_fail(err, "cannot start the download of %s", dl->d->digest);
+        return 0;
+}
+
+/* A transfer ended: done, retried (resume, or a fresh token), or failed. */
+static int layer_ended(struct puller *p, CURLM *multi, struct layer_dl *dl, CURLcode rc,
+                       vs_error **err)
+{
+        curl_multi_remove_handle(multi, dl->h);
+        flush_layer(dl);
+        if (dl->err) {
+                *err = steal_ptr(dl->err);
+                return -1;
+        }
+        long status = 0;
+        curl_easy_getinfo(dl->h, CURLINFO_RESPONSE_CODE, &status);
+        if (rc == CURLE_OK && status == 401 && dl->attempts++ < RESUME_ATTEMPTS) {
+                if (vs_reg_reauth(p->c, err) < 0)
+                        return -1;
+                return start_layer(p, multi, dl, err);
+        }
+        if (rc == CURLE_OK && status >= 300) {
+                struct vs_reg_response r = {.status = status, .body = dl->error_body};
+                _cleanup_free_ char *why = vs_reg_error_text(&r);
+                return vs_fail(err, "layer %s: %s", dl->d->digest, why);
+        }
+        if (dl->fed < dl->d->size) {
+                /* Cut short: ask for the rest. */
+                if (dl->attempts++ >= RESUME_ATTEMPTS)
+                        return vs_fail(err, "layer %s: download failed after %d attempts: %s",
+                                       dl->d->digest, RESUME_ATTEMPTS,
+                                       rc != CURLE_OK ? curl_easy_strerror(rc)
+                                                      : "the connection ended early");
+                vs_progress_update(p->prog, dl->line, "Retrying", dl->fed, dl->d->size);
+                return start_layer(p, multi, dl, err);
+        }
+        vs_progress_update(p->prog, dl->line, "Verifying Checksum", dl->fed, dl->d->size);
+        if (vs_stage_finish(dl->st, dl->d->digest, NULL, NULL, err) < 0)
+                return vs_error_wrap(err, "%s/%s", p->c->domain, p->c->path);
+        vs_stage_free(dl->st);
+        dl->st = NULL;
+        dl->done = true;
+        vs_progress_done(p->prog, dl->line, "Pull complete");
+        return 0;
+}
+
+static int open_stage(struct puller *p, struct layer_dl *dl, vs_error **err)
+{
+        const char *mt = vs_layer_media_type_for_unpack(dl->d->media_type);
+        return vs_stage_open(p->t, VS_STAGE_LAYER, mt, &dl->st, err);
+}
+
+static int download_layers(struct puller *p, vs_error **err)
+{
+        CURLM *multi = curl_multi_init();
+        if (multi == NULL)
+                return vs_fail(err, "cannot initialise libcurl");
+        size_t next = 0, active = 0, remaining = 0;
+        for (size_t i = 0; i < p->n; i++)
+                if (!p->dls[i].skipped)
+                        remaining++;
+        int ret = 0;
+        while (remaining > 0 && ret == 0) {
+                while (active < VS_REGISTRY_PARALLEL && next < p->n) {
+                        struct layer_dl *dl = &p->dls[next++];
+                        if (dl->skipped)
+                                continue;
+                        if (open_stage(p, dl, err) < 0 || start_layer(p, multi, dl, err) < 0) {
+                                ret = -1;
+                                break;
+                        }
+                        active++;
+                }
+                if (ret < 0)
+                        break;
+                int running = 0;
+                curl_multi_perform(multi, &running);
+                CURLMsg *msg;
+                int queued;
+                while (ret == 0 && (msg = curl_multi_info_read(multi, &queued)) != NULL) {
+                        if (msg->msg != CURLMSG_DONE)
+                                continue;
+                        struct layer_dl *dl = NULL;
+                        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &dl);
+                        CURLcode rc = msg->data.result;
+                        if (layer_ended(p, multi, dl, rc, err) < 0) {
+                                ret = -1;
+                                break;
+                        }
+                        if (dl->done) {
+                                active--;
+                                remaining--;
+                        }
+                }
+                vs_progress_flush(p->prog, false);
+                if (ret == 0 && remaining > 0)
+                        curl_multi_poll(multi, NULL, 0, 200, NULL);
+        }
+        for (size_t i = 0; i < p->n; i++) {
+                struct layer_dl *dl = &p->dls[i];
+                if (dl->h) {
+                        curl_multi_remove_handle(multi, dl->h);
+                        curl_easy_cleanup(dl->h);
+                }
+                curl_slist_free_all(dl->headers);
+                free(dl->error_body);
+                free(dl->buf);
+                vs_error_free(&dl->err);
+                vs_stage_free(dl->st);
+        }
+        curl_multi_cleanup(multi);
+        vs_progress_flush(p->prog, true);
+        return ret;
+}
+
+/* ------------------------------------------------------------------ */
+
+static int get_config(struct vs_reg_client *c, struct vs_txn *t, const struct vs_descriptor *d,
+                      vs_error **err)
+{
+        if (vs_txn_has_blob(t, d->digest))
+                return 0;
+        if (d->size < 0 || d->size > CONFIG_MAX)
+                return vs_fail(err, "config %s: size %lld is out of bounds", d->digest,
+                               (long long) d->size);
+        _cleanup_free_ char *path = xasprintf("/v2/%s/blobs/%s", c->path, d->digest);
+        struct vs_reg_response r = {0};
+        struct vs_reg_request rq = {.url = path, .body_fd = -1, .max_body = (size_t) d->size + 1};
+        int ret = vs_reg_do(c, &rq, &r, err);
+        if (ret == 0 && r.status != 200) {
+                _cleanup_free_ char *why = vs_reg_error_text(&r);
+                ret = vs_fail(err, "config %s: %s", d->digest, why);
+        }
+        _cleanup_free_ char *got = NULL;
+        if (ret == 0 && vs_txn_put_blob(t, r.body ? r.body : "", r.len, &got, err) < 0)
+                ret = -1;
+        if (ret == 0 && strcmp(got, d->digest) != 0)
+                ret = vs_fail(err, "config %s does not match its digest (content has %s)",
+                              d->digest, got);
+        vs_reg_response_clear(&r);
+        return ret;
+}
+
+static bool up_to_date(struct vs_store *s, const char *name, const char *digest)
+{
+        struct vs_index idx = {0};
+        _cleanup_error_ vs_error *e = NULL;
+        if (name == NULL || vs_store_load_index(s, &idx, &e) < 0)
+                return false;
+        ssize_t i = vs_index_find_name(&idx, name);
+        bool same =
+            i >= 0 && strcmp(idx.entries[i].digest, digest) == 0 && vs_store_has_blob(s, digest);
+        vs_index_clear(&idx);
+        return same;
+}
+
+static int pull_image(struct vs_store *s, struct vs_reg_client *c, const struct vs_remote_ref *r,
+                      const struct vs_registry_opts *o, FILE *out, vs_error **err)
+{
+        const char *ref = r->digest ? r->digest : r->tag;
+        _cleanup_free_ char *text = NULL, *digest = NULL;
+        size_t len = 0;
+        if (get_manifest(c, ref, r->digest, &text, &len, &digest, err) < 0)
+                return -1;
+        _cleanup_free_ char *what =
+            xasprintf("%s/%s%s%s", r->domain, r->path, r->digest ? "@" : ":", ref);
+        struct vs_manifest m;
+        if (vs_manifest_parse(text, what, &m, err) < 0)
+                return -1;
+        _cleanup_free_ char *top_digest = xstrdup(digest);
+        if (m.is_index) {
+                size_t i = 0;
+                if (choose(&m, o->platform, what, &i, err) < 0) {
+                        vs_manifest_clear(&m);
+                        return -1;
+                }
+                _cleanup_free_ char *child = xstrdup(m.layers[i].digest);
+                vs_manifest_clear(&m);
+                free(text);
+                free(digest);
+                text = digest = NULL;
+                if (get_manifest(c, child, child, &text, &len, &digest, err) < 0 ||
+                    vs_manifest_parse(text, what, &m, err) < 0)
+                        return -1;
+                if (m.is_index) {
+                        vs_manifest_clear(&m);
+                        return vs_fail(err, "%s: an index inside an index is not supported", what);
+                }
+        }
+        int ret = -1;
+        _cleanup_txn_ struct vs_txn *t = NULL;
+        _cleanup_free_ char *staged = NULL;
+        char *names[] = {r->local_name, NULL};
+        struct puller p = {.c = c};
+        if (!o->quiet)
+                fprintf(out, "%s: Pulling from %s\n", r->digest ? r->digest : r->tag, r->path);
+        fflush(out);
+        if (up_to_date(s, r->local_name, digest)) {
+                if (!o->quiet)
+                        fprintf(out, "Digest: %s\nStatus: Image is up to date for %s\n", top_digest,
+                                r->local_name);
+                ret = 0;
+                goto print_name;
+        }
+        if (vs_txn_begin(s, &t, err) < 0)
+                goto out;
+        p.t = t;
+        if (vs_txn_put_blob(t, text, len, &staged, err) < 0 || get_config(c, t, &m.config, err) < 0)
+                goto out;
+        p.n = m.n_layers;
+        p.dls = xcalloc(p.n ? p.n : 1, sizeof(*p.dls));
+        p.prog = vs_progress_new(out, o->quiet);
+        for (size_t i = 0; i < p.n; i++) {
+                struct layer_dl *dl = &p.dls[i];
+                dl->p = &p;
+                dl->d = &m.layers[i];
+                dl->skipped = vs_txn_has_blob(t, dl->d->digest);
+                dl->line = vs_progress_add(p.prog, vs_digest_hex(dl->d->digest),
+                                           dl->skipped ? "Already exists" : "Pulling fs layer");
+        }
+        vs_progress_flush(p.prog, true);
+        if (download_layers(&p, err) < 0)
+                goto out;
+        if (vs_txn_add_image(t, digest, names, NULL, err) < 0 || vs_txn_commit(t, err) < 0)
+                goto out;
+        if (!o->quiet)
+                fprintf(out, "Digest: %s\nStatus: Downloaded newer image for %s\n", top_digest,
+                        r->local_name ? r->local_name : what);
+        ret = 0;
+print_name:
+        if (r->digest)
+                fprintf(out, "%s/%s@%s\n", r->domain, r->path, r->digest);
+        else
+                fprintf(out, "%s/%s:%s\n", r->domain, r->path, r->tag);
+out:
+        vs_progress_free(p.prog);
+        free(p.dls);
+        vs_manifest_clear(&m);
+        return ret;
+}
+
+int vs_registry_pull(struct vs_store *s, const char *ref, const struct vs_registry_opts *o,
+                     FILE *out, vs_error **err)
+{
+        struct vs_remote_ref r;
+        if (vs_remote_ref_parse(ref, &r, err) < 0)
+                return -1;
+        struct vs_reg_client *c = NULL;
+        int ret = vs_reg_client_open(r.domain, r.path, false, o, &c, err);
+        if (ret == 0)
+                ret = pull_image(s, c, &r, o, out, err);
+        if (ret < 0)
+                vs_error_wrap(err, "cannot pull %s", ref);
+        vs_reg_client_free(c);
+        vs_remote_ref_clear(&r);
+        return ret;
+}

@@ -1,0 +1,228 @@
+/* `vessel push`: for each blob of the image (layers, config) a HEAD tells
+ * whether the registry has it; missing ones are mounted from another
+ * repository of the same registry when the image has a name there, else
+ * uploaded in one PUT (monolithic upload); then the manifest, byte for byte
+ * as stored, so its digest stays the same. */
+#include "image/store.h"
+#include "registry/client.h"
+#include "registry/progress.h"
+#include "util/cleanup.h"
+#include "util/strv.h"
+#include "util/xalloc.h"
+
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int blob_exists(struct vs_reg_client *c, const char *digest, bool *exists, vs_error **err)
+{
+        _cleanup_free_ char *path = xasprintf("/v2/%s/blobs/%s", c->path, digest);
+        struct vs_reg_response r = {0};
+        struct vs_reg_request rq = {.method = "HEAD", .url = path, .body_fd = -1};
+        int ret = vs_reg_do(c, &rq, &r, err);
+        if (ret == 0) {
+                *exists = r.status == 200;
+                if (r.status != 200 && r.status != 404) {
+                        _cleanup_free_ char *why = vs_reg_error_text(&r);
+                        ret = vs_fail(err, "HEAD blob %s: %s", digest, why);
+                }
+        }
+        vs_reg_response_clear(&r);
+        return ret;
+}
+
+/* An upload Location stays on the registry's scheme. */
+static int check_location(struct vs_reg_client *c, const char *loc, vs_error **err)
+{
+        if (loc == NULL || *loc == '\0')
+                return vs_fail(err, "%s: upload started without a Location", c->host);
+        if (loc[0] == '/')
+                return 0;
+        bool https = strncmp(c->base, "https://", 8) == 0;
+        if (strncmp(loc, https ? "https://" : "http://", https ? 8 : 7) != 0)
+                return vs_fail(err, "%s: refusing upload location '%s' (another scheme)", c->host,
+                               loc);
+        return 0;
+}
+
+/* POST an upload (mounting from `from` when not NULL): 1 when mounted,
+ * 0 with *location for the PUT. */
+static int start_upload(struct vs_reg_client *c, const char *digest, const char *from,
+                        char **location, vs_error **err)
+{
+        _cleanup_free_ char *path =
+            from ? xasprintf("/v2/%s/blobs/uploads/?mount=%s&from=%s", c->path, digest, from)
+                 : xasprintf("/v2/%s/blobs/uploads/", c->path);
+        struct vs_reg_response r = {0};
+        struct vs_reg_request rq = {.method = "POST", .url = path, .body_fd = -1};
+        int ret = vs_reg_do(c, &rq, &r, err);
+        if (ret == 0 && r.status == 201 && from) {
+                ret = 1;
+        } else if (ret == 0 && r.status == 202) {
+                ret = check_location(c, r.location, err);
+                if (ret == 0)
+                        *location = xstrdup(r.location);
+        } else if (ret == 0) {
+                _cleanup_free_ char *why = vs_reg_error_text(&r);
+                ret = vs_fail(err, "cannot start the upload of %s: %s", digest, why);
+        }
+        vs_reg_response_clear(&r);
+        return ret;
+}
+
+static int upload_blob(struct vs_reg_client *c, struct vs_store *s, const char *digest,
+                       const char *from, bool *mounted, vs_error **err)
+{
+        _cleanup_free_ char *location = NULL;
+        int r = start_upload(c, digest, from, &location, err);
+        if (r < 0)
+                return -1;
+        *mounted = r == 1;
+        if (*mounted)
+                return 0;
+        _cleanup_close_ int fd = vs_store_open_blob(s, digest, err);
+        if (fd < 0)
+                return -1;
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return vs_fail_errno(err, "cannot stat blob %s", digest);
+        _cleanup_free_ char *url =
+            xasprintf("%s%sdigest=%s", location, strchr(location, '?') ? "&" : "?", digest);
+        struct vs_reg_response resp = {0};
+        struct vs_reg_request rq = {.method = "PUT",
+                                    .url = url,
+                                    .content_type = "application/octet-stream",
+                                    .body_fd = fd,
+                                    .body_fd_size = st.st_size};
+        int ret = vs_reg_do(c, &rq, &resp, err);
+        if (ret == 0 && resp.status != 201) {
+                _cleanup_free_ char *why = vs_reg_error_text(&resp);
+                ret = vs_fail(err, "cannot upload blob %s: %s", digest, why);
+        }
+        vs_reg_response_clear(&resp);
+        return ret;
+}
+
+/* Another repository on the same registry holding this image, to mount
+ * its blobs from. */
+static char *mount_source(struct vs_store *s, const char *manifest, const char *domain,
+                          const char *path)
+{
+        struct vs_index idx = {0};
+        _cleanup_error_ vs_error *e = NULL;
+        if (vs_store_load_index(s, &idx, &e) < 0)
+                return NULL;
+        char *from = NULL;
+        _cleanup_strv_ char **names = vs_index_names(&idx, manifest);
+        for (size_t i = 0; names[i] && from == NULL; i++) {
+                struct vs_remote_ref r;
+                if (vs_remote_ref_parse(names[i], &r, &e) < 0) {
+                        vs_error_free(&e);
+                        continue;
+                }
+                if (strcmp(r.domain, domain) == 0 && strcmp(r.path, path) != 0)
+                        from = xstrdup(r.path);
+                vs_remote_ref_clear(&r);
+        }
+        vs_index_clear(&idx);
+        return from;
+}
+
+static int push_blobs(struct vs_reg_client *c, struct vs_store *s, const struct vs_manifest *m,
+                      const char *from, struct vs_progress *prog, vs_error **err)
+{
+        for (size_t i = 0; i <= m->n_layers; i++) {
+                const struct vs_descriptor *d = i < m->n_layers ? &m->layers[i] : &m->config;
+                size_t line = vs_progress_add(prog, vs_digest_hex(d->digest), "Preparing");
+                vs_progress_flush(prog, true);
+                bool exists = false, mounted = false;
+                if (blob_exists(c, d->digest, &exists, err) < 0)
+                        return -1;
+                if (exists) {
+                        vs_progress_done(prog, line, "Layer already exists");
+                        continue;
+                }
+                vs_progress_update(prog, line, "Pushing", 0, 0);
+                vs_progress_flush(prog, true);
+                if (upload_blob(c, s, d->digest, from, &mounted, err) < 0)
+                        return -1;
+                vs_progress_done(prog, line,
+                                 mounted ? "Mounted from another repository" : "Pushed");
+                vs_progress_flush(prog, true);
+        }
+        return 0;
+}
+
+static int push_manifest(struct vs_reg_client *c, const char *tag, const char *media_type,
+                         const char *text, size_t len, vs_error **err)
+{
+        _cleanup_free_ char *path = xasprintf("/v2/%s/manifests/%s", c->path, tag);
+        struct vs_reg_response r = {0};
+        struct vs_reg_request rq = {.method = "PUT",
+                                    .url = path,
+                                    .content_type = media_type,
+                                    .body = text,
+                                    .body_len = len,
+                                    .body_fd = -1};
+        int ret = vs_reg_do(c, &rq, &r, err);
+        if (ret == 0 && r.status != 201) {
+                _cleanup_free_ char *why = vs_reg_error_text(&r);
+                ret = vs_fail(err, "cannot put the manifest: %s", why);
+        }
+        vs_reg_response_clear(&r);
+        return ret;
+}
+
+int vs_registry_push(struct vs_store *s, const char *ref, const struct vs_registry_opts *o,
+                     FILE *out, vs_error **err)
+{
+        struct vs_remote_ref r;
+        if (vs_remote_ref_parse(ref, &r, err) < 0)
+                return -1;
+        int ret = -1;
+        struct vs_index idx = {0};
+        struct vs_manifest m = {0};
+        struct vs_reg_client *c = NULL;
+        struct vs_progress *prog = NULL;
+        _cleanup_free_ char *digest = NULL, *text = NULL, *from = NULL;
+        size_t len = 0;
+        if (r.digest) {
+                vs_fail(err, "cannot push %s: push takes NAME[:TAG], not a digest", ref);
+                goto out;
+        }
+        if (vs_store_load_index(s, &idx, err) < 0 ||
+            vs_index_resolve(s, &idx, r.local_name, &digest, NULL, err) < 0 ||
+            vs_store_read_blob(s, digest, &text, &len, err) < 0 ||
+            vs_manifest_parse(text, digest, &m, err) < 0)
+                goto out;
+        if (m.is_index) {
+                vs_fail(err, "cannot push %s: it is an index", ref);
+                goto out;
+        }
+        from = mount_source(s, digest, r.domain, r.path);
+        if (vs_reg_client_open(r.domain, r.path, true, o, &c, err) < 0)
+                goto wrap;
+        if (from) {
+                c->extra_scope = xasprintf("repository:%s:pull", from);
+                if (vs_reg_reauth(c, err) < 0)
+                        goto wrap;
+        }
+        if (!o->quiet)
+                fprintf(out, "The push refers to repository [%s/%s]\n", r.domain, r.path);
+        prog = vs_progress_new(out, o->quiet);
+        if (push_blobs(c, s, &m, from, prog, err) < 0 ||
+            push_manifest(c, r.tag, m.media_type, text, len, err) < 0)
+                goto wrap;
+        fprintf(out, "%s: digest: %s size: %zu\n", r.tag, digest, len);
+        ret = 0;
+        goto out;
+wrap:
+        vs_error_wrap(err, "cannot push %s", ref);
+out:
+        vs_progress_free(prog);
+        vs_reg_client_free(c);
+        vs_manifest_clear(&m);
+        vs_index_clear(&idx);
+        vs_remote_ref_clear(&r);
+        return ret;
+}
