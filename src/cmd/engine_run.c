@@ -56,6 +56,9 @@ static const char run_usage[] =
     "      --isolation MODE       container (default) or vm: a microVM with its own\n"
     "                             kernel (docs/vm.md); --memory is its RAM, --cpus\n"
     "                             its vCPUs\n"
+    "      --userns MODE          auto: root inside is an unprivileged range of host\n"
+    "                             ids (/etc/subuid of 'vessel'); host: the host's ids\n"
+    "      --uidmap C:H:S, --gidmap C:H:S   explicit user namespace mappings\n"
     "  -h, --help                 print this help\n";
 
 enum {
@@ -86,6 +89,9 @@ enum {
         OPT_STOP_SIGNAL,
         OPT_STOP_TIMEOUT,
         OPT_ISOLATION,
+        OPT_USERNS,
+        OPT_UIDMAP,
+        OPT_GIDMAP,
 };
 
 static void free_flags(struct vs_run_flags *f)
@@ -103,6 +109,8 @@ static void free_flags(struct vs_run_flags *f)
                            &f->device_write_bps,
                            &f->device_read_iops,
                            &f->device_write_iops,
+                           &f->uidmap,
+                           &f->gidmap,
                            &f->cmd};
         for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
                 strv_free(*lists[i]);
@@ -153,6 +161,9 @@ static int parse_run(const char *cmd, const char *summary, int argc, char **argv
             {"stop-signal", required_argument, NULL, OPT_STOP_SIGNAL},
             {"stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT},
             {"isolation", required_argument, NULL, OPT_ISOLATION},
+            {"userns", required_argument, NULL, OPT_USERNS},
+            {"uidmap", required_argument, NULL, OPT_UIDMAP},
+            {"gidmap", required_argument, NULL, OPT_GIDMAP},
             {"help", no_argument, NULL, 'h'},
             {0},
         };
@@ -271,6 +282,15 @@ static int parse_run(const char *cmd, const char *summary, int argc, char **argv
                         break;
                 case OPT_ISOLATION:
                         f->isolation = optarg;
+                        break;
+                case OPT_USERNS:
+                        f->userns = optarg;
+                        break;
+                case OPT_UIDMAP:
+                        strv_push(&f->uidmap, optarg);
+                        break;
+                case OPT_GIDMAP:
+                        strv_push(&f->gidmap, optarg);
                         break;
                 case 'h':
                         printf(run_usage, cmd, summary);

@@ -705,7 +705,7 @@ static int build_host_config(struct vs_engine *e, const struct vs_run_flags *f, 
                 json_object_object_add(hc, "ConsoleSize", cs);
         }
         json_object_object_add(hc, "ReadonlyRootfs", json_object_new_boolean(f->read_only));
-        if (parse_isolation(f, hc, err) < 0)
+        if (parse_isolation(f, hc, err) < 0 || vs_userns_parse_flags(f, hc, err) < 0)
                 return -1;
         if (parse_security_opts(f->security_opts, hc, err) < 0)
                 return -1;
@@ -827,6 +827,23 @@ static void set_args(struct vs_ctr *c)
         c->args = argv ? strv_copy(argv + 1) : xcalloc(1, sizeof(char *));
 }
 
+/* The container's directory: 0700, or 0711 in a user namespace, whose
+ * root must reach the rootfs and the files bound from here. */
+static int make_ctr_dir(struct vs_engine *e, struct vs_ctr *c, vs_error **err)
+{
+        struct vs_idmaps maps;
+        int userns = vs_userns_mappings(c->host_config, &maps, err);
+        if (userns < 0)
+                return -1;
+        int r = userns ? vs_userns_prepare_dirs(e, c, &maps, err) : 0;
+        if (r == 0 && mkdir(c->dir, 0700) < 0)
+                r = vs_fail_errno(err, "cannot create %s", c->dir);
+        if (r == 0 && userns && chmod(c->dir, 0711) < 0)
+                r = vs_fail_errno(err, "cannot make %s searchable", c->dir);
+        vs_idmaps_clear(&maps);
+        return r;
+}
+
 /* Claims the name under the names lock (check + mkdir + record), so two
  * creates cannot take the same one. */
 static int claim_and_save(struct vs_engine *e, const char *name, struct vs_ctr *c, vs_error **err)
@@ -853,11 +870,16 @@ static int claim_and_save(struct vs_engine *e, const char *name, struct vs_ctr *
                 if (c->name == NULL)
                         c->name = xasprintf("vessel_%.12s", c->id);
         }
-        if (mkdir(c->dir, 0700) < 0)
-                return vs_fail_errno(err, "cannot create %s", c->dir);
+        if (vs_userns_allocate(e, c->id, c->host_config, err) < 0)
+                return -1;
+        if (make_ctr_dir(e, c, err) < 0) {
+                vs_userns_release(e, c->id);
+                return -1;
+        }
         if (vs_ctr_save(c, err) < 0) {
                 _cleanup_error_ vs_error *rerr = NULL;
                 vs_rm_rf(c->dir, &rerr);
+                vs_userns_release(e, c->id);
                 return -1;
         }
         return 0;

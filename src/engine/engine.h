@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "oci/config.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -140,6 +141,8 @@ struct vs_run_flags {
         const char *ip;                      /* --ip: on the --network bridge network */
         char **publish;                      /* -p [HOSTIP:]HOSTPORT:CTRPORT[/PROTO] */
         unsigned console_rows, console_cols; /* -t from a terminal: its size */
+        const char *userns;                  /* --userns auto|host (NULL: configured) */
+        char **uidmap, **gidmap;             /* --uidmap/--gidmap C:H:S */
 };
 
 /* Validates the flags, merges the image config, claims the name and writes
@@ -170,6 +173,33 @@ struct vs_user {
 };
 int vs_resolve_user(int rootfd, const char *spec, struct vs_user *out, vs_error **err);
 void vs_user_clear(struct vs_user *u);
+
+/* User namespaces (src/engine/userns.c, docs/userns.md). */
+#define VS_USERNS_AUTO_SIZE 65536
+struct vs_idmaps {
+        struct oci_id_mapping *uid, *gid;
+        size_t n_uid, n_gid;
+};
+/* --userns/--uidmap/--gidmap (or the configured default) -> HostConfig
+ * UsernsMode and, for explicit maps, IDMappings. */
+int vs_userns_parse_flags(const struct vs_run_flags *f, json_object *hc, vs_error **err);
+/* For UsernsMode "auto": allocates a range of host ids for container id and
+ * records it in hc.IDMappings. Call with the names lock held. */
+int vs_userns_allocate(struct vs_engine *e, const char *id, json_object *hc, vs_error **err);
+/* Before c's directory is made: the data root must be searchable by the
+ * mapped root; its volumes' top directories owned by host root are given
+ * to the mapped root (podman's rule). */
+int vs_userns_prepare_dirs(struct vs_engine *e, const struct vs_ctr *c, const struct vs_idmaps *m,
+                           vs_error **err);
+/* Frees the allocation of container id (after its record is gone). */
+void vs_userns_release(struct vs_engine *e, const char *id);
+/* 1 and the mappings when hc has a user namespace, 0 when not. */
+int vs_userns_mappings(json_object *hc, struct vs_idmaps *out, vs_error **err);
+void vs_idmaps_clear(struct vs_idmaps *m);
+/* The host id of container id `id` (65534, the overflow id, if unmapped). */
+uint32_t vs_idmaps_host(const struct oci_id_mapping *m, size_t n, uint32_t id);
+/* An fd on a new user namespace with these mappings (for MOUNT_ATTR_IDMAP). */
+int vs_userns_fd(const struct vs_idmaps *m, vs_error **err);
 
 /* Lifecycle (src/engine/lifecycle.c). */
 /* Spawns the monitor (double fork + exec of /proc/self/exe) and waits until

@@ -56,7 +56,20 @@ int vs_engine_mount_rootfs(struct vs_engine *e, struct vs_ctr *c, bool *mounted,
         struct vs_image *img = NULL;
         if (vs_image_lookup(store, c->image_id, &img, err) < 0)
                 return vs_error_wrap(err, "container %.12s", c->id);
-        int r = vs_rootfs_mount(img, c->dir, rootfs, err);
+        struct vs_idmaps maps;
+        int userns = vs_userns_mappings(c->host_config, &maps, err);
+        struct vs_rootfs_idmap idmap = {.userns_fd = -1};
+        if (userns > 0) {
+                idmap.uid = vs_idmaps_host(maps.uid, maps.n_uid, 0);
+                idmap.gid = vs_idmaps_host(maps.gid, maps.n_gid, 0);
+                idmap.userns_fd = vs_userns_fd(&maps, err);
+        }
+        vs_idmaps_clear(&maps);
+        int r = userns < 0 || idmap.userns_fd < (userns > 0 ? 0 : -1)
+                    ? -1
+                    : vs_rootfs_mount(img, c->dir, rootfs, userns > 0 ? &idmap : NULL, err);
+        if (idmap.userns_fd >= 0)
+                close(idmap.userns_fd);
         vs_image_free(img);
         if (r < 0)
                 return -1;
@@ -529,7 +542,10 @@ int vs_engine_rm(struct vs_engine *e, struct vs_ctr *c, bool force, bool volumes
         _cleanup_free_ char *rec = xasprintf("%s/record.json", cur->dir);
         if (unlink(rec) < 0 && errno != ENOENT)
                 return vs_fail_errno(err, "cannot remove %s", rec);
-        return vs_rm_rf(cur->dir, err);
+        if (vs_rm_rf(cur->dir, err) < 0)
+                return -1;
+        vs_userns_release(e, cur->id);
+        return 0;
 }
 
 /* ---- wait ---- */

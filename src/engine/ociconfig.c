@@ -684,6 +684,35 @@ static json_object *rlimits(json_object *hc)
         return arr;
 }
 
+static json_object *oci_maps(const struct oci_id_mapping *m, size_t n)
+{
+        json_object *a = json_object_new_array();
+        for (size_t i = 0; i < n; i++) {
+                json_object *o = json_object_new_object();
+                json_object_object_add(o, "containerID", json_object_new_int64(m[i].container_id));
+                json_object_object_add(o, "hostID", json_object_new_int64(m[i].host_id));
+                json_object_object_add(o, "size", json_object_new_int64(m[i].size));
+                json_object_array_add(a, o);
+        }
+        return a;
+}
+
+/* HostConfig.IDMappings -> a user namespace with linux.uid/gidMappings. */
+static int add_userns(json_object *hc, json_object *linux_, vs_error **err)
+{
+        struct vs_idmaps m;
+        int r = vs_userns_mappings(hc, &m, err);
+        if (r <= 0)
+                return r;
+        json_object *ns = json_object_new_object();
+        json_object_object_add(ns, "type", json_object_new_string("user"));
+        json_object_array_add(json_object_object_get(linux_, "namespaces"), ns);
+        json_object_object_add(linux_, "uidMappings", oci_maps(m.uid, m.n_uid));
+        json_object_object_add(linux_, "gidMappings", oci_maps(m.gid, m.n_gid));
+        vs_idmaps_clear(&m);
+        return 0;
+}
+
 int vs_oci_config(struct vs_engine *e, const struct vs_ctr *c, int rootfd, json_object **out,
                   vs_error **err)
 {
@@ -774,6 +803,8 @@ int vs_oci_config(struct vs_engine *e, const struct vs_ctr *c, int rootfd, json_
                             0)
                                 json_object_array_del_idx(ns, i, 1);
         }
+        if (add_userns(hc, linux_, err) < 0)
+                return -1;
         if (privileged) {
                 json_object_object_add(linux_, "maskedPaths", json_object_new_array());
                 json_object_object_add(linux_, "readonlyPaths", json_object_new_array());
