@@ -497,7 +497,28 @@ void vs_engine_remove_anonymous_volumes(struct vs_engine *e, const struct vs_ctr
         }
 }
 
+static int rm_once(struct vs_engine *e, struct vs_ctr *c, bool force, bool volumes, vs_error **err);
+
 int vs_engine_rm(struct vs_engine *e, struct vs_ctr *c, bool force, bool volumes, vs_error **err)
+{
+        int r = rm_once(e, c, force, volumes, err);
+        if (r < 0 && !is_enoent(*err))
+                return -1;
+        /* Someone else (the monitor of a --rm container) may be removing
+         * it: that removal holds the names lock until the directory is
+         * gone, so wait for it before saying the container is gone. */
+        if (vs_path_exists(c->dir)) {
+                _cleanup_error_ vs_error *lerr = NULL;
+                _cleanup_close_ int names = vs_names_lock(e, &lerr);
+        }
+        if (r < 0 && !vs_path_exists(c->dir)) {
+                vs_error_free(err);
+                r = 0;
+        }
+        return r;
+}
+
+static int rm_once(struct vs_engine *e, struct vs_ctr *c, bool force, bool volumes, vs_error **err)
 {
         struct vs_ctr *cur = NULL;
         if (vs_ctr_load(e, c->id, &cur, err) < 0)
