@@ -329,7 +329,7 @@ static int mount_overlay_legacy(const struct layer_fds *l, int upper, int work, 
 /* Replaces the layer fds by idmapped mounts of them, and upper/work by
  * the same dirs on one idmapped mount of dir (overlay wants both on one). */
 static int idmap_all(struct layer_fds *l, const char *dir, const struct vs_rootfs_idmap *idmap,
-                     int *upper, int *work, vs_error **err)
+                     int *mdir_out, int *upper, int *work, vs_error **err)
 {
         char what[64];
         for (size_t i = 0; i < l->n; i++) {
@@ -343,9 +343,13 @@ static int idmap_all(struct layer_fds *l, const char *dir, const struct vs_rootf
         _cleanup_close_ int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)
                 return vs_fail_errno(err, "cannot open %s", dir);
-        _cleanup_close_ int mdir = idmapped_clone(dfd, idmap, dir, err);
+        /* Kept open until the overlay is made: closing the last fd of a
+         * detached mount dissolves it, and overlay cannot clone an upper
+         * dir on a dissolved mount ("failed to clone upperpath"). */
+        int mdir = idmapped_clone(dfd, idmap, dir, err);
         if (mdir < 0)
                 return -1;
+        *mdir_out = mdir;
         int u = openat(mdir, "upper", O_PATH | O_DIRECTORY | O_CLOEXEC);
         int w = openat(mdir, "work", O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (u < 0 || w < 0) {
@@ -372,7 +376,7 @@ static int mount_overlay(const struct vs_image *img, const char *dir, const char
         _cleanup_free_ char *work_path = xasprintf("%s/work", dir);
         _cleanup_close_ int upper = open(upper_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
         _cleanup_close_ int work = open(work_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        _cleanup_close_ int fsfd = -1, mfd = -1;
+        _cleanup_close_ int fsfd = -1, mfd = -1, mdir = -1;
         char p[64];
         int ret = -1;
         if (upper < 0 || work < 0) {
@@ -381,7 +385,7 @@ static int mount_overlay(const struct vs_image *img, const char *dir, const char
         }
         if (open_lowers(img, dir, &l, err) < 0)
                 goto out;
-        if (idmap && idmap_all(&l, dir, idmap, &upper, &work, err) < 0)
+        if (idmap && idmap_all(&l, dir, idmap, &mdir, &upper, &work, err) < 0)
                 goto out;
         if (idmap && become_mounter(idmap, err) < 0)
                 goto out;

@@ -150,6 +150,13 @@ def test_root_inside_is_a_high_host_uid(engine, tmp_path):
     vol = engine.data_root / "volumes" / "uvol" / "_data"
     helpers.wait_for(lambda: (vol / "d").exists(), what="the container's writes")
     assert (vol / "f").stat().st_uid == host and (vol / "d").stat().st_uid == host
+    # The image is not copied: the root is an overlay of the layers, and
+    # the upper dir holds only what the container changed.
+    rec = engine.containers_dir() / engine.inspect("u1")["Id"]
+    fstypes = [helpers.MountEntry(l).fstype for l in Path("/proc/self/mountinfo").read_text()
+               .splitlines() if helpers.MountEntry(l).mountpoint == str(rec / "rootfs")]
+    assert fstypes == ["overlay"], fstypes
+    assert not (rec / "upper" / "bin").exists()
     # Image files keep their owners inside (idmapped layers): root's.
     out = engine.ok("exec", "u1", "sh", "-c", "stat -c %u:%g /bin/sh /etc /; id -u")
     assert out.split() == ["0:0", "0:0", "0:0", "0"], out
