@@ -827,19 +827,16 @@ static void set_args(struct vs_ctr *c)
         c->args = argv ? strv_copy(argv + 1) : xcalloc(1, sizeof(char *));
 }
 
-/* The container's directory: 0700, or 0711 in a user namespace, whose
- * root must reach the rootfs and the files bound from here. */
-static int make_ctr_dir(struct vs_engine *e, struct vs_ctr *c, vs_error **err)
+/* The container's directory, and its volumes given to its mapped root. */
+static int make_ctr_dir(struct vs_ctr *c, vs_error **err)
 {
         struct vs_idmaps maps;
         int userns = vs_userns_mappings(c->host_config, &maps, err);
         if (userns < 0)
                 return -1;
-        int r = userns ? vs_userns_prepare_dirs(e, c, &maps, err) : 0;
+        int r = userns ? vs_userns_prepare_volumes(c, &maps, err) : 0;
         if (r == 0 && mkdir(c->dir, 0700) < 0)
                 r = vs_fail_errno(err, "cannot create %s", c->dir);
-        if (r == 0 && userns && chmod(c->dir, 0711) < 0)
-                r = vs_fail_errno(err, "cannot make %s searchable", c->dir);
         vs_idmaps_clear(&maps);
         return r;
 }
@@ -872,7 +869,7 @@ static int claim_and_save(struct vs_engine *e, const char *name, struct vs_ctr *
         }
         if (vs_userns_allocate(e, c->id, c->host_config, err) < 0)
                 return -1;
-        if (make_ctr_dir(e, c, err) < 0) {
+        if (make_ctr_dir(c, err) < 0) {
                 vs_userns_release(e, c->id);
                 return -1;
         }

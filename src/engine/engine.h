@@ -186,11 +186,9 @@ int vs_userns_parse_flags(const struct vs_run_flags *f, json_object *hc, vs_erro
 /* For UsernsMode "auto": allocates a range of host ids for container id and
  * records it in hc.IDMappings. Call with the names lock held. */
 int vs_userns_allocate(struct vs_engine *e, const char *id, json_object *hc, vs_error **err);
-/* Before c's directory is made: the data root must be searchable by the
- * mapped root; its volumes' top directories owned by host root are given
- * to the mapped root (podman's rule). */
-int vs_userns_prepare_dirs(struct vs_engine *e, const struct vs_ctr *c, const struct vs_idmaps *m,
-                           vs_error **err);
+/* Gives the top directory of c's volumes still owned by host root to the
+ * mapped root (podman's rule). */
+int vs_userns_prepare_volumes(const struct vs_ctr *c, const struct vs_idmaps *m, vs_error **err);
 /* Frees the allocation of container id (after its record is gone). */
 void vs_userns_release(struct vs_engine *e, const char *id);
 /* 1 and the mappings when hc has a user namespace, 0 when not. */

@@ -137,6 +137,10 @@ int vs_userns_parse_flags(const struct vs_run_flags *f, json_object *hc, vs_erro
                 return vs_fail(err, "--userns: unsupported mode '%s' (auto, host)", mode);
         if (mode && *mode && (nu || ng))
                 return vs_fail(err, "--userns=%s conflicts with --uidmap/--gidmap", mode);
+        bool vm = f->isolation && strcmp(f->isolation, "vm") == 0;
+        if (vm && ((mode && strcmp(mode, "auto") == 0) || nu || ng))
+                return vs_fail(err, "--userns/--uidmap are not supported with --isolation=vm "
+                                    "(the guest kernel is the boundary)");
         if (nu || ng) {
                 /* podman: one of the two given stands for both */
                 set_mappings(hc, nu ? u : g, nu ? nu : ng, ng ? g : u, ng ? ng : nu);
@@ -148,7 +152,7 @@ int vs_userns_parse_flags(const struct vs_run_flags *f, json_object *hc, vs_erro
                  * host's ids unless --userns=auto is explicit (Docker's
                  * userns-remap rule). */
                 const char *def = vs_config_get()->userns;
-                mode = def && strcmp(def, "auto") == 0 && !f->privileged ? "auto" : "";
+                mode = def && strcmp(def, "auto") == 0 && !f->privileged && !vm ? "auto" : "";
         }
         json_object_object_add(hc, "UsernsMode",
                                json_object_new_string(strcmp(mode, "auto") == 0 ? "auto" : ""));
@@ -416,52 +420,13 @@ int vs_userns_fd(const struct vs_idmaps *m, vs_error **err)
         return fd;
 }
 
-/* ---- directories the mapped root must reach ---- */
+/* ---- volumes ---- */
 
-static bool searchable_by(const struct stat *st, uid_t uid, gid_t gid)
-{
-        if (st->st_uid == uid)
-                return st->st_mode & S_IXUSR;
-        if (st->st_gid == gid)
-                return st->st_mode & S_IXGRP;
-        return st->st_mode & S_IXOTH;
-}
-
-int vs_userns_prepare_dirs(struct vs_engine *e, const struct vs_ctr *c, const struct vs_idmaps *m,
-                           vs_error **err)
+int vs_userns_prepare_volumes(const struct vs_ctr *c, const struct vs_idmaps *m, vs_error **err)
 {
         uid_t uid = vs_idmaps_host(m->uid, m->n_uid, 0);
         gid_t gid = vs_idmaps_host(m->gid, m->n_gid, 0);
         struct stat st;
-        /* vessel's own directories (made 0700): searchable, listings stay
-         * closed */
-        const char *own[] = {e->data_root, e->ctr_root};
-        for (size_t i = 0; i < 2; i++)
-                if (stat(own[i], &st) == 0 && (st.st_mode & 07777) == 0700 &&
-                    st.st_uid == getuid() && chmod(own[i], 0711) < 0)
-                        return vs_fail_errno(err, "cannot make %s searchable", own[i]);
-        _cleanup_free_ char *path = realpath(e->ctr_root, NULL);
-        if (path == NULL)
-                return vs_fail_errno(err, "cannot resolve %s", e->ctr_root);
-        for (;;) {
-                if (stat(path, &st) < 0)
-                        return vs_fail_errno(err, "cannot inspect %s", path);
-                if (!searchable_by(&st, uid, gid))
-                        return vs_fail(err,
-                                       "--userns: the container's root (host uid %u) cannot "
-                                       "reach the data root %s: %s is mode %04o (make it "
-                                       "searchable: chmod o+x %s)",
-                                       (unsigned) uid, e->data_root, path,
-                                       (unsigned) (st.st_mode & 07777), path);
-                char *slash = strrchr(path, '/');
-                if (slash == NULL || slash == path) {
-                        if (strcmp(path, "/") == 0)
-                                break;
-                        path[1] = '\0';
-                        continue;
-                }
-                *slash = '\0';
-        }
         size_t n = c->mounts ? json_object_array_length(c->mounts) : 0;
         for (size_t i = 0; i < n; i++) {
                 json_object *mt = json_object_array_get_idx(c->mounts, i);

@@ -5,6 +5,7 @@
 #include "runtime/hooks.h"
 #include "runtime/hostmounts.h"
 #include "runtime/init.h"
+#include "runtime/rootfs.h"
 #include "runtime/seccomp.h"
 #include "runtime/stage.h"
 #include "runtime/state.h"
@@ -60,6 +61,41 @@ static int write_id_map(pid_t pid, const char *file, const struct oci_id_mapping
         if (vs_write_file_at(AT_FDCWD, path, text, strlen(text), err) < 0)
                 return vs_error_wrap(err, "%s", field);
         return 0;
+}
+
+struct host_sources {
+        int *fds;
+        size_t n;
+};
+
+static void host_sources_free(struct host_sources *h)
+{
+        for (size_t i = 0; i < h->n; i++)
+                if (h->fds[i] >= 0)
+                        close(h->fds[i]);
+        free(h->fds);
+        *h = (struct host_sources){0};
+}
+
+static int open_host_sources(const struct oci_config *cfg, struct host_sources *h, vs_error **err)
+{
+        h->fds = xmalloc((cfg->n_mounts ? cfg->n_mounts : 1) * sizeof(int));
+        for (h->n = 0; h->n < cfg->n_mounts; h->n++) {
+                const struct oci_mount *m = &cfg->mounts[h->n];
+                h->fds[h->n] = -1;
+                if (m->bind && (h->fds[h->n] = vs_rootfs_clone_source(m, h->n, err)) < 0)
+                        return -1;
+        }
+        return 0;
+}
+
+static bool mount_ns_joined(const struct oci_config *cfg)
+{
+        for (size_t i = 0; i < cfg->linux_.n_namespaces; i++)
+                if (cfg->linux_.namespaces[i].type == OCI_NS_MOUNT &&
+                    cfg->linux_.namespaces[i].path)
+                        return true;
+        return false;
 }
 
 /* Spawns the init. Namespaces joined by path are entered by an
@@ -183,7 +219,7 @@ struct create_ctx {
         struct vs_mount_ids mounts_before;
         struct vs_seccomp_prog *seccomp;
         struct vs_state rec; /* what state.json says, from the claim on */
-        int exec_fifo; /* the read end for run, or -1 */
+        int exec_fifo;       /* the read end for run, or -1 */
 };
 
 static void create_cleanup(struct create_ctx *c)
@@ -452,7 +488,25 @@ static int do_create(struct create_ctx *c, vs_error **err)
                 c->shared_mntns = true;
         }
         a.seccomp = c->seccomp;
+        /* A new user namespace's root may not walk the host paths to its
+         * root and mount sources (a 0700 data root): it is born in its
+         * root, and gets its bind sources opened here (as runc >= 1.2). */
+        _cleanup_close_ int cwd = -1;
+        __attribute__((cleanup(host_sources_free))) struct host_sources hs = {0};
+        if (new_userns && !c->shared_mntns && !mount_ns_joined(cfg)) {
+                if (open_host_sources(cfg, &hs, err) < 0)
+                        return -1;
+                cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (cwd < 0 || chdir(cfg->root_path) < 0)
+                        return vs_fail_errno(err, "root.path %s", cfg->root_path);
+                a.root_is_cwd = true;
+                a.bind_fds = hs.fds;
+                a.n_bind_fds = hs.n;
+        }
         c->pid = spawn_init(&a, flags, any_path, err);
+        if (cwd >= 0 && fchdir(cwd) < 0 && c->pid > 0)
+                return vs_fail_errno(err, "cannot return to the working directory");
+        host_sources_free(&hs);
         if (c->pid < 0) {
                 c->pid = 0;
                 return -1;

@@ -191,6 +191,9 @@ _Noreturn void vs_init_main(struct vs_init_args *a)
                                     .in_userns = a->in_userns,
                                     .no_pivot = a->no_pivot,
                                     .rootfd = -1,
+                                    .root_is_cwd = a->root_is_cwd,
+                                    .bind_fds = a->bind_fds,
+                                    .n_bind_fds = a->n_bind_fds,
                                     .shared_mntns = !oci_config_namespace(a->cfg, OCI_NS_MOUNT)};
         _cleanup_error_ vs_error *err = NULL;
         _cleanup_free_ char *exe = NULL;
