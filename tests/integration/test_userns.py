@@ -398,3 +398,42 @@ def test_no_device_nodes_in_a_user_namespace(engine):
 
 def test_engine_volume_over_proc_refused(engine, tmp_path):
     test_escapes_rootfs.test_engine_volume_over_proc_refused(engine, tmp_path)
+
+
+# The OCI runtime's escape tests, with every bundle in a new user namespace
+# (this module's `bundle` wraps conftest's).
+
+HOSTID = 200_000_000
+RUNTIME_MAP = [{"containerID": 0, "hostID": HOSTID, "size": SIZE}]
+
+
+@pytest.fixture
+def bundle(bundle):
+    def make(*args, **kw):
+        kw["private"] = True  # a copy the container's root owns, as podman's chown
+        b = bundle(*args, **kw)
+        save = b.save
+
+        def chown_and_save():
+            # Also what the test planted in the rootfs since (never
+            # following a symlink: -R -h, no -L).
+            subprocess.run(["chown", "-R", "-h", f"{HOSTID}:{HOSTID}", str(b.rootfs)],
+                           check=True)
+            save()
+        b.save = chown_and_save
+        b.set_namespace("user")
+        b.linux["uidMappings"] = RUNTIME_MAP
+        b.linux["gidMappings"] = RUNTIME_MAP
+        return b
+    return make
+
+
+def test_runtime_bundles_are_user_namespaced(vessel, bundle):
+    out = vessel.run_ok(bundle("cat", "/proc/self/uid_map"))
+    assert out.split() == ["0", str(HOSTID), str(SIZE)], out
+
+
+for _name in dir(test_escapes_rootfs):
+    _f = getattr(test_escapes_rootfs, _name)
+    if _name.startswith("test_") and not _name.startswith("test_engine_") and callable(_f):
+        globals()[_name] = _f
