@@ -98,6 +98,40 @@ static bool mount_ns_joined(const struct oci_config *cfg)
         return false;
 }
 
+static int deny_setgroups(pid_t pid, vs_error **err)
+{
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d/setgroups", (int) pid);
+        if (vs_write_file_at(AT_FDCWD, path, "deny", 4, err) < 0)
+                return vs_error_wrap(err, "linux.gidMappings (rootless)");
+        return 0;
+}
+
+/* Limits that need a cgroup (device rules alone do not: a user namespace
+ * cannot create device nodes). */
+static bool has_limits(const struct oci_resources *r)
+{
+        return r && (r->has_memory || r->has_cpu || r->has_pids || r->has_block_io ||
+                     r->n_hugepage_limits || r->has_network || r->n_unified);
+}
+
+/* A cgroup an unprivileged caller could not make: say why limits cannot
+ * be had here, instead of the bare EACCES. */
+static int rootless_limits_error(vs_error **err)
+{
+        if (geteuid() == 0 || *err == NULL ||
+            ((*err)->errno_ != EACCES && (*err)->errno_ != EPERM && (*err)->errno_ != EROFS))
+                return -1;
+        const char *mode = vs_cgroup_mode();
+        bool v2 = mode && strcmp(mode, "v2") == 0;
+        return vs_error_wrap(err,
+                             "linux.resources: an unprivileged user cannot have limits here (%s)",
+                             v2 ? "the cgroup2 tree is not delegated to this user; ask systemd "
+                                  "for a delegated scope (Delegate=yes)"
+                                : "cgroup v1 hierarchies cannot be delegated to an unprivileged "
+                                  "user; run without limits or as root");
+}
+
 /* Spawns the init. Namespaces joined by path are entered by an
  * intermediate process, so that the new ones the init creates are owned by
  * a joined user namespace and a joined pid namespace applies to the init. */
@@ -423,16 +457,18 @@ static int do_create(struct create_ctx *c, vs_error **err)
         /* The directories are recorded (pending) before they exist, so that
          * a `delete -f` after a kill -9 finds them; begin makes the cgroup2
          * one the init is born in, complete (below) the rest while the init
-         * builds its mounts. */
-        if (vs_cgroup_plan(o->id, cfg->linux_.cgroups_path, cfg->linux_.resources, &c->cgroup,
-                           err) < 0)
+         * builds its mounts. An unprivileged caller (rootless) without
+         * limits gets no cgroup, as with runc --rootless. */
+        bool cgroups = geteuid() == 0 || has_limits(cfg->linux_.resources);
+        if (cgroups && vs_cgroup_plan(o->id, cfg->linux_.cgroups_path, cfg->linux_.resources,
+                                      &c->cgroup, err) < 0)
                 return -1;
-        c->rec.cgroup_pending = true;
+        c->rec.cgroup_pending = cgroups;
         if (save_progress(c, false, err) < 0)
                 return -1;
-        if (vs_cgroup_begin(c->cgroup, err) < 0) {
+        if (cgroups && vs_cgroup_begin(c->cgroup, err) < 0) {
                 vs_cgroup_free(steal_ptr(c->cgroup));
-                return -1;
+                return rootless_limits_error(err);
         }
 
         _cleanup_close_ int console = -1, console_peer = -1;
@@ -478,6 +514,7 @@ static int do_create(struct create_ctx *c, vs_error **err)
             .new_userns = new_userns,
             .no_pivot = o->no_pivot,
             .preserve_fds = o->preserve_fds,
+            .rootless = geteuid() != 0,
             /* Outside a user namespace the init can enter its cgroups
              * itself, without the parent's RCU-bound migration. */
             .self_cgroup = in_userns ? NULL : c->cgroup,
@@ -494,7 +531,9 @@ static int do_create(struct create_ctx *c, vs_error **err)
         _cleanup_close_ int cwd = -1;
         __attribute__((cleanup(host_sources_free))) struct host_sources hs = {0};
         if (new_userns && !c->shared_mntns && !mount_ns_joined(cfg)) {
-                if (open_host_sources(cfg, &hs, err) < 0)
+                /* Only root may clone mounts here; a rootless caller maps
+                 * itself, so its init walks what the caller could. */
+                if (geteuid() == 0 && open_host_sources(cfg, &hs, err) < 0)
                         return -1;
                 cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
                 if (cwd < 0 || chdir(cfg->root_path) < 0)
@@ -518,6 +557,10 @@ static int do_create(struct create_ctx *c, vs_error **err)
                 close(steal_fd(console));
 
         if (new_userns) {
+                /* Without CAP_SETGID the kernel takes a gid_map only from a
+                 * writer that gave up setgroups(2) for the namespace. */
+                if (geteuid() != 0 && deny_setgroups(c->pid, err) < 0)
+                        return -1;
                 if (write_id_map(c->pid, "uid_map", cfg->linux_.uid_mappings,
                                  cfg->linux_.n_uid_mappings, "linux.uidMappings", err) < 0 ||
                     write_id_map(c->pid, "gid_map", cfg->linux_.gid_mappings,
@@ -539,12 +582,12 @@ static int do_create(struct create_ctx *c, vs_error **err)
         vs_sync_send(sync_fd, SYNC_GO, c->pid, NULL);
         /* The rest of the cgroups is made while the init mounts; it enters
          * them (or is moved) once they are complete, before it execs. */
-        if (vs_cgroup_complete(c->cgroup, cfg->linux_.resources, err) < 0)
-                return -1;
+        if (c->cgroup && vs_cgroup_complete(c->cgroup, cfg->linux_.resources, err) < 0)
+                return rootless_limits_error(err);
         c->rec.cgroup_pending = false;
         if (save_progress(c, false, err) < 0)
                 return -1;
-        if (a.self_cgroup == NULL && vs_cgroup_enter(c->cgroup, c->pid, err) < 0)
+        if (c->cgroup && a.self_cgroup == NULL && vs_cgroup_enter(c->cgroup, c->pid, err) < 0)
                 return -1;
         vs_sync_send(sync_fd, SYNC_CGROUP, 0, NULL);
         if (await_init(c, sync_fd, err) < 0)

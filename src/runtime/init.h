@@ -28,7 +28,10 @@ struct vs_init_args {
         const struct vs_cgroup *self_cgroup;
         bool v2_at_birth;                      /* clone3(CLONE_INTO_CGROUP) placed it in cgroup2 */
         const struct vs_seccomp_prog *seccomp; /* compiled by the runtime; NULL: none */
-        bool root_is_cwd;                      /* see struct vs_rootfs_ctx */
+        /* An unprivileged runtime: the init stays dumpable until SYNC_GO,
+         * so that its caller may open and write its /proc/PID/uid_map. */
+        bool rootless;
+        bool root_is_cwd; /* see struct vs_rootfs_ctx */
         int *bind_fds;
         size_t n_bind_fds;
 };

@@ -13,6 +13,7 @@ import random
 import shutil
 import stat
 import subprocess
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -437,3 +438,80 @@ for _name in dir(test_escapes_rootfs):
     _f = getattr(test_escapes_rootfs, _name)
     if _name.startswith("test_") and not _name.startswith("test_engine_") and callable(_f):
         globals()[_name] = _f
+
+
+# --------------------------------------------------------------------------
+# the OCI runtime as an unprivileged caller (runc's --rootless)
+
+NOBODY = 65534
+
+
+@pytest.fixture
+def rootless_dir(bundle_cache):
+    """A directory of user nobody's with a busybox rootfs and a state root
+    (pytest's own temporary directories are closed to other users)."""
+    top = Path(tempfile.mkdtemp(prefix="vessel-rootless-", dir="/tmp"))
+    os.chmod(top, 0o755)
+    subprocess.run(["cp", "-a", str(bundle_cache / "rootfs"), str(top / "rootfs")], check=True)
+    (top / "state").mkdir()
+    subprocess.run(["chown", "-R", "-h", f"{NOBODY}:{NOBODY}", str(top)], check=True)
+    yield top
+    shutil.rmtree(top, ignore_errors=True)
+
+
+def _as_nobody(vessel_bin, *args):
+    """Output through files: a created container inherits them and would
+    keep pipes open."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        res = subprocess.run(["setpriv", "--reuid", str(NOBODY), "--regid", str(NOBODY),
+                              "--clear-groups", vessel_bin, *map(str, args)],
+                             stdout=out, stderr=err, stdin=subprocess.DEVNULL, timeout=60,
+                             env=dict(os.environ, HOME="/"))
+        out.seek(0)
+        err.seek(0)
+        res.stdout, res.stderr = out.read(), err.read()
+    return res
+
+
+def _rootless_bundle(vessel_bin, top, args, resources=None):
+    res = _as_nobody(vessel_bin, "spec", "--rootless", "--bundle", top)
+    assert res.returncode == 0, res
+    cfg = json.loads((top / "config.json").read_text())
+    cfg["process"]["args"] = args
+    cfg["process"]["terminal"] = False
+    cfg["root"]["path"] = str(top / "rootfs")
+    if resources:
+        cfg["linux"]["resources"] = resources
+    (top / "config.json").write_text(json.dumps(cfg))
+    return cfg
+
+
+def test_rootless_runtime_lifecycle(vessel_bin, rootless_dir):
+    top = rootless_dir
+    cfg = _rootless_bundle(vessel_bin, top, ["sh", "-c", "cat /proc/self/uid_map; exec sleep 100"])
+    assert cfg["linux"]["uidMappings"] == [{"containerID": 0, "hostID": NOBODY, "size": 1}]
+    st = top / "state"
+    res = _as_nobody(vessel_bin, "--rootless", "true", "--root", st, "create", "--bundle", top, "rl")
+    assert res.returncode == 0, res
+    try:
+        assert _as_nobody(vessel_bin, "--root", st, "start", "rl").returncode == 0
+        state = json.loads(_as_nobody(vessel_bin, "--root", st, "state", "rl").stdout)
+        assert state["status"] == "running"
+        assert _status_ids(state["pid"], "Uid") == [NOBODY] * 4
+        res = _as_nobody(vessel_bin, "--root", st, "exec", "rl", "sh", "-c",
+                         "id -u; cat /proc/self/uid_map")
+        assert res.returncode == 0, res
+        assert res.stdout.split() == ["0", "0", str(NOBODY), "1"], res.stdout
+    finally:
+        _as_nobody(vessel_bin, "--root", st, "delete", "-f", "rl")
+    assert list(st.iterdir()) == []
+
+
+def test_rootless_runtime_refuses_limits_with_the_reason(vessel_bin, rootless_dir):
+    top = rootless_dir
+    _rootless_bundle(vessel_bin, top, ["true"], resources={"memory": {"limit": 64 << 20}})
+    st = top / "state"
+    res = _as_nobody(vessel_bin, "--rootless", "true", "--root", st, "run", "--bundle", top, "rl2")
+    _refused(res, "linux.resources: an unprivileged user cannot have limits here")
+    assert "cgroup v1" in res.stderr or "cgroup2 tree is not delegated" in res.stderr, res.stderr
+    assert list(st.iterdir()) == []
