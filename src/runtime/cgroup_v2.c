@@ -235,6 +235,7 @@ int cg_v2_unified(const char *dir, const struct oci_resources *r, vs_error **err
 
 /* ---- stats ---- */
 
+
 static uint64_t keyed_or_zero(const char *dir, const char *file, const char *key)
 {
         uint64_t v = 0;
@@ -344,11 +345,9 @@ int cg_v2_stats(const struct vs_cgroup *cg, json_object *s, vs_error **err)
         if (acct == NULL || acct->v2) {
                 json_object *cpu = json_object_object_get(s, "cpu");
                 json_object *usage = json_object_object_get(cpu, "usage");
-                cg_set_u64(usage, "total",
-                           keyed_or_zero(v2->path, "cpu.stat", "usage_usec") * 1000);
+                cg_set_u64(usage, "total", keyed_or_zero(v2->path, "cpu.stat", "usage_usec") * 1000);
                 cg_set_u64(usage, "user", keyed_or_zero(v2->path, "cpu.stat", "user_usec") * 1000);
-                cg_set_u64(usage, "kernel",
-                           keyed_or_zero(v2->path, "cpu.stat", "system_usec") * 1000);
+                cg_set_u64(usage, "kernel", keyed_or_zero(v2->path, "cpu.stat", "system_usec") * 1000);
         }
         if ((p = v2_path(cg, "cpu")) != NULL) {
                 json_object *thr =
@@ -356,7 +355,7 @@ int cg_v2_stats(const struct vs_cgroup *cg, json_object *s, vs_error **err)
                 cg_set_u64(thr, "periods", keyed_or_zero(p, "cpu.stat", "nr_periods"));
                 cg_set_u64(thr, "throttledPeriods", keyed_or_zero(p, "cpu.stat", "nr_throttled"));
                 cg_set_u64(thr, "throttledTime",
-                           keyed_or_zero(p, "cpu.stat", "throttled_usec") * 1000);
+                        keyed_or_zero(p, "cpu.stat", "throttled_usec") * 1000);
         }
         if ((p = v2_path(cg, "memory")) != NULL) {
                 json_object *mem = json_object_object_get(s, "memory");
@@ -374,7 +373,7 @@ int cg_v2_stats(const struct vs_cgroup *cg, json_object *s, vs_error **err)
                 cg_set_u64(swap, "usage", cur + sw);
                 cg_set_u64(swap, "max", cg_read_or_zero(p, "memory.swap.peak"));
                 cg_set_u64(swap, "limit",
-                           (max == UINT64_MAX || swmax == UINT64_MAX) ? UINT64_MAX : max + swmax);
+                        (max == UINT64_MAX || swmax == UINT64_MAX) ? UINT64_MAX : max + swmax);
                 cg_set_u64(swap, "failcnt", keyed_or_zero(p, "memory.swap.events", "max"));
                 json_object *raw = json_object_object_get(mem, "raw");
                 read_flat(p, "memory.stat", raw);
