@@ -17,7 +17,6 @@
 #include <string.h>
 #include <sys/capability.h>
 
-
 #define FEATURES_OCI_VERSION_MIN "1.0.0"
 #define FEATURES_OCI_VERSION_MAX VESSEL_OCI_VERSION
 
@@ -28,7 +27,6 @@ static const char *const known_hooks[] = {
 static const char *const known_namespaces[] = {
     "cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts", NULL,
 };
-
 
 static void features_usage(FILE *out)
 {
@@ -148,10 +146,10 @@ static json_object *linux_features(void)
                                enabled_object(vs_path_exists("/sys/kernel/security/apparmor")));
         json_object_object_add(linux_, "selinux",
                                enabled_object(vs_path_exists("/sys/fs/selinux/enforce")));
-        json_object_object_add(linux_, "intelRdt", enabled_object(false));
+        json_object_object_add(linux_, "intelRdt", enabled_object(true));
 
         json_object *mount_ext = json_object_new_object();
-        json_object_object_add(mount_ext, "idmap", enabled_object(false));
+        json_object_object_add(mount_ext, "idmap", enabled_object(true));
         json_object_object_add(linux_, "mountExtensions", mount_ext);
         return linux_;
 }

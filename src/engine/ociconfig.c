@@ -402,6 +402,25 @@ static void set_sys_writable(json_object *mounts)
         }
 }
 
+static json_object *oci_maps(const struct oci_id_mapping *m, size_t n);
+
+/* -v ...:idmap: the source's ids are seen as the container's (its file
+ * owned by host 0 is its root's), with the container's own mappings. */
+static int idmap_mount(json_object *hc, json_object *mo, vs_error **err)
+{
+        struct vs_idmaps m;
+        int r = vs_userns_mappings(hc, &m, err);
+        if (r < 0)
+                return -1;
+        if (r == 0)
+                return vs_fail(err, "%s: an idmapped volume needs a user namespace",
+                               cfg_str(mo, "destination"));
+        json_object_object_add(mo, "uidMappings", oci_maps(m.uid, m.n_uid));
+        json_object_object_add(mo, "gidMappings", oci_maps(m.gid, m.n_gid));
+        vs_idmaps_clear(&m);
+        return 0;
+}
+
 static int build_mounts(const struct vs_ctr *c, json_object *spec, bool readonly, bool privileged,
                         vs_error **err)
 {
@@ -446,7 +465,12 @@ static int build_mounts(const struct vs_ctr *c, json_object *spec, bool readonly
                 const char *prop = cfg_str(m, "Propagation");
                 char *opts[] = {"rbind", (char *) (prop && *prop ? prop : "rprivate"),
                                 cfg_bool(m, "RW") ? "rw" : "ro", NULL};
-                json_object_array_add(mounts, mount_obj(dst, "bind", src, opts));
+                json_object *mo = mount_obj(dst, "bind", src, opts);
+                if (cfg_bool(m, "Idmap") && idmap_mount(c->host_config, mo, err) < 0) {
+                        json_object_put(mo);
+                        return -1;
+                }
+                json_object_array_add(mounts, mo);
         }
         sort_mounts(mounts);
         return 0;

@@ -14,7 +14,7 @@
  * leaks a range for ever nor lets two containers share one. */
 #include "engine/config.h"
 #include "engine/engine.h"
-#include "runtime/stage.h"
+#include "runtime/idmap.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/json.h"
@@ -369,55 +369,9 @@ void vs_userns_release(struct vs_engine *e, const char *id)
         unlink(path);
 }
 
-/* ---- a user namespace with given mappings, for idmapped mounts ---- */
-
-static int write_map(pid_t pid, const char *file, const struct oci_id_mapping *m, size_t n,
-                     vs_error **err)
-{
-        _cleanup_free_ char *text = xstrdup("");
-        for (size_t i = 0; i < n; i++) {
-                char *t =
-                    xasprintf("%s%u %u %u\n", text, m[i].container_id, m[i].host_id, m[i].size);
-                free(text);
-                text = t;
-        }
-        _cleanup_free_ char *path = xasprintf("/proc/%d/%s", (int) pid, file);
-        return vs_write_file_at(AT_FDCWD, path, text, strlen(text), err);
-}
-
 int vs_userns_fd(const struct vs_idmaps *m, vs_error **err)
 {
-        int pp[2];
-        if (pipe2(pp, O_CLOEXEC) < 0)
-                return vs_fail_errno(err, "cannot create a pipe");
-        pid_t pid = vs_raw_clone(CLONE_NEWUSER | SIGCHLD);
-        if (pid == 0) {
-                char c;
-                close(pp[1]);
-                /* Lives until the parent has opened its namespace. */
-                (void) !read(pp[0], &c, 1);
-                _exit(0);
-        }
-        close(pp[0]);
-        if (pid < 0) {
-                close(pp[1]);
-                return vs_fail_errno(err, "cannot create a user namespace");
-        }
-        int fd = -1;
-        if (write_map(pid, "uid_map", m->uid, m->n_uid, err) == 0 &&
-            write_map(pid, "gid_map", m->gid, m->n_gid, err) == 0) {
-                char path[64];
-                snprintf(path, sizeof(path), "/proc/%d/ns/user", (int) pid);
-                fd = open(path, O_RDONLY | O_CLOEXEC);
-                if (fd < 0)
-                        vs_fail_errno(err, "cannot open %s", path);
-        } else {
-                vs_error_wrap(err, "cannot set up a user namespace for the mappings");
-        }
-        close(pp[1]);
-        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-                ;
-        return fd;
+        return vs_idmap_userns_fd(m->uid, m->n_uid, m->gid, m->n_gid, err);
 }
 
 /* ---- volumes ---- */

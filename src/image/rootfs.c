@@ -15,6 +15,7 @@
 #include "image/image.h"
 #include "image/layer.h"
 #include "image/layer_internal.h"
+#include "runtime/idmap.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -136,15 +137,9 @@ static int idmapped_clone(int fd, const struct vs_rootfs_idmap *idmap, const cha
         int tfd = open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
         if (tfd < 0)
                 return vs_fail_errno(err, "cannot bind %s", what);
-        struct mount_attr attr = {.attr_set = MOUNT_ATTR_IDMAP,
-                                  .userns_fd = (uint64_t) idmap->userns_fd};
-        if (mount_setattr(tfd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0) {
-                int e = errno;
+        if (vs_idmap_apply(tfd, idmap->userns_fd, false, what, err) < 0) {
                 close(tfd);
-                return vs_error_set(err, e,
-                                    "cannot make an idmapped mount of %s (the kernel or the "
-                                    "filesystem lacks idmapped mounts)",
-                                    what);
+                return -1;
         }
         return tfd;
 }

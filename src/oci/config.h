@@ -64,6 +64,10 @@ struct oci_mount {
         unsigned long propagation; /* MS_SHARED/SLAVE/PRIVATE/UNBINDABLE (+MS_REC) */
         bool bind, recursive;
         char *data; /* fs-specific options joined by ',' */
+        /* An idmapped bind mount (MOUNT_ATTR_IDMAP): the ids of the source's
+         * files (containerID) are seen as hostID. Both or neither. */
+        struct oci_id_mapping *uid_mappings, *gid_mappings;
+        size_t n_uid_mappings, n_gid_mappings;
 };
 
 struct oci_hook {
@@ -75,10 +79,10 @@ struct oci_hook {
 };
 
 struct oci_hooks {
-        struct oci_hook *prestart, *create_runtime, *create_container, *start_container,
-                *poststart, *poststop;
+        struct oci_hook *prestart, *create_runtime, *create_container, *start_container, *poststart,
+            *poststop;
         size_t n_prestart, n_create_runtime, n_create_container, n_start_container, n_poststart,
-                n_poststop;
+            n_poststop;
 };
 
 enum oci_ns_type {
@@ -114,7 +118,7 @@ struct oci_device {
 
 struct oci_device_cgroup {
         bool allow;
-        char type; /* 'a', 'c', 'b' */
+        char type;            /* 'a', 'c', 'b' */
         int64_t major, minor; /* -1: wildcard */
         char *access;         /* "rwm" subset */
 };
@@ -148,8 +152,8 @@ struct oci_resources {
         bool has_memory;
         struct {
                 bool has_limit, has_reservation, has_swap, has_kernel, has_kernel_tcp,
-                        has_swappiness, has_disable_oom_killer, has_use_hierarchy,
-                        has_check_before_update;
+                    has_swappiness, has_disable_oom_killer, has_use_hierarchy,
+                    has_check_before_update;
                 int64_t limit, reservation, swap, kernel, kernel_tcp;
                 uint64_t swappiness;
                 bool disable_oom_killer, use_hierarchy, check_before_update;
@@ -158,7 +162,7 @@ struct oci_resources {
         bool has_cpu;
         struct {
                 bool has_shares, has_quota, has_burst, has_period, has_realtime_runtime,
-                        has_realtime_period, has_idle;
+                    has_realtime_period, has_idle;
                 uint64_t shares, period, realtime_period, burst;
                 int64_t quota, realtime_runtime, idle;
                 char *cpus, *mems;
@@ -174,9 +178,9 @@ struct oci_resources {
                 struct oci_weight_device *weight_device;
                 size_t n_weight_device;
                 struct oci_throttle_device *throttle_read_bps, *throttle_write_bps,
-                        *throttle_read_iops, *throttle_write_iops;
+                    *throttle_read_iops, *throttle_write_iops;
                 size_t n_throttle_read_bps, n_throttle_write_bps, n_throttle_read_iops,
-                        n_throttle_write_iops;
+                    n_throttle_write_iops;
         } block_io;
 
         struct oci_hugepage_limit *hugepage_limits;
@@ -265,16 +269,13 @@ struct oci_config {
  * names the file and the field: "config.json: process.args: must not be
  * empty". */
 int oci_config_load(const char *bundle, struct oci_config **out, vs_error **err);
-int oci_config_parse(json_object *doc, const char *bundle, struct oci_config **out,
-                     vs_error **err);
+int oci_config_parse(json_object *doc, const char *bundle, struct oci_config **out, vs_error **err);
 /* Parses a runtime-spec "process" object (also used by exec --process). */
-int oci_process_parse(json_object *obj, const char *ctx, struct oci_process **out,
-                      vs_error **err);
+int oci_process_parse(json_object *obj, const char *ctx, struct oci_process **out, vs_error **err);
 int oci_resources_parse(json_object *obj, const char *ctx, struct oci_resources **out,
                         vs_error **err);
 /* linux.seccomp (src/oci/config_seccomp.c). */
-int oci_seccomp_parse(json_object *obj, const char *ctx, struct oci_seccomp **out,
-                      vs_error **err);
+int oci_seccomp_parse(json_object *obj, const char *ctx, struct oci_seccomp **out, vs_error **err);
 void oci_seccomp_free(struct oci_seccomp *s);
 
 /* (uid_t)-1 and (gid_t)-1: "leave unchanged" to setresuid/setresgid/chown,
@@ -296,8 +297,7 @@ int oci_ns_type_from_name(const char *name);
 /* CLONE_NEW* flag for a namespace type. */
 int oci_ns_clone_flag(enum oci_ns_type t);
 /* The namespace entry of type t, or NULL. */
-const struct oci_namespace *oci_config_namespace(const struct oci_config *cfg,
-                                                 enum oci_ns_type t);
+const struct oci_namespace *oci_config_namespace(const struct oci_config *cfg, enum oci_ns_type t);
 
 /* Mount options -> flags/propagation/data. Unknown options are passed to the
  * filesystem as data (as runc does); returns -1 only for malformed input. */

@@ -4,6 +4,7 @@
 #include "runtime/container.h"
 #include "runtime/hooks.h"
 #include "runtime/hostmounts.h"
+#include "runtime/idmap.h"
 #include "runtime/init.h"
 #include "runtime/rootfs.h"
 #include "runtime/seccomp.h"
@@ -85,8 +86,27 @@ static int open_host_sources(const struct oci_config *cfg, struct host_sources *
                 h->fds[h->n] = -1;
                 if (m->bind && (h->fds[h->n] = vs_rootfs_clone_source(m, h->n, err)) < 0)
                         return -1;
+                if (m->n_uid_mappings) {
+                        _cleanup_close_ int ns =
+                            vs_idmap_userns_fd(m->uid_mappings, m->n_uid_mappings, m->gid_mappings,
+                                               m->n_gid_mappings, err);
+                        if (ns < 0 ||
+                            vs_idmap_apply(h->fds[h->n], ns, m->recursive, m->source, err) < 0) {
+                                close(h->fds[h->n]);
+                                h->fds[h->n] = -1;
+                                return vs_error_wrap(err, "mounts[%zu]", h->n);
+                        }
+                }
         }
         return 0;
+}
+
+static bool any_idmapped(const struct oci_config *cfg)
+{
+        for (size_t i = 0; i < cfg->n_mounts; i++)
+                if (cfg->mounts[i].n_uid_mappings)
+                        return true;
+        return false;
 }
 
 static bool mount_ns_joined(const struct oci_config *cfg)
@@ -530,17 +550,24 @@ static int do_create(struct create_ctx *c, vs_error **err)
          * root, and gets its bind sources opened here (as runc >= 1.2). */
         _cleanup_close_ int cwd = -1;
         __attribute__((cleanup(host_sources_free))) struct host_sources hs = {0};
-        if (new_userns && !c->shared_mntns && !mount_ns_joined(cfg)) {
-                /* Only root may clone mounts here; a rootless caller maps
-                 * itself, so its init walks what the caller could. */
-                if (geteuid() == 0 && open_host_sources(cfg, &hs, err) < 0)
+        bool own_mntns = !c->shared_mntns && !mount_ns_joined(cfg);
+        bool idmapped = any_idmapped(cfg);
+        if (idmapped && (geteuid() != 0 || !own_mntns))
+                return vs_fail(err, "mounts: idmapped mounts need a runtime run as root and a "
+                                    "new mount namespace");
+        /* Only root may clone mounts here; a rootless caller maps itself,
+         * so its init walks what the caller could. */
+        if (own_mntns && geteuid() == 0 && (new_userns || idmapped)) {
+                if (open_host_sources(cfg, &hs, err) < 0)
                         return -1;
+                a.bind_fds = hs.fds;
+                a.n_bind_fds = hs.n;
+        }
+        if (new_userns && own_mntns) {
                 cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
                 if (cwd < 0 || chdir(cfg->root_path) < 0)
                         return vs_fail_errno(err, "root.path %s", cfg->root_path);
                 a.root_is_cwd = true;
-                a.bind_fds = hs.fds;
-                a.n_bind_fds = hs.n;
         }
         c->pid = spawn_init(&a, flags, any_path, err);
         if (cwd >= 0 && fchdir(cwd) < 0 && c->pid > 0)

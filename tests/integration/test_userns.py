@@ -295,6 +295,23 @@ def test_root_only_host_file_reads_as_eacces(engine, tmp_path):
     assert out == "host secret\n"
 
 
+def test_idmapped_volume_is_opt_in(engine, tmp_path):
+    """-v SRC:DST:idmap (podman's option): the source's ids are seen as the
+    container's, so host root's file is its root's and what it writes is
+    host root's on disk."""
+    src = tmp_path / "shared"
+    src.mkdir()
+    (src / "rootonly").write_text("for root\n")
+    os.chmod(src / "rootonly", 0o600)
+    out = engine.ok("run", "--rm", "--userns=auto", "-v", f"{src}:/d:idmap", "busybox", "sh",
+                    "-c", "cat /d/rootonly; stat -c %u /d/rootonly; echo x > /d/new")
+    assert out.split() == ["for", "root", "0"], out
+    assert (src / "new").stat().st_uid == 0
+    res = engine("run", "--rm", "--userns=host", "-v", f"{src}:/d:idmap", "busybox", "true")
+    _refused(res, "idmap needs a user namespace")
+    assert engine.records() == []
+
+
 # --------------------------------------------------------------------------
 # bad input
 
@@ -427,6 +444,24 @@ def bundle(bundle):
         b.linux["gidMappings"] = RUNTIME_MAP
         return b
     return make
+
+
+def test_runtime_idmapped_bind_mount(vessel, bundle, tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "f").write_text("mapped\n")
+    os.chown(src / "f", 1000, 1000)
+    b = bundle("sh", "-c", "stat -c '%u %g' /d/f; cat /d/f")
+    b.config["mounts"].append({"destination": "/d", "type": "bind", "source": str(src),
+                               "options": ["rbind"], "uidMappings": RUNTIME_MAP,
+                               "gidMappings": RUNTIME_MAP})
+    out = vessel.run_ok(b)
+    assert out.split() == ["1000", "1000", "mapped"], out
+    # Without the mappings the file is an unmapped id's: nobody.
+    del b.config["mounts"][-1]["uidMappings"]
+    res = vessel.run(b)
+    assert res.returncode != 0 and "needs both uidMappings and gidMappings" in res.stderr, \
+        res.describe()
 
 
 def test_runtime_bundles_are_user_namespaced(vessel, bundle):
