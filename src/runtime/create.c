@@ -51,15 +51,7 @@ static pid_t clone_into_cgroup(unsigned long flags, int cgroup_fd)
 static int write_id_map(pid_t pid, const char *file, const struct oci_id_mapping *maps, size_t n,
                         const char *field, vs_error **err)
 {
-        _cleanup_free_ char *text = xstrdup("");
-        for (size_t i = 0; i < n; i++) {
-                char *t = xasprintf("%s%u %u %u\n", text, maps[i].container_id, maps[i].host_id,
-                                    maps[i].size);
-                free(text);
-                text = t;
-        }
-        _cleanup_free_ char *path = xasprintf("/proc/%d/%s", pid, file);
-        if (vs_write_file_at(AT_FDCWD, path, text, strlen(text), err) < 0)
+        if (vs_idmap_write(pid, file, maps, n, err) < 0)
                 return vs_error_wrap(err, "%s", field);
         return 0;
 }

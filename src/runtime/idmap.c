@@ -15,8 +15,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int write_map(pid_t pid, const char *file, const struct oci_id_mapping *m, size_t n,
-                     vs_error **err)
+int vs_idmap_write(pid_t pid, const char *file, const struct oci_id_mapping *m, size_t n,
+                   vs_error **err)
 {
         _cleanup_free_ char *text = xstrdup("");
         for (size_t i = 0; i < n; i++) {
@@ -49,8 +49,8 @@ int vs_idmap_userns_fd(const struct oci_id_mapping *uid, size_t n_uid,
                 return vs_fail_errno(err, "cannot create a user namespace");
         }
         int fd = -1;
-        if (write_map(pid, "uid_map", uid, n_uid, err) == 0 &&
-            write_map(pid, "gid_map", gid, n_gid, err) == 0) {
+        if (vs_idmap_write(pid, "uid_map", uid, n_uid, err) == 0 &&
+            vs_idmap_write(pid, "gid_map", gid, n_gid, err) == 0) {
                 char path[64];
                 snprintf(path, sizeof(path), "/proc/%d/ns/user", (int) pid);
                 fd = open(path, O_RDONLY | O_CLOEXEC);

@@ -6,10 +6,14 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "oci/config.h"
 #include "util/error.h"
 
+/* Writes maps into /proc/PID/FILE (uid_map or gid_map). */
+int vs_idmap_write(pid_t pid, const char *file, const struct oci_id_mapping *m, size_t n,
+                   vs_error **err);
 /* An fd on a new user namespace with these uid and gid mappings. */
 int vs_idmap_userns_fd(const struct oci_id_mapping *uid, size_t n_uid,
                        const struct oci_id_mapping *gid, size_t n_gid, vs_error **err);
