@@ -42,7 +42,7 @@ int step_mount_open(const char *data_root, const struct vs_image *img, struct st
         m->rootfs = xasprintf("%s/rootfs", m->dir);
         m->upper = xasprintf("%s/upper", m->dir);
         struct vs_image none = {0};
-        if (vs_image_rootfs_mount(img ? img : &none, m->dir, m->rootfs, err) < 0) {
+        if (vs_image_rootfs_mount(img ? img : &none, m->dir, m->rootfs, NULL, err) < 0) {
                 step_mount_close(m);
                 return -1;
         }

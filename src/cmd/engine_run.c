@@ -39,6 +39,8 @@ static void free_flags(struct vs_run_flags *f)
                            &f->device_write_bps,
                            &f->device_read_iops,
                            &f->device_write_iops,
+                           &f->uidmap,
+                           &f->gidmap,
                            &f->cmd};
         for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
                 strv_free(*lists[i]);
@@ -144,6 +146,11 @@ static int parse_run(const char *cmd, const char *summary, int argc, char **argv
             {"pull", 0, VS_OPT_CALLBACK, NULL, "POLICY",
              "missing (default: pull the image when the store lacks it), always, or never",
              set_pull},
+            {"userns", 0, VS_OPT_STRING, &f->userns, "MODE",
+             "auto: root inside is an unprivileged range of host ids (/etc/subuid of 'vessel'); "
+             "host: the host's ids"},
+            {"uidmap", 0, VS_OPT_LIST, &f->uidmap, "C:H:S", "explicit user namespace mapping"},
+            {"gidmap", 0, VS_OPT_LIST, &f->gidmap, "C:H:S", "explicit user namespace mapping"},
             {"isolation", 0, VS_OPT_STRING, &f->isolation, "MODE",
              "container (default) or vm: a microVM with its own kernel (docs/vm.md); --memory is "
              "its RAM, --cpus its vCPUs"},

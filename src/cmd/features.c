@@ -136,10 +136,10 @@ static json_object *linux_features(void)
                                enabled_object(vs_path_exists("/sys/kernel/security/apparmor")));
         json_object_object_add(linux_, "selinux",
                                enabled_object(vs_path_exists("/sys/fs/selinux/enforce")));
-        json_object_object_add(linux_, "intelRdt", enabled_object(false));
+        json_object_object_add(linux_, "intelRdt", enabled_object(true));
 
         json_object *mount_ext = json_object_new_object();
-        json_object_object_add(mount_ext, "idmap", enabled_object(false));
+        json_object_object_add(mount_ext, "idmap", enabled_object(true));
         json_object_object_add(linux_, "mountExtensions", mount_ext);
         return linux_;
 }

@@ -581,6 +581,7 @@ static const struct key keys[VS_CK_COUNT] = {
     {"vm-vcpus", VS_CK_VM_VCPUS, false},
     {"cni-plugin-dirs", VS_CK_CNI_PLUGIN_DIRS, true},
     {"cni-config-dir", VS_CK_CNI_CONFIG_DIR, true},
+    {"userns", VS_CK_USERNS, true},
 };
 
 const char *vs_config_key_name(enum vs_config_key k)
@@ -682,6 +683,10 @@ static int parse_key(const struct pctx *x, enum vs_config_key id, json_object *v
                 return get_strv(x, &p, v, check_abs, &c->cni_plugin_dirs, err);
         case VS_CK_CNI_CONFIG_DIR:
                 return get_path(x, &p, v, &c->cni_config_dir, err);
+        case VS_CK_USERNS: {
+                static const char *const userns[] = {"host", "auto", NULL};
+                return get_enum(x, &p, v, userns, &c->userns, err);
+        }
         case VS_CK_COUNT:
                 break;
         }
@@ -721,6 +726,7 @@ void vs_config_clear(struct vs_config *c)
         free(c->vm_kernel);
         strv_free(c->cni_plugin_dirs);
         free(c->cni_config_dir);
+        free(c->userns);
         for (size_t i = 0; i < c->n_files; i++)
                 free(c->files[i]);
         memset(c, 0, sizeof(*c));
@@ -752,6 +758,7 @@ void vs_config_init(struct vs_config *c)
         c->ipc_mode = xstrdup("private");
         c->seccomp_profile = xstrdup("builtin");
         c->isolation = xstrdup("container");
+        c->userns = xstrdup("host");
         c->pids_limit = VS_DEFAULT_PIDS_LIMIT;
         c->vm_memory = 512LL << 20;
         c->vm_vcpus = 1;
@@ -838,6 +845,7 @@ json_object *vs_config_to_json(const struct vs_config *c)
         ADD("vm-vcpus", json_object_new_int64(c->vm_vcpus));
         ADD("cni-plugin-dirs", jstrv(c->cni_plugin_dirs));
         ADD_STR("cni-config-dir", c->cni_config_dir);
+        ADD_STR("userns", c->userns);
 #undef ADD_STR
 #undef ADD
         return o;

@@ -66,6 +66,7 @@ enum vs_config_key {
         VS_CK_VM_VCPUS,
         VS_CK_CNI_PLUGIN_DIRS,
         VS_CK_CNI_CONFIG_DIR,
+        VS_CK_USERNS,
         VS_CK_COUNT,
 };
 
@@ -93,6 +94,7 @@ struct vs_config {
         int64_t vm_memory, vm_vcpus;
         char **cni_plugin_dirs;
         char *cni_config_dir;
+        char *userns; /* "host" or "auto": --userns of new containers */
         /* The files read, lowest layer first, and which one set each key
          * (NULL: built-in default). */
         char *files[2];

@@ -247,7 +247,7 @@ static int parse_volume(struct vs_engine *e, const char *spec, json_object *moun
         if (dst[0] != '/' || strcmp(dst, "/") == 0)
                 return vs_fail(err, "--volume %s: the container path must be absolute and not /",
                                spec);
-        bool rw = true;
+        bool rw = true, idmap = false;
         const char *propagation = "rprivate";
         _cleanup_free_ char *ocopy = xstrdup(opts);
         for (char *save = NULL, *o = strtok_r(ocopy, ",", &save); o;
@@ -258,11 +258,13 @@ static int parse_volume(struct vs_engine *e, const char *spec, json_object *moun
                         rw = true;
                 else if (is_propagation(o))
                         propagation = o;
+                else if (strcmp(o, "idmap") == 0)
+                        idmap = true;
                 else if (strcmp(o, "z") == 0 || strcmp(o, "Z") == 0)
                         ; /* SELinux relabel: nothing to do without SELinux */
                 else
                         return vs_fail(err,
-                                       "--volume %s: unknown option '%s' (ro, rw, "
+                                       "--volume %s: unknown option '%s' (ro, rw, idmap, "
                                        "[r]private, [r]shared, [r]slave)",
                                        spec, o);
         }
@@ -307,6 +309,8 @@ static int parse_volume(struct vs_engine *e, const char *spec, json_object *moun
         json_object_object_add(m, "Mode", json_object_new_string(opts));
         json_object_object_add(m, "RW", json_object_new_boolean(rw));
         json_object_object_add(m, "Propagation", json_object_new_string(propagation));
+        if (idmap)
+                json_object_object_add(m, "Idmap", json_object_new_boolean(1));
         json_object_array_add(mounts, m);
         if (src)
                 json_object_array_add(binds, json_object_new_string(spec));
@@ -653,6 +657,23 @@ static int parse_isolation(const struct vs_run_flags *f, json_object *hc, vs_err
         return 0;
 }
 
+/* -v SRC:DST:idmap maps the source's ids as the container's: it needs a
+ * user namespace. */
+static int check_idmap_volumes(json_object *hc, json_object *mounts, vs_error **err)
+{
+        const char *mode = json_object_get_string(json_object_object_get(hc, "UsernsMode"));
+        for (size_t i = 0; i < json_object_array_length(mounts); i++) {
+                json_object *m = json_object_array_get_idx(mounts, i);
+                if (json_object_object_get(m, "Idmap") && (mode == NULL || *mode == '\0'))
+                        return vs_fail(
+                            err,
+                            "--volume %s: idmap needs a user namespace "
+                            "(--userns=auto or --uidmap)",
+                            json_object_get_string(json_object_object_get(m, "Destination")));
+        }
+        return 0;
+}
+
 static int build_host_config(struct vs_engine *e, const struct vs_run_flags *f, json_object *hc,
                              json_object *mounts, json_object *volumes, vs_error **err)
 {
@@ -705,7 +726,8 @@ static int build_host_config(struct vs_engine *e, const struct vs_run_flags *f, 
                 json_object_object_add(hc, "ConsoleSize", cs);
         }
         json_object_object_add(hc, "ReadonlyRootfs", json_object_new_boolean(f->read_only));
-        if (parse_isolation(f, hc, err) < 0)
+        if (parse_isolation(f, hc, err) < 0 || vs_userns_parse_flags(f, hc, err) < 0 ||
+            check_idmap_volumes(hc, mounts, err) < 0)
                 return -1;
         if (parse_security_opts(f->security_opts, hc, err) < 0)
                 return -1;
@@ -825,6 +847,20 @@ static void set_args(struct vs_ctr *c)
         c->args = argv ? strv_copy(argv + 1) : xcalloc(1, sizeof(char *));
 }
 
+/* The container's directory, and its volumes given to its mapped root. */
+static int make_ctr_dir(struct vs_ctr *c, vs_error **err)
+{
+        struct vs_idmaps maps;
+        int userns = vs_userns_mappings(c->host_config, &maps, err);
+        if (userns < 0)
+                return -1;
+        int r = userns ? vs_userns_prepare_volumes(c, &maps, err) : 0;
+        if (r == 0 && mkdir(c->dir, 0700) < 0)
+                r = vs_fail_errno(err, "cannot create %s", c->dir);
+        vs_idmaps_clear(&maps);
+        return r;
+}
+
 /* Claims the name under the names lock (check + mkdir + record), so two
  * creates cannot take the same one. */
 static int claim_and_save(struct vs_engine *e, const char *name, struct vs_ctr *c, vs_error **err)
@@ -851,11 +887,16 @@ static int claim_and_save(struct vs_engine *e, const char *name, struct vs_ctr *
                 if (c->name == NULL)
                         c->name = xasprintf("vessel_%.12s", c->id);
         }
-        if (mkdir(c->dir, 0700) < 0)
-                return vs_fail_errno(err, "cannot create %s", c->dir);
+        if (vs_userns_allocate(e, c->id, c->host_config, err) < 0)
+                return -1;
+        if (make_ctr_dir(c, err) < 0) {
+                vs_userns_release(e, c->id);
+                return -1;
+        }
         if (vs_ctr_save(c, err) < 0) {
                 _cleanup_error_ vs_error *rerr = NULL;
                 vs_rm_rf(c->dir, &rerr);
+                vs_userns_release(e, c->id);
                 return -1;
         }
         return 0;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "oci/config.h"
 #include "util/error.h"
 
 struct vs_engine;
@@ -42,6 +43,8 @@ struct vs_run_flags {
         char **networks, **net_aliases, **add_hosts, **dns, **dns_search, **dns_options;
         const char *mac_address;
         bool publish_all;
+        const char *userns;      /* --userns auto|host (NULL: configured) */
+        char **uidmap, **gidmap; /* --uidmap/--gidmap C:H:S */
 };
 
 /* Validates the flags, merges the image config, claims the name and writes
@@ -62,6 +65,31 @@ int vs_engine_oci_config(struct vs_engine *e, const struct vs_ctr *c, int rootfd
 /* Docker-style default seccomp profile for the given capability set
  * ("CAP_SYS_ADMIN" ...), as a linux.seccomp object. */
 json_object *vs_engine_seccomp_default(char *const *caps); /* caller puts */
+/* User namespaces (src/engine/userns.c, docs/userns.md). */
+#define VS_USERNS_AUTO_SIZE 65536
+struct vs_idmaps {
+        struct oci_id_mapping *uid, *gid;
+        size_t n_uid, n_gid;
+};
+/* --userns/--uidmap/--gidmap (or the configured default) -> HostConfig
+ * UsernsMode and, for explicit maps, IDMappings. */
+int vs_userns_parse_flags(const struct vs_run_flags *f, json_object *hc, vs_error **err);
+/* For UsernsMode "auto": allocates a range of host ids for container id and
+ * records it in hc.IDMappings. Call with the names lock held. */
+int vs_userns_allocate(struct vs_engine *e, const char *id, json_object *hc, vs_error **err);
+/* Gives the top directory of c's volumes still owned by host root to the
+ * mapped root (podman's rule). */
+int vs_userns_prepare_volumes(const struct vs_ctr *c, const struct vs_idmaps *m, vs_error **err);
+/* Frees the allocation of container id (after its record is gone). */
+void vs_userns_release(struct vs_engine *e, const char *id);
+/* 1 and the mappings (the caller clears them) when hc has a user namespace, 0 when not. */
+int vs_userns_mappings(json_object *hc, struct vs_idmaps *out, vs_error **err);
+void vs_idmaps_clear(struct vs_idmaps *m);
+/* The host id of container id `id` (65534, the overflow id, if unmapped). */
+uint32_t vs_idmaps_host(const struct oci_id_mapping *m, size_t n, uint32_t id);
+/* An fd on a new user namespace with these mappings (for MOUNT_ATTR_IDMAP). */
+int vs_userns_fd(const struct vs_idmaps *m, vs_error **err);
+
 /* Docker's 14 default capabilities ("CAP_CHOWN", ...), NULL-terminated. */
 char *const *vs_engine_default_caps(void);
 /* User spec "name|uid[:group|gid]" resolved through the root's /etc/passwd

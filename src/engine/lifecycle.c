@@ -56,7 +56,20 @@ int vs_engine_mount_rootfs(struct vs_engine *e, struct vs_ctr *c, bool *mounted,
         struct vs_image *img = NULL;
         if (vs_image_lookup(store, c->image_id, &img, err) < 0)
                 return vs_error_wrap(err, "container %.12s", c->id);
-        int r = vs_image_rootfs_mount(img, c->dir, rootfs, err);
+        struct vs_idmaps maps;
+        int userns = vs_userns_mappings(c->host_config, &maps, err);
+        struct vs_rootfs_idmap idmap = {.userns_fd = -1};
+        if (userns > 0) {
+                idmap.uid = vs_idmaps_host(maps.uid, maps.n_uid, 0);
+                idmap.gid = vs_idmaps_host(maps.gid, maps.n_gid, 0);
+                idmap.userns_fd = vs_userns_fd(&maps, err);
+        }
+        vs_idmaps_clear(&maps);
+        int r = userns < 0 || idmap.userns_fd < (userns > 0 ? 0 : -1)
+                    ? -1
+                    : vs_image_rootfs_mount(img, c->dir, rootfs, userns > 0 ? &idmap : NULL, err);
+        if (idmap.userns_fd >= 0)
+                close(idmap.userns_fd);
         vs_image_free(img);
         if (r < 0)
                 return -1;
@@ -482,7 +495,28 @@ void vs_engine_remove_anonymous_volumes(struct vs_engine *e, const struct vs_ctr
         }
 }
 
+static int rm_once(struct vs_engine *e, struct vs_ctr *c, bool force, bool volumes, vs_error **err);
+
 int vs_engine_rm(struct vs_engine *e, struct vs_ctr *c, bool force, bool volumes, vs_error **err)
+{
+        int r = rm_once(e, c, force, volumes, err);
+        if (r < 0 && !is_enoent(*err))
+                return -1;
+        /* Someone else (the monitor of a --rm container) may be removing
+         * it: that removal holds the names lock until the directory is
+         * gone, so wait for it before saying the container is gone. */
+        if (vs_path_exists(c->dir)) {
+                _cleanup_error_ vs_error *lerr = NULL;
+                _cleanup_close_ int names = vs_names_lock(e, &lerr);
+        }
+        if (r < 0 && !vs_path_exists(c->dir)) {
+                vs_error_free(err);
+                r = 0;
+        }
+        return r;
+}
+
+static int rm_once(struct vs_engine *e, struct vs_ctr *c, bool force, bool volumes, vs_error **err)
 {
         struct vs_ctr *cur = NULL;
         if (vs_ctr_load(e, c->id, &cur, err) < 0)
@@ -527,7 +561,10 @@ int vs_engine_rm(struct vs_engine *e, struct vs_ctr *c, bool force, bool volumes
         _cleanup_free_ char *rec = xasprintf("%s/record.json", cur->dir);
         if (unlink(rec) < 0 && errno != ENOENT)
                 return vs_fail_errno(err, "cannot remove %s", rec);
-        return vs_rm_rf(cur->dir, err);
+        if (vs_rm_rf(cur->dir, err) < 0)
+                return -1;
+        vs_userns_release(e, cur->id);
+        return 0;
 }
 
 /* ---- wait ---- */

@@ -414,6 +414,25 @@ static void set_sys_writable(json_object *mounts)
         }
 }
 
+static json_object *oci_maps(const struct oci_id_mapping *m, size_t n);
+
+/* -v ...:idmap: the source's ids are seen as the container's (its file
+ * owned by host 0 is its root's), with the container's own mappings. */
+static int idmap_mount(json_object *hc, json_object *mo, vs_error **err)
+{
+        struct vs_idmaps m;
+        int r = vs_userns_mappings(hc, &m, err);
+        if (r < 0)
+                return -1;
+        if (r == 0)
+                return vs_fail(err, "%s: an idmapped volume needs a user namespace",
+                               cfg_str(mo, "destination"));
+        json_object_object_add(mo, "uidMappings", oci_maps(m.uid, m.n_uid));
+        json_object_object_add(mo, "gidMappings", oci_maps(m.gid, m.n_gid));
+        vs_idmaps_clear(&m);
+        return 0;
+}
+
 static int build_mounts(const struct vs_ctr *c, const char *net_dir, json_object *spec,
                         bool readonly, bool privileged, vs_error **err)
 {
@@ -461,7 +480,12 @@ static int build_mounts(const struct vs_ctr *c, const char *net_dir, json_object
                 const char *prop = cfg_str(m, "Propagation");
                 char *opts[] = {"rbind", (char *) (prop && *prop ? prop : "rprivate"),
                                 cfg_bool(m, "RW") ? "rw" : "ro", NULL};
-                json_object_array_add(mounts, mount_obj(dst, "bind", src, opts));
+                json_object *mo = mount_obj(dst, "bind", src, opts);
+                if (cfg_bool(m, "Idmap") && idmap_mount(c->host_config, mo, err) < 0) {
+                        json_object_put(mo);
+                        return -1;
+                }
+                json_object_array_add(mounts, mo);
         }
         sort_mounts(mounts);
         return 0;
@@ -695,6 +719,35 @@ static json_object *rlimits(json_object *list)
         return arr;
 }
 
+static json_object *oci_maps(const struct oci_id_mapping *m, size_t n)
+{
+        json_object *a = json_object_new_array();
+        for (size_t i = 0; i < n; i++) {
+                json_object *o = json_object_new_object();
+                json_object_object_add(o, "containerID", json_object_new_int64(m[i].container_id));
+                json_object_object_add(o, "hostID", json_object_new_int64(m[i].host_id));
+                json_object_object_add(o, "size", json_object_new_int64(m[i].size));
+                json_object_array_add(a, o);
+        }
+        return a;
+}
+
+/* HostConfig.IDMappings -> a user namespace with linux.uid/gidMappings. */
+static int add_userns(json_object *hc, json_object *linux_, vs_error **err)
+{
+        struct vs_idmaps m;
+        int r = vs_userns_mappings(hc, &m, err);
+        if (r <= 0)
+                return r;
+        json_object *ns = json_object_new_object();
+        json_object_object_add(ns, "type", json_object_new_string("user"));
+        json_object_array_add(json_object_object_get(linux_, "namespaces"), ns);
+        json_object_object_add(linux_, "uidMappings", oci_maps(m.uid, m.n_uid));
+        json_object_object_add(linux_, "gidMappings", oci_maps(m.gid, m.n_gid));
+        vs_idmaps_clear(&m);
+        return 0;
+}
+
 int vs_engine_oci_config(struct vs_engine *e, const struct vs_ctr *c, int rootfd, json_object **out,
                          vs_error **err)
 {
@@ -792,6 +845,8 @@ int vs_engine_oci_config(struct vs_engine *e, const struct vs_ctr *c, int rootfd
                 else if (join_ns)
                         json_object_object_add(one, "path", json_object_new_string(join_ns));
         }
+        if (add_userns(c->host_config, linux_, err) < 0)
+                return -1;
         if (privileged) {
                 json_object_object_add(linux_, "maskedPaths", json_object_new_array());
                 json_object_object_add(linux_, "readonlyPaths", json_object_new_array());

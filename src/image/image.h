@@ -45,8 +45,8 @@ struct vs_image {
         char **names;          /* "busybox:latest", ... (may be empty) */
         char **layer_dirs;     /* unpacked layers, bottom first (overlay lowerdirs reversed) */
         size_t n_layers;
-        char *created;         /* RFC 3339 from the config */
-        int64_t size;          /* bytes unpacked */
+        char *created; /* RFC 3339 from the config */
+        int64_t size;  /* bytes unpacked */
         struct vs_image_config config;
         json_object *config_json; /* the whole image config, owned */
 };
@@ -65,8 +65,17 @@ int vs_image_ensure_busybox(struct vs_store *s, vs_error **err);
  * overlayfs is unavailable, the layers are copied into dir/upper once and
  * target is a bind of it ("copy" mode, said once on stderr). */
 int vs_image_rootfs_prepare_dir(const struct vs_image *img, const char *dir, vs_error **err);
+/* With idmap, the root is seen through a user namespace's mappings: every
+ * layer and the upper dir are idmapped mounts (MOUNT_ATTR_IDMAP) of that
+ * namespace, and the overlay is created with the mapped root's ids as its
+ * mounter's, so on-disk owners stay the image's (docs/userns.md). */
+struct vs_rootfs_idmap {
+        int userns_fd;
+        uid_t uid; /* the host ids container root maps to */
+        gid_t gid;
+};
 int vs_image_rootfs_mount(const struct vs_image *img, const char *dir, const char *target,
-                    vs_error **err);
+                    const struct vs_rootfs_idmap *idmap, vs_error **err);
 int vs_image_rootfs_umount(const char *target, vs_error **err);
 
 /* Commit: the upper dir becomes a new layer (deletions as whiteouts,
@@ -75,8 +84,8 @@ int vs_image_rootfs_umount(const char *target, vs_error **err);
  * entry (comment/author may be NULL). ref (may be NULL) names the result.
  * Returns the new image id in *id. */
 int vs_image_commit(struct vs_store *s, const struct vs_image *base, const char *upper_dir,
-                    json_object *changes, const char *comment, const char *author,
-                    const char *ref, char **id, vs_error **err);
+                    json_object *changes, const char *comment, const char *author, const char *ref,
+                    char **id, vs_error **err);
 
 /* One build step (src/build): upper_dir (an overlay upper dir, or NULL for
  * a step that changes only the config) stacked on base (NULL: scratch),

@@ -15,6 +15,7 @@
 #include "image/image.h"
 #include "image/layer.h"
 #include "image/layer_internal.h"
+#include "runtime/idmap.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -27,6 +28,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/capability.h>
+#include <sys/fsuid.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -125,13 +128,74 @@ static int ensure_copy(const struct vs_image *img, const char *dir, vs_error **e
         return vs_rm_rf(tmp, err);
 }
 
+/* ---- idmapped mounts ---- */
+
+/* A detached bind of the directory at fd, seen through the user namespace's
+ * mappings. */
+static int idmapped_clone(int fd, const struct vs_rootfs_idmap *idmap, const char *what,
+                          vs_error **err)
+{
+        int tfd = open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+        if (tfd < 0)
+                return vs_fail_errno(err, "cannot bind %s", what);
+        if (vs_idmap_apply(tfd, idmap->userns_fd, false, what, err) < 0) {
+                close(tfd);
+                return -1;
+        }
+        return tfd;
+}
+
+/* The overlay keeps its mounter's credentials for the work it does on the
+ * upper dir: they must be ids the idmapped upper mount can represent, so
+ * the mounter takes the mapped root's fs ids, with its capabilities (which
+ * a change of fsuid from 0 drops from the effective set) put back. */
+static int become_mounter(const struct vs_rootfs_idmap *idmap, vs_error **err)
+{
+        setfsgid(idmap->gid);
+        setfsuid(idmap->uid);
+        cap_t caps = cap_get_proc();
+        if (caps == NULL)
+                return vs_fail_errno(err, "cannot read capabilities");
+        cap_value_t list[CAP_LAST_CAP + 1];
+        int n = 0;
+        for (cap_value_t c = 0; c <= CAP_LAST_CAP; c++) {
+                cap_flag_value_t v;
+                if (cap_get_flag(caps, c, CAP_PERMITTED, &v) == 0 && v == CAP_SET)
+                        list[n++] = c;
+        }
+        int r = cap_set_flag(caps, CAP_EFFECTIVE, n, list, CAP_SET) == 0 ? cap_set_proc(caps) : -1;
+        int e = errno;
+        cap_free(caps);
+        if (r < 0)
+                return vs_error_set(err, e, "cannot keep capabilities as the overlay's mounter");
+        return 0;
+}
+
+static void stop_being_mounter(void)
+{
+        /* Back to fsuid 0: the kernel restores the effective fs capabilities. */
+        setfsuid(0);
+        setfsgid(0);
+}
+
 static int mount_copy(const struct vs_image *img, const char *dir, const char *target,
-                      vs_error **err)
+                      const struct vs_rootfs_idmap *idmap, vs_error **err)
 {
         if (ensure_copy(img, dir, err) < 0)
                 return vs_error_wrap(err, "cannot copy the image into %s", dir);
         _cleanup_free_ char *upper = xasprintf("%s/upper", dir);
-        if (mount(upper, target, NULL, MS_BIND, NULL) < 0)
+        if (idmap == NULL) {
+                if (mount(upper, target, NULL, MS_BIND, NULL) < 0)
+                        return vs_fail_errno(err, "cannot bind %s on %s", upper, target);
+                return 0;
+        }
+        _cleanup_close_ int ufd = open(upper, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (ufd < 0)
+                return vs_fail_errno(err, "cannot open %s", upper);
+        _cleanup_close_ int mfd = idmapped_clone(ufd, idmap, upper, err);
+        if (mfd < 0)
+                return -1;
+        if (move_mount(mfd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
                 return vs_fail_errno(err, "cannot bind %s on %s", upper, target);
         return 0;
 }
@@ -267,16 +331,57 @@ static int mount_overlay_legacy(const struct layer_fds *l, int upper, int work, 
         return overlay_failure(-1, target, reason, err);
 }
 
+/* Replaces the layer fds by idmapped mounts of them, and upper/work by
+ * the same dirs on one idmapped mount of dir (overlay wants both on one). */
+static int idmap_all(struct layer_fds *l, const char *dir, const struct vs_rootfs_idmap *idmap,
+                     int *mdir_out, int *upper, int *work, vs_error **err)
+{
+        char what[64];
+        for (size_t i = 0; i < l->n; i++) {
+                snprintf(what, sizeof(what), "layer %zu of the image", l->n - i);
+                int m = idmapped_clone(l->fds[i], idmap, what, err);
+                if (m < 0)
+                        return -1;
+                close(l->fds[i]);
+                l->fds[i] = m;
+        }
+        _cleanup_close_ int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return vs_fail_errno(err, "cannot open %s", dir);
+        /* Kept open until the overlay is made: closing the last fd of a
+         * detached mount dissolves it, and overlay cannot clone an upper
+         * dir on a dissolved mount ("failed to clone upperpath"). */
+        int mdir = idmapped_clone(dfd, idmap, dir, err);
+        if (mdir < 0)
+                return -1;
+        *mdir_out = mdir;
+        int u = openat(mdir, "upper", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        int w = openat(mdir, "work", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (u < 0 || w < 0) {
+                int e = errno;
+                if (u >= 0)
+                        close(u);
+                if (w >= 0)
+                        close(w);
+                return vs_error_set(err, e, "cannot open the upper and work dirs of %s", dir);
+        }
+        close(*upper);
+        close(*work);
+        *upper = u;
+        *work = w;
+        return 0;
+}
+
 /* 0 mounted, 1 overlay unusable here (*reason says why), -1 error. */
 static int mount_overlay(const struct vs_image *img, const char *dir, const char *target,
-                         char **reason, vs_error **err)
+                         const struct vs_rootfs_idmap *idmap, char **reason, vs_error **err)
 {
         struct layer_fds l = {0};
         _cleanup_free_ char *upper_path = xasprintf("%s/upper", dir);
         _cleanup_free_ char *work_path = xasprintf("%s/work", dir);
         _cleanup_close_ int upper = open(upper_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
         _cleanup_close_ int work = open(work_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        _cleanup_close_ int fsfd = -1, mfd = -1;
+        _cleanup_close_ int fsfd = -1, mfd = -1, mdir = -1;
         char p[64];
         int ret = -1;
         if (upper < 0 || work < 0) {
@@ -284,6 +389,10 @@ static int mount_overlay(const struct vs_image *img, const char *dir, const char
                 goto out;
         }
         if (open_lowers(img, dir, &l, err) < 0)
+                goto out;
+        if (idmap && idmap_all(&l, dir, idmap, &mdir, &upper, &work, err) < 0)
+                goto out;
+        if (idmap && become_mounter(idmap, err) < 0)
                 goto out;
         const char *api = getenv("VESSEL_OVERLAY_MOUNT_API");
         if (api && strcmp(api, "legacy") == 0) {
@@ -338,28 +447,30 @@ static int mount_overlay(const struct vs_image *img, const char *dir, const char
         }
         ret = 0;
 out:
+        if (idmap)
+                stop_being_mounter();
         close_layer_fds(&l);
         return ret;
 }
 
 int vs_image_rootfs_mount(const struct vs_image *img, const char *dir, const char *target,
-                          vs_error **err)
+                    const struct vs_rootfs_idmap *idmap, vs_error **err)
 {
         if (vs_image_rootfs_prepare_dir(img, dir, err) < 0 || vs_mkdir_p(target, 0755, err) < 0)
                 return -1;
         _cleanup_free_ char *upper = xasprintf("%s/upper", dir);
         if (vs_image_rootfs_upper_is_copy(upper))
-                return mount_copy(img, dir, target, err);
+                return mount_copy(img, dir, target, idmap, err);
         _cleanup_free_ char *reason = NULL;
         if (env_true("VESSEL_NO_OVERLAY")) {
                 reason = xstrdup("VESSEL_NO_OVERLAY is set");
         } else {
-                int r = mount_overlay(img, dir, target, &reason, err);
+                int r = mount_overlay(img, dir, target, idmap, &reason, err);
                 if (r <= 0)
                         return r;
         }
         announce_copy_mode(reason);
-        return mount_copy(img, dir, target, err);
+        return mount_copy(img, dir, target, idmap, err);
 }
 
 int vs_image_rootfs_umount(const char *target, vs_error **err)

@@ -18,10 +18,10 @@ static const struct {
         const char *name;
         int flag;
 } ns_types[OCI_NS_COUNT] = {
-        [OCI_NS_PID] = {"pid", CLONE_NEWPID},       [OCI_NS_NETWORK] = {"network", CLONE_NEWNET},
-        [OCI_NS_MOUNT] = {"mount", CLONE_NEWNS},    [OCI_NS_IPC] = {"ipc", CLONE_NEWIPC},
-        [OCI_NS_UTS] = {"uts", CLONE_NEWUTS},       [OCI_NS_USER] = {"user", CLONE_NEWUSER},
-        [OCI_NS_CGROUP] = {"cgroup", CLONE_NEWCGROUP}, [OCI_NS_TIME] = {"time", CLONE_NEWTIME},
+    [OCI_NS_PID] = {"pid", CLONE_NEWPID},          [OCI_NS_NETWORK] = {"network", CLONE_NEWNET},
+    [OCI_NS_MOUNT] = {"mount", CLONE_NEWNS},       [OCI_NS_IPC] = {"ipc", CLONE_NEWIPC},
+    [OCI_NS_UTS] = {"uts", CLONE_NEWUTS},          [OCI_NS_USER] = {"user", CLONE_NEWUSER},
+    [OCI_NS_CGROUP] = {"cgroup", CLONE_NEWCGROUP}, [OCI_NS_TIME] = {"time", CLONE_NEWTIME},
 };
 
 const char *oci_ns_type_name(enum oci_ns_type t)
@@ -54,14 +54,22 @@ static const struct {
         const char *name;
         int resource;
 } rlimits[] = {
-        {"RLIMIT_AS", RLIMIT_AS},           {"RLIMIT_CORE", RLIMIT_CORE},
-        {"RLIMIT_CPU", RLIMIT_CPU},         {"RLIMIT_DATA", RLIMIT_DATA},
-        {"RLIMIT_FSIZE", RLIMIT_FSIZE},     {"RLIMIT_LOCKS", RLIMIT_LOCKS},
-        {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK}, {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
-        {"RLIMIT_NICE", RLIMIT_NICE},       {"RLIMIT_NOFILE", RLIMIT_NOFILE},
-        {"RLIMIT_NPROC", RLIMIT_NPROC},     {"RLIMIT_RSS", RLIMIT_RSS},
-        {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},   {"RLIMIT_RTTIME", RLIMIT_RTTIME},
-        {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING}, {"RLIMIT_STACK", RLIMIT_STACK},
+    {"RLIMIT_AS", RLIMIT_AS},
+    {"RLIMIT_CORE", RLIMIT_CORE},
+    {"RLIMIT_CPU", RLIMIT_CPU},
+    {"RLIMIT_DATA", RLIMIT_DATA},
+    {"RLIMIT_FSIZE", RLIMIT_FSIZE},
+    {"RLIMIT_LOCKS", RLIMIT_LOCKS},
+    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
+    {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
+    {"RLIMIT_NICE", RLIMIT_NICE},
+    {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+    {"RLIMIT_NPROC", RLIMIT_NPROC},
+    {"RLIMIT_RSS", RLIMIT_RSS},
+    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},
+    {"RLIMIT_RTTIME", RLIMIT_RTTIME},
+    {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+    {"RLIMIT_STACK", RLIMIT_STACK},
 };
 
 int oci_rlimit_from_name(const char *name)
@@ -79,51 +87,47 @@ static const struct {
         bool clear;
         unsigned long flag;
 } mount_flags[] = {
-        {"async", true, MS_SYNCHRONOUS},
-        {"atime", true, MS_NOATIME},
-        {"bind", false, MS_BIND},
-        {"defaults", false, 0},
-        {"dev", true, MS_NODEV},
-        {"diratime", true, MS_NODIRATIME},
-        {"dirsync", false, MS_DIRSYNC},
-        {"exec", true, MS_NOEXEC},
-        {"iversion", false, MS_I_VERSION},
-        {"lazytime", false, MS_LAZYTIME},
-        {"loud", true, MS_SILENT},
-        {"mand", false, MS_MANDLOCK},
-        {"noatime", false, MS_NOATIME},
-        {"nodev", false, MS_NODEV},
-        {"nodiratime", false, MS_NODIRATIME},
-        {"noexec", false, MS_NOEXEC},
-        {"noiversion", true, MS_I_VERSION},
-        {"nolazytime", true, MS_LAZYTIME},
-        {"nomand", true, MS_MANDLOCK},
-        {"norelatime", true, MS_RELATIME},
-        {"nostrictatime", true, MS_STRICTATIME},
-        {"nosuid", false, MS_NOSUID},
-        {"rbind", false, MS_BIND | MS_REC},
-        {"relatime", false, MS_RELATIME},
-        {"remount", false, MS_REMOUNT},
-        {"ro", false, MS_RDONLY},
-        {"rw", true, MS_RDONLY},
-        {"silent", false, MS_SILENT},
-        {"strictatime", false, MS_STRICTATIME},
-        {"suid", true, MS_NOSUID},
-        {"sync", false, MS_SYNCHRONOUS},
+    {"async", true, MS_SYNCHRONOUS},
+    {"atime", true, MS_NOATIME},
+    {"bind", false, MS_BIND},
+    {"defaults", false, 0},
+    {"dev", true, MS_NODEV},
+    {"diratime", true, MS_NODIRATIME},
+    {"dirsync", false, MS_DIRSYNC},
+    {"exec", true, MS_NOEXEC},
+    {"iversion", false, MS_I_VERSION},
+    {"lazytime", false, MS_LAZYTIME},
+    {"loud", true, MS_SILENT},
+    {"mand", false, MS_MANDLOCK},
+    {"noatime", false, MS_NOATIME},
+    {"nodev", false, MS_NODEV},
+    {"nodiratime", false, MS_NODIRATIME},
+    {"noexec", false, MS_NOEXEC},
+    {"noiversion", true, MS_I_VERSION},
+    {"nolazytime", true, MS_LAZYTIME},
+    {"nomand", true, MS_MANDLOCK},
+    {"norelatime", true, MS_RELATIME},
+    {"nostrictatime", true, MS_STRICTATIME},
+    {"nosuid", false, MS_NOSUID},
+    {"rbind", false, MS_BIND | MS_REC},
+    {"relatime", false, MS_RELATIME},
+    {"remount", false, MS_REMOUNT},
+    {"ro", false, MS_RDONLY},
+    {"rw", true, MS_RDONLY},
+    {"silent", false, MS_SILENT},
+    {"strictatime", false, MS_STRICTATIME},
+    {"suid", true, MS_NOSUID},
+    {"sync", false, MS_SYNCHRONOUS},
 };
 
 static const struct {
         const char *name;
         unsigned long flag;
 } propagation_flags[] = {
-        {"private", MS_PRIVATE},
-        {"rprivate", MS_PRIVATE | MS_REC},
-        {"shared", MS_SHARED},
-        {"rshared", MS_SHARED | MS_REC},
-        {"slave", MS_SLAVE},
-        {"rslave", MS_SLAVE | MS_REC},
-        {"unbindable", MS_UNBINDABLE},
-        {"runbindable", MS_UNBINDABLE | MS_REC},
+    {"private", MS_PRIVATE},       {"rprivate", MS_PRIVATE | MS_REC},
+    {"shared", MS_SHARED},         {"rshared", MS_SHARED | MS_REC},
+    {"slave", MS_SLAVE},           {"rslave", MS_SLAVE | MS_REC},
+    {"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC},
 };
 
 int oci_propagation_from_name(const char *name, unsigned long *out)
@@ -320,8 +324,7 @@ static int parse_caps(json_object *obj, const char *ctx, struct oci_capabilities
         return 1;
 }
 
-static int parse_rlimits(json_object *obj, const char *ctx, struct oci_process *p,
-                         vs_error **err)
+static int parse_rlimits(json_object *obj, const char *ctx, struct oci_process *p, vs_error **err)
 {
         json_object *arr;
         int r = vs_json_get_array(obj, ctx, "rlimits", &arr, err);
@@ -347,9 +350,9 @@ static int parse_rlimits(json_object *obj, const char *ctx, struct oci_process *
                     vs_json_get_uint64(e, ectx, "hard", &rl->hard, err) < 0)
                         return -1;
                 if (rl->soft > rl->hard)
-                        return vs_fail(err, "%s: soft limit %llu of %s is above its hard limit %llu",
-                                       ectx, (unsigned long long) rl->soft, rl->type,
-                                       (unsigned long long) rl->hard);
+                        return vs_fail(
+                            err, "%s: soft limit %llu of %s is above its hard limit %llu", ectx,
+                            (unsigned long long) rl->soft, rl->type, (unsigned long long) rl->hard);
                 for (size_t j = 0; j < i; j++)
                         if (p->rlimits[j].resource == rl->resource)
                                 return vs_fail(err, "%s.type: %s given twice", ectx, rl->type);
@@ -357,8 +360,7 @@ static int parse_rlimits(json_object *obj, const char *ctx, struct oci_process *
         return 1;
 }
 
-int oci_process_parse(json_object *obj, const char *ctx, struct oci_process **out,
-                      vs_error **err)
+int oci_process_parse(json_object *obj, const char *ctx, struct oci_process **out, vs_error **err)
 {
         struct oci_process *p = xzalloc(sizeof(*p));
         *out = p;
@@ -448,6 +450,9 @@ void oci_process_free(struct oci_process *p)
 
 /* ---- mounts ---- */
 
+static int parse_mappings(json_object *lx, const char *where, const char *key,
+                          struct oci_id_mapping **out, size_t *n, vs_error **err);
+
 static int parse_mounts(json_object *doc, struct oci_config *cfg, vs_error **err)
 {
         json_object *arr;
@@ -473,11 +478,19 @@ static int parse_mounts(json_object *doc, struct oci_config *cfg, vs_error **err
                 if (m->destination[0] != '/')
                         return vs_fail(err, "%s.destination: '%s' is not an absolute path", ctx,
                                        m->destination);
-                if (json_object_object_get_ex(e, "uidMappings", NULL) ||
-                    json_object_object_get_ex(e, "gidMappings", NULL))
-                        return vs_fail(err, "%s: idmapped mounts are not supported", ctx);
-                if (oci_mount_parse_options(m, ctx, err) < 0)
+                if (oci_mount_parse_options(m, ctx, err) < 0 ||
+                    parse_mappings(e, ctx, "uidMappings", &m->uid_mappings, &m->n_uid_mappings,
+                                   err) < 0 ||
+                    parse_mappings(e, ctx, "gidMappings", &m->gid_mappings, &m->n_gid_mappings,
+                                   err) < 0)
                         return -1;
+                if (!m->n_uid_mappings != !m->n_gid_mappings)
+                        return vs_fail(err,
+                                       "%s: an idmapped mount needs both uidMappings and "
+                                       "gidMappings",
+                                       ctx);
+                if (m->n_uid_mappings && !m->bind)
+                        return vs_fail(err, "%s: only bind mounts can be idmapped", ctx);
                 if (m->bind && (m->source == NULL || *m->source == '\0'))
                         return vs_fail(err, "%s.source: required for a bind mount", ctx);
                 if (!m->bind && m->type == NULL)
@@ -517,8 +530,8 @@ static int parse_hook_list(json_object *hooks, const char *key, struct oci_hook 
                         return -1;
                 if (r == 1) {
                         if (t <= 0 || t > INT_MAX)
-                                return vs_fail(err, "%s.timeout: must be a positive number of seconds",
-                                               ctx);
+                                return vs_fail(
+                                    err, "%s.timeout: must be a positive number of seconds", ctx);
                         h->has_timeout = true;
                         h->timeout = (int) t;
                 }
@@ -555,8 +568,8 @@ static int parse_hooks(json_object *doc, struct oci_hooks *hk, vs_error **err)
                             err) < 0 ||
             parse_hook_list(hooks, "createContainer", &hk->create_container,
                             &hk->n_create_container, err) < 0 ||
-            parse_hook_list(hooks, "startContainer", &hk->start_container,
-                            &hk->n_start_container, err) < 0 ||
+            parse_hook_list(hooks, "startContainer", &hk->start_container, &hk->n_start_container,
+                            err) < 0 ||
             parse_hook_list(hooks, "poststart", &hk->poststart, &hk->n_poststart, err) < 0 ||
             parse_hook_list(hooks, "poststop", &hk->poststop, &hk->n_poststop, err) < 0)
                 return -1;
@@ -565,11 +578,11 @@ static int parse_hooks(json_object *doc, struct oci_hooks *hk, vs_error **err)
 
 /* ---- linux ---- */
 
-static int parse_mappings(json_object *lx, const char *key, struct oci_id_mapping **out, size_t *n,
-                          vs_error **err)
+static int parse_mappings(json_object *lx, const char *where, const char *key,
+                          struct oci_id_mapping **out, size_t *n, vs_error **err)
 {
         json_object *arr;
-        int r = vs_json_get_array(lx, "linux", key, &arr, err);
+        int r = vs_json_get_array(lx, where, key, &arr, err);
         if (r <= 0)
                 return r;
         size_t count = json_object_array_length(arr);
@@ -577,7 +590,7 @@ static int parse_mappings(json_object *lx, const char *key, struct oci_id_mappin
         *n = count;
         for (size_t i = 0; i < count; i++) {
                 json_object *e = json_object_array_get_idx(arr, i);
-                _cleanup_free_ char *ctx = xasprintf("linux.%s[%zu]", key, i);
+                _cleanup_free_ char *ctx = xasprintf("%s.%s[%zu]", where, key, i);
                 struct oci_id_mapping *m = &(*out)[i];
                 bool has_c = json_object_object_get_ex(e, "containerID", NULL),
                      has_h = json_object_object_get_ex(e, "hostID", NULL),
@@ -597,7 +610,7 @@ static int parse_mappings(json_object *lx, const char *key, struct oci_id_mappin
                         struct oci_id_mapping *o = &(*out)[j];
                         if (m->container_id < o->container_id + o->size &&
                             o->container_id < m->container_id + m->size)
-                                return vs_fail(err, "%s: overlaps linux.%s[%zu]", ctx, key, j);
+                                return vs_fail(err, "%s: overlaps %s.%s[%zu]", ctx, where, key, j);
                 }
         }
         return 1;
@@ -632,8 +645,7 @@ static int parse_namespaces(json_object *lx, struct oci_linux *l, vs_error **err
                                        ctx, type);
                 ns->type = (enum oci_ns_type) t;
                 if (ns->path && ns->path[0] != '/')
-                        return vs_fail(err, "%s.path: '%s' is not an absolute path", ctx,
-                                       ns->path);
+                        return vs_fail(err, "%s.path: '%s' is not an absolute path", ctx, ns->path);
                 for (size_t j = 0; j < i; j++)
                         if (l->namespaces[j].type == ns->type)
                                 return vs_fail(err, "%s: namespace '%s' given twice", ctx, type);
@@ -751,13 +763,14 @@ static int parse_linux(json_object *doc, struct oci_config *cfg, vs_error **err)
         if (r <= 0)
                 return r;
         if (parse_namespaces(lx, l, err) < 0 ||
-            parse_mappings(lx, "uidMappings", &l->uid_mappings, &l->n_uid_mappings, err) < 0 ||
-            parse_mappings(lx, "gidMappings", &l->gid_mappings, &l->n_gid_mappings, err) < 0 ||
+            parse_mappings(lx, "linux", "uidMappings", &l->uid_mappings, &l->n_uid_mappings, err) <
+                0 ||
+            parse_mappings(lx, "linux", "gidMappings", &l->gid_mappings, &l->n_gid_mappings, err) <
+                0 ||
             parse_time_offsets(lx, l, err) < 0 || parse_devices(lx, l, err) < 0)
                 return -1;
         if (vs_json_get_string(lx, "linux", "cgroupsPath", &l->cgroups_path, err) < 0 ||
-            vs_json_get_string(lx, "linux", "rootfsPropagation", &l->rootfs_propagation, err) <
-                    0 ||
+            vs_json_get_string(lx, "linux", "rootfsPropagation", &l->rootfs_propagation, err) < 0 ||
             vs_json_get_strv(lx, "linux", "maskedPaths", &l->masked_paths, err) < 0 ||
             vs_json_get_strv(lx, "linux", "readonlyPaths", &l->readonly_paths, err) < 0 ||
             vs_json_get_string(lx, "linux", "mountLabel", &l->mount_label, err) < 0 ||
@@ -777,8 +790,8 @@ static int parse_linux(json_object *doc, struct oci_config *cfg, vs_error **err)
                                        l->readonly_paths[i]);
         json_object *sub;
         r = vs_json_get_object(lx, "linux", "resources", &sub, err);
-        if (r < 0 || (r == 1 && oci_resources_parse(sub, "linux.resources", &l->resources, err) <
-                                        0))
+        if (r < 0 ||
+            (r == 1 && oci_resources_parse(sub, "linux.resources", &l->resources, err) < 0))
                 return -1;
         r = vs_json_get_object(lx, "linux", "seccomp", &sub, err);
         if (r < 0 || (r == 1 && oci_seccomp_parse(sub, "linux.seccomp", &l->seccomp, err) < 0))
@@ -793,8 +806,8 @@ static int parse_linux(json_object *doc, struct oci_config *cfg, vs_error **err)
                 return -1;
         if (r == 1) {
                 cfg->linux_.has_personality = true;
-                if (vs_json_get_string(sub, "linux.personality", "domain",
-                                       &l->personality_domain, err) < 0)
+                if (vs_json_get_string(sub, "linux.personality", "domain", &l->personality_domain,
+                                       err) < 0)
                         return -1;
                 if (l->personality_domain && strcmp(l->personality_domain, "LINUX") &&
                     strcmp(l->personality_domain, "LINUX32"))
@@ -852,8 +865,7 @@ static int validate(struct oci_config *cfg, vs_error **err)
         return 0;
 }
 
-int oci_config_parse(json_object *doc, const char *bundle, struct oci_config **out,
-                     vs_error **err)
+int oci_config_parse(json_object *doc, const char *bundle, struct oci_config **out, vs_error **err)
 {
         struct oci_config *cfg = xzalloc(sizeof(*cfg));
         *out = cfg;
@@ -892,8 +904,8 @@ int oci_config_parse(json_object *doc, const char *bundle, struct oci_config **o
         if (oci_process_parse(proc, "process", &cfg->process, err) < 0)
                 return -1;
         if (parse_mounts(doc, cfg, err) < 0 || parse_hooks(doc, &cfg->hooks, err) < 0 ||
-            get_kv_object(doc, NULL, "annotations", &cfg->annotations, &cfg->n_annotations,
-                          err) < 0)
+            get_kv_object(doc, NULL, "annotations", &cfg->annotations, &cfg->n_annotations, err) <
+                0)
                 return -1;
         r = parse_linux(doc, cfg, err);
         if (r < 0)
@@ -934,6 +946,8 @@ void oci_config_free(struct oci_config *cfg)
                 free(m->source);
                 strv_free(m->options);
                 free(m->data);
+                free(m->uid_mappings);
+                free(m->gid_mappings);
         }
         free(cfg->mounts);
         struct oci_hooks *h = &cfg->hooks;

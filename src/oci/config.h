@@ -64,6 +64,10 @@ struct oci_mount {
         unsigned long propagation; /* MS_SHARED/SLAVE/PRIVATE/UNBINDABLE (+MS_REC) */
         bool bind, recursive;
         char *data; /* fs-specific options joined by ',' */
+        /* An idmapped bind mount (MOUNT_ATTR_IDMAP): the ids of the source's
+         * files (containerID) are seen as hostID. Both or neither. */
+        struct oci_id_mapping *uid_mappings, *gid_mappings;
+        size_t n_uid_mappings, n_gid_mappings;
 };
 
 struct oci_hook {

@@ -4,7 +4,9 @@
 #include "runtime/container.h"
 #include "runtime/hooks.h"
 #include "runtime/hostmounts.h"
+#include "runtime/idmap.h"
 #include "runtime/init.h"
+#include "runtime/rootfs.h"
 #include "runtime/seccomp.h"
 #include "runtime/stage.h"
 #include "runtime/state.h"
@@ -49,17 +51,97 @@ static pid_t clone_into_cgroup(unsigned long flags, int cgroup_fd)
 static int write_id_map(pid_t pid, const char *file, const struct oci_id_mapping *maps, size_t n,
                         const char *field, vs_error **err)
 {
-        _cleanup_free_ char *text = xstrdup("");
-        for (size_t i = 0; i < n; i++) {
-                char *t = xasprintf("%s%u %u %u\n", text, maps[i].container_id, maps[i].host_id,
-                                    maps[i].size);
-                free(text);
-                text = t;
-        }
-        _cleanup_free_ char *path = xasprintf("/proc/%d/%s", pid, file);
-        if (vs_write_file_at(AT_FDCWD, path, text, strlen(text), err) < 0)
+        if (vs_idmap_write(pid, file, maps, n, err) < 0)
                 return vs_error_wrap(err, "%s", field);
         return 0;
+}
+
+struct host_sources {
+        int *fds;
+        size_t n;
+};
+
+static void host_sources_free(struct host_sources *h)
+{
+        for (size_t i = 0; i < h->n; i++)
+                if (h->fds[i] >= 0)
+                        close(h->fds[i]);
+        free(h->fds);
+        *h = (struct host_sources){0};
+}
+
+static int open_host_sources(const struct oci_config *cfg, struct host_sources *h, vs_error **err)
+{
+        h->fds = xmalloc((cfg->n_mounts ? cfg->n_mounts : 1) * sizeof(int));
+        for (h->n = 0; h->n < cfg->n_mounts; h->n++) {
+                const struct oci_mount *m = &cfg->mounts[h->n];
+                h->fds[h->n] = -1;
+                if (m->bind && (h->fds[h->n] = vs_rootfs_clone_source(m, h->n, err)) < 0)
+                        return -1;
+                if (m->n_uid_mappings) {
+                        _cleanup_close_ int ns =
+                            vs_idmap_userns_fd(m->uid_mappings, m->n_uid_mappings, m->gid_mappings,
+                                               m->n_gid_mappings, err);
+                        if (ns < 0 ||
+                            vs_idmap_apply(h->fds[h->n], ns, m->recursive, m->source, err) < 0) {
+                                close(h->fds[h->n]);
+                                h->fds[h->n] = -1;
+                                return vs_error_wrap(err, "mounts[%zu]", h->n);
+                        }
+                }
+        }
+        return 0;
+}
+
+static bool any_idmapped(const struct oci_config *cfg)
+{
+        for (size_t i = 0; i < cfg->n_mounts; i++)
+                if (cfg->mounts[i].n_uid_mappings)
+                        return true;
+        return false;
+}
+
+static bool mount_ns_joined(const struct oci_config *cfg)
+{
+        for (size_t i = 0; i < cfg->linux_.n_namespaces; i++)
+                if (cfg->linux_.namespaces[i].type == OCI_NS_MOUNT &&
+                    cfg->linux_.namespaces[i].path)
+                        return true;
+        return false;
+}
+
+static int deny_setgroups(pid_t pid, vs_error **err)
+{
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d/setgroups", (int) pid);
+        if (vs_write_file_at(AT_FDCWD, path, "deny", 4, err) < 0)
+                return vs_error_wrap(err, "linux.gidMappings (rootless)");
+        return 0;
+}
+
+/* Limits that need a cgroup (device rules alone do not: a user namespace
+ * cannot create device nodes). */
+static bool has_limits(const struct oci_resources *r)
+{
+        return r && (r->has_memory || r->has_cpu || r->has_pids || r->has_block_io ||
+                     r->n_hugepage_limits || r->has_network || r->n_unified);
+}
+
+/* A cgroup an unprivileged caller could not make: say why limits cannot
+ * be had here, instead of the bare EACCES. */
+static int rootless_limits_error(vs_error **err)
+{
+        if (geteuid() == 0 || *err == NULL ||
+            ((*err)->errno_ != EACCES && (*err)->errno_ != EPERM && (*err)->errno_ != EROFS))
+                return -1;
+        const char *mode = vs_cgroup_mode();
+        bool v2 = mode && strcmp(mode, "v2") == 0;
+        return vs_error_wrap(err,
+                             "linux.resources: an unprivileged user cannot have limits here (%s)",
+                             v2 ? "the cgroup2 tree is not delegated to this user; ask systemd "
+                                  "for a delegated scope (Delegate=yes)"
+                                : "cgroup v1 hierarchies cannot be delegated to an unprivileged "
+                                  "user; run without limits or as root");
 }
 
 /* Spawns the init. Namespaces joined by path are entered by an
@@ -391,17 +473,19 @@ static int create_claim(struct create_ctx *c, int *fifo, vs_error **err)
         allow_default_devices(cfg);
         /* The directories are recorded (pending) before they exist, so that
          * a `delete -f` after a kill -9 finds them; begin makes the cgroup2
-         * one the init is born in, complete (phase 4) the rest while the
-         * init builds its mounts. */
-        if (vs_cgroup_plan(o->id, cfg->linux_.cgroups_path, cfg->linux_.resources, &c->cgroup,
-                           err) < 0)
+         * one the init is born in, complete (create_finish) the rest while the init
+         * builds its mounts. An unprivileged caller (rootless) without
+         * limits gets no cgroup, as with runc --rootless. */
+        bool cgroups = geteuid() == 0 || has_limits(cfg->linux_.resources);
+        if (cgroups && vs_cgroup_plan(o->id, cfg->linux_.cgroups_path, cfg->linux_.resources,
+                                      &c->cgroup, err) < 0)
                 return -1;
-        c->rec.cgroup_pending = true;
+        c->rec.cgroup_pending = cgroups;
         if (save_progress(c, false, err) < 0)
                 return -1;
-        if (vs_cgroup_begin(c->cgroup, err) < 0) {
+        if (cgroups && vs_cgroup_begin(c->cgroup, err) < 0) {
                 vs_cgroup_free(steal_ptr(c->cgroup));
-                return -1;
+                return rootless_limits_error(err);
         }
         return 0;
 }
@@ -468,6 +552,7 @@ static int create_spawn(struct create_ctx *c, struct create_fds *fds, bool *self
             .no_pivot = o->no_pivot,
             .die_with_caller = o->die_with_caller,
             .preserve_fds = o->preserve_fds,
+            .rootless = geteuid() != 0,
             /* Outside a user namespace the init can enter its cgroups
              * itself, without the parent's RCU-bound migration. */
             .self_cgroup = ns.in_userns ? NULL : c->cgroup,
@@ -479,7 +564,34 @@ static int create_spawn(struct create_ctx *c, struct create_fds *fds, bool *self
                         return -1;
                 c->shared_mntns = true;
         }
+        /* A new user namespace's root may not walk the host paths to its
+         * root and mount sources (a 0700 data root): it is born in its
+         * root, and gets its bind sources opened here (as runc >= 1.2). */
+        _cleanup_close_ int cwd = -1;
+        __attribute__((cleanup(host_sources_free))) struct host_sources hs = {0};
+        bool own_mntns = !c->shared_mntns && !mount_ns_joined(cfg);
+        bool idmapped = any_idmapped(cfg);
+        if (idmapped && (geteuid() != 0 || !own_mntns))
+                return vs_fail(err, "mounts: idmapped mounts need a runtime run as root and a "
+                                    "new mount namespace");
+        /* Only root may clone mounts here; a rootless caller maps itself,
+         * so its init walks what the caller could. */
+        if (own_mntns && geteuid() == 0 && (ns.new_userns || idmapped)) {
+                if (open_host_sources(cfg, &hs, err) < 0)
+                        return -1;
+                a.bind_fds = hs.fds;
+                a.n_bind_fds = hs.n;
+        }
+        if (ns.new_userns && own_mntns) {
+                cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (cwd < 0 || chdir(cfg->root_path) < 0)
+                        return vs_fail_errno(err, "root.path %s", cfg->root_path);
+                a.root_is_cwd = true;
+        }
         c->pid = spawn_init(&a, ns.flags, ns.any_path, err);
+        if (cwd >= 0 && fchdir(cwd) < 0 && c->pid > 0)
+                return vs_fail_errno(err, "cannot return to the working directory");
+        host_sources_free(&hs);
         if (c->pid < 0) {
                 c->pid = 0;
                 return -1;
@@ -491,6 +603,10 @@ static int create_spawn(struct create_ctx *c, struct create_fds *fds, bool *self
                 close(steal_fd(fds->console));
 
         if (ns.new_userns) {
+                /* Without CAP_SETGID the kernel takes a gid_map only from a
+                 * writer that gave up setgroups(2) for the namespace. */
+                if (geteuid() != 0 && deny_setgroups(c->pid, err) < 0)
+                        return -1;
                 if (write_id_map(c->pid, "uid_map", cfg->linux_.uid_mappings,
                                  cfg->linux_.n_uid_mappings, "linux.uidMappings", err) < 0 ||
                     write_id_map(c->pid, "gid_map", cfg->linux_.gid_mappings,
@@ -522,12 +638,12 @@ static int create_finish(struct create_ctx *c, const struct create_fds *fds, boo
         vs_sync_send(fds->sync, SYNC_GO, c->pid, NULL);
         /* The rest of the cgroups is made while the init mounts; it enters
          * them (or is moved) once they are complete, before it execs. */
-        if (vs_cgroup_complete(c->cgroup, cfg->linux_.resources, err) < 0)
-                return -1;
+        if (c->cgroup && vs_cgroup_complete(c->cgroup, cfg->linux_.resources, err) < 0)
+                return rootless_limits_error(err);
         c->rec.cgroup_pending = false;
         if (save_progress(c, false, err) < 0)
                 return -1;
-        if (!self_cgroup && vs_cgroup_enter(c->cgroup, c->pid, err) < 0)
+        if (c->cgroup && !self_cgroup && vs_cgroup_enter(c->cgroup, c->pid, err) < 0)
                 return -1;
         vs_sync_send(fds->sync, SYNC_CGROUP, 0, NULL);
         if (await_init(c, fds->sync, err) < 0)

@@ -105,6 +105,8 @@ static int build(struct vs_init_args *a, struct vs_rootfs_ctx *ctx, char **exe, 
         struct vs_sync_msg m;
         if (a->new_userns && await_go(a, err) < 0)
                 return -1;
+        if (a->rootless)
+                prctl(PR_SET_DUMPABLE, 0); /* the maps are written */
         if (a->new_userns) {
                 if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
                         return vs_fail_errno(err,
@@ -185,12 +187,16 @@ _Noreturn void vs_init_main(struct vs_init_args *a)
          * from anything in the container (CVE-2019-5736) until the exec
          * stub replaces it. */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
-        prctl(PR_SET_DUMPABLE, 0);
+        if (!a->rootless)
+                prctl(PR_SET_DUMPABLE, 0);
 
         struct vs_rootfs_ctx ctx = {.cfg = a->cfg,
                                     .in_userns = a->in_userns,
                                     .no_pivot = a->no_pivot,
                                     .rootfd = -1,
+                                    .root_is_cwd = a->root_is_cwd,
+                                    .bind_fds = a->bind_fds,
+                                    .n_bind_fds = a->n_bind_fds,
                                     .shared_mntns = !oci_config_namespace(a->cfg, OCI_NS_MOUNT)};
         _cleanup_error_ vs_error *err = NULL;
         _cleanup_free_ char *exe = NULL;

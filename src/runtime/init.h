@@ -13,10 +13,10 @@ struct vs_init_args {
         const struct oci_config *cfg;
         const char *id;
         const char *bundle;
-        int sync_fd;       /* child end of the SOCK_SEQPACKET pair */
-        int console_fd;    /* where the pty master goes; -1 without terminal */
-        int fifo_fd;       /* O_PATH fd on the exec fifo */
-        int late_unshare;  /* CLONE_NEWCGROUP / CLONE_NEWTIME, done after GO */
+        int sync_fd;      /* child end of the SOCK_SEQPACKET pair */
+        int console_fd;   /* where the pty master goes; -1 without terminal */
+        int fifo_fd;      /* O_PATH fd on the exec fifo */
+        int late_unshare; /* CLONE_NEWCGROUP / CLONE_NEWTIME, done after GO */
         bool in_userns;
         bool new_userns;
         bool no_pivot;
@@ -28,8 +28,14 @@ struct vs_init_args {
          * once SYNC_CGROUP says they are complete; otherwise the runtime
          * moves it, then sends SYNC_CGROUP. */
         const struct vs_cgroup *self_cgroup;
-        bool v2_at_birth; /* clone3(CLONE_INTO_CGROUP) placed it in cgroup2 */
+        bool v2_at_birth;                      /* clone3(CLONE_INTO_CGROUP) placed it in cgroup2 */
         const struct vs_seccomp_prog *seccomp; /* compiled by the runtime; NULL: none */
+        /* An unprivileged runtime: the init stays dumpable until SYNC_GO,
+         * so that its caller may open and write its /proc/PID/uid_map. */
+        bool rootless;
+        bool root_is_cwd; /* see struct vs_rootfs_ctx */
+        int *bind_fds;
+        size_t n_bind_fds;
 };
 
 _Noreturn void vs_init_main(struct vs_init_args *a);

@@ -139,6 +139,15 @@ static int clone_tree(int dirfd, const char *path, bool recursive, unsigned long
         return tfd;
 }
 
+int vs_rootfs_clone_source(const struct oci_mount *m, size_t idx, vs_error **err)
+{
+        int fd =
+            clone_tree(AT_FDCWD, m->source, m->recursive, m->flags, m->clear_flags, m->source, err);
+        if (fd < 0)
+                return vs_error_wrap(err, "mounts[%zu].source", idx);
+        return fd;
+}
+
 /* Propagation of the mount behind fd (named dest in messages). */
 static int set_propagation(int fd, const char *dest, unsigned long prop, vs_error **err)
 {
@@ -183,7 +192,8 @@ int vs_rootfs_prepare(struct vs_rootfs_ctx *ctx, vs_error **err)
         if (mount(NULL, "/", NULL, first, NULL) < 0)
                 return vs_fail_errno(err, "cannot make / %s",
                                      first & MS_PRIVATE ? "rprivate" : "rslave");
-        _cleanup_close_ int dir = open(cfg->root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int dir =
+            open(ctx->root_is_cwd ? "." : cfg->root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (dir < 0)
                 return vs_fail_errno(err, "root.path %s", cfg->root_path);
         _cleanup_close_ int tree = clone_tree(dir, "", true, 0, 0, cfg->root_path, err);
@@ -191,6 +201,11 @@ int vs_rootfs_prepare(struct vs_rootfs_ctx *ctx, vs_error **err)
                 return -1;
         if (attach(tree, dir, cfg->root_path, err) < 0)
                 return -1;
+        if (ctx->root_is_cwd) {
+                /* The attached tree's fd names the new mount; no path walk. */
+                ctx->rootfd = steal_fd(tree);
+                return vs_rootfs_record(ctx, "/", ctx->rootfd, err);
+        }
         /* Reopen: the fd must name the new mount, not the directory under it. */
         ctx->rootfd = open(cfg->root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (ctx->rootfd < 0)
@@ -440,8 +455,14 @@ static int mount_one(struct vs_rootfs_ctx *ctx, const struct oci_mount *m, size_
         const char *dest = m->destination;
         bool is_file = false;
         _cleanup_close_ int src = -1;
+        _cleanup_close_ int pre = -1;
+        if (m->bind && idx < ctx->n_bind_fds && ctx->bind_fds[idx] >= 0) {
+                pre = steal_fd(ctx->bind_fds[idx]);
+                ctx->bind_fds[idx] = -1;
+        }
         if (m->bind) {
-                src = open(m->source, O_PATH | O_CLOEXEC);
+                src =
+                    pre >= 0 ? fcntl(pre, F_DUPFD_CLOEXEC, 3) : open(m->source, O_PATH | O_CLOEXEC);
                 if (src < 0)
                         return vs_fail_errno(err, "mounts[%zu].source: %s", idx, m->source);
                 struct stat st;
@@ -461,9 +482,10 @@ static int mount_one(struct vs_rootfs_ctx *ctx, const struct oci_mount *m, size_
                 /* The mount now on the target: the tmpfs or the cgroup2 tree. */
                 mfd = vs_rootfs_dir(ctx, dest, false, err);
         } else {
-                mfd = m->bind ? clone_tree(src, "", m->recursive, m->flags, m->clear_flags,
-                                           m->source, err)
-                              : new_fs_or_host(m, err);
+                mfd = pre >= 0  ? steal_fd(pre)
+                      : m->bind ? clone_tree(src, "", m->recursive, m->flags, m->clear_flags,
+                                             m->source, err)
+                                : new_fs_or_host(m, err);
                 if (mfd >= 0 && attach_made(ctx, mfd, target, dest, err) < 0)
                         return vs_error_wrap(err, "mounts[%zu]", idx);
         }

@@ -26,7 +26,15 @@ struct vs_rootfs_ctx {
          * runtime's (recorded and detached at delete, see hostmounts.h),
          * "/" keeps its propagation, and the root is entered by chroot. */
         bool shared_mntns;
-        int rootfd;        /* O_PATH fd on the bind-mounted root, set by prepare */
+        int rootfd; /* O_PATH fd on the bind-mounted root, set by prepare */
+        /* In a new user namespace the container's root may not be allowed
+         * to walk the host paths above its root and mount sources: the
+         * runtime then starts it with its cwd on the root (root_is_cwd)
+         * and opens every bind source itself (bind_fds[i]: a detached tree
+         * for mounts[i] with its options applied, -1 for other mounts). */
+        bool root_is_cwd;
+        int *bind_fds;
+        size_t n_bind_fds;
         char *cgroup_self; /* /proc/self/cgroup, read once in the container cgroup */
         /* Waits until the runtime has moved us into our cgroup and reads
          * cgroup_self; the mounts call it before the cgroupfs mount. */
@@ -49,6 +57,9 @@ int vs_rootfs_pivot(struct vs_rootfs_ctx *ctx, vs_error **err);
 int vs_rootfs_finish(struct vs_rootfs_ctx *ctx, vs_error **err);
 /* Last: root.readonly. */
 int vs_rootfs_readonly_root(struct vs_rootfs_ctx *ctx, vs_error **err);
+/* The detached tree a bind mount m attaches, made from its source (by the
+ * runtime on the host side, for a container in a new user namespace). */
+int vs_rootfs_clone_source(const struct oci_mount *m, size_t idx, vs_error **err);
 /* Bind-mounts the file behind fd onto dest (a path inside the current root),
  * creating dest as a file, with the checks of every other mount. Used for
  * /dev/console and for devices in user namespaces. */

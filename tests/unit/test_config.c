@@ -47,7 +47,8 @@ static const char *all_keys =
     "  \"vm-memory\": \"1g\",\n"
     "  \"vm-vcpus\": 2,\n"
     "  \"cni-plugin-dirs\": [\"/opt/cni/bin\"],\n"
-    "  \"cni-config-dir\": \"/etc/cni/x\"\n"
+    "  \"cni-config-dir\": \"/etc/cni/x\",\n"
+    "  \"userns\": \"auto\"\n"
     "}\n";
 
 static void every_key_is_parsed(void **state)
@@ -99,6 +100,7 @@ static void every_key_is_parsed(void **state)
         assert_string_equal(c.cni_plugin_dirs[0], "/opt/cni/bin");
         assert_null(c.cni_plugin_dirs[1]);
         assert_string_equal(c.cni_config_dir, "/etc/cni/x");
+        assert_string_equal(c.userns, "auto");
         for (int k = 0; k < VS_CK_COUNT; k++)
                 assert_non_null(c.origin[k]), assert_string_equal(c.origin[k], "all.json");
         vs_config_clear(&c);
@@ -185,6 +187,7 @@ static const struct bad bad_values[] = {
      "f.json:1: default-ipc-mode: invalid value 'x' (private, shareable, host, none)"},
     {"{\"default-isolation\": \"jail\"}",
      "f.json:1: default-isolation: invalid value 'jail' (container, vm)"},
+    {"{\"userns\": \"keep-id\"}", "f.json:1: userns: invalid value 'keep-id' (host, auto)"},
     {"{\"seccomp-profile\": \"p.json\"}",
      "f.json:1: seccomp-profile: 'p.json' is not builtin, unconfined or an absolute path"},
     /* sizes and numbers */

@@ -699,7 +699,7 @@ static void mount_and_check(struct fixture *f, const char *name, bool expect_ove
         _cleanup_free_ char *target = xasprintf("%s/rootfs", cdir);
         vs_error *err = NULL;
         if (vs_image_rootfs_prepare_dir(&img, cdir, &err) < 0 ||
-            vs_image_rootfs_mount(&img, cdir, target, &err) < 0)
+            vs_image_rootfs_mount(&img, cdir, target, NULL, &err) < 0)
                 fail_msg("mount: %s", err->msg);
         assert_int_equal(is_overlay(target), expect_overlay);
         check_merged(target);
@@ -714,7 +714,7 @@ static void mount_and_check(struct fixture *f, const char *name, bool expect_ove
         assert_int_equal(exists(marker), !expect_overlay);
         if (!expect_overlay) {
                 /* the copy is made once: a second mount keeps the changes */
-                if (vs_image_rootfs_mount(&img, cdir, target, &err) < 0)
+                if (vs_image_rootfs_mount(&img, cdir, target, NULL, &err) < 0)
                         fail_msg("mount: %s", err->msg);
                 assert_true(exists(w));
                 check_merged(target);
@@ -759,13 +759,13 @@ static void test_overlay_then_copy(void **state)
         _cleanup_free_ char *target = xasprintf("%s/rootfs", cdir);
         vs_error *err = NULL;
         unsetenv("VESSEL_NO_OVERLAY");
-        if (vs_image_rootfs_mount(&img, cdir, target, &err) < 0)
+        if (vs_image_rootfs_mount(&img, cdir, target, NULL, &err) < 0)
                 fail_msg("mount: %s", err->msg);
         _cleanup_free_ char *keep = xasprintf("%s/d/keep", target);
         assert_int_equal(unlink(keep), 0);
         assert_int_equal(vs_image_rootfs_umount(target, &err), 0);
         setenv("VESSEL_NO_OVERLAY", "1", 1);
-        if (vs_image_rootfs_mount(&img, cdir, target, &err) < 0)
+        if (vs_image_rootfs_mount(&img, cdir, target, NULL, &err) < 0)
                 fail_msg("mount: %s", err->msg);
         unsetenv("VESSEL_NO_OVERLAY");
         assert_false(exists(keep));
@@ -988,7 +988,7 @@ static void diff_case(struct fixture *f, const char *name, bool copy)
         vs_error *err = NULL;
         if (copy)
                 setenv("VESSEL_NO_OVERLAY", "1", 1);
-        if (vs_image_rootfs_mount(&img, cdir, target, &err) < 0)
+        if (vs_image_rootfs_mount(&img, cdir, target, NULL, &err) < 0)
                 fail_msg("mount: %s", err->msg);
         unsetenv("VESSEL_NO_OVERLAY");
         char **lines = NULL;
@@ -1055,7 +1055,7 @@ static void commit_case(struct fixture *f, const char *name, bool copy)
         _cleanup_free_ char *upper = xasprintf("%s/upper", cdir);
         if (copy)
                 setenv("VESSEL_NO_OVERLAY", "1", 1);
-        if (vs_image_rootfs_mount(base, cdir, target, &err) < 0)
+        if (vs_image_rootfs_mount(base, cdir, target, NULL, &err) < 0)
                 fail_msg("mount: %s", err->msg);
         unsetenv("VESSEL_NO_OVERLAY");
         _cleanup_free_ char *tg = xasprintf("%s/gone", target);
@@ -1107,7 +1107,7 @@ static void commit_case(struct fixture *f, const char *name, bool copy)
         assert_false(exists(lh));
         _cleanup_free_ char *cdir2 = xasprintf("%s/ctr2-%s", f->dir, name);
         _cleanup_free_ char *target2 = xasprintf("%s/rootfs", cdir2);
-        if (vs_image_rootfs_mount(child, cdir2, target2, &err) < 0)
+        if (vs_image_rootfs_mount(child, cdir2, target2, NULL, &err) < 0)
                 fail_msg("mount: %s", err->msg);
         _cleanup_free_ char *t2n = xasprintf("%s/new", target2);
         _cleanup_free_ char *t2g = xasprintf("%s/gone", target2);
