@@ -2,6 +2,7 @@
 #include "cmd/cmd.h"
 #include "cmd/engine_cmd.h"
 #include "engine/engine.h"
+#include "vm/vm.h"
 #include "image/image.h"
 #include "runtime/container.h"
 #include "util/cleanup.h"
@@ -459,6 +460,14 @@ int cmd_engine_top(int argc, char **argv)
         _cleanup_ctr_ struct vs_ctr *ct = NULL;
         if (vs_cmd_running_ctr(argv[optind], &e, &ct, &err) < 0)
                 return vs_report_error(&err);
+        /* top lists the runtime container's processes, which a VM has not. */
+        if (vs_ctr_is_vm(ct)) {
+                vs_fail(&err,
+                        "container %s runs in a VM (--isolation=vm): top is not supported "
+                        "for VM containers yet",
+                        ct->name);
+                return vs_report_error(&err);
+        }
         _cleanup_free_ pid_t *pids = NULL;
         size_t n = 0;
         if (vs_container_pids(ct->runtime_root, ct->id, &pids, &n, &err) < 0)

@@ -638,8 +638,6 @@ static int parse_isolation(const struct vs_run_flags *f, json_object *hc, vs_err
         json_object_object_add(hc, "Isolation", json_object_new_string(iso));
         if (strcmp(iso, "vm") != 0)
                 return 0;
-        if (f->tty)
-                return vs_fail(err, "--tty is not supported with --isolation=vm yet");
         if (f->tmpfs)
                 return vs_fail(err, "--tmpfs is not supported with --isolation=vm yet");
         if (f->memory) {

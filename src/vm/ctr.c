@@ -22,9 +22,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <termios.h>
 #include <unistd.h>
 
 #define BOOT_TIMEOUT_S 60
@@ -66,29 +68,25 @@ static void add_num(struct payload *p, const char *key, int64_t v)
         add(p, key, num);
 }
 
-static int build_payload(json_object *spec, struct payload *p, vs_error **err)
+/* The process itself: arguments, environment, working directory, user. */
+static void add_process(const struct oci_process *proc, struct payload *p)
 {
-        json_object *proc = json_object_object_get(spec, "process");
-        json_object *args = json_object_object_get(proc, "args");
-        if (args == NULL || json_object_array_length(args) == 0)
-                return vs_fail(err, "the container's config has no process args");
-        for (size_t i = 0; i < json_object_array_length(args); i++)
-                add(p, "arg", json_object_get_string(json_object_array_get_idx(args, i)));
-        json_object *env = json_object_object_get(proc, "env");
-        for (size_t i = 0; env && i < json_object_array_length(env); i++)
-                add(p, "env", json_object_get_string(json_object_array_get_idx(env, i)));
-        json_object *cwd = json_object_object_get(proc, "cwd");
-        add(p, "cwd", cwd ? json_object_get_string(cwd) : "/");
-        json_object *user = json_object_object_get(proc, "user");
-        add_num(p, "uid", json_object_get_int64(json_object_object_get(user, "uid")));
-        add_num(p, "gid", json_object_get_int64(json_object_object_get(user, "gid")));
-        json_object *gids = json_object_object_get(user, "additionalGids");
-        for (size_t i = 0; gids && i < json_object_array_length(gids); i++)
-                add_num(p, "group", json_object_get_int64(json_object_array_get_idx(gids, i)));
-        json_object *host = json_object_object_get(spec, "hostname");
-        if (host)
-                add(p, "hostname", json_object_get_string(host));
-        return 0;
+        for (size_t i = 0; proc->args && proc->args[i]; i++)
+                add(p, "arg", proc->args[i]);
+        for (size_t i = 0; proc->env && proc->env[i]; i++)
+                add(p, "env", proc->env[i]);
+        add(p, "cwd", proc->cwd ? proc->cwd : "/");
+        add_num(p, "uid", proc->user.uid);
+        add_num(p, "gid", proc->user.gid);
+        for (size_t i = 0; i < proc->user.n_additional_gids; i++)
+                add_num(p, "group", proc->user.additional_gids[i]);
+        if (proc->terminal) {
+                add(p, "tty", "1");
+                if (proc->has_console_size) {
+                        add_num(p, "rows", proc->console_height);
+                        add_num(p, "cols", proc->console_width);
+                }
+        }
 }
 
 /* The container's -v binds and named volumes become 9p shares "vol<N>",
@@ -151,12 +149,9 @@ static uint64_t cap_mask(char **names)
  * the guest as the runtime applies it on the host: capabilities (as masks),
  * rlimits, no_new_privs, and the seccomp program compiled here by the
  * runtime's code (so the guest needs no libseccomp). */
-static int add_security(const struct vs_ctr *c, struct payload *p, vs_error **err)
+static int add_security(const struct vs_ctr *c, const struct oci_config *cfg,
+                        const struct oci_process *proc, struct payload *p, vs_error **err)
 {
-        _cleanup_config_ struct oci_config *cfg = NULL;
-        if (oci_config_load(c->dir, &cfg, err) < 0)
-                return -1;
-        const struct oci_process *proc = cfg->process;
         if (proc->caps) {
                 char *const *sets[] = {proc->caps->bounding, proc->caps->effective,
                                        proc->caps->permitted, proc->caps->inheritable,
@@ -253,20 +248,68 @@ static int write_info(const struct vs_ctr *c, const struct vs_vm_spec *s, const 
         return vs_write_file_replace(path, text, strlen(text), 0600, err);
 }
 
+int vs_vm_open_pty(int *master, int *slave, vs_error **err)
+{
+        int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (m < 0)
+                return vs_fail_errno(err, "cannot open a pty");
+        char name[64];
+        if (grantpt(m) < 0 || unlockpt(m) < 0 || ptsname_r(m, name, sizeof(name)) != 0) {
+                close(m);
+                return vs_fail_errno(err, "cannot set up a pty");
+        }
+        int s = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+        struct termios t;
+        if (s < 0 || tcgetattr(s, &t) < 0) {
+                int e = errno;
+                if (s >= 0)
+                        close(s);
+                close(m);
+                errno = e;
+                return vs_fail_errno(err, "cannot open the pty %s", name);
+        }
+        cfmakeraw(&t);
+        tcsetattr(s, TCSANOW, &t);
+        *master = m;
+        *slave = s;
+        return 0;
+}
+
+int vs_vm_exec_payload(const struct vs_ctr *c, const struct oci_config *cfg,
+                       const struct oci_process *proc, bool open_stdin, char **buf, size_t *len,
+                       vs_error **err)
+{
+        struct payload p = {0};
+        if (proc->args == NULL || proc->args[0] == NULL)
+                return vs_fail(err, "no command to run");
+        add_process(proc, &p);
+        if (open_stdin)
+                add(&p, "stdin", "1");
+        if (add_security(c, cfg, proc, &p, err) < 0) {
+                free(p.buf);
+                return -1;
+        }
+        *buf = p.buf;
+        *len = p.len;
+        return 0;
+}
+
 int vs_vm_ctr_spawn(struct vs_engine *e, struct vs_ctr *c, int in_fd, int out_fd, int err_fd,
                     pid_t *pid, vs_error **err)
 {
-        if (json_object_get_boolean(json_object_object_get(c->config, "Tty")))
-                return vs_fail(err, "--tty is not supported with --isolation=vm yet");
-        _cleanup_free_ char *cfgpath = xasprintf("%s/config.json", c->dir);
-        _cleanup_json_ json_object *spec = NULL;
-        if (vs_json_parse_file(cfgpath, &spec, err) < 0)
+        _cleanup_config_ struct oci_config *cfg = NULL;
+        if (oci_config_load(c->dir, &cfg, err) < 0)
                 return -1;
+        if (cfg->process == NULL || cfg->process->args == NULL || cfg->process->args[0] == NULL)
+                return vs_fail(err, "the container's config has no process args");
         struct payload p = {0};
         _cleanup_free_ char *qemu = NULL, *kernel = NULL, *initrd = NULL;
         _cleanup_strv_ char **shares = NULL;
         add_etc_files(c, &p);
-        if (build_payload(spec, &p, err) < 0 || add_security(c, &p, err) < 0 ||
+        add_process(cfg->process, &p);
+        if (cfg->hostname)
+                add(&p, "hostname", cfg->hostname);
+        if (add_security(c, cfg, cfg->process, &p, err) < 0 ||
             build_shares(c, &p, &shares, err) < 0 || vs_vm_qemu_path(&qemu, err) < 0 ||
             vs_vm_kernel_get(e->data_root, false, false, &kernel, err) < 0 ||
             vs_vm_initramfs(e->data_root, &initrd, err) < 0) {
@@ -292,6 +335,8 @@ int vs_vm_ctr_spawn(struct vs_engine *e, struct vs_ctr *c, int in_fd, int out_fd
             .config = payload,
             .config_len = p.len,
             .boot_timeout_ms = boot_timeout_ms(),
+            .sock_dir = c->dir,
+            .tty = cfg->process->terminal,
         };
         if (write_info(c, &s, why, err) < 0)
                 return -1;
@@ -305,6 +350,10 @@ int vs_vm_ctr_spawn(struct vs_engine *e, struct vs_ctr *c, int in_fd, int out_fd
                 if (getppid() != parent)
                         _exit(125);
                 prctl(PR_SET_NAME, "vessel-vm");
+                /* With -t, stdin is the pty the monitor holds the master of:
+                 * our controlling terminal, so its size changes reach us. */
+                if (s.tty && in_fd >= 0 && (setsid() < 0 || ioctl(in_fd, TIOCSCTTY, 0) < 0))
+                        _exit(125);
                 int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
                 dup2(in_fd >= 0 ? in_fd : null, 0);
                 dup2(out_fd, 1);

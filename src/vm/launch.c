@@ -22,6 +22,8 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -253,9 +255,68 @@ static int64_t now_ms(void)
 
 static const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
 
+/* Frames on the control channel carry a session number in the header's
+ * second byte (guest/proto.h); the engine's framing leaves it 0. */
+static int ctl_write(int fd, int type, unsigned session, const void *data, size_t len)
+{
+        unsigned char h[VS_VM_FRAME_HEADER] = {(unsigned char) type,
+                                               (unsigned char) session,
+                                               0,
+                                               0,
+                                               (unsigned char) (len >> 24),
+                                               (unsigned char) (len >> 16),
+                                               (unsigned char) (len >> 8),
+                                               (unsigned char) len};
+        if (vs_write_all(fd, h, sizeof(h)) < 0)
+                return -1;
+        return len ? vs_write_all(fd, data, len) : 0;
+}
+
+static int read_exact(int fd, void *p, size_t n)
+{
+        size_t got = 0;
+        while (got < n) {
+                ssize_t r = read(fd, (char *) p + got, n - got);
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r <= 0)
+                        return r == 0 && got == 0 ? 0 : -1;
+                got += (size_t) r;
+        }
+        return 1;
+}
+
+/* One frame from the guest (hostile: the length is bounded); 1, 0 at EOF,
+ * -1 on error. */
+static int ctl_read(int fd, int *type, unsigned *session, char **data, size_t *len)
+{
+        unsigned char h[VS_VM_FRAME_HEADER];
+        int r = read_exact(fd, h, sizeof(h));
+        if (r <= 0)
+                return r;
+        size_t n = (size_t) h[4] << 24 | (size_t) h[5] << 16 | (size_t) h[6] << 8 | h[7];
+        if (n > VS_VM_FRAME_MAX)
+                return -1;
+        char *buf = xmalloc(n + 1);
+        if (n && read_exact(fd, buf, n) != 1) {
+                free(buf);
+                return -1;
+        }
+        buf[n] = '\0';
+        *type = h[0];
+        *session = h[1];
+        *data = buf;
+        *len = n;
+        return 1;
+}
+
+#define MAX_SESSIONS 256
+
 struct relay {
         const struct vs_vm_spec *s;
         int ctl, in_fd, out_fd, err_fd, sfd;
+        int listen_fd;             /* exec requests (<sock_dir>/vm.sock); -1: none */
+        int clients[MAX_SESSIONS]; /* exec clients by session; 0 unused (main) */
         pid_t qemu;
         int qemu_status;
         bool qemu_exited, ready, exited;
@@ -272,16 +333,52 @@ static void reap_qemu(struct relay *r)
         }
 }
 
+static void client_close(struct relay *r, unsigned id)
+{
+        if (r->clients[id] >= 0)
+                close(r->clients[id]);
+        r->clients[id] = -1;
+}
+
+/* A frame of an exec session: to its client, if it is still there. */
+static void session_output(struct relay *r, int type, unsigned id, const char *data, size_t len)
+{
+        if (id == 0 || id >= MAX_SESSIONS || r->clients[id] < 0)
+                return;
+        if (type != VS_VM_STDOUT && type != VS_VM_STDERR && type != VS_VM_EXIT)
+                return;
+        if (type == VS_VM_EXIT) {
+                /* Hostile: a code outside 0-255 becomes 255. */
+                char *end;
+                long code = strtol(data, &end, 10);
+                char num[8];
+                int n =
+                    snprintf(num, sizeof(num), "%ld",
+                             end != data && *end == '\0' && code >= 0 && code <= 255 ? code : 255L);
+                ctl_write(r->clients[id], VS_FRAME_EXIT, 0, num, (size_t) n);
+                client_close(r, id);
+                return;
+        }
+        if (ctl_write(r->clients[id], type, 0, data, len) < 0)
+                client_close(r, id);
+}
+
 /* Handles one frame from the guest; -1 when the channel ended. */
 static int guest_frame(struct relay *r)
 {
-        enum vs_frame_type type;
+        int type;
+        unsigned session;
         char *data = NULL;
         size_t len = 0;
-        int fr = vs_frame_read(r->ctl, &type, &data, &len);
+        int fr = ctl_read(r->ctl, &type, &session, &data, &len);
         if (fr <= 0)
                 return -1;
-        switch ((int) type) {
+        if (session != 0) {
+                session_output(r, type, session, data, len);
+                free(data);
+                return 0;
+        }
+        switch (type) {
         case VS_VM_STDOUT:
                 vs_write_all(r->out_fd, data, len);
                 break;
@@ -314,12 +411,28 @@ static int guest_frame(struct relay *r)
         return 0;
 }
 
+/* With a pty (-t), stdin is its slave and our controlling terminal: the
+ * monitor sets its size, we get SIGWINCH and tell the guest. */
+static void send_winsize(struct relay *r)
+{
+        struct winsize ws;
+        if (!r->s->tty || r->in_fd < 0 || ioctl(r->in_fd, TIOCGWINSZ, &ws) < 0 || ws.ws_row == 0)
+                return;
+        char buf[32];
+        int n = snprintf(buf, sizeof(buf), "%u %u", ws.ws_row, ws.ws_col);
+        ctl_write(r->ctl, VS_VM_RESIZE, 0, buf, (size_t) n);
+}
+
 static void forward_signals(struct relay *r)
 {
         struct signalfd_siginfo si;
         while (read(r->sfd, &si, sizeof(si)) == sizeof(si)) {
                 if (si.ssi_signo == SIGCHLD) {
                         reap_qemu(r);
+                        continue;
+                }
+                if (si.ssi_signo == SIGWINCH) {
+                        send_winsize(r);
                         continue;
                 }
                 char num[16];
@@ -335,11 +448,97 @@ static void copy_stdin(struct relay *r)
         if (n < 0 && errno == EINTR)
                 return;
         if (n <= 0) {
+                if (n < 0 && errno == EAGAIN)
+                        return;
                 vs_frame_write(r->ctl, (enum vs_frame_type) VS_VM_STDIN_EOF, NULL, 0);
                 r->in_fd = -1;
                 return;
         }
         vs_frame_write(r->ctl, (enum vs_frame_type) VS_VM_STDIN, buf, (size_t) n);
+}
+
+/* A new exec client: its first frame is the request (VS_VM_EXEC), which
+ * opens a session in the guest. */
+static void client_accept(struct relay *r)
+{
+        int fd = accept4(r->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+        if (fd < 0)
+                return;
+        unsigned id = 1;
+        while (id < MAX_SESSIONS && r->clients[id] >= 0)
+                id++;
+        enum vs_frame_type type;
+        char *data = NULL;
+        size_t len = 0;
+        struct timeval tv = {.tv_sec = 5};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        if (vs_frame_read(fd, &type, &data, &len) <= 0 || (int) type != VS_VM_EXEC ||
+            id == MAX_SESSIONS) {
+                const char *msg = id == MAX_SESSIONS ? "vessel: exec: too many sessions\n"
+                                                     : "vessel: exec: bad request\n";
+                ctl_write(fd, VS_FRAME_STDERR, 0, msg, strlen(msg));
+                ctl_write(fd, VS_FRAME_EXIT, 0, "126", 3);
+                free(data);
+                close(fd);
+                return;
+        }
+        tv.tv_sec = 0;
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        r->clients[id] = fd;
+        ctl_write(r->ctl, VS_VM_EXEC, id, data, len);
+        free(data);
+}
+
+/* A frame from exec client id: stdin, its end, a window size, a signal. */
+static void client_frame(struct relay *r, unsigned id)
+{
+        enum vs_frame_type type;
+        char *data = NULL;
+        size_t len = 0;
+        if (vs_frame_read(r->clients[id], &type, &data, &len) <= 0) {
+                /* The client went away (exec -d, or killed): its process
+                 * stays, as Docker's does, without stdin. */
+                ctl_write(r->ctl, VS_VM_STDIN_EOF, id, NULL, 0);
+                client_close(r, id);
+                return;
+        }
+        switch (type) {
+        case VS_FRAME_STDIN:
+        case VS_FRAME_STDIN_EOF:
+        case VS_FRAME_RESIZE:
+                ctl_write(r->ctl, (int) type, id, data, len);
+                break;
+        case VS_FRAME_SIGNAL:
+                ctl_write(r->ctl, VS_VM_SIGNAL, id, data, len);
+                break;
+        default:
+                break;
+        }
+        free(data);
+}
+
+static int listen_exec(struct relay *r, vs_error **err)
+{
+        if (r->s->sock_dir == NULL)
+                return 0;
+        _cleanup_close_ int dirfd = open(r->s->sock_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (dirfd < 0)
+                return vs_fail_errno(err, "cannot open %s", r->s->sock_dir);
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/" VS_VM_EXEC_SOCK, dirfd);
+        unlink(sa.sun_path);
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return vs_fail_errno(err, "cannot create a socket");
+        mode_t old = umask(0077);
+        int b = bind(fd, (struct sockaddr *) &sa, sizeof(sa));
+        umask(old);
+        if (b < 0 || listen(fd, 16) < 0) {
+                close(fd);
+                return vs_fail_errno(err, "cannot listen on %s/" VS_VM_EXEC_SOCK, r->s->sock_dir);
+        }
+        r->listen_fd = fd;
+        return 0;
 }
 
 static int relay_loop(struct relay *r, vs_error **err)
@@ -356,12 +555,17 @@ static int relay_loop(struct relay *r, vs_error **err)
                 }
                 if (!channel_open && r->qemu_exited)
                         break;
-                struct pollfd p[3] = {
+                if (r->ready && r->listen_fd < 0 && listen_exec(r, err) < 0)
+                        return -1;
+                struct pollfd p[4 + MAX_SESSIONS] = {
                     {.fd = channel_open ? r->ctl : -1, .events = POLLIN},
                     {.fd = r->ready ? r->in_fd : -1, .events = POLLIN},
                     {.fd = r->sfd, .events = POLLIN},
+                    {.fd = r->listen_fd, .events = POLLIN},
                 };
-                if (poll(p, 3, timeout) < 0) {
+                for (unsigned i = 1; i < MAX_SESSIONS; i++)
+                        p[4 + i] = (struct pollfd){.fd = r->clients[i], .events = POLLIN};
+                if (poll(p, 4 + MAX_SESSIONS, timeout) < 0) {
                         if (errno == EINTR)
                                 continue;
                         return vs_fail_errno(err, "poll");
@@ -372,6 +576,11 @@ static int relay_loop(struct relay *r, vs_error **err)
                         channel_open = false;
                 if (p[1].revents)
                         copy_stdin(r);
+                if (p[3].revents)
+                        client_accept(r);
+                for (unsigned i = 1; i < MAX_SESSIONS; i++)
+                        if (p[4 + i].revents && r->clients[i] >= 0)
+                                client_frame(r, i);
                 if (!channel_open && !r->qemu_exited) {
                         /* QEMU closed the channel: it is exiting. */
                         int st;
@@ -410,9 +619,18 @@ int vs_vm_run(const struct vs_vm_spec *s, int in_fd, int out_fd, int err_fd, int
         sigaddset(&set, SIGCHLD);
         for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
                 sigaddset(&set, forwarded[i]);
-        sigprocmask(SIG_BLOCK, &set, &old);
         signal(SIGPIPE, SIG_IGN);
-        struct relay r = {.s = s, .in_fd = in_fd, .out_fd = out_fd, .err_fd = err_fd, .qemu = -1};
+        struct relay r = {.s = s,
+                          .in_fd = in_fd,
+                          .out_fd = out_fd,
+                          .err_fd = err_fd,
+                          .qemu = -1,
+                          .listen_fd = -1};
+        for (unsigned i = 0; i < MAX_SESSIONS; i++)
+                r.clients[i] = -1;
+        if (s->tty)
+                sigaddset(&set, SIGWINCH);
+        sigprocmask(SIG_BLOCK, &set, &old);
         r.sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
         int sv[2];
         if (r.sfd < 0)
@@ -453,6 +671,17 @@ out:
                 kill(r.qemu, SIGKILL);
                 while (waitpid(r.qemu, NULL, 0) < 0 && errno == EINTR)
                         ;
+        }
+        /* Exec sessions end with the VM: their processes were killed. */
+        for (unsigned i = 1; i < MAX_SESSIONS; i++)
+                if (r.clients[i] >= 0) {
+                        ctl_write(r.clients[i], VS_FRAME_EXIT, 0, "137", 3);
+                        client_close(&r, i);
+                }
+        if (r.listen_fd >= 0) {
+                close(r.listen_fd);
+                _cleanup_free_ char *sock = xasprintf("%s/" VS_VM_EXEC_SOCK, s->sock_dir);
+                unlink(sock);
         }
         close(r.ctl);
         close(r.sfd);

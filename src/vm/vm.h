@@ -13,7 +13,8 @@
  *   <data-root>/vm/initramfs-<hash>.cpio  /init = the agent vessel embeds
  *   <container dir>/vm.json               accelerator, kernel, QEMU of the run
  *   <container dir>/vm-console.log        the guest's serial console
- *   <container dir>/vm-qemu.log           QEMU's own stderr */
+ *   <container dir>/vm-qemu.log           QEMU's own stderr
+ *   <container dir>/vm.sock               the launcher's exec socket */
 #ifndef VESSEL_VM_H
 #define VESSEL_VM_H
 
@@ -26,11 +27,14 @@
 
 struct vs_engine;
 struct vs_ctr;
+struct oci_config;
+struct oci_process;
 
 /* Guest RAM: below this the guest kernel and agent do not fit with room
  * for a process (measured: the agent runs from 40 MiB). */
 #define VS_VM_MIN_MEMORY     (64LL << 20)
 #define VS_VM_DEFAULT_MEMORY (256LL << 20)
+#define VS_VM_EXEC_SOCK      "vm.sock"
 
 /* The cache key of the guest kernel this vessel builds: hex sha256 of the
  * fragment, the build script and the linux-source package version. */
@@ -62,6 +66,10 @@ struct vs_vm_spec {
          * part of the tag). */
         char **shares;
         const char *config; /* CONFIG payload (guest/proto.h) */
+        /* Where the launcher listens for exec requests once the guest is
+         * up (<sock_dir>/vm.sock); NULL: none. */
+        const char *sock_dir;
+        bool tty; /* stdin is a pty slave: its size goes to the guest */
         size_t config_len;
         int boot_timeout_ms;
 };
@@ -84,5 +92,21 @@ int vs_vm_host_check(struct vs_engine *e, vs_error **err);
  * writes <dir>/vm.json. */
 int vs_vm_ctr_spawn(struct vs_engine *e, struct vs_ctr *c, int in_fd, int out_fd, int err_fd,
                     pid_t *pid, vs_error **err);
+
+/* A host pty for a VM container's -t (the monitor holds the master, the
+ * launcher gets the slave, in raw mode: the guest's pty does the line
+ * discipline). */
+int vs_vm_open_pty(int *master, int *slave, vs_error **err);
+/* The EXEC payload (guest/proto.h) for running proc in c's guest, with the
+ * container's capabilities, rlimits and seccomp from cfg. */
+int vs_vm_exec_payload(const struct vs_ctr *c, const struct oci_config *cfg,
+                       const struct oci_process *proc, bool open_stdin, char **buf, size_t *len,
+                       vs_error **err);
+/* `vessel exec` into a running VM container: sends the request to its
+ * launcher and relays the session as `exec` does for a container; *status
+ * is the process's exit code (0 with detach, once the request is sent). */
+int vs_vm_exec(struct vs_engine *e, const struct vs_ctr *c, const struct oci_config *cfg,
+               const struct oci_process *proc, bool interactive, bool detach, int *status,
+               vs_error **err);
 
 #endif
