@@ -7,10 +7,16 @@ The guest kernel is built once per session by the `vm_kernel` fixture
 built it. After each test every container is removed and no record, mount,
 runtime state, monitor or QEMU process may be left."""
 
+import fcntl
 import json
 import os
+import pty
+import select
 import shutil
+import struct
 import subprocess
+import termios
+import time
 from pathlib import Path
 
 import pytest
@@ -443,6 +449,87 @@ def test_exec_signals_and_container_end(vm):
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 137
+
+
+def _pty_session(argv, env, resize_to=None, send=None, timeout=TIMEOUT):
+    """Runs argv with a new pty of 33x101 as its controlling terminal; at
+    READY in the output resizes it (resize_to) and types send. Returns
+    (exit status, output)."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 101, 0, 0))
+
+    def ctty():
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    p = subprocess.Popen(argv, env=env, stdin=slave, stdout=slave, stderr=slave,
+                         start_new_session=True, preexec_fn=ctty)
+    os.close(slave)
+    out = b""
+    deadline = time.monotonic() + timeout
+    sent = False
+    while time.monotonic() < deadline:
+        r, _, _ = select.select([master], [], [], 0.2)
+        if r:
+            try:
+                data = os.read(master, 4096)
+            except OSError:
+                break
+            if not data:
+                break
+            out += data
+        if not sent and b"READY" in out:
+            sent = True
+            if resize_to:
+                fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", *resize_to, 0, 0))
+                time.sleep(1)
+            if send:
+                os.write(master, send)
+        if p.poll() is not None and not r:
+            break
+    os.close(master)
+    try:
+        code = p.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        code = p.wait()
+    return code, out.decode(errors="replace")
+
+
+TTY_SCRIPT = ("tty; stty size; echo TERM=$TERM; echo READY; read x; stty size; "
+              "echo got:$x; exit 5")
+
+
+def _check_tty_session(code, out):
+    assert code == 5, out
+    lines = [l.strip() for l in out.splitlines() if l.strip()]
+    # A pty of the guest's own (the container's devpts), sized as ours.
+    assert lines[0].startswith("/dev/pts/"), out
+    assert lines[1] == "33 101", out
+    assert "TERM=xterm" in lines, out
+    # Resized while running: the guest's pty follows.
+    assert "40 120" in lines, out
+    assert "got:abc" in lines, out
+    # Our side is in raw mode: only the guest's pty echoes what we type.
+    assert out.count("abc") == 2, out
+
+
+def test_run_it_is_a_pty_in_the_guest(vm):
+    code, out = _pty_session([vm.binary, "run", "--rm", "-it", "--isolation=vm", "busybox",
+                              "sh", "-c", TTY_SCRIPT], vm.env, resize_to=(40, 120),
+                             send=b"abc\r")
+    _check_tty_session(code, out)
+    assert vm.records() == []
+
+
+def test_exec_it_is_a_pty_in_the_guest(vm):
+    _start_vm(vm, "xt")
+    code, out = _pty_session([vm.binary, "exec", "-it", "xt", "sh", "-c", TTY_SCRIPT], vm.env,
+                             resize_to=(40, 120), send=b"abc\r")
+    _check_tty_session(code, out)
+    # ^C typed on our side reaches the guest's pty as the interrupt key.
+    code, out = _pty_session([vm.binary, "exec", "-it", "xt", "sh", "-c",
+                              "echo READY; sleep 1000"], vm.env, send=b"\x03")
+    assert code == 130, out
 
 
 def test_exec_into_stopped_vm_refused(vm):
