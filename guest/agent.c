@@ -698,11 +698,50 @@ fail:
         send_frame_to(id, VS_VM_EXIT, "126", 3);
 }
 
+/* "<MemTotal kB> <MemAvailable kB> <processes>": processes are those with
+ * a command line (no kernel threads), the agent not counted. */
+static void send_stats(unsigned id)
+{
+        unsigned long total = 0, avail = 0, procs = 0;
+        FILE *f = fopen("/proc/meminfo", "re");
+        char line[128];
+        while (f && fgets(line, sizeof(line), f)) {
+                sscanf(line, "MemTotal: %lu kB", &total);
+                sscanf(line, "MemAvailable: %lu kB", &avail);
+        }
+        if (f)
+                fclose(f);
+        DIR *d = opendir("/proc");
+        struct dirent *de;
+        while (d && (de = readdir(d)) != NULL) {
+                char *end;
+                long pid = strtol(de->d_name, &end, 10);
+                if (*end || pid <= 1)
+                        continue;
+                char path[64], c;
+                snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
+                int fd = open(path, O_RDONLY | O_CLOEXEC);
+                if (fd >= 0 && read(fd, &c, 1) == 1)
+                        procs++;
+                if (fd >= 0)
+                        close(fd);
+        }
+        if (d)
+                closedir(d);
+        char msg[96];
+        int n = snprintf(msg, sizeof(msg), "%lu %lu %lu", total, avail, procs);
+        send_frame_to(id, VS_VM_STATS, msg, (size_t) n);
+}
+
 static void session_frame(unsigned id, int type, char *data, size_t len)
 {
         struct session *s = &sessions[id];
         if (type == VS_VM_EXEC) {
                 session_exec(id, data, len);
+                return;
+        }
+        if (type == VS_VM_STATS) {
+                send_stats(id);
                 return;
         }
         if (!s->used || s->exited)

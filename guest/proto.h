@@ -41,6 +41,12 @@ enum vs_vm_frame {
         VS_VM_ERROR = 19,
         VS_VM_ACK = 20,
         VS_VM_EXEC = 21, /* payload: as CONFIG, for a new process (session) */
+        /* Requests on the launcher's vm.sock (not sent to the guest): */
+        VS_VM_PAUSE = 22,  /* QMP stop; answered with EXIT 0, or STDERR + EXIT 1 */
+        VS_VM_RESUME = 23, /* QMP cont; likewise */
+        /* host -> guest on a session of its own, and the guest's answer:
+         * "<MemTotal kB> <MemAvailable kB> <processes>" */
+        VS_VM_STATS = 24,
 };
 
 #endif

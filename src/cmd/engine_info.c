@@ -562,6 +562,19 @@ static struct sample take_sample(const struct vs_ctr *c)
         struct sample s = {0};
         _cleanup_json_ json_object *st = NULL;
         _cleanup_error_ vs_error *err = NULL;
+        if (vs_ctr_is_vm(c)) {
+                /* CPU: what its QEMU costs the host; memory and pids: the
+                 * guest's own (none while it is paused). */
+                struct vs_vm_stats vst;
+                if (vs_vm_stats(c, &vst, &err) < 0)
+                        return s;
+                s.cpu_ns = vst.cpu_ns;
+                s.mem = vst.mem_used;
+                s.mem_limit = vst.mem_total;
+                s.pids = vst.pids;
+                s.ok = true;
+                return s;
+        }
         if (vs_container_stats(c->runtime_root, c->id, &st, &err) < 0)
                 return s;
         json_object *d = json_object_object_get(st, "data");

@@ -172,6 +172,11 @@ static char **qemu_argv(const struct vs_vm_spec *s)
             "socket,id=ctl,fd=3",
             "-device",
             "virtserialport,chardev=ctl,name=" VS_VM_PORT_NAME,
+            /* QMP on fd 4, for the launcher alone (pause, resume). */
+            "-chardev",
+            "socket,id=qmp,fd=4",
+            "-mon",
+            "chardev=qmp,mode=control",
             "-sandbox",
             "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny",
             NULL,
@@ -207,7 +212,7 @@ static char *last_line(const char *path)
         return xstrdup(line);
 }
 
-static pid_t spawn_qemu(const struct vs_vm_spec *s, int ctl, vs_error **err)
+static pid_t spawn_qemu(const struct vs_vm_spec *s, int ctl, int qmp, vs_error **err)
 {
         _cleanup_strv_ char **argv = qemu_argv(s);
         _cleanup_close_ int log = open(s->qemu_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -230,12 +235,13 @@ static pid_t spawn_qemu(const struct vs_vm_spec *s, int ctl, vs_error **err)
                 dup2(null, 0);
                 dup2(null, 1);
                 dup2(log, 2);
-                if (ctl == 3) {
-                        fcntl(3, F_SETFD, 0);
-                } else {
-                        dup2(ctl, 3);
-                }
-                syscall(SYS_close_range, 4, ~0U, 0);
+                /* The control channel on 3, QMP on 4 (through fds above
+                 * both, so that neither overwrites the other). */
+                int hi_ctl = fcntl(ctl, F_DUPFD_CLOEXEC, 10);
+                int hi_qmp = fcntl(qmp, F_DUPFD_CLOEXEC, 10);
+                if (hi_ctl < 0 || hi_qmp < 0 || dup2(hi_ctl, 3) < 0 || dup2(hi_qmp, 4) < 0)
+                        _exit(127);
+                syscall(SYS_close_range, 5, ~0U, 0);
                 sigset_t none;
                 sigemptyset(&none);
                 sigprocmask(SIG_SETMASK, &none, NULL);
@@ -315,7 +321,9 @@ static int ctl_read(int fd, int *type, unsigned *session, char **data, size_t *l
 struct relay {
         const struct vs_vm_spec *s;
         int ctl, in_fd, out_fd, err_fd, sfd;
-        int listen_fd;             /* exec requests (<sock_dir>/vm.sock); -1: none */
+        int listen_fd; /* exec requests (<sock_dir>/vm.sock); -1: none */
+        struct vs_qmp qmp;
+        bool paused;
         int clients[MAX_SESSIONS]; /* exec clients by session; 0 unused (main) */
         pid_t qemu;
         int qemu_status;
@@ -345,6 +353,11 @@ static void session_output(struct relay *r, int type, unsigned id, const char *d
 {
         if (id == 0 || id >= MAX_SESSIONS || r->clients[id] < 0)
                 return;
+        if (type == VS_VM_STATS) {
+                ctl_write(r->clients[id], VS_VM_STATS, 0, data, len);
+                client_close(r, id);
+                return;
+        }
         if (type != VS_VM_STDOUT && type != VS_VM_STDERR && type != VS_VM_EXIT)
                 return;
         if (type == VS_VM_EXIT) {
@@ -423,6 +436,17 @@ static void send_winsize(struct relay *r)
         ctl_write(r->ctl, VS_VM_RESIZE, 0, buf, (size_t) n);
 }
 
+/* pause/unpause requests: QMP stop/cont. */
+static int set_paused(struct relay *r, bool pause, vs_error **err)
+{
+        if (r->paused == pause)
+                return 0;
+        if (vs_qmp_execute(&r->qmp, pause ? "stop" : "cont", err) < 0)
+                return -1;
+        r->paused = pause;
+        return 0;
+}
+
 static void forward_signals(struct relay *r)
 {
         struct signalfd_siginfo si;
@@ -435,6 +459,11 @@ static void forward_signals(struct relay *r)
                         send_winsize(r);
                         continue;
                 }
+                /* A paused VM cannot take it: continue it first (as a frozen
+                 * container is thawed after a signal). */
+                _cleanup_error_ vs_error *perr = NULL;
+                if (set_paused(r, false, &perr) < 0)
+                        vs_warn("%s", perr->msg);
                 char num[16];
                 int n = snprintf(num, sizeof(num), "%u", si.ssi_signo);
                 vs_frame_write(r->ctl, (enum vs_frame_type) VS_VM_SIGNAL, num, (size_t) n);
@@ -457,8 +486,20 @@ static void copy_stdin(struct relay *r)
         vs_frame_write(r->ctl, (enum vs_frame_type) VS_VM_STDIN, buf, (size_t) n);
 }
 
-/* A new exec client: its first frame is the request (VS_VM_EXEC), which
- * opens a session in the guest. */
+static void answer_pause(struct relay *r, int fd, bool pause)
+{
+        _cleanup_error_ vs_error *perr = NULL;
+        if (set_paused(r, pause, &perr) < 0) {
+                ctl_write(fd, VS_FRAME_STDERR, 0, perr->msg, strlen(perr->msg));
+                ctl_write(fd, VS_FRAME_EXIT, 0, "1", 1);
+                return;
+        }
+        ctl_write(fd, VS_FRAME_EXIT, 0, "0", 1);
+}
+
+/* A new client: its first frame is the request. VS_VM_EXEC and
+ * VS_VM_STATS open a session in the guest; VS_VM_PAUSE and VS_VM_RESUME
+ * are answered here. */
 static void client_accept(struct relay *r)
 {
         int fd = accept4(r->listen_fd, NULL, NULL, SOCK_CLOEXEC);
@@ -472,7 +513,20 @@ static void client_accept(struct relay *r)
         size_t len = 0;
         struct timeval tv = {.tv_sec = 5};
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-        if (vs_frame_read(fd, &type, &data, &len) <= 0 || (int) type != VS_VM_EXEC ||
+        int rd = vs_frame_read(fd, &type, &data, &len);
+        if (rd > 0 && ((int) type == VS_VM_PAUSE || (int) type == VS_VM_RESUME)) {
+                answer_pause(r, fd, (int) type == VS_VM_PAUSE);
+                free(data);
+                close(fd);
+                return;
+        }
+        if (rd > 0 && (int) type == VS_VM_STATS && r->paused) {
+                ctl_write(fd, VS_FRAME_EXIT, 0, "1", 1); /* the guest cannot answer */
+                free(data);
+                close(fd);
+                return;
+        }
+        if (rd <= 0 || ((int) type != VS_VM_EXEC && (int) type != VS_VM_STATS) ||
             id == MAX_SESSIONS) {
                 const char *msg = id == MAX_SESSIONS ? "vessel: exec: too many sessions\n"
                                                      : "vessel: exec: bad request\n";
@@ -485,7 +539,7 @@ static void client_accept(struct relay *r)
         tv.tv_sec = 0;
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
         r->clients[id] = fd;
-        ctl_write(r->ctl, VS_VM_EXEC, id, data, len);
+        ctl_write(r->ctl, (int) type, id, data, len);
         free(data);
 }
 
@@ -632,17 +686,25 @@ int vs_vm_run(const struct vs_vm_spec *s, int in_fd, int out_fd, int err_fd, int
                 sigaddset(&set, SIGWINCH);
         sigprocmask(SIG_BLOCK, &set, &old);
         r.sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-        int sv[2];
+        int sv[2], qv[2];
         if (r.sfd < 0)
                 return vs_fail_errno(err, "cannot create a signalfd");
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
                 close(r.sfd);
                 return vs_fail_errno(err, "cannot create a socket pair");
         }
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, qv) < 0) {
+                close(r.sfd);
+                close(sv[0]);
+                close(sv[1]);
+                return vs_fail_errno(err, "cannot create a socket pair");
+        }
         r.ctl = sv[0];
+        r.qmp.fd = qv[0];
         int64_t t0 = now_ms();
-        r.qemu = spawn_qemu(s, sv[1], err);
+        r.qemu = spawn_qemu(s, sv[1], qv[1], err);
         close(sv[1]);
+        close(qv[1]);
         int ret = -1;
         if (r.qemu < 0)
                 goto out;
@@ -684,6 +746,7 @@ out:
                 unlink(sock);
         }
         close(r.ctl);
+        close(r.qmp.fd);
         close(r.sfd);
         free(r.guest_error);
         sigprocmask(SIG_SETMASK, &old, NULL);

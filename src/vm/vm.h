@@ -81,6 +81,17 @@ struct vs_vm_spec {
 int vs_vm_run(const struct vs_vm_spec *s, int in_fd, int out_fd, int err_fd, int *exit_code,
               vs_error **err);
 
+/* QMP (src/vm/qmp.c): the launcher's end of QEMU's control socket. */
+struct vs_qmp {
+        int fd;
+        bool ready; /* greeting read, capabilities negotiated */
+        char buf[8192];
+        size_t len;
+};
+/* Runs a QMP command without arguments ("stop", "cont"); errors carry
+ * QEMU's description. */
+int vs_qmp_execute(struct vs_qmp *q, const char *name, vs_error **err);
+
 /* Engine side (src/vm/ctr.c). */
 bool vs_ctr_is_vm(const struct vs_ctr *c);
 /* Everything a VM run needs on this host (QEMU, the kernel: built when
@@ -108,5 +119,17 @@ int vs_vm_exec_payload(const struct vs_ctr *c, const struct oci_config *cfg,
 int vs_vm_exec(struct vs_engine *e, const struct vs_ctr *c, const struct oci_config *cfg,
                const struct oci_process *proc, bool interactive, bool detach, int *status,
                vs_error **err);
+
+/* pause/unpause of a running VM container (QMP stop/cont through its
+ * launcher). */
+int vs_vm_pause(const struct vs_ctr *c, bool pause, vs_error **err);
+/* What `stats` shows of a VM container: the host CPU time of its QEMU and
+ * launcher, and from the guest (when it answers within a second) its
+ * memory in use, its RAM, and its process count. */
+struct vs_vm_stats {
+        uint64_t cpu_ns, mem_used, mem_total, pids;
+        bool guest; /* the guest answered */
+};
+int vs_vm_stats(const struct vs_ctr *c, struct vs_vm_stats *st, vs_error **err);
 
 #endif

@@ -532,6 +532,47 @@ def test_exec_it_is_a_pty_in_the_guest(vm):
     assert code == 130, out
 
 
+COUNTER = "i=0; while true; do echo $i; i=$((i+1)); sleep 0.2; done"
+
+
+def test_pause_unpause_stops_and_continues_the_guest(vm):
+    _start_vm(vm, "p", "trap 'echo got-term; exit 3' TERM; " + COUNTER)
+    assert vm("pause", "p").returncode == 0
+    info = vm.inspect("p")
+    assert info["State"]["Status"] == "paused" and info["State"]["Paused"], info["State"]
+    before = vm("logs", "p").stdout
+    time.sleep(2)
+    assert vm("logs", "p").stdout == before, "the guest ran while paused"
+    r = vm("exec", "p", "true")
+    assert r.returncode != 0 and "paused" in r.stderr, r.stderr
+    assert vm("pause", "p").returncode != 0  # already paused
+    assert vm("unpause", "p").returncode == 0
+    assert vm.inspect("p")["State"]["Status"] == "running"
+    n = len(before.splitlines())
+    helpers.wait_for(lambda: len(vm("logs", "p").stdout.splitlines()) > n + 3, 60,
+                     what="the counter going on")
+    assert vm("unpause", "p").returncode != 0  # not paused
+    # stop of a paused VM: the guest is continued and gets SIGTERM.
+    assert vm("pause", "p").returncode == 0
+    assert vm("stop", "-t", "60", "p", timeout=TIMEOUT).returncode == 0
+    info = vm.inspect("p")
+    assert info["State"]["ExitCode"] == 3, info["State"]
+    assert vm("logs", "p").stdout.endswith("got-term\n")
+
+
+def test_stats_show_guest_memory_and_processes(vm):
+    _start_vm(vm, "st", "sleep 1000 & sleep 1000 & wait", "--memory", "128m")
+    res = vm("stats", "--no-stream", "--format", "json", "st", timeout=TIMEOUT)
+    assert res.returncode == 0, res.stderr
+    row = json.loads(res.stdout.splitlines()[0])
+    # The guest's RAM (less what its kernel reserves), not the host's.
+    assert 100 << 20 < row["MemLimit"] <= 128 << 20, row
+    assert 0 < row["MemUsage"] < row["MemLimit"], row
+    # sh and its two sleeps.
+    assert row["PIDs"] == 3, row
+    assert float(row["CPUPerc"].rstrip("%")) >= 0
+
+
 def test_exec_into_stopped_vm_refused(vm):
     res = vm("create", "--name", "xc", "--isolation=vm", "busybox", "true")
     assert res.returncode == 0, res.stderr
