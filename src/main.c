@@ -53,13 +53,18 @@ static bool has_arg(int argc, char **argv, const char *a, const char *b)
 }
 
 /* runc's interface is chosen when the caller is an orchestrator speaking
- * runc: invoked as vessel-runtime (or runc), with a runc global option
+ * runc: invoked as vessel-runtime (or runc) or vessel-vm, with a runc global option
  * (--root, --log, ...), through `vessel runtime CMD`, for a command only the
  * runtime has, or for create/run given a --bundle. */
 static bool runtime_mode(const char *argv0, bool runc_globals, const char *cmd, int argc,
                          char **argv)
 {
         const char *base = strrchr(argv0, '/') ? strrchr(argv0, '/') + 1 : argv0;
+        /* vessel-vm: the OCI runtime with VM isolation for every bundle. */
+        if (strcmp(base, "vessel-vm") == 0) {
+                vs_globals.vm = true;
+                return true;
+        }
         if (strcmp(base, "vessel-runtime") == 0 || strcmp(base, "runc") == 0 || runc_globals)
                 return true;
         bool engine_has = find(vs_engine_commands, cmd) || find(vs_image_commands, cmd);

@@ -30,6 +30,7 @@ struct vs_globals {
         const char *data_root;        /* engine data, default /var/lib/vessel */
         const char *data_root_source; /* "flag", "environment (...)", a file, "default" */
         const char *config_path;      /* --config FILE */
+        bool vm; /* invoked as vessel-vm: every bundle runs in a VM (docs/vm.md) */
 };
 
 extern struct vs_globals vs_globals;

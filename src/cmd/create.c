@@ -44,7 +44,7 @@ static int create_or_run(int argc, char **argv, bool run)
                 {0},
         };
         const char *cmd = run ? "run" : "create";
-        struct vs_create_opts o = {.root = vs_globals.root, .bundle = "."};
+        struct vs_create_opts o = {.root = vs_globals.root, .bundle = ".", .vm = vs_globals.vm};
         bool detach = false;
         int c;
         opterr = 0;

@@ -23,6 +23,10 @@ struct vs_create_opts {
         /* Set by run: the exec fifo's read end comes back here, opened before
          * the init starts (see vs_container_run). */
         int *exec_fifo_out;
+        /* VM isolation whatever the config says (vessel invoked as
+         * vessel-vm); otherwise the annotation run.vessel.isolation=vm
+         * selects it (docs/vm.md). */
+        bool vm;
 };
 
 /* Creates the container: its init waits on the exec fifo afterwards.

@@ -1,6 +1,7 @@
 /* exec: a new process in a running container. */
 #include "runtime/cgroup.h"
 #include "runtime/container.h"
+#include "vm/vm.h"
 #include "runtime/foreground.h"
 #include "runtime/process.h"
 #include "runtime/seccomp.h"
@@ -138,6 +139,13 @@ int vs_container_exec(const struct vs_exec_opts *o, int *exit_status, vs_error *
         const char *status = vs_state_status(o->root, st);
         if (strcmp(status, "running") != 0 && strcmp(status, "created") != 0)
                 return vs_fail(err, "cannot exec in container '%s': it is %s", o->id, status);
+        /* Its init is a VM launcher in the host's namespaces: joining them
+         * would run the process on the host. */
+        if (vs_vm_oci_state_is_vm(st->annotations))
+                return vs_fail(err,
+                               "cannot exec in container '%s': it runs in a VM, and the OCI "
+                               "runtime's exec into VMs is not supported yet",
+                               o->id);
         _cleanup_config_ struct oci_config *cfg = NULL;
         if (vs_state_load_config(o->root, st, &cfg, err) < 0)
                 return -1;

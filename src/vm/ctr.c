@@ -4,6 +4,7 @@
  * container's init (its exit code is the process's). The OCI config the
  * engine generated for the container is what the guest runs. */
 #include "vm/vm.h"
+#include "vm/payload.h"
 #include "engine/engine.h"
 #include "oci/config.h"
 #include "runtime/caps.h"
@@ -29,8 +30,6 @@
 #include <termios.h>
 #include <unistd.h>
 
-#define BOOT_TIMEOUT_S 60
-
 bool vs_ctr_is_vm(const struct vs_ctr *c)
 {
         json_object *iso = json_object_object_get(c->host_config, "Isolation");
@@ -45,54 +44,11 @@ int vs_vm_host_check(struct vs_engine *e, vs_error **err)
         return vs_vm_kernel_get(e->data_root, true, true, &kernel, err);
 }
 
-/* The CONFIG payload (guest/proto.h) from the OCI config's process. */
-struct payload {
-        char *buf;
-        size_t len;
-};
-
-static void add(struct payload *p, const char *key, const char *value)
-{
-        size_t kl = strlen(key), vl = strlen(value);
-        p->buf = xrealloc(p->buf, p->len + kl + vl + 2);
-        memcpy(p->buf + p->len, key, kl);
-        p->buf[p->len + kl] = '=';
-        memcpy(p->buf + p->len + kl + 1, value, vl + 1);
-        p->len += kl + vl + 2;
-}
-
-static void add_num(struct payload *p, const char *key, int64_t v)
-{
-        char num[24];
-        snprintf(num, sizeof(num), "%lld", (long long) v);
-        add(p, key, num);
-}
-
-/* The process itself: arguments, environment, working directory, user. */
-static void add_process(const struct oci_process *proc, struct payload *p)
-{
-        for (size_t i = 0; proc->args && proc->args[i]; i++)
-                add(p, "arg", proc->args[i]);
-        for (size_t i = 0; proc->env && proc->env[i]; i++)
-                add(p, "env", proc->env[i]);
-        add(p, "cwd", proc->cwd ? proc->cwd : "/");
-        add_num(p, "uid", proc->user.uid);
-        add_num(p, "gid", proc->user.gid);
-        for (size_t i = 0; i < proc->user.n_additional_gids; i++)
-                add_num(p, "group", proc->user.additional_gids[i]);
-        if (proc->terminal) {
-                add(p, "tty", "1");
-                if (proc->has_console_size) {
-                        add_num(p, "rows", proc->console_height);
-                        add_num(p, "cols", proc->console_width);
-                }
-        }
-}
-
 /* The container's -v binds and named volumes become 9p shares "vol<N>",
  * each announced to the agent as "mount=<tag>:<ro|rw>:<destination>". 9p
  * shares directories: a file bind is refused. */
-static int build_shares(const struct vs_ctr *c, struct payload *p, char ***shares, vs_error **err)
+static int build_shares(const struct vs_ctr *c, struct vs_vm_payload *p, char ***shares,
+                        vs_error **err)
 {
         json_object *mounts = c->mounts;
         for (size_t i = 0; mounts && i < json_object_array_length(mounts); i++) {
@@ -114,14 +70,14 @@ static int build_shares(const struct vs_ctr *c, struct payload *p, char ***share
                     xasprintf("%s:%s:%s", rw ? tag : tag + 3, rw ? "rw" : "ro", dst);
                 strv_push(shares, tag);
                 strv_push(shares, src);
-                add(p, "mount", entry);
+                vs_vm_payload_add(p, "mount", entry);
         }
         return 0;
 }
 
 /* The files the engine bind-mounts into a container's /etc, sent by
  * content ("etc.hosts=..."): the agent binds them the same way. */
-static void add_etc_files(const struct vs_ctr *c, struct payload *p)
+static void add_etc_files(const struct vs_ctr *c, struct vs_vm_payload *p)
 {
         static const char *const names[] = {"hostname", "hosts", "resolv.conf"};
         for (size_t i = 0; i < 3; i++) {
@@ -130,78 +86,8 @@ static void add_etc_files(const struct vs_ctr *c, struct payload *p)
                 size_t n;
                 if (vs_read_file(path, &text, &n, NULL) < 0 || strlen(text) != n)
                         continue;
-                add(p, key, text);
+                vs_vm_payload_add(p, key, text);
         }
-}
-
-static uint64_t cap_mask(char **names)
-{
-        uint64_t m = 0;
-        for (size_t i = 0; names && names[i]; i++) {
-                int cap = vs_cap_from_name(names[i]);
-                if (cap >= 0 && cap < 64)
-                        m |= 1ULL << cap;
-        }
-        return m;
-}
-
-/* The container's own isolation, applied by the agent to the process in
- * the guest as the runtime applies it on the host: capabilities (as masks),
- * rlimits, no_new_privs, and the seccomp program compiled here by the
- * runtime's code (so the guest needs no libseccomp). */
-static int add_security(const struct vs_ctr *c, const struct oci_config *cfg,
-                        const struct oci_process *proc, struct payload *p, vs_error **err)
-{
-        if (proc->caps) {
-                char *const *sets[] = {proc->caps->bounding, proc->caps->effective,
-                                       proc->caps->permitted, proc->caps->inheritable,
-                                       proc->caps->ambient};
-                static const char *const keys[] = {"caps.bounding", "caps.effective",
-                                                   "caps.permitted", "caps.inheritable",
-                                                   "caps.ambient"};
-                for (size_t i = 0; i < 5; i++) {
-                        char hex[24];
-                        snprintf(hex, sizeof(hex), "%llx",
-                                 (unsigned long long) cap_mask((char **) sets[i]));
-                        add(p, keys[i], hex);
-                }
-        }
-        for (size_t i = 0; i < proc->n_rlimits; i++) {
-                const struct oci_rlimit *r = &proc->rlimits[i];
-                _cleanup_free_ char *v =
-                    xasprintf("%d:%llu:%llu", r->resource, (unsigned long long) r->soft,
-                              (unsigned long long) r->hard);
-                add(p, "rlimit", v);
-        }
-        /* A container inherits the monitor's open-file limit unless the
-         * config sets one; the guest's default (1024) would differ. */
-        bool nofile = false;
-        for (size_t i = 0; i < proc->n_rlimits; i++)
-                nofile |= proc->rlimits[i].resource == RLIMIT_NOFILE;
-        struct rlimit rl;
-        if (!nofile && getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-                _cleanup_free_ char *v =
-                    xasprintf("%d:%llu:%llu", RLIMIT_NOFILE, (unsigned long long) rl.rlim_cur,
-                              (unsigned long long) rl.rlim_max);
-                add(p, "rlimit", v);
-        }
-        if (proc->no_new_privileges)
-                add(p, "nnp", "1");
-        struct vs_seccomp_prog *prog = NULL;
-        if (vs_seccomp_compile_config(cfg, c->runtime_root, &prog, err) < 0)
-                return -1;
-        if (prog) {
-                size_t n = (size_t) prog->len * sizeof(struct sock_filter);
-                const unsigned char *b = (const unsigned char *) prog->insns;
-                char *v = xmalloc(16 + 2 * n + 1);
-                int off = snprintf(v, 16, "%u:", prog->flags);
-                for (size_t i = 0; i < n; i++)
-                        snprintf(v + off + 2 * i, 3, "%02x", b[i]);
-                add(p, "seccomp", v);
-                free(v);
-                vs_seccomp_prog_free(prog);
-        }
-        return 0;
 }
 
 static unsigned vcpus(const struct vs_ctr *c)
@@ -220,13 +106,6 @@ static unsigned memory_mib(const struct vs_ctr *c)
         if (m <= 0)
                 m = VS_VM_DEFAULT_MEMORY;
         return (unsigned) ((m + (1 << 20) - 1) >> 20);
-}
-
-static int boot_timeout_ms(void)
-{
-        const char *s = getenv("VESSEL_VM_BOOT_TIMEOUT");
-        int v = s && *s ? atoi(s) : 0;
-        return (v > 0 ? v : BOOT_TIMEOUT_S) * 1000;
 }
 
 static int write_info(const struct vs_ctr *c, const struct vs_vm_spec *s, const char *why,
@@ -279,13 +158,13 @@ int vs_vm_exec_payload(const struct vs_ctr *c, const struct oci_config *cfg,
                        const struct oci_process *proc, bool open_stdin, char **buf, size_t *len,
                        vs_error **err)
 {
-        struct payload p = {0};
+        struct vs_vm_payload p = {0};
         if (proc->args == NULL || proc->args[0] == NULL)
                 return vs_fail(err, "no command to run");
-        add_process(proc, &p);
+        vs_vm_payload_process(proc, &p);
         if (open_stdin)
-                add(&p, "stdin", "1");
-        if (add_security(c, cfg, proc, &p, err) < 0) {
+                vs_vm_payload_add(&p, "stdin", "1");
+        if (vs_vm_payload_security(c->runtime_root, cfg, proc, &p, err) < 0) {
                 free(p.buf);
                 return -1;
         }
@@ -302,14 +181,14 @@ int vs_vm_ctr_spawn(struct vs_engine *e, struct vs_ctr *c, int in_fd, int out_fd
                 return -1;
         if (cfg->process == NULL || cfg->process->args == NULL || cfg->process->args[0] == NULL)
                 return vs_fail(err, "the container's config has no process args");
-        struct payload p = {0};
+        struct vs_vm_payload p = {0};
         _cleanup_free_ char *qemu = NULL, *kernel = NULL, *initrd = NULL;
         _cleanup_strv_ char **shares = NULL;
         add_etc_files(c, &p);
-        add_process(cfg->process, &p);
+        vs_vm_payload_process(cfg->process, &p);
         if (cfg->hostname)
-                add(&p, "hostname", cfg->hostname);
-        if (add_security(c, cfg, cfg->process, &p, err) < 0 ||
+                vs_vm_payload_add(&p, "hostname", cfg->hostname);
+        if (vs_vm_payload_security(c->runtime_root, cfg, cfg->process, &p, err) < 0 ||
             build_shares(c, &p, &shares, err) < 0 || vs_vm_qemu_path(&qemu, err) < 0 ||
             vs_vm_kernel_get(e->data_root, false, false, &kernel, err) < 0 ||
             vs_vm_initramfs(e->data_root, &initrd, err) < 0) {
@@ -334,9 +213,10 @@ int vs_vm_ctr_spawn(struct vs_engine *e, struct vs_ctr *c, int in_fd, int out_fd
             .shares = shares,
             .config = payload,
             .config_len = p.len,
-            .boot_timeout_ms = boot_timeout_ms(),
+            .boot_timeout_ms = vs_vm_boot_timeout_ms(),
             .sock_dir = c->dir,
             .tty = cfg->process->terminal,
+            .started_fd = -1,
         };
         if (write_info(c, &s, why, err) < 0)
                 return -1;

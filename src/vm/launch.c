@@ -705,6 +705,8 @@ int vs_vm_run(const struct vs_vm_spec *s, int in_fd, int out_fd, int err_fd, int
         r.qemu = spawn_qemu(s, sv[1], qv[1], err);
         close(sv[1]);
         close(qv[1]);
+        if (r.qemu > 0 && s->started_fd >= 0)
+                close(s->started_fd); /* the OCI `start` returns */
         int ret = -1;
         if (r.qemu < 0)
                 goto out;

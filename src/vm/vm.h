@@ -35,6 +35,11 @@ struct oci_process;
 #define VS_VM_MIN_MEMORY     (64LL << 20)
 #define VS_VM_DEFAULT_MEMORY (256LL << 20)
 #define VS_VM_EXEC_SOCK      "vm.sock"
+/* The OCI annotation that selects VM isolation for a bundle. */
+#define VS_VM_ANNOTATION "run.vessel.isolation"
+/* What the host cgroup of an OCI VM container gets above its guest RAM
+ * (QEMU and the launcher). */
+#define VS_VM_HOST_OVERHEAD (128LL << 20)
 
 /* The cache key of the guest kernel this vessel builds: hex sha256 of the
  * fragment, the build script and the linux-source package version. */
@@ -69,7 +74,8 @@ struct vs_vm_spec {
         /* Where the launcher listens for exec requests once the guest is
          * up (<sock_dir>/vm.sock); NULL: none. */
         const char *sock_dir;
-        bool tty; /* stdin is a pty slave: its size goes to the guest */
+        bool tty;       /* stdin is a pty slave: its size goes to the guest */
+        int started_fd; /* closed once QEMU runs (the OCI exec fifo); -1: none */
         size_t config_len;
         int boot_timeout_ms;
 };
@@ -131,5 +137,23 @@ struct vs_vm_stats {
         bool guest; /* the guest answered */
 };
 int vs_vm_stats(const struct vs_ctr *c, struct vs_vm_stats *st, vs_error **err);
+
+/* OCI runtime side (src/vm/oci.c). */
+/* True when the bundle asks for a VM (annotation run.vessel.isolation=vm)
+ * or vessel was invoked as vessel-vm. */
+bool vs_vm_oci_wanted(const struct oci_config *cfg, bool invoked_as_vm);
+/* Raises the config's memory limit by VS_VM_HOST_OVERHEAD (before the
+ * cgroup is made): the limit is the guest's RAM. */
+void vs_vm_oci_adjust_resources(struct oci_config *cfg);
+/* A runtime state's annotations say VM isolation. */
+struct json_object;
+bool vs_vm_oci_state_is_vm(struct json_object *annotations);
+/* Forks the launcher that stands in for the container's init: it waits on
+ * the exec fifo (fifo_fd, an O_PATH fd) for `start`, then boots the
+ * guest. With process.terminal the console socket gets a pty master. */
+/* root: where the initramfs is cached (and a kernel looked for, before the
+ * shared cache). */
+pid_t vs_vm_oci_spawn(const struct oci_config *cfg, const char *root, const char *state_dir,
+                      int fifo_fd, const char *console_socket, vs_error **err);
 
 #endif

@@ -638,3 +638,125 @@ def test_boot_failure_reported_and_cleaned(vm, tmp_path):
     res = vm("run", "--rm", "--isolation=vm", "busybox", "true", timeout=TIMEOUT)
     assert res.returncode == 125
     assert "could not load kernel" in res.stderr
+
+
+# --------------------------------------------------------------------------
+# the OCI runtime side: podman selects VM isolation per container
+
+
+@pytest.fixture(scope="module")
+def podman_vm(vessel_bin, vm_kernel, tmp_path_factory):
+    """podman with two runtimes: vessel invoked as vessel-vm (every bundle
+    in a VM) and as vessel-runtime (a VM when the bundle's annotation asks),
+    each through a wrapper that fixes its state root (podman's cleanup
+    process is not given --runtime-flag). Everything under a temp dir; no
+    network (netns none)."""
+    if shutil.which("podman") is None:
+        pytest.skip("podman is not installed (scripts/deps.sh installs it)")
+    import resource
+    from test_callers import _cleanup_dir, _entries, _mounts_under, _ok, _run
+
+    base = tmp_path_factory.mktemp("podman-vm")
+    (base / "tmp").mkdir()
+    nofile = min(1024, resource.getrlimit(resource.RLIMIT_NOFILE)[1])
+    nproc = min(4096, resource.getrlimit(resource.RLIMIT_NPROC)[1])
+    conf = base / "containers.conf"
+    conf.write_text(
+        "[containers]\n"
+        'netns = "none"\n'
+        f'default_ulimits = ["nofile={nofile}:{nofile}", "nproc={nproc}:{nproc}"]\n'
+        "[engine]\n"
+        'cgroup_manager = "cgroupfs"\n'
+        'events_logger = "file"\n'
+        f'events_logfile_path = "{base}/events.log"\n'
+        f'tmp_dir = "{base}/tmp"\n')
+    wrappers, states = {}, {}
+    cache = os.environ.get("VESSEL_KERNEL_CACHE")
+    for name in ("vessel-vm", "vessel-runtime"):
+        link = base / name
+        link.symlink_to(vessel_bin)
+        states[name] = base / f"state-{name}"
+        w = base / f"{name}-wrapper"
+        env_line = f"export VESSEL_KERNEL_CACHE={cache}\n" if cache else ""
+        w.write_text(f'#!/bin/sh\n{env_line}exec {link} --root {states[name]} "$@"\n')
+        w.chmod(0o755)
+        wrappers[name] = str(w)
+    tar = base / "busybox.tar"
+    _ok([vessel_bin, "save", "-o", tar, "busybox"],
+        env=dict(os.environ, VESSEL_ROOT=str(base / "data")))
+    env = dict(os.environ, CONTAINERS_CONF=str(conf))
+    env.pop("CONTAINER_HOST", None)
+
+    def podman(runtime, *args, timeout=TIMEOUT):
+        return _run(["podman", "--root", base / "root", "--runroot", base / "runroot",
+                     "--tmpdir", base / "tmp", "--cgroup-manager", "cgroupfs",
+                     "--events-backend", "file", "--runtime", wrappers[runtime], *args],
+                    timeout=timeout, env=env)
+
+    problems = []
+    try:
+        res = podman("vessel-vm", "load", "-i", tar)
+        assert res.returncode == 0, res.stderr
+        podman.states = states
+        podman.base = base
+        yield podman
+        res = podman("vessel-vm", "ps", "-aq")
+        if res.stdout.split():
+            problems.append(f"containers left in podman: {res.stdout.split()}")
+            podman("vessel-vm", "rm", "-af", "-t", "0")
+    finally:
+        for name, state in states.items():
+            if _entries(state):
+                problems.append(f"{name} state left: {_entries(state)}")
+        qemus = _qemu_pids(str(base))
+        if qemus:
+            problems.append(f"QEMU processes left: {qemus}")
+        _cleanup_dir(base / "tmp", problems)
+        for mp in sorted(_mounts_under(base), key=len, reverse=True):
+            subprocess.run(["umount", "-l", mp], capture_output=True)
+        _cleanup_dir(base, problems)
+    assert not problems, "podman teardown:\n  " + "\n  ".join(problems)
+
+
+def test_podman_runs_a_container_in_a_vm_via_vessel_vm(podman_vm):
+    res = podman_vm("vessel-vm", "run", "--rm", "busybox", "sh", "-c",
+                    "uname -r; echo err >&2; exit 3", timeout=TIMEOUT)
+    assert res.returncode == 3, res.stderr
+    kernel = res.stdout.strip()
+    assert kernel.startswith("6.1.") and kernel != os.uname().release, res.stdout
+    assert res.stderr.endswith("err\n"), res.stderr
+    # A pty through podman's console socket.
+    res = podman_vm("vessel-vm", "run", "-t", "--rm", "busybox", "tty", timeout=TIMEOUT)
+    assert res.returncode == 0 and res.stdout.startswith("/dev/pts/"), res.stdout + res.stderr
+
+
+def test_podman_detached_vm_stop_delivers_sigterm(podman_vm):
+    res = podman_vm("vessel-vm", "run", "-d", "--name", "pvm", "busybox", "sh", "-c",
+                    "trap 'echo got-term; exit 4' TERM; echo up; "
+                    "while true; do sleep 0.1; done", timeout=TIMEOUT)
+    assert res.returncode == 0, res.stderr
+    try:
+        helpers.wait_for(lambda: "up" in podman_vm("vessel-vm", "logs", "pvm").stdout, 120,
+                         what="the guest's output")
+        assert len(_qemu_pids(str(podman_vm.base))) == 1
+        # exec would join the launcher's (the host's) namespaces: refused.
+        r = podman_vm("vessel-vm", "exec", "pvm", "true")
+        assert r.returncode != 0 and "runs in a VM" in r.stderr, r.stderr
+        assert podman_vm("vessel-vm", "stop", "-t", "60", "pvm",
+                         timeout=TIMEOUT).returncode == 0
+        out = podman_vm("vessel-vm", "inspect", "pvm", "--format", "{{.State.ExitCode}}").stdout
+        assert out.strip() == "4"
+        assert podman_vm("vessel-vm", "logs", "pvm").stdout == "up\ngot-term\n"
+    finally:
+        podman_vm("vessel-vm", "rm", "-f", "-t", "0", "pvm")
+    assert _qemu_pids(str(podman_vm.base)) == []
+
+
+def test_podman_annotation_selects_a_vm_per_container(podman_vm):
+    vm_run = podman_vm("vessel-runtime", "run", "--rm", "--annotation",
+                       "run.vessel.isolation=vm", "busybox", "uname", "-r", timeout=TIMEOUT)
+    plain = podman_vm("vessel-runtime", "run", "--rm", "busybox", "uname", "-r")
+    assert vm_run.returncode == 0 and plain.returncode == 0, vm_run.stderr + plain.stderr
+    assert vm_run.stdout.strip().startswith("6.1.") and vm_run.stdout != plain.stdout
+    assert plain.stdout.strip() == os.uname().release
+
