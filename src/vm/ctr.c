@@ -199,6 +199,7 @@ int vs_vm_ctr_spawn(struct vs_engine *e, struct vs_ctr *c, int in_fd, int out_fd
         _cleanup_free_ char *rootfs = xasprintf("%s/rootfs", c->dir);
         _cleanup_free_ char *console = xasprintf("%s/vm-console.log", c->dir);
         _cleanup_free_ char *qlog = xasprintf("%s/vm-qemu.log", c->dir);
+        _cleanup_free_ char *jail = xasprintf("%s/vm-jail", c->dir);
         const char *why = "";
         struct vs_vm_spec s = {
             .qemu = qemu,
@@ -217,6 +218,7 @@ int vs_vm_ctr_spawn(struct vs_engine *e, struct vs_ctr *c, int in_fd, int out_fd
             .sock_dir = c->dir,
             .tty = cfg->process->terminal,
             .started_fd = -1,
+            .jail_dir = jail,
         };
         if (write_info(c, &s, why, err) < 0)
                 return -1;

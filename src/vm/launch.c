@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <linux/kvm.h>
+#include <linux/sched.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -136,8 +137,11 @@ static char **qemu_argv(const struct vs_vm_spec *s)
         char **v = NULL;
         _cleanup_free_ char *mem = xasprintf("%u", s->mem_mib);
         _cleanup_free_ char *smp = xasprintf("%u", s->cpus);
-        _cleanup_free_ char *log = opt_escape(s->console_log);
-        _cleanup_free_ char *serial = xasprintf("file:%s", log);
+        /* Paths as QEMU sees them in its jail (src/vm/jail.c). */
+        _cleanup_free_ char *serial = xasprintf("file:%s", VS_VM_JAIL_CONSOLE);
+        _cleanup_free_ char *where = opt_escape(s->jail_dir);
+        _cleanup_free_ char *name =
+            xasprintf("vessel,debug-threads=off,process=vessel-vm:%s", where);
         const char *fixed[] = {
             s->qemu,
             "-M",
@@ -159,9 +163,13 @@ static char **qemu_argv(const struct vs_vm_spec *s)
             "-nographic",
             "-no-reboot",
             "-kernel",
-            s->kernel,
+            VS_VM_JAIL_KERNEL,
             "-initrd",
-            s->initrd,
+            VS_VM_JAIL_INITRD,
+            /* Names the container's directory in ps (the paths above do
+             * not). */
+            "-name",
+            name,
             "-append",
             "console=ttyS0 quiet panic=-1 reboot=t tsc=reliable lpj=" GUEST_LPJ,
             "-serial",
@@ -183,13 +191,14 @@ static char **qemu_argv(const struct vs_vm_spec *s)
         };
         for (size_t i = 0; fixed[i]; i++)
                 strv_push(&v, fixed[i]);
-        add_share(&v, "root", VS_VM_ROOTFS_TAG, s->rootfs, false);
+        add_share(&v, "root", VS_VM_ROOTFS_TAG, VS_VM_JAIL_ROOTFS, false);
         for (size_t i = 0; s->shares && s->shares[i] && s->shares[i + 1]; i += 2) {
                 const char *tag = s->shares[i];
                 bool ro = strncmp(tag, "ro:", 3) == 0;
                 if (ro)
                         tag += 3;
-                add_share(&v, tag, tag, s->shares[i + 1], ro);
+                _cleanup_free_ char *path = xasprintf("/vm/%s", tag);
+                add_share(&v, tag, tag, path, ro);
         }
         return v;
 }
@@ -212,7 +221,7 @@ static char *last_line(const char *path)
         return xstrdup(line);
 }
 
-static pid_t spawn_qemu(const struct vs_vm_spec *s, int ctl, int qmp, vs_error **err)
+static pid_t spawn_qemu(const struct vs_vm_spec *s, int ctl, int qmp, int *alive_w, vs_error **err)
 {
         _cleanup_strv_ char **argv = qemu_argv(s);
         _cleanup_close_ int log = open(s->qemu_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -223,14 +232,36 @@ static pid_t spawn_qemu(const struct vs_vm_spec *s, int ctl, int qmp, vs_error *
                 return vs_fail_errno(err, "cannot open /dev/null");
         _cleanup_free_ char *cmd = vs_command_string(argv[0], argv + 1);
         vs_debug("vm: %s", cmd);
-        pid_t parent = getpid();
-        pid_t pid = fork();
-        if (pid < 0)
-                return vs_fail_errno(err, "cannot fork");
+        /* The serial console's file exists before the jail binds it. */
+        _cleanup_close_ int con =
+            open(s->console_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (con < 0)
+                return vs_fail_errno(err, "cannot create %s", s->console_log);
+        if (mkdir(s->jail_dir, 0700) < 0 && errno != EEXIST)
+                return vs_fail_errno(err, "cannot create %s", s->jail_dir);
+        /* Our end stays open while we live: the child sees it hang up if we
+         * died before its PR_SET_PDEATHSIG (getppid() says nothing across
+         * the pid namespace). */
+        int alive[2];
+        if (pipe2(alive, O_CLOEXEC) < 0)
+                return vs_fail_errno(err, "cannot create a pipe");
+        /* Its own pid, mount, network, IPC and UTS namespaces (the jail). */
+        struct clone_args ca = {
+            .flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS,
+            .exit_signal = SIGCHLD,
+        };
+        pid_t pid = (pid_t) syscall(SYS_clone3, &ca, sizeof(ca));
+        if (pid < 0) {
+                close(alive[0]);
+                close(alive[1]);
+                return vs_fail_errno(err, "cannot start QEMU in new namespaces");
+        }
         if (pid == 0) {
                 /* QEMU never outlives whoever started it. */
                 prctl(PR_SET_PDEATHSIG, SIGKILL);
-                if (getppid() != parent)
+                close(alive[1]);
+                struct pollfd hup = {.fd = alive[0], .events = POLLIN};
+                if (poll(&hup, 1, 0) != 0)
                         _exit(1);
                 dup2(null, 0);
                 dup2(null, 1);
@@ -245,10 +276,15 @@ static pid_t spawn_qemu(const struct vs_vm_spec *s, int ctl, int qmp, vs_error *
                 sigset_t none;
                 sigemptyset(&none);
                 sigprocmask(SIG_SETMASK, &none, NULL);
-                execv(argv[0], argv);
+                vs_vm_jail_enter(s, s->jail_dir);
+                /* Under /usr (Debian's): its own path, from which QEMU finds
+                 * its firmware (../share/qemu); otherwise the bound copy. */
+                execv(strncmp(s->qemu, "/usr/", 5) == 0 ? s->qemu : VS_VM_JAIL_QEMU, argv);
                 dprintf(2, "cannot execute %s: %s\n", argv[0], strerror(errno));
                 _exit(127);
         }
+        close(alive[0]);
+        *alive_w = alive[1];
         return pid;
 }
 
@@ -702,7 +738,8 @@ int vs_vm_run(const struct vs_vm_spec *s, int in_fd, int out_fd, int err_fd, int
         r.ctl = sv[0];
         r.qmp.fd = qv[0];
         int64_t t0 = now_ms();
-        r.qemu = spawn_qemu(s, sv[1], qv[1], err);
+        int alive_w = -1;
+        r.qemu = spawn_qemu(s, sv[1], qv[1], &alive_w, err);
         close(sv[1]);
         close(qv[1]);
         if (r.qemu > 0 && s->started_fd >= 0)
@@ -747,6 +784,8 @@ out:
                 _cleanup_free_ char *sock = xasprintf("%s/" VS_VM_EXEC_SOCK, s->sock_dir);
                 unlink(sock);
         }
+        if (alive_w >= 0)
+                close(alive_w);
         close(r.ctl);
         close(r.qmp.fd);
         close(r.sfd);

@@ -120,7 +120,7 @@ static void add_mounts(const struct oci_config *cfg, struct vs_vm_payload *p, ch
 
 struct oci_launch {
         struct vs_vm_spec s;
-        char *qemu, *kernel, *initrd, *console, *qlog, *payload;
+        char *qemu, *kernel, *initrd, *console, *qlog, *jail, *payload;
         char **shares;
 };
 
@@ -131,6 +131,7 @@ static void launch_free(struct oci_launch *l)
         free(l->initrd);
         free(l->console);
         free(l->qlog);
+        free(l->jail);
         free(l->payload);
         strv_free(l->shares);
 }
@@ -157,6 +158,7 @@ static int prepare(const struct oci_config *cfg, const char *root, const char *s
                 return -1;
         l->console = xasprintf("%s/vm-console.log", state_dir);
         l->qlog = xasprintf("%s/vm-qemu.log", state_dir);
+        l->jail = xasprintf("%s/vm-jail", state_dir);
         const char *why = "";
         l->s = (struct vs_vm_spec){
             .qemu = l->qemu,
@@ -175,6 +177,7 @@ static int prepare(const struct oci_config *cfg, const char *root, const char *s
             .sock_dir = state_dir,
             .tty = cfg->process->terminal,
             .started_fd = -1,
+            .jail_dir = l->jail,
         };
         vs_debug("vm: %s (%s), %u MiB, %u vCPUs", l->s.accel, why, l->s.mem_mib, l->s.cpus);
         return 0;

@@ -74,8 +74,9 @@ struct vs_vm_spec {
         /* Where the launcher listens for exec requests once the guest is
          * up (<sock_dir>/vm.sock); NULL: none. */
         const char *sock_dir;
-        bool tty;       /* stdin is a pty slave: its size goes to the guest */
-        int started_fd; /* closed once QEMU runs (the OCI exec fifo); -1: none */
+        bool tty;             /* stdin is a pty slave: its size goes to the guest */
+        int started_fd;       /* closed once QEMU runs (the OCI exec fifo); -1: none */
+        const char *jail_dir; /* an empty directory for QEMU's jail's root */
         size_t config_len;
         int boot_timeout_ms;
 };
@@ -86,6 +87,17 @@ struct vs_vm_spec {
  * or -1: QEMU failed, the boot timed out, the guest died. */
 int vs_vm_run(const struct vs_vm_spec *s, int in_fd, int out_fd, int err_fd, int *exit_code,
               vs_error **err);
+
+/* QEMU's jail (src/vm/jail.c): the paths QEMU sees there. */
+#define VS_VM_JAIL_QEMU    "/vm/qemu"
+#define VS_VM_JAIL_KERNEL  "/vm/kernel"
+#define VS_VM_JAIL_INITRD  "/vm/initrd"
+#define VS_VM_JAIL_CONSOLE "/vm/console.log"
+#define VS_VM_JAIL_ROOTFS  "/vm/rootfs"
+/* In the child that becomes QEMU, already in its new namespaces: builds the
+ * jail's root on dir (an empty host directory), pivots into it, drops
+ * capabilities, sets no_new_privs. Ends the process on failure. */
+void vs_vm_jail_enter(const struct vs_vm_spec *s, const char *dir);
 
 /* QMP (src/vm/qmp.c): the launcher's end of QEMU's control socket. */
 struct vs_qmp {

@@ -43,6 +43,13 @@ def _qemu_pids(marker):
     return pids
 
 
+def _cmdline(p):
+    try:
+        return (p / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return ""
+
+
 def _expected_accel():
     with open("/proc/cpuinfo") as f:
         flags = " ".join(l for l in f if l.startswith("flags"))
@@ -270,6 +277,69 @@ def test_volumes_are_shared_with_the_host(vm, tmp_path):
     assert not (vol / "x").exists()
 
 
+# The capabilities QEMU keeps (src/vm/jail.c): CHOWN, DAC_OVERRIDE,
+# DAC_READ_SEARCH, FOWNER, FSETID.
+JAIL_CAPS = (1 << 0) | (1 << 1) | (1 << 2) | (1 << 3) | (1 << 4)
+
+
+def _status(pid):
+    return dict(l.split(":\t", 1) for l in Path(f"/proc/{pid}/status").read_text().splitlines()
+                if ":\t" in l)
+
+
+def test_qemu_is_jailed(vm, tmp_path):
+    vol = tmp_path / "vol"
+    vol.mkdir()
+    secret = tmp_path / "secret"
+    secret.write_text("host-only\n")
+    _start_vm(vm, "j", "sleep 1000", "-v", f"{vol}:/data")
+    [q] = _qemu_pids(str(vm.data_root))
+    root = Path(f"/proc/{q}/root")
+    # A root of its own with only what it needs.
+    assert sorted(os.listdir(root)) == ["bin", "dev", "etc", "lib", "lib64", "proc", "sbin",
+                                        "usr", "vm"]
+    assert sorted(os.listdir(root / "dev")) == ["null", "random", "urandom", "zero"]
+    assert sorted(os.listdir(root / "vm")) == ["console.log", "initrd", "kernel", "rootfs",
+                                               "vol0"]
+    assert os.listdir(root / "etc") in ([], ["ld.so.cache"])
+    # Host paths it does not need are not there: not the test's files, not
+    # the data root, not the host's /tmp, /root, /var, /work.
+    for p in (secret, vm.data_root, Path("/tmp"), Path("/root"), Path("/var"), Path("/work")):
+        assert not os.path.exists(f"{root}{p}"), p
+    # Its own pid, mount and network namespaces; it is pid 1 in its own.
+    for ns in ("pid", "mnt", "net", "ipc", "uts"):
+        assert os.readlink(f"/proc/{q}/ns/{ns}") != os.readlink(f"/proc/self/ns/{ns}"), ns
+    st = _status(q)
+    assert st["NSpid"].split()[-1] == "1", st["NSpid"]
+    assert st["NoNewPrivs"].strip() == "1"
+    assert st["Seccomp"].strip() == "2"  # QEMU's -sandbox
+    assert int(st["CapBnd"], 16) == JAIL_CAPS, st["CapBnd"]
+    assert int(st["CapEff"], 16) & ~JAIL_CAPS == 0, st["CapEff"]
+    # /usr and the kernel are read-only to it.
+    mounts = Path(f"/proc/{q}/mountinfo").read_text().splitlines()
+    opts = {l.split()[4]: l.split()[5] for l in mounts}
+    assert opts["/usr"].startswith("ro") and opts["/vm/kernel"].startswith("ro"), opts
+    assert "nodev" in opts["/vm/rootfs"] and "nosuid" in opts["/vm/rootfs"], opts
+
+
+def test_guest_cannot_create_device_nodes_on_the_host(vm, tmp_path):
+    """9p passthrough writes what the guest asks for into host directories:
+    QEMU lacks CAP_MKNOD in its jail, so a guest's device node never lands
+    on the host (in a volume or the container's upper layer), while
+    ownership changes still pass through (CAP_CHOWN). (A device node the
+    guest opens is its own kernel's device: 9p carries only its numbers.)"""
+    vol = tmp_path / "vol"
+    vol.mkdir()
+    res = run_vm(vm, "-v", f"{vol}:/data", "busybox", "sh", "-c",
+                 "mknod /data/null c 1 3 || echo mknod-failed; "
+                 "mknod /tmp/null c 1 3 || echo mknod-failed; "
+                 "touch /data/f && chown 1234:1234 /data/f && stat -c %u /data/f")
+    assert res.stdout.split() == ["mknod-failed", "mknod-failed", "1234"], res.stderr
+    assert "Operation not permitted" in res.stderr
+    assert not (vol / "null").exists()
+    assert (vol / "f").stat().st_uid == 1234
+
+
 def test_file_bind_refused(vm, tmp_path):
     f = tmp_path / "file"
     f.write_text("x")
@@ -350,17 +420,22 @@ def test_restart_policy_restarts_a_crashing_vm(vm):
 def test_boot_timeout_kills_the_hypervisor(vm, tmp_path):
     """A hypervisor that never boots anything: the run fails after the boot
     timeout, says so, and the process is gone."""
-    pidfile = tmp_path / "hung.pid"
+    # (It runs in QEMU's jail, which sees nothing of tmp_path: it is found
+    # by its unique sleep duration.)
     fake = tmp_path / "qemu"
-    fake.write_text(f"#!/bin/sh\necho $$ > {pidfile}\nexec sleep 1000\n")
+    fake.write_text("#!/bin/sh\nexec sleep 987.654\n")
     fake.chmod(0o755)
     vm.env["VESSEL_QEMU"] = str(fake)
     vm.env["VESSEL_VM_BOOT_TIMEOUT"] = "3"
+
+    def hung():
+        return [p for p in Path("/proc").iterdir() if p.name.isdigit() and
+                _cmdline(p) == "sleep 987.654"]
+
     res = vm("run", "--rm", "--isolation=vm", "busybox", "true", timeout=TIMEOUT)
     assert res.returncode == 125
     assert "did not boot within 3 s" in res.stderr, res.stderr
-    pid = int(pidfile.read_text())
-    helpers.wait_for(lambda: not os.path.exists(f"/proc/{pid}"), 10, what="hung QEMU gone")
+    helpers.wait_for(lambda: hung() == [], 10, what="hung QEMU gone")
     assert vm.records() == []
 
 
