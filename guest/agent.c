@@ -31,7 +31,12 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <net/route.h>
+#include <netinet/in.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/reboot.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -214,6 +219,7 @@ struct config {
         const char *etc[3]; /* hostname, hosts, resolv.conf contents */
         bool has_caps, nnp;
         bool tty, open_stdin; /* exec requests: a pty; stdin forwarded */
+        bool net_user;        /* a NIC on QEMU's user-mode network */
         unsigned short rows, cols;
         uint64_t caps[5]; /* bounding, effective, permitted, inheritable, ambient */
         struct {
@@ -316,6 +322,8 @@ static void parse_config(char *buf, size_t len, struct config *c)
                                 }
                 } else if (strcmp(p, "nnp") == 0) {
                         c->nnp = true;
+                } else if (strcmp(p, "net") == 0) {
+                        c->net_user = strcmp(v, "user") == 0;
                 } else if (strcmp(p, "tty") == 0) {
                         c->tty = true;
                 } else if (strcmp(p, "stdin") == 0) {
@@ -431,6 +439,50 @@ static void bind_etc_files(struct config *c)
                 if (mount(src, dst, NULL, MS_BIND, NULL) < 0)
                         fail("cannot bind %s: %s", dst, strerror(errno));
         }
+}
+
+static void if_up(int sock, const char *name, const char *addr, const char *mask)
+{
+        struct ifreq ifr = {0};
+        snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+        if (addr) {
+                struct sockaddr_in *sin = (struct sockaddr_in *) &ifr.ifr_addr;
+                sin->sin_family = AF_INET;
+                inet_pton(AF_INET, addr, &sin->sin_addr);
+                if (ioctl(sock, SIOCSIFADDR, &ifr) < 0)
+                        fail("cannot set the address of %s: %s", name, strerror(errno));
+                inet_pton(AF_INET, mask, &sin->sin_addr);
+                if (ioctl(sock, SIOCSIFNETMASK, &ifr) < 0)
+                        fail("cannot set the netmask of %s: %s", name, strerror(errno));
+        }
+        if (ioctl(sock, SIOCGIFFLAGS, &ifr) < 0)
+                fail("no network interface %s: %s", name, strerror(errno));
+        ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+        if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0)
+                fail("cannot bring %s up: %s", name, strerror(errno));
+}
+
+/* lo, as in a container; with user-mode networking eth0 as QEMU's libslirp
+ * expects it (10.0.2.15/24, gateway 10.0.2.2). */
+static void setup_network(const struct config *c)
+{
+        int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (sock < 0)
+                fail("cannot create a socket: %s", strerror(errno));
+        if_up(sock, "lo", NULL, NULL);
+        if (c->net_user) {
+                if_up(sock, "eth0", "10.0.2.15", "255.255.255.0");
+                struct rtentry rt = {0};
+                struct sockaddr_in *gw = (struct sockaddr_in *) &rt.rt_gateway;
+                struct sockaddr_in *dst = (struct sockaddr_in *) &rt.rt_dst;
+                struct sockaddr_in *mask = (struct sockaddr_in *) &rt.rt_genmask;
+                gw->sin_family = dst->sin_family = mask->sin_family = AF_INET;
+                inet_pton(AF_INET, "10.0.2.2", &gw->sin_addr);
+                rt.rt_flags = RTF_UP | RTF_GATEWAY;
+                if (ioctl(sock, SIOCADDRT, &rt) < 0)
+                        fail("cannot add the default route: %s", strerror(errno));
+        }
+        close(sock);
 }
 
 static void setup_rootfs(void)
@@ -891,6 +943,7 @@ int main(void)
         parse_config(data, len, &c);
         if (c.hostname && sethostname(c.hostname, strlen(c.hostname)) < 0)
                 fail("cannot set the hostname: %s", strerror(errno));
+        setup_network(&c);
         setup_rootfs();
         bind_etc_files(&c);
         mount_volumes(&c);

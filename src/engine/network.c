@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "engine/engine.h"
+#include "vm/vm.h"
 #include "net/net.h"
 #include "util/cleanup.h"
 #include "util/xalloc.h"
@@ -52,6 +53,8 @@ int vs_engine_net_check(struct vs_engine *e, const struct vs_run_flags *f, json_
 
 const char *vs_engine_net_name(const struct vs_ctr *c)
 {
+        if (vs_ctr_is_vm(c))
+                return NULL; /* QEMU's network, not vessel's (src/vm/net.c) */
         const char *mode = hc_str(c->host_config, "NetworkMode");
         return mode && !builtin_mode(mode) ? mode : NULL;
 }

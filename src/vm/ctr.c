@@ -188,6 +188,13 @@ int vs_vm_ctr_spawn(struct vs_engine *e, struct vs_ctr *c, int in_fd, int out_fd
         vs_vm_payload_process(cfg->process, &p);
         if (cfg->hostname)
                 vs_vm_payload_add(&p, "hostname", cfg->hostname);
+        const char *mode =
+            json_object_get_string(json_object_object_get(c->host_config, "NetworkMode"));
+        _cleanup_free_ char *netdev = NULL;
+        if (mode && strcmp(mode, VS_VM_NET_USER) == 0) {
+                netdev = vs_vm_net_netdev(json_object_object_get(c->host_config, "PortBindings"));
+                vs_vm_payload_add(&p, "net", "user");
+        }
         if (vs_vm_payload_security(c->runtime_root, cfg, cfg->process, &p, err) < 0 ||
             build_shares(c, &p, &shares, err) < 0 || vs_vm_qemu_path(&qemu, err) < 0 ||
             vs_vm_kernel_get(e->data_root, false, false, &kernel, err) < 0 ||
@@ -219,6 +226,7 @@ int vs_vm_ctr_spawn(struct vs_engine *e, struct vs_ctr *c, int in_fd, int out_fd
             .tty = cfg->process->terminal,
             .started_fd = -1,
             .jail_dir = jail,
+            .netdev = netdev,
         };
         if (write_info(c, &s, why, err) < 0)
                 return -1;

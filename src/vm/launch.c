@@ -175,7 +175,7 @@ static char **qemu_argv(const struct vs_vm_spec *s)
             "-serial",
             serial,
             "-device",
-            "virtio-serial-device",
+            "virtio-serial-device,max_ports=2",
             "-chardev",
             "socket,id=ctl,fd=3",
             "-device",
@@ -191,6 +191,12 @@ static char **qemu_argv(const struct vs_vm_spec *s)
         };
         for (size_t i = 0; fixed[i]; i++)
                 strv_push(&v, fixed[i]);
+        if (s->netdev) {
+                strv_push(&v, "-netdev");
+                strv_push(&v, s->netdev);
+                strv_push(&v, "-device");
+                strv_push(&v, "virtio-net-device,netdev=net0");
+        }
         add_share(&v, "root", VS_VM_ROOTFS_TAG, VS_VM_JAIL_ROOTFS, false);
         for (size_t i = 0; s->shares && s->shares[i] && s->shares[i + 1]; i += 2) {
                 const char *tag = s->shares[i];
@@ -245,9 +251,12 @@ static pid_t spawn_qemu(const struct vs_vm_spec *s, int ctl, int qmp, int *alive
         int alive[2];
         if (pipe2(alive, O_CLOEXEC) < 0)
                 return vs_fail_errno(err, "cannot create a pipe");
-        /* Its own pid, mount, network, IPC and UTS namespaces (the jail). */
+        /* Its own pid, mount, IPC, UTS (and without a NIC, network)
+         * namespaces (the jail). */
         struct clone_args ca = {
-            .flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS,
+            /* User-mode networking needs the host's network namespace. */
+            .flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS |
+                     (s->netdev ? 0 : CLONE_NEWNET),
             .exit_signal = SIGCHLD,
         };
         pid_t pid = (pid_t) syscall(SYS_clone3, &ca, sizeof(ca));

@@ -29,6 +29,7 @@ struct vs_engine;
 struct vs_ctr;
 struct oci_config;
 struct oci_process;
+struct json_object;
 
 /* Guest RAM: below this the guest kernel and agent do not fit with room
  * for a process (measured: the agent runs from 40 MiB). */
@@ -77,6 +78,7 @@ struct vs_vm_spec {
         bool tty;             /* stdin is a pty slave: its size goes to the guest */
         int started_fd;       /* closed once QEMU runs (the OCI exec fifo); -1: none */
         const char *jail_dir; /* an empty directory for QEMU's jail's root */
+        const char *netdev;   /* QEMU -netdev value (user-mode NIC); NULL: no NIC */
         size_t config_len;
         int boot_timeout_ms;
 };
@@ -150,6 +152,14 @@ struct vs_vm_stats {
 };
 int vs_vm_stats(const struct vs_ctr *c, struct vs_vm_stats *st, vs_error **err);
 
+/* Networking (src/vm/net.c): podman's name for user-mode networking. */
+#define VS_VM_NET_USER "slirp4netns"
+/* --network/--ip/-p for a VM container, into the host config. */
+int vs_vm_net_check(const char *network, const char *ip, char **publish, struct json_object *hc,
+                    vs_error **err);
+/* QEMU's -netdev value for user-mode networking with bindings' -p. */
+char *vs_vm_net_netdev(struct json_object *bindings);
+
 /* OCI runtime side (src/vm/oci.c). */
 /* True when the bundle asks for a VM (annotation run.vessel.isolation=vm)
  * or vessel was invoked as vessel-vm. */
@@ -158,7 +168,6 @@ bool vs_vm_oci_wanted(const struct oci_config *cfg, bool invoked_as_vm);
  * cgroup is made): the limit is the guest's RAM. */
 void vs_vm_oci_adjust_resources(struct oci_config *cfg);
 /* A runtime state's annotations say VM isolation. */
-struct json_object;
 bool vs_vm_oci_state_is_vm(struct json_object *annotations);
 /* Forks the launcher that stands in for the container's init: it waits on
  * the exec fifo (fifo_fd, an O_PATH fd) for `start`, then boots the

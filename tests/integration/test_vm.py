@@ -340,6 +340,58 @@ def test_guest_cannot_create_device_nodes_on_the_host(vm, tmp_path):
     assert (vol / "f").stat().st_uid == 1234
 
 
+def test_default_network_is_loopback_only(vm):
+    res = run_vm(vm, "busybox", "sh", "-c",
+                 "ls /sys/class/net; ip -o link show lo | grep -c UP; "
+                 "(echo hi | nc -l -p 1234 &) ; sleep 0.5; nc 127.0.0.1 1234 </dev/null")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split() == ["lo", "1", "hi"], res.stdout
+
+
+def _free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_user_mode_network_and_published_port(vm):
+    import socket
+    port = _free_port()
+    _start_vm(vm, "n", "ip -o -4 addr show eth0; ip route; "
+              "while true; do echo reply-from-guest | nc -l -p 8080; done",
+              "--network", "slirp4netns", "-p", f"127.0.0.1:{port}:8080")
+    helpers.wait_for(lambda: "default via" in vm("logs", "n").stdout, 60, what="the routes")
+    logs = vm("logs", "n").stdout
+    assert "10.0.2.15/24" in logs and "default via 10.0.2.2" in logs, logs
+
+    def fetch():
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as c:
+                return c.recv(100)
+        except OSError:
+            return b""
+
+    helpers.wait_for(lambda: fetch() == b"reply-from-guest\n", 60, what="the published port")
+    # QEMU stays in the host's network namespace for its user-mode network.
+    [q] = _qemu_pids(str(vm.data_root))
+    assert os.readlink(f"/proc/{q}/ns/net") == os.readlink("/proc/self/ns/net")
+    assert vm("rm", "-f", "n").returncode == 0
+    assert fetch() == b""
+
+
+@pytest.mark.parametrize("args,words", [
+    (["--network", "bridge"], ["--network bridge", "not supported with --isolation=vm"]),
+    (["--network", "host"], ["--network host", "not supported with --isolation=vm"]),
+    (["-p", "8080:80"], ["-p", "slirp4netns"]),
+    (["--network", "slirp4netns", "--ip", "10.0.2.20"], ["--ip"]),
+])
+def test_unsupported_network_flags_refused(vm, args, words):
+    res = run_vm(vm, *args, "busybox", "true")
+    _one_error_line(res, *words)
+    assert vm.records() == []
+
+
 def test_file_bind_refused(vm, tmp_path):
     f = tmp_path / "file"
     f.write_text("x")
