@@ -139,16 +139,17 @@ int vs_container_exec(const struct vs_exec_opts *o, int *exit_status, vs_error *
         const char *status = vs_state_status(o->root, st);
         if (strcmp(status, "running") != 0 && strcmp(status, "created") != 0)
                 return vs_fail(err, "cannot exec in container '%s': it is %s", o->id, status);
-        /* Its init is a VM launcher in the host's namespaces: joining them
-         * would run the process on the host. */
-        if (vs_vm_oci_state_is_vm(st->annotations))
-                return vs_fail(err,
-                               "cannot exec in container '%s': it runs in a VM, and the OCI "
-                               "runtime's exec into VMs is not supported yet",
-                               o->id);
         _cleanup_config_ struct oci_config *cfg = NULL;
         if (vs_state_load_config(o->root, st, &cfg, err) < 0)
                 return -1;
+        /* Its init is a VM launcher in the host's namespaces (joining them
+         * would run the process on the host): the process runs in the
+         * guest, through the launcher (src/vm/oci.c). */
+        if (vs_vm_oci_state_is_vm(st->annotations)) {
+                _cleanup_free_ char *dir = vs_state_dir(o->root, o->id);
+                return vs_vm_oci_exec(o->root, dir, o->id, cfg, o->process, o->console_socket,
+                                      o->pid_file, o->detach, exit_status, err);
+        }
         const struct oci_process *p = o->process;
         if (oci_user_check(&p->user, "process", err) < 0)
                 return -1;

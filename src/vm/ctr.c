@@ -158,19 +158,7 @@ int vs_vm_exec_payload(const struct vs_ctr *c, const struct oci_config *cfg,
                        const struct oci_process *proc, bool open_stdin, char **buf, size_t *len,
                        vs_error **err)
 {
-        struct vs_vm_payload p = {0};
-        if (proc->args == NULL || proc->args[0] == NULL)
-                return vs_fail(err, "no command to run");
-        vs_vm_payload_process(proc, &p);
-        if (open_stdin)
-                vs_vm_payload_add(&p, "stdin", "1");
-        if (vs_vm_payload_security(c->runtime_root, cfg, proc, &p, err) < 0) {
-                free(p.buf);
-                return -1;
-        }
-        *buf = p.buf;
-        *len = p.len;
-        return 0;
+        return vs_vm_payload_exec(c->runtime_root, cfg, proc, open_stdin, buf, len, err);
 }
 
 int vs_vm_ctr_spawn(struct vs_engine *e, struct vs_ctr *c, int in_fd, int out_fd, int err_fd,

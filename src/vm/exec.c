@@ -21,11 +21,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-static int connect_launcher(const struct vs_ctr *c, vs_error **err)
+int vs_vm_connect(const char *dir, const char *name, vs_error **err)
 {
-        _cleanup_close_ int dirfd = open(c->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (dirfd < 0)
-                return vs_fail_errno(err, "container %s: cannot open %s", c->name, c->dir);
+                return vs_fail_errno(err, "container %s: cannot open %s", name, dir);
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
         snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/" VS_VM_EXEC_SOCK, dirfd);
         int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -38,11 +38,16 @@ static int connect_launcher(const struct vs_ctr *c, vs_error **err)
                         return vs_fail(err,
                                        "container %s: its VM is still booting or has "
                                        "ended (no %s/" VS_VM_EXEC_SOCK ")",
-                                       c->name, c->dir);
+                                       name, dir);
                 errno = e;
-                return vs_fail_errno(err, "container %s: cannot reach its VM launcher", c->name);
+                return vs_fail_errno(err, "container %s: cannot reach its VM launcher", name);
         }
         return fd;
+}
+
+static int connect_launcher(const struct vs_ctr *c, vs_error **err)
+{
+        return vs_vm_connect(c->dir, c->name, err);
 }
 
 int vs_vm_exec(struct vs_engine *e, const struct vs_ctr *c, const struct oci_config *cfg,

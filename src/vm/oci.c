@@ -9,6 +9,9 @@
  * the guest), delete removes what is left. */
 #include "vm/vm.h"
 #include "vm/payload.h"
+#include "runtime/state.h"
+#include "../guest/proto.h"
+#include "engine/engine.h"
 #include "oci/config.h"
 #include "runtime/terminal.h"
 #include "util/cleanup.h"
@@ -21,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +33,9 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/signalfd.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 bool vs_vm_oci_wanted(const struct oci_config *cfg, bool invoked_as_vm)
@@ -259,4 +265,130 @@ out:
                 close(console);
         launch_free(&l);
         return pid;
+}
+
+/* The relay that stands for an exec'd process: the caller's stdio (or the
+ * pty's slave) to and from the session, signals as SIGNAL frames, the
+ * window size as RESIZE; exits with the process's code (137 when the VM
+ * ended first). */
+static void __attribute__((noreturn)) exec_relay(int fd, int slave)
+{
+        if (slave >= 0) {
+                if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0)
+                        _exit(126);
+                dup2(slave, 0);
+                dup2(slave, 1);
+                dup2(slave, 2);
+                close(slave);
+        }
+        static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+        sigset_t set;
+        sigemptyset(&set);
+        for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+                sigaddset(&set, sigs[i]);
+        sigprocmask(SIG_BLOCK, &set, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+        bool in_open = true;
+        for (bool first = true;; first = false) {
+                struct winsize ws;
+                if (slave >= 0 && first && ioctl(0, TIOCGWINSZ, &ws) == 0 && ws.ws_row) {
+                        char b[32];
+                        int n = snprintf(b, sizeof(b), "%u %u", ws.ws_row, ws.ws_col);
+                        vs_frame_write(fd, VS_FRAME_RESIZE, b, (size_t) n);
+                }
+                struct pollfd p[3] = {{.fd = fd, .events = POLLIN},
+                                      {.fd = in_open ? 0 : -1, .events = POLLIN},
+                                      {.fd = sfd, .events = POLLIN}};
+                if (poll(p, 3, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        _exit(126);
+                }
+                if (p[2].revents) {
+                        struct signalfd_siginfo si;
+                        if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+                                char b[32];
+                                int n;
+                                if (si.ssi_signo == SIGWINCH) {
+                                        if (ioctl(0, TIOCGWINSZ, &ws) == 0 && ws.ws_row) {
+                                                n = snprintf(b, sizeof(b), "%u %u", ws.ws_row,
+                                                             ws.ws_col);
+                                                vs_frame_write(fd, VS_FRAME_RESIZE, b, (size_t) n);
+                                        }
+                                } else {
+                                        n = snprintf(b, sizeof(b), "%u", si.ssi_signo);
+                                        vs_frame_write(fd, VS_FRAME_SIGNAL, b, (size_t) n);
+                                }
+                        }
+                }
+                if (p[1].revents) {
+                        char buf[16384];
+                        ssize_t n = read(0, buf, sizeof(buf));
+                        if (n > 0) {
+                                vs_frame_write(fd, VS_FRAME_STDIN, buf, (size_t) n);
+                        } else if (n == 0 || errno != EINTR) {
+                                in_open = false;
+                                vs_frame_write(fd, VS_FRAME_STDIN_EOF, NULL, 0);
+                        }
+                }
+                if (p[0].revents) {
+                        enum vs_frame_type type;
+                        char *data = NULL;
+                        size_t len = 0;
+                        if (vs_frame_read(fd, &type, &data, &len) <= 0)
+                                _exit(137);
+                        if (type == VS_FRAME_STDOUT || type == VS_FRAME_STDERR)
+                                vs_write_all(type == VS_FRAME_STDOUT ? 1 : 2, data, len);
+                        else if (type == VS_FRAME_EXIT)
+                                _exit(atoi(data) & 0xff);
+                        free(data);
+                }
+        }
+}
+
+int vs_vm_oci_exec(const char *root, const char *state_dir, const char *id,
+                   const struct oci_config *cfg, const struct oci_process *proc,
+                   const char *console_socket, const char *pid_file, bool detach, int *exit_status,
+                   vs_error **err)
+{
+        _cleanup_free_ char *payload = NULL;
+        size_t len = 0;
+        /* The caller hands the process the stdin it should have. */
+        if (vs_vm_payload_exec(root, cfg, proc, true, &payload, &len, err) < 0)
+                return -1;
+        if (proc->terminal && console_socket == NULL)
+                return vs_fail(err, "process.terminal is true: --console-socket is required "
+                                    "for a VM container's exec");
+        _cleanup_close_ int fd = vs_vm_connect(state_dir, id, err);
+        if (fd < 0)
+                return -1;
+        if (vs_frame_write(fd, (enum vs_frame_type) VS_VM_EXEC, payload, len) < 0)
+                return vs_fail_errno(err, "container %s: cannot send the exec request", id);
+        _cleanup_close_ int master = -1, slave = -1, console = -1;
+        if (proc->terminal) {
+                console = vs_console_socket_connect(console_socket, err);
+                if (console < 0 || vs_vm_open_pty(&master, &slave, err) < 0 ||
+                    vs_send_fd(console, master, "console", err) < 0)
+                        return -1;
+        }
+        pid_t pid = fork();
+        if (pid < 0)
+                return vs_fail_errno(err, "cannot fork");
+        if (pid == 0)
+                exec_relay(fd, slave);
+        if (pid_file && vs_write_pid_file(pid_file, pid, err) < 0) {
+                kill(pid, SIGKILL);
+                waitpid(pid, NULL, 0);
+                return -1;
+        }
+        *exit_status = 0;
+        if (detach)
+                return 0;
+        int st;
+        while (waitpid(pid, &st, 0) < 0)
+                if (errno != EINTR)
+                        return vs_fail_errno(err, "cannot wait for the exec relay");
+        *exit_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        return 0;
 }

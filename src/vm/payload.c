@@ -128,3 +128,22 @@ int vs_vm_boot_timeout_ms(void)
         int v = s && *s ? atoi(s) : 0;
         return (v > 0 ? v : BOOT_TIMEOUT_S) * 1000;
 }
+
+int vs_vm_payload_exec(const char *cache_dir, const struct oci_config *cfg,
+                       const struct oci_process *proc, bool open_stdin, char **buf, size_t *len,
+                       vs_error **err)
+{
+        struct vs_vm_payload p = {0};
+        if (proc->args == NULL || proc->args[0] == NULL)
+                return vs_fail(err, "no command to run");
+        vs_vm_payload_process(proc, &p);
+        if (open_stdin)
+                vs_vm_payload_add(&p, "stdin", "1");
+        if (vs_vm_payload_security(cache_dir, cfg, proc, &p, err) < 0) {
+                free(p.buf);
+                return -1;
+        }
+        *buf = p.buf;
+        *len = p.len;
+        return 0;
+}

@@ -4,6 +4,7 @@
 #ifndef VESSEL_VM_PAYLOAD_H
 #define VESSEL_VM_PAYLOAD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "util/error.h"
@@ -25,6 +26,11 @@ void vs_vm_payload_process(const struct oci_process *proc, struct vs_vm_payload 
  * program compiled here (cached under cache_dir). */
 int vs_vm_payload_security(const char *cache_dir, const struct oci_config *cfg,
                            const struct oci_process *proc, struct vs_vm_payload *p, vs_error **err);
+/* An EXEC request's payload: the process with its isolation, and
+ * "stdin=1" when its stdin is forwarded. */
+int vs_vm_payload_exec(const char *cache_dir, const struct oci_config *cfg,
+                       const struct oci_process *proc, bool open_stdin, char **buf, size_t *len,
+                       vs_error **err);
 /* The boot timeout: $VESSEL_VM_BOOT_TIMEOUT seconds, default 60. */
 int vs_vm_boot_timeout_ms(void);
 

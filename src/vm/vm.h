@@ -140,6 +140,8 @@ int vs_vm_exec(struct vs_engine *e, const struct vs_ctr *c, const struct oci_con
                const struct oci_process *proc, bool interactive, bool detach, int *status,
                vs_error **err);
 
+/* Connects to the launcher's socket in dir (name: for errors). */
+int vs_vm_connect(const char *dir, const char *name, vs_error **err);
 /* pause/unpause of a running VM container (QMP stop/cont through its
  * launcher). */
 int vs_vm_pause(const struct vs_ctr *c, bool pause, vs_error **err);
@@ -169,6 +171,16 @@ bool vs_vm_oci_wanted(const struct oci_config *cfg, bool invoked_as_vm);
 void vs_vm_oci_adjust_resources(struct oci_config *cfg);
 /* A runtime state's annotations say VM isolation. */
 bool vs_vm_oci_state_is_vm(struct json_object *annotations);
+/* The OCI runtime's exec into a VM container (state_dir holds the
+ * launcher's socket): forks a relay that stands for the exec'd process
+ * (the pid file's pid; it exits with the process's code) and relays the
+ * caller's stdio (or, with process.terminal, a pty whose master goes to the
+ * console socket) to a session in the guest. Without detach, waits for it
+ * and returns its status. */
+int vs_vm_oci_exec(const char *root, const char *state_dir, const char *id,
+                   const struct oci_config *cfg, const struct oci_process *proc,
+                   const char *console_socket, const char *pid_file, bool detach, int *exit_status,
+                   vs_error **err);
 /* Forks the launcher that stands in for the container's init: it waits on
  * the exec fifo (fifo_fd, an O_PATH fd) for `start`, then boots the
  * guest. With process.terminal the console socket gets a pty master. */

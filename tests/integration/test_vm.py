@@ -866,9 +866,15 @@ def test_podman_detached_vm_stop_delivers_sigterm(podman_vm):
         helpers.wait_for(lambda: "up" in podman_vm("vessel-vm", "logs", "pvm").stdout, 120,
                          what="the guest's output")
         assert len(_qemu_pids(str(podman_vm.base))) == 1
-        # exec would join the launcher's (the host's) namespaces: refused.
-        r = podman_vm("vessel-vm", "exec", "pvm", "true")
-        assert r.returncode != 0 and "runs in a VM" in r.stderr, r.stderr
+        # exec runs in the guest (through the launcher), not in the
+        # launcher's (the host's) namespaces.
+        r = podman_vm("vessel-vm", "exec", "pvm", "sh", "-c",
+                      "uname -r; echo err >&2; exit 6", timeout=TIMEOUT)
+        assert r.returncode == 6, r.stderr
+        assert r.stdout.strip().startswith("6.1."), r.stdout
+        assert r.stderr.endswith("err\n"), r.stderr
+        r = podman_vm("vessel-vm", "exec", "-t", "pvm", "tty", timeout=TIMEOUT)
+        assert r.returncode == 0 and r.stdout.startswith("/dev/pts/"), r.stdout + r.stderr
         assert podman_vm("vessel-vm", "stop", "-t", "60", "pvm",
                          timeout=TIMEOUT).returncode == 0
         out = podman_vm("vessel-vm", "inspect", "pvm", "--format", "{{.State.ExitCode}}").stdout
