@@ -700,6 +700,34 @@ def test_stats_show_guest_memory_and_processes(vm):
     assert float(row["CPUPerc"].rstrip("%")) >= 0
 
 
+def test_detached_tty_then_attach(vm):
+    res = vm("run", "-dit", "--name", "dt", "--isolation=vm", "busybox", "sh", "-c",
+             "echo up; read x; echo got:$x; exit 7", timeout=TIMEOUT)
+    assert res.returncode == 0, res.stderr
+    helpers.wait_for(lambda: "up" in vm("logs", "dt").stdout, 120, what="the guest's output")
+    # attach prints nothing before our input: type after a moment.
+    master, slave = pty.openpty()
+    p = subprocess.Popen([vm.binary, "attach", "dt"], env=vm.env, stdin=slave, stdout=slave,
+                         stderr=slave, start_new_session=True)
+    os.close(slave)
+    time.sleep(1)
+    os.write(master, b"hello\r")
+    out = b""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and p.poll() is None:
+        r, _, _ = select.select([master], [], [], 0.2)
+        if r:
+            try:
+                out += os.read(master, 4096)
+            except OSError:
+                break
+    os.close(master)
+    assert p.wait(timeout=10) == 7, out
+    assert b"got:hello" in out, out
+    assert vm.inspect("dt")["State"]["ExitCode"] == 7
+    assert "got:hello" in vm("logs", "dt").stdout
+
+
 def test_exec_into_stopped_vm_refused(vm):
     res = vm("create", "--name", "xc", "--isolation=vm", "busybox", "true")
     assert res.returncode == 0, res.stderr
