@@ -53,9 +53,10 @@ int vs_engine_net_check(struct vs_engine *e, const struct vs_run_flags *f, json_
 
 const char *vs_engine_net_name(const struct vs_ctr *c)
 {
-        if (vs_ctr_is_vm(c))
-                return NULL; /* QEMU's network, not vessel's (src/vm/net.c) */
         const char *mode = hc_str(c->host_config, "NetworkMode");
+        /* A VM's user-mode network is QEMU's alone (src/vm/net.c). */
+        if (mode && vs_ctr_is_vm(c) && strcmp(mode, VS_VM_NET_USER) == 0)
+                return NULL;
         return mode && !builtin_mode(mode) ? mode : NULL;
 }
 

@@ -161,9 +161,23 @@ int vs_vm_exec_payload(const struct vs_ctr *c, const struct oci_config *cfg,
         return vs_vm_payload_exec(c->runtime_root, cfg, proc, open_stdin, buf, len, err);
 }
 
+struct net_attach_ctx {
+        struct vs_engine *e;
+        struct vs_ctr *c;
+};
+
+/* In the launcher: QEMU's network namespace joins the container's vessel
+ * network as a container's would (veth, leased address, routes). */
+static int net_attach(void *ud, pid_t qemu, vs_error **err)
+{
+        struct net_attach_ctx *na = ud;
+        return vs_engine_net_attach(na->e, na->c, qemu, err);
+}
+
 int vs_vm_ctr_spawn(struct vs_engine *e, struct vs_ctr *c, int in_fd, int out_fd, int err_fd,
                     pid_t *pid, vs_error **err)
 {
+        struct net_attach_ctx na = {e, c};
         _cleanup_config_ struct oci_config *cfg = NULL;
         if (oci_config_load(c->dir, &cfg, err) < 0)
                 return -1;
@@ -179,8 +193,10 @@ int vs_vm_ctr_spawn(struct vs_engine *e, struct vs_ctr *c, int in_fd, int out_fd
         const char *mode =
             json_object_get_string(json_object_object_get(c->host_config, "NetworkMode"));
         _cleanup_free_ char *netdev = NULL;
-        if (mode && strcmp(mode, VS_VM_NET_USER) == 0) {
-                netdev = vs_vm_net_netdev(json_object_object_get(c->host_config, "PortBindings"));
+        bool vessel_net = vs_engine_net_name(c) != NULL;
+        if ((mode && strcmp(mode, VS_VM_NET_USER) == 0) || vessel_net) {
+                netdev = vs_vm_net_netdev(json_object_object_get(c->host_config, "PortBindings"),
+                                          vessel_net);
                 vs_vm_payload_add(&p, "net", "user");
         }
         if (vs_vm_payload_security(c->runtime_root, cfg, cfg->process, &p, err) < 0 ||
@@ -215,6 +231,8 @@ int vs_vm_ctr_spawn(struct vs_engine *e, struct vs_ctr *c, int in_fd, int out_fd
             .started_fd = -1,
             .jail_dir = jail,
             .netdev = netdev,
+            .net_attach = vessel_net ? net_attach : NULL,
+            .net_attach_ud = &na,
         };
         if (write_info(c, &s, why, err) < 0)
                 return -1;

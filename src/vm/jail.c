@@ -134,6 +134,10 @@ void vs_vm_jail_enter(const struct vs_vm_spec *s, const char *dir)
         uint64_t keep = 0;
         for (size_t i = 0; i < sizeof(kept_caps) / sizeof(kept_caps[0]); i++)
                 keep |= 1ULL << kept_caps[i];
+        /* In its own network namespace on a vessel network, QEMU's
+         * user-mode network listens on the container's ports, 80 as well. */
+        if (s->netdev && s->net_attach)
+                keep |= 1ULL << CAP_NET_BIND_SERVICE;
         for (int cap = 0; cap < 64; cap++)
                 if (!(keep & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 &&
                     errno != EINVAL)

@@ -254,9 +254,10 @@ static pid_t spawn_qemu(const struct vs_vm_spec *s, int ctl, int qmp, int *alive
         /* Its own pid, mount, IPC, UTS (and without a NIC, network)
          * namespaces (the jail). */
         struct clone_args ca = {
-            /* User-mode networking needs the host's network namespace. */
+            /* User-mode networking needs the host's network namespace,
+             * unless the engine wires QEMU's own to a vessel network. */
             .flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS |
-                     (s->netdev ? 0 : CLONE_NEWNET),
+                     (s->netdev && !s->net_attach ? 0 : CLONE_NEWNET),
             .exit_signal = SIGCHLD,
         };
         pid_t pid = (pid_t) syscall(SYS_clone3, &ca, sizeof(ca));
@@ -751,11 +752,13 @@ int vs_vm_run(const struct vs_vm_spec *s, int in_fd, int out_fd, int err_fd, int
         r.qemu = spawn_qemu(s, sv[1], qv[1], &alive_w, err);
         close(sv[1]);
         close(qv[1]);
-        if (r.qemu > 0 && s->started_fd >= 0)
-                close(s->started_fd); /* the OCI `start` returns */
         int ret = -1;
         if (r.qemu < 0)
                 goto out;
+        if (s->net_attach && s->net_attach(s->net_attach_ud, r.qemu, err) < 0)
+                goto out;
+        if (s->started_fd >= 0)
+                close(s->started_fd); /* the OCI `start` returns */
         /* Queued in the socket until the agent reads it. */
         if (vs_frame_write(r.ctl, (enum vs_frame_type) VS_VM_CONFIG, s->config, s->config_len) <
             0) {

@@ -79,6 +79,10 @@ struct vs_vm_spec {
         int started_fd;       /* closed once QEMU runs (the OCI exec fifo); -1: none */
         const char *jail_dir; /* an empty directory for QEMU's jail's root */
         const char *netdev;   /* QEMU -netdev value (user-mode NIC); NULL: no NIC */
+        /* With netdev: QEMU gets a network namespace of its own anyway, which
+         * net_attach (called with QEMU's pid) wires to a vessel network. */
+        int (*net_attach)(void *ud, pid_t qemu, vs_error **err);
+        void *net_attach_ud;
         size_t config_len;
         int boot_timeout_ms;
 };
@@ -156,11 +160,14 @@ int vs_vm_stats(const struct vs_ctr *c, struct vs_vm_stats *st, vs_error **err);
 
 /* Networking (src/vm/net.c): podman's name for user-mode networking. */
 #define VS_VM_NET_USER "slirp4netns"
+/* True for the modes a VM's network check handles itself (none, default,
+ * host: refused, slirp4netns); vessel networks go through the engine's. */
+bool vs_vm_net_own(const char *network);
 /* --network/--ip/-p for a VM container, into the host config. */
 int vs_vm_net_check(const char *network, const char *ip, char **publish, struct json_object *hc,
                     vs_error **err);
 /* QEMU's -netdev value for user-mode networking with bindings' -p. */
-char *vs_vm_net_netdev(struct json_object *bindings);
+char *vs_vm_net_netdev(struct json_object *bindings, bool in_netns);
 
 /* OCI runtime side (src/vm/oci.c). */
 /* True when the bundle asks for a VM (annotation run.vessel.isolation=vm)

@@ -23,6 +23,7 @@ import pytest
 
 import helpers
 from test_engine import Engine, _mountpoints_under
+from test_network import net, wget_in  # noqa: F401 (a fixture)
 
 KERNEL_BUILD_TIMEOUT = 60 * 60
 TIMEOUT = 180
@@ -381,8 +382,8 @@ def test_user_mode_network_and_published_port(vm):
 
 
 @pytest.mark.parametrize("args,words", [
-    (["--network", "bridge"], ["--network bridge", "not supported with --isolation=vm"]),
     (["--network", "host"], ["--network host", "not supported with --isolation=vm"]),
+    (["--network", "nosuchnet"], ["nosuchnet"]),
     (["-p", "8080:80"], ["-p", "slirp4netns"]),
     (["--network", "slirp4netns", "--ip", "10.0.2.20"], ["--ip"]),
 ])
@@ -390,6 +391,33 @@ def test_unsupported_network_flags_refused(vm, args, words):
     res = run_vm(vm, *args, "busybox", "true")
     _one_error_line(res, *words)
     assert vm.records() == []
+
+
+def test_vm_on_a_vessel_network(vm_kernel, net):
+    """--network NAME: QEMU's user-mode network in a network namespace of
+    its own that the engine wires to the network like a container's: the
+    guest reaches its peers (by name and address), a peer reaches the VM's
+    address on its -p container port, the host through -p. Everything in a
+    network namespace of the test's (test_network.py's `net` fixture, which
+    also checks that no veth, lease or rule is left)."""
+    net.ok("network", "create", "--subnet", "10.31.0.0/24", "vmnet")
+    net.ok("run", "-d", "--name", "web", "--network", "vmnet", "busybox", "sh", "-c",
+           "echo served-by-web > /tmp/index.html; exec httpd -f -p 80 -h /tmp")
+    cid = net.ok("run", "-d", "--name", "vmweb", "--isolation=vm", "--network", "vmnet",
+                 "-p", "127.0.0.1:8080:80", "busybox", "sh", "-c",
+                 "echo served-by-vm > /tmp/i.html; echo up; exec httpd -f -p 80 -h /tmp",
+                 timeout=TIMEOUT).strip()
+    helpers.wait_for(lambda: "up" in net.ok("logs", "vmweb"), 120, what="the guest")
+    vm_ip = net.net("vmnet")["Containers"][cid]["IPv4Address"].split("/")[0]
+    assert vm_ip.startswith("10.31.0."), vm_ip
+    helpers.wait_for(lambda: net("exec", "vmweb", "wget", "-qO-", "http://web/index.html",
+                                 timeout=TIMEOUT).stdout == "served-by-web\n",
+                     60, what="the peer from the VM")
+    helpers.wait_for(lambda: net("exec", "web", "wget", "-qO-",
+                                 f"http://{vm_ip}/i.html").stdout == "served-by-vm\n",
+                     60, what="the VM from its peer")
+    assert wget_in(net.netns, "http://127.0.0.1:8080/i.html") == "served-by-vm\n"
+    net.ok("rm", "-f", "vmweb", timeout=TIMEOUT)
 
 
 def test_file_bind_refused(vm, tmp_path):
