@@ -92,14 +92,8 @@ static int read_full(int fd, void *p, size_t n)
 
 static int send_frame_to(unsigned session, int type, const void *data, size_t len)
 {
-        unsigned char h[VS_VM_FRAME_HEADER] = {(unsigned char) type,
-                                               (unsigned char) session,
-                                               0,
-                                               0,
-                                               (unsigned char) (len >> 24),
-                                               (unsigned char) (len >> 16),
-                                               (unsigned char) (len >> 8),
-                                               (unsigned char) len};
+        unsigned char h[VS_VM_FRAME_HEADER];
+        vs_vm_frame_header(h, type, session, len);
         if (ctl < 0)
                 return -1;
         if (write_all(ctl, h, sizeof(h)) < 0)
@@ -119,7 +113,7 @@ static int read_frame_from(unsigned *session, int *type, char **data, size_t *le
         int r = read_full(ctl, h, sizeof(h));
         if (r <= 0)
                 return r;
-        size_t n = (size_t) h[4] << 24 | (size_t) h[5] << 16 | (size_t) h[6] << 8 | h[7];
+        size_t n = vs_vm_frame_len(h);
         if (n > VS_VM_FRAME_MAX)
                 return -1;
         char *buf = malloc(n + 1);

@@ -23,6 +23,8 @@
 #ifndef VESSEL_GUEST_PROTO_H
 #define VESSEL_GUEST_PROTO_H
 
+#include <stddef.h>
+
 #define VS_VM_PORT_NAME    "vessel.ctl"
 #define VS_VM_ROOTFS_TAG   "rootfs"
 #define VS_VM_FRAME_HEADER 8
@@ -48,5 +50,24 @@ enum vs_vm_frame {
          * "<MemTotal kB> <MemAvailable kB> <processes>" */
         VS_VM_STATS = 24,
 };
+
+/* The 8-byte header of a frame (shared by the agent and the launcher). */
+static inline void vs_vm_frame_header(unsigned char h[VS_VM_FRAME_HEADER], int type,
+                                      unsigned session, size_t len)
+{
+        h[0] = (unsigned char) type;
+        h[1] = (unsigned char) session;
+        h[2] = h[3] = 0;
+        h[4] = (unsigned char) (len >> 24);
+        h[5] = (unsigned char) (len >> 16);
+        h[6] = (unsigned char) (len >> 8);
+        h[7] = (unsigned char) len;
+}
+
+/* Its payload length (callers bound it by VS_VM_FRAME_MAX). */
+static inline size_t vs_vm_frame_len(const unsigned char h[VS_VM_FRAME_HEADER])
+{
+        return (size_t) h[4] << 24 | (size_t) h[5] << 16 | (size_t) h[6] << 8 | h[7];
+}
 
 #endif

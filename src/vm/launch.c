@@ -311,14 +311,8 @@ static const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUS
  * second byte (guest/proto.h); the engine's framing leaves it 0. */
 static int ctl_write(int fd, int type, unsigned session, const void *data, size_t len)
 {
-        unsigned char h[VS_VM_FRAME_HEADER] = {(unsigned char) type,
-                                               (unsigned char) session,
-                                               0,
-                                               0,
-                                               (unsigned char) (len >> 24),
-                                               (unsigned char) (len >> 16),
-                                               (unsigned char) (len >> 8),
-                                               (unsigned char) len};
+        unsigned char h[VS_VM_FRAME_HEADER];
+        vs_vm_frame_header(h, type, session, len);
         if (vs_write_all(fd, h, sizeof(h)) < 0)
                 return -1;
         return len ? vs_write_all(fd, data, len) : 0;
@@ -346,7 +340,7 @@ static int ctl_read(int fd, int *type, unsigned *session, char **data, size_t *l
         int r = read_exact(fd, h, sizeof(h));
         if (r <= 0)
                 return r;
-        size_t n = (size_t) h[4] << 24 | (size_t) h[5] << 16 | (size_t) h[6] << 8 | h[7];
+        size_t n = vs_vm_frame_len(h);
         if (n > VS_VM_FRAME_MAX)
                 return -1;
         char *buf = xmalloc(n + 1);
