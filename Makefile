@@ -184,14 +184,17 @@ run: deps all
 	@sh scripts/run-demo.sh
 
 # vessel, and vessel-runtime (the name orchestrators are given: runc's
-# command set) as a symlink to it.
+# command set) and vessel-vm (the same, every bundle in a VM: docs/vm.md)
+# as symlinks to it.
 install: $(BIN)
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/vessel
 	ln -sf vessel $(DESTDIR)$(BINDIR)/vessel-runtime
+	ln -sf vessel $(DESTDIR)$(BINDIR)/vessel-vm
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/vessel $(DESTDIR)$(BINDIR)/vessel-runtime
+	rm -f $(DESTDIR)$(BINDIR)/vessel $(DESTDIR)$(BINDIR)/vessel-runtime \
+		$(DESTDIR)$(BINDIR)/vessel-vm
 
 # Debian's clang-format-14 and the repo's .clang-format over the C sources
 # (src/, the stubs, guest/, tests/, bench/): `format` rewrites them,

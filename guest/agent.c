@@ -26,10 +26,17 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sched.h>
+#include <termios.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <net/route.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/reboot.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -83,16 +90,10 @@ static int read_full(int fd, void *p, size_t n)
         return 1;
 }
 
-static int send_frame(int type, const void *data, size_t len)
+static int send_frame_to(unsigned session, int type, const void *data, size_t len)
 {
-        unsigned char h[VS_VM_FRAME_HEADER] = {(unsigned char) type,
-                                               0,
-                                               0,
-                                               0,
-                                               (unsigned char) (len >> 24),
-                                               (unsigned char) (len >> 16),
-                                               (unsigned char) (len >> 8),
-                                               (unsigned char) len};
+        unsigned char h[VS_VM_FRAME_HEADER];
+        vs_vm_frame_header(h, type, session, len);
         if (ctl < 0)
                 return -1;
         if (write_all(ctl, h, sizeof(h)) < 0)
@@ -100,14 +101,19 @@ static int send_frame(int type, const void *data, size_t len)
         return len ? write_all(ctl, data, len) : 0;
 }
 
+static int send_frame(int type, const void *data, size_t len)
+{
+        return send_frame_to(0, type, data, len);
+}
+
 /* 1: a frame (payload malloc'd, NUL-terminated); 0: EOF; -1: error. */
-static int read_frame(int *type, char **data, size_t *len)
+static int read_frame_from(unsigned *session, int *type, char **data, size_t *len)
 {
         unsigned char h[VS_VM_FRAME_HEADER];
         int r = read_full(ctl, h, sizeof(h));
         if (r <= 0)
                 return r;
-        size_t n = (size_t) h[4] << 24 | (size_t) h[5] << 16 | (size_t) h[6] << 8 | h[7];
+        size_t n = vs_vm_frame_len(h);
         if (n > VS_VM_FRAME_MAX)
                 return -1;
         char *buf = malloc(n + 1);
@@ -117,9 +123,16 @@ static int read_frame(int *type, char **data, size_t *len)
         }
         buf[n] = '\0';
         *type = h[0];
+        *session = h[1];
         *data = buf;
         *len = n;
         return 1;
+}
+
+static int read_frame(int *type, char **data, size_t *len)
+{
+        unsigned session;
+        return read_frame_from(&session, type, data, len);
 }
 
 /* Reports a setup failure to the host and the console, then ends the VM. */
@@ -131,6 +144,8 @@ static void __attribute__((noreturn, format(printf, 1, 2))) fail(const char *fmt
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
         dprintf(STDERR_FILENO, "vessel-agent: %s\n", msg);
+        if (getpid() != 1)
+                _exit(125); /* a process being set up, not the agent */
         send_frame(VS_VM_ERROR, msg, strlen(msg));
         power_off();
         _exit(1);
@@ -197,6 +212,9 @@ struct config {
         size_t nmounts;
         const char *etc[3]; /* hostname, hosts, resolv.conf contents */
         bool has_caps, nnp;
+        bool tty, open_stdin; /* exec requests: a pty; stdin forwarded */
+        bool net_user;        /* a NIC on QEMU's user-mode network */
+        unsigned short rows, cols;
         uint64_t caps[5]; /* bounding, effective, permitted, inheritable, ambient */
         struct {
                 int resource;
@@ -298,6 +316,16 @@ static void parse_config(char *buf, size_t len, struct config *c)
                                 }
                 } else if (strcmp(p, "nnp") == 0) {
                         c->nnp = true;
+                } else if (strcmp(p, "net") == 0) {
+                        c->net_user = strcmp(v, "user") == 0;
+                } else if (strcmp(p, "tty") == 0) {
+                        c->tty = true;
+                } else if (strcmp(p, "stdin") == 0) {
+                        c->open_stdin = true;
+                } else if (strcmp(p, "rows") == 0) {
+                        c->rows = (unsigned short) parse_num(p, v);
+                } else if (strcmp(p, "cols") == 0) {
+                        c->cols = (unsigned short) parse_num(p, v);
                 } else if (strcmp(p, "rlimit") == 0) {
                         unsigned long long soft, hard;
                         int res;
@@ -407,6 +435,50 @@ static void bind_etc_files(struct config *c)
         }
 }
 
+static void if_up(int sock, const char *name, const char *addr, const char *mask)
+{
+        struct ifreq ifr = {0};
+        snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+        if (addr) {
+                struct sockaddr_in *sin = (struct sockaddr_in *) &ifr.ifr_addr;
+                sin->sin_family = AF_INET;
+                inet_pton(AF_INET, addr, &sin->sin_addr);
+                if (ioctl(sock, SIOCSIFADDR, &ifr) < 0)
+                        fail("cannot set the address of %s: %s", name, strerror(errno));
+                inet_pton(AF_INET, mask, &sin->sin_addr);
+                if (ioctl(sock, SIOCSIFNETMASK, &ifr) < 0)
+                        fail("cannot set the netmask of %s: %s", name, strerror(errno));
+        }
+        if (ioctl(sock, SIOCGIFFLAGS, &ifr) < 0)
+                fail("no network interface %s: %s", name, strerror(errno));
+        ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+        if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0)
+                fail("cannot bring %s up: %s", name, strerror(errno));
+}
+
+/* lo, as in a container; with user-mode networking eth0 as QEMU's libslirp
+ * expects it (10.0.2.15/24, gateway 10.0.2.2). */
+static void setup_network(const struct config *c)
+{
+        int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (sock < 0)
+                fail("cannot create a socket: %s", strerror(errno));
+        if_up(sock, "lo", NULL, NULL);
+        if (c->net_user) {
+                if_up(sock, "eth0", "10.0.2.15", "255.255.255.0");
+                struct rtentry rt = {0};
+                struct sockaddr_in *gw = (struct sockaddr_in *) &rt.rt_gateway;
+                struct sockaddr_in *dst = (struct sockaddr_in *) &rt.rt_dst;
+                struct sockaddr_in *mask = (struct sockaddr_in *) &rt.rt_genmask;
+                gw->sin_family = dst->sin_family = mask->sin_family = AF_INET;
+                inet_pton(AF_INET, "10.0.2.2", &gw->sin_addr);
+                rt.rt_flags = RTF_UP | RTF_GATEWAY;
+                if (ioctl(sock, SIOCADDRT, &rt) < 0)
+                        fail("cannot add the default route: %s", strerror(errno));
+        }
+        close(sock);
+}
+
 static void setup_rootfs(void)
 {
         mount_or_fail(VS_VM_ROOTFS_TAG, NEWROOT, "9p", 0,
@@ -488,25 +560,49 @@ static void apply_security(const struct config *c)
                 install_seccomp(c);
 }
 
-static void __attribute__((noreturn)) exec_process(struct config *c, int in, int out, int err)
+/* The process's stdio: a pty's slave (its controlling terminal) or the
+ * three pipe ends. */
+struct stdio {
+        int in, out, err, slave;
+};
+
+/* Runs the process: the container's main process enters the rootfs in a
+ * mount namespace of its own (mntns < 0); an exec'd process joins that
+ * namespace (mntns: /proc/<main>/ns/mnt, whose root setns() resolves to
+ * the rootfs mounted on top). */
+static void __attribute__((noreturn))
+exec_process(struct config *c, const struct stdio *io, int mntns)
 {
         setsid();
-        dup2(in, 0);
-        dup2(out, 1);
-        dup2(err, 2);
+        if (io->slave >= 0) {
+                if (ioctl(io->slave, TIOCSCTTY, 0) < 0)
+                        child_fail("cannot make the pty the controlling terminal");
+                dup2(io->slave, 0);
+                dup2(io->slave, 1);
+                dup2(io->slave, 2);
+        } else {
+                dup2(io->in, 0);
+                dup2(io->out, 1);
+                dup2(io->err, 2);
+        }
+        if (mntns >= 0) {
+                if (setns(mntns, CLONE_NEWNS) < 0)
+                        child_fail("cannot enter the container's mount namespace");
+        } else if (unshare(CLONE_NEWNS) < 0 ||
+                   mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 || chdir(NEWROOT) < 0 ||
+                   mount(".", "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0 || chdir("/") < 0) {
+                /* Enter the rootfs as switch_root does (the initramfs cannot
+                 * be pivoted away): in a mount namespace of its own, move it
+                 * over "/" and chroot into it. Its root is then the top of
+                 * the namespace, not a chroot, which the kernel requires for
+                 * user namespaces. */
+                child_fail("cannot enter the rootfs");
+        }
         for (int fd = 3; fd < 1024; fd++)
                 close(fd);
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
-        /* Enter the rootfs as switch_root does (the initramfs cannot be
-         * pivoted away): in a mount namespace of its own, move it over "/"
-         * and chroot into it. Its root is then the top of the namespace, not
-         * a chroot, which the kernel requires for user namespaces. */
-        if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-            chdir(NEWROOT) < 0 || mount(".", "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0 ||
-            chdir("/") < 0)
-                child_fail("cannot enter the rootfs");
         char *cwd = strdup(c->cwd);
         if (cwd && chdir(cwd) < 0 && errno == ENOENT) {
                 mkdir_p(cwd);
@@ -525,80 +621,303 @@ static void __attribute__((noreturn)) exec_process(struct config *c, int in, int
         _exit(e == ENOENT ? 127 : 126);
 }
 
-/* Relays the process's output until it and everything it left are gone. */
-static int supervise(pid_t pid, int in_w, int out_r, int err_r, int sfd)
+/* One process the host follows: session 0 is the container's main
+ * process, 1-255 processes `vessel exec` started. With a pty, out is its
+ * master (in too) and err is -1. */
+struct session {
+        bool used, exited;
+        pid_t pid;
+        int in, out, err, master;
+        int status;
+};
+static struct session sessions[256];
+
+static void session_close_fd(int *fd)
 {
-        int status = 0;
-        bool exited = false;
+        if (*fd >= 0)
+                close(*fd);
+        *fd = -1;
+}
+
+/* A pty from the container's devpts instance, so that the process sees its
+ * slave as /dev/pts/N. */
+static int open_pty(unsigned short rows, unsigned short cols, int *slave)
+{
+        int master = open(NEWROOT "/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (master < 0)
+                return -1;
+        int unlock = 0;
+        if (ioctl(master, TIOCSPTLCK, &unlock) < 0 ||
+            (*slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0) {
+                close(master);
+                return -1;
+        }
+        if (rows && cols) {
+                struct winsize ws = {.ws_row = rows, .ws_col = cols};
+                ioctl(master, TIOCSWINSZ, &ws);
+        }
+        return master;
+}
+
+/* Starts the process of session id (its configuration c) with a pty or
+ * pipes; mntns as for exec_process(). -1 with errno on failure. */
+static int session_start(unsigned id, struct config *c, int mntns)
+{
+        struct session *s = &sessions[id];
+        struct stdio io = {-1, -1, -1, -1};
+        int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
+        *s = (struct session){.used = true, .in = -1, .out = -1, .err = -1, .master = -1};
+        if (c->tty) {
+                s->master = open_pty(c->rows, c->cols, &io.slave);
+                if (s->master < 0)
+                        goto fail;
+                s->in = s->out = s->master;
+        } else {
+                if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 ||
+                    pipe2(err, O_CLOEXEC) < 0)
+                        goto fail;
+                io.in = in[0];
+                io.out = out[1];
+                io.err = err[1];
+                s->in = in[1];
+                s->out = out[0];
+                s->err = err[0];
+        }
+        s->pid = fork();
+        if (s->pid < 0)
+                goto fail;
+        if (s->pid == 0)
+                exec_process(c, &io, mntns);
+        session_close_fd(&io.slave);
+        session_close_fd(&in[0]);
+        session_close_fd(&out[1]);
+        session_close_fd(&err[1]);
+        if (!c->tty && !c->open_stdin && id != 0)
+                session_close_fd(&s->in);
+        return 0;
+fail:;
+        int e = errno;
+        for (int i = 0; i < 2; i++) {
+                session_close_fd(&in[i]);
+                session_close_fd(&out[i]);
+                session_close_fd(&err[i]);
+        }
+        session_close_fd(&io.slave);
+        session_close_fd(&s->master);
+        s->used = false;
+        errno = e;
+        return -1;
+}
+
+/* An exec request (host -> guest VS_VM_EXEC on session id): the process
+ * runs in the container's mount namespace with its own configuration
+ * (built by the host, like CONFIG). Whatever fails is reported on the
+ * session as stderr text and exit code 126. */
+static void session_exec(unsigned id, char *data, size_t len)
+{
+        char msg[256] = "";
+        struct config c = {0};
+        char path[64];
+        int mntns = -1;
+        if (id == 0 || sessions[id].used || sessions[0].exited) {
+                snprintf(msg, sizeof(msg), "vessel: exec: session %u is not free\n", id);
+                goto fail;
+        }
+        snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int) sessions[0].pid);
+        mntns = open(path, O_RDONLY | O_CLOEXEC);
+        if (mntns < 0) {
+                snprintf(msg, sizeof(msg), "vessel: exec: %s: %s\n", path, strerror(errno));
+                goto fail;
+        }
+        parse_config(data, len, &c);
+        if (session_start(id, &c, mntns) < 0)
+                snprintf(msg, sizeof(msg), "vessel: exec: cannot start the process: %s\n",
+                         strerror(errno));
+        free(c.argv);
+        free(c.envp);
+        free(c.seccomp);
+        close(mntns);
+        if (msg[0] == '\0')
+                return;
+fail:
+        send_frame_to(id, VS_VM_STDERR, msg, strlen(msg));
+        send_frame_to(id, VS_VM_EXIT, "126", 3);
+}
+
+/* "<MemTotal kB> <MemAvailable kB> <processes>": processes are those with
+ * a command line (no kernel threads), the agent not counted. */
+static void send_stats(unsigned id)
+{
+        unsigned long total = 0, avail = 0, procs = 0;
+        FILE *f = fopen("/proc/meminfo", "re");
+        char line[128];
+        while (f && fgets(line, sizeof(line), f)) {
+                sscanf(line, "MemTotal: %lu kB", &total);
+                sscanf(line, "MemAvailable: %lu kB", &avail);
+        }
+        if (f)
+                fclose(f);
+        DIR *d = opendir("/proc");
+        struct dirent *de;
+        while (d && (de = readdir(d)) != NULL) {
+                char *end;
+                long pid = strtol(de->d_name, &end, 10);
+                if (*end || pid <= 1)
+                        continue;
+                char path[64], c;
+                snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
+                int fd = open(path, O_RDONLY | O_CLOEXEC);
+                if (fd >= 0 && read(fd, &c, 1) == 1)
+                        procs++;
+                if (fd >= 0)
+                        close(fd);
+        }
+        if (d)
+                closedir(d);
+        char msg[96];
+        int n = snprintf(msg, sizeof(msg), "%lu %lu %lu", total, avail, procs);
+        send_frame_to(id, VS_VM_STATS, msg, (size_t) n);
+}
+
+static void session_frame(unsigned id, int type, char *data, size_t len)
+{
+        struct session *s = &sessions[id];
+        if (type == VS_VM_EXEC) {
+                session_exec(id, data, len);
+                return;
+        }
+        if (type == VS_VM_STATS) {
+                send_stats(id);
+                return;
+        }
+        if (!s->used || s->exited)
+                return;
+        if (type == VS_VM_STDIN && s->in >= 0) {
+                if (write_all(s->in, data, len) < 0 && s->master < 0)
+                        session_close_fd(&s->in);
+        } else if (type == VS_VM_STDIN_EOF && s->in >= 0 && s->master < 0) {
+                session_close_fd(&s->in);
+        } else if (type == VS_VM_RESIZE && s->master >= 0) {
+                unsigned rows, cols;
+                if (sscanf(data, "%u %u", &rows, &cols) == 2) {
+                        struct winsize ws = {.ws_row = (unsigned short) rows,
+                                             .ws_col = (unsigned short) cols};
+                        ioctl(s->master, TIOCSWINSZ, &ws);
+                }
+        } else if (type == VS_VM_SIGNAL) {
+                kill(s->pid, atoi(data));
+        }
+}
+
+static void reap(void)
+{
+        int st;
+        pid_t w;
+        while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
+                for (unsigned i = 0; i < 256; i++) {
+                        struct session *s = &sessions[i];
+                        if (!s->used || s->exited || s->pid != w)
+                                continue;
+                        s->exited = true;
+                        s->status = st;
+                        if (s->master < 0)
+                                session_close_fd(&s->in);
+                        if (i == 0)
+                                /* As for a container: when its init ends, so
+                                 * does everything it started (and so the pipes
+                                 * close). */
+                                kill(-1, SIGKILL);
+                }
+        }
+}
+
+static int exit_code(int status)
+{
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* Relays the processes' output until the main process and everything it
+ * left are gone; exec sessions end with an EXIT frame of their own. */
+static int supervise(int sfd)
+{
         char buf[32768];
-        while (!exited || out_r >= 0 || err_r >= 0) {
-                struct pollfd p[4] = {
-                    {.fd = out_r, .events = POLLIN},
-                    {.fd = err_r, .events = POLLIN},
-                    {.fd = exited ? -1 : ctl, .events = POLLIN},
-                    {.fd = sfd, .events = POLLIN},
-                };
-                if (poll(p, 4, -1) < 0) {
+        for (;;) {
+                struct pollfd p[2 + 2 * 256];
+                unsigned owner[2 + 2 * 256];
+                size_t n = 0;
+                p[n++] = (struct pollfd){.fd = ctl, .events = POLLIN};
+                p[n++] = (struct pollfd){.fd = sfd, .events = POLLIN};
+                for (unsigned i = 0; i < 256; i++) {
+                        struct session *s = &sessions[i];
+                        if (!s->used)
+                                continue;
+                        if (s->exited && s->out < 0 && s->err < 0) {
+                                if (i == 0)
+                                        return exit_code(s->status);
+                                char num[16];
+                                snprintf(num, sizeof(num), "%d", exit_code(s->status));
+                                send_frame_to(i, VS_VM_EXIT, num, strlen(num));
+                                session_close_fd(&s->master);
+                                s->in = -1;
+                                s->used = false;
+                                continue;
+                        }
+                        if (s->out >= 0) {
+                                owner[n] = i;
+                                p[n++] = (struct pollfd){.fd = s->out, .events = POLLIN};
+                        }
+                        if (s->err >= 0) {
+                                owner[n] = i | 0x100;
+                                p[n++] = (struct pollfd){.fd = s->err, .events = POLLIN};
+                        }
+                }
+                if (poll(p, n, -1) < 0) {
                         if (errno == EINTR)
                                 continue;
                         fail("poll: %s", strerror(errno));
                 }
-                for (int i = 0; i < 2; i++) {
-                        int *fd = i == 0 ? &out_r : &err_r;
-                        if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
-                                continue;
-                        ssize_t n = read(*fd, buf, sizeof(buf));
-                        if (n > 0) {
-                                send_frame(i == 0 ? VS_VM_STDOUT : VS_VM_STDERR, buf, (size_t) n);
-                        } else if (n == 0 || errno != EINTR) {
-                                close(*fd);
-                                *fd = -1;
-                        }
-                }
-                if (p[2].revents) {
+                if (p[0].revents) {
                         int type;
+                        unsigned id;
                         char *data;
                         size_t len;
-                        int r = read_frame(&type, &data, &len);
-                        if (r <= 0) {
+                        if (read_frame_from(&id, &type, &data, &len) <= 0) {
                                 /* The host is gone: nobody to report to. */
                                 kill(-1, SIGKILL);
                                 power_off();
                         }
-                        if (type == VS_VM_STDIN && in_w >= 0) {
-                                if (write_all(in_w, data, len) < 0) {
-                                        close(in_w);
-                                        in_w = -1;
-                                }
-                        } else if (type == VS_VM_STDIN_EOF && in_w >= 0) {
-                                close(in_w);
-                                in_w = -1;
-                        } else if (type == VS_VM_SIGNAL) {
-                                kill(pid, atoi(data));
-                        }
+                        session_frame(id, type, data, len);
                         free(data);
                 }
-                if (p[3].revents) {
+                if (p[1].revents) {
                         struct signalfd_siginfo si;
                         while (read(sfd, &si, sizeof(si)) == sizeof(si))
                                 ;
-                        int st;
-                        pid_t w;
-                        while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
-                                if (w == pid && !exited) {
-                                        status = st;
-                                        exited = true;
-                                        /* As for a container: when its init ends, so does
-                                         * everything it started (and so the pipes close). */
-                                        kill(-1, SIGKILL);
-                                        if (in_w >= 0)
-                                                close(in_w);
-                                        in_w = -1;
+                        reap();
+                }
+                for (size_t k = 2; k < n; k++) {
+                        if (!(p[k].revents & (POLLIN | POLLHUP | POLLERR)))
+                                continue;
+                        struct session *s = &sessions[owner[k] & 0xff];
+                        bool is_err = owner[k] & 0x100;
+                        int *fd = is_err ? &s->err : &s->out;
+                        if (*fd != p[k].fd)
+                                continue;
+                        ssize_t r = read(*fd, buf, sizeof(buf));
+                        if (r > 0) {
+                                send_frame_to(owner[k] & 0xff, is_err ? VS_VM_STDERR : VS_VM_STDOUT,
+                                              buf, (size_t) r);
+                        } else if (r == 0 || errno != EINTR) {
+                                /* EOF, or EIO: a pty whose slave is closed. */
+                                if (*fd == s->master) {
+                                        s->out = s->in = -1;
+                                        session_close_fd(&s->master);
+                                } else {
+                                        session_close_fd(fd);
                                 }
                         }
                 }
         }
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 int main(void)
@@ -618,6 +937,7 @@ int main(void)
         parse_config(data, len, &c);
         if (c.hostname && sethostname(c.hostname, strlen(c.hostname)) < 0)
                 fail("cannot set the hostname: %s", strerror(errno));
+        setup_network(&c);
         setup_rootfs();
         bind_etc_files(&c);
         mount_volumes(&c);
@@ -627,20 +947,15 @@ int main(void)
         sigaddset(&set, SIGCHLD);
         sigprocmask(SIG_BLOCK, &set, NULL);
         int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-        int in[2], out[2], err[2];
-        if (sfd < 0 || pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 ||
-            pipe2(err, O_CLOEXEC) < 0)
-                fail("cannot create pipes: %s", strerror(errno));
+        if (sfd < 0)
+                fail("cannot create a signalfd: %s", strerror(errno));
+        /* The main process keeps its stdin open until the host's
+         * STDIN_EOF (sent at once without -i). */
+        c.open_stdin = true;
         send_frame(VS_VM_READY, NULL, 0);
-        pid_t pid = fork();
-        if (pid < 0)
-                fail("fork: %s", strerror(errno));
-        if (pid == 0)
-                exec_process(&c, in[0], out[1], err[1]);
-        close(in[0]);
-        close(out[1]);
-        close(err[1]);
-        int code = supervise(pid, in[1], out[0], err[0], sfd);
+        if (session_start(0, &c, -1) < 0)
+                fail("cannot start the process: %s", strerror(errno));
+        int code = supervise(sfd);
 
         /* Writes through 9p are synchronous (cache=none); sync anyway, then
          * report. The host kills the VM on EXIT; should it not, wait for its

@@ -70,6 +70,10 @@ int main(int argc, char **argv)
                 return cl.status;
         if (vs_globals.data_root)
                 vs_globals.data_root_source = "flag";
+        /* vessel-vm: the OCI runtime with VM isolation for every bundle
+         * (docs/vm.md); the dispatch rule makes it the runtime's command set. */
+        const char *base = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+        vs_globals.vm = strcmp(base, "vessel-vm") == 0;
         if (root)
                 vs_globals.root = root;
         /* A runc global option before the command selects the runtime's

@@ -45,6 +45,7 @@ struct vs_globals {
         const char *data_root_source; /* "flag", "environment (...)", a file, "default" */
         const char *config_path;      /* --config FILE */
         enum vs_mode mode;            /* the command set main() chose */
+        bool vm; /* invoked as vessel-vm: every bundle runs in a VM (docs/vm.md) */
 };
 
 extern struct vs_globals vs_globals;

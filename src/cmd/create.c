@@ -21,7 +21,7 @@ static int set_preserve_fds(const struct vs_option *o, const char *v, vs_error *
 static int create_or_run(int argc, char **argv, bool run)
 {
         const char *cmd = run ? "run" : "create";
-        struct vs_create_opts o = {.root = vs_globals.root, .bundle = "."};
+        struct vs_create_opts o = {.root = vs_globals.root, .bundle = ".", .vm = vs_globals.vm};
         bool detach = false, ignored = false;
         const struct vs_option opts[] = {
             {"bundle", 'b', VS_OPT_STRING, &o.bundle, "DIR",

@@ -3,6 +3,7 @@
 #include "cmd/engine_cmd.h"
 #include "cmd/options.h"
 #include "engine/engine.h"
+#include "vm/vm.h"
 #include "oci/config.h"
 #include "runtime/container.h"
 #include "util/cleanup.h"
@@ -28,11 +29,11 @@ static bool env_has(char **env, const char *key)
 }
 
 /* -u: the user resolved in the container's own /etc/passwd, through the
- * init's root. */
+ * init's root (a VM container's: the rootfs the engine shares with it). */
 static int set_user(const struct vs_ctr *c, struct oci_process *p, const char *spec, vs_error **err)
 {
-        char path[64];
-        snprintf(path, sizeof(path), "/proc/%d/root", c->state.pid);
+        _cleanup_free_ char *path = vs_ctr_is_vm(c) ? xasprintf("%s/rootfs", c->dir)
+                                                    : xasprintf("/proc/%d/root", c->state.pid);
         _cleanup_close_ int rootfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (rootfd < 0)
                 return vs_fail_errno(err, "cannot open the root of container %s", c->name);
@@ -124,8 +125,16 @@ static int exec_in(const struct engine_exec_flags *x, int argc, char **argv)
                 return vs_report_error(&err);
         }
         struct oci_process *p = NULL;
-        if (vs_container_process(ct->runtime_root, ct->id, &p, &err) < 0)
+        /* A VM container has no runtime container: its process comes from
+         * the bundle's config, and the session goes to its VM launcher. */
+        _cleanup_config_ struct oci_config *vmcfg = NULL;
+        if (vs_ctr_is_vm(ct)) {
+                if (oci_config_load(ct->dir, &vmcfg, &err) < 0)
+                        return vs_report_error(&err);
+                p = steal_ptr(vmcfg->process);
+        } else if (vs_container_process(ct->runtime_root, ct->id, &p, &err) < 0) {
                 return vs_report_error(&err);
+        }
         strv_free(p->args);
         p->args = strv_copy(argv + 1);
         p->terminal = tty;
@@ -170,7 +179,8 @@ static int exec_in(const struct engine_exec_flags *x, int argc, char **argv)
         struct vs_exec_opts o = {
             .root = ct->runtime_root, .id = ct->id, .process = p, .detach = detach};
         int status = 0;
-        int r = vs_container_exec(&o, &status, &err);
+        int r = vmcfg ? vs_vm_exec(e, ct, vmcfg, p, interactive, detach, &status, &err)
+                      : vs_container_exec(&o, &status, &err);
         if (saved_err >= 0) {
                 dup2(saved_err, STDERR_FILENO);
                 close(saved_err);

@@ -3,6 +3,7 @@
 #include "cmd/engine_cmd.h"
 #include "cmd/options.h"
 #include "engine/engine.h"
+#include "vm/vm.h"
 #include "image/image.h"
 #include "runtime/container.h"
 #include "util/cleanup.h"
@@ -418,6 +419,14 @@ int cmd_engine_top(int argc, char **argv)
         _cleanup_ctr_ struct vs_ctr *ct = NULL;
         if (vs_cmd_running_ctr(argv[first], &e, &ct, &err) < 0)
                 return vs_report_error(&err);
+        /* top lists the runtime container's processes, which a VM has not. */
+        if (vs_ctr_is_vm(ct)) {
+                vs_fail(&err,
+                        "container %s runs in a VM (--isolation=vm): top is not supported "
+                        "for VM containers yet",
+                        ct->name);
+                return vs_report_error(&err);
+        }
         _cleanup_free_ pid_t *pids = NULL;
         size_t n = 0;
         if (vs_container_pids(ct->runtime_root, ct->id, &pids, &n, &err) < 0)
@@ -512,6 +521,19 @@ static struct sample take_sample(const struct vs_ctr *c)
         struct sample s = {0};
         _cleanup_json_ json_object *st = NULL;
         _cleanup_error_ vs_error *err = NULL;
+        if (vs_ctr_is_vm(c)) {
+                /* CPU: what its QEMU costs the host; memory and pids: the
+                 * guest's own (none while it is paused). */
+                struct vs_vm_stats vst;
+                if (vs_vm_stats(c, &vst, &err) < 0)
+                        return s;
+                s.cpu_ns = vst.cpu_ns;
+                s.mem = vst.mem_used;
+                s.mem_limit = vst.mem_total;
+                s.pids = vst.pids;
+                s.ok = true;
+                return s;
+        }
         if (vs_container_stats(c->runtime_root, c->id, &st, &err) < 0)
                 return s;
         json_object *d = json_object_object_get(st, "data");

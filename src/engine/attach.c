@@ -2,6 +2,7 @@
  * an 8-byte header (type, three zero bytes, big-endian payload length) and
  * a payload, over a unix stream socket. */
 #include "engine/engine.h"
+#include "vm/vm.h"
 #include "runtime/container.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -172,7 +173,14 @@ int vs_attach_session(struct vs_engine *e, const struct vs_ctr *c, int fd, bool 
                                         send_winsize(fd);
                                         continue;
                                 }
-                                /* --sig-proxy: the container gets our signals. */
+                                /* --sig-proxy: the container gets our signals.
+                                 * A VM's (exec) session takes them as frames. */
+                                if (vs_ctr_is_vm(c)) {
+                                        char num[16];
+                                        int len = snprintf(num, sizeof(num), "%u", si.ssi_signo);
+                                        vs_frame_write(fd, VS_FRAME_SIGNAL, num, (size_t) len);
+                                        continue;
+                                }
                                 vs_container_kill(c->runtime_root, c->id, (int) si.ssi_signo, false,
                                                   NULL);
                         }

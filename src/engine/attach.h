@@ -25,6 +25,7 @@ enum vs_frame_type {
         VS_FRAME_EXIT = 3,      /* payload: exit code in decimal */
         VS_FRAME_STDIN_EOF = 4, /* client's stdin ended */
         VS_FRAME_RESIZE = 5,    /* payload: "rows cols" */
+        VS_FRAME_SIGNAL = 6,    /* payload: signal number (a VM exec session) */
 };
 int vs_frame_write(int fd, enum vs_frame_type type, const void *data, size_t len);
 /* Reads one frame; payload malloc'd (NUL-terminated). 0 on EOF, 1 on a frame. */

@@ -642,8 +642,6 @@ static int parse_isolation(const struct vs_run_flags *f, json_object *hc, vs_err
         json_object_object_add(hc, "Isolation", json_object_new_string(iso));
         if (strcmp(iso, "vm") != 0)
                 return 0;
-        if (f->tty)
-                return vs_fail(err, "--tty is not supported with --isolation=vm yet");
         if (f->tmpfs)
                 return vs_fail(err, "--tmpfs is not supported with --isolation=vm yet");
         if (f->memory) {
@@ -688,7 +686,11 @@ static int build_host_config(struct vs_engine *e, const struct vs_run_flags *f, 
                 if (parse_tmpfs(f->tmpfs[i], tmpfs, mounts, err) < 0)
                         return -1;
 
-        if (vs_engine_net_check(e, f, hc, err) < 0)
+        /* A VM's network is QEMU's (src/vm/net.c). */
+        bool vm = f->isolation && strcmp(f->isolation, "vm") == 0;
+        if (vm && vs_vm_net_own(f->network)
+                ? vs_vm_net_check(f->network, f->ip, f->publish, hc, err) < 0
+                : vs_engine_net_check(e, f, hc, err) < 0)
                 return -1;
 
         _cleanup_free_ char *policy = NULL;

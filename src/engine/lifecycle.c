@@ -457,17 +457,14 @@ int vs_engine_pause(struct vs_engine *e, struct vs_ctr *c, bool pause, vs_error 
         vs_ctr_refresh(e, cur);
         if (!cur->state.running)
                 return vs_fail(err, "container %s is not running", cur->name);
-        if (vs_ctr_is_vm(cur))
-                return vs_fail(err,
-                               "container %s runs in a VM (--isolation=vm): %s is not "
-                               "supported for VM containers yet",
-                               cur->name, pause ? "pause" : "unpause");
         if (pause && cur->state.paused)
                 return vs_fail(err, "container %s is already paused", cur->name);
         if (!pause && !cur->state.paused)
                 return vs_fail(err, "container %s is not paused", cur->name);
-        int r = pause ? vs_container_pause(cur->runtime_root, cur->id, err)
-                      : vs_container_resume(cur->runtime_root, cur->id, err);
+        /* A VM is stopped and continued by QEMU (QMP, through its launcher). */
+        int r = vs_ctr_is_vm(cur) ? vs_vm_pause(cur, pause, err)
+                : pause           ? vs_container_pause(cur->runtime_root, cur->id, err)
+                                  : vs_container_resume(cur->runtime_root, cur->id, err);
         if (r < 0)
                 return -1;
         if (cur->unmonitored)

@@ -190,23 +190,51 @@ static int prepare_bundle(struct monitor *m, vs_error **err)
         return vs_write_file_replace(path, text, strlen(text), 0600, err);
 }
 
+/* A VM container: the launcher stands in for the container's init. With a
+ * tty the monitor makes the pty (there is no runtime to make it): the
+ * launcher gets its slave, in raw mode (the guest's own pty does the line
+ * discipline), and relays to a pty the guest agent allocates. */
+static int vm_start(struct monitor *m, pid_t *pid, vs_error **err)
+{
+        int in_r = -1, out_w = -1, err_w = -1, master = -1;
+        if (m->tty) {
+                int slave = -1;
+                if (vs_vm_open_pty(&master, &slave, err) < 0)
+                        return -1;
+                in_r = slave;
+                out_w = dup(slave);
+                err_w = dup(slave);
+                fcntl(out_w, F_SETFD, FD_CLOEXEC);
+                fcntl(err_w, F_SETFD, FD_CLOEXEC);
+        } else if (vs_mon_io_open(&m->io, false, m->open_stdin, &in_r, &out_w, &err_w, err) < 0) {
+                return -1;
+        }
+        int r = vs_vm_ctr_spawn(m->e, m->c, in_r, out_w, err_w, pid, err);
+        vs_mon_io_close_child_ends(&in_r, &out_w, &err_w);
+        if (m->tty) {
+                if (r < 0)
+                        close(master);
+                else
+                        vs_mon_io_set_master(&m->io, master);
+        } else if (r < 0) {
+                vs_mon_io_close_streams(&m->io);
+        }
+        if (r == 0)
+                m->io.signal_pid = *pid;
+        return r;
+}
+
 /* Creates and starts one incarnation; on success the io holds the
  * container's streams and *pid its init. */
 static int start_once(struct monitor *m, pid_t *pid, vs_error **err)
 {
         if (prepare_bundle(m, err) < 0)
                 return -1;
+        if (vs_ctr_is_vm(m->c))
+                return vm_start(m, pid, err);
         int in_r = -1, out_w = -1, err_w = -1;
         if (vs_mon_io_open(&m->io, m->tty, m->open_stdin, &in_r, &out_w, &err_w, err) < 0)
                 return -1;
-        if (vs_ctr_is_vm(m->c)) {
-                /* The VM launcher stands in for the container's init. */
-                int r = vs_vm_ctr_spawn(m->e, m->c, in_r, out_w, err_w, pid, err);
-                vs_mon_io_close_child_ends(&in_r, &out_w, &err_w);
-                if (r < 0)
-                        vs_mon_io_close_streams(&m->io);
-                return r;
-        }
         /* The init inherits our 0/1/2: point them at the container's
          * streams for the create, then back at /dev/null. */
         int master = -1;

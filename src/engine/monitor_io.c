@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -283,6 +284,14 @@ static void client_read(struct vs_mon_io *io, size_t i)
                                              .ws_col = (unsigned short) cols};
                         ioctl(io->master, TIOCSWINSZ, &ws);
                 }
+                break;
+        }
+        case VS_FRAME_SIGNAL: {
+                /* An attached client's signal, for a VM container (the
+                 * client signals a runtime container itself). */
+                int sig = atoi(data);
+                if (io->signal_pid > 0 && sig > 0 && sig < 65)
+                        kill(io->signal_pid, sig);
                 break;
         }
         default:

@@ -42,6 +42,7 @@ struct vs_mon_io {
         char *pending; /* stdin bytes the container has not taken yet */
         size_t pending_len, pending_off;
         char *sock_path;
+        pid_t signal_pid; /* > 0: a VM launcher, which takes clients' signals */
 };
 
 /* Opens the log (append) and the attach socket in dir. */

@@ -287,6 +287,9 @@ const char *vs_engine_net_name(const struct vs_ctr *c)
         if (nets && json_object_array_length(nets))
                 return json_object_get_string(json_object_array_get_idx(nets, 0));
         const char *mode = hc_str(c->host_config, "NetworkMode");
+        /* A VM's user-mode network is QEMU's alone (src/vm/net.c). */
+        if (mode && vs_ctr_is_vm(c) && strcmp(mode, VS_VM_NET_USER) == 0)
+                return NULL;
         return mode && !builtin_mode(mode) && !nets ? mode : NULL;
 }
 

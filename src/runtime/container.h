@@ -30,6 +30,10 @@ struct vs_create_opts {
          * namespace) when the calling process dies, even by kill -9: for
          * callers that own the container's whole life (build steps). */
         bool die_with_caller;
+        /* VM isolation whatever the config says (vessel invoked as
+         * vessel-vm); otherwise the annotation run.vessel.isolation=vm
+         * selects it (docs/vm.md). */
+        bool vm;
 };
 
 /* Creates the container: its init waits on the exec fifo afterwards.

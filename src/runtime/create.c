@@ -2,6 +2,7 @@
 #include "runtime/caps.h"
 #include "runtime/cgroup.h"
 #include "runtime/container.h"
+#include "vm/vm.h"
 #include "runtime/hooks.h"
 #include "runtime/hostmounts.h"
 #include "runtime/idmap.h"
@@ -266,6 +267,7 @@ struct create_ctx {
         struct vs_seccomp_prog *seccomp;
         struct vs_state rec; /* what state.json says, from the claim on */
         int exec_fifo;       /* the read end for run, or -1 */
+        bool vm;             /* VM isolation (src/vm/oci.c) */
 };
 
 static void create_cleanup(struct create_ctx *c)
@@ -419,6 +421,30 @@ static int await_init(struct create_ctx *c, int sync_fd, vs_error **err)
         return 0;
 }
 
+static int finish_create(struct create_ctx *c, vs_error **err);
+
+/* VM isolation (src/vm/oci.c): the VM launcher stands in for the init, in
+ * the container's cgroup, waiting on the exec fifo. */
+static int create_vm(struct create_ctx *c, int fifo, vs_error **err)
+{
+        const struct vs_create_opts *o = c->o;
+        if (c->cgroup && vs_cgroup_complete(c->cgroup, c->cfg->linux_.resources, err) < 0)
+                return rootless_limits_error(err);
+        c->rec.cgroup_pending = false;
+        /* The state says so (for exec, and whoever lists containers). */
+        json_object_object_add(c->rec.annotations, VS_VM_ANNOTATION, json_object_new_string("vm"));
+        _cleanup_free_ char *cache = xasprintf("%s/.vm", o->root);
+        c->pid = vs_vm_oci_spawn(c->cfg, cache, c->state_dir, fifo, o->console_socket, err);
+        if (c->pid < 0) {
+                c->pid = 0;
+                return -1;
+        }
+        if (save_progress(c, false, err) < 0 ||
+            (c->cgroup && vs_cgroup_enter(c->cgroup, c->pid, err) < 0))
+                return -1;
+        return finish_create(c, err);
+}
+
 /* Phase 1: everything that can fail on the options and the config alone,
  * before the id is claimed. */
 static int create_check(struct create_ctx *c, vs_error **err)
@@ -439,6 +465,9 @@ static int create_check(struct create_ctx *c, vs_error **err)
                 return vs_fail(err, "root.path %s: not a directory", cfg->root_path);
         if (cfg->process->caps && vs_caps_validate(cfg->process->caps, err) < 0)
                 return -1;
+        c->vm = vs_vm_oci_wanted(cfg, o->vm);
+        if (c->vm)
+                vs_vm_oci_adjust_resources(cfg);
         bool terminal = cfg->process->terminal;
         if (terminal && !o->console_socket && !o->console_master_out)
                 return vs_fail(err, "process.terminal is true: --console-socket is required");
@@ -655,6 +684,13 @@ static int create_finish(struct create_ctx *c, const struct create_fds *fds, boo
                 *o->console_master_out = master;
         }
 
+        return finish_create(c, err);
+}
+
+static int finish_create(struct create_ctx *c, vs_error **err)
+{
+        const struct vs_create_opts *o = c->o;
+        struct oci_config *cfg = c->cfg;
         /* Hooks and exec read the config as it was at create time. */
         _cleanup_free_ char *cfg_text = vs_json_to_string(cfg->raw, false);
         _cleanup_free_ char *cfg_copy = xasprintf("%s/config.json", c->state_dir);
@@ -685,6 +721,10 @@ static int do_create(struct create_ctx *c, vs_error **err)
         int r = -1;
         if (create_check(c, err) < 0 || create_claim(c, &fds.fifo, err) < 0)
                 goto out;
+        if (c->vm) {
+                r = create_vm(c, fds.fifo, err);
+                goto out;
+        }
         if (vs_sync_open_channels(c->cfg->process->terminal, c->o->console_socket, &fds.console,
                                   &fds.console_peer, &fds.sync, &fds.child_sync, err) < 0)
                 goto out;

@@ -1,6 +1,7 @@
 /* exec: a new process in a running container. */
 #include "runtime/cgroup.h"
 #include "runtime/container.h"
+#include "vm/vm.h"
 #include "runtime/foreground.h"
 #include "runtime/process.h"
 #include "runtime/seccomp.h"
@@ -148,6 +149,14 @@ int vs_container_exec(const struct vs_exec_opts *o, int *exit_status, vs_error *
         _cleanup_config_ struct oci_config *cfg = NULL;
         if (vs_state_load_config(o->root, st, &cfg, err) < 0)
                 return -1;
+        /* Its init is a VM launcher in the host's namespaces (joining them
+         * would run the process on the host): the process runs in the
+         * guest, through the launcher (src/vm/oci.c). */
+        if (vs_vm_oci_state_is_vm(st->annotations)) {
+                _cleanup_free_ char *dir = vs_state_dir(o->root, o->id);
+                return vs_vm_oci_exec(o->root, dir, o->id, cfg, o->process, o->console_socket,
+                                      o->pid_file, o->detach, exit_status, err);
+        }
         const struct oci_process *p = o->process;
         if (oci_user_check(&p->user, "process", err) < 0)
                 return -1;

@@ -4,6 +4,7 @@
  * container's init (its exit code is the process's). The OCI config the
  * engine generated for the container is what the guest runs. */
 #include "vm/vm.h"
+#include "vm/payload.h"
 #include "engine/engine.h"
 #include "oci/config.h"
 #include "runtime/caps.h"
@@ -22,12 +23,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <termios.h>
 #include <unistd.h>
-
-#define BOOT_TIMEOUT_S 60
 
 bool vs_ctr_is_vm(const struct vs_ctr *c)
 {
@@ -42,58 +43,11 @@ int vs_vm_host_check(struct vs_engine *e, vs_error **err)
         return vs_vm_kernel_get(e->data_root, true, true, &kernel, err);
 }
 
-/* The CONFIG payload (guest/proto.h) from the OCI config's process. */
-struct payload {
-        char *buf;
-        size_t len;
-};
-
-static void add(struct payload *p, const char *key, const char *value)
-{
-        size_t kl = strlen(key), vl = strlen(value);
-        p->buf = xrealloc(p->buf, p->len + kl + vl + 2);
-        memcpy(p->buf + p->len, key, kl);
-        p->buf[p->len + kl] = '=';
-        memcpy(p->buf + p->len + kl + 1, value, vl + 1);
-        p->len += kl + vl + 2;
-}
-
-static void add_num(struct payload *p, const char *key, int64_t v)
-{
-        char num[24];
-        snprintf(num, sizeof(num), "%lld", (long long) v);
-        add(p, key, num);
-}
-
-static int build_payload(json_object *spec, struct payload *p, vs_error **err)
-{
-        json_object *proc = json_object_object_get(spec, "process");
-        json_object *args = json_object_object_get(proc, "args");
-        if (args == NULL || json_object_array_length(args) == 0)
-                return vs_fail(err, "the container's config has no process args");
-        for (size_t i = 0; i < json_object_array_length(args); i++)
-                add(p, "arg", json_object_get_string(json_object_array_get_idx(args, i)));
-        json_object *env = json_object_object_get(proc, "env");
-        for (size_t i = 0; env && i < json_object_array_length(env); i++)
-                add(p, "env", json_object_get_string(json_object_array_get_idx(env, i)));
-        json_object *cwd = json_object_object_get(proc, "cwd");
-        add(p, "cwd", cwd ? json_object_get_string(cwd) : "/");
-        json_object *user = json_object_object_get(proc, "user");
-        add_num(p, "uid", json_object_get_int64(json_object_object_get(user, "uid")));
-        add_num(p, "gid", json_object_get_int64(json_object_object_get(user, "gid")));
-        json_object *gids = json_object_object_get(user, "additionalGids");
-        for (size_t i = 0; gids && i < json_object_array_length(gids); i++)
-                add_num(p, "group", json_object_get_int64(json_object_array_get_idx(gids, i)));
-        json_object *host = json_object_object_get(spec, "hostname");
-        if (host)
-                add(p, "hostname", json_object_get_string(host));
-        return 0;
-}
-
 /* The container's -v binds and named volumes become 9p shares "vol<N>",
  * each announced to the agent as "mount=<tag>:<ro|rw>:<destination>". 9p
  * shares directories: a file bind is refused. */
-static int build_shares(const struct vs_ctr *c, struct payload *p, char ***shares, vs_error **err)
+static int build_shares(const struct vs_ctr *c, struct vs_vm_payload *p, char ***shares,
+                        vs_error **err)
 {
         json_object *mounts = c->mounts;
         for (size_t i = 0; mounts && i < json_object_array_length(mounts); i++) {
@@ -115,14 +69,14 @@ static int build_shares(const struct vs_ctr *c, struct payload *p, char ***share
                     xasprintf("%s:%s:%s", rw ? tag : tag + 3, rw ? "rw" : "ro", dst);
                 strv_push(shares, tag);
                 strv_push(shares, src);
-                add(p, "mount", entry);
+                vs_vm_payload_add(p, "mount", entry);
         }
         return 0;
 }
 
 /* The files the engine bind-mounts into a container's /etc, sent by
  * content ("etc.hosts=..."): the agent binds them the same way. */
-static void add_etc_files(const struct vs_ctr *c, struct payload *p)
+static void add_etc_files(const struct vs_ctr *c, struct vs_vm_payload *p)
 {
         static const char *const names[] = {"hostname", "hosts", "resolv.conf"};
         for (size_t i = 0; i < 3; i++) {
@@ -131,81 +85,8 @@ static void add_etc_files(const struct vs_ctr *c, struct payload *p)
                 size_t n;
                 if (vs_read_file(path, &text, &n, NULL) < 0 || strlen(text) != n)
                         continue;
-                add(p, key, text);
+                vs_vm_payload_add(p, key, text);
         }
-}
-
-static uint64_t cap_mask(char **names)
-{
-        uint64_t m = 0;
-        for (size_t i = 0; names && names[i]; i++) {
-                int cap = vs_cap_from_name(names[i]);
-                if (cap >= 0 && cap < 64)
-                        m |= 1ULL << cap;
-        }
-        return m;
-}
-
-/* The container's own isolation, applied by the agent to the process in
- * the guest as the runtime applies it on the host: capabilities (as masks),
- * rlimits, no_new_privs, and the seccomp program compiled here by the
- * runtime's code (so the guest needs no libseccomp). */
-static int add_security(const struct vs_ctr *c, struct payload *p, vs_error **err)
-{
-        _cleanup_config_ struct oci_config *cfg = NULL;
-        if (oci_config_load(c->dir, &cfg, err) < 0)
-                return -1;
-        const struct oci_process *proc = cfg->process;
-        if (proc->caps) {
-                char *const *sets[] = {proc->caps->bounding, proc->caps->effective,
-                                       proc->caps->permitted, proc->caps->inheritable,
-                                       proc->caps->ambient};
-                static const char *const keys[] = {"caps.bounding", "caps.effective",
-                                                   "caps.permitted", "caps.inheritable",
-                                                   "caps.ambient"};
-                for (size_t i = 0; i < 5; i++) {
-                        char hex[24];
-                        snprintf(hex, sizeof(hex), "%llx",
-                                 (unsigned long long) cap_mask((char **) sets[i]));
-                        add(p, keys[i], hex);
-                }
-        }
-        for (size_t i = 0; i < proc->n_rlimits; i++) {
-                const struct oci_rlimit *r = &proc->rlimits[i];
-                _cleanup_free_ char *v =
-                    xasprintf("%d:%llu:%llu", r->resource, (unsigned long long) r->soft,
-                              (unsigned long long) r->hard);
-                add(p, "rlimit", v);
-        }
-        /* A container inherits the monitor's open-file limit unless the
-         * config sets one; the guest's default (1024) would differ. */
-        bool nofile = false;
-        for (size_t i = 0; i < proc->n_rlimits; i++)
-                nofile |= proc->rlimits[i].resource == RLIMIT_NOFILE;
-        struct rlimit rl;
-        if (!nofile && getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-                _cleanup_free_ char *v =
-                    xasprintf("%d:%llu:%llu", RLIMIT_NOFILE, (unsigned long long) rl.rlim_cur,
-                              (unsigned long long) rl.rlim_max);
-                add(p, "rlimit", v);
-        }
-        if (proc->no_new_privileges)
-                add(p, "nnp", "1");
-        struct vs_seccomp_prog *prog = NULL;
-        if (vs_seccomp_compile_config(cfg, c->runtime_root, &prog, err) < 0)
-                return -1;
-        if (prog) {
-                size_t n = (size_t) prog->len * sizeof(struct sock_filter);
-                const unsigned char *b = (const unsigned char *) prog->insns;
-                char *v = xmalloc(16 + 2 * n + 1);
-                int off = snprintf(v, 16, "%u:", prog->flags);
-                for (size_t i = 0; i < n; i++)
-                        snprintf(v + off + 2 * i, 3, "%02x", b[i]);
-                add(p, "seccomp", v);
-                free(v);
-                vs_seccomp_prog_free(prog);
-        }
-        return 0;
 }
 
 static unsigned vcpus(const struct vs_ctr *c)
@@ -222,13 +103,6 @@ static unsigned memory_mib(const struct vs_ctr *c)
         if (m <= 0)
                 m = VS_VM_DEFAULT_MEMORY;
         return (unsigned) ((m + (1 << 20) - 1) >> 20);
-}
-
-static int boot_timeout_ms(void)
-{
-        const char *s = getenv("VESSEL_VM_BOOT_TIMEOUT");
-        int v = s && *s ? atoi(s) : 0;
-        return (v > 0 ? v : BOOT_TIMEOUT_S) * 1000;
 }
 
 static int write_info(const struct vs_ctr *c, const struct vs_vm_spec *s, const char *why,
@@ -250,20 +124,79 @@ static int write_info(const struct vs_ctr *c, const struct vs_vm_spec *s, const 
         return vs_write_file_replace(path, text, strlen(text), 0600, err);
 }
 
+int vs_vm_open_pty(int *master, int *slave, vs_error **err)
+{
+        int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (m < 0)
+                return vs_fail_errno(err, "cannot open a pty");
+        char name[64];
+        if (grantpt(m) < 0 || unlockpt(m) < 0 || ptsname_r(m, name, sizeof(name)) != 0) {
+                close(m);
+                return vs_fail_errno(err, "cannot set up a pty");
+        }
+        int s = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+        struct termios t;
+        if (s < 0 || tcgetattr(s, &t) < 0) {
+                int e = errno;
+                if (s >= 0)
+                        close(s);
+                close(m);
+                errno = e;
+                return vs_fail_errno(err, "cannot open the pty %s", name);
+        }
+        cfmakeraw(&t);
+        tcsetattr(s, TCSANOW, &t);
+        *master = m;
+        *slave = s;
+        return 0;
+}
+
+int vs_vm_exec_payload(const struct vs_ctr *c, const struct oci_config *cfg,
+                       const struct oci_process *proc, bool open_stdin, char **buf, size_t *len,
+                       vs_error **err)
+{
+        return vs_vm_payload_exec(c->runtime_root, cfg, proc, open_stdin, buf, len, err);
+}
+
+struct net_attach_ctx {
+        struct vs_engine *e;
+        struct vs_ctr *c;
+};
+
+/* In the launcher: QEMU's network namespace joins the container's vessel
+ * network as a container's would (veth, leased address, routes). */
+static int net_attach(void *ud, pid_t qemu, vs_error **err)
+{
+        struct net_attach_ctx *na = ud;
+        return vs_engine_net_attach(na->e, na->c, qemu, err);
+}
+
 int vs_vm_ctr_spawn(struct vs_engine *e, struct vs_ctr *c, int in_fd, int out_fd, int err_fd,
                     pid_t *pid, vs_error **err)
 {
-        if (c->cfg.tty)
-                return vs_fail(err, "--tty is not supported with --isolation=vm yet");
-        _cleanup_free_ char *cfgpath = xasprintf("%s/config.json", c->dir);
-        _cleanup_json_ json_object *spec = NULL;
-        if (vs_json_parse_file(cfgpath, &spec, err) < 0)
+        struct net_attach_ctx na = {e, c};
+        _cleanup_config_ struct oci_config *cfg = NULL;
+        if (oci_config_load(c->dir, &cfg, err) < 0)
                 return -1;
-        struct payload p = {0};
+        if (cfg->process == NULL || cfg->process->args == NULL || cfg->process->args[0] == NULL)
+                return vs_fail(err, "the container's config has no process args");
+        struct vs_vm_payload p = {0};
         _cleanup_free_ char *qemu = NULL, *kernel = NULL, *initrd = NULL;
         _cleanup_strv_ char **shares = NULL;
         add_etc_files(c, &p);
-        if (build_payload(spec, &p, err) < 0 || add_security(c, &p, err) < 0 ||
+        vs_vm_payload_process(cfg->process, &p);
+        if (cfg->hostname)
+                vs_vm_payload_add(&p, "hostname", cfg->hostname);
+        const char *mode =
+            json_object_get_string(json_object_object_get(c->host_config, "NetworkMode"));
+        _cleanup_free_ char *netdev = NULL;
+        bool vessel_net = vs_engine_net_name(c) != NULL;
+        if ((mode && strcmp(mode, VS_VM_NET_USER) == 0) || vessel_net) {
+                netdev = vs_vm_net_netdev(json_object_object_get(c->host_config, "PortBindings"),
+                                          vessel_net);
+                vs_vm_payload_add(&p, "net", "user");
+        }
+        if (vs_vm_payload_security(c->runtime_root, cfg, cfg->process, &p, err) < 0 ||
             build_shares(c, &p, &shares, err) < 0 || vs_vm_qemu_path(&qemu, err) < 0 ||
             vs_vm_kernel_get(e->data_root, false, false, &kernel, err) < 0 ||
             vs_vm_initramfs(e->data_root, &initrd, err) < 0) {
@@ -274,6 +207,7 @@ int vs_vm_ctr_spawn(struct vs_engine *e, struct vs_ctr *c, int in_fd, int out_fd
         _cleanup_free_ char *rootfs = xasprintf("%s/rootfs", c->dir);
         _cleanup_free_ char *console = xasprintf("%s/vm-console.log", c->dir);
         _cleanup_free_ char *qlog = xasprintf("%s/vm-qemu.log", c->dir);
+        _cleanup_free_ char *jail = xasprintf("%s/vm-jail", c->dir);
         const char *why = "";
         struct vs_vm_spec s = {
             .qemu = qemu,
@@ -288,7 +222,14 @@ int vs_vm_ctr_spawn(struct vs_engine *e, struct vs_ctr *c, int in_fd, int out_fd
             .shares = shares,
             .config = payload,
             .config_len = p.len,
-            .boot_timeout_ms = boot_timeout_ms(),
+            .boot_timeout_ms = vs_vm_boot_timeout_ms(),
+            .sock_dir = c->dir,
+            .tty = cfg->process->terminal,
+            .started_fd = -1,
+            .jail_dir = jail,
+            .netdev = netdev,
+            .net_attach = vessel_net ? net_attach : NULL,
+            .net_attach_ud = &na,
         };
         if (write_info(c, &s, why, err) < 0)
                 return -1;
@@ -302,6 +243,10 @@ int vs_vm_ctr_spawn(struct vs_engine *e, struct vs_ctr *c, int in_fd, int out_fd
                 if (getppid() != parent)
                         _exit(125);
                 prctl(PR_SET_NAME, "vessel-vm");
+                /* With -t, stdin is the pty the monitor holds the master of:
+                 * our controlling terminal, so its size changes reach us. */
+                if (s.tty && in_fd >= 0 && (setsid() < 0 || ioctl(in_fd, TIOCSCTTY, 0) < 0))
+                        _exit(125);
                 int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
                 dup2(in_fd >= 0 ? in_fd : null, 0);
                 dup2(out_fd, 1);

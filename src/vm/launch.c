@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <linux/kvm.h>
+#include <linux/sched.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,6 +23,8 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -134,8 +137,11 @@ static char **qemu_argv(const struct vs_vm_spec *s)
         char **v = NULL;
         _cleanup_free_ char *mem = xasprintf("%u", s->mem_mib);
         _cleanup_free_ char *smp = xasprintf("%u", s->cpus);
-        _cleanup_free_ char *log = opt_escape(s->console_log);
-        _cleanup_free_ char *serial = xasprintf("file:%s", log);
+        /* Paths as QEMU sees them in its jail (src/vm/jail.c). */
+        _cleanup_free_ char *serial = xasprintf("file:%s", VS_VM_JAIL_CONSOLE);
+        _cleanup_free_ char *where = opt_escape(s->jail_dir);
+        _cleanup_free_ char *name =
+            xasprintf("vessel,debug-threads=off,process=vessel-vm:%s", where);
         const char *fixed[] = {
             s->qemu,
             "-M",
@@ -157,32 +163,48 @@ static char **qemu_argv(const struct vs_vm_spec *s)
             "-nographic",
             "-no-reboot",
             "-kernel",
-            s->kernel,
+            VS_VM_JAIL_KERNEL,
             "-initrd",
-            s->initrd,
+            VS_VM_JAIL_INITRD,
+            /* Names the container's directory in ps (the paths above do
+             * not). */
+            "-name",
+            name,
             "-append",
             "console=ttyS0 quiet panic=-1 reboot=t tsc=reliable lpj=" GUEST_LPJ,
             "-serial",
             serial,
             "-device",
-            "virtio-serial-device",
+            "virtio-serial-device,max_ports=2",
             "-chardev",
             "socket,id=ctl,fd=3",
             "-device",
             "virtserialport,chardev=ctl,name=" VS_VM_PORT_NAME,
+            /* QMP on fd 4, for the launcher alone (pause, resume). */
+            "-chardev",
+            "socket,id=qmp,fd=4",
+            "-mon",
+            "chardev=qmp,mode=control",
             "-sandbox",
             "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny",
             NULL,
         };
         for (size_t i = 0; fixed[i]; i++)
                 strv_push(&v, fixed[i]);
-        add_share(&v, "root", VS_VM_ROOTFS_TAG, s->rootfs, false);
+        if (s->netdev) {
+                strv_push(&v, "-netdev");
+                strv_push(&v, s->netdev);
+                strv_push(&v, "-device");
+                strv_push(&v, "virtio-net-device,netdev=net0");
+        }
+        add_share(&v, "root", VS_VM_ROOTFS_TAG, VS_VM_JAIL_ROOTFS, false);
         for (size_t i = 0; s->shares && s->shares[i] && s->shares[i + 1]; i += 2) {
                 const char *tag = s->shares[i];
                 bool ro = strncmp(tag, "ro:", 3) == 0;
                 if (ro)
                         tag += 3;
-                add_share(&v, tag, tag, s->shares[i + 1], ro);
+                _cleanup_free_ char *path = xasprintf("/vm/%s", tag);
+                add_share(&v, tag, tag, path, ro);
         }
         return v;
 }
@@ -205,7 +227,7 @@ static char *last_line(const char *path)
         return xstrdup(line);
 }
 
-static pid_t spawn_qemu(const struct vs_vm_spec *s, int ctl, vs_error **err)
+static pid_t spawn_qemu(const struct vs_vm_spec *s, int ctl, int qmp, int *alive_w, vs_error **err)
 {
         _cleanup_strv_ char **argv = qemu_argv(s);
         _cleanup_close_ int log = open(s->qemu_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -216,31 +238,63 @@ static pid_t spawn_qemu(const struct vs_vm_spec *s, int ctl, vs_error **err)
                 return vs_fail_errno(err, "cannot open /dev/null");
         _cleanup_free_ char *cmd = vs_command_string(argv[0], argv + 1);
         vs_debug("vm: %s", cmd);
-        pid_t parent = getpid();
-        pid_t pid = fork();
-        if (pid < 0)
-                return vs_fail_errno(err, "cannot fork");
+        /* The serial console's file exists before the jail binds it. */
+        _cleanup_close_ int con =
+            open(s->console_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (con < 0)
+                return vs_fail_errno(err, "cannot create %s", s->console_log);
+        if (mkdir(s->jail_dir, 0700) < 0 && errno != EEXIST)
+                return vs_fail_errno(err, "cannot create %s", s->jail_dir);
+        /* Our end stays open while we live: the child sees it hang up if we
+         * died before its PR_SET_PDEATHSIG (getppid() says nothing across
+         * the pid namespace). */
+        int alive[2];
+        if (pipe2(alive, O_CLOEXEC) < 0)
+                return vs_fail_errno(err, "cannot create a pipe");
+        /* Its own pid, mount, IPC, UTS (and without a NIC, network)
+         * namespaces (the jail). */
+        struct clone_args ca = {
+            /* User-mode networking needs the host's network namespace,
+             * unless the engine wires QEMU's own to a vessel network. */
+            .flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS |
+                     (s->netdev && !s->net_attach ? 0 : CLONE_NEWNET),
+            .exit_signal = SIGCHLD,
+        };
+        pid_t pid = (pid_t) syscall(SYS_clone3, &ca, sizeof(ca));
+        if (pid < 0) {
+                close(alive[0]);
+                close(alive[1]);
+                return vs_fail_errno(err, "cannot start QEMU in new namespaces");
+        }
         if (pid == 0) {
                 /* QEMU never outlives whoever started it. */
                 prctl(PR_SET_PDEATHSIG, SIGKILL);
-                if (getppid() != parent)
+                close(alive[1]);
+                struct pollfd hup = {.fd = alive[0], .events = POLLIN};
+                if (poll(&hup, 1, 0) != 0)
                         _exit(1);
                 dup2(null, 0);
                 dup2(null, 1);
                 dup2(log, 2);
-                if (ctl == 3) {
-                        fcntl(3, F_SETFD, 0);
-                } else {
-                        dup2(ctl, 3);
-                }
-                syscall(SYS_close_range, 4, ~0U, 0);
+                /* The control channel on 3, QMP on 4 (through fds above
+                 * both, so that neither overwrites the other). */
+                int hi_ctl = fcntl(ctl, F_DUPFD_CLOEXEC, 10);
+                int hi_qmp = fcntl(qmp, F_DUPFD_CLOEXEC, 10);
+                if (hi_ctl < 0 || hi_qmp < 0 || dup2(hi_ctl, 3) < 0 || dup2(hi_qmp, 4) < 0)
+                        _exit(127);
+                syscall(SYS_close_range, 5, ~0U, 0);
                 sigset_t none;
                 sigemptyset(&none);
                 sigprocmask(SIG_SETMASK, &none, NULL);
-                execv(argv[0], argv);
+                vs_vm_jail_enter(s, s->jail_dir);
+                /* Under /usr (Debian's): its own path, from which QEMU finds
+                 * its firmware (../share/qemu); otherwise the bound copy. */
+                execv(strncmp(s->qemu, "/usr/", 5) == 0 ? s->qemu : VS_VM_JAIL_QEMU, argv);
                 dprintf(2, "cannot execute %s: %s\n", argv[0], strerror(errno));
                 _exit(127);
         }
+        close(alive[0]);
+        *alive_w = alive[1];
         return pid;
 }
 
@@ -253,9 +307,64 @@ static int64_t now_ms(void)
 
 static const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
 
+/* Frames on the control channel carry a session number in the header's
+ * second byte (guest/proto.h); the engine's framing leaves it 0. */
+static int ctl_write(int fd, int type, unsigned session, const void *data, size_t len)
+{
+        unsigned char h[VS_VM_FRAME_HEADER];
+        vs_vm_frame_header(h, type, session, len);
+        if (vs_write_all(fd, h, sizeof(h)) < 0)
+                return -1;
+        return len ? vs_write_all(fd, data, len) : 0;
+}
+
+static int read_exact(int fd, void *p, size_t n)
+{
+        size_t got = 0;
+        while (got < n) {
+                ssize_t r = read(fd, (char *) p + got, n - got);
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r <= 0)
+                        return r == 0 && got == 0 ? 0 : -1;
+                got += (size_t) r;
+        }
+        return 1;
+}
+
+/* One frame from the guest (hostile: the length is bounded); 1, 0 at EOF,
+ * -1 on error. */
+static int ctl_read(int fd, int *type, unsigned *session, char **data, size_t *len)
+{
+        unsigned char h[VS_VM_FRAME_HEADER];
+        int r = read_exact(fd, h, sizeof(h));
+        if (r <= 0)
+                return r;
+        size_t n = vs_vm_frame_len(h);
+        if (n > VS_VM_FRAME_MAX)
+                return -1;
+        char *buf = xmalloc(n + 1);
+        if (n && read_exact(fd, buf, n) != 1) {
+                free(buf);
+                return -1;
+        }
+        buf[n] = '\0';
+        *type = h[0];
+        *session = h[1];
+        *data = buf;
+        *len = n;
+        return 1;
+}
+
+#define MAX_SESSIONS 256
+
 struct relay {
         const struct vs_vm_spec *s;
         int ctl, in_fd, out_fd, err_fd, sfd;
+        int listen_fd; /* exec requests (<sock_dir>/vm.sock); -1: none */
+        struct vs_qmp qmp;
+        bool paused;
+        int clients[MAX_SESSIONS]; /* exec clients by session; 0 unused (main) */
         pid_t qemu;
         int qemu_status;
         bool qemu_exited, ready, exited;
@@ -272,16 +381,57 @@ static void reap_qemu(struct relay *r)
         }
 }
 
+static void client_close(struct relay *r, unsigned id)
+{
+        if (r->clients[id] >= 0)
+                close(r->clients[id]);
+        r->clients[id] = -1;
+}
+
+/* A frame of an exec session: to its client, if it is still there. */
+static void session_output(struct relay *r, int type, unsigned id, const char *data, size_t len)
+{
+        if (id == 0 || id >= MAX_SESSIONS || r->clients[id] < 0)
+                return;
+        if (type == VS_VM_STATS) {
+                ctl_write(r->clients[id], VS_VM_STATS, 0, data, len);
+                client_close(r, id);
+                return;
+        }
+        if (type != VS_VM_STDOUT && type != VS_VM_STDERR && type != VS_VM_EXIT)
+                return;
+        if (type == VS_VM_EXIT) {
+                /* Hostile: a code outside 0-255 becomes 255. */
+                char *end;
+                long code = strtol(data, &end, 10);
+                char num[8];
+                int n =
+                    snprintf(num, sizeof(num), "%ld",
+                             end != data && *end == '\0' && code >= 0 && code <= 255 ? code : 255L);
+                ctl_write(r->clients[id], VS_FRAME_EXIT, 0, num, (size_t) n);
+                client_close(r, id);
+                return;
+        }
+        if (ctl_write(r->clients[id], type, 0, data, len) < 0)
+                client_close(r, id);
+}
+
 /* Handles one frame from the guest; -1 when the channel ended. */
 static int guest_frame(struct relay *r)
 {
-        enum vs_frame_type type;
+        int type;
+        unsigned session;
         char *data = NULL;
         size_t len = 0;
-        int fr = vs_frame_read(r->ctl, &type, &data, &len);
+        int fr = ctl_read(r->ctl, &type, &session, &data, &len);
         if (fr <= 0)
                 return -1;
-        switch ((int) type) {
+        if (session != 0) {
+                session_output(r, type, session, data, len);
+                free(data);
+                return 0;
+        }
+        switch (type) {
         case VS_VM_STDOUT:
                 vs_write_all(r->out_fd, data, len);
                 break;
@@ -314,6 +464,29 @@ static int guest_frame(struct relay *r)
         return 0;
 }
 
+/* With a pty (-t), stdin is its slave and our controlling terminal: the
+ * monitor sets its size, we get SIGWINCH and tell the guest. */
+static void send_winsize(struct relay *r)
+{
+        struct winsize ws;
+        if (!r->s->tty || r->in_fd < 0 || ioctl(r->in_fd, TIOCGWINSZ, &ws) < 0 || ws.ws_row == 0)
+                return;
+        char buf[32];
+        int n = snprintf(buf, sizeof(buf), "%u %u", ws.ws_row, ws.ws_col);
+        ctl_write(r->ctl, VS_VM_RESIZE, 0, buf, (size_t) n);
+}
+
+/* pause/unpause requests: QMP stop/cont. */
+static int set_paused(struct relay *r, bool pause, vs_error **err)
+{
+        if (r->paused == pause)
+                return 0;
+        if (vs_qmp_execute(&r->qmp, pause ? "stop" : "cont", err) < 0)
+                return -1;
+        r->paused = pause;
+        return 0;
+}
+
 static void forward_signals(struct relay *r)
 {
         struct signalfd_siginfo si;
@@ -322,6 +495,15 @@ static void forward_signals(struct relay *r)
                         reap_qemu(r);
                         continue;
                 }
+                if (si.ssi_signo == SIGWINCH) {
+                        send_winsize(r);
+                        continue;
+                }
+                /* A paused VM cannot take it: continue it first (as a frozen
+                 * container is thawed after a signal). */
+                _cleanup_error_ vs_error *perr = NULL;
+                if (set_paused(r, false, &perr) < 0)
+                        vs_warn("%s", perr->msg);
                 char num[16];
                 int n = snprintf(num, sizeof(num), "%u", si.ssi_signo);
                 vs_frame_write(r->ctl, (enum vs_frame_type) VS_VM_SIGNAL, num, (size_t) n);
@@ -335,11 +517,122 @@ static void copy_stdin(struct relay *r)
         if (n < 0 && errno == EINTR)
                 return;
         if (n <= 0) {
+                if (n < 0 && errno == EAGAIN)
+                        return;
                 vs_frame_write(r->ctl, (enum vs_frame_type) VS_VM_STDIN_EOF, NULL, 0);
                 r->in_fd = -1;
                 return;
         }
         vs_frame_write(r->ctl, (enum vs_frame_type) VS_VM_STDIN, buf, (size_t) n);
+}
+
+static void answer_pause(struct relay *r, int fd, bool pause)
+{
+        _cleanup_error_ vs_error *perr = NULL;
+        if (set_paused(r, pause, &perr) < 0) {
+                ctl_write(fd, VS_FRAME_STDERR, 0, perr->msg, strlen(perr->msg));
+                ctl_write(fd, VS_FRAME_EXIT, 0, "1", 1);
+                return;
+        }
+        ctl_write(fd, VS_FRAME_EXIT, 0, "0", 1);
+}
+
+/* A new client: its first frame is the request. VS_VM_EXEC and
+ * VS_VM_STATS open a session in the guest; VS_VM_PAUSE and VS_VM_RESUME
+ * are answered here. */
+static void client_accept(struct relay *r)
+{
+        int fd = accept4(r->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+        if (fd < 0)
+                return;
+        unsigned id = 1;
+        while (id < MAX_SESSIONS && r->clients[id] >= 0)
+                id++;
+        enum vs_frame_type type;
+        char *data = NULL;
+        size_t len = 0;
+        struct timeval tv = {.tv_sec = 5};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        int rd = vs_frame_read(fd, &type, &data, &len);
+        if (rd > 0 && ((int) type == VS_VM_PAUSE || (int) type == VS_VM_RESUME)) {
+                answer_pause(r, fd, (int) type == VS_VM_PAUSE);
+                free(data);
+                close(fd);
+                return;
+        }
+        if (rd > 0 && (int) type == VS_VM_STATS && r->paused) {
+                ctl_write(fd, VS_FRAME_EXIT, 0, "1", 1); /* the guest cannot answer */
+                free(data);
+                close(fd);
+                return;
+        }
+        if (rd <= 0 || ((int) type != VS_VM_EXEC && (int) type != VS_VM_STATS) ||
+            id == MAX_SESSIONS) {
+                const char *msg = id == MAX_SESSIONS ? "vessel: exec: too many sessions\n"
+                                                     : "vessel: exec: bad request\n";
+                ctl_write(fd, VS_FRAME_STDERR, 0, msg, strlen(msg));
+                ctl_write(fd, VS_FRAME_EXIT, 0, "126", 3);
+                free(data);
+                close(fd);
+                return;
+        }
+        tv.tv_sec = 0;
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        r->clients[id] = fd;
+        ctl_write(r->ctl, (int) type, id, data, len);
+        free(data);
+}
+
+/* A frame from exec client id: stdin, its end, a window size, a signal. */
+static void client_frame(struct relay *r, unsigned id)
+{
+        enum vs_frame_type type;
+        char *data = NULL;
+        size_t len = 0;
+        if (vs_frame_read(r->clients[id], &type, &data, &len) <= 0) {
+                /* The client went away (exec -d, or killed): its process
+                 * stays, as Docker's does, without stdin. */
+                ctl_write(r->ctl, VS_VM_STDIN_EOF, id, NULL, 0);
+                client_close(r, id);
+                return;
+        }
+        switch (type) {
+        case VS_FRAME_STDIN:
+        case VS_FRAME_STDIN_EOF:
+        case VS_FRAME_RESIZE:
+                ctl_write(r->ctl, (int) type, id, data, len);
+                break;
+        case VS_FRAME_SIGNAL:
+                ctl_write(r->ctl, VS_VM_SIGNAL, id, data, len);
+                break;
+        default:
+                break;
+        }
+        free(data);
+}
+
+static int listen_exec(struct relay *r, vs_error **err)
+{
+        if (r->s->sock_dir == NULL)
+                return 0;
+        _cleanup_close_ int dirfd = open(r->s->sock_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (dirfd < 0)
+                return vs_fail_errno(err, "cannot open %s", r->s->sock_dir);
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/" VS_VM_EXEC_SOCK, dirfd);
+        unlink(sa.sun_path);
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return vs_fail_errno(err, "cannot create a socket");
+        mode_t old = umask(0077);
+        int b = bind(fd, (struct sockaddr *) &sa, sizeof(sa));
+        umask(old);
+        if (b < 0 || listen(fd, 16) < 0) {
+                close(fd);
+                return vs_fail_errno(err, "cannot listen on %s/" VS_VM_EXEC_SOCK, r->s->sock_dir);
+        }
+        r->listen_fd = fd;
+        return 0;
 }
 
 static int relay_loop(struct relay *r, vs_error **err)
@@ -356,12 +649,17 @@ static int relay_loop(struct relay *r, vs_error **err)
                 }
                 if (!channel_open && r->qemu_exited)
                         break;
-                struct pollfd p[3] = {
+                if (r->ready && r->listen_fd < 0 && listen_exec(r, err) < 0)
+                        return -1;
+                struct pollfd p[4 + MAX_SESSIONS] = {
                     {.fd = channel_open ? r->ctl : -1, .events = POLLIN},
                     {.fd = r->ready ? r->in_fd : -1, .events = POLLIN},
                     {.fd = r->sfd, .events = POLLIN},
+                    {.fd = r->listen_fd, .events = POLLIN},
                 };
-                if (poll(p, 3, timeout) < 0) {
+                for (unsigned i = 1; i < MAX_SESSIONS; i++)
+                        p[4 + i] = (struct pollfd){.fd = r->clients[i], .events = POLLIN};
+                if (poll(p, 4 + MAX_SESSIONS, timeout) < 0) {
                         if (errno == EINTR)
                                 continue;
                         return vs_fail_errno(err, "poll");
@@ -372,6 +670,11 @@ static int relay_loop(struct relay *r, vs_error **err)
                         channel_open = false;
                 if (p[1].revents)
                         copy_stdin(r);
+                if (p[3].revents)
+                        client_accept(r);
+                for (unsigned i = 1; i < MAX_SESSIONS; i++)
+                        if (p[4 + i].revents && r->clients[i] >= 0)
+                                client_frame(r, i);
                 if (!channel_open && !r->qemu_exited) {
                         /* QEMU closed the channel: it is exiting. */
                         int st;
@@ -410,24 +713,46 @@ int vs_vm_run(const struct vs_vm_spec *s, int in_fd, int out_fd, int err_fd, int
         sigaddset(&set, SIGCHLD);
         for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
                 sigaddset(&set, forwarded[i]);
-        sigprocmask(SIG_BLOCK, &set, &old);
         signal(SIGPIPE, SIG_IGN);
-        struct relay r = {.s = s, .in_fd = in_fd, .out_fd = out_fd, .err_fd = err_fd, .qemu = -1};
+        struct relay r = {.s = s,
+                          .in_fd = in_fd,
+                          .out_fd = out_fd,
+                          .err_fd = err_fd,
+                          .qemu = -1,
+                          .listen_fd = -1};
+        for (unsigned i = 0; i < MAX_SESSIONS; i++)
+                r.clients[i] = -1;
+        if (s->tty)
+                sigaddset(&set, SIGWINCH);
+        sigprocmask(SIG_BLOCK, &set, &old);
         r.sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-        int sv[2];
+        int sv[2], qv[2];
         if (r.sfd < 0)
                 return vs_fail_errno(err, "cannot create a signalfd");
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
                 close(r.sfd);
                 return vs_fail_errno(err, "cannot create a socket pair");
         }
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, qv) < 0) {
+                close(r.sfd);
+                close(sv[0]);
+                close(sv[1]);
+                return vs_fail_errno(err, "cannot create a socket pair");
+        }
         r.ctl = sv[0];
+        r.qmp.fd = qv[0];
         int64_t t0 = now_ms();
-        r.qemu = spawn_qemu(s, sv[1], err);
+        int alive_w = -1;
+        r.qemu = spawn_qemu(s, sv[1], qv[1], &alive_w, err);
         close(sv[1]);
+        close(qv[1]);
         int ret = -1;
         if (r.qemu < 0)
                 goto out;
+        if (s->net_attach && s->net_attach(s->net_attach_ud, r.qemu, err) < 0)
+                goto out;
+        if (s->started_fd >= 0)
+                close(s->started_fd); /* the OCI `start` returns */
         /* Queued in the socket until the agent reads it. */
         if (vs_frame_write(r.ctl, (enum vs_frame_type) VS_VM_CONFIG, s->config, s->config_len) <
             0) {
@@ -454,7 +779,21 @@ out:
                 while (waitpid(r.qemu, NULL, 0) < 0 && errno == EINTR)
                         ;
         }
+        /* Exec sessions end with the VM: their processes were killed. */
+        for (unsigned i = 1; i < MAX_SESSIONS; i++)
+                if (r.clients[i] >= 0) {
+                        ctl_write(r.clients[i], VS_FRAME_EXIT, 0, "137", 3);
+                        client_close(&r, i);
+                }
+        if (r.listen_fd >= 0) {
+                close(r.listen_fd);
+                _cleanup_free_ char *sock = xasprintf("%s/" VS_VM_EXEC_SOCK, s->sock_dir);
+                unlink(sock);
+        }
+        if (alive_w >= 0)
+                close(alive_w);
         close(r.ctl);
+        close(r.qmp.fd);
         close(r.sfd);
         free(r.guest_error);
         sigprocmask(SIG_SETMASK, &old, NULL);

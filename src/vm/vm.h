@@ -13,7 +13,8 @@
  *   <data-root>/vm/initramfs-<hash>.cpio  /init = the agent vessel embeds
  *   <container dir>/vm.json               accelerator, kernel, QEMU of the run
  *   <container dir>/vm-console.log        the guest's serial console
- *   <container dir>/vm-qemu.log           QEMU's own stderr */
+ *   <container dir>/vm-qemu.log           QEMU's own stderr
+ *   <container dir>/vm.sock               the launcher's exec socket */
 #ifndef VESSEL_VM_H
 #define VESSEL_VM_H
 
@@ -26,11 +27,20 @@
 
 struct vs_engine;
 struct vs_ctr;
+struct oci_config;
+struct oci_process;
+struct json_object;
 
 /* Guest RAM: below this the guest kernel and agent do not fit with room
  * for a process (measured: the agent runs from 40 MiB). */
 #define VS_VM_MIN_MEMORY     (64LL << 20)
 #define VS_VM_DEFAULT_MEMORY (256LL << 20)
+#define VS_VM_EXEC_SOCK      "vm.sock"
+/* The OCI annotation that selects VM isolation for a bundle. */
+#define VS_VM_ANNOTATION "run.vessel.isolation"
+/* What the host cgroup of an OCI VM container gets above its guest RAM
+ * (QEMU and the launcher). */
+#define VS_VM_HOST_OVERHEAD (128LL << 20)
 
 /* The cache key of the guest kernel this vessel builds: hex sha256 of the
  * fragment, the build script and the linux-source package version. */
@@ -62,6 +72,17 @@ struct vs_vm_spec {
          * part of the tag). */
         char **shares;
         const char *config; /* CONFIG payload (guest/proto.h) */
+        /* Where the launcher listens for exec requests once the guest is
+         * up (<sock_dir>/vm.sock); NULL: none. */
+        const char *sock_dir;
+        bool tty;             /* stdin is a pty slave: its size goes to the guest */
+        int started_fd;       /* closed once QEMU runs (the OCI exec fifo); -1: none */
+        const char *jail_dir; /* an empty directory for QEMU's jail's root */
+        const char *netdev;   /* QEMU -netdev value (user-mode NIC); NULL: no NIC */
+        /* With netdev: QEMU gets a network namespace of its own anyway, which
+         * net_attach (called with QEMU's pid) wires to a vessel network. */
+        int (*net_attach)(void *ud, pid_t qemu, vs_error **err);
+        void *net_attach_ud;
         size_t config_len;
         int boot_timeout_ms;
 };
@@ -72,6 +93,28 @@ struct vs_vm_spec {
  * or -1: QEMU failed, the boot timed out, the guest died. */
 int vs_vm_run(const struct vs_vm_spec *s, int in_fd, int out_fd, int err_fd, int *exit_code,
               vs_error **err);
+
+/* QEMU's jail (src/vm/jail.c): the paths QEMU sees there. */
+#define VS_VM_JAIL_QEMU    "/vm/qemu"
+#define VS_VM_JAIL_KERNEL  "/vm/kernel"
+#define VS_VM_JAIL_INITRD  "/vm/initrd"
+#define VS_VM_JAIL_CONSOLE "/vm/console.log"
+#define VS_VM_JAIL_ROOTFS  "/vm/rootfs"
+/* In the child that becomes QEMU, already in its new namespaces: builds the
+ * jail's root on dir (an empty host directory), pivots into it, drops
+ * capabilities, sets no_new_privs. Ends the process on failure. */
+void vs_vm_jail_enter(const struct vs_vm_spec *s, const char *dir);
+
+/* QMP (src/vm/qmp.c): the launcher's end of QEMU's control socket. */
+struct vs_qmp {
+        int fd;
+        bool ready; /* greeting read, capabilities negotiated */
+        char buf[8192];
+        size_t len;
+};
+/* Runs a QMP command without arguments ("stop", "cont"); errors carry
+ * QEMU's description. */
+int vs_qmp_execute(struct vs_qmp *q, const char *name, vs_error **err);
 
 /* Engine side (src/vm/ctr.c). */
 bool vs_ctr_is_vm(const struct vs_ctr *c);
@@ -84,5 +127,73 @@ int vs_vm_host_check(struct vs_engine *e, vs_error **err);
  * writes <dir>/vm.json. */
 int vs_vm_ctr_spawn(struct vs_engine *e, struct vs_ctr *c, int in_fd, int out_fd, int err_fd,
                     pid_t *pid, vs_error **err);
+
+/* A host pty for a VM container's -t (the monitor holds the master, the
+ * launcher gets the slave, in raw mode: the guest's pty does the line
+ * discipline). */
+int vs_vm_open_pty(int *master, int *slave, vs_error **err);
+/* The EXEC payload (guest/proto.h) for running proc in c's guest, with the
+ * container's capabilities, rlimits and seccomp from cfg. */
+int vs_vm_exec_payload(const struct vs_ctr *c, const struct oci_config *cfg,
+                       const struct oci_process *proc, bool open_stdin, char **buf, size_t *len,
+                       vs_error **err);
+/* `vessel exec` into a running VM container: sends the request to its
+ * launcher and relays the session as `exec` does for a container; *status
+ * is the process's exit code (0 with detach, once the request is sent). */
+int vs_vm_exec(struct vs_engine *e, const struct vs_ctr *c, const struct oci_config *cfg,
+               const struct oci_process *proc, bool interactive, bool detach, int *status,
+               vs_error **err);
+
+/* Connects to the launcher's socket in dir (name: for errors). */
+int vs_vm_connect(const char *dir, const char *name, vs_error **err);
+/* pause/unpause of a running VM container (QMP stop/cont through its
+ * launcher). */
+int vs_vm_pause(const struct vs_ctr *c, bool pause, vs_error **err);
+/* What `stats` shows of a VM container: the host CPU time of its QEMU and
+ * launcher, and from the guest (when it answers within a second) its
+ * memory in use, its RAM, and its process count. */
+struct vs_vm_stats {
+        uint64_t cpu_ns, mem_used, mem_total, pids;
+        bool guest; /* the guest answered */
+};
+int vs_vm_stats(const struct vs_ctr *c, struct vs_vm_stats *st, vs_error **err);
+
+/* Networking (src/vm/net.c): podman's name for user-mode networking. */
+#define VS_VM_NET_USER "slirp4netns"
+/* True for the modes a VM's network check handles itself (none, default,
+ * host: refused, slirp4netns); vessel networks go through the engine's. */
+bool vs_vm_net_own(const char *network);
+/* --network/--ip/-p for a VM container, into the host config. */
+int vs_vm_net_check(const char *network, const char *ip, char **publish, struct json_object *hc,
+                    vs_error **err);
+/* QEMU's -netdev value for user-mode networking with bindings' -p. */
+char *vs_vm_net_netdev(struct json_object *bindings, bool in_netns);
+
+/* OCI runtime side (src/vm/oci.c). */
+/* True when the bundle asks for a VM (annotation run.vessel.isolation=vm)
+ * or vessel was invoked as vessel-vm. */
+bool vs_vm_oci_wanted(const struct oci_config *cfg, bool invoked_as_vm);
+/* Raises the config's memory limit by VS_VM_HOST_OVERHEAD (before the
+ * cgroup is made): the limit is the guest's RAM. */
+void vs_vm_oci_adjust_resources(struct oci_config *cfg);
+/* A runtime state's annotations say VM isolation. */
+bool vs_vm_oci_state_is_vm(struct json_object *annotations);
+/* The OCI runtime's exec into a VM container (state_dir holds the
+ * launcher's socket): forks a relay that stands for the exec'd process
+ * (the pid file's pid; it exits with the process's code) and relays the
+ * caller's stdio (or, with process.terminal, a pty whose master goes to the
+ * console socket) to a session in the guest. Without detach, waits for it
+ * and returns its status. */
+int vs_vm_oci_exec(const char *root, const char *state_dir, const char *id,
+                   const struct oci_config *cfg, const struct oci_process *proc,
+                   const char *console_socket, const char *pid_file, bool detach, int *exit_status,
+                   vs_error **err);
+/* Forks the launcher that stands in for the container's init: it waits on
+ * the exec fifo (fifo_fd, an O_PATH fd) for `start`, then boots the
+ * guest. With process.terminal the console socket gets a pty master. */
+/* root: where the initramfs is cached (and a kernel looked for, before the
+ * shared cache). */
+pid_t vs_vm_oci_spawn(const struct oci_config *cfg, const char *root, const char *state_dir,
+                      int fifo_fd, const char *console_socket, vs_error **err);
 
 #endif

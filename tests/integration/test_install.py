@@ -19,10 +19,11 @@ def test_install_prefix_destdir_and_runtime_name(tmp_path):
              f"DESTDIR={dest}", "PREFIX=/opt/vs")
     assert p.returncode == 0, p.stdout + p.stderr
     bindir = dest / "opt/vs/bin"
-    assert sorted(os.listdir(bindir)) == ["vessel", "vessel-runtime"]
+    assert sorted(os.listdir(bindir)) == ["vessel", "vessel-runtime", "vessel-vm"]
     vessel, runtime = bindir / "vessel", bindir / "vessel-runtime"
     assert os.access(vessel, os.X_OK)
     assert runtime.resolve() == vessel.resolve()
+    assert (bindir / "vessel-vm").resolve() == vessel.resolve()
     # Nothing outside DESTDIR.
     assert not Path("/opt/vs").exists()
 

@@ -1,0 +1,159 @@
+/* QEMU's jail (docs/vm.md, "The hypervisor's jail"), after Firecracker's
+ * jailer: QEMU is what a hostile guest attacks, so it runs in a pid,
+ * mount, network, IPC and UTS namespace of its own, in a root that holds
+ * only what it needs (read-only /usr for its libraries and firmware, a few
+ * device nodes, and under /vm the kernel, the initramfs, its console log,
+ * the rootfs and volume directories, nosuid and nodev), with a capability
+ * bounding set of the five file capabilities virtio-9p's passthrough needs
+ * (no CAP_MKNOD: a guest cannot create device nodes on the host) and
+ * no_new_privs; its own -sandbox seccomp filter follows. Runs in the child
+ * between clone3() and exec: failures end it with a message on stderr
+ * (QEMU's log), which the launcher quotes. */
+#include "vm/vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* What virtio-9p's passthrough model needs to write files the way the
+ * guest asks: ownership and modes of any uid's files. */
+static const int kept_caps[] = {CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER,
+                                CAP_FSETID};
+
+static void __attribute__((noreturn, format(printf, 1, 2))) die(const char *fmt, ...)
+{
+        char msg[512];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        dprintf(2, "QEMU jail: %s: %s\n", msg, strerror(errno));
+        _exit(127);
+}
+
+static void make_file(const char *path)
+{
+        int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0)
+                die("cannot create %s", path);
+        close(fd);
+}
+
+/* Binds src at root+dst (a file or a directory, made first), with flags
+ * (MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC) applied by a remount. */
+static void bind(const char *root, const char *src, const char *dst, unsigned long flags)
+{
+        char path[4096];
+        snprintf(path, sizeof(path), "%s%s", root, dst);
+        struct stat st;
+        if (stat(src, &st) < 0)
+                die("%s", src);
+        if (S_ISDIR(st.st_mode)) {
+                if (mkdir(path, 0755) < 0 && errno != EEXIST)
+                        die("cannot create %s", path);
+        } else {
+                make_file(path);
+        }
+        if (mount(src, path, NULL, MS_BIND | MS_REC, NULL) < 0)
+                die("cannot bind %s", src);
+        if (flags && mount(NULL, path, NULL, MS_REMOUNT | MS_BIND | flags, NULL) < 0)
+                die("cannot make %s read-only/nosuid/nodev", path);
+}
+
+static void sub(char *buf, size_t size, const char *root, const char *p)
+{
+        snprintf(buf, size, "%s%s", root, p);
+        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+                die("cannot create %s", buf);
+}
+
+void vs_vm_jail_enter(const struct vs_vm_spec *s, const char *dir)
+{
+        const unsigned long safe = MS_NOSUID | MS_NODEV;
+        char p[4096];
+        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+                die("cannot make the mounts private");
+        if (mount("tmpfs", dir, "tmpfs", safe, "mode=0755,size=1m") < 0)
+                die("cannot mount the jail's root on %s", dir);
+        bind(dir, "/usr", "/usr", MS_RDONLY | MS_NOSUID | MS_NODEV);
+        static const char *const links[][2] = {{"usr/bin", "/bin"},
+                                               {"usr/lib", "/lib"},
+                                               {"usr/lib64", "/lib64"},
+                                               {"usr/sbin", "/sbin"}};
+        for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+                snprintf(p, sizeof(p), "%s%s", dir, links[i][1]);
+                if (symlink(links[i][0], p) < 0)
+                        die("cannot create %s", p);
+        }
+        sub(p, sizeof(p), dir, "/etc");
+        if (access("/etc/ld.so.cache", R_OK) == 0)
+                bind(dir, "/etc/ld.so.cache", "/etc/ld.so.cache", MS_RDONLY | safe);
+        sub(p, sizeof(p), dir, "/dev");
+        static const char *const nodes[] = {"/dev/null", "/dev/zero", "/dev/urandom",
+                                            "/dev/random"};
+        for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++)
+                bind(dir, nodes[i], nodes[i], MS_NOSUID | MS_NOEXEC);
+        if (strcmp(s->accel, "kvm") == 0)
+                bind(dir, "/dev/kvm", "/dev/kvm", MS_NOSUID | MS_NOEXEC);
+        sub(p, sizeof(p), dir, "/vm");
+        if (strncmp(s->qemu, "/usr/", 5) != 0)
+                bind(dir, s->qemu, VS_VM_JAIL_QEMU, MS_RDONLY | MS_NOSUID | MS_NODEV);
+        bind(dir, s->kernel, VS_VM_JAIL_KERNEL, MS_RDONLY | safe | MS_NOEXEC);
+        bind(dir, s->initrd, VS_VM_JAIL_INITRD, MS_RDONLY | safe | MS_NOEXEC);
+        bind(dir, s->console_log, VS_VM_JAIL_CONSOLE, safe | MS_NOEXEC);
+        /* nodev: a device node in a hostile image opens nothing. */
+        bind(dir, s->rootfs, VS_VM_JAIL_ROOTFS, safe | MS_NOEXEC);
+        for (size_t i = 0; s->shares && s->shares[i] && s->shares[i + 1]; i += 2) {
+                const char *tag = s->shares[i];
+                bool ro = strncmp(tag, "ro:", 3) == 0;
+                char dst[256];
+                snprintf(dst, sizeof(dst), "/vm/%s", ro ? tag + 3 : tag);
+                bind(dir, s->shares[i + 1], dst, safe | MS_NOEXEC | (ro ? MS_RDONLY : 0));
+        }
+        sub(p, sizeof(p), dir, "/proc");
+        if (mount("proc", p, "proc", safe | MS_NOEXEC, NULL) < 0)
+                die("cannot mount /proc in the jail");
+        if (chdir(dir) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 ||
+            umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
+                die("cannot enter the jail's root");
+        if (mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY | safe, NULL) < 0)
+                die("cannot make the jail's root read-only");
+        /* Capabilities: after exec, root keeps exactly its bounding set. */
+        uint64_t keep = 0;
+        for (size_t i = 0; i < sizeof(kept_caps) / sizeof(kept_caps[0]); i++)
+                keep |= 1ULL << kept_caps[i];
+        /* In its own network namespace on a vessel network, QEMU's
+         * user-mode network listens on the container's ports, 80 as well. */
+        if (s->netdev && s->net_attach)
+                keep |= 1ULL << CAP_NET_BIND_SERVICE;
+        for (int cap = 0; cap < 64; cap++)
+                if (!(keep & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 &&
+                    errno != EINVAL)
+                        die("cannot drop capability %d", cap);
+        struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+        struct __user_cap_data_struct d[2] = {{0}};
+        if (syscall(SYS_capget, &h, d) < 0)
+                die("capget");
+        d[0].inheritable = d[1].inheritable = 0;
+        d[0].effective &= (uint32_t) keep;
+        d[0].permitted &= (uint32_t) keep;
+        d[1].effective = d[1].permitted = 0;
+        if (syscall(SYS_capset, &h, d) < 0)
+                die("capset");
+        if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+                die("cannot clear the ambient capabilities");
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                die("no_new_privs");
+}

@@ -1,0 +1,394 @@
+/* The OCI runtime's VM isolation: a bundle whose config carries the
+ * annotation run.vessel.isolation=vm, or any bundle when vessel is invoked
+ * as `vessel-vm`, is created as a VM launcher instead of a namespaced init
+ * (docs/vm.md, "As an OCI runtime"). The launcher is the container's init
+ * for the runtime and its caller (conmon, containerd's shim): its pid is
+ * the pid file's, it sits in the container's cgroup, it waits on the exec
+ * fifo like an init until `start`, then boots the guest with the bundle's
+ * rootfs and exits with the process's code; kill signals it (forwarded to
+ * the guest), delete removes what is left. */
+#include "vm/vm.h"
+#include "vm/payload.h"
+#include "runtime/state.h"
+#include "../guest/proto.h"
+#include "engine/engine.h"
+#include "oci/config.h"
+#include "runtime/terminal.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/strv.h"
+#include "util/xalloc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+bool vs_vm_oci_wanted(const struct oci_config *cfg, bool invoked_as_vm)
+{
+        if (invoked_as_vm)
+                return true;
+        for (size_t i = 0; i < cfg->n_annotations; i++)
+                if (strcmp(cfg->annotations[i].key, VS_VM_ANNOTATION) == 0)
+                        return strcmp(cfg->annotations[i].value, "vm") == 0;
+        return false;
+}
+
+void vs_vm_oci_adjust_resources(struct oci_config *cfg)
+{
+        struct oci_resources *r = cfg->linux_.resources;
+        if (r == NULL || !r->has_memory)
+                return;
+        /* The limit is the guest's RAM; the host's cgroup (QEMU, the
+         * launcher) needs that plus QEMU's own memory. */
+        if (r->memory.has_limit && r->memory.limit > 0)
+                r->memory.limit += VS_VM_HOST_OVERHEAD;
+        if (r->memory.has_swap && r->memory.swap > 0)
+                r->memory.swap += VS_VM_HOST_OVERHEAD;
+}
+
+/* Guest RAM: the config's memory limit (before the overhead above was
+ * added), else the default; vCPUs: ceil(quota/period), else 1. */
+static unsigned memory_mib(const struct oci_config *cfg)
+{
+        const struct oci_resources *r = cfg->linux_.resources;
+        int64_t m = VS_VM_DEFAULT_MEMORY;
+        if (r && r->has_memory && r->memory.has_limit && r->memory.limit > VS_VM_HOST_OVERHEAD)
+                m = r->memory.limit - VS_VM_HOST_OVERHEAD;
+        if (m < VS_VM_MIN_MEMORY)
+                m = VS_VM_MIN_MEMORY;
+        return (unsigned) ((m + (1 << 20) - 1) >> 20);
+}
+
+static unsigned vcpus(const struct oci_config *cfg)
+{
+        const struct oci_resources *r = cfg->linux_.resources;
+        if (r && r->has_cpu && r->cpu.has_quota && r->cpu.quota > 0 && r->cpu.period > 0)
+                return (unsigned) (((uint64_t) r->cpu.quota + r->cpu.period - 1) / r->cpu.period);
+        return 1;
+}
+
+/* The bundle's mounts: directory binds become 9p shares; file binds onto
+ * /etc/hostname, /etc/hosts, /etc/resolv.conf (what podman and containerd
+ * bind there) are sent by content; the agent makes its own /proc, /sys,
+ * /dev, /dev/pts, /dev/shm; anything else is left out (logged). */
+static void add_mounts(const struct oci_config *cfg, struct vs_vm_payload *p, char ***shares)
+{
+        static const char *const etc[] = {"/etc/hostname", "/etc/hosts", "/etc/resolv.conf"};
+        for (size_t i = 0; i < cfg->n_mounts; i++) {
+                const struct oci_mount *m = &cfg->mounts[i];
+                if (!m->bind || m->source == NULL)
+                        continue;
+                struct stat st;
+                if (stat(m->source, &st) < 0)
+                        continue;
+                if (S_ISREG(st.st_mode)) {
+                        for (size_t k = 0; k < 3; k++) {
+                                _cleanup_free_ char *text = NULL;
+                                size_t n;
+                                if (strcmp(m->destination, etc[k]) != 0 ||
+                                    vs_read_file(m->source, &text, &n, NULL) < 0 ||
+                                    strlen(text) != n)
+                                        continue;
+                                _cleanup_free_ char *key = xasprintf("etc.%s", etc[k] + 5);
+                                vs_vm_payload_add(p, key, text);
+                        }
+                        continue;
+                }
+                if (!S_ISDIR(st.st_mode)) {
+                        vs_debug("vm: mount %s -> %s left out (not a directory)", m->source,
+                                 m->destination);
+                        continue;
+                }
+                bool ro = (m->flags & MS_RDONLY) != 0;
+                _cleanup_free_ char *tag = xasprintf("%svol%zu", ro ? "ro:" : "", i);
+                _cleanup_free_ char *entry =
+                    xasprintf("%s:%s:%s", ro ? tag + 3 : tag, ro ? "ro" : "rw", m->destination);
+                strv_push(shares, tag);
+                strv_push(shares, m->source);
+                vs_vm_payload_add(p, "mount", entry);
+        }
+}
+
+struct oci_launch {
+        struct vs_vm_spec s;
+        char *qemu, *kernel, *initrd, *console, *qlog, *jail, *payload;
+        char **shares;
+};
+
+static void launch_free(struct oci_launch *l)
+{
+        free(l->qemu);
+        free(l->kernel);
+        free(l->initrd);
+        free(l->console);
+        free(l->qlog);
+        free(l->jail);
+        free(l->payload);
+        strv_free(l->shares);
+}
+
+static int prepare(const struct oci_config *cfg, const char *root, const char *state_dir,
+                   struct oci_launch *l, vs_error **err)
+{
+        struct vs_vm_payload p = {0};
+        vs_vm_payload_process(cfg->process, &p);
+        if (cfg->hostname)
+                vs_vm_payload_add(&p, "hostname", cfg->hostname);
+        add_mounts(cfg, &p, &l->shares);
+        l->payload = p.buf;
+        if (vs_vm_payload_security(root, cfg, cfg->process, &p, err) < 0) {
+                l->payload = p.buf;
+                return -1;
+        }
+        l->payload = p.buf;
+        /* The kernel from the state root or the shared cache (never built
+         * here: an orchestrator's create must not take minutes). */
+        if (vs_vm_qemu_path(&l->qemu, err) < 0 ||
+            vs_vm_kernel_get(root, false, false, &l->kernel, err) < 0 ||
+            vs_vm_initramfs(root, &l->initrd, err) < 0)
+                return -1;
+        l->console = xasprintf("%s/vm-console.log", state_dir);
+        l->qlog = xasprintf("%s/vm-qemu.log", state_dir);
+        l->jail = xasprintf("%s/vm-jail", state_dir);
+        const char *why = "";
+        l->s = (struct vs_vm_spec){
+            .qemu = l->qemu,
+            .kernel = l->kernel,
+            .initrd = l->initrd,
+            .rootfs = cfg->root_path,
+            .accel = vs_vm_accel_detect(&why),
+            .console_log = l->console,
+            .qemu_log = l->qlog,
+            .mem_mib = memory_mib(cfg),
+            .cpus = vcpus(cfg),
+            .shares = l->shares,
+            .config = l->payload,
+            .config_len = p.len,
+            .boot_timeout_ms = vs_vm_boot_timeout_ms(),
+            .sock_dir = state_dir,
+            .tty = cfg->process->terminal,
+            .started_fd = -1,
+            .jail_dir = l->jail,
+        };
+        vs_debug("vm: %s (%s), %u MiB, %u vCPUs", l->s.accel, why, l->s.mem_mib, l->s.cpus);
+        return 0;
+}
+
+/* The launcher: waits for `start` on the exec fifo (as an init does), then
+ * boots the guest; the fifo closes once QEMU runs, which tells `start` it
+ * started. */
+static void __attribute__((noreturn)) launcher(struct oci_launch *l, int fifo_fd, int slave)
+{
+        prctl(PR_SET_NAME, "vessel-vm");
+        if (slave >= 0) {
+                if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0)
+                        _exit(125);
+                dup2(slave, 0);
+                dup2(slave, 1);
+                dup2(slave, 2);
+        }
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", fifo_fd);
+        int fifo = open(path, O_WRONLY | O_CLOEXEC); /* blocks until `start` */
+        if (fifo < 0)
+                _exit(125);
+        /* Nothing of the runtime's (locks, sockets) stays open. */
+        if (fifo > 3)
+                syscall(SYS_close_range, 3, (unsigned) fifo - 1, 0);
+        syscall(SYS_close_range, (unsigned) fifo + 1, ~0U, 0);
+        l->s.started_fd = fifo;
+        vs_error *verr = NULL;
+        int code = 0;
+        if (vs_vm_run(&l->s, 0, 1, 2, &code, &verr) < 0) {
+                /* Before QEMU ran, the fifo is still open (vs_vm_run closed
+                 * every fd of its own): `start` reports the error; after,
+                 * the caller's stderr (the container's log) does. */
+                if (fcntl(fifo, F_GETFD) >= 0)
+                        dprintf(fifo, "%s", verr->msg);
+                else
+                        dprintf(2, "vessel: %s\n", verr->msg);
+                _exit(125);
+        }
+        _exit(code);
+}
+
+bool vs_vm_oci_state_is_vm(json_object *annotations)
+{
+        json_object *v = json_object_object_get(annotations, VS_VM_ANNOTATION);
+        return v && strcmp(json_object_get_string(v), "vm") == 0;
+}
+
+pid_t vs_vm_oci_spawn(const struct oci_config *cfg, const char *root, const char *state_dir,
+                      int fifo_fd, const char *console_socket, vs_error **err)
+{
+        struct oci_launch l = {0};
+        pid_t pid = -1;
+        int master = -1, slave = -1, console = -1;
+        if (prepare(cfg, root, state_dir, &l, err) < 0)
+                goto out;
+        if (cfg->process->terminal) {
+                /* The caller's console socket gets a host pty's master; the
+                 * launcher relays its raw slave to the guest's own pty. */
+                console = vs_console_socket_connect(console_socket, err);
+                if (console < 0 || vs_vm_open_pty(&master, &slave, err) < 0 ||
+                    vs_send_fd(console, master, "console", err) < 0)
+                        goto out;
+        }
+        pid = fork();
+        if (pid < 0) {
+                vs_fail_errno(err, "cannot fork the VM launcher");
+                goto out;
+        }
+        if (pid == 0)
+                launcher(&l, fifo_fd, slave);
+out:
+        if (master >= 0)
+                close(master);
+        if (slave >= 0)
+                close(slave);
+        if (console >= 0)
+                close(console);
+        launch_free(&l);
+        return pid;
+}
+
+/* The relay that stands for an exec'd process: the caller's stdio (or the
+ * pty's slave) to and from the session, signals as SIGNAL frames, the
+ * window size as RESIZE; exits with the process's code (137 when the VM
+ * ended first). */
+static void __attribute__((noreturn)) exec_relay(int fd, int slave)
+{
+        if (slave >= 0) {
+                if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0)
+                        _exit(126);
+                dup2(slave, 0);
+                dup2(slave, 1);
+                dup2(slave, 2);
+                close(slave);
+        }
+        static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+        sigset_t set;
+        sigemptyset(&set);
+        for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+                sigaddset(&set, sigs[i]);
+        sigprocmask(SIG_BLOCK, &set, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+        bool in_open = true;
+        for (bool first = true;; first = false) {
+                struct winsize ws;
+                if (slave >= 0 && first && ioctl(0, TIOCGWINSZ, &ws) == 0 && ws.ws_row) {
+                        char b[32];
+                        int n = snprintf(b, sizeof(b), "%u %u", ws.ws_row, ws.ws_col);
+                        vs_frame_write(fd, VS_FRAME_RESIZE, b, (size_t) n);
+                }
+                struct pollfd p[3] = {{.fd = fd, .events = POLLIN},
+                                      {.fd = in_open ? 0 : -1, .events = POLLIN},
+                                      {.fd = sfd, .events = POLLIN}};
+                if (poll(p, 3, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        _exit(126);
+                }
+                if (p[2].revents) {
+                        struct signalfd_siginfo si;
+                        if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+                                char b[32];
+                                int n;
+                                if (si.ssi_signo == SIGWINCH) {
+                                        if (ioctl(0, TIOCGWINSZ, &ws) == 0 && ws.ws_row) {
+                                                n = snprintf(b, sizeof(b), "%u %u", ws.ws_row,
+                                                             ws.ws_col);
+                                                vs_frame_write(fd, VS_FRAME_RESIZE, b, (size_t) n);
+                                        }
+                                } else {
+                                        n = snprintf(b, sizeof(b), "%u", si.ssi_signo);
+                                        vs_frame_write(fd, VS_FRAME_SIGNAL, b, (size_t) n);
+                                }
+                        }
+                }
+                if (p[1].revents) {
+                        char buf[16384];
+                        ssize_t n = read(0, buf, sizeof(buf));
+                        if (n > 0) {
+                                vs_frame_write(fd, VS_FRAME_STDIN, buf, (size_t) n);
+                        } else if (n == 0 || errno != EINTR) {
+                                in_open = false;
+                                vs_frame_write(fd, VS_FRAME_STDIN_EOF, NULL, 0);
+                        }
+                }
+                if (p[0].revents) {
+                        enum vs_frame_type type;
+                        char *data = NULL;
+                        size_t len = 0;
+                        if (vs_frame_read(fd, &type, &data, &len) <= 0)
+                                _exit(137);
+                        if (type == VS_FRAME_STDOUT || type == VS_FRAME_STDERR)
+                                vs_write_all(type == VS_FRAME_STDOUT ? 1 : 2, data, len);
+                        else if (type == VS_FRAME_EXIT)
+                                _exit(atoi(data) & 0xff);
+                        free(data);
+                }
+        }
+}
+
+int vs_vm_oci_exec(const char *root, const char *state_dir, const char *id,
+                   const struct oci_config *cfg, const struct oci_process *proc,
+                   const char *console_socket, const char *pid_file, bool detach, int *exit_status,
+                   vs_error **err)
+{
+        _cleanup_free_ char *payload = NULL;
+        size_t len = 0;
+        /* The caller hands the process the stdin it should have. */
+        if (vs_vm_payload_exec(root, cfg, proc, true, &payload, &len, err) < 0)
+                return -1;
+        if (proc->terminal && console_socket == NULL)
+                return vs_fail(err, "process.terminal is true: --console-socket is required "
+                                    "for a VM container's exec");
+        _cleanup_close_ int fd = vs_vm_connect(state_dir, id, err);
+        if (fd < 0)
+                return -1;
+        if (vs_frame_write(fd, (enum vs_frame_type) VS_VM_EXEC, payload, len) < 0)
+                return vs_fail_errno(err, "container %s: cannot send the exec request", id);
+        _cleanup_close_ int master = -1, slave = -1, console = -1;
+        if (proc->terminal) {
+                console = vs_console_socket_connect(console_socket, err);
+                if (console < 0 || vs_vm_open_pty(&master, &slave, err) < 0 ||
+                    vs_send_fd(console, master, "console", err) < 0)
+                        return -1;
+        }
+        pid_t pid = fork();
+        if (pid < 0)
+                return vs_fail_errno(err, "cannot fork");
+        if (pid == 0)
+                exec_relay(fd, slave);
+        if (pid_file && vs_write_pid_file(pid_file, pid, err) < 0) {
+                kill(pid, SIGKILL);
+                waitpid(pid, NULL, 0);
+                return -1;
+        }
+        *exit_status = 0;
+        if (detach)
+                return 0;
+        int st;
+        while (waitpid(pid, &st, 0) < 0)
+                if (errno != EINTR)
+                        return vs_fail_errno(err, "cannot wait for the exec relay");
+        *exit_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        return 0;
+}

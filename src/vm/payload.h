@@ -1,0 +1,37 @@
+/* The guest's configuration (guest/proto.h: NUL-separated key=value
+ * strings) built from an OCI config, shared by the engine's VM containers
+ * (ctr.c, exec.c) and the OCI runtime's (oci.c). Internal to src/vm. */
+#ifndef VESSEL_VM_PAYLOAD_H
+#define VESSEL_VM_PAYLOAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util/error.h"
+
+struct oci_config;
+struct oci_process;
+
+struct vs_vm_payload {
+        char *buf;
+        size_t len;
+};
+
+void vs_vm_payload_add(struct vs_vm_payload *p, const char *key, const char *value);
+/* Arguments, environment, working directory, user, terminal and its size. */
+void vs_vm_payload_process(const struct oci_process *proc, struct vs_vm_payload *p);
+/* The process's isolation, as the runtime applies it on the host:
+ * capabilities (masks), rlimits (the caller's open-file limit when proc
+ * sets none, as a container inherits it), no_new_privs, and cfg's seccomp
+ * program compiled here (cached under cache_dir). */
+int vs_vm_payload_security(const char *cache_dir, const struct oci_config *cfg,
+                           const struct oci_process *proc, struct vs_vm_payload *p, vs_error **err);
+/* An EXEC request's payload: the process with its isolation, and
+ * "stdin=1" when its stdin is forwarded. */
+int vs_vm_payload_exec(const char *cache_dir, const struct oci_config *cfg,
+                       const struct oci_process *proc, bool open_stdin, char **buf, size_t *len,
+                       vs_error **err);
+/* The boot timeout: $VESSEL_VM_BOOT_TIMEOUT seconds, default 60. */
+int vs_vm_boot_timeout_ms(void);
+
+#endif
