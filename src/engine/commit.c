@@ -269,9 +269,11 @@ int vs_engine_commit(struct vs_engine *e, struct vs_ctr *c, const char *ref,
                 r = vs_rootfs_prepare_dir(img, c->dir, err);
         vs_ctr_refresh(e, c);
         bool paused = false;
-        if (r == 0 && o->pause && c->state.running && !c->state.paused) {
+        if (r == 0 && o->pause && c->state.running) {
                 /* A consistent snapshot: nothing writes while the layer is
-                 * packed. Held: if we die, the next command thaws it. */
+                 * packed. Held and counted (also when the user paused it: an
+                 * unpause meanwhile leaves it frozen until we are done); if
+                 * we die, the next command thaws it. */
                 r = vs_ctr_freeze_held(c, err);
                 paused = r == 0;
         }

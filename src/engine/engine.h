@@ -202,6 +202,11 @@ bool vs_is_mountpoint(const char *path);
 /* Freezes the container (commit --pause) / thaws it and drops the hold. */
 int vs_ctr_freeze_held(struct vs_ctr *c, vs_error **err);
 int vs_ctr_thaw_held(struct vs_ctr *c, vs_error **err);
+/* The user's pause/unpause: one more freeze holder, that never goes stale. */
+int vs_ctr_freeze_user(struct vs_ctr *c, bool pause, vs_error **err);
+/* Drops every freeze holder and thaws (kill of a paused container, and a
+ * container whose runtime state is gone). */
+void vs_ctr_thaw_all(struct vs_ctr *c);
 /* Records this process as the holder of the rootfs mount (before mounting
  * it, or using it mounted); vs_engine_umount_rootfs releases it. */
 int vs_ctr_hold_mount(const struct vs_ctr *c, vs_error **err);
