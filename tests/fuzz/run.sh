@@ -31,6 +31,7 @@ dicts_for() {
 	layer_unpack) echo "layer" ;;
 	engine_values) echo "engine_values" ;;
 	config) echo "json config" ;;
+	template) echo "template" ;;
 	esac
 }
 
