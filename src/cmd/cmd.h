@@ -50,6 +50,16 @@ int vs_option_error(const char *cmd, char **argv, bool missing_argument);
  * used under the data root. */
 int vs_cmd_network_prune(bool networks, char ***removed, vs_error **err);
 
+/* --format (src/cmd/format.c). A list: "table" (or NULL) is default_table
+ * with header's titles, "table FMT" a table of FMT, "json" {{json .}}, any
+ * other FMT one line per row; fields outside the rows' are errors. Returns
+ * the exit status. An object (inspect, info, version): one line, missing
+ * fields print <no value>. */
+#include <json-c/json.h>
+int vs_cmd_format_list(const char *format, const char *default_table, json_object *header,
+                       json_object *rows);
+int vs_cmd_format_object(const char *format, json_object *o, vs_error **err);
+
 #define VESSEL_DEFAULT_ROOT "/run/vessel"
 
 int cmd_spec(int argc, char **argv);

@@ -27,40 +27,7 @@ static void print_json(json_object *o)
                                                      JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
-/* ---- ps ---- */
-
-static char *status_text(const struct vs_ctr *c)
-{
-        const struct vs_ctr_state *s = &c->state;
-        if (strcmp(s->status, "running") == 0 || strcmp(s->status, "paused") == 0) {
-                _cleanup_free_ char *up = vs_human_since(s->started_at);
-                return xasprintf("Up %s%s%s", up, s->paused ? " (Paused)" : "",
-                                 c->unmonitored ? " (monitor gone)" : "");
-        }
-        if (strcmp(s->status, "restarting") == 0) {
-                _cleanup_free_ char *ago = vs_human_since(s->finished_at);
-                return xasprintf("Restarting (%d) %s ago", s->exit_code, ago);
-        }
-        if (strcmp(s->status, "exited") == 0) {
-                if (c->exit_unknown)
-                        return xstrdup("Exited (unknown)");
-                _cleanup_free_ char *ago = vs_human_since(s->finished_at);
-                return xasprintf("Exited (%d) %s ago", s->exit_code, ago);
-        }
-        if (strcmp(s->status, "created") == 0)
-                return xstrdup("Created");
-        if (strcmp(s->status, "dead") == 0)
-                return xstrdup("Dead");
-        return xstrdup(s->status);
-}
-
-static char *truncated(const char *s, size_t n, bool no_trunc)
-{
-        if (no_trunc || strlen(s) <= n)
-                return xstrdup(s);
-        /* "…" is 3 bytes of UTF-8 */
-        return xasprintf("%.*s…", (int) (n - 1), s);
-}
+/* ---- tables (top) ---- */
 
 struct row {
         char *cols[6];
@@ -99,167 +66,7 @@ static void print_table(const char *const *headers, struct row *rows, size_t n, 
                 }
 }
 
-int cmd_engine_ps(int argc, char **argv)
-{
-        static const struct option opts[] = {
-            {"all", no_argument, NULL, 'a'},      {"quiet", no_argument, NULL, 'q'},
-            {"no-trunc", no_argument, NULL, 'n'}, {"format", required_argument, NULL, 'f'},
-            {"help", no_argument, NULL, 'h'},     {0},
-        };
-        bool all = false, quiet = false, no_trunc = false, json = false;
-        int c;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "+:aqh", opts, NULL)) != -1) {
-                switch (c) {
-                case 'a':
-                        all = true;
-                        break;
-                case 'q':
-                        quiet = true;
-                        break;
-                case 'n':
-                        no_trunc = true;
-                        break;
-                case 'f':
-                        if (strcmp(optarg, "json") != 0 && strcmp(optarg, "{{json .}}") != 0)
-                                return vs_usage_error("ps", "--format: only 'json' is supported");
-                        json = true;
-                        break;
-                case 'h':
-                        printf("Usage: vessel ps [-a] [-q] [--no-trunc] [--format json]\n\n"
-                               "List running containers (-a: all).\n\n"
-                               "  -a, --all        also created and exited containers\n"
-                               "  -q, --quiet      ids only\n"
-                               "      --no-trunc   full ids and commands\n"
-                               "      --format json  one JSON object per line\n");
-                        return 0;
-                default:
-                        return vs_option_error("ps", argv, c == ':');
-                }
-        }
-        if (optind < argc)
-                return vs_usage_error("ps", "unexpected argument '%s'", argv[optind]);
-        vs_error *err = NULL;
-        _cleanup_engine_ struct vs_engine *e = NULL;
-        struct vs_ctr **v = NULL;
-        size_t n = 0;
-        if (vs_cmd_open_engine(&e, &err) < 0 || vs_ctr_list(e, &v, &n, &err) < 0)
-                return vs_report_error(&err);
-        struct row *rows = xcalloc(n ? n : 1, sizeof(*rows));
-        size_t nr = 0;
-        for (size_t i = 0; i < n; i++) {
-                struct vs_ctr *ct = v[i];
-                vs_ctr_refresh(e, ct);
-                const char *st = ct->state.status;
-                bool up = strcmp(st, "running") == 0 || strcmp(st, "paused") == 0 ||
-                          strcmp(st, "restarting") == 0;
-                if (!all && !up)
-                        continue;
-                _cleanup_free_ char *cmd = vs_command_string(ct->path, ct->args);
-                _cleanup_free_ char *status = status_text(ct);
-                if (quiet) {
-                        printf("%.*s\n", no_trunc ? 64 : 12, ct->id);
-                        continue;
-                }
-                if (json) {
-                        _cleanup_json_ json_object *o = json_object_new_object();
-                        json_object_object_add(o, "ID", json_object_new_string(ct->id));
-                        json_object_object_add(o, "Names", json_object_new_string(ct->name));
-                        json_object_object_add(
-                            o, "Image",
-                            json_object_new_string(ct->image_name ? ct->image_name : ""));
-                        json_object_object_add(
-                            o, "ImageID", json_object_new_string(ct->image_id ? ct->image_id : ""));
-                        json_object_object_add(o, "Command", json_object_new_string(cmd));
-                        json_object_object_add(o, "CreatedAt", json_object_new_string(ct->created));
-                        _cleanup_free_ char *since = vs_human_since(ct->created);
-                        _cleanup_free_ char *ago = xasprintf("%s ago", since);
-                        json_object_object_add(o, "RunningFor", json_object_new_string(ago));
-                        json_object_object_add(o, "State", json_object_new_string(st));
-                        json_object_object_add(o, "Status", json_object_new_string(status));
-                        json_object_object_add(o, "ExitCode",
-                                               json_object_new_int(ct->state.exit_code));
-                        json_object_object_add(o, "Pid", json_object_new_int(ct->state.pid));
-                        json_object_object_add(o, "RestartCount",
-                                               json_object_new_int(ct->restart_count));
-                        printf("%s\n",
-                               json_object_to_json_string_ext(
-                                   o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-                        continue;
-                }
-                struct row *r = &rows[nr++];
-                r->cols[0] = xasprintf("%.*s", no_trunc ? 64 : 12, ct->id);
-                r->cols[1] = truncated(ct->image_name ? ct->image_name : "", 30, no_trunc);
-                _cleanup_free_ char *quoted = xasprintf("\"%s\"", cmd);
-                r->cols[2] = truncated(quoted, 22, no_trunc);
-                _cleanup_free_ char *since = vs_human_since(ct->created);
-                r->cols[3] = xasprintf("%s ago", since);
-                r->cols[4] = xstrdup(status);
-                r->cols[5] = xstrdup(ct->name);
-        }
-        if (!quiet && !json) {
-                static const char *const headers[] = {"CONTAINER ID", "IMAGE",  "COMMAND",
-                                                      "CREATED",      "STATUS", "NAMES"};
-                print_table(headers, rows, nr, 6);
-        }
-        for (size_t i = 0; i < nr; i++)
-                for (size_t k = 0; k < 6; k++)
-                        free(rows[i].cols[k]);
-        free(rows);
-        vs_ctr_list_free(v, n);
-        return 0;
-}
-
 /* ---- inspect ---- */
-
-/* A small subset of Go templates: text with {{.A.B}} and {{json .A.B}}. */
-static int print_format(const char *fmt, json_object *o, vs_error **err)
-{
-        const char *p = fmt;
-        while (*p) {
-                const char *open = strstr(p, "{{");
-                if (open == NULL) {
-                        fputs(p, stdout);
-                        break;
-                }
-                fwrite(p, 1, (size_t) (open - p), stdout);
-                const char *close = strstr(open, "}}");
-                if (close == NULL)
-                        return vs_fail(err, "--format: unterminated {{ in '%s'", fmt);
-                _cleanup_free_ char *expr = xstrndup(open + 2, (size_t) (close - open - 2));
-                char *x = expr;
-                while (*x == ' ')
-                        x++;
-                size_t xl = strlen(x);
-                while (xl && x[xl - 1] == ' ')
-                        x[--xl] = '\0';
-                bool as_json = strncmp(x, "json ", 5) == 0;
-                if (as_json)
-                        x += 5;
-                while (*x == ' ')
-                        x++;
-                if (*x != '.')
-                        return vs_fail(err,
-                                       "--format: unsupported expression '%s' (use .Field "
-                                       "paths, optionally after json)",
-                                       expr);
-                json_object *cur = o;
-                for (char *save = NULL, *f = strtok_r(x + 1, ".", &save); f && cur;
-                     f = strtok_r(NULL, ".", &save))
-                        cur = json_object_object_get(cur, f);
-                if (cur && !as_json && json_object_is_type(cur, json_type_string))
-                        fputs(json_object_get_string(cur), stdout);
-                else if (cur == NULL && !as_json)
-                        fputs("<no value>", stdout);
-                else
-                        fputs(json_object_to_json_string_ext(
-                                  cur, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
-                              stdout);
-                p = close + 2;
-        }
-        putchar('\n');
-        return 0;
-}
 
 static json_object *image_inspect(struct vs_engine *e, const char *ref)
 {
@@ -311,8 +118,8 @@ int cmd_engine_inspect(int argc, char **argv)
                         printf("Usage: vessel inspect [-f FORMAT] [--type container|image] "
                                "NAME...\n\n"
                                "Print containers (or images) as a JSON array, Docker-shaped.\n\n"
-                               "  -f, --format T   per object: text with {{.Path.To.Field}} and\n"
-                               "                   {{json .Field}}\n");
+                               "  -f, --format T   per object: a Go template ({{.State.Pid}},\n"
+                               "                   {{json .Config}}, {{range .Mounts}}...)\n");
                         return 0;
                 default:
                         return vs_option_error("inspect", argv, c == ':');
@@ -344,7 +151,7 @@ int cmd_engine_inspect(int argc, char **argv)
                 }
                 vs_error_free(&err);
                 if (format) {
-                        if (print_format(format, o, &err) < 0) {
+                        if (vs_cmd_format_object(format, o, &err) < 0) {
                                 json_object_put(o);
                                 return vs_report_error(&err);
                         }

@@ -29,6 +29,8 @@ int cmd_engine_commit(int argc, char **argv);
 int cmd_engine_info(int argc, char **argv);
 int cmd_vm(int argc, char **argv);
 int cmd_network(int argc, char **argv);
+int cmd_engine_version(int argc, char **argv);
+int cmd_container(int argc, char **argv);
 
 const struct vs_command vs_engine_commands[] = {
     {"run", cmd_engine_run, "run a command in a new container from an image"},
@@ -55,6 +57,8 @@ const struct vs_command vs_engine_commands[] = {
     {"info", cmd_engine_info, "show the configuration files in force and the settings"},
     {"vm", cmd_vm, "microVM backend: build or report the guest kernel"},
     {"network", cmd_network, "manage networks (create, ls, inspect, rm, prune)"},
+    {"version", cmd_engine_version, "show the version"},
+    {"container", cmd_container, "manage containers (every container command, and ls, prune)"},
     {"monitor", cmd_engine_monitor, "(internal) supervise one container; started by run"},
     {NULL, NULL, NULL},
 };

@@ -1107,6 +1107,14 @@ int vs_template_exec(const struct vs_template *t, json_object *data, char **out,
 
 /* ---- tables ---- */
 
+static size_t runes(const char *s)
+{
+        size_t n = 0;
+        for (; *s; s++)
+                n += ((unsigned char) *s & 0xc0) != 0x80;
+        return n;
+}
+
 char *vs_tabwriter(const char *text)
 {
         /* Cells: split into lines, then at tabs; a cell followed by a tab
@@ -1145,9 +1153,10 @@ char *vs_tabwriter(const char *text)
                 if (ncells[i] > maxcols)
                         maxcols = ncells[i];
         size_t *width = xcalloc(maxcols + 1, sizeof(size_t));
+        /* Go's tabwriter counts runes: UTF-8 lead bytes. */
         for (size_t i = 0; i < nlines; i++)
                 for (size_t c = 0; c + 1 < ncells[i]; c++) {
-                        size_t w = strlen(cells[i][c]) + 3; /* padding 3 */
+                        size_t w = runes(cells[i][c]) + 3; /* padding 3 */
                         if (w < 10)
                                 w = 10; /* minwidth 10 */
                         if (w > width[c])
@@ -1158,7 +1167,7 @@ char *vs_tabwriter(const char *text)
                 for (size_t c = 0; c < ncells[i]; c++) {
                         sb_str(&b, cells[i][c]);
                         if (c + 1 < ncells[i])
-                                sb_fmt(&b, "%*s", (int) (width[c] - strlen(cells[i][c])), "");
+                                sb_fmt(&b, "%*s", (int) (width[c] - runes(cells[i][c])), "");
                         free(cells[i][c]);
                 }
                 sb_str(&b, "\n");
