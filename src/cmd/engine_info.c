@@ -153,14 +153,19 @@ int cmd_engine_inspect(int argc, char **argv)
                 if (format) {
                         if (vs_cmd_format_object(format, o, &err) < 0) {
                                 json_object_put(o);
-                                return vs_report_error(&err);
+                                /* Docker: a template that does not parse is 64 */
+                                bool parse = strstr(err->msg, "template parsing error") != NULL;
+                                vs_report_error(&err);
+                                return parse ? 64 : 1;
                         }
                         json_object_put(o);
                 } else {
                         json_object_array_add(arr, o);
                 }
         }
-        if (!format)
+        if (!format && json_object_array_length(arr) == 0)
+                printf("[]\n"); /* as Docker prints it */
+        else if (!format)
                 print_json(arr);
         return status;
 }

@@ -12,6 +12,7 @@
 #include "util/xalloc.h"
 
 #include <getopt.h>
+#include <stdarg.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -157,6 +158,19 @@ static json_object *ps_row(const struct vs_ctr *ct, bool no_trunc)
         return o;
 }
 
+/* A filter Docker's daemon refuses: exit status 1, not a usage error. */
+static int filter_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int filter_error(const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        _cleanup_free_ char *msg = xvasprintf(fmt, ap);
+        va_end(ap);
+        vs_error *err = NULL;
+        vs_fail(&err, "--filter: %s", msg);
+        return vs_report_error(&err);
+}
+
 /* ---- --filter ---- */
 
 struct ps_filter {
@@ -187,11 +201,10 @@ static int ps_filter_add(struct ps_filter *f, const char *spec)
         const char *v = eq + 1;
         if (strcmp(key, "status") == 0) {
                 if (!strv_contains((char *const *) statuses, v))
-                        return vs_usage_error("ps",
-                                              "--filter status=%s: invalid status (one of "
-                                              "created, restarting, running, removing, "
-                                              "paused, exited, dead)",
-                                              v);
+                        return filter_error("invalid filter 'status=%s' (a status is one of "
+                                            "created, restarting, running, removing, paused, "
+                                            "exited, dead)",
+                                            v);
                 strv_push(&f->status, v);
         } else if (strcmp(key, "name") == 0) {
                 regex_t re;
@@ -219,7 +232,7 @@ static int ps_filter_add(struct ps_filter *f, const char *spec)
         } else if (strcmp(key, "since") == 0) {
                 f->since = v;
         } else {
-                return vs_usage_error("ps", "--filter: invalid filter '%s'", key);
+                return filter_error("invalid filter '%s'", key);
         }
         return 0;
 }

@@ -249,8 +249,11 @@ int vs_resolve_user(int rootfd, const char *spec, struct vs_user *out, vs_error 
                                        group);
                 }
         }
-        /* Supplementary groups: the groups listing the user as a member (only
-         * when no group was forced, as Docker does). */
+        /* Supplementary groups: the primary group (as runc and Docker set
+         * it: `id` shows groups=), then the groups listing the user as a
+         * member (only when no group was forced, as Docker does). */
+        out->gids = xmalloc(sizeof(uint32_t));
+        out->gids[out->n_gids++] = out->gid;
         if (user_name && groups && !(group && *group)) {
                 char *gsave = NULL;
                 for (char *line = strtok_r(groups, "\n", &gsave); line;

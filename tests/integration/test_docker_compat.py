@@ -96,3 +96,231 @@ def test_start_of_running_container_is_a_noop(engine):
     assert res.stdout == "sr\n"
     info = engine.inspect("sr")
     assert info["State"]["Pid"] == pid and info["Id"] == cid
+
+
+# --------------------------------------------------------------------------
+# the command matrix
+
+# (key, argv, post): post turns stdout into what is compared (default: the
+# normalised text). Steps run in order on one engine; names are fixed.
+def _tar_names(out):
+    try:
+        with tarfile.open(fileobj=io.BytesIO(out), mode="r|*") as t:
+            return "\n".join(f"{m.name} {m.type.decode() if isinstance(m.type, bytes) else m.type}"
+                             for m in t)
+    except tarfile.TarError as e:
+        return f"<not a tar: {e.__class__.__name__}>"
+
+
+def _tar_of(name, data):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as t:
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        info.mode = 0o644
+        t.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+MATRIX = [
+    # run and exit codes
+    ("run-echo", ["run", "--rm", "busybox", "echo", "hello"]),
+    ("run-exit-code", ["run", "--rm", "busybox", "sh", "-c", "exit 3"]),
+    ("run-not-found", ["run", "--rm", "busybox", "/no/such/cmd"]),
+    ("run-not-executable", ["run", "--rm", "busybox", "/etc"]),
+    ("run-bad-memory", ["run", "--rm", "--memory", "12x", "busybox", "true"]),
+    ("run-user-groups", ["run", "--rm", "-u", "nobody", "busybox", "id"]),
+    ("run-root-groups", ["run", "--rm", "busybox", "id"]),
+    ("run-user-group-name", ["run", "--rm", "-u", "nobody:nogroup", "busybox", "id"]),
+    ("run-user-uid-gid", ["run", "--rm", "-u", "1234:5678", "busybox", "id"]),
+    ("run-detached", ["run", "-d", "--name", "mx1", "busybox", "sleep", "1000"]),
+    # ps and its formats and filters
+    ("ps-format-fields", ["ps", "--format", "{{.Names}}|{{.Image}}|{{.Command}}|{{.State}}|"
+                          "{{.Ports}}|{{.Labels}}|{{.Mounts}}|{{.LocalVolumes}}"]),
+    ("ps-format-table", ["ps", "--format", "table {{.Names}}\\t{{.Image}}\\t{{.Command}}"]),
+    ("ps-format-status", ["ps", "--format", "{{.Status}}"]),
+    ("ps-format-funcs", ["ps", "--format", "{{upper .Names}} {{len .Names}} "
+                         "{{printf \"%-6s|\" .State}} {{if eq .State \"running\"}}up{{end}}"]),
+    ("ps-format-bad-field", ["ps", "--format", "{{.Nope}}"]),
+    ("ps-format-bad-syntax", ["ps", "--format", "{{.Names"]),
+    ("ps-filter-status", ["ps", "-a", "--filter", "status=running", "--format", "{{.Names}}"]),
+    ("ps-filter-name", ["ps", "-a", "--filter", "name=mx", "--format", "{{.Names}}"]),
+    ("ps-filter-ancestor", ["ps", "-a", "--filter", "ancestor=busybox", "--format",
+                            "{{.Names}}"]),
+    ("ps-filter-exited", ["ps", "-a", "--filter", "exited=0", "--format", "{{.Names}}"]),
+    ("ps-filter-bad-key", ["ps", "--filter", "bogus=1"]),
+    ("ps-filter-bad-status", ["ps", "--filter", "status=sleepy"]),
+    ("ps-quiet", ["ps", "-q"]),
+    ("ps-last", ["ps", "-n", "1", "--format", "{{.Names}}"]),
+    # inspect templates
+    ("inspect-fields", ["inspect", "-f", "{{.State.Running}} {{.State.Status}} {{.Name}} "
+                        "{{.Config.Image}}", "mx1"]),
+    ("inspect-range", ["inspect", "-f", "{{range .Config.Cmd}}[{{.}}]{{end}}", "mx1"]),
+    ("inspect-json", ["inspect", "-f", "{{json .Config.Cmd}}", "mx1"]),
+    ("inspect-index", ["inspect", "-f", "{{index .Config.Cmd 0}}", "mx1"]),
+    ("inspect-join", ["inspect", "-f", "{{join .Config.Cmd \",\"}}", "mx1"]),
+    ("inspect-bad-syntax", ["inspect", "-f", "{{.Name", "mx1"]),
+    ("inspect-missing", ["inspect", "nosuch-ctr"]),
+    ("inspect-type-image", ["inspect", "--type", "image", "-f", "{{.Id}}", "busybox"]),
+    # lifecycle
+    ("start-running", ["start", "mx1"]),
+    ("pause", ["pause", "mx1"]),
+    ("pause-again", ["pause", "mx1"]),
+    ("ps-paused", ["ps", "--format", "{{.Names}} {{.State}}"]),
+    ("start-paused", ["start", "mx1"]),
+    ("kill-paused", ["kill", "mx1"]),
+    ("wait-killed", ["wait", "mx1"]),
+    ("inspect-killed", ["inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "mx1"]),
+    ("kill-stopped", ["kill", "mx1"]),
+    ("start-stopped", ["start", "mx1"]),
+    ("stop", ["stop", "-t", "1", "mx1"]),
+    ("rm", ["rm", "mx1"]),
+    ("rm-missing", ["rm", "mx1"]),
+    # exec, files, diff, commit
+    ("run-detached-2", ["run", "-d", "--name", "mx2", "busybox", "sleep", "1000"]),
+    ("exec-echo", ["exec", "mx2", "echo", "hi"]),
+    ("exec-exit", ["exec", "mx2", "sh", "-c", "exit 4"]),
+    ("exec-missing-ctr", ["exec", "nosuch-ctr", "true"]),
+    ("exec-touch", ["exec", "mx2", "touch", "/newfile"]),
+    ("diff", ["diff", "mx2"]),
+    ("cp-hostname-stdout", ["cp", "mx2:/etc/hostname", "-"], _tar_names),
+    ("cp-stdin", ["cp", "-", "mx2:/tmp"], None, _tar_of("fromtar", b"tar data\n")),
+    ("exec-cat-stdin-file", ["exec", "mx2", "cat", "/tmp/fromtar"]),
+    ("cp-missing-path", ["cp", "mx2:/no/such", "-"]),
+    ("commit", ["commit", "mx2", "compat-img:1"]),
+    ("run-committed", ["run", "--rm", "compat-img:1", "sh", "-c",
+                       "ls /newfile; wc -c < /etc/hostname"]),
+    ("history-format", ["history", "--format", "{{.Size}}|{{.Comment}}", "compat-img:1"]),
+    ("rmi-committed", ["rmi", "compat-img:1"]),
+    ("update-memory", ["update", "--memory", "64m", "--memory-swap", "128m", "mx2"]),
+    ("inspect-updated", ["inspect", "-f", "{{.HostConfig.Memory}}", "mx2"]),
+    ("update-missing", ["update", "--memory", "64m", "nosuch-ctr"]),
+    ("top", ["top", "mx2"], lambda out: out.decode().splitlines()[0].split()[:2]
+     if out.strip() else ""),
+    ("rm-running", ["rm", "mx2"]),
+    ("rm-force", ["rm", "-f", "mx2"]),
+    # logs, wait of several
+    ("run-logs", ["run", "--name", "mx3", "busybox", "sh", "-c", "echo one; echo two"]),
+    ("logs", ["logs", "mx3"]),
+    ("logs-tail", ["logs", "--tail", "1", "mx3"]),
+    ("run-exit-5", ["run", "--name", "mx4", "busybox", "sh", "-c", "exit 5"]),
+    ("wait-several", ["wait", "mx3", "mx4"]),
+    ("ps-filter-exited-5", ["ps", "-a", "--filter", "exited=5", "--format", "{{.Names}}"]),
+    ("container-ls", ["container", "ls", "-a", "--format", "{{.Names}}"]),
+    ("container-inspect", ["container", "inspect", "-f", "{{.Name}}", "mx4"]),
+    ("container-prune", ["container", "prune", "-f"]),
+    ("ps-after-prune", ["ps", "-a", "-q"]),
+    # images
+    ("images-format", ["images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}"]),
+    ("images-filter-reference", ["images", "--filter", "reference=busy*", "--format",
+                                 "{{.Repository}}"]),
+    ("images-filter-dangling", ["images", "--filter", "dangling=true", "-q"]),
+    ("images-filter-bad", ["images", "--filter", "nope=1"]),
+    ("images-table", ["images", "--format", "table {{.Repository}}\\t{{.Tag}}"]),
+    ("image-inspect-missing", ["image", "inspect", "nosuch-image"]),
+    # version, info
+    ("version-format", ["version", "--format", "{{.Client.Os}}"]),
+    ("info-format", ["info", "--format", "{{.OSType}} {{.Containers}}"]),
+    # volumes
+    ("volume-create", ["volume", "create", "compat-vol"]),
+    ("volume-ls", ["volume", "ls", "--format", "{{.Name}} {{.Driver}}"]),
+    ("volume-inspect", ["volume", "inspect", "-f", "{{.Name}} {{.Driver}}", "compat-vol"]),
+    ("volume-rm", ["volume", "rm", "compat-vol"]),
+    ("volume-rm-missing", ["volume", "rm", "compat-vol"]),
+    ("run-anon-volume", ["run", "--name", "mx5", "-v", "/data", "busybox", "true"]),
+    ("volume-ls-anon", ["volume", "ls", "-q"], lambda out: len(out.split())),
+    ("rm-v", ["rm", "-v", "mx5"]),
+    ("volume-ls-after-rm-v", ["volume", "ls", "-q"], lambda out: len(out.split())),
+    ("run-rm-anon-volume", ["run", "--rm", "-v", "/data", "busybox", "true"]),
+    ("volume-ls-after-run-rm", ["volume", "ls", "-q"], lambda out: len(out.split())),
+]
+
+_MASKS = [
+    (re.compile(rb"\b[0-9a-f]{64}\b"), b"<ID>"),
+    (re.compile(rb"\bsha256:<ID>"), b"<ID>"),
+    (re.compile(rb"\b[0-9a-f]{12}\b"), b"<ID>"),
+    (re.compile(rb"(Less than a second|About a minute|About an hour|\d+ \w+) ago"), b"<AGO>"),
+    (re.compile(rb"Up (Less than a second|About a minute|\d+ \w+)"), b"Up <T>"),
+    (re.compile(rb"\b\d+(\.\d+)?[kMG]?B\b"), b"<SIZE>"),
+    (re.compile(rb"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d[^ \n]*( \+0000 UTC)?"), b"<TIME>"),
+    (re.compile(rb"[ \t]+\n"), b"\n"),
+    (re.compile(rb"[ \t]{2,}"), b"  "),
+]
+
+
+def _normalise(out):
+    # Docker's warning about this test's dockerd (--ip-forward=false)
+    out = out.replace(b"IPv4 forwarding is disabled. Networking will not work.\n", b"")
+    for pat, rep in _MASKS:
+        out = pat.sub(rep, out)
+    return out.decode(errors="replace")
+
+
+def _run_matrix(argv0, env, cwd):
+    results = {}
+    for step in MATRIX:
+        key, args = step[0], step[1]
+        post = step[2] if len(step) > 2 and step[2] else None
+        stdin = step[3] if len(step) > 3 else None
+        try:
+            p = subprocess.run([*argv0, *args], env=env, input=stdin if stdin else b"",
+                               capture_output=True, timeout=60, cwd=cwd)
+            code, out, err = p.returncode, p.stdout, p.stderr
+        except subprocess.TimeoutExpired:
+            code, out, err = "timeout", b"", b""
+        shown = post(out) if post else _normalise(out)
+        results[key] = (code, shown, err.decode(errors="replace").strip()[:300])
+    return results
+
+
+def _documented_differences():
+    """docs/docker-compat.md: rows `| `key` | reason |` of its table."""
+    text = (REPO / "docs" / "docker-compat.md").read_text()
+    found = {}
+    for line in text.splitlines():
+        m = re.match(r"\|\s*`([a-z0-9-]+)`\s*\|\s*(.+?)\s*\|\s*$", line)
+        if m:
+            found[m.group(1)] = m.group(2)
+    return found
+
+
+def _cleanup(argv0, env):
+    for name in ("mx1", "mx2", "mx3", "mx4", "mx5"):
+        subprocess.run([*argv0, "rm", "-f", "-v", name], env=env, capture_output=True)
+    subprocess.run([*argv0, "rmi", "compat-img:1"], env=env, capture_output=True)
+    subprocess.run([*argv0, "volume", "rm", "compat-vol"], env=env, capture_output=True)
+    subprocess.run([*argv0, "volume", "prune", "-f"], env=env, capture_output=True)
+
+
+def test_matrix_against_docker(engine, docker, tmp_path):
+    vessel_argv = [engine.binary]
+    try:
+        mine = _run_matrix(vessel_argv, engine.env, tmp_path)
+    finally:
+        _cleanup(vessel_argv, engine.env)
+    docker_argv = ["/usr/bin/docker"]
+    try:
+        theirs = _run_matrix(docker_argv, docker.env, tmp_path)
+    finally:
+        _cleanup(docker_argv, docker.env)
+    documented = _documented_differences()
+    same, differ, undocumented = [], [], []
+    for step in MATRIX:
+        key = step[0]
+        a, b = mine[key], theirs[key]
+        if a[0] == b[0] and a[1] == b[1]:
+            same.append(key)
+            continue
+        differ.append(key)
+        line = (f"{key}: vessel exit {a[0]} {a[1]!r} (stderr {a[2]!r})\n"
+                f"    docker exit {b[0]} {b[1]!r} (stderr {b[2]!r})")
+        print(line)
+        if key not in documented:
+            undocumented.append(line)
+    stale = [k for k in documented if k in same]
+    print(f"{len(same)} same, {len(differ)} differ")
+    if stale:
+        print("documented but now the same: " + ", ".join(stale))
+    assert not undocumented, (
+        f"{len(same)} same, {len(differ)} differ; differences not listed in "
+        "docs/docker-compat.md:\n" + "\n".join(undocumented))
