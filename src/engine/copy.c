@@ -283,6 +283,24 @@ static int dest_on_host(const char *dst, const char *srcname, struct dest *d, vs
         return 0;
 }
 
+/* The engine's file behind cpath when it names one of the files it binds
+ * into the container (/etc/hostname...), else NULL. */
+static char *mounted_file(const struct vs_ctr *c, const char *cpath)
+{
+        _cleanup_free_ char *norm = xmalloc(strlen(cpath) + 1);
+        size_t n = 0;
+        for (const char *p = cpath; *p; p++)
+                if (*p != '/' || (n > 0 && norm[n - 1] != '/'))
+                        norm[n++] = *p;
+        while (n > 0 && norm[n - 1] == '/')
+                n--;
+        norm[n] = '\0';
+        for (size_t i = 0; vs_engine_mounted_files[i]; i++)
+                if (strcmp(norm, vs_engine_mounted_files[i]) == 0)
+                        return xasprintf("%s/%s", c->dir, strrchr(norm, '/') + 1);
+        return NULL;
+}
+
 static int copy_in_root(int rootfd, const struct vs_ctr *c, bool from, const char *src,
                         const char *dst, const char *cpath, vs_error **err)
 {
@@ -296,7 +314,11 @@ static int copy_in_root(int rootfd, const struct vs_ctr *c, bool from, const cha
         struct stat st;
         int r;
         if (from) {
-                srcfd = vs_open_in_root(rootfd, cpath, O_PATH | O_NOFOLLOW, 0);
+                /* The files the engine binds in: what the container sees is
+                 * the engine's copy, not the mount target under it. */
+                _cleanup_free_ char *mounted = mounted_file(c, cpath);
+                srcfd = mounted ? open(mounted, O_PATH | O_NOFOLLOW | O_CLOEXEC)
+                                : vs_open_in_root(rootfd, cpath, O_PATH | O_NOFOLLOW, 0);
                 if (srcfd < 0)
                         return vs_fail_errno(err, "%s:%s", c->name, cpath);
                 if (fstat(srcfd, &st) < 0)

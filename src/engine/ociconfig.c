@@ -405,6 +405,9 @@ static void set_sys_writable(json_object *mounts)
         }
 }
 
+const char *const vs_engine_mounted_files[] = {"etc/hostname", "etc/hosts", "etc/resolv.conf",
+                                               NULL};
+
 static int build_mounts(const struct vs_ctr *c, json_object *spec, bool readonly, bool privileged,
                         vs_error **err)
 {
@@ -413,10 +416,10 @@ static int build_mounts(const struct vs_ctr *c, json_object *spec, bool readonly
                 set_sys_writable(mounts);
         /* Docker's /dev/shm has no noexec... but keeps nosuid,nodev; keep
          * runc's default there. */
-        static const char *const etc[] = {"hostname", "hosts", "resolv.conf"};
-        for (size_t i = 0; i < 3; i++) {
-                _cleanup_free_ char *src = xasprintf("%s/%s", c->dir, etc[i]);
-                _cleanup_free_ char *dst = xasprintf("/etc/%s", etc[i]);
+        for (size_t i = 0; vs_engine_mounted_files[i]; i++) {
+                const char *base = strrchr(vs_engine_mounted_files[i], '/') + 1;
+                _cleanup_free_ char *src = xasprintf("%s/%s", c->dir, base);
+                _cleanup_free_ char *dst = xasprintf("/%s", vs_engine_mounted_files[i]);
                 char *opts[] = {"rbind", "rprivate", readonly ? "ro" : NULL, NULL};
                 json_object_array_add(mounts, mount_obj(dst, "bind", src, opts));
         }

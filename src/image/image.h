@@ -45,8 +45,8 @@ struct vs_image {
         char **names;          /* "busybox:latest", ... (may be empty) */
         char **layer_dirs;     /* unpacked layers, bottom first (overlay lowerdirs reversed) */
         size_t n_layers;
-        char *created;         /* RFC 3339 from the config */
-        int64_t size;          /* bytes unpacked */
+        char *created; /* RFC 3339 from the config */
+        int64_t size;  /* bytes unpacked */
         struct vs_image_config config;
         json_object *config_json; /* the whole image config, owned */
 };
@@ -75,8 +75,14 @@ int vs_rootfs_umount(const char *target, vs_error **err);
  * entry (comment/author may be NULL). ref (may be NULL) names the result.
  * Returns the new image id in *id. */
 int vs_image_commit(struct vs_store *s, const struct vs_image *base, const char *upper_dir,
-                    json_object *changes, const char *comment, const char *author,
-                    const char *ref, char **id, vs_error **err);
+                    json_object *changes, const char *comment, const char *author, const char *ref,
+                    char **id, vs_error **err);
+/* The same, leaving out the empty files at skip_stubs ("etc/hostname"...):
+ * the mount targets of files the engine binds into a container. */
+int vs_image_commit_skipping(struct vs_store *s, const struct vs_image *base, const char *upper_dir,
+                             const char *const *skip_stubs, json_object *changes,
+                             const char *comment, const char *author, const char *ref, char **id,
+                             vs_error **err);
 
 /* Changes of a container relative to its image, as "A /path", "C /path",
  * "D /path" lines (docker diff), sorted. */

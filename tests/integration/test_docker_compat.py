@@ -98,6 +98,129 @@ def test_start_of_running_container_is_a_noop(engine):
     assert info["State"]["Pid"] == pid and info["Id"] == cid
 
 
+def _layer_names(engine, image, tmp_path):
+    """Every path in every layer of the image, from `save`."""
+    out = tmp_path / "saved.tar"
+    engine.ok("save", "-o", out, image)
+    names = set()
+    with tarfile.open(out) as outer:
+        for m in outer.getmembers():
+            if not m.isfile() or m.size == 0:
+                continue
+            data = outer.extractfile(m).read()
+            try:
+                with tarfile.open(fileobj=io.BytesIO(data)) as layer:
+                    names.update(n.rstrip("/") for n in layer.getnames())
+            except tarfile.TarError:
+                continue  # a JSON document
+    return names
+
+
+def test_engine_mounted_files_in_cp_diff_commit(engine, tmp_path):
+    _run_bg(engine, "--name", "mf", "--hostname", "box7", "busybox", "sleep", "1000")
+    engine.wait_state("mf", lambda i: i["State"]["Running"], what="running")
+    engine.ok("exec", "mf", "touch", "/newfile")
+    # cp out gives what the container sees
+    engine.ok("cp", "mf:/etc/hostname", tmp_path / "hn")
+    assert (tmp_path / "hn").read_text() == "box7\n"
+    engine.ok("cp", "mf://etc/hosts", tmp_path / "hosts")
+    assert (tmp_path / "hosts").read_text() == engine.ok("exec", "mf", "cat", "/etc/hosts")
+    # diff lists only the container's own change
+    assert engine.ok("diff", "mf").splitlines() == ["A /newfile"]
+    # commit stores the change, not the mount targets
+    engine.ok("commit", "mf", "mf-img")
+    try:
+        names = _layer_names(engine, "mf-img", tmp_path)
+        assert "newfile" in names
+        assert not {"etc/hostname", "etc/hosts", "etc/resolv.conf"} & names, names
+    finally:
+        engine.ok("rmi", "mf-img")
+
+
+def test_user_gets_its_groups(engine):
+    assert engine.ok("run", "--rm", "-u", "nobody", "busybox", "id").strip() == \
+        "uid=65534(nobody) gid=65534(nogroup) groups=65534(nogroup)"
+    assert engine.ok("run", "--rm", "-u", "1234:5678", "busybox", "id").strip() == \
+        "uid=1234 gid=5678 groups=5678"
+    _run_bg(engine, "--name", "ug", "busybox", "sleep", "1000")
+    assert "groups=65534(nogroup)" in engine.ok("exec", "-u", "nobody", "ug", "id")
+
+
+def test_volume_commands(engine):
+    assert engine.ok("volume", "create", "--label", "k=v", "vc1") == "vc1\n"
+    assert engine.ok("volume", "create", "vc1") == "vc1\n"  # as Docker: no error
+    assert engine("volume", "create", "bad/name").returncode == 1
+    assert engine.ok("volume", "ls", "-q") .split() == ["vc1"]
+    assert engine.ok("volume", "ls", "--filter", "label=k=v", "--format", "{{.Name}}") == "vc1\n"
+    assert engine.ok("volume", "ls", "--filter", "label=k=x", "-q") == ""
+    info = json.loads(engine.ok("volume", "inspect", "vc1"))[0]
+    assert info["Name"] == "vc1" and info["Driver"] == "local" and info["Labels"] == {"k": "v"}
+    assert os.path.isdir(info["Mountpoint"])
+    engine.ok("run", "--name", "vu", "-v", "vc1:/data", "busybox", "sh", "-c", "echo x > /data/f")
+    res = engine("volume", "rm", "vc1")
+    assert res.returncode == 1 and "in use" in res.stderr
+    assert engine.ok("volume", "ls", "--filter", "dangling=false", "-q").split() == ["vc1"]
+    engine.ok("rm", "vu")
+    assert engine.ok("volume", "rm", "vc1") == "vc1\n"
+    res = engine("volume", "rm", "vc1")
+    assert res.returncode == 1 and "no such volume" in res.stderr
+    assert engine("volume", "inspect", "vc1").returncode == 1
+    engine.ok("volume", "create", "vc2")
+    out = engine.ok("volume", "prune", "-f")
+    assert "vc2" in out and engine.ok("volume", "ls", "-q") == ""
+
+
+def test_anonymous_volumes_removed_by_rm_v_and_rm(engine):
+    engine.ok("run", "--name", "av", "-v", "/data", "busybox", "true")
+    assert len(engine.ok("volume", "ls", "-q").split()) == 1
+    engine.ok("rm", "av")  # without -v the volume stays, as in Docker
+    assert len(engine.ok("volume", "ls", "-q").split()) == 1
+    engine.ok("volume", "prune", "-f")
+    engine.ok("run", "--name", "av", "-v", "/data", "busybox", "true")
+    engine.ok("rm", "-v", "av")
+    assert engine.ok("volume", "ls", "-q") == ""
+    engine.ok("run", "--rm", "-v", "/data", "busybox", "true")
+    assert engine.ok("volume", "ls", "-q") == ""
+
+
+def test_container_group_version_info(engine):
+    assert engine.ok("container", "run", "--rm", "busybox", "echo", "g") == "g\n"
+    engine.ok("container", "create", "--name", "cg", "busybox", "true")
+    assert engine.ok("container", "ls", "-a", "--format", "{{.Names}}") == "cg\n"
+    assert engine.ok("container", "inspect", "-f", "{{.Name}}", "cg") == "/cg\n"
+    out = engine.ok("container", "prune", "-f")
+    assert out.startswith("Deleted Containers:\n") and engine.records() == []
+    assert engine("container", "nope").returncode != 0
+    assert engine.ok("version", "--format", "{{.Client.Os}}/{{.Server.Os}}") == "linux/linux\n"
+    assert json.loads(engine.ok("version", "--format", "{{json .Server.Version}}")) != ""
+    assert engine.ok("info", "--format", "{{.OSType}} {{.Containers}}") == "linux 0\n"
+
+
+def test_format_and_filters(engine):
+    _run_bg(engine, "--name", "fa", "busybox", "sleep", "1000")
+    engine.ok("create", "--name", "fb", "busybox", "true")
+    assert engine("run", "--name", "fc", "busybox", "sh", "-c", "exit 3").returncode == 3
+    assert engine.ok("ps", "--format", "{{.Names}}") == "fa\n"
+    assert engine.ok("ps", "-a", "--filter", "status=created", "--format", "{{.Names}}") == "fb\n"
+    assert engine.ok("ps", "-a", "--filter", "exited=3", "--format", "{{.Names}}") == "fc\n"
+    assert engine.ok("ps", "-a", "--filter", "name=f[ab]", "--format", "{{.Names}}").split() \
+        == ["fb", "fa"]
+    assert engine.ok("ps", "-a", "--filter", "since=fa", "--format", "{{.Names}}").split() \
+        == ["fc", "fb"]
+    assert engine.ok("ps", "-a", "--filter", "before=fb", "--format", "{{.Names}}") == "fa\n"
+    out = engine.ok("ps", "-a", "--format", "table {{.Names}}\\t{{.State}}")
+    assert out.splitlines()[0].split() == ["NAMES", "STATE"]
+    assert len({line.index(line.split()[1]) for line in out.splitlines()}) == 1  # aligned
+    res = engine("ps", "--format", "{{.NoSuchField}}")
+    assert res.returncode == 1 and "NoSuchField" in res.stderr
+    assert engine("ps", "--filter", "colour=red").returncode == 1
+    assert engine.ok("inspect", "-f", "{{range $i, $a := .Config.Cmd}}{{$i}}{{$a}} {{end}}",
+                     "fa") == "0sleep 11000 \n"
+    assert engine.ok("images", "--format", "{{.Repository}}:{{.Tag}}",
+                     "--filter", "reference=busybox") == "busybox:latest\n"
+    assert engine.ok("history", "--format", "{{.Size}}", "busybox").strip() != ""
+
+
 # --------------------------------------------------------------------------
 # the command matrix
 
