@@ -564,9 +564,13 @@ static int build_resources(json_object *hc, json_object *linux_, bool privileged
                 json_object_object_add(res, "devices", devs);
         }
         int64_t memory = cfg_int(hc, "Memory");
+        int64_t reservation = cfg_int(hc, "MemoryReservation");
         json_object *swapj = json_object_object_get(hc, "MemorySwap");
-        if (memory > 0 || swapj) {
+        if (memory > 0 || swapj || reservation > 0) {
                 json_object *mem = json_object_new_object();
+                if (reservation > 0)
+                        json_object_object_add(mem, "reservation",
+                                               json_object_new_int64(reservation));
                 if (memory > 0)
                         json_object_object_add(mem, "limit", json_object_new_int64(memory));
                 if (swapj)
@@ -616,6 +620,16 @@ static int build_resources(json_object *hc, json_object *linux_, bool privileged
                 json_object_object_add(res, "blockIO", blkio);
         else
                 json_object_put(blkio);
+        return 0;
+}
+
+int vs_engine_resources(json_object *hc, json_object **out, vs_error **err)
+{
+        _cleanup_json_ json_object *linux_ = json_object_new_object();
+        if (build_resources(hc, linux_, false, err) < 0)
+                return -1;
+        json_object *res = json_object_object_get(linux_, "resources");
+        *out = json_object_get(res);
         return 0;
 }
 

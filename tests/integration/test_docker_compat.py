@@ -221,6 +221,36 @@ def test_format_and_filters(engine):
     assert engine.ok("history", "--format", "{{.Size}}", "busybox").strip() != ""
 
 
+MEMORY_LIMIT = ("cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || "
+                "cat /sys/fs/cgroup/memory.max")
+
+
+def test_engine_update_applies_and_persists(engine):
+    _run_bg(engine, "--name", "up", "busybox", "sleep", "1000")
+    engine.wait_state("up", lambda i: i["State"]["Running"], what="running")
+    out = engine.ok("update", "--memory", "64m", "--memory-swap", "128m", "--pids-limit", "50",
+                    "--restart", "on-failure:3", "up")
+    assert out == "up\n"
+    hc = engine.inspect("up")["HostConfig"]
+    assert hc["Memory"] == 64 << 20 and hc["MemorySwap"] == 128 << 20
+    assert hc["PidsLimit"] == 50
+    assert hc["RestartPolicy"] == {"Name": "on-failure", "MaximumRetryCount": 3}
+    assert engine.ok("exec", "up", "sh", "-c", MEMORY_LIMIT).strip() == str(64 << 20)
+    engine.ok("restart", "-t", "1", "up")
+    assert engine.ok("exec", "up", "sh", "-c", MEMORY_LIMIT).strip() == str(64 << 20)
+    # bad values change nothing
+    res = engine("update", "--memory", "12x", "up")
+    assert res.returncode == 1 and "--memory" in res.stderr
+    assert engine.inspect("up")["HostConfig"]["Memory"] == 64 << 20
+    assert engine("update", "--memory", "64m", "nosuch-ctr").returncode == 1
+    assert engine("update", "up").returncode == 1
+    # a stopped container keeps it for its next start
+    engine.ok("stop", "-t", "1", "up")
+    engine.ok("update", "--memory", "32m", "up")
+    engine.ok("start", "up")
+    assert engine.ok("exec", "up", "sh", "-c", MEMORY_LIMIT).strip() == str(32 << 20)
+
+
 # --------------------------------------------------------------------------
 # the command matrix
 
