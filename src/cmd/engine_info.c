@@ -3,6 +3,7 @@
 #include "cmd/engine_cmd.h"
 #include "engine/engine.h"
 #include "image/image.h"
+#include "image/store.h"
 #include "runtime/container.h"
 #include "util/cleanup.h"
 #include "util/json.h"
@@ -68,6 +69,7 @@ static void print_table(const char *const *headers, struct row *rows, size_t n, 
 
 /* ---- inspect ---- */
 
+/* Docker's image inspect shape (the same object as `image inspect`). */
 static json_object *image_inspect(struct vs_engine *e, const char *ref)
 {
         struct vs_store *store;
@@ -77,18 +79,7 @@ static json_object *image_inspect(struct vs_engine *e, const char *ref)
         struct vs_image *img = NULL;
         if (vs_image_lookup(store, ref, &img, &err) < 0)
                 return NULL;
-        json_object *o = json_object_new_object();
-        json_object_object_add(o, "Id", json_object_new_string(img->id));
-        json_object *tags = json_object_new_array();
-        for (size_t i = 0; img->names && img->names[i]; i++)
-                json_object_array_add(tags, json_object_new_string(img->names[i]));
-        json_object_object_add(o, "RepoTags", tags);
-        json_object_object_add(o, "Created",
-                               json_object_new_string(img->created ? img->created : ""));
-        json_object_object_add(o, "Size", json_object_new_int64(img->size));
-        json_object *cfg =
-            img->config_json ? json_object_object_get(img->config_json, "config") : NULL;
-        json_object_object_add(o, "Config", cfg ? json_object_get(cfg) : json_object_new_object());
+        json_object *o = vs_image_inspect_json(img);
         vs_image_free(img);
         return o;
 }

@@ -91,16 +91,27 @@ int cmd_rmi(int argc, char **argv)
 
 static void inspect_usage(FILE *f)
 {
-        fprintf(f, "Usage: vessel image inspect IMAGE...\n\n"
+        fprintf(f, "Usage: vessel image inspect [-f FORMAT] IMAGE...\n\n"
                    "Print a JSON array with the details of each image: Id, RepoTags, Created,\n"
                    "Size, Config, RootFS, Architecture, Os.\n");
 }
 
 int cmd_image_inspect(int argc, char **argv)
 {
-        int r = only_help("image inspect", argc, argv, inspect_usage);
-        if (r >= 0)
-                return r;
+        static const struct option opts[] = {
+            {"format", required_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'}, {0}};
+        const char *format = NULL;
+        int c;
+        while ((c = getopt_long(argc, argv, ":f:h", opts, NULL)) != -1) {
+                if (c == 'f') {
+                        format = optarg;
+                } else if (c == 'h') {
+                        inspect_usage(stdout);
+                        return 0;
+                } else {
+                        return vs_option_error("image inspect", argv, c == ':');
+                }
+        }
         if (optind >= argc)
                 return vs_usage_error("image inspect", "expected at least one IMAGE");
         _cleanup_error_ vs_error *err = NULL;
@@ -115,11 +126,21 @@ int cmd_image_inspect(int argc, char **argv)
                         status = vs_report_error(&err);
                         continue;
                 }
-                json_object_array_add(arr, vs_image_inspect_json(img));
+                json_object *o = vs_image_inspect_json(img);
                 vs_image_free(img);
+                if (format) {
+                        int fr = vs_cmd_format_object(format, o, &err);
+                        json_object_put(o);
+                        if (fr < 0)
+                                return vs_report_error(&err);
+                        continue;
+                }
+                json_object_array_add(arr, o);
         }
+        if (format)
+                return status;
         _cleanup_free_ char *text = vs_json_to_string(arr, true);
-        printf("%s\n", text);
+        printf("%s\n", json_object_array_length(arr) ? text : "[]");
         return status;
 }
 
