@@ -221,6 +221,39 @@ def test_format_and_filters(engine):
     assert engine.ok("history", "--format", "{{.Size}}", "busybox").strip() != ""
 
 
+def test_cp_tar_streams(engine, tmp_path):
+    _run_bg(engine, "--name", "ct", "--hostname", "tarbox", "busybox", "sleep", "1000")
+    engine.wait_state("ct", lambda i: i["State"]["Running"], what="running")
+    out = subprocess.run([engine.binary, "cp", "ct:/etc/hostname", "-"], env=engine.env,
+                         capture_output=True, timeout=60, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    with tarfile.open(fileobj=io.BytesIO(out.stdout)) as t:
+        assert t.getnames() == ["hostname"]
+        assert t.extractfile("hostname").read() == b"tarbox\n"
+    assert not (tmp_path / "-").exists()
+    engine.ok("exec", "ct", "mkdir", "-p", "/d/sub")
+    engine.ok("exec", "ct", "sh", "-c", "echo x > /d/sub/f; ln -s sub /d/link")
+    out = subprocess.run([engine.binary, "cp", "ct:/d", "-"], env=engine.env,
+                         capture_output=True, timeout=60)
+    with tarfile.open(fileobj=io.BytesIO(out.stdout)) as t:
+        names = {m.name.rstrip("/"): m for m in t.getmembers()}
+    assert set(names) == {"d", "d/sub", "d/sub/f", "d/link"}
+    assert names["d/link"].issym() and names["d/link"].linkname == "sub"
+    # in: a tar on stdin, unpacked into a directory of the container
+    data = _tar_of("fromtar", b"tar data\n")
+    res = engine("cp", "-", "ct:/tmp", input=data)
+    assert res.returncode == 0, res.stderr
+    assert engine.ok("exec", "ct", "cat", "/tmp/fromtar") == "tar data\n"
+    # bad input: not a tar, a file as destination, an escaping entry
+    assert engine("cp", "-", "ct:/tmp", input=b"not a tar").returncode == 1
+    assert engine("cp", "-", "ct:/etc/passwd", input=data).returncode == 1
+    evil = _tar_of("../../escaped", b"x")
+    assert engine("cp", "-", "ct:/tmp", input=evil).returncode == 1
+    assert engine("exec", "ct", "ls", "/escaped").returncode != 0
+    ctr_dir = engine.containers_dir() / engine.inspect("ct")["Id"]
+    assert not [p for p in os.listdir(ctr_dir) if p.startswith("cp-")]
+
+
 MEMORY_LIMIT = ("cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || "
                 "cat /sys/fs/cgroup/memory.max")
 
