@@ -163,9 +163,42 @@ int cmd_engine_inspect(int argc, char **argv)
 
 /* ---- logs ---- */
 
+/* Docker's --since/--until: an RFC 3339 time, a Unix time (seconds with
+ * an optional fraction) or a Go duration before now ("10m"). */
+static int parse_log_time(const char *flag, const char *s, int64_t *ns)
+{
+        int64_t d;
+        char *end;
+        if (vs_parse_go_duration(s, &d)) {
+                struct timespec now;
+                clock_gettime(CLOCK_REALTIME, &now);
+                *ns = (int64_t) now.tv_sec * 1000000000 + now.tv_nsec - d;
+                return 0;
+        }
+        errno = 0;
+        double secs = strtod(s, &end);
+        if (*s && !*end && errno == 0 && secs >= 0 && secs < 1e11 &&
+            strspn(s, "0123456789.") == strlen(s)) {
+                *ns = (int64_t) (secs * 1e9);
+                return 0;
+        }
+        int64_t t = vs_rfc3339_to_ns(s);
+        if (t > 0 && strchr(s, 'T')) {
+                *ns = t;
+                return 0;
+        }
+        return vs_usage_error("logs",
+                              "%s: invalid time '%s' (RFC 3339, Unix seconds or a "
+                              "duration such as 10m)",
+                              flag, s);
+}
+
 int cmd_engine_logs(int argc, char **argv)
 {
+        enum { O_SINCE = 256, O_UNTIL };
         static const struct option opts[] = {
+            {"since", required_argument, NULL, O_SINCE},
+            {"until", required_argument, NULL, O_UNTIL},
             {"follow", no_argument, NULL, 'f'},
             {"tail", required_argument, NULL, 'n'},
             {"timestamps", no_argument, NULL, 't'},
@@ -196,13 +229,25 @@ int cmd_engine_logs(int argc, char **argv)
                 case 't':
                         o.timestamps = true;
                         break;
+                case O_SINCE:
+                case O_UNTIL: {
+                        int r = parse_log_time(c == O_SINCE ? "--since" : "--until", optarg,
+                                               c == O_SINCE ? &o.since_ns : &o.until_ns);
+                        if (r)
+                                return r;
+                        break;
+                }
                 case 'h':
-                        printf("Usage: vessel logs [-f] [--tail N] [-t] CONTAINER\n\n"
+                        printf("Usage: vessel logs [-f] [--tail N] [-t] [--since T] [--until T] "
+                               "CONTAINER\n\n"
                                "Print a container's output (stdout to stdout, stderr to "
                                "stderr).\n\n"
                                "  -f, --follow       keep printing new output while it runs\n"
                                "  -n, --tail N       only the last N lines (or all)\n"
-                               "  -t, --timestamps   prefix each line with its time\n");
+                               "  -t, --timestamps   prefix each line with its time\n"
+                               "      --since T      lines from T on (RFC 3339, Unix seconds, or\n"
+                               "                     a duration before now: 10m, 1h30m)\n"
+                               "      --until T      lines up to T (same forms)\n");
                         return 0;
                 default:
                         return vs_option_error("logs", argv, c == ':');

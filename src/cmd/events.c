@@ -24,7 +24,7 @@
 
 /* A Go duration (what runc's --interval takes): "5s", "500ms", "1m30s",
  * "1.5s", "100us". Returns false when malformed or not positive. */
-static bool parse_duration(const char *s, int64_t *ns_out)
+bool vs_parse_go_duration(const char *s, int64_t *ns_out)
 {
         static const struct {
                 const char *unit;
@@ -179,7 +179,7 @@ int cmd_events(int argc, char **argv)
                         stats_once = true;
                         break;
                 case 'i':
-                        if (!parse_duration(optarg, &interval_ns))
+                        if (!vs_parse_go_duration(optarg, &interval_ns))
                                 return vs_usage_error("events",
                                                       "--interval: '%s' is not a positive "
                                                       "duration (like 5s, 500ms, 1m)",

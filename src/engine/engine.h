@@ -288,7 +288,8 @@ int vs_attach_session(struct vs_engine *e, const struct vs_ctr *c, int fd, bool 
 /* Logs (src/engine/logs.c). */
 struct vs_log_opts {
         bool follow, timestamps;
-        long tail; /* -1: all */
+        long tail;                  /* -1: all */
+        int64_t since_ns, until_ns; /* lines' times, ns since the epoch; 0: no bound */
 };
 int vs_logs_print(struct vs_engine *e, struct vs_ctr *c, const struct vs_log_opts *o,
                   vs_error **err);

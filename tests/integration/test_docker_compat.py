@@ -254,6 +254,19 @@ def test_cp_tar_streams(engine, tmp_path):
     assert not [p for p in os.listdir(ctr_dir) if p.startswith("cp-")]
 
 
+def test_logs_since_until(engine):
+    engine.ok("run", "--name", "ls1", "busybox", "sh", "-c", "echo one; sleep 2; echo two")
+    assert engine.ok("logs", "--since", "1h", "ls1") == "one\ntwo\n"
+    assert engine.ok("logs", "--since", "1s", "ls1") == "two\n"
+    assert engine.ok("logs", "--until", "2000-01-01T00:00:00Z", "ls1") == ""
+    stamps = engine.ok("logs", "-t", "ls1").split()
+    first = stamps[0]  # RFC 3339 time of "one"
+    assert engine.ok("logs", "--until", first, "ls1") == "one\n"
+    assert engine.ok("logs", "--since", "0", "ls1") == "one\ntwo\n"
+    res = engine("logs", "--since", "yesterday", "ls1")
+    assert res.returncode != 0 and "--since" in res.stderr
+
+
 MEMORY_LIMIT = ("cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || "
                 "cat /sys/fs/cgroup/memory.max")
 
