@@ -60,6 +60,12 @@ int vs_cmd_format_list(const char *format, const char *default_table, json_objec
                        json_object *rows);
 int vs_cmd_format_object(const char *format, json_object *o, vs_error **err);
 
+/* The host's ps with ps_args, keeping its header and the lines of the
+ * given pids (found through its PID column): runc's ps and Docker's top
+ * with ps options (src/cmd/ps.c). Returns the exit status. */
+#include <sys/types.h>
+int vs_cmd_host_ps(char **ps_args, int n_args, const pid_t *pids, size_t n);
+
 #define VESSEL_DEFAULT_ROOT "/run/vessel"
 
 int cmd_spec(int argc, char **argv);

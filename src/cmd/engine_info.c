@@ -294,14 +294,15 @@ int cmd_engine_top(int argc, char **argv)
         opterr = 0;
         while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
                 if (c == 'h') {
-                        printf("Usage: vessel top CONTAINER\n\nList a container's processes "
-                               "(host pids).\n");
+                        printf("Usage: vessel top CONTAINER [ps OPTIONS]\n\nList a container's "
+                               "processes (host pids); with ps options, the host's ps\n"
+                               "output for them (it needs a PID column), as Docker's top.\n");
                         return 0;
                 }
                 return vs_option_error("top", argv, c == ':');
         }
-        if (argc - optind != 1)
-                return vs_usage_error("top", "expected one CONTAINER");
+        if (argc - optind < 1)
+                return vs_usage_error("top", "expected CONTAINER [ps OPTIONS]");
         vs_error *err = NULL;
         _cleanup_engine_ struct vs_engine *e = NULL;
         _cleanup_ctr_ struct vs_ctr *ct = NULL;
@@ -311,6 +312,8 @@ int cmd_engine_top(int argc, char **argv)
         size_t n = 0;
         if (vs_container_pids(ct->runtime_root, ct->id, &pids, &n, &err) < 0)
                 return vs_report_error(&err);
+        if (argc - optind > 1)
+                return vs_cmd_host_ps(argv + optind + 1, argc - optind - 1, pids, n);
         struct sysinfo si;
         sysinfo(&si);
         time_t boot = time(NULL) - si.uptime;

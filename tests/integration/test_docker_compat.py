@@ -10,6 +10,7 @@ import io
 import json
 import os
 import re
+import shutil
 import subprocess
 import tarfile
 import threading
@@ -265,6 +266,19 @@ def test_logs_since_until(engine):
     assert engine.ok("logs", "--since", "0", "ls1") == "one\ntwo\n"
     res = engine("logs", "--since", "yesterday", "ls1")
     assert res.returncode != 0 and "--since" in res.stderr
+
+
+def test_top_with_ps_options(engine):
+    if not shutil.which("ps"):
+        pytest.skip("the host has no ps (procps): top with ps options runs it")
+    _run_bg(engine, "--name", "tq", "busybox", "sleep", "1000")
+    engine.wait_state("tq", lambda i: i["State"]["Running"], what="running")
+    pid = engine.inspect("tq")["State"]["Pid"]
+    lines = engine.ok("top", "tq", "-o", "pid,comm").splitlines()
+    assert lines[0].split() == ["PID", "COMMAND"]
+    assert [line.split() for line in lines[1:]] == [[str(pid), "sleep"]]
+    res = engine("top", "tq", "-o", "comm")
+    assert res.returncode == 1 and "PID" in res.stderr
 
 
 MEMORY_LIMIT = ("cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || "
