@@ -33,6 +33,7 @@ int cmd_engine_version(int argc, char **argv);
 int cmd_container(int argc, char **argv);
 int cmd_volume(int argc, char **argv);
 int cmd_engine_update(int argc, char **argv);
+int cmd_engine_export(int argc, char **argv);
 
 const struct vs_command vs_engine_commands[] = {
     {"run", cmd_engine_run, "run a command in a new container from an image"},
@@ -62,6 +63,7 @@ const struct vs_command vs_engine_commands[] = {
     {"version", cmd_engine_version, "show the version"},
     {"container", cmd_container, "manage containers (every container command, and ls, prune)"},
     {"update", cmd_engine_update, "change containers' resource limits and restart policy"},
+    {"export", cmd_engine_export, "write a container's filesystem as a tar archive"},
     {"volume", cmd_volume, "manage volumes (create, ls, inspect, rm, prune)"},
     {"monitor", cmd_engine_monitor, "(internal) supervise one container; started by run"},
     {NULL, NULL, NULL},

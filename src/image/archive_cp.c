@@ -4,6 +4,7 @@
 #include "image/image.h"
 #include "image/libs.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
 #include "util/xalloc.h"
 
 #include <dirent.h>
@@ -47,9 +48,11 @@ static int write_tree(struct archive *a, int parent, const char *base, const cha
         if (S_ISREG(st.st_mode)) {
                 archive_entry_set_filetype(e, AE_IFREG);
                 archive_entry_set_size(e, st.st_size);
-                data = openat(parent, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+                /* the inode just checked, never a FIFO or device swapped in */
+                struct stat again;
+                data = vs_reopen_regular(fd, &st, &again, name, err);
                 if (data < 0)
-                        r = vs_fail_errno(err, "cannot read %s", name);
+                        r = -1;
         } else if (S_ISLNK(st.st_mode)) {
                 char target[PATH_MAX];
                 ssize_t n = readlinkat(parent, base, target, sizeof(target) - 1);
@@ -62,9 +65,13 @@ static int write_tree(struct archive *a, int parent, const char *base, const cha
                 }
         } else if (S_ISDIR(st.st_mode)) {
                 archive_entry_set_filetype(e, AE_IFDIR);
+        } else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISFIFO(st.st_mode)) {
+                /* a header only (export): nothing is opened */
+                archive_entry_set_filetype(e, st.st_mode & S_IFMT);
+                archive_entry_set_rdev(e, st.st_rdev);
         } else {
                 archive_entry_free(e);
-                return 0; /* the copy never holds devices or sockets */
+                return 0; /* sockets */
         }
         if (r == 0 && archive_write_header(a, e) != ARCHIVE_OK)
                 r = tar_error(a, name, err);
@@ -124,8 +131,37 @@ int vs_tar_stream_tree(const char *dir, const char *name, int out_fd, vs_error *
         if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
             archive_write_open_fd(a, out_fd) != ARCHIVE_OK)
                 r = tar_error(a, "open", err);
-        if (r == 0)
+        if (r == 0 && name) {
                 r = write_tree(a, dirfd, name, name, 0, err);
+        } else if (r == 0) {
+                /* the directory's entries at the top of the stream */
+                int dup_fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+                DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+                if (d == NULL) {
+                        if (dup_fd >= 0)
+                                close(dup_fd);
+                        r = vs_fail_errno(err, "cannot read %s", dir);
+                }
+                char **names = NULL;
+                size_t count = 0;
+                struct dirent *de;
+                while (d && (de = readdir(d)) != NULL) {
+                        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                                continue;
+                        names = xrealloc(names, (count + 1) * sizeof(char *));
+                        names[count++] = xstrdup(de->d_name);
+                }
+                if (count)
+                        qsort(names, count, sizeof(char *), cmp_names);
+                for (size_t i = 0; i < count; i++) {
+                        if (r == 0)
+                                r = write_tree(a, dirfd, names[i], names[i], 0, err);
+                        free(names[i]);
+                }
+                free(names);
+                if (d)
+                        closedir(d);
+        }
         if (archive_write_close(a) != ARCHIVE_OK && r == 0)
                 r = tar_error(a, "close", err);
         archive_write_free(a);

@@ -79,8 +79,11 @@ int vs_image_commit(struct vs_store *s, const struct vs_image *base, const char 
                     char **id, vs_error **err);
 /* The same, leaving out the empty files at skip_stubs ("etc/hostname"...):
  * the mount targets of files the engine binds into a container. */
-/* Writes dir/name (a tree the caller made: a file, link or directory) to
- * out_fd as an uncompressed tar whose top entry is name (cp CTR:PATH -). */
+/* Writes dir/name (a file, link or directory) to out_fd as an uncompressed
+ * tar whose top entry is name (cp CTR:PATH -); name NULL: dir's entries at
+ * the top (export). Regular files are read only as the inode checked
+ * (never a FIFO or device swapped in); device nodes and FIFOs are headers
+ * only; sockets are left out. */
 int vs_tar_stream_tree(const char *dir, const char *name, int out_fd, vs_error **err);
 int vs_image_commit_skipping(struct vs_store *s, const struct vs_image *base, const char *upper_dir,
                              const char *const *skip_stubs, json_object *changes,

@@ -281,6 +281,29 @@ def test_top_with_ps_options(engine):
     assert res.returncode == 1 and "PID" in res.stderr
 
 
+def test_export(engine, tmp_path):
+    _run_bg(engine, "--name", "xp", "busybox", "sh", "-c", "echo hi > /made; sleep 1000")
+    helpers.wait_for(lambda: engine("exec", "xp", "test", "-s", "/made").returncode == 0, 10,
+                     what="/made")
+    engine.ok("exec", "xp", "mkfifo", "/fifo")
+    out = subprocess.run([engine.binary, "export", "xp"], env=engine.env, capture_output=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    with tarfile.open(fileobj=io.BytesIO(out.stdout)) as t:
+        names = {m.name.rstrip("/"): m for m in t.getmembers()}
+        assert t.extractfile("made").read() == b"hi\n"
+    assert {"bin", "bin/sh", "etc/passwd", "made", "fifo"} <= set(names)
+    assert names["fifo"].isfifo()
+    # stopped: mounted for the export only
+    engine.ok("stop", "-t", "0", "xp")
+    engine.ok("export", "-o", tmp_path / "x.tar", "xp")
+    with tarfile.open(tmp_path / "x.tar") as t:
+        assert "made" in t.getnames()
+    ctr = str(engine.containers_dir())
+    assert not [line for line in open("/proc/self/mountinfo") if ctr in line]
+    assert engine("export", "nosuch-ctr").returncode == 1
+
+
 MEMORY_LIMIT = ("cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || "
                 "cat /sys/fs/cgroup/memory.max")
 
