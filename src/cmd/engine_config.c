@@ -63,7 +63,9 @@ static void info_docker_fields(json_object *o)
         _cleanup_engine_ struct vs_engine *e = NULL;
         struct vs_ctr **v = NULL;
         size_t n = 0;
-        if (vs_cmd_open_engine(&e, &err) == 0 && vs_ctr_list(e, &v, &n, &err) == 0) {
+        /* info only reads: a data root that does not exist has nothing */
+        bool exists = access(vs_globals.data_root, F_OK) == 0;
+        if (exists && vs_cmd_open_engine(&e, &err) == 0 && vs_ctr_list(e, &v, &n, &err) == 0) {
                 for (size_t i = 0; i < n; i++) {
                         vs_ctr_refresh(e, v[i]);
                         total++;

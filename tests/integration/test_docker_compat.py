@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 import helpers
-from test_engine import engine, engine_data  # noqa: F401 (fixtures)
+from test_engine import Engine, engine, engine_data  # noqa: F401 (fixtures)
 from test_callers import busybox_tar, docker, runtime_paths  # noqa: F401 (fixtures)
 
 REPO = Path(__file__).resolve().parents[2]
@@ -543,12 +543,16 @@ def _cleanup(argv0, env):
     subprocess.run([*argv0, "volume", "prune", "-f"], env=env, capture_output=True)
 
 
-def test_matrix_against_docker(engine, docker, tmp_path):
+def test_matrix_against_docker(vessel_bin, docker, tmp_path):
+    # A data root of its own: images other tests leave would show in `images`.
+    engine = Engine(vessel_bin, tmp_path / "data", tmp_path / "run", tmp_path)
     vessel_argv = [engine.binary]
     try:
         mine = _run_matrix(vessel_argv, engine.env, tmp_path)
     finally:
         _cleanup(vessel_argv, engine.env)
+    assert engine.records() == [], f"records left: {engine.records()}"
+    assert engine.runtime_entries() == [], f"runtime state left: {engine.runtime_entries()}"
     docker_argv = ["/usr/bin/docker"]
     try:
         theirs = _run_matrix(docker_argv, docker.env, tmp_path)
