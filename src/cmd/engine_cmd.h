@@ -15,4 +15,7 @@ int vs_cmd_running_ctr(const char *name, struct vs_engine **e, struct vs_ctr **c
  * malformed or not positive. */
 bool vs_parse_go_duration(const char *s, int64_t *ns_out);
 
+/* vessel system df (src/cmd/system_df.c). */
+int vs_cmd_system_df(int argc, char **argv);
+
 #endif

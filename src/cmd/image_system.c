@@ -18,6 +18,7 @@ static void system_usage(FILE *f)
                    "                  unpacked; print the problems (exit status 1 if any)\n"
                    "  prune [-a]      image prune, then remove every blob and unpacked layer\n"
                    "                  no image uses and what interrupted commands left\n"
+                   "  df [--format T]  disk used by images, containers and volumes\n"
                    "  config --check FILE\n"
                    "                  validate a configuration file (exit status 0 or 1)\n");
 }
@@ -141,5 +142,8 @@ int cmd_system(int argc, char **argv)
                 return prune("system prune", true, argc - 1, argv + 1);
         if (strcmp(argv[1], "config") == 0)
                 return vs_cmd_system_config(argc - 1, argv + 1);
-        return vs_usage_error("system", "unknown command '%s' (check, prune or config)", argv[1]);
+        if (strcmp(argv[1], "df") == 0)
+                return vs_cmd_system_df(argc - 1, argv + 1);
+        return vs_usage_error("system", "unknown command '%s' (check, prune, df or config)",
+                              argv[1]);
 }

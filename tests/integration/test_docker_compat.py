@@ -304,6 +304,22 @@ def test_export(engine, tmp_path):
     assert engine("export", "nosuch-ctr").returncode == 1
 
 
+def test_system_df(engine):
+    _run_bg(engine, "--name", "df1", "busybox", "sh", "-c",
+            "dd if=/dev/zero of=/big bs=1k count=512 2>/dev/null; sleep 1000")
+    helpers.wait_for(lambda: engine("exec", "df1", "test", "-s", "/big").returncode == 0, 10,
+                     what="/big")
+    rows = [line.split("|") for line in engine.ok(
+        "system", "df", "--format", "{{.Type}}|{{.TotalCount}}|{{.Active}}|{{.Size}}").splitlines()]
+    by_type = {r[0]: r[1:] for r in rows}
+    assert list(by_type) == ["Images", "Containers", "Local Volumes", "Build Cache"]
+    assert by_type["Containers"][:2] == ["1", "1"]
+    assert by_type["Containers"][2].endswith("kB") or by_type["Containers"][2].endswith("MB")
+    assert by_type["Images"][1] == "1"
+    header = engine.ok("system", "df").splitlines()[0].split()
+    assert header == ["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"]
+
+
 MEMORY_LIMIT = ("cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || "
                 "cat /sys/fs/cgroup/memory.max")
 
