@@ -284,6 +284,9 @@ int vs_attach_connect(const struct vs_ctr *c, vs_error **err);
  * monitor sends the exit frame or hangs up (*exit_code -1 then). */
 int vs_attach_session(struct vs_engine *e, const struct vs_ctr *c, int fd, bool tty,
                       bool forward_stdin, int *exit_code, vs_error **err);
+/* *exit_code after the user typed the detach keys (ctrl-p ctrl-q) on a raw
+ * terminal: the container keeps running; `attach` reattaches. */
+#define VS_ATTACH_DETACHED (-2)
 
 /* Logs (src/engine/logs.c). */
 struct vs_log_opts {

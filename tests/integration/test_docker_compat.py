@@ -320,6 +320,65 @@ def test_system_df(engine):
     assert header == ["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"]
 
 
+def _pty_run(engine, *args):
+    """vessel ARGS on a new pseudo-terminal: (process, master fd)."""
+    master, slave = os.openpty()
+    p = subprocess.Popen([engine.binary, *args], env=engine.env, stdin=slave, stdout=slave,
+                         stderr=slave, start_new_session=True,
+                         preexec_fn=lambda: __import__("fcntl").ioctl(0, __import__(
+                             "termios").TIOCSCTTY, 0))
+    os.close(slave)
+    return p, master
+
+
+def _read_until(master, needle, timeout=10):
+    import select
+    buf = b""
+    deadline = time.monotonic() + timeout
+    while needle not in buf:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError(f"no {needle!r} in {buf!r}")
+        r, _, _ = select.select([master], [], [], left)
+        if r:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            buf += chunk
+    return buf
+
+
+def test_it_raw_terminal_and_detach_keys(engine):
+    p, master = _pty_run(engine, "run", "-it", "--name", "itx", "busybox", "sh")
+    try:
+        _read_until(master, b"# ")
+        os.write(master, b"echo o$((1+1)); echo t$((2+1))\n")
+        out = _read_until(master, b"t3\r\n")
+        assert b"o2\r\nt3\r\n" in out and b"\r\r\n" not in out, out
+        os.write(master, b"\x10\x11")  # ctrl-p ctrl-q
+        assert p.wait(timeout=10) == 0
+        assert engine.inspect("itx")["State"]["Running"], "detaching stopped the container"
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        os.close(master)
+    p, master = _pty_run(engine, "attach", "itx")
+    try:
+        os.write(master, b"echo b$((4+4))\n")
+        _read_until(master, b"b8\r\n")
+        os.write(master, b"exit 3\n")
+        assert p.wait(timeout=10) == 3
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        os.close(master)
+
+
 MEMORY_LIMIT = ("cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || "
                 "cat /sys/fs/cgroup/memory.max")
 
