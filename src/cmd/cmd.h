@@ -67,6 +67,22 @@ int vs_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(
  * used under the data root. */
 int vs_cmd_network_prune(bool networks, char ***removed, vs_error **err);
 
+/* --format (src/cmd/format.c). A list: "table" (or NULL) is default_table
+ * with header's titles, "table FMT" a table of FMT, "json" {{json .}}, any
+ * other FMT one line per row; fields outside the rows' are errors. Returns
+ * the exit status. An object (inspect, info, version): one line, missing
+ * fields print <no value>. */
+#include <json-c/json.h>
+int vs_cmd_format_list(const char *format, const char *default_table, json_object *header,
+                       json_object *rows);
+int vs_cmd_format_object(const char *format, json_object *o, vs_error **err);
+
+/* The host's ps with ps_args, keeping its header and the lines of the
+ * given pids (found through its PID column): runc's ps and Docker's top
+ * with ps options (src/cmd/ps.c). Returns the exit status. */
+#include <sys/types.h>
+int vs_cmd_host_ps(char **ps_args, int n_args, const pid_t *pids, size_t n);
+
 #define VESSEL_DEFAULT_ROOT "/run/vessel"
 
 int cmd_spec(int argc, char **argv);
@@ -122,6 +138,16 @@ int cmd_network_disconnect(int argc, char **argv);
 int cmd_network_check(int argc, char **argv);
 int cmd_engine_port(int argc, char **argv);
 int cmd_build(int argc, char **argv);
+int cmd_engine_update(int argc, char **argv);
+int cmd_engine_export(int argc, char **argv);
+int cmd_engine_version(int argc, char **argv);
+int cmd_container_prune(int argc, char **argv);
+int cmd_volume_create(int argc, char **argv);
+int cmd_volume_ls(int argc, char **argv);
+int cmd_volume_inspect(int argc, char **argv);
+int cmd_volume_rm(int argc, char **argv);
+int cmd_volume_prune(int argc, char **argv);
+int vs_cmd_system_df(int argc, char **argv);
 int cmd_builder_prune(int argc, char **argv);
 
 #endif

@@ -11,4 +11,11 @@ int vs_cmd_open_engine(struct vs_engine **e, vs_error **err);
  * running: "container NAME is not running" otherwise. */
 int vs_cmd_running_ctr(const char *name, struct vs_engine **e, struct vs_ctr **ct, vs_error **err);
 
+/* A Go duration ("5s", "1m30s", "500ms"; src/cmd/events.c): false when
+ * malformed or not positive. */
+bool vs_parse_go_duration(const char *s, int64_t *ns_out);
+
+/* vessel system df (src/cmd/system_df.c). */
+int vs_cmd_system_df(int argc, char **argv);
+
 #endif

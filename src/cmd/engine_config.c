@@ -2,13 +2,20 @@
  * --check FILE. */
 #include "cmd/cmd.h"
 #include "cmd/options.h"
+#include "cmd/engine_cmd.h"
 #include "engine/config.h"
+#include "engine/engine.h"
+#include "image/store.h"
+#include "version.h"
 #include "util/cleanup.h"
 #include "util/json.h"
 #include "util/xalloc.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/sysinfo.h>
+#include <sys/utsname.h>
+#include <unistd.h>
 
 static json_object *info_json(const struct vs_config *c)
 {
@@ -36,14 +43,67 @@ static json_object *info_json(const struct vs_config *c)
         return o;
 }
 
+/* Docker's info fields that apply: counts, host, versions. */
+static void info_docker_fields(json_object *o)
+{
+        size_t total = 0, running = 0, paused = 0, images = 0;
+        vs_error *err = NULL;
+        _cleanup_engine_ struct vs_engine *e = NULL;
+        struct vs_ctr **v = NULL;
+        size_t n = 0;
+        /* info only reads: a data root that does not exist has nothing */
+        bool exists = access(vs_globals.data_root, F_OK) == 0;
+        if (exists && vs_cmd_open_engine(&e, &err) == 0 && vs_ctr_list(e, &v, &n, &err) == 0) {
+                for (size_t i = 0; i < n; i++) {
+                        vs_ctr_refresh(e, v[i]);
+                        total++;
+                        running += v[i]->state.running && !v[i]->state.paused;
+                        paused += v[i]->state.paused;
+                }
+                vs_ctr_list_free(v, n);
+                struct vs_store *store;
+                struct vs_image_summary *imgs = NULL;
+                size_t ni = 0;
+                if (vs_engine_store(e, &store, &err) == 0 &&
+                    vs_image_list(store, &imgs, &ni, &err) == 0) {
+                        images = ni;
+                        vs_image_summaries_free(imgs, ni);
+                }
+        }
+        vs_error_free(&err);
+        json_object_object_add(o, "Containers", json_object_new_int64((int64_t) total));
+        json_object_object_add(o, "ContainersRunning", json_object_new_int64((int64_t) running));
+        json_object_object_add(o, "ContainersPaused", json_object_new_int64((int64_t) paused));
+        json_object_object_add(o, "ContainersStopped",
+                               json_object_new_int64((int64_t) (total - running - paused)));
+        json_object_object_add(o, "Images", json_object_new_int64((int64_t) images));
+        json_object_object_add(o, "Driver", json_object_new_string("overlay"));
+        json_object_object_add(o, "DockerRootDir", json_object_new_string(vs_globals.data_root));
+        struct utsname u;
+        uname(&u);
+        json_object_object_add(o, "KernelVersion", json_object_new_string(u.release));
+        json_object_object_add(o, "OSType", json_object_new_string("linux"));
+        json_object_object_add(o, "Architecture", json_object_new_string(u.machine));
+        json_object_object_add(o, "Name", json_object_new_string(u.nodename));
+        json_object_object_add(o, "NCPU", json_object_new_int64(sysconf(_SC_NPROCESSORS_ONLN)));
+        struct sysinfo si;
+        if (sysinfo(&si) == 0)
+                json_object_object_add(o, "MemTotal",
+                                       json_object_new_int64((int64_t) si.totalram * si.mem_unit));
+        json_object_object_add(o, "ServerVersion", json_object_new_string(VESSEL_VERSION));
+        json_object_object_add(o, "CgroupDriver", json_object_new_string("cgroupfs"));
+}
+
 int cmd_engine_info(int argc, char **argv)
 {
         const char *format = NULL;
         const struct vs_option opts[] = {
-            {"format", 'f', VS_OPT_STRING, &format, "json", "print a JSON object"},
+            {"format", 'f', VS_OPT_STRING, &format, "json|TEMPLATE",
+             "json: a JSON object (the settings, and Docker's fields: Containers, Images, NCPU, "
+             "MemTotal...); else a Go template on it ({{.Containers}})"},
             VS_OPT_TABLE_END,
         };
-        struct vs_cmdline cl = {"info", "[--format json]",
+        struct vs_cmdline cl = {"info", "[--format json|TEMPLATE]",
                                 "Show the configuration files in force and the effective settings, "
                                 "each\nwith where it came from (docs/configuration.md).",
                                 opts, VS_PARSE_INTERSPERSED};
@@ -52,10 +112,16 @@ int cmd_engine_info(int argc, char **argv)
                 return cl.status;
         if (first < argc)
                 return vs_usage_error("info", "unexpected argument '%s'", argv[first]);
-        if (format && strcmp(format, "json") != 0)
-                return vs_usage_error("info", "--format: unsupported format '%s' (json)", format);
         const struct vs_config *c = vs_config_get();
         _cleanup_json_ json_object *o = info_json(c);
+        if (format)
+                info_docker_fields(o);
+        if (format && strcmp(format, "json") != 0) {
+                vs_error *err = NULL;
+                if (vs_cmd_format_object(format, o, &err) < 0)
+                        return vs_report_error(&err);
+                return 0;
+        }
         if (format) {
                 _cleanup_free_ char *s = vs_json_to_string(o, true);
                 printf("%s\n", s);

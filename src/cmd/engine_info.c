@@ -5,6 +5,7 @@
 #include "engine/engine.h"
 #include "vm/vm.h"
 #include "image/image.h"
+#include "image/store.h"
 #include "runtime/container.h"
 #include "util/cleanup.h"
 #include "util/json.h"
@@ -28,40 +29,7 @@ static void print_json(json_object *o)
                                                      JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
-/* ---- ps ---- */
-
-static char *status_text(const struct vs_ctr *c)
-{
-        const struct vs_ctr_state *s = &c->state;
-        if (strcmp(s->status, "running") == 0 || strcmp(s->status, "paused") == 0) {
-                _cleanup_free_ char *up = vs_human_since(s->started_at);
-                return xasprintf("Up %s%s%s", up, s->paused ? " (Paused)" : "",
-                                 c->unmonitored ? " (monitor gone)" : "");
-        }
-        if (strcmp(s->status, "restarting") == 0) {
-                _cleanup_free_ char *ago = vs_human_since(s->finished_at);
-                return xasprintf("Restarting (%d) %s ago", s->exit_code, ago);
-        }
-        if (strcmp(s->status, "exited") == 0) {
-                if (c->exit_unknown)
-                        return xstrdup("Exited (unknown)");
-                _cleanup_free_ char *ago = vs_human_since(s->finished_at);
-                return xasprintf("Exited (%d) %s ago", s->exit_code, ago);
-        }
-        if (strcmp(s->status, "created") == 0)
-                return xstrdup("Created");
-        if (strcmp(s->status, "dead") == 0)
-                return xstrdup("Dead");
-        return xstrdup(s->status);
-}
-
-static char *truncated(const char *s, size_t n, bool no_trunc)
-{
-        if (no_trunc || strlen(s) <= n)
-                return xstrdup(s);
-        /* "…" is 3 bytes of UTF-8 */
-        return xasprintf("%.*s…", (int) (n - 1), s);
-}
+/* ---- tables (top) ---- */
 
 struct row {
         char *cols[7];
@@ -100,156 +68,9 @@ static void print_table(const char *const *headers, struct row *rows, size_t n, 
                 }
 }
 
-static int json_format(const struct vs_option *o, const char *v, vs_error **err)
-{
-        if (strcmp(v, "json") != 0 && strcmp(v, "{{json .}}") != 0)
-                return vs_fail(err, "--format: only 'json' is supported");
-        *(bool *) o->target = true;
-        return 0;
-}
-
-int cmd_engine_ps(int argc, char **argv)
-{
-        bool all = false, quiet = false, no_trunc = false, json = false;
-        const struct vs_option opts[] = {
-            {"all", 'a', VS_OPT_BOOL, &all, NULL, "also created and exited containers"},
-            {"quiet", 'q', VS_OPT_BOOL, &quiet, NULL, "ids only"},
-            {"no-trunc", 0, VS_OPT_BOOL, &no_trunc, NULL, "full ids and commands"},
-            {"format", 0, VS_OPT_CALLBACK, &json, "json", "one JSON object per line", json_format},
-            VS_OPT_TABLE_END,
-        };
-        struct vs_cmdline cl = {"ps", "[-a] [-q] [--no-trunc] [--format json]",
-                                "List running containers (-a: all).", opts};
-        int first = vs_parse_options(&cl, argc, argv);
-        if (first < 0)
-                return cl.status;
-        if (first < argc)
-                return vs_usage_error("ps", "unexpected argument '%s'", argv[first]);
-        vs_error *err = NULL;
-        _cleanup_engine_ struct vs_engine *e = NULL;
-        struct vs_ctr **v = NULL;
-        size_t n = 0;
-        if (vs_cmd_open_engine(&e, &err) < 0 || vs_ctr_list(e, &v, &n, &err) < 0)
-                return vs_report_error(&err);
-        struct row *rows = xcalloc(n ? n : 1, sizeof(*rows));
-        size_t nr = 0;
-        for (size_t i = 0; i < n; i++) {
-                struct vs_ctr *ct = v[i];
-                vs_ctr_refresh(e, ct);
-                const char *st = ct->state.status;
-                bool up = strcmp(st, "running") == 0 || strcmp(st, "paused") == 0 ||
-                          strcmp(st, "restarting") == 0;
-                if (!all && !up)
-                        continue;
-                _cleanup_free_ char *cmd = vs_command_string(ct->path, ct->args);
-                _cleanup_free_ char *status = status_text(ct);
-                _cleanup_free_ char *ports = quiet ? NULL : vs_engine_ports_text(e, ct);
-                if (quiet) {
-                        printf("%.*s\n", no_trunc ? 64 : 12, ct->id);
-                        continue;
-                }
-                if (json) {
-                        _cleanup_json_ json_object *o = json_object_new_object();
-                        json_object_object_add(o, "ID", json_object_new_string(ct->id));
-                        json_object_object_add(o, "Names", json_object_new_string(ct->name));
-                        json_object_object_add(
-                            o, "Image",
-                            json_object_new_string(ct->image_name ? ct->image_name : ""));
-                        json_object_object_add(
-                            o, "ImageID", json_object_new_string(ct->image_id ? ct->image_id : ""));
-                        json_object_object_add(o, "Command", json_object_new_string(cmd));
-                        json_object_object_add(o, "CreatedAt", json_object_new_string(ct->created));
-                        _cleanup_free_ char *since = vs_human_since(ct->created);
-                        _cleanup_free_ char *ago = xasprintf("%s ago", since);
-                        json_object_object_add(o, "RunningFor", json_object_new_string(ago));
-                        json_object_object_add(o, "State", json_object_new_string(st));
-                        json_object_object_add(o, "Status", json_object_new_string(status));
-                        json_object_object_add(o, "Ports", json_object_new_string(ports));
-                        json_object_object_add(o, "ExitCode",
-                                               json_object_new_int(ct->state.exit_code));
-                        json_object_object_add(o, "Pid", json_object_new_int(ct->state.pid));
-                        json_object_object_add(o, "RestartCount",
-                                               json_object_new_int(ct->restart_count));
-                        printf("%s\n",
-                               json_object_to_json_string_ext(
-                                   o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-                        continue;
-                }
-                struct row *r = &rows[nr++];
-                r->cols[0] = xasprintf("%.*s", no_trunc ? 64 : 12, ct->id);
-                r->cols[1] = truncated(ct->image_name ? ct->image_name : "", 30, no_trunc);
-                _cleanup_free_ char *quoted = xasprintf("\"%s\"", cmd);
-                r->cols[2] = truncated(quoted, 22, no_trunc);
-                _cleanup_free_ char *since = vs_human_since(ct->created);
-                r->cols[3] = xasprintf("%s ago", since);
-                r->cols[4] = xstrdup(status);
-                r->cols[5] = xstrdup(ports);
-                r->cols[6] = xstrdup(ct->name);
-        }
-        if (!quiet && !json) {
-                static const char *const headers[] = {"CONTAINER ID", "IMAGE", "COMMAND", "CREATED",
-                                                      "STATUS",       "PORTS", "NAMES"};
-                print_table(headers, rows, nr, 7);
-        }
-        for (size_t i = 0; i < nr; i++)
-                for (size_t k = 0; k < 7; k++)
-                        free(rows[i].cols[k]);
-        free(rows);
-        vs_ctr_list_free(v, n);
-        return 0;
-}
-
 /* ---- inspect ---- */
 
-/* A small subset of Go templates: text with {{.A.B}} and {{json .A.B}}. */
-static int print_format(const char *fmt, json_object *o, vs_error **err)
-{
-        const char *p = fmt;
-        while (*p) {
-                const char *open = strstr(p, "{{");
-                if (open == NULL) {
-                        fputs(p, stdout);
-                        break;
-                }
-                fwrite(p, 1, (size_t) (open - p), stdout);
-                const char *close = strstr(open, "}}");
-                if (close == NULL)
-                        return vs_fail(err, "--format: unterminated {{ in '%s'", fmt);
-                _cleanup_free_ char *expr = xstrndup(open + 2, (size_t) (close - open - 2));
-                char *x = expr;
-                while (*x == ' ')
-                        x++;
-                size_t xl = strlen(x);
-                while (xl && x[xl - 1] == ' ')
-                        x[--xl] = '\0';
-                bool as_json = strncmp(x, "json ", 5) == 0;
-                if (as_json)
-                        x += 5;
-                while (*x == ' ')
-                        x++;
-                if (*x != '.')
-                        return vs_fail(err,
-                                       "--format: unsupported expression '%s' (use .Field "
-                                       "paths, optionally after json)",
-                                       expr);
-                json_object *cur = o;
-                for (char *save = NULL, *f = strtok_r(x + 1, ".", &save); f && cur;
-                     f = strtok_r(NULL, ".", &save))
-                        cur = json_object_object_get(cur, f);
-                if (cur && !as_json && json_object_is_type(cur, json_type_string))
-                        fputs(json_object_get_string(cur), stdout);
-                else if (cur == NULL && !as_json)
-                        fputs("<no value>", stdout);
-                else
-                        fputs(json_object_to_json_string_ext(
-                                  cur, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
-                              stdout);
-                p = close + 2;
-        }
-        putchar('\n');
-        return 0;
-}
-
+/* Docker's image inspect shape (the same object as `image inspect`). */
 static json_object *image_inspect(struct vs_engine *e, const char *ref)
 {
         struct vs_store *store;
@@ -259,18 +80,7 @@ static json_object *image_inspect(struct vs_engine *e, const char *ref)
         struct vs_image *img = NULL;
         if (vs_image_lookup(store, ref, &img, &err) < 0)
                 return NULL;
-        json_object *o = json_object_new_object();
-        json_object_object_add(o, "Id", json_object_new_string(img->id));
-        json_object *tags = json_object_new_array();
-        for (size_t i = 0; img->names && img->names[i]; i++)
-                json_object_array_add(tags, json_object_new_string(img->names[i]));
-        json_object_object_add(o, "RepoTags", tags);
-        json_object_object_add(o, "Created",
-                               json_object_new_string(img->created ? img->created : ""));
-        json_object_object_add(o, "Size", json_object_new_int64(img->size));
-        json_object *cfg =
-            img->config_json ? json_object_object_get(img->config_json, "config") : NULL;
-        json_object_object_add(o, "Config", cfg ? json_object_get(cfg) : json_object_new_object());
+        json_object *o = vs_image_inspect_json(img);
         vs_image_free(img);
         return o;
 }
@@ -288,7 +98,7 @@ int cmd_engine_inspect(int argc, char **argv)
         const char *format = NULL, *type = NULL;
         const struct vs_option opts[] = {
             {"format", 'f', VS_OPT_STRING, &format, "T",
-             "per object: text with {{.Path.To.Field}} and {{json .Field}}"},
+             "per object: a Go template ({{.State.Pid}}, {{json .Config}}, {{range .Mounts}}...)"},
             {"type", 0, VS_OPT_CALLBACK, &type, "container|image", "what NAME is", inspect_type},
             VS_OPT_TABLE_END,
         };
@@ -324,16 +134,21 @@ int cmd_engine_inspect(int argc, char **argv)
                 }
                 vs_error_free(&err);
                 if (format) {
-                        if (print_format(format, o, &err) < 0) {
+                        if (vs_cmd_format_object(format, o, &err) < 0) {
                                 json_object_put(o);
-                                return vs_report_error(&err);
+                                /* Docker: a template that does not parse is 64 */
+                                bool parse = strstr(err->msg, "template parsing error") != NULL;
+                                vs_report_error(&err);
+                                return parse ? 64 : 1;
                         }
                         json_object_put(o);
                 } else {
                         json_object_array_add(arr, o);
                 }
         }
-        if (!format)
+        if (!format && json_object_array_length(arr) == 0)
+                printf("[]\n"); /* as Docker prints it */
+        else if (!format)
                 print_json(arr);
         return status;
 }
@@ -355,6 +170,37 @@ static int set_tail(const struct vs_option *o, const char *v, vs_error **err)
         return 0;
 }
 
+/* Docker's --since/--until: an RFC 3339 time, a Unix time (seconds with
+ * an optional fraction) or a Go duration before now ("10m"). */
+static int set_log_time(const struct vs_option *o, const char *s, vs_error **err)
+{
+        int64_t *ns = o->target;
+        int64_t d;
+        char *end;
+        if (vs_parse_go_duration(s, &d)) {
+                struct timespec now;
+                clock_gettime(CLOCK_REALTIME, &now);
+                *ns = (int64_t) now.tv_sec * 1000000000 + now.tv_nsec - d;
+                return 0;
+        }
+        errno = 0;
+        double secs = strtod(s, &end);
+        if (*s && !*end && errno == 0 && secs >= 0 && secs < 1e11 &&
+            strspn(s, "0123456789.") == strlen(s)) {
+                *ns = (int64_t) (secs * 1e9);
+                return 0;
+        }
+        int64_t t = vs_rfc3339_to_ns(s);
+        if (t > 0 && strchr(s, 'T')) {
+                *ns = t;
+                return 0;
+        }
+        return vs_fail(err,
+                       "invalid value '%s' for --%s: RFC 3339, Unix seconds or a duration such "
+                       "as 10m",
+                       s, o->name);
+}
+
 int cmd_engine_logs(int argc, char **argv)
 {
         struct vs_log_opts o = {.tail = -1};
@@ -362,9 +208,14 @@ int cmd_engine_logs(int argc, char **argv)
             {"follow", 'f', VS_OPT_BOOL, &o.follow, NULL, "keep printing new output while it runs"},
             {"tail", 'n', VS_OPT_CALLBACK, &o, "N", "only the last N lines (or all)", set_tail},
             {"timestamps", 't', VS_OPT_BOOL, &o.timestamps, NULL, "prefix each line with its time"},
+            {"since", 0, VS_OPT_CALLBACK, &o.since_ns, "T",
+             "lines from T on (RFC 3339, Unix seconds, or a duration before now: 10m, 1h30m)",
+             set_log_time},
+            {"until", 0, VS_OPT_CALLBACK, &o.until_ns, "T", "lines up to T (same forms)",
+             set_log_time},
             VS_OPT_TABLE_END,
         };
-        struct vs_cmdline cl = {"logs", "[-f] [--tail N] [-t] CONTAINER",
+        struct vs_cmdline cl = {"logs", "[-f] [--tail N] [-t] [--since T] [--until T] CONTAINER",
                                 "Print a container's output (stdout to stdout, stderr to stderr).",
                                 opts};
         int first = vs_parse_options(&cl, argc, argv);
@@ -407,13 +258,16 @@ static void format_cputime(unsigned long long ticks, char *out, size_t size)
 int cmd_engine_top(int argc, char **argv)
 {
         const struct vs_option opts[] = {VS_OPT_TABLE_END};
-        struct vs_cmdline cl = {"top", "CONTAINER", "List a container's processes (host pids).",
+        struct vs_cmdline cl = {"top", "CONTAINER [ps OPTIONS]",
+                                "List a container's processes (host pids); with ps options, the "
+                                "host's ps\noutput for them (it needs a PID column), as Docker's "
+                                "top.",
                                 opts};
         int first = vs_parse_options(&cl, argc, argv);
         if (first < 0)
                 return cl.status;
-        if (argc - first != 1)
-                return vs_usage_error("top", "expected one CONTAINER");
+        if (argc - first < 1)
+                return vs_usage_error("top", "expected CONTAINER [ps OPTIONS]");
         vs_error *err = NULL;
         _cleanup_engine_ struct vs_engine *e = NULL;
         _cleanup_ctr_ struct vs_ctr *ct = NULL;
@@ -431,6 +285,8 @@ int cmd_engine_top(int argc, char **argv)
         size_t n = 0;
         if (vs_container_pids(ct->runtime_root, ct->id, &pids, &n, &err) < 0)
                 return vs_report_error(&err);
+        if (argc - first > 1)
+                return vs_cmd_host_ps(argv + first + 1, argc - first - 1, pids, n);
         struct sysinfo si;
         sysinfo(&si);
         time_t boot = time(NULL) - si.uptime;

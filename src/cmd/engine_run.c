@@ -207,6 +207,10 @@ static int start_attached(struct vs_engine *e, struct vs_ctr *c, bool forward_st
         close(sv[0]);
         if (r < 0)
                 return -1;
+        if (code == VS_ATTACH_DETACHED) {
+                fprintf(stderr, "read escape sequence\n");
+                return 0;
+        }
         if (code < 0) {
                 /* The monitor went away without saying: ask the record. */
                 if (vs_engine_wait(e, c, &code, err) < 0)
@@ -378,6 +382,10 @@ int cmd_engine_attach(int argc, char **argv)
         close(fd);
         if (r < 0)
                 return vs_report_error(&err);
+        if (code == VS_ATTACH_DETACHED) {
+                fprintf(stderr, "read escape sequence\n");
+                return 0;
+        }
         if (code < 0 && vs_engine_wait(e, ctr, &code, &err) < 0)
                 return vs_report_error(&err);
         return code;

@@ -1,6 +1,7 @@
 /* vessel events: a container's statistics and OOM kills as JSON lines, in
  * runc's shape ({"type":"stats"|"oom","id":ID[,"data":{...}]}). */
 #include "cmd/cmd.h"
+#include "cmd/engine_cmd.h"
 #include "cmd/options.h"
 #include "runtime/cgroup.h"
 #include "runtime/container.h"
@@ -21,6 +22,16 @@
 /* How often the OOM counter is looked at between stats: an OOM kill is
  * reported within this delay, whatever the --interval. */
 #define OOM_POLL_MS 100
+
+/* A Go duration ("5s", "500ms", "1m30s"), as the option parser reads
+ * --interval (vs_opt_parse_duration). False when malformed or not positive. */
+bool vs_parse_go_duration(const char *s, int64_t *ns_out)
+{
+        vs_error *err = NULL;
+        int r = vs_opt_parse_duration("duration", s, ns_out, &err);
+        vs_error_free(&err);
+        return r == 0;
+}
 
 static int64_t now_ns(void)
 {

@@ -75,13 +75,18 @@ int cmd_rmi(int argc, char **argv)
 
 int cmd_image_inspect(int argc, char **argv)
 {
-        int status,
-            first = only_help("image inspect", "IMAGE...",
-                              "Print a JSON array with the details of each image: Id, RepoTags, "
-                              "Created,\nSize, Config, RootFS, Architecture, Os.",
-                              argc, argv, &status);
+        const char *format = NULL;
+        const struct vs_option opts[] = {
+            {"format", 'f', VS_OPT_STRING, &format, "FORMAT", "a Go template, or json"},
+            VS_OPT_TABLE_END,
+        };
+        struct vs_cmdline cl = {"image inspect", "[-f FORMAT] IMAGE...",
+                                "Print a JSON array with the details of each image: Id, RepoTags, "
+                                "Created,\nSize, Config, RootFS, Architecture, Os.",
+                                opts, VS_PARSE_INTERSPERSED};
+        int first = vs_parse_options(&cl, argc, argv);
         if (first < 0)
-                return status;
+                return cl.status;
         if (first >= argc)
                 return vs_usage_error("image inspect", "expected at least one IMAGE");
         _cleanup_error_ vs_error *err = NULL;
@@ -89,67 +94,94 @@ int cmd_image_inspect(int argc, char **argv)
         if (vs_cmd_open_store(&s, &err) < 0)
                 return vs_report_error(&err);
         _cleanup_json_ json_object *arr = json_object_new_array();
-        status = 0;
+        int status = 0;
         for (int i = first; i < argc; i++) {
                 struct vs_image *img;
                 if (vs_image_lookup(s, argv[i], &img, &err) < 0) {
                         status = vs_report_error(&err);
                         continue;
                 }
-                json_object_array_add(arr, vs_image_inspect_json(img));
+                json_object *o = vs_image_inspect_json(img);
                 vs_image_free(img);
+                if (format) {
+                        int fr = vs_cmd_format_object(format, o, &err);
+                        json_object_put(o);
+                        if (fr < 0)
+                                return vs_report_error(&err);
+                        continue;
+                }
+                json_object_array_add(arr, o);
         }
+        if (format)
+                return status;
         _cleanup_free_ char *text = vs_json_to_string(arr, true);
-        printf("%s\n", text);
+        printf("%s\n", json_object_array_length(arr) ? text : "[]");
         return status;
 }
 
-static void print_history(const struct vs_image *img, struct vs_history_entry *v, size_t n,
-                          bool no_trunc)
+#define HISTORY_TABLE "{{.ID}}\\t{{.CreatedSince}}\\t{{.CreatedBy}}\\t{{.Size}}\\t{{.Comment}}"
+
+/* Docker's history context, newest layer first. */
+static json_object *history_rows(const struct vs_image *img, struct vs_history_entry *v, size_t n,
+                                 bool no_trunc)
 {
-        size_t wid = no_trunc ? strlen(img->id) : 12, wcreated = strlen("CREATED"),
-               wby = strlen("CREATED BY"), wsize = strlen("SIZE");
-        char **created = xcalloc(n + 1, sizeof(char *));
-        char **by = xcalloc(n + 1, sizeof(char *));
-        char **size = xcalloc(n + 1, sizeof(char *));
-        for (size_t i = 0; i < n; i++) {
-                created[i] = vs_human_age(v[i].created);
-                const char *b = v[i].created_by ? v[i].created_by : "";
-                by[i] = !no_trunc && strlen(b) > 45 ? xasprintf("%.42s...", b) : xstrdup(b);
-                size[i] = vs_human_size(v[i].size);
-                if (strlen(created[i]) > wcreated)
-                        wcreated = strlen(created[i]);
-                if (strlen(by[i]) > wby)
-                        wby = strlen(by[i]);
-                if (strlen(size[i]) > wsize)
-                        wsize = strlen(size[i]);
-        }
-        if (wid < strlen("IMAGE"))
-                wid = strlen("IMAGE");
-        printf("%-*s   %-*s   %-*s   %-*s   %s\n", (int) wid, "IMAGE", (int) wcreated, "CREATED",
-               (int) wby, "CREATED BY", (int) wsize, "SIZE", "COMMENT");
+        json_object *rows = json_object_new_array();
         for (size_t k = n; k > 0; k--) {
                 size_t i = k - 1;
+                json_object *o = json_object_new_object();
                 _cleanup_free_ char *id =
                     k == n ? (no_trunc ? xstrdup(img->id) : xstrndup(vs_digest_hex(img->id), 12))
                            : xstrdup("<missing>");
-                printf("%-*s   %-*s   %-*s   %-*s   %s\n", (int) wid, id, (int) wcreated,
-                       created[i], (int) wby, by[i], (int) wsize, size[i],
-                       v[i].comment ? v[i].comment : "");
+                _cleanup_free_ char *age = vs_human_age(v[i].created);
+                _cleanup_free_ char *size = vs_human_size(v[i].size);
+                const char *b = v[i].created_by ? v[i].created_by : "";
+                /* Docker's Ellipsis(45): 44 runes and "…" */
+                size_t runes = 0, cut = 0;
+                for (const char *p = b; *p; p++)
+                        if (((unsigned char) *p & 0xc0) != 0x80 && runes++ == 44)
+                                cut = (size_t) (p - b);
+                _cleanup_free_ char *by =
+                    !no_trunc && runes > 45 ? xasprintf("%.*s…", (int) cut, b) : xstrdup(b);
+                json_object_object_add(o, "Comment",
+                                       json_object_new_string(v[i].comment ? v[i].comment : ""));
+                json_object_object_add(o, "CreatedAt",
+                                       json_object_new_string(v[i].created ? v[i].created : ""));
+                json_object_object_add(o, "CreatedBy", json_object_new_string(by));
+                json_object_object_add(o, "CreatedSince", json_object_new_string(age));
+                json_object_object_add(o, "ID", json_object_new_string(id));
+                json_object_object_add(o, "Size", json_object_new_string(size));
+                json_object_array_add(rows, o);
         }
-        strv_free(created);
-        strv_free(by);
-        strv_free(size);
+        return rows;
+}
+
+static int print_history(const struct vs_image *img, struct vs_history_entry *v, size_t n,
+                         bool no_trunc, const char *format)
+{
+        static const char *const heads[][2] = {
+            {"ID", "IMAGE"},
+            {"CreatedSince", "CREATED"},
+            {"CreatedAt", "CREATED AT"},
+            {"CreatedBy", "CREATED BY"},
+            {"Size", "SIZE"},
+            {"Comment", "COMMENT"},
+        };
+        _cleanup_json_ json_object *header = json_object_new_object();
+        for (size_t i = 0; i < sizeof(heads) / sizeof(heads[0]); i++)
+                json_object_object_add(header, heads[i][0], json_object_new_string(heads[i][1]));
+        _cleanup_json_ json_object *rows = history_rows(img, v, n, no_trunc);
+        return vs_cmd_format_list(format, HISTORY_TABLE, header, rows);
 }
 
 int cmd_history(int argc, char **argv)
 {
         bool no_trunc = false, quiet = false;
-        const char *format = "table";
+        const char *format = NULL;
         const struct vs_option opts[] = {
             {"no-trunc", 0, VS_OPT_BOOL, &no_trunc, NULL, "do not shorten IDs and commands"},
             {"quiet", 'q', VS_OPT_BOOL, &quiet, NULL, "print the image ID only"},
-            {"format", 0, VS_OPT_STRING, &format, "FORMAT", "table (default) or json"},
+            {"format", 0, VS_OPT_STRING, &format, "FORMAT",
+             "Go template: table (default), table FMT, {{.CreatedBy}}..., or json (a JSON array)"},
             VS_OPT_TABLE_END,
         };
         struct vs_cmdline cl = {"history", "[OPTIONS] IMAGE",
@@ -158,8 +190,6 @@ int cmd_history(int argc, char **argv)
         int first = vs_parse_options(&cl, argc, argv);
         if (first < 0)
                 return cl.status;
-        if (strcmp(format, "table") != 0 && strcmp(format, "json") != 0)
-                return vs_usage_error("history", "unknown format '%s' (table or json)", format);
         if (argc - first != 1)
                 return vs_usage_error("history", "expected one IMAGE");
         _cleanup_error_ vs_error *err = NULL;
@@ -172,9 +202,11 @@ int cmd_history(int argc, char **argv)
                 vs_image_free(img);
                 return vs_report_error(&err);
         }
+        int status = 0;
         if (quiet) {
                 printf("%s\n", no_trunc ? img->id : vs_digest_hex(img->id));
-        } else if (strcmp(format, "json") == 0) {
+        } else if (format && strcmp(format, "json") == 0) {
+                /* vessel's own JSON array (before templates): kept for its users */
                 _cleanup_json_ json_object *arr = json_object_new_array();
                 for (size_t k = n; k > 0; k--) {
                         struct vs_history_entry *h = &v[k - 1];
@@ -194,9 +226,9 @@ int cmd_history(int argc, char **argv)
                 _cleanup_free_ char *text = vs_json_to_string(arr, true);
                 printf("%s\n", text);
         } else {
-                print_history(img, v, n, no_trunc);
+                status = print_history(img, v, n, no_trunc, format);
         }
         vs_history_free(v, n);
         vs_image_free(img);
-        return 0;
+        return status;
 }

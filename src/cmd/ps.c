@@ -132,7 +132,7 @@ static bool has_pid(const pid_t *pids, size_t n, long pid)
 /* runc's behaviour with ps options: run the host's ps with them and keep
  * the header and the lines of the container's processes (found through
  * the PID column). */
-static int run_host_ps(char **ps_args, int n_args, const pid_t *pids, size_t n)
+int vs_cmd_host_ps(char **ps_args, int n_args, const pid_t *pids, size_t n)
 {
         int pfd[2];
         if (pipe(pfd) < 0) {
@@ -243,7 +243,7 @@ int cmd_ps(int argc, char **argv)
         }
         if (n_args > 0) {
                 fflush(stdout);
-                return run_host_ps(ps_args, n_args, pids, n);
+                return vs_cmd_host_ps(ps_args, n_args, pids, n);
         }
         print_table(pids, n);
         return 0;

@@ -132,6 +132,35 @@ static void send_winsize(int fd)
         vs_frame_write(fd, VS_FRAME_RESIZE, buf, (size_t) n);
 }
 
+/* Docker's default detach keys, ctrl-p ctrl-q, in the bytes read from a
+ * raw terminal: true when they were typed (buf keeps what came before
+ * them). A ctrl-p is held back until the next byte tells; when that is not
+ * a ctrl-q it goes on with it. */
+static bool detach_keys(char *buf, ssize_t *n, bool *pending)
+{
+        char out[8192 + 1];
+        ssize_t w = 0;
+        for (ssize_t i = 0; i < *n; i++) {
+                char ch = buf[i];
+                if (*pending) {
+                        *pending = false;
+                        if (ch == 0x11) {
+                                memcpy(buf, out, (size_t) w);
+                                *n = w;
+                                return true;
+                        }
+                        out[w++] = 0x10;
+                }
+                if (ch == 0x10)
+                        *pending = true;
+                else
+                        out[w++] = ch;
+        }
+        memcpy(buf, out, (size_t) w);
+        *n = w;
+        return false;
+}
+
 int vs_attach_session(struct vs_engine *e, const struct vs_ctr *c, int fd, bool tty,
                       bool forward_stdin, int *exit_code, vs_error **err)
 {
@@ -141,8 +170,9 @@ int vs_attach_session(struct vs_engine *e, const struct vs_ctr *c, int fd, bool 
             tty && forward_stdin && isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0;
         if (raw) {
                 struct termios t = saved;
+                /* fully raw, as Docker's client: the container's pty already
+                 * turns \n into \r\n (output processing here too gave \r\r\n) */
                 cfmakeraw(&t);
-                t.c_oflag = saved.c_oflag; /* keep \n -> \r\n on our side */
                 tcsetattr(STDIN_FILENO, TCSANOW, &t);
         }
         if (tty && isatty(STDIN_FILENO))
@@ -155,6 +185,7 @@ int vs_attach_session(struct vs_engine *e, const struct vs_ctr *c, int fd, bool 
         sigprocmask(SIG_BLOCK, &set, &old);
         int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
         bool stdin_open = forward_stdin;
+        bool pending = false; /* a ctrl-p ended the last read */
         int r = 0;
         for (;;) {
                 struct pollfd p[3] = {{.fd = fd, .events = POLLIN},
@@ -188,6 +219,13 @@ int vs_attach_session(struct vs_engine *e, const struct vs_ctr *c, int fd, bool 
                 if (p[1].revents) {
                         char buf[8192];
                         ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+                        if (n > 0 && raw && detach_keys(buf, &n, &pending)) {
+                                /* Docker's default detach keys: leave it running */
+                                if (n > 0)
+                                        vs_frame_write(fd, VS_FRAME_STDIN, buf, (size_t) n);
+                                *exit_code = VS_ATTACH_DETACHED;
+                                break;
+                        }
                         if (n > 0) {
                                 vs_frame_write(fd, VS_FRAME_STDIN, buf, (size_t) n);
                         } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {

@@ -38,11 +38,15 @@ int vs_attach_connect(const struct vs_ctr *c, vs_error **err);
  * monitor sends the exit frame or hangs up (*exit_code -1 then). */
 int vs_attach_session(struct vs_engine *e, const struct vs_ctr *c, int fd, bool tty,
                       bool forward_stdin, int *exit_code, vs_error **err);
+/* *exit_code after the user typed the detach keys (ctrl-p ctrl-q) on a raw
+ * terminal: the container keeps running; `attach` reattaches. */
+#define VS_ATTACH_DETACHED (-2)
 
 /* Logs (src/engine/logs.c). */
 struct vs_log_opts {
         bool follow, timestamps;
-        long tail; /* -1: all */
+        long tail;                  /* -1: all */
+        int64_t since_ns, until_ns; /* lines' times, ns since the epoch; 0: no bound */
 };
 int vs_logs_print(struct vs_engine *e, struct vs_ctr *c, const struct vs_log_opts *o,
                   vs_error **err);

@@ -270,15 +270,17 @@ int vs_engine_commit(struct vs_engine *e, struct vs_ctr *c, const char *ref,
                 r = vs_image_rootfs_prepare_dir(img, c->dir, err);
         vs_ctr_refresh(e, c);
         bool paused = false;
-        if (r == 0 && o->pause && c->state.running && !c->state.paused) {
+        if (r == 0 && o->pause && c->state.running) {
                 /* A consistent snapshot: nothing writes while the layer is
-                 * packed. Held: if we die, the next command thaws it. */
+                 * packed. Held and counted (also when the user paused it: an
+                 * unpause meanwhile leaves it frozen until we are done); if
+                 * we die, the next command thaws it. */
                 r = vs_ctr_freeze_held(c, err);
                 paused = r == 0;
         }
         if (r == 0)
-                r = vs_image_commit(store, img, upper, changes, o->message, o->author, ref,
-                                    image_id, err);
+                r = vs_image_commit_skipping(store, img, upper, vs_engine_mounted_files, changes,
+                                             o->message, o->author, ref, image_id, err);
         if (paused) {
                 _cleanup_error_ vs_error *rerr = NULL;
                 if (vs_ctr_thaw_held(c, &rerr) < 0 && r == 0) {
@@ -288,6 +290,37 @@ int vs_engine_commit(struct vs_engine *e, struct vs_ctr *c, const char *ref,
         }
         vs_image_free(img);
         return r;
+}
+
+/* The engine's bind-mounted files are not the container's changes (Docker
+ * leaves them out); nor is /etc, when they were all that changed there. */
+static void drop_mount_stubs(char **lines)
+{
+        size_t w = 0;
+        bool other_etc = false;
+        for (size_t i = 0; lines[i]; i++) {
+                bool stub = false;
+                for (size_t k = 0; vs_engine_mounted_files[k]; k++)
+                        stub = stub || (lines[i][0] == 'A' && strncmp(lines[i] + 2, "/", 1) == 0 &&
+                                        strcmp(lines[i] + 3, vs_engine_mounted_files[k]) == 0);
+                if (!stub && strncmp(lines[i] + 2, "/etc/", 5) == 0)
+                        other_etc = true;
+                if (stub)
+                        free(lines[i]);
+                else
+                        lines[w++] = lines[i];
+        }
+        lines[w] = NULL;
+        if (other_etc)
+                return;
+        size_t w2 = 0;
+        for (size_t i = 0; lines[i]; i++) {
+                if (strcmp(lines[i], "C /etc") == 0)
+                        free(lines[i]);
+                else
+                        lines[w2++] = lines[i];
+        }
+        lines[w2] = NULL;
 }
 
 int vs_engine_diff(struct vs_engine *e, struct vs_ctr *c, char ***lines, vs_error **err)
@@ -305,5 +338,7 @@ int vs_engine_diff(struct vs_engine *e, struct vs_ctr *c, char ***lines, vs_erro
                 return vs_error_wrap(err, "container %s", c->name);
         int r = vs_image_rootfs_diff(img, upper, lines, err);
         vs_image_free(img);
+        if (r == 0)
+                drop_mount_stubs(*lines);
         return r;
 }

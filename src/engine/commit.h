@@ -17,6 +17,11 @@ struct vs_ctr;
 struct vs_run_flags;
 
 /* cp / commit / diff (src/engine/copy.c, commit.c). */
+/* The files the engine binds into every container, relative to its root
+ * ("etc/hostname", "etc/hosts", "etc/resolv.conf"; NULL-terminated): cp
+ * reads them from the container's directory (what the container sees),
+ * diff and commit leave their mount targets out. */
+extern const char *const vs_engine_mounted_files[];
 int vs_engine_cp(struct vs_engine *e, const char *src, const char *dst, vs_error **err);
 struct vs_commit_opts {
         char **changes; /* Dockerfile instructions: 'CMD ["x"]', 'ENV A=b' */

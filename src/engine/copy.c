@@ -13,6 +13,8 @@
  * with the ownership, as chown(2) drops them. Into a container, entries
  * become root's (Docker's default without --archive). */
 #include "engine/engine.h"
+#include "image/image.h"
+#include "image/layer.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -283,6 +285,24 @@ static int dest_on_host(const char *dst, const char *srcname, struct dest *d, vs
         return 0;
 }
 
+/* The engine's file behind cpath when it names one of the files it binds
+ * into the container (/etc/hostname...), else NULL. */
+static char *mounted_file(const struct vs_ctr *c, const char *cpath)
+{
+        _cleanup_free_ char *norm = xmalloc(strlen(cpath) + 1);
+        size_t n = 0;
+        for (const char *p = cpath; *p; p++)
+                if (*p != '/' || (n > 0 && norm[n - 1] != '/'))
+                        norm[n++] = *p;
+        while (n > 0 && norm[n - 1] == '/')
+                n--;
+        norm[n] = '\0';
+        for (size_t i = 0; vs_engine_mounted_files[i]; i++)
+                if (strcmp(norm, vs_engine_mounted_files[i]) == 0)
+                        return xasprintf("%s/%s", c->dir, strrchr(norm, '/') + 1);
+        return NULL;
+}
+
 static int copy_in_root(int rootfd, const struct vs_ctr *c, bool from, const char *src,
                         const char *dst, const char *cpath, vs_error **err)
 {
@@ -296,7 +316,11 @@ static int copy_in_root(int rootfd, const struct vs_ctr *c, bool from, const cha
         struct stat st;
         int r;
         if (from) {
-                srcfd = vs_open_in_root(rootfd, cpath, O_PATH | O_NOFOLLOW, 0);
+                /* The files the engine binds in: what the container sees is
+                 * the engine's copy, not the mount target under it. */
+                _cleanup_free_ char *mounted = mounted_file(c, cpath);
+                srcfd = mounted ? open(mounted, O_PATH | O_NOFOLLOW | O_CLOEXEC)
+                                : vs_open_in_root(rootfd, cpath, O_PATH | O_NOFOLLOW, 0);
                 if (srcfd < 0)
                         return vs_fail_errno(err, "%s:%s", c->name, cpath);
                 if (fstat(srcfd, &st) < 0)
@@ -326,9 +350,82 @@ static int copy_in_root(int rootfd, const struct vs_ctr *c, bool from, const cha
         return r;
 }
 
+/* cp CTR:PATH -: copied out (as any cp out) into a private directory of
+ * the container's, then written to stdout as a tar stream. */
+static int cp_out_to_tar(int rootfd, const struct vs_ctr *c, const char *src, const char *cpath,
+                         vs_error **err)
+{
+        _cleanup_free_ char *tmp = xasprintf("%s/cp-XXXXXX", c->dir);
+        if (mkdtemp(tmp) == NULL)
+                return vs_fail_errno(err, "cannot create %s", tmp);
+        _cleanup_free_ char *name = base_name(cpath);
+        if (strcmp(name, "/") == 0) {
+                free(name);
+                name = xstrdup("rootfs");
+        }
+        int r = copy_in_root(rootfd, c, true, src, tmp, cpath, err);
+        if (r == 0)
+                r = vs_tar_stream_tree(tmp, name, STDOUT_FILENO, err);
+        _cleanup_error_ vs_error *rerr = NULL;
+        if (vs_rm_rf(tmp, &rerr) < 0)
+                vs_warn("%s", rerr->msg);
+        return r;
+}
+
+/* cp - CTR:PATH: the tar on stdin is unpacked (with the layer unpacker's
+ * defences) into a private directory, and each of its top entries copied
+ * in as cp copies a host path in. PATH must be a directory, as in Docker. */
+static int cp_in_from_tar(int rootfd, const struct vs_ctr *c, const char *dst, const char *cpath,
+                          vs_error **err)
+{
+        _cleanup_close_ int target = vs_open_in_root(rootfd, cpath, O_PATH, 0);
+        struct stat st;
+        if (target < 0 || fstat(target, &st) < 0)
+                return vs_fail_errno(err, "%s:%s", c->name, cpath);
+        if (!S_ISDIR(st.st_mode))
+                return vs_fail(err, "cp - %s: the destination must be a directory", dst);
+        _cleanup_free_ char *tmp = xasprintf("%s/cp-XXXXXX", c->dir);
+        if (mkdtemp(tmp) == NULL)
+                return vs_fail_errno(err, "cannot create %s", tmp);
+        _cleanup_free_ char *tar = xasprintf("%s/in.tar", tmp);
+        _cleanup_free_ char *root = xasprintf("%s/root", tmp);
+        int r = 0;
+        {
+                _cleanup_close_ int out =
+                    open(tar, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+                if (out < 0)
+                        r = vs_fail_errno(err, "cannot create %s", tar);
+                else
+                        r = copy_data(STDIN_FILENO, out, "the tar stream on stdin", err);
+        }
+        if (r == 0) {
+                _cleanup_close_ int in = open(tar, O_RDONLY | O_CLOEXEC);
+                _cleanup_free_ char *diff_id = NULL;
+                int64_t size = 0;
+                r = in < 0 ? vs_fail_errno(err, "cannot open %s", tar)
+                           : vs_layer_unpack(in, "application/vnd.oci.image.layer.v1.tar", root,
+                                             false, &diff_id, &size, err);
+                if (r < 0)
+                        vs_error_wrap(err, "cp - %s: not a tar stream", dst);
+        }
+        _cleanup_closedir_ DIR *d = r == 0 ? opendir(root) : NULL;
+        struct dirent *de;
+        while (r == 0 && d && (de = readdir(d)) != NULL) {
+                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                        continue;
+                _cleanup_free_ char *path = xasprintf("%s/%s", root, de->d_name);
+                r = copy_in_root(rootfd, c, false, path, dst, cpath, err);
+        }
+        _cleanup_error_ vs_error *rerr = NULL;
+        if (vs_rm_rf(tmp, &rerr) < 0)
+                vs_warn("%s", rerr->msg);
+        return r;
+}
+
 int vs_engine_cp(struct vs_engine *e, const char *src, const char *dst, vs_error **err)
 {
         bool from = is_container_arg(src), to = is_container_arg(dst);
+        bool tar_out = from && strcmp(dst, "-") == 0, tar_in = to && strcmp(src, "-") == 0;
         if (from == to)
                 return vs_fail(err, from ? "copying between containers is not supported"
                                          : "one of SRC and DEST must be CONTAINER:PATH");
@@ -348,7 +445,12 @@ int vs_engine_cp(struct vs_engine *e, const char *src, const char *dst, vs_error
         if (rootfd < 0) {
                 r = vs_fail_errno(err, "cannot open %s", rootfs);
         } else {
-                r = copy_in_root(rootfd, c, from, src, dst, cpath, err);
+                if (tar_out)
+                        r = cp_out_to_tar(rootfd, c, src, cpath, err);
+                else if (tar_in)
+                        r = cp_in_from_tar(rootfd, c, dst, cpath, err);
+                else
+                        r = copy_in_root(rootfd, c, from, src, dst, cpath, err);
                 close(rootfd);
         }
         /* A container that is not running gets its rootfs only for the copy. */

@@ -631,6 +631,11 @@ static int parse_resources(const struct vs_run_flags *f, json_object *hc, vs_err
         return 0;
 }
 
+int vs_engine_parse_resources(const struct vs_run_flags *f, json_object *hc, vs_error **err)
+{
+        return parse_resources(f, hc, err);
+}
+
 /* --isolation: "container" (the default) or "vm" (src/vm, docs/vm.md). */
 static int parse_isolation(const struct vs_run_flags *f, json_object *hc, vs_error **err)
 {

@@ -52,6 +52,22 @@ struct vs_run_flags {
 int vs_engine_create(struct vs_engine *e, const struct vs_run_flags *f, struct vs_ctr **out,
                      vs_error **err);
 
+/* The resource flags of f (--memory, --cpus, ...) into HostConfig keys
+ * of hc, validated (errors name the flag). */
+int vs_engine_parse_resources(const struct vs_run_flags *f, json_object *hc, vs_error **err);
+/* The OCI linux.resources object for a (typed) HostConfig; the caller puts it. */
+struct vs_ctr_host_config;
+int vs_engine_resources(const struct vs_ctr_host_config *hc, json_object **out, vs_error **err);
+/* `update`: the given resource flags (and restart policy when not NULL)
+ * merged into the record's HostConfig under its lock, saved, and applied to
+ * the running container's cgroup; inspect, restarts and rm see them. */
+struct vs_update {
+        struct vs_run_flags f;          /* memory, memory_swap, cpus, ... */
+        const char *memory_reservation; /* not a run flag yet */
+};
+int vs_engine_update(struct vs_engine *e, struct vs_ctr *c, const struct vs_update *u,
+                     vs_error **err);
+
 /* Parsers shared with exec/commit (errors name flag). */
 int vs_parse_size(const char *flag, const char *s, int64_t *out, vs_error **err);
 int vs_parse_restart(const char *s, char **name, int *max_retries, vs_error **err);

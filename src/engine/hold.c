@@ -79,26 +79,134 @@ static bool hold_exists(const struct vs_ctr *c, const char *kind)
         return access(path, F_OK) == 0;
 }
 
-int vs_ctr_freeze_held(struct vs_ctr *c, vs_error **err)
+/* Freezes are counted: every holder (a `commit --pause`, keyed by its pid,
+ * or the user's `pause`, keyed "user") records hold.freeze.<key>; the first
+ * freezes the cgroup and the last one out thaws it, all under the hold
+ * lock. So two commits of one running container both succeed, and a user's
+ * pause outlives the commits that overlap it. */
+#define FREEZE_PREFIX "hold.freeze."
+
+static char *freeze_kind(const char *key)
+{
+        return xasprintf("freeze.%s", key);
+}
+
+/* Call with the hold lock. The user's record never goes stale. */
+static bool freeze_stale(const struct vs_ctr *c, const char *name)
+{
+        if (strcmp(name, FREEZE_PREFIX "user") == 0)
+                return false;
+        return hold_stale(c, name + strlen("hold."));
+}
+
+/* Call with the hold lock: live freeze holders, dropping the stale. */
+static size_t freeze_holders(const struct vs_ctr *c)
+{
+        _cleanup_closedir_ DIR *d = opendir(c->dir);
+        if (d == NULL)
+                return 0;
+        size_t n = 0;
+        struct dirent *de;
+        while ((de = readdir(d)) != NULL) {
+                if (strncmp(de->d_name, FREEZE_PREFIX, strlen(FREEZE_PREFIX)) != 0)
+                        continue;
+                if (freeze_stale(c, de->d_name)) {
+                        vs_debug("container %.12s: dropping %s of a dead holder", c->id,
+                                 de->d_name);
+                        hold_drop(c, de->d_name + strlen("hold."));
+                        continue;
+                }
+                n++;
+        }
+        return n;
+}
+
+static bool runtime_paused(const struct vs_ctr *c)
+{
+        _cleanup_state_ struct vs_state *st = NULL;
+        _cleanup_error_ vs_error *err = NULL;
+        if (vs_state_load(c->runtime_root, c->id, &st, &err) < 0)
+                return false;
+        return strcmp(vs_state_status(c->runtime_root, st), "paused") == 0;
+}
+
+static int freeze_take(struct vs_ctr *c, const char *key, vs_error **err)
 {
         _cleanup_close_ int lock = hold_lock(c, err);
-        if (lock < 0 || hold_record(c, "freeze", err) < 0)
+        if (lock < 0)
                 return -1;
+        size_t others = freeze_holders(c);
+        _cleanup_free_ char *kind = freeze_kind(key);
+        int r;
+        if (strcmp(key, "user") == 0) {
+                _cleanup_free_ char *path = hold_path(c, kind);
+                r = vs_write_file_replace(path, "user\n", 5, 0600, err);
+        } else {
+                r = hold_record(c, kind, err);
+        }
+        if (r < 0)
+                return -1;
+        if (others > 0)
+                return 0; /* frozen already, by another holder */
         if (vs_container_pause(c->runtime_root, c->id, err) < 0) {
-                hold_drop(c, "freeze");
+                if (runtime_paused(c)) {
+                        /* left frozen by a holder that died */
+                        vs_error_free(err);
+                        return 0;
+                }
+                hold_drop(c, kind);
                 return -1;
         }
         return 0;
 }
 
-int vs_ctr_thaw_held(struct vs_ctr *c, vs_error **err)
+static int freeze_release(struct vs_ctr *c, const char *key, vs_error **err)
 {
         _cleanup_close_ int lock = hold_lock(c, err);
         if (lock < 0)
                 return -1;
-        int r = vs_container_resume(c->runtime_root, c->id, err);
-        hold_drop(c, "freeze"); /* a container that died meanwhile is not frozen */
-        return r;
+        _cleanup_free_ char *kind = freeze_kind(key);
+        hold_drop(c, kind);
+        if (freeze_holders(c) > 0)
+                return 0; /* another holder keeps it frozen */
+        return vs_container_resume(c->runtime_root, c->id, err);
+}
+
+int vs_ctr_freeze_held(struct vs_ctr *c, vs_error **err)
+{
+        char key[32];
+        snprintf(key, sizeof(key), "%d", (int) getpid());
+        return freeze_take(c, key, err);
+}
+
+int vs_ctr_thaw_held(struct vs_ctr *c, vs_error **err)
+{
+        char key[32];
+        snprintf(key, sizeof(key), "%d", (int) getpid());
+        /* A container that died meanwhile is not frozen: its resume fails. */
+        return freeze_release(c, key, err);
+}
+
+int vs_ctr_freeze_user(struct vs_ctr *c, bool pause, vs_error **err)
+{
+        return pause ? freeze_take(c, "user", err) : freeze_release(c, "user", err);
+}
+
+void vs_ctr_thaw_all(struct vs_ctr *c)
+{
+        _cleanup_error_ vs_error *err = NULL;
+        _cleanup_close_ int lock = hold_lock(c, &err);
+        if (lock < 0) {
+                vs_debug("%s", err->msg);
+                return;
+        }
+        _cleanup_closedir_ DIR *d = opendir(c->dir);
+        struct dirent *de;
+        while (d && (de = readdir(d)) != NULL)
+                if (strncmp(de->d_name, FREEZE_PREFIX, strlen(FREEZE_PREFIX)) == 0)
+                        hold_drop(c, de->d_name + strlen("hold."));
+        if (vs_container_resume(c->runtime_root, c->id, &err) < 0)
+                vs_debug("%s", err->msg);
 }
 
 int vs_ctr_hold_mount(const struct vs_ctr *c, vs_error **err)
@@ -120,22 +228,29 @@ void vs_ctr_release_mount(const struct vs_ctr *c)
 void vs_ctr_recover(struct vs_engine *e, struct vs_ctr *c)
 {
         (void) e;
-        bool freeze = hold_exists(c, "freeze"), mount = hold_exists(c, "mount");
+        bool mount = hold_exists(c, "mount");
+        bool freeze = false;
+        {
+                _cleanup_closedir_ DIR *d = opendir(c->dir);
+                struct dirent *de;
+                while (d && !freeze && (de = readdir(d)) != NULL)
+                        freeze = strncmp(de->d_name, FREEZE_PREFIX, strlen(FREEZE_PREFIX)) == 0 &&
+                                 freeze_stale(c, de->d_name);
+        }
         if (!freeze && !mount)
-                return; /* the common case: one access(2) each */
+                return; /* the common case: one readdir and one access(2) */
         _cleanup_error_ vs_error *err = NULL;
         _cleanup_close_ int lock = hold_lock(c, &err);
         if (lock < 0) {
                 vs_debug("%s", err->msg);
                 return;
         }
-        if (freeze && hold_stale(c, "freeze")) {
+        if (freeze && freeze_holders(c) == 0) {
                 vs_debug("container %.12s: thawing after a dead holder", c->id);
                 /* Fails when the holder died before freezing: nothing to undo. */
                 if (vs_container_resume(c->runtime_root, c->id, &err) < 0)
                         vs_debug("%s", err->msg);
                 vs_error_free(&err);
-                hold_drop(c, "freeze");
         }
         if (mount && hold_stale(c, "mount") && !vs_ctr_monitor_alive(c)) {
                 /* A container that still runs without its monitor keeps its

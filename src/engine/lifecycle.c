@@ -107,6 +107,7 @@ int vs_engine_cleanup_runtime(struct vs_engine *e, struct vs_ctr *c, vs_error **
                 *err = steal_ptr(derr);
                 return -1;
         }
+        vs_ctr_thaw_all(c); /* its freeze holds die with the runtime state */
         if (vs_engine_umount_rootfs(c, err) < 0)
                 return -1;
         _cleanup_free_ char *sock = xasprintf("%s/attach.sock", c->dir);
@@ -283,6 +284,13 @@ int vs_engine_start(struct vs_engine *e, struct vs_ctr *c, int attach_fd, vs_err
                         return -1;
                 _cleanup_ctr_ struct vs_ctr *f = fresh;
                 vs_ctr_refresh(e, f);
+                if (vs_ctr_monitor_alive(f) && f->state.paused)
+                        return vs_fail(err,
+                                       "container %s is paused: unpause it instead of starting it",
+                                       f->name);
+                /* Docker: starting a running container does nothing. */
+                if (vs_ctr_monitor_alive(f) && attach_fd < 0)
+                        return 0;
                 if (vs_ctr_monitor_alive(f))
                         return vs_error_set(err, EBUSY, "container %s is already running", f->name);
                 if (f->unmonitored)
@@ -443,6 +451,20 @@ int vs_engine_kill(struct vs_engine *e, struct vs_ctr *c, int sig, vs_error **er
         }
         if (vs_container_kill(cur->runtime_root, cur->id, sig, false, err) < 0)
                 return vs_error_wrap(err, "container %s", cur->name);
+        /* Docker kills a paused container: frozen tasks take the signal
+         * once thawed. */
+        if (cur->state.paused && sig == SIGKILL) {
+                vs_ctr_thaw_all(cur);
+                _cleanup_close_ int lock = vs_ctr_lock(cur, err);
+                if (lock < 0 || vs_ctr_reload(e, &cur, err) < 0)
+                        return -1;
+                if (cur->state.paused && !cur->unmonitored) {
+                        cur->state.paused = false;
+                        if (strcmp(cur->state.status, "paused") == 0)
+                                set_str(&cur->state.status, "running");
+                        return vs_ctr_save(cur, err);
+                }
+        }
         return 0;
 }
 
@@ -463,8 +485,7 @@ int vs_engine_pause(struct vs_engine *e, struct vs_ctr *c, bool pause, vs_error 
                 return vs_fail(err, "container %s is not paused", cur->name);
         /* A VM is stopped and continued by QEMU (QMP, through its launcher). */
         int r = vs_ctr_is_vm(cur) ? vs_vm_pause(cur, pause, err)
-                : pause           ? vs_container_pause(cur->runtime_root, cur->id, err)
-                                  : vs_container_resume(cur->runtime_root, cur->id, err);
+                                  : vs_ctr_freeze_user(cur, pause, err);
         if (r < 0)
                 return -1;
         if (cur->unmonitored)

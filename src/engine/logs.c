@@ -17,8 +17,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static void print_line(const char *line, size_t len, bool timestamps)
+static void print_line(const char *line, size_t len, const struct vs_log_opts *opts)
 {
+        bool timestamps = opts->timestamps;
         json_tokener *tok = json_tokener_new();
         json_object *o = json_tokener_parse_ex(tok, line, (int) len);
         json_tokener_free(tok);
@@ -29,6 +30,14 @@ static void print_line(const char *line, size_t len, bool timestamps)
         json_object *time = json_object_object_get(o, "time");
         int fd = stream && strcmp(json_object_get_string(stream), "stderr") == 0 ? STDERR_FILENO
                                                                                  : STDOUT_FILENO;
+        if (opts->since_ns || opts->until_ns) {
+                int64_t t = time ? vs_rfc3339_to_ns(json_object_get_string(time)) : 0;
+                if ((opts->since_ns && t < opts->since_ns) ||
+                    (opts->until_ns && t > opts->until_ns)) {
+                        json_object_put(o);
+                        return;
+                }
+        }
         if (timestamps && time) {
                 _cleanup_free_ char *prefix = xasprintf("%s ", json_object_get_string(time));
                 vs_write_all(fd, prefix, strlen(prefix));
@@ -41,7 +50,7 @@ static void print_line(const char *line, size_t len, bool timestamps)
 
 /* Prints the complete lines of buf[0..len), skipping the first `skip`;
  * returns the bytes consumed (a trailing partial line is left). */
-static size_t print_lines(const char *buf, size_t len, long skip, bool timestamps)
+static size_t print_lines(const char *buf, size_t len, long skip, const struct vs_log_opts *opts)
 {
         size_t off = 0;
         while (off < len) {
@@ -52,7 +61,7 @@ static size_t print_lines(const char *buf, size_t len, long skip, bool timestamp
                 if (skip > 0)
                         skip--;
                 else if (l > 0)
-                        print_line(buf + off, l, timestamps);
+                        print_line(buf + off, l, opts);
                 off += l + 1;
         }
         return off;
@@ -145,7 +154,7 @@ int vs_logs_print(struct vs_engine *e, struct vs_ctr *c, const struct vs_log_opt
                 long total = count_lines(buf, len);
                 skip = total > o->tail ? total - o->tail : 0;
         }
-        size_t used = print_lines(buf, len, skip, o->timestamps);
+        size_t used = print_lines(buf, len, skip, o);
         if (!o->follow)
                 return 0;
         /* Keep the unterminated tail for when its newline comes. */
@@ -172,7 +181,7 @@ int vs_logs_print(struct vs_engine *e, struct vs_ctr *c, const struct vs_log_opt
                         if (n <= 0)
                                 break;
                         len += (size_t) n;
-                        used = print_lines(buf, len, 0, o->timestamps);
+                        used = print_lines(buf, len, 0, o);
                         memmove(buf, buf + used, len - used);
                         len -= used;
                 }

@@ -254,8 +254,11 @@ int vs_resolve_user(int rootfd, const char *spec, struct vs_user *out, vs_error 
                                        group);
                 }
         }
-        /* Supplementary groups: the groups listing the user as a member (only
-         * when no group was forced, as Docker does). */
+        /* Supplementary groups: the primary group (as runc and Docker set
+         * it: `id` shows groups=), then the groups listing the user as a
+         * member (only when no group was forced, as Docker does). */
+        out->gids = xmalloc(sizeof(uint32_t));
+        out->gids[out->n_gids++] = out->gid;
         if (user_name && groups && !(group && *group)) {
                 char *gsave = NULL;
                 for (char *line = strtok_r(groups, "\n", &gsave); line;
@@ -414,6 +417,9 @@ static void set_sys_writable(json_object *mounts)
         }
 }
 
+const char *const vs_engine_mounted_files[] = {"etc/hostname", "etc/hosts", "etc/resolv.conf",
+                                               NULL};
+
 static json_object *oci_maps(const struct oci_id_mapping *m, size_t n);
 
 /* -v ...:idmap: the source's ids are seen as the container's (its file
@@ -441,13 +447,12 @@ static int build_mounts(const struct vs_ctr *c, const char *net_dir, json_object
                 set_sys_writable(mounts);
         /* Docker's /dev/shm has no noexec... but keeps nosuid,nodev; keep
          * runc's default there. */
-        static const char *const etc[] = {"hostname", "hosts", "resolv.conf"};
-        for (size_t i = 0; i < 3; i++) {
+        for (size_t i = 0; vs_engine_mounted_files[i]; i++) {
+                const char *base = strrchr(vs_engine_mounted_files[i], '/') + 1;
                 /* --network container:ID shares that container's hosts and
                  * resolv.conf, as Docker does. */
-                _cleanup_free_ char *src =
-                    xasprintf("%s/%s", i > 0 && net_dir ? net_dir : c->dir, etc[i]);
-                _cleanup_free_ char *dst = xasprintf("/etc/%s", etc[i]);
+                _cleanup_free_ char *src = xasprintf("%s/%s", i > 0 && net_dir ? net_dir : c->dir, base);
+                _cleanup_free_ char *dst = xasprintf("/%s", vs_engine_mounted_files[i]);
                 char *opts[] = {"rbind", "rprivate", readonly ? "ro" : NULL, NULL};
                 json_object_array_add(mounts, mount_obj(dst, "bind", src, opts));
         }
@@ -594,8 +599,12 @@ static int build_resources(const struct vs_ctr_host_config *hc, json_object *lin
                 json_object_object_add(res, "devices", devs);
         }
         int64_t memory = hc->memory;
-        if (memory > 0 || hc->has_memory_swap) {
+        int64_t reservation = hc->memory_reservation;
+        if (memory > 0 || hc->has_memory_swap || reservation > 0) {
                 json_object *mem = json_object_new_object();
+                if (reservation > 0)
+                        json_object_object_add(mem, "reservation",
+                                               json_object_new_int64(reservation));
                 if (memory > 0)
                         json_object_object_add(mem, "limit", json_object_new_int64(memory));
                 if (hc->has_memory_swap)
@@ -646,6 +655,16 @@ static int build_resources(const struct vs_ctr_host_config *hc, json_object *lin
                 json_object_object_add(res, "blockIO", blkio);
         else
                 json_object_put(blkio);
+        return 0;
+}
+
+int vs_engine_resources(const struct vs_ctr_host_config *hc, json_object **out, vs_error **err)
+{
+        _cleanup_json_ json_object *linux_ = json_object_new_object();
+        if (build_resources(hc, linux_, false, err) < 0)
+                return -1;
+        json_object *res = json_object_object_get(linux_, "resources");
+        *out = json_object_get(res);
         return 0;
 }
 

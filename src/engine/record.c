@@ -353,6 +353,7 @@ static const struct field fields[] = {
     HF("NanoCpus", F_INT, nano_cpus),
     HF("CpuShares", F_INT, cpu_shares),
     HF("BlkioWeight", F_INT, blkio_weight),
+    HF("MemoryReservation", F_INT, memory_reservation),
     HOPT("MemorySwap", memory_swap),
     HOPT("PidsLimit", pids_limit),
     {true,

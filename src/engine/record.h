@@ -47,7 +47,7 @@ struct vs_ctr_host_config {
         int64_t restart_max_retries;
         bool auto_remove, privileged, readonly_rootfs, no_new_privileges;
         char **cap_add, **cap_drop, **binds, **security_opt;
-        int64_t memory, nano_cpus, cpu_shares, blkio_weight; /* 0: unset */
+        int64_t memory, nano_cpus, cpu_shares, blkio_weight, memory_reservation; /* 0: unset */
         bool has_memory_swap, has_pids_limit;
         int64_t memory_swap, pids_limit;
         unsigned console_rows, console_cols; /* 0: unset */
@@ -131,6 +131,11 @@ int vs_name_check_free(struct vs_engine *e, const char *name, const char *self_i
 /* Freezes the container (commit --pause) / thaws it and drops the hold. */
 int vs_ctr_freeze_held(struct vs_ctr *c, vs_error **err);
 int vs_ctr_thaw_held(struct vs_ctr *c, vs_error **err);
+/* The user's pause/unpause: one more freeze holder, that never goes stale. */
+int vs_ctr_freeze_user(struct vs_ctr *c, bool pause, vs_error **err);
+/* Drops every freeze holder and thaws (kill of a paused container, and a
+ * container whose runtime state is gone). */
+void vs_ctr_thaw_all(struct vs_ctr *c);
 /* Records this process as the holder of the rootfs mount (before mounting
  * it, or using it mounted); vs_engine_umount_rootfs releases it. */
 int vs_ctr_hold_mount(const struct vs_ctr *c, vs_error **err);

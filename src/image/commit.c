@@ -226,8 +226,8 @@ static int copy_mode_changes(const struct vs_image *base, const char *upper_dir,
 }
 
 static int commit_in_txn(struct vs_txn *t, const struct vs_image *base, const char *pack_dir,
-                         json_object *changes, const char *comment, const char *author,
-                         const char *name, char **id, vs_error **err)
+                         const char *const *skip_stubs, json_object *changes, const char *comment,
+                         const char *author, const char *name, char **id, vs_error **err)
 {
         struct vs_blob_writer *w = NULL;
         _cleanup_free_ char *diff_id = NULL, *digest = NULL, *stored = NULL;
@@ -237,7 +237,8 @@ static int commit_in_txn(struct vs_txn *t, const struct vs_image *base, const ch
         int64_t size = 0, stored_size = 0;
         if (vs_blob_writer_open(t, &w, err) < 0)
                 return -1;
-        int r = vs_layer_pack(pack_dir, vs_blob_writer_fd(w), &diff_id, &digest, &size, err);
+        int r = vs_layer_pack_skipping(pack_dir, skip_stubs, vs_blob_writer_fd(w), &diff_id,
+                                       &digest, &size, err);
         if (r == 0)
                 r = vs_blob_writer_finish(w, digest, &stored, &stored_size, err);
         vs_blob_writer_free(w);
@@ -265,6 +266,15 @@ int vs_image_commit(struct vs_store *s, const struct vs_image *base, const char 
                     json_object *changes, const char *comment, const char *author, const char *ref,
                     char **id, vs_error **err)
 {
+        return vs_image_commit_skipping(s, base, upper_dir, NULL, changes, comment, author, ref, id,
+                                        err);
+}
+
+int vs_image_commit_skipping(struct vs_store *s, const struct vs_image *base, const char *upper_dir,
+                             const char *const *skip_stubs, json_object *changes,
+                             const char *comment, const char *author, const char *ref, char **id,
+                             vs_error **err)
+{
         _cleanup_free_ char *name = NULL, *changes_dir = NULL;
         if (ref && vs_ref_normalize(ref, &name, err) < 0)
                 return -1;
@@ -276,8 +286,8 @@ int vs_image_commit(struct vs_store *s, const struct vs_image *base, const char 
         _cleanup_txn_ struct vs_txn *t = NULL;
         int r = vs_txn_begin(s, &t, err);
         if (r == 0)
-                r = commit_in_txn(t, base, changes_dir ? changes_dir : upper_dir, changes, comment,
-                                  author, name, id, err);
+                r = commit_in_txn(t, base, changes_dir ? changes_dir : upper_dir, skip_stubs,
+                                  changes, comment, author, name, id, err);
         if (changes_dir) {
                 _cleanup_error_ vs_error *rm = NULL;
                 vs_rm_rf(changes_dir, &rm);

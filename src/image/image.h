@@ -99,6 +99,18 @@ struct vs_commit_step {
 };
 int vs_image_commit_step(struct vs_store *s, const struct vs_image *base,
                          const struct vs_commit_step *st, char **id, vs_error **err);
+/* The same, leaving out the empty files at skip_stubs ("etc/hostname"...):
+ * the mount targets of files the engine binds into a container. */
+/* Writes dir/name (a file, link or directory) to out_fd as an uncompressed
+ * tar whose top entry is name (cp CTR:PATH -); name NULL: dir's entries at
+ * the top (export). Regular files are read only as the inode checked
+ * (never a FIFO or device swapped in); device nodes and FIFOs are headers
+ * only; sockets are left out. */
+int vs_tar_stream_tree(const char *dir, const char *name, int out_fd, vs_error **err);
+int vs_image_commit_skipping(struct vs_store *s, const struct vs_image *base, const char *upper_dir,
+                             const char *const *skip_stubs, json_object *changes,
+                             const char *comment, const char *author, const char *ref, char **id,
+                             vs_error **err);
 
 /* Changes of a container relative to its image, as "A /path", "C /path",
  * "D /path" lines (docker diff), sorted. */

@@ -21,8 +21,8 @@
  * else: "unknown layer media type '...'". dest_dir must not exist; on
  * failure nothing is left at dest_dir. *diff_id = "sha256:<hex>" of the
  * uncompressed tar; *size = bytes unpacked. */
-int vs_layer_unpack(int blob_fd, const char *media_type, const char *dest_dir,
-                    bool allow_devices, char **diff_id, int64_t *size, vs_error **err);
+int vs_layer_unpack(int blob_fd, const char *media_type, const char *dest_dir, bool allow_devices,
+                    char **diff_id, int64_t *size, vs_error **err);
 
 /* Applies an unpacked layer dir (overlay format) on top of root: used by the
  * copy fallback where overlayfs is unavailable (whiteouts delete). */
@@ -33,5 +33,9 @@ int vs_layer_apply_dir(const char *layer_dir, const char *root, vs_error **err);
  * digests of the uncompressed tar (diff_id) and of the written blob. */
 int vs_layer_pack(const char *upper_dir, int out_fd, char **diff_id, char **digest,
                   int64_t *blob_size, vs_error **err);
+/* The same, leaving out the empty regular files at the given paths
+ * ("etc/hostname": relative, no leading slash): mount targets. */
+int vs_layer_pack_skipping(const char *upper_dir, const char *const *skip_stubs, int out_fd,
+                           char **diff_id, char **digest, int64_t *blob_size, vs_error **err);
 
 #endif

@@ -42,6 +42,7 @@ struct pack {
         int64_t blob_size;
         void *links; /* tsearch tree of struct hardlink */
         char *buf;
+        const char *const *skip_stubs; /* paths whose empty files are left out */
 };
 
 static int cmp_links(const void *a, const void *b)
@@ -228,6 +229,11 @@ static int pack_one(struct pack *p, int dirfd, const char *name, const char *pre
         struct stat st;
         if (fd < 0 || fstat(fd, &st) < 0)
                 return vs_fail_errno(err, "cannot inspect %s", path);
+        /* The engine's mount targets (/etc/hostname...): empty files the
+         * runtime created to bind over, not the container's changes. */
+        for (size_t i = 0; p->skip_stubs && p->skip_stubs[i]; i++)
+                if (strcmp(path, p->skip_stubs[i]) == 0 && S_ISREG(st.st_mode) && st.st_size == 0)
+                        return 0;
         if (vs_layer_is_whiteout(&st)) {
                 _cleanup_free_ char *wh =
                     *prefix ? xasprintf("%s/.wh.%s", prefix, name) : xasprintf(".wh.%s", name);
@@ -362,7 +368,13 @@ static int close_writers(struct pack *p, vs_error **err)
 int vs_layer_pack(const char *upper_dir, int out_fd, char **diff_id, char **digest,
                   int64_t *blob_size, vs_error **err)
 {
-        struct pack p = {.out_fd = out_fd};
+        return vs_layer_pack_skipping(upper_dir, NULL, out_fd, diff_id, digest, blob_size, err);
+}
+
+int vs_layer_pack_skipping(const char *upper_dir, const char *const *skip_stubs, int out_fd,
+                           char **diff_id, char **digest, int64_t *blob_size, vs_error **err)
+{
+        struct pack p = {.out_fd = out_fd, .skip_stubs = skip_stubs};
         p.diff_md = EVP_MD_CTX_new();
         p.blob_md = EVP_MD_CTX_new();
         if (p.diff_md == NULL || p.blob_md == NULL)

@@ -5,7 +5,7 @@
  *   --stop-signal           vs_parse_signal    --ulimit    parse_ulimit
  *   --tmpfs                 parse_tmpfs        -v          parse_volume
  *   --cpuset-cpus           parse_cpuset       --env-file  read_env_file
- *   --interval (events)     parse_duration     --memory, --cpus...  parse_resources
+ *   --interval (events)     vs_parse_go_duration  --memory, --cpus...  parse_resources
  * -v with a host path would create that host directory: only volume names
  * and anonymous volumes are fuzzed (created under this process's scratch
  * data root). -p and --mount have no parser yet. */
@@ -101,7 +101,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         case 8: {
                 int64_t ns = 0;
-                if (parse_duration(s, &ns) && ns < 1)
+                if (vs_parse_go_duration(s, &ns) && ns < 1)
                         abort();
                 break;
         }

@@ -32,6 +32,7 @@ dicts_for() {
 	engine_values) echo "engine_values" ;;
 	config) echo "json config" ;;
 	dockerfile) echo "dockerfile" ;;
+	template) echo "template" ;;
 	esac
 }
 

@@ -1,0 +1,65 @@
+/* vessel export: a container's filesystem (its image and its changes, as
+ * the container's root shows them) as an uncompressed tar, as Docker's
+ * export writes it. */
+#include "cmd/cmd.h"
+#include "cmd/options.h"
+#include "cmd/engine_cmd.h"
+#include "engine/engine.h"
+#include "image/image.h"
+#include "util/cleanup.h"
+#include "util/xalloc.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+int cmd_engine_export(int argc, char **argv)
+{
+        const char *output = NULL;
+        const struct vs_option opts[] = {
+            {"output", 'o', VS_OPT_STRING, &output, "FILE", "write to FILE instead"},
+            VS_OPT_TABLE_END,
+        };
+        struct vs_cmdline cl = {"export", "[-o FILE] CONTAINER",
+                                "Write a container's filesystem as a tar archive (to stdout).",
+                                opts, VS_PARSE_INTERSPERSED};
+        int first = vs_parse_options(&cl, argc, argv);
+        if (first < 0)
+                return cl.status;
+        if (argc - first != 1)
+                return vs_usage_error("export", "expected one CONTAINER");
+        vs_error *err = NULL;
+        if (!output && isatty(STDOUT_FILENO)) {
+                vs_fail(&err, "export: refusing to write a tar archive to a terminal (use -o "
+                              "FILE or redirect)");
+                return vs_report_error(&err);
+        }
+        _cleanup_engine_ struct vs_engine *e = NULL;
+        _cleanup_ctr_ struct vs_ctr *ct = NULL;
+        if (vs_cmd_open_engine(&e, &err) < 0 || vs_ctr_resolve(e, argv[first], &ct, &err) < 0)
+                return vs_report_error(&err);
+        _cleanup_close_ int out = STDOUT_FILENO;
+        if (output) {
+                out = open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+                if (out < 0) {
+                        vs_fail_errno(&err, "export: cannot create %s", output);
+                        return vs_report_error(&err);
+                }
+        } else {
+                out = dup(STDOUT_FILENO);
+        }
+        bool mounted = false;
+        if (vs_engine_mount_rootfs(e, ct, &mounted, &err) < 0)
+                return vs_report_error(&err);
+        _cleanup_free_ char *rootfs = xasprintf("%s/rootfs", ct->dir);
+        int r = vs_tar_stream_tree(rootfs, NULL, out, &err);
+        if (mounted) {
+                _cleanup_error_ vs_error *uerr = NULL;
+                if (vs_engine_umount_rootfs(ct, &uerr) < 0 && r == 0) {
+                        err = steal_ptr(uerr);
+                        r = -1;
+                }
+        }
+        return r < 0 ? vs_report_error(&err) : 0;
+}

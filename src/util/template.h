@@ -1,0 +1,50 @@
+/* Go text/template, the subset Docker's --format strings use, over json-c
+ * values: text and {{actions}} with {{- -}} trimming and comments; fields
+ * (.A.B, $x.A, (pipe).A), variables ($, $x := ..., $x = ..., range $i, $e
+ * := ...), pipelines (a | f b), if/else if/else, range (arrays; objects in
+ * key order) with else, with/else, and the functions json, join, split,
+ * upper, lower, title, len, index, printf, print, println, truncate, pad,
+ * eq, ne, lt, le, gt, ge, and, or, not.
+ *
+ * Values print as Go's %v prints decoded JSON: strings as they are,
+ * integers in decimal, floats in Go's shortest %g, arrays as [a b],
+ * objects as map[k:v] (sorted keys), null as <nil>, a missing key as
+ * <no value> (or an error when the template is strict: a fixed set of
+ * fields, as Docker's ps and images have).
+ *
+ * Tables (vs_format_*): a format "table FMT" prints a header (FMT executed
+ * on a header object mapping each field to its title) and one row per item,
+ * cells split at tabs and aligned as Go's tabwriter(minwidth 10, padding 3)
+ * aligns them; "\t" and "\n" written as two characters become a tab and a
+ * newline, as Docker does. */
+#ifndef VESSEL_UTIL_TEMPLATE_H
+#define VESSEL_UTIL_TEMPLATE_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "util/error.h"
+
+struct vs_template;
+
+/* Parses text. Errors: "template: :LINE: what". */
+int vs_template_parse(const char *text, struct vs_template **out, vs_error **err);
+/* strict: a field that is missing from an object is an error. */
+void vs_template_set_strict(struct vs_template *t, bool strict);
+/* Executes t on data; *out: the text (malloc'd). */
+int vs_template_exec(const struct vs_template *t, json_object *data, char **out, vs_error **err);
+void vs_template_free(struct vs_template *t);
+
+/* Aligns tab-separated cells as Go's text/tabwriter with Docker's
+ * settings (minwidth 10, tabwidth 1, padding 3, spaces). */
+char *vs_tabwriter(const char *text);
+
+/* Docker's --format for a list: "table" alone is default_table; "table
+ * FMT" prints the header row (FMT on header) then aligned rows; any other
+ * FMT prints each row followed by a newline. rows: an array of objects.
+ * strict: fields outside the rows' (and header's) set are errors. */
+int vs_format_list(FILE *out, const char *format, const char *default_table, json_object *header,
+                   json_object *rows, bool strict, vs_error **err);
+
+#endif

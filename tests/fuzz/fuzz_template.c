@@ -1,0 +1,62 @@
+/* The Go text/template library (src/util/template.c, template_exec.c)
+ * behind every --format: the input is a template, optionally followed by
+ * a NUL byte and the JSON document it runs on (a fixed container-like
+ * document otherwise). The template is parsed, executed lax and strict,
+ * and used as a "table" list format; a failure must carry a message, the
+ * output of a success goes through the tabwriter. */
+#include "fuzz_util.h"
+
+#include "util/cleanup.h"
+#include "util/template.h"
+
+#include <json-c/json.h>
+
+static const char *DEFAULT_DATA =
+    "{\"ID\":\"abc\",\"Names\":\"web\",\"Count\":3,\"Ratio\":0.25,\"On\":true,\"Nil\":null,"
+    "\"List\":[\"a\",1,[2],{\"k\":\"v\"}],\"Labels\":{\"b\":\"2\",\"a\":\"1\"},"
+    "\"State\":{\"Status\":\"running\",\"Pid\":42}}";
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+        _cleanup_free_ char *text = fuzz_cstr(data, size);
+        size_t tlen = strlen(text);
+        json_object *doc = NULL;
+        if (tlen < size)
+                doc = json_tokener_parse(text + tlen + 1);
+        if (!doc)
+                doc = json_tokener_parse(DEFAULT_DATA);
+        vs_error *err = NULL;
+        struct vs_template *t = NULL;
+        int ret = vs_template_parse(text, &t, &err);
+        fuzz_check_result(ret, &err);
+        if (ret == 0) {
+                for (int strict = 0; strict < 2; strict++) {
+                        vs_template_set_strict(t, strict);
+                        char *out = NULL;
+                        ret = vs_template_exec(t, doc, &out, &err);
+                        if (ret == 0 && out == NULL)
+                                abort();
+                        fuzz_check_result(ret, &err);
+                        if (out) {
+                                free(vs_tabwriter(out));
+                                free(out);
+                        }
+                }
+                vs_template_free(t);
+        }
+        _cleanup_free_ char *table = xasprintf("table %s", text);
+        json_object *rows = json_object_new_array();
+        json_object_array_add(rows, json_object_get(doc));
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        if (f) {
+                ret = vs_format_list(f, table, "{{.ID}}", doc, rows, true, &err);
+                fuzz_check_result(ret, &err);
+                fclose(f);
+                free(buf);
+        }
+        json_object_put(rows);
+        json_object_put(doc);
+        return 0;
+}

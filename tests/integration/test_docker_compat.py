@@ -1,0 +1,656 @@
+"""Docker parity (issue 17): focused tests per behaviour, and one command
+matrix run against vessel and, when Debian's docker.io is installed,
+against a private dockerd (started by test_callers.py's fixture: private
+dirs, --bridge=none --iptables=false --ip-masq=false --ip-forward=false).
+The matrix compares exit codes and normalised output and prints
+`N same, M differ`; a difference fails the test unless docs/docker-compat.md
+lists it (its matrix key, with the reason it stays)."""
+
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import tarfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import helpers
+from test_engine import Engine, engine, engine_data  # noqa: F401 (fixtures)
+from test_callers import busybox_tar, docker, runtime_paths  # noqa: F401 (fixtures)
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _run_bg(engine, *args):
+    res = engine("run", "-d", *args)
+    assert res.returncode == 0, res.stderr
+    return res.stdout.strip()
+
+
+# --------------------------------------------------------------------------
+# defects
+
+
+def test_kill_of_paused_container_kills_it(engine):
+    _run_bg(engine, "--name", "kp", "busybox", "sleep", "1000")
+    engine.wait_state("kp", lambda i: i["State"]["Running"], what="running")
+    engine.ok("pause", "kp")
+    res = engine("kill", "kp")
+    assert res.returncode == 0, res.stderr
+    info = engine.wait_state("kp", lambda i: i["State"]["Status"] == "exited", 10,
+                             what="killed while paused")
+    assert info["State"]["ExitCode"] == 137
+    assert not info["State"]["Paused"]
+
+
+def test_two_commits_of_one_running_container_both_succeed(engine):
+    _run_bg(engine, "--name", "cc", "busybox", "sh", "-c",
+            "while :; do date > /tick; done")
+    engine.wait_state("cc", lambda i: i["State"]["Running"], what="running")
+    results = []
+
+    def commit(tag):
+        results.append(engine("commit", "cc", f"cc-img:{tag}"))
+
+    for _round in range(3):
+        results.clear()
+        threads = [threading.Thread(target=commit, args=(t,)) for t in ("a", "b", "c")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for r in results:
+            assert r.returncode == 0, r.stderr
+    info = engine.inspect("cc")
+    assert info["State"]["Status"] == "running" and not info["State"]["Paused"]
+    # Thawed: the loop still writes.
+    a = engine.ok("exec", "cc", "cat", "/tick")
+    helpers.wait_for(lambda: engine.ok("exec", "cc", "cat", "/tick") != a, 5,
+                     what="the container to run again after the commits")
+    for t in ("a", "b", "c"):
+        engine.ok("rmi", f"cc-img:{t}")
+
+
+def test_pause_during_commit_outlives_it(engine):
+    _run_bg(engine, "--name", "pc", "busybox", "sleep", "1000")
+    engine.wait_state("pc", lambda i: i["State"]["Running"], what="running")
+    engine.ok("pause", "pc")
+    engine.ok("commit", "pc", "pc-img")
+    info = engine.inspect("pc")
+    assert info["State"]["Paused"], "commit thawed a container the user paused"
+    engine.ok("unpause", "pc")
+    assert engine.ok("exec", "pc", "echo", "alive") == "alive\n"
+    engine.ok("rmi", "pc-img")
+
+
+def test_start_of_running_container_is_a_noop(engine):
+    cid = _run_bg(engine, "--name", "sr", "busybox", "sleep", "1000")
+    engine.wait_state("sr", lambda i: i["State"]["Running"], what="running")
+    pid = engine.inspect("sr")["State"]["Pid"]
+    res = engine("start", "sr")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == "sr\n"
+    info = engine.inspect("sr")
+    assert info["State"]["Pid"] == pid and info["Id"] == cid
+
+
+def _layer_names(engine, image, tmp_path):
+    """Every path in every layer of the image, from `save`."""
+    out = tmp_path / "saved.tar"
+    engine.ok("save", "-o", out, image)
+    names = set()
+    with tarfile.open(out) as outer:
+        for m in outer.getmembers():
+            if not m.isfile() or m.size == 0:
+                continue
+            data = outer.extractfile(m).read()
+            try:
+                with tarfile.open(fileobj=io.BytesIO(data)) as layer:
+                    names.update(n.rstrip("/") for n in layer.getnames())
+            except tarfile.TarError:
+                continue  # a JSON document
+    return names
+
+
+def test_engine_mounted_files_in_cp_diff_commit(engine, tmp_path):
+    _run_bg(engine, "--name", "mf", "--hostname", "box7", "busybox", "sleep", "1000")
+    engine.wait_state("mf", lambda i: i["State"]["Running"], what="running")
+    engine.ok("exec", "mf", "touch", "/newfile")
+    # cp out gives what the container sees
+    engine.ok("cp", "mf:/etc/hostname", tmp_path / "hn")
+    assert (tmp_path / "hn").read_text() == "box7\n"
+    engine.ok("cp", "mf://etc/hosts", tmp_path / "hosts")
+    assert (tmp_path / "hosts").read_text() == engine.ok("exec", "mf", "cat", "/etc/hosts")
+    # diff lists only the container's own change
+    assert engine.ok("diff", "mf").splitlines() == ["A /newfile"]
+    # commit stores the change, not the mount targets
+    engine.ok("commit", "mf", "mf-img")
+    try:
+        names = _layer_names(engine, "mf-img", tmp_path)
+        assert "newfile" in names
+        assert not {"etc/hostname", "etc/hosts", "etc/resolv.conf"} & names, names
+    finally:
+        engine.ok("rmi", "mf-img")
+
+
+def test_user_gets_its_groups(engine):
+    assert engine.ok("run", "--rm", "-u", "nobody", "busybox", "id").strip() == \
+        "uid=65534(nobody) gid=65534(nogroup) groups=65534(nogroup)"
+    assert engine.ok("run", "--rm", "-u", "1234:5678", "busybox", "id").strip() == \
+        "uid=1234 gid=5678 groups=5678"
+    _run_bg(engine, "--name", "ug", "busybox", "sleep", "1000")
+    assert "groups=65534(nogroup)" in engine.ok("exec", "-u", "nobody", "ug", "id")
+
+
+def test_volume_commands(engine):
+    assert engine.ok("volume", "create", "--label", "k=v", "vc1") == "vc1\n"
+    assert engine.ok("volume", "create", "vc1") == "vc1\n"  # as Docker: no error
+    assert engine("volume", "create", "bad/name").returncode == 1
+    assert engine.ok("volume", "ls", "-q") .split() == ["vc1"]
+    assert engine.ok("volume", "ls", "--filter", "label=k=v", "--format", "{{.Name}}") == "vc1\n"
+    assert engine.ok("volume", "ls", "--filter", "label=k=x", "-q") == ""
+    info = json.loads(engine.ok("volume", "inspect", "vc1"))[0]
+    assert info["Name"] == "vc1" and info["Driver"] == "local" and info["Labels"] == {"k": "v"}
+    assert os.path.isdir(info["Mountpoint"])
+    engine.ok("run", "--name", "vu", "-v", "vc1:/data", "busybox", "sh", "-c", "echo x > /data/f")
+    res = engine("volume", "rm", "vc1")
+    assert res.returncode == 1 and "in use" in res.stderr
+    assert engine.ok("volume", "ls", "--filter", "dangling=false", "-q").split() == ["vc1"]
+    engine.ok("rm", "vu")
+    assert engine.ok("volume", "rm", "vc1") == "vc1\n"
+    res = engine("volume", "rm", "vc1")
+    assert res.returncode == 1 and "no such volume" in res.stderr
+    assert engine("volume", "inspect", "vc1").returncode == 1
+    engine.ok("volume", "create", "vc2")
+    out = engine.ok("volume", "prune", "-f")
+    assert "vc2" in out and engine.ok("volume", "ls", "-q") == ""
+
+
+def test_anonymous_volumes_removed_by_rm_v_and_rm(engine):
+    engine.ok("run", "--name", "av", "-v", "/data", "busybox", "true")
+    assert len(engine.ok("volume", "ls", "-q").split()) == 1
+    engine.ok("rm", "av")  # without -v the volume stays, as in Docker
+    assert len(engine.ok("volume", "ls", "-q").split()) == 1
+    engine.ok("volume", "prune", "-f")
+    engine.ok("run", "--name", "av", "-v", "/data", "busybox", "true")
+    engine.ok("rm", "-v", "av")
+    assert engine.ok("volume", "ls", "-q") == ""
+    engine.ok("run", "--rm", "-v", "/data", "busybox", "true")
+    assert engine.ok("volume", "ls", "-q") == ""
+
+
+def test_container_group_version_info(engine):
+    assert engine.ok("container", "run", "--rm", "busybox", "echo", "g") == "g\n"
+    engine.ok("container", "create", "--name", "cg", "busybox", "true")
+    assert engine.ok("container", "ls", "-a", "--format", "{{.Names}}") == "cg\n"
+    assert engine.ok("container", "inspect", "-f", "{{.Name}}", "cg") == "/cg\n"
+    out = engine.ok("container", "prune", "-f")
+    assert out.startswith("Deleted Containers:\n") and engine.records() == []
+    assert engine("container", "nope").returncode != 0
+    assert engine.ok("version", "--format", "{{.Client.Os}}/{{.Server.Os}}") == "linux/linux\n"
+    assert json.loads(engine.ok("version", "--format", "{{json .Server.Version}}")) != ""
+    assert engine.ok("info", "--format", "{{.OSType}} {{.Containers}}") == "linux 0\n"
+
+
+def test_format_and_filters(engine):
+    _run_bg(engine, "--name", "fa", "busybox", "sleep", "1000")
+    engine.ok("create", "--name", "fb", "busybox", "true")
+    assert engine("run", "--name", "fc", "busybox", "sh", "-c", "exit 3").returncode == 3
+    assert engine.ok("ps", "--format", "{{.Names}}") == "fa\n"
+    assert engine.ok("ps", "-a", "--filter", "status=created", "--format", "{{.Names}}") == "fb\n"
+    assert engine.ok("ps", "-a", "--filter", "exited=3", "--format", "{{.Names}}") == "fc\n"
+    assert engine.ok("ps", "-a", "--filter", "name=f[ab]", "--format", "{{.Names}}").split() \
+        == ["fb", "fa"]
+    assert engine.ok("ps", "-a", "--filter", "since=fa", "--format", "{{.Names}}").split() \
+        == ["fc", "fb"]
+    assert engine.ok("ps", "-a", "--filter", "before=fb", "--format", "{{.Names}}") == "fa\n"
+    out = engine.ok("ps", "-a", "--format", "table {{.Names}}\\t{{.State}}")
+    assert out.splitlines()[0].split() == ["NAMES", "STATE"]
+    assert len({line.index(line.split()[1]) for line in out.splitlines()}) == 1  # aligned
+    res = engine("ps", "--format", "{{.NoSuchField}}")
+    assert res.returncode == 1 and "NoSuchField" in res.stderr
+    assert engine("ps", "--filter", "colour=red").returncode == 1
+    assert engine.ok("inspect", "-f", "{{range $i, $a := .Config.Cmd}}{{$i}}{{$a}} {{end}}",
+                     "fa") == "0sleep 11000 \n"
+    assert engine.ok("images", "--format", "{{.Repository}}:{{.Tag}}",
+                     "--filter", "reference=busybox") == "busybox:latest\n"
+    assert engine.ok("history", "--format", "{{.Size}}", "busybox").strip() != ""
+
+
+def test_cp_tar_streams(engine, tmp_path):
+    _run_bg(engine, "--name", "ct", "--hostname", "tarbox", "busybox", "sleep", "1000")
+    engine.wait_state("ct", lambda i: i["State"]["Running"], what="running")
+    out = subprocess.run([engine.binary, "cp", "ct:/etc/hostname", "-"], env=engine.env,
+                         capture_output=True, timeout=60, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    with tarfile.open(fileobj=io.BytesIO(out.stdout)) as t:
+        assert t.getnames() == ["hostname"]
+        assert t.extractfile("hostname").read() == b"tarbox\n"
+    assert not (tmp_path / "-").exists()
+    engine.ok("exec", "ct", "mkdir", "-p", "/d/sub")
+    engine.ok("exec", "ct", "sh", "-c", "echo x > /d/sub/f; ln -s sub /d/link")
+    out = subprocess.run([engine.binary, "cp", "ct:/d", "-"], env=engine.env,
+                         capture_output=True, timeout=60)
+    with tarfile.open(fileobj=io.BytesIO(out.stdout)) as t:
+        names = {m.name.rstrip("/"): m for m in t.getmembers()}
+    assert set(names) == {"d", "d/sub", "d/sub/f", "d/link"}
+    assert names["d/link"].issym() and names["d/link"].linkname == "sub"
+    # in: a tar on stdin, unpacked into a directory of the container
+    data = _tar_of("fromtar", b"tar data\n")
+    res = engine("cp", "-", "ct:/tmp", input=data)
+    assert res.returncode == 0, res.stderr
+    assert engine.ok("exec", "ct", "cat", "/tmp/fromtar") == "tar data\n"
+    # bad input: not a tar, a file as destination, an escaping entry
+    assert engine("cp", "-", "ct:/tmp", input=b"not a tar").returncode == 1
+    assert engine("cp", "-", "ct:/etc/passwd", input=data).returncode == 1
+    evil = _tar_of("../../escaped", b"x")
+    assert engine("cp", "-", "ct:/tmp", input=evil).returncode == 1
+    assert engine("exec", "ct", "ls", "/escaped").returncode != 0
+    ctr_dir = engine.containers_dir() / engine.inspect("ct")["Id"]
+    assert not [p for p in os.listdir(ctr_dir) if p.startswith("cp-")]
+
+
+def test_logs_since_until(engine):
+    engine.ok("run", "--name", "ls1", "busybox", "sh", "-c", "echo one; sleep 2; echo two")
+    assert engine.ok("logs", "--since", "1h", "ls1") == "one\ntwo\n"
+    assert engine.ok("logs", "--since", "1s", "ls1") == "two\n"
+    assert engine.ok("logs", "--until", "2000-01-01T00:00:00Z", "ls1") == ""
+    stamps = engine.ok("logs", "-t", "ls1").split()
+    first = stamps[0]  # RFC 3339 time of "one"
+    assert engine.ok("logs", "--until", first, "ls1") == "one\n"
+    assert engine.ok("logs", "--since", "0", "ls1") == "one\ntwo\n"
+    res = engine("logs", "--since", "yesterday", "ls1")
+    assert res.returncode != 0 and "--since" in res.stderr
+
+
+def test_top_with_ps_options(engine):
+    if not shutil.which("ps"):
+        pytest.skip("the host has no ps (procps): top with ps options runs it")
+    _run_bg(engine, "--name", "tq", "busybox", "sleep", "1000")
+    engine.wait_state("tq", lambda i: i["State"]["Running"], what="running")
+    pid = engine.inspect("tq")["State"]["Pid"]
+    lines = engine.ok("top", "tq", "-o", "pid,comm").splitlines()
+    assert lines[0].split() == ["PID", "COMMAND"]
+    assert [line.split() for line in lines[1:]] == [[str(pid), "sleep"]]
+    res = engine("top", "tq", "-o", "comm")
+    assert res.returncode == 1 and "PID" in res.stderr
+
+
+def test_export(engine, tmp_path):
+    _run_bg(engine, "--name", "xp", "busybox", "sh", "-c", "echo hi > /made; sleep 1000")
+    helpers.wait_for(lambda: engine("exec", "xp", "test", "-s", "/made").returncode == 0, 10,
+                     what="/made")
+    engine.ok("exec", "xp", "mkfifo", "/fifo")
+    out = subprocess.run([engine.binary, "export", "xp"], env=engine.env, capture_output=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    with tarfile.open(fileobj=io.BytesIO(out.stdout)) as t:
+        names = {m.name.rstrip("/"): m for m in t.getmembers()}
+        assert t.extractfile("made").read() == b"hi\n"
+    assert {"bin", "bin/sh", "etc/passwd", "made", "fifo"} <= set(names)
+    assert names["fifo"].isfifo()
+    # stopped: mounted for the export only
+    engine.ok("stop", "-t", "0", "xp")
+    engine.ok("export", "-o", tmp_path / "x.tar", "xp")
+    with tarfile.open(tmp_path / "x.tar") as t:
+        assert "made" in t.getnames()
+    ctr = str(engine.containers_dir())
+    assert not [line for line in open("/proc/self/mountinfo") if ctr in line]
+    assert engine("export", "nosuch-ctr").returncode == 1
+
+
+def test_system_df(engine):
+    _run_bg(engine, "--name", "df1", "busybox", "sh", "-c",
+            "dd if=/dev/zero of=/big bs=1k count=512 2>/dev/null; sleep 1000")
+    helpers.wait_for(lambda: engine("exec", "df1", "test", "-s", "/big").returncode == 0, 10,
+                     what="/big")
+    rows = [line.split("|") for line in engine.ok(
+        "system", "df", "--format", "{{.Type}}|{{.TotalCount}}|{{.Active}}|{{.Size}}").splitlines()]
+    by_type = {r[0]: r[1:] for r in rows}
+    assert list(by_type) == ["Images", "Containers", "Local Volumes", "Build Cache"]
+    assert by_type["Containers"][:2] == ["1", "1"]
+    assert by_type["Containers"][2].endswith("kB") or by_type["Containers"][2].endswith("MB")
+    assert by_type["Images"][1] == "1"
+    header = engine.ok("system", "df").splitlines()[0].split()
+    assert header == ["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"]
+
+
+def _pty_run(engine, *args):
+    """vessel ARGS on a new pseudo-terminal: (process, master fd)."""
+    master, slave = os.openpty()
+    p = subprocess.Popen([engine.binary, *args], env=engine.env, stdin=slave, stdout=slave,
+                         stderr=slave, start_new_session=True,
+                         preexec_fn=lambda: __import__("fcntl").ioctl(0, __import__(
+                             "termios").TIOCSCTTY, 0))
+    os.close(slave)
+    return p, master
+
+
+def _read_until(master, needle, timeout=10):
+    import select
+    buf = b""
+    deadline = time.monotonic() + timeout
+    while needle not in buf:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError(f"no {needle!r} in {buf!r}")
+        r, _, _ = select.select([master], [], [], left)
+        if r:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            buf += chunk
+    return buf
+
+
+def test_it_raw_terminal_and_detach_keys(engine):
+    p, master = _pty_run(engine, "run", "-it", "--name", "itx", "busybox", "sh")
+    try:
+        _read_until(master, b"# ")
+        os.write(master, b"echo o$((1+1)); echo t$((2+1))\n")
+        out = _read_until(master, b"t3\r\n")
+        assert b"o2\r\nt3\r\n" in out and b"\r\r\n" not in out, out
+        os.write(master, b"\x10\x11")  # ctrl-p ctrl-q
+        assert p.wait(timeout=10) == 0
+        assert engine.inspect("itx")["State"]["Running"], "detaching stopped the container"
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        os.close(master)
+    p, master = _pty_run(engine, "attach", "itx")
+    try:
+        os.write(master, b"echo b$((4+4))\n")
+        _read_until(master, b"b8\r\n")
+        os.write(master, b"exit 3\n")
+        assert p.wait(timeout=10) == 3
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        os.close(master)
+
+
+MEMORY_LIMIT = ("cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || "
+                "cat /sys/fs/cgroup/memory.max")
+
+
+def test_engine_update_applies_and_persists(engine):
+    _run_bg(engine, "--name", "up", "busybox", "sleep", "1000")
+    engine.wait_state("up", lambda i: i["State"]["Running"], what="running")
+    out = engine.ok("update", "--memory", "64m", "--memory-swap", "128m", "--pids-limit", "50",
+                    "--restart", "on-failure:3", "up")
+    assert out == "up\n"
+    hc = engine.inspect("up")["HostConfig"]
+    assert hc["Memory"] == 64 << 20 and hc["MemorySwap"] == 128 << 20
+    assert hc["PidsLimit"] == 50
+    assert hc["RestartPolicy"] == {"Name": "on-failure", "MaximumRetryCount": 3}
+    assert engine.ok("exec", "up", "sh", "-c", MEMORY_LIMIT).strip() == str(64 << 20)
+    engine.ok("restart", "-t", "1", "up")
+    assert engine.ok("exec", "up", "sh", "-c", MEMORY_LIMIT).strip() == str(64 << 20)
+    # bad values change nothing
+    res = engine("update", "--memory", "12x", "up")
+    assert res.returncode == 1 and "--memory" in res.stderr
+    assert engine.inspect("up")["HostConfig"]["Memory"] == 64 << 20
+    assert engine("update", "--memory", "64m", "nosuch-ctr").returncode == 1
+    assert engine("update", "up").returncode == 1
+    # a stopped container keeps it for its next start
+    engine.ok("stop", "-t", "1", "up")
+    engine.ok("update", "--memory", "32m", "up")
+    engine.ok("start", "up")
+    assert engine.ok("exec", "up", "sh", "-c", MEMORY_LIMIT).strip() == str(32 << 20)
+
+
+# --------------------------------------------------------------------------
+# the command matrix
+
+# (key, argv, post): post turns stdout into what is compared (default: the
+# normalised text). Steps run in order on one engine; names are fixed.
+def _tar_names(out):
+    try:
+        with tarfile.open(fileobj=io.BytesIO(out), mode="r|*") as t:
+            return "\n".join(f"{m.name} {m.type.decode() if isinstance(m.type, bytes) else m.type}"
+                             for m in t)
+    except tarfile.TarError as e:
+        return f"<not a tar: {e.__class__.__name__}>"
+
+
+def _tar_of(name, data):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as t:
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        info.mode = 0o644
+        t.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+MATRIX = [
+    # run and exit codes
+    ("run-echo", ["run", "--rm", "busybox", "echo", "hello"]),
+    ("run-exit-code", ["run", "--rm", "busybox", "sh", "-c", "exit 3"]),
+    ("run-not-found", ["run", "--rm", "busybox", "/no/such/cmd"]),
+    ("run-not-executable", ["run", "--rm", "busybox", "/etc"]),
+    ("run-bad-memory", ["run", "--rm", "--memory", "12x", "busybox", "true"]),
+    ("run-user-groups", ["run", "--rm", "-u", "nobody", "busybox", "id"]),
+    ("run-root-groups", ["run", "--rm", "busybox", "id"]),
+    ("run-user-group-name", ["run", "--rm", "-u", "nobody:nogroup", "busybox", "id"]),
+    ("run-user-uid-gid", ["run", "--rm", "-u", "1234:5678", "busybox", "id"]),
+    ("run-detached", ["run", "-d", "--name", "mx1", "busybox", "sleep", "1000"]),
+    # ps and its formats and filters
+    ("ps-format-fields", ["ps", "--format", "{{.Names}}|{{.Image}}|{{.Command}}|{{.State}}|"
+                          "{{.Ports}}|{{.Labels}}|{{.Mounts}}|{{.LocalVolumes}}"]),
+    ("ps-format-table", ["ps", "--format", "table {{.Names}}\\t{{.Image}}\\t{{.Command}}"]),
+    ("ps-format-status", ["ps", "--format", "{{.Status}}"]),
+    ("ps-format-funcs", ["ps", "--format", "{{upper .Names}} {{len .Names}} "
+                         "{{printf \"%-6s|\" .State}} {{if eq .State \"running\"}}up{{end}}"]),
+    ("ps-format-bad-field", ["ps", "--format", "{{.Nope}}"]),
+    ("ps-format-bad-syntax", ["ps", "--format", "{{.Names"]),
+    ("ps-filter-status", ["ps", "-a", "--filter", "status=running", "--format", "{{.Names}}"]),
+    ("ps-filter-name", ["ps", "-a", "--filter", "name=mx", "--format", "{{.Names}}"]),
+    ("ps-filter-ancestor", ["ps", "-a", "--filter", "ancestor=busybox", "--format",
+                            "{{.Names}}"]),
+    ("ps-filter-exited", ["ps", "-a", "--filter", "exited=0", "--format", "{{.Names}}"]),
+    ("ps-filter-bad-key", ["ps", "--filter", "bogus=1"]),
+    ("ps-filter-bad-status", ["ps", "--filter", "status=sleepy"]),
+    ("ps-quiet", ["ps", "-q"]),
+    ("ps-last", ["ps", "-n", "1", "--format", "{{.Names}}"]),
+    # inspect templates
+    ("inspect-fields", ["inspect", "-f", "{{.State.Running}} {{.State.Status}} {{.Name}} "
+                        "{{.Config.Image}}", "mx1"]),
+    ("inspect-range", ["inspect", "-f", "{{range .Config.Cmd}}[{{.}}]{{end}}", "mx1"]),
+    ("inspect-json", ["inspect", "-f", "{{json .Config.Cmd}}", "mx1"]),
+    ("inspect-index", ["inspect", "-f", "{{index .Config.Cmd 0}}", "mx1"]),
+    ("inspect-join", ["inspect", "-f", "{{join .Config.Cmd \",\"}}", "mx1"]),
+    ("inspect-bad-syntax", ["inspect", "-f", "{{.Name", "mx1"]),
+    ("inspect-missing", ["inspect", "nosuch-ctr"]),
+    ("inspect-type-image", ["inspect", "--type", "image", "-f", "{{.Id}}", "busybox"]),
+    # lifecycle
+    ("start-running", ["start", "mx1"]),
+    ("pause", ["pause", "mx1"]),
+    ("pause-again", ["pause", "mx1"]),
+    ("ps-paused", ["ps", "--format", "{{.Names}} {{.State}}"]),
+    ("start-paused", ["start", "mx1"]),
+    ("kill-paused", ["kill", "mx1"]),
+    ("wait-killed", ["wait", "mx1"]),
+    ("inspect-killed", ["inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "mx1"]),
+    ("kill-stopped", ["kill", "mx1"]),
+    ("start-stopped", ["start", "mx1"]),
+    ("stop", ["stop", "-t", "1", "mx1"]),
+    ("rm", ["rm", "mx1"]),
+    ("rm-missing", ["rm", "mx1"]),
+    # exec, files, diff, commit
+    ("run-detached-2", ["run", "-d", "--name", "mx2", "busybox", "sleep", "1000"]),
+    ("exec-echo", ["exec", "mx2", "echo", "hi"]),
+    ("exec-exit", ["exec", "mx2", "sh", "-c", "exit 4"]),
+    ("exec-missing-ctr", ["exec", "nosuch-ctr", "true"]),
+    ("exec-touch", ["exec", "mx2", "touch", "/newfile"]),
+    ("diff", ["diff", "mx2"]),
+    ("cp-hostname-stdout", ["cp", "mx2:/etc/hostname", "-"], _tar_names),
+    ("cp-stdin", ["cp", "-", "mx2:/tmp"], None, _tar_of("fromtar", b"tar data\n")),
+    ("exec-cat-stdin-file", ["exec", "mx2", "cat", "/tmp/fromtar"]),
+    ("cp-missing-path", ["cp", "mx2:/no/such", "-"]),
+    ("commit", ["commit", "mx2", "compat-img:1"]),
+    ("run-committed", ["run", "--rm", "compat-img:1", "sh", "-c",
+                       "ls /newfile; wc -c < /etc/hostname"]),
+    ("history-format", ["history", "--format", "{{.Size}}|{{.Comment}}", "compat-img:1"]),
+    ("rmi-committed", ["rmi", "compat-img:1"]),
+    ("update-memory", ["update", "--memory", "64m", "--memory-swap", "128m", "mx2"]),
+    ("inspect-updated", ["inspect", "-f", "{{.HostConfig.Memory}}", "mx2"]),
+    ("update-missing", ["update", "--memory", "64m", "nosuch-ctr"]),
+    ("top", ["top", "mx2"], lambda out: out.decode().splitlines()[0].split()[:2]
+     if out.strip() else ""),
+    ("top-ps-options", ["top", "mx2", "-o", "pid,comm"],
+     lambda out: out.decode().splitlines()[0].split() if out.strip() else ""),
+    ("export", ["export", "mx2"], lambda out: "newfile" in _tar_names(out)),
+    ("rm-running", ["rm", "mx2"]),
+    ("rm-force", ["rm", "-f", "mx2"]),
+    # logs, wait of several
+    ("run-logs", ["run", "--name", "mx3", "busybox", "sh", "-c", "echo one; echo two"]),
+    ("logs", ["logs", "mx3"]),
+    ("logs-tail", ["logs", "--tail", "1", "mx3"]),
+    ("logs-since", ["logs", "--since", "1h", "mx3"]),
+    ("logs-until-past", ["logs", "--until", "2000-01-01T00:00:00Z", "mx3"]),
+    ("logs-missing", ["logs", "nosuch-ctr"]),
+    ("run-exit-5", ["run", "--name", "mx4", "busybox", "sh", "-c", "exit 5"]),
+    ("wait-several", ["wait", "mx3", "mx4"]),
+    ("ps-filter-exited-5", ["ps", "-a", "--filter", "exited=5", "--format", "{{.Names}}"]),
+    ("container-ls", ["container", "ls", "-a", "--format", "{{.Names}}"]),
+    ("container-inspect", ["container", "inspect", "-f", "{{.Name}}", "mx4"]),
+    ("container-prune", ["container", "prune", "-f"]),
+    ("ps-after-prune", ["ps", "-a", "-q"]),
+    # images
+    ("images-format", ["images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}"]),
+    ("images-filter-reference", ["images", "--filter", "reference=busy*", "--format",
+                                 "{{.Repository}}"]),
+    ("images-filter-dangling", ["images", "--filter", "dangling=true", "-q"]),
+    ("images-filter-bad", ["images", "--filter", "nope=1"]),
+    ("images-table", ["images", "--format", "table {{.Repository}}\\t{{.Tag}}"]),
+    ("image-inspect-missing", ["image", "inspect", "nosuch-image"]),
+    ("system-df", ["system", "df", "--format", "{{.Type}}"]),
+    # bad input
+    ("usage-unknown-flag", ["ps", "--no-such-flag"]),
+    ("usage-run-no-image", ["run"]),
+    ("stop-missing", ["stop", "nosuch-ctr"]),
+    ("wait-missing", ["wait", "nosuch-ctr"]),
+    ("start-missing", ["start", "nosuch-ctr"]),
+    ("volume-create-bad-name", ["volume", "create", "bad/name"]),
+    ("volume-inspect-missing", ["volume", "inspect", "nosuch-vol"]),
+    # version, info
+    ("version-format", ["version", "--format", "{{.Client.Os}}"]),
+    ("info-format", ["info", "--format", "{{.OSType}} {{.Containers}}"]),
+    # volumes
+    ("volume-create", ["volume", "create", "compat-vol"]),
+    ("volume-ls", ["volume", "ls", "--format", "{{.Name}} {{.Driver}}"]),
+    ("volume-inspect", ["volume", "inspect", "-f", "{{.Name}} {{.Driver}}", "compat-vol"]),
+    ("volume-rm", ["volume", "rm", "compat-vol"]),
+    ("volume-rm-missing", ["volume", "rm", "compat-vol"]),
+    ("run-anon-volume", ["run", "--name", "mx5", "-v", "/data", "busybox", "true"]),
+    ("volume-ls-anon", ["volume", "ls", "-q"], lambda out: len(out.split())),
+    ("rm-v", ["rm", "-v", "mx5"]),
+    ("volume-ls-after-rm-v", ["volume", "ls", "-q"], lambda out: len(out.split())),
+    ("run-rm-anon-volume", ["run", "--rm", "-v", "/data", "busybox", "true"]),
+    ("volume-ls-after-run-rm", ["volume", "ls", "-q"], lambda out: len(out.split())),
+]
+
+_MASKS = [
+    (re.compile(rb"\b[0-9a-f]{64}\b"), b"<ID>"),
+    (re.compile(rb"\bsha256:<ID>"), b"<ID>"),
+    (re.compile(rb"\b[0-9a-f]{12}\b"), b"<ID>"),
+    (re.compile(rb"(Less than a second|About a minute|About an hour|\d+ \w+) ago"), b"<AGO>"),
+    (re.compile(rb"Up (Less than a second|About a minute|\d+ \w+)"), b"Up <T>"),
+    (re.compile(rb"\b\d+(\.\d+)?[kMG]?B\b"), b"<SIZE>"),
+    (re.compile(rb"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d[^ \n]*( \+0000 UTC)?"), b"<TIME>"),
+    (re.compile(rb"[ \t]+\n"), b"\n"),
+    (re.compile(rb"[ \t]{2,}"), b"  "),
+]
+
+
+def _normalise(out):
+    # Docker's warning about this test's dockerd (--ip-forward=false)
+    out = out.replace(b"IPv4 forwarding is disabled. Networking will not work.\n", b"")
+    for pat, rep in _MASKS:
+        out = pat.sub(rep, out)
+    return out.decode(errors="replace")
+
+
+def _run_matrix(argv0, env, cwd):
+    results = {}
+    for step in MATRIX:
+        key, args = step[0], step[1]
+        post = step[2] if len(step) > 2 and step[2] else None
+        stdin = step[3] if len(step) > 3 else None
+        try:
+            p = subprocess.run([*argv0, *args], env=env, input=stdin if stdin else b"",
+                               capture_output=True, timeout=60, cwd=cwd)
+            code, out, err = p.returncode, p.stdout, p.stderr
+        except subprocess.TimeoutExpired:
+            code, out, err = "timeout", b"", b""
+        shown = post(out) if post else _normalise(out)
+        results[key] = (code, shown, err.decode(errors="replace").strip()[:300])
+    return results
+
+
+def _documented_differences():
+    """docs/docker-compat.md: rows `| `key` | reason |` of its table."""
+    text = (REPO / "docs" / "docker-compat.md").read_text()
+    found = {}
+    for line in text.splitlines():
+        m = re.match(r"\|\s*`([a-z0-9-]+)`\s*\|\s*(.+?)\s*\|\s*$", line)
+        if m:
+            found[m.group(1)] = m.group(2)
+    return found
+
+
+def _cleanup(argv0, env):
+    for name in ("mx1", "mx2", "mx3", "mx4", "mx5"):
+        subprocess.run([*argv0, "rm", "-f", "-v", name], env=env, capture_output=True)
+    subprocess.run([*argv0, "rmi", "compat-img:1"], env=env, capture_output=True)
+    subprocess.run([*argv0, "volume", "rm", "compat-vol"], env=env, capture_output=True)
+    subprocess.run([*argv0, "volume", "prune", "-f"], env=env, capture_output=True)
+
+
+def test_matrix_against_docker(vessel_bin, docker, tmp_path):
+    # A data root of its own: images other tests leave would show in `images`.
+    engine = Engine(vessel_bin, tmp_path / "data", tmp_path / "run", tmp_path)
+    vessel_argv = [engine.binary]
+    try:
+        mine = _run_matrix(vessel_argv, engine.env, tmp_path)
+    finally:
+        _cleanup(vessel_argv, engine.env)
+    assert engine.records() == [], f"records left: {engine.records()}"
+    assert engine.runtime_entries() == [], f"runtime state left: {engine.runtime_entries()}"
+    docker_argv = ["/usr/bin/docker"]
+    try:
+        theirs = _run_matrix(docker_argv, docker.env, tmp_path)
+    finally:
+        _cleanup(docker_argv, docker.env)
+    documented = _documented_differences()
+    same, differ, undocumented = [], [], []
+    for step in MATRIX:
+        key = step[0]
+        a, b = mine[key], theirs[key]
+        if a[0] == b[0] and a[1] == b[1]:
+            same.append(key)
+            continue
+        differ.append(key)
+        line = (f"{key}: vessel exit {a[0]} {a[1]!r} (stderr {a[2]!r})\n"
+                f"    docker exit {b[0]} {b[1]!r} (stderr {b[2]!r})")
+        print(line)
+        if key not in documented:
+            undocumented.append(line)
+    stale = [k for k in documented if k in same]
+    print(f"{len(same)} same, {len(differ)} differ")
+    if stale:
+        print("documented but now the same: " + ", ".join(stale))
+    assert not undocumented, (
+        f"{len(same)} same, {len(differ)} differ; differences not listed in "
+        "docs/docker-compat.md:\n" + "\n".join(undocumented))

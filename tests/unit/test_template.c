@@ -1,0 +1,213 @@
+/* The Go text/template subset (src/util/template.c, template_exec.c):
+ * expected outputs are what Go's text/template prints for the same
+ * template on the same decoded JSON. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "util/template.h"
+
+static const char *DATA =
+    "{\"Name\":\"web\",\"Id\":\"abc123\",\"Count\":3,\"Zero\":0,\"Big\":1073741824,"
+    "\"Ratio\":0.5,\"Huge\":1e6,\"On\":true,\"Nil\":null,\"Empty\":\"\","
+    "\"List\":[\"a\",\"b\",\"c\"],\"Nums\":[1,2],\"None\":[],"
+    "\"Labels\":{\"b\":\"2\",\"a\":\"1\"},"
+    "\"State\":{\"Status\":\"running\",\"Pid\":42,\"Health\":null},"
+    "\"Html\":\"<a&b>\"}";
+
+/* Executes tpl on DATA; returns the output or "ERR: message". */
+static char *run_strict(const char *tpl, bool strict)
+{
+        json_object *data = json_tokener_parse(DATA);
+        assert_non_null(data);
+        struct vs_template *t = NULL;
+        vs_error *err = NULL;
+        char *out = NULL;
+        if (vs_template_parse(tpl, &t, &err) == 0) {
+                vs_template_set_strict(t, strict);
+                if (vs_template_exec(t, data, &out, &err) < 0)
+                        out = NULL;
+                vs_template_free(t);
+        }
+        if (!out) {
+                assert_non_null(err);
+                size_t n = strlen(err->msg) + 8;
+                out = malloc(n);
+                snprintf(out, n, "ERR: %s", err->msg);
+                vs_error_free(&err);
+        }
+        json_object_put(data);
+        return out;
+}
+
+static char *run(const char *tpl)
+{
+        return run_strict(tpl, false);
+}
+
+#define EXPECT(tpl, want)                                                                          \
+        do {                                                                                       \
+                char *got_ = run(tpl);                                                             \
+                assert_string_equal(got_, want);                                                   \
+                free(got_);                                                                        \
+        } while (0)
+
+#define EXPECT_ERR(tpl, needle)                                                                    \
+        do {                                                                                       \
+                char *got_ = run(tpl);                                                             \
+                if (strncmp(got_, "ERR: ", 5) != 0 || !strstr(got_, needle))                       \
+                        fail_msg("%s: want an error with %s, got %s", tpl, needle, got_);          \
+                free(got_);                                                                        \
+        } while (0)
+
+static void test_fields_and_printing(void **state)
+{
+        (void) state;
+        EXPECT("plain text", "plain text");
+        EXPECT("{{.Name}}", "web");
+        EXPECT("{{.State.Status}}/{{.State.Pid}}", "running/42");
+        EXPECT("{{.Count}} {{.Big}} {{.Ratio}} {{.Huge}}", "3 1073741824 0.5 1e+06");
+        EXPECT("{{.On}} {{.Nil}} {{.Missing}}", "true <nil> <no value>");
+        EXPECT("{{.List}} {{.Labels}} {{.None}}", "[a b c] map[a:1 b:2] []");
+        EXPECT("{{.State.Health}}", "<nil>");
+        EXPECT("{{ .Name }}", "web");
+        EXPECT("a  {{- .Name -}}  b", "awebb");
+        EXPECT("{{/* a comment */}}x", "x");
+        EXPECT("{{.}}", "map[Big:1073741824 Count:3 Empty: Html:<a&b> Huge:1e+06 Id:abc123 "
+                        "Labels:map[a:1 b:2] List:[a b c] Name:web Nil:<nil> None:[] Nums:[1 2] "
+                        "On:true Ratio:0.5 State:map[Health:<nil> Pid:42 Status:running] Zero:0]");
+        EXPECT_ERR("{{.Missing.Deeper}}", "nil pointer evaluating interface {}.Deeper");
+        EXPECT_ERR("{{.Name.Deeper}}", "can't evaluate field Deeper in type string");
+        char *s = run_strict("{{.Missing}}", true);
+        assert_non_null(strstr(s, "can't evaluate field Missing"));
+        free(s);
+}
+
+static void test_functions(void **state)
+{
+        (void) state;
+        EXPECT("{{json .List}}", "[\"a\",\"b\",\"c\"]");
+        EXPECT("{{json .Html}}", "\"\\u003ca\\u0026b\\u003e\"");
+        EXPECT("{{json .Nil}}", "null");
+        EXPECT("{{json .State}}", "{\"Status\":\"running\",\"Pid\":42,\"Health\":null}");
+        EXPECT("{{join .List \",\"}}", "a,b,c");
+        EXPECT("{{upper .Name}} {{lower \"ABC\"}} {{title \"hello big world\"}}",
+               "WEB abc Hello Big World");
+        EXPECT("{{split \"a:b:c\" \":\"}}", "[a b c]");
+        EXPECT("{{len .List}} {{len .Labels}} {{len .Name}}", "3 2 3");
+        EXPECT("{{index .List 1}} {{index .Labels \"b\"}} {{index .Labels \"zz\"}}", "b 2 <nil>");
+        EXPECT_ERR("{{index .List 5}}", "index out of range: 5");
+        EXPECT("{{printf \"%s-%d-%5s|%-4s|%q|%v|%x\" .Name .Count \"ab\" \"c\" \"q\" .On 255}}",
+               "web-3-   ab|c   |\"q\"|true|ff");
+        EXPECT("{{printf \"%.2f\" .Ratio}}", "0.50");
+        EXPECT("{{printf \"%d\"}}", "%!d(MISSING)");
+        EXPECT("{{.Name | printf \"<%s>\"}}", "<web>");
+        EXPECT("{{.Name | upper | printf \"%s!\"}}", "WEB!");
+        EXPECT("{{truncate .Id 3}} [{{pad .Name 1 2}}]", "abc [ web  ]");
+        EXPECT("{{print 1 2 \"x\" 3}}", "1 2x3");
+        EXPECT("{{eq .Name \"web\"}} {{ne .Count 3}} {{lt 1 2}} {{ge .Count 4}}",
+               "true false true false");
+        EXPECT("{{eq .Name \"x\" \"y\" \"web\"}}", "true");
+        EXPECT("{{and .On .Name}} {{or .Empty .Name}} {{not .On}}", "web web false");
+        EXPECT("{{(index .List 2) | upper}}", "C");
+        EXPECT("{{(index .Labels \"a\")}}", "1");
+        EXPECT_ERR("{{eq .Name 3}}", "incompatible types for comparison");
+        EXPECT_ERR("{{len .Count}}", "len of type int");
+}
+
+static void test_control(void **state)
+{
+        (void) state;
+        EXPECT("{{if .On}}yes{{else}}no{{end}}", "yes");
+        EXPECT("{{if .Zero}}yes{{else if .Empty}}e{{else if .Count}}c{{else}}no{{end}}", "c");
+        EXPECT("{{if not .None}}empty{{end}}", "empty");
+        EXPECT("{{range .List}}[{{.}}]{{end}}", "[a][b][c]");
+        EXPECT("{{range $i, $e := .List}}{{$i}}={{$e}} {{end}}", "0=a 1=b 2=c ");
+        EXPECT("{{range $k, $v := .Labels}}{{$k}}:{{$v}},{{end}}", "a:1,b:2,");
+        EXPECT("{{range .None}}x{{else}}none{{end}}", "none");
+        EXPECT("{{range .List}}{{$.Name}}{{end}}", "webwebweb");
+        EXPECT("{{with .State}}{{.Status}}{{end}}", "running");
+        EXPECT("{{with .Nil}}x{{else}}nothing{{end}}", "nothing");
+        EXPECT("{{$n := .Name}}{{$n}}{{$n = \"x\"}}{{$n}}", "webx");
+        EXPECT("{{range .List -}}\n  {{.}}\n{{- end}}", "abc");
+}
+
+static void test_parse_errors(void **state)
+{
+        (void) state;
+        EXPECT_ERR("{{.Name", "unclosed action");
+        EXPECT_ERR("{{if .On}}x", "unexpected EOF");
+        EXPECT_ERR("{{end}}", "unexpected {{end}}");
+        EXPECT_ERR("{{nosuch .Name}}", "function \"nosuch\" not defined");
+        EXPECT_ERR("{{.Name \"x\"}}", "can't give argument to non-function");
+        EXPECT_ERR("{{\"abc}}", "unterminated quoted string");
+        EXPECT_ERR("{{$x}}", "undefined variable: $x");
+        EXPECT_ERR("{{(.Name}}", "unclosed left paren");
+        EXPECT_ERR("{{template \"x\"}}", "not supported");
+        EXPECT_ERR("{{}}", "missing value for command");
+        EXPECT_ERR("{{if .On}}a{{else}}b{{else}}c{{end}}", "expected end; found else");
+}
+
+static char *format_list(const char *fmt)
+{
+        json_object *rows = json_tokener_parse(
+            "[{\"ID\":\"1\",\"Names\":\"alpha\",\"Status\":\"Up\"},"
+            "{\"ID\":\"22\",\"Names\":\"b\",\"Status\":\"Exited (0) 3 seconds ago\"}]");
+        json_object *header = json_tokener_parse(
+            "{\"ID\":\"CONTAINER ID\",\"Names\":\"NAMES\",\"Status\":\"STATUS\"}");
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        vs_error *err = NULL;
+        int r = vs_format_list(f, fmt, "{{.ID}}\\t{{.Names}}", header, rows, true, &err);
+        fclose(f);
+        json_object_put(rows);
+        json_object_put(header);
+        if (r < 0) {
+                free(buf);
+                char *e = strdup(err->msg);
+                vs_error_free(&err);
+                return e;
+        }
+        return buf;
+}
+
+static void test_table(void **state)
+{
+        (void) state;
+        char *s = format_list("table {{.ID}}\\t{{.Names}}\\t{{.Status}}");
+        assert_string_equal(s, "CONTAINER ID   NAMES     STATUS\n"
+                               "1              alpha     Up\n"
+                               "22             b         Exited (0) 3 seconds ago\n");
+        free(s);
+        s = format_list("table");
+        assert_string_equal(s, "CONTAINER ID   NAMES\n1              alpha\n22             b\n");
+        free(s);
+        s = format_list("{{.Names}}");
+        assert_string_equal(s, "alpha\nb\n");
+        free(s);
+        s = format_list("{{.Nope}}");
+        assert_non_null(strstr(s, "can't evaluate field Nope"));
+        free(s);
+        s = format_list("{{.Names");
+        assert_non_null(strstr(s, "template parsing error"));
+        free(s);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_fields_and_printing),
+            cmocka_unit_test(test_functions),
+            cmocka_unit_test(test_control),
+            cmocka_unit_test(test_parse_errors),
+            cmocka_unit_test(test_table),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
