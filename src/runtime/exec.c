@@ -138,6 +138,36 @@ static void sync_error(vs_error **err, const struct vs_sync_msg *m)
                 (*err)->errno_ = m->value;
 }
 
+/* The stage's SYNC_CREATED (the stub is about to fork the process), or
+ * its error. */
+static int await_created(int sync_fd, vs_error **err)
+{
+        for (;;) {
+                struct vs_sync_msg m;
+                if (vs_sync_recv(sync_fd, &m) < 0)
+                        return vs_fail(err, "the process died before it started");
+                if (m.type == SYNC_ERROR) {
+                        sync_error(err, &m);
+                        return -1;
+                }
+                if (m.type == SYNC_CREATED)
+                        return 0;
+        }
+}
+
+/* EOF when the process's execve closed the socket, or the stub's error. */
+static int await_exec(int sync_fd, vs_error **err)
+{
+        struct vs_sync_msg m;
+        if (vs_sync_recv(sync_fd, &m) != 0)
+                return 0;
+        if (m.type == SYNC_ERROR)
+                sync_error(err, &m);
+        else
+                vs_fail(err, "unexpected message");
+        return -1;
+}
+
 int vs_container_exec(const struct vs_exec_opts *o, int *exit_status, vs_error **err)
 {
         _cleanup_state_ struct vs_state *st = NULL;
@@ -212,19 +242,8 @@ int vs_container_exec(const struct vs_exec_opts *o, int *exit_status, vs_error *
                 close(steal_fd(console));
         /* CREATED: the stage is about to exec the stub, which forks the
          * process and reports its pid on the pipe. */
-        for (;;) {
-                struct vs_sync_msg m;
-                if (vs_sync_recv(sync_fd, &m) < 0) {
-                        vs_fail(err, "the process died before it started");
-                        goto kill;
-                }
-                if (m.type == SYNC_ERROR) {
-                        sync_error(err, &m);
-                        goto kill;
-                }
-                if (m.type == SYNC_CREATED)
-                        break;
-        }
+        if (await_created(sync_fd, err) < 0)
+                goto kill;
         pid = vs_stage_wait(pp[0], stage, "the process died before it started", err);
         stage = -1;
         if (pid < 0) {
@@ -245,17 +264,8 @@ int vs_container_exec(const struct vs_exec_opts *o, int *exit_status, vs_error *
                 vs_fail(err, "the process died before it started");
                 goto kill;
         }
-        /* EOF when its execve closed the socket, or the stub's error. */
-        {
-                struct vs_sync_msg m;
-                if (vs_sync_recv(sync_fd, &m) == 0) {
-                        if (m.type == SYNC_ERROR)
-                                sync_error(err, &m);
-                        else
-                                vs_fail(err, "unexpected message");
-                        goto kill;
-                }
-        }
+        if (await_exec(sync_fd, err) < 0)
+                goto kill;
         if (console_peer >= 0) {
                 master = vs_recv_fd(console_peer, err);
                 if (master < 0)
