@@ -209,8 +209,10 @@ int vs_net_nat_setup(json_object *net, vs_error **err)
          * vessel bridge but connections to published ports (DNATed: the
          * host address is everyone's); an internal network forwards
          * nothing in or out. Hairpin: a container reaching a port
-         * published on its own bridge through a host address is
-         * masqueraded, so the answer comes back through the host. */
+         * published on its own bridge through a host address (itself
+         * included: the bridge port is in hairpin mode) is masqueraded,
+         * so the answer comes back through the host. The match is on the
+         * source subnet: iifname is empty in postrouting. */
         _cleanup_free_ char *filter =
             internal
                 ? xasprintf("add rule ip vessel forward iifname \"%s\" oifname != \"%s\" drop "
@@ -222,9 +224,10 @@ int vs_net_nat_setup(json_object *net, vs_error **err)
                             "!= \"%s\" ct status & dnat == 0 drop comment \"%s\"\n"
                             "add rule ip vessel forward iifname \"%s\" oifname \"%s\" oifname "
                             "!= \"%s\" ct status & dnat == 0 drop comment \"%s\"\n"
-                            "add rule ip vessel postrouting iifname \"%s\" oifname \"%s\" ct "
+                            "add rule ip vessel postrouting ip saddr %s oifname \"%s\" ct "
                             "status dnat masquerade comment \"%s\"\n",
-                            br, br, tag, br, VS_NET_DEFAULT_BRIDGE, br, tag, br, br, tag);
+                            br, br, tag, br, VS_NET_DEFAULT_BRIDGE, br, tag,
+                            vs_net_str(net, "Subnet"), br, tag);
         _cleanup_free_ char *adds =
             xasprintf("%s%sadd rule ip vessel postrouting oifname \"%s\" ip "
                       "saddr 127.0.0.0/8 masquerade comment \"%s\"\n",

@@ -678,12 +678,13 @@ def test_port_ranges_random_ports_port_cmd_ps_and_hairpin(net, outside):
     assert udp_ask(outside, "192.0.2.1", 9000) == "pong"
 
     # Hairpin: containers reach published ports through the host's
-    # addresses: a neighbour on the same bridge, and one on another network.
-    # (The publishing container itself does not: docs/networking.md.)
+    # addresses: the publishing container itself (its bridge port in
+    # hairpin mode), a neighbour on the same bridge, and one on another
+    # network.
     net.ok("run", "-d", "--name", "nb", "--network", "bridge", "busybox", "sleep", "60")
     net.ok("network", "create", "--subnet", "10.34.0.0/24", "other")
     net.ok("run", "-d", "--name", "far", "--network", "other", "busybox", "sleep", "60")
-    for ctr in ("nb", "far"):
+    for ctr in ("web", "nb", "far"):
         for addr in ("192.0.2.1", "172.30.0.1"):
             out = net.ok("exec", ctr, "wget", "-qO-", f"http://{addr}:8001/i.html")
             assert out == "port81\n", (ctr, addr)
