@@ -43,10 +43,13 @@ static int pick_ip(json_object *net, const char *want, uint32_t *out, vs_error *
         uint32_t gw;
         vs_net_addrs(net, &s, &gw);
         if (want == NULL) {
-                *out = vs_ipam_next(&s, gw, ip_taken, net);
+                struct vs_cidr r;
+                bool ranged = vs_net_range(net, &r);
+                *out = vs_ipam_next(&s, ranged ? &r : NULL, gw, ip_taken, net);
                 if (*out == 0)
                         return vs_error_set(err, ENOSPC, "network '%s' has no free address in %s",
-                                            vs_net_str(net, "Name"), vs_net_str(net, "Subnet"));
+                                            vs_net_str(net, "Name"),
+                                            vs_net_str(net, ranged ? "IPRange" : "Subnet"));
                 return 0;
         }
         uint32_t ip;

@@ -27,6 +27,8 @@ json_object *vs_netdb_find_endpoint(struct vs_netdb *db, const char *ctr_id, jso
 const char *vs_net_str(json_object *o, const char *key);
 /* Subnet/gateway of a stored network (validated when it was created). */
 void vs_net_addrs(json_object *net, struct vs_cidr *subnet, uint32_t *gw);
+/* The network's --ip-range into *range: false when it has none. */
+bool vs_net_range(json_object *net, struct vs_cidr *range);
 /* Rewrites the hosts file of every endpoint of net (in place: it is
  * bind-mounted into the running container). */
 void vs_net_refresh_hosts(struct vs_netdb *db, json_object *net);

@@ -49,17 +49,19 @@ bool vs_cidr6_overlap(const struct vs_cidr6 *a, const struct vs_cidr6 *b);
 void vs_ipv6_nth(const struct vs_cidr6 *c, uint32_t n, char buf[46]);
 /* "aa:bb:cc:dd:ee:ff", a unicast address. */
 int vs_mac_parse(const char *flag, const char *s, uint8_t mac[6], vs_error **err);
-/* Lowest usable host address of c that is not gw and for which taken()
- * is false; 0 when there is none. */
-uint32_t vs_ipam_next(const struct vs_cidr *c, uint32_t gw, bool (*taken)(void *, uint32_t),
-                      void *ud);
+/* Lowest usable host address of c (and of range, unless NULL: a
+ * network's --ip-range) that is not gw and for which taken() is false; 0
+ * when there is none. */
+uint32_t vs_ipam_next(const struct vs_cidr *c, const struct vs_cidr *range, uint32_t gw,
+                      bool (*taken)(void *, uint32_t), void *ud);
 
 /* ---- networks (src/net/store.c) ---- */
 struct vs_net_create_opts {
         const char *name;
-        const char *subnet;  /* NULL: the first free /24 of 10.89.0.0/16 */
-        const char *gateway; /* NULL: the subnet's first address */
-        const char *subnet6; /* an IPv6 subnet (needs ipv6) */
+        const char *subnet;   /* NULL: the first free /24 of 10.89.0.0/16 */
+        const char *gateway;  /* NULL: the subnet's first address */
+        const char *subnet6;  /* an IPv6 subnet (needs ipv6) */
+        const char *ip_range; /* allocate only from this CIDR inside subnet */
         bool internal, ipv6;
         char **labels; /* K=V */
 };

@@ -30,6 +30,12 @@ void vs_net_addrs(json_object *net, struct vs_cidr *subnet, uint32_t *gw)
         vs_ipv4_parse("gateway", vs_net_str(net, "Gateway"), gw, NULL);
 }
 
+bool vs_net_range(json_object *net, struct vs_cidr *range)
+{
+        return *vs_net_str(net, "IPRange") &&
+               vs_cidr_parse("ip-range", vs_net_str(net, "IPRange"), range, NULL) == 0;
+}
+
 static char *random_id(void)
 {
         unsigned char b[32];
@@ -225,6 +231,16 @@ int vs_net_create(const char *data_root, const struct vs_net_create_opts *o, cha
                         return vs_fail(err, "--gateway: %s is not a host address of %s", o->gateway,
                                        o->subnet);
         }
+        struct vs_cidr range = {0};
+        if (o->ip_range) {
+                if (o->subnet == NULL)
+                        return vs_fail(err, "--ip-range: needs --subnet");
+                if (vs_cidr_parse("--ip-range", o->ip_range, &range, err) < 0)
+                        return -1;
+                if (range.prefix < subnet.prefix || !vs_cidr_contains(&subnet, range.addr))
+                        return vs_fail(err, "--ip-range: %s is not inside --subnet %s", o->ip_range,
+                                       o->subnet);
+        }
         _cleanup_json_ json_object *labels = NULL;
         if (labels_json(o->labels, &labels, err) < 0)
                 return -1;
@@ -273,6 +289,10 @@ int vs_net_create(const char *data_root, const struct vs_net_create_opts *o, cha
         char gws[16];
         json_object *net =
             new_network(o->name, cidr, vs_ipv4_str(gw, gws), NULL, o->internal, steal_ptr(labels));
+        if (o->ip_range) {
+                _cleanup_free_ char *r = vs_cidr_str(&range);
+                json_object_object_add(net, "IPRange", json_object_new_string(r));
+        }
         if (o->subnet6) {
                 char gw6[46], canon[64];
                 vs_ipv6_nth(&s6, 0, canon);
@@ -303,6 +323,9 @@ static json_object *docker_shape(json_object *net)
         json_object *ipam = json_object_new_object(), *cfg = json_object_new_array(),
                     *c = json_object_new_object();
         json_object_object_add(c, "Subnet", json_object_new_string(vs_net_str(net, "Subnet")));
+        if (*vs_net_str(net, "IPRange"))
+                json_object_object_add(c, "IPRange",
+                                       json_object_new_string(vs_net_str(net, "IPRange")));
         json_object_object_add(c, "Gateway", json_object_new_string(vs_net_str(net, "Gateway")));
         json_object_array_add(cfg, c);
         if (*vs_net_str(net, "Subnet6")) {

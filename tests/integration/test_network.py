@@ -141,6 +141,11 @@ def test_create_ls_inspect_rm(net):
     (["host"], ["reserved"]),
     (["bad/name"], ["invalid network name"]),
     (["--driver", "macvlan", "x"], ["--driver", "macvlan"]),
+    (["--ip-range", "10.1.0.0/28", "x"], ["--ip-range", "needs --subnet"]),
+    (["--subnet", "10.1.0.0/24", "--ip-range", "10.1.1.0/28", "x"],
+     ["--ip-range", "10.1.1.0/28", "not inside", "10.1.0.0/24"]),
+    (["--subnet", "10.1.0.0/24", "--ip-range", "10.1.0.0/16", "x"], ["--ip-range", "not inside"]),
+    (["--subnet", "10.1.0.0/24", "--ip-range", "10.1.0.5/28", "x"], ["--ip-range", "host bits"]),
 ])
 def test_create_bad_input(net, args, mentions):
     net.ok("network", "create", "--subnet", "10.9.1.0/24", "taken")
@@ -149,6 +154,53 @@ def test_create_bad_input(net, args, mentions):
     helpers.assert_error(res, *mentions)
     helpers.assert_one_error_line(res)
     assert net.ok("network", "ls", "-q") == before
+
+
+def test_ip_range_labels_and_ls_filters(net):
+    # --ip-range: addresses come only from it (the subnet's broadcast stays
+    # out), then a clear error; --ip may still take any host address.
+    rid = net.ok("network", "create", "--subnet", "10.21.0.0/24", "--ip-range", "10.21.0.252/30",
+                 "--label", "team=red", "--label", "tier", "ranged").strip()
+    n = net.net("ranged")
+    assert n["IPAM"]["Config"] == [{"Subnet": "10.21.0.0/24", "IPRange": "10.21.0.252/30",
+                                    "Gateway": "10.21.0.1"}]
+    assert n["Labels"] == {"team": "red", "tier": ""}
+    for i in range(3):
+        net.ok("run", "-d", "--name", f"r{i}", "--network", "ranged", "busybox", "sleep", "60")
+    got = sorted(e["IPv4Address"] for e in net.net("ranged")["Containers"].values())
+    assert got == ["10.21.0.252/24", "10.21.0.253/24", "10.21.0.254/24"]
+    res = net("run", "--name", "r3", "--network", "ranged", "busybox", "true")
+    helpers.assert_error(res, "no free address", "10.21.0.252/30")
+    net("rm", "-f", "r3")
+    out = net.ok("run", "--rm", "--network", "ranged", "--ip", "10.21.0.9", "busybox", "ip",
+                 "-4", "addr", "show", "eth0")
+    assert "inet 10.21.0.9/24" in out, out
+    net.ok("rm", "-f", "r0", "r1", "r2")
+
+    # ls: -q, --no-trunc, --filter (values of one key OR, keys AND).
+    bid = net.ok("network", "create", "--label", "team=blue", "blue").strip()
+    did = net.net("bridge")["Id"]
+
+    def ls(*flags):
+        return sorted(net.ok("network", "ls", "-q", "--no-trunc", *flags).split())
+
+    assert ls() == sorted([rid, bid, did])
+    assert net.ok("network", "ls", "-q", "--filter", "name=rang") == rid[:12] + "\n"
+    assert ls("--filter", "name=rang") == [rid]
+    assert ls("--filter", "name=rang", "--filter", "name=blu") == sorted([rid, bid])
+    assert ls("--filter", f"id={bid[:6]}") == [bid]
+    assert ls("--filter", "label=team") == sorted([rid, bid])
+    assert ls("--filter", "label=team=red") == [rid]
+    assert ls("--filter", "label=tier") == [rid]
+    assert ls("--filter", "label=team=green") == []
+    assert ls("--filter", "label=team", "--filter", "name=blue") == [bid]
+    assert ls("-f", "driver=bridge") == sorted([rid, bid, did])
+    assert ls("--filter", "driver=macvlan") == []
+    table = net.ok("network", "ls", "--no-trunc", "--filter", "name=blue")
+    assert re.search(rf"^{bid}\s+blue\s+bridge\s+local$", table, re.M), table
+    one_error(net("network", "ls", "--filter", "color=red"), "--filter", "color=red")
+    one_error(net("network", "ls", "--filter", "name"), "--filter", "name")
+    net.ok("network", "rm", "ranged", "blue")
 
 
 @pytest.mark.parametrize("args, mentions", [

@@ -58,13 +58,23 @@ static void test_next(void **state)
 {
         struct vs_cidr c = {0x0a000000, 29}; /* .1 - .6 usable */
         uint32_t none[] = {0};
-        assert_int_equal(vs_ipam_next(&c, 0x0a000001, taken_list, none), 0x0a000002);
+        assert_int_equal(vs_ipam_next(&c, NULL, 0x0a000001, taken_list, none), 0x0a000002);
         uint32_t some[] = {0x0a000002, 0x0a000003, 0};
-        assert_int_equal(vs_ipam_next(&c, 0x0a000001, taken_list, some), 0x0a000004);
+        assert_int_equal(vs_ipam_next(&c, NULL, 0x0a000001, taken_list, some), 0x0a000004);
         uint32_t all[] = {0x0a000002, 0x0a000003, 0x0a000004, 0x0a000005, 0x0a000006, 0};
-        assert_int_equal(vs_ipam_next(&c, 0x0a000001, taken_list, all), 0);
+        assert_int_equal(vs_ipam_next(&c, NULL, 0x0a000001, taken_list, all), 0);
         /* A gateway at the end leaves the first address free. */
-        assert_int_equal(vs_ipam_next(&c, 0x0a000006, taken_list, none), 0x0a000001);
+        assert_int_equal(vs_ipam_next(&c, NULL, 0x0a000006, taken_list, none), 0x0a000001);
+        /* --ip-range: only its addresses; its first is the network's if
+         * it starts the subnet, and the broadcast stays out. */
+        struct vs_cidr big = {0x0a000000, 24}, r = {0x0a000080, 26}; /* .128-.191 */
+        assert_int_equal(vs_ipam_next(&big, &r, 0x0a000001, taken_list, none), 0x0a000080);
+        uint32_t low[] = {0x0a000080, 0x0a000081, 0};
+        assert_int_equal(vs_ipam_next(&big, &r, 0x0a000001, taken_list, low), 0x0a000082);
+        struct vs_cidr head = {0x0a000000, 30}, tail = {0x0a0000fc, 30};
+        assert_int_equal(vs_ipam_next(&big, &head, 0x0a000001, taken_list, none), 0x0a000002);
+        uint32_t fd[] = {0x0a0000fc, 0x0a0000fd, 0x0a0000fe, 0};
+        assert_int_equal(vs_ipam_next(&big, &tail, 0x0a000001, taken_list, fd), 0);
 }
 
 static void test_parse_port(void **state)
