@@ -17,10 +17,29 @@ static const char *data_root(void)
         return vs_globals.data_root;
 }
 
+/* --opt K=V: the one driver option vessel knows is the bridge's name. */
+static int driver_opts(char **opts, struct vs_net_create_opts *o)
+{
+        static const char bridge_name[] = "com.docker.network.bridge.name=";
+        for (size_t i = 0; opts && opts[i]; i++) {
+                if (strncmp(opts[i], bridge_name, sizeof(bridge_name) - 1) == 0) {
+                        o->bridge = opts[i] + sizeof(bridge_name) - 1;
+                        continue;
+                }
+                _cleanup_error_ vs_error *err = NULL;
+                vs_fail(&err,
+                        "--opt: unknown option '%s' (the bridge driver takes "
+                        "com.docker.network.bridge.name=NAME)",
+                        opts[i]);
+                return vs_report_error(&err);
+        }
+        return 0;
+}
+
 int cmd_network_create(int argc, char **argv)
 {
         struct vs_net_create_opts o = {0};
-        _cleanup_strv_ char **labels = NULL, **subnets = NULL;
+        _cleanup_strv_ char **labels = NULL, **subnets = NULL, **dopts = NULL;
         const char *driver = "bridge";
         const struct vs_option opts[] = {
             {"driver", 'd', VS_OPT_STRING, &driver, "bridge", "the only driver"},
@@ -35,6 +54,8 @@ int cmd_network_create(int argc, char **argv)
              "no outbound traffic, no default route"},
             {"ipv6", 0, VS_OPT_BOOL, &o.ipv6, NULL, "dual-stack: give an IPv6 --subnet too"},
             {"label", 0, VS_OPT_LIST, &labels, "K=V", "a label (repeatable)"},
+            {"opt", 'o', VS_OPT_LIST, &dopts, "K=V",
+             "driver option: com.docker.network.bridge.name=NAME"},
             VS_OPT_TABLE_END,
         };
         struct vs_cmdline cl = {"network create", "[OPTIONS] NAME", "Create a bridge network.",
@@ -56,6 +77,9 @@ int cmd_network_create(int argc, char **argv)
                 vs_fail(&err, "--driver: unsupported driver '%s' (bridge)", driver);
                 return vs_report_error(&err);
         }
+        int bad = driver_opts(dopts, &o);
+        if (bad)
+                return bad;
         if (first + 1 != argc)
                 return vs_usage_error("network create", "expects exactly one NAME");
         o.name = argv[first];

@@ -23,6 +23,10 @@
 
 #define VS_NET_DEFAULT        "bridge"
 #define VS_NET_DEFAULT_BRIDGE "vessel0"
+/* The interface group of every vessel bridge: the isolation rules find
+ * the other networks' bridges by it, whatever their names (--opt
+ * com.docker.network.bridge.name). */
+#define VS_NET_BRIDGE_GROUP   0x7e55e1u
 #define VS_NET_DEFAULT_SUBNET "172.30.0.0/16"
 
 /* ---- addresses (src/net/ipam.c) ---- */
@@ -62,6 +66,7 @@ struct vs_net_create_opts {
         const char *gateway;  /* NULL: the subnet's first address */
         const char *subnet6;  /* an IPv6 subnet (needs ipv6) */
         const char *ip_range; /* allocate only from this CIDR inside subnet */
+        const char *bridge;   /* the bridge's name (NULL: vs-<12 hex of the id>) */
         bool internal, ipv6;
         char **labels; /* K=V */
 };

@@ -130,7 +130,19 @@ int vs_nl_bridge_ensure(const char *name, uint32_t gw, unsigned prefix, vs_error
                 return vs_fail_errno(err, "cannot create bridge %s", name);
         if (addr_add(nl, name, gw, prefix, err) < 0)
                 return -1;
-        return link_up(nl, name, err);
+        /* Up, in vessel's interface group (also a bridge made before
+         * groups were set). */
+        unsigned idx = if_nametoindex(name);
+        if (idx == 0)
+                return vs_fail_errno(err, "cannot find network device %s", name);
+        nlh = link_msg(buf, RTM_NEWLINK, 0, (int) idx);
+        struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+        ifi->ifi_change = IFF_UP;
+        ifi->ifi_flags = IFF_UP;
+        mnl_attr_put_u32(nlh, IFLA_GROUP, VS_NET_BRIDGE_GROUP);
+        if (nl_request(nl, nlh) < 0)
+                return vs_fail_errno(err, "cannot bring bridge %s up", name);
+        return 0;
 }
 
 /* Hairpin mode on a bridge port: the bridge may send a frame back out of

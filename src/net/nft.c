@@ -9,7 +9,8 @@
  *                         fib daddr type local jump ports }
  *     chain ports       { tcp dport 8080 dnat to 10.89.0.2:80 comment "vessel:<ctr id>" ... }
  *     chain forward     { type filter hook forward priority filter;
- *                         iifname "<bridge>" oifname "vs-*" oifname != "<bridge>" drop ...
+ *                         iifname "<bridge>" oifgroup 0x7e55e1 oifname != "<bridge>"
+ *                             ct status & dnat == 0 drop ...
  *                         (internal: iifname "<bridge>" oifname != "<bridge>" drop, and back) }
  *     chain postrouting { type nat hook postrouting priority srcnat;
  *                         ip saddr <subnet> oifname != "<bridge>" masquerade
@@ -177,14 +178,11 @@ static int nat6_setup(json_object *net, const char *tag, bool internal, vs_error
                             "add rule ip6 vessel forward oifname \"%s\" iifname != \"%s\" drop "
                             "comment \"%s\"\n",
                             br, br, tag, br, br, tag)
-                : xasprintf("add rule ip6 vessel forward iifname \"%s\" oifname \"vs-*\" oifname "
-                            "!= \"%s\" drop comment \"%s\"\n"
-                            "add rule ip6 vessel forward iifname \"%s\" oifname \"%s\" drop "
-                            "comment \"%s\"\n"
+                : xasprintf("add rule ip6 vessel forward iifname \"%s\" oifgroup %u oifname "
+                            "!= \"%s\" ct status & dnat == 0 drop comment \"%s\"\n"
                             "add rule ip6 vessel postrouting ip6 saddr %s oifname != \"%s\" "
                             "masquerade comment \"%s\"\n",
-                            br, br, tag, br, VS_NET_DEFAULT_BRIDGE, tag, vs_net_str(net, "Subnet6"),
-                            br, tag);
+                            br, VS_NET_BRIDGE_GROUP, br, tag, vs_net_str(net, "Subnet6"), br, tag);
         return replace_in("ip6", SETUP6, tag, adds, err);
 }
 
@@ -220,14 +218,11 @@ int vs_net_nat_setup(json_object *net, vs_error **err)
                             "add rule ip vessel forward oifname \"%s\" iifname != \"%s\" drop "
                             "comment \"%s\"\n",
                             br, br, tag, br, br, tag)
-                : xasprintf("add rule ip vessel forward iifname \"%s\" oifname \"vs-*\" oifname "
-                            "!= \"%s\" ct status & dnat == 0 drop comment \"%s\"\n"
-                            "add rule ip vessel forward iifname \"%s\" oifname \"%s\" oifname "
+                : xasprintf("add rule ip vessel forward iifname \"%s\" oifgroup %u oifname "
                             "!= \"%s\" ct status & dnat == 0 drop comment \"%s\"\n"
                             "add rule ip vessel postrouting ip saddr %s oifname \"%s\" ct "
                             "status dnat masquerade comment \"%s\"\n",
-                            br, br, tag, br, VS_NET_DEFAULT_BRIDGE, br, tag,
-                            vs_net_str(net, "Subnet"), br, tag);
+                            br, VS_NET_BRIDGE_GROUP, br, tag, vs_net_str(net, "Subnet"), br, tag);
         _cleanup_free_ char *adds =
             xasprintf("%s%sadd rule ip vessel postrouting oifname \"%s\" ip "
                       "saddr 127.0.0.0/8 masquerade comment \"%s\"\n",

@@ -1,6 +1,7 @@
 /* The network database and the `network` commands' operations. */
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -182,6 +183,33 @@ static int check_name(const char *name, vs_error **err)
         return 0;
 }
 
+/* --opt com.docker.network.bridge.name: a device name of our own (IFNAMSIZ,
+ * no '/', ':' or blanks), not another network's bridge nor a device that
+ * exists (network rm deletes the bridge), nor in vessel's "vs" names. */
+static int check_bridge_name(struct vs_netdb *db, const char *name, vs_error **err)
+{
+        static const char opt[] = "--opt com.docker.network.bridge.name";
+        size_t n = strlen(name);
+        if (n == 0 || n >= IFNAMSIZ || strpbrk(name, "/: \t\n") || strcmp(name, ".") == 0 ||
+            strcmp(name, "..") == 0)
+                return vs_fail(err,
+                               "%s: '%s' is not a network device name (1-%d characters, no "
+                               "'/', ':' or blanks)",
+                               opt, name, IFNAMSIZ - 1);
+        if (strncmp(name, "vs", 2) == 0 || strcmp(name, VS_NET_DEFAULT_BRIDGE) == 0)
+                return vs_fail(err, "%s: '%s': names starting with 'vs' and '%s' are vessel's own",
+                               opt, name, VS_NET_DEFAULT_BRIDGE);
+        for (size_t i = 0; i < json_object_array_length(db->nets); i++) {
+                json_object *other = json_object_array_get_idx(db->nets, i);
+                if (strcmp(vs_net_str(other, "Bridge"), name) == 0)
+                        return vs_fail(err, "%s: '%s' is the bridge of network '%s'", opt, name,
+                                       vs_net_str(other, "Name"));
+        }
+        if (if_nametoindex(name) != 0)
+                return vs_fail(err, "%s: a network device '%s' exists already", opt, name);
+        return 0;
+}
+
 /* The network among db's whose subnet overlaps c, or NULL. */
 static json_object *overlapping(struct vs_netdb *db, const struct vs_cidr *c)
 {
@@ -269,6 +297,8 @@ int vs_net_create(const char *data_root, const struct vs_net_create_opts *o, cha
                         return vs_fail(err, "--subnet: %s overlaps %s of network '%s'", o->subnet6,
                                        vs_net_str(other, "Subnet6"), vs_net_str(other, "Name"));
         }
+        if (o->bridge && check_bridge_name(&db, o->bridge, err) < 0)
+                return -1;
         if (o->subnet) {
                 json_object *other = overlapping(&db, &subnet);
                 if (other)
@@ -287,8 +317,8 @@ int vs_net_create(const char *data_root, const struct vs_net_create_opts *o, cha
                 gw = subnet.addr + 1;
         _cleanup_free_ char *cidr = vs_cidr_str(&subnet);
         char gws[16];
-        json_object *net =
-            new_network(o->name, cidr, vs_ipv4_str(gw, gws), NULL, o->internal, steal_ptr(labels));
+        json_object *net = new_network(o->name, cidr, vs_ipv4_str(gw, gws), o->bridge, o->internal,
+                                       steal_ptr(labels));
         if (o->ip_range) {
                 _cleanup_free_ char *r = vs_cidr_str(&range);
                 json_object_object_add(net, "IPRange", json_object_new_string(r));

@@ -142,6 +142,14 @@ def test_create_ls_inspect_rm(net):
     (["bad/name"], ["invalid network name"]),
     (["--driver", "macvlan", "x"], ["--driver", "macvlan"]),
     (["--ip-range", "10.1.0.0/28", "x"], ["--ip-range", "needs --subnet"]),
+    (["-o", "com.docker.network.bridge.enable_icc=false", "x"], ["--opt", "enable_icc"]),
+    (["--opt", "mtu", "x"], ["--opt", "'mtu'"]),
+    (["-o", "com.docker.network.bridge.name=a/b", "x"], ["bridge.name", "a/b"]),
+    (["-o", "com.docker.network.bridge.name=0123456789abcdef", "x"], ["bridge.name"]),
+    (["-o", "com.docker.network.bridge.name=", "x"], ["bridge.name"]),
+    (["-o", "com.docker.network.bridge.name=vs-mine", "x"], ["bridge.name", "vs-mine"]),
+    (["-o", "com.docker.network.bridge.name=vessel0", "x"], ["bridge.name", "vessel0"]),
+    (["-o", "com.docker.network.bridge.name=lo", "x"], ["bridge.name", "lo", "exists"]),
     (["--subnet", "10.1.0.0/24", "--ip-range", "10.1.1.0/28", "x"],
      ["--ip-range", "10.1.1.0/28", "not inside", "10.1.0.0/24"]),
     (["--subnet", "10.1.0.0/24", "--ip-range", "10.1.0.0/16", "x"], ["--ip-range", "not inside"]),
@@ -462,28 +470,39 @@ def test_outbound_is_masqueraded_and_internal_has_no_way_out(net, outside_httpd)
 
 def test_networks_are_isolated_from_each_other(net):
     red = net.ok("network", "create", "--subnet", "10.81.0.0/24", "red").strip()
-    blue = net.ok("network", "create", "--subnet", "10.82.0.0/24", "blue").strip()
+    # blue and green have bridges named by --opt: isolated all the same.
+    blue = net.ok("network", "create", "--subnet", "10.82.0.0/24", "-o",
+                  "com.docker.network.bridge.name=blue0", "blue").strip()
+    green = net.ok("network", "create", "--subnet", "10.83.0.0/24", "--opt",
+                   "com.docker.network.bridge.name=br-green", "green").strip()
+    assert net.net("blue")["Options"]["com.docker.network.bridge.name"] == "blue0"
     net.ok("run", "-d", "--name", "r1", "--network", "red", "busybox", "sleep", "60")
     net.ok("run", "-d", "--name", "r2", "--network", "red", "busybox", "sleep", "60")
     net.ok("run", "-d", "--name", "b1", "--network", "blue", "busybox", "sleep", "60")
+    net.ok("run", "-d", "--name", "g1", "--network", "green", "busybox", "sleep", "60")
     net.ok("run", "-d", "--name", "d1", "--network", "bridge", "busybox", "sleep", "60")
+    assert "inet 10.82.0.1/24" in net.ip("-4", "addr", "show", "blue0")
+    assert "inet 10.83.0.1/24" in net.ip("-4", "addr", "show", "br-green")
     ip = {n: json.loads(net.ok("inspect", n))[0]["NetworkSettings"]["IPAddress"]
-          for n in ("r1", "r2", "b1", "d1")}
+          for n in ("r1", "r2", "b1", "g1", "d1")}
     net.ok("exec", "r1", "ping", "-c", "1", "-W", "3", ip["r2"])
     # The host side still reaches every network (through its bridges).
-    for n in ("r1", "b1", "d1"):
+    for n in ("r1", "b1", "g1", "d1"):
         subprocess.run(["ip", "netns", "exec", net.netns, "busybox", "ping", "-c", "1", "-W",
                         "3", ip[n]], check=True, capture_output=True)
-    for src, dst in (("r1", "b1"), ("b1", "r1"), ("r1", "d1"), ("d1", "b1")):
+    for src, dst in (("r1", "b1"), ("b1", "r1"), ("r1", "d1"), ("d1", "b1"), ("b1", "g1"),
+                     ("g1", "d1")):
         res = net("exec", src, "ping", "-c", "1", "-W", "2", ip[dst])
         assert res.returncode != 0, f"{src} reached {dst}:\n{res.describe()}"
     rules = nft_rules(net)
-    assert 'oifname "vs-*"' in rules, rules
-    net.ok("rm", "-f", "r1", "r2", "b1", "d1")
-    net.ok("network", "rm", "red", "blue")
-    # The networks' rules went with them; the default network's stay.
+    assert "oifgroup 0x007e55e1" in rules or "oifgroup 8279521" in rules, rules
+    net.ok("rm", "-f", "r1", "r2", "b1", "g1", "d1")
+    net.ok("network", "rm", "red", "blue", "green")
+    # The networks' rules and bridges went with them; the default network's stay.
     rules = nft_rules(net)
-    assert red not in rules and blue not in rules, rules
+    assert red not in rules and blue not in rules and green not in rules, rules
+    links = net.ip("-o", "link")
+    assert "blue0" not in links and "br-green" not in links, links
     assert net.net("bridge")["Id"] in rules
 
 
