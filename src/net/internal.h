@@ -43,6 +43,8 @@ void vs_net_veth_name(const char *ctr_id, const char *ifname, char buf[16]);
  * ("" or a range "A-B") into free ones, in place. */
 int vs_net_ports_resolve(struct vs_netdb *db, const char *ctr_id, json_object *ports,
                          vs_error **err);
+/* The first IPv6 host address among ports' bindings, or NULL. */
+const char *vs_net_ports_ip6(json_object *ports);
 int vs_net_ports_apply(const char *ctr_id, json_object *ep, vs_error **err);
 int vs_net_ports_remove(const char *ctr_id, json_object *ep, vs_error **err);
 /* The network's masquerade rules and sysctls, once its bridge exists. */

@@ -99,11 +99,13 @@ void vs_net_publish_all(json_object *exposed, json_object *bindings);
 /* ---- containers (src/net/endpoint.c) ---- */
 /* Checked at create time: the network exists (the default one is made on
  * first use) and ip (may be NULL) is a free address of its subnet. */
-int vs_net_check(const char *data_root, const char *network, const char *ip, vs_error **err);
+int vs_net_check(const char *data_root, const char *network, const char *ip, const char *ip6,
+                 vs_error **err);
 struct vs_net_endpoint_opts {
         const char *network;
         const char *ctr_id, *ctr_name, *hostname;
         const char *ip;         /* NULL: allocated */
+        const char *ip6;        /* NULL or "": allocated (dual-stack networks) */
         const char *mac;        /* NULL: the kernel's random one */
         char **aliases;         /* names peers resolve it by, besides its name */
         const char *hosts_path; /* the container's hosts file, kept current */
@@ -160,6 +162,8 @@ bool vs_nl_link_exists(const char *name);
 /* In table ip vessel: deletes the rules whose comment is tag and adds
  * adds (nft commands, their rules commented tag), in one transaction. */
 int vs_nft_replace(const char *tag, const char *adds, vs_error **err);
+/* The same in table ip6 vessel. */
+int vs_nft_replace6(const char *tag, const char *adds, vs_error **err);
 
 /* ---- CNI (src/net/cni.c) ---- */
 struct vs_cni_args {

@@ -75,9 +75,17 @@ static const char SETUP[] =
 /* IPv6 (dual-stack networks only): isolation and outbound masquerade. */
 static const char SETUP6[] =
     "add table ip6 vessel\n"
+    "add chain ip6 vessel prerouting { type nat hook prerouting priority dstnat; policy accept; "
+    "}\n"
+    "add chain ip6 vessel output { type nat hook output priority -100; policy accept; }\n"
     "add chain ip6 vessel forward { type filter hook forward priority filter; policy accept; }\n"
     "add chain ip6 vessel postrouting { type nat hook postrouting priority srcnat; policy "
-    "accept; }\n";
+    "accept; }\n"
+    "add chain ip6 vessel ports\n"
+    "flush chain ip6 vessel prerouting\n"
+    "flush chain ip6 vessel output\n"
+    "add rule ip6 vessel prerouting fib daddr type local jump ports\n"
+    "add rule ip6 vessel output fib daddr type local jump ports\n";
 
 static void write_sysctl(const char *path, const char *value)
 {
@@ -164,8 +172,13 @@ int vs_nft_replace(const char *tag, const char *adds, vs_error **err)
         return replace_in("ip", SETUP, tag, adds, err);
 }
 
-/* The IPv6 side of a dual-stack network: isolation as for IPv4 (ports are
- * IPv4 only), outbound masquerade unless internal. */
+int vs_nft_replace6(const char *tag, const char *adds, vs_error **err)
+{
+        return replace_in("ip6", SETUP6, tag, adds, err);
+}
+
+/* The IPv6 side of a dual-stack network: isolation, hairpin and outbound
+ * masquerade as for IPv4. */
 static int nat6_setup(json_object *net, const char *tag, bool internal, vs_error **err)
 {
         const char *br = vs_net_str(net, "Bridge");
@@ -181,8 +194,11 @@ static int nat6_setup(json_object *net, const char *tag, bool internal, vs_error
                 : xasprintf("add rule ip6 vessel forward iifname \"%s\" oifgroup %u oifname "
                             "!= \"%s\" ct status & dnat == 0 drop comment \"%s\"\n"
                             "add rule ip6 vessel postrouting ip6 saddr %s oifname != \"%s\" "
-                            "masquerade comment \"%s\"\n",
-                            br, VS_NET_BRIDGE_GROUP, br, tag, vs_net_str(net, "Subnet6"), br, tag);
+                            "masquerade comment \"%s\"\n"
+                            "add rule ip6 vessel postrouting ip6 saddr %s oifname \"%s\" ct "
+                            "status dnat masquerade comment \"%s\"\n",
+                            br, VS_NET_BRIDGE_GROUP, br, tag, vs_net_str(net, "Subnet6"), br, tag,
+                            vs_net_str(net, "Subnet6"), br, tag);
         return replace_in("ip6", SETUP6, tag, adds, err);
 }
 

@@ -92,6 +92,7 @@ def net(vessel_bin, tmp_path):
         assert eng.veths() == [], f"veths left: {eng.veths()}"
         assert eng.leases() == {}, f"leases left: {eng.leases()}"
         assert 'comment "vessel:' not in nft_rules(eng), nft_rules(eng)
+        assert 'comment "vessel:' not in nft_rules(eng, "ip6"), nft_rules(eng, "ip6")
     finally:
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
@@ -355,8 +356,8 @@ def test_prune_reclaims_a_lease_whose_container_is_gone(net):
 # published ports
 
 
-def nft_rules(net):
-    res = subprocess.run(["ip", "netns", "exec", net.netns, "nft", "list", "table", "ip",
+def nft_rules(net, family="ip"):
+    res = subprocess.run(["ip", "netns", "exec", net.netns, "nft", "list", "table", family,
                           "vessel"], capture_output=True, text=True)
     return res.stdout if res.returncode == 0 else ""
 
@@ -955,6 +956,75 @@ def test_dual_stack_network(net):
     res = subprocess.run(["ip", "netns", "exec", net.netns, "nft", "list", "table", "ip6",
                           "vessel"], capture_output=True, text=True)
     assert "vessel-net" not in res.stdout, res.stdout
+
+
+def fetch(ns, url):
+    """HTTP GET from the test's namespace: the body, or None (refused)."""
+    res = subprocess.run(["ip", "netns", "exec", ns, "timeout", "10", "busybox", "wget", "-qO-",
+                          url], capture_output=True, text=True)
+    return res.stdout if res.returncode == 0 else None
+
+
+def test_ipv6_published_ports_ip6_and_kill9(net):
+    net.ok("network", "create", "--ipv6", "--subnet", "10.37.0.0/24", "--subnet",
+           "fd00:37::/64", "six")
+    # A second address of the namespace stands in for the host's LAN one.
+    subprocess.run(["ip", "-n", net.netns, "addr", "add", "fd00:99::1/128", "dev", "lo"],
+                   check=True)
+    cid = net.ok("run", "-d", "--name", "web", "--network", "six", "--ip6", "fd00:37::77",
+                 "-p", "8080:80", "-p", "[::]:8081:80", "-p", "[fd00:99::1]:8082:80",
+                 "-p", "127.0.0.1:8083:80", "busybox", "sh", "-c",
+                 "mkdir /w; echo six > /w/i.html; exec httpd -f -p 80 -h /w").strip()
+    ns = json.loads(net.ok("inspect", "web"))[0]["NetworkSettings"]
+    assert ns["GlobalIPv6Address"] == "fd00:37::77", ns
+    lines = port_lines(net, "web")
+    for want in ("80/tcp -> 0.0.0.0:8080", "80/tcp -> [::]:8081",
+                 "80/tcp -> [fd00:99::1]:8082", "80/tcp -> 127.0.0.1:8083"):
+        assert want in lines, lines
+    assert "[fd00:99::1]:8082->80/tcp" in net.ok("ps")
+    helpers.wait_for(lambda: fetch(net.netns, "http://127.0.0.1:8080/i.html") == "six\n",
+                     what="httpd on the published port")
+    # The default binding answers on both families; [::] on IPv6 only;
+    # an address binding on that address only.
+    for url, body in (("http://[fd00:37::1]:8080/i.html", "six\n"),
+                      ("http://[fd00:99::1]:8080/i.html", "six\n"),
+                      ("http://[fd00:99::1]:8081/i.html", "six\n"),
+                      ("http://127.0.0.1:8081/i.html", None),
+                      ("http://[fd00:99::1]:8082/i.html", "six\n"),
+                      ("http://[fd00:37::1]:8082/i.html", None),
+                      ("http://127.0.0.1:8083/i.html", "six\n"),
+                      ("http://[fd00:99::1]:8083/i.html", None)):
+        assert fetch(net.netns, url) == body, url
+    # Hairpin over IPv6: the container itself and a neighbour.
+    net.ok("run", "-d", "--name", "nb", "--network", "six", "busybox", "sleep", "60")
+    for ctr in ("web", "nb"):
+        out = net.ok("exec", ctr, "wget", "-qO-", "http://[fd00:99::1]:8081/i.html")
+        assert out == "six\n", ctr
+    assert f"vessel:{cid}" in nft_rules(net, "ip6")
+    # The --ip6 address is taken; bad --ip6 and IPv6 -p are one clear error.
+    for args, mentions in (
+            (["--network", "six", "--ip6", "fd00:37::77"], ["--ip6", "already in use"]),
+            (["--network", "six", "--ip6", "fd00:38::5"], ["--ip6", "fd00:38::5", "six"]),
+            (["--network", "six", "--ip6", "fd00:37::1"], ["--ip6", "fd00:37::1"]),
+            (["--network", "six", "--ip6", "10.37.0.9"], ["--ip6", "not an IPv6"]),
+            (["--network", "bridge", "--ip6", "fd00:37::9"], ["--ip6", "no IPv6 subnet"]),
+            (["--network", "none", "--ip6", "fd00:37::9"], ["--ip6"]),
+            (["--network", "six", "-p", "[::1]:8090:80"], ["-p", "loopback"]),
+            (["--network", "bridge", "-p", "[fd00:99::1]:8090:80"],
+             ["-p", "fd00:99::1", "no IPv6 subnet"])):
+        one_error(net("run", "--rm", *args, "busybox", "true"), *mentions)
+    assert sorted(net.records()) == sorted([cid, net.ok("inspect", "-f", "{{.Id}}",
+                                                          "nb").strip()])
+    # kill -9 of the monitor and the init, then rm: no rule of either family.
+    info = json.loads(net.ok("inspect", "web"))[0]
+    os.kill(info["MonitorPid"], 9)
+    os.kill(info["State"]["Pid"], 9)
+    helpers.wait_for(lambda: not os.path.exists(f"/proc/{info['MonitorPid']}"),
+                     what="monitor gone")
+    net.ok("rm", "-f", "web", "nb")
+    assert f"vessel:{cid}" not in nft_rules(net, "ip6") + nft_rules(net)
+    assert "dnat to" not in nft_rules(net, "ip6")
+    net.ok("network", "rm", "six")
 
 
 @pytest.mark.parametrize("args, mentions", [
