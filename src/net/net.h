@@ -72,6 +72,17 @@ struct vs_net_create_opts {
 };
 int vs_net_create(const char *data_root, const struct vs_net_create_opts *o, char **id,
                   vs_error **err);
+/* The configuration's address keys (set once per process, before any
+ * network command): bip, the default network's bridge address with its
+ * prefix ("172.31.0.1/16"; NULL: 172.30.0.1/16), taken when that network
+ * is recorded or, while no container is on it, changed; and
+ * default-address-pools, where user networks without --subnet take their
+ * subnets (IPv4 bases; none: 10.89.0.0/16 in /24s). */
+struct vs_net_pool_spec {
+        const char *base; /* CIDR */
+        long size;        /* prefix length of the subnets */
+};
+void vs_net_set_defaults(const char *bip, const struct vs_net_pool_spec *pools, size_t n);
 /* Docker's `network inspect` objects: every network (array), or one by
  * name, id or unambiguous id prefix. */
 int vs_net_list(const char *data_root, json_object **out, vs_error **err);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/random.h>
@@ -17,7 +18,6 @@
 #include "util/xalloc.h"
 
 /* User networks without --subnet: the first free /24 here (podman's pool). */
-#define AUTO_POOL 0x0a590000u /* 10.89.0.0 */
 
 const char *vs_net_str(json_object *o, const char *key)
 {
@@ -35,6 +35,88 @@ bool vs_net_range(json_object *net, struct vs_cidr *range)
 {
         return *vs_net_str(net, "IPRange") &&
                vs_cidr_parse("ip-range", vs_net_str(net, "IPRange"), range, NULL) == 0;
+}
+
+static const char *cfg_bip;
+static struct vs_net_pool_spec *cfg_pools;
+static size_t cfg_npools;
+
+void vs_net_set_defaults(const char *bip, const struct vs_net_pool_spec *pools, size_t n)
+{
+        cfg_bip = bip;
+        free(cfg_pools);
+        cfg_pools = xmalloc((n + 1) * sizeof(*cfg_pools));
+        memcpy(cfg_pools, pools, n * sizeof(*cfg_pools));
+        cfg_npools = n;
+}
+
+/* bip as the default network's subnet and gateway. */
+static int parse_bip(struct vs_cidr *subnet, uint32_t *gw, vs_error **err)
+{
+        const char *slash = strchr(cfg_bip, '/');
+        _cleanup_free_ char *addr =
+            slash ? xstrndup(cfg_bip, (size_t) (slash - cfg_bip)) : xstrdup(cfg_bip);
+        char *end;
+        unsigned long n = slash ? strtoul(slash + 1, &end, 10) : 0;
+        if (slash == NULL || *end || n < 8 || n > 30 || vs_ipv4_parse("bip", addr, gw, NULL) < 0)
+                return vs_fail(err,
+                               "configuration key bip: '%s' is not the bridge's IPv4 address "
+                               "with a prefix length of 8 to 30 (e.g. 172.31.0.1/16)",
+                               cfg_bip);
+        subnet->prefix = (unsigned) n;
+        subnet->addr = *gw & (0xffffffffu << (32 - n));
+        uint32_t bcast = subnet->addr | (0xffffffffu >> n);
+        if (*gw == subnet->addr || *gw == bcast)
+                return vs_fail(err, "configuration key bip: '%s' is not a host address", cfg_bip);
+        return 0;
+}
+
+static json_object *overlapping(struct vs_netdb *db, const struct vs_cidr *c);
+static json_object *new_network(const char *name, const char *subnet, const char *gw,
+                                const char *bridge, bool internal, json_object *labels);
+
+/* The default network as bip says: recorded so, or changed while no
+ * container is on it (its bridge deleted, to be made again). */
+static int default_network(struct vs_netdb *db, json_object *cur, vs_error **err)
+{
+        struct vs_cidr subnet = {0xac1e0000u, 16}; /* 172.30.0.0/16 */
+        uint32_t gw = 0xac1e0001u;
+        if (cfg_bip && parse_bip(&subnet, &gw, err) < 0)
+                return -1;
+        _cleanup_free_ char *cidr = vs_cidr_str(&subnet);
+        char gws[16];
+        vs_ipv4_str(gw, gws);
+        if (cur && (!cfg_bip || (strcmp(vs_net_str(cur, "Subnet"), cidr) == 0 &&
+                                 strcmp(vs_net_str(cur, "Gateway"), gws) == 0)))
+                return 0;
+        for (size_t i = 0; i < json_object_array_length(db->nets); i++) {
+                json_object *other = json_object_array_get_idx(db->nets, i);
+                struct vs_cidr o;
+                if (other != cur &&
+                    vs_cidr_parse("subnet", vs_net_str(other, "Subnet"), &o, NULL) == 0 &&
+                    vs_cidr_overlap(&o, &subnet))
+                        return vs_fail(err, "configuration key bip: %s overlaps %s of network '%s'",
+                                       cfg_bip, vs_net_str(other, "Subnet"),
+                                       vs_net_str(other, "Name"));
+        }
+        if (cur == NULL) {
+                json_object_array_add(db->nets, new_network(VS_NET_DEFAULT, cidr, gws,
+                                                            VS_NET_DEFAULT_BRIDGE, false, NULL));
+                /* Saved at once: its id must not change between commands. */
+                return vs_netdb_save(db, err);
+        }
+        if (json_object_object_length(json_object_object_get(cur, "Endpoints")) > 0) {
+                vs_warn("configuration key bip: %s not applied while containers are on network "
+                        "'%s' (%s)",
+                        cfg_bip, VS_NET_DEFAULT, vs_net_str(cur, "Subnet"));
+                return 0;
+        }
+        if (vs_nl_link_exists(VS_NET_DEFAULT_BRIDGE) &&
+            vs_nl_link_del(VS_NET_DEFAULT_BRIDGE, err) < 0)
+                return -1;
+        json_object_object_add(cur, "Subnet", json_object_new_string(cidr));
+        json_object_object_add(cur, "Gateway", json_object_new_string(gws));
+        return vs_netdb_save(db, err);
 }
 
 static char *random_id(void)
@@ -93,15 +175,9 @@ int vs_netdb_open(const char *data_root, struct vs_netdb *db, vs_error **err)
                 json_object_object_add(db->root, "networks", db->nets);
         }
         vs_error *ignore = NULL;
-        if (vs_netdb_find(db, VS_NET_DEFAULT, &ignore) == NULL) {
-                vs_error_free(&ignore);
-                json_object_array_add(db->nets, new_network(VS_NET_DEFAULT, VS_NET_DEFAULT_SUBNET,
-                                                            "172.30.0.1", VS_NET_DEFAULT_BRIDGE,
-                                                            false, NULL));
-                /* Saved at once: its id must not change between commands. */
-                return vs_netdb_save(db, err);
-        }
-        return 0;
+        json_object *def = vs_netdb_find(db, VS_NET_DEFAULT, &ignore);
+        vs_error_free(&ignore);
+        return default_network(db, def, err);
 }
 
 int vs_netdb_save(struct vs_netdb *db, vs_error **err)
@@ -240,6 +316,38 @@ static int labels_json(char **labels, json_object **out, vs_error **err)
         return 0;
 }
 
+/* The first subnet of the pools (default-address-pools, else 10.89.0.0/16
+ * in /24s) that no network overlaps. */
+static int auto_subnet(struct vs_netdb *db, struct vs_cidr *out, vs_error **err)
+{
+        const struct vs_net_pool_spec builtin = {"10.89.0.0/16", 24};
+        bool configured = cfg_npools > 0;
+        for (size_t k = 0; k < (configured ? cfg_npools : 1); k++) {
+                const struct vs_net_pool_spec *p = configured ? &cfg_pools[k] : &builtin;
+                struct vs_cidr base;
+                if (strchr(p->base, ':'))
+                        continue; /* IPv6 pools: not used (no automatic IPv6 subnets) */
+                if (vs_cidr_parse("default-address-pools", p->base, &base, err) < 0)
+                        return -1;
+                if (p->size < base.prefix || p->size > 30)
+                        return vs_fail(err,
+                                       "default-address-pools: size %ld for %s must be between %u "
+                                       "and 30",
+                                       p->size, p->base, base.prefix);
+                uint64_t count = 1ull << (p->size - base.prefix);
+                for (uint64_t i = 0; i < count; i++) {
+                        *out =
+                            (struct vs_cidr){.addr = base.addr + (uint32_t) (i << (32 - p->size)),
+                                             .prefix = (unsigned) p->size};
+                        if (overlapping(db, out) == NULL)
+                                return 0;
+                }
+        }
+        return configured ? vs_fail(err, "no free subnet left in default-address-pools: give "
+                                         "--subnet")
+                          : vs_fail(err, "no free /24 left in 10.89.0.0/16: give --subnet");
+}
+
 int vs_net_create(const char *data_root, const struct vs_net_create_opts *o, char **id,
                   vs_error **err)
 {
@@ -304,14 +412,8 @@ int vs_net_create(const char *data_root, const struct vs_net_create_opts *o, cha
                 if (other)
                         return vs_fail(err, "--subnet: %s overlaps %s of network '%s'", o->subnet,
                                        vs_net_str(other, "Subnet"), vs_net_str(other, "Name"));
-        } else {
-                bool found = false;
-                for (uint32_t i = 0; i < 256 && !found; i++) {
-                        subnet = (struct vs_cidr){.addr = AUTO_POOL | (i << 8), .prefix = 24};
-                        found = overlapping(&db, &subnet) == NULL;
-                }
-                if (!found)
-                        return vs_fail(err, "no free /24 left in 10.89.0.0/16: give --subnet");
+        } else if (auto_subnet(&db, &subnet, err) < 0) {
+                return -1;
         }
         if (gw == 0)
                 gw = subnet.addr + 1;

@@ -1055,3 +1055,51 @@ def test_dns_from_the_configuration_and_the_flag_winning(net, tmp_path):
     assert [l for l in resolv.splitlines() if l.startswith("nameserver")] == \
         ["nameserver 192.0.2.99"], resolv
     assert "search cfg.test" in resolv
+
+
+def test_bip_and_default_address_pools_from_the_configuration(net, tmp_path):
+    cfg = tmp_path / "vessel-net.json"
+
+    def configure(**keys):
+        cfg.write_text(json.dumps(keys))
+
+    pools = [{"base": "10.77.0.0/23", "size": 24}]
+    configure(**{"bip": "172.31.5.1/24", "default-address-pools": pools})
+    net.env["VESSEL_CONFIG"] = str(cfg)
+    assert net.net("bridge")["IPAM"]["Config"] == [{"Subnet": "172.31.5.0/24",
+                                                    "Gateway": "172.31.5.1"}]
+    out = net.ok("run", "--rm", "--network", "bridge", "busybox", "ip", "-4", "addr", "show",
+                 "eth0")
+    assert "inet 172.31.5.2/24" in out, out
+    assert "inet 172.31.5.1/24" in net.ip("-4", "addr", "show", "vessel0")
+    # User networks without --subnet take the pools' subnets, then a clear error.
+    net.ok("network", "create", "a")
+    net.ok("network", "create", "b")
+    assert net.net("a")["IPAM"]["Config"][0]["Subnet"] == "10.77.0.0/24"
+    assert net.net("b")["IPAM"]["Config"][0]["Subnet"] == "10.77.1.0/24"
+    one_error(net("network", "create", "c"), "default-address-pools", "--subnet")
+    assert "c" not in [l.split()[1] for l in net.ok("network", "ls").splitlines()[1:]]
+    # A new bip is not applied while a container is on the network...
+    net.ok("run", "-d", "--name", "on", "--network", "bridge", "busybox", "sleep", "60")
+    configure(**{"bip": "172.31.6.1/24", "default-address-pools": pools})
+    res = net("network", "inspect", "bridge")
+    assert res.returncode == 0 and "bip" in res.stderr and "not applied" in res.stderr
+    assert json.loads(res.stdout)[0]["IPAM"]["Config"][0]["Subnet"] == "172.31.5.0/24"
+    # ...and is once none is (the bridge made again with the new address).
+    net.ok("rm", "-f", "on")
+    assert net.net("bridge")["IPAM"]["Config"][0]["Subnet"] == "172.31.6.0/24"
+    out = net.ok("run", "--rm", "--network", "bridge", "busybox", "ip", "-4", "addr", "show",
+                 "eth0")
+    assert "inet 172.31.6.2/24" in out, out
+    addrs = net.ip("-4", "addr", "show", "vessel0")
+    assert "172.31.6.1/24" in addrs and "172.31.5.1" not in addrs, addrs
+    # Bad values: one clear error, the default network unchanged.
+    for bip, mentions in (("172.31.7.0/24", ["bip", "172.31.7.0/24", "host address"]),
+                          ("172.31.7.1/31", ["bip", "172.31.7.1/31"]),
+                          ("10.77.0.9/24", ["bip", "overlaps", "'a'"])):
+        configure(bip=bip)
+        one_error(net("network", "ls"), *mentions)
+    configure(**{"default-address-pools": [{"base": "10.78.0.0/16", "size": 31}]})
+    one_error(net("network", "create", "d"), "default-address-pools", "31")
+    assert net.net("bridge")["IPAM"]["Config"][0]["Subnet"] == "172.31.6.0/24"
+    net.ok("network", "rm", "a", "b")
