@@ -1011,7 +1011,12 @@ def test_ipv6_published_ports_ip6_and_kill9(net):
             (["--network", "none", "--ip6", "fd00:37::9"], ["--ip6"]),
             (["--network", "six", "-p", "[::1]:8090:80"], ["-p", "loopback"]),
             (["--network", "bridge", "-p", "[fd00:99::1]:8090:80"],
-             ["-p", "fd00:99::1", "no IPv6 subnet"])):
+             ["-p", "fd00:99::1", "no IPv6 subnet"]),
+            # microVMs on QEMU's own network: its hostfwd is IPv4 only
+            (["--isolation=vm", "--network", "slirp4netns", "-p", "[::]:8090:80"],
+             ["-p", "IPv6", "slirp4netns"]),
+            (["--isolation=vm", "--network", "slirp4netns", "--ip6", "fd00:37::9"],
+             ["--ip6", "--isolation=vm"])):
         one_error(net("run", "--rm", *args, "busybox", "true"), *mentions)
     assert sorted(net.records()) == sorted([cid, net.ok("inspect", "-f", "{{.Id}}",
                                                           "nb").strip()])
