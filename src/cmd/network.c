@@ -300,10 +300,12 @@ static int with_ctr(const char *ref, struct vs_engine **e, struct vs_ctr **c, vs
 
 int cmd_network_connect(int argc, char **argv)
 {
-        const char *ip = NULL;
+        const char *ip = NULL, *ip6 = NULL;
         _cleanup_strv_ char **aliases = NULL;
         const struct vs_option opts[] = {
             {"ip", 0, VS_OPT_STRING, &ip, "IP", "the container's address on the network"},
+            {"ip6", 0, VS_OPT_STRING, &ip6, "IP",
+             "the container's IPv6 address on the (dual-stack) network"},
             {"alias", 0, VS_OPT_LIST, &aliases, "NAME", "another name peers resolve it by"},
             VS_OPT_TABLE_END,
         };
@@ -321,7 +323,7 @@ int cmd_network_connect(int argc, char **argv)
         _cleanup_ctr_ struct vs_ctr *ct = NULL;
         int r = with_ctr(argv[i + 1], &e, &ct, &err);
         if (r == 0)
-                r = vs_engine_net_connect(e, ct, argv[i], ip, aliases, &err);
+                r = vs_engine_net_connect(e, ct, argv[i], ip, ip6, aliases, &err);
         if (e)
                 vs_engine_close(e);
         return r < 0 ? vs_report_error(&err) : 0;

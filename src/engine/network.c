@@ -599,7 +599,7 @@ static int check_connectable(const struct vs_ctr *c, vs_error **err)
 }
 
 int vs_engine_net_connect(struct vs_engine *e, struct vs_ctr *c, const char *network,
-                          const char *ip, char **aliases, vs_error **err)
+                          const char *ip, const char *ip6, char **aliases, vs_error **err)
 {
         if (check_connectable(c, err) < 0)
                 return -1;
@@ -612,6 +612,7 @@ int vs_engine_net_connect(struct vs_engine *e, struct vs_ctr *c, const char *net
             .ctr_name = c->name,
             .hostname = hn ? hn : c->name,
             .ip = ip,
+            .ip6 = ip6,
             .aliases = aliases,
             .hosts_path = hosts_path,
         };

@@ -307,6 +307,9 @@ static int lease_in(struct vs_netdb *db, json_object *net, const struct vs_net_e
                     free_ifname(db, o->ctr_id, ifname, err) < 0)
                         return -1;
                 json_object *ports = NULL;
+                if (o->ip6 && *o->ip6 && !*vs_net_str(net, "Subnet6"))
+                        return vs_fail(err, "--ip6: network '%s' has no IPv6 subnet",
+                                       vs_net_str(net, "Name"));
                 const char *ip6 = o->ports ? vs_net_ports_ip6(o->ports) : NULL;
                 if (ip6 && !*vs_net_str(net, "Subnet6"))
                         return vs_fail(err,

@@ -1001,6 +1001,16 @@ def test_ipv6_published_ports_ip6_and_kill9(net):
         out = net.ok("exec", ctr, "wget", "-qO-", "http://[fd00:99::1]:8081/i.html")
         assert out == "six\n", ctr
     assert f"vessel:{cid}" in nft_rules(net, "ip6")
+    # network connect --ip6 (a running container gets it at once).
+    net.ok("network", "create", "--ipv6", "--subnet", "10.38.0.0/24", "--subnet",
+           "fd00:38::/64", "six2")
+    net.ok("network", "create", "--subnet", "10.36.0.0/24", "plain")
+    one_error(net("network", "connect", "--ip6", "fd00:38::99", "plain", "nb"), "--ip6",
+              "plain", "no IPv6 subnet")
+    one_error(net("network", "connect", "--ip6", "fd00:37::99", "six2", "nb"), "--ip6",
+              "fd00:37::99")
+    net.ok("network", "connect", "--ip6", "fd00:38::99", "six2", "nb")
+    assert "inet6 fd00:38::99/64" in net.ok("exec", "nb", "ip", "-6", "addr", "show", "eth1")
     # The --ip6 address is taken; bad --ip6 and IPv6 -p are one clear error.
     for args, mentions in (
             (["--network", "six", "--ip6", "fd00:37::77"], ["--ip6", "already in use"]),
@@ -1029,7 +1039,7 @@ def test_ipv6_published_ports_ip6_and_kill9(net):
     net.ok("rm", "-f", "web", "nb")
     assert f"vessel:{cid}" not in nft_rules(net, "ip6") + nft_rules(net)
     assert "dnat to" not in nft_rules(net, "ip6")
-    net.ok("network", "rm", "six")
+    net.ok("network", "rm", "six", "six2", "plain")
 
 
 @pytest.mark.parametrize("args, mentions", [
