@@ -125,6 +125,8 @@ static int parse_run(const char *cmd, const char *summary, int argc, char **argv
             {"net", 0, VS_OPT_LIST, &f->networks, "MODE", NULL},
             {"ip", 0, VS_OPT_STRING, &f->ip, "ADDR",
              "the container's IPv4 address on its (first) network"},
+            {"ip6", 0, VS_OPT_STRING, &f->ip6, "ADDR",
+             "the container's IPv6 address on its (first, dual-stack) network"},
             {"network-alias", 0, VS_OPT_LIST, &f->net_aliases, "NAME",
              "another name peers resolve it by (repeatable)"},
             {"mac-address", 0, VS_OPT_STRING, &f->mac_address, "MAC", "eth0's hardware address"},

@@ -17,10 +17,29 @@ static const char *data_root(void)
         return vs_globals.data_root;
 }
 
+/* --opt K=V: the one driver option vessel knows is the bridge's name. */
+static int driver_opts(char **opts, struct vs_net_create_opts *o)
+{
+        static const char bridge_name[] = "com.docker.network.bridge.name=";
+        for (size_t i = 0; opts && opts[i]; i++) {
+                if (strncmp(opts[i], bridge_name, sizeof(bridge_name) - 1) == 0) {
+                        o->bridge = opts[i] + sizeof(bridge_name) - 1;
+                        continue;
+                }
+                _cleanup_error_ vs_error *err = NULL;
+                vs_fail(&err,
+                        "--opt: unknown option '%s' (the bridge driver takes "
+                        "com.docker.network.bridge.name=NAME)",
+                        opts[i]);
+                return vs_report_error(&err);
+        }
+        return 0;
+}
+
 int cmd_network_create(int argc, char **argv)
 {
         struct vs_net_create_opts o = {0};
-        _cleanup_strv_ char **labels = NULL, **subnets = NULL;
+        _cleanup_strv_ char **labels = NULL, **subnets = NULL, **dopts = NULL;
         const char *driver = "bridge";
         const struct vs_option opts[] = {
             {"driver", 'd', VS_OPT_STRING, &driver, "bridge", "the only driver"},
@@ -29,10 +48,14 @@ int cmd_network_create(int argc, char **argv)
              "dual-stack: one IPv4, one IPv6"},
             {"gateway", 0, VS_OPT_STRING, &o.gateway, "IP",
              "the bridge's address (default: the subnet's first)"},
+            {"ip-range", 0, VS_OPT_STRING, &o.ip_range, "CIDR",
+             "allocate container addresses only from this part of the subnet"},
             {"internal", 0, VS_OPT_BOOL, &o.internal, NULL,
              "no outbound traffic, no default route"},
             {"ipv6", 0, VS_OPT_BOOL, &o.ipv6, NULL, "dual-stack: give an IPv6 --subnet too"},
             {"label", 0, VS_OPT_LIST, &labels, "K=V", "a label (repeatable)"},
+            {"opt", 'o', VS_OPT_LIST, &dopts, "K=V",
+             "driver option: com.docker.network.bridge.name=NAME"},
             VS_OPT_TABLE_END,
         };
         struct vs_cmdline cl = {"network create", "[OPTIONS] NAME", "Create a bridge network.",
@@ -54,6 +77,9 @@ int cmd_network_create(int argc, char **argv)
                 vs_fail(&err, "--driver: unsupported driver '%s' (bridge)", driver);
                 return vs_report_error(&err);
         }
+        int bad = driver_opts(dopts, &o);
+        if (bad)
+                return bad;
         if (first + 1 != argc)
                 return vs_usage_error("network create", "expects exactly one NAME");
         o.name = argv[first];
@@ -66,21 +92,90 @@ int cmd_network_create(int argc, char **argv)
         return 0;
 }
 
+/* --filter KEY=VALUE, Docker's: name= (a substring), id= (a prefix),
+ * label=K or label=K=V, driver=; values of one key are alternatives, keys
+ * must all match. */
+static const char *const filter_keys[] = {"name", "id", "label", "driver", NULL};
+
+static int check_filters(char **filters)
+{
+        for (size_t i = 0; filters && filters[i]; i++) {
+                const char *eq = strchr(filters[i], '=');
+                bool known = false;
+                for (size_t k = 0; eq && filter_keys[k]; k++)
+                        known = known || (strlen(filter_keys[k]) == (size_t) (eq - filters[i]) &&
+                                          strncmp(filters[i], filter_keys[k],
+                                                  (size_t) (eq - filters[i])) == 0);
+                if (!known) {
+                        _cleanup_error_ vs_error *err = NULL;
+                        vs_fail(&err,
+                                "--filter: '%s' is not KEY=VALUE with KEY one of name, id, "
+                                "label, driver",
+                                filters[i]);
+                        return vs_report_error(&err);
+                }
+        }
+        return 0;
+}
+
+static bool label_matches(json_object *labels, const char *want)
+{
+        const char *eq = strchr(want, '=');
+        _cleanup_free_ char *k = eq ? xstrndup(want, (size_t) (eq - want)) : xstrdup(want);
+        json_object *v = json_object_object_get(labels, k);
+        return v && (eq == NULL || strcmp(json_object_get_string(v), eq + 1) == 0);
+}
+
+static bool one_matches(json_object *n, const char *key, const char *val)
+{
+        const char *id = json_object_get_string(json_object_object_get(n, "Id"));
+        if (strcmp(key, "name") == 0)
+                return strstr(json_object_get_string(json_object_object_get(n, "Name")), val);
+        if (strcmp(key, "id") == 0)
+                return strncmp(id, val, strlen(val)) == 0;
+        if (strcmp(key, "label") == 0)
+                return label_matches(json_object_object_get(n, "Labels"), val);
+        return strcmp(json_object_get_string(json_object_object_get(n, "Driver")), val) == 0;
+}
+
+static bool filters_match(json_object *n, char **filters)
+{
+        for (size_t k = 0; filter_keys[k]; k++) {
+                size_t len = strlen(filter_keys[k]);
+                bool asked = false, any = false;
+                for (size_t i = 0; filters && filters[i]; i++) {
+                        if (strncmp(filters[i], filter_keys[k], len) != 0 || filters[i][len] != '=')
+                                continue;
+                        asked = true;
+                        any = any || one_matches(n, filter_keys[k], filters[i] + len + 1);
+                }
+                if (asked && !any)
+                        return false;
+        }
+        return true;
+}
+
 int cmd_network_ls(int argc, char **argv)
 {
         bool quiet = false, no_trunc = false;
+        _cleanup_strv_ char **filters = NULL;
         const struct vs_option opts[] = {
             {"quiet", 'q', VS_OPT_BOOL, &quiet, NULL, "names' ids only"},
             {"no-trunc", 0, VS_OPT_BOOL, &no_trunc, NULL, "full ids"},
+            {"filter", 'f', VS_OPT_LIST, &filters, "KEY=VALUE",
+             "name=, id=, label=K[=V], driver= (repeatable)"},
             VS_OPT_TABLE_END,
         };
-        struct vs_cmdline cl = {"network ls", "[-q] [--no-trunc]", "List networks.", opts,
-                                VS_PARSE_INTERSPERSED};
+        struct vs_cmdline cl = {"network ls", "[-q] [--no-trunc] [--filter KEY=VALUE]",
+                                "List networks.", opts, VS_PARSE_INTERSPERSED};
         int first = vs_parse_options(&cl, argc, argv);
         if (first < 0)
                 return cl.status;
         if (first < argc)
                 return vs_usage_error("network ls", "unexpected argument '%s'", argv[first]);
+        int bad = check_filters(filters);
+        if (bad)
+                return bad;
         _cleanup_error_ vs_error *err = NULL;
         _cleanup_json_ json_object *all = NULL;
         if (vs_net_list(data_root(), &all, &err) < 0)
@@ -91,6 +186,8 @@ int cmd_network_ls(int argc, char **argv)
         for (size_t i = 0; i < json_object_array_length(all); i++) {
                 json_object *n = json_object_array_get_idx(all, i);
                 const char *id = json_object_get_string(json_object_object_get(n, "Id"));
+                if (!filters_match(n, filters))
+                        continue;
                 if (quiet)
                         printf("%.*s\n", w, id);
                 else
@@ -203,10 +300,12 @@ static int with_ctr(const char *ref, struct vs_engine **e, struct vs_ctr **c, vs
 
 int cmd_network_connect(int argc, char **argv)
 {
-        const char *ip = NULL;
+        const char *ip = NULL, *ip6 = NULL;
         _cleanup_strv_ char **aliases = NULL;
         const struct vs_option opts[] = {
             {"ip", 0, VS_OPT_STRING, &ip, "IP", "the container's address on the network"},
+            {"ip6", 0, VS_OPT_STRING, &ip6, "IP",
+             "the container's IPv6 address on the (dual-stack) network"},
             {"alias", 0, VS_OPT_LIST, &aliases, "NAME", "another name peers resolve it by"},
             VS_OPT_TABLE_END,
         };
@@ -224,7 +323,7 @@ int cmd_network_connect(int argc, char **argv)
         _cleanup_ctr_ struct vs_ctr *ct = NULL;
         int r = with_ctr(argv[i + 1], &e, &ct, &err);
         if (r == 0)
-                r = vs_engine_net_connect(e, ct, argv[i], ip, aliases, &err);
+                r = vs_engine_net_connect(e, ct, argv[i], ip, ip6, aliases, &err);
         if (e)
                 vs_engine_close(e);
         return r < 0 ? vs_report_error(&err) : 0;

@@ -6,6 +6,7 @@
  * by scanning the text along the key's path) and the key path. */
 #include "engine/config.h"
 #include "engine/engine.h"
+#include "net/net.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/json.h"
@@ -564,8 +565,8 @@ static const struct key keys[VS_CK_COUNT] = {
     {"runtimes", VS_CK_RUNTIMES, false},
     {"registry-mirrors", VS_CK_REGISTRY_MIRRORS, true},
     {"insecure-registries", VS_CK_INSECURE_REGISTRIES, true},
-    {"default-address-pools", VS_CK_ADDRESS_POOLS, false},
-    {"bip", VS_CK_BIP, false},
+    {"default-address-pools", VS_CK_ADDRESS_POOLS, true},
+    {"bip", VS_CK_BIP, true},
     {"dns", VS_CK_DNS, true},
     {"dns-search", VS_CK_DNS_SEARCH, true},
     {"default-shm-size", VS_CK_SHM_SIZE, false},
@@ -1010,6 +1011,14 @@ void vs_config_set(struct vs_config *c)
         current = *c;
         current_set = true;
         memset(c, 0, sizeof(*c));
+        /* The address keys go to the network layer, which reads no
+         * configuration itself. */
+        struct vs_net_pool_spec *pools = xmalloc((current.n_pools + 1) * sizeof(*pools));
+        for (size_t i = 0; i < current.n_pools; i++)
+                pools[i] =
+                    (struct vs_net_pool_spec){current.pools[i].base, (long) current.pools[i].size};
+        vs_net_set_defaults(current.bip, pools, current.n_pools);
+        free(pools);
 }
 
 void vs_config_log_rotation(const char *ms, const char *mf, long long *max_size, int *max_file)

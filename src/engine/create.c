@@ -693,6 +693,9 @@ static int build_host_config(struct vs_engine *e, const struct vs_run_flags *f, 
 
         /* A VM's network is QEMU's (src/vm/net.c). */
         bool vm = f->isolation && strcmp(f->isolation, "vm") == 0;
+        if (vm && vs_vm_net_own(f->network) && f->ip6)
+                return vs_fail(err, "--ip6 is not supported with --isolation=vm on network '%s'",
+                               f->network ? f->network : "default");
         if (vm && vs_vm_net_own(f->network)
                 ? vs_vm_net_check(f->network, f->ip, f->publish, hc, err) < 0
                 : vs_engine_net_check(e, f, hc, err) < 0)

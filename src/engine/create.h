@@ -35,6 +35,7 @@ struct vs_run_flags {
         const char *network, *restart, *stop_signal, *stop_timeout;
         const char *isolation;               /* NULL/"container" or "vm" (src/vm) */
         const char *ip;                      /* --ip: on the --network bridge network */
+        const char *ip6;                     /* --ip6: on a dual-stack first network */
         char **publish;                      /* -p [HOSTIP:]HOSTPORT:CTRPORT[/PROTO] */
         unsigned console_rows, console_cols; /* -t from a terminal: its size */
 

@@ -65,7 +65,7 @@ json_object *vs_engine_net_settings(struct vs_engine *e, const struct vs_ctr *c)
 int vs_engine_net_release(struct vs_engine *e, const struct vs_ctr *c, vs_error **err);
 /* `network connect/disconnect` (running, stopped or created c). */
 int vs_engine_net_connect(struct vs_engine *e, struct vs_ctr *c, const char *network,
-                          const char *ip, char **aliases, vs_error **err);
+                          const char *ip, const char *ip6, char **aliases, vs_error **err);
 int vs_engine_net_disconnect(struct vs_engine *e, struct vs_ctr *c, const char *network,
                              vs_error **err);
 /* /etc/hosts lines of --add-host (host-gateway: the first network's

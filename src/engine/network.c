@@ -59,6 +59,7 @@ static int check_no_net_flags(const struct vs_run_flags *f, const char *mode, vs
                 const char *flag;
         } v[] = {
             {f->ip != NULL, "--ip"},
+            {f->ip6 != NULL, "--ip6"},
             {f->publish && f->publish[0], "-p"},
             {f->publish_all, "-P"},
             {f->net_aliases != NULL, "--network-alias"},
@@ -163,6 +164,7 @@ static int check_cni(const struct vs_run_flags *f, const char *name, json_object
                 const char *flag;
         } v[] = {
             {f->ip != NULL, "--ip"},
+            {f->ip6 != NULL, "--ip6"},
             {f->net_aliases != NULL, "--network-alias"},
             {f->mac_address != NULL, "--mac-address"},
         };
@@ -213,7 +215,7 @@ int vs_engine_net_check(struct vs_engine *e, const struct vs_run_flags *f, json_
                 if (strncmp(mode, CONTAINER_PREFIX, 10) == 0 &&
                     check_container_mode(e, f, mode, hc, err) < 0)
                         return -1;
-        } else if (vs_net_check(e->data_root, mode, f->ip, err) < 0) {
+        } else if (vs_net_check(e->data_root, mode, f->ip, f->ip6, err) < 0) {
                 _cleanup_json_ json_object *l = cni_list(mode);
                 if (l == NULL)
                         return -1;
@@ -222,7 +224,7 @@ int vs_engine_net_check(struct vs_engine *e, const struct vs_run_flags *f, json_
                         return -1;
         } else {
                 for (size_t i = 1; i < n; i++)
-                        if (vs_net_check(e->data_root, f->networks[i], NULL, err) < 0)
+                        if (vs_net_check(e->data_root, f->networks[i], NULL, NULL, err) < 0)
                                 return -1;
                 uint8_t mac[6];
                 if (f->mac_address && vs_mac_parse("--mac-address", f->mac_address, mac, err) < 0)
@@ -253,6 +255,8 @@ int vs_engine_net_check(struct vs_engine *e, const struct vs_run_flags *f, json_
         }
         if (f->ip)
                 json_object_object_add(hc, "IPv4Address", json_object_new_string(f->ip));
+        if (f->ip6)
+                json_object_object_add(hc, "IPv6Address", json_object_new_string(f->ip6));
         if (f->mac_address)
                 json_object_object_add(hc, "MacAddress", json_object_new_string(f->mac_address));
         if (f->net_aliases)
@@ -315,6 +319,7 @@ int vs_engine_net_lease(struct vs_engine *e, const struct vs_ctr *c, const char 
                     .ctr_name = c->name,
                     .hostname = hostname,
                     .ip = first ? hc_str(c->host_config, "IPv4Address") : NULL,
+                    .ip6 = first ? hc_str(c->host_config, "IPv6Address") : NULL,
                     .mac = first ? hc_str(c->host_config, "MacAddress") : NULL,
                     .aliases = aliases,
                     .hosts_path = hosts_path,
@@ -594,7 +599,7 @@ static int check_connectable(const struct vs_ctr *c, vs_error **err)
 }
 
 int vs_engine_net_connect(struct vs_engine *e, struct vs_ctr *c, const char *network,
-                          const char *ip, char **aliases, vs_error **err)
+                          const char *ip, const char *ip6, char **aliases, vs_error **err)
 {
         if (check_connectable(c, err) < 0)
                 return -1;
@@ -607,6 +612,7 @@ int vs_engine_net_connect(struct vs_engine *e, struct vs_ctr *c, const char *net
             .ctr_name = c->name,
             .hostname = hn ? hn : c->name,
             .ip = ip,
+            .ip6 = ip6,
             .aliases = aliases,
             .hosts_path = hosts_path,
         };
@@ -647,7 +653,11 @@ int vs_engine_ports_each(struct vs_engine *e, const struct vs_ctr *c,
                 for (size_t i = 0; i < json_object_array_length(arr); i++) {
                         json_object *b = json_object_array_get_idx(arr, i);
                         const char *ip = hc_str(b, "HostIp");
-                        fn(ud, key, ip && *ip ? ip : "0.0.0.0", hc_str(b, "HostPort"));
+                        /* IPv6 addresses bracketed, as Docker shows them */
+                        _cleanup_free_ char *shown = !ip || !*ip       ? xstrdup("0.0.0.0")
+                                                     : strchr(ip, ':') ? xasprintf("[%s]", ip)
+                                                                       : xstrdup(ip);
+                        fn(ud, key, shown, hc_str(b, "HostPort"));
                         n++;
                 }
         }

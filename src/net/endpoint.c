@@ -1,5 +1,6 @@
 /* A container's place on a network: its lease (the IPAM), its veth, and
  * the names in the hosts files. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -43,10 +44,13 @@ static int pick_ip(json_object *net, const char *want, uint32_t *out, vs_error *
         uint32_t gw;
         vs_net_addrs(net, &s, &gw);
         if (want == NULL) {
-                *out = vs_ipam_next(&s, gw, ip_taken, net);
+                struct vs_cidr r;
+                bool ranged = vs_net_range(net, &r);
+                *out = vs_ipam_next(&s, ranged ? &r : NULL, gw, ip_taken, net);
                 if (*out == 0)
                         return vs_error_set(err, ENOSPC, "network '%s' has no free address in %s",
-                                            vs_net_str(net, "Name"), vs_net_str(net, "Subnet"));
+                                            vs_net_str(net, "Name"),
+                                            vs_net_str(net, ranged ? "IPRange" : "Subnet"));
                 return 0;
         }
         uint32_t ip;
@@ -66,7 +70,10 @@ static int pick_ip(json_object *net, const char *want, uint32_t *out, vs_error *
         return 0;
 }
 
-int vs_net_check(const char *data_root, const char *network, const char *ip, vs_error **err)
+static int check_ip6(json_object *net, const char *want, char **out, vs_error **err);
+
+int vs_net_check(const char *data_root, const char *network, const char *ip, const char *ip6,
+                 vs_error **err)
 {
         _cleanup_netdb_ struct vs_netdb db = {.lock_fd = -1};
         if (vs_netdb_open(data_root, &db, err) < 0)
@@ -75,6 +82,9 @@ int vs_net_check(const char *data_root, const char *network, const char *ip, vs_
         if (net == NULL)
                 return vs_error_wrap(err, "--network");
         uint32_t a;
+        _cleanup_free_ char *a6 = NULL;
+        if (ip6 && check_ip6(net, ip6, &a6, err) < 0)
+                return -1;
         return ip ? pick_ip(net, ip, &a, err) : 0;
 }
 
@@ -98,6 +108,42 @@ static char *pick_ip6(json_object *net)
                         return xstrdup(a);
         }
         return NULL;
+}
+
+/* --ip6 want on net: an address of its IPv6 subnet other than the subnet's
+ * own and the gateway, not taken; canonical text in *out. */
+static int check_ip6(json_object *net, const char *want, char **out, vs_error **err)
+{
+        struct vs_cidr6 c;
+        struct in6_addr a;
+        if (vs_cidr6_parse("subnet", vs_net_str(net, "Subnet6"), &c, NULL) < 0)
+                return vs_fail(err, "--ip6: network '%s' has no IPv6 subnet",
+                               vs_net_str(net, "Name"));
+        if (inet_pton(AF_INET6, want, &a) != 1)
+                return vs_fail(err, "--ip6: '%s' is not an IPv6 address", want);
+        bool inside = true;
+        for (unsigned bit = 0; bit < c.prefix; bit++) {
+                uint8_t m = (uint8_t) (0x80u >> (bit % 8));
+                inside = inside && (a.s6_addr[bit / 8] & m) == (c.addr[bit / 8] & m);
+        }
+        char canon[INET6_ADDRSTRLEN], first[46];
+        inet_ntop(AF_INET6, &a, canon, sizeof(canon));
+        vs_ipv6_nth(&c, 0, first);
+        if (!inside || strcmp(canon, first) == 0 || strcmp(canon, vs_net_str(net, "Gateway6")) == 0)
+                return vs_fail(err,
+                               "--ip6: %s is not a free host address of network '%s' (%s, "
+                               "gateway %s)",
+                               want, vs_net_str(net, "Name"), vs_net_str(net, "Subnet6"),
+                               vs_net_str(net, "Gateway6"));
+        json_object_object_foreach(json_object_object_get(net, "Endpoints"), cid, ep)
+        {
+                (void) cid;
+                if (strcmp(vs_net_str(ep, "IP6"), canon) == 0)
+                        return vs_fail(err, "--ip6: %s is already in use on network '%s'", want,
+                                       vs_net_str(net, "Name"));
+        }
+        *out = xstrdup(canon);
+        return 0;
 }
 
 /* "name alias..." of an endpoint: what its peers resolve it by. */
@@ -261,6 +307,15 @@ static int lease_in(struct vs_netdb *db, json_object *net, const struct vs_net_e
                     free_ifname(db, o->ctr_id, ifname, err) < 0)
                         return -1;
                 json_object *ports = NULL;
+                if (o->ip6 && *o->ip6 && !*vs_net_str(net, "Subnet6"))
+                        return vs_fail(err, "--ip6: network '%s' has no IPv6 subnet",
+                                       vs_net_str(net, "Name"));
+                const char *ip6 = o->ports ? vs_net_ports_ip6(o->ports) : NULL;
+                if (ip6 && !*vs_net_str(net, "Subnet6"))
+                        return vs_fail(err,
+                                       "-p: host address %s is IPv6 and network '%s' has no IPv6 "
+                                       "subnet",
+                                       ip6, vs_net_str(net, "Name"));
                 if (o->ports && json_object_object_length(o->ports)) {
                         json_object_deep_copy(o->ports, &ports, NULL);
                         if (vs_net_ports_resolve(db, o->ctr_id, ports, err) < 0) {
@@ -274,7 +329,14 @@ static int lease_in(struct vs_netdb *db, json_object *net, const struct vs_net_e
                 json_object_object_add(ep, "Veth", json_object_new_string(veth));
                 json_object_object_add(ep, "Ifname", json_object_new_string(ifname));
                 if (*vs_net_str(net, "Subnet6")) {
-                        _cleanup_free_ char *ip6 = pick_ip6(net);
+                        _cleanup_free_ char *ip6 = NULL;
+                        if (o->ip6 && *o->ip6 && check_ip6(net, o->ip6, &ip6, err) < 0) {
+                                json_object_put(ep);
+                                json_object_put(ports);
+                                return -1;
+                        }
+                        if (ip6 == NULL)
+                                ip6 = pick_ip6(net);
                         if (ip6 == NULL) {
                                 json_object_put(ep);
                                 json_object_put(ports);

@@ -27,6 +27,8 @@ json_object *vs_netdb_find_endpoint(struct vs_netdb *db, const char *ctr_id, jso
 const char *vs_net_str(json_object *o, const char *key);
 /* Subnet/gateway of a stored network (validated when it was created). */
 void vs_net_addrs(json_object *net, struct vs_cidr *subnet, uint32_t *gw);
+/* The network's --ip-range into *range: false when it has none. */
+bool vs_net_range(json_object *net, struct vs_cidr *range);
 /* Rewrites the hosts file of every endpoint of net (in place: it is
  * bind-mounted into the running container). */
 void vs_net_refresh_hosts(struct vs_netdb *db, json_object *net);
@@ -41,6 +43,8 @@ void vs_net_veth_name(const char *ctr_id, const char *ifname, char buf[16]);
  * ("" or a range "A-B") into free ones, in place. */
 int vs_net_ports_resolve(struct vs_netdb *db, const char *ctr_id, json_object *ports,
                          vs_error **err);
+/* The first IPv6 host address among ports' bindings, or NULL. */
+const char *vs_net_ports_ip6(json_object *ports);
 int vs_net_ports_apply(const char *ctr_id, json_object *ep, vs_error **err);
 int vs_net_ports_remove(const char *ctr_id, json_object *ep, vs_error **err);
 /* The network's masquerade rules and sysctls, once its bridge exists. */

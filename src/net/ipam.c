@@ -71,11 +71,17 @@ char *vs_cidr_str(const struct vs_cidr *c)
         return xasprintf("%s/%u", vs_ipv4_str(c->addr, buf), c->prefix);
 }
 
-uint32_t vs_ipam_next(const struct vs_cidr *c, uint32_t gw, bool (*taken)(void *, uint32_t),
-                      void *ud)
+uint32_t vs_ipam_next(const struct vs_cidr *c, const struct vs_cidr *range, uint32_t gw,
+                      bool (*taken)(void *, uint32_t), void *ud)
 {
         uint32_t last = c->addr | ~mask_of(c->prefix); /* broadcast */
-        for (uint32_t ip = c->addr + 1; ip < last; ip++)
+        uint32_t from = c->addr + 1;
+        if (range) { /* only its addresses (still host addresses of c) */
+                uint32_t rlast = range->addr | ~mask_of(range->prefix);
+                from = range->addr > from ? range->addr : from;
+                last = rlast < last ? rlast + 1 : last;
+        }
+        for (uint32_t ip = from; ip < last; ip++)
                 if (ip != gw && !taken(ud, ip))
                         return ip;
         return 0;

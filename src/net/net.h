@@ -23,6 +23,10 @@
 
 #define VS_NET_DEFAULT        "bridge"
 #define VS_NET_DEFAULT_BRIDGE "vessel0"
+/* The interface group of every vessel bridge: the isolation rules find
+ * the other networks' bridges by it, whatever their names (--opt
+ * com.docker.network.bridge.name). */
+#define VS_NET_BRIDGE_GROUP   0x7e55e1u
 #define VS_NET_DEFAULT_SUBNET "172.30.0.0/16"
 
 /* ---- addresses (src/net/ipam.c) ---- */
@@ -49,22 +53,36 @@ bool vs_cidr6_overlap(const struct vs_cidr6 *a, const struct vs_cidr6 *b);
 void vs_ipv6_nth(const struct vs_cidr6 *c, uint32_t n, char buf[46]);
 /* "aa:bb:cc:dd:ee:ff", a unicast address. */
 int vs_mac_parse(const char *flag, const char *s, uint8_t mac[6], vs_error **err);
-/* Lowest usable host address of c that is not gw and for which taken()
- * is false; 0 when there is none. */
-uint32_t vs_ipam_next(const struct vs_cidr *c, uint32_t gw, bool (*taken)(void *, uint32_t),
-                      void *ud);
+/* Lowest usable host address of c (and of range, unless NULL: a
+ * network's --ip-range) that is not gw and for which taken() is false; 0
+ * when there is none. */
+uint32_t vs_ipam_next(const struct vs_cidr *c, const struct vs_cidr *range, uint32_t gw,
+                      bool (*taken)(void *, uint32_t), void *ud);
 
 /* ---- networks (src/net/store.c) ---- */
 struct vs_net_create_opts {
         const char *name;
-        const char *subnet;  /* NULL: the first free /24 of 10.89.0.0/16 */
-        const char *gateway; /* NULL: the subnet's first address */
-        const char *subnet6; /* an IPv6 subnet (needs ipv6) */
+        const char *subnet;   /* NULL: the first free /24 of 10.89.0.0/16 */
+        const char *gateway;  /* NULL: the subnet's first address */
+        const char *subnet6;  /* an IPv6 subnet (needs ipv6) */
+        const char *ip_range; /* allocate only from this CIDR inside subnet */
+        const char *bridge;   /* the bridge's name (NULL: vs-<12 hex of the id>) */
         bool internal, ipv6;
         char **labels; /* K=V */
 };
 int vs_net_create(const char *data_root, const struct vs_net_create_opts *o, char **id,
                   vs_error **err);
+/* The configuration's address keys (set once per process, before any
+ * network command): bip, the default network's bridge address with its
+ * prefix ("172.31.0.1/16"; NULL: 172.30.0.1/16), taken when that network
+ * is recorded or, while no container is on it, changed; and
+ * default-address-pools, where user networks without --subnet take their
+ * subnets (IPv4 bases; none: 10.89.0.0/16 in /24s). */
+struct vs_net_pool_spec {
+        const char *base; /* CIDR */
+        long size;        /* prefix length of the subnets */
+};
+void vs_net_set_defaults(const char *bip, const struct vs_net_pool_spec *pools, size_t n);
 /* Docker's `network inspect` objects: every network (array), or one by
  * name, id or unambiguous id prefix. */
 int vs_net_list(const char *data_root, json_object **out, vs_error **err);
@@ -92,11 +110,13 @@ void vs_net_publish_all(json_object *exposed, json_object *bindings);
 /* ---- containers (src/net/endpoint.c) ---- */
 /* Checked at create time: the network exists (the default one is made on
  * first use) and ip (may be NULL) is a free address of its subnet. */
-int vs_net_check(const char *data_root, const char *network, const char *ip, vs_error **err);
+int vs_net_check(const char *data_root, const char *network, const char *ip, const char *ip6,
+                 vs_error **err);
 struct vs_net_endpoint_opts {
         const char *network;
         const char *ctr_id, *ctr_name, *hostname;
         const char *ip;         /* NULL: allocated */
+        const char *ip6;        /* NULL or "": allocated (dual-stack networks) */
         const char *mac;        /* NULL: the kernel's random one */
         char **aliases;         /* names peers resolve it by, besides its name */
         const char *hosts_path; /* the container's hosts file, kept current */
@@ -153,6 +173,8 @@ bool vs_nl_link_exists(const char *name);
 /* In table ip vessel: deletes the rules whose comment is tag and adds
  * adds (nft commands, their rules commented tag), in one transaction. */
 int vs_nft_replace(const char *tag, const char *adds, vs_error **err);
+/* The same in table ip6 vessel. */
+int vs_nft_replace6(const char *tag, const char *adds, vs_error **err);
 
 /* ---- CNI (src/net/cni.c) ---- */
 struct vs_cni_args {

@@ -9,6 +9,7 @@
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 #include <net/if.h>
+#include <sys/socket.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,7 +130,40 @@ int vs_nl_bridge_ensure(const char *name, uint32_t gw, unsigned prefix, vs_error
                 return vs_fail_errno(err, "cannot create bridge %s", name);
         if (addr_add(nl, name, gw, prefix, err) < 0)
                 return -1;
-        return link_up(nl, name, err);
+        /* Up, in vessel's interface group (also a bridge made before
+         * groups were set). */
+        unsigned idx = if_nametoindex(name);
+        if (idx == 0)
+                return vs_fail_errno(err, "cannot find network device %s", name);
+        nlh = link_msg(buf, RTM_NEWLINK, 0, (int) idx);
+        struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+        ifi->ifi_change = IFF_UP;
+        ifi->ifi_flags = IFF_UP;
+        mnl_attr_put_u32(nlh, IFLA_GROUP, VS_NET_BRIDGE_GROUP);
+        if (nl_request(nl, nlh) < 0)
+                return vs_fail_errno(err, "cannot bring bridge %s up", name);
+        return 0;
+}
+
+/* Hairpin mode on a bridge port: the bridge may send a frame back out of
+ * the port it came in on. A container reaching its own published port
+ * through a host address needs it: the host DNATs the packet back to the
+ * container, and the bridge must send it out of the container's own port. */
+static int port_hairpin(struct mnl_socket *nl, const char *name, vs_error **err)
+{
+        unsigned idx = if_nametoindex(name);
+        if (idx == 0)
+                return vs_fail_errno(err, "cannot find network device %s", name);
+        char buf[MNL_SOCKET_BUFFER_SIZE];
+        struct nlmsghdr *nlh = link_msg(buf, RTM_SETLINK, 0, (int) idx);
+        struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+        ifi->ifi_family = AF_BRIDGE;
+        struct nlattr *pi = mnl_attr_nest_start(nlh, IFLA_PROTINFO);
+        mnl_attr_put_u8(nlh, IFLA_BRPORT_MODE, 1);
+        mnl_attr_nest_end(nlh, pi);
+        if (nl_request(nl, nlh) < 0)
+                return vs_fail_errno(err, "cannot set hairpin mode on bridge port %s", name);
+        return 0;
 }
 
 int vs_nl_veth_create(const char *host, const char *bridge, int netns_fd, const char *peer,
@@ -160,7 +194,7 @@ int vs_nl_veth_create(const char *host, const char *bridge, int netns_fd, const 
         mnl_attr_nest_end(nlh, li);
         if (nl_request(nl, nlh) < 0)
                 return vs_fail_errno(err, "cannot create veth pair %s", host);
-        if (link_up(nl, host, err) < 0) {
+        if (port_hairpin(nl, host, err) < 0 || link_up(nl, host, err) < 0) {
                 vs_nl_link_del(host, NULL);
                 return -1;
         }

@@ -9,7 +9,8 @@
  *                         fib daddr type local jump ports }
  *     chain ports       { tcp dport 8080 dnat to 10.89.0.2:80 comment "vessel:<ctr id>" ... }
  *     chain forward     { type filter hook forward priority filter;
- *                         iifname "<bridge>" oifname "vs-*" oifname != "<bridge>" drop ...
+ *                         iifname "<bridge>" oifgroup 0x7e55e1 oifname != "<bridge>"
+ *                             ct status & dnat == 0 drop ...
  *                         (internal: iifname "<bridge>" oifname != "<bridge>" drop, and back) }
  *     chain postrouting { type nat hook postrouting priority srcnat;
  *                         ip saddr <subnet> oifname != "<bridge>" masquerade
@@ -74,9 +75,17 @@ static const char SETUP[] =
 /* IPv6 (dual-stack networks only): isolation and outbound masquerade. */
 static const char SETUP6[] =
     "add table ip6 vessel\n"
+    "add chain ip6 vessel prerouting { type nat hook prerouting priority dstnat; policy accept; "
+    "}\n"
+    "add chain ip6 vessel output { type nat hook output priority -100; policy accept; }\n"
     "add chain ip6 vessel forward { type filter hook forward priority filter; policy accept; }\n"
     "add chain ip6 vessel postrouting { type nat hook postrouting priority srcnat; policy "
-    "accept; }\n";
+    "accept; }\n"
+    "add chain ip6 vessel ports\n"
+    "flush chain ip6 vessel prerouting\n"
+    "flush chain ip6 vessel output\n"
+    "add rule ip6 vessel prerouting fib daddr type local jump ports\n"
+    "add rule ip6 vessel output fib daddr type local jump ports\n";
 
 static void write_sysctl(const char *path, const char *value)
 {
@@ -163,8 +172,13 @@ int vs_nft_replace(const char *tag, const char *adds, vs_error **err)
         return replace_in("ip", SETUP, tag, adds, err);
 }
 
-/* The IPv6 side of a dual-stack network: isolation as for IPv4 (ports are
- * IPv4 only), outbound masquerade unless internal. */
+int vs_nft_replace6(const char *tag, const char *adds, vs_error **err)
+{
+        return replace_in("ip6", SETUP6, tag, adds, err);
+}
+
+/* The IPv6 side of a dual-stack network: isolation, hairpin and outbound
+ * masquerade as for IPv4. */
 static int nat6_setup(json_object *net, const char *tag, bool internal, vs_error **err)
 {
         const char *br = vs_net_str(net, "Bridge");
@@ -177,14 +191,14 @@ static int nat6_setup(json_object *net, const char *tag, bool internal, vs_error
                             "add rule ip6 vessel forward oifname \"%s\" iifname != \"%s\" drop "
                             "comment \"%s\"\n",
                             br, br, tag, br, br, tag)
-                : xasprintf("add rule ip6 vessel forward iifname \"%s\" oifname \"vs-*\" oifname "
-                            "!= \"%s\" drop comment \"%s\"\n"
-                            "add rule ip6 vessel forward iifname \"%s\" oifname \"%s\" drop "
-                            "comment \"%s\"\n"
+                : xasprintf("add rule ip6 vessel forward iifname \"%s\" oifgroup %u oifname "
+                            "!= \"%s\" ct status & dnat == 0 drop comment \"%s\"\n"
                             "add rule ip6 vessel postrouting ip6 saddr %s oifname != \"%s\" "
-                            "masquerade comment \"%s\"\n",
-                            br, br, tag, br, VS_NET_DEFAULT_BRIDGE, tag, vs_net_str(net, "Subnet6"),
-                            br, tag);
+                            "masquerade comment \"%s\"\n"
+                            "add rule ip6 vessel postrouting ip6 saddr %s oifname \"%s\" ct "
+                            "status dnat masquerade comment \"%s\"\n",
+                            br, VS_NET_BRIDGE_GROUP, br, tag, vs_net_str(net, "Subnet6"), br, tag,
+                            vs_net_str(net, "Subnet6"), br, tag);
         return replace_in("ip6", SETUP6, tag, adds, err);
 }
 
@@ -209,8 +223,10 @@ int vs_net_nat_setup(json_object *net, vs_error **err)
          * vessel bridge but connections to published ports (DNATed: the
          * host address is everyone's); an internal network forwards
          * nothing in or out. Hairpin: a container reaching a port
-         * published on its own bridge through a host address is
-         * masqueraded, so the answer comes back through the host. */
+         * published on its own bridge through a host address (itself
+         * included: the bridge port is in hairpin mode) is masqueraded,
+         * so the answer comes back through the host. The match is on the
+         * source subnet: iifname is empty in postrouting. */
         _cleanup_free_ char *filter =
             internal
                 ? xasprintf("add rule ip vessel forward iifname \"%s\" oifname != \"%s\" drop "
@@ -218,13 +234,11 @@ int vs_net_nat_setup(json_object *net, vs_error **err)
                             "add rule ip vessel forward oifname \"%s\" iifname != \"%s\" drop "
                             "comment \"%s\"\n",
                             br, br, tag, br, br, tag)
-                : xasprintf("add rule ip vessel forward iifname \"%s\" oifname \"vs-*\" oifname "
+                : xasprintf("add rule ip vessel forward iifname \"%s\" oifgroup %u oifname "
                             "!= \"%s\" ct status & dnat == 0 drop comment \"%s\"\n"
-                            "add rule ip vessel forward iifname \"%s\" oifname \"%s\" oifname "
-                            "!= \"%s\" ct status & dnat == 0 drop comment \"%s\"\n"
-                            "add rule ip vessel postrouting iifname \"%s\" oifname \"%s\" ct "
+                            "add rule ip vessel postrouting ip saddr %s oifname \"%s\" ct "
                             "status dnat masquerade comment \"%s\"\n",
-                            br, br, tag, br, VS_NET_DEFAULT_BRIDGE, br, tag, br, br, tag);
+                            br, VS_NET_BRIDGE_GROUP, br, tag, vs_net_str(net, "Subnet"), br, tag);
         _cleanup_free_ char *adds =
             xasprintf("%s%sadd rule ip vessel postrouting oifname \"%s\" ip "
                       "saddr 127.0.0.0/8 masquerade comment \"%s\"\n",

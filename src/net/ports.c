@@ -57,6 +57,24 @@ static void add_binding(json_object *bindings, long cp, const char *proto, const
         json_object_array_add(arr, b);
 }
 
+/* "[ADDR]" of a -p spec, brackets cut off in place: an IPv6 address other
+ * than the loopback one (a DNAT cannot send ::1-sourced packets out of a
+ * bridge, and vessel runs no userland proxy). */
+static int host_ip6(const char *spec, char *s, vs_error **err)
+{
+        char *close = strchr(s, ']');
+        *close = '\0';
+        struct in6_addr a;
+        if (close[1] != '\0' || inet_pton(AF_INET6, s + 1, &a) != 1)
+                return vs_fail(err, "-p: '%s': '%s]' is not a bracketed IPv6 address", spec, s);
+        if (IN6_IS_ADDR_LOOPBACK(&a))
+                return vs_fail(err,
+                               "-p: '%s': the IPv6 loopback address cannot be published (no "
+                               "userland proxy); use [::] or 127.0.0.1",
+                               spec);
+        return 0;
+}
+
 int vs_net_parse_port(const char *spec, json_object *bindings, vs_error **err)
 {
         _cleanup_free_ char *s = xstrdup(spec);
@@ -76,13 +94,23 @@ int vs_net_parse_port(const char *spec, json_object *bindings, vs_error **err)
                 *last = '\0';
                 ctr = last + 1;
                 char *hp = strrchr(s, ':');
+                /* An IPv6 HOSTIP is bracketed: [::]:80:80, [fd00::1]::80. */
+                char *close = s[0] == '[' ? strchr(s, ']') : NULL;
+                if (close)
+                        hp = close[1] == ':' ? close + 1 : NULL;
                 if (hp) {
                         *hp++ = '\0';
                         hostip = s;
+                        if (close && host_ip6(spec, s, err) < 0)
+                                return -1;
+                        if (close)
+                                hostip = s + 1;
                         struct in_addr a;
-                        if (inet_pton(AF_INET, hostip, &a) != 1)
-                                return vs_fail(err, "-p: '%s': '%s' is not an IPv4 address", spec,
-                                               hostip);
+                        if (!close && inet_pton(AF_INET, hostip, &a) != 1)
+                                return vs_fail(err,
+                                               "-p: '%s': '%s' is not an IPv4 address (IPv6: "
+                                               "in brackets)",
+                                               spec, hostip);
                         hostport = hp;
                 } else {
                         hostport = s;
@@ -192,6 +220,18 @@ static bool host_listens(const char *proto, const char *ip, long port)
         int one = 1;
         if (tcp)
                 (void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (strchr(ip, ':')) {
+                _cleanup_close_ int fd6 =
+                    socket(AF_INET6, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
+                struct sockaddr_in6 sa6 = {.sin6_family = AF_INET6,
+                                           .sin6_port = htons((uint16_t) port)};
+                inet_pton(AF_INET6, ip, &sa6.sin6_addr);
+                (void) setsockopt(fd6, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+                if (tcp)
+                        (void) setsockopt(fd6, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+                return fd6 >= 0 && bind(fd6, (struct sockaddr *) &sa6, sizeof(sa6)) < 0 &&
+                       errno == EADDRINUSE;
+        }
         struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t) port)};
         if (*ip)
                 inet_pton(AF_INET, ip, &sa.sin_addr);
@@ -260,21 +300,56 @@ int vs_net_ports_resolve(struct vs_netdb *db, const char *ctr_id, json_object *p
         return ret;
 }
 
+/* The rules of one family: a binding without HostIp goes into both (the
+ * IPv6 one only when the endpoint has an IPv6 address), one with an
+ * address into its family's. */
 struct rules {
-        const char *tag, *ip;
-        char *text;
+        const char *tag, *ip, *ip6;
+        char *text, *text6;
+        const char *v6_only; /* a binding to an IPv6 address, for the error */
 };
+
+static void append(char **text, const char *family, const char *ip, const char *proto, long hp,
+                   const char *to, long cp, const char *tag)
+{
+        bool v6 = strcmp(family, "ip6") == 0;
+        _cleanup_free_ char *daddr =
+            *ip && strcmp(ip, "::") != 0 ? xasprintf("%s daddr %s ", family, ip) : xstrdup("");
+        char *t =
+            xasprintf("%sadd rule %s vessel ports %s%s dport %ld dnat to %s%s%s:%ld comment "
+                      "\"%s\"\n",
+                      *text, family, daddr, proto, hp, v6 ? "[" : "", to, v6 ? "]" : "", cp, tag);
+        free(*text);
+        *text = t;
+}
 
 static int add_rule(void *ud, const char *proto, const char *ip, long hp, long cp)
 {
         struct rules *r = ud;
-        _cleanup_free_ char *daddr = *ip ? xasprintf("ip daddr %s ", ip) : xstrdup("");
-        char *t = xasprintf("%sadd rule ip vessel ports %s%s dport %ld dnat to %s:%ld comment "
-                            "\"%s\"\n",
-                            r->text, daddr, proto, hp, r->ip, cp, r->tag);
-        free(r->text);
-        r->text = t;
+        bool v6 = strchr(ip, ':') != NULL;
+        if (!v6)
+                append(&r->text, "ip", ip, proto, hp, r->ip, cp, r->tag);
+        if ((v6 || !*ip) && *r->ip6)
+                append(&r->text6, "ip6", ip, proto, hp, r->ip6, cp, r->tag);
+        if (v6 && !*r->ip6 && r->v6_only == NULL)
+                r->v6_only = ip;
         return 0;
+}
+
+static int is_v6(void *ud, const char *proto, const char *ip, long hp, long cp)
+{
+        (void) proto, (void) hp, (void) cp;
+        if (strchr(ip, ':') == NULL)
+                return 0;
+        *(const char **) ud = ip;
+        return 1;
+}
+
+const char *vs_net_ports_ip6(json_object *ports)
+{
+        const char *ip = NULL;
+        each_binding(ports, is_v6, &ip);
+        return ip;
 }
 
 int vs_net_ports_apply(const char *ctr_id, json_object *ep, vs_error **err)
@@ -283,10 +358,18 @@ int vs_net_ports_apply(const char *ctr_id, json_object *ep, vs_error **err)
         if (ports == NULL || json_object_object_length(ports) == 0)
                 return 0;
         _cleanup_free_ char *tag = xasprintf("vessel:%s", ctr_id);
-        struct rules r = {tag, vs_net_str(ep, "IP"), xstrdup("")};
+        struct rules r = {tag,         vs_net_str(ep, "IP"), vs_net_str(ep, "IP6"),
+                          xstrdup(""), xstrdup(""),          NULL};
         each_binding(ports, add_rule, &r);
-        int ret = vs_nft_replace(tag, r.text, err);
+        int ret = r.v6_only ? vs_fail(err,
+                                      "-p: host address %s is IPv6 and the network has no "
+                                      "IPv6 subnet",
+                                      r.v6_only)
+                            : vs_nft_replace(tag, r.text, err);
+        if (ret == 0 && *r.ip6)
+                ret = vs_nft_replace6(tag, r.text6, err);
         free(r.text);
+        free(r.text6);
         return ret;
 }
 
@@ -296,5 +379,7 @@ int vs_net_ports_remove(const char *ctr_id, json_object *ep, vs_error **err)
         if (ports == NULL || json_object_object_length(ports) == 0)
                 return 0;
         _cleanup_free_ char *tag = xasprintf("vessel:%s", ctr_id);
+        if (*vs_net_str(ep, "IP6") && vs_nft_replace6(tag, "", err) < 0)
+                return -1;
         return vs_nft_replace(tag, "", err);
 }

@@ -1,7 +1,9 @@
 /* The network database and the `network` commands' operations. */
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/random.h>
@@ -16,7 +18,6 @@
 #include "util/xalloc.h"
 
 /* User networks without --subnet: the first free /24 here (podman's pool). */
-#define AUTO_POOL 0x0a590000u /* 10.89.0.0 */
 
 const char *vs_net_str(json_object *o, const char *key)
 {
@@ -28,6 +29,94 @@ void vs_net_addrs(json_object *net, struct vs_cidr *subnet, uint32_t *gw)
 {
         vs_cidr_parse("subnet", vs_net_str(net, "Subnet"), subnet, NULL);
         vs_ipv4_parse("gateway", vs_net_str(net, "Gateway"), gw, NULL);
+}
+
+bool vs_net_range(json_object *net, struct vs_cidr *range)
+{
+        return *vs_net_str(net, "IPRange") &&
+               vs_cidr_parse("ip-range", vs_net_str(net, "IPRange"), range, NULL) == 0;
+}
+
+static const char *cfg_bip;
+static struct vs_net_pool_spec *cfg_pools;
+static size_t cfg_npools;
+
+void vs_net_set_defaults(const char *bip, const struct vs_net_pool_spec *pools, size_t n)
+{
+        cfg_bip = bip;
+        free(cfg_pools);
+        cfg_pools = xmalloc((n + 1) * sizeof(*cfg_pools));
+        memcpy(cfg_pools, pools, n * sizeof(*cfg_pools));
+        cfg_npools = n;
+}
+
+/* bip as the default network's subnet and gateway. */
+static int parse_bip(struct vs_cidr *subnet, uint32_t *gw, vs_error **err)
+{
+        const char *slash = strchr(cfg_bip, '/');
+        _cleanup_free_ char *addr =
+            slash ? xstrndup(cfg_bip, (size_t) (slash - cfg_bip)) : xstrdup(cfg_bip);
+        char *end;
+        unsigned long n = slash ? strtoul(slash + 1, &end, 10) : 0;
+        if (slash == NULL || *end || n < 8 || n > 30 || vs_ipv4_parse("bip", addr, gw, NULL) < 0)
+                return vs_fail(err,
+                               "configuration key bip: '%s' is not the bridge's IPv4 address "
+                               "with a prefix length of 8 to 30 (e.g. 172.31.0.1/16)",
+                               cfg_bip);
+        subnet->prefix = (unsigned) n;
+        subnet->addr = *gw & (0xffffffffu << (32 - n));
+        uint32_t bcast = subnet->addr | (0xffffffffu >> n);
+        if (*gw == subnet->addr || *gw == bcast)
+                return vs_fail(err, "configuration key bip: '%s' is not a host address", cfg_bip);
+        return 0;
+}
+
+static json_object *overlapping(struct vs_netdb *db, const struct vs_cidr *c);
+static json_object *new_network(const char *name, const char *subnet, const char *gw,
+                                const char *bridge, bool internal, json_object *labels);
+
+/* The default network as bip says: recorded so, or changed while no
+ * container is on it (its bridge deleted, to be made again). */
+static int default_network(struct vs_netdb *db, json_object *cur, vs_error **err)
+{
+        struct vs_cidr subnet = {0xac1e0000u, 16}; /* 172.30.0.0/16 */
+        uint32_t gw = 0xac1e0001u;
+        if (cfg_bip && parse_bip(&subnet, &gw, err) < 0)
+                return -1;
+        _cleanup_free_ char *cidr = vs_cidr_str(&subnet);
+        char gws[16];
+        vs_ipv4_str(gw, gws);
+        if (cur && (!cfg_bip || (strcmp(vs_net_str(cur, "Subnet"), cidr) == 0 &&
+                                 strcmp(vs_net_str(cur, "Gateway"), gws) == 0)))
+                return 0;
+        for (size_t i = 0; i < json_object_array_length(db->nets); i++) {
+                json_object *other = json_object_array_get_idx(db->nets, i);
+                struct vs_cidr o;
+                if (other != cur &&
+                    vs_cidr_parse("subnet", vs_net_str(other, "Subnet"), &o, NULL) == 0 &&
+                    vs_cidr_overlap(&o, &subnet))
+                        return vs_fail(err, "configuration key bip: %s overlaps %s of network '%s'",
+                                       cfg_bip, vs_net_str(other, "Subnet"),
+                                       vs_net_str(other, "Name"));
+        }
+        if (cur == NULL) {
+                json_object_array_add(db->nets, new_network(VS_NET_DEFAULT, cidr, gws,
+                                                            VS_NET_DEFAULT_BRIDGE, false, NULL));
+                /* Saved at once: its id must not change between commands. */
+                return vs_netdb_save(db, err);
+        }
+        if (json_object_object_length(json_object_object_get(cur, "Endpoints")) > 0) {
+                vs_warn("configuration key bip: %s not applied while containers are on network "
+                        "'%s' (%s)",
+                        cfg_bip, VS_NET_DEFAULT, vs_net_str(cur, "Subnet"));
+                return 0;
+        }
+        if (vs_nl_link_exists(VS_NET_DEFAULT_BRIDGE) &&
+            vs_nl_link_del(VS_NET_DEFAULT_BRIDGE, err) < 0)
+                return -1;
+        json_object_object_add(cur, "Subnet", json_object_new_string(cidr));
+        json_object_object_add(cur, "Gateway", json_object_new_string(gws));
+        return vs_netdb_save(db, err);
 }
 
 static char *random_id(void)
@@ -86,15 +175,9 @@ int vs_netdb_open(const char *data_root, struct vs_netdb *db, vs_error **err)
                 json_object_object_add(db->root, "networks", db->nets);
         }
         vs_error *ignore = NULL;
-        if (vs_netdb_find(db, VS_NET_DEFAULT, &ignore) == NULL) {
-                vs_error_free(&ignore);
-                json_object_array_add(db->nets, new_network(VS_NET_DEFAULT, VS_NET_DEFAULT_SUBNET,
-                                                            "172.30.0.1", VS_NET_DEFAULT_BRIDGE,
-                                                            false, NULL));
-                /* Saved at once: its id must not change between commands. */
-                return vs_netdb_save(db, err);
-        }
-        return 0;
+        json_object *def = vs_netdb_find(db, VS_NET_DEFAULT, &ignore);
+        vs_error_free(&ignore);
+        return default_network(db, def, err);
 }
 
 int vs_netdb_save(struct vs_netdb *db, vs_error **err)
@@ -176,6 +259,33 @@ static int check_name(const char *name, vs_error **err)
         return 0;
 }
 
+/* --opt com.docker.network.bridge.name: a device name of our own (IFNAMSIZ,
+ * no '/', ':' or blanks), not another network's bridge nor a device that
+ * exists (network rm deletes the bridge), nor in vessel's "vs" names. */
+static int check_bridge_name(struct vs_netdb *db, const char *name, vs_error **err)
+{
+        static const char opt[] = "--opt com.docker.network.bridge.name";
+        size_t n = strlen(name);
+        if (n == 0 || n >= IFNAMSIZ || strpbrk(name, "/: \t\n") || strcmp(name, ".") == 0 ||
+            strcmp(name, "..") == 0)
+                return vs_fail(err,
+                               "%s: '%s' is not a network device name (1-%d characters, no "
+                               "'/', ':' or blanks)",
+                               opt, name, IFNAMSIZ - 1);
+        if (strncmp(name, "vs", 2) == 0 || strcmp(name, VS_NET_DEFAULT_BRIDGE) == 0)
+                return vs_fail(err, "%s: '%s': names starting with 'vs' and '%s' are vessel's own",
+                               opt, name, VS_NET_DEFAULT_BRIDGE);
+        for (size_t i = 0; i < json_object_array_length(db->nets); i++) {
+                json_object *other = json_object_array_get_idx(db->nets, i);
+                if (strcmp(vs_net_str(other, "Bridge"), name) == 0)
+                        return vs_fail(err, "%s: '%s' is the bridge of network '%s'", opt, name,
+                                       vs_net_str(other, "Name"));
+        }
+        if (if_nametoindex(name) != 0)
+                return vs_fail(err, "%s: a network device '%s' exists already", opt, name);
+        return 0;
+}
+
 /* The network among db's whose subnet overlaps c, or NULL. */
 static json_object *overlapping(struct vs_netdb *db, const struct vs_cidr *c)
 {
@@ -206,6 +316,38 @@ static int labels_json(char **labels, json_object **out, vs_error **err)
         return 0;
 }
 
+/* The first subnet of the pools (default-address-pools, else 10.89.0.0/16
+ * in /24s) that no network overlaps. */
+static int auto_subnet(struct vs_netdb *db, struct vs_cidr *out, vs_error **err)
+{
+        const struct vs_net_pool_spec builtin = {"10.89.0.0/16", 24};
+        bool configured = cfg_npools > 0;
+        for (size_t k = 0; k < (configured ? cfg_npools : 1); k++) {
+                const struct vs_net_pool_spec *p = configured ? &cfg_pools[k] : &builtin;
+                struct vs_cidr base;
+                if (strchr(p->base, ':'))
+                        continue; /* IPv6 pools: not used (no automatic IPv6 subnets) */
+                if (vs_cidr_parse("default-address-pools", p->base, &base, err) < 0)
+                        return -1;
+                if (p->size < base.prefix || p->size > 30)
+                        return vs_fail(err,
+                                       "default-address-pools: size %ld for %s must be between %u "
+                                       "and 30",
+                                       p->size, p->base, base.prefix);
+                uint64_t count = 1ull << (p->size - base.prefix);
+                for (uint64_t i = 0; i < count; i++) {
+                        *out =
+                            (struct vs_cidr){.addr = base.addr + (uint32_t) (i << (32 - p->size)),
+                                             .prefix = (unsigned) p->size};
+                        if (overlapping(db, out) == NULL)
+                                return 0;
+                }
+        }
+        return configured ? vs_fail(err, "no free subnet left in default-address-pools: give "
+                                         "--subnet")
+                          : vs_fail(err, "no free /24 left in 10.89.0.0/16: give --subnet");
+}
+
 int vs_net_create(const char *data_root, const struct vs_net_create_opts *o, char **id,
                   vs_error **err)
 {
@@ -223,6 +365,16 @@ int vs_net_create(const char *data_root, const struct vs_net_create_opts *o, cha
                 uint32_t bcast = subnet.addr | (0xffffffffu >> subnet.prefix);
                 if (!vs_cidr_contains(&subnet, gw) || gw == subnet.addr || gw == bcast)
                         return vs_fail(err, "--gateway: %s is not a host address of %s", o->gateway,
+                                       o->subnet);
+        }
+        struct vs_cidr range = {0};
+        if (o->ip_range) {
+                if (o->subnet == NULL)
+                        return vs_fail(err, "--ip-range: needs --subnet");
+                if (vs_cidr_parse("--ip-range", o->ip_range, &range, err) < 0)
+                        return -1;
+                if (range.prefix < subnet.prefix || !vs_cidr_contains(&subnet, range.addr))
+                        return vs_fail(err, "--ip-range: %s is not inside --subnet %s", o->ip_range,
                                        o->subnet);
         }
         _cleanup_json_ json_object *labels = NULL;
@@ -253,26 +405,26 @@ int vs_net_create(const char *data_root, const struct vs_net_create_opts *o, cha
                         return vs_fail(err, "--subnet: %s overlaps %s of network '%s'", o->subnet6,
                                        vs_net_str(other, "Subnet6"), vs_net_str(other, "Name"));
         }
+        if (o->bridge && check_bridge_name(&db, o->bridge, err) < 0)
+                return -1;
         if (o->subnet) {
                 json_object *other = overlapping(&db, &subnet);
                 if (other)
                         return vs_fail(err, "--subnet: %s overlaps %s of network '%s'", o->subnet,
                                        vs_net_str(other, "Subnet"), vs_net_str(other, "Name"));
-        } else {
-                bool found = false;
-                for (uint32_t i = 0; i < 256 && !found; i++) {
-                        subnet = (struct vs_cidr){.addr = AUTO_POOL | (i << 8), .prefix = 24};
-                        found = overlapping(&db, &subnet) == NULL;
-                }
-                if (!found)
-                        return vs_fail(err, "no free /24 left in 10.89.0.0/16: give --subnet");
+        } else if (auto_subnet(&db, &subnet, err) < 0) {
+                return -1;
         }
         if (gw == 0)
                 gw = subnet.addr + 1;
         _cleanup_free_ char *cidr = vs_cidr_str(&subnet);
         char gws[16];
-        json_object *net =
-            new_network(o->name, cidr, vs_ipv4_str(gw, gws), NULL, o->internal, steal_ptr(labels));
+        json_object *net = new_network(o->name, cidr, vs_ipv4_str(gw, gws), o->bridge, o->internal,
+                                       steal_ptr(labels));
+        if (o->ip_range) {
+                _cleanup_free_ char *r = vs_cidr_str(&range);
+                json_object_object_add(net, "IPRange", json_object_new_string(r));
+        }
         if (o->subnet6) {
                 char gw6[46], canon[64];
                 vs_ipv6_nth(&s6, 0, canon);
@@ -303,6 +455,9 @@ static json_object *docker_shape(json_object *net)
         json_object *ipam = json_object_new_object(), *cfg = json_object_new_array(),
                     *c = json_object_new_object();
         json_object_object_add(c, "Subnet", json_object_new_string(vs_net_str(net, "Subnet")));
+        if (*vs_net_str(net, "IPRange"))
+                json_object_object_add(c, "IPRange",
+                                       json_object_new_string(vs_net_str(net, "IPRange")));
         json_object_object_add(c, "Gateway", json_object_new_string(vs_net_str(net, "Gateway")));
         json_object_array_add(cfg, c);
         if (*vs_net_str(net, "Subnet6")) {

@@ -46,9 +46,15 @@ int vs_vm_net_check(const char *network, const char *ip, char **publish, json_ob
                                mode);
         json_object *ports = json_object_new_object();
         json_object_object_add(hc, "PortBindings", ports);
-        for (size_t i = 0; publish && publish[i]; i++)
+        for (size_t i = 0; publish && publish[i]; i++) {
                 if (vs_net_parse_port(publish[i], ports, err) < 0)
                         return -1;
+                if (publish[i][0] == '[') /* QEMU's hostfwd takes IPv4 host addresses */
+                        return vs_fail(err,
+                                       "-p: '%s': IPv6 host addresses are not supported with "
+                                       "--network " VS_VM_NET_USER,
+                                       publish[i]);
+        }
         json_object_object_add(hc, "NetworkMode", json_object_new_string(mode));
         return 0;
 }

@@ -92,6 +92,7 @@ def net(vessel_bin, tmp_path):
         assert eng.veths() == [], f"veths left: {eng.veths()}"
         assert eng.leases() == {}, f"leases left: {eng.leases()}"
         assert 'comment "vessel:' not in nft_rules(eng), nft_rules(eng)
+        assert 'comment "vessel:' not in nft_rules(eng, "ip6"), nft_rules(eng, "ip6")
     finally:
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
@@ -141,6 +142,19 @@ def test_create_ls_inspect_rm(net):
     (["host"], ["reserved"]),
     (["bad/name"], ["invalid network name"]),
     (["--driver", "macvlan", "x"], ["--driver", "macvlan"]),
+    (["--ip-range", "10.1.0.0/28", "x"], ["--ip-range", "needs --subnet"]),
+    (["-o", "com.docker.network.bridge.enable_icc=false", "x"], ["--opt", "enable_icc"]),
+    (["--opt", "mtu", "x"], ["--opt", "'mtu'"]),
+    (["-o", "com.docker.network.bridge.name=a/b", "x"], ["bridge.name", "a/b"]),
+    (["-o", "com.docker.network.bridge.name=0123456789abcdef", "x"], ["bridge.name"]),
+    (["-o", "com.docker.network.bridge.name=", "x"], ["bridge.name"]),
+    (["-o", "com.docker.network.bridge.name=vs-mine", "x"], ["bridge.name", "vs-mine"]),
+    (["-o", "com.docker.network.bridge.name=vessel0", "x"], ["bridge.name", "vessel0"]),
+    (["-o", "com.docker.network.bridge.name=lo", "x"], ["bridge.name", "lo", "exists"]),
+    (["--subnet", "10.1.0.0/24", "--ip-range", "10.1.1.0/28", "x"],
+     ["--ip-range", "10.1.1.0/28", "not inside", "10.1.0.0/24"]),
+    (["--subnet", "10.1.0.0/24", "--ip-range", "10.1.0.0/16", "x"], ["--ip-range", "not inside"]),
+    (["--subnet", "10.1.0.0/24", "--ip-range", "10.1.0.5/28", "x"], ["--ip-range", "host bits"]),
 ])
 def test_create_bad_input(net, args, mentions):
     net.ok("network", "create", "--subnet", "10.9.1.0/24", "taken")
@@ -149,6 +163,53 @@ def test_create_bad_input(net, args, mentions):
     helpers.assert_error(res, *mentions)
     helpers.assert_one_error_line(res)
     assert net.ok("network", "ls", "-q") == before
+
+
+def test_ip_range_labels_and_ls_filters(net):
+    # --ip-range: addresses come only from it (the subnet's broadcast stays
+    # out), then a clear error; --ip may still take any host address.
+    rid = net.ok("network", "create", "--subnet", "10.21.0.0/24", "--ip-range", "10.21.0.252/30",
+                 "--label", "team=red", "--label", "tier", "ranged").strip()
+    n = net.net("ranged")
+    assert n["IPAM"]["Config"] == [{"Subnet": "10.21.0.0/24", "IPRange": "10.21.0.252/30",
+                                    "Gateway": "10.21.0.1"}]
+    assert n["Labels"] == {"team": "red", "tier": ""}
+    for i in range(3):
+        net.ok("run", "-d", "--name", f"r{i}", "--network", "ranged", "busybox", "sleep", "60")
+    got = sorted(e["IPv4Address"] for e in net.net("ranged")["Containers"].values())
+    assert got == ["10.21.0.252/24", "10.21.0.253/24", "10.21.0.254/24"]
+    res = net("run", "--name", "r3", "--network", "ranged", "busybox", "true")
+    helpers.assert_error(res, "no free address", "10.21.0.252/30")
+    net("rm", "-f", "r3")
+    out = net.ok("run", "--rm", "--network", "ranged", "--ip", "10.21.0.9", "busybox", "ip",
+                 "-4", "addr", "show", "eth0")
+    assert "inet 10.21.0.9/24" in out, out
+    net.ok("rm", "-f", "r0", "r1", "r2")
+
+    # ls: -q, --no-trunc, --filter (values of one key OR, keys AND).
+    bid = net.ok("network", "create", "--label", "team=blue", "blue").strip()
+    did = net.net("bridge")["Id"]
+
+    def ls(*flags):
+        return sorted(net.ok("network", "ls", "-q", "--no-trunc", *flags).split())
+
+    assert ls() == sorted([rid, bid, did])
+    assert net.ok("network", "ls", "-q", "--filter", "name=rang") == rid[:12] + "\n"
+    assert ls("--filter", "name=rang") == [rid]
+    assert ls("--filter", "name=rang", "--filter", "name=blu") == sorted([rid, bid])
+    assert ls("--filter", f"id={bid[:6]}") == [bid]
+    assert ls("--filter", "label=team") == sorted([rid, bid])
+    assert ls("--filter", "label=team=red") == [rid]
+    assert ls("--filter", "label=tier") == [rid]
+    assert ls("--filter", "label=team=green") == []
+    assert ls("--filter", "label=team", "--filter", "name=blue") == [bid]
+    assert ls("-f", "driver=bridge") == sorted([rid, bid, did])
+    assert ls("--filter", "driver=macvlan") == []
+    table = net.ok("network", "ls", "--no-trunc", "--filter", "name=blue")
+    assert re.search(rf"^{bid}\s+blue\s+bridge\s+local$", table, re.M), table
+    one_error(net("network", "ls", "--filter", "color=red"), "--filter", "color=red")
+    one_error(net("network", "ls", "--filter", "name"), "--filter", "name")
+    net.ok("network", "rm", "ranged", "blue")
 
 
 @pytest.mark.parametrize("args, mentions", [
@@ -295,8 +356,8 @@ def test_prune_reclaims_a_lease_whose_container_is_gone(net):
 # published ports
 
 
-def nft_rules(net):
-    res = subprocess.run(["ip", "netns", "exec", net.netns, "nft", "list", "table", "ip",
+def nft_rules(net, family="ip"):
+    res = subprocess.run(["ip", "netns", "exec", net.netns, "nft", "list", "table", family,
                           "vessel"], capture_output=True, text=True)
     return res.stdout if res.returncode == 0 else ""
 
@@ -410,28 +471,39 @@ def test_outbound_is_masqueraded_and_internal_has_no_way_out(net, outside_httpd)
 
 def test_networks_are_isolated_from_each_other(net):
     red = net.ok("network", "create", "--subnet", "10.81.0.0/24", "red").strip()
-    blue = net.ok("network", "create", "--subnet", "10.82.0.0/24", "blue").strip()
+    # blue and green have bridges named by --opt: isolated all the same.
+    blue = net.ok("network", "create", "--subnet", "10.82.0.0/24", "-o",
+                  "com.docker.network.bridge.name=blue0", "blue").strip()
+    green = net.ok("network", "create", "--subnet", "10.83.0.0/24", "--opt",
+                   "com.docker.network.bridge.name=br-green", "green").strip()
+    assert net.net("blue")["Options"]["com.docker.network.bridge.name"] == "blue0"
     net.ok("run", "-d", "--name", "r1", "--network", "red", "busybox", "sleep", "60")
     net.ok("run", "-d", "--name", "r2", "--network", "red", "busybox", "sleep", "60")
     net.ok("run", "-d", "--name", "b1", "--network", "blue", "busybox", "sleep", "60")
+    net.ok("run", "-d", "--name", "g1", "--network", "green", "busybox", "sleep", "60")
     net.ok("run", "-d", "--name", "d1", "--network", "bridge", "busybox", "sleep", "60")
+    assert "inet 10.82.0.1/24" in net.ip("-4", "addr", "show", "blue0")
+    assert "inet 10.83.0.1/24" in net.ip("-4", "addr", "show", "br-green")
     ip = {n: json.loads(net.ok("inspect", n))[0]["NetworkSettings"]["IPAddress"]
-          for n in ("r1", "r2", "b1", "d1")}
+          for n in ("r1", "r2", "b1", "g1", "d1")}
     net.ok("exec", "r1", "ping", "-c", "1", "-W", "3", ip["r2"])
     # The host side still reaches every network (through its bridges).
-    for n in ("r1", "b1", "d1"):
+    for n in ("r1", "b1", "g1", "d1"):
         subprocess.run(["ip", "netns", "exec", net.netns, "busybox", "ping", "-c", "1", "-W",
                         "3", ip[n]], check=True, capture_output=True)
-    for src, dst in (("r1", "b1"), ("b1", "r1"), ("r1", "d1"), ("d1", "b1")):
+    for src, dst in (("r1", "b1"), ("b1", "r1"), ("r1", "d1"), ("d1", "b1"), ("b1", "g1"),
+                     ("g1", "d1")):
         res = net("exec", src, "ping", "-c", "1", "-W", "2", ip[dst])
         assert res.returncode != 0, f"{src} reached {dst}:\n{res.describe()}"
     rules = nft_rules(net)
-    assert 'oifname "vs-*"' in rules, rules
-    net.ok("rm", "-f", "r1", "r2", "b1", "d1")
-    net.ok("network", "rm", "red", "blue")
-    # The networks' rules went with them; the default network's stay.
+    assert "oifgroup 0x007e55e1" in rules or "oifgroup 8279521" in rules, rules
+    net.ok("rm", "-f", "r1", "r2", "b1", "g1", "d1")
+    net.ok("network", "rm", "red", "blue", "green")
+    # The networks' rules and bridges went with them; the default network's stay.
     rules = nft_rules(net)
-    assert red not in rules and blue not in rules, rules
+    assert red not in rules and blue not in rules and green not in rules, rules
+    links = net.ip("-o", "link")
+    assert "blue0" not in links and "br-green" not in links, links
     assert net.net("bridge")["Id"] in rules
 
 
@@ -678,12 +750,13 @@ def test_port_ranges_random_ports_port_cmd_ps_and_hairpin(net, outside):
     assert udp_ask(outside, "192.0.2.1", 9000) == "pong"
 
     # Hairpin: containers reach published ports through the host's
-    # addresses: a neighbour on the same bridge, and one on another network.
-    # (The publishing container itself does not: docs/networking.md.)
+    # addresses: the publishing container itself (its bridge port in
+    # hairpin mode), a neighbour on the same bridge, and one on another
+    # network.
     net.ok("run", "-d", "--name", "nb", "--network", "bridge", "busybox", "sleep", "60")
     net.ok("network", "create", "--subnet", "10.34.0.0/24", "other")
     net.ok("run", "-d", "--name", "far", "--network", "other", "busybox", "sleep", "60")
-    for ctr in ("nb", "far"):
+    for ctr in ("web", "nb", "far"):
         for addr in ("192.0.2.1", "172.30.0.1"):
             out = net.ok("exec", ctr, "wget", "-qO-", f"http://{addr}:8001/i.html")
             assert out == "port81\n", (ctr, addr)
@@ -885,6 +958,90 @@ def test_dual_stack_network(net):
     assert "vessel-net" not in res.stdout, res.stdout
 
 
+def fetch(ns, url):
+    """HTTP GET from the test's namespace: the body, or None (refused)."""
+    res = subprocess.run(["ip", "netns", "exec", ns, "timeout", "10", "busybox", "wget", "-qO-",
+                          url], capture_output=True, text=True)
+    return res.stdout if res.returncode == 0 else None
+
+
+def test_ipv6_published_ports_ip6_and_kill9(net):
+    net.ok("network", "create", "--ipv6", "--subnet", "10.37.0.0/24", "--subnet",
+           "fd00:37::/64", "six")
+    # A second address of the namespace stands in for the host's LAN one.
+    subprocess.run(["ip", "-n", net.netns, "addr", "add", "fd00:99::1/128", "dev", "lo"],
+                   check=True)
+    cid = net.ok("run", "-d", "--name", "web", "--network", "six", "--ip6", "fd00:37::77",
+                 "-p", "8080:80", "-p", "[::]:8081:80", "-p", "[fd00:99::1]:8082:80",
+                 "-p", "127.0.0.1:8083:80", "busybox", "sh", "-c",
+                 "mkdir /w; echo six > /w/i.html; exec httpd -f -p 80 -h /w").strip()
+    ns = json.loads(net.ok("inspect", "web"))[0]["NetworkSettings"]
+    assert ns["GlobalIPv6Address"] == "fd00:37::77", ns
+    lines = port_lines(net, "web")
+    for want in ("80/tcp -> 0.0.0.0:8080", "80/tcp -> [::]:8081",
+                 "80/tcp -> [fd00:99::1]:8082", "80/tcp -> 127.0.0.1:8083"):
+        assert want in lines, lines
+    assert "[fd00:99::1]:8082->80/tcp" in net.ok("ps")
+    helpers.wait_for(lambda: fetch(net.netns, "http://127.0.0.1:8080/i.html") == "six\n",
+                     what="httpd on the published port")
+    # The default binding answers on both families; [::] on IPv6 only;
+    # an address binding on that address only.
+    for url, body in (("http://[fd00:37::1]:8080/i.html", "six\n"),
+                      ("http://[fd00:99::1]:8080/i.html", "six\n"),
+                      ("http://[fd00:99::1]:8081/i.html", "six\n"),
+                      ("http://127.0.0.1:8081/i.html", None),
+                      ("http://[fd00:99::1]:8082/i.html", "six\n"),
+                      ("http://[fd00:37::1]:8082/i.html", None),
+                      ("http://127.0.0.1:8083/i.html", "six\n"),
+                      ("http://[fd00:99::1]:8083/i.html", None)):
+        assert fetch(net.netns, url) == body, url
+    # Hairpin over IPv6: the container itself and a neighbour.
+    net.ok("run", "-d", "--name", "nb", "--network", "six", "busybox", "sleep", "60")
+    for ctr in ("web", "nb"):
+        out = net.ok("exec", ctr, "wget", "-qO-", "http://[fd00:99::1]:8081/i.html")
+        assert out == "six\n", ctr
+    assert f"vessel:{cid}" in nft_rules(net, "ip6")
+    # network connect --ip6 (a running container gets it at once).
+    net.ok("network", "create", "--ipv6", "--subnet", "10.38.0.0/24", "--subnet",
+           "fd00:38::/64", "six2")
+    net.ok("network", "create", "--subnet", "10.36.0.0/24", "plain")
+    one_error(net("network", "connect", "--ip6", "fd00:38::99", "plain", "nb"), "--ip6",
+              "plain", "no IPv6 subnet")
+    one_error(net("network", "connect", "--ip6", "fd00:37::99", "six2", "nb"), "--ip6",
+              "fd00:37::99")
+    net.ok("network", "connect", "--ip6", "fd00:38::99", "six2", "nb")
+    assert "inet6 fd00:38::99/64" in net.ok("exec", "nb", "ip", "-6", "addr", "show", "eth1")
+    # The --ip6 address is taken; bad --ip6 and IPv6 -p are one clear error.
+    for args, mentions in (
+            (["--network", "six", "--ip6", "fd00:37::77"], ["--ip6", "already in use"]),
+            (["--network", "six", "--ip6", "fd00:38::5"], ["--ip6", "fd00:38::5", "six"]),
+            (["--network", "six", "--ip6", "fd00:37::1"], ["--ip6", "fd00:37::1"]),
+            (["--network", "six", "--ip6", "10.37.0.9"], ["--ip6", "not an IPv6"]),
+            (["--network", "bridge", "--ip6", "fd00:37::9"], ["--ip6", "no IPv6 subnet"]),
+            (["--network", "none", "--ip6", "fd00:37::9"], ["--ip6"]),
+            (["--network", "six", "-p", "[::1]:8090:80"], ["-p", "loopback"]),
+            (["--network", "bridge", "-p", "[fd00:99::1]:8090:80"],
+             ["-p", "fd00:99::1", "no IPv6 subnet"]),
+            # microVMs on QEMU's own network: its hostfwd is IPv4 only
+            (["--isolation=vm", "--network", "slirp4netns", "-p", "[::]:8090:80"],
+             ["-p", "IPv6", "slirp4netns"]),
+            (["--isolation=vm", "--network", "slirp4netns", "--ip6", "fd00:37::9"],
+             ["--ip6", "--isolation=vm"])):
+        one_error(net("run", "--rm", *args, "busybox", "true"), *mentions)
+    assert sorted(net.records()) == sorted([cid, net.ok("inspect", "-f", "{{.Id}}",
+                                                          "nb").strip()])
+    # kill -9 of the monitor and the init, then rm: no rule of either family.
+    info = json.loads(net.ok("inspect", "web"))[0]
+    os.kill(info["MonitorPid"], 9)
+    os.kill(info["State"]["Pid"], 9)
+    helpers.wait_for(lambda: not os.path.exists(f"/proc/{info['MonitorPid']}"),
+                     what="monitor gone")
+    net.ok("rm", "-f", "web", "nb")
+    assert f"vessel:{cid}" not in nft_rules(net, "ip6") + nft_rules(net)
+    assert "dnat to" not in nft_rules(net, "ip6")
+    net.ok("network", "rm", "six", "six2", "plain")
+
+
 @pytest.mark.parametrize("args, mentions", [
     (["--subnet", "fd00:1::/64", "x"], ["--subnet", "--ipv6"]),
     (["--ipv6", "x"], ["--ipv6", "subnet"]),
@@ -913,3 +1070,51 @@ def test_dns_from_the_configuration_and_the_flag_winning(net, tmp_path):
     assert [l for l in resolv.splitlines() if l.startswith("nameserver")] == \
         ["nameserver 192.0.2.99"], resolv
     assert "search cfg.test" in resolv
+
+
+def test_bip_and_default_address_pools_from_the_configuration(net, tmp_path):
+    cfg = tmp_path / "vessel-net.json"
+
+    def configure(**keys):
+        cfg.write_text(json.dumps(keys))
+
+    pools = [{"base": "10.77.0.0/23", "size": 24}]
+    configure(**{"bip": "172.31.5.1/24", "default-address-pools": pools})
+    net.env["VESSEL_CONFIG"] = str(cfg)
+    assert net.net("bridge")["IPAM"]["Config"] == [{"Subnet": "172.31.5.0/24",
+                                                    "Gateway": "172.31.5.1"}]
+    out = net.ok("run", "--rm", "--network", "bridge", "busybox", "ip", "-4", "addr", "show",
+                 "eth0")
+    assert "inet 172.31.5.2/24" in out, out
+    assert "inet 172.31.5.1/24" in net.ip("-4", "addr", "show", "vessel0")
+    # User networks without --subnet take the pools' subnets, then a clear error.
+    net.ok("network", "create", "a")
+    net.ok("network", "create", "b")
+    assert net.net("a")["IPAM"]["Config"][0]["Subnet"] == "10.77.0.0/24"
+    assert net.net("b")["IPAM"]["Config"][0]["Subnet"] == "10.77.1.0/24"
+    one_error(net("network", "create", "c"), "default-address-pools", "--subnet")
+    assert "c" not in [l.split()[1] for l in net.ok("network", "ls").splitlines()[1:]]
+    # A new bip is not applied while a container is on the network...
+    net.ok("run", "-d", "--name", "on", "--network", "bridge", "busybox", "sleep", "60")
+    configure(**{"bip": "172.31.6.1/24", "default-address-pools": pools})
+    res = net("network", "inspect", "bridge")
+    assert res.returncode == 0 and "bip" in res.stderr and "not applied" in res.stderr
+    assert json.loads(res.stdout)[0]["IPAM"]["Config"][0]["Subnet"] == "172.31.5.0/24"
+    # ...and is once none is (the bridge made again with the new address).
+    net.ok("rm", "-f", "on")
+    assert net.net("bridge")["IPAM"]["Config"][0]["Subnet"] == "172.31.6.0/24"
+    out = net.ok("run", "--rm", "--network", "bridge", "busybox", "ip", "-4", "addr", "show",
+                 "eth0")
+    assert "inet 172.31.6.2/24" in out, out
+    addrs = net.ip("-4", "addr", "show", "vessel0")
+    assert "172.31.6.1/24" in addrs and "172.31.5.1" not in addrs, addrs
+    # Bad values: one clear error, the default network unchanged.
+    for bip, mentions in (("172.31.7.0/24", ["bip", "172.31.7.0/24", "host address"]),
+                          ("172.31.7.1/31", ["bip", "172.31.7.1/31"]),
+                          ("10.77.0.9/24", ["bip", "overlaps", "'a'"])):
+        configure(bip=bip)
+        one_error(net("network", "ls"), *mentions)
+    configure(**{"default-address-pools": [{"base": "10.78.0.0/16", "size": 31}]})
+    one_error(net("network", "create", "d"), "default-address-pools", "31")
+    assert net.net("bridge")["IPAM"]["Config"][0]["Subnet"] == "172.31.6.0/24"
+    net.ok("network", "rm", "a", "b")

@@ -58,13 +58,23 @@ static void test_next(void **state)
 {
         struct vs_cidr c = {0x0a000000, 29}; /* .1 - .6 usable */
         uint32_t none[] = {0};
-        assert_int_equal(vs_ipam_next(&c, 0x0a000001, taken_list, none), 0x0a000002);
+        assert_int_equal(vs_ipam_next(&c, NULL, 0x0a000001, taken_list, none), 0x0a000002);
         uint32_t some[] = {0x0a000002, 0x0a000003, 0};
-        assert_int_equal(vs_ipam_next(&c, 0x0a000001, taken_list, some), 0x0a000004);
+        assert_int_equal(vs_ipam_next(&c, NULL, 0x0a000001, taken_list, some), 0x0a000004);
         uint32_t all[] = {0x0a000002, 0x0a000003, 0x0a000004, 0x0a000005, 0x0a000006, 0};
-        assert_int_equal(vs_ipam_next(&c, 0x0a000001, taken_list, all), 0);
+        assert_int_equal(vs_ipam_next(&c, NULL, 0x0a000001, taken_list, all), 0);
         /* A gateway at the end leaves the first address free. */
-        assert_int_equal(vs_ipam_next(&c, 0x0a000006, taken_list, none), 0x0a000001);
+        assert_int_equal(vs_ipam_next(&c, NULL, 0x0a000006, taken_list, none), 0x0a000001);
+        /* --ip-range: only its addresses; its first is the network's if
+         * it starts the subnet, and the broadcast stays out. */
+        struct vs_cidr big = {0x0a000000, 24}, r = {0x0a000080, 26}; /* .128-.191 */
+        assert_int_equal(vs_ipam_next(&big, &r, 0x0a000001, taken_list, none), 0x0a000080);
+        uint32_t low[] = {0x0a000080, 0x0a000081, 0};
+        assert_int_equal(vs_ipam_next(&big, &r, 0x0a000001, taken_list, low), 0x0a000082);
+        struct vs_cidr head = {0x0a000000, 30}, tail = {0x0a0000fc, 30};
+        assert_int_equal(vs_ipam_next(&big, &head, 0x0a000001, taken_list, none), 0x0a000002);
+        uint32_t fd[] = {0x0a0000fc, 0x0a0000fd, 0x0a0000fe, 0};
+        assert_int_equal(vs_ipam_next(&big, &tail, 0x0a000001, taken_list, fd), 0);
 }
 
 static void test_parse_port(void **state)
@@ -88,8 +98,18 @@ static void test_parse_port(void **state)
                                 "\"90/tcp\":[{\"HostIp\":\"\",\"HostPort\":\"\"}],"
                                 "\"91/udp\":[{\"HostIp\":\"1.2.3.4\",\"HostPort\":\"\"}],"
                                 "\"92/tcp\":[{\"HostIp\":\"\",\"HostPort\":\"7000-7009\"}]}");
-        const char *bad[] = {"0:80",  "8080:0", "70000:80", "8080:80/sctp", "x:80:80", ":80",
-                             "8080:", "80-79",  "1-2:3-5",  "8000-x:80",    "a",       ""};
+        /* IPv6 host addresses, bracketed. */
+        _cleanup_json_ json_object *v6 = json_object_new_object();
+        assert_int_equal(vs_net_parse_port("[::]:8080:80", v6, &err), 0);
+        assert_int_equal(vs_net_parse_port("[fd00:1::5]::81/udp", v6, &err), 0);
+        _cleanup_free_ char *v6s = vs_json_to_string(v6, false);
+        assert_string_equal(v6s, "{\"80/tcp\":[{\"HostIp\":\"::\",\"HostPort\":\"8080\"}],"
+                                 "\"81/udp\":[{\"HostIp\":\"fd00:1::5\",\"HostPort\":\"\"}]}");
+        const char *bad[] = {"0:80",         "8080:0",      "70000:80",   "8080:80/sctp",
+                             "x:80:80",      ":80",         "8080:",      "80-79",
+                             "1-2:3-5",      "8000-x:80",   "a",          "",
+                             "[::1]:80:80",  "::1:8080:80", "[zz]:80:80", "[::]8080:80",
+                             "[fd00::1]:80", "[::]x:1:2"};
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
                 assert_int_equal(vs_net_parse_port(bad[i], b, &err), -1);
                 assert_non_null(strstr(err->msg, "-p"));
