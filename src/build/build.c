@@ -11,6 +11,7 @@
 #include "image/image.h"
 #include "image/layer.h"
 #include "image/store.h"
+#include "image/transfer.h"
 #include "runtime/container.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -110,6 +111,68 @@ int expand(struct state *s, const char *word, char **out, vs_error **err)
         if (vs_df_expand(word, s->b->df->escape, stage_lookup, s, out, &e) < 0)
                 return fail_line(s, "%s", e->msg);
         return 0;
+}
+
+/* ---- platforms ---- */
+
+static char *host_platform(void)
+{
+        const char *v = vs_platform_variant();
+        return *v ? xasprintf("linux/%s/%s", vs_platform_arch(), v)
+                  : xasprintf("linux/%s", vs_platform_arch());
+}
+
+int vs_build_platform_check(const char *platform, vs_error **err)
+{
+        _cleanup_free_ char *host = host_platform();
+        _cleanup_free_ char *bare = xasprintf("linux/%s", vs_platform_arch());
+        if (strcmp(platform, host) == 0 || strcmp(platform, bare) == 0)
+                return 0;
+        return vs_fail(err,
+                       "vessel builds only for this host's platform, %s (no emulation), not %s",
+                       host, platform);
+}
+
+/* BuildKit's automatic platform ARGs, in the global scope (FROM lines; a
+ * stage gets them with a bare `ARG NAME`). Target and build platform are
+ * both the host's. */
+static void platform_args(struct builder *b)
+{
+        _cleanup_free_ char *p = host_platform();
+        const char *arch = vs_platform_arch(), *variant = vs_platform_variant();
+        static const char *const who[] = {"TARGET", "BUILD"};
+        for (size_t i = 0; i < 2; i++) {
+                _cleanup_free_ char *a = xasprintf("%sPLATFORM=%s", who[i], p);
+                _cleanup_free_ char *o = xasprintf("%sOS=linux", who[i]);
+                _cleanup_free_ char *c = xasprintf("%sARCH=%s", who[i], arch);
+                _cleanup_free_ char *v = xasprintf("%sVARIANT=%s", who[i], variant);
+                strv_env_set(&b->meta, a);
+                strv_env_set(&b->meta, o);
+                strv_env_set(&b->meta, c);
+                strv_env_set(&b->meta, v);
+        }
+}
+
+/* A base image (FROM, COPY --from) by the --pull policy: "missing" pulls
+ * it when the store lacks it, "always" first, "never" not at all. */
+int base_image(struct builder *b, const char *ref, struct vs_image **img, vs_error **err)
+{
+        const char *policy = b->o->pull ? b->o->pull : "missing";
+        bool can = b->o->pull_image != NULL;
+        if (can && strcmp(policy, "always") == 0) {
+                progress_break(b);
+                if (b->o->pull_image(b->store, ref, false, err) < 0)
+                        return -1;
+        }
+        if (vs_image_lookup(b->store, ref, img, err) == 0)
+                return 0;
+        if (!can || strcmp(policy, "missing") != 0 || (*err)->errno_ != ENOENT)
+                return -1;
+        vs_error_free(err);
+        progress_break(b);
+        if (b->o->pull_image(b->store, ref, true, err) < 0)
+                return -1;
+        return vs_image_lookup(b->store, ref, img, err);
 }
 
 /* ---- progress ---- */
@@ -224,12 +287,20 @@ static void cache_put(struct builder *b, const char *key, const char *id)
                 vs_write_file_atomic(p, id, strlen(id), 0600, &e);
 }
 
+static void set_loaded(struct state *s, struct vs_image *img);
+
 /* Moves the stage onto image id (loads it). */
 int set_image(struct state *s, const char *id, vs_error **err)
 {
         struct vs_image *img = NULL;
         if (vs_image_lookup(s->b->store, id, &img, err) < 0)
                 return -1;
+        set_loaded(s, img);
+        return 0;
+}
+
+static void set_loaded(struct state *s, struct vs_image *img)
+{
         vs_image_free(s->img);
         s->img = img;
         free(s->id);
@@ -241,7 +312,6 @@ int set_image(struct state *s, const char *id, vs_error **err)
                 json_object_deep_copy(conf, &s->config, NULL);
         if (s->config == NULL)
                 s->config = json_object_new_object();
-        return 0;
 }
 
 /* Commits a step: upper (may be NULL) + the current config. */
@@ -873,13 +943,26 @@ static int stage_from(struct state *s, const struct vs_df_instr *in, vs_error **
         _cleanup_free_ char *base = NULL;
         if (vs_df_expand(in->args[0], b->df->escape, meta_lookup, b, &base, &e) < 0)
                 return fail_line(s, "FROM: %s", e->msg);
+        const char *pf = vs_df_flag(in, "platform");
+        if (pf) {
+                _cleanup_free_ char *p = NULL;
+                if (vs_df_expand(pf, b->df->escape, meta_lookup, b, &p, &e) < 0 ||
+                    vs_build_platform_check(p, &e) < 0)
+                        return fail_line(s, "FROM --platform=%s: %s", pf, e->msg);
+        }
         s->config = json_object_new_object();
         if (strcmp(base, "scratch") == 0)
                 return 0;
         struct stage *st = stage_named(b, base, (size_t) (s->stage - b->stages));
-        const char *ref = st ? st->image_id : base;
-        if (ref == NULL || set_image(s, ref, &e) < 0)
-                return fail_line(s, "FROM %s: %s", base, e ? e->msg : "stage not built");
+        if (st) {
+                if (st->image_id == NULL || set_image(s, st->image_id, &e) < 0)
+                        return fail_line(s, "FROM %s: %s", base, e ? e->msg : "stage not built");
+        } else {
+                struct vs_image *img = NULL;
+                if (base_image(b, base, &img, &e) < 0)
+                        return fail_line(s, "FROM %s: %s", base, e->msg);
+                set_loaded(s, img);
+        }
         return run_triggers(s, err);
 }
 
@@ -962,6 +1045,7 @@ static void mark_needed(struct builder *b, size_t i)
 static int plan(struct builder *b, vs_error **err)
 {
         struct vs_dockerfile *df = b->df;
+        platform_args(b);
         for (size_t i = 0; i < df->n; i++) {
                 const struct vs_df_instr *in = &df->instrs[i];
                 if (in->kind == VS_DF_FROM) {
@@ -1100,6 +1184,66 @@ static int finish(struct builder *b, const char *id, vs_error **err)
         return 0;
 }
 
+/* --output type=local: the result's files into dest (owners and modes
+ * kept), copied from its mounted layers through fds. */
+static int output_local(struct builder *b, const char *id, vs_error **err)
+{
+        struct vs_image *img = NULL;
+        if (vs_image_lookup(b->store, id, &img, err) < 0)
+                return -1;
+        struct step_mount m;
+        int r = step_mount_open(b->e->data_root, img, &m, err);
+        vs_image_free(img);
+        if (r < 0)
+                return -1;
+        r = vs_mkdir_p(b->o->output_dest, 0755, err);
+        _cleanup_close_ int dst =
+            r < 0 ? -1 : open(b->o->output_dest, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (r == 0 && dst < 0)
+                r = vs_fail_errno(err, "cannot open %s", b->o->output_dest);
+        _cleanup_close_ int src =
+            r < 0 ? -1 : openat(m.rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (r == 0 && src < 0)
+                r = vs_fail_errno(err, "cannot open %s", m.rootfs);
+        struct copy_opts co = {.uid = -1, .gid = -1, .file_mode = -1};
+        if (r == 0)
+                r = copy_tree(src, "", dst, "/", &co, err);
+        step_mount_close(&m);
+        return r;
+}
+
+/* --output type=oci|docker: the save code's archive, named by the -t names
+ * (or unnamed), at dest or on stdout. */
+static int write_output(struct builder *b, const char *id, vs_error **err)
+{
+        const struct vs_build_opts *o = b->o;
+        if (o->output == VS_BUILD_OUT_NONE)
+                return 0;
+        if (o->output == VS_BUILD_OUT_LOCAL)
+                return output_local(b, id, err) < 0
+                           ? vs_error_wrap(err, "--output %s", o->output_dest)
+                           : 0;
+        bool out = strcmp(o->output_dest, "-") == 0;
+        int fd = out ? 1 : open(o->output_dest, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0)
+                return vs_fail_errno(err, "--output: cannot create %s", o->output_dest);
+        char *one[] = {(char *) id, NULL};
+        char **refs = o->tags && o->tags[0] ? o->tags : one;
+        int r = vs_archive_save(b->store, refs,
+                                o->output == VS_BUILD_OUT_OCI ? VS_ARCHIVE_OCI : VS_ARCHIVE_DOCKER,
+                                fd, err);
+        if (!out) {
+                if (close(fd) < 0 && r == 0)
+                        r = vs_fail_errno(err, "--output: cannot write %s", o->output_dest);
+                if (r < 0)
+                        unlink(o->output_dest);
+        }
+        if (r == 0 && !o->quiet)
+                fprintf(stderr, "#%d exporting to %s archive %s done\n", b->step,
+                        o->output == VS_BUILD_OUT_OCI ? "oci" : "docker", o->output_dest);
+        return r < 0 ? vs_error_wrap(err, "--output") : 0;
+}
+
 int vs_build(struct vs_engine *e, const struct vs_build_opts *o, char **image_id, vs_error **err)
 {
         struct builder b = {.e = e, .o = o, .ctx_fd = -1};
@@ -1151,7 +1295,7 @@ int vs_build(struct vs_engine *e, const struct vs_build_opts *o, char **image_id
         const char *id = b.stages[b.n_stages - 1].image_id;
         if (!o->quiet)
                 fprintf(stderr, "#%d writing image %s done\n", b.step, id);
-        if (finish(&b, id, err) < 0)
+        if (finish(&b, id, err) < 0 || write_output(&b, id, err) < 0)
                 goto out;
         *image_id = xstrdup(id);
         r = 0;

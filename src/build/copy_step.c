@@ -369,7 +369,8 @@ int do_copy(struct state *s, const struct vs_df_instr *in, vs_error **err)
                 const char *ref = st ? st->image_id : from_v;
                 struct vs_image *img = NULL;
                 _cleanup_error_ vs_error *e = NULL;
-                if (ref == NULL || vs_image_lookup(s->b->store, ref, &img, &e) < 0) {
+                if (ref == NULL || (st ? vs_image_lookup(s->b->store, ref, &img, &e)
+                                       : base_image(s->b, ref, &img, &e)) < 0) {
                         fail_line(s, "COPY --from=%s: no such stage or image%s%s", from_v,
                                   e ? ": " : "", e ? e->msg : "");
                         goto out;

@@ -68,6 +68,8 @@ int expand(struct state *s, const char *word, char **out, vs_error **err);
 /* The cache: key of a step, and the image a key names (NULL: a miss). */
 char *cache_key(struct state *s, const char *created_by, const char *extra);
 char *cache_get(struct state *s, const char *key);
+/* A base image (FROM, COPY --from) by the --pull policy. */
+int base_image(struct builder *b, const char *ref, struct vs_image **img, vs_error **err);
 /* Moves the stage onto image id. */
 int set_image(struct state *s, const char *id, vs_error **err);
 const char *workdir_of(struct state *s);
