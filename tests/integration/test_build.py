@@ -513,3 +513,97 @@ def test_gcc_multistage_on_debian(vb, tmp_path, debian_tar):
         '#include "greet.h"\nint answer(void) { return 7; }\n')
     vb.build(ctx, "-t", "hello:2", check=True)
     assert vb("run", "--rm", "hello:2").out == "hello from gcc 7\n"
+
+
+# --------------------------------------------------------------------------
+# --output, --platform, --pull, parallel stages, COPY --link
+
+
+OUT_DF = "FROM busybox\nRUN echo built > /built && mkdir -m 0750 /d && chown 7:8 /d\n"
+
+
+def loads_and_runs(vessel_bin, tmp_path, archive, name):
+    """A fresh data root loads the archive; the image runs with the file."""
+    other = Builder(vessel_bin, tmp_path / name)
+    with open(archive, "rb") as f:
+        p = other("load", input=f.read())
+    assert p.returncode == 0, p.err
+    return other, p.out
+
+
+@pytest.mark.parametrize("kind", ["oci", "docker"])
+def test_output_archive(vb, vessel_bin, tmp_path, kind):
+    ctx = context(tmp_path, OUT_DF)
+    dest = tmp_path / f"out-{kind}.tar"
+    p = vb.build(ctx, "-t", "out:1", "--output", f"type={kind},dest={dest}", check=True)
+    image_id = p.out.strip()
+    with tarfile.open(dest) as t:
+        names = t.getnames()
+        if kind == "oci":
+            assert "oci-layout" in names and "index.json" in names
+            index = json.load(t.extractfile("index.json"))
+            assert index["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"] \
+                == "out:1", index
+        else:
+            manifest = json.load(t.extractfile("manifest.json"))
+            assert manifest[0]["RepoTags"] == ["out:1"], manifest
+            assert manifest[0]["Config"].startswith(image_id.split(":")[1])
+    (tmp_path / "fresh").mkdir()
+    other, out = loads_and_runs(vessel_bin, tmp_path, dest, "fresh")
+    q = other("run", "--rm", "out:1", "cat", "/built")
+    assert (q.returncode, q.out) == (0, "built\n"), q.err
+    # dest=-: the archive on stdout, the id on stderr.
+    p = vb.build(ctx, "-q", "--output", f"type={kind},dest=-", check=True)
+    with tarfile.open(fileobj=io.BytesIO(p.stdout)) as t:
+        assert ("index.json" if kind == "oci" else "manifest.json") in t.getnames()
+    assert image_id in p.err
+
+
+def test_output_local_and_bad_values(vb, tmp_path):
+    ctx = context(tmp_path, OUT_DF)
+    dest = tmp_path / "tree"
+    vb.build(ctx, "-o", f"type=local,dest={dest}", check=True)
+    assert (dest / "built").read_text() == "built\n"
+    st = os.lstat(dest / "d")
+    assert (st.st_mode & 0o7777, st.st_uid, st.st_gid) == (0o750, 7, 8)
+    assert os.path.islink(dest / "bin" / "sh") or (dest / "bin" / "sh").exists()
+    for bad, what in [("type=tar,dest=x", "type oci, docker or local"),
+                      ("type=oci", "type=...,dest=..."),
+                      ("type=local,dest=-", "needs a directory")]:
+        p = vb.build(ctx, "--output", bad)
+        assert p.returncode == 125 and what in p.err, p.err
+        assert len(p.err.strip().splitlines()) <= 2, p.err
+
+
+def host_platform():
+    m = os.uname().machine
+    return "linux/" + {"x86_64": "amd64", "aarch64": "arm64"}.get(m, m)
+
+
+def test_platform_host_only_and_platform_args(vb, tmp_path):
+    host = host_platform()
+    other = "linux/s390x" if host != "linux/s390x" else "linux/amd64"
+    df = ("ARG TARGETARCH\n"
+          "FROM --platform=$BUILDPLATFORM busybox AS b\n"
+          "ARG TARGETPLATFORM\nARG TARGETOS\nARG TARGETARCH\nARG BUILDPLATFORM\n"
+          "RUN echo $TARGETPLATFORM $TARGETOS $TARGETARCH $BUILDPLATFORM > /p\n"
+          "RUN echo \"[$TARGETVARIANT]\" >> /p\n")
+    ctx = context(tmp_path, df)
+    p = vb.build(ctx, "--platform", host, "-t", "plat", check=True)
+    rc, out = run_cat(vb, "plat", "/p")
+    arch = host.split("/")[1]
+    assert (rc, out) == (0, f"{host} linux {arch} {host}\n[]\n")
+    # Without ARG in the stage they are not in scope (as BuildKit).
+    ctx2 = context(tmp_path, "FROM busybox\nRUN echo \"[$TARGETARCH]\" > /p\n", name="c2")
+    vb.build(ctx2, "-t", "plat2", check=True)
+    assert run_cat(vb, "plat2", "/p") == (0, "[]\n")
+    p = vb.build(ctx, "--platform", other)
+    assert p.returncode == 125, p.err
+    assert f"invalid value '{other}' for --platform" in p.err and host in p.err, p.err
+    ctx3 = context(tmp_path, f"FROM --platform={other} busybox\n", name="c3")
+    p = vb.build(ctx3)
+    assert p.returncode != 0
+    assert p.err.strip().splitlines()[-1] == (
+        f"vessel: Dockerfile:1: FROM --platform={other}: vessel builds "
+                             f"only for this host's platform, {host} (no emulation), "
+                             f"not {other}"), p.err
