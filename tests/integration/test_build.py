@@ -607,3 +607,49 @@ def test_platform_host_only_and_platform_args(vb, tmp_path):
         f"vessel: Dockerfile:1: FROM --platform={other}: vessel builds "
                              f"only for this host's platform, {host} (no emulation), "
                              f"not {other}"), p.err
+
+
+@pytest.fixture
+def registry(tmp_path):
+    from test_registry import Registry
+    r = Registry(tmp_path, "registry")
+    yield r
+    r.stop()
+
+
+def test_pull_policies_for_base_images(vb, tmp_path, registry):
+    ref = f"{registry.host}/base/box:1"
+    vb("pull", "busybox", check=True)
+    vb("run", "--name", "mk", "busybox", "sh", "-c", "echo from-registry > /origin", check=True)
+    vb("commit", "mk", ref, check=True)
+    vb("rm", "mk", check=True)
+    vb("push", ref, check=True)
+    vb("rmi", ref, check=True)
+    df = f"FROM {ref}\nRUN cat /origin > /seen\n"
+    ctx = context(tmp_path, df)
+    # never: the store lacks it, nothing is pulled.
+    p = vb.build(ctx, "--pull=never")
+    assert p.returncode != 0 and f"FROM {ref}" in p.err and "not found" in p.err, p.err
+    assert vb("image", "inspect", ref).returncode != 0
+    # missing (the default): pulled through the registry layer.
+    p = vb.build(ctx, "-t", "pulled", check=True)
+    assert "Unable to find image" in p.err, p.err
+    assert run_cat(vb, "pulled", "/seen") == (0, "from-registry\n")
+    # A newer image under the same name: missing keeps the local one,
+    # a bare --pull (always) fetches it.
+    vb("run", "--name", "mk2", ref, "sh", "-c", "echo newer > /origin", check=True)
+    vb("commit", "mk2", f"{registry.host}/base/box:2", check=True)
+    vb("rm", "mk2", check=True)
+    vb("tag", f"{registry.host}/base/box:2", ref, check=True)
+    vb("push", ref, check=True)
+    vb("rmi", f"{registry.host}/base/box:2", check=True)
+    vb("tag", "pulled", ref, check=True)  # the local name points elsewhere
+    p = vb.build(ctx, "--pull", "-t", "always", check=True)
+    assert run_cat(vb, "always", "/seen") == (0, "newer\n"), p.err
+    # COPY --from an image the store lacks pulls it too.
+    vb("rmi", "-f", ref, check=True)
+    ctx2 = context(tmp_path, f"FROM busybox\nCOPY --from={ref} /origin /o\n", name="c2")
+    p = vb.build(ctx2, "-t", "copied", check=True)
+    assert run_cat(vb, "copied", "/o") == (0, "newer\n"), p.err
+    p = vb.build(ctx, "--pull=sometimes")
+    assert p.returncode == 125 and "invalid value 'sometimes' for --pull" in p.err, p.err
