@@ -629,8 +629,14 @@ const char *workdir_of(struct state *s)
 int fs_step(struct state *s, const char *created_by, const char *key, fs_fn fn, fs_fn post,
             void *arg, vs_error **err)
 {
+        return fs_step_on(s, s->img, created_by, key, fn, post, arg, err);
+}
+
+int fs_step_on(struct state *s, const struct vs_image *base, const char *created_by,
+               const char *key, fs_fn fn, fs_fn post, void *arg, vs_error **err)
+{
         struct step_mount m;
-        if (step_mount_open(s->b->e->data_root, s->img, &m, err) < 0)
+        if (step_mount_open(s->b->e->data_root, base, &m, err) < 0)
                 return -1;
         int r = fn(s, &m, arg, err);
         if (r == 0 && interrupted)

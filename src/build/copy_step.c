@@ -40,6 +40,10 @@ struct copy_arg {
         bool dest_dir, from_context, add;
         const char *chown;
         int chmod;
+        /* --link: copied onto an empty root (a layer independent of the
+         * parent), --chown names resolved in the parent beforehand. */
+        bool link;
+        int64_t link_uid, link_gid;
 };
 
 static bool context_ignored(const char *rel, void *arg)
@@ -153,6 +157,18 @@ static int chown_ids(struct state *s, int rootfd, const char *spec, int64_t *uid
         return 0;
 }
 
+/* COPY --link: the --chown ids, names looked up in the parent's files. */
+static int link_ids(struct state *s, struct copy_arg *ca, vs_error **err)
+{
+        struct step_mount m = {.rootfd = -1};
+        if (s->img && step_mount_open(s->b->e->data_root, s->img, &m, err) < 0)
+                return -1;
+        int r = chown_ids(s, m.rootfd, ca->chown, &ca->link_uid, &ca->link_gid, err);
+        if (m.dir)
+                step_mount_close(&m);
+        return r;
+}
+
 static bool is_archive_name(const char *n)
 {
         static const char *const ext[] = {".tar",     ".tar.gz", ".tgz",     ".tar.xz", ".txz",
@@ -194,8 +210,12 @@ static int copy_fn(struct state *s, struct step_mount *m, void *arg, vs_error **
 {
         struct copy_arg *ca = arg;
         struct copy_opts o = {.file_mode = ca->chmod};
-        if (chown_ids(s, m->rootfd, ca->chown, &o.uid, &o.gid, err) < 0)
+        if (ca->link) {
+                o.uid = ca->link_uid;
+                o.gid = ca->link_gid;
+        } else if (chown_ids(s, m->rootfd, ca->chown, &o.uid, &o.gid, err) < 0) {
                 return -1;
+        }
         if (ca->from_context) {
                 o.ignored = context_ignored;
                 o.ignored_arg = s->b->ignore;
@@ -410,7 +430,8 @@ int do_copy(struct state *s, const struct vs_df_instr *in, vs_error **err)
                 ca.dest = xstrdup(dest);
         }
         /* The cache key: the instruction and what the sources hold. */
-        extra = xstrdup(from_v ? from_v : "context");
+        ca.link = vs_df_flag(in, "link") && strcmp(vs_df_flag(in, "link"), "false") != 0;
+        extra = xasprintf("%s%s", ca.link ? "link " : "", from_v ? from_v : "context");
         for (size_t i = 0; i < ca.n; i++) {
                 char h[VS_DIGEST_LEN + 1];
                 if (ca.src[i].hd) {
@@ -443,7 +464,9 @@ int do_copy(struct state *s, const struct vs_df_instr *in, vs_error **err)
                 r = set_image(s, hit, err) < 0 ? -1 : 1;
                 goto out;
         }
-        r = fs_step(s, desc, key, copy_fn, NULL, &ca, err);
+        if (ca.link && link_ids(s, &ca, err) < 0)
+                goto out;
+        r = fs_step_on(s, ca.link ? NULL : s->img, desc, key, copy_fn, NULL, &ca, err);
 out:
         copy_arg_clear(&ca);
         if (from.dir)

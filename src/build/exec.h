@@ -84,6 +84,11 @@ typedef int (*fs_fn)(struct state *s, struct step_mount *m, void *arg, vs_error 
 int fs_step(struct state *s, const char *created_by, const char *key, fs_fn fn, fs_fn post,
             void *arg, vs_error **err);
 
+/* fs_step with the overlay over base's layers instead (NULL: an empty
+ * root); the upper dir is still committed onto the current image. */
+int fs_step_on(struct state *s, const struct vs_image *base, const char *created_by,
+               const char *key, fs_fn fn, fs_fn post, void *arg, vs_error **err);
+
 /* COPY and ADD (src/build/copy_step.c). Returns 1 when cached. */
 int do_copy(struct state *s, const struct vs_df_instr *in, vs_error **err);
 

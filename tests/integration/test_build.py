@@ -653,3 +653,35 @@ def test_pull_policies_for_base_images(vb, tmp_path, registry):
     assert run_cat(vb, "copied", "/o") == (0, "newer\n"), p.err
     p = vb.build(ctx, "--pull=sometimes")
     assert p.returncode == 125 and "invalid value 'sometimes' for --pull" in p.err, p.err
+
+
+def layer_files(vb, image, index):
+    """The paths in layer `index` of image (from a docker-archive save)."""
+    p = vb("save", image)
+    assert p.returncode == 0, p.err
+    with tarfile.open(fileobj=io.BytesIO(p.stdout)) as t:
+        manifest = json.load(t.extractfile("manifest.json"))
+        layer = t.extractfile(manifest[0]["Layers"][index]).read()
+    with tarfile.open(fileobj=io.BytesIO(layer)) as lt:
+        return {m.name.rstrip("/"): m for m in lt.getmembers()}
+
+
+def test_copy_link_makes_an_independent_layer(vb, tmp_path):
+    # /etc/app is a symlink in the parent: COPY --link (onto an empty root,
+    # as BuildKit) does not look at it; the layer holds only what it copied.
+    df = ("FROM busybox\n"
+          "RUN mkdir /real && ln -s /real /etc/app\n"
+          "COPY --link --chown=nobody conf.txt /etc/app/conf.txt\n"
+          "COPY conf.txt /plain/conf.txt\n")
+    ctx = context(tmp_path, df, {"conf.txt": "conf\n"})
+    vb.build(ctx, "-t", "linked", check=True)
+    files = layer_files(vb, "linked", -2)
+    assert set(files) == {"etc", "etc/app", "etc/app/conf.txt"}, sorted(files)
+    assert files["etc/app"].isdir() and files["etc/app/conf.txt"].isfile()
+    nobody = files["etc/app/conf.txt"]
+    assert (nobody.uid, nobody.gid) == (65534, 65534)
+    plain = layer_files(vb, "linked", -1)
+    assert "plain/conf.txt" in plain
+    # Cached the second time.
+    p = vb.build(ctx, check=True)
+    assert p.err.count("CACHED") == 3, p.err
