@@ -46,6 +46,11 @@ static void on_interrupt(int sig)
         interrupted = sig;
 }
 
+bool build_interrupted(void)
+{
+        return interrupted != 0;
+}
+
 static const char *env_lookup(char **env, const char *name)
 {
         size_t n = strlen(name);
@@ -972,7 +977,7 @@ static int stage_from(struct state *s, const struct vs_df_instr *in, vs_error **
         return run_triggers(s, err);
 }
 
-static int build_stage(struct builder *b, struct stage *stage, vs_error **err)
+int build_stage(struct builder *b, struct stage *stage, vs_error **err)
 {
         struct state s = {.b = b, .stage = stage};
         const struct vs_df_instr *from = &b->df->instrs[stage->from];
@@ -1023,14 +1028,10 @@ static int build_stage(struct builder *b, struct stage *stage, vs_error **err)
         return r < 0 ? -1 : 0;
 }
 
-/* Which stages the target needs: itself, its FROM stage and COPY --from
- * stages, transitively. */
-static void mark_needed(struct builder *b, size_t i)
+/* The earlier stages stage i's FROM and COPY --from name: deps[j] set. */
+void stage_deps(struct builder *b, size_t i, bool *deps)
 {
         struct stage *st = &b->stages[i];
-        if (st->needed)
-                return;
-        st->needed = true;
         for (size_t k = st->from; k < st->end; k++) {
                 const struct vs_df_instr *in = &b->df->instrs[k];
                 const char *ref = NULL;
@@ -1044,8 +1045,23 @@ static void mark_needed(struct builder *b, size_t i)
                         continue;
                 struct stage *dep = stage_named(b, x, i);
                 if (dep)
-                        mark_needed(b, (size_t) (dep - b->stages));
+                        deps[dep - b->stages] = true;
         }
+}
+
+/* Which stages the target needs: itself, its FROM stage and COPY --from
+ * stages, transitively. */
+static void mark_needed(struct builder *b, size_t i)
+{
+        struct stage *st = &b->stages[i];
+        if (st->needed)
+                return;
+        st->needed = true;
+        _cleanup_free_ bool *deps = xcalloc(b->n_stages, sizeof(bool));
+        stage_deps(b, i, deps);
+        for (size_t j = 0; j < i; j++)
+                if (deps[j])
+                        mark_needed(b, j);
 }
 
 static int plan(struct builder *b, vs_error **err)
@@ -1292,12 +1308,8 @@ int vs_build(struct vs_engine *e, const struct vs_build_opts *o, char **image_id
                 b.ignore = ignore_parse(ign);
         if (vs_dockerfile_parse(text, len, b.dfname, &b.df, err) < 0 || plan(&b, err) < 0)
                 goto out;
-        for (size_t i = 0; i < b.n_stages; i++) {
-                if (!b.stages[i].needed)
-                        continue;
-                if (build_stage(&b, &b.stages[i], err) < 0)
-                        goto out;
-        }
+        if (build_stages(&b, err) < 0)
+                goto out;
         const char *id = b.stages[b.n_stages - 1].image_id;
         if (!o->quiet)
                 fprintf(stderr, "#%d writing image %s done\n", b.step, id);

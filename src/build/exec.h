@@ -89,6 +89,15 @@ int fs_step(struct state *s, const char *created_by, const char *key, fs_fn fn, 
 int fs_step_on(struct state *s, const struct vs_image *base, const char *created_by,
                const char *key, fs_fn fn, fs_fn post, void *arg, vs_error **err);
 
+/* One stage, FROM to its last instruction; stage->image_id set. */
+int build_stage(struct builder *b, struct stage *stage, vs_error **err);
+/* The earlier stages stage i's FROM and COPY --from name: deps[j] set. */
+void stage_deps(struct builder *b, size_t i, bool *deps);
+/* The needed stages, independent ones in parallel (src/build/parallel.c). */
+int build_stages(struct builder *b, vs_error **err);
+/* Set by SIGINT/SIGTERM/SIGHUP during a build. */
+bool build_interrupted(void);
+
 /* COPY and ADD (src/build/copy_step.c). Returns 1 when cached. */
 int do_copy(struct state *s, const struct vs_df_instr *in, vs_error **err);
 

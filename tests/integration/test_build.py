@@ -240,9 +240,9 @@ def test_copy_outside_the_context_is_refused(vb, tmp_path, src):
 
 def test_symlink_leading_outside_stays_inside(vb, tmp_path):
     ctx = context(tmp_path, "FROM busybox\nCOPY evil /x\n")
-    (ctx / "evil").symlink_to("/etc/hostname")
+    (ctx / "evil").symlink_to("/etc/passwd")
     p = vb.build(ctx, "-t", "evil")
-    # Resolved inside the context: /etc/hostname is not there.
+    # Resolved inside the context: /etc/passwd is not there.
     assert p.returncode != 0 and "Dockerfile:2:" in p.err
 
 
@@ -685,3 +685,54 @@ def test_copy_link_makes_an_independent_layer(vb, tmp_path):
     # Cached the second time.
     p = vb.build(ctx, check=True)
     assert p.err.count("CACHED") == 3, p.err
+
+
+PARALLEL = """\
+FROM busybox AS a
+RUN sleep 2; echo a > /a
+FROM busybox AS b
+RUN sleep 2; echo b > /b
+FROM busybox
+COPY --from=a /a /a
+COPY --from=b /b /b
+RUN cat /a /b
+"""
+
+
+def test_independent_stages_build_in_parallel(vb, tmp_path):
+    if os.cpu_count() < 2:
+        pytest.skip("one CPU: stages are built one at a time")
+    ctx = context(tmp_path, PARALLEL)
+    t0 = time.monotonic()
+    p = vb.build(ctx, "-t", "par", check=True)
+    took = time.monotonic() - t0
+    assert took < 3.6, f"two 2 s stages took {took:.1f}s: not in parallel\n{p.err}"
+    assert run_cat(vb, "par", "/a", "/b") == (0, "a\nb\n")
+    # Readable: every step's start and end line is whole, numbers distinct.
+    starts = [l for l in p.err.splitlines() if "] RUN sleep 2" in l]
+    assert sorted(starts) == ["#2 [a 2/2] RUN sleep 2; echo a > /a",
+                              "#4 [b 2/2] RUN sleep 2; echo b > /b"], p.err
+    assert "#2 DONE" in p.err and "#4 DONE" in p.err, p.err
+    # A rendezvous through a shared cache mount: each stage waits for the
+    # other's file, so this finishes only when both run at once.
+    wait = ("RUN --mount=type=cache,target=/c,id=meet sh -c 'touch /c/{me}; i=0; "
+            "while [ ! -e /c/{other} ]; do i=$((i+1)); [ $i -lt 100 ] || exit 9; "
+            "sleep 0.1; done'\n")
+    df = ("FROM busybox AS x\n" + wait.format(me="x", other="y") +
+          "FROM busybox AS y\n" + wait.format(me="y", other="x") +
+          "FROM busybox\nCOPY --from=x /etc/passwd /x\nCOPY --from=y /etc/passwd /y\n")
+    vb.build(context(tmp_path, df, name="meet"), check=True)
+
+
+def test_parallel_stage_failure_stops_the_other(vb, tmp_path):
+    df = ("FROM busybox AS slow\nRUN sleep 30\n"
+          "FROM busybox AS bad\nRUN echo broken; exit 4\n"
+          "FROM busybox\nCOPY --from=slow /etc/passwd /a\nCOPY --from=bad /etc/passwd /b\n")
+    t0 = time.monotonic()
+    p = vb.build(context(tmp_path, df))
+    assert p.returncode != 0
+    assert time.monotonic() - t0 < 20, "the other stage was not stopped"
+    assert p.err.strip().splitlines()[-1] == (
+        'vessel: Dockerfile:4: process ["/bin/sh","-c","echo broken; exit 4"] did not complete '
+        "successfully: exit code: 4"), p.err
+    assert "broken" in p.err
