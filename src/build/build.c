@@ -712,6 +712,7 @@ static int run_fn(struct state *s, struct step_mount *m, void *arg, vs_error **e
             .cwd = workdir_of(s),
             .network = ra->network,
             .runtime_root = s->b->e->runtime_root,
+            .data_root = s->b->e->data_root,
             .out_fd = 2,
             .mounts = ra->mounts,
             .n_mounts = ra->n_mounts,
@@ -825,12 +826,14 @@ static int do_run(struct state *s, const struct vs_df_instr *in, vs_error **err)
         _cleanup_free_ char *hit = cache_get(s, key);
         if (hit)
                 return set_image(s, hit, err) < 0 ? -1 : 1;
-        struct run_arg ra = {.args = args, .env = env, .network = net ? net : s->b->o->network};
-        if (strcmp(ra.network, "none") != 0 && strcmp(ra.network, "host") != 0 &&
-            strcmp(ra.network, "default") != 0)
-                return fail_line(s, "RUN --network=%s: none, host or default", ra.network);
-        if (strcmp(ra.network, "default") == 0)
-                ra.network = s->b->o->network;
+        struct run_arg ra = {.args = args, .env = env, .network = s->b->o->network};
+        /* The Dockerfile's own flag: BuildKit's three values; the build's
+         * --network may also name a bridge network. */
+        if (net && strcmp(net, "none") != 0 && strcmp(net, "host") != 0 &&
+            strcmp(net, "default") != 0)
+                return fail_line(s, "RUN --network=%s: none, host or default", net);
+        if (net && strcmp(net, "default") != 0)
+                ra.network = net;
         int r = run_mounts(s, in, &ra, err);
         if (r == 0)
                 r = fs_step(s, desc, key, run_fn, run_unstub, &ra, err);

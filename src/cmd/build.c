@@ -31,8 +31,11 @@ static int parse_progress(const struct vs_option *opt, const char *v, vs_error *
 static int parse_network(const struct vs_option *opt, const char *v, vs_error **err)
 {
         const char **out = opt->target;
-        if (strcmp(v, "none") != 0 && strcmp(v, "host") != 0 && strcmp(v, "default") != 0)
-                return vs_fail(err, "invalid value '%s' for --network: none or host", v);
+        if (*v == '\0' || strcspn(v, "/ ") != strlen(v))
+                return vs_fail(err,
+                               "invalid value '%s' for --network: none, host, bridge or a "
+                               "network's name",
+                               v);
         *out = strcmp(v, "default") == 0 ? "none" : v;
         return 0;
 }
@@ -123,8 +126,8 @@ int cmd_build(int argc, char **argv)
             {"quiet", 'q', VS_OPT_BOOL, &o.quiet, NULL, "print only the image id"},
             {"iidfile", 0, VS_OPT_STRING, &o.iidfile, "FILE", "write the image id to FILE"},
             {"progress", 0, VS_OPT_CALLBACK, &o.tty, "MODE", "auto, plain or tty", parse_progress},
-            {"network", 0, VS_OPT_CALLBACK, &o.network, "MODE", "none (default) or host, for RUN",
-             parse_network},
+            {"network", 0, VS_OPT_CALLBACK, &o.network, "MODE",
+             "none (default), host, bridge or a network's name, for RUN", parse_network},
             {"platform", 0, VS_OPT_CALLBACK, &o.platform, "OS/ARCH",
              "the target platform: only the host's (linux/<its arch>)", parse_platform},
             {"pull", 0, VS_OPT_CALLBACK, &o.pull, "POLICY",
