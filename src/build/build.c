@@ -12,6 +12,7 @@
 #include "image/layer.h"
 #include "image/store.h"
 #include "image/transfer.h"
+#include "net/net.h"
 #include "runtime/container.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -1285,6 +1286,9 @@ int vs_build(struct vs_engine *e, const struct vs_build_opts *o, char **image_id
         for (size_t i = 0; i < 3; i++)
                 sigaction(sigs[i], &sa, &old_sa[i]);
         step_reap_stale(e->data_root, e->runtime_root);
+        /* A bridge network that does not exist: said before any step runs. */
+        if (build_net_bridged(o->network) && vs_net_check(e->data_root, o->network, NULL, err) < 0)
+                goto out;
         b.created = epoch_created();
         const char *ctx = o->context;
         if (strcmp(ctx, "-") == 0) {

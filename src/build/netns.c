@@ -30,7 +30,7 @@ int build_net_open(const char *data_root, const char *network, const char *dir, 
 {
         memset(bn, 0, sizeof(*bn));
         if (vs_net_check(data_root, network, NULL, err) < 0)
-                return vs_error_wrap(err, "--network %s", network);
+                return -1;
         int ready[2], hold[2];
         if (pipe2(ready, O_CLOEXEC) < 0)
                 return vs_fail_errno(err, "cannot make a pipe");

@@ -736,3 +736,47 @@ def test_parallel_stage_failure_stops_the_other(vb, tmp_path):
         'vessel: Dockerfile:4: process ["/bin/sh","-c","echo broken; exit 4"] did not complete '
         "successfully: exit code: 4"), p.err
     assert "broken" in p.err
+
+
+@pytest.fixture
+def netns():
+    import uuid
+    ns = f"vs-build-{uuid.uuid4().hex[:8]}"
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    try:
+        subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)
+        yield ns
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+def test_run_on_a_bridge_network(vb, tmp_path, netns):
+    """Inside a namespace of the test's own (bridges, veths, addresses and
+    NAT rules exist only there), as test_network.py does."""
+    def v(*args):
+        p = subprocess.run(["nsenter", f"--net=/run/netns/{netns}", vb.bin, *args], env=vb.env,
+                           capture_output=True, timeout=TIMEOUT)
+        p.out, p.err = p.stdout.decode(), p.stderr.decode()
+        return p
+    assert v("network", "create", "--subnet", "10.77.0.0/24", "bnet").returncode == 0
+    df = ("FROM busybox\n"
+          "RUN ip -4 -o addr show eth0 | awk '{print $4}' > /addr && "
+          "ping -c1 -W5 \"$(ip route | awk '/default/{print $3}')\" > /dev/null && echo ok > /ping\n")
+    ctx = context(tmp_path, df)
+    for net, subnet in [("bnet", "10.77.0."), ("bridge", "")]:
+        p = v("build", "--progress", "plain", "--network", net, "-t", f"on-{net}", str(ctx))
+        assert p.returncode == 0, p.err
+        addr = vb("run", "--rm", f"on-{net}", "cat", "/addr", "/ping").out.split()
+        assert addr[1] == "ok" and addr[0].startswith(subnet) and "/" in addr[0], addr
+        # A different network is another cache key: the second build ran.
+    # No veth and no lease is left once the steps are done.
+    links = subprocess.run(["ip", "-n", netns, "-o", "link"], capture_output=True,
+                           text=True).stdout
+    import re
+    assert re.findall(r"^\d+: (vs[0-9a-f]{12}\d?)[@:]", links, re.M) == [], links
+    nets = json.loads((vb.root / "networks" / "networks.json").read_text())["networks"]
+    assert all(not n["Endpoints"] for n in nets), nets
+    p = v("build", "--network", "nosuch", str(ctx), "--no-cache")
+    assert p.returncode != 0, p.err
+    assert p.err.strip() == "vessel: --network: no such network: 'nosuch'", p.err
+    assert v("network", "rm", "bnet").returncode == 0
