@@ -780,3 +780,31 @@ def test_run_on_a_bridge_network(vb, tmp_path, netns):
     assert p.returncode != 0, p.err
     assert p.err.strip() == "vessel: --network: no such network: 'nosuch'", p.err
     assert v("network", "rm", "bnet").returncode == 0
+
+
+def test_copy_exclude_and_parents(vb, tmp_path):
+    df = ("FROM busybox\n"
+          "COPY --exclude=*.txt hom* /mydir/\n"
+          "COPY --exclude=*.md --exclude=sub/*.log docs /docs\n"
+          "COPY --parents a/b/f.c x/y.c /src/\n"
+          "RUN cd / && find /mydir /docs /src | sort > /list\n")
+    files = {"home.txt": "t", "homer.c": "c", "homedir/inner.txt": "i", "homedir/inner.c": "c",
+             "docs/README.md": "r", "docs/guide.html": "g", "docs/sub/a.log": "l",
+             "docs/sub/keep.txt": "k", "a/b/f.c": "f", "a/b/other.c": "o", "x/y.c": "y"}
+    ctx = context(tmp_path, df, files)
+    vb.build(ctx, "-t", "ex", check=True)
+    rc, out = run_cat(vb, "ex", "/list")
+    assert rc == 0
+    # --exclude: a source by its name, a directory's contents by their path
+    # below it (homedir/inner.txt is "inner.txt"; docs/sub/a.log "sub/a.log").
+    assert out.split() == [
+        "/docs", "/docs/guide.html", "/docs/sub", "/docs/sub/keep.txt",
+        "/mydir", "/mydir/homer.c", "/mydir/inner.c",
+        "/src", "/src/a", "/src/a/b", "/src/a/b/f.c", "/src/x", "/src/x/y.c"], out
+    # An excluded file's change is not a cache miss; a copied one's is.
+    (ctx / "docs" / "README.md").write_text("changed")
+    p = vb.build(ctx, check=True)
+    assert p.err.count("CACHED") == 4, p.err
+    (ctx / "docs" / "guide.html").write_text("changed")
+    p = vb.build(ctx, check=True)
+    assert p.err.count("CACHED") == 1, p.err
