@@ -735,7 +735,20 @@ static int run_fn(struct state *s, struct step_mount *m, void *arg, vs_error **e
         int code = 0;
         if (!s->b->o->quiet)
                 progress_break(s->b);
-        if (step_run(m, &rs, &code, err) < 0)
+        struct line_relay *relay = NULL;
+        int relay_fd = -1;
+        if (!s->b->o->quiet && s->b->prefixed) {
+                relay = relay_start(s->b->step, &relay_fd, err);
+                if (relay == NULL)
+                        return -1;
+                rs.out_fd = relay_fd;
+        }
+        int ran = step_run(m, &rs, &code, err);
+        if (relay) {
+                close(relay_fd);
+                relay_finish(relay);
+        }
+        if (ran < 0)
                 return fail_line(s, "cannot run the step: %s", (*err)->msg);
         if (code != 0) {
                 if (log >= 0) {

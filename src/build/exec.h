@@ -42,7 +42,17 @@ struct builder {
         /* tty progress: the current step's line, still open (no newline yet). */
         char *header;
         bool line_open;
+        /* A stage built beside others (src/build/parallel.c): RUN output
+         * lines go out as "#N line", as BuildKit's plain progress. */
+        bool prefixed;
 };
+
+/* RUN output of a prefixed builder: a pipe whose lines a thread writes to
+ * stderr as "#step line" (whole lines, one write each). */
+struct line_relay;
+struct line_relay *relay_start(int step, int *wfd, vs_error **err);
+/* After the writers closed their ends: waits for the rest, frees. */
+void relay_finish(struct line_relay *r);
 
 /* tty progress: ends the open step line before a step prints output. */
 void progress_break(struct builder *b);

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,7 @@ static _Noreturn void stage_child(struct builder *b, struct stage *st, int fd, p
         o.tty = false; /* lines, not a line rewritten in place */
         b->o = &o;
         b->line_open = false;
+        b->prefixed = true;
         vs_error *err = NULL;
         int r = build_stage(b, st, &err);
         _cleanup_free_ char *msg =
@@ -55,6 +57,89 @@ static _Noreturn void stage_child(struct builder *b, struct stage *st, int fd, p
                 off += (size_t) w;
         }
         _exit(r == 0 ? 0 : 1);
+}
+
+struct line_relay {
+        int rfd, out, step; /* out: stderr as it was (step_run moves fd 2) */
+        pthread_t th;
+};
+
+static void emit(int out_fd, int step, const char *line, size_t n)
+{
+        _cleanup_free_ char *out = xasprintf("#%d %.*s\n", step, (int) n, line);
+        size_t len = strlen(out), off = 0;
+        while (off < len) {
+                ssize_t w = write(out_fd, out + off, len - off);
+                if (w < 0 && errno == EINTR)
+                        continue;
+                if (w <= 0)
+                        return;
+                off += (size_t) w;
+        }
+}
+
+static void *relay_main(void *arg)
+{
+        struct line_relay *r = arg;
+        char buf[8192];
+        size_t have = 0;
+        for (;;) {
+                ssize_t n = read(r->rfd, buf + have, sizeof(buf) - have);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        break;
+                have += (size_t) n;
+                char *start = buf, *nl;
+                while ((nl = memchr(start, '\n', have - (size_t) (start - buf))) != NULL) {
+                        emit(r->out, r->step, start, (size_t) (nl - start));
+                        start = nl + 1;
+                }
+                have -= (size_t) (start - buf);
+                memmove(buf, start, have);
+                if (have == sizeof(buf)) { /* a very long line: in pieces */
+                        emit(r->out, r->step, buf, have);
+                        have = 0;
+                }
+        }
+        if (have)
+                emit(r->out, r->step, buf, have);
+        return NULL;
+}
+
+struct line_relay *relay_start(int step, int *wfd, vs_error **err)
+{
+        int p[2];
+        if (pipe2(p, O_CLOEXEC) < 0) {
+                vs_fail_errno(err, "cannot make a pipe");
+                return NULL;
+        }
+        struct line_relay *r = xzalloc(sizeof(*r));
+        r->rfd = p[0];
+        r->step = step;
+        r->out = fcntl(2, F_DUPFD_CLOEXEC, 3);
+        int e = pthread_create(&r->th, NULL, relay_main, r);
+        if (e != 0) {
+                close(r->out);
+                close(p[0]);
+                close(p[1]);
+                free(r);
+                errno = e;
+                vs_fail_errno(err, "cannot start a thread");
+                return NULL;
+        }
+        *wfd = p[1];
+        return r;
+}
+
+void relay_finish(struct line_relay *r)
+{
+        if (r == NULL)
+                return;
+        pthread_join(r->th, NULL);
+        close(r->rfd);
+        close(r->out);
+        free(r);
 }
 
 static int spawn(struct builder *b, size_t i, struct child *c, vs_error **err)
@@ -201,6 +286,11 @@ int build_stages(struct builder *b, vs_error **err)
         for (size_t k = 0; k < nkids; k++)
                 kill(kids[k].pid, SIGTERM);
         for (size_t k = 0; k < nkids; k++) {
+                /* One that does not stop within 10 s is killed (the next
+                 * build reaps what it left). */
+                struct pollfd pf = {.fd = kids[k].fd, .events = POLLIN};
+                if (poll(&pf, 1, 10000) == 0)
+                        kill(kids[k].pid, SIGKILL);
                 vs_error *e = NULL;
                 collect(b, &kids[k], &e);
                 vs_error_free(&e);

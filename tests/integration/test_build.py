@@ -713,6 +713,12 @@ def test_independent_stages_build_in_parallel(vb, tmp_path):
     assert sorted(starts) == ["#2 [a 2/2] RUN sleep 2; echo a > /a",
                               "#4 [b 2/2] RUN sleep 2; echo b > /b"], p.err
     assert "#2 DONE" in p.err and "#4 DONE" in p.err, p.err
+    # RUN output of stages built side by side: whole lines, "#N line".
+    df = PARALLEL.replace("sleep 2; echo a", "echo out-a; sleep 1; printf tail-a; echo a") \
+                 .replace("sleep 2; echo b", "echo out-b; sleep 1; echo b")
+    p = vb.build(context(tmp_path, df, name="out"), check=True)
+    lines = p.err.splitlines()
+    assert "#2 out-a" in lines and "#4 out-b" in lines and "#2 tail-a" in lines, p.err
     # A rendezvous through a shared cache mount: each stage waits for the
     # other's file, so this finishes only when both run at once.
     wait = ("RUN --mount=type=cache,target=/c,id=meet sh -c 'touch /c/{me}; i=0; "
