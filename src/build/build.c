@@ -743,7 +743,18 @@ static int run_fn(struct state *s, struct step_mount *m, void *arg, vs_error **e
                         return -1;
                 rs.out_fd = relay_fd;
         }
-        int ran = step_run(m, &rs, &code, err);
+        /* A signal from here on is either seen below or, blocked, taken by
+         * the runtime's signalfd (which cancels the step): none falls in
+         * between. */
+        sigset_t stop, old_mask;
+        sigemptyset(&stop);
+        sigaddset(&stop, SIGINT);
+        sigaddset(&stop, SIGTERM);
+        sigaddset(&stop, SIGHUP);
+        sigprocmask(SIG_BLOCK, &stop, &old_mask);
+        int ran = interrupted ? vs_fail(err, "interrupted by signal %d", (int) interrupted)
+                              : step_run(m, &rs, &code, err);
+        sigprocmask(SIG_SETMASK, &old_mask, NULL);
         if (relay) {
                 close(relay_fd);
                 relay_finish(relay);

@@ -64,10 +64,19 @@ struct line_relay {
         pthread_t th;
 };
 
+/* No malloc here: the runtime clones the step's init while this thread
+ * runs, and a lock held across that clone would stay held in the child. */
 static void emit(int out_fd, int step, const char *line, size_t n)
 {
-        _cleanup_free_ char *out = xasprintf("#%d %.*s\n", step, (int) n, line);
-        size_t len = strlen(out), off = 0;
+        char out[8192 + 32];
+        int k = snprintf(out, 32, "#%d ", step);
+        if (k < 0 || k >= 32)
+                return;
+        if (n > sizeof(out) - (size_t) k - 1)
+                n = sizeof(out) - (size_t) k - 1;
+        memcpy(out + k, line, n);
+        out[(size_t) k + n] = '\n';
+        size_t len = (size_t) k + n + 1, off = 0;
         while (off < len) {
                 ssize_t w = write(out_fd, out + off, len - off);
                 if (w < 0 && errno == EINTR)
@@ -118,7 +127,13 @@ struct line_relay *relay_start(int step, int *wfd, vs_error **err)
         r->rfd = p[0];
         r->step = step;
         r->out = fcntl(2, F_DUPFD_CLOEXEC, 3);
+        /* The thread takes no signal: a SIGTERM for the build must reach
+         * the runtime's signalfd (which cancels the step), not this thread. */
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, &old);
         int e = pthread_create(&r->th, NULL, relay_main, r);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
         if (e != 0) {
                 close(r->out);
                 close(p[0]);
