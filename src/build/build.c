@@ -11,6 +11,8 @@
 #include "image/image.h"
 #include "image/layer.h"
 #include "image/store.h"
+#include "image/transfer.h"
+#include "net/net.h"
 #include "runtime/container.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -43,6 +45,11 @@ static volatile sig_atomic_t interrupted;
 static void on_interrupt(int sig)
 {
         interrupted = sig;
+}
+
+bool build_interrupted(void)
+{
+        return interrupted != 0;
 }
 
 static const char *env_lookup(char **env, const char *name)
@@ -110,6 +117,68 @@ int expand(struct state *s, const char *word, char **out, vs_error **err)
         if (vs_df_expand(word, s->b->df->escape, stage_lookup, s, out, &e) < 0)
                 return fail_line(s, "%s", e->msg);
         return 0;
+}
+
+/* ---- platforms ---- */
+
+static char *host_platform(void)
+{
+        const char *v = vs_platform_variant();
+        return *v ? xasprintf("linux/%s/%s", vs_platform_arch(), v)
+                  : xasprintf("linux/%s", vs_platform_arch());
+}
+
+int vs_build_platform_check(const char *platform, vs_error **err)
+{
+        _cleanup_free_ char *host = host_platform();
+        _cleanup_free_ char *bare = xasprintf("linux/%s", vs_platform_arch());
+        if (strcmp(platform, host) == 0 || strcmp(platform, bare) == 0)
+                return 0;
+        return vs_fail(err,
+                       "vessel builds only for this host's platform, %s (no emulation), not %s",
+                       host, platform);
+}
+
+/* BuildKit's automatic platform ARGs, in the global scope (FROM lines; a
+ * stage gets them with a bare `ARG NAME`). Target and build platform are
+ * both the host's. */
+static void platform_args(struct builder *b)
+{
+        _cleanup_free_ char *p = host_platform();
+        const char *arch = vs_platform_arch(), *variant = vs_platform_variant();
+        static const char *const who[] = {"TARGET", "BUILD"};
+        for (size_t i = 0; i < 2; i++) {
+                _cleanup_free_ char *a = xasprintf("%sPLATFORM=%s", who[i], p);
+                _cleanup_free_ char *o = xasprintf("%sOS=linux", who[i]);
+                _cleanup_free_ char *c = xasprintf("%sARCH=%s", who[i], arch);
+                _cleanup_free_ char *v = xasprintf("%sVARIANT=%s", who[i], variant);
+                strv_env_set(&b->meta, a);
+                strv_env_set(&b->meta, o);
+                strv_env_set(&b->meta, c);
+                strv_env_set(&b->meta, v);
+        }
+}
+
+/* A base image (FROM, COPY --from) by the --pull policy: "missing" pulls
+ * it when the store lacks it, "always" first, "never" not at all. */
+int base_image(struct builder *b, const char *ref, struct vs_image **img, vs_error **err)
+{
+        const char *policy = b->o->pull ? b->o->pull : "missing";
+        bool can = b->o->pull_image != NULL;
+        if (can && strcmp(policy, "always") == 0) {
+                progress_break(b);
+                if (b->o->pull_image(b->store, ref, false, err) < 0)
+                        return -1;
+        }
+        if (vs_image_lookup(b->store, ref, img, err) == 0)
+                return 0;
+        if (!can || strcmp(policy, "missing") != 0 || (*err)->errno_ != ENOENT)
+                return -1;
+        vs_error_free(err);
+        progress_break(b);
+        if (b->o->pull_image(b->store, ref, true, err) < 0)
+                return -1;
+        return vs_image_lookup(b->store, ref, img, err);
 }
 
 /* ---- progress ---- */
@@ -224,12 +293,20 @@ static void cache_put(struct builder *b, const char *key, const char *id)
                 vs_write_file_atomic(p, id, strlen(id), 0600, &e);
 }
 
+static void set_loaded(struct state *s, struct vs_image *img);
+
 /* Moves the stage onto image id (loads it). */
 int set_image(struct state *s, const char *id, vs_error **err)
 {
         struct vs_image *img = NULL;
         if (vs_image_lookup(s->b->store, id, &img, err) < 0)
                 return -1;
+        set_loaded(s, img);
+        return 0;
+}
+
+static void set_loaded(struct state *s, struct vs_image *img)
+{
         vs_image_free(s->img);
         s->img = img;
         free(s->id);
@@ -241,7 +318,6 @@ int set_image(struct state *s, const char *id, vs_error **err)
                 json_object_deep_copy(conf, &s->config, NULL);
         if (s->config == NULL)
                 s->config = json_object_new_object();
-        return 0;
 }
 
 /* Commits a step: upper (may be NULL) + the current config. */
@@ -559,8 +635,14 @@ const char *workdir_of(struct state *s)
 int fs_step(struct state *s, const char *created_by, const char *key, fs_fn fn, fs_fn post,
             void *arg, vs_error **err)
 {
+        return fs_step_on(s, s->img, created_by, key, fn, post, arg, err);
+}
+
+int fs_step_on(struct state *s, const struct vs_image *base, const char *created_by,
+               const char *key, fs_fn fn, fs_fn post, void *arg, vs_error **err)
+{
         struct step_mount m;
-        if (step_mount_open(s->b->e->data_root, s->img, &m, err) < 0)
+        if (step_mount_open(s->b->e->data_root, base, &m, err) < 0)
                 return -1;
         int r = fn(s, &m, arg, err);
         if (r == 0 && interrupted)
@@ -631,6 +713,7 @@ static int run_fn(struct state *s, struct step_mount *m, void *arg, vs_error **e
             .cwd = workdir_of(s),
             .network = ra->network,
             .runtime_root = s->b->e->runtime_root,
+            .data_root = s->b->e->data_root,
             .out_fd = 2,
             .mounts = ra->mounts,
             .n_mounts = ra->n_mounts,
@@ -652,7 +735,31 @@ static int run_fn(struct state *s, struct step_mount *m, void *arg, vs_error **e
         int code = 0;
         if (!s->b->o->quiet)
                 progress_break(s->b);
-        if (step_run(m, &rs, &code, err) < 0)
+        struct line_relay *relay = NULL;
+        int relay_fd = -1;
+        if (!s->b->o->quiet && s->b->prefixed) {
+                relay = relay_start(s->b->step, &relay_fd, err);
+                if (relay == NULL)
+                        return -1;
+                rs.out_fd = relay_fd;
+        }
+        /* A signal from here on is either seen below or, blocked, taken by
+         * the runtime's signalfd (which cancels the step): none falls in
+         * between. */
+        sigset_t stop, old_mask;
+        sigemptyset(&stop);
+        sigaddset(&stop, SIGINT);
+        sigaddset(&stop, SIGTERM);
+        sigaddset(&stop, SIGHUP);
+        sigprocmask(SIG_BLOCK, &stop, &old_mask);
+        int ran = interrupted ? vs_fail(err, "interrupted by signal %d", (int) interrupted)
+                              : step_run(m, &rs, &code, err);
+        sigprocmask(SIG_SETMASK, &old_mask, NULL);
+        if (relay) {
+                close(relay_fd);
+                relay_finish(relay);
+        }
+        if (ran < 0)
                 return fail_line(s, "cannot run the step: %s", (*err)->msg);
         if (code != 0) {
                 if (log >= 0) {
@@ -744,12 +851,14 @@ static int do_run(struct state *s, const struct vs_df_instr *in, vs_error **err)
         _cleanup_free_ char *hit = cache_get(s, key);
         if (hit)
                 return set_image(s, hit, err) < 0 ? -1 : 1;
-        struct run_arg ra = {.args = args, .env = env, .network = net ? net : s->b->o->network};
-        if (strcmp(ra.network, "none") != 0 && strcmp(ra.network, "host") != 0 &&
-            strcmp(ra.network, "default") != 0)
-                return fail_line(s, "RUN --network=%s: none, host or default", ra.network);
-        if (strcmp(ra.network, "default") == 0)
-                ra.network = s->b->o->network;
+        struct run_arg ra = {.args = args, .env = env, .network = s->b->o->network};
+        /* The Dockerfile's own flag: BuildKit's three values; the build's
+         * --network may also name a bridge network. */
+        if (net && strcmp(net, "none") != 0 && strcmp(net, "host") != 0 &&
+            strcmp(net, "default") != 0)
+                return fail_line(s, "RUN --network=%s: none, host or default", net);
+        if (net && strcmp(net, "default") != 0)
+                ra.network = net;
         int r = run_mounts(s, in, &ra, err);
         if (r == 0)
                 r = fs_step(s, desc, key, run_fn, run_unstub, &ra, err);
@@ -873,17 +982,30 @@ static int stage_from(struct state *s, const struct vs_df_instr *in, vs_error **
         _cleanup_free_ char *base = NULL;
         if (vs_df_expand(in->args[0], b->df->escape, meta_lookup, b, &base, &e) < 0)
                 return fail_line(s, "FROM: %s", e->msg);
+        const char *pf = vs_df_flag(in, "platform");
+        if (pf) {
+                _cleanup_free_ char *p = NULL;
+                if (vs_df_expand(pf, b->df->escape, meta_lookup, b, &p, &e) < 0 ||
+                    vs_build_platform_check(p, &e) < 0)
+                        return fail_line(s, "FROM --platform=%s: %s", pf, e->msg);
+        }
         s->config = json_object_new_object();
         if (strcmp(base, "scratch") == 0)
                 return 0;
         struct stage *st = stage_named(b, base, (size_t) (s->stage - b->stages));
-        const char *ref = st ? st->image_id : base;
-        if (ref == NULL || set_image(s, ref, &e) < 0)
-                return fail_line(s, "FROM %s: %s", base, e ? e->msg : "stage not built");
+        if (st) {
+                if (st->image_id == NULL || set_image(s, st->image_id, &e) < 0)
+                        return fail_line(s, "FROM %s: %s", base, e ? e->msg : "stage not built");
+        } else {
+                struct vs_image *img = NULL;
+                if (base_image(b, base, &img, &e) < 0)
+                        return fail_line(s, "FROM %s: %s", base, e->msg);
+                set_loaded(s, img);
+        }
         return run_triggers(s, err);
 }
 
-static int build_stage(struct builder *b, struct stage *stage, vs_error **err)
+int build_stage(struct builder *b, struct stage *stage, vs_error **err)
 {
         struct state s = {.b = b, .stage = stage};
         const struct vs_df_instr *from = &b->df->instrs[stage->from];
@@ -934,14 +1056,10 @@ static int build_stage(struct builder *b, struct stage *stage, vs_error **err)
         return r < 0 ? -1 : 0;
 }
 
-/* Which stages the target needs: itself, its FROM stage and COPY --from
- * stages, transitively. */
-static void mark_needed(struct builder *b, size_t i)
+/* The earlier stages stage i's FROM and COPY --from name: deps[j] set. */
+void stage_deps(struct builder *b, size_t i, bool *deps)
 {
         struct stage *st = &b->stages[i];
-        if (st->needed)
-                return;
-        st->needed = true;
         for (size_t k = st->from; k < st->end; k++) {
                 const struct vs_df_instr *in = &b->df->instrs[k];
                 const char *ref = NULL;
@@ -955,13 +1073,29 @@ static void mark_needed(struct builder *b, size_t i)
                         continue;
                 struct stage *dep = stage_named(b, x, i);
                 if (dep)
-                        mark_needed(b, (size_t) (dep - b->stages));
+                        deps[dep - b->stages] = true;
         }
+}
+
+/* Which stages the target needs: itself, its FROM stage and COPY --from
+ * stages, transitively. */
+static void mark_needed(struct builder *b, size_t i)
+{
+        struct stage *st = &b->stages[i];
+        if (st->needed)
+                return;
+        st->needed = true;
+        _cleanup_free_ bool *deps = xcalloc(b->n_stages, sizeof(bool));
+        stage_deps(b, i, deps);
+        for (size_t j = 0; j < i; j++)
+                if (deps[j])
+                        mark_needed(b, j);
 }
 
 static int plan(struct builder *b, vs_error **err)
 {
         struct vs_dockerfile *df = b->df;
+        platform_args(b);
         for (size_t i = 0; i < df->n; i++) {
                 const struct vs_df_instr *in = &df->instrs[i];
                 if (in->kind == VS_DF_FROM) {
@@ -1100,6 +1234,66 @@ static int finish(struct builder *b, const char *id, vs_error **err)
         return 0;
 }
 
+/* --output type=local: the result's files into dest (owners and modes
+ * kept), copied from its mounted layers through fds. */
+static int output_local(struct builder *b, const char *id, vs_error **err)
+{
+        struct vs_image *img = NULL;
+        if (vs_image_lookup(b->store, id, &img, err) < 0)
+                return -1;
+        struct step_mount m;
+        int r = step_mount_open(b->e->data_root, img, &m, err);
+        vs_image_free(img);
+        if (r < 0)
+                return -1;
+        r = vs_mkdir_p(b->o->output_dest, 0755, err);
+        _cleanup_close_ int dst =
+            r < 0 ? -1 : open(b->o->output_dest, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (r == 0 && dst < 0)
+                r = vs_fail_errno(err, "cannot open %s", b->o->output_dest);
+        _cleanup_close_ int src =
+            r < 0 ? -1 : openat(m.rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (r == 0 && src < 0)
+                r = vs_fail_errno(err, "cannot open %s", m.rootfs);
+        struct copy_opts co = {.uid = -1, .gid = -1, .file_mode = -1};
+        if (r == 0)
+                r = copy_tree(src, "", dst, "/", &co, err);
+        step_mount_close(&m);
+        return r;
+}
+
+/* --output type=oci|docker: the save code's archive, named by the -t names
+ * (or unnamed), at dest or on stdout. */
+static int write_output(struct builder *b, const char *id, vs_error **err)
+{
+        const struct vs_build_opts *o = b->o;
+        if (o->output == VS_BUILD_OUT_NONE)
+                return 0;
+        if (o->output == VS_BUILD_OUT_LOCAL)
+                return output_local(b, id, err) < 0
+                           ? vs_error_wrap(err, "--output %s", o->output_dest)
+                           : 0;
+        bool out = strcmp(o->output_dest, "-") == 0;
+        int fd = out ? 1 : open(o->output_dest, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0)
+                return vs_fail_errno(err, "--output: cannot create %s", o->output_dest);
+        char *one[] = {(char *) id, NULL};
+        char **refs = o->tags && o->tags[0] ? o->tags : one;
+        int r = vs_archive_save(b->store, refs,
+                                o->output == VS_BUILD_OUT_OCI ? VS_ARCHIVE_OCI : VS_ARCHIVE_DOCKER,
+                                fd, err);
+        if (!out) {
+                if (close(fd) < 0 && r == 0)
+                        r = vs_fail_errno(err, "--output: cannot write %s", o->output_dest);
+                if (r < 0)
+                        unlink(o->output_dest);
+        }
+        if (r == 0 && !o->quiet)
+                fprintf(stderr, "#%d exporting to %s archive %s done\n", b->step,
+                        o->output == VS_BUILD_OUT_OCI ? "oci" : "docker", o->output_dest);
+        return r < 0 ? vs_error_wrap(err, "--output") : 0;
+}
+
 int vs_build(struct vs_engine *e, const struct vs_build_opts *o, char **image_id, vs_error **err)
 {
         struct builder b = {.e = e, .o = o, .ctx_fd = -1};
@@ -1116,6 +1310,9 @@ int vs_build(struct vs_engine *e, const struct vs_build_opts *o, char **image_id
         for (size_t i = 0; i < 3; i++)
                 sigaction(sigs[i], &sa, &old_sa[i]);
         step_reap_stale(e->data_root, e->runtime_root);
+        /* A bridge network that does not exist: said before any step runs. */
+        if (build_net_bridged(o->network) && vs_net_check(e->data_root, o->network, NULL, err) < 0)
+                goto out;
         b.created = epoch_created();
         const char *ctx = o->context;
         if (strcmp(ctx, "-") == 0) {
@@ -1142,16 +1339,12 @@ int vs_build(struct vs_engine *e, const struct vs_build_opts *o, char **image_id
                 b.ignore = ignore_parse(ign);
         if (vs_dockerfile_parse(text, len, b.dfname, &b.df, err) < 0 || plan(&b, err) < 0)
                 goto out;
-        for (size_t i = 0; i < b.n_stages; i++) {
-                if (!b.stages[i].needed)
-                        continue;
-                if (build_stage(&b, &b.stages[i], err) < 0)
-                        goto out;
-        }
+        if (build_stages(&b, err) < 0)
+                goto out;
         const char *id = b.stages[b.n_stages - 1].image_id;
         if (!o->quiet)
                 fprintf(stderr, "#%d writing image %s done\n", b.step, id);
-        if (finish(&b, id, err) < 0)
+        if (finish(&b, id, err) < 0 || write_output(&b, id, err) < 0)
                 goto out;
         *image_id = xstrdup(id);
         r = 0;

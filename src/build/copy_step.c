@@ -40,11 +40,30 @@ struct copy_arg {
         bool dest_dir, from_context, add;
         const char *chown;
         int chmod;
+        /* --link: copied onto an empty root (a layer independent of the
+         * parent), --chown names resolved in the parent beforehand. */
+        bool link;
+        int64_t link_uid, link_gid;
+        /* --parents: each source keeps its path under the destination. */
+        bool parents;
+        /* What a copy leaves out: .dockerignore (context sources, by their
+         * context path) and --exclude (by the path below the source being
+         * copied; a source itself by its name). */
+        struct ignore *dockerignore, *exclude;
+        const char *prefix; /* the source being copied (context path) */
 };
 
 static bool context_ignored(const char *rel, void *arg)
 {
-        return ignore_match(rel, arg);
+        const struct copy_arg *ca = arg;
+        if (ca->dockerignore && ignore_match(rel, ca->dockerignore))
+                return true;
+        if (ca->exclude == NULL || ca->prefix == NULL)
+                return false;
+        size_t n = strlen(ca->prefix);
+        if (n && strncmp(rel, ca->prefix, n) == 0 && rel[n] == '/')
+                return ignore_match(rel + n + 1, ca->exclude);
+        return n == 0 && ignore_match(rel, ca->exclude);
 }
 
 static bool fnmatch_name(const char *pat, const char *name)
@@ -75,7 +94,7 @@ static int resolve_source(struct state *s, struct copy_arg *ca, int root, const 
         if (rel == NULL)
                 return fail_line(s, "%s %s: forbidden path outside %s",
                                  vs_df_kind_name(ca->in->kind), word, what);
-        struct ignore *ig = ca->from_context ? s->b->ignore : NULL;
+        struct ignore *ig = ca->dockerignore;
         if (!has_glob(rel)) {
                 int fd = vs_openat2(root, *rel ? rel : ".", O_PATH,
                                     RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
@@ -114,7 +133,8 @@ static int resolve_source(struct state *s, struct copy_arg *ca, int root, const 
         for (size_t i = 0; names && names[i]; i++) {
                 _cleanup_free_ char *r =
                     *dir ? xasprintf("%s/%s", dir, names[i]) : xstrdup(names[i]);
-                if (ig && ignore_match(r, ig))
+                if ((ig && ignore_match(r, ig)) ||
+                    (ca->exclude && ignore_match(names[i], ca->exclude)))
                         continue;
                 int fd =
                     vs_openat2(dirfd(d), names[i], O_PATH, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
@@ -151,6 +171,18 @@ static int chown_ids(struct state *s, int rootfd, const char *spec, int64_t *uid
         *gid = us.gid;
         vs_user_clear(&us);
         return 0;
+}
+
+/* COPY --link: the --chown ids, names looked up in the parent's files. */
+static int link_ids(struct state *s, struct copy_arg *ca, vs_error **err)
+{
+        struct step_mount m = {.rootfd = -1};
+        if (s->img && step_mount_open(s->b->e->data_root, s->img, &m, err) < 0)
+                return -1;
+        int r = chown_ids(s, m.rootfd, ca->chown, &ca->link_uid, &ca->link_gid, err);
+        if (m.dir)
+                step_mount_close(&m);
+        return r;
 }
 
 static bool is_archive_name(const char *n)
@@ -194,11 +226,15 @@ static int copy_fn(struct state *s, struct step_mount *m, void *arg, vs_error **
 {
         struct copy_arg *ca = arg;
         struct copy_opts o = {.file_mode = ca->chmod};
-        if (chown_ids(s, m->rootfd, ca->chown, &o.uid, &o.gid, err) < 0)
+        if (ca->link) {
+                o.uid = ca->link_uid;
+                o.gid = ca->link_gid;
+        } else if (chown_ids(s, m->rootfd, ca->chown, &o.uid, &o.gid, err) < 0) {
                 return -1;
-        if (ca->from_context) {
+        }
+        if (ca->from_context || ca->exclude) {
                 o.ignored = context_ignored;
-                o.ignored_arg = s->b->ignore;
+                o.ignored_arg = ca;
         }
         for (size_t i = 0; i < ca->n; i++) {
                 struct source *src = &ca->src[i];
@@ -213,8 +249,12 @@ static int copy_fn(struct state *s, struct step_mount *m, void *arg, vs_error **
                                 close(fd);
                         }
                 }
-                dest =
-                    into && !src->is_dir ? xasprintf("%s/%s", ca->dest, base) : xstrdup(ca->dest);
+                if (ca->parents && !src->hd && !src->url)
+                        dest = xasprintf("%s/%s", ca->dest, src->rel);
+                else
+                        dest = into && !src->is_dir ? xasprintf("%s/%s", ca->dest, base)
+                                                    : xstrdup(ca->dest);
+                ca->prefix = src->rel;
                 int r;
                 if (src->hd) {
                         _cleanup_free_ char *content = NULL;
@@ -253,6 +293,7 @@ static void copy_arg_clear(struct copy_arg *ca)
         }
         free(ca->src);
         free(ca->dest);
+        ignore_free(ca->exclude);
 }
 
 /* ADD <url>: downloaded into an unnamed file beside the build's scratch
@@ -340,16 +381,28 @@ int do_copy(struct state *s, const struct vs_df_instr *in, vs_error **err)
             .in = in, .add = in->kind == VS_DF_ADD, .chmod = -1, .from_context = true};
         struct step_mount from = {.rootfd = -1};
         _cleanup_free_ char *from_v = NULL, *chown_v = NULL, *dest = NULL, *extra = NULL;
-        _cleanup_free_ char *srcs = NULL, *desc = NULL, *key = NULL, *hit = NULL;
+        _cleanup_free_ char *srcs = NULL, *desc = NULL, *key = NULL, *hit = NULL, *excl = NULL;
         int r = -1;
         int root = s->b->ctx_fd;
         const char *f = vs_df_flag(in, "from");
-        if (vs_df_flag(in, "keep-git-dir") || vs_df_flag(in, "parents") ||
-            vs_df_flag(in, "exclude")) {
-                fail_line(s, "%s: --keep-git-dir, --parents and --exclude are not supported yet",
-                          vs_df_kind_name(in->kind));
+        if (vs_df_flag(in, "keep-git-dir")) {
+                fail_line(s, "%s: --keep-git-dir is not supported yet", vs_df_kind_name(in->kind));
                 goto out;
         }
+        ca.parents = vs_df_flag(in, "parents") && strcmp(vs_df_flag(in, "parents"), "false") != 0;
+        excl = xstrdup("");
+        for (size_t i = 0; in->flags && in->flags[i]; i++) {
+                if (strncmp(in->flags[i], "--exclude=", 10) != 0)
+                        continue;
+                _cleanup_free_ char *pat = NULL;
+                if (expand(s, in->flags[i] + 10, &pat, err) < 0)
+                        goto out;
+                char *x = xasprintf("%s%s\n", excl, pat);
+                free(excl);
+                excl = x;
+        }
+        if (*excl)
+                ca.exclude = ignore_parse(excl);
         if (vs_df_flag(in, "checksum")) {
                 bool url = false;
                 for (size_t i = 0; in->args[i] && in->args[i + 1]; i++)
@@ -361,6 +414,8 @@ int do_copy(struct state *s, const struct vs_df_instr *in, vs_error **err)
                         goto out;
                 }
         }
+        if (f == NULL)
+                ca.dockerignore = s->b->ignore;
         if (f) {
                 if (expand(s, f, &from_v, err) < 0)
                         goto out;
@@ -369,7 +424,8 @@ int do_copy(struct state *s, const struct vs_df_instr *in, vs_error **err)
                 const char *ref = st ? st->image_id : from_v;
                 struct vs_image *img = NULL;
                 _cleanup_error_ vs_error *e = NULL;
-                if (ref == NULL || vs_image_lookup(s->b->store, ref, &img, &e) < 0) {
+                if (ref == NULL || (st ? vs_image_lookup(s->b->store, ref, &img, &e)
+                                       : base_image(s->b, ref, &img, &e)) < 0) {
                         fail_line(s, "COPY --from=%s: no such stage or image%s%s", from_v,
                                   e ? ": " : "", e ? e->msg : "");
                         goto out;
@@ -409,7 +465,9 @@ int do_copy(struct state *s, const struct vs_df_instr *in, vs_error **err)
                 ca.dest = xstrdup(dest);
         }
         /* The cache key: the instruction and what the sources hold. */
-        extra = xstrdup(from_v ? from_v : "context");
+        ca.link = vs_df_flag(in, "link") && strcmp(vs_df_flag(in, "link"), "false") != 0;
+        extra = xasprintf("%s%s%s%s %s", ca.link ? "link " : "", ca.parents ? "parents " : "",
+                          *excl ? "exclude " : "", excl, from_v ? from_v : "context");
         for (size_t i = 0; i < ca.n; i++) {
                 char h[VS_DIGEST_LEN + 1];
                 if (ca.src[i].hd) {
@@ -418,8 +476,10 @@ int do_copy(struct state *s, const struct vs_df_instr *in, vs_error **err)
                         extra = steal_ptr(c);
                         continue;
                 }
-                if (hash_tree(ca.src[i].fd, ca.src[i].rel, ca.from_context ? context_ignored : NULL,
-                              s->b->ignore, h, err) < 0)
+                ca.prefix = ca.src[i].rel;
+                if (hash_tree(ca.src[i].fd, ca.src[i].rel,
+                              ca.from_context || ca.exclude ? context_ignored : NULL, &ca, h,
+                              err) < 0)
                         goto out;
                 char *c = xasprintf("%s %s", extra, h);
                 free(extra);
@@ -442,7 +502,9 @@ int do_copy(struct state *s, const struct vs_df_instr *in, vs_error **err)
                 r = set_image(s, hit, err) < 0 ? -1 : 1;
                 goto out;
         }
-        r = fs_step(s, desc, key, copy_fn, NULL, &ca, err);
+        if (ca.link && link_ids(s, &ca, err) < 0)
+                goto out;
+        r = fs_step_on(s, ca.link ? NULL : s->img, desc, key, copy_fn, NULL, &ca, err);
 out:
         copy_arg_clear(&ca);
         if (from.dir)

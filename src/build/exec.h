@@ -42,7 +42,17 @@ struct builder {
         /* tty progress: the current step's line, still open (no newline yet). */
         char *header;
         bool line_open;
+        /* A stage built beside others (src/build/parallel.c): RUN output
+         * lines go out as "#N line", as BuildKit's plain progress. */
+        bool prefixed;
 };
+
+/* RUN output of a prefixed builder: a pipe whose lines a thread writes to
+ * stderr as "#step line" (whole lines, one write each). */
+struct line_relay;
+struct line_relay *relay_start(int step, int *wfd, vs_error **err);
+/* After the writers closed their ends: waits for the rest, frees. */
+void relay_finish(struct line_relay *r);
 
 /* tty progress: ends the open step line before a step prints output. */
 void progress_break(struct builder *b);
@@ -68,6 +78,8 @@ int expand(struct state *s, const char *word, char **out, vs_error **err);
 /* The cache: key of a step, and the image a key names (NULL: a miss). */
 char *cache_key(struct state *s, const char *created_by, const char *extra);
 char *cache_get(struct state *s, const char *key);
+/* A base image (FROM, COPY --from) by the --pull policy. */
+int base_image(struct builder *b, const char *ref, struct vs_image **img, vs_error **err);
 /* Moves the stage onto image id. */
 int set_image(struct state *s, const char *id, vs_error **err);
 const char *workdir_of(struct state *s);
@@ -81,6 +93,20 @@ struct stage *stage_named(struct builder *b, const char *name, size_t before);
 typedef int (*fs_fn)(struct state *s, struct step_mount *m, void *arg, vs_error **err);
 int fs_step(struct state *s, const char *created_by, const char *key, fs_fn fn, fs_fn post,
             void *arg, vs_error **err);
+
+/* fs_step with the overlay over base's layers instead (NULL: an empty
+ * root); the upper dir is still committed onto the current image. */
+int fs_step_on(struct state *s, const struct vs_image *base, const char *created_by,
+               const char *key, fs_fn fn, fs_fn post, void *arg, vs_error **err);
+
+/* One stage, FROM to its last instruction; stage->image_id set. */
+int build_stage(struct builder *b, struct stage *stage, vs_error **err);
+/* The earlier stages stage i's FROM and COPY --from name: deps[j] set. */
+void stage_deps(struct builder *b, size_t i, bool *deps);
+/* The needed stages, independent ones in parallel (src/build/parallel.c). */
+int build_stages(struct builder *b, vs_error **err);
+/* Set by SIGINT/SIGTERM/SIGHUP during a build. */
+bool build_interrupted(void);
 
 /* COPY and ADD (src/build/copy_step.c). Returns 1 when cached. */
 int do_copy(struct state *s, const struct vs_df_instr *in, vs_error **err);

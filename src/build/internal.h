@@ -45,6 +45,8 @@ struct run_mount {
 struct run_spec {
         char **args, **env;
         const char *user, *cwd, *network, *runtime_root;
+        const char *data_root;  /* networks (bridge|NAME) live there */
+        const char *netns_path; /* set by step_run for a bridged step */
         int out_fd;
         struct run_mount *mounts;
         size_t n_mounts;
@@ -64,6 +66,22 @@ void run_mounts_unstub(const struct run_mount *m, size_t n, const char *upper);
 /* Sets m->stub from the mounted root, before the step runs. */
 void run_mount_find_stub(struct run_mount *m, int rootfd);
 int step_run(struct step_mount *m, const struct run_spec *r, int *exit_code, vs_error **err);
+
+/* A RUN step's network namespace on a bridge network (src/build/netns.c). */
+struct build_net {
+        pid_t holder; /* the process holding the namespace */
+        int hold_fd;
+        char *ns_path, *ctr_id;
+        const char *data_root;
+        bool leased;
+};
+/* Not none or host: a network name ("bridge" is the default network). */
+bool build_net_bridged(const char *network);
+/* The namespace, a lease on network for id, wired in (dir: the step's
+ * scratch dir, for its hosts file). */
+int build_net_open(const char *data_root, const char *network, const char *dir, const char *id,
+                   struct build_net *bn, vs_error **err);
+void build_net_close(struct build_net *bn);
 
 /* Creates dir (and missing parents) inside rootfd, confined; the final
  * directory gets uid:gid when created. Returns an fd of it or -1. */

@@ -4,6 +4,7 @@
  * Scratch dirs are named after the build's pid so that a later build can
  * tell a killed build's leftovers (kill -9) and remove them. */
 #include "build/internal.h"
+#include "net/net.h"
 #include "engine/engine.h"
 #include "image/image.h"
 #include "oci/spec_default.h"
@@ -101,6 +102,8 @@ void step_reap_stale(const char *data_root, const char *runtime_root)
                 if (vs_read_file(id_path, &id, NULL, &e) == 0) {
                         _cleanup_error_ vs_error *e2 = NULL;
                         vs_container_delete(runtime_root, id, true, &e2);
+                        _cleanup_error_ vs_error *e3 = NULL;
+                        vs_net_release(data_root, id, &e3); /* a bridged RUN's lease */
                 }
                 _cleanup_free_ char *rootfs = xasprintf("%s/rootfs", dir);
                 umount2(rootfs, MNT_DETACH);
@@ -178,6 +181,16 @@ static int run_config(struct step_mount *m, const struct run_spec *r, json_objec
         }
         json_object *linux_ = json_object_object_get(spec, "linux");
         json_object_object_add(linux_, "seccomp", vs_engine_seccomp_default(dc));
+        if (r->netns_path) {
+                json_object *ns = json_object_object_get(linux_, "namespaces");
+                for (size_t i = 0; i < json_object_array_length(ns); i++) {
+                        json_object *o = json_object_array_get_idx(ns, i);
+                        json_object *t = json_object_object_get(o, "type");
+                        if (t && strcmp(json_object_get_string(t), "network") == 0)
+                                json_object_object_add(o, "path",
+                                                       json_object_new_string(r->netns_path));
+                }
+        }
         if (r->network && strcmp(r->network, "host") == 0) {
                 json_object *ns = json_object_object_get(linux_, "namespaces");
                 for (size_t i = json_object_array_length(ns); i-- > 0;) {
@@ -191,7 +204,30 @@ static int run_config(struct step_mount *m, const struct run_spec *r, json_objec
         return 0;
 }
 
+static int step_run_in(struct step_mount *m, const struct run_spec *r, const char *id,
+                       int *exit_code, vs_error **err);
+
 int step_run(struct step_mount *m, const struct run_spec *r, int *exit_code, vs_error **err)
+{
+        _cleanup_free_ char *hex = vs_random_hex(8);
+        _cleanup_free_ char *id = xasprintf("build-%s", hex);
+        _cleanup_free_ char *id_path = xasprintf("%s/container-id", m->dir);
+        if (vs_write_file_atomic(id_path, id, strlen(id), 0600, err) < 0)
+                return -1;
+        if (!build_net_bridged(r->network))
+                return step_run_in(m, r, id, exit_code, err);
+        struct build_net bn;
+        if (build_net_open(r->data_root, r->network, m->dir, id, &bn, err) < 0)
+                return -1;
+        struct run_spec rr = *r;
+        rr.netns_path = bn.ns_path;
+        int ret = step_run_in(m, &rr, id, exit_code, err);
+        build_net_close(&bn);
+        return ret;
+}
+
+static int step_run_in(struct step_mount *m, const struct run_spec *r, const char *id,
+                       int *exit_code, vs_error **err)
 {
         _cleanup_json_ json_object *spec = NULL;
         if (run_config(m, r, &spec, err) < 0)
@@ -202,11 +238,6 @@ int step_run(struct step_mount *m, const struct run_spec *r, int *exit_code, vs_
         _cleanup_free_ char *cfg = xasprintf("%s/config.json", bundle);
         _cleanup_free_ char *text = vs_json_to_string(spec, false);
         if (vs_write_file_atomic(cfg, text, strlen(text), 0600, err) < 0)
-                return -1;
-        _cleanup_free_ char *hex = vs_random_hex(8);
-        _cleanup_free_ char *id = xasprintf("build-%s", hex);
-        _cleanup_free_ char *id_path = xasprintf("%s/container-id", m->dir);
-        if (vs_write_file_atomic(id_path, id, strlen(id), 0600, err) < 0)
                 return -1;
         /* The process's output goes to out_fd; its stdin is /dev/null. */
         int saved[3] = {dup(0), dup(1), dup(2)};
