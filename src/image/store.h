@@ -72,10 +72,16 @@ const char *vs_digest_hex(const char *digest);
  * and "docker.io/" dropped as Docker shows them. Errors say why the
  * reference is invalid. */
 int vs_ref_normalize(const char *ref, char **out, vs_error **err);
+/* Like vs_ref_normalize, and also takes a digest reference
+ * ("NAME[:TAG]@sha256:<hex>"), canonical as "name@sha256:<hex>" (the tag
+ * dropped, as Docker does): the name a pull by digest stores, which run and
+ * the other lookups find. New names (tag, commit, build -t) never take one. */
+int vs_ref_normalize_any(const char *ref, char **out, vs_error **err);
 /* True when ref is 4..64 lowercase hex digits, optionally after "sha256:";
  * *hex points at the digits. */
 bool vs_ref_is_id_prefix(const char *ref, const char **hex);
-/* Splits "name:tag" (canonical) into its repository and tag parts. */
+/* Splits "name:tag" (canonical) into its repository and tag parts;
+ * "name@sha256:..." into the name and "<none>", as Docker lists it. */
 void vs_ref_split(const char *name_tag, char **repo, char **tag);
 
 /* ------------------------------------------------------------------ */

@@ -34,7 +34,7 @@ struct vs_remote_ref {
         char *path;       /* "library/alpine" */
         char *tag;        /* NULL when only a digest was given */
         char *digest;     /* NULL unless NAME@sha256:... */
-        char *local_name; /* the store's name ("alpine:latest"); NULL for a digest */
+        char *local_name; /* the store's name: "alpine:latest", "alpine@sha256:..." */
 };
 int vs_remote_ref_parse(const char *ref, struct vs_remote_ref *out, vs_error **err);
 void vs_remote_ref_clear(struct vs_remote_ref *r);

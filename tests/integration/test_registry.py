@@ -315,6 +315,16 @@ def test_pull_by_digest(source, plain, fresh):
     out = fresh.ok("pull", f"{repo}@{digest}")
     assert out.strip().splitlines()[-1] == f"{repo}@{digest}"
     assert fresh.inspect(source.inspect("multi")["Id"])["Id"] == source.inspect("multi")["Id"]
+    # Stored as NAME@DIGEST: run and inspect find it by that reference (a
+    # tag given with the digest is dropped, as Docker does), images lists it
+    # with a <none> tag, and pulling it again moves only the manifest.
+    assert fresh.ok("run", "--rm", f"{repo}@{digest}") == "two\n"
+    assert fresh.inspect(f"{repo}:d@{digest}")["Id"] == source.inspect("multi")["Id"]
+    rows = [line.split() for line in fresh.ok("images").splitlines()[1:]]
+    assert [repo, "<none>"] in [r[:2] for r in rows], rows
+    assert "Image is up to date" in fresh.ok("pull", f"{repo}@{digest}")
+    fresh.fails("image", "inspect", f"{repo}@sha256:{'1' * 64}", mentions=["not found"])
+    fresh.fails("tag", f"{repo}@{digest}", f"{repo}@sha256:{'1' * 64}", mentions=["digest"])
     # A digest the registry does not have, and a malformed one.
     fresh.fails("pull", f"{repo}@sha256:{'0' * 64}", mentions=["manifest unknown"])
     fresh.fails("pull", f"{repo}@sha256:xyz", mentions=["invalid"])
