@@ -647,6 +647,46 @@ def test_tls_basic_login_push_pull(source, tls_basic, fresh, vessel_bin, tmp_pat
     shutil.rmtree(Path(source.env["DOCKER_CONFIG"]))
 
 
+def test_login_asks_on_a_terminal(tls_basic, fresh):
+    """Without -u or a password, login asks on the terminal, the password
+    without echo; without a terminal it says so and stores nothing."""
+    import pty
+    trust(fresh, tls_basic)
+    p = fresh("login", tls_basic.host, input=b"alice\ns3cret\n")
+    assert p.returncode == 125 and "not a terminal" in p.stderr, p.stderr
+    p = fresh("login", "-u", "alice", tls_basic.host, input=b"s3cret\n")
+    assert p.returncode == 125 and "cannot ask for a password" in p.stderr, p.stderr
+    assert not (Path(fresh.env["DOCKER_CONFIG"]) / "config.json").exists()
+    master, slave = pty.openpty()
+    seen = b""
+
+    def read_until(text):
+        nonlocal seen
+        deadline = time.monotonic() + TIMEOUT
+        while text not in seen:
+            assert time.monotonic() < deadline, seen
+            seen += os.read(master, 4096)
+    try:
+        proc = subprocess.Popen([fresh.binary, "login", tls_basic.host], env=fresh.env,
+                                stdin=slave, stdout=slave, stderr=subprocess.PIPE)
+        os.close(slave)
+        slave = -1
+        read_until(b"Username: ")
+        os.write(master, b"alice\n")
+        read_until(b"Password: ")
+        os.write(master, b"s3cret\n")
+        read_until(b"Login Succeeded")
+        assert proc.wait(timeout=TIMEOUT) == 0, proc.stderr.read()
+    finally:
+        if slave >= 0:
+            os.close(slave)
+        os.close(master)
+    assert b"alice" in seen          # the user name is echoed
+    assert b"s3cret" not in seen, seen  # the password is not
+    cfg = json.loads((Path(fresh.env["DOCKER_CONFIG"]) / "config.json").read_text())
+    assert base64.b64decode(cfg["auths"][tls_basic.host]["auth"]) == b"alice:s3cret"
+
+
 def test_insecure_registry_setting_skips_verification(source, tls_basic, fresh):
     ref = f"{tls_basic.host}/secure/bb:1"
     fresh.fails("pull", ref, mentions=["certificate"])
