@@ -44,8 +44,11 @@ int vs_cmd_pull_image(struct vs_store *s, const char *ref, const struct vs_regis
         vs_error *e = NULL;
         bool builtin = vs_ref_normalize(ref, &name, &e) == 0 && strcmp(name, "busybox:latest") == 0;
         vs_error_free(&e);
-        if (builtin || !vs_ref_is_remote(ref))
+        if (builtin || !vs_ref_is_remote(ref)) {
+                if (o->all_tags)
+                        return vs_fail(err, "cannot pull %s: --all-tags is for registries", ref);
                 return vs_image_pull(s, ref, out, err);
+        }
         return vs_registry_pull(s, ref, o, out, err);
 }
 
@@ -72,6 +75,8 @@ int cmd_pull(int argc, char **argv)
         struct vs_registry_opts o;
         vs_cmd_registry_opts(&o);
         const struct vs_option opts[] = {
+            {"all-tags", 'a', VS_OPT_BOOL, &o.all_tags, NULL,
+             "every tag of the repository (NAME without a tag)"},
             {"platform", 0, VS_OPT_CALLBACK, &o.platform, "OS/ARCH[/VARIANT]",
              "the image of a multi-platform index to take (default: the host's)", set_platform},
             {"quiet", 'q', VS_OPT_BOOL, &o.quiet, NULL, "print only the image's name"},

@@ -27,6 +27,7 @@ void vs_reg_response_clear(struct vs_reg_response *r)
         free(r->docker_digest);
         free(r->location);
         free(r->www_authenticate);
+        free(r->link);
         memset(r, 0, sizeof(*r));
 }
 
@@ -163,12 +164,15 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *arg)
                 free(r->docker_digest);
                 free(r->location);
                 free(r->www_authenticate);
+                free(r->link);
                 r->content_type = r->docker_digest = r->location = r->www_authenticate = NULL;
+                r->link = NULL;
         }
         take_header(&r->content_type, line, n, "Content-Type");
         take_header(&r->docker_digest, line, n, "Docker-Content-Digest");
         take_header(&r->location, line, n, "Location");
         take_header(&r->www_authenticate, line, n, "WWW-Authenticate");
+        take_header(&r->link, line, n, "Link");
         return n;
 }
 

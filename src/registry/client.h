@@ -39,6 +39,7 @@ struct vs_reg_response {
         char *body;
         size_t len;
         char *content_type, *docker_digest, *location, *www_authenticate;
+        char *link; /* Link: <URL>; rel="next" (tags/list pagination) */
         int64_t content_length;
 };
 void vs_reg_response_clear(struct vs_reg_response *r);

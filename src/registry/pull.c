@@ -8,6 +8,8 @@
 #include "registry/client.h"
 #include "registry/progress.h"
 #include "util/cleanup.h"
+#include "util/json.h"
+#include "util/strv.h"
 #include "util/xalloc.h"
 
 #include <string.h>
@@ -462,16 +464,138 @@ out:
         return ret;
 }
 
+/* ------------------------------------------------------------------ */
+/* --all-tags: tags/list, page by page */
+
+/* The next page from a Link header (`<URL>; rel="next"`), or NULL. Only a
+ * URL on the registry itself is followed (the Authorization header goes
+ * with it). */
+static int next_page(struct vs_reg_client *c, const char *link, char **next, vs_error **err)
+{
+        *next = NULL;
+        if (link == NULL || strstr(link, "rel=\"next\"") == NULL)
+                return 0;
+        const char *lt = strchr(link, '<'), *gt = lt ? strchr(lt, '>') : NULL;
+        if (gt == NULL)
+                return vs_fail(err, "%s: bad Link header '%s'", c->host, link);
+        _cleanup_free_ char *url = xstrndup(lt + 1, (size_t) (gt - lt - 1));
+        if (url[0] == '/' && url[1] != '/') {
+                *next = steal_ptr(url);
+                return 0;
+        }
+        size_t n = strlen(c->base);
+        if (strncmp(url, c->base, n) != 0 || url[n] != '/')
+                return vs_fail(err, "%s: refusing the next page of tags at '%s' (another registry)",
+                               c->host, url);
+        *next = steal_ptr(url);
+        return 0;
+}
+
+static int tags_page(struct vs_reg_client *c, const char *url, char ***tags, char **next,
+                     vs_error **err)
+{
+        struct vs_reg_response r = {0};
+        struct vs_reg_request rq = {
+            .url = url, .body_fd = -1, .max_body = VS_REGISTRY_MANIFEST_MAX};
+        int ret = vs_reg_do(c, &rq, &r, err);
+        if (ret == 0 && r.status != 200) {
+                _cleanup_free_ char *why = vs_reg_error_text(&r);
+                ret = vs_fail(err, "%s/%s: cannot list the tags: %s", c->domain, c->path, why);
+        }
+        _cleanup_json_ json_object *doc = NULL;
+        json_object *list = NULL;
+        if (ret == 0 && vs_json_parse(r.body ? r.body : "", "tags/list", &doc, err) < 0)
+                ret = -1;
+        /* "tags": null when the repository has none */
+        if (ret == 0 && json_object_object_get_ex(doc, "tags", &list) && list != NULL) {
+                if (!json_object_is_type(list, json_type_array))
+                        ret = vs_fail(err, "%s/%s: tags/list: 'tags' is not an array", c->domain,
+                                      c->path);
+                for (size_t i = 0; ret == 0 && i < json_object_array_length(list); i++) {
+                        json_object *t = json_object_array_get_idx(list, i);
+                        if (!json_object_is_type(t, json_type_string))
+                                ret = vs_fail(err, "%s/%s: tags/list: a tag is not a string",
+                                              c->domain, c->path);
+                        else if (strv_len(*tags) >= VS_REGISTRY_TAGS_MAX)
+                                ret = vs_fail(err, "%s/%s: more than %d tags", c->domain, c->path,
+                                              VS_REGISTRY_TAGS_MAX);
+                        else
+                                strv_push(tags, json_object_get_string(t));
+                }
+        }
+        if (ret == 0)
+                ret = next_page(c, r.link, next, err);
+        vs_reg_response_clear(&r);
+        return ret;
+}
+
+static int list_tags(struct vs_reg_client *c, char ***tags, vs_error **err)
+{
+        *tags = xcalloc(1, sizeof(char *));
+        _cleanup_free_ char *url =
+            xasprintf("/v2/%s/tags/list?n=%d", c->path, VS_REGISTRY_TAGS_PAGE);
+        while (url) {
+                char *next = NULL;
+                size_t before = strv_len(*tags);
+                if (tags_page(c, url, tags, &next, err) < 0)
+                        return -1;
+                free(url);
+                url = next;
+                if (url && strv_len(*tags) == before) {
+                        return vs_fail(err, "%s/%s: tags/list: an empty page with a next one",
+                                       c->domain, c->path);
+                }
+        }
+        if (**tags == NULL)
+                return vs_fail(err, "%s/%s: the repository has no tags", c->domain, c->path);
+        return 0;
+}
+
+/* Every tag, one after the other, each checked as a reference first. */
+static int pull_all_tags(struct vs_store *s, struct vs_reg_client *c, const struct vs_remote_ref *r,
+                         const struct vs_registry_opts *o, FILE *out, vs_error **err)
+{
+        _cleanup_strv_ char **tags = NULL;
+        if (list_tags(c, &tags, err) < 0)
+                return -1;
+        for (size_t i = 0; tags[i]; i++) {
+                _cleanup_free_ char *full = xasprintf("%s/%s:%s", r->domain, r->path, tags[i]);
+                struct vs_remote_ref one;
+                if (vs_remote_ref_parse(full, &one, err) < 0)
+                        return vs_error_wrap(err, "%s/%s: tags/list", r->domain, r->path);
+                int ret = pull_image(s, c, &one, o, out, err);
+                vs_remote_ref_clear(&one);
+                if (ret < 0)
+                        return -1;
+        }
+        return 0;
+}
+
+/* Was a tag or digest written in the reference (not the default "latest")? */
+static bool names_version(const char *ref)
+{
+        const char *slash = strrchr(ref, '/');
+        return strchr(ref, '@') || strchr(slash ? slash : ref, ':');
+}
+
 int vs_registry_pull(struct vs_store *s, const char *ref, const struct vs_registry_opts *o,
                      FILE *out, vs_error **err)
 {
         struct vs_remote_ref r;
         if (vs_remote_ref_parse(ref, &r, err) < 0)
                 return -1;
+        if (o->all_tags && names_version(ref)) {
+                vs_remote_ref_clear(&r);
+                return vs_fail(err,
+                               "cannot pull %s: --all-tags takes a NAME without a tag or "
+                               "digest",
+                               ref);
+        }
         struct vs_reg_client *c = NULL;
         int ret = vs_reg_client_open(r.domain, r.path, false, o, &c, err);
         if (ret == 0)
-                ret = pull_image(s, c, &r, o, out, err);
+                ret = o->all_tags ? pull_all_tags(s, c, &r, o, out, err)
+                                  : pull_image(s, c, &r, o, out, err);
         if (ret < 0)
                 vs_error_wrap(err, "cannot pull %s", ref);
         vs_reg_client_free(c);

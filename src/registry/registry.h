@@ -15,6 +15,10 @@
 
 /* Manifests and indexes larger than this are refused. */
 #define VS_REGISTRY_MANIFEST_MAX (4 << 20)
+/* Tags asked for per page of tags/list (pull --all-tags); at most
+ * VS_REGISTRY_TAGS_MAX in all. */
+#define VS_REGISTRY_TAGS_PAGE 100
+#define VS_REGISTRY_TAGS_MAX  100000
 /* Layers downloaded at once. */
 #define VS_REGISTRY_PARALLEL 3
 
@@ -23,6 +27,7 @@ struct vs_registry_opts {
         char *const *insecure; /* insecure-registries: host[:port] or CIDR */
         const char *platform;  /* "os/arch[/variant]"; NULL: the host's */
         bool quiet;            /* no progress */
+        bool all_tags;         /* pull: every tag of the repository */
         /* Credentials to use instead of the stored ones (login), or NULL. */
         const char *user, *password;
 };

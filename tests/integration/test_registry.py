@@ -330,6 +330,36 @@ def test_pull_by_digest(source, plain, fresh):
     fresh.fails("pull", f"{repo}@sha256:xyz", mentions=["invalid"])
 
 
+def test_pull_all_tags_follows_pages(source, plain, fresh):
+    """--all-tags pulls every tag of tags/list, following its Link headers
+    (pages of 2 here, so 5 tags take 3 pages)."""
+    ref_bb, _ = push(source, plain, "busybox", "all/t:a")
+    repo = ref_bb.rsplit(":", 1)[0]
+    tags = ["a", "b", "c", "d", "e"]
+    for t in tags[1:]:
+        source.ok("tag", "multi" if t in ("c", "e") else "busybox", f"{repo}:{t}")
+        source.ok("push", f"{repo}:{t}")
+        source.ok("rmi", f"{repo}:{t}")
+    # Debian's docker-registry sends every tag at once: a proxy pages them
+    # by 2 as the Distribution spec allows (fewer than n, Link to the next).
+    proxy = FaultProxy(plain.port, "pages")
+    try:
+        repo = f"{proxy.host}/all/t"
+        out = fresh.ok("pull", "--all-tags", repo)
+        pages = [p for m, p, _ in proxy.requests if "/tags/list" in p]
+    finally:
+        proxy.stop()
+    assert len(pages) == 3 and "last=b" in pages[1] and "last=d" in pages[2], pages
+    for t in tags:
+        assert f"{t}: Pulling from all/t" in out, out
+        assert fresh.inspect(f"{repo}:{t}")["Id"] == \
+            source.inspect("multi" if t in ("c", "e") else "busybox")["Id"]
+    # A tag or digest with --all-tags, a local source, an empty repository.
+    fresh.fails("pull", "-a", f"{repo}:a", mentions=["--all-tags"])
+    fresh.fails("pull", "-a", "oci:/nonexistent", mentions=["--all-tags"])
+    fresh.fails("pull", "-a", f"{plain.host}/none/here", mentions=["unknown"])
+
+
 def test_unknown_image_and_tag(source, plain, fresh):
     ref, _ = push(source, plain, "busybox", "known/bb:1")
     fresh.fails("pull", f"{plain.host}/known/bb:2", mentions=["manifest unknown", "bb:2"])
@@ -403,7 +433,8 @@ def test_multi_platform_index(source, plain, fresh):
 class FaultProxy:
     """Forwards to the registry; blob GETs of `target` are cut short once
     (mode "drop"), served with one byte flipped ("corrupt") or trickled
-    ("slow")."""
+    ("slow"); tags/list is served 2 tags a page with Link headers
+    ("pages")."""
 
     def __init__(self, upstream_port, mode, target=None):
         self.mode, self.target, self.cut = mode, target, set()
@@ -426,10 +457,14 @@ class FaultProxy:
                 proxy.requests.append((self.command, self.path, self.headers.get("Range")))
                 conn = http.client.HTTPConnection("127.0.0.1", upstream_port, timeout=30)
                 headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
-                conn.request(self.command, self.path, headers=headers)
+                url = urllib.parse.urlsplit(self.path)
+                paged = proxy.mode == "pages" and url.path.endswith("/tags/list")
+                conn.request(self.command, url.path if paged else self.path, headers=headers)
                 r = conn.getresponse()
                 body = r.read()
                 conn.close()
+                if paged and r.status == 200:
+                    return self.page(url, json.loads(body))
                 blob = "/blobs/" in self.path and (proxy.target is None or
                                                     self.path.endswith(proxy.target))
                 if blob and self.command == "GET" and r.status in (200, 206):
@@ -441,6 +476,18 @@ class FaultProxy:
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(body)
+
+            def page(self, url, doc):
+                last = urllib.parse.parse_qs(url.query).get("last", [""])[0]
+                rest = sorted(t for t in doc["tags"] if t > last)
+                body = json.dumps({"name": doc["name"], "tags": rest[:2]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                if len(rest) > 2:
+                    self.send_header("Link", f'<{url.path}?last={rest[1]}&n=2>; rel="next"')
+                self.end_headers()
+                self.wfile.write(body)
 
             def fault(self, r, body):
                 try:
