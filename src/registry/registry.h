@@ -19,6 +19,9 @@
  * VS_REGISTRY_TAGS_MAX in all. */
 #define VS_REGISTRY_TAGS_PAGE 100
 #define VS_REGISTRY_TAGS_MAX  100000
+/* Push: blobs larger than this are uploaded in chunks of this size (PATCH
+ * with Content-Range, then PUT); $VESSEL_REGISTRY_CHUNK_SIZE overrides. */
+#define VS_REGISTRY_CHUNK (64LL << 20)
 /* Layers downloaded at once. */
 #define VS_REGISTRY_PARALLEL 3
 

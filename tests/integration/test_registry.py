@@ -434,7 +434,7 @@ class FaultProxy:
     """Forwards to the registry; blob GETs of `target` are cut short once
     (mode "drop"), served with one byte flipped ("corrupt") or trickled
     ("slow"); tags/list is served 2 tags a page with Link headers
-    ("pages")."""
+    ("pages"); "record" only records (uploads pass through it too)."""
 
     def __init__(self, upstream_port, mode, target=None):
         self.mode, self.target, self.cut = mode, target, set()
@@ -453,13 +453,24 @@ class FaultProxy:
             def do_GET(self):
                 self.forward()
 
+            do_POST = do_PATCH = do_PUT = do_GET
+
             def forward(self):
-                proxy.requests.append((self.command, self.path, self.headers.get("Range")))
+                range_ = self.headers.get("Content-Range" if self.command == "PATCH" else "Range")
+                proxy.requests.append((self.command, self.path, range_))
+                body = None
+                if self.headers.get("Content-Length"):
+                    body = self.rfile.read(int(self.headers["Content-Length"]))
                 conn = http.client.HTTPConnection("127.0.0.1", upstream_port, timeout=30)
-                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+                # The registry's upload Locations name the host it was asked
+                # for: the proxy's, in "record" mode.
+                keep_host = proxy.mode == "record"
+                headers = {k: v for k, v in self.headers.items()
+                           if keep_host or k.lower() != "host"}
                 url = urllib.parse.urlsplit(self.path)
                 paged = proxy.mode == "pages" and url.path.endswith("/tags/list")
-                conn.request(self.command, url.path if paged else self.path, headers=headers)
+                conn.request(self.command, url.path if paged else self.path, body=body,
+                             headers=headers)
                 r = conn.getresponse()
                 body = r.read()
                 conn.close()
@@ -528,6 +539,42 @@ class FaultProxy:
     def stop(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+def test_push_large_blobs_in_chunks(source, plain, fresh):
+    """Blobs over the chunk size go up as PATCHes with Content-Range, then a
+    PUT without a body; what the registry assembled pulls back intact."""
+    proxy = FaultProxy(plain.port, "record")
+    try:
+        ref = f"{proxy.host}/chunks/multi:1"
+        source.ok("tag", "multi", ref)
+        source.env["VESSEL_REGISTRY_CHUNK_SIZE"] = "65536"
+        try:
+            source.ok("push", ref)
+        finally:
+            del source.env["VESSEL_REGISTRY_CHUNK_SIZE"]
+            source.ok("rmi", ref)
+        patches = [r for m, _, r in proxy.requests if m == "PATCH"]
+        # The 300,000 random bytes' layer alone needs 5 chunks of 64 KiB.
+        assert len(patches) >= 5, proxy.requests
+        assert "0-65535" in patches and "65536-131071" in patches, patches
+        puts = [p for m, p, _ in proxy.requests if m == "PUT" and "/blobs/" in p]
+        assert puts and all("digest=sha256:" in p for p in puts), puts
+        # Under the default chunk size the same blobs go up in one PUT each.
+        proxy.requests.clear()
+        ref2 = f"{proxy.host}/mono/multi:1"
+        source.ok("tag", "multi", ref2)
+        source.ok("push", ref2)
+        source.ok("rmi", ref2)
+        assert not [m for m, _, _ in proxy.requests if m == "PATCH"], proxy.requests
+    finally:
+        proxy.stop()
+    fresh.ok("pull", f"{plain.host}/chunks/multi:1")
+    src = source.inspect("multi")
+    got = fresh.inspect(f"{plain.host}/chunks/multi:1")
+    assert got["Id"] == src["Id"] and got["RootFS"]["Layers"] == src["RootFS"]["Layers"]
+    assert fresh.ok("run", "--rm", f"{plain.host}/chunks/multi:1", "wc", "-c",
+                    "/d/random").split()[0] == "300000"
 
 
 def layer_digests(v, name):
