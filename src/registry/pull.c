@@ -302,6 +302,7 @@ static int download_layers(struct puller *p, vs_error **err)
                 curl_multi_perform(multi, &running);
                 CURLMsg *msg;
                 int queued;
+                bool ended = false;
                 while (ret == 0 && (msg = curl_multi_info_read(multi, &queued)) != NULL) {
                         if (msg->msg != CURLMSG_DONE)
                                 continue;
@@ -315,10 +316,13 @@ static int download_layers(struct puller *p, vs_error **err)
                         if (dl->done) {
                                 active--;
                                 remaining--;
+                                ended = true;
                         }
                 }
                 vs_progress_flush(p->prog, false);
-                if (ret == 0 && remaining > 0)
+                /* A layer done: start the next ones now, not after a poll
+                 * that has nothing to wait for. */
+                if (ret == 0 && remaining > 0 && !ended)
                         curl_multi_poll(multi, NULL, 0, 200, NULL);
         }
         for (size_t i = 0; i < p->n; i++) {
