@@ -27,6 +27,7 @@ struct vs_stage {
         size_t probe_len;
         bool decided;
         char *progress;
+        char *digest; /* once the blob is finished */
         int64_t total, shown, expected;
 };
 
@@ -133,10 +134,9 @@ write_blob:
         return vs_blob_writer_write(st->w, buf, len, err);
 }
 
-int vs_stage_finish(struct vs_stage *st, const char *expected, char **digest, int64_t *size,
-                    vs_error **err)
+int vs_stage_finish_blob(struct vs_stage *st, const char *expected, char **digest, int64_t *size,
+                         vs_error **err)
 {
-        _cleanup_free_ char *d = NULL;
         if (!st->decided) {
                 st->decided = true;
                 if (vs_looks_like_layer(st->probe, st->probe_len)) {
@@ -149,22 +149,39 @@ int vs_stage_finish(struct vs_stage *st, const char *expected, char **digest, in
             start_job(st, st->media_type, err) < 0)
                 return -1;
         show_progress(st, true);
-        if (vs_blob_writer_finish(st->w, expected, &d, size, err) < 0)
+        free(st->digest);
+        st->digest = NULL;
+        if (vs_blob_writer_finish(st->w, expected, &st->digest, size, err) < 0)
                 return -1;
         vs_blob_writer_free(st->w);
         st->w = NULL;
-        if (st->job) {
-                _cleanup_free_ char *diff_id = NULL;
-                int64_t unpacked = 0;
-                vs_error *why = NULL;
-                struct vs_unpack_job *job = steal_ptr(st->job);
-                if (vs_unpack_job_finish(job, &diff_id, &unpacked, &why) < 0)
-                        vs_txn_note_unpacked(st->t, d, NULL, NULL, 0, &why);
-                else
-                        vs_txn_note_unpacked(st->t, d, st->layer_tmp, diff_id, unpacked, NULL);
-        }
+        if (st->job)
+                vs_unpack_job_end_input(st->job);
         if (digest)
-                *digest = steal_ptr(d);
+                *digest = xstrdup(st->digest);
+        return 0;
+}
+
+void vs_stage_wait_unpack(struct vs_stage *st)
+{
+        if (st->job == NULL || st->digest == NULL)
+                return;
+        _cleanup_free_ char *diff_id = NULL;
+        int64_t unpacked = 0;
+        vs_error *why = NULL;
+        struct vs_unpack_job *job = steal_ptr(st->job);
+        if (vs_unpack_job_finish(job, &diff_id, &unpacked, &why) < 0)
+                vs_txn_note_unpacked(st->t, st->digest, NULL, NULL, 0, &why);
+        else
+                vs_txn_note_unpacked(st->t, st->digest, st->layer_tmp, diff_id, unpacked, NULL);
+}
+
+int vs_stage_finish(struct vs_stage *st, const char *expected, char **digest, int64_t *size,
+                    vs_error **err)
+{
+        if (vs_stage_finish_blob(st, expected, digest, size, err) < 0)
+                return -1;
+        vs_stage_wait_unpack(st);
         return 0;
 }
 
@@ -178,6 +195,7 @@ void vs_stage_free(struct vs_stage *st)
         vs_blob_writer_free(st->w);
         free(st->layer_tmp);
         free(st->progress);
+        free(st->digest);
         free(st);
 }
 

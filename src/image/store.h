@@ -310,6 +310,9 @@ int vs_unpack_job_start(const char *dest_dir, const char *media_type, struct vs_
 /* Feeds the next bytes; once the job has stopped reading (it failed, or the
  * tar ended) the rest is dropped: the outcome is told by finish. */
 void vs_unpack_job_feed(struct vs_unpack_job *j, const void *buf, size_t len);
+/* Ends the input: the job finishes unpacking what it was fed on its own
+ * (finish then only waits). */
+void vs_unpack_job_end_input(struct vs_unpack_job *j);
 /* Ends the input and waits: 0 with the diff_id and size, or -1 with the
  * reason the layer was refused. Frees the job. */
 int vs_unpack_job_finish(struct vs_unpack_job *j, char **diff_id, int64_t *size, vs_error **err);

@@ -123,10 +123,18 @@ static void reap(pid_t pid)
                 ;
 }
 
-int vs_unpack_job_finish(struct vs_unpack_job *j, char **diff_id, int64_t *size, vs_error **err)
+void vs_unpack_job_end_input(struct vs_unpack_job *j)
 {
+        if (j->data_fd < 0)
+                return;
         shutdown(j->data_fd, SHUT_WR);
         close(j->data_fd);
+        j->data_fd = -1;
+}
+
+int vs_unpack_job_finish(struct vs_unpack_job *j, char **diff_id, int64_t *size, vs_error **err)
+{
+        vs_unpack_job_end_input(j);
         char buf[8192];
         size_t n = 0;
         for (;;) {
@@ -161,7 +169,8 @@ void vs_unpack_job_abort(struct vs_unpack_job *j)
         if (j == NULL)
                 return;
         kill(j->pid, SIGKILL);
-        close(j->data_fd);
+        if (j->data_fd >= 0)
+                close(j->data_fd);
         close(j->result_fd);
         reap(j->pid);
         free(j);

@@ -260,12 +260,12 @@ static int layer_ended(struct puller *p, CURLM *multi, struct layer_dl *dl, CURL
                 return start_layer(p, multi, dl, err);
         }
         vs_progress_update(p->prog, dl->line, "Verifying Checksum", dl->fed, dl->d->size);
-        if (vs_stage_finish(dl->st, dl->d->digest, NULL, NULL, err) < 0)
+        /* The blob is checked now; its unpack goes on while the next layers
+         * stream, and is waited for once they all have. */
+        if (vs_stage_finish_blob(dl->st, dl->d->digest, NULL, NULL, err) < 0)
                 return vs_error_wrap(err, "%s/%s", p->c->domain, p->c->path);
-        vs_stage_free(dl->st);
-        dl->st = NULL;
         dl->done = true;
-        vs_progress_done(p->prog, dl->line, "Pull complete");
+        vs_progress_done(p->prog, dl->line, "Download complete");
         return 0;
 }
 
@@ -324,6 +324,13 @@ static int download_layers(struct puller *p, vs_error **err)
                  * that has nothing to wait for. */
                 if (ret == 0 && remaining > 0 && !ended)
                         curl_multi_poll(multi, NULL, 0, 200, NULL);
+        }
+        for (size_t i = 0; ret == 0 && i < p->n; i++) {
+                struct layer_dl *dl = &p->dls[i];
+                if (dl->st == NULL)
+                        continue;
+                vs_stage_wait_unpack(dl->st);
+                vs_progress_done(p->prog, dl->line, "Pull complete");
         }
         for (size_t i = 0; i < p->n; i++) {
                 struct layer_dl *dl = &p->dls[i];
