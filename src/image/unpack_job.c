@@ -18,7 +18,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define SOCKET_BUFFER (4 << 20)
+/* How far an unpack may lag behind the download before the feeder waits
+ * (the feeder serves every layer of a pull, so a wait stalls them all). */
+#define SOCKET_BUFFER (16 << 20)
 
 struct vs_unpack_job {
         pid_t pid;
