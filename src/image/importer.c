@@ -28,6 +28,9 @@ struct vs_stage {
         bool decided;
         char *progress;
         char *digest; /* once the blob is finished */
+        bool nowait;  /* feed the unpacker without waiting (backlog below) */
+        char *backlog;
+        size_t backlog_len, backlog_cap;
         int64_t total, shown, expected;
 };
 
@@ -105,6 +108,48 @@ static void show_progress(struct vs_stage *st, bool final)
                 vs_progress(true, "%s (%lld MB)", st->progress, (long long) (st->total / MIB));
 }
 
+void vs_stage_set_nowait(struct vs_stage *st)
+{
+        st->nowait = true;
+}
+
+size_t vs_stage_backlog(const struct vs_stage *st)
+{
+        return st->backlog_len;
+}
+
+int vs_stage_poll_fd(const struct vs_stage *st)
+{
+        return st->job ? vs_unpack_job_fd(st->job) : -1;
+}
+
+void vs_stage_drain(struct vs_stage *st)
+{
+        if (st->backlog_len == 0)
+                return;
+        size_t n = st->job ? vs_unpack_job_try_feed(st->job, st->backlog, st->backlog_len)
+                           : st->backlog_len;
+        memmove(st->backlog, st->backlog + n, st->backlog_len - n);
+        st->backlog_len -= n;
+}
+
+static void feed(struct vs_stage *st, const void *buf, size_t len)
+{
+        if (!st->nowait) {
+                vs_unpack_job_feed(st->job, buf, len);
+                return;
+        }
+        size_t n = st->backlog_len ? 0 : vs_unpack_job_try_feed(st->job, buf, len);
+        if (n == len)
+                return;
+        if (st->backlog_len + len - n > st->backlog_cap) {
+                st->backlog_cap = st->backlog_len + len - n;
+                st->backlog = xrealloc(st->backlog, st->backlog_cap);
+        }
+        memcpy(st->backlog + st->backlog_len, (const char *) buf + n, len - n);
+        st->backlog_len += len - n;
+}
+
 int vs_stage_write(struct vs_stage *st, const void *buf, size_t len, vs_error **err)
 {
         if (st->mode == VS_STAGE_LAYER && st->job == NULL && st->layer_tmp == NULL &&
@@ -123,11 +168,11 @@ int vs_stage_write(struct vs_stage *st, const void *buf, size_t len, vs_error **
                         /* The probe holds bytes already written before this
                          * call: give the job those, then the rest below. */
                         size_t earlier = st->probe_len - take;
-                        vs_unpack_job_feed(st->job, st->probe, earlier);
+                        feed(st, st->probe, earlier);
                 }
         }
         if (st->job)
-                vs_unpack_job_feed(st->job, buf, len);
+                feed(st, buf, len);
 write_blob:
         st->total += (int64_t) len;
         show_progress(st, false);
@@ -155,6 +200,9 @@ int vs_stage_finish_blob(struct vs_stage *st, const char *expected, char **diges
                 return -1;
         vs_blob_writer_free(st->w);
         st->w = NULL;
+        if (st->job && st->backlog_len)
+                vs_unpack_job_feed(st->job, st->backlog, st->backlog_len);
+        st->backlog_len = 0;
         if (st->job)
                 vs_unpack_job_end_input(st->job);
         if (digest)
@@ -196,6 +244,7 @@ void vs_stage_free(struct vs_stage *st)
         free(st->layer_tmp);
         free(st->progress);
         free(st->digest);
+        free(st->backlog);
         free(st);
 }
 

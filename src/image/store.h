@@ -310,6 +310,11 @@ int vs_unpack_job_start(const char *dest_dir, const char *media_type, struct vs_
 /* Feeds the next bytes; once the job has stopped reading (it failed, or the
  * tar ended) the rest is dropped: the outcome is told by finish. */
 void vs_unpack_job_feed(struct vs_unpack_job *j, const void *buf, size_t len);
+/* Feeds what the job takes without waiting: the number of bytes taken
+ * (all of them once the job has stopped reading). */
+size_t vs_unpack_job_try_feed(struct vs_unpack_job *j, const void *buf, size_t len);
+/* The socket the job reads (to poll for room), or -1 once the input ended. */
+int vs_unpack_job_fd(const struct vs_unpack_job *j);
 /* Ends the input: the job finishes unpacking what it was fed on its own
  * (finish then only waits). */
 void vs_unpack_job_end_input(struct vs_unpack_job *j);

@@ -119,6 +119,30 @@ void vs_unpack_job_feed(struct vs_unpack_job *j, const void *buf, size_t len)
         }
 }
 
+size_t vs_unpack_job_try_feed(struct vs_unpack_job *j, const void *buf, size_t len)
+{
+        const char *p = buf;
+        size_t taken = 0;
+        while (!j->stopped && taken < len) {
+                ssize_t n = send(j->data_fd, p + taken, len - taken, MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                        return taken;
+                if (n < 0) {
+                        j->stopped = true;
+                        break;
+                }
+                taken += (size_t) n;
+        }
+        return len; /* all taken, or dropped: the job no longer reads */
+}
+
+int vs_unpack_job_fd(const struct vs_unpack_job *j)
+{
+        return j->data_fd;
+}
+
 static void reap(pid_t pid)
 {
         while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)

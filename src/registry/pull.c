@@ -118,6 +118,7 @@ struct layer_dl {
         bool started; /* a byte of this attempt seen */
         int attempts;
         bool done, skipped;
+        bool paused; /* its unpacker has a backlog: the transfer waits */
         char *error_body;
         size_t error_len;
         char *buf; /* GATHER bytes received, not yet staged */
@@ -156,6 +157,15 @@ static size_t on_layer_bytes(char *ptr, size_t size, size_t nmemb, void *arg)
                 dl->error_len += take;
                 dl->error_body[dl->error_len] = '\0';
                 return n;
+        }
+        /* The unpacker is behind: hold this transfer (curl gives the same
+         * bytes again once resumed), not the others. */
+        if (vs_stage_backlog(dl->st) > 0) {
+                vs_stage_drain(dl->st);
+                if (vs_stage_backlog(dl->st) > 0) {
+                        dl->paused = true;
+                        return CURL_WRITEFUNC_PAUSE;
+                }
         }
         if (!dl->started) {
                 dl->started = true;
@@ -272,7 +282,35 @@ static int layer_ended(struct puller *p, CURLM *multi, struct layer_dl *dl, CURL
 static int open_stage(struct puller *p, struct layer_dl *dl, vs_error **err)
 {
         const char *mt = vs_layer_media_type_for_unpack(dl->d->media_type);
-        return vs_stage_open(p->t, VS_STAGE_LAYER, mt, &dl->st, err);
+        if (vs_stage_open(p->t, VS_STAGE_LAYER, mt, &dl->st, err) < 0)
+                return -1;
+        vs_stage_set_nowait(dl->st);
+        return 0;
+}
+
+/* Waits (at most timeout_ms) for the network or for room at a paused
+ * layer's unpacker, and resumes the layers whose backlog went. */
+static void wait_and_resume(struct puller *p, CURLM *multi, int timeout_ms)
+{
+        struct curl_waitfd fds[VS_REGISTRY_PARALLEL];
+        unsigned n = 0;
+        for (size_t i = 0; i < p->n && n < VS_REGISTRY_PARALLEL; i++) {
+                struct layer_dl *dl = &p->dls[i];
+                int fd = dl->paused && dl->st ? vs_stage_poll_fd(dl->st) : -1;
+                if (fd >= 0)
+                        fds[n++] = (struct curl_waitfd){.fd = fd, .events = CURL_WAIT_POLLOUT};
+        }
+        curl_multi_poll(multi, fds, n, timeout_ms, NULL);
+        for (size_t i = 0; i < p->n; i++) {
+                struct layer_dl *dl = &p->dls[i];
+                if (!dl->paused)
+                        continue;
+                vs_stage_drain(dl->st);
+                if (vs_stage_backlog(dl->st) == 0) {
+                        dl->paused = false;
+                        curl_easy_pause(dl->h, CURLPAUSE_CONT);
+                }
+        }
 }
 
 static int download_layers(struct puller *p, vs_error **err)
@@ -322,8 +360,8 @@ static int download_layers(struct puller *p, vs_error **err)
                 vs_progress_flush(p->prog, false);
                 /* A layer done: start the next ones now, not after a poll
                  * that has nothing to wait for. */
-                if (ret == 0 && remaining > 0 && !ended)
-                        curl_multi_poll(multi, NULL, 0, 200, NULL);
+                if (ret == 0 && remaining > 0)
+                        wait_and_resume(p, multi, ended ? 0 : 200);
         }
         for (size_t i = 0; ret == 0 && i < p->n; i++) {
                 struct layer_dl *dl = &p->dls[i];
