@@ -8,6 +8,8 @@
 # < 100 ms: only the manifest moves). See docs/benchmarks.md.
 #
 # Environment: VESSEL      the vessel binary (default: build/vessel)
+#              VESSEL_BEFORE  another vessel binary (an older build) timed in
+#                          the same runs, for a before/after ratio
 #              BENCH_MB    image size in MB (default 200)
 #              BENCH_RUNS  runs per contender (default 3)
 #              BENCH_DIR   where to work (default $TMPDIR or /var/tmp)
@@ -128,6 +130,7 @@ command -v podman >/dev/null && podman_ok=1
 sync
 sleep 1
 v_times=""
+b_times=""
 s_times=""
 p_times=""
 r=1
@@ -138,6 +141,16 @@ while [ $r -le "$runs" ]; do
 		die "vessel pull failed"
 	t1=$(now)
 	v_times="$v_times $(elapsed "$t0" "$t1")"
+
+	if [ -n "${VESSEL_BEFORE:-}" ]; then
+		sync
+		t0=$(now)
+		"$VESSEL_BEFORE" --data-root "$work/b$r" pull -q "$ref" >/dev/null ||
+			die "$VESSEL_BEFORE pull failed"
+		t1=$(now)
+		b_times="$b_times $(elapsed "$t0" "$t1")"
+		rm -rf "$work/b$r"
+	fi
 
 	sync
 	t0=$(now)
@@ -195,6 +208,12 @@ if [ -n "$p_times" ]; then
 	printf '  %-34s %8.3f s\n' "podman pull (vfs)" "$p"
 fi
 echo "  vessel / skopeo: ${ratio}x (target <= 0.8x: $met)"
+if [ -n "$b_times" ]; then
+	# shellcheck disable=SC2086
+	b=$(median $b_times)
+	printf '  %-34s %8.3f s\n' "VESSEL_BEFORE pull" "$b"
+	echo "  VESSEL_BEFORE / skopeo: $(awk -v a="$b" -v b="$s" 'BEGIN { printf "%.2f", a / b }')x"
+fi
 if [ -n "$p_times" ]; then
 	echo "  vessel / podman: $(awk -v a="$v" -v b="$p" 'BEGIN { printf "%.2f", a / b }')x"
 fi

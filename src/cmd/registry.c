@@ -10,7 +10,9 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <signal.h>
 #include <string.h>
+#include <termios.h>
 #include <unistd.h>
 
 void vs_cmd_registry_opts(struct vs_registry_opts *o)
@@ -42,8 +44,11 @@ int vs_cmd_pull_image(struct vs_store *s, const char *ref, const struct vs_regis
         vs_error *e = NULL;
         bool builtin = vs_ref_normalize(ref, &name, &e) == 0 && strcmp(name, "busybox:latest") == 0;
         vs_error_free(&e);
-        if (builtin || !vs_ref_is_remote(ref))
+        if (builtin || !vs_ref_is_remote(ref)) {
+                if (o->all_tags)
+                        return vs_fail(err, "cannot pull %s: --all-tags is for registries", ref);
                 return vs_image_pull(s, ref, out, err);
+        }
         return vs_registry_pull(s, ref, o, out, err);
 }
 
@@ -70,6 +75,8 @@ int cmd_pull(int argc, char **argv)
         struct vs_registry_opts o;
         vs_cmd_registry_opts(&o);
         const struct vs_option opts[] = {
+            {"all-tags", 'a', VS_OPT_BOOL, &o.all_tags, NULL,
+             "every tag of the repository (NAME without a tag)"},
             {"platform", 0, VS_OPT_CALLBACK, &o.platform, "OS/ARCH[/VARIANT]",
              "the image of a multi-platform index to take (default: the host's)", set_platform},
             {"quiet", 'q', VS_OPT_BOOL, &o.quiet, NULL, "print only the image's name"},
@@ -144,16 +151,51 @@ static char *read_line(FILE *in)
         return line;
 }
 
+/* Asks on the terminal that is standard input, as Docker does ("Username: ",
+ * "Password: " on stdout); the password is read with echo off, which is
+ * restored even when a signal ends the read. NULL at end of input. */
+static char *prompt(const char *what, bool secret)
+{
+        struct termios saved, quiet;
+        bool restore = false;
+        sigset_t block, old;
+        if (secret && tcgetattr(STDIN_FILENO, &saved) == 0) {
+                quiet = saved;
+                quiet.c_lflag &= ~(tcflag_t) ECHO;
+                quiet.c_lflag |= ECHONL;
+                /* ^C/^Z while echo is off would leave the terminal silent. */
+                sigemptyset(&block);
+                sigaddset(&block, SIGINT);
+                sigaddset(&block, SIGTSTP);
+                sigaddset(&block, SIGQUIT);
+                sigprocmask(SIG_BLOCK, &block, &old);
+                restore = tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == 0;
+                if (!restore)
+                        sigprocmask(SIG_SETMASK, &old, NULL);
+        }
+        /* Asked once echo is off: what is typed after the prompt is kept. */
+        fprintf(stdout, "%s: ", what);
+        fflush(stdout);
+        char *line = read_line(stdin);
+        if (restore) {
+                tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+                sigprocmask(SIG_SETMASK, &old, NULL);
+        }
+        return line;
+}
+
 int cmd_login(int argc, char **argv)
 {
         const char *user = NULL, *pass_arg = NULL;
         bool from_stdin = false;
         const struct vs_option opts[] = {
-            {"username", 'u', VS_OPT_STRING, &user, "USER", "the user name"},
+            {"username", 'u', VS_OPT_STRING, &user, "USER",
+             "the user name (asked for on a terminal when absent)"},
             {"password", 'p', VS_OPT_STRING, &pass_arg, "PASS",
              "the password (visible to other users: prefer --password-stdin)"},
             {"password-stdin", 0, VS_OPT_BOOL, &from_stdin, NULL,
-             "read the password from standard input"},
+             "read the password from standard input (without either: asked "
+             "for on a terminal, not echoed)"},
             VS_OPT_TABLE_END,
         };
         struct vs_cmdline cl = {"login", "[OPTIONS] [SERVER]",
@@ -169,21 +211,38 @@ int cmd_login(int argc, char **argv)
         if (from_stdin && pass_arg)
                 return vs_usage_error("login",
                                       "--password and --password-stdin exclude each other");
-        if (user == NULL || *user == '\0')
-                return vs_usage_error("login", "missing --username (vessel asks for nothing)");
+        /* Without a password (or user): asked on a terminal, as Docker does. */
+        bool tty = isatty(STDIN_FILENO);
+        bool ask_user = user == NULL || *user == '\0';
+        if ((ask_user || (!from_stdin && pass_arg == NULL)) && !tty)
+                return vs_usage_error("login",
+                                      "cannot ask for a %s: standard input is not a terminal "
+                                      "(use -u USER and --password-stdin)",
+                                      ask_user ? "user name" : "password");
+        if (ask_user && from_stdin)
+                return vs_usage_error("login", "--password-stdin needs --username");
+        _cleanup_free_ char *asked_user = NULL;
+        if (ask_user) {
+                asked_user = prompt("Username", false);
+                if (asked_user == NULL || *asked_user == '\0')
+                        return vs_usage_error("login", "no user name given");
+                user = asked_user;
+        }
         _cleanup_free_ char *password = pass_arg ? xstrdup(pass_arg) : NULL;
         if (from_stdin) {
                 password = read_line(stdin);
                 if (password == NULL)
                         return vs_usage_error("login", "no password on standard input");
+        } else if (password == NULL) {
+                password = prompt("Password", true);
+                if (password == NULL || *password == '\0')
+                        return vs_usage_error("login", "no password given");
         }
-        if (password == NULL)
-                return vs_usage_error("login", "missing --password-stdin (or --password)");
         struct vs_registry_opts o;
         vs_cmd_registry_opts(&o);
         _cleanup_error_ vs_error *err = NULL;
-        int r = vs_registry_login(first < argc ? argv[first] : NULL, user, password, &o, stdout,
-                                  &err);
+        int r =
+            vs_registry_login(first < argc ? argv[first] : NULL, user, password, &o, stdout, &err);
         explicit_bzero(password, strlen(password));
         return r < 0 ? vs_report_error(&err) : 0;
 }

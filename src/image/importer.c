@@ -27,6 +27,10 @@ struct vs_stage {
         size_t probe_len;
         bool decided;
         char *progress;
+        char *digest; /* once the blob is finished */
+        bool nowait;  /* feed the unpacker without waiting (backlog below) */
+        char *backlog;
+        size_t backlog_len, backlog_cap;
         int64_t total, shown, expected;
 };
 
@@ -104,6 +108,48 @@ static void show_progress(struct vs_stage *st, bool final)
                 vs_progress(true, "%s (%lld MB)", st->progress, (long long) (st->total / MIB));
 }
 
+void vs_stage_set_nowait(struct vs_stage *st)
+{
+        st->nowait = true;
+}
+
+size_t vs_stage_backlog(const struct vs_stage *st)
+{
+        return st->backlog_len;
+}
+
+int vs_stage_poll_fd(const struct vs_stage *st)
+{
+        return st->job ? vs_unpack_job_fd(st->job) : -1;
+}
+
+void vs_stage_drain(struct vs_stage *st)
+{
+        if (st->backlog_len == 0)
+                return;
+        size_t n = st->job ? vs_unpack_job_try_feed(st->job, st->backlog, st->backlog_len)
+                           : st->backlog_len;
+        memmove(st->backlog, st->backlog + n, st->backlog_len - n);
+        st->backlog_len -= n;
+}
+
+static void feed(struct vs_stage *st, const void *buf, size_t len)
+{
+        if (!st->nowait) {
+                vs_unpack_job_feed(st->job, buf, len);
+                return;
+        }
+        size_t n = st->backlog_len ? 0 : vs_unpack_job_try_feed(st->job, buf, len);
+        if (n == len)
+                return;
+        if (st->backlog_len + len - n > st->backlog_cap) {
+                st->backlog_cap = st->backlog_len + len - n;
+                st->backlog = xrealloc(st->backlog, st->backlog_cap);
+        }
+        memcpy(st->backlog + st->backlog_len, (const char *) buf + n, len - n);
+        st->backlog_len += len - n;
+}
+
 int vs_stage_write(struct vs_stage *st, const void *buf, size_t len, vs_error **err)
 {
         if (st->mode == VS_STAGE_LAYER && st->job == NULL && st->layer_tmp == NULL &&
@@ -122,21 +168,20 @@ int vs_stage_write(struct vs_stage *st, const void *buf, size_t len, vs_error **
                         /* The probe holds bytes already written before this
                          * call: give the job those, then the rest below. */
                         size_t earlier = st->probe_len - take;
-                        vs_unpack_job_feed(st->job, st->probe, earlier);
+                        feed(st, st->probe, earlier);
                 }
         }
         if (st->job)
-                vs_unpack_job_feed(st->job, buf, len);
+                feed(st, buf, len);
 write_blob:
         st->total += (int64_t) len;
         show_progress(st, false);
         return vs_blob_writer_write(st->w, buf, len, err);
 }
 
-int vs_stage_finish(struct vs_stage *st, const char *expected, char **digest, int64_t *size,
-                    vs_error **err)
+int vs_stage_finish_blob(struct vs_stage *st, const char *expected, char **digest, int64_t *size,
+                         vs_error **err)
 {
-        _cleanup_free_ char *d = NULL;
         if (!st->decided) {
                 st->decided = true;
                 if (vs_looks_like_layer(st->probe, st->probe_len)) {
@@ -149,22 +194,42 @@ int vs_stage_finish(struct vs_stage *st, const char *expected, char **digest, in
             start_job(st, st->media_type, err) < 0)
                 return -1;
         show_progress(st, true);
-        if (vs_blob_writer_finish(st->w, expected, &d, size, err) < 0)
+        free(st->digest);
+        st->digest = NULL;
+        if (vs_blob_writer_finish(st->w, expected, &st->digest, size, err) < 0)
                 return -1;
         vs_blob_writer_free(st->w);
         st->w = NULL;
-        if (st->job) {
-                _cleanup_free_ char *diff_id = NULL;
-                int64_t unpacked = 0;
-                vs_error *why = NULL;
-                struct vs_unpack_job *job = steal_ptr(st->job);
-                if (vs_unpack_job_finish(job, &diff_id, &unpacked, &why) < 0)
-                        vs_txn_note_unpacked(st->t, d, NULL, NULL, 0, &why);
-                else
-                        vs_txn_note_unpacked(st->t, d, st->layer_tmp, diff_id, unpacked, NULL);
-        }
+        if (st->job && st->backlog_len)
+                vs_unpack_job_feed(st->job, st->backlog, st->backlog_len);
+        st->backlog_len = 0;
+        if (st->job)
+                vs_unpack_job_end_input(st->job);
         if (digest)
-                *digest = steal_ptr(d);
+                *digest = xstrdup(st->digest);
+        return 0;
+}
+
+void vs_stage_wait_unpack(struct vs_stage *st)
+{
+        if (st->job == NULL || st->digest == NULL)
+                return;
+        _cleanup_free_ char *diff_id = NULL;
+        int64_t unpacked = 0;
+        vs_error *why = NULL;
+        struct vs_unpack_job *job = steal_ptr(st->job);
+        if (vs_unpack_job_finish(job, &diff_id, &unpacked, &why) < 0)
+                vs_txn_note_unpacked(st->t, st->digest, NULL, NULL, 0, &why);
+        else
+                vs_txn_note_unpacked(st->t, st->digest, st->layer_tmp, diff_id, unpacked, NULL);
+}
+
+int vs_stage_finish(struct vs_stage *st, const char *expected, char **digest, int64_t *size,
+                    vs_error **err)
+{
+        if (vs_stage_finish_blob(st, expected, digest, size, err) < 0)
+                return -1;
+        vs_stage_wait_unpack(st);
         return 0;
 }
 
@@ -178,6 +243,8 @@ void vs_stage_free(struct vs_stage *st)
         vs_blob_writer_free(st->w);
         free(st->layer_tmp);
         free(st->progress);
+        free(st->digest);
+        free(st->backlog);
         free(st);
 }
 

@@ -345,6 +345,9 @@ static int unpack_dir(struct unpack *u, struct archive_entry *e, int parentfd, c
         return 0;
 }
 
+/* Files this large have their writeback started when written. */
+#define WRITEBACK_MIN (256 << 10)
+
 static int write_all_at(int fd, const char *buf, size_t len, int64_t off)
 {
         while (len > 0) {
@@ -392,6 +395,10 @@ static int unpack_file(struct unpack *u, struct archive *ar, struct archive_entr
         int64_t size = archive_entry_size(e);
         if (end < size && ftruncate(fd, size) < 0) /* sparse tail */
                 return vs_fail_errno(err, "%s: cannot extend file", label);
+        /* Start writing a large file back now (asynchronously), so that the
+         * store's one syncfs at commit has little left to wait for. */
+        if (end >= WRITEBACK_MIN)
+                sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
         u->size += size;
         if (apply_fd_metadata(fd, e, label, err) < 0)
                 return -1;

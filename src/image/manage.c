@@ -34,7 +34,7 @@ int vs_index_resolve(struct vs_store *s, const struct vs_index *idx, const char 
 {
         _cleanup_free_ char *canonical = NULL;
         _cleanup_error_ vs_error *ref_err = NULL;
-        if (vs_ref_normalize(ref, &canonical, &ref_err) == 0) {
+        if (vs_ref_normalize_any(ref, &canonical, &ref_err) == 0) {
                 ssize_t at = vs_index_find_name(idx, canonical);
                 /* Podman names local images localhost/NAME. */
                 if (at < 0 && strchr(ref, '/') == NULL) {

@@ -177,7 +177,7 @@ int vs_ref_normalize(const char *ref, char **out, vs_error **err)
         if (strchr(ref, '@'))
                 return vs_fail(err,
                                "invalid image name '%s': digest references (NAME@sha256:...) "
-                               "are not supported; use the image ID",
+                               "cannot name an image here; use NAME[:TAG]",
                                ref);
         if (strlen(ref) > 255 + 1 + 128)
                 return vs_fail(err, "invalid image name '%s': too long", ref);
@@ -241,8 +241,30 @@ int vs_ref_normalize(const char *ref, char **out, vs_error **err)
         return 0;
 }
 
+int vs_ref_normalize_any(const char *ref, char **out, vs_error **err)
+{
+        const char *at = ref ? strchr(ref, '@') : NULL;
+        if (at == NULL)
+                return vs_ref_normalize(ref, out, err);
+        if (vs_digest_check(at + 1, "invalid image name", err) < 0)
+                return vs_error_wrap(err, "%s", ref);
+        _cleanup_free_ char *name = xstrndup(ref, (size_t) (at - ref));
+        _cleanup_free_ char *canonical = NULL;
+        if (vs_ref_normalize(name, &canonical, err) < 0)
+                return -1;
+        *strrchr(canonical, ':') = '\0'; /* the tag vs_ref_normalize added or kept */
+        *out = xasprintf("%s%s", canonical, at);
+        return 0;
+}
+
 void vs_ref_split(const char *name_tag, char **repo, char **tag)
 {
+        const char *at = strchr(name_tag, '@');
+        if (at) {
+                *repo = xstrndup(name_tag, (size_t) (at - name_tag));
+                *tag = xstrdup("<none>");
+                return;
+        }
         const char *slash = strrchr(name_tag, '/');
         const char *colon = strrchr(slash ? slash : name_tag, ':');
         if (colon == NULL) {

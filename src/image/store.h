@@ -72,10 +72,16 @@ const char *vs_digest_hex(const char *digest);
  * and "docker.io/" dropped as Docker shows them. Errors say why the
  * reference is invalid. */
 int vs_ref_normalize(const char *ref, char **out, vs_error **err);
+/* Like vs_ref_normalize, and also takes a digest reference
+ * ("NAME[:TAG]@sha256:<hex>"), canonical as "name@sha256:<hex>" (the tag
+ * dropped, as Docker does): the name a pull by digest stores, which run and
+ * the other lookups find. New names (tag, commit, build -t) never take one. */
+int vs_ref_normalize_any(const char *ref, char **out, vs_error **err);
 /* True when ref is 4..64 lowercase hex digits, optionally after "sha256:";
  * *hex points at the digits. */
 bool vs_ref_is_id_prefix(const char *ref, const char **hex);
-/* Splits "name:tag" (canonical) into its repository and tag parts. */
+/* Splits "name:tag" (canonical) into its repository and tag parts;
+ * "name@sha256:..." into the name and "<none>", as Docker lists it. */
 void vs_ref_split(const char *name_tag, char **repo, char **tag);
 
 /* ------------------------------------------------------------------ */
@@ -304,6 +310,14 @@ int vs_unpack_job_start(const char *dest_dir, const char *media_type, struct vs_
 /* Feeds the next bytes; once the job has stopped reading (it failed, or the
  * tar ended) the rest is dropped: the outcome is told by finish. */
 void vs_unpack_job_feed(struct vs_unpack_job *j, const void *buf, size_t len);
+/* Feeds what the job takes without waiting: the number of bytes taken
+ * (all of them once the job has stopped reading). */
+size_t vs_unpack_job_try_feed(struct vs_unpack_job *j, const void *buf, size_t len);
+/* The socket the job reads (to poll for room), or -1 once the input ended. */
+int vs_unpack_job_fd(const struct vs_unpack_job *j);
+/* Ends the input: the job finishes unpacking what it was fed on its own
+ * (finish then only waits). */
+void vs_unpack_job_end_input(struct vs_unpack_job *j);
 /* Ends the input and waits: 0 with the diff_id and size, or -1 with the
  * reason the layer was refused. Frees the job. */
 int vs_unpack_job_finish(struct vs_unpack_job *j, char **diff_id, int64_t *size, vs_error **err);

@@ -601,7 +601,7 @@ int vs_txn_add_image(struct vs_txn *t, const char *manifest_digest, char *const 
         use_digest = xstrdup(use);
         for (size_t i = 0; names && names[i]; i++) {
                 _cleanup_free_ char *name = NULL;
-                if (vs_ref_normalize(names[i], &name, err) < 0)
+                if (vs_ref_normalize_any(names[i], &name, err) < 0)
                         goto out;
                 free(vs_index_set_name(&t->idx, name, use_digest, use_mt, use_size));
         }

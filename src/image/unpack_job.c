@@ -18,7 +18,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define SOCKET_BUFFER (4 << 20)
+/* How far an unpack may lag behind the download before the feeder waits
+ * (the feeder serves every layer of a pull, so a wait stalls them all). */
+#define SOCKET_BUFFER (16 << 20)
 
 struct vs_unpack_job {
         pid_t pid;
@@ -117,16 +119,48 @@ void vs_unpack_job_feed(struct vs_unpack_job *j, const void *buf, size_t len)
         }
 }
 
+size_t vs_unpack_job_try_feed(struct vs_unpack_job *j, const void *buf, size_t len)
+{
+        const char *p = buf;
+        size_t taken = 0;
+        while (!j->stopped && taken < len) {
+                ssize_t n = send(j->data_fd, p + taken, len - taken, MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                        return taken;
+                if (n < 0) {
+                        j->stopped = true;
+                        break;
+                }
+                taken += (size_t) n;
+        }
+        return len; /* all taken, or dropped: the job no longer reads */
+}
+
+int vs_unpack_job_fd(const struct vs_unpack_job *j)
+{
+        return j->data_fd;
+}
+
 static void reap(pid_t pid)
 {
         while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
                 ;
 }
 
-int vs_unpack_job_finish(struct vs_unpack_job *j, char **diff_id, int64_t *size, vs_error **err)
+void vs_unpack_job_end_input(struct vs_unpack_job *j)
 {
+        if (j->data_fd < 0)
+                return;
         shutdown(j->data_fd, SHUT_WR);
         close(j->data_fd);
+        j->data_fd = -1;
+}
+
+int vs_unpack_job_finish(struct vs_unpack_job *j, char **diff_id, int64_t *size, vs_error **err)
+{
+        vs_unpack_job_end_input(j);
         char buf[8192];
         size_t n = 0;
         for (;;) {
@@ -161,7 +195,8 @@ void vs_unpack_job_abort(struct vs_unpack_job *j)
         if (j == NULL)
                 return;
         kill(j->pid, SIGKILL);
-        close(j->data_fd);
+        if (j->data_fd >= 0)
+                close(j->data_fd);
         close(j->result_fd);
         reap(j->pid);
         free(j);

@@ -27,6 +27,8 @@ void vs_reg_response_clear(struct vs_reg_response *r)
         free(r->docker_digest);
         free(r->location);
         free(r->www_authenticate);
+        free(r->link);
+        free(r->range);
         memset(r, 0, sizeof(*r));
 }
 
@@ -163,23 +165,44 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *arg)
                 free(r->docker_digest);
                 free(r->location);
                 free(r->www_authenticate);
+                free(r->link);
+                free(r->range);
                 r->content_type = r->docker_digest = r->location = r->www_authenticate = NULL;
+                r->link = r->range = NULL;
         }
         take_header(&r->content_type, line, n, "Content-Type");
         take_header(&r->docker_digest, line, n, "Docker-Content-Digest");
         take_header(&r->location, line, n, "Location");
         take_header(&r->www_authenticate, line, n, "WWW-Authenticate");
+        take_header(&r->link, line, n, "Link");
+        take_header(&r->range, line, n, "Range");
         return n;
 }
 
+/* The part of a file a request sends (read with pread: the offset stays
+ * ours, and not a byte past the announced length goes out). */
+struct upload_src {
+        int fd;
+        int64_t off, left;
+};
+
 static size_t on_read_fd(char *buf, size_t size, size_t nmemb, void *arg)
 {
-        int fd = *(int *) arg;
+        struct upload_src *src = arg;
+        size_t want = size * nmemb;
+        if ((int64_t) want > src->left)
+                want = (size_t) src->left;
+        if (want == 0)
+                return 0;
         ssize_t n;
         do
-                n = read(fd, buf, size * nmemb);
+                n = pread(src->fd, buf, want, src->off);
         while (n < 0 && errno == EINTR);
-        return n < 0 ? CURL_READFUNC_ABORT : (size_t) n;
+        if (n <= 0) /* an error, or the file shorter than announced */
+                return CURL_READFUNC_ABORT;
+        src->off += n;
+        src->left -= n;
+        return (size_t) n;
 }
 
 struct curl_slist *vs_reg_setup(struct vs_reg_client *c, CURL *h, const char *url,
@@ -233,6 +256,10 @@ static int perform(struct vs_reg_client *c, const struct vs_reg_request *rq,
                 headers = curl_slist_append(headers, accept);
         if (ctype)
                 headers = curl_slist_append(headers, ctype);
+        _cleanup_free_ char *crange =
+            rq->content_range ? xasprintf("Content-Range: %s", rq->content_range) : NULL;
+        if (crange)
+                headers = curl_slist_append(headers, crange);
         headers = vs_reg_setup(c, h, url, headers);
         struct capture cap = {.r = resp, .max = rq->max_body ? rq->max_body : (1 << 20)};
         curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
@@ -240,17 +267,13 @@ static int perform(struct vs_reg_client *c, const struct vs_reg_request *rq,
         curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
         curl_easy_setopt(h, CURLOPT_HEADERDATA, &cap);
         const char *method = rq->method ? rq->method : "GET";
-        int fd = rq->body_fd;
+        struct upload_src src = {rq->body_fd, rq->body_fd_offset, rq->body_fd_size};
         if (strcmp(method, "HEAD") == 0) {
                 curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
         } else if (rq->body_fd >= 0) {
-                if (lseek(fd, 0, SEEK_SET) < 0) {
-                        curl_slist_free_all(headers);
-                        return vs_fail_errno(err, "cannot rewind the upload");
-                }
                 curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
                 curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read_fd);
-                curl_easy_setopt(h, CURLOPT_READDATA, &fd);
+                curl_easy_setopt(h, CURLOPT_READDATA, &src);
                 curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t) rq->body_fd_size);
                 curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
         } else if (strcmp(method, "GET") != 0) {

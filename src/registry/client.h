@@ -39,6 +39,8 @@ struct vs_reg_response {
         char *body;
         size_t len;
         char *content_type, *docker_digest, *location, *www_authenticate;
+        char *link;  /* Link: <URL>; rel="next" (tags/list pagination) */
+        char *range; /* Range: 0-N (the bytes an upload session holds) */
         int64_t content_length;
 };
 void vs_reg_response_clear(struct vs_reg_response *r);
@@ -50,9 +52,10 @@ struct vs_reg_request {
         const char *content_type;
         const void *body; /* or body_fd */
         size_t body_len;
-        int body_fd; /* -1: none */
-        int64_t body_fd_size;
-        size_t max_body; /* responses above are refused */
+        int body_fd;                          /* -1: none */
+        int64_t body_fd_offset, body_fd_size; /* the part of body_fd sent */
+        const char *content_range;            /* "START-END" (chunked upload) */
+        size_t max_body;                      /* responses above are refused */
 };
 
 /* One request, retried once with fresh credentials on 401. Fails on a

@@ -17,6 +17,7 @@
         X(curl_easy_cleanup)                                                                       \
         X(curl_easy_getinfo)                                                                       \
         X(curl_easy_init)                                                                          \
+        X(curl_easy_pause)                                                                         \
         X(curl_easy_perform)                                                                       \
         X(curl_easy_reset)                                                                         \
         X(curl_easy_setopt)                                                                        \
@@ -49,6 +50,7 @@ extern struct vs_dynlib vs_libcurl_lib;
 #define curl_easy_cleanup        (vs_libcurl()->curl_easy_cleanup)
 #define curl_easy_getinfo        (vs_libcurl()->curl_easy_getinfo)
 #define curl_easy_init           (vs_libcurl()->curl_easy_init)
+#define curl_easy_pause          (vs_libcurl()->curl_easy_pause)
 #define curl_easy_perform        (vs_libcurl()->curl_easy_perform)
 #define curl_easy_reset          (vs_libcurl()->curl_easy_reset)
 #define curl_easy_setopt         (vs_libcurl()->curl_easy_setopt)

@@ -8,6 +8,8 @@
 #include "registry/client.h"
 #include "registry/progress.h"
 #include "util/cleanup.h"
+#include "util/json.h"
+#include "util/strv.h"
 #include "util/xalloc.h"
 
 #include <string.h>
@@ -116,6 +118,7 @@ struct layer_dl {
         bool started; /* a byte of this attempt seen */
         int attempts;
         bool done, skipped;
+        bool paused; /* its unpacker has a backlog: the transfer waits */
         char *error_body;
         size_t error_len;
         char *buf; /* GATHER bytes received, not yet staged */
@@ -154,6 +157,15 @@ static size_t on_layer_bytes(char *ptr, size_t size, size_t nmemb, void *arg)
                 dl->error_len += take;
                 dl->error_body[dl->error_len] = '\0';
                 return n;
+        }
+        /* The unpacker is behind: hold this transfer (curl gives the same
+         * bytes again once resumed), not the others. */
+        if (vs_stage_backlog(dl->st) > 0) {
+                vs_stage_drain(dl->st);
+                if (vs_stage_backlog(dl->st) > 0) {
+                        dl->paused = true;
+                        return CURL_WRITEFUNC_PAUSE;
+                }
         }
         if (!dl->started) {
                 dl->started = true;
@@ -258,19 +270,47 @@ static int layer_ended(struct puller *p, CURLM *multi, struct layer_dl *dl, CURL
                 return start_layer(p, multi, dl, err);
         }
         vs_progress_update(p->prog, dl->line, "Verifying Checksum", dl->fed, dl->d->size);
-        if (vs_stage_finish(dl->st, dl->d->digest, NULL, NULL, err) < 0)
+        /* The blob is checked now; its unpack goes on while the next layers
+         * stream, and is waited for once they all have. */
+        if (vs_stage_finish_blob(dl->st, dl->d->digest, NULL, NULL, err) < 0)
                 return vs_error_wrap(err, "%s/%s", p->c->domain, p->c->path);
-        vs_stage_free(dl->st);
-        dl->st = NULL;
         dl->done = true;
-        vs_progress_done(p->prog, dl->line, "Pull complete");
+        vs_progress_done(p->prog, dl->line, "Download complete");
         return 0;
 }
 
 static int open_stage(struct puller *p, struct layer_dl *dl, vs_error **err)
 {
         const char *mt = vs_layer_media_type_for_unpack(dl->d->media_type);
-        return vs_stage_open(p->t, VS_STAGE_LAYER, mt, &dl->st, err);
+        if (vs_stage_open(p->t, VS_STAGE_LAYER, mt, &dl->st, err) < 0)
+                return -1;
+        vs_stage_set_nowait(dl->st);
+        return 0;
+}
+
+/* Waits (at most timeout_ms) for the network or for room at a paused
+ * layer's unpacker, and resumes the layers whose backlog went. */
+static void wait_and_resume(struct puller *p, CURLM *multi, int timeout_ms)
+{
+        struct curl_waitfd fds[VS_REGISTRY_PARALLEL];
+        unsigned n = 0;
+        for (size_t i = 0; i < p->n && n < VS_REGISTRY_PARALLEL; i++) {
+                struct layer_dl *dl = &p->dls[i];
+                int fd = dl->paused && dl->st ? vs_stage_poll_fd(dl->st) : -1;
+                if (fd >= 0)
+                        fds[n++] = (struct curl_waitfd){.fd = fd, .events = CURL_WAIT_POLLOUT};
+        }
+        curl_multi_poll(multi, fds, n, timeout_ms, NULL);
+        for (size_t i = 0; i < p->n; i++) {
+                struct layer_dl *dl = &p->dls[i];
+                if (!dl->paused)
+                        continue;
+                vs_stage_drain(dl->st);
+                if (vs_stage_backlog(dl->st) == 0) {
+                        dl->paused = false;
+                        curl_easy_pause(dl->h, CURLPAUSE_CONT);
+                }
+        }
 }
 
 static int download_layers(struct puller *p, vs_error **err)
@@ -300,6 +340,7 @@ static int download_layers(struct puller *p, vs_error **err)
                 curl_multi_perform(multi, &running);
                 CURLMsg *msg;
                 int queued;
+                bool ended = false;
                 while (ret == 0 && (msg = curl_multi_info_read(multi, &queued)) != NULL) {
                         if (msg->msg != CURLMSG_DONE)
                                 continue;
@@ -313,11 +354,21 @@ static int download_layers(struct puller *p, vs_error **err)
                         if (dl->done) {
                                 active--;
                                 remaining--;
+                                ended = true;
                         }
                 }
                 vs_progress_flush(p->prog, false);
+                /* A layer done: start the next ones now, not after a poll
+                 * that has nothing to wait for. */
                 if (ret == 0 && remaining > 0)
-                        curl_multi_poll(multi, NULL, 0, 200, NULL);
+                        wait_and_resume(p, multi, ended ? 0 : 200);
+        }
+        for (size_t i = 0; ret == 0 && i < p->n; i++) {
+                struct layer_dl *dl = &p->dls[i];
+                if (dl->st == NULL)
+                        continue;
+                vs_stage_wait_unpack(dl->st);
+                vs_progress_done(p->prog, dl->line, "Pull complete");
         }
         for (size_t i = 0; i < p->n; i++) {
                 struct layer_dl *dl = &p->dls[i];
@@ -462,16 +513,138 @@ out:
         return ret;
 }
 
+/* ------------------------------------------------------------------ */
+/* --all-tags: tags/list, page by page */
+
+/* The next page from a Link header (`<URL>; rel="next"`), or NULL. Only a
+ * URL on the registry itself is followed (the Authorization header goes
+ * with it). */
+static int next_page(struct vs_reg_client *c, const char *link, char **next, vs_error **err)
+{
+        *next = NULL;
+        if (link == NULL || strstr(link, "rel=\"next\"") == NULL)
+                return 0;
+        const char *lt = strchr(link, '<'), *gt = lt ? strchr(lt, '>') : NULL;
+        if (gt == NULL)
+                return vs_fail(err, "%s: bad Link header '%s'", c->host, link);
+        _cleanup_free_ char *url = xstrndup(lt + 1, (size_t) (gt - lt - 1));
+        if (url[0] == '/' && url[1] != '/') {
+                *next = steal_ptr(url);
+                return 0;
+        }
+        size_t n = strlen(c->base);
+        if (strncmp(url, c->base, n) != 0 || url[n] != '/')
+                return vs_fail(err, "%s: refusing the next page of tags at '%s' (another registry)",
+                               c->host, url);
+        *next = steal_ptr(url);
+        return 0;
+}
+
+static int tags_page(struct vs_reg_client *c, const char *url, char ***tags, char **next,
+                     vs_error **err)
+{
+        struct vs_reg_response r = {0};
+        struct vs_reg_request rq = {
+            .url = url, .body_fd = -1, .max_body = VS_REGISTRY_MANIFEST_MAX};
+        int ret = vs_reg_do(c, &rq, &r, err);
+        if (ret == 0 && r.status != 200) {
+                _cleanup_free_ char *why = vs_reg_error_text(&r);
+                ret = vs_fail(err, "%s/%s: cannot list the tags: %s", c->domain, c->path, why);
+        }
+        _cleanup_json_ json_object *doc = NULL;
+        json_object *list = NULL;
+        if (ret == 0 && vs_json_parse(r.body ? r.body : "", "tags/list", &doc, err) < 0)
+                ret = -1;
+        /* "tags": null when the repository has none */
+        if (ret == 0 && json_object_object_get_ex(doc, "tags", &list) && list != NULL) {
+                if (!json_object_is_type(list, json_type_array))
+                        ret = vs_fail(err, "%s/%s: tags/list: 'tags' is not an array", c->domain,
+                                      c->path);
+                for (size_t i = 0; ret == 0 && i < json_object_array_length(list); i++) {
+                        json_object *t = json_object_array_get_idx(list, i);
+                        if (!json_object_is_type(t, json_type_string))
+                                ret = vs_fail(err, "%s/%s: tags/list: a tag is not a string",
+                                              c->domain, c->path);
+                        else if (strv_len(*tags) >= VS_REGISTRY_TAGS_MAX)
+                                ret = vs_fail(err, "%s/%s: more than %d tags", c->domain, c->path,
+                                              VS_REGISTRY_TAGS_MAX);
+                        else
+                                strv_push(tags, json_object_get_string(t));
+                }
+        }
+        if (ret == 0)
+                ret = next_page(c, r.link, next, err);
+        vs_reg_response_clear(&r);
+        return ret;
+}
+
+static int list_tags(struct vs_reg_client *c, char ***tags, vs_error **err)
+{
+        *tags = xcalloc(1, sizeof(char *));
+        _cleanup_free_ char *url =
+            xasprintf("/v2/%s/tags/list?n=%d", c->path, VS_REGISTRY_TAGS_PAGE);
+        while (url) {
+                char *next = NULL;
+                size_t before = strv_len(*tags);
+                if (tags_page(c, url, tags, &next, err) < 0)
+                        return -1;
+                free(url);
+                url = next;
+                if (url && strv_len(*tags) == before) {
+                        return vs_fail(err, "%s/%s: tags/list: an empty page with a next one",
+                                       c->domain, c->path);
+                }
+        }
+        if (**tags == NULL)
+                return vs_fail(err, "%s/%s: the repository has no tags", c->domain, c->path);
+        return 0;
+}
+
+/* Every tag, one after the other, each checked as a reference first. */
+static int pull_all_tags(struct vs_store *s, struct vs_reg_client *c, const struct vs_remote_ref *r,
+                         const struct vs_registry_opts *o, FILE *out, vs_error **err)
+{
+        _cleanup_strv_ char **tags = NULL;
+        if (list_tags(c, &tags, err) < 0)
+                return -1;
+        for (size_t i = 0; tags[i]; i++) {
+                _cleanup_free_ char *full = xasprintf("%s/%s:%s", r->domain, r->path, tags[i]);
+                struct vs_remote_ref one;
+                if (vs_remote_ref_parse(full, &one, err) < 0)
+                        return vs_error_wrap(err, "%s/%s: tags/list", r->domain, r->path);
+                int ret = pull_image(s, c, &one, o, out, err);
+                vs_remote_ref_clear(&one);
+                if (ret < 0)
+                        return -1;
+        }
+        return 0;
+}
+
+/* Was a tag or digest written in the reference (not the default "latest")? */
+static bool names_version(const char *ref)
+{
+        const char *slash = strrchr(ref, '/');
+        return strchr(ref, '@') || strchr(slash ? slash : ref, ':');
+}
+
 int vs_registry_pull(struct vs_store *s, const char *ref, const struct vs_registry_opts *o,
                      FILE *out, vs_error **err)
 {
         struct vs_remote_ref r;
         if (vs_remote_ref_parse(ref, &r, err) < 0)
                 return -1;
+        if (o->all_tags && names_version(ref)) {
+                vs_remote_ref_clear(&r);
+                return vs_fail(err,
+                               "cannot pull %s: --all-tags takes a NAME without a tag or "
+                               "digest",
+                               ref);
+        }
         struct vs_reg_client *c = NULL;
         int ret = vs_reg_client_open(r.domain, r.path, false, o, &c, err);
         if (ret == 0)
-                ret = pull_image(s, c, &r, o, out, err);
+                ret = o->all_tags ? pull_all_tags(s, c, &r, o, out, err)
+                                  : pull_image(s, c, &r, o, out, err);
         if (ret < 0)
                 vs_error_wrap(err, "cannot pull %s", ref);
         vs_reg_client_free(c);

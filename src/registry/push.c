@@ -1,7 +1,8 @@
 /* `vessel push`: for each blob of the image (layers, config) a HEAD tells
  * whether the registry has it; missing ones are mounted from another
  * repository of the same registry when the image has a name there, else
- * uploaded in one PUT (monolithic upload); then the manifest, byte for byte
+ * uploaded in one PUT (monolithic upload), or as PATCHes of
+ * VS_REGISTRY_CHUNK bytes then a PUT when larger; then the manifest, byte for byte
  * as stored, so its digest stays the same. */
 #include "image/store.h"
 #include "registry/client.h"
@@ -10,6 +11,7 @@
 #include "util/strv.h"
 #include "util/xalloc.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -70,8 +72,74 @@ static int start_upload(struct vs_reg_client *c, const char *digest, const char 
         return ret;
 }
 
+/* The chunk size of chunked uploads: blobs larger are sent as PATCHes of
+ * this size; $VESSEL_REGISTRY_CHUNK_SIZE (bytes, at least 1) instead of
+ * VS_REGISTRY_CHUNK. */
+static int64_t chunk_size(void)
+{
+        const char *env = getenv("VESSEL_REGISTRY_CHUNK_SIZE");
+        char *end = NULL;
+        long long n = env ? strtoll(env, &end, 10) : 0;
+        return env && *env && end && *end == '\0' && n > 0 ? (int64_t) n : VS_REGISTRY_CHUNK;
+}
+
+/* The next upload URL, from a 202's Location (relative or on the registry). */
+static int next_location(struct vs_reg_client *c, struct vs_reg_response *r, char **location,
+                         vs_error **err)
+{
+        if (check_location(c, r->location, err) < 0)
+                return -1;
+        free(*location);
+        *location = xstrdup(r->location);
+        return 0;
+}
+
+/* Chunked upload: PATCH LOCATION with Content-Range START-END for each
+ * chunk (the registry answers 202, a new Location and Range 0-END), then
+ * PUT LOCATION?digest= without a body. */
+static int upload_chunks(struct vs_reg_client *c, int fd, int64_t size, const char *digest,
+                         char **location, struct vs_progress *prog, size_t line, vs_error **err)
+{
+        int64_t chunk = chunk_size();
+        for (int64_t off = 0; off < size; off += chunk) {
+                int64_t n = size - off < chunk ? size - off : chunk;
+                char range[64], want[64];
+                snprintf(range, sizeof(range), "%lld-%lld", (long long) off,
+                         (long long) (off + n - 1));
+                snprintf(want, sizeof(want), "0-%lld", (long long) (off + n - 1));
+                struct vs_reg_response resp = {0};
+                struct vs_reg_request rq = {.method = "PATCH",
+                                            .url = *location,
+                                            .content_type = "application/octet-stream",
+                                            .content_range = range,
+                                            .body_fd = fd,
+                                            .body_fd_offset = off,
+                                            .body_fd_size = n};
+                int ret = vs_reg_do(c, &rq, &resp, err);
+                if (ret == 0 && resp.status != 202) {
+                        _cleanup_free_ char *why = vs_reg_error_text(&resp);
+                        ret = vs_fail(err, "cannot upload bytes %s of blob %s: %s", range, digest,
+                                      why);
+                } else if (ret == 0 && resp.range && strcmp(resp.range, want) != 0 &&
+                           !(strncmp(resp.range, "bytes=", 6) == 0 &&
+                             strcmp(resp.range + 6, want) == 0)) {
+                        ret = vs_fail(err, "blob %s: the registry holds %s after bytes %s", digest,
+                                      resp.range, range);
+                }
+                if (ret == 0)
+                        ret = next_location(c, &resp, location, err);
+                vs_reg_response_clear(&resp);
+                if (ret < 0)
+                        return -1;
+                vs_progress_update(prog, line, "Pushing", off + n, size);
+                vs_progress_flush(prog, false);
+        }
+        return 0;
+}
+
 static int upload_blob(struct vs_reg_client *c, struct vs_store *s, const char *digest,
-                       const char *from, bool *mounted, vs_error **err)
+                       const char *from, bool *mounted, struct vs_progress *prog, size_t line,
+                       vs_error **err)
 {
         _cleanup_free_ char *location = NULL;
         int r = start_upload(c, digest, from, &location, err);
@@ -86,14 +154,18 @@ static int upload_blob(struct vs_reg_client *c, struct vs_store *s, const char *
         struct stat st;
         if (fstat(fd, &st) < 0)
                 return vs_fail_errno(err, "cannot stat blob %s", digest);
+        /* Over the chunk size: PATCHes, then a PUT without a body. */
+        bool chunked = st.st_size > chunk_size();
+        if (chunked && upload_chunks(c, fd, st.st_size, digest, &location, prog, line, err) < 0)
+                return -1;
         _cleanup_free_ char *url =
             xasprintf("%s%sdigest=%s", location, strchr(location, '?') ? "&" : "?", digest);
         struct vs_reg_response resp = {0};
         struct vs_reg_request rq = {.method = "PUT",
                                     .url = url,
                                     .content_type = "application/octet-stream",
-                                    .body_fd = fd,
-                                    .body_fd_size = st.st_size};
+                                    .body_fd = chunked ? -1 : fd,
+                                    .body_fd_size = chunked ? 0 : st.st_size};
         int ret = vs_reg_do(c, &rq, &resp, err);
         if (ret == 0 && resp.status != 201) {
                 _cleanup_free_ char *why = vs_reg_error_text(&resp);
@@ -144,7 +216,7 @@ static int push_blobs(struct vs_reg_client *c, struct vs_store *s, const struct 
                 }
                 vs_progress_update(prog, line, "Pushing", 0, 0);
                 vs_progress_flush(prog, true);
-                if (upload_blob(c, s, d->digest, from, &mounted, err) < 0)
+                if (upload_blob(c, s, d->digest, from, &mounted, prog, line, err) < 0)
                         return -1;
                 vs_progress_done(prog, line,
                                  mounted ? "Mounted from another repository" : "Pushed");

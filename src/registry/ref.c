@@ -74,6 +74,10 @@ int vs_remote_ref_parse(const char *ref, struct vs_remote_ref *out, vs_error **e
                 out->digest = xstrdup(at + 1);
                 if (has_tag)
                         out->tag = xstrdup(tag);
+                /* Stored as NAME@DIGEST, which run and the lookups find. */
+                _cleanup_free_ char *untagged =
+                    xstrndup(canonical, strlen(canonical) - strlen(tag) - 1);
+                out->local_name = xasprintf("%s@%s", untagged, out->digest);
         } else {
                 out->tag = xstrdup(tag);
                 out->local_name = steal_ptr(canonical);

@@ -15,6 +15,13 @@
 
 /* Manifests and indexes larger than this are refused. */
 #define VS_REGISTRY_MANIFEST_MAX (4 << 20)
+/* Tags asked for per page of tags/list (pull --all-tags); at most
+ * VS_REGISTRY_TAGS_MAX in all. */
+#define VS_REGISTRY_TAGS_PAGE 100
+#define VS_REGISTRY_TAGS_MAX  100000
+/* Push: blobs larger than this are uploaded in chunks of this size (PATCH
+ * with Content-Range, then PUT); $VESSEL_REGISTRY_CHUNK_SIZE overrides. */
+#define VS_REGISTRY_CHUNK (64LL << 20)
 /* Layers downloaded at once. */
 #define VS_REGISTRY_PARALLEL 3
 
@@ -23,6 +30,7 @@ struct vs_registry_opts {
         char *const *insecure; /* insecure-registries: host[:port] or CIDR */
         const char *platform;  /* "os/arch[/variant]"; NULL: the host's */
         bool quiet;            /* no progress */
+        bool all_tags;         /* pull: every tag of the repository */
         /* Credentials to use instead of the stored ones (login), or NULL. */
         const char *user, *password;
 };
@@ -34,7 +42,7 @@ struct vs_remote_ref {
         char *path;       /* "library/alpine" */
         char *tag;        /* NULL when only a digest was given */
         char *digest;     /* NULL unless NAME@sha256:... */
-        char *local_name; /* the store's name ("alpine:latest"); NULL for a digest */
+        char *local_name; /* the store's name: "alpine:latest", "alpine@sha256:..." */
 };
 int vs_remote_ref_parse(const char *ref, struct vs_remote_ref *out, vs_error **err);
 void vs_remote_ref_clear(struct vs_remote_ref *r);

@@ -315,9 +315,49 @@ def test_pull_by_digest(source, plain, fresh):
     out = fresh.ok("pull", f"{repo}@{digest}")
     assert out.strip().splitlines()[-1] == f"{repo}@{digest}"
     assert fresh.inspect(source.inspect("multi")["Id"])["Id"] == source.inspect("multi")["Id"]
+    # Stored as NAME@DIGEST: run and inspect find it by that reference (a
+    # tag given with the digest is dropped, as Docker does), images lists it
+    # with a <none> tag, and pulling it again moves only the manifest.
+    assert fresh.ok("run", "--rm", f"{repo}@{digest}") == "two\n"
+    assert fresh.inspect(f"{repo}:d@{digest}")["Id"] == source.inspect("multi")["Id"]
+    rows = [line.split() for line in fresh.ok("images").splitlines()[1:]]
+    assert [repo, "<none>"] in [r[:2] for r in rows], rows
+    assert "Image is up to date" in fresh.ok("pull", f"{repo}@{digest}")
+    fresh.fails("image", "inspect", f"{repo}@sha256:{'1' * 64}", mentions=["not found"])
+    fresh.fails("tag", f"{repo}@{digest}", f"{repo}@sha256:{'1' * 64}", mentions=["digest"])
     # A digest the registry does not have, and a malformed one.
     fresh.fails("pull", f"{repo}@sha256:{'0' * 64}", mentions=["manifest unknown"])
     fresh.fails("pull", f"{repo}@sha256:xyz", mentions=["invalid"])
+
+
+def test_pull_all_tags_follows_pages(source, plain, fresh):
+    """--all-tags pulls every tag of tags/list, following its Link headers
+    (pages of 2 here, so 5 tags take 3 pages)."""
+    ref_bb, _ = push(source, plain, "busybox", "all/t:a")
+    repo = ref_bb.rsplit(":", 1)[0]
+    tags = ["a", "b", "c", "d", "e"]
+    for t in tags[1:]:
+        source.ok("tag", "multi" if t in ("c", "e") else "busybox", f"{repo}:{t}")
+        source.ok("push", f"{repo}:{t}")
+        source.ok("rmi", f"{repo}:{t}")
+    # Debian's docker-registry sends every tag at once: a proxy pages them
+    # by 2 as the Distribution spec allows (fewer than n, Link to the next).
+    proxy = FaultProxy(plain.port, "pages")
+    try:
+        repo = f"{proxy.host}/all/t"
+        out = fresh.ok("pull", "--all-tags", repo)
+        pages = [p for m, p, _ in proxy.requests if "/tags/list" in p]
+    finally:
+        proxy.stop()
+    assert len(pages) == 3 and "last=b" in pages[1] and "last=d" in pages[2], pages
+    for t in tags:
+        assert f"{t}: Pulling from all/t" in out, out
+        assert fresh.inspect(f"{repo}:{t}")["Id"] == \
+            source.inspect("multi" if t in ("c", "e") else "busybox")["Id"]
+    # A tag or digest with --all-tags, a local source, an empty repository.
+    fresh.fails("pull", "-a", f"{repo}:a", mentions=["--all-tags"])
+    fresh.fails("pull", "-a", "oci:/nonexistent", mentions=["--all-tags"])
+    fresh.fails("pull", "-a", f"{plain.host}/none/here", mentions=["unknown"])
 
 
 def test_unknown_image_and_tag(source, plain, fresh):
@@ -393,7 +433,8 @@ def test_multi_platform_index(source, plain, fresh):
 class FaultProxy:
     """Forwards to the registry; blob GETs of `target` are cut short once
     (mode "drop"), served with one byte flipped ("corrupt") or trickled
-    ("slow")."""
+    ("slow"); tags/list is served 2 tags a page with Link headers
+    ("pages"); "record" only records (uploads pass through it too)."""
 
     def __init__(self, upstream_port, mode, target=None):
         self.mode, self.target, self.cut = mode, target, set()
@@ -412,14 +453,29 @@ class FaultProxy:
             def do_GET(self):
                 self.forward()
 
+            do_POST = do_PATCH = do_PUT = do_GET
+
             def forward(self):
-                proxy.requests.append((self.command, self.path, self.headers.get("Range")))
+                range_ = self.headers.get("Content-Range" if self.command == "PATCH" else "Range")
+                proxy.requests.append((self.command, self.path, range_))
+                body = None
+                if self.headers.get("Content-Length"):
+                    body = self.rfile.read(int(self.headers["Content-Length"]))
                 conn = http.client.HTTPConnection("127.0.0.1", upstream_port, timeout=30)
-                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
-                conn.request(self.command, self.path, headers=headers)
+                # The registry's upload Locations name the host it was asked
+                # for: the proxy's, in "record" mode.
+                keep_host = proxy.mode == "record"
+                headers = {k: v for k, v in self.headers.items()
+                           if keep_host or k.lower() != "host"}
+                url = urllib.parse.urlsplit(self.path)
+                paged = proxy.mode == "pages" and url.path.endswith("/tags/list")
+                conn.request(self.command, url.path if paged else self.path, body=body,
+                             headers=headers)
                 r = conn.getresponse()
                 body = r.read()
                 conn.close()
+                if paged and r.status == 200:
+                    return self.page(url, json.loads(body))
                 blob = "/blobs/" in self.path and (proxy.target is None or
                                                     self.path.endswith(proxy.target))
                 if blob and self.command == "GET" and r.status in (200, 206):
@@ -431,6 +487,18 @@ class FaultProxy:
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(body)
+
+            def page(self, url, doc):
+                last = urllib.parse.parse_qs(url.query).get("last", [""])[0]
+                rest = sorted(t for t in doc["tags"] if t > last)
+                body = json.dumps({"name": doc["name"], "tags": rest[:2]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                if len(rest) > 2:
+                    self.send_header("Link", f'<{url.path}?last={rest[1]}&n=2>; rel="next"')
+                self.end_headers()
+                self.wfile.write(body)
 
             def fault(self, r, body):
                 try:
@@ -471,6 +539,42 @@ class FaultProxy:
     def stop(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+def test_push_large_blobs_in_chunks(source, plain, fresh):
+    """Blobs over the chunk size go up as PATCHes with Content-Range, then a
+    PUT without a body; what the registry assembled pulls back intact."""
+    proxy = FaultProxy(plain.port, "record")
+    try:
+        ref = f"{proxy.host}/chunks/multi:1"
+        source.ok("tag", "multi", ref)
+        source.env["VESSEL_REGISTRY_CHUNK_SIZE"] = "65536"
+        try:
+            source.ok("push", ref)
+        finally:
+            del source.env["VESSEL_REGISTRY_CHUNK_SIZE"]
+            source.ok("rmi", ref)
+        patches = [r for m, _, r in proxy.requests if m == "PATCH"]
+        # The 300,000 random bytes' layer alone needs 5 chunks of 64 KiB.
+        assert len(patches) >= 5, proxy.requests
+        assert "0-65535" in patches and "65536-131071" in patches, patches
+        puts = [p for m, p, _ in proxy.requests if m == "PUT" and "/blobs/" in p]
+        assert puts and all("digest=sha256:" in p for p in puts), puts
+        # Under the default chunk size the same blobs go up in one PUT each.
+        proxy.requests.clear()
+        ref2 = f"{proxy.host}/mono/multi:1"
+        source.ok("tag", "multi", ref2)
+        source.ok("push", ref2)
+        source.ok("rmi", ref2)
+        assert not [m for m, _, _ in proxy.requests if m == "PATCH"], proxy.requests
+    finally:
+        proxy.stop()
+    fresh.ok("pull", f"{plain.host}/chunks/multi:1")
+    src = source.inspect("multi")
+    got = fresh.inspect(f"{plain.host}/chunks/multi:1")
+    assert got["Id"] == src["Id"] and got["RootFS"]["Layers"] == src["RootFS"]["Layers"]
+    assert fresh.ok("run", "--rm", f"{plain.host}/chunks/multi:1", "wc", "-c",
+                    "/d/random").split()[0] == "300000"
 
 
 def layer_digests(v, name):
@@ -635,6 +739,46 @@ def test_tls_basic_login_push_pull(source, tls_basic, fresh, vessel_bin, tmp_pat
     assert tls_basic.host not in cfg.get("auths", {})
     fresh.fails("pull", ref, mentions=["authentication required"])
     shutil.rmtree(Path(source.env["DOCKER_CONFIG"]))
+
+
+def test_login_asks_on_a_terminal(tls_basic, fresh):
+    """Without -u or a password, login asks on the terminal, the password
+    without echo; without a terminal it says so and stores nothing."""
+    import pty
+    trust(fresh, tls_basic)
+    p = fresh("login", tls_basic.host, input=b"alice\ns3cret\n")
+    assert p.returncode == 125 and "not a terminal" in p.stderr, p.stderr
+    p = fresh("login", "-u", "alice", tls_basic.host, input=b"s3cret\n")
+    assert p.returncode == 125 and "cannot ask for a password" in p.stderr, p.stderr
+    assert not (Path(fresh.env["DOCKER_CONFIG"]) / "config.json").exists()
+    master, slave = pty.openpty()
+    seen = b""
+
+    def read_until(text):
+        nonlocal seen
+        deadline = time.monotonic() + TIMEOUT
+        while text not in seen:
+            assert time.monotonic() < deadline, seen
+            seen += os.read(master, 4096)
+    try:
+        proc = subprocess.Popen([fresh.binary, "login", tls_basic.host], env=fresh.env,
+                                stdin=slave, stdout=slave, stderr=subprocess.PIPE)
+        os.close(slave)
+        slave = -1
+        read_until(b"Username: ")
+        os.write(master, b"alice\n")
+        read_until(b"Password: ")
+        os.write(master, b"s3cret\n")
+        read_until(b"Login Succeeded")
+        assert proc.wait(timeout=TIMEOUT) == 0, proc.stderr.read()
+    finally:
+        if slave >= 0:
+            os.close(slave)
+        os.close(master)
+    assert b"alice" in seen          # the user name is echoed
+    assert b"s3cret" not in seen, seen  # the password is not
+    cfg = json.loads((Path(fresh.env["DOCKER_CONFIG"]) / "config.json").read_text())
+    assert base64.b64decode(cfg["auths"][tls_basic.host]["auth"]) == b"alice:s3cret"
 
 
 def test_insecure_registry_setting_skips_verification(source, tls_basic, fresh):

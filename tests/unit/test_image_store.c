@@ -73,12 +73,58 @@ static void test_ref_normalize(void **state)
         assert_rejects("a...b", "bad component");
 }
 
+#define HEX64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+static void test_ref_normalize_any(void **state)
+{
+        static const struct {
+                const char *ref, *want;
+        } ok[] = {
+            {"busybox", "busybox:latest"},
+            {"busybox@sha256:" HEX64, "busybox@sha256:" HEX64},
+            {"docker.io/library/busybox:1@sha256:" HEX64, "busybox@sha256:" HEX64},
+            {"localhost:5000/a/b@sha256:" HEX64, "localhost:5000/a/b@sha256:" HEX64},
+        };
+        for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+                char *out = NULL;
+                vs_error *err = NULL;
+                if (vs_ref_normalize_any(ok[i].ref, &out, &err) < 0)
+                        fail_msg("'%s': %s", ok[i].ref, err->msg);
+                assert_string_equal(out, ok[i].want);
+                free(out);
+        }
+        static const struct {
+                const char *ref, *why;
+        } bad[] = {
+            {"busybox@sha256:0000", "invalid digest"},
+            {"busybox@md5:" HEX64, "only sha256"},
+            {"Busybox@sha256:" HEX64, "lowercase"},
+            {"busybox@", "invalid digest"},
+        };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                char *out = NULL;
+                vs_error *err = NULL;
+                if (vs_ref_normalize_any(bad[i].ref, &out, &err) == 0)
+                        fail_msg("'%s' accepted as '%s'", bad[i].ref, out);
+                if (strstr(err->msg, bad[i].why) == NULL)
+                        fail_msg("'%s': message '%s' does not say '%s'", bad[i].ref, err->msg,
+                                 bad[i].why);
+                vs_error_free(&err);
+        }
+        (void) state;
+}
+
 static void test_ref_split(void **state)
 {
         char *repo, *tag;
         vs_ref_split("localhost:5000/a/b:v1", &repo, &tag);
         assert_string_equal(repo, "localhost:5000/a/b");
         assert_string_equal(tag, "v1");
+        free(repo);
+        free(tag);
+        vs_ref_split("localhost:5000/a/b@sha256:" HEX64, &repo, &tag);
+        assert_string_equal(repo, "localhost:5000/a/b");
+        assert_string_equal(tag, "<none>");
         free(repo);
         free(tag);
 }
@@ -722,6 +768,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_ref_normalize),
             cmocka_unit_test(test_dynlib),
+            cmocka_unit_test(test_ref_normalize_any),
             cmocka_unit_test(test_ref_split),
             cmocka_unit_test(test_id_prefix),
             cmocka_unit_test(test_digests),

@@ -56,9 +56,10 @@ static void docker_reference_rules(void **state)
               "localhost:5000/a/b/c:t");
         check("reg.example.com/team/app", "reg.example.com", "team/app", "latest", NULL,
               "reg.example.com/team/app:latest");
-        check("127.0.0.1:5000/x@" D, "127.0.0.1:5000", "x", NULL, D, NULL);
-        check("alpine@" D, "docker.io", "library/alpine", NULL, D, NULL);
-        check("host:1/x:tag@" D, "host:1", "x", "tag", D, NULL);
+        /* A digest pull is stored as NAME@DIGEST (a tag given with it dropped). */
+        check("127.0.0.1:5000/x@" D, "127.0.0.1:5000", "x", NULL, D, "127.0.0.1:5000/x@" D);
+        check("alpine@" D, "docker.io", "library/alpine", NULL, D, "alpine@" D);
+        check("host:1/x:tag@" D, "host:1", "x", "tag", D, "host:1/x@" D);
         (void) state;
 }
 
