@@ -29,7 +29,7 @@ int build_net_open(const char *data_root, const char *network, const char *dir, 
                    struct build_net *bn, vs_error **err)
 {
         memset(bn, 0, sizeof(*bn));
-        if (vs_net_check(data_root, network, NULL, err) < 0)
+        if (vs_net_check(data_root, network, NULL, NULL, err) < 0)
                 return -1;
         int ready[2], hold[2];
         if (pipe2(ready, O_CLOEXEC) < 0)
