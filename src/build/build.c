@@ -1311,7 +1311,8 @@ int vs_build(struct vs_engine *e, const struct vs_build_opts *o, char **image_id
                 sigaction(sigs[i], &sa, &old_sa[i]);
         step_reap_stale(e->data_root, e->runtime_root);
         /* A bridge network that does not exist: said before any step runs. */
-        if (build_net_bridged(o->network) && vs_net_check(e->data_root, o->network, NULL, NULL, err) < 0)
+        if (build_net_bridged(o->network) &&
+            vs_net_check(e->data_root, o->network, NULL, NULL, err) < 0)
                 goto out;
         b.created = epoch_created();
         const char *ctx = o->context;

@@ -61,7 +61,9 @@ int vs_cmd_system_df(int argc, char **argv)
             {"format", 0, VS_OPT_STRING, &format, "T", "a Go template, or json"},
             VS_OPT_TABLE_END,
         };
-        struct vs_cmdline cl = {"system df", "[--format T]", "Show the disk space used by images, containers and volumes.", opts, VS_PARSE_INTERSPERSED};
+        struct vs_cmdline cl = {"system df", "[--format T]",
+                                "Show the disk space used by images, containers and volumes.", opts,
+                                VS_PARSE_INTERSPERSED};
         int first = vs_parse_options(&cl, argc, argv);
         if (first < 0)
                 return cl.status;

@@ -60,10 +60,13 @@ int cmd_engine_version(int argc, char **argv)
 {
         const char *format = NULL;
         const struct vs_option opts[] = {
-            {"format", 'f', VS_OPT_STRING, &format, "T", "Go template ({{.Server.Version}}, {{json .}})"},
+            {"format", 'f', VS_OPT_STRING, &format, "T",
+             "Go template ({{.Server.Version}}, {{json .}})"},
             VS_OPT_TABLE_END,
         };
-        struct vs_cmdline cl = {"version", "[-f FORMAT]", "Show the version (Docker's Client/Server shape).", opts, VS_PARSE_INTERSPERSED};
+        struct vs_cmdline cl = {"version", "[-f FORMAT]",
+                                "Show the version (Docker's Client/Server shape).", opts,
+                                VS_PARSE_INTERSPERSED};
         int first = vs_parse_options(&cl, argc, argv);
         if (first < 0)
                 return cl.status;

@@ -152,12 +152,15 @@ int cmd_volume_create(int argc, char **argv)
         const char *driver = "local", *name_opt = NULL;
         const struct vs_option opts[] = {
             {"label", 0, VS_OPT_KV, &label_list, "K=V", "a label (repeatable)"},
-            {"opt", 'o', VS_OPT_LIST, &opt_list, "K=V", "a driver option (the local driver takes none)"},
+            {"opt", 'o', VS_OPT_LIST, &opt_list, "K=V",
+             "a driver option (the local driver takes none)"},
             {"driver", 'd', VS_OPT_STRING, &driver, "local", "the only driver"},
             {"name", 0, VS_OPT_STRING, &name_opt, "NAME", "the volume's name"},
             VS_OPT_TABLE_END,
         };
-        struct vs_cmdline cl = {"volume create", "[OPTIONS] [NAME]", "Create a volume (a random name when none is given).", opts, VS_PARSE_INTERSPERSED};
+        struct vs_cmdline cl = {"volume create", "[OPTIONS] [NAME]",
+                                "Create a volume (a random name when none is given).", opts,
+                                VS_PARSE_INTERSPERSED};
         int first = vs_parse_options(&cl, argc, argv);
         if (first < 0)
                 return cl.status;
@@ -175,8 +178,8 @@ int cmd_volume_create(int argc, char **argv)
                 return vs_usage_error("volume create",
                                       "--opt: the local driver of vessel takes no options");
         _cleanup_free_ char *name = first < argc ? xstrdup(argv[first])
-                                    : name_opt       ? xstrdup(name_opt)
-                                                     : vs_random_hex(32);
+                                    : name_opt   ? xstrdup(name_opt)
+                                                 : vs_random_hex(32);
         vs_error *err = NULL;
         _cleanup_engine_ struct vs_engine *e = NULL;
         if (vs_cmd_open_engine(&e, &err) < 0)
@@ -259,7 +262,10 @@ int cmd_volume_ls(int argc, char **argv)
             {"filter", 'f', VS_OPT_LIST, &filters, "K=V", "dangling=, name=, label=K[=V], driver="},
             VS_OPT_TABLE_END,
         };
-        struct vs_cmdline cl = {"volume ls", "[-q] [--format T] [-f K=V]", "List volumes. Filters: dangling=true|false, name=, label=K[=V],\ndriver=local.", opts, VS_PARSE_INTERSPERSED};
+        struct vs_cmdline cl = {
+            "volume ls", "[-q] [--format T] [-f K=V]",
+            "List volumes. Filters: dangling=true|false, name=, label=K[=V],\ndriver=local.", opts,
+            VS_PARSE_INTERSPERSED};
         int first = vs_parse_options(&cl, argc, argv);
         if (first < 0)
                 return cl.status;
@@ -332,7 +338,9 @@ int cmd_volume_inspect(int argc, char **argv)
             {"format", 'f', VS_OPT_STRING, &format, "FORMAT", "a Go template"},
             VS_OPT_TABLE_END,
         };
-        struct vs_cmdline cl = {"volume inspect", "[-f FORMAT] VOLUME...", "Print volumes as a JSON array, or each through a Go template.", opts, VS_PARSE_INTERSPERSED};
+        struct vs_cmdline cl = {"volume inspect", "[-f FORMAT] VOLUME...",
+                                "Print volumes as a JSON array, or each through a Go template.",
+                                opts, VS_PARSE_INTERSPERSED};
         int first = vs_parse_options(&cl, argc, argv);
         if (first < 0)
                 return cl.status;
@@ -376,7 +384,9 @@ int cmd_volume_rm(int argc, char **argv)
             {"force", 'f', VS_OPT_BOOL, &force, NULL, "a missing volume is no error"},
             VS_OPT_TABLE_END,
         };
-        struct vs_cmdline cl = {"volume rm", "[-f] VOLUME...", "Remove volumes no container uses (-f: a missing one is no error).", opts, VS_PARSE_INTERSPERSED};
+        struct vs_cmdline cl = {"volume rm", "[-f] VOLUME...",
+                                "Remove volumes no container uses (-f: a missing one is no error).",
+                                opts, VS_PARSE_INTERSPERSED};
         int first = vs_parse_options(&cl, argc, argv);
         if (first < 0)
                 return cl.status;
@@ -406,7 +416,8 @@ int cmd_volume_prune(int argc, char **argv)
             {"force", 'f', VS_OPT_BOOL, &force, NULL, "do not ask for confirmation"},
             VS_OPT_TABLE_END,
         };
-        struct vs_cmdline cl = {"volume prune", "[-f]", "Remove every volume no container uses.", opts, VS_PARSE_INTERSPERSED};
+        struct vs_cmdline cl = {"volume prune", "[-f]", "Remove every volume no container uses.",
+                                opts, VS_PARSE_INTERSPERSED};
         int first = vs_parse_options(&cl, argc, argv);
         if (first < 0)
                 return cl.status;

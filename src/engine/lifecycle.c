@@ -484,8 +484,8 @@ int vs_engine_pause(struct vs_engine *e, struct vs_ctr *c, bool pause, vs_error 
         if (!pause && !cur->state.paused)
                 return vs_fail(err, "container %s is not paused", cur->name);
         /* A VM is stopped and continued by QEMU (QMP, through its launcher). */
-        int r = vs_ctr_is_vm(cur) ? vs_vm_pause(cur, pause, err)
-                                  : vs_ctr_freeze_user(cur, pause, err);
+        int r =
+            vs_ctr_is_vm(cur) ? vs_vm_pause(cur, pause, err) : vs_ctr_freeze_user(cur, pause, err);
         if (r < 0)
                 return -1;
         if (cur->unmonitored)

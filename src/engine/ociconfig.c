@@ -451,7 +451,8 @@ static int build_mounts(const struct vs_ctr *c, const char *net_dir, json_object
                 const char *base = strrchr(vs_engine_mounted_files[i], '/') + 1;
                 /* --network container:ID shares that container's hosts and
                  * resolv.conf, as Docker does. */
-                _cleanup_free_ char *src = xasprintf("%s/%s", i > 0 && net_dir ? net_dir : c->dir, base);
+                _cleanup_free_ char *src =
+                    xasprintf("%s/%s", i > 0 && net_dir ? net_dir : c->dir, base);
                 _cleanup_free_ char *dst = xasprintf("/%s", vs_engine_mounted_files[i]);
                 char *opts[] = {"rbind", "rprivate", readonly ? "ro" : NULL, NULL};
                 json_object_array_add(mounts, mount_obj(dst, "bind", src, opts));

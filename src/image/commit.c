@@ -195,8 +195,8 @@ static int build_manifest(struct vs_store *s, const struct vs_image *base,
                 vs_manifest_clear(&bm);
         }
         if (layer_digest) /* NULL: a build step that changes only the config */
-                json_object_array_add(layers,
-                                      vs_descriptor_json(VS_MT_OCI_LAYER_GZIP, layer_digest, layer_size));
+                json_object_array_add(
+                    layers, vs_descriptor_json(VS_MT_OCI_LAYER_GZIP, layer_digest, layer_size));
         *out = vs_json_to_string(m, false);
         return 0;
 }

@@ -75,7 +75,7 @@ struct vs_rootfs_idmap {
         gid_t gid;
 };
 int vs_image_rootfs_mount(const struct vs_image *img, const char *dir, const char *target,
-                    const struct vs_rootfs_idmap *idmap, vs_error **err);
+                          const struct vs_rootfs_idmap *idmap, vs_error **err);
 int vs_image_rootfs_umount(const char *target, vs_error **err);
 
 /* Commit: the upper dir becomes a new layer (deletions as whiteouts,
@@ -115,7 +115,7 @@ int vs_image_commit_skipping(struct vs_store *s, const struct vs_image *base, co
 /* Changes of a container relative to its image, as "A /path", "C /path",
  * "D /path" lines (docker diff), sorted. */
 int vs_image_rootfs_diff(const struct vs_image *img, const char *upper_dir, char ***lines,
-                   vs_error **err);
+                         vs_error **err);
 
 /* Images that the engine's container records still use cannot be removed:
  * the engine registers a check. */

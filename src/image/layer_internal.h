@@ -65,7 +65,7 @@ void vs_layer_source_free(struct vs_layer_source *s);
  * upper dir holds a complete copy of the image (copy mode) rather than an
  * overlay upper. */
 int vs_image_rootfs_changes(const struct vs_image *img, const char *upper_dir, bool full_copy,
-                      int changes_dir, char ***lines, vs_error **err);
+                            int changes_dir, char ***lines, vs_error **err);
 
 /* rootfs.c: true when upper_dir was prepared in copy mode (the layers were
  * copied into it, because overlayfs was unavailable). */

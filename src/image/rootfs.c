@@ -454,7 +454,7 @@ out:
 }
 
 int vs_image_rootfs_mount(const struct vs_image *img, const char *dir, const char *target,
-                    const struct vs_rootfs_idmap *idmap, vs_error **err)
+                          const struct vs_rootfs_idmap *idmap, vs_error **err)
 {
         if (vs_image_rootfs_prepare_dir(img, dir, err) < 0 || vs_mkdir_p(target, 0755, err) < 0)
                 return -1;

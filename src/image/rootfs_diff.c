@@ -326,7 +326,7 @@ static int cmp_lines(const void *a, const void *b)
 }
 
 int vs_image_rootfs_changes(const struct vs_image *img, const char *upper_dir, bool full_copy,
-                      int changes_dir, char ***lines, vs_error **err)
+                            int changes_dir, char ***lines, vs_error **err)
 {
         struct changes c = {.full_copy = full_copy};
         struct lower_set root = {.fds = xmalloc((img->n_layers + 1) * sizeof(int))};
@@ -364,8 +364,9 @@ out:
         return ret;
 }
 
-int vs_image_rootfs_diff(const struct vs_image *img, const char *upper_dir, char ***lines, vs_error **err)
+int vs_image_rootfs_diff(const struct vs_image *img, const char *upper_dir, char ***lines,
+                         vs_error **err)
 {
-        return vs_image_rootfs_changes(img, upper_dir, vs_image_rootfs_upper_is_copy(upper_dir), -1, lines,
-                                 err);
+        return vs_image_rootfs_changes(img, upper_dir, vs_image_rootfs_upper_is_copy(upper_dir), -1,
+                                       lines, err);
 }

@@ -80,8 +80,7 @@ static int run_one(const struct oci_hook *h, const char *ctx, const char *state_
                 sigprocmask(SIG_SETMASK, &all, NULL);
                 if (dup2(in, 0) < 0 || dup2(out[1], 1) < 0 || dup2(out[1], 2) < 0)
                         _exit(127);
-                execve(h->path, h->args && h->args[0] ? h->args : argv0,
-                       h->env ? h->env : envp0);
+                execve(h->path, h->args && h->args[0] ? h->args : argv0, h->env ? h->env : envp0);
                 dprintf(2, "cannot execute: %s", strerror(errno));
                 _exit(127);
         }
@@ -130,8 +129,8 @@ static int run_one(const struct oci_hook *h, const char *ctx, const char *state_
         if (WIFSIGNALED(status))
                 return vs_fail(err, "%s %s: killed by signal %d%s%s", ctx, h->path,
                                WTERMSIG(status), *output ? ": " : "", output);
-        return vs_fail(err, "%s %s: exited with status %d%s%s", ctx, h->path,
-                       WEXITSTATUS(status), *output ? ": " : "", output);
+        return vs_fail(err, "%s %s: exited with status %d%s%s", ctx, h->path, WEXITSTATUS(status),
+                       *output ? ": " : "", output);
 }
 
 void vs_hooks_run_all(const struct oci_hook *hooks, size_t n, const char *kind,
@@ -148,8 +147,8 @@ void vs_hooks_run_all(const struct oci_hook *hooks, size_t n, const char *kind,
         }
 }
 
-int vs_hooks_run(const struct oci_hook *hooks, size_t n, const char *kind,
-                 const char *state_json, vs_error **err)
+int vs_hooks_run(const struct oci_hook *hooks, size_t n, const char *kind, const char *state_json,
+                 vs_error **err)
 {
         for (size_t i = 0; i < n; i++) {
                 char ctx[64];

@@ -36,8 +36,8 @@ struct vs_seccomp_prog {
 /* Compiles s, whose JSON text is profile_json (the cache key), or reads the
  * program from cache_dir (may be NULL: no cache). A cache file that is not
  * exactly this profile's is ignored and rewritten. */
-int vs_seccomp_compile(const struct oci_seccomp *s, const char *profile_json,
-                       const char *cache_dir, struct vs_seccomp_prog **out, vs_error **err);
+int vs_seccomp_compile(const struct oci_seccomp *s, const char *profile_json, const char *cache_dir,
+                       struct vs_seccomp_prog **out, vs_error **err);
 /* Installs a compiled program in the calling process (needs no_new_privs or
  * CAP_SYS_ADMIN). */
 int vs_seccomp_install(const struct vs_seccomp_prog *p, vs_error **err);

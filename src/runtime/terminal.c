@@ -91,8 +91,7 @@ int vs_recv_fd(int sockfd, vs_error **err)
 }
 
 int vs_terminal_setup(int rootfd, int sockfd, struct vs_rootfs_ctx *console, bool set_ctty,
-                      bool set_size,
-                      uint16_t rows, uint16_t cols, vs_error **err)
+                      bool set_size, uint16_t rows, uint16_t cols, vs_error **err)
 {
         _cleanup_close_ int master = vs_open_in_root(rootfd, "/dev/ptmx", O_RDWR | O_NOCTTY, 0);
         if (master < 0)

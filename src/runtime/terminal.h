@@ -18,8 +18,7 @@ int vs_console_socket_connect(const char *path, vs_error **err);
  * the process the exec stub forks) the controlling terminal of a new
  * session. */
 int vs_terminal_setup(int rootfd, int sockfd, struct vs_rootfs_ctx *console, bool set_ctty,
-                      bool set_size,
-                      uint16_t rows, uint16_t cols, vs_error **err);
+                      bool set_size, uint16_t rows, uint16_t cols, vs_error **err);
 /* Where a container's pty master goes: the given console socket, or, with
  * none, one end of a socketpair (*console, for the container) whose other
  * end (*peer) the runtime receives it on. */

@@ -7,15 +7,15 @@
 #include <stdarg.h>
 
 typedef struct vs_error {
-        int errno_;  /* 0 when the failure has no errno */
-        char *msg;   /* complete message, strerror already appended */
+        int errno_; /* 0 when the failure has no errno */
+        char *msg;  /* complete message, strerror already appended */
 } vs_error;
 
 /* Fills *err (if err != NULL and *err is empty) with the formatted message
  * followed by ": strerror(errno_)" when errno_ != 0. Returns -1 always so it
  * can be used as `return vs_error_set(err, errno, "...")`. */
 int vs_error_set(vs_error **err, int errno_, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 int vs_error_setv(vs_error **err, int errno_, const char *fmt, va_list ap);
 
 /* Prefixes the existing message with "context: ". Returns -1. */

@@ -66,8 +66,7 @@ int vs_json_get_string(json_object *obj, const char *ctx, const char *key, char 
         return r;
 }
 
-int vs_json_get_bool(json_object *obj, const char *ctx, const char *key, bool *out,
-                     vs_error **err)
+int vs_json_get_bool(json_object *obj, const char *ctx, const char *key, bool *out, vs_error **err)
 {
         json_object *v;
         int r = typed(obj, ctx, key, json_type_boolean, "a boolean", &v, err);
@@ -112,9 +111,8 @@ int vs_json_get_uint32(json_object *obj, const char *ctx, const char *key, uint3
         int r = vs_json_get_uint64(obj, ctx, key, &x, err);
         if (r == 1) {
                 if (x > UINT32_MAX)
-                        return vs_fail(err, "%s%s%s: %llu is out of range (max %u)",
-                                       ctx ? ctx : "", ctx ? "." : "", key,
-                                       (unsigned long long) x, UINT32_MAX);
+                        return vs_fail(err, "%s%s%s: %llu is out of range (max %u)", ctx ? ctx : "",
+                                       ctx ? "." : "", key, (unsigned long long) x, UINT32_MAX);
                 *out = (uint32_t) x;
         }
         return r;
@@ -157,8 +155,8 @@ int vs_json_get_strv(json_object *obj, const char *ctx, const char *key, char **
 
 char *vs_json_to_string(json_object *obj, bool pretty)
 {
-        int flags = JSON_C_TO_STRING_NOSLASHESCAPE |
-                    (pretty ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED
-                            : JSON_C_TO_STRING_PLAIN);
+        int flags =
+            JSON_C_TO_STRING_NOSLASHESCAPE |
+            (pretty ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED : JSON_C_TO_STRING_PLAIN);
         return xstrdup(json_object_to_json_string_ext(obj, flags));
 }

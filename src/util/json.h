@@ -24,8 +24,7 @@ int vs_json_parse_file(const char *path, json_object **out, vs_error **err);
  * present and well-typed, -1 with err naming "<ctx>.<key>" otherwise. */
 int vs_json_get_string(json_object *obj, const char *ctx, const char *key, char **out,
                        vs_error **err);
-int vs_json_get_bool(json_object *obj, const char *ctx, const char *key, bool *out,
-                     vs_error **err);
+int vs_json_get_bool(json_object *obj, const char *ctx, const char *key, bool *out, vs_error **err);
 int vs_json_get_int64(json_object *obj, const char *ctx, const char *key, int64_t *out,
                       vs_error **err);
 int vs_json_get_uint64(json_object *obj, const char *ctx, const char *key, uint64_t *out,

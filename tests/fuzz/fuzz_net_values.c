@@ -24,11 +24,11 @@ static void check_bindings(json_object *b)
                 if (cp < 1 || cp > 65535 || (strcmp(end, "/tcp") && strcmp(end, "/udp")))
                         abort();
                 for (size_t i = 0; i < json_object_array_length(arr); i++) {
-                        const char *hp = json_object_get_string(json_object_object_get(
-                            json_object_array_get_idx(arr, i), "HostPort"));
+                        const char *hp = json_object_get_string(
+                            json_object_object_get(json_object_array_get_idx(arr, i), "HostPort"));
                         long lo = 0, hi = 0;
-                        if (*hp && sscanf(hp, "%ld-%ld", &lo, &hi) == 2 && (lo < 1 || hi < lo ||
-                                                                            hi > 65535))
+                        if (*hp && sscanf(hp, "%ld-%ld", &lo, &hi) == 2 &&
+                            (lo < 1 || hi < lo || hi > 65535))
                                 abort();
                         if (*hp && !strchr(hp, '-') && (atol(hp) < 1 || atol(hp) > 65535))
                                 abort();

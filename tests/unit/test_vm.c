@@ -72,8 +72,8 @@ static void test_initramfs(void **state)
         assert_int_equal(vs_read_file(path, &buf, &len, &err), 0);
         struct entry e[16];
         size_t n = parse_cpio((const unsigned char *) buf, len, e, 16);
-        const char *names[] = {"dev", "dev/console", "proc", "sys", "newroot", "init",
-                               "TRAILER!!!"};
+        const char *names[] = {"dev",     "dev/console", "proc",      "sys",
+                               "newroot", "init",        "TRAILER!!!"};
         assert_int_equal(n, 7);
         for (size_t i = 0; i < n; i++)
                 assert_string_equal(e[i].name, names[i]);
