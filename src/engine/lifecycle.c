@@ -526,6 +526,7 @@ int vs_engine_rm(struct vs_engine *e, struct vs_ctr *c, bool force, bool volumes
         if (vs_path_exists(c->dir)) {
                 _cleanup_error_ vs_error *lerr = NULL;
                 _cleanup_close_ int names = vs_names_lock(e, &lerr);
+                (void) names; /* taken and given back: the wait itself */
         }
         if (r < 0 && !vs_path_exists(c->dir)) {
                 vs_error_free(err);
