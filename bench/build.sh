@@ -91,13 +91,13 @@ v_cold="" b_cold="" v_warm="" b_warm=""
 i=0
 while [ "$i" -lt "$runs" ]; do
 	v_cold="$v_cold $(ms "$vessel" build --no-cache -q -t hello "$ctx")"
-	b_cold="$b_cold $(ms bah bud --runtime runc --pull=never --layers --no-cache -q -t hello "$ctx")"
+	b_cold="$b_cold $(ms bah bud --runtime runc --network none --pull=never --layers --no-cache -q -t hello "$ctx")"
 	i=$((i + 1))
 done
 i=0
 while [ "$i" -lt "$runs" ]; do
 	v_warm="$v_warm $(ms "$vessel" build -q -t hello "$ctx")"
-	b_warm="$b_warm $(ms bah bud --runtime runc --pull=never --layers -q -t hello "$ctx")"
+	b_warm="$b_warm $(ms bah bud --runtime runc --network none --pull=never --layers -q -t hello "$ctx")"
 	i=$((i + 1))
 done
 vc=$(echo "$v_cold" | median) bc=$(echo "$b_cold" | median)
