@@ -660,6 +660,10 @@ int vs_ctr_load(struct vs_engine *e, const char *id, struct vs_ctr **out, vs_err
                 vs_ctr_free(c);
                 return vs_fail(err, "%s: record has no Path (the command)", path);
         }
+        if (c->name == NULL || *c->name == '\0') { /* nor one without a name */
+                vs_ctr_free(c);
+                return vs_fail(err, "%s: record has no Name", path);
+        }
         c->dir = steal_ptr(dir);
         if (c->runtime_root == NULL)
                 c->runtime_root = xstrdup(e->runtime_root);
