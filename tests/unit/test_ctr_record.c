@@ -72,10 +72,11 @@ static struct vs_ctr *load(struct fixture *f, const char *text, char **msg)
 static void test_good_record(void **state)
 {
         char *msg;
-        struct vs_ctr *c = load(*state,
-                                "{\"Id\":\"" ID "\",\"Path\":\"sh\",\"Args\":[\"-c\",\"x\"],"
-                                "\"Config\":{\"Env\":[\"A=b\"],\"Cmd\":[\"sh\"]}}",
-                                &msg);
+        struct vs_ctr *c =
+            load(*state,
+                 "{\"Id\":\"" ID "\",\"Name\":\"n\",\"Path\":\"sh\",\"Args\":[\"-c\",\"x\"],"
+                 "\"Config\":{\"Env\":[\"A=b\"],\"Cmd\":[\"sh\"]}}",
+                 &msg);
         assert_non_null(c);
         assert_string_equal(c->path, "sh");
         assert_string_equal(c->args[1], "x");
@@ -86,15 +87,17 @@ static void test_damaged_records_are_refused(void **state)
 {
         static const char *const bad[] = {
             /* null in Args: was strdup(NULL) in every listing */
-            "{\"Id\":\"" ID "\",\"Path\":\"sh\",\"Args\":[\"-c\",null]}",
+            "{\"Id\":\"" ID "\",\"Name\":\"n\",\"Path\":\"sh\",\"Args\":[\"-c\",null]}",
             /* a number in Config.Env, null in Cmd: crashed at start */
-            "{\"Id\":\"" ID "\",\"Path\":\"sh\",\"Config\":{\"Env\":[\"A=b\",1]}}",
-            "{\"Id\":\"" ID "\",\"Path\":\"sh\",\"Config\":{\"Cmd\":[null]}}",
+            "{\"Id\":\"" ID "\",\"Name\":\"n\",\"Path\":\"sh\",\"Config\":{\"Env\":[\"A=b\",1]}}",
+            "{\"Id\":\"" ID "\",\"Name\":\"n\",\"Path\":\"sh\",\"Config\":{\"Cmd\":[null]}}",
             /* not arrays where start iterates arrays: json-c aborted */
-            "{\"Id\":\"" ID "\",\"Path\":\"sh\",\"HostConfig\":{\"Ulimits\":{}}}",
-            "{\"Id\":\"" ID "\",\"Path\":\"sh\",\"HostConfig\":{\"CapAdd\":[1]}}",
+            "{\"Id\":\"" ID "\",\"Name\":\"n\",\"Path\":\"sh\",\"HostConfig\":{\"Ulimits\":{}}}",
+            "{\"Id\":\"" ID "\",\"Name\":\"n\",\"Path\":\"sh\",\"HostConfig\":{\"CapAdd\":[1]}}",
             /* no Path: crashed at start (strdup(NULL) into argv) */
             "{\"Id\":\"" ID "\",\"Args\":[]}",
+            /* no Name: a NULL name reached the network lease (fuzz_ctr_record) */
+            "{\"Id\":\"" ID "\",\"Path\":\"sh\"}",
             /* another container's record */
             "{\"Id\":\"ab\",\"Path\":\"sh\"}",
         };
@@ -111,7 +114,7 @@ static void test_damaged_records_are_refused(void **state)
 /* Every typed field read from a record as create writes it, and the record
  * written back unchanged (the on-disk format stays the same). */
 static const char full_record[] =
-    "{\"Id\":\"" ID "\",\"Path\":\"sh\",\"Args\":[\"-c\",\"x\"],"
+    "{\"Id\":\"" ID "\",\"Name\":\"n\",\"Path\":\"sh\",\"Args\":[\"-c\",\"x\"],"
     "\"Config\":{\"Hostname\":\"h1\",\"User\":\"1:2\",\"WorkingDir\":\"/w\","
     "\"StopSignal\":\"SIGUSR1\",\"StopTimeout\":7,\"Env\":[\"A=b\"],\"Cmd\":null,"
     "\"Entrypoint\":[\"sh\"],\"Tty\":true,\"OpenStdin\":false,\"StdinOnce\":true,"
@@ -195,7 +198,7 @@ static void test_round_trip(void **state)
         vs_ctr_free(c);
 
         /* An old record without Config and HostConfig gains no members. */
-        c = load(f, "{\"Id\":\"" ID "\",\"Path\":\"sh\"}", &msg);
+        c = load(f, "{\"Id\":\"" ID "\",\"Name\":\"n\",\"Path\":\"sh\"}", &msg);
         assert_non_null(c);
         assert_null(c->hc.restart_policy);
         assert_false(c->cfg.has_stop_timeout);
