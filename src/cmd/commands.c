@@ -46,6 +46,7 @@ const struct vs_command vs_commands[] = {
     {"update", cmd_engine_update, E, "change containers' resource limits and restart policy"},
     {"export", cmd_engine_export, E, "write a container's filesystem as a tar archive"},
     {"version", cmd_engine_version, E, "show the version"},
+    {"bench", cmd_bench, E, "measure native, container and VM overhead on this machine"},
     {"monitor", cmd_engine_monitor, E | H, "supervise one container; started by run"},
     /* Engine: Docker's container group (every container command again). */
     {"container", vs_cmd_group, E, "manage containers (every container command, and ls, prune)"},
