@@ -62,6 +62,14 @@ int vs_usage_status(void);
  * global options'), returns vs_usage_status(). */
 int vs_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Docker's prune confirmation: prints "WARNING! WARNING\nAre you sure you
+ * want to continue? [y/N] " and reads a line from stdin; true on y/Y. */
+bool vs_cmd_confirm(const char *warning);
+
+/* A --filter the command cannot apply: "vessel: --filter: MSG", status 1
+ * (Docker's daemon-side refusal, not a usage error). */
+int vs_filter_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* network prune's work (src/cmd/network.c): stale endpoints, and when
  * networks the unused user networks; nothing when no network was ever
  * used under the data root. */

@@ -1,6 +1,7 @@
 /* Shared pieces of the command front ends. */
 #include "cmd/cmd.h"
 #include "util/log.h"
+#include "util/cleanup.h"
 #include "util/xalloc.h"
 
 #include <stdarg.h>
@@ -40,4 +41,23 @@ int vs_usage_error(const char *cmd, const char *fmt, ...)
                 vs_log(VS_LOG_ERROR, "%s: %s", cmd ? cmd : "vessel", msg);
         free(msg);
         return vs_usage_status();
+}
+
+bool vs_cmd_confirm(const char *warning)
+{
+        printf("WARNING! %s\nAre you sure you want to continue? [y/N] ", warning);
+        fflush(stdout);
+        char line[16] = "";
+        return fgets(line, sizeof(line), stdin) && (line[0] == 'y' || line[0] == 'Y');
+}
+
+int vs_filter_error(const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        _cleanup_free_ char *msg = xvasprintf(fmt, ap);
+        va_end(ap);
+        vs_error *err = NULL;
+        vs_fail(&err, "--filter: %s", msg);
+        return vs_report_error(&err);
 }

@@ -25,14 +25,8 @@ int cmd_container_prune(int argc, char **argv)
                 return cl.status;
         if (first < argc)
                 return vs_usage_error("container prune", "unexpected argument '%s'", argv[first]);
-        if (!force) {
-                printf("WARNING! This will remove all stopped containers.\n"
-                       "Are you sure you want to continue? [y/N] ");
-                fflush(stdout);
-                char line[16] = "";
-                if (!fgets(line, sizeof(line), stdin) || (line[0] != 'y' && line[0] != 'Y'))
-                        return 0;
-        }
+        if (!force && !vs_cmd_confirm("This will remove all stopped containers."))
+                return 0;
         vs_error *err = NULL;
         _cleanup_engine_ struct vs_engine *e = NULL;
         struct vs_ctr **v = NULL;

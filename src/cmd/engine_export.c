@@ -7,9 +7,9 @@
 #include "engine/engine.h"
 #include "image/image.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
 #include "util/xalloc.h"
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -39,27 +39,29 @@ int cmd_engine_export(int argc, char **argv)
         _cleanup_ctr_ struct vs_ctr *ct = NULL;
         if (vs_cmd_open_engine(&e, &err) < 0 || vs_ctr_resolve(e, argv[first], &ct, &err) < 0)
                 return vs_report_error(&err);
-        _cleanup_close_ int out = STDOUT_FILENO;
-        if (output) {
-                out = open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-                if (out < 0) {
-                        vs_fail_errno(&err, "export: cannot create %s", output);
-                        return vs_report_error(&err);
-                }
-        } else {
-                out = dup(STDOUT_FILENO);
-        }
-        bool mounted = false;
-        if (vs_engine_mount_rootfs(e, ct, &mounted, &err) < 0)
+        /* -o FILE: written beside and renamed into place only when the whole
+         * tree is in, so a failed export leaves no half archive. */
+        struct vs_output o = {.fd = -1};
+        if (output && vs_output_open(&o, output, 0644, &err) < 0)
                 return vs_report_error(&err);
-        _cleanup_free_ char *rootfs = xasprintf("%s/rootfs", ct->dir);
-        int r = vs_tar_stream_tree(rootfs, NULL, out, &err);
+        bool mounted = false;
+        int r = vs_engine_mount_rootfs(e, ct, &mounted, &err);
+        if (r == 0) {
+                _cleanup_free_ char *rootfs = xasprintf("%s/rootfs", ct->dir);
+                r = vs_tar_stream_tree(rootfs, NULL, output ? o.fd : STDOUT_FILENO, &err);
+        }
         if (mounted) {
                 _cleanup_error_ vs_error *uerr = NULL;
                 if (vs_engine_umount_rootfs(ct, &uerr) < 0 && r == 0) {
                         err = steal_ptr(uerr);
                         r = -1;
                 }
+        }
+        if (output) {
+                if (r == 0)
+                        r = vs_output_commit(&o, false, &err);
+                else
+                        vs_output_abort(&o);
         }
         return r < 0 ? vs_report_error(&err) : 0;
 }

@@ -160,18 +160,6 @@ static json_object *ps_row(struct vs_engine *e, const struct vs_ctr *ct, bool no
 }
 
 /* A filter Docker's daemon refuses: exit status 1, not a usage error. */
-static int filter_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int filter_error(const char *fmt, ...)
-{
-        va_list ap;
-        va_start(ap, fmt);
-        _cleanup_free_ char *msg = xvasprintf(fmt, ap);
-        va_end(ap);
-        vs_error *err = NULL;
-        vs_fail(&err, "--filter: %s", msg);
-        return vs_report_error(&err);
-}
-
 /* ---- --filter ---- */
 
 struct ps_filter {
@@ -202,10 +190,10 @@ static int ps_filter_add(struct ps_filter *f, const char *spec)
         const char *v = eq + 1;
         if (strcmp(key, "status") == 0) {
                 if (!strv_contains((char *const *) statuses, v))
-                        return filter_error("invalid filter 'status=%s' (a status is one of "
-                                            "created, restarting, running, removing, paused, "
-                                            "exited, dead)",
-                                            v);
+                        return vs_filter_error("invalid filter 'status=%s' (a status is one of "
+                                               "created, restarting, running, removing, paused, "
+                                               "exited, dead)",
+                                               v);
                 strv_push(&f->status, v);
         } else if (strcmp(key, "name") == 0) {
                 regex_t re;
@@ -233,7 +221,7 @@ static int ps_filter_add(struct ps_filter *f, const char *spec)
         } else if (strcmp(key, "since") == 0) {
                 f->since = v;
         } else {
-                return filter_error("invalid filter '%s'", key);
+                return vs_filter_error("invalid filter '%s'", key);
         }
         return 0;
 }

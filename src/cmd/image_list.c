@@ -86,18 +86,6 @@ static json_object *image_row(const struct row *r, const struct vs_image_summary
 }
 
 /* A filter Docker's daemon refuses: exit status 1, not a usage error. */
-static int filter_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int filter_error(const char *fmt, ...)
-{
-        va_list ap;
-        va_start(ap, fmt);
-        _cleanup_free_ char *msg = xvasprintf(fmt, ap);
-        va_end(ap);
-        vs_error *err = NULL;
-        vs_fail(&err, "--filter: %s", msg);
-        return vs_report_error(&err);
-}
-
 /* ---- --filter: dangling, label, reference, before, since ---- */
 
 struct image_filter {
@@ -131,7 +119,7 @@ static int image_filter_add(struct image_filter *f, const char *spec)
         } else if (strcmp(key, "since") == 0) {
                 f->since = v;
         } else {
-                return filter_error("invalid filter '%s'", key);
+                return vs_filter_error("invalid filter '%s'", key);
         }
         return 0;
 }

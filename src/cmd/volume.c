@@ -282,10 +282,8 @@ int cmd_volume_ls(int argc, char **argv)
         for (size_t i = 0; names[i]; i++) {
                 _cleanup_json_ json_object *vol = volume_json(e, names[i]);
                 bool ok;
-                if (volume_matches(e, vol, filters, &ok) < 0) {
-                        vs_fail(&err, "--filter: invalid filter '%s'", filters[0]);
-                        return vs_report_error(&err);
-                }
+                if (volume_matches(e, vol, filters, &ok) < 0)
+                        return vs_filter_error("invalid filter '%s'", filters[0]);
                 if (!ok)
                         continue;
                 if (o.quiet) {
@@ -423,14 +421,9 @@ int cmd_volume_prune(int argc, char **argv)
                 return cl.status;
         if (first < argc)
                 return vs_usage_error("volume prune", "unexpected argument '%s'", argv[first]);
-        if (!force) {
-                printf("WARNING! This will remove all local volumes not used by at least one "
-                       "container.\nAre you sure you want to continue? [y/N] ");
-                fflush(stdout);
-                char line[16] = "";
-                if (!fgets(line, sizeof(line), stdin) || (line[0] != 'y' && line[0] != 'Y'))
-                        return 0;
-        }
+        if (!force && !vs_cmd_confirm(
+                          "This will remove all local volumes not used by at least one container."))
+                return 0;
         vs_error *err = NULL;
         _cleanup_engine_ struct vs_engine *e = NULL;
         if (vs_cmd_open_engine(&e, &err) < 0)

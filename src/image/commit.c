@@ -135,9 +135,8 @@ static json_object *child_of_type(json_object *obj, const char *key, json_type t
         return v;
 }
 
-/* The new image config: base + changes + the layer + a history entry. */
-static int build_config(const struct vs_image *base, json_object *changes, const char *diff_id,
-                        const char *comment, const char *author, json_object **out, vs_error **err)
+/* The base image's config, or an empty one for this platform. */
+static json_object *base_config(const struct vs_image *base)
 {
         json_object *cfg = NULL;
         if (base && base->config_json)
@@ -148,6 +147,40 @@ static int build_config(const struct vs_image *base, json_object *changes, const
                                        json_object_new_string(vs_platform_arch()));
                 json_object_object_add(cfg, "os", json_object_new_string("linux"));
         }
+        return cfg;
+}
+
+/* cfg's new layer (diff_id NULL: none) and history entry h (taken). */
+static void add_layer_and_history(json_object *cfg, const char *diff_id, json_object *h)
+{
+        json_object *rootfs = child_of_type(cfg, "rootfs", json_type_object);
+        json_object_object_add(rootfs, "type", json_object_new_string("layers"));
+        json_object *ids = child_of_type(rootfs, "diff_ids", json_type_array);
+        if (diff_id)
+                json_object_array_add(ids, json_object_new_string(diff_id));
+        else
+                json_object_object_add(h, "empty_layer", json_object_new_boolean(true));
+        json_object_array_add(child_of_type(cfg, "history", json_type_array), h);
+}
+
+static json_object *history_entry(const char *created, const char *created_by, const char *comment,
+                                  const char *author)
+{
+        json_object *h = json_object_new_object();
+        json_object_object_add(h, "created", json_object_new_string(created));
+        json_object_object_add(h, "created_by", json_object_new_string(created_by));
+        if (comment && *comment)
+                json_object_object_add(h, "comment", json_object_new_string(comment));
+        if (author && *author)
+                json_object_object_add(h, "author", json_object_new_string(author));
+        return h;
+}
+
+/* The new image config: base + changes + the layer + a history entry. */
+static int build_config(const struct vs_image *base, json_object *changes, const char *diff_id,
+                        const char *comment, const char *author, json_object **out, vs_error **err)
+{
+        json_object *cfg = base_config(base);
         _cleanup_free_ char *created = vs_now_rfc3339();
         json_object *conf = child_of_type(cfg, "config", json_type_object);
         if (apply_changes(conf, changes, err) < 0) {
@@ -157,18 +190,8 @@ static int build_config(const struct vs_image *base, json_object *changes, const
         json_object_object_add(cfg, "created", json_object_new_string(created));
         if (author)
                 json_object_object_add(cfg, "author", json_object_new_string(author));
-        json_object *rootfs = child_of_type(cfg, "rootfs", json_type_object);
-        json_object_object_add(rootfs, "type", json_object_new_string("layers"));
-        json_object_array_add(child_of_type(rootfs, "diff_ids", json_type_array),
-                              json_object_new_string(diff_id));
-        json_object *h = json_object_new_object();
-        json_object_object_add(h, "created", json_object_new_string(created));
-        json_object_object_add(h, "created_by", json_object_new_string("vessel commit"));
-        if (comment && *comment)
-                json_object_object_add(h, "comment", json_object_new_string(comment));
-        if (author && *author)
-                json_object_object_add(h, "author", json_object_new_string(author));
-        json_object_array_add(child_of_type(cfg, "history", json_type_array), h);
+        add_layer_and_history(cfg, diff_id,
+                              history_entry(created, "vessel commit", comment, author));
         *out = cfg;
         return 0;
 }
@@ -225,34 +248,37 @@ static int copy_mode_changes(const struct vs_image *base, const char *upper_dir,
         return 0;
 }
 
-static int commit_in_txn(struct vs_txn *t, const struct vs_image *base, const char *pack_dir,
-                         const char *const *skip_stubs, json_object *changes, const char *comment,
-                         const char *author, const char *name, char **id, vs_error **err)
+/* Packs dir (skipping the engine's stub files) as a gzip layer blob of t. */
+static int pack_in_txn(struct vs_txn *t, const char *dir, const char *const *skip_stubs,
+                       char **diff_id, char **digest, int64_t *size, vs_error **err)
 {
+        _cleanup_free_ char *stored = NULL;
+        int64_t stored_size = 0;
         struct vs_blob_writer *w = NULL;
-        _cleanup_free_ char *diff_id = NULL, *digest = NULL, *stored = NULL;
-        _cleanup_free_ char *config_digest = NULL, *manifest_digest = NULL, *manifest = NULL;
-        _cleanup_free_ char *config_text = NULL;
-        _cleanup_json_ json_object *config = NULL;
-        int64_t size = 0, stored_size = 0;
         if (vs_blob_writer_open(t, &w, err) < 0)
                 return -1;
-        int r = vs_layer_pack_skipping(pack_dir, skip_stubs, vs_blob_writer_fd(w), &diff_id,
-                                       &digest, &size, err);
+        int r = vs_layer_pack_skipping(dir, skip_stubs, vs_blob_writer_fd(w), diff_id, digest, size,
+                                       err);
         if (r == 0)
-                r = vs_blob_writer_finish(w, digest, &stored, &stored_size, err);
+                r = vs_blob_writer_finish(w, *digest, &stored, &stored_size, err);
         vs_blob_writer_free(w);
         if (r < 0)
                 return -1;
-        if (vs_txn_ensure_layer(t, digest, VS_MT_OCI_LAYER_GZIP, diff_id, err) < 0)
-                return -1;
-        if (build_config(base, changes, diff_id, comment, author, &config, err) < 0)
-                return -1;
-        config_text = vs_json_to_string(config, false);
+        return vs_txn_ensure_layer(t, *digest, VS_MT_OCI_LAYER_GZIP, *diff_id, err);
+}
+
+/* Stores config and the manifest over base's layers (+ layer_digest, when
+ * not NULL), adds the image (named name, when not NULL) and commits t. */
+static int store_image_in_txn(struct vs_txn *t, const struct vs_image *base, json_object *config,
+                              const char *layer_digest, int64_t layer_size, const char *name,
+                              char **id, vs_error **err)
+{
+        _cleanup_free_ char *config_digest = NULL, *manifest_digest = NULL, *manifest = NULL;
+        _cleanup_free_ char *config_text = vs_json_to_string(config, false);
         if (vs_txn_put_blob(t, config_text, strlen(config_text), &config_digest, err) < 0)
                 return -1;
         if (build_manifest(vs_txn_store(t), base, config_digest, (int64_t) strlen(config_text),
-                           digest, size, &manifest, err) < 0)
+                           layer_digest, layer_size, &manifest, err) < 0)
                 return -1;
         if (vs_txn_put_blob(t, manifest, strlen(manifest), &manifest_digest, err) < 0)
                 return -1;
@@ -260,6 +286,20 @@ static int commit_in_txn(struct vs_txn *t, const struct vs_image *base, const ch
         if (vs_txn_add_image(t, manifest_digest, name ? names : NULL, id, err) < 0)
                 return -1;
         return vs_txn_commit(t, err);
+}
+
+static int commit_in_txn(struct vs_txn *t, const struct vs_image *base, const char *pack_dir,
+                         const char *const *skip_stubs, json_object *changes, const char *comment,
+                         const char *author, const char *name, char **id, vs_error **err)
+{
+        _cleanup_free_ char *diff_id = NULL, *digest = NULL;
+        _cleanup_json_ json_object *config = NULL;
+        int64_t size = 0;
+        if (pack_in_txn(t, pack_dir, skip_stubs, &diff_id, &digest, &size, err) < 0)
+                return -1;
+        if (build_config(base, changes, diff_id, comment, author, &config, err) < 0)
+                return -1;
+        return store_image_in_txn(t, base, config, digest, size, name, id, err);
 }
 
 int vs_image_commit(struct vs_store *s, const struct vs_image *base, const char *upper_dir,
@@ -304,70 +344,27 @@ int vs_image_commit_skipping(struct vs_store *s, const struct vs_image *base, co
 static json_object *step_config(const struct vs_image *base, const struct vs_commit_step *st,
                                 const char *diff_id)
 {
-        json_object *cfg = NULL;
-        if (base && base->config_json)
-                json_object_deep_copy(base->config_json, &cfg, NULL);
-        if (cfg == NULL) {
-                cfg = json_object_new_object();
-                json_object_object_add(cfg, "architecture",
-                                       json_object_new_string(vs_platform_arch()));
-                json_object_object_add(cfg, "os", json_object_new_string("linux"));
-        }
+        json_object *cfg = base_config(base);
         _cleanup_free_ char *now = st->created ? NULL : vs_now_rfc3339();
         const char *created = st->created ? st->created : now;
         json_object *conf = NULL;
         json_object_deep_copy(st->config, &conf, NULL);
         json_object_object_add(cfg, "config", conf ? conf : json_object_new_object());
         json_object_object_add(cfg, "created", json_object_new_string(created));
-        json_object *rootfs = child_of_type(cfg, "rootfs", json_type_object);
-        json_object_object_add(rootfs, "type", json_object_new_string("layers"));
-        json_object *ids = child_of_type(rootfs, "diff_ids", json_type_array);
-        if (diff_id)
-                json_object_array_add(ids, json_object_new_string(diff_id));
-        json_object *h = json_object_new_object();
-        json_object_object_add(h, "created", json_object_new_string(created));
-        json_object_object_add(h, "created_by", json_object_new_string(st->created_by));
-        if (st->comment)
-                json_object_object_add(h, "comment", json_object_new_string(st->comment));
-        if (diff_id == NULL)
-                json_object_object_add(h, "empty_layer", json_object_new_boolean(true));
-        json_object_array_add(child_of_type(cfg, "history", json_type_array), h);
+        add_layer_and_history(cfg, diff_id,
+                              history_entry(created, st->created_by, st->comment, NULL));
         return cfg;
 }
 
 static int step_in_txn(struct vs_txn *t, const struct vs_image *base,
                        const struct vs_commit_step *st, char **id, vs_error **err)
 {
-        _cleanup_free_ char *diff_id = NULL, *digest = NULL, *stored = NULL;
-        _cleanup_free_ char *config_digest = NULL, *manifest_digest = NULL, *manifest = NULL;
-        _cleanup_free_ char *config_text = NULL;
-        int64_t size = 0, stored_size = 0;
-        if (st->upper_dir) {
-                struct vs_blob_writer *w = NULL;
-                if (vs_blob_writer_open(t, &w, err) < 0)
-                        return -1;
-                int r = vs_layer_pack(st->upper_dir, vs_blob_writer_fd(w), &diff_id, &digest, &size,
-                                      err);
-                if (r == 0)
-                        r = vs_blob_writer_finish(w, digest, &stored, &stored_size, err);
-                vs_blob_writer_free(w);
-                if (r < 0)
-                        return -1;
-                if (vs_txn_ensure_layer(t, digest, VS_MT_OCI_LAYER_GZIP, diff_id, err) < 0)
-                        return -1;
-        }
+        _cleanup_free_ char *diff_id = NULL, *digest = NULL;
+        int64_t size = 0;
+        if (st->upper_dir && pack_in_txn(t, st->upper_dir, NULL, &diff_id, &digest, &size, err) < 0)
+                return -1;
         _cleanup_json_ json_object *config = step_config(base, st, diff_id);
-        config_text = vs_json_to_string(config, false);
-        if (vs_txn_put_blob(t, config_text, strlen(config_text), &config_digest, err) < 0)
-                return -1;
-        if (build_manifest(vs_txn_store(t), base, config_digest, (int64_t) strlen(config_text),
-                           digest, size, &manifest, err) < 0)
-                return -1;
-        if (vs_txn_put_blob(t, manifest, strlen(manifest), &manifest_digest, err) < 0)
-                return -1;
-        if (vs_txn_add_image(t, manifest_digest, NULL, id, err) < 0)
-                return -1;
-        return vs_txn_commit(t, err);
+        return store_image_in_txn(t, base, config, digest, size, NULL, id, err);
 }
 
 int vs_image_commit_step(struct vs_store *s, const struct vs_image *base,
