@@ -7,5 +7,7 @@ const struct vs_bench_suite vs_bench_suites[] = {
      vs_bench_suite_overhead},
     {"interference", "a victim beside fork, malloc, disk and UDP bombs and a CPU hog",
      vs_bench_suite_interference},
+    {"density", "N idle containers and VMs: time until all are ready, PSS per instance",
+     vs_bench_suite_density},
     {NULL},
 };
