@@ -168,7 +168,7 @@ static char **fio_argv(struct vs_bench *b, const char *dir)
          * cache's reach matters less with O_DIRECT. */
         _cleanup_free_ char *size = xasprintf("--size=%s", b->opts.quick ? "8M" : "256M");
         const char *const common[] = {
-            "/usr/bin/fio", "--output-format=json", d, size, "--ioengine=psync",
+            "/usr/bin/fio", "--output-format=json", d, size,         "--ioengine=psync",
             "--direct=1",   "--time_based",         r, "--unlink=1", "--group_reporting=0"};
         for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++)
                 strv_push(&v, common[i]);
