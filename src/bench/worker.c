@@ -329,22 +329,24 @@ static __attribute__((noreturn)) int run_idle(void)
                 pause();
 }
 
-static int usage(void)
+static int usage(FILE *f)
 {
-        fprintf(stderr, "usage: vessel bench-worker cpu|stream|latency|disk|net|cpu-hog|fork-bomb|"
-                        "malloc-bomb|disk-bomb|udp-flood SECONDS [MiB|DIR], or idle\n");
-        return 2;
+        fprintf(f, "usage: vessel bench-worker cpu|stream|latency|disk|net|cpu-hog|fork-bomb|"
+                   "malloc-bomb|disk-bomb|udp-flood SECONDS [MiB|DIR], or idle\n");
+        return f == stdout ? 0 : 2;
 }
 
 int vs_bench_worker(int argc, char **argv)
 {
         if (argc < 2)
-                return usage();
+                return usage(stderr);
         const char *kind = argv[1];
+        if (strcmp(kind, "--help") == 0)
+                return usage(stdout);
         if (strcmp(kind, "idle") == 0)
                 return run_idle();
         if (argc < 3)
-                return usage();
+                return usage(stderr);
         char *end;
         double secs = strtod(argv[2], &end);
         if (*end || !(secs > 0 && secs <= 3600)) {
@@ -377,7 +379,7 @@ int vs_bench_worker(int argc, char **argv)
         else if (strcmp(kind, "udp-flood") == 0)
                 r = run_udp_flood(secs);
         else
-                return usage();
+                return usage(stderr);
         fflush(stdout);
         return r;
 }
