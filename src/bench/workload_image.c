@@ -268,7 +268,7 @@ bool vs_bench_vm_ready(struct vs_bench *b, const char **why)
                 char *argv[] = {
                     (char *) b->opts.vessel, "vm", "kernel", "--path", "--no-build", NULL};
                 _cleanup_free_ char *out = NULL;
-                if (access("/dev/kvm", F_OK) != 0 && !executable("/usr/bin/qemu-system-x86_64") &&
+                if (!executable("/usr/bin/qemu-system-x86_64") &&
                     !executable("/usr/bin/qemu-system-aarch64")) {
                         vm_state = -1;
                         vm_why = "QEMU is not installed (scripts/deps.sh installs qemu-system)";
