@@ -222,6 +222,18 @@ static int build_image(struct vs_bench *b, char *const *pairs, const char *ref, 
         return 0;
 }
 
+/* Whether pid is a live vessel process (a reused pid is not the bench). */
+static bool bench_alive(int pid)
+{
+        if (kill(pid, 0) < 0 && errno == ESRCH)
+                return false;
+        _cleanup_free_ char *path = xasprintf("/proc/%d/comm", pid), *comm = NULL;
+        size_t len = 0;
+        if (vs_read_file(path, &comm, &len, NULL) < 0)
+                return false;
+        return strncmp(comm, "vessel", 6) == 0;
+}
+
 /* Containers named vessel-bench-<pid>-<n> whose bench is gone. */
 static void remove_leftovers(struct vs_bench *b)
 {
@@ -234,7 +246,7 @@ static void remove_leftovers(struct vs_bench *b)
                 if (strncmp(l, VS_BENCH_NAME_PREFIX, strlen(VS_BENCH_NAME_PREFIX)) != 0)
                         continue;
                 int pid = atoi(l + strlen(VS_BENCH_NAME_PREFIX));
-                if (pid > 0 && pid != getpid() && kill(pid, 0) < 0 && errno == ESRCH) {
+                if (pid > 0 && pid != getpid() && !bench_alive(pid)) {
                         vs_bench_progress(b, "removing %s, left by an earlier bench run", l);
                         vs_bench_rm(b, l);
                 }
