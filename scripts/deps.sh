@@ -29,6 +29,8 @@ if [ "${VESSEL_DEPS_OPTIONAL:-1}" = 1 ]; then
 	PKGS="$PKGS runc crun podman skopeo umoci time docker.io containerd"
 	# The network benchmark (iperf3) and the CNI tests (Debian's plugins).
 	PKGS="$PKGS iperf3 containernetworking-plugins"
+	# vessel bench's workloads (docs/bench-suites.md): stress-ng, fio.
+	PKGS="$PKGS stress-ng fio"
 	# vessel build: the Debian base of its tests (mmdebstrap) and its
 	# benchmark peer (buildah bud, bench/build.sh).
 	PKGS="$PKGS mmdebstrap buildah"

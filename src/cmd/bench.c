@@ -105,6 +105,10 @@ int cmd_bench(int argc, char **argv)
                 return vs_report_error(&err);
         }
         self[n] = '\0';
+        /* The suites run `vessel run`, `vessel import`...: the same data
+         * root as this command, whatever chose it (--data-root included). */
+        if (vs_globals.data_root)
+                setenv("VESSEL_ROOT", vs_globals.data_root, 1);
         const char *tmp = getenv("TMPDIR");
         _cleanup_free_ char *work = xasprintf("%s/vessel-bench.XXXXXX", tmp ? tmp : "/tmp");
         if (!mkdtemp(work)) {

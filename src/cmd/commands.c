@@ -48,6 +48,8 @@ const struct vs_command vs_commands[] = {
     {"version", cmd_engine_version, E, "show the version"},
     {"bench", cmd_bench, E, "measure native, container and VM overhead on this machine"},
     {"monitor", cmd_engine_monitor, E | H, "supervise one container; started by run"},
+    {"bench-worker", cmd_bench_worker, E | H,
+     "the workloads of vessel bench (docs/bench-suites.md)"},
     /* Engine: Docker's container group (every container command again). */
     {"container", vs_cmd_group, E, "manage containers (every container command, and ls, prune)"},
     {"container ls", cmd_engine_ps, E, "list containers"},
