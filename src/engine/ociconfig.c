@@ -4,6 +4,7 @@
  * seccomp profile, and /etc/hostname, /etc/hosts, /etc/resolv.conf bound
  * from files written in the container's directory. */
 #include "engine/engine.h"
+#include "runtime/init.h"
 #include "oci/config.h"
 #include "oci/spec_default.h"
 #include "runtime/caps.h"
@@ -890,6 +891,8 @@ int vs_engine_oci_config(struct vs_engine *e, const struct vs_ctr *c, int rootfd
                                json_object_new_string(c->image_name ? c->image_name : ""));
         json_object_object_add(ann, "vessel.container.name",
                                json_object_new_string(c->name ? c->name : ""));
+        if (!host_net && !join_ns) /* a namespace of its own: loopback up, as Docker */
+                json_object_object_add(ann, VS_LOOPBACK_ANNOTATION, json_object_new_string("up"));
         json_object_object_add(spec, "annotations", ann);
         (void) e;
         *out = steal_ptr(spec);

@@ -50,6 +50,14 @@ const struct oci_namespace *oci_config_namespace(const struct oci_config *cfg, e
         return NULL;
 }
 
+const char *oci_config_annotation(const struct oci_config *cfg, const char *key)
+{
+        for (size_t i = 0; i < cfg->n_annotations; i++)
+                if (strcmp(cfg->annotations[i].key, key) == 0)
+                        return cfg->annotations[i].value;
+        return NULL;
+}
+
 static const struct {
         const char *name;
         int resource;

@@ -305,6 +305,8 @@ int oci_ns_type_from_name(const char *name);
 int oci_ns_clone_flag(enum oci_ns_type t);
 /* The namespace entry of type t, or NULL. */
 const struct oci_namespace *oci_config_namespace(const struct oci_config *cfg, enum oci_ns_type t);
+/* The value of annotation key, or NULL. */
+const char *oci_config_annotation(const struct oci_config *cfg, const char *key);
 
 /* Mount options -> flags/propagation/data. Unknown options are passed to the
  * filesystem as data (as runc does); returns -1 only for malformed input. */

@@ -23,7 +23,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/personality.h>
+#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -96,6 +99,26 @@ static int enter_cgroup(struct vs_rootfs_ctx *ctx, vs_error **err)
         return vs_read_file("/proc/self/cgroup", &ctx->cgroup_self, NULL, err);
 }
 
+/* lo up in a network namespace the container made (VS_LOOPBACK_ANNOTATION). */
+static int loopback_up(const struct oci_config *cfg, vs_error **err)
+{
+        const char *want = oci_config_annotation(cfg, VS_LOOPBACK_ANNOTATION);
+        const struct oci_namespace *net = oci_config_namespace(cfg, OCI_NS_NETWORK);
+        if (!want || strcmp(want, "up") != 0 || !net || net->path)
+                return 0;
+        _cleanup_close_ int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        struct ifreq ifr = {0};
+        strcpy(ifr.ifr_name, "lo");
+        if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+                return vs_fail_errno(err, "%s: cannot read the loopback's flags",
+                                     VS_LOOPBACK_ANNOTATION);
+        ifr.ifr_flags |= IFF_UP;
+        if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+                return vs_fail_errno(err, "%s: cannot bring the loopback up",
+                                     VS_LOOPBACK_ANNOTATION);
+        return 0;
+}
+
 /* Everything up to SYNC_CREATED; errors go back to the parent. */
 static int build(struct vs_init_args *a, struct vs_rootfs_ctx *ctx, char **exe, int *procfd,
                  vs_error **err)
@@ -119,6 +142,8 @@ static int build(struct vs_init_args *a, struct vs_rootfs_ctx *ctx, char **exe, 
         if (cfg->domainname && *cfg->domainname &&
             setdomainname(cfg->domainname, strlen(cfg->domainname)) < 0)
                 return vs_fail_errno(err, "domainname: cannot set '%s'", cfg->domainname);
+        if (loopback_up(cfg, err) < 0)
+                return -1;
         umask(0);
         ctx->enter_arg = a;
         ctx->enter_cgroup = enter_cgroup;

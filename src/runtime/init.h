@@ -9,6 +9,11 @@
 
 #include "oci/config.h"
 
+/* A bundle annotated run.vessel.net.loopback=up gets its new network
+ * namespace's loopback brought up by the init, as Docker's and podman's
+ * --network none have it (runc leaves it down; vessel's engine sets this). */
+#define VS_LOOPBACK_ANNOTATION "run.vessel.net.loopback"
+
 struct vs_init_args {
         const struct oci_config *cfg;
         const char *id;

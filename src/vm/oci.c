@@ -42,10 +42,8 @@ bool vs_vm_oci_wanted(const struct oci_config *cfg, bool invoked_as_vm)
 {
         if (invoked_as_vm)
                 return true;
-        for (size_t i = 0; i < cfg->n_annotations; i++)
-                if (strcmp(cfg->annotations[i].key, VS_VM_ANNOTATION) == 0)
-                        return strcmp(cfg->annotations[i].value, "vm") == 0;
-        return false;
+        const char *v = oci_config_annotation(cfg, VS_VM_ANNOTATION);
+        return v && strcmp(v, "vm") == 0;
 }
 
 void vs_vm_oci_adjust_resources(struct oci_config *cfg)

@@ -560,6 +560,18 @@ def test_network_none_and_host(engine):
     assert out.strip() == os.uname().nodename
 
 
+@pytest.mark.parametrize("net", [[], ["--network", "none"]])
+def test_loopback_is_up_in_a_namespace_of_its_own(engine, net):
+    # Docker's and podman's none (and vessel's loopback-only default): lo is
+    # up with 127.0.0.1, so a server and a client in one container talk.
+    out = engine.ok("run", "--rm", *net, "busybox", "cat", "/sys/class/net/lo/operstate",
+                    "/sys/class/net/lo/flags")
+    assert int(out.split()[1], 16) & 1, out  # IFF_UP
+    out = engine.ok("run", "--rm", *net, "busybox", "sh", "-c",
+                    "nc -l -p 8080 -e echo pong & sleep 0.5; nc 127.0.0.1 8080")
+    assert out.strip() == "pong"
+
+
 # --------------------------------------------------------------------------
 # stop, kill, pause, wait
 

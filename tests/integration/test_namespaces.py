@@ -75,6 +75,18 @@ def test_uts_namespace_hostname_and_domainname(vessel, bundle):
     assert Path("/proc/sys/kernel/domainname").read_text().strip() == host_domain
 
 
+def test_new_network_namespace_loopback_like_runc_unless_annotated(vessel, bundle):
+    # runc leaves a new network namespace's lo down; vessel's engine asks
+    # for it up with run.vessel.net.loopback=up (Docker's and podman's none).
+    b = bundle("cat", "/sys/class/net/lo/flags")
+    b.set_namespace("network")
+    assert not int(vessel.run_ok(b).strip(), 16) & 1
+    b = bundle("cat", "/sys/class/net/lo/flags")
+    b.set_namespace("network")
+    b.config.setdefault("annotations", {})["run.vessel.net.loopback"] = "up"
+    assert int(vessel.run_ok(b).strip(), 16) & 1
+
+
 def test_ipc_namespace_isolated(vessel, bundle):
     # A SysV message queue made on the host must not be visible inside.
     import ctypes
