@@ -2,6 +2,7 @@
  * results.json (and the report) to --output, or the JSON to stdout with
  * --json. docs/bench.md. */
 #include "bench/bench.h"
+#include "bench/report.h"
 #include "cmd/cmd.h"
 #include "cmd/options.h"
 #include "util/cleanup.h"
@@ -121,6 +122,7 @@ int cmd_bench(int argc, char **argv)
                      .vessel = self,
                      .workdir = work},
         };
+        b.machine = vs_bench_machine();
         int status = 0;
         if (output && vs_mkdir_p(output, 0755, &err) < 0)
                 goto fail;
@@ -140,6 +142,8 @@ int cmd_bench(int argc, char **argv)
         if (isatty(STDERR_FILENO))
                 vs_progress_clear();
         if (write_results(&b, json, &err) < 0)
+                goto fail;
+        if (output && vs_bench_report_write(&b, output, &err) < 0)
                 goto fail;
         goto out;
 fail:
