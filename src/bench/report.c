@@ -114,11 +114,11 @@ static const char *suite_summary(const char *name)
 static void machine_line(FILE *out, const struct vs_bench *b)
 {
         json_object *m = b->machine;
-        const char *keys[] = {"cpu_model", "arch",        "cores",          "memory_MiB",
-                              "kernel",    "cgroup_mode", "accelerator",    "accelerator_reason",
+        const char *keys[] = {"cpu_model", "arch",          "cores",       "memory_MiB",
+                              "kernel",    "cgroup_mode",   "accelerator", "accelerator_reason",
                               "date",      "vessel_version"};
-        const char *names[] = {"CPU",    "arch",       "cores",       "memory (MiB)", "kernel",
-                               "cgroups", "VM accelerator", "because", "date", "vessel"};
+        const char *names[] = {"CPU",     "arch",           "cores",   "memory (MiB)", "kernel",
+                               "cgroups", "VM accelerator", "because", "date",         "vessel"};
         fputs("<p class=\"machine\" id=\"machine\">", out);
         for (size_t i = 0; m && i < sizeof(keys) / sizeof(keys[0]); i++) {
                 json_object *v;
@@ -144,18 +144,22 @@ static void cell_row(FILE *out, const struct vs_bench *b, const struct vs_bench_
         fputs("</td><td>", out);
         vs_bench_html(out, s->key.metric);
         fputs(" (", out);
-        vs_bench_html(out, s->key.unit);
-        fprintf(out, ", %s)</td>", s->key.dir == VS_BENCH_HIGHER_BETTER ? "higher is better"
-                                                                        : "lower is better");
+        if (strcmp(s->key.unit, s->key.metric) != 0) {
+                vs_bench_html(out, s->key.unit);
+                fputs(", ", out);
+        }
+        fprintf(out, "%s)</td>",
+                s->key.dir == VS_BENCH_HIGHER_BETTER ? "higher is better" : "lower is better");
         if (ran)
-                fprintf(out, "<td class=\"num\">%.4g</td><td class=\"num\">%.4g – %.4g</td>"
-                             "<td class=\"num\">%zu</td>",
+                fprintf(out,
+                        "<td class=\"num\">%.4g</td><td class=\"num\">%.4g – %.4g</td>"
+                        "<td class=\"num\">%zu</td>",
                         st.median, st.min, st.max, st.n);
         else
                 fputs("<td></td><td></td><td class=\"num\">0</td>", out);
         if (ran && vs_bench_ratio(b, s, &r) == 0)
-                fprintf(out, "<td class=\"num\">%.2fx (%.2f – %.2f) %s</td>", r.median, r.lo,
-                        r.hi, vs_bench_ratio_label(r.kind));
+                fprintf(out, "<td class=\"num\">%.2fx (%.2f – %.2f) %s</td>", r.median, r.lo, r.hi,
+                        vs_bench_ratio_label(s->key.suite));
         else
                 fputs("<td></td>", out);
         fputs("<td>", out);
@@ -194,16 +198,19 @@ static void suite_charts(FILE *out, const struct vs_bench *b, const char *suite)
         size_t points = 0;
         if (strcmp(suite, "interference") == 0) {
                 _cleanup_free_ const char **backends = vs_bench_report_parts(b, suite, 2);
-                for (size_t k = 0; backends[k]; k++)
-                        chart(out, b, suite, vs_bench_chart_heat(b, suite, backends[k], &points),
-                              points, "heat map");
+                for (size_t k = 0; backends[k]; k++) {
+                        char *script = vs_bench_chart_heat(b, suite, backends[k], &points);
+                        chart(out, b, suite, script, points, "heat map");
+                }
         } else if (strcmp(suite, "density") == 0) {
                 _cleanup_free_ const char **metrics = vs_bench_report_parts(b, suite, 3);
-                for (size_t k = 0; metrics[k]; k++)
-                        chart(out, b, suite, vs_bench_chart_lines(b, suite, metrics[k], &points),
-                              points, "line chart");
+                for (size_t k = 0; metrics[k]; k++) {
+                        char *script = vs_bench_chart_lines(b, suite, metrics[k], &points);
+                        chart(out, b, suite, script, points, "line chart");
+                }
         } else {
-                chart(out, b, suite, vs_bench_chart_bars(b, suite, &points), points, "bar chart");
+                char *script = vs_bench_chart_bars(b, suite, &points);
+                chart(out, b, suite, script, points, "bar chart");
         }
 }
 
@@ -238,9 +245,10 @@ int vs_bench_report_write(const struct vs_bench *b, const char *dir, vs_error **
         char *text = NULL;
         size_t len = 0;
         FILE *out = open_memstream(&text, &len);
-        fprintf(out, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-                     "<title>vessel bench report</title><style>%s</style></head><body>\n"
-                     "<h1>vessel bench: native, container and VM on this machine</h1>\n",
+        fprintf(out,
+                "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                "<title>vessel bench report</title><style>%s</style></head><body>\n"
+                "<h1>vessel bench: native, container and VM on this machine</h1>\n",
                 STYLE);
         machine_line(out, b);
         fputs("<section id=\"summary\"><h2>What this run found</h2>\n", out);

@@ -103,8 +103,9 @@ char *vs_bench_chart_bars(const struct vs_bench *b, const char *suite, size_t *p
                 fputc('\n', f);
         }
         fputs("EOD\n", f);
-        gp_head(f, speed ? "relative speed (1.0 = native; bars: median, whiskers: min-max)"
-                         : "median (whiskers: min-max), log scale",
+        gp_head(f,
+                speed ? "relative speed (1.0 = native; bars: median, whiskers: min-max)"
+                      : "median (whiskers: min-max), log scale",
                 CHART_H);
         fputs("set style data histograms\nset style histogram errorbars gap 1 lw 1\n"
               "set style fill solid 0.75 border -1\nset xtics rotate by -25 noenhanced\n"
@@ -121,8 +122,8 @@ char *vs_bench_chart_bars(const struct vs_bench *b, const char *suite, size_t *p
         for (size_t k = 0; k < nb; k++, col += 3) {
                 if (speed && eq(backends[k], "native"))
                         continue;
-                fprintf(f, "%s$d using %zu:%zu:%zu%s title \"", drawn ? ", " : "", col,
-                        col + 1, col + 2, drawn ? "" : ":xtic(1)");
+                fprintf(f, "%s$d using %zu:%zu:%zu%s title \"", drawn ? ", " : "", col, col + 1,
+                        col + 2, drawn ? "" : ":xtic(1)");
                 drawn++;
                 gp_str(f, backends[k]);
                 fputc('"', f);
@@ -185,8 +186,7 @@ char *vs_bench_chart_heat(const struct vs_bench *b, const char *suite, const cha
             xasprintf("victim slowdown beside each neighbour, isolated by %s", backend);
         int height = 140 + 34 * (int) (nrows ? nrows : 1);
         gp_head(f, title, height < CHART_H ? CHART_H : height);
-        fprintf(f,
-                "unset key\nset grid noytics\nset xtics (%s) noenhanced\nset ytics (", xtics);
+        fprintf(f, "unset key\nset grid noytics\nset xtics (%s) noenhanced\nset ytics (", xtics);
         for (size_t y = 0; y < nrows; y++) {
                 fprintf(f, "%s\"", y ? ", " : "");
                 gp_str(f, rows[y]);
@@ -247,19 +247,19 @@ char *vs_bench_chart_lines(const struct vs_bench *b, const char *suite, const ch
                         if (n == 0)
                                 continue;
                         *points += n;
-                        char *p = xasprintf("%s%s$l%zu using 1:2:3:4 with yerrorlines lw 2 pt 7 "
-                                            "title \"%s %s\"",
-                                            plot, plot[0] ? ", " : "", lines, backends[k],
-                                            tests[t]);
+                        char *p =
+                            xasprintf("%s%s$l%zu using 1:2:3:4 with yerrorlines lw 2 pt 7 "
+                                      "title \"%s %s\"",
+                                      plot, plot[0] ? ", " : "", lines, backends[k], tests[t]);
                         free(plot);
                         plot = p;
                         lines++;
                 }
-        _cleanup_free_ char *title = xasprintf("%s by instance count (median, whiskers min-max)",
-                                               metric);
+        _cleanup_free_ char *title =
+            xasprintf("%s by instance count (median, whiskers min-max)", metric);
         gp_head(f, title, CHART_H);
-        fprintf(f, "set xlabel 'instances (N)'\nset ylabel '%s'\nset yrange [0:*]\nplot %s\n",
-                unit, plot);
+        fprintf(f, "set xlabel 'instances (N)'\nset ylabel '%s'\nset yrange [0:*]\nplot %s\n", unit,
+                plot);
         fclose(f);
         if (*points == 0) {
                 free(text);

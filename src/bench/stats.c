@@ -37,17 +37,15 @@ enum vs_bench_ratio_kind vs_bench_ratio_kind(const char *suite)
         return VS_BENCH_RATIO_SPEED;
 }
 
-const char *vs_bench_ratio_label(enum vs_bench_ratio_kind kind)
+const char *vs_bench_ratio_label(const char *suite)
 {
-        switch (kind) {
-        case VS_BENCH_RATIO_SPEED:
-                return "speed vs native";
-        case VS_BENCH_RATIO_SLOWDOWN:
+        if (strcmp(suite, "density") == 0)
+                return "x N=1";
+        if (strcmp(suite, "start") == 0)
+                return "x native's time";
+        if (vs_bench_ratio_kind(suite) == VS_BENCH_RATIO_SLOWDOWN)
                 return "slowdown vs alone";
-        case VS_BENCH_RATIO_MULTIPLE:
-                break;
-        }
-        return "multiple of baseline";
+        return "speed vs native";
 }
 
 bool vs_bench_baseline_key(const struct vs_bench_key *k, struct vs_bench_key *base)

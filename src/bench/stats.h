@@ -56,7 +56,8 @@ bool vs_bench_baseline_key(const struct vs_bench_key *k, struct vs_bench_key *ba
  * positive. */
 int vs_bench_ratio(const struct vs_bench *b, const struct vs_bench_series *s,
                    struct vs_bench_ratio *r);
-/* "x native", "x slower", "x at N=1": the ratio's unit for a reader. */
-const char *vs_bench_ratio_label(enum vs_bench_ratio_kind kind);
+/* "speed vs native", "slowdown vs alone", "x N=1": the unit of suite's
+ * ratios for a reader. */
+const char *vs_bench_ratio_label(const char *suite);
 
 #endif
