@@ -198,9 +198,13 @@ static void measure(struct vs_bench *b, const char *backend, char *const argv[],
         }
 }
 
-/* bench/floor beside the vessel binary (build/vessel -> build/bench/floor). */
+/* $VESSEL_BENCH_FLOOR, or bench/floor beside the vessel binary
+ * (build/vessel -> build/bench/floor). */
 static char *floor_path(const struct vs_bench *b)
 {
+        const char *env = getenv("VESSEL_BENCH_FLOOR");
+        if (env && env[0])
+                return access(env, X_OK) == 0 ? xstrdup(env) : NULL;
         _cleanup_free_ char *copy = xstrdup(b->opts.vessel);
         char *p = xasprintf("%s/bench/floor", dirname(copy));
         if (access(p, X_OK) == 0)

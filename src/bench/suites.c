@@ -4,9 +4,7 @@
 int vs_bench_start_run(struct vs_bench *b, vs_error **err); /* suite_start.c */
 
 const struct vs_bench_suite vs_bench_suites[] = {
-    {"start",
-     "time to the first instruction and to exit: native, container, VM cold, VM from a "
-     "checkpoint",
+    {"start", "first instruction and exit: native, floor, container, VM cold and restored",
      vs_bench_start_run},
     {NULL},
 };

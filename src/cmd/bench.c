@@ -51,6 +51,19 @@ static const struct vs_bench_suite *suite_named(const char *name)
         return NULL;
 }
 
+/* The help's summary: what bench does, and its suites (from the table). */
+static char *suites_help(void)
+{
+        char *text = xstrdup("Measure native, container and VM overhead and interference on "
+                             "this machine.\n\nSuites (all when none is named):");
+        for (const struct vs_bench_suite *s = vs_bench_suites; s->name; s++) {
+                char *t = xasprintf("%s\n  %-14s %s", text, s->name, s->summary);
+                free(text);
+                text = t;
+        }
+        return text;
+}
+
 static int write_results(struct vs_bench *b, bool to_stdout, vs_error **err)
 {
         json_object *doc = json_object_new_object();
@@ -84,10 +97,9 @@ int cmd_bench(int argc, char **argv)
             {"json", 0, VS_OPT_BOOL, &json, NULL, "print results.json on stdout"},
             VS_OPT_TABLE_END,
         };
-        struct vs_cmdline cl = {
-            "bench", "[OPTIONS] [SUITE...]",
-            "Measure native, container and VM overhead and interference on this machine.", opts,
-            VS_PARSE_INTERSPERSED};
+        _cleanup_free_ char *summary = suites_help();
+        struct vs_cmdline cl = {"bench", "[OPTIONS] [SUITE...]", summary, opts,
+                                VS_PARSE_INTERSPERSED};
         int first = vs_parse_options(&cl, argc, argv);
         if (first < 0)
                 return cl.status;
