@@ -14,6 +14,7 @@
  * has exited (container and VM cleaned up). Both in ms, lower is better;
  * the report divides each by native's. */
 #include "bench/bench.h"
+#include "bench/stats.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -175,9 +176,21 @@ static void skip_both(struct vs_bench *b, const char *backend, const char *why)
         vs_bench_skip(b, &e, "%s", why);
 }
 
-/* warmup untimed runs, then --repeat timed ones recorded under backend. */
+/* Runs of a millisecond are at the scheduler's mercy (and this machine's
+ * other tenants'): for those, each sample is the median of INNER runs. */
+#define INNER 5
+
+static double median_of(double *v, int n)
+{
+        struct vs_bench_stat st;
+        vs_bench_stat(v, (size_t) n, &st);
+        return st.median;
+}
+
+/* warmup untimed runs, then --repeat samples recorded under backend, each
+ * the median of inner runs. */
 static void measure(struct vs_bench *b, const char *backend, char *const argv[], char *const envp[],
-                    int warmup)
+                    int warmup, int inner)
 {
         struct vs_bench_key f = FIRST, e = EXIT;
         f.backend = e.backend = backend;
@@ -185,16 +198,21 @@ static void measure(struct vs_bench *b, const char *backend, char *const argv[],
         for (int i = 0; i < total; i++) {
                 vs_bench_progress(b, "%s %d/%d%s", backend, i + 1, total,
                                   i < warmup ? " (warm-up)" : "");
-                struct timed t;
-                _cleanup_free_ char *why = NULL;
-                if (timed_run(b, argv, envp, &t, &why) < 0) {
-                        skip_both(b, backend, why);
-                        return;
+                double first[INNER], done[INNER];
+                for (int k = 0; k < inner; k++) {
+                        struct timed t;
+                        _cleanup_free_ char *why = NULL;
+                        if (timed_run(b, argv, envp, &t, &why) < 0) {
+                                skip_both(b, backend, why);
+                                return;
+                        }
+                        first[k] = t.first_ms;
+                        done[k] = t.exit_ms;
                 }
                 if (i < warmup)
                         continue;
-                vs_bench_record(b, &f, t.first_ms);
-                vs_bench_record(b, &e, t.exit_ms);
+                vs_bench_record(b, &f, median_of(first, inner));
+                vs_bench_record(b, &e, median_of(done, inner));
         }
 }
 
@@ -246,7 +264,7 @@ static void run_floor(struct vs_bench *b)
                 return;
         }
         char *argv[] = {floor, root, BUSYBOX, "echo", MARKER, NULL};
-        measure(b, "floor", argv, environ, 1);
+        measure(b, "floor", argv, environ, 1, INNER);
 }
 
 /* The VM's cells: skipped with the reason when QEMU or the kernel is not
@@ -346,18 +364,18 @@ int vs_bench_start_run(struct vs_bench *b, vs_error **err)
 
         if (vs_bench_wants(b, VS_BENCH_NATIVE)) {
                 char *argv[] = {BUSYBOX, "echo", MARKER, NULL};
-                measure(b, "native", argv, environ, 1);
+                measure(b, "native", argv, environ, 1, INNER);
         }
         if (vs_bench_wants(b, VS_BENCH_CONTAINER)) {
                 run_floor(b);
                 char *argv[] = {vessel, "run", "--rm", "busybox", "echo", MARKER, NULL};
-                measure(b, "container", argv, env, 1);
+                measure(b, "container", argv, env, 1, 1);
         }
         if (vs_bench_wants(b, VS_BENCH_VM)) {
                 if (vm_ready(b, data)) {
                         char *argv[] = {vessel,    "run",  "--rm", "--isolation=vm",
                                         "busybox", "echo", MARKER, NULL};
-                        measure(b, "vm", argv, env, b->opts.quick ? 0 : 1);
+                        measure(b, "vm", argv, env, b->opts.quick ? 0 : 1, 1);
                 }
                 if (!have_restore(b))
                         skip_both(b, "vm-restore", "vessel restore not available");
