@@ -179,8 +179,11 @@ static void summary_growth(FILE *out, const struct vs_bench *b, const char *suit
                 vs_bench_html(out, s->key.test);
                 fputs(" ", out);
                 vs_bench_html(out, s->key.metric);
-                fprintf(out, " went from %.3g %s at N=1 to <b>%.3g %s</b> at N=", bs.median,
-                        s->key.unit, st.median, s->key.unit);
+                fputs(" went from ", out);
+                num(out, bs.median);
+                fprintf(out, " %s at N=1 to <b>", s->key.unit);
+                num(out, st.median);
+                fprintf(out, " %s</b> at N=", s->key.unit);
                 vs_bench_html(out, s->key.variant);
                 fprintf(out, " (%.2fx).</li>\n", r.median);
         }
