@@ -43,7 +43,8 @@ char *vs_bench_chart_heat(const struct vs_bench *b, const char *suite, const cha
                           size_t *points);
 char *vs_bench_chart_lines(const struct vs_bench *b, const char *suite, const char *metric,
                            size_t *points);
-/* Runs gnuplot on script (written to a file in workdir): the <svg> element
+/* Runs gnuplot ($VESSEL_BENCH_GNUPLOT, or gnuplot from PATH; set and empty:
+ * no charts) on script (written to a file in workdir): the <svg> element
  * of its output in *svg. */
 int vs_bench_gnuplot(const char *workdir, const char *script, char **svg, vs_error **err);
 

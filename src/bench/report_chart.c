@@ -290,6 +290,11 @@ static int wait_bounded(pid_t pid, int timeout_ms, int *status)
 int vs_bench_gnuplot(const char *workdir, const char *script, char **svg, vs_error **err)
 {
         *svg = NULL;
+        const char *prog = getenv("VESSEL_BENCH_GNUPLOT");
+        if (prog && !prog[0])
+                return vs_fail(err, "charts are off ($VESSEL_BENCH_GNUPLOT is empty)");
+        if (!prog)
+                prog = "gnuplot";
         _cleanup_free_ char *path = xasprintf("%s/chart.gp", workdir);
         _cleanup_free_ char *out = xasprintf("%s/chart.svg", workdir);
         if (vs_write_file_replace(path, script, strlen(script), 0600, err) < 0)
@@ -303,7 +308,7 @@ int vs_bench_gnuplot(const char *workdir, const char *script, char **svg, vs_err
                 if (o < 0 || n < 0 || dup2(o, 1) < 0 || dup2(n, 0) < 0 ||
                     (!vs_log_debug_enabled() && dup2(n, 2) < 0))
                         _exit(126);
-                execlp("gnuplot", "gnuplot", path, (char *) NULL);
+                execlp(prog, prog, path, (char *) NULL);
                 _exit(127);
         }
         int status = 0;
