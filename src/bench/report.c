@@ -130,6 +130,12 @@ static void machine_line(FILE *out, const struct vs_bench *b)
         fputs("</p>\n", out);
 }
 
+/* 4 significant digits, without an exponent for large values. */
+static void num4(FILE *out, double v)
+{
+        fprintf(out, v >= 1e4 || v <= -1e4 ? "%.0f" : "%.4g", v);
+}
+
 static void cell_row(FILE *out, const struct vs_bench *b, const struct vs_bench_series *s)
 {
         struct vs_bench_stat st;
@@ -150,12 +156,15 @@ static void cell_row(FILE *out, const struct vs_bench *b, const struct vs_bench_
         }
         fprintf(out, "%s)</td>",
                 s->key.dir == VS_BENCH_HIGHER_BETTER ? "higher is better" : "lower is better");
-        if (ran)
-                fprintf(out,
-                        "<td class=\"num\">%.4g</td><td class=\"num\">%.4g – %.4g</td>"
-                        "<td class=\"num\">%zu</td>",
-                        st.median, st.min, st.max, st.n);
-        else
+        if (ran) {
+                fputs("<td class=\"num\">", out);
+                num4(out, st.median);
+                fputs("</td><td class=\"num\">", out);
+                num4(out, st.min);
+                fputs(" – ", out);
+                num4(out, st.max);
+                fprintf(out, "</td><td class=\"num\">%zu</td>", st.n);
+        } else
                 fputs("<td></td><td></td><td class=\"num\">0</td>", out);
         if (ran && vs_bench_ratio(b, s, &r) == 0)
                 fprintf(out, "<td class=\"num\">%.2fx (%.2f – %.2f) %s</td>", r.median, r.lo, r.hi,
