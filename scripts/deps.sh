@@ -27,6 +27,9 @@ PKGS="$PKGS clang-format-14"
 # VESSEL_DEPS_OPTIONAL=0 leaves them out.
 if [ "${VESSEL_DEPS_OPTIONAL:-1}" = 1 ]; then
 	PKGS="$PKGS runc crun podman skopeo umoci time docker.io containerd"
+	# vessel bench's report: charts (gnuplot's svg terminal) and the test
+	# that renders it (headless chromium).
+	PKGS="$PKGS gnuplot-nox chromium"
 	# The network benchmark (iperf3) and the CNI tests (Debian's plugins).
 	PKGS="$PKGS iperf3 containernetworking-plugins"
 	# vessel bench's workloads (docs/bench-suites.md): stress-ng, fio.

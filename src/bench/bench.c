@@ -1,5 +1,6 @@
 /* vessel bench: the run's samples (bench.h). */
 #include "bench/bench.h"
+#include "util/cleanup.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -63,8 +64,9 @@ void vs_bench_skip(struct vs_bench *b, const struct vs_bench_key *key, const cha
         va_start(ap, fmt);
         s->skip = xvasprintf(fmt, ap);
         va_end(ap);
-        vs_progress(false, "bench %s: %s %s%s%s on %s skipped: %s", s->key.suite, s->key.test,
-                    s->key.variant[0] ? "(" : "", s->key.variant, s->key.variant[0] ? ")" : "",
+        _cleanup_free_ char *variant =
+            s->key.variant[0] ? xasprintf(" (%s)", s->key.variant) : xstrdup("");
+        vs_progress(false, "bench %s: %s%s on %s skipped: %s", s->key.suite, s->key.test, variant,
                     s->key.backend, s->skip);
 }
 

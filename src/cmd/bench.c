@@ -2,6 +2,7 @@
  * results.json (and the report) to --output, or the JSON to stdout with
  * --json. docs/bench.md. */
 #include "bench/bench.h"
+#include "bench/report.h"
 #include "cmd/cmd.h"
 #include "cmd/options.h"
 #include "util/cleanup.h"
@@ -50,6 +51,19 @@ static const struct vs_bench_suite *suite_named(const char *name)
         return NULL;
 }
 
+/* The help's summary: what bench does, and its suites (from the table). */
+static char *suites_help(void)
+{
+        char *text = xstrdup("Measure native, container and VM overhead and interference on "
+                             "this machine.\n\nSuites (all when none is named):");
+        for (const struct vs_bench_suite *s = vs_bench_suites; s->name; s++) {
+                char *t = xasprintf("%s\n  %-14s %s", text, s->name, s->summary);
+                free(text);
+                text = t;
+        }
+        return text;
+}
+
 static int write_results(struct vs_bench *b, bool to_stdout, vs_error **err)
 {
         json_object *doc = json_object_new_object();
@@ -83,10 +97,9 @@ int cmd_bench(int argc, char **argv)
             {"json", 0, VS_OPT_BOOL, &json, NULL, "print results.json on stdout"},
             VS_OPT_TABLE_END,
         };
-        struct vs_cmdline cl = {
-            "bench", "[OPTIONS] [SUITE...]",
-            "Measure native, container and VM overhead and interference on this machine.", opts,
-            VS_PARSE_INTERSPERSED};
+        _cleanup_free_ char *summary = suites_help();
+        struct vs_cmdline cl = {"bench", "[OPTIONS] [SUITE...]", summary, opts,
+                                VS_PARSE_INTERSPERSED};
         int first = vs_parse_options(&cl, argc, argv);
         if (first < 0)
                 return cl.status;
@@ -125,6 +138,7 @@ int cmd_bench(int argc, char **argv)
                      .vessel = self,
                      .workdir = work},
         };
+        b.machine = vs_bench_machine();
         int status = 0;
         if (output && vs_mkdir_p(output, 0755, &err) < 0)
                 goto fail;
@@ -144,6 +158,8 @@ int cmd_bench(int argc, char **argv)
         if (isatty(STDERR_FILENO))
                 vs_progress_clear();
         if (write_results(&b, json, &err) < 0)
+                goto fail;
+        if (output && vs_bench_report_write(&b, output, &err) < 0)
                 goto fail;
         goto out;
 fail:

@@ -1,0 +1,389 @@
+/* vessel bench, suite "start": how long a program takes to begin and to
+ * end, per backend, for the same static program (the host's busybox):
+ *
+ *   native      fork + exec of /bin/busybox
+ *   floor       bench/floor (when built beside vessel): the bare
+ *               clone + pivot_root + exec a container start cannot go below
+ *   container   vessel run --rm busybox (the built-in image vessel makes
+ *               from that same busybox, in a data root of the bench's own)
+ *   vm          the same with --isolation=vm: a cold boot
+ *   vm-restore  a VM from a checkpoint: needs `vessel restore`
+ *
+ * "first-instruction" is the time from fork to the first byte the program
+ * writes (its first act), "exit" the time until the command that ran it
+ * has exited (container and VM cleaned up). Both in ms, lower is better;
+ * the report divides each by native's. */
+#include "bench/bench.h"
+#include "bench/stats.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/log.h"
+#include "util/strv.h"
+#include "util/xalloc.h"
+#include "vm/vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define MARKER   "vessel-bench-start"
+#define BUSYBOX  "/bin/busybox"
+#define RUN_MS   180000 /* a TCG boot takes seconds; a hang ends here */
+#define STDERR_F "start-stderr"
+
+struct timed {
+        double first_ms, exit_ms;
+};
+
+static double now_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* The last non-empty line of the command's stderr, for a skip reason. */
+static char *last_line(const char *path)
+{
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+        if (vs_read_file(path, &text, &len, NULL) < 0 || len == 0)
+                return xstrdup("no message");
+        while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == ' '))
+                text[--len] = '\0';
+        char *nl = strrchr(text, '\n');
+        return xstrdup(nl ? nl + 1 : text);
+}
+
+static void end_child(pid_t pid, int *status)
+{
+        kill(pid, SIGTERM);
+        for (int i = 0; i < 500; i++) {
+                if (waitpid(pid, status, WNOHANG) == pid)
+                        return;
+                struct timespec ts = {0, 20 * 1000 * 1000};
+                nanosleep(&ts, NULL);
+        }
+        kill(pid, SIGKILL);
+        waitpid(pid, status, 0);
+}
+
+/* Reads out until EOF or the deadline: the time of the first byte, and
+ * whether MARKER came. */
+static int read_output(int fd, double t0, double *first, bool *marker)
+{
+        char buf[4096], seen[256] = "";
+        size_t have = 0;
+        *first = -1;
+        for (;;) {
+                int left = (int) (t0 + RUN_MS - now_ms());
+                if (left <= 0)
+                        return -1;
+                struct pollfd p = {fd, POLLIN, 0};
+                int r = poll(&p, 1, left);
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r <= 0)
+                        return -1;
+                ssize_t n = read(fd, buf, sizeof(buf));
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        break;
+                if (*first < 0)
+                        *first = now_ms() - t0;
+                size_t take =
+                    (size_t) n < sizeof(seen) - 1 - have ? (size_t) n : sizeof(seen) - 1 - have;
+                memcpy(seen + have, buf, take);
+                have += take;
+                seen[have] = '\0';
+        }
+        *marker = strstr(seen, MARKER) != NULL;
+        return 0;
+}
+
+/* Runs argv (envp) with stdout on a pipe: *t its times. On failure *why
+ * says what went wrong (the command's last stderr line). */
+static int timed_run(struct vs_bench *b, char *const argv[], char *const envp[], struct timed *t,
+                     char **why)
+{
+        _cleanup_free_ char *errpath = xasprintf("%s/" STDERR_F, b->opts.workdir);
+        int fds[2];
+        if (pipe2(fds, O_CLOEXEC) < 0) {
+                *why = xasprintf("pipe: %s", strerror(errno));
+                return -1;
+        }
+        double t0 = now_ms();
+        pid_t pid = fork();
+        if (pid < 0) {
+                *why = xasprintf("fork: %s", strerror(errno));
+                close(fds[0]);
+                close(fds[1]);
+                return -1;
+        }
+        if (pid == 0) {
+                int e = open(errpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+                int n = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                if (e < 0 || n < 0 || dup2(n, 0) < 0 || dup2(fds[1], 1) < 0 || dup2(e, 2) < 0)
+                        _exit(126);
+                execve(argv[0], argv, envp);
+                _exit(127);
+        }
+        close(fds[1]);
+        bool marker = false;
+        int status = 0;
+        int r = read_output(fds[0], t0, &t->first_ms, &marker);
+        close(fds[0]);
+        if (r < 0) {
+                end_child(pid, &status);
+                *why = xasprintf("%s did not finish within %d s", argv[0], RUN_MS / 1000);
+                return -1;
+        }
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+        t->exit_ms = now_ms() - t0;
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !marker || t->first_ms < 0) {
+                _cleanup_free_ char *line = last_line(errpath);
+                *why = WIFEXITED(status) && WEXITSTATUS(status) == 127 && argv[0][0] == '/'
+                           ? xasprintf("cannot execute %s", argv[0])
+                           : xasprintf("%s (exit status %d)", line,
+                                       WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+                return -1;
+        }
+        return 0;
+}
+
+static const struct vs_bench_key FIRST = {"start", "first-instruction",  "", NULL, "ms",
+                                          "ms",    VS_BENCH_LOWER_BETTER};
+static const struct vs_bench_key EXIT = {
+    "start", "exit", "", NULL, "ms", "ms", VS_BENCH_LOWER_BETTER};
+
+static void skip_both(struct vs_bench *b, const char *backend, const char *why)
+{
+        struct vs_bench_key f = FIRST, e = EXIT;
+        f.backend = e.backend = backend;
+        vs_bench_skip(b, &f, "%s", why);
+        vs_bench_skip(b, &e, "%s", why);
+}
+
+/* Runs of a millisecond are at the scheduler's mercy (and this machine's
+ * other tenants'): for those, each sample is the median of INNER runs. */
+#define INNER 5
+
+static double median_of(double *v, int n)
+{
+        struct vs_bench_stat st;
+        vs_bench_stat(v, (size_t) n, &st);
+        return st.median;
+}
+
+/* warmup untimed runs, then --repeat samples recorded under backend, each
+ * the median of inner runs. */
+static void measure(struct vs_bench *b, const char *backend, char *const argv[], char *const envp[],
+                    int warmup, int inner)
+{
+        struct vs_bench_key f = FIRST, e = EXIT;
+        f.backend = e.backend = backend;
+        int total = warmup + b->opts.repeat;
+        for (int i = 0; i < total; i++) {
+                vs_bench_progress(b, "%s %d/%d%s", backend, i + 1, total,
+                                  i < warmup ? " (warm-up)" : "");
+                double first[INNER], done[INNER];
+                for (int k = 0; k < inner; k++) {
+                        struct timed t;
+                        _cleanup_free_ char *why = NULL;
+                        if (timed_run(b, argv, envp, &t, &why) < 0) {
+                                skip_both(b, backend, why);
+                                return;
+                        }
+                        first[k] = t.first_ms;
+                        done[k] = t.exit_ms;
+                }
+                if (i < warmup)
+                        continue;
+                vs_bench_record(b, &f, median_of(first, inner));
+                vs_bench_record(b, &e, median_of(done, inner));
+        }
+}
+
+/* $VESSEL_BENCH_FLOOR, or bench/floor beside the vessel binary
+ * (build/vessel -> build/bench/floor). */
+static char *floor_path(const struct vs_bench *b)
+{
+        const char *env = getenv("VESSEL_BENCH_FLOOR");
+        if (env && env[0])
+                return access(env, X_OK) == 0 ? xstrdup(env) : NULL;
+        _cleanup_free_ char *copy = xstrdup(b->opts.vessel);
+        char *p = xasprintf("%s/bench/floor", dirname(copy));
+        if (access(p, X_OK) == 0)
+                return p;
+        free(p);
+        return NULL;
+}
+
+/* A root holding only bin/busybox, for the floor. */
+static int floor_rootfs(const struct vs_bench *b, char **root, char **why)
+{
+        *root = xasprintf("%s/start-rootfs", b->opts.workdir);
+        _cleanup_free_ char *bin = xasprintf("%s/bin", *root);
+        _cleanup_free_ char *dst = xasprintf("%s/busybox", bin);
+        _cleanup_free_ char *data = NULL;
+        size_t len = 0;
+        vs_error *err = NULL;
+        if (vs_mkdir_p(bin, 0755, &err) < 0 || vs_read_file(BUSYBOX, &data, &len, &err) < 0 ||
+            vs_write_file_replace(dst, data, len, 0755, &err) < 0) {
+                *why = xstrdup(err->msg);
+                vs_error_free(&err);
+                return -1;
+        }
+        return 0;
+}
+
+static void run_floor(struct vs_bench *b)
+{
+        _cleanup_free_ char *floor = floor_path(b);
+        if (!floor) {
+                skip_both(b, "floor",
+                          "bench/floor is not built beside vessel (make "
+                          "build/bench/floor)");
+                return;
+        }
+        _cleanup_free_ char *root = NULL, *why = NULL;
+        if (floor_rootfs(b, &root, &why) < 0) {
+                skip_both(b, "floor", why);
+                return;
+        }
+        char *argv[] = {floor, root, BUSYBOX, "echo", MARKER, NULL};
+        measure(b, "floor", argv, environ, 1, INNER);
+}
+
+/* The VM's cells: skipped with the reason when QEMU or the kernel is not
+ * there (the kernel is built only outside --quick: it takes minutes). */
+static bool vm_ready(struct vs_bench *b, const char *data_root)
+{
+        vs_error *err = NULL;
+        _cleanup_free_ char *qemu = NULL, *kernel = NULL;
+        if (vs_vm_qemu_path(&qemu, &err) < 0 ||
+            vs_vm_kernel_get(data_root, !b->opts.quick, isatty(STDERR_FILENO), &kernel, &err) < 0) {
+                skip_both(b, "vm", err->msg);
+                vs_error_free(&err);
+                return false;
+        }
+        return true;
+}
+
+/* Runs argv (envp) to completion; its stdout in *out. */
+static int capture(char *const argv[], char *const envp[], char **out)
+{
+        *out = NULL;
+        int fds[2];
+        if (pipe2(fds, O_CLOEXEC) < 0)
+                return -1;
+        pid_t pid = fork();
+        if (pid == 0) {
+                int n = open("/dev/null", O_RDWR | O_CLOEXEC);
+                if (n < 0 || dup2(n, 0) < 0 || dup2(fds[1], 1) < 0 || dup2(n, 2) < 0)
+                        _exit(126);
+                execve(argv[0], argv, envp);
+                _exit(127);
+        }
+        close(fds[1]);
+        size_t len = 0;
+        char buf[4096];
+        ssize_t n;
+        while (pid > 0 && ((n = read(fds[0], buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR)))
+                if (n > 0) {
+                        *out = xrealloc(*out, len + (size_t) n + 1);
+                        memcpy(*out + len, buf, (size_t) n);
+                        len += (size_t) n;
+                        (*out)[len] = '\0';
+                }
+        close(fds[0]);
+        int status = 0;
+        if (pid < 0 || waitpid(pid, &status, 0) < 0)
+                return -1;
+        return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+/* Removes whatever an interrupted run left in the bench's own data root
+ * (a container killed at its deadline), so that the scratch directory can
+ * go. */
+static void leftovers(const struct vs_bench *b, char **env)
+{
+        char *ps[] = {(char *) b->opts.vessel, "ps", "-aq", NULL};
+        _cleanup_free_ char *ids = NULL;
+        if (capture(ps, env, &ids) < 0 || !ids)
+                return;
+        char *save = NULL;
+        for (char *id = strtok_r(ids, "\n", &save); id; id = strtok_r(NULL, "\n", &save)) {
+                char *rm[] = {(char *) b->opts.vessel, "rm", "-f", id, NULL};
+                _cleanup_free_ char *out = NULL;
+                if (capture(rm, env, &out) < 0)
+                        vs_warn("bench start: cannot remove container %s", id);
+        }
+}
+
+/* `vessel restore` exists in this binary (issue 10 adds it). */
+static bool have_restore(const struct vs_bench *b)
+{
+        pid_t pid = fork();
+        if (pid == 0) {
+                int n = open("/dev/null", O_RDWR | O_CLOEXEC);
+                if (n < 0 || dup2(n, 0) < 0 || dup2(n, 1) < 0 || dup2(n, 2) < 0)
+                        _exit(126);
+                execl(b->opts.vessel, b->opts.vessel, "restore", "--help", (char *) NULL);
+                _exit(127);
+        }
+        int status = 0;
+        if (pid < 0 || waitpid(pid, &status, 0) < 0)
+                return false;
+        return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+int vs_bench_start_run(struct vs_bench *b, vs_error **err)
+{
+        (void) err;
+        _cleanup_free_ char *data = xasprintf("%s/start-data", b->opts.workdir);
+        _cleanup_free_ char *run = xasprintf("%s/start-run", b->opts.workdir);
+        _cleanup_strv_ char **env = strv_copy(environ);
+        _cleanup_free_ char *e1 = xasprintf("VESSEL_ROOT=%s", data);
+        _cleanup_free_ char *e2 = xasprintf("VESSEL_RUNTIME_ROOT=%s", run);
+        strv_env_set(&env, e1);
+        strv_env_set(&env, e2);
+        char *vessel = (char *) b->opts.vessel;
+
+        if (vs_bench_wants(b, VS_BENCH_NATIVE)) {
+                char *argv[] = {BUSYBOX, "echo", MARKER, NULL};
+                measure(b, "native", argv, environ, 1, INNER);
+        }
+        if (vs_bench_wants(b, VS_BENCH_CONTAINER)) {
+                run_floor(b);
+                char *argv[] = {vessel, "run", "--rm", "busybox", "echo", MARKER, NULL};
+                measure(b, "container", argv, env, 1, 1);
+        }
+        if (vs_bench_wants(b, VS_BENCH_VM)) {
+                if (vm_ready(b, data)) {
+                        char *argv[] = {vessel,    "run",  "--rm", "--isolation=vm",
+                                        "busybox", "echo", MARKER, NULL};
+                        measure(b, "vm", argv, env, b->opts.quick ? 0 : 1, 1);
+                }
+                if (!have_restore(b))
+                        skip_both(b, "vm-restore", "vessel restore not available");
+                else
+                        skip_both(b, "vm-restore",
+                                  "vessel restore is present but the bench does not drive VM "
+                                  "checkpoints yet");
+        }
+        leftovers(b, env);
+        return 0;
+}
