@@ -130,6 +130,32 @@ def test_create_ls_inspect_rm(net):
     one_error(net("network", "rm", "bridge"), "default network")
 
 
+def test_ls_format(net):
+    """network ls --format: Docker's fields, table, json; a bad field is an error."""
+    nid = net.ok("network", "create", "--internal", "--label", "a=b", "--label", "c=d",
+                 "--ipv6", "--subnet", "10.22.0.0/24", "--subnet", "fd00:22::/64", "fmt").strip()
+    did = net.net("bridge")["Id"]
+    lines = net.ok("network", "ls", "--format",
+                   "{{.ID}}|{{.Name}}|{{.Driver}}|{{.Scope}}|{{.IPv6}}|{{.Internal}}|{{.Labels}}"
+                   ).splitlines()
+    assert sorted(lines) == sorted([f"{nid[:12]}|fmt|bridge|local|true|true|a=b,c=d",
+                                    f"{did[:12]}|bridge|bridge|local|false|false|"]), lines
+    created = net.ok("network", "ls", "--filter", "name=fmt", "--format", "{{.CreatedAt}}")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? \+0000 UTC\n", created), created
+    table = net.ok("network", "ls", "--no-trunc", "--filter", "name=fmt", "--format",
+                   "table {{.ID}}\t{{.Name}}\t{{.Internal}}").splitlines()
+    assert re.fullmatch(r"NETWORK ID\s+NAME\s+INTERNAL", table[0]), table
+    assert re.fullmatch(rf"{nid}\s+fmt\s+true", table[1]), table
+    rows = [json.loads(line) for line in
+            net.ok("network", "ls", "--filter", "name=fmt", "--format", "json").splitlines()]
+    assert rows == [{"ID": nid[:12], "Name": "fmt", "Driver": "bridge", "Scope": "local",
+                     "IPv6": "true", "Internal": "true", "Labels": "a=b,c=d",
+                     "CreatedAt": created.strip()}], rows
+    bad = net("network", "ls", "--format", "{{.Nope}}")
+    assert bad.returncode != 0 and "Nope" in bad.stderr and bad.stdout == "", bad
+    net.ok("network", "rm", "fmt")
+
+
 @pytest.mark.parametrize("args, mentions", [
     (["--subnet", "10.1.0.0/33", "x"], ["--subnet", "10.1.0.0/33"]),
     (["--subnet", "banana", "x"], ["--subnet", "banana"]),
