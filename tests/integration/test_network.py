@@ -885,7 +885,8 @@ def cni(net, tmp_path):
         {"type": "bridge", "bridge": "cni-vs0", "isGateway": True, "ipMasq": True,
          "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.88.5.0/24"}]],
                   "routes": [{"dst": "0.0.0.0/0"}], "dataDir": str(ipam)}},
-        {"type": "portmap", "capabilities": {"portMappings": True}}]}
+        {"type": "portmap", "capabilities": {"portMappings": True}},
+        {"type": "firewall", "backend": "iptables"}]}
     (confdir / "10-cninet.conflist").write_text(json.dumps(conf))
     broken = {"cniVersion": "1.0.0", "name": "broken", "type": "nosuchplugin"}
     (confdir / "20-broken.conf").write_text(json.dumps(broken))
@@ -893,6 +894,12 @@ def cni(net, tmp_path):
     cfg.write_text(json.dumps({"cni-config-dir": str(confdir)}))
     net.env["VESSEL_CONFIG"] = str(cfg)
     yield ipam / "cninet"
+
+
+def firewall_rules(net):
+    """The CNI firewall plugin's iptables chain in the test's namespace."""
+    return subprocess.run(["ip", "netns", "exec", net.netns, "iptables", "-S", "CNI-FORWARD"],
+                          capture_output=True, text=True, check=True).stdout
 
 
 def cni_leases(d):
@@ -910,6 +917,8 @@ def test_cni_network_add_check_del(net, cni):
     assert cni_leases(cni) == [ip]
     assert f"inet {ip}/24" in net.ok("exec", "c1", "ip", "-4", "addr", "show", "eth0")
     net.ok("network", "check", "c1")
+    # firewall's rules (iptables, in the test's namespace): the address let through.
+    assert f"-A CNI-FORWARD -d {ip}/32" in firewall_rules(net), firewall_rules(net)
     helpers.wait_for(lambda: subprocess.run(
         ["ip", "netns", "exec", net.netns, "busybox", "wget", "-qO-", f"http://{ip}/i.html"],
         capture_output=True).returncode == 0, what="httpd over the CNI bridge")
@@ -920,8 +929,13 @@ def test_cni_network_add_check_del(net, cni):
     net.ok("stop", "-t", "0", "c1")
     net.ok("start", "c1")
     assert len(cni_leases(cni)) == 1
+    # ... and firewall's rules of the earlier address with it.
+    ip2 = json.loads(net.ok("inspect", "c1"))[0]["NetworkSettings"]["IPAddress"]
+    rules = firewall_rules(net)
+    assert rules.count(f"-d {ip2}/32") == 1 and (ip2 == ip or ip not in rules), rules
     net.ok("rm", "-f", "c1")
     assert cni_leases(cni) == []
+    assert "10.88.5." not in firewall_rules(net)
     assert "veth" not in net.ip("-o", "link")
     # The native driver is still there beside it.
     net.ok("run", "--rm", "--network", "bridge", "busybox", "true")
