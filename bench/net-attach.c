@@ -11,11 +11,12 @@
  * Run as root inside a network namespace of its own (bench/net.sh does):
  * it makes vessel0 there. Usage: net-attach DATA_ROOT [N]. Linked against
  * vessel's objects (see the Makefile). */
-#include "net/net.h"
+#include "net/internal.h"
 #include "util/cleanup.h"
 #include "util/xalloc.h"
 
 #include <fcntl.h>
+#include <net/if.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,8 +26,9 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { LEASE, HOSTS, ATTACH, RELEASE, TOTAL, NSTEPS };
-static const char *const step_names[] = {"lease", "hosts", "attach", "release", "total"};
+enum { LEASE, HOSTS, ATTACH, RELEASE, TOTAL, GONE, NSTEPS };
+static const char *const step_names[] = {"lease",   "hosts", "attach",
+                                         "release", "total", "(kernel: veth gone after)"};
 
 static double clock_ms(clockid_t id)
 {
@@ -130,10 +132,19 @@ int main(int argc, char **argv)
                         die(err, "attach");
                 w[3] = clock_ms(CLOCK_MONOTONIC);
                 c[3] = clock_ms(CLOCK_THREAD_CPUTIME_ID);
-                /* The container exits: its namespace goes (the kernel takes
-                 * the veth with it, asynchronously), then rm. */
+                /* The container exits: its namespace goes and the kernel
+                 * takes the veth with it, asynchronously; rm comes later
+                 * (after the monitor's and the runtime's clean-up), when
+                 * the veth is gone, which is waited for here (at most 2 s:
+                 * release deletes one still there). */
                 close(hold);
                 waitpid(pid, NULL, 0);
+                char veth[16];
+                vs_net_veth_name(id, "eth0", veth);
+                double g0 = clock_ms(CLOCK_MONOTONIC);
+                while (if_nametoindex(veth) != 0 && clock_ms(CLOCK_MONOTONIC) - g0 < 2000)
+                        usleep(200);
+                double gone = clock_ms(CLOCK_MONOTONIC) - g0;
                 double w3 = clock_ms(CLOCK_MONOTONIC), c3 = clock_ms(CLOCK_THREAD_CPUTIME_ID);
                 if (vs_net_release(root, id, &err) < 0)
                         die(err, "release");
@@ -147,10 +158,13 @@ int main(int argc, char **argv)
                 }
                 wall[TOTAL][i] = w[4] - w[0];
                 cpu[TOTAL][i] = c[4] - c[0];
+                wall[GONE][i] = gone;
+                cpu[GONE][i] = 0;
         }
         printf("network layer per bridged container, median of %d (ms): wall / CPU\n", n);
-        for (int s = 0; s < NSTEPS; s++)
+        for (int s = 0; s < GONE; s++)
                 printf("  %-8s %7.3f / %7.3f\n", step_names[s], median(wall[s], n),
                        median(cpu[s], n));
+        printf("  %s %.3f\n", step_names[GONE], median(wall[GONE], n));
         return 0;
 }

@@ -11,6 +11,8 @@
 #      the host's /usr bound read-only): the namespace's loopback, container
 #      to container on one bridge, and host to container through a published
 #      port (127.0.0.1:5201 -> DNAT); the ratios to loopback;
+#   1a. the network layer's own share of a bridged start (lease, hosts,
+#      attach, release: build/bench/net-attach, wall and CPU time);
 #   1b. the same with a CNI network list (Debian's bridge + host-local +
 #      portmap + firewall),
 #      beside the native driver, when containernetworking-plugins is there;
@@ -91,6 +93,16 @@ echo "run --rm (loopback-only namespace):     $(median_ms <"$tmp/times.default")
 echo "run --rm --network bridge:              $bridge"
 echo "run --rm --network bridge -p 8080:80:   $(median_ms <"$tmp/times.ports")"
 echo "bridge - none:                          $(echo "$bridge $none" | awk '{printf "%.1f", $1 - $2}')"
+# The same difference taken per round (the two runs of a round are
+# neighbours in time, so the machine's drift cancels), then the median.
+echo "bridge - none, median of per-round differences: $(paste "$tmp/times.bridge" "$tmp/times.none" | awk '{print $1 - $2}' | median_ms)"
+# The network layer's own share, without the rest of a start around it
+# (build/bench/net-attach, `make build/bench/net-attach`).
+attach=${NET_ATTACH:-$here/build/bench/net-attach}
+if [ -x "$attach" ]; then
+	mkdir -p "$tmp/attach"
+	nsenter --net=/run/netns/"$ns" "$attach" "$tmp/attach" "$n"
+fi
 [ -z "$cni" ] || echo "run --rm --network CNI (bridge+host-local+portmap+firewall): $(median_ms <"$tmp/times.cni")"
 
 v run -d --name bench-a --network bridge busybox sleep 300 >/dev/null
