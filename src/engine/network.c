@@ -443,6 +443,10 @@ int vs_engine_net_attach(struct vs_engine *e, const struct vs_ctr *c, pid_t pid,
                 return 0;
         if (vs_net_attach(e->data_root, c->id, pid, err) < 0)
                 return vs_error_wrap(err, "cannot connect container %s to its networks", c->name);
+        /* Published ports answer on [::1] too, through a relay (as
+         * Docker's docker-proxy). */
+        if (vs_net_proxy_spawn(e->data_root, c->id, pid, err) < 0)
+                return vs_error_wrap(err, "cannot publish the ports of container %s", c->name);
         return 0;
 }
 

@@ -146,6 +146,12 @@ int vs_net_disconnect(const char *data_root, const char *ctr_id, const char *ctr
  * not an error. */
 int vs_net_release(const char *data_root, const char *ctr_id, vs_error **err);
 
+/* The [::1] relay of the container's TCP ports published on every
+ * address (src/net/proxy.c): listeners bound here (a taken port is the
+ * error), relayed by a child of the caller that ends with the caller or
+ * with process init. Nothing to relay is not an error. */
+int vs_net_proxy_spawn(const char *data_root, const char *ctr_id, pid_t init, vs_error **err);
+
 /* Docker's NetworkSettings of a container (Networks.<name> with
  * IPAddress, IPPrefixLen, Gateway; the same at top level; Ports), or NULL
  * when it holds no lease. */
