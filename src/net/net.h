@@ -203,6 +203,7 @@ struct vs_cni_args {
         char **plugin_dirs;
         const char *cache_path;     /* result and config, for DEL and CHECK */
         json_object *port_mappings; /* runtimeConfig.portMappings, or NULL */
+        const char *args;           /* CNI_ARGS ("IgnoreUnknown=1;IP=..."), or NULL */
 };
 /* The network list named name in dir (.conflist, .conf, .json; a .conf
  * made a list of one), or *out NULL when there is none. */
