@@ -11,7 +11,10 @@
 #      the host's /usr bound read-only): the namespace's loopback, container
 #      to container on one bridge, and host to container through a published
 #      port (127.0.0.1:5201 -> DNAT); the ratios to loopback;
-#   1b. the same with a CNI network list (Debian's bridge + host-local),
+#   1a. the network layer's own share of a bridged start (lease, hosts,
+#      attach, release: build/bench/net-attach, wall and CPU time);
+#   1b. the same with a CNI network list (Debian's bridge + host-local +
+#      portmap + firewall),
 #      beside the native driver, when containernetworking-plugins is there;
 #   4. TCP connect latency (python3, median of 300 connects) to loopback,
 #      to a container's address, and to a published port.
@@ -56,7 +59,8 @@ one() { # LABEL ARGS...: one timed run appended to times.LABEL
 }
 
 v run --rm --network bridge busybox true >/dev/null # creates vessel0 and the nft table
-# A CNI network from Debian's plugins (bridge + host-local), when installed.
+# A CNI network from Debian's plugins (bridge + host-local + portmap +
+# firewall, the issue's chain), when installed.
 cni=""
 if [ -x /usr/lib/cni/bridge ] && [ -x /usr/lib/cni/host-local ]; then
 	mkdir -p "$tmp/net.d"
@@ -64,7 +68,9 @@ if [ -x /usr/lib/cni/bridge ] && [ -x /usr/lib/cni/host-local ]; then
 {"cniVersion": "1.0.0", "name": "benchcni", "plugins": [
  {"type": "bridge", "bridge": "cni-bench0", "isGateway": true,
   "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.88.9.0/24"}]],
-           "routes": [{"dst": "0.0.0.0/0"}], "dataDir": "$tmp/cni-ipam"}}]}
+           "routes": [{"dst": "0.0.0.0/0"}], "dataDir": "$tmp/cni-ipam"}},
+ {"type": "portmap", "capabilities": {"portMappings": true}},
+ {"type": "firewall", "backend": "iptables"}]}
 EOF
 	echo "{\"cni-config-dir\": \"$tmp/net.d\"}" >"$tmp/vessel.json"
 	export VESSEL_CONFIG="$tmp/vessel.json"
@@ -87,7 +93,17 @@ echo "run --rm (loopback-only namespace):     $(median_ms <"$tmp/times.default")
 echo "run --rm --network bridge:              $bridge"
 echo "run --rm --network bridge -p 8080:80:   $(median_ms <"$tmp/times.ports")"
 echo "bridge - none:                          $(echo "$bridge $none" | awk '{printf "%.1f", $1 - $2}')"
-[ -z "$cni" ] || echo "run --rm --network CNI (bridge+host-local): $(median_ms <"$tmp/times.cni")"
+# The same difference taken per round (the two runs of a round are
+# neighbours in time, so the machine's drift cancels), then the median.
+echo "bridge - none, median of per-round differences: $(paste "$tmp/times.bridge" "$tmp/times.none" | awk '{print $1 - $2}' | median_ms)"
+# The network layer's own share, without the rest of a start around it
+# (build/bench/net-attach, `make build/bench/net-attach`).
+attach=${NET_ATTACH:-$here/build/bench/net-attach}
+if [ -x "$attach" ]; then
+	mkdir -p "$tmp/attach"
+	nsenter --net=/run/netns/"$ns" "$attach" "$tmp/attach" "$n"
+fi
+[ -z "$cni" ] || echo "run --rm --network CNI (bridge+host-local+portmap+firewall): $(median_ms <"$tmp/times.cni")"
 
 v run -d --name bench-a --network bridge busybox sleep 300 >/dev/null
 v run -d --name bench-b --network bridge busybox sleep 300 >/dev/null

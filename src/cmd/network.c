@@ -155,18 +155,68 @@ static bool filters_match(json_object *n, char **filters)
         return true;
 }
 
+/* Docker's network ls context: ID, Name, Driver, Scope, IPv6, Internal,
+ * Labels ("k=v,..."), CreatedAt. */
+#define NETWORK_TABLE "{{.ID}}\\t{{.Name}}\\t{{.Driver}}\\t{{.Scope}}"
+
+static json_object *ls_row(json_object *n, bool no_trunc)
+{
+        json_object *o = json_object_new_object();
+        const char *id = json_object_get_string(json_object_object_get(n, "Id"));
+        _cleanup_free_ char *shown = xstrndup(id, no_trunc ? 64 : 12);
+        json_object_object_add(o, "ID", json_object_new_string(shown));
+        static const char *const copied[] = {"Name", "Driver", "Scope"};
+        for (size_t i = 0; i < sizeof(copied) / sizeof(copied[0]); i++)
+                json_object_object_add(o, copied[i],
+                                       json_object_get(json_object_object_get(n, copied[i])));
+        json_object_object_add(
+            o, "IPv6",
+            json_object_new_string(json_object_get_boolean(json_object_object_get(n, "EnableIPv6"))
+                                       ? "true"
+                                       : "false"));
+        json_object_object_add(
+            o, "Internal",
+            json_object_new_string(
+                json_object_get_boolean(json_object_object_get(n, "Internal")) ? "true" : "false"));
+        char *labels = xstrdup("");
+        json_object_object_foreach(json_object_object_get(n, "Labels"), k, v)
+        {
+                char *t = xasprintf("%s%s%s=%s", labels, *labels ? "," : "", k,
+                                    json_object_get_string(v));
+                free(labels);
+                labels = t;
+        }
+        json_object_object_add(o, "Labels", json_object_new_string(labels));
+        free(labels);
+        /* RFC 3339 UTC as Docker prints time.Time: "2006-01-02 15:04:05.999999999 +0000 UTC". */
+        _cleanup_free_ char *created =
+            xstrdup(json_object_get_string(json_object_object_get(n, "Created")));
+        char *t = strchr(created, 'T'), *z = strchr(created, 'Z');
+        if (t)
+                *t = ' ';
+        if (z)
+                *z = '\0';
+        _cleanup_free_ char *at = xasprintf("%s +0000 UTC", created);
+        json_object_object_add(o, "CreatedAt", json_object_new_string(at));
+        return o;
+}
+
 int cmd_network_ls(int argc, char **argv)
 {
         bool quiet = false, no_trunc = false;
+        const char *format = NULL;
         _cleanup_strv_ char **filters = NULL;
         const struct vs_option opts[] = {
             {"quiet", 'q', VS_OPT_BOOL, &quiet, NULL, "names' ids only"},
             {"no-trunc", 0, VS_OPT_BOOL, &no_trunc, NULL, "full ids"},
             {"filter", 'f', VS_OPT_LIST, &filters, "KEY=VALUE",
              "name=, id=, label=K[=V], driver= (repeatable)"},
+            {"format", 0, VS_OPT_STRING, &format, "T",
+             "a Go template (.ID .Name .Driver .Scope .IPv6 .Internal .Labels .CreatedAt), "
+             "table or json"},
             VS_OPT_TABLE_END,
         };
-        struct vs_cmdline cl = {"network ls", "[-q] [--no-trunc] [--filter KEY=VALUE]",
+        struct vs_cmdline cl = {"network ls", "[-q] [--no-trunc] [--filter KEY=VALUE] [--format T]",
                                 "List networks.", opts, VS_PARSE_INTERSPERSED};
         int first = vs_parse_options(&cl, argc, argv);
         if (first < 0)
@@ -180,22 +230,29 @@ int cmd_network_ls(int argc, char **argv)
         _cleanup_json_ json_object *all = NULL;
         if (vs_net_list(data_root(), &all, &err) < 0)
                 return vs_report_error(&err);
-        int w = no_trunc ? 64 : 12;
-        if (!quiet)
-                printf("%-*s   %-20s %-8s %s\n", w, "NETWORK ID", "NAME", "DRIVER", "SCOPE");
+        _cleanup_json_ json_object *rows = json_object_new_array();
         for (size_t i = 0; i < json_object_array_length(all); i++) {
                 json_object *n = json_object_array_get_idx(all, i);
-                const char *id = json_object_get_string(json_object_object_get(n, "Id"));
                 if (!filters_match(n, filters))
                         continue;
                 if (quiet)
-                        printf("%.*s\n", w, id);
+                        printf("%.*s\n", no_trunc ? 64 : 12,
+                               json_object_get_string(json_object_object_get(n, "Id")));
                 else
-                        printf("%.*s   %-20s %-8s %s\n", w, id,
-                               json_object_get_string(json_object_object_get(n, "Name")), "bridge",
-                               "local");
+                        json_object_array_add(rows, ls_row(n, no_trunc));
         }
-        return 0;
+        if (quiet)
+                return 0;
+        static const char *const heads[][2] = {
+            {"ID", "NETWORK ID"}, {"Name", "NAME"},
+            {"Driver", "DRIVER"}, {"Scope", "SCOPE"},
+            {"IPv6", "IPV6"},     {"Internal", "INTERNAL"},
+            {"Labels", "LABELS"}, {"CreatedAt", "CREATED AT"},
+        };
+        _cleanup_json_ json_object *header = json_object_new_object();
+        for (size_t i = 0; i < sizeof(heads) / sizeof(heads[0]); i++)
+                json_object_object_add(header, heads[i][0], json_object_new_string(heads[i][1]));
+        return vs_cmd_format_list(format, NETWORK_TABLE, header, rows);
 }
 
 int cmd_network_inspect(int argc, char **argv)

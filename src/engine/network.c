@@ -163,7 +163,6 @@ static int check_cni(const struct vs_run_flags *f, const char *name, json_object
                 bool set;
                 const char *flag;
         } v[] = {
-            {f->ip != NULL, "--ip"},
             {f->ip6 != NULL, "--ip6"},
             {f->net_aliases != NULL, "--network-alias"},
             {f->mac_address != NULL, "--mac-address"},
@@ -172,6 +171,11 @@ static int check_cni(const struct vs_run_flags *f, const char *name, json_object
                 if (v[i].set)
                         return vs_fail(err, "%s: not supported with the CNI network '%s'",
                                        v[i].flag, name);
+        /* --ip goes to the IPAM plugin as CNI_ARGS IP= (host-local's,
+         * as podman passes it); the plugin checks it against its range. */
+        unsigned char a4[4];
+        if (f->ip && inet_pton(AF_INET, f->ip, a4) != 1)
+                return vs_fail(err, "--ip: '%s' is not an IPv4 address", f->ip);
         json_object_object_add(hc, "CniNetwork", json_object_new_string(name));
         json_object_object_add(hc, "Networks", json_object_new_array());
         /* The list and plugin directories as found now: the monitor and
@@ -385,6 +389,9 @@ static int cni_attach(const struct vs_ctr *c, const char *name, pid_t pid, vs_er
         _cleanup_json_ json_object *pm =
             port_mappings(json_object_object_get(c->host_config, "PortBindings"));
         a.port_mappings = json_object_array_length(pm) ? pm : NULL;
+        const char *ip = hc_str(c->host_config, "IPv4Address");
+        _cleanup_free_ char *args = ip ? xasprintf("IgnoreUnknown=1;IP=%s", ip) : NULL;
+        a.args = args;
         return vs_cni_add(l, &a, err);
 }
 
@@ -443,6 +450,10 @@ int vs_engine_net_attach(struct vs_engine *e, const struct vs_ctr *c, pid_t pid,
                 return 0;
         if (vs_net_attach(e->data_root, c->id, pid, err) < 0)
                 return vs_error_wrap(err, "cannot connect container %s to its networks", c->name);
+        /* Published ports answer on [::1] too, through a relay (as
+         * Docker's docker-proxy). */
+        if (vs_net_proxy_spawn(e->data_root, c->id, pid, err) < 0)
+                return vs_error_wrap(err, "cannot publish the ports of container %s", c->name);
         return 0;
 }
 

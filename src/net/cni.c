@@ -129,7 +129,8 @@ static int exec_plugin(const char *bin, const char *cmd, const struct vs_cni_arg
         _cleanup_free_ char *e3 = xasprintf("CNI_NETNS=%s", a->netns ? a->netns : "");
         _cleanup_free_ char *e4 = xasprintf("CNI_IFNAME=%s", a->ifname);
         _cleanup_free_ char *e5 = xasprintf("CNI_PATH=%s", path ? path : "");
-        char *env[] = {e1, e2, e3, e4, e5, "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
+        _cleanup_free_ char *e6 = a->args ? xasprintf("CNI_ARGS=%s", a->args) : NULL;
+        char *env[] = {e1, e2, e3, e4, e5, "PATH=/usr/sbin:/usr/bin:/sbin:/bin", e6, NULL};
         pid_t pid = fork();
         if (pid < 0)
                 return vs_fail_errno(err, "fork");

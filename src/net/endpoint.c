@@ -250,6 +250,11 @@ static void refresh_ctr(struct vs_netdb *db, const char *cid, const char *path)
 
 void vs_net_refresh_hosts(struct vs_netdb *db, json_object *net)
 {
+        /* On the default network a container's section names only itself:
+         * a peer coming or going changes no other file (with 50 containers
+         * on it, a start would otherwise rewrite 50 files). */
+        if (strcmp(vs_net_str(net, "Name"), VS_NET_DEFAULT) == 0)
+                return;
         json_object_object_foreach(json_object_object_get(net, "Endpoints"), cid, ep)
             refresh_ctr(db, cid, vs_net_str(ep, "HostsPath"));
 }
@@ -387,12 +392,20 @@ static int wire(struct vs_netdb *db, json_object *net, const char *ctr_id, json_
         uint32_t gw, ip;
         vs_net_addrs(net, &s, &gw);
         vs_ipv4_parse("IP", vs_net_str(ep, "IP"), &ip, NULL);
-        const char *bridge = vs_net_str(net, "Bridge");
-        if (vs_nl_bridge_ensure(bridge, gw, s.prefix, err) < 0)
-                return -1;
+        const char *sub6 = vs_net_str(net, "Subnet6");
+        unsigned p6 = *sub6 ? (unsigned) atoi(strchr(sub6, '/') + 1) : 0;
+        struct vs_nl_bridge br = {
+            .name = vs_net_str(net, "Bridge"),
+            .gw = gw,
+            .prefix = s.prefix,
+            .gw6 = *sub6 ? vs_net_str(net, "Gateway6") : NULL,
+            .prefix6 = p6,
+        };
         if (!json_object_get_boolean(json_object_object_get(net, "Wired"))) {
                 /* First use: the network's NAT; recorded first, so that a
                  * removal after a crash in between still removes it. */
+                if (vs_nl_bridge_ensure(&br, err) < 0)
+                        return -1;
                 json_object_object_add(net, "Wired", json_object_new_boolean(true));
                 if (vs_netdb_save(db, err) < 0 || vs_net_nat_setup(net, err) < 0)
                         return -1;
@@ -405,19 +418,21 @@ static int wire(struct vs_netdb *db, json_object *net, const char *ctr_id, json_
             vs_mac_parse("--mac-address", vs_net_str(ep, "MacAddress"), mac, NULL) == 0)
                 macp = mac;
         /* A veth of an earlier run whose namespace is still alive. */
-        if (vs_nl_link_del(veth, err) < 0 ||
-            vs_nl_veth_create(veth, bridge, nsfd, ifn, macp, err) < 0)
+        if (vs_nl_link_del(veth, err) < 0 || vs_nl_veth_create(&br, veth, nsfd, ifn, macp, err) < 0)
                 return -1;
         /* The default route goes through the first interface's network. */
         bool internal = json_object_get_boolean(json_object_object_get(net, "Internal"));
         bool route = !internal && strcmp(ifn, "eth0") == 0;
-        const char *sub6 = vs_net_str(net, "Subnet6");
-        unsigned p6 = *sub6 ? (unsigned) atoi(strchr(sub6, '/') + 1) : 0;
-        if (vs_nl_configure_peer(nsfd, ifn, ip, s.prefix, route ? gw : 0, err) < 0 ||
-            (*sub6 && (vs_nl_addr6(-1, bridge, vs_net_str(net, "Gateway6"), p6, NULL, err) < 0 ||
-                       vs_nl_addr6(nsfd, ifn, vs_net_str(ep, "IP6"), p6,
-                                   route ? vs_net_str(net, "Gateway6") : NULL, err) < 0)) ||
-            vs_net_ports_apply(ctr_id, ep, err) < 0) {
+        struct vs_nl_peer peer = {
+            .ifname = ifn,
+            .ip = ip,
+            .prefix = s.prefix,
+            .gw = route ? gw : 0,
+            .ip6 = *sub6 ? vs_net_str(ep, "IP6") : NULL,
+            .prefix6 = p6,
+            .gw6 = *sub6 && route ? vs_net_str(net, "Gateway6") : NULL,
+        };
+        if (vs_nl_configure_peer(nsfd, &peer, err) < 0 || vs_net_ports_apply(ctr_id, ep, err) < 0) {
                 vs_nl_link_del(veth, NULL);
                 return -1;
         }
@@ -485,6 +500,7 @@ int vs_net_connect(const char *data_root, const struct vs_net_endpoint_opts *o, 
                 }
         }
         vs_net_refresh_hosts(&db, net);
+        refresh_ctr(&db, o->ctr_id, vs_net_str(ep, "HostsPath"));
         *net_name = xstrdup(vs_net_str(net, "Name"));
         return 0;
 }

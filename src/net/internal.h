@@ -46,6 +46,10 @@ int vs_net_ports_resolve(struct vs_netdb *db, const char *ctr_id, json_object *p
 /* The first IPv6 host address among ports' bindings, or NULL. */
 const char *vs_net_ports_ip6(json_object *ports);
 int vs_net_ports_apply(const char *ctr_id, json_object *ep, vs_error **err);
+/* Calls fn(ud, proto, host ip ("": every address), host port, container
+ * port) for every binding of ports; stops at a non-zero return. */
+int vs_net_ports_each(json_object *ports, int (*fn)(void *, const char *, const char *, long, long),
+                      void *ud);
 int vs_net_ports_remove(const char *ctr_id, json_object *ep, vs_error **err);
 /* The network's masquerade rules and sysctls, once its bridge exists. */
 int vs_net_nat_setup(json_object *net, vs_error **err);

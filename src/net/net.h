@@ -146,27 +146,48 @@ int vs_net_disconnect(const char *data_root, const char *ctr_id, const char *ctr
  * not an error. */
 int vs_net_release(const char *data_root, const char *ctr_id, vs_error **err);
 
+/* The [::1] relay of the container's TCP ports published on every
+ * address (src/net/proxy.c): listeners bound here (a taken port is the
+ * error), relayed by a child of the caller that ends with the caller or
+ * with process init. Nothing to relay is not an error. */
+int vs_net_proxy_spawn(const char *data_root, const char *ctr_id, pid_t init, vs_error **err);
+
 /* Docker's NetworkSettings of a container (Networks.<name> with
  * IPAddress, IPPrefixLen, Gateway; the same at top level; Ports), or NULL
  * when it holds no lease. */
 json_object *vs_net_container_settings(const char *data_root, const char *ctr_id);
 
 /* ---- links (src/net/netlink.c, libmnl). Operate in the caller's network
- * namespace unless netns_fd >= 0. ---- */
-int vs_nl_bridge_ensure(const char *name, uint32_t gw, unsigned prefix, vs_error **err);
-/* A veth pair: host end `host` enslaved to bridge and up, peer created
- * directly in netns_fd as `peer` (with hardware address mac unless NULL). */
-int vs_nl_veth_create(const char *host, const char *bridge, int netns_fd, const char *peer,
-                      const uint8_t *mac, vs_error **err);
-/* In netns_fd: lo up, ifname up with ip/prefix, default route via gw (0: none). */
-int vs_nl_configure_peer(int netns_fd, const char *ifname, uint32_t ip, unsigned prefix,
-                         uint32_t gw, vs_error **err);
+ * namespace unless netns_fd >= 0. Each call is one netlink round trip per
+ * namespace: its requests go in one batch. ---- */
+struct vs_nl_bridge {
+        const char *name;
+        uint32_t gw; /* its IPv4 address (host byte order) and prefix */
+        unsigned prefix;
+        const char *gw6; /* dual-stack: its IPv6 address and prefix, else NULL */
+        unsigned prefix6;
+};
+/* The bridge made when missing, addressed, up, in VS_NET_BRIDGE_GROUP. */
+int vs_nl_bridge_ensure(const struct vs_nl_bridge *br, vs_error **err);
+/* The bridge as vs_nl_bridge_ensure, and a veth pair: host end `host`
+ * up, enslaved to it, in hairpin mode; peer created up directly in
+ * netns_fd as `peer` (with hardware address mac unless NULL). The attach
+ * step of a container: a VM's tap device would join the same way. */
+int vs_nl_veth_create(const struct vs_nl_bridge *br, const char *host, int netns_fd,
+                      const char *peer, const uint8_t *mac, vs_error **err);
+struct vs_nl_peer {
+        const char *ifname;
+        uint32_t ip; /* IPv4 address and prefix */
+        unsigned prefix;
+        uint32_t gw;     /* default route via gw (0: none) */
+        const char *ip6; /* IPv6 address and prefix (NULL: none, no DAD) */
+        unsigned prefix6;
+        const char *gw6; /* IPv6 default route (NULL: none) */
+};
+/* In netns_fd: lo up, the peer's addresses and default routes. */
+int vs_nl_configure_peer(int netns_fd, const struct vs_nl_peer *p, vs_error **err);
 /* Deletes a link by name; absent is not an error. */
 int vs_nl_link_del(const char *name, vs_error **err);
-/* In netns_fd (-1: here): ip6/prefix on ifname (no DAD), and a default
- * route via gw6 when not NULL. */
-int vs_nl_addr6(int netns_fd, const char *ifname, const char *ip6, unsigned prefix, const char *gw6,
-                vs_error **err);
 bool vs_nl_link_exists(const char *name);
 
 /* ---- nftables (src/net/nft.c, libnftables loaded on first use) ---- */
@@ -182,6 +203,7 @@ struct vs_cni_args {
         char **plugin_dirs;
         const char *cache_path;     /* result and config, for DEL and CHECK */
         json_object *port_mappings; /* runtimeConfig.portMappings, or NULL */
+        const char *args;           /* CNI_ARGS ("IgnoreUnknown=1;IP=..."), or NULL */
 };
 /* The network list named name in dir (.conflist, .conf, .json; a .conf
  * made a list of one), or *out NULL when there is none. */

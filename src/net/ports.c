@@ -57,9 +57,9 @@ static void add_binding(json_object *bindings, long cp, const char *proto, const
         json_object_array_add(arr, b);
 }
 
-/* "[ADDR]" of a -p spec, brackets cut off in place: an IPv6 address other
- * than the loopback one (a DNAT cannot send ::1-sourced packets out of a
- * bridge, and vessel runs no userland proxy). */
+/* "[ADDR]" of a -p spec, brackets cut off in place. [::1] is served by the
+ * relay of src/net/proxy.c (no DNAT can send ::1-sourced packets out of a
+ * bridge), in its canonical spelling. */
 static int host_ip6(const char *spec, char *s, vs_error **err)
 {
         char *close = strchr(s, ']');
@@ -68,10 +68,7 @@ static int host_ip6(const char *spec, char *s, vs_error **err)
         if (close[1] != '\0' || inet_pton(AF_INET6, s + 1, &a) != 1)
                 return vs_fail(err, "-p: '%s': '%s]' is not a bracketed IPv6 address", spec, s);
         if (IN6_IS_ADDR_LOOPBACK(&a))
-                return vs_fail(err,
-                               "-p: '%s': the IPv6 loopback address cannot be published (no "
-                               "userland proxy); use [::] or 127.0.0.1",
-                               spec);
+                strcpy(s + 1, "::1");
         return 0;
 }
 
@@ -274,7 +271,11 @@ int vs_net_ports_resolve(struct vs_netdb *db, const char *ctr_id, json_object *p
                                 who = published_by(db, ctr_id, &c);
                                 if (who == NULL && each_binding(done, same_port, &c))
                                         who = "itself";
-                                if (who == NULL && !host_listens(proto, ip, p))
+                                /* A TCP binding on every address also listens
+                                 * on [::1] (the relay). */
+                                if (who == NULL && !host_listens(proto, ip, p) &&
+                                    (*ip || strcmp(proto, "tcp") != 0 ||
+                                     !host_listens(proto, "::1", p)))
                                         found = p;
                         }
                         if (found == 0 && fixed)
@@ -326,6 +327,8 @@ static void append(char **text, const char *family, const char *ip, const char *
 static int add_rule(void *ud, const char *proto, const char *ip, long hp, long cp)
 {
         struct rules *r = ud;
+        if (strcmp(ip, "::1") == 0)
+                return 0; /* the relay's (src/net/proxy.c) */
         bool v6 = strchr(ip, ':') != NULL;
         if (!v6)
                 append(&r->text, "ip", ip, proto, hp, r->ip, cp, r->tag);
@@ -339,7 +342,7 @@ static int add_rule(void *ud, const char *proto, const char *ip, long hp, long c
 static int is_v6(void *ud, const char *proto, const char *ip, long hp, long cp)
 {
         (void) proto, (void) hp, (void) cp;
-        if (strchr(ip, ':') == NULL)
+        if (strchr(ip, ':') == NULL || strcmp(ip, "::1") == 0)
                 return 0;
         *(const char **) ud = ip;
         return 1;
@@ -382,4 +385,10 @@ int vs_net_ports_remove(const char *ctr_id, json_object *ep, vs_error **err)
         if (*vs_net_str(ep, "IP6") && vs_nft_replace6(tag, "", err) < 0)
                 return -1;
         return vs_nft_replace(tag, "", err);
+}
+
+int vs_net_ports_each(json_object *ports, int (*fn)(void *, const char *, const char *, long, long),
+                      void *ud)
+{
+        return each_binding(ports, fn, ud);
 }

@@ -102,14 +102,16 @@ static void test_parse_port(void **state)
         _cleanup_json_ json_object *v6 = json_object_new_object();
         assert_int_equal(vs_net_parse_port("[::]:8080:80", v6, &err), 0);
         assert_int_equal(vs_net_parse_port("[fd00:1::5]::81/udp", v6, &err), 0);
+        /* [::1]: the relay's, canonical whatever the spelling. */
+        assert_int_equal(vs_net_parse_port("[0:0::1]:8082:82", v6, &err), 0);
         _cleanup_free_ char *v6s = vs_json_to_string(v6, false);
         assert_string_equal(v6s, "{\"80/tcp\":[{\"HostIp\":\"::\",\"HostPort\":\"8080\"}],"
-                                 "\"81/udp\":[{\"HostIp\":\"fd00:1::5\",\"HostPort\":\"\"}]}");
-        const char *bad[] = {"0:80",         "8080:0",      "70000:80",   "8080:80/sctp",
-                             "x:80:80",      ":80",         "8080:",      "80-79",
-                             "1-2:3-5",      "8000-x:80",   "a",          "",
-                             "[::1]:80:80",  "::1:8080:80", "[zz]:80:80", "[::]8080:80",
-                             "[fd00::1]:80", "[::]x:1:2"};
+                                 "\"81/udp\":[{\"HostIp\":\"fd00:1::5\",\"HostPort\":\"\"}],"
+                                 "\"82/tcp\":[{\"HostIp\":\"::1\",\"HostPort\":\"8082\"}]}");
+        const char *bad[] = {
+            "0:80",        "8080:0",     "70000:80",    "8080:80/sctp", "x:80:80",  ":80",
+            "8080:",       "80-79",      "1-2:3-5",     "8000-x:80",    "a",        "",
+            "::1:8080:80", "[zz]:80:80", "[::]8080:80", "[fd00::1]:80", "[::]x:1:2"};
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
                 assert_int_equal(vs_net_parse_port(bad[i], b, &err), -1);
                 assert_non_null(strstr(err->msg, "-p"));
