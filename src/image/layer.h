@@ -24,6 +24,16 @@
 int vs_layer_unpack(int blob_fd, const char *media_type, const char *dest_dir, bool allow_devices,
                     char **diff_id, int64_t *size, vs_error **err);
 
+/* vs_layer_unpack of the stream in_fd reads, keeping that stream as it
+ * passes: every byte read, up to the end of the input (also what follows
+ * the archive, and all of it when the unpack fails), is hashed and written
+ * to blob_fd. Returns 0 when the whole stream was kept (blob_digest
+ * "sha256:<hex>", to free, and blob_size); the unpack's outcome is then *diff_id, or
+ * NULL with *unpack_err. -1 (err) when the stream could not be read or
+ * kept. */
+int vs_layer_unpack_keeping(int in_fd, int blob_fd, const char *media_type, const char *dest_dir,
+                            char **diff_id, int64_t *size, char **blob_digest, int64_t *blob_size, vs_error **unpack_err, vs_error **err);
+
 /* Applies an unpacked layer dir (overlay format) on top of root: used by the
  * copy fallback where overlayfs is unavailable (whiteouts delete). */
 int vs_layer_apply_dir(const char *layer_dir, const char *root, vs_error **err);

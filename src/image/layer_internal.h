@@ -53,7 +53,20 @@ int vs_layer_list_dir(int dirfd, char ***names, size_t *n, vs_error **err);
  * callback (arg = the source). finish drains the rest of the stream and
  * returns the diff_id; free cancels a running reader. */
 struct vs_layer_source;
-int vs_layer_source_open(int blob_fd, struct vs_layer_source **out, vs_error **err);
+/* The compressed bytes an unpack reads, kept as they pass: hashed and
+ * written to fd (a blob file), with writeback started every few MiB. */
+struct vs_layer_tee {
+        int fd;
+        EVP_MD_CTX *md;
+        int64_t size, kicked;
+        int read_errno, write_errno; /* the first failure; the tee stops there */
+};
+/* read(2) from in_fd through the tee: > 0 bytes read (and kept), 0 at the
+ * end, -1 once reading or keeping failed. */
+ssize_t vs_layer_tee_read(struct vs_layer_tee *tee, int in_fd, void *buf, size_t len);
+/* tee (may be NULL): every byte read from blob_fd also goes through it. */
+int vs_layer_source_open(int blob_fd, struct vs_layer_tee *tee, struct vs_layer_source **out,
+                         vs_error **err);
 la_ssize_t vs_layer_source_read(struct archive *a, void *arg, const void **buf);
 int vs_layer_source_finish(struct vs_layer_source *s, char **diff_id, vs_error **err);
 void vs_layer_source_free(struct vs_layer_source *s);

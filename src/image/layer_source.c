@@ -15,6 +15,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #define SLOT_SIZE  (1024 * 1024)
 #define SLOT_COUNT 4
@@ -27,6 +29,9 @@ struct slot {
 
 struct vs_layer_source {
         struct archive *raw;
+        int in_fd;
+        struct vs_layer_tee *tee;
+        char *raw_buf; /* what the tee read last */
         EVP_MD_CTX *md;
         pthread_t thread;
         bool started;
@@ -110,7 +115,61 @@ static void *produce(void *arg)
         return NULL;
 }
 
-int vs_layer_source_open(int blob_fd, struct vs_layer_source **out, vs_error **err)
+/* Start writeback of a kept blob every so many bytes, so that the syncfs
+ * at commit has little left to wait for (as the store's blob writer). */
+#define TEE_WRITEBACK (32 << 20)
+
+ssize_t vs_layer_tee_read(struct vs_layer_tee *tee, int in_fd, void *buf, size_t len)
+{
+        if (tee->read_errno || tee->write_errno) {
+                errno = tee->read_errno ? tee->read_errno : tee->write_errno;
+                return -1;
+        }
+        ssize_t n;
+        do
+                n = read(in_fd, buf, len);
+        while (n < 0 && errno == EINTR);
+        if (n < 0) {
+                tee->read_errno = errno;
+                return -1;
+        }
+        EVP_DigestUpdate(tee->md, buf, (size_t) n);
+        for (ssize_t off = 0; off < n;) {
+                ssize_t w = write(tee->fd, (const char *) buf + off, (size_t) (n - off));
+                if (w < 0 && errno == EINTR)
+                        continue;
+                if (w <= 0) {
+                        tee->write_errno = w < 0 ? errno : EIO;
+                        errno = tee->write_errno;
+                        return -1;
+                }
+                off += w;
+        }
+        tee->size += n;
+        if (tee->size - tee->kicked >= TEE_WRITEBACK) {
+                sync_file_range(tee->fd, tee->kicked, tee->size - tee->kicked,
+                                SYNC_FILE_RANGE_WRITE);
+                tee->kicked = tee->size;
+        }
+        return n;
+}
+
+static la_ssize_t tee_read(struct archive *a, void *arg, const void **buf)
+{
+        struct vs_layer_source *s = arg;
+        ssize_t n = vs_layer_tee_read(s->tee, s->in_fd, s->raw_buf, RAW_BLOCK);
+        if (n < 0) {
+                archive_set_error(a, errno, "%s",
+                                  s->tee->write_errno ? "cannot write the layer blob"
+                                                      : "cannot read the layer");
+                return -1;
+        }
+        *buf = s->raw_buf;
+        return n;
+}
+
+int vs_layer_source_open(int blob_fd, struct vs_layer_tee *tee, struct vs_layer_source **out,
+                         vs_error **err)
 {
         struct vs_layer_source *s = xzalloc(sizeof(*s));
         pthread_mutex_init(&s->lock, NULL);
@@ -132,7 +191,16 @@ int vs_layer_source_open(int blob_fd, struct vs_layer_source **out, vs_error **e
         archive_read_support_filter_xz(s->raw);
         archive_read_support_filter_bzip2(s->raw);
         archive_read_support_format_raw(s->raw);
-        if (archive_read_open_fd(s->raw, blob_fd, RAW_BLOCK) != ARCHIVE_OK)
+        s->in_fd = blob_fd;
+        s->tee = tee;
+        int opened;
+        if (tee) {
+                s->raw_buf = xmalloc(RAW_BLOCK);
+                opened = archive_read_open(s->raw, s, NULL, tee_read, NULL);
+        } else {
+                opened = archive_read_open_fd(s->raw, blob_fd, RAW_BLOCK);
+        }
+        if (opened != ARCHIVE_OK)
                 return vs_fail(err, "cannot read layer blob: %s", archive_error_string(s->raw));
         struct archive_entry *e;
         int r = archive_read_next_header(s->raw, &e);
@@ -203,6 +271,7 @@ void vs_layer_source_free(struct vs_layer_source *s)
                 pthread_join(s->thread, NULL);
         }
         archive_read_free(s->raw);
+        free(s->raw_buf);
         EVP_MD_CTX_free(s->md);
         for (int i = 0; i < SLOT_COUNT; i++)
                 free(s->slots[i].buf);

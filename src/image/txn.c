@@ -238,6 +238,25 @@ int vs_blob_writer_write(struct vs_blob_writer *w, const void *buf, size_t len, 
         return 0;
 }
 
+/* The blob is complete with digest got: checked and staged. */
+static int finish_as(struct vs_blob_writer *w, const char *expected, const char *got,
+                     int64_t total, char **digest, int64_t *size, vs_error **err)
+{
+        if (expected && strcmp(got, expected) != 0)
+                return vs_fail(err, "blob %s does not match its digest (content has %s)", expected,
+                               got);
+        add_staged(w->t, got, w->tmp, total);
+        close(w->fd);
+        w->fd = -1;
+        free(w->tmp);
+        w->tmp = NULL;
+        if (digest)
+                *digest = xstrdup(got);
+        if (size)
+                *size = total;
+        return 0;
+}
+
 int vs_blob_writer_finish(struct vs_blob_writer *w, const char *expected, char **digest,
                           int64_t *size, vs_error **err)
 {
@@ -254,19 +273,20 @@ int vs_blob_writer_finish(struct vs_blob_writer *w, const char *expected, char *
         } else {
                 vs_sha256_final(&w->h, got);
         }
-        if (expected && strcmp(got, expected) != 0)
-                return vs_fail(err, "blob %s does not match its digest (content has %s)", expected,
-                               got);
-        add_staged(w->t, got, w->tmp, total);
-        close(w->fd);
-        w->fd = -1;
-        free(w->tmp);
-        w->tmp = NULL;
-        if (digest)
-                *digest = xstrdup(got);
-        if (size)
-                *size = total;
-        return 0;
+        return finish_as(w, expected, got, total, digest, size, err);
+}
+
+int vs_blob_writer_finish_kept(struct vs_blob_writer *w, const char *expected, const char *got,
+                               int64_t size, vs_error **err)
+{
+        struct stat st;
+        if (fstat(w->fd, &st) < 0)
+                return vs_fail_errno(err, "cannot stat %s/%s", w->t->tmp_dir, w->tmp);
+        if (!vs_digest_valid(got) || st.st_size != size || w->hashed != 0)
+                return vs_fail(err, "%s/%s: the blob written through its fd is not the one told",
+                               w->t->tmp_dir, w->tmp);
+        vs_sha256_abort(&w->h);
+        return finish_as(w, expected, got, size, NULL, NULL, err);
 }
 
 void vs_blob_writer_free(struct vs_blob_writer *w)

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -44,24 +45,39 @@ static void write_result(int fd, const char *text)
 }
 
 static void __attribute__((noreturn))
-child(int data_fd, int result_fd, const char *dest_dir, const char *media_type)
+child(int data_fd, int blob_fd, int result_fd, const char *dest_dir, const char *media_type)
 {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         signal(SIGPIPE, SIG_DFL);
-        _cleanup_free_ char *diff_id = NULL;
-        int64_t size = 0;
-        vs_error *err = NULL;
+        _cleanup_free_ char *diff_id = NULL, *blob = NULL, *kept = NULL;
+        int64_t size = 0, blob_size = 0;
+        vs_error *err = NULL, *kept_err = NULL;
+        int r;
+        if (blob_fd >= 0) {
+                /* "B<digest> <size>\n" first: the blob was kept whole. */
+                if (vs_layer_unpack_keeping(data_fd, blob_fd, media_type, dest_dir, &diff_id, &size,
+                                            &blob, &blob_size, &err, &kept_err) == 0)
+                        kept = xasprintf("B%s %lld\n", blob, (long long) blob_size);
+                else {
+                        vs_error_free(&err);
+                        err = steal_ptr(kept_err);
+                }
+                r = diff_id ? 0 : -1;
+        } else {
+                r = vs_layer_unpack(data_fd, media_type, dest_dir, false, &diff_id, &size, &err);
+        }
         char *msg;
-        if (vs_layer_unpack(data_fd, media_type, dest_dir, false, &diff_id, &size, &err) < 0)
-                msg = xasprintf("E%s", err && err->msg ? err->msg : "unpacking failed");
+        if (r < 0)
+                msg = xasprintf("%sE%s", kept ? kept : "",
+                                err && err->msg ? err->msg : "unpacking failed");
         else
-                msg = xasprintf("O%s %lld", diff_id, (long long) size);
+                msg = xasprintf("%sO%s %lld", kept ? kept : "", diff_id, (long long) size);
         write_result(result_fd, msg);
         _exit(0);
 }
 
-int vs_unpack_job_start(const char *dest_dir, const char *media_type, struct vs_unpack_job **out,
-                        vs_error **err)
+int vs_unpack_job_start(const char *dest_dir, const char *media_type, int blob_fd,
+                        struct vs_unpack_job **out, vs_error **err)
 {
         int sv[2], res[2];
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
@@ -90,7 +106,7 @@ int vs_unpack_job_start(const char *dest_dir, const char *media_type, struct vs_
         if (pid == 0) {
                 close(sv[0]);
                 close(res[0]);
-                child(sv[1], res[1], dest_dir, media_type);
+                child(sv[1], blob_fd, res[1], dest_dir, media_type);
         }
         close(sv[1]);
         close(res[1]);
@@ -158,7 +174,8 @@ void vs_unpack_job_end_input(struct vs_unpack_job *j)
         j->data_fd = -1;
 }
 
-int vs_unpack_job_finish(struct vs_unpack_job *j, char **diff_id, int64_t *size, vs_error **err)
+int vs_unpack_job_finish(struct vs_unpack_job *j, char **diff_id, int64_t *size, char **blob,
+                         int64_t *blob_size, vs_error **err)
 {
         vs_unpack_job_end_input(j);
         char buf[8192];
@@ -177,16 +194,29 @@ int vs_unpack_job_finish(struct vs_unpack_job *j, char **diff_id, int64_t *size,
         close(j->result_fd);
         reap(j->pid);
         free(j);
-        if (buf[0] == 'O') {
-                char *space = strchr(buf + 1, ' ');
-                if (space && space - (buf + 1) == VS_DIGEST_LEN) {
-                        *diff_id = xstrndup(buf + 1, VS_DIGEST_LEN);
+        char *p = buf;
+        if (blob)
+                *blob = NULL;
+        if (p[0] == 'B') {
+                char *space = strchr(p + 1, ' '), *nl = strchr(p + 1, '\n');
+                if (space == NULL || nl == NULL || space - (p + 1) != VS_DIGEST_LEN)
+                        return vs_fail(err, "the layer unpacking process died");
+                if (blob) {
+                        *blob = xstrndup(p + 1, VS_DIGEST_LEN);
+                        *blob_size = strtoll(space + 1, NULL, 10);
+                }
+                p = nl + 1;
+        }
+        if (p[0] == 'O') {
+                char *space = strchr(p + 1, ' ');
+                if (space && space - (p + 1) == VS_DIGEST_LEN) {
+                        *diff_id = xstrndup(p + 1, VS_DIGEST_LEN);
                         *size = strtoll(space + 1, NULL, 10);
                         return 0;
                 }
         }
-        if (buf[0] == 'E')
-                return vs_fail(err, "%s", buf + 1);
+        if (p[0] == 'E')
+                return vs_fail(err, "%s", p + 1);
         return vs_fail(err, "the layer unpacking process died");
 }
 

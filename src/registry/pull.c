@@ -270,8 +270,8 @@ static int layer_ended(struct puller *p, CURLM *multi, struct layer_dl *dl, CURL
                 return start_layer(p, multi, dl, err);
         }
         vs_progress_update(p->prog, dl->line, "Verifying Checksum", dl->fed, dl->d->size);
-        /* The blob is checked now; its unpack goes on while the next layers
-         * stream, and is waited for once they all have. */
+        /* Its unpack (which hashes and keeps the blob) goes on while the
+         * next layers stream; the blob is checked once they all have. */
         if (vs_stage_finish_blob(dl->st, dl->d->digest, NULL, NULL, err) < 0)
                 return vs_error_wrap(err, "%s/%s", p->c->domain, p->c->path);
         dl->done = true;
@@ -367,7 +367,10 @@ static int download_layers(struct puller *p, vs_error **err)
                 struct layer_dl *dl = &p->dls[i];
                 if (dl->st == NULL)
                         continue;
-                vs_stage_wait_unpack(dl->st);
+                if (vs_stage_wait_unpack(dl->st, err) < 0) {
+                        ret = vs_error_wrap(err, "%s/%s", p->c->domain, p->c->path);
+                        break;
+                }
                 vs_progress_done(p->prog, dl->line, "Pull complete");
         }
         for (size_t i = 0; i < p->n; i++) {
