@@ -32,8 +32,8 @@ struct vs_stage {
          * it through the writer's fd), so this process only feeds it. */
         bool kept_by_job;
         bool input_ended;
-        char *want; /* the digest the kept blob must have */
-        bool nowait;  /* feed the unpacker without waiting (backlog below) */
+        char *want;  /* the digest the kept blob must have */
+        bool nowait; /* feed the unpacker without waiting (backlog below) */
         char *backlog;
         size_t backlog_len, backlog_cap;
         int64_t total, shown, expected;
@@ -99,8 +99,8 @@ static int start_job(struct vs_stage *st, const char *media_type, vs_error **err
 {
         st->layer_tmp = vs_txn_tmp_name(st->t, "layer");
         _cleanup_free_ char *dest = xasprintf("%s/%s", vs_txn_tmp_dir(st->t), st->layer_tmp);
-        return vs_unpack_job_start(dest, media_type, st->kept_by_job ? vs_blob_writer_fd(st->w) : -1,
-                                   &st->job, err);
+        return vs_unpack_job_start(dest, media_type,
+                                   st->kept_by_job ? vs_blob_writer_fd(st->w) : -1, &st->job, err);
 }
 
 static void show_progress(struct vs_stage *st, bool final)

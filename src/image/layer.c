@@ -698,7 +698,8 @@ int vs_layer_unpack(int blob_fd, const char *media_type, const char *dest_dir, b
 }
 
 int vs_layer_unpack_keeping(int in_fd, int blob_fd, const char *media_type, const char *dest_dir,
-                            char **diff_id, int64_t *size, char **blob_digest, int64_t *blob_size, vs_error **unpack_err, vs_error **err)
+                            char **diff_id, int64_t *size, char **blob_digest, int64_t *blob_size,
+                            vs_error **unpack_err, vs_error **err)
 {
         struct vs_layer_tee tee = {.fd = blob_fd, .md = EVP_MD_CTX_new()};
         if (tee.md == NULL || EVP_DigestInit_ex(tee.md, EVP_sha256(), NULL) != 1)

@@ -32,7 +32,8 @@ int vs_layer_unpack(int blob_fd, const char *media_type, const char *dest_dir, b
  * NULL with *unpack_err. -1 (err) when the stream could not be read or
  * kept. */
 int vs_layer_unpack_keeping(int in_fd, int blob_fd, const char *media_type, const char *dest_dir,
-                            char **diff_id, int64_t *size, char **blob_digest, int64_t *blob_size, vs_error **unpack_err, vs_error **err);
+                            char **diff_id, int64_t *size, char **blob_digest, int64_t *blob_size,
+                            vs_error **unpack_err, vs_error **err);
 
 /* Applies an unpacked layer dir (overlay format) on top of root: used by the
  * copy fallback where overlayfs is unavailable (whiteouts delete). */

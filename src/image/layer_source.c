@@ -117,7 +117,7 @@ static void *produce(void *arg)
 
 /* Start writeback of a kept blob every so many bytes, so that the syncfs
  * at commit has little left to wait for (as the store's blob writer). */
-#define TEE_WRITEBACK (32 << 20)
+#define TEE_WRITEBACK (8 << 20)
 
 ssize_t vs_layer_tee_read(struct vs_layer_tee *tee, int in_fd, void *buf, size_t len)
 {
@@ -146,7 +146,8 @@ ssize_t vs_layer_tee_read(struct vs_layer_tee *tee, int in_fd, void *buf, size_t
                 off += w;
         }
         tee->size += n;
-        if (tee->size - tee->kicked >= TEE_WRITEBACK) {
+        /* ... and the tail at the end of the input */
+        if (tee->size - tee->kicked >= TEE_WRITEBACK || (n == 0 && tee->size > tee->kicked)) {
                 sync_file_range(tee->fd, tee->kicked, tee->size - tee->kicked,
                                 SYNC_FILE_RANGE_WRITE);
                 tee->kicked = tee->size;
