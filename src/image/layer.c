@@ -697,30 +697,33 @@ int vs_layer_unpack(int blob_fd, const char *media_type, const char *dest_dir, b
         return unpack(blob_fd, NULL, media_type, dest_dir, allow_devices, diff_id, size, err);
 }
 
-int vs_layer_unpack_keeping(int in_fd, int blob_fd, const char *media_type, const char *dest_dir,
-                            char **diff_id, int64_t *size, char **blob_digest, int64_t *blob_size,
-                            vs_error **unpack_err, vs_error **err)
+int vs_layer_unpack_keeping(struct vs_layer_input *in, int blob_fd, const char *media_type,
+                            const char *dest_dir, char **diff_id, int64_t *size, char **blob_digest,
+                            int64_t *blob_size, vs_error **unpack_err, vs_error **err)
 {
-        struct vs_layer_tee tee = {.fd = blob_fd, .md = EVP_MD_CTX_new()};
+        struct vs_layer_tee tee = {.in = in, .fd = blob_fd, .md = EVP_MD_CTX_new()};
         if (tee.md == NULL || EVP_DigestInit_ex(tee.md, EVP_sha256(), NULL) != 1)
                 abort();
         *diff_id = NULL;
-        if (unpack(in_fd, &tee, media_type, dest_dir, false, diff_id, size, unpack_err) < 0)
+        *blob_digest = NULL;
+        if (unpack(-1, &tee, media_type, dest_dir, false, diff_id, size, unpack_err) < 0)
                 *diff_id = NULL;
         /* The rest of the input: what follows the archive's end, or all that
          * an unpack that failed left unread. */
-        char *buf = xmalloc(1 << 20);
+        const void *buf;
         ssize_t n;
-        while ((n = vs_layer_tee_read(&tee, in_fd, buf, 1 << 20)) > 0)
+        while ((n = vs_layer_tee_next(&tee, &buf)) > 0)
                 ;
-        free(buf);
         if (n < 0) {
                 EVP_MD_CTX_free(tee.md);
                 if (tee.write_errno)
                         return vs_error_set(err, tee.write_errno, "cannot write the layer blob");
                 return vs_error_set(err, tee.read_errno, "cannot read the layer");
         }
-        *blob_digest = vs_layer_digest_final(tee.md);
+        if (blob_fd >= 0)
+                *blob_digest = vs_layer_digest_final(tee.md);
+        else
+                EVP_MD_CTX_free(tee.md);
         *blob_size = tee.size;
         return 0;
 }

@@ -7,6 +7,7 @@
  * ring through its read callback and spends its time in the filesystem.
  * On two cores this overlaps sha256 and inflate with the unpack syscalls,
  * which is what keeps unpack close to plain `tar -x` (docs/layers.md). */
+#include "image/layer.h"
 #include "image/layer_internal.h"
 #include "image/libs.h"
 #include "util/xalloc.h"
@@ -29,9 +30,7 @@ struct slot {
 
 struct vs_layer_source {
         struct archive *raw;
-        int in_fd;
         struct vs_layer_tee *tee;
-        char *raw_buf; /* what the tee read last */
         EVP_MD_CTX *md;
         pthread_t thread;
         bool started;
@@ -119,23 +118,23 @@ static void *produce(void *arg)
  * at commit has little left to wait for (as the store's blob writer). */
 #define TEE_WRITEBACK (8 << 20)
 
-ssize_t vs_layer_tee_read(struct vs_layer_tee *tee, int in_fd, void *buf, size_t len)
+ssize_t vs_layer_tee_next(struct vs_layer_tee *tee, const void **buf)
 {
         if (tee->read_errno || tee->write_errno) {
                 errno = tee->read_errno ? tee->read_errno : tee->write_errno;
                 return -1;
         }
-        ssize_t n;
-        do
-                n = read(in_fd, buf, len);
-        while (n < 0 && errno == EINTR);
+        ssize_t n = tee->in->next(tee->in, buf);
         if (n < 0) {
-                tee->read_errno = errno;
+                tee->read_errno = errno ? errno : EIO;
                 return -1;
         }
-        EVP_DigestUpdate(tee->md, buf, (size_t) n);
+        if (tee->fd < 0)
+                return n;
+        if (n > 0)
+                EVP_DigestUpdate(tee->md, *buf, (size_t) n);
         for (ssize_t off = 0; off < n;) {
-                ssize_t w = write(tee->fd, (const char *) buf + off, (size_t) (n - off));
+                ssize_t w = write(tee->fd, (const char *) *buf + off, (size_t) (n - off));
                 if (w < 0 && errno == EINTR)
                         continue;
                 if (w <= 0) {
@@ -158,14 +157,13 @@ ssize_t vs_layer_tee_read(struct vs_layer_tee *tee, int in_fd, void *buf, size_t
 static la_ssize_t tee_read(struct archive *a, void *arg, const void **buf)
 {
         struct vs_layer_source *s = arg;
-        ssize_t n = vs_layer_tee_read(s->tee, s->in_fd, s->raw_buf, RAW_BLOCK);
+        ssize_t n = vs_layer_tee_next(s->tee, buf);
         if (n < 0) {
                 archive_set_error(a, errno, "%s",
                                   s->tee->write_errno ? "cannot write the layer blob"
                                                       : "cannot read the layer");
                 return -1;
         }
-        *buf = s->raw_buf;
         return n;
 }
 
@@ -192,11 +190,9 @@ int vs_layer_source_open(int blob_fd, struct vs_layer_tee *tee, struct vs_layer_
         archive_read_support_filter_xz(s->raw);
         archive_read_support_filter_bzip2(s->raw);
         archive_read_support_format_raw(s->raw);
-        s->in_fd = blob_fd;
         s->tee = tee;
         int opened;
         if (tee) {
-                s->raw_buf = xmalloc(RAW_BLOCK);
                 opened = archive_read_open(s->raw, s, NULL, tee_read, NULL);
         } else {
                 opened = archive_read_open_fd(s->raw, blob_fd, RAW_BLOCK);
@@ -272,7 +268,6 @@ void vs_layer_source_free(struct vs_layer_source *s)
                 pthread_join(s->thread, NULL);
         }
         archive_read_free(s->raw);
-        free(s->raw_buf);
         EVP_MD_CTX_free(s->md);
         for (int i = 0; i < SLOT_COUNT; i++)
                 free(s->slots[i].buf);

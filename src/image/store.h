@@ -320,7 +320,8 @@ void vs_unpack_job_feed(struct vs_unpack_job *j, const void *buf, size_t len);
 /* Feeds what the job takes without waiting: the number of bytes taken
  * (all of them once the job has stopped reading). */
 size_t vs_unpack_job_try_feed(struct vs_unpack_job *j, const void *buf, size_t len);
-/* The socket the job reads (to poll for room), or -1 once the input ended. */
+/* The socket on which the job gives buffers back (poll it for input: there
+ * is room again), or -1 once the input ended. */
 int vs_unpack_job_fd(const struct vs_unpack_job *j);
 /* Ends the input: the job finishes unpacking what it was fed on its own
  * (finish then only waits). */

@@ -49,7 +49,7 @@ int vs_stage_wait_unpack(struct vs_stage *st, vs_error **err);
  * unpacker cannot take yet (the backlog) instead of waiting for it, so one
  * slow unpack does not hold up the other downloads of a pull. The caller
  * stops writing while vs_stage_backlog() is non-zero, polls
- * vs_stage_poll_fd() for room and calls vs_stage_drain(); finish_blob
+ * vs_stage_poll_fd() for input (room) and calls vs_stage_drain(); finish_blob
  * drains what is left, waiting. */
 void vs_stage_set_nowait(struct vs_stage *st);
 size_t vs_stage_backlog(const struct vs_stage *st);
