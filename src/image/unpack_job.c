@@ -32,7 +32,7 @@
 /* How far an unpack may lag behind the download before the feeder waits:
  * SLOTS buffers of SLOT_SIZE. */
 #define SLOT_SIZE (1 << 20)
-#define SLOTS     16
+#define SLOTS     4
 
 struct vs_unpack_job {
         pid_t pid;
@@ -111,6 +111,9 @@ child(int data_fd, const char *ring, int blob_fd, int result_fd, const char *des
 {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         signal(SIGPIPE, SIG_DFL);
+        /* The ring's pages mapped here too in one go (fork did not copy
+         * them); older kernels lack this and fault them in as they come. */
+        madvise((void *) ring, (size_t) SLOTS * SLOT_SIZE, MADV_POPULATE_READ);
         _cleanup_free_ char *diff_id = NULL, *blob = NULL, *kept = NULL;
         int64_t size = 0, blob_size = 0;
         vs_error *err = NULL, *kept_err = NULL;
@@ -139,8 +142,9 @@ int vs_unpack_job_start(const char *dest_dir, const char *media_type, int blob_f
                         struct vs_unpack_job **out, vs_error **err)
 {
         int sv[2], res[2];
+        /* Populated now, in one go, rather than page by page as it fills. */
         char *ring = mmap(NULL, (size_t) SLOTS * SLOT_SIZE, PROT_READ | PROT_WRITE,
-                          MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+                          MAP_SHARED | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
         if (ring == MAP_FAILED)
                 return vs_fail_errno(err, "cannot map buffers to unpack %s", dest_dir);
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
