@@ -368,6 +368,27 @@ def test_unknown_image_and_tag(source, plain, fresh):
     assert fresh.blobs() == []
 
 
+def test_registry_mirrors_serve_docker_hub_pulls(source, plain, fresh):
+    """registry-mirrors: a Docker Hub name is pulled from the mirrors, in
+    order (a dead one is passed over), never from Docker Hub here: a proxy
+    that does not answer stands in front of everything but 127.0.0.1."""
+    push(source, plain, "multi", "library/mirrored:v1")
+    fresh.env.update(https_proxy="http://127.0.0.1:9", HTTPS_PROXY="http://127.0.0.1:9",
+                     no_proxy="127.0.0.1", NO_PROXY="127.0.0.1")
+    cfg = Path(fresh.env["XDG_CONFIG_HOME"]) / "vessel" / "config.json"
+    cfg.parent.mkdir(parents=True)
+    cfg.write_text(json.dumps({"registry-mirrors": ["http://127.0.0.1:9/",
+                                                    f"http://{plain.host}"]}))
+    out = fresh.ok("pull", "mirrored:v1")
+    assert out.strip().splitlines()[-1] == "docker.io/library/mirrored:v1", out
+    assert fresh.inspect("mirrored:v1")["Id"] == source.inspect("multi")["Id"]
+    assert fresh.ok("run", "--rm", "mirrored:v1") == "two\n"
+    # Without the mirrors the name means Docker Hub, which is not reachable.
+    cfg.write_text(json.dumps({}))
+    fresh.ok("rmi", "mirrored:v1")
+    fresh.fails("pull", "mirrored:v1", mentions=["mirrored"], timeout=120)
+
+
 def test_run_pull_policies(source, plain, fresh):
     ref, _ = push(source, plain, "multi", "app/run:1")
     fresh.fails("run", "--rm", "--pull=never", ref, "true", mentions=["not found"])
