@@ -28,7 +28,12 @@ struct vs_stage {
         bool decided;
         char *progress;
         char *digest; /* once the blob is finished */
-        bool nowait;  /* feed the unpacker without waiting (backlog below) */
+        /* VS_STAGE_LAYER: the unpack job keeps the blob (hashes it and writes
+         * it through the writer's fd), so this process only feeds it. */
+        bool kept_by_job;
+        bool input_ended;
+        char *want;  /* the digest the kept blob must have */
+        bool nowait; /* feed the unpacker without waiting (backlog below) */
         char *backlog;
         size_t backlog_len, backlog_cap;
         int64_t total, shown, expected;
@@ -69,6 +74,7 @@ int vs_stage_open(struct vs_txn *t, enum vs_stage_mode mode, const char *media_t
         st->mode = mode;
         st->media_type = media_type;
         st->decided = mode != VS_STAGE_SNIFF;
+        st->kept_by_job = mode == VS_STAGE_LAYER;
         if (vs_blob_writer_open(t, &st->w, err) < 0) {
                 free(st);
                 return -1;
@@ -93,7 +99,8 @@ static int start_job(struct vs_stage *st, const char *media_type, vs_error **err
 {
         st->layer_tmp = vs_txn_tmp_name(st->t, "layer");
         _cleanup_free_ char *dest = xasprintf("%s/%s", vs_txn_tmp_dir(st->t), st->layer_tmp);
-        return vs_unpack_job_start(dest, media_type, &st->job, err);
+        return vs_unpack_job_start(dest, media_type,
+                                   st->kept_by_job ? vs_blob_writer_fd(st->w) : -1, &st->job, err);
 }
 
 static void show_progress(struct vs_stage *st, bool final)
@@ -173,10 +180,47 @@ int vs_stage_write(struct vs_stage *st, const void *buf, size_t len, vs_error **
         }
         if (st->job)
                 feed(st, buf, len);
+        if (st->kept_by_job) {
+                st->total += (int64_t) len;
+                show_progress(st, false);
+                return 0;
+        }
 write_blob:
         st->total += (int64_t) len;
         show_progress(st, false);
         return vs_blob_writer_write(st->w, buf, len, err);
+}
+
+/* The outcome of a job that kept the blob: the blob is staged (checked
+ * against want) and the unpack's result noted in the transaction. */
+static int complete_kept(struct vs_stage *st, vs_error **err)
+{
+        if (st->digest)
+                return 0;
+        _cleanup_free_ char *diff_id = NULL, *blob = NULL;
+        int64_t unpacked = 0, blob_size = 0;
+        vs_error *why = NULL;
+        struct vs_unpack_job *job = steal_ptr(st->job);
+        int r = vs_unpack_job_finish(job, &diff_id, &unpacked, &blob, &blob_size, &why);
+        if (blob == NULL) {
+                if (why == NULL)
+                        vs_fail(&why, "the layer unpacking process did not keep the blob");
+                *err = why;
+                return vs_error_wrap(err, "cannot receive layer %s", st->want ? st->want : "");
+        }
+        if (vs_blob_writer_finish_kept(st->w, st->want, blob, blob_size, err) < 0) {
+                vs_error_free(&why);
+                return -1;
+        }
+        vs_blob_writer_free(st->w);
+        st->w = NULL;
+        st->digest = steal_ptr(blob);
+        st->total = blob_size;
+        if (r < 0)
+                vs_txn_note_unpacked(st->t, st->digest, NULL, NULL, 0, &why);
+        else
+                vs_txn_note_unpacked(st->t, st->digest, st->layer_tmp, diff_id, unpacked, NULL);
+        return 0;
 }
 
 int vs_stage_finish_blob(struct vs_stage *st, const char *expected, char **digest, int64_t *size,
@@ -194,15 +238,33 @@ int vs_stage_finish_blob(struct vs_stage *st, const char *expected, char **diges
             start_job(st, st->media_type, err) < 0)
                 return -1;
         show_progress(st, true);
+        if (st->job && st->backlog_len)
+                vs_unpack_job_feed(st->job, st->backlog, st->backlog_len);
+        st->backlog_len = 0;
+        if (st->kept_by_job) {
+                /* The blob is checked when the job ends (it hashes it). */
+                if (!st->input_ended) {
+                        st->input_ended = true;
+                        free(st->want);
+                        st->want = expected ? xstrdup(expected) : NULL;
+                        vs_unpack_job_end_input(st->job);
+                }
+                if (digest == NULL && size == NULL)
+                        return 0;
+                if (complete_kept(st, err) < 0)
+                        return -1;
+                if (digest)
+                        *digest = xstrdup(st->digest);
+                if (size)
+                        *size = st->total;
+                return 0;
+        }
         free(st->digest);
         st->digest = NULL;
         if (vs_blob_writer_finish(st->w, expected, &st->digest, size, err) < 0)
                 return -1;
         vs_blob_writer_free(st->w);
         st->w = NULL;
-        if (st->job && st->backlog_len)
-                vs_unpack_job_feed(st->job, st->backlog, st->backlog_len);
-        st->backlog_len = 0;
         if (st->job)
                 vs_unpack_job_end_input(st->job);
         if (digest)
@@ -210,18 +272,21 @@ int vs_stage_finish_blob(struct vs_stage *st, const char *expected, char **diges
         return 0;
 }
 
-void vs_stage_wait_unpack(struct vs_stage *st)
+int vs_stage_wait_unpack(struct vs_stage *st, vs_error **err)
 {
+        if (st->kept_by_job)
+                return st->input_ended ? complete_kept(st, err) : 0;
         if (st->job == NULL || st->digest == NULL)
-                return;
+                return 0;
         _cleanup_free_ char *diff_id = NULL;
         int64_t unpacked = 0;
         vs_error *why = NULL;
         struct vs_unpack_job *job = steal_ptr(st->job);
-        if (vs_unpack_job_finish(job, &diff_id, &unpacked, &why) < 0)
+        if (vs_unpack_job_finish(job, &diff_id, &unpacked, NULL, NULL, &why) < 0)
                 vs_txn_note_unpacked(st->t, st->digest, NULL, NULL, 0, &why);
         else
                 vs_txn_note_unpacked(st->t, st->digest, st->layer_tmp, diff_id, unpacked, NULL);
+        return 0;
 }
 
 int vs_stage_finish(struct vs_stage *st, const char *expected, char **digest, int64_t *size,
@@ -229,8 +294,7 @@ int vs_stage_finish(struct vs_stage *st, const char *expected, char **digest, in
 {
         if (vs_stage_finish_blob(st, expected, digest, size, err) < 0)
                 return -1;
-        vs_stage_wait_unpack(st);
-        return 0;
+        return vs_stage_wait_unpack(st, err);
 }
 
 void vs_stage_free(struct vs_stage *st)
@@ -244,6 +308,7 @@ void vs_stage_free(struct vs_stage *st)
         free(st->layer_tmp);
         free(st->progress);
         free(st->digest);
+        free(st->want);
         free(st->backlog);
         free(st);
 }

@@ -634,8 +634,9 @@ out:
         return ret;
 }
 
-int vs_layer_unpack(int blob_fd, const char *media_type, const char *dest_dir, bool allow_devices,
-                    char **diff_id, int64_t *size, vs_error **err)
+static int unpack(int blob_fd, struct vs_layer_tee *tee, const char *media_type,
+                  const char *dest_dir, bool allow_devices, char **diff_id, int64_t *size,
+                  vs_error **err)
 {
         if (check_media_type(media_type, err) < 0)
                 return -1;
@@ -662,7 +663,7 @@ int vs_layer_unpack(int blob_fd, const char *media_type, const char *dest_dir, b
                 vs_fail_errno(err, "cannot set mode of %s", tmp);
                 goto out;
         }
-        if (vs_layer_source_open(blob_fd, &src, err) < 0 ||
+        if (vs_layer_source_open(blob_fd, tee, &src, err) < 0 ||
             unpack_stream(&u, src, &digest, err) < 0)
                 goto out;
         if (renameat2(AT_FDCWD, tmp, AT_FDCWD, dest_dir, RENAME_NOREPLACE) < 0) {
@@ -688,4 +689,41 @@ out:
         if (u.rootfd >= 0)
                 close(u.rootfd);
         return ret;
+}
+
+int vs_layer_unpack(int blob_fd, const char *media_type, const char *dest_dir, bool allow_devices,
+                    char **diff_id, int64_t *size, vs_error **err)
+{
+        return unpack(blob_fd, NULL, media_type, dest_dir, allow_devices, diff_id, size, err);
+}
+
+int vs_layer_unpack_keeping(struct vs_layer_input *in, int blob_fd, const char *media_type,
+                            const char *dest_dir, char **diff_id, int64_t *size, char **blob_digest,
+                            int64_t *blob_size, vs_error **unpack_err, vs_error **err)
+{
+        struct vs_layer_tee tee = {.in = in, .fd = blob_fd, .md = EVP_MD_CTX_new()};
+        if (tee.md == NULL || EVP_DigestInit_ex(tee.md, EVP_sha256(), NULL) != 1)
+                abort();
+        *diff_id = NULL;
+        *blob_digest = NULL;
+        if (unpack(-1, &tee, media_type, dest_dir, false, diff_id, size, unpack_err) < 0)
+                *diff_id = NULL;
+        /* The rest of the input: what follows the archive's end, or all that
+         * an unpack that failed left unread. */
+        const void *buf;
+        ssize_t n;
+        while ((n = vs_layer_tee_next(&tee, &buf)) > 0)
+                ;
+        if (n < 0) {
+                EVP_MD_CTX_free(tee.md);
+                if (tee.write_errno)
+                        return vs_error_set(err, tee.write_errno, "cannot write the layer blob");
+                return vs_error_set(err, tee.read_errno, "cannot read the layer");
+        }
+        if (blob_fd >= 0)
+                *blob_digest = vs_layer_digest_final(tee.md);
+        else
+                EVP_MD_CTX_free(tee.md);
+        *blob_size = tee.size;
+        return 0;
 }

@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "util/error.h"
 
@@ -23,6 +24,23 @@
  * uncompressed tar; *size = bytes unpacked. */
 int vs_layer_unpack(int blob_fd, const char *media_type, const char *dest_dir, bool allow_devices,
                     char **diff_id, int64_t *size, vs_error **err);
+
+/* A stream handed over in buffers: next() gives the next bytes (> 0, *buf
+ * valid until the next call), 0 at the end, or -1 (errno). */
+struct vs_layer_input {
+        ssize_t (*next)(struct vs_layer_input *in, const void **buf);
+};
+
+/* vs_layer_unpack of the stream in gives, keeping that stream as it
+ * passes: every byte, up to the end of the input (also what follows the
+ * archive, and all of it when the unpack fails), is hashed and written to
+ * blob_fd (when blob_fd >= 0; else *blob_digest is NULL). Returns 0 when the whole stream was kept
+ * (blob_digest "sha256:<hex>", to free, and blob_size); the unpack's outcome is then *diff_id, or
+ * NULL with *unpack_err. -1 (err) when the stream could not be read or
+ * kept. */
+int vs_layer_unpack_keeping(struct vs_layer_input *in, int blob_fd, const char *media_type,
+                            const char *dest_dir, char **diff_id, int64_t *size, char **blob_digest,
+                            int64_t *blob_size, vs_error **unpack_err, vs_error **err);
 
 /* Applies an unpacked layer dir (overlay format) on top of root: used by the
  * copy fallback where overlayfs is unavailable (whiteouts delete). */

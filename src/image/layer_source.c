@@ -7,6 +7,7 @@
  * ring through its read callback and spends its time in the filesystem.
  * On two cores this overlaps sha256 and inflate with the unpack syscalls,
  * which is what keeps unpack close to plain `tar -x` (docs/layers.md). */
+#include "image/layer.h"
 #include "image/layer_internal.h"
 #include "image/libs.h"
 #include "util/xalloc.h"
@@ -15,6 +16,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #define SLOT_SIZE  (1024 * 1024)
 #define SLOT_COUNT 4
@@ -27,6 +30,7 @@ struct slot {
 
 struct vs_layer_source {
         struct archive *raw;
+        struct vs_layer_tee *tee;
         EVP_MD_CTX *md;
         pthread_t thread;
         bool started;
@@ -110,7 +114,61 @@ static void *produce(void *arg)
         return NULL;
 }
 
-int vs_layer_source_open(int blob_fd, struct vs_layer_source **out, vs_error **err)
+/* Start writeback of a kept blob every so many bytes, so that the syncfs
+ * at commit has little left to wait for (as the store's blob writer). */
+#define TEE_WRITEBACK (8 << 20)
+
+ssize_t vs_layer_tee_next(struct vs_layer_tee *tee, const void **buf)
+{
+        if (tee->read_errno || tee->write_errno) {
+                errno = tee->read_errno ? tee->read_errno : tee->write_errno;
+                return -1;
+        }
+        ssize_t n = tee->in->next(tee->in, buf);
+        if (n < 0) {
+                tee->read_errno = errno ? errno : EIO;
+                return -1;
+        }
+        if (tee->fd < 0)
+                return n;
+        if (n > 0)
+                EVP_DigestUpdate(tee->md, *buf, (size_t) n);
+        for (ssize_t off = 0; off < n;) {
+                ssize_t w = write(tee->fd, (const char *) *buf + off, (size_t) (n - off));
+                if (w < 0 && errno == EINTR)
+                        continue;
+                if (w <= 0) {
+                        tee->write_errno = w < 0 ? errno : EIO;
+                        errno = tee->write_errno;
+                        return -1;
+                }
+                off += w;
+        }
+        tee->size += n;
+        /* ... and the tail at the end of the input */
+        if (tee->size - tee->kicked >= TEE_WRITEBACK || (n == 0 && tee->size > tee->kicked)) {
+                sync_file_range(tee->fd, tee->kicked, tee->size - tee->kicked,
+                                SYNC_FILE_RANGE_WRITE);
+                tee->kicked = tee->size;
+        }
+        return n;
+}
+
+static la_ssize_t tee_read(struct archive *a, void *arg, const void **buf)
+{
+        struct vs_layer_source *s = arg;
+        ssize_t n = vs_layer_tee_next(s->tee, buf);
+        if (n < 0) {
+                archive_set_error(a, errno, "%s",
+                                  s->tee->write_errno ? "cannot write the layer blob"
+                                                      : "cannot read the layer");
+                return -1;
+        }
+        return n;
+}
+
+int vs_layer_source_open(int blob_fd, struct vs_layer_tee *tee, struct vs_layer_source **out,
+                         vs_error **err)
 {
         struct vs_layer_source *s = xzalloc(sizeof(*s));
         pthread_mutex_init(&s->lock, NULL);
@@ -132,7 +190,14 @@ int vs_layer_source_open(int blob_fd, struct vs_layer_source **out, vs_error **e
         archive_read_support_filter_xz(s->raw);
         archive_read_support_filter_bzip2(s->raw);
         archive_read_support_format_raw(s->raw);
-        if (archive_read_open_fd(s->raw, blob_fd, RAW_BLOCK) != ARCHIVE_OK)
+        s->tee = tee;
+        int opened;
+        if (tee) {
+                opened = archive_read_open(s->raw, s, NULL, tee_read, NULL);
+        } else {
+                opened = archive_read_open_fd(s->raw, blob_fd, RAW_BLOCK);
+        }
+        if (opened != ARCHIVE_OK)
                 return vs_fail(err, "cannot read layer blob: %s", archive_error_string(s->raw));
         struct archive_entry *e;
         int r = archive_read_next_header(s->raw, &e);

@@ -252,6 +252,11 @@ int vs_blob_writer_write(struct vs_blob_writer *w, const void *buf, size_t len, 
 int vs_blob_writer_fd(struct vs_blob_writer *w);
 int vs_blob_writer_finish(struct vs_blob_writer *w, const char *expected, char **digest,
                           int64_t *size, vs_error **err);
+/* Finishes a blob that another process wrote through the fd and hashed
+ * as it went (a layer kept by its unpack job): got is that digest, size
+ * the bytes written; checked against expected as vs_blob_writer_finish. */
+int vs_blob_writer_finish_kept(struct vs_blob_writer *w, const char *expected, const char *got,
+                               int64_t size, vs_error **err);
 void vs_blob_writer_free(struct vs_blob_writer *w);
 /* Stores a small blob from memory; *digest may be NULL. */
 int vs_txn_put_blob(struct vs_txn *t, const void *data, size_t len, char **digest, vs_error **err);
@@ -304,23 +309,30 @@ static inline void vs_cleanup_txnp(struct vs_txn **t)
  * storing the blob and unpacking it use both cores. */
 
 struct vs_unpack_job;
-/* Starts unpacking into dest_dir (which must not exist). */
-int vs_unpack_job_start(const char *dest_dir, const char *media_type, struct vs_unpack_job **out,
-                        vs_error **err);
+/* Starts unpacking into dest_dir (which must not exist). With blob_fd >= 0
+ * the job also keeps what it is fed: it hashes every byte and writes it
+ * to blob_fd, and reads its input to the end whatever the unpack does. */
+int vs_unpack_job_start(const char *dest_dir, const char *media_type, int blob_fd,
+                        struct vs_unpack_job **out, vs_error **err);
 /* Feeds the next bytes; once the job has stopped reading (it failed, or the
  * tar ended) the rest is dropped: the outcome is told by finish. */
 void vs_unpack_job_feed(struct vs_unpack_job *j, const void *buf, size_t len);
 /* Feeds what the job takes without waiting: the number of bytes taken
  * (all of them once the job has stopped reading). */
 size_t vs_unpack_job_try_feed(struct vs_unpack_job *j, const void *buf, size_t len);
-/* The socket the job reads (to poll for room), or -1 once the input ended. */
+/* The socket on which the job gives buffers back (poll it for input: there
+ * is room again), or -1 once the input ended. */
 int vs_unpack_job_fd(const struct vs_unpack_job *j);
 /* Ends the input: the job finishes unpacking what it was fed on its own
  * (finish then only waits). */
 void vs_unpack_job_end_input(struct vs_unpack_job *j);
 /* Ends the input and waits: 0 with the diff_id and size, or -1 with the
- * reason the layer was refused. Frees the job. */
-int vs_unpack_job_finish(struct vs_unpack_job *j, char **diff_id, int64_t *size, vs_error **err);
+ * reason the layer was refused. *blob (when blob is not NULL) is the digest
+ * of the stream a job with a blob_fd kept whole, and *blob_size its length,
+ * whether or not the unpack succeeded; NULL when it was not kept whole.
+ * Frees the job. */
+int vs_unpack_job_finish(struct vs_unpack_job *j, char **diff_id, int64_t *size, char **blob,
+                         int64_t *blob_size, vs_error **err);
 /* Kills a job that is no longer wanted and frees it. */
 void vs_unpack_job_abort(struct vs_unpack_job *j);
 

@@ -36,17 +36,20 @@ int vs_stage_write(struct vs_stage *st, const void *buf, size_t len, vs_error **
 int vs_stage_finish(struct vs_stage *st, const char *expected, char **digest, int64_t *size,
                     vs_error **err);
 /* vs_stage_finish in two steps, so that the unpack of one layer goes on
- * while the next ones stream: finish_blob completes and checks the blob
- * and ends the unpack's input; wait_unpack then waits for the unpack and records
- * its outcome. */
+ * while the next ones stream: finish_blob ends the unpack's input and
+ * completes and checks the blob; wait_unpack then waits for the unpack and
+ * records its outcome. A VS_STAGE_LAYER stream is kept by its unpack job
+ * (this process only feeds it): unless finish_blob is asked for the digest
+ * or size, the blob is checked by wait_unpack, when the job has hashed it
+ * all. */
 int vs_stage_finish_blob(struct vs_stage *st, const char *expected, char **digest, int64_t *size,
                          vs_error **err);
-void vs_stage_wait_unpack(struct vs_stage *st);
+int vs_stage_wait_unpack(struct vs_stage *st, vs_error **err);
 /* Without waiting for the unpack: from now on vs_stage_write keeps what the
  * unpacker cannot take yet (the backlog) instead of waiting for it, so one
  * slow unpack does not hold up the other downloads of a pull. The caller
  * stops writing while vs_stage_backlog() is non-zero, polls
- * vs_stage_poll_fd() for room and calls vs_stage_drain(); finish_blob
+ * vs_stage_poll_fd() for input (room) and calls vs_stage_drain(); finish_blob
  * drains what is left, waiting. */
 void vs_stage_set_nowait(struct vs_stage *st);
 size_t vs_stage_backlog(const struct vs_stage *st);

@@ -50,6 +50,7 @@ struct layer_plan {
         int64_t size;
         char *tmp;
         bool in_store;
+        char *record_tmp; /* layers/<hex>.json, written before the commit's syncfs */
 };
 
 struct config_cache {
@@ -238,6 +239,25 @@ int vs_blob_writer_write(struct vs_blob_writer *w, const void *buf, size_t len, 
         return 0;
 }
 
+/* The blob is complete with digest got: checked and staged. */
+static int finish_as(struct vs_blob_writer *w, const char *expected, const char *got, int64_t total,
+                     char **digest, int64_t *size, vs_error **err)
+{
+        if (expected && strcmp(got, expected) != 0)
+                return vs_fail(err, "blob %s does not match its digest (content has %s)", expected,
+                               got);
+        add_staged(w->t, got, w->tmp, total);
+        close(w->fd);
+        w->fd = -1;
+        free(w->tmp);
+        w->tmp = NULL;
+        if (digest)
+                *digest = xstrdup(got);
+        if (size)
+                *size = total;
+        return 0;
+}
+
 int vs_blob_writer_finish(struct vs_blob_writer *w, const char *expected, char **digest,
                           int64_t *size, vs_error **err)
 {
@@ -254,19 +274,20 @@ int vs_blob_writer_finish(struct vs_blob_writer *w, const char *expected, char *
         } else {
                 vs_sha256_final(&w->h, got);
         }
-        if (expected && strcmp(got, expected) != 0)
-                return vs_fail(err, "blob %s does not match its digest (content has %s)", expected,
-                               got);
-        add_staged(w->t, got, w->tmp, total);
-        close(w->fd);
-        w->fd = -1;
-        free(w->tmp);
-        w->tmp = NULL;
-        if (digest)
-                *digest = xstrdup(got);
-        if (size)
-                *size = total;
-        return 0;
+        return finish_as(w, expected, got, total, digest, size, err);
+}
+
+int vs_blob_writer_finish_kept(struct vs_blob_writer *w, const char *expected, const char *got,
+                               int64_t size, vs_error **err)
+{
+        struct stat st;
+        if (fstat(w->fd, &st) < 0)
+                return vs_fail_errno(err, "cannot stat %s/%s", w->t->tmp_dir, w->tmp);
+        if (!vs_digest_valid(got) || st.st_size != size || w->hashed != 0)
+                return vs_fail(err, "%s/%s: the blob written through its fd is not the one told",
+                               w->t->tmp_dir, w->tmp);
+        vs_sha256_abort(&w->h);
+        return finish_as(w, expected, got, size, NULL, NULL, err);
 }
 
 void vs_blob_writer_free(struct vs_blob_writer *w)
@@ -616,10 +637,10 @@ out:
 /* ------------------------------------------------------------------ */
 /* commit */
 
-/* Writes data to a temporary file, fsyncs it and renames it to rel (under
- * the store root). */
-static int write_into_place(struct vs_txn *t, const char *rel, const char *data, size_t len,
-                            vs_error **err)
+/* Writes data to a new file in the temporary directory (*tmp_name), and
+ * fsyncs it when sync. */
+static int write_tmp(struct vs_txn *t, const char *data, size_t len, bool sync, char **tmp_name,
+                     vs_error **err)
 {
         _cleanup_free_ char *tmp = vs_txn_tmp_name(t, "file");
         _cleanup_close_ int fd =
@@ -634,8 +655,14 @@ static int write_into_place(struct vs_txn *t, const char *rel, const char *data,
                         return vs_fail_errno(err, "cannot write %s/%s", t->tmp_dir, tmp);
                 off += (size_t) n;
         }
-        if (fsync(fd) < 0)
+        if (sync && fsync(fd) < 0)
                 return vs_fail_errno(err, "cannot write %s/%s", t->tmp_dir, tmp);
+        *tmp_name = steal_ptr(tmp);
+        return 0;
+}
+
+static int move_into_place(struct vs_txn *t, const char *tmp, const char *rel, vs_error **err)
+{
         if (renameat(t->tmp_fd, tmp, t->s->root_fd, rel) < 0)
                 return vs_fail_errno(err, "cannot rename %s/%s to %s/%s", t->tmp_dir, tmp,
                                      t->s->root, rel);
@@ -686,6 +713,37 @@ static int rename_noreplace(int from_fd, const char *from, int to_fd, const char
         return renameat(from_fd, from, to_fd, to);
 }
 
+/* The record of each layer the commit adds or gives more blobs: written
+ * into the temporary directory before the syncfs, so that it is durable
+ * with everything else (no fsync of its own). */
+static int write_records(struct vs_txn *t, vs_error **err)
+{
+        for (size_t i = 0; i < t->n_plans; i++) {
+                struct layer_plan *p = &t->plans[i];
+                _cleanup_strv_ char **blobs = strv_copy(p->blobs);
+                if (p->in_store) {
+                        struct vs_layer_info info;
+                        if (vs_store_layer_info(t->s, p->diff_id, &info, err) < 0)
+                                return -1;
+                        bool all = true;
+                        for (size_t j = 0; blobs[j]; j++)
+                                all = all && strv_contains(info.blobs, blobs[j]);
+                        for (size_t j = 0; info.blobs && info.blobs[j]; j++)
+                                if (!strv_contains(blobs, info.blobs[j]))
+                                        strv_push(&blobs, info.blobs[j]);
+                        vs_layer_info_clear(&info);
+                        if (all)
+                                continue;
+                } else if (p->tmp == NULL) {
+                        return vs_fail(err, "layer %s was never unpacked", p->diff_id);
+                }
+                _cleanup_free_ char *text = layer_record(p->diff_id, p->size, blobs);
+                if (write_tmp(t, text, strlen(text), false, &p->record_tmp, err) < 0)
+                        return -1;
+        }
+        return 0;
+}
+
 static int promote(struct vs_txn *t, char ***created, vs_error **err)
 {
         for (size_t i = 0; i < t->n_blobs; i++) {
@@ -701,26 +759,12 @@ static int promote(struct vs_txn *t, char ***created, vs_error **err)
         }
         for (size_t i = 0; i < t->n_plans; i++) {
                 struct layer_plan *p = &t->plans[i];
+                if (p->record_tmp == NULL)
+                        continue;
                 const char *hex = vs_digest_hex(p->diff_id);
                 _cleanup_free_ char *dir = xasprintf("layers/%s", hex);
                 _cleanup_free_ char *rec = xasprintf("layers/%s.json", hex);
-                _cleanup_strv_ char **blobs = strv_copy(p->blobs);
-                if (p->in_store) {
-                        struct vs_layer_info info;
-                        if (vs_store_layer_info(t->s, p->diff_id, &info, err) < 0)
-                                return -1;
-                        bool all = true;
-                        for (size_t j = 0; blobs[j]; j++)
-                                all = all && strv_contains(info.blobs, blobs[j]);
-                        for (size_t j = 0; info.blobs && info.blobs[j]; j++)
-                                if (!strv_contains(blobs, info.blobs[j]))
-                                        strv_push(&blobs, info.blobs[j]);
-                        vs_layer_info_clear(&info);
-                        if (all)
-                                continue;
-                } else {
-                        if (p->tmp == NULL)
-                                return vs_fail(err, "layer %s was never unpacked", p->diff_id);
+                if (!p->in_store) {
                         /* A directory without its record is the remains of a
                          * killed removal: replace it. */
                         if (vs_rm_rf_at(t->s->root_fd, dir, err) < 0)
@@ -730,8 +774,7 @@ static int promote(struct vs_txn *t, char ***created, vs_error **err)
                                                      p->diff_id, t->s->root);
                         strv_push(created, dir);
                 }
-                _cleanup_free_ char *text = layer_record(p->diff_id, p->size, blobs);
-                if (write_into_place(t, rec, text, strlen(text), err) < 0)
+                if (move_into_place(t, p->record_tmp, rec, err) < 0)
                         return -1;
                 if (!p->in_store)
                         strv_push(created, rec);
@@ -748,6 +791,15 @@ int vs_txn_commit(struct vs_txn *t, vs_error **err)
         bool promoting = t->n_plans > 0;
         for (size_t i = 0; i < t->n_blobs && !promoting; i++)
                 promoting = t->blobs[i].used;
+        /* Everything new is written into the temporary directory first (the
+         * layer records and index.json too, unsynced), made durable by one
+         * syncfs, then renamed into place: the directories' fsyncs make the
+         * renames durable before index.json names the image. */
+        _cleanup_free_ char *index_tmp = NULL;
+        if (promoting && write_records(t, err) < 0)
+                return -1;
+        if (index_changed && write_tmp(t, index, strlen(index), !promoting, &index_tmp, err) < 0)
+                return -1;
         if (promoting && syncfs(t->s->root_fd) < 0)
                 return vs_fail_errno(err, "cannot sync the image store %s", t->s->root);
         _cleanup_strv_ char **created = xcalloc(1, sizeof(char *));
@@ -755,7 +807,7 @@ int vs_txn_commit(struct vs_txn *t, vs_error **err)
                           fsync_dir(t, "layers", err) < 0))
                 goto fail;
         if (index_changed) {
-                if (write_into_place(t, "index.json", index, strlen(index), err) < 0)
+                if (move_into_place(t, index_tmp, "index.json", err) < 0)
                         goto fail;
                 _cleanup_error_ vs_error *e = NULL;
                 if (fsync_dir(t, ".", &e) < 0)
@@ -800,6 +852,7 @@ void vs_txn_free(struct vs_txn *t)
         for (size_t i = 0; i < t->n_plans; i++) {
                 free(t->plans[i].diff_id);
                 free(t->plans[i].tmp);
+                free(t->plans[i].record_tmp);
                 strv_free(t->plans[i].blobs);
         }
         free(t->plans);

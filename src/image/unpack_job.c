@@ -1,8 +1,15 @@
 /* A layer unpacked by a child process while the importer streams the blob
- * to it: the parent hashes and stores the compressed bytes, the child
- * uncompresses, hashes and writes the files, so a load costs little more
- * than a plain `tar -x` on two cores. A process rather than a thread keeps
- * vs_layer_unpack free of any thread-safety requirement. */
+ * to it: the child uncompresses, hashes and writes the files (and, when
+ * given the blob's fd, hashes and stores the compressed bytes too), so a
+ * load or pull costs little more than a plain `tar -x` on two cores. A
+ * process rather than a thread keeps vs_layer_unpack free of any
+ * thread-safety requirement.
+ *
+ * The bytes go through a ring of buffers in memory shared with the child,
+ * not through the socket: the feeder copies them in once, the child hashes,
+ * stores and inflates them in place. The socket carries only the length of
+ * each filled buffer (feeder to child) and one byte per buffer the child is
+ * done with (back), so the feeder knows what it may fill again. */
 #include "image/layer.h"
 #include "image/store.h"
 #include "util/cleanup.h"
@@ -10,24 +17,79 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* How far an unpack may lag behind the download before the feeder waits
- * (the feeder serves every layer of a pull, so a wait stalls them all). */
-#define SOCKET_BUFFER (16 << 20)
+/* How far an unpack may lag behind the download before the feeder waits:
+ * SLOTS buffers of SLOT_SIZE. */
+#define SLOT_SIZE (1 << 20)
+#define SLOTS     4
 
 struct vs_unpack_job {
         pid_t pid;
-        int data_fd;   /* we write the blob here */
+        int data_fd;   /* buffer lengths go out, freed buffers come back */
         int result_fd; /* the child reports here */
         bool stopped;  /* the child no longer reads */
+        bool ended;    /* no more input */
+        char *ring;    /* SLOTS * SLOT_SIZE, shared with the child */
+        unsigned next; /* the buffer being filled */
+        size_t fill;   /* bytes in it */
+        unsigned busy; /* buffers handed over and not given back */
 };
+
+/* The child's end: the next filled buffer, in place. */
+struct ring_input {
+        struct vs_layer_input in;
+        int fd;
+        const char *ring;
+        unsigned slot;
+        bool holding; /* the caller still uses ring[slot] */
+};
+
+static ssize_t ring_next(struct vs_layer_input *in, const void **buf)
+{
+        struct ring_input *r = (struct ring_input *) in;
+        if (r->holding) {
+                char one = 1;
+                /* The feeder may be gone (it closed its end): no SIGPIPE. */
+                while (send(r->fd, &one, 1, MSG_NOSIGNAL) < 0 && errno == EINTR)
+                        ;
+                r->holding = false;
+                r->slot = (r->slot + 1) % SLOTS;
+        }
+        uint32_t len;
+        size_t got = 0;
+        while (got < sizeof(len)) {
+                ssize_t n = read(r->fd, (char *) &len + got, sizeof(len) - got);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -1;
+                if (n == 0) {
+                        if (got == 0)
+                                return 0;
+                        errno = EIO;
+                        return -1;
+                }
+                got += (size_t) n;
+        }
+        if (len == 0 || len > SLOT_SIZE) {
+                errno = EIO;
+                return -1;
+        }
+        *buf = r->ring + (size_t) r->slot * SLOT_SIZE;
+        r->holding = true;
+        return len;
+}
 
 static void write_result(int fd, const char *text)
 {
@@ -44,39 +106,58 @@ static void write_result(int fd, const char *text)
 }
 
 static void __attribute__((noreturn))
-child(int data_fd, int result_fd, const char *dest_dir, const char *media_type)
+child(int data_fd, const char *ring, int blob_fd, int result_fd, const char *dest_dir,
+      const char *media_type)
 {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         signal(SIGPIPE, SIG_DFL);
-        _cleanup_free_ char *diff_id = NULL;
-        int64_t size = 0;
-        vs_error *err = NULL;
+        /* The ring's pages mapped here too in one go (fork did not copy
+         * them); older kernels lack this and fault them in as they come. */
+        madvise((void *) ring, (size_t) SLOTS * SLOT_SIZE, MADV_POPULATE_READ);
+        _cleanup_free_ char *diff_id = NULL, *blob = NULL, *kept = NULL;
+        int64_t size = 0, blob_size = 0;
+        vs_error *err = NULL, *kept_err = NULL;
+        struct ring_input in = {.in.next = ring_next, .fd = data_fd, .ring = ring};
+        if (vs_layer_unpack_keeping(&in.in, blob_fd, media_type, dest_dir, &diff_id, &size, &blob,
+                                    &blob_size, &err, &kept_err) < 0) {
+                vs_error_free(&err);
+                err = steal_ptr(kept_err);
+                free(diff_id);
+                diff_id = NULL;
+        } else if (blob) {
+                /* "B<digest> <size>\n" first: the blob was kept whole. */
+                kept = xasprintf("B%s %lld\n", blob, (long long) blob_size);
+        }
         char *msg;
-        if (vs_layer_unpack(data_fd, media_type, dest_dir, false, &diff_id, &size, &err) < 0)
-                msg = xasprintf("E%s", err && err->msg ? err->msg : "unpacking failed");
+        if (diff_id == NULL)
+                msg = xasprintf("%sE%s", kept ? kept : "",
+                                err && err->msg ? err->msg : "unpacking failed");
         else
-                msg = xasprintf("O%s %lld", diff_id, (long long) size);
+                msg = xasprintf("%sO%s %lld", kept ? kept : "", diff_id, (long long) size);
         write_result(result_fd, msg);
         _exit(0);
 }
 
-int vs_unpack_job_start(const char *dest_dir, const char *media_type, struct vs_unpack_job **out,
-                        vs_error **err)
+int vs_unpack_job_start(const char *dest_dir, const char *media_type, int blob_fd,
+                        struct vs_unpack_job **out, vs_error **err)
 {
         int sv[2], res[2];
-        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+        /* Populated now, in one go, rather than page by page as it fills. */
+        char *ring = mmap(NULL, (size_t) SLOTS * SLOT_SIZE, PROT_READ | PROT_WRITE,
+                          MAP_SHARED | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+        if (ring == MAP_FAILED)
+                return vs_fail_errno(err, "cannot map buffers to unpack %s", dest_dir);
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+                munmap(ring, (size_t) SLOTS * SLOT_SIZE);
                 return vs_fail_errno(err, "cannot create a socket pair to unpack %s", dest_dir);
+        }
         if (pipe2(res, O_CLOEXEC) < 0) {
                 int saved = errno;
                 close(sv[0]);
                 close(sv[1]);
+                munmap(ring, (size_t) SLOTS * SLOT_SIZE);
                 return vs_error_set(err, saved, "cannot create a pipe to unpack %s", dest_dir);
         }
-        int size = SOCKET_BUFFER;
-        if (setsockopt(sv[0], SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
-                setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
-        if (setsockopt(sv[1], SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
-                setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
         fflush(NULL);
         pid_t pid = fork();
         if (pid < 0) {
@@ -85,12 +166,13 @@ int vs_unpack_job_start(const char *dest_dir, const char *media_type, struct vs_
                 close(sv[1]);
                 close(res[0]);
                 close(res[1]);
+                munmap(ring, (size_t) SLOTS * SLOT_SIZE);
                 return vs_error_set(err, saved, "cannot fork to unpack %s", dest_dir);
         }
         if (pid == 0) {
                 close(sv[0]);
                 close(res[0]);
-                child(sv[1], res[1], dest_dir, media_type);
+                child(sv[1], ring, blob_fd, res[1], dest_dir, media_type);
         }
         close(sv[1]);
         close(res[1]);
@@ -98,15 +180,35 @@ int vs_unpack_job_start(const char *dest_dir, const char *media_type, struct vs_
         j->pid = pid;
         j->data_fd = sv[0];
         j->result_fd = res[0];
+        j->ring = ring;
         *out = j;
         return 0;
 }
 
-void vs_unpack_job_feed(struct vs_unpack_job *j, const void *buf, size_t len)
+/* Counts the buffers the child gave back (without waiting). */
+static void take_freed(struct vs_unpack_job *j)
 {
-        const char *p = buf;
-        while (!j->stopped && len > 0) {
-                ssize_t n = send(j->data_fd, p, len, MSG_NOSIGNAL);
+        char buf[64];
+        while (!j->stopped && j->busy > 0) {
+                ssize_t n = recv(j->data_fd, buf, sizeof(buf), MSG_DONTWAIT);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+                        j->stopped = true; /* the child is gone */
+                if (n <= 0)
+                        return;
+                j->busy -= (unsigned) n < j->busy ? (unsigned) n : j->busy;
+        }
+}
+
+/* Hands the buffer being filled over to the child. */
+static void publish(struct vs_unpack_job *j)
+{
+        uint32_t len = (uint32_t) j->fill;
+        size_t sent = 0;
+        while (!j->stopped && sent < sizeof(len)) {
+                ssize_t n =
+                    send(j->data_fd, (char *) &len + sent, sizeof(len) - sent, MSG_NOSIGNAL);
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n < 0) {
@@ -114,9 +216,11 @@ void vs_unpack_job_feed(struct vs_unpack_job *j, const void *buf, size_t len)
                         j->stopped = true;
                         break;
                 }
-                p += n;
-                len -= (size_t) n;
+                sent += (size_t) n;
         }
+        j->busy++;
+        j->next = (j->next + 1) % SLOTS;
+        j->fill = 0;
 }
 
 size_t vs_unpack_job_try_feed(struct vs_unpack_job *j, const void *buf, size_t len)
@@ -124,23 +228,41 @@ size_t vs_unpack_job_try_feed(struct vs_unpack_job *j, const void *buf, size_t l
         const char *p = buf;
         size_t taken = 0;
         while (!j->stopped && taken < len) {
-                ssize_t n = send(j->data_fd, p + taken, len - taken, MSG_NOSIGNAL | MSG_DONTWAIT);
-                if (n < 0 && errno == EINTR)
+                if (j->fill == 0 && j->busy >= SLOTS) {
+                        take_freed(j);
+                        if (j->busy >= SLOTS && !j->stopped)
+                                return taken;
                         continue;
-                if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-                        return taken;
-                if (n < 0) {
-                        j->stopped = true;
-                        break;
                 }
-                taken += (size_t) n;
+                size_t n = SLOT_SIZE - j->fill;
+                if (n > len - taken)
+                        n = len - taken;
+                memcpy(j->ring + (size_t) j->next * SLOT_SIZE + j->fill, p + taken, n);
+                j->fill += n;
+                taken += n;
+                if (j->fill == SLOT_SIZE)
+                        publish(j);
         }
         return len; /* all taken, or dropped: the job no longer reads */
 }
 
+void vs_unpack_job_feed(struct vs_unpack_job *j, const void *buf, size_t len)
+{
+        const char *p = buf;
+        while (len > 0) {
+                size_t n = vs_unpack_job_try_feed(j, p, len);
+                p += n;
+                len -= n;
+                if (len > 0) {
+                        struct pollfd pfd = {.fd = j->data_fd, .events = POLLIN};
+                        poll(&pfd, 1, -1);
+                }
+        }
+}
+
 int vs_unpack_job_fd(const struct vs_unpack_job *j)
 {
-        return j->data_fd;
+        return j->ended ? -1 : j->data_fd;
 }
 
 static void reap(pid_t pid)
@@ -151,14 +273,20 @@ static void reap(pid_t pid)
 
 void vs_unpack_job_end_input(struct vs_unpack_job *j)
 {
-        if (j->data_fd < 0)
+        if (j->ended)
                 return;
+        if (j->fill > 0) {
+                /* its buffer is ours: it was free when the first byte went in */
+                publish(j);
+        }
+        /* Not closed before the child is done: it still gives buffers back,
+         * and closing a socket with unread bytes resets the peer's end. */
         shutdown(j->data_fd, SHUT_WR);
-        close(j->data_fd);
-        j->data_fd = -1;
+        j->ended = true;
 }
 
-int vs_unpack_job_finish(struct vs_unpack_job *j, char **diff_id, int64_t *size, vs_error **err)
+int vs_unpack_job_finish(struct vs_unpack_job *j, char **diff_id, int64_t *size, char **blob,
+                         int64_t *blob_size, vs_error **err)
 {
         vs_unpack_job_end_input(j);
         char buf[8192];
@@ -176,17 +304,32 @@ int vs_unpack_job_finish(struct vs_unpack_job *j, char **diff_id, int64_t *size,
         buf[n] = '\0';
         close(j->result_fd);
         reap(j->pid);
+        close(j->data_fd);
+        munmap(j->ring, (size_t) SLOTS * SLOT_SIZE);
         free(j);
-        if (buf[0] == 'O') {
-                char *space = strchr(buf + 1, ' ');
-                if (space && space - (buf + 1) == VS_DIGEST_LEN) {
-                        *diff_id = xstrndup(buf + 1, VS_DIGEST_LEN);
+        char *p = buf;
+        if (blob)
+                *blob = NULL;
+        if (p[0] == 'B') {
+                char *space = strchr(p + 1, ' '), *nl = strchr(p + 1, '\n');
+                if (space == NULL || nl == NULL || space - (p + 1) != VS_DIGEST_LEN)
+                        return vs_fail(err, "the layer unpacking process died");
+                if (blob) {
+                        *blob = xstrndup(p + 1, VS_DIGEST_LEN);
+                        *blob_size = strtoll(space + 1, NULL, 10);
+                }
+                p = nl + 1;
+        }
+        if (p[0] == 'O') {
+                char *space = strchr(p + 1, ' ');
+                if (space && space - (p + 1) == VS_DIGEST_LEN) {
+                        *diff_id = xstrndup(p + 1, VS_DIGEST_LEN);
                         *size = strtoll(space + 1, NULL, 10);
                         return 0;
                 }
         }
-        if (buf[0] == 'E')
-                return vs_fail(err, "%s", buf + 1);
+        if (p[0] == 'E')
+                return vs_fail(err, "%s", p + 1);
         return vs_fail(err, "the layer unpacking process died");
 }
 
@@ -195,9 +338,9 @@ void vs_unpack_job_abort(struct vs_unpack_job *j)
         if (j == NULL)
                 return;
         kill(j->pid, SIGKILL);
-        if (j->data_fd >= 0)
-                close(j->data_fd);
+        close(j->data_fd);
         close(j->result_fd);
         reap(j->pid);
+        munmap(j->ring, (size_t) SLOTS * SLOT_SIZE);
         free(j);
 }

@@ -21,9 +21,6 @@
 #define CONFIG_MAX      (32 << 20)
 #define RESUME_ATTEMPTS 5
 #define ERROR_BODY_MAX  (64 << 10)
-/* curl hands over 16 KiB at a time: gather 1 MiB before writing it into
- * the store and the unpacker (64 times fewer system calls). */
-#define GATHER (1 << 20)
 
 /* ------------------------------------------------------------------ */
 /* manifests */
@@ -121,8 +118,6 @@ struct layer_dl {
         bool paused; /* its unpacker has a backlog: the transfer waits */
         char *error_body;
         size_t error_len;
-        char *buf; /* GATHER bytes received, not yet staged */
-        size_t buf_len;
         vs_error *err;
 };
 
@@ -133,15 +128,6 @@ struct puller {
         struct layer_dl *dls;
         size_t n;
 };
-
-static int flush_layer(struct layer_dl *dl)
-{
-        if (dl->buf_len == 0 || dl->err)
-                return dl->err ? -1 : 0;
-        int r = vs_stage_write(dl->st, dl->buf, dl->buf_len, &dl->err);
-        dl->buf_len = 0;
-        return r;
-}
 
 static size_t on_layer_bytes(char *ptr, size_t size, size_t nmemb, void *arg)
 {
@@ -188,17 +174,10 @@ static size_t on_layer_bytes(char *ptr, size_t size, size_t nmemb, void *arg)
                         dl->d->digest, (long long) dl->d->size);
                 return 0;
         }
-        if (dl->buf == NULL)
-                dl->buf = xmalloc(GATHER);
-        if (dl->buf_len + left > GATHER && flush_layer(dl) < 0)
+        /* Copied once, into the unpacker's buffers (which gather 1 MiB
+         * before handing it over). */
+        if (vs_stage_write(dl->st, p, left, &dl->err) < 0)
                 return 0;
-        if (left >= GATHER) {
-                if (vs_stage_write(dl->st, p, left, &dl->err) < 0)
-                        return 0;
-        } else {
-                memcpy(dl->buf + dl->buf_len, p, left);
-                dl->buf_len += left;
-        }
         dl->fed += (int64_t) left;
         dl->pos += (int64_t) left;
         vs_progress_update(dl->p->prog, dl->line, "Downloading", dl->fed, dl->d->size);
@@ -242,7 +221,6 @@ static int layer_ended(struct puller *p, CURLM *multi, struct layer_dl *dl, CURL
                        vs_error **err)
 {
         curl_multi_remove_handle(multi, dl->h);
-        flush_layer(dl);
         if (dl->err) {
                 *err = steal_ptr(dl->err);
                 return -1;
@@ -270,8 +248,8 @@ static int layer_ended(struct puller *p, CURLM *multi, struct layer_dl *dl, CURL
                 return start_layer(p, multi, dl, err);
         }
         vs_progress_update(p->prog, dl->line, "Verifying Checksum", dl->fed, dl->d->size);
-        /* The blob is checked now; its unpack goes on while the next layers
-         * stream, and is waited for once they all have. */
+        /* Its unpack (which hashes and keeps the blob) goes on while the
+         * next layers stream; the blob is checked once they all have. */
         if (vs_stage_finish_blob(dl->st, dl->d->digest, NULL, NULL, err) < 0)
                 return vs_error_wrap(err, "%s/%s", p->c->domain, p->c->path);
         dl->done = true;
@@ -298,7 +276,7 @@ static void wait_and_resume(struct puller *p, CURLM *multi, int timeout_ms)
                 struct layer_dl *dl = &p->dls[i];
                 int fd = dl->paused && dl->st ? vs_stage_poll_fd(dl->st) : -1;
                 if (fd >= 0)
-                        fds[n++] = (struct curl_waitfd){.fd = fd, .events = CURL_WAIT_POLLOUT};
+                        fds[n++] = (struct curl_waitfd){.fd = fd, .events = CURL_WAIT_POLLIN};
         }
         curl_multi_poll(multi, fds, n, timeout_ms, NULL);
         for (size_t i = 0; i < p->n; i++) {
@@ -367,7 +345,10 @@ static int download_layers(struct puller *p, vs_error **err)
                 struct layer_dl *dl = &p->dls[i];
                 if (dl->st == NULL)
                         continue;
-                vs_stage_wait_unpack(dl->st);
+                if (vs_stage_wait_unpack(dl->st, err) < 0) {
+                        ret = vs_error_wrap(err, "%s/%s", p->c->domain, p->c->path);
+                        break;
+                }
                 vs_progress_done(p->prog, dl->line, "Pull complete");
         }
         for (size_t i = 0; i < p->n; i++) {
@@ -378,7 +359,6 @@ static int download_layers(struct puller *p, vs_error **err)
                 }
                 curl_slist_free_all(dl->headers);
                 free(dl->error_body);
-                free(dl->buf);
                 vs_error_free(&dl->err);
                 vs_stage_free(dl->st);
         }

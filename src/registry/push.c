@@ -11,10 +11,14 @@
 #include "util/strv.h"
 #include "util/xalloc.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* A chunk cut short is resumed (or its blob started again) this often. */
+#define RESUME_ATTEMPTS 5
 
 static int blob_exists(struct vs_reg_client *c, const char *digest, bool *exists, vs_error **err)
 {
@@ -94,14 +98,46 @@ static int next_location(struct vs_reg_client *c, struct vs_reg_response *r, cha
         return 0;
 }
 
+/* How many bytes an upload session holds (GET LOCATION: 204, Range 0-END
+ * or none, and the Location to go on with): 0 with *held, or -1 when the
+ * session is gone or unusable (err). */
+static int upload_status(struct vs_reg_client *c, char **location, int64_t *held, vs_error **err)
+{
+        struct vs_reg_response r = {0};
+        struct vs_reg_request rq = {.url = *location, .body_fd = -1, .max_body = 65536};
+        int ret = vs_reg_do(c, &rq, &r, err);
+        if (ret == 0 && r.status != 204) {
+                _cleanup_free_ char *why = vs_reg_error_text(&r);
+                ret = vs_fail(err, "the upload session is gone: %s", why);
+        }
+        long long start = 0, end = -1;
+        const char *range = r.range && strncmp(r.range, "bytes=", 6) == 0 ? r.range + 6 : r.range;
+        if (ret == 0 && range && (sscanf(range, "%lld-%lld", &start, &end) != 2 || start != 0))
+                ret = vs_fail(err, "the upload session holds '%s'", r.range);
+        if (ret == 0 && r.location)
+                ret = next_location(c, &r, location, err);
+        vs_reg_response_clear(&r);
+        /* "0-0" is also what Distribution says of an empty session: taken
+         * as nothing held (a resent first byte would be refused, never
+         * lost). */
+        if (ret == 0)
+                *held = end > 0 ? end + 1 : 0;
+        return ret;
+}
+
 /* Chunked upload: PATCH LOCATION with Content-Range START-END for each
  * chunk (the registry answers 202, a new Location and Range 0-END), then
- * PUT LOCATION?digest= without a body. */
-static int upload_chunks(struct vs_reg_client *c, int fd, int64_t size, const char *digest,
+ * PUT LOCATION?digest= without a body. A PATCH cut short (connection
+ * lost) resumes from what the session holds, asked with GET LOCATION;
+ * when the session is gone (Distribution cancels one whose Location's
+ * state no longer matches: part of the chunk arrived), a new one is
+ * started and the blob sent again from its first byte. */
+static int upload_chunks(struct vs_reg_client *c, const char *digest, int fd, int64_t size,
                          char **location, struct vs_progress *prog, size_t line, vs_error **err)
 {
         int64_t chunk = chunk_size();
-        for (int64_t off = 0; off < size; off += chunk) {
+        int attempts = 0;
+        for (int64_t off = 0; off < size;) {
                 int64_t n = size - off < chunk ? size - off : chunk;
                 char range[64], want[64];
                 snprintf(range, sizeof(range), "%lld-%lld", (long long) off,
@@ -116,6 +152,25 @@ static int upload_chunks(struct vs_reg_client *c, int fd, int64_t size, const ch
                                             .body_fd_offset = off,
                                             .body_fd_size = n};
                 int ret = vs_reg_do(c, &rq, &resp, err);
+                if (ret < 0 && attempts < RESUME_ATTEMPTS) {
+                        /* Cut short: where does the session stand? */
+                        vs_reg_response_clear(&resp);
+                        attempts++;
+                        vs_error_free(err);
+                        int64_t held = 0;
+                        if (upload_status(c, location, &held, err) == 0 && held <= off + n) {
+                                off = held;
+                        } else {
+                                vs_error_free(err);
+                                free(*location);
+                                *location = NULL;
+                                if (start_upload(c, digest, NULL, location, err) < 0)
+                                        return -1;
+                                off = 0;
+                        }
+                        vs_progress_update(prog, line, "Retrying", off, size);
+                        continue;
+                }
                 if (ret == 0 && resp.status != 202) {
                         _cleanup_free_ char *why = vs_reg_error_text(&resp);
                         ret = vs_fail(err, "cannot upload bytes %s of blob %s: %s", range, digest,
@@ -131,7 +186,8 @@ static int upload_chunks(struct vs_reg_client *c, int fd, int64_t size, const ch
                 vs_reg_response_clear(&resp);
                 if (ret < 0)
                         return -1;
-                vs_progress_update(prog, line, "Pushing", off + n, size);
+                off += n;
+                vs_progress_update(prog, line, "Pushing", off, size);
                 vs_progress_flush(prog, false);
         }
         return 0;
@@ -156,7 +212,7 @@ static int upload_blob(struct vs_reg_client *c, struct vs_store *s, const char *
                 return vs_fail_errno(err, "cannot stat blob %s", digest);
         /* Over the chunk size: PATCHes, then a PUT without a body. */
         bool chunked = st.st_size > chunk_size();
-        if (chunked && upload_chunks(c, fd, st.st_size, digest, &location, prog, line, err) < 0)
+        if (chunked && upload_chunks(c, digest, fd, st.st_size, &location, prog, line, err) < 0)
                 return -1;
         _cleanup_free_ char *url =
             xasprintf("%s%sdigest=%s", location, strchr(location, '?') ? "&" : "?", digest);

@@ -368,6 +368,27 @@ def test_unknown_image_and_tag(source, plain, fresh):
     assert fresh.blobs() == []
 
 
+def test_registry_mirrors_serve_docker_hub_pulls(source, plain, fresh):
+    """registry-mirrors: a Docker Hub name is pulled from the mirrors, in
+    order (a dead one is passed over), never from Docker Hub here: a proxy
+    that does not answer stands in front of everything but 127.0.0.1."""
+    push(source, plain, "multi", "library/mirrored:v1")
+    fresh.env.update(https_proxy="http://127.0.0.1:9", HTTPS_PROXY="http://127.0.0.1:9",
+                     no_proxy="127.0.0.1", NO_PROXY="127.0.0.1")
+    cfg = Path(fresh.env["XDG_CONFIG_HOME"]) / "vessel" / "config.json"
+    cfg.parent.mkdir(parents=True)
+    cfg.write_text(json.dumps({"registry-mirrors": ["http://127.0.0.1:9/",
+                                                    f"http://{plain.host}"]}))
+    out = fresh.ok("pull", "mirrored:v1")
+    assert out.strip().splitlines()[-1] == "docker.io/library/mirrored:v1", out
+    assert fresh.inspect("mirrored:v1")["Id"] == source.inspect("multi")["Id"]
+    assert fresh.ok("run", "--rm", "mirrored:v1") == "two\n"
+    # Without the mirrors the name means Docker Hub, which is not reachable.
+    cfg.write_text(json.dumps({}))
+    fresh.ok("rmi", "mirrored:v1")
+    fresh.fails("pull", "mirrored:v1", mentions=["mirrored"], timeout=120)
+
+
 def test_run_pull_policies(source, plain, fresh):
     ref, _ = push(source, plain, "multi", "app/run:1")
     fresh.fails("run", "--rm", "--pull=never", ref, "true", mentions=["not found"])
@@ -434,11 +455,15 @@ class FaultProxy:
     """Forwards to the registry; blob GETs of `target` are cut short once
     (mode "drop"), served with one byte flipped ("corrupt") or trickled
     ("slow"); tags/list is served 2 tags a page with Link headers
-    ("pages"); "record" only records (uploads pass through it too)."""
+    ("pages"); "record" only records (uploads pass through it too); the
+    second PATCH of an upload is lost ("lose-patch": the connection closes
+    before the registry sees a byte) or cut ("cut-patch": half of it reaches
+    the registry, then the connection closes)."""
 
     def __init__(self, upstream_port, mode, target=None):
         self.mode, self.target, self.cut = mode, target, set()
         self.requests = []
+        self.patches = 0
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -464,9 +489,13 @@ class FaultProxy:
                 conn = http.client.HTTPConnection("127.0.0.1", upstream_port, timeout=30)
                 # The registry's upload Locations name the host it was asked
                 # for: the proxy's, in "record" mode.
-                keep_host = proxy.mode == "record"
+                keep_host = proxy.mode in ("record", "lose-patch", "cut-patch")
                 headers = {k: v for k, v in self.headers.items()
                            if keep_host or k.lower() != "host"}
+                if self.command == "PATCH" and proxy.mode.endswith("-patch"):
+                    proxy.patches += 1
+                    if proxy.patches == 2:
+                        return self.lose_patch(conn, headers, body, range_)
                 url = urllib.parse.urlsplit(self.path)
                 paged = proxy.mode == "pages" and url.path.endswith("/tags/list")
                 conn.request(self.command, url.path if paged else self.path, body=body,
@@ -487,6 +516,18 @@ class FaultProxy:
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(body)
+
+            def lose_patch(self, conn, headers, body, range_):
+                if proxy.mode == "cut-patch":
+                    half = body[:len(body) // 2]
+                    start = int(range_.split("-")[0])
+                    headers = dict(headers, **{"Content-Range": f"{start}-{start + len(half) - 1}",
+                                               "Content-Length": str(len(half))})
+                    conn.request("PATCH", self.path, body=half, headers=headers)
+                    conn.getresponse().read()
+                conn.close()
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
 
             def page(self, url, doc):
                 last = urllib.parse.parse_qs(url.query).get("last", [""])[0]
@@ -574,6 +615,53 @@ def test_push_large_blobs_in_chunks(source, plain, fresh):
     got = fresh.inspect(f"{plain.host}/chunks/multi:1")
     assert got["Id"] == src["Id"] and got["RootFS"]["Layers"] == src["RootFS"]["Layers"]
     assert fresh.ok("run", "--rm", f"{plain.host}/chunks/multi:1", "wc", "-c",
+                    "/d/random").split()[0] == "300000"
+
+
+@pytest.mark.parametrize("mode", ["lose-patch", "cut-patch"])
+def test_push_resumes_a_chunk_cut_short(source, plain, fresh, mode):
+    """A PATCH whose connection closes goes on where the upload session
+    stands (GET of its Location); a session the registry gave up (part of
+    the chunk arrived, so Distribution no longer accepts the Location) is
+    started again. The image the registry assembles pulls back intact."""
+    proxy = FaultProxy(plain.port, mode)
+    ref = f"{proxy.host}/resume/{mode}:1"
+    try:
+        source.ok("tag", "multi", ref)
+        source.env["VESSEL_REGISTRY_CHUNK_SIZE"] = "65536"
+        try:
+            source.ok("push", ref)
+        finally:
+            del source.env["VESSEL_REGISTRY_CHUNK_SIZE"]
+            source.ok("rmi", ref)
+    finally:
+        proxy.stop()
+    # The requests of each upload session (its UUID in the path).
+    sessions = {}
+    for m, p, r in proxy.requests:
+        if "/blobs/uploads/" in p and m != "POST":
+            uuid = p.split("/blobs/uploads/")[1].split("?")[0]
+            sessions.setdefault(uuid, []).append((m, r))
+    status = [(u, r) for u, reqs in sessions.items() for m, r in reqs if m == "GET"]
+    assert len(status) == 1, proxy.requests
+    cut = status[0][0]
+    patches = [r for m, r in sessions[cut] if m == "PATCH"]
+    abandoned = [u for u, reqs in sessions.items() if not any(m == "PUT" for m, _ in reqs)]
+    if mode == "lose-patch":
+        # the same session went on from the byte the registry held
+        assert patches[:3] == ["0-65535", "65536-131071", "65536-131071"], patches
+        assert sessions[cut][-1][0] == "PUT" and not abandoned, sessions
+    else:
+        # the session was given up after its status, a new one took the blob
+        assert patches == ["0-65535", "65536-131071"], patches
+        assert abandoned == [cut], sessions
+        restarted = [u for u, reqs in sessions.items() if u != cut and
+                     [r for m, r in reqs if m == "PATCH"][:1] == ["0-65535"]]
+        assert restarted, sessions
+    fresh.ok("pull", f"{plain.host}/resume/{mode}:1")
+    got = fresh.inspect(f"{plain.host}/resume/{mode}:1")
+    assert got["Id"] == source.inspect("multi")["Id"]
+    assert fresh.ok("run", "--rm", f"{plain.host}/resume/{mode}:1", "wc", "-c",
                     "/d/random").split()[0] == "300000"
 
 

@@ -18,6 +18,7 @@
 #include <archive_entry.h>
 
 #include "image/store.h"
+#include "image/transfer.h"
 #include "util/dynlib.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -641,6 +642,94 @@ static void test_store_diff_id_verified(void **state)
         free(report);
 }
 
+/* A stream staged as VS_STAGE_LAYER, written in pieces of len bytes:
+ * its unpack job keeps the blob. */
+static int stage_layer(struct vs_txn *t, const char *data, size_t size, const char *expected,
+                       char **digest, vs_error **err)
+{
+        struct vs_stage *st;
+        assert_int_equal(vs_stage_open(t, VS_STAGE_LAYER, VS_MT_OCI_LAYER, &st, err), 0);
+        int r = 0;
+        for (size_t off = 0; r == 0 && off < size; off += 65536)
+                r = vs_stage_write(st, data + off, size - off < 65536 ? size - off : 65536, err);
+        int64_t got_size = 0;
+        if (r == 0)
+                r = vs_stage_finish(st, expected, digest, &got_size, err);
+        if (r == 0)
+                assert_int_equal(got_size, (int64_t) size);
+        vs_stage_free(st);
+        return r;
+}
+
+static void test_stage_layer_kept_by_its_job(void **state)
+{
+        struct fixture *f = *state;
+        /* a 12 MiB file (three times the job's ring) in a plain tar, then
+         * bytes after the archive's end: all of it is the blob */
+        size_t file = 12 << 20, cap = file + (64 << 10);
+        char *tarbuf = xzalloc(cap);
+        char *content = xmalloc(file);
+        for (size_t i = 0; i < file; i++)
+                content[i] = (char) (i * 7 + i / 4096);
+        size_t used = 0;
+        struct archive *a = archive_write_new();
+        archive_write_set_format_ustar(a);
+        archive_write_set_bytes_per_block(a, 0);
+        assert_int_equal(archive_write_open_memory(a, tarbuf, cap, &used), ARCHIVE_OK);
+        struct archive_entry *e = archive_entry_new();
+        archive_entry_set_pathname(e, "big");
+        archive_entry_set_filetype(e, AE_IFREG);
+        archive_entry_set_perm(e, 0644);
+        archive_entry_set_size(e, (la_int64_t) file);
+        assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
+        assert_int_equal(archive_write_data(a, content, file), (la_ssize_t) file);
+        archive_entry_free(e);
+        archive_write_close(a);
+        archive_write_free(a);
+        memset(tarbuf + used, 0, 3000);
+        used += 3000;
+        _cleanup_free_ char *want = vs_digest_buffer(tarbuf, used);
+
+        vs_error *err = NULL;
+        struct vs_txn *t;
+        assert_int_equal(vs_txn_begin(f->s, &t, &err), 0);
+        _cleanup_free_ char *got = NULL;
+        assert_int_equal(stage_layer(t, tarbuf, used, want, &got, &err), 0);
+        assert_string_equal(got, want);
+        assert_true(vs_txn_has_blob(t, want));
+        /* the kept blob reads back whole, and the layer was unpacked from it
+         * (a plain tar's diff_id is its digest) */
+        char *back = NULL;
+        size_t back_len = 0;
+        assert_int_equal(vs_txn_read_blob(t, want, (int64_t) used, &back, &back_len, &err), 0);
+        assert_int_equal(back_len, used);
+        free(back);
+        assert_int_equal(vs_txn_ensure_layer(t, want, VS_MT_OCI_LAYER, want, &err), 0);
+
+        /* the wrong digest expected: refused, with the one the bytes have */
+        tarbuf[used - 1] = 1;
+        _cleanup_free_ char *other = vs_digest_buffer(tarbuf, used);
+        assert_int_equal(stage_layer(t, tarbuf, used, want, NULL, &err), -1);
+        assert_non_null(strstr(err->msg, "does not match its digest"));
+        assert_non_null(strstr(err->msg, other));
+        vs_error_free(&err);
+        assert_false(vs_txn_has_blob(t, other));
+
+        /* not a tar at all: the blob is still kept whole (the job reads to
+         * the end), and the layer refused with the reason */
+        memset(tarbuf, 'x', 5 << 20);
+        _cleanup_free_ char *junk = vs_digest_buffer(tarbuf, 5 << 20);
+        _cleanup_free_ char *junk_got = NULL;
+        assert_int_equal(stage_layer(t, tarbuf, 5 << 20, NULL, &junk_got, &err), 0);
+        assert_string_equal(junk_got, junk);
+        assert_int_equal(vs_txn_ensure_layer(t, junk, VS_MT_OCI_LAYER, junk, &err), -1);
+        assert_non_null(strstr(err->msg, junk));
+        vs_error_free(&err);
+        vs_txn_free(t);
+        free(tarbuf);
+        free(content);
+}
+
 static bool in_use_by_web(const char *image_id, void *arg, char **user)
 {
         if (strcmp(image_id, (const char *) arg) != 0)
@@ -787,6 +876,8 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_store_remove_in_use, setup_store, teardown_store),
             cmocka_unit_test_setup_teardown(test_store_tag_and_untag, setup_store, teardown_store),
             cmocka_unit_test_setup_teardown(test_nested_lock, setup_store, teardown_store),
+            cmocka_unit_test_setup_teardown(test_stage_layer_kept_by_its_job, setup_store,
+                                            teardown_store),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
