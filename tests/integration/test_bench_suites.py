@@ -183,8 +183,11 @@ def test_overhead(bench):
     if _vm_ok(doc, "overhead"):
         vm = _value(doc, "overhead", "cpu-kernel", "", "vm", "ops_per_s")
         native = _value(doc, "overhead", "cpu-kernel", "", "native", "ops_per_s")
-        # Host-timed: a guest cannot compute faster than its host.
-        assert vm < native * 1.5, (vm, native)
+        # Host-timed: a guest cannot compute faster than its host. But the
+        # two are one sample each, taken minutes apart on a shared machine
+        # (1.64x was seen at load 18), so the bound is the container's factor
+        # of 3: it catches a wrong unit or scale, not a small clock skew.
+        assert vm < native * 3, (vm, native)
     # The image is cached by content: exactly one, and a second run reuses it.
     images = [l for l in bench.ok("images", "--format", "{{.Repository}}").split()
               if l == "vessel-bench-workload"]
