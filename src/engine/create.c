@@ -645,8 +645,15 @@ static int parse_isolation(const struct vs_run_flags *f, json_object *hc, vs_err
         if (strcmp(iso, "container") != 0 && strcmp(iso, "vm") != 0)
                 return vs_fail(err, "--isolation: unsupported value '%s' (container, vm)", iso);
         json_object_object_add(hc, "Isolation", json_object_new_string(iso));
+        if (f->vm_rootfs && strcmp(iso, "vm") != 0)
+                return vs_fail(err, "--vm-rootfs needs --isolation=vm");
         if (strcmp(iso, "vm") != 0)
                 return 0;
+        if (f->vm_rootfs && strcmp(f->vm_rootfs, "9p") != 0 && strcmp(f->vm_rootfs, "block") != 0)
+                return vs_fail(err, "--vm-rootfs: unsupported value '%s' (9p, block)",
+                               f->vm_rootfs);
+        if (f->vm_rootfs && strcmp(f->vm_rootfs, "block") == 0)
+                json_object_object_add(hc, VS_VM_HC_ROOTFS, json_object_new_string("block"));
         if (f->tmpfs)
                 return vs_fail(err, "--tmpfs is not supported with --isolation=vm yet");
         if (f->memory) {

@@ -34,6 +34,7 @@ struct vs_run_flags {
             *blkio_weight;
         const char *network, *restart, *stop_signal, *stop_timeout;
         const char *isolation;               /* NULL/"container" or "vm" (src/vm) */
+        const char *vm_rootfs;               /* --vm-rootfs: NULL/"9p" or "block" */
         const char *ip;                      /* --ip: on the --network bridge network */
         const char *ip6;                     /* --ip6: on a dual-stack first network */
         char **publish;                      /* -p [HOSTIP:]HOSTPORT:CTRPORT[/PROTO] */
