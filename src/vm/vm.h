@@ -181,6 +181,9 @@ struct vs_vm_stats {
         bool guest; /* the guest answered */
 };
 int vs_vm_stats(const struct vs_ctr *c, struct vs_vm_stats *st, vs_error **err);
+/* The guest's process table for `top` (guest/proto.h, VS_VM_TOP: text
+ * from the guest, hostile: parse with bounds). */
+int vs_vm_top(const struct vs_ctr *c, char **table, vs_error **err);
 
 /* Checkpoint/restore (src/vm/checkpoint.c, docs/vm.md). */
 /* --vm-rootfs=block: the guest's root is <dir>/vm-root.img. */
