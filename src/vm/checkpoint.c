@@ -372,15 +372,33 @@ int vs_vm_checkpoint(struct vs_engine *e, struct vs_ctr *c, bool leave_running,
         if (launcher_answer(fd, c, err) < 0)
                 return -1;
         if (!leave_running) {
-                /* Until the monitor has recorded the stop. */
+                /* Until the monitor has recorded the stop and is gone (a
+                 * restore right after finds the container stopped). */
                 for (int i = 0; i < 3000; i++) {
                         _cleanup_ctr_ struct vs_ctr *f = NULL;
-                        if (vs_ctr_load(e, c->id, &f, NULL) < 0 || !f->state.running)
+                        if (vs_ctr_load(e, c->id, &f, NULL) < 0 ||
+                            (!f->state.running && !vs_ctr_monitor_alive(f)))
                                 break;
                         usleep(10000);
                 }
         }
         return 0;
+}
+
+/* The restore's token travels to the monitor it starts in the environment
+ * (the monitor inherits it); the marker holds the same token. */
+#define RESTORE_ENV "VESSEL_VM_RESTORE"
+
+bool vs_vm_restore_requested(const struct vs_ctr *c)
+{
+        _cleanup_free_ char *mark = xasprintf("%s/" VS_VM_RESTORE_MARK, c->dir);
+        _cleanup_free_ char *text = NULL;
+        size_t n;
+        if (vs_read_file(mark, &text, &n, NULL) < 0)
+                return false;
+        unlink(mark);
+        const char *token = getenv(RESTORE_ENV);
+        return token && *token && strcmp(text, token) == 0;
 }
 
 int vs_vm_restore(struct vs_engine *e, struct vs_ctr *c, vs_error **err)
@@ -414,12 +432,16 @@ int vs_vm_restore(struct vs_engine *e, struct vs_ctr *c, vs_error **err)
                                "the checkpoint of container %s was taken with other --memory or "
                                "--cpus than the container has now",
                                c->name);
+        /* Only the monitor this restore starts honours the marker: one left
+         * by a restore killed before it started one is dropped by the next
+         * plain start. Once started, the monitor restores on its own. */
         _cleanup_free_ char *mark = xasprintf("%s/" VS_VM_RESTORE_MARK, c->dir);
-        if (vs_write_file_atomic(mark, "", 0, 0600, err) < 0)
+        _cleanup_free_ char *token = vs_random_hex(16);
+        if (vs_write_file_atomic(mark, token, strlen(token), 0600, err) < 0 ||
+            setenv(RESTORE_ENV, token, 1) < 0)
                 return -1;
-        if (vs_engine_start(e, c, -1, err) < 0) {
-                unlink(mark);
-                return -1;
-        }
-        return 0;
+        int r = vs_engine_start(e, c, -1, err);
+        unsetenv(RESTORE_ENV);
+        unlink(mark);
+        return r;
 }

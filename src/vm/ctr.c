@@ -233,8 +233,7 @@ int vs_vm_ctr_spawn(struct vs_engine *e, struct vs_ctr *c, int in_fd, int out_fd
         }
         /* A restore loads the checkpoint instead of booting (the marker
          * is consumed first: a failure is never retried from it). */
-        _cleanup_free_ char *mark = xasprintf("%s/" VS_VM_RESTORE_MARK, c->dir);
-        bool restore = unlink(mark) == 0;
+        bool restore = vs_vm_restore_requested(c);
         _cleanup_free_ char *root_image = NULL;
         _cleanup_free_ char *state =
             restore ? xasprintf("%s/" VS_VM_CKPT_DIR "/" VS_VM_CKPT_STATE, c->dir) : NULL;

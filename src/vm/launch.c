@@ -665,7 +665,17 @@ static void answer_checkpoint(struct relay *r, int fd)
                  * exit, the container stops (code 0, as podman records). */
                 r->exited = true;
                 r->exit_code = 0;
-        } else if (!was_paused && set_paused(r, false, &e) < 0) {
+                ctl_write(fd, VS_FRAME_EXIT, 0, "0", 1);
+                return;
+        }
+        if (rd <= 0 && r->s->sock_dir) {
+                /* The client died before it finished: what it had stored
+                 * of this checkpoint goes (the last whole one stays). */
+                _cleanup_free_ char *partial =
+                    xasprintf("%s/" VS_VM_CKPT_DIR ".new", r->s->sock_dir);
+                vs_rm_rf(partial, NULL);
+        }
+        if (!was_paused && set_paused(r, false, &e) < 0) {
                 answer_error(fd, e->msg);
                 return;
         }

@@ -197,6 +197,9 @@ int vs_vm_root_image(const struct vs_ctr *c, bool restore, char **path, vs_error
 int vs_vm_checkpoint(struct vs_engine *e, struct vs_ctr *c, bool leave_running,
                      const char *export_file, vs_error **err);
 int vs_vm_checkpoint_export(const struct vs_ctr *c, const char *file, vs_error **err);
+/* Consumes c's restore marker: true when a `restore` wrote it and still
+ * waits for this start. */
+bool vs_vm_restore_requested(const struct vs_ctr *c);
 /* Starts stopped VM container c from its checkpoint. */
 int vs_vm_restore(struct vs_engine *e, struct vs_ctr *c, vs_error **err);
 
