@@ -56,24 +56,44 @@ int cmd_engine_checkpoint(int argc, char **argv)
 
 int cmd_engine_restore(int argc, char **argv)
 {
-        const struct vs_option opts[] = {VS_OPT_TABLE_END};
-        struct vs_cmdline cl = {"restore", "CONTAINER",
+        const char *import_file = NULL, *name = NULL;
+        const struct vs_option opts[] = {
+            {"import", 'i', VS_OPT_STRING, &import_file, "FILE",
+             "a new container from an archive `checkpoint --export` wrote (its image must be "
+             "here)"},
+            {"name", 'n', VS_OPT_STRING, &name, "NAME",
+             "with --import: the new container's name (default: the exported one's)"},
+            VS_OPT_TABLE_END,
+        };
+        struct vs_cmdline cl = {"restore", "[OPTIONS] CONTAINER | --import FILE [--name NAME]",
                                 "Start a checkpointed VM container again from its checkpoint: its "
                                 "processes go on\nwhere they were.",
                                 opts};
         int first = vs_parse_options(&cl, argc, argv);
         if (first < 0)
                 return cl.status;
-        if (argc - first != 1)
-                return vs_usage_error("restore", "expected one CONTAINER");
+        if (import_file ? argc - first != 0 : argc - first != 1)
+                return vs_usage_error("restore", import_file ? "--import takes no CONTAINER"
+                                                             : "expected one CONTAINER");
+        if (name && import_file == NULL)
+                return vs_usage_error("restore", "--name needs --import");
         vs_error *err = NULL;
         _cleanup_engine_ struct vs_engine *e = NULL;
         _cleanup_ctr_ struct vs_ctr *ct = NULL;
-        if (vs_cmd_open_engine(&e, &err) < 0 || vs_ctr_resolve(e, argv[first], &ct, &err) < 0)
+        if (vs_cmd_open_engine(&e, &err) < 0)
+                return vs_report_error(&err);
+        if (import_file ? vs_vm_import(e, import_file, name, &ct, &err) < 0
+                        : vs_ctr_resolve(e, argv[first], &ct, &err) < 0)
                 return vs_report_error(&err);
         vs_ctr_refresh(e, ct);
-        if (vs_vm_restore(e, ct, &err) < 0)
+        if (vs_vm_restore(e, ct, &err) < 0) {
+                if (import_file) {
+                        /* Nothing of a failed import stays. */
+                        _cleanup_error_ vs_error *rerr = NULL;
+                        vs_engine_rm(e, ct, true, false, &rerr);
+                }
                 return vs_report_error(&err);
+        }
         printf("%s\n", ct->name);
         return 0;
 }

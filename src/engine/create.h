@@ -121,4 +121,10 @@ struct vs_user {
 int vs_resolve_user(int rootfd, const char *spec, struct vs_user *out, vs_error **err);
 void vs_user_clear(struct vs_user *u);
 
+/* A container made from another host's record (restore --import): a new
+ * id and paths here, stopped; its image must be here. name: NULL keeps
+ * the record's (which must be free). */
+int vs_engine_adopt(struct vs_engine *e, json_object *record, const char *name, struct vs_ctr **out,
+                    vs_error **err);
+
 #endif

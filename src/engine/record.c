@@ -671,6 +671,23 @@ int vs_ctr_load(struct vs_engine *e, const char *id, struct vs_ctr **out, vs_err
         return 0;
 }
 
+int vs_ctr_from_json(json_object *o, const char *ctx, struct vs_ctr **out, vs_error **err)
+{
+        if (check_args(o, ctx, err) < 0)
+                return -1;
+        struct vs_ctr *c = ctr_from_json(o);
+        if (vs_ctr_read_fields(c, ctx, err) < 0) {
+                vs_ctr_free(c);
+                return -1;
+        }
+        if (c->path == NULL || c->name == NULL || *c->name == '\0' || c->image_id == NULL) {
+                vs_ctr_free(c);
+                return vs_fail(err, "%s: the record has no Path, Name or Image", ctx);
+        }
+        *out = c;
+        return 0;
+}
+
 int vs_ctr_reload(struct vs_engine *e, struct vs_ctr **c, vs_error **err)
 {
         struct vs_ctr *fresh = NULL;

@@ -18,9 +18,11 @@
 #include "util/log.h"
 #include "util/xalloc.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -315,6 +317,80 @@ int vs_vm_checkpoint_export(const struct vs_ctr *c, const char *file, vs_error *
         if (fsync(out) < 0)
                 return vs_fail_errno(err, "cannot write %s", file);
         return name_unnamed(out, file, err);
+}
+
+/* Staging directories of imports whose process is gone (killed). */
+static void sweep_imports(const char *base)
+{
+        DIR *d = opendir(base);
+        struct dirent *de;
+        while (d && (de = readdir(d)) != NULL) {
+                int pid;
+                if (sscanf(de->d_name, "import-%d", &pid) != 1 || pid <= 0 ||
+                    (kill(pid, 0) == 0 || errno != ESRCH))
+                        continue;
+                _cleanup_free_ char *path = xasprintf("%s/%s", base, de->d_name);
+                vs_rm_rf(path, NULL);
+        }
+        if (d)
+                closedir(d);
+}
+
+int vs_vm_import(struct vs_engine *e, const char *file, const char *name, struct vs_ctr **out,
+                 vs_error **err)
+{
+        _cleanup_free_ char *base = xasprintf("%s/vm", e->data_root);
+        if (vs_mkdir_p(base, 0700, err) < 0)
+                return -1;
+        sweep_imports(base);
+        _cleanup_free_ char *stage = xasprintf("%s/import-%d", base, (int) getpid());
+        vs_rm_rf(stage, NULL);
+        if (mkdir(stage, 0700) < 0)
+                return vs_fail_errno(err, "cannot create %s", stage);
+        /* Only the members a checkpoint has, each a regular file (tar
+         * refuses absolute and .. names; a link in their place is caught
+         * below). */
+        char *argv[16] = {"tar", "--zstd",      "-x", "--no-same-owner",
+                          "-f",  (char *) file, "-C", stage};
+        size_t n = 8;
+        for (size_t i = 0; export_members[i]; i++)
+                argv[n++] = (char *) export_members[i];
+        argv[n] = NULL;
+        int r = run_tool(argv, -1, err);
+        for (size_t i = 0; r == 0 && export_members[i]; i++) {
+                _cleanup_free_ char *p = xasprintf("%s/%s", stage, export_members[i]);
+                struct stat st;
+                if (lstat(p, &st) < 0 || !S_ISREG(st.st_mode))
+                        r = vs_fail(err, "%s: %s is missing or not a file", file,
+                                    export_members[i]);
+        }
+        _cleanup_json_ json_object *rec = NULL;
+        _cleanup_free_ char *rec_path = xasprintf("%s/record.json", stage);
+        if (r == 0)
+                r = vs_json_parse_file(rec_path, &rec, err);
+        struct vs_ctr *c = NULL;
+        if (r == 0 && (r = vs_engine_adopt(e, rec, name, &c, err)) == 0) {
+                _cleanup_free_ char *from = xasprintf("%s/" VS_VM_CKPT_DIR, stage);
+                _cleanup_free_ char *to = xasprintf("%s/" VS_VM_CKPT_DIR, c->dir);
+                if (!vs_ctr_is_vm(c) || !vs_vm_block_root(c))
+                        r = vs_fail(err, "%s: not the checkpoint of a VM container", file);
+                else if (rename(from, to) < 0)
+                        r = vs_fail_errno(err, "cannot move the checkpoint into %s", c->dir);
+                if (r < 0) {
+                        vs_rm_rf(c->dir, NULL);
+                        vs_ctr_free(c);
+                        c = NULL;
+                }
+        }
+        if (r < 0 && file && err && *err && strstr((*err)->msg, file) == NULL) {
+                _cleanup_error_ vs_error *inner = steal_ptr(*err);
+                vs_fail(err, "cannot import %s: %s", file, inner->msg);
+        }
+        vs_rm_rf(stage, NULL);
+        if (r < 0)
+                return -1;
+        *out = c;
+        return 0;
 }
 
 int vs_vm_checkpoint(struct vs_engine *e, struct vs_ctr *c, bool leave_running,

@@ -200,6 +200,10 @@ int vs_vm_checkpoint_export(const struct vs_ctr *c, const char *file, vs_error *
 /* Consumes c's restore marker: true when a `restore` wrote it and still
  * waits for this start. */
 bool vs_vm_restore_requested(const struct vs_ctr *c);
+/* restore --import: a new container (named name, or as exported) from an
+ * archive vs_vm_checkpoint_export wrote, its checkpoint in place. */
+int vs_vm_import(struct vs_engine *e, const char *file, const char *name, struct vs_ctr **out,
+                 vs_error **err);
 /* Starts stopped VM container c from its checkpoint. */
 int vs_vm_restore(struct vs_engine *e, struct vs_ctr *c, vs_error **err);
 

@@ -221,3 +221,48 @@ def test_kill_during_restore_leaves_nothing_half_done(vm):
     assert vm("checkpoint", "kr", timeout=TIMEOUT).returncode == 0
     assert vm("restore", "kr", timeout=TIMEOUT).returncode == 0
     helpers.wait_for(lambda: len(_numbers(vm, "kr")) > len(nums) + 3, 60, what="the counter")
+
+
+def test_export_then_import_on_another_data_root(vm, vessel_bin, tmp_path):
+    """The archive is all another host needs (with the image): a new
+    container there goes on from the checkpoint."""
+    from test_engine import Engine
+    _start(vm, "src", "mount -t tmpfs t /tmp; echo kept > /tmp/f; " + COUNTER)
+    helpers.wait_for(lambda: len(_numbers(vm, "src")) > 3, 60, what="the counter")
+    out = tmp_path / "src.tar.zst"
+    assert vm("checkpoint", "--export", out, "src", timeout=TIMEOUT).returncode == 0
+    saved = _numbers(vm, "src")
+    other = Engine(vessel_bin, tmp_path / "other-data", tmp_path / "other-run", tmp_path)
+    try:
+        # Without the image there: one clear line, no container left.
+        res = other("restore", "--import", out, "--name", "moved", timeout=TIMEOUT)
+        assert res.returncode != 0 and "pull it first" in res.stderr, res.stderr
+        assert other.records() == []
+        assert other("run", "--rm", "busybox", "true").returncode == 0  # the image, here
+        res = other("restore", "--import", out, "--name", "moved", timeout=TIMEOUT)
+        assert res.returncode == 0, res.stderr
+        helpers.wait_for(lambda: len(other("logs", "moved").stdout.split()) > 3, 60,
+                         what="the imported guest's output")
+        nums = [int(x) for x in other("logs", "moved").stdout.split() if x.isdigit()]
+        # It goes on from the checkpoint: no fresh boot ("up"), no restart.
+        assert "up" not in other("logs", "moved").stdout
+        assert nums[0] >= len(saved) - 1, (saved[-3:], nums[:3])
+        assert nums == list(range(nums[0], nums[0] + len(nums))), nums
+        r = other("exec", "moved", "cat", "/tmp/f", timeout=TIMEOUT)
+        assert r.returncode == 0 and r.stdout == "kept\n", (r.stdout, r.stderr)
+        # The same archive again: the name is taken.
+        res = other("restore", "--import", out, "--name", "moved", timeout=TIMEOUT)
+        assert res.returncode != 0 and len(res.stderr.strip().splitlines()) == 1, res.stderr
+        # A damaged archive: one line, nothing left.
+        bad = tmp_path / "bad.tar.zst"
+        bad.write_bytes(out.read_bytes()[:4096])
+        n = len(other.records())
+        res = other("restore", "--import", bad, "--name", "bad", timeout=TIMEOUT)
+        assert res.returncode != 0 and len(res.stderr.strip().splitlines()) == 1, res.stderr
+        assert len(other.records()) == n
+        assert not list((tmp_path / "other-data" / "vm").glob("import-*"))
+    finally:
+        for cid in other.records():
+            other("rm", "-f", cid)
+        assert other.records() == []
+        assert not _qemu_pids(str(tmp_path / "other-data"))
