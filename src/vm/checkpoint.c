@@ -187,12 +187,13 @@ int vs_vm_root_image(const struct vs_ctr *c, bool restore, char **path, vs_error
                 _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
                 if (fd < 0)
                         return vs_fail_errno(err, "cannot create %s", tmp);
-                if (run_tool(argv, -1, err) < 0 || rename(tmp, img) < 0) {
+                if (run_tool(argv, -1, err) < 0) {
                         unlink(tmp);
-                        if (err && *err == NULL)
-                                vs_fail_errno(err, "cannot create %s", img);
-                        return vs_fail(err, "cannot make the VM's root disk %s: %s", img,
-                                       (*err)->msg);
+                        return vs_error_wrap(err, "cannot make the VM's root disk %s", img);
+                }
+                if (rename(tmp, img) < 0) {
+                        unlink(tmp);
+                        return vs_fail_errno(err, "cannot create %s", img);
                 }
         }
         *path = steal_ptr(img);
@@ -382,10 +383,8 @@ int vs_vm_import(struct vs_engine *e, const char *file, const char *name, struct
                         c = NULL;
                 }
         }
-        if (r < 0 && file && err && *err && strstr((*err)->msg, file) == NULL) {
-                _cleanup_error_ vs_error *inner = steal_ptr(*err);
-                vs_fail(err, "cannot import %s: %s", file, inner->msg);
-        }
+        if (r < 0 && err && *err && strstr((*err)->msg, file) == NULL)
+                vs_error_wrap(err, "cannot import %s", file);
         vs_rm_rf(stage, NULL);
         if (r < 0)
                 return -1;
