@@ -68,6 +68,8 @@ for i in $(seq "$n"); do
 
 	t0=$(now_ns)
 	"$vessel" restore saved >/dev/null || { echo "vm-restore: restore failed" >&2; exit 1; }
+	tm=$(now_ns)
+	echo $((tm - t0)) >>"$tmp/times.restore-cmd"
 	until_exec saved
 	t1=$(now_ns)
 	echo $((t1 - t0)) >>"$tmp/times.restore"
@@ -80,7 +82,7 @@ restore=$(median_ms <"$tmp/times.restore")
 echo "accelerator        $accel"
 echo "runs               $n (medians, interleaved)"
 echo "cold boot to exec  $cold ms ($accel)"
-echo "restore to exec    $restore ms ($accel)"
+echo "restore to exec    $restore ms ($accel; \`vessel restore\` itself $(median_ms <"$tmp/times.restore-cmd") ms)"
 echo "checkpoint         vm.state $state_mib MiB, root.img $disk_mib MiB on disk"
 awk -v c="$cold" -v r="$restore" -v a="$accel" \
 	'BEGIN { printf "ratio cold/restore %.2fx (%s; target >= 3x)\n", c / r, a }'
