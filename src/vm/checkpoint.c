@@ -481,7 +481,20 @@ int vs_vm_restore(struct vs_engine *e, struct vs_ctr *c, vs_error **err)
         if (!vs_ctr_is_vm(c))
                 return vs_fail(err, "container %s is not a VM container: nothing to restore",
                                c->name);
-        if (vs_ctr_monitor_alive(c))
+        /* A monitor that has recorded its container's end may still be
+         * cleaning up: let it finish. */
+        bool alive = vs_ctr_monitor_alive(c);
+        for (int i = 0; i < 1000 && alive; i++) {
+                _cleanup_ctr_ struct vs_ctr *f = NULL;
+                if (vs_ctr_load(e, c->id, &f, err) < 0)
+                        return -1;
+                vs_ctr_refresh(e, f);
+                alive = vs_ctr_monitor_alive(f);
+                if (!alive || (f->state.running && !f->state.restarting))
+                        break;
+                usleep(10000);
+        }
+        if (alive)
                 return vs_fail(err,
                                "container %s is running: only a stopped container can be "
                                "restored (checkpoint it without --leave-running first)",

@@ -14,7 +14,9 @@
  *   <container dir>/vm.json               accelerator, kernel, QEMU of the run
  *   <container dir>/vm-console.log        the guest's serial console
  *   <container dir>/vm-qemu.log           QEMU's own stderr
- *   <container dir>/vm.sock               the launcher's exec socket */
+ *   <container dir>/vm.sock               the launcher's exec socket
+ *   <container dir>/vm-root.img           --vm-rootfs=block: the root disk
+ *   <container dir>/checkpoint/           the last checkpoint (checkpoint.c) */
 #ifndef VESSEL_VM_H
 #define VESSEL_VM_H
 

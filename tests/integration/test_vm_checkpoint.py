@@ -151,6 +151,19 @@ def _kill_during(vm, argv, name, delay):
     p.wait()
 
 
+def _settle(vm, name, d):
+    """After a killed checkpoint/restore: "running" once the guest's counter
+    moves on, "stopped" once the container is stopped with no QEMU left (a
+    restore or a stop still under way in the background is waited for)."""
+    n = len(_numbers(vm, name))
+
+    def settled():
+        if vm.inspect(name)["State"]["Running"]:
+            return "running" if len(_numbers(vm, name)) > n + 2 else None
+        return "stopped" if not _qemu_pids(str(d)) else None
+    return helpers.wait_for(settled, 120, interval=0.2, what="a settled state")
+
+
 def test_kill_during_checkpoint_leaves_no_file(vm):
     _start(vm, "kc", COUNTER)
     d = _ctr_dir(vm, "kc")
@@ -162,18 +175,20 @@ def test_kill_during_checkpoint_leaves_no_file(vm):
                          what="the launcher to continue the VM")
         names = sorted(p.name for p in d.iterdir())
         assert not [n for n in names if n.endswith(".new") or n.endswith(".old")], names
-        if not vm.inspect("kc")["State"]["Running"]:
+        if _settle(vm, "kc", d) == "stopped":
             ck = d / "checkpoint"
             assert sorted(p.name for p in ck.iterdir()) == ["checkpoint.json", "root.img",
                                                             "vm.state"]
             assert vm("restore", "kc", timeout=TIMEOUT).returncode == 0
-        n = len(_numbers(vm, "kc"))
-        helpers.wait_for(lambda: len(_numbers(vm, "kc")) > n + 2, 60, what="the counter")
+            assert _settle(vm, "kc", d) == "running"
 
 
 def test_top_lists_the_guests_processes(vm):
     _start(vm, "t", "sleep 1001 & sleep 1002 & wait")
-    res = vm("top", "t", timeout=TIMEOUT)
+    # Both children forked (the shell may not be there yet at "up").
+    res = helpers.wait_for(
+        lambda: (lambda r: r if r.returncode != 0 or "sleep 1002" in r.stdout else None)(
+            vm("top", "t", timeout=TIMEOUT)), 60, what="both sleeps")
     assert res.returncode == 0, res.stderr
     lines = res.stdout.strip().splitlines()
     # The same header as for a container.
@@ -195,26 +210,24 @@ def test_kill_during_restore_leaves_nothing_half_done(vm):
         _kill_during(vm, ["restore", "kr"], "kr", delay)
         # The monitor, once started, finishes the restore on its own; a
         # restore killed before that leaves the container stopped.
-        time.sleep(1)
-        helpers.wait_for(lambda: vm.inspect("kr")["State"]["Status"] in ("running", "exited"),
-                         60, what="a settled state")
+        state = _settle(vm, "kr", d)
         names = sorted(p.name for p in d.iterdir())
         assert not [n for n in names if n.endswith(".new")], names
-        if vm.inspect("kr")["State"]["Running"]:
-            n = len(_numbers(vm, "kr"))
-            helpers.wait_for(lambda: len(_numbers(vm, "kr")) > n + 2, 60, what="the counter")
+        if state == "running":
             assert vm("checkpoint", "kr", timeout=TIMEOUT).returncode == 0
-        else:
-            assert not _qemu_pids(str(d))
-    # A plain start after a killed restore boots afresh (the marker of a
-    # dead restore is not honoured).
     # A restore killed at any point restored or left it stopped: the
     # guest never booted afresh.
     assert vm("logs", "kr").stdout.count("up\n") == 1
     (d / "vm-restore").write_text("stale")
-    assert vm("start", "kr", timeout=TIMEOUT).returncode == 0
-    helpers.wait_for(lambda: vm("logs", "kr").stdout.count("up\n") == 2, 120,
-                     what="a fresh boot")
+    res = vm("start", "kr", timeout=TIMEOUT)
+    assert res.returncode == 0, res.stderr
+    try:
+        helpers.wait_for(lambda: vm("logs", "kr").stdout.count("up\n") == 2, 120,
+                         what="a fresh boot")
+    except AssertionError:
+        print(vm.inspect("kr")["State"], vm("logs", "kr").stdout[-300:],
+              sorted(p.name for p in d.iterdir()))
+        raise
     assert not (d / "vm-restore").exists()
     nums = _numbers(vm, "kr")
     assert vm("restore", "kr").returncode != 0  # running
