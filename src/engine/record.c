@@ -977,8 +977,25 @@ json_object *vs_ctr_inspect(struct vs_engine *e, const struct vs_ctr *c)
         /* A VM container: what its last start used (accelerator, kernel). */
         _cleanup_free_ char *vmpath = xasprintf("%s/vm.json", c->dir);
         json_object *vm = NULL;
-        if (vs_path_exists(vmpath) && vs_json_parse_file(vmpath, &vm, NULL) == 0)
+        if (vs_path_exists(vmpath) && vs_json_parse_file(vmpath, &vm, NULL) == 0) {
+                /* Its last checkpoint (src/vm/checkpoint.c), as podman shows
+                 * one: where, when, how big. */
+                _cleanup_free_ char *ck = xasprintf("%s/checkpoint", c->dir);
+                _cleanup_free_ char *meta = xasprintf("%s/checkpoint.json", ck);
+                json_object *m = NULL;
+                if (vs_path_exists(meta) && vs_json_parse_file(meta, &m, NULL) == 0) {
+                        json_object *info = json_object_new_object();
+                        add_str(info, "Path", ck);
+                        json_object *v = json_object_object_get(m, "Created");
+                        add_str(info, "Created", v ? json_object_get_string(v) : NULL);
+                        v = json_object_object_get(m, "StateBytes");
+                        json_object_object_add(info, "StateBytes",
+                                               json_object_new_int64(json_object_get_int64(v)));
+                        json_object_put(m);
+                        json_object_object_add(vm, "Checkpoint", info);
+                }
                 json_object_object_add(o, "VM", vm);
+        }
         (void) e;
         return o;
 }

@@ -48,6 +48,9 @@ def test_checkpoint_then_restore_continues_the_guest(vm):
     d = _ctr_dir(vm, "c") / "checkpoint"
     assert (d / "vm.state").stat().st_size > 1 << 20
     assert sorted(p.name for p in d.iterdir()) == ["checkpoint.json", "root.img", "vm.state"]
+    ck = vm.inspect("c")["VM"]["Checkpoint"]
+    assert ck["Path"] == str(d) and ck["StateBytes"] == (d / "vm.state").stat().st_size, ck
+    assert vm.inspect("c")["VM"]["RootfsShare"] == "virtio-blk"
 
     res = vm("restore", "c", timeout=TIMEOUT)
     assert res.returncode == 0, res.stderr
