@@ -111,7 +111,7 @@ static int copy_to(const char *src, const char *dir, const char *dst, vs_error *
         return name_unnamed(out, dst, err);
 }
 
-/* Runs argv, its stdout to out_fd (-1: /dev/null); stderr's last line is
+/* Runs argv, its stdout to out_fd (-1: /dev/null); stderr's first line is
  * the error. */
 static int run_tool(char *const argv[], int out_fd, vs_error **err)
 {
@@ -137,9 +137,14 @@ static int run_tool(char *const argv[], int out_fd, vs_error **err)
         char msg[1024];
         size_t n = 0;
         ssize_t r;
-        while ((r = read(pe[0], msg + n, sizeof(msg) - 1 - n)) > 0 || (r < 0 && errno == EINTR))
-                if (r > 0 && (n += (size_t) r) == sizeof(msg) - 1)
-                        n = 0; /* keep the tail */
+        char chunk[4096];
+        while ((r = read(pe[0], chunk, sizeof(chunk))) > 0 || (r < 0 && errno == EINTR)) {
+                size_t take = r > 0 ? (size_t) r : 0; /* the head is enough */
+                if (take > sizeof(msg) - 1 - n)
+                        take = sizeof(msg) - 1 - n;
+                memcpy(msg + n, chunk, take);
+                n += take;
+        }
         close(pe[0]);
         msg[n] = '\0';
         int st;
@@ -147,10 +152,9 @@ static int run_tool(char *const argv[], int out_fd, vs_error **err)
                 ;
         if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
                 return 0;
-        while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
-                msg[--n] = '\0';
-        char *line = strrchr(msg, '\n');
-        return vs_fail(err, "%s failed: %s", argv[0], line ? line + 1 : msg);
+        /* The first line says what (tar's last one only that it failed). */
+        msg[strcspn(msg, "\n")] = '\0';
+        return vs_fail(err, "%s failed: %s", argv[0], n ? msg : "no reason given");
 }
 
 int vs_vm_root_image(const struct vs_ctr *c, bool restore, char **path, vs_error **err)
@@ -373,12 +377,17 @@ int vs_vm_import(struct vs_engine *e, const char *file, const char *name, struct
         if (r == 0 && (r = vs_engine_adopt(e, rec, name, &c, err)) == 0) {
                 _cleanup_free_ char *from = xasprintf("%s/" VS_VM_CKPT_DIR, stage);
                 _cleanup_free_ char *to = xasprintf("%s/" VS_VM_CKPT_DIR, c->dir);
-                if (!vs_ctr_is_vm(c) || !vs_vm_block_root(c))
-                        r = vs_fail(err, "%s: not the checkpoint of a VM container", file);
+                /* The record came from elsewhere: only what a checkpoint can
+                 * hold (no host directories to share, no network). */
+                const char *why = vs_ctr_is_vm(c) ? not_saveable(c) : "not a VM container";
+                if (why)
+                        r = vs_fail(err, "%s: not a checkpoint vessel could have made: %s", file,
+                                    why);
                 else if (rename(from, to) < 0)
                         r = vs_fail_errno(err, "cannot move the checkpoint into %s", c->dir);
                 if (r < 0) {
-                        vs_rm_rf(c->dir, NULL);
+                        _cleanup_error_ vs_error *rerr = NULL;
+                        vs_engine_rm(e, c, true, false, &rerr);
                         vs_ctr_free(c);
                         c = NULL;
                 }

@@ -3,6 +3,7 @@ restore`; docs/vm.md), and `vessel top` for VM containers. Under whatever
 accelerator the host offers (TCG on our CI machines); fixtures from
 test_vm.py (the kernel built once, nothing left behind after each test)."""
 
+import json
 import os
 import signal
 import subprocess
@@ -275,6 +276,22 @@ def test_export_then_import_on_another_data_root(vm, vessel_bin, tmp_path):
         n = len(other.records())
         res = other("restore", "--import", bad, "--name", "bad", timeout=TIMEOUT)
         assert res.returncode != 0 and len(res.stderr.strip().splitlines()) == 1, res.stderr
+        assert len(other.records()) == n
+        # A forged record that shares a host directory: refused.
+        forged = tmp_path / "forged"
+        forged.mkdir()
+        subprocess.run(["tar", "--zstd", "-xf", out, "-C", forged], check=True)
+        rec = json.loads((forged / "record.json").read_text())
+        rec["Mounts"] = [{"Type": "bind", "Source": str(tmp_path), "Destination": "/host",
+                          "RW": True}]
+        (forged / "record.json").write_text(json.dumps(rec))
+        ftar = tmp_path / "forged.tar.zst"
+        subprocess.run(["tar", "--zstd", "-cf", ftar, "-C", forged, "record.json", "config.json",
+                        "checkpoint"], check=True)
+        res = other("restore", "--import", ftar, "--name", "forged", timeout=TIMEOUT)
+        assert res.returncode != 0, res.stdout
+        lines = res.stderr.strip().splitlines()
+        assert len(lines) == 1 and "volumes" in lines[0], res.stderr
         assert len(other.records()) == n
         assert not list((tmp_path / "other-data" / "vm").glob("import-*"))
     finally:
