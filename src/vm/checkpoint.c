@@ -12,6 +12,7 @@
 #include "vm/vm.h"
 #include "../guest/proto.h"
 #include "engine/engine.h"
+#include "runtime/terminal.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/json.h"
@@ -251,20 +252,6 @@ static int launcher_answer(int fd, const struct vs_ctr *c, vs_error **err)
         }
 }
 
-static int send_fd(int sock, int fd)
-{
-        char byte = 0, cbuf[CMSG_SPACE(sizeof(int))] = {0};
-        struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-        struct msghdr mh = {
-            .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
-        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-        cm->cmsg_level = SOL_SOCKET;
-        cm->cmsg_type = SCM_RIGHTS;
-        cm->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-        return sendmsg(sock, &mh, MSG_NOSIGNAL) == 1 ? 0 : -1;
-}
-
 static int write_meta(const struct vs_ctr *c, const char *dir, off_t state_size, vs_error **err)
 {
         _cleanup_json_ json_object *o = json_object_new_object();
@@ -423,7 +410,7 @@ int vs_vm_checkpoint(struct vs_engine *e, struct vs_ctr *c, bool leave_running,
         struct timeval tv = {.tv_sec = 600};
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
         if (vs_frame_write(fd, (enum vs_frame_type) VS_VM_CHECKPOINT, NULL, 0) < 0 ||
-            send_fd(fd, state) < 0)
+            vs_send_fd(fd, state, "c", NULL) < 0)
                 return vs_fail_errno(err, "container %s: cannot reach its VM launcher", c->name);
         if (launcher_answer(fd, c, err) < 0)
                 return -1;

@@ -3,6 +3,7 @@
 #include "vm/vm.h"
 #include "../guest/proto.h"
 #include "engine/engine.h"
+#include "runtime/terminal.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/json.h"
@@ -562,24 +563,6 @@ static void answer_pause(struct relay *r, int fd, bool pause)
         ctl_write(fd, VS_FRAME_EXIT, 0, "0", 1);
 }
 
-/* The file descriptor a checkpoint client sends after its request. */
-static int recv_fd(int sock)
-{
-        char byte, cbuf[CMSG_SPACE(sizeof(int))];
-        struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-        struct msghdr mh = {
-            .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
-        if (recvmsg(sock, &mh, MSG_CMSG_CLOEXEC) != 1)
-                return -1;
-        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-        if (cm == NULL || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
-            cm->cmsg_len != CMSG_LEN(sizeof(int)))
-                return -1;
-        int fd;
-        memcpy(&fd, CMSG_DATA(cm), sizeof(int));
-        return fd;
-}
-
 /* QEMU migrates the stopped VM into fd (a regular file): RAM and device
  * state, in one pass (the VM does not run, so nothing is re-sent). */
 static int migrate_to(struct relay *r, int fd, vs_error **err)
@@ -621,7 +604,9 @@ static void answer_error(int fd, const char *msg)
  * checkpoint with exec sessions. */
 static void answer_checkpoint(struct relay *r, int fd)
 {
-        _cleanup_close_ int state = recv_fd(fd);
+        /* The file comes as SCM_RIGHTS on a 1-byte message after the
+         * request (nothing else is sent until we answer). */
+        _cleanup_close_ int state = vs_recv_fd(fd, NULL);
         if (state < 0) {
                 answer_error(fd, "checkpoint: no file for the VM's state");
                 return;

@@ -3,6 +3,7 @@
  * JSON objects, one a line. Only the launcher holds the socket, so only
  * it (on a request over vm.sock) can stop or continue the VM. */
 #include "vm/vm.h"
+#include "runtime/terminal.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/json.h"
@@ -11,7 +12,6 @@
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -52,22 +52,7 @@ static json_object *read_line(struct vs_qmp *q)
 /* The line, with fd (>= 0) attached as SCM_RIGHTS (QMP getfd). */
 static int send_line(int sock, const char *line, int fd)
 {
-        if (fd < 0)
-                return vs_write_all(sock, line, strlen(line));
-        char cbuf[CMSG_SPACE(sizeof(int))] = {0};
-        struct iovec iov = {.iov_base = (void *) line, .iov_len = strlen(line)};
-        struct msghdr mh = {
-            .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
-        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-        cm->cmsg_level = SOL_SOCKET;
-        cm->cmsg_type = SCM_RIGHTS;
-        cm->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-        ssize_t n;
-        do
-                n = sendmsg(sock, &mh, MSG_NOSIGNAL);
-        while (n < 0 && errno == EINTR);
-        return n == (ssize_t) iov.iov_len ? 0 : -1;
+        return fd < 0 ? vs_write_all(sock, line, strlen(line)) : vs_send_fd(sock, fd, line, NULL);
 }
 
 /* Sends one command (args: a JSON object's text, or NULL) and waits for
