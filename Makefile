@@ -245,6 +245,10 @@ $(BUILD)/src/vm/kernel.o $(ASAN_DIR)/src/vm/kernel.o: guest/kernel.config guest/
 .PHONY: bench-vm
 bench-vm: deps all
 	@sh bench/vm-boot.sh
+# Restore of a VM checkpoint against a cold boot to the same point.
+.PHONY: bench-vm-restore
+bench-vm-restore: deps all
+	@sh bench/vm-restore.sh
 # vessel build against buildah bud: a cold multi-stage build on a Debian base
 # (made once with mmdebstrap) and a fully cached rebuild; docs/build.md.
 .PHONY: bench-build

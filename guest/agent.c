@@ -214,6 +214,7 @@ struct config {
         bool has_caps, nnp;
         bool tty, open_stdin; /* exec requests: a pty; stdin forwarded */
         bool net_user;        /* a NIC on QEMU's user-mode network */
+        bool root_block;      /* the rootfs is /dev/vda (ext4), not 9p */
         unsigned short rows, cols;
         uint64_t caps[5]; /* bounding, effective, permitted, inheritable, ambient */
         struct {
@@ -318,6 +319,8 @@ static void parse_config(char *buf, size_t len, struct config *c)
                         c->nnp = true;
                 } else if (strcmp(p, "net") == 0) {
                         c->net_user = strcmp(v, "user") == 0;
+                } else if (strcmp(p, "root") == 0) {
+                        c->root_block = strcmp(v, "block") == 0;
                 } else if (strcmp(p, "tty") == 0) {
                         c->tty = true;
                 } else if (strcmp(p, "stdin") == 0) {
@@ -479,10 +482,16 @@ static void setup_network(const struct config *c)
         close(sock);
 }
 
-static void setup_rootfs(void)
+static void setup_rootfs(const struct config *c)
 {
-        mount_or_fail(VS_VM_ROOTFS_TAG, NEWROOT, "9p", 0,
-                      "trans=virtio,version=9p2000.L,msize=262144,access=client");
+        /* A block root (--vm-rootfs=block) keeps the VM migratable: QEMU
+         * refuses to migrate while a 9p share is mounted. noinit_itable:
+         * the host made it with lazy inode tables, which need no zeroing. */
+        if (c->root_block)
+                mount_or_fail("/dev/vda", NEWROOT, "ext4", 0, "noinit_itable");
+        else
+                mount_or_fail(VS_VM_ROOTFS_TAG, NEWROOT, "9p", 0,
+                              "trans=virtio,version=9p2000.L,msize=262144,access=client");
         mount_or_fail("proc", NEWROOT "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
         mount_or_fail("sysfs", NEWROOT "/sys", "sysfs",
                       MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL);
@@ -779,9 +788,92 @@ static void send_stats(unsigned id)
         send_frame_to(id, VS_VM_STATS, msg, (size_t) n);
 }
 
+/* The guest's processes for `vessel top` (guest/proto.h, VS_VM_TOP):
+ * those with a command line (no kernel threads), the agent not counted. */
+static void send_top(unsigned id)
+{
+        size_t cap = 65536, n = 0;
+        char *out = malloc(cap);
+        if (out == NULL)
+                return;
+        double up = 0;
+        FILE *f = fopen("/proc/uptime", "re");
+        if (f) {
+                if (fscanf(f, "%lf", &up) != 1)
+                        up = 0;
+                fclose(f);
+        }
+        long hz = sysconf(_SC_CLK_TCK);
+        n += (size_t) snprintf(out, cap, "%llu %ld\n", (unsigned long long) (up * (double) hz), hz);
+        DIR *d = opendir("/proc");
+        struct dirent *de;
+        while (d && (de = readdir(d)) != NULL) {
+                char *end;
+                long pid = strtol(de->d_name, &end, 10);
+                if (*end || pid <= 1)
+                        continue;
+                char path[64], stat[1024], cmd[2048], status[4096];
+                snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
+                int fd = open(path, O_RDONLY | O_CLOEXEC);
+                ssize_t cl = fd >= 0 ? read(fd, cmd, sizeof(cmd) - 1) : -1;
+                if (fd >= 0)
+                        close(fd);
+                if (cl <= 0)
+                        continue;
+                for (ssize_t k = 0; k < cl; k++)
+                        if (cmd[k] == '\0' || cmd[k] == '\n')
+                                cmd[k] = ' ';
+                while (cl > 0 && cmd[cl - 1] == ' ')
+                        cl--;
+                cmd[cl] = '\0';
+                snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+                fd = open(path, O_RDONLY | O_CLOEXEC);
+                ssize_t sl = fd >= 0 ? read(fd, stat, sizeof(stat) - 1) : -1;
+                if (fd >= 0)
+                        close(fd);
+                snprintf(path, sizeof(path), "/proc/%ld/status", pid);
+                fd = open(path, O_RDONLY | O_CLOEXEC);
+                ssize_t stl = fd >= 0 ? read(fd, status, sizeof(status) - 1) : -1;
+                if (fd >= 0)
+                        close(fd);
+                if (sl <= 0 || stl <= 0)
+                        continue;
+                stat[sl] = status[stl] = '\0';
+                char *rp = strrchr(stat, ')');
+                int ppid = 0, tty = 0;
+                unsigned long long ut = 0, st = 0, start = 0;
+                unsigned uid = 0;
+                char *u = strstr(status, "\nUid:");
+                if (rp == NULL || u == NULL ||
+                    sscanf(rp + 2,
+                           "%*c %d %*d %*d %d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d "
+                           "%*d %*d %llu",
+                           &ppid, &tty, &ut, &st, &start) != 5 ||
+                    sscanf(u + 5, "%u", &uid) != 1)
+                        continue;
+                if (cap - n < sizeof(cmd) + 128) {
+                        char *bigger = realloc(out, cap * 2);
+                        if (bigger == NULL)
+                                break;
+                        out = bigger;
+                        cap *= 2;
+                }
+                n += (size_t) snprintf(out + n, cap - n, "%ld %d %u %llu %llu %d %s\n", pid, ppid,
+                                       uid, ut + st, start, tty, cmd);
+        }
+        if (d)
+                closedir(d);
+        send_frame_to(id, VS_VM_TOP, out, n);
+        free(out);
+}
+
 static void session_frame(unsigned id, int type, char *data, size_t len)
 {
         struct session *s = &sessions[id];
+        if (type == VS_VM_TOP) {
+                send_top(id);
+                return;
+        }
         if (type == VS_VM_EXEC) {
                 session_exec(id, data, len);
                 return;
@@ -938,7 +1030,7 @@ int main(void)
         if (c.hostname && sethostname(c.hostname, strlen(c.hostname)) < 0)
                 fail("cannot set the hostname: %s", strerror(errno));
         setup_network(&c);
-        setup_rootfs();
+        setup_rootfs(&c);
         bind_etc_files(&c);
         mount_volumes(&c);
 

@@ -19,6 +19,7 @@
  *   mount=TAG:ro|rw:DEST (a 9p share)  etc.hostname= etc.hosts= etc.resolv.conf=
  *   (the contents of those files)  tty=1 (a pty; rows=N cols=N its size)
  *   stdin=1 (exec: stdin forwarded; otherwise it is closed at once)
+ *   root=block (the rootfs is the ext4 disk /dev/vda, not the 9p share)
  * SIGNAL, EXIT payload: a decimal number. */
 #ifndef VESSEL_GUEST_PROTO_H
 #define VESSEL_GUEST_PROTO_H
@@ -49,6 +50,19 @@ enum vs_vm_frame {
         /* host -> guest on a session of its own, and the guest's answer:
          * "<MemTotal kB> <MemAvailable kB> <processes>" */
         VS_VM_STATS = 24,
+        /* On vm.sock: save the VM (docs/vm.md, Checkpoint). The request
+         * carries the stream's file as SCM_RIGHTS on a 1-byte message after
+         * the frame; the launcher stops the VM, migrates it into the file
+         * and answers EXIT 0 (or STDERR + EXIT 1). The client's next frame,
+         * CHECKPOINT with "end" (the VM ends, the launcher exits 0) or
+         * anything else (or EOF: the VM continues), finishes it, answered
+         * with EXIT 0. */
+        VS_VM_CHECKPOINT = 25,
+        /* host -> guest on a session of its own, and the guest's answer: one
+         * line a process, "PID PPID UID UTIME+STIME STARTTIME TTY CMD" (times
+         * in the guest's clock ticks since its boot; TTY 0 or the tty's
+         * number), then "uptime-ticks HZ" as the first line. */
+        VS_VM_TOP = 26,
 };
 
 /* The 8-byte header of a frame (shared by the agent and the launcher). */

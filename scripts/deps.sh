@@ -46,6 +46,8 @@ fi
 # from Debian's linux-source-6.1 takes. VESSEL_DEPS_VM=0 leaves them out.
 if [ "${VESSEL_DEPS_VM:-1}" = 1 ]; then
 	PKGS="$PKGS qemu-system-x86 linux-source-6.1 flex bison bc libelf-dev cpio xz-utils"
+	# --vm-rootfs=block's disk image (mkfs.ext4 -d), checkpoint --export.
+	PKGS="$PKGS e2fsprogs tar zstd"
 fi
 
 missing=""

@@ -129,6 +129,8 @@ int cmd_engine_ps(int argc, char **argv);
 int cmd_engine_inspect(int argc, char **argv);
 int cmd_engine_logs(int argc, char **argv);
 int cmd_engine_top(int argc, char **argv);
+int cmd_engine_checkpoint(int argc, char **argv);
+int cmd_engine_restore(int argc, char **argv);
 int cmd_engine_stats(int argc, char **argv);
 int cmd_engine_diff(int argc, char **argv);
 int cmd_engine_exec(int argc, char **argv);

@@ -31,6 +31,8 @@ const struct vs_command vs_commands[] = {
     {"exec", cmd_engine_exec, E, "run a command in a running container"},
     {"inspect", cmd_engine_inspect, E, "print containers (or images) as JSON"},
     {"top", cmd_engine_top, E, "list a container's processes"},
+    {"checkpoint", cmd_engine_checkpoint, E, "save a running VM container's whole state"},
+    {"restore", cmd_engine_restore, E, "start a VM container again from its checkpoint"},
     {"stats", cmd_engine_stats, E, "show containers' resource usage"},
     {"cp", cmd_engine_cp, E, "copy files between a container and the host"},
     {"wait", cmd_engine_wait, E, "wait for containers to stop; print their exit codes"},

@@ -255,6 +255,76 @@ static void format_cputime(unsigned long long ticks, char *out, size_t size)
         snprintf(out, size, "%02llu:%02llu:%02llu", s / 3600, (s / 60) % 60, s % 60);
 }
 
+static void fill_row(struct row *r, unsigned uid, int pid, int ppid, time_t started,
+                     unsigned long long cpu_ticks, const char *cmd)
+{
+        struct passwd *pw = getpwuid(uid);
+        char cpu[32], stime[16];
+        format_cputime(cpu_ticks, cpu, sizeof(cpu));
+        struct tm tm;
+        localtime_r(&started, &tm);
+        strftime(stime, sizeof(stime), "%H:%M", &tm);
+        r->cols[0] = pw ? xstrdup(pw->pw_name) : xasprintf("%u", uid);
+        r->cols[1] = xasprintf("%d", pid);
+        r->cols[2] = xasprintf("%d", ppid);
+        r->cols[3] = xstrdup(stime);
+        r->cols[4] = xstrdup(cpu);
+        r->cols[5] = xstrdup(cmd);
+}
+
+static const char *const top_headers[] = {"UID", "PID", "PPID", "STIME", "TIME", "CMD"};
+
+static void print_top(struct row *rows, size_t nr)
+{
+        print_table(top_headers, rows, nr, 6);
+        for (size_t i = 0; i < nr; i++)
+                for (size_t k = 0; k < 6; k++)
+                        free(rows[i].cols[k]);
+        free(rows);
+}
+
+/* A VM container's processes, as the guest agent lists them (pids are the
+ * guest's; the table is the guest's text: parsed with bounds). Times are
+ * in the guest's ticks (its HZ), start times relative to its boot. */
+static int top_vm(const struct vs_ctr *ct)
+{
+        vs_error *err = NULL;
+        _cleanup_free_ char *table = NULL;
+        if (vs_vm_top(ct, &table, &err) < 0)
+                return vs_report_error(&err);
+        char *save = NULL, *line = strtok_r(table, "\n", &save);
+        unsigned long long uptime = 0;
+        long hz = 0;
+        if (line == NULL || sscanf(line, "%llu %ld", &uptime, &hz) != 2 || hz <= 0 || hz > 100000) {
+                vs_fail(&err, "container %s: its guest sent a bad process table", ct->name);
+                return vs_report_error(&err);
+        }
+        size_t cap = 16, nr = 0;
+        struct row *rows = xcalloc(cap, sizeof(*rows));
+        time_t now = time(NULL);
+        while ((line = strtok_r(NULL, "\n", &save)) != NULL) {
+                int pid, ppid, tty, off = 0;
+                unsigned uid;
+                unsigned long long cpu, start;
+                if (sscanf(line, "%d %d %u %llu %llu %d %n", &pid, &ppid, &uid, &cpu, &start, &tty,
+                           &off) != 6 ||
+                    off == 0 || start > uptime)
+                        continue;
+                for (char *p = line + off; *p; p++)
+                        if ((unsigned char) *p < 0x20 || *p == 0x7f)
+                                *p = '?'; /* the guest's text: printable only */
+                if (nr == cap)
+                        rows = xrealloc(rows, (cap *= 2) * sizeof(*rows));
+                time_t started = now - (time_t) ((uptime - start) / (unsigned long long) hz);
+                /* Our ticks for format_cputime. */
+                unsigned long long ticks =
+                    cpu * (unsigned long long) sysconf(_SC_CLK_TCK) / (unsigned long long) hz;
+                fill_row(&rows[nr++], uid, pid, ppid, started, ticks, line + off);
+        }
+        print_top(rows, nr);
+        return 0;
+}
+
 int cmd_engine_top(int argc, char **argv)
 {
         const struct vs_option opts[] = {VS_OPT_TABLE_END};
@@ -273,13 +343,15 @@ int cmd_engine_top(int argc, char **argv)
         _cleanup_ctr_ struct vs_ctr *ct = NULL;
         if (vs_cmd_running_ctr(argv[first], &e, &ct, &err) < 0)
                 return vs_report_error(&err);
-        /* top lists the runtime container's processes, which a VM has not. */
         if (vs_ctr_is_vm(ct)) {
-                vs_fail(&err,
-                        "container %s runs in a VM (--isolation=vm): top is not supported "
-                        "for VM containers yet",
-                        ct->name);
-                return vs_report_error(&err);
+                if (argc - first > 1) {
+                        vs_fail(&err,
+                                "container %s runs in a VM (--isolation=vm): top takes no ps "
+                                "options for it (the host's ps cannot see the guest)",
+                                ct->name);
+                        return vs_report_error(&err);
+                }
+                return top_vm(ct);
         }
         _cleanup_free_ pid_t *pids = NULL;
         size_t n = 0;
@@ -330,28 +402,11 @@ int cmd_engine_top(int argc, char **argv)
                         snprintf(cmdline, sizeof(cmdline), "[%.*s]",
                                  name ? (int) strcspn(name + 6, "\n") : 0, name ? name + 6 : "");
                 }
-                struct passwd *pw = getpwuid(uid);
-                char cpu[32], stime[16];
-                format_cputime(ut + st, cpu, sizeof(cpu));
                 time_t started =
                     boot + (time_t) (start / (unsigned long long) sysconf(_SC_CLK_TCK));
-                struct tm tm;
-                localtime_r(&started, &tm);
-                strftime(stime, sizeof(stime), "%H:%M", &tm);
-                struct row *r = &rows[nr++];
-                r->cols[0] = pw ? xstrdup(pw->pw_name) : xasprintf("%u", uid);
-                r->cols[1] = xasprintf("%d", pids[i]);
-                r->cols[2] = xasprintf("%d", ppid);
-                r->cols[3] = xstrdup(stime);
-                r->cols[4] = xstrdup(cpu);
-                r->cols[5] = xstrdup(cmdline);
+                fill_row(&rows[nr++], uid, pids[i], ppid, started, ut + st, cmdline);
         }
-        static const char *const headers[] = {"UID", "PID", "PPID", "STIME", "TIME", "CMD"};
-        print_table(headers, rows, nr, 6);
-        for (size_t i = 0; i < nr; i++)
-                for (size_t k = 0; k < 6; k++)
-                        free(rows[i].cols[k]);
-        free(rows);
+        print_top(rows, nr);
         return 0;
 }
 

@@ -156,6 +156,9 @@ static int parse_run(const char *cmd, const char *summary, int argc, char **argv
             {"isolation", 0, VS_OPT_STRING, &f->isolation, "MODE",
              "container (default) or vm: a microVM with its own kernel (docs/vm.md); --memory is "
              "its RAM, --cpus its vCPUs"},
+            {"vm-rootfs", 0, VS_OPT_STRING, &f->vm_rootfs, "TYPE",
+             "with --isolation=vm: 9p (default: the container's directory shared) or block (an "
+             "ext4 disk image, which `checkpoint` can save)"},
             VS_OPT_TABLE_END,
         };
         struct vs_cmdline cl = {cmd, "[OPTIONS] IMAGE [COMMAND [ARG...]]", summary, opts};

@@ -645,8 +645,15 @@ static int parse_isolation(const struct vs_run_flags *f, json_object *hc, vs_err
         if (strcmp(iso, "container") != 0 && strcmp(iso, "vm") != 0)
                 return vs_fail(err, "--isolation: unsupported value '%s' (container, vm)", iso);
         json_object_object_add(hc, "Isolation", json_object_new_string(iso));
+        if (f->vm_rootfs && strcmp(iso, "vm") != 0)
+                return vs_fail(err, "--vm-rootfs needs --isolation=vm");
         if (strcmp(iso, "vm") != 0)
                 return 0;
+        if (f->vm_rootfs && strcmp(f->vm_rootfs, "9p") != 0 && strcmp(f->vm_rootfs, "block") != 0)
+                return vs_fail(err, "--vm-rootfs: unsupported value '%s' (9p, block)",
+                               f->vm_rootfs);
+        if (f->vm_rootfs && strcmp(f->vm_rootfs, "block") == 0)
+                json_object_object_add(hc, VS_VM_HC_ROOTFS, json_object_new_string("block"));
         if (f->tmpfs)
                 return vs_fail(err, "--tmpfs is not supported with --isolation=vm yet");
         if (f->memory) {
@@ -961,6 +968,49 @@ int vs_engine_create(struct vs_engine *e, const struct vs_run_flags *f, struct v
                 vs_engine_remove_anonymous_volumes(e, c);
                 return -1;
         }
+        *out = steal_ptr(c);
+        return 0;
+}
+
+int vs_engine_adopt(struct vs_engine *e, json_object *record, const char *name, struct vs_ctr **out,
+                    vs_error **err)
+{
+        if (name && vs_name_validate(name, err) < 0)
+                return vs_error_wrap(err, "--name");
+        _cleanup_ctr_ struct vs_ctr *c = NULL;
+        if (vs_ctr_from_json(record, "the imported record", &c, err) < 0)
+                return -1;
+        struct vs_store *store;
+        struct vs_image *img = NULL;
+        if (vs_engine_store(e, &store, err) < 0)
+                return -1;
+        if (vs_image_lookup(store, c->image_id, &img, NULL) < 0)
+                return vs_fail(err, "the container's image %s (%.19s) is not here: pull it first",
+                               c->image_name ? c->image_name : "?", c->image_id);
+        vs_image_free(img);
+        /* A new container on this host: its own id, paths and state. */
+        free(c->id);
+        c->id = vs_random_hex(32);
+        free(c->dir);
+        c->dir = xasprintf("%s/%s", e->ctr_root, c->id);
+        free(c->log_path);
+        c->log_path = xasprintf("%s/container.log", c->dir);
+        free(c->runtime_root);
+        c->runtime_root = xstrdup(e->runtime_root);
+        free(c->boot_id);
+        c->boot_id = NULL;
+        c->monitor_pid = 0;
+        c->monitor_start = 0;
+        c->restart_count = 0;
+        c->manually_stopped = false;
+        free(c->state.status);
+        c->state.status = xstrdup("exited");
+        c->state.running = c->state.paused = c->state.restarting = c->state.dead = false;
+        c->state.pid = 0;
+        c->state.exit_code = 0;
+        _cleanup_free_ char *old_name = steal_ptr(c->name);
+        if (claim_and_save(e, name ? name : old_name, c, err) < 0)
+                return -1;
         *out = steal_ptr(c);
         return 0;
 }

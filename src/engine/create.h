@@ -34,6 +34,7 @@ struct vs_run_flags {
             *blkio_weight;
         const char *network, *restart, *stop_signal, *stop_timeout;
         const char *isolation;               /* NULL/"container" or "vm" (src/vm) */
+        const char *vm_rootfs;               /* --vm-rootfs: NULL/"9p" or "block" */
         const char *ip;                      /* --ip: on the --network bridge network */
         const char *ip6;                     /* --ip6: on a dual-stack first network */
         char **publish;                      /* -p [HOSTIP:]HOSTPORT:CTRPORT[/PROTO] */
@@ -119,5 +120,11 @@ struct vs_user {
 };
 int vs_resolve_user(int rootfd, const char *spec, struct vs_user *out, vs_error **err);
 void vs_user_clear(struct vs_user *u);
+
+/* A container made from another host's record (restore --import): a new
+ * id and paths here, stopped; its image must be here. name: NULL keeps
+ * the record's (which must be free). */
+int vs_engine_adopt(struct vs_engine *e, json_object *record, const char *name, struct vs_ctr **out,
+                    vs_error **err);
 
 #endif

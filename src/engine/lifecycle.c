@@ -326,8 +326,8 @@ static bool is_active(const struct vs_ctr *c)
 
 /* Marks the stop as the user's (no restart); *out: the live view, fresh
  * from disk. */
-static int mark_stopped(struct vs_engine *e, const struct vs_ctr *c, struct vs_ctr **out,
-                        vs_error **err)
+int vs_engine_mark_stopped(struct vs_engine *e, const struct vs_ctr *c, struct vs_ctr **out,
+                           vs_error **err)
 {
         _cleanup_close_ int lock = vs_ctr_lock(c, err);
         if (lock < 0)
@@ -404,7 +404,7 @@ static int stop_monitored(struct vs_engine *e, struct vs_ctr *c, int sig, int ti
 int vs_engine_stop(struct vs_engine *e, struct vs_ctr *c, int timeout, vs_error **err)
 {
         _cleanup_ctr_ struct vs_ctr *cur = NULL;
-        if (mark_stopped(e, c, &cur, err) < 0)
+        if (vs_engine_mark_stopped(e, c, &cur, err) < 0)
                 return -1;
         if (timeout < 0)
                 timeout = stop_timeout_of(cur);
@@ -434,7 +434,7 @@ int vs_engine_kill(struct vs_engine *e, struct vs_ctr *c, int sig, vs_error **er
         bool restarting = cur->state.restarting;
         vs_ctr_free(steal_ptr(cur));
         /* Docker: a kill is the user's stop, the restart policy stays out. */
-        if (mark_stopped(e, c, &cur, err) < 0)
+        if (vs_engine_mark_stopped(e, c, &cur, err) < 0)
                 return -1;
         if (restarting) {
                 _cleanup_close_ int mon = pidfd_of(cur->monitor_pid, cur->monitor_start);
@@ -548,7 +548,7 @@ static int rm_once(struct vs_engine *e, struct vs_ctr *c, bool force, bool volum
                         return vs_fail(err, "container %s is %s: stop it first or use rm -f",
                                        cur->name, cur->state.status);
                 struct vs_ctr *marked = NULL;
-                if (mark_stopped(e, cur, &marked, err) < 0)
+                if (vs_engine_mark_stopped(e, cur, &marked, err) < 0)
                         return -1;
                 vs_ctr_free(owned);
                 owned = cur = marked;

@@ -23,6 +23,10 @@ struct vs_run_flags;
  * monitor treats as an attached client from the very start (foreground
  * run, start -a), so no early output is missed. */
 int vs_engine_start(struct vs_engine *e, struct vs_ctr *c, int attach_fd, vs_error **err);
+/* Marks a stop as the user's (no restart policy applies); *out: the
+ * record, fresh from disk. */
+int vs_engine_mark_stopped(struct vs_engine *e, const struct vs_ctr *c, struct vs_ctr **out,
+                           vs_error **err);
 int vs_engine_stop(struct vs_engine *e, struct vs_ctr *c, int timeout, vs_error **err);
 int vs_engine_restart(struct vs_engine *e, struct vs_ctr *c, int timeout, vs_error **err);
 int vs_engine_kill(struct vs_engine *e, struct vs_ctr *c, int sig, vs_error **err);

@@ -671,6 +671,23 @@ int vs_ctr_load(struct vs_engine *e, const char *id, struct vs_ctr **out, vs_err
         return 0;
 }
 
+int vs_ctr_from_json(json_object *o, const char *ctx, struct vs_ctr **out, vs_error **err)
+{
+        if (check_args(o, ctx, err) < 0)
+                return -1;
+        struct vs_ctr *c = ctr_from_json(o);
+        if (vs_ctr_read_fields(c, ctx, err) < 0) {
+                vs_ctr_free(c);
+                return -1;
+        }
+        if (c->path == NULL || c->name == NULL || *c->name == '\0' || c->image_id == NULL) {
+                vs_ctr_free(c);
+                return vs_fail(err, "%s: the record has no Path, Name or Image", ctx);
+        }
+        *out = c;
+        return 0;
+}
+
 int vs_ctr_reload(struct vs_engine *e, struct vs_ctr **c, vs_error **err)
 {
         struct vs_ctr *fresh = NULL;
@@ -960,8 +977,25 @@ json_object *vs_ctr_inspect(struct vs_engine *e, const struct vs_ctr *c)
         /* A VM container: what its last start used (accelerator, kernel). */
         _cleanup_free_ char *vmpath = xasprintf("%s/vm.json", c->dir);
         json_object *vm = NULL;
-        if (vs_path_exists(vmpath) && vs_json_parse_file(vmpath, &vm, NULL) == 0)
+        if (vs_path_exists(vmpath) && vs_json_parse_file(vmpath, &vm, NULL) == 0) {
+                /* Its last checkpoint (src/vm/checkpoint.c), as podman shows
+                 * one: where, when, how big. */
+                _cleanup_free_ char *ck = xasprintf("%s/checkpoint", c->dir);
+                _cleanup_free_ char *meta = xasprintf("%s/checkpoint.json", ck);
+                json_object *m = NULL;
+                if (vs_path_exists(meta) && vs_json_parse_file(meta, &m, NULL) == 0) {
+                        json_object *info = json_object_new_object();
+                        add_str(info, "Path", ck);
+                        json_object *v = json_object_object_get(m, "Created");
+                        add_str(info, "Created", v ? json_object_get_string(v) : NULL);
+                        v = json_object_object_get(m, "StateBytes");
+                        json_object_object_add(info, "StateBytes",
+                                               json_object_new_int64(json_object_get_int64(v)));
+                        json_object_put(m);
+                        json_object_object_add(vm, "Checkpoint", info);
+                }
                 json_object_object_add(o, "VM", vm);
+        }
         (void) e;
         return o;
 }

@@ -87,6 +87,8 @@ struct vs_ctr {
 
 /* Records. Every change is load + modify + save under vs_ctr_lock(). */
 int vs_ctr_load(struct vs_engine *e, const char *id, struct vs_ctr **out, vs_error **err);
+/* A record from JSON (an imported one: ctx names it in errors); no dir. */
+int vs_ctr_from_json(json_object *o, const char *ctx, struct vs_ctr **out, vs_error **err);
 int vs_ctr_save(const struct vs_ctr *c, vs_error **err);
 /* Re-reads the record from disk into c (after taking the lock). */
 int vs_ctr_reload(struct vs_engine *e, struct vs_ctr **c, vs_error **err);

@@ -28,6 +28,7 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <termios.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 bool vs_ctr_is_vm(const struct vs_ctr *c)
@@ -117,7 +118,10 @@ static int write_info(const struct vs_ctr *c, const struct vs_vm_spec *s, const 
         json_object_object_add(o, "Machine", json_object_new_string("microvm"));
         json_object_object_add(o, "MemoryMiB", json_object_new_int64(s->mem_mib));
         json_object_object_add(o, "Cpus", json_object_new_int64(s->cpus));
-        json_object_object_add(o, "RootfsShare", json_object_new_string("virtio-9p"));
+        json_object_object_add(o, "RootfsShare",
+                               json_object_new_string(s->root_image ? "virtio-blk" : "virtio-9p"));
+        if (s->root_image)
+                json_object_object_add(o, "RootImage", json_object_new_string(s->root_image));
         json_object_object_add(o, "ConsoleLog", json_object_new_string(s->console_log));
         _cleanup_free_ char *text = vs_json_to_string(o, true);
         _cleanup_free_ char *path = xasprintf("%s/vm.json", c->dir);
@@ -171,6 +175,30 @@ static int net_attach(void *ud, pid_t qemu, vs_error **err)
         return vs_engine_net_attach(na->e, na->c, qemu, err);
 }
 
+/* A restore's start succeeds once the launcher has QEMU running from the
+ * checkpoint ("ok" on the pipe); otherwise the launcher's error is the
+ * start's. */
+static int wait_restored(pid_t child, int ready[2], pid_t *pid, vs_error **err)
+{
+        close(ready[1]);
+        char buf[1024];
+        size_t n = 0;
+        ssize_t r;
+        while (n < sizeof(buf) - 1 && ((r = read(ready[0], buf + n, sizeof(buf) - 1 - n)) > 0 ||
+                                       (r < 0 && errno == EINTR)))
+                if (r > 0)
+                        n += (size_t) r;
+        close(ready[0]);
+        buf[n] = '\0';
+        if (strcmp(buf, "ok") == 0) {
+                *pid = child;
+                return 0;
+        }
+        while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
+                ;
+        return vs_fail(err, "%s", n ? buf : "the VM launcher ended before restoring the VM");
+}
+
 int vs_vm_ctr_spawn(struct vs_engine *e, struct vs_ctr *c, int in_fd, int out_fd, int err_fd,
                     pid_t *pid, vs_error **err)
 {
@@ -203,6 +231,19 @@ int vs_vm_ctr_spawn(struct vs_engine *e, struct vs_ctr *c, int in_fd, int out_fd
                 free(p.buf);
                 return -1;
         }
+        /* A restore loads the checkpoint instead of booting (the marker
+         * is consumed first: a failure is never retried from it). */
+        bool restore = vs_vm_restore_requested(c);
+        _cleanup_free_ char *root_image = NULL;
+        _cleanup_free_ char *state =
+            restore ? xasprintf("%s/" VS_VM_CKPT_DIR "/" VS_VM_CKPT_STATE, c->dir) : NULL;
+        if (vs_vm_block_root(c)) {
+                vs_vm_payload_add(&p, "root", "block");
+                if (vs_vm_root_image(c, restore, &root_image, err) < 0) {
+                        free(p.buf);
+                        return -1;
+                }
+        }
         _cleanup_free_ char *payload = p.buf;
         _cleanup_free_ char *rootfs = xasprintf("%s/rootfs", c->dir);
         _cleanup_free_ char *console = xasprintf("%s/vm-console.log", c->dir);
@@ -230,14 +271,25 @@ int vs_vm_ctr_spawn(struct vs_engine *e, struct vs_ctr *c, int in_fd, int out_fd
             .netdev = netdev,
             .net_attach = vessel_net ? net_attach : NULL,
             .net_attach_ud = &na,
+            .root_image = root_image,
+            .restore_state = state,
+            .ready_fd = -1,
         };
         if (write_info(c, &s, why, err) < 0)
                 return -1;
         vs_debug("vm: %s (%s), %u MiB, %u vCPUs", s.accel, why, s.mem_mib, s.cpus);
+        int ready[2] = {-1, -1};
+        if (restore && pipe2(ready, O_CLOEXEC) < 0)
+                return vs_fail_errno(err, "cannot create a pipe");
         pid_t parent = getpid();
         pid_t child = fork();
-        if (child < 0)
+        if (child < 0) {
+                if (restore) {
+                        close(ready[0]);
+                        close(ready[1]);
+                }
                 return vs_fail_errno(err, "cannot fork the VM launcher");
+        }
         if (child == 0) {
                 prctl(PR_SET_PDEATHSIG, SIGKILL);
                 if (getppid() != parent)
@@ -251,16 +303,23 @@ int vs_vm_ctr_spawn(struct vs_engine *e, struct vs_ctr *c, int in_fd, int out_fd
                 dup2(in_fd >= 0 ? in_fd : null, 0);
                 dup2(out_fd, 1);
                 dup2(err_fd, 2);
-                syscall(SYS_close_range, 3, ~0U, 0);
+                if (restore && dup2(ready[1], 3) < 0)
+                        _exit(125);
+                syscall(SYS_close_range, restore ? 4 : 3, ~0U, 0);
+                s.ready_fd = restore ? 3 : -1;
                 vs_error *verr = NULL;
                 int code = 0;
                 if (vs_vm_run(&s, in_fd >= 0 ? 0 : -1, 1, 2, &code, &verr) < 0) {
+                        if (restore)
+                                dprintf(3, "%s", verr->msg);
                         dprintf(2, "vessel: %s\n", verr->msg);
                         vs_warn("%s", verr->msg);
                         _exit(125);
                 }
                 _exit(code);
         }
+        if (restore)
+                return wait_restored(child, ready, pid, err);
         *pid = child;
         return 0;
 }

@@ -168,3 +168,17 @@ int vs_vm_stats(const struct vs_ctr *c, struct vs_vm_stats *st, vs_error **err)
         }
         return 0;
 }
+
+int vs_vm_top(const struct vs_ctr *c, char **table, vs_error **err)
+{
+        if (c->state.paused)
+                return vs_fail(err, "container %s is paused: its guest cannot answer", c->name);
+        int type = 0;
+        _cleanup_free_ char *data = NULL;
+        if (request(c, VS_VM_TOP, 10, &type, &data, err) < 0)
+                return -1;
+        if (type != VS_VM_TOP)
+                return vs_fail(err, "container %s: its guest did not answer", c->name);
+        *table = steal_ptr(data);
+        return 0;
+}

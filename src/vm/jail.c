@@ -114,7 +114,10 @@ void vs_vm_jail_enter(const struct vs_vm_spec *s, const char *dir)
         bind(dir, s->initrd, VS_VM_JAIL_INITRD, MS_RDONLY | safe | MS_NOEXEC);
         bind(dir, s->console_log, VS_VM_JAIL_CONSOLE, safe | MS_NOEXEC);
         /* nodev: a device node in a hostile image opens nothing. */
-        bind(dir, s->rootfs, VS_VM_JAIL_ROOTFS, safe | MS_NOEXEC);
+        if (s->root_image)
+                bind(dir, s->root_image, VS_VM_JAIL_ROOTIMG, safe | MS_NOEXEC);
+        else
+                bind(dir, s->rootfs, VS_VM_JAIL_ROOTFS, safe | MS_NOEXEC);
         for (size_t i = 0; s->shares && s->shares[i] && s->shares[i + 1]; i += 2) {
                 const char *tag = s->shares[i];
                 bool ro = strncmp(tag, "ro:", 3) == 0;

@@ -3,8 +3,10 @@
 #include "vm/vm.h"
 #include "../guest/proto.h"
 #include "engine/engine.h"
+#include "runtime/terminal.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/json.h"
 #include "util/log.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
@@ -197,7 +199,21 @@ static char **qemu_argv(const struct vs_vm_spec *s)
                 strv_push(&v, "-device");
                 strv_push(&v, "virtio-net-device,netdev=net0");
         }
-        add_share(&v, "root", VS_VM_ROOTFS_TAG, VS_VM_JAIL_ROOTFS, false);
+        if (s->root_image) {
+                /* aio=threads: no io_uring/native AIO for QEMU's seccomp. */
+                strv_push(&v, "-drive");
+                strv_push(&v, "file=" VS_VM_JAIL_ROOTIMG
+                              ",if=none,id=rootdisk,format=raw,aio=threads,discard=unmap");
+                strv_push(&v, "-device");
+                strv_push(&v, "virtio-blk-device,drive=rootdisk");
+        } else {
+                add_share(&v, "root", VS_VM_ROOTFS_TAG, VS_VM_JAIL_ROOTFS, false);
+        }
+        if (s->restore_state) {
+                /* The stream's file is QEMU's fd 5 (spawn_qemu). */
+                strv_push(&v, "-incoming");
+                strv_push(&v, "fd:5");
+        }
         for (size_t i = 0; s->shares && s->shares[i] && s->shares[i + 1]; i += 2) {
                 const char *tag = s->shares[i];
                 bool ro = strncmp(tag, "ro:", 3) == 0;
@@ -229,6 +245,13 @@ static char *last_line(const char *path)
 
 static pid_t spawn_qemu(const struct vs_vm_spec *s, int ctl, int qmp, int *alive_w, vs_error **err)
 {
+        _cleanup_close_ int state = -1;
+        if (s->restore_state) {
+                state = open(s->restore_state, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+                if (state < 0)
+                        return vs_fail_errno(err, "cannot open the checkpoint %s",
+                                             s->restore_state);
+        }
         _cleanup_strv_ char **argv = qemu_argv(s);
         _cleanup_close_ int log = open(s->qemu_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         if (log < 0)
@@ -280,9 +303,12 @@ static pid_t spawn_qemu(const struct vs_vm_spec *s, int ctl, int qmp, int *alive
                  * both, so that neither overwrites the other). */
                 int hi_ctl = fcntl(ctl, F_DUPFD_CLOEXEC, 10);
                 int hi_qmp = fcntl(qmp, F_DUPFD_CLOEXEC, 10);
+                int hi_state = state >= 0 ? fcntl(state, F_DUPFD_CLOEXEC, 10) : -1;
                 if (hi_ctl < 0 || hi_qmp < 0 || dup2(hi_ctl, 3) < 0 || dup2(hi_qmp, 4) < 0)
                         _exit(127);
-                syscall(SYS_close_range, 5, ~0U, 0);
+                if (state >= 0 && (hi_state < 0 || dup2(hi_state, 5) < 0))
+                        _exit(127);
+                syscall(SYS_close_range, state >= 0 ? 6 : 5, ~0U, 0);
                 sigset_t none;
                 sigemptyset(&none);
                 sigprocmask(SIG_SETMASK, &none, NULL);
@@ -393,8 +419,8 @@ static void session_output(struct relay *r, int type, unsigned id, const char *d
 {
         if (id == 0 || id >= MAX_SESSIONS || r->clients[id] < 0)
                 return;
-        if (type == VS_VM_STATS) {
-                ctl_write(r->clients[id], VS_VM_STATS, 0, data, len);
+        if (type == VS_VM_STATS || type == VS_VM_TOP) {
+                ctl_write(r->clients[id], type, 0, data, len);
                 client_close(r, id);
                 return;
         }
@@ -537,6 +563,110 @@ static void answer_pause(struct relay *r, int fd, bool pause)
         ctl_write(fd, VS_FRAME_EXIT, 0, "0", 1);
 }
 
+/* QEMU migrates the stopped VM into fd (a regular file): RAM and device
+ * state, in one pass (the VM does not run, so nothing is re-sent). */
+static int migrate_to(struct relay *r, int fd, vs_error **err)
+{
+        /* The default bandwidth cap (32 MiB/s) is for live migration over a
+         * network; a file takes what the disk gives. */
+        if (vs_qmp_call(&r->qmp, "migrate-set-parameters", "{\"max-bandwidth\":1099511627776}", -1,
+                        NULL, err) < 0 ||
+            vs_qmp_call(&r->qmp, "getfd", "{\"fdname\":\"vessel-ckpt\"}", fd, NULL, err) < 0 ||
+            vs_qmp_call(&r->qmp, "migrate", "{\"uri\":\"fd:vessel-ckpt\"}", -1, NULL, err) < 0)
+                return -1;
+        for (int64_t deadline = now_ms() + 600000; now_ms() < deadline;) {
+                _cleanup_json_ json_object *st = NULL;
+                if (vs_qmp_call(&r->qmp, "query-migrate", NULL, -1, &st, err) < 0)
+                        return -1;
+                const char *status = json_object_get_string(json_object_object_get(st, "status"));
+                if (status && strcmp(status, "completed") == 0)
+                        return 0;
+                if (status && (strcmp(status, "failed") == 0 || strcmp(status, "cancelled") == 0)) {
+                        const char *why =
+                            json_object_get_string(json_object_object_get(st, "error-desc"));
+                        return vs_fail(err, "QEMU could not save the VM: %s", why ? why : status);
+                }
+                usleep(5000);
+        }
+        return vs_fail(err, "QEMU did not save the VM within 600 s");
+}
+
+static void answer_error(int fd, const char *msg)
+{
+        ctl_write(fd, VS_FRAME_STDERR, 0, msg, strlen(msg));
+        ctl_write(fd, VS_FRAME_EXIT, 0, "1", 1);
+}
+
+/* A checkpoint request (guest/proto.h, VS_VM_CHECKPOINT): stop the VM,
+ * take what QEMU had already passed on of the guest's output, migrate into
+ * the client's file, then end or continue as the client says. An attached
+ * exec client would lose its session: refused, as podman refuses a
+ * checkpoint with exec sessions. */
+static void answer_checkpoint(struct relay *r, int fd)
+{
+        /* The file comes as SCM_RIGHTS on a 1-byte message after the
+         * request (nothing else is sent until we answer). */
+        _cleanup_close_ int state = vs_recv_fd(fd, NULL);
+        if (state < 0) {
+                answer_error(fd, "checkpoint: no file for the VM's state");
+                return;
+        }
+        for (unsigned i = 1; i < MAX_SESSIONS; i++)
+                if (r->clients[i] >= 0) {
+                        answer_error(fd, "the VM has exec sessions attached: wait for them to end");
+                        return;
+                }
+        bool was_paused = r->paused;
+        _cleanup_error_ vs_error *e = NULL;
+        if (set_paused(r, true, &e) < 0) {
+                answer_error(fd, e->msg);
+                return;
+        }
+        /* The guest is stopped: what is in the channel now is all there is
+         * until it runs again. */
+        struct pollfd p = {.fd = r->ctl, .events = POLLIN};
+        while (poll(&p, 1, 0) > 0 && (p.revents & POLLIN))
+                if (guest_frame(r) < 0)
+                        break;
+        if (migrate_to(r, state, &e) < 0) {
+                answer_error(fd, e->msg);
+                vs_error_free(&e);
+                if (!was_paused && set_paused(r, false, &e) < 0)
+                        vs_warn("%s", e->msg);
+                return;
+        }
+        ctl_write(fd, VS_FRAME_EXIT, 0, "0", 1);
+        /* The client stores the state (and the disk) and says how to end. */
+        struct timeval tv = {.tv_sec = 600};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        enum vs_frame_type type;
+        char *data = NULL;
+        size_t len = 0;
+        int rd = vs_frame_read(fd, &type, &data, &len);
+        bool end = rd > 0 && (int) type == VS_VM_CHECKPOINT && data && strcmp(data, "end") == 0;
+        free(data);
+        if (end) {
+                /* The VM's life goes on from the file: the process did not
+                 * exit, the container stops (code 0, as podman records). */
+                r->exited = true;
+                r->exit_code = 0;
+                ctl_write(fd, VS_FRAME_EXIT, 0, "0", 1);
+                return;
+        }
+        if (rd <= 0 && r->s->sock_dir) {
+                /* The client died before it finished: what it had stored
+                 * of this checkpoint goes (the last whole one stays). */
+                _cleanup_free_ char *partial =
+                    xasprintf("%s/" VS_VM_CKPT_DIR ".new", r->s->sock_dir);
+                vs_rm_rf(partial, NULL);
+        }
+        if (!was_paused && set_paused(r, false, &e) < 0) {
+                answer_error(fd, e->msg);
+                return;
+        }
+        ctl_write(fd, VS_FRAME_EXIT, 0, "0", 1);
+}
+
 /* A new client: its first frame is the request. VS_VM_EXEC and
  * VS_VM_STATS open a session in the guest; VS_VM_PAUSE and VS_VM_RESUME
  * are answered here. */
@@ -560,13 +690,20 @@ static void client_accept(struct relay *r)
                 close(fd);
                 return;
         }
-        if (rd > 0 && (int) type == VS_VM_STATS && r->paused) {
+        if (rd > 0 && (int) type == VS_VM_CHECKPOINT) {
+                answer_checkpoint(r, fd);
+                free(data);
+                close(fd);
+                return;
+        }
+        if (rd > 0 && ((int) type == VS_VM_STATS || (int) type == VS_VM_TOP) && r->paused) {
                 ctl_write(fd, VS_FRAME_EXIT, 0, "1", 1); /* the guest cannot answer */
                 free(data);
                 close(fd);
                 return;
         }
-        if (rd <= 0 || ((int) type != VS_VM_EXEC && (int) type != VS_VM_STATS) ||
+        if (rd <= 0 ||
+            ((int) type != VS_VM_EXEC && (int) type != VS_VM_STATS && (int) type != VS_VM_TOP) ||
             id == MAX_SESSIONS) {
                 const char *msg = id == MAX_SESSIONS ? "vessel: exec: too many sessions\n"
                                                      : "vessel: exec: bad request\n";
@@ -705,6 +842,37 @@ static int failure(struct relay *r, vs_error **err)
                        cline ? cline : "");
 }
 
+/* Restore: until QEMU has loaded the checkpoint, then continues the VM.
+ * A stream QEMU cannot load ends it with its reason on
+ * stderr (vm-qemu.log), quoted here. */
+static int wait_incoming(struct relay *r, vs_error **err)
+{
+        for (int64_t deadline = now_ms() + 600000; now_ms() < deadline;) {
+                _cleanup_json_ json_object *st = NULL;
+                _cleanup_error_ vs_error *qerr = NULL;
+                if (vs_qmp_call(&r->qmp, "query-migrate", NULL, -1, &st, &qerr) < 0) {
+                        int wst;
+                        if (waitpid(r->qemu, &wst, 0) == r->qemu) {
+                                r->qemu_exited = true;
+                                r->qemu_status = wst;
+                        }
+                        _cleanup_free_ char *line = last_line(r->s->qemu_log);
+                        return vs_fail(err, "QEMU could not load the checkpoint %s: %s",
+                                       r->s->restore_state, line ? line : qerr->msg);
+                }
+                const char *status = json_object_get_string(json_object_object_get(st, "status"));
+                /* The stream says the VM was stopped (it was, to be
+                 * saved): QEMU leaves it so; it runs from here. */
+                if (status && strcmp(status, "completed") == 0)
+                        return vs_qmp_execute(&r->qmp, "cont", err);
+                if (status && strcmp(status, "failed") == 0)
+                        return vs_fail(err, "QEMU could not load the checkpoint %s",
+                                       r->s->restore_state);
+                usleep(2000);
+        }
+        return vs_fail(err, "QEMU did not load the checkpoint within 600 s");
+}
+
 int vs_vm_run(const struct vs_vm_spec *s, int in_fd, int out_fd, int err_fd, int *exit_code,
               vs_error **err)
 {
@@ -753,14 +921,25 @@ int vs_vm_run(const struct vs_vm_spec *s, int in_fd, int out_fd, int err_fd, int
                 goto out;
         if (s->started_fd >= 0)
                 close(s->started_fd); /* the OCI `start` returns */
-        /* Queued in the socket until the agent reads it. */
-        if (vs_frame_write(r.ctl, (enum vs_frame_type) VS_VM_CONFIG, s->config, s->config_len) <
-            0) {
+        if (s->restore_state) {
+                /* The guest is past its CONFIG and READY: it goes on where
+                 * the checkpoint stopped it. */
+                if (wait_incoming(&r, err) < 0)
+                        goto out;
+                vs_debug("vm: state loaded after %lld ms", (long long) (now_ms() - t0));
+                r.ready = true;
+                if (s->ready_fd >= 0) {
+                        vs_write_all(s->ready_fd, "ok", 2);
+                        close(s->ready_fd);
+                }
+        } else if (vs_frame_write(r.ctl, (enum vs_frame_type) VS_VM_CONFIG, s->config,
+                                  s->config_len) < 0) {
+                /* Queued in the socket until the agent reads it. */
                 vs_fail_errno(err, "cannot send the configuration to the VM");
                 goto out;
-        }
-        if (in_fd < 0)
+        } else if (in_fd < 0) {
                 vs_frame_write(r.ctl, (enum vs_frame_type) VS_VM_STDIN_EOF, NULL, 0);
+        }
         if (relay_loop(&r, err) < 0)
                 goto out;
         if (!r.exited) {

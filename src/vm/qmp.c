@@ -3,6 +3,7 @@
  * JSON objects, one a line. Only the launcher holds the socket, so only
  * it (on a request over vm.sock) can stop or continue the VM. */
 #include "vm/vm.h"
+#include "runtime/terminal.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/json.h"
@@ -48,19 +49,33 @@ static json_object *read_line(struct vs_qmp *q)
         }
 }
 
-/* Sends one command and waits for its answer (events on the way are
- * skipped). */
-static int command(struct vs_qmp *q, const char *name, vs_error **err)
+/* The line, with fd (>= 0) attached as SCM_RIGHTS (QMP getfd). */
+static int send_line(int sock, const char *line, int fd)
 {
-        _cleanup_free_ char *line = xasprintf("{\"execute\":\"%s\"}\n", name);
-        if (vs_write_all(q->fd, line, strlen(line)) < 0)
+        return fd < 0 ? vs_write_all(sock, line, strlen(line)) : vs_send_fd(sock, fd, line, NULL);
+}
+
+/* Sends one command (args: a JSON object's text, or NULL) and waits for
+ * its answer (events on the way are skipped); *ret (when not NULL) gets
+ * the "return" value. */
+static int command_full(struct vs_qmp *q, const char *name, const char *args, int fd,
+                        json_object **ret, vs_error **err)
+{
+        _cleanup_free_ char *line =
+            args ? xasprintf("{\"execute\":\"%s\",\"arguments\":%s}\n", name, args)
+                 : xasprintf("{\"execute\":\"%s\"}\n", name);
+        if (send_line(q->fd, line, fd) < 0)
                 return vs_fail_errno(err, "QMP %s: cannot write to QEMU", name);
         for (;;) {
                 _cleanup_json_ json_object *o = read_line(q);
                 if (o == NULL)
                         return vs_fail(err, "QMP %s: no answer from QEMU", name);
-                if (json_object_object_get(o, "return"))
+                json_object *r = json_object_object_get(o, "return");
+                if (r) {
+                        if (ret)
+                                *ret = json_object_get(r);
                         return 0;
+                }
                 json_object *e = json_object_object_get(o, "error");
                 if (e)
                         return vs_fail(err, "QMP %s: %s", name,
@@ -68,7 +83,18 @@ static int command(struct vs_qmp *q, const char *name, vs_error **err)
         }
 }
 
+static int command(struct vs_qmp *q, const char *name, vs_error **err)
+{
+        return command_full(q, name, NULL, -1, NULL, err);
+}
+
 int vs_qmp_execute(struct vs_qmp *q, const char *name, vs_error **err)
+{
+        return vs_qmp_call(q, name, NULL, -1, NULL, err);
+}
+
+int vs_qmp_call(struct vs_qmp *q, const char *name, const char *args, int fd, json_object **ret,
+                vs_error **err)
 {
         if (!q->ready) {
                 /* The greeting, then capabilities negotiation. */
@@ -79,5 +105,5 @@ int vs_qmp_execute(struct vs_qmp *q, const char *name, vs_error **err)
                         return -1;
                 q->ready = true;
         }
-        return command(q, name, err);
+        return command_full(q, name, args, fd, ret, err);
 }

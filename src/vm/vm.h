@@ -14,7 +14,9 @@
  *   <container dir>/vm.json               accelerator, kernel, QEMU of the run
  *   <container dir>/vm-console.log        the guest's serial console
  *   <container dir>/vm-qemu.log           QEMU's own stderr
- *   <container dir>/vm.sock               the launcher's exec socket */
+ *   <container dir>/vm.sock               the launcher's exec socket
+ *   <container dir>/vm-root.img           --vm-rootfs=block: the root disk
+ *   <container dir>/checkpoint/           the last checkpoint (checkpoint.c) */
 #ifndef VESSEL_VM_H
 #define VESSEL_VM_H
 
@@ -85,6 +87,15 @@ struct vs_vm_spec {
         void *net_attach_ud;
         size_t config_len;
         int boot_timeout_ms;
+        /* --vm-rootfs=block: the root is this ext4 image on virtio-blk
+         * instead of rootfs over 9p. */
+        const char *root_image;
+        /* Restore (docs/vm.md, Checkpoint): QEMU loads this migration
+         * stream (-incoming) instead of booting; no CONFIG is sent (the
+         * guest is past it). Once the state is loaded "ok" is written to
+         * ready_fd (then closed); a failure is the run's error. */
+        const char *restore_state;
+        int ready_fd;
 };
 /* Boots the VM and relays until the process ends: stdin from in_fd (-1:
  * none), its stdout/stderr to out_fd/err_fd; SIGTERM, SIGINT, SIGHUP,
@@ -100,6 +111,16 @@ int vs_vm_run(const struct vs_vm_spec *s, int in_fd, int out_fd, int err_fd, int
 #define VS_VM_JAIL_INITRD  "/vm/initrd"
 #define VS_VM_JAIL_CONSOLE "/vm/console.log"
 #define VS_VM_JAIL_ROOTFS  "/vm/rootfs"
+#define VS_VM_JAIL_ROOTIMG "/vm/root.img"
+/* HostConfig key of --vm-rootfs ("block"; absent: 9p). */
+#define VS_VM_HC_ROOTFS "VmRootfs"
+/* In a VM container's directory: the block root's image, the last
+ * checkpoint (docs/vm.md) and the marker that makes the next start a
+ * restore from it. */
+#define VS_VM_ROOT_IMAGE   "vm-root.img"
+#define VS_VM_CKPT_DIR     "checkpoint"
+#define VS_VM_CKPT_STATE   "vm.state"
+#define VS_VM_RESTORE_MARK "vm-restore"
 /* In the child that becomes QEMU, already in its new namespaces: builds the
  * jail's root on dir (an empty host directory), pivots into it, drops
  * capabilities, sets no_new_privs. Ends the process on failure. */
@@ -115,6 +136,11 @@ struct vs_qmp {
 /* Runs a QMP command without arguments ("stop", "cont"); errors carry
  * QEMU's description. */
 int vs_qmp_execute(struct vs_qmp *q, const char *name, vs_error **err);
+/* Any command: args is a JSON object's text (or NULL); fd (>= 0) goes
+ * along as SCM_RIGHTS (for getfd); *ret (when not NULL) gets the answer's
+ * "return" value (the caller puts it). */
+int vs_qmp_call(struct vs_qmp *q, const char *name, const char *args, int fd,
+                struct json_object **ret, vs_error **err);
 
 /* Engine side (src/vm/ctr.c). */
 bool vs_ctr_is_vm(const struct vs_ctr *c);
@@ -157,6 +183,31 @@ struct vs_vm_stats {
         bool guest; /* the guest answered */
 };
 int vs_vm_stats(const struct vs_ctr *c, struct vs_vm_stats *st, vs_error **err);
+/* The guest's process table for `top` (guest/proto.h, VS_VM_TOP: text
+ * from the guest, hostile: parse with bounds). */
+int vs_vm_top(const struct vs_ctr *c, char **table, vs_error **err);
+
+/* Checkpoint/restore (src/vm/checkpoint.c, docs/vm.md). */
+/* --vm-rootfs=block: the guest's root is <dir>/vm-root.img. */
+bool vs_vm_block_root(const struct vs_ctr *c);
+/* The block root's image: made from <dir>/rootfs when missing; with
+ * restore, the checkpoint's disk copied into place. */
+int vs_vm_root_image(const struct vs_ctr *c, bool restore, char **path, vs_error **err);
+/* Saves running VM container c into <dir>/checkpoint (and, with
+ * export_file, an archive of it and the container's record); the VM ends
+ * (a user's stop) unless leave_running. */
+int vs_vm_checkpoint(struct vs_engine *e, struct vs_ctr *c, bool leave_running,
+                     const char *export_file, vs_error **err);
+int vs_vm_checkpoint_export(const struct vs_ctr *c, const char *file, vs_error **err);
+/* Consumes c's restore marker: true when a `restore` wrote it and still
+ * waits for this start. */
+bool vs_vm_restore_requested(const struct vs_ctr *c);
+/* restore --import: a new container (named name, or as exported) from an
+ * archive vs_vm_checkpoint_export wrote, its checkpoint in place. */
+int vs_vm_import(struct vs_engine *e, const char *file, const char *name, struct vs_ctr **out,
+                 vs_error **err);
+/* Starts stopped VM container c from its checkpoint. */
+int vs_vm_restore(struct vs_engine *e, struct vs_ctr *c, vs_error **err);
 
 /* Networking (src/vm/net.c): podman's name for user-mode networking. */
 #define VS_VM_NET_USER "slirp4netns"
