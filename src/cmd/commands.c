@@ -46,6 +46,7 @@ const struct vs_command vs_commands[] = {
     {"update", cmd_engine_update, E, "change containers' resource limits and restart policy"},
     {"export", cmd_engine_export, E, "write a container's filesystem as a tar archive"},
     {"version", cmd_engine_version, E, "show the version"},
+    {"events", cmd_engine_events, E, "print the engine's events (Docker's shape; follows)"},
     {"monitor", cmd_engine_monitor, E | H, "supervise one container; started by run"},
     /* Engine: Docker's container group (every container command again). */
     {"container", vs_cmd_group, E, "manage containers (every container command, and ls, prune)"},
@@ -130,6 +131,7 @@ const struct vs_command vs_commands[] = {
     {"system prune", cmd_system_prune, E, "image prune, then unused blobs, layers, leftovers"},
     {"system config", vs_cmd_system_config, E, "validate a configuration file"},
     {"system df", vs_cmd_system_df, E, "disk used by images, containers and volumes"},
+    {"system events", cmd_engine_events, E | H, "print the engine's events"},
     {"help", vs_cmd_help, E | R, "print the commands (help COMMAND: its options)"},
     /* Runtime (runc's command set). */
     {"spec", cmd_spec, R, "write a default config.json into the bundle"},

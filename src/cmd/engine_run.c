@@ -41,6 +41,8 @@ static void free_flags(struct vs_run_flags *f)
                            &f->device_write_iops,
                            &f->uidmap,
                            &f->gidmap,
+                           &f->labels,
+                           &f->label_files,
                            &f->cmd};
         for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
                 strv_free(*lists[i]);
@@ -153,6 +155,9 @@ static int parse_run(const char *cmd, const char *summary, int argc, char **argv
              "host: the host's ids"},
             {"uidmap", 0, VS_OPT_LIST, &f->uidmap, "C:H:S", "explicit user namespace mapping"},
             {"gidmap", 0, VS_OPT_LIST, &f->gidmap, "C:H:S", "explicit user namespace mapping"},
+            {"label", 'l', VS_OPT_LIST, &f->labels, "K[=V]", "set a label (repeatable)"},
+            {"label-file", 0, VS_OPT_LIST, &f->label_files, "FILE",
+             "read K=V label lines (# comments)"},
             {"isolation", 0, VS_OPT_STRING, &f->isolation, "MODE",
              "container (default) or vm: a microVM with its own kernel (docs/vm.md); --memory is "
              "its RAM, --cpus its vCPUs"},
@@ -197,6 +202,7 @@ static int start_attached(struct vs_engine *e, struct vs_ctr *c, bool forward_st
                 vs_fail_errno(err, "cannot create a socket pair");
                 return -1;
         }
+        vs_ctr_event(e, c, "attach", NULL, NULL);
         int r = vs_engine_start(e, c, sv[1], err);
         close(sv[1]);
         if (r < 0) {
@@ -377,6 +383,7 @@ int cmd_engine_attach(int argc, char **argv)
         int fd = vs_attach_connect(ctr, &err);
         if (fd < 0)
                 return vs_report_error(&err);
+        vs_ctr_event(e, ctr, "attach", NULL, NULL);
         bool tty = ctr->cfg.tty;
         bool open_stdin = ctr->cfg.open_stdin;
         int code = -1;

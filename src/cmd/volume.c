@@ -141,7 +141,10 @@ static int volume_remove(struct vs_engine *e, const char *name, bool force, vs_e
                 return vs_error_set(err, EBUSY, "remove %s: volume is in use by container %.12s%s",
                                     name, users[0], users[1] ? " and others" : "");
         _cleanup_free_ char *dir = volume_dir(e, name);
-        return vs_rm_rf(dir, err);
+        if (vs_rm_rf(dir, err) < 0)
+                return -1;
+        vs_event_log(e->data_root, "volume", "destroy", name, NULL, "driver", "local", NULL);
+        return 0;
 }
 
 /* ---- create ---- */
@@ -208,6 +211,7 @@ int cmd_volume_create(int argc, char **argv)
                 _cleanup_free_ char *meta_path = xasprintf("%s/volume.json", dir);
                 if (vs_write_file_replace(meta_path, text, strlen(text), 0600, &err) < 0)
                         return vs_report_error(&err);
+                vs_event_log(e->data_root, "volume", "create", name, NULL, "driver", "local", NULL);
         }
         printf("%s\n", name); /* Docker: creating an existing volume is no error */
         return 0;

@@ -197,6 +197,48 @@ static int read_env_file(const char *path, char ***env, vs_error **err)
         return 0;
 }
 
+/* --label K[=V] (no value: empty), after the lines of every --label-file
+ * (# comments and blank lines skipped): into labels, the later winning. */
+static int add_label(const char *where, const char *kv, json_object *labels, vs_error **err)
+{
+        const char *eq = strchr(kv, '=');
+        if (*kv == '\0' || eq == kv)
+                return vs_fail(err, "%s: invalid label '%s': the key is empty", where, kv);
+        _cleanup_free_ char *key = eq ? xstrndup(kv, (size_t) (eq - kv)) : xstrdup(kv);
+        json_object_object_add(labels, key, json_object_new_string(eq ? eq + 1 : ""));
+        return 0;
+}
+
+static int parse_labels(const struct vs_run_flags *f, json_object *labels, vs_error **err)
+{
+        for (size_t i = 0; f->label_files && f->label_files[i]; i++) {
+                const char *path = f->label_files[i];
+                _cleanup_free_ char *text = NULL;
+                if (vs_read_file(path, &text, NULL, err) < 0)
+                        return vs_error_wrap(err, "--label-file");
+                char *save = NULL;
+                size_t lineno = 0;
+                for (char *line = strtok_r(text, "\n", &save); line;
+                     line = strtok_r(NULL, "\n", &save)) {
+                        lineno++;
+                        while (isspace((unsigned char) *line))
+                                line++;
+                        size_t n = strlen(line);
+                        while (n && isspace((unsigned char) line[n - 1]))
+                                line[--n] = '\0';
+                        if (*line == '\0' || *line == '#')
+                                continue;
+                        _cleanup_free_ char *where = xasprintf("--label-file %s:%zu", path, lineno);
+                        if (add_label(where, line, labels, err) < 0)
+                                return -1;
+                }
+        }
+        for (size_t i = 0; f->labels && f->labels[i]; i++)
+                if (add_label("--label", f->labels[i], labels, err) < 0)
+                        return -1;
+        return 0;
+}
+
 static int check_env(const char *flag, const char *e, vs_error **err)
 {
         if (*e == '\0' || *e == '=')
@@ -829,7 +871,11 @@ static int build_config(const struct vs_run_flags *f, const struct vs_image *img
         json_object *labels = NULL;
         if (ic->labels)
                 json_object_deep_copy(ic->labels, &labels, NULL);
-        json_object_object_add(cfg, "Labels", labels ? labels : json_object_new_object());
+        if (labels == NULL)
+                labels = json_object_new_object();
+        json_object_object_add(cfg, "Labels", labels);
+        if (parse_labels(f, labels, err) < 0)
+                return -1;
         const char *stop_signal = f->stop_signal ? f->stop_signal : ic->stop_signal;
         if (stop_signal) {
                 int sig;
@@ -961,6 +1007,7 @@ int vs_engine_create(struct vs_engine *e, const struct vs_run_flags *f, struct v
                 vs_engine_remove_anonymous_volumes(e, c);
                 return -1;
         }
+        vs_ctr_event(e, c, "create", NULL, NULL);
         *out = steal_ptr(c);
         return 0;
 }

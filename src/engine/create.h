@@ -44,8 +44,9 @@ struct vs_run_flags {
         char **networks, **net_aliases, **add_hosts, **dns, **dns_search, **dns_options;
         const char *mac_address;
         bool publish_all;
-        const char *userns;      /* --userns auto|host (NULL: configured) */
-        char **uidmap, **gidmap; /* --uidmap/--gidmap C:H:S */
+        const char *userns;           /* --userns auto|host (NULL: configured) */
+        char **uidmap, **gidmap;      /* --uidmap/--gidmap C:H:S */
+        char **labels, **label_files; /* --label K[=V], --label-file FILE */
 };
 
 /* Validates the flags, merges the image config, claims the name and writes

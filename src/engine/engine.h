@@ -65,6 +65,7 @@ void vs_engine_register_image_checks(struct vs_store *s);
 #include "engine/attach.h"
 #include "engine/commit.h"
 #include "engine/util.h"
+#include "engine/events.h"
 
 static inline void vs_engine_closep(struct vs_engine **e)
 {

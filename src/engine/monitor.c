@@ -496,6 +496,7 @@ int vs_monitor_main(struct vs_engine *e, const struct vs_monitor_opts *o)
                         struct rec_update u = {.ev = REC_STARTED, .pid = pid};
                         if (record_update(&m, &u, &err) < 0)
                                 warn_error(&err);
+                        vs_ctr_event(m.e, m.c, "start", NULL, NULL);
                         report_status(&m, 0, m.c->id);
                         /* A stop that raced with this start wins. */
                         if (m.c->manually_stopped && vm)
@@ -510,6 +511,11 @@ int vs_monitor_main(struct vs_engine *e, const struct vs_monitor_opts *o)
                                 warn_error(&err);
                         vs_mon_io_drain(&m.io, 1000);
                         vs_mon_io_close_streams(&m.io);
+                        if (oom)
+                                vs_ctr_event(m.e, m.c, "oom", NULL, NULL);
+                        char code_s[16];
+                        snprintf(code_s, sizeof(code_s), "%d", exit_code);
+                        vs_ctr_event(m.e, m.c, "die", "exitCode", code_s);
                         struct rec_update x = {
                             .ev = REC_EXITED, .exit_code = exit_code, .oom = oom};
                         if (record_update(&m, &x, &err) < 0)
