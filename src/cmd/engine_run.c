@@ -42,6 +42,7 @@ static void free_flags(struct vs_run_flags *f)
                            &f->uidmap,
                            &f->gidmap,
                            &f->labels,
+                           &f->log_opts,
                            &f->label_files,
                            &f->cmd};
         for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
@@ -69,6 +70,33 @@ static int set_pull(const struct vs_option *o, const char *v, vs_error **err)
         pull_policy = v;
         return 0;
 }
+
+/* --detach-keys (run, start, attach): checked when given, set on the
+ * engine before the session. */
+static const char *detach_keys_spec;
+
+static int set_detach_keys(const struct vs_option *o, const char *v, vs_error **err)
+{
+        (void) o;
+        char keys[VS_DETACH_KEYS_MAX];
+        size_t n;
+        if (*v && vs_parse_detach_keys(v, keys, &n, err) < 0)
+                return -1;
+        detach_keys_spec = *v ? v : NULL;
+        return 0;
+}
+
+static void use_detach_keys(struct vs_engine *e)
+{
+        if (detach_keys_spec)
+                vs_parse_detach_keys(detach_keys_spec, e->detach_keys, &e->detach_keys_len, NULL);
+}
+
+#define DETACH_KEYS_OPTION                                                                         \
+        {                                                                                          \
+                "detach-keys", 0, VS_OPT_CALLBACK, NULL, "KEYS",                                   \
+                    "keys that detach from the container (default ctrl-p,ctrl-q)", set_detach_keys \
+        }
 
 /* Returns 0 to go on, else exit status + 1. */
 static int parse_run(const char *cmd, const char *summary, int argc, char **argv,
@@ -158,6 +186,11 @@ static int parse_run(const char *cmd, const char *summary, int argc, char **argv
             {"label", 'l', VS_OPT_LIST, &f->labels, "K[=V]", "set a label (repeatable)"},
             {"label-file", 0, VS_OPT_LIST, &f->label_files, "FILE",
              "read K=V label lines (# comments)"},
+            DETACH_KEYS_OPTION,
+            {"log-driver", 0, VS_OPT_STRING, &f->log_driver, "DRIVER",
+             "json-file (default), local (json-file rotated 20m x 5) or none (no logs)"},
+            {"log-opt", 0, VS_OPT_LIST, &f->log_opts, "K=V",
+             "max-size=SIZE, max-file=N: rotation of the container's log"},
             {"isolation", 0, VS_OPT_STRING, &f->isolation, "MODE",
              "container (default) or vm: a microVM with its own kernel (docs/vm.md); --memory is "
              "its RAM, --cpus its vCPUs"},
@@ -260,6 +293,11 @@ static int run_or_create(const char *cmd, bool run, int argc, char **argv)
                 free_flags(&f);
                 return r - 1;
         }
+        if (!run && detach_keys_spec) {
+                free_flags(&f);
+                return vs_usage_error(cmd, "unrecognized option '--detach-keys' (a flag of run, "
+                                           "start and attach)");
+        }
         vs_error *err = NULL;
         _cleanup_engine_ struct vs_engine *e = NULL;
         _cleanup_ctr_ struct vs_ctr *c = NULL;
@@ -267,6 +305,7 @@ static int run_or_create(const char *cmd, bool run, int argc, char **argv)
                 free_flags(&f);
                 return run_error(&err, false);
         }
+        use_detach_keys(e);
         bool detach = f.detach, interactive = f.interactive, rm = f.rm;
         free_flags(&f);
         /* A VM needs QEMU and the guest kernel (built now if missing, with
@@ -319,6 +358,7 @@ int cmd_engine_start(int argc, char **argv)
         const struct vs_option opts[] = {
             {"attach", 'a', VS_OPT_BOOL, &attach, NULL, "attach to its output; exit with its code"},
             {"interactive", 'i', VS_OPT_BOOL, &interactive, NULL, "forward stdin (with -a)"},
+            DETACH_KEYS_OPTION,
             VS_OPT_TABLE_END,
         };
         struct vs_cmdline cl = {"start", "[-a] [-i] CONTAINER...",
@@ -334,6 +374,7 @@ int cmd_engine_start(int argc, char **argv)
         _cleanup_engine_ struct vs_engine *e = NULL;
         if (vs_cmd_open_engine(&e, &err) < 0)
                 return vs_report_error(&err);
+        use_detach_keys(e);
         int status = 0;
         for (int i = first; i < argc; i++) {
                 _cleanup_ctr_ struct vs_ctr *ctr = NULL;
@@ -359,9 +400,10 @@ int cmd_engine_attach(int argc, char **argv)
         bool no_stdin = false;
         const struct vs_option opts[] = {
             {"no-stdin", 0, VS_OPT_BOOL, &no_stdin, NULL, "do not forward stdin"},
+            DETACH_KEYS_OPTION,
             VS_OPT_TABLE_END,
         };
-        struct vs_cmdline cl = {"attach", "[--no-stdin] CONTAINER",
+        struct vs_cmdline cl = {"attach", "[--no-stdin] [--detach-keys KEYS] CONTAINER",
                                 "Attach to a running container's output (and stdin when it was\n"
                                 "started with -i); exit with its exit code.",
                                 opts};
@@ -375,6 +417,7 @@ int cmd_engine_attach(int argc, char **argv)
         _cleanup_ctr_ struct vs_ctr *ctr = NULL;
         if (vs_cmd_open_engine(&e, &err) < 0 || vs_ctr_resolve(e, argv[first], &ctr, &err) < 0)
                 return vs_report_error(&err);
+        use_detach_keys(e);
         vs_ctr_refresh(e, ctr);
         if (!vs_ctr_monitor_alive(ctr) || !ctr->state.running) {
                 vs_fail(&err, "container %s is not running", ctr->name);

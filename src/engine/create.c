@@ -719,6 +719,67 @@ static int check_idmap_volumes(json_object *hc, json_object *mounts, vs_error **
         return 0;
 }
 
+/* Docker's LogConfig from --log-driver/--log-opt, else the configured
+ * driver and rotation; the monitor rotates by it (monitor_io.c). json-file
+ * and local keep the same JSON lines (local with Docker's local defaults,
+ * 20m x 5); none keeps nothing and `logs` says so. */
+static int parse_log_config(const struct vs_run_flags *f, json_object *hc, vs_error **err)
+{
+        const struct vs_config *cfg = vs_config_get();
+        const char *driver = f->log_driver ? f->log_driver : cfg->log_driver;
+        if (strcmp(driver, "json-file") && strcmp(driver, "local") && strcmp(driver, "none"))
+                return vs_fail(err,
+                               "--log-driver: unsupported logging driver '%s' (json-file, "
+                               "local, none)",
+                               driver);
+        bool flagged = f->log_driver && strcmp(f->log_driver, cfg->log_driver) != 0;
+        bool local = strcmp(driver, "local") == 0;
+        _cleanup_free_ char *ms = flagged             ? xstrdup(local ? "20m" : "-1")
+                                  : cfg->log_max_size ? xasprintf("%" PRId64, cfg->log_max_size)
+                                                      : xstrdup("-1");
+        _cleanup_free_ char *mf =
+            flagged ? xstrdup(local ? "5" : "1") : xasprintf("%" PRId64, cfg->log_max_file);
+        for (size_t i = 0; f->log_opts && f->log_opts[i]; i++) {
+                const char *o = f->log_opts[i], *eq = strchr(o, '=');
+                if (eq == NULL)
+                        return vs_fail(err, "--log-opt %s: expected KEY=VALUE", o);
+                size_t klen = (size_t) (eq - o);
+                int64_t n = 0;
+                if (strcmp(driver, "none") != 0 && klen == 8 && strncmp(o, "max-size", 8) == 0) {
+                        if (strcmp(eq + 1, "-1") != 0 &&
+                            (vs_parse_size("--log-opt max-size", eq + 1, &n, err) < 0 || n <= 0))
+                                return vs_fail(err, "--log-opt max-size: invalid size '%s'",
+                                               eq + 1);
+                        free(ms);
+                        ms = xstrdup(eq + 1);
+                } else if (strcmp(driver, "none") != 0 && klen == 8 &&
+                           strncmp(o, "max-file", 8) == 0) {
+                        char *end;
+                        long v = strtol(eq + 1, &end, 10);
+                        if (*end || end == eq + 1 || v < 1 || v > 1000)
+                                return vs_fail(err,
+                                               "--log-opt max-file: '%s' is not a number of "
+                                               "files (at least 1)",
+                                               eq + 1);
+                        free(mf);
+                        mf = xstrdup(eq + 1);
+                } else {
+                        return vs_fail(err, "--log-opt: unknown log opt '%.*s' for %s log driver",
+                                       (int) klen, o, driver);
+                }
+        }
+        /* The monitor reads sizes in bytes or Docker's units. */
+        json_object *lc = json_object_new_object(), *lopts = json_object_new_object();
+        json_object_object_add(lc, "Type", json_object_new_string(driver));
+        if (strcmp(driver, "none") != 0) {
+                json_object_object_add(lopts, "max-size", json_object_new_string(ms));
+                json_object_object_add(lopts, "max-file", json_object_new_string(mf));
+        }
+        json_object_object_add(lc, "Config", lopts);
+        json_object_object_add(hc, "LogConfig", lc);
+        return 0;
+}
+
 static int build_host_config(struct vs_engine *e, const struct vs_run_flags *f, json_object *hc,
                              json_object *mounts, json_object *volumes, vs_error **err)
 {
@@ -783,17 +844,8 @@ static int build_host_config(struct vs_engine *e, const struct vs_run_flags *f, 
                 return -1;
         if (parse_security_opts(f->security_opts, hc, err) < 0)
                 return -1;
-        /* Docker's LogConfig; the monitor rotates by it (monitor_io.c). */
-        const struct vs_config *cfg = vs_config_get();
-        json_object *lc = json_object_new_object(), *lopts = json_object_new_object();
-        json_object_object_add(lc, "Type", json_object_new_string(cfg->log_driver));
-        _cleanup_free_ char *ms =
-            cfg->log_max_size ? xasprintf("%" PRId64, cfg->log_max_size) : xstrdup("-1");
-        _cleanup_free_ char *mf = xasprintf("%" PRId64, cfg->log_max_file);
-        json_object_object_add(lopts, "max-size", json_object_new_string(ms));
-        json_object_object_add(lopts, "max-file", json_object_new_string(mf));
-        json_object_object_add(lc, "Config", lopts);
-        json_object_object_add(hc, "LogConfig", lc);
+        if (parse_log_config(f, hc, err) < 0)
+                return -1;
         return parse_resources(f, hc, err);
 }
 

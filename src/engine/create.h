@@ -47,6 +47,8 @@ struct vs_run_flags {
         const char *userns;           /* --userns auto|host (NULL: configured) */
         char **uidmap, **gidmap;      /* --uidmap/--gidmap C:H:S */
         char **labels, **label_files; /* --label K[=V], --label-file FILE */
+        const char *log_driver;       /* --log-driver json-file|local|none */
+        char **log_opts;              /* --log-opt max-size=S, max-file=N */
 };
 
 /* Validates the flags, merges the image config, claims the name and writes

@@ -35,6 +35,9 @@ struct vs_engine {
         char *ctr_root;     /* <data-root>/containers */
         bool debug;
         struct vs_store *store; /* opened on first vs_engine_store() */
+        /* An attach session's detach keys (--detach-keys); none: ctrl-p ctrl-q. */
+        char detach_keys[16];
+        size_t detach_keys_len;
 };
 
 #define VS_ENGINE_DEFAULT_DATA_ROOT    "/var/lib/vessel"

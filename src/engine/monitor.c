@@ -455,7 +455,9 @@ int vs_monitor_main(struct vs_engine *e, const struct vs_monitor_opts *o)
         m.tty = m.c->cfg.tty;
         m.open_stdin = m.c->cfg.open_stdin;
         m.stdin_once = m.c->cfg.stdin_once;
-        if (vs_mon_io_init(&m.io, m.c->dir, m.c->log_path, m.stdin_once, &err) < 0) {
+        bool no_log = m.c->hc.log_type && strcmp(m.c->hc.log_type, "none") == 0;
+        if (vs_mon_io_init(&m.io, m.c->dir, no_log ? NULL : m.c->log_path, m.stdin_once, &err) <
+            0) {
                 report_status(&m, err->errno_ ? err->errno_ : EINVAL, err->msg);
                 struct rec_update u = {.ev = REC_DONE};
                 record_update(&m, &u, NULL);

@@ -356,6 +356,7 @@ static const struct field fields[] = {
     HF("MemoryReservation", F_INT, memory_reservation),
     HOPT("MemorySwap", memory_swap),
     HOPT("PidsLimit", pids_limit),
+    {true, {"LogConfig", "Type"}, F_STR, offsetof(struct vs_ctr, hc.log_type), 0, false},
     {true,
      {"LogConfig", "Config", "max-size"},
      F_STR,

@@ -52,6 +52,7 @@ struct vs_ctr_host_config {
         int64_t memory_swap, pids_limit;
         unsigned console_rows, console_cols; /* 0: unset */
         char *log_max_size, *log_max_file;   /* LogConfig.Config, as stored ("-1", "3") */
+        char *log_type;                      /* LogConfig.Type: json-file, local, none */
         json_object *ulimits;                /* [{Name, Soft, Hard}] */
         json_object *blkio_read_bps, *blkio_write_bps, *blkio_read_iops, *blkio_write_iops;
         json_object *seccomp_profile; /* an OCI linux.seccomp object, or "unconfined" */

@@ -409,6 +409,70 @@ def test_engine_update_applies_and_persists(engine):
     assert engine.ok("exec", "up", "sh", "-c", MEMORY_LIMIT).strip() == str(32 << 20)
 
 
+def test_detach_keys_flag(engine):
+    p, master = _pty_run(engine, "run", "-it", "--detach-keys", "ctrl-x,a", "--name", "dk",
+                         "busybox", "sh")
+    try:
+        _read_until(master, b"# ")
+        # the default keys and a lone first key go through to the shell
+        os.write(master, b"\x10\x11echo \x18b$((1+1))\n")
+        _read_until(master, b"2\r\n")
+        os.write(master, b"\x18a")  # ctrl-x a
+        assert p.wait(timeout=10) == 0
+        assert engine.inspect("dk")["State"]["Running"], "detaching stopped the container"
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        os.close(master)
+    p, master = _pty_run(engine, "attach", "--detach-keys", "ctrl-a", "dk")
+    try:
+        os.write(master, b"echo c$((2+2))\n")
+        _read_until(master, b"c4\r\n")
+        os.write(master, b"\x01")
+        assert p.wait(timeout=10) == 0
+        assert engine.inspect("dk")["State"]["Running"]
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        os.close(master)
+    for bad in ("ctrl-", "ctrl-1", "ab", ","):
+        res = engine("attach", "--detach-keys", bad, "dk")
+        assert res.returncode == 125 and "--detach-keys" in res.stderr, (bad, res.stderr)
+    res = engine("create", "--detach-keys", "ctrl-a", "busybox", "true")
+    assert res.returncode == 125
+    assert len(engine.records()) == 1
+
+
+def test_log_driver_and_rotation(engine):
+    engine.ok("run", "--name", "ln", "--log-driver", "none", "busybox", "echo", "hi")
+    res = engine("logs", "ln")
+    assert res.returncode == 1 and "does not support reading" in res.stderr
+    assert engine.inspect("ln")["HostConfig"]["LogConfig"] == {"Type": "none", "Config": {}}
+    assert not list((engine.containers_dir() / engine.inspect("ln")["Id"]).glob("container.log*"))
+    engine.ok("run", "--name", "lr", "--log-opt", "max-size=8k", "--log-opt", "max-file=2",
+              "busybox", "sh", "-c", "i=0; while [ $i -lt 3000 ]; do echo line$i; "
+              "i=$((i+1)); done")
+    d = engine.containers_dir() / engine.inspect("lr")["Id"]
+    logs = sorted(p.name for p in d.glob("container.log*"))
+    assert logs == ["container.log", "container.log.1"], logs
+    assert all((d / n).stat().st_size <= 8192 for n in logs)
+    out = engine.ok("logs", "lr").splitlines()
+    assert out[-1] == "line2999" and 0 < len(out) < 3000
+    lc = engine.inspect("lr")["HostConfig"]["LogConfig"]
+    assert lc == {"Type": "json-file", "Config": {"max-size": "8k", "max-file": "2"}}
+    engine.ok("create", "--name", "ll", "--log-driver", "local", "busybox", "true")
+    assert engine.inspect("ll")["HostConfig"]["LogConfig"] == {
+        "Type": "local", "Config": {"max-size": "20m", "max-file": "5"}}
+    for bad in (["--log-driver", "nosuch"], ["--log-opt", "bogus=1"],
+                ["--log-opt", "max-file=0"], ["--log-opt", "max-size=12x"],
+                ["--log-driver", "none", "--log-opt", "max-size=1m"]):
+        res = engine("run", "--rm", *bad, "busybox", "true")
+        assert res.returncode == 125 and "--log" in res.stderr, (bad, res.stderr)
+    assert len(engine.records()) == 3
+
+
 # --------------------------------------------------------------------------
 # the command matrix
 
@@ -535,6 +599,20 @@ MATRIX = [
     ("rm-force", ["rm", "-f", "mx2"]),
     # logs, wait of several
     ("run-logs", ["run", "--name", "mx3", "busybox", "sh", "-c", "echo one; echo two"]),
+    ("run-log-driver-none", ["run", "--name", "mx6", "--log-driver", "none", "busybox", "echo",
+                             "x"]),
+    ("logs-driver-none", ["logs", "mx6"]),
+    ("inspect-log-config", ["inspect", "-f", "{{.HostConfig.LogConfig.Type}}", "mx6"]),
+    ("rm-mx6", ["rm", "mx6"]),
+    ("run-log-driver-bad", ["run", "--rm", "--log-driver", "nosuch", "busybox", "true"]),
+    ("run-log-opt-bad", ["run", "--rm", "--log-opt", "bogus=1", "busybox", "true"]),
+    ("run-log-opt-size", ["run", "--rm", "--log-opt", "max-size=1m", "--log-opt", "max-file=2",
+                          "busybox", "echo", "rotated"]),
+    ("run-labels", ["run", "--name", "mx7", "-l", "a=1", "--label", "b", "busybox", "true"]),
+    ("inspect-labels", ["inspect", "-f", "{{json .Config.Labels}}", "mx7"]),
+    ("ps-filter-label", ["ps", "-a", "--filter", "label=a=1", "--format", "{{.Names}} {{.Labels}}"]),
+    ("rm-mx7", ["rm", "mx7"]),
+    ("run-detach-keys-bad", ["run", "--rm", "--detach-keys", "ctrl-1", "busybox", "true"]),
     ("logs", ["logs", "mx3"]),
     ("logs-tail", ["logs", "--tail", "1", "mx3"]),
     ("logs-since", ["logs", "--since", "1h", "mx3"]),
@@ -635,7 +713,7 @@ def _documented_differences():
 
 
 def _cleanup(argv0, env):
-    for name in ("mx1", "mx2", "mx3", "mx4", "mx5"):
+    for name in ("mx1", "mx2", "mx3", "mx4", "mx5", "mx6", "mx7"):
         subprocess.run([*argv0, "rm", "-f", "-v", name], env=env, capture_output=True)
     subprocess.run([*argv0, "rmi", "compat-img:1"], env=env, capture_output=True)
     subprocess.run([*argv0, "volume", "rm", "compat-vol"], env=env, capture_output=True)
