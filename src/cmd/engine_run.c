@@ -42,6 +42,7 @@ static void free_flags(struct vs_run_flags *f)
                            &f->uidmap,
                            &f->gidmap,
                            &f->labels,
+                           &f->mounts,
                            &f->log_opts,
                            &f->label_files,
                            &f->cmd};
@@ -120,6 +121,9 @@ static int parse_run(const char *cmd, const char *summary, int argc, char **argv
             {"volume", 'v', VS_OPT_LIST, &f->volumes, "SPEC",
              "HOST:CTR[:ro], NAME:CTR[:ro] or CTR (anonymous)"},
             {"tmpfs", 0, VS_OPT_LIST, &f->tmpfs, "CTR[:OPTS]", "mount a tmpfs"},
+            {"mount", 0, VS_OPT_LIST, &f->mounts, "SPEC",
+             "type=bind|volume|tmpfs,source=S,target=T[,readonly][,bind-propagation=P]"
+             "[,tmpfs-size=N][,tmpfs-mode=M]"},
             {"read-only", 0, VS_OPT_BOOL, &f->read_only, NULL, "read-only root filesystem"},
             {"hostname", 'h', VS_OPT_STRING, &f->hostname, "NAME",
              "hostname (default: the short id)"},

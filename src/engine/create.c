@@ -394,6 +394,84 @@ static int parse_tmpfs(const char *spec, json_object *tmpfs, json_object *mounts
         return 0;
 }
 
+/* --mount's fields (Docker's CSV, cli/opts/mount.go). */
+struct mount_spec {
+        const char *type, *source, *target, *propagation, *tmpfs_size, *tmpfs_mode;
+        bool readonly;
+};
+
+static int parse_bool_field(const char *spec, const char *key, const char *v, bool *out,
+                            vs_error **err)
+{
+        if (v == NULL || strcmp(v, "true") == 0 || strcmp(v, "1") == 0)
+                *out = true;
+        else if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0)
+                *out = false;
+        else
+                return vs_fail(err, "--mount %s: invalid value '%s' for %s (true or false)", spec,
+                               v, key);
+        return 0;
+}
+
+static int mount_fields(const char *spec, char *copy, struct mount_spec *m, vs_error **err)
+{
+        m->type = "volume";
+        for (char *save = NULL, *f = strtok_r(copy, ",", &save); f;
+             f = strtok_r(NULL, ",", &save)) {
+                char *v = strchr(f, '=');
+                if (v)
+                        *v++ = '\0';
+                if (strcmp(f, "readonly") == 0 || strcmp(f, "ro") == 0) {
+                        if (parse_bool_field(spec, f, v, &m->readonly, err) < 0)
+                                return -1;
+                        continue;
+                }
+                if (v == NULL)
+                        return vs_fail(err, "--mount %s: invalid field '%s': not KEY=VALUE", spec,
+                                       f);
+                if (strcmp(f, "type") == 0)
+                        m->type = v;
+                else if (strcmp(f, "source") == 0 || strcmp(f, "src") == 0)
+                        m->source = v;
+                else if (strcmp(f, "target") == 0 || strcmp(f, "destination") == 0 ||
+                         strcmp(f, "dst") == 0)
+                        m->target = v;
+                else if (strcmp(f, "bind-propagation") == 0)
+                        m->propagation = v;
+                else if (strcmp(f, "tmpfs-size") == 0)
+                        m->tmpfs_size = v;
+                else if (strcmp(f, "tmpfs-mode") == 0)
+                        m->tmpfs_mode = v;
+                else if (strcmp(f, "consistency") == 0)
+                        ; /* Docker for Mac's; no meaning on Linux (Docker ignores it too) */
+                else
+                        return vs_fail(err,
+                                       "--mount %s: unknown key '%s' (type, source, target, "
+                                       "readonly, bind-propagation, tmpfs-size, tmpfs-mode)",
+                                       spec, f);
+        }
+        if (strcmp(m->type, "bind") && strcmp(m->type, "volume") && strcmp(m->type, "tmpfs"))
+                return vs_fail(err, "--mount %s: unsupported type '%s' (bind, volume, tmpfs)", spec,
+                               m->type);
+        if (m->target == NULL || *m->target == '\0')
+                return vs_fail(err, "--mount %s: target is required", spec);
+        if (strchr(m->target, ':') || (m->source && strchr(m->source, ':')))
+                return vs_fail(err, "--mount %s: a path with ':' is not supported", spec);
+        bool tmpfs = strcmp(m->type, "tmpfs") == 0, bind = strcmp(m->type, "bind") == 0;
+        if (tmpfs && m->source)
+                return vs_fail(err, "--mount %s: a tmpfs mount takes no source", spec);
+        if (bind && (m->source == NULL || *m->source == '\0'))
+                return vs_fail(err, "--mount %s: a bind mount needs a source", spec);
+        if (!tmpfs && (m->tmpfs_size || m->tmpfs_mode))
+                return vs_fail(err, "--mount %s: tmpfs options on a %s mount", spec, m->type);
+        if (!bind && m->propagation)
+                return vs_fail(err, "--mount %s: bind-propagation on a %s mount", spec, m->type);
+        if (m->propagation && !is_propagation(m->propagation))
+                return vs_fail(err, "--mount %s: invalid bind-propagation '%s'", spec,
+                               m->propagation);
+        return 0;
+}
+
 static int parse_ulimit(const char *spec, json_object *out, vs_error **err)
 {
         static const char *const names[] = {"core",    "cpu",      "data",   "fsize",      "locks",
@@ -780,6 +858,83 @@ static int parse_log_config(const struct vs_run_flags *f, json_object *hc, vs_er
         return 0;
 }
 
+/* --mount type=bind|volume|tmpfs,...: the same mounts as -v and --tmpfs
+ * make (one implementation), with Docker's stricter rules (a bind source
+ * must exist), recorded in HostConfig.Mounts as Docker records them. */
+static int parse_mount(struct vs_engine *e, const char *spec, json_object *hc, json_object *mounts,
+                       json_object *volumes, vs_error **err)
+{
+        _cleanup_free_ char *copy = xstrdup(spec);
+        struct mount_spec m = {0};
+        if (mount_fields(spec, copy, &m, err) < 0)
+                return -1;
+        json_object *rec = json_object_new_object();
+        json_object_array_add(json_object_object_get(hc, "Mounts"), rec);
+        json_object_object_add(rec, "Type", json_object_new_string(m.type));
+        if (m.source)
+                json_object_object_add(rec, "Source", json_object_new_string(m.source));
+        json_object_object_add(rec, "Target", json_object_new_string(m.target));
+        if (m.readonly)
+                json_object_object_add(rec, "ReadOnly", json_object_new_boolean(1));
+        if (strcmp(m.type, "tmpfs") == 0) {
+                _cleanup_free_ char *opts = xasprintf(
+                    "%s%s%s%s%s%s", m.tmpfs_size ? "size=" : "", m.tmpfs_size ? m.tmpfs_size : "",
+                    m.tmpfs_size && m.tmpfs_mode ? "," : "", m.tmpfs_mode ? "mode=" : "",
+                    m.tmpfs_mode ? m.tmpfs_mode : "",
+                    m.readonly ? (m.tmpfs_size || m.tmpfs_mode ? ",ro" : "ro") : "");
+                _cleanup_free_ char *tspec = xasprintf("%s:%s", m.target, opts);
+                _cleanup_json_ json_object *scratch = json_object_new_object();
+                json_object *to = json_object_new_object();
+                if (m.tmpfs_size || m.tmpfs_mode)
+                        json_object_object_add(rec, "TmpfsOptions", to);
+                else
+                        json_object_put(to);
+                if (m.tmpfs_size) {
+                        int64_t size;
+                        if (vs_parse_size("--mount tmpfs-size", m.tmpfs_size, &size, err) < 0)
+                                return -1;
+                        json_object_object_add(to, "SizeBytes", json_object_new_int64(size));
+                }
+                if (m.tmpfs_mode)
+                        json_object_object_add(
+                            to, "Mode", json_object_new_int64(strtol(m.tmpfs_mode, NULL, 8)));
+                if (parse_tmpfs(tspec, scratch, mounts, err) < 0)
+                        return vs_error_wrap(err, "--mount %s", spec);
+                json_object *last =
+                    json_object_array_get_idx(mounts, json_object_array_length(mounts) - 1);
+                json_object_object_add(last, "RW", json_object_new_boolean(!m.readonly));
+                return 0;
+        }
+        if (strcmp(m.type, "bind") == 0) {
+                struct stat st;
+                if (m.source[0] != '/')
+                        return vs_fail(err, "--mount %s: the bind source must be an absolute path",
+                                       spec);
+                if (stat(m.source, &st) < 0)
+                        return vs_fail(err, "--mount %s: bind source path does not exist: %s", spec,
+                                       m.source);
+                if (m.propagation) {
+                        json_object *bo = json_object_new_object();
+                        json_object_object_add(bo, "Propagation",
+                                               json_object_new_string(m.propagation));
+                        json_object_object_add(rec, "BindOptions", bo);
+                }
+        }
+        _cleanup_free_ char *vspec =
+            m.source ? xasprintf("%s:%s", m.source, m.target) : xstrdup(m.target);
+        _cleanup_json_ json_object *scratch = json_object_new_array();
+        if (parse_volume(e, vspec, mounts, scratch, volumes, err) < 0)
+                return vs_error_wrap(err, "--mount %s", spec);
+        json_object *last = json_object_array_get_idx(mounts, json_object_array_length(mounts) - 1);
+        /* Docker gives volumes of --mount its default SELinux label, "z". */
+        bool volume = strcmp(m.type, "volume") == 0;
+        json_object_object_add(last, "Mode", json_object_new_string(volume ? "z" : ""));
+        json_object_object_add(last, "RW", json_object_new_boolean(!m.readonly));
+        if (m.propagation)
+                json_object_object_add(last, "Propagation", json_object_new_string(m.propagation));
+        return 0;
+}
+
 static int build_host_config(struct vs_engine *e, const struct vs_run_flags *f, json_object *hc,
                              json_object *mounts, json_object *volumes, vs_error **err)
 {
@@ -792,6 +947,10 @@ static int build_host_config(struct vs_engine *e, const struct vs_run_flags *f, 
         json_object_object_add(hc, "Tmpfs", tmpfs);
         for (size_t i = 0; f->tmpfs && f->tmpfs[i]; i++)
                 if (parse_tmpfs(f->tmpfs[i], tmpfs, mounts, err) < 0)
+                        return -1;
+        json_object_object_add(hc, "Mounts", json_object_new_array());
+        for (size_t i = 0; f->mounts && f->mounts[i]; i++)
+                if (parse_mount(e, f->mounts[i], hc, mounts, volumes, err) < 0)
                         return -1;
 
         /* A VM's network is QEMU's (src/vm/net.c). */

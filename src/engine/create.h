@@ -49,6 +49,7 @@ struct vs_run_flags {
         char **labels, **label_files; /* --label K[=V], --label-file FILE */
         const char *log_driver;       /* --log-driver json-file|local|none */
         char **log_opts;              /* --log-opt max-size=S, max-file=N */
+        char **mounts;                /* --mount type=bind|volume|tmpfs,... */
 };
 
 /* Validates the flags, merges the image config, claims the name and writes

@@ -273,8 +273,29 @@ static int spawn_monitor(struct vs_engine *e, const struct vs_ctr *c, int attach
         return -1;
 }
 
+/* A monitor that recorded the exit (so `wait` has returned) may still be
+ * finishing (unmount, log, record): that container is not running, and
+ * start waits for the monitor (which takes the record's lock) to end. */
+static int wait_finishing_monitor(struct vs_engine *e, const struct vs_ctr *c, vs_error **err)
+{
+        _cleanup_ctr_ struct vs_ctr *f = NULL;
+        if (vs_ctr_load(e, c->id, &f, err) < 0)
+                return -1;
+        vs_ctr_refresh(e, f);
+        if (!vs_ctr_monitor_alive(f) || f->state.running || f->state.restarting ||
+            strcmp(f->state.status, "exited") != 0)
+                return 0;
+        _cleanup_close_ int mon = pidfd_of(f->monitor_pid, f->monitor_start);
+        if (mon >= 0 && !wait_pidfd(mon, 10000))
+                return vs_fail(err, "container %s: its monitor %d is still finishing its last run",
+                               f->name, f->monitor_pid);
+        return 0;
+}
+
 int vs_engine_start(struct vs_engine *e, struct vs_ctr *c, int attach_fd, vs_error **err)
 {
+        if (wait_finishing_monitor(e, c, err) < 0)
+                return -1;
         {
                 _cleanup_close_ int lock = vs_ctr_lock(c, err);
                 if (lock < 0)

@@ -473,6 +473,46 @@ def test_log_driver_and_rotation(engine):
     assert len(engine.records()) == 3
 
 
+def test_mount_flag(engine, tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "f").write_text("from host\n")
+    out = engine.ok("run", "--rm", "--mount", f"type=bind,source={src},target=/s,readonly",
+                    "--mount", "type=tmpfs,target=/t,tmpfs-size=2m,tmpfs-mode=1770",
+                    "--mount", "source=mnt-vol,target=/v", "busybox", "sh", "-c",
+                    "cat /s/f; touch /s/x 2>/dev/null || echo ro; grep ' /t ' /proc/mounts; "
+                    "stat -c %a /t; echo kept > /v/k")
+    lines = out.splitlines()
+    assert lines[:2] == ["from host", "ro"], out
+    assert "size=2048k" in lines[2] and lines[3] == "1770", out
+    assert not (src / "x").exists()
+    assert engine.ok("run", "--rm", "--mount", "type=volume,src=mnt-vol,dst=/v,ro", "busybox",
+                     "cat", "/v/k") == "kept\n"
+    engine.ok("create", "--name", "mnt", "--mount",
+              f"type=bind,src={src},dst=/s,bind-propagation=rslave", "busybox", "true")
+    info = engine.inspect("mnt")
+    assert info["HostConfig"]["Mounts"] == [{"Type": "bind", "Source": str(src), "Target": "/s",
+                                             "BindOptions": {"Propagation": "rslave"}}]
+    m = info["Mounts"][0]
+    assert (m["Type"], m["Source"], m["Destination"], m["RW"], m["Propagation"]) == (
+        "bind", str(src), "/s", True, "rslave")
+    before = engine.records()
+    for bad, why in ((f"type=bind,source={tmp_path}/none,target=/x", "does not exist"),
+                     ("type=bind,target=/x", "needs a source"),
+                     (f"type=bind,source={src}", "target is required"),
+                     ("type=tmpfs,source=/a,target=/x", "no source"),
+                     ("type=volume,target=/x,tmpfs-size=1m", "tmpfs options"),
+                     ("type=bind,source=/etc,target=/x,bogus=1", "unknown key"),
+                     ("type=nfs,target=/x", "unsupported type"),
+                     ("type=bind,source=/etc,target=/x,readonly=maybe", "true or false"),
+                     ("type=tmpfs,target=/x,tmpfs-size=12q", "tmpfs-size")):
+        res = engine("run", "--rm", "--mount", bad, "busybox", "true")
+        assert res.returncode == 125 and why in res.stderr, (bad, res.stderr)
+    assert engine.records() == before
+    engine.ok("rm", "mnt")
+    engine.ok("volume", "rm", "mnt-vol")
+
+
 # --------------------------------------------------------------------------
 # the command matrix
 
@@ -610,8 +650,32 @@ MATRIX = [
                           "busybox", "echo", "rotated"]),
     ("run-labels", ["run", "--name", "mx7", "-l", "a=1", "--label", "b", "busybox", "true"]),
     ("inspect-labels", ["inspect", "-f", "{{json .Config.Labels}}", "mx7"]),
-    ("ps-filter-label", ["ps", "-a", "--filter", "label=a=1", "--format", "{{.Names}} {{.Labels}}"]),
+    ("ps-filter-label", ["ps", "-a", "--filter", "label=a=1", "--filter", "label=b",
+                         "--format", "{{.Names}}"]),
     ("rm-mx7", ["rm", "mx7"]),
+    # --mount
+    ("mount-bind-ro", ["run", "--rm", "--mount", "type=bind,source=/etc,target=/h,readonly",
+                       "busybox", "sh", "-c", "test -f /h/hostname && touch /h/x"]),
+    ("mount-tmpfs", ["run", "--rm", "--mount", "type=tmpfs,target=/t,tmpfs-size=1m,tmpfs-mode=1770",
+                     "busybox", "sh", "-c", "grep ' /t ' /proc/mounts; stat -c %a /t"]),
+    ("mount-volume-write", ["run", "--rm", "--mount", "source=compat-mvol,target=/v", "busybox",
+                            "sh", "-c", "echo kept > /v/f"]),
+    ("mount-volume-read", ["run", "--rm", "--mount", "type=volume,src=compat-mvol,dst=/v,ro",
+                           "busybox", "sh", "-c", "cat /v/f; touch /v/g"]),
+    ("mount-inspect", ["run", "--name", "mx8", "--mount", "type=volume,target=/anon",
+                       "--mount", "type=tmpfs,destination=/t", "busybox", "true"]),
+    ("mount-inspect-mounts", ["inspect", "-f", "{{range .Mounts}}{{.Type}} {{.Destination}} "
+                              "{{.RW}} {{.Mode}};{{end}}", "mx8"]),
+    ("mount-inspect-hostconfig", ["inspect", "-f", "{{json .HostConfig.Mounts}}", "mx8"]),
+    ("rm-mx8", ["rm", "-v", "mx8"]),
+    ("volume-rm-mvol", ["volume", "rm", "compat-mvol"]),
+    ("mount-bind-missing-source", ["run", "--rm", "--mount",
+                                   "type=bind,source=/no/such/dir,target=/x", "busybox", "true"]),
+    ("mount-no-target", ["run", "--rm", "--mount", "type=bind,source=/etc", "busybox", "true"]),
+    ("mount-bad-key", ["run", "--rm", "--mount", "type=bind,source=/etc,target=/x,bogus=1",
+                       "busybox", "true"]),
+    ("mount-bad-type", ["run", "--rm", "--mount", "type=npipe,source=/etc,target=/x",
+                        "busybox", "true"]),
     ("run-detach-keys-bad", ["run", "--rm", "--detach-keys", "ctrl-1", "busybox", "true"]),
     ("logs", ["logs", "mx3"]),
     ("logs-tail", ["logs", "--tail", "1", "mx3"]),
@@ -713,10 +777,11 @@ def _documented_differences():
 
 
 def _cleanup(argv0, env):
-    for name in ("mx1", "mx2", "mx3", "mx4", "mx5", "mx6", "mx7"):
+    for name in ("mx1", "mx2", "mx3", "mx4", "mx5", "mx6", "mx7", "mx8"):
         subprocess.run([*argv0, "rm", "-f", "-v", name], env=env, capture_output=True)
     subprocess.run([*argv0, "rmi", "compat-img:1"], env=env, capture_output=True)
     subprocess.run([*argv0, "volume", "rm", "compat-vol"], env=env, capture_output=True)
+    subprocess.run([*argv0, "volume", "rm", "compat-mvol"], env=env, capture_output=True)
     subprocess.run([*argv0, "volume", "prune", "-f"], env=env, capture_output=True)
 
 
