@@ -125,6 +125,8 @@ static int parse_run(const char *cmd, const char *summary, int argc, char **argv
              "type=bind|volume|tmpfs,source=S,target=T[,readonly][,bind-propagation=P]"
              "[,tmpfs-size=N][,tmpfs-mode=M]"},
             {"read-only", 0, VS_OPT_BOOL, &f->read_only, NULL, "read-only root filesystem"},
+            {"init", 0, VS_OPT_BOOL, &f->init, NULL,
+             "run vessel's init as process 1: it reaps zombies and forwards signals"},
             {"hostname", 'h', VS_OPT_STRING, &f->hostname, "NAME",
              "hostname (default: the short id)"},
             {"entrypoint", 0, VS_OPT_CALLBACK, f, "CMD",

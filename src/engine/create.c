@@ -991,6 +991,10 @@ static int build_host_config(struct vs_engine *e, const struct vs_run_flags *f, 
                 json_object_array_add(drop, json_object_new_string(cap));
         }
         json_object_object_add(hc, "Privileged", json_object_new_boolean(f->privileged));
+        if (f->init && f->isolation && strcmp(f->isolation, "vm") == 0)
+                return vs_fail(err, "--init is not supported with --isolation=vm (the guest "
+                                    "agent is the VM's init)");
+        json_object_object_add(hc, "Init", f->init ? json_object_new_boolean(1) : NULL);
         if (f->tty && f->console_rows && f->console_cols) {
                 json_object *cs = json_object_new_array();
                 json_object_array_add(cs, json_object_new_int((int) f->console_rows));

@@ -343,6 +343,7 @@ static const struct field fields[] = {
      false},
     HF("AutoRemove", F_BOOL, auto_remove),
     HF("Privileged", F_BOOL, privileged),
+    HF("Init", F_BOOL, init),
     HF("ReadonlyRootfs", F_BOOL, readonly_rootfs),
     HF("NoNewPrivileges", F_BOOL, no_new_privileges),
     HF("CapAdd", F_STRV, cap_add),

@@ -45,7 +45,7 @@ struct vs_ctr_host_config {
         char *network_mode, *ipv4_address, *isolation, *cpuset_cpus;
         char *restart_policy; /* "no", "always", "unless-stopped", "on-failure" */
         int64_t restart_max_retries;
-        bool auto_remove, privileged, readonly_rootfs, no_new_privileges;
+        bool auto_remove, privileged, readonly_rootfs, no_new_privileges, init;
         char **cap_add, **cap_drop, **binds, **security_opt;
         int64_t memory, nano_cpus, cpu_shares, blkio_weight, memory_reservation; /* 0: unset */
         bool has_memory_swap, has_pids_limit;

@@ -473,6 +473,28 @@ def test_log_driver_and_rotation(engine):
     assert len(engine.records()) == 3
 
 
+def test_init_reaps_and_forwards_signals(engine):
+    _run_bg(engine, "--name", "in1", "--init", "busybox", "sh", "-c",
+            "for i in 1 2 3; do (sleep 0.1 &); done; sleep 1000")
+    engine.wait_state("in1", lambda i: i["State"]["Running"], what="running")
+    helpers.wait_for(lambda: engine.ok("exec", "in1", "ps", "-o", "stat,comm").count("Z") == 0
+                     and "docker-init" in engine.ok("exec", "in1", "cat", "/proc/1/comm"), 10,
+                     what="orphans reaped by the init")
+    # without --init a shell as process 1 ignores SIGTERM and waits for the
+    # timeout's SIGKILL; the init forwards it and the shell dies of it
+    start = time.monotonic()
+    engine.ok("stop", "-t", "20", "in1")
+    assert time.monotonic() - start < 10
+    assert engine.inspect("in1")["State"]["ExitCode"] == 143
+    assert engine.inspect("in1")["HostConfig"]["Init"] is True
+    # an image without /sbin: the target is made in the container's layer
+    assert engine("run", "--rm", "--init", "busybox", "sh", "-c", "exit 9").returncode == 9
+    res = engine("run", "--rm", "--init", "busybox", "/no/such")
+    assert res.returncode == 127 and "/no/such" in res.stderr
+    res = engine("run", "--rm", "--init", "--isolation", "vm", "busybox", "true")
+    assert res.returncode == 125 and "--init" in res.stderr
+
+
 def test_mount_flag(engine, tmp_path):
     src = tmp_path / "src"
     src.mkdir()
@@ -676,6 +698,14 @@ MATRIX = [
                        "busybox", "true"]),
     ("mount-bad-type", ["run", "--rm", "--mount", "type=npipe,source=/etc,target=/x",
                         "busybox", "true"]),
+    # --init
+    ("run-init-pid1", ["run", "--rm", "--init", "busybox", "cat", "/proc/1/comm"]),
+    ("run-init-exit", ["run", "--rm", "--init", "busybox", "sh", "-c", "exit 7"]),
+    ("run-init-reaps", ["run", "--rm", "--init", "busybox", "sh", "-c",
+                        "(sleep 0.1 &); sleep 0.6; ps -o stat | grep -c Z"]),
+    ("run-init-inspect", ["create", "--name", "mx9", "--init", "busybox", "true"]),
+    ("inspect-init", ["inspect", "-f", "{{.HostConfig.Init}} {{.Path}} {{.Args}}", "mx9"]),
+    ("rm-mx9", ["rm", "mx9"]),
     ("run-detach-keys-bad", ["run", "--rm", "--detach-keys", "ctrl-1", "busybox", "true"]),
     ("logs", ["logs", "mx3"]),
     ("logs-tail", ["logs", "--tail", "1", "mx3"]),
@@ -777,7 +807,7 @@ def _documented_differences():
 
 
 def _cleanup(argv0, env):
-    for name in ("mx1", "mx2", "mx3", "mx4", "mx5", "mx6", "mx7", "mx8"):
+    for name in ("mx1", "mx2", "mx3", "mx4", "mx5", "mx6", "mx7", "mx8", "mx9"):
         subprocess.run([*argv0, "rm", "-f", "-v", name], env=env, capture_output=True)
     subprocess.run([*argv0, "rmi", "compat-img:1"], env=env, capture_output=True)
     subprocess.run([*argv0, "volume", "rm", "compat-vol"], env=env, capture_output=True)
