@@ -994,7 +994,8 @@ static int build_host_config(struct vs_engine *e, const struct vs_run_flags *f, 
         if (f->init && f->isolation && strcmp(f->isolation, "vm") == 0)
                 return vs_fail(err, "--init is not supported with --isolation=vm (the guest "
                                     "agent is the VM's init)");
-        json_object_object_add(hc, "Init", f->init ? json_object_new_boolean(1) : NULL);
+        if (f->init)
+                json_object_object_add(hc, "Init", json_object_new_boolean(1));
         if (f->tty && f->console_rows && f->console_cols) {
                 json_object *cs = json_object_new_array();
                 json_object_array_add(cs, json_object_new_int((int) f->console_rows));

@@ -117,6 +117,10 @@ int vs_userns_fd(const struct vs_idmaps *m, vs_error **err);
 #define VS_ENGINE_INIT_PATH "/sbin/docker-init"
 int vs_engine_init_binary(struct vs_engine *e, char **path, vs_error **err);
 
+/* The paths a container (not --privileged) gets masked and read-only,
+ * NULL-terminated (ociconfig.c). */
+void vs_engine_default_paths(const char *const **masked, const char *const **readonly);
+
 /* Docker's 14 default capabilities ("CAP_CHOWN", ...), NULL-terminated. */
 char *const *vs_engine_default_caps(void);
 /* User spec "name|uid[:group|gid]" resolved through the root's /etc/passwd

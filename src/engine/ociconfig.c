@@ -70,6 +70,12 @@ static const char *const readonly_paths[] = {
     "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL,
 };
 
+void vs_engine_default_paths(const char *const **masked, const char *const **readonly)
+{
+        *masked = masked_paths;
+        *readonly = readonly_paths;
+}
+
 static json_object *jstrv(char *const *v)
 {
         json_object *a = json_object_new_array();

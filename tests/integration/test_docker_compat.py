@@ -559,6 +559,27 @@ def _tar_of(name, data):
     return buf.getvalue()
 
 
+def _key_sets(out):
+    """inspect's shape: the keys of the object and of its nested objects
+    (two levels), sorted; values left out."""
+    try:
+        doc = json.loads(out)[0]
+    except (ValueError, IndexError):
+        return "<not an inspect array>"
+    # vessel's own members (docs/docker-compat.md): not Docker's shape
+    for own in ("ImageName", "MonitorPid", "VM", "Digest"):
+        doc.pop(own, None)
+    shape = {"": sorted(doc)}
+    for k, v in doc.items():
+        if isinstance(v, dict):
+            shape[k] = sorted(v)
+            for k2, v2 in v.items():
+                if isinstance(v2, dict) and k2 not in ("Labels", "Networks", "Ports",
+                                                       "ExposedPorts", "Volumes", "Tmpfs"):
+                    shape[f"{k}.{k2}"] = sorted(v2)
+    return json.dumps(shape, sort_keys=True, indent=0)
+
+
 MATRIX = [
     # run and exit codes
     ("run-echo", ["run", "--rm", "busybox", "echo", "hello"]),
@@ -636,6 +657,8 @@ MATRIX = [
     # exec, files, diff, commit
     ("run-detached-2", ["run", "-d", "--name", "mx2", "busybox", "sleep", "1000"]),
     ("exec-echo", ["exec", "mx2", "echo", "hi"]),
+    ("inspect-shape", ["inspect", "mx2"], _key_sets),
+    ("image-inspect-shape", ["image", "inspect", "busybox"], _key_sets),
     ("exec-exit", ["exec", "mx2", "sh", "-c", "exit 4"]),
     ("exec-missing-ctr", ["exec", "nosuch-ctr", "true"]),
     ("exec-touch", ["exec", "mx2", "touch", "/newfile"]),
