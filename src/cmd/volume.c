@@ -439,25 +439,36 @@ int cmd_volume_prune(int argc, char **argv)
         _cleanup_engine_ struct vs_engine *e = NULL;
         if (vs_cmd_open_engine(&e, &err) < 0)
                 return vs_report_error(&err);
+        int status = 0;
+        bool any = vs_cmd_prune_volumes(e, &status) > 0;
+        printf("%sTotal reclaimed space: 0B\n", any ? "\n" : "");
+        return status;
+}
+
+int vs_cmd_prune_volumes(struct vs_engine *e, int *status)
+{
+        vs_error *err = NULL;
         _cleanup_close_ int lock = vs_names_lock(e, &err);
         _cleanup_strv_ char **names = NULL;
-        if (lock < 0 || volume_names(e, &names, &err) < 0)
-                return vs_report_error(&err);
+        if (lock < 0 || volume_names(e, &names, &err) < 0) {
+                *status = vs_report_error(&err);
+                return 0;
+        }
         bool any = false;
-        int status = 0;
+        int removed = 0;
         for (size_t i = 0; names[i]; i++) {
                 _cleanup_strv_ char **users = volume_users(e, names[i]);
                 if (users[0])
                         continue;
                 if (volume_remove(e, names[i], false, &err) < 0) {
-                        status = vs_report_error(&err);
+                        *status = vs_report_error(&err);
                         continue;
                 }
                 if (!any)
                         printf("Deleted Volumes:\n");
                 any = true;
+                removed++;
                 printf("%s\n", names[i]);
         }
-        printf("%sTotal reclaimed space: 0B\n", any ? "\n" : "");
-        return status;
+        return removed;
 }

@@ -495,6 +495,35 @@ def test_init_reaps_and_forwards_signals(engine):
     assert res.returncode == 125 and "--init" in res.stderr
 
 
+def test_system_prune_scope(vessel_bin, tmp_path):
+    """Docker's scope, in a data root of its own (it removes every stopped
+    container, unused network and untagged image of its data root)."""
+    eng = Engine(vessel_bin, tmp_path / "data", tmp_path / "run", tmp_path)
+    eng.ok("run", "--name", "stopped", "busybox", "true")
+    eng.ok("run", "-d", "--name", "up", "busybox", "sleep", "1000")
+    eng.ok("network", "create", "--subnet", "10.99.41.0/24", "unused-net")
+    eng.ok("volume", "create", "free-vol")
+    eng.ok("commit", "stopped", "dangling:1")
+    eng.ok("rmi", "dangling:1")
+    eng.ok("commit", "up", "tagged:1")
+    try:
+        out = eng.ok("system", "prune", "-f")
+        assert "Deleted Containers:" in out and "Deleted Networks:\nunused-net\n" in out, out
+        assert eng.ok("ps", "-a", "--format", "{{.Names}}") == "up\n"
+        assert "unused-net" not in eng.ok("network", "ls")
+        assert eng.ok("volume", "ls", "-q") == "free-vol\n"  # volumes only with --volumes
+        assert "tagged" in eng.ok("images", "--format", "{{.Repository}}")
+        eng.ok("system", "prune", "-f", "--volumes", "-a")
+        assert eng.ok("volume", "ls", "-q") == ""
+        assert "tagged" not in eng.ok("images", "--format", "{{.Repository}}")
+        assert eng.ok("ps", "-a", "--format", "{{.Names}}") == "up\n"
+        res = eng("image", "prune", "--volumes")
+        assert res.returncode == 125
+    finally:
+        eng("rm", "-f", "up")
+    assert eng.records() == []
+
+
 def test_mount_flag(engine, tmp_path):
     src = tmp_path / "src"
     src.mkdir()
@@ -729,6 +758,24 @@ MATRIX = [
     ("run-init-inspect", ["create", "--name", "mx9", "--init", "busybox", "true"]),
     ("inspect-init", ["inspect", "-f", "{{.HostConfig.Init}} {{.Path}} {{.Args}}", "mx9"]),
     ("rm-mx9", ["rm", "mx9"]),
+    # system prune: Docker's scope
+    ("prune-stopped", ["run", "--name", "mx10", "busybox", "true"]),
+    ("prune-running", ["run", "-d", "--name", "mx11", "busybox", "sleep", "1000"]),
+    ("prune-volume", ["volume", "create", "compat-pvol"]),
+    ("prune-kept-volume", ["volume", "create", "compat-kvol"]),
+    ("prune-volume-user", ["create", "--name", "mx12", "-v", "compat-kvol:/k", "busybox",
+                           "true"]),
+    ("system-prune", ["system", "prune", "-f", "--volumes"],
+     lambda out: [line for line in out.decode().splitlines() if line.endswith(":")] +
+     sorted(line for line in out.decode().splitlines() if line.startswith("compat-"))),
+    ("ps-after-system-prune", ["ps", "-a", "--format", "{{.Names}}"]),
+    ("volumes-after-system-prune", ["volume", "ls", "--format", "{{.Name}}"],
+     lambda out: sorted(n for n in out.decode().split() if n.startswith("compat-"))),
+    ("prune-cleanup", ["rm", "-f", "-v", "mx11", "mx12"]),
+    ("rm-force-missing", ["rm", "-f", "nosuch-ctr"]),
+    ("rm-missing-no-force", ["rm", "nosuch-ctr"]),
+    ("prune-cleanup-volume", ["volume", "rm", "compat-kvol"]),
+    ("system-prune-usage", ["system", "prune", "extra"]),
     ("run-detach-keys-bad", ["run", "--rm", "--detach-keys", "ctrl-1", "busybox", "true"]),
     ("logs", ["logs", "mx3"]),
     ("logs-tail", ["logs", "--tail", "1", "mx3"]),
@@ -830,11 +877,13 @@ def _documented_differences():
 
 
 def _cleanup(argv0, env):
-    for name in ("mx1", "mx2", "mx3", "mx4", "mx5", "mx6", "mx7", "mx8", "mx9"):
+    for name in ("mx1", "mx2", "mx3", "mx4", "mx5", "mx6", "mx7", "mx8", "mx9", "mx10", "mx11",
+                 "mx12"):
         subprocess.run([*argv0, "rm", "-f", "-v", name], env=env, capture_output=True)
     subprocess.run([*argv0, "rmi", "compat-img:1"], env=env, capture_output=True)
     subprocess.run([*argv0, "volume", "rm", "compat-vol"], env=env, capture_output=True)
-    subprocess.run([*argv0, "volume", "rm", "compat-mvol"], env=env, capture_output=True)
+    for vol in ("compat-mvol", "compat-pvol", "compat-kvol"):
+        subprocess.run([*argv0, "volume", "rm", vol], env=env, capture_output=True)
     subprocess.run([*argv0, "volume", "prune", "-f"], env=env, capture_output=True)
 
 
