@@ -250,6 +250,11 @@ bench-vm: deps all
 	@sh bench/vm-boot.sh
 # vessel build against buildah bud: a cold multi-stage build on a Debian base
 # (made once with mmdebstrap) and a fully cached rebuild; docs/build.md.
+# vessel against a private dockerd (docs/benchmarks.md, "Docker").
+.PHONY: bench-docker
+bench-docker: deps all
+	sh bench/docker.sh $(BENCH_RUNS)
+
 .PHONY: bench-build
 bench-build: deps all
 	@sh bench/build.sh
