@@ -492,7 +492,6 @@ int vs_engine_kill(struct vs_engine *e, struct vs_ctr *c, int sig, vs_error **er
         }
         if (vs_container_kill(cur->runtime_root, cur->id, sig, false, err) < 0)
                 return vs_error_wrap(err, "container %s", cur->name);
-        kill_event(e, cur, sig);
         /* Docker kills a paused container: frozen tasks take the signal
          * once thawed. */
         if (cur->state.paused && sig == SIGKILL) {
@@ -504,9 +503,13 @@ int vs_engine_kill(struct vs_engine *e, struct vs_ctr *c, int sig, vs_error **er
                         cur->state.paused = false;
                         if (strcmp(cur->state.status, "paused") == 0)
                                 set_str(&cur->state.status, "running");
-                        return vs_ctr_save(cur, err);
+                        if (vs_ctr_save(cur, err) < 0)
+                                return -1;
                 }
         }
+        /* After the thaw: the event is no step a killed `kill` can leave
+         * half done. */
+        kill_event(e, cur, sig);
         return 0;
 }
 
