@@ -195,7 +195,8 @@ static bool drain(struct vs_events_reader *r, const struct ev_opts *o, vs_error 
 {
         json_object *ev = NULL;
         while (vs_events_next(r, &ev, err) > 0) {
-                _cleanup_json_ json_object *owned = ev;
+                _cleanup_json_ json_object *owned = ev; /* put at the end of the turn */
+                (void) owned;
                 int64_t t = json_object_get_int64(json_object_object_get(ev, "timeNano"));
                 if ((o->since && t < o->since) || (o->until && t > o->until) ||
                     !include(&o->filter, ev))
