@@ -240,6 +240,16 @@ $(BUILD)/src/vm/initramfs.o $(ASAN_DIR)/src/vm/initramfs.o: \
 	CFLAGS += -DVESSEL_AGENT='"$(AGENT)"'
 $(BUILD)/src/vm/kernel.o $(ASAN_DIR)/src/vm/kernel.o: guest/kernel.config guest/build-kernel.sh
 
+# `run --init`'s init (src/engine/init/vessel-init.c): static, embedded into
+# vessel (src/engine/init.c), bind-mounted into the container.
+INIT := $(BUILD)/init/vessel-init
+$(INIT): src/engine/init/vessel-init.c
+	@mkdir -p $(dir $@)
+	$(call say,STATIC,$@)
+	$(Q)$(CC) -O2 -static -std=gnu17 -Wall -Wextra -D_GNU_SOURCE -s -o $@ $<
+$(BUILD)/src/engine/init.o $(ASAN_DIR)/src/engine/init.o: $(INIT)
+$(BUILD)/src/engine/init.o $(ASAN_DIR)/src/engine/init.o: CFLAGS += -DVESSEL_INIT='"$(INIT)"'
+
 # Boot-to-exit of a VM container against a bare-QEMU floor (builds the guest
 # kernel first if it is not cached).
 .PHONY: bench-vm
@@ -251,6 +261,11 @@ bench-vm-restore: deps all
 	@sh bench/vm-restore.sh
 # vessel build against buildah bud: a cold multi-stage build on a Debian base
 # (made once with mmdebstrap) and a fully cached rebuild; docs/build.md.
+# vessel against a private dockerd (docs/benchmarks.md, "Docker").
+.PHONY: bench-docker
+bench-docker: deps all
+	sh bench/docker.sh $(BENCH_RUNS)
+
 .PHONY: bench-build
 bench-build: deps all
 	@sh bench/build.sh
@@ -288,6 +303,8 @@ $(FUZZ_DIR)/obj/src/runtime/execstub.o: CFLAGS += -DVESSEL_EXECSTUB='"$(EXECSTUB
 $(FUZZ_DIR)/obj/src/vm/initramfs.o: $(AGENT)
 $(FUZZ_DIR)/obj/src/vm/initramfs.o: CFLAGS += -DVESSEL_AGENT='"$(AGENT)"'
 $(FUZZ_DIR)/obj/src/vm/kernel.o: guest/kernel.config guest/build-kernel.sh
+$(FUZZ_DIR)/obj/src/engine/init.o: $(INIT)
+$(FUZZ_DIR)/obj/src/engine/init.o: CFLAGS += -DVESSEL_INIT='"$(INIT)"'
 
 # A harness may #include the .c file of the parser it fuzzes (to reach its
 # static functions); "// fuzz-includes: src/x/y.c" names them, and their

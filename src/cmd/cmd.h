@@ -153,6 +153,7 @@ int cmd_engine_export(int argc, char **argv);
 int cmd_engine_version(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_bench_worker(int argc, char **argv);
+int cmd_engine_events(int argc, char **argv);
 int cmd_container_prune(int argc, char **argv);
 int cmd_volume_create(int argc, char **argv);
 int cmd_volume_ls(int argc, char **argv);

@@ -49,6 +49,7 @@ const struct vs_command vs_commands[] = {
     {"export", cmd_engine_export, E, "write a container's filesystem as a tar archive"},
     {"version", cmd_engine_version, E, "show the version"},
     {"bench", cmd_bench, E, "measure native, container and VM overhead on this machine"},
+    {"events", cmd_engine_events, E, "print the engine's events (Docker's shape; follows)"},
     {"monitor", cmd_engine_monitor, E | H, "supervise one container; started by run"},
     {"bench-worker", cmd_bench_worker, E | H,
      "the workloads of vessel bench (docs/bench-suites.md)"},
@@ -135,6 +136,7 @@ const struct vs_command vs_commands[] = {
     {"system prune", cmd_system_prune, E, "image prune, then unused blobs, layers, leftovers"},
     {"system config", vs_cmd_system_config, E, "validate a configuration file"},
     {"system df", vs_cmd_system_df, E, "disk used by images, containers and volumes"},
+    {"system events", cmd_engine_events, E | H, "print the engine's events"},
     {"help", vs_cmd_help, E | R, "print the commands (help COMMAND: its options)"},
     /* Runtime (runc's command set). */
     {"spec", cmd_spec, R, "write a default config.json into the bundle"},

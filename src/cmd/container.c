@@ -29,11 +29,23 @@ int cmd_container_prune(int argc, char **argv)
                 return 0;
         vs_error *err = NULL;
         _cleanup_engine_ struct vs_engine *e = NULL;
-        struct vs_ctr **v = NULL;
-        size_t n = 0;
-        if (vs_cmd_open_engine(&e, &err) < 0 || vs_ctr_list(e, &v, &n, &err) < 0)
+        if (vs_cmd_open_engine(&e, &err) < 0)
                 return vs_report_error(&err);
         int status = 0;
+        bool any = vs_cmd_prune_containers(e, &status) > 0;
+        printf("%sTotal reclaimed space: 0B\n", any ? "\n" : "");
+        return status;
+}
+
+int vs_cmd_prune_containers(struct vs_engine *e, int *status)
+{
+        vs_error *err = NULL;
+        struct vs_ctr **v = NULL;
+        size_t n = 0, removed = 0;
+        if (vs_ctr_list(e, &v, &n, &err) < 0) {
+                *status = vs_report_error(&err);
+                return 0;
+        }
         bool any = false;
         for (size_t i = 0; i < n; i++) {
                 vs_ctr_refresh(e, v[i]);
@@ -42,15 +54,15 @@ int cmd_container_prune(int argc, char **argv)
                     strcmp(st, "dead") != 0)
                         continue;
                 if (vs_engine_rm(e, v[i], false, false, &err) < 0) {
-                        status = vs_report_error(&err);
+                        *status = vs_report_error(&err);
                         continue;
                 }
                 if (!any)
                         printf("Deleted Containers:\n");
                 any = true;
+                removed++;
                 printf("%s\n", v[i]->id);
         }
         vs_ctr_list_free(v, n);
-        printf("%sTotal reclaimed space: 0B\n", any ? "\n" : "");
-        return status;
+        return (int) removed;
 }

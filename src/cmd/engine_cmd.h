@@ -15,6 +15,21 @@ int vs_cmd_running_ctr(const char *name, struct vs_engine **e, struct vs_ctr **c
  * malformed or not positive. */
 bool vs_parse_go_duration(const char *s, int64_t *ns_out);
 
+/* Docker's --since/--until value (an option callback; target int64_t *
+ * ns since the epoch): RFC 3339, Unix seconds, or a Go duration before
+ * now (src/cmd/engine_info.c). */
+struct vs_option;
+int vs_cmd_opt_time(const struct vs_option *o, const char *s, vs_error **err);
+/* The same, as a function: 0, or -1 when s is none of those forms. */
+int vs_cmd_parse_time(const char *s, int64_t *ns);
+
+/* The work of container prune and volume prune (container.c, volume.c):
+ * removes the stopped containers / the volumes no container uses, prints
+ * Docker's "Deleted Containers:" / "Deleted Volumes:" section, returns how
+ * many went; *status takes the exit status of errors (reported). */
+int vs_cmd_prune_containers(struct vs_engine *e, int *status);
+int vs_cmd_prune_volumes(struct vs_engine *e, int *status);
+
 /* vessel system df (src/cmd/system_df.c). */
 int vs_cmd_system_df(int argc, char **argv);
 

@@ -6,6 +6,7 @@
 #include "util/cleanup.h"
 
 #include <signal.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,7 +62,13 @@ static int for_each(struct vs_cmdline *cl, int argc, char **argv, const struct c
         for (int i = first; i < argc; i++) {
                 _cleanup_ctr_ struct vs_ctr *c = NULL;
                 if (vs_ctr_resolve(e, argv[i], &c, &err) < 0 || act(e, c, a, &err) < 0) {
-                        status = vs_report_error(&err);
+                        /* Docker: rm -f of a container that is not there
+                         * says so, and is no failure. */
+                        bool gone =
+                            a->action == RM && a->force && c == NULL && err->errno_ == ENOENT;
+                        int s = vs_report_error(&err);
+                        if (!gone)
+                                status = s;
                         continue;
                 }
                 if (a->action != WAIT)

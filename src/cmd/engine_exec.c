@@ -255,6 +255,7 @@ int cmd_engine_commit(int argc, char **argv)
         if (vs_cmd_open_engine(&e, &err) < 0 || vs_ctr_resolve(e, argv[first], &ct, &err) < 0 ||
             vs_engine_commit(e, ct, argc - first == 2 ? argv[first + 1] : NULL, &o, &id, &err) < 0)
                 return vs_report_error(&err);
+        vs_ctr_event(e, ct, "commit", NULL, NULL);
         printf("%s\n", id);
         return 0;
 }

@@ -171,16 +171,23 @@ static int set_tail(const struct vs_option *o, const char *v, vs_error **err)
 }
 
 /* Docker's --since/--until: an RFC 3339 time, a Unix time (seconds with
- * an optional fraction) or a Go duration before now ("10m"). */
-static int set_log_time(const struct vs_option *o, const char *s, vs_error **err)
+ * an optional fraction) or a Go duration before now ("10m"), which Docker
+ * (GetTimestamp) turns into whole Unix seconds. -1 when s is none. */
+int vs_cmd_parse_time(const char *s, int64_t *ns)
 {
-        int64_t *ns = o->target;
         int64_t d;
         char *end;
-        if (vs_parse_go_duration(s, &d)) {
+        /* "0s" (Go's zero duration): now. */
+        size_t zeros = strspn(s, "0");
+        bool zero = zeros > 0 && s[zeros] && strspn(s + zeros, "numsh") == strlen(s + zeros) &&
+                    strlen(s + zeros) <= 2;
+        if (zero || vs_parse_go_duration(s, &d)) {
+                if (zero)
+                        d = 0;
                 struct timespec now;
                 clock_gettime(CLOCK_REALTIME, &now);
-                *ns = (int64_t) now.tv_sec * 1000000000 + now.tv_nsec - d;
+                int64_t t = (int64_t) now.tv_sec * 1000000000 + now.tv_nsec - d;
+                *ns = t - t % 1000000000;
                 return 0;
         }
         errno = 0;
@@ -195,6 +202,13 @@ static int set_log_time(const struct vs_option *o, const char *s, vs_error **err
                 *ns = t;
                 return 0;
         }
+        return -1;
+}
+
+int vs_cmd_opt_time(const struct vs_option *o, const char *s, vs_error **err)
+{
+        if (vs_cmd_parse_time(s, o->target) == 0)
+                return 0;
         return vs_fail(err,
                        "invalid value '%s' for --%s: RFC 3339, Unix seconds or a duration such "
                        "as 10m",
@@ -210,9 +224,9 @@ int cmd_engine_logs(int argc, char **argv)
             {"timestamps", 't', VS_OPT_BOOL, &o.timestamps, NULL, "prefix each line with its time"},
             {"since", 0, VS_OPT_CALLBACK, &o.since_ns, "T",
              "lines from T on (RFC 3339, Unix seconds, or a duration before now: 10m, 1h30m)",
-             set_log_time},
+             vs_cmd_opt_time},
             {"until", 0, VS_OPT_CALLBACK, &o.until_ns, "T", "lines up to T (same forms)",
-             set_log_time},
+             vs_cmd_opt_time},
             VS_OPT_TABLE_END,
         };
         struct vs_cmdline cl = {"logs", "[-f] [--tail N] [-t] [--since T] [--until T] CONTAINER",

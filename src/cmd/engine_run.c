@@ -41,6 +41,10 @@ static void free_flags(struct vs_run_flags *f)
                            &f->device_write_iops,
                            &f->uidmap,
                            &f->gidmap,
+                           &f->labels,
+                           &f->mounts,
+                           &f->log_opts,
+                           &f->label_files,
                            &f->cmd};
         for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
                 strv_free(*lists[i]);
@@ -68,6 +72,33 @@ static int set_pull(const struct vs_option *o, const char *v, vs_error **err)
         return 0;
 }
 
+/* --detach-keys (run, start, attach): checked when given, set on the
+ * engine before the session. */
+static const char *detach_keys_spec;
+
+static int set_detach_keys(const struct vs_option *o, const char *v, vs_error **err)
+{
+        (void) o;
+        char keys[VS_DETACH_KEYS_MAX];
+        size_t n;
+        if (*v && vs_parse_detach_keys(v, keys, &n, err) < 0)
+                return -1;
+        detach_keys_spec = *v ? v : NULL;
+        return 0;
+}
+
+static void use_detach_keys(struct vs_engine *e)
+{
+        if (detach_keys_spec)
+                vs_parse_detach_keys(detach_keys_spec, e->detach_keys, &e->detach_keys_len, NULL);
+}
+
+#define DETACH_KEYS_OPTION                                                                         \
+        {                                                                                          \
+                "detach-keys", 0, VS_OPT_CALLBACK, NULL, "KEYS",                                   \
+                    "keys that detach from the container (default ctrl-p,ctrl-q)", set_detach_keys \
+        }
+
 /* Returns 0 to go on, else exit status + 1. */
 static int parse_run(const char *cmd, const char *summary, int argc, char **argv,
                      struct vs_run_flags *f)
@@ -90,7 +121,12 @@ static int parse_run(const char *cmd, const char *summary, int argc, char **argv
             {"volume", 'v', VS_OPT_LIST, &f->volumes, "SPEC",
              "HOST:CTR[:ro], NAME:CTR[:ro] or CTR (anonymous)"},
             {"tmpfs", 0, VS_OPT_LIST, &f->tmpfs, "CTR[:OPTS]", "mount a tmpfs"},
+            {"mount", 0, VS_OPT_LIST, &f->mounts, "SPEC",
+             "type=bind|volume|tmpfs,source=S,target=T[,readonly][,bind-propagation=P]"
+             "[,tmpfs-size=N][,tmpfs-mode=M]"},
             {"read-only", 0, VS_OPT_BOOL, &f->read_only, NULL, "read-only root filesystem"},
+            {"init", 0, VS_OPT_BOOL, &f->init, NULL,
+             "run vessel's init as process 1: it reaps zombies and forwards signals"},
             {"hostname", 'h', VS_OPT_STRING, &f->hostname, "NAME",
              "hostname (default: the short id)"},
             {"entrypoint", 0, VS_OPT_CALLBACK, f, "CMD",
@@ -153,6 +189,14 @@ static int parse_run(const char *cmd, const char *summary, int argc, char **argv
              "host: the host's ids"},
             {"uidmap", 0, VS_OPT_LIST, &f->uidmap, "C:H:S", "explicit user namespace mapping"},
             {"gidmap", 0, VS_OPT_LIST, &f->gidmap, "C:H:S", "explicit user namespace mapping"},
+            {"label", 'l', VS_OPT_LIST, &f->labels, "K[=V]", "set a label (repeatable)"},
+            {"label-file", 0, VS_OPT_LIST, &f->label_files, "FILE",
+             "read K=V label lines (# comments)"},
+            DETACH_KEYS_OPTION,
+            {"log-driver", 0, VS_OPT_STRING, &f->log_driver, "DRIVER",
+             "json-file (default), local (json-file rotated 20m x 5) or none (no logs)"},
+            {"log-opt", 0, VS_OPT_LIST, &f->log_opts, "K=V",
+             "max-size=SIZE, max-file=N: rotation of the container's log"},
             {"isolation", 0, VS_OPT_STRING, &f->isolation, "MODE",
              "container (default) or vm: a microVM with its own kernel (docs/vm.md); --memory is "
              "its RAM, --cpus its vCPUs"},
@@ -200,6 +244,7 @@ static int start_attached(struct vs_engine *e, struct vs_ctr *c, bool forward_st
                 vs_fail_errno(err, "cannot create a socket pair");
                 return -1;
         }
+        vs_ctr_event(e, c, "attach", NULL, NULL);
         int r = vs_engine_start(e, c, sv[1], err);
         close(sv[1]);
         if (r < 0) {
@@ -257,6 +302,11 @@ static int run_or_create(const char *cmd, bool run, int argc, char **argv)
                 free_flags(&f);
                 return r - 1;
         }
+        if (!run && detach_keys_spec) {
+                free_flags(&f);
+                return vs_usage_error(cmd, "unrecognized option '--detach-keys' (a flag of run, "
+                                           "start and attach)");
+        }
         vs_error *err = NULL;
         _cleanup_engine_ struct vs_engine *e = NULL;
         _cleanup_ctr_ struct vs_ctr *c = NULL;
@@ -264,6 +314,7 @@ static int run_or_create(const char *cmd, bool run, int argc, char **argv)
                 free_flags(&f);
                 return run_error(&err, false);
         }
+        use_detach_keys(e);
         bool detach = f.detach, interactive = f.interactive, rm = f.rm;
         free_flags(&f);
         /* A VM needs QEMU and the guest kernel (built now if missing, with
@@ -316,6 +367,7 @@ int cmd_engine_start(int argc, char **argv)
         const struct vs_option opts[] = {
             {"attach", 'a', VS_OPT_BOOL, &attach, NULL, "attach to its output; exit with its code"},
             {"interactive", 'i', VS_OPT_BOOL, &interactive, NULL, "forward stdin (with -a)"},
+            DETACH_KEYS_OPTION,
             VS_OPT_TABLE_END,
         };
         struct vs_cmdline cl = {"start", "[-a] [-i] CONTAINER...",
@@ -331,6 +383,7 @@ int cmd_engine_start(int argc, char **argv)
         _cleanup_engine_ struct vs_engine *e = NULL;
         if (vs_cmd_open_engine(&e, &err) < 0)
                 return vs_report_error(&err);
+        use_detach_keys(e);
         int status = 0;
         for (int i = first; i < argc; i++) {
                 _cleanup_ctr_ struct vs_ctr *ctr = NULL;
@@ -356,9 +409,10 @@ int cmd_engine_attach(int argc, char **argv)
         bool no_stdin = false;
         const struct vs_option opts[] = {
             {"no-stdin", 0, VS_OPT_BOOL, &no_stdin, NULL, "do not forward stdin"},
+            DETACH_KEYS_OPTION,
             VS_OPT_TABLE_END,
         };
-        struct vs_cmdline cl = {"attach", "[--no-stdin] CONTAINER",
+        struct vs_cmdline cl = {"attach", "[--no-stdin] [--detach-keys KEYS] CONTAINER",
                                 "Attach to a running container's output (and stdin when it was\n"
                                 "started with -i); exit with its exit code.",
                                 opts};
@@ -372,6 +426,7 @@ int cmd_engine_attach(int argc, char **argv)
         _cleanup_ctr_ struct vs_ctr *ctr = NULL;
         if (vs_cmd_open_engine(&e, &err) < 0 || vs_ctr_resolve(e, argv[first], &ctr, &err) < 0)
                 return vs_report_error(&err);
+        use_detach_keys(e);
         vs_ctr_refresh(e, ctr);
         if (!vs_ctr_monitor_alive(ctr) || !ctr->state.running) {
                 vs_fail(&err, "container %s is not running", ctr->name);
@@ -380,6 +435,7 @@ int cmd_engine_attach(int argc, char **argv)
         int fd = vs_attach_connect(ctr, &err);
         if (fd < 0)
                 return vs_report_error(&err);
+        vs_ctr_event(e, ctr, "attach", NULL, NULL);
         bool tty = ctr->cfg.tty;
         bool open_stdin = ctr->cfg.open_stdin;
         int code = -1;

@@ -141,7 +141,10 @@ static int volume_remove(struct vs_engine *e, const char *name, bool force, vs_e
                 return vs_error_set(err, EBUSY, "remove %s: volume is in use by container %.12s%s",
                                     name, users[0], users[1] ? " and others" : "");
         _cleanup_free_ char *dir = volume_dir(e, name);
-        return vs_rm_rf(dir, err);
+        if (vs_rm_rf(dir, err) < 0)
+                return -1;
+        vs_event_log(e->data_root, "volume", "destroy", name, NULL, "driver", "local", NULL);
+        return 0;
 }
 
 /* ---- create ---- */
@@ -208,6 +211,7 @@ int cmd_volume_create(int argc, char **argv)
                 _cleanup_free_ char *meta_path = xasprintf("%s/volume.json", dir);
                 if (vs_write_file_replace(meta_path, text, strlen(text), 0600, &err) < 0)
                         return vs_report_error(&err);
+                vs_event_log(e->data_root, "volume", "create", name, NULL, "driver", "local", NULL);
         }
         printf("%s\n", name); /* Docker: creating an existing volume is no error */
         return 0;
@@ -428,25 +432,36 @@ int cmd_volume_prune(int argc, char **argv)
         _cleanup_engine_ struct vs_engine *e = NULL;
         if (vs_cmd_open_engine(&e, &err) < 0)
                 return vs_report_error(&err);
+        int status = 0;
+        bool any = vs_cmd_prune_volumes(e, &status) > 0;
+        printf("%sTotal reclaimed space: 0B\n", any ? "\n" : "");
+        return status;
+}
+
+int vs_cmd_prune_volumes(struct vs_engine *e, int *status)
+{
+        vs_error *err = NULL;
         _cleanup_close_ int lock = vs_names_lock(e, &err);
         _cleanup_strv_ char **names = NULL;
-        if (lock < 0 || volume_names(e, &names, &err) < 0)
-                return vs_report_error(&err);
+        if (lock < 0 || volume_names(e, &names, &err) < 0) {
+                *status = vs_report_error(&err);
+                return 0;
+        }
         bool any = false;
-        int status = 0;
+        int removed = 0;
         for (size_t i = 0; names[i]; i++) {
                 _cleanup_strv_ char **users = volume_users(e, names[i]);
                 if (users[0])
                         continue;
                 if (volume_remove(e, names[i], false, &err) < 0) {
-                        status = vs_report_error(&err);
+                        *status = vs_report_error(&err);
                         continue;
                 }
                 if (!any)
                         printf("Deleted Volumes:\n");
                 any = true;
+                removed++;
                 printf("%s\n", names[i]);
         }
-        printf("%sTotal reclaimed space: 0B\n", any ? "\n" : "");
-        return status;
+        return removed;
 }

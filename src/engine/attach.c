@@ -8,6 +8,7 @@
 #include "util/fs.h"
 #include "util/xalloc.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -132,27 +134,59 @@ static void send_winsize(int fd)
         vs_frame_write(fd, VS_FRAME_RESIZE, buf, (size_t) n);
 }
 
-/* Docker's default detach keys, ctrl-p ctrl-q, in the bytes read from a
- * raw terminal: true when they were typed (buf keeps what came before
- * them). A ctrl-p is held back until the next byte tells; when that is not
- * a ctrl-q it goes on with it. */
-static bool detach_keys(char *buf, ssize_t *n, bool *pending)
+int vs_parse_detach_keys(const char *spec, char *keys, size_t *len, vs_error **err)
 {
-        char out[8192 + 1];
+        static const char ctrl[] = "@abcdefghijklmnopqrstuvwxyz[\\]^_";
+        _cleanup_free_ char *copy = xstrdup(spec);
+        *len = 0;
+        char *save = NULL;
+        for (char *k = strtok_r(copy, ",", &save); k; k = strtok_r(NULL, ",", &save)) {
+                if (*len >= VS_DETACH_KEYS_MAX)
+                        return vs_fail(err, "--detach-keys: more than %d keys in '%s'",
+                                       VS_DETACH_KEYS_MAX, spec);
+                const char *c = strlen(k) == 6 && strncasecmp(k, "ctrl-", 5) == 0
+                                    ? strchr(ctrl, tolower((unsigned char) k[5]))
+                                    : NULL;
+                if (c && *c)
+                        keys[(*len)++] = (char) (c - ctrl);
+                else if (strlen(k) == 1)
+                        keys[(*len)++] = k[0];
+                else
+                        return vs_fail(err,
+                                       "--detach-keys: unknown key '%s' in '%s' (a character, or "
+                                       "ctrl-@, ctrl-a..ctrl-z, ctrl-[, ctrl-\\, ctrl-], ctrl-^, "
+                                       "ctrl-_)",
+                                       k, spec);
+        }
+        if (*len == 0)
+                return vs_fail(err, "--detach-keys: no key in '%s'", spec);
+        return 0;
+}
+
+/* The detach keys (Docker's default: ctrl-p ctrl-q) in the bytes read from
+ * a raw terminal: true when they were typed (buf keeps what came before
+ * them). A prefix of the keys is held back (*matched of them) until the
+ * next bytes tell; when they are not the rest, it goes on with them. */
+static bool detach_keys(const char *keys, size_t nkeys, char *buf, ssize_t *n, size_t *matched)
+{
+        char out[8192 + VS_DETACH_KEYS_MAX + 1];
         ssize_t w = 0;
         for (ssize_t i = 0; i < *n; i++) {
                 char ch = buf[i];
-                if (*pending) {
-                        *pending = false;
-                        if (ch == 0x11) {
+                if (ch == keys[*matched]) {
+                        if (++*matched == nkeys) {
                                 memcpy(buf, out, (size_t) w);
                                 *n = w;
+                                *matched = 0;
                                 return true;
                         }
-                        out[w++] = 0x10;
+                        continue;
                 }
-                if (ch == 0x10)
-                        *pending = true;
+                memcpy(out + w, keys, *matched);
+                w += (ssize_t) *matched;
+                *matched = 0;
+                if (ch == keys[0] && nkeys > 1)
+                        *matched = 1;
                 else
                         out[w++] = ch;
         }
@@ -185,7 +219,9 @@ int vs_attach_session(struct vs_engine *e, const struct vs_ctr *c, int fd, bool 
         sigprocmask(SIG_BLOCK, &set, &old);
         int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
         bool stdin_open = forward_stdin;
-        bool pending = false; /* a ctrl-p ended the last read */
+        size_t matched = 0; /* detach keys held back from the last read */
+        const char *keys = e && e->detach_keys_len ? e->detach_keys : "\x10\x11";
+        size_t nkeys = e && e->detach_keys_len ? e->detach_keys_len : 2;
         int r = 0;
         for (;;) {
                 struct pollfd p[3] = {{.fd = fd, .events = POLLIN},
@@ -219,8 +255,8 @@ int vs_attach_session(struct vs_engine *e, const struct vs_ctr *c, int fd, bool 
                 if (p[1].revents) {
                         char buf[8192];
                         ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
-                        if (n > 0 && raw && detach_keys(buf, &n, &pending)) {
-                                /* Docker's default detach keys: leave it running */
+                        if (n > 0 && raw && detach_keys(keys, nkeys, buf, &n, &matched)) {
+                                /* the detach keys: leave it running */
                                 if (n > 0)
                                         vs_frame_write(fd, VS_FRAME_STDIN, buf, (size_t) n);
                                 *exit_code = VS_ATTACH_DETACHED;
@@ -257,6 +293,5 @@ int vs_attach_session(struct vs_engine *e, const struct vs_ctr *c, int fd, bool 
         sigprocmask(SIG_SETMASK, &old, NULL);
         if (raw)
                 tcsetattr(STDIN_FILENO, TCSANOW, &saved);
-        (void) e;
         return r;
 }

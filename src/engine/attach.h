@@ -38,9 +38,15 @@ int vs_attach_connect(const struct vs_ctr *c, vs_error **err);
  * monitor sends the exit frame or hangs up (*exit_code -1 then). */
 int vs_attach_session(struct vs_engine *e, const struct vs_ctr *c, int fd, bool tty,
                       bool forward_stdin, int *exit_code, vs_error **err);
-/* *exit_code after the user typed the detach keys (ctrl-p ctrl-q) on a raw
- * terminal: the container keeps running; `attach` reattaches. */
+/* *exit_code after the user typed the detach keys (e->detach_keys, by
+ * default ctrl-p ctrl-q) on a raw terminal: the container keeps running;
+ * `attach` reattaches. */
 #define VS_ATTACH_DETACHED (-2)
+/* Docker's --detach-keys ("ctrl-p,ctrl-q", "a,ctrl-x": characters and
+ * ctrl-@, ctrl-a..ctrl-z, ctrl-[, ctrl-\, ctrl-], ctrl-^, ctrl-_) into
+ * keys (VS_DETACH_KEYS_MAX bytes at most). */
+#define VS_DETACH_KEYS_MAX 16
+int vs_parse_detach_keys(const char *spec, char *keys, size_t *len, vs_error **err);
 
 /* Logs (src/engine/logs.c). */
 struct vs_log_opts {

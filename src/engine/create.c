@@ -197,6 +197,48 @@ static int read_env_file(const char *path, char ***env, vs_error **err)
         return 0;
 }
 
+/* --label K[=V] (no value: empty), after the lines of every --label-file
+ * (# comments and blank lines skipped): into labels, the later winning. */
+static int add_label(const char *where, const char *kv, json_object *labels, vs_error **err)
+{
+        const char *eq = strchr(kv, '=');
+        if (*kv == '\0' || eq == kv)
+                return vs_fail(err, "%s: invalid label '%s': the key is empty", where, kv);
+        _cleanup_free_ char *key = eq ? xstrndup(kv, (size_t) (eq - kv)) : xstrdup(kv);
+        json_object_object_add(labels, key, json_object_new_string(eq ? eq + 1 : ""));
+        return 0;
+}
+
+static int parse_labels(const struct vs_run_flags *f, json_object *labels, vs_error **err)
+{
+        for (size_t i = 0; f->label_files && f->label_files[i]; i++) {
+                const char *path = f->label_files[i];
+                _cleanup_free_ char *text = NULL;
+                if (vs_read_file(path, &text, NULL, err) < 0)
+                        return vs_error_wrap(err, "--label-file");
+                char *save = NULL;
+                size_t lineno = 0;
+                for (char *line = strtok_r(text, "\n", &save); line;
+                     line = strtok_r(NULL, "\n", &save)) {
+                        lineno++;
+                        while (isspace((unsigned char) *line))
+                                line++;
+                        size_t n = strlen(line);
+                        while (n && isspace((unsigned char) line[n - 1]))
+                                line[--n] = '\0';
+                        if (*line == '\0' || *line == '#')
+                                continue;
+                        _cleanup_free_ char *where = xasprintf("--label-file %s:%zu", path, lineno);
+                        if (add_label(where, line, labels, err) < 0)
+                                return -1;
+                }
+        }
+        for (size_t i = 0; f->labels && f->labels[i]; i++)
+                if (add_label("--label", f->labels[i], labels, err) < 0)
+                        return -1;
+        return 0;
+}
+
 static int check_env(const char *flag, const char *e, vs_error **err)
 {
         if (*e == '\0' || *e == '=')
@@ -349,6 +391,84 @@ static int parse_tmpfs(const char *spec, json_object *tmpfs, json_object *mounts
         json_object_object_add(m, "RW", json_object_new_boolean(strstr(opts, "ro") != opts));
         json_object_object_add(m, "Propagation", json_object_new_string(""));
         json_object_array_add(mounts, m);
+        return 0;
+}
+
+/* --mount's fields (Docker's CSV, cli/opts/mount.go). */
+struct mount_spec {
+        const char *type, *source, *target, *propagation, *tmpfs_size, *tmpfs_mode;
+        bool readonly;
+};
+
+static int parse_bool_field(const char *spec, const char *key, const char *v, bool *out,
+                            vs_error **err)
+{
+        if (v == NULL || strcmp(v, "true") == 0 || strcmp(v, "1") == 0)
+                *out = true;
+        else if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0)
+                *out = false;
+        else
+                return vs_fail(err, "--mount %s: invalid value '%s' for %s (true or false)", spec,
+                               v, key);
+        return 0;
+}
+
+static int mount_fields(const char *spec, char *copy, struct mount_spec *m, vs_error **err)
+{
+        m->type = "volume";
+        for (char *save = NULL, *f = strtok_r(copy, ",", &save); f;
+             f = strtok_r(NULL, ",", &save)) {
+                char *v = strchr(f, '=');
+                if (v)
+                        *v++ = '\0';
+                if (strcmp(f, "readonly") == 0 || strcmp(f, "ro") == 0) {
+                        if (parse_bool_field(spec, f, v, &m->readonly, err) < 0)
+                                return -1;
+                        continue;
+                }
+                if (v == NULL)
+                        return vs_fail(err, "--mount %s: invalid field '%s': not KEY=VALUE", spec,
+                                       f);
+                if (strcmp(f, "type") == 0)
+                        m->type = v;
+                else if (strcmp(f, "source") == 0 || strcmp(f, "src") == 0)
+                        m->source = v;
+                else if (strcmp(f, "target") == 0 || strcmp(f, "destination") == 0 ||
+                         strcmp(f, "dst") == 0)
+                        m->target = v;
+                else if (strcmp(f, "bind-propagation") == 0)
+                        m->propagation = v;
+                else if (strcmp(f, "tmpfs-size") == 0)
+                        m->tmpfs_size = v;
+                else if (strcmp(f, "tmpfs-mode") == 0)
+                        m->tmpfs_mode = v;
+                else if (strcmp(f, "consistency") == 0)
+                        ; /* Docker for Mac's; no meaning on Linux (Docker ignores it too) */
+                else
+                        return vs_fail(err,
+                                       "--mount %s: unknown key '%s' (type, source, target, "
+                                       "readonly, bind-propagation, tmpfs-size, tmpfs-mode)",
+                                       spec, f);
+        }
+        if (strcmp(m->type, "bind") && strcmp(m->type, "volume") && strcmp(m->type, "tmpfs"))
+                return vs_fail(err, "--mount %s: unsupported type '%s' (bind, volume, tmpfs)", spec,
+                               m->type);
+        if (m->target == NULL || *m->target == '\0')
+                return vs_fail(err, "--mount %s: target is required", spec);
+        if (strchr(m->target, ':') || (m->source && strchr(m->source, ':')))
+                return vs_fail(err, "--mount %s: a path with ':' is not supported", spec);
+        bool tmpfs = strcmp(m->type, "tmpfs") == 0, bind = strcmp(m->type, "bind") == 0;
+        if (tmpfs && m->source)
+                return vs_fail(err, "--mount %s: a tmpfs mount takes no source", spec);
+        if (bind && (m->source == NULL || *m->source == '\0'))
+                return vs_fail(err, "--mount %s: a bind mount needs a source", spec);
+        if (!tmpfs && (m->tmpfs_size || m->tmpfs_mode))
+                return vs_fail(err, "--mount %s: tmpfs options on a %s mount", spec, m->type);
+        if (!bind && m->propagation)
+                return vs_fail(err, "--mount %s: bind-propagation on a %s mount", spec, m->type);
+        if (m->propagation && !is_propagation(m->propagation))
+                return vs_fail(err, "--mount %s: invalid bind-propagation '%s'", spec,
+                               m->propagation);
         return 0;
 }
 
@@ -684,6 +804,144 @@ static int check_idmap_volumes(json_object *hc, json_object *mounts, vs_error **
         return 0;
 }
 
+/* Docker's LogConfig from --log-driver/--log-opt, else the configured
+ * driver and rotation; the monitor rotates by it (monitor_io.c). json-file
+ * and local keep the same JSON lines (local with Docker's local defaults,
+ * 20m x 5); none keeps nothing and `logs` says so. */
+static int parse_log_config(const struct vs_run_flags *f, json_object *hc, vs_error **err)
+{
+        const struct vs_config *cfg = vs_config_get();
+        const char *driver = f->log_driver ? f->log_driver : cfg->log_driver;
+        if (strcmp(driver, "json-file") && strcmp(driver, "local") && strcmp(driver, "none"))
+                return vs_fail(err,
+                               "--log-driver: unsupported logging driver '%s' (json-file, "
+                               "local, none)",
+                               driver);
+        bool flagged = f->log_driver && strcmp(f->log_driver, cfg->log_driver) != 0;
+        bool local = strcmp(driver, "local") == 0;
+        _cleanup_free_ char *ms = flagged             ? xstrdup(local ? "20m" : "-1")
+                                  : cfg->log_max_size ? xasprintf("%" PRId64, cfg->log_max_size)
+                                                      : xstrdup("-1");
+        _cleanup_free_ char *mf =
+            flagged ? xstrdup(local ? "5" : "1") : xasprintf("%" PRId64, cfg->log_max_file);
+        for (size_t i = 0; f->log_opts && f->log_opts[i]; i++) {
+                const char *o = f->log_opts[i], *eq = strchr(o, '=');
+                if (eq == NULL)
+                        return vs_fail(err, "--log-opt %s: expected KEY=VALUE", o);
+                size_t klen = (size_t) (eq - o);
+                int64_t n = 0;
+                if (strcmp(driver, "none") != 0 && klen == 8 && strncmp(o, "max-size", 8) == 0) {
+                        if (strcmp(eq + 1, "-1") != 0 &&
+                            (vs_parse_size("--log-opt max-size", eq + 1, &n, err) < 0 || n <= 0))
+                                return vs_fail(err, "--log-opt max-size: invalid size '%s'",
+                                               eq + 1);
+                        free(ms);
+                        ms = xstrdup(eq + 1);
+                } else if (strcmp(driver, "none") != 0 && klen == 8 &&
+                           strncmp(o, "max-file", 8) == 0) {
+                        char *end;
+                        long v = strtol(eq + 1, &end, 10);
+                        if (*end || end == eq + 1 || v < 1 || v > 1000)
+                                return vs_fail(err,
+                                               "--log-opt max-file: '%s' is not a number of "
+                                               "files (at least 1)",
+                                               eq + 1);
+                        free(mf);
+                        mf = xstrdup(eq + 1);
+                } else {
+                        return vs_fail(err, "--log-opt: unknown log opt '%.*s' for %s log driver",
+                                       (int) klen, o, driver);
+                }
+        }
+        /* The monitor reads sizes in bytes or Docker's units. */
+        json_object *lc = json_object_new_object(), *lopts = json_object_new_object();
+        json_object_object_add(lc, "Type", json_object_new_string(driver));
+        if (strcmp(driver, "none") != 0) {
+                json_object_object_add(lopts, "max-size", json_object_new_string(ms));
+                json_object_object_add(lopts, "max-file", json_object_new_string(mf));
+        }
+        json_object_object_add(lc, "Config", lopts);
+        json_object_object_add(hc, "LogConfig", lc);
+        return 0;
+}
+
+/* --mount type=bind|volume|tmpfs,...: the same mounts as -v and --tmpfs
+ * make (one implementation), with Docker's stricter rules (a bind source
+ * must exist), recorded in HostConfig.Mounts as Docker records them. */
+static int parse_mount(struct vs_engine *e, const char *spec, json_object *hc, json_object *mounts,
+                       json_object *volumes, vs_error **err)
+{
+        _cleanup_free_ char *copy = xstrdup(spec);
+        struct mount_spec m = {0};
+        if (mount_fields(spec, copy, &m, err) < 0)
+                return -1;
+        json_object *rec = json_object_new_object();
+        json_object_array_add(json_object_object_get(hc, "Mounts"), rec);
+        json_object_object_add(rec, "Type", json_object_new_string(m.type));
+        if (m.source)
+                json_object_object_add(rec, "Source", json_object_new_string(m.source));
+        json_object_object_add(rec, "Target", json_object_new_string(m.target));
+        if (m.readonly)
+                json_object_object_add(rec, "ReadOnly", json_object_new_boolean(1));
+        if (strcmp(m.type, "tmpfs") == 0) {
+                _cleanup_free_ char *opts = xasprintf(
+                    "%s%s%s%s%s%s", m.tmpfs_size ? "size=" : "", m.tmpfs_size ? m.tmpfs_size : "",
+                    m.tmpfs_size && m.tmpfs_mode ? "," : "", m.tmpfs_mode ? "mode=" : "",
+                    m.tmpfs_mode ? m.tmpfs_mode : "",
+                    m.readonly ? (m.tmpfs_size || m.tmpfs_mode ? ",ro" : "ro") : "");
+                _cleanup_free_ char *tspec = xasprintf("%s:%s", m.target, opts);
+                _cleanup_json_ json_object *scratch = json_object_new_object();
+                json_object *to = json_object_new_object();
+                if (m.tmpfs_size || m.tmpfs_mode)
+                        json_object_object_add(rec, "TmpfsOptions", to);
+                else
+                        json_object_put(to);
+                if (m.tmpfs_size) {
+                        int64_t size;
+                        if (vs_parse_size("--mount tmpfs-size", m.tmpfs_size, &size, err) < 0)
+                                return -1;
+                        json_object_object_add(to, "SizeBytes", json_object_new_int64(size));
+                }
+                if (m.tmpfs_mode)
+                        json_object_object_add(
+                            to, "Mode", json_object_new_int64(strtol(m.tmpfs_mode, NULL, 8)));
+                if (parse_tmpfs(tspec, scratch, mounts, err) < 0)
+                        return vs_error_wrap(err, "--mount %s", spec);
+                json_object *last =
+                    json_object_array_get_idx(mounts, json_object_array_length(mounts) - 1);
+                json_object_object_add(last, "RW", json_object_new_boolean(!m.readonly));
+                return 0;
+        }
+        if (strcmp(m.type, "bind") == 0) {
+                struct stat st;
+                if (m.source[0] != '/')
+                        return vs_fail(err, "--mount %s: the bind source must be an absolute path",
+                                       spec);
+                if (stat(m.source, &st) < 0)
+                        return vs_fail(err, "--mount %s: bind source path does not exist: %s", spec,
+                                       m.source);
+                if (m.propagation) {
+                        json_object *bo = json_object_new_object();
+                        json_object_object_add(bo, "Propagation",
+                                               json_object_new_string(m.propagation));
+                        json_object_object_add(rec, "BindOptions", bo);
+                }
+        }
+        _cleanup_free_ char *vspec =
+            m.source ? xasprintf("%s:%s", m.source, m.target) : xstrdup(m.target);
+        _cleanup_json_ json_object *scratch = json_object_new_array();
+        if (parse_volume(e, vspec, mounts, scratch, volumes, err) < 0)
+                return vs_error_wrap(err, "--mount %s", spec);
+        json_object *last = json_object_array_get_idx(mounts, json_object_array_length(mounts) - 1);
+        /* Docker gives volumes of --mount its default SELinux label, "z". */
+        bool volume = strcmp(m.type, "volume") == 0;
+        json_object_object_add(last, "Mode", json_object_new_string(volume ? "z" : ""));
+        json_object_object_add(last, "RW", json_object_new_boolean(!m.readonly));
+        if (m.propagation)
+                json_object_object_add(last, "Propagation", json_object_new_string(m.propagation));
+        return 0;
+}
+
 static int build_host_config(struct vs_engine *e, const struct vs_run_flags *f, json_object *hc,
                              json_object *mounts, json_object *volumes, vs_error **err)
 {
@@ -696,6 +954,10 @@ static int build_host_config(struct vs_engine *e, const struct vs_run_flags *f, 
         json_object_object_add(hc, "Tmpfs", tmpfs);
         for (size_t i = 0; f->tmpfs && f->tmpfs[i]; i++)
                 if (parse_tmpfs(f->tmpfs[i], tmpfs, mounts, err) < 0)
+                        return -1;
+        json_object_object_add(hc, "Mounts", json_object_new_array());
+        for (size_t i = 0; f->mounts && f->mounts[i]; i++)
+                if (parse_mount(e, f->mounts[i], hc, mounts, volumes, err) < 0)
                         return -1;
 
         /* A VM's network is QEMU's (src/vm/net.c). */
@@ -736,6 +998,11 @@ static int build_host_config(struct vs_engine *e, const struct vs_run_flags *f, 
                 json_object_array_add(drop, json_object_new_string(cap));
         }
         json_object_object_add(hc, "Privileged", json_object_new_boolean(f->privileged));
+        if (f->init && f->isolation && strcmp(f->isolation, "vm") == 0)
+                return vs_fail(err, "--init is not supported with --isolation=vm (the guest "
+                                    "agent is the VM's init)");
+        if (f->init)
+                json_object_object_add(hc, "Init", json_object_new_boolean(1));
         if (f->tty && f->console_rows && f->console_cols) {
                 json_object *cs = json_object_new_array();
                 json_object_array_add(cs, json_object_new_int((int) f->console_rows));
@@ -748,17 +1015,8 @@ static int build_host_config(struct vs_engine *e, const struct vs_run_flags *f, 
                 return -1;
         if (parse_security_opts(f->security_opts, hc, err) < 0)
                 return -1;
-        /* Docker's LogConfig; the monitor rotates by it (monitor_io.c). */
-        const struct vs_config *cfg = vs_config_get();
-        json_object *lc = json_object_new_object(), *lopts = json_object_new_object();
-        json_object_object_add(lc, "Type", json_object_new_string(cfg->log_driver));
-        _cleanup_free_ char *ms =
-            cfg->log_max_size ? xasprintf("%" PRId64, cfg->log_max_size) : xstrdup("-1");
-        _cleanup_free_ char *mf = xasprintf("%" PRId64, cfg->log_max_file);
-        json_object_object_add(lopts, "max-size", json_object_new_string(ms));
-        json_object_object_add(lopts, "max-file", json_object_new_string(mf));
-        json_object_object_add(lc, "Config", lopts);
-        json_object_object_add(hc, "LogConfig", lc);
+        if (parse_log_config(f, hc, err) < 0)
+                return -1;
         return parse_resources(f, hc, err);
 }
 
@@ -836,7 +1094,11 @@ static int build_config(const struct vs_run_flags *f, const struct vs_image *img
         json_object *labels = NULL;
         if (ic->labels)
                 json_object_deep_copy(ic->labels, &labels, NULL);
-        json_object_object_add(cfg, "Labels", labels ? labels : json_object_new_object());
+        if (labels == NULL)
+                labels = json_object_new_object();
+        json_object_object_add(cfg, "Labels", labels);
+        if (parse_labels(f, labels, err) < 0)
+                return -1;
         const char *stop_signal = f->stop_signal ? f->stop_signal : ic->stop_signal;
         if (stop_signal) {
                 int sig;
@@ -968,6 +1230,7 @@ int vs_engine_create(struct vs_engine *e, const struct vs_run_flags *f, struct v
                 vs_engine_remove_anonymous_volumes(e, c);
                 return -1;
         }
+        vs_ctr_event(e, c, "create", NULL, NULL);
         *out = steal_ptr(c);
         return 0;
 }

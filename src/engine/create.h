@@ -45,8 +45,13 @@ struct vs_run_flags {
         char **networks, **net_aliases, **add_hosts, **dns, **dns_search, **dns_options;
         const char *mac_address;
         bool publish_all;
-        const char *userns;      /* --userns auto|host (NULL: configured) */
-        char **uidmap, **gidmap; /* --uidmap/--gidmap C:H:S */
+        const char *userns;           /* --userns auto|host (NULL: configured) */
+        char **uidmap, **gidmap;      /* --uidmap/--gidmap C:H:S */
+        char **labels, **label_files; /* --label K[=V], --label-file FILE */
+        const char *log_driver;       /* --log-driver json-file|local|none */
+        char **log_opts;              /* --log-opt max-size=S, max-file=N */
+        char **mounts;                /* --mount type=bind|volume|tmpfs,... */
+        bool init;                    /* --init: vessel-init as process 1 */
 };
 
 /* Validates the flags, merges the image config, claims the name and writes
@@ -107,6 +112,15 @@ void vs_idmaps_clear(struct vs_idmaps *m);
 uint32_t vs_idmaps_host(const struct oci_id_mapping *m, size_t n, uint32_t id);
 /* An fd on a new user namespace with these mappings (for MOUNT_ATTR_IDMAP). */
 int vs_userns_fd(const struct vs_idmaps *m, vs_error **err);
+
+/* --init (src/engine/init.c): the path of the init binary under the data
+ * root, written there on first use. Caller frees. */
+#define VS_ENGINE_INIT_PATH "/sbin/docker-init"
+int vs_engine_init_binary(struct vs_engine *e, char **path, vs_error **err);
+
+/* The paths a container (not --privileged) gets masked and read-only,
+ * NULL-terminated (ociconfig.c). */
+void vs_engine_default_paths(const char *const **masked, const char *const **readonly);
 
 /* Docker's 14 default capabilities ("CAP_CHOWN", ...), NULL-terminated. */
 char *const *vs_engine_default_caps(void);

@@ -35,6 +35,9 @@ struct vs_engine {
         char *ctr_root;     /* <data-root>/containers */
         bool debug;
         struct vs_store *store; /* opened on first vs_engine_store() */
+        /* An attach session's detach keys (--detach-keys); none: ctrl-p ctrl-q. */
+        char detach_keys[16];
+        size_t detach_keys_len;
 };
 
 #define VS_ENGINE_DEFAULT_DATA_ROOT    "/var/lib/vessel"
@@ -65,6 +68,7 @@ void vs_engine_register_image_checks(struct vs_store *s);
 #include "engine/attach.h"
 #include "engine/commit.h"
 #include "engine/util.h"
+#include "engine/events.h"
 
 static inline void vs_engine_closep(struct vs_engine **e)
 {

@@ -273,8 +273,29 @@ static int spawn_monitor(struct vs_engine *e, const struct vs_ctr *c, int attach
         return -1;
 }
 
+/* A monitor that recorded the exit (so `wait` has returned) may still be
+ * finishing (unmount, log, record): that container is not running, and
+ * start waits for the monitor (which takes the record's lock) to end. */
+static int wait_finishing_monitor(struct vs_engine *e, const struct vs_ctr *c, vs_error **err)
+{
+        _cleanup_ctr_ struct vs_ctr *f = NULL;
+        if (vs_ctr_load(e, c->id, &f, err) < 0)
+                return -1;
+        vs_ctr_refresh(e, f);
+        if (!vs_ctr_monitor_alive(f) || f->state.running || f->state.restarting ||
+            strcmp(f->state.status, "exited") != 0)
+                return 0;
+        _cleanup_close_ int mon = pidfd_of(f->monitor_pid, f->monitor_start);
+        if (mon >= 0 && !wait_pidfd(mon, 10000))
+                return vs_fail(err, "container %s: its monitor %d is still finishing its last run",
+                               f->name, f->monitor_pid);
+        return 0;
+}
+
 int vs_engine_start(struct vs_engine *e, struct vs_ctr *c, int attach_fd, vs_error **err)
 {
+        if (wait_finishing_monitor(e, c, err) < 0)
+                return -1;
         {
                 _cleanup_close_ int lock = vs_ctr_lock(c, err);
                 if (lock < 0)
@@ -362,6 +383,15 @@ static void signal_container(struct vs_ctr *c, int sig, bool all)
         }
 }
 
+/* Docker's events of a stop: kill (the stop signal), then, once it is
+ * down, stop. */
+static void kill_event(struct vs_engine *e, const struct vs_ctr *c, int sig)
+{
+        char s[16];
+        snprintf(s, sizeof(s), "%d", sig);
+        vs_ctr_event(e, c, "kill", "signal", s);
+}
+
 static int stop_unmonitored(struct vs_engine *e, struct vs_ctr **c, int sig, int timeout,
                             vs_error **err)
 {
@@ -372,6 +402,7 @@ static int stop_unmonitored(struct vs_engine *e, struct vs_ctr **c, int sig, int
                 if (sig)
                         signal_container(*c, sig, false);
                 if (!wait_pidfd(pidfd, timeout * 1000)) {
+                        kill_event(e, *c, SIGKILL);
                         signal_container(*c, SIGKILL, true);
                         wait_pidfd(pidfd, 10000);
                 }
@@ -394,6 +425,8 @@ static int stop_monitored(struct vs_engine *e, struct vs_ctr *c, int sig, int ti
         if (wait_pidfd(mon, timeout * 1000))
                 return 0;
         vs_debug("container %.12s: no exit %d s after signal %d, killing it", c->id, timeout, sig);
+        if (sig)
+                kill_event(e, c, SIGKILL);
         signal_container(c, SIGKILL, true);
         if (wait_pidfd(mon, 30000))
                 return 0;
@@ -409,18 +442,25 @@ int vs_engine_stop(struct vs_engine *e, struct vs_ctr *c, int timeout, vs_error 
         if (timeout < 0)
                 timeout = stop_timeout_of(cur);
         int sig = stop_signal_of(cur);
+        bool active = is_active(cur) && (vs_ctr_monitor_alive(cur) || cur->unmonitored);
+        if (active)
+                kill_event(e, cur, sig);
+        int r = 0;
         if (vs_ctr_monitor_alive(cur))
-                return stop_monitored(e, cur, sig, timeout, err);
-        if (cur->unmonitored || cur->exit_unknown)
-                return stop_unmonitored(e, &cur, sig, timeout, err);
-        return 0;
+                r = stop_monitored(e, cur, sig, timeout, err);
+        else if (cur->unmonitored || cur->exit_unknown)
+                r = stop_unmonitored(e, &cur, sig, timeout, err);
+        if (r == 0 && active)
+                vs_ctr_event(e, cur, "stop", NULL, NULL);
+        return r;
 }
 
 int vs_engine_restart(struct vs_engine *e, struct vs_ctr *c, int timeout, vs_error **err)
 {
-        if (vs_engine_stop(e, c, timeout, err) < 0)
+        if (vs_engine_stop(e, c, timeout, err) < 0 || vs_engine_start(e, c, -1, err) < 0)
                 return -1;
-        return vs_engine_start(e, c, -1, err);
+        vs_ctr_event(e, c, "restart", NULL, NULL);
+        return 0;
 }
 
 int vs_engine_kill(struct vs_engine *e, struct vs_ctr *c, int sig, vs_error **err)
@@ -447,6 +487,7 @@ int vs_engine_kill(struct vs_engine *e, struct vs_ctr *c, int sig, vs_error **er
                  * SIGKILL ends the launcher, and QEMU with it. */
                 if (cur->state.pid > 0 && kill(cur->state.pid, sig) < 0 && errno != ESRCH)
                         return vs_fail_errno(err, "container %s", cur->name);
+                kill_event(e, cur, sig);
                 return 0;
         }
         if (vs_container_kill(cur->runtime_root, cur->id, sig, false, err) < 0)
@@ -462,9 +503,13 @@ int vs_engine_kill(struct vs_engine *e, struct vs_ctr *c, int sig, vs_error **er
                         cur->state.paused = false;
                         if (strcmp(cur->state.status, "paused") == 0)
                                 set_str(&cur->state.status, "running");
-                        return vs_ctr_save(cur, err);
+                        if (vs_ctr_save(cur, err) < 0)
+                                return -1;
                 }
         }
+        /* After the thaw: the event is no step a killed `kill` can leave
+         * half done. */
+        kill_event(e, cur, sig);
         return 0;
 }
 
@@ -488,6 +533,7 @@ int vs_engine_pause(struct vs_engine *e, struct vs_ctr *c, bool pause, vs_error 
             vs_ctr_is_vm(cur) ? vs_vm_pause(cur, pause, err) : vs_ctr_freeze_user(cur, pause, err);
         if (r < 0)
                 return -1;
+        vs_ctr_event(e, cur, pause ? "pause" : "unpause", NULL, NULL);
         if (cur->unmonitored)
                 return 0; /* derived state; nothing to record */
         cur->state.paused = pause;
@@ -553,6 +599,7 @@ static int rm_once(struct vs_engine *e, struct vs_ctr *c, bool force, bool volum
                 vs_ctr_free(owned);
                 owned = cur = marked;
                 if (vs_ctr_monitor_alive(cur)) {
+                        kill_event(e, cur, SIGKILL);
                         if (stop_monitored(e, cur, 0, 0, err) < 0)
                                 return -1;
                 } else if (cur->unmonitored) {
@@ -583,6 +630,7 @@ static int rm_once(struct vs_engine *e, struct vs_ctr *c, bool force, bool volum
         if (vs_rm_rf(cur->dir, err) < 0)
                 return -1;
         vs_userns_release(e, cur->id);
+        vs_ctr_event(e, cur, "destroy", NULL, NULL);
         return 0;
 }
 
@@ -648,8 +696,11 @@ int vs_engine_rename(struct vs_engine *e, struct vs_ctr *c, const char *name, vs
         struct vs_ctr *cur = NULL;
         if (vs_ctr_load(e, c->id, &cur, err) < 0)
                 return -1;
+        _cleanup_free_ char *old = xasprintf("/%s", cur->name);
         set_str(&cur->name, name);
         int r = vs_ctr_save(cur, err);
+        if (r == 0)
+                vs_ctr_event(e, cur, "rename", "oldName", old);
         vs_ctr_free(cur);
         return r;
 }

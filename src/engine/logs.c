@@ -140,6 +140,8 @@ static bool same_file(int fd, const char *path)
 int vs_logs_print(struct vs_engine *e, struct vs_ctr *c, const struct vs_log_opts *o,
                   vs_error **err)
 {
+        if (c->hc.log_type && strcmp(c->hc.log_type, "none") == 0)
+                return vs_fail(err, "configured logging driver does not support reading");
         _cleanup_free_ char *buf = NULL;
         size_t len = 0, cap = 0;
         if (read_rotated(c->log_path, &buf, &len, &cap, err) < 0)

@@ -455,7 +455,9 @@ int vs_monitor_main(struct vs_engine *e, const struct vs_monitor_opts *o)
         m.tty = m.c->cfg.tty;
         m.open_stdin = m.c->cfg.open_stdin;
         m.stdin_once = m.c->cfg.stdin_once;
-        if (vs_mon_io_init(&m.io, m.c->dir, m.c->log_path, m.stdin_once, &err) < 0) {
+        bool no_log = m.c->hc.log_type && strcmp(m.c->hc.log_type, "none") == 0;
+        if (vs_mon_io_init(&m.io, m.c->dir, no_log ? NULL : m.c->log_path, m.stdin_once, &err) <
+            0) {
                 report_status(&m, err->errno_ ? err->errno_ : EINVAL, err->msg);
                 struct rec_update u = {.ev = REC_DONE};
                 record_update(&m, &u, NULL);
@@ -496,6 +498,7 @@ int vs_monitor_main(struct vs_engine *e, const struct vs_monitor_opts *o)
                         struct rec_update u = {.ev = REC_STARTED, .pid = pid};
                         if (record_update(&m, &u, &err) < 0)
                                 warn_error(&err);
+                        vs_ctr_event(m.e, m.c, "start", NULL, NULL);
                         report_status(&m, 0, m.c->id);
                         /* A stop that raced with this start wins. */
                         if (m.c->manually_stopped && vm)
@@ -510,6 +513,11 @@ int vs_monitor_main(struct vs_engine *e, const struct vs_monitor_opts *o)
                                 warn_error(&err);
                         vs_mon_io_drain(&m.io, 1000);
                         vs_mon_io_close_streams(&m.io);
+                        if (oom)
+                                vs_ctr_event(m.e, m.c, "oom", NULL, NULL);
+                        char code_s[16];
+                        snprintf(code_s, sizeof(code_s), "%d", exit_code);
+                        vs_ctr_event(m.e, m.c, "die", "exitCode", code_s);
                         struct rec_update x = {
                             .ev = REC_EXITED, .exit_code = exit_code, .oom = oom};
                         if (record_update(&m, &x, &err) < 0)

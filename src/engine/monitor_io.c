@@ -423,6 +423,8 @@ int vs_mon_io_init(struct vs_mon_io *io, const char *dir, const char *log_path, 
         io->devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
         if (io->devnull < 0)
                 return vs_fail_errno(err, "cannot open /dev/null");
+        if (log_path == NULL) /* --log-driver none */
+                return make_listener(io, dir, err);
         io->log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
         if (io->log_fd < 0)
                 return vs_fail_errno(err, "cannot open %s", log_path);

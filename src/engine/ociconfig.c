@@ -71,6 +71,12 @@ static const char *const readonly_paths[] = {
     "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL,
 };
 
+void vs_engine_default_paths(const char *const **masked, const char *const **readonly)
+{
+        *masked = masked_paths;
+        *readonly = readonly_paths;
+}
+
 static json_object *jstrv(char *const *v)
 {
         json_object *a = json_object_new_array();
@@ -799,6 +805,10 @@ int vs_engine_oci_config(struct vs_engine *e, const struct vs_ctr *c, int rootfd
         bool tty = cfg->tty;
         json_object_object_add(proc, "terminal", json_object_new_boolean(tty));
         _cleanup_strv_ char **argv = NULL;
+        if (c->hc.init) {
+                strv_push(&argv, VS_ENGINE_INIT_PATH);
+                strv_push(&argv, "--");
+        }
         strv_push(&argv, c->path);
         for (size_t i = 0; c->args && c->args[i]; i++)
                 strv_push(&argv, c->args[i]);
@@ -853,6 +863,14 @@ int vs_engine_oci_config(struct vs_engine *e, const struct vs_ctr *c, int rootfd
                 return -1;
         if (build_mounts(c, join_dir, spec, readonly, privileged, err) < 0)
                 return -1;
+        if (c->hc.init) {
+                _cleanup_free_ char *init = NULL;
+                if (vs_engine_init_binary(e, &init, err) < 0)
+                        return -1;
+                char *opts[] = {"rbind", "rprivate", "ro", NULL};
+                json_object_array_add(json_object_object_get(spec, "mounts"),
+                                      mount_obj(VS_ENGINE_INIT_PATH, "bind", init, opts));
+        }
 
         /* linux */
         json_object *linux_ = json_object_object_get(spec, "linux");

@@ -343,6 +343,7 @@ static const struct field fields[] = {
      false},
     HF("AutoRemove", F_BOOL, auto_remove),
     HF("Privileged", F_BOOL, privileged),
+    HF("Init", F_BOOL, init),
     HF("ReadonlyRootfs", F_BOOL, readonly_rootfs),
     HF("NoNewPrivileges", F_BOOL, no_new_privileges),
     HF("CapAdd", F_STRV, cap_add),
@@ -356,6 +357,7 @@ static const struct field fields[] = {
     HF("MemoryReservation", F_INT, memory_reservation),
     HOPT("MemorySwap", memory_swap),
     HOPT("PidsLimit", pids_limit),
+    {true, {"LogConfig", "Type"}, F_STR, offsetof(struct vs_ctr, hc.log_type), 0, false},
     {true,
      {"LogConfig", "Config", "max-size"},
      F_STR,
@@ -924,6 +926,77 @@ void vs_ctr_refresh(struct vs_engine *e, struct vs_ctr *c)
         c->exit_unknown = true;
 }
 
+/* Docker's HostConfig members vessel has no value of its own for: their
+ * zero (Docker's defaults where a zero would say something false). */
+static const char hc_zero[] =
+    "{\"Binds\": null, \"ContainerIDFile\": \"\", \"NetworkMode\": \"default\", "
+    "\"PortBindings\": {}, \"VolumeDriver\": \"\", \"VolumesFrom\": null, \"CapAdd\": null, "
+    "\"CapDrop\": null, \"Dns\": [], \"DnsOptions\": [], \"DnsSearch\": [], \"ExtraHosts\": null, "
+    "\"GroupAdd\": null, \"IpcMode\": \"private\", \"Cgroup\": \"\", \"Links\": null, "
+    "\"OomScoreAdj\": 0, \"PidMode\": \"\", \"Privileged\": false, \"PublishAllPorts\": false, "
+    "\"ReadonlyRootfs\": false, \"SecurityOpt\": null, \"UTSMode\": \"\", \"UsernsMode\": \"\", "
+    "\"ShmSize\": 67108864, \"Runtime\": \"vessel\", \"ConsoleSize\": [0, 0], \"Isolation\": \"\", "
+    "\"CpuShares\": 0, \"Memory\": 0, \"NanoCpus\": 0, \"CgroupParent\": \"\", "
+    "\"CgroupnsMode\": \"private\", \"BlkioWeight\": 0, \"BlkioWeightDevice\": [], "
+    "\"BlkioDeviceReadBps\": null, \"BlkioDeviceWriteBps\": null, \"BlkioDeviceReadIOps\": null, "
+    "\"BlkioDeviceWriteIOps\": null, \"CpuPeriod\": 0, \"CpuQuota\": 0, \"CpuRealtimePeriod\": 0, "
+    "\"CpuRealtimeRuntime\": 0, \"CpusetCpus\": \"\", \"CpusetMems\": \"\", \"Devices\": [], "
+    "\"DeviceCgroupRules\": null, \"DeviceRequests\": null, \"KernelMemory\": 0, "
+    "\"KernelMemoryTCP\": 0, \"MemoryReservation\": 0, \"MemorySwap\": 0, "
+    "\"MemorySwappiness\": null, \"OomKillDisable\": false, \"PidsLimit\": null, \"Ulimits\": "
+    "null, "
+    "\"CpuCount\": 0, \"CpuPercent\": 0, \"IOMaximumIOps\": 0, \"IOMaximumBandwidth\": 0}";
+
+/* NetworkSettings without a network (the settings of a networked
+ * container, src/engine/network.c, give theirs; these fill the rest). */
+static const char net_zero[] =
+    "{\"Bridge\": \"\", \"SandboxID\": \"\", \"HairpinMode\": false, "
+    "\"LinkLocalIPv6Address\": \"\", \"LinkLocalIPv6PrefixLen\": 0, \"Ports\": {}, "
+    "\"SandboxKey\": \"\", \"SecondaryIPAddresses\": null, \"SecondaryIPv6Addresses\": null, "
+    "\"EndpointID\": \"\", \"Gateway\": \"\", \"GlobalIPv6Address\": \"\", "
+    "\"GlobalIPv6PrefixLen\": 0, \"IPAddress\": \"\", \"IPPrefixLen\": 0, \"IPv6Gateway\": \"\", "
+    "\"MacAddress\": \"\"}";
+
+/* Docker's inspect shape: every member Docker shows, zero when unset;
+ * the empty ones Docker leaves out (omitempty) left out too. */
+static void docker_shape(const struct vs_ctr *c, json_object *o)
+{
+        vs_json_add_defaults(o, "{\"AppArmorProfile\": \"\", \"ExecIDs\": null, \"MountLabel\": "
+                                "\"\", \"ProcessLabel\": \"\"}");
+        json_object *hc = json_object_object_get(o, "HostConfig");
+        vs_json_add_defaults(hc, hc_zero);
+        if (!json_object_object_get_ex(hc, "MaskedPaths", NULL)) {
+                const char *const *masked, *const *readonly;
+                vs_engine_default_paths(&masked, &readonly);
+                json_object *m = json_object_new_array(), *r = json_object_new_array();
+                for (size_t i = 0; !c->hc.privileged && masked[i]; i++)
+                        json_object_array_add(m, json_object_new_string(masked[i]));
+                for (size_t i = 0; !c->hc.privileged && readonly[i]; i++)
+                        json_object_array_add(r, json_object_new_string(readonly[i]));
+                json_object_object_add(hc, "MaskedPaths", m);
+                json_object_object_add(hc, "ReadonlyPaths", r);
+        }
+        static const char *const omitempty[] = {"Mounts", "Tmpfs", NULL};
+        for (size_t i = 0; omitempty[i]; i++) {
+                json_object *v = json_object_object_get(hc, omitempty[i]);
+                if (v && ((json_object_is_type(v, json_type_array) &&
+                           json_object_array_length(v) == 0) ||
+                          (json_object_is_type(v, json_type_object) &&
+                           json_object_object_length(v) == 0)))
+                        json_object_object_del(hc, omitempty[i]);
+        }
+        if (!c->hc.init)
+                json_object_object_del(hc, "Init");
+        json_object *cfg = json_object_object_get(o, "Config");
+        vs_json_add_defaults(cfg, "{\"OnBuild\": null}");
+        /* vessel's default network is a namespace with only loopback: what
+         * Docker calls a disabled network (its default with --bridge=none). */
+        const char *mode = c->hc.network_mode;
+        if (mode == NULL || *mode == '\0' || strcmp(mode, "default") == 0)
+                json_object_object_add(cfg, "NetworkDisabled", json_object_new_boolean(1));
+        vs_json_add_defaults(json_object_object_get(o, "NetworkSettings"), net_zero);
+}
+
 json_object *vs_ctr_inspect(struct vs_engine *e, const struct vs_ctr *c)
 {
         json_object *o = json_object_new_object();
@@ -965,6 +1038,7 @@ json_object *vs_ctr_inspect(struct vs_engine *e, const struct vs_ctr *c)
         if (net) {
                 json_object_object_add(o, "NetworkSettings", net);
                 json_object_object_add(o, "MonitorPid", json_object_new_int(c->monitor_pid));
+                docker_shape(c, o);
                 return o;
         }
         net = json_object_new_object();
@@ -997,5 +1071,6 @@ json_object *vs_ctr_inspect(struct vs_engine *e, const struct vs_ctr *c)
                 json_object_object_add(o, "VM", vm);
         }
         (void) e;
+        docker_shape(c, o);
         return o;
 }

@@ -45,13 +45,14 @@ struct vs_ctr_host_config {
         char *network_mode, *ipv4_address, *isolation, *cpuset_cpus;
         char *restart_policy; /* "no", "always", "unless-stopped", "on-failure" */
         int64_t restart_max_retries;
-        bool auto_remove, privileged, readonly_rootfs, no_new_privileges;
+        bool auto_remove, privileged, readonly_rootfs, no_new_privileges, init;
         char **cap_add, **cap_drop, **binds, **security_opt;
         int64_t memory, nano_cpus, cpu_shares, blkio_weight, memory_reservation; /* 0: unset */
         bool has_memory_swap, has_pids_limit;
         int64_t memory_swap, pids_limit;
         unsigned console_rows, console_cols; /* 0: unset */
         char *log_max_size, *log_max_file;   /* LogConfig.Config, as stored ("-1", "3") */
+        char *log_type;                      /* LogConfig.Type: json-file, local, none */
         json_object *ulimits;                /* [{Name, Soft, Hard}] */
         json_object *blkio_read_bps, *blkio_write_bps, *blkio_read_iops, *blkio_write_iops;
         json_object *seccomp_profile; /* an OCI linux.seccomp object, or "unconfined" */

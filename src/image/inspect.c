@@ -24,6 +24,14 @@ static json_object *string_array(char *const *v)
         return arr;
 }
 
+/* Docker's container config with every member zero (image Config and
+ * ContainerConfig show them all). */
+#define VS_IMAGE_CONFIG_ZERO                                                                       \
+        "{\"Hostname\": \"\", \"Domainname\": \"\", \"User\": \"\", \"AttachStdin\": false, "      \
+        "\"AttachStdout\": false, \"AttachStderr\": false, \"Tty\": false, \"OpenStdin\": false, " \
+        "\"StdinOnce\": false, \"Env\": null, \"Cmd\": null, \"Image\": \"\", \"Volumes\": null, " \
+        "\"WorkingDir\": \"\", \"Entrypoint\": null, \"OnBuild\": null, \"Labels\": null}"
+
 json_object *vs_image_inspect_json(const struct vs_image *img)
 {
         json_object *o = json_object_new_object();
@@ -54,6 +62,23 @@ json_object *vs_image_inspect_json(const struct vs_image *img)
         vs_image_config_diff_ids(cfg, "config", &diff_ids, &e);
         json_object_object_add(rootfs, "Layers", string_array(diff_ids));
         json_object_object_add(o, "RootFS", rootfs);
+        json_object_object_add(o, "VirtualSize", json_object_new_int64(img->size));
+        /* Docker's shape: its other members, zero when the image says nothing. */
+        vs_json_add_defaults(json_object_object_get(o, "Config"), VS_IMAGE_CONFIG_ZERO);
+        vs_json_add_defaults(
+            o, "{\"Comment\": \"\", \"Container\": \"\", \"DockerVersion\": \"\","
+               "\"Parent\": \"\", \"GraphDriver\": {\"Data\": null, \"Name\": "
+               "\"overlay\"}, \"Metadata\": {\"LastTagTime\": "
+               "\"0001-01-01T00:00:00Z\"}, \"ContainerConfig\": " VS_IMAGE_CONFIG_ZERO "}");
+        json_object *history_cfg = copy_member(cfg, "container_config");
+        if (history_cfg) {
+                vs_json_add_defaults(history_cfg, VS_IMAGE_CONFIG_ZERO);
+                json_object_object_add(o, "ContainerConfig", history_cfg);
+        }
+        if ((v = copy_member(cfg, "comment")))
+                json_object_object_add(o, "Comment", v);
+        if ((v = copy_member(cfg, "docker_version")))
+                json_object_object_add(o, "DockerVersion", v);
         return o;
 }
 

@@ -160,3 +160,22 @@ char *vs_json_to_string(json_object *obj, bool pretty)
             (pretty ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED : JSON_C_TO_STRING_PLAIN);
         return xstrdup(json_object_to_json_string_ext(obj, flags));
 }
+
+void vs_json_add_defaults(json_object *obj, const char *defaults)
+{
+        if (obj == NULL || !json_object_is_type(obj, json_type_object))
+                return;
+        json_object *d = json_tokener_parse(defaults);
+        if (d == NULL)
+                abort();
+        json_object_object_foreach(d, k, v)
+        {
+                if (json_object_object_get_ex(obj, k, NULL))
+                        continue;
+                json_object *copy = NULL;
+                if (v)
+                        json_object_deep_copy(v, &copy, NULL);
+                json_object_object_add(obj, k, copy);
+        }
+        json_object_put(d);
+}

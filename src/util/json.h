@@ -39,6 +39,11 @@ int vs_json_get_array(json_object *obj, const char *ctx, const char *key, json_o
 int vs_json_get_strv(json_object *obj, const char *ctx, const char *key, char ***out,
                      vs_error **err);
 
+/* Adds to obj every member of the JSON object text defaults that obj lacks
+ * (a deep copy each; members obj has stay as they are). defaults is the
+ * program's own text: a parse failure aborts. */
+void vs_json_add_defaults(json_object *obj, const char *defaults);
+
 /* Serialises with stable formatting (pretty when pretty). Caller frees. */
 char *vs_json_to_string(json_object *obj, bool pretty);
 

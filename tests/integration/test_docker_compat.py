@@ -409,6 +409,161 @@ def test_engine_update_applies_and_persists(engine):
     assert engine.ok("exec", "up", "sh", "-c", MEMORY_LIMIT).strip() == str(32 << 20)
 
 
+def test_detach_keys_flag(engine):
+    p, master = _pty_run(engine, "run", "-it", "--detach-keys", "ctrl-x,a", "--name", "dk",
+                         "busybox", "sh")
+    try:
+        _read_until(master, b"# ")
+        # the default keys and a lone first key go through to the shell
+        os.write(master, b"\x10\x11echo \x18b$((1+1))\n")
+        _read_until(master, b"2\r\n")
+        os.write(master, b"\x18a")  # ctrl-x a
+        assert p.wait(timeout=10) == 0
+        assert engine.inspect("dk")["State"]["Running"], "detaching stopped the container"
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        os.close(master)
+    p, master = _pty_run(engine, "attach", "--detach-keys", "ctrl-a", "dk")
+    try:
+        os.write(master, b"echo c$((2+2))\n")
+        _read_until(master, b"c4\r\n")
+        os.write(master, b"\x01")
+        assert p.wait(timeout=10) == 0
+        assert engine.inspect("dk")["State"]["Running"]
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        os.close(master)
+    for bad in ("ctrl-", "ctrl-1", "ab", ","):
+        res = engine("attach", "--detach-keys", bad, "dk")
+        assert res.returncode == 125 and "--detach-keys" in res.stderr, (bad, res.stderr)
+    res = engine("create", "--detach-keys", "ctrl-a", "busybox", "true")
+    assert res.returncode == 125
+    assert len(engine.records()) == 1
+
+
+def test_log_driver_and_rotation(engine):
+    engine.ok("run", "--name", "ln", "--log-driver", "none", "busybox", "echo", "hi")
+    res = engine("logs", "ln")
+    assert res.returncode == 1 and "does not support reading" in res.stderr
+    assert engine.inspect("ln")["HostConfig"]["LogConfig"] == {"Type": "none", "Config": {}}
+    assert not list((engine.containers_dir() / engine.inspect("ln")["Id"]).glob("container.log*"))
+    engine.ok("run", "--name", "lr", "--log-opt", "max-size=8k", "--log-opt", "max-file=2",
+              "busybox", "sh", "-c", "i=0; while [ $i -lt 3000 ]; do echo line$i; "
+              "i=$((i+1)); done")
+    d = engine.containers_dir() / engine.inspect("lr")["Id"]
+    logs = sorted(p.name for p in d.glob("container.log*"))
+    assert logs == ["container.log", "container.log.1"], logs
+    assert all((d / n).stat().st_size <= 8192 for n in logs)
+    out = engine.ok("logs", "lr").splitlines()
+    assert out[-1] == "line2999" and 0 < len(out) < 3000
+    lc = engine.inspect("lr")["HostConfig"]["LogConfig"]
+    assert lc == {"Type": "json-file", "Config": {"max-size": "8k", "max-file": "2"}}
+    engine.ok("create", "--name", "ll", "--log-driver", "local", "busybox", "true")
+    assert engine.inspect("ll")["HostConfig"]["LogConfig"] == {
+        "Type": "local", "Config": {"max-size": "20m", "max-file": "5"}}
+    for bad in (["--log-driver", "nosuch"], ["--log-opt", "bogus=1"],
+                ["--log-opt", "max-file=0"], ["--log-opt", "max-size=12x"],
+                ["--log-driver", "none", "--log-opt", "max-size=1m"]):
+        res = engine("run", "--rm", *bad, "busybox", "true")
+        assert res.returncode == 125 and "--log" in res.stderr, (bad, res.stderr)
+    assert len(engine.records()) == 3
+
+
+def test_init_reaps_and_forwards_signals(engine):
+    _run_bg(engine, "--name", "in1", "--init", "busybox", "sh", "-c",
+            "for i in 1 2 3; do (sleep 0.1 &); done; sleep 1000")
+    engine.wait_state("in1", lambda i: i["State"]["Running"], what="running")
+    helpers.wait_for(lambda: engine.ok("exec", "in1", "ps", "-o", "stat,comm").count("Z") == 0
+                     and "docker-init" in engine.ok("exec", "in1", "cat", "/proc/1/comm"), 10,
+                     what="orphans reaped by the init")
+    # without --init a shell as process 1 ignores SIGTERM and waits for the
+    # timeout's SIGKILL; the init forwards it and the shell dies of it
+    start = time.monotonic()
+    engine.ok("stop", "-t", "20", "in1")
+    assert time.monotonic() - start < 10
+    assert engine.inspect("in1")["State"]["ExitCode"] == 143
+    assert engine.inspect("in1")["HostConfig"]["Init"] is True
+    # an image without /sbin: the target is made in the container's layer
+    assert engine("run", "--rm", "--init", "busybox", "sh", "-c", "exit 9").returncode == 9
+    res = engine("run", "--rm", "--init", "busybox", "/no/such")
+    assert res.returncode == 127 and "/no/such" in res.stderr
+    res = engine("run", "--rm", "--init", "--isolation", "vm", "busybox", "true")
+    assert res.returncode == 125 and "--init" in res.stderr
+
+
+def test_system_prune_scope(vessel_bin, tmp_path):
+    """Docker's scope, in a data root of its own (it removes every stopped
+    container, unused network and untagged image of its data root)."""
+    eng = Engine(vessel_bin, tmp_path / "data", tmp_path / "run", tmp_path)
+    eng.ok("run", "--name", "stopped", "busybox", "true")
+    eng.ok("run", "-d", "--name", "up", "busybox", "sleep", "1000")
+    eng.ok("network", "create", "--subnet", "10.99.41.0/24", "unused-net")
+    eng.ok("volume", "create", "free-vol")
+    eng.ok("commit", "stopped", "dangling:1")
+    eng.ok("rmi", "dangling:1")
+    eng.ok("commit", "up", "tagged:1")
+    try:
+        out = eng.ok("system", "prune", "-f")
+        assert "Deleted Containers:" in out and "Deleted Networks:\nunused-net\n" in out, out
+        assert eng.ok("ps", "-a", "--format", "{{.Names}}") == "up\n"
+        assert "unused-net" not in eng.ok("network", "ls")
+        assert eng.ok("volume", "ls", "-q") == "free-vol\n"  # volumes only with --volumes
+        assert "tagged" in eng.ok("images", "--format", "{{.Repository}}")
+        eng.ok("system", "prune", "-f", "--volumes", "-a")
+        assert eng.ok("volume", "ls", "-q") == ""
+        assert "tagged" not in eng.ok("images", "--format", "{{.Repository}}")
+        assert eng.ok("ps", "-a", "--format", "{{.Names}}") == "up\n"
+        res = eng("image", "prune", "--volumes")
+        assert res.returncode == 125
+    finally:
+        eng("rm", "-f", "up")
+    assert eng.records() == []
+
+
+def test_mount_flag(engine, tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "f").write_text("from host\n")
+    out = engine.ok("run", "--rm", "--mount", f"type=bind,source={src},target=/s,readonly",
+                    "--mount", "type=tmpfs,target=/t,tmpfs-size=2m,tmpfs-mode=1770",
+                    "--mount", "source=mnt-vol,target=/v", "busybox", "sh", "-c",
+                    "cat /s/f; touch /s/x 2>/dev/null || echo ro; grep ' /t ' /proc/mounts; "
+                    "stat -c %a /t; echo kept > /v/k")
+    lines = out.splitlines()
+    assert lines[:2] == ["from host", "ro"], out
+    assert "size=2048k" in lines[2] and lines[3] == "1770", out
+    assert not (src / "x").exists()
+    assert engine.ok("run", "--rm", "--mount", "type=volume,src=mnt-vol,dst=/v,ro", "busybox",
+                     "cat", "/v/k") == "kept\n"
+    engine.ok("create", "--name", "mnt", "--mount",
+              f"type=bind,src={src},dst=/s,bind-propagation=rslave", "busybox", "true")
+    info = engine.inspect("mnt")
+    assert info["HostConfig"]["Mounts"] == [{"Type": "bind", "Source": str(src), "Target": "/s",
+                                             "BindOptions": {"Propagation": "rslave"}}]
+    m = info["Mounts"][0]
+    assert (m["Type"], m["Source"], m["Destination"], m["RW"], m["Propagation"]) == (
+        "bind", str(src), "/s", True, "rslave")
+    before = engine.records()
+    for bad, why in ((f"type=bind,source={tmp_path}/none,target=/x", "does not exist"),
+                     ("type=bind,target=/x", "needs a source"),
+                     (f"type=bind,source={src}", "target is required"),
+                     ("type=tmpfs,source=/a,target=/x", "no source"),
+                     ("type=volume,target=/x,tmpfs-size=1m", "tmpfs options"),
+                     ("type=bind,source=/etc,target=/x,bogus=1", "unknown key"),
+                     ("type=nfs,target=/x", "unsupported type"),
+                     ("type=bind,source=/etc,target=/x,readonly=maybe", "true or false"),
+                     ("type=tmpfs,target=/x,tmpfs-size=12q", "tmpfs-size")):
+        res = engine("run", "--rm", "--mount", bad, "busybox", "true")
+        assert res.returncode == 125 and why in res.stderr, (bad, res.stderr)
+    assert engine.records() == before
+    engine.ok("rm", "mnt")
+    engine.ok("volume", "rm", "mnt-vol")
+
+
 # --------------------------------------------------------------------------
 # the command matrix
 
@@ -431,6 +586,27 @@ def _tar_of(name, data):
         info.mode = 0o644
         t.addfile(info, io.BytesIO(data))
     return buf.getvalue()
+
+
+def _key_sets(out):
+    """inspect's shape: the keys of the object and of its nested objects
+    (two levels), sorted; values left out."""
+    try:
+        doc = json.loads(out)[0]
+    except (ValueError, IndexError):
+        return "<not an inspect array>"
+    # vessel's own members (docs/docker-compat.md): not Docker's shape
+    for own in ("ImageName", "MonitorPid", "VM", "Digest"):
+        doc.pop(own, None)
+    shape = {"": sorted(doc)}
+    for k, v in doc.items():
+        if isinstance(v, dict):
+            shape[k] = sorted(v)
+            for k2, v2 in v.items():
+                if isinstance(v2, dict) and k2 not in ("Labels", "Networks", "Ports",
+                                                       "ExposedPorts", "Volumes", "Tmpfs"):
+                    shape[f"{k}.{k2}"] = sorted(v2)
+    return json.dumps(shape, sort_keys=True, indent=0)
 
 
 MATRIX = [
@@ -487,9 +663,31 @@ MATRIX = [
     ("stop", ["stop", "-t", "1", "mx1"]),
     ("rm", ["rm", "mx1"]),
     ("rm-missing", ["rm", "mx1"]),
+    # events (the lifecycle above, as recorded). A duration is whole seconds
+    # before now in Docker (GetTimestamp): the second ends first.
+    ("events-wait-a-second", ["run", "--rm", "busybox", "sleep", "1.1"]),
+    ("events-lifecycle", ["events", "--since", "10m", "--until", "0s", "--filter",
+                          "container=mx1", "--format",
+                          "{{.Type}} {{.Action}} {{.Actor.Attributes.name}} "
+                          "{{.Actor.Attributes.signal}} {{.Actor.Attributes.exitCode}}"]),
+    ("events-text", ["events", "--since", "10m", "--until", "0s", "--filter", "container=mx1",
+                     "--filter", "event=create"]),
+    ("events-filter-event", ["events", "--since", "10m", "--until", "0s", "--filter",
+                             "event=die", "--filter", "container=mx1", "--format",
+                             "{{.Actor.Attributes.name}} {{.Actor.Attributes.exitCode}}"]),
+    ("events-json-keys", ["events", "--since", "10m", "--until", "0s", "--filter",
+                          "container=mx1", "--format", "{{json .}}"],
+     lambda out: [sorted(json.loads(line)) for line in out.decode().splitlines()[:1]]),
+    ("events-filter-unknown-key", ["events", "--since", "10m", "--until", "0s", "--filter",
+                                   "bogus=1", "--filter", "container=mx1", "--format",
+                                   "{{.Action}}"]),
+    ("events-filter-no-eq", ["events", "--filter", "bogus", "--until", "0s"]),
+    ("events-bad-since", ["events", "--since", "yesterday", "--until", "0s"]),
     # exec, files, diff, commit
     ("run-detached-2", ["run", "-d", "--name", "mx2", "busybox", "sleep", "1000"]),
     ("exec-echo", ["exec", "mx2", "echo", "hi"]),
+    ("inspect-shape", ["inspect", "mx2"], _key_sets),
+    ("image-inspect-shape", ["image", "inspect", "busybox"], _key_sets),
     ("exec-exit", ["exec", "mx2", "sh", "-c", "exit 4"]),
     ("exec-missing-ctr", ["exec", "nosuch-ctr", "true"]),
     ("exec-touch", ["exec", "mx2", "touch", "/newfile"]),
@@ -515,6 +713,70 @@ MATRIX = [
     ("rm-force", ["rm", "-f", "mx2"]),
     # logs, wait of several
     ("run-logs", ["run", "--name", "mx3", "busybox", "sh", "-c", "echo one; echo two"]),
+    ("run-log-driver-none", ["run", "--name", "mx6", "--log-driver", "none", "busybox", "echo",
+                             "x"]),
+    ("logs-driver-none", ["logs", "mx6"]),
+    ("inspect-log-config", ["inspect", "-f", "{{.HostConfig.LogConfig.Type}}", "mx6"]),
+    ("rm-mx6", ["rm", "mx6"]),
+    ("run-log-driver-bad", ["run", "--rm", "--log-driver", "nosuch", "busybox", "true"]),
+    ("run-log-opt-bad", ["run", "--rm", "--log-opt", "bogus=1", "busybox", "true"]),
+    ("run-log-opt-size", ["run", "--rm", "--log-opt", "max-size=1m", "--log-opt", "max-file=2",
+                          "busybox", "echo", "rotated"]),
+    ("run-labels", ["run", "--name", "mx7", "-l", "a=1", "--label", "b", "busybox", "true"]),
+    ("inspect-labels", ["inspect", "-f", "{{json .Config.Labels}}", "mx7"]),
+    ("ps-filter-label", ["ps", "-a", "--filter", "label=a=1", "--filter", "label=b",
+                         "--format", "{{.Names}}"]),
+    ("rm-mx7", ["rm", "mx7"]),
+    # --mount
+    ("mount-bind-ro", ["run", "--rm", "--mount", "type=bind,source=/etc,target=/h,readonly",
+                       "busybox", "sh", "-c", "test -f /h/hostname && touch /h/x"]),
+    ("mount-tmpfs", ["run", "--rm", "--mount", "type=tmpfs,target=/t,tmpfs-size=1m,tmpfs-mode=1770",
+                     "busybox", "sh", "-c", "grep ' /t ' /proc/mounts; stat -c %a /t"]),
+    ("mount-volume-write", ["run", "--rm", "--mount", "source=compat-mvol,target=/v", "busybox",
+                            "sh", "-c", "echo kept > /v/f"]),
+    ("mount-volume-read", ["run", "--rm", "--mount", "type=volume,src=compat-mvol,dst=/v,ro",
+                           "busybox", "sh", "-c", "cat /v/f; touch /v/g"]),
+    ("mount-inspect", ["run", "--name", "mx8", "--mount", "type=volume,target=/anon",
+                       "--mount", "type=tmpfs,destination=/t", "busybox", "true"]),
+    ("mount-inspect-mounts", ["inspect", "-f", "{{range .Mounts}}{{.Type}} {{.Destination}} "
+                              "{{.RW}} {{.Mode}};{{end}}", "mx8"]),
+    ("mount-inspect-hostconfig", ["inspect", "-f", "{{json .HostConfig.Mounts}}", "mx8"]),
+    ("rm-mx8", ["rm", "-v", "mx8"]),
+    ("volume-rm-mvol", ["volume", "rm", "compat-mvol"]),
+    ("mount-bind-missing-source", ["run", "--rm", "--mount",
+                                   "type=bind,source=/no/such/dir,target=/x", "busybox", "true"]),
+    ("mount-no-target", ["run", "--rm", "--mount", "type=bind,source=/etc", "busybox", "true"]),
+    ("mount-bad-key", ["run", "--rm", "--mount", "type=bind,source=/etc,target=/x,bogus=1",
+                       "busybox", "true"]),
+    ("mount-bad-type", ["run", "--rm", "--mount", "type=npipe,source=/etc,target=/x",
+                        "busybox", "true"]),
+    # --init
+    ("run-init-pid1", ["run", "--rm", "--init", "busybox", "cat", "/proc/1/comm"]),
+    ("run-init-exit", ["run", "--rm", "--init", "busybox", "sh", "-c", "exit 7"]),
+    ("run-init-reaps", ["run", "--rm", "--init", "busybox", "sh", "-c",
+                        "(sleep 0.1 &); sleep 0.6; ps -o stat | grep -c Z"]),
+    ("run-init-inspect", ["create", "--name", "mx9", "--init", "busybox", "true"]),
+    ("inspect-init", ["inspect", "-f", "{{.HostConfig.Init}} {{.Path}} {{.Args}}", "mx9"]),
+    ("rm-mx9", ["rm", "mx9"]),
+    # system prune: Docker's scope
+    ("prune-stopped", ["run", "--name", "mx10", "busybox", "true"]),
+    ("prune-running", ["run", "-d", "--name", "mx11", "busybox", "sleep", "1000"]),
+    ("prune-volume", ["volume", "create", "compat-pvol"]),
+    ("prune-kept-volume", ["volume", "create", "compat-kvol"]),
+    ("prune-volume-user", ["create", "--name", "mx12", "-v", "compat-kvol:/k", "busybox",
+                           "true"]),
+    ("system-prune", ["system", "prune", "-f", "--volumes"],
+     lambda out: [line for line in out.decode().splitlines() if line.endswith(":")] +
+     sorted(line for line in out.decode().splitlines() if line.startswith("compat-"))),
+    ("ps-after-system-prune", ["ps", "-a", "--format", "{{.Names}}"]),
+    ("volumes-after-system-prune", ["volume", "ls", "--format", "{{.Name}}"],
+     lambda out: sorted(n for n in out.decode().split() if n.startswith("compat-"))),
+    ("prune-cleanup", ["rm", "-f", "-v", "mx11", "mx12"]),
+    ("rm-force-missing", ["rm", "-f", "nosuch-ctr"]),
+    ("rm-missing-no-force", ["rm", "nosuch-ctr"]),
+    ("prune-cleanup-volume", ["volume", "rm", "compat-kvol"]),
+    ("system-prune-usage", ["system", "prune", "extra"]),
+    ("run-detach-keys-bad", ["run", "--rm", "--detach-keys", "ctrl-1", "busybox", "true"]),
     ("logs", ["logs", "mx3"]),
     ("logs-tail", ["logs", "--tail", "1", "mx3"]),
     ("logs-since", ["logs", "--since", "1h", "mx3"]),
@@ -553,6 +815,10 @@ MATRIX = [
     ("volume-inspect", ["volume", "inspect", "-f", "{{.Name}} {{.Driver}}", "compat-vol"]),
     ("volume-rm", ["volume", "rm", "compat-vol"]),
     ("volume-rm-missing", ["volume", "rm", "compat-vol"]),
+    ("events-wait-a-second-2", ["run", "--rm", "busybox", "sleep", "1.1"]),
+    ("events-volume", ["events", "--since", "10m", "--until", "0s", "--filter", "type=volume",
+                       "--filter", "volume=compat-vol", "--format",
+                       "{{.Type}} {{.Action}} {{.Actor.ID}} {{.Actor.Attributes.driver}}"]),
     ("run-anon-volume", ["run", "--name", "mx5", "-v", "/data", "busybox", "true"]),
     ("volume-ls-anon", ["volume", "ls", "-q"], lambda out: len(out.split())),
     ("rm-v", ["rm", "-v", "mx5"]),
@@ -611,10 +877,13 @@ def _documented_differences():
 
 
 def _cleanup(argv0, env):
-    for name in ("mx1", "mx2", "mx3", "mx4", "mx5"):
+    for name in ("mx1", "mx2", "mx3", "mx4", "mx5", "mx6", "mx7", "mx8", "mx9", "mx10", "mx11",
+                 "mx12"):
         subprocess.run([*argv0, "rm", "-f", "-v", name], env=env, capture_output=True)
     subprocess.run([*argv0, "rmi", "compat-img:1"], env=env, capture_output=True)
     subprocess.run([*argv0, "volume", "rm", "compat-vol"], env=env, capture_output=True)
+    for vol in ("compat-mvol", "compat-pvol", "compat-kvol"):
+        subprocess.run([*argv0, "volume", "rm", vol], env=env, capture_output=True)
     subprocess.run([*argv0, "volume", "prune", "-f"], env=env, capture_output=True)
 
 

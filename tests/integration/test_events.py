@@ -1,0 +1,131 @@
+"""`vessel events` (issue 17): the engine's event log, written by the
+commands themselves (no daemon) into <data-root>/events.log, read and
+followed by `events` in Docker's shape. The same-as-Docker checks are
+rows of test_docker_compat.py's matrix; these cover what the matrix cannot:
+following, concurrent writers, a line cut by a crash, rotation."""
+
+import json
+import subprocess
+import threading
+import time
+
+import pytest
+
+import helpers
+from test_engine import Engine, engine, engine_data  # noqa: F401 (fixtures)
+
+
+@pytest.fixture(autouse=True)
+def fresh_log(engine):
+    """The data root is the module's: each test starts with no event log."""
+    for name in ("events.log", "events.log.1"):
+        (engine.data_root / name).unlink(missing_ok=True)
+
+
+def _events(engine, *args):
+    out = engine.ok("events", "--since", "10m", "--until", str(time.time() + 0.2), *args)
+    return out.splitlines()
+
+
+def _json_events(engine, *args):
+    return [json.loads(line) for line in _events(engine, "--format", "{{json .}}", *args)]
+
+
+def test_run_records_docker_lifecycle(engine):
+    assert engine("run", "--name", "ev1", "-l", "team=blue", "busybox", "sh", "-c",
+                  "exit 3").returncode == 3
+    engine.ok("rm", "ev1")
+    evs = _json_events(engine, "--filter", "container=ev1")
+    assert [e["Action"] for e in evs] == ["create", "attach", "start", "die", "destroy"]
+    die = evs[3]
+    assert die["Type"] == "container" and die["status"] == "die" and die["from"] == "busybox"
+    assert die["Actor"]["Attributes"] == {"exitCode": "3", "image": "busybox", "name": "ev1",
+                                          "team": "blue"}
+    assert die["Actor"]["ID"] == die["id"] and len(die["id"]) == 64
+    assert die["time"] == die["timeNano"] // 10**9
+    # filters: label, event, type, and the default text line
+    assert len(_events(engine, "--filter", "label=team=blue")) == 5
+    assert _events(engine, "--filter", "label=team=red") == []
+    text = _events(engine, "--filter", "event=die", "--filter", "container=ev1")
+    assert len(text) == 1 and " container die " in text[0]
+    assert text[0].endswith("(exitCode=3, image=busybox, name=ev1, team=blue)")
+    assert _events(engine, "--filter", "type=volume") == []
+
+
+def test_follow_prints_new_events_until(engine):
+    p = engine.popen("events", "--format", "{{.Action}} {{.Actor.Attributes.name}}",
+                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        # only events from now on: an earlier one is not shown
+        time.sleep(0.3)
+        engine.ok("create", "--name", "evf", "busybox", "true")
+        lines = []
+
+        def reader():
+            for line in p.stdout:
+                lines.append(line.strip())
+
+        t = threading.Thread(target=reader, daemon=True)
+        t.start()
+        helpers.wait_for(lambda: "create evf" in lines, 10, what="the create event to follow")
+        engine.ok("rm", "evf")
+        helpers.wait_for(lambda: "destroy evf" in lines, 10, what="the destroy event")
+    finally:
+        p.terminate()
+        p.wait(timeout=10)
+    # --until in the future: follows, then ends by itself
+    start = time.monotonic()
+    res = engine("events", "--until", str(time.time() + 1.5))
+    assert res.returncode == 0, res.stderr
+    assert 1.0 < time.monotonic() - start < 8
+
+
+def test_concurrent_writers_lose_nothing(engine):
+    n = 24
+
+    def create(i):
+        engine.ok("volume", "create", f"evv{i}")
+
+    threads = [threading.Thread(target=create, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    raw = (engine.data_root / "events.log").read_text().splitlines()
+    assert all(json.loads(line)["Type"] == "volume" for line in raw)
+    names = sorted(e["Actor"]["ID"] for e in _json_events(engine, "--filter", "type=volume"))
+    assert names == sorted(f"evv{i}" for i in range(n))
+
+
+def test_line_cut_by_a_crash_is_skipped_not_merged(engine):
+    engine.ok("volume", "create", "before")
+    log = engine.data_root / "events.log"
+    with open(log, "a") as f:
+        f.write('{"status":"create","id":"cut-by-cra')  # a writer killed mid-line
+    engine.ok("volume", "create", "after")
+    assert [e["Actor"]["ID"] for e in _json_events(engine)] == ["before", "after"]
+    assert log.read_text().splitlines()[1] == '{"status":"create","id":"cut-by-cra'
+
+
+def test_rotation_keeps_reading_across_files(engine):
+    engine.ok("volume", "create", "rot-old")
+    log = engine.data_root / "events.log"
+    # fill the log past its 4 MiB limit with lines that are not events
+    with open(log, "a") as f:
+        f.write(("x" * 1023 + "\n") * 4100)
+    engine.ok("volume", "create", "rot-new")
+    assert (engine.data_root / "events.log.1").stat().st_size > 4 << 20
+    assert log.stat().st_size < 4096
+    ids = [e["Actor"]["ID"] for e in _json_events(engine, "--filter", "type=volume")]
+    assert ids == ["rot-old", "rot-new"]
+
+
+def test_bad_input(engine):
+    res = engine("events", "--since", "yesterday")
+    assert res.returncode == 1 and "--since" in res.stderr and "yesterday" in res.stderr
+    res = engine("events", "--filter", "nokey", "--until", "0s")
+    assert res.returncode == 125 and "KEY=VALUE" in res.stderr
+    res = engine("events", "--until", "0s", "--format", "{{.Action")
+    assert res.returncode == 1 and "template" in res.stderr
+    res = engine("events", "extra")
+    assert res.returncode == 125
