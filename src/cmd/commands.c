@@ -46,6 +46,8 @@ const struct vs_command vs_commands[] = {
     {"update", cmd_engine_update, E, "change containers' resource limits and restart policy"},
     {"export", cmd_engine_export, E, "write a container's filesystem as a tar archive"},
     {"version", cmd_engine_version, E, "show the version"},
+    {"unshare", cmd_engine_unshare, E,
+     "run a command in the rootless engine's user and mount namespaces"},
     {"monitor", cmd_engine_monitor, E | H, "supervise one container; started by run"},
     /* Engine: Docker's container group (every container command again). */
     {"container", vs_cmd_group, E, "manage containers (every container command, and ls, prune)"},
