@@ -369,3 +369,27 @@ def test_rootless_no_subuid_entry_is_one_clear_error(rl):
     finally:
         subprocess.run(["userdel", name], capture_output=True)
         shutil.rmtree(top, ignore_errors=True)
+
+
+def test_rootless_overlay_not_a_copy_and_commit_keeps_deletions(rl):
+    """The root is an overlay in the engine's mount namespace (userxattr:
+    never a copy of the image), and what a container deletes stays deleted
+    in a commit (whiteouts and opaque dirs made in the user namespace)."""
+    rl.ok("run", "-d", "--name", "ov", "busybox", "sh", "-c",
+          "rm /bin/vi && rm -r /usr && mkdir /usr && echo new > /usr/only && exec sleep 300")
+    try:
+        helpers.wait_for(lambda: rl.run("exec", "ov", "ls", "/usr").stdout == "only\n",
+                         what="the container's changes")
+        cid = rl.ok("inspect", "--format", "{{.Id}}", "ov").strip()
+        mounts = Path(f"/proc/{rl.pause_pid()}/mountinfo").read_text().splitlines()
+        roots = [m for m in mounts if cid in m.split()[4]]
+        assert any(" - overlay " in m for m in roots), roots
+        assert any("userxattr" in m for m in roots), roots
+        # Not on the host: the host's mount table never sees it.
+        assert cid not in Path("/proc/self/mountinfo").read_text()
+        rl.ok("commit", "ov", "ovimg:1")
+    finally:
+        rl.run("rm", "-f", "ov")
+    out = rl.ok("run", "--rm", "ovimg:1", "sh", "-c", "ls /usr; test -e /bin/vi; echo vi=$?")
+    assert out == "only\nvi=1\n", out
+    rl.ok("rmi", "ovimg:1")
