@@ -87,11 +87,11 @@ class RootlessUser:
                 "HOME": str(self.home), "XDG_RUNTIME_DIR": str(self.xdg), "USER": self.name,
                 "LANG": "C"}
 
-    def run(self, *args, timeout=60, binary=None):
+    def run(self, *args, timeout=60, binary=None, prefix=()):
         """Output through files: a detached container inherits them."""
         with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
             res = subprocess.run(
-                ["setpriv", "--reuid", str(self.uid), "--regid", str(self.gid), "--init-groups",
+                [*prefix, "setpriv", "--reuid", str(self.uid), "--regid", str(self.gid), "--init-groups",
                  binary or str(self.binary), *map(str, args)],
                 stdout=out, stderr=err, stdin=subprocess.DEVNULL, timeout=timeout,
                 env=self.env(), cwd=str(self.home))
@@ -393,3 +393,59 @@ def test_rootless_overlay_not_a_copy_and_commit_keeps_deletions(rl):
     out = rl.ok("run", "--rm", "ovimg:1", "sh", "-c", "ls /usr; test -e /bin/vi; echo vi=$?")
     assert out == "only\nvi=1\n", out
     rl.ok("rmi", "ovimg:1")
+
+
+def _tun_open_to(rl):
+    res = subprocess.run(["setpriv", "--reuid", str(rl.uid), "--regid", str(rl.gid),
+                          "--clear-groups", "sh", "-c", "exec 3<>/dev/net/tun"],
+                         capture_output=True)
+    return res.returncode == 0
+
+
+def test_rootless_pasta_without_tun_is_refused(rl):
+    if shutil.which("pasta") is None:
+        pytest.skip("pasta (Debian's passt) is not installed")
+    if _tun_open_to(rl):
+        pytest.skip("/dev/net/tun is open to unprivileged users here: nothing to refuse")
+    res = rl.run("run", "--rm", "--network", "pasta", "-p", "127.0.0.1:18080:80", "busybox",
+                 "true")
+    assert res.returncode == 125
+    assert res.stderr.count("\n") == 1, res.stderr
+    assert "--network pasta: pasta needs /dev/net/tun" in res.stderr, res.stderr
+    assert rl.container_ids() == []
+
+
+def test_rootless_pasta_publishes_a_port(rl, tmp_path):
+    """-p through pasta answers on 127.0.0.1 of the network namespace the
+    user ran vessel in (a test namespace with a veth pair for a route)."""
+    if shutil.which("pasta") is None:
+        pytest.skip("pasta (Debian's passt) is not installed")
+    if not _tun_open_to(rl):
+        pytest.skip("/dev/net/tun is mode %o root-only on this host: pasta (and slirp4netns) "
+                    "cannot run for an unprivileged user" % stat.S_IMODE(
+                        os.stat("/dev/net/tun").st_mode))
+    ns = "vsrl" + os.urandom(3).hex()
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    nsx = ["ip", "netns", "exec", ns]
+    try:
+        for cmd in (["ip", "link", "set", "lo", "up"],
+                    ["ip", "link", "add", "va", "type", "veth", "peer", "name", "vb"],
+                    ["ip", "addr", "add", "10.231.0.2/24", "dev", "va"],
+                    ["ip", "link", "set", "va", "up"], ["ip", "link", "set", "vb", "up"],
+                    ["ip", "route", "add", "default", "via", "10.231.0.1"]):
+            subprocess.run(nsx + cmd, check=True)
+        rl.ok("run", "-d", "--name", "web", "--network", "pasta", "-p", "127.0.0.1:18080:80",
+              "busybox", "sh", "-c",
+              "mkdir /www && echo hello-pasta > /www/index.html && exec httpd -f -p 80 -h /www",
+              prefix=nsx)
+        fetch = [*nsx, "python3", "-c",
+                 "import urllib.request as u;"
+                 "print(u.urlopen('http://127.0.0.1:18080/', timeout=2).read().decode())"]
+        helpers.wait_for(lambda: subprocess.run(fetch, capture_output=True, text=True)
+                         .stdout.strip() == "hello-pasta", what="the published port")
+        pasta = int((rl.data_root / "containers").glob("*/pasta.pid").__next__().read_text())
+        rl.ok("rm", "-f", "web")
+        helpers.wait_for(lambda: not helpers.pid_alive(pasta), what="pasta's end")
+    finally:
+        rl.run("rm", "-f", "web")
+        subprocess.run(["ip", "netns", "del", ns])
