@@ -449,3 +449,14 @@ def test_rootless_pasta_publishes_a_port(rl, tmp_path):
     finally:
         rl.run("rm", "-f", "web")
         subprocess.run(["ip", "netns", "del", ns])
+
+
+@pytest.mark.parametrize("flags", [["--userns=keep-id"], ["--userns=auto"],
+                                   ["--uidmap", "0:1:1000"]])
+def test_rootless_own_mappings_refused_with_the_reason(rl, flags):
+    res = rl.run("run", "--rm", *flags, "busybox", "true")
+    assert res.returncode == 125
+    assert res.stderr.count("\n") == 1, res.stderr
+    assert "the rootless engine cannot give a container id mappings of its own yet" in \
+        res.stderr, res.stderr
+    assert rl.container_ids() == []
