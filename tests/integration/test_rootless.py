@@ -460,3 +460,34 @@ def test_rootless_own_mappings_refused_with_the_reason(rl, flags):
     assert "the rootless engine cannot give a container id mappings of its own yet" in \
         res.stderr, res.stderr
     assert rl.container_ids() == []
+
+
+def test_rootless_push_and_pull(rl, tmp_path):
+    """push and pull against docker-registry on 127.0.0.1 (as
+    test_registry.py does), from the user's namespaces."""
+    from test_registry import Registry
+    reg = Registry(tmp_path, "reg")
+    try:
+        ref = f"{reg.host}/rl/busybox:1"
+        rl.ok("tag", "busybox", ref)
+        rl.ok("push", ref)
+        rl.ok("rmi", ref)
+        assert ref not in rl.ok("images", "--format", "{{.Repository}}:{{.Tag}}")
+        rl.ok("pull", ref)
+        assert rl.ok("run", "--rm", ref, "echo", "pulled") == "pulled\n"
+        rl.ok("rmi", ref)
+    finally:
+        reg.stop()
+
+
+def test_rootless_build(rl):
+    ctx = rl.home / "ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text(
+        'FROM busybox\nRUN echo built > /built && rm /bin/vi\nCMD ["cat", "/built"]\n')
+    os.chown(ctx, rl.uid, rl.gid)
+    os.chown(ctx / "Dockerfile", rl.uid, rl.gid)
+    rl.ok("build", "-t", "built:1", ctx)
+    assert rl.ok("run", "--rm", "built:1") == "built\n"
+    assert "vi=1" in rl.ok("run", "--rm", "built:1", "sh", "-c", "test -e /bin/vi; echo vi=$?")
+    rl.ok("rmi", "built:1")
