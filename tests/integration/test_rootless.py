@@ -491,3 +491,27 @@ def test_rootless_build(rl):
     assert rl.ok("run", "--rm", "built:1") == "built\n"
     assert "vi=1" in rl.ok("run", "--rm", "built:1", "sh", "-c", "test -e /bin/vi; echo vi=$?")
     rl.ok("rmi", "built:1")
+
+
+def test_rootless_image_cannot_set_overlay_xattrs(rl):
+    """An image's tar entry with user.overlay.* xattrs (what the rootless
+    engine's overlay reads, with userxattr) is unpacked without them; other
+    user xattrs are kept."""
+    tar = rl.home / "x.tar"
+    with tarfile.open(tar, "w", format=tarfile.PAX_FORMAT) as t:
+        d = tarfile.TarInfo("steer")
+        d.type, d.mode = tarfile.DIRTYPE, 0o755
+        d.pax_headers = {"SCHILY.xattr.user.overlay.opaque": "y",
+                         "SCHILY.xattr.user.overlay.redirect": "/etc",
+                         "SCHILY.xattr.user.kept": "v"}
+        t.addfile(d)
+    os.chown(tar, rl.uid, rl.gid)
+    rl.ok("import", tar, "steer:1")
+    try:
+        found = list(rl.data_root.glob("layers/**/steer"))
+        assert found, "the unpacked layer's directory"
+        names = set(os.listxattr(found[0]))
+        assert "user.kept" in names, names
+        assert not {n for n in names if n.startswith("user.overlay.")}, names
+    finally:
+        rl.ok("rmi", "steer:1")
