@@ -39,9 +39,14 @@ cleanup() {
 	for c in $(as_user "$vessel" ps -aq 2>/dev/null); do as_user "$vessel" rm -f "$c" >/dev/null 2>&1; done
 	p=$(cat "$tmp/xdg/vessel/pause.pid" 2>/dev/null)
 	[ -n "$p" ] && [ "$(cat /proc/$p/comm 2>/dev/null)" = vessel-pause ] && kill "$p"
-	[ -n "${podman_ok:-}" ] && as_user podman --root "$tmp/home/pstore" --runroot "$tmp/xdg/prun" system migrate >/dev/null 2>&1
+	# What else runs as the user (podman's own pause process) ends too:
+	# found by uid, killed by pid.
 	sleep 0.3
-	userdel "$user" 2>/dev/null
+	for d in /proc/[0-9]*; do
+		[ "$(awk '/^Uid:/ {print $2}' "$d/status" 2>/dev/null)" = "$uid" ] && kill "${d#/proc/}" 2>/dev/null
+	done
+	sleep 0.3
+	userdel "$user" || echo "rootless: userdel $user failed: remove it by hand" >&2
 	for f in subuid subgid; do sed -i "/^$user:/d" /etc/$f; done
 	rm -rf "$tmp"
 }
