@@ -7,6 +7,10 @@ PKGS="build-essential pkg-config libjson-c-dev libseccomp-dev libcap-dev libmd-d
 libmnl-dev libnftables-dev nftables \
 libarchive-dev libssl-dev libcurl4-openssl-dev libcmocka-dev python3 python3-pytest busybox-static \
 iproute2 procps"
+# The rootless engine (docs/rootless.md, test_rootless.py): newuidmap and
+# newgidmap map a user's /etc/subuid range into its namespace; pasta (passt)
+# is --network pasta.
+PKGS="$PKGS uidmap passt"
 # The arm64 cross build whose unit tests `make test` runs under qemu-user
 # (Debian multiarch). VESSEL_CROSS=0 leaves it out.
 CROSS_PKGS=""

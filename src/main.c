@@ -3,6 +3,7 @@
 #include "cmd/dispatch.h"
 #include "cmd/options.h"
 #include "engine/config.h"
+#include "engine/rootless.h"
 #include "version.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -11,6 +12,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+/* The system-wide file's data root is root's engine's: the rootless engine
+ * keeps its own default (docs/rootless.md). */
+static bool from_system_file(const struct vs_config *cfg)
+{
+        const char *sys = getenv("VESSEL_SYSTEM_CONFIG");
+        const char *origin = cfg->origin[VS_CK_DATA_ROOT];
+        return origin && strcmp(origin, sys && *sys ? sys : VS_CONFIG_SYSTEM_PATH) == 0;
+}
 
 /* The configuration file layers and the engine data root's precedence:
  * --data-root > $VESSEL_ROOT > config files > built-in. The monitor takes
@@ -37,9 +48,12 @@ static int load_config(const char *name, int argc, char **argv)
         if (env && *env) {
                 vs_globals.data_root = env;
                 vs_globals.data_root_source = "environment (VESSEL_ROOT)";
-        } else if (cfg->data_root) {
+        } else if (cfg->data_root && !(vs_rootless() && from_system_file(cfg))) {
                 vs_globals.data_root = cfg->data_root;
                 vs_globals.data_root_source = cfg->origin[VS_CK_DATA_ROOT];
+        } else if (vs_rootless()) {
+                vs_globals.data_root = vs_rootless_data_dir();
+                vs_globals.data_root_source = "default (rootless)";
         } else {
                 vs_globals.data_root = "/var/lib/vessel";
                 vs_globals.data_root_source = "default";
@@ -115,6 +129,13 @@ int main(int argc, char **argv)
         if (cmd == NULL) {
                 fprintf(stderr, "vessel: unknown command '%s'\nTry 'vessel --help'.\n", name);
                 return 2;
+        }
+        if (vs_globals.mode == VS_MODE_ENGINE && geteuid() != 0 && strcmp(name, "version") != 0 &&
+            strcmp(name, "help") != 0) {
+                /* An ordinary user's engine: in its own namespaces. */
+                vs_error *err = NULL;
+                if (vs_rootless_enter(&err) < 0)
+                        return vs_report_error(&err);
         }
         if (vs_globals.mode == VS_MODE_ENGINE && load_config(name, sub_argc, sub_argv) < 0)
                 return 1;

@@ -137,6 +137,7 @@ int cmd_engine_exec(int argc, char **argv);
 int cmd_engine_cp(int argc, char **argv);
 int cmd_engine_commit(int argc, char **argv);
 int cmd_engine_info(int argc, char **argv);
+int cmd_engine_unshare(int argc, char **argv); /* src/cmd/unshare.c */
 int cmd_vm(int argc, char **argv);
 int cmd_network_create(int argc, char **argv);
 int cmd_network_ls(int argc, char **argv);

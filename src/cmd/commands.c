@@ -45,6 +45,8 @@ const struct vs_command vs_commands[] = {
     {"info", cmd_engine_info, E, "show the configuration files in force and the settings"},
     {"vm", cmd_vm, E, "microVM backend: build or report the guest kernel"},
     {"port", cmd_engine_port, E, "list a container's published ports"},
+    {"unshare", cmd_engine_unshare, E,
+     "run a command in the rootless engine's user and mount namespaces"},
     {"update", cmd_engine_update, E, "change containers' resource limits and restart policy"},
     {"export", cmd_engine_export, E, "write a container's filesystem as a tar archive"},
     {"version", cmd_engine_version, E, "show the version"},

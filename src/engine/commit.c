@@ -2,6 +2,7 @@
  * image (with the container's config, changed by Dockerfile instructions),
  * and the list of its changes. */
 #include "engine/engine.h"
+#include "engine/rootless.h"
 #include "image/image.h"
 #include "runtime/container.h"
 #include "util/cleanup.h"
@@ -270,7 +271,10 @@ int vs_engine_commit(struct vs_engine *e, struct vs_ctr *c, const char *ref,
                 r = vs_image_rootfs_prepare_dir(img, c->dir, err);
         vs_ctr_refresh(e, c);
         bool paused = false;
-        if (r == 0 && o->pause && c->state.running) {
+        /* The rootless engine's containers have no cgroup to freeze them
+         * with (no limits asked): they are committed running, as podman
+         * commits by default. */
+        if (r == 0 && o->pause && c->state.running && !vs_rootless()) {
                 /* A consistent snapshot: nothing writes while the layer is
                  * packed. Held and counted (also when the user paused it: an
                  * unpause meanwhile leaves it frozen until we are done); if

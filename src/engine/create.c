@@ -3,6 +3,7 @@
  * a bad value fails before anything exists, with an error naming the flag. */
 #include "engine/config.h"
 #include "engine/engine.h"
+#include "engine/rootless.h"
 #include "vm/vm.h"
 #include "image/image.h"
 #include "runtime/caps.h"
@@ -649,9 +650,27 @@ static void add_default_ulimits(json_object *ul)
         }
 }
 
+/* The first resource-limit flag given, or NULL. */
+static const char *first_limit_flag(const struct vs_run_flags *f)
+{
+        if (f->memory || f->memory_swap)
+                return "--memory";
+        if (f->cpus || f->cpu_shares || f->cpuset_cpus)
+                return "--cpus";
+        if (f->pids_limit && strcmp(f->pids_limit, "0") != 0 && strcmp(f->pids_limit, "-1") != 0)
+                return "--pids-limit";
+        if (f->blkio_weight || f->device_read_bps || f->device_write_bps || f->device_read_iops ||
+            f->device_write_iops)
+                return "--blkio-weight";
+        return NULL;
+}
+
 static int parse_resources(const struct vs_run_flags *f, json_object *hc, vs_error **err)
 {
         int64_t v;
+        const char *limit = vs_rootless() ? first_limit_flag(f) : NULL;
+        if (limit && vs_rootless_limits(limit, err) < 0)
+                return -1;
         int64_t memory = 0;
         if (f->memory) {
                 if (vs_parse_size("--memory", f->memory, &memory, err) < 0)
@@ -707,7 +726,8 @@ static int parse_resources(const struct vs_run_flags *f, json_object *hc, vs_err
                 if (parse_int("--pids-limit", f->pids_limit, -1, INT64_MAX, &v, err) < 0)
                         return -1;
                 json_object_object_add(hc, "PidsLimit", json_object_new_int64(v <= 0 ? -1 : v));
-        } else if (vs_config_get()->pids_limit > 0) {
+        } else if (vs_config_get()->pids_limit > 0 && !vs_rootless()) {
+                /* Not the rootless engine's default: it has no cgroup. */
                 json_object_object_add(hc, "PidsLimit",
                                        json_object_new_int64(vs_config_get()->pids_limit));
         }

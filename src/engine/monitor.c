@@ -14,6 +14,7 @@
 #include "runtime/cgroup.h"
 #include "runtime/container.h"
 #include "runtime/state.h"
+#include "engine/pasta.h"
 #include "util/cleanup.h"
 #include "util/exitcode.h"
 #include "util/fs.h"
@@ -369,6 +370,8 @@ static bool backoff(struct monitor *m, int64_t ms)
 static void final_cleanup(struct monitor *m, int exit_code)
 {
         _cleanup_error_ vs_error *err = NULL;
+        /* pasta holds the container's network namespace: end it with it. */
+        vs_pasta_stop(m->c);
         if (vs_engine_umount_rootfs(m->c, &err) < 0)
                 warn_error(&err);
         if (m->c->hc.auto_remove) {

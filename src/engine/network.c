@@ -13,6 +13,7 @@
 
 #include "engine/config.h"
 #include "engine/engine.h"
+#include "engine/pasta.h"
 #include "image/image.h"
 #include "net/net.h"
 #include "vm/vm.h"
@@ -32,7 +33,8 @@ static const char *hc_str(json_object *hc, const char *k)
 static bool builtin_mode(const char *mode)
 {
         return strcmp(mode, "none") == 0 || strcmp(mode, "host") == 0 ||
-               strcmp(mode, "default") == 0 || strncmp(mode, CONTAINER_PREFIX, 10) == 0;
+               strcmp(mode, "default") == 0 || strcmp(mode, VS_NET_PASTA) == 0 ||
+               strncmp(mode, CONTAINER_PREFIX, 10) == 0;
 }
 
 static json_object *strv_to_json(char **v)
@@ -71,6 +73,15 @@ static int check_no_net_flags(const struct vs_run_flags *f, const char *mode, vs
                                        "%s: needs --network bridge or a user-defined network "
                                        "(not '%s')",
                                        v[i].flag, mode);
+        return 0;
+}
+
+/* pasta publishes ports (-p); the other address flags need a bridge. */
+static int check_pasta_flags(const struct vs_run_flags *f, vs_error **err)
+{
+        if (f->publish_all || f->ip || f->ip6 || f->mac_address || f->net_aliases)
+                return vs_fail(err, "--network pasta: takes -p only (not -P, --ip, --ip6, "
+                                    "--mac-address or --network-alias)");
         return 0;
 }
 
@@ -213,8 +224,9 @@ int vs_engine_net_check(struct vs_engine *e, const struct vs_run_flags *f, json_
         if (check_dns(f, err) < 0 || check_add_hosts(f, hc, err) < 0)
                 return -1;
         json_object_object_add(hc, "NetworkMode", json_object_new_string(mode));
+        bool pasta = strcmp(mode, VS_NET_PASTA) == 0;
         if (builtin_mode(mode)) {
-                if (check_no_net_flags(f, mode, err) < 0)
+                if ((pasta ? check_pasta_flags(f, err) : check_no_net_flags(f, mode, err)) < 0)
                         return -1;
                 if (strncmp(mode, CONTAINER_PREFIX, 10) == 0 &&
                     check_container_mode(e, f, mode, hc, err) < 0)
@@ -241,6 +253,8 @@ int vs_engine_net_check(struct vs_engine *e, const struct vs_run_flags *f, json_
                 if (vs_net_parse_port(f->publish[i], ports, err) < 0)
                         return -1;
         json_object_object_add(hc, "PublishAllPorts", json_object_new_boolean(f->publish_all));
+        if (pasta && vs_pasta_check(ports, err) < 0)
+                return -1;
         if (json_object_object_get(hc, "CniNetwork")) {
                 json_object_object_foreach(ports, key, arr)
                 {
@@ -442,6 +456,9 @@ static json_object *cni_settings(const struct vs_ctr *c, const char *name)
 
 int vs_engine_net_attach(struct vs_engine *e, const struct vs_ctr *c, pid_t pid, vs_error **err)
 {
+        const char *mode = hc_str(c->host_config, "NetworkMode");
+        if (mode && strcmp(mode, VS_NET_PASTA) == 0)
+                return vs_pasta_start(c, pid, err);
         const char *cni = hc_str(c->host_config, "CniNetwork");
         if (cni && cni_attach(c, cni, pid, err) < 0)
                 return vs_error_wrap(err, "cannot connect container %s to CNI network '%s'",
@@ -459,6 +476,7 @@ int vs_engine_net_attach(struct vs_engine *e, const struct vs_ctr *c, pid_t pid,
 
 int vs_engine_net_release(struct vs_engine *e, const struct vs_ctr *c, vs_error **err)
 {
+        vs_pasta_stop(c);
         if (hc_str(c->host_config, "CniNetwork")) {
                 _cleanup_free_ char *cache = NULL;
                 _cleanup_strv_ char **dirs = NULL;

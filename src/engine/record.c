@@ -1,6 +1,7 @@
 /* Container records: <data-root>/containers/<id>/record.json, written
  * atomically under a flock on the container's directory. */
 #include "engine/engine.h"
+#include "engine/rootless.h"
 #include "image/image.h"
 #include "runtime/state.h"
 #include "util/cleanup.h"
@@ -31,12 +32,16 @@ static void clear_fields(struct vs_ctr *c);
  * See docs/engine.md, "Runtime state". */
 static int derive_runtime_root(const char *data_root, char **out, vs_error **err)
 {
-        if (strcmp(data_root, VS_ENGINE_DEFAULT_DATA_ROOT) == 0) {
-                *out = xstrdup(VS_ENGINE_DEFAULT_RUNTIME_ROOT);
-                return 0;
+        /* The rootless engine's state is under the user's run dir. */
+        const char *base = vs_rootless() ? vs_rootless_run_dir() : VS_ENGINE_DEFAULT_RUNTIME_ROOT;
+        const char *default_data =
+            vs_rootless() ? vs_rootless_data_dir() : VS_ENGINE_DEFAULT_DATA_ROOT;
+        if (strcmp(data_root, default_data) == 0) {
+                *out = xasprintf("%s%s", base, vs_rootless() ? "/state" : "");
+                return vs_rootless() ? vs_mkdir_p(*out, 0700, err) : 0;
         }
-        _cleanup_free_ char *dir = xasprintf(VS_ENGINE_DEFAULT_RUNTIME_ROOT "/engine@%016llx",
-                                             (unsigned long long) vs_fnv1a(data_root));
+        _cleanup_free_ char *dir =
+            xasprintf("%s/engine@%016llx", base, (unsigned long long) vs_fnv1a(data_root));
         if (vs_mkdir_p(dir, 0711, err) < 0)
                 return vs_error_wrap(err, "runtime state dir of data root %s", data_root);
         _cleanup_free_ char *owner_path = xasprintf("%s/data-root", dir);

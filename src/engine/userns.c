@@ -12,6 +12,7 @@
  * record.json (a create or rm killed between its steps) is stale and
  * reclaimed by the next allocation, so a kill -9 at any point neither
  * leaks a range for ever nor lets two containers share one. */
+#include "engine/rootless.h"
 #include "engine/config.h"
 #include "engine/engine.h"
 #include "runtime/idmap.h"
@@ -133,6 +134,16 @@ int vs_userns_parse_flags(const struct vs_run_flags *f, json_object *hc, vs_erro
             parse_list("--gidmap", f->gidmap, &g, &ng, err) < 0)
                 return -1;
         const char *mode = f->userns;
+        if (vs_rootless() &&
+            (nu || ng || (mode && (strcmp(mode, "auto") == 0 || strcmp(mode, "keep-id") == 0))))
+                return vs_fail(err,
+                               "%s: the rootless engine cannot give a container id mappings "
+                               "of its own yet (its image layers would need idmapped mounts, "
+                               "which only host root can make on this filesystem); its "
+                               "containers share the engine's namespace: root inside is you",
+                               nu   ? "--uidmap"
+                               : ng ? "--gidmap"
+                                    : "--userns");
         if (mode && strcmp(mode, "auto") != 0 && strcmp(mode, "host") != 0 && *mode)
                 return vs_fail(err, "--userns: unsupported mode '%s' (auto, host)", mode);
         if (mode && *mode && (nu || ng))
@@ -152,7 +163,9 @@ int vs_userns_parse_flags(const struct vs_run_flags *f, json_object *hc, vs_erro
                  * host's ids unless --userns=auto is explicit (Docker's
                  * userns-remap rule). */
                 const char *def = vs_config_get()->userns;
-                mode = def && strcmp(def, "auto") == 0 && !f->privileged && !vm ? "auto" : "";
+                mode = def && strcmp(def, "auto") == 0 && !f->privileged && !vm && !vs_rootless()
+                           ? "auto"
+                           : "";
         }
         json_object_object_add(hc, "UsernsMode",
                                json_object_new_string(strcmp(mode, "auto") == 0 ? "auto" : ""));

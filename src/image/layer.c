@@ -253,7 +253,10 @@ static int apply_xattrs(int fd, int parentfd, const char *base, struct archive_e
         const void *value;
         size_t size;
         while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
-                if (strncmp(name, VS_OVERLAY_XATTR, strlen(VS_OVERLAY_XATTR)) == 0) {
+                /* Overlay's own xattrs (trusted. as root, user. in the
+                 * rootless engine's overlays) are never the image's to set. */
+                if (strncmp(name, VS_OVERLAY_XATTR, strlen(VS_OVERLAY_XATTR)) == 0 ||
+                    strncmp(name, VS_OVERLAY_USER_XATTR, strlen(VS_OVERLAY_USER_XATTR)) == 0) {
                         vs_debug("%s: ignoring xattr %s", label, name);
                         continue;
                 }
@@ -506,7 +509,7 @@ static int unpack_whiteout(struct unpack *u, struct archive_entry *e, int parent
 {
         if (strcmp(base, VS_WHITEOUT_OPAQUE) == 0) {
                 _cleanup_close_ int dfd = openat(parentfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (dfd < 0 || fsetxattr(dfd, VS_OVERLAY_OPAQUE, "y", 1, 0) < 0)
+                if (dfd < 0 || fsetxattr(dfd, vs_layer_opaque_xattr(), "y", 1, 0) < 0)
                         return vs_fail_errno(err, "%s: cannot mark the directory opaque", label);
                 return 0;
         }

@@ -13,11 +13,15 @@
 #include "image/libs.h"
 #include "util/error.h"
 
-#define VS_WHITEOUT_PREFIX     ".wh."
-#define VS_WHITEOUT_OPAQUE     ".wh..wh..opq"
-#define VS_WHITEOUT_META       ".wh..wh."
-#define VS_OVERLAY_XATTR       "trusted.overlay."
-#define VS_OVERLAY_OPAQUE      "trusted.overlay.opaque"
+#define VS_WHITEOUT_PREFIX ".wh."
+#define VS_WHITEOUT_OPAQUE ".wh..wh..opq"
+#define VS_WHITEOUT_META   ".wh..wh."
+#define VS_OVERLAY_XATTR   "trusted.overlay."
+#define VS_OVERLAY_OPAQUE  "trusted.overlay.opaque"
+/* In a user namespace (the rootless engine) overlay is mounted with
+ * userxattr and keeps its xattrs in the user.overlay. namespace. */
+#define VS_OVERLAY_USER_XATTR  "user.overlay."
+#define VS_OVERLAY_USER_OPAQUE "user.overlay.opaque"
 #define VS_MEDIA_TYPE_TAR_GZIP "application/vnd.oci.image.layer.v1.tar+gzip"
 
 /* An overlay whiteout: a character device with device number 0:0. */
@@ -26,7 +30,10 @@ static inline bool vs_layer_is_whiteout(const struct stat *st)
         return S_ISCHR(st->st_mode) && st->st_rdev == makedev(0, 0);
 }
 
-/* True when the directory entry dirfd/name carries trusted.overlay.opaque=y. */
+/* The opaque-directory xattr of the overlays this process mounts:
+ * user.overlay.opaque in a user namespace, else trusted.overlay.opaque. */
+const char *vs_layer_opaque_xattr(void);
+/* True when the directory entry dirfd/name carries that xattr =y. */
 bool vs_layer_is_opaque_at(int dirfd, const char *name);
 
 /* "sha256:<hex>" of a finished digest context (the context is consumed). */

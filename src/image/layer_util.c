@@ -1,5 +1,6 @@
 /* Small helpers shared by layer unpack/pack/apply and the rootfs code. */
 #include "image/layer_internal.h"
+#include "runtime/idmap.h"
 #include "util/cleanup.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -20,11 +21,16 @@ static void xattr_path(char *buf, size_t size, int dirfd, const char *name)
         snprintf(buf, size, "/proc/self/fd/%d/%s", dirfd, name);
 }
 
+const char *vs_layer_opaque_xattr(void)
+{
+        return vs_in_user_namespace() ? VS_OVERLAY_USER_OPAQUE : VS_OVERLAY_OPAQUE;
+}
+
 bool vs_layer_is_opaque_at(int dirfd, const char *name)
 {
         char path[PATH_MAX + 32], val[4];
         xattr_path(path, sizeof(path), dirfd, name);
-        ssize_t n = lgetxattr(path, VS_OVERLAY_OPAQUE, val, sizeof(val));
+        ssize_t n = lgetxattr(path, vs_layer_opaque_xattr(), val, sizeof(val));
         return n == 1 && val[0] == 'y';
 }
 

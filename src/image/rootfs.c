@@ -287,6 +287,16 @@ static const char *const fixed_options[][2] = {
     {"index", "off"},
 };
 
+/* The value of a fixed option: with userxattr (in a user namespace) the
+ * kernel takes only redirect_dir=nofollow, which creates no redirect
+ * either (and follows none). */
+static const char *fixed_value(size_t i)
+{
+        if (vs_in_user_namespace() && strcmp(fixed_options[i][0], "redirect_dir") == 0)
+                return "nofollow";
+        return fixed_options[i][1];
+}
+
 /* After a failed step of the overlay mount (errno set): 1 when the failure
  * means overlayfs cannot be used here (*reason says why: copy mode), else
  * -1 with the error (a missing layer, a busy target...). */
@@ -319,7 +329,9 @@ static int mount_overlay_legacy(const struct layer_fds *l, int upper, int work, 
         o += (size_t) snprintf(data + o, cap - o, ",workdir=/proc/self/fd/%d", work);
         for (size_t i = 0; i < sizeof(fixed_options) / sizeof(fixed_options[0]); i++)
                 o += (size_t) snprintf(data + o, cap - o, ",%s=%s", fixed_options[i][0],
-                                       fixed_options[i][1]);
+                                       fixed_value(i));
+        if (vs_in_user_namespace())
+                o += (size_t) snprintf(data + o, cap - o, ",userxattr");
         long page = sysconf(_SC_PAGESIZE);
         if ((long) o >= page)
                 return vs_fail(err,
@@ -429,9 +441,13 @@ static int mount_overlay(const struct vs_image *img, const char *dir, const char
                 goto out;
         }
         for (size_t i = 0; i < sizeof(fixed_options) / sizeof(fixed_options[0]); i++)
-                if (set_string(fsfd, fixed_options[i][0], fixed_options[i][1]) < 0)
+                if (set_string(fsfd, fixed_options[i][0], fixed_value(i)) < 0)
                         vs_debug("overlay option %s=%s not taken: %s", fixed_options[i][0],
-                                 fixed_options[i][1], strerror(errno));
+                                 fixed_value(i), strerror(errno));
+        /* In a user namespace (the rootless engine) the trusted. xattrs are
+         * out of reach: overlay keeps its own in user. (Linux >= 5.11). */
+        if (vs_in_user_namespace() && fsconfig(fsfd, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0)
+                vs_debug("overlay option userxattr not taken: %s", strerror(errno));
         if (fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
                 ret = overlay_failure(fsfd, target, reason, err);
                 goto out;

@@ -132,7 +132,7 @@ static bool has_limits(const struct oci_resources *r)
  * be had here, instead of the bare EACCES. */
 static int rootless_limits_error(vs_error **err)
 {
-        if (geteuid() == 0 || *err == NULL ||
+        if (!vs_host_unprivileged() || *err == NULL ||
             ((*err)->errno_ != EACCES && (*err)->errno_ != EPERM && (*err)->errno_ != EROFS))
                 return -1;
         const char *mode = vs_cgroup_mode();
@@ -505,7 +505,7 @@ static int create_claim(struct create_ctx *c, int *fifo, vs_error **err)
          * one the init is born in, complete (create_finish) the rest while the init
          * builds its mounts. An unprivileged caller (rootless) without
          * limits gets no cgroup, as with runc --rootless. */
-        bool cgroups = geteuid() == 0 || has_limits(cfg->linux_.resources);
+        bool cgroups = !vs_host_unprivileged() || has_limits(cfg->linux_.resources);
         if (cgroups && vs_cgroup_plan(o->id, cfg->linux_.cgroups_path, cfg->linux_.resources,
                                       &c->cgroup, err) < 0)
                 return -1;

@@ -76,3 +76,25 @@ int vs_idmap_apply(int tree_fd, int userns_fd, bool recursive, const char *what,
                                      what);
         return 0;
 }
+
+bool vs_in_user_namespace(void)
+{
+        static int cached = -1;
+        if (cached < 0) {
+                _cleanup_free_ char *map = NULL;
+                vs_error *e = NULL;
+                unsigned a, b, n;
+                /* The initial namespace maps all 2^32-1 ids onto themselves;
+                 * an unreadable map counts as the initial one. */
+                cached = vs_read_file("/proc/self/uid_map", &map, NULL, &e) == 0 &&
+                         !(sscanf(map, "%u %u %u", &a, &b, &n) == 3 && a == 0 && b == 0 &&
+                           n == 4294967295u);
+                vs_error_free(&e);
+        }
+        return cached;
+}
+
+bool vs_host_unprivileged(void)
+{
+        return geteuid() != 0 || vs_in_user_namespace();
+}

@@ -20,4 +20,11 @@ int vs_idmap_userns_fd(const struct oci_id_mapping *uid, size_t n_uid,
 /* Makes the detached mount tree_fd idmapped through userns_fd. */
 int vs_idmap_apply(int tree_fd, int userns_fd, bool recursive, const char *what, vs_error **err);
 
+/* True when this process is in a user namespace other than the initial
+ * one (its uid_map is not the identity over all ids): root there cannot
+ * make cgroups or device nodes on the host (the rootless engine). */
+bool vs_in_user_namespace(void);
+/* Unprivileged on the host: not root, or root of a user namespace. */
+bool vs_host_unprivileged(void);
+
 #endif

@@ -1,4 +1,5 @@
 #include "runtime/init.h"
+#include "runtime/idmap.h"
 #include "runtime/process.h"
 #include "runtime/caps.h"
 #include "runtime/cgroup.h"
@@ -216,7 +217,7 @@ _Noreturn void vs_init_main(struct vs_init_args *a)
                 prctl(PR_SET_DUMPABLE, 0);
 
         struct vs_rootfs_ctx ctx = {.cfg = a->cfg,
-                                    .in_userns = a->in_userns,
+                                    .in_userns = a->in_userns || vs_in_user_namespace(),
                                     .no_pivot = a->no_pivot,
                                     .rootfd = -1,
                                     .root_is_cwd = a->root_is_cwd,

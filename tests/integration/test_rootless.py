@@ -1,0 +1,517 @@
+"""The rootless engine (docs/rootless.md): an ordinary user runs vessel.
+
+The module creates a user of its own with a subordinate id range it writes
+into /etc/subuid and /etc/subgid, a home and a run dir under its temporary
+directory, and a copy of the binary there (the checkout may be closed to
+other users). Every command runs as that user (setpriv). Afterwards the
+containers are removed, the pause process that holds the user's namespaces
+is stopped, and the user, its entries and its files are removed; no process
+of its ids may be left, and no mount under its directory.
+"""
+
+import json
+import os
+import pwd
+import shutil
+import signal
+import stat
+import subprocess
+import tarfile
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+import helpers
+
+SUB_START = 400_000_000  # clear of test_userns.py's entries (300_000_000...)
+SUB_SIZE = 65536
+SUBID_FILES = ("/etc/subuid", "/etc/subgid")
+
+
+def _proc_uids(pid, live_only=False):
+    """Real, effective, saved, fs uids of pid ([] when gone; with live_only,
+    also for a zombie, which only its parent's wait can remove)."""
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return []
+    if live_only and "\nState:\tZ" in text:
+        return []
+    for line in text.splitlines():
+        if line.startswith("Uid:"):
+            return [int(x) for x in line.split()[1:]]
+    return []
+
+
+def _pids_of_ids(lo, hi, extra):
+    """Processes whose real uid is extra or in [lo, hi)."""
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            uids = _proc_uids(d, live_only=True)
+            if uids and (uids[0] == extra or lo <= uids[0] < hi):
+                out.append(int(d))
+    return out
+
+
+def _remove_subid_lines(name):
+    for path in SUBID_FILES:
+        p = Path(path)
+        if not p.exists():
+            continue
+        lines = p.read_text().splitlines(keepends=True)
+        kept = [ln for ln in lines if not ln.startswith(name + ":")]
+        if kept != lines:
+            p.write_text("".join(kept))
+
+
+class RootlessUser:
+    def __init__(self, top, name, uid, gid, binary):
+        self.top, self.name, self.uid, self.gid, self.binary = top, name, uid, gid, binary
+        self.home = top / "home"
+        self.xdg = top / "xdg"
+
+    @property
+    def data_root(self):
+        return self.home / ".local" / "share" / "vessel"
+
+    @property
+    def run_dir(self):
+        return self.xdg / "vessel"
+
+    def env(self):
+        return {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
+                "HOME": str(self.home), "XDG_RUNTIME_DIR": str(self.xdg), "USER": self.name,
+                "LANG": "C"}
+
+    def run(self, *args, timeout=60, binary=None, prefix=()):
+        """Output through files: a detached container inherits them."""
+        with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+            res = subprocess.run(
+                [*prefix, "setpriv", "--reuid", str(self.uid), "--regid", str(self.gid), "--init-groups",
+                 binary or str(self.binary), *map(str, args)],
+                stdout=out, stderr=err, stdin=subprocess.DEVNULL, timeout=timeout,
+                env=self.env(), cwd=str(self.home))
+            out.seek(0)
+            err.seek(0)
+            res.stdout, res.stderr = out.read(), err.read()
+        return res
+
+    def ok(self, *args, **kw):
+        res = self.run(*args, **kw)
+        assert res.returncode == 0, f"{args}: {res.returncode}\n{res.stdout}\n{res.stderr}"
+        return res.stdout
+
+    def pause_pid(self):
+        try:
+            return int((self.run_dir / "pause.pid").read_text())
+        except (OSError, ValueError):
+            return 0
+
+    def container_ids(self):
+        d = self.data_root / "containers"
+        return sorted(os.listdir(d)) if d.is_dir() else []
+
+
+@pytest.fixture(scope="module")
+def rl(vessel_bin):
+    for tool in ("useradd", "userdel", "newuidmap", "newgidmap", "setpriv"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} is needed (Debian's passwd, uidmap, util-linux)")
+    top = Path(tempfile.mkdtemp(prefix="vessel-rootless-engine-", dir="/tmp"))
+    os.chmod(top, 0o755)
+    name = "vsrl" + os.urandom(3).hex()
+    res = subprocess.run(["useradd", "-M", "-N", "-d", str(top / "home"), "-s", "/bin/sh",
+                          "-K", "SUB_UID_COUNT=0", "-K", "SUB_GID_COUNT=0", name],
+                         capture_output=True, text=True)
+    if res.returncode != 0:
+        shutil.rmtree(top, ignore_errors=True)
+        pytest.skip(f"useradd failed: {res.stderr.strip()}")
+    pw = pwd.getpwnam(name)
+    user = None
+    try:
+        _remove_subid_lines(name)
+        for path in SUBID_FILES:
+            p = Path(path)
+            text = p.read_text() if p.exists() else ""
+            if text and not text.endswith("\n"):
+                text += "\n"
+            p.write_text(text + f"{name}:{SUB_START}:{SUB_SIZE}\n")
+        for d in ("home", "xdg", "bin"):
+            (top / d).mkdir()
+        shutil.copy2(vessel_bin, top / "bin" / "vessel")
+        os.chmod(top / "bin" / "vessel", 0o755)
+        os.chown(top / "home", pw.pw_uid, pw.pw_gid)
+        os.chown(top / "xdg", pw.pw_uid, pw.pw_gid)
+        os.chmod(top / "xdg", 0o700)
+        user = RootlessUser(top, name, pw.pw_uid, pw.pw_gid, top / "bin" / "vessel")
+        yield user
+    finally:
+        leftovers = _teardown(user, top, name, pw)
+    assert not leftovers, leftovers
+
+
+def _teardown(user, top, name, pw):
+    problems = []
+    if user is not None:
+        for cid in user.container_ids():
+            user.run("rm", "-f", "-v", cid)
+        if user.container_ids():
+            problems.append(f"records left: {user.container_ids()}")
+        pid = user.pause_pid()
+        if pid and Path(f"/proc/{pid}/comm").exists() and \
+                Path(f"/proc/{pid}/comm").read_text().strip() == "vessel-pause":
+            os.kill(pid, signal.SIGTERM)
+            helpers.wait_for(lambda: not helpers.pid_alive(pid), what="the pause process's end")
+        else:
+            problems.append("no pause process was found to stop")
+    # Nothing of the user's ids may run any more (the containers' processes
+    # are the user's and its range's ids).
+    deadline = time.monotonic() + 5
+    while _pids_of_ids(SUB_START, SUB_START + SUB_SIZE, pw.pw_uid) and \
+            time.monotonic() < deadline:
+        time.sleep(0.1)
+    stray = _pids_of_ids(SUB_START, SUB_START + SUB_SIZE, pw.pw_uid)
+    for p in stray:
+        try:
+            os.kill(p, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    if stray:
+        problems.append(f"processes left: {stray}")
+    mounts = [m for m in helpers.host_mount_lines(str(top))]
+    if mounts:
+        problems.append(f"host mounts left: {mounts}")
+    subprocess.run(["userdel", name], capture_output=True)
+    _remove_subid_lines(name)
+    shutil.rmtree(top, ignore_errors=True)
+    return problems
+
+
+def _status_uids(pid):
+    return _proc_uids(pid)
+
+
+def _ctr_pid(rl, name):
+    out = rl.ok("inspect", "--format", "{{.State.Pid}}", name)
+    return int(out.strip())
+
+
+def _host_uid_of(rl, pid):
+    return _proc_uids(pid)[0]
+
+
+# --------------------------------------------------------------------------
+
+
+def test_rootless_run_ps_logs_exec_stop_rm(rl):
+    out = rl.ok("run", "--rm", "busybox", "echo", "hi")
+    assert out == "hi\n"
+    assert "busybox" in rl.ok("images")
+    # The engine's data and state are the user's, under its XDG dirs.
+    assert rl.data_root.is_dir() and rl.data_root.stat().st_uid == rl.uid
+    assert (rl.run_dir / "pause.pid").is_file()
+    rl.ok("run", "-d", "--name", "c1", "busybox", "sh", "-c", "echo started; exec sleep 300")
+    try:
+        assert "c1" in rl.ok("ps")
+        helpers.wait_for(lambda: "started" in rl.ok("logs", "c1"), what="c1's output")
+        out = rl.ok("exec", "c1", "sh", "-c", "id -u; cat /proc/self/uid_map")
+        lines = [ln.split() for ln in out.splitlines()]
+        assert lines[0] == ["0"]
+        # Root inside is the user; 1.. its subordinate range: nothing else.
+        assert lines[1:] == [["0", str(rl.uid), "1"], ["1", str(SUB_START), str(SUB_SIZE)]]
+        pid = _ctr_pid(rl, "c1")
+        assert _status_uids(pid) == [rl.uid] * 4
+        rl.ok("stop", "-t", "1", "c1")
+        assert "Exited" in rl.ok("ps", "-a")
+    finally:
+        rl.run("rm", "-f", "c1")
+    assert "c1" not in rl.ok("ps", "-a")
+    assert rl.container_ids() == []
+
+
+def test_rootless_files_get_the_users_ids(rl):
+    vol = rl.top / "vol"
+    vol.mkdir()
+    os.chown(vol, rl.uid, rl.gid)
+    rl.ok("run", "--rm", "-v", f"{vol}:/v", "busybox", "sh", "-c",
+          "touch /v/by-root && touch /v/by-1000 && chown 1000:1000 /v/by-1000")
+    # Root inside wrote as the user; id 1000 is the range's 1000th id.
+    assert (vol / "by-root").stat().st_uid == rl.uid
+    st = (vol / "by-1000").stat()
+    assert (st.st_uid, st.st_gid) == (SUB_START + 999, SUB_START + 999)
+
+
+def test_rootless_host_root_files_stay_closed(rl):
+    d = rl.top / "rootdir"
+    d.mkdir()
+    secret = d / "secret"
+    secret.write_text("host secret\n")
+    os.chmod(secret, 0o600)
+    public = d / "public"
+    public.write_text("unchanged\n")
+    os.chmod(public, 0o644)
+    res = rl.run("run", "--rm", "-v", f"{d}:/d", "-v", "/etc:/hostetc", "busybox", "sh", "-c",
+                 "cat /d/secret; echo r1=$?; echo x >> /d/public; echo r2=$?; "
+                 "echo x >> /hostetc/passwd; echo r3=$?; rm /d/public; echo r4=$?; "
+                 "chown 0 /d/public; echo r5=$?")
+    assert res.returncode == 0, res.stderr
+    for k in ("r1", "r2", "r3", "r4", "r5"):
+        assert f"{k}=1" in res.stdout, res.stdout + res.stderr
+    assert "host secret" not in res.stdout
+    assert public.read_text() == "unchanged\n"
+    assert public.stat().st_uid == 0
+
+
+def test_rootless_setuid_binary_gives_no_host_privilege(rl):
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc is needed to build the setuid probe")
+    work = rl.top / "suid"
+    (work / "img" / "bin").mkdir(parents=True)
+    src = work / "probe.c"
+    src.write_text(textwrap.dedent(r"""
+        #include <errno.h>
+        #include <fcntl.h>
+        #include <stdio.h>
+        #include <string.h>
+        #include <unistd.h>
+        int main(void) {
+            int r = setuid(0);
+            int fd = open("/secret", O_RDONLY);
+            printf("setuid=%d euid=%d open=%s\n", r, (int) geteuid(),
+                   fd < 0 ? strerror(errno) : "ok");
+            fflush(stdout);
+            pause();
+            return 0;
+        }
+    """))
+    subprocess.run(["gcc", "-static", "-O1", "-o", work / "img" / "bin" / "probe", src],
+                   check=True)
+    os.chmod(work / "img" / "bin" / "probe", 0o4755)
+    tar = work / "suid.tar"
+    subprocess.run(["tar", "-C", work / "img", "--numeric-owner", "--owner=0", "--group=0",
+                    "-cf", tar, "."], check=True)
+    os.chmod(work, 0o755)
+    os.chmod(tar, 0o644)
+    secret = work / "secret"
+    secret.write_text("host secret\n")
+    os.chmod(secret, 0o600)
+    rl.ok("import", tar, "suid:1")
+    rl.ok("run", "-d", "--name", "su", "-u", "1000:1000", "-v", f"{secret}:/secret",
+          "suid:1", "/bin/probe")
+    try:
+        helpers.wait_for(lambda: "euid=" in rl.ok("logs", "su"), what="the probe's output")
+        log = rl.ok("logs", "su")
+        # The setuid bit works in the namespace: root there...
+        assert "setuid=0 euid=0" in log, log
+        # ...is the user on the host, and host root's file stays closed.
+        assert "open=Permission denied" in log, log
+        assert _status_uids(_ctr_pid(rl, "su")) == [rl.uid] * 4
+    finally:
+        rl.run("rm", "-f", "su")
+    rl.ok("rmi", "suid:1")
+
+
+def test_rootless_limits_refused_with_the_reason(rl):
+    res = rl.run("run", "--rm", "--memory", "64m", "busybox", "true")
+    assert res.returncode != 0
+    err = res.stderr.strip().splitlines()
+    assert len(err) == 1, res.stderr
+    mode = Path("/sys/fs/cgroup/cgroup.controllers").exists() and \
+        not Path("/sys/fs/cgroup/memory").exists()
+    if mode:
+        pytest.skip("pure cgroup v2 host: limits depend on systemd's delegation")
+    assert "--memory: the rootless engine cannot limit resources" in err[0], err
+    assert "cannot be delegated to an unprivileged user" in err[0], err
+    assert rl.container_ids() == []
+
+
+def test_rootless_load_save_and_unshare(rl):
+    tar = rl.home / "bb.tar"
+    rl.ok("save", "-o", tar, "busybox")
+    rl.ok("tag", "busybox", "mybox:1")
+    rl.ok("rmi", "mybox:1")
+    rl.ok("load", "-i", tar)
+    assert "busybox" in rl.ok("images")
+    # vessel unshare: root over the data root, in the same namespaces.
+    out = rl.ok("unshare", "sh", "-c", "id -u; stat -c %u $VESSEL_ROOT/index.json")
+    assert out.split() == ["0", "0"]
+    res = subprocess.run([str(rl.binary), "unshare", "true"], capture_output=True, text=True)
+    assert res.returncode != 0 and "only an unprivileged user" in res.stderr
+
+
+def test_rootless_no_subuid_entry_is_one_clear_error(rl):
+    """A user with no range: one line naming the file and the fix; no
+    namespace, pause process or state left behind."""
+    name = "vsrn" + os.urandom(3).hex()
+    top = Path(tempfile.mkdtemp(prefix="vessel-rootless-nosub-", dir="/tmp"))
+    os.chmod(top, 0o755)
+    subprocess.run(["useradd", "-M", "-N", "-d", str(top / "home"), "-s", "/bin/sh",
+                    "-K", "SUB_UID_COUNT=0", "-K", "SUB_GID_COUNT=0", name], check=True)
+    pw = pwd.getpwnam(name)
+    try:
+        _remove_subid_lines(name)
+        for d in ("home", "xdg"):
+            (top / d).mkdir()
+            os.chown(top / d, pw.pw_uid, pw.pw_gid)
+        os.chmod(top / "xdg", 0o700)
+        other = RootlessUser(top, name, pw.pw_uid, pw.pw_gid, rl.binary)
+        res = other.run("ps")
+        assert res.returncode != 0
+        assert res.stderr.count("\n") == 1, res.stderr
+        assert f"/etc/subuid has no entry for user '{name}'" in res.stderr, res.stderr
+        helpers.wait_for(lambda: _pids_of_ids(0, 0, pw.pw_uid) == [],
+                         what="the failed pause process's end")
+        assert not (top / "xdg" / "vessel" / "pause.pid").exists()
+    finally:
+        subprocess.run(["userdel", name], capture_output=True)
+        shutil.rmtree(top, ignore_errors=True)
+
+
+def test_rootless_overlay_not_a_copy_and_commit_keeps_deletions(rl):
+    """The root is an overlay in the engine's mount namespace (userxattr:
+    never a copy of the image), and what a container deletes stays deleted
+    in a commit (whiteouts and opaque dirs made in the user namespace)."""
+    rl.ok("run", "-d", "--name", "ov", "busybox", "sh", "-c",
+          "rm /bin/vi && rm -r /usr && mkdir /usr && echo new > /usr/only && exec sleep 300")
+    try:
+        helpers.wait_for(lambda: rl.run("exec", "ov", "ls", "/usr").stdout == "only\n",
+                         what="the container's changes")
+        cid = rl.ok("inspect", "--format", "{{.Id}}", "ov").strip()
+        mounts = Path(f"/proc/{rl.pause_pid()}/mountinfo").read_text().splitlines()
+        roots = [m for m in mounts if cid in m.split()[4]]
+        assert any(" - overlay " in m for m in roots), roots
+        assert any("userxattr" in m for m in roots), roots
+        # Not on the host: the host's mount table never sees it.
+        assert cid not in Path("/proc/self/mountinfo").read_text()
+        rl.ok("commit", "ov", "ovimg:1")
+    finally:
+        rl.run("rm", "-f", "ov")
+    out = rl.ok("run", "--rm", "ovimg:1", "sh", "-c", "ls /usr; test -e /bin/vi; echo vi=$?")
+    assert out == "only\nvi=1\n", out
+    rl.ok("rmi", "ovimg:1")
+
+
+def _tun_open_to(rl):
+    res = subprocess.run(["setpriv", "--reuid", str(rl.uid), "--regid", str(rl.gid),
+                          "--clear-groups", "sh", "-c", "exec 3<>/dev/net/tun"],
+                         capture_output=True)
+    return res.returncode == 0
+
+
+def test_rootless_pasta_without_tun_is_refused(rl):
+    if shutil.which("pasta") is None:
+        pytest.skip("pasta (Debian's passt) is not installed")
+    if _tun_open_to(rl):
+        pytest.skip("/dev/net/tun is open to unprivileged users here: nothing to refuse")
+    res = rl.run("run", "--rm", "--network", "pasta", "-p", "127.0.0.1:18080:80", "busybox",
+                 "true")
+    assert res.returncode == 125
+    assert res.stderr.count("\n") == 1, res.stderr
+    assert "--network pasta: pasta needs /dev/net/tun" in res.stderr, res.stderr
+    assert rl.container_ids() == []
+
+
+def test_rootless_pasta_publishes_a_port(rl, tmp_path):
+    """-p through pasta answers on 127.0.0.1 of the network namespace the
+    user ran vessel in (a test namespace with a veth pair for a route)."""
+    if shutil.which("pasta") is None:
+        pytest.skip("pasta (Debian's passt) is not installed")
+    if not _tun_open_to(rl):
+        pytest.skip("/dev/net/tun is mode %o root-only on this host: pasta (and slirp4netns) "
+                    "cannot run for an unprivileged user" % stat.S_IMODE(
+                        os.stat("/dev/net/tun").st_mode))
+    ns = "vsrl" + os.urandom(3).hex()
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    nsx = ["ip", "netns", "exec", ns]
+    try:
+        for cmd in (["ip", "link", "set", "lo", "up"],
+                    ["ip", "link", "add", "va", "type", "veth", "peer", "name", "vb"],
+                    ["ip", "addr", "add", "10.231.0.2/24", "dev", "va"],
+                    ["ip", "link", "set", "va", "up"], ["ip", "link", "set", "vb", "up"],
+                    ["ip", "route", "add", "default", "via", "10.231.0.1"]):
+            subprocess.run(nsx + cmd, check=True)
+        rl.ok("run", "-d", "--name", "web", "--network", "pasta", "-p", "127.0.0.1:18080:80",
+              "busybox", "sh", "-c",
+              "mkdir /www && echo hello-pasta > /www/index.html && exec httpd -f -p 80 -h /www",
+              prefix=nsx)
+        fetch = [*nsx, "python3", "-c",
+                 "import urllib.request as u;"
+                 "print(u.urlopen('http://127.0.0.1:18080/', timeout=2).read().decode())"]
+        helpers.wait_for(lambda: subprocess.run(fetch, capture_output=True, text=True)
+                         .stdout.strip() == "hello-pasta", what="the published port")
+        pasta = int((rl.data_root / "containers").glob("*/pasta.pid").__next__().read_text())
+        rl.ok("rm", "-f", "web")
+        helpers.wait_for(lambda: not helpers.pid_alive(pasta), what="pasta's end")
+    finally:
+        rl.run("rm", "-f", "web")
+        subprocess.run(["ip", "netns", "del", ns])
+
+
+@pytest.mark.parametrize("flags", [["--userns=keep-id"], ["--userns=auto"],
+                                   ["--uidmap", "0:1:1000"]])
+def test_rootless_own_mappings_refused_with_the_reason(rl, flags):
+    res = rl.run("run", "--rm", *flags, "busybox", "true")
+    assert res.returncode == 125
+    assert res.stderr.count("\n") == 1, res.stderr
+    assert "the rootless engine cannot give a container id mappings of its own yet" in \
+        res.stderr, res.stderr
+    assert rl.container_ids() == []
+
+
+def test_rootless_push_and_pull(rl, tmp_path):
+    """push and pull against docker-registry on 127.0.0.1 (as
+    test_registry.py does), from the user's namespaces."""
+    from test_registry import Registry
+    reg = Registry(tmp_path, "reg")
+    try:
+        ref = f"{reg.host}/rl/busybox:1"
+        rl.ok("tag", "busybox", ref)
+        rl.ok("push", ref)
+        rl.ok("rmi", ref)
+        assert ref not in rl.ok("images", "--format", "{{.Repository}}:{{.Tag}}")
+        rl.ok("pull", ref)
+        assert rl.ok("run", "--rm", ref, "echo", "pulled") == "pulled\n"
+        rl.ok("rmi", ref)
+    finally:
+        reg.stop()
+
+
+def test_rootless_build(rl):
+    ctx = rl.home / "ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text(
+        'FROM busybox\nRUN echo built > /built && rm /bin/vi\nCMD ["cat", "/built"]\n')
+    os.chown(ctx, rl.uid, rl.gid)
+    os.chown(ctx / "Dockerfile", rl.uid, rl.gid)
+    rl.ok("build", "-t", "built:1", ctx)
+    assert rl.ok("run", "--rm", "built:1") == "built\n"
+    assert "vi=1" in rl.ok("run", "--rm", "built:1", "sh", "-c", "test -e /bin/vi; echo vi=$?")
+    rl.ok("rmi", "built:1")
+
+
+def test_rootless_image_cannot_set_overlay_xattrs(rl):
+    """An image's tar entry with user.overlay.* xattrs (what the rootless
+    engine's overlay reads, with userxattr) is unpacked without them; other
+    user xattrs are kept."""
+    tar = rl.home / "x.tar"
+    with tarfile.open(tar, "w", format=tarfile.PAX_FORMAT) as t:
+        d = tarfile.TarInfo("steer")
+        d.type, d.mode = tarfile.DIRTYPE, 0o755
+        d.pax_headers = {"SCHILY.xattr.user.overlay.opaque": "y",
+                         "SCHILY.xattr.user.overlay.redirect": "/etc",
+                         "SCHILY.xattr.user.kept": "v"}
+        t.addfile(d)
+    os.chown(tar, rl.uid, rl.gid)
+    rl.ok("import", tar, "steer:1")
+    try:
+        found = list(rl.data_root.glob("layers/**/steer"))
+        assert found, "the unpacked layer's directory"
+        names = set(os.listxattr(found[0]))
+        assert "user.kept" in names, names
+        assert not {n for n in names if n.startswith("user.overlay.")}, names
+    finally:
+        rl.ok("rmi", "steer:1")
