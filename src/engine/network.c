@@ -45,14 +45,6 @@ static json_object *strv_to_json(char **v)
         return a;
 }
 
-static char **json_to_strv(json_object *a)
-{
-        char **v = NULL;
-        for (size_t i = 0; a && i < json_object_array_length(a); i++)
-                strv_push(&v, json_object_get_string(json_object_array_get_idx(a, i)));
-        return v;
-}
-
 /* The flags that only make sense with an address of the container's own. */
 static int check_no_net_flags(const struct vs_run_flags *f, const char *mode, vs_error **err)
 {
@@ -296,19 +288,14 @@ void vs_engine_net_publish_all(const struct vs_image *img, json_object *hc)
                 vs_net_publish_all(img->config.exposed_ports, pb);
 }
 
-/* HostConfig.Networks, or (records from before it) the NetworkMode. A
+/* HostConfig.Networks, or (records from before it: NULL) the NetworkMode. A
  * container on a CNI network has CniNetwork and an empty Networks. */
-static json_object *networks_of(const struct vs_ctr *c)
-{
-        return json_object_object_get(c->host_config, "Networks");
-}
-
 const char *vs_engine_net_name(const struct vs_ctr *c)
 {
-        json_object *nets = networks_of(c);
-        if (nets && json_object_array_length(nets))
-                return json_object_get_string(json_object_array_get_idx(nets, 0));
-        const char *mode = hc_str(c->host_config, "NetworkMode");
+        char **nets = c->hc.networks;
+        if (nets && nets[0])
+                return nets[0];
+        const char *mode = c->hc.network_mode;
         /* A VM's user-mode network is QEMU's alone (src/vm/net.c). */
         if (mode && vs_ctr_is_vm(c) && strcmp(mode, VS_VM_NET_USER) == 0)
                 return NULL;
@@ -319,29 +306,25 @@ int vs_engine_net_lease(struct vs_engine *e, const struct vs_ctr *c, const char 
                         char **hosts, vs_error **err)
 {
         _cleanup_free_ char *hosts_path = xasprintf("%s/hosts", c->dir);
-        json_object *nets = networks_of(c);
-        const char *mode = hc_str(c->host_config, "NetworkMode");
-        size_t n = nets ? json_object_array_length(nets) : 1;
+        char **nets = c->hc.networks;
+        const char *mode = c->hc.network_mode;
+        size_t n = nets ? strv_len(nets) : 1;
         for (size_t i = 0; i < n; i++) {
-                const char *name =
-                    nets ? json_object_get_string(json_object_array_get_idx(nets, i)) : mode;
+                const char *name = nets ? nets[i] : mode;
                 /* --ip, --mac-address, --network-alias and -p belong to the
                  * network run named first. */
                 bool first = mode && strcmp(name, mode) == 0;
-                _cleanup_strv_ char **aliases =
-                    first ? json_to_strv(json_object_object_get(c->host_config, "NetworkAliases"))
-                          : NULL;
                 struct vs_net_endpoint_opts o = {
                     .network = name,
                     .ctr_id = c->id,
                     .ctr_name = c->name,
                     .hostname = hostname,
-                    .ip = first ? hc_str(c->host_config, "IPv4Address") : NULL,
-                    .ip6 = first ? hc_str(c->host_config, "IPv6Address") : NULL,
-                    .mac = first ? hc_str(c->host_config, "MacAddress") : NULL,
-                    .aliases = aliases,
+                    .ip = first ? c->hc.ipv4_address : NULL,
+                    .ip6 = first ? c->hc.ipv6_address : NULL,
+                    .mac = first ? c->hc.mac_address : NULL,
+                    .aliases = first ? c->hc.network_aliases : NULL,
                     .hosts_path = hosts_path,
-                    .ports = first ? json_object_object_get(c->host_config, "PortBindings") : NULL,
+                    .ports = first ? c->hc.port_bindings : NULL,
                 };
                 if (vs_net_lease(e->data_root, &o, err) < 0)
                         return -1;
@@ -355,7 +338,7 @@ int vs_engine_net_lease(struct vs_engine *e, const struct vs_ctr *c, const char 
 static void cni_args(const struct vs_ctr *c, struct vs_cni_args *a, char **cache, char ***dirs)
 {
         *cache = xasprintf("%s/cni-result.json", c->dir);
-        *dirs = json_to_strv(json_object_object_get(c->host_config, "CniPluginDirs"));
+        *dirs = strv_copy(c->hc.cni_plugin_dirs);
         *a = (struct vs_cni_args){
             .ctr_id = c->id,
             .ifname = "eth0",
@@ -400,10 +383,9 @@ static int cni_attach(const struct vs_ctr *c, const char *name, pid_t pid, vs_er
         /* A restart: the earlier incarnation's addresses go first. */
         vs_cni_del(&a, NULL);
         a.netns = ns;
-        _cleanup_json_ json_object *pm =
-            port_mappings(json_object_object_get(c->host_config, "PortBindings"));
+        _cleanup_json_ json_object *pm = port_mappings(c->hc.port_bindings);
         a.port_mappings = json_object_array_length(pm) ? pm : NULL;
-        const char *ip = hc_str(c->host_config, "IPv4Address");
+        const char *ip = c->hc.ipv4_address;
         _cleanup_free_ char *args = ip ? xasprintf("IgnoreUnknown=1;IP=%s", ip) : NULL;
         a.args = args;
         return vs_cni_add(l, &a, err);
@@ -411,7 +393,7 @@ static int cni_attach(const struct vs_ctr *c, const char *name, pid_t pid, vs_er
 
 int vs_engine_net_cni_check(const struct vs_ctr *c, vs_error **err)
 {
-        const char *name = hc_str(c->host_config, "CniNetwork");
+        const char *name = c->hc.cni_network;
         if (name == NULL)
                 return vs_fail(err, "container %s is not on a CNI network", c->name);
         _cleanup_free_ char *cache = NULL;
@@ -459,7 +441,7 @@ int vs_engine_net_attach(struct vs_engine *e, const struct vs_ctr *c, pid_t pid,
         const char *mode = hc_str(c->host_config, "NetworkMode");
         if (mode && strcmp(mode, VS_NET_PASTA) == 0)
                 return vs_pasta_start(c, pid, err);
-        const char *cni = hc_str(c->host_config, "CniNetwork");
+        const char *cni = c->hc.cni_network;
         if (cni && cni_attach(c, cni, pid, err) < 0)
                 return vs_error_wrap(err, "cannot connect container %s to CNI network '%s'",
                                      c->name, cni);
@@ -477,7 +459,7 @@ int vs_engine_net_attach(struct vs_engine *e, const struct vs_ctr *c, pid_t pid,
 int vs_engine_net_release(struct vs_engine *e, const struct vs_ctr *c, vs_error **err)
 {
         vs_pasta_stop(c);
-        if (hc_str(c->host_config, "CniNetwork")) {
+        if (c->hc.cni_network) {
                 _cleanup_free_ char *cache = NULL;
                 _cleanup_strv_ char **dirs = NULL;
                 struct vs_cni_args a;
@@ -490,7 +472,7 @@ int vs_engine_net_release(struct vs_engine *e, const struct vs_ctr *c, vs_error 
 
 json_object *vs_engine_net_settings(struct vs_engine *e, const struct vs_ctr *c)
 {
-        const char *cni = hc_str(c->host_config, "CniNetwork");
+        const char *cni = c->hc.cni_network;
         if (cni)
                 return cni_settings(c, cni);
         return vs_engine_net_name(c) ? vs_net_container_settings(e->data_root, c->id) : NULL;
@@ -501,10 +483,10 @@ json_object *vs_engine_net_settings(struct vs_engine *e, const struct vs_ctr *c)
 char *vs_engine_extra_hosts(struct vs_engine *e, const struct vs_ctr *c)
 {
         char *s = xstrdup("");
-        json_object *a = json_object_object_get(c->host_config, "ExtraHosts");
+        char **a = c->hc.extra_hosts;
         _cleanup_json_ json_object *ns = NULL;
-        for (size_t i = 0; a && i < json_object_array_length(a); i++) {
-                const char *h = json_object_get_string(json_object_array_get_idx(a, i));
+        for (size_t i = 0; a && a[i]; i++) {
+                const char *h = a[i];
                 const char *sep = strchr(h, ':'), *ip = sep ? sep + 1 : NULL;
                 if (sep == NULL)
                         continue;
@@ -526,9 +508,9 @@ char *vs_engine_extra_hosts(struct vs_engine *e, const struct vs_ctr *c)
 
 /* Lines of text starting with key (a resolv.conf keyword) replaced by one
  * "key v1 v2..." (or one line per value for nameserver) when vals is set. */
-static char *replace_key(char *text, const char *key, json_object *vals)
+static char *replace_key(char *text, const char *key, char **vals)
 {
-        size_t n = vals ? json_object_array_length(vals) : 0;
+        size_t n = strv_len(vals);
         if (n == 0)
                 return text;
         char *out = xstrdup(""), *save = NULL;
@@ -543,7 +525,7 @@ static char *replace_key(char *text, const char *key, json_object *vals)
         free(text);
         bool per_line = strcmp(key, "nameserver") == 0;
         for (size_t i = 0; i < n; i++) {
-                const char *v = json_object_get_string(json_object_array_get_idx(vals, i));
+                const char *v = vals[i];
                 char *t = per_line || i == 0 ? xasprintf("%s%s%s %s", out, i ? "\n" : "", key, v)
                                              : xasprintf("%s %s", out, v);
                 free(out);
@@ -556,10 +538,9 @@ static char *replace_key(char *text, const char *key, json_object *vals)
 
 char *vs_engine_resolv_conf(const struct vs_ctr *c, char *host_resolv)
 {
-        json_object *hc = c->host_config;
-        char *s = replace_key(host_resolv, "nameserver", json_object_object_get(hc, "Dns"));
-        s = replace_key(s, "search", json_object_object_get(hc, "DnsSearch"));
-        return replace_key(s, "options", json_object_object_get(hc, "DnsOptions"));
+        char *s = replace_key(host_resolv, "nameserver", c->hc.dns);
+        s = replace_key(s, "search", c->hc.dns_search);
+        return replace_key(s, "options", c->hc.dns_options);
 }
 
 int vs_engine_net_joined(struct vs_engine *e, const struct vs_ctr *c, char **nspath, char **dir,
@@ -593,19 +574,23 @@ static int modify_networks(struct vs_engine *e, struct vs_ctr *c, const char *na
         _cleanup_ctr_ struct vs_ctr *cur = NULL;
         if (vs_ctr_load(e, c->id, &cur, err) < 0)
                 return -1;
-        json_object *nets = networks_of(cur);
-        if (nets == NULL) {
-                nets = json_object_new_array();
-                const char *first = vs_engine_net_name(cur);
+        /* The typed list is what the record's writer saves. */
+        char ***nets = &cur->hc.networks;
+        if (*nets == NULL) {
+                const char *first = vs_engine_net_name(cur); /* before Networks exists */
+                char **v = xcalloc(1, sizeof(char *));
                 if (first)
-                        json_object_array_add(nets, json_object_new_string(first));
-                json_object_object_add(cur->host_config, "Networks", nets);
+                        strv_push(&v, first);
+                *nets = v;
         }
-        for (size_t i = json_object_array_length(nets); i-- > 0;)
-                if (strcmp(json_object_get_string(json_object_array_get_idx(nets, i)), name) == 0)
-                        json_object_array_del_idx(nets, i, 1);
+        char **kept = xcalloc(1, sizeof(char *));
+        for (size_t i = 0; (*nets)[i]; i++)
+                if (strcmp((*nets)[i], name) != 0)
+                        strv_push(&kept, (*nets)[i]);
         if (add)
-                json_object_array_add(nets, json_object_new_string(name));
+                strv_push(&kept, name);
+        strv_free(*nets);
+        *nets = kept;
         return vs_ctr_save(cur, err);
 }
 
@@ -617,11 +602,10 @@ static int check_connectable(const struct vs_ctr *c, vs_error **err)
                                "container %s runs in a VM (--isolation=vm): networks are "
                                "not supported there yet",
                                c->name);
-        if (hc_str(c->host_config, "CniNetwork"))
-                mode = hc_str(c->host_config, "CniNetwork");
-        if (mode &&
-            (strcmp(mode, "none") == 0 || strcmp(mode, "host") == 0 ||
-             strncmp(mode, CONTAINER_PREFIX, 10) == 0 || hc_str(c->host_config, "CniNetwork")))
+        if (c->hc.cni_network)
+                mode = c->hc.cni_network;
+        if (mode && (strcmp(mode, "none") == 0 || strcmp(mode, "host") == 0 ||
+                     strncmp(mode, CONTAINER_PREFIX, 10) == 0 || c->hc.cni_network))
                 return vs_fail(err, "container %s uses --network %s: it cannot join networks",
                                c->name, mode);
         return 0;
@@ -671,7 +655,7 @@ int vs_engine_ports_each(struct vs_engine *e, const struct vs_ctr *c,
                          void (*fn)(void *, const char *key, const char *ip, const char *port),
                          void *ud)
 {
-        if (vs_engine_net_name(c) == NULL && hc_str(c->host_config, "CniNetwork") == NULL)
+        if (vs_engine_net_name(c) == NULL && c->hc.cni_network == NULL)
                 return 0;
         _cleanup_json_ json_object *ns = vs_engine_net_settings(e, c);
         int n = 0;

@@ -382,6 +382,16 @@ static const struct field fields[] = {
     HARR("BlkioDeviceWriteIOps", blkio_write_iops),
     HF("SeccompProfile", F_JSON, seccomp_profile),
     HF("PortBindings", F_JSON, port_bindings),
+    HF("Networks", F_STRV, networks),
+    HF("NetworkAliases", F_STRV, network_aliases),
+    HF("Dns", F_STRV, dns),
+    HF("DnsSearch", F_STRV, dns_search),
+    HF("DnsOptions", F_STRV, dns_options),
+    HF("ExtraHosts", F_STRV, extra_hosts),
+    HF("CniPluginDirs", F_STRV, cni_plugin_dirs),
+    HF("IPv6Address", F_STR, ipv6_address),
+    HF("MacAddress", F_STR, mac_address),
+    HF("CniNetwork", F_STR, cni_network),
 };
 
 static size_t depth_of(const struct field *f)
@@ -476,6 +486,29 @@ static void read_console_size(struct vs_ctr *c)
         }
 }
 
+/* HostConfig.PortBindings: {"PORT/PROTO": [{"HostIp": S, "HostPort": S}] or
+ * null}; anything else would reach the network code's loops. */
+static int check_port_bindings(json_object *pb, const char *ctx, vs_error **err)
+{
+        if (pb == NULL)
+                return 0;
+        if (!json_object_is_type(pb, json_type_object))
+                return vs_fail(err, "%s.PortBindings: expected an object", ctx);
+        json_object_object_foreach(pb, port, arr)
+        {
+                if (arr == NULL)
+                        continue;
+                if (!json_object_is_type(arr, json_type_array))
+                        return vs_fail(err, "%s.PortBindings[%s]: expected an array", ctx, port);
+                for (size_t i = 0; i < json_object_array_length(arr); i++)
+                        if (!json_object_is_type(json_object_array_get_idx(arr, i),
+                                                 json_type_object))
+                                return vs_fail(err, "%s.PortBindings[%s][%zu]: expected an object",
+                                               ctx, port, i);
+        }
+        return 0;
+}
+
 int vs_ctr_read_fields(struct vs_ctr *c, const char *ctx, vs_error **err)
 {
         clear_fields(c);
@@ -483,7 +516,9 @@ int vs_ctr_read_fields(struct vs_ctr *c, const char *ctx, vs_error **err)
                 if (read_field(c, &fields[i], ctx, err) < 0)
                         return -1;
         read_console_size(c);
-        return 0;
+        char where[256];
+        snprintf(where, sizeof(where), "%s: HostConfig", ctx);
+        return check_port_bindings(c->hc.port_bindings, where, err);
 }
 
 /* Writes f's value over the JSON: a value that is unset (NULL, false, 0)

@@ -56,7 +56,13 @@ struct vs_ctr_host_config {
         json_object *ulimits;                /* [{Name, Soft, Hard}] */
         json_object *blkio_read_bps, *blkio_write_bps, *blkio_read_iops, *blkio_write_iops;
         json_object *seccomp_profile; /* an OCI linux.seccomp object, or "unconfined" */
-        json_object *port_bindings;   /* {"80/tcp": [{HostIp, HostPort}]} */
+        json_object *port_bindings;   /* {"80/tcp": [{HostIp, HostPort}]}: checked at load */
+        /* Networks: every network the container is on, in order (NULL: a
+         * record from before it; empty: none); the rest belong to the first
+         * network or to the container's /etc files. */
+        char **networks, **network_aliases, **dns, **dns_search, **dns_options, **extra_hosts;
+        char **cni_plugin_dirs;
+        char *ipv6_address, *mac_address, *cni_network;
 };
 
 struct vs_ctr {

@@ -94,6 +94,19 @@ static void test_damaged_records_are_refused(void **state)
             /* not arrays where start iterates arrays: json-c aborted */
             "{\"Id\":\"" ID "\",\"Name\":\"n\",\"Path\":\"sh\",\"HostConfig\":{\"Ulimits\":{}}}",
             "{\"Id\":\"" ID "\",\"Name\":\"n\",\"Path\":\"sh\",\"HostConfig\":{\"CapAdd\":[1]}}",
+            /* the network keys not as the network code iterates them
+             * (fuzz_ctr_record: DnsOptions an object aborted in json-c) */
+            "{\"Id\":\"" ID "\",\"Name\":\"n\",\"Path\":\"sh\",\"HostConfig\":{\"DnsOptions\":{}}}",
+            "{\"Id\":\"" ID
+            "\",\"Name\":\"n\",\"Path\":\"sh\",\"HostConfig\":{\"Networks\":\"a\"}}",
+            "{\"Id\":\"" ID
+            "\",\"Name\":\"n\",\"Path\":\"sh\",\"HostConfig\":{\"ExtraHosts\":[null]}}",
+            "{\"Id\":\"" ID
+            "\",\"Name\":\"n\",\"Path\":\"sh\",\"HostConfig\":{\"PortBindings\":[]}}",
+            "{\"Id\":\"" ID
+            "\",\"Name\":\"n\",\"Path\":\"sh\",\"HostConfig\":{\"PortBindings\":{\"80/tcp\":{}}}}",
+            "{\"Id\":\"" ID
+            "\",\"Name\":\"n\",\"Path\":\"sh\",\"HostConfig\":{\"PortBindings\":{\"80/tcp\":[1]}}}",
             /* no Path: crashed at start (strdup(NULL) into argv) */
             "{\"Id\":\"" ID "\",\"Args\":[]}",
             /* no Name: a NULL name reached the network lease (fuzz_ctr_record) */
