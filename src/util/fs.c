@@ -54,8 +54,8 @@ int vs_read_file_at(int dirfd, const char *path, char **out, size_t *len, vs_err
         return 0;
 }
 
-int vs_read_regular_in_root(int rootfd, const char *path, char **out, size_t *len,
-                            const char *what, vs_error **err)
+int vs_read_regular_in_root(int rootfd, const char *path, char **out, size_t *len, const char *what,
+                            vs_error **err)
 {
         _cleanup_close_ int fd = vs_open_regular(
             rootfd, path, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS, NULL, NULL, what, err);
