@@ -1259,7 +1259,9 @@ static int output_local(struct builder *b, const char *id, vs_error **err)
             r < 0 ? -1 : openat(m.rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (r == 0 && src < 0)
                 r = vs_fail_errno(err, "cannot open %s", m.rootfs);
-        struct copy_opts co = {.uid = -1, .gid = -1, .file_mode = -1};
+        /* The image is the Dockerfile's: no setuid program of its making
+         * lands on the host. */
+        struct copy_opts co = {.uid = -1, .gid = -1, .file_mode = -1, .host = true};
         if (r == 0)
                 r = copy_tree(src, "", dst, "/", &co, err);
         step_mount_close(&m);

@@ -129,6 +129,8 @@ static int set_meta(int fd, const struct stat *st, const struct copy_opts *o, bo
         char p[64];
         snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
         mode_t mode = o->file_mode >= 0 ? (mode_t) o->file_mode : (st->st_mode & 07777);
+        if (o->host && !S_ISDIR(st->st_mode))
+                mode &= ~(mode_t) (S_ISUID | S_ISGID);
         if (chmod(p, mode) < 0)
                 return vs_fail_errno(err, "cannot set the mode of a copied file");
         if (utimensat(AT_FDCWD, p, ts, 0) < 0)

@@ -99,6 +99,9 @@ int mkdir_in_root(int rootfd, const char *path, uid_t uid, gid_t gid, vs_error *
 struct copy_opts {
         int64_t uid, gid; /* -1: keep (ADD of an archive), else set */
         int file_mode;    /* --chmod, -1: keep */
+        /* Onto the host (--output type=local): files lose their set-user
+         * and set-group-id bits, as in `cp` out of a container. */
+        bool host;
         /* Context sources: .dockerignore, paths relative to the context. */
         bool (*ignored)(const char *rel, void *arg);
         void *ignored_arg;

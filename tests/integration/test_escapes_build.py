@@ -122,3 +122,15 @@ def test_run_mounts_are_nosuid_nodev(vb, tmp_path, spec):
     assert line, p.err
     opts = line[-1].split(" /c ")[1].split()[0].split(",")
     assert "nosuid" in opts and "nodev" in opts, line[-1]
+
+
+def test_output_local_drops_setuid_and_setgid_bits(vb, tmp_path):
+    ctx = context(tmp_path, "FROM busybox\n"
+                            "RUN cp /bin/busybox /suid && chmod 4755 /suid && "
+                            "cp /bin/busybox /sgid && chmod 2711 /sgid && "
+                            "mkdir /shared && chmod 2775 /shared\n")
+    dest = tmp_path / "out"
+    vb.build(ctx, "-o", f"type=local,dest={dest}", check=True)
+    assert os.lstat(dest / "suid").st_mode & 0o7777 == 0o755
+    assert os.lstat(dest / "sgid").st_mode & 0o7777 == 0o711
+    assert os.lstat(dest / "shared").st_mode & 0o7777 == 0o2775  # a directory's is kept
