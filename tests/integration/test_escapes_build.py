@@ -102,13 +102,19 @@ def test_run_bind_mount_rw_never_writes_the_context(vb, tmp_path):
                             "echo planted > /c/planted && cp /bin/busybox /c/sh && "
                             "chmod 4755 /c/sh && echo changed > /c/kept.txt && "
                             "cat /c/planted /c/kept.txt'\n"
+                            "RUN --mount=type=bind,source=kept.txt,target=/k.txt,rw sh -c '"
+                            "echo file-changed > /k.txt && cat /k.txt'\n"
+                            "RUN --mount=type=bind,source=sub,target=/s,rw sh -c '"
+                            "echo sub-planted > /s/new && cat /s/new /s/x'\n"
                             "RUN --mount=type=bind,target=/c cat /c/kept.txt\n",
-                  {"kept.txt": "original\n"})
+                  {"kept.txt": "original\n", "sub/x": "sub-x\n"})
     before = sorted(os.listdir(ctx))
     p = vb.build(ctx, check=True)
-    assert "planted" in p.err and "changed" in p.err  # the step saw its writes
+    for seen in ("planted", "changed", "file-changed", "sub-planted", "sub-x"):
+        assert seen in p.err, p.err  # each step saw its writes
     assert sorted(os.listdir(ctx)) == before, "the step wrote into the host's context"
     assert (ctx / "kept.txt").read_text() == "original\n"
+    assert sorted(os.listdir(ctx / "sub")) == ["x"]
     assert "original" in p.err  # the next step sees the context as it is
 
 
