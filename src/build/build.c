@@ -718,8 +718,12 @@ static int run_fn(struct state *s, struct step_mount *m, void *arg, vs_error **e
             .mounts = ra->mounts,
             .n_mounts = ra->n_mounts,
         };
-        for (size_t i = 0; i < ra->n_mounts; i++)
+        for (size_t i = 0; i < ra->n_mounts; i++) {
                 run_mount_find_stub(&ra->mounts[i], m->rootfd);
+                _cleanup_error_ vs_error *ce = NULL;
+                if (run_mount_copy(&ra->mounts[i], i, m->dir, &ce) < 0)
+                        return fail_line(s, "%s", ce->msg);
+        }
         /* -q: the output is kept and shown only when the step fails. */
         _cleanup_close_ int log = -1;
         if (s->b->o->quiet) {
@@ -1200,7 +1204,7 @@ static int read_dockerfile(struct builder *b, const char *ctx_dir, char **text, 
         if (f)
                 return vs_read_file(f, text, len, err);
         /* Inside the context, confined to it. */
-        return vs_read_file_at(b->ctx_fd, "Dockerfile", text, len, err) < 0
+        return vs_read_regular_in_root(b->ctx_fd, "Dockerfile", text, len, "Dockerfile", err) < 0
                    ? vs_error_wrap(err, "%s", ctx_dir)
                    : 0;
 }
@@ -1255,7 +1259,9 @@ static int output_local(struct builder *b, const char *id, vs_error **err)
             r < 0 ? -1 : openat(m.rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (r == 0 && src < 0)
                 r = vs_fail_errno(err, "cannot open %s", m.rootfs);
-        struct copy_opts co = {.uid = -1, .gid = -1, .file_mode = -1};
+        /* The image is the Dockerfile's: no setuid program of its making
+         * lands on the host. */
+        struct copy_opts co = {.uid = -1, .gid = -1, .file_mode = -1, .host = true};
         if (r == 0)
                 r = copy_tree(src, "", dst, "/", &co, err);
         step_mount_close(&m);
@@ -1336,8 +1342,16 @@ int vs_build(struct vs_engine *e, const struct vs_build_opts *o, char **image_id
         /* -f x/Dockerfile.dev: x/Dockerfile.dev.dockerignore first, as Docker. */
         own = o->file && strcmp(o->file, "-") != 0 ? xasprintf("%s.dockerignore", o->file) : NULL;
         if ((own && vs_read_file(own, &ign, NULL, &ie) == 0) ||
-            (vs_error_free(&ie), vs_read_file_at(b.ctx_fd, ".dockerignore", &ign, NULL, &ie) == 0))
+            (vs_error_free(&ie), vs_read_regular_in_root(b.ctx_fd, ".dockerignore", &ign, NULL,
+                                                         ".dockerignore", &ie) == 0))
                 b.ignore = ignore_parse(ign);
+        else if (ie->errno_ != ENOENT) {
+                /* A FIFO, a device or a link out of the context: not "no
+                 * .dockerignore", which would send what it hides. */
+                *err = steal_ptr(ie);
+                vs_error_wrap(err, "%s", ctx);
+                goto out;
+        }
         if (vs_dockerfile_parse(text, len, b.dfname, &b.df, err) < 0 || plan(&b, err) < 0)
                 goto out;
         if (build_stages(&b, err) < 0)

@@ -129,6 +129,8 @@ static int set_meta(int fd, const struct stat *st, const struct copy_opts *o, bo
         char p[64];
         snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
         mode_t mode = o->file_mode >= 0 ? (mode_t) o->file_mode : (st->st_mode & 07777);
+        if (o->host && !S_ISDIR(st->st_mode))
+                mode &= ~(mode_t) (S_ISUID | S_ISGID);
         if (chmod(p, mode) < 0)
                 return vs_fail_errno(err, "cannot set the mode of a copied file");
         if (utimensat(AT_FDCWD, p, ts, 0) < 0)
@@ -168,11 +170,9 @@ static int copy_dir_contents(int src_fd, const char *rel, int dst_fd, const stru
 static int copy_file(int src, const struct stat *st, int dst_dir, const char *name,
                      const struct copy_opts *o, const char *rel, vs_error **err)
 {
-        char p[64];
-        snprintf(p, sizeof(p), "/proc/self/fd/%d", src);
-        int in = open(p, O_RDONLY | O_CLOEXEC);
+        int in = vs_reopen_regular(src, st, NULL, rel, err);
         if (in < 0)
-                return vs_fail_errno(err, "cannot open %s", rel);
+                return -1;
         unlinkat(dst_dir, name, 0);
         int out = openat(dst_dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (out < 0) {
@@ -341,11 +341,9 @@ static int hash_fd(struct vs_sha256 *h, int fd, const char *rel,
                 return 0;
         }
         if (S_ISREG(st.st_mode)) {
-                char p[64];
-                snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
-                _cleanup_close_ int in = open(p, O_RDONLY | O_CLOEXEC);
+                _cleanup_close_ int in = vs_reopen_regular(fd, &st, NULL, rel, err);
                 if (in < 0)
-                        return vs_fail_errno(err, "cannot read %s", rel);
+                        return -1;
                 char buf[65536];
                 ssize_t n;
                 while ((n = read(in, buf, sizeof(buf))) > 0)

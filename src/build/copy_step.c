@@ -203,11 +203,11 @@ static bool is_archive_name(const char *n)
 static int add_archive(struct state *s, struct step_mount *m, struct source *src, const char *dest,
                        vs_error **err)
 {
-        char p[64];
-        snprintf(p, sizeof(p), "/proc/self/fd/%d", src->fd);
-        _cleanup_close_ int in = open(p, O_RDONLY | O_CLOEXEC);
+        /* Chosen by its name: a FIFO or a device node called x.tar (a
+         * stage's RUN can make one) is refused, never opened. */
+        _cleanup_close_ int in = vs_reopen_regular(src->fd, NULL, NULL, src->rel, err);
         if (in < 0)
-                return vs_fail_errno(err, "cannot open %s", src->rel);
+                return -1;
         _cleanup_free_ char *dir = xasprintf("%s/archive", m->dir);
         _cleanup_free_ char *diff = NULL;
         int64_t size = 0;

@@ -40,6 +40,10 @@ struct run_mount {
         bool readonly;
         char *stub; /* the topmost part of target the image lacked (removed
                      * from the layer after the step), or NULL */
+        /* A read-write bind of the context: the step gets a copy (BuildKit
+         * discards its writes), never the host's own files. */
+        bool copy;
+        int copy_fd; /* the source in the context, O_PATH, when copy */
 };
 
 struct run_spec {
@@ -65,6 +69,9 @@ void run_mount_clear(struct run_mount *m);
 void run_mounts_unstub(const struct run_mount *m, size_t n, const char *upper);
 /* Sets m->stub from the mounted root, before the step runs. */
 void run_mount_find_stub(struct run_mount *m, int rootfd);
+/* Before the step: a read-write context bind (m->copy) gets its copy,
+ * made as scratch/rw-mount-N, as its source. */
+int run_mount_copy(struct run_mount *m, size_t n, const char *scratch, vs_error **err);
 int step_run(struct step_mount *m, const struct run_spec *r, int *exit_code, vs_error **err);
 
 /* A RUN step's network namespace on a bridge network (src/build/netns.c). */
@@ -92,6 +99,9 @@ int mkdir_in_root(int rootfd, const char *path, uid_t uid, gid_t gid, vs_error *
 struct copy_opts {
         int64_t uid, gid; /* -1: keep (ADD of an archive), else set */
         int file_mode;    /* --chmod, -1: keep */
+        /* Onto the host (--output type=local): files lose their set-user
+         * and set-group-id bits, as in `cp` out of a container. */
+        bool host;
         /* Context sources: .dockerignore, paths relative to the context. */
         bool (*ignored)(const char *rel, void *arg);
         void *ignored_arg;

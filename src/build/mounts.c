@@ -25,6 +25,8 @@ void run_mount_clear(struct run_mount *m)
         free(m->source);
         free(m->target);
         free(m->stub);
+        if (m->copy && m->copy_fd >= 0)
+                close(m->copy_fd);
         memset(m, 0, sizeof(*m));
 }
 
@@ -159,6 +161,10 @@ int run_mount_parse(const char *spec, const char *data_root, int ctx_fd, char **
                 m->source = xstrdup(buf);
                 m->target = xstrdup(target);
                 m->readonly = !(truthy(field(kv, "rw")) || truthy(field(kv, "readwrite")));
+                if (!m->readonly) {
+                        m->copy = true;
+                        m->copy_fd = steal_fd(fd);
+                }
         } else {
                 return vs_fail(err, "--mount=%s: unknown type '%s' (cache, bind, tmpfs, secret)",
                                spec, type);
@@ -190,6 +196,22 @@ void run_mount_find_stub(struct run_mount *m, int rootfd)
                                 return;
                 }
         }
+}
+
+int run_mount_copy(struct run_mount *m, size_t n, const char *scratch, vs_error **err)
+{
+        if (!m->copy)
+                return 0;
+        _cleanup_close_ int dir = open(scratch, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (dir < 0)
+                return vs_fail_errno(err, "cannot open %s", scratch);
+        _cleanup_free_ char *name = xasprintf("rw-mount-%zu", n);
+        struct copy_opts o = {.uid = -1, .gid = -1, .file_mode = -1};
+        if (copy_tree(m->copy_fd, m->target, dir, name, &o, err) < 0)
+                return vs_error_wrap(err, "--mount target=%s: cannot copy the context", m->target);
+        free(m->source);
+        m->source = xasprintf("%s/%s", scratch, name);
+        return 0;
 }
 
 void run_mounts_unstub(const struct run_mount *m, size_t n, const char *upper)

@@ -171,10 +171,14 @@ static int run_config(struct step_mount *m, const struct run_spec *r, json_objec
                 json_object_object_add(mo, "type", json_object_new_string(rm->type));
                 json_object_object_add(mo, "source", json_object_new_string(rm->source));
                 json_object *opts = json_object_new_array();
+                /* The sources are host files (the context, the cache
+                 * dirs, a copy, a secret): nothing the step leaves there
+                 * may become a setuid program or a device node on the
+                 * host's filesystem. */
                 if (bind)
                         json_object_array_add(opts, json_object_new_string("rbind"));
-                else
-                        json_object_array_add(opts, json_object_new_string("nosuid"));
+                json_object_array_add(opts, json_object_new_string("nosuid"));
+                json_object_array_add(opts, json_object_new_string("nodev"));
                 json_object_array_add(opts, json_object_new_string(rm->readonly ? "ro" : "rw"));
                 json_object_object_add(mo, "options", opts);
                 json_object_array_add(mounts, mo);

@@ -161,10 +161,13 @@ struct layout_source {
         int n_layers;
 };
 
-static int open_beneath(int dirfd, const char *path)
+/* A file of the layout, which whoever made it controls: beneath it, and
+ * only a regular file (a FIFO would hang the pull, a device node give the
+ * host's data). */
+static int open_beneath(int dirfd, const char *path, vs_error **err)
 {
-        return vs_openat2(dirfd, path, O_RDONLY | O_NOFOLLOW,
-                          RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
+        return vs_open_regular(dirfd, path, O_NOFOLLOW, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+                               NULL, NULL, path, err);
 }
 
 static int fetch_file(struct vs_import_source *src, struct vs_txn *t, const struct vs_descriptor *d,
@@ -172,10 +175,13 @@ static int fetch_file(struct vs_import_source *src, struct vs_txn *t, const stru
 {
         struct layout_source *ls = (struct layout_source *) src;
         _cleanup_free_ char *path = xasprintf("blobs/sha256/%s", vs_digest_hex(d->digest));
-        _cleanup_close_ int fd = open_beneath(ls->dirfd, path);
+        _cleanup_error_ vs_error *e = NULL;
+        _cleanup_close_ int fd = open_beneath(ls->dirfd, path, &e);
+        if (fd < 0 && e->errno_ == ENOENT)
+                return vs_fail(err, "%s %s is missing from the layout (%s)",
+                               layer ? "layer" : "blob", d->digest, path);
         if (fd < 0)
-                return vs_fail_errno(err, "%s %s is missing from the layout (%s)",
-                                     layer ? "layer" : "blob", d->digest, path);
+                return vs_fail(err, "%s %s: %s", layer ? "layer" : "blob", d->digest, e->msg);
         if (vs_txn_has_blob(t, d->digest))
                 return 0;
         _cleanup_free_ char *label = layer ? xasprintf("Copying layer %d", ++ls->n_layers) : NULL;
@@ -250,12 +256,12 @@ static int pull_layout(struct vs_store *s, const char *spec, FILE *out, vs_error
                 return vs_fail_errno(err, "cannot open OCI layout %s", path);
         _cleanup_free_ char *what = xasprintf("OCI layout %s", path);
         _cleanup_free_ char *layout = NULL, *index = NULL;
-        _cleanup_close_ int lfd = open_beneath(dirfd, "oci-layout");
-        _cleanup_close_ int ifd = open_beneath(dirfd, "index.json");
+        _cleanup_close_ int lfd = open_beneath(dirfd, "oci-layout", err);
         if (lfd < 0)
-                return vs_fail_errno(err, "%s: cannot open oci-layout", what);
+                return vs_error_wrap(err, "%s", what);
+        _cleanup_close_ int ifd = open_beneath(dirfd, "index.json", err);
         if (ifd < 0)
-                return vs_fail_errno(err, "%s: cannot open index.json", what);
+                return vs_error_wrap(err, "%s", what);
         if (vs_read_fd_verified(lfd, NULL, "oci-layout", &layout, NULL, err) < 0 ||
             vs_read_fd_verified(ifd, NULL, "index.json", &index, NULL, err) < 0)
                 return vs_error_wrap(err, "%s", what);

@@ -54,6 +54,18 @@ int vs_read_file_at(int dirfd, const char *path, char **out, size_t *len, vs_err
         return 0;
 }
 
+int vs_read_regular_in_root(int rootfd, const char *path, char **out, size_t *len, const char *what,
+                            vs_error **err)
+{
+        _cleanup_close_ int fd = vs_open_regular(
+            rootfd, path, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS, NULL, NULL, what, err);
+        if (fd < 0)
+                return -1;
+        if (read_fd_all(fd, out, len) < 0)
+                return vs_fail_errno(err, "cannot read %s", what);
+        return 0;
+}
+
 int vs_read_file(const char *path, char **out, size_t *len, vs_error **err)
 {
         return vs_read_file_at(AT_FDCWD, path, out, len, err);

@@ -14,6 +14,13 @@
 int vs_read_file(const char *path, char **out, size_t *len, vs_error **err);
 int vs_read_file_at(int dirfd, const char *path, char **out, size_t *len, vs_error **err);
 
+/* Reads a whole regular file at path inside a root someone else controls
+ * (a build context, a container's root): resolved with RESOLVE_IN_ROOT, so
+ * no symlink leads out of it, and opened only when it is a regular file
+ * (vs_open_regular: a FIFO or a device node is refused, never opened). */
+int vs_read_regular_in_root(int rootfd, const char *path, char **out, size_t *len, const char *what,
+                            vs_error **err);
+
 /* Writes temp file + fsync + rename + fsync of the directory. */
 int vs_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
                          vs_error **err);

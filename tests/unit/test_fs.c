@@ -145,6 +145,33 @@ static void test_open_regular_in_root_stays_in_the_root(void **state)
         close(fd);
 }
 
+static void test_read_regular_in_root(void **state)
+{
+        require_syscall(SYS_openat2, "openat2");
+        struct tmp *t = *state;
+        assert_int_equal(mkdirat(t->fd, "ctx", 0755), 0);
+        write_text(t->fd, "Dockerfile", "host");
+        write_text(t->fd, "ctx/inside", "inside");
+        assert_int_equal(symlinkat("../Dockerfile", t->fd, "ctx/Dockerfile"), 0);
+        assert_int_equal(symlinkat("/inside", t->fd, "ctx/abs"), 0);
+        assert_int_equal(mkfifoat(t->fd, "ctx/fifo", 0644), 0);
+        _cleanup_close_ int ctx = openat(t->fd, "ctx", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        vs_error *err = NULL;
+        char *text = NULL;
+        size_t len = 0;
+        /* ../Dockerfile stays at the root: ctx/Dockerfile is itself */
+        assert_int_equal(vs_read_regular_in_root(ctx, "Dockerfile", &text, &len, "df", &err), -1);
+        assert_non_null(err);
+        assert_int_equal(err->errno_, ELOOP);
+        vs_error_free(&err);
+        assert_int_equal(vs_read_regular_in_root(ctx, "abs", &text, &len, "abs", &err), 0);
+        assert_string_equal(text, "inside");
+        assert_int_equal(len, 6);
+        free(text);
+        assert_refused(vs_read_regular_in_root(ctx, "fifo", &text, &len, "fifo", &err), &err,
+                       "it is a FIFO");
+}
+
 static char *path_in(struct tmp *t, const char *name)
 {
         return xasprintf("%s/%s", t->dir, name);
@@ -243,6 +270,7 @@ int main(void)
                                             teardown),
             cmocka_unit_test_setup_teardown(test_open_regular_in_root_stays_in_the_root, setup,
                                             teardown),
+            cmocka_unit_test_setup_teardown(test_read_regular_in_root, setup, teardown),
             cmocka_unit_test_setup_teardown(test_output_replaces_a_regular_file_atomically, setup,
                                             teardown),
             cmocka_unit_test_setup_teardown(test_output_never_replaces_a_device, setup, teardown),
