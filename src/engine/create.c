@@ -3,6 +3,7 @@
  * a bad value fails before anything exists, with an error naming the flag. */
 #include "engine/config.h"
 #include "engine/engine.h"
+#include "net/net.h"
 #include "engine/rootless.h"
 #include "vm/vm.h"
 #include "image/image.h"
@@ -1057,7 +1058,7 @@ static int build_config(const struct vs_run_flags *f, const struct vs_image *img
                 host[sizeof(host) - 1] = '\0';
                 hostname = host;
         }
-        if (hostname && (strlen(hostname) > 63 || strchr(hostname, '/') || !*hostname))
+        if (hostname && (strlen(hostname) > 63 || !vs_net_host_name_ok(hostname)))
                 return vs_fail(err, "--hostname: invalid hostname '%s'", hostname);
         json_object_object_add(cfg, "Hostname",
                                json_object_new_string(hostname ? hostname : short_id));

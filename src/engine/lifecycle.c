@@ -490,6 +490,10 @@ int vs_engine_kill(struct vs_engine *e, struct vs_ctr *c, int sig, vs_error **er
                 kill_event(e, cur, sig);
                 return 0;
         }
+        /* The event first: the monitor writes die as soon as the signal
+         * lands (for a paused container, at the thaw below), and Docker's
+         * order is kill, then die. */
+        kill_event(e, cur, sig);
         if (vs_container_kill(cur->runtime_root, cur->id, sig, false, err) < 0)
                 return vs_error_wrap(err, "container %s", cur->name);
         /* Docker kills a paused container: frozen tasks take the signal
@@ -507,9 +511,6 @@ int vs_engine_kill(struct vs_engine *e, struct vs_ctr *c, int sig, vs_error **er
                                 return -1;
                 }
         }
-        /* After the thaw: the event is no step a killed `kill` can leave
-         * half done. */
-        kill_event(e, cur, sig);
         return 0;
 }
 

@@ -299,9 +299,26 @@ static json_object *strv_array(char **v)
 
 /* The endpoint of o->ctr_id on net, made (address, interface, ports) when
  * missing; *made says whether it was. */
+bool vs_net_host_name_ok(const char *s)
+{
+        size_t n = s ? strlen(s) : 0;
+        if (n == 0 || n > 253)
+                return false;
+        for (; *s; s++)
+                if (*s <= ' ' || *s == 0x7f || *s == '#' || *s == '/')
+                        return false;
+        return true;
+}
+
 static int lease_in(struct vs_netdb *db, json_object *net, const struct vs_net_endpoint_opts *o,
                     bool *made, vs_error **err)
 {
+        if (o->hostname && *o->hostname && !vs_net_host_name_ok(o->hostname))
+                return vs_fail(err, "--hostname: '%s' is not a valid host name", o->hostname);
+        for (size_t i = 0; o->aliases && o->aliases[i]; i++)
+                if (!vs_net_host_name_ok(o->aliases[i]))
+                        return vs_fail(err, "--network-alias: '%s' is not a valid host name",
+                                       o->aliases[i]);
         json_object *eps = json_object_object_get(net, "Endpoints");
         json_object *ep = json_object_object_get(eps, o->ctr_id);
         *made = ep == NULL;

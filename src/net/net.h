@@ -38,6 +38,10 @@ struct vs_cidr {
 int vs_cidr_parse(const char *flag, const char *s, struct vs_cidr *out, vs_error **err);
 int vs_ipv4_parse(const char *flag, const char *s, uint32_t *out, vs_error **err);
 bool vs_cidr_contains(const struct vs_cidr *c, uint32_t ip);
+/* A name that may stand in a hosts file line (a hostname, an alias): 1 to
+ * 253 printable bytes, none of them a space, '#' or '/' (a newline or a
+ * space would add lines or names to every peer's /etc/hosts). */
+bool vs_net_host_name_ok(const char *s);
 bool vs_cidr_overlap(const struct vs_cidr *a, const struct vs_cidr *b);
 /* "a.b.c.d" into buf (>= 16 bytes). */
 const char *vs_ipv4_str(uint32_t ip, char *buf);

@@ -264,6 +264,8 @@ def test_volume_bind(engine, tmp_path):
     (["--memory-swap", "10m"], "--memory-swap"),
     (["-v", "relative/path:/x"], "--volume"),
     (["--name", "-bad"], "name"),
+    (["--hostname", "a\nb"], "--hostname"),
+    (["--hostname", "a b"], "--hostname"),
 ])
 def test_bad_flag_values_name_the_flag(engine, args, flag):
     res = engine("run", "--rm", *args, "busybox", "true")

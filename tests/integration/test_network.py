@@ -686,6 +686,10 @@ def test_container_mode_etc_flags_and_mac(net):
                                                                     "multicast"]),
     (["--mac-address", "02:00:00:00:00:01"], ["--mac-address", "--network"]),
     (["--network-alias", "a"], ["--network-alias", "--network"]),
+    # a newline or a space would add lines or names to every peer's hosts
+    (["--network", "bridge", "--network-alias", "a\n10.9.9.9 evil"], ["--network-alias"]),
+    (["--network", "bridge", "--network-alias", "a b"], ["--network-alias"]),
+    (["--network", "bridge", "--hostname", "h\n10.9.9.9 evil"], ["--hostname"]),
     (["-P"], ["-P", "--network"]),
 ])
 def test_bad_network_flags(net, args, mentions):
