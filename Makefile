@@ -233,11 +233,12 @@ $(BUILD)/src/vm/initramfs.o $(ASAN_DIR)/src/vm/initramfs.o: \
 	CFLAGS += -DVESSEL_AGENT='"$(AGENT)"'
 $(BUILD)/src/vm/kernel.o $(ASAN_DIR)/src/vm/kernel.o: guest/kernel.config guest/build-kernel.sh
 
-# Boot-to-exit of a VM container against a bare-QEMU floor (builds the guest
+# Boot-to-exit and idle host memory of a VM container against bare-QEMU floors (builds the guest
 # kernel first if it is not cached).
 .PHONY: bench-vm
 bench-vm: deps all
 	@sh bench/vm-boot.sh
+	@sh bench/vm-mem.sh
 # vessel build against buildah bud: a cold multi-stage build on a Debian base
 # (made once with mmdebstrap) and a fully cached rebuild; docs/build.md.
 .PHONY: bench-build
