@@ -40,8 +40,9 @@ ACCEL=$(echo "$accel" | tr a-z A-Z)
 tb=$(sed -n 's/.*#define VS_VM_TB_SIZE_MIB *\([0-9]*\).*/\1/p' "$here/src/vm/launch.c")
 if [ "$accel" = kvm ]; then cpu=host accel_opt=kvm; else cpu=max accel_opt=tcg,tb-size=${tb:-64}; fi
 
-# The floor's initramfs: /init (sleeps when the command line says "floor-idle").
-mkdir -p "$tmp/floor/dev"
+# The floor's initramfs: /init (with "floor-idle" on the command line it sets
+# the page reporting order as vessel's agent does, and sleeps).
+mkdir -p "$tmp/floor/dev" "$tmp/floor/sys"
 cc -O2 -static -s -o "$tmp/floor/init" "$here/bench/vm-floor-init.c" || exit 1
 mknod "$tmp/floor/dev/console" c 5 1
 (cd "$tmp/floor" && find . | cpio -o -H newc --quiet) >"$tmp/floor.cpio" || exit 1
