@@ -250,25 +250,26 @@ $(INIT): src/engine/init/vessel-init.c
 $(BUILD)/src/engine/init.o $(ASAN_DIR)/src/engine/init.o: $(INIT)
 $(BUILD)/src/engine/init.o $(ASAN_DIR)/src/engine/init.o: CFLAGS += -DVESSEL_INIT='"$(INIT)"'
 
-# Boot-to-exit of a VM container against a bare-QEMU floor (builds the guest
+# Boot-to-exit and idle host memory of a VM container against bare-QEMU floors (builds the guest
 # kernel first if it is not cached).
 .PHONY: bench-vm
 bench-vm: deps all
 	@sh bench/vm-boot.sh
+	@sh bench/vm-mem.sh
 # Restore of a VM checkpoint against a cold boot to the same point.
 .PHONY: bench-vm-restore
 bench-vm-restore: deps all
 	@sh bench/vm-restore.sh
-# vessel build against buildah bud: a cold multi-stage build on a Debian base
-# (made once with mmdebstrap) and a fully cached rebuild; docs/build.md.
 # vessel against a private dockerd (docs/benchmarks.md, "Docker").
 .PHONY: bench-docker
 bench-docker: deps all
 	sh bench/docker.sh $(BENCH_RUNS)
-
+# vessel build against buildah bud: a cold multi-stage build on a Debian base
+# (made once with mmdebstrap) and a fully cached rebuild; docs/build.md.
 .PHONY: bench-build
 bench-build: deps all
 	@sh bench/build.sh
+
 # ---- fuzzing (tests/fuzz, docs/fuzzing.md) ---------------------------------
 # One libFuzzer target per parser: build/fuzz/fuzz_<what>. The library is
 # rebuilt with clang-14 and coverage instrumentation under build/fuzz/obj;

@@ -29,7 +29,8 @@ trap cleanup EXIT INT TERM
 kernel=$("$vessel" vm kernel --path) || exit 1
 accel=$("$vessel" vm kernel | awk '$1 == "accelerator" {print $2}')
 ACCEL=$(echo "$accel" | tr a-z A-Z)
-if [ "$accel" = kvm ]; then cpu=host accel_opt=kvm; else cpu=max accel_opt=tcg,tb-size=64; fi
+tb=$(sed -n 's/.*#define VS_VM_TB_SIZE_MIB *\([0-9]*\).*/\1/p' "$here/src/vm/launch.c")
+if [ "$accel" = kvm ]; then cpu=host accel_opt=kvm; else cpu=max accel_opt=tcg,tb-size=${tb:-64}; fi
 
 # The floor's initramfs: /init and /dev/console.
 mkdir -p "$tmp/floor/dev"
@@ -91,19 +92,4 @@ echo "  vessel run --rm busybox true (container)    ${c} ms"
 awk -v v="$v" -v f="$f" -v a="$ACCEL" 'BEGIN {
 	if (f + 0 > 0 && v + 0 > 0) printf "  ratio vm/floor %.2fx (%s; target <= 1.2x)\n", v / f, a }'
 
-# Host memory of one idle VM container with 128 MiB of guest RAM: PSS of the
-# monitor, the launcher and QEMU (Kata publishes 130-160 MiB of overhead,
-# Firecracker's VMM < 5 MiB; the target here is < 40 MiB).
-pss_kb() { awk '/^Pss:/ {print $2}' "/proc/$1/smaps_rollup" 2>/dev/null || echo 0; }
-"$vessel" run -d --name idle --isolation=vm --memory 128m busybox sleep 1000 >/dev/null || exit 1
-mon=$("$vessel" inspect idle | awk -F'[:,]' '/"MonitorPid"/ {gsub(/ /, "", $2); print $2}')
-sleep 5 # booted (about 2 s under TCG here) and idle
-total=0
-list="$mon"
-for p in $(pgrep -P "$mon"); do list="$list $p $(pgrep -P "$p")"; done
-for p in $list; do
-	kb=$(pss_kb "$p")
-	echo "  pss $(tr '\0' ' ' <"/proc/$p/cmdline" | cut -c1-40): ${kb} kB"
-	total=$((total + kb))
-done
-echo "idle VM container, 128 MiB guest RAM ($ACCEL): host PSS $((total / 1024)) MiB (monitor + launcher + QEMU)"
+# Host memory of an idle VM container: bench/vm-mem.sh.

@@ -159,4 +159,10 @@ void vs_vm_jail_enter(const struct vs_vm_spec *s, const char *dir)
                 die("cannot clear the ambient capabilities");
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 die("no_new_privs");
+        /* No transparent huge pages (kept across exec): QEMU asks for them
+         * on guest RAM and on TCG's translation cache (MADV_HUGEPAGE), and
+         * then every page the guest touches costs the host 2 MiB; idle,
+         * that doubled QEMU's PSS (docs/vm.md, "Host memory"). */
+        if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) < 0)
+                die("cannot turn transparent huge pages off");
 }

@@ -68,15 +68,17 @@ static char *source_version(void)
 
 int vs_vm_kernel_key(char **key, vs_error **err)
 {
-        struct vs_sha256 h;
-        vs_sha256_init(&h);
-        vs_sha256_update(&h, "vessel guest kernel x86_64\n", 27);
-        vs_sha256_update(&h, vs_kernel_fragment_start,
-                         (size_t) (vs_kernel_fragment_end - vs_kernel_fragment_start));
-        vs_sha256_update(&h, vs_kernel_script_start,
-                         (size_t) (vs_kernel_script_end - vs_kernel_script_start));
-        char digest[VS_DIGEST_LEN + 1];
-        vs_sha256_final(&h, digest);
+        /* One buffer hashed with libmd (vs_digest_buffer): the streaming
+         * hash would load libcrypto into every VM run and, inherited, into
+         * its monitor. */
+        static const char head[] = "vessel guest kernel x86_64\n";
+        size_t nf = (size_t) (vs_kernel_fragment_end - vs_kernel_fragment_start);
+        size_t ns = (size_t) (vs_kernel_script_end - vs_kernel_script_start);
+        _cleanup_free_ char *buf = xmalloc(sizeof(head) - 1 + nf + ns);
+        memcpy(buf, head, sizeof(head) - 1);
+        memcpy(buf + sizeof(head) - 1, vs_kernel_fragment_start, nf);
+        memcpy(buf + sizeof(head) - 1 + nf, vs_kernel_script_start, ns);
+        _cleanup_free_ char *digest = vs_digest_buffer(buf, sizeof(head) - 1 + nf + ns);
         /* 16 bytes of it name the directory. */
         *key = xasprintf("%.32s", vs_digest_hex(digest));
         return 0;

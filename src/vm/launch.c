@@ -38,6 +38,15 @@
  * value only skips the loop. */
 #define GUEST_LPJ "4000000"
 
+/* TCG's translation cache, in MiB (QEMU's default is 1 GiB). Every page of
+ * it that fills stays resident for the VM's life and a boot fills ~20 MiB;
+ * 8 is flushed and refilled along the way, for a few percent of boot CPU
+ * (docs/vm.md, "Host memory"; bench/vm-boot.sh and vm-mem.sh read this
+ * line). */
+#define VS_VM_TB_SIZE_MIB 8
+#define STR_(x)           #x
+#define STR(x)            STR_(x)
+
 static bool cpu_has_virt(void)
 {
         _cleanup_free_ char *info = NULL;
@@ -151,9 +160,7 @@ static char **qemu_argv(const struct vs_vm_spec *s)
              * command line and SMP comes from the MP table. */
             "microvm,acpi=off,x-option-roms=off,rtc=on",
             "-accel",
-            /* TCG's translation cache defaults to 1 GiB, of which a boot
-             * touches ~80 MiB; 64 MiB holds a boot and a small workload. */
-            kvm ? "kvm" : "tcg,tb-size=64",
+            kvm ? "kvm" : "tcg,tb-size=" STR(VS_VM_TB_SIZE_MIB),
             "-cpu",
             kvm ? "host" : "max",
             "-m",
@@ -182,6 +189,11 @@ static char **qemu_argv(const struct vs_vm_spec *s)
             "socket,id=ctl,fd=3",
             "-device",
             "virtserialport,chardev=ctl,name=" VS_VM_PORT_NAME,
+            /* The guest hands the pages it frees back to the host (free
+             * page reporting): QEMU's memory follows what the guest uses,
+             * not what its boot once touched. */
+            "-device",
+            "virtio-balloon-device,free-page-reporting=on",
             /* QMP on fd 4, for the launcher alone (pause, resume). */
             "-chardev",
             "socket,id=qmp,fd=4",

@@ -730,6 +730,63 @@ def test_stats_show_guest_memory_and_processes(vm):
     assert float(row["CPUPerc"].rstrip("%")) >= 0
 
 
+# --------------------------------------------------------------------------
+# host memory (docs/vm.md, "Host memory"; the figures: bench/vm-mem.sh)
+
+
+def _guest_ram_kb(pid, mem_kb):
+    """What QEMU holds resident of the guest's RAM (kB): its anonymous
+    mapping of the guest's size."""
+    size = None
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        head = line.split()
+        if "-" in head[0] and ":" not in head[0]:
+            lo, hi = (int(x, 16) for x in head[0].split("-"))
+            size = (hi - lo) // 1024 if len(head) == 5 else None
+        elif head[0] == "Rss:" and size == mem_kb:
+            return int(head[1])
+    raise AssertionError(f"no {mem_kb} kB mapping in QEMU {pid}'s smaps")
+
+
+def test_qemu_has_no_transparent_huge_pages(vm):
+    """QEMU asks for huge pages on guest RAM and TCG's cache; the jail turns
+    them off, so a page the guest touches costs the host 4 KiB, not 2 MiB."""
+    _start_vm(vm, "thp", "sleep 1000", "--memory", "128m")
+    [q] = _qemu_pids(str(vm.data_root))
+    assert _status(q)["THP_enabled"].strip() == "0"
+    rollup = Path(f"/proc/{q}/smaps_rollup").read_text()
+    huge = [l for l in rollup.splitlines() if l.startswith("AnonHugePages:")]
+    assert huge and int(huge[0].split()[1]) == 0, huge
+
+
+def test_guest_hands_freed_memory_back_to_the_host(vm):
+    """Free page reporting (virtio-balloon): 48 MiB the guest writes is
+    resident in QEMU; once the guest frees it, the host gets it back."""
+    _start_vm(vm, "fpr", "sleep 1000", "--memory", "128m")
+    [q] = _qemu_pids(str(vm.data_root))
+    res = vm("exec", "fpr", "sh", "-c",
+             "dd if=/dev/zero of=/dev/shm/fill bs=1M count=48 2>/dev/null && echo filled",
+             timeout=TIMEOUT)
+    assert res.stdout.strip() == "filled", res.stderr
+    full = _guest_ram_kb(q, 128 << 10)
+    assert full > 48 << 10, full
+    res = vm("exec", "fpr", "rm", "/dev/shm/fill", timeout=TIMEOUT)
+    assert res.returncode == 0, res.stderr
+    helpers.wait_for(lambda: _guest_ram_kb(q, 128 << 10) < full - (32 << 10), 60, interval=1,
+                     what=f"QEMU's guest RAM to fall from {full} kB by 32 MiB")
+
+
+def test_control_port_buffers_are_bounded(vm):
+    """QEMU's virtio-mmio offers every queue at 1024 entries and the guest's
+    virtio-console fills its receive queues with a 4 KiB buffer each (8 MiB
+    touched for the control port); the guest kernel takes 128 entries a
+    queue (guest/build-kernel.sh)."""
+    res = run_vm(vm, "busybox", "grep", "^kmalloc-4k ", "/proc/slabinfo")
+    assert res.returncode == 0, res.stderr
+    active = int(res.stdout.split()[1])
+    assert active < 1024, res.stdout
+
+
 def test_detached_tty_then_attach(vm):
     res = vm("run", "-dit", "--name", "dt", "--isolation=vm", "busybox", "sh", "-c",
              "echo up; read x; echo got:$x; exit 7", timeout=TIMEOUT)
