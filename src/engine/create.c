@@ -1058,8 +1058,10 @@ static int build_config(const struct vs_run_flags *f, const struct vs_image *img
                 host[sizeof(host) - 1] = '\0';
                 hostname = host;
         }
-        if (hostname && (strlen(hostname) > 63 || !vs_net_host_name_ok(hostname)))
-                return vs_fail(err, "--hostname: invalid hostname '%s'", hostname);
+        if (hostname && (strlen(hostname) > 63 || !vs_net_host_name_ok(hostname))) {
+                _cleanup_free_ char *q = vs_str_escape(hostname);
+                return vs_fail(err, "--hostname: invalid hostname '%s'", q);
+        }
         json_object_object_add(cfg, "Hostname",
                                json_object_new_string(hostname ? hostname : short_id));
         json_object_object_add(cfg, "Domainname", json_object_new_string(""));

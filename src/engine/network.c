@@ -270,9 +270,10 @@ int vs_engine_net_check(struct vs_engine *e, const struct vs_run_flags *f, json_
         if (f->mac_address)
                 json_object_object_add(hc, "MacAddress", json_object_new_string(f->mac_address));
         for (size_t i = 0; f->net_aliases && f->net_aliases[i]; i++)
-                if (!vs_net_host_name_ok(f->net_aliases[i]))
-                        return vs_fail(err, "--network-alias: '%s' is not a valid host name",
-                                       f->net_aliases[i]);
+                if (!vs_net_host_name_ok(f->net_aliases[i])) {
+                        _cleanup_free_ char *q = vs_str_escape(f->net_aliases[i]);
+                        return vs_fail(err, "--network-alias: '%s' is not a valid host name", q);
+                }
         if (f->net_aliases)
                 json_object_object_add(hc, "NetworkAliases", strv_to_json(f->net_aliases));
         /* Flags first, then the configuration's dns / dns-search keys. */

@@ -12,6 +12,7 @@
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"
+#include "util/strv.h"
 #include "util/xalloc.h"
 
 #define HOSTS_MARK "# vessel network "
@@ -313,12 +314,15 @@ bool vs_net_host_name_ok(const char *s)
 static int lease_in(struct vs_netdb *db, json_object *net, const struct vs_net_endpoint_opts *o,
                     bool *made, vs_error **err)
 {
-        if (o->hostname && *o->hostname && !vs_net_host_name_ok(o->hostname))
-                return vs_fail(err, "--hostname: '%s' is not a valid host name", o->hostname);
+        if (o->hostname && *o->hostname && !vs_net_host_name_ok(o->hostname)) {
+                _cleanup_free_ char *q = vs_str_escape(o->hostname);
+                return vs_fail(err, "--hostname: '%s' is not a valid host name", q);
+        }
         for (size_t i = 0; o->aliases && o->aliases[i]; i++)
-                if (!vs_net_host_name_ok(o->aliases[i]))
-                        return vs_fail(err, "--network-alias: '%s' is not a valid host name",
-                                       o->aliases[i]);
+                if (!vs_net_host_name_ok(o->aliases[i])) {
+                        _cleanup_free_ char *q = vs_str_escape(o->aliases[i]);
+                        return vs_fail(err, "--network-alias: '%s' is not a valid host name", q);
+                }
         json_object *eps = json_object_object_get(net, "Endpoints");
         json_object *ep = json_object_object_get(eps, o->ctr_id);
         *made = ep == NULL;

@@ -2,6 +2,7 @@
 #include "util/xalloc.h"
 
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 size_t strv_len(char *const *v)
@@ -66,4 +67,30 @@ uint64_t vs_fnv1a(const char *s)
                 h *= 1099511628211ULL;
         }
         return h;
+}
+
+char *vs_str_escape(const char *s)
+{
+        size_t n = 0;
+        for (const char *p = s; *p; p++)
+                n += 4;
+        char *out = xmalloc(n + 1), *o = out;
+        for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
+                if (*p == '\n') {
+                        *o++ = '\\';
+                        *o++ = 'n';
+                } else if (*p == '\t') {
+                        *o++ = '\\';
+                        *o++ = 't';
+                } else if (*p == '\\') {
+                        *o++ = '\\';
+                        *o++ = '\\';
+                } else if (*p < 0x20 || *p == 0x7f) {
+                        o += sprintf(o, "\\x%02x", *p);
+                } else {
+                        *o++ = (char) *p;
+                }
+        }
+        *o = '\0';
+        return out;
 }

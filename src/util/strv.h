@@ -19,5 +19,8 @@ void strv_env_set(char ***env, const char *kv);
  * seccomp cache, an engine's runtime state dir); not collision-resistant, so
  * users also keep and compare the whole key. */
 uint64_t vs_fnv1a(const char *s);
+/* s for one line of a message: control characters and backslashes as C
+ * escapes (\n, \t, \\, \xNN). The caller frees. */
+char *vs_str_escape(const char *s);
 
 #endif

@@ -116,6 +116,24 @@ static void test_fnv1a(void **state)
         assert_true(vs_fnv1a("/var/lib/x") != vs_fnv1a("/var/lib/y"));
 }
 
+static void test_str_escape(void **state)
+{
+        (void) state;
+        const char *cases[][2] = {
+            {"", ""},
+            {"plain name", "plain name"},
+            {"a\n10.0.0.1 evil", "a\\n10.0.0.1 evil"},
+            {"t\tb\\c", "t\\tb\\\\c"},
+            {"\x01\x7f\x1b[2J", "\\x01\\x7f\\x1b[2J"},
+            {"\xc3\xa9", "\xc3\xa9"}, /* UTF-8 kept */
+        };
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                char *q = vs_str_escape(cases[i][0]);
+                assert_string_equal(q, cases[i][1]);
+                free(q);
+        }
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -123,6 +141,7 @@ int main(void)
             cmocka_unit_test(test_cleanup_error),
             cmocka_unit_test(test_strv),
             cmocka_unit_test(test_fnv1a),
+            cmocka_unit_test(test_str_escape),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
