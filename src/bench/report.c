@@ -41,6 +41,24 @@ void vs_bench_html(FILE *out, const char *s)
         }
 }
 
+void vs_bench_report_x(FILE *out, double v)
+{
+        fprintf(out, v >= 100 ? "%.0f" : v >= 0.1 ? "%.2f" : "%.2g", v);
+}
+
+void vs_bench_report_xs(FILE *out, const struct vs_bench_ratio *r)
+{
+        vs_bench_report_x(out, r->median);
+        fputc('x', out);
+        if (r->lo == r->hi)
+                return;
+        fputs(" (", out);
+        vs_bench_report_x(out, r->lo);
+        fputs(" – ", out);
+        vs_bench_report_x(out, r->hi);
+        fputc(')', out);
+}
+
 static bool listed(const char **v, size_t n, const char *s)
 {
         for (size_t i = 0; i < n; i++)
@@ -160,16 +178,19 @@ static void cell_row(FILE *out, const struct vs_bench *b, const struct vs_bench_
                 fputs("<td class=\"num\">", out);
                 num4(out, st.median);
                 fputs("</td><td class=\"num\">", out);
-                num4(out, st.min);
-                fputs(" – ", out);
-                num4(out, st.max);
+                if (st.min != st.max) {
+                        num4(out, st.min);
+                        fputs(" – ", out);
+                        num4(out, st.max);
+                }
                 fprintf(out, "</td><td class=\"num\">%zu</td>", st.n);
         } else
                 fputs("<td></td><td></td><td class=\"num\">0</td>", out);
-        if (ran && vs_bench_ratio(b, s, &r) == 0)
-                fprintf(out, "<td class=\"num\">%.2fx (%.2f – %.2f) %s</td>", r.median, r.lo, r.hi,
-                        vs_bench_ratio_label(s->key.suite));
-        else
+        if (ran && vs_bench_ratio(b, s, &r) == 0) {
+                fputs("<td class=\"num\">", out);
+                vs_bench_report_xs(out, &r);
+                fprintf(out, " %s</td>", vs_bench_ratio_label(s->key.suite));
+        } else
                 fputs("<td></td>", out);
         fputs("<td>", out);
         if (s->skip) {

@@ -12,6 +12,8 @@
 #include "bench/bench.h"
 #include "util/error.h"
 
+struct vs_bench_ratio;
+
 /* CPU model, arch, cores, memory_MiB, kernel, cgroup_mode (v1, hybrid,
  * v2), accelerator (kvm, tcg: vessel's own VM detection) and why,
  * vessel_version, date (UTC). */
@@ -55,5 +57,11 @@ void vs_bench_report_limits(FILE *out, const struct vs_bench *b);
 void vs_bench_report_seeds(FILE *out, const struct vs_bench *b);
 /* HTML-escaped s to out. */
 void vs_bench_html(FILE *out, const char *s);
+/* A ratio as a reader wants it, without the "x": 2 decimals from 0.1 to
+ * 100, 2 significant digits below (0.0022, not 0.00), none above. */
+void vs_bench_report_x(FILE *out, double v);
+/* A ratio with its spread: "1.40x" when min and max agree, else
+ * "1.40x (1.31 – 1.52)". */
+void vs_bench_report_xs(FILE *out, const struct vs_bench_ratio *r);
 
 #endif

@@ -79,9 +79,14 @@ char *vs_bench_chart_bars(const struct vs_bench *b, const char *suite, size_t *p
                 }
                 if (seen)
                         continue;
-                fputc('"', f);
-                gp_str(f, label);
-                fputc('"', f);
+                /* A cluster with nothing to draw (a metric without a
+                 * ratio, such as UDP jitter) is left out, not drawn empty. */
+                char *rowtext = NULL;
+                size_t rowlen = 0, drawn_here = 0;
+                FILE *row = open_memstream(&rowtext, &rowlen);
+                fputc('"', row);
+                gp_str(row, label);
+                fputc('"', row);
                 for (size_t k = 0; k < nb; k++) {
                         struct vs_bench_key key = s->key;
                         key.backend = backends[k];
@@ -89,18 +94,22 @@ char *vs_bench_chart_bars(const struct vs_bench *b, const char *suite, size_t *p
                         struct vs_bench_ratio r;
                         struct vs_bench_stat st;
                         if (speed && t && vs_bench_ratio(b, t, &r) == 0) {
-                                fprintf(f, " %g %g %g", r.median, r.lo, r.hi);
-                                (*points)++;
+                                fprintf(row, " %g %g %g", r.median, r.lo, r.hi);
+                                drawn_here++;
                         } else if (!speed && t && !t->skip && t->n > 0 &&
                                    vs_bench_stat(t->v, t->n, &st) == 0 && st.min > 0) {
-                                fprintf(f, " %g %g %g", st.median, st.min, st.max);
+                                fprintf(row, " %g %g %g", st.median, st.min, st.max);
                                 unit = t->key.unit;
-                                (*points)++;
+                                drawn_here++;
                         } else {
-                                fputs(" ? ? ?", f);
+                                fputs(" ? ? ?", row);
                         }
                 }
-                fputc('\n', f);
+                fclose(row);
+                if (drawn_here)
+                        fprintf(f, "%s\n", rowtext);
+                *points += drawn_here;
+                free(rowtext);
         }
         fputs("EOD\n", f);
         gp_head(f,
@@ -151,6 +160,8 @@ char *vs_bench_chart_heat(const struct vs_bench *b, const char *suite, const cha
         FILE *f = open_memstream(&text, &len);
         fputs("$d << EOD\n", f);
         size_t x = 0;
+        /* The colour scale's top: at least 4x, so that 1.1x stays pale. */
+        double top = 4;
         _cleanup_free_ char *xtics = xstrdup("");
         for (size_t v = 0; variants[v]; v++) {
                 if (eq(variants[v], "alone"))
@@ -162,7 +173,11 @@ char *vs_bench_chart_heat(const struct vs_bench *b, const char *suite, const cha
                         if (!eq(s->key.suite, suite) || !eq(s->key.backend, backend) ||
                             !eq(s->key.variant, variants[v]) || vs_bench_ratio(b, s, &r) < 0)
                                 continue;
-                        _cleanup_free_ char *row = xasprintf("%s [%s]", s->key.test, s->key.metric);
+                        /* responsive_ms is the host's answer time, not the victim's. */
+                        _cleanup_free_ char *row =
+                            eq(s->key.metric, "responsive_ms")
+                                ? xasprintf("host response time (%s)", s->key.unit)
+                                : xasprintf("%s [%s]", s->key.test, s->key.metric);
                         size_t y = 0;
                         while (y < nrows && !eq(rows[y], row))
                                 y++;
@@ -170,7 +185,8 @@ char *vs_bench_chart_heat(const struct vs_bench *b, const char *suite, const cha
                                 rows = xrealloc(rows, (nrows + 1) * sizeof(char *));
                                 rows[nrows++] = xstrdup(row);
                         }
-                        fprintf(f, "%zu %zu %g \"%.2fx\"\n", x, y, r.median, r.median);
+                        fprintf(f, "%zu %zu %g \"%.3gx\"\n", x, y, r.median, r.median);
+                        top = r.median > top ? r.median : top;
                         (*points)++;
                         any = true;
                 }
@@ -194,11 +210,11 @@ char *vs_bench_chart_heat(const struct vs_bench *b, const char *suite, const cha
         }
         fprintf(f,
                 ") noenhanced\nset xrange [-0.5:%zu.5]\nset yrange [-0.5:%zu.5]\n"
-                "set cblabel 'slowdown (1 = unaffected)'\nset cbrange [1:*]\n"
+                "set cblabel 'slowdown (1 = unaffected)'\nset cbrange [1:%g]\n"
                 "set palette defined (0 '#ffffff', 1 '#fee08b', 2 '#f46d43', 3 '#a50026')\n"
                 "plot $d using 1:2:(0.5):(0.5):3 with boxxyerror fs solid 1.0 fc palette, "
                 "$d using 1:2:4 with labels\n",
-                x ? x - 1 : 0, nrows ? nrows - 1 : 0);
+                x ? x - 1 : 0, nrows ? nrows - 1 : 0, top);
         fclose(f);
         for (size_t y = 0; y < nrows; y++)
                 free(rows[y]);

@@ -32,6 +32,12 @@ static void who(FILE *out, const struct vs_bench *b, const char *backend)
                       out);
         else if (strcmp(backend, "native") == 0)
                 fputs("Native", out);
+        else if (strcmp(backend, "vm-restore") == 0)
+                fputs("The VM restored from a checkpoint (time from `vessel restore` until an "
+                      "exec in it answers)",
+                      out);
+        else if (strcmp(backend, "floor") == 0)
+                fputs("The floor (bare clone + pivot_root + exec)", out);
         else
                 vs_bench_html(out, backend);
 }
@@ -61,7 +67,9 @@ static void summary_speed(FILE *out, const struct vs_bench *b, const char *suite
                                 vs_bench_html(out, s->key.variant);
                                 fputs(")", out);
                         }
-                        fprintf(out, " at <b>%.2fx</b> native", r.median);
+                        fputs(" at <b>", out);
+                        vs_bench_report_x(out, r.median);
+                        fputs("x</b> native", out);
                         said++;
                 }
                 if (said)
@@ -74,6 +82,29 @@ static void summary_speed(FILE *out, const struct vs_bench *b, const char *suite
 static void num(FILE *out, double v)
 {
         fprintf(out, v >= 100 || v <= -100 ? "%.0f" : "%.3g", v);
+}
+
+/* Start: ", N times faster than WHAT" when s is backend's and the same
+ * test ran on other (the VM against a container; a restore against a cold
+ * boot). */
+static void vs_than(FILE *out, const struct vs_bench *b, const struct vs_bench_series *s,
+                    const char *backend, const char *other, const char *what)
+{
+        const struct vs_bench_series *o;
+        struct vs_bench_stat ss, os;
+        if (strcmp(s->key.backend, backend) != 0 ||
+            !(o = vs_bench_report_first(b, s->key.suite, s->key.test, s->key.variant, other)) ||
+            vs_bench_stat(s->v, s->n, &ss) < 0 || vs_bench_stat(o->v, o->n, &os) < 0 ||
+            ss.median <= 0)
+                return;
+        fputs("; ", out);
+        if (os.median >= ss.median) {
+                num(out, os.median / ss.median);
+                fprintf(out, "x faster than %s", what);
+        } else {
+                num(out, ss.median / os.median);
+                fprintf(out, "x %s's", what);
+        }
 }
 
 /* Start: per backend, each test's time and its multiple of native's. */
@@ -92,10 +123,7 @@ static void summary_start(FILE *out, const struct vs_bench *b, const char *suite
                                 continue;
                         if (said++ == 0) {
                                 fputs("<li>", out);
-                                if (strcmp(backends[k], "floor") == 0)
-                                        fputs("The floor (bare clone + pivot_root + exec)", out);
-                                else
-                                        who(out, b, backends[k]);
+                                who(out, b, backends[k]);
                                 fputs(": ", out);
                         } else {
                                 fputs(", ", out);
@@ -107,7 +135,10 @@ static void summary_start(FILE *out, const struct vs_bench *b, const char *suite
                         if (vs_bench_ratio(b, s, &r) == 0) {
                                 fputs(" (", out);
                                 num(out, r.median);
-                                fputs("x native's)", out);
+                                fputs("x native's", out);
+                                vs_than(out, b, s, "vm-restore", "vm", "a cold boot");
+                                vs_than(out, b, s, "vm", "container", "a container");
+                                fputs(")", out);
                         }
                 }
                 if (said)
@@ -115,38 +146,72 @@ static void summary_start(FILE *out, const struct vs_bench *b, const char *suite
         }
 }
 
-/* Interference: per neighbour isolation, the worst and the mildest cell. */
+/* The responsiveness probe's metric in interference (how long the host
+ * took to answer while the neighbour ran), not the victim's speed. */
+#define RESPONSIVE "responsive_ms"
+
+/* Interference, one isolation: the cell of metric (or, with metric NULL,
+ * of any metric but RESPONSIVE) with the largest (worst) or smallest
+ * slowdown. */
+static const struct vs_bench_series *extreme(const struct vs_bench *b, const char *suite,
+                                             const char *backend, const char *metric, bool worst,
+                                             double *ratio)
+{
+        const struct vs_bench_series *pick = NULL;
+        for (size_t i = 0; i < b->nseries; i++) {
+                const struct vs_bench_series *s = &b->series[i];
+                struct vs_bench_ratio r;
+                if (strcmp(s->key.suite, suite) != 0 || strcmp(s->key.backend, backend) != 0 ||
+                    (metric ? strcmp(s->key.metric, metric) != 0
+                            : strcmp(s->key.metric, RESPONSIVE) == 0) ||
+                    vs_bench_ratio(b, s, &r) < 0)
+                        continue;
+                if (!pick || (worst ? r.median > *ratio : r.median < *ratio))
+                        pick = s, *ratio = r.median;
+        }
+        return pick;
+}
+
+/* Interference: per neighbour isolation, the victim's worst and mildest
+ * cell, and how slow the host became to answer. */
 static void summary_slowdown(FILE *out, const struct vs_bench *b, const char *suite)
 {
         _cleanup_free_ const char **backends = vs_bench_report_parts(b, suite, 2);
         for (size_t k = 0; backends[k]; k++) {
-                const struct vs_bench_series *worst = NULL, *best = NULL;
-                double wr = 0, br = 0;
-                for (size_t i = 0; i < b->nseries; i++) {
-                        const struct vs_bench_series *s = &b->series[i];
-                        struct vs_bench_ratio r;
-                        if (strcmp(s->key.suite, suite) != 0 ||
-                            strcmp(s->key.backend, backends[k]) != 0 ||
-                            vs_bench_ratio(b, s, &r) < 0)
-                                continue;
-                        if (!worst || r.median > wr)
-                                worst = s, wr = r.median;
-                        if (!best || r.median < br)
-                                best = s, br = r.median;
-                }
-                if (!worst)
+                double wr = 0, br = 0, rr = 0;
+                const struct vs_bench_series *worst =
+                    extreme(b, suite, backends[k], NULL, true, &wr);
+                const struct vs_bench_series *best =
+                    extreme(b, suite, backends[k], NULL, false, &br);
+                const struct vs_bench_series *resp =
+                    extreme(b, suite, backends[k], RESPONSIVE, true, &rr);
+                if (!worst && !resp)
                         continue;
-                fputs("<li>With the neighbour isolated by ", out);
+                fputs("<li>Neighbour isolated by <b>", out);
                 vs_bench_html(out, backends[k]);
-                fputs(", the victim suffered most from ", out);
-                vs_bench_html(out, worst->key.variant);
-                fputs(" (", out);
-                vs_bench_html(out, worst->key.test);
-                fprintf(out, " <b>%.2fx</b> slower) and least from ", wr);
-                vs_bench_html(out, best->key.variant);
-                fputs(" (", out);
-                vs_bench_html(out, best->key.test);
-                fprintf(out, " %.2fx).</li>\n", br);
+                fputs("</b>: ", out);
+                if (worst) {
+                        fputs("the victim (", out);
+                        vs_bench_html(out, worst->key.test);
+                        /* Below 1: the neighbour did not slow it (noise). */
+                        fputs(wr < 1 ? ") was not slowed (<b>" : ") ran <b>", out);
+                        vs_bench_report_x(out, wr);
+                        fputs(wr < 1 ? "x</b>) beside " : "x</b> slower beside ", out);
+                        vs_bench_html(out, worst->key.variant);
+                        if (best && best != worst) {
+                                fputs(", ", out);
+                                vs_bench_report_x(out, br);
+                                fputs("x beside ", out);
+                                vs_bench_html(out, best->key.variant);
+                        }
+                }
+                if (resp) {
+                        fputs(worst ? "; the host took " : "the host took ", out);
+                        vs_bench_report_x(out, rr);
+                        fputs("x as long to answer beside ", out);
+                        vs_bench_html(out, resp->key.variant);
+                }
+                fputs(".</li>\n", out);
         }
 }
 
@@ -176,16 +241,24 @@ static void summary_growth(FILE *out, const struct vs_bench *b, const char *suit
                 fputs("<li>", out);
                 who(out, b, s->key.backend);
                 fputs(": ", out);
-                vs_bench_html(out, s->key.test);
-                fputs(" ", out);
-                vs_bench_html(out, s->key.metric);
+                if (strcmp(s->key.test, "idle") == 0 && strcmp(s->key.unit, "MiB") == 0)
+                        fputs("PSS per idle instance", out);
+                else if (strcmp(s->key.test, "start-all") == 0)
+                        fputs("the time until all instances were ready", out);
+                else {
+                        vs_bench_html(out, s->key.test);
+                        fputs(" ", out);
+                        vs_bench_html(out, s->key.metric);
+                }
                 fputs(" went from ", out);
                 num(out, bs.median);
                 fprintf(out, " %s at N=1 to <b>", s->key.unit);
                 num(out, st.median);
                 fprintf(out, " %s</b> at N=", s->key.unit);
                 vs_bench_html(out, s->key.variant);
-                fprintf(out, " (%.2fx).</li>\n", r.median);
+                fputs(" (", out);
+                vs_bench_report_x(out, r.median);
+                fputs("x).</li>\n", out);
         }
 }
 
@@ -311,8 +384,43 @@ static const struct seed SEEDS[] = {
 };
 
 /* This run's figure for a seed: the ratio of the first matching series. */
+/* Start, for Joy's "seconds where VMs take minutes": the VM's start as a
+ * multiple of the container's, cold and restored. */
+static void measured_start(FILE *out, const struct vs_bench *b)
+{
+        const struct vs_bench_series *c =
+            vs_bench_report_first(b, "start", "first-instruction", NULL, "container");
+        struct vs_bench_stat cs;
+        if (!c || vs_bench_stat(c->v, c->n, &cs) < 0 || cs.median <= 0) {
+                fputs("<td class=\"note\">not measured in this run</td>", out);
+                return;
+        }
+        fputs("<td>", out);
+        static const char *const vms[] = {"vm", "vm-restore"};
+        static const char *const names[] = {"cold boot", "from a checkpoint"};
+        size_t said = 0;
+        for (size_t i = 0; i < 2; i++) {
+                const struct vs_bench_series *v =
+                    vs_bench_report_first(b, "start", "first-instruction", NULL, vms[i]);
+                struct vs_bench_stat vs;
+                if (!v || vs_bench_stat(v->v, v->n, &vs) < 0)
+                        continue;
+                fprintf(out, "%sVM %s: ", said++ ? "; " : "", names[i]);
+                vs_bench_report_x(out, vs.median / cs.median);
+                fprintf(out, "x a container's time to first instruction (%.0f vs %.0f ms)",
+                        vs.median, cs.median);
+        }
+        if (!said)
+                fputs("no VM start measured", out);
+        fprintf(out, "%s</td>", tcg(b) ? "; TCG" : "");
+}
+
 static void measured(FILE *out, const struct vs_bench *b, const struct seed *sd)
 {
+        if (strcmp(sd->suite, "start") == 0) {
+                measured_start(out, b);
+                return;
+        }
         bool slowdown = vs_bench_ratio_kind(sd->suite) == VS_BENCH_RATIO_SLOWDOWN;
         const struct vs_bench_series *pick = NULL;
         struct vs_bench_ratio best = {0};
@@ -322,6 +430,7 @@ static void measured(FILE *out, const struct vs_bench *b, const struct seed *sd)
                 if (strcmp(s->key.suite, sd->suite) != 0 ||
                     strcmp(s->key.backend, sd->backend) != 0 ||
                     strncmp(s->key.test, sd->test_prefix, strlen(sd->test_prefix)) != 0 ||
+                    (slowdown && strcmp(s->key.metric, RESPONSIVE) == 0) ||
                     vs_bench_ratio(b, s, &r) < 0)
                         continue;
                 /* Interference: the worst cell; elsewhere the first. */
@@ -334,7 +443,9 @@ static void measured(FILE *out, const struct vs_bench *b, const struct seed *sd)
                 fputs("<td class=\"note\">not measured in this run</td>", out);
                 return;
         }
-        fprintf(out, "<td class=\"num\">%.2fx (%.2f – %.2f) ", best.median, best.lo, best.hi);
+        fputs("<td>", out);
+        vs_bench_report_xs(out, &best);
+        fputs(" ", out);
         vs_bench_html(out, pick->key.test);
         if (pick->key.variant[0]) {
                 fputs(", ", out);

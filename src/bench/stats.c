@@ -42,7 +42,7 @@ const char *vs_bench_ratio_label(const char *suite)
         if (strcmp(suite, "density") == 0)
                 return "x N=1";
         if (strcmp(suite, "start") == 0)
-                return "x native's time";
+                return "native's time";
         if (vs_bench_ratio_kind(suite) == VS_BENCH_RATIO_SLOWDOWN)
                 return "slowdown vs alone";
         return "speed vs native";
@@ -78,10 +78,20 @@ static double ratio_of(double v, double w, enum vs_bench_ratio_kind kind, enum v
         return v / w;
 }
 
+/* Metrics that are a quality of the run, not a speed: UDP jitter and loss
+ * near zero are noise, and their ratio (0.17 against 0.014 ms) would read as
+ * "12x faster". The report shows them as measured, without a ratio. */
+static bool ratio_less(const char *metric)
+{
+        return strcmp(metric, "jitter_ms") == 0 || strcmp(metric, "lost_percent") == 0;
+}
+
 int vs_bench_ratio(const struct vs_bench *b, const struct vs_bench_series *s,
                    struct vs_bench_ratio *r)
 {
         memset(r, 0, sizeof(*r));
+        if (s->key.metric && ratio_less(s->key.metric))
+                return -1;
         struct vs_bench_key bk;
         if (!vs_bench_baseline_key(&s->key, &bk))
                 return -1;

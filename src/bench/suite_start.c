@@ -7,14 +7,21 @@
  *   container   vessel run --rm busybox (the built-in image vessel makes
  *               from that same busybox, in a data root of the bench's own)
  *   vm          the same with --isolation=vm: a cold boot
- *   vm-restore  a VM from a checkpoint: needs `vessel restore`
+ *   vm-restore  a VM from a checkpoint: one VM (--vm-rootfs=block, an idle
+ *               `sleep`) booted and checkpointed once; each sample runs
+ *               `vessel restore`, then `vessel exec CTR echo` until one
+ *               answers, then `vessel kill` + `vessel wait`
  *
  * "first-instruction" is the time from fork to the first byte the program
  * writes (its first act), "exit" the time until the command that ran it
- * has exited (container and VM cleaned up). Both in ms, lower is better;
+ * has exited (container and VM cleaned up). For vm-restore the clock
+ * starts at `vessel restore`; first-instruction is the first byte of the
+ * first exec that answers (the restored guest runs a new program), exit
+ * the time until the VM has stopped again. Both in ms, lower is better;
  * the report divides each by native's. */
 #include "bench/bench.h"
 #include "bench/stats.h"
+#include "bench/workload.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -276,19 +283,22 @@ static bool vm_ready(struct vs_bench *b, const char *data_root)
         if (vs_vm_qemu_path(&qemu, &err) < 0 ||
             vs_vm_kernel_get(data_root, !b->opts.quick, isatty(STDERR_FILENO), &kernel, &err) < 0) {
                 skip_both(b, "vm", err->msg);
+                skip_both(b, "vm-restore", err->msg);
                 vs_error_free(&err);
                 return false;
         }
         return true;
 }
 
-/* Runs argv (envp) to completion; its stdout in *out. */
+/* Runs argv (envp) to completion, at most RUN_MS (then it is killed); its
+ * stdout in *out. */
 static int capture(char *const argv[], char *const envp[], char **out)
 {
         *out = NULL;
         int fds[2];
         if (pipe2(fds, O_CLOEXEC) < 0)
                 return -1;
+        double t0 = now_ms();
         pid_t pid = fork();
         if (pid == 0) {
                 int n = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -300,17 +310,36 @@ static int capture(char *const argv[], char *const envp[], char **out)
         close(fds[1]);
         size_t len = 0;
         char buf[4096];
-        ssize_t n;
-        while (pid > 0 && ((n = read(fds[0], buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR)))
-                if (n > 0) {
-                        *out = xrealloc(*out, len + (size_t) n + 1);
-                        memcpy(*out + len, buf, (size_t) n);
-                        len += (size_t) n;
-                        (*out)[len] = '\0';
+        bool late = false;
+        while (pid > 0) {
+                int left = (int) (t0 + RUN_MS - now_ms());
+                struct pollfd p = {fds[0], POLLIN, 0};
+                int r = left > 0 ? poll(&p, 1, left) : 0;
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r <= 0) {
+                        late = true;
+                        break;
                 }
+                ssize_t n = read(fds[0], buf, sizeof(buf));
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        break;
+                *out = xrealloc(*out, len + (size_t) n + 1);
+                memcpy(*out + len, buf, (size_t) n);
+                len += (size_t) n;
+                (*out)[len] = '\0';
+        }
         close(fds[0]);
         int status = 0;
-        if (pid < 0 || waitpid(pid, &status, 0) < 0)
+        if (pid < 0)
+                return -1;
+        if (late) {
+                end_child(pid, &status);
+                return -1;
+        }
+        if (waitpid(pid, &status, 0) < 0)
                 return -1;
         return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
@@ -350,6 +379,148 @@ static bool have_restore(const struct vs_bench *b)
         return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
+/* Runs argv (envp) with stdout on /dev/null and stderr in STDERR_F, at most
+ * RUN_MS; 0 when it exited 0, else -1 with *why (its last stderr line). */
+static int step(struct vs_bench *b, char *const argv[], char *const envp[], char **why)
+{
+        _cleanup_free_ char *errpath = xasprintf("%s/" STDERR_F, b->opts.workdir);
+        double t0 = now_ms();
+        pid_t pid = fork();
+        if (pid < 0) {
+                *why = xasprintf("fork: %s", strerror(errno));
+                return -1;
+        }
+        if (pid == 0) {
+                int e = open(errpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+                int n = open("/dev/null", O_RDWR | O_CLOEXEC);
+                if (e < 0 || n < 0 || dup2(n, 0) < 0 || dup2(n, 1) < 0 || dup2(e, 2) < 0)
+                        _exit(126);
+                execve(argv[0], argv, envp);
+                _exit(127);
+        }
+        int status = 0;
+        for (;;) {
+                pid_t r = waitpid(pid, &status, WNOHANG);
+                if (r == pid)
+                        break;
+                if (r < 0 && errno != EINTR) {
+                        *why = xasprintf("waitpid: %s", strerror(errno));
+                        return -1;
+                }
+                if (now_ms() - t0 > RUN_MS) {
+                        end_child(pid, &status);
+                        *why = xasprintf("vessel %s did not finish within %d s", argv[1],
+                                         RUN_MS / 1000);
+                        return -1;
+                }
+                struct timespec ts = {0, 10 * 1000 * 1000};
+                nanosleep(&ts, NULL);
+        }
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+                return 0;
+        _cleanup_free_ char *line = last_line(errpath);
+        *why = xasprintf("vessel %s: %s", argv[1], line);
+        return -1;
+}
+
+/* From t0 (ms), polls `vessel exec NAME echo MARKER` until one succeeds:
+ * *first the time its first byte arrived, since t0. */
+static int until_exec(struct vs_bench *b, char **env, const char *name, double t0, double *first,
+                      char **why)
+{
+        char *argv[] = {(char *) b->opts.vessel, "exec", (char *) name, "echo", MARKER, NULL};
+        for (;;) {
+                double ts = now_ms();
+                struct timed t;
+                free(*why);
+                *why = NULL;
+                if (timed_run(b, argv, env, &t, why) == 0) {
+                        *first = ts - t0 + t.first_ms;
+                        return 0;
+                }
+                if (now_ms() - t0 > RUN_MS) {
+                        char *w = xasprintf("the VM never took an exec within %d s: %s",
+                                            RUN_MS / 1000, *why);
+                        free(*why);
+                        *why = w;
+                        return -1;
+                }
+                struct timespec ts2 = {0, 20 * 1000 * 1000};
+                nanosleep(&ts2, NULL);
+        }
+}
+
+/* One restore sample: `vessel restore NAME`, until an exec's first byte
+ * (*first), then `vessel kill` + `vessel wait` (*exit: the VM is gone). */
+static int restore_once(struct vs_bench *b, char **env, const char *name, struct timed *t,
+                        char **why)
+{
+        char *vessel = (char *) b->opts.vessel;
+        char *restore[] = {vessel, "restore", (char *) name, NULL};
+        char *kill_[] = {vessel, "kill", (char *) name, NULL};
+        char *wait_[] = {vessel, "wait", (char *) name, NULL};
+        double t0 = now_ms();
+        if (step(b, restore, env, why) < 0 || until_exec(b, env, name, t0, &t->first_ms, why) < 0 ||
+            step(b, kill_, env, why) < 0 || step(b, wait_, env, why) < 0)
+                return -1;
+        t->exit_ms = now_ms() - t0;
+        return 0;
+}
+
+/* The VM from a checkpoint: one VM (block root, an idle workload) is
+ * booted and checkpointed once; each sample restores that checkpoint and
+ * stops the VM again (docs/bench-suites.md, start). */
+static void run_vm_restore(struct vs_bench *b, char **env)
+{
+        char *vessel = (char *) b->opts.vessel;
+        _cleanup_free_ char *name = xasprintf(VS_BENCH_NAME_PREFIX "%d-restore", (int) getpid());
+        char *run[] = {vessel,
+                       "run",
+                       "-d",
+                       "--name",
+                       name,
+                       "--isolation=vm",
+                       "--vm-rootfs=block",
+                       "busybox",
+                       "sh",
+                       "-c",
+                       "echo up; exec sleep 1000000",
+                       NULL};
+        char *ckpt[] = {vessel, "checkpoint", name, NULL};
+        char *rm[] = {vessel, "rm", "-f", name, NULL};
+        _cleanup_free_ char *why = NULL;
+        double first = 0;
+        vs_bench_progress(b, "vm-restore: boot and checkpoint");
+        if (step(b, run, env, &why) < 0 || until_exec(b, env, name, now_ms(), &first, &why) < 0 ||
+            step(b, ckpt, env, &why) < 0) {
+                skip_both(b, "vm-restore", why);
+                goto out;
+        }
+        struct vs_bench_key f = FIRST, e = EXIT;
+        f.backend = e.backend = "vm-restore";
+        int warmup = b->opts.quick ? 0 : 1, total = warmup + b->opts.repeat;
+        for (int i = 0; i < total; i++) {
+                vs_bench_progress(b, "vm-restore %d/%d%s", i + 1, total,
+                                  i < warmup ? " (warm-up)" : "");
+                struct timed t;
+                free(why);
+                why = NULL;
+                if (restore_once(b, env, name, &t, &why) < 0) {
+                        skip_both(b, "vm-restore", why);
+                        goto out;
+                }
+                if (i < warmup)
+                        continue;
+                vs_bench_record(b, &f, t.first_ms);
+                vs_bench_record(b, &e, t.exit_ms);
+        }
+out:
+        free(why);
+        why = NULL;
+        if (step(b, rm, env, &why) < 0)
+                vs_warn("bench start: cannot remove %s: %s", name, why);
+}
+
 int vs_bench_start_run(struct vs_bench *b, vs_error **err)
 {
         (void) err;
@@ -376,13 +547,11 @@ int vs_bench_start_run(struct vs_bench *b, vs_error **err)
                         char *argv[] = {vessel,    "run",  "--rm", "--isolation=vm",
                                         "busybox", "echo", MARKER, NULL};
                         measure(b, "vm", argv, env, b->opts.quick ? 0 : 1, 1);
+                        if (!have_restore(b))
+                                skip_both(b, "vm-restore", "vessel restore not available");
+                        else
+                                run_vm_restore(b, env);
                 }
-                if (!have_restore(b))
-                        skip_both(b, "vm-restore", "vessel restore not available");
-                else
-                        skip_both(b, "vm-restore",
-                                  "vessel restore is present but the bench does not drive VM "
-                                  "checkpoints yet");
         }
         leftovers(b, env);
         return 0;
