@@ -18,10 +18,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -168,6 +170,20 @@ int vs_pasta_start(const struct vs_ctr *c, pid_t pid, vs_error **err)
                 int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
                 if (devnull >= 0)
                         dup2(devnull, STDIN_FILENO);
+                /* The monitor's signal state survives exec: it blocks
+                 * SIGTERM and SIGCHLD (for its signalfd), so pasta never
+                 * saw the SIGTERM that ends it; and it ignores SIGPIPE,
+                 * which Debian's pasta (0.0~git20230309) takes for a
+                 * failure (signal() returning the old SIG_IGN: "Couldn't
+                 * install signal handlers"). pasta starts as from a shell. */
+                sigset_t none;
+                sigemptyset(&none);
+                sigprocmask(SIG_SETMASK, &none, NULL);
+                signal(SIGPIPE, SIG_DFL);
+                /* Nothing of the monitor's but the namespace: pasta stays in
+                 * the background, and an inherited end of the monitor's
+                 * status pipe would keep `run -d` waiting for its EOF. */
+                syscall(SYS_close_range, 3u, ~0U, CLOSE_RANGE_CLOEXEC);
                 int flags = fcntl(nsfd, F_GETFD);
                 fcntl(nsfd, F_SETFD, flags & ~FD_CLOEXEC);
                 execv(pasta, argv);

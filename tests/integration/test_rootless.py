@@ -415,18 +415,40 @@ def test_rootless_pasta_without_tun_is_refused(rl):
     assert rl.container_ids() == []
 
 
+def _stop_pause(rl):
+    """End the user's pause process (no container of the user may run), so
+    that the next command starts a new one in its own mount namespace."""
+    pid = rl.pause_pid()
+    if pid and Path(f"/proc/{pid}/comm").exists() and \
+            Path(f"/proc/{pid}/comm").read_text().strip() == "vessel-pause":
+        os.kill(pid, signal.SIGTERM)
+        helpers.wait_for(lambda: not helpers.pid_alive(pid), what="the pause process's end")
+
+
 def test_rootless_pasta_publishes_a_port(rl, tmp_path):
     """-p through pasta answers on 127.0.0.1 of the network namespace the
-    user ran vessel in (a test namespace with a veth pair for a route)."""
+    user ran vessel in (a test namespace with a veth pair for a route).
+
+    The host's /dev/net/tun may be root's (0600): the test leaves it alone
+    and binds a tun node of its own (10,200, mode 0666, in its temp dir)
+    over /dev/net/tun in a private mount namespace, in which the user's
+    commands run; the pause process, started there, holds a copy of it."""
     if shutil.which("pasta") is None:
         pytest.skip("pasta (Debian's passt) is not installed")
-    if not _tun_open_to(rl):
-        pytest.skip("/dev/net/tun is mode %o root-only on this host: pasta (and slirp4netns) "
-                    "cannot run for an unprivileged user" % stat.S_IMODE(
-                        os.stat("/dev/net/tun").st_mode))
+    if rl.ok("ps", "-q").strip():
+        pytest.skip("a container of the user runs: the pause process cannot be restarted")
+    tun = tmp_path / "tun"
+    os.mknod(tun, stat.S_IFCHR | 0o666, os.makedev(10, 200))
+    os.chmod(tun, 0o666)
     ns = "vsrl" + os.urandom(3).hex()
     subprocess.run(["ip", "netns", "add", ns], check=True)
     nsx = ["ip", "netns", "exec", ns]
+    # ip netns exec gives a mount namespace of its own; unshare -m a private
+    # one in it, where the test's tun node covers the host's.
+    prefix = [*nsx, "unshare", "-m", "--propagation", "private", "sh", "-c",
+              'mount --bind "$0" /dev/net/tun && exec "$@"', str(tun)]
+    port = 18000 + int.from_bytes(os.urandom(2), "big") % 2000
+    _stop_pause(rl)
     try:
         for cmd in (["ip", "link", "set", "lo", "up"],
                     ["ip", "link", "add", "va", "type", "veth", "peer", "name", "vb"],
@@ -434,20 +456,52 @@ def test_rootless_pasta_publishes_a_port(rl, tmp_path):
                     ["ip", "link", "set", "va", "up"], ["ip", "link", "set", "vb", "up"],
                     ["ip", "route", "add", "default", "via", "10.231.0.1"]):
             subprocess.run(nsx + cmd, check=True)
-        rl.ok("run", "-d", "--name", "web", "--network", "pasta", "-p", "127.0.0.1:18080:80",
-              "busybox", "sh", "-c",
-              "mkdir /www && echo hello-pasta > /www/index.html && exec httpd -f -p 80 -h /www",
-              prefix=nsx)
-        fetch = [*nsx, "python3", "-c",
-                 "import urllib.request as u;"
-                 "print(u.urlopen('http://127.0.0.1:18080/', timeout=2).read().decode())"]
-        helpers.wait_for(lambda: subprocess.run(fetch, capture_output=True, text=True)
-                         .stdout.strip() == "hello-pasta", what="the published port")
-        pasta = int((rl.data_root / "containers").glob("*/pasta.pid").__next__().read_text())
-        rl.ok("rm", "-f", "web")
-        helpers.wait_for(lambda: not helpers.pid_alive(pasta), what="pasta's end")
+        rl.ok("ps", prefix=prefix)
+        # The pause process (which the monitor and pasta are started in)
+        # sees the test's node; the host's is unchanged.
+        pause = rl.pause_pid()
+        st = os.stat(f"/proc/{pause}/root/dev/net/tun")
+        assert stat.S_ISCHR(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o666
+        assert (os.major(st.st_rdev), os.minor(st.st_rdev)) == (10, 200)
+        assert os.stat("/dev/net/tun").st_ino != st.st_ino
+
+        def serve(name):
+            rl.ok("run", "-d", "--name", name, "--network", "pasta", "-p",
+                  f"127.0.0.1:{port}:80", "busybox", "sh", "-c",
+                  f"mkdir /www && echo hello-{name} > /www/index.html && "
+                  "exec httpd -f -p 80 -h /www", prefix=prefix)
+            fetch = [*nsx, "python3", "-c",
+                     "import urllib.request as u;"
+                     f"print(u.urlopen('http://127.0.0.1:{port}/', timeout=2).read().decode())"]
+            helpers.wait_for(lambda: subprocess.run(fetch, capture_output=True, text=True)
+                             .stdout.strip() == f"hello-{name}", what="the published port")
+            cid = rl.ok("inspect", "--format", "{{.Id}}", name, prefix=prefix).strip()
+            pasta = int((rl.data_root / "containers" / cid / "pasta.pid").read_text())
+            comm = Path(f"/proc/{pasta}/comm").read_text()
+            assert comm.startswith(("pasta", "passt")), comm
+            # pasta runs as the user, in the engine's user namespace.
+            assert _proc_uids(pasta)[0] in (rl.uid, SUB_START + 65534 - 1), _proc_uids(pasta)
+            return cid, pasta
+
+        # stop, then rm: pasta ends with the container.
+        _, pasta = serve("web")
+        rl.ok("stop", "-t", "1", "web", prefix=prefix)
+        helpers.wait_for(lambda: not helpers.pid_alive(pasta), what="pasta's end at stop")
+        rl.ok("rm", "web", prefix=prefix)
+        # kill -9 of the monitor: the container runs on; rm -f ends pasta.
+        _, pasta = serve("web2")
+        mon = json.loads(rl.ok("inspect", "web2", prefix=prefix))[0]["MonitorPid"]
+        os.kill(mon, signal.SIGKILL)
+        helpers.wait_for(lambda: not helpers.pid_alive(mon), what="the monitor's end")
+        rl.ok("rm", "-f", "web2", prefix=prefix)
+        helpers.wait_for(lambda: not helpers.pid_alive(pasta), what="pasta's end at rm -f")
+        assert not any(rl.data_root.glob("containers/*/pasta.pid"))
     finally:
-        rl.run("rm", "-f", "web")
+        rl.run("rm", "-f", "web", prefix=prefix)
+        rl.run("rm", "-f", "web2", prefix=prefix)
+        # The next test's commands start a pause process in the host's
+        # mount namespace again.
+        _stop_pause(rl)
         subprocess.run(["ip", "netns", "del", ns])
 
 
