@@ -61,7 +61,13 @@ def quick_run(vessel_bin, tmp_path_factory):
     base = tmp_path_factory.mktemp("bench")
     out, scratch = base / "out", base / "scratch"
     scratch.mkdir()
-    env = dict(os.environ, TMPDIR=str(scratch))
+    # Every file the run writes is under the test's directory: the engine's
+    # data and state roots too (the suites' containers, the workload image).
+    env = dict(os.environ, TMPDIR=str(scratch), VESSEL_ROOT=str(base / "data"),
+               VESSEL_RUNTIME_ROOT=str(base / "run"),
+               VESSEL_SYSTEM_CONFIG=str(base / "no-config.json"),
+               XDG_CONFIG_HOME=str(base / "xdg"))
+    env.pop("VESSEL_CONFIG", None)
     floor = REPO / "build" / "bench" / "floor"
     if floor.exists():
         env["VESSEL_BENCH_FLOOR"] = str(floor)
@@ -96,6 +102,9 @@ def test_quick_run_leaves_nothing(quick_run):
     assert os.listdir(scratch) == [], f"left in the scratch dir: {os.listdir(scratch)}"
     assert _mounts_under(quick_run["base"]) == []
     assert _processes_mentioning(str(scratch)) == []
+    # The suites remove their containers from the data root they used.
+    ctrs = quick_run["base"] / "data" / "containers"
+    assert not ctrs.exists() or os.listdir(ctrs) == [], os.listdir(ctrs)
 
 
 def _baseline(key):
