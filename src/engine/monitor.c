@@ -10,6 +10,7 @@
 #include "engine/config.h"
 #include "engine/engine.h"
 #include "engine/monitor_io.h"
+#include "engine/health.h"
 #include "vm/vm.h"
 #include "runtime/cgroup.h"
 #include "runtime/container.h"
@@ -51,6 +52,7 @@ struct monitor {
         int status_fd;
         int sfd;
         struct vs_mon_io io;
+        struct vs_health health;
         bool tty, open_stdin, stdin_once;
 };
 
@@ -300,7 +302,8 @@ static int supervise(struct monitor *m, pid_t pid)
         bool exited = false;
         while (!exited) {
                 struct signalfd_siginfo si;
-                if (vs_mon_io_poll(&m->io, m->sfd, -1) & VS_MON_SIGNAL) {
+                int timeout = vs_health_poll_timeout(&m->health);
+                if (vs_mon_io_poll(&m->io, m->sfd, timeout) & VS_MON_SIGNAL) {
                         while (read(m->sfd, &si, sizeof(si)) == sizeof(si))
                                 ;
                 }
@@ -311,8 +314,13 @@ static int supervise(struct monitor *m, pid_t pid)
                         if (w == pid) {
                                 status = st;
                                 exited = true;
+                        } else {
+                                vs_health_reaped(&m->health, m->e, &m->c, w, st);
                         }
+                if (!exited)
+                        vs_health_tick(&m->health, m->e, &m->c);
         }
+        vs_health_stop(&m->health);
         /* What the init printed last, then whatever is left of the container
          * is killed by the delete, which closes the last writers. */
         vs_mon_io_drain(&m->io, 0);
@@ -509,6 +517,7 @@ int vs_monitor_main(struct vs_engine *e, const struct vs_monitor_opts *o)
                         else if (m.c->manually_stopped)
                                 vs_container_kill(m.c->runtime_root, m.c->id, SIGKILL, true, NULL);
                         vs_debug("monitor: container running, pid %d", pid);
+                        vs_health_start(&m.health, m.e, &m.c);
                         exit_code = supervise(&m, pid);
                         vs_debug("monitor: container exited with %d", exit_code);
                         bool oom = !vm && oom_killed(&m);
