@@ -509,6 +509,8 @@ int vs_monitor_main(struct vs_engine *e, const struct vs_monitor_opts *o)
                         struct rec_update u = {.ev = REC_STARTED, .pid = pid};
                         if (record_update(&m, &u, &err) < 0)
                                 warn_error(&err);
+                        /* State.Health is "starting" before run/start returns. */
+                        vs_health_start(&m.health, m.e, &m.c);
                         vs_ctr_event(m.e, m.c, "start", NULL, NULL);
                         report_status(&m, 0, m.c->id);
                         /* A stop that raced with this start wins. */
@@ -517,7 +519,6 @@ int vs_monitor_main(struct vs_engine *e, const struct vs_monitor_opts *o)
                         else if (m.c->manually_stopped)
                                 vs_container_kill(m.c->runtime_root, m.c->id, SIGKILL, true, NULL);
                         vs_debug("monitor: container running, pid %d", pid);
-                        vs_health_start(&m.health, m.e, &m.c);
                         exit_code = supervise(&m, pid);
                         vs_debug("monitor: container exited with %d", exit_code);
                         bool oom = !vm && oom_killed(&m);
