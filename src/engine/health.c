@@ -195,9 +195,14 @@ static _Noreturn void helper_main(const struct vs_ctr *c, char **argv, int resul
         int r = vs_container_exec(&o, &status, &err);
         dup2(devnull, STDOUT_FILENO);
         dup2(devnull, STDERR_FILENO);
-        if (r < 0)
-                helper_fail(result_fd, vs_exec_failure_code(err ? err->errno_ : 0),
+        if (r < 0) {
+                /* Not found/not executable as `exec` says (127/126); a check
+                 * that could not start at all (a paused container): -1, as
+                 * Docker's probe error. */
+                int code = vs_exec_failure_code(err ? err->errno_ : 0);
+                helper_fail(result_fd, code == 125 ? -1 : code,
                             err ? err->msg : "cannot run the check");
+        }
         pid_t pid = read_pid(pid_file);
         unlink(pid_file);
         char buf[HEALTH_OUTPUT_MAX];

@@ -175,3 +175,20 @@ def test_bad_flags(engine, args, mention):
     # one error line (a usage error adds its "Try --help" line)
     assert len([ln for ln in res.stderr.splitlines() if not ln.startswith("Try ")]) == 1
     assert engine.records() == before
+
+
+def test_check_of_a_paused_container_fails(engine):
+    """The check cannot start in a frozen container: ExitCode -1 and the
+    exec's error, as Docker's probe error; healthy again once unpaused."""
+    name = helpers.new_id("hc")
+    engine.ok("run", "-d", "--name", name, "--health-cmd", "true", "--health-interval", "100ms",
+              "--health-retries", "1", "busybox", "sleep", "60")
+    helpers.wait_for(lambda: _health(engine, name)["Status"] == "healthy", what="healthy")
+    engine.ok("pause", name)
+    helpers.wait_for(lambda: _health(engine, name)["Status"] == "unhealthy", what="unhealthy")
+    last = _health(engine, name)["Log"][-1]
+    assert last["ExitCode"] == -1 and "paused" in last["Output"]
+    assert _status(engine, name).endswith("(Paused)")
+    engine.ok("unpause", name)
+    helpers.wait_for(lambda: _health(engine, name)["Status"] == "healthy", what="healthy again")
+    engine.ok("rm", "-f", name)
