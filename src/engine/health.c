@@ -29,6 +29,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -168,6 +169,16 @@ static _Noreturn void helper_main(const struct vs_ctr *c, char **argv, int resul
         if (getppid() != monitor)
                 _exit(1);
         prctl(PR_SET_NAME, "vessel-health");
+        /* Nothing of the monitor's (the container's stdin pipe, attach
+         * sockets): a check must not keep them open. */
+        if (result_fd != 3 && dup2(result_fd, 3) < 0)
+                _exit(1);
+        result_fd = 3;
+        fcntl(result_fd, F_SETFD, FD_CLOEXEC);
+        syscall(SYS_close_range, 4u, ~0U, 0u);
+        /* The monitor's log again (its fd was closed with the rest). */
+        _cleanup_free_ char *mlog = xasprintf("%s/monitor.log", c->dir);
+        vs_log_init(mlog, NULL, vs_log_debug_enabled());
         int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
         int out[2];
         if (sfd < 0 || pipe2(out, O_CLOEXEC) < 0)
