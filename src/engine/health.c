@@ -132,6 +132,8 @@ int vs_health_poll_timeout(const struct vs_health *h)
         if (h->argv == NULL)
                 return -1;
         int64_t at = h->helper ? h->check_ms + h->timeout_ms : h->next_ms;
+        if (h->pending) /* no next check before it is recorded */
+                at = h->pending_ms;
         if (h->helper && h->timed_out)
                 return -1; /* waiting for the helper's exit (SIGCHLD) */
         int64_t left = at - mono_ms();
@@ -271,12 +273,21 @@ static _Noreturn void helper_main(const struct vs_ctr *c, char **argv, int resul
         _exit(0);
 }
 
+static void record_result(struct vs_health *h, struct vs_engine *e, struct vs_ctr **c, char *buf,
+                          size_t n);
+
 void vs_health_tick(struct vs_health *h, struct vs_engine *e, struct vs_ctr **c)
 {
-        (void) e;
         if (h->argv == NULL)
                 return;
         int64_t now = mono_ms();
+        if (h->pending && now >= h->pending_ms) {
+                _cleanup_free_ char *buf = xmalloc(h->pending_len + 1);
+                memcpy(buf, h->pending, h->pending_len);
+                size_t n = h->pending_len;
+                free(steal_ptr(h->pending));
+                record_result(h, e, c, buf, n);
+        }
         if (h->helper) {
                 if (!h->timed_out && now >= h->check_ms + h->timeout_ms) {
                         h->timed_out = true;
@@ -284,7 +295,7 @@ void vs_health_tick(struct vs_health *h, struct vs_engine *e, struct vs_ctr **c)
                 }
                 return;
         }
-        if (now < h->next_ms)
+        if (now < h->next_ms || h->pending)
                 return;
         int rp[2];
         if (pipe2(rp, O_CLOEXEC) < 0) {
@@ -357,7 +368,7 @@ static void edit_result(json_object *health, void *arg)
 }
 
 bool vs_health_reaped(struct vs_health *h, struct vs_engine *e, struct vs_ctr **c, pid_t pid,
-                      int status)
+                      int status, bool record)
 {
         if (h->helper == 0 || pid != h->helper)
                 return false;
@@ -370,6 +381,26 @@ bool vs_health_reaped(struct vs_health *h, struct vs_engine *e, struct vs_ctr **
         close(h->result_fd);
         h->result_fd = -1;
         h->helper = 0;
+        int32_t code = -1;
+        if (n >= sizeof(code))
+                memcpy(&code, buf, sizeof(code));
+        if (record && !h->timed_out && code == 128 + SIGKILL) {
+                free(h->pending);
+                h->pending = xmalloc(n + 1);
+                memcpy(h->pending, buf, n);
+                h->pending_len = n;
+                h->pending_ms = mono_ms() + 500;
+                return true;
+        }
+        if (record)
+                record_result(h, e, c, buf, n);
+        h->next_ms = mono_ms() + h->interval_ms;
+        return true;
+}
+
+static void record_result(struct vs_health *h, struct vs_engine *e, struct vs_ctr **c, char *buf,
+                          size_t n)
+{
         buf[n] = '\0';
         struct result r = {.h = h, .code = -1, .output = "", .start = h->check_start};
         _cleanup_free_ char *msg = NULL;
@@ -388,8 +419,6 @@ bool vs_health_reaped(struct vs_health *h, struct vs_engine *e, struct vs_ctr **
         _cleanup_free_ char *end = vs_now_rfc3339();
         r.end = end;
         health_update(e, c, edit_result, &r);
-        h->next_ms = mono_ms() + h->interval_ms;
-        return true;
 }
 
 void vs_health_stop(struct vs_health *h)
@@ -402,6 +431,7 @@ void vs_health_stop(struct vs_health *h)
                 close(h->result_fd);
         strv_free(h->argv);
         free(h->check_start);
+        free(h->pending);
         memset(h, 0, sizeof(*h));
         h->result_fd = -1;
 }

@@ -22,6 +22,12 @@ struct vs_health {
         int64_t check_ms;
         char *check_start; /* RFC 3339 */
         bool timed_out;
+        /* A check killed by SIGKILL that we did not time out: most likely
+         * the container's exit (its pid namespace going), which is no
+         * result; recorded at pending_ms unless the container exits first. */
+        char *pending; /* the helper's result bytes, NULL: none */
+        size_t pending_len;
+        int64_t pending_ms;
 };
 
 /* Reads the container's Healthcheck; with one, records State.Health as
@@ -31,10 +37,10 @@ void vs_health_start(struct vs_health *h, struct vs_engine *e, struct vs_ctr **c
 int vs_health_poll_timeout(const struct vs_health *h);
 /* Starts a check when one is due, kills one past its timeout. */
 void vs_health_tick(struct vs_health *h, struct vs_engine *e, struct vs_ctr **c);
-/* A reaped child: when it is the check's helper, records the result and
- * returns true. */
+/* A reaped child: when it is the check's helper, records the result (with
+ * record: not when the container has exited) and returns true. */
 bool vs_health_reaped(struct vs_health *h, struct vs_engine *e, struct vs_ctr **c, pid_t pid,
-                      int status);
+                      int status, bool record);
 /* Ends a running check (the container exited) and frees h. */
 void vs_health_stop(struct vs_health *h);
 

@@ -315,7 +315,13 @@ static int supervise(struct monitor *m, pid_t pid)
                                 status = st;
                                 exited = true;
                         } else {
-                                vs_health_reaped(&m->health, m->e, &m->c, w, st);
+                                /* A check the container's exit killed is
+                                 * no result (Docker drops it too). */
+                                siginfo_t si = {0};
+                                bool gone = exited || (waitid(P_PID, (id_t) pid, &si,
+                                                              WEXITED | WNOHANG | WNOWAIT) == 0 &&
+                                                       si.si_pid == pid);
+                                vs_health_reaped(&m->health, m->e, &m->c, w, st, !gone);
                         }
                 if (!exited)
                         vs_health_tick(&m->health, m->e, &m->c);

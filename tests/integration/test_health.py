@@ -192,3 +192,27 @@ def test_check_of_a_paused_container_fails(engine):
     engine.ok("unpause", name)
     helpers.wait_for(lambda: _health(engine, name)["Status"] == "healthy", what="healthy again")
     engine.ok("rm", "-f", name)
+
+
+def test_running_check_holds_no_stdin(engine):
+    """A check in progress keeps none of the monitor's descriptors: closing
+    the container's stdin (-i) reaches it while a check runs."""
+    import subprocess
+    name = helpers.new_id("hc")
+    p = engine.popen("run", "-i", "--name", name, "--health-cmd", "sleep 1004",
+                     "--health-interval", "100ms", "--health-timeout", "120s", "busybox", "cat",
+                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        helpers.wait_for(lambda: _procs_with_args("sleep", "1004"), what="a running check")
+        p.stdin.write(b"hello\n")
+        p.stdin.close()
+        # cat ends on EOF while the check runs on (up to its 120s timeout)
+        assert p.wait(timeout=15) == 0 and p.stdout.read() == b"hello\n"
+        # and that check, which the container's exit killed, is no result
+        assert engine.inspect(name)["State"]["Health"]["Log"] == []
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    helpers.wait_for(lambda: _procs_with_args("sleep", "1004") == [], what="the check gone")
+    engine.ok("rm", "-f", name)
