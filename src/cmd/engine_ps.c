@@ -33,12 +33,26 @@ static const char *const ps_headers[][2] = {
     {"Networks", "NETWORKS"},  {"LocalVolumes", "LOCAL VOLUMES"},
 };
 
+/* State.Health.Status, NULL without a health check. */
+static const char *health_status(const struct vs_ctr *c)
+{
+        json_object *st =
+            c->state.health ? json_object_object_get(c->state.health, "Status") : NULL;
+        return st ? json_object_get_string(st) : NULL;
+}
+
 static char *status_text(const struct vs_ctr *c)
 {
         const struct vs_ctr_state *s = &c->state;
         if (strcmp(s->status, "running") == 0 || strcmp(s->status, "paused") == 0) {
                 _cleanup_free_ char *up = vs_human_since(s->started_at);
-                return xasprintf("Up %s%s%s", up, s->paused ? " (Paused)" : "",
+                /* Docker's: the health after the uptime, unless paused. */
+                const char *health = health_status(c);
+                _cleanup_free_ char *hs = s->paused || health == NULL ? xstrdup("")
+                                          : strcmp(health, "starting") == 0
+                                              ? xstrdup(" (health: starting)")
+                                              : xasprintf(" (%s)", health);
+                return xasprintf("Up %s%s%s%s", up, s->paused ? " (Paused)" : "", hs,
                                  c->unmonitored ? " (monitor gone)" : "");
         }
         if (strcmp(s->status, "restarting") == 0) {
@@ -163,7 +177,7 @@ static json_object *ps_row(struct vs_engine *e, const struct vs_ctr *ct, bool no
 /* ---- --filter ---- */
 
 struct ps_filter {
-        char **status, **name, **id, **label, **ancestor, **exited, **volume;
+        char **status, **name, **id, **label, **ancestor, **exited, **volume, **health;
         const char *before, *since;
 };
 
@@ -176,6 +190,7 @@ static void ps_filter_free(struct ps_filter *f)
         strv_free(f->ancestor);
         strv_free(f->exited);
         strv_free(f->volume);
+        strv_free(f->health);
 }
 
 static const char *const statuses[] = {"created", "restarting", "running", "removing",
@@ -216,6 +231,12 @@ static int ps_filter_add(struct ps_filter *f, const char *spec)
                 strv_push(&f->exited, v);
         } else if (strcmp(key, "volume") == 0) {
                 strv_push(&f->volume, v);
+        } else if (strcmp(key, "health") == 0) {
+                static const char *const healths[] = {"starting", "healthy", "unhealthy", "none",
+                                                      NULL};
+                if (!strv_contains((char *const *) healths, v))
+                        return vs_filter_error("Unrecognised filter value for health: %s", v);
+                strv_push(&f->health, v);
         } else if (strcmp(key, "before") == 0) {
                 f->before = v;
         } else if (strcmp(key, "since") == 0) {
@@ -289,6 +310,13 @@ static bool match_exited(const struct vs_ctr *c, const char *v)
         return strcmp(c->state.status, "exited") == 0 && c->state.exit_code == atoi(v);
 }
 
+/* Docker's: the health status, "none" without a health check. */
+static bool match_health(const struct vs_ctr *c, const char *v)
+{
+        const char *h = health_status(c);
+        return strcmp(h ? h : "none", v) == 0;
+}
+
 static bool match_volume(const struct vs_ctr *c, const char *v)
 {
         for (size_t i = 0; c->mounts && i < json_object_array_length(c->mounts); i++) {
@@ -325,7 +353,7 @@ static bool ps_match(const struct ps_filter *f, const struct vs_ctr *c, int64_t 
         return any_match(f->status, match_status, c) && any_match(f->name, match_name, c) &&
                any_match(f->id, match_id, c) && any_match(f->label, match_label, c) &&
                any_match(f->ancestor, match_ancestor, c) && any_match(f->exited, match_exited, c) &&
-               any_match(f->volume, match_volume, c);
+               any_match(f->volume, match_volume, c) && any_match(f->health, match_health, c);
 }
 
 static int set_last(const struct vs_option *o, const char *v, vs_error **err)

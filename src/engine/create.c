@@ -1046,6 +1046,9 @@ static void add_strv_or_null(json_object *o, const char *k, char *const *v)
         json_object_object_add(o, k, v ? strv_json(v) : NULL);
 }
 
+static int build_healthcheck(const struct vs_run_flags *f, const struct vs_image *img,
+                             json_object *cfg, vs_error **err);
+
 static int build_config(const struct vs_run_flags *f, const struct vs_image *img,
                         const char *short_id, json_object *cfg, json_object *volumes,
                         vs_error **err)
@@ -1135,6 +1138,50 @@ static int build_config(const struct vs_run_flags *f, const struct vs_image *img
                         return -1;
                 json_object_object_add(cfg, "StopTimeout", json_object_new_int64(t));
         }
+        return build_healthcheck(f, img, cfg, err);
+}
+
+/* Config.Healthcheck: the image's, with each flag given over its member
+ * (Docker's merge); --no-healthcheck is Test ["NONE"]. */
+static int build_healthcheck(const struct vs_run_flags *f, const struct vs_image *img,
+                             json_object *cfg, vs_error **err)
+{
+        if (f->no_healthcheck && f->health_cmd)
+                return vs_fail(err, "--no-healthcheck conflicts with --health-* options");
+        if (f->health_retries < 0)
+                return vs_fail(err, "--health-retries cannot be negative");
+        json_object *ihc = NULL, *icfg = NULL, *hc = NULL;
+        if (img->config_json && json_object_object_get_ex(img->config_json, "config", &icfg))
+                json_object_object_get_ex(icfg, "Healthcheck", &ihc);
+        if (ihc && json_object_is_type(ihc, json_type_object))
+                json_object_deep_copy(ihc, &hc, NULL);
+        bool flags = f->health_cmd || f->health_interval || f->health_timeout ||
+                     f->health_start_period || f->health_retries;
+        if (hc == NULL && !flags && !f->no_healthcheck)
+                return 0;
+        if (hc == NULL)
+                hc = json_object_new_object();
+        json_object_object_add(cfg, "Healthcheck", hc);
+        if (f->no_healthcheck) {
+                json_object *t = json_object_new_array();
+                json_object_array_add(t, json_object_new_string("NONE"));
+                json_object_object_add(hc, "Test", t);
+        } else if (f->health_cmd) {
+                json_object *t = json_object_new_array();
+                json_object_array_add(t, json_object_new_string("CMD-SHELL"));
+                json_object_array_add(t, json_object_new_string(f->health_cmd));
+                json_object_object_add(hc, "Test", t);
+        }
+        const struct {
+                const char *key;
+                int64_t v;
+        } nums[] = {{"Interval", f->health_interval},
+                    {"Timeout", f->health_timeout},
+                    {"StartPeriod", f->health_start_period},
+                    {"Retries", f->health_retries}};
+        for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
+                if (nums[i].v)
+                        json_object_object_add(hc, nums[i].key, json_object_new_int64(nums[i].v));
         return 0;
 }
 

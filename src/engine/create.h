@@ -52,6 +52,13 @@ struct vs_run_flags {
         char **log_opts;              /* --log-opt max-size=S, max-file=N */
         char **mounts;                /* --mount type=bind|volume|tmpfs,... */
         bool init;                    /* --init: vessel-init as process 1 */
+        /* Health checks: --health-cmd (a shell command), durations in ns
+         * (0: the image's, else Docker's default), --health-retries (0: the
+         * image's), --no-healthcheck. */
+        const char *health_cmd;
+        int64_t health_interval, health_timeout, health_start_period;
+        int health_retries;
+        bool no_healthcheck;
 };
 
 /* Validates the flags, merges the image config, claims the name and writes

@@ -10,6 +10,7 @@
 #include "engine/config.h"
 #include "engine/engine.h"
 #include "engine/monitor_io.h"
+#include "engine/health.h"
 #include "vm/vm.h"
 #include "runtime/cgroup.h"
 #include "runtime/container.h"
@@ -51,6 +52,7 @@ struct monitor {
         int status_fd;
         int sfd;
         struct vs_mon_io io;
+        struct vs_health health;
         bool tty, open_stdin, stdin_once;
 };
 
@@ -300,7 +302,8 @@ static int supervise(struct monitor *m, pid_t pid)
         bool exited = false;
         while (!exited) {
                 struct signalfd_siginfo si;
-                if (vs_mon_io_poll(&m->io, m->sfd, -1) & VS_MON_SIGNAL) {
+                int timeout = vs_health_poll_timeout(&m->health);
+                if (vs_mon_io_poll(&m->io, m->sfd, timeout) & VS_MON_SIGNAL) {
                         while (read(m->sfd, &si, sizeof(si)) == sizeof(si))
                                 ;
                 }
@@ -311,8 +314,19 @@ static int supervise(struct monitor *m, pid_t pid)
                         if (w == pid) {
                                 status = st;
                                 exited = true;
+                        } else {
+                                /* A check the container's exit killed is
+                                 * no result (Docker drops it too). */
+                                siginfo_t si = {0};
+                                bool gone = exited || (waitid(P_PID, (id_t) pid, &si,
+                                                              WEXITED | WNOHANG | WNOWAIT) == 0 &&
+                                                       si.si_pid == pid);
+                                vs_health_reaped(&m->health, m->e, &m->c, w, st, !gone);
                         }
+                if (!exited)
+                        vs_health_tick(&m->health, m->e, &m->c);
         }
+        vs_health_stop(&m->health);
         /* What the init printed last, then whatever is left of the container
          * is killed by the delete, which closes the last writers. */
         vs_mon_io_drain(&m->io, 0);
@@ -501,6 +515,8 @@ int vs_monitor_main(struct vs_engine *e, const struct vs_monitor_opts *o)
                         struct rec_update u = {.ev = REC_STARTED, .pid = pid};
                         if (record_update(&m, &u, &err) < 0)
                                 warn_error(&err);
+                        /* State.Health is "starting" before run/start returns. */
+                        vs_health_start(&m.health, m.e, &m.c);
                         vs_ctr_event(m.e, m.c, "start", NULL, NULL);
                         report_status(&m, 0, m.c->id);
                         /* A stop that raced with this start wins. */

@@ -204,6 +204,8 @@ static json_object *state_json(const struct vs_ctr_state *s)
         add_str(o, "Error", s->error ? s->error : "");
         add_str(o, "StartedAt", s->started_at ? s->started_at : VS_ZERO_TIME);
         add_str(o, "FinishedAt", s->finished_at ? s->finished_at : VS_ZERO_TIME);
+        if (s->health)
+                json_object_object_add(o, "Health", json_object_get(s->health));
         return o;
 }
 
@@ -308,6 +310,10 @@ struct field {
         {                                                                                          \
                 true, {k}, kind, offsetof(struct vs_ctr, hc.m), 0, false                           \
         }
+#define CHC(k, kind, m)                                                                            \
+        {                                                                                          \
+                false, {"Healthcheck", k}, kind, offsetof(struct vs_ctr, cfg.m), 0, false          \
+        }
 #define HOPT(k, m)                                                                                 \
         {                                                                                          \
                 true, {k}, F_OPT, offsetof(struct vs_ctr, hc.m),                                   \
@@ -335,6 +341,11 @@ static const struct field fields[] = {
      offsetof(struct vs_ctr, cfg.stop_timeout),
      offsetof(struct vs_ctr, cfg.has_stop_timeout),
      false},
+    CHC("Test", F_STRV, health_test),
+    CHC("Interval", F_INT, health_interval),
+    CHC("Timeout", F_INT, health_timeout),
+    CHC("StartPeriod", F_INT, health_start_period),
+    CHC("Retries", F_INT, health_retries),
     HF("NetworkMode", F_STR, network_mode),
     HF("IPv4Address", F_STR, ipv4_address),
     HF("Isolation", F_STR, isolation),
@@ -623,6 +634,12 @@ static struct vs_ctr *ctr_from_json(json_object *o)
         c->state.error = get_str(s, "Error");
         c->state.started_at = get_str(s, "StartedAt");
         c->state.finished_at = get_str(s, "FinishedAt");
+        json_object *health = json_object_object_get(s, "Health");
+        json_object *hs = json_object_object_get(health, "Status");
+        /* Read by ps and inspect: an object with a string Status, or none. */
+        if (health && json_object_is_type(health, json_type_object) && hs &&
+            json_object_is_type(hs, json_type_string))
+                c->state.health = json_object_get(health);
         c->restart_count = (int) get_int(o, "RestartCount");
         c->log_path = get_str(o, "LogPath");
         c->monitor_pid = (pid_t) get_int(o, "MonitorPid");
@@ -656,6 +673,7 @@ void vs_ctr_free(struct vs_ctr *c)
         free(c->state.error);
         free(c->state.started_at);
         free(c->state.finished_at);
+        json_object_put(c->state.health);
         free(c->log_path);
         free(c->boot_id);
         free(c->runtime_root);

@@ -24,6 +24,9 @@ struct vs_ctr_state {
         int exit_code;
         char *error;
         char *started_at, *finished_at; /* RFC 3339 nano; "0001-01-01T00:00:00Z" when never */
+        /* Docker's State.Health ({Status, FailingStreak, Log}), owned; NULL
+         * when the container has no health check. Written by the monitor. */
+        json_object *health;
 };
 
 /* The fields of Docker's Config that the engine reads, typed. Strings and
@@ -35,6 +38,10 @@ struct vs_ctr_config {
         bool tty, open_stdin, stdin_once;
         bool has_stop_timeout;
         int64_t stop_timeout; /* seconds, when has_stop_timeout */
+        /* Healthcheck: Test (["CMD", ...], ["CMD-SHELL", cmd], ["NONE"]; NULL:
+         * none), durations in ns (0: Docker's default), Retries (0: 3). */
+        char **health_test;
+        int64_t health_interval, health_timeout, health_start_period, health_retries;
 };
 
 /* The fields of Docker's HostConfig that the engine reads, typed. The JSON

@@ -825,6 +825,23 @@ MATRIX = [
     ("volume-ls-after-rm-v", ["volume", "ls", "-q"], lambda out: len(out.split())),
     ("run-rm-anon-volume", ["run", "--rm", "-v", "/data", "busybox", "true"]),
     ("volume-ls-after-run-rm", ["volume", "ls", "-q"], lambda out: len(out.split())),
+    # health checks
+    ("health-run", ["run", "-d", "--name", "mx13", "--health-cmd", "echo ok",
+                    "--health-interval", "100ms", "--health-retries", "2", "busybox", "sleep",
+                    "1000"]),
+    ("health-config", ["inspect", "--format", "{{json .Config.Healthcheck}}", "mx13"]),
+    ("health-wait", ["run", "--rm", "busybox", "sleep", "1"]),
+    ("health-inspect", ["inspect", "--format", "{{.State.Health.Status}} "
+                        "{{.State.Health.FailingStreak}} {{(index .State.Health.Log 0).ExitCode}} "
+                        "{{printf \"%q\" (index .State.Health.Log 0).Output}}", "mx13"]),
+    ("health-ps", ["ps", "--filter", "health=healthy", "--format", "{{.Names}} {{.Status}}"]),
+    ("health-ps-none", ["ps", "-a", "--filter", "health=none", "--filter", "name=mx13",
+                        "--format", "{{.Names}}"]),
+    ("health-filter-bad", ["ps", "--filter", "health=bogus"]),
+    ("health-retries-bad", ["run", "--rm", "--health-retries", "-1", "busybox", "true"]),
+    ("health-no-and-cmd", ["run", "--rm", "--no-healthcheck", "--health-cmd", "true",
+                           "busybox", "true"]),
+    ("health-none", ["run", "--rm", "--no-healthcheck", "busybox", "true"]),
 ]
 
 _MASKS = [
@@ -878,7 +895,7 @@ def _documented_differences():
 
 def _cleanup(argv0, env):
     for name in ("mx1", "mx2", "mx3", "mx4", "mx5", "mx6", "mx7", "mx8", "mx9", "mx10", "mx11",
-                 "mx12"):
+                 "mx12", "mx13"):
         subprocess.run([*argv0, "rm", "-f", "-v", name], env=env, capture_output=True)
     subprocess.run([*argv0, "rmi", "compat-img:1"], env=env, capture_output=True)
     subprocess.run([*argv0, "volume", "rm", "compat-vol"], env=env, capture_output=True)
