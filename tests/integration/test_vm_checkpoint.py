@@ -190,9 +190,13 @@ def test_kill_during_checkpoint_leaves_no_file(vm):
 def test_top_lists_the_guests_processes(vm):
     _start(vm, "t", "sleep 1001 & sleep 1002 & wait")
     # Both children forked (the shell may not be there yet at "up").
-    res = helpers.wait_for(
-        lambda: (lambda r: r if r.returncode != 0 or "sleep 1002" in r.stdout else None)(
-            vm("top", "t", timeout=TIMEOUT)), 60, what="both sleeps")
+    # (processes whose CMD is each sleep: the shell's own command line names
+    # both sleeps before it has forked them)
+    def both(r):
+        cmds = [l.split(None, 5)[-1] for l in r.stdout.strip().splitlines()[1:]]
+        return r if r.returncode != 0 or ("sleep 1001" in cmds and "sleep 1002" in cmds) else None
+
+    res = helpers.wait_for(lambda: both(vm("top", "t", timeout=TIMEOUT)), 60, what="both sleeps")
     assert res.returncode == 0, res.stderr
     lines = res.stdout.strip().splitlines()
     # The same header as for a container.
