@@ -166,10 +166,18 @@ static int freeze_release(struct vs_ctr *c, const char *key, vs_error **err)
         if (lock < 0)
                 return -1;
         _cleanup_free_ char *kind = freeze_kind(key);
-        hold_drop(c, kind);
-        if (freeze_holders(c) > 0)
+        _cleanup_free_ char *mine = hold_path(c, kind);
+        size_t holders = freeze_holders(c);
+        if (holders > (vs_path_exists(mine) ? 1u : 0u)) {
+                hold_drop(c, kind);
                 return 0; /* another holder keeps it frozen */
-        return vs_container_resume(c->runtime_root, c->id, err);
+        }
+        /* Thaw, then drop the record: killed in between, the record is a
+         * dead holder's and the next command thaws (a no-op) and drops it;
+         * the other order left a frozen container nobody held. */
+        int r = vs_container_resume(c->runtime_root, c->id, err);
+        hold_drop(c, kind);
+        return r;
 }
 
 int vs_ctr_freeze_held(struct vs_ctr *c, vs_error **err)
