@@ -59,19 +59,6 @@ static double now_ms(void)
         return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-/* The last non-empty line of the command's stderr, for a skip reason. */
-static char *last_line(const char *path)
-{
-        _cleanup_free_ char *text = NULL;
-        size_t len = 0;
-        if (vs_read_file(path, &text, &len, NULL) < 0 || len == 0)
-                return xstrdup("no message");
-        while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == ' '))
-                text[--len] = '\0';
-        char *nl = strrchr(text, '\n');
-        return xstrdup(nl ? nl + 1 : text);
-}
-
 static void end_child(pid_t pid, int *status)
 {
         kill(pid, SIGTERM);
@@ -160,7 +147,7 @@ static int timed_run(struct vs_bench *b, char *const argv[], char *const envp[],
                 ;
         t->exit_ms = now_ms() - t0;
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !marker || t->first_ms < 0) {
-                _cleanup_free_ char *line = last_line(errpath);
+                _cleanup_free_ char *line = vs_bench_last_line(errpath, "no message");
                 *why = WIFEXITED(status) && WEXITSTATUS(status) == 127 && argv[0][0] == '/'
                            ? xasprintf("cannot execute %s", argv[0])
                            : xasprintf("%s (exit status %d)", line,
@@ -418,7 +405,7 @@ static int step(struct vs_bench *b, char *const argv[], char *const envp[], char
         }
         if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
                 return 0;
-        _cleanup_free_ char *line = last_line(errpath);
+        _cleanup_free_ char *line = vs_bench_last_line(errpath, "no message");
         *why = xasprintf("vessel %s: %s", argv[1], line);
         return -1;
 }

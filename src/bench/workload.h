@@ -40,6 +40,9 @@ const char *vs_bench_workload_image(void);
 /* A host tool by name ("fio", "stress-ng", "iperf3"): its absolute path
  * when the image carries it (setup found it on the host), else NULL. */
 const char *vs_bench_tool(const char *name);
+/* The last non-empty line of the file at path (a command's stderr), for a
+ * skip reason or an error message; none when it is empty or unreadable. */
+char *vs_bench_last_line(const char *path, const char *none);
 /* The ELF interpreter (PT_INTERP) of path, or NULL (static, or not ELF). */
 char *vs_bench_elf_interp(const char *path);
 /* Appends to *libs the absolute paths `ld.so --list` printed in text. */

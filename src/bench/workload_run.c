@@ -276,13 +276,13 @@ int vs_bench_reap(struct vs_bench_proc *p, double timeout, char **out)
         return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }
 
-/* The last non-empty line of path, for an error message. */
-static char *last_line(const char *path)
+/* The last non-empty line of path (workload.h). */
+char *vs_bench_last_line(const char *path, const char *none)
 {
         _cleanup_free_ char *text = NULL;
         size_t len = 0;
         if (vs_read_file(path, &text, &len, NULL) < 0 || len == 0)
-                return xstrdup("no error output");
+                return xstrdup(none);
         while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == ' '))
                 text[--len] = '\0';
         char *nl = strrchr(text, '\n');
@@ -308,7 +308,7 @@ int vs_bench_exec(struct vs_bench *b, const struct vs_bench_run *r, char **out, 
         if (status < 0)
                 return vs_fail(err, "%s did not finish within %.0f s", r->argv[0], r->timeout);
         if (status != 0) {
-                _cleanup_free_ char *why = last_line(errpath);
+                _cleanup_free_ char *why = vs_bench_last_line(errpath, "no error output");
                 vs_fail(err, "%s exited with status %d: %s", r->argv[0], status, why);
         }
         unlink(errpath);
