@@ -277,78 +277,6 @@ static bool vm_ready(struct vs_bench *b, const char *data_root)
         return true;
 }
 
-/* Runs argv (envp) to completion, at most RUN_MS (then it is killed); its
- * stdout in *out. */
-static int capture(char *const argv[], char *const envp[], char **out)
-{
-        *out = NULL;
-        int fds[2];
-        if (pipe2(fds, O_CLOEXEC) < 0)
-                return -1;
-        double t0 = now_ms();
-        pid_t pid = fork();
-        if (pid == 0) {
-                int n = open("/dev/null", O_RDWR | O_CLOEXEC);
-                if (n < 0 || dup2(n, 0) < 0 || dup2(fds[1], 1) < 0 || dup2(n, 2) < 0)
-                        _exit(126);
-                execve(argv[0], argv, envp);
-                _exit(127);
-        }
-        close(fds[1]);
-        size_t len = 0;
-        char buf[4096];
-        bool late = false;
-        while (pid > 0) {
-                int left = (int) (t0 + RUN_MS - now_ms());
-                struct pollfd p = {fds[0], POLLIN, 0};
-                int r = left > 0 ? poll(&p, 1, left) : 0;
-                if (r < 0 && errno == EINTR)
-                        continue;
-                if (r <= 0) {
-                        late = true;
-                        break;
-                }
-                ssize_t n = read(fds[0], buf, sizeof(buf));
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        break;
-                *out = xrealloc(*out, len + (size_t) n + 1);
-                memcpy(*out + len, buf, (size_t) n);
-                len += (size_t) n;
-                (*out)[len] = '\0';
-        }
-        close(fds[0]);
-        int status = 0;
-        if (pid < 0)
-                return -1;
-        if (late) {
-                end_child(pid, &status);
-                return -1;
-        }
-        if (waitpid(pid, &status, 0) < 0)
-                return -1;
-        return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
-}
-
-/* Removes whatever an interrupted run left in the bench's own data root
- * (a container killed at its deadline), so that the scratch directory can
- * go. */
-static void leftovers(const struct vs_bench *b, char **env)
-{
-        char *ps[] = {(char *) b->opts.vessel, "ps", "-aq", NULL};
-        _cleanup_free_ char *ids = NULL;
-        if (capture(ps, env, &ids) < 0 || !ids)
-                return;
-        char *save = NULL;
-        for (char *id = strtok_r(ids, "\n", &save); id; id = strtok_r(NULL, "\n", &save)) {
-                char *rm[] = {(char *) b->opts.vessel, "rm", "-f", id, NULL};
-                _cleanup_free_ char *out = NULL;
-                if (capture(rm, env, &out) < 0)
-                        vs_warn("bench start: cannot remove container %s", id);
-        }
-}
-
 /* `vessel restore` exists in this binary (issue 10 adds it). */
 static bool have_restore(const struct vs_bench *b)
 {
@@ -511,8 +439,8 @@ out:
 int vs_bench_start_run(struct vs_bench *b, vs_error **err)
 {
         (void) err;
-        _cleanup_free_ char *data = xasprintf("%s/start-data", b->opts.workdir);
-        _cleanup_free_ char *run = xasprintf("%s/start-run", b->opts.workdir);
+        _cleanup_free_ char *data = xasprintf("%s/" VS_BENCH_START_DATA, b->opts.workdir);
+        _cleanup_free_ char *run = xasprintf("%s/" VS_BENCH_START_RUN, b->opts.workdir);
         _cleanup_strv_ char **env = strv_copy(environ);
         _cleanup_free_ char *e1 = xasprintf("VESSEL_ROOT=%s", data);
         _cleanup_free_ char *e2 = xasprintf("VESSEL_RUNTIME_ROOT=%s", run);
@@ -540,6 +468,7 @@ int vs_bench_start_run(struct vs_bench *b, vs_error **err)
                                 run_vm_restore(b, env);
                 }
         }
-        leftovers(b, env);
+        /* A container killed at its deadline. */
+        vs_bench_scratch_clear(b->opts.vessel, b->opts.workdir);
         return 0;
 }

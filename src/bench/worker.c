@@ -345,6 +345,8 @@ int vs_bench_worker(int argc, char **argv)
                 return usage(stdout);
         if (strcmp(kind, "idle") == 0)
                 return run_idle();
+        if (strcmp(kind, "cleanup") == 0)
+                return vs_bench_scratch_cleanup_main(argc, argv);
         if (argc < 3)
                 return usage(stderr);
         char *end;

@@ -102,5 +102,30 @@ void vs_bench_workload_release(struct vs_bench *b);
 /* Runs argv on the host with stdout captured (a helper for `vessel ps`,
  * `vessel inspect`...); returns the exit status or -1. */
 int vs_bench_capture(char *const *argv, char **out, double timeout);
+/* The same with envp as the environment (NULL: this process's). */
+int vs_bench_capture_env(char *const *argv, char *const *envp, char **out, double timeout);
+
+/* The scratch directory (scratch.c): the start suite's own data and runtime
+ * roots live in it (VS_BENCH_START_DATA, VS_BENCH_START_RUN), beside a lock
+ * file the bench holds while it runs. */
+#define VS_BENCH_START_DATA "start-data"
+#define VS_BENCH_START_RUN  "start-run"
+/* Creates the scratch directory under tmpdir and locks it (*lockfd, close
+ * on exec); first removes the scratch directories of bench runs that are
+ * gone (their lock is free): their containers and VMs, then the files. */
+int vs_bench_scratch_create(const char *vessel, const char *tmpdir, char **work, int *lockfd,
+                            vs_error **err);
+/* Removes the containers and VMs of the start suite's store in work. */
+void vs_bench_scratch_clear(const char *vessel, const char *work);
+/* From here on SIGINT, SIGTERM and SIGHUP replace this process with
+ * `vessel bench-worker cleanup WORK SIGNAL` (same pid, so the containers
+ * named after it are found): it removes this run's containers, VMs and
+ * scratch directory, then dies of the signal. */
+void vs_bench_scratch_on_signals(const char *vessel, const char *work);
+/* Removes the containers this run made in the user's store (named
+ * vessel-bench-<this pid>-<n>). */
+void vs_bench_rm_own(const char *vessel);
+/* bench-worker cleanup WORK SIGNAL. */
+int vs_bench_scratch_cleanup_main(int argc, char **argv);
 
 #endif

@@ -315,7 +315,7 @@ int vs_bench_exec(struct vs_bench *b, const struct vs_bench_run *r, char **out, 
         return status;
 }
 
-int vs_bench_capture(char *const *argv, char **out, double timeout)
+int vs_bench_capture_env(char *const *argv, char *const *envp, char **out, double timeout)
 {
         int fds[2];
         *out = NULL;
@@ -333,7 +333,7 @@ int vs_bench_capture(char *const *argv, char **out, double timeout)
                 dup2(devnull, 0);
                 dup2(fds[1], 1);
                 dup2(devnull, 2);
-                execv(argv[0], argv);
+                execve(argv[0], argv, envp ? envp : environ);
                 _exit(127);
         }
         close(fds[1]);
@@ -342,17 +342,14 @@ int vs_bench_capture(char *const *argv, char **out, double timeout)
         return vs_bench_reap(&p, timeout, out);
 }
 
+int vs_bench_capture(char *const *argv, char **out, double timeout)
+{
+        return vs_bench_capture_env(argv, NULL, out, timeout);
+}
+
 void vs_bench_workload_release(struct vs_bench *b)
 {
         release_netns();
         /* This run's containers (a cell that failed midway may leave one). */
-        char *argv[] = {(char *) b->opts.vessel, "ps", "-a", "--format", "{{.Names}}", NULL};
-        _cleanup_free_ char *out = NULL;
-        if (vs_bench_capture(argv, &out, 60) != 0)
-                return;
-        _cleanup_free_ char *mine = xasprintf(VS_BENCH_NAME_PREFIX "%d-", (int) getpid());
-        char *save = NULL;
-        for (char *l = strtok_r(out, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
-                if (strncmp(l, mine, strlen(mine)) == 0)
-                        vs_bench_rm(b, l);
+        vs_bench_rm_own(b->opts.vessel);
 }

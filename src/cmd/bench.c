@@ -3,6 +3,7 @@
  * --json. docs/bench.md. */
 #include "bench/bench.h"
 #include "bench/report.h"
+#include "bench/workload.h"
 #include "cmd/cmd.h"
 #include "cmd/options.h"
 #include "util/cleanup.h"
@@ -123,12 +124,11 @@ int cmd_bench(int argc, char **argv)
         if (vs_globals.data_root)
                 setenv("VESSEL_ROOT", vs_globals.data_root, 1);
         const char *tmp = getenv("TMPDIR");
-        _cleanup_free_ char *work = xasprintf("%s/vessel-bench.XXXXXX", tmp ? tmp : "/tmp");
-        if (!mkdtemp(work)) {
-                vs_fail_errno(&err, "bench: cannot create a scratch directory under %s",
-                              tmp ? tmp : "/tmp");
+        _cleanup_free_ char *work = NULL;
+        _cleanup_close_ int lockfd = -1;
+        if (vs_bench_scratch_create(self, tmp && *tmp ? tmp : "/tmp", &work, &lockfd, &err) < 0)
                 return vs_report_error(&err);
-        }
+        vs_bench_scratch_on_signals(self, work);
         struct vs_bench b = {
             .opts = {.quick = quick,
                      .repeat = repeat ? repeat : (quick ? 1 : 3),

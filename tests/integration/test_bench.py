@@ -10,6 +10,7 @@ import math
 import os
 import re
 import shutil
+import signal
 import subprocess
 import time
 from html.parser import HTMLParser
@@ -257,3 +258,65 @@ def test_report_renders_with_charts(quick_run, vessel_bin, tmp_path):
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20000
     print(f"report screenshot: {png}")
+
+
+def _bench_env(base):
+    env = dict(os.environ, TMPDIR=str(base / "scratch"), VESSEL_ROOT=str(base / "data"),
+               VESSEL_RUNTIME_ROOT=str(base / "run"),
+               VESSEL_SYSTEM_CONFIG=str(base / "no-config.json"),
+               XDG_CONFIG_HOME=str(base / "xdg"))
+    env.pop("VESSEL_CONFIG", None)
+    (base / "scratch").mkdir()
+    return env
+
+
+def _start_until_a_container_runs(vessel_bin, base, env):
+    """`vessel bench start --isolation container`, returned once its own
+    store holds a container (a `vessel run` is under way)."""
+    proc = subprocess.Popen([vessel_bin, "bench", "start", "--isolation", "container"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            env=env)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if any((base / "scratch").glob("vessel-bench.*/start-data/containers/*")):
+            return proc
+        time.sleep(0.01)
+    proc.kill()
+    proc.wait()
+    pytest.fail(f"bench start ran no container within 120 s: {proc.stderr.read()}")
+
+
+def _assert_nothing_left(base):
+    assert list((base / "scratch").iterdir()) == []
+    assert _mounts_under(base) == []
+    assert _processes_mentioning(str(base)) == []
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_interrupted_run_leaves_nothing(vessel_bin, tmp_path, sig):
+    """A signal mid-run: the bench removes its containers and scratch
+    directory, then dies of the signal (as a shell expects)."""
+    env = _bench_env(tmp_path)
+    proc = _start_until_a_container_runs(vessel_bin, tmp_path, env)
+    proc.send_signal(getattr(signal, sig))
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == -getattr(signal, sig), err
+    assert "interrupted" in err
+    _assert_nothing_left(tmp_path)
+
+
+def test_killed_run_is_removed_by_the_next(vessel_bin, tmp_path):
+    """kill -9 mid-run leaves the scratch directory (and maybe a running
+    container in its store); the next run finds its lock free and removes
+    both before it starts."""
+    env = _bench_env(tmp_path)
+    proc = _start_until_a_container_runs(vessel_bin, tmp_path, env)
+    proc.kill()
+    proc.wait()
+    left = list((tmp_path / "scratch").iterdir())
+    assert len(left) == 1
+    r = subprocess.run([vessel_bin, "bench", "start", "--isolation", "native"],
+                       capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert f"removing {left[0]}" in r.stderr
+    _assert_nothing_left(tmp_path)
