@@ -80,6 +80,19 @@ static double parse_stress_ng(const char *out, const void *arg)
         return NAN;
 }
 
+/* Whether the host tool the cell runs is in the workload image; records
+ * the skip for a chosen backend when it is not. */
+static bool tool_here(struct vs_bench *b, const struct vs_bench_key *key, enum vs_bench_backend be,
+                      const char *tool)
+{
+        if (vs_bench_tool(tool))
+                return true;
+        if (vs_bench_wants(b, be))
+                vs_bench_skip(b, key, "%s is not installed (apt-get install %s; scripts/deps.sh)",
+                              tool, tool);
+        return false;
+}
+
 static void stress_ng_cells(struct vs_bench *b, const char *setup_err)
 {
         static const char *const quick_methods[] = {"int64", NULL};
@@ -97,13 +110,8 @@ static void stress_ng_cells(struct vs_bench *b, const char *setup_err)
                                                    "bogo_ops_per_s",
                                                    "bogo ops/s",
                                                    VS_BENCH_HIGHER_BETTER};
-                        if (!vs_bench_tool("stress-ng")) {
-                                if (vs_bench_wants(b, be))
-                                        vs_bench_skip(b, &key,
-                                                      "stress-ng is not installed (apt-get "
-                                                      "install stress-ng; scripts/deps.sh)");
+                        if (!tool_here(b, &key, be, "stress-ng"))
                                 continue;
-                        }
                         if (b->opts.quick && be == VS_BENCH_VM) {
                                 if (vs_bench_wants(b, be))
                                         vs_bench_skip(b, &key,
@@ -208,13 +216,8 @@ static void fio_cells(struct vs_bench *b, const char *setup_err)
                                                    "iops",
                                                    "IOPS",
                                                    VS_BENCH_HIGHER_BETTER};
-                        if (!vs_bench_tool("fio")) {
-                                if (vs_bench_wants(b, be))
-                                        vs_bench_skip(b, &key,
-                                                      "fio is not installed (apt-get "
-                                                      "install fio; scripts/deps.sh)");
+                        if (!tool_here(b, &key, be, "fio"))
                                 continue;
-                        }
                         if (!vs_bench_cell_can_run(b, &key, be, setup_err))
                                 continue;
                         for (int k = 0; k < b->opts.repeat; k++) {
@@ -376,11 +379,8 @@ static void iperf_cells(struct vs_bench *b, const char *setup_err)
                                             "%",   VS_BENCH_LOWER_BETTER};
                 if (!vs_bench_wants(b, be))
                         continue;
-                if (!vs_bench_tool("iperf3")) {
-                        vs_bench_skip(b, &tcp, "iperf3 is not installed (scripts/deps.sh)");
-                        vs_bench_skip(b, &jit, "iperf3 is not installed (scripts/deps.sh)");
+                if (!tool_here(b, &tcp, be, "iperf3") | !tool_here(b, &jit, be, "iperf3"))
                         continue;
-                }
                 if (!vs_bench_cell_can_run(b, &tcp, be, setup_err) ||
                     (be == VS_BENCH_VM && !vs_bench_workload_image()))
                         continue;
