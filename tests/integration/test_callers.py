@@ -55,7 +55,10 @@ def runtime_paths(vessel_bin, tmp_path_factory):
     d = tmp_path_factory.mktemp("runtimes")
     link = d / "vessel-runtime"
     link.symlink_to(vessel_bin)
-    return {"vessel": str(link), "runc": shutil.which("runc")}
+    # vessel-vm runs every bundle in a microVM (test_vm_callers.py).
+    vm = d / "vessel-vm"
+    vm.symlink_to(vessel_bin)
+    return {"vessel": str(link), "runc": shutil.which("runc"), "vessel-vm": str(vm)}
 
 
 @pytest.fixture(params=["vessel", "runc"])
@@ -277,6 +280,7 @@ def docker(runtime_paths, busybox_tar, tmp_path_factory):
     (base / "daemon.json").write_text("{}\n")
     argv = [dockerd, "--config-file", base / "daemon.json",
             "--add-runtime", f"vessel={runtime_paths['vessel']}",
+            "--add-runtime", f"vessel-vm={runtime_paths['vessel-vm']}",
             "--bridge=none", "--iptables=false", "--ip-masq=false", "--ip-forward=false",
             "--data-root", base / "data", "--exec-root", base / "exec",
             "--pidfile", base / "docker.pid", "-H", f"unix://{sock}"]
