@@ -215,6 +215,12 @@ struct config {
         bool tty, open_stdin; /* exec requests: a pty; stdin forwarded */
         bool net_user;        /* a NIC on QEMU's user-mode network */
         bool root_block;      /* the rootfs is /dev/vda (ext4), not 9p */
+        bool readonly;        /* the rootfs read-only (--read-only) */
+        bool new_pid;         /* the process in a pid namespace of its own */
+        char *tmpfs[32];      /* "<MS_ flags>:<options>:<destination>" */
+        size_t ntmpfs;
+        char *masks[64], *ropaths[64]; /* maskedPaths, readonlyPaths */
+        size_t nmasks, nropaths;
         unsigned short rows, cols;
         uint64_t caps[5]; /* bounding, effective, permitted, inheritable, ambient */
         struct {
@@ -349,6 +355,22 @@ static void parse_config(char *buf, size_t len, struct config *c)
                         if (c->nmounts == sizeof(c->mounts) / sizeof(c->mounts[0]))
                                 fail("too many volumes");
                         c->mounts[c->nmounts++] = (char *) v;
+                } else if (strcmp(p, "readonly") == 0) {
+                        c->readonly = true;
+                } else if (strcmp(p, "ns") == 0) {
+                        c->new_pid |= strcmp(v, "pid") == 0;
+                } else if (strcmp(p, "tmpfs") == 0) {
+                        if (c->ntmpfs == sizeof(c->tmpfs) / sizeof(c->tmpfs[0]))
+                                fail("too many tmpfs mounts");
+                        c->tmpfs[c->ntmpfs++] = (char *) v;
+                } else if (strcmp(p, "mask") == 0) {
+                        if (c->nmasks == sizeof(c->masks) / sizeof(c->masks[0]))
+                                fail("too many masked paths");
+                        c->masks[c->nmasks++] = (char *) v;
+                } else if (strcmp(p, "ropath") == 0) {
+                        if (c->nropaths == sizeof(c->ropaths) / sizeof(c->ropaths[0]))
+                                fail("too many read-only paths");
+                        c->ropaths[c->nropaths++] = (char *) v;
                 } else if (strcmp(p, "group") == 0) {
                         if (c->ngroups == sizeof(c->groups) / sizeof(c->groups[0]))
                                 fail("too many additional groups");
@@ -411,6 +433,30 @@ static void mount_volumes(struct config *c)
                           "trans=virtio,version=9p2000.L,msize=262144,access=client") < 0)
                         fail("cannot mount the volume %s on %s: %s", tag, dst, strerror(errno));
         }
+}
+
+/* --tmpfs and --mount type=tmpfs: "<MS_ flags>:<options>:<destination>". */
+static void mount_tmpfs(struct config *c)
+{
+        for (size_t i = 0; i < c->ntmpfs; i++) {
+                char *v = c->tmpfs[i], *end;
+                unsigned long flags = strtoul(v, &end, 10);
+                char *opts = *end == ':' ? end + 1 : NULL;
+                char *dst = opts ? strchr(opts, ':') : NULL;
+                if (dst == NULL || dst[1] != '/')
+                        fail("bad tmpfs entry '%.64s'", v);
+                *dst++ = '\0';
+                char path[4096];
+                if (snprintf(path, sizeof(path), NEWROOT "%s", dst) >= (int) sizeof(path))
+                        fail("tmpfs destination too long");
+                mkdir_p(path);
+                if (mount("tmpfs", path, "tmpfs", flags, *opts ? opts : NULL) < 0)
+                        fail("cannot mount a tmpfs on %s: %s", dst, strerror(errno));
+        }
+        /* Last, over everything bound into it: the root alone turns
+         * read-only, as with runc (volumes and tmpfs keep their modes). */
+        if (c->readonly && mount(NULL, NEWROOT, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
+                fail("cannot make the rootfs read-only: %s", strerror(errno));
 }
 
 /* /etc/hostname, /etc/hosts, /etc/resolv.conf: written into the
@@ -579,6 +625,39 @@ struct stdio {
  * mount namespace of its own (mntns < 0); an exec'd process joins that
  * namespace (mntns: /proc/<main>/ns/mnt, whose root setns() resolves to
  * the rootfs mounted on top). */
+/* In the main process's mount namespace, after it entered the rootfs: a
+ * /proc of its own pid namespace (the agent's shows every guest process),
+ * then the masked paths (a directory under an empty read-only tmpfs, a
+ * file under /dev/null) and the read-only ones, as the runtime does. Exec
+ * sessions join this namespace and see the same. */
+static void isolate_paths(const struct config *c)
+{
+        if (c->new_pid &&
+            mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+                child_fail("cannot mount /proc for the pid namespace");
+        for (size_t i = 0; i < c->nmasks; i++) {
+                struct stat st;
+                const char *m = c->masks[i];
+                if (lstat(m, &st) < 0)
+                        continue;
+                int r = S_ISDIR(st.st_mode)
+                            ? mount("tmpfs", m, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=0")
+                            : mount("/dev/null", m, NULL, MS_BIND, NULL);
+                if (r < 0)
+                        child_fail("cannot mask %s", m);
+        }
+        for (size_t i = 0; i < c->nropaths; i++) {
+                const char *m = c->ropaths[i];
+                if (access(m, F_OK) < 0)
+                        continue;
+                if (mount(m, m, NULL, MS_BIND | MS_REC, NULL) < 0 ||
+                    mount(NULL, m, NULL,
+                          MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                          NULL) < 0)
+                        child_fail("cannot make %s read-only", m);
+        }
+}
+
 static void __attribute__((noreturn))
 exec_process(struct config *c, const struct stdio *io, int mntns)
 {
@@ -607,6 +686,8 @@ exec_process(struct config *c, const struct stdio *io, int mntns)
                  * user namespaces. */
                 child_fail("cannot enter the rootfs");
         }
+        if (mntns < 0)
+                isolate_paths(c);
         for (int fd = 3; fd < 1024; fd++)
                 close(fd);
         sigset_t none;
@@ -1053,6 +1134,7 @@ int main(void)
         setup_rootfs(&c);
         bind_etc_files(&c);
         mount_volumes(&c);
+        mount_tmpfs(&c);
 
         sigset_t set;
         sigemptyset(&set);
@@ -1064,6 +1146,11 @@ int main(void)
         /* The main process keeps its stdin open until the host's
          * STDIN_EOF (sent at once without -i). */
         c.open_stdin = true;
+        /* The process (and what `exec` starts later) in a pid namespace
+         * of its own: it is pid 1 there and cannot see or signal the
+         * agent. The agent stays in the guest's. */
+        if (c.new_pid && unshare(CLONE_NEWPID) < 0)
+                fail("cannot create a pid namespace: %s", strerror(errno));
         send_frame(VS_VM_READY, NULL, 0);
         if (session_start(0, &c, -1) < 0)
                 fail("cannot start the process: %s", strerror(errno));

@@ -20,6 +20,9 @@
  *   (the contents of those files)  tty=1 (a pty; rows=N cols=N its size)
  *   stdin=1 (exec: stdin forwarded; otherwise it is closed at once)
  *   root=block (the rootfs is the ext4 disk /dev/vda, not the 9p share)
+ *   readonly=1 (the rootfs read-only)  tmpfs=FLAGS:OPTIONS:DEST (MS_ flags)
+ *   mask=PATH  ropath=PATH (masked and read-only paths)  ns=pid (a pid
+ *   namespace of its own for the process and its execs)
  * SIGNAL, EXIT payload: a decimal number. */
 #ifndef VESSEL_GUEST_PROTO_H
 #define VESSEL_GUEST_PROTO_H

@@ -795,8 +795,6 @@ static int parse_isolation(const struct vs_run_flags *f, json_object *hc, vs_err
                                f->vm_rootfs);
         if (f->vm_rootfs && strcmp(f->vm_rootfs, "block") == 0)
                 json_object_object_add(hc, VS_VM_HC_ROOTFS, json_object_new_string("block"));
-        if (f->tmpfs)
-                return vs_fail(err, "--tmpfs is not supported with --isolation=vm yet");
         if (f->memory) {
                 int64_t m = 0;
                 if (vs_parse_size("--memory", f->memory, &m, err) < 0)

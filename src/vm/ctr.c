@@ -213,6 +213,7 @@ int vs_vm_ctr_spawn(struct vs_engine *e, struct vs_ctr *c, int in_fd, int out_fd
         _cleanup_strv_ char **shares = NULL;
         add_etc_files(c, &p);
         vs_vm_payload_process(cfg->process, &p);
+        vs_vm_payload_isolation(cfg, &p);
         if (cfg->hostname)
                 vs_vm_payload_add(&p, "hostname", cfg->hostname);
         const char *mode =

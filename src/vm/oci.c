@@ -145,6 +145,7 @@ static int prepare(const struct oci_config *cfg, const char *root, const char *s
 {
         struct vs_vm_payload p = {0};
         vs_vm_payload_process(cfg->process, &p);
+        vs_vm_payload_isolation(cfg, &p);
         if (cfg->hostname)
                 vs_vm_payload_add(&p, "hostname", cfg->hostname);
         add_mounts(cfg, &p, &l->shares);

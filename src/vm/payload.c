@@ -4,12 +4,14 @@
 #include "runtime/caps.h"
 #include "runtime/seccomp.h"
 #include "util/cleanup.h"
+#include "util/log.h"
 #include "util/xalloc.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 
 #define BOOT_TIMEOUT_S 60
@@ -120,6 +122,37 @@ int vs_vm_payload_security(const char *cache_dir, const struct oci_config *cfg,
                 vs_seccomp_prog_free(prog);
         }
         return 0;
+}
+
+void vs_vm_payload_isolation(const struct oci_config *cfg, struct vs_vm_payload *p)
+{
+        if (cfg->root_readonly)
+                vs_vm_payload_add(p, "readonly", "1");
+        for (size_t i = 0; i < cfg->n_mounts; i++) {
+                const struct oci_mount *m = &cfg->mounts[i];
+                if (m->type == NULL || strcmp(m->type, "tmpfs") != 0 || m->bind ||
+                    strcmp(m->destination, "/dev") == 0 || strcmp(m->destination, "/dev/shm") == 0)
+                        continue;
+                const char *data = m->data ? m->data : "";
+                if (strchr(data, ':')) {
+                        vs_warn("vm: tmpfs on %s left out: its options hold a ':' (%s)",
+                                m->destination, data);
+                        continue;
+                }
+                _cleanup_free_ char *v =
+                    xasprintf("%lu:%s:%s",
+                              m->flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC |
+                                          MS_NOATIME | MS_NODIRATIME),
+                              data, m->destination);
+                vs_vm_payload_add(p, "tmpfs", v);
+        }
+        for (char **s = cfg->linux_.masked_paths; s && *s; s++)
+                vs_vm_payload_add(p, "mask", *s);
+        for (char **s = cfg->linux_.readonly_paths; s && *s; s++)
+                vs_vm_payload_add(p, "ropath", *s);
+        const struct oci_namespace *pid = oci_config_namespace(cfg, OCI_NS_PID);
+        if (pid && pid->path == NULL)
+                vs_vm_payload_add(p, "ns", "pid");
 }
 
 int vs_vm_boot_timeout_ms(void)

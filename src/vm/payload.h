@@ -28,6 +28,14 @@ int vs_vm_payload_security(const char *cache_dir, const struct oci_config *cfg,
                            const struct oci_process *proc, struct vs_vm_payload *p, vs_error **err);
 /* An EXEC request's payload: the process with its isolation, and
  * "stdin=1" when its stdin is forwarded. */
+/* The rest of the container's isolation, for the agent to apply in the
+ * guest as the runtime does on the host: a read-only root ("readonly=1"),
+ * the config's tmpfs mounts other than /dev and /dev/shm (which the agent
+ * makes itself) as "tmpfs=<MS_ flags>:<options>:<destination>", masked
+ * and read-only paths ("mask=", "ropath="), and a pid namespace of its own
+ * ("ns=pid") when the config asks for a new one. */
+void vs_vm_payload_isolation(const struct oci_config *cfg, struct vs_vm_payload *p);
+
 int vs_vm_payload_exec(const char *cache_dir, const struct oci_config *cfg,
                        const struct oci_process *proc, bool open_stdin, char **buf, size_t *len,
                        vs_error **err);

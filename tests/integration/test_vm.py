@@ -224,6 +224,39 @@ def test_process_isolation_same_as_container(vm, flags):
     assert res.stdout == ctr.stdout
 
 
+# What the container's process sees of its root, its tmpfs, /proc and its
+# pid namespace (lines that differ between a VM and a container only when
+# the guest's isolation differs from the runtime's).
+PATHS = (
+    'echo pid=$$; touch /x 2>/dev/null && echo root=rw || echo root=ro; '
+    'touch /scratch/y && echo scratch=rw; df -k /scratch | awk \'NR==2{print "scratch-kb="$2}\'; '
+    '[ -s /proc/kcore ] && echo kcore=readable || echo kcore=masked; '
+    'echo "firmware=$(ls /sys/firmware 2>/dev/null | wc -l)"; '
+    '(echo 1 > /proc/sys/vm/drop_caches) 2>/dev/null && echo procsys=rw || echo procsys=ro; '
+    'echo "procs=$(ls -d /proc/[0-9]* | wc -l)"'
+)
+
+
+@pytest.mark.parametrize("flags", [
+    ["--tmpfs", "/scratch:size=1m"],
+    ["--read-only", "--tmpfs", "/scratch:size=2m,mode=1777"],
+    ["--mount", "type=tmpfs,destination=/scratch,tmpfs-size=1048576", "--cap-add", "SYS_ADMIN"],
+])
+def test_paths_and_pid_namespace_same_as_container(vm, flags):
+    """The rest of a container's isolation, applied by the agent in the
+    guest: --read-only, --tmpfs/--mount type=tmpfs, the masked and
+    read-only paths (/proc/kcore, /sys/firmware, /proc/sys), and a pid
+    namespace of its own (the process is pid 1 and sees only its own
+    processes, not the agent): the same lines as the same command run as
+    a container on the host kernel."""
+    ctr = vm("run", "--rm", *flags, "busybox", "sh", "-c", PATHS)
+    assert ctr.returncode == 0, ctr.stderr
+    assert "pid=1\n" in ctr.stdout and "kcore=masked" in ctr.stdout, ctr.stdout
+    res = run_vm(vm, *flags, "busybox", "sh", "-c", PATHS)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == ctr.stdout
+
+
 def test_seccomp_filter_enforced_in_guest(vm):
     # Docker's default profile denies unshare of a user namespace... through
     # the filter compiled on the host and installed by the agent.
