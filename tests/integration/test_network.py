@@ -1084,6 +1084,88 @@ def test_ipv6_loopback_relay(net):
     assert net.records() == []
 
 
+UDP_ASK6 = """
+import socket, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.settimeout(3)
+for _ in range(5):
+    s.sendto(sys.argv[2].encode(), ("::1", int(sys.argv[1])))
+    try:
+        print(s.recv(100).decode().strip())
+        break
+    except socket.timeout:
+        pass
+"""
+UDP_ECHO = ("import socket\n"
+            "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+            "s.bind(('0.0.0.0', 9000))\n"
+            "while True:\n"
+            "    d, a = s.recvfrom(100)\n"
+            "    s.sendto(b'echo ' + d, a)\n")
+
+
+def udp_listeners(net, port):
+    out = subprocess.run(["ip", "netns", "exec", net.netns, "ss", "-Hlunp", f"sport = :{port}"],
+                         capture_output=True, text=True, check=True).stdout
+    return [line for line in out.splitlines() if "[::1]" in line]
+
+
+def test_ipv6_loopback_relay_udp(net):
+    """Published UDP ports answer on [::1] through the relay: each client its own flow (its
+    replies, not another's), -p [::1]:H:C/udp alone, gone with rm and with kill -9 of the
+    monitor; a UDP port a host process holds on [::1] is refused."""
+    if not Path("/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2").exists():
+        pytest.skip("the UDP server runs the host's python3 through its x86_64 loader")
+    net.ok("run", "-d", "--name", "u", "--network", "bridge", *HOST_PY, "-e",
+           f"UDP_ECHO={UDP_ECHO}", "-p", "9110:9000/udp", "-p", "[::1]:9111:9000/udp",
+           "busybox", "sh", "-c", 'exec $PY -c "$UDP_ECHO"')
+    assert "9000/udp -> [::1]:9111" in net.ok("port", "u")
+
+    def ask(port, word):
+        return subprocess.run(["ip", "netns", "exec", net.netns, "python3", "-c", UDP_ASK6,
+                               str(port), word], capture_output=True, text=True,
+                              timeout=30).stdout.strip()
+    helpers.wait_for(lambda: ask(9110, "first") == "echo first", what="UDP echo on [::1]")
+    # Two clients at once (two source ports): each gets its own answer.
+    procs = [subprocess.Popen(["ip", "netns", "exec", net.netns, "python3", "-c", UDP_ASK6,
+                               str(port), f"w{i}"], stdout=subprocess.PIPE, text=True)
+             for i, port in enumerate((9110, 9111, 9110))]
+    assert [p.communicate(timeout=30)[0].strip() for p in procs] == ["echo w0", "echo w1",
+                                                                    "echo w2"]
+    # [::1] only: no IPv4 rule for 9111.
+    assert "9111" not in nft_rules(net)
+    assert udp_listeners(net, 9110) and udp_listeners(net, 9111)
+    net.ok("rm", "-f", "u")
+    assert udp_listeners(net, 9110) == [] and udp_listeners(net, 9111) == []
+    # kill -9 of the monitor takes the relay with it.
+    net.ok("run", "-d", "--name", "k", "--network", "bridge", "-p", "9112:9000/udp", "busybox",
+           "sleep", "60")
+    assert udp_listeners(net, 9112)
+    os.kill(json.loads(net.ok("inspect", "k"))[0]["MonitorPid"], 9)
+    helpers.wait_for(lambda: udp_listeners(net, 9112) == [], what="the relay gone with its monitor")
+    net.ok("rm", "-f", "k")
+    # A host process on [::1]:9113/udp: refused both ways, nothing left.
+    holder = subprocess.Popen(["ip", "netns", "exec", net.netns, "python3", "-c",
+                               "import socket, time\n"
+                               "s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)\n"
+                               "s.bind(('::1', 9113)); print('up', flush=True)\n"
+                               "time.sleep(60)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "up\n"
+        for spec in ("[::1]:9113:9000/udp", "9113:9000/udp"):
+            one_error(net("run", "--rm", "--network", "bridge", "-p", spec, "busybox", "true"),
+                      "-p", "9113")
+        # An open host port is chosen free on [::1] too.
+        net.ok("run", "-d", "--name", "r", "--network", "bridge", "-p", "9113-9114:9000/udp",
+               "busybox", "sleep", "60")
+        assert net.ok("port", "r", "9000/udp") == "0.0.0.0:9114\n"
+    finally:
+        holder.kill()
+        holder.wait()
+    net.ok("rm", "-f", "r")
+    assert net.records() == []
+
+
 def test_ipv6_published_ports_ip6_and_kill9(net):
     net.ok("network", "create", "--ipv6", "--subnet", "10.37.0.0/24", "--subnet",
            "fd00:37::/64", "six")
