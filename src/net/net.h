@@ -87,6 +87,10 @@ struct vs_net_pool_spec {
         long size;        /* prefix length of the subnets */
 };
 void vs_net_set_defaults(const char *bip, const struct vs_net_pool_spec *pools, size_t n);
+/* ipv6 and fixed-cidr-v6 (Docker's daemon.json keys): the default network
+ * dual-stack with that IPv6 subnet (gateway its ::1), applied as bip is.
+ * One without the other is an error of every network command. */
+void vs_net_set_default_ipv6(bool ipv6, const char *fixed_cidr_v6);
 /* Docker's `network inspect` objects: every network (array), or one by
  * name, id or unambiguous id prefix. */
 int vs_net_list(const char *data_root, json_object **out, vs_error **err);

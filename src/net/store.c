@@ -38,6 +38,9 @@ bool vs_net_range(json_object *net, struct vs_cidr *range)
 }
 
 static const char *cfg_bip;
+static bool cfg_v6_set; /* false: not known here (the monitor reads no configuration) */
+static bool cfg_ipv6;
+static const char *cfg_v6;
 static struct vs_net_pool_spec *cfg_pools;
 static size_t cfg_npools;
 
@@ -48,6 +51,35 @@ void vs_net_set_defaults(const char *bip, const struct vs_net_pool_spec *pools, 
         cfg_pools = xmalloc((n + 1) * sizeof(*cfg_pools));
         memcpy(cfg_pools, pools, n * sizeof(*cfg_pools));
         cfg_npools = n;
+}
+
+void vs_net_set_default_ipv6(bool ipv6, const char *fixed_cidr_v6)
+{
+        cfg_v6_set = true;
+        cfg_ipv6 = ipv6;
+        cfg_v6 = fixed_cidr_v6;
+}
+
+/* ipv6 + fixed-cidr-v6 as the default network's IPv6 subnet and gateway
+ * (canonical text), or both empty. */
+static int parse_v6(char subnet[64], char gw[46], vs_error **err)
+{
+        *subnet = *gw = '\0';
+        if (!cfg_ipv6 && cfg_v6 == NULL)
+                return 0;
+        if (cfg_v6 == NULL)
+                return vs_fail(err, "configuration key ipv6: the default network needs its IPv6 "
+                                    "subnet in fixed-cidr-v6 too (e.g. fd00:1::/64)");
+        if (!cfg_ipv6)
+                return vs_fail(err, "configuration key fixed-cidr-v6: '%s' needs \"ipv6\": true",
+                               cfg_v6);
+        struct vs_cidr6 s6;
+        if (vs_cidr6_parse("configuration key fixed-cidr-v6", cfg_v6, &s6, err) < 0)
+                return -1;
+        vs_ipv6_nth(&s6, 0, subnet);
+        snprintf(subnet + strlen(subnet), 64 - strlen(subnet), "/%u", s6.prefix);
+        vs_ipv6_nth(&s6, 1, gw);
+        return 0;
 }
 
 /* bip as the default network's subnet and gateway. */
@@ -75,47 +107,99 @@ static json_object *overlapping(struct vs_netdb *db, const struct vs_cidr *c);
 static json_object *new_network(const char *name, const char *subnet, const char *gw,
                                 const char *bridge, bool internal, json_object *labels);
 
-/* The default network as bip says: recorded so, or changed while no
- * container is on it (its bridge deleted, to be made again). */
+/* A subnet of the default network's (IPv4, or IPv6 when v6) that overlaps
+ * another network's: that network, or NULL. */
+static json_object *default_overlaps(struct vs_netdb *db, json_object *cur,
+                                     const struct vs_cidr *subnet, const char *v6)
+{
+        struct vs_cidr6 s6, t6;
+        bool six = *v6 && vs_cidr6_parse("subnet", v6, &s6, NULL) == 0;
+        for (size_t i = 0; i < json_object_array_length(db->nets); i++) {
+                json_object *other = json_object_array_get_idx(db->nets, i);
+                struct vs_cidr o;
+                if (other == cur)
+                        continue;
+                if (subnet && vs_cidr_parse("subnet", vs_net_str(other, "Subnet"), &o, NULL) == 0 &&
+                    vs_cidr_overlap(&o, subnet))
+                        return other;
+                if (six && *vs_net_str(other, "Subnet6") &&
+                    vs_cidr6_parse("subnet", vs_net_str(other, "Subnet6"), &t6, NULL) == 0 &&
+                    vs_cidr6_overlap(&s6, &t6))
+                        return other;
+        }
+        return NULL;
+}
+
+/* The default network as bip, ipv6 and fixed-cidr-v6 say: recorded so, or
+ * changed while no container is on it (its bridge deleted and its NAT
+ * removed, both to be made again). Without bip, the recorded IPv4 subnet
+ * stays; without ipv6, the network has no IPv6. */
 static int default_network(struct vs_netdb *db, json_object *cur, vs_error **err)
 {
         struct vs_cidr subnet = {0xac1e0000u, 16}; /* 172.30.0.0/16 */
         uint32_t gw = 0xac1e0001u;
-        if (cfg_bip && parse_bip(&subnet, &gw, err) < 0)
+        char v6[64], gw6[46];
+        if ((cfg_bip && parse_bip(&subnet, &gw, err) < 0) || parse_v6(v6, gw6, err) < 0)
                 return -1;
         _cleanup_free_ char *cidr = vs_cidr_str(&subnet);
         char gws[16];
         vs_ipv4_str(gw, gws);
-        if (cur && (!cfg_bip || (strcmp(vs_net_str(cur, "Subnet"), cidr) == 0 &&
-                                 strcmp(vs_net_str(cur, "Gateway"), gws) == 0)))
+        bool same4 = cur && (!cfg_bip || (strcmp(vs_net_str(cur, "Subnet"), cidr) == 0 &&
+                                          strcmp(vs_net_str(cur, "Gateway"), gws) == 0));
+        bool same6 = cur && (!cfg_v6_set || strcmp(vs_net_str(cur, "Subnet6"), v6) == 0);
+        if (same4 && same6)
                 return 0;
-        for (size_t i = 0; i < json_object_array_length(db->nets); i++) {
-                json_object *other = json_object_array_get_idx(db->nets, i);
-                struct vs_cidr o;
-                if (other != cur &&
-                    vs_cidr_parse("subnet", vs_net_str(other, "Subnet"), &o, NULL) == 0 &&
-                    vs_cidr_overlap(&o, &subnet))
-                        return vs_fail(err, "configuration key bip: %s overlaps %s of network '%s'",
-                                       cfg_bip, vs_net_str(other, "Subnet"),
-                                       vs_net_str(other, "Name"));
-        }
+        json_object *other;
+        if (!same4 && (other = default_overlaps(db, cur, &subnet, "")) != NULL)
+                return vs_fail(err, "configuration key bip: %s overlaps %s of network '%s'",
+                               cfg_bip ? cfg_bip : cidr, vs_net_str(other, "Subnet"),
+                               vs_net_str(other, "Name"));
+        if (!same6 && (other = default_overlaps(db, cur, NULL, v6)) != NULL)
+                return vs_fail(err,
+                               "configuration key fixed-cidr-v6: %s overlaps %s of network "
+                               "'%s'",
+                               cfg_v6, vs_net_str(other, "Subnet6"), vs_net_str(other, "Name"));
         if (cur == NULL) {
-                json_object_array_add(db->nets, new_network(VS_NET_DEFAULT, cidr, gws,
-                                                            VS_NET_DEFAULT_BRIDGE, false, NULL));
+                cur = new_network(VS_NET_DEFAULT, cidr, gws, VS_NET_DEFAULT_BRIDGE, false, NULL);
+                if (*v6) {
+                        json_object_object_add(cur, "Subnet6", json_object_new_string(v6));
+                        json_object_object_add(cur, "Gateway6", json_object_new_string(gw6));
+                }
+                json_object_array_add(db->nets, cur);
                 /* Saved at once: its id must not change between commands. */
                 return vs_netdb_save(db, err);
         }
         if (json_object_object_length(json_object_object_get(cur, "Endpoints")) > 0) {
-                vs_warn("configuration key bip: %s not applied while containers are on network "
-                        "'%s' (%s)",
-                        cfg_bip, VS_NET_DEFAULT, vs_net_str(cur, "Subnet"));
+                if (!same4)
+                        vs_warn("configuration key bip: %s not applied while containers are on "
+                                "network '%s' (%s)",
+                                cfg_bip, VS_NET_DEFAULT, vs_net_str(cur, "Subnet"));
+                if (!same6)
+                        vs_warn("configuration keys ipv6 and fixed-cidr-v6 not applied while "
+                                "containers are on network '%s' (IPv6 subnet: %s)",
+                                VS_NET_DEFAULT,
+                                *vs_net_str(cur, "Subnet6") ? vs_net_str(cur, "Subnet6") : "none");
                 return 0;
         }
         if (vs_nl_link_exists(VS_NET_DEFAULT_BRIDGE) &&
             vs_nl_link_del(VS_NET_DEFAULT_BRIDGE, err) < 0)
                 return -1;
-        json_object_object_add(cur, "Subnet", json_object_new_string(cidr));
-        json_object_object_add(cur, "Gateway", json_object_new_string(gws));
+        /* Its NAT goes with the old subnets (made again on first use). */
+        if (json_object_get_boolean(json_object_object_get(cur, "Wired"))) {
+                if (vs_net_nat_remove(cur, err) < 0)
+                        return -1;
+                json_object_object_del(cur, "Wired");
+        }
+        if (!same4) {
+                json_object_object_add(cur, "Subnet", json_object_new_string(cidr));
+                json_object_object_add(cur, "Gateway", json_object_new_string(gws));
+        }
+        json_object_object_del(cur, "Subnet6");
+        json_object_object_del(cur, "Gateway6");
+        if (*v6) {
+                json_object_object_add(cur, "Subnet6", json_object_new_string(v6));
+                json_object_object_add(cur, "Gateway6", json_object_new_string(gw6));
+        }
         return vs_netdb_save(db, err);
 }
 

@@ -1318,3 +1318,69 @@ def test_bip_and_default_address_pools_from_the_configuration(net, tmp_path):
     one_error(net("network", "create", "d"), "default-address-pools", "31")
     assert net.net("bridge")["IPAM"]["Config"][0]["Subnet"] == "172.31.6.0/24"
     net.ok("network", "rm", "a", "b")
+
+
+def test_ipv6_on_the_default_bridge_from_the_configuration(net, tmp_path):
+    """Docker's daemon.json "ipv6" + "fixed-cidr-v6": the default bridge network dual-stack
+    (addresses, routes, ping between containers and from the host, a published port over
+    IPv6); turned off again once no container is on it (bridge and ip6 rules made again
+    without IPv6); bad values one clear error of every network command."""
+    cfg = tmp_path / "vessel-v6.json"
+
+    def configure(**keys):
+        cfg.write_text(json.dumps(keys))
+
+    configure(**{"ipv6": True, "fixed-cidr-v6": "fd00:30::/64"})
+    net.env["VESSEL_CONFIG"] = str(cfg)
+    n = net.net("bridge")
+    assert n["EnableIPv6"] is True
+    assert n["IPAM"]["Config"][1] == {"Subnet": "fd00:30::/64", "Gateway": "fd00:30::1"}, n
+    net.ok("run", "-d", "--name", "a", "--network", "bridge", "busybox", "sh", "-c",
+           "mkdir /w; echo v6 > /w/i.html; exec httpd -f -p 80 -h /w")
+    net.ok("run", "-d", "--name", "b", "--network", "bridge", "-p", "8130:80", "busybox",
+           "sh", "-c", "mkdir /w; echo pub6 > /w/i.html; exec httpd -f -p 80 -h /w")
+    ns = json.loads(net.ok("inspect", "b"))[0]["NetworkSettings"]
+    assert ns["GlobalIPv6Address"] == "fd00:30::3" and ns["IPv6Gateway"] == "fd00:30::1", ns
+    assert "inet6 fd00:30::2/64" in net.ok("exec", "a", "ip", "-6", "addr", "show", "eth0")
+    assert "default via fd00:30::1" in net.ok("exec", "a", "ip", "-6", "route")
+    assert "inet6 fd00:30::1/64" in net.ip("-6", "addr", "show", "vessel0")
+    out = net.ok("exec", "a", "ping", "-6", "-c", "1", "-W", "5", "fd00:30::3")
+    assert "from fd00:30::3" in out, out
+    # The host side over IPv6, and a published port on a host IPv6 address.
+    assert fetch(net.netns, "http://[fd00:30::2]:80/i.html") == "v6\n"
+    subprocess.run(["ip", "-n", net.netns, "addr", "add", "fd00:99::1/128", "dev", "lo"],
+                   check=True)
+    assert fetch(net.netns, "http://[fd00:99::1]:8130/i.html") == "pub6\n"
+    bridge_id = net.net("bridge")["Id"]
+    assert f"vessel-net:{bridge_id}" in nft_rules(net, "ip6")
+    # The default bridge still resolves no names (Docker's), over IPv6 neither.
+    assert not re.search(r"\sb$", hosts_of(net, "a"), re.M), hosts_of(net, "a")
+    # Turned off while containers are on it: a warning, the network as it was.
+    configure()
+    res = net("network", "inspect", "bridge")
+    assert res.returncode == 0 and "fixed-cidr-v6" in res.stderr and "not applied" in res.stderr
+    assert json.loads(res.stdout)[0]["EnableIPv6"] is True
+    net.ok("rm", "-f", "a", "b")
+    n = net.net("bridge")
+    assert n["EnableIPv6"] is False and len(n["IPAM"]["Config"]) == 1, n
+    assert f"vessel-net:{bridge_id}" not in nft_rules(net, "ip6")
+    out = net.ok("run", "--rm", "--network", "bridge", "busybox", "ip", "-6", "addr", "show",
+                 "eth0")
+    assert "fd00:30" not in out and "scope global" not in out, out
+    assert "fd00:30" not in net.ip("-6", "addr", "show", "vessel0")
+    # Bad values: one clear error, the default network unchanged.
+    net.ok("network", "create", "--ipv6", "--subnet", "fd00:31::/64", "u6")
+    for keys, mentions in (({"ipv6": True}, ["ipv6", "fixed-cidr-v6"]),
+                           ({"fixed-cidr-v6": "fd00:30::/64"}, ["fixed-cidr-v6", "ipv6"]),
+                           ({"ipv6": True, "fixed-cidr-v6": "fd00:30::/40"},
+                            ["fixed-cidr-v6", "48"]),
+                           ({"ipv6": True, "fixed-cidr-v6": "fd00:31::/80"},
+                            ["fixed-cidr-v6", "overlaps", "'u6'"]),
+                           ({"ipv6": True, "fixed-cidr-v6": "10.0.0.0/8"},
+                            ["fixed-cidr-v6", "IPv6"]),
+                           ({"ipv6": "yes", "fixed-cidr-v6": "fd00:30::/64"}, ["ipv6"])):
+        configure(**keys)
+        one_error(net("network", "ls"), *mentions)
+    configure()
+    assert net.net("bridge")["EnableIPv6"] is False
+    net.ok("network", "rm", "u6")
