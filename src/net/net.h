@@ -130,6 +130,7 @@ struct vs_net_endpoint_opts {
         const char *hosts_path; /* the container's hosts file, kept current */
         json_object *ports;     /* PortBindings (may be NULL); host ports "" or
                                    "A-B" are chosen at the lease */
+        char **taken_ifnames;   /* ethN held by the container's CNI networks */
 };
 /* The container's lease on o->network (allocated once, kept across
  * restarts until released). */
@@ -211,6 +212,8 @@ struct vs_cni_args {
         char **plugin_dirs;
         const char *cache_path;     /* result and config, for DEL and CHECK */
         json_object *port_mappings; /* runtimeConfig.portMappings, or NULL */
+        const char *network;        /* the list's name, for runtimeConfig.aliases */
+        json_object *aliases;       /* runtimeConfig.aliases[network] (names), or NULL */
         const char *args;           /* CNI_ARGS ("IgnoreUnknown=1;IP=..."), or NULL */
 };
 /* The network list named name in dir (.conflist, .conf, .json; a .conf

@@ -970,8 +970,12 @@ def test_cni_bad_input(net, cni):
               "--ip", "nope")
     one_error(net("run", "--rm", "--network", "cninet", "-p", "80", "busybox", "true"),
               "-p", "fixed host port")
-    one_error(net("run", "--rm", "--network", "cninet", "--network", "bridge", "busybox",
-                  "true"), "cninet", "combined")
+    one_error(net("run", "--rm", "--network", "cninet", "--network", "nosuchnet", "busybox",
+                  "true"), "no such network", "nosuchnet")
+    one_error(net("run", "--rm", "--network", "cninet", "--network", "cninet", "busybox",
+                  "true"), "cninet", "twice")
+    one_error(net("run", "--rm", "--network", "cninet", "--ip6", "fd00::9", "busybox", "true"),
+              "--ip6", "cninet")
     res = net("run", "--rm", "--network", "broken", "busybox", "true")
     helpers.assert_error(res, "nosuchplugin")
     assert net.records() == []
@@ -981,6 +985,128 @@ def test_cni_bad_input(net, cni):
     one_error(net("network", "connect", "bridge", "c2"), "c2", "cninet")
     net.ok("rm", "-f", "c2")
     assert cni_leases(cni) == []
+
+
+# A CNI plugin of the test's (python3): appends "COMMAND NETWORK IFNAME" to LOG and
+# keeps each ADD's stdin; on ADD it passes the previous result on, as a chained plugin.
+RECORDER = """#!/usr/bin/python3
+import json, os, sys
+conf = json.load(sys.stdin)
+cmd, ifname = os.environ["CNI_COMMAND"], os.environ["CNI_IFNAME"]
+with open(conf["log"], "a") as f:
+    f.write(f"{cmd} {conf['name']} {ifname}\\n")
+if cmd == "ADD":
+    with open(f"{conf['log']}.{conf['name']}.add", "w") as f:
+        json.dump(conf, f)
+    print(json.dumps(conf["prevResult"]))
+"""
+
+
+@pytest.fixture
+def cni2(net, cni, tmp_path):
+    """A second CNI network list, cnitwo (bridge cni-vs1, 10.88.6.0/24, no default route,
+    firewall), and the recorder plugin last in both lists (it asks for aliases)."""
+    confdir, log = tmp_path / "net.d", tmp_path / "cni.log"
+    bindir = tmp_path / "cnibin"
+    bindir.mkdir()
+    (bindir / "recorder").write_text(RECORDER)
+    (bindir / "recorder").chmod(0o755)
+    rec = {"type": "recorder", "log": str(log), "capabilities": {"aliases": True}}
+    one = json.loads((confdir / "10-cninet.conflist").read_text())
+    one["plugins"].append(rec)
+    (confdir / "10-cninet.conflist").write_text(json.dumps(one))
+    two = {"cniVersion": "1.0.0", "name": "cnitwo", "plugins": [
+        {"type": "bridge", "bridge": "cni-vs1", "isGateway": True,
+         "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.88.6.0/24"}]],
+                  "dataDir": str(tmp_path / "ipam")}},
+        {"type": "firewall", "backend": "iptables"}, rec]}
+    (confdir / "11-cnitwo.conflist").write_text(json.dumps(two))
+    cfg = json.loads(Path(net.env["VESSEL_CONFIG"]).read_text())
+    cfg["cni-plugin-dirs"] = [str(bindir), str(CNI_BIN)]
+    Path(net.env["VESSEL_CONFIG"]).write_text(json.dumps(cfg))
+    yield {"cninet": cni, "cnitwo": tmp_path / "ipam" / "cnitwo", "log": log}
+
+
+def log_lines(log, cmd):
+    return [l for l in log.read_text().splitlines() if l.startswith(cmd + " ")] \
+        if log.exists() else []
+
+
+def test_cni_several_networks_aliases_and_del_in_reverse(net, cni2):
+    """Two CNI networks on one container (eth0, eth1 in --network order), --network-alias as
+    runtimeConfig.aliases to the first one's plugins that ask for it, CHECK of both, and DEL
+    at rm of the last network first; nothing left of either."""
+    log = cni2["log"]
+    net.ok("run", "-d", "--name", "m", "--network", "cninet", "--network", "cnitwo",
+           "--network-alias", "web", "--network-alias", "db", "-p", "8086:80", "busybox", "sh",
+           "-c", "echo two > /tmp/i.html; exec httpd -f -p 80 -h /tmp")
+    ns = json.loads(net.ok("inspect", "m"))[0]["NetworkSettings"]
+    one, two = ns["Networks"]["cninet"], ns["Networks"]["cnitwo"]
+    assert one["IPAddress"].startswith("10.88.5.") and two["IPAddress"].startswith("10.88.6.")
+    assert ns["IPAddress"] == one["IPAddress"] and ns["Gateway"] == "10.88.5.1"
+    assert one["Aliases"] == ["web", "db"] and two["Aliases"] == []
+    assert f"inet {one['IPAddress']}/24" in net.ok("exec", "m", "ip", "-4", "addr", "show", "eth0")
+    assert f"inet {two['IPAddress']}/24" in net.ok("exec", "m", "ip", "-4", "addr", "show", "eth1")
+    assert cni_leases(cni2["cninet"]) == [one["IPAddress"]]
+    assert cni_leases(cni2["cnitwo"]) == [two["IPAddress"]]
+    assert log_lines(log, "ADD") == ["ADD cninet eth0", "ADD cnitwo eth1"]
+    add1 = json.loads(Path(f"{log}.cninet.add").read_text())
+    add2 = json.loads(Path(f"{log}.cnitwo.add").read_text())
+    assert add1["runtimeConfig"] == {"aliases": {"cninet": ["web", "db"]}}, add1
+    assert "runtimeConfig" not in add2, add2
+    # The host reaches it on both networks; the port (the first network's) through portmap.
+    for ip in (one["IPAddress"], two["IPAddress"]):
+        helpers.wait_for(lambda: fetch(net.netns, f"http://{ip}/i.html") == "two\n",
+                         what=f"httpd on {ip}")
+    assert wget_in(net.netns, "http://10.88.5.1:8086/i.html") == "two\n"
+    net.ok("network", "check", "m")
+    assert log_lines(log, "CHECK") == ["CHECK cninet eth0", "CHECK cnitwo eth1"]
+    # A restart: each DELed and ADDed again, one lease each still.
+    net.ok("stop", "-t", "0", "m")
+    net.ok("start", "m")
+    assert len(cni_leases(cni2["cninet"])) == 1 and len(cni_leases(cni2["cnitwo"])) == 1
+    log.write_text("")
+    net.ok("rm", "-f", "m")
+    assert log_lines(log, "DEL") == ["DEL cnitwo eth1", "DEL cninet eth0"]
+    assert cni_leases(cni2["cninet"]) == [] and cni_leases(cni2["cnitwo"]) == []
+    assert "10.88." not in firewall_rules(net)
+    assert "veth" not in net.ip("-o", "link")
+
+
+def test_cni_and_vessel_networks_together_and_kill9(net, cni2):
+    """A CNI network beside vessel networks, either first (interfaces in --network order, the
+    default route the first's); kill -9 of monitor and init, then rm: nothing left."""
+    net.ok("run", "-d", "--name", "a", "--network", "bridge", "--network", "cnitwo", "busybox",
+           "sleep", "60")
+    net.ok("run", "-d", "--name", "b", "--network", "cnitwo", "--network", "bridge", "busybox",
+           "sleep", "60")
+    for ctr, first, second in (("a", "172.30.", "10.88.6."), ("b", "10.88.6.", "172.30.")):
+        ns = json.loads(net.ok("inspect", ctr))[0]["NetworkSettings"]
+        assert sorted(ns["Networks"]) == ["bridge", "cnitwo"], ns
+        assert ns["IPAddress"].startswith(first), ns
+        assert f"inet {first}" in net.ok("exec", ctr, "ip", "-4", "addr", "show", "eth0")
+        assert f"inet {second}" in net.ok("exec", ctr, "ip", "-4", "addr", "show", "eth1")
+    assert "default via 172.30.0.1 dev eth0" in net.ok("exec", "a", "ip", "route")
+    assert "default" not in net.ok("exec", "b", "ip", "route")
+    ip_a = json.loads(net.ok("inspect", "a"))[0]["NetworkSettings"]["Networks"]["cnitwo"]
+    out = net.ok("exec", "b", "ping", "-c", "1", "-W", "5", ip_a["IPAddress"])
+    assert "1 packets received" in out, out
+    one_error(net("network", "connect", "bridge", "b"), "b", "cnitwo")
+    net.ok("rm", "-f", "a", "b")
+    assert cni_leases(cni2["cnitwo"]) == []
+    # kill -9 of the monitor and the init with three networks, then rm.
+    net.ok("run", "-d", "--name", "k", "--network", "cninet", "--network", "bridge",
+           "--network", "cnitwo", "busybox", "sleep", "60")
+    assert len(cni_leases(cni2["cninet"])) == 1 and len(cni_leases(cni2["cnitwo"])) == 1
+    info = json.loads(net.ok("inspect", "k"))[0]
+    os.kill(info["MonitorPid"], 9)
+    os.kill(info["State"]["Pid"], 9)
+    helpers.wait_for(lambda: not os.path.exists(f"/proc/{info['MonitorPid']}"),
+                     what="monitor gone")
+    net.ok("rm", "-f", "k")
+    assert cni_leases(cni2["cninet"]) == [] and cni_leases(cni2["cnitwo"]) == []
+    assert "10.88." not in firewall_rules(net)
+    assert net.veths() == [] and "veth" not in net.ip("-o", "link")
 
 
 # --------------------------------------------------------------------------
