@@ -3,9 +3,9 @@
  * namespace, addresses from a persistent IPAM, names through the
  * containers' /etc/hosts. See docs/networking.md.
  *
- *   <data-root>/networks/networks.json   every network and its endpoints
- *                                        (the IPAM leases), written
- *                                        atomically under
+ *   <data-root>/networks/networks.json   every network, and
+ *   <data-root>/networks/leases/ID.json  container ID's endpoints (the IPAM
+ *                                        leases), written atomically under
  *   <data-root>/networks/lock            flock held by every change
  *
  * The layer knows nothing of container records: the engine passes ids,

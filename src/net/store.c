@@ -1,4 +1,5 @@
 /* The network database and the `network` commands' operations. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -233,6 +234,69 @@ static json_object *new_network(const char *name, const char *subnet, const char
         return n;
 }
 
+static json_object *net_by_id(struct vs_netdb *db, const char *id)
+{
+        for (size_t i = 0; i < json_object_array_length(db->nets); i++) {
+                json_object *n = json_object_array_get_idx(db->nets, i);
+                if (strcmp(vs_net_str(n, "Id"), id) == 0)
+                        return n;
+        }
+        return NULL;
+}
+
+/* A container id as vessel makes them (64 hex digits; build-XXXX for a
+ * build step): a file name of leases/. */
+static bool id_ok(const char *id, size_t len)
+{
+        return len > 0 && len <= 128 && id[0] != '.' &&
+               strspn(id, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-") ==
+                   len;
+}
+
+/* ID.json; a killed writer's ID.json.tmp.PID is not one. */
+static bool lease_name(const char *name)
+{
+        size_t n = strlen(name);
+        return n > 5 && strcmp(name + n - 5, ".json") == 0 && id_ok(name, n - 5);
+}
+
+/* The files of leases/ into the networks' Endpoints. A file that does not
+ * parse (only a machine crash right after its rename can leave one) is a
+ * lost lease, as when that container's namespace died with the machine:
+ * removed. So are a killed writer's temporary files. */
+static int load_leases(struct vs_netdb *db, vs_error **err)
+{
+        _cleanup_free_ char *dir = xasprintf("%s/leases", db->dir);
+        DIR *d = opendir(dir);
+        if (d == NULL)
+                return errno == ENOENT ? 0 : vs_fail_errno(err, "cannot open %s", dir);
+        struct dirent *de;
+        while ((de = readdir(d)) != NULL) {
+                if (de->d_name[0] == '.')
+                        continue;
+                _cleanup_free_ char *p = xasprintf("%s/%s", dir, de->d_name);
+                _cleanup_free_ char *text = NULL;
+                _cleanup_json_ json_object *o = NULL;
+                if (!lease_name(de->d_name) || vs_read_file(p, &text, NULL, NULL) < 0 ||
+                    vs_json_parse(text, p, &o, NULL) < 0 ||
+                    !json_object_is_type(o, json_type_object)) {
+                        unlink(p);
+                        continue;
+                }
+                _cleanup_free_ char *id = xstrndup(de->d_name, strlen(de->d_name) - 5);
+                json_object_object_foreach(o, netid, ep)
+                {
+                        json_object *net = net_by_id(db, netid);
+                        if (net)
+                                json_object_object_add(json_object_object_get(net, "Endpoints"), id,
+                                                       json_object_get(ep));
+                }
+                json_object_object_add(db->saved, id, json_object_new_string(text));
+        }
+        closedir(d);
+        return 0;
+}
+
 int vs_netdb_open(const char *data_root, struct vs_netdb *db, vs_error **err)
 {
         *db = (struct vs_netdb){.lock_fd = -1};
@@ -247,8 +311,11 @@ int vs_netdb_open(const char *data_root, struct vs_netdb *db, vs_error **err)
                 if (errno != EINTR)
                         return vs_fail_errno(err, "cannot lock %s", lock);
         db->path = xasprintf("%s/networks.json", dir);
+        db->dir = xstrdup(dir);
+        db->saved = json_object_new_object();
         if (vs_path_exists(db->path)) {
-                if (vs_json_parse_file(db->path, &db->root, err) < 0)
+                if (vs_read_file(db->path, &db->saved_defs, NULL, err) < 0 ||
+                    vs_json_parse(db->saved_defs, db->path, &db->root, err) < 0)
                         return -1;
         } else {
                 db->root = json_object_new_object();
@@ -258,25 +325,108 @@ int vs_netdb_open(const char *data_root, struct vs_netdb *db, vs_error **err)
                 db->nets = json_object_new_array();
                 json_object_object_add(db->root, "networks", db->nets);
         }
+        /* (networks.json of an earlier vessel holds its endpoints: they
+         * stay, and move to leases/ at the next save.) */
+        for (size_t i = 0; i < json_object_array_length(db->nets); i++) {
+                json_object *n = json_object_array_get_idx(db->nets, i);
+                if (!json_object_is_type(json_object_object_get(n, "Endpoints"), json_type_object))
+                        json_object_object_add(n, "Endpoints", json_object_new_object());
+        }
+        if (load_leases(db, err) < 0)
+                return -1;
         vs_error *ignore = NULL;
         json_object *def = vs_netdb_find(db, VS_NET_DEFAULT, &ignore);
         vs_error_free(&ignore);
         return default_network(db, def, err);
 }
 
+/* Each container's lease file as the tree says: written when its text
+ * changed (a new file: no flush on rename), unlinked when it has none. */
+static int save_leases(struct vs_netdb *db, vs_error **err)
+{
+        _cleanup_json_ json_object *now = json_object_new_object();
+        for (size_t i = 0; i < json_object_array_length(db->nets); i++) {
+                json_object *n = json_object_array_get_idx(db->nets, i);
+                json_object_object_foreach(json_object_object_get(n, "Endpoints"), cid, ep)
+                {
+                        json_object *mine = json_object_object_get(now, cid);
+                        if (mine == NULL) {
+                                mine = json_object_new_object();
+                                json_object_object_add(now, cid, mine);
+                        }
+                        json_object_object_add(mine, vs_net_str(n, "Id"), json_object_get(ep));
+                }
+        }
+        _cleanup_free_ char *dir = xasprintf("%s/leases", db->dir);
+        if (json_object_object_length(now) && vs_mkdir_p(dir, 0700, err) < 0)
+                return -1;
+        json_object_object_foreach(now, cid, eps)
+        {
+                _cleanup_free_ char *text = vs_json_to_string(eps, true);
+                const char *old = vs_net_str(db->saved, cid);
+                if (strcmp(old, text) == 0)
+                        continue;
+                if (!id_ok(cid, strlen(cid)))
+                        return vs_fail(err, "cannot record a lease of '%s': not a container id",
+                                       cid);
+                _cleanup_free_ char *p = xasprintf("%s/%s.json", dir, cid);
+                if (vs_write_file_replace(p, text, strlen(text), 0600, err) < 0)
+                        return -1;
+                json_object_object_add(db->saved, cid, json_object_new_string(text));
+        }
+        _cleanup_strv_ char **gone = xcalloc(1, sizeof(char *));
+        json_object_object_foreach(db->saved, sid, stext)
+        {
+                (void) stext;
+                if (json_object_object_get(now, sid) == NULL)
+                        strv_push(&gone, sid);
+        }
+        for (size_t i = 0; gone[i]; i++) {
+                _cleanup_free_ char *p = xasprintf("%s/%s.json", dir, gone[i]);
+                if (unlink(p) < 0 && errno != ENOENT)
+                        return vs_fail_errno(err, "cannot remove %s", p);
+                json_object_object_del(db->saved, gone[i]);
+        }
+        return 0;
+}
+
 int vs_netdb_save(struct vs_netdb *db, vs_error **err)
 {
         /* Atomic (rename) but not fsync'd: a kill -9 never leaves a torn
          * file, and a machine crash loses only leases of containers that
-         * died with it (prune reclaims them). Saves ~10 ms per start. */
+         * died with it (prune reclaims them). Saves ~10 ms per start.
+         * Leases first: a kill between the two leaves an endpoint in both
+         * places, the same one. */
+        if (save_leases(db, err) < 0)
+                return -1;
+        size_t n = json_object_array_length(db->nets);
+        json_object **eps = xcalloc(n + 1, sizeof(*eps));
+        for (size_t i = 0; i < n; i++) {
+                json_object *net = json_object_array_get_idx(db->nets, i);
+                eps[i] = json_object_get(json_object_object_get(net, "Endpoints"));
+                json_object_object_add(net, "Endpoints", json_object_new_object());
+        }
         _cleanup_free_ char *text = vs_json_to_string(db->root, true);
-        return vs_write_file_replace(db->path, text, strlen(text), 0600, err);
+        for (size_t i = 0; i < n; i++)
+                json_object_object_add(json_object_array_get_idx(db->nets, i), "Endpoints", eps[i]);
+        free(eps);
+        if (db->saved_defs && strcmp(db->saved_defs, text) == 0)
+                return 0;
+        if (vs_write_file_replace(db->path, text, strlen(text), 0600, err) < 0)
+                return -1;
+        free(db->saved_defs);
+        db->saved_defs = steal_ptr(text);
+        return 0;
 }
 
 void vs_netdb_close(struct vs_netdb *db)
 {
         if (db->root)
                 json_object_put(db->root);
+        if (db->saved)
+                json_object_put(db->saved);
+        free(db->saved_defs);
+        free(db->dir);
         free(db->path);
         if (db->lock_fd >= 0)
                 close(db->lock_fd);

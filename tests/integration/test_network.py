@@ -64,11 +64,19 @@ class NetEngine:
         return VETH.findall(self.ip("-o", "link"))
 
     def leases(self):
+        """{network name: {container id: endpoint}}: networks.json's endpoints (a file of
+        an earlier vessel) and the lease files (leases/<container id>.json)."""
         p = self.data_root / "networks" / "networks.json"
         if not p.exists():
             return {}
         nets = json.loads(p.read_text())["networks"]
-        return {n["Name"]: n["Endpoints"] for n in nets if n["Endpoints"]}
+        out = {n["Name"]: dict(n["Endpoints"]) for n in nets}
+        names = {n["Id"]: n["Name"] for n in nets}
+        d = self.data_root / "networks" / "leases"
+        for f in sorted(d.iterdir()) if d.exists() else []:
+            for nid, ep in json.loads(f.read_text()).items():
+                out.setdefault(names.get(nid, nid), {})[f.name.removesuffix(".json")] = ep
+        return {k: v for k, v in out.items() if v}
 
     def records(self):
         d = self.data_root / "containers"
@@ -360,6 +368,52 @@ def test_rm_and_killed_monitor_leave_nothing(net):
     assert len(net.veths()) == 1
     net.ok("rm", "-f", "b")
     assert net.veths() == [] and net.leases() == {}
+
+
+def test_leases_in_files_of_their_own(net):
+    """Leases live in networks/leases/<container id>.json: a start writes its file and leaves
+    networks.json alone, rm unlinks it; a networks.json of an earlier vessel (endpoints
+    inside) is read, its addresses not handed out again, and moved to lease files; a torn
+    lease file and a killed writer's temporary file are removed at the next open."""
+    d = net.data_root / "networks"
+    net.ok("network", "create", "--subnet", "10.51.0.0/24", "app")
+    ids = [net.ok("run", "-d", "--name", n, "--network", "app", "busybox", "sleep", "60").strip()
+           for n in ("a", "b")]
+    assert sorted(p.name for p in (d / "leases").iterdir()) == sorted(i + ".json" for i in ids)
+    nets = json.loads((d / "networks.json").read_text())["networks"]
+    assert all(n["Endpoints"] == {} for n in nets), nets
+    before = (d / "networks.json").stat()
+    c = net.ok("run", "-d", "--name", "c", "--network", "app", "busybox", "sleep", "60").strip()
+    after = (d / "networks.json").stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    ids.append(c)
+    # As an earlier vessel left it: every endpoint in networks.json, no leases/.
+    data = json.loads((d / "networks.json").read_text())
+    by_id = {n["Id"]: n for n in data["networks"]}
+    for cid in ids:
+        for nid, ep in json.loads((d / "leases" / f"{cid}.json").read_text()).items():
+            by_id[nid]["Endpoints"][cid] = ep
+    shutil.rmtree(d / "leases")
+    (d / "networks.json").write_text(json.dumps(data))
+    taken = {ep["IP"] for ep in net.leases()["app"].values()}
+    assert len(taken) == 3
+    assert sorted(net.net("app")["Containers"]) == sorted(ids)
+    new = net.ok("run", "-d", "--name", "n", "--network", "app", "busybox", "sleep", "60").strip()
+    ip = json.loads(net.ok("inspect", "n"))[0]["NetworkSettings"]["IPAddress"]
+    assert ip not in taken, (ip, taken)
+    nets = json.loads((d / "networks.json").read_text())["networks"]
+    assert all(n["Endpoints"] == {} for n in nets), nets
+    assert len(list((d / "leases").iterdir())) == 4
+    # A torn file (a machine crash) and a temporary one (a kill -9): gone at the next open.
+    torn = d / "leases" / ("f" * 64 + ".json")
+    torn.write_text('{"x": ')
+    tmp = d / "leases" / f"{new}.json.tmp.999999"
+    tmp.write_text("{}")
+    net.ok("network", "ls")
+    assert not torn.exists() and not tmp.exists()
+    net.ok("rm", "-f", "a", "b", "c", "n")
+    assert list((d / "leases").iterdir()) == []
+    net.ok("network", "rm", "app")
 
 
 def test_prune_reclaims_a_lease_whose_container_is_gone(net):
