@@ -583,6 +583,8 @@ static const struct key keys[VS_CK_COUNT] = {
     {"cni-plugin-dirs", VS_CK_CNI_PLUGIN_DIRS, true},
     {"cni-config-dir", VS_CK_CNI_CONFIG_DIR, true},
     {"userns", VS_CK_USERNS, true},
+    {"ipv6", VS_CK_IPV6, true},
+    {"fixed-cidr-v6", VS_CK_FIXED_CIDR_V6, true},
 };
 
 const char *vs_config_key_name(enum vs_config_key k)
@@ -688,6 +690,20 @@ static int parse_key(const struct pctx *x, enum vs_config_key id, json_object *v
                 static const char *const userns[] = {"host", "auto", NULL};
                 return get_enum(x, &p, v, userns, &c->userns, err);
         }
+        case VS_CK_IPV6:
+                if (want(x, &p, v, json_type_boolean, "a boolean", err) < 0)
+                        return -1;
+                c->ipv6 = json_object_get_boolean(v);
+                return 0;
+        case VS_CK_FIXED_CIDR_V6: {
+                int fam, prefix;
+                if (get_string(x, &p, v, &c->fixed_cidr_v6, err) < 0)
+                        return -1;
+                if (parse_cidr(c->fixed_cidr_v6, &fam, &prefix) < 0 || fam != AF_INET6)
+                        return key_fail(x, &p, err, "'%s' is not an IPv6 subnet (e.g. fd00:1::/64)",
+                                        c->fixed_cidr_v6);
+                return 0;
+        }
         case VS_CK_COUNT:
                 break;
         }
@@ -717,6 +733,7 @@ void vs_config_clear(struct vs_config *c)
                 free(c->pools[i].base);
         free(c->pools);
         free(c->bip);
+        free(c->fixed_cidr_v6);
         strv_free(c->dns);
         strv_free(c->dns_search);
         free(c->userns_remap);
@@ -831,6 +848,8 @@ json_object *vs_config_to_json(const struct vs_config *c)
         }
         ADD("default-address-pools", pools);
         ADD_STR("bip", c->bip);
+        ADD("ipv6", json_object_new_boolean(c->ipv6));
+        ADD_STR("fixed-cidr-v6", c->fixed_cidr_v6);
         ADD("dns", jstrv(c->dns));
         ADD("dns-search", jstrv(c->dns_search));
         ADD("default-shm-size", jsize(c->shm_size));
@@ -1018,6 +1037,7 @@ void vs_config_set(struct vs_config *c)
                 pools[i] =
                     (struct vs_net_pool_spec){current.pools[i].base, (long) current.pools[i].size};
         vs_net_set_defaults(current.bip, pools, current.n_pools);
+        vs_net_set_default_ipv6(current.ipv6, current.fixed_cidr_v6);
         free(pools);
 }
 

@@ -67,6 +67,8 @@ enum vs_config_key {
         VS_CK_CNI_PLUGIN_DIRS,
         VS_CK_CNI_CONFIG_DIR,
         VS_CK_USERNS,
+        VS_CK_IPV6,
+        VS_CK_FIXED_CIDR_V6,
         VS_CK_COUNT,
 };
 
@@ -84,6 +86,8 @@ struct vs_config {
         struct vs_config_pool *pools;
         size_t n_pools;
         char *bip;
+        bool ipv6;           /* the default bridge network is dual-stack */
+        char *fixed_cidr_v6; /* its IPv6 subnet */
         char **dns, **dns_search;
         int64_t shm_size;
         char *userns_remap, *cgroupns_mode, *ipc_mode, *seccomp_profile;

@@ -153,21 +153,18 @@ static int check_add_hosts(const struct vs_run_flags *f, json_object *hc, vs_err
 
 static json_object *cni_list(const char *name);
 
-/* --network NAME naming a CNI network list (and no vessel network). */
-static int check_cni(const struct vs_run_flags *f, const char *name, json_object *hc,
-                     vs_error **err)
+/* ---- CNI ---- */
+
+static char **cni_ifnames(const struct vs_ctr *c);
+
+/* The flags of a first --network naming a CNI network list. */
+static int check_cni(const struct vs_run_flags *f, const char *name, vs_error **err)
 {
-        if (strv_len(f->networks) > 1)
-                return vs_fail(err,
-                               "--network: the CNI network '%s' cannot be combined with "
-                               "other networks",
-                               name);
         const struct {
                 bool set;
                 const char *flag;
         } v[] = {
             {f->ip6 != NULL, "--ip6"},
-            {f->net_aliases != NULL, "--network-alias"},
             {f->mac_address != NULL, "--mac-address"},
         };
         for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
@@ -179,11 +176,51 @@ static int check_cni(const struct vs_run_flags *f, const char *name, json_object
         unsigned char a4[4];
         if (f->ip && inet_pton(AF_INET, f->ip, a4) != 1)
                 return vs_fail(err, "--ip: '%s' is not an IPv4 address", f->ip);
-        json_object_object_add(hc, "CniNetwork", json_object_new_string(name));
-        json_object_object_add(hc, "Networks", json_object_new_array());
-        /* The list and plugin directories as found now: the monitor and
-         * later removals use the same, whatever the configuration becomes. */
-        json_object_object_add(hc, "CniConfig", cni_list(name));
+        return 0;
+}
+
+/* Every --network: a vessel network (into Networks) or else a CNI network
+ * list (into CniNetworks: name, ethN by its position, the list as found
+ * now, so that the monitor and later removals use the same whatever the
+ * configuration becomes). --ip, --ip6 and --mac-address go to the first. */
+static int classify_networks(struct vs_engine *e, const struct vs_run_flags *f, json_object *hc,
+                             vs_error **err)
+{
+        size_t n = strv_len(f->networks);
+        _cleanup_json_ json_object *natives = json_object_new_array();
+        _cleanup_json_ json_object *cnis = json_object_new_array();
+        for (size_t i = 0; i < n; i++) {
+                const char *name = f->networks[i];
+                if (vs_net_check(e->data_root, name, i == 0 ? f->ip : NULL, i == 0 ? f->ip6 : NULL,
+                                 err) == 0) {
+                        json_object_array_add(natives, json_object_new_string(name));
+                        continue;
+                }
+                json_object *l = cni_list(name);
+                if (l == NULL)
+                        return -1;
+                vs_error_free(err);
+                if (i == 0 && check_cni(f, name, err) < 0) {
+                        json_object_put(l);
+                        return -1;
+                }
+                json_object *one = json_object_new_object();
+                _cleanup_free_ char *ifn = xasprintf("eth%zu", i);
+                json_object_object_add(one, "Name", json_object_new_string(name));
+                json_object_object_add(one, "Ifname", json_object_new_string(ifn));
+                json_object_object_add(one, "Config", l);
+                json_object_array_add(cnis, one);
+        }
+        uint8_t mac[6];
+        if (json_object_array_length(natives) && f->mac_address &&
+            vs_mac_parse("--mac-address", f->mac_address, mac, err) < 0)
+                return -1;
+        json_object_object_add(hc, "Networks", json_object_get(natives));
+        if (json_object_array_length(cnis) == 0)
+                return 0;
+        json_object *first = json_object_array_get_idx(cnis, 0);
+        json_object_object_add(hc, "CniNetwork", json_object_new_string(hc_str(first, "Name")));
+        json_object_object_add(hc, "CniNetworks", json_object_get(cnis));
         json_object_object_add(hc, "CniPluginDirs", strv_to_json(vs_config_get()->cni_plugin_dirs));
         return 0;
 }
@@ -223,21 +260,8 @@ int vs_engine_net_check(struct vs_engine *e, const struct vs_run_flags *f, json_
                 if (strncmp(mode, CONTAINER_PREFIX, 10) == 0 &&
                     check_container_mode(e, f, mode, hc, err) < 0)
                         return -1;
-        } else if (vs_net_check(e->data_root, mode, f->ip, f->ip6, err) < 0) {
-                _cleanup_json_ json_object *l = cni_list(mode);
-                if (l == NULL)
-                        return -1;
-                vs_error_free(err);
-                if (check_cni(f, mode, hc, err) < 0)
-                        return -1;
-        } else {
-                for (size_t i = 1; i < n; i++)
-                        if (vs_net_check(e->data_root, f->networks[i], NULL, NULL, err) < 0)
-                                return -1;
-                uint8_t mac[6];
-                if (f->mac_address && vs_mac_parse("--mac-address", f->mac_address, mac, err) < 0)
-                        return -1;
-                json_object_object_add(hc, "Networks", strv_to_json(f->networks));
+        } else if (classify_networks(e, f, hc, err) < 0) {
+                return -1;
         }
         json_object *ports = json_object_new_object();
         json_object_object_add(hc, "PortBindings", ports);
@@ -247,7 +271,9 @@ int vs_engine_net_check(struct vs_engine *e, const struct vs_run_flags *f, json_
         json_object_object_add(hc, "PublishAllPorts", json_object_new_boolean(f->publish_all));
         if (pasta && vs_pasta_check(ports, err) < 0)
                 return -1;
-        if (json_object_object_get(hc, "CniNetwork")) {
+        json_object *cnis = json_object_object_get(hc, "CniNetworks");
+        json_object *cni0 = cnis ? json_object_array_get_idx(cnis, 0) : NULL;
+        if (cni0 && strcmp(hc_str(cni0, "Name"), mode) == 0) {
                 json_object_object_foreach(ports, key, arr)
                 {
                         for (size_t i = 0; i < json_object_array_length(arr); i++) {
@@ -314,6 +340,7 @@ int vs_engine_net_lease(struct vs_engine *e, const struct vs_ctr *c, const char 
         char **nets = c->hc.networks;
         const char *mode = c->hc.network_mode;
         size_t n = nets ? strv_len(nets) : 1;
+        _cleanup_strv_ char **taken = cni_ifnames(c);
         for (size_t i = 0; i < n; i++) {
                 const char *name = nets ? nets[i] : mode;
                 /* --ip, --mac-address, --network-alias and -p belong to the
@@ -330,6 +357,7 @@ int vs_engine_net_lease(struct vs_engine *e, const struct vs_ctr *c, const char 
                     .aliases = first ? c->hc.network_aliases : NULL,
                     .hosts_path = hosts_path,
                     .ports = first ? c->hc.port_bindings : NULL,
+                    .taken_ifnames = taken,
                 };
                 if (vs_net_lease(e->data_root, &o, err) < 0)
                         return -1;
@@ -337,16 +365,54 @@ int vs_engine_net_lease(struct vs_engine *e, const struct vs_ctr *c, const char 
         return vs_net_hosts(e->data_root, c->id, hosts, err);
 }
 
-/* ---- CNI ---- */
-
-/* dirs: the plugin directories recorded at create (the caller frees). */
-static void cni_args(const struct vs_ctr *c, struct vs_cni_args *a, char **cache, char ***dirs)
+/* The container's CNI networks in order, each {Name, Ifname, Config}:
+ * HostConfig.CniNetworks, or (a record from before it) CniNetwork with
+ * CniConfig on eth0. A new reference, or NULL: none. */
+static json_object *cni_nets(const struct vs_ctr *c)
 {
-        *cache = xasprintf("%s/cni-result.json", c->dir);
+        json_object *l = json_object_object_get(c->host_config, "CniNetworks");
+        if (json_object_is_type(l, json_type_array))
+                return json_object_get(l);
+        if (c->hc.cni_network == NULL)
+                return NULL;
+        json_object *a = json_object_new_array(), *one = json_object_new_object();
+        json_object_object_add(one, "Name", json_object_new_string(c->hc.cni_network));
+        json_object_object_add(one, "Ifname", json_object_new_string("eth0"));
+        json_object *conf = json_object_object_get(c->host_config, "CniConfig");
+        if (conf)
+                json_object_object_add(one, "Config", json_object_get(conf));
+        json_object_array_add(a, one);
+        return a;
+}
+
+static size_t cni_count(json_object *l)
+{
+        return l ? json_object_array_length(l) : 0;
+}
+
+/* The interfaces of the container's CNI networks (the caller frees). */
+static char **cni_ifnames(const struct vs_ctr *c)
+{
+        _cleanup_json_ json_object *l = cni_nets(c);
+        char **v = xcalloc(1, sizeof(char *));
+        for (size_t i = 0; i < cni_count(l); i++)
+                strv_push(&v, hc_str(json_object_array_get_idx(l, i), "Ifname"));
+        return v;
+}
+
+/* The arguments for one network of the container on interface ifname;
+ * cache and dirs: the result's path (eth0's keeps the name it had when a
+ * container had one CNI network) and the plugin directories recorded at
+ * create (the caller frees both). */
+static void cni_args(const struct vs_ctr *c, const char *ifname, struct vs_cni_args *a,
+                     char **cache, char ***dirs)
+{
+        *cache = strcmp(ifname, "eth0") == 0 ? xasprintf("%s/cni-result.json", c->dir)
+                                             : xasprintf("%s/cni-result-%s.json", c->dir, ifname);
         *dirs = strv_copy(c->hc.cni_plugin_dirs);
         *a = (struct vs_cni_args){
             .ctr_id = c->id,
-            .ifname = "eth0",
+            .ifname = ifname,
             .plugin_dirs = *dirs,
             .cache_path = *cache,
         };
@@ -375,45 +441,93 @@ static json_object *port_mappings(json_object *pb)
         return a;
 }
 
-static int cni_attach(const struct vs_ctr *c, const char *name, pid_t pid, vs_error **err)
+/* Whether net (of CniNetworks) is the container's first --network: -p,
+ * --ip and --network-alias are its. */
+static bool cni_first(const struct vs_ctr *c, json_object *net)
 {
-        json_object *l = json_object_object_get(c->host_config, "CniConfig");
+        const char *mode = hc_str(c->host_config, "NetworkMode");
+        return mode && strcmp(mode, hc_str(net, "Name")) == 0;
+}
+
+static int cni_del_one(const struct vs_ctr *c, json_object *net, vs_error **err)
+{
+        _cleanup_free_ char *cache = NULL;
+        _cleanup_strv_ char **dirs = NULL;
+        struct vs_cni_args a;
+        cni_args(c, hc_str(net, "Ifname"), &a, &cache, &dirs);
+        return vs_cni_del(&a, err);
+}
+
+static int cni_attach_one(const struct vs_ctr *c, json_object *net, const char *ns, vs_error **err)
+{
+        const char *name = hc_str(net, "Name");
+        json_object *l = json_object_object_get(net, "Config");
         if (l == NULL)
                 return vs_fail(err, "CNI network '%s': no configuration recorded", name);
         _cleanup_free_ char *cache = NULL;
         _cleanup_strv_ char **dirs = NULL;
-        _cleanup_free_ char *ns = xasprintf("/proc/%d/ns/net", (int) pid);
         struct vs_cni_args a;
-        cni_args(c, &a, &cache, &dirs);
+        cni_args(c, hc_str(net, "Ifname"), &a, &cache, &dirs);
         /* A restart: the earlier incarnation's addresses go first. */
         vs_cni_del(&a, NULL);
         a.netns = ns;
-        _cleanup_json_ json_object *pm = port_mappings(c->hc.port_bindings);
-        a.port_mappings = json_object_array_length(pm) ? pm : NULL;
-        const char *ip = c->hc.ipv4_address;
+        a.network = name;
+        bool first = cni_first(c, net);
+        _cleanup_json_ json_object *pm = first ? port_mappings(c->hc.port_bindings) : NULL;
+        a.port_mappings = pm && json_object_array_length(pm) ? pm : NULL;
+        _cleanup_json_ json_object *al =
+            first && c->hc.network_aliases ? strv_to_json(c->hc.network_aliases) : NULL;
+        a.aliases = al;
+        const char *ip = first ? c->hc.ipv4_address : NULL;
         _cleanup_free_ char *args = ip ? xasprintf("IgnoreUnknown=1;IP=%s", ip) : NULL;
         a.args = args;
-        return vs_cni_add(l, &a, err);
+        if (vs_cni_add(l, &a, err) < 0)
+                return vs_error_wrap(err, "cannot connect container %s to CNI network '%s'",
+                                     c->name, name);
+        return 0;
+}
+
+/* ADD of every CNI network in order; a failure DELs those before it, last
+ * first. */
+static int cni_attach(const struct vs_ctr *c, pid_t pid, vs_error **err)
+{
+        _cleanup_json_ json_object *l = cni_nets(c);
+        _cleanup_free_ char *ns = xasprintf("/proc/%d/ns/net", (int) pid);
+        for (size_t i = 0; i < cni_count(l); i++)
+                if (cni_attach_one(c, json_object_array_get_idx(l, i), ns, err) < 0) {
+                        while (i-- > 0)
+                                cni_del_one(c, json_object_array_get_idx(l, i), NULL);
+                        return -1;
+                }
+        return 0;
 }
 
 int vs_engine_net_cni_check(const struct vs_ctr *c, vs_error **err)
 {
-        const char *name = c->hc.cni_network;
-        if (name == NULL)
+        _cleanup_json_ json_object *l = cni_nets(c);
+        if (cni_count(l) == 0)
                 return vs_fail(err, "container %s is not on a CNI network", c->name);
-        _cleanup_free_ char *cache = NULL;
-        _cleanup_strv_ char **dirs = NULL;
         _cleanup_free_ char *ns = xasprintf("/proc/%d/ns/net", (int) c->state.pid);
-        struct vs_cni_args a;
-        cni_args(c, &a, &cache, &dirs);
-        a.netns = ns;
-        return vs_cni_check(&a, err);
+        for (size_t i = 0; i < cni_count(l); i++) {
+                json_object *net = json_object_array_get_idx(l, i);
+                _cleanup_free_ char *cache = NULL;
+                _cleanup_strv_ char **dirs = NULL;
+                struct vs_cni_args a;
+                cni_args(c, hc_str(net, "Ifname"), &a, &cache, &dirs);
+                a.netns = ns;
+                if (vs_cni_check(&a, err) < 0)
+                        return vs_error_wrap(err, "CNI network '%s'", hc_str(net, "Name"));
+        }
+        return 0;
 }
 
-/* NetworkSettings from the cached CNI result. */
-static json_object *cni_settings(const struct vs_ctr *c, const char *name)
+/* Docker's fields of one CNI network from its cached result (NULL: none). */
+static json_object *cni_settings_one(const struct vs_ctr *c, json_object *net)
 {
-        _cleanup_free_ char *cache = xasprintf("%s/cni-result.json", c->dir);
+        _cleanup_free_ char *cache = NULL;
+        _cleanup_strv_ char **dirs = NULL;
+        struct vs_cni_args a;
+        cni_args(c, hc_str(net, "Ifname"), &a, &cache, &dirs);
         _cleanup_json_ json_object *r = vs_cni_cached_result(cache);
         json_object *ips = json_object_object_get(r, "ips");
         if (!json_object_is_type(ips, json_type_array) || json_object_array_length(ips) == 0)
@@ -422,22 +536,50 @@ static json_object *cni_settings(const struct vs_ctr *c, const char *name)
         const char *addr = hc_str(ip0, "address");
         const char *slash = addr ? strchr(addr, '/') : NULL;
         _cleanup_free_ char *ip = slash ? xstrndup(addr, (size_t) (slash - addr)) : xstrdup("");
-        json_object *o = json_object_new_object(), *one = json_object_new_object(),
-                    *nets = json_object_new_object();
-        json_object *fields[] = {o, one};
-        for (size_t i = 0; i < 2; i++) {
-                json_object_object_add(fields[i], "IPAddress", json_object_new_string(ip));
-                json_object_object_add(fields[i], "IPPrefixLen",
-                                       json_object_new_int(slash ? atoi(slash + 1) : 0));
-                json_object_object_add(
-                    fields[i], "Gateway",
-                    json_object_new_string(hc_str(ip0, "gateway") ? hc_str(ip0, "gateway") : ""));
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "IPAddress", json_object_new_string(ip));
+        json_object_object_add(o, "IPPrefixLen", json_object_new_int(slash ? atoi(slash + 1) : 0));
+        json_object_object_add(
+            o, "Gateway",
+            json_object_new_string(hc_str(ip0, "gateway") ? hc_str(ip0, "gateway") : ""));
+        json_object_object_add(o, "Aliases",
+                               strv_to_json(cni_first(c, net) ? c->hc.network_aliases : NULL));
+        return o;
+}
+
+static const char *const top_fields[] = {"IPAddress", "IPPrefixLen", "Gateway"};
+
+/* NetworkSettings: the vessel networks' (src/net), with every CNI
+ * network's entry under Networks; the top-level address is eth0's. */
+static json_object *net_settings(struct vs_engine *e, const struct vs_ctr *c)
+{
+        json_object *o =
+            vs_engine_net_name(c) ? vs_net_container_settings(e->data_root, c->id) : NULL;
+        _cleanup_json_ json_object *l = cni_nets(c);
+        for (size_t i = 0; i < cni_count(l); i++) {
+                json_object *net = json_object_array_get_idx(l, i);
+                json_object *one = cni_settings_one(c, net);
+                if (one == NULL)
+                        continue;
+                bool top = o == NULL || strcmp(hc_str(net, "Ifname"), "eth0") == 0;
+                if (o == NULL) {
+                        o = json_object_new_object();
+                        json_object_object_add(o, "Networks", json_object_new_object());
+                }
+                for (size_t k = 0; top && k < sizeof(top_fields) / sizeof(top_fields[0]); k++) {
+                        json_object *v = json_object_object_get(one, top_fields[k]);
+                        json_object_object_add(o, top_fields[k], json_object_get(v));
+                }
+                if (cni_first(c, net)) {
+                        json_object *pb = NULL;
+                        json_object_deep_copy(c->hc.port_bindings, &pb, NULL);
+                        json_object_object_add(o, "Ports", pb ? pb : json_object_new_object());
+                }
+                json_object_object_add(json_object_object_get(o, "Networks"), hc_str(net, "Name"),
+                                       one);
         }
-        json_object_object_add(nets, name, one);
-        json_object_object_add(o, "Networks", nets);
-        json_object *pb = NULL;
-        json_object_deep_copy(json_object_object_get(c->host_config, "PortBindings"), &pb, NULL);
-        json_object_object_add(o, "Ports", pb ? pb : json_object_new_object());
+        if (o && json_object_object_get(o, "Ports") == NULL)
+                json_object_object_add(o, "Ports", json_object_new_object());
         return o;
 }
 
@@ -446,10 +588,8 @@ int vs_engine_net_attach(struct vs_engine *e, const struct vs_ctr *c, pid_t pid,
         const char *mode = hc_str(c->host_config, "NetworkMode");
         if (mode && strcmp(mode, VS_NET_PASTA) == 0)
                 return vs_pasta_start(c, pid, err);
-        const char *cni = c->hc.cni_network;
-        if (cni && cni_attach(c, cni, pid, err) < 0)
-                return vs_error_wrap(err, "cannot connect container %s to CNI network '%s'",
-                                     c->name, cni);
+        if (cni_attach(c, pid, err) < 0)
+                return -1;
         if (vs_engine_net_name(c) == NULL)
                 return 0;
         if (vs_net_attach(e->data_root, c->id, pid, err) < 0)
@@ -461,26 +601,28 @@ int vs_engine_net_attach(struct vs_engine *e, const struct vs_ctr *c, pid_t pid,
         return 0;
 }
 
+/* The vessel networks' endpoints, then every CNI network's DEL, last
+ * first (the reverse of ADD), each tried: the first error is returned. */
 int vs_engine_net_release(struct vs_engine *e, const struct vs_ctr *c, vs_error **err)
 {
         vs_pasta_stop(c);
-        if (c->hc.cni_network) {
-                _cleanup_free_ char *cache = NULL;
-                _cleanup_strv_ char **dirs = NULL;
-                struct vs_cni_args a;
-                cni_args(c, &a, &cache, &dirs);
-                if (vs_cni_del(&a, err) < 0)
-                        return -1;
+        int ret = vs_net_release(e->data_root, c->id, err);
+        _cleanup_json_ json_object *l = cni_nets(c);
+        for (size_t i = cni_count(l); i-- > 0;) {
+                vs_error *e2 = NULL;
+                if (cni_del_one(c, json_object_array_get_idx(l, i), &e2) < 0 && ret == 0) {
+                        *err = e2;
+                        ret = -1;
+                } else {
+                        vs_error_free(&e2);
+                }
         }
-        return vs_net_release(e->data_root, c->id, err);
+        return ret;
 }
 
 json_object *vs_engine_net_settings(struct vs_engine *e, const struct vs_ctr *c)
 {
-        const char *cni = c->hc.cni_network;
-        if (cni)
-                return cni_settings(c, cni);
-        return vs_engine_net_name(c) ? vs_net_container_settings(e->data_root, c->id) : NULL;
+        return net_settings(e, c);
 }
 
 /* ---- /etc files ---- */

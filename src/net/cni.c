@@ -196,13 +196,24 @@ static char *plugin_conf(json_object *list, json_object *plugin, json_object *pr
         json_object_deep_copy(plugin, &c, NULL);
         json_object_object_add(c, "name", json_object_new_string(str_of(list, "name")));
         json_object_object_add(c, "cniVersion", json_object_new_string(str_of(list, "cniVersion")));
+        /* Capabilities the plugin asks for (the conventions of
+         * CONVENTIONS.md): portMappings, and aliases as podman passes
+         * them, {"NETWORK": ["NAME", ...]}. */
         json_object *caps = json_object_object_get(plugin, "capabilities");
+        json_object *rc = json_object_new_object();
         if (a->port_mappings &&
-            json_object_get_boolean(json_object_object_get(caps, "portMappings"))) {
-                json_object *rc = json_object_new_object();
+            json_object_get_boolean(json_object_object_get(caps, "portMappings")))
                 json_object_object_add(rc, "portMappings", json_object_get(a->port_mappings));
-                json_object_object_add(c, "runtimeConfig", rc);
+        if (a->aliases && a->network &&
+            json_object_get_boolean(json_object_object_get(caps, "aliases"))) {
+                json_object *al = json_object_new_object();
+                json_object_object_add(al, a->network, json_object_get(a->aliases));
+                json_object_object_add(rc, "aliases", al);
         }
+        if (json_object_object_length(rc))
+                json_object_object_add(c, "runtimeConfig", rc);
+        else
+                json_object_put(rc);
         if (prev)
                 json_object_object_add(c, "prevResult", json_object_get(prev));
         return vs_json_to_string(c, false);

@@ -269,12 +269,15 @@ int vs_net_hosts(const char *data_root, const char *ctr_id, char **out, vs_error
         return 0;
 }
 
-/* The lowest ethN no endpoint of cid uses. */
-static int free_ifname(struct vs_netdb *db, const char *cid, char buf[16], vs_error **err)
+/* The lowest ethN no endpoint of cid uses, nor its CNI networks (taken). */
+static int free_ifname(struct vs_netdb *db, const char *cid, char **taken, char buf[16],
+                       vs_error **err)
 {
         for (int i = 0; i < 10; i++) {
                 snprintf(buf, 16, "eth%d", i);
                 bool used = false;
+                for (size_t k = 0; taken && taken[k]; k++)
+                        used = used || strcmp(taken[k], buf) == 0;
                 size_t n = json_object_array_length(db->nets);
                 for (size_t k = 0; k < n && !used; k++) {
                         json_object *ep = json_object_object_get(
@@ -330,7 +333,7 @@ static int lease_in(struct vs_netdb *db, json_object *net, const struct vs_net_e
                 uint32_t ip;
                 char a[16], veth[16], ifname[16];
                 if (pick_ip(net, o->ip, &ip, err) < 0 ||
-                    free_ifname(db, o->ctr_id, ifname, err) < 0)
+                    free_ifname(db, o->ctr_id, o->taken_ifnames, ifname, err) < 0)
                         return -1;
                 json_object *ports = NULL;
                 if (o->ip6 && *o->ip6 && !*vs_net_str(net, "Subnet6"))

@@ -9,12 +9,21 @@
 /* networks.json, loaded under the lock: {"networks": [ {Id, Name, Created,
  * Subnet, Gateway, Bridge, Internal, Labels, Endpoints: {ctr id: {Name,
  * Hostname, IP, Veth, Ifname, MacAddress, Aliases, HostsPath, Ports}}} ]}. The default network is
- * added on open when missing (first use). */
+ * added on open when missing (first use).
+ *
+ * On disk the endpoints (leases) are not in networks.json but one file per
+ * container, leases/<ctr id>.json ({network id: endpoint}): a start writes
+ * a new file and rm unlinks it, where rewriting networks.json cost ext4's
+ * flush of the replaced file's data on rename (auto_da_alloc) twice per
+ * bridged run. Both are read into the one tree above at open; save writes
+ * only what changed. */
 struct vs_netdb {
         int lock_fd;
-        char *path;
+        char *path, *dir;
         json_object *root;
-        json_object *nets; /* borrowed from root */
+        json_object *nets;  /* borrowed from root */
+        json_object *saved; /* ctr id -> its lease file's text, as on disk */
+        char *saved_defs;   /* networks.json's text, as on disk */
 };
 int vs_netdb_open(const char *data_root, struct vs_netdb *db, vs_error **err);
 int vs_netdb_save(struct vs_netdb *db, vs_error **err);

@@ -3,9 +3,9 @@
  * namespace, addresses from a persistent IPAM, names through the
  * containers' /etc/hosts. See docs/networking.md.
  *
- *   <data-root>/networks/networks.json   every network and its endpoints
- *                                        (the IPAM leases), written
- *                                        atomically under
+ *   <data-root>/networks/networks.json   every network, and
+ *   <data-root>/networks/leases/ID.json  container ID's endpoints (the IPAM
+ *                                        leases), written atomically under
  *   <data-root>/networks/lock            flock held by every change
  *
  * The layer knows nothing of container records: the engine passes ids,
@@ -87,6 +87,10 @@ struct vs_net_pool_spec {
         long size;        /* prefix length of the subnets */
 };
 void vs_net_set_defaults(const char *bip, const struct vs_net_pool_spec *pools, size_t n);
+/* ipv6 and fixed-cidr-v6 (Docker's daemon.json keys): the default network
+ * dual-stack with that IPv6 subnet (gateway its ::1), applied as bip is.
+ * One without the other is an error of every network command. */
+void vs_net_set_default_ipv6(bool ipv6, const char *fixed_cidr_v6);
 /* Docker's `network inspect` objects: every network (array), or one by
  * name, id or unambiguous id prefix. */
 int vs_net_list(const char *data_root, json_object **out, vs_error **err);
@@ -126,6 +130,7 @@ struct vs_net_endpoint_opts {
         const char *hosts_path; /* the container's hosts file, kept current */
         json_object *ports;     /* PortBindings (may be NULL); host ports "" or
                                    "A-B" are chosen at the lease */
+        char **taken_ifnames;   /* ethN held by the container's CNI networks */
 };
 /* The container's lease on o->network (allocated once, kept across
  * restarts until released). */
@@ -207,6 +212,8 @@ struct vs_cni_args {
         char **plugin_dirs;
         const char *cache_path;     /* result and config, for DEL and CHECK */
         json_object *port_mappings; /* runtimeConfig.portMappings, or NULL */
+        const char *network;        /* the list's name, for runtimeConfig.aliases */
+        json_object *aliases;       /* runtimeConfig.aliases[network] (names), or NULL */
         const char *args;           /* CNI_ARGS ("IgnoreUnknown=1;IP=..."), or NULL */
 };
 /* The network list named name in dir (.conflist, .conf, .json; a .conf

@@ -271,11 +271,10 @@ int vs_net_ports_resolve(struct vs_netdb *db, const char *ctr_id, json_object *p
                                 who = published_by(db, ctr_id, &c);
                                 if (who == NULL && each_binding(done, same_port, &c))
                                         who = "itself";
-                                /* A TCP binding on every address also listens
-                                 * on [::1] (the relay). */
+                                /* A binding on every address also listens on
+                                 * [::1] (the relay). */
                                 if (who == NULL && !host_listens(proto, ip, p) &&
-                                    (*ip || strcmp(proto, "tcp") != 0 ||
-                                     !host_listens(proto, "::1", p)))
+                                    (*ip || !host_listens(proto, "::1", p)))
                                         found = p;
                         }
                         if (found == 0 && fixed)

@@ -10,7 +10,14 @@
  * monitor, kill -9 included) that also watches the container's init (a
  * pidfd: it ends when the init does, so a restart starts a fresh one).
  * Its listeners are bound by the caller, so a port already taken on [::1]
- * is the start's error. UDP is not relayed. */
+ * is the start's error.
+ *
+ * UDP ports are relayed too, as docker-proxy does: every client address
+ * seen on a [::1] socket gets a flow, a UDP socket connected to the
+ * container's port; datagrams go through it, replies come back to that
+ * client from the [::1] socket. A flow ends after UDP_IDLE_SECONDS without
+ * traffic (docker-proxy's conntrack timeout is 90 s) or, when all
+ * MAX_FLOW are taken, the one idle longest gives way. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -22,18 +29,29 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "net/internal.h"
 #include "util/cleanup.h"
 #include "util/xalloc.h"
 
-#define MAX_LISTEN 64
-#define MAX_CONN   128
-#define BUF_SIZE   65536
+#define MAX_LISTEN       64
+#define MAX_CONN         128
+#define MAX_FLOW         128
+#define BUF_SIZE         65536
+#define UDP_IDLE_SECONDS 60
 
 struct target {
         struct sockaddr_in to;
+        bool udp;
+};
+
+struct flow {     /* one UDP client of one [::1] socket */
+        int fd;   /* connected to the container's port; -1: free */
+        size_t l; /* the listener it came through */
+        struct sockaddr_in6 client;
+        time_t last;
 };
 
 struct half { /* bytes read from one side, waiting to be written to the other */
@@ -58,10 +76,13 @@ struct collect {
 static int collect_one(void *ud, const char *proto, const char *ip, long hp, long cp)
 {
         struct collect *c = ud;
-        if (strcmp(proto, "tcp") != 0 || (*ip && strcmp(ip, "::1") != 0) || c->n == MAX_LISTEN)
+        bool udp = strcmp(proto, "udp") == 0;
+        if ((!udp && strcmp(proto, "tcp") != 0) || (*ip && strcmp(ip, "::1") != 0) ||
+            c->n == MAX_LISTEN)
                 return 0;
         struct target *t = &c->t[c->n];
         t->to = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons((uint16_t) cp)};
+        t->udp = udp;
         inet_pton(AF_INET, c->ip, &t->to.sin_addr);
         c->port[c->n++] = hp;
         return 0;
@@ -130,6 +151,69 @@ static void accept_one(int lfd, const struct target *t, struct conn *conns)
                 c->h[i] = (struct half){.buf = xmalloc(BUF_SIZE)};
 }
 
+static time_t now_s(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return ts.tv_sec;
+}
+
+static char dgram[BUF_SIZE];
+
+static bool same_client(const struct flow *f, size_t l, const struct sockaddr_in6 *a)
+{
+        return f->l == l && f->client.sin6_port == a->sin6_port &&
+               memcmp(&f->client.sin6_addr, &a->sin6_addr, sizeof(a->sin6_addr)) == 0;
+}
+
+/* A datagram from a client on [::1] listener l: on through the client's
+ * flow, made on first sight (a free slot, or the one idle longest). */
+static void udp_in(int lfd, size_t l, const struct target *t, struct flow *flows)
+{
+        struct sockaddr_in6 from;
+        socklen_t fl = sizeof(from);
+        ssize_t n =
+            recvfrom(lfd, dgram, sizeof(dgram), MSG_DONTWAIT, (struct sockaddr *) &from, &fl);
+        if (n < 0 || fl != sizeof(from))
+                return;
+        struct flow *f = NULL, *spare = NULL;
+        for (int i = 0; i < MAX_FLOW && f == NULL; i++) {
+                struct flow *x = &flows[i];
+                if (x->fd >= 0 && same_client(x, l, &from))
+                        f = x;
+                else if (spare == NULL || (spare->fd >= 0 && (x->fd < 0 || x->last < spare->last)))
+                        spare = x;
+        }
+        if (f == NULL) {
+                f = spare;
+                if (f->fd >= 0)
+                        close(f->fd);
+                f->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+                if (f->fd >= 0 &&
+                    connect(f->fd, (const struct sockaddr *) &t->to, sizeof(t->to)) < 0) {
+                        close(f->fd);
+                        f->fd = -1;
+                }
+                if (f->fd < 0)
+                        return;
+                f->l = l;
+                f->client = from;
+        }
+        f->last = now_s();
+        (void) send(f->fd, dgram, (size_t) n, MSG_DONTWAIT);
+}
+
+/* A reply from the container: back to the flow's client, from [::1]. */
+static void udp_back(struct flow *f, const int *lfd)
+{
+        ssize_t n = recv(f->fd, dgram, sizeof(dgram), MSG_DONTWAIT);
+        if (n < 0)
+                return; /* ECONNREFUSED (nothing listens yet), EAGAIN */
+        f->last = now_s();
+        (void) sendto(lfd[f->l], dgram, (size_t) n, MSG_DONTWAIT, (struct sockaddr *) &f->client,
+                      sizeof(f->client));
+}
+
 /* The relay's loop: until the init ends (pidfd readable). */
 static _Noreturn void relay(int *lfd, const struct target *t, size_t nl, int pidfd)
 {
@@ -138,7 +222,10 @@ static _Noreturn void relay(int *lfd, const struct target *t, size_t nl, int pid
                 memset(&conns[i], 0, sizeof(conns[i]));
                 conns[i].fd[0] = conns[i].fd[1] = -1;
         }
-        struct pollfd p[1 + MAX_LISTEN + 2 * MAX_CONN];
+        struct flow flows[MAX_FLOW];
+        for (int i = 0; i < MAX_FLOW; i++)
+                flows[i] = (struct flow){.fd = -1};
+        struct pollfd p[1 + MAX_LISTEN + 2 * MAX_CONN + MAX_FLOW];
         for (;;) {
                 size_t n = 0;
                 p[n++] = (struct pollfd){.fd = pidfd, .events = POLLIN};
@@ -159,12 +246,31 @@ static _Noreturn void relay(int *lfd, const struct target *t, size_t nl, int pid
                                 p[n++] = (struct pollfd){.fd = c->fd[d], .events = ev};
                         }
                 }
-                if (poll(p, n, -1) < 0 && errno != EINTR)
+                bool idle = true;
+                for (int i = 0; i < MAX_FLOW; i++) {
+                        p[n++] = (struct pollfd){.fd = flows[i].fd, .events = POLLIN};
+                        idle = idle && flows[i].fd < 0;
+                }
+                /* Flows age out: a wake-up a second while there are any. */
+                if (poll(p, n, idle ? -1 : 1000) < 0 && errno != EINTR)
                         _exit(1);
                 if (p[0].revents)
                         _exit(0);
+                struct pollfd *pf = &p[1 + nl + 2 * MAX_CONN];
+                time_t now = now_s();
+                for (int i = 0; i < MAX_FLOW; i++) {
+                        struct flow *f = &flows[i];
+                        if (f->fd >= 0 && pf[i].fd == f->fd && (pf[i].revents & POLLIN))
+                                udp_back(f, lfd);
+                        if (f->fd >= 0 && now - f->last > UDP_IDLE_SECONDS) {
+                                close(f->fd);
+                                f->fd = -1;
+                        }
+                }
                 for (size_t i = 0; i < nl; i++)
-                        if (p[1 + i].revents & POLLIN)
+                        if ((p[1 + i].revents & POLLIN) && t[i].udp)
+                                udp_in(lfd[i], i, &t[i], flows);
+                        else if (p[1 + i].revents & POLLIN)
                                 accept_one(lfd[i], &t[i], conns);
                 for (int i = 0; i < MAX_CONN; i++) {
                         struct conn *c = &conns[i];
@@ -226,7 +332,9 @@ int vs_net_proxy_spawn(const char *data_root, const char *ctr_id, pid_t init, vs
         int lfd[MAX_LISTEN];
         size_t nl = 0;
         for (size_t i = 0; i < col.n; i++) {
-                int fd = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+                bool udp = col.t[i].udp;
+                int fd = socket(AF_INET6,
+                                (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
                 int one = 1;
                 struct sockaddr_in6 sa = {.sin6_family = AF_INET6,
                                           .sin6_port = htons((uint16_t) col.port[i]),
@@ -235,7 +343,8 @@ int vs_net_proxy_spawn(const char *data_root, const char *ctr_id, pid_t init, vs
                 if (fd < 0)
                         break;
                 setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-                setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+                if (!udp)
+                        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
                 /* The relay of the previous incarnation may still be ending. */
                 setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
                 if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
@@ -247,7 +356,7 @@ int vs_net_proxy_spawn(const char *data_root, const char *ctr_id, pid_t init, vs
                                 close(lfd[k]);
                         return vs_error_set(err, e, "-p: cannot listen on [::1]:%ld", col.port[i]);
                 }
-                if (listen(fd, 128) < 0) {
+                if (!udp && listen(fd, 128) < 0) {
                         close(fd);
                         continue;
                 }

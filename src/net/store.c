@@ -1,4 +1,5 @@
 /* The network database and the `network` commands' operations. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -38,6 +39,9 @@ bool vs_net_range(json_object *net, struct vs_cidr *range)
 }
 
 static const char *cfg_bip;
+static bool cfg_v6_set; /* false: not known here (the monitor reads no configuration) */
+static bool cfg_ipv6;
+static const char *cfg_v6;
 static struct vs_net_pool_spec *cfg_pools;
 static size_t cfg_npools;
 
@@ -48,6 +52,35 @@ void vs_net_set_defaults(const char *bip, const struct vs_net_pool_spec *pools, 
         cfg_pools = xmalloc((n + 1) * sizeof(*cfg_pools));
         memcpy(cfg_pools, pools, n * sizeof(*cfg_pools));
         cfg_npools = n;
+}
+
+void vs_net_set_default_ipv6(bool ipv6, const char *fixed_cidr_v6)
+{
+        cfg_v6_set = true;
+        cfg_ipv6 = ipv6;
+        cfg_v6 = fixed_cidr_v6;
+}
+
+/* ipv6 + fixed-cidr-v6 as the default network's IPv6 subnet and gateway
+ * (canonical text), or both empty. */
+static int parse_v6(char subnet[64], char gw[46], vs_error **err)
+{
+        *subnet = *gw = '\0';
+        if (!cfg_ipv6 && cfg_v6 == NULL)
+                return 0;
+        if (cfg_v6 == NULL)
+                return vs_fail(err, "configuration key ipv6: the default network needs its IPv6 "
+                                    "subnet in fixed-cidr-v6 too (e.g. fd00:1::/64)");
+        if (!cfg_ipv6)
+                return vs_fail(err, "configuration key fixed-cidr-v6: '%s' needs \"ipv6\": true",
+                               cfg_v6);
+        struct vs_cidr6 s6;
+        if (vs_cidr6_parse("configuration key fixed-cidr-v6", cfg_v6, &s6, err) < 0)
+                return -1;
+        vs_ipv6_nth(&s6, 0, subnet);
+        snprintf(subnet + strlen(subnet), 64 - strlen(subnet), "/%u", s6.prefix);
+        vs_ipv6_nth(&s6, 1, gw);
+        return 0;
 }
 
 /* bip as the default network's subnet and gateway. */
@@ -75,47 +108,99 @@ static json_object *overlapping(struct vs_netdb *db, const struct vs_cidr *c);
 static json_object *new_network(const char *name, const char *subnet, const char *gw,
                                 const char *bridge, bool internal, json_object *labels);
 
-/* The default network as bip says: recorded so, or changed while no
- * container is on it (its bridge deleted, to be made again). */
+/* A subnet of the default network's (IPv4, or IPv6 when v6) that overlaps
+ * another network's: that network, or NULL. */
+static json_object *default_overlaps(struct vs_netdb *db, json_object *cur,
+                                     const struct vs_cidr *subnet, const char *v6)
+{
+        struct vs_cidr6 s6, t6;
+        bool six = *v6 && vs_cidr6_parse("subnet", v6, &s6, NULL) == 0;
+        for (size_t i = 0; i < json_object_array_length(db->nets); i++) {
+                json_object *other = json_object_array_get_idx(db->nets, i);
+                struct vs_cidr o;
+                if (other == cur)
+                        continue;
+                if (subnet && vs_cidr_parse("subnet", vs_net_str(other, "Subnet"), &o, NULL) == 0 &&
+                    vs_cidr_overlap(&o, subnet))
+                        return other;
+                if (six && *vs_net_str(other, "Subnet6") &&
+                    vs_cidr6_parse("subnet", vs_net_str(other, "Subnet6"), &t6, NULL) == 0 &&
+                    vs_cidr6_overlap(&s6, &t6))
+                        return other;
+        }
+        return NULL;
+}
+
+/* The default network as bip, ipv6 and fixed-cidr-v6 say: recorded so, or
+ * changed while no container is on it (its bridge deleted and its NAT
+ * removed, both to be made again). Without bip, the recorded IPv4 subnet
+ * stays; without ipv6, the network has no IPv6. */
 static int default_network(struct vs_netdb *db, json_object *cur, vs_error **err)
 {
         struct vs_cidr subnet = {0xac1e0000u, 16}; /* 172.30.0.0/16 */
         uint32_t gw = 0xac1e0001u;
-        if (cfg_bip && parse_bip(&subnet, &gw, err) < 0)
+        char v6[64], gw6[46];
+        if ((cfg_bip && parse_bip(&subnet, &gw, err) < 0) || parse_v6(v6, gw6, err) < 0)
                 return -1;
         _cleanup_free_ char *cidr = vs_cidr_str(&subnet);
         char gws[16];
         vs_ipv4_str(gw, gws);
-        if (cur && (!cfg_bip || (strcmp(vs_net_str(cur, "Subnet"), cidr) == 0 &&
-                                 strcmp(vs_net_str(cur, "Gateway"), gws) == 0)))
+        bool same4 = cur && (!cfg_bip || (strcmp(vs_net_str(cur, "Subnet"), cidr) == 0 &&
+                                          strcmp(vs_net_str(cur, "Gateway"), gws) == 0));
+        bool same6 = cur && (!cfg_v6_set || strcmp(vs_net_str(cur, "Subnet6"), v6) == 0);
+        if (same4 && same6)
                 return 0;
-        for (size_t i = 0; i < json_object_array_length(db->nets); i++) {
-                json_object *other = json_object_array_get_idx(db->nets, i);
-                struct vs_cidr o;
-                if (other != cur &&
-                    vs_cidr_parse("subnet", vs_net_str(other, "Subnet"), &o, NULL) == 0 &&
-                    vs_cidr_overlap(&o, &subnet))
-                        return vs_fail(err, "configuration key bip: %s overlaps %s of network '%s'",
-                                       cfg_bip, vs_net_str(other, "Subnet"),
-                                       vs_net_str(other, "Name"));
-        }
+        json_object *other;
+        if (!same4 && (other = default_overlaps(db, cur, &subnet, "")) != NULL)
+                return vs_fail(err, "configuration key bip: %s overlaps %s of network '%s'",
+                               cfg_bip ? cfg_bip : cidr, vs_net_str(other, "Subnet"),
+                               vs_net_str(other, "Name"));
+        if (!same6 && (other = default_overlaps(db, cur, NULL, v6)) != NULL)
+                return vs_fail(err,
+                               "configuration key fixed-cidr-v6: %s overlaps %s of network "
+                               "'%s'",
+                               cfg_v6, vs_net_str(other, "Subnet6"), vs_net_str(other, "Name"));
         if (cur == NULL) {
-                json_object_array_add(db->nets, new_network(VS_NET_DEFAULT, cidr, gws,
-                                                            VS_NET_DEFAULT_BRIDGE, false, NULL));
+                cur = new_network(VS_NET_DEFAULT, cidr, gws, VS_NET_DEFAULT_BRIDGE, false, NULL);
+                if (*v6) {
+                        json_object_object_add(cur, "Subnet6", json_object_new_string(v6));
+                        json_object_object_add(cur, "Gateway6", json_object_new_string(gw6));
+                }
+                json_object_array_add(db->nets, cur);
                 /* Saved at once: its id must not change between commands. */
                 return vs_netdb_save(db, err);
         }
         if (json_object_object_length(json_object_object_get(cur, "Endpoints")) > 0) {
-                vs_warn("configuration key bip: %s not applied while containers are on network "
-                        "'%s' (%s)",
-                        cfg_bip, VS_NET_DEFAULT, vs_net_str(cur, "Subnet"));
+                if (!same4)
+                        vs_warn("configuration key bip: %s not applied while containers are on "
+                                "network '%s' (%s)",
+                                cfg_bip, VS_NET_DEFAULT, vs_net_str(cur, "Subnet"));
+                if (!same6)
+                        vs_warn("configuration keys ipv6 and fixed-cidr-v6 not applied while "
+                                "containers are on network '%s' (IPv6 subnet: %s)",
+                                VS_NET_DEFAULT,
+                                *vs_net_str(cur, "Subnet6") ? vs_net_str(cur, "Subnet6") : "none");
                 return 0;
         }
         if (vs_nl_link_exists(VS_NET_DEFAULT_BRIDGE) &&
             vs_nl_link_del(VS_NET_DEFAULT_BRIDGE, err) < 0)
                 return -1;
-        json_object_object_add(cur, "Subnet", json_object_new_string(cidr));
-        json_object_object_add(cur, "Gateway", json_object_new_string(gws));
+        /* Its NAT goes with the old subnets (made again on first use). */
+        if (json_object_get_boolean(json_object_object_get(cur, "Wired"))) {
+                if (vs_net_nat_remove(cur, err) < 0)
+                        return -1;
+                json_object_object_del(cur, "Wired");
+        }
+        if (!same4) {
+                json_object_object_add(cur, "Subnet", json_object_new_string(cidr));
+                json_object_object_add(cur, "Gateway", json_object_new_string(gws));
+        }
+        json_object_object_del(cur, "Subnet6");
+        json_object_object_del(cur, "Gateway6");
+        if (*v6) {
+                json_object_object_add(cur, "Subnet6", json_object_new_string(v6));
+                json_object_object_add(cur, "Gateway6", json_object_new_string(gw6));
+        }
         return vs_netdb_save(db, err);
 }
 
@@ -149,6 +234,69 @@ static json_object *new_network(const char *name, const char *subnet, const char
         return n;
 }
 
+static json_object *net_by_id(struct vs_netdb *db, const char *id)
+{
+        for (size_t i = 0; i < json_object_array_length(db->nets); i++) {
+                json_object *n = json_object_array_get_idx(db->nets, i);
+                if (strcmp(vs_net_str(n, "Id"), id) == 0)
+                        return n;
+        }
+        return NULL;
+}
+
+/* A container id as vessel makes them (64 hex digits; build-XXXX for a
+ * build step): a file name of leases/. */
+static bool id_ok(const char *id, size_t len)
+{
+        return len > 0 && len <= 128 && id[0] != '.' &&
+               strspn(id, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-") ==
+                   len;
+}
+
+/* ID.json; a killed writer's ID.json.tmp.PID is not one. */
+static bool lease_name(const char *name)
+{
+        size_t n = strlen(name);
+        return n > 5 && strcmp(name + n - 5, ".json") == 0 && id_ok(name, n - 5);
+}
+
+/* The files of leases/ into the networks' Endpoints. A file that does not
+ * parse (only a machine crash right after its rename can leave one) is a
+ * lost lease, as when that container's namespace died with the machine:
+ * removed. So are a killed writer's temporary files. */
+static int load_leases(struct vs_netdb *db, vs_error **err)
+{
+        _cleanup_free_ char *dir = xasprintf("%s/leases", db->dir);
+        DIR *d = opendir(dir);
+        if (d == NULL)
+                return errno == ENOENT ? 0 : vs_fail_errno(err, "cannot open %s", dir);
+        struct dirent *de;
+        while ((de = readdir(d)) != NULL) {
+                if (de->d_name[0] == '.')
+                        continue;
+                _cleanup_free_ char *p = xasprintf("%s/%s", dir, de->d_name);
+                _cleanup_free_ char *text = NULL;
+                _cleanup_json_ json_object *o = NULL;
+                if (!lease_name(de->d_name) || vs_read_file(p, &text, NULL, NULL) < 0 ||
+                    vs_json_parse(text, p, &o, NULL) < 0 ||
+                    !json_object_is_type(o, json_type_object)) {
+                        unlink(p);
+                        continue;
+                }
+                _cleanup_free_ char *id = xstrndup(de->d_name, strlen(de->d_name) - 5);
+                json_object_object_foreach(o, netid, ep)
+                {
+                        json_object *net = net_by_id(db, netid);
+                        if (net)
+                                json_object_object_add(json_object_object_get(net, "Endpoints"), id,
+                                                       json_object_get(ep));
+                }
+                json_object_object_add(db->saved, id, json_object_new_string(text));
+        }
+        closedir(d);
+        return 0;
+}
+
 int vs_netdb_open(const char *data_root, struct vs_netdb *db, vs_error **err)
 {
         *db = (struct vs_netdb){.lock_fd = -1};
@@ -163,8 +311,11 @@ int vs_netdb_open(const char *data_root, struct vs_netdb *db, vs_error **err)
                 if (errno != EINTR)
                         return vs_fail_errno(err, "cannot lock %s", lock);
         db->path = xasprintf("%s/networks.json", dir);
+        db->dir = xstrdup(dir);
+        db->saved = json_object_new_object();
         if (vs_path_exists(db->path)) {
-                if (vs_json_parse_file(db->path, &db->root, err) < 0)
+                if (vs_read_file(db->path, &db->saved_defs, NULL, err) < 0 ||
+                    vs_json_parse(db->saved_defs, db->path, &db->root, err) < 0)
                         return -1;
         } else {
                 db->root = json_object_new_object();
@@ -174,25 +325,108 @@ int vs_netdb_open(const char *data_root, struct vs_netdb *db, vs_error **err)
                 db->nets = json_object_new_array();
                 json_object_object_add(db->root, "networks", db->nets);
         }
+        /* (networks.json of an earlier vessel holds its endpoints: they
+         * stay, and move to leases/ at the next save.) */
+        for (size_t i = 0; i < json_object_array_length(db->nets); i++) {
+                json_object *n = json_object_array_get_idx(db->nets, i);
+                if (!json_object_is_type(json_object_object_get(n, "Endpoints"), json_type_object))
+                        json_object_object_add(n, "Endpoints", json_object_new_object());
+        }
+        if (load_leases(db, err) < 0)
+                return -1;
         vs_error *ignore = NULL;
         json_object *def = vs_netdb_find(db, VS_NET_DEFAULT, &ignore);
         vs_error_free(&ignore);
         return default_network(db, def, err);
 }
 
+/* Each container's lease file as the tree says: written when its text
+ * changed (a new file: no flush on rename), unlinked when it has none. */
+static int save_leases(struct vs_netdb *db, vs_error **err)
+{
+        _cleanup_json_ json_object *now = json_object_new_object();
+        for (size_t i = 0; i < json_object_array_length(db->nets); i++) {
+                json_object *n = json_object_array_get_idx(db->nets, i);
+                json_object_object_foreach(json_object_object_get(n, "Endpoints"), cid, ep)
+                {
+                        json_object *mine = json_object_object_get(now, cid);
+                        if (mine == NULL) {
+                                mine = json_object_new_object();
+                                json_object_object_add(now, cid, mine);
+                        }
+                        json_object_object_add(mine, vs_net_str(n, "Id"), json_object_get(ep));
+                }
+        }
+        _cleanup_free_ char *dir = xasprintf("%s/leases", db->dir);
+        if (json_object_object_length(now) && vs_mkdir_p(dir, 0700, err) < 0)
+                return -1;
+        json_object_object_foreach(now, cid, eps)
+        {
+                _cleanup_free_ char *text = vs_json_to_string(eps, true);
+                const char *old = vs_net_str(db->saved, cid);
+                if (strcmp(old, text) == 0)
+                        continue;
+                if (!id_ok(cid, strlen(cid)))
+                        return vs_fail(err, "cannot record a lease of '%s': not a container id",
+                                       cid);
+                _cleanup_free_ char *p = xasprintf("%s/%s.json", dir, cid);
+                if (vs_write_file_replace(p, text, strlen(text), 0600, err) < 0)
+                        return -1;
+                json_object_object_add(db->saved, cid, json_object_new_string(text));
+        }
+        _cleanup_strv_ char **gone = xcalloc(1, sizeof(char *));
+        json_object_object_foreach(db->saved, sid, stext)
+        {
+                (void) stext;
+                if (json_object_object_get(now, sid) == NULL)
+                        strv_push(&gone, sid);
+        }
+        for (size_t i = 0; gone[i]; i++) {
+                _cleanup_free_ char *p = xasprintf("%s/%s.json", dir, gone[i]);
+                if (unlink(p) < 0 && errno != ENOENT)
+                        return vs_fail_errno(err, "cannot remove %s", p);
+                json_object_object_del(db->saved, gone[i]);
+        }
+        return 0;
+}
+
 int vs_netdb_save(struct vs_netdb *db, vs_error **err)
 {
         /* Atomic (rename) but not fsync'd: a kill -9 never leaves a torn
          * file, and a machine crash loses only leases of containers that
-         * died with it (prune reclaims them). Saves ~10 ms per start. */
+         * died with it (prune reclaims them). Saves ~10 ms per start.
+         * Leases first: a kill between the two leaves an endpoint in both
+         * places, the same one. */
+        if (save_leases(db, err) < 0)
+                return -1;
+        size_t n = json_object_array_length(db->nets);
+        json_object **eps = xcalloc(n + 1, sizeof(*eps));
+        for (size_t i = 0; i < n; i++) {
+                json_object *net = json_object_array_get_idx(db->nets, i);
+                eps[i] = json_object_get(json_object_object_get(net, "Endpoints"));
+                json_object_object_add(net, "Endpoints", json_object_new_object());
+        }
         _cleanup_free_ char *text = vs_json_to_string(db->root, true);
-        return vs_write_file_replace(db->path, text, strlen(text), 0600, err);
+        for (size_t i = 0; i < n; i++)
+                json_object_object_add(json_object_array_get_idx(db->nets, i), "Endpoints", eps[i]);
+        free(eps);
+        if (db->saved_defs && strcmp(db->saved_defs, text) == 0)
+                return 0;
+        if (vs_write_file_replace(db->path, text, strlen(text), 0600, err) < 0)
+                return -1;
+        free(db->saved_defs);
+        db->saved_defs = steal_ptr(text);
+        return 0;
 }
 
 void vs_netdb_close(struct vs_netdb *db)
 {
         if (db->root)
                 json_object_put(db->root);
+        if (db->saved)
+                json_object_put(db->saved);
+        free(db->saved_defs);
+        free(db->dir);
         free(db->path);
         if (db->lock_fd >= 0)
                 close(db->lock_fd);

@@ -782,6 +782,8 @@ def test_run_on_a_bridge_network(vb, tmp_path, netns):
     assert re.findall(r"^\d+: (vs[0-9a-f]{12}\d?)[@:]", links, re.M) == [], links
     nets = json.loads((vb.root / "networks" / "networks.json").read_text())["networks"]
     assert all(not n["Endpoints"] for n in nets), nets
+    leases = vb.root / "networks" / "leases"
+    assert not leases.exists() or list(leases.iterdir()) == [], list(leases.iterdir())
     p = v("build", "--network", "nosuch", str(ctx), "--no-cache")
     assert p.returncode != 0, p.err
     assert p.err.strip() == "vessel: --network: no such network: 'nosuch'", p.err

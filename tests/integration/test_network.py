@@ -64,11 +64,19 @@ class NetEngine:
         return VETH.findall(self.ip("-o", "link"))
 
     def leases(self):
+        """{network name: {container id: endpoint}}: networks.json's endpoints (a file of
+        an earlier vessel) and the lease files (leases/<container id>.json)."""
         p = self.data_root / "networks" / "networks.json"
         if not p.exists():
             return {}
         nets = json.loads(p.read_text())["networks"]
-        return {n["Name"]: n["Endpoints"] for n in nets if n["Endpoints"]}
+        out = {n["Name"]: dict(n["Endpoints"]) for n in nets}
+        names = {n["Id"]: n["Name"] for n in nets}
+        d = self.data_root / "networks" / "leases"
+        for f in sorted(d.iterdir()) if d.exists() else []:
+            for nid, ep in json.loads(f.read_text()).items():
+                out.setdefault(names.get(nid, nid), {})[f.name.removesuffix(".json")] = ep
+        return {k: v for k, v in out.items() if v}
 
     def records(self):
         d = self.data_root / "containers"
@@ -360,6 +368,52 @@ def test_rm_and_killed_monitor_leave_nothing(net):
     assert len(net.veths()) == 1
     net.ok("rm", "-f", "b")
     assert net.veths() == [] and net.leases() == {}
+
+
+def test_leases_in_files_of_their_own(net):
+    """Leases live in networks/leases/<container id>.json: a start writes its file and leaves
+    networks.json alone, rm unlinks it; a networks.json of an earlier vessel (endpoints
+    inside) is read, its addresses not handed out again, and moved to lease files; a torn
+    lease file and a killed writer's temporary file are removed at the next open."""
+    d = net.data_root / "networks"
+    net.ok("network", "create", "--subnet", "10.51.0.0/24", "app")
+    ids = [net.ok("run", "-d", "--name", n, "--network", "app", "busybox", "sleep", "60").strip()
+           for n in ("a", "b")]
+    assert sorted(p.name for p in (d / "leases").iterdir()) == sorted(i + ".json" for i in ids)
+    nets = json.loads((d / "networks.json").read_text())["networks"]
+    assert all(n["Endpoints"] == {} for n in nets), nets
+    before = (d / "networks.json").stat()
+    c = net.ok("run", "-d", "--name", "c", "--network", "app", "busybox", "sleep", "60").strip()
+    after = (d / "networks.json").stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    ids.append(c)
+    # As an earlier vessel left it: every endpoint in networks.json, no leases/.
+    data = json.loads((d / "networks.json").read_text())
+    by_id = {n["Id"]: n for n in data["networks"]}
+    for cid in ids:
+        for nid, ep in json.loads((d / "leases" / f"{cid}.json").read_text()).items():
+            by_id[nid]["Endpoints"][cid] = ep
+    shutil.rmtree(d / "leases")
+    (d / "networks.json").write_text(json.dumps(data))
+    taken = {ep["IP"] for ep in net.leases()["app"].values()}
+    assert len(taken) == 3
+    assert sorted(net.net("app")["Containers"]) == sorted(ids)
+    new = net.ok("run", "-d", "--name", "n", "--network", "app", "busybox", "sleep", "60").strip()
+    ip = json.loads(net.ok("inspect", "n"))[0]["NetworkSettings"]["IPAddress"]
+    assert ip not in taken, (ip, taken)
+    nets = json.loads((d / "networks.json").read_text())["networks"]
+    assert all(n["Endpoints"] == {} for n in nets), nets
+    assert len(list((d / "leases").iterdir())) == 4
+    # A torn file (a machine crash) and a temporary one (a kill -9): gone at the next open.
+    torn = d / "leases" / ("f" * 64 + ".json")
+    torn.write_text('{"x": ')
+    tmp = d / "leases" / f"{new}.json.tmp.999999"
+    tmp.write_text("{}")
+    net.ok("network", "ls")
+    assert not torn.exists() and not tmp.exists()
+    net.ok("rm", "-f", "a", "b", "c", "n")
+    assert list((d / "leases").iterdir()) == []
+    net.ok("network", "rm", "app")
 
 
 def test_prune_reclaims_a_lease_whose_container_is_gone(net):
@@ -871,119 +925,6 @@ def test_fifty_containers_on_one_network(net):
 
 
 # --------------------------------------------------------------------------
-# CNI (Debian's containernetworking-plugins)
-
-
-CNI_BIN = Path("/usr/lib/cni")
-
-
-@pytest.fixture
-def cni(net, tmp_path):
-    if not (CNI_BIN / "bridge").exists() or not (CNI_BIN / "host-local").exists():
-        pytest.skip("containernetworking-plugins is not installed (scripts/deps.sh)")
-    confdir, ipam = tmp_path / "net.d", tmp_path / "ipam"
-    confdir.mkdir()
-    conf = {"cniVersion": "1.0.0", "name": "cninet", "plugins": [
-        {"type": "bridge", "bridge": "cni-vs0", "isGateway": True, "ipMasq": True,
-         "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.88.5.0/24"}]],
-                  "routes": [{"dst": "0.0.0.0/0"}], "dataDir": str(ipam)}},
-        {"type": "portmap", "capabilities": {"portMappings": True}},
-        {"type": "firewall", "backend": "iptables"}]}
-    (confdir / "10-cninet.conflist").write_text(json.dumps(conf))
-    broken = {"cniVersion": "1.0.0", "name": "broken", "type": "nosuchplugin"}
-    (confdir / "20-broken.conf").write_text(json.dumps(broken))
-    cfg = tmp_path / "vessel.json"
-    cfg.write_text(json.dumps({"cni-config-dir": str(confdir)}))
-    net.env["VESSEL_CONFIG"] = str(cfg)
-    yield ipam / "cninet"
-
-
-def firewall_rules(net):
-    """The CNI firewall plugin's iptables chain in the test's namespace."""
-    return subprocess.run(["ip", "netns", "exec", net.netns, "iptables", "-S", "CNI-FORWARD"],
-                          capture_output=True, text=True, check=True).stdout
-
-
-def cni_leases(d):
-    return sorted(p.name for p in d.iterdir() if re.fullmatch(r"[\d.]+", p.name)) \
-        if d.exists() else []
-
-
-def test_cni_network_add_check_del(net, cni):
-    net.ok("run", "-d", "--name", "c1", "--network", "cninet", "-p", "8085:80", "busybox", "sh",
-           "-c", "echo cni > /tmp/i.html; exec httpd -f -p 80 -h /tmp")
-    ns = json.loads(net.ok("inspect", "c1"))[0]["NetworkSettings"]
-    ip = ns["IPAddress"]
-    assert ip.startswith("10.88.5.") and ns["Gateway"] == "10.88.5.1"
-    assert ns["Networks"]["cninet"]["IPAddress"] == ip
-    assert cni_leases(cni) == [ip]
-    assert f"inet {ip}/24" in net.ok("exec", "c1", "ip", "-4", "addr", "show", "eth0")
-    net.ok("network", "check", "c1")
-    # firewall's rules (iptables, in the test's namespace): the address let through.
-    assert f"-A CNI-FORWARD -d {ip}/32" in firewall_rules(net), firewall_rules(net)
-    helpers.wait_for(lambda: subprocess.run(
-        ["ip", "netns", "exec", net.netns, "busybox", "wget", "-qO-", f"http://{ip}/i.html"],
-        capture_output=True).returncode == 0, what="httpd over the CNI bridge")
-    # portmap's rule: the published port through a host address.
-    assert wget_in(net.netns, "http://10.88.5.1:8085/i.html") == "cni\n"
-    assert net.ok("port", "c1") == "80/tcp -> 0.0.0.0:8085\n"
-    # A restart DELs the earlier incarnation first: still one lease.
-    net.ok("stop", "-t", "0", "c1")
-    net.ok("start", "c1")
-    assert len(cni_leases(cni)) == 1
-    # ... and firewall's rules of the earlier address with it.
-    ip2 = json.loads(net.ok("inspect", "c1"))[0]["NetworkSettings"]["IPAddress"]
-    rules = firewall_rules(net)
-    assert rules.count(f"-d {ip2}/32") == 1 and (ip2 == ip or ip not in rules), rules
-    net.ok("rm", "-f", "c1")
-    assert cni_leases(cni) == []
-    assert "10.88.5." not in firewall_rules(net)
-    assert "veth" not in net.ip("-o", "link")
-    # The native driver is still there beside it.
-    net.ok("run", "--rm", "--network", "bridge", "busybox", "true")
-
-
-def test_cni_fixed_ip(net, cni):
-    """--ip on a CNI network: CNI_ARGS IP= to host-local, kept across a restart."""
-    net.ok("run", "-d", "--name", "c3", "--network", "cninet", "--ip", "10.88.5.77", "busybox",
-           "sleep", "60")
-    assert json.loads(net.ok("inspect", "c3"))[0]["NetworkSettings"]["IPAddress"] == "10.88.5.77"
-    assert "inet 10.88.5.77/24" in net.ok("exec", "c3", "ip", "-4", "addr", "show", "eth0")
-    assert cni_leases(cni) == ["10.88.5.77"]
-    net.ok("stop", "-t", "0", "c3")
-    net.ok("start", "c3")
-    assert cni_leases(cni) == ["10.88.5.77"]
-    # Taken: host-local's own error, one line; nothing left of the refused one.
-    one_error(net("run", "--rm", "--network", "cninet", "--ip", "10.88.5.77", "busybox", "true"),
-              "10.88.5.77")
-    # Outside the plugin's range: its error too. (While c3 holds the bridge's address:
-    # Debian's bridge plugin 1.1.1 fails every later ADD with "could not set bridge's mac"
-    # when an IPAM failure was the first ADD on a new bridge.)
-    one_error(net("run", "--rm", "--network", "cninet", "--ip", "10.99.0.9", "busybox", "true"),
-              "10.99.0.9")
-    net.ok("rm", "-f", "c3")
-    assert cni_leases(cni) == [] and net.records() == []
-
-
-def test_cni_bad_input(net, cni):
-    one_error(net("run", "--rm", "--network", "cninet", "--ip", "nope", "busybox", "true"),
-              "--ip", "nope")
-    one_error(net("run", "--rm", "--network", "cninet", "-p", "80", "busybox", "true"),
-              "-p", "fixed host port")
-    one_error(net("run", "--rm", "--network", "cninet", "--network", "bridge", "busybox",
-                  "true"), "cninet", "combined")
-    res = net("run", "--rm", "--network", "broken", "busybox", "true")
-    helpers.assert_error(res, "nosuchplugin")
-    assert net.records() == []
-    one_error(net("run", "--rm", "--network", "nosuchnet", "busybox", "true"),
-              "no such network", "nosuchnet")
-    net.ok("run", "-d", "--name", "c2", "--network", "cninet", "busybox", "sleep", "60")
-    one_error(net("network", "connect", "bridge", "c2"), "c2", "cninet")
-    net.ok("rm", "-f", "c2")
-    assert cni_leases(cni) == []
-
-
-# --------------------------------------------------------------------------
 # IPv6 (dual-stack user networks)
 
 
@@ -1081,6 +1022,88 @@ def test_ipv6_loopback_relay(net):
     finally:
         holder.kill()
         holder.wait()
+    assert net.records() == []
+
+
+UDP_ASK6 = """
+import socket, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.settimeout(3)
+for _ in range(5):
+    s.sendto(sys.argv[2].encode(), ("::1", int(sys.argv[1])))
+    try:
+        print(s.recv(100).decode().strip())
+        break
+    except socket.timeout:
+        pass
+"""
+UDP_ECHO = ("import socket\n"
+            "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+            "s.bind(('0.0.0.0', 9000))\n"
+            "while True:\n"
+            "    d, a = s.recvfrom(100)\n"
+            "    s.sendto(b'echo ' + d, a)\n")
+
+
+def udp_listeners(net, port):
+    out = subprocess.run(["ip", "netns", "exec", net.netns, "ss", "-Hlunp", f"sport = :{port}"],
+                         capture_output=True, text=True, check=True).stdout
+    return [line for line in out.splitlines() if "[::1]" in line]
+
+
+def test_ipv6_loopback_relay_udp(net):
+    """Published UDP ports answer on [::1] through the relay: each client its own flow (its
+    replies, not another's), -p [::1]:H:C/udp alone, gone with rm and with kill -9 of the
+    monitor; a UDP port a host process holds on [::1] is refused."""
+    if not Path("/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2").exists():
+        pytest.skip("the UDP server runs the host's python3 through its x86_64 loader")
+    net.ok("run", "-d", "--name", "u", "--network", "bridge", *HOST_PY, "-e",
+           f"UDP_ECHO={UDP_ECHO}", "-p", "9110:9000/udp", "-p", "[::1]:9111:9000/udp",
+           "busybox", "sh", "-c", 'exec $PY -c "$UDP_ECHO"')
+    assert "9000/udp -> [::1]:9111" in net.ok("port", "u")
+
+    def ask(port, word):
+        return subprocess.run(["ip", "netns", "exec", net.netns, "python3", "-c", UDP_ASK6,
+                               str(port), word], capture_output=True, text=True,
+                              timeout=30).stdout.strip()
+    helpers.wait_for(lambda: ask(9110, "first") == "echo first", what="UDP echo on [::1]")
+    # Two clients at once (two source ports): each gets its own answer.
+    procs = [subprocess.Popen(["ip", "netns", "exec", net.netns, "python3", "-c", UDP_ASK6,
+                               str(port), f"w{i}"], stdout=subprocess.PIPE, text=True)
+             for i, port in enumerate((9110, 9111, 9110))]
+    assert [p.communicate(timeout=30)[0].strip() for p in procs] == ["echo w0", "echo w1",
+                                                                    "echo w2"]
+    # [::1] only: no IPv4 rule for 9111.
+    assert "9111" not in nft_rules(net)
+    assert udp_listeners(net, 9110) and udp_listeners(net, 9111)
+    net.ok("rm", "-f", "u")
+    assert udp_listeners(net, 9110) == [] and udp_listeners(net, 9111) == []
+    # kill -9 of the monitor takes the relay with it.
+    net.ok("run", "-d", "--name", "k", "--network", "bridge", "-p", "9112:9000/udp", "busybox",
+           "sleep", "60")
+    assert udp_listeners(net, 9112)
+    os.kill(json.loads(net.ok("inspect", "k"))[0]["MonitorPid"], 9)
+    helpers.wait_for(lambda: udp_listeners(net, 9112) == [], what="the relay gone with its monitor")
+    net.ok("rm", "-f", "k")
+    # A host process on [::1]:9113/udp: refused both ways, nothing left.
+    holder = subprocess.Popen(["ip", "netns", "exec", net.netns, "python3", "-c",
+                               "import socket, time\n"
+                               "s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)\n"
+                               "s.bind(('::1', 9113)); print('up', flush=True)\n"
+                               "time.sleep(60)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "up\n"
+        for spec in ("[::1]:9113:9000/udp", "9113:9000/udp"):
+            one_error(net("run", "--rm", "--network", "bridge", "-p", spec, "busybox", "true"),
+                      "-p", "9113")
+        # An open host port is chosen free on [::1] too.
+        net.ok("run", "-d", "--name", "r", "--network", "bridge", "-p", "9113-9114:9000/udp",
+               "busybox", "sleep", "60")
+        assert net.ok("port", "r", "9000/udp") == "0.0.0.0:9114\n"
+    finally:
+        holder.kill()
+        holder.wait()
+    net.ok("rm", "-f", "r")
     assert net.records() == []
 
 
@@ -1236,3 +1259,69 @@ def test_bip_and_default_address_pools_from_the_configuration(net, tmp_path):
     one_error(net("network", "create", "d"), "default-address-pools", "31")
     assert net.net("bridge")["IPAM"]["Config"][0]["Subnet"] == "172.31.6.0/24"
     net.ok("network", "rm", "a", "b")
+
+
+def test_ipv6_on_the_default_bridge_from_the_configuration(net, tmp_path):
+    """Docker's daemon.json "ipv6" + "fixed-cidr-v6": the default bridge network dual-stack
+    (addresses, routes, ping between containers and from the host, a published port over
+    IPv6); turned off again once no container is on it (bridge and ip6 rules made again
+    without IPv6); bad values one clear error of every network command."""
+    cfg = tmp_path / "vessel-v6.json"
+
+    def configure(**keys):
+        cfg.write_text(json.dumps(keys))
+
+    configure(**{"ipv6": True, "fixed-cidr-v6": "fd00:30::/64"})
+    net.env["VESSEL_CONFIG"] = str(cfg)
+    n = net.net("bridge")
+    assert n["EnableIPv6"] is True
+    assert n["IPAM"]["Config"][1] == {"Subnet": "fd00:30::/64", "Gateway": "fd00:30::1"}, n
+    net.ok("run", "-d", "--name", "a", "--network", "bridge", "busybox", "sh", "-c",
+           "mkdir /w; echo v6 > /w/i.html; exec httpd -f -p 80 -h /w")
+    net.ok("run", "-d", "--name", "b", "--network", "bridge", "-p", "8130:80", "busybox",
+           "sh", "-c", "mkdir /w; echo pub6 > /w/i.html; exec httpd -f -p 80 -h /w")
+    ns = json.loads(net.ok("inspect", "b"))[0]["NetworkSettings"]
+    assert ns["GlobalIPv6Address"] == "fd00:30::3" and ns["IPv6Gateway"] == "fd00:30::1", ns
+    assert "inet6 fd00:30::2/64" in net.ok("exec", "a", "ip", "-6", "addr", "show", "eth0")
+    assert "default via fd00:30::1" in net.ok("exec", "a", "ip", "-6", "route")
+    assert "inet6 fd00:30::1/64" in net.ip("-6", "addr", "show", "vessel0")
+    out = net.ok("exec", "a", "ping", "-6", "-c", "1", "-W", "5", "fd00:30::3")
+    assert "from fd00:30::3" in out, out
+    # The host side over IPv6, and a published port on a host IPv6 address.
+    assert fetch(net.netns, "http://[fd00:30::2]:80/i.html") == "v6\n"
+    subprocess.run(["ip", "-n", net.netns, "addr", "add", "fd00:99::1/128", "dev", "lo"],
+                   check=True)
+    assert fetch(net.netns, "http://[fd00:99::1]:8130/i.html") == "pub6\n"
+    bridge_id = net.net("bridge")["Id"]
+    assert f"vessel-net:{bridge_id}" in nft_rules(net, "ip6")
+    # The default bridge still resolves no names (Docker's), over IPv6 neither.
+    assert not re.search(r"\sb$", hosts_of(net, "a"), re.M), hosts_of(net, "a")
+    # Turned off while containers are on it: a warning, the network as it was.
+    configure()
+    res = net("network", "inspect", "bridge")
+    assert res.returncode == 0 and "fixed-cidr-v6" in res.stderr and "not applied" in res.stderr
+    assert json.loads(res.stdout)[0]["EnableIPv6"] is True
+    net.ok("rm", "-f", "a", "b")
+    n = net.net("bridge")
+    assert n["EnableIPv6"] is False and len(n["IPAM"]["Config"]) == 1, n
+    assert f"vessel-net:{bridge_id}" not in nft_rules(net, "ip6")
+    out = net.ok("run", "--rm", "--network", "bridge", "busybox", "ip", "-6", "addr", "show",
+                 "eth0")
+    assert "fd00:30" not in out and "scope global" not in out, out
+    assert "fd00:30" not in net.ip("-6", "addr", "show", "vessel0")
+    # Bad values: one clear error, the default network unchanged.
+    net.ok("network", "create", "--ipv6", "--subnet", "fd00:31::/64", "u6")
+    for keys, mentions in (({"ipv6": True}, ["ipv6", "fixed-cidr-v6"]),
+                           ({"fixed-cidr-v6": "fd00:30::/64"}, ["fixed-cidr-v6", "ipv6"]),
+                           ({"ipv6": True, "fixed-cidr-v6": "fd00:30::/40"},
+                            ["fixed-cidr-v6", "48"]),
+                           ({"ipv6": True, "fixed-cidr-v6": "fd00:31::/80"},
+                            ["fixed-cidr-v6", "overlaps", "'u6'"]),
+                           ({"ipv6": True, "fixed-cidr-v6": "10.0.0.0/8"},
+                            ["fixed-cidr-v6", "IPv6"]),
+                           ({"ipv6": "yes", "fixed-cidr-v6": "fd00:30::/64"}, ["ipv6"])):
+        configure(**keys)
+        one_error(net("network", "ls"), *mentions)
+    configure()
+    assert net.net("bridge")["EnableIPv6"] is False
+    net.ok("network", "rm", "u6")

@@ -48,7 +48,9 @@ static const char *all_keys =
     "  \"vm-vcpus\": 2,\n"
     "  \"cni-plugin-dirs\": [\"/opt/cni/bin\"],\n"
     "  \"cni-config-dir\": \"/etc/cni/x\",\n"
-    "  \"userns\": \"auto\"\n"
+    "  \"userns\": \"auto\",\n"
+    "  \"ipv6\": true,\n"
+    "  \"fixed-cidr-v6\": \"fd00:30::/64\"\n"
     "}\n";
 
 static void every_key_is_parsed(void **state)
@@ -101,6 +103,8 @@ static void every_key_is_parsed(void **state)
         assert_null(c.cni_plugin_dirs[1]);
         assert_string_equal(c.cni_config_dir, "/etc/cni/x");
         assert_string_equal(c.userns, "auto");
+        assert_true(c.ipv6);
+        assert_string_equal(c.fixed_cidr_v6, "fd00:30::/64");
         for (int k = 0; k < VS_CK_COUNT; k++)
                 assert_non_null(c.origin[k]), assert_string_equal(c.origin[k], "all.json");
         vs_config_clear(&c);
