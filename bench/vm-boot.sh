@@ -54,6 +54,9 @@ median_ms() {
 cat >"$tmp/cputime.py" <<'EOF'
 import ctypes, os, resource, sys, time
 ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+# What the interpreter's own start cost (a wrapper such as pyenv's shim)
+# is not the run's.
+r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
 t0 = time.monotonic_ns()
 pid = os.fork()
 if pid == 0:
@@ -66,7 +69,8 @@ while True:
     except ChildProcessError:
         break
 ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-os.write(3, b"%d %d\n" % (wall, int((ru.ru_utime + ru.ru_stime) * 1000)))
+cpu = ru.ru_utime + ru.ru_stime - r0.ru_utime - r0.ru_stime
+os.write(3, b"%d %d\n" % (wall, int(cpu * 1000)))
 sys.exit(os.waitstatus_to_exitcode(code))
 EOF
 # run_once LABEL CMD...: one timed run appended to $tmp/times.LABEL (wall,
