@@ -395,7 +395,7 @@ static void mkdir_p(char *path);
  * to the host at once (what the host's overlay shows is what the guest
  * wrote, for diff, commit and cp), but mmap'd files go through the guest's
  * page cache, with readahead: exec reads a binary in msize pieces instead
- * of a 9p round trip per 4 KiB page (docs/vm.md, "Rootfs"), and shared
+ * of a 9p round trip per 4 KiB page (docs/vm.md, "9p with cache=mmap"), and shared
  * writable mappings work (cache=none refuses them). Dirty mapped pages
  * reach the host on msync, munmap, or the agent's sync() before EXIT. */
 #define P9_OPTS "trans=virtio,version=9p2000.L,msize=262144,access=client,cache=mmap"
@@ -1076,7 +1076,8 @@ int main(void)
                 fail("cannot start the process: %s", strerror(errno));
         int code = supervise(sfd);
 
-        /* Writes through 9p are synchronous (cache=none); sync anyway, then
+        /* Writes through 9p are synchronous; what shared mappings dirtied
+         * (cache=mmap) and a block root's writes reach the host here. Then
          * report. The host kills the VM on EXIT; should it not, wait for its
          * ACK a bounded time and end the VM ourselves. */
         sync();
