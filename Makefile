@@ -260,6 +260,10 @@ bench-vm: deps all
 .PHONY: bench-vm-restore
 bench-vm-restore: deps all
 	@sh bench/vm-restore.sh
+# The VM's root over virtio-9p against virtio-blk (boot, many small files, dd).
+.PHONY: bench-vm-rootfs
+bench-vm-rootfs: deps all
+	@sh bench/vm-rootfs.sh
 # vessel against a private dockerd (docs/benchmarks.md, "Docker").
 .PHONY: bench-docker
 bench-docker: deps all

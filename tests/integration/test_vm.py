@@ -317,6 +317,42 @@ def test_volumes_are_shared_with_the_host(vm, tmp_path):
     assert not (vol / "x").exists()
 
 
+MMAP_WRITER = r"""
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+int main(int argc, char **argv)
+{
+        int fd = open(argv[1], O_RDWR | O_CREAT | O_TRUNC, 0644);
+        if (fd < 0 || ftruncate(fd, 4096) < 0) { perror(argv[1]); return 2; }
+        char *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (p == MAP_FAILED) { perror("mmap MAP_SHARED"); return 3; }
+        strcpy(p, argv[2]);
+        if (msync(p, 4096, MS_SYNC) < 0 || munmap(p, 4096) < 0) { perror("msync"); return 4; }
+        return 0;
+}
+"""
+
+
+def test_shared_writable_mmap_on_9p(vm, tmp_path):
+    """The 9p root and volumes take shared writable mappings (cache=mmap;
+    cache=none refused them with EINVAL), and what the guest writes through
+    one reaches the host."""
+    vol = tmp_path / "vol"
+    vol.mkdir()
+    (tmp_path / "w.c").write_text(MMAP_WRITER)
+    subprocess.run(["cc", "-static", "-O1", "-o", str(vol / "mmapw"), str(tmp_path / "w.c")],
+                   check=True, timeout=120)
+    res = run_vm(vm, "-v", f"{vol}:/data", "busybox", "sh", "-c",
+                 "/data/mmapw /data/out via-volume && /data/mmapw /root-file via-root && "
+                 "head -c 8 /root-file")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == "via-root"
+    assert (vol / "out").read_bytes().rstrip(b"\0") == b"via-volume"
+
+
 # The capabilities QEMU keeps (src/vm/jail.c): CHOWN, DAC_OVERRIDE,
 # DAC_READ_SEARCH, FOWNER, FSETID.
 JAIL_CAPS = (1 << 0) | (1 << 1) | (1 << 2) | (1 << 3) | (1 << 4)
