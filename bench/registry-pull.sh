@@ -130,6 +130,7 @@ command -v podman >/dev/null && podman_ok=1
 sync
 sleep 1
 v_times=""
+d_times=""
 b_times=""
 s_times=""
 p_times=""
@@ -137,10 +138,15 @@ r=1
 while [ $r -le "$runs" ]; do
 	sync
 	t0=$(now)
-	"$vessel" --data-root "$work/v$r" pull -q "$ref" >/dev/null ||
-		die "vessel pull failed"
+	"$vessel" --debug --data-root "$work/v$r" pull -q "$ref" >/dev/null 2>"$work/v.err" ||
+		die "vessel pull failed: $(tail -1 "$work/v.err")"
 	t1=$(now)
 	v_times="$v_times $(elapsed "$t0" "$t1")"
+	# The pull's own account of its phases (a debug line): until the
+	# last layer's bytes were received, hashed and written as blobs.
+	share=$(sed -n 's/.*: manifest and config \([0-9.]*\) s, layers received ([^)]*) \([0-9.]*\) s.*/\1 \2/p' "$work/v.err" |
+		awk '{ printf "%.3f", $1 + $2 }')
+	[ -z "$share" ] || d_times="$d_times $share"
 
 	if [ -n "${VESSEL_BEFORE:-}" ]; then
 		sync
@@ -208,6 +214,13 @@ if [ -n "$p_times" ]; then
 	printf '  %-34s %8.3f s\n' "podman pull (vfs)" "$p"
 fi
 echo "  vessel / skopeo: ${ratio}x (target <= 0.8x: $met)"
+if [ -n "$d_times" ]; then
+	# shellcheck disable=SC2086
+	d=$(median $d_times)
+	printf '  %-34s %8.3f s\n' "vessel: received, hashed, stored" "$d"
+	echo "  (vessel's share that is skopeo's work: download, sha256, blobs written; its unpack runs beside it)"
+	echo "  vessel's download share / skopeo: $(awk -v a="$d" -v b="$s" 'BEGIN { printf "%.2f", a / b }')x"
+fi
 if [ -n "$b_times" ]; then
 	# shellcheck disable=SC2086
 	b=$(median $b_times)

@@ -32,10 +32,7 @@ struct vs_stage {
          * it through the writer's fd), so this process only feeds it. */
         bool kept_by_job;
         bool input_ended;
-        char *want;  /* the digest the kept blob must have */
-        bool nowait; /* feed the unpacker without waiting (backlog below) */
-        char *backlog;
-        size_t backlog_len, backlog_cap;
+        char *want; /* the digest the kept blob must have */
         int64_t total, shown, expected;
 };
 
@@ -83,6 +80,23 @@ int vs_stage_open(struct vs_txn *t, enum vs_stage_mode mode, const char *media_t
         return 0;
 }
 
+int vs_stage_open_input(struct vs_txn *t, const char *media_type, struct vs_layer_input *in,
+                        struct vs_stage **out, vs_error **err)
+{
+        struct vs_stage *st;
+        if (vs_stage_open(t, VS_STAGE_LAYER, media_type, &st, err) < 0)
+                return -1;
+        st->layer_tmp = vs_txn_tmp_name(t, "layer");
+        _cleanup_free_ char *dest = xasprintf("%s/%s", vs_txn_tmp_dir(t), st->layer_tmp);
+        if (vs_unpack_job_start_input(dest, media_type, vs_blob_writer_fd(st->w), in, &st->job,
+                                      err) < 0) {
+                vs_stage_free(st);
+                return -1;
+        }
+        *out = st;
+        return 0;
+}
+
 void vs_stage_set_progress(struct vs_stage *st, const char *label, int64_t expected)
 {
         free(st->progress);
@@ -115,48 +129,6 @@ static void show_progress(struct vs_stage *st, bool final)
                 vs_progress(true, "%s (%lld MB)", st->progress, (long long) (st->total / MIB));
 }
 
-void vs_stage_set_nowait(struct vs_stage *st)
-{
-        st->nowait = true;
-}
-
-size_t vs_stage_backlog(const struct vs_stage *st)
-{
-        return st->backlog_len;
-}
-
-int vs_stage_poll_fd(const struct vs_stage *st)
-{
-        return st->job ? vs_unpack_job_fd(st->job) : -1;
-}
-
-void vs_stage_drain(struct vs_stage *st)
-{
-        if (st->backlog_len == 0)
-                return;
-        size_t n = st->job ? vs_unpack_job_try_feed(st->job, st->backlog, st->backlog_len)
-                           : st->backlog_len;
-        memmove(st->backlog, st->backlog + n, st->backlog_len - n);
-        st->backlog_len -= n;
-}
-
-static void feed(struct vs_stage *st, const void *buf, size_t len)
-{
-        if (!st->nowait) {
-                vs_unpack_job_feed(st->job, buf, len);
-                return;
-        }
-        size_t n = st->backlog_len ? 0 : vs_unpack_job_try_feed(st->job, buf, len);
-        if (n == len)
-                return;
-        if (st->backlog_len + len - n > st->backlog_cap) {
-                st->backlog_cap = st->backlog_len + len - n;
-                st->backlog = xrealloc(st->backlog, st->backlog_cap);
-        }
-        memcpy(st->backlog + st->backlog_len, (const char *) buf + n, len - n);
-        st->backlog_len += len - n;
-}
-
 int vs_stage_write(struct vs_stage *st, const void *buf, size_t len, vs_error **err)
 {
         if (st->mode == VS_STAGE_LAYER && st->job == NULL && st->layer_tmp == NULL &&
@@ -175,11 +147,11 @@ int vs_stage_write(struct vs_stage *st, const void *buf, size_t len, vs_error **
                         /* The probe holds bytes already written before this
                          * call: give the job those, then the rest below. */
                         size_t earlier = st->probe_len - take;
-                        feed(st, st->probe, earlier);
+                        vs_unpack_job_feed(st->job, st->probe, earlier);
                 }
         }
         if (st->job)
-                feed(st, buf, len);
+                vs_unpack_job_feed(st->job, buf, len);
         if (st->kept_by_job) {
                 st->total += (int64_t) len;
                 show_progress(st, false);
@@ -238,9 +210,6 @@ int vs_stage_finish_blob(struct vs_stage *st, const char *expected, char **diges
             start_job(st, st->media_type, err) < 0)
                 return -1;
         show_progress(st, true);
-        if (st->job && st->backlog_len)
-                vs_unpack_job_feed(st->job, st->backlog, st->backlog_len);
-        st->backlog_len = 0;
         if (st->kept_by_job) {
                 /* The blob is checked when the job ends (it hashes it). */
                 if (!st->input_ended) {
@@ -309,7 +278,6 @@ void vs_stage_free(struct vs_stage *st)
         free(st->progress);
         free(st->digest);
         free(st->want);
-        free(st->backlog);
         free(st);
 }
 

@@ -314,15 +314,17 @@ struct vs_unpack_job;
  * to blob_fd, and reads its input to the end whatever the unpack does. */
 int vs_unpack_job_start(const char *dest_dir, const char *media_type, int blob_fd,
                         struct vs_unpack_job **out, vs_error **err);
+/* The same, but the child reads its input itself from in (an input set up
+ * in this process and used only in the child, after the fork: a download
+ * that the child receives, keeps and unpacks in one pass, with nothing fed
+ * from here). */
+struct vs_layer_input;
+int vs_unpack_job_start_input(const char *dest_dir, const char *media_type, int blob_fd,
+                              struct vs_layer_input *in, struct vs_unpack_job **out,
+                              vs_error **err);
 /* Feeds the next bytes; once the job has stopped reading (it failed, or the
  * tar ended) the rest is dropped: the outcome is told by finish. */
 void vs_unpack_job_feed(struct vs_unpack_job *j, const void *buf, size_t len);
-/* Feeds what the job takes without waiting: the number of bytes taken
- * (all of them once the job has stopped reading). */
-size_t vs_unpack_job_try_feed(struct vs_unpack_job *j, const void *buf, size_t len);
-/* The socket on which the job gives buffers back (poll it for input: there
- * is room again), or -1 once the input ended. */
-int vs_unpack_job_fd(const struct vs_unpack_job *j);
 /* Ends the input: the job finishes unpacking what it was fed on its own
  * (finish then only waits). */
 void vs_unpack_job_end_input(struct vs_unpack_job *j);

@@ -25,6 +25,12 @@ struct vs_stage;
 /* media_type (VS_STAGE_LAYER only; NULL sniffs) is a vs_layer_unpack type. */
 int vs_stage_open(struct vs_txn *t, enum vs_stage_mode mode, const char *media_type,
                   struct vs_stage **out, vs_error **err);
+/* A VS_STAGE_LAYER stage whose unpack job reads in itself (see
+ * vs_unpack_job_start_input): nothing is written to it, finish_blob only
+ * names the digest the kept blob must have. */
+struct vs_layer_input;
+int vs_stage_open_input(struct vs_txn *t, const char *media_type, struct vs_layer_input *in,
+                        struct vs_stage **out, vs_error **err);
 /* Progress on stderr while the stream comes in ("Loading layer 2 (34 of 80
  * MB)"; expected 0 when unknown), when stderr is a terminal. */
 void vs_stage_set_progress(struct vs_stage *st, const char *label, int64_t expected);
@@ -45,16 +51,6 @@ int vs_stage_finish(struct vs_stage *st, const char *expected, char **digest, in
 int vs_stage_finish_blob(struct vs_stage *st, const char *expected, char **digest, int64_t *size,
                          vs_error **err);
 int vs_stage_wait_unpack(struct vs_stage *st, vs_error **err);
-/* Without waiting for the unpack: from now on vs_stage_write keeps what the
- * unpacker cannot take yet (the backlog) instead of waiting for it, so one
- * slow unpack does not hold up the other downloads of a pull. The caller
- * stops writing while vs_stage_backlog() is non-zero, polls
- * vs_stage_poll_fd() for input (room) and calls vs_stage_drain(); finish_blob
- * drains what is left, waiting. */
-void vs_stage_set_nowait(struct vs_stage *st);
-size_t vs_stage_backlog(const struct vs_stage *st);
-int vs_stage_poll_fd(const struct vs_stage *st);
-void vs_stage_drain(struct vs_stage *st);
 void vs_stage_free(struct vs_stage *st);
 /* Copies everything fd reads into a new stage. */
 int vs_stage_fd(struct vs_txn *t, int fd, enum vs_stage_mode mode, const char *media_type,

@@ -106,19 +106,21 @@ static void write_result(int fd, const char *text)
 }
 
 static void __attribute__((noreturn))
-child(int data_fd, const char *ring, int blob_fd, int result_fd, const char *dest_dir,
-      const char *media_type)
+child(int data_fd, const char *ring, struct vs_layer_input *own, int blob_fd, int result_fd,
+      const char *dest_dir, const char *media_type)
 {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         signal(SIGPIPE, SIG_DFL);
         /* The ring's pages mapped here too in one go (fork did not copy
          * them); older kernels lack this and fault them in as they come. */
-        madvise((void *) ring, (size_t) SLOTS * SLOT_SIZE, MADV_POPULATE_READ);
+        if (ring)
+                madvise((void *) ring, (size_t) SLOTS * SLOT_SIZE, MADV_POPULATE_READ);
         _cleanup_free_ char *diff_id = NULL, *blob = NULL, *kept = NULL;
         int64_t size = 0, blob_size = 0;
         vs_error *err = NULL, *kept_err = NULL;
-        struct ring_input in = {.in.next = ring_next, .fd = data_fd, .ring = ring};
-        if (vs_layer_unpack_keeping(&in.in, blob_fd, media_type, dest_dir, &diff_id, &size, &blob,
+        struct ring_input ring_in = {.in.next = ring_next, .fd = data_fd, .ring = ring};
+        struct vs_layer_input *in = own ? own : &ring_in.in;
+        if (vs_layer_unpack_keeping(in, blob_fd, media_type, dest_dir, &diff_id, &size, &blob,
                                     &blob_size, &err, &kept_err) < 0) {
                 vs_error_free(&err);
                 err = steal_ptr(kept_err);
@@ -138,24 +140,33 @@ child(int data_fd, const char *ring, int blob_fd, int result_fd, const char *des
         _exit(0);
 }
 
-int vs_unpack_job_start(const char *dest_dir, const char *media_type, int blob_fd,
-                        struct vs_unpack_job **out, vs_error **err)
+static void unmap_ring(char *ring)
+{
+        if (ring)
+                munmap(ring, (size_t) SLOTS * SLOT_SIZE);
+}
+
+static int start(const char *dest_dir, const char *media_type, int blob_fd,
+                 struct vs_layer_input *own, struct vs_unpack_job **out, vs_error **err)
 {
         int sv[2], res[2];
         /* Populated now, in one go, rather than page by page as it fills. */
-        char *ring = mmap(NULL, (size_t) SLOTS * SLOT_SIZE, PROT_READ | PROT_WRITE,
-                          MAP_SHARED | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-        if (ring == MAP_FAILED)
-                return vs_fail_errno(err, "cannot map buffers to unpack %s", dest_dir);
+        char *ring = NULL;
+        if (own == NULL) {
+                ring = mmap(NULL, (size_t) SLOTS * SLOT_SIZE, PROT_READ | PROT_WRITE,
+                            MAP_SHARED | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+                if (ring == MAP_FAILED)
+                        return vs_fail_errno(err, "cannot map buffers to unpack %s", dest_dir);
+        }
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-                munmap(ring, (size_t) SLOTS * SLOT_SIZE);
+                unmap_ring(ring);
                 return vs_fail_errno(err, "cannot create a socket pair to unpack %s", dest_dir);
         }
         if (pipe2(res, O_CLOEXEC) < 0) {
                 int saved = errno;
                 close(sv[0]);
                 close(sv[1]);
-                munmap(ring, (size_t) SLOTS * SLOT_SIZE);
+                unmap_ring(ring);
                 return vs_error_set(err, saved, "cannot create a pipe to unpack %s", dest_dir);
         }
         fflush(NULL);
@@ -166,13 +177,13 @@ int vs_unpack_job_start(const char *dest_dir, const char *media_type, int blob_f
                 close(sv[1]);
                 close(res[0]);
                 close(res[1]);
-                munmap(ring, (size_t) SLOTS * SLOT_SIZE);
+                unmap_ring(ring);
                 return vs_error_set(err, saved, "cannot fork to unpack %s", dest_dir);
         }
         if (pid == 0) {
                 close(sv[0]);
                 close(res[0]);
-                child(sv[1], ring, blob_fd, res[1], dest_dir, media_type);
+                child(sv[1], ring, own, blob_fd, res[1], dest_dir, media_type);
         }
         close(sv[1]);
         close(res[1]);
@@ -181,8 +192,21 @@ int vs_unpack_job_start(const char *dest_dir, const char *media_type, int blob_f
         j->data_fd = sv[0];
         j->result_fd = res[0];
         j->ring = ring;
+        j->ended = own != NULL; /* nothing to feed */
         *out = j;
         return 0;
+}
+
+int vs_unpack_job_start(const char *dest_dir, const char *media_type, int blob_fd,
+                        struct vs_unpack_job **out, vs_error **err)
+{
+        return start(dest_dir, media_type, blob_fd, NULL, out, err);
+}
+
+int vs_unpack_job_start_input(const char *dest_dir, const char *media_type, int blob_fd,
+                              struct vs_layer_input *in, struct vs_unpack_job **out, vs_error **err)
+{
+        return start(dest_dir, media_type, blob_fd, in, out, err);
 }
 
 /* Counts the buffers the child gave back (without waiting). */
@@ -223,7 +247,9 @@ static void publish(struct vs_unpack_job *j)
         j->fill = 0;
 }
 
-size_t vs_unpack_job_try_feed(struct vs_unpack_job *j, const void *buf, size_t len)
+/* Feeds what the job takes without waiting: the number of bytes taken (all
+ * of them once the job has stopped reading). */
+static size_t try_feed(struct vs_unpack_job *j, const void *buf, size_t len)
 {
         const char *p = buf;
         size_t taken = 0;
@@ -250,7 +276,7 @@ void vs_unpack_job_feed(struct vs_unpack_job *j, const void *buf, size_t len)
 {
         const char *p = buf;
         while (len > 0) {
-                size_t n = vs_unpack_job_try_feed(j, p, len);
+                size_t n = try_feed(j, p, len);
                 p += n;
                 len -= n;
                 if (len > 0) {
@@ -258,11 +284,6 @@ void vs_unpack_job_feed(struct vs_unpack_job *j, const void *buf, size_t len)
                         poll(&pfd, 1, -1);
                 }
         }
-}
-
-int vs_unpack_job_fd(const struct vs_unpack_job *j)
-{
-        return j->ended ? -1 : j->data_fd;
 }
 
 static void reap(pid_t pid)
@@ -305,7 +326,7 @@ int vs_unpack_job_finish(struct vs_unpack_job *j, char **diff_id, int64_t *size,
         close(j->result_fd);
         reap(j->pid);
         close(j->data_fd);
-        munmap(j->ring, (size_t) SLOTS * SLOT_SIZE);
+        unmap_ring(j->ring);
         free(j);
         char *p = buf;
         if (blob)
@@ -341,6 +362,6 @@ void vs_unpack_job_abort(struct vs_unpack_job *j)
         close(j->data_fd);
         close(j->result_fd);
         reap(j->pid);
-        munmap(j->ring, (size_t) SLOTS * SLOT_SIZE);
+        unmap_ring(j->ring);
         free(j);
 }

@@ -74,6 +74,18 @@ int vs_reg_reauth(struct vs_reg_client *c, vs_error **err);
  * status line. */
 char *vs_reg_error_text(const struct vs_reg_response *r);
 
+/* A layer blob that the process unpacking it downloads itself (blob.c): a
+ * vs_layer_input for vs_stage_open_input, whose first read (in the job's
+ * process) starts the transfer. Resumes a cut transfer with Range and
+ * re-authenticates on 401. Reports go to report_fd (-1: none), a line
+ * each: "P<bytes>" (progress), "R<bytes>" (resuming), "D" (every byte
+ * received), "E<why>" (failed). */
+struct vs_reg_blob_input;
+struct vs_reg_blob_input *vs_reg_blob_input_new(struct vs_reg_client *c, const char *digest,
+                                                int64_t size, int report_fd);
+struct vs_layer_input *vs_reg_blob_input_base(struct vs_reg_blob_input *b);
+void vs_reg_blob_input_free(struct vs_reg_blob_input *b);
+
 /* Docker's credential store (auth.c). */
 int vs_docker_auth_get(const char *domain, char **user, char **secret, vs_error **err);
 int vs_docker_auth_store(const char *domain, const char *user, const char *secret, vs_error **err);

@@ -9,18 +9,21 @@
 #include "registry/progress.h"
 #include "util/cleanup.h"
 #include "util/json.h"
+#include "util/log.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
 
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #define ACCEPT_MANIFESTS                                                                           \
         VS_MT_OCI_INDEX ", " VS_MT_DOCKER_LIST ", " VS_MT_OCI_MANIFEST ", " VS_MT_DOCKER_MANIFEST
-#define CONFIG_MAX      (32 << 20)
-#define RESUME_ATTEMPTS 5
-#define ERROR_BODY_MAX  (64 << 10)
+#define CONFIG_MAX (32 << 20)
 
 /* ------------------------------------------------------------------ */
 /* manifests */
@@ -104,21 +107,20 @@ static int choose(const struct vs_manifest *m, const char *platform, const char 
 /* ------------------------------------------------------------------ */
 /* layers, in parallel */
 
+/* Each layer is downloaded by its own unpack job, which receives, hashes,
+ * keeps and unpacks it in one pass (blob.c); this process starts at most
+ * VS_REGISTRY_PARALLEL downloads at once and follows their reports. */
 struct layer_dl {
         struct puller *p;
         const struct vs_descriptor *d;
         size_t line;
         struct vs_stage *st;
-        CURL *h;
-        struct curl_slist *headers;
-        int64_t fed, pos;
-        bool started; /* a byte of this attempt seen */
-        int attempts;
-        bool done, skipped;
-        bool paused; /* its unpacker has a backlog: the transfer waits */
-        char *error_body;
-        size_t error_len;
-        vs_error *err;
+        struct vs_reg_blob_input *in;
+        int report_fd; /* the job's reports; -1 once it said all */
+        char msg[1100];
+        size_t msg_len;
+        char *failure;
+        bool received, done, skipped;
 };
 
 struct puller {
@@ -127,220 +129,151 @@ struct puller {
         struct vs_progress *prog;
         struct layer_dl *dls;
         size_t n;
+        double received; /* when every layer's bytes were in (monotonic s) */
 };
 
-static size_t on_layer_bytes(char *ptr, size_t size, size_t nmemb, void *arg)
+static double now_s(void)
 {
-        struct layer_dl *dl = arg;
-        size_t n = size * nmemb;
-        long status = 0;
-        curl_easy_getinfo(dl->h, CURLINFO_RESPONSE_CODE, &status);
-        if (status >= 300) {
-                size_t room = ERROR_BODY_MAX - dl->error_len;
-                size_t take = n < room ? n : room;
-                dl->error_body = xrealloc(dl->error_body, dl->error_len + take + 1);
-                memcpy(dl->error_body + dl->error_len, ptr, take);
-                dl->error_len += take;
-                dl->error_body[dl->error_len] = '\0';
-                return n;
-        }
-        /* The unpacker is behind: hold this transfer (curl gives the same
-         * bytes again once resumed), not the others. */
-        if (vs_stage_backlog(dl->st) > 0) {
-                vs_stage_drain(dl->st);
-                if (vs_stage_backlog(dl->st) > 0) {
-                        dl->paused = true;
-                        return CURL_WRITEFUNC_PAUSE;
-                }
-        }
-        if (!dl->started) {
-                dl->started = true;
-                /* 206: the range asked for; 200: from the start again. */
-                dl->pos = status == 206 ? dl->fed : 0;
-        }
-        const char *p = ptr;
-        size_t left = n;
-        if (dl->pos < dl->fed) {
-                int64_t skip = dl->fed - dl->pos;
-                size_t s = (int64_t) left < skip ? left : (size_t) skip;
-                p += s;
-                left -= s;
-                dl->pos += (int64_t) s;
-        }
-        if (left == 0)
-                return n;
-        if (dl->fed + (int64_t) left > dl->d->size) {
-                vs_fail(&dl->err, "layer %s: the registry sent more than its %lld bytes",
-                        dl->d->digest, (long long) dl->d->size);
-                return 0;
-        }
-        /* Copied once, into the unpacker's buffers (which gather 1 MiB
-         * before handing it over). */
-        if (vs_stage_write(dl->st, p, left, &dl->err) < 0)
-                return 0;
-        dl->fed += (int64_t) left;
-        dl->pos += (int64_t) left;
-        vs_progress_update(dl->p->prog, dl->line, "Downloading", dl->fed, dl->d->size);
-        return n;
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
-static int start_layer(struct puller *p, CURLM *multi, struct layer_dl *dl, vs_error **err)
+static int start_layer(struct puller *p, struct layer_dl *dl, vs_error **err)
 {
-        if (dl->h == NULL)
-                dl->h = curl_easy_init();
-        else
-                curl_easy_reset(dl->h);
-        if (dl->h == NULL)
-                return vs_fail(err, "cannot initialise libcurl");
-        curl_slist_free_all(dl->headers);
-        dl->headers = NULL;
-        free(dl->error_body);
-        dl->error_body = NULL;
-        dl->error_len = 0;
-        dl->started = false;
-        _cleanup_free_ char *path = xasprintf("/v2/%s/blobs/%s", p->c->path, dl->d->digest);
-        _cleanup_free_ char *url = vs_reg_url(p->c, path);
-        dl->headers = vs_reg_setup(p->c, dl->h, url, NULL);
-        /* Fewer, larger writes into the store and the unpacker. */
-        curl_easy_setopt(dl->h, CURLOPT_BUFFERSIZE, 512L << 10);
-        curl_easy_setopt(dl->h, CURLOPT_WRITEFUNCTION, on_layer_bytes);
-        curl_easy_setopt(dl->h, CURLOPT_WRITEDATA, dl);
-        curl_easy_setopt(dl->h, CURLOPT_PRIVATE, dl);
-        if (dl->fed > 0) {
-                char range[64];
-                snprintf(range, sizeof(range), "%lld-", (long long) dl->fed);
-                curl_easy_setopt(dl->h, CURLOPT_RANGE, range);
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+                return vs_fail_errno(err, "cannot create a socket pair for layer %s",
+                                     dl->d->digest);
+        dl->in = vs_reg_blob_input_new(p->c, dl->d->digest, dl->d->size, sv[1]);
+        const char *mt = vs_layer_media_type_for_unpack(dl->d->media_type);
+        int ret = vs_stage_open_input(p->t, mt, vs_reg_blob_input_base(dl->in), &dl->st, err);
+        /* Only the job holds the writing end: the reports end with it. */
+        close(sv[1]);
+        if (ret < 0) {
+                close(sv[0]);
+                return -1;
         }
-        if (curl_multi_add_handle(multi, dl->h) != CURLM_OK)
-                return vs_fail(err, "cannot start the download of %s", dl->d->digest);
+        dl->report_fd = sv[0];
         return 0;
 }
 
-/* A transfer ended: done, retried (resume, or a fresh token), or failed. */
-static int layer_ended(struct puller *p, CURLM *multi, struct layer_dl *dl, CURLcode rc,
-                       vs_error **err)
+static void on_report(struct layer_dl *dl, const char *line)
 {
-        curl_multi_remove_handle(multi, dl->h);
-        if (dl->err) {
-                *err = steal_ptr(dl->err);
-                return -1;
+        struct vs_progress *prog = dl->p->prog;
+        switch (line[0]) {
+        case 'P':
+                vs_progress_update(prog, dl->line, "Downloading", strtoll(line + 1, NULL, 10),
+                                   dl->d->size);
+                break;
+        case 'R':
+                vs_progress_update(prog, dl->line, "Retrying", strtoll(line + 1, NULL, 10),
+                                   dl->d->size);
+                break;
+        case 'D':
+                dl->received = true;
+                break;
+        case 'E':
+                if (dl->failure == NULL)
+                        dl->failure = xstrdup(line + 1);
+                break;
+        default:
+                break;
         }
-        long status = 0;
-        curl_easy_getinfo(dl->h, CURLINFO_RESPONSE_CODE, &status);
-        if (rc == CURLE_OK && status == 401 && dl->attempts++ < RESUME_ATTEMPTS) {
-                if (vs_reg_reauth(p->c, err) < 0)
-                        return -1;
-                return start_layer(p, multi, dl, err);
+}
+
+/* Reads what the job reported; true once it will report nothing more. */
+static bool read_reports(struct layer_dl *dl)
+{
+        for (;;) {
+                ssize_t n = recv(dl->report_fd, dl->msg + dl->msg_len,
+                                 sizeof(dl->msg) - 1 - dl->msg_len, MSG_DONTWAIT);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                        return false;
+                if (n <= 0)
+                        return true; /* the job ended (or its end closed) */
+                dl->msg_len += (size_t) n;
+                dl->msg[dl->msg_len] = '\0';
+                char *start = dl->msg, *nl;
+                while ((nl = strchr(start, '\n')) != NULL) {
+                        *nl = '\0';
+                        on_report(dl, start);
+                        start = nl + 1;
+                }
+                dl->msg_len -= (size_t) (start - dl->msg);
+                memmove(dl->msg, start, dl->msg_len);
+                if (dl->msg_len == sizeof(dl->msg) - 1)
+                        dl->msg_len = 0; /* an overlong line: dropped */
+                if (dl->received || dl->failure)
+                        return true;
         }
-        if (rc == CURLE_OK && status >= 300) {
-                struct vs_reg_response r = {.status = status, .body = dl->error_body};
-                _cleanup_free_ char *why = vs_reg_error_text(&r);
-                return vs_fail(err, "layer %s: %s", dl->d->digest, why);
-        }
-        if (dl->fed < dl->d->size) {
-                /* Cut short: ask for the rest. */
-                if (dl->attempts++ >= RESUME_ATTEMPTS)
-                        return vs_fail(err, "layer %s: download failed after %d attempts: %s",
-                                       dl->d->digest, RESUME_ATTEMPTS,
-                                       rc != CURLE_OK ? curl_easy_strerror(rc)
-                                                      : "the connection ended early");
-                vs_progress_update(p->prog, dl->line, "Retrying", dl->fed, dl->d->size);
-                return start_layer(p, multi, dl, err);
-        }
-        vs_progress_update(p->prog, dl->line, "Verifying Checksum", dl->fed, dl->d->size);
-        /* Its unpack (which hashes and keeps the blob) goes on while the
-         * next layers stream; the blob is checked once they all have. */
+}
+
+/* A job said all: its download failed, or its blob is complete (checked
+ * against the digest once its unpack, which hashed it, ends). */
+static int layer_received(struct puller *p, struct layer_dl *dl, vs_error **err)
+{
+        close(dl->report_fd);
+        dl->report_fd = -1;
+        dl->done = true;
+        if (dl->failure)
+                return vs_fail(err, "%s", dl->failure);
+        vs_progress_update(p->prog, dl->line, "Verifying Checksum", dl->d->size, dl->d->size);
         if (vs_stage_finish_blob(dl->st, dl->d->digest, NULL, NULL, err) < 0)
                 return vs_error_wrap(err, "%s/%s", p->c->domain, p->c->path);
-        dl->done = true;
         vs_progress_done(p->prog, dl->line, "Download complete");
         return 0;
 }
 
-static int open_stage(struct puller *p, struct layer_dl *dl, vs_error **err)
+static int follow_layers(struct puller *p, vs_error **err)
 {
-        const char *mt = vs_layer_media_type_for_unpack(dl->d->media_type);
-        if (vs_stage_open(p->t, VS_STAGE_LAYER, mt, &dl->st, err) < 0)
-                return -1;
-        vs_stage_set_nowait(dl->st);
-        return 0;
-}
-
-/* Waits (at most timeout_ms) for the network or for room at a paused
- * layer's unpacker, and resumes the layers whose backlog went. */
-static void wait_and_resume(struct puller *p, CURLM *multi, int timeout_ms)
-{
-        struct curl_waitfd fds[VS_REGISTRY_PARALLEL];
-        unsigned n = 0;
-        for (size_t i = 0; i < p->n && n < VS_REGISTRY_PARALLEL; i++) {
-                struct layer_dl *dl = &p->dls[i];
-                int fd = dl->paused && dl->st ? vs_stage_poll_fd(dl->st) : -1;
-                if (fd >= 0)
-                        fds[n++] = (struct curl_waitfd){.fd = fd, .events = CURL_WAIT_POLLIN};
-        }
-        curl_multi_poll(multi, fds, n, timeout_ms, NULL);
-        for (size_t i = 0; i < p->n; i++) {
-                struct layer_dl *dl = &p->dls[i];
-                if (!dl->paused)
-                        continue;
-                vs_stage_drain(dl->st);
-                if (vs_stage_backlog(dl->st) == 0) {
-                        dl->paused = false;
-                        curl_easy_pause(dl->h, CURLPAUSE_CONT);
-                }
-        }
-}
-
-static int download_layers(struct puller *p, vs_error **err)
-{
-        CURLM *multi = curl_multi_init();
-        if (multi == NULL)
-                return vs_fail(err, "cannot initialise libcurl");
         size_t next = 0, active = 0, remaining = 0;
         for (size_t i = 0; i < p->n; i++)
                 if (!p->dls[i].skipped)
                         remaining++;
-        int ret = 0;
-        while (remaining > 0 && ret == 0) {
+        while (remaining > 0) {
                 while (active < VS_REGISTRY_PARALLEL && next < p->n) {
                         struct layer_dl *dl = &p->dls[next++];
                         if (dl->skipped)
                                 continue;
-                        if (open_stage(p, dl, err) < 0 || start_layer(p, multi, dl, err) < 0) {
-                                ret = -1;
-                                break;
-                        }
+                        if (start_layer(p, dl, err) < 0)
+                                return -1;
                         active++;
                 }
-                if (ret < 0)
-                        break;
-                int running = 0;
-                curl_multi_perform(multi, &running);
-                CURLMsg *msg;
-                int queued;
-                bool ended = false;
-                while (ret == 0 && (msg = curl_multi_info_read(multi, &queued)) != NULL) {
-                        if (msg->msg != CURLMSG_DONE)
-                                continue;
-                        struct layer_dl *dl = NULL;
-                        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &dl);
-                        CURLcode rc = msg->data.result;
-                        if (layer_ended(p, multi, dl, rc, err) < 0) {
-                                ret = -1;
-                                break;
-                        }
-                        if (dl->done) {
-                                active--;
-                                remaining--;
-                                ended = true;
+                struct pollfd fds[VS_REGISTRY_PARALLEL];
+                struct layer_dl *of[VS_REGISTRY_PARALLEL];
+                nfds_t n = 0;
+                for (size_t i = 0; i < next && n < VS_REGISTRY_PARALLEL; i++) {
+                        if (p->dls[i].report_fd >= 0 && !p->dls[i].done) {
+                                of[n] = &p->dls[i];
+                                fds[n++] =
+                                    (struct pollfd){.fd = p->dls[i].report_fd, .events = POLLIN};
                         }
                 }
+                if (poll(fds, n, 100) < 0 && errno != EINTR)
+                        return vs_fail_errno(err, "poll failed");
+                for (nfds_t i = 0; i < n; i++) {
+                        if (fds[i].revents == 0 || !read_reports(of[i]))
+                                continue;
+                        if (layer_received(p, of[i], err) < 0)
+                                return -1;
+                        active--;
+                        remaining--;
+                }
                 vs_progress_flush(p->prog, false);
-                /* A layer done: start the next ones now, not after a poll
-                 * that has nothing to wait for. */
-                if (ret == 0 && remaining > 0)
-                        wait_and_resume(p, multi, ended ? 0 : 200);
         }
+        return 0;
+}
+
+static int download_layers(struct puller *p, vs_error **err)
+{
+        for (size_t i = 0; i < p->n; i++)
+                p->dls[i].report_fd = -1;
+        int ret = follow_layers(p, err);
+        p->received = now_s();
+        /* The unpacks that go on after their downloads. */
         for (size_t i = 0; ret == 0 && i < p->n; i++) {
                 struct layer_dl *dl = &p->dls[i];
                 if (dl->st == NULL)
@@ -353,16 +286,12 @@ static int download_layers(struct puller *p, vs_error **err)
         }
         for (size_t i = 0; i < p->n; i++) {
                 struct layer_dl *dl = &p->dls[i];
-                if (dl->h) {
-                        curl_multi_remove_handle(multi, dl->h);
-                        curl_easy_cleanup(dl->h);
-                }
-                curl_slist_free_all(dl->headers);
-                free(dl->error_body);
-                vs_error_free(&dl->err);
+                if (dl->report_fd >= 0)
+                        close(dl->report_fd);
                 vs_stage_free(dl->st);
+                vs_reg_blob_input_free(dl->in);
+                free(dl->failure);
         }
-        curl_multi_cleanup(multi);
         vs_progress_flush(p->prog, true);
         return ret;
 }
@@ -412,6 +341,7 @@ static int pull_image(struct vs_store *s, struct vs_reg_client *c, const struct 
                       const struct vs_registry_opts *o, FILE *out, vs_error **err)
 {
         const char *ref = r->digest ? r->digest : r->tag;
+        double t0 = now_s();
         _cleanup_free_ char *text = NULL, *digest = NULL;
         size_t len = 0;
         if (get_manifest(c, ref, r->digest, &text, &len, &digest, err) < 0)
@@ -473,10 +403,18 @@ static int pull_image(struct vs_store *s, struct vs_reg_client *c, const struct 
                                            dl->skipped ? "Already exists" : "Pulling fs layer");
         }
         vs_progress_flush(p.prog, true);
+        double t1 = now_s();
         if (download_layers(&p, err) < 0)
                 goto out;
+        double t2 = now_s();
         if (vs_txn_add_image(t, digest, names, NULL, err) < 0 || vs_txn_commit(t, err) < 0)
                 goto out;
+        /* Where the time went (bench/registry-pull.sh reads this line). */
+        vs_debug("pull %s: manifest and config %.3f s, layers received (downloaded, hashed, "
+                 "blobs written) %.3f s, unpacks finished and blobs verified %.3f s, committed "
+                 "%.3f s",
+                 what, t1 - t0, (p.n ? p.received : t1) - t1, t2 - (p.n ? p.received : t1),
+                 now_s() - t2);
         if (!o->quiet)
                 fprintf(out, "Digest: %s\nStatus: Downloaded newer image for %s\n", top_digest,
                         r->local_name ? r->local_name : what);

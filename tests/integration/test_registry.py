@@ -675,6 +675,38 @@ def layer_digests(v, name):
     raise AssertionError(f"{name} not in {index}")
 
 
+def test_layers_are_received_by_their_unpackers(source, plain, fresh, tmp_path):
+    """Each layer is downloaded by the child that keeps and unpacks it: the
+    pulling process itself receives the manifest and config only (it
+    received every layer byte when it fed the children), and --debug
+    accounts for the pull's phases in one line (bench/registry-pull.sh)."""
+    if shutil.which("strace") is None:
+        pytest.skip("strace is not installed")
+    ref, _ = push(source, plain, "multi", "app/recv:v1")
+    layers = sum(size for _, size in layer_digests(source, "multi:latest"))
+    trace = tmp_path / "trace"
+    p = subprocess.run(["strace", "-f", "-qq", "-e", "trace=recvfrom", "-o", str(trace),
+                        fresh.binary, "--debug", "pull", "-q", ref],
+                       env=fresh.env, capture_output=True, timeout=TIMEOUT)
+    assert p.returncode == 0, p.stderr.decode(errors="replace")
+    got = {}
+    first = None
+    for line in trace.read_text().splitlines():
+        m = re.match(r"^(\d+)\s+(?:recvfrom\(|<\.\.\. recvfrom resumed>).*=\s+(\d+)", line)
+        if m:
+            got[m[1]] = got.get(m[1], 0) + int(m[2])
+        first = first or line.split()[0]
+    parent = got.pop(first, 0)
+    assert parent < 64 * 1024, (parent, got)
+    assert sum(got.values()) >= layers, (layers, got)
+    err = p.stderr.decode(errors="replace")
+    m = re.search(r"manifest and config ([0-9.]+) s, layers received \(.*\) ([0-9.]+) s, "
+                  r"unpacks finished and blobs verified ([0-9.]+) s, committed ([0-9.]+) s", err)
+    assert m, err
+    assert all(float(x) >= 0 for x in m.groups())
+    assert fresh.inspect(ref)["Id"] == source.inspect("multi")["Id"]
+
+
 def test_connection_dropped_mid_blob_resumes(source, plain, fresh):
     ref, _ = push(source, plain, "multi", "fault/drop:1")
     proxy = FaultProxy(plain.port, "drop")
