@@ -44,6 +44,9 @@ if [ "${VESSEL_DEPS_OPTIONAL:-1}" = 1 ]; then
 	# Registries (test_registry.py, bench/registry-pull.sh): the Distribution
 	# server, htpasswd for its Basic auth, and JWTs for the test token server.
 	PKGS="$PKGS docker-registry apache2-utils python3-cryptography"
+	# Tests that watch which process makes which system calls (strace):
+	# the pull's layers received by their unpackers (test_registry.py).
+	PKGS="$PKGS strace"
 fi
 
 # The microVM backend (docs/vm.md): QEMU, and what building the guest kernel
