@@ -30,6 +30,20 @@ int vs_cmd_parse_time(const char *s, int64_t *ns);
 int vs_cmd_prune_containers(struct vs_engine *e, int *status);
 int vs_cmd_prune_volumes(struct vs_engine *e, int *status);
 
+/* --detach-keys of run, start, attach and exec (engine_common.c): the
+ * option's callback checks the keys; vs_cmd_use_detach_keys sets them on
+ * the engine (e->detach_keys; unset: ctrl-p ctrl-q). */
+struct vs_option;
+int vs_cmd_set_detach_keys(const struct vs_option *o, const char *v, vs_error **err);
+bool vs_cmd_detach_keys_given(void);
+void vs_cmd_use_detach_keys(struct vs_engine *e);
+#define VS_DETACH_KEYS_OPTION                                                                      \
+        {                                                                                          \
+                "detach-keys", 0, VS_OPT_CALLBACK, NULL, "KEYS",                                   \
+                    "keys that detach from the container (default ctrl-p,ctrl-q)",                 \
+                    vs_cmd_set_detach_keys                                                         \
+        }
+
 /* vessel system df (src/cmd/system_df.c). */
 int vs_cmd_system_df(int argc, char **argv);
 

@@ -403,6 +403,9 @@ static const struct field fields[] = {
     HF("IPv6Address", F_STR, ipv6_address),
     HF("MacAddress", F_STR, mac_address),
     HF("CniNetwork", F_STR, cni_network),
+    HF("IpcMode", F_STR, ipc_mode),
+    HF("PidMode", F_STR, pid_mode),
+    HF("UTSMode", F_STR, uts_mode),
 };
 
 static size_t depth_of(const struct field *f)

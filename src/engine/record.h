@@ -70,6 +70,7 @@ struct vs_ctr_host_config {
         char **networks, **network_aliases, **dns, **dns_search, **dns_options, **extra_hosts;
         char **cni_plugin_dirs;
         char *ipv6_address, *mac_address, *cni_network;
+        char *ipc_mode, *pid_mode, *uts_mode; /* "host", "container:<id>", ... (nsmode.c) */
 };
 
 struct vs_ctr {

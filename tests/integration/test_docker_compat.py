@@ -842,6 +842,35 @@ MATRIX = [
     ("health-no-and-cmd", ["run", "--rm", "--no-healthcheck", "--health-cmd", "true",
                            "busybox", "true"]),
     ("health-none", ["run", "--rm", "--no-healthcheck", "busybox", "true"]),
+    # --ipc, --pid, --uts
+    ("ipc-donor", ["run", "-d", "--name", "mx14", "--ipc", "shareable", "busybox", "sleep",
+                   "1000"]),
+    ("ipc-join", ["run", "--rm", "--ipc", "container:mx14", "busybox", "true"]),
+    ("ns-inspect", ["inspect", "-f", "{{.HostConfig.IpcMode}}|{{.HostConfig.PidMode}}|"
+                    "{{.HostConfig.UTSMode}}", "mx14"]),
+    ("pid-join-ps", ["run", "--rm", "--pid", "container:mx14", "busybox", "ps", "-o", "args"]),
+    ("pid-host", ["run", "--rm", "--pid", "host", "busybox", "sh", "-c",
+                  "test -d /proc/1 && ps -o pid | grep -qv '^ *1$' && echo many"]),
+    ("uts-host", ["run", "--rm", "--uts", "host", "busybox", "sh", "-c",
+                  "test \"$(hostname)\" = \"$(cat /etc/hostname)\" && echo same"]),
+    ("ipc-none-shm", ["run", "--rm", "--ipc", "none", "busybox", "ls", "/dev/shm"]),
+    ("ipc-bad", ["run", "--rm", "--ipc", "bogus", "busybox", "true"]),
+    ("pid-missing-target", ["run", "--rm", "--pid", "container:nosuch-ctr", "busybox", "true"]),
+    ("uts-host-hostname", ["run", "--rm", "--uts", "host", "-h", "x", "busybox", "true"]),
+    ("rm-mx14", ["rm", "-f", "mx14"]),
+    ("ipc-private-donor", ["run", "-d", "--name", "mx15", "--ipc", "private", "busybox", "sleep",
+                           "1000"]),
+    ("ipc-join-private", ["run", "--rm", "--ipc", "container:mx15", "busybox", "true"]),
+    ("rm-mx15", ["rm", "-f", "mx15"]),
+    # -a, --cidfile
+    ("attach-stdout", ["run", "--rm", "-a", "stdout", "busybox", "sh", "-c",
+                       "echo out; echo err >&2"]),
+    ("attach-stderr", ["run", "--rm", "-a", "stderr", "busybox", "sh", "-c",
+                       "echo out; echo err >&2"]),
+    ("attach-bad", ["run", "--rm", "-a", "bogus", "busybox", "true"]),
+    ("attach-and-detach", ["run", "-d", "-a", "stdout", "busybox", "true"]),
+    ("cidfile-run", ["run", "--rm", "--cidfile", "compat.cid", "busybox", "true"]),
+    ("cidfile-exists", ["run", "--rm", "--cidfile", "compat.cid", "busybox", "true"]),
 ]
 
 _MASKS = [
@@ -895,7 +924,7 @@ def _documented_differences():
 
 def _cleanup(argv0, env):
     for name in ("mx1", "mx2", "mx3", "mx4", "mx5", "mx6", "mx7", "mx8", "mx9", "mx10", "mx11",
-                 "mx12", "mx13"):
+                 "mx12", "mx13", "mx14", "mx15"):
         subprocess.run([*argv0, "rm", "-f", "-v", name], env=env, capture_output=True)
     subprocess.run([*argv0, "rmi", "compat-img:1"], env=env, capture_output=True)
     subprocess.run([*argv0, "volume", "rm", "compat-vol"], env=env, capture_output=True)
@@ -912,6 +941,7 @@ def test_matrix_against_docker(vessel_bin, docker, tmp_path):
         mine = _run_matrix(vessel_argv, engine.env, tmp_path)
     finally:
         _cleanup(vessel_argv, engine.env)
+        (tmp_path / "compat.cid").unlink(missing_ok=True)
     assert engine.records() == [], f"records left: {engine.records()}"
     assert engine.runtime_entries() == [], f"runtime state left: {engine.runtime_entries()}"
     docker_argv = ["/usr/bin/docker"]
