@@ -191,8 +191,19 @@ static int exec_in(const struct engine_exec_flags *x, int argc, char **argv)
                                  .detach = detach,
                                  .detach_keys = tty && interactive ? &dk : NULL};
         int status = 0;
+        /* Docker's exec events: exec_create and exec_start name the
+         * command; exec_die its exit code (a process left running, -d or
+         * detached, has none: nothing watches it). */
+        _cleanup_free_ char *exec_id = vs_random_hex(32);
+        vs_exec_event(e, ct, "exec_create", exec_id, p->args, NULL);
+        vs_exec_event(e, ct, "exec_start", exec_id, p->args, NULL);
         int r = vmcfg ? vs_vm_exec(e, ct, vmcfg, p, interactive, detach, &status, &err)
                       : vs_container_exec(&o, &status, &err);
+        if (!detach && status != VS_FOREGROUND_DETACHED) {
+                char code[16];
+                snprintf(code, sizeof(code), "%d", r < 0 ? 126 : status);
+                vs_exec_event(e, ct, "exec_die", exec_id, NULL, code);
+        }
         if (saved_err >= 0) {
                 dup2(saved_err, STDERR_FILENO);
                 close(saved_err);

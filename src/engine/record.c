@@ -157,6 +157,7 @@ void vs_engine_register_image_checks(struct vs_store *s)
                 registered = xstrdup(data_root);
         }
         vs_store_set_in_use_check(s, image_in_use, registered);
+        vs_store_set_event_hook(s, vs_image_event, registered);
 }
 
 int vs_engine_store(struct vs_engine *e, struct vs_store **out, vs_error **err)

@@ -244,10 +244,12 @@ int vs_store_prune(struct vs_store *s, bool all, bool sweep, FILE *out,
                 for (size_t k = 0; names[k]; k++) {
                         _cleanup_free_ char *line = xasprintf("Untagged: %s", names[k]);
                         strv_push(&lines, line);
+                        vs_txn_event(t, "untag", id, id);
                 }
                 vs_index_remove_image(idx, digests[i]);
                 _cleanup_free_ char *line = xasprintf("Deleted: %s", id);
                 strv_push(&lines, line);
+                vs_txn_event(t, "delete", id, id);
                 removed++;
         }
         vs_txn_collect_garbage(t, sweep);

@@ -181,6 +181,8 @@ struct vs_store {
         ino_t lock_ino;
         vs_image_in_use_fn in_use;
         void *in_use_arg;
+        vs_image_event_fn event; /* NULL: events go nowhere */
+        void *event_arg;
         unsigned txn_counter;
 };
 
@@ -291,6 +293,11 @@ int vs_txn_add_image(struct vs_txn *t, const char *manifest_digest, char *const 
 void vs_txn_collect_garbage(struct vs_txn *t, bool everything_unreferenced);
 /* What the garbage collection of a committed transaction removed. */
 void vs_txn_gc_stats(struct vs_txn *t, size_t *blobs, size_t *layers, int64_t *bytes);
+
+/* An image event (Docker's: load, import, tag, untag, delete, pull, push,
+ * save) for the store's event hook, sent by vs_txn_commit once the change
+ * is in place (never for a transaction that fails). */
+void vs_txn_event(struct vs_txn *t, const char *action, const char *id, const char *name);
 
 int vs_txn_commit(struct vs_txn *t, vs_error **err);
 /* Rolls back (when not committed), unlocks, frees. */

@@ -871,6 +871,28 @@ MATRIX = [
     ("attach-and-detach", ["run", "-d", "-a", "stdout", "busybox", "true"]),
     ("cidfile-run", ["run", "--rm", "--cidfile", "compat.cid", "busybox", "true"]),
     ("cidfile-exists", ["run", "--rm", "--cidfile", "compat.cid", "busybox", "true"]),
+    # image and exec events (the commit and rmi above, and these)
+    ("image-tag-ev", ["tag", "busybox", "compat-ev:1"]),
+    ("image-rmi-ev", ["rmi", "compat-ev:1"]),
+    ("exec-ev-ctr", ["run", "-d", "--name", "mx16", "busybox", "sleep", "1000"]),
+    ("exec-ev", ["exec", "mx16", "sh", "-c", "exit 3"]),
+    ("rm-mx16", ["rm", "-f", "mx16"]),
+    ("events-wait-a-second-3", ["run", "--rm", "busybox", "sleep", "1.1"]),
+    ("events-image", ["events", "--since", "10m", "--until", "0s", "--filter", "type=image",
+                      "--filter", "event=tag", "--filter", "event=untag", "--filter",
+                      "event=delete", "--format",
+                      "{{.Type}} {{.Action}} {{.Actor.ID}} {{.Actor.Attributes.name}}"]),
+    ("events-image-json", ["events", "--since", "10m", "--until", "0s", "--filter",
+                           "type=image", "--filter", "event=tag", "--format", "{{json .}}"],
+     lambda out: [sorted(json.loads(line)) for line in out.decode().splitlines()[:1]]),
+    ("events-exec", ["events", "--since", "10m", "--until", "0s", "--filter", "container=mx16",
+                     "--filter", "event=exec_create", "--filter", "event=exec_start",
+                     "--filter", "event=exec_die", "--format",
+                     "{{.Action}} {{.Actor.Attributes.exitCode}}"]),
+    ("events-exec-attrs", ["events", "--since", "10m", "--until", "0s", "--filter",
+                           "container=mx16", "--filter", "event=exec_die", "--format",
+                           "{{json .Actor.Attributes}}"],
+     lambda out: [sorted(json.loads(line)) for line in out.decode().splitlines()]),
 ]
 
 _MASKS = [
@@ -924,9 +946,10 @@ def _documented_differences():
 
 def _cleanup(argv0, env):
     for name in ("mx1", "mx2", "mx3", "mx4", "mx5", "mx6", "mx7", "mx8", "mx9", "mx10", "mx11",
-                 "mx12", "mx13", "mx14", "mx15"):
+                 "mx12", "mx13", "mx14", "mx15", "mx16"):
         subprocess.run([*argv0, "rm", "-f", "-v", name], env=env, capture_output=True)
     subprocess.run([*argv0, "rmi", "compat-img:1"], env=env, capture_output=True)
+    subprocess.run([*argv0, "rmi", "compat-ev:1"], env=env, capture_output=True)
     subprocess.run([*argv0, "volume", "rm", "compat-vol"], env=env, capture_output=True)
     for vol in ("compat-mvol", "compat-pvol", "compat-kvol"):
         subprocess.run([*argv0, "volume", "rm", vol], env=env, capture_output=True)

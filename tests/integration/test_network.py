@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 import uuid
 from pathlib import Path
 
@@ -1236,3 +1237,31 @@ def test_bip_and_default_address_pools_from_the_configuration(net, tmp_path):
     one_error(net("network", "create", "d"), "default-address-pools", "31")
     assert net.net("bridge")["IPAM"]["Config"][0]["Subnet"] == "172.31.6.0/24"
     net.ok("network", "rm", "a", "b")
+
+
+def test_network_events(net):
+    """Docker's network events: create, connect, disconnect, destroy, with
+    the network's id, its name, type bridge and the container's id."""
+    nid = net.ok("network", "create", "--subnet", "10.27.0.0/24", "evnet").strip()
+    cid = net.ok("run", "-d", "--name", "evc", "busybox", "sleep", "100").strip()
+    net.ok("network", "connect", "evnet", "evc")
+    net.ok("network", "disconnect", "evnet", "evc")
+    net.ok("rm", "-f", "evc")
+    net.ok("network", "rm", "evnet")
+    time.sleep(1.1)  # --until 0s: whole seconds, as Docker's
+    out = net.ok("events", "--since", "1m", "--until", "0s", "--filter", "type=network",
+                 "--format", "{{json .}}")
+    evs = [json.loads(line) for line in out.splitlines()]
+    assert [e["Action"] for e in evs] == ["create", "connect", "disconnect", "destroy"], out
+    for e in evs:
+        assert e["Type"] == "network" and e["Actor"]["ID"] == nid and e["scope"] == "local"
+        attrs = e["Actor"]["Attributes"]
+        assert attrs["name"] == "evnet" and attrs["type"] == "bridge"
+        assert attrs.get("container") == (cid if e["Action"] in ("connect", "disconnect")
+                                          else None)
+        assert sorted(e) == ["Action", "Actor", "Type", "scope", "time", "timeNano"]
+    # a failed removal (no such network) is no event
+    assert net("network", "rm", "evnet").returncode != 0
+    out = net.ok("events", "--since", "1m", "--until", "0s", "--filter", "network=evnet",
+                 "--filter", "event=destroy", "--format", "{{.Action}}")
+    assert out.split() == ["destroy"]

@@ -7,6 +7,7 @@ created)."""
 import json
 import os
 import socket
+import time
 
 import pytest
 
@@ -214,3 +215,62 @@ def test_exec_detach_keys(engine):
         res = engine("exec", "--detach-keys", bad, "ex", "true")
         assert res.returncode == 125 and "--detach-keys" in res.stderr, (bad, res.stderr)
     engine.ok("rm", "-f", "ex")
+
+
+# --------------------------------------------------------------------------
+# image and exec events
+
+
+def _events(engine, *filters):
+    # --until 0s is now in whole seconds (Docker's GetTimestamp): this
+    # second's events come once it has passed
+    time.sleep(1.1)
+    args = ["events", "--since", "10m", "--until", "0s"]
+    for f in filters:
+        args += ["--filter", f]
+    out = engine.ok(*args, "--format", "{{json .}}")
+    return [json.loads(line) for line in out.splitlines()]
+
+
+def test_image_events(engine, tmp_path):
+    img = json.loads(engine.ok("image", "inspect", "busybox"))[0]
+    iid = img["Id"]
+    engine.ok("tag", "busybox", "p5ev:1")
+    engine.ok("rmi", "p5ev:1")
+    arch = tmp_path / "b.tar"
+    engine.ok("save", "-o", arch, "busybox")
+    engine.ok("load", "-i", arch)
+    engine.ok("run", "--name", "cm", "busybox", "touch", "/x")
+    cm_id = engine.ok("commit", "cm", "p5ev:2").strip()
+    engine.ok("rmi", "p5ev:2")
+    engine.ok("rm", "cm")
+    assert engine("tag", "nosuch-p5", "p5ev:3").returncode != 0  # no event
+    evs = _events(engine, "type=image")
+    seen = [(e["Action"], e["Actor"]["ID"], e["Actor"]["Attributes"]["name"]) for e in evs
+            if e["Action"] != "pull"]
+    want = [("tag", iid, "p5ev:1"), ("untag", iid, iid), ("save", iid, iid),
+            ("load", iid, iid), ("tag", cm_id, "p5ev:2"), ("untag", cm_id, cm_id),
+            ("delete", cm_id, cm_id)]
+    assert seen[-len(want):] == want, seen
+    for e in evs:
+        assert e["Type"] == "image" and e["status"] == e["Action"]
+        assert e["id"] == e["Actor"]["ID"] and "from" not in e
+    # the event filter and the image filter select them
+    assert [e["Action"] for e in _events(engine, "type=image", "event=delete")][-1:] == ["delete"]
+
+
+def test_exec_events(engine):
+    engine.ok("run", "-d", "--name", "ev", "busybox", "sleep", "100")
+    assert engine("exec", "ev", "sh", "-c", "exit 3").returncode == 3
+    engine.ok("exec", "-d", "ev", "sleep", "1")
+    evs = [e for e in _events(engine, "container=ev") if e["Action"].startswith("exec_")]
+    acts = [e["Action"] for e in evs]
+    assert acts == ["exec_create: sh -c exit 3", "exec_start: sh -c exit 3", "exec_die",
+                    "exec_create: sleep 1", "exec_start: sleep 1"], acts
+    ids = {e["Actor"]["Attributes"]["execID"] for e in evs[:3]}
+    assert len(ids) == 1 and len(ids.pop()) == 64
+    assert evs[2]["Actor"]["Attributes"]["exitCode"] == "3"
+    assert evs[2]["Actor"]["Attributes"]["name"] == "ev"
+    # `event=exec_create` matches the action's part before the colon, as Docker's
+    got = [e["Action"] for e in _events(engine, "container=ev", "event=exec_create")]
+    assert got == ["exec_create: sh -c exit 3", "exec_create: sleep 1"]
