@@ -175,6 +175,8 @@ static int parse_run(const char *cmd, const char *summary, int argc, char **argv
              "time between health checks (default 30s)"},
             {"health-timeout", 0, VS_OPT_DURATION, &f->health_timeout, "DURATION",
              "time a health check may run before it is killed (default 30s)"},
+            {"health-start-interval", 0, VS_OPT_DURATION, &f->health_start_interval, "DURATION",
+             "time between health checks during the start period (default: --health-interval)"},
             {"health-start-period", 0, VS_OPT_DURATION, &f->health_start_period, "DURATION",
              "time before failures count against --health-retries (default 0s)"},
             {"health-retries", 0, VS_OPT_INT, &f->health_retries, "N",

@@ -335,14 +335,16 @@ static bool ctr_exists(void *ud, const char *id)
         return vs_path_exists(p);
 }
 
-int vs_cmd_network_prune(bool networks, char ***removed, vs_error **err)
+int vs_cmd_network_prune(bool networks, const struct vs_prune_filter *f, char ***removed,
+                         vs_error **err)
 {
         _cleanup_free_ char *db = xasprintf("%s/networks/networks.json", data_root());
         if (!vs_path_exists(db)) {
                 *removed = xcalloc(1, sizeof(char *));
                 return 0;
         }
-        return vs_net_prune(data_root(), ctr_exists, (void *) data_root(), networks, removed, err);
+        return vs_net_prune(data_root(), ctr_exists, (void *) data_root(), networks,
+                            f ? vs_prune_filter_match : NULL, (void *) f, removed, err);
 }
 
 int cmd_network_prune(int argc, char **argv)
@@ -363,7 +365,7 @@ int cmd_network_prune(int argc, char **argv)
                 return vs_usage_error("network prune", "unexpected argument '%s'", argv[first]);
         _cleanup_error_ vs_error *err = NULL;
         _cleanup_strv_ char **removed = NULL;
-        if (vs_cmd_network_prune(true, &removed, &err) < 0)
+        if (vs_cmd_network_prune(true, NULL, &removed, &err) < 0)
                 return vs_report_error(&err);
         if (removed[0]) {
                 printf("Deleted Networks:\n");

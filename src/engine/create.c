@@ -1190,7 +1190,7 @@ static int build_healthcheck(const struct vs_run_flags *f, const struct vs_image
         if (ihc && json_object_is_type(ihc, json_type_object))
                 json_object_deep_copy(ihc, &hc, NULL);
         bool flags = f->health_cmd || f->health_interval || f->health_timeout ||
-                     f->health_start_period || f->health_retries;
+                     f->health_start_period || f->health_retries || f->health_start_interval;
         if (hc == NULL && !flags && !f->no_healthcheck)
                 return 0;
         if (hc == NULL)
@@ -1212,6 +1212,7 @@ static int build_healthcheck(const struct vs_run_flags *f, const struct vs_image
         } nums[] = {{"Interval", f->health_interval},
                     {"Timeout", f->health_timeout},
                     {"StartPeriod", f->health_start_period},
+                    {"StartInterval", f->health_start_interval},
                     {"Retries", f->health_retries}};
         for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
                 if (nums[i].v)

@@ -57,6 +57,7 @@ struct vs_run_flags {
          * image's), --no-healthcheck. */
         const char *health_cmd;
         int64_t health_interval, health_timeout, health_start_period;
+        int64_t health_start_interval; /* --health-start-interval (Docker 25) */
         int health_retries;
         bool no_healthcheck;
         const char *ipc, *pid, *uts; /* --ipc, --pid, --uts (src/engine/nsmode.c) */

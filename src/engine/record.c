@@ -346,6 +346,7 @@ static const struct field fields[] = {
     CHC("Interval", F_INT, health_interval),
     CHC("Timeout", F_INT, health_timeout),
     CHC("StartPeriod", F_INT, health_start_period),
+    CHC("StartInterval", F_INT, health_start_interval),
     CHC("Retries", F_INT, health_retries),
     HF("NetworkMode", F_STR, network_mode),
     HF("IPv4Address", F_STR, ipv4_address),

@@ -42,6 +42,7 @@ struct vs_ctr_config {
          * none), durations in ns (0: Docker's default), Retries (0: 3). */
         char **health_test;
         int64_t health_interval, health_timeout, health_start_period, health_retries;
+        int64_t health_start_interval; /* StartInterval (Docker 25) */
 };
 
 /* The fields of Docker's HostConfig that the engine reads, typed. The JSON

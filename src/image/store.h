@@ -373,8 +373,11 @@ struct vs_prune_report {
 };
 /* Removes untagged images (all unused images when all) that no container
  * uses, then (when sweep) every blob and layer no image references. */
-int vs_store_prune(struct vs_store *s, bool all, bool sweep, FILE *out,
-                   struct vs_prune_report *report, vs_error **err);
+/* match (NULL: every image): whether an image (its config's created and
+ * config.Labels) may go (system prune --filter). */
+int vs_store_prune(struct vs_store *s, bool all, bool sweep,
+                   bool (*match)(void *arg, const char *created, json_object *labels),
+                   void *match_arg, FILE *out, struct vs_prune_report *report, vs_error **err);
 /* Verifies digests and references; prints one line per problem on out.
  * Returns the number of problems, or -1 when the check itself failed. */
 int vs_store_check(struct vs_store *s, FILE *out, vs_error **err);

@@ -893,6 +893,17 @@ MATRIX = [
                            "container=mx16", "--filter", "event=exec_die", "--format",
                            "{{json .Actor.Attributes}}"],
      lambda out: [sorted(json.loads(line)) for line in out.decode().splitlines()]),
+    # system prune: the question, --filter
+    ("prune-ask-ctr", ["create", "--name", "mx17", "--label", "compat-prune=1", "busybox",
+                       "true"]),
+    ("prune-answer-no", ["system", "prune"], None, b"n\n"),
+    ("prune-ask-kept", ["ps", "-a", "--filter", "name=mx17", "--format", "{{.Names}}"]),
+    ("prune-filter-label", ["system", "prune", "-f", "--filter", "label=compat-prune=1"],
+     lambda out: [line for line in out.decode().splitlines() if line.endswith(":")]),
+    ("prune-filter-gone", ["ps", "-a", "--filter", "name=mx17", "--format", "{{.Names}}"]),
+    ("prune-filter-bad", ["system", "prune", "-f", "--filter", "bogus=1"]),
+    ("prune-filter-until-volumes", ["system", "prune", "-f", "--volumes", "--filter",
+                                    "until=1h"]),
 ]
 
 _MASKS = [
@@ -946,7 +957,7 @@ def _documented_differences():
 
 def _cleanup(argv0, env):
     for name in ("mx1", "mx2", "mx3", "mx4", "mx5", "mx6", "mx7", "mx8", "mx9", "mx10", "mx11",
-                 "mx12", "mx13", "mx14", "mx15", "mx16"):
+                 "mx12", "mx13", "mx14", "mx15", "mx16", "mx17"):
         subprocess.run([*argv0, "rm", "-f", "-v", name], env=env, capture_output=True)
     subprocess.run([*argv0, "rmi", "compat-img:1"], env=env, capture_output=True)
     subprocess.run([*argv0, "rmi", "compat-ev:1"], env=env, capture_output=True)

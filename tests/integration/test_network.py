@@ -1265,3 +1265,15 @@ def test_network_events(net):
     out = net.ok("events", "--since", "1m", "--until", "0s", "--filter", "network=evnet",
                  "--filter", "event=destroy", "--format", "{{.Action}}")
     assert out.split() == ["destroy"]
+
+
+def test_system_prune_filters_networks(net):
+    net.ok("network", "create", "--subnet", "10.28.0.0/24", "--label", "tier=x", "n1")
+    net.ok("network", "create", "--subnet", "10.28.1.0/24", "n2")
+    out = net.ok("system", "prune", "-f", "--filter", "label=tier=x")
+    assert "Deleted Networks:\nn1\n" in out, out
+    names = net.ok("network", "ls", "--format", "{{.Name}}").split()
+    assert "n1" not in names and "n2" in names
+    out = net.ok("system", "prune", "-f", "--filter", "until=2000-01-01T00:00:00Z")
+    assert "n2" in net.ok("network", "ls", "--format", "{{.Name}}").split(), out
+    net.ok("network", "rm", "n2")

@@ -274,3 +274,115 @@ def test_exec_events(engine):
     # `event=exec_create` matches the action's part before the colon, as Docker's
     got = [e["Action"] for e in _events(engine, "container=ev", "event=exec_create")]
     assert got == ["exec_create: sh -c exit 3", "exec_create: sleep 1"]
+
+
+# --------------------------------------------------------------------------
+# system prune: the question, --filter
+
+
+@pytest.fixture
+def own(vessel_bin, tmp_path):
+    """An engine on a data root of its own: prune removes everything there."""
+    eng = Engine(vessel_bin, tmp_path / "data", tmp_path / "run", tmp_path)
+    yield eng
+    for cid in eng.records():
+        eng("rm", "-f", "-v", cid)
+    assert eng.records() == []
+    assert eng.runtime_entries() == []
+
+
+def _names(eng):
+    return sorted(eng.ok("ps", "-a", "--format", "{{.Names}}").split())
+
+
+def test_system_prune_asks(own):
+    own.ok("create", "--name", "s1", "busybox", "true")
+    res = own("system", "prune", input=b"n\n")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.startswith("WARNING! This will remove:\n  - all stopped containers\n")
+    assert res.stdout.rstrip().endswith("Are you sure you want to continue? [y/N]")
+    assert _names(own) == ["s1"]
+    res = own("system", "prune")  # no answer (end of input) is no
+    assert res.returncode == 0 and _names(own) == ["s1"]
+    res = own("system", "prune", input=b"y\n")
+    assert res.returncode == 0 and "Deleted Containers:" in res.stdout
+    assert _names(own) == []
+    res = own("image", "prune", "-a", input=b"n\n")
+    assert res.stdout.startswith("WARNING! This will remove all images without at least one "
+                                 "container associated to them.")
+    assert "busybox" in own.ok("images", "--format", "{{.Repository}}")
+
+
+def test_system_prune_filters(own):
+    own.ok("create", "--name", "old", "busybox", "true")
+    time.sleep(1.1)
+    mid = int(time.time())
+    time.sleep(1.1)
+    own.ok("create", "--name", "new", "--label", "keep=1", "busybox", "true")
+    own.ok("create", "--name", "other", "--label", "keep=2", "busybox", "true")
+    out = own.ok("system", "prune", "-f", "--filter", f"until={mid}")
+    assert _names(own) == ["new", "other"], out
+    own.ok("system", "prune", "-f", "--filter", "label!=keep=1")
+    assert _names(own) == ["new"]
+    own.ok("system", "prune", "-f", "--filter", "label=keep=2")
+    assert _names(own) == ["new"]
+    own.ok("system", "prune", "-f", "--filter", "label=keep")
+    assert _names(own) == []
+    # volumes by label (until is refused with --volumes, as Docker)
+    own.ok("volume", "create", "--label", "tier=a", "va")
+    own.ok("volume", "create", "vb")
+    own.ok("system", "prune", "-f", "--volumes", "--filter", "label=tier=a")
+    assert own.ok("volume", "ls", "-q").split() == ["vb"]
+    # a dangling image: kept by a label it lacks, removed without the filter
+    own.ok("run", "--name", "c", "busybox", "touch", "/f")
+    own.ok("commit", "c", "p5dang:1")
+    own.ok("rm", "c")
+    own.ok("tag", "busybox", "p5dang:1")  # the committed image loses its name
+    assert own.ok("images", "-q", "--filter", "dangling=true").strip()
+    own.ok("image", "prune", "-f", "--filter", "label=nosuch")
+    assert own.ok("images", "-q", "--filter", "dangling=true").strip()
+    own.ok("image", "prune", "-f")
+    assert own.ok("images", "-q", "--filter", "dangling=true").strip() == ""
+    own.ok("volume", "rm", "vb")
+
+
+def test_system_prune_filter_bad_input(own):
+    own.ok("create", "--name", "s1", "busybox", "true")
+    own.ok("volume", "create", "v1")
+    for args, want in ((["--filter", "bogus=1"], "invalid filter 'bogus'"),
+                       (["--filter", "until=yesterday"], "until='yesterday'"),
+                       (["--filter", "label"], "expected KEY=VALUE"),
+                       (["--volumes", "--filter", "until=1h"], "not supported with")):
+        res = own("system", "prune", "-f", *args)
+        assert res.returncode == 125, (args, res.stderr)
+        lines = res.stderr.strip().splitlines()
+        assert len(lines) == 1 and want in lines[0], (args, res.stderr)
+        assert _names(own) == ["s1"] and own.ok("volume", "ls", "-q").split() == ["v1"]
+    own.ok("volume", "rm", "v1")
+
+
+# --------------------------------------------------------------------------
+# --health-start-interval
+
+
+def test_health_start_interval(engine):
+    common = ["--health-cmd", "echo x >> /tmp/checks", "--health-interval", "1h",
+              "--health-start-period", "1h"]
+    engine.ok("run", "-d", "--name", "hs", *common, "--health-start-interval", "100ms",
+              "busybox", "sleep", "1000")
+    engine.ok("run", "-d", "--name", "hn", *common, "busybox", "sleep", "1000")
+    hc = engine.inspect("hs")["Config"]["Healthcheck"]
+    assert hc["StartInterval"] == 100_000_000 and hc["StartPeriod"] == 3600_000_000_000
+
+    def count(name):
+        res = engine("exec", name, "sh", "-c", "cat /tmp/checks 2>/dev/null | wc -l")
+        return int(res.stdout.strip() or 0)
+    helpers.wait_for(lambda: count("hs") >= 3, 20, what="checks every 100ms during the start")
+    assert engine.inspect("hs")["State"]["Health"]["Status"] == "healthy"
+    # without it the interval (1h) applies from the start: no check yet
+    assert count("hn") == 0
+    assert "StartInterval" not in engine.inspect("hn")["Config"]["Healthcheck"]
+    for bad in ("0s", "abc", "-1s"):  # the option parser's usage error (and its hint)
+        res = engine("run", "--rm", "--health-start-interval", bad, "busybox", "true")
+        assert res.returncode == 125 and "--health-start-interval" in res.stderr.splitlines()[0]
+    assert sorted(engine.records()) == sorted([engine.inspect(n)["Id"] for n in ("hs", "hn")])
