@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "engine/engine.h"
+#include "engine/rootless.h"
 #include "vm/vm.h"
 #include "util/cleanup.h"
 #include "util/xalloc.h"
@@ -107,6 +108,15 @@ int vs_engine_ns_check(struct vs_engine *e, const struct vs_run_flags *f, json_o
                                        "has its own kernel)",
                                        m->flag, mode);
                 _cleanup_free_ char *stored = NULL;
+                /* The runtime's kill of "every process" of a container
+                 * without a cgroup (rootless) is its pid namespace's: here,
+                 * the other container's too. */
+                if (is_container_mode(mode) && strcmp(m->ns, "pid") == 0 && vs_rootless())
+                        return vs_fail(err,
+                                       "--pid %s: not supported by the rootless engine (its "
+                                       "containers have no cgroup, so stopping this one would "
+                                       "stop the other's processes)",
+                                       mode);
                 if (m->container && is_container_mode(mode)) {
                         if (check_target(e, m, mode, &stored, err) < 0)
                                 return -1;
