@@ -24,16 +24,11 @@
 #include "engine/rootless.h"
 #include "vm/vm.h"
 #include "util/cleanup.h"
+#include "util/json.h"
 #include "util/xalloc.h"
 
 #define CONTAINER_PREFIX     "container:"
 #define CONTAINER_PREFIX_LEN 10
-
-static const char *hc_str(json_object *hc, const char *k)
-{
-        json_object *v = json_object_object_get(hc, k);
-        return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-}
 
 static bool is_container_mode(const char *mode)
 {
@@ -145,7 +140,7 @@ static json_object *find_ns(json_object *nss, const char *type, size_t *idx)
 {
         for (size_t i = 0; i < json_object_array_length(nss); i++) {
                 json_object *one = json_object_array_get_idx(nss, i);
-                const char *t = hc_str(one, "type");
+                const char *t = vs_json_str(one, "type");
                 if (t && strcmp(t, type) == 0) {
                         *idx = i;
                         return one;
@@ -160,7 +155,7 @@ static void apply_shm(json_object *spec, const char *ipc)
         json_object *mounts = json_object_object_get(spec, "mounts");
         for (size_t i = json_object_array_length(mounts); i-- > 0;) {
                 json_object *mo = json_object_array_get_idx(mounts, i);
-                const char *dst = hc_str(mo, "destination");
+                const char *dst = vs_json_str(mo, "destination");
                 if (dst == NULL || strcmp(dst, "/dev/shm") != 0)
                         continue;
                 if (strcmp(ipc, "none") == 0) {
