@@ -322,7 +322,7 @@ static int run_or_create(const char *cmd, bool run, int argc, char **argv)
         if (!run && vs_cmd_detach_keys_given()) {
                 free_flags(&f);
                 return vs_usage_error(cmd, "unrecognized option '--detach-keys' (a flag of run, "
-                                           "start and attach)");
+                                           "start, attach and exec)");
         }
         vs_error *err = NULL;
         _cleanup_engine_ struct vs_engine *e = NULL;
