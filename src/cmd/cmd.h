@@ -73,7 +73,9 @@ int vs_filter_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* network prune's work (src/cmd/network.c): stale endpoints, and when
  * networks the unused user networks; nothing when no network was ever
  * used under the data root. */
-int vs_cmd_network_prune(bool networks, char ***removed, vs_error **err);
+struct vs_prune_filter;
+int vs_cmd_network_prune(bool networks, const struct vs_prune_filter *f, char ***removed,
+                         vs_error **err);
 
 /* --format (src/cmd/format.c). A list: "table" (or NULL) is default_table
  * with header's titles, "table FMT" a table of FMT, "json" {{json .}}, any

@@ -32,12 +32,12 @@ int cmd_container_prune(int argc, char **argv)
         if (vs_cmd_open_engine(&e, &err) < 0)
                 return vs_report_error(&err);
         int status = 0;
-        bool any = vs_cmd_prune_containers(e, &status) > 0;
+        bool any = vs_cmd_prune_containers(e, NULL, &status) > 0;
         printf("%sTotal reclaimed space: 0B\n", any ? "\n" : "");
         return status;
 }
 
-int vs_cmd_prune_containers(struct vs_engine *e, int *status)
+int vs_cmd_prune_containers(struct vs_engine *e, const struct vs_prune_filter *f, int *status)
 {
         vs_error *err = NULL;
         struct vs_ctr **v = NULL;
@@ -52,6 +52,9 @@ int vs_cmd_prune_containers(struct vs_engine *e, int *status)
                 const char *st = v[i]->state.status;
                 if (strcmp(st, "exited") != 0 && strcmp(st, "created") != 0 &&
                     strcmp(st, "dead") != 0)
+                        continue;
+                if (f && !vs_prune_filter_match((void *) f, v[i]->created,
+                                                json_object_object_get(v[i]->config, "Labels")))
                         continue;
                 if (vs_engine_rm(e, v[i], false, false, &err) < 0) {
                         *status = vs_report_error(&err);

@@ -6,6 +6,7 @@
 #include "vm/vm.h"
 #include "oci/config.h"
 #include "runtime/container.h"
+#include "runtime/foreground.h"
 #include "util/cleanup.h"
 #include "util/exitcode.h"
 #include "util/strv.h"
@@ -95,6 +96,7 @@ int cmd_engine_exec(int argc, char **argv)
             {"user", 'u', VS_OPT_STRING, &x.user, "USER[:GROUP]", "user (name or uid) and group"},
             {"workdir", 'w', VS_OPT_CALLBACK, &x.workdir, "DIR", "working directory", set_workdir},
             {"privileged", 0, VS_OPT_BOOL, &x.privileged},
+            VS_DETACH_KEYS_OPTION,
             VS_OPT_TABLE_END,
         };
         struct vs_cmdline cl = {"exec", "[OPTIONS] CONTAINER COMMAND [ARG...]",
@@ -176,11 +178,32 @@ static int exec_in(const struct engine_exec_flags *x, int argc, char **argv)
                 dup2(devnull, STDOUT_FILENO);
                 dup2(devnull, STDERR_FILENO);
         }
-        struct vs_exec_opts o = {
-            .root = ct->runtime_root, .id = ct->id, .process = p, .detach = detach};
+        /* -it from a terminal: the detach keys leave the process running */
+        vs_cmd_use_detach_keys(e);
+        struct vs_detach_keys dk = {.keys = "\x10\x11", .n = 2};
+        if (e->detach_keys_len) {
+                memcpy(dk.keys, e->detach_keys, e->detach_keys_len);
+                dk.n = e->detach_keys_len;
+        }
+        struct vs_exec_opts o = {.root = ct->runtime_root,
+                                 .id = ct->id,
+                                 .process = p,
+                                 .detach = detach,
+                                 .detach_keys = tty && interactive ? &dk : NULL};
         int status = 0;
+        /* Docker's exec events: exec_create and exec_start name the
+         * command; exec_die its exit code (a process left running, -d or
+         * detached, has none: nothing watches it). */
+        _cleanup_free_ char *exec_id = vs_random_hex(32);
+        vs_exec_event(e, ct, "exec_create", exec_id, p->args, NULL);
+        vs_exec_event(e, ct, "exec_start", exec_id, p->args, NULL);
         int r = vmcfg ? vs_vm_exec(e, ct, vmcfg, p, interactive, detach, &status, &err)
                       : vs_container_exec(&o, &status, &err);
+        if (!detach && status != VS_FOREGROUND_DETACHED) {
+                char code[16];
+                snprintf(code, sizeof(code), "%d", r < 0 ? 126 : status);
+                vs_exec_event(e, ct, "exec_die", exec_id, NULL, code);
+        }
         if (saved_err >= 0) {
                 dup2(saved_err, STDERR_FILENO);
                 close(saved_err);
@@ -194,6 +217,10 @@ static int exec_in(const struct engine_exec_flags *x, int argc, char **argv)
                 int code = vs_exec_failure_code(err ? err->errno_ : 0) == 127 ? 127 : 126;
                 vs_report_error(&err);
                 return code;
+        }
+        if (status == VS_FOREGROUND_DETACHED) {
+                fprintf(stderr, "read escape sequence\n");
+                return 0;
         }
         rc = detach ? 0 : status;
         return rc;

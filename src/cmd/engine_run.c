@@ -7,10 +7,12 @@
 #include "vm/vm.h"
 #include "util/cleanup.h"
 #include "util/exitcode.h"
+#include "util/fs.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +47,7 @@ static void free_flags(struct vs_run_flags *f)
                            &f->mounts,
                            &f->log_opts,
                            &f->label_files,
+                           &f->attach,
                            &f->cmd};
         for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
                 strv_free(*lists[i]);
@@ -72,33 +75,6 @@ static int set_pull(const struct vs_option *o, const char *v, vs_error **err)
         return 0;
 }
 
-/* --detach-keys (run, start, attach): checked when given, set on the
- * engine before the session. */
-static const char *detach_keys_spec;
-
-static int set_detach_keys(const struct vs_option *o, const char *v, vs_error **err)
-{
-        (void) o;
-        char keys[VS_DETACH_KEYS_MAX];
-        size_t n;
-        if (*v && vs_parse_detach_keys(v, keys, &n, err) < 0)
-                return -1;
-        detach_keys_spec = *v ? v : NULL;
-        return 0;
-}
-
-static void use_detach_keys(struct vs_engine *e)
-{
-        if (detach_keys_spec)
-                vs_parse_detach_keys(detach_keys_spec, e->detach_keys, &e->detach_keys_len, NULL);
-}
-
-#define DETACH_KEYS_OPTION                                                                         \
-        {                                                                                          \
-                "detach-keys", 0, VS_OPT_CALLBACK, NULL, "KEYS",                                   \
-                    "keys that detach from the container (default ctrl-p,ctrl-q)", set_detach_keys \
-        }
-
 /* Returns 0 to go on, else exit status + 1. */
 static int parse_run(const char *cmd, const char *summary, int argc, char **argv,
                      struct vs_run_flags *f)
@@ -110,6 +86,11 @@ static int parse_run(const char *cmd, const char *summary, int argc, char **argv
              "keep stdin open (forwarded to the container)"},
             {"tty", 't', VS_OPT_BOOL, &f->tty, NULL, "allocate a pseudo-terminal"},
             {"rm", 0, VS_OPT_BOOL, &f->rm, NULL, "remove the container when it exits"},
+            {"attach", 'a', VS_OPT_LIST, &f->attach, "STREAM",
+             "attach only these streams: stdin, stdout, stderr (repeatable; default: stdout and "
+             "stderr, stdin with -i)"},
+            {"cidfile", 0, VS_OPT_STRING, &f->cidfile, "FILE",
+             "write the container's id to FILE (which must not exist)"},
             {"name", 0, VS_OPT_STRING, &f->name, "NAME",
              "name ([a-zA-Z0-9][a-zA-Z0-9_.-]*; default generated)"},
             {"env", 'e', VS_OPT_LIST, &f->env, "KEY[=VALUE]",
@@ -129,6 +110,13 @@ static int parse_run(const char *cmd, const char *summary, int argc, char **argv
              "run vessel's init as process 1: it reaps zombies and forwards signals"},
             {"hostname", 'h', VS_OPT_STRING, &f->hostname, "NAME",
              "hostname (default: the short id)"},
+            {"ipc", 0, VS_OPT_STRING, &f->ipc, "MODE",
+             "IPC namespace: private (default), shareable, none (no /dev/shm), host or "
+             "container:NAME (a shareable one)"},
+            {"pid", 0, VS_OPT_STRING, &f->pid, "MODE",
+             "PID namespace: host or container:NAME (default: its own)"},
+            {"uts", 0, VS_OPT_STRING, &f->uts, "MODE",
+             "UTS namespace: host (the host's hostname; default: its own)"},
             {"entrypoint", 0, VS_OPT_CALLBACK, f, "CMD",
              "override the image's entrypoint (\"\" clears it)", set_entrypoint},
             {"memory", 'm', VS_OPT_STRING, &f->memory, "SIZE", "memory limit (e.g. 64m)"},
@@ -187,6 +175,8 @@ static int parse_run(const char *cmd, const char *summary, int argc, char **argv
              "time between health checks (default 30s)"},
             {"health-timeout", 0, VS_OPT_DURATION, &f->health_timeout, "DURATION",
              "time a health check may run before it is killed (default 30s)"},
+            {"health-start-interval", 0, VS_OPT_DURATION, &f->health_start_interval, "DURATION",
+             "time between health checks during the start period (default: --health-interval)"},
             {"health-start-period", 0, VS_OPT_DURATION, &f->health_start_period, "DURATION",
              "time before failures count against --health-retries (default 0s)"},
             {"health-retries", 0, VS_OPT_INT, &f->health_retries, "N",
@@ -204,7 +194,7 @@ static int parse_run(const char *cmd, const char *summary, int argc, char **argv
             {"label", 'l', VS_OPT_LIST, &f->labels, "K[=V]", "set a label (repeatable)"},
             {"label-file", 0, VS_OPT_LIST, &f->label_files, "FILE",
              "read K=V label lines (# comments)"},
-            DETACH_KEYS_OPTION,
+            VS_DETACH_KEYS_OPTION,
             {"log-driver", 0, VS_OPT_STRING, &f->log_driver, "DRIVER",
              "json-file (default), local (json-file rotated 20m x 5) or none (no logs)"},
             {"log-opt", 0, VS_OPT_LIST, &f->log_opts, "K=V",
@@ -303,6 +293,21 @@ static int create_pulling(struct vs_engine *e, struct vs_run_flags *f, struct vs
         return vs_engine_create(e, f, c, err);
 }
 
+/* --cidfile: made before the container (Docker refuses a file that
+ * exists: another container may be using it), written after. */
+static int open_cidfile(const char *path, vs_error **err)
+{
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0 && errno == EEXIST)
+                return vs_fail(err,
+                               "--cidfile: container ID file %s exists: make sure the other "
+                               "container isn't running or delete it",
+                               path);
+        if (fd < 0)
+                return vs_fail_errno(err, "--cidfile: cannot create %s", path);
+        return fd;
+}
+
 static int run_or_create(const char *cmd, bool run, int argc, char **argv)
 {
         struct vs_run_flags f = {0};
@@ -314,19 +319,30 @@ static int run_or_create(const char *cmd, bool run, int argc, char **argv)
                 free_flags(&f);
                 return r - 1;
         }
-        if (!run && detach_keys_spec) {
+        if (!run && vs_cmd_detach_keys_given()) {
                 free_flags(&f);
                 return vs_usage_error(cmd, "unrecognized option '--detach-keys' (a flag of run, "
-                                           "start and attach)");
+                                           "start, attach and exec)");
         }
         vs_error *err = NULL;
         _cleanup_engine_ struct vs_engine *e = NULL;
         _cleanup_ctr_ struct vs_ctr *c = NULL;
-        if (vs_cmd_open_engine(&e, &err) < 0 || create_pulling(e, &f, &c, &err) < 0) {
+        _cleanup_close_ int cidfd = -1;
+        unsigned streams = 0;
+        if (vs_engine_attach_streams(&f, &streams, &err) < 0 ||
+            (f.cidfile && (cidfd = open_cidfile(f.cidfile, &err)) < 0) ||
+            vs_cmd_open_engine(&e, &err) < 0 || create_pulling(e, &f, &c, &err) < 0) {
+                if (cidfd >= 0)
+                        unlink(f.cidfile);
                 free_flags(&f);
                 return run_error(&err, false);
         }
-        use_detach_keys(e);
+        if (cidfd >= 0 && (vs_write_all(cidfd, c->id, strlen(c->id)) < 0 || fsync(cidfd) < 0))
+                vs_warn("--cidfile %s: cannot write the id: %m", f.cidfile);
+        vs_cmd_use_detach_keys(e);
+        e->attach_streams = streams & (VS_ATTACH_STDOUT | VS_ATTACH_STDERR);
+        if (e->attach_streams == 0)
+                e->attach_streams = VS_ATTACH_NONE;
         bool detach = f.detach, interactive = f.interactive, rm = f.rm;
         free_flags(&f);
         /* A VM needs QEMU and the guest kernel (built now if missing, with
@@ -379,7 +395,7 @@ int cmd_engine_start(int argc, char **argv)
         const struct vs_option opts[] = {
             {"attach", 'a', VS_OPT_BOOL, &attach, NULL, "attach to its output; exit with its code"},
             {"interactive", 'i', VS_OPT_BOOL, &interactive, NULL, "forward stdin (with -a)"},
-            DETACH_KEYS_OPTION,
+            VS_DETACH_KEYS_OPTION,
             VS_OPT_TABLE_END,
         };
         struct vs_cmdline cl = {"start", "[-a] [-i] CONTAINER...",
@@ -395,7 +411,7 @@ int cmd_engine_start(int argc, char **argv)
         _cleanup_engine_ struct vs_engine *e = NULL;
         if (vs_cmd_open_engine(&e, &err) < 0)
                 return vs_report_error(&err);
-        use_detach_keys(e);
+        vs_cmd_use_detach_keys(e);
         int status = 0;
         for (int i = first; i < argc; i++) {
                 _cleanup_ctr_ struct vs_ctr *ctr = NULL;
@@ -421,7 +437,7 @@ int cmd_engine_attach(int argc, char **argv)
         bool no_stdin = false;
         const struct vs_option opts[] = {
             {"no-stdin", 0, VS_OPT_BOOL, &no_stdin, NULL, "do not forward stdin"},
-            DETACH_KEYS_OPTION,
+            VS_DETACH_KEYS_OPTION,
             VS_OPT_TABLE_END,
         };
         struct vs_cmdline cl = {"attach", "[--no-stdin] [--detach-keys KEYS] CONTAINER",
@@ -438,7 +454,7 @@ int cmd_engine_attach(int argc, char **argv)
         _cleanup_ctr_ struct vs_ctr *ctr = NULL;
         if (vs_cmd_open_engine(&e, &err) < 0 || vs_ctr_resolve(e, argv[first], &ctr, &err) < 0)
                 return vs_report_error(&err);
-        use_detach_keys(e);
+        vs_cmd_use_detach_keys(e);
         vs_ctr_refresh(e, ctr);
         if (!vs_ctr_monitor_alive(ctr) || !ctr->state.running) {
                 vs_fail(&err, "container %s is not running", ctr->name);

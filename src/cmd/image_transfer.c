@@ -114,7 +114,16 @@ int cmd_save(int argc, char **argv)
         int r = output && strcmp(output, "-") != 0
                     ? save_to(s, argv + first, fmt, output, &err)
                     : vs_archive_save(s, argv + first, fmt, STDOUT_FILENO, &err);
-        return r < 0 ? vs_report_error(&err) : 0;
+        if (r < 0)
+                return vs_report_error(&err);
+        for (int i = first; i < argc; i++) { /* Docker's save event, per image */
+                struct vs_image *img = NULL;
+                if (vs_image_lookup(s, argv[i], &img, &err) == 0)
+                        vs_store_event(s, "save", img->id, img->id);
+                vs_image_free(img);
+                vs_error_free(&err);
+        }
+        return 0;
 }
 
 int cmd_import(int argc, char **argv)

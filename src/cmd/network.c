@@ -36,6 +36,25 @@ static int driver_opts(char **opts, struct vs_net_create_opts *o)
         return 0;
 }
 
+/* Docker's network event for network ref (a name or id): its id and
+ * name from the database (inspected before a removal). */
+static json_object *net_lookup(const char *ref)
+{
+        json_object *o = NULL;
+        _cleanup_error_ vs_error *err = NULL;
+        vs_net_inspect(data_root(), ref, &o, &err);
+        return o;
+}
+
+static void net_event(json_object *net, const char *action, const char *ctr_id)
+{
+        if (net == NULL)
+                return;
+        vs_network_event(data_root(), action,
+                         json_object_get_string(json_object_object_get(net, "Id")),
+                         json_object_get_string(json_object_object_get(net, "Name")), ctr_id);
+}
+
 int cmd_network_create(int argc, char **argv)
 {
         struct vs_net_create_opts o = {0};
@@ -88,6 +107,8 @@ int cmd_network_create(int argc, char **argv)
         _cleanup_free_ char *id = NULL;
         if (vs_net_create(data_root(), &o, &id, &err) < 0)
                 return vs_report_error(&err);
+        _cleanup_json_ json_object *net = net_lookup(id);
+        net_event(net, "create", NULL);
         printf("%s\n", id);
         return 0;
 }
@@ -296,10 +317,13 @@ int cmd_network_rm(int argc, char **argv)
         for (int i = first; i < argc; i++) {
                 _cleanup_error_ vs_error *err = NULL;
                 _cleanup_free_ char *name = NULL;
-                if (vs_net_rm(data_root(), argv[i], &name, &err) < 0)
+                _cleanup_json_ json_object *net = net_lookup(argv[i]);
+                if (vs_net_rm(data_root(), argv[i], &name, &err) < 0) {
                         status = vs_report_error(&err);
-                else
+                } else {
+                        net_event(net, "destroy", NULL);
                         printf("%s\n", argv[i]);
+                }
         }
         return status;
 }
@@ -311,14 +335,16 @@ static bool ctr_exists(void *ud, const char *id)
         return vs_path_exists(p);
 }
 
-int vs_cmd_network_prune(bool networks, char ***removed, vs_error **err)
+int vs_cmd_network_prune(bool networks, const struct vs_prune_filter *f, char ***removed,
+                         vs_error **err)
 {
         _cleanup_free_ char *db = xasprintf("%s/networks/networks.json", data_root());
         if (!vs_path_exists(db)) {
                 *removed = xcalloc(1, sizeof(char *));
                 return 0;
         }
-        return vs_net_prune(data_root(), ctr_exists, (void *) data_root(), networks, removed, err);
+        return vs_net_prune(data_root(), ctr_exists, (void *) data_root(), networks,
+                            f ? vs_prune_filter_match : NULL, (void *) f, removed, err);
 }
 
 int cmd_network_prune(int argc, char **argv)
@@ -339,7 +365,7 @@ int cmd_network_prune(int argc, char **argv)
                 return vs_usage_error("network prune", "unexpected argument '%s'", argv[first]);
         _cleanup_error_ vs_error *err = NULL;
         _cleanup_strv_ char **removed = NULL;
-        if (vs_cmd_network_prune(true, &removed, &err) < 0)
+        if (vs_cmd_network_prune(true, NULL, &removed, &err) < 0)
                 return vs_report_error(&err);
         if (removed[0]) {
                 printf("Deleted Networks:\n");
@@ -381,6 +407,10 @@ int cmd_network_connect(int argc, char **argv)
         int r = with_ctr(argv[i + 1], &e, &ct, &err);
         if (r == 0)
                 r = vs_engine_net_connect(e, ct, argv[i], ip, ip6, aliases, &err);
+        if (r == 0) {
+                _cleanup_json_ json_object *net = net_lookup(argv[i]);
+                net_event(net, "connect", ct->id);
+        }
         if (e)
                 vs_engine_close(e);
         return r < 0 ? vs_report_error(&err) : 0;
@@ -405,8 +435,11 @@ int cmd_network_disconnect(int argc, char **argv)
         struct vs_engine *e = NULL;
         _cleanup_ctr_ struct vs_ctr *ct = NULL;
         int r = with_ctr(argv[i + 1], &e, &ct, &err);
+        _cleanup_json_ json_object *net = r == 0 ? net_lookup(argv[i]) : NULL;
         if (r == 0)
                 r = vs_engine_net_disconnect(e, ct, argv[i], &err);
+        if (r == 0)
+                net_event(net, "disconnect", ct->id);
         if (e)
                 vs_engine_close(e);
         return r < 0 ? vs_report_error(&err) : 0;

@@ -36,6 +36,27 @@ static int set_platform(const struct vs_option *opt, const char *p, vs_error **e
         return 0;
 }
 
+/* Docker's pull event: Actor.ID the reference as given, with its tag
+ * ("busybox:latest"), name the repository ("busybox"). */
+static int pull_event(struct vs_store *s, const char *ref)
+{
+        _cleanup_free_ char *full = NULL;
+        vs_error *e = NULL;
+        if (vs_ref_normalize(ref, &full, &e) < 0) {
+                vs_error_free(&e);
+                full = xstrdup(ref);
+        }
+        _cleanup_free_ char *repo = xstrdup(full);
+        char *at = strchr(repo, '@'), *slash = strrchr(repo, '/');
+        char *colon = strrchr(slash ? slash : repo, ':');
+        if (at)
+                *at = '\0';
+        else if (colon)
+                *colon = '\0';
+        vs_store_event(s, "pull", full, repo);
+        return 0;
+}
+
 int vs_cmd_pull_image(struct vs_store *s, const char *ref, const struct vs_registry_opts *o,
                       FILE *out, vs_error **err)
 {
@@ -47,9 +68,9 @@ int vs_cmd_pull_image(struct vs_store *s, const char *ref, const struct vs_regis
         if (builtin || !vs_ref_is_remote(ref)) {
                 if (o->all_tags)
                         return vs_fail(err, "cannot pull %s: --all-tags is for registries", ref);
-                return vs_image_pull(s, ref, out, err);
+                return vs_image_pull(s, ref, out, err) < 0 ? -1 : pull_event(s, ref);
         }
-        return vs_registry_pull(s, ref, o, out, err);
+        return vs_registry_pull(s, ref, o, out, err) < 0 ? -1 : pull_event(s, ref);
 }
 
 bool vs_cmd_image_missing(const vs_error *err)
@@ -133,6 +154,7 @@ int cmd_push(int argc, char **argv)
         if (vs_cmd_open_store(&s, &err) < 0 ||
             vs_registry_push(s, argv[first], &o, stdout, &err) < 0)
                 return vs_report_error(&err);
+        vs_store_event(s, "push", argv[first], argv[first]);
         return 0;
 }
 

@@ -433,12 +433,12 @@ int cmd_volume_prune(int argc, char **argv)
         if (vs_cmd_open_engine(&e, &err) < 0)
                 return vs_report_error(&err);
         int status = 0;
-        bool any = vs_cmd_prune_volumes(e, &status) > 0;
+        bool any = vs_cmd_prune_volumes(e, NULL, &status) > 0;
         printf("%sTotal reclaimed space: 0B\n", any ? "\n" : "");
         return status;
 }
 
-int vs_cmd_prune_volumes(struct vs_engine *e, int *status)
+int vs_cmd_prune_volumes(struct vs_engine *e, const struct vs_prune_filter *f, int *status)
 {
         vs_error *err = NULL;
         _cleanup_close_ int lock = vs_names_lock(e, &err);
@@ -453,6 +453,12 @@ int vs_cmd_prune_volumes(struct vs_engine *e, int *status)
                 _cleanup_strv_ char **users = volume_users(e, names[i]);
                 if (users[0])
                         continue;
+                if (f) {
+                        _cleanup_json_ json_object *vol = volume_json(e, names[i]);
+                        if (!vs_prune_filter_match((void *) f, NULL,
+                                                   json_object_object_get(vol, "Labels")))
+                                continue;
+                }
                 if (volume_remove(e, names[i], false, &err) < 0) {
                         *status = vs_report_error(&err);
                         continue;

@@ -4,6 +4,7 @@
 #include "engine/engine.h"
 #include "vm/vm.h"
 #include "runtime/container.h"
+#include "runtime/terminal.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/xalloc.h"
@@ -163,38 +164,6 @@ int vs_parse_detach_keys(const char *spec, char *keys, size_t *len, vs_error **e
         return 0;
 }
 
-/* The detach keys (Docker's default: ctrl-p ctrl-q) in the bytes read from
- * a raw terminal: true when they were typed (buf keeps what came before
- * them). A prefix of the keys is held back (*matched of them) until the
- * next bytes tell; when they are not the rest, it goes on with them. */
-static bool detach_keys(const char *keys, size_t nkeys, char *buf, ssize_t *n, size_t *matched)
-{
-        char out[8192 + VS_DETACH_KEYS_MAX + 1];
-        ssize_t w = 0;
-        for (ssize_t i = 0; i < *n; i++) {
-                char ch = buf[i];
-                if (ch == keys[*matched]) {
-                        if (++*matched == nkeys) {
-                                memcpy(buf, out, (size_t) w);
-                                *n = w;
-                                *matched = 0;
-                                return true;
-                        }
-                        continue;
-                }
-                memcpy(out + w, keys, *matched);
-                w += (ssize_t) *matched;
-                *matched = 0;
-                if (ch == keys[0] && nkeys > 1)
-                        *matched = 1;
-                else
-                        out[w++] = ch;
-        }
-        memcpy(buf, out, (size_t) w);
-        *n = w;
-        return false;
-}
-
 int vs_attach_session(struct vs_engine *e, const struct vs_ctr *c, int fd, bool tty,
                       bool forward_stdin, int *exit_code, vs_error **err)
 {
@@ -255,7 +224,7 @@ int vs_attach_session(struct vs_engine *e, const struct vs_ctr *c, int fd, bool 
                 if (p[1].revents) {
                         char buf[8192];
                         ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
-                        if (n > 0 && raw && detach_keys(keys, nkeys, buf, &n, &matched)) {
+                        if (n > 0 && raw && vs_detach_keys_scan(keys, nkeys, buf, &n, &matched)) {
                                 /* the detach keys: leave it running */
                                 if (n > 0)
                                         vs_frame_write(fd, VS_FRAME_STDIN, buf, (size_t) n);
@@ -276,9 +245,12 @@ int vs_attach_session(struct vs_engine *e, const struct vs_ctr *c, int fd, bool 
                         int fr = vs_frame_read(fd, &type, &data, &n);
                         if (fr <= 0)
                                 break; /* the monitor hung up */
-                        if (type == VS_FRAME_STDOUT)
+                        unsigned shown = e && e->attach_streams
+                                             ? e->attach_streams
+                                             : VS_ATTACH_STDOUT | VS_ATTACH_STDERR;
+                        if (type == VS_FRAME_STDOUT && (shown & VS_ATTACH_STDOUT))
                                 vs_write_all(STDOUT_FILENO, data, n);
-                        else if (type == VS_FRAME_STDERR)
+                        else if (type == VS_FRAME_STDERR && (shown & VS_ATTACH_STDERR))
                                 vs_write_all(STDERR_FILENO, data, n);
                         bool done = type == VS_FRAME_EXIT;
                         if (done)

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -988,6 +989,10 @@ static int build_host_config(struct vs_engine *e, const struct vs_run_flags *f, 
                 ? vs_vm_net_check(f->network, f->ip, f->publish, hc, err) < 0
                 : vs_engine_net_check(e, f, hc, err) < 0)
                 return -1;
+        if (vs_engine_ns_check(e, f, hc, err) < 0)
+                return -1;
+        if (f->cidfile)
+                json_object_object_add(hc, "ContainerIDFile", json_object_new_string(f->cidfile));
 
         _cleanup_free_ char *policy = NULL;
         int max_retries = 0;
@@ -1039,6 +1044,30 @@ static int build_host_config(struct vs_engine *e, const struct vs_run_flags *f, 
         return parse_resources(f, hc, err);
 }
 
+int vs_engine_attach_streams(const struct vs_run_flags *f, unsigned *mask, vs_error **err)
+{
+        static const char *const names[] = {"stdin", "stdout", "stderr"};
+        *mask = 0;
+        for (size_t i = 0; f->attach && f->attach[i]; i++) {
+                size_t k = 0;
+                while (k < 3 && strcasecmp(f->attach[i], names[k]) != 0)
+                        k++;
+                if (k == 3)
+                        return vs_fail(err, "-a: invalid stream '%s' (stdin, stdout or stderr)",
+                                       f->attach[i]);
+                *mask |= 1u << k;
+        }
+        if (f->attach && f->detach)
+                return vs_fail(err, "conflicting options: -a and -d");
+        if (f->detach)
+                return *mask = 0, 0;
+        if (f->attach == NULL)
+                *mask = VS_ATTACH_STDOUT | VS_ATTACH_STDERR;
+        if (f->interactive)
+                *mask |= VS_ATTACH_STDIN;
+        return 0;
+}
+
 static void add_strv_or_null(json_object *o, const char *k, char *const *v)
 {
         json_object_object_add(o, k, v ? strv_json(v) : NULL);
@@ -1069,10 +1098,15 @@ static int build_config(const struct vs_run_flags *f, const struct vs_image *img
         const char *user = f->user ? f->user : (ic->user ? ic->user : "");
         json_object_object_add(cfg, "User", json_object_new_string(user));
         bool attached = !f->detach;
+        unsigned streams = 0;
+        if (vs_engine_attach_streams(f, &streams, err) < 0)
+                return -1;
         json_object_object_add(cfg, "AttachStdin",
-                               json_object_new_boolean(attached && f->interactive));
-        json_object_object_add(cfg, "AttachStdout", json_object_new_boolean(attached));
-        json_object_object_add(cfg, "AttachStderr", json_object_new_boolean(attached));
+                               json_object_new_boolean(streams & VS_ATTACH_STDIN));
+        json_object_object_add(cfg, "AttachStdout",
+                               json_object_new_boolean(streams & VS_ATTACH_STDOUT));
+        json_object_object_add(cfg, "AttachStderr",
+                               json_object_new_boolean(streams & VS_ATTACH_STDERR));
         json_object_object_add(cfg, "Tty", json_object_new_boolean(f->tty));
         json_object_object_add(cfg, "OpenStdin", json_object_new_boolean(f->interactive));
         json_object_object_add(cfg, "StdinOnce",
@@ -1154,7 +1188,7 @@ static int build_healthcheck(const struct vs_run_flags *f, const struct vs_image
         if (ihc && json_object_is_type(ihc, json_type_object))
                 json_object_deep_copy(ihc, &hc, NULL);
         bool flags = f->health_cmd || f->health_interval || f->health_timeout ||
-                     f->health_start_period || f->health_retries;
+                     f->health_start_period || f->health_retries || f->health_start_interval;
         if (hc == NULL && !flags && !f->no_healthcheck)
                 return 0;
         if (hc == NULL)
@@ -1176,6 +1210,7 @@ static int build_healthcheck(const struct vs_run_flags *f, const struct vs_image
         } nums[] = {{"Interval", f->health_interval},
                     {"Timeout", f->health_timeout},
                     {"StartPeriod", f->health_start_period},
+                    {"StartInterval", f->health_start_interval},
                     {"Retries", f->health_retries}};
         for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
                 if (nums[i].v)

@@ -57,9 +57,21 @@ struct vs_run_flags {
          * image's), --no-healthcheck. */
         const char *health_cmd;
         int64_t health_interval, health_timeout, health_start_period;
+        int64_t health_start_interval; /* --health-start-interval (Docker 25) */
         int health_retries;
         bool no_healthcheck;
+        const char *ipc, *pid, *uts; /* --ipc, --pid, --uts (src/engine/nsmode.c) */
+        const char *cidfile;         /* --cidfile: HostConfig.ContainerIDFile */
+        char **attach;               /* -a stdin|stdout|stderr: Config.AttachStd* */
 };
+
+/* -a (and -i, -d): the streams a foreground run attaches, VS_ATTACH_* bits
+ * (Docker's default: stdout and stderr; stdin with -i; none with -d). */
+#define VS_ATTACH_STDIN  1u
+#define VS_ATTACH_STDOUT 2u
+#define VS_ATTACH_STDERR 4u
+#define VS_ATTACH_NONE   8u /* vs_engine.attach_streams: neither output */
+int vs_engine_attach_streams(const struct vs_run_flags *f, unsigned *mask, vs_error **err);
 
 /* Validates the flags, merges the image config, claims the name and writes
  * the record (state "created"). */

@@ -38,6 +38,9 @@ struct vs_engine {
         /* An attach session's detach keys (--detach-keys); none: ctrl-p ctrl-q. */
         char detach_keys[16];
         size_t detach_keys_len;
+        /* The streams an attach session shows (VS_ATTACH_STDOUT|STDERR
+         * bits, -a); 0: both. */
+        unsigned attach_streams;
 };
 
 #define VS_ENGINE_DEFAULT_DATA_ROOT    "/var/lib/vessel"

@@ -111,8 +111,10 @@ void vs_event_log(const char *data_root, const char *type, const char *action, c
                                    ev, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
-void vs_ctr_event(struct vs_engine *e, const struct vs_ctr *c, const char *action, const char *key,
-                  const char *value)
+/* A container's event: Docker's attributes (the labels, image, name),
+ * then those of extra (taken over; may be NULL). */
+static void ctr_event_attrs(struct vs_engine *e, const struct vs_ctr *c, const char *action,
+                            json_object *extra)
 {
         json_object *attrs = json_object_new_object();
         json_object *labels = c->config ? json_object_object_get(c->config, "Labels") : NULL;
@@ -125,8 +127,62 @@ void vs_ctr_event(struct vs_engine *e, const struct vs_ctr *c, const char *actio
         }
         const char *image =
             json_object_get_string(c->config ? json_object_object_get(c->config, "Image") : NULL);
-        vs_event_log(e->data_root, "container", action, c->id, attrs, "image",
-                     image ? image : c->image_name, "name", c->name, key, value, NULL);
+        image = image ? image : c->image_name;
+        if (image)
+                json_object_object_add(attrs, "image", json_object_new_string(image));
+        if (c->name)
+                json_object_object_add(attrs, "name", json_object_new_string(c->name));
+        if (extra) {
+                json_object_object_foreach(extra, k, v)
+                {
+                        json_object_object_add(attrs, k, json_object_get(v));
+                }
+                json_object_put(extra);
+        }
+        vs_event_log(e->data_root, "container", action, c->id, attrs, NULL);
+}
+
+void vs_ctr_event(struct vs_engine *e, const struct vs_ctr *c, const char *action, const char *key,
+                  const char *value)
+{
+        json_object *extra = NULL;
+        if (key && value) {
+                extra = json_object_new_object();
+                json_object_object_add(extra, key, json_object_new_string(value));
+        }
+        ctr_event_attrs(e, c, action, extra);
+}
+
+void vs_image_event(void *data_root, const char *action, const char *id, const char *name)
+{
+        vs_event_log(data_root, "image", action, id, NULL, "name", name, NULL);
+}
+
+void vs_network_event(const char *data_root, const char *action, const char *id, const char *name,
+                      const char *container)
+{
+        vs_event_log(data_root, "network", action, id, NULL, "container", container, "name", name,
+                     "type", "bridge", NULL);
+}
+
+void vs_exec_event(struct vs_engine *e, const struct vs_ctr *c, const char *action,
+                   const char *exec_id, char *const *argv, const char *exit_code)
+{
+        _cleanup_free_ char *full = NULL;
+        if (argv) {
+                size_t len = strlen(action) + 2;
+                for (size_t i = 0; argv[i]; i++)
+                        len += strlen(argv[i]) + 1;
+                full = xmalloc(len);
+                char *p = full + sprintf(full, "%s:", action);
+                for (size_t i = 0; argv[i]; i++)
+                        p += sprintf(p, " %s", argv[i]);
+        }
+        json_object *attrs = json_object_new_object();
+        json_object_object_add(attrs, "execID", json_object_new_string(exec_id));
+        if (exit_code)
+                json_object_object_add(attrs, "exitCode", json_object_new_string(exit_code));
+        ctr_event_attrs(e, c, full ? full : action, attrs);
 }
 
 /* Reading. */

@@ -32,6 +32,20 @@ void vs_event_log(const char *data_root, const char *type, const char *action, c
 void vs_ctr_event(struct vs_engine *e, const struct vs_ctr *c, const char *action, const char *key,
                   const char *value);
 
+/* An image event (the store's event hook, image.h: arg is the data root):
+ * Docker's Type image, Actor.ID id, attribute name. */
+void vs_image_event(void *data_root, const char *action, const char *id, const char *name);
+/* A network event: Docker's Type network, Actor.ID the network's id,
+ * attributes name, type (the driver) and, for connect and disconnect,
+ * container (its id). */
+void vs_network_event(const char *data_root, const char *action, const char *id, const char *name,
+                      const char *container);
+/* exec_create, exec_start (Docker's action names carry the command:
+ * "exec_start: sh -c ...") and exec_die (exitCode) of container c, with
+ * the attribute execID. */
+void vs_exec_event(struct vs_engine *e, const struct vs_ctr *c, const char *action,
+                   const char *exec_id, char *const *argv, const char *exit_code);
+
 /* Reading (`vessel events`). One event at a time, in the order written. */
 struct vs_events_reader {
         char *path, *old_path; /* events.log, events.log.1 */

@@ -96,6 +96,15 @@ static void health_update(struct vs_engine *e, struct vs_ctr **c, health_edit ed
         }
 }
 
+/* The wait before the next check: --health-start-interval while the start
+ * period lasts (when given), else the interval. */
+static int64_t next_interval(const struct vs_health *h, int64_t now)
+{
+        if (h->start_interval_ms > 0 && now - h->started_ms < h->start_period_ms)
+                return h->start_interval_ms;
+        return h->interval_ms;
+}
+
 static void edit_start(json_object *h, void *arg)
 {
         (void) arg;
@@ -117,13 +126,15 @@ void vs_health_start(struct vs_health *h, struct vs_engine *e, struct vs_ctr **c
         h->interval_ms = cfg->health_interval > 0 ? cfg->health_interval / 1000000 : 0;
         h->timeout_ms = cfg->health_timeout > 0 ? cfg->health_timeout / 1000000 : 0;
         h->start_period_ms = cfg->health_start_period > 0 ? cfg->health_start_period / 1000000 : 0;
+        h->start_interval_ms =
+            cfg->health_start_interval > 0 ? cfg->health_start_interval / 1000000 : 0;
         if (h->interval_ms <= 0)
                 h->interval_ms = HEALTH_DEFAULT_MS;
         if (h->timeout_ms <= 0)
                 h->timeout_ms = HEALTH_DEFAULT_MS;
         h->retries = cfg->health_retries > 0 ? (int) cfg->health_retries : HEALTH_DEFAULT_RETR;
         h->started_ms = mono_ms();
-        h->next_ms = h->started_ms + h->interval_ms;
+        h->next_ms = h->started_ms + next_interval(h, h->started_ms);
         health_update(e, c, edit_start, NULL);
 }
 
@@ -300,7 +311,7 @@ void vs_health_tick(struct vs_health *h, struct vs_engine *e, struct vs_ctr **c)
         int rp[2];
         if (pipe2(rp, O_CLOEXEC) < 0) {
                 vs_warn("health check: cannot create a pipe: %m");
-                h->next_ms = now + h->interval_ms;
+                h->next_ms = now + next_interval(h, now);
                 return;
         }
         pid_t monitor = getpid();
@@ -314,7 +325,7 @@ void vs_health_tick(struct vs_health *h, struct vs_engine *e, struct vs_ctr **c)
         if (pid < 0) {
                 vs_warn("health check: cannot fork: %m");
                 close(rp[0]);
-                h->next_ms = now + h->interval_ms;
+                h->next_ms = now + next_interval(h, now);
                 return;
         }
         fcntl(rp[0], F_SETFL, O_NONBLOCK);
@@ -394,7 +405,7 @@ bool vs_health_reaped(struct vs_health *h, struct vs_engine *e, struct vs_ctr **
         }
         if (record)
                 record_result(h, e, c, buf, n);
-        h->next_ms = mono_ms() + h->interval_ms;
+        h->next_ms = mono_ms() + next_interval(h, mono_ms());
         return true;
 }
 

@@ -15,6 +15,7 @@ struct vs_ctr;
 struct vs_health {
         char **argv; /* NULL: no health check */
         int64_t interval_ms, timeout_ms, start_period_ms;
+        int64_t start_interval_ms; /* 0: interval_ms during the start period too */
         int retries;
         int64_t started_ms, next_ms; /* CLOCK_MONOTONIC */
         pid_t helper;                /* the running check's helper, 0: none */

@@ -92,6 +92,18 @@ char *vs_engine_ports_text(struct vs_engine *e, const struct vs_ctr *c);
 int vs_engine_net_joined(struct vs_engine *e, const struct vs_ctr *c, char **nspath, char **dir,
                          char **hostname, vs_error **err);
 
+/* --ipc, --pid, --uts (src/engine/nsmode.c): validated into HostConfig's
+ * IpcMode, PidMode and UTSMode (a container: target must exist and run). */
+int vs_engine_ns_check(struct vs_engine *e, const struct vs_run_flags *f, json_object *hc,
+                       vs_error **err);
+/* Applies c's modes to an OCI spec: host drops the namespace, container:
+ * joins the other's init's by path (an error when it does not run), the
+ * IPC mode shapes /dev/shm. */
+int vs_engine_ns_apply(struct vs_engine *e, const struct vs_ctr *c, json_object *spec,
+                       vs_error **err);
+/* --uts host: 1 and the host's name in *out (caller frees), else 0. */
+int vs_engine_uts_hostname(const struct vs_ctr *c, char **out);
+
 /* The monitor (src/engine/monitor.c): returns the process exit status. */
 struct vs_monitor_opts {
         const char *id;

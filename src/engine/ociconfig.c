@@ -786,11 +786,13 @@ int vs_engine_oci_config(struct vs_engine *e, const struct vs_ctr *c, int rootfd
         const char *net = hc->network_mode;
         bool host_net = net && strcmp(net, "host") == 0;
         const char *hostname = cfg->hostname;
-        _cleanup_free_ char *join_ns = NULL, *join_dir = NULL, *join_hn = NULL;
+        _cleanup_free_ char *join_ns = NULL, *join_dir = NULL, *join_hn = NULL, *host_hn = NULL;
         if (vs_engine_net_joined(e, c, &join_ns, &join_dir, &join_hn, err) < 0)
                 return -1;
         if (join_hn && *join_hn)
                 hostname = join_hn;
+        if (vs_engine_uts_hostname(c, &host_hn) > 0)
+                hostname = host_hn;
         if (hostname == NULL || *hostname == '\0')
                 hostname = "vessel";
 
@@ -885,6 +887,8 @@ int vs_engine_oci_config(struct vs_engine *e, const struct vs_ctr *c, int rootfd
                         json_object_object_add(one, "path", json_object_new_string(join_ns));
         }
         if (add_userns(c->host_config, linux_, err) < 0)
+                return -1;
+        if (vs_engine_ns_apply(e, c, spec, err) < 0)
                 return -1;
         if (privileged) {
                 json_object_object_add(linux_, "maskedPaths", json_object_new_array());

@@ -157,6 +157,7 @@ void vs_engine_register_image_checks(struct vs_store *s)
                 registered = xstrdup(data_root);
         }
         vs_store_set_in_use_check(s, image_in_use, registered);
+        vs_store_set_event_hook(s, vs_image_event, registered);
 }
 
 int vs_engine_store(struct vs_engine *e, struct vs_store **out, vs_error **err)
@@ -345,6 +346,7 @@ static const struct field fields[] = {
     CHC("Interval", F_INT, health_interval),
     CHC("Timeout", F_INT, health_timeout),
     CHC("StartPeriod", F_INT, health_start_period),
+    CHC("StartInterval", F_INT, health_start_interval),
     CHC("Retries", F_INT, health_retries),
     HF("NetworkMode", F_STR, network_mode),
     HF("IPv4Address", F_STR, ipv4_address),
@@ -403,6 +405,9 @@ static const struct field fields[] = {
     HF("IPv6Address", F_STR, ipv6_address),
     HF("MacAddress", F_STR, mac_address),
     HF("CniNetwork", F_STR, cni_network),
+    HF("IpcMode", F_STR, ipc_mode),
+    HF("PidMode", F_STR, pid_mode),
+    HF("UTSMode", F_STR, uts_mode),
 };
 
 static size_t depth_of(const struct field *f)

@@ -42,6 +42,7 @@ struct vs_ctr_config {
          * none), durations in ns (0: Docker's default), Retries (0: 3). */
         char **health_test;
         int64_t health_interval, health_timeout, health_start_period, health_retries;
+        int64_t health_start_interval; /* StartInterval (Docker 25) */
 };
 
 /* The fields of Docker's HostConfig that the engine reads, typed. The JSON
@@ -70,6 +71,7 @@ struct vs_ctr_host_config {
         char **networks, **network_aliases, **dns, **dns_search, **dns_options, **extra_hosts;
         char **cni_plugin_dirs;
         char *ipv6_address, *mac_address, *cni_network;
+        char *ipc_mode, *pid_mode, *uts_mode; /* "host", "container:<id>", ... (nsmode.c) */
 };
 
 struct vs_ctr {

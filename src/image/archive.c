@@ -318,6 +318,7 @@ static int load_docker_image(struct vs_txn *t, const struct members *m, json_obj
         if (vs_txn_put_blob(t, text, strlen(text), &mdigest, err) < 0 ||
             vs_txn_add_image(t, mdigest, names, &id, err) < 0)
                 return vs_error_wrap(err, "%s", ctx);
+        vs_txn_event(t, "load", id, id);
         for (size_t k = 0; names[k]; k++) {
                 _cleanup_free_ char *line = xasprintf("Loaded image: %s", names[k]);
                 strv_push(lines, line);

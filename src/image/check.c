@@ -216,8 +216,27 @@ int vs_store_check(struct vs_store *s, FILE *out, vs_error **err)
         return c.problems;
 }
 
-int vs_store_prune(struct vs_store *s, bool all, bool sweep, FILE *out,
-                   struct vs_prune_report *report, vs_error **err)
+/* The image of config digest id passes match (its created, config.Labels)? */
+static bool prune_match(struct vs_store *s, const char *id,
+                        bool (*match)(void *, const char *, json_object *), void *arg)
+{
+        if (match == NULL)
+                return true;
+        _cleanup_free_ char *data = NULL;
+        size_t len = 0;
+        _cleanup_error_ vs_error *e = NULL;
+        if (vs_store_read_blob(s, id, &data, &len, &e) < 0)
+                return match(arg, NULL, NULL);
+        _cleanup_json_ json_object *cfg = json_tokener_parse(data);
+        json_object *created = cfg ? json_object_object_get(cfg, "created") : NULL;
+        json_object *inner = cfg ? json_object_object_get(cfg, "config") : NULL;
+        return match(arg, created ? json_object_get_string(created) : NULL,
+                     inner ? json_object_object_get(inner, "Labels") : NULL);
+}
+
+int vs_store_prune(struct vs_store *s, bool all, bool sweep,
+                   bool (*match)(void *arg, const char *created, json_object *labels),
+                   void *match_arg, FILE *out, struct vs_prune_report *report, vs_error **err)
 {
         _cleanup_txn_ struct vs_txn *t = NULL;
         if (vs_txn_begin(s, &t, err) < 0)
@@ -241,13 +260,17 @@ int vs_store_prune(struct vs_store *s, bool all, bool sweep, FILE *out,
                 }
                 if (s->in_use && s->in_use(id, s->in_use_arg, &user))
                         continue;
+                if (!prune_match(s, id, match, match_arg))
+                        continue;
                 for (size_t k = 0; names[k]; k++) {
                         _cleanup_free_ char *line = xasprintf("Untagged: %s", names[k]);
                         strv_push(&lines, line);
+                        vs_txn_event(t, "untag", id, id);
                 }
                 vs_index_remove_image(idx, digests[i]);
                 _cleanup_free_ char *line = xasprintf("Deleted: %s", id);
                 strv_push(&lines, line);
+                vs_txn_event(t, "delete", id, id);
                 removed++;
         }
         vs_txn_collect_garbage(t, sweep);

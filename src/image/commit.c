@@ -285,6 +285,8 @@ static int store_image_in_txn(struct vs_txn *t, const struct vs_image *base, jso
         char *names[] = {(char *) name, NULL};
         if (vs_txn_add_image(t, manifest_digest, name ? names : NULL, id, err) < 0)
                 return -1;
+        if (name && id && *id)
+                vs_txn_event(t, "tag", *id, name);
         return vs_txn_commit(t, err);
 }
 

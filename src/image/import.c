@@ -149,6 +149,10 @@ int vs_image_import_rootfs(struct vs_store *s, int fd, const char *what, const c
         if (vs_make_image(t, config, layers, &size, VS_MT_OCI_LAYER, &manifest, err) < 0 ||
             vs_txn_add_image(t, manifest, names, id, err) < 0)
                 return vs_error_wrap(err, "cannot import %s", what);
+        if (id && *id && canonical)
+                vs_txn_event(t, "tag", *id, canonical);
+        if (id && *id)
+                vs_txn_event(t, "import", *id, *id);
         return vs_txn_commit(t, err);
 }
 

@@ -181,6 +181,8 @@ int vs_image_tag(struct vs_store *s, const char *source, const char *target, vs_
         const struct vs_index_entry *entry = vs_index_entry_of(idx, digest);
         _cleanup_free_ char *mt = xstrdup(entry->media_type);
         free(vs_index_set_name(idx, name, digest, mt, entry->size));
+        _cleanup_free_ char *id = image_id_of(s, digest);
+        vs_txn_event(t, "tag", id ? id : digest, name);
         return vs_txn_commit(t, err);
 }
 
@@ -203,6 +205,7 @@ int vs_image_remove(struct vs_store *s, const char *ref, bool force, FILE *out, 
                 vs_index_remove_name(idx, name);
                 _cleanup_free_ char *line = xasprintf("Untagged: %s", name);
                 strv_push(&lines, line);
+                vs_txn_event(t, "untag", id, id);
         } else {
                 if (name == NULL && strv_len(names) > 1 && !force)
                         return vs_fail(err,
@@ -217,6 +220,7 @@ int vs_image_remove(struct vs_store *s, const char *ref, bool force, FILE *out, 
                         vs_index_remove_name(idx, names[i]);
                         _cleanup_free_ char *line = xasprintf("Untagged: %s", names[i]);
                         strv_push(&lines, line);
+                        vs_txn_event(t, "untag", id, id);
                 }
                 if (in_use) {
                         /* -f on an image a container uses: the names go, the
@@ -229,6 +233,7 @@ int vs_image_remove(struct vs_store *s, const char *ref, bool force, FILE *out, 
                         vs_txn_collect_garbage(t, false);
                         _cleanup_free_ char *line = xasprintf("Deleted: %s", id);
                         strv_push(&lines, line);
+                        vs_txn_event(t, "delete", id, id);
                 }
         }
         if (vs_txn_commit(t, err) < 0)

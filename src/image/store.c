@@ -117,6 +117,18 @@ void vs_store_set_in_use_check(struct vs_store *s, vs_image_in_use_fn fn, void *
         s->in_use_arg = arg;
 }
 
+void vs_store_set_event_hook(struct vs_store *s, vs_image_event_fn fn, void *arg)
+{
+        s->event = fn;
+        s->event_arg = arg;
+}
+
+void vs_store_event(const struct vs_store *s, const char *action, const char *id, const char *name)
+{
+        if (s && s->event)
+                s->event(s->event_arg, action, id, name);
+}
+
 /* Does this process already hold the lock through the fd last handed out?
  * (flock locks belong to the open file description: a second open would
  * deadlock against our own.) */

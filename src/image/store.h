@@ -181,6 +181,8 @@ struct vs_store {
         ino_t lock_ino;
         vs_image_in_use_fn in_use;
         void *in_use_arg;
+        vs_image_event_fn event; /* NULL: events go nowhere */
+        void *event_arg;
         unsigned txn_counter;
 };
 
@@ -292,6 +294,11 @@ void vs_txn_collect_garbage(struct vs_txn *t, bool everything_unreferenced);
 /* What the garbage collection of a committed transaction removed. */
 void vs_txn_gc_stats(struct vs_txn *t, size_t *blobs, size_t *layers, int64_t *bytes);
 
+/* An image event (Docker's: load, import, tag, untag, delete, pull, push,
+ * save) for the store's event hook, sent by vs_txn_commit once the change
+ * is in place (never for a transaction that fails). */
+void vs_txn_event(struct vs_txn *t, const char *action, const char *id, const char *name);
+
 int vs_txn_commit(struct vs_txn *t, vs_error **err);
 /* Rolls back (when not committed), unlocks, frees. */
 void vs_txn_free(struct vs_txn *t);
@@ -368,8 +375,11 @@ struct vs_prune_report {
 };
 /* Removes untagged images (all unused images when all) that no container
  * uses, then (when sweep) every blob and layer no image references. */
-int vs_store_prune(struct vs_store *s, bool all, bool sweep, FILE *out,
-                   struct vs_prune_report *report, vs_error **err);
+/* match (NULL: every image): whether an image (its config's created and
+ * config.Labels) may go (system prune --filter). */
+int vs_store_prune(struct vs_store *s, bool all, bool sweep,
+                   bool (*match)(void *arg, const char *created, json_object *labels),
+                   void *match_arg, FILE *out, struct vs_prune_report *report, vs_error **err);
 /* Verifies digests and references; prints one line per problem on out.
  * Returns the number of problems, or -1 when the check itself failed. */
 int vs_store_check(struct vs_store *s, FILE *out, vs_error **err);

@@ -77,6 +77,7 @@ struct vs_txn {
         struct config_cache *configs;
         size_t n_configs;
         bool gc, gc_all, committed;
+        char **events; /* action, id, name, ... sent after the commit */
         size_t gc_blobs, gc_layers;
         int64_t gc_bytes;
 };
@@ -816,16 +817,26 @@ int vs_txn_commit(struct vs_txn *t, vs_error **err)
         t->committed = true;
         if (t->gc)
                 collect_garbage(t);
+        for (size_t i = 0; t->events && t->events[i]; i += 3)
+                vs_store_event(t->s, t->events[i], t->events[i + 1], t->events[i + 2]);
         return 0;
 fail:
         rollback(t, created);
         return vs_error_wrap(err, "cannot update the image store %s", t->s->root);
 }
 
+void vs_txn_event(struct vs_txn *t, const char *action, const char *id, const char *name)
+{
+        strv_push(&t->events, action);
+        strv_push(&t->events, id);
+        strv_push(&t->events, name ? name : id);
+}
+
 void vs_txn_free(struct vs_txn *t)
 {
         if (t == NULL)
                 return;
+        strv_free(t->events);
         if (t->tmp_fd >= 0) {
                 close(t->tmp_fd);
                 if (vs_rm_rf(t->tmp_dir, NULL) < 0)

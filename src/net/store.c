@@ -819,7 +819,8 @@ int vs_net_rm(const char *data_root, const char *ref, char **name, vs_error **er
 }
 
 int vs_net_prune(const char *data_root, bool (*exists)(void *, const char *), void *ud,
-                 bool networks, char ***removed, vs_error **err)
+                 bool networks, bool (*match)(void *, const char *, json_object *), void *match_arg,
+                 char ***removed, vs_error **err)
 {
         _cleanup_strv_ char **gone = NULL;
         {
@@ -851,6 +852,9 @@ int vs_net_prune(const char *data_root, bool (*exists)(void *, const char *), vo
                         json_object *net = json_object_array_get_idx(db.nets, i);
                         if (strcmp(vs_net_str(net, "Name"), VS_NET_DEFAULT) == 0 ||
                             json_object_object_length(json_object_object_get(net, "Endpoints")))
+                                continue;
+                        if (match && !match(match_arg, vs_net_str(net, "Created"),
+                                            json_object_object_get(net, "Labels")))
                                 continue;
                         strv_push(&names, vs_net_str(net, "Name"));
                         if (remove_at(&db, net, err) < 0)

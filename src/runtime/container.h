@@ -62,6 +62,7 @@ struct json_object;
 int vs_container_stats(const char *root, const char *id, struct json_object **out, vs_error **err);
 
 struct oci_process;
+struct vs_detach_keys;
 struct vs_exec_opts {
         const char *root;
         const char *id;
@@ -70,6 +71,7 @@ struct vs_exec_opts {
         const char *pid_file;
         bool detach;
         int preserve_fds;
+        const struct vs_detach_keys *detach_keys; /* NULL: none (foreground.h) */
 };
 /* Runs a process in every namespace and the cgroup of a running container,
  * with its seccomp profile, no_new_privs and capabilities unless the process

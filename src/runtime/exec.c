@@ -277,7 +277,7 @@ int vs_container_exec(const struct vs_exec_opts *o, int *exit_status, vs_error *
                 r = 0;
                 goto out;
         }
-        r = vs_foreground_wait(pid, master, &sigs, exit_status, err);
+        r = vs_foreground_wait(pid, master, &sigs, o->detach_keys, exit_status, err);
         goto out;
 kill:
         if (stage > 0) {

@@ -337,9 +337,49 @@ int vs_container_delete(const char *root, const char *id, bool force, vs_error *
 /* cancel: a terminating signal kills the container rather than being
  * forwarded to its init (which, as pid 1, ignores signals it has no handler
  * for): how a build step is cancelled by Ctrl-C. */
-static int forward_loop(pid_t pid, int pidfd, int sfd, int master, bool cancel, int *exit_status)
+/* After the detach keys: a process of its own keeps the pty's master
+ * open and drains it until pid is gone, so that the process neither gets
+ * a hangup nor blocks on a full terminal; nobody sees that output (as with
+ * Docker, until someone attaches, which exec has no way to). */
+static void hold_master(int pidfd, int master)
+{
+        pid_t h = fork();
+        if (h != 0)
+                return;
+        setsid();
+        signal(SIGHUP, SIG_IGN);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        /* nothing of the caller's (a test's pipe, a lock) stays open here */
+        long max = sysconf(_SC_OPEN_MAX);
+        for (int fd = 0; fd < (max > 0 && max < 65536 ? max : 65536); fd++)
+                if (fd != master && fd != pidfd)
+                        close(fd);
+        int null = open("/dev/null", O_RDWR);
+        for (int fd = 0; null >= 0 && fd < 3; fd++)
+                if (fd != null && fd != master && fd != pidfd)
+                        dup2(null, fd);
+        for (;;) {
+                struct pollfd p[2] = {{.fd = pidfd, .events = POLLIN},
+                                      {.fd = master, .events = POLLIN}};
+                if (poll(p, 2, -1) < 0 && errno != EINTR)
+                        _exit(1);
+                if (p[0].revents)
+                        _exit(0);
+                char buf[8192];
+                if (p[1].revents && read(master, buf, sizeof(buf)) <= 0 && errno != EAGAIN &&
+                    errno != EINTR)
+                        _exit(0);
+        }
+}
+
+static int forward_loop(pid_t pid, int pidfd, int sfd, int master, bool cancel,
+                        const struct vs_detach_keys *dk, int *exit_status)
 {
         bool master_open = master >= 0, stdin_open = master >= 0;
+        bool raw = dk && dk->n && master >= 0 && isatty(STDIN_FILENO);
+        size_t matched = 0;
         for (;;) {
                 struct pollfd p[4] = {
                     {.fd = sfd, .events = POLLIN},
@@ -381,6 +421,14 @@ static int forward_loop(pid_t pid, int pidfd, int sfd, int master, bool cancel, 
                 if (p[3].revents) {
                         char buf[8192];
                         ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+                        if (n > 0 && raw &&
+                            vs_detach_keys_scan(dk->keys, dk->n, buf, &n, &matched)) {
+                                if (n > 0 && write(master, buf, (size_t) n) < 0)
+                                        n = 0;
+                                hold_master(pidfd, master);
+                                *exit_status = VS_FOREGROUND_DETACHED;
+                                return 0;
+                        }
                         if (n > 0) {
                                 if (write(master, buf, (size_t) n) < 0)
                                         stdin_open = false;
@@ -409,22 +457,23 @@ static int forward_loop(pid_t pid, int pidfd, int sfd, int master, bool cancel, 
 }
 
 static int foreground_wait(pid_t pid, int master, const sigset_t *sigs, bool cancel,
-                           int *exit_status, vs_error **err)
+                           const struct vs_detach_keys *dk, int *exit_status, vs_error **err)
 {
         _cleanup_close_ int sfd = signalfd(-1, sigs, SFD_CLOEXEC | SFD_NONBLOCK);
         _cleanup_close_ int pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
         if (master >= 0)
                 vs_terminal_proxy_start(master, NULL);
         *exit_status = 255;
-        if (sfd < 0 || pidfd < 0 || forward_loop(pid, pidfd, sfd, master, cancel, exit_status) < 0)
+        if (sfd < 0 || pidfd < 0 ||
+            forward_loop(pid, pidfd, sfd, master, cancel, dk, exit_status) < 0)
                 return vs_fail_errno(err, "lost track of process %d", pid);
         return 0;
 }
 
-int vs_foreground_wait(pid_t pid, int master, const sigset_t *sigs, int *exit_status,
-                       vs_error **err)
+int vs_foreground_wait(pid_t pid, int master, const sigset_t *sigs, const struct vs_detach_keys *dk,
+                       int *exit_status, vs_error **err)
 {
-        return foreground_wait(pid, master, sigs, false, exit_status, err);
+        return foreground_wait(pid, master, sigs, false, dk, exit_status, err);
 }
 
 void vs_foreground_signals(sigset_t *all)
@@ -459,7 +508,7 @@ int vs_container_run(const struct vs_create_opts *o, bool detach, int *exit_stat
                 r = -1;
         }
         if (r == 0 && !detach) {
-                r = foreground_wait(pid, master, &all, o->cancel_on_signal, exit_status, err);
+                r = foreground_wait(pid, master, &all, o->cancel_on_signal, NULL, exit_status, err);
                 _cleanup_error_ vs_error *derr = NULL;
                 if (vs_container_delete(o->root, o->id, true, &derr) < 0 && r == 0) {
                         *err = steal_ptr(derr);

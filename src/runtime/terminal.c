@@ -152,8 +152,10 @@ int vs_terminal_proxy_start(int master, vs_error **err)
 {
         if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved_termios) == 0) {
                 struct termios raw = saved_termios;
+                /* fully raw, as runc's and Docker's clients: the container's
+                 * pty turns \n into \r\n already (output processing here
+                 * too gave \r\r\n) */
                 cfmakeraw(&raw);
-                raw.c_oflag = saved_termios.c_oflag; /* keep output processing */
                 if (tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0) {
                         termios_saved = true;
                         atexit(restore_termios);
@@ -161,4 +163,36 @@ int vs_terminal_proxy_start(int master, vs_error **err)
                 vs_terminal_resize_from_stdin(master);
         }
         return 0;
+}
+
+/* The detach keys (Docker's default: ctrl-p ctrl-q) in the bytes read from
+ * a raw terminal: true when they were typed (buf keeps what came before
+ * them). A prefix of the keys is held back (*matched of them) until the
+ * next bytes tell; when they are not the rest, it goes on with them. */
+bool vs_detach_keys_scan(const char *keys, size_t nkeys, char *buf, ssize_t *n, size_t *matched)
+{
+        char out[8192 + VS_TERMINAL_KEYS_MAX + 1];
+        ssize_t w = 0;
+        for (ssize_t i = 0; i < *n; i++) {
+                char ch = buf[i];
+                if (ch == keys[*matched]) {
+                        if (++*matched == nkeys) {
+                                memcpy(buf, out, (size_t) w);
+                                *n = w;
+                                *matched = 0;
+                                return true;
+                        }
+                        continue;
+                }
+                memcpy(out + w, keys, *matched);
+                w += (ssize_t) *matched;
+                *matched = 0;
+                if (ch == keys[0] && nkeys > 1)
+                        *matched = 1;
+                else
+                        out[w++] = ch;
+        }
+        memcpy(buf, out, (size_t) w);
+        *n = w;
+        return false;
 }

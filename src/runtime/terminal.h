@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "util/error.h"
 
@@ -29,5 +30,12 @@ int vs_recv_fd(int sockfd, vs_error **err);
  * size; vs_foreground_wait then copies stdin and stdout through it. */
 int vs_terminal_proxy_start(int master, vs_error **err);
 void vs_terminal_resize_from_stdin(int master);
+/* Detach keys (ctrl-p ctrl-q by default) in the bytes read from a raw
+ * terminal: true when they were typed (buf keeps what came before them).
+ * A prefix of the keys is held back (*matched of them) until the next
+ * bytes tell; when they are not the rest, it goes on with them. At most
+ * VS_TERMINAL_KEYS_MAX keys. */
+#define VS_TERMINAL_KEYS_MAX 16
+bool vs_detach_keys_scan(const char *keys, size_t nkeys, char *buf, ssize_t *n, size_t *matched);
 
 #endif

@@ -179,3 +179,12 @@ void vs_json_add_defaults(json_object *obj, const char *defaults)
         }
         json_object_put(d);
 }
+
+const char *vs_json_str(json_object *o, const char *key)
+{
+        json_object *v = NULL;
+        if (o == NULL || !json_object_is_type(o, json_type_object) ||
+            !json_object_object_get_ex(o, key, &v))
+                return NULL;
+        return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}

@@ -20,6 +20,10 @@ static inline void vs_cleanup_jsonp(json_object **j)
 int vs_json_parse(const char *text, const char *what, json_object **out, vs_error **err);
 int vs_json_parse_file(const char *path, json_object **out, vs_error **err);
 
+/* The string member key of o (borrowed), or NULL when o is no object, the
+ * key is absent or its value is no string. */
+const char *vs_json_str(json_object *o, const char *key);
+
 /* Field getters: return 0 when the key is absent (out untouched), 1 when
  * present and well-typed, -1 with err naming "<ctx>.<key>" otherwise. */
 int vs_json_get_string(json_object *obj, const char *ctx, const char *key, char **out,

@@ -219,7 +219,7 @@ class Crash:
             took = time.monotonic() - t
             assert res.returncode == 0, f"rm -f {cid}: {res.stderr} {self.ctx()}"
             assert took < RM_TIMEOUT, f"rm -f {cid} took {took:.1f}s {self.ctx()}"
-        self.ok("system", "prune")
+        self.ok("system", "prune", "-f")
         assert self.container_dirs() == [], \
             f"container dirs left: {self.container_dirs()} {self.ctx()}"
         assert self.runtime_entries() == [], \
@@ -327,7 +327,7 @@ def test_kill_load_and_pull(crash, how):
 
     def absent():
         crash.ok("rmi", "crash/load:1")
-        crash.ok("system", "prune")
+        crash.ok("system", "prune", "-f")
 
     absent()
     duration = crash.timed(*cmd)
@@ -452,7 +452,7 @@ def test_commit_killed_while_frozen_is_thawed_by_next_command(crash, next_cmd):
         assert res.returncode != 0 and "not paused" in res.stderr, res.stderr
         assert _freezer_state(crash, cid)[0] == "THAWED"
     elif next_cmd == "prune":
-        crash.ok("system", "prune")
+        crash.ok("system", "prune", "-f")
         assert _freezer_state(crash, cid)[0] == "THAWED"
     crash.ok("rm", "-f", "w", timeout=RM_TIMEOUT)
     assert time.monotonic() - t < RM_TIMEOUT

@@ -842,6 +842,68 @@ MATRIX = [
     ("health-no-and-cmd", ["run", "--rm", "--no-healthcheck", "--health-cmd", "true",
                            "busybox", "true"]),
     ("health-none", ["run", "--rm", "--no-healthcheck", "busybox", "true"]),
+    # --ipc, --pid, --uts
+    ("ipc-donor", ["run", "-d", "--name", "mx14", "--ipc", "shareable", "busybox", "sleep",
+                   "1000"]),
+    ("ipc-join", ["run", "--rm", "--ipc", "container:mx14", "busybox", "true"]),
+    ("ns-inspect", ["inspect", "-f", "{{.HostConfig.IpcMode}}|{{.HostConfig.PidMode}}|"
+                    "{{.HostConfig.UTSMode}}", "mx14"]),
+    ("pid-join-ps", ["run", "--rm", "--pid", "container:mx14", "busybox", "ps", "-o", "args"]),
+    ("pid-host", ["run", "--rm", "--pid", "host", "busybox", "sh", "-c",
+                  "test -d /proc/1 && ps -o pid | grep -qv '^ *1$' && echo many"]),
+    ("uts-host", ["run", "--rm", "--uts", "host", "busybox", "sh", "-c",
+                  "test \"$(hostname)\" = \"$(cat /etc/hostname)\" && echo same"]),
+    ("ipc-none-shm", ["run", "--rm", "--ipc", "none", "busybox", "ls", "/dev/shm"]),
+    ("ipc-bad", ["run", "--rm", "--ipc", "bogus", "busybox", "true"]),
+    ("pid-missing-target", ["run", "--rm", "--pid", "container:nosuch-ctr", "busybox", "true"]),
+    ("uts-host-hostname", ["run", "--rm", "--uts", "host", "-h", "x", "busybox", "true"]),
+    ("rm-mx14", ["rm", "-f", "mx14"]),
+    ("ipc-private-donor", ["run", "-d", "--name", "mx15", "--ipc", "private", "busybox", "sleep",
+                           "1000"]),
+    ("ipc-join-private", ["run", "--rm", "--ipc", "container:mx15", "busybox", "true"]),
+    ("rm-mx15", ["rm", "-f", "mx15"]),
+    # -a, --cidfile
+    ("attach-stdout", ["run", "--rm", "-a", "stdout", "busybox", "sh", "-c",
+                       "echo out; echo err >&2"]),
+    ("attach-stderr", ["run", "--rm", "-a", "stderr", "busybox", "sh", "-c",
+                       "echo out; echo err >&2"]),
+    ("attach-bad", ["run", "--rm", "-a", "bogus", "busybox", "true"]),
+    ("attach-and-detach", ["run", "-d", "-a", "stdout", "busybox", "true"]),
+    ("cidfile-run", ["run", "--rm", "--cidfile", "compat.cid", "busybox", "true"]),
+    ("cidfile-exists", ["run", "--rm", "--cidfile", "compat.cid", "busybox", "true"]),
+    # image and exec events (the commit and rmi above, and these)
+    ("image-tag-ev", ["tag", "busybox", "compat-ev:1"]),
+    ("image-rmi-ev", ["rmi", "compat-ev:1"]),
+    ("exec-ev-ctr", ["run", "-d", "--name", "mx16", "busybox", "sleep", "1000"]),
+    ("exec-ev", ["exec", "mx16", "sh", "-c", "exit 3"]),
+    ("rm-mx16", ["rm", "-f", "mx16"]),
+    ("events-wait-a-second-3", ["run", "--rm", "busybox", "sleep", "1.1"]),
+    ("events-image", ["events", "--since", "10m", "--until", "0s", "--filter", "type=image",
+                      "--filter", "event=tag", "--filter", "event=untag", "--filter",
+                      "event=delete", "--format",
+                      "{{.Type}} {{.Action}} {{.Actor.ID}} {{.Actor.Attributes.name}}"]),
+    ("events-image-json", ["events", "--since", "10m", "--until", "0s", "--filter",
+                           "type=image", "--filter", "event=tag", "--format", "{{json .}}"],
+     lambda out: [sorted(json.loads(line)) for line in out.decode().splitlines()[:1]]),
+    ("events-exec", ["events", "--since", "10m", "--until", "0s", "--filter", "container=mx16",
+                     "--filter", "event=exec_create", "--filter", "event=exec_start",
+                     "--filter", "event=exec_die", "--format",
+                     "{{.Action}} {{.Actor.Attributes.exitCode}}"]),
+    ("events-exec-attrs", ["events", "--since", "10m", "--until", "0s", "--filter",
+                           "container=mx16", "--filter", "event=exec_die", "--format",
+                           "{{json .Actor.Attributes}}"],
+     lambda out: [sorted(json.loads(line)) for line in out.decode().splitlines()]),
+    # system prune: the question, --filter
+    ("prune-ask-ctr", ["create", "--name", "mx17", "--label", "compat-prune=1", "busybox",
+                       "true"]),
+    ("prune-answer-no", ["system", "prune"], None, b"n\n"),
+    ("prune-ask-kept", ["ps", "-a", "--filter", "name=mx17", "--format", "{{.Names}}"]),
+    ("prune-filter-label", ["system", "prune", "-f", "--filter", "label=compat-prune=1"],
+     lambda out: [line for line in out.decode().splitlines() if line.endswith(":")]),
+    ("prune-filter-gone", ["ps", "-a", "--filter", "name=mx17", "--format", "{{.Names}}"]),
+    ("prune-filter-bad", ["system", "prune", "-f", "--filter", "bogus=1"]),
+    ("prune-filter-until-volumes", ["system", "prune", "-f", "--volumes", "--filter",
+                                    "until=1h"]),
 ]
 
 _MASKS = [
@@ -895,9 +957,10 @@ def _documented_differences():
 
 def _cleanup(argv0, env):
     for name in ("mx1", "mx2", "mx3", "mx4", "mx5", "mx6", "mx7", "mx8", "mx9", "mx10", "mx11",
-                 "mx12", "mx13"):
+                 "mx12", "mx13", "mx14", "mx15", "mx16", "mx17"):
         subprocess.run([*argv0, "rm", "-f", "-v", name], env=env, capture_output=True)
     subprocess.run([*argv0, "rmi", "compat-img:1"], env=env, capture_output=True)
+    subprocess.run([*argv0, "rmi", "compat-ev:1"], env=env, capture_output=True)
     subprocess.run([*argv0, "volume", "rm", "compat-vol"], env=env, capture_output=True)
     for vol in ("compat-mvol", "compat-pvol", "compat-kvol"):
         subprocess.run([*argv0, "volume", "rm", vol], env=env, capture_output=True)
@@ -912,6 +975,7 @@ def test_matrix_against_docker(vessel_bin, docker, tmp_path):
         mine = _run_matrix(vessel_argv, engine.env, tmp_path)
     finally:
         _cleanup(vessel_argv, engine.env)
+        (tmp_path / "compat.cid").unlink(missing_ok=True)
     assert engine.records() == [], f"records left: {engine.records()}"
     assert engine.runtime_entries() == [], f"runtime state left: {engine.runtime_entries()}"
     docker_argv = ["/usr/bin/docker"]

@@ -395,7 +395,7 @@ def test_load_name_taken_moves_name(images, tmp_path):
     table = images.ok("images")
     assert "<none>" in table
     # image prune removes the untagged one and what only it used
-    images.ok("image", "prune")
+    images.ok("image", "prune", "-f")
     assert {i["Id"] for i in images.images()} == {new.id}
     assert not images.layer_dir(sha(simple_layer("old"))).exists()
 
@@ -521,12 +521,12 @@ def test_system_prune_sweeps_strays(images):
     (images.root / "blobs/sha256" / hexof(sha(stray))).write_bytes(stray)
     (images.root / "tmp" / "txn-1-1").mkdir()  # as a kill -9 would leave it
     assert "not used by any image" in images.check()
-    out = images.ok("system", "prune")
+    out = images.ok("system", "prune", "-f")
     assert "1 blobs" in out
     assert not (images.root / "blobs/sha256" / hexof(sha(stray))).exists()
     assert not list((images.root / "tmp").iterdir())
     assert images.names().keys() == {"busybox:latest"}
-    images.ok("system", "prune", "-a")
+    images.ok("system", "prune", "-f", "-a")
     assert images.images() == []
 
 
@@ -832,9 +832,9 @@ def test_engine_runs_images_and_rmi_respects_containers(images, tmp_path):
         images.fails("rmi", "busybox", mentions=["in use by container", "keeps-busybox"])
         out = images.ok("rmi", "-f", "busybox")
         assert "Untagged: busybox:latest" in out and "Kept:" in out
-        images.ok("image", "prune")
+        images.ok("image", "prune", "-f")
         assert bb["Id"] in {i["Id"] for i in images.images()}
     finally:
         images("rm", "-f", "keeps-busybox")
-    images.ok("image", "prune")
+    images.ok("image", "prune", "-f")
     assert bb["Id"] not in {i["Id"] for i in images.images()}

@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 import uuid
 from pathlib import Path
 
@@ -1325,3 +1326,43 @@ def test_ipv6_on_the_default_bridge_from_the_configuration(net, tmp_path):
     configure()
     assert net.net("bridge")["EnableIPv6"] is False
     net.ok("network", "rm", "u6")
+
+
+def test_network_events(net):
+    """Docker's network events: create, connect, disconnect, destroy, with
+    the network's id, its name, type bridge and the container's id."""
+    nid = net.ok("network", "create", "--subnet", "10.27.0.0/24", "evnet").strip()
+    cid = net.ok("run", "-d", "--name", "evc", "busybox", "sleep", "100").strip()
+    net.ok("network", "connect", "evnet", "evc")
+    net.ok("network", "disconnect", "evnet", "evc")
+    net.ok("rm", "-f", "evc")
+    net.ok("network", "rm", "evnet")
+    time.sleep(1.1)  # --until 0s: whole seconds, as Docker's
+    out = net.ok("events", "--since", "1m", "--until", "0s", "--filter", "type=network",
+                 "--format", "{{json .}}")
+    evs = [json.loads(line) for line in out.splitlines()]
+    assert [e["Action"] for e in evs] == ["create", "connect", "disconnect", "destroy"], out
+    for e in evs:
+        assert e["Type"] == "network" and e["Actor"]["ID"] == nid and e["scope"] == "local"
+        attrs = e["Actor"]["Attributes"]
+        assert attrs["name"] == "evnet" and attrs["type"] == "bridge"
+        assert attrs.get("container") == (cid if e["Action"] in ("connect", "disconnect")
+                                          else None)
+        assert sorted(e) == ["Action", "Actor", "Type", "scope", "time", "timeNano"]
+    # a failed removal (no such network) is no event
+    assert net("network", "rm", "evnet").returncode != 0
+    out = net.ok("events", "--since", "1m", "--until", "0s", "--filter", "network=evnet",
+                 "--filter", "event=destroy", "--format", "{{.Action}}")
+    assert out.split() == ["destroy"]
+
+
+def test_system_prune_filters_networks(net):
+    net.ok("network", "create", "--subnet", "10.28.0.0/24", "--label", "tier=x", "n1")
+    net.ok("network", "create", "--subnet", "10.28.1.0/24", "n2")
+    out = net.ok("system", "prune", "-f", "--filter", "label=tier=x")
+    assert "Deleted Networks:\nn1\n" in out, out
+    names = net.ok("network", "ls", "--format", "{{.Name}}").split()
+    assert "n1" not in names and "n2" in names
+    out = net.ok("system", "prune", "-f", "--filter", "until=2000-01-01T00:00:00Z")
+    assert "n2" in net.ok("network", "ls", "--format", "{{.Name}}").split(), out
+    net.ok("network", "rm", "n2")

@@ -9,7 +9,7 @@ from test_engine import engine, engine_data  # noqa: F401  (fixtures)
 
 
 @pytest.mark.parametrize("args,flag", [
-    (["run", "--pid", "host", "busybox", "true"], "--pid"),
+    (["run", "--pids-lim", "5", "busybox", "true"], "--pids-lim"),
     (["run", "--priv", "busybox", "true"], "--priv"),
     (["create", "--det", "busybox"], "--det"),
     (["run", "--pids", "5", "busybox", "true"], "--pids"),

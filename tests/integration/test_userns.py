@@ -208,7 +208,7 @@ def test_kill_9_mid_create_never_double_allocates(engine):
         p.wait()
         # What the kill left half-made goes (system prune's job); at most
         # two survivors stay, so free ranges remain.
-        engine.ok("system", "prune")
+        engine.ok("system", "prune", "-f")
         recs = [c for c in engine.records()
                 if (engine.containers_dir() / c / "record.json").exists()]
         for cid in recs[2:]:
@@ -227,7 +227,7 @@ def test_kill_9_mid_create_never_double_allocates(engine):
     starts = sorted(s for _, s in ranges)
     assert all(b - a >= SIZE for a, b in zip(starts, starts[1:])), ranges
     assert sorted(_allocations(engine.data_root)) == sorted(c for c, _ in ranges)
-    engine.ok("system", "prune")
+    engine.ok("system", "prune", "-f")
     for cid in engine.records():
         engine.ok("rm", "-f", cid)
 

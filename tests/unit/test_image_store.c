@@ -757,10 +757,10 @@ static void test_store_remove_in_use(void **state)
         vs_image_free(img);
         /* prune keeps it while in use, removes it after */
         struct vs_prune_report r;
-        assert_int_equal(vs_store_prune(f->s, false, true, out, &r, &err), 0);
+        assert_int_equal(vs_store_prune(f->s, false, true, NULL, NULL, out, &r, &err), 0);
         assert_int_equal(r.images, 0);
         vs_store_set_in_use_check(f->s, NULL, NULL);
-        assert_int_equal(vs_store_prune(f->s, false, true, out, &r, &err), 0);
+        assert_int_equal(vs_store_prune(f->s, false, true, NULL, NULL, out, &r, &err), 0);
         assert_int_equal(r.images, 1);
         assert_int_equal(r.blobs, 2);
         fclose(out);
