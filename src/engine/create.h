@@ -120,6 +120,9 @@ void vs_userns_release(struct vs_engine *e, const char *id);
 int vs_userns_mappings(json_object *hc, struct vs_idmaps *out, vs_error **err);
 /* The same for a VM's QEMU (hc.VmIDMappings); 0: QEMU stays host root. */
 int vs_userns_vm_mappings(json_object *hc, struct vs_idmaps *out, vs_error **err);
+/* The mappings c's rootfs overlay is mounted with (idmapped layers): its
+ * user namespace's, or a VM's QEMU's (not for a block root); 0: none. */
+int vs_userns_rootfs_mappings(const struct vs_ctr *c, struct vs_idmaps *out, vs_error **err);
 void vs_idmaps_clear(struct vs_idmaps *m);
 /* The host id of container id `id` (65534, the overflow id, if unmapped). */
 uint32_t vs_idmaps_host(const struct oci_id_mapping *m, size_t n, uint32_t id);

@@ -57,13 +57,7 @@ int vs_engine_mount_rootfs(struct vs_engine *e, struct vs_ctr *c, bool *mounted,
         if (vs_image_lookup(store, c->image_id, &img, err) < 0)
                 return vs_error_wrap(err, "container %.12s", c->id);
         struct vs_idmaps maps;
-        int userns = vs_userns_mappings(c->host_config, &maps, err);
-        /* A VM's QEMU sees the overlay through its own user namespace
-         * (docs/vm.md, "QEMU's jail"): its layers are idmapped with that
-         * range, as a --userns=auto container's are (a block root is read
-         * by mkfs on the host instead: the container's own ids). */
-        if (userns == 0 && vs_ctr_is_vm(c) && !vs_vm_block_root(c))
-                userns = vs_userns_vm_mappings(c->host_config, &maps, err);
+        int userns = vs_userns_rootfs_mappings(c, &maps, err);
         struct vs_rootfs_idmap idmap = {.userns_fd = -1};
         if (userns > 0) {
                 idmap.uid = vs_idmaps_host(maps.uid, maps.n_uid, 0);

@@ -15,6 +15,7 @@
 #include "engine/rootless.h"
 #include "engine/config.h"
 #include "engine/engine.h"
+#include "vm/vm.h"
 #include "runtime/idmap.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -208,6 +209,18 @@ int vs_userns_mappings(json_object *hc, struct vs_idmaps *out, vs_error **err)
 int vs_userns_vm_mappings(json_object *hc, struct vs_idmaps *out, vs_error **err)
 {
         return mappings_at(hc, VS_USERNS_HC_VM, out, err);
+}
+
+int vs_userns_rootfs_mappings(const struct vs_ctr *c, struct vs_idmaps *out, vs_error **err)
+{
+        int r = vs_userns_mappings(c->host_config, out, err);
+        /* A VM's QEMU sees the overlay through its own user namespace
+         * (docs/vm.md, "QEMU's jail"): its layers are idmapped with that
+         * range (a block root is read by mkfs on the host instead: the
+         * container's own ids). */
+        if (r == 0 && vs_ctr_is_vm(c) && !vs_vm_block_root(c))
+                r = vs_userns_vm_mappings(c->host_config, out, err);
+        return r;
 }
 
 void vs_idmaps_clear(struct vs_idmaps *m)

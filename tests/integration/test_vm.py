@@ -380,6 +380,13 @@ def test_qemu_runs_as_an_unprivileged_uid(vm, tmp_path):
     res = vm("exec", "u", "stat", "-c", "%u %g", "/data/by-root", "/bin/sh", "/nv/u/by-1000",
              timeout=TIMEOUT)
     assert res.stdout.split() == ["0", "0", "0", "0", "1000", "1000"], res.stdout
+    # `cp` into it is made as its root (host root's owner could not be
+    # stored through the idmapped upper dir).
+    (tmp_path / "cpf").write_text("copied\n")
+    vm.ok("cp", str(tmp_path / "cpf"), "u:/cpf")
+    assert (upper / "cpf").stat().st_uid == 0
+    res = vm("exec", "u", "sh", "-c", "stat -c %u /cpf; cat /cpf", timeout=TIMEOUT)
+    assert res.stdout.split() == ["0", "copied"], res.stdout + res.stderr
     assert vm("rm", "-f", "u").returncode == 0
     assert _allocations(vm.data_root) == []
 
