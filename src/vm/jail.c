@@ -79,12 +79,11 @@ static void bind_as(const char *root, const char *src, const char *dst, unsigned
         }
         if (idmap_fd >= 0) {
                 int tfd = open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-                struct mount_attr attr = {.attr_set = MOUNT_ATTR_IDMAP,
-                                          .userns_fd = (uint64_t) idmap_fd};
-                if (tfd < 0 || mount_setattr(tfd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
-                        die("cannot make an idmapped bind of %s (its filesystem lacks idmapped "
-                            "mounts?)",
-                            src);
+                vs_error *e = NULL;
+                if (tfd < 0)
+                        die("cannot bind %s", src);
+                if (vs_idmap_apply(tfd, idmap_fd, false, src, &e) < 0)
+                        die("%s", e->msg);
                 if (move_mount(tfd, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) < 0)
                         die("cannot bind %s", src);
                 close(tfd);
