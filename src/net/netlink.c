@@ -288,15 +288,39 @@ static int put_bridge(struct nl_batch *b, const struct vs_nl_bridge *br, unsigne
         return 0;
 }
 
+/* A socket, the bridge made when missing (*idx), and a batch b starting
+ * with the bridge's own part. */
+static int bridge_batch(struct mnl_socket **nl, struct nl_batch *b, const struct vs_nl_bridge *br,
+                        unsigned *idx, vs_error **err)
+{
+        if (nl_open(nl, err) < 0 || bridge_index(*nl, br, idx, err) < 0 ||
+            put_bridge(b, br, *idx, err) < 0)
+                return -1;
+        return 0;
+}
+
 int vs_nl_bridge_ensure(const struct vs_nl_bridge *br, vs_error **err)
 {
         _cleanup_mnl_ struct mnl_socket *nl = NULL;
         unsigned idx;
         struct nl_batch b = {0};
-        if (nl_open(&nl, err) < 0 || bridge_index(nl, br, &idx, err) < 0 ||
-            put_bridge(&b, br, idx, err) < 0)
+        if (bridge_batch(&nl, &b, br, &idx, err) < 0)
                 return -1;
         return batch_send(nl, &b, err);
+}
+
+/* Link `name` up and enslaved to bridge index master, into a batch (flags:
+ * NLM_F_CREATE... for a new link); the message, for more attributes. */
+static struct nlmsghdr *put_port(struct nl_batch *b, int flags, const char *name, unsigned master,
+                                 const char *what)
+{
+        struct nlmsghdr *nlh = batch_link(b, RTM_NEWLINK, flags, 0, 0, what);
+        struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+        ifi->ifi_change = IFF_UP;
+        ifi->ifi_flags = IFF_UP;
+        mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+        mnl_attr_put_u32(nlh, IFLA_MASTER, master);
+        return nlh;
 }
 
 /* Hairpin mode on bridge port `port` (found by name), into a batch: the
@@ -321,20 +345,14 @@ int vs_nl_veth_create(const struct vs_nl_bridge *br, const char *host, int netns
         _cleanup_mnl_ struct mnl_socket *nl = NULL;
         unsigned idx;
         struct nl_batch b = {0};
-        if (nl_open(&nl, err) < 0 || bridge_index(nl, br, &idx, err) < 0 ||
-            put_bridge(&b, br, idx, err) < 0)
+        if (bridge_batch(&nl, &b, br, &idx, err) < 0)
                 return -1;
         /* The host end made up and enslaved, the peer made directly in the
          * container's namespace with its name and MAC (up there: it cannot
          * open before the pair is complete, ENOTCONN). */
         char what[64];
         snprintf(what, sizeof(what), "cannot create veth pair %s", host);
-        struct nlmsghdr *nlh = batch_link(&b, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0, 0, what);
-        struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
-        ifi->ifi_change = IFF_UP;
-        ifi->ifi_flags = IFF_UP;
-        mnl_attr_put_strz(nlh, IFLA_IFNAME, host);
-        mnl_attr_put_u32(nlh, IFLA_MASTER, idx);
+        struct nlmsghdr *nlh = put_port(&b, NLM_F_CREATE | NLM_F_EXCL, host, idx, what);
         struct nlattr *li = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
         mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
         struct nlattr *data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
@@ -377,17 +395,11 @@ int vs_nl_tap_create(const struct vs_nl_bridge *br, const char *name, int *fd, v
         _cleanup_mnl_ struct mnl_socket *nl = NULL;
         unsigned idx;
         struct nl_batch b = {0};
-        if (nl_open(&nl, err) < 0 || bridge_index(nl, br, &idx, err) < 0 ||
-            put_bridge(&b, br, idx, err) < 0)
+        if (bridge_batch(&nl, &b, br, &idx, err) < 0)
                 return -1;
         char what[64];
         snprintf(what, sizeof(what), "cannot attach tap %s to bridge %s", name, br->name);
-        struct nlmsghdr *nlh = batch_link(&b, RTM_NEWLINK, 0, 0, 0, what);
-        struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
-        ifi->ifi_change = IFF_UP;
-        ifi->ifi_flags = IFF_UP;
-        mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
-        mnl_attr_put_u32(nlh, IFLA_MASTER, idx);
+        put_port(&b, 0, name, idx, what);
         put_hairpin(&b, name);
         if (batch_send(nl, &b, err) < 0)
                 return -1;
