@@ -213,7 +213,9 @@ struct config {
         const char *etc[3]; /* hostname, hosts, resolv.conf contents */
         bool has_caps, nnp;
         bool tty, open_stdin; /* exec requests: a pty; stdin forwarded */
-        bool net_user;        /* a NIC on QEMU's user-mode network */
+        /* eth0's address, netmask and gateway (NULL: no NIC): libslirp's
+         * with net=user, the leased ones on a vessel network's tap. */
+        const char *net_addr, *net_mask, *net_gw;
         bool root_block;      /* the rootfs is /dev/vda (ext4), not 9p */
         bool readonly;        /* the rootfs read-only (--read-only) */
         bool new_pid;         /* the process in a pid namespace of its own */
@@ -324,7 +326,17 @@ static void parse_config(char *buf, size_t len, struct config *c)
                 } else if (strcmp(p, "nnp") == 0) {
                         c->nnp = true;
                 } else if (strcmp(p, "net") == 0) {
-                        c->net_user = strcmp(v, "user") == 0;
+                        if (strcmp(v, "user") == 0) {
+                                c->net_addr = "10.0.2.15";
+                                c->net_mask = "255.255.255.0";
+                                c->net_gw = "10.0.2.2";
+                        }
+                } else if (strcmp(p, "net.addr") == 0) {
+                        c->net_addr = v;
+                } else if (strcmp(p, "net.mask") == 0) {
+                        c->net_mask = v;
+                } else if (strcmp(p, "net.gw") == 0) {
+                        c->net_gw = v;
                 } else if (strcmp(p, "root") == 0) {
                         c->root_block = strcmp(v, "block") == 0;
                 } else if (strcmp(p, "tty") == 0) {
@@ -513,22 +525,26 @@ static void if_up(int sock, const char *name, const char *addr, const char *mask
                 fail("cannot bring %s up: %s", name, strerror(errno));
 }
 
-/* lo, as in a container; with user-mode networking eth0 as QEMU's libslirp
- * expects it (10.0.2.15/24, gateway 10.0.2.2). */
+/* lo, as in a container; with a NIC, eth0 with the configuration's
+ * address and default route (user-mode networking: as QEMU's libslirp
+ * expects it, 10.0.2.15/24 via 10.0.2.2; a vessel network: the lease). */
 static void setup_network(const struct config *c)
 {
         int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         if (sock < 0)
                 fail("cannot create a socket: %s", strerror(errno));
         if_up(sock, "lo", NULL, NULL);
-        if (c->net_user) {
-                if_up(sock, "eth0", "10.0.2.15", "255.255.255.0");
+        if (c->net_addr && c->net_mask) {
+                if_up(sock, "eth0", c->net_addr, c->net_mask);
+        }
+        if (c->net_addr && c->net_gw) {
                 struct rtentry rt = {0};
                 struct sockaddr_in *gw = (struct sockaddr_in *) &rt.rt_gateway;
                 struct sockaddr_in *dst = (struct sockaddr_in *) &rt.rt_dst;
                 struct sockaddr_in *mask = (struct sockaddr_in *) &rt.rt_genmask;
                 gw->sin_family = dst->sin_family = mask->sin_family = AF_INET;
-                inet_pton(AF_INET, "10.0.2.2", &gw->sin_addr);
+                if (inet_pton(AF_INET, c->net_gw, &gw->sin_addr) != 1)
+                        fail("bad gateway '%s'", c->net_gw);
                 rt.rt_flags = RTF_UP | RTF_GATEWAY;
                 if (ioctl(sock, SIOCADDRT, &rt) < 0)
                         fail("cannot add the default route: %s", strerror(errno));

@@ -350,6 +350,30 @@ static int copy_in_root(int rootfd, const struct vs_ctr *c, bool from, const cha
         return r;
 }
 
+/* copy_in_root; into a root whose overlay has idmapped layers (a user
+ * namespace's, a VM's QEMU's), as the container's root: what host root
+ * made there would have an owner the upper dir cannot represent. */
+static int copy_in(int rootfd, const struct vs_ctr *c, bool from, const char *src, const char *dst,
+                   const char *cpath, vs_error **err)
+{
+        struct vs_idmaps m;
+        int mapped = from ? 0 : vs_userns_rootfs_mappings(c, &m, err);
+        if (mapped < 0)
+                return -1;
+        if (mapped == 0)
+                return copy_in_root(rootfd, c, from, src, dst, cpath, err);
+        uid_t uid = vs_idmaps_host(m.uid, m.n_uid, 0);
+        gid_t gid = vs_idmaps_host(m.gid, m.n_gid, 0);
+        vs_idmaps_clear(&m);
+        if (vs_rootfs_become_mapped_root(uid, gid, err) < 0) {
+                vs_rootfs_become_host_root();
+                return -1;
+        }
+        int r = copy_in_root(rootfd, c, from, src, dst, cpath, err);
+        vs_rootfs_become_host_root();
+        return r;
+}
+
 /* cp CTR:PATH -: copied out (as any cp out) into a private directory of
  * the container's, then written to stdout as a tar stream. */
 static int cp_out_to_tar(int rootfd, const struct vs_ctr *c, const char *src, const char *cpath,
@@ -414,7 +438,7 @@ static int cp_in_from_tar(int rootfd, const struct vs_ctr *c, const char *dst, c
                 if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
                         continue;
                 _cleanup_free_ char *path = xasprintf("%s/%s", root, de->d_name);
-                r = copy_in_root(rootfd, c, false, path, dst, cpath, err);
+                r = copy_in(rootfd, c, false, path, dst, cpath, err);
         }
         _cleanup_error_ vs_error *rerr = NULL;
         if (vs_rm_rf(tmp, &rerr) < 0)
@@ -450,7 +474,7 @@ int vs_engine_cp(struct vs_engine *e, const char *src, const char *dst, vs_error
                 else if (tar_in)
                         r = cp_in_from_tar(rootfd, c, dst, cpath, err);
                 else
-                        r = copy_in_root(rootfd, c, from, src, dst, cpath, err);
+                        r = copy_in(rootfd, c, from, src, dst, cpath, err);
                 close(rootfd);
         }
         /* A container that is not running gets its rootfs only for the copy. */

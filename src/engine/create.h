@@ -117,7 +117,11 @@ struct vs_idmaps {
  * UsernsMode and, for explicit maps, IDMappings. */
 int vs_userns_parse_flags(const struct vs_run_flags *f, json_object *hc, vs_error **err);
 /* For UsernsMode "auto": allocates a range of host ids for container id and
- * records it in hc.IDMappings. Call with the names lock held. */
+ * records it in hc.IDMappings; for a VM (Isolation "vm"), the range QEMU's
+ * user namespace maps 0-65535 to (docs/vm.md, "QEMU's jail"), recorded in
+ * hc.VmIDMappings, from the same entries or, without any, a block of its
+ * own. Call with the names lock held. */
+#define VS_USERNS_HC_VM "VmIDMappings"
 int vs_userns_allocate(struct vs_engine *e, const char *id, json_object *hc, vs_error **err);
 /* Gives the top directory of c's volumes still owned by host root to the
  * mapped root (podman's rule). */
@@ -126,6 +130,11 @@ int vs_userns_prepare_volumes(const struct vs_ctr *c, const struct vs_idmaps *m,
 void vs_userns_release(struct vs_engine *e, const char *id);
 /* 1 and the mappings (the caller clears them) when hc has a user namespace, 0 when not. */
 int vs_userns_mappings(json_object *hc, struct vs_idmaps *out, vs_error **err);
+/* The same for a VM's QEMU (hc.VmIDMappings); 0: QEMU stays host root. */
+int vs_userns_vm_mappings(json_object *hc, struct vs_idmaps *out, vs_error **err);
+/* The mappings c's rootfs overlay is mounted with (idmapped layers): its
+ * user namespace's, or a VM's QEMU's (not for a block root); 0: none. */
+int vs_userns_rootfs_mappings(const struct vs_ctr *c, struct vs_idmaps *out, vs_error **err);
 void vs_idmaps_clear(struct vs_idmaps *m);
 /* The host id of container id `id` (65534, the overflow id, if unmapped). */
 uint32_t vs_idmaps_host(const struct oci_id_mapping *m, size_t n, uint32_t id);

@@ -57,7 +57,7 @@ int vs_engine_mount_rootfs(struct vs_engine *e, struct vs_ctr *c, bool *mounted,
         if (vs_image_lookup(store, c->image_id, &img, err) < 0)
                 return vs_error_wrap(err, "container %.12s", c->id);
         struct vs_idmaps maps;
-        int userns = vs_userns_mappings(c->host_config, &maps, err);
+        int userns = vs_userns_rootfs_mappings(c, &maps, err);
         struct vs_rootfs_idmap idmap = {.userns_fd = -1};
         if (userns > 0) {
                 idmap.uid = vs_idmaps_host(maps.uid, maps.n_uid, 0);
@@ -108,6 +108,9 @@ int vs_engine_cleanup_runtime(struct vs_engine *e, struct vs_ctr *c, vs_error **
                 return -1;
         }
         vs_ctr_thaw_all(c); /* its freeze holds die with the runtime state */
+        /* A VM's cgroup is the engine's own (a monitor killed left it). */
+        if (vs_ctr_is_vm(c) && vs_vm_ctr_cgroup_release(c, err) < 0)
+                return -1;
         if (vs_engine_umount_rootfs(c, err) < 0)
                 return -1;
         _cleanup_free_ char *sock = xasprintf("%s/attach.sock", c->dir);

@@ -530,6 +530,8 @@ int vs_monitor_main(struct vs_engine *e, const struct vs_monitor_opts *o)
                         bool oom = !vm && oom_killed(&m);
                         if (!vm && vs_container_delete(m.c->runtime_root, m.c->id, true, &err) < 0)
                                 warn_error(&err);
+                        if (vm && vs_vm_ctr_cgroup_release(m.c, &err) < 0)
+                                warn_error(&err);
                         vs_mon_io_drain(&m.io, 1000);
                         vs_mon_io_close_streams(&m.io);
                         if (oom)

@@ -15,6 +15,7 @@
 #include "engine/rootless.h"
 #include "engine/config.h"
 #include "engine/engine.h"
+#include "vm/vm.h"
 #include "runtime/idmap.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -117,13 +118,13 @@ static int parse_list(const char *flag, char *const *list, struct oci_id_mapping
         return *n ? check_maps(flag, *out, *n, err) : 0;
 }
 
-static void set_mappings(json_object *hc, const struct oci_id_mapping *u, size_t nu,
-                         const struct oci_id_mapping *g, size_t ng)
+static void set_mappings(json_object *hc, const char *key, const struct oci_id_mapping *u,
+                         size_t nu, const struct oci_id_mapping *g, size_t ng)
 {
         json_object *idm = json_object_new_object();
         json_object_object_add(idm, "UidMap", maps_json(u, nu));
         json_object_object_add(idm, "GidMap", maps_json(g, ng));
-        json_object_object_add(hc, "IDMappings", idm);
+        json_object_object_add(hc, key, idm);
 }
 
 int vs_userns_parse_flags(const struct vs_run_flags *f, json_object *hc, vs_error **err)
@@ -154,7 +155,7 @@ int vs_userns_parse_flags(const struct vs_run_flags *f, json_object *hc, vs_erro
                                     "(the guest kernel is the boundary)");
         if (nu || ng) {
                 /* podman: one of the two given stands for both */
-                set_mappings(hc, nu ? u : g, nu ? nu : ng, ng ? g : u, ng ? ng : nu);
+                set_mappings(hc, "IDMappings", nu ? u : g, nu ? nu : ng, ng ? g : u, ng ? ng : nu);
                 json_object_object_add(hc, "UsernsMode", json_object_new_string("private"));
                 return 0;
         }
@@ -187,10 +188,10 @@ static int maps_from_json(json_object *a, struct oci_id_mapping **out, size_t *n
         return 0;
 }
 
-int vs_userns_mappings(json_object *hc, struct vs_idmaps *out, vs_error **err)
+static int mappings_at(json_object *hc, const char *key, struct vs_idmaps *out, vs_error **err)
 {
         *out = (struct vs_idmaps){0};
-        json_object *idm = json_object_object_get(hc, "IDMappings");
+        json_object *idm = json_object_object_get(hc, key);
         if (idm == NULL)
                 return 0;
         if (maps_from_json(json_object_object_get(idm, "UidMap"), &out->uid, &out->n_uid, err) <
@@ -198,6 +199,28 @@ int vs_userns_mappings(json_object *hc, struct vs_idmaps *out, vs_error **err)
             maps_from_json(json_object_object_get(idm, "GidMap"), &out->gid, &out->n_gid, err) < 0)
                 return -1;
         return out->n_uid > 0 ? 1 : 0;
+}
+
+int vs_userns_mappings(json_object *hc, struct vs_idmaps *out, vs_error **err)
+{
+        return mappings_at(hc, "IDMappings", out, err);
+}
+
+int vs_userns_vm_mappings(json_object *hc, struct vs_idmaps *out, vs_error **err)
+{
+        return mappings_at(hc, VS_USERNS_HC_VM, out, err);
+}
+
+int vs_userns_rootfs_mappings(const struct vs_ctr *c, struct vs_idmaps *out, vs_error **err)
+{
+        int r = vs_userns_mappings(c->host_config, out, err);
+        /* A VM's QEMU sees the overlay through its own user namespace
+         * (docs/vm.md, "QEMU's jail"): its layers are idmapped with that
+         * range (a block root is read by mkfs on the host instead: the
+         * container's own ids). */
+        if (r == 0 && vs_ctr_is_vm(c) && !vs_vm_block_root(c))
+                r = vs_userns_vm_mappings(c->host_config, out, err);
+        return r;
 }
 
 void vs_idmaps_clear(struct vs_idmaps *m)
@@ -221,13 +244,21 @@ struct range {
         uint64_t start, size;
 };
 
-/* The ranges of user "vessel" (by name, or by its uid when it exists). */
-static int read_subids(const char *path, struct range **out, size_t *n, vs_error **err)
+/* The ranges of user "vessel" (by name, or by its uid when it exists).
+ * With none (not NULL), a missing file or entry is not an error: *none
+ * says so and *n is 0. */
+static int read_subids(const char *path, struct range **out, size_t *n, bool *none, vs_error **err)
 {
         *n = 0;
         _cleanup_free_ char *text = NULL;
         _cleanup_error_ vs_error *rerr = NULL;
+        if (none)
+                *none = false;
         if (vs_read_file(path, &text, NULL, &rerr) < 0) {
+                if (rerr->errno_ == ENOENT && none) {
+                        *none = true;
+                        return 0;
+                }
                 if (rerr->errno_ == ENOENT)
                         return vs_fail(err,
                                        "--userns=auto: %s does not exist (add a line "
@@ -256,6 +287,10 @@ static int read_subids(const char *path, struct range **out, size_t *n, vs_error
                         continue;
                 *out = xrealloc(*out, (*n + 1) * sizeof(**out));
                 (*out)[(*n)++] = (struct range){s, z};
+        }
+        if (*n == 0 && none) {
+                *none = true;
+                return 0;
         }
         if (*n == 0)
                 return vs_fail(err,
@@ -339,28 +374,52 @@ static int live_allocations(struct vs_engine *e, struct range **uids, struct ran
         return ret;
 }
 
+/* A VM's jail (docs/vm.md, "QEMU's jail") without 'vessel' entries in
+ * /etc/subuid or /etc/subgid takes its range from here: systemd's unused
+ * block 0x70000000-0x7fffffff (its UIDS-GIDS.md), 1024 ranges. */
+#define VM_JAIL_IDS_START 1879048192ULL
+#define VM_JAIL_IDS_COUNT (1024ULL * VS_USERNS_AUTO_SIZE)
+
+/* The available ranges: the 'vessel' entries; for a VM's jail, the block
+ * above when there are none. */
+static int available(const char *path, bool vm, struct range **out, size_t *n, vs_error **err)
+{
+        bool none = false;
+        if (read_subids(path, out, n, vm ? &none : NULL, err) < 0)
+                return -1;
+        if (none) {
+                *out = xrealloc(*out, sizeof(**out));
+                (*out)[0] = (struct range){VM_JAIL_IDS_START, VM_JAIL_IDS_COUNT};
+                *n = 1;
+        }
+        return 0;
+}
+
 int vs_userns_allocate(struct vs_engine *e, const char *id, json_object *hc, vs_error **err)
 {
         json_object *mode = json_object_object_get(hc, "UsernsMode");
-        if (mode == NULL || strcmp(json_object_get_string(mode), "auto") != 0)
+        json_object *iso = json_object_object_get(hc, "Isolation");
+        bool vm = iso && strcmp(json_object_get_string(iso), "vm") == 0;
+        if (!vm && (mode == NULL || strcmp(json_object_get_string(mode), "auto") != 0))
                 return 0;
+        const char *what = vm ? "--isolation=vm (QEMU's own ids)" : "--userns=auto";
         _cleanup_free_ struct range *su = NULL, *sg = NULL, *uu = NULL, *ug = NULL;
         size_t nsu = 0, nsg = 0, nused = 0;
-        if (read_subids(SUBUID_FILE, &su, &nsu, err) < 0 ||
-            read_subids(SUBGID_FILE, &sg, &nsg, err) < 0 ||
+        if (available(SUBUID_FILE, vm, &su, &nsu, err) < 0 ||
+            available(SUBGID_FILE, vm, &sg, &nsg, err) < 0 ||
             live_allocations(e, &uu, &ug, &nused, err) < 0)
                 return -1;
         uint64_t ustart, gstart;
         if (first_fit(su, nsu, uu, nused, VS_USERNS_AUTO_SIZE, &ustart) < 0)
                 return vs_fail(err,
-                               "--userns=auto: no free range of %d ids left in the '" SUBID_USER
+                               "%s: no free range of %d ids left in the '" SUBID_USER
                                "' entries of " SUBUID_FILE " (%zu containers hold one)",
-                               VS_USERNS_AUTO_SIZE, nused);
+                               what, VS_USERNS_AUTO_SIZE, nused);
         if (first_fit(sg, nsg, ug, nused, VS_USERNS_AUTO_SIZE, &gstart) < 0)
                 return vs_fail(err,
-                               "--userns=auto: no free range of %d ids left in the '" SUBID_USER
+                               "%s: no free range of %d ids left in the '" SUBID_USER
                                "' entries of " SUBGID_FILE " (%zu containers hold one)",
-                               VS_USERNS_AUTO_SIZE, nused);
+                               what, VS_USERNS_AUTO_SIZE, nused);
         _cleanup_free_ char *dir = alloc_dir(e);
         if (vs_mkdir_p(dir, 0700, err) < 0)
                 return -1;
@@ -371,7 +430,7 @@ int vs_userns_allocate(struct vs_engine *e, const char *id, json_object *hc, vs_
                 return -1;
         struct oci_id_mapping um = {0, (uint32_t) ustart, VS_USERNS_AUTO_SIZE};
         struct oci_id_mapping gm = {0, (uint32_t) gstart, VS_USERNS_AUTO_SIZE};
-        set_mappings(hc, &um, 1, &gm, 1);
+        set_mappings(hc, vm ? VS_USERNS_HC_VM : "IDMappings", &um, 1, &gm, 1);
         return 0;
 }
 

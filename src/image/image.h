@@ -77,6 +77,13 @@ struct vs_rootfs_idmap {
 int vs_image_rootfs_mount(const struct vs_image *img, const char *dir, const char *target,
                           const struct vs_rootfs_idmap *idmap, vs_error **err);
 int vs_image_rootfs_umount(const char *target, vs_error **err);
+/* Files made through such an overlay by host root would have an owner the
+ * idmapped upper dir cannot represent (EOVERFLOW): the caller takes the
+ * mapped root's fs ids, its capabilities kept (a change of fsuid from 0
+ * drops them from the effective set), and goes back with
+ * vs_rootfs_become_host_root. */
+int vs_rootfs_become_mapped_root(uid_t uid, gid_t gid, vs_error **err);
+void vs_rootfs_become_host_root(void);
 
 /* Commit: the upper dir becomes a new layer (deletions as whiteouts,
  * opaque dirs), stacked on base, with the config changed by changes (a JSON

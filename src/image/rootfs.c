@@ -149,10 +149,10 @@ static int idmapped_clone(int fd, const struct vs_rootfs_idmap *idmap, const cha
  * upper dir: they must be ids the idmapped upper mount can represent, so
  * the mounter takes the mapped root's fs ids, with its capabilities (which
  * a change of fsuid from 0 drops from the effective set) put back. */
-static int become_mounter(const struct vs_rootfs_idmap *idmap, vs_error **err)
+int vs_rootfs_become_mapped_root(uid_t uid, gid_t gid, vs_error **err)
 {
-        setfsgid(idmap->gid);
-        setfsuid(idmap->uid);
+        setfsgid(gid);
+        setfsuid(uid);
         cap_t caps = cap_get_proc();
         if (caps == NULL)
                 return vs_fail_errno(err, "cannot read capabilities");
@@ -171,7 +171,7 @@ static int become_mounter(const struct vs_rootfs_idmap *idmap, vs_error **err)
         return 0;
 }
 
-static void stop_being_mounter(void)
+void vs_rootfs_become_host_root(void)
 {
         /* Back to fsuid 0: the kernel restores the effective fs capabilities. */
         setfsuid(0);
@@ -404,7 +404,7 @@ static int mount_overlay(const struct vs_image *img, const char *dir, const char
                 goto out;
         if (idmap && idmap_all(&l, dir, idmap, &mdir, &upper, &work, err) < 0)
                 goto out;
-        if (idmap && become_mounter(idmap, err) < 0)
+        if (idmap && vs_rootfs_become_mapped_root(idmap->uid, idmap->gid, err) < 0)
                 goto out;
         const char *api = getenv("VESSEL_OVERLAY_MOUNT_API");
         if (api && strcmp(api, "legacy") == 0) {
@@ -464,7 +464,7 @@ static int mount_overlay(const struct vs_image *img, const char *dir, const char
         ret = 0;
 out:
         if (idmap)
-                stop_being_mounter();
+                vs_rootfs_become_host_root();
         close_layer_fds(&l);
         return ret;
 }

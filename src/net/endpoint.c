@@ -408,6 +408,34 @@ int vs_net_lease(const char *data_root, const struct vs_net_endpoint_opts *o, vs
         return vs_netdb_save(&db, err);
 }
 
+/* The network's bridge as br, made (with its NAT) on first use. */
+static int wire_bridge(struct vs_netdb *db, json_object *net, struct vs_nl_bridge *br,
+                       vs_error **err)
+{
+        struct vs_cidr s;
+        uint32_t gw;
+        vs_net_addrs(net, &s, &gw);
+        const char *sub6 = vs_net_str(net, "Subnet6");
+        unsigned p6 = *sub6 ? (unsigned) atoi(strchr(sub6, '/') + 1) : 0;
+        *br = (struct vs_nl_bridge){
+            .name = vs_net_str(net, "Bridge"),
+            .gw = gw,
+            .prefix = s.prefix,
+            .gw6 = *sub6 ? vs_net_str(net, "Gateway6") : NULL,
+            .prefix6 = p6,
+        };
+        if (!json_object_get_boolean(json_object_object_get(net, "Wired"))) {
+                /* First use: the network's NAT; recorded first, so that a
+                 * removal after a crash in between still removes it. */
+                if (vs_nl_bridge_ensure(br, err) < 0)
+                        return -1;
+                json_object_object_add(net, "Wired", json_object_new_boolean(true));
+                if (vs_netdb_save(db, err) < 0 || vs_net_nat_setup(net, err) < 0)
+                        return -1;
+        }
+        return 0;
+}
+
 /* Wires one endpoint into the namespace nsfd (see vs_net_attach). */
 static int wire(struct vs_netdb *db, json_object *net, const char *ctr_id, json_object *ep,
                 int nsfd, vs_error **err)
@@ -418,22 +446,9 @@ static int wire(struct vs_netdb *db, json_object *net, const char *ctr_id, json_
         vs_ipv4_parse("IP", vs_net_str(ep, "IP"), &ip, NULL);
         const char *sub6 = vs_net_str(net, "Subnet6");
         unsigned p6 = *sub6 ? (unsigned) atoi(strchr(sub6, '/') + 1) : 0;
-        struct vs_nl_bridge br = {
-            .name = vs_net_str(net, "Bridge"),
-            .gw = gw,
-            .prefix = s.prefix,
-            .gw6 = *sub6 ? vs_net_str(net, "Gateway6") : NULL,
-            .prefix6 = p6,
-        };
-        if (!json_object_get_boolean(json_object_object_get(net, "Wired"))) {
-                /* First use: the network's NAT; recorded first, so that a
-                 * removal after a crash in between still removes it. */
-                if (vs_nl_bridge_ensure(&br, err) < 0)
-                        return -1;
-                json_object_object_add(net, "Wired", json_object_new_boolean(true));
-                if (vs_netdb_save(db, err) < 0 || vs_net_nat_setup(net, err) < 0)
-                        return -1;
-        }
+        struct vs_nl_bridge br;
+        if (wire_bridge(db, net, &br, err) < 0)
+                return -1;
         const char *veth = vs_net_str(ep, "Veth"), *ifn = vs_net_str(ep, "Ifname");
         if (!*ifn)
                 ifn = "eth0";
@@ -495,6 +510,45 @@ int vs_net_attach(const char *data_root, const char *ctr_id, pid_t pid, vs_error
                 if (json_object_object_get(json_object_object_get(net, "Endpoints"), ctr_id))
                         vs_net_refresh_hosts(&db, net);
         }
+        return 0;
+}
+
+int vs_net_attach_tap(const char *data_root, const char *ctr_id, int *fd, vs_error **err)
+{
+        _cleanup_netdb_ struct vs_netdb db = {.lock_fd = -1};
+        if (vs_netdb_open(data_root, &db, err) < 0)
+                return -1;
+        *fd = -1;
+        json_object *net = NULL, *ep = NULL;
+        size_t n = json_object_array_length(db.nets);
+        for (size_t i = 0; i < n; i++) {
+                json_object *ni = json_object_array_get_idx(db.nets, i);
+                json_object *e =
+                    json_object_object_get(json_object_object_get(ni, "Endpoints"), ctr_id);
+                if (e && net)
+                        return vs_fail(err,
+                                       "a VM has one network interface: it cannot join "
+                                       "network '%s' besides '%s'",
+                                       vs_net_str(ni, "Name"), vs_net_str(net, "Name"));
+                if (e) {
+                        net = ni;
+                        ep = e;
+                }
+        }
+        if (net == NULL)
+                return vs_fail(err, "container %.12s has no network lease", ctr_id);
+        struct vs_nl_bridge br;
+        const char *tap = vs_net_str(ep, "Veth");
+        /* A tap of an earlier run still held open: gone once its QEMU is. */
+        if (wire_bridge(&db, net, &br, err) < 0 || vs_nl_link_del(tap, err) < 0 ||
+            vs_nl_tap_create(&br, tap, fd, err) < 0)
+                return vs_error_wrap(err, "network '%s'", vs_net_str(net, "Name"));
+        if (vs_net_ports_apply(ctr_id, ep, err) < 0) {
+                close(*fd);
+                *fd = -1;
+                return vs_error_wrap(err, "network '%s'", vs_net_str(net, "Name"));
+        }
+        vs_net_refresh_hosts(&db, net);
         return 0;
 }
 

@@ -167,6 +167,13 @@ int vs_net_proxy_spawn(const char *data_root, const char *ctr_id, pid_t init, vs
  * IPAddress, IPPrefixLen, Gateway; the same at top level; Ports), or NULL
  * when it holds no lease. */
 json_object *vs_net_container_settings(const char *data_root, const char *ctr_id);
+/* A VM's NIC on its vessel network (docs/vm.md, "Networking"): instead of
+ * a veth, a tap named as the endpoint's host end (vs_net_release and a
+ * prune remove it by that name; it also goes with its last fd), on the
+ * network's bridge, its -p rules to the leased address, which the guest
+ * holds itself; the network's hosts files refreshed. A VM has one NIC:
+ * a second network is refused. */
+int vs_net_attach_tap(const char *data_root, const char *ctr_id, int *fd, vs_error **err);
 
 /* ---- links (src/net/netlink.c, libmnl). Operate in the caller's network
  * namespace unless netns_fd >= 0. Each call is one netlink round trip per
@@ -186,6 +193,10 @@ int vs_nl_bridge_ensure(const struct vs_nl_bridge *br, vs_error **err);
  * step of a container: a VM's tap device would join the same way. */
 int vs_nl_veth_create(const struct vs_nl_bridge *br, const char *host, int netns_fd,
                       const char *peer, const uint8_t *mac, vs_error **err);
+/* The bridge as vs_nl_bridge_ensure, and a tap `name` (IFF_VNET_HDR, not
+ * persistent: it goes with its last fd) up, enslaved to it, in hairpin
+ * mode; *fd its queue, for QEMU's -netdev tap,fd=. */
+int vs_nl_tap_create(const struct vs_nl_bridge *br, const char *name, int *fd, vs_error **err);
 struct vs_nl_peer {
         const char *ifname;
         uint32_t ip; /* IPv4 address and prefix */

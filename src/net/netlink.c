@@ -6,9 +6,11 @@
 #include <libmnl/libmnl.h>
 #include <arpa/inet.h>
 #include <linux/if_link.h>
+#include <linux/if_tun.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 #include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -286,15 +288,55 @@ static int put_bridge(struct nl_batch *b, const struct vs_nl_bridge *br, unsigne
         return 0;
 }
 
+/* A socket, the bridge made when missing (*idx), and a batch b starting
+ * with the bridge's own part. */
+static int bridge_batch(struct mnl_socket **nl, struct nl_batch *b, const struct vs_nl_bridge *br,
+                        unsigned *idx, vs_error **err)
+{
+        if (nl_open(nl, err) < 0 || bridge_index(*nl, br, idx, err) < 0 ||
+            put_bridge(b, br, *idx, err) < 0)
+                return -1;
+        return 0;
+}
+
 int vs_nl_bridge_ensure(const struct vs_nl_bridge *br, vs_error **err)
 {
         _cleanup_mnl_ struct mnl_socket *nl = NULL;
         unsigned idx;
         struct nl_batch b = {0};
-        if (nl_open(&nl, err) < 0 || bridge_index(nl, br, &idx, err) < 0 ||
-            put_bridge(&b, br, idx, err) < 0)
+        if (bridge_batch(&nl, &b, br, &idx, err) < 0)
                 return -1;
         return batch_send(nl, &b, err);
+}
+
+/* Link `name` up and enslaved to bridge index master, into a batch (flags:
+ * NLM_F_CREATE... for a new link); the message, for more attributes. */
+static struct nlmsghdr *put_port(struct nl_batch *b, int flags, const char *name, unsigned master,
+                                 const char *what)
+{
+        struct nlmsghdr *nlh = batch_link(b, RTM_NEWLINK, flags, 0, 0, what);
+        struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+        ifi->ifi_change = IFF_UP;
+        ifi->ifi_flags = IFF_UP;
+        mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+        mnl_attr_put_u32(nlh, IFLA_MASTER, master);
+        return nlh;
+}
+
+/* Hairpin mode on bridge port `port` (found by name), into a batch: the
+ * bridge may send a frame back out of the port it came in on. */
+static void put_hairpin(struct nl_batch *b, const char *port)
+{
+        char what[64];
+        snprintf(what, sizeof(what), "cannot set hairpin mode on bridge port %s", port);
+        struct nlmsghdr *nlh = batch_link(b, RTM_NEWLINK, 0, 0, 0, what);
+        mnl_attr_put_strz(nlh, IFLA_IFNAME, port);
+        struct nlattr *li = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+        mnl_attr_put_strz(nlh, IFLA_INFO_SLAVE_KIND, "bridge");
+        struct nlattr *data = mnl_attr_nest_start(nlh, IFLA_INFO_SLAVE_DATA);
+        mnl_attr_put_u8(nlh, IFLA_BRPORT_MODE, 1);
+        mnl_attr_nest_end(nlh, data);
+        mnl_attr_nest_end(nlh, li);
 }
 
 int vs_nl_veth_create(const struct vs_nl_bridge *br, const char *host, int netns_fd,
@@ -303,20 +345,14 @@ int vs_nl_veth_create(const struct vs_nl_bridge *br, const char *host, int netns
         _cleanup_mnl_ struct mnl_socket *nl = NULL;
         unsigned idx;
         struct nl_batch b = {0};
-        if (nl_open(&nl, err) < 0 || bridge_index(nl, br, &idx, err) < 0 ||
-            put_bridge(&b, br, idx, err) < 0)
+        if (bridge_batch(&nl, &b, br, &idx, err) < 0)
                 return -1;
         /* The host end made up and enslaved, the peer made directly in the
          * container's namespace with its name and MAC (up there: it cannot
          * open before the pair is complete, ENOTCONN). */
         char what[64];
         snprintf(what, sizeof(what), "cannot create veth pair %s", host);
-        struct nlmsghdr *nlh = batch_link(&b, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0, 0, what);
-        struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
-        ifi->ifi_change = IFF_UP;
-        ifi->ifi_flags = IFF_UP;
-        mnl_attr_put_strz(nlh, IFLA_IFNAME, host);
-        mnl_attr_put_u32(nlh, IFLA_MASTER, idx);
+        struct nlmsghdr *nlh = put_port(&b, NLM_F_CREATE | NLM_F_EXCL, host, idx, what);
         struct nlattr *li = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
         mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
         struct nlattr *data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
@@ -337,19 +373,37 @@ int vs_nl_veth_create(const struct vs_nl_bridge *br, const char *host, int netns
          * to the container, and the bridge must send it out of the
          * container's own port. (`ip link set X type bridge_slave hairpin
          * on`.) */
-        snprintf(what, sizeof(what), "cannot set hairpin mode on bridge port %s", host);
-        nlh = batch_link(&b, RTM_NEWLINK, 0, 0, 0, what);
-        mnl_attr_put_strz(nlh, IFLA_IFNAME, host);
-        li = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
-        mnl_attr_put_strz(nlh, IFLA_INFO_SLAVE_KIND, "bridge");
-        data = mnl_attr_nest_start(nlh, IFLA_INFO_SLAVE_DATA);
-        mnl_attr_put_u8(nlh, IFLA_BRPORT_MODE, 1);
-        mnl_attr_nest_end(nlh, data);
-        mnl_attr_nest_end(nlh, li);
+        put_hairpin(&b, host);
         if (batch_send(nl, &b, err) < 0) {
                 vs_nl_link_del(host, NULL);
                 return -1;
         }
+        return 0;
+}
+
+int vs_nl_tap_create(const struct vs_nl_bridge *br, const char *name, int *fd, vs_error **err)
+{
+        /* Not persistent: the device goes with the last fd of its queue
+         * (QEMU's and its launcher's), whoever is killed. */
+        _cleanup_close_ int tfd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+        if (tfd < 0)
+                return vs_fail_errno(err, "cannot open /dev/net/tun");
+        struct ifreq ifr = {.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR};
+        snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+        if (ioctl(tfd, TUNSETIFF, &ifr) < 0)
+                return vs_fail_errno(err, "cannot create tap %s", name);
+        _cleanup_mnl_ struct mnl_socket *nl = NULL;
+        unsigned idx;
+        struct nl_batch b = {0};
+        if (bridge_batch(&nl, &b, br, &idx, err) < 0)
+                return -1;
+        char what[64];
+        snprintf(what, sizeof(what), "cannot attach tap %s to bridge %s", name, br->name);
+        put_port(&b, 0, name, idx, what);
+        put_hairpin(&b, name);
+        if (batch_send(nl, &b, err) < 0)
+                return -1;
+        *fd = steal_fd(tfd);
         return 0;
 }
 

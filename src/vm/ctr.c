@@ -6,8 +6,11 @@
 #include "vm/vm.h"
 #include "vm/payload.h"
 #include "engine/engine.h"
+#include "net/net.h"
 #include "oci/config.h"
 #include "runtime/caps.h"
+#include "runtime/cgroup.h"
+#include "runtime/idmap.h"
 #include "runtime/seccomp.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -123,6 +126,10 @@ static int write_info(const struct vs_ctr *c, const struct vs_vm_spec *s, const 
         if (s->root_image)
                 json_object_object_add(o, "RootImage", json_object_new_string(s->root_image));
         json_object_object_add(o, "ConsoleLog", json_object_new_string(s->console_log));
+        /* The host ids QEMU runs as (0: host root, a container made before
+         * QEMU had ids of its own). */
+        json_object_object_add(o, "HypervisorUid", json_object_new_int64(s->jail_uid));
+        json_object_object_add(o, "HypervisorGid", json_object_new_int64(s->jail_gid));
         _cleanup_free_ char *text = vs_json_to_string(o, true);
         _cleanup_free_ char *path = xasprintf("%s/vm.json", c->dir);
         return vs_write_file_replace(path, text, strlen(text), 0600, err);
@@ -162,17 +169,86 @@ int vs_vm_exec_payload(const struct vs_ctr *c, const struct oci_config *cfg,
         return vs_vm_payload_exec(c->runtime_root, cfg, proc, open_stdin, buf, len, err);
 }
 
-struct net_attach_ctx {
-        struct vs_engine *e;
-        struct vs_ctr *c;
-};
+/* ---- the container's cgroup (docs/vm.md, "QEMU's jail") ---- */
 
-/* In the launcher: QEMU's network namespace joins the container's vessel
- * network as a container's would (veth, leased address, routes). */
-static int net_attach(void *ud, pid_t qemu, vs_error **err)
+#define VM_CGROUP_FILE "vm-cgroup.json"
+
+int vs_vm_ctr_cgroup_release(const struct vs_ctr *c, vs_error **err)
 {
-        struct net_attach_ctx *na = ud;
-        return vs_engine_net_attach(na->e, na->c, qemu, err);
+        _cleanup_free_ char *path = xasprintf("%s/" VM_CGROUP_FILE, c->dir);
+        _cleanup_free_ char *text = NULL;
+        _cleanup_error_ vs_error *rerr = NULL;
+        if (vs_read_file(path, &text, NULL, &rerr) < 0)
+                return rerr->errno_ == ENOENT ? 0 : (*err = steal_ptr(rerr), -1);
+        _cleanup_json_ json_object *j = json_tokener_parse(text);
+        _cleanup_cgroup_ struct vs_cgroup *cg = NULL;
+        if (j == NULL || vs_cgroup_from_json(j, &cg, err) < 0)
+                return vs_error_wrap(err, "%s", path);
+        /* Kills what is left in it (a launcher or QEMU whose monitor died
+         * is gone by then: PDEATHSIG), removes it. */
+        if (vs_cgroup_destroy(cg, err) < 0)
+                return -1;
+        if (unlink(path) < 0 && errno != ENOENT)
+                return vs_fail_errno(err, "cannot remove %s", path);
+        return 0;
+}
+
+/* The devices QEMU may open: those its jail binds (null, zero, random,
+ * urandom, kvm) and the tap's tun; the container's device rules are the
+ * guest's business (its own kernel, its own devices). */
+static void vm_device_rules(struct oci_config *cfg)
+{
+        struct oci_resources *r = cfg->linux_.resources;
+        if (r == NULL)
+                return;
+        static const int64_t allowed[][2] = {{1, 3}, {1, 5}, {1, 8}, {1, 9}, {10, 232}, {10, 200}};
+        const size_t n = sizeof(allowed) / sizeof(allowed[0]);
+        for (size_t i = 0; i < r->n_devices; i++)
+                free(r->devices[i].access);
+        r->devices = xrealloc(r->devices, (n + 1) * sizeof(*r->devices));
+        r->devices[0] = (struct oci_device_cgroup){
+            .allow = false, .type = 'a', .major = -1, .minor = -1, .access = xstrdup("rwm")};
+        for (size_t i = 0; i < n; i++)
+                r->devices[i + 1] = (struct oci_device_cgroup){.allow = true,
+                                                               .type = 'c',
+                                                               .major = allowed[i][0],
+                                                               .minor = allowed[i][1],
+                                                               .access = xstrdup("rwm")};
+        r->n_devices = n + 1;
+}
+
+/* The container's cgroup with the config's limits (the memory limit is the
+ * guest's RAM: raised by QEMU's overhead, as on the OCI path), recorded in
+ * <dir>/vm-cgroup.json before it exists, so that rm finds it whatever was
+ * killed when. The launcher enters it (QEMU is born there). NULL without
+ * one: an unprivileged engine leaves limits to the guest. */
+static int make_cgroup(const struct vs_ctr *c, struct oci_config *cfg, struct vs_cgroup **out,
+                       vs_error **err)
+{
+        *out = NULL;
+        if (vs_host_unprivileged())
+                return 0;
+        /* A previous incarnation's (its monitor killed). */
+        if (vs_vm_ctr_cgroup_release(c, err) < 0)
+                return -1;
+        vs_vm_oci_adjust_resources(cfg);
+        vm_device_rules(cfg);
+        _cleanup_cgroup_ struct vs_cgroup *cg = NULL;
+        if (vs_cgroup_plan(c->id, cfg->linux_.cgroups_path, cfg->linux_.resources, &cg, err) < 0)
+                return -1;
+        _cleanup_json_ json_object *j = vs_cgroup_to_json(cg);
+        _cleanup_free_ char *text = vs_json_to_string(j, false);
+        _cleanup_free_ char *path = xasprintf("%s/" VM_CGROUP_FILE, c->dir);
+        if (vs_write_file_atomic(path, text, strlen(text), 0600, err) < 0)
+                return -1;
+        if (vs_cgroup_begin(cg, err) < 0 ||
+            vs_cgroup_complete(cg, cfg->linux_.resources, err) < 0) {
+                _cleanup_error_ vs_error *derr = NULL;
+                vs_vm_ctr_cgroup_release(c, &derr);
+                return -1;
+        }
+        *out = steal_ptr(cg);
+        return 0;
 }
 
 /* A restore's start succeeds once the launcher has QEMU running from the
@@ -202,7 +278,6 @@ static int wait_restored(pid_t child, int ready[2], pid_t *pid, vs_error **err)
 int vs_vm_ctr_spawn(struct vs_engine *e, struct vs_ctr *c, int in_fd, int out_fd, int err_fd,
                     pid_t *pid, vs_error **err)
 {
-        struct net_attach_ctx na = {e, c};
         _cleanup_config_ struct oci_config *cfg = NULL;
         if (oci_config_load(c->dir, &cfg, err) < 0)
                 return -1;
@@ -218,11 +293,17 @@ int vs_vm_ctr_spawn(struct vs_engine *e, struct vs_ctr *c, int in_fd, int out_fd
                 vs_vm_payload_add(&p, "hostname", cfg->hostname);
         const char *mode =
             json_object_get_string(json_object_object_get(c->host_config, "NetworkMode"));
-        _cleanup_free_ char *netdev = NULL;
-        bool vessel_net = vs_engine_net_name(c) != NULL;
-        if ((mode && strcmp(mode, VS_VM_NET_USER) == 0) || vessel_net) {
-                netdev = vs_vm_net_netdev(json_object_object_get(c->host_config, "PortBindings"),
-                                          vessel_net);
+        _cleanup_free_ char *netdev = NULL, *mac = NULL;
+        _cleanup_close_ int tap = -1;
+        if (vs_engine_net_name(c) != NULL) {
+                /* A tap on the vessel network's bridge (docs/vm.md). */
+                if (vs_vm_net_tap(e, c, &p, &tap, &mac, err) < 0) {
+                        free(p.buf);
+                        return -1;
+                }
+                netdev = xasprintf("tap,id=net0,fd=%d,vhost=off", VS_VM_TAP_FD);
+        } else if (mode && strcmp(mode, VS_VM_NET_USER) == 0) {
+                netdev = vs_vm_net_netdev(json_object_object_get(c->host_config, "PortBindings"));
                 vs_vm_payload_add(&p, "net", "user");
         }
         if (vs_vm_payload_security(c->runtime_root, cfg, cfg->process, &p, err) < 0 ||
@@ -270,18 +351,34 @@ int vs_vm_ctr_spawn(struct vs_engine *e, struct vs_ctr *c, int in_fd, int out_fd
             .started_fd = -1,
             .jail_dir = jail,
             .netdev = netdev,
-            .net_attach = vessel_net ? net_attach : NULL,
-            .net_attach_ud = &na,
+            .mac = mac,
             .root_image = root_image,
             .restore_state = state,
             .ready_fd = -1,
         };
+        /* QEMU's own ids (docs/vm.md, "QEMU's jail"): the range allocated
+         * with the container; the overlay's layers are idmapped with it. */
+        struct vs_idmaps ids;
+        int mapped = vs_userns_vm_mappings(c->host_config, &ids, err);
+        if (mapped < 0)
+                return -1;
+        if (mapped > 0) {
+                s.jail_uid = vs_idmaps_host(ids.uid, ids.n_uid, 0);
+                s.jail_gid = vs_idmaps_host(ids.gid, ids.n_gid, 0);
+                s.rootfs_mapped = true;
+                vs_idmaps_clear(&ids);
+        }
         if (write_info(c, &s, why, err) < 0)
                 return -1;
         vs_debug("vm: %s (%s), %u MiB, %u vCPUs", s.accel, why, s.mem_mib, s.cpus);
+        _cleanup_cgroup_ struct vs_cgroup *cg = NULL;
+        if (make_cgroup(c, cfg, &cg, err) < 0)
+                return -1;
         int ready[2] = {-1, -1};
-        if (restore && pipe2(ready, O_CLOEXEC) < 0)
-                return vs_fail_errno(err, "cannot create a pipe");
+        if (restore && pipe2(ready, O_CLOEXEC) < 0) {
+                vs_fail_errno(err, "cannot create a pipe");
+                goto fail;
+        }
         pid_t parent = getpid();
         pid_t child = fork();
         if (child < 0) {
@@ -289,12 +386,20 @@ int vs_vm_ctr_spawn(struct vs_engine *e, struct vs_ctr *c, int in_fd, int out_fd
                         close(ready[0]);
                         close(ready[1]);
                 }
-                return vs_fail_errno(err, "cannot fork the VM launcher");
+                vs_fail_errno(err, "cannot fork the VM launcher");
+                goto fail;
         }
         if (child == 0) {
                 prctl(PR_SET_PDEATHSIG, SIGKILL);
                 if (getppid() != parent)
                         _exit(125);
+                /* The launcher, and QEMU after it, in the container's
+                 * cgroup (QEMU's threads count in its pids limit). */
+                vs_error *cgerr = NULL;
+                if (cg && vs_cgroup_enter_self(cg, false, &cgerr) < 0) {
+                        dprintf(err_fd, "vessel: %s\n", cgerr->msg);
+                        _exit(125);
+                }
                 prctl(PR_SET_NAME, "vessel-vm");
                 /* With -t, stdin is the pty the monitor holds the master of:
                  * our controlling terminal, so its size changes reach us. */
@@ -304,9 +409,13 @@ int vs_vm_ctr_spawn(struct vs_engine *e, struct vs_ctr *c, int in_fd, int out_fd
                 dup2(in_fd >= 0 ? in_fd : null, 0);
                 dup2(out_fd, 1);
                 dup2(err_fd, 2);
-                if (restore && dup2(ready[1], 3) < 0)
+                int next = 3;
+                if (restore && dup2(ready[1], next++) < 0)
                         _exit(125);
-                syscall(SYS_close_range, restore ? 4 : 3, ~0U, 0);
+                if (tap >= 0 && dup2(tap, next) < 0)
+                        _exit(125);
+                s.tap_fd = tap >= 0 ? next++ : 0;
+                syscall(SYS_close_range, (unsigned) next, ~0U, 0);
                 s.ready_fd = restore ? 3 : -1;
                 vs_error *verr = NULL;
                 int code = 0;
@@ -319,8 +428,21 @@ int vs_vm_ctr_spawn(struct vs_engine *e, struct vs_ctr *c, int in_fd, int out_fd
                 }
                 _exit(code);
         }
-        if (restore)
-                return wait_restored(child, ready, pid, err);
+        if (restore && wait_restored(child, ready, pid, err) < 0)
+                goto fail;
+        /* Published ports answer on [::1] too, as a container's (the relay
+         * ends with the launcher). */
+        if (tap >= 0 && vs_net_proxy_spawn(e->data_root, c->id, child, err) < 0) {
+                kill(child, SIGKILL);
+                while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
+                        ;
+                goto fail;
+        }
         *pid = child;
         return 0;
+fail:;
+        _cleanup_error_ vs_error *derr = NULL;
+        if (cg)
+                vs_vm_ctr_cgroup_release(c, &derr);
+        return -1;
 }

@@ -6,13 +6,21 @@
  * the rootfs and volume directories, nosuid and nodev), with a capability
  * bounding set of the five file capabilities virtio-9p's passthrough needs
  * (no CAP_MKNOD: a guest cannot create device nodes on the host) and
- * no_new_privs; its own -sandbox seccomp filter follows. Runs in the child
+ * no_new_privs; its own -sandbox seccomp filter follows. With jail_uid it
+ * runs as root of a user namespace of its own (0-65535 there are an
+ * unprivileged host range allocated per VM), and everything it opens is an
+ * idmapped bind, so the guest's files keep the container's ids on disk.
+ * Runs in the child
  * between clone3() and exec: failures end it with a message on stderr
  * (QEMU's log), which the launcher quotes. */
 #include "vm/vm.h"
+#include "runtime/idmap.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <signal.h>
 #include <linux/capability.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -52,8 +60,11 @@ static void make_file(const char *path)
 }
 
 /* Binds src at root+dst (a file or a directory, made first), with flags
- * (MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC) applied by a remount. */
-static void bind(const char *root, const char *src, const char *dst, unsigned long flags)
+ * (MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC) applied by a remount; with
+ * idmap_fd >= 0, an idmapped bind: the jail's root sees the file's owner 0
+ * as its own 0. */
+static void bind_as(const char *root, const char *src, const char *dst, unsigned long flags,
+                    int idmap_fd)
 {
         char path[4096];
         snprintf(path, sizeof(path), "%s%s", root, dst);
@@ -66,10 +77,26 @@ static void bind(const char *root, const char *src, const char *dst, unsigned lo
         } else {
                 make_file(path);
         }
-        if (mount(src, path, NULL, MS_BIND | MS_REC, NULL) < 0)
+        if (idmap_fd >= 0) {
+                int tfd = open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+                vs_error *e = NULL;
+                if (tfd < 0)
+                        die("cannot bind %s", src);
+                if (vs_idmap_apply(tfd, idmap_fd, false, src, &e) < 0)
+                        die("%s", e->msg);
+                if (move_mount(tfd, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+                        die("cannot bind %s", src);
+                close(tfd);
+        } else if (mount(src, path, NULL, MS_BIND | MS_REC, NULL) < 0) {
                 die("cannot bind %s", src);
+        }
         if (flags && mount(NULL, path, NULL, MS_REMOUNT | MS_BIND | flags, NULL) < 0)
                 die("cannot make %s read-only/nosuid/nodev", path);
+}
+
+static void bind(const char *root, const char *src, const char *dst, unsigned long flags)
+{
+        bind_as(root, src, dst, flags, -1);
 }
 
 static void sub(char *buf, size_t size, const char *root, const char *p)
@@ -79,7 +106,61 @@ static void sub(char *buf, size_t size, const char *root, const char *p)
                 die("cannot create %s", buf);
 }
 
-void vs_vm_jail_enter(const struct vs_vm_spec *s, const char *dir)
+/* Enters a user namespace of QEMU's own, waits for the launcher to map
+ * it, and becomes its root: host uid jail_uid, no supplementary groups
+ * (under KVM, the host's kvm group, mapped as 65536, for /dev/kvm). */
+static void become_jail_root(const struct vs_vm_spec *s, int sync, int alive)
+{
+        char c = 'u';
+        if (unshare(CLONE_NEWUSER) < 0)
+                die("cannot create QEMU's user namespace");
+        if (write(sync, &c, 1) != 1 || read(sync, &c, 1) != 1 || c != 'g')
+                die("the launcher did not map QEMU's user namespace");
+        gid_t kvm = 65536;
+        bool use_kvm = strcmp(s->accel, "kvm") == 0;
+        if (setgroups(use_kvm ? 1 : 0, &kvm) < 0 || setresgid(0, 0, 0) < 0 ||
+            setresuid(0, 0, 0) < 0)
+                die("cannot become root of QEMU's user namespace");
+        /* A change of credentials cleared the parent-death signal. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        struct pollfd hup = {.fd = alive, .events = POLLIN};
+        if (poll(&hup, 1, 0) != 0)
+                _exit(1);
+}
+
+int vs_vm_jail_idmap_fd(const struct vs_vm_spec *s, vs_error **err)
+{
+        struct oci_id_mapping u = {0, s->jail_uid, VS_VM_JAIL_IDS};
+        struct oci_id_mapping g = {0, s->jail_gid, VS_VM_JAIL_IDS};
+        return vs_idmap_userns_fd(&u, 1, &g, 1, err);
+}
+
+int vs_vm_jail_map(const struct vs_vm_spec *s, pid_t pid, int sync, vs_error **err)
+{
+        char c;
+        ssize_t n;
+        while ((n = read(sync, &c, 1)) < 0 && errno == EINTR)
+                ;
+        if (n != 1)
+                return vs_fail(err, "QEMU's jail failed before its user namespace (%s)",
+                               s->qemu_log);
+        struct oci_id_mapping u = {0, s->jail_uid, VS_VM_JAIL_IDS};
+        struct oci_id_mapping g[2] = {{0, s->jail_gid, VS_VM_JAIL_IDS}};
+        size_t ng = 1;
+        struct stat st;
+        if (strcmp(s->accel, "kvm") == 0 && stat("/dev/kvm", &st) == 0 && st.st_gid != 0)
+                g[ng++] = (struct oci_id_mapping){VS_VM_JAIL_IDS, st.st_gid, 1};
+        if (vs_idmap_write(pid, "uid_map", &u, 1, err) < 0 ||
+            vs_idmap_write(pid, "gid_map", g, ng, err) < 0)
+                return vs_error_wrap(err, "cannot map QEMU's user namespace");
+        c = 'g';
+        if (write(sync, &c, 1) != 1)
+                return vs_fail_errno(err, "cannot start QEMU in its user namespace");
+        return 0;
+}
+
+void vs_vm_jail_enter(const struct vs_vm_spec *s, const char *dir, int idmap_fd, int sync,
+                      int alive)
 {
         const unsigned long safe = MS_NOSUID | MS_NODEV;
         char p[4096];
@@ -110,20 +191,24 @@ void vs_vm_jail_enter(const struct vs_vm_spec *s, const char *dir)
         sub(p, sizeof(p), dir, "/vm");
         if (strncmp(s->qemu, "/usr/", 5) != 0)
                 bind(dir, s->qemu, VS_VM_JAIL_QEMU, MS_RDONLY | MS_NOSUID | MS_NODEV);
-        bind(dir, s->kernel, VS_VM_JAIL_KERNEL, MS_RDONLY | safe | MS_NOEXEC);
-        bind(dir, s->initrd, VS_VM_JAIL_INITRD, MS_RDONLY | safe | MS_NOEXEC);
-        bind(dir, s->console_log, VS_VM_JAIL_CONSOLE, safe | MS_NOEXEC);
+        /* With QEMU's own ids, what it opens is seen through them: host
+         * root's files are its root's, the container's ids its own. */
+        int idm = s->jail_uid ? idmap_fd : -1;
+        bind_as(dir, s->kernel, VS_VM_JAIL_KERNEL, MS_RDONLY | safe | MS_NOEXEC, idm);
+        bind_as(dir, s->initrd, VS_VM_JAIL_INITRD, MS_RDONLY | safe | MS_NOEXEC, idm);
+        bind_as(dir, s->console_log, VS_VM_JAIL_CONSOLE, safe | MS_NOEXEC, idm);
         /* nodev: a device node in a hostile image opens nothing. */
         if (s->root_image)
-                bind(dir, s->root_image, VS_VM_JAIL_ROOTIMG, safe | MS_NOEXEC);
+                bind_as(dir, s->root_image, VS_VM_JAIL_ROOTIMG, safe | MS_NOEXEC, idm);
         else
-                bind(dir, s->rootfs, VS_VM_JAIL_ROOTFS, safe | MS_NOEXEC);
+                bind_as(dir, s->rootfs, VS_VM_JAIL_ROOTFS, safe | MS_NOEXEC,
+                        s->rootfs_mapped ? -1 : idm);
         for (size_t i = 0; s->shares && s->shares[i] && s->shares[i + 1]; i += 2) {
                 const char *tag = s->shares[i];
                 bool ro = strncmp(tag, "ro:", 3) == 0;
                 char dst[256];
                 snprintf(dst, sizeof(dst), "/vm/%s", ro ? tag + 3 : tag);
-                bind(dir, s->shares[i + 1], dst, safe | MS_NOEXEC | (ro ? MS_RDONLY : 0));
+                bind_as(dir, s->shares[i + 1], dst, safe | MS_NOEXEC | (ro ? MS_RDONLY : 0), idm);
         }
         sub(p, sizeof(p), dir, "/proc");
         if (mount("proc", p, "proc", safe | MS_NOEXEC, NULL) < 0)
@@ -133,14 +218,12 @@ void vs_vm_jail_enter(const struct vs_vm_spec *s, const char *dir)
                 die("cannot enter the jail's root");
         if (mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY | safe, NULL) < 0)
                 die("cannot make the jail's root read-only");
+        if (s->jail_uid)
+                become_jail_root(s, sync, alive);
         /* Capabilities: after exec, root keeps exactly its bounding set. */
         uint64_t keep = 0;
         for (size_t i = 0; i < sizeof(kept_caps) / sizeof(kept_caps[0]); i++)
                 keep |= 1ULL << kept_caps[i];
-        /* In its own network namespace on a vessel network, QEMU's
-         * user-mode network listens on the container's ports, 80 as well. */
-        if (s->netdev && s->net_attach)
-                keep |= 1ULL << CAP_NET_BIND_SERVICE;
         for (int cap = 0; cap < 64; cap++)
                 if (!(keep & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 &&
                     errno != EINVAL)

@@ -209,7 +209,10 @@ static char **qemu_argv(const struct vs_vm_spec *s)
                 strv_push(&v, "-netdev");
                 strv_push(&v, s->netdev);
                 strv_push(&v, "-device");
-                strv_push(&v, "virtio-net-device,netdev=net0");
+                char *dev = s->mac ? xasprintf("virtio-net-device,netdev=net0,mac=%s", s->mac)
+                                   : xstrdup("virtio-net-device,netdev=net0");
+                strv_push(&v, dev);
+                free(dev);
         }
         if (s->root_image) {
                 /* aio=threads: no io_uring/native AIO for QEMU's seccomp. */
@@ -286,13 +289,27 @@ static pid_t spawn_qemu(const struct vs_vm_spec *s, int ctl, int qmp, int *alive
         int alive[2];
         if (pipe2(alive, O_CLOEXEC) < 0)
                 return vs_fail_errno(err, "cannot create a pipe");
+        /* QEMU's own ids (jail.c): the namespace for its idmapped binds,
+         * and a channel to map its user namespace. */
+        _cleanup_close_ int idmap = -1, sync_p = -1, sync_c = -1;
+        if (s->jail_uid) {
+                int sp[2];
+                idmap = vs_vm_jail_idmap_fd(s, err);
+                if (idmap < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
+                        close(alive[0]);
+                        close(alive[1]);
+                        return idmap < 0 ? -1 : vs_fail_errno(err, "cannot create a socket pair");
+                }
+                sync_p = sp[0];
+                sync_c = sp[1];
+        }
         /* Its own pid, mount, IPC, UTS (and without a NIC, network)
          * namespaces (the jail). */
         struct clone_args ca = {
-            /* User-mode networking needs the host's network namespace,
-             * unless the engine wires QEMU's own to a vessel network. */
+            /* User-mode networking needs the host's network namespace;
+             * a tap's fd works from an empty one. */
             .flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS |
-                     (s->netdev && !s->net_attach ? 0 : CLONE_NEWNET),
+                     (s->netdev && strncmp(s->netdev, "user", 4) == 0 ? 0 : CLONE_NEWNET),
             .exit_signal = SIGCHLD,
         };
         pid_t pid = (pid_t) syscall(SYS_clone3, &ca, sizeof(ca));
@@ -316,15 +333,24 @@ static pid_t spawn_qemu(const struct vs_vm_spec *s, int ctl, int qmp, int *alive
                 int hi_ctl = fcntl(ctl, F_DUPFD_CLOEXEC, 10);
                 int hi_qmp = fcntl(qmp, F_DUPFD_CLOEXEC, 10);
                 int hi_state = state >= 0 ? fcntl(state, F_DUPFD_CLOEXEC, 10) : -1;
+                int hi_tap = s->tap_fd > 0 ? fcntl(s->tap_fd, F_DUPFD_CLOEXEC, 10) : -1;
                 if (hi_ctl < 0 || hi_qmp < 0 || dup2(hi_ctl, 3) < 0 || dup2(hi_qmp, 4) < 0)
                         _exit(127);
                 if (state >= 0 && (hi_state < 0 || dup2(hi_state, 5) < 0))
                         _exit(127);
-                syscall(SYS_close_range, state >= 0 ? 6 : 5, ~0U, 0);
+                /* A vessel network's tap. */
+                if (s->tap_fd > 0 && (hi_tap < 0 || dup2(hi_tap, VS_VM_TAP_FD) < 0))
+                        _exit(127);
+                /* Closed at exec: the jail still needs its own fds. */
+                syscall(SYS_close_range,
+                        s->tap_fd > 0 ? VS_VM_TAP_FD + 1
+                        : state >= 0  ? 6
+                                      : 5,
+                        ~0U, CLOSE_RANGE_CLOEXEC);
                 sigset_t none;
                 sigemptyset(&none);
                 sigprocmask(SIG_SETMASK, &none, NULL);
-                vs_vm_jail_enter(s, s->jail_dir);
+                vs_vm_jail_enter(s, s->jail_dir, idmap, sync_c, alive[0]);
                 /* Under /usr (Debian's): its own path, from which QEMU finds
                  * its firmware (../share/qemu); otherwise the bound copy. */
                 execv(strncmp(s->qemu, "/usr/", 5) == 0 ? s->qemu : VS_VM_JAIL_QEMU, argv);
@@ -333,6 +359,14 @@ static pid_t spawn_qemu(const struct vs_vm_spec *s, int ctl, int qmp, int *alive
         }
         close(alive[0]);
         *alive_w = alive[1];
+        if (s->jail_uid && vs_vm_jail_map(s, pid, sync_p, err) < 0) {
+                kill(pid, SIGKILL);
+                while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                        ;
+                close(alive[1]);
+                *alive_w = -1;
+                return -1;
+        }
         return pid;
 }
 
@@ -928,8 +962,6 @@ int vs_vm_run(const struct vs_vm_spec *s, int in_fd, int out_fd, int err_fd, int
         close(qv[1]);
         int ret = -1;
         if (r.qemu < 0)
-                goto out;
-        if (s->net_attach && s->net_attach(s->net_attach_ud, r.qemu, err) < 0)
                 goto out;
         if (s->started_fd >= 0)
                 close(s->started_fd); /* the OCI `start` returns */

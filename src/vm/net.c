@@ -5,14 +5,14 @@
  * networking) gives it a virtio-net NIC on QEMU's user-mode network
  * (libslirp: 10.0.2.15/24, gateway 10.0.2.2, DNS 10.0.2.3, outbound
  * connections NATed by QEMU in the host's network namespace, nothing
- * inbound but -p, which becomes a hostfwd). `--network bridge|NAME`: the
- * same user-mode network, with QEMU in a network namespace of its own that
- * the engine wires to the vessel network like a container's (lease, veth,
- * address, routes, -p rules: src/net), as podman's slirp4netns does for
- * rootless containers: the guest reaches the network and its peers through
- * QEMU, and peers reach the container's address on its -p container
- * ports. */
+ * inbound but -p, which becomes a hostfwd). `--network bridge|NAME`: a tap
+ * on the vessel network's bridge (src/net), passed to QEMU as an fd (QEMU
+ * in an empty network namespace of its own); the guest holds the leased
+ * address itself, so its peers reach every port and -p is the network's
+ * own DNAT, as for a container. */
 #include "vm/vm.h"
+#include "vm/payload.h"
+#include "engine/engine.h"
 #include "net/net.h"
 #include "util/cleanup.h"
 #include "util/json.h"
@@ -20,6 +20,7 @@
 #include "util/xalloc.h"
 
 #include <stdio.h>
+#include <unistd.h>
 #include <string.h>
 
 bool vs_vm_net_own(const char *network)
@@ -59,11 +60,8 @@ int vs_vm_net_check(const char *network, const char *ip, char **publish, json_ob
         return 0;
 }
 
-/* QEMU's -netdev user option: "user,id=net0[,hostfwd=PROTO:HOSTIP:HOSTPORT-:CTRPORT]...";
- * on a vessel network (in_netns), QEMU's own namespace holds the
- * container's address, the engine's rules forward HOSTPORT to CTRPORT
- * there, and QEMU forwards CTRPORT to the guest. */
-char *vs_vm_net_netdev(json_object *bindings, bool in_netns)
+/* QEMU's -netdev user option: "user,id=net0[,hostfwd=PROTO:HOSTIP:HOSTPORT-:CTRPORT]...". */
+char *vs_vm_net_netdev(json_object *bindings)
 {
         char *out = xstrdup("user,id=net0,restrict=off");
         json_object_object_foreach(bindings, key, arr)
@@ -78,13 +76,41 @@ char *vs_vm_net_netdev(json_object *bindings, bool in_netns)
                             json_object_get_string(json_object_object_get(b, "HostIp"));
                         const char *hport =
                             json_object_get_string(json_object_object_get(b, "HostPort"));
-                        char *next =
-                            in_netns ? xasprintf("%s,hostfwd=%s::%u-:%u", out, proto, port, port)
-                                     : xasprintf("%s,hostfwd=%s:%s:%s-:%u", out, proto,
-                                                 hip ? hip : "", hport ? hport : "", port);
+                        char *next = xasprintf("%s,hostfwd=%s:%s:%s-:%u", out, proto,
+                                               hip ? hip : "", hport ? hport : "", port);
                         free(out);
                         out = next;
                 }
         }
         return out;
+}
+
+int vs_vm_net_tap(struct vs_engine *e, const struct vs_ctr *c, struct vs_vm_payload *p, int *fd,
+                  char **mac, vs_error **err)
+{
+        _cleanup_json_ json_object *ns = vs_engine_net_settings(e, c);
+        const char *ip = json_object_get_string(json_object_object_get(ns, "IPAddress"));
+        const char *gw = json_object_get_string(json_object_object_get(ns, "Gateway"));
+        const char *hw = json_object_get_string(json_object_object_get(ns, "MacAddress"));
+        int prefix = json_object_get_int(json_object_object_get(ns, "IPPrefixLen"));
+        uint32_t addr;
+        if (ip == NULL || vs_ipv4_parse("IPAddress", ip, &addr, err) < 0 || prefix < 1 ||
+            prefix > 30)
+                return vs_fail(err, "container %s has no IPv4 lease on its network", c->name);
+        if (vs_net_attach_tap(e->data_root, c->id, fd, err) < 0)
+                return vs_error_wrap(err, "cannot connect container %s to its network", c->name);
+        uint32_t m = prefix ? ~0U << (32 - prefix) : 0;
+        char mask[16];
+        snprintf(mask, sizeof(mask), "%u.%u.%u.%u", m >> 24, (m >> 16) & 255, (m >> 8) & 255,
+                 m & 255);
+        vs_vm_payload_add(p, "net", "static");
+        vs_vm_payload_add(p, "net.addr", ip);
+        vs_vm_payload_add(p, "net.mask", mask);
+        if (gw && *gw)
+                vs_vm_payload_add(p, "net.gw", gw);
+        /* Docker's scheme when none was given: 02:42 and the address. */
+        *mac = hw && *hw ? xstrdup(hw)
+                         : xasprintf("02:42:%02x:%02x:%02x:%02x", addr >> 24, (addr >> 16) & 255,
+                                     (addr >> 8) & 255, addr & 255);
+        return 0;
 }

@@ -80,11 +80,13 @@ struct vs_vm_spec {
         bool tty;             /* stdin is a pty slave: its size goes to the guest */
         int started_fd;       /* closed once QEMU runs (the OCI exec fifo); -1: none */
         const char *jail_dir; /* an empty directory for QEMU's jail's root */
-        const char *netdev;   /* QEMU -netdev value (user-mode NIC); NULL: no NIC */
-        /* With netdev: QEMU gets a network namespace of its own anyway, which
-         * net_attach (called with QEMU's pid) wires to a vessel network. */
-        int (*net_attach)(void *ud, pid_t qemu, vs_error **err);
-        void *net_attach_ud;
+        /* QEMU -netdev value: "user,..." (user-mode, QEMU in the host's
+         * network namespace) or "tap,..." (a tap on a vessel network's
+         * bridge, tap_fd: QEMU in an empty network namespace); NULL: no
+         * NIC (an empty network namespace too). */
+        const char *netdev;
+        int tap_fd;      /* > 0: the tap's queue, QEMU's fd VS_VM_TAP_FD */
+        const char *mac; /* the NIC's hardware address; NULL: QEMU's default */
         size_t config_len;
         int boot_timeout_ms;
         /* --vm-rootfs=block: the root is this ext4 image on virtio-blk
@@ -96,6 +98,14 @@ struct vs_vm_spec {
          * ready_fd (then closed); a failure is the run's error. */
         const char *restore_state;
         int ready_fd;
+        /* QEMU's own user namespace (src/vm/jail.c): ids 0-65535 there are
+         * host ids jail_uid.. and jail_gid..; QEMU runs as its root, an
+         * unprivileged host uid. jail_uid 0: QEMU stays host root. */
+        uint32_t jail_uid, jail_gid;
+        /* The rootfs shows the jail's ids already (the engine's overlay of
+         * idmapped layers: an overlay cannot itself be idmapped), so it is
+         * bound as it is; anything else QEMU opens is an idmapped bind. */
+        bool rootfs_mapped;
 };
 /* Boots the VM and relays until the process ends: stdin from in_fd (-1:
  * none), its stdout/stderr to out_fd/err_fd; SIGTERM, SIGINT, SIGHUP,
@@ -106,6 +116,7 @@ int vs_vm_run(const struct vs_vm_spec *s, int in_fd, int out_fd, int err_fd, int
               vs_error **err);
 
 /* QEMU's jail (src/vm/jail.c): the paths QEMU sees there. */
+#define VS_VM_JAIL_IDS     65536 /* ids QEMU's user namespace maps */
 #define VS_VM_JAIL_QEMU    "/vm/qemu"
 #define VS_VM_JAIL_KERNEL  "/vm/kernel"
 #define VS_VM_JAIL_INITRD  "/vm/initrd"
@@ -121,10 +132,20 @@ int vs_vm_run(const struct vs_vm_spec *s, int in_fd, int out_fd, int err_fd, int
 #define VS_VM_CKPT_DIR     "checkpoint"
 #define VS_VM_CKPT_STATE   "vm.state"
 #define VS_VM_RESTORE_MARK "vm-restore"
+/* The jail's ids (jail_uid set): a user namespace holding them, for the
+ * idmapped binds (made by the launcher, before QEMU's own). */
+int vs_vm_jail_idmap_fd(const struct vs_vm_spec *s, vs_error **err);
 /* In the child that becomes QEMU, already in its new namespaces: builds the
- * jail's root on dir (an empty host directory), pivots into it, drops
- * capabilities, sets no_new_privs. Ends the process on failure. */
-void vs_vm_jail_enter(const struct vs_vm_spec *s, const char *dir);
+ * jail's root on dir (an empty host directory; idmap_fd: the namespace
+ * above, or -1), pivots into it; with jail_uid, enters a user namespace of
+ * its own, says so on sync and waits there for vs_vm_jail_map (alive: a
+ * pipe end that hangs up when the launcher dies); drops capabilities,
+ * sets no_new_privs. Ends the process on failure. */
+void vs_vm_jail_enter(const struct vs_vm_spec *s, const char *dir, int idmap_fd, int sync,
+                      int alive);
+/* In the launcher, for the child pid: waits until it has its user
+ * namespace, writes its uid_map and gid_map, lets it go on. */
+int vs_vm_jail_map(const struct vs_vm_spec *s, pid_t pid, int sync, vs_error **err);
 
 /* QMP (src/vm/qmp.c): the launcher's end of QEMU's control socket. */
 struct vs_qmp {
@@ -153,6 +174,11 @@ int vs_vm_host_check(struct vs_engine *e, vs_error **err);
  * writes <dir>/vm.json. */
 int vs_vm_ctr_spawn(struct vs_engine *e, struct vs_ctr *c, int in_fd, int out_fd, int err_fd,
                     pid_t *pid, vs_error **err);
+
+/* Removes the cgroup vs_vm_ctr_spawn made for c (killing what is left in
+ * it), if any: when the launcher has exited, and at rm (after a kill -9 of
+ * the monitor). */
+int vs_vm_ctr_cgroup_release(const struct vs_ctr *c, vs_error **err);
 
 /* A host pty for a VM container's -t (the monitor holds the master, the
  * launcher gets the slave, in raw mode: the guest's pty does the line
@@ -218,7 +244,15 @@ bool vs_vm_net_own(const char *network);
 int vs_vm_net_check(const char *network, const char *ip, char **publish, struct json_object *hc,
                     vs_error **err);
 /* QEMU's -netdev value for user-mode networking with bindings' -p. */
-char *vs_vm_net_netdev(struct json_object *bindings, bool in_netns);
+char *vs_vm_net_netdev(struct json_object *bindings);
+/* --network bridge|NAME: the tap (*fd) on the network's bridge for c's
+ * lease, the guest's address, mask and gateway into p, the NIC's hardware
+ * address (*mac, the caller frees). */
+struct vs_vm_payload;
+int vs_vm_net_tap(struct vs_engine *e, const struct vs_ctr *c, struct vs_vm_payload *p, int *fd,
+                  char **mac, vs_error **err);
+/* The fd QEMU gets a vessel network's tap on. */
+#define VS_VM_TAP_FD 6
 
 /* OCI runtime side (src/vm/oci.c). */
 /* True when the bundle asks for a VM (annotation run.vessel.isolation=vm)

@@ -166,6 +166,27 @@ def test_image_owners_kept_and_upper_dir_unshifted(engine, tmp_path):
     engine.ok("rmi", "owned:1")
 
 
+def test_cp_into_a_container_is_its_roots(engine, tmp_path):
+    """`cp` into a container whose overlay has idmapped layers: the copy is
+    made as the container's root (host root's owner could not be stored
+    through the idmapped upper dir: EOVERFLOW), so it is root's inside and
+    uid 0 on disk, running or not."""
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "f").write_text("copied\n")
+    engine.ok("create", "--name", "cpi", "busybox", "sh", "-c", "stat -c '%u %n' /in /in/f")
+    engine.ok("cp", str(src), "cpi:/in")
+    engine.ok("run", "-d", "--name", "cpr", "busybox", "sleep", "1000")
+    engine.ok("cp", str(src / "f"), "cpr:/f")
+    assert engine.ok("exec", "cpr", "stat", "-c", "%u", "/f").split() == ["0"]
+    assert engine.ok("start", "-a", "cpi").split() == ["0", "/in", "0", "/in/f"]
+    for name, path in (("cpi", "in/f"), ("cpr", "f")):
+        upper = engine.containers_dir() / engine.inspect(name)["Id"] / "upper"
+        assert (upper / path).stat().st_uid == 0
+        assert (upper / path).read_text() == "copied\n"
+    engine.ok("rm", "-f", "cpi", "cpr")
+
+
 def test_two_auto_containers_get_disjoint_ranges(engine):
     hosts = []
     for n in ("d1", "d2"):

@@ -95,6 +95,8 @@ def vm(vessel_bin, vm_kernel, vm_data, tmp_path):
     assert not mounts, f"mounts left: {mounts}"
     assert not qemus, f"QEMU processes left: {qemus}"
     assert eng.runtime_entries() == []
+    # QEMU's ids are released with the container (src/engine/userns.c).
+    assert _allocations(eng.data_root) == [], "id ranges left after every rm"
 
 
 def run_vm(vm, *args, **kw):
@@ -398,6 +400,114 @@ def test_qemu_is_jailed(vm, tmp_path):
     assert "nodev" in opts["/vm/rootfs"] and "nosuid" in opts["/vm/rootfs"], opts
 
 
+def _allocations(data_root):
+    d = Path(data_root) / "userns"
+    return sorted(p.name for p in d.iterdir()) if d.exists() else []
+
+
+def test_qemu_runs_as_an_unprivileged_uid(vm, tmp_path):
+    """QEMU is root of a user namespace of its own whose ids 0-65535 are a
+    range of host ids allocated for the VM (docs/vm.md, "QEMU's jail");
+    the rootfs and the volumes are idmapped for it, so what the guest
+    writes over 9p keeps the container's ids on the host, and rm releases
+    the range."""
+    vol = tmp_path / "vol"
+    vol.mkdir()
+    vm.ok("volume", "create", "nv")
+    named = Path(json.loads(vm.ok("volume", "inspect", "nv"))[0]["Mountpoint"])
+    _start_vm(vm, "u", "sleep 1000", "-v", f"{vol}:/data", "-v", "nv:/nv")
+    cid = vm.inspect("u")["Id"]
+    assert _allocations(vm.data_root) == [cid]
+    [q] = _qemu_pids(str(vm.data_root))
+    st = _status(q)
+    uids = [int(x) for x in st["Uid"].split()]
+    gids = [int(x) for x in st["Gid"].split()]
+    base = uids[0]
+    assert base >= 65536 and uids == [base] * 4, st["Uid"]
+    assert gids[0] >= 65536 and gids == [gids[0]] * 4, st["Gid"]
+    assert st["Groups"].strip() == "", st["Groups"]
+    assert Path(f"/proc/{q}/uid_map").read_text().split() == ["0", str(base), "65536"]
+    assert Path(f"/proc/{q}/gid_map").read_text().split() == ["0", str(gids[0]), "65536"]
+    info = vm.inspect("u")["VM"]
+    assert (info["HypervisorUid"], info["HypervisorGid"]) == (base, gids[0]), info
+    # Still only the jail's capabilities, now over its own ids.
+    assert int(st["CapBnd"], 16) == JAIL_CAPS, st["CapBnd"]
+    # Written as the guest's root and as its uid 1000, in the rootfs, a
+    # bind-mounted directory and a named volume.
+    script = ("set -e; for d in /data /nv /; do touch $d/by-root; mkdir $d/u; "
+              "chown 1000:1000 $d/u; done")
+    res = vm("exec", "u", "sh", "-c", script, timeout=TIMEOUT)
+    assert res.returncode == 0, res.stderr
+    res = vm("exec", "-u", "1000:1000", "u", "sh", "-c",
+             "set -e; for d in /data /nv /; do echo payload > $d/u/by-1000; done",
+             timeout=TIMEOUT)
+    assert res.returncode == 0, res.stderr
+    upper = Path(vm.inspect("u")["GraphDriver"]["Data"]["UpperDir"])
+    for d in (vol, named, upper):
+        st0 = (d / "by-root").stat()
+        assert (st0.st_uid, st0.st_gid) == (0, 0), d
+        st1 = (d / "u" / "by-1000").stat()
+        assert (st1.st_uid, st1.st_gid) == (1000, 1000), d
+        assert (d / "u" / "by-1000").read_text() == "payload\n"
+        assert (d / "u").stat().st_uid == 1000
+    # The host's files the guest sees are its own root's (the image's
+    # too): the guest reads them back with the container's ids.
+    res = vm("exec", "u", "stat", "-c", "%u %g", "/data/by-root", "/bin/sh", "/nv/u/by-1000",
+             timeout=TIMEOUT)
+    assert res.stdout.split() == ["0", "0", "0", "0", "1000", "1000"], res.stdout
+    # `cp` into it is made as its root (host root's owner could not be
+    # stored through the idmapped upper dir).
+    (tmp_path / "cpf").write_text("copied\n")
+    vm.ok("cp", str(tmp_path / "cpf"), "u:/cpf")
+    assert (upper / "cpf").stat().st_uid == 0
+    res = vm("exec", "u", "sh", "-c", "stat -c %u /cpf; cat /cpf", timeout=TIMEOUT)
+    assert res.stdout.split() == ["0", "copied"], res.stdout + res.stderr
+    assert vm("rm", "-f", "u").returncode == 0
+    assert _allocations(vm.data_root) == []
+
+
+def _cgroup_dirs(pid):
+    """The directories of pid's cgroups, in every hierarchy."""
+    paths = {l.split(":", 2)[2] for l in Path(f"/proc/{pid}/cgroup").read_text().splitlines()}
+    return sorted({os.path.normpath(f"{mp}/{p}") for mp in helpers.cgroup_mountpoints()
+                   for p in paths if p != "/" and os.path.isdir(f"{mp}/{p}")})
+
+
+def _cg_read(dirs, *names):
+    for name in names:
+        for d in dirs:
+            if os.path.exists(os.path.join(d, name)):
+                return Path(d, name).read_text().strip()
+    raise AssertionError(f"none of {names} in {dirs}")
+
+
+def test_vm_runs_in_the_containers_cgroup(vm):
+    """QEMU and its launcher are in the container's cgroup (vessel-<id>),
+    whose memory limit is the guest's RAM plus QEMU's 128 MiB; rm removes
+    it, and so does rm after a kill -9 of the monitor (which QEMU does not
+    outlive)."""
+    for kill_monitor in (False, True):
+        name = f"cg{int(kill_monitor)}"
+        _start_vm(vm, name, "sleep 1000", "--memory", "128m")
+        info = vm.inspect(name)
+        cid = info["Id"]
+        [q] = _qemu_pids(str(vm.data_root))
+        for pid in (q, info["State"]["Pid"]):
+            lines = Path(f"/proc/{pid}/cgroup").read_text().splitlines()
+            assert all(l.endswith(f"/vessel-{cid}") for l in lines), lines
+        dirs = _cgroup_dirs(q)
+        assert dirs and all(d.endswith(f"/vessel-{cid}") for d in dirs), dirs
+        assert int(_cg_read(dirs, "memory.limit_in_bytes", "memory.max")) == 256 << 20
+        procs = {int(p) for p in _cg_read(dirs, "cgroup.procs").split()}
+        assert {q, info["State"]["Pid"]} <= procs, procs
+        if kill_monitor:
+            os.kill(info["MonitorPid"], 9)
+            helpers.wait_for(lambda: _qemu_pids(str(vm.data_root)) == [], 30, what="QEMU gone")
+            assert any(os.path.isdir(d) for d in dirs)  # until rm
+        assert vm("rm", "-f", name).returncode == 0
+        assert [d for d in dirs if os.path.exists(d)] == []
+
+
 def test_guest_cannot_create_device_nodes_on_the_host(vm, tmp_path):
     """9p passthrough writes what the guest asks for into host directories:
     QEMU lacks CAP_MKNOD in its jail, so a guest's device node never lands
@@ -469,29 +579,44 @@ def test_unsupported_network_flags_refused(vm, args, words):
 
 
 def test_vm_on_a_vessel_network(vm_kernel, net):
-    """--network NAME: QEMU's user-mode network in a network namespace of
-    its own that the engine wires to the network like a container's: the
-    guest reaches its peers (by name and address), a peer reaches the VM's
-    address on its -p container port, the host through -p. Everything in a
-    network namespace of the test's (test_network.py's `net` fixture, which
-    also checks that no veth, lease or rule is left)."""
+    """--network NAME: a tap on the network's bridge, passed to QEMU as an
+    fd: the guest holds its leased address itself, reaches its peers (by
+    name and address), a peer reaches every port of the VM (published or
+    not), the host through -p. The tap goes with QEMU (kill -9 of the
+    monitor) and with rm. Everything in a network namespace of the test's
+    (test_network.py's `net` fixture, which also checks that no veth or tap,
+    lease or rule is left)."""
     net.ok("network", "create", "--subnet", "10.31.0.0/24", "vmnet")
     net.ok("run", "-d", "--name", "web", "--network", "vmnet", "busybox", "sh", "-c",
            "echo served-by-web > /tmp/index.html; exec httpd -f -p 80 -h /tmp")
     cid = net.ok("run", "-d", "--name", "vmweb", "--isolation=vm", "--network", "vmnet",
                  "-p", "127.0.0.1:8080:80", "busybox", "sh", "-c",
+                 "(while true; do echo unpublished | nc -l -p 7000; done) & "
                  "echo served-by-vm > /tmp/i.html; echo up; exec httpd -f -p 80 -h /tmp",
                  timeout=TIMEOUT).strip()
     helpers.wait_for(lambda: "up" in net.ok("logs", "vmweb"), 120, what="the guest")
     vm_ip = net.net("vmnet")["Containers"][cid]["IPv4Address"].split("/")[0]
     assert vm_ip.startswith("10.31.0."), vm_ip
+    # The guest's own eth0 holds the lease (not libslirp's 10.0.2.15).
+    addrs = net.ok("exec", "vmweb", "ip", "-o", "-4", "addr", "show", "eth0", timeout=TIMEOUT)
+    assert f"inet {vm_ip}/24" in addrs, addrs
+    tap = net.leases()["vmnet"][cid]["Veth"]
+    link = net.ip("-o", "-d", "link", "show", tap)
+    assert "tun" in link and "master" in link, link
     helpers.wait_for(lambda: net("exec", "vmweb", "wget", "-qO-", "http://web/index.html",
                                  timeout=TIMEOUT).stdout == "served-by-web\n",
                      60, what="the peer from the VM")
     helpers.wait_for(lambda: net("exec", "web", "wget", "-qO-",
                                  f"http://{vm_ip}/i.html").stdout == "served-by-vm\n",
                      60, what="the VM from its peer")
+    # A port nobody published: the peer reaches it all the same.
+    helpers.wait_for(lambda: net("exec", "web", "sh", "-c",
+                                 f"nc {vm_ip} 7000 </dev/null").stdout == "unpublished\n",
+                     60, what="an unpublished port of the VM from its peer")
     assert wget_in(net.netns, "http://127.0.0.1:8080/i.html") == "served-by-vm\n"
+    # kill -9 of the monitor: QEMU goes, and its tap with it.
+    os.kill(json.loads(net.ok("inspect", "vmweb"))[0]["MonitorPid"], 9)
+    helpers.wait_for(lambda: tap not in net.ip("-o", "link"), 30, what="the tap gone")
     net.ok("rm", "-f", "vmweb", timeout=TIMEOUT)
 
 
