@@ -779,6 +779,16 @@ int vs_ctr_save(const struct vs_ctr *c, vs_error **err)
         return vs_write_file_atomic(path, text, strlen(text), 0600, err);
 }
 
+int vs_ctr_save_state(const struct vs_ctr *c, vs_error **err)
+{
+        _cleanup_json_ json_object *o = vs_ctr_to_json(c);
+        _cleanup_free_ char *text = vs_json_to_string(o, true);
+        _cleanup_free_ char *path = xasprintf("%s/record.json", c->dir);
+        if (c->hc.auto_remove)
+                return vs_write_file_replace(path, text, strlen(text), 0600, err);
+        return vs_write_file_ordered(path, text, strlen(text), 0600, err);
+}
+
 static int lock_dir(const char *dir, vs_error **err)
 {
         return vs_lock_open(dir, O_RDONLY | O_DIRECTORY, 0, err);
