@@ -67,7 +67,8 @@ int vs_engine_mount_rootfs(struct vs_engine *e, struct vs_ctr *c, bool *mounted,
         vs_idmaps_clear(&maps);
         int r = userns < 0 || idmap.userns_fd < (userns > 0 ? 0 : -1)
                     ? -1
-                    : vs_image_rootfs_mount(img, c->dir, rootfs, userns > 0 ? &idmap : NULL, err);
+                    : vs_image_rootfs_mount_flags(img, c->dir, rootfs, userns > 0 ? &idmap : NULL,
+                                                  c->hc.auto_remove ? VS_ROOTFS_VOLATILE : 0, err);
         if (idmap.userns_fd >= 0)
                 close(idmap.userns_fd);
         vs_image_free(img);
