@@ -108,7 +108,8 @@ int vs_ctr_save(const struct vs_ctr *c, vs_error **err);
  * restart; pause, health, a manual stop), which a reboot voids anyway
  * (vs_ctr_refresh): written ordered but without the directory's fsync, and
  * for an --rm container, whose record a power cut may as well remove,
- * without fsync. Atomic for every reader either way. */
+ * without fsync (its first record too: vs_engine_create). Atomic for every
+ * reader either way. */
 int vs_ctr_save_state(const struct vs_ctr *c, vs_error **err);
 /* Re-reads the record from disk into c (after taking the lock). */
 int vs_ctr_reload(struct vs_engine *e, struct vs_ctr **c, vs_error **err);
