@@ -11,12 +11,16 @@
 # --iptables=false --ip-masq=false --ip-forward=false), so neither side
 # has a network.
 # Usage: sh bench/docker.sh [N]   (N rounds, default 20; run as root)
+# VESSEL_BEFORE=/path/to/an/older/vessel adds that build as a third engine
+# in the same rounds (its own data root), for a before/after comparison.
 # Everything lives in a temporary directory removed at the end; results are
 # printed, never committed (docs/benchmarks.md).
 set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
 vessel=${VESSEL:-$here/build/vessel}
 n=${1:-20}
+before=${VESSEL_BEFORE:-}
+[ -z "$before" ] || [ -x "$before" ] || { echo "docker bench: VESSEL_BEFORE=$before is not executable" >&2; exit 1; }
 [ -x "$vessel" ] || { echo "docker bench: $vessel not built (make)" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || { echo "docker bench: must run as root" >&2; exit 1; }
 command -v dockerd >/dev/null 2>&1 && [ -x /usr/bin/docker ] ||
@@ -28,8 +32,21 @@ export DOCKER_HOST="unix://$tmp/docker.sock"
 unset DOCKER_CONTEXT
 docker=/usr/bin/docker
 dpid=""
+# use_root ENGINE: the data and runtime roots of vessel or of the before build
+use_root() {
+	if [ "$1" = before ]; then
+		export VESSEL_ROOT="$tmp/before" VESSEL_RUNTIME_ROOT="$tmp/before-run"
+	else
+		export VESSEL_ROOT="$tmp/vessel" VESSEL_RUNTIME_ROOT="$tmp/vessel-run"
+	fi
+}
 cleanup() {
 	for c in $("$vessel" ps -aq 2>/dev/null); do "$vessel" rm -f "$c" >/dev/null 2>&1; done
+	if [ -n "$before" ]; then
+		use_root before
+		for c in $("$before" ps -aq 2>/dev/null); do "$before" rm -f "$c" >/dev/null 2>&1; done
+		use_root vessel
+	fi
 	if [ -n "$dpid" ]; then
 		ids=$($docker ps -aq 2>/dev/null)
 		[ -n "$ids" ] && $docker rm -f $ids >/dev/null 2>&1
@@ -92,6 +109,7 @@ median_ms() {
 round() {
 	eng=$1
 	cli=$2
+	use_root "$eng"
 	timed "$eng" run-rm $cli run --rm busybox true
 	timed "$eng" run-d-rm sh -c "id=\$($cli run -d busybox sleep 1000) && $cli rm -f \$id"
 	timed "$eng" exec $cli exec bench-exec true
@@ -100,11 +118,16 @@ round() {
 	timed "$eng" save-load sh -c "$cli save -o $tmp/$eng-img.tar bench-img:1 &&
 		$cli rmi bench-img:1 >/dev/null && $cli load -i $tmp/$eng-img.tar"
 	$cli rmi bench-img:1 >/dev/null 2>&1
+	use_root vessel
 }
 
-for eng in vessel docker; do
+engines="vessel docker"
+[ -n "$before" ] && engines="vessel before docker"
+for eng in $engines; do
 	cli=$vessel
 	[ $eng = docker ] && cli=$docker
+	[ $eng = before ] && cli=$before
+	use_root $eng
 	$cli run -d --name bench-exec busybox sleep 100000 >/dev/null
 	# ps -a lists 20 containers (the exec target and 19 stopped ones)
 	j=0
@@ -112,25 +135,38 @@ for eng in vessel docker; do
 		$cli create busybox true >/dev/null
 		j=$((j + 1))
 	done
+	use_root vessel
 done
 
 echo "vessel vs Docker: $n interleaved rounds, medians (ms)"
 echo "vessel: $vessel"
 echo "docker: $($docker version --format '{{.Server.Version}}' 2>/dev/null)"
+[ -n "$before" ] && echo "before: $before"
 r=0
 while [ $r -lt "$n" ]; do
 	round vessel "$vessel"
+	[ -n "$before" ] && round before "$before"
 	round docker "$docker"
 	r=$((r + 1))
 done
 
-printf '%-24s %10s %10s %8s\n' operation vessel docker ratio
+if [ -n "$before" ]; then
+	printf '%-24s %10s %10s %8s %10s %8s\n' operation vessel docker ratio before ratio
+else
+	printf '%-24s %10s %10s %8s\n' operation vessel docker ratio
+fi
 worst=""
 for op in run-rm run-d-rm exec ps-a commit save-load; do
 	v=$(median_ms "$tmp/times.vessel.$op")
 	d=$(median_ms "$tmp/times.docker.$op")
 	ratio=$(awk -v v="$v" -v d="$d" 'BEGIN { printf "%.1f", d / v }')
-	printf '%-24s %10s %10s %7sx\n' "$op" "$v" "$d" "$ratio"
+	if [ -n "$before" ]; then
+		b=$(median_ms "$tmp/times.before.$op")
+		bratio=$(awk -v v="$b" -v d="$d" 'BEGIN { printf "%.1f", d / v }')
+		printf '%-24s %10s %10s %7sx %10s %7sx\n' "$op" "$v" "$d" "$ratio" "$b" "$bratio"
+	else
+		printf '%-24s %10s %10s %7sx\n' "$op" "$v" "$d" "$ratio"
+	fi
 	worst=$(printf '%s\n%s\n' "$worst" "$ratio" | awk 'NF' | sort -n | head -n 1)
 done
 echo "smallest ratio (docker / vessel): ${worst}x (target: >= 8x)"

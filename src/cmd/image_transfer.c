@@ -63,7 +63,8 @@ int cmd_load(int argc, char **argv)
 
 /* -o FILE: atomically (a temp file renamed over FILE) when FILE is a
  * regular file or new; in place when it is a device or a FIFO, which are
- * never replaced (vs_output_open). */
+ * never replaced (vs_output_open). Not fsynced: the archive is the user's
+ * file, not the store's (as `export -o`, cp, tar and Docker's save). */
 static int save_to(struct vs_store *s, char **refs, enum vs_archive_format format,
                    const char *output, vs_error **err)
 {
@@ -74,7 +75,7 @@ static int save_to(struct vs_store *s, char **refs, enum vs_archive_format forma
                 vs_output_abort(&o);
                 return -1;
         }
-        return vs_output_commit(&o, true, err);
+        return vs_output_commit(&o, false, err);
 }
 
 int cmd_save(int argc, char **argv)

@@ -1275,7 +1275,11 @@ static int claim_and_save(struct vs_engine *e, const char *name, struct vs_ctr *
                 vs_userns_release(e, c->id);
                 return -1;
         }
-        if (vs_ctr_save(c, err) < 0) {
+        /* An --rm container's first record is not fsynced either
+         * (vs_ctr_save_state): a power cut can only leave its directory
+         * without a record, which system prune removes, the fate --rm asked
+         * for. */
+        if ((c->hc.auto_remove ? vs_ctr_save_state(c, err) : vs_ctr_save(c, err)) < 0) {
                 _cleanup_error_ vs_error *rerr = NULL;
                 vs_rm_rf(c->dir, &rerr);
                 vs_userns_release(e, c->id);

@@ -83,7 +83,7 @@ static void health_update(struct vs_engine *e, struct vs_ctr **c, health_edit ed
         else
                 s->health = json_object_new_object();
         edit(s->health, arg);
-        if (vs_ctr_save(*c, &err) < 0) {
+        if (vs_ctr_save_state(*c, &err) < 0) {
                 vs_warn("health check: %s", err->msg);
                 return;
         }

@@ -67,7 +67,8 @@ int vs_engine_mount_rootfs(struct vs_engine *e, struct vs_ctr *c, bool *mounted,
         vs_idmaps_clear(&maps);
         int r = userns < 0 || idmap.userns_fd < (userns > 0 ? 0 : -1)
                     ? -1
-                    : vs_image_rootfs_mount(img, c->dir, rootfs, userns > 0 ? &idmap : NULL, err);
+                    : vs_image_rootfs_mount_flags(img, c->dir, rootfs, userns > 0 ? &idmap : NULL,
+                                                  c->hc.auto_remove ? VS_ROOTFS_VOLATILE : 0, err);
         if (idmap.userns_fd >= 0)
                 close(idmap.userns_fd);
         vs_image_free(img);
@@ -136,7 +137,7 @@ static int record_unknown_exit(struct vs_engine *e, struct vs_ctr **c, vs_error 
         set_str(&s->finished_at, now);
         (*c)->monitor_pid = 0;
         (*c)->monitor_start = 0;
-        return vs_ctr_save(*c, err);
+        return vs_ctr_save_state(*c, err);
 }
 
 static int pidfd_of(pid_t pid, unsigned long long start)
@@ -360,7 +361,7 @@ int vs_engine_mark_stopped(struct vs_engine *e, const struct vs_ctr *c, struct v
         if (vs_ctr_load(e, c->id, &f, err) < 0)
                 return -1;
         f->manually_stopped = true;
-        if (vs_ctr_save(f, err) < 0) {
+        if (vs_ctr_save_state(f, err) < 0) {
                 vs_ctr_free(f);
                 return -1;
         }
@@ -510,7 +511,7 @@ int vs_engine_kill(struct vs_engine *e, struct vs_ctr *c, int sig, vs_error **er
                         cur->state.paused = false;
                         if (strcmp(cur->state.status, "paused") == 0)
                                 set_str(&cur->state.status, "running");
-                        if (vs_ctr_save(cur, err) < 0)
+                        if (vs_ctr_save_state(cur, err) < 0)
                                 return -1;
                 }
         }
@@ -542,7 +543,7 @@ int vs_engine_pause(struct vs_engine *e, struct vs_ctr *c, bool pause, vs_error 
                 return 0; /* derived state; nothing to record */
         cur->state.paused = pause;
         set_str(&cur->state.status, pause ? "paused" : "running");
-        return vs_ctr_save(cur, err);
+        return vs_ctr_save_state(cur, err);
 }
 
 /* ---- rm ---- */

@@ -140,7 +140,7 @@ static int record_update(struct monitor *m, const struct rec_update *u, vs_error
                 c->monitor_start = 0;
                 break;
         }
-        return vs_ctr_save(c, err);
+        return vs_ctr_save_state(c, err);
 }
 
 static void warn_error(vs_error **err)

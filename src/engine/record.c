@@ -131,8 +131,13 @@ static bool image_in_use(const char *image_id, void *arg, char **user)
                 if (strlen(de->d_name) != 64)
                         continue;
                 _cleanup_free_ char *path = xasprintf("%s/%s/record.json", dir, de->d_name);
+                _cleanup_free_ char *text = NULL;
                 _cleanup_json_ json_object *rec = NULL;
-                if (vs_json_parse_file(path, &rec, NULL) < 0)
+                /* Only a record holding the id's bytes can name it (an id
+                 * is hex, which JSON never escapes): the others are not
+                 * parsed. */
+                if (vs_read_file(path, &text, NULL, NULL) < 0 || strstr(text, image_id) == NULL ||
+                    vs_json_parse(text, path, &rec, NULL) < 0)
                         continue;
                 json_object *img = json_object_object_get(rec, "Image");
                 if (img && strcmp(json_object_get_string(img), image_id) == 0) {
@@ -696,14 +701,17 @@ static bool is_full_id(const char *s)
         return true;
 }
 
-int vs_ctr_load(struct vs_engine *e, const char *id, struct vs_ctr **out, vs_error **err)
+/* text: the record's bytes when the caller has read them already, else
+ * NULL (read here). */
+static int ctr_load_text(struct vs_engine *e, const char *id, const char *text, struct vs_ctr **out,
+                         vs_error **err)
 {
         if (!is_full_id(id))
                 return vs_fail(err, "'%s' is not a container id", id);
         _cleanup_free_ char *dir = xasprintf("%s/%s", e->ctr_root, id);
         _cleanup_free_ char *path = xasprintf("%s/record.json", dir);
         _cleanup_json_ json_object *o = NULL;
-        if (vs_json_parse_file(path, &o, err) < 0) {
+        if ((text ? vs_json_parse(text, path, &o, err) : vs_json_parse_file(path, &o, err)) < 0) {
                 if (*err && (*err)->errno_ == ENOENT) {
                         vs_error_free(err);
                         return vs_error_set(err, ENOENT, "no such container: '%s'", id);
@@ -734,6 +742,11 @@ int vs_ctr_load(struct vs_engine *e, const char *id, struct vs_ctr **out, vs_err
                 c->runtime_root = xstrdup(e->runtime_root);
         *out = c;
         return 0;
+}
+
+int vs_ctr_load(struct vs_engine *e, const char *id, struct vs_ctr **out, vs_error **err)
+{
+        return ctr_load_text(e, id, NULL, out, err);
 }
 
 int vs_ctr_from_json(json_object *o, const char *ctx, struct vs_ctr **out, vs_error **err)
@@ -771,6 +784,16 @@ int vs_ctr_save(const struct vs_ctr *c, vs_error **err)
         return vs_write_file_atomic(path, text, strlen(text), 0600, err);
 }
 
+int vs_ctr_save_state(const struct vs_ctr *c, vs_error **err)
+{
+        _cleanup_json_ json_object *o = vs_ctr_to_json(c);
+        _cleanup_free_ char *text = vs_json_to_string(o, true);
+        _cleanup_free_ char *path = xasprintf("%s/record.json", c->dir);
+        if (c->hc.auto_remove)
+                return vs_write_file_replace(path, text, strlen(text), 0600, err);
+        return vs_write_file_ordered(path, text, strlen(text), 0600, err);
+}
+
 static int lock_dir(const char *dir, vs_error **err)
 {
         return vs_lock_open(dir, O_RDONLY | O_DIRECTORY, 0, err);
@@ -800,7 +823,14 @@ static int cmp_created(const void *a, const void *b)
         return r ? r : strcmp(x->id, y->id);
 }
 
-int vs_ctr_list(struct vs_engine *e, struct vs_ctr ***out, size_t *n, vs_error **err)
+/* The records whose id starts with id_prefix or whose bytes hold word
+ * (either may be NULL: NULL for both lists them all). A name is stored as
+ * it is (names are [a-zA-Z0-9_.-], which JSON never escapes), so a record
+ * without word in its bytes cannot bear that name: resolving a name or
+ * checking one is free parses only the few records that may match, not
+ * every container's. */
+static int ctr_list_matching(struct vs_engine *e, const char *id_prefix, const char *word,
+                             struct vs_ctr ***out, size_t *n, vs_error **err)
 {
         _cleanup_closedir_ DIR *d = opendir(e->ctr_root);
         if (d == NULL)
@@ -808,13 +838,23 @@ int vs_ctr_list(struct vs_engine *e, struct vs_ctr ***out, size_t *n, vs_error *
         struct vs_ctr **v = NULL;
         size_t len = 0;
         struct dirent *de;
+        bool all = id_prefix == NULL && word == NULL;
+        size_t pl = id_prefix ? strlen(id_prefix) : 0;
         while ((de = readdir(d)) != NULL) {
                 if (!is_full_id(de->d_name))
                         continue;
                 struct vs_ctr *c = NULL;
                 _cleanup_error_ vs_error *lerr = NULL;
+                _cleanup_free_ char *text = NULL;
+                if (!all && !(id_prefix && strncmp(de->d_name, id_prefix, pl) == 0)) {
+                        _cleanup_free_ char *path =
+                            xasprintf("%s/%s/record.json", e->ctr_root, de->d_name);
+                        if (word == NULL || vs_read_file(path, &text, NULL, &lerr) < 0 ||
+                            strstr(text, word) == NULL)
+                                continue;
+                }
                 /* Half-created or half-removed directories have no record. */
-                if (vs_ctr_load(e, de->d_name, &c, &lerr) < 0)
+                if (ctr_load_text(e, de->d_name, text, &c, &lerr) < 0)
                         continue;
                 v = xrealloc(v, (len + 1) * sizeof(*v));
                 v[len++] = c;
@@ -824,6 +864,11 @@ int vs_ctr_list(struct vs_engine *e, struct vs_ctr ***out, size_t *n, vs_error *
         *out = v;
         *n = len;
         return 0;
+}
+
+int vs_ctr_list(struct vs_engine *e, struct vs_ctr ***out, size_t *n, vs_error **err)
+{
+        return ctr_list_matching(e, NULL, NULL, out, n, err);
 }
 
 void vs_ctr_list_free(struct vs_ctr **v, size_t n)
@@ -846,7 +891,7 @@ int vs_ctr_resolve(struct vs_engine *e, const char *ref, struct vs_ctr **out, vs
         }
         struct vs_ctr **v = NULL;
         size_t n = 0;
-        if (vs_ctr_list(e, &v, &n, err) < 0)
+        if (ctr_list_matching(e, ref, ref, &v, &n, err) < 0)
                 return -1;
         ssize_t by_name = -1, by_prefix = -1;
         size_t n_prefix = 0;
@@ -897,7 +942,7 @@ int vs_name_check_free(struct vs_engine *e, const char *name, const char *self_i
 {
         struct vs_ctr **v = NULL;
         size_t n = 0;
-        if (vs_ctr_list(e, &v, &n, err) < 0)
+        if (ctr_list_matching(e, NULL, name, &v, &n, err) < 0)
                 return -1;
         int r = 0;
         for (size_t i = 0; i < n && r == 0; i++)

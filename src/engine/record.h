@@ -106,6 +106,13 @@ int vs_ctr_load(struct vs_engine *e, const char *id, struct vs_ctr **out, vs_err
 /* A record from JSON (an imported one: ctx names it in errors); no dir. */
 int vs_ctr_from_json(json_object *o, const char *ctx, struct vs_ctr **out, vs_error **err);
 int vs_ctr_save(const struct vs_ctr *c, vs_error **err);
+/* A change of running state only (the monitor's claim, start, exit,
+ * restart; pause, health, a manual stop), which a reboot voids anyway
+ * (vs_ctr_refresh): written ordered but without the directory's fsync, and
+ * for an --rm container, whose record a power cut may as well remove,
+ * without fsync (its first record too: vs_engine_create). Atomic for every
+ * reader either way. */
+int vs_ctr_save_state(const struct vs_ctr *c, vs_error **err);
 /* Re-reads the record from disk into c (after taking the lock). */
 int vs_ctr_reload(struct vs_engine *e, struct vs_ctr **c, vs_error **err);
 /* Exclusive flock on the container's directory; returns an fd to close. */

@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct member {
@@ -124,10 +125,10 @@ static char *digest_from_blob_path(const char *path)
 }
 
 static int stage_member(struct vs_txn *t, struct archive *a, struct member *e, int64_t size,
-                        int *n_layers, const char *what, vs_error **err)
+                        enum vs_stage_mode mode, int *n_layers, const char *what, vs_error **err)
 {
         struct vs_stage *st;
-        if (vs_stage_open(t, VS_STAGE_SNIFF, NULL, &st, err) < 0)
+        if (vs_stage_open(t, mode, NULL, &st, err) < 0)
                 return -1;
         int ret = -1;
         const void *buf;
@@ -172,8 +173,113 @@ out:
         return ret;
 }
 
+/* A regular member's bytes (at most max), or NULL. */
+static char *read_small_member(struct archive *a, int64_t size, int64_t max)
+{
+        if (size < 0 || size > max)
+                return NULL;
+        char *text = xzalloc((size_t) size + 1);
+        const void *buf;
+        size_t len;
+        la_int64_t off;
+        int r;
+        while ((r = archive_read_data_block(a, &buf, &len, &off)) == ARCHIVE_OK) {
+                if (off < 0 || off + (la_int64_t) len > size) {
+                        free(text);
+                        return NULL;
+                }
+                memcpy(text + off, buf, len);
+        }
+        if (r != ARCHIVE_EOF) {
+                free(text);
+                return NULL;
+        }
+        return text;
+}
+
+/* The member paths of a docker-archive's layers that the store already
+ * holds (their diff_id unpacked in layers/), from a first pass over the
+ * headers and the small JSON members of a seekable archive: the streaming
+ * pass stages those as plain blobs rather than unpacking them once more
+ * only for the commit to find the layer present and drop the copy (a
+ * `save | rmi | load` round trip unpacked the whole base image for
+ * nothing). Anything unexpected gives no list, and the streaming pass
+ * sniffs every member as before. The list only spares work: each blob is
+ * still proven to be its layer (vs_txn_ensure_layer) before the commit. */
+static char **known_layer_members(struct vs_txn *t, int fd)
+{
+        struct stat st;
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || lseek(fd, 0, SEEK_CUR) != 0)
+                return NULL;
+        char **known = xcalloc(1, sizeof(char *));
+        struct members m = {.what = "prescan"};
+        struct archive *a = archive_read_new();
+        archive_read_support_format_tar(a);
+        struct archive_entry *e;
+        int r = archive_read_open_fd(a, fd, 1 << 16);
+        /* member.digest holds a JSON member's text here, "" for others. */
+        while (r == ARCHIVE_OK && (r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+                const char *path = archive_entry_pathname(e);
+                const char *hard = archive_entry_hardlink(e);
+                if (path == NULL)
+                        continue;
+                if (hard) {
+                        add_member(&m, path)->link = normalize(hard);
+                } else if (archive_entry_filetype(e) == AE_IFLNK) {
+                        struct member *mem = add_member(&m, path);
+                        mem->link = symlink_target(mem->path, archive_entry_symlink(e));
+                } else if (archive_entry_filetype(e) == AE_IFREG) {
+                        struct member *mem = add_member(&m, path);
+                        size_t pl = strlen(mem->path);
+                        bool json = pl >= 5 && strcmp(mem->path + pl - 5, ".json") == 0;
+                        mem->digest =
+                            json ? read_small_member(a, archive_entry_size(e), 4 << 20) : NULL;
+                        if (mem->digest == NULL)
+                                mem->digest = xstrdup("");
+                }
+        }
+        const struct member *mf = r == ARCHIVE_EOF ? find_member(&m, "manifest.json") : NULL;
+        _cleanup_json_ json_object *list = NULL;
+        if (mf && vs_json_parse(mf->digest, "manifest.json", &list, NULL) == 0 &&
+            json_object_is_type(list, json_type_array)) {
+                for (size_t i = 0; i < json_object_array_length(list); i++) {
+                        json_object *item = json_object_array_get_idx(list, i);
+                        _cleanup_free_ char *config_path = NULL;
+                        _cleanup_strv_ char **layers = NULL, **diff_ids = NULL;
+                        _cleanup_json_ json_object *config = NULL;
+                        if (!json_object_is_type(item, json_type_object) ||
+                            vs_json_get_string(item, "", "Config", &config_path, NULL) < 0 ||
+                            vs_json_get_strv(item, "", "Layers", &layers, NULL) < 0 ||
+                            config_path == NULL)
+                                continue;
+                        const struct member *cm = find_member(&m, config_path);
+                        if (cm == NULL || vs_json_parse(cm->digest, "", &config, NULL) < 0 ||
+                            vs_image_config_diff_ids(config, "", &diff_ids, NULL) < 0 ||
+                            strv_len(diff_ids) != strv_len(layers))
+                                continue;
+                        for (size_t k = 0; layers[k]; k++) {
+                                const struct member *lm = find_member(&m, layers[k]);
+                                struct vs_layer_info info;
+                                if (lm && vs_store_layer_info(vs_txn_store(t), diff_ids[k], &info,
+                                                              NULL) == 1) {
+                                        vs_layer_info_clear(&info);
+                                        strv_push(&known, lm->path);
+                                }
+                        }
+                }
+        }
+        archive_read_free(a);
+        members_clear(&m);
+        if (lseek(fd, 0, SEEK_SET) != 0) {
+                strv_free(known);
+                return NULL;
+        }
+        return known;
+}
+
 static int stage_archive(struct vs_txn *t, int fd, struct members *m, vs_error **err)
 {
+        _cleanup_strv_ char **known = known_layer_members(t, fd);
         struct archive *a = archive_read_new();
         archive_read_support_filter_all(a);
         archive_read_support_format_tar(a);
@@ -199,7 +305,10 @@ static int stage_archive(struct vs_txn *t, int fd, struct members *m, vs_error *
                         mem->link = symlink_target(mem->path, archive_entry_symlink(e));
                 } else if (type == AE_IFREG) {
                         struct member *mem = add_member(m, path);
-                        if (stage_member(t, a, mem, archive_entry_size(e), &n_layers, m->what,
+                        enum vs_stage_mode mode = known && strv_contains(known, mem->path)
+                                                      ? VS_STAGE_BLOB
+                                                      : VS_STAGE_SNIFF;
+                        if (stage_member(t, a, mem, archive_entry_size(e), mode, &n_layers, m->what,
                                          err) < 0)
                                 goto out;
                 }

@@ -76,6 +76,13 @@ struct vs_rootfs_idmap {
 };
 int vs_image_rootfs_mount(const struct vs_image *img, const char *dir, const char *target,
                           const struct vs_rootfs_idmap *idmap, vs_error **err);
+/* flags: VS_ROOTFS_VOLATILE, for a container whose upper layer goes with
+ * it (--rm): overlay's "volatile" (no sync of the upper layer, none at
+ * unmount either) where the kernel has it (5.10+, through fsconfig). */
+#define VS_ROOTFS_VOLATILE 1u
+int vs_image_rootfs_mount_flags(const struct vs_image *img, const char *dir, const char *target,
+                                const struct vs_rootfs_idmap *idmap, unsigned flags,
+                                vs_error **err);
 int vs_image_rootfs_umount(const char *target, vs_error **err);
 /* Files made through such an overlay by host root would have an owner the
  * idmapped upper dir cannot represent (EOVERFLOW): the caller takes the

@@ -386,7 +386,8 @@ static int idmap_all(struct layer_fds *l, const char *dir, const struct vs_rootf
 
 /* 0 mounted, 1 overlay unusable here (*reason says why), -1 error. */
 static int mount_overlay(const struct vs_image *img, const char *dir, const char *target,
-                         const struct vs_rootfs_idmap *idmap, char **reason, vs_error **err)
+                         const struct vs_rootfs_idmap *idmap, unsigned flags, char **reason,
+                         vs_error **err)
 {
         struct layer_fds l = {0};
         _cleanup_free_ char *upper_path = xasprintf("%s/upper", dir);
@@ -400,6 +401,11 @@ static int mount_overlay(const struct vs_image *img, const char *dir, const char
                 vs_fail_errno(err, "cannot open %s", upper < 0 ? upper_path : work_path);
                 goto out;
         }
+        /* A volatile overlay leaves work/incompat/volatile behind, and the
+         * kernel refuses to mount over it again: a layer that is thrown
+         * away at the container's exit has nothing to lose to it. */
+        if ((flags & VS_ROOTFS_VOLATILE) && vs_rm_rf_at(work, "work/incompat/volatile", err) < 0)
+                goto out;
         if (open_lowers(img, dir, &l, err) < 0)
                 goto out;
         if (idmap && idmap_all(&l, dir, idmap, &mdir, &upper, &work, err) < 0)
@@ -448,6 +454,11 @@ static int mount_overlay(const struct vs_image *img, const char *dir, const char
          * out of reach: overlay keeps its own in user. (Linux >= 5.11). */
         if (vs_in_user_namespace() && fsconfig(fsfd, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0)
                 vs_debug("overlay option userxattr not taken: %s", strerror(errno));
+        /* No sync of the upper layer, not even the syncfs of the whole upper
+         * filesystem that unmounting an overlay does (Linux >= 5.10). */
+        if ((flags & VS_ROOTFS_VOLATILE) &&
+            fsconfig(fsfd, FSCONFIG_SET_FLAG, "volatile", NULL, 0) < 0)
+                vs_debug("overlay option volatile not taken: %s", strerror(errno));
         if (fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
                 ret = overlay_failure(fsfd, target, reason, err);
                 goto out;
@@ -472,6 +483,12 @@ out:
 int vs_image_rootfs_mount(const struct vs_image *img, const char *dir, const char *target,
                           const struct vs_rootfs_idmap *idmap, vs_error **err)
 {
+        return vs_image_rootfs_mount_flags(img, dir, target, idmap, 0, err);
+}
+
+int vs_image_rootfs_mount_flags(const struct vs_image *img, const char *dir, const char *target,
+                                const struct vs_rootfs_idmap *idmap, unsigned flags, vs_error **err)
+{
         if (vs_image_rootfs_prepare_dir(img, dir, err) < 0 || vs_mkdir_p(target, 0755, err) < 0)
                 return -1;
         _cleanup_free_ char *upper = xasprintf("%s/upper", dir);
@@ -481,7 +498,7 @@ int vs_image_rootfs_mount(const struct vs_image *img, const char *dir, const cha
         if (env_true("VESSEL_NO_OVERLAY")) {
                 reason = xstrdup("VESSEL_NO_OVERLAY is set");
         } else {
-                int r = mount_overlay(img, dir, target, idmap, &reason, err);
+                int r = mount_overlay(img, dir, target, idmap, flags, &reason, err);
                 if (r <= 0)
                         return r;
         }

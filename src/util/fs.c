@@ -87,9 +87,12 @@ int vs_write_all(int fd, const void *data, size_t len)
         return 0;
 }
 
-static int write_replace(const char *path, const void *data, size_t len, mode_t mode, bool durable,
-                         vs_error **err)
+enum replace_sync { SYNC_NONE, SYNC_DATA, SYNC_ALL };
+
+static int write_replace(const char *path, const void *data, size_t len, mode_t mode,
+                         enum replace_sync sync, vs_error **err)
 {
+        bool durable = sync != SYNC_NONE;
         _cleanup_free_ char *tmp = xasprintf("%s.tmp.%d", path, getpid());
         _cleanup_free_ char *dircopy = xstrdup(path);
         const char *dir = dirname(dircopy);
@@ -108,7 +111,7 @@ static int write_replace(const char *path, const void *data, size_t len, mode_t 
                 unlink(tmp);
                 return vs_error_set(err, saved, "cannot rename %s to %s", tmp, path);
         }
-        if (!durable)
+        if (sync != SYNC_ALL)
                 return 0;
         _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd >= 0)
@@ -119,13 +122,19 @@ static int write_replace(const char *path, const void *data, size_t len, mode_t 
 int vs_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
                          vs_error **err)
 {
-        return write_replace(path, data, len, mode, true, err);
+        return write_replace(path, data, len, mode, SYNC_ALL, err);
+}
+
+int vs_write_file_ordered(const char *path, const void *data, size_t len, mode_t mode,
+                          vs_error **err)
+{
+        return write_replace(path, data, len, mode, SYNC_DATA, err);
 }
 
 int vs_write_file_replace(const char *path, const void *data, size_t len, mode_t mode,
                           vs_error **err)
 {
-        return write_replace(path, data, len, mode, false, err);
+        return write_replace(path, data, len, mode, SYNC_NONE, err);
 }
 
 int vs_output_open(struct vs_output *o, const char *path, mode_t mode, vs_error **err)

@@ -24,6 +24,14 @@ int vs_read_regular_in_root(int rootfd, const char *path, char **out, size_t *le
 /* Writes temp file + fsync + rename + fsync of the directory. */
 int vs_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
                          vs_error **err);
+/* Temp file + fsync + rename, without the directory's fsync: the new
+ * content is on disk before the name points at it, so a power cut leaves
+ * the old file or the new one, never a torn one, but the rename itself may
+ * be lost (the old content stays). For state that a reboot makes stale
+ * anyway (a container's running state): one journal commit, not two. */
+int vs_write_file_ordered(const char *path, const void *data, size_t len, mode_t mode,
+                          vs_error **err);
+
 /* write(2) until everything is written (EINTR retried); -1 with errno. */
 int vs_write_all(int fd, const void *data, size_t len);
 

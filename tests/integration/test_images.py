@@ -351,6 +351,35 @@ def test_load_docker_archive_layouts(images, tmp_path):
     assert images.inspect("c:25")["Id"] == c.id
 
 
+def test_load_layers_already_in_store_are_still_proven(images, tmp_path):
+    """A docker-archive whose layers the store already holds is loaded
+    without unpacking them again (a first pass over the archive finds their
+    diff_ids in the store), yet each such member must still be its layer: a
+    layer.tar whose content is not the diff_id the config names fails the
+    load and leaves the store as it was; a faithful one loads and shares the
+    layer directory already there."""
+    base = Img([simple_layer("a"), simple_layer("b")])
+    images.ok("load", "-i", write_tar(tmp_path / "base.tar",
+                                      docker_archive_members([(base, ["base:1"])])))
+    a_dir = images.layer_dir(sha(simple_layer("a")))
+    a_ino = a_dir.stat().st_ino
+    top = Img([simple_layer("a"), simple_layer("t")], salt="top")
+    m = docker_archive_members([(top, ["top:1"])])
+    m[f"{hexof(sha(simple_layer('a')))}/layer.tar"] = simple_layer("evil")
+    images.fails("load", "-i", write_tar(tmp_path / "forged.tar", m),
+                 mentions=["rootfs.diff_ids"])
+    assert images.names() == {"base:1": base.id}
+    assert not images.layer_dir(sha(simple_layer("evil"))).exists()
+    assert (a_dir / "etc/a.txt").read_bytes() == b"a" * 100
+    out = images.ok("load", "-i", write_tar(tmp_path / "top.tar",
+                                            docker_archive_members([(top, ["top:1"])])))
+    assert out.strip() == "Loaded image: top:1"
+    assert images.names() == {"base:1": base.id, "top:1": top.id}
+    assert a_dir.stat().st_ino == a_ino
+    assert (images.layer_dir(sha(simple_layer("t"))) / "etc/t.txt").read_bytes() == b"t" * 100
+    images.check()
+
+
 def test_load_oci_archive_gzip_layers_and_index(images, tmp_path):
     img = Img([simple_layer("g"), simple_layer("h")], gz=True)
     members = oci_archive_members([(img, "example.com/gz:1")])
