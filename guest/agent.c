@@ -216,10 +216,10 @@ struct config {
         /* eth0's address, netmask and gateway (NULL: no NIC): libslirp's
          * with net=user, the leased ones on a vessel network's tap. */
         const char *net_addr, *net_mask, *net_gw;
-        bool root_block;      /* the rootfs is /dev/vda (ext4), not 9p */
-        bool readonly;        /* the rootfs read-only (--read-only) */
-        bool new_pid;         /* the process in a pid namespace of its own */
-        char *tmpfs[32];      /* "<MS_ flags>:<options>:<destination>" */
+        bool root_block; /* the rootfs is /dev/vda (ext4), not 9p */
+        bool readonly;   /* the rootfs read-only (--read-only) */
+        bool new_pid;    /* the process in a pid namespace of its own */
+        char *tmpfs[32]; /* "<MS_ flags>:<options>:<destination>" */
         size_t ntmpfs;
         char *masks[64], *ropaths[64]; /* maskedPaths, readonlyPaths */
         size_t nmasks, nropaths;

@@ -12,6 +12,7 @@
 #include "oci/config.h"
 #include "runtime/container.h"
 #include "runtime/state.h"
+#include "util/clock.h"
 #include "util/cleanup.h"
 #include "util/exitcode.h"
 #include "util/fs.h"
@@ -38,13 +39,6 @@
 #define HEALTH_LOG_ENTRIES  5    /* Docker's maxLogEntries */
 #define HEALTH_DEFAULT_MS   30000
 #define HEALTH_DEFAULT_RETR 3
-
-static int64_t mono_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Test: ["CMD", args...] or ["CMD-SHELL", cmd]; ["NONE"], empty or
  * anything else: no check. */
@@ -133,7 +127,7 @@ void vs_health_start(struct vs_health *h, struct vs_engine *e, struct vs_ctr **c
         if (h->timeout_ms <= 0)
                 h->timeout_ms = HEALTH_DEFAULT_MS;
         h->retries = cfg->health_retries > 0 ? (int) cfg->health_retries : HEALTH_DEFAULT_RETR;
-        h->started_ms = mono_ms();
+        h->started_ms = vs_monotonic_ms();
         h->next_ms = h->started_ms + next_interval(h, h->started_ms);
         health_update(e, c, edit_start, NULL);
 }
@@ -147,7 +141,7 @@ int vs_health_poll_timeout(const struct vs_health *h)
                 at = h->pending_ms;
         if (h->helper && h->timed_out)
                 return -1; /* waiting for the helper's exit (SIGCHLD) */
-        int64_t left = at - mono_ms();
+        int64_t left = at - vs_monotonic_ms();
         return left < 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int) left;
 }
 
@@ -291,7 +285,7 @@ void vs_health_tick(struct vs_health *h, struct vs_engine *e, struct vs_ctr **c)
 {
         if (h->argv == NULL)
                 return;
-        int64_t now = mono_ms();
+        int64_t now = vs_monotonic_ms();
         if (h->pending && now >= h->pending_ms) {
                 _cleanup_free_ char *buf = xmalloc(h->pending_len + 1);
                 memcpy(buf, h->pending, h->pending_len);
@@ -400,12 +394,12 @@ bool vs_health_reaped(struct vs_health *h, struct vs_engine *e, struct vs_ctr **
                 h->pending = xmalloc(n + 1);
                 memcpy(h->pending, buf, n);
                 h->pending_len = n;
-                h->pending_ms = mono_ms() + 500;
+                h->pending_ms = vs_monotonic_ms() + 500;
                 return true;
         }
         if (record)
                 record_result(h, e, c, buf, n);
-        h->next_ms = mono_ms() + next_interval(h, mono_ms());
+        h->next_ms = vs_monotonic_ms() + next_interval(h, vs_monotonic_ms());
         return true;
 }
 

@@ -16,6 +16,7 @@
 #include "runtime/container.h"
 #include "runtime/state.h"
 #include "engine/pasta.h"
+#include "util/clock.h"
 #include "util/cleanup.h"
 #include "util/exitcode.h"
 #include "util/fs.h"
@@ -55,13 +56,6 @@ struct monitor {
         struct vs_health health;
         bool tty, open_stdin, stdin_once;
 };
-
-static int64_t now_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void set_str(char **dst, const char *v)
 {
@@ -351,9 +345,9 @@ static bool should_restart(struct monitor *m, int exit_code)
  * re-read the record; returns false when a stop was requested. */
 static bool backoff(struct monitor *m, int64_t ms)
 {
-        int64_t deadline = now_ms() + ms;
+        int64_t deadline = vs_monotonic_ms() + ms;
         for (;;) {
-                int64_t left = deadline - now_ms();
+                int64_t left = deadline - vs_monotonic_ms();
                 if (left <= 0)
                         break;
                 int ev = vs_mon_io_poll(&m->io, m->sfd, (int) left);
@@ -499,7 +493,7 @@ int vs_monitor_main(struct vs_engine *e, const struct vs_monitor_opts *o)
         } else {
                 pid_t pid = 0;
                 bool vm = vs_ctr_is_vm(m.c);
-                int64_t started = now_ms();
+                int64_t started = vs_monotonic_ms();
                 bool ok = start_once(&m, &pid, &err) == 0;
                 if (!ok) {
                         exit_code = start_failure_code(err);
@@ -548,7 +542,7 @@ int vs_monitor_main(struct vs_engine *e, const struct vs_monitor_opts *o)
                  * to restart from; a failed restart counts as an exit. */
                 if ((ok || restarting) && should_restart(&m, exit_code)) {
                         vs_mon_io_send_exit(&m.io, exit_code);
-                        if (now_ms() - started >= RESTART_RESET_AFTER_MS)
+                        if (vs_monotonic_ms() - started >= RESTART_RESET_AFTER_MS)
                                 delay = RESTART_DELAY_MIN_MS;
                         else if (restarting)
                                 delay = delay * 2 > RESTART_DELAY_MAX_MS ? RESTART_DELAY_MAX_MS

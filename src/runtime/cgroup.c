@@ -4,6 +4,7 @@
  * cgroup_v1.c and cgroup_v2.c, the layout and helpers in cgroup_layout.c. */
 #include "runtime/cgroup.h"
 #include "runtime/cgroup_internal.h"
+#include "util/clock.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/json.h"
@@ -28,13 +29,6 @@
  * state turns into an error instead of a hang. */
 #define FREEZE_TIMEOUT_MS  10000
 #define DESTROY_TIMEOUT_MS 10000
-
-static long long now_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Sleeps 1ms, doubling up to 50ms, so short waits stay short. */
 static void backoff(unsigned *delay_us)
@@ -718,7 +712,7 @@ int vs_cgroup_freeze(const struct vs_cgroup *cg, bool frozen, vs_error **err)
                                "cannot %s the container: no freezer (the cgroup v1 freezer is "
                                "not mounted and there is no cgroup v2)",
                                verb);
-        long long deadline = now_ms() + FREEZE_TIMEOUT_MS;
+        long long deadline = vs_monotonic_ms() + FREEZE_TIMEOUT_MS;
         unsigned delay = 1000;
         if (!d->v2) {
                 const char *want = frozen ? "FROZEN" : "THAWED";
@@ -732,7 +726,7 @@ int vs_cgroup_freeze(const struct vs_cgroup *cg, bool frozen, vs_error **err)
                                 return -1;
                         if (strcmp(state, want) == 0)
                                 return 0;
-                        if (now_ms() > deadline)
+                        if (vs_monotonic_ms() > deadline)
                                 break;
                         backoff(&delay);
                 }
@@ -750,7 +744,7 @@ int vs_cgroup_freeze(const struct vs_cgroup *cg, bool frozen, vs_error **err)
                                        verb, d->path);
                 if ((v != 0) == frozen)
                         return 0;
-                if (now_ms() > deadline)
+                if (vs_monotonic_ms() > deadline)
                         break;
                 backoff(&delay);
         }
@@ -842,7 +836,7 @@ int vs_cgroup_destroy(struct vs_cgroup *cg, vs_error **err)
                 return 0;
         const struct cg_dir *v2 = cg_find_v2(cg);
         const struct cg_dir *fz = cg_find(cg, "freezer");
-        long long deadline = now_ms() + DESTROY_TIMEOUT_MS;
+        long long deadline = vs_monotonic_ms() + DESTROY_TIMEOUT_MS;
         unsigned delay = 1000;
         /* The usual case: the init is reaped and left nothing behind, so
          * every directory is an empty leaf. rmdir refuses (EBUSY, ENOTEMPTY)
@@ -857,7 +851,7 @@ int vs_cgroup_destroy(struct vs_cgroup *cg, vs_error **err)
                 all_pids(cg, &pids, &n);
                 if (n == 0)
                         break;
-                if (now_ms() > deadline)
+                if (vs_monotonic_ms() > deadline)
                         return vs_fail(err,
                                        "cannot remove the container's cgroup %s: %zu process(es) "
                                        "still there after SIGKILL for %d s (first: %d)",

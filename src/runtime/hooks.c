@@ -1,4 +1,5 @@
 #include "runtime/hooks.h"
+#include "util/clock.h"
 #include "util/cleanup.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -15,13 +16,6 @@
 #include <unistd.h>
 
 #define HOOK_OUTPUT_MAX 4096
-
-static long long now_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Keeps the tail of what the hook printed, for the error message. */
 static void drain(int fd, char *buf, size_t *len)
@@ -89,14 +83,15 @@ static int run_one(const struct oci_hook *h, const char *ctx, const char *state_
         fcntl(out_r, F_SETFL, O_NONBLOCK);
         char output[HOOK_OUTPUT_MAX] = "";
         size_t olen = 0;
-        long long deadline = h->has_timeout ? now_ms() + (long long) h->timeout * 1000 : -1;
+        long long deadline =
+            h->has_timeout ? vs_monotonic_ms() + (long long) h->timeout * 1000 : -1;
         bool timed_out = false, out_open = true;
         for (;;) {
                 struct pollfd p[2] = {{.fd = pidfd, .events = POLLIN},
                                       {.fd = out_open ? out_r : -1, .events = POLLIN}};
                 int wait_ms = -1;
                 if (deadline >= 0) {
-                        long long left = deadline - now_ms();
+                        long long left = deadline - vs_monotonic_ms();
                         wait_ms = left > 0 ? (int) left : 0;
                 }
                 int n = poll(p, 2, wait_ms);

@@ -4,6 +4,7 @@
 #include "../guest/proto.h"
 #include "engine/engine.h"
 #include "runtime/terminal.h"
+#include "util/clock.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/json.h"
@@ -370,13 +371,6 @@ static pid_t spawn_qemu(const struct vs_vm_spec *s, int ctl, int qmp, int *alive
         return pid;
 }
 
-static int64_t now_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
 
 /* Frames on the control channel carry a session number in the header's
@@ -620,7 +614,7 @@ static int migrate_to(struct relay *r, int fd, vs_error **err)
             vs_qmp_call(&r->qmp, "getfd", "{\"fdname\":\"vessel-ckpt\"}", fd, NULL, err) < 0 ||
             vs_qmp_call(&r->qmp, "migrate", "{\"uri\":\"fd:vessel-ckpt\"}", -1, NULL, err) < 0)
                 return -1;
-        for (int64_t deadline = now_ms() + 600000; now_ms() < deadline;) {
+        for (int64_t deadline = vs_monotonic_ms() + 600000; vs_monotonic_ms() < deadline;) {
                 _cleanup_json_ json_object *st = NULL;
                 if (vs_qmp_call(&r->qmp, "query-migrate", NULL, -1, &st, err) < 0)
                         return -1;
@@ -820,12 +814,12 @@ static int listen_exec(struct relay *r, vs_error **err)
 
 static int relay_loop(struct relay *r, vs_error **err)
 {
-        int64_t deadline = now_ms() + r->s->boot_timeout_ms;
+        int64_t deadline = vs_monotonic_ms() + r->s->boot_timeout_ms;
         bool channel_open = true;
         while (!r->exited && r->guest_error == NULL) {
                 int timeout = -1;
                 if (!r->ready) {
-                        int64_t left = deadline - now_ms();
+                        int64_t left = deadline - vs_monotonic_ms();
                         if (left <= 0)
                                 break;
                         timeout = (int) left;
@@ -893,7 +887,7 @@ static int failure(struct relay *r, vs_error **err)
  * stderr (vm-qemu.log), quoted here. */
 static int wait_incoming(struct relay *r, vs_error **err)
 {
-        for (int64_t deadline = now_ms() + 600000; now_ms() < deadline;) {
+        for (int64_t deadline = vs_monotonic_ms() + 600000; vs_monotonic_ms() < deadline;) {
                 _cleanup_json_ json_object *st = NULL;
                 _cleanup_error_ vs_error *qerr = NULL;
                 if (vs_qmp_call(&r->qmp, "query-migrate", NULL, -1, &st, &qerr) < 0) {
@@ -955,7 +949,7 @@ int vs_vm_run(const struct vs_vm_spec *s, int in_fd, int out_fd, int err_fd, int
         }
         r.ctl = sv[0];
         r.qmp.fd = qv[0];
-        int64_t t0 = now_ms();
+        int64_t t0 = vs_monotonic_ms();
         int alive_w = -1;
         r.qemu = spawn_qemu(s, sv[1], qv[1], &alive_w, err);
         close(sv[1]);
@@ -970,7 +964,7 @@ int vs_vm_run(const struct vs_vm_spec *s, int in_fd, int out_fd, int err_fd, int
                  * the checkpoint stopped it. */
                 if (wait_incoming(&r, err) < 0)
                         goto out;
-                vs_debug("vm: state loaded after %lld ms", (long long) (now_ms() - t0));
+                vs_debug("vm: state loaded after %lld ms", (long long) (vs_monotonic_ms() - t0));
                 r.ready = true;
                 if (s->ready_fd >= 0) {
                         vs_write_all(s->ready_fd, "ok", 2);
@@ -991,7 +985,7 @@ int vs_vm_run(const struct vs_vm_spec *s, int in_fd, int out_fd, int err_fd, int
                 goto out;
         }
         vs_debug("vm: process exited with %d after %lld ms", r.exit_code,
-                 (long long) (now_ms() - t0));
+                 (long long) (vs_monotonic_ms() - t0));
         *exit_code = r.exit_code;
         ret = 0;
 out:
