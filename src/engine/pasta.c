@@ -29,27 +29,12 @@
 
 #define TUN "/dev/net/tun"
 
-/* pasta on PATH, as a path; NULL when there is none. */
-static char *find_pasta(void)
-{
-        const char *path = getenv("PATH");
-        _cleanup_free_ char *copy = xstrdup(path && *path ? path : "/usr/bin:/bin");
-        char *save = NULL;
-        for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-                char *p = xasprintf("%s/pasta", d);
-                if (access(p, X_OK) == 0)
-                        return p;
-                free(p);
-        }
-        return NULL;
-}
-
 int vs_pasta_check(json_object *ports, vs_error **err)
 {
         if (!vs_rootless())
                 return vs_fail(err, "--network pasta: for the rootless engine (root's engine has "
                                     "bridge networks: --network bridge)");
-        _cleanup_free_ char *pasta = find_pasta();
+        _cleanup_free_ char *pasta = vs_find_program("pasta");
         if (pasta == NULL)
                 return vs_fail(err, "--network pasta: pasta not found on PATH (install Debian's "
                                     "passt package)");
@@ -134,7 +119,7 @@ void vs_pasta_stop(const struct vs_ctr *c)
 int vs_pasta_start(const struct vs_ctr *c, pid_t pid, vs_error **err)
 {
         vs_pasta_stop(c);
-        _cleanup_free_ char *pasta = find_pasta();
+        _cleanup_free_ char *pasta = vs_find_program("pasta");
         if (pasta == NULL)
                 return vs_fail(err, "--network pasta: pasta not found on PATH");
         /* The namespace is opened here and handed over as /proc/self/fd/N:

@@ -445,3 +445,18 @@ int vs_lock_open(const char *path, int flags, mode_t mode, vs_error **err)
         }
         return fd;
 }
+
+char *vs_find_program(const char *name)
+{
+        const char *path = getenv("PATH");
+        _cleanup_free_ char *dirs = xstrdup(path && *path ? path : "/usr/local/bin:/usr/bin:/bin");
+        char *save = NULL;
+        for (char *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+                char *p = xasprintf("%s/%s", d, name);
+                struct stat st;
+                if (access(p, X_OK) == 0 && stat(p, &st) == 0 && S_ISREG(st.st_mode))
+                        return p;
+                free(p);
+        }
+        return NULL;
+}

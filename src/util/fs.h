@@ -121,4 +121,9 @@ bool vs_fd_is_fs_type(int fd, unsigned long magic);
  * newline, backslash) decoded. Caller frees. */
 char *vs_mountinfo_unescape(const char *s);
 
+/* The executable `name` in $PATH's directories (when PATH is unset or
+ * empty: /usr/local/bin, /usr/bin, /bin), as a path to free; NULL when
+ * none of them holds one. */
+char *vs_find_program(const char *name);
+
 #endif

@@ -101,16 +101,9 @@ int vs_vm_qemu_path(char **path, vs_error **err)
                 *path = xstrdup(env);
                 return 0;
         }
-        const char *p = getenv("PATH");
-        _cleanup_free_ char *dirs = xstrdup(p && *p ? p : "/usr/local/bin:/usr/bin:/bin");
-        char *save = NULL;
-        for (char *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-                _cleanup_free_ char *cand = xasprintf("%s/qemu-system-x86_64", d);
-                if (access(cand, X_OK) == 0) {
-                        *path = steal_ptr(cand);
-                        return 0;
-                }
-        }
+        *path = vs_find_program("qemu-system-x86_64");
+        if (*path)
+                return 0;
         return vs_fail(err, "QEMU is not installed: qemu-system-x86_64 is not in PATH "
                             "(install Debian's qemu-system-x86)");
 }
