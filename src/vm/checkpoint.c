@@ -231,25 +231,13 @@ static const char *not_saveable(const struct vs_ctr *c)
 /* One answer frame from the launcher: 0 for EXIT 0, else the error. */
 static int launcher_answer(int fd, const struct vs_ctr *c, vs_error **err)
 {
-        _cleanup_free_ char *msg = NULL;
-        for (;;) {
-                enum vs_frame_type t;
-                char *d = NULL;
-                size_t n = 0;
-                if (vs_frame_read(fd, &t, &d, &n) <= 0)
-                        return vs_fail(err, "container %s: no answer from its VM launcher",
-                                       c->name);
-                if ((int) t == VS_FRAME_STDERR) {
-                        free(msg);
-                        msg = d;
-                        continue;
-                }
-                bool ok = (int) t == VS_FRAME_EXIT && strcmp(d, "0") == 0;
-                free(d);
-                if (ok)
-                        return 0;
-                return vs_fail(err, "container %s: %s", c->name, msg ? msg : "checkpoint failed");
-        }
+        int type = 0;
+        _cleanup_free_ char *d = NULL;
+        if (vs_vm_launcher_answer(fd, c, &type, &d, err) < 0)
+                return -1;
+        if (type == VS_FRAME_EXIT && strcmp(d, "0") == 0)
+                return 0;
+        return vs_fail(err, "container %s: checkpoint failed", c->name);
 }
 
 static int write_meta(const struct vs_ctr *c, const char *dir, off_t state_size, vs_error **err)

@@ -75,18 +75,8 @@ int vs_vm_exec(struct vs_engine *e, const struct vs_ctr *c, const struct oci_con
         return 0;
 }
 
-/* One request and its answer frame (EXIT, STATS; STDERR text before it is
- * kept in *msg). */
-static int request(const struct vs_ctr *c, int type, int timeout_s, int *answer, char **data,
-                   vs_error **err)
+int vs_vm_launcher_answer(int fd, const struct vs_ctr *c, int *answer, char **data, vs_error **err)
 {
-        _cleanup_close_ int fd = connect_launcher(c, err);
-        if (fd < 0)
-                return -1;
-        struct timeval tv = {.tv_sec = timeout_s};
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-        if (vs_frame_write(fd, (enum vs_frame_type) type, NULL, 0) < 0)
-                return vs_fail_errno(err, "container %s: cannot reach its VM launcher", c->name);
         _cleanup_free_ char *msg = NULL;
         for (;;) {
                 enum vs_frame_type t;
@@ -108,6 +98,20 @@ static int request(const struct vs_ctr *c, int type, int timeout_s, int *answer,
                 *data = d;
                 return 0;
         }
+}
+
+/* One request and its answer frame (EXIT, STATS). */
+static int request(const struct vs_ctr *c, int type, int timeout_s, int *answer, char **data,
+                   vs_error **err)
+{
+        _cleanup_close_ int fd = connect_launcher(c, err);
+        if (fd < 0)
+                return -1;
+        struct timeval tv = {.tv_sec = timeout_s};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        if (vs_frame_write(fd, (enum vs_frame_type) type, NULL, 0) < 0)
+                return vs_fail_errno(err, "container %s: cannot reach its VM launcher", c->name);
+        return vs_vm_launcher_answer(fd, c, answer, data, err);
 }
 
 int vs_vm_pause(const struct vs_ctr *c, bool pause, vs_error **err)

@@ -201,6 +201,10 @@ int vs_vm_connect(const char *dir, const char *name, vs_error **err);
 /* pause/unpause of a running VM container (QMP stop/cont through its
  * launcher). */
 int vs_vm_pause(const struct vs_ctr *c, bool pause, vs_error **err);
+/* Reads the launcher's answer on fd (its vm.sock): STDERR frames are kept
+ * as the message, the first other frame's type and text go to *answer and
+ * *data; an EXIT other than "0" that came with a message is that error. */
+int vs_vm_launcher_answer(int fd, const struct vs_ctr *c, int *answer, char **data, vs_error **err);
 /* What `stats` shows of a VM container: the host CPU time of its QEMU and
  * launcher, and from the guest (when it answers within a second) its
  * memory in use, its RAM, and its process count. */
