@@ -919,9 +919,15 @@ def test_pause_unpause_stops_and_continues_the_guest(vm):
 
 def test_stats_show_guest_memory_and_processes(vm):
     _start_vm(vm, "st", "sleep 1000 & sleep 1000 & wait", "--memory", "128m")
-    res = vm("stats", "--no-stream", "--format", "json", "st", timeout=TIMEOUT)
-    assert res.returncode == 0, res.stderr
-    row = json.loads(res.stdout.splitlines()[0])
+
+    def stats():
+        res = vm("stats", "--no-stream", "--format", "json", "st", timeout=TIMEOUT)
+        assert res.returncode == 0, res.stderr
+        return json.loads(res.stdout.splitlines()[0])
+
+    # "up" is printed before the shell forks its sleeps: wait for them.
+    helpers.wait_for(lambda: stats()["PIDs"] == 3, 60, what="the guest's 3 processes")
+    row = stats()
     # The guest's RAM (less what its kernel reserves), not the host's.
     assert 100 << 20 < row["MemLimit"] <= 128 << 20, row
     assert 0 < row["MemUsage"] < row["MemLimit"], row
