@@ -78,6 +78,15 @@ int vs_image_rootfs_mount(const struct vs_image *img, const char *dir, const cha
                           const struct vs_rootfs_idmap *idmap, vs_error **err);
 int vs_image_rootfs_umount(const char *target, vs_error **err);
 
+/* Points img's layer dirs at copies whose owners went through shift, made
+ * once per map and layer and cached in the store (shift.c): the rootless
+ * engine's containers with id maps of their own. */
+struct vs_layer_idshift;
+int vs_image_shift_layers(const struct vs_store *s, struct vs_image *img,
+                          const struct vs_layer_idshift *shift, vs_error **err);
+/* Removes the copies of layer hex (the store removes the layer). */
+void vs_image_shift_forget(const struct vs_store *s, const char *hex);
+
 /* Commit: the upper dir becomes a new layer (deletions as whiteouts,
  * opaque dirs), stacked on base, with the config changed by changes (a JSON
  * object of image-config fields to override, may be NULL) and a history

@@ -11,8 +11,11 @@
 #include "util/log.h"
 #include "util/xalloc.h"
 
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/capability.h>
 #include <linux/fs.h>
 #include <linux/openat2.h>
 #include <search.h>
@@ -21,8 +24,10 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
+#define CAPS_XATTR "security.capability"
 #define COPY_CHUNK (64 * 1024 * 1024)
 
 struct copied {
@@ -35,6 +40,7 @@ struct apply {
         int dst_root;
         void *links; /* tsearch tree of struct copied */
         char *buf;
+        const struct vs_layer_idshift *shift; /* a shifted copy: see vs_layer_copy_shifted */
 };
 
 static int cmp_copied(const void *a, const void *b)
@@ -145,6 +151,69 @@ static int link_earlier_copy(struct apply *a, const struct stat *st, int dst, co
         return 1;
 }
 
+/* The id a shifted copy stores for id of the layer: the map's host id
+ * (ids the map leaves out become the container's 65534, else fail). */
+static int shift_id(const struct oci_id_mapping *m, size_t n, uint32_t id, uint32_t *out)
+{
+        for (int pass = 0; pass < 2; pass++, id = 65534)
+                for (size_t i = 0; i < n; i++)
+                        if (id >= m[i].container_id && id - m[i].container_id < m[i].size) {
+                                *out = m[i].host_id + (id - m[i].container_id);
+                                return 0;
+                        }
+        return -1;
+}
+
+/* File capabilities hold for the user namespace whose root is their root
+ * id: the layer's are its root's (read back as a version 2 xattr, or as
+ * version 3 with another root id), the copy's must be the container's
+ * root, the map's image of that id. */
+static int shift_caps(struct apply *a, int dst, const char *name, const char *path, vs_error **err)
+{
+        char p[PATH_MAX + 32];
+        snprintf(p, sizeof(p), "/proc/self/fd/%d/%s", dst, name);
+        struct vfs_ns_cap_data c = {0};
+        ssize_t n = lgetxattr(p, CAPS_XATTR, &c, sizeof(c));
+        if (n < 0)
+                return errno == ENODATA || errno == ENOTSUP || errno == EOPNOTSUPP
+                           ? 0
+                           : vs_fail_errno(err, "cannot read the capabilities of %s", path);
+        uint32_t magic = le32toh(c.magic_etc) & VFS_CAP_REVISION_MASK, root = 0, to;
+        if (n == XATTR_CAPS_SZ_3 && magic == VFS_CAP_REVISION_3)
+                root = le32toh(c.rootid);
+        else if (n != XATTR_CAPS_SZ_2 || magic != VFS_CAP_REVISION_2)
+                return vs_fail(err, "%s: capabilities of an unknown format", path);
+        if (shift_id(a->shift->uid, a->shift->n_uid, root, &to) < 0)
+                return vs_fail(err, "%s: the capabilities' root id %u has no id in the map", path,
+                               root);
+        c.magic_etc =
+            htole32(VFS_CAP_REVISION_3 | (le32toh(c.magic_etc) & VFS_CAP_FLAGS_EFFECTIVE));
+        c.rootid = htole32(to);
+        if (lsetxattr(p, CAPS_XATTR, &c, XATTR_CAPS_SZ_3, 0) < 0)
+                return vs_fail_errno(err, "cannot set the capabilities of %s", path);
+        return 0;
+}
+
+/* Owner, mode, xattrs and times of dst/name from st; in a shifted copy the
+ * owner and the capabilities' root go through the map. */
+static int node_metadata(struct apply *a, int src, int dst, const char *name, const struct stat *st,
+                         const char *path, vs_error **err)
+{
+        if (a->shift == NULL)
+                return vs_layer_copy_metadata(src, dst, name, st, path, err);
+        struct stat s = *st;
+        uint32_t uid, gid;
+        if (shift_id(a->shift->uid, a->shift->n_uid, st->st_uid, &uid) < 0 ||
+            shift_id(a->shift->gid, a->shift->n_gid, st->st_gid, &gid) < 0)
+                return vs_fail(err, "%s: owner %u:%u has no id in the container's map", path,
+                               (unsigned) st->st_uid, (unsigned) st->st_gid);
+        s.st_uid = uid;
+        s.st_gid = gid;
+        if (vs_layer_copy_metadata(src, dst, name, &s, path, err) < 0)
+                return -1;
+        return S_ISREG(st->st_mode) ? shift_caps(a, dst, name, path, err) : 0;
+}
+
 static int copy_node(struct apply *a, int src, int dst, const char *name, const struct stat *st,
                      const char *path, vs_error **err)
 {
@@ -189,7 +258,7 @@ static int copy_node(struct apply *a, int src, int dst, const char *name, const 
                 vs_debug("not copying socket %s", path);
                 return 0;
         }
-        return vs_layer_copy_metadata(src, dst, name, st, path, err);
+        return node_metadata(a, src, dst, name, st, path, err);
 }
 
 /* Removes every entry of the directory dst_dirfd/name (overlay's opaque). */
@@ -218,6 +287,8 @@ static int apply_entry(struct apply *a, int src, int dst, const char *name, cons
         struct stat st, dst_st;
         if (fstatat(src, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
                 return vs_fail_errno(err, "cannot inspect %s", path);
+        if (vs_layer_is_whiteout(&st) && a->shift)
+                return copy_node(a, src, dst, name, &st, path, err);
         if (vs_layer_is_whiteout(&st)) {
                 if (vs_rm_rf_at(dst, name, err) < 0)
                         return vs_error_wrap(err, "cannot delete %s", path);
@@ -249,7 +320,7 @@ static int apply_entry(struct apply *a, int src, int dst, const char *name, cons
                 return vs_fail_errno(err, "cannot open directory %s", path);
         if (apply_tree(a, s, d, path, err) < 0)
                 return -1;
-        return vs_layer_copy_metadata(src, dst, name, &st, path, err);
+        return node_metadata(a, src, dst, name, &st, path, err);
 }
 
 static int apply_tree(struct apply *a, int src, int dst, const char *prefix, vs_error **err)
@@ -264,7 +335,8 @@ static int apply_tree(struct apply *a, int src, int dst, const char *prefix, vs_
         return 0;
 }
 
-int vs_layer_apply_dir(const char *layer_dir, const char *root, vs_error **err)
+static int apply_dir(const char *layer_dir, const char *root, const struct vs_layer_idshift *shift,
+                     vs_error **err)
 {
         _cleanup_close_ int src = open(layer_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (src < 0)
@@ -272,7 +344,7 @@ int vs_layer_apply_dir(const char *layer_dir, const char *root, vs_error **err)
         _cleanup_close_ int dst = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dst < 0)
                 return vs_fail_errno(err, "cannot open %s", root);
-        struct apply a = {.dst_root = dst};
+        struct apply a = {.dst_root = dst, .shift = shift};
         int ret = apply_tree(&a, src, dst, "", err);
         if (ret == 0) {
                 /* the root takes the attributes of the upper-most layer's root */
@@ -280,11 +352,22 @@ int vs_layer_apply_dir(const char *layer_dir, const char *root, vs_error **err)
                 if (fstat(src, &st) < 0)
                         ret = vs_fail_errno(err, "cannot inspect %s", layer_dir);
                 else
-                        ret = vs_layer_copy_metadata(src, dst, ".", &st, ".", err);
+                        ret = node_metadata(&a, src, dst, ".", &st, ".", err);
         }
         tdestroy(a.links, free_copied);
         free(a.buf);
         if (ret < 0)
                 return vs_error_wrap(err, "cannot apply layer %s onto %s", layer_dir, root);
         return 0;
+}
+
+int vs_layer_apply_dir(const char *layer_dir, const char *root, vs_error **err)
+{
+        return apply_dir(layer_dir, root, NULL, err);
+}
+
+int vs_layer_copy_shifted(const char *layer_dir, const char *dst,
+                          const struct vs_layer_idshift *shift, vs_error **err)
+{
+        return apply_dir(layer_dir, dst, shift, err);
 }

@@ -9,6 +9,7 @@ is stopped, and the user, its entries and its files are removed; no process
 of its ids may be left, and no mount under its directory.
 """
 
+import grp
 import json
 import os
 import pwd
@@ -505,15 +506,73 @@ def test_rootless_pasta_publishes_a_port(rl, tmp_path):
         subprocess.run(["ip", "netns", "del", ns])
 
 
-@pytest.mark.parametrize("flags", [["--userns=keep-id"], ["--userns=auto"],
-                                   ["--uidmap", "0:1:1000"]])
-def test_rootless_own_mappings_refused_with_the_reason(rl, flags):
+@pytest.mark.parametrize("flags,why", [
+    (["--userns=auto"], "the rootless engine has one range of ids"),
+    (["--uidmap", "0:1:70000"], "the rootless engine has ids 0-65536 only"),
+    (["--userns=keep-id", "--uidmap", "0:1:1000"], "conflicts with --uidmap"),
+    (["--userns=keep-id:uid=5"], "keep-id takes no options here"),
+    (["--userns=keep-id", "-v", "/tmp:/t:idmap"], "idmap needs host root"),
+])
+def test_rootless_bad_mappings_refused_with_the_reason(rl, flags, why):
     res = rl.run("run", "--rm", *flags, "busybox", "true")
     assert res.returncode == 125
     assert res.stderr.count("\n") == 1, res.stderr
-    assert "the rootless engine cannot give a container id mappings of its own yet" in \
-        res.stderr, res.stderr
+    assert why in res.stderr, res.stderr
     assert rl.container_ids() == []
+
+
+def test_rootless_keep_id_is_you_inside(rl):
+    """--userns=keep-id: the process runs as the user's own uid and gid,
+    with its name (an /etc/passwd entry added) and home; the map puts
+    the user's id at the engine's 0 (the user on the host) and the image's
+    root at the first subordinate id; image files keep their owners."""
+    out = rl.ok("run", "--rm", "--userns=keep-id", "busybox", "sh", "-c",
+                "id; echo HOME=$HOME; cat /proc/self/uid_map; stat -c '%u:%g %U' /bin /bin/sh; "
+                "grep -c . /etc/passwd; touch /bin/x; echo w=$?")
+    lines = out.splitlines()
+    grp_name = grp.getgrgid(rl.gid).gr_name
+    assert lines[0].startswith(f"uid={rl.uid}({rl.name}) gid={rl.gid}({grp_name})"), out
+    assert lines[1] == f"HOME={rl.home}", out
+    maps = [ln.split() for ln in lines[2:5]]
+    assert maps == [["0", "1", str(rl.uid)], [str(rl.uid), "0", "1"],
+                    [str(rl.uid + 1), str(rl.uid + 1), str(SUB_SIZE - rl.uid)]], out
+    # image root's files are root's inside, and not the user's to change
+    assert lines[5:7] == ["0:0 root", "0:0 root"], out
+    assert "w=1" in out, out
+    # -u still wins
+    assert rl.ok("run", "--rm", "--userns=keep-id", "-u", "0", "busybox", "id", "-u") == "0\n"
+    # On the host: the container's root is the first subordinate id, the
+    # user is the user.
+    rl.ok("run", "-d", "--name", "kid", "--userns=keep-id", "busybox", "sleep", "300")
+    try:
+        assert _status_uids(_ctr_pid(rl, "kid")) == [rl.uid] * 4
+        assert rl.ok("exec", "kid", "id", "-u") == f"{rl.uid}\n"
+        assert rl.ok("exec", "-u", "0", "kid", "id", "-u") == "0\n"
+        assert rl.ok("inspect", "--format", "{{.HostConfig.UsernsMode}}", "kid") == "keep-id\n"
+    finally:
+        rl.run("rm", "-f", "kid")
+    assert rl.container_ids() == []
+
+
+def test_rootless_keep_id_files_in_a_bound_dir_are_yours(rl):
+    """A host directory of the user's, bound in: the user's files are the
+    user's inside, what the container's user writes is the user's on the
+    host, what its root writes the first subordinate id's."""
+    d = rl.top / "kidvol"
+    d.mkdir()
+    (d / "mine").write_text("mine\n")
+    for p in (d, d / "mine"):
+        os.chown(p, rl.uid, rl.gid)
+    out = rl.ok("run", "--rm", "--userns=keep-id", "-v", f"{d}:/d", "busybox", "sh", "-c",
+                "stat -c '%u:%g' /d/mine; echo more >> /d/mine && touch /d/new && echo ok")
+    assert out == f"{rl.uid}:{rl.gid}\nok\n", out
+    st = (d / "new").stat()
+    assert (st.st_uid, st.st_gid) == (rl.uid, rl.gid)
+    assert (d / "mine").read_text() == "mine\nmore\n"
+    rl.ok("run", "--rm", "--userns=keep-id", "-u", "0", "-v", f"{d}:/d", "busybox",
+          "touch", "/d/by-root")
+    st = (d / "by-root").stat()
+    assert (st.st_uid, st.st_gid) == (SUB_START, SUB_START)
 
 
 def test_rootless_push_and_pull(rl, tmp_path):
