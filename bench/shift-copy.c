@@ -60,8 +60,7 @@ int main(int argc, char **argv)
         int n = argc > 3 ? atoi(argv[3]) : 5;
         if (n < 1)
                 n = 1;
-        struct oci_id_mapping m[] = {
-            {0, 100001, 1000}, {1000, 100000, 1}, {1001, 101001, 64535}};
+        struct oci_id_mapping m[] = {{0, 100001, 1000}, {1000, 100000, 1}, {1001, 101001, 64535}};
         struct vs_layer_idshift shift = {m, m, 3, 3};
         double *t[2][NK];
         for (int k = 0; k < 2; k++)

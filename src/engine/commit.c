@@ -263,15 +263,9 @@ static int unshift_upper(const struct vs_ctr *c, const char *upper, char **out, 
 {
         *out = NULL;
         struct vs_idmaps m;
-        int r = vs_rootless() ? vs_userns_mappings(c->host_config, &m, err) : 0;
+        int r = vs_userns_unshift_maps(c, &m, err);
         if (r <= 0)
                 return r;
-        for (size_t i = 0; i < m.n_uid + m.n_gid; i++) {
-                struct oci_id_mapping *x = i < m.n_uid ? &m.uid[i] : &m.gid[i - m.n_uid];
-                uint32_t t = x->container_id;
-                x->container_id = x->host_id;
-                x->host_id = t;
-        }
         struct vs_layer_idshift back = {m.uid, m.gid, m.n_uid, m.n_gid};
         _cleanup_free_ char *dir = xasprintf("%s/commit-upper", c->dir);
         r = vs_rm_rf(dir, err);

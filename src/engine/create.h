@@ -115,6 +115,11 @@ void vs_userns_release(struct vs_engine *e, const char *id);
 /* 1 and the mappings (the caller clears them) when hc has a user namespace, 0 when not. */
 int vs_userns_mappings(json_object *hc, struct vs_idmaps *out, vs_error **err);
 void vs_idmaps_clear(struct vs_idmaps *m);
+/* A rootless container with maps of its own stores the engine's ids for
+ * the container's (its layers are shifted copies, src/image/shift.c): 1
+ * and the maps that turn them back (engine id -> container id; the caller
+ * clears them), 0 for any other container. For commit and export. */
+int vs_userns_unshift_maps(const struct vs_ctr *c, struct vs_idmaps *back, vs_error **err);
 /* The host id of container id `id` (65534, the overflow id, if unmapped). */
 uint32_t vs_idmaps_host(const struct oci_id_mapping *m, size_t n, uint32_t id);
 /* --userns=keep-id (the rootless engine): writes c->dir/passwd and

@@ -263,6 +263,22 @@ int vs_userns_mappings(json_object *hc, struct vs_idmaps *out, vs_error **err)
         return out->n_uid > 0 ? 1 : 0;
 }
 
+int vs_userns_unshift_maps(const struct vs_ctr *c, struct vs_idmaps *back, vs_error **err)
+{
+        *back = (struct vs_idmaps){0};
+        int r = vs_rootless() ? vs_userns_mappings(c->host_config, back, err) : 0;
+        if (r <= 0)
+                return r;
+        for (size_t i = 0; i < back->n_uid + back->n_gid; i++) {
+                struct oci_id_mapping *x =
+                    i < back->n_uid ? &back->uid[i] : &back->gid[i - back->n_uid];
+                uint32_t t = x->container_id;
+                x->container_id = x->host_id;
+                x->host_id = t;
+        }
+        return 1;
+}
+
 void vs_idmaps_clear(struct vs_idmaps *m)
 {
         free(m->uid);

@@ -116,6 +116,10 @@ int vs_image_commit_step(struct vs_store *s, const struct vs_image *base,
  * (never a FIFO or device swapped in); device nodes and FIFOs are headers
  * only; sockets are left out. */
 int vs_tar_stream_tree(const char *dir, const char *name, int out_fd, vs_error **err);
+/* The same with owners through ids (vs_layer_shift_id): export of a
+ * rootless container whose layers are shifted copies, ids turned back. */
+int vs_tar_stream_tree_ids(const char *dir, const char *name, int out_fd,
+                           const struct vs_layer_idshift *ids, vs_error **err);
 int vs_image_commit_skipping(struct vs_store *s, const struct vs_image *base, const char *upper_dir,
                              const char *const *skip_stubs, json_object *changes,
                              const char *comment, const char *author, const char *ref, char **id,

@@ -214,6 +214,12 @@ static int node_metadata(struct apply *a, int src, int dst, const char *name, co
         return S_ISREG(st->st_mode) ? shift_caps(a, dst, name, path, err) : 0;
 }
 
+uint32_t vs_layer_shift_id(const struct oci_id_mapping *m, size_t n, uint32_t id)
+{
+        uint32_t out;
+        return shift_id(m, n, id, &out) < 0 ? 65534 : out;
+}
+
 static int copy_node(struct apply *a, int src, int dst, const char *name, const struct stat *st,
                      const char *path, vs_error **err)
 {

@@ -575,6 +575,24 @@ def test_rootless_keep_id_files_in_a_bound_dir_are_yours(rl):
     assert (st.st_uid, st.st_gid) == (SUB_START, SUB_START)
 
 
+def test_rootless_uidmap_maps_the_engines_ids(rl):
+    """--uidmap in the rootless engine: host ids are the engine's (0 is the
+    user, 1.. its subordinate ids), as podman has them; the image is seen
+    with its owners through the map."""
+    d = rl.top / "mapvol"
+    d.mkdir()
+    os.chown(d, rl.uid, rl.gid)
+    os.chmod(d, 0o777)
+    out = rl.ok("run", "--rm", "--uidmap", "0:1:65536", "-v", f"{d}:/d", "busybox", "sh", "-c",
+                "cat /proc/self/uid_map /proc/self/gid_map; stat -c '%u:%g' /bin/sh; id -u; "
+                "touch /d/by-root")
+    lines = out.splitlines()
+    assert [ln.split() for ln in lines[:2]] == [["0", "1", "65536"]] * 2, out
+    assert lines[2:] == ["0:0", "0"], out
+    st = (d / "by-root").stat()
+    assert (st.st_uid, st.st_gid) == (SUB_START, SUB_START)
+
+
 def _shifted(rl):
     """{map dir name: sorted entries} of the store's shifted copies."""
     top = rl.data_root / "shifted"
@@ -620,6 +638,12 @@ def test_rootless_keep_id_commit_keeps_the_container_ids(rl):
           "touch /tmp/mine && mkdir /tmp/d && echo x > /tmp/d/f")
     try:
         rl.ok("commit", "kc", "kcimg:1")
+        tar = rl.home / "kc.tar"
+        rl.ok("export", "-o", tar, "kc")
+        with tarfile.open(tar) as t:
+            owners = {m.name.rstrip("/"): (m.uid, m.gid) for m in t.getmembers()}
+        assert owners["tmp/mine"] == (rl.uid, rl.gid), owners["tmp/mine"]
+        assert owners["bin/sh"] == (0, 0) and owners["tmp"] == (0, 0)
     finally:
         rl.run("rm", "-f", "kc")
     rl.ok("run", "--name", "kr", "--userns=keep-id", "-u", "0", "busybox", "sh", "-c",
