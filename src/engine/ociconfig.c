@@ -775,6 +775,16 @@ static int add_userns(json_object *hc, json_object *linux_, vs_error **err)
         return 0;
 }
 
+static bool user_mount_at(const struct vs_ctr *c, const char *dst)
+{
+        for (size_t i = 0; c->mounts && i < json_object_array_length(c->mounts); i++) {
+                const char *d = cfg_str(json_object_array_get_idx(c->mounts, i), "Destination");
+                if (d && strcmp(d, dst) == 0)
+                        return true;
+        }
+        return false;
+}
+
 int vs_engine_oci_config(struct vs_engine *e, const struct vs_ctr *c, int rootfd, json_object **out,
                          vs_error **err)
 {
@@ -879,6 +889,8 @@ int vs_engine_oci_config(struct vs_engine *e, const struct vs_ctr *c, int rootfd
                 const char *base = i ? "group" : "passwd";
                 _cleanup_free_ char *src = xasprintf("%s/%s", c->dir, base);
                 _cleanup_free_ char *dst = xasprintf("/etc/%s", base);
+                if (user_mount_at(c, dst))
+                        continue; /* -v ...:/etc/passwd: the user's own file wins */
                 char *opts[] = {"rbind", "rprivate", readonly ? "ro" : NULL, NULL};
                 json_object_array_add(json_object_object_get(spec, "mounts"),
                                       mount_obj(dst, "bind", src, opts));

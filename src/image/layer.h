@@ -57,8 +57,8 @@ struct vs_layer_idshift {
 /* The id the map gives id (65534 when neither it nor 65534 is mapped). */
 uint32_t vs_layer_shift_id(const struct oci_id_mapping *m, size_t n, uint32_t id);
 /* Copies an unpacked layer dir into the empty directory dst, whiteouts and
- * opaque marks kept (an overlay lower dir still), every owner shifted, and
- * file capabilities made the shifted root's. For a container whose ids
+ * opaque marks kept (an overlay lower dir still), every owner shifted.
+ * For a container whose ids
  * cannot be idmapped (the rootless engine): image_shift.c caches them. */
 int vs_layer_copy_shifted(const char *layer_dir, const char *dst,
                           const struct vs_layer_idshift *shift, vs_error **err);

@@ -11,11 +11,8 @@
 #include "util/log.h"
 #include "util/xalloc.h"
 
-#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <linux/capability.h>
 #include <linux/fs.h>
 #include <linux/openat2.h>
 #include <search.h>
@@ -24,10 +21,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
-#define CAPS_XATTR "security.capability"
 #define COPY_CHUNK (64 * 1024 * 1024)
 
 struct copied {
@@ -164,38 +159,10 @@ static int shift_id(const struct oci_id_mapping *m, size_t n, uint32_t id, uint3
         return -1;
 }
 
-/* File capabilities hold for the user namespace whose root is their root
- * id: the layer's are its root's (read back as a version 2 xattr, or as
- * version 3 with another root id), the copy's must be the container's
- * root, the map's image of that id. */
-static int shift_caps(struct apply *a, int dst, const char *name, const char *path, vs_error **err)
-{
-        char p[PATH_MAX + 32];
-        snprintf(p, sizeof(p), "/proc/self/fd/%d/%s", dst, name);
-        struct vfs_ns_cap_data c = {0};
-        ssize_t n = lgetxattr(p, CAPS_XATTR, &c, sizeof(c));
-        if (n < 0)
-                return errno == ENODATA || errno == ENOTSUP || errno == EOPNOTSUPP
-                           ? 0
-                           : vs_fail_errno(err, "cannot read the capabilities of %s", path);
-        uint32_t magic = le32toh(c.magic_etc) & VFS_CAP_REVISION_MASK, root = 0, to;
-        if (n == XATTR_CAPS_SZ_3 && magic == VFS_CAP_REVISION_3)
-                root = le32toh(c.rootid);
-        else if (n != XATTR_CAPS_SZ_2 || magic != VFS_CAP_REVISION_2)
-                return vs_fail(err, "%s: capabilities of an unknown format", path);
-        if (shift_id(a->shift->uid, a->shift->n_uid, root, &to) < 0)
-                return vs_fail(err, "%s: the capabilities' root id %u has no id in the map", path,
-                               root);
-        c.magic_etc =
-            htole32(VFS_CAP_REVISION_3 | (le32toh(c.magic_etc) & VFS_CAP_FLAGS_EFFECTIVE));
-        c.rootid = htole32(to);
-        if (lsetxattr(p, CAPS_XATTR, &c, XATTR_CAPS_SZ_3, 0) < 0)
-                return vs_fail_errno(err, "cannot set the capabilities of %s", path);
-        return 0;
-}
-
 /* Owner, mode, xattrs and times of dst/name from st; in a shifted copy the
- * owner and the capabilities' root go through the map. */
+ * owner goes through the map. File capabilities are copied as they are:
+ * their root id is the engine root's, which the kernel honours in the
+ * container's namespace too (the root of an ancestor namespace). */
 static int node_metadata(struct apply *a, int src, int dst, const char *name, const struct stat *st,
                          const char *path, vs_error **err)
 {
@@ -209,9 +176,7 @@ static int node_metadata(struct apply *a, int src, int dst, const char *name, co
                                (unsigned) st->st_uid, (unsigned) st->st_gid);
         s.st_uid = uid;
         s.st_gid = gid;
-        if (vs_layer_copy_metadata(src, dst, name, &s, path, err) < 0)
-                return -1;
-        return S_ISREG(st->st_mode) ? shift_caps(a, dst, name, path, err) : 0;
+        return vs_layer_copy_metadata(src, dst, name, &s, path, err);
 }
 
 uint32_t vs_layer_shift_id(const struct oci_id_mapping *m, size_t n, uint32_t id)

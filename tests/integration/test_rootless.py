@@ -593,6 +593,33 @@ def test_rootless_uidmap_maps_the_engines_ids(rl):
     assert (st.st_uid, st.st_gid) == (SUB_START, SUB_START)
 
 
+def test_rootless_keep_id_file_capabilities_hold(rl):
+    """A file capability of the image (cap_net_raw+ep on a copy of busybox)
+    holds for the keep-id container's user: the shifted copy keeps it (its
+    root id is the engine root's, an ancestor namespace's root, which the
+    kernel honours in the container's namespace)."""
+    for tool in ("setcap", "tar"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} is needed for the test image")
+    if not Path("/bin/busybox").is_file():
+        pytest.skip("the host's static /bin/busybox is needed for the test image")
+    img = rl.home / "capimg"
+    (img / "bin").mkdir(parents=True)
+    shutil.copy2("/bin/busybox", img / "bin" / "busybox")
+    subprocess.run(["setcap", "cap_net_raw+ep", img / "bin" / "busybox"], check=True)
+    tar = rl.home / "cap.tar"
+    subprocess.run(["tar", "--xattrs", "--xattrs-include=security.capability", "-C", img,
+                    "--numeric-owner", "--owner=0", "--group=0", "-cf", tar, "."], check=True)
+    os.chown(tar, rl.uid, rl.gid)
+    rl.ok("import", tar, "capimg:1")
+    try:
+        out = rl.ok("run", "--rm", "--userns=keep-id", "capimg:1", "/bin/busybox", "sh", "-c",
+                    "/bin/busybox id -u; /bin/busybox grep CapEff /proc/self/status")
+        assert out.split() == [str(rl.uid), "CapEff:", "0000000000002000"], out
+    finally:
+        rl.ok("rmi", "capimg:1")
+
+
 def _shifted(rl):
     """{map dir name: sorted entries} of the store's shifted copies."""
     top = rl.data_root / "shifted"
