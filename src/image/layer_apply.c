@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #define COPY_CHUNK (64 * 1024 * 1024)
@@ -176,7 +177,16 @@ static int node_metadata(struct apply *a, int src, int dst, const char *name, co
                                (unsigned) st->st_uid, (unsigned) st->st_gid);
         s.st_uid = uid;
         s.st_gid = gid;
-        return vs_layer_copy_metadata(src, dst, name, &s, path, err);
+        if (vs_layer_copy_metadata(src, dst, name, &s, path, err) < 0)
+                return -1;
+        if (!S_ISDIR(st->st_mode) || !vs_layer_is_opaque_at(src, name))
+                return 0;
+        /* still a lower dir: its opaque mark too (the xattr copy leaves
+         * trusted.overlay.* out) */
+        _cleanup_close_ int fd = openat(dst, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0 || fsetxattr(fd, vs_layer_opaque_xattr(), "y", 1, 0) < 0)
+                return vs_fail_errno(err, "cannot mark %s opaque", path);
+        return 0;
 }
 
 uint32_t vs_layer_shift_id(const struct oci_id_mapping *m, size_t n, uint32_t id)
