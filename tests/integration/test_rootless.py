@@ -686,6 +686,10 @@ def test_rootless_keep_id_commit_keeps_the_container_ids(rl):
     out = rl.ok("run", "--rm", "krimg:1", "sh", "-c",
                 "stat -c '%u:%g' /rootfile; test -e /bin/vi; echo vi=$?")
     assert out == "0:0\nvi=1\n", out
+    # the commit's whiteout, in a shifted copy, still deletes
+    out = rl.ok("run", "--rm", "--userns=keep-id", "krimg:1", "sh", "-c",
+                "test -e /bin/vi; echo vi=$?; stat -c %u /rootfile")
+    assert out == "vi=1\n0\n", out
     # and the same image seen by a keep-id container again
     out = rl.ok("run", "--rm", "--userns=keep-id", "kcimg:1", "stat", "-c", "%u %U", "/tmp/mine")
     assert out == f"{rl.uid} {rl.name}\n", out
