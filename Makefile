@@ -71,7 +71,7 @@ UNIT_SRCS   := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(ASAN_DIR)/tests/%)
 
 BENCH_BINS  := $(BUILD)/bench/floor $(BUILD)/bench/start-latency $(BUILD)/bench/seccomp-compile \
-               $(BUILD)/bench/net-attach
+               $(BUILD)/bench/net-attach $(BUILD)/bench/shift-copy
 
 # The exec stub: a freestanding static program embedded into vessel (see
 # src/runtime/stub/execstub.c and src/runtime/execstub.c).
@@ -171,6 +171,12 @@ $(BUILD)/bench/seccomp-compile: bench/seccomp-compile.c $(LIBOBJS)
 
 # The network layer's share of a bridged start (bench/net.sh runs it).
 $(BUILD)/bench/net-attach: bench/net-attach.c $(LIBOBJS)
+	@mkdir -p $(dir $@)
+	$(call say,CCLD,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBOBJS) $(LDLIBS)
+
+# The rootless engine's shifted layer copies (bench/rootless.sh runs it).
+$(BUILD)/bench/shift-copy: bench/shift-copy.c $(LIBOBJS)
 	@mkdir -p $(dir $@)
 	$(call say,CCLD,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBOBJS) $(LDLIBS)

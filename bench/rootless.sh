@@ -4,7 +4,11 @@
 # process's user+mount namespaces, overlay mounted in them, no cgroup)
 # against N run by root, interleaved, in one run; prints both and their
 # ratio, and podman's rootless figure beside them when podman can run
-# rootless here.
+# rootless here. Then `--userns=keep-id` (rootless): the same run with
+# the image's shifted copy cached (interleaved with the above), and the
+# first run of a map, which makes the copy (the cache removed before each
+# of 5 runs), for busybox and for an image of /usr/lib/python3 (about
+# 54 MB): docs/rootless.md.
 # Usage: sh bench/rootless.sh [N]   (N defaults to 30; run as root)
 # A user is created for the run (with a subuid/subgid range written for it)
 # and removed at the end with its entries and its pause process; everything
@@ -76,6 +80,8 @@ fi
 : >"$tmp/t.root"
 : >"$tmp/t.rootless"
 : >"$tmp/t.podman"
+: >"$tmp/t.keepid"
+as_user "$vessel" run --rm --userns=keep-id busybox true >/dev/null || exit 1
 i=0
 while [ $i -lt "$n" ]; do
 	t0=$(now_ns)
@@ -84,6 +90,9 @@ while [ $i -lt "$n" ]; do
 	t0=$(now_ns)
 	as_user "$vessel" run --rm busybox true >/dev/null 2>&1 || { echo "rootless run failed" >&2; exit 1; }
 	echo $(($(now_ns) - t0)) >>"$tmp/t.rootless"
+	t0=$(now_ns)
+	as_user "$vessel" run --rm --userns=keep-id busybox true >/dev/null 2>&1 || { echo "keep-id run failed" >&2; exit 1; }
+	echo $(($(now_ns) - t0)) >>"$tmp/t.keepid"
 	if [ -n "$podman_ok" ]; then
 		t0=$(now_ns)
 		pod run --rm --network none busybox true >/dev/null 2>&1
@@ -101,4 +110,38 @@ if [ -n "$podman_ok" ]; then
 	echo "  podman rootless (--network none)  $(median_ms <"$tmp/t.podman") ms"
 else
 	echo "  podman rootless: not run here ($(tail -n 1 "$tmp/podman.err" 2>/dev/null))"
+fi
+echo "  rootless --userns=keep-id (copy cached)  $(median_ms <"$tmp/t.keepid") ms"
+# The first run of a map makes the shifted copy: measured with the cache
+# removed before each run (in the user's namespaces: the copies belong to
+# its subordinate ids).
+data="$tmp/home/.local/share/vessel"
+mkdir -p "$tmp/pyimg/bin" && cp /bin/busybox "$tmp/pyimg/bin/" && ln -s busybox "$tmp/pyimg/bin/true"
+tar -cf "$tmp/home/py.tar" -C /usr/lib/python3 . -C "$tmp/pyimg" . && chown "$uid" "$tmp/home/py.tar"
+as_user "$vessel" import "$tmp/home/py.tar" py:1 >/dev/null || exit 1
+pybytes=$(du -sb /usr/lib/python3 | cut -f1)
+for img in busybox py:1; do
+	: >"$tmp/t.cold"
+	: >"$tmp/t.warm"
+	k=0
+	while [ $k -lt 5 ]; do
+		as_user "$vessel" unshare rm -rf "$data/shifted"
+		for kind in cold warm; do
+			t0=$(now_ns)
+			as_user "$vessel" run --rm --userns=keep-id "$img" /bin/true >/dev/null 2>&1 ||
+				{ echo "keep-id run of $img failed" >&2; exit 1; }
+			echo $(($(now_ns) - t0)) >>"$tmp/t.$kind"
+		done
+		k=$((k + 1))
+	done
+	echo "  rootless --userns=keep-id $img: first run of the map (makes the copy) $(median_ms <"$tmp/t.cold") ms, the next $(median_ms <"$tmp/t.warm") ms (medians of 5)"
+done
+echo "  (py:1 is /usr/lib/python3: $((pybytes / 1048576)) MiB, $(find /usr/lib/python3 | wc -l) entries)"
+# The copy alone, against a plain copy of the same tree (the floor), with
+# its CPU time: wall time on a loaded 2-core machine is mostly waiting.
+if [ -x "$here/build/bench/shift-copy" ]; then
+	echo "/usr/lib/python3 copied by vessel's layer copier (build/bench/shift-copy, as root):"
+	mkdir "$tmp/sc" && "$here/build/bench/shift-copy" /usr/lib/python3 "$tmp/sc" 5
+else
+	echo "  (make build/bench/shift-copy for the copy's own cost)"
 fi

@@ -6,6 +6,7 @@
 #include "cmd/engine_cmd.h"
 #include "engine/engine.h"
 #include "image/image.h"
+#include "image/layer.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/xalloc.h"
@@ -48,7 +49,15 @@ int cmd_engine_export(int argc, char **argv)
         int r = vs_engine_mount_rootfs(e, ct, &mounted, &err);
         if (r == 0) {
                 _cleanup_free_ char *rootfs = xasprintf("%s/rootfs", ct->dir);
-                r = vs_tar_stream_tree(rootfs, NULL, output ? o.fd : STDOUT_FILENO, &err);
+                /* a rootless container's shifted ids, turned back */
+                struct vs_idmaps back;
+                int shifted = vs_userns_unshift_maps(ct, &back, &err);
+                struct vs_layer_idshift ids = {back.uid, back.gid, back.n_uid, back.n_gid};
+                r = shifted < 0
+                        ? -1
+                        : vs_tar_stream_tree_ids(rootfs, NULL, output ? o.fd : STDOUT_FILENO,
+                                                 shifted ? &ids : NULL, &err);
+                vs_idmaps_clear(&back);
         }
         if (mounted) {
                 _cleanup_error_ vs_error *uerr = NULL;

@@ -188,7 +188,7 @@ static int parse_run(const char *cmd, const char *summary, int argc, char **argv
              set_pull},
             {"userns", 0, VS_OPT_STRING, &f->userns, "MODE",
              "auto: root inside is an unprivileged range of host ids (/etc/subuid of 'vessel'); "
-             "host: the host's ids"},
+             "host: the host's ids; keep-id (rootless): you are yourself inside"},
             {"uidmap", 0, VS_OPT_LIST, &f->uidmap, "C:H:S", "explicit user namespace mapping"},
             {"gidmap", 0, VS_OPT_LIST, &f->gidmap, "C:H:S", "explicit user namespace mapping"},
             {"label", 'l', VS_OPT_LIST, &f->labels, "K[=V]", "set a label (repeatable)"},

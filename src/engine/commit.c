@@ -4,6 +4,7 @@
 #include "engine/engine.h"
 #include "engine/rootless.h"
 #include "image/image.h"
+#include "image/layer.h"
 #include "runtime/container.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 static char *trim(char *s)
 {
@@ -252,6 +254,35 @@ static json_object *container_image_config(const struct vs_ctr *c)
         return out;
 }
 
+/* The rootless engine's container with id maps of its own stores its
+ * changes with the engine's ids for the container's (its layers are
+ * shifted copies, src/image/shift.c): the commit packs a copy of the upper
+ * dir with the container's ids back (*out, removed by the caller; NULL
+ * for any other container). A copy a killed commit left is replaced. */
+static int unshift_upper(const struct vs_ctr *c, const char *upper, char **out, vs_error **err)
+{
+        *out = NULL;
+        struct vs_idmaps m;
+        int r = vs_userns_unshift_maps(c, &m, err);
+        if (r <= 0)
+                return r;
+        struct vs_layer_idshift back = {m.uid, m.gid, m.n_uid, m.n_gid};
+        _cleanup_free_ char *dir = xasprintf("%s/commit-upper", c->dir);
+        r = vs_rm_rf(dir, err);
+        if (r == 0 && mkdir(dir, 0700) < 0)
+                r = vs_fail_errno(err, "cannot create %s", dir);
+        if (r == 0)
+                r = vs_layer_copy_shifted(upper, dir, &back, err);
+        vs_idmaps_clear(&m);
+        if (r < 0) {
+                _cleanup_error_ vs_error *rmerr = NULL;
+                vs_rm_rf(dir, &rmerr);
+                return -1;
+        }
+        *out = steal_ptr(dir);
+        return 0;
+}
+
 int vs_engine_commit(struct vs_engine *e, struct vs_ctr *c, const char *ref,
                      const struct vs_commit_opts *o, char **image_id, vs_error **err)
 {
@@ -282,9 +313,18 @@ int vs_engine_commit(struct vs_engine *e, struct vs_ctr *c, const char *ref,
                 r = vs_ctr_freeze_held(c, err);
                 paused = r == 0;
         }
+        _cleanup_free_ char *unshifted = NULL;
         if (r == 0)
-                r = vs_image_commit_skipping(store, img, upper, vs_engine_mounted_files, changes,
-                                             o->message, o->author, ref, image_id, err);
+                r = unshift_upper(c, upper, &unshifted, err);
+        if (r == 0)
+                r = vs_image_commit_skipping(store, img, unshifted ? unshifted : upper,
+                                             vs_engine_mounted_files, changes, o->message,
+                                             o->author, ref, image_id, err);
+        if (unshifted) {
+                _cleanup_error_ vs_error *rmerr = NULL;
+                if (vs_rm_rf(unshifted, &rmerr) < 0)
+                        vs_warn("%s", rmerr->msg);
+        }
         if (paused) {
                 _cleanup_error_ vs_error *rerr = NULL;
                 if (vs_ctr_thaw_held(c, &rerr) < 0 && r == 0) {

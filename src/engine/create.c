@@ -814,6 +814,13 @@ static int check_idmap_volumes(json_object *hc, json_object *mounts, vs_error **
         const char *mode = json_object_get_string(json_object_object_get(hc, "UsernsMode"));
         for (size_t i = 0; i < json_object_array_length(mounts); i++) {
                 json_object *m = json_object_array_get_idx(mounts, i);
+                if (json_object_object_get(m, "Idmap") && vs_rootless())
+                        return vs_fail(
+                            err,
+                            "--volume %s: idmap needs host root (the kernel makes idmapped "
+                            "mounts of the host's filesystems for host root only); with "
+                            "--userns=keep-id your own files are yours inside",
+                            json_object_get_string(json_object_object_get(m, "Destination")));
                 if (json_object_object_get(m, "Idmap") && (mode == NULL || *mode == '\0'))
                         return vs_fail(
                             err,
@@ -1096,6 +1103,15 @@ static int build_config(const struct vs_run_flags *f, const struct vs_image *img
                                json_object_new_string(hostname ? hostname : short_id));
         json_object_object_add(cfg, "Domainname", json_object_new_string(""));
         const char *user = f->user ? f->user : (ic->user ? ic->user : "");
+        _cleanup_free_ char *keep = NULL;
+        if (f->user == NULL && f->userns && strncmp(f->userns, "keep-id", 7) == 0 &&
+            vs_rootless()) {
+                /* podman's keep-id: you, unless -u says otherwise */
+                uint32_t uid, gid, nu, ng;
+                if (vs_rootless_ids(&uid, &gid, &nu, &ng, err) < 0)
+                        return -1;
+                user = keep = xasprintf("%u:%u", uid, gid);
+        }
         json_object_object_add(cfg, "User", json_object_new_string(user));
         bool attached = !f->detach;
         unsigned streams = 0;

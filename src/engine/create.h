@@ -136,8 +136,19 @@ int vs_userns_vm_mappings(json_object *hc, struct vs_idmaps *out, vs_error **err
  * user namespace's, or a VM's QEMU's (not for a block root); 0: none. */
 int vs_userns_rootfs_mappings(const struct vs_ctr *c, struct vs_idmaps *out, vs_error **err);
 void vs_idmaps_clear(struct vs_idmaps *m);
+/* A rootless container with maps of its own stores the engine's ids for
+ * the container's (its layers are shifted copies, src/image/shift.c): 1
+ * and the maps that turn them back (engine id -> container id; the caller
+ * clears them), 0 for any other container. For commit and export. */
+int vs_userns_unshift_maps(const struct vs_ctr *c, struct vs_idmaps *back, vs_error **err);
 /* The host id of container id `id` (65534, the overflow id, if unmapped). */
 uint32_t vs_idmaps_host(const struct oci_id_mapping *m, size_t n, uint32_t id);
+/* --userns=keep-id (the rootless engine): writes c->dir/passwd and
+ * c->dir/group, the container's files with the user's entries added when
+ * its ids have none, to bind over /etc/passwd and /etc/group; *uid is the
+ * user's, *home its home (to free). 0 (nothing written) for another mode. */
+int vs_userns_keep_id_files(const struct vs_ctr *c, int rootfd, uint32_t *uid, char **home,
+                            vs_error **err);
 /* An fd on a new user namespace with these mappings (for MOUNT_ATTR_IDMAP). */
 int vs_userns_fd(const struct vs_idmaps *m, vs_error **err);
 

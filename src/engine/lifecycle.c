@@ -4,7 +4,9 @@
  * gone (killed, or the host rebooted), and then do its cleanup. */
 #include "engine/engine.h"
 #include "vm/vm.h"
+#include "engine/rootless.h"
 #include "image/image.h"
+#include "image/layer.h"
 #include "runtime/container.h"
 #include "runtime/state.h"
 #include "util/cleanup.h"
@@ -39,6 +41,25 @@ bool vs_is_mountpoint(const char *path)
                (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
 }
 
+/* The rootless engine's container with maps of its own: img's layers
+ * become copies with the container's ids, and a new upper dir (the root
+ * directory's owner) the container's root's. */
+static int shifted_layers(struct vs_store *store, struct vs_image *img, const char *dir,
+                          const struct vs_idmaps *maps, vs_error **err)
+{
+        struct vs_layer_idshift shift = {maps->uid, maps->gid, maps->n_uid, maps->n_gid};
+        if (vs_image_shift_layers(store, img, &shift, err) < 0)
+                return -1;
+        _cleanup_free_ char *upper = xasprintf("%s/upper", dir);
+        bool fresh = !vs_is_dir(upper);
+        if (vs_image_rootfs_prepare_dir(img, dir, err) < 0)
+                return -1;
+        if (fresh && lchown(upper, vs_idmaps_host(maps->uid, maps->n_uid, 0),
+                            vs_idmaps_host(maps->gid, maps->n_gid, 0)) < 0)
+                return vs_fail_errno(err, "cannot give %s to the container's root", upper);
+        return 0;
+}
+
 int vs_engine_mount_rootfs(struct vs_engine *e, struct vs_ctr *c, bool *mounted, vs_error **err)
 {
         *mounted = false;
@@ -59,6 +80,17 @@ int vs_engine_mount_rootfs(struct vs_engine *e, struct vs_ctr *c, bool *mounted,
         struct vs_idmaps maps;
         int userns = vs_userns_rootfs_mappings(c, &maps, err);
         struct vs_rootfs_idmap idmap = {.userns_fd = -1};
+        if (userns > 0 && vs_rootless()) {
+                /* no idmapped layers without host root: copies (shift.c) */
+                int r = shifted_layers(store, img, c->dir, &maps, err);
+                vs_idmaps_clear(&maps);
+                r = r < 0 ? -1 : vs_image_rootfs_mount(img, c->dir, rootfs, NULL, err);
+                vs_image_free(img);
+                if (r < 0)
+                        return -1;
+                *mounted = true;
+                return 0;
+        }
         if (userns > 0) {
                 idmap.uid = vs_idmaps_host(maps.uid, maps.n_uid, 0);
                 idmap.gid = vs_idmaps_host(maps.gid, maps.n_gid, 0);

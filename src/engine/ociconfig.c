@@ -775,6 +775,16 @@ static int add_userns(json_object *hc, json_object *linux_, vs_error **err)
         return 0;
 }
 
+static bool user_mount_at(const struct vs_ctr *c, const char *dst)
+{
+        for (size_t i = 0; c->mounts && i < json_object_array_length(c->mounts); i++) {
+                const char *d = cfg_str(json_object_array_get_idx(c->mounts, i), "Destination");
+                if (d && strcmp(d, dst) == 0)
+                        return true;
+        }
+        return false;
+}
+
 int vs_engine_oci_config(struct vs_engine *e, const struct vs_ctr *c, int rootfd, json_object **out,
                          vs_error **err)
 {
@@ -818,6 +828,18 @@ int vs_engine_oci_config(struct vs_engine *e, const struct vs_ctr *c, int rootfd
         struct vs_user u;
         if (vs_resolve_user(rootfd, cfg->user, &u, err) < 0)
                 return vs_error_wrap(err, "user '%s'", cfg->user);
+        uint32_t keep_uid = 0;
+        _cleanup_free_ char *keep_home = NULL;
+        int keep_id = vs_userns_keep_id_files(c, rootfd, &keep_uid, &keep_home, err);
+        if (keep_id < 0) {
+                vs_user_clear(&u);
+                return -1;
+        }
+        if (keep_id && u.uid == keep_uid) {
+                /* the entry keep-id adds (the image's has none) */
+                free(u.home);
+                u.home = xstrdup(keep_home);
+        }
         json_object *user = json_object_new_object();
         json_object_object_add(user, "uid", json_object_new_int64(u.uid));
         json_object_object_add(user, "gid", json_object_new_int64(u.gid));
@@ -865,6 +887,16 @@ int vs_engine_oci_config(struct vs_engine *e, const struct vs_ctr *c, int rootfd
                 return -1;
         if (build_mounts(c, join_dir, spec, readonly, privileged, err) < 0)
                 return -1;
+        for (int i = 0; keep_id && i < 2; i++) {
+                const char *base = i ? "group" : "passwd";
+                _cleanup_free_ char *src = xasprintf("%s/%s", c->dir, base);
+                _cleanup_free_ char *dst = xasprintf("/etc/%s", base);
+                if (user_mount_at(c, dst))
+                        continue; /* -v ...:/etc/passwd: the user's own file wins */
+                char *opts[] = {"rbind", "rprivate", readonly ? "ro" : NULL, NULL};
+                json_object_array_add(json_object_object_get(spec, "mounts"),
+                                      mount_obj(dst, "bind", src, opts));
+        }
         if (c->hc.init) {
                 _cleanup_free_ char *init = NULL;
                 if (vs_engine_init_binary(e, &init, err) < 0)

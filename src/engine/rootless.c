@@ -55,6 +55,41 @@ const char *vs_rootless_data_dir(void)
         return vs_rootless() ? getenv(VS_ROOTLESS_DATA_ENV) : NULL;
 }
 
+/* From /proc/self/FILE: the outside id of inside id 0, and the end of the
+ * inside ids (newuidmap writes them from 0 without gaps). */
+static int read_map(const char *file, uint32_t *root, uint32_t *n, vs_error **err)
+{
+        _cleanup_free_ char *path = xasprintf("/proc/self/%s", file);
+        _cleanup_free_ char *text = NULL;
+        if (vs_read_file(path, &text, NULL, err) < 0)
+                return -1;
+        bool found = false;
+        uint64_t end = 0;
+        char *save = NULL;
+        for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                unsigned long long in, out, size;
+                if (sscanf(l, "%llu %llu %llu", &in, &out, &size) != 3)
+                        continue;
+                if (in == 0) {
+                        *root = (uint32_t) out;
+                        found = true;
+                }
+                if (in + size > end)
+                        end = in + size;
+        }
+        if (!found)
+                return vs_fail(err, "%s: id 0 is not mapped", path);
+        *n = end > UINT32_MAX ? UINT32_MAX : (uint32_t) end;
+        return 0;
+}
+
+int vs_rootless_ids(uint32_t *uid, uint32_t *gid, uint32_t *n_uid, uint32_t *n_gid, vs_error **err)
+{
+        return read_map("uid_map", uid, n_uid, err) < 0 || read_map("gid_map", gid, n_gid, err) < 0
+                   ? -1
+                   : 0;
+}
+
 int vs_rootless_limits(const char *flag, vs_error **err)
 {
         const char *mode = vs_cgroup_mode();

@@ -7,6 +7,7 @@
 #include "util/error.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 
 /* Environment a joined command passes to its children (the monitor, the
  * command of `vessel unshare`): where the rootless engine keeps its state. */
@@ -30,6 +31,11 @@ bool vs_rootless(void);
  * (or ~/.local/share/vessel) of the user; NULL outside the rootless engine. */
 const char *vs_rootless_run_dir(void);
 const char *vs_rootless_data_dir(void);
+
+/* The engine namespace's ids, from its uid_map and gid_map: its root is
+ * the user's host *uid and *gid, and it has the ids 0 .. *n_uid - 1 (and
+ * 0 .. *n_gid - 1), the ones above 0 being the user's subordinate ids. */
+int vs_rootless_ids(uint32_t *uid, uint32_t *gid, uint32_t *n_uid, uint32_t *n_gid, vs_error **err);
 
 /* Resource limits asked by flag: refused with the reason where the host
  * cannot delegate cgroups to a user (cgroup v1 and hybrid); 0 on a v2 host

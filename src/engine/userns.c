@@ -25,6 +25,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <pwd.h>
 #include <sched.h>
@@ -127,6 +128,64 @@ static void set_mappings(json_object *hc, const char *key, const struct oci_id_m
         json_object_object_add(hc, key, idm);
 }
 
+/* podman's keep-id in the rootless engine: container id U (the user's
+ * host uid) is the engine's 0 (which is U on the host), container ids
+ * 0..U-1 are the engine's 1..U, and the ids above U the engine's own
+ * (n: the engine's ids 0..n-1). */
+static size_t keep_id_map(uint32_t u, uint32_t n, struct oci_id_mapping m[3])
+{
+        uint32_t subids = n > 0 ? n - 1 : 0;
+        size_t k = 0;
+        uint32_t below = u < subids ? u : subids;
+        if (below)
+                m[k++] = (struct oci_id_mapping){0, 1, below};
+        m[k++] = (struct oci_id_mapping){u, 0, 1};
+        if (subids > u)
+                m[k++] = (struct oci_id_mapping){u + 1, u + 1, subids - u};
+        return k;
+}
+
+/* --userns=keep-id: the rootless engine's only (root's containers have
+ * the host's ids to keep: podman's rootful keep-id is not offered). */
+static int parse_keep_id(const char *mode, bool maps, json_object *hc, vs_error **err)
+{
+        if (strcmp(mode, "keep-id") != 0)
+                return vs_fail(err, "--userns=%s: keep-id takes no options here", mode);
+        if (maps)
+                return vs_fail(err, "--userns=keep-id conflicts with --uidmap/--gidmap");
+        uint32_t uid, gid, nu, ng;
+        if (vs_rootless_ids(&uid, &gid, &nu, &ng, err) < 0)
+                return -1;
+        struct oci_id_mapping u[3], g[3];
+        size_t ku = keep_id_map(uid, nu, u), kg = keep_id_map(gid, ng, g);
+        if (u[0].container_id != 0 || g[0].container_id != 0)
+                return vs_fail(err, "--userns=keep-id: you have no subordinate ids to give "
+                                    "the container's root (add a range to /etc/subuid and "
+                                    "/etc/subgid)");
+        set_mappings(hc, "IDMappings", u, ku, g, kg);
+        json_object_object_add(hc, "UsernsMode", json_object_new_string("keep-id"));
+        return 0;
+}
+
+/* In the rootless engine --uidmap's host ids are the engine namespace's
+ * (podman's rule): 0 is you, 1.. your subordinate ids. */
+static int check_engine_ids(const char *flag, const struct oci_id_mapping *m, size_t n, bool uid,
+                            vs_error **err)
+{
+        uint32_t ru, rg, nu, ng;
+        if (n == 0 || vs_rootless_ids(&ru, &rg, &nu, &ng, err) < 0)
+                return n == 0 ? 0 : -1;
+        uint32_t have = uid ? nu : ng;
+        for (size_t i = 0; i < n; i++)
+                if ((uint64_t) m[i].host_id + m[i].size > have)
+                        return vs_fail(err,
+                                       "%s %u:%u:%u: the rootless engine has ids 0-%u only "
+                                       "(0 is you, 1-%u your subordinate ids)",
+                                       flag, m[i].container_id, m[i].host_id, m[i].size, have - 1,
+                                       have - 1);
+        return 0;
+}
+
 int vs_userns_parse_flags(const struct vs_run_flags *f, json_object *hc, vs_error **err)
 {
         _cleanup_free_ struct oci_id_mapping *u = NULL, *g = NULL;
@@ -135,26 +194,30 @@ int vs_userns_parse_flags(const struct vs_run_flags *f, json_object *hc, vs_erro
             parse_list("--gidmap", f->gidmap, &g, &ng, err) < 0)
                 return -1;
         const char *mode = f->userns;
-        if (vs_rootless() &&
-            (nu || ng || (mode && (strcmp(mode, "auto") == 0 || strcmp(mode, "keep-id") == 0))))
-                return vs_fail(err,
-                               "%s: the rootless engine cannot give a container id mappings "
-                               "of its own yet (its image layers would need idmapped mounts, "
-                               "which only host root can make on this filesystem); its "
-                               "containers share the engine's namespace: root inside is you",
-                               nu   ? "--uidmap"
-                               : ng ? "--gidmap"
-                                    : "--userns");
+        bool vm = f->isolation && strcmp(f->isolation, "vm") == 0;
+        bool keep_id = mode && strncmp(mode, "keep-id", 7) == 0 && (!mode[7] || mode[7] == ':');
+        if (vm && ((mode && (strcmp(mode, "auto") == 0 || keep_id)) || nu || ng))
+                return vs_fail(err, "--userns/--uidmap are not supported with --isolation=vm "
+                                    "(the guest kernel is the boundary)");
+        if (vs_rootless() && keep_id)
+                return parse_keep_id(mode, nu || ng, hc, err);
+        if (vs_rootless() && mode && strcmp(mode, "auto") == 0)
+                return vs_fail(err, "--userns=auto: the rootless engine has one range of ids "
+                                    "(yours, from /etc/subuid) to give containers, not a pool; "
+                                    "use --userns=keep-id or --uidmap");
+        if (vs_rootless() && (check_engine_ids("--uidmap", u, nu, true, err) < 0 ||
+                              check_engine_ids("--gidmap", g, ng, false, err) < 0))
+                return -1;
         if (mode && strcmp(mode, "auto") != 0 && strcmp(mode, "host") != 0 && *mode)
                 return vs_fail(err, "--userns: unsupported mode '%s' (auto, host)", mode);
         if (mode && *mode && (nu || ng))
                 return vs_fail(err, "--userns=%s conflicts with --uidmap/--gidmap", mode);
-        bool vm = f->isolation && strcmp(f->isolation, "vm") == 0;
-        if (vm && ((mode && strcmp(mode, "auto") == 0) || nu || ng))
-                return vs_fail(err, "--userns/--uidmap are not supported with --isolation=vm "
-                                    "(the guest kernel is the boundary)");
         if (nu || ng) {
                 /* podman: one of the two given stands for both */
+                if (vs_rootless() && !(nu && ng) &&
+                    check_engine_ids(nu ? "--uidmap" : "--gidmap", nu ? u : g, nu ? nu : ng, !nu,
+                                     err) < 0)
+                        return -1;
                 set_mappings(hc, "IDMappings", nu ? u : g, nu ? nu : ng, ng ? g : u, ng ? ng : nu);
                 json_object_object_add(hc, "UsernsMode", json_object_new_string("private"));
                 return 0;
@@ -221,6 +284,22 @@ int vs_userns_rootfs_mappings(const struct vs_ctr *c, struct vs_idmaps *out, vs_
         if (r == 0 && vs_ctr_is_vm(c) && !vs_vm_block_root(c))
                 r = vs_userns_vm_mappings(c->host_config, out, err);
         return r;
+}
+
+int vs_userns_unshift_maps(const struct vs_ctr *c, struct vs_idmaps *back, vs_error **err)
+{
+        *back = (struct vs_idmaps){0};
+        int r = vs_rootless() ? vs_userns_mappings(c->host_config, back, err) : 0;
+        if (r <= 0)
+                return r;
+        for (size_t i = 0; i < back->n_uid + back->n_gid; i++) {
+                struct oci_id_mapping *x =
+                    i < back->n_uid ? &back->uid[i] : &back->gid[i - back->n_uid];
+                uint32_t t = x->container_id;
+                x->container_id = x->host_id;
+                x->host_id = t;
+        }
+        return 1;
 }
 
 void vs_idmaps_clear(struct vs_idmaps *m)
@@ -450,6 +529,10 @@ int vs_userns_fd(const struct vs_idmaps *m, vs_error **err)
 
 int vs_userns_prepare_volumes(const struct vs_ctr *c, const struct vs_idmaps *m, vs_error **err)
 {
+        const char *mode =
+            json_object_get_string(json_object_object_get(c->host_config, "UsernsMode"));
+        if (mode && strcmp(mode, "keep-id") == 0)
+                return 0; /* the engine's root is you: a new volume is already yours */
         uid_t uid = vs_idmaps_host(m->uid, m->n_uid, 0);
         gid_t gid = vs_idmaps_host(m->gid, m->n_gid, 0);
         struct stat st;
@@ -468,4 +551,74 @@ int vs_userns_prepare_volumes(const struct vs_ctr *c, const struct vs_idmaps *m,
                                              (unsigned) uid);
         }
         return 0;
+}
+
+/* ---- keep-id: the user in the container's /etc/passwd and /etc/group ---- */
+
+/* Does a line of db (passwd or group) have id in its third field? */
+static bool db_has_id(const char *db, uint32_t id)
+{
+        for (const char *l = db; l && *l;) {
+                const char *c1 = strchr(l, ':'), *nl = strchr(l, '\n');
+                const char *c2 = c1 && (!nl || c1 < nl) ? strchr(c1 + 1, ':') : NULL;
+                if (c2 && (!nl || c2 < nl)) {
+                        char *end;
+                        errno = 0;
+                        unsigned long v = strtoul(c2 + 1, &end, 10);
+                        if (!errno && end != c2 + 1 && *end == ':' && v == id)
+                                return true;
+                }
+                l = nl ? nl + 1 : NULL;
+        }
+        return false;
+}
+
+/* Writes dir/name: the container's file with line added when no line has
+ * the id. */
+static int write_db(int rootfd, const char *path, const char *dir, const char *name, uint32_t id,
+                    const char *line, vs_error **err)
+{
+        _cleanup_free_ char *text = NULL, *what = xasprintf("the container's %s", path);
+        _cleanup_error_ vs_error *e = NULL;
+        if (vs_read_regular_in_root(rootfd, path, &text, NULL, what, &e) < 0) {
+                if (e->errno_ != ENOENT && e->errno_ != ENOTDIR) {
+                        *err = steal_ptr(e);
+                        return -1;
+                }
+                text = xstrdup("");
+        }
+        size_t len = strlen(text);
+        _cleanup_free_ char *out =
+            db_has_id(text, id)
+                ? xstrdup(text)
+                : xasprintf("%s%s%s\n", text, len && text[len - 1] != '\n' ? "\n" : "", line);
+        _cleanup_free_ char *dst = xasprintf("%s/%s", dir, name);
+        return vs_write_file_replace(dst, out, strlen(out), 0644, err);
+}
+
+int vs_userns_keep_id_files(const struct vs_ctr *c, int rootfd, uint32_t *uid, char **home,
+                            vs_error **err)
+{
+        *home = NULL;
+        const char *mode =
+            json_object_get_string(json_object_object_get(c->host_config, "UsernsMode"));
+        if (mode == NULL || strcmp(mode, "keep-id") != 0)
+                return 0;
+        uint32_t gid, nu, ng;
+        if (vs_rootless_ids(uid, &gid, &nu, &ng, err) < 0)
+                return -1;
+        struct passwd *pw = getpwuid(*uid);
+        _cleanup_free_ char *name = pw ? xstrdup(pw->pw_name) : xasprintf("%u", *uid);
+        _cleanup_free_ char *dir = xstrdup(pw && *pw->pw_dir ? pw->pw_dir : "/");
+        _cleanup_free_ char *gecos = xstrdup(pw && pw->pw_gecos ? pw->pw_gecos : "");
+        struct group *gr = getgrgid(gid);
+        _cleanup_free_ char *gname = gr ? xstrdup(gr->gr_name) : xstrdup(name);
+        _cleanup_free_ char *pl =
+            xasprintf("%s:*:%u:%u:%s:%s:/bin/sh", name, *uid, gid, gecos, dir);
+        _cleanup_free_ char *gl = xasprintf("%s:x:%u:%s", gname, gid, name);
+        if (write_db(rootfd, "/etc/passwd", c->dir, "passwd", *uid, pl, err) < 0 ||
+            write_db(rootfd, "/etc/group", c->dir, "group", gid, gl, err) < 0)
+                return -1;
+        *home = steal_ptr(dir);
+        return 1;
 }

@@ -2,6 +2,7 @@
  * private directory of its own) written to a file descriptor as an
  * uncompressed tar stream, as Docker's cp writes it. */
 #include "image/image.h"
+#include "image/layer.h"
 #include "image/libs.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -27,7 +28,7 @@ static int cmp_names(const void *a, const void *b)
 }
 
 static int write_tree(struct archive *a, int parent, const char *base, const char *name, int depth,
-                      vs_error **err)
+                      const struct vs_layer_idshift *ids, vs_error **err)
 {
         if (depth > 256)
                 return vs_fail(err, "cannot write the tar stream: %s is nested too deeply", name);
@@ -40,8 +41,10 @@ static int write_tree(struct archive *a, int parent, const char *base, const cha
             S_ISDIR(st.st_mode) ? xasprintf("%s/", name) : xstrdup(name);
         archive_entry_copy_pathname(e, entry_name);
         archive_entry_set_perm(e, st.st_mode & 07777);
-        archive_entry_set_uid(e, st.st_uid);
-        archive_entry_set_gid(e, st.st_gid);
+        archive_entry_set_uid(e,
+                              ids ? vs_layer_shift_id(ids->uid, ids->n_uid, st.st_uid) : st.st_uid);
+        archive_entry_set_gid(e,
+                              ids ? vs_layer_shift_id(ids->gid, ids->n_gid, st.st_gid) : st.st_gid);
         archive_entry_set_mtime(e, st.st_mtim.tv_sec, 0);
         int r = 0;
         _cleanup_close_ int data = -1;
@@ -111,7 +114,7 @@ static int write_tree(struct archive *a, int parent, const char *base, const cha
         for (size_t i = 0; i < count; i++) {
                 _cleanup_free_ char *child = xasprintf("%s/%s", name, names[i]);
                 if (r == 0)
-                        r = write_tree(a, dirfd(d), names[i], child, depth + 1, err);
+                        r = write_tree(a, dirfd(d), names[i], child, depth + 1, ids, err);
                 free(names[i]);
         }
         free(names);
@@ -120,6 +123,12 @@ static int write_tree(struct archive *a, int parent, const char *base, const cha
 }
 
 int vs_tar_stream_tree(const char *dir, const char *name, int out_fd, vs_error **err)
+{
+        return vs_tar_stream_tree_ids(dir, name, out_fd, NULL, err);
+}
+
+int vs_tar_stream_tree_ids(const char *dir, const char *name, int out_fd,
+                           const struct vs_layer_idshift *ids, vs_error **err)
 {
         _cleanup_close_ int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dirfd < 0)
@@ -132,7 +141,7 @@ int vs_tar_stream_tree(const char *dir, const char *name, int out_fd, vs_error *
             archive_write_open_fd(a, out_fd) != ARCHIVE_OK)
                 r = tar_error(a, "open", err);
         if (r == 0 && name) {
-                r = write_tree(a, dirfd, name, name, 0, err);
+                r = write_tree(a, dirfd, name, name, 0, ids, err);
         } else if (r == 0) {
                 /* the directory's entries at the top of the stream */
                 int dup_fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
@@ -155,7 +164,7 @@ int vs_tar_stream_tree(const char *dir, const char *name, int out_fd, vs_error *
                         qsort(names, count, sizeof(char *), cmp_names);
                 for (size_t i = 0; i < count; i++) {
                         if (r == 0)
-                                r = write_tree(a, dirfd, names[i], names[i], 0, err);
+                                r = write_tree(a, dirfd, names[i], names[i], 0, ids, err);
                         free(names[i]);
                 }
                 free(names);

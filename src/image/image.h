@@ -92,6 +92,15 @@ int vs_image_rootfs_umount(const char *target, vs_error **err);
 int vs_rootfs_become_mapped_root(uid_t uid, gid_t gid, vs_error **err);
 void vs_rootfs_become_host_root(void);
 
+/* Points img's layer dirs at copies whose owners went through shift, made
+ * once per map and layer and cached in the store (shift.c): the rootless
+ * engine's containers with id maps of their own. */
+struct vs_layer_idshift;
+int vs_image_shift_layers(const struct vs_store *s, struct vs_image *img,
+                          const struct vs_layer_idshift *shift, vs_error **err);
+/* Removes the copies of layer hex (the store removes the layer). */
+void vs_image_shift_forget(const struct vs_store *s, const char *hex);
+
 /* Commit: the upper dir becomes a new layer (deletions as whiteouts,
  * opaque dirs), stacked on base, with the config changed by changes (a JSON
  * object of image-config fields to override, may be NULL) and a history
@@ -121,6 +130,10 @@ int vs_image_commit_step(struct vs_store *s, const struct vs_image *base,
  * (never a FIFO or device swapped in); device nodes and FIFOs are headers
  * only; sockets are left out. */
 int vs_tar_stream_tree(const char *dir, const char *name, int out_fd, vs_error **err);
+/* The same with owners through ids (vs_layer_shift_id): export of a
+ * rootless container whose layers are shifted copies, ids turned back. */
+int vs_tar_stream_tree_ids(const char *dir, const char *name, int out_fd,
+                           const struct vs_layer_idshift *ids, vs_error **err);
 int vs_image_commit_skipping(struct vs_store *s, const struct vs_image *base, const char *upper_dir,
                              const char *const *skip_stubs, json_object *changes,
                              const char *comment, const char *author, const char *ref, char **id,

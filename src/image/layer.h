@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "oci/config.h"
 #include "util/error.h"
 
 /* Media types handled: application/vnd.oci.image.layer.v1.tar[+gzip|+zstd],
@@ -45,6 +46,22 @@ int vs_layer_unpack_keeping(struct vs_layer_input *in, int blob_fd, const char *
 /* Applies an unpacked layer dir (overlay format) on top of root: used by the
  * copy fallback where overlayfs is unavailable (whiteouts delete). */
 int vs_layer_apply_dir(const char *layer_dir, const char *root, vs_error **err);
+
+/* Owners of a shifted copy: id N of the layer becomes the host id the
+ * mappings give container id N (container id -> host id, as in an OCI
+ * config); ids they leave out become the container's 65534. */
+struct vs_layer_idshift {
+        const struct oci_id_mapping *uid, *gid;
+        size_t n_uid, n_gid;
+};
+/* The id the map gives id (65534 when neither it nor 65534 is mapped). */
+uint32_t vs_layer_shift_id(const struct oci_id_mapping *m, size_t n, uint32_t id);
+/* Copies an unpacked layer dir into the empty directory dst, whiteouts and
+ * opaque marks kept (an overlay lower dir still), every owner shifted.
+ * For a container whose ids
+ * cannot be idmapped (the rootless engine): image_shift.c caches them. */
+int vs_layer_copy_shifted(const char *layer_dir, const char *dst,
+                          const struct vs_layer_idshift *shift, vs_error **err);
 
 /* Packs an overlay upper dir as a gzip tar layer into out_fd: 0:0 char
  * devices become ".wh.NAME", opaque dirs get ".wh..wh..opq". Returns the

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #define COPY_CHUNK (64 * 1024 * 1024)
@@ -35,6 +36,7 @@ struct apply {
         int dst_root;
         void *links; /* tsearch tree of struct copied */
         char *buf;
+        const struct vs_layer_idshift *shift; /* a shifted copy: see vs_layer_copy_shifted */
 };
 
 static int cmp_copied(const void *a, const void *b)
@@ -145,6 +147,54 @@ static int link_earlier_copy(struct apply *a, const struct stat *st, int dst, co
         return 1;
 }
 
+/* The id a shifted copy stores for id of the layer: the map's host id
+ * (ids the map leaves out become the container's 65534, else fail). */
+static int shift_id(const struct oci_id_mapping *m, size_t n, uint32_t id, uint32_t *out)
+{
+        for (int pass = 0; pass < 2; pass++, id = 65534)
+                for (size_t i = 0; i < n; i++)
+                        if (id >= m[i].container_id && id - m[i].container_id < m[i].size) {
+                                *out = m[i].host_id + (id - m[i].container_id);
+                                return 0;
+                        }
+        return -1;
+}
+
+/* Owner, mode, xattrs and times of dst/name from st; in a shifted copy the
+ * owner goes through the map. File capabilities are copied as they are:
+ * their root id is the engine root's, which the kernel honours in the
+ * container's namespace too (the root of an ancestor namespace). */
+static int node_metadata(struct apply *a, int src, int dst, const char *name, const struct stat *st,
+                         const char *path, vs_error **err)
+{
+        if (a->shift == NULL)
+                return vs_layer_copy_metadata(src, dst, name, st, path, err);
+        struct stat s = *st;
+        uint32_t uid, gid;
+        if (shift_id(a->shift->uid, a->shift->n_uid, st->st_uid, &uid) < 0 ||
+            shift_id(a->shift->gid, a->shift->n_gid, st->st_gid, &gid) < 0)
+                return vs_fail(err, "%s: owner %u:%u has no id in the container's map", path,
+                               (unsigned) st->st_uid, (unsigned) st->st_gid);
+        s.st_uid = uid;
+        s.st_gid = gid;
+        if (vs_layer_copy_metadata(src, dst, name, &s, path, err) < 0)
+                return -1;
+        if (!S_ISDIR(st->st_mode) || !vs_layer_is_opaque_at(src, name))
+                return 0;
+        /* still a lower dir: its opaque mark too (the xattr copy leaves
+         * trusted.overlay.* out) */
+        _cleanup_close_ int fd = openat(dst, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0 || fsetxattr(fd, vs_layer_opaque_xattr(), "y", 1, 0) < 0)
+                return vs_fail_errno(err, "cannot mark %s opaque", path);
+        return 0;
+}
+
+uint32_t vs_layer_shift_id(const struct oci_id_mapping *m, size_t n, uint32_t id)
+{
+        uint32_t out;
+        return shift_id(m, n, id, &out) < 0 ? 65534 : out;
+}
+
 static int copy_node(struct apply *a, int src, int dst, const char *name, const struct stat *st,
                      const char *path, vs_error **err)
 {
@@ -189,7 +239,7 @@ static int copy_node(struct apply *a, int src, int dst, const char *name, const 
                 vs_debug("not copying socket %s", path);
                 return 0;
         }
-        return vs_layer_copy_metadata(src, dst, name, st, path, err);
+        return node_metadata(a, src, dst, name, st, path, err);
 }
 
 /* Removes every entry of the directory dst_dirfd/name (overlay's opaque). */
@@ -218,6 +268,8 @@ static int apply_entry(struct apply *a, int src, int dst, const char *name, cons
         struct stat st, dst_st;
         if (fstatat(src, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
                 return vs_fail_errno(err, "cannot inspect %s", path);
+        if (vs_layer_is_whiteout(&st) && a->shift)
+                return copy_node(a, src, dst, name, &st, path, err);
         if (vs_layer_is_whiteout(&st)) {
                 if (vs_rm_rf_at(dst, name, err) < 0)
                         return vs_error_wrap(err, "cannot delete %s", path);
@@ -249,7 +301,7 @@ static int apply_entry(struct apply *a, int src, int dst, const char *name, cons
                 return vs_fail_errno(err, "cannot open directory %s", path);
         if (apply_tree(a, s, d, path, err) < 0)
                 return -1;
-        return vs_layer_copy_metadata(src, dst, name, &st, path, err);
+        return node_metadata(a, src, dst, name, &st, path, err);
 }
 
 static int apply_tree(struct apply *a, int src, int dst, const char *prefix, vs_error **err)
@@ -264,7 +316,8 @@ static int apply_tree(struct apply *a, int src, int dst, const char *prefix, vs_
         return 0;
 }
 
-int vs_layer_apply_dir(const char *layer_dir, const char *root, vs_error **err)
+static int apply_dir(const char *layer_dir, const char *root, const struct vs_layer_idshift *shift,
+                     vs_error **err)
 {
         _cleanup_close_ int src = open(layer_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (src < 0)
@@ -272,7 +325,7 @@ int vs_layer_apply_dir(const char *layer_dir, const char *root, vs_error **err)
         _cleanup_close_ int dst = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dst < 0)
                 return vs_fail_errno(err, "cannot open %s", root);
-        struct apply a = {.dst_root = dst};
+        struct apply a = {.dst_root = dst, .shift = shift};
         int ret = apply_tree(&a, src, dst, "", err);
         if (ret == 0) {
                 /* the root takes the attributes of the upper-most layer's root */
@@ -280,11 +333,22 @@ int vs_layer_apply_dir(const char *layer_dir, const char *root, vs_error **err)
                 if (fstat(src, &st) < 0)
                         ret = vs_fail_errno(err, "cannot inspect %s", layer_dir);
                 else
-                        ret = vs_layer_copy_metadata(src, dst, ".", &st, ".", err);
+                        ret = node_metadata(&a, src, dst, ".", &st, ".", err);
         }
         tdestroy(a.links, free_copied);
         free(a.buf);
         if (ret < 0)
                 return vs_error_wrap(err, "cannot apply layer %s onto %s", layer_dir, root);
         return 0;
+}
+
+int vs_layer_apply_dir(const char *layer_dir, const char *root, vs_error **err)
+{
+        return apply_dir(layer_dir, root, NULL, err);
+}
+
+int vs_layer_copy_shifted(const char *layer_dir, const char *dst,
+                          const struct vs_layer_idshift *shift, vs_error **err)
+{
+        return apply_dir(layer_dir, dst, shift, err);
 }

@@ -944,6 +944,7 @@ static void delete_layer(struct vs_txn *t, const char *hex)
                 vs_rm_rf_at(t->tmp_fd, del, NULL);
                 t->gc_layers++;
         }
+        vs_image_shift_forget(t->s, hex);
 }
 
 static bool is_hex64(const char *s)

@@ -9,6 +9,7 @@ is stopped, and the user, its entries and its files are removed; no process
 of its ids may be left, and no mount under its directory.
 """
 
+import grp
 import json
 import os
 import pwd
@@ -505,14 +506,310 @@ def test_rootless_pasta_publishes_a_port(rl, tmp_path):
         subprocess.run(["ip", "netns", "del", ns])
 
 
-@pytest.mark.parametrize("flags", [["--userns=keep-id"], ["--userns=auto"],
-                                   ["--uidmap", "0:1:1000"]])
-def test_rootless_own_mappings_refused_with_the_reason(rl, flags):
+@pytest.mark.parametrize("flags,why", [
+    (["--userns=auto"], "the rootless engine has one range of ids"),
+    (["--uidmap", "0:1:70000"], "the rootless engine has ids 0-65536 only"),
+    (["--userns=keep-id", "--uidmap", "0:1:1000"], "conflicts with --uidmap"),
+    (["--userns=keep-id:uid=5"], "keep-id takes no options here"),
+    (["--userns=keep-id", "-v", "/tmp:/t:idmap"], "idmap needs host root"),
+])
+def test_rootless_bad_mappings_refused_with_the_reason(rl, flags, why):
     res = rl.run("run", "--rm", *flags, "busybox", "true")
     assert res.returncode == 125
     assert res.stderr.count("\n") == 1, res.stderr
-    assert "the rootless engine cannot give a container id mappings of its own yet" in \
-        res.stderr, res.stderr
+    assert why in res.stderr, res.stderr
+    assert rl.container_ids() == []
+
+
+def test_rootless_keep_id_is_you_inside(rl):
+    """--userns=keep-id: the process runs as the user's own uid and gid,
+    with its name (an /etc/passwd entry added) and home; the map puts
+    the user's id at the engine's 0 (the user on the host) and the image's
+    root at the first subordinate id; image files keep their owners."""
+    out = rl.ok("run", "--rm", "--userns=keep-id", "busybox", "sh", "-c",
+                "id; echo HOME=$HOME; cat /proc/self/uid_map; stat -c '%u:%g %U' /bin /bin/sh; "
+                "grep -c . /etc/passwd; touch /bin/x; echo w=$?")
+    lines = out.splitlines()
+    grp_name = grp.getgrgid(rl.gid).gr_name
+    assert lines[0].startswith(f"uid={rl.uid}({rl.name}) gid={rl.gid}({grp_name})"), out
+    assert lines[1] == f"HOME={rl.home}", out
+    maps = [ln.split() for ln in lines[2:5]]
+    assert maps == [["0", "1", str(rl.uid)], [str(rl.uid), "0", "1"],
+                    [str(rl.uid + 1), str(rl.uid + 1), str(SUB_SIZE - rl.uid)]], out
+    # image root's files are root's inside, and not the user's to change
+    assert lines[5:7] == ["0:0 root", "0:0 root"], out
+    assert "w=1" in out, out
+    # -u still wins
+    assert rl.ok("run", "--rm", "--userns=keep-id", "-u", "0", "busybox", "id", "-u") == "0\n"
+    # On the host: the container's root is the first subordinate id, the
+    # user is the user.
+    rl.ok("run", "-d", "--name", "kid", "--userns=keep-id", "busybox", "sleep", "300")
+    try:
+        assert _status_uids(_ctr_pid(rl, "kid")) == [rl.uid] * 4
+        assert rl.ok("exec", "kid", "id", "-u") == f"{rl.uid}\n"
+        assert rl.ok("exec", "-u", "0", "kid", "id", "-u") == "0\n"
+        assert rl.ok("inspect", "--format", "{{.HostConfig.UsernsMode}}", "kid") == "keep-id\n"
+    finally:
+        rl.run("rm", "-f", "kid")
+    assert rl.container_ids() == []
+
+
+def test_rootless_keep_id_files_in_a_bound_dir_are_yours(rl):
+    """A host directory of the user's, bound in: the user's files are the
+    user's inside, what the container's user writes is the user's on the
+    host, what its root writes the first subordinate id's."""
+    d = rl.top / "kidvol"
+    d.mkdir()
+    (d / "mine").write_text("mine\n")
+    for p in (d, d / "mine"):
+        os.chown(p, rl.uid, rl.gid)
+    out = rl.ok("run", "--rm", "--userns=keep-id", "-v", f"{d}:/d", "busybox", "sh", "-c",
+                "stat -c '%u:%g' /d/mine; echo more >> /d/mine && touch /d/new && echo ok")
+    assert out == f"{rl.uid}:{rl.gid}\nok\n", out
+    st = (d / "new").stat()
+    assert (st.st_uid, st.st_gid) == (rl.uid, rl.gid)
+    assert (d / "mine").read_text() == "mine\nmore\n"
+    rl.ok("run", "--rm", "--userns=keep-id", "-u", "0", "-v", f"{d}:/d", "busybox",
+          "touch", "/d/by-root")
+    st = (d / "by-root").stat()
+    assert (st.st_uid, st.st_gid) == (SUB_START, SUB_START)
+
+
+def test_rootless_uidmap_maps_the_engines_ids(rl):
+    """--uidmap in the rootless engine: host ids are the engine's (0 is the
+    user, 1.. its subordinate ids), as podman has them; the image is seen
+    with its owners through the map."""
+    d = rl.top / "mapvol"
+    d.mkdir()
+    os.chown(d, rl.uid, rl.gid)
+    os.chmod(d, 0o777)
+    out = rl.ok("run", "--rm", "--uidmap", "0:1:65536", "-v", f"{d}:/d", "busybox", "sh", "-c",
+                "cat /proc/self/uid_map /proc/self/gid_map; stat -c '%u:%g' /bin/sh; id -u; "
+                "touch /d/by-root")
+    lines = out.splitlines()
+    assert [ln.split() for ln in lines[:2]] == [["0", "1", "65536"]] * 2, out
+    assert lines[2:] == ["0:0", "0"], out
+    st = (d / "by-root").stat()
+    assert (st.st_uid, st.st_gid) == (SUB_START, SUB_START)
+
+
+def test_rootless_keep_id_file_capabilities_hold(rl):
+    """A file capability of the image (cap_net_raw+ep on a copy of busybox)
+    holds for the keep-id container's user: the shifted copy keeps it (its
+    root id is the engine root's, an ancestor namespace's root, which the
+    kernel honours in the container's namespace)."""
+    for tool in ("setcap", "tar"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} is needed for the test image")
+    if not Path("/bin/busybox").is_file():
+        pytest.skip("the host's static /bin/busybox is needed for the test image")
+    img = rl.home / "capimg"
+    (img / "bin").mkdir(parents=True)
+    shutil.copy2("/bin/busybox", img / "bin" / "busybox")
+    subprocess.run(["setcap", "cap_net_raw+ep", img / "bin" / "busybox"], check=True)
+    tar = rl.home / "cap.tar"
+    subprocess.run(["tar", "--xattrs", "--xattrs-include=security.capability", "-C", img,
+                    "--numeric-owner", "--owner=0", "--group=0", "-cf", tar, "."], check=True)
+    os.chown(tar, rl.uid, rl.gid)
+    rl.ok("import", tar, "capimg:1")
+    try:
+        out = rl.ok("run", "--rm", "--userns=keep-id", "capimg:1", "/bin/busybox", "sh", "-c",
+                    "/bin/busybox id -u; /bin/busybox grep CapEff /proc/self/status")
+        assert out.split() == [str(rl.uid), "CapEff:", "0000000000002000"], out
+    finally:
+        rl.ok("rmi", "capimg:1")
+
+
+def _shifted(rl):
+    """{map dir name: sorted entries} of the store's shifted copies."""
+    top = rl.data_root / "shifted"
+    if not top.is_dir():
+        return {}
+    return {d.name: sorted(p.name for p in d.iterdir()) for d in top.iterdir() if d.is_dir()}
+
+
+def _layer_hexes(rl, ref):
+    out = rl.ok("image", "inspect", "--format", "{{json .RootFS.Layers}}", ref)
+    return [x.split(":", 1)[1] for x in json.loads(out)]
+
+
+def _count_files(path):
+    return sum(len(dirs) + len(files) for _, dirs, files in os.walk(path))
+
+
+def _import_many(rl, name, dirs, files, size):
+    """Imports an image of the host's static busybox (as /bin/true, /bin/cat)
+    and dirs x files files of size random bytes: its layer's hex."""
+    img = rl.home / name
+    (img / "bin").mkdir(parents=True)
+    shutil.copy2("/bin/busybox", img / "bin" / "busybox")
+    for tool in ("true", "cat"):
+        os.symlink("busybox", img / "bin" / tool)
+    for k in range(dirs):
+        (img / f"d{k}").mkdir()
+        for i in range(files):
+            (img / f"d{k}" / f"f{i}").write_text(f"{k}/{i}".ljust(size, "."))
+    tar = rl.home / f"{name}.tar"
+    subprocess.run(["tar", "-C", img, "--numeric-owner", "--owner=0", "--group=0", "-cf", tar,
+                    "."], check=True)
+    os.chown(tar, rl.uid, rl.gid)
+    rl.ok("import", tar, f"{name}:1")
+    return _layer_hexes(rl, f"{name}:1")[0]
+
+
+def test_rootless_keep_id_commit_keeps_the_container_ids(rl):
+    """What a keep-id container changes is stored with the engine's ids for
+    the container's; a commit turns them back: the user's file is the
+    user's uid in the image, root's file root's."""
+    rl.ok("run", "--name", "kc", "--userns=keep-id", "busybox", "sh", "-c",
+          "touch /tmp/mine && mkdir /tmp/d && echo x > /tmp/d/f")
+    try:
+        rl.ok("commit", "kc", "kcimg:1")
+        tar = rl.home / "kc.tar"
+        rl.ok("export", "-o", tar, "kc")
+        with tarfile.open(tar) as t:
+            owners = {m.name.rstrip("/"): (m.uid, m.gid) for m in t.getmembers()}
+        assert owners["tmp/mine"] == (rl.uid, rl.gid), owners["tmp/mine"]
+        assert owners["bin/sh"] == (0, 0) and owners["tmp"] == (0, 0)
+    finally:
+        rl.run("rm", "-f", "kc")
+    rl.ok("run", "--name", "kr", "--userns=keep-id", "-u", "0", "busybox", "sh", "-c",
+          "touch /rootfile && rm /bin/vi")
+    try:
+        rl.ok("commit", "kr", "krimg:1")
+    finally:
+        rl.run("rm", "-f", "kr")
+    out = rl.ok("run", "--rm", "kcimg:1", "stat", "-c", "%n %u:%g", "/tmp/mine", "/tmp/d/f",
+                "/bin/sh", "/tmp")
+    assert out.splitlines() == [f"/tmp/mine {rl.uid}:{rl.gid}", f"/tmp/d/f {rl.uid}:{rl.gid}",
+                                "/bin/sh 0:0", "/tmp 0:0"], out
+    out = rl.ok("run", "--rm", "krimg:1", "sh", "-c",
+                "stat -c '%u:%g' /rootfile; test -e /bin/vi; echo vi=$?")
+    assert out == "0:0\nvi=1\n", out
+    # the commit's whiteout, in a shifted copy, still deletes
+    out = rl.ok("run", "--rm", "--userns=keep-id", "krimg:1", "sh", "-c",
+                "test -e /bin/vi; echo vi=$?; stat -c %u /rootfile")
+    assert out == "vi=1\n0\n", out
+    # and the same image seen by a keep-id container again
+    out = rl.ok("run", "--rm", "--userns=keep-id", "kcimg:1", "stat", "-c", "%u %U", "/tmp/mine")
+    assert out == f"{rl.uid} {rl.name}\n", out
+    rl.ok("rmi", "kcimg:1", "krimg:1")
+    assert not [p for p in rl.data_root.glob("containers/*/commit-upper")]
+
+
+def test_rootless_keep_id_copies_are_cached_and_go_with_the_image(rl):
+    """The shifted copies: made once per map (a second container reuses
+    them), never left half made, removed with the image's layers."""
+    if not Path("/bin/busybox").is_file():
+        pytest.skip("the host's static /bin/busybox is needed for the test image")
+    hexes = [_import_many(rl, "many", 1, 300, 8)]
+    before = _shifted(rl)
+    rl.ok("run", "--rm", "--userns=keep-id", "many:1", "true")
+    after = _shifted(rl)
+    # one map for every keep-id container of the user (an earlier test's
+    # --uidmap has another)
+    kid = [m for m, entries in after.items() if hexes[0] in entries]
+    assert len(kid) == 1, after
+    maps, entries = kid[0], after[kid[0]]
+    assert set(after) - set(before) <= {maps}, (before, after)
+    assert not [e for e in entries if e.endswith(".tmp")], entries
+    copy = rl.data_root / "shifted" / maps / hexes[0]
+    assert _count_files(copy) == _count_files(rl.data_root / "layers" / hexes[0])
+    # the copy's owners: image root is the first subordinate id, as the
+    # engine's namespace writes it on the host
+    assert (copy / "d0" / "f1").stat().st_uid == SUB_START
+    inode = (copy / "d0" / "f1").stat().st_ino
+    rl.ok("run", "--rm", "--userns=keep-id", "many:1", "true")
+    assert (copy / "d0" / "f1").stat().st_ino == inode, "the copy was made again"
+    assert "uid 0:1:" in (rl.data_root / "shifted" / maps / "map").read_text()
+    rl.ok("rmi", "many:1")
+    assert not (rl.data_root / "shifted" / maps / hexes[0]).exists()
+    # the map's copies of other images (busybox's, when an earlier test
+    # made them) stay; a map without copies goes
+    others = [e for e in entries if e not in hexes and e != "map"]
+    left = _shifted(rl)
+    assert [e for e in left.get(maps, []) if e != "map"] == others, left
+    assert (maps in left) == bool(others), left
+    assert set(before) <= set(left), (before, left)
+
+
+def _pids_with_fd_under(path):
+    """Processes with an open fd on path or below it (the copier holds its
+    destination's top directory open)."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            fds = os.listdir(f"/proc/{d}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                target = os.readlink(f"/proc/{d}/fd/{fd}")
+            except OSError:
+                continue
+            if target == str(path) or target.startswith(str(path) + "/"):
+                out.append(int(d))
+                break
+    return out
+
+
+def test_rootless_keep_id_kill_9_mid_copy_leaves_no_partial_copy(rl):
+    """kill -9 of the process copying the layers (the container's monitor,
+    and the run command with it): no copy is ever at its final name half
+    made; the next start removes the partial one and makes it whole."""
+    if not Path("/bin/busybox").is_file():
+        pytest.skip("the host's static /bin/busybox is needed for the test image")
+    hexes = [_import_many(rl, "big", 12, 300, 64)]
+    layer = rl.data_root / "layers" / hexes[0]
+    want = _count_files(layer)
+    try:
+        killed = False
+        for attempt in range(5):
+            p = subprocess.Popen(
+                ["setpriv", "--reuid", str(rl.uid), "--regid", str(rl.gid), "--init-groups",
+                 str(rl.binary), "run", "--rm", "--name", "k9", "--userns=keep-id", "big:1",
+                 "true"], env=rl.env(), cwd=str(rl.home), stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL)
+            tmp = None
+            deadline = time.monotonic() + 30
+            while tmp is None and p.poll() is None and time.monotonic() < deadline:
+                tmp = next(iter(rl.data_root.glob(f"shifted/*/{hexes[0]}.tmp")), None)
+                if tmp is not None and _count_files(tmp) < 200:
+                    tmp = None
+            copiers = _pids_with_fd_under(tmp) if tmp is not None else []
+            if copiers:
+                # the copier (the container's monitor) and the run command
+                for pid in copiers:
+                    os.kill(pid, signal.SIGKILL)
+                p.kill()
+                p.wait()
+                helpers.wait_for(lambda: not [c for c in copiers if helpers.pid_alive(c)],
+                                 what="the copier's end")
+                killed = True
+                break
+            p.wait()
+            rl.run("rm", "-f", "k9")
+            # made whole before we could see it: start again from nothing
+            for d in rl.data_root.glob(f"shifted/*/{hexes[0]}"):
+                rl.ok("unshare", "rm", "-rf", d)
+        if not killed:
+            pytest.skip("the copy finished before a partial one was seen, 5 times")
+        partial = list(rl.data_root.glob(f"shifted/*/{hexes[0]}.tmp"))
+        assert partial, "the kill left the partial copy where the next start finds it"
+        assert _count_files(partial[0]) < want
+        assert not list(rl.data_root.glob(f"shifted/*/{hexes[0]}")), "a half copy at its name"
+        rl.run("rm", "-f", "k9")
+        out = rl.ok("run", "--rm", "--userns=keep-id", "big:1", "cat", "/d11/f299", timeout=300)
+        assert out == "11/299".ljust(64, "."), out
+        assert not list(rl.data_root.glob(f"shifted/*/{hexes[0]}.tmp"))
+        whole = list(rl.data_root.glob(f"shifted/*/{hexes[0]}"))
+        assert len(whole) == 1 and _count_files(whole[0]) == want
+    finally:
+        rl.run("rm", "-f", "k9")
+        rl.ok("rmi", "big:1", timeout=300)  # minutes at a load of 80 on 2 cores
+    assert not list(rl.data_root.glob(f"shifted/*/{hexes[0]}*"))
     assert rl.container_ids() == []
 
 

@@ -346,6 +346,9 @@ def test_overlapping_maps_refused(engine):
         (["--uidmap", "0:100000"], "invalid mapping"),
         (["--userns=auto", "--uidmap", "0:100000:10"], "conflicts"),
         (["--userns=bogus"], "unsupported mode"),
+        # keep-id is the rootless engine's (test_rootless.py); root's
+        # containers have no user's id to keep
+        (["--userns=keep-id"], "unsupported mode 'keep-id'"),
     ]:
         res = engine("run", "--rm", *args, "busybox", "true")
         _refused(res, what)

@@ -1142,6 +1142,69 @@ static void test_commit_copy(void **state)
         commit_case(*state, "copy", true);
 }
 
+/* vs_layer_copy_shifted: owners through a keep-id-like map (host ids
+ * 100000..), modes with setuid kept after the owner, hardlinks, symlinks,
+ * whiteouts and opaque marks kept (the copy is an overlay lower dir), an
+ * unmapped id given the map's 65534. */
+static void test_shifted_copy(void **state)
+{
+        require_syscall(SYS_openat2, "openat2");
+        struct fixture *f = *state;
+        _cleanup_free_ char *src = xasprintf("%s/src", f->dir);
+        _cleanup_free_ char *dst = xasprintf("%s/dst", f->dir);
+        _cleanup_free_ char *a = xasprintf("%s/a", src), *b = xasprintf("%s/b", src);
+        _cleanup_free_ char *s = xasprintf("%s/s", src), *wh = xasprintf("%s/gone", src);
+        _cleanup_free_ char *o = xasprintf("%s/o", src), *far = xasprintf("%s/o/far", src);
+        assert_int_equal(mkdir(src, 0755), 0);
+        assert_int_equal(mkdir(dst, 0700), 0);
+        put_file(a, "a", 0644);
+        assert_int_equal(chown(a, 1000, 50), 0);
+        assert_int_equal(chmod(a, 04755), 0);
+        assert_int_equal(link(a, b), 0);
+        assert_int_equal(symlink("a", s), 0);
+        assert_int_equal(lchown(s, 7, 7), 0);
+        assert_int_equal(mknod(wh, S_IFCHR, makedev(0, 0)), 0);
+        assert_int_equal(mkdir(o, 0700), 0);
+        assert_int_equal(setxattr(o, "trusted.overlay.opaque", "y", 1, 0), 0);
+        put_file(far, "far", 0600);
+        assert_int_equal(chown(far, 70000, 70000), 0);
+        const struct oci_id_mapping m[] = {
+            {0, 100001, 1000}, {1000, 100000, 1}, {1001, 101001, 64535}};
+        struct vs_layer_idshift shift = {m, m, 3, 3};
+        vs_error *err = NULL;
+        if (vs_layer_copy_shifted(src, dst, &shift, &err) < 0)
+                fail_msg("copy: %s", err->msg);
+        struct stat st, st2;
+        _cleanup_free_ char *ca = xasprintf("%s/a", dst), *cb = xasprintf("%s/b", dst);
+        assert_int_equal(lstat(ca, &st), 0);
+        assert_int_equal(st.st_uid, 100000); /* 1000: the keep-id user */
+        assert_int_equal(st.st_gid, 100051); /* 50: 100001 + 50 */
+        assert_int_equal(st.st_mode & 07777, 04755);
+        assert_int_equal(lstat(cb, &st2), 0);
+        assert_true(st.st_ino == st2.st_ino); /* still one inode */
+        _cleanup_free_ char *text = read_text(ca);
+        assert_string_equal(text, "a");
+        _cleanup_free_ char *cs = xasprintf("%s/s", dst);
+        assert_int_equal(lstat(cs, &st), 0);
+        assert_true(S_ISLNK(st.st_mode));
+        assert_int_equal(st.st_uid, 100008);
+        _cleanup_free_ char *cwh = xasprintf("%s/gone", dst);
+        assert_int_equal(lstat(cwh, &st), 0);
+        assert_true(S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0));
+        assert_int_equal(st.st_uid, 100001);
+        _cleanup_free_ char *co = xasprintf("%s/o", dst);
+        char v[4] = {0};
+        assert_int_equal(getxattr(co, "trusted.overlay.opaque", v, sizeof(v)), 1);
+        assert_int_equal(lstat(co, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0700);
+        _cleanup_free_ char *cfar = xasprintf("%s/o/far", dst);
+        assert_int_equal(lstat(cfar, &st), 0);
+        assert_int_equal(st.st_uid, 101001 + (65534 - 1001)); /* unmapped: 65534's */
+        assert_int_equal(lstat(dst, &st), 0);
+        assert_int_equal(st.st_uid, 100001); /* the root dir: 0's */
+        assert_int_equal(st.st_mode & 07777, 0755);
+}
+
 int main(void)
 {
         if (geteuid() != 0) {
@@ -1175,6 +1238,7 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_diff_copy, setup, teardown),
             cmocka_unit_test_setup_teardown(test_commit_overlay, setup, teardown),
             cmocka_unit_test_setup_teardown(test_commit_copy, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_shifted_copy, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
