@@ -222,13 +222,9 @@ static int parse_devices(const struct vs_run_flags *f, json_object *hc, vs_error
                 json_object_object_add(hc, "DeviceCgroupRules", rules);
         else
                 json_object_put(rules);
-        if ((f->devices || f->device_cgroup_rules) && vs_rootless())
-                return vs_rootless_limits(f->devices ? "--device" : "--device-cgroup-rule", err);
-        const char *userns = hc_str(hc, "UsernsMode");
-        if (f->devices && *userns)
-                return vs_fail(err, "--device is not supported with a user namespace "
-                                    "(--userns/--uidmap) yet: the node would be bound from the "
-                                    "host at its container path");
+        if (f->device_cgroup_rules && vs_rootless())
+                return vs_fail(err, "--device-cgroup-rule: the rootless engine has no devices "
+                                    "cgroup (a user namespace cannot make device nodes)");
         for (size_t i = 0; f->devices && f->devices[i]; i++)
                 if (parse_device(f->devices[i], devs, err) < 0)
                         return -1;
@@ -335,10 +331,33 @@ static json_object *child(json_object *parent, const char *key, json_type type)
         return v;
 }
 
+/* In a user namespace a device node cannot be made (mknod needs the
+ * initial namespace's CAP_MKNOD) and one on a filesystem mounted there
+ * would not open: the host's node is bound instead, as runc does for
+ * rootless containers; its cgroup rule still applies where there is one. */
+static void bind_device(json_object *spec, const char *host, const char *ctr)
+{
+        _cleanup_free_ char *src = realpath(host, NULL);
+        json_object *m = json_object_new_object();
+        json_object_object_add(m, "destination", json_object_new_string(ctr));
+        json_object_object_add(m, "type", json_object_new_string("bind"));
+        json_object_object_add(m, "source", json_object_new_string(src ? src : host));
+        json_object *opts = json_object_new_array();
+        json_object_array_add(opts, json_object_new_string("bind"));
+        json_object_array_add(opts, json_object_new_string("rprivate"));
+        json_object_array_add(opts, json_object_new_string("nosuid"));
+        json_object_array_add(opts, json_object_new_string("noexec"));
+        json_object_object_add(m, "options", opts);
+        json_object_array_add(child(spec, "mounts", json_type_array), m);
+}
+
 /* Devices: each node as the host has it now (type, numbers, mode, owner),
  * at its container path, with an allow rule of its permissions. */
-static int oci_devices(const struct vs_ctr_host_config *hc, json_object *linux_, vs_error **err)
+static int oci_devices(const struct vs_ctr *c, json_object *spec, json_object *linux_,
+                       vs_error **err)
 {
+        const struct vs_ctr_host_config *hc = &c->hc;
+        bool userns = vs_rootless() || *hc_str(c->host_config, "UsernsMode");
         size_t n_dev = hc->devices ? json_object_array_length(hc->devices) : 0;
         size_t n_rules = 0;
         while (hc->device_cgroup_rules && hc->device_cgroup_rules[n_rules])
@@ -362,6 +381,26 @@ static int oci_devices(const struct vs_ctr_host_config *hc, json_object *linux_,
                 if (!device_mode_ok(perm))
                         return vs_fail(err, "%s: bad mode '%s' (a subset of rwm)", flag, perm);
                 char type = S_ISBLK(st.st_mode) ? 'b' : 'c';
+                json_object_array_add(
+                    rules, oci_device_rule(type, major(st.st_rdev), minor(st.st_rdev), perm));
+                if (userns) {
+                        /* the runtime binds its default nodes itself there */
+                        static const char *const defaults[] = {
+                            "/dev/null",    "/dev/zero", "/dev/full", "/dev/random",
+                            "/dev/urandom", "/dev/tty",  NULL};
+                        struct stat same;
+                        bool dflt = false;
+                        for (size_t k = 0; defaults[k] && !dflt; k++)
+                                dflt = strcmp(ctr, defaults[k]) == 0;
+                        if (dflt && (stat(ctr, &same) < 0 || same.st_rdev != st.st_rdev))
+                                return vs_fail(err,
+                                               "%s: %s is a default device of the container, "
+                                               "bound from the host's in a user namespace",
+                                               flag, ctr);
+                        if (!dflt)
+                                bind_device(spec, host, ctr);
+                        continue;
+                }
                 char t[2] = {type, '\0'};
                 json_object *node = json_object_new_object();
                 json_object_object_add(node, "path", json_object_new_string(ctr));
@@ -372,8 +411,6 @@ static int oci_devices(const struct vs_ctr_host_config *hc, json_object *linux_,
                 json_object_object_add(node, "uid", json_object_new_int64(st.st_uid));
                 json_object_object_add(node, "gid", json_object_new_int64(st.st_gid));
                 json_object_array_add(nodes, node);
-                json_object_array_add(
-                    rules, oci_device_rule(type, major(st.st_rdev), minor(st.st_rdev), perm));
         }
         for (size_t i = 0; i < n_rules; i++) {
                 struct cgroup_rule r;
@@ -419,7 +456,7 @@ int vs_engine_oci_host_opts(const struct vs_ctr *c, json_object *spec, vs_error 
                         json_object_object_add(sc, k, json_object_get(v));
                 }
         }
-        if (oci_devices(hc, linux_, err) < 0)
+        if (oci_devices(c, spec, linux_, err) < 0)
                 return -1;
         if (hc->has_oom_score_adj)
                 json_object_object_add(child(spec, "process", json_type_object), "oomScoreAdj",

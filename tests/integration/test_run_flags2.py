@@ -11,6 +11,7 @@ loop device the test attaches to a file of its own."""
 
 import os
 import re
+import stat
 from pathlib import Path
 
 import pytest
@@ -234,12 +235,19 @@ def test_device_nodes_and_their_cgroup_rules(engine):
     engine.ok("rm", "-f", "dv")
 
 
-@pytest.mark.parametrize("perms", ["r", "rw"])
-def test_device_permissions_on_a_loop_device(engine, loop_device, perms):
+@pytest.mark.parametrize("perms,userns", [("r", False), ("rw", False), ("r", True)])
+def test_device_permissions_on_a_loop_device(engine, loop_device, tmp_path, perms, userns):
     st = os.stat(loop_device)
     mm = f"{os.major(st.st_rdev)}:{os.minor(st.st_rdev)}"
-    _bg(engine, "--name", "dp", "--device", f"{loop_device}:/dev/vblk:{perms}", "busybox",
-        "sleep", "1000")
+    maps, source = [], loop_device
+    if userns:
+        # the mapped root is no owner of the host's node (0600 root's): a
+        # node of the test's own, open to all, stands for it
+        maps, source = ["--uidmap", "0:100000:65536"], str(tmp_path / "vblk")
+        os.mknod(source, 0o666 | stat.S_IFBLK, st.st_rdev)
+        os.chmod(source, 0o666)
+    _bg(engine, "--name", "dp", *maps, "--device", f"{source}:/dev/vblk:{perms}",
+        "busybox", "sleep", "1000")
     rules = _devices_list(engine, "dp")
     assert f"b {mm} {perms}" in rules, rules
     read = engine("exec", "dp", "dd", "if=/dev/vblk", "of=/dev/null", "bs=4k", "count=1")
@@ -300,9 +308,21 @@ def test_device_cgroup_rule_bad(engine, rule):
              "invalid device cgroup format")
 
 
-def test_device_with_user_namespace_refused(engine):
-    _refused(engine, ["--uidmap", "0:100000:65536", "--device", "/dev/zero"], "--device",
-             "user namespace")
+def test_device_in_a_user_namespace_is_bound_from_the_host(engine):
+    # mknod is the initial namespace's: the host's node is bound instead
+    out = engine.ok("run", "--rm", "--uidmap", "0:100000:65536", "--device",
+                    "/dev/zero:/dev/myzero:r", "--device", "/dev/full", "--device",
+                    "/dev/null:/dev/sub/n", "busybox", "sh", "-c",
+                    "ls -l /dev/myzero /dev/full /dev/sub/n; head -c 3 /dev/myzero | od -An -tx1; "
+                    "grep -c ' /dev/myzero ' /proc/mounts")
+    lines = out.splitlines()
+    assert [re.sub(r"\s+", " ", ln).split(" ")[4:6] for ln in lines[:3]] == \
+        [["1,", "7"], ["1,", "5"], ["1,", "3"]], out
+    assert lines[3].split() == ["00"] * 3 and lines[4] == "1", out
+    # a default node of the container cannot be another device there
+    res = engine("run", "--rm", "--uidmap", "0:100000:65536", "--device",
+                 "/dev/zero:/dev/full", "busybox", "true")
+    assert res.returncode == 125 and "default device" in res.stderr, res.stderr
 
 
 @pytest.mark.parametrize("flag", [["--device", "/dev/zero"], ["--sysctl", "net.core.somaxconn=9"],
