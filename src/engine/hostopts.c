@@ -429,10 +429,11 @@ static void oci_shm_size(const struct vs_ctr_host_config *hc, json_object *spec)
         json_object *mounts = json_object_object_get(spec, "mounts");
         for (size_t i = 0; mounts && i < json_object_array_length(mounts); i++) {
                 json_object *m = json_object_array_get_idx(mounts, i);
+                /* the default's source is "shm"; a user's tmpfs there is "tmpfs" */
                 json_object *dst = json_object_object_get(m, "destination");
-                json_object *type = json_object_object_get(m, "type");
-                if (!dst || strcmp(json_object_get_string(dst), "/dev/shm") != 0 || !type ||
-                    strcmp(json_object_get_string(type), "tmpfs") != 0)
+                json_object *src = json_object_object_get(m, "source");
+                if (!dst || strcmp(json_object_get_string(dst), "/dev/shm") != 0 || !src ||
+                    strcmp(json_object_get_string(src), "shm") != 0)
                         continue;
                 json_object *opts = child(m, "options", json_type_array);
                 for (size_t j = json_object_array_length(opts); j-- > 0;)

@@ -77,6 +77,13 @@ def test_shm_size_default_and_given(engine):
     engine.ok("rm", "-f", cid)
 
 
+def test_user_mount_at_dev_shm_keeps_its_size(engine):
+    # a --tmpfs at /dev/shm replaces the default mount, as in Docker
+    out = engine.ok("run", "--rm", "--shm-size", "96m", "--tmpfs", "/dev/shm:size=1m", "busybox",
+                    "df", "-k", "/dev/shm")
+    assert int(out.splitlines()[-1].split()[1]) == 1024
+
+
 def test_shm_size_zero_is_the_default(engine):
     out = engine.ok("run", "--rm", "--shm-size", "0", "busybox", "df", "-k", "/dev/shm")
     assert int(out.splitlines()[-1].split()[1]) == 64 * 1024
