@@ -224,7 +224,7 @@ static int parse_devices(const struct vs_run_flags *f, json_object *hc, vs_error
                 json_object_put(rules);
         if (f->device_cgroup_rules && vs_rootless())
                 return vs_fail(err, "--device-cgroup-rule: the rootless engine has no devices "
-                                    "cgroup (a user namespace cannot make device nodes)");
+                                    "cgroup to add a rule to");
         for (size_t i = 0; f->devices && f->devices[i]; i++)
                 if (parse_device(f->devices[i], devs, err) < 0)
                         return -1;
