@@ -876,8 +876,8 @@ MATRIX += [
                     "/proc/sys/fs/mqueue/msg_max"]),
     ("run-sysctl-not-namespaced", ["run", "--rm", "--sysctl", "kernel.pid_max=5", "busybox",
                                    "true"]),
-    ("run-sysctl-host-network", ["run", "--rm", "--network", "host", "--sysctl",
-                                 "net.ipv4.ip_forward=1", "busybox", "true"]),
+    # (--network host with a net.* sysctl is not run against Docker: only
+    # runc's check would keep it from the host's namespace)
     ("run-group-add", ["run", "--rm", "--group-add", "daemon", "--group-add", "4321", "busybox",
                        "id"]),
     ("run-group-add-user", ["run", "--rm", "-u", "nobody", "--group-add", "tty", "busybox",
