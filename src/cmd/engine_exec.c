@@ -41,6 +41,11 @@ static int set_user(const struct vs_ctr *c, struct oci_process *p, const char *s
         struct vs_user u;
         if (vs_resolve_user(rootfd, spec, &u, err) < 0)
                 return vs_error_wrap(err, "--user");
+        /* Docker's exec -u keeps the container's --group-add groups. */
+        if (vs_user_add_groups(rootfd, c->hc.group_add, &u, err) < 0) {
+                vs_user_clear(&u);
+                return -1;
+        }
         p->user.uid = u.uid;
         p->user.gid = u.gid;
         free(p->user.additional_gids);

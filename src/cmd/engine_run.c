@@ -48,6 +48,10 @@ static void free_flags(struct vs_run_flags *f)
                            &f->log_opts,
                            &f->label_files,
                            &f->attach,
+                           &f->sysctls,
+                           &f->group_add,
+                           &f->devices,
+                           &f->device_cgroup_rules,
                            &f->cmd};
         for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
                 strv_free(*lists[i]);
@@ -72,6 +76,26 @@ static int set_pull(const struct vs_option *o, const char *v, vs_error **err)
         if (strcmp(v, "missing") && strcmp(v, "always") && strcmp(v, "never"))
                 return vs_fail(err, "invalid value '%s' for --pull: missing, always or never", v);
         pull_policy = v;
+        return 0;
+}
+
+/* IMAGE [COMMAND [ARG...]] from argv[i]; the terminal's size for -t.
+ * Returns 0 to go on, else exit status + 1. */
+static int run_operands(const char *cmd, int argc, char **argv, int i, struct vs_run_flags *f)
+{
+        f->network = f->networks ? f->networks[0] : NULL;
+        if (i >= argc)
+                return 1 + vs_usage_error(cmd, "missing IMAGE");
+        f->image = argv[i++];
+        if (i < argc)
+                f->cmd = strv_copy(argv + i);
+        if (f->tty && isatty(STDIN_FILENO)) {
+                struct winsize ws;
+                if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0) {
+                        f->console_rows = ws.ws_row;
+                        f->console_cols = ws.ws_col;
+                }
+        }
         return 0;
 }
 
@@ -205,26 +229,34 @@ static int parse_run(const char *cmd, const char *summary, int argc, char **argv
             {"vm-rootfs", 0, VS_OPT_STRING, &f->vm_rootfs, "TYPE",
              "with --isolation=vm: 9p (default: the container's directory shared) or block (an "
              "ext4 disk image, which `checkpoint` can save)"},
+            /* kernel and device settings (src/engine/hostopts.c) */
+            {"shm-size", 0, VS_OPT_STRING, &f->shm_size, "SIZE",
+             "size of /dev/shm (default 64m, daemon.json default-shm-size)"},
+            {"sysctl", 0, VS_OPT_LIST, &f->sysctls, "KEY=VALUE",
+             "a namespaced sysctl: kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.*, net.* "
+             "(not with --network host)"},
+            {"group-add", 0, VS_OPT_LIST, &f->group_add, "GROUP",
+             "another supplementary group (a name of the image's /etc/group, or a gid)"},
+            {"device", 0, VS_OPT_LIST, &f->devices, "HOST[:CTR][:rwm]",
+             "a host device node in the container, with its cgroup permissions"},
+            {"device-cgroup-rule", 0, VS_OPT_LIST, &f->device_cgroup_rules, "RULE",
+             "a devices cgroup allow rule: 'c|b|a MAJOR|*:MINOR|* rwm'"},
+            {"oom-score-adj", 0, VS_OPT_STRING, &f->oom_score_adj, "N",
+             "the container's oom_score_adj (-1000 to 1000; lowering it needs "
+             "CAP_SYS_RESOURCE)"},
+            {"oom-kill-disable", 0, VS_OPT_BOOL, &f->oom_kill_disable, NULL,
+             "disable the OOM killer for the container (cgroup v1 memory.oom_control)"},
+            {"cpu-period", 0, VS_OPT_STRING, &f->cpu_period, "US",
+             "CFS period in microseconds (1000 to 1000000; not with --cpus)"},
+            {"cpu-quota", 0, VS_OPT_STRING, &f->cpu_quota, "US",
+             "CFS quota in microseconds per period (-1: none; not with --cpus)"},
             VS_OPT_TABLE_END,
         };
         struct vs_cmdline cl = {cmd, "[OPTIONS] IMAGE [COMMAND [ARG...]]", summary, opts};
         int i = vs_parse_options(&cl, argc, argv);
         if (i < 0)
                 return 1 + cl.status;
-        f->network = f->networks ? f->networks[0] : NULL;
-        if (i >= argc)
-                return 1 + vs_usage_error(cmd, "missing IMAGE");
-        f->image = argv[i++];
-        if (i < argc)
-                f->cmd = strv_copy(argv + i);
-        if (f->tty && isatty(STDIN_FILENO)) {
-                struct winsize ws;
-                if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0) {
-                        f->console_rows = ws.ws_row;
-                        f->console_cols = ws.ws_col;
-                }
-        }
-        return 0;
+        return run_operands(cmd, argc, argv, i, f);
 }
 
 /* Docker's exit codes for a run that failed: 125 the engine (everything

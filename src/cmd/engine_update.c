@@ -24,6 +24,10 @@ int cmd_engine_update(int argc, char **argv)
             {"pids-limit", 0, VS_OPT_STRING, &u.f.pids_limit, "N", "process limit (-1: unlimited)"},
             {"blkio-weight", 0, VS_OPT_STRING, &u.f.blkio_weight, "N",
              "block IO weight (10 to 1000)"},
+            {"cpu-period", 0, VS_OPT_STRING, &u.f.cpu_period, "US",
+             "CFS period in microseconds (1000 to 1000000)"},
+            {"cpu-quota", 0, VS_OPT_STRING, &u.f.cpu_quota, "US",
+             "CFS quota in microseconds per period (-1: none)"},
             {"restart", 0, VS_OPT_STRING, &u.f.restart, "POLICY",
              "no, always, unless-stopped, on-failure[:N]"},
             VS_OPT_TABLE_END,
@@ -37,7 +41,7 @@ int cmd_engine_update(int argc, char **argv)
                 return cl.status;
         bool any = u.f.memory || u.f.memory_swap || u.memory_reservation || u.f.cpus ||
                    u.f.cpu_shares || u.f.cpuset_cpus || u.f.pids_limit || u.f.blkio_weight ||
-                   u.f.restart;
+                   u.f.restart || u.f.cpu_period || u.f.cpu_quota;
         if (first >= argc)
                 return vs_usage_error("update", "missing CONTAINER");
         vs_error *err = NULL;

@@ -569,7 +569,7 @@ static const struct key keys[VS_CK_COUNT] = {
     {"bip", VS_CK_BIP, true},
     {"dns", VS_CK_DNS, true},
     {"dns-search", VS_CK_DNS_SEARCH, true},
-    {"default-shm-size", VS_CK_SHM_SIZE, false},
+    {"default-shm-size", VS_CK_SHM_SIZE, true},
     {"userns-remap", VS_CK_USERNS_REMAP, false},
     {"default-cgroupns-mode", VS_CK_CGROUPNS_MODE, false},
     {"default-ipc-mode", VS_CK_IPC_MODE, false},

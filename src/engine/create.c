@@ -659,6 +659,8 @@ static const char *first_limit_flag(const struct vs_run_flags *f)
                 return "--memory";
         if (f->cpus || f->cpu_shares || f->cpuset_cpus)
                 return "--cpus";
+        if (f->cpu_period || f->cpu_quota)
+                return f->cpu_period ? "--cpu-period" : "--cpu-quota";
         if (f->pids_limit && strcmp(f->pids_limit, "0") != 0 && strcmp(f->pids_limit, "-1") != 0)
                 return "--pids-limit";
         if (f->blkio_weight || f->device_read_bps || f->device_write_bps || f->device_read_iops ||
@@ -718,6 +720,36 @@ static int parse_resources(const struct vs_run_flags *f, json_object *hc, vs_err
                         return vs_fail(err, "--cpu-shares: %s is below the minimum of 2",
                                        f->cpu_shares);
                 json_object_object_add(hc, "CpuShares", json_object_new_int64(v));
+        }
+        if (f->cpu_period || f->cpu_quota) {
+                /* Docker's rules (daemon_unix.go): CFS periods of 1ms to 1s,
+                 * quotas of at least 1ms (-1 or 0: none), not with --cpus. */
+                int64_t period = 0, quota = 0;
+                if (f->cpu_period &&
+                    parse_int("--cpu-period", f->cpu_period, 0, INT64_MAX, &period, err) < 0)
+                        return -1;
+                if (f->cpu_quota &&
+                    parse_int("--cpu-quota", f->cpu_quota, -1, INT64_MAX, &quota, err) < 0)
+                        return -1;
+                if (period != 0 && (period < 1000 || period > 1000000))
+                        return vs_fail(err,
+                                       "--cpu-period: %s is out of range: a CFS period is "
+                                       "1000 to 1000000 microseconds (1ms to 1s)",
+                                       f->cpu_period);
+                if (quota > 0 && quota < 1000)
+                        return vs_fail(err,
+                                       "--cpu-quota: %s is below the minimum of 1000 "
+                                       "microseconds (1ms)",
+                                       f->cpu_quota);
+                if (f->cpus && (period || quota))
+                        return vs_fail(err,
+                                       "conflicting options: --cpus and --%s cannot both "
+                                       "be set",
+                                       period ? "cpu-period" : "cpu-quota");
+                if (f->cpu_period)
+                        json_object_object_add(hc, "CpuPeriod", json_object_new_int64(period));
+                if (f->cpu_quota)
+                        json_object_object_add(hc, "CpuQuota", json_object_new_int64(quota));
         }
         if (f->cpuset_cpus) {
                 if (parse_cpuset(f->cpuset_cpus, err) < 0)
@@ -1046,7 +1078,7 @@ static int build_host_config(struct vs_engine *e, const struct vs_run_flags *f, 
                 return -1;
         if (parse_security_opts(f->security_opts, hc, err) < 0)
                 return -1;
-        if (parse_log_config(f, hc, err) < 0)
+        if (parse_log_config(f, hc, err) < 0 || vs_engine_parse_host_opts(f, hc, err) < 0)
                 return -1;
         return parse_resources(f, hc, err);
 }

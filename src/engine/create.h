@@ -63,6 +63,13 @@ struct vs_run_flags {
         const char *ipc, *pid, *uts; /* --ipc, --pid, --uts (src/engine/nsmode.c) */
         const char *cidfile;         /* --cidfile: HostConfig.ContainerIDFile */
         char **attach;               /* -a stdin|stdout|stderr: Config.AttachStd* */
+        /* Kernel and device flags (src/engine/hostopts.c): --shm-size,
+         * --sysctl K=V, --group-add, --device HOST[:CTR[:rwm]],
+         * --device-cgroup-rule, --oom-score-adj, --oom-kill-disable; and
+         * --cpu-period/--cpu-quota (microseconds, with the resources). */
+        const char *shm_size, *oom_score_adj, *cpu_period, *cpu_quota;
+        char **sysctls, **group_add, **devices, **device_cgroup_rules;
+        bool oom_kill_disable;
 };
 
 /* -a (and -i, -d): the streams a foreground run attaches, VS_ATTACH_* bits
@@ -152,6 +159,15 @@ int vs_userns_keep_id_files(const struct vs_ctr *c, int rootfd, uint32_t *uid, c
 /* An fd on a new user namespace with these mappings (for MOUNT_ATTR_IDMAP). */
 int vs_userns_fd(const struct vs_idmaps *m, vs_error **err);
 
+/* The kernel and device flags of f (src/engine/hostopts.c) into HostConfig
+ * keys of hc (ShmSize, Sysctls, GroupAdd, Devices, DeviceCgroupRules,
+ * OomScoreAdj, OomKillDisable), validated as Docker does; hc already holds
+ * NetworkMode, UsernsMode and Isolation. */
+int vs_engine_parse_host_opts(const struct vs_run_flags *f, json_object *hc, vs_error **err);
+/* Their OCI side: the /dev/shm size, linux.sysctl, linux.devices with their
+ * cgroup rules and process.oomScoreAdj, into spec. */
+int vs_engine_oci_host_opts(const struct vs_ctr *c, json_object *spec, vs_error **err);
+
 /* --init (src/engine/init.c): the path of the init binary under the data
  * root, written there on first use. Caller frees. */
 #define VS_ENGINE_INIT_PATH "/sbin/docker-init"
@@ -173,6 +189,9 @@ struct vs_user {
 };
 int vs_resolve_user(int rootfd, const char *spec, struct vs_user *out, vs_error **err);
 void vs_user_clear(struct vs_user *u);
+/* --group-add: each name (the root's /etc/group) or gid appended to u's
+ * supplementary groups, once. */
+int vs_user_add_groups(int rootfd, char *const *groups, struct vs_user *u, vs_error **err);
 
 /* A container made from another host's record (restore --import): a new
  * id and paths here, stopped; its image must be here. name: NULL keeps

@@ -290,6 +290,45 @@ int vs_resolve_user(int rootfd, const char *spec, struct vs_user *out, vs_error 
         return check_user_ids(out, err);
 }
 
+int vs_user_add_groups(int rootfd, char *const *groups, struct vs_user *u, vs_error **err)
+{
+        if (groups == NULL || groups[0] == NULL)
+                return 0;
+        _cleanup_free_ char *db = NULL;
+        if (read_db(rootfd, "/etc/group", &db, err) < 0)
+                return -1;
+        for (size_t i = 0; groups[i]; i++) {
+                /* Docker's order (libcontainer's GetAdditionalGroups): a group
+                 * of that name, else a number. */
+                uint32_t gid = 0;
+                bool found = false;
+                _cleanup_free_ char *copy = db ? xstrdup(db) : NULL;
+                char *save = NULL;
+                for (char *line = copy ? strtok_r(copy, "\n", &save) : NULL; line && !found;
+                     line = strtok_r(NULL, "\n", &save)) {
+                        char *f[4];
+                        if (split_fields(line, f, 4) >= 3 && strcmp(f[0], groups[i]) == 0 &&
+                            parse_u32(f[2], &gid))
+                                found = true;
+                }
+                if (!found && !parse_u32(groups[i], &gid))
+                        return vs_fail(err,
+                                       "--group-add: unable to find group %s: no matching entries "
+                                       "in the container's /etc/group",
+                                       groups[i]);
+                if (oci_id_check(gid, "--group-add gid", err) < 0)
+                        return -1;
+                bool have = false;
+                for (size_t j = 0; j < u->n_gids && !have; j++)
+                        have = u->gids[j] == gid;
+                if (have)
+                        continue;
+                u->gids = xrealloc(u->gids, (u->n_gids + 1) * sizeof(uint32_t));
+                u->gids[u->n_gids++] = gid;
+        }
+        return 0;
+}
+
 /* ---- /etc files ---- */
 
 /* Written at every start, so atomically but without fsync: after a crash
@@ -608,7 +647,7 @@ static int build_resources(const struct vs_ctr_host_config *hc, json_object *lin
         }
         int64_t memory = hc->memory;
         int64_t reservation = hc->memory_reservation;
-        if (memory > 0 || hc->has_memory_swap || reservation > 0) {
+        if (memory > 0 || hc->has_memory_swap || reservation > 0 || hc->oom_kill_disable) {
                 json_object *mem = json_object_new_object();
                 if (reservation > 0)
                         json_object_object_add(mem, "reservation",
@@ -623,16 +662,26 @@ static int build_resources(const struct vs_ctr_host_config *hc, json_object *lin
                         json_object_object_add(
                             mem, "swap",
                             json_object_new_int64(memory > INT64_MAX / 2 ? -1 : 2 * memory));
+                if (hc->oom_kill_disable) /* --oom-kill-disable: memory.oom_control on v1 */
+                        json_object_object_add(mem, "disableOOMKiller", json_object_new_boolean(1));
                 json_object_object_add(res, "memory", mem);
         }
         int64_t nano = hc->nano_cpus, shares = hc->cpu_shares;
         const char *cpuset = hc->cpuset_cpus;
-        if (nano > 0 || shares > 0 || cpuset) {
+        if (nano > 0 || shares > 0 || cpuset || hc->cpu_period > 0 || hc->cpu_quota != 0) {
                 json_object *cpu = json_object_new_object();
                 if (nano > 0) {
                         json_object_object_add(cpu, "period", json_object_new_int64(100000));
                         json_object_object_add(cpu, "quota",
                                                json_object_new_int64(nano * 100000 / 1000000000));
+                } else {
+                        /* --cpu-period/--cpu-quota (create.c refuses them with --cpus) */
+                        if (hc->cpu_period > 0)
+                                json_object_object_add(cpu, "period",
+                                                       json_object_new_int64(hc->cpu_period));
+                        if (hc->cpu_quota != 0)
+                                json_object_object_add(cpu, "quota",
+                                                       json_object_new_int64(hc->cpu_quota));
                 }
                 if (shares > 0)
                         json_object_object_add(cpu, "shares", json_object_new_int64(shares));
@@ -840,6 +889,10 @@ int vs_engine_oci_config(struct vs_engine *e, const struct vs_ctr *c, int rootfd
                 free(u.home);
                 u.home = xstrdup(keep_home);
         }
+        if (vs_user_add_groups(rootfd, hc->group_add, &u, err) < 0) {
+                vs_user_clear(&u);
+                return -1;
+        }
         json_object *user = json_object_new_object();
         json_object_object_add(user, "uid", json_object_new_int64(u.uid));
         json_object_object_add(user, "gid", json_object_new_int64(u.gid));
@@ -930,7 +983,8 @@ int vs_engine_oci_config(struct vs_engine *e, const struct vs_ctr *c, int rootfd
                 json_object_object_add(linux_, "maskedPaths", jstrv((char **) masked_paths));
                 json_object_object_add(linux_, "readonlyPaths", jstrv((char **) readonly_paths));
         }
-        if (build_resources(hc, linux_, privileged, err) < 0)
+        if (build_resources(hc, linux_, privileged, err) < 0 ||
+            vs_engine_oci_host_opts(c, spec, err) < 0)
                 return -1;
         json_object *seccomp = hc->seccomp_profile;
         if (privileged || (seccomp && json_object_is_type(seccomp, json_type_string))) {

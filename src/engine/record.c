@@ -413,6 +413,15 @@ static const struct field fields[] = {
     HF("IpcMode", F_STR, ipc_mode),
     HF("PidMode", F_STR, pid_mode),
     HF("UTSMode", F_STR, uts_mode),
+    HF("ShmSize", F_INT, shm_size),
+    HF("CpuPeriod", F_INT, cpu_period),
+    HF("CpuQuota", F_INT, cpu_quota),
+    HF("OomKillDisable", F_BOOL, oom_kill_disable),
+    HOPT("OomScoreAdj", oom_score_adj),
+    HF("GroupAdd", F_STRV, group_add),
+    HF("DeviceCgroupRules", F_STRV, device_cgroup_rules),
+    HF("Sysctls", F_JSON, sysctls),
+    HARR("Devices", devices),
 };
 
 static size_t depth_of(const struct field *f)
@@ -530,6 +539,33 @@ static int check_port_bindings(json_object *pb, const char *ctx, vs_error **err)
         return 0;
 }
 
+/* HostConfig.Sysctls: an object of strings; HostConfig.Devices: objects
+ * whose three members are strings (hostopts.c reads them). */
+static int check_host_opts(const struct vs_ctr_host_config *hc, const char *ctx, vs_error **err)
+{
+        if (hc->sysctls && !json_object_is_type(hc->sysctls, json_type_object))
+                return vs_fail(err, "%s.Sysctls: expected an object", ctx);
+        if (hc->sysctls) {
+                json_object_object_foreach(hc->sysctls, k, v)
+                {
+                        if (!json_object_is_type(v, json_type_string))
+                                return vs_fail(err, "%s.Sysctls[%s]: expected a string", ctx, k);
+                }
+        }
+        static const char *const keys[] = {"PathOnHost", "PathInContainer", "CgroupPermissions"};
+        for (size_t i = 0; hc->devices && i < json_object_array_length(hc->devices); i++) {
+                json_object *d = json_object_array_get_idx(hc->devices, i);
+                if (!json_object_is_type(d, json_type_object))
+                        return vs_fail(err, "%s.Devices[%zu]: expected an object", ctx, i);
+                for (size_t k = 0; k < 3; k++)
+                        if (!json_object_is_type(json_object_object_get(d, keys[k]),
+                                                 json_type_string))
+                                return vs_fail(err, "%s.Devices[%zu].%s: expected a string", ctx, i,
+                                               keys[k]);
+        }
+        return 0;
+}
+
 int vs_ctr_read_fields(struct vs_ctr *c, const char *ctx, vs_error **err)
 {
         clear_fields(c);
@@ -539,6 +575,8 @@ int vs_ctr_read_fields(struct vs_ctr *c, const char *ctx, vs_error **err)
         read_console_size(c);
         char where[256];
         snprintf(where, sizeof(where), "%s: HostConfig", ctx);
+        if (check_host_opts(&c->hc, where, err) < 0)
+                return -1;
         return check_port_bindings(c->hc.port_bindings, where, err);
 }
 

@@ -72,6 +72,16 @@ struct vs_ctr_host_config {
         char **cni_plugin_dirs;
         char *ipv6_address, *mac_address, *cni_network;
         char *ipc_mode, *pid_mode, *uts_mode; /* "host", "container:<id>", ... (nsmode.c) */
+        /* Kernel and device settings (src/engine/hostopts.c): ShmSize (0:
+         * a record from before it, 64m), CpuPeriod/CpuQuota (0: unset),
+         * OomScoreAdj (absent: the engine's default), GroupAdd,
+         * DeviceCgroupRules; Sysctls ({"K": "V"}) and Devices
+         * ([{PathOnHost, PathInContainer, CgroupPermissions}]) checked at load. */
+        int64_t shm_size, cpu_period, cpu_quota;
+        bool oom_kill_disable, has_oom_score_adj;
+        int64_t oom_score_adj;
+        char **group_add, **device_cgroup_rules;
+        json_object *sysctls, *devices;
 };
 
 struct vs_ctr {

@@ -13,8 +13,8 @@
 #include <string.h>
 
 static const char *const resource_keys[] = {
-    "Memory",    "MemorySwap",  "NanoCpus",          "CpuShares", "CpusetCpus",
-    "PidsLimit", "BlkioWeight", "MemoryReservation", NULL,
+    "Memory",      "MemorySwap",        "NanoCpus",  "CpuShares", "CpusetCpus", "PidsLimit",
+    "BlkioWeight", "MemoryReservation", "CpuPeriod", "CpuQuota",  NULL,
 };
 
 /* Which HostConfig keys the given flags set. */
@@ -28,7 +28,9 @@ static bool given(const struct vs_update *u, const char *key)
                (strcmp(key, "CpusetCpus") == 0 && f->cpuset_cpus) ||
                (strcmp(key, "PidsLimit") == 0 && f->pids_limit) ||
                (strcmp(key, "BlkioWeight") == 0 && f->blkio_weight) ||
-               (strcmp(key, "MemoryReservation") == 0 && u->memory_reservation);
+               (strcmp(key, "MemoryReservation") == 0 && u->memory_reservation) ||
+               (strcmp(key, "CpuPeriod") == 0 && f->cpu_period) ||
+               (strcmp(key, "CpuQuota") == 0 && f->cpu_quota);
 }
 
 /* The new values, validated as run validates them. */
@@ -103,6 +105,11 @@ int vs_engine_update(struct vs_engine *e, struct vs_ctr *c, const struct vs_upda
         /* the typed record is the writer: read the changed HostConfig back */
         if (vs_ctr_read_fields(cur, "update", err) < 0)
                 return -1;
+        if (cur->hc.nano_cpus > 0 && (cur->hc.cpu_period > 0 || cur->hc.cpu_quota != 0))
+                return vs_fail(err,
+                               "container %s: conflicting options: --cpus and "
+                               "--cpu-period/--cpu-quota cannot both be set",
+                               cur->name);
         if (cur->state.running && !vs_ctr_is_vm(cur)) {
                 _cleanup_json_ json_object *res = NULL;
                 if (vs_engine_resources(&cur->hc, &res, err) < 0)

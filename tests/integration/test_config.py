@@ -114,6 +114,18 @@ def test_pids_limit_precedence_every_layer(engine, files, tmp_path):
     assert pids_max_in(engine) == "max"
 
 
+def test_default_shm_size(engine, files):
+    write(files.user, {"default-shm-size": "32m"})
+
+    def shm_kib(*flags):
+        p = run_env(engine, "run", "--rm", *flags, "busybox", "df", "-k", "/dev/shm")
+        assert p.returncode == 0, p.stderr
+        return int(p.stdout.splitlines()[-1].split()[1])
+    assert shm_kib() == 32 * 1024
+    assert shm_kib("--shm-size", "0") == 32 * 1024  # Docker: 0 is the default
+    assert shm_kib("--shm-size", "16m") == 16 * 1024  # the flag wins
+
+
 def test_info_names_files_and_origins(engine, files):
     write(files.system, {"dns": ["192.0.2.1"], "bip": "192.0.2.1/24",
                          "default-shm-size": "64m", "default-pids-limit": 64})
@@ -123,7 +135,8 @@ def test_info_names_files_and_origins(engine, files):
     assert i["Origins"]["default-pids-limit"] == str(files.user)
     assert i["Origins"]["dns"] == str(files.system)
     assert i["Origins"]["log-opts"] == "default"
-    assert "default-shm-size" in i["NotYetActedOn"]
+    assert "userns-remap" in i["NotYetActedOn"]
+    assert "default-shm-size" not in i["NotYetActedOn"]  # /dev/shm's size (docs/engine.md)
     assert "default-pids-limit" not in i["NotYetActedOn"]
     assert "bip" not in i["NotYetActedOn"]  # the default network's (docs/networking.md)
     assert "dns" not in i["NotYetActedOn"]  # networks use it (docs/networking.md)

@@ -703,6 +703,12 @@ MATRIX = [
     ("rmi-committed", ["rmi", "compat-img:1"]),
     ("update-memory", ["update", "--memory", "64m", "--memory-swap", "128m", "mx2"]),
     ("inspect-updated", ["inspect", "-f", "{{.HostConfig.Memory}}", "mx2"]),
+    ("update-cpu-period-quota", ["update", "--cpu-period", "50000", "--cpu-quota", "25000",
+                                "mx2"]),
+    ("inspect-updated-cpu", ["inspect", "-f", "{{.HostConfig.CpuPeriod}} {{.HostConfig.CpuQuota}}",
+                             "mx2"]),
+    ("exec-cpu-updated", ["exec", "mx2", "cat", "/sys/fs/cgroup/cpu/cpu.cfs_period_us",
+                          "/sys/fs/cgroup/cpu/cpu.cfs_quota_us"]),
     ("update-missing", ["update", "--memory", "64m", "nosuch-ctr"]),
     ("top", ["top", "mx2"], lambda out: out.decode().splitlines()[0].split()[:2]
      if out.strip() else ""),
@@ -906,6 +912,92 @@ MATRIX = [
                                     "until=1h"]),
 ]
 
+def _free_char_majors():
+    """Character majors of the local range (240-254) no driver registered:
+    a node of one opens nothing (ENXIO) once the devices cgroup lets it."""
+    used, in_char = set(), False
+    for line in Path("/proc/devices").read_text().splitlines():
+        if line.startswith(("Character", "Block")):
+            in_char = line.startswith("Character")
+        elif in_char and line.strip():
+            used.add(int(line.split()[0]))
+    return [m for m in range(240, 255) if m not in used]
+
+
+_FREE_MAJORS = _free_char_majors()
+# Kernel and device flags (test_run_flags2.py has their focused tests).
+MATRIX += [
+    ("run-shm-size", ["run", "--rm", "--shm-size", "96m", "busybox", "sh", "-c",
+                      "df -k /dev/shm | tail -1 | awk '{print $2}'"]),
+    ("run-shm-size-default", ["run", "--rm", "busybox", "sh", "-c",
+                              "df -k /dev/shm | tail -1 | awk '{print $2}'"]),
+    ("run-shm-size-bad", ["run", "--rm", "--shm-size", "12x", "busybox", "true"]),
+    ("run-sysctl", ["run", "--rm", "--sysctl", "net.ipv4.ip_forward=1", "--sysctl",
+                    "kernel.shmmax=123456", "--sysctl", "fs.mqueue.msg_max=21", "busybox", "cat",
+                    "/proc/sys/net/ipv4/ip_forward", "/proc/sys/kernel/shmmax",
+                    "/proc/sys/fs/mqueue/msg_max"]),
+    ("run-sysctl-not-namespaced", ["run", "--rm", "--sysctl", "kernel.pid_max=5", "busybox",
+                                   "true"]),
+    # (--network host with a net.* sysctl is not run against Docker: only
+    # runc's check would keep it from the host's namespace)
+    ("run-group-add", ["run", "--rm", "--group-add", "daemon", "--group-add", "4321", "busybox",
+                       "id"]),
+    ("run-group-add-user", ["run", "--rm", "-u", "nobody", "--group-add", "tty", "busybox",
+                            "id"]),
+    ("run-group-add-unknown", ["run", "--rm", "--group-add", "nosuchgroup", "busybox", "id"]),
+    ("run-device", ["run", "--rm", "--device", "/dev/zero:/dev/myzero:r", "--device",
+                    "/dev/full", "busybox", "sh", "-c",
+                    "ls -l /dev/myzero /dev/full | awk '{print $1, $5, $6, $NF}'; "
+                    "head -c 2 /dev/myzero | od -An -tx1"]),
+    ("run-device-missing", ["run", "--rm", "--device", "/dev/nosuchdevice", "busybox", "true"]),
+    ("run-device-bad-mode", ["run", "--rm", "--device", "/dev/null:/x:rwx", "busybox", "true"]),
+    ("run-device-relative", ["run", "--rm", "--device", "/dev/null:x", "busybox", "true"]),
+    ("run-device-cgroup-rule-bad", ["run", "--rm", "--device-cgroup-rule", "c 1:3", "busybox",
+                                    "true"]),
+    ("run-oom-score-adj", ["run", "--rm", "--oom-score-adj", "800", "busybox", "cat",
+                           "/proc/self/oom_score_adj"]),
+    ("run-oom-score-adj-bad", ["run", "--rm", "--oom-score-adj", "1001", "busybox", "true"]),
+    ("run-oom-kill-disable", ["run", "--rm", "-m", "32m", "--oom-kill-disable", "busybox",
+                              "grep", "oom_kill_disable",
+                              "/sys/fs/cgroup/memory/memory.oom_control"]),
+    ("run-cpu-period-quota", ["run", "--rm", "--cpu-period", "50000", "--cpu-quota", "25000",
+                              "busybox", "cat", "/sys/fs/cgroup/cpu/cpu.cfs_period_us",
+                              "/sys/fs/cgroup/cpu/cpu.cfs_quota_us"]),
+    ("run-cpu-period-bad", ["run", "--rm", "--cpu-period", "999", "busybox", "true"]),
+    ("run-cpu-quota-bad", ["run", "--rm", "--cpu-quota", "999", "busybox", "true"]),
+    ("run-cpus-and-cpu-period", ["run", "--rm", "--cpus", "1", "--cpu-period", "10000",
+                                 "busybox", "true"]),
+    ("run-blkio-not-block", ["run", "--rm", "--device-read-bps", "/dev/null:1mb", "busybox",
+                             "true"]),
+    ("create-flags2", ["create", "--name", "mx18", "--shm-size", "96m", "--sysctl",
+                       "net.core.somaxconn=100", "--group-add", "5", "--device",
+                       "/dev/zero:/dev/z:r", "--device-cgroup-rule", "c 1:3 rwm",
+                       "--oom-score-adj", "300", "--oom-kill-disable", "--cpu-period", "10000",
+                       "--cpu-quota", "5000", "busybox", "true"]),
+    ("inspect-flags2", ["inspect", "-f", "{{.HostConfig.ShmSize}} {{json .HostConfig.Sysctls}} "
+                        "{{json .HostConfig.GroupAdd}} {{range .HostConfig.Devices}}"
+                        "{{.PathOnHost}}:{{.PathInContainer}}:{{.CgroupPermissions}} {{end}}"
+                        "{{json .HostConfig.DeviceCgroupRules}} {{.HostConfig.OomScoreAdj}} "
+                        "{{.HostConfig.OomKillDisable}} {{.HostConfig.CpuPeriod}} "
+                        "{{.HostConfig.CpuQuota}}", "mx18"]),
+    ("rm-mx18", ["rm", "mx18"]),
+    ("run-flags2-defaults", ["create", "--name", "mx19", "busybox", "true"]),
+    ("inspect-flags2-defaults", ["inspect", "-f", "{{.HostConfig.ShmSize}} "
+                                 "{{json .HostConfig.GroupAdd}} {{range .HostConfig.Devices}}"
+                        "{{.PathOnHost}}:{{.PathInContainer}}:{{.CgroupPermissions}} {{end}}"
+                                 "{{json .HostConfig.DeviceCgroupRules}} "
+                                 "{{.HostConfig.OomScoreAdj}} {{.HostConfig.OomKillDisable}} "
+                                 "{{.HostConfig.CpuPeriod}} {{.HostConfig.CpuQuota}}", "mx19"]),
+    ("rm-mx19", ["rm", "mx19"]),
+]
+if len(_FREE_MAJORS) >= 2:
+    MATRIX.append(
+        ("run-device-cgroup-rule", ["run", "--rm", "--device-cgroup-rule",
+                                    f"c {_FREE_MAJORS[0]}:* r", "busybox", "sh", "-c",
+                                    f"mknod /dev/ok c {_FREE_MAJORS[0]} 0; "
+                                    f"mknod /dev/no c {_FREE_MAJORS[1]} 0; "
+                                    "cat /dev/ok 2>&1; cat /dev/no 2>&1; true"]))
+
 _MASKS = [
     (re.compile(rb"\b[0-9a-f]{64}\b"), b"<ID>"),
     (re.compile(rb"\bsha256:<ID>"), b"<ID>"),
@@ -957,7 +1049,7 @@ def _documented_differences():
 
 def _cleanup(argv0, env):
     for name in ("mx1", "mx2", "mx3", "mx4", "mx5", "mx6", "mx7", "mx8", "mx9", "mx10", "mx11",
-                 "mx12", "mx13", "mx14", "mx15", "mx16", "mx17"):
+                 "mx12", "mx13", "mx14", "mx15", "mx16", "mx17", "mx18", "mx19"):
         subprocess.run([*argv0, "rm", "-f", "-v", name], env=env, capture_output=True)
     subprocess.run([*argv0, "rmi", "compat-img:1"], env=env, capture_output=True)
     subprocess.run([*argv0, "rmi", "compat-ev:1"], env=env, capture_output=True)

@@ -107,6 +107,18 @@ static void test_damaged_records_are_refused(void **state)
             "\",\"Name\":\"n\",\"Path\":\"sh\",\"HostConfig\":{\"PortBindings\":{\"80/tcp\":{}}}}",
             "{\"Id\":\"" ID
             "\",\"Name\":\"n\",\"Path\":\"sh\",\"HostConfig\":{\"PortBindings\":{\"80/tcp\":[1]}}}",
+            /* the kernel and device settings not as hostopts.c reads them */
+            "{\"Id\":\"" ID "\",\"Name\":\"n\",\"Path\":\"sh\",\"HostConfig\":{\"Sysctls\":[]}}",
+            "{\"Id\":\"" ID
+            "\",\"Name\":\"n\",\"Path\":\"sh\",\"HostConfig\":{\"Sysctls\":{\"net.a\":1}}}",
+            "{\"Id\":\"" ID "\",\"Name\":\"n\",\"Path\":\"sh\",\"HostConfig\":{\"Devices\":{}}}",
+            "{\"Id\":\"" ID "\",\"Name\":\"n\",\"Path\":\"sh\",\"HostConfig\":{\"Devices\":[1]}}",
+            "{\"Id\":\"" ID "\",\"Name\":\"n\",\"Path\":\"sh\",\"HostConfig\":{\"Devices\":"
+            "[{\"PathOnHost\":\"/dev/null\",\"PathInContainer\":null,"
+            "\"CgroupPermissions\":\"rwm\"}]}}",
+            "{\"Id\":\"" ID "\",\"Name\":\"n\",\"Path\":\"sh\",\"HostConfig\":{\"GroupAdd\":[5]}}",
+            "{\"Id\":\"" ID
+            "\",\"Name\":\"n\",\"Path\":\"sh\",\"HostConfig\":{\"DeviceCgroupRules\":\"c\"}}",
             /* no Path: crashed at start (strdup(NULL) into argv) */
             "{\"Id\":\"" ID "\",\"Args\":[]}",
             /* no Name: a NULL name reached the network lease (fuzz_ctr_record) */
