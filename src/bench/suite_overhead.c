@@ -202,7 +202,9 @@ static char **fio_argv(struct vs_bench *b, const char *dir)
 static void fio_cells(struct vs_bench *b, const char *setup_err)
 {
         static const char *const places[] = {"overlay", "volume", "vm-disk"};
-        _cleanup_free_ char *native_out = NULL;
+        /* The host's disk is the same for every place: native runs on the
+         * first and its samples (each one) stand beside the others. */
+        _cleanup_strv_ char **native_outs = xcalloc(1, sizeof(char *));
         bool native_done = false;
         for (size_t p = 0; p < 3; p++) {
                 enum vs_bench_backend backends[] = {VS_BENCH_NATIVE,
@@ -223,7 +225,9 @@ static void fio_cells(struct vs_bench *b, const char *setup_err)
                         for (int k = 0; k < b->opts.repeat; k++) {
                                 bool ok = false;
                                 if (be == VS_BENCH_NATIVE && native_done) {
-                                        record_fio(b, native_out, places[p], "native", &ok);
+                                        if (native_outs[k])
+                                                record_fio(b, native_outs[k], places[p], "native",
+                                                           &ok);
                                         continue;
                                 }
                                 _cleanup_free_ char *hostdir = xasprintf("%s/fio", b->opts.workdir);
@@ -252,9 +256,9 @@ static void fio_cells(struct vs_bench *b, const char *setup_err)
                                         vs_bench_skip(b, &key, "fio printed no results");
                                         break;
                                 }
-                                if (be == VS_BENCH_NATIVE && k == b->opts.repeat - 1) {
-                                        native_done = true;
-                                        native_out = steal_ptr(out);
+                                if (be == VS_BENCH_NATIVE) {
+                                        strv_push(&native_outs, out);
+                                        native_done = k == b->opts.repeat - 1;
                                 }
                         }
                 }
