@@ -383,7 +383,10 @@ static void iperf_cells(struct vs_bench *b, const char *setup_err)
                                             "%",   VS_BENCH_LOWER_BETTER};
                 if (!vs_bench_wants(b, be))
                         continue;
-                if (!tool_here(b, &tcp, be, "iperf3") | !tool_here(b, &jit, be, "iperf3"))
+                /* Both cells record the skip. */
+                bool tcp_ok = tool_here(b, &tcp, be, "iperf3");
+                bool jit_ok = tool_here(b, &jit, be, "iperf3");
+                if (!tcp_ok || !jit_ok)
                         continue;
                 if (!vs_bench_cell_can_run(b, &tcp, be, setup_err) ||
                     (be == VS_BENCH_VM && !vs_bench_workload_image()))
