@@ -434,7 +434,35 @@ static void mkdir_p(char *path);
  * reach the host on msync, munmap, or the agent's sync() before EXIT. */
 #define P9_OPTS "trans=virtio,version=9p2000.L,msize=262144,access=client,cache=mmap"
 
-/* The container's volumes: 9p shares mounted at their destinations. */
+/* A file bind (mode "ro-file"/"rw-file"): the host shares a directory
+ * that holds only the file, as "f" (QEMU's jail binds it there); the share
+ * is mounted under /vessel-files, outside the container's root, and its
+ * "f" bound over a file made at the destination. */
+static void bind_shared_file(const char *tag, unsigned long flags, char *path, const char *dst)
+{
+        char share[256], src[300];
+        snprintf(share, sizeof(share), "/vessel-files/%s", tag);
+        snprintf(src, sizeof(src), "%s/f", share);
+        mkdir_p(share);
+        if (mount(tag, share, "9p", flags, P9_OPTS) < 0)
+                fail("cannot mount the file share %s for %s: %s", tag, dst, strerror(errno));
+        char *slash = strrchr(path, '/');
+        *slash = '\0';
+        mkdir_p(path);
+        *slash = '/';
+        int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (fd >= 0)
+                close(fd);
+        if (mount(src, path, NULL, MS_BIND, NULL) < 0)
+                fail("cannot bind the file %s: %s", dst, strerror(errno));
+        if (flags & MS_RDONLY &&
+            mount(NULL, path, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
+                fail("cannot make %s read-only: %s", dst, strerror(errno));
+}
+
+/* The container's volumes: 9p shares mounted at their destinations,
+ * "<tag>:<ro|rw>[-file]:<destination>", in the container's order (a bind
+ * inside another lands on it). */
 static void mount_volumes(struct config *c)
 {
         for (size_t i = 0; i < c->nmounts; i++) {
@@ -448,8 +476,12 @@ static void mount_volumes(struct config *c)
                 char path[4096];
                 if (snprintf(path, sizeof(path), NEWROOT "%s", dst) >= (int) sizeof(path))
                         fail("volume destination too long");
+                unsigned long flags = strncmp(mode, "ro", 2) == 0 ? MS_RDONLY : 0;
+                if (strcmp(mode + 2, "-file") == 0) {
+                        bind_shared_file(tag, flags, path, dst);
+                        continue;
+                }
                 mkdir_p(path);
-                unsigned long flags = strcmp(mode, "ro") == 0 ? MS_RDONLY : 0;
                 if (mount(tag, path, "9p", flags, P9_OPTS) < 0)
                         fail("cannot mount the volume %s on %s: %s", tag, dst, strerror(errno));
         }

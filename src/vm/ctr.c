@@ -49,7 +49,10 @@ int vs_vm_host_check(struct vs_engine *e, vs_error **err)
 
 /* The container's -v binds and named volumes become 9p shares "vol<N>",
  * each announced to the agent as "mount=<tag>:<ro|rw>:<destination>". 9p
- * shares directories: a file bind is refused. */
+ * shares directories: a regular file is shared as the one entry of a
+ * directory of its own (QEMU's jail makes it, vs_vm_payload_share) and
+ * bound by the agent; other kinds of files (sockets, devices, FIFOs) are
+ * refused. */
 static int build_shares(const struct vs_ctr *c, struct vs_vm_payload *p, char ***shares,
                         vs_error **err)
 {
@@ -63,17 +66,15 @@ static int build_shares(const struct vs_ctr *c, struct vs_vm_payload *p, char **
                 if (type == NULL || src == NULL || dst == NULL ||
                     (strcmp(type, "bind") != 0 && strcmp(type, "volume") != 0))
                         continue;
-                if (!vs_is_dir(src))
+                struct stat st;
+                if (stat(src, &st) < 0)
+                        return vs_fail_errno(err, "-v %s:%s", src, dst);
+                if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
                         return vs_fail(err,
-                                       "-v %s:%s: only directories can be shared with a VM "
-                                       "(virtio-9p)",
+                                       "-v %s:%s: only directories and regular files can be "
+                                       "shared with a VM (virtio-9p)",
                                        src, dst);
-                _cleanup_free_ char *tag = xasprintf("%svol%zu", rw ? "" : "ro:", i);
-                _cleanup_free_ char *entry =
-                    xasprintf("%s:%s:%s", rw ? tag : tag + 3, rw ? "rw" : "ro", dst);
-                strv_push(shares, tag);
-                strv_push(shares, src);
-                vs_vm_payload_add(p, "mount", entry);
+                vs_vm_payload_share(p, shares, i, src, dst, !rw, S_ISREG(st.st_mode));
         }
         return 0;
 }

@@ -208,6 +208,15 @@ void vs_vm_jail_enter(const struct vs_vm_spec *s, const char *dir, int idmap_fd,
                 bool ro = strncmp(tag, "ro:", 3) == 0;
                 char dst[256];
                 snprintf(dst, sizeof(dst), "/vm/%s", ro ? tag + 3 : tag);
+                /* A file is shared as the one entry "f" of a directory
+                 * of its own (9p shares directories; the agent binds it). */
+                struct stat st;
+                if (stat(s->shares[i + 1], &st) < 0)
+                        die("%s", s->shares[i + 1]);
+                if (!S_ISDIR(st.st_mode)) {
+                        sub(p, sizeof(p), dir, dst);
+                        strcat(dst, "/f");
+                }
                 bind_as(dir, s->shares[i + 1], dst, safe | MS_NOEXEC | (ro ? MS_RDONLY : 0), idm);
         }
         sub(p, sizeof(p), dir, "/proc");

@@ -5,6 +5,7 @@
 #include "runtime/seccomp.h"
 #include "util/cleanup.h"
 #include "util/log.h"
+#include "util/strv.h"
 #include "util/xalloc.h"
 
 #include <stdint.h>
@@ -24,6 +25,17 @@ void vs_vm_payload_add(struct vs_vm_payload *p, const char *key, const char *val
         p->buf[p->len + kl] = '=';
         memcpy(p->buf + p->len + kl + 1, value, vl + 1);
         p->len += kl + vl + 2;
+}
+
+void vs_vm_payload_share(struct vs_vm_payload *p, char ***shares, size_t index, const char *src,
+                         const char *dst, bool ro, bool file)
+{
+        _cleanup_free_ char *tag = xasprintf("%svol%zu", ro ? "ro:" : "", index);
+        _cleanup_free_ char *entry = xasprintf("%s:%s%s:%s", ro ? tag + 3 : tag, ro ? "ro" : "rw",
+                                               file ? "-file" : "", dst);
+        strv_push(shares, tag);
+        strv_push(shares, src);
+        vs_vm_payload_add(p, "mount", entry);
 }
 
 static void add_num(struct vs_vm_payload *p, const char *key, int64_t v)

@@ -36,6 +36,13 @@ int vs_vm_payload_security(const char *cache_dir, const struct oci_config *cfg,
  * ("ns=pid") when the config asks for a new one. */
 void vs_vm_payload_isolation(const struct oci_config *cfg, struct vs_vm_payload *p);
 
+/* A bind or volume as a 9p share: tag "vol<index>" ("ro:vol<index>" when
+ * read-only) and src pushed onto *shares (QEMU's jail binds src at
+ * /vm/vol<index>, a regular file at /vm/vol<index>/f), and the agent's
+ * "mount=<tag>:<ro|rw>[-file]:<dst>" added to p. */
+void vs_vm_payload_share(struct vs_vm_payload *p, char ***shares, size_t index, const char *src,
+                         const char *dst, bool ro, bool file);
+
 int vs_vm_payload_exec(const char *cache_dir, const struct oci_config *cfg,
                        const struct oci_process *proc, bool open_stdin, char **buf, size_t *len,
                        vs_error **err);

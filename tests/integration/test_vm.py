@@ -620,11 +620,44 @@ def test_vm_on_a_vessel_network(vm_kernel, net):
     net.ok("rm", "-f", "vmweb", timeout=TIMEOUT)
 
 
-def test_file_bind_refused(vm, tmp_path):
+def test_file_binds(vm, tmp_path):
+    """A bind of a regular file: shared as the one entry of a directory of
+    its own, bound by the agent at the destination (made when the image
+    has none, under a directory volume too); rw writes reach the host's
+    file, ro refuses them; nothing beside the file is visible."""
+    (tmp_path / "secret").write_text("not-shared\n")
     f = tmp_path / "file"
-    f.write_text("x")
-    res = run_vm(vm, "-v", f"{f}:/f", "busybox", "true")
-    _one_error_line(res, "only directories", str(f))
+    f.write_text("from-host\n")
+    ro = tmp_path / "ro"
+    ro.write_text("read-only\n")
+    vol = tmp_path / "vol"
+    vol.mkdir()
+    res = run_vm(vm, "-v", f"{f}:/new/dir/f", "-v", f"{ro}:/etc/motd:ro",
+                 "-v", f"{vol}:/data", "-v", f"{f}:/data/inner",
+                 "busybox", "sh", "-c",
+                 "cat /new/dir/f /etc/motd /data/inner; ls /new/dir; "
+                 "echo from-guest > /new/dir/f; "
+                 "echo x > /etc/motd 2>/dev/null && echo ro-written; "
+                 "ls -a / | grep -c vessel-files; true")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.splitlines() == ["from-host", "read-only", "from-host", "f", "0"], res.stdout
+    assert f.read_text() == "from-guest\n"
+    assert ro.read_text() == "read-only\n"
+    # the mount point made in the volume, as runc makes it; left empty
+    assert (vol / "inner").read_text() == ""
+    assert vm.records() == []
+
+
+def test_special_file_bind_refused(vm, tmp_path):
+    import socket
+    path = tmp_path / "sock"
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(str(path))
+    try:
+        res = run_vm(vm, "-v", f"{path}:/s", "busybox", "true")
+    finally:
+        s.close()
+    _one_error_line(res, "only directories and regular files", str(path))
     assert vm.records() == []
 
 
