@@ -31,8 +31,8 @@ void vs_vm_payload_share(struct vs_vm_payload *p, char ***shares, size_t index, 
                          const char *dst, bool ro, bool file)
 {
         _cleanup_free_ char *tag = xasprintf("%svol%zu", ro ? "ro:" : "", index);
-        _cleanup_free_ char *entry = xasprintf("%s:%s%s:%s", ro ? tag + 3 : tag, ro ? "ro" : "rw",
-                                               file ? "-file" : "", dst);
+        _cleanup_free_ char *entry =
+            xasprintf("%s:%s%s:%s", ro ? tag + 3 : tag, ro ? "ro" : "rw", file ? "-file" : "", dst);
         strv_push(shares, tag);
         strv_push(shares, src);
         vs_vm_payload_add(p, "mount", entry);
