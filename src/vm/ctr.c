@@ -176,7 +176,12 @@ int vs_vm_exec_payload(const struct vs_ctr *c, const struct oci_config *cfg,
 
 int vs_vm_ctr_cgroup_release(const struct vs_ctr *c, vs_error **err)
 {
-        _cleanup_free_ char *path = xasprintf("%s/" VM_CGROUP_FILE, c->dir);
+        return vs_vm_cgroup_release_dir(c->dir, err);
+}
+
+int vs_vm_cgroup_release_dir(const char *dir, vs_error **err)
+{
+        _cleanup_free_ char *path = xasprintf("%s/" VM_CGROUP_FILE, dir);
         _cleanup_free_ char *text = NULL;
         _cleanup_error_ vs_error *rerr = NULL;
         if (vs_read_file(path, &text, NULL, &rerr) < 0)

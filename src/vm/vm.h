@@ -179,6 +179,9 @@ int vs_vm_ctr_spawn(struct vs_engine *e, struct vs_ctr *c, int in_fd, int out_fd
  * it), if any: when the launcher has exited, and at rm (after a kill -9 of
  * the monitor). */
 int vs_vm_ctr_cgroup_release(const struct vs_ctr *c, vs_error **err);
+/* The same for a container directory without a record (what a killed
+ * create or rm left: vs_engine_prune_leftovers). */
+int vs_vm_cgroup_release_dir(const char *dir, vs_error **err);
 
 /* A host pty for a VM container's -t (the monitor holds the master, the
  * launcher gets the slave, in raw mode: the guest's pty does the line

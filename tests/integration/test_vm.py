@@ -485,9 +485,11 @@ def test_vm_runs_in_the_containers_cgroup(vm):
     """QEMU and its launcher are in the container's cgroup (vessel-<id>),
     whose memory limit is the guest's RAM plus QEMU's 128 MiB; rm removes
     it, and so does rm after a kill -9 of the monitor (which QEMU does not
-    outlive)."""
-    for kill_monitor in (False, True):
-        name = f"cg{int(kill_monitor)}"
+    outlive), and `system prune` when an rm was killed after removing the
+    record (the directory then holds only what names the cgroup)."""
+    for case in ("rm", "kill-rm", "kill-prune"):
+        kill_monitor = case != "rm"
+        name = f"cg-{case}"
         _start_vm(vm, name, "sleep 1000", "--memory", "128m")
         info = vm.inspect(name)
         cid = info["Id"]
@@ -504,7 +506,14 @@ def test_vm_runs_in_the_containers_cgroup(vm):
             os.kill(info["MonitorPid"], 9)
             helpers.wait_for(lambda: _qemu_pids(str(vm.data_root)) == [], 30, what="QEMU gone")
             assert any(os.path.isdir(d) for d in dirs)  # until rm
-        assert vm("rm", "-f", name).returncode == 0
+        if case == "kill-prune":
+            ctr_dir = vm.data_root / "containers" / cid
+            assert (ctr_dir / "vm-cgroup.json").exists()
+            (ctr_dir / "record.json").unlink()
+            assert vm("system", "prune", "-f").returncode == 0
+            assert not ctr_dir.exists()
+        else:
+            assert vm("rm", "-f", name).returncode == 0
         assert [d for d in dirs if os.path.exists(d)] == []
 
 
