@@ -295,6 +295,8 @@ int vs_vm_ctr_spawn(struct vs_engine *e, struct vs_ctr *c, int in_fd, int out_fd
         add_etc_files(c, &p);
         vs_vm_payload_process(cfg->process, &p);
         vs_vm_payload_isolation(cfg, &p);
+        if (c->hc.has_pids_limit)
+                vs_vm_payload_pids(&p, c->hc.pids_limit);
         if (cfg->hostname)
                 vs_vm_payload_add(&p, "hostname", cfg->hostname);
         const char *mode =

@@ -49,6 +49,8 @@ bool vs_vm_oci_wanted(const struct oci_config *cfg, bool invoked_as_vm)
 void vs_vm_oci_adjust_resources(struct oci_config *cfg)
 {
         struct oci_resources *r = cfg->linux_.resources;
+        if (r && r->has_pids && r->pids_limit > 0)
+                r->pids_limit += VS_VM_HOST_PIDS;
         if (r == NULL || !r->has_memory)
                 return;
         /* The limit is the guest's RAM; the host's cgroup (QEMU, the
@@ -144,6 +146,11 @@ static int prepare(const struct oci_config *cfg, const char *root, const char *s
         struct vs_vm_payload p = {0};
         vs_vm_payload_process(cfg->process, &p);
         vs_vm_payload_isolation(cfg, &p);
+        /* The guest's pids limit: the config's, which create raised by
+         * VS_VM_HOST_PIDS for the host's cgroup. */
+        const struct oci_resources *r = cfg->linux_.resources;
+        if (r && r->has_pids && r->pids_limit > VS_VM_HOST_PIDS)
+                vs_vm_payload_pids(&p, r->pids_limit - VS_VM_HOST_PIDS);
         if (cfg->hostname)
                 vs_vm_payload_add(&p, "hostname", cfg->hostname);
         add_mounts(cfg, &p, &l->shares);

@@ -45,6 +45,12 @@ static void add_num(struct vs_vm_payload *p, const char *key, int64_t v)
         vs_vm_payload_add(p, key, num);
 }
 
+void vs_vm_payload_pids(struct vs_vm_payload *p, int64_t limit)
+{
+        if (limit > 0)
+                add_num(p, "pids", limit);
+}
+
 /* The process itself: arguments, environment, working directory, user. */
 void vs_vm_payload_process(const struct oci_process *proc, struct vs_vm_payload *p)
 {

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "util/error.h"
 
@@ -36,6 +37,10 @@ int vs_vm_payload_security(const char *cache_dir, const struct oci_config *cfg,
  * ("ns=pid") when the config asks for a new one. */
 void vs_vm_payload_isolation(const struct oci_config *cfg, struct vs_vm_payload *p);
 
+/* The container's pids limit ("pids=<n>", when n > 0): the agent puts the
+ * container's processes, exec'd ones too, in a cgroup of the guest with
+ * that pids.max. */
+void vs_vm_payload_pids(struct vs_vm_payload *p, int64_t limit);
 /* A bind or volume as a 9p share: tag "vol<index>" ("ro:vol<index>" when
  * read-only) and src pushed onto *shares (QEMU's jail binds src at
  * /vm/vol<index>, a regular file at /vm/vol<index>/f), and the agent's

@@ -43,6 +43,11 @@ struct json_object;
 /* What the host cgroup of an OCI VM container gets above its guest RAM
  * (QEMU and the launcher). */
 #define VS_VM_HOST_OVERHEAD (128LL << 20)
+/* ... and above the container's pids limit, which the guest applies to
+ * the container's processes in a cgroup of its own: QEMU's threads (its
+ * vCPUs, RCU, the 9p and block I/O worker pools, up to 64 each) and the
+ * launcher. */
+#define VS_VM_HOST_PIDS 256
 
 /* The cache key of the guest kernel this vessel builds: hex sha256 of the
  * fragment, the build script and the linux-source package version. */
@@ -265,8 +270,9 @@ int vs_vm_net_tap(struct vs_engine *e, const struct vs_ctr *c, struct vs_vm_payl
 /* True when the bundle asks for a VM (annotation run.vessel.isolation=vm)
  * or vessel was invoked as vessel-vm. */
 bool vs_vm_oci_wanted(const struct oci_config *cfg, bool invoked_as_vm);
-/* Raises the config's memory limit by VS_VM_HOST_OVERHEAD (before the
- * cgroup is made): the limit is the guest's RAM. */
+/* Raises the config's memory limit by VS_VM_HOST_OVERHEAD and its pids
+ * limit by VS_VM_HOST_PIDS (before the cgroup is made): the limits are the
+ * guest's RAM and the guest's processes. */
 void vs_vm_oci_adjust_resources(struct oci_config *cfg);
 /* A runtime state's annotations say VM isolation. */
 bool vs_vm_oci_state_is_vm(struct json_object *annotations);

@@ -517,6 +517,24 @@ def test_vm_runs_in_the_containers_cgroup(vm):
         assert [d for d in dirs if os.path.exists(d)] == []
 
 
+def test_pids_limit_applies_in_the_guest(vm):
+    """--pids-limit limits the container's processes in the guest (a cgroup
+    of the guest's, which exec'd processes join too), not QEMU's threads:
+    the host cgroup's pids.max is the limit plus QEMU's allowance."""
+    _start_vm(vm, "pl", "sleep 1000", "--pids-limit", "12")
+    [q] = _qemu_pids(str(vm.data_root))
+    assert int(_cg_read(_cgroup_dirs(q), "pids.max")) == 12 + 256
+    # The main process (sh execs sleep 1000) and the exec's sh are 2: at
+    # most 10 sleeps start, then busybox sh's fork fails and it gives up.
+    res = vm("exec", "pl", "sh", "-c",
+             "n=0; for i in $(seq 30); do sleep 100 >/dev/null 2>&1 & n=$((n+1)); echo $n; done",
+             timeout=TIMEOUT)
+    assert res.returncode != 0 and "fork" in res.stderr, (res.stdout, res.stderr)
+    started = int(res.stdout.split()[-1])
+    assert 3 <= started <= 10, (res.stdout, res.stderr)
+    assert vm("rm", "-f", "pl", timeout=TIMEOUT).returncode == 0
+
+
 def test_guest_cannot_create_device_nodes_on_the_host(vm, tmp_path):
     """9p passthrough writes what the guest asks for into host directories:
     QEMU lacks CAP_MKNOD in its jail, so a guest's device node never lands

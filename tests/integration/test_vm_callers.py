@@ -79,6 +79,25 @@ def test_docker_vessel_vm_file_and_dir_binds(docker, vm_rt, tmp_path):  # noqa: 
     _wait_emptied(lambda: docker.runtime_entries(vm_rt), "vessel-vm's state root under dockerd")
 
 
+def test_docker_vessel_vm_pids_limit_in_the_guest(docker, vm_rt):  # noqa: F811
+    """Docker's --pids-limit through vessel-vm limits the guest's processes
+    (the bundle's limit, raised for QEMU on the host, is given back to the
+    guest as it was)."""
+    name = new_id("dkvm")
+    try:
+        res = docker("run", "--runtime", vm_rt.name, "--rm", "--name", name,
+                     "--pids-limit", "8", "busybox", "sh", "-c",
+                     "n=0; for i in $(seq 30); do sleep 100 >/dev/null 2>&1 & n=$((n+1)); "
+                     "echo $n; done", timeout=VM_TIMEOUT)
+        assert res.returncode != 0 and "fork" in res.stderr, _describe(res)
+        # the shell itself is one of the 8
+        assert 3 <= int(res.stdout.split()[-1]) <= 7, res.stdout
+    finally:
+        docker("rm", "-f", name)
+    assert _qemu_pids(str(docker.exec_root)) == []
+    _wait_emptied(lambda: docker.runtime_entries(vm_rt), "vessel-vm's state root under dockerd")
+
+
 def test_docker_vessel_vm_detached_exec_stop(docker, vm_rt):  # noqa: F811
     name = new_id("dkvm")
     try:
