@@ -249,6 +249,8 @@ int vs_vm_restore(struct vs_engine *e, struct vs_ctr *c, vs_error **err);
 
 /* Networking (src/vm/net.c): podman's name for user-mode networking. */
 #define VS_VM_NET_USER "slirp4netns"
+/* libslirp's DNS forwarder, the guest's nameserver on that network. */
+#define VS_VM_SLIRP_DNS "10.0.2.3"
 /* True for the modes a VM's network check handles itself (none, default,
  * host: refused, slirp4netns); vessel networks go through the engine's. */
 bool vs_vm_net_own(const char *network);

@@ -593,6 +593,62 @@ def test_user_mode_network_and_published_port(vm):
     assert fetch() == b""
 
 
+DNS_SERVER = r"""
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.2", 53))
+print("ready", flush=True)
+while True:
+    q, peer = s.recvfrom(512)
+    i = 12
+    while q[i]:
+        i += q[i] + 1
+    qtype = int.from_bytes(q[i + 1:i + 3], "big")
+    ans, n = b"", 0
+    if qtype == 1 and q[12:i + 1] == b"\x0avessel-dns\x04test\x00":
+        ans = b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04" + bytes([192, 0, 2, 7])
+        n = 1
+    hdr = q[:2] + b"\x81\x80\x00\x01" + n.to_bytes(2, "big") + b"\x00\x00\x00\x00"
+    s.sendto(hdr + q[12:i + 5] + ans, peer)
+"""
+
+
+def test_user_mode_dns_reaches_a_loopback_resolver(vm, tmp_path):
+    """With --network slirp4netns the guest's nameserver is libslirp's
+    forwarder (10.0.2.3, as podman's slirp4netns gives), which relays to
+    the host's first nameserver, a loopback one included. The "host" here
+    is a network namespace of the test's, whose resolv.conf (bound over
+    /etc/resolv.conf in a mount namespace of vessel's own) names a small
+    DNS server on its 127.0.0.2 (not 127.0.0.1, where libslirp goes when
+    it cannot read the host's resolv.conf)."""
+    import sys
+    ns = f"vs-vmdns-{os.getpid()}"
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    server = None
+    try:
+        subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)
+        server = subprocess.Popen(["nsenter", f"--net=/run/netns/{ns}", sys.executable, "-c",
+                                   DNS_SERVER], stdout=subprocess.PIPE, text=True)
+        assert server.stdout.readline().strip() == "ready"
+        resolv = tmp_path / "resolv.conf"
+        resolv.write_text("nameserver 127.0.0.2\n")
+        proc = subprocess.run(
+            ["unshare", "-m", "--propagation", "private", "sh", "-c",
+             'mount --bind "$0" /etc/resolv.conf && exec nsenter --net="$1" "$2" run --rm '
+             '--isolation=vm --network slirp4netns busybox sh -c '
+             '"cat /etc/resolv.conf; nslookup vessel-dns.test"',
+             str(resolv), f"/run/netns/{ns}", vm.binary],
+            env=vm.env, capture_output=True, text=True, timeout=TIMEOUT)
+        assert proc.returncode == 0, (proc.stdout, proc.stderr)
+        assert proc.stdout.splitlines()[0] == "nameserver 10.0.2.3", proc.stdout
+        assert "192.0.2.7" in proc.stdout, proc.stdout
+    finally:
+        if server:
+            server.kill()
+            server.wait()
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
 @pytest.mark.parametrize("args,words", [
     (["--network", "host"], ["--network host", "not supported with --isolation=vm"]),
     (["--network", "nosuchnet"], ["nosuchnet"]),
