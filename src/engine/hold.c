@@ -269,6 +269,7 @@ void vs_ctr_recover(struct vs_engine *e, struct vs_ctr *c)
                 if (vs_state_load(c->runtime_root, c->id, &st, &err) < 0) {
                         vs_error_free(&err);
                         vs_debug("container %.12s: unmounting after a dead holder", c->id);
+                        vs_engine_shm_umount(c->dir);
                         _cleanup_free_ char *rootfs = xasprintf("%s/rootfs", c->dir);
                         for (int i = 0; i < 8 && vs_is_mountpoint(rootfs); i++)
                                 if (vs_image_rootfs_umount(rootfs, &err) < 0)
@@ -324,6 +325,7 @@ int vs_engine_prune_leftovers(struct vs_engine *e, size_t *removed, vs_error **e
                         vs_warn("cannot remove the leftover %s: %s", dir, rerr->msg);
                         continue;
                 }
+                vs_engine_shm_umount(dir);
                 for (int i = 0; i < 8 && vs_is_mountpoint(rootfs); i++)
                         if (vs_image_rootfs_umount(rootfs, &rerr) < 0)
                                 break;

@@ -852,6 +852,8 @@ MATRIX = [
     ("ipc-donor", ["run", "-d", "--name", "mx14", "--ipc", "shareable", "busybox", "sleep",
                    "1000"]),
     ("ipc-join", ["run", "--rm", "--ipc", "container:mx14", "busybox", "true"]),
+    ("ipc-shm-write", ["exec", "mx14", "sh", "-c", "echo shared > /dev/shm/seg"]),
+    ("ipc-join-shm", ["run", "--rm", "--ipc", "container:mx14", "busybox", "cat", "/dev/shm/seg"]),
     ("ns-inspect", ["inspect", "-f", "{{.HostConfig.IpcMode}}|{{.HostConfig.PidMode}}|"
                     "{{.HostConfig.UTSMode}}", "mx14"]),
     ("pid-join-ps", ["run", "--rm", "--pid", "container:mx14", "busybox", "ps", "-o", "args"]),
