@@ -64,15 +64,21 @@ char *vs_tabwriter(const char *text);
 /* Docker's --format for a list: "table" alone is default_table; "table
  * FMT" prints the header row (FMT on header) then aligned rows; any other
  * FMT prints each row followed by a newline. rows: an array of objects.
- * strict: fields outside the rows' (and header's) set are errors. The
- * header, a map in Docker, has no methods: as Docker, an error executing
- * it ends the header where it happened and is not reported. */
+ * strict: fields outside the rows' (and header's) set are errors. As
+ * Docker, an error executing the header ends it where it happened and is
+ * not reported. */
 int vs_format_list(FILE *out, const char *format, const char *default_table, json_object *header,
                    json_object *rows, bool strict, vs_error **err);
-/* vs_format_list with methods: selves[i] is rows[i]'s method data. */
+/* Methods of a list's rows and of its header: Docker's header map has
+ * methods too (ps's Label(name) is the label's value in a row, a title made
+ * of the name in the header). */
+struct vs_format_methods {
+        const struct vs_template_method *row;    /* ended by a NULL name */
+        json_object *selves;                     /* rows[i]'s method data */
+        const struct vs_template_method *header; /* their self: the header */
+};
 int vs_format_list_methods(FILE *out, const char *format, const char *default_table,
                            json_object *header, json_object *rows, bool strict,
-                           const struct vs_template_method *methods, json_object *selves,
-                           vs_error **err);
+                           const struct vs_format_methods *methods, vs_error **err);
 
 #endif

@@ -1205,12 +1205,12 @@ static int exec_list(struct exec *x, const struct tpl_list *l, const struct val 
 }
 
 /* Executes t on data into b, which keeps what was written before an error. */
-static int exec_into(const struct vs_template *t, json_object *data, json_object *self,
-                     struct sbuf *b, vs_error **err)
+static int exec_into(const struct vs_template *t, const struct vs_template_method *methods,
+                     json_object *data, json_object *self, struct sbuf *b, vs_error **err)
 {
         struct exec x = {.t = t, .root = data, .self = self, .err = err};
         if (self)
-                x.methods = t->methods;
+                x.methods = methods;
         struct val dot = val_ref(data);
         set_var(&x, "$", val_ref(data), false);
         int r = exec_list(&x, &t->root, &dot, b);
@@ -1224,7 +1224,7 @@ int vs_template_exec_self(const struct vs_template *t, json_object *data, json_o
                           char **out, vs_error **err)
 {
         struct sbuf b = {0};
-        if (exec_into(t, data, self, &b, err) < 0) {
+        if (exec_into(t, t->methods, data, self, &b, err) < 0) {
                 free(b.s);
                 return -1;
         }
@@ -1330,15 +1330,16 @@ static char *unescape_format(const char *f)
 int vs_format_list(FILE *out, const char *format, const char *default_table, json_object *header,
                    json_object *rows, bool strict, vs_error **err)
 {
-        return vs_format_list_methods(out, format, default_table, header, rows, strict, NULL, NULL,
-                                      err);
+        return vs_format_list_methods(out, format, default_table, header, rows, strict, NULL, err);
 }
 
 int vs_format_list_methods(FILE *out, const char *format, const char *default_table,
                            json_object *header, json_object *rows, bool strict,
-                           const struct vs_template_method *methods, json_object *selves,
-                           vs_error **err)
+                           const struct vs_format_methods *methods, vs_error **err)
 {
+        static const struct vs_format_methods none = {0};
+        if (!methods)
+                methods = &none;
         bool table = false;
         const char *body = format;
         if (strcmp(format, "table") == 0) {
@@ -1353,17 +1354,17 @@ int vs_format_list_methods(FILE *out, const char *format, const char *default_ta
         if (vs_template_parse(text, &t, err) < 0)
                 return vs_error_wrap(err, "template parsing error");
         vs_template_set_strict(t, strict);
-        vs_template_set_methods(t, methods);
+        vs_template_set_methods(t, methods->row);
         struct sbuf b = {0};
         int r = 0;
         if (table) {
                 /* The header object has every field: a header never fails
-                 * strictly. Docker ignores its errors (a method call on the
-                 * header's map) and keeps what it printed before one. */
+                 * strictly. Docker ignores its errors and keeps what it
+                 * printed before one. */
                 vs_template_set_strict(t, false);
                 struct sbuf h = {0};
                 vs_error *herr = NULL;
-                exec_into(t, header, NULL, &h, &herr);
+                exec_into(t, methods->header, header, methods->header ? header : NULL, &h, &herr);
                 vs_error_free(&herr);
                 vs_template_set_strict(t, strict);
                 _cleanup_free_ char *hs = sb_take(&h);
@@ -1372,7 +1373,8 @@ int vs_format_list_methods(FILE *out, const char *format, const char *default_ta
         }
         for (size_t i = 0; r == 0 && i < json_object_array_length(rows); i++) {
                 char *s = NULL;
-                json_object *self = selves ? json_object_array_get_idx(selves, i) : NULL;
+                json_object *self =
+                    methods->selves ? json_object_array_get_idx(methods->selves, i) : NULL;
                 r = vs_template_exec_self(t, json_object_array_get_idx(rows, i), self, &s, err);
                 if (r == 0) {
                         sb_str(&b, s);

@@ -79,8 +79,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t len = 0;
         FILE *f = open_memstream(&buf, &len);
         if (f) {
-                ret = vs_format_list_methods(f, table, "{{.ID}}", doc, rows, true, METHODS, selves,
-                                             &err);
+                const struct vs_format_methods m = {METHODS, selves, METHODS};
+                ret = vs_format_list_methods(f, table, "{{.ID}}", doc, rows, true, &m, &err);
                 fuzz_check_result(ret, &err);
                 fclose(f);
                 free(buf);

@@ -39,12 +39,11 @@ def test_ps_format_label_method(engine):
     row = json.loads(engine.ok("ps", "-a", "--filter", "name=la", "--format", "{{json .}}"))
     assert "Label" not in row
     assert "other=o" in row["Labels"] and "com.example.k=v 1,x" in row["Labels"]
-    # a table: Docker's header is a map, where the method call ends the
-    # header line without an error
+    # a table: the header's Label is a title made of the name (Docker's
+    # SubHeaderContext.Label: the last dot-separated part, - and _ as spaces)
     out = engine.ok("ps", "-a", "--filter", "name=la", "--format",
-                    'table {{.Names}}\\t{{.Label "other"}}')
-    lines = out.splitlines()
-    assert lines[0].rstrip() == "NAMES" and lines[1].split() == ["la", "o"], out
+                    'table {{.Names}}\\t{{.Label "other"}}\\t{{.Label "com.example.my-key_x"}}|')
+    assert out.splitlines() == ["NAMES     other     my key x|", "la        o         |"], out
     # Go's errors, exit 125 as every template error of ps
     for fmt, want in [('{{.Label}}', "wrong number of args for Label: want 1 got 0"),
                       ('{{.Label "a" "b"}}', "wrong number of args for Label: want 1 got 2"),
@@ -59,4 +58,7 @@ def test_volume_ls_label_method(engine):
     engine.ok("volume", "create", "lv2")
     out = engine.ok("volume", "ls", "--format", '{{.Name}}:{{.Label "tier"}}')
     assert sorted(out.split()) == ["lv1:db", "lv2:"]
+    out = engine.ok("volume", "ls", "--filter", "name=lv1", "--format",
+                    'table {{.Name}}\\t{{.Label "tier"}}')
+    assert out.splitlines() == ["VOLUME NAME   tier", "lv1           db"], out
     engine.ok("volume", "rm", "lv1", "lv2")

@@ -323,10 +323,20 @@ static json_object *method_names2(json_object *self, const char *const *args)
             json_object_get_string(json_object_object_get(self, args[0])));
 }
 
-static char *format_list_methods(const char *fmt)
+static json_object *method_title(json_object *self, const char *const *args)
 {
-        static const struct vs_template_method methods[] = {{"Label", 1, method_names2},
-                                                            {NULL, 0, NULL}};
+        (void) self;
+        char buf[64];
+        snprintf(buf, sizeof(buf), "<%s>", args[0]);
+        return json_object_new_string(buf);
+}
+
+static char *format_list_methods(const char *fmt, bool header_methods)
+{
+        static const struct vs_template_method row[] = {{"Label", 1, method_names2},
+                                                        {NULL, 0, NULL}};
+        static const struct vs_template_method head[] = {{"Label", 1, method_title},
+                                                         {NULL, 0, NULL}};
         json_object *rows = json_tokener_parse("[{\"ID\":\"1\",\"Names\":\"alpha\"},"
                                                "{\"ID\":\"22\",\"Names\":\"b\"}]");
         json_object *selves = json_tokener_parse("[{\"k\":\"v1\"},{\"k\":\"v22\"}]");
@@ -335,8 +345,8 @@ static char *format_list_methods(const char *fmt)
         size_t len = 0;
         FILE *f = open_memstream(&buf, &len);
         vs_error *err = NULL;
-        int r =
-            vs_format_list_methods(f, fmt, "{{.ID}}", header, rows, true, methods, selves, &err);
+        const struct vs_format_methods m = {row, selves, header_methods ? head : NULL};
+        int r = vs_format_list_methods(f, fmt, "{{.ID}}", header, rows, true, &m, &err);
         fclose(f);
         json_object_put(rows);
         json_object_put(selves);
@@ -353,15 +363,26 @@ static char *format_list_methods(const char *fmt)
 static void test_table_methods(void **state)
 {
         (void) state;
-        char *s = format_list_methods("{{.Names}}={{.Label \"k\"}}");
+        char *s = format_list_methods("{{.Names}}={{.Label \"k\"}}", true);
         assert_string_equal(s, "alpha=v1\nb=v22\n");
         free(s);
-        /* Docker's header is a map: the method call ends it, silently */
-        s = format_list_methods("table {{.Names}}\\t{{.Label \"k\"}}\\t{{.ID}}");
+        /* the header's own method */
+        s = format_list_methods("table {{.Names}}\\t{{.Label \"k\"}}\\t{{.ID}}", true);
+        assert_string_equal(s, "NAMES     <k>       CONTAINER ID\n"
+                               "alpha     v1        1\n"
+                               "b         v22       22\n");
+        free(s);
+        /* a header without methods: the call ends it, silently (Docker
+         * ignores a header's errors) */
+        s = format_list_methods("table {{.Names}}\\t{{.Label \"k\"}}\\t{{.ID}}", false);
         assert_string_equal(s, "NAMES     \nalpha     v1        1\nb         v22       22\n");
         free(s);
-        s = format_list_methods("table {{.ID}}\\t{{.Label \"k\"}}");
+        s = format_list_methods("table {{.ID}}\\t{{.Label \"k\"}}", false);
         assert_string_equal(s, "CONTAINER ID   \n1              v1\n22             v22\n");
+        free(s);
+        /* a row's error is the command's */
+        s = format_list_methods("table {{.ID}}\\t{{.Label}}", true);
+        assert_non_null(strstr(s, "wrong number of args for Label: want 1 got 0"));
         free(s);
 }
 
