@@ -66,7 +66,8 @@ char *vs_tabwriter(const char *text);
  * FMT prints each row followed by a newline. rows: an array of objects.
  * strict: fields outside the rows' (and header's) set are errors. As
  * Docker, an error executing the header ends it where it happened and is
- * not reported. */
+ * not reported, and in the header json, split, join, title, lower, upper
+ * and truncate return their first argument (Docker's HeaderFunctions). */
 int vs_format_list(FILE *out, const char *format, const char *default_table, json_object *header,
                    json_object *rows, bool strict, vs_error **err);
 /* Methods of a list's rows and of its header: Docker's header map has

@@ -89,6 +89,7 @@ struct exec {
         const struct vs_template *t;
         const struct vs_template_method *methods; /* NULL: the data has none */
         json_object *root, *self;                 /* the data the methods belong to; their data */
+        bool header;                              /* a table's header: HeaderFunctions */
         struct var *vars;
         size_t nvars;
         const struct tpl_pipe *at; /* for errors */
@@ -1004,6 +1005,29 @@ static int eval_arg(struct exec *x, const struct tpl_arg *a, const struct val *d
         return eval_term(x, a, dot, NULL, out);
 }
 
+/* Docker's HeaderFunctions: in a table's header these return their first
+ * argument, a string, so that the titles stay as they are. */
+static const struct {
+        const char *name;
+        size_t nargs;
+} header_funcs[] = {
+    {"json", 1},  {"split", 2}, {"join", 2},     {"title", 1},
+    {"lower", 1}, {"upper", 1}, {"truncate", 2},
+};
+
+static int header_func(struct exec *x, const char *name, size_t want, struct val *a, size_t n,
+                       struct val *out)
+{
+        if (want_args(x, name, n, want) < 0)
+                return -1;
+        if (!is_string(&a[0]))
+                return xerr(x, "error calling %s: wrong type for value; expected string; got %s",
+                            name, type_name(&a[0]));
+        *out = a[0];
+        a[0] = (struct val){0};
+        return 0;
+}
+
 static int call_func(struct exec *x, const struct tpl_cmd *c, const struct val *dot,
                      struct val *final, bool has_final, struct val *out)
 {
@@ -1012,6 +1036,10 @@ static int call_func(struct exec *x, const struct tpl_cmd *c, const struct val *
         for (size_t i = 0; i < sizeof(funcs) / sizeof(funcs[0]); i++)
                 if (strcmp(funcs[i].name, name) == 0)
                         fn = funcs[i].fn;
+        size_t header_nargs = 0;
+        for (size_t i = 0; x->header && i < sizeof(header_funcs) / sizeof(header_funcs[0]); i++)
+                if (strcmp(header_funcs[i].name, name) == 0)
+                        header_nargs = header_funcs[i].nargs;
         if (!fn)
                 return xerr(x, "function \"%s\" is not supported", name);
         size_t n = c->n - 1 + (has_final ? 1 : 0);
@@ -1026,7 +1054,8 @@ static int call_func(struct exec *x, const struct tpl_cmd *c, const struct val *
                 *final = (struct val){0};
         }
         if (r == 0)
-                r = fn(x, args, got, out);
+                r = header_nargs ? header_func(x, name, header_nargs, args, got, out)
+                                 : fn(x, args, got, out);
         for (size_t i = 0; i < got; i++)
                 val_put(&args[i]);
         free(args);
@@ -1206,9 +1235,10 @@ static int exec_list(struct exec *x, const struct tpl_list *l, const struct val 
 
 /* Executes t on data into b, which keeps what was written before an error. */
 static int exec_into(const struct vs_template *t, const struct vs_template_method *methods,
-                     json_object *data, json_object *self, struct sbuf *b, vs_error **err)
+                     json_object *data, json_object *self, bool header, struct sbuf *b,
+                     vs_error **err)
 {
-        struct exec x = {.t = t, .root = data, .self = self, .err = err};
+        struct exec x = {.t = t, .root = data, .self = self, .header = header, .err = err};
         if (self)
                 x.methods = methods;
         struct val dot = val_ref(data);
@@ -1224,7 +1254,7 @@ int vs_template_exec_self(const struct vs_template *t, json_object *data, json_o
                           char **out, vs_error **err)
 {
         struct sbuf b = {0};
-        if (exec_into(t, t->methods, data, self, &b, err) < 0) {
+        if (exec_into(t, t->methods, data, self, false, &b, err) < 0) {
                 free(b.s);
                 return -1;
         }
@@ -1360,11 +1390,13 @@ int vs_format_list_methods(FILE *out, const char *format, const char *default_ta
         if (table) {
                 /* The header object has every field: a header never fails
                  * strictly. Docker ignores its errors and keeps what it
-                 * printed before one. */
+                 * printed before one; its string functions keep the titles
+                 * (HeaderFunctions). */
                 vs_template_set_strict(t, false);
                 struct sbuf h = {0};
                 vs_error *herr = NULL;
-                exec_into(t, methods->header, header, methods->header ? header : NULL, &h, &herr);
+                exec_into(t, methods->header, header, methods->header ? header : NULL, true, &h,
+                          &herr);
                 vs_error_free(&herr);
                 vs_template_set_strict(t, strict);
                 _cleanup_free_ char *hs = sb_take(&h);

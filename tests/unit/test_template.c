@@ -400,6 +400,13 @@ static void test_table(void **state)
         s = format_list("{{.Names}}");
         assert_string_equal(s, "alpha\nb\n");
         free(s);
+        /* Docker's HeaderFunctions keep the titles; pad is not one of them */
+        s = format_list("table {{upper .Names}}|{{lower .ID}}|{{json .Names}}|{{truncate .Names "
+                        "2}}|{{title .Status}}|{{split .ID \",\"}}|{{pad .Names 1 0}}|");
+        assert_string_equal(s, "NAMES|CONTAINER ID|NAMES|NAMES|STATUS|CONTAINER ID| NAMES|\n"
+                               "ALPHA|1|\"alpha\"|al|Up|[1]| alpha|\n"
+                               "B|22|\"b\"|b|Exited (0) 3 Seconds Ago|[22]| b|\n");
+        free(s);
         s = format_list("{{.Nope}}");
         assert_non_null(strstr(s, "can't evaluate field Nope"));
         free(s);
