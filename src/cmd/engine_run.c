@@ -240,7 +240,8 @@ static int parse_run(const char *cmd, const char *summary, int argc, char **argv
             {"group-add", 0, VS_OPT_LIST, &f->group_add, "GROUP",
              "another supplementary group (a name of the image's /etc/group, or a gid)"},
             {"device", 0, VS_OPT_LIST, &f->devices, "HOST[:CTR][:rwm]",
-             "a host device node in the container, with its cgroup permissions"},
+             "a host device node in the container, with its cgroup permissions (a directory: "
+             "every node beneath it)"},
             {"device-cgroup-rule", 0, VS_OPT_LIST, &f->device_cgroup_rules, "RULE",
              "a devices cgroup allow rule: 'c|b|a MAJOR|*:MINOR|* rwm'"},
             {"oom-score-adj", 0, VS_OPT_STRING, &f->oom_score_adj, "N",
