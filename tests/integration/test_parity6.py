@@ -1,24 +1,15 @@
 """Docker parity (issue 17), sixth round: template methods with arguments
-({{.Label "k"}} of ps, volume ls, network ls), run/create -q, and --device
-of a directory. Each test checks the real effect and the bad inputs (one
-error line, exit 125, nothing created)."""
+({{.Label "k"}} of ps and volume ls) and --device of a directory (run -q,
+which needs a registry, is test_registry.py's). Each test checks the real
+effect and the bad inputs (one error line, exit 125, nothing created)."""
 
 import json
 import os
 import stat
 
 from test_engine import engine, engine_data  # noqa: F401 (fixtures)
+from test_parity5 import _bad
 from test_run_flags2 import _bg, _devices_list, _free_char_majors, _restart
-
-
-def _bad(engine, *args, want):
-    """A bad input: exit 125, one error line naming the problem, no record."""
-    before = engine.records()
-    res = engine(*args)
-    assert res.returncode == 125, (res.returncode, res.stdout, res.stderr)
-    lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1 and want in lines[0], res.stderr
-    assert engine.records() == before
 
 
 # --------------------------------------------------------------------------

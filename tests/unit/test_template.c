@@ -293,18 +293,15 @@ static void test_methods(void **state)
         EXPECT_ERR("{{.Label \"a\"}}", "Label is not a method but has arguments");
 }
 
-static char *format_list(const char *fmt)
+/* vs_format_list_methods's output, or its error's message; takes the JSON. */
+static char *capture_list(const char *fmt, const char *default_table, json_object *header,
+                          json_object *rows, const struct vs_format_methods *m)
 {
-        json_object *rows = json_tokener_parse(
-            "[{\"ID\":\"1\",\"Names\":\"alpha\",\"Status\":\"Up\"},"
-            "{\"ID\":\"22\",\"Names\":\"b\",\"Status\":\"Exited (0) 3 seconds ago\"}]");
-        json_object *header = json_tokener_parse(
-            "{\"ID\":\"CONTAINER ID\",\"Names\":\"NAMES\",\"Status\":\"STATUS\"}");
         char *buf = NULL;
         size_t len = 0;
         FILE *f = open_memstream(&buf, &len);
         vs_error *err = NULL;
-        int r = vs_format_list(f, fmt, "{{.ID}}\\t{{.Names}}", header, rows, true, &err);
+        int r = vs_format_list_methods(f, fmt, default_table, header, rows, true, m, &err);
         fclose(f);
         json_object_put(rows);
         json_object_put(header);
@@ -315,6 +312,16 @@ static char *format_list(const char *fmt)
                 return e;
         }
         return buf;
+}
+
+static char *format_list(const char *fmt)
+{
+        json_object *rows = json_tokener_parse(
+            "[{\"ID\":\"1\",\"Names\":\"alpha\",\"Status\":\"Up\"},"
+            "{\"ID\":\"22\",\"Names\":\"b\",\"Status\":\"Exited (0) 3 seconds ago\"}]");
+        json_object *header = json_tokener_parse(
+            "{\"ID\":\"CONTAINER ID\",\"Names\":\"NAMES\",\"Status\":\"STATUS\"}");
+        return capture_list(fmt, "{{.ID}}\\t{{.Names}}", header, rows, NULL);
 }
 
 static json_object *method_names2(json_object *self, const char *const *args)
@@ -341,23 +348,10 @@ static char *format_list_methods(const char *fmt, bool header_methods)
                                                "{\"ID\":\"22\",\"Names\":\"b\"}]");
         json_object *selves = json_tokener_parse("[{\"k\":\"v1\"},{\"k\":\"v22\"}]");
         json_object *header = json_tokener_parse("{\"ID\":\"CONTAINER ID\",\"Names\":\"NAMES\"}");
-        char *buf = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&buf, &len);
-        vs_error *err = NULL;
         const struct vs_format_methods m = {row, selves, header_methods ? head : NULL};
-        int r = vs_format_list_methods(f, fmt, "{{.ID}}", header, rows, true, &m, &err);
-        fclose(f);
-        json_object_put(rows);
+        char *out = capture_list(fmt, "{{.ID}}", header, rows, &m);
         json_object_put(selves);
-        json_object_put(header);
-        if (r < 0) {
-                free(buf);
-                char *e = strdup(err->msg);
-                vs_error_free(&err);
-                return e;
-        }
-        return buf;
+        return out;
 }
 
 static void test_table_methods(void **state)
