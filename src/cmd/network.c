@@ -407,7 +407,9 @@ int cmd_network_connect(int argc, char **argv)
         int r = with_ctr(argv[i + 1], &e, &ct, &err);
         if (r == 0)
                 r = vs_engine_net_connect(e, ct, argv[i], ip, ip6, aliases, &err);
-        if (r == 0) {
+        /* A stopped container's connect is written at its start (as
+         * Docker's: its daemon connects the networks then). */
+        if (r == 0 && ct->state.running) {
                 _cleanup_json_ json_object *net = net_lookup(argv[i]);
                 net_event(net, "connect", ct->id);
         }

@@ -13,6 +13,7 @@ import pytest
 
 import helpers
 from test_engine import Engine, engine, engine_data  # noqa: F401 (fixtures)
+from test_network import net  # noqa: F401 (a fixture: vessel in a network namespace of its own)
 
 
 @pytest.fixture(autouse=True)
@@ -29,6 +30,11 @@ def _events(engine, *args):
 
 def _json_events(engine, *args):
     return [json.loads(line) for line in _events(engine, "--format", "{{json .}}", *args)]
+
+
+def _story(evs):
+    """(Type, Action, the container's or network's name) of each event."""
+    return [(e["Type"], e["Action"], e["Actor"]["Attributes"].get("name")) for e in evs]
 
 
 def test_run_records_docker_lifecycle(engine):
@@ -129,3 +135,46 @@ def test_bad_input(engine):
     assert res.returncode == 1 and "template" in res.stderr
     res = engine("events", "extra")
     assert res.returncode == 125
+
+
+def test_start_and_stop_connect_and_disconnect_the_networks(net):
+    """Docker's daemon connects a container's networks at each start and
+    disconnects them at each stop: network connect before the container's
+    start, disconnect after its die (and before stop's stop), once per
+    network; `network connect` of a stopped container writes nothing until
+    its start."""
+    n1 = net.ok("network", "create", "--subnet", "10.31.0.0/24", "evn1").strip()
+    n2 = net.ok("network", "create", "--subnet", "10.31.1.0/24", "evn2").strip()
+    cid = net.ok("run", "-d", "--name", "evs", "--network", "evn1", "--network", "evn2",
+                 "busybox", "sleep", "100").strip()
+    net.ok("stop", "-t", "1", "evs")
+    net.ok("network", "create", "--subnet", "10.31.2.0/24", "evn3")
+    net.ok("network", "connect", "evn3", "evs")  # stopped: nothing yet
+    net.ok("start", "evs")
+    net.ok("network", "disconnect", "evn2", "evs")
+    net.ok("rm", "-f", "evs")
+    evs = [e for e in _json_events(net, "--filter", "event=create", "--filter", "event=start",
+                                   "--filter", "event=die", "--filter", "event=stop",
+                                   "--filter", "event=destroy", "--filter", "event=connect",
+                                   "--filter", "event=disconnect")]
+    net_ = lambda action, name: ("network", action, name)  # noqa: E731
+    ctr = lambda action: ("container", action, "evs")  # noqa: E731
+    assert _story(evs) == [
+        net_("create", "evn1"), net_("create", "evn2"), ctr("create"),
+        net_("connect", "evn1"), net_("connect", "evn2"), ctr("start"),
+        ctr("die"), net_("disconnect", "evn1"), net_("disconnect", "evn2"), ctr("stop"),
+        net_("create", "evn3"),
+        net_("connect", "evn1"), net_("connect", "evn2"), net_("connect", "evn3"),
+        ctr("start"),
+        net_("disconnect", "evn2"),
+        ctr("die"), net_("disconnect", "evn1"), net_("disconnect", "evn3"), ctr("destroy"),
+    ], evs
+    first = evs[3]
+    assert first["Actor"] == {"ID": n1, "Attributes": {"container": cid, "name": "evn1",
+                                                        "type": "bridge"}}
+    assert evs[4]["Actor"]["ID"] == n2
+    assert sorted(first) == ["Action", "Actor", "Type", "scope", "time", "timeNano"]
+    # a container on no vessel network (the loopback-only default) has none
+    before = len(_events(net, "--filter", "type=network"))
+    net.ok("run", "--rm", "busybox", "true")
+    assert len(_events(net, "--filter", "type=network")) == before
