@@ -343,8 +343,14 @@ int vs_cmd_network_prune(bool networks, const struct vs_prune_filter *f, char **
                 *removed = xcalloc(1, sizeof(char *));
                 return 0;
         }
-        return vs_net_prune(data_root(), ctr_exists, (void *) data_root(), networks,
-                            f ? vs_prune_filter_match : NULL, (void *) f, removed, err);
+        _cleanup_strv_ char **ids = NULL;
+        if (vs_net_prune(data_root(), ctr_exists, (void *) data_root(), networks,
+                         f ? vs_prune_filter_match : NULL, (void *) f, removed, &ids, err) < 0)
+                return -1;
+        /* Docker's prune removes each network as `network rm` does. */
+        for (size_t i = 0; ids[i]; i++)
+                vs_network_event(data_root(), "destroy", ids[i], (*removed)[i], NULL);
+        return 0;
 }
 
 int cmd_network_prune(int argc, char **argv)

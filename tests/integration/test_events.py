@@ -178,3 +178,29 @@ def test_start_and_stop_connect_and_disconnect_the_networks(net):
     before = len(_events(net, "--filter", "type=network"))
     net.ok("run", "--rm", "busybox", "true")
     assert len(_events(net, "--filter", "type=network")) == before
+
+
+def test_network_prune_and_system_prune_destroy_the_networks_they_remove(net):
+    """Each network a prune removes gets the destroy `network rm` writes
+    (Docker's prune deletes them one by one); one in use stays, no event."""
+    ids = {name: net.ok("network", "create", "--subnet", f"10.32.{i}.0/24", *labels,
+                        name).strip()
+           for i, (name, labels) in enumerate([("pra", ()), ("prb", ()), ("used", ()),
+                                               ("prc", ("--label", "tier=x"))])}
+    net.ok("run", "-d", "--name", "pru", "--network", "used", "busybox", "sleep", "100")
+    out = net.ok("system", "prune", "-f", "--filter", "label=tier=x")
+    assert "Deleted Networks:\nprc\n" in out, out
+    out = net.ok("network", "prune", "-f")
+    assert sorted(out.split()[2:]) == ["pra", "prb"], out
+    evs = _json_events(net, "--filter", "type=network", "--filter", "event=destroy")
+    assert [e["Actor"]["Attributes"]["name"] for e in evs][0] == "prc"
+    assert sorted(e["Actor"]["Attributes"]["name"] for e in evs) == ["pra", "prb", "prc"]
+    for e in evs:
+        assert e["Actor"] == {"ID": ids[e["Actor"]["Attributes"]["name"]],
+                              "Attributes": {"name": e["Actor"]["Attributes"]["name"],
+                                             "type": "bridge"}}
+    # nothing left to prune: no event
+    net.ok("network", "prune", "-f")
+    assert len(_events(net, "--filter", "type=network", "--filter", "event=destroy")) == 3
+    net.ok("rm", "-f", "pru")
+    net.ok("network", "rm", "used")
