@@ -204,3 +204,36 @@ def test_network_prune_and_system_prune_destroy_the_networks_they_remove(net):
     assert len(_events(net, "--filter", "type=network", "--filter", "event=destroy")) == 3
     net.ok("rm", "-f", "pru")
     net.ok("network", "rm", "used")
+
+
+def test_image_events_carry_the_images_labels(engine, tmp_path):
+    """Docker's image events put the image config's Labels beside name
+    (name wins); a delete has none: the image is gone when it is written."""
+    engine.ok("create", "--name", "evl", "busybox", "true")
+    iid = engine.ok("commit", "-c", "LABEL team=blue", "-c", "LABEL name=label-name", "evl",
+                    "evlab:1").strip()
+    engine.ok("rm", "evl")
+    engine.ok("tag", "evlab:1", "evlab:2")
+    engine.ok("save", "-o", tmp_path / "evlab.tar", "evlab:1")
+    engine.ok("rmi", "evlab:2")
+    engine.ok("rmi", "evlab:1")
+    engine.ok("load", "-i", tmp_path / "evlab.tar")
+    engine.ok("rmi", "evlab:1")
+    engine.ok("tag", "busybox", "evplain:1")  # an image without labels: name alone
+    engine.ok("rmi", "evplain:1")
+    evs = _json_events(engine, "--filter", "type=image")
+    got = [(e["Action"], e["Actor"]["ID"] == iid, e["Actor"]["Attributes"]) for e in evs]
+    lab = {"team": "blue"}
+    assert got == [
+        ("tag", True, {**lab, "name": "evlab:1"}),
+        ("tag", True, {**lab, "name": "evlab:2"}),
+        ("save", True, {**lab, "name": iid}),
+        ("untag", True, {**lab, "name": iid}),
+        ("untag", True, {**lab, "name": iid}),
+        ("delete", True, {"name": iid}),
+        ("load", True, {**lab, "name": iid}),
+        ("untag", True, {**lab, "name": iid}),
+        ("delete", True, {"name": iid}),
+        ("tag", False, {"name": "evplain:1"}),
+        ("untag", False, {"name": evs[-1]["Actor"]["ID"]}),
+    ], evs
