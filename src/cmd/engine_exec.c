@@ -9,9 +9,12 @@
 #include "runtime/foreground.h"
 #include "util/cleanup.h"
 #include "util/exitcode.h"
+#include "util/fs.h"
+#include "util/log.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -79,6 +82,109 @@ static int set_workdir(const struct vs_option *o, const char *v, vs_error **err)
                 return vs_fail(err, "invalid value '%s' for --%s: not absolute", v, o->name);
         *(const char **) o->target = v;
         return 0;
+}
+
+/* exec -d. Docker's daemon writes exec_die when a detached exec ends;
+ * only the process's parent learns its exit code, and the command exits
+ * at once. So a waiter, forked here in a session of its own, runs the
+ * exec in the foreground (vs_container_exec makes its caller the
+ * process's parent), tells the command once the process has started (or
+ * why it could not), and writes exec_die when it ends. */
+static void waiter_started(void *arg, pid_t pid)
+{
+        int *fd = arg;
+        (void) pid;
+        if (vs_write_all(*fd, "S", 1) < 0)
+                vs_debug("exec: the command is gone before the process started");
+        close(*fd);
+        *fd = -1;
+}
+
+/* The fds the command's caller gave it (beyond stdio): the ones without
+ * FD_CLOEXEC, as vessel opens all of its own with it. A waiter keeps none
+ * (a caller reading a pipe to its end must not wait for the process). */
+static void close_inherited_fds(void)
+{
+        DIR *d = opendir("/proc/self/fd");
+        if (d == NULL)
+                return;
+        for (struct dirent *de; (de = readdir(d));) {
+                int fd = atoi(de->d_name);
+                if (fd > 2 && fd != dirfd(d) && !(fcntl(fd, F_GETFD) & FD_CLOEXEC))
+                        close(fd);
+        }
+        closedir(d);
+}
+
+static _Noreturn void waiter_main(struct vs_engine *e, const struct vs_ctr *ct,
+                                  const struct vs_exec_opts *o, const char *exec_id, int fd)
+{
+        setsid();
+        close_inherited_fds();
+        struct vs_exec_opts wo = *o;
+        wo.detach = false;
+        wo.started = waiter_started;
+        wo.started_arg = &fd;
+        int status = 0;
+        vs_error *err = NULL;
+        int r = vs_container_exec(&wo, &status, &err);
+        if (fd >= 0) { /* it never started: "ERRNO MESSAGE" for the command */
+                _cleanup_free_ char *msg =
+                    xasprintf("%d %s", err ? err->errno_ : 0,
+                              err ? err->msg : "the process died before it started");
+                if (vs_write_all(fd, msg, strlen(msg)) < 0)
+                        vs_debug("exec: the command is gone: %s", msg);
+                _exit(0);
+        }
+        char code[16];
+        snprintf(code, sizeof(code), "%d", r < 0 ? 126 : status);
+        vs_exec_event(e, ct, "exec_die", exec_id, NULL, code);
+        vs_error_free(&err);
+        _exit(0);
+}
+
+/* 0 once the waiter's process runs; -1 with its error. caller_fd (the
+ * command's saved stderr, or -1) is not the waiter's to keep. */
+static int exec_detached(struct vs_engine *e, const struct vs_ctr *ct, const struct vs_exec_opts *o,
+                         const char *exec_id, int caller_fd, vs_error **err)
+{
+        int pp[2];
+        if (pipe2(pp, O_CLOEXEC) < 0)
+                return vs_fail_errno(err, "cannot create a pipe");
+        fflush(NULL);
+        pid_t w = fork();
+        if (w < 0) {
+                close(pp[0]);
+                close(pp[1]);
+                return vs_fail_errno(err, "cannot fork");
+        }
+        if (w == 0) {
+                close(pp[0]);
+                if (caller_fd >= 0)
+                        close(caller_fd);
+                waiter_main(e, ct, o, exec_id, pp[1]);
+        }
+        close(pp[1]);
+        char buf[4096];
+        size_t len = 0;
+        /* Up to its end (an error), or the start's byte. */
+        while (len < sizeof(buf) - 1 && !(len > 0 && buf[0] == 'S')) {
+                ssize_t n = read(pp[0], buf + len, sizeof(buf) - 1 - len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        break;
+                len += (size_t) n;
+        }
+        close(pp[0]);
+        buf[len] = '\0';
+        if (len > 0 && buf[0] == 'S')
+                return 0;
+        char *msg = NULL;
+        long code = strtol(buf, &msg, 10);
+        vs_fail(err, "%s", len && *msg == ' ' ? msg + 1 : "the process died before it started");
+        (*err)->errno_ = (int) code;
+        return -1;
 }
 
 struct engine_exec_flags {
@@ -197,14 +303,18 @@ static int exec_in(const struct engine_exec_flags *x, int argc, char **argv)
                                  .detach_keys = tty && interactive ? &dk : NULL};
         int status = 0;
         /* Docker's exec events: exec_create and exec_start name the
-         * command; exec_die its exit code (a process left running, -d or
-         * detached, has none: nothing watches it). */
+         * command; exec_die its exit code, written here when we waited,
+         * by the waiter of -d when the process ends (exec_detached). A
+         * process left running otherwise (a VM's -d, the detach keys) has
+         * none: nothing is its parent any more. */
         _cleanup_free_ char *exec_id = vs_random_hex(32);
         vs_exec_event(e, ct, "exec_create", exec_id, p->args, NULL);
         vs_exec_event(e, ct, "exec_start", exec_id, p->args, NULL);
-        int r = vmcfg ? vs_vm_exec(e, ct, vmcfg, p, interactive, detach, &status, &err)
-                      : vs_container_exec(&o, &status, &err);
-        if (!detach && status != VS_FOREGROUND_DETACHED) {
+        int r = vmcfg    ? vs_vm_exec(e, ct, vmcfg, p, interactive, detach, &status, &err)
+                : detach ? exec_detached(e, ct, &o, exec_id, saved_err, &err)
+                         : vs_container_exec(&o, &status, &err);
+        bool left_running = r == 0 && (detach || status == VS_FOREGROUND_DETACHED);
+        if (!left_running) {
                 char code[16];
                 snprintf(code, sizeof(code), "%d", r < 0 ? 126 : status);
                 vs_exec_event(e, ct, "exec_die", exec_id, NULL, code);

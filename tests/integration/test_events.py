@@ -5,6 +5,7 @@ rows of test_docker_compat.py's matrix; these cover what the matrix cannot:
 following, concurrent writers, a line cut by a crash, rotation."""
 
 import json
+import os
 import subprocess
 import threading
 import time
@@ -237,3 +238,48 @@ def test_image_events_carry_the_images_labels(engine, tmp_path):
         ("tag", False, {"name": "evplain:1"}),
         ("untag", False, {"name": evs[-1]["Actor"]["ID"]}),
     ], evs
+
+
+def test_detached_exec_gets_its_exec_die_when_it_ends(engine):
+    """exec -d returns once the process runs; a waiter (its parent) writes
+    Docker's exec_die with the exit code when it ends, also when the
+    container's end kills it (137)."""
+    engine.ok("run", "-d", "--name", "evx", "busybox", "sleep", "100")
+
+    def dies():
+        return [e for e in _json_events(engine, "--filter", "container=evx",
+                                        "--filter", "event=exec_die")]
+
+    # the waiter keeps nothing of its caller's: a pipe it was given ends
+    # with the command, not with the process
+    r, w = os.pipe()
+    start = time.monotonic()
+    p = subprocess.Popen([engine.binary, "exec", "-d", "evx", "sh", "-c", "sleep 1; exit 7"],
+                         env=engine.env, pass_fds=[w], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    os.close(w)
+    with os.fdopen(r, "rb") as f:
+        assert f.read() == b""
+    out, err = p.communicate(timeout=30)
+    assert p.returncode == 0 and out == b"" and err == b"", err
+    assert time.monotonic() - start < 1, "exec -d waited for its process"
+    assert dies() == []
+    die = helpers.wait_for(dies, 15, what="the detached exec's exec_die")[0]
+    attrs = die["Actor"]["Attributes"]
+    assert attrs["exitCode"] == "7" and attrs["name"] == "evx" and attrs["image"] == "busybox"
+    starts = _json_events(engine, "--filter", "container=evx",
+                          "--filter", "event=exec_start")
+    assert starts[0]["Actor"]["Attributes"]["execID"] == attrs["execID"]
+    # one still running when the container goes: killed with it
+    engine.ok("exec", "-d", "evx", "sleep", "100")
+    engine.ok("rm", "-f", "evx")
+    helpers.wait_for(lambda: len(dies()) == 2, 15, what="the killed exec's exec_die")
+    assert dies()[1]["Actor"]["Attributes"]["exitCode"] == "137"
+    # a command that cannot start: the error, exec_die as in the foreground
+    engine.ok("run", "-d", "--name", "evx2", "busybox", "sleep", "100")
+    res = engine("exec", "-d", "evx2", "nosuchcmd")
+    assert res.returncode == 127 and "nosuchcmd" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+    evs = _json_events(engine, "--filter", "container=evx2", "--filter", "event=exec_die")
+    assert [e["Actor"]["Attributes"]["exitCode"] for e in evs] == ["126"]
+    engine.ok("rm", "-f", "evx2")
