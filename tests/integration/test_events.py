@@ -283,3 +283,43 @@ def test_detached_exec_gets_its_exec_die_when_it_ends(engine):
     evs = _json_events(engine, "--filter", "container=evx2", "--filter", "event=exec_die")
     assert [e["Actor"]["Attributes"]["exitCode"] for e in evs] == ["126"]
     engine.ok("rm", "-f", "evx2")
+
+
+def test_exec_it_gets_its_exec_die_also_once_detached(engine):
+    """exec -it on a terminal runs under a waiter too: exec_die when the
+    shell ends in the foreground, and when it ends after the detach keys
+    left it running; the terminal is given back as it was."""
+    import termios
+    from test_docker_compat import _pty_run, _read_until
+    engine.ok("run", "-d", "--name", "evt", "busybox", "sleep", "100")
+
+    def dies():
+        return [e["Actor"]["Attributes"]["exitCode"]
+                for e in _json_events(engine, "--filter", "container=evt",
+                                      "--filter", "event=exec_die")]
+
+    for detach in (False, True):
+        p, master = _pty_run(engine, "exec", "-it", "evt", "sh")
+        try:
+            _read_until(master, b"# ")
+            if not detach:
+                os.write(master, b"exit 3\n")
+                assert p.wait(timeout=10) == 3
+                # exec_die is in the log when the command returns
+                assert dies() == ["3"]
+                continue
+            os.write(master, b"sleep 1; exit 9\n")
+            os.write(master, b"\x10\x11")
+            _read_until(master, b"read escape sequence")
+            assert p.wait(timeout=10) == 0
+            # the pty is back in its own mode (not raw): echo and canonical input
+            mode = termios.tcgetattr(master)[3]
+            assert mode & termios.ICANON and mode & termios.ECHO
+            assert dies() == ["3"]
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+            os.close(master)
+    helpers.wait_for(lambda: dies() == ["3", "9"], 15, what="the detached shell's exec_die")
+    engine.ok("rm", "-f", "evt")
