@@ -23,6 +23,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -103,6 +104,7 @@ struct waiter {
         int fd;       /* to the command; -1 once closed */
         bool session; /* exec -it: on the command's terminal until detached */
         pid_t pid;    /* the process, once started */
+        pid_t command;
 };
 
 static void tell(struct waiter *w, const char *msg, bool last)
@@ -155,6 +157,11 @@ static _Noreturn void waiter_main(struct vs_engine *e, const struct vs_ctr *ct,
                                   const struct vs_exec_opts *o, const char *exec_id,
                                   struct waiter *w)
 {
+        /* On the terminal, the command's death is its hangup (the waiter
+         * forwards the SIGHUP to the process): no waiter goes on reading
+         * a terminal its shell has taken back. Until the detach. */
+        if (w->session && (prctl(PR_SET_PDEATHSIG, SIGHUP) < 0 || getppid() != w->command))
+                raise(SIGHUP);
         if (!w->session)
                 leave_caller();
         close_inherited_fds();
@@ -173,6 +180,7 @@ static _Noreturn void waiter_main(struct vs_engine *e, const struct vs_ctr *ct,
                 _exit(0);
         }
         if (r == 0 && status == VS_FOREGROUND_DETACHED) {
+                prctl(PR_SET_PDEATHSIG, 0);
                 tell(w, "D", true);
                 leave_caller();
                 int st = 0;
@@ -241,6 +249,7 @@ static int exec_via_waiter(struct vs_engine *e, const struct vs_ctr *ct,
         struct termios tio;
         bool tio_saved = session && tcgetattr(STDIN_FILENO, &tio) == 0;
         fflush(NULL);
+        pid_t command = getpid();
         pid_t w = fork();
         if (w < 0) {
                 close(pp[0]);
@@ -251,7 +260,7 @@ static int exec_via_waiter(struct vs_engine *e, const struct vs_ctr *ct,
                 close(pp[0]);
                 if (caller_fd >= 0)
                         close(caller_fd);
-                struct waiter wt = {.fd = pp[1], .session = session};
+                struct waiter wt = {.fd = pp[1], .session = session, .command = command};
                 waiter_main(e, ct, o, exec_id, &wt);
         }
         close(pp[1]);

@@ -322,4 +322,15 @@ def test_exec_it_gets_its_exec_die_also_once_detached(engine):
                 p.wait()
             os.close(master)
     helpers.wait_for(lambda: dies() == ["3", "9"], 15, what="the detached shell's exec_die")
+    # the command killed: its waiter hangs the process up (SIGHUP, 129)
+    # rather than read a terminal that is not its own any more
+    p, master = _pty_run(engine, "exec", "-it", "evt", "sh", "-c", "echo READY; sleep 30")
+    try:
+        _read_until(master, b"READY")
+        p.kill()
+        p.wait(timeout=10)
+        helpers.wait_for(lambda: dies() == ["3", "9", "129"], 15,
+                         what="the hung-up process's exec_die")
+    finally:
+        os.close(master)
     engine.ok("rm", "-f", "evt")
