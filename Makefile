@@ -71,7 +71,7 @@ UNIT_SRCS   := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(ASAN_DIR)/tests/%)
 
 BENCH_BINS  := $(BUILD)/bench/floor $(BUILD)/bench/start-latency $(BUILD)/bench/seccomp-compile \
-               $(BUILD)/bench/net-attach $(BUILD)/bench/shift-copy
+               $(BUILD)/bench/net-attach $(BUILD)/bench/shift-copy $(BUILD)/bench/timeit
 
 # The exec stub: a freestanding static program embedded into vessel (see
 # src/runtime/stub/execstub.c and src/runtime/execstub.c).
@@ -272,7 +272,7 @@ bench-vm-rootfs: deps all
 	@sh bench/vm-rootfs.sh
 # vessel against a private dockerd (docs/benchmarks.md, "Docker").
 .PHONY: bench-docker
-bench-docker: deps all
+bench-docker: deps all $(BUILD)/bench/timeit
 	sh bench/docker.sh $(BENCH_RUNS)
 # vessel build against buildah bud: a cold multi-stage build on a Debian base
 # (made once with mmdebstrap) and a fully cached rebuild; docs/build.md.

@@ -18,10 +18,12 @@
 set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
 vessel=${VESSEL:-$here/build/vessel}
+timeit=$here/build/bench/timeit
 n=${1:-20}
 before=${VESSEL_BEFORE:-}
 [ -z "$before" ] || [ -x "$before" ] || { echo "docker bench: VESSEL_BEFORE=$before is not executable" >&2; exit 1; }
 [ -x "$vessel" ] || { echo "docker bench: $vessel not built (make)" >&2; exit 1; }
+[ -x "$timeit" ] || { echo "docker bench: $timeit not built (make build/bench/timeit)" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || { echo "docker bench: must run as root" >&2; exit 1; }
 command -v dockerd >/dev/null 2>&1 && [ -x /usr/bin/docker ] ||
 	{ echo "docker bench: docker.io is not installed (scripts/deps.sh installs it)" >&2; exit 1; }
@@ -83,19 +85,32 @@ $docker load -q -i "$tmp/busybox.tar" >/dev/null
 "$vessel" run --rm busybox true >/dev/null
 $docker run --rm busybox true >/dev/null 2>&1
 
-now_ns() { date +%s%N; }
-
-# timed ENGINE LABEL CMD...: appends one duration (ns) to times.ENGINE.LABEL
+# Each command is timed by bench/timeit (fork, exec, wait: the time a
+# script calling it sees), not by `date` before and after, whose own fork
+# and exec (~5 ms here) would be most of a fast command's figure. An
+# operation of several commands (run -d then rm -f; save, rmi, load) is the
+# sum of its commands' times, without the shell between them.
+# part LABEL CMD...: times one command of an operation; its stdout is in
+# $tmp/out, its stderr in $tmp/err
+part() {
+	label=$1
+	shift
+	if ! "$timeit" "$tmp/part" "$@" >"$tmp/out" 2>"$tmp/err"; then
+		echo "docker bench: $eng $label failed: $(tail -n 1 "$tmp/err")" >&2
+		exit 1
+	fi
+}
+# done_op ENGINE LABEL: appends the sum of the parts (ns) to times.ENGINE.LABEL
+done_op() {
+	awk '{ s += $1 } END { print s }' "$tmp/part" >>"$tmp/times.$1.$2"
+	rm -f "$tmp/part"
+}
+# timed ENGINE LABEL CMD...: one operation of one command
 timed() {
 	eng=$1 label=$2
 	shift 2
-	t0=$(now_ns)
-	if ! "$@" >"$tmp/out" 2>&1; then
-		echo "docker bench: $eng $label failed: $(tail -n 1 "$tmp/out")" >&2
-		exit 1
-	fi
-	t1=$(now_ns)
-	echo $((t1 - t0)) >>"$tmp/times.$eng.$label"
+	part "$label" "$@"
+	done_op "$eng" "$label"
 }
 
 median_ms() {
@@ -111,12 +126,17 @@ round() {
 	cli=$2
 	use_root "$eng"
 	timed "$eng" run-rm $cli run --rm busybox true
-	timed "$eng" run-d-rm sh -c "id=\$($cli run -d busybox sleep 1000) && $cli rm -f \$id"
+	part run-d-rm $cli run -d busybox sleep 1000
+	id=$(tail -n 1 "$tmp/out")
+	part run-d-rm $cli rm -f "$id"
+	done_op "$eng" run-d-rm
 	timed "$eng" exec $cli exec bench-exec true
 	timed "$eng" ps-a $cli ps -a
 	timed "$eng" commit $cli commit bench-exec bench-img:1
-	timed "$eng" save-load sh -c "$cli save -o $tmp/$eng-img.tar bench-img:1 &&
-		$cli rmi bench-img:1 >/dev/null && $cli load -i $tmp/$eng-img.tar"
+	part save-load $cli save -o "$tmp/$eng-img.tar" bench-img:1
+	part save-load $cli rmi bench-img:1
+	part save-load $cli load -i "$tmp/$eng-img.tar"
+	done_op "$eng" save-load
 	$cli rmi bench-img:1 >/dev/null 2>&1
 	use_root vessel
 }
@@ -128,13 +148,16 @@ for eng in $engines; do
 	[ $eng = docker ] && cli=$docker
 	[ $eng = before ] && cli=$before
 	use_root $eng
-	$cli run -d --name bench-exec busybox sleep 100000 >/dev/null
+	# (Docker's warning that IPv4 forwarding is off, on every create, is
+	# shown only when the command fails)
+	part setup $cli run -d --name bench-exec busybox sleep 100000
 	# ps -a lists 20 containers (the exec target and 19 stopped ones)
 	j=0
 	while [ $j -lt 19 ]; do
-		$cli create busybox true >/dev/null
+		part setup $cli create busybox true
 		j=$((j + 1))
 	done
+	rm -f "$tmp/part"
 	use_root vessel
 done
 

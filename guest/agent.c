@@ -216,10 +216,11 @@ struct config {
         /* eth0's address, netmask and gateway (NULL: no NIC): libslirp's
          * with net=user, the leased ones on a vessel network's tap. */
         const char *net_addr, *net_mask, *net_gw;
-        bool root_block; /* the rootfs is /dev/vda (ext4), not 9p */
-        bool readonly;   /* the rootfs read-only (--read-only) */
-        bool new_pid;    /* the process in a pid namespace of its own */
-        char *tmpfs[32]; /* "<MS_ flags>:<options>:<destination>" */
+        bool root_block;        /* the rootfs is /dev/vda (ext4), not 9p */
+        bool readonly;          /* the rootfs read-only (--read-only) */
+        bool new_pid;           /* the process in a pid namespace of its own */
+        unsigned long pids_max; /* the container's pids limit (0: none) */
+        char *tmpfs[32];        /* "<MS_ flags>:<options>:<destination>" */
         size_t ntmpfs;
         char *masks[64], *ropaths[64]; /* maskedPaths, readonlyPaths */
         size_t nmasks, nropaths;
@@ -367,6 +368,8 @@ static void parse_config(char *buf, size_t len, struct config *c)
                         if (c->nmounts == sizeof(c->mounts) / sizeof(c->mounts[0]))
                                 fail("too many volumes");
                         c->mounts[c->nmounts++] = (char *) v;
+                } else if (strcmp(p, "pids") == 0) {
+                        c->pids_max = parse_num(p, v);
                 } else if (strcmp(p, "readonly") == 0) {
                         c->readonly = true;
                 } else if (strcmp(p, "ns") == 0) {
@@ -434,7 +437,35 @@ static void mkdir_p(char *path);
  * reach the host on msync, munmap, or the agent's sync() before EXIT. */
 #define P9_OPTS "trans=virtio,version=9p2000.L,msize=262144,access=client,cache=mmap"
 
-/* The container's volumes: 9p shares mounted at their destinations. */
+/* A file bind (mode "ro-file"/"rw-file"): the host shares a directory
+ * that holds only the file, as "f" (QEMU's jail binds it there); the share
+ * is mounted under /vessel-files, outside the container's root, and its
+ * "f" bound over a file made at the destination. */
+static void bind_shared_file(const char *tag, unsigned long flags, char *path, const char *dst)
+{
+        char share[256], src[300];
+        snprintf(share, sizeof(share), "/vessel-files/%s", tag);
+        snprintf(src, sizeof(src), "%s/f", share);
+        mkdir_p(share);
+        if (mount(tag, share, "9p", flags, P9_OPTS) < 0)
+                fail("cannot mount the file share %s for %s: %s", tag, dst, strerror(errno));
+        char *slash = strrchr(path, '/');
+        *slash = '\0';
+        mkdir_p(path);
+        *slash = '/';
+        int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (fd >= 0)
+                close(fd);
+        if (mount(src, path, NULL, MS_BIND, NULL) < 0)
+                fail("cannot bind the file %s: %s", dst, strerror(errno));
+        if (flags & MS_RDONLY &&
+            mount(NULL, path, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
+                fail("cannot make %s read-only: %s", dst, strerror(errno));
+}
+
+/* The container's volumes: 9p shares mounted at their destinations,
+ * "<tag>:<ro|rw>[-file]:<destination>", in the container's order (a bind
+ * inside another lands on it). */
 static void mount_volumes(struct config *c)
 {
         for (size_t i = 0; i < c->nmounts; i++) {
@@ -448,8 +479,12 @@ static void mount_volumes(struct config *c)
                 char path[4096];
                 if (snprintf(path, sizeof(path), NEWROOT "%s", dst) >= (int) sizeof(path))
                         fail("volume destination too long");
+                unsigned long flags = strncmp(mode, "ro", 2) == 0 ? MS_RDONLY : 0;
+                if (strcmp(mode + 2, "-file") == 0) {
+                        bind_shared_file(tag, flags, path, dst);
+                        continue;
+                }
                 mkdir_p(path);
-                unsigned long flags = strcmp(mode, "ro") == 0 ? MS_RDONLY : 0;
                 if (mount(tag, path, "9p", flags, P9_OPTS) < 0)
                         fail("cannot mount the volume %s on %s: %s", tag, dst, strerror(errno));
         }
@@ -681,9 +716,42 @@ static void isolate_paths(const struct config *c)
         }
 }
 
+/* The container's cgroup in the guest (cgroup2 at /cgroup, outside the
+ * container's root) when it has a pids limit: its processes, exec'd ones
+ * too, join it before they enter the root, as a runtime puts a
+ * container's processes in its cgroup; the agent stays outside. */
+static int ctr_cgroup = -1; /* its cgroup.procs, open for writing */
+
+static void write_cgroup_file(const char *path, const char *text)
+{
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || write_all(fd, text, strlen(text)) < 0)
+                fail("cannot write %s: %s", path, strerror(errno));
+        close(fd);
+}
+
+static void setup_cgroup(const struct config *c)
+{
+        if (c->pids_max == 0)
+                return;
+        char num[24];
+        snprintf(num, sizeof(num), "%lu", c->pids_max);
+        mkdir("/cgroup", 0700);
+        mount_or_fail("cgroup2", "/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+        write_cgroup_file("/cgroup/cgroup.subtree_control", "+pids");
+        if (mkdir("/cgroup/container", 0755) < 0 && errno != EEXIST)
+                fail("cannot create the container's cgroup: %s", strerror(errno));
+        write_cgroup_file("/cgroup/container/pids.max", num);
+        ctr_cgroup = open("/cgroup/container/cgroup.procs", O_WRONLY | O_CLOEXEC);
+        if (ctr_cgroup < 0)
+                fail("cannot open the container's cgroup: %s", strerror(errno));
+}
+
 static void __attribute__((noreturn))
 exec_process(struct config *c, const struct stdio *io, int mntns)
 {
+        if (ctr_cgroup >= 0 && write(ctr_cgroup, "0", 1) != 1)
+                child_fail("cannot join the container's cgroup");
         setsid();
         if (io->slave >= 0) {
                 if (ioctl(io->slave, TIOCSCTTY, 0) < 0)
@@ -1158,6 +1226,7 @@ int main(void)
         bind_etc_files(&c);
         mount_volumes(&c);
         mount_tmpfs(&c);
+        setup_cgroup(&c);
 
         sigset_t set;
         sigemptyset(&set);

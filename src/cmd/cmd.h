@@ -85,6 +85,10 @@ int vs_cmd_network_prune(bool networks, const struct vs_prune_filter *f, char **
 #include <json-c/json.h>
 int vs_cmd_format_list(const char *format, const char *default_table, json_object *header,
                        json_object *rows);
+/* The same for rows with Docker's Label(name) method ({{.Label "k"}} of
+ * ps, volume ls, network ls): labels[i] is rows[i]'s labels object. */
+int vs_cmd_format_labelled_list(const char *format, const char *default_table, json_object *header,
+                                json_object *rows, json_object *labels);
 int vs_cmd_format_object(const char *format, json_object *o, vs_error **err);
 
 /* The host's ps with ps_args, keeping its header and the lines of the

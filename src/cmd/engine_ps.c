@@ -386,7 +386,7 @@ int cmd_engine_ps(int argc, char **argv)
              "status, name, id, label, ancestor, exited, before, since, volume (same key: any; "
              "different keys: all)"},
             {"format", 0, VS_OPT_STRING, &format, "FORMAT",
-             "Go template (table, table FMT, json, {{.Names}}...)"},
+             "Go template (table, table FMT, json, {{.Names}}, {{.Label \"K\"}}...)"},
             {"last", 'n', VS_OPT_CALLBACK, &last, "N", "the N most recently created (all states)",
              set_last},
             {"latest", 'l', VS_OPT_CALLBACK, &last, NULL, "the most recently created (all states)",
@@ -430,6 +430,7 @@ int cmd_engine_ps(int argc, char **argv)
         if (last >= 0 || f.status || f.exited)
                 all = true; /* Docker: these look at every container */
         _cleanup_json_ json_object *rows = json_object_new_array();
+        _cleanup_json_ json_object *labels = json_object_new_array();
         long shown = 0;
         for (size_t i = 0; i < n && (last < 0 || shown < last); i++) {
                 struct vs_ctr *ct = v[i];
@@ -442,8 +443,12 @@ int cmd_engine_ps(int argc, char **argv)
                 shown++;
                 if (quiet)
                         printf("%.*s\n", no_trunc ? 64 : 12, ct->id);
-                else
+                else {
                         json_object_array_add(rows, ps_row(e, ct, no_trunc));
+                        json_object *l = labels_of(ct);
+                        json_object_array_add(labels,
+                                              l ? json_object_get(l) : json_object_new_object());
+                }
         }
         ps_filter_free(&f);
         vs_ctr_list_free(v, n);
@@ -453,5 +458,5 @@ int cmd_engine_ps(int argc, char **argv)
         for (size_t i = 0; i < sizeof(ps_headers) / sizeof(ps_headers[0]); i++)
                 json_object_object_add(header, ps_headers[i][0],
                                        json_object_new_string(ps_headers[i][1]));
-        return vs_cmd_format_list(format, PS_TABLE, header, rows);
+        return vs_cmd_format_labelled_list(format, PS_TABLE, header, rows, labels);
 }

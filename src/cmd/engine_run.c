@@ -67,8 +67,9 @@ static int set_entrypoint(const struct vs_option *o, const char *v, vs_error **e
         return 0;
 }
 
-/* --pull (registry.c does the pulling). */
+/* --pull (registry.c does the pulling), -q: without its output. */
 static const char *pull_policy;
+static bool pull_quiet;
 
 static int set_pull(const struct vs_option *o, const char *v, vs_error **err)
 {
@@ -210,6 +211,7 @@ static int parse_run(const char *cmd, const char *summary, int argc, char **argv
             {"pull", 0, VS_OPT_CALLBACK, NULL, "POLICY",
              "missing (default: pull the image when the store lacks it), always, or never",
              set_pull},
+            {"quiet", 'q', VS_OPT_BOOL, &pull_quiet, NULL, "suppress the pull output"},
             {"userns", 0, VS_OPT_STRING, &f->userns, "MODE",
              "auto: root inside is an unprivileged range of host ids (/etc/subuid of 'vessel'); "
              "host: the host's ids; keep-id (rootless): you are yourself inside"},
@@ -238,7 +240,8 @@ static int parse_run(const char *cmd, const char *summary, int argc, char **argv
             {"group-add", 0, VS_OPT_LIST, &f->group_add, "GROUP",
              "another supplementary group (a name of the image's /etc/group, or a gid)"},
             {"device", 0, VS_OPT_LIST, &f->devices, "HOST[:CTR][:rwm]",
-             "a host device node in the container, with its cgroup permissions"},
+             "a host device node in the container, with its cgroup permissions (a directory: "
+             "every node beneath it)"},
             {"device-cgroup-rule", 0, VS_OPT_LIST, &f->device_cgroup_rules, "RULE",
              "a devices cgroup allow rule: 'c|b|a MAJOR|*:MINOR|* rwm'"},
             {"oom-score-adj", 0, VS_OPT_STRING, &f->oom_score_adj, "N",
@@ -311,8 +314,9 @@ static int create_pulling(struct vs_engine *e, struct vs_run_flags *f, struct vs
 {
         const char *policy = pull_policy ? pull_policy : "missing";
         struct vs_store *store = NULL;
-        if (strcmp(policy, "always") == 0 && (vs_engine_store(e, &store, err) < 0 ||
-                                              vs_cmd_pull_for_run(store, f->image, false, err) < 0))
+        if (strcmp(policy, "always") == 0 &&
+            (vs_engine_store(e, &store, err) < 0 ||
+             vs_cmd_pull_for_create(store, f->image, false, pull_quiet, err) < 0))
                 return -1;
         if (vs_engine_create(e, f, c, err) == 0)
                 return 0;
@@ -320,7 +324,7 @@ static int create_pulling(struct vs_engine *e, struct vs_run_flags *f, struct vs
                 return -1;
         vs_error_free(err);
         if (vs_engine_store(e, &store, err) < 0 ||
-            vs_cmd_pull_for_run(store, f->image, true, err) < 0)
+            vs_cmd_pull_for_create(store, f->image, true, pull_quiet, err) < 0)
                 return -1;
         return vs_engine_create(e, f, c, err);
 }

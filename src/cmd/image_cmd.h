@@ -35,9 +35,12 @@ int vs_cmd_pull_image(struct vs_store *s, const char *ref, const struct vs_regis
                       FILE *out, vs_error **err);
 /* run/create --pull=missing|always|never: the policy's check, whether an
  * error is the store's "image 'x' not found", and the pull itself (missing:
- * says so first, as Docker), its output on stderr. */
+ * says so first, as Docker), its output on stderr; quiet (run/create -q):
+ * nothing of it, errors aside. */
 bool vs_cmd_image_missing(const vs_error *err);
 int vs_cmd_pull_for_run(struct vs_store *s, const char *image, bool missing, vs_error **err);
+int vs_cmd_pull_for_create(struct vs_store *s, const char *image, bool missing, bool quiet,
+                           vs_error **err);
 
 static inline void vs_cleanup_storep(struct vs_store **s)
 {

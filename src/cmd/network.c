@@ -233,7 +233,8 @@ int cmd_network_ls(int argc, char **argv)
             {"filter", 'f', VS_OPT_LIST, &filters, "KEY=VALUE",
              "name=, id=, label=K[=V], driver= (repeatable)"},
             {"format", 0, VS_OPT_STRING, &format, "T",
-             "a Go template (.ID .Name .Driver .Scope .IPv6 .Internal .Labels .CreatedAt), "
+             "a Go template (.ID .Name .Driver .Scope .IPv6 .Internal .Labels .CreatedAt, "
+             ".Label \"K\"), "
              "table or json"},
             VS_OPT_TABLE_END,
         };
@@ -252,15 +253,20 @@ int cmd_network_ls(int argc, char **argv)
         if (vs_net_list(data_root(), &all, &err) < 0)
                 return vs_report_error(&err);
         _cleanup_json_ json_object *rows = json_object_new_array();
+        _cleanup_json_ json_object *labels = json_object_new_array();
         for (size_t i = 0; i < json_object_array_length(all); i++) {
                 json_object *n = json_object_array_get_idx(all, i);
                 if (!filters_match(n, filters))
                         continue;
-                if (quiet)
+                if (quiet) {
                         printf("%.*s\n", no_trunc ? 64 : 12,
                                json_object_get_string(json_object_object_get(n, "Id")));
-                else
+                } else {
                         json_object_array_add(rows, ls_row(n, no_trunc));
+                        json_object *l = json_object_object_get(n, "Labels");
+                        json_object_array_add(labels,
+                                              l ? json_object_get(l) : json_object_new_object());
+                }
         }
         if (quiet)
                 return 0;
@@ -273,7 +279,7 @@ int cmd_network_ls(int argc, char **argv)
         _cleanup_json_ json_object *header = json_object_new_object();
         for (size_t i = 0; i < sizeof(heads) / sizeof(heads[0]); i++)
                 json_object_object_add(header, heads[i][0], json_object_new_string(heads[i][1]));
-        return vs_cmd_format_list(format, NETWORK_TABLE, header, rows);
+        return vs_cmd_format_labelled_list(format, NETWORK_TABLE, header, rows, labels);
 }
 
 int cmd_network_inspect(int argc, char **argv)

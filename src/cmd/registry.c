@@ -79,16 +79,35 @@ bool vs_cmd_image_missing(const vs_error *err)
                strstr(err->msg, "' not found");
 }
 
-int vs_cmd_pull_for_run(struct vs_store *s, const char *image, bool missing, vs_error **err)
+int vs_cmd_pull_for_create(struct vs_store *s, const char *image, bool missing, bool quiet,
+                           vs_error **err)
 {
         if (missing) {
                 if (!vs_ref_is_remote(image))
                         return vs_fail(err, "image '%s' not found", image);
-                fprintf(stderr, "Unable to find image '%s' locally\n", image);
+                if (!quiet)
+                        fprintf(stderr, "Unable to find image '%s' locally\n", image);
         }
         struct vs_registry_opts o;
         vs_cmd_registry_opts(&o);
-        return vs_cmd_pull_image(s, image, &o, stderr, err);
+        if (!quiet)
+                return vs_cmd_pull_image(s, image, &o, stderr, err);
+        /* Docker discards the pull's progress: so does a memory stream */
+        o.quiet = true;
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *sink = open_memstream(&buf, &len);
+        if (!sink)
+                return vs_fail_errno(err, "cannot open a memory stream");
+        int r = vs_cmd_pull_image(s, image, &o, sink, err);
+        fclose(sink);
+        free(buf);
+        return r;
+}
+
+int vs_cmd_pull_for_run(struct vs_store *s, const char *image, bool missing, vs_error **err)
+{
+        return vs_cmd_pull_for_create(s, image, missing, false, err);
 }
 
 int cmd_pull(int argc, char **argv)

@@ -262,7 +262,8 @@ int cmd_volume_ls(int argc, char **argv)
         _cleanup_strv_ char **filters = NULL;
         const struct vs_option opts[] = {
             {"quiet", 'q', VS_OPT_BOOL, &o.quiet, NULL, "print volume names only"},
-            {"format", 0, VS_OPT_STRING, &o.format, "T", "a Go template, table or json"},
+            {"format", 0, VS_OPT_STRING, &o.format, "T",
+             "a Go template ({{.Name}}, {{.Label \"K\"}}...), table or json"},
             {"filter", 'f', VS_OPT_LIST, &filters, "K=V", "dangling=, name=, label=K[=V], driver="},
             VS_OPT_TABLE_END,
         };
@@ -283,6 +284,7 @@ int cmd_volume_ls(int argc, char **argv)
         if (volume_names(e, &names, &err) < 0)
                 return vs_report_error(&err);
         _cleanup_json_ json_object *rows = json_object_new_array();
+        _cleanup_json_ json_object *all_labels = json_object_new_array();
         for (size_t i = 0; names[i]; i++) {
                 _cleanup_json_ json_object *vol = volume_json(e, names[i]);
                 bool ok;
@@ -308,6 +310,8 @@ int cmd_volume_ls(int argc, char **argv)
                         }
                 }
                 json_object_object_add(row, "Labels", json_object_new_string(ltext));
+                json_object_array_add(all_labels,
+                                      labels ? json_object_get(labels) : json_object_new_object());
                 _cleanup_strv_ char **users = volume_users(e, names[i]);
                 json_object_object_add(row, "Links", json_object_new_string(users[0] ? "1" : "0"));
                 json_object_object_add(row, "Mountpoint",
@@ -328,7 +332,7 @@ int cmd_volume_ls(int argc, char **argv)
         _cleanup_json_ json_object *header = json_object_new_object();
         for (size_t i = 0; i < sizeof(heads) / sizeof(heads[0]); i++)
                 json_object_object_add(header, heads[i][0], json_object_new_string(heads[i][1]));
-        return vs_cmd_format_list(o.format, VOLUME_TABLE, header, rows);
+        return vs_cmd_format_labelled_list(o.format, VOLUME_TABLE, header, rows, all_labels);
 }
 
 /* ---- inspect ---- */

@@ -4,7 +4,9 @@
  * the container's user, env and cwd), collects its output (Docker keeps the
  * first 4096 bytes) and exits with its status. The helper dies with the
  * monitor (PR_SET_PDEATHSIG) and always takes the check with it: on a
- * timeout or the monitor's death it gets SIGTERM and kills the check. A
+ * timeout or the monitor's death it gets SIGTERM and kills the check and
+ * every process the check started (kill_tree; Docker's daemon kills only
+ * the check's own process and leaves its children running). A
  * check never outlives the container: it runs in its pid namespace, and the
  * monitor ends the helper when the container exits. */
 #include "engine/health.h"
@@ -21,6 +23,7 @@
 #include "util/strv.h"
 #include "util/xalloc.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -164,6 +167,43 @@ static pid_t read_pid(const char *path)
         return (pid_t) atoi(text);
 }
 
+/* Stops pid and, from the top down, every descendant it has (the kernel's
+ * /proc/PID/task/TID/children lists; a stopped process forks no more),
+ * appending them to *v; at most 4096. */
+static void stop_tree(pid_t pid, pid_t **v, size_t *n)
+{
+        if (*n >= 4096 || kill(pid, SIGSTOP) < 0)
+                return;
+        *v = xrealloc(*v, (*n + 1) * sizeof(pid_t));
+        (*v)[(*n)++] = pid;
+        _cleanup_free_ char *dir = xasprintf("/proc/%d/task", (int) pid);
+        _cleanup_closedir_ DIR *d = opendir(dir);
+        struct dirent *de;
+        while (d && (de = readdir(d)) != NULL) {
+                if (de->d_name[0] == '.')
+                        continue;
+                _cleanup_free_ char *path = xasprintf("%s/%s/children", dir, de->d_name);
+                _cleanup_free_ char *text = NULL;
+                if (vs_read_file(path, &text, NULL, NULL) < 0)
+                        continue;
+                char *save = NULL;
+                for (char *t = strtok_r(text, " \n", &save); t; t = strtok_r(NULL, " \n", &save))
+                        stop_tree((pid_t) atoi(t), v, n);
+        }
+}
+
+/* The check and what it started (`sh -c 'a & b'`): stopped first, so that
+ * none forks while the tree is read, then killed. */
+static void kill_tree(pid_t pid)
+{
+        pid_t *v = NULL;
+        size_t n = 0;
+        stop_tree(pid, &v, &n);
+        for (size_t i = 0; i < n; i++)
+                kill(v[i], SIGKILL);
+        free(v);
+}
+
 /* Result on result_fd: the exit code (int32), then the output. */
 static _Noreturn void helper_main(const struct vs_ctr *c, char **argv, int result_fd, pid_t monitor)
 {
@@ -252,7 +292,7 @@ static _Noreturn void helper_main(const struct vs_ctr *c, char **argv, int resul
                 if (term) {
                         /* The timeout, or the monitor died. */
                         if (pid > 0)
-                                kill(pid, SIGKILL);
+                                kill_tree(pid);
                         while (waitpid(-1, NULL, 0) > 0)
                                 ;
                         _exit(1);

@@ -13,6 +13,7 @@
  * between leaves a record of state that may not exist, which recovery
  * undoes harmlessly (thawing a thawed cgroup, unmounting nothing). */
 #include "engine/engine.h"
+#include "engine/create.h"
 #include "image/image.h"
 #include "runtime/container.h"
 #include "runtime/state.h"
@@ -20,6 +21,7 @@
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/xalloc.h"
+#include "vm/vm.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -267,6 +269,7 @@ void vs_ctr_recover(struct vs_engine *e, struct vs_ctr *c)
                 if (vs_state_load(c->runtime_root, c->id, &st, &err) < 0) {
                         vs_error_free(&err);
                         vs_debug("container %.12s: unmounting after a dead holder", c->id);
+                        vs_engine_shm_umount(c->dir);
                         _cleanup_free_ char *rootfs = xasprintf("%s/rootfs", c->dir);
                         for (int i = 0; i < 8 && vs_is_mountpoint(rootfs); i++)
                                 if (vs_image_rootfs_umount(rootfs, &err) < 0)
@@ -316,6 +319,13 @@ int vs_engine_prune_leftovers(struct vs_engine *e, size_t *removed, vs_error **e
                 _cleanup_free_ char *dir = xasprintf("%s/%s", e->ctr_root, de->d_name);
                 _cleanup_free_ char *rootfs = xasprintf("%s/rootfs", dir);
                 _cleanup_error_ vs_error *rerr = NULL;
+                /* A VM container's cgroup (QEMU's, the launcher's): killed
+                 * and removed before the file naming it goes. */
+                if (vs_vm_cgroup_release_dir(dir, &rerr) < 0) {
+                        vs_warn("cannot remove the leftover %s: %s", dir, rerr->msg);
+                        continue;
+                }
+                vs_engine_shm_umount(dir);
                 for (int i = 0; i < 8 && vs_is_mountpoint(rootfs); i++)
                         if (vs_image_rootfs_umount(rootfs, &rerr) < 0)
                                 break;
@@ -324,6 +334,8 @@ int vs_engine_prune_leftovers(struct vs_engine *e, size_t *removed, vs_error **e
                                 rerr ? rerr->msg : "its rootfs is still mounted");
                         continue;
                 }
+                /* and its id range (--userns=auto, a VM's QEMU), stale now */
+                vs_userns_release(e, de->d_name);
                 (*removed)++;
         }
         return 0;

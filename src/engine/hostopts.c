@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -109,17 +110,122 @@ static bool device_mode_ok(const char *m)
         return true;
 }
 
-/* The host's device node behind path (symlinks followed, as Docker's
- * EvalSymlinks): a character or block device, else an error naming flag. */
-static int device_node(const char *flag, const char *path, struct stat *st, vs_error **err)
+/* A device node of a --device: its host path, container path, and what
+ * the host says of it now. */
+struct dev_node {
+        char *host, *ctr;
+        struct stat st;
+};
+
+struct dev_walk {
+        const char *flag;
+        struct dev_node *v;
+        size_t n, seen;
+        vs_error **err;
+};
+
+/* A directory's walk stops here: `--device /` would walk every file. */
+#define DEVICE_WALK_MAX_ENTRIES 100000
+#define DEVICE_WALK_MAX_DEPTH   64
+
+static void dev_nodes_free(struct dev_node *v, size_t n)
 {
-        if (stat(path, st) < 0)
+        for (size_t i = 0; i < n; i++) {
+                free(v[i].host);
+                free(v[i].ctr);
+        }
+        free(v);
+}
+
+static void dev_push(struct dev_walk *w, const char *host, const char *ctr, const struct stat *st)
+{
+        w->v = xrealloc(w->v, (w->n + 1) * sizeof(*w->v));
+        w->v[w->n++] = (struct dev_node){xstrdup(host), xstrdup(ctr), *st};
+}
+
+/* Go's filepath.Walk orders names bytewise. */
+static int name_order(const struct dirent **a, const struct dirent **b)
+{
+        return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+static int skip_dots(const struct dirent *d)
+{
+        return strcmp(d->d_name, ".") != 0 && strcmp(d->d_name, "..") != 0;
+}
+
+/* Docker's walk of a --device directory (oci.DevicesFromPath): every
+ * character or block node beneath it, found with lstat (symlinks are not
+ * followed, into directories neither), others passed over. */
+static int walk_devices(struct dev_walk *w, const char *host, const char *ctr, int depth)
+{
+        if (depth > DEVICE_WALK_MAX_DEPTH)
+                return vs_fail(w->err, "%s: %s is nested too deeply (over %d directories)", w->flag,
+                               host, DEVICE_WALK_MAX_DEPTH);
+        struct dirent **names = NULL;
+        int n = scandir(host, &names, skip_dots, name_order);
+        if (n < 0)
+                return vs_fail_errno(w->err, "%s: cannot read the directory %s", w->flag, host);
+        int r = 0;
+        for (int i = 0; i < n; i++) {
+                if (r == 0 && ++w->seen > DEVICE_WALK_MAX_ENTRIES)
+                        r = vs_fail(w->err, "%s: more than %d files beneath the directory", w->flag,
+                                    DEVICE_WALK_MAX_ENTRIES);
+                if (r == 0) {
+                        _cleanup_free_ char *hp = xasprintf("%s/%s", host, names[i]->d_name);
+                        _cleanup_free_ char *cp = xasprintf("%s/%s", ctr, names[i]->d_name);
+                        struct stat st;
+                        if (lstat(hp, &st) < 0)
+                                ; /* gone meanwhile: Docker's walk ignores it too */
+                        else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))
+                                dev_push(w, hp, cp, &st);
+                        else if (S_ISDIR(st.st_mode))
+                                r = walk_devices(w, hp, cp, depth + 1);
+                }
+                free(names[i]);
+        }
+        free(names);
+        return r;
+}
+
+/* The host's device nodes behind a --device HOST:CTR (symlinks followed,
+ * as Docker's EvalSymlinks): HOST itself when it is a character or block
+ * device; when a directory, every node beneath it at CTR plus its path
+ * relative to HOST, as Docker adds them. Else an error naming flag. */
+static int device_nodes(const char *flag, const char *host, const char *ctr, struct dev_node **out,
+                        size_t *n, vs_error **err)
+{
+        *out = NULL;
+        *n = 0;
+        struct stat st;
+        if (stat(host, &st) < 0)
                 return vs_fail_errno(err, "%s: error gathering device information for %s", flag,
-                                     path);
-        if (S_ISDIR(st->st_mode))
-                return vs_fail(err, "%s: %s is a directory: give each device node", flag, path);
-        if (!S_ISCHR(st->st_mode) && !S_ISBLK(st->st_mode))
-                return vs_fail(err, "%s: %s is not a device node", flag, path);
+                                     host);
+        struct dev_walk w = {.flag = flag, .err = err};
+        if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
+                dev_push(&w, host, ctr, &st);
+        } else if (S_ISDIR(st.st_mode)) {
+                _cleanup_free_ char *dir = realpath(host, NULL);
+                if (!dir)
+                        return vs_fail_errno(err, "%s: cannot resolve %s", flag, host);
+                _cleanup_free_ char *base = xstrdup(ctr);
+                for (size_t k = strlen(base); k > 1 && base[k - 1] == '/';)
+                        base[--k] = '\0';
+                if (walk_devices(&w, strcmp(dir, "/") == 0 ? "" : dir,
+                                 strcmp(base, "/") == 0 ? "" : base, 0) < 0) {
+                        dev_nodes_free(w.v, w.n);
+                        return -1;
+                }
+                if (w.n == 0)
+                        return vs_fail(err,
+                                       "%s: error gathering device information for %s: no "
+                                       "device node beneath the directory",
+                                       flag, host);
+        } else {
+                return vs_fail(err, "%s: %s is not a device node", flag, host);
+        }
+        *out = w.v;
+        *n = w.n;
         return 0;
 }
 
@@ -154,9 +260,14 @@ static int parse_device(const char *spec, json_object *out, vs_error **err)
                 return vs_fail(err, "%s: %s is not an absolute path", flag, ctr);
         if (host[0] != '/')
                 return vs_fail(err, "%s: the host path %s is not absolute", flag, host);
-        struct stat st;
-        if (device_node(flag, host, &st, err) < 0)
+        /* Docker keeps the flag's entry (a directory stays one) and finds
+         * its nodes at each start; they are checked here too, before
+         * anything exists */
+        struct dev_node *nodes;
+        size_t n;
+        if (device_nodes(flag, host, ctr, &nodes, &n, err) < 0)
                 return -1;
+        dev_nodes_free(nodes, n);
         json_object *d = json_object_new_object();
         json_object_object_add(d, "PathOnHost", json_object_new_string(host));
         json_object_object_add(d, "PathInContainer", json_object_new_string(ctr));
@@ -351,8 +462,51 @@ static void bind_device(json_object *spec, const char *host, const char *ctr)
         json_object_array_add(child(spec, "mounts", json_type_array), m);
 }
 
+/* One device node: its allow rule, and the node (or, in a user namespace,
+ * a bind of the host's). */
+static int oci_device_node(json_object *spec, json_object *nodes, json_object *rules, bool userns,
+                           const char *flag, const struct dev_node *dn, const char *perm,
+                           vs_error **err)
+{
+        const struct stat *st = &dn->st;
+        const char *ctr = dn->ctr;
+        char type = S_ISBLK(st->st_mode) ? 'b' : 'c';
+        json_object_array_add(rules,
+                              oci_device_rule(type, major(st->st_rdev), minor(st->st_rdev), perm));
+        if (userns) {
+                /* the runtime binds its default nodes itself there */
+                static const char *const defaults[] = {"/dev/null",   "/dev/zero",    "/dev/full",
+                                                       "/dev/random", "/dev/urandom", "/dev/tty",
+                                                       NULL};
+                struct stat same;
+                bool dflt = false;
+                for (size_t k = 0; defaults[k] && !dflt; k++)
+                        dflt = strcmp(ctr, defaults[k]) == 0;
+                if (dflt && (stat(ctr, &same) < 0 || same.st_rdev != st->st_rdev))
+                        return vs_fail(err,
+                                       "%s: %s is a default device of the container, bound from "
+                                       "the host's in a user namespace",
+                                       flag, ctr);
+                if (!dflt)
+                        bind_device(spec, dn->host, ctr);
+                return 0;
+        }
+        char t[2] = {type, '\0'};
+        json_object *node = json_object_new_object();
+        json_object_object_add(node, "path", json_object_new_string(ctr));
+        json_object_object_add(node, "type", json_object_new_string(t));
+        json_object_object_add(node, "major", json_object_new_int64(major(st->st_rdev)));
+        json_object_object_add(node, "minor", json_object_new_int64(minor(st->st_rdev)));
+        json_object_object_add(node, "fileMode", json_object_new_int(st->st_mode & 0777));
+        json_object_object_add(node, "uid", json_object_new_int64(st->st_uid));
+        json_object_object_add(node, "gid", json_object_new_int64(st->st_gid));
+        json_object_array_add(nodes, node);
+        return 0;
+}
+
 /* Devices: each node as the host has it now (type, numbers, mode, owner),
- * at its container path, with an allow rule of its permissions. */
+ * at its container path, with an allow rule of its permissions; a
+ * directory's nodes as they are beneath it now. */
 static int oci_devices(const struct vs_ctr *c, json_object *spec, json_object *linux_,
                        vs_error **err)
 {
@@ -375,42 +529,18 @@ static int oci_devices(const struct vs_ctr *c, json_object *spec, json_object *l
                 const char *perm =
                     json_object_get_string(json_object_object_get(d, "CgroupPermissions"));
                 _cleanup_free_ char *flag = xasprintf("--device %s", host);
-                struct stat st;
-                if (device_node(flag, host, &st, err) < 0)
-                        return -1;
                 if (!device_mode_ok(perm))
                         return vs_fail(err, "%s: bad mode '%s' (a subset of rwm)", flag, perm);
-                char type = S_ISBLK(st.st_mode) ? 'b' : 'c';
-                json_object_array_add(
-                    rules, oci_device_rule(type, major(st.st_rdev), minor(st.st_rdev), perm));
-                if (userns) {
-                        /* the runtime binds its default nodes itself there */
-                        static const char *const defaults[] = {
-                            "/dev/null",    "/dev/zero", "/dev/full", "/dev/random",
-                            "/dev/urandom", "/dev/tty",  NULL};
-                        struct stat same;
-                        bool dflt = false;
-                        for (size_t k = 0; defaults[k] && !dflt; k++)
-                                dflt = strcmp(ctr, defaults[k]) == 0;
-                        if (dflt && (stat(ctr, &same) < 0 || same.st_rdev != st.st_rdev))
-                                return vs_fail(err,
-                                               "%s: %s is a default device of the container, "
-                                               "bound from the host's in a user namespace",
-                                               flag, ctr);
-                        if (!dflt)
-                                bind_device(spec, host, ctr);
-                        continue;
-                }
-                char t[2] = {type, '\0'};
-                json_object *node = json_object_new_object();
-                json_object_object_add(node, "path", json_object_new_string(ctr));
-                json_object_object_add(node, "type", json_object_new_string(t));
-                json_object_object_add(node, "major", json_object_new_int64(major(st.st_rdev)));
-                json_object_object_add(node, "minor", json_object_new_int64(minor(st.st_rdev)));
-                json_object_object_add(node, "fileMode", json_object_new_int(st.st_mode & 0777));
-                json_object_object_add(node, "uid", json_object_new_int64(st.st_uid));
-                json_object_object_add(node, "gid", json_object_new_int64(st.st_gid));
-                json_object_array_add(nodes, node);
+                struct dev_node *found;
+                size_t n;
+                if (device_nodes(flag, host, ctr, &found, &n, err) < 0)
+                        return -1;
+                int r = 0;
+                for (size_t k = 0; k < n && r == 0; k++)
+                        r = oci_device_node(spec, nodes, rules, userns, flag, &found[k], perm, err);
+                dev_nodes_free(found, n);
+                if (r < 0)
+                        return -1;
         }
         for (size_t i = 0; i < n_rules; i++) {
                 struct cgroup_rule r;

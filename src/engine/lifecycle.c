@@ -112,6 +112,7 @@ int vs_engine_mount_rootfs(struct vs_engine *e, struct vs_ctr *c, bool *mounted,
 
 int vs_engine_umount_rootfs(struct vs_ctr *c, vs_error **err)
 {
+        vs_engine_shm_umount(c->dir);
         _cleanup_free_ char *rootfs = xasprintf("%s/rootfs", c->dir);
         for (int i = 0; i < 8 && vs_is_mountpoint(rootfs); i++)
                 if (vs_image_rootfs_umount(rootfs, err) < 0)

@@ -106,6 +106,11 @@ int vs_engine_ns_check(struct vs_engine *e, const struct vs_run_flags *f, json_o
 int vs_engine_ns_apply(struct vs_engine *e, const struct vs_ctr *c, json_object *spec,
                        vs_error **err);
 /* --uts host: 1 and the host's name in *out (caller frees), else 0. */
+/* A shareable container's host-side /dev/shm (src/engine/nsmode.c):
+ * mounted at <dir>/shm before each start; unmounted (detached) with the
+ * rootfs, or from a directory a killed command left. */
+int vs_engine_shm_mount(const struct vs_ctr *c, vs_error **err);
+void vs_engine_shm_umount(const char *dir);
 int vs_engine_uts_hostname(const struct vs_ctr *c, char **out);
 
 /* The monitor (src/engine/monitor.c): returns the process exit status. */

@@ -165,7 +165,8 @@ static int prepare_bundle(struct monitor *m, vs_error **err)
 {
         bool mounted;
         vs_debug("monitor: mounting the rootfs");
-        if (vs_engine_mount_rootfs(m->e, m->c, &mounted, err) < 0)
+        if (vs_engine_mount_rootfs(m->e, m->c, &mounted, err) < 0 ||
+            vs_engine_shm_mount(m->c, err) < 0)
                 return -1;
         vs_debug("monitor: writing the OCI config");
         _cleanup_free_ char *rootfs = xasprintf("%s/rootfs", m->c->dir);

@@ -16,14 +16,30 @@
  * When the container whose pid namespace was joined stops (or is removed
  * with rm -f), its init dies and the kernel kills every process of the
  * namespace: the joiner stops with 137, as with Docker, and nothing of it
- * runs on. A start of the joiner then fails until the other runs again. */
+ * runs on. A start of the joiner then fails until the other runs again.
+ *
+ * /dev/shm follows the IPC namespace, as Docker's: a shareable container's
+ * is a tmpfs the engine mounts on the host at <container dir>/shm before
+ * each start (vs_engine_shm_mount; --shm-size, nosuid, nodev, noexec) and
+ * binds into it, so that a container:<id> joiner binds the same one from
+ * the host, never through the other container's root (a tree it
+ * controls). It is unmounted with the rootfs (vs_engine_umount_rootfs, and
+ * every path that cleans up after a killed monitor or rm); a joiner that
+ * still runs keeps its bind. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "engine/config.h"
 #include "engine/engine.h"
 #include "engine/rootless.h"
 #include "vm/vm.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
 #include "util/json.h"
 #include "util/xalloc.h"
 
@@ -149,8 +165,55 @@ static json_object *find_ns(json_object *nss, const char *type, size_t *idx)
         return NULL;
 }
 
-/* /dev/shm of the spec: none drops it, host binds the host's. */
-static void apply_shm(json_object *spec, const char *ipc)
+/* The host-side /dev/shm of a shareable container (below): it has one
+ * when its IpcMode is shareable, it is no VM (whose /dev/shm is the
+ * guest's) and the engine is not rootless (which mounts nothing on the
+ * host). */
+static bool has_host_shm(const struct vs_ctr *c)
+{
+        return c->hc.ipc_mode && strcmp(c->hc.ipc_mode, "shareable") == 0 && !vs_ctr_is_vm(c) &&
+               !vs_rootless();
+}
+
+int vs_engine_shm_mount(const struct vs_ctr *c, vs_error **err)
+{
+        if (!has_host_shm(c))
+                return 0;
+        _cleanup_free_ char *path = xasprintf("%s/shm", c->dir);
+        if (mkdir(path, 0755) < 0 && errno != EEXIST)
+                return vs_fail_errno(err, "cannot create %s", path);
+        if (vs_is_mountpoint(path))
+                return 0;
+        int64_t size = c->hc.shm_size > 0 ? c->hc.shm_size : vs_config_get()->shm_size;
+        _cleanup_free_ char *opts = xasprintf("mode=1777,size=%" PRId64, size);
+        if (mount("shm", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts) < 0)
+                return vs_fail_errno(err, "cannot mount the shareable /dev/shm on %s", path);
+        return 0;
+}
+
+void vs_engine_shm_umount(const char *dir)
+{
+        _cleanup_free_ char *path = xasprintf("%s/shm", dir);
+        for (int i = 0; i < 8 && vs_is_mountpoint(path); i++)
+                if (umount2(path, MNT_DETACH) < 0)
+                        break;
+}
+
+static void bind_shm(json_object *mo, const char *source)
+{
+        json_object_object_add(mo, "type", json_object_new_string("bind"));
+        json_object_object_add(mo, "source", json_object_new_string(source));
+        json_object *o = json_object_new_array();
+        json_object_array_add(o, json_object_new_string("rbind"));
+        json_object_array_add(o, json_object_new_string("rprivate"));
+        json_object_object_add(mo, "options", o);
+}
+
+/* /dev/shm of the spec: none drops it, host binds the host's, a shareable
+ * container's and a joiner's (shm: the joined container's directory, with
+ * its own IpcMode) bind the host-side one. */
+static void apply_shm(const struct vs_ctr *c, json_object *spec, const char *ipc,
+                      const struct vs_ctr *other)
 {
         json_object *mounts = json_object_object_get(spec, "mounts");
         for (size_t i = json_object_array_length(mounts); i-- > 0;) {
@@ -158,15 +221,18 @@ static void apply_shm(json_object *spec, const char *ipc)
                 const char *dst = vs_json_str(mo, "destination");
                 if (dst == NULL || strcmp(dst, "/dev/shm") != 0)
                         continue;
+                const char *src = vs_json_str(mo, "source");
+                if (src == NULL || strcmp(src, "shm") != 0)
+                        continue; /* a user's mount there */
+                const struct vs_ctr *owner = other ? other : c;
+                const char *mode = other ? other->hc.ipc_mode : ipc;
                 if (strcmp(ipc, "none") == 0) {
                         json_object_array_del_idx(mounts, i, 1);
-                } else if (strcmp(ipc, "host") == 0) {
-                        json_object_object_add(mo, "type", json_object_new_string("bind"));
-                        json_object_object_add(mo, "source", json_object_new_string("/dev/shm"));
-                        json_object *o = json_object_new_array();
-                        json_object_array_add(o, json_object_new_string("rbind"));
-                        json_object_array_add(o, json_object_new_string("rprivate"));
-                        json_object_object_add(mo, "options", o);
+                } else if (mode && strcmp(mode, "host") == 0) {
+                        bind_shm(mo, "/dev/shm");
+                } else if (has_host_shm(owner)) {
+                        _cleanup_free_ char *path = xasprintf("%s/shm", owner->dir);
+                        bind_shm(mo, path);
                 }
         }
 }
@@ -188,8 +254,9 @@ int vs_engine_ns_apply(struct vs_engine *e, const struct vs_ctr *c, json_object 
                         json_object_array_del_idx(nss, idx, 1);
                         if (strcmp(m->ns, "uts") == 0)
                                 json_object_object_del(spec, "hostname");
-                } else if (is_container_mode(mode)) {
-                        _cleanup_ctr_ struct vs_ctr *other = NULL;
+                }
+                _cleanup_ctr_ struct vs_ctr *other = NULL;
+                if (is_container_mode(mode)) {
                         if (vs_ctr_load(e, mode + CONTAINER_PREFIX_LEN, &other, err) < 0)
                                 return vs_error_wrap(err, "%s %s", m->flag, mode);
                         vs_ctr_refresh(e, other);
@@ -201,7 +268,7 @@ int vs_engine_ns_apply(struct vs_engine *e, const struct vs_ctr *c, json_object 
                         json_object_object_add(ns, "path", json_object_new_string(path));
                 }
                 if (strcmp(m->ns, "ipc") == 0)
-                        apply_shm(spec, mode);
+                        apply_shm(c, spec, mode, other);
         }
         return 0;
 }

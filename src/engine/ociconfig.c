@@ -13,6 +13,7 @@
 #include "util/json.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
+#include "vm/vm.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -371,16 +372,24 @@ static int write_etc_files(struct vs_engine *e, const struct vs_ctr *c, const ch
                 return -1;
 
         /* The host's resolver config; loopback nameservers are unreachable
-         * from another network namespace, so they are dropped there. */
+         * from another network namespace, so they are dropped there. A VM
+         * on QEMU's user-mode network asks libslirp's DNS forwarder, which
+         * relays to the host's first nameserver from the host's network
+         * namespace (loopback ones included), as podman's slirp4netns
+         * containers do. */
+        const char *mode = c->hc.network_mode;
+        bool slirp_vm = vs_ctr_is_vm(c) && mode && strcmp(mode, VS_VM_NET_USER) == 0;
         _cleanup_free_ char *resolv_path = xasprintf("%s/resolv.conf", c->dir);
         _cleanup_free_ char *host_resolv = NULL;
         vs_error_free(&rerr);
         vs_read_file("/etc/resolv.conf", &host_resolv, NULL, &rerr);
-        _cleanup_free_ char *resolv = xstrdup("");
+        _cleanup_free_ char *resolv = xstrdup(slirp_vm ? "nameserver " VS_VM_SLIRP_DNS "\n" : "");
         char *save = NULL;
         for (char *line = host_resolv ? strtok_r(host_resolv, "\n", &save) : NULL; line;
              line = strtok_r(NULL, "\n", &save)) {
                 if (!host_net && strncmp(line, "nameserver", 10) == 0) {
+                        if (slirp_vm)
+                                continue;
                         const char *a = line + 10;
                         while (*a == ' ' || *a == '\t')
                                 a++;

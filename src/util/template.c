@@ -416,9 +416,11 @@ static struct tpl_pipe *parse_pipeline(struct parser *p, bool in_paren)
                 cmd->args[cmd->n++] = a;
         }
         pipe->src = xstrndup(p->s + start, p->pos - start);
-        /* Go: only a function call takes arguments. */
+        /* Go: only a function or a method (the last of a field chain) takes
+         * arguments; whether a field is a method is known when it runs. */
         for (size_t i = 0; i < pipe->n; i++)
-                if (pipe->cmds[i]->n > 1 && pipe->cmds[i]->args[0]->kind != TA_FUNC) {
+                if (pipe->cmds[i]->n > 1 && pipe->cmds[i]->args[0]->kind != TA_FUNC &&
+                    !pipe->cmds[i]->args[0]->fields) {
                         perr(p, "can't give argument to non-function %s", pipe->src);
                         goto fail;
                 }
@@ -625,6 +627,11 @@ int vs_template_parse(const char *text, struct vs_template **out, vs_error **err
 void vs_template_set_strict(struct vs_template *t, bool strict)
 {
         t->strict = strict;
+}
+
+void vs_template_set_methods(struct vs_template *t, const struct vs_template_method *methods)
+{
+        t->methods = methods;
 }
 
 void vs_template_free(struct vs_template *t)

@@ -87,6 +87,9 @@ struct var {
 
 struct exec {
         const struct vs_template *t;
+        const struct vs_template_method *methods; /* NULL: the data has none */
+        json_object *root, *self;                 /* the data the methods belong to; their data */
+        bool header;                              /* a table's header: HeaderFunctions */
         struct var *vars;
         size_t nvars;
         const struct tpl_pipe *at; /* for errors */
@@ -826,9 +829,104 @@ static int lookup_var(struct exec *x, const char *name, struct val *out)
         return xerr(x, "undefined variable: %s", name);
 }
 
-static int eval_fields(struct exec *x, struct val *v, char **fields)
+/* The arguments of a command whose first word is a field chain: they go
+ * to its last field, which must be a method. */
+struct call {
+        const struct tpl_cmd *c; /* args[1..] */
+        const struct val *dot;
+        struct val *final; /* the previous command's value, when has_final */
+        bool has_final;
+};
+
+static size_t call_nargs(const struct call *k)
+{
+        return k ? k->c->n - 1 + (k->has_final ? 1 : 0) : 0;
+}
+
+static int eval_arg(struct exec *x, const struct tpl_arg *a, const struct val *dot,
+                    struct val *out);
+
+static const struct vs_template_method *find_method(const struct exec *x, const struct val *v,
+                                                    const char *name)
+{
+        if (!x->methods || v->missing || !v->j || v->j != x->root)
+                return NULL;
+        for (const struct vs_template_method *m = x->methods; m->name; m++)
+                if (strcmp(m->name, name) == 0)
+                        return m;
+        return NULL;
+}
+
+/* One argument of a method: Go's evalArg for a string parameter. */
+static int method_arg(struct exec *x, const struct call *k, size_t i, struct val *out)
+{
+        if (k->has_final && i == call_nargs(k) - 1) {
+                *out = *k->final;
+                *k->final = (struct val){0};
+        } else {
+                const struct tpl_arg *a = k->c->args[i + 1];
+                switch (a->kind) {
+                case TA_INT:
+                        return xerr(x, "expected string; found %" PRId64, a->i);
+                case TA_FLOAT: {
+                        struct sbuf b = {0};
+                        print_float(&b, a->d);
+                        _cleanup_free_ char *f = sb_take(&b);
+                        return xerr(x, "expected string; found %s", f);
+                }
+                case TA_BOOL:
+                        return xerr(x, "expected string; found %s", a->b ? "true" : "false");
+                case TA_NIL:
+                        return xerr(x, "cannot assign nil to string");
+                default:
+                        if (eval_arg(x, a, k->dot, out) < 0)
+                                return -1;
+                }
+        }
+        if (out->missing || !out->j)
+                return xerr(x, "invalid value; expected string");
+        if (!is_string(out))
+                return xerr(x, "wrong type for value; expected string; got %s", type_name(out));
+        return 0;
+}
+
+static int call_method(struct exec *x, const struct vs_template_method *m, const struct call *k,
+                       struct val *out)
+{
+        size_t n = call_nargs(k);
+        if (n != m->nargs)
+                return xerr(x, "wrong number of args for %s: want %zu got %zu", m->name, m->nargs,
+                            n);
+        struct val *vals = xcalloc(n + 1, sizeof(*vals));
+        const char **strs = xcalloc(n + 1, sizeof(*strs));
+        int r = 0;
+        for (size_t i = 0; i < n && r == 0; i++)
+                if ((r = method_arg(x, k, i, &vals[i])) == 0)
+                        strs[i] = json_object_get_string(vals[i].j);
+        if (r == 0)
+                *out = val_own(m->fn(x->self, strs));
+        for (size_t i = 0; i < n; i++)
+                val_put(&vals[i]);
+        free(vals);
+        free(strs);
+        return r;
+}
+
+/* Evaluates the field chain on v; k: arguments for its last field. */
+static int eval_fields_call(struct exec *x, struct val *v, char **fields, const struct call *k)
 {
         for (size_t i = 0; fields && fields[i]; i++) {
+                bool last = !fields[i + 1];
+                const struct vs_template_method *m = find_method(x, v, fields[i]);
+                if (m) {
+                        struct val res = {0};
+                        int r = call_method(x, m, last ? k : NULL, &res);
+                        val_put(v);
+                        if (r < 0)
+                                return -1;
+                        *v = res;
+                        continue;
+                }
                 json_object *j = v->missing ? NULL : v->j;
                 if (!j) {
                         val_put(v);
@@ -846,6 +944,16 @@ static int eval_fields(struct exec *x, struct val *v, char **fields)
                         val_put(v);
                         return xerr(x, "can't evaluate field %s", fields[i]);
                 }
+                if (last && call_nargs(k) > 0) {
+                        /* strict data stands for Docker's contexts, whose
+                         * fields are methods without arguments; the rest
+                         * for maps */
+                        val_put(v);
+                        if (x->t->strict)
+                                return xerr(x, "wrong number of args for %s: want 0 got %zu",
+                                            fields[i], call_nargs(k));
+                        return xerr(x, "%s is not a method but has arguments", fields[i]);
+                }
                 json_object_get(next);
                 val_put(v);
                 *v = val_own(next);
@@ -854,18 +962,20 @@ static int eval_fields(struct exec *x, struct val *v, char **fields)
         return 0;
 }
 
-static int eval_arg(struct exec *x, const struct tpl_arg *a, const struct val *dot, struct val *out)
+/* A command's first word, or an argument (k NULL). */
+static int eval_term(struct exec *x, const struct tpl_arg *a, const struct val *dot,
+                     const struct call *k, struct val *out)
 {
         *out = (struct val){0};
         switch (a->kind) {
         case TA_DOT:
                 *out = *dot;
                 json_object_get(out->j);
-                return eval_fields(x, out, a->fields);
+                return eval_fields_call(x, out, a->fields, k);
         case TA_VAR:
                 if (lookup_var(x, a->str, out) < 0)
                         return -1;
-                return eval_fields(x, out, a->fields);
+                return eval_fields_call(x, out, a->fields, k);
         case TA_STRING:
                 *out = val_own(json_object_new_string(a->str));
                 return 0;
@@ -883,10 +993,38 @@ static int eval_arg(struct exec *x, const struct tpl_arg *a, const struct val *d
         case TA_PIPE:
                 if (eval_pipe(x, a->pipe, dot, out) < 0)
                         return -1;
-                return eval_fields(x, out, a->fields);
+                return eval_fields_call(x, out, a->fields, k);
         case TA_FUNC:
                 return xerr(x, "%s is a function, not a value", a->str);
         }
+        return 0;
+}
+
+static int eval_arg(struct exec *x, const struct tpl_arg *a, const struct val *dot, struct val *out)
+{
+        return eval_term(x, a, dot, NULL, out);
+}
+
+/* Docker's HeaderFunctions: in a table's header these return their first
+ * argument, a string, so that the titles stay as they are. */
+static const struct {
+        const char *name;
+        size_t nargs;
+} header_funcs[] = {
+    {"json", 1},  {"split", 2}, {"join", 2},     {"title", 1},
+    {"lower", 1}, {"upper", 1}, {"truncate", 2},
+};
+
+static int header_func(struct exec *x, const char *name, size_t want, struct val *a, size_t n,
+                       struct val *out)
+{
+        if (want_args(x, name, n, want) < 0)
+                return -1;
+        if (!is_string(&a[0]))
+                return xerr(x, "error calling %s: wrong type for value; expected string; got %s",
+                            name, type_name(&a[0]));
+        *out = a[0];
+        a[0] = (struct val){0};
         return 0;
 }
 
@@ -898,6 +1036,10 @@ static int call_func(struct exec *x, const struct tpl_cmd *c, const struct val *
         for (size_t i = 0; i < sizeof(funcs) / sizeof(funcs[0]); i++)
                 if (strcmp(funcs[i].name, name) == 0)
                         fn = funcs[i].fn;
+        size_t header_nargs = 0;
+        for (size_t i = 0; x->header && i < sizeof(header_funcs) / sizeof(header_funcs[0]); i++)
+                if (strcmp(header_funcs[i].name, name) == 0)
+                        header_nargs = header_funcs[i].nargs;
         if (!fn)
                 return xerr(x, "function \"%s\" is not supported", name);
         size_t n = c->n - 1 + (has_final ? 1 : 0);
@@ -912,7 +1054,8 @@ static int call_func(struct exec *x, const struct tpl_cmd *c, const struct val *
                 *final = (struct val){0};
         }
         if (r == 0)
-                r = fn(x, args, got, out);
+                r = header_nargs ? header_func(x, name, header_nargs, args, got, out)
+                                 : fn(x, args, got, out);
         for (size_t i = 0; i < got; i++)
                 val_put(&args[i]);
         free(args);
@@ -954,6 +1097,9 @@ static int eval_pipe(struct exec *x, const struct tpl_pipe *p, const struct val 
                 int r;
                 if (c->args[0]->kind == TA_FUNC) {
                         r = call_func(x, c, dot, &cur, has, &next);
+                } else if (c->args[0]->fields && (c->n > 1 || has)) {
+                        struct call k = {c, dot, &cur, has};
+                        r = eval_term(x, c->args[0], dot, &k, &next);
                 } else if (has) {
                         r = xerr(x, "can't give argument to non-function %s", p->src);
                 } else {
@@ -1087,22 +1233,38 @@ static int exec_list(struct exec *x, const struct tpl_list *l, const struct val 
         return r;
 }
 
-int vs_template_exec(const struct vs_template *t, json_object *data, char **out, vs_error **err)
+/* Executes t on data into b, which keeps what was written before an error. */
+static int exec_into(const struct vs_template *t, const struct vs_template_method *methods,
+                     json_object *data, json_object *self, bool header, struct sbuf *b,
+                     vs_error **err)
 {
-        struct exec x = {.t = t, .err = err};
+        struct exec x = {.t = t, .root = data, .self = self, .header = header, .err = err};
+        if (self)
+                x.methods = methods;
         struct val dot = val_ref(data);
         set_var(&x, "$", val_ref(data), false);
-        struct sbuf b = {0};
-        int r = exec_list(&x, &t->root, &dot, &b);
+        int r = exec_list(&x, &t->root, &dot, b);
         pop_vars(&x, 0);
         free(x.vars);
         val_put(&dot);
-        if (r < 0) {
+        return r;
+}
+
+int vs_template_exec_self(const struct vs_template *t, json_object *data, json_object *self,
+                          char **out, vs_error **err)
+{
+        struct sbuf b = {0};
+        if (exec_into(t, t->methods, data, self, false, &b, err) < 0) {
                 free(b.s);
                 return -1;
         }
         *out = sb_take(&b);
         return 0;
+}
+
+int vs_template_exec(const struct vs_template *t, json_object *data, char **out, vs_error **err)
+{
+        return vs_template_exec_self(t, data, NULL, out, err);
 }
 
 /* ---- tables ---- */
@@ -1198,6 +1360,16 @@ static char *unescape_format(const char *f)
 int vs_format_list(FILE *out, const char *format, const char *default_table, json_object *header,
                    json_object *rows, bool strict, vs_error **err)
 {
+        return vs_format_list_methods(out, format, default_table, header, rows, strict, NULL, err);
+}
+
+int vs_format_list_methods(FILE *out, const char *format, const char *default_table,
+                           json_object *header, json_object *rows, bool strict,
+                           const struct vs_format_methods *methods, vs_error **err)
+{
+        static const struct vs_format_methods none = {0};
+        if (!methods)
+                methods = &none;
         bool table = false;
         const char *body = format;
         if (strcmp(format, "table") == 0) {
@@ -1212,23 +1384,30 @@ int vs_format_list(FILE *out, const char *format, const char *default_table, jso
         if (vs_template_parse(text, &t, err) < 0)
                 return vs_error_wrap(err, "template parsing error");
         vs_template_set_strict(t, strict);
+        vs_template_set_methods(t, methods->row);
         struct sbuf b = {0};
         int r = 0;
         if (table) {
-                char *h = NULL;
-                /* The header object has every field: a header never fails strictly. */
+                /* The header object has every field: a header never fails
+                 * strictly. Docker ignores its errors and keeps what it
+                 * printed before one; its string functions keep the titles
+                 * (HeaderFunctions). */
                 vs_template_set_strict(t, false);
-                r = vs_template_exec(t, header, &h, err);
+                struct sbuf h = {0};
+                vs_error *herr = NULL;
+                exec_into(t, methods->header, header, methods->header ? header : NULL, true, &h,
+                          &herr);
+                vs_error_free(&herr);
                 vs_template_set_strict(t, strict);
-                if (r == 0) {
-                        sb_str(&b, h);
-                        sb_str(&b, "\n");
-                }
-                free(h);
+                _cleanup_free_ char *hs = sb_take(&h);
+                sb_str(&b, hs);
+                sb_str(&b, "\n");
         }
         for (size_t i = 0; r == 0 && i < json_object_array_length(rows); i++) {
                 char *s = NULL;
-                r = vs_template_exec(t, json_object_array_get_idx(rows, i), &s, err);
+                json_object *self =
+                    methods->selves ? json_object_array_get_idx(methods->selves, i) : NULL;
+                r = vs_template_exec_self(t, json_object_array_get_idx(rows, i), self, &s, err);
                 if (r == 0) {
                         sb_str(&b, s);
                         sb_str(&b, "\n");

@@ -65,6 +65,7 @@ struct tpl_node {
 struct vs_template {
         struct tpl_list root;
         bool strict;
+        const struct vs_template_method *methods;
 };
 
 void tpl_pipe_free(struct tpl_pipe *p);

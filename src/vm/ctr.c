@@ -49,7 +49,10 @@ int vs_vm_host_check(struct vs_engine *e, vs_error **err)
 
 /* The container's -v binds and named volumes become 9p shares "vol<N>",
  * each announced to the agent as "mount=<tag>:<ro|rw>:<destination>". 9p
- * shares directories: a file bind is refused. */
+ * shares directories: a regular file is shared as the one entry of a
+ * directory of its own (QEMU's jail makes it, vs_vm_payload_share) and
+ * bound by the agent; other kinds of files (sockets, devices, FIFOs) are
+ * refused. */
 static int build_shares(const struct vs_ctr *c, struct vs_vm_payload *p, char ***shares,
                         vs_error **err)
 {
@@ -63,17 +66,15 @@ static int build_shares(const struct vs_ctr *c, struct vs_vm_payload *p, char **
                 if (type == NULL || src == NULL || dst == NULL ||
                     (strcmp(type, "bind") != 0 && strcmp(type, "volume") != 0))
                         continue;
-                if (!vs_is_dir(src))
+                struct stat st;
+                if (stat(src, &st) < 0)
+                        return vs_fail_errno(err, "-v %s:%s", src, dst);
+                if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
                         return vs_fail(err,
-                                       "-v %s:%s: only directories can be shared with a VM "
-                                       "(virtio-9p)",
+                                       "-v %s:%s: only directories and regular files can be "
+                                       "shared with a VM (virtio-9p)",
                                        src, dst);
-                _cleanup_free_ char *tag = xasprintf("%svol%zu", rw ? "" : "ro:", i);
-                _cleanup_free_ char *entry =
-                    xasprintf("%s:%s:%s", rw ? tag : tag + 3, rw ? "rw" : "ro", dst);
-                strv_push(shares, tag);
-                strv_push(shares, src);
-                vs_vm_payload_add(p, "mount", entry);
+                vs_vm_payload_share(p, shares, i, src, dst, !rw, S_ISREG(st.st_mode));
         }
         return 0;
 }
@@ -175,7 +176,12 @@ int vs_vm_exec_payload(const struct vs_ctr *c, const struct oci_config *cfg,
 
 int vs_vm_ctr_cgroup_release(const struct vs_ctr *c, vs_error **err)
 {
-        _cleanup_free_ char *path = xasprintf("%s/" VM_CGROUP_FILE, c->dir);
+        return vs_vm_cgroup_release_dir(c->dir, err);
+}
+
+int vs_vm_cgroup_release_dir(const char *dir, vs_error **err)
+{
+        _cleanup_free_ char *path = xasprintf("%s/" VM_CGROUP_FILE, dir);
         _cleanup_free_ char *text = NULL;
         _cleanup_error_ vs_error *rerr = NULL;
         if (vs_read_file(path, &text, NULL, &rerr) < 0)
@@ -289,6 +295,8 @@ int vs_vm_ctr_spawn(struct vs_engine *e, struct vs_ctr *c, int in_fd, int out_fd
         add_etc_files(c, &p);
         vs_vm_payload_process(cfg->process, &p);
         vs_vm_payload_isolation(cfg, &p);
+        if (c->hc.has_pids_limit)
+                vs_vm_payload_pids(&p, c->hc.pids_limit);
         if (cfg->hostname)
                 vs_vm_payload_add(&p, "hostname", cfg->hostname);
         const char *mode =

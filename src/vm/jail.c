@@ -181,6 +181,12 @@ void vs_vm_jail_enter(const struct vs_vm_spec *s, const char *dir, int idmap_fd,
         sub(p, sizeof(p), dir, "/etc");
         if (access("/etc/ld.so.cache", R_OK) == 0)
                 bind(dir, "/etc/ld.so.cache", "/etc/ld.so.cache", MS_RDONLY | safe);
+        /* User-mode networking: libslirp's DNS forwarder relays to the
+         * host's first nameserver, read from here (without it, to
+         * 127.0.0.1). */
+        if (s->netdev && strncmp(s->netdev, "user", 4) == 0 &&
+            access("/etc/resolv.conf", R_OK) == 0)
+                bind(dir, "/etc/resolv.conf", "/etc/resolv.conf", MS_RDONLY | safe);
         sub(p, sizeof(p), dir, "/dev");
         static const char *const nodes[] = {"/dev/null", "/dev/zero", "/dev/urandom",
                                             "/dev/random"};
@@ -208,6 +214,15 @@ void vs_vm_jail_enter(const struct vs_vm_spec *s, const char *dir, int idmap_fd,
                 bool ro = strncmp(tag, "ro:", 3) == 0;
                 char dst[256];
                 snprintf(dst, sizeof(dst), "/vm/%s", ro ? tag + 3 : tag);
+                /* A file is shared as the one entry "f" of a directory
+                 * of its own (9p shares directories; the agent binds it). */
+                struct stat st;
+                if (stat(s->shares[i + 1], &st) < 0)
+                        die("%s", s->shares[i + 1]);
+                if (!S_ISDIR(st.st_mode)) {
+                        sub(p, sizeof(p), dir, dst);
+                        strcat(dst, "/f");
+                }
                 bind_as(dir, s->shares[i + 1], dst, safe | MS_NOEXEC | (ro ? MS_RDONLY : 0), idm);
         }
         sub(p, sizeof(p), dir, "/proc");

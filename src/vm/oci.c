@@ -49,6 +49,8 @@ bool vs_vm_oci_wanted(const struct oci_config *cfg, bool invoked_as_vm)
 void vs_vm_oci_adjust_resources(struct oci_config *cfg)
 {
         struct oci_resources *r = cfg->linux_.resources;
+        if (r && r->has_pids && r->pids_limit > 0)
+                r->pids_limit += VS_VM_HOST_PIDS;
         if (r == NULL || !r->has_memory)
                 return;
         /* The limit is the guest's RAM; the host's cgroup (QEMU, the
@@ -80,10 +82,11 @@ static unsigned vcpus(const struct oci_config *cfg)
         return 1;
 }
 
-/* The bundle's mounts: directory binds become 9p shares; file binds onto
- * /etc/hostname, /etc/hosts, /etc/resolv.conf (what podman and containerd
- * bind there) are sent by content; the agent makes its own /proc, /sys,
- * /dev, /dev/pts, /dev/shm; anything else is left out (logged). */
+/* The bundle's mounts: directory binds and other regular files' binds
+ * become 9p shares (vs_vm_payload_share); file binds onto /etc/hostname,
+ * /etc/hosts, /etc/resolv.conf (what podman and containerd bind there) are
+ * sent by content; the agent makes its own /proc, /sys, /dev, /dev/pts,
+ * /dev/shm; anything else is left out (logged). */
 static void add_mounts(const struct oci_config *cfg, struct vs_vm_payload *p, char ***shares)
 {
         static const char *const etc[] = {"/etc/hostname", "/etc/hosts", "/etc/resolv.conf"};
@@ -94,31 +97,28 @@ static void add_mounts(const struct oci_config *cfg, struct vs_vm_payload *p, ch
                 struct stat st;
                 if (stat(m->source, &st) < 0)
                         continue;
-                if (S_ISREG(st.st_mode)) {
-                        for (size_t k = 0; k < 3; k++) {
-                                _cleanup_free_ char *text = NULL;
-                                size_t n;
-                                if (strcmp(m->destination, etc[k]) != 0 ||
-                                    vs_read_file(m->source, &text, &n, NULL) < 0 ||
-                                    strlen(text) != n)
-                                        continue;
-                                _cleanup_free_ char *key = xasprintf("etc.%s", etc[k] + 5);
-                                vs_vm_payload_add(p, key, text);
-                        }
+                bool etc_file = false;
+                for (size_t k = 0; S_ISREG(st.st_mode) && k < 3; k++) {
+                        _cleanup_free_ char *text = NULL;
+                        size_t n;
+                        if (strcmp(m->destination, etc[k]) != 0)
+                                continue;
+                        etc_file = true;
+                        if (vs_read_file(m->source, &text, &n, NULL) < 0 || strlen(text) != n)
+                                continue;
+                        _cleanup_free_ char *key = xasprintf("etc.%s", etc[k] + 5);
+                        vs_vm_payload_add(p, key, text);
+                }
+                if (etc_file)
+                        continue;
+                if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
+                        vs_debug("vm: mount %s -> %s left out (neither a directory nor a "
+                                 "regular file)",
+                                 m->source, m->destination);
                         continue;
                 }
-                if (!S_ISDIR(st.st_mode)) {
-                        vs_debug("vm: mount %s -> %s left out (not a directory)", m->source,
-                                 m->destination);
-                        continue;
-                }
-                bool ro = (m->flags & MS_RDONLY) != 0;
-                _cleanup_free_ char *tag = xasprintf("%svol%zu", ro ? "ro:" : "", i);
-                _cleanup_free_ char *entry =
-                    xasprintf("%s:%s:%s", ro ? tag + 3 : tag, ro ? "ro" : "rw", m->destination);
-                strv_push(shares, tag);
-                strv_push(shares, m->source);
-                vs_vm_payload_add(p, "mount", entry);
+                vs_vm_payload_share(p, shares, i, m->source, m->destination,
+                                    (m->flags & MS_RDONLY) != 0, S_ISREG(st.st_mode));
         }
 }
 
@@ -146,6 +146,11 @@ static int prepare(const struct oci_config *cfg, const char *root, const char *s
         struct vs_vm_payload p = {0};
         vs_vm_payload_process(cfg->process, &p);
         vs_vm_payload_isolation(cfg, &p);
+        /* The guest's pids limit: the config's, which create raised by
+         * VS_VM_HOST_PIDS for the host's cgroup. */
+        const struct oci_resources *r = cfg->linux_.resources;
+        if (r && r->has_pids && r->pids_limit > VS_VM_HOST_PIDS)
+                vs_vm_payload_pids(&p, r->pids_limit - VS_VM_HOST_PIDS);
         if (cfg->hostname)
                 vs_vm_payload_add(&p, "hostname", cfg->hostname);
         add_mounts(cfg, &p, &l->shares);

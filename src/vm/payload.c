@@ -5,6 +5,7 @@
 #include "runtime/seccomp.h"
 #include "util/cleanup.h"
 #include "util/log.h"
+#include "util/strv.h"
 #include "util/xalloc.h"
 
 #include <stdint.h>
@@ -26,11 +27,28 @@ void vs_vm_payload_add(struct vs_vm_payload *p, const char *key, const char *val
         p->len += kl + vl + 2;
 }
 
+void vs_vm_payload_share(struct vs_vm_payload *p, char ***shares, size_t index, const char *src,
+                         const char *dst, bool ro, bool file)
+{
+        _cleanup_free_ char *tag = xasprintf("%svol%zu", ro ? "ro:" : "", index);
+        _cleanup_free_ char *entry =
+            xasprintf("%s:%s%s:%s", ro ? tag + 3 : tag, ro ? "ro" : "rw", file ? "-file" : "", dst);
+        strv_push(shares, tag);
+        strv_push(shares, src);
+        vs_vm_payload_add(p, "mount", entry);
+}
+
 static void add_num(struct vs_vm_payload *p, const char *key, int64_t v)
 {
         char num[24];
         snprintf(num, sizeof(num), "%lld", (long long) v);
         vs_vm_payload_add(p, key, num);
+}
+
+void vs_vm_payload_pids(struct vs_vm_payload *p, int64_t limit)
+{
+        if (limit > 0)
+                add_num(p, "pids", limit);
 }
 
 /* The process itself: arguments, environment, working directory, user. */

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "util/error.h"
 
@@ -35,6 +36,17 @@ int vs_vm_payload_security(const char *cache_dir, const struct oci_config *cfg,
  * and read-only paths ("mask=", "ropath="), and a pid namespace of its own
  * ("ns=pid") when the config asks for a new one. */
 void vs_vm_payload_isolation(const struct oci_config *cfg, struct vs_vm_payload *p);
+
+/* The container's pids limit ("pids=<n>", when n > 0): the agent puts the
+ * container's processes, exec'd ones too, in a cgroup of the guest with
+ * that pids.max. */
+void vs_vm_payload_pids(struct vs_vm_payload *p, int64_t limit);
+/* A bind or volume as a 9p share: tag "vol<index>" ("ro:vol<index>" when
+ * read-only) and src pushed onto *shares (QEMU's jail binds src at
+ * /vm/vol<index>, a regular file at /vm/vol<index>/f), and the agent's
+ * "mount=<tag>:<ro|rw>[-file]:<dst>" added to p. */
+void vs_vm_payload_share(struct vs_vm_payload *p, char ***shares, size_t index, const char *src,
+                         const char *dst, bool ro, bool file);
 
 int vs_vm_payload_exec(const char *cache_dir, const struct oci_config *cfg,
                        const struct oci_process *proc, bool open_stdin, char **buf, size_t *len,

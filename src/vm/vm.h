@@ -43,6 +43,11 @@ struct json_object;
 /* What the host cgroup of an OCI VM container gets above its guest RAM
  * (QEMU and the launcher). */
 #define VS_VM_HOST_OVERHEAD (128LL << 20)
+/* ... and above the container's pids limit, which the guest applies to
+ * the container's processes in a cgroup of its own: QEMU's threads (its
+ * vCPUs, RCU, the 9p and block I/O worker pools, up to 64 each) and the
+ * launcher. */
+#define VS_VM_HOST_PIDS 256
 
 /* The cache key of the guest kernel this vessel builds: hex sha256 of the
  * fragment, the build script and the linux-source package version. */
@@ -179,6 +184,9 @@ int vs_vm_ctr_spawn(struct vs_engine *e, struct vs_ctr *c, int in_fd, int out_fd
  * it), if any: when the launcher has exited, and at rm (after a kill -9 of
  * the monitor). */
 int vs_vm_ctr_cgroup_release(const struct vs_ctr *c, vs_error **err);
+/* The same for a container directory without a record (what a killed
+ * create or rm left: vs_engine_prune_leftovers). */
+int vs_vm_cgroup_release_dir(const char *dir, vs_error **err);
 
 /* A host pty for a VM container's -t (the monitor holds the master, the
  * launcher gets the slave, in raw mode: the guest's pty does the line
@@ -241,6 +249,8 @@ int vs_vm_restore(struct vs_engine *e, struct vs_ctr *c, vs_error **err);
 
 /* Networking (src/vm/net.c): podman's name for user-mode networking. */
 #define VS_VM_NET_USER "slirp4netns"
+/* libslirp's DNS forwarder, the guest's nameserver on that network. */
+#define VS_VM_SLIRP_DNS "10.0.2.3"
 /* True for the modes a VM's network check handles itself (none, default,
  * host: refused, slirp4netns); vessel networks go through the engine's. */
 bool vs_vm_net_own(const char *network);
@@ -262,8 +272,9 @@ int vs_vm_net_tap(struct vs_engine *e, const struct vs_ctr *c, struct vs_vm_payl
 /* True when the bundle asks for a VM (annotation run.vessel.isolation=vm)
  * or vessel was invoked as vessel-vm. */
 bool vs_vm_oci_wanted(const struct oci_config *cfg, bool invoked_as_vm);
-/* Raises the config's memory limit by VS_VM_HOST_OVERHEAD (before the
- * cgroup is made): the limit is the guest's RAM. */
+/* Raises the config's memory limit by VS_VM_HOST_OVERHEAD and its pids
+ * limit by VS_VM_HOST_PIDS (before the cgroup is made): the limits are the
+ * guest's RAM and the guest's processes. */
 void vs_vm_oci_adjust_resources(struct oci_config *cfg);
 /* A runtime state's annotations say VM isolation. */
 bool vs_vm_oci_state_is_vm(struct json_object *annotations);

@@ -852,6 +852,8 @@ MATRIX = [
     ("ipc-donor", ["run", "-d", "--name", "mx14", "--ipc", "shareable", "busybox", "sleep",
                    "1000"]),
     ("ipc-join", ["run", "--rm", "--ipc", "container:mx14", "busybox", "true"]),
+    ("ipc-shm-write", ["exec", "mx14", "sh", "-c", "echo shared > /dev/shm/seg"]),
+    ("ipc-join-shm", ["run", "--rm", "--ipc", "container:mx14", "busybox", "cat", "/dev/shm/seg"]),
     ("ns-inspect", ["inspect", "-f", "{{.HostConfig.IpcMode}}|{{.HostConfig.PidMode}}|"
                     "{{.HostConfig.UTSMode}}", "mx14"]),
     ("pid-join-ps", ["run", "--rm", "--pid", "container:mx14", "busybox", "ps", "-o", "args"]),
@@ -1000,6 +1002,64 @@ MATRIX += [
                                  "{{.HostConfig.CpuPeriod}} {{.HostConfig.CpuQuota}}", "mx19"]),
     ("rm-mx19", ["rm", "mx19"]),
 ]
+# Issue 17's sixth round: {{.Label "k"}}, -q, --device of a directory (its
+# nodes made by test_matrix_against_docker under @TMP@, the matrix's cwd).
+_DEV_LIST = ("cd {0} && find . | sort && find . -type c | sort | "
+             "xargs stat -c '%n %F %t:%T %a'")
+MATRIX += [
+    ("label-ctr", ["create", "--name", "mx20", "--label", "com.example.my-key=v 1,x", "--label",
+                   "other=o", "busybox", "true"]),
+    ("ps-format-label", ["ps", "-a", "--filter", "name=mx20", "--format",
+                         '{{.Names}}={{.Label "com.example.my-key"}}|{{.Label "nosuch"}}|'
+                         '{{"other" | .Label}}|{{printf "%q" (.Label "other")}}']),
+    ("ps-format-label-table", ["ps", "-a", "--filter", "name=mx20", "--format",
+                               'table {{.Names}}\\t{{.Label "com.example.my-key"}}\\t'
+                               '{{.Label "a.b_c-d"}}\\t{{.Label "other" | upper}}']),
+    ("ps-format-label-no-arg", ["ps", "-a", "--format", "{{.Label}}"]),
+    ("ps-format-label-two-args", ["ps", "-a", "--format", '{{.Label "a" "b"}}']),
+    ("ps-format-field-with-arg", ["ps", "-a", "--format", '{{.Names "a"}}']),
+    ("ps-format-label-json", ["ps", "-a", "--filter", "name=mx20", "--format", "{{json .}}"],
+     lambda out: [sorted(json.loads(line)) for line in out.decode().splitlines()]),
+    ("ps-format-table-header-funcs", ["ps", "-a", "--filter", "name=mx20", "--format",
+                                      "table {{lower .Names}}|{{truncate .Image 3}}|"
+                                      "{{title .State}}|{{json .Names}}|{{pad .Names 1 0}}"]),
+    ("rm-mx20", ["rm", "mx20"]),
+    ("volume-label-create", ["volume", "create", "--label", "tier=db", "compat-lvol"]),
+    ("volume-ls-label", ["volume", "ls", "--filter", "name=compat-lvol", "--format",
+                         '{{.Name}}:{{.Label "tier"}}:{{.Label "nosuch"}}']),
+    ("volume-ls-label-table", ["volume", "ls", "--filter", "name=compat-lvol", "--format",
+                               'table {{.Name}}\\t{{.Label "tier"}}']),
+    ("volume-label-rm", ["volume", "rm", "compat-lvol"]),
+    ("run-quiet", ["run", "--rm", "-q", "busybox", "echo", "hi"]),
+    ("run-device-dir", ["run", "--rm", "--device", "@TMP@/compat-devs:/dev/mine:r", "busybox",
+                        "sh", "-c", _DEV_LIST.format("/dev/mine") +
+                        "; head -c 2 /dev/mine/sub/zero | od -An -tx1"]),
+    ("run-device-dir-same-path", ["run", "--rm", "--device", "@TMP@/compat-devs/", "busybox",
+                                  "sh", "-c", _DEV_LIST.format("@TMP@/compat-devs")]),
+    ("run-device-dir-empty", ["run", "--rm", "--device", "@TMP@/compat-empty", "busybox",
+                              "true"]),
+    ("create-device-dir", ["create", "--name", "mx22", "--device",
+                           "@TMP@/compat-devs:/dev/mine:rw", "busybox", "true"],
+     lambda out: len(out.strip())),
+    ("inspect-device-dir", ["inspect", "-f", "{{json .HostConfig.Devices}}", "mx22"]),
+    ("rm-mx22", ["rm", "mx22"]),
+]
+
+
+def _make_device_dirs(base):
+    """The --device directories of the matrix: nodes like null, zero and
+    full at three depths, a file, a symlink, and one with no node."""
+    devs = base / "compat-devs"
+    for rel, mm, mode in (("null", (1, 3), 0o666), ("sub/zero", (1, 5), 0o640),
+                          ("sub/deeper/full", (1, 7), 0o600)):
+        (devs / rel).parent.mkdir(parents=True, exist_ok=True)
+        os.mknod(devs / rel, mode | 0o020000, os.makedev(*mm))
+        os.chmod(devs / rel, mode)
+    (devs / "file").write_text("x")
+    os.symlink("null", devs / "link")
+    (base / "compat-empty" / "sub").mkdir(parents=True)
+
+
 if len(_FREE_MAJORS) >= 2:
     MATRIX.append(
         ("run-device-cgroup-rule", ["run", "--rm", "--device-cgroup-rule",
@@ -1032,7 +1092,7 @@ def _normalise(out):
 def _run_matrix(argv0, env, cwd):
     results = {}
     for step in MATRIX:
-        key, args = step[0], step[1]
+        key, args = step[0], [a.replace("@TMP@", str(cwd)) for a in step[1]]
         post = step[2] if len(step) > 2 and step[2] else None
         stdin = step[3] if len(step) > 3 else None
         try:
@@ -1059,13 +1119,14 @@ def _documented_differences():
 
 def _cleanup(argv0, env):
     for name in ("mx1", "mx2", "mx3", "mx4", "mx5", "mx6", "mx7", "mx8", "mx9", "mx10", "mx11",
-                 "mx12", "mx13", "mx14", "mx15", "mx16", "mx17", "mx18", "mx19"):
+                 "mx12", "mx13", "mx14", "mx15", "mx16", "mx17", "mx18", "mx19", "mx20",
+                 "mx22"):
         subprocess.run([*argv0, "rm", "-f", "-v", name], env=env, capture_output=True)
     subprocess.run([*argv0, "rmi", "compat-img:1"], env=env, capture_output=True)
     subprocess.run([*argv0, "rmi", "compat-ev:1"], env=env, capture_output=True)
     subprocess.run([*argv0, "rmi", "compat-lab:1", "compat-lab:2"], env=env, capture_output=True)
     subprocess.run([*argv0, "volume", "rm", "compat-vol"], env=env, capture_output=True)
-    for vol in ("compat-mvol", "compat-pvol", "compat-kvol"):
+    for vol in ("compat-mvol", "compat-pvol", "compat-kvol", "compat-lvol"):
         subprocess.run([*argv0, "volume", "rm", vol], env=env, capture_output=True)
     subprocess.run([*argv0, "volume", "prune", "-f"], env=env, capture_output=True)
 
@@ -1073,6 +1134,7 @@ def _cleanup(argv0, env):
 def test_matrix_against_docker(vessel_bin, docker, tmp_path):
     # A data root of its own: images other tests leave would show in `images`.
     engine = Engine(vessel_bin, tmp_path / "data", tmp_path / "run", tmp_path)
+    _make_device_dirs(tmp_path)
     vessel_argv = [engine.binary]
     try:
         mine = _run_matrix(vessel_argv, engine.env, tmp_path)

@@ -112,6 +112,27 @@ def test_timeout_kills_the_check(engine):
     helpers.wait_for(lambda: _procs_with_args("sleep", "1001") == [], what="no check left")
 
 
+def test_timeout_and_killed_monitor_kill_what_the_check_started(engine):
+    """A check that starts processes of its own (`sh -c 'a & b'`): at its
+    timeout, and when the monitor is killed, the whole tree goes, not only
+    the check's own process (Docker's daemon leaves the children)."""
+    name = helpers.new_id("hc")
+    engine.ok("run", "-d", "--name", name, "--health-cmd", "sleep 1004 & sleep 1005",
+              "--health-interval", "200ms", "--health-timeout", "600ms", "--health-retries", "1",
+              "busybox", "sleep", "60")
+    helpers.wait_for(lambda: _health(engine, name)["Status"] == "unhealthy", what="unhealthy")
+    # every check's background sleep went with it: at most the running one's
+    for _ in range(20):
+        assert len(_procs_with_args("sleep", "1004")) <= 1
+        time.sleep(0.05)
+    helpers.wait_for(lambda: _procs_with_args("sleep", "1004"), what="a running check")
+    os.kill(engine.inspect(name)["MonitorPid"], signal.SIGKILL)
+    helpers.wait_for(lambda: _procs_with_args("sleep", "1004") == [] and
+                     _procs_with_args("sleep", "1005") == [], what="the check's tree gone")
+    assert engine.inspect(name)["State"]["Running"]  # the container itself runs on
+    engine.ok("rm", "-f", name)
+
+
 def test_checks_end_with_the_container(engine):
     name = helpers.new_id("hc")
     engine.ok("run", "-d", "--name", name, "--health-cmd", "sleep 1002",

@@ -162,6 +162,9 @@ def test_ls_format(net):
                      "CreatedAt": created.strip()}], rows
     bad = net("network", "ls", "--format", "{{.Nope}}")
     assert bad.returncode != 0 and "Nope" in bad.stderr and bad.stdout == "", bad
+    # Docker's Label(name) method, in rows and (a title of the name) in the header
+    out = net.ok("network", "ls", "--format", 'table {{.Name}}\t{{.Label "c"}}|')
+    assert sorted(out.splitlines()) == sorted(["NAME      c|", "bridge    |", "fmt       d|"]), out
     net.ok("network", "rm", "fmt")
 
 

@@ -45,6 +45,42 @@ def test_ipc_container_joins_a_shareable_ipc_namespace(engine):
     assert engine.inspect("donor")["HostConfig"]["IpcMode"] == "shareable"
 
 
+def test_ipc_container_shares_the_donors_dev_shm(engine):
+    """A shareable container's /dev/shm is a tmpfs the engine mounts on the
+    host (<container dir>/shm, --shm-size) and binds in; a joiner binds the
+    same one, as Docker's: POSIX shared memory crosses. It goes with the
+    donor's stop (a running joiner keeps its bind) and nothing is left
+    mounted after rm."""
+    engine.ok("run", "-d", "--name", "shmdonor", "--ipc", "shareable", "--shm-size", "8m",
+              "busybox", "sh", "-c", "echo from-donor > /dev/shm/seg; sleep 100")
+    helpers.wait_for(lambda: engine("exec", "shmdonor", "test", "-f", "/dev/shm/seg")
+                     .returncode == 0, 30, what="the donor's segment")
+    cid = engine.inspect("shmdonor")["Id"]
+    host_shm = engine.data_root / "containers" / cid / "shm"
+    assert (host_shm / "seg").read_text() == "from-donor\n"
+    out = engine.ok("run", "--rm", "--ipc", "container:shmdonor", "busybox", "sh", "-c",
+                    "cat /dev/shm/seg; echo from-joiner > /dev/shm/back; df -k /dev/shm | tail -1")
+    lines = out.splitlines()
+    assert lines[0] == "from-donor", out
+    assert lines[1].split()[1] == "8192", out  # the donor's size
+    assert engine.ok("exec", "shmdonor", "cat", "/dev/shm/back") == "from-joiner\n"
+    # a private container has its own
+    assert engine("run", "--rm", "busybox", "cat", "/dev/shm/seg").returncode == 1
+    engine.ok("stop", "-t", "1", "shmdonor")
+    assert not os.path.ismount(host_shm)
+    engine.ok("rm", "shmdonor")
+    assert not host_shm.exists()
+    # kill -9 of the monitor: rm unmounts what it left
+    engine.ok("run", "-d", "--name", "shmdonor2", "--ipc", "shareable", "busybox", "sleep", "100")
+    cid = engine.inspect("shmdonor2")["Id"]
+    host_shm = engine.data_root / "containers" / cid / "shm"
+    assert os.path.ismount(host_shm)
+    os.kill(engine.inspect("shmdonor2")["MonitorPid"], 9)
+    engine.ok("rm", "-f", "shmdonor2")
+    assert not host_shm.exists()
+    assert str(host_shm) not in open("/proc/self/mountinfo").read()
+
+
 def test_ipc_modes_host_none_private(engine):
     host = os.readlink("/proc/self/ns/ipc")
     assert engine.ok("run", "--rm", "--ipc", "host", "busybox", "readlink",

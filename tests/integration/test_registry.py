@@ -403,6 +403,27 @@ def test_run_pull_policies(source, plain, fresh):
     assert p.returncode == 125 and "invalid value 'sometimes' for --pull" in p.stderr, p.stderr
 
 
+def test_run_and_create_quiet_print_nothing_of_the_pull(source, plain, fresh):
+    """run -q/--quiet and create -q: Docker's pull output (the "Unable to
+    find image" line and the progress) is left out; the command's own output
+    and errors are not."""
+    ref, _ = push(source, plain, "multi", "app/quiet:1")
+    p = fresh("run", "--rm", "-q", ref)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == "two\n" and p.stderr == "", (p.stdout, p.stderr)
+    p = fresh("run", "--rm", "--quiet", "--pull=always", ref, "sh", "-c", "echo err >&2")
+    assert p.returncode == 0 and p.stdout == "" and p.stderr == "err\n", (p.stdout, p.stderr)
+    fresh.ok("rmi", ref)
+    p = fresh("create", "-q", "--name", "qc", ref)
+    assert p.returncode == 0 and p.stderr == "", p.stderr
+    assert len(p.stdout.strip()) == 64, p.stdout  # the id alone, as without -q
+    assert json.loads(fresh.ok("container", "inspect", "qc"))[0]["Config"]["Image"] == ref
+    # an image that is nowhere: the error is still said, in one line
+    p = fresh("run", "--rm", "-q", f"{plain.host}/app/nosuch:1", "true")
+    assert p.returncode == 125 and len(p.stderr.strip().splitlines()) == 1, p.stderr
+    assert "Unable to find image" not in p.stderr, p.stderr
+
+
 def test_multi_platform_index(source, plain, fresh):
     ref, host_digest = push(source, plain, "busybox", "multi/plat:host")
     base = f"http://{plain.host}"

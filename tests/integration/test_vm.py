@@ -485,9 +485,11 @@ def test_vm_runs_in_the_containers_cgroup(vm):
     """QEMU and its launcher are in the container's cgroup (vessel-<id>),
     whose memory limit is the guest's RAM plus QEMU's 128 MiB; rm removes
     it, and so does rm after a kill -9 of the monitor (which QEMU does not
-    outlive)."""
-    for kill_monitor in (False, True):
-        name = f"cg{int(kill_monitor)}"
+    outlive), and `system prune` when an rm was killed after removing the
+    record (the directory then holds only what names the cgroup)."""
+    for case in ("rm", "kill-rm", "kill-prune"):
+        kill_monitor = case != "rm"
+        name = f"cg-{case}"
         _start_vm(vm, name, "sleep 1000", "--memory", "128m")
         info = vm.inspect(name)
         cid = info["Id"]
@@ -504,8 +506,33 @@ def test_vm_runs_in_the_containers_cgroup(vm):
             os.kill(info["MonitorPid"], 9)
             helpers.wait_for(lambda: _qemu_pids(str(vm.data_root)) == [], 30, what="QEMU gone")
             assert any(os.path.isdir(d) for d in dirs)  # until rm
-        assert vm("rm", "-f", name).returncode == 0
+        if case == "kill-prune":
+            ctr_dir = vm.data_root / "containers" / cid
+            assert (ctr_dir / "vm-cgroup.json").exists()
+            (ctr_dir / "record.json").unlink()
+            assert vm("system", "prune", "-f").returncode == 0
+            assert not ctr_dir.exists()
+        else:
+            assert vm("rm", "-f", name).returncode == 0
         assert [d for d in dirs if os.path.exists(d)] == []
+
+
+def test_pids_limit_applies_in_the_guest(vm):
+    """--pids-limit limits the container's processes in the guest (a cgroup
+    of the guest's, which exec'd processes join too), not QEMU's threads:
+    the host cgroup's pids.max is the limit plus QEMU's allowance."""
+    _start_vm(vm, "pl", "sleep 1000", "--pids-limit", "12")
+    [q] = _qemu_pids(str(vm.data_root))
+    assert int(_cg_read(_cgroup_dirs(q), "pids.max")) == 12 + 256
+    # The main process (sh execs sleep 1000) and the exec's sh are 2: at
+    # most 10 sleeps start, then busybox sh's fork fails and it gives up.
+    res = vm("exec", "pl", "sh", "-c",
+             "n=0; for i in $(seq 30); do sleep 100 >/dev/null 2>&1 & n=$((n+1)); echo $n; done",
+             timeout=TIMEOUT)
+    assert res.returncode != 0 and "fork" in res.stderr, (res.stdout, res.stderr)
+    started = int(res.stdout.split()[-1])
+    assert 3 <= started <= 10, (res.stdout, res.stderr)
+    assert vm("rm", "-f", "pl", timeout=TIMEOUT).returncode == 0
 
 
 def test_guest_cannot_create_device_nodes_on_the_host(vm, tmp_path):
@@ -566,6 +593,62 @@ def test_user_mode_network_and_published_port(vm):
     assert fetch() == b""
 
 
+DNS_SERVER = r"""
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.2", 53))
+print("ready", flush=True)
+while True:
+    q, peer = s.recvfrom(512)
+    i = 12
+    while q[i]:
+        i += q[i] + 1
+    qtype = int.from_bytes(q[i + 1:i + 3], "big")
+    ans, n = b"", 0
+    if qtype == 1 and q[12:i + 1] == b"\x0avessel-dns\x04test\x00":
+        ans = b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04" + bytes([192, 0, 2, 7])
+        n = 1
+    hdr = q[:2] + b"\x81\x80\x00\x01" + n.to_bytes(2, "big") + b"\x00\x00\x00\x00"
+    s.sendto(hdr + q[12:i + 5] + ans, peer)
+"""
+
+
+def test_user_mode_dns_reaches_a_loopback_resolver(vm, tmp_path):
+    """With --network slirp4netns the guest's nameserver is libslirp's
+    forwarder (10.0.2.3, as podman's slirp4netns gives), which relays to
+    the host's first nameserver, a loopback one included. The "host" here
+    is a network namespace of the test's, whose resolv.conf (bound over
+    /etc/resolv.conf in a mount namespace of vessel's own) names a small
+    DNS server on its 127.0.0.2 (not 127.0.0.1, where libslirp goes when
+    it cannot read the host's resolv.conf)."""
+    import sys
+    ns = f"vs-vmdns-{os.getpid()}"
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    server = None
+    try:
+        subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)
+        server = subprocess.Popen(["nsenter", f"--net=/run/netns/{ns}", sys.executable, "-c",
+                                   DNS_SERVER], stdout=subprocess.PIPE, text=True)
+        assert server.stdout.readline().strip() == "ready"
+        resolv = tmp_path / "resolv.conf"
+        resolv.write_text("nameserver 127.0.0.2\n")
+        proc = subprocess.run(
+            ["unshare", "-m", "--propagation", "private", "sh", "-c",
+             'mount --bind "$0" /etc/resolv.conf && exec nsenter --net="$1" "$2" run --rm '
+             '--isolation=vm --network slirp4netns busybox sh -c '
+             '"cat /etc/resolv.conf; nslookup vessel-dns.test"',
+             str(resolv), f"/run/netns/{ns}", vm.binary],
+            env=vm.env, capture_output=True, text=True, timeout=TIMEOUT)
+        assert proc.returncode == 0, (proc.stdout, proc.stderr)
+        assert proc.stdout.splitlines()[0] == "nameserver 10.0.2.3", proc.stdout
+        assert "192.0.2.7" in proc.stdout, proc.stdout
+    finally:
+        if server:
+            server.kill()
+            server.wait()
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
 @pytest.mark.parametrize("args,words", [
     (["--network", "host"], ["--network host", "not supported with --isolation=vm"]),
     (["--network", "nosuchnet"], ["nosuchnet"]),
@@ -620,11 +703,44 @@ def test_vm_on_a_vessel_network(vm_kernel, net):
     net.ok("rm", "-f", "vmweb", timeout=TIMEOUT)
 
 
-def test_file_bind_refused(vm, tmp_path):
+def test_file_binds(vm, tmp_path):
+    """A bind of a regular file: shared as the one entry of a directory of
+    its own, bound by the agent at the destination (made when the image
+    has none, under a directory volume too); rw writes reach the host's
+    file, ro refuses them; nothing beside the file is visible."""
+    (tmp_path / "secret").write_text("not-shared\n")
     f = tmp_path / "file"
-    f.write_text("x")
-    res = run_vm(vm, "-v", f"{f}:/f", "busybox", "true")
-    _one_error_line(res, "only directories", str(f))
+    f.write_text("from-host\n")
+    ro = tmp_path / "ro"
+    ro.write_text("read-only\n")
+    vol = tmp_path / "vol"
+    vol.mkdir()
+    res = run_vm(vm, "-v", f"{f}:/new/dir/f", "-v", f"{ro}:/etc/motd:ro",
+                 "-v", f"{vol}:/data", "-v", f"{f}:/data/inner",
+                 "busybox", "sh", "-c",
+                 "cat /new/dir/f /etc/motd /data/inner; ls /new/dir; "
+                 "echo from-guest > /new/dir/f; "
+                 "echo x > /etc/motd 2>/dev/null && echo ro-written; "
+                 "ls -a / | grep -c vessel-files; true")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.splitlines() == ["from-host", "read-only", "from-host", "f", "0"], res.stdout
+    assert f.read_text() == "from-guest\n"
+    assert ro.read_text() == "read-only\n"
+    # the mount point made in the volume, as runc makes it; left empty
+    assert (vol / "inner").read_text() == ""
+    assert vm.records() == []
+
+
+def test_special_file_bind_refused(vm, tmp_path):
+    import socket
+    path = tmp_path / "sock"
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(str(path))
+    try:
+        res = run_vm(vm, "-v", f"{path}:/s", "busybox", "true")
+    finally:
+        s.close()
+    _one_error_line(res, "only directories and regular files", str(path))
     assert vm.records() == []
 
 

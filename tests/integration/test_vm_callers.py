@@ -56,6 +56,48 @@ def test_docker_runtime_vessel_vm_runs_the_container_in_a_vm(docker, vm_rt):  # 
     _wait_emptied(lambda: docker.runtime_entries(vm_rt), "vessel-vm's state root under dockerd")
 
 
+def test_docker_vessel_vm_file_and_dir_binds(docker, vm_rt, tmp_path):  # noqa: F811
+    """Docker's -v of a file and of a directory reach the guest through
+    vessel-vm: the file as a 9p share of its own, bound by the agent."""
+    conf = tmp_path / "app.conf"
+    conf.write_text("from-host\n")
+    d = tmp_path / "d"
+    d.mkdir()
+    name = new_id("dkvm")
+    try:
+        res = docker("run", "--runtime", vm_rt.name, "--rm", "--name", name,
+                     "-v", f"{conf}:/etc/app.conf", "-v", f"{d}:/d", "busybox", "sh", "-c",
+                     "cat /etc/app.conf; echo from-guest > /etc/app.conf; echo x > /d/x",
+                     timeout=VM_TIMEOUT)
+        assert res.returncode == 0, _describe(res)
+        assert res.stdout == "from-host\n", res.stdout
+        assert conf.read_text() == "from-guest\n"
+        assert (d / "x").read_text() == "x\n"
+    finally:
+        docker("rm", "-f", name)
+    assert _qemu_pids(str(docker.exec_root)) == []
+    _wait_emptied(lambda: docker.runtime_entries(vm_rt), "vessel-vm's state root under dockerd")
+
+
+def test_docker_vessel_vm_pids_limit_in_the_guest(docker, vm_rt):  # noqa: F811
+    """Docker's --pids-limit through vessel-vm limits the guest's processes
+    (the bundle's limit, raised for QEMU on the host, is given back to the
+    guest as it was)."""
+    name = new_id("dkvm")
+    try:
+        res = docker("run", "--runtime", vm_rt.name, "--rm", "--name", name,
+                     "--pids-limit", "8", "busybox", "sh", "-c",
+                     "n=0; for i in $(seq 30); do sleep 100 >/dev/null 2>&1 & n=$((n+1)); "
+                     "echo $n; done", timeout=VM_TIMEOUT)
+        assert res.returncode != 0 and "fork" in res.stderr, _describe(res)
+        # the shell itself is one of the 8
+        assert 3 <= int(res.stdout.split()[-1]) <= 7, res.stdout
+    finally:
+        docker("rm", "-f", name)
+    assert _qemu_pids(str(docker.exec_root)) == []
+    _wait_emptied(lambda: docker.runtime_entries(vm_rt), "vessel-vm's state root under dockerd")
+
+
 def test_docker_vessel_vm_detached_exec_stop(docker, vm_rt):  # noqa: F811
     name = new_id("dkvm")
     try:
