@@ -9,15 +9,24 @@
 #include "runtime/foreground.h"
 #include "util/cleanup.h"
 #include "util/exitcode.h"
+#include "util/fs.h"
+#include "util/log.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <poll.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 static bool env_has(char **env, const char *key)
@@ -79,6 +88,204 @@ static int set_workdir(const struct vs_option *o, const char *v, vs_error **err)
                 return vs_fail(err, "invalid value '%s' for --%s: not absolute", v, o->name);
         *(const char **) o->target = v;
         return 0;
+}
+
+/* The waiter. Docker's daemon writes exec_die when an exec ends, also one
+ * left running (exec -d, or detached by the keys of exec -it); only a
+ * process's parent learns its exit code, and the command exits before it
+ * ends. So the command forks a waiter, which runs the exec in the
+ * foreground (vs_container_exec makes its caller the process's parent)
+ * and writes exec_die when it ends. It tells the command over a pipe:
+ *   S                  started (-d: the command's answer; the pipe closes)
+ *   E<errno> <text>    it could not start (no exec_die: the command's)
+ *   X<code>            exec -it: it ended, exec_die written
+ *   D                  exec -it: detached by the keys; it runs on */
+struct waiter {
+        int fd;       /* to the command; -1 once closed */
+        bool session; /* exec -it: on the command's terminal until detached */
+        pid_t pid;    /* the process, once started */
+        pid_t command;
+};
+
+static void tell(struct waiter *w, const char *msg, bool last)
+{
+        if (w->fd < 0)
+                return;
+        if (vs_write_all(w->fd, msg, strlen(msg)) < 0)
+                vs_debug("exec: the command is gone before the waiter's %c", msg[0]);
+        if (last) {
+                close(w->fd);
+                w->fd = -1;
+        }
+}
+
+static void waiter_started(void *arg, pid_t pid)
+{
+        struct waiter *w = arg;
+        w->pid = pid;
+        tell(w, "S", !w->session);
+}
+
+/* The fds the command's caller gave it (beyond stdio): the ones without
+ * FD_CLOEXEC, as vessel opens all of its own with it. A waiter keeps none
+ * (a caller reading a pipe to its end must not wait for the process). */
+static void close_inherited_fds(void)
+{
+        DIR *d = opendir("/proc/self/fd");
+        if (d == NULL)
+                return;
+        for (struct dirent *de; (de = readdir(d));) {
+                int fd = atoi(de->d_name);
+                if (fd > 2 && fd != dirfd(d) && !(fcntl(fd, F_GETFD) & FD_CLOEXEC))
+                        close(fd);
+        }
+        closedir(d);
+}
+
+/* Off the command's terminal and out of its session: a process of its own. */
+static void leave_caller(void)
+{
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        for (int fd = 0; null >= 0 && fd < 3; fd++)
+                dup2(null, fd);
+        if (null > 2)
+                close(null);
+        setsid();
+}
+
+static _Noreturn void waiter_main(struct vs_engine *e, const struct vs_ctr *ct,
+                                  const struct vs_exec_opts *o, const char *exec_id,
+                                  struct waiter *w)
+{
+        /* On the terminal, the command's death is its hangup (the waiter
+         * forwards the SIGHUP to the process): no waiter goes on reading
+         * a terminal its shell has taken back. Until the detach. */
+        if (w->session && (prctl(PR_SET_PDEATHSIG, SIGHUP) < 0 || getppid() != w->command))
+                raise(SIGHUP);
+        if (!w->session)
+                leave_caller();
+        close_inherited_fds();
+        struct vs_exec_opts wo = *o;
+        wo.detach = false;
+        wo.started = waiter_started;
+        wo.started_arg = w;
+        int status = 0;
+        vs_error *err = NULL;
+        int r = vs_container_exec(&wo, &status, &err);
+        if (w->pid == 0) {
+                _cleanup_free_ char *msg =
+                    xasprintf("E%d %s", err ? err->errno_ : 0,
+                              err ? err->msg : "the process died before it started");
+                tell(w, msg, true);
+                _exit(0);
+        }
+        if (r == 0 && status == VS_FOREGROUND_DETACHED) {
+                prctl(PR_SET_PDEATHSIG, 0);
+                tell(w, "D", true);
+                leave_caller();
+                int st = 0;
+                while ((r = waitpid(w->pid, &st, 0)) < 0 && errno == EINTR)
+                        ;
+                status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        }
+        char code[16];
+        snprintf(code, sizeof(code), "%d", r < 0 ? 126 : status);
+        vs_exec_event(e, ct, "exec_die", exec_id, NULL, code);
+        char msg[20];
+        snprintf(msg, sizeof(msg), "X%s", code);
+        tell(w, msg, true);
+        vs_error_free(&err);
+        _exit(0);
+}
+
+/* The command's side, while the waiter tells: signals sent to the command
+ * go to the waiter (which forwards them to the process), but SIGWINCH,
+ * which the terminal sends the waiter too. Returns what it told. */
+static char *hear_waiter(int fd, pid_t w, bool session)
+{
+        sigset_t sigs, old;
+        vs_foreground_signals(&sigs);
+        if (session)
+                sigprocmask(SIG_BLOCK, &sigs, &old);
+        _cleanup_close_ int sfd = session ? signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK) : -1;
+        char *buf = xmalloc(4096);
+        size_t len = 0;
+        /* -d: up to the start's letter; else up to the end */
+        while (len < 4095 && (session || len == 0 || buf[0] != 'S')) {
+                struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
+                if (poll(p, 2, -1) < 0 && errno != EINTR)
+                        break;
+                struct signalfd_siginfo si;
+                while (sfd >= 0 && read(sfd, &si, sizeof(si)) == sizeof(si))
+                        if (si.ssi_signo != SIGCHLD && si.ssi_signo != SIGWINCH)
+                                kill(w, (int) si.ssi_signo);
+                if (!(p[0].revents & (POLLIN | POLLHUP)))
+                        continue;
+                ssize_t n = read(fd, buf + len, 4095 - len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        break;
+                len += (size_t) n;
+        }
+        buf[len] = '\0';
+        if (session)
+                sigprocmask(SIG_SETMASK, &old, NULL);
+        return buf;
+}
+
+/* Runs the exec through a waiter: session (exec -it on a terminal, whose
+ * detach keys can leave it running), else exec -d. -d: 0 once it runs;
+ * session: 0 with *status its exit code, or VS_FOREGROUND_DETACHED. -1
+ * with why it could not start. caller_fd (the command's saved stderr, or
+ * -1) is not the waiter's to keep. */
+static int exec_via_waiter(struct vs_engine *e, const struct vs_ctr *ct,
+                           const struct vs_exec_opts *o, const char *exec_id, bool session,
+                           int caller_fd, int *status, vs_error **err)
+{
+        int pp[2];
+        if (pipe2(pp, O_CLOEXEC) < 0)
+                return vs_fail_errno(err, "cannot create a pipe");
+        struct termios tio;
+        bool tio_saved = session && tcgetattr(STDIN_FILENO, &tio) == 0;
+        fflush(NULL);
+        pid_t command = getpid();
+        pid_t w = fork();
+        if (w < 0) {
+                close(pp[0]);
+                close(pp[1]);
+                return vs_fail_errno(err, "cannot fork");
+        }
+        if (w == 0) {
+                close(pp[0]);
+                if (caller_fd >= 0)
+                        close(caller_fd);
+                struct waiter wt = {.fd = pp[1], .session = session, .command = command};
+                waiter_main(e, ct, o, exec_id, &wt);
+        }
+        close(pp[1]);
+        _cleanup_free_ char *told = hear_waiter(pp[0], w, session);
+        close(pp[0]);
+        /* The waiter's raw mode of the terminal is not restored at its
+         * exit (_exit), nor at the detach: ours was saved before. */
+        if (tio_saved)
+                tcsetattr(STDIN_FILENO, TCSANOW, &tio);
+        const char *t = session && told[0] == 'S' ? told + 1 : told;
+        if (t[0] == 'X' || t[0] == 'E')
+                waitpid(w, NULL, 0);
+        *status = 0;
+        if (t[0] == 'S' || t[0] == 'D' || t[0] == 'X') {
+                if (t[0] == 'D')
+                        *status = VS_FOREGROUND_DETACHED;
+                else if (t[0] == 'X')
+                        *status = atoi(t + 1);
+                return 0;
+        }
+        char *text = NULL;
+        long code = t[0] == 'E' ? strtol(t + 1, &text, 10) : 0;
+        vs_fail(err, "%s", text && *text == ' ' ? text + 1 : "the process died before it started");
+        (*err)->errno_ = (int) code;
+        return -1;
 }
 
 struct engine_exec_flags {
@@ -197,14 +404,20 @@ static int exec_in(const struct engine_exec_flags *x, int argc, char **argv)
                                  .detach_keys = tty && interactive ? &dk : NULL};
         int status = 0;
         /* Docker's exec events: exec_create and exec_start name the
-         * command; exec_die its exit code (a process left running, -d or
-         * detached, has none: nothing watches it). */
+         * command; exec_die its exit code, written here when we waited,
+         * by the waiter of a process that may be left running (exec -d,
+         * or -it on a terminal: the detach keys) when it ends. A VM's
+         * process left running has none: the guest agent runs it. */
         _cleanup_free_ char *exec_id = vs_random_hex(32);
         vs_exec_event(e, ct, "exec_create", exec_id, p->args, NULL);
         vs_exec_event(e, ct, "exec_start", exec_id, p->args, NULL);
-        int r = vmcfg ? vs_vm_exec(e, ct, vmcfg, p, interactive, detach, &status, &err)
-                      : vs_container_exec(&o, &status, &err);
-        if (!detach && status != VS_FOREGROUND_DETACHED) {
+        bool session = tty && interactive && isatty(STDIN_FILENO);
+        bool waiter = vmcfg == NULL && (detach || session);
+        int r = vmcfg    ? vs_vm_exec(e, ct, vmcfg, p, interactive, detach, &status, &err)
+                : waiter ? exec_via_waiter(e, ct, &o, exec_id, session, saved_err, &status, &err)
+                         : vs_container_exec(&o, &status, &err);
+        bool left_running = r == 0 && (detach || status == VS_FOREGROUND_DETACHED);
+        if (r < 0 || (!waiter && !left_running)) {
                 char code[16];
                 snprintf(code, sizeof(code), "%d", r < 0 ? 126 : status);
                 vs_exec_event(e, ct, "exec_die", exec_id, NULL, code);

@@ -349,8 +349,14 @@ int vs_cmd_network_prune(bool networks, const struct vs_prune_filter *f, char **
                 *removed = xcalloc(1, sizeof(char *));
                 return 0;
         }
-        return vs_net_prune(data_root(), ctr_exists, (void *) data_root(), networks,
-                            f ? vs_prune_filter_match : NULL, (void *) f, removed, err);
+        _cleanup_strv_ char **ids = NULL;
+        if (vs_net_prune(data_root(), ctr_exists, (void *) data_root(), networks,
+                         f ? vs_prune_filter_match : NULL, (void *) f, removed, &ids, err) < 0)
+                return -1;
+        /* Docker's prune removes each network as `network rm` does. */
+        for (size_t i = 0; ids[i]; i++)
+                vs_network_event(data_root(), "destroy", ids[i], (*removed)[i], NULL);
+        return 0;
 }
 
 int cmd_network_prune(int argc, char **argv)
@@ -413,7 +419,9 @@ int cmd_network_connect(int argc, char **argv)
         int r = with_ctr(argv[i + 1], &e, &ct, &err);
         if (r == 0)
                 r = vs_engine_net_connect(e, ct, argv[i], ip, ip6, aliases, &err);
-        if (r == 0) {
+        /* A stopped container's connect is written at its start (as
+         * Docker's: its daemon connects the networks then). */
+        if (r == 0 && ct->state.running) {
                 _cleanup_json_ json_object *net = net_lookup(argv[i]);
                 net_event(net, "connect", ct->id);
         }

@@ -153,9 +153,19 @@ void vs_ctr_event(struct vs_engine *e, const struct vs_ctr *c, const char *actio
         ctr_event_attrs(e, c, action, extra);
 }
 
-void vs_image_event(void *data_root, const char *action, const char *id, const char *name)
+void vs_image_event(void *data_root, const char *action, const char *id, const char *name,
+                    json_object *labels)
 {
-        vs_event_log(data_root, "image", action, id, NULL, "name", name, NULL);
+        /* Docker's: the labels, then name (which wins over a label "name"). */
+        json_object *attrs = json_object_new_object();
+        if (labels) {
+                json_object_object_foreach(labels, k, v)
+                {
+                        json_object_object_add(attrs, k,
+                                               json_object_new_string(json_object_get_string(v)));
+                }
+        }
+        vs_event_log(data_root, "image", action, id, attrs, "name", name, NULL);
 }
 
 void vs_network_event(const char *data_root, const char *action, const char *id, const char *name,

@@ -33,8 +33,10 @@ void vs_ctr_event(struct vs_engine *e, const struct vs_ctr *c, const char *actio
                   const char *value);
 
 /* An image event (the store's event hook, image.h: arg is the data root):
- * Docker's Type image, Actor.ID id, attribute name. */
-void vs_image_event(void *data_root, const char *action, const char *id, const char *name);
+ * Docker's Type image, Actor.ID id, attributes the image's labels (may be
+ * NULL) and name. */
+void vs_image_event(void *data_root, const char *action, const char *id, const char *name,
+                    json_object *labels);
 /* A network event: Docker's Type network, Actor.ID the network's id,
  * attributes name, type (the driver) and, for connect and disconnect,
  * container (its id). */

@@ -67,6 +67,10 @@ int vs_engine_net_attach(struct vs_engine *e, const struct vs_ctr *c, pid_t pid,
 json_object *vs_engine_net_settings(struct vs_engine *e, const struct vs_ctr *c);
 /* Gives back c's veths, addresses and port rules (rm). */
 int vs_engine_net_release(struct vs_engine *e, const struct vs_ctr *c, vs_error **err);
+/* Docker's network events of c's start and stop: action (connect,
+ * disconnect) on each vessel network c holds a lease on (docs/engine.md,
+ * "Events"); the built-in modes (default, none, host) have none. */
+void vs_engine_net_events(struct vs_engine *e, const struct vs_ctr *c, const char *action);
 /* `network connect/disconnect` (running, stopped or created c). */
 int vs_engine_net_connect(struct vs_engine *e, struct vs_ctr *c, const char *network,
                           const char *ip, const char *ip6, char **aliases, vs_error **err);

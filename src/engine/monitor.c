@@ -512,6 +512,10 @@ int vs_monitor_main(struct vs_engine *e, const struct vs_monitor_opts *o)
                                 warn_error(&err);
                         /* State.Health is "starting" before run/start returns. */
                         vs_health_start(&m.health, m.e, &m.c);
+                        /* Docker's order: the networks' connect, then start;
+                         * die, then their disconnect (before the record says
+                         * exited, so a `stop` that waits for it comes after). */
+                        vs_engine_net_events(m.e, m.c, "connect");
                         vs_ctr_event(m.e, m.c, "start", NULL, NULL);
                         report_status(&m, 0, m.c->id);
                         /* A stop that raced with this start wins. */
@@ -534,6 +538,7 @@ int vs_monitor_main(struct vs_engine *e, const struct vs_monitor_opts *o)
                         char code_s[16];
                         snprintf(code_s, sizeof(code_s), "%d", exit_code);
                         vs_ctr_event(m.e, m.c, "die", "exitCode", code_s);
+                        vs_engine_net_events(m.e, m.c, "disconnect");
                         struct rec_update x = {
                             .ev = REC_EXITED, .exit_code = exit_code, .oom = oom};
                         if (record_update(&m, &x, &err) < 0)

@@ -18,6 +18,7 @@
 #include "net/net.h"
 #include "vm/vm.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
 #include "util/json.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
@@ -618,6 +619,23 @@ int vs_engine_net_release(struct vs_engine *e, const struct vs_ctr *c, vs_error 
                 }
         }
         return ret;
+}
+
+void vs_engine_net_events(struct vs_engine *e, const struct vs_ctr *c, const char *action)
+{
+        /* Not vs_engine_net_name(c): a `network connect` while c runs
+         * adds a network its caller's copy of the record may not know. */
+        _cleanup_free_ char *db = xasprintf("%s/networks/networks.json", e->data_root);
+        if (!vs_path_exists(db))
+                return;
+        _cleanup_json_ json_object *ns = vs_net_container_settings(e->data_root, c->id);
+        json_object *nets = json_object_object_get(ns, "Networks");
+        if (nets == NULL)
+                return;
+        json_object_object_foreach(nets, name, one)
+        {
+                vs_network_event(e->data_root, action, hc_str(one, "NetworkID"), name, c->id);
+        }
 }
 
 json_object *vs_engine_net_settings(struct vs_engine *e, const struct vs_ctr *c)

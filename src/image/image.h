@@ -150,11 +150,15 @@ typedef bool (*vs_image_in_use_fn)(const char *image_id, void *arg, char **user)
 void vs_store_set_in_use_check(struct vs_store *s, vs_image_in_use_fn fn, void *arg);
 /* Image events (Docker's: action "tag", "untag", "delete", "load",
  * "import", "pull", "push", "save"; id "sha256:..." or, for pull and push,
- * the reference; name the attribute Docker shows) go to fn once the change
- * they report is in place. The engine logs them (events.log). */
-typedef void (*vs_image_event_fn)(void *arg, const char *action, const char *id, const char *name);
+ * the reference; name the attribute Docker shows; labels the image
+ * config's Labels, NULL when it has none or is gone: a delete's, as
+ * Docker's) go to fn once the change they report is in place. The engine
+ * logs them (events.log). */
+typedef void (*vs_image_event_fn)(void *arg, const char *action, const char *id, const char *name,
+                                  json_object *labels);
 void vs_store_set_event_hook(struct vs_store *s, vs_image_event_fn fn, void *arg);
-/* Sends one event to the hook (none set: nothing). */
-void vs_store_event(const struct vs_store *s, const char *action, const char *id, const char *name);
+/* Sends one event to the hook (none set: nothing), with the labels of the
+ * image id (an id or a reference) names now. */
+void vs_store_event(struct vs_store *s, const char *action, const char *id, const char *name);
 
 #endif

@@ -123,10 +123,36 @@ void vs_store_set_event_hook(struct vs_store *s, vs_image_event_fn fn, void *arg
         s->event_arg = arg;
 }
 
-void vs_store_event(const struct vs_store *s, const char *action, const char *id, const char *name)
+void vs_store_send_event(const struct vs_store *s, const char *action, const char *id,
+                         const char *name, json_object *labels)
 {
         if (s && s->event)
-                s->event(s->event_arg, action, id, name);
+                s->event(s->event_arg, action, id, name, labels);
+}
+
+json_object *vs_image_config_labels(const char *config_text)
+{
+        _cleanup_json_ json_object *cfg = json_tokener_parse(config_text);
+        json_object *labels =
+            json_object_object_get(json_object_object_get(cfg, "config"), "Labels");
+        if (!json_object_is_type(labels, json_type_object) ||
+            json_object_object_length(labels) == 0)
+                return NULL;
+        return json_object_get(labels);
+}
+
+void vs_store_event(struct vs_store *s, const char *action, const char *id, const char *name)
+{
+        if (s == NULL || s->event == NULL)
+                return;
+        struct vs_image *img = NULL;
+        vs_error *e = NULL;
+        json_object *labels = NULL;
+        if (strcmp(action, "delete") != 0 && vs_image_lookup(s, id, &img, &e) == 0)
+                labels = img->config.labels;
+        vs_error_free(&e);
+        vs_store_send_event(s, action, id, name, labels);
+        vs_image_free(img);
 }
 
 /* Does this process already hold the lock through the fd last handed out?

@@ -186,6 +186,13 @@ struct vs_store {
         unsigned txn_counter;
 };
 
+/* Sends one event to the store's hook as it is (image.h). */
+void vs_store_send_event(const struct vs_store *s, const char *action, const char *id,
+                         const char *name, json_object *labels);
+/* The Labels of an image config's text (a new reference), or NULL when it
+ * has none (or is not an image config). */
+json_object *vs_image_config_labels(const char *config_text);
+
 /* vs_store_lock, also telling whether this process already held it (the
  * returned fd is then a duplicate: closing it does not unlock). */
 int vs_store_lock_nested(struct vs_store *s, bool *nested, vs_error **err);
@@ -296,7 +303,9 @@ void vs_txn_gc_stats(struct vs_txn *t, size_t *blobs, size_t *layers, int64_t *b
 
 /* An image event (Docker's: load, import, tag, untag, delete, pull, push,
  * save) for the store's event hook, sent by vs_txn_commit once the change
- * is in place (never for a transaction that fails). */
+ * is in place (never for a transaction that fails). The image's labels are
+ * taken when it is queued: an untag's image may be gone by the commit,
+ * and Docker writes the untag while it is there. */
 void vs_txn_event(struct vs_txn *t, const char *action, const char *id, const char *name);
 
 int vs_txn_commit(struct vs_txn *t, vs_error **err);

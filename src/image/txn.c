@@ -817,8 +817,11 @@ int vs_txn_commit(struct vs_txn *t, vs_error **err)
         t->committed = true;
         if (t->gc)
                 collect_garbage(t);
-        for (size_t i = 0; t->events && t->events[i]; i += 3)
-                vs_store_event(t->s, t->events[i], t->events[i + 1], t->events[i + 2]);
+        for (size_t i = 0; t->events && t->events[i]; i += 4) {
+                _cleanup_json_ json_object *labels =
+                    *t->events[i + 3] ? json_tokener_parse(t->events[i + 3]) : NULL;
+                vs_store_send_event(t->s, t->events[i], t->events[i + 1], t->events[i + 2], labels);
+        }
         return 0;
 fail:
         rollback(t, created);
@@ -827,9 +830,19 @@ fail:
 
 void vs_txn_event(struct vs_txn *t, const char *action, const char *id, const char *name)
 {
+        /* A delete has none: Docker writes it once the image is gone. */
+        _cleanup_free_ char *config = NULL;
+        _cleanup_json_ json_object *labels = NULL;
+        vs_error *e = NULL;
+        if (strcmp(action, "delete") != 0 && strncmp(id, "sha256:", 7) == 0 &&
+            vs_txn_read_blob(t, id, -1, &config, NULL, &e) == 0)
+                labels = vs_image_config_labels(config);
+        vs_error_free(&e);
         strv_push(&t->events, action);
         strv_push(&t->events, id);
         strv_push(&t->events, name ? name : id);
+        strv_push(&t->events,
+                  labels ? json_object_to_json_string_ext(labels, JSON_C_TO_STRING_PLAIN) : "");
 }
 
 void vs_txn_free(struct vs_txn *t)

@@ -100,11 +100,12 @@ int vs_net_inspect(const char *data_root, const char *ref, json_object **out, vs
 int vs_net_rm(const char *data_root, const char *ref, char **name, vs_error **err);
 /* Drops endpoints whose container is gone (exists() false), with their
  * veth and port rules, then removes user networks without endpoints.
- * *removed: names of the networks removed (strv). */
+ * *removed: names of the networks removed (strv); *removed_ids (unless
+ * removed_ids is NULL) their ids, in the same order. */
 /* match (NULL: every network): whether a network (its Created, Labels) may go. */
 int vs_net_prune(const char *data_root, bool (*exists)(void *, const char *), void *ud,
                  bool networks, bool (*match)(void *, const char *, json_object *), void *match_arg,
-                 char ***removed, vs_error **err);
+                 char ***removed, char ***removed_ids, vs_error **err);
 
 /* ---- published ports (src/net/ports.c) ---- */
 /* -p [[HOSTIP:][HOSTPORT[-END]]:]CTRPORT[-END][/tcp|udp] added to

@@ -820,7 +820,7 @@ int vs_net_rm(const char *data_root, const char *ref, char **name, vs_error **er
 
 int vs_net_prune(const char *data_root, bool (*exists)(void *, const char *), void *ud,
                  bool networks, bool (*match)(void *, const char *, json_object *), void *match_arg,
-                 char ***removed, vs_error **err)
+                 char ***removed, char ***removed_ids, vs_error **err)
 {
         _cleanup_strv_ char **gone = NULL;
         {
@@ -843,7 +843,7 @@ int vs_net_prune(const char *data_root, bool (*exists)(void *, const char *), vo
         for (size_t i = 0; gone && gone[i]; i++)
                 if (vs_net_release(data_root, gone[i], err) < 0)
                         return -1;
-        _cleanup_strv_ char **names = NULL;
+        _cleanup_strv_ char **names = NULL, **ids = NULL;
         if (networks) {
                 _cleanup_netdb_ struct vs_netdb db = {.lock_fd = -1};
                 if (vs_netdb_open(data_root, &db, err) < 0)
@@ -857,6 +857,7 @@ int vs_net_prune(const char *data_root, bool (*exists)(void *, const char *), vo
                                             json_object_object_get(net, "Labels")))
                                 continue;
                         strv_push(&names, vs_net_str(net, "Name"));
+                        strv_push(&ids, vs_net_str(net, "Id"));
                         if (remove_at(&db, net, err) < 0)
                                 return -1;
                 }
@@ -864,5 +865,7 @@ int vs_net_prune(const char *data_root, bool (*exists)(void *, const char *), vo
                         return -1;
         }
         *removed = names ? steal_ptr(names) : xcalloc(1, sizeof(char *));
+        if (removed_ids)
+                *removed_ids = ids ? steal_ptr(ids) : xcalloc(1, sizeof(char *));
         return 0;
 }

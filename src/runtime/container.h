@@ -72,6 +72,10 @@ struct vs_exec_opts {
         bool detach;
         int preserve_fds;
         const struct vs_detach_keys *detach_keys; /* NULL: none (foreground.h) */
+        /* Called (unless NULL) once the process has started (its execve
+         * done), before the foreground wait: engine exec -d's waiter. */
+        void (*started)(void *arg, pid_t pid);
+        void *started_arg;
 };
 /* Runs a process in every namespace and the cgroup of a running container,
  * with its seccomp profile, no_new_privs and capabilities unless the process

@@ -273,6 +273,8 @@ int vs_container_exec(const struct vs_exec_opts *o, int *exit_status, vs_error *
         }
         if (o->pid_file && vs_write_pid_file(o->pid_file, pid, err) < 0)
                 goto kill;
+        if (o->started)
+                o->started(o->started_arg, pid);
         if (o->detach) {
                 r = 0;
                 goto out;

@@ -884,6 +884,12 @@ MATRIX = [
     ("image-rmi-ev", ["rmi", "compat-ev:1"]),
     ("exec-ev-ctr", ["run", "-d", "--name", "mx16", "busybox", "sleep", "1000"]),
     ("exec-ev", ["exec", "mx16", "sh", "-c", "exit 3"]),
+    # a detached exec's exec_die (the commit after it gives it time to end)
+    ("exec-ev-detached", ["exec", "-d", "mx16", "sh", "-c", "exit 6"]),
+    # the image's labels in image events
+    ("image-label-commit", ["commit", "-c", "LABEL compatteam=blue", "mx16", "compat-lab:1"]),
+    ("image-label-tag", ["tag", "compat-lab:1", "compat-lab:2"]),
+    ("image-label-rmi", ["rmi", "compat-lab:2"]),
     ("rm-mx16", ["rm", "-f", "mx16"]),
     ("events-wait-a-second-3", ["run", "--rm", "busybox", "sleep", "1.1"]),
     ("events-image", ["events", "--since", "10m", "--until", "0s", "--filter", "type=image",
@@ -901,6 +907,10 @@ MATRIX = [
                            "container=mx16", "--filter", "event=exec_die", "--format",
                            "{{json .Actor.Attributes}}"],
      lambda out: [sorted(json.loads(line)) for line in out.decode().splitlines()]),
+    ("events-image-labels", ["events", "--since", "10m", "--until", "0s", "--filter",
+                             "type=image", "--filter", "label=compatteam=blue", "--format",
+                             "{{.Action}} {{.Actor.Attributes.compatteam}} "
+                             "{{.Actor.Attributes.name}}"]),
     # system prune: the question, --filter
     ("prune-ask-ctr", ["create", "--name", "mx17", "--label", "compat-prune=1", "busybox",
                        "true"]),
@@ -1114,6 +1124,7 @@ def _cleanup(argv0, env):
         subprocess.run([*argv0, "rm", "-f", "-v", name], env=env, capture_output=True)
     subprocess.run([*argv0, "rmi", "compat-img:1"], env=env, capture_output=True)
     subprocess.run([*argv0, "rmi", "compat-ev:1"], env=env, capture_output=True)
+    subprocess.run([*argv0, "rmi", "compat-lab:1", "compat-lab:2"], env=env, capture_output=True)
     subprocess.run([*argv0, "volume", "rm", "compat-vol"], env=env, capture_output=True)
     for vol in ("compat-mvol", "compat-pvol", "compat-kvol", "compat-lvol"):
         subprocess.run([*argv0, "volume", "rm", vol], env=env, capture_output=True)

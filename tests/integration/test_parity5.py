@@ -298,18 +298,22 @@ def test_image_events(engine, tmp_path):
 def test_exec_events(engine):
     engine.ok("run", "-d", "--name", "ev", "busybox", "sleep", "100")
     assert engine("exec", "ev", "sh", "-c", "exit 3").returncode == 3
-    engine.ok("exec", "-d", "ev", "sleep", "1")
+    engine.ok("exec", "-d", "ev", "sh", "-c", "exit 4")
+    # the detached one's exec_die comes from its waiter once it has ended
+    helpers.wait_for(lambda: len(_events(engine, "container=ev", "event=exec_die")) == 2, 15,
+                     what="the detached exec's exec_die")
     evs = [e for e in _events(engine, "container=ev") if e["Action"].startswith("exec_")]
     acts = [e["Action"] for e in evs]
     assert acts == ["exec_create: sh -c exit 3", "exec_start: sh -c exit 3", "exec_die",
-                    "exec_create: sleep 1", "exec_start: sleep 1"], acts
+                    "exec_create: sh -c exit 4", "exec_start: sh -c exit 4", "exec_die"], acts
+    assert evs[5]["Actor"]["Attributes"]["exitCode"] == "4"
     ids = {e["Actor"]["Attributes"]["execID"] for e in evs[:3]}
     assert len(ids) == 1 and len(ids.pop()) == 64
     assert evs[2]["Actor"]["Attributes"]["exitCode"] == "3"
     assert evs[2]["Actor"]["Attributes"]["name"] == "ev"
     # `event=exec_create` matches the action's part before the colon, as Docker's
     got = [e["Action"] for e in _events(engine, "container=ev", "event=exec_create")]
-    assert got == ["exec_create: sh -c exit 3", "exec_create: sleep 1"]
+    assert got == ["exec_create: sh -c exit 3", "exec_create: sh -c exit 4"]
 
 
 # --------------------------------------------------------------------------
