@@ -197,6 +197,28 @@ int vs_ctr_thaw_held(struct vs_ctr *c, vs_error **err)
         return freeze_release(c, key, err);
 }
 
+void vs_ctr_kill_hold(const struct vs_ctr *c)
+{
+        _cleanup_error_ vs_error *err = NULL;
+        _cleanup_close_ int lock = hold_lock(c, &err);
+        char key[32];
+        snprintf(key, sizeof(key), "%d", (int) getpid());
+        _cleanup_free_ char *kind = freeze_kind(key);
+        if (lock < 0 || hold_record(c, kind, &err) < 0)
+                vs_debug("%s", err->msg);
+}
+
+void vs_ctr_kill_release(const struct vs_ctr *c)
+{
+        _cleanup_error_ vs_error *err = NULL;
+        _cleanup_close_ int lock = hold_lock(c, &err);
+        char key[32];
+        snprintf(key, sizeof(key), "%d", (int) getpid());
+        _cleanup_free_ char *kind = freeze_kind(key);
+        if (lock >= 0)
+                hold_drop(c, kind);
+}
+
 int vs_ctr_freeze_user(struct vs_ctr *c, bool pause, vs_error **err)
 {
         return pause ? freeze_take(c, "user", err) : freeze_release(c, "user", err);

@@ -412,8 +412,12 @@ static void signal_container(struct vs_ctr *c, int sig, bool all)
                 return;
         }
         _cleanup_error_ vs_error *err = NULL;
+        if (all)
+                vs_ctr_kill_hold(c);
         if (vs_container_kill(c->runtime_root, c->id, sig, all, &err) < 0 && !is_enoent(err))
                 vs_debug("%s", err->msg);
+        if (all)
+                vs_ctr_kill_release(c);
         if (c->state.paused) {
                 vs_error_free(&err);
                 vs_container_resume(c->runtime_root, c->id, &err);

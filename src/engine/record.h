@@ -166,6 +166,12 @@ int vs_name_check_free(struct vs_engine *e, const char *name, const char *self_i
 /* Freezes the container (commit --pause) / thaws it and drops the hold. */
 int vs_ctr_freeze_held(struct vs_ctr *c, vs_error **err);
 int vs_ctr_thaw_held(struct vs_ctr *c, vs_error **err);
+/* Around the runtime's kill of every process (which freezes the cgroup,
+ * signals and thaws): a freeze record of this command's, taken without
+ * freezing, so that a command killed in between leaves a dead holder's
+ * record and the next command's recovery thaws what it left frozen. */
+void vs_ctr_kill_hold(const struct vs_ctr *c);
+void vs_ctr_kill_release(const struct vs_ctr *c);
 /* The user's pause/unpause: one more freeze holder, that never goes stale. */
 int vs_ctr_freeze_user(struct vs_ctr *c, bool pause, vs_error **err);
 /* Drops every freeze holder and thaws (kill of a paused container, and a
