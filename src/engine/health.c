@@ -369,6 +369,11 @@ void vs_health_tick(struct vs_health *h, struct vs_engine *e, struct vs_ctr **c)
         h->timed_out = false;
         free(h->check_start);
         h->check_start = vs_now_rfc3339();
+        /* Docker's daemon runs a check as an exec: its events too. */
+        free(h->exec_id);
+        h->exec_id = vs_random_hex(32);
+        vs_exec_event(e, *c, "exec_create", h->exec_id, h->argv, NULL);
+        vs_exec_event(e, *c, "exec_start", h->exec_id, h->argv, NULL);
 }
 
 struct result {
@@ -429,6 +434,16 @@ bool vs_health_reaped(struct vs_health *h, struct vs_engine *e, struct vs_ctr **
         int32_t code = -1;
         if (n >= sizeof(code))
                 memcpy(&code, buf, sizeof(code));
+        if (h->exec_id) {
+                /* The check's process's status: killed at its timeout (or
+                 * with its helper) is 137; one that could not start, 126
+                 * or 127 as exec's. */
+                char num[16];
+                snprintf(num, sizeof(num), "%d",
+                         h->timed_out || n < sizeof(code) || code < 0 ? 128 + SIGKILL : code);
+                vs_exec_event(e, *c, "exec_die", h->exec_id, NULL, num);
+                free(steal_ptr(h->exec_id));
+        }
         if (record && !h->timed_out && code == 128 + SIGKILL) {
                 free(h->pending);
                 h->pending = xmalloc(n + 1);
@@ -476,6 +491,7 @@ void vs_health_stop(struct vs_health *h)
                 close(h->result_fd);
         strv_free(h->argv);
         free(h->check_start);
+        free(h->exec_id);
         free(h->pending);
         memset(h, 0, sizeof(*h));
         h->result_fd = -1;

@@ -22,6 +22,7 @@ struct vs_health {
         int result_fd;
         int64_t check_ms;
         char *check_start; /* RFC 3339 */
+        char *exec_id;     /* the running check's, for its exec_* events */
         bool timed_out;
         /* A check killed by SIGKILL that we did not time out: most likely
          * the container's exit (its pid namespace going), which is no

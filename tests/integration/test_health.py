@@ -73,6 +73,17 @@ def test_states_ps_filter_inspect_events(engine):
         f"container={name}", "--format", "{{json .}}").splitlines()]
     acts = [e["Action"] for e in evs if e["Action"].startswith("health_status")]
     assert acts[:2] == ["health_status: unhealthy", "health_status: healthy"]
+    # each check is an exec, as in Docker: exec_create, exec_start (the
+    # command as run) and exec_die with its exit code, under one execID
+    cmd = "/bin/sh -c echo out; echo err >&2; test -e /ok"
+    execs = [e for e in evs if e["Action"].startswith("exec_")]
+    first = execs[0]["Actor"]["Attributes"]["execID"]
+    mine = [e for e in execs if e["Actor"]["Attributes"]["execID"] == first]
+    assert [e["Action"] for e in mine] == [f"exec_create: {cmd}", f"exec_start: {cmd}",
+                                           "exec_die"], mine
+    assert mine[2]["Actor"]["Attributes"]["exitCode"] == "1"
+    codes = {e["Actor"]["Attributes"]["exitCode"] for e in execs if e["Action"] == "exec_die"}
+    assert codes == {"0", "1"}, codes
     engine.ok("rm", "-f", name)
 
 
