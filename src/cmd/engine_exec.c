@@ -406,14 +406,14 @@ static int exec_in(const struct engine_exec_flags *x, int argc, char **argv)
         /* Docker's exec events: exec_create and exec_start name the
          * command; exec_die its exit code, written here when we waited,
          * by the waiter of a process that may be left running (exec -d,
-         * or -it on a terminal: the detach keys) when it ends. A VM's
-         * process left running has none: the guest agent runs it. */
+         * or -it on a terminal: the detach keys) when it ends; a VM's
+         * exec -d by the waiter that keeps its session (vs_vm_exec). */
         _cleanup_free_ char *exec_id = vs_random_hex(32);
         vs_exec_event(e, ct, "exec_create", exec_id, p->args, NULL);
         vs_exec_event(e, ct, "exec_start", exec_id, p->args, NULL);
         bool session = tty && interactive && isatty(STDIN_FILENO);
         bool waiter = vmcfg == NULL && (detach || session);
-        int r = vmcfg    ? vs_vm_exec(e, ct, vmcfg, p, interactive, detach, &status, &err)
+        int r = vmcfg    ? vs_vm_exec(e, ct, vmcfg, p, interactive, detach, exec_id, &status, &err)
                 : waiter ? exec_via_waiter(e, ct, &o, exec_id, session, saved_err, &status, &err)
                          : vs_container_exec(&o, &status, &err);
         bool left_running = r == 0 && (detach || status == VS_FOREGROUND_DETACHED);

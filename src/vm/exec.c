@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 int vs_vm_connect(const char *dir, const char *name, vs_error **err)
@@ -50,9 +51,57 @@ static int connect_launcher(const struct vs_ctr *c, vs_error **err)
         return vs_vm_connect(c->dir, c->name, err);
 }
 
+/* exec -d: the session runs on in a waiter of its own (double-forked,
+ * a session of its own, nothing of the caller's open: a caller reading a
+ * pipe it gave is not held until the process ends), which reads the
+ * session's frames, drops the output (as Docker's exec -d) and writes
+ * exec_die with the exit code; 137 when the launcher hangs up without one
+ * (the VM ended and took the process with it). */
+static int detached_waiter(struct vs_engine *e, const struct vs_ctr *c, int fd, const char *exec_id,
+                           vs_error **err)
+{
+        fflush(NULL);
+        pid_t w = fork();
+        if (w < 0)
+                return vs_fail_errno(err, "cannot fork the exec's waiter");
+        if (w == 0) {
+                if (setsid() < 0 || fork() != 0)
+                        _exit(0);
+                int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+                for (int i = 0; i < 3 && null >= 0; i++)
+                        dup2(null, i);
+                for (int i = 3; i < 1024; i++)
+                        if (i != fd)
+                                close(i);
+                int code = 137;
+                for (;;) {
+                        enum vs_frame_type t;
+                        char *d = NULL;
+                        size_t n = 0;
+                        if (vs_frame_read(fd, &t, &d, &n) <= 0)
+                                break;
+                        bool exit_frame = t == VS_FRAME_EXIT;
+                        if (exit_frame && d)
+                                code = atoi(d);
+                        free(d);
+                        if (exit_frame)
+                                break;
+                }
+                if (exec_id) {
+                        char num[16];
+                        snprintf(num, sizeof(num), "%d", code);
+                        vs_exec_event(e, c, "exec_die", exec_id, NULL, num);
+                }
+                _exit(0);
+        }
+        while (waitpid(w, NULL, 0) < 0 && errno == EINTR)
+                ;
+        return 0;
+}
+
 int vs_vm_exec(struct vs_engine *e, const struct vs_ctr *c, const struct oci_config *cfg,
-               const struct oci_process *proc, bool interactive, bool detach, int *status,
-               vs_error **err)
+               const struct oci_process *proc, bool interactive, bool detach, const char *exec_id,
+               int *status, vs_error **err)
 {
         _cleanup_free_ char *payload = NULL;
         size_t len = 0;
@@ -65,7 +114,7 @@ int vs_vm_exec(struct vs_engine *e, const struct vs_ctr *c, const struct oci_con
                 return vs_fail_errno(err, "container %s: cannot send the exec request", c->name);
         *status = 0;
         if (detach)
-                return 0; /* the session runs on without a client */
+                return detached_waiter(e, c, fd, exec_id, err);
         int code = -1;
         if (vs_attach_session(e, c, fd, proc->terminal, interactive, &code, err) < 0)
                 return -1;

@@ -199,10 +199,12 @@ int vs_vm_exec_payload(const struct vs_ctr *c, const struct oci_config *cfg,
                        vs_error **err);
 /* `vessel exec` into a running VM container: sends the request to its
  * launcher and relays the session as `exec` does for a container; *status
- * is the process's exit code (0 with detach, once the request is sent). */
+ * is the process's exit code (0 with detach, once the request is sent:
+ * then a waiter of its own, detached from the caller, keeps the session,
+ * drops its output and writes exec_die for exec_id when it ends). */
 int vs_vm_exec(struct vs_engine *e, const struct vs_ctr *c, const struct oci_config *cfg,
-               const struct oci_process *proc, bool interactive, bool detach, int *status,
-               vs_error **err);
+               const struct oci_process *proc, bool interactive, bool detach, const char *exec_id,
+               int *status, vs_error **err);
 
 /* Connects to the launcher's socket in dir (name: for errors). */
 int vs_vm_connect(const char *dir, const char *name, vs_error **err);

@@ -859,6 +859,29 @@ def _start_vm(vm, name, script="sleep 1000", *flags):
     helpers.wait_for(lambda: "up" in vm("logs", name).stdout, 120, what="the guest's output")
 
 
+def test_detached_exec_into_a_vm_gets_its_exec_die(vm):
+    """exec -d into a VM: the request returns at once; a waiter keeps the
+    session and writes exec_die with the exit code when the process ends in
+    the guest, 137 when the VM's end takes it."""
+    _start_vm(vm, "xd")
+
+    def dies():
+        out = vm.ok("events", "--since", "10m", "--until", str(time.time() + 0.2),
+                    "--filter", "container=xd", "--filter", "event=exec_die",
+                    "--format", "{{json .}}")
+        return [json.loads(l)["Actor"]["Attributes"]["exitCode"] for l in out.splitlines()]
+
+    start = time.monotonic()
+    res = vm("exec", "-d", "xd", "sh", "-c", "sleep 1; exit 7", timeout=TIMEOUT)
+    assert res.returncode == 0 and res.stdout == "" and res.stderr == "", res.stderr
+    assert time.monotonic() - start < 30
+    helpers.wait_for(lambda: dies() == ["7"], 60, what="the detached exec's exec_die")
+    vm.ok("exec", "-d", "xd", "sleep", "100", timeout=TIMEOUT)
+    time.sleep(1)
+    assert vm("rm", "-f", "xd", timeout=TIMEOUT).returncode == 0
+    helpers.wait_for(lambda: dies() == ["7", "137"], 60, what="the killed exec's exec_die")
+
+
 def test_exec_into_a_running_vm(vm):
     _start_vm(vm, "x", "echo from-main > /tmp/f; exec sleep 1000")
     # The same root (a file the main process wrote) and the same processes.
