@@ -100,6 +100,9 @@ const char *vs_bench_backend_name(enum vs_bench_backend backend);
  *   "samples":[...], "skipped": "why" (only when skipped)}] */
 json_object *vs_bench_results_json(const struct vs_bench *b);
 void vs_bench_free(struct vs_bench *b);
+/* Whether --blkio-weight can apply here: a block device with the BFQ
+ * scheduler, or cgroup v2's iocost (src/bench/machine.c). */
+bool vs_bench_io_weight(void);
 
 /* A suite: measures and records; returns -1 with *err only when the whole
  * run must stop (a cell that cannot run is skipped, not an error). */

@@ -2,10 +2,12 @@
 #include "bench/report.h"
 #include "runtime/cgroup.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
 #include "util/xalloc.h"
 #include "version.h"
 #include "vm/vm.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +40,22 @@ static char *proc_field(const char *path, const char *key)
         return NULL;
 }
 
+bool vs_bench_io_weight(void)
+{
+        _cleanup_closedir_ DIR *d = opendir("/sys/block");
+        struct dirent *de;
+        while (d && (de = readdir(d)) != NULL) {
+                if (de->d_name[0] == '.')
+                        continue;
+                _cleanup_free_ char *path = xasprintf("/sys/block/%s/queue/scheduler", de->d_name);
+                _cleanup_free_ char *text = NULL;
+                if (vs_read_file(path, &text, NULL, NULL) == 0 && strstr(text, "[bfq]"))
+                        return true;
+        }
+        return strcmp(vs_cgroup_mode(), "v2") == 0 &&
+               access("/sys/fs/cgroup/io.cost.qos", F_OK) == 0;
+}
+
 json_object *vs_bench_machine(void)
 {
         json_object *m = json_object_new_object();
@@ -55,6 +73,7 @@ json_object *vs_bench_machine(void)
                                json_object_new_int64(mem ? strtoll(mem, NULL, 10) / 1024 : 0));
         json_object_object_add(m, "kernel", json_object_new_string(u.release));
         json_object_object_add(m, "cgroup_mode", json_object_new_string(vs_cgroup_mode()));
+        json_object_object_add(m, "io_weight", json_object_new_boolean(vs_bench_io_weight()));
         const char *why = "";
         const char *accel = vs_vm_accel_detect(&why);
         json_object_object_add(m, "accelerator", json_object_new_string(accel));

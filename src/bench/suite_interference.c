@@ -126,9 +126,19 @@ static int start_neighbour(struct vs_bench *b, const struct isolation *iso, cons
         char s[16];
         snprintf(s, sizeof(s), "%g", secs);
         char *argv[] = {"vessel", "bench-worker", (char *) kind, s, "/tmp", NULL};
+        /* --blkio-weight needs a proportional-weight I/O scheduler (BFQ,
+         * or cgroup v2's iocost), which the runtime refuses to do without:
+         * left out where the host has none (the report's machine facts
+         * say io_weight false). */
+        const char *flags[sizeof(iso->flags) / sizeof(iso->flags[0]) + 1] = {0};
+        size_t nf = 0;
+        bool io_weight = vs_bench_io_weight();
+        for (size_t i = 0; i < sizeof(iso->flags) / sizeof(iso->flags[0]) && iso->flags[i]; i++)
+                if (io_weight || strncmp(iso->flags[i], "--blkio-weight", 14) != 0)
+                        flags[nf++] = iso->flags[i];
         struct vs_bench_run r = {.backend = iso->backend,
                                  .argv = argv,
-                                 .flags = (char *const *) iso->flags,
+                                 .flags = (char *const *) flags,
                                  .timeout = secs + 60};
         if (vs_bench_spawn(b, &r, p, err) < 0)
                 return -1;
