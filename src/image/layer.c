@@ -704,9 +704,8 @@ int vs_layer_unpack_keeping(struct vs_layer_input *in, int blob_fd, const char *
                             const char *dest_dir, char **diff_id, int64_t *size, char **blob_digest,
                             int64_t *blob_size, vs_error **unpack_err, vs_error **err)
 {
-        struct vs_layer_tee tee = {.in = in, .fd = blob_fd, .md = EVP_MD_CTX_new()};
-        if (tee.md == NULL || EVP_DigestInit_ex(tee.md, EVP_sha256(), NULL) != 1)
-                abort();
+        struct vs_layer_tee tee = {.in = in, .fd = blob_fd};
+        vs_sha256_init(&tee.md);
         *diff_id = NULL;
         *blob_digest = NULL;
         if (unpack(-1, &tee, media_type, dest_dir, false, diff_id, size, unpack_err) < 0)
@@ -718,15 +717,15 @@ int vs_layer_unpack_keeping(struct vs_layer_input *in, int blob_fd, const char *
         while ((n = vs_layer_tee_next(&tee, &buf)) > 0)
                 ;
         if (n < 0) {
-                EVP_MD_CTX_free(tee.md);
+                vs_sha256_abort(&tee.md);
                 if (tee.write_errno)
                         return vs_error_set(err, tee.write_errno, "cannot write the layer blob");
                 return vs_error_set(err, tee.read_errno, "cannot read the layer");
         }
         if (blob_fd >= 0)
-                *blob_digest = vs_layer_digest_final(tee.md);
+                *blob_digest = vs_layer_digest_final(&tee.md);
         else
-                EVP_MD_CTX_free(tee.md);
+                vs_sha256_abort(&tee.md);
         *blob_size = tee.size;
         return 0;
 }

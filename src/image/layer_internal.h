@@ -11,6 +11,7 @@
 
 #include "image/image.h"
 #include "image/libs.h"
+#include "image/store.h"
 #include "util/error.h"
 
 #define VS_WHITEOUT_PREFIX ".wh."
@@ -37,7 +38,8 @@ const char *vs_layer_opaque_xattr(void);
 bool vs_layer_is_opaque_at(int dirfd, const char *name);
 
 /* "sha256:<hex>" of a finished digest context (the context is consumed). */
-char *vs_layer_digest_final(EVP_MD_CTX *md);
+/* "sha256:<hex>" of what h hashed (h is released). */
+char *vs_layer_digest_final(struct vs_sha256 *h);
 
 /* Copies the xattrs of src_dirfd/src_name onto dst_dirfd/dst_name, without
  * following a final symlink on either side and skipping trusted.overlay.*
@@ -65,7 +67,7 @@ struct vs_layer_source;
 struct vs_layer_tee {
         struct vs_layer_input *in;
         int fd; /* -1: only pass the bytes on */
-        EVP_MD_CTX *md;
+        struct vs_sha256 md;
         int64_t size, kicked;
         int read_errno, write_errno; /* the first failure; the tee stops there */
 };

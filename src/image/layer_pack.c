@@ -37,7 +37,7 @@ struct pack {
         struct archive *tar; /* pax writer -> tar_write_cb */
         struct archive *gz;  /* raw writer + gzip filter -> blob_write_cb */
         struct archive_entry *entry;
-        EVP_MD_CTX *diff_md, *blob_md;
+        struct vs_sha256 diff_md, blob_md;
         int out_fd;
         int64_t blob_size;
         void *links; /* tsearch tree of struct hardlink */
@@ -78,7 +78,7 @@ static la_ssize_t blob_write_cb(struct archive *a, void *arg, const void *buf, s
                 c += w;
                 left -= (size_t) w;
         }
-        EVP_DigestUpdate(p->blob_md, buf, len);
+        vs_sha256_update(&p->blob_md, buf, len);
         p->blob_size += (int64_t) len;
         return (la_ssize_t) len;
 }
@@ -86,7 +86,7 @@ static la_ssize_t blob_write_cb(struct archive *a, void *arg, const void *buf, s
 static la_ssize_t tar_write_cb(struct archive *a, void *arg, const void *buf, size_t len)
 {
         struct pack *p = arg;
-        EVP_DigestUpdate(p->diff_md, buf, len);
+        vs_sha256_update(&p->diff_md, buf, len);
         la_ssize_t w = archive_write_data(p->gz, buf, len);
         if (w < 0) {
                 archive_set_error(a, archive_errno(p->gz), "%s", archive_error_string(p->gz));
@@ -375,12 +375,8 @@ int vs_layer_pack_skipping(const char *upper_dir, const char *const *skip_stubs,
                            char **diff_id, char **digest, int64_t *blob_size, vs_error **err)
 {
         struct pack p = {.out_fd = out_fd, .skip_stubs = skip_stubs};
-        p.diff_md = EVP_MD_CTX_new();
-        p.blob_md = EVP_MD_CTX_new();
-        if (p.diff_md == NULL || p.blob_md == NULL)
-                abort();
-        EVP_DigestInit_ex(p.diff_md, EVP_sha256(), NULL);
-        EVP_DigestInit_ex(p.blob_md, EVP_sha256(), NULL);
+        vs_sha256_init(&p.diff_md);
+        vs_sha256_init(&p.blob_md);
         p.buf = xmalloc(COPY_BUF_SIZE);
         int ret = -1;
         _cleanup_close_ int root = open(upper_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -391,8 +387,8 @@ int vs_layer_pack_skipping(const char *upper_dir, const char *const *skip_stubs,
         if (open_writers(&p, err) < 0 || pack_dir(&p, root, "", err) < 0 ||
             close_writers(&p, err) < 0)
                 goto out;
-        *diff_id = vs_layer_digest_final(p.diff_md);
-        *digest = vs_layer_digest_final(p.blob_md);
+        *diff_id = vs_layer_digest_final(&p.diff_md);
+        *digest = vs_layer_digest_final(&p.blob_md);
         if (blob_size)
                 *blob_size = p.blob_size;
         ret = 0;
@@ -406,8 +402,8 @@ out:
         if (p.entry)
                 archive_entry_free(p.entry);
         tdestroy(p.links, free_link);
-        EVP_MD_CTX_free(p.diff_md);
-        EVP_MD_CTX_free(p.blob_md);
+        vs_sha256_abort(&p.diff_md);
+        vs_sha256_abort(&p.blob_md);
         free(p.buf);
         return ret;
 }

@@ -31,7 +31,7 @@ struct slot {
 struct vs_layer_source {
         struct archive *raw;
         struct vs_layer_tee *tee;
-        EVP_MD_CTX *md;
+        struct vs_sha256 md;
         pthread_t thread;
         bool started;
 
@@ -94,7 +94,7 @@ static void *produce(void *arg)
                         pending += take;
                         pending_len -= take;
                 }
-                EVP_DigestUpdate(s->md, slot->buf, slot->len);
+                vs_sha256_update(&s->md, slot->buf, slot->len);
 
                 pthread_mutex_lock(&s->lock);
                 if (slot->len > 0)
@@ -132,7 +132,7 @@ ssize_t vs_layer_tee_next(struct vs_layer_tee *tee, const void **buf)
         if (tee->fd < 0)
                 return n;
         if (n > 0)
-                EVP_DigestUpdate(tee->md, *buf, (size_t) n);
+                vs_sha256_update(&tee->md, *buf, (size_t) n);
         for (ssize_t off = 0; off < n;) {
                 ssize_t w = write(tee->fd, (const char *) *buf + off, (size_t) (n - off));
                 if (w < 0 && errno == EINTR)
@@ -174,11 +174,10 @@ int vs_layer_source_open(int blob_fd, struct vs_layer_tee *tee, struct vs_layer_
         pthread_mutex_init(&s->lock, NULL);
         pthread_cond_init(&s->filled, NULL);
         pthread_cond_init(&s->freed, NULL);
-        s->md = EVP_MD_CTX_new();
+        vs_sha256_init(&s->md);
         s->raw = archive_read_new();
-        if (s->md == NULL || s->raw == NULL)
+        if (s->raw == NULL)
                 abort();
-        EVP_DigestInit_ex(s->md, EVP_sha256(), NULL);
         for (int i = 0; i < SLOT_COUNT; i++)
                 s->slots[i].buf = xmalloc(SLOT_SIZE);
         *out = s;
@@ -252,7 +251,7 @@ int vs_layer_source_finish(struct vs_layer_source *s, char **diff_id, vs_error *
         s->started = false;
         if (n < 0)
                 return vs_error_set(err, 0, "cannot read layer: %s", s->error);
-        *diff_id = vs_layer_digest_final(s->md);
+        *diff_id = vs_layer_digest_final(&s->md);
         return 0;
 }
 
@@ -268,7 +267,7 @@ void vs_layer_source_free(struct vs_layer_source *s)
                 pthread_join(s->thread, NULL);
         }
         archive_read_free(s->raw);
-        EVP_MD_CTX_free(s->md);
+        vs_sha256_abort(&s->md);
         for (int i = 0; i < SLOT_COUNT; i++)
                 free(s->slots[i].buf);
         free(s->error);

@@ -34,16 +34,11 @@ bool vs_layer_is_opaque_at(int dirfd, const char *name)
         return n == 1 && val[0] == 'y';
 }
 
-char *vs_layer_digest_final(EVP_MD_CTX *md)
+char *vs_layer_digest_final(struct vs_sha256 *h)
 {
-        unsigned char sum[EVP_MAX_MD_SIZE];
-        unsigned int len = 0;
-        EVP_DigestFinal_ex(md, sum, &len);
-        char *out = xmalloc(7 + 2 * len + 1);
-        memcpy(out, "sha256:", 7);
-        for (unsigned int i = 0; i < len; i++)
-                sprintf(out + 7 + 2 * i, "%02x", sum[i]);
-        return out;
+        char out[VS_DIGEST_LEN + 1];
+        vs_sha256_final(h, out);
+        return xstrdup(out);
 }
 
 static bool xattr_unsupported(int e)

@@ -1,8 +1,10 @@
-/* Digests and image references. Streams (blobs, layers) are hashed with
- * OpenSSL's EVP (SHA extensions; loaded on first use, see image/libs.h).
- * Whole small buffers (manifests, configs: what looking an image up on the
- * start path verifies) are hashed with libmd, which is small and linked, so
- * that starting a container never loads libcrypto (docs/design.md). */
+/* Digests and image references. Whole small buffers (manifests, configs:
+ * what looking an image up on the start path verifies) are hashed with
+ * libmd, which is small and linked, so that starting a container never
+ * loads libcrypto (docs/design.md). Streams go through struct vs_sha256:
+ * libmd at the end for one within VS_SHA256_SMALL bytes, OpenSSL's EVP
+ * (SHA extensions; loaded on first use, see image/libs.h) past that or
+ * once libcrypto is loaded anyway. */
 #include "image/libs.h"
 #include "image/store.h"
 #include "util/cleanup.h"
@@ -10,24 +12,59 @@
 
 #include <ctype.h>
 #include <sha2.h>
+#include <stdlib.h>
 #include <string.h>
 
-void vs_sha256_init(struct vs_sha256 *h)
+static void start_evp(struct vs_sha256 *h)
 {
         EVP_MD_CTX *ctx = EVP_MD_CTX_new();
         if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
                 abort();
         h->ctx = ctx;
+        if (h->len > 0 && EVP_DigestUpdate(ctx, h->buf, h->len) != 1)
+                abort();
+        free(h->buf);
+        h->buf = NULL;
+        h->len = h->cap = 0;
+}
+
+void vs_sha256_init(struct vs_sha256 *h)
+{
+        *h = (struct vs_sha256){0};
+        if (__atomic_load_n(&vs_libcrypto_lib.loaded, __ATOMIC_ACQUIRE))
+                start_evp(h);
 }
 
 void vs_sha256_update(struct vs_sha256 *h, const void *data, size_t len)
 {
-        if (len > 0 && EVP_DigestUpdate(h->ctx, data, len) != 1)
-                abort();
+        if (len == 0)
+                return;
+        if (h->ctx == NULL && h->len + len > VS_SHA256_SMALL)
+                start_evp(h);
+        if (h->ctx) {
+                if (EVP_DigestUpdate(h->ctx, data, len) != 1)
+                        abort();
+                return;
+        }
+        if (h->len + len > h->cap) {
+                h->cap = h->len + len > 2 * h->cap ? h->len + len : 2 * h->cap;
+                h->buf = xrealloc(h->buf, h->cap);
+        }
+        memcpy(h->buf + h->len, data, len);
+        h->len += len;
 }
 
 void vs_sha256_final(struct vs_sha256 *h, char out[VS_DIGEST_LEN + 1])
 {
+        if (h->ctx == NULL) {
+                memcpy(out, "sha256:", 7);
+                if (SHA256Data(h->buf ? h->buf : (const unsigned char *) "", h->len, out + 7) ==
+                    NULL)
+                        abort();
+                out[VS_DIGEST_LEN] = '\0';
+                vs_sha256_abort(h);
+                return;
+        }
         unsigned char md[32];
         unsigned int n = 0;
         if (EVP_DigestFinal_ex(h->ctx, md, &n) != 1 || n != sizeof(md))
@@ -44,8 +81,12 @@ void vs_sha256_final(struct vs_sha256 *h, char out[VS_DIGEST_LEN + 1])
 
 void vs_sha256_abort(struct vs_sha256 *h)
 {
-        EVP_MD_CTX_free(h->ctx);
+        if (h->ctx)
+                EVP_MD_CTX_free(h->ctx);
         h->ctx = NULL;
+        free(h->buf);
+        h->buf = NULL;
+        h->len = h->cap = 0;
 }
 
 char *vs_digest_buffer(const void *data, size_t len)

@@ -50,8 +50,17 @@
 /* ------------------------------------------------------------------ */
 /* digests and references (ref.c) */
 
+/* A stream's sha256: its first VS_SHA256_SMALL bytes are held, and a
+ * stream that ends within them is hashed with libmd (linked) at the end;
+ * past them, or once libcrypto is loaded anyway, with OpenSSL's EVP (SHA
+ * extensions, several times libmd's speed, but ~4.5 ms to load). So a
+ * command whose streams are all small (a `load` of an image whose layers
+ * the store holds: configs, manifests) never loads libcrypto. */
+#define VS_SHA256_SMALL (1u << 20)
 struct vs_sha256 {
-        void *ctx; /* EVP_MD_CTX */
+        void *ctx;          /* EVP_MD_CTX; NULL while the bytes are held */
+        unsigned char *buf; /* the bytes held */
+        size_t len, cap;
 };
 void vs_sha256_init(struct vs_sha256 *h);
 void vs_sha256_update(struct vs_sha256 *h, const void *data, size_t len);
