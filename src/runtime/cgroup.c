@@ -396,6 +396,20 @@ static void enable_v2(const struct vs_cgroup *cg, const struct oci_resources *r)
 
 /* ---- directories ---- */
 
+/* State Z (or X) in /proc/PID/stat; a pid gone already counts too. */
+static bool pid_is_zombie(pid_t pid)
+{
+        char path[64], buf[512];
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        ssize_t r = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+        if (r <= 0)
+                return true;
+        buf[r] = '\0';
+        const char *p = strrchr(buf, ')');
+        return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+}
+
 static int read_procs(const char *dir, pid_t **pids, size_t *n)
 {
         _cleanup_free_ char *text = NULL;
@@ -561,14 +575,20 @@ static int make_dir(struct cg_dir *d, vs_error **err)
         }
         if (d->created == NULL) {
                 /* Joining an existing cgroup is allowed (pod-style parents
-                 * made by someone else), joining a busy one is not. */
+                 * made by someone else), joining a busy one is not. A zombie
+                 * is no process of anyone's any more: the init of a create
+                 * killed before it could record anything dies at once
+                 * (vs_init_main) but stays listed until the host's init
+                 * reaps it, which can take a while. */
                 pid_t *pids = NULL;
-                size_t n = 0;
+                size_t n = 0, live = 0;
                 read_procs(d->path, &pids, &n);
+                for (size_t i = 0; i < n; i++)
+                        live += !pid_is_zombie(pids[i]);
                 free(pids);
-                if (n > 0)
+                if (live > 0)
                         return vs_fail(err, "cgroup %s already exists and has %zu process(es)",
-                                       d->path, n);
+                                       d->path, live);
         }
         return 0;
 }

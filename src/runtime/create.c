@@ -573,6 +573,7 @@ static int create_spawn(struct create_ctx *c, struct create_fds *fds, bool *self
             .id = o->id,
             .bundle = c->bundle,
             .sync_fd = fds->child_sync,
+            .parent_sync_fd = fds->sync,
             .console_fd = fds->console,
             .fifo_fd = fds->fifo,
             .late_unshare = ns.late,

@@ -16,6 +16,7 @@
 #include "version.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/close_range.h>
@@ -213,6 +214,16 @@ _Noreturn void vs_init_main(struct vs_init_args *a)
          * from anything in the container (CVE-2019-5736) until the exec
          * stub replaces it. */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
+        /* The runtime's end of the sync socket came with the clone: closed,
+         * so that the runtime's death is our EOF. A runtime killed between
+         * our clone and that prctl sends no signal: its end is closed then,
+         * so go at once. (A `create` killed there left an init blocked on
+         * the socket for good, holding its end and the new cgroup.) */
+        if (a->parent_sync_fd >= 0 && a->parent_sync_fd != a->sync_fd)
+                close(a->parent_sync_fd);
+        struct pollfd hup = {.fd = a->sync_fd, .events = POLLIN};
+        if (poll(&hup, 1, 0) == 1 && (hup.revents & (POLLHUP | POLLERR)))
+                _exit(1);
         if (!a->rootless)
                 prctl(PR_SET_DUMPABLE, 0);
 

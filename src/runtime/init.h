@@ -18,10 +18,11 @@ struct vs_init_args {
         const struct oci_config *cfg;
         const char *id;
         const char *bundle;
-        int sync_fd;      /* child end of the SOCK_SEQPACKET pair */
-        int console_fd;   /* where the pty master goes; -1 without terminal */
-        int fifo_fd;      /* O_PATH fd on the exec fifo */
-        int late_unshare; /* CLONE_NEWCGROUP / CLONE_NEWTIME, done after GO */
+        int sync_fd;        /* child end of the SOCK_SEQPACKET pair */
+        int parent_sync_fd; /* the runtime's end, closed first (-1: none) */
+        int console_fd;     /* where the pty master goes; -1 without terminal */
+        int fifo_fd;        /* O_PATH fd on the exec fifo */
+        int late_unshare;   /* CLONE_NEWCGROUP / CLONE_NEWTIME, done after GO */
         bool in_userns;
         bool new_userns;
         bool no_pivot;
