@@ -4,6 +4,7 @@
  * cgroup_v1.c and cgroup_v2.c, the layout and helpers in cgroup_layout.c. */
 #include "runtime/cgroup.h"
 #include "runtime/cgroup_internal.h"
+#include "runtime/state.h"
 #include "util/clock.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -396,20 +397,6 @@ static void enable_v2(const struct vs_cgroup *cg, const struct oci_resources *r)
 
 /* ---- directories ---- */
 
-/* State Z (or X) in /proc/PID/stat; a pid gone already counts too. */
-static bool pid_is_zombie(pid_t pid)
-{
-        char path[64], buf[512];
-        snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-        ssize_t r = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-        if (r <= 0)
-                return true;
-        buf[r] = '\0';
-        const char *p = strrchr(buf, ')');
-        return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
-}
-
 static int read_procs(const char *dir, pid_t **pids, size_t *n)
 {
         _cleanup_free_ char *text = NULL;
@@ -584,7 +571,7 @@ static int make_dir(struct cg_dir *d, vs_error **err)
                 size_t n = 0, live = 0;
                 read_procs(d->path, &pids, &n);
                 for (size_t i = 0; i < n; i++)
-                        live += !pid_is_zombie(pids[i]);
+                        live += vs_pid_live(pids[i]);
                 free(pids);
                 if (live > 0)
                         return vs_fail(err, "cgroup %s already exists and has %zu process(es)",

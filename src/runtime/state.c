@@ -253,6 +253,11 @@ static bool same_live_process(pid_t pid, unsigned long long start_time)
         return state != 'Z' && state != 'X';
 }
 
+bool vs_pid_live(pid_t pid)
+{
+        return same_live_process(pid, 0);
+}
+
 bool vs_state_pid_alive(const struct vs_state *st)
 {
         return same_live_process(st->pid, st->pid_start);

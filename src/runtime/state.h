@@ -62,6 +62,8 @@ unsigned long long vs_proc_start_time(pid_t pid);
  * "paused" or "stopped" (which includes a creation whose `create` died). */
 const char *vs_state_status(const char *root, const struct vs_state *st);
 /* True when st->pid is the same process that was recorded (start time). */
+/* pid exists and is no zombie. */
+bool vs_pid_live(pid_t pid);
 bool vs_state_pid_alive(const struct vs_state *st);
 /* pidfd on the recorded init if it is still that process; -1 otherwise. */
 int vs_state_pidfd(const struct vs_state *st);
