@@ -182,39 +182,46 @@ static int freeze_release(struct vs_ctr *c, const char *key, vs_error **err)
         return r;
 }
 
+/* This command's freeze key: its pid. */
+static void own_key(char key[static 16])
+{
+        snprintf(key, 16, "%d", (int) getpid());
+}
+
 int vs_ctr_freeze_held(struct vs_ctr *c, vs_error **err)
 {
-        char key[32];
-        snprintf(key, sizeof(key), "%d", (int) getpid());
+        char key[16];
+        own_key(key);
         return freeze_take(c, key, err);
 }
 
 int vs_ctr_thaw_held(struct vs_ctr *c, vs_error **err)
 {
-        char key[32];
-        snprintf(key, sizeof(key), "%d", (int) getpid());
+        char key[16];
+        own_key(key);
         /* A container that died meanwhile is not frozen: its resume fails. */
         return freeze_release(c, key, err);
 }
 
+/* The record alone, no freeze (the runtime's kill freezes and thaws). */
 void vs_ctr_kill_hold(const struct vs_ctr *c)
 {
+        char key[16];
+        own_key(key);
+        _cleanup_free_ char *kind = freeze_kind(key);
         _cleanup_error_ vs_error *err = NULL;
         _cleanup_close_ int lock = hold_lock(c, &err);
-        char key[32];
-        snprintf(key, sizeof(key), "%d", (int) getpid());
-        _cleanup_free_ char *kind = freeze_kind(key);
         if (lock < 0 || hold_record(c, kind, &err) < 0)
                 vs_debug("%s", err->msg);
 }
 
 void vs_ctr_kill_release(const struct vs_ctr *c)
 {
+        char key[16];
+        own_key(key);
+        _cleanup_free_ char *kind = freeze_kind(key);
         _cleanup_error_ vs_error *err = NULL;
         _cleanup_close_ int lock = hold_lock(c, &err);
-        char key[32];
-        snprintf(key, sizeof(key), "%d", (int) getpid());
-        _cleanup_free_ char *kind = freeze_kind(key);
         if (lock >= 0)
                 hold_drop(c, kind);
 }
