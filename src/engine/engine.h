@@ -41,6 +41,10 @@ struct vs_engine {
         /* The streams an attach session shows (VS_ATTACH_STDOUT|STDERR
          * bits, -a); 0: both. */
         unsigned attach_streams;
+        /* With defer_links, a removal leaves the host ends of its veths to
+         * whoever set it (vs_net_release_deferred): their names are here. */
+        bool defer_links;
+        char **deferred_links;
 };
 
 #define VS_ENGINE_DEFAULT_DATA_ROOT    "/var/lib/vessel"

@@ -16,12 +16,14 @@
 #include "runtime/container.h"
 #include "runtime/state.h"
 #include "engine/pasta.h"
+#include "net/net.h"
 #include "util/clock.h"
 #include "util/cleanup.h"
 #include "util/exitcode.h"
 #include "util/fs.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/strv.h"
 #include "util/xalloc.h"
 
 #include <errno.h>
@@ -385,6 +387,9 @@ static void final_cleanup(struct monitor *m, int exit_code)
                 warn_error(&err);
         if (m->c->hc.auto_remove) {
                 vs_mon_io_close_listener(&m->io);
+                /* The veths go after the exit code: their deletion waits
+                 * for the kernel (see vs_net_release_deferred). */
+                m->e->defer_links = true;
                 if (vs_engine_rm(m->e, m->c, true, true, &err) < 0)
                         warn_error(&err);
         } else {
@@ -393,6 +398,10 @@ static void final_cleanup(struct monitor *m, int exit_code)
                         warn_error(&err);
         }
         vs_mon_io_send_exit(&m->io, exit_code);
+        vs_net_delete_links(m->e->deferred_links);
+        strv_free(m->e->deferred_links);
+        m->e->deferred_links = NULL;
+        m->e->defer_links = false;
 }
 
 static int setup_signals(struct monitor *m)

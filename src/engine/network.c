@@ -607,7 +607,8 @@ int vs_engine_net_attach(struct vs_engine *e, const struct vs_ctr *c, pid_t pid,
 int vs_engine_net_release(struct vs_engine *e, const struct vs_ctr *c, vs_error **err)
 {
         vs_pasta_stop(c);
-        int ret = vs_net_release(e->data_root, c->id, err);
+        int ret = vs_net_release_deferred(e->data_root, c->id,
+                                          e->defer_links ? &e->deferred_links : NULL, err);
         _cleanup_json_ json_object *l = cni_nets(c);
         for (size_t i = cni_count(l); i-- > 0;) {
                 vs_error *e2 = NULL;

@@ -110,6 +110,7 @@ void vs_engine_close(struct vs_engine *e)
         free(e->data_root);
         free(e->runtime_root);
         free(e->ctr_root);
+        strv_free(e->deferred_links);
         free(e);
 }
 

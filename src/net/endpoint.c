@@ -584,12 +584,18 @@ int vs_net_connect(const char *data_root, const struct vs_net_endpoint_opts *o, 
 }
 
 /* Takes ep (of cid on net) out: veth, port rules, lease; then the hosts
- * files of the network's other containers and of cid itself. */
+ * files of the network's other containers and of cid itself. With links,
+ * the veth's name goes there instead, for the caller to delete later
+ * (vs_net_release_deferred). */
 static int release_one(struct vs_netdb *db, json_object *net, const char *cid, json_object *ep,
-                       vs_error **err)
+                       char ***links, vs_error **err)
 {
-        if (vs_nl_link_del(vs_net_str(ep, "Veth"), err) < 0 ||
-            vs_net_ports_remove(cid, ep, err) < 0)
+        const char *veth = vs_net_str(ep, "Veth");
+        if (links && *veth)
+                strv_push(links, veth);
+        else if (vs_nl_link_del(veth, err) < 0)
+                return -1;
+        if (vs_net_ports_remove(cid, ep, err) < 0)
                 return -1;
         _cleanup_free_ char *path = xstrdup(vs_net_str(ep, "HostsPath"));
         json_object_object_del(json_object_object_get(net, "Endpoints"), cid);
@@ -615,19 +621,34 @@ int vs_net_disconnect(const char *data_root, const char *ctr_id, const char *ctr
                                vs_net_str(net, "Name"));
         if (net_name)
                 *net_name = xstrdup(vs_net_str(net, "Name"));
-        return release_one(&db, net, ctr_id, ep, err);
+        return release_one(&db, net, ctr_id, ep, NULL, err);
 }
 
-int vs_net_release(const char *data_root, const char *ctr_id, vs_error **err)
+int vs_net_release_deferred(const char *data_root, const char *ctr_id, char ***links,
+                            vs_error **err)
 {
         _cleanup_netdb_ struct vs_netdb db = {.lock_fd = -1};
         if (vs_netdb_open(data_root, &db, err) < 0)
                 return -1;
         json_object *ep = NULL, *net;
         while ((net = vs_netdb_find_endpoint(&db, ctr_id, &ep)) != NULL)
-                if (release_one(&db, net, ctr_id, ep, err) < 0)
+                if (release_one(&db, net, ctr_id, ep, links, err) < 0)
                         return -1;
         return 0;
+}
+
+int vs_net_release(const char *data_root, const char *ctr_id, vs_error **err)
+{
+        return vs_net_release_deferred(data_root, ctr_id, NULL, err);
+}
+
+void vs_net_delete_links(char **links)
+{
+        for (size_t i = 0; links && links[i]; i++) {
+                _cleanup_error_ vs_error *e = NULL;
+                if (vs_nl_link_del(links[i], &e) < 0)
+                        vs_warn("%s", e->msg);
+        }
 }
 
 static void add_addr_fields(json_object *o, json_object *net, json_object *ep)

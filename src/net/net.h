@@ -157,6 +157,19 @@ int vs_net_disconnect(const char *data_root, const char *ctr_id, const char *ctr
 /* Every endpoint of the container, as disconnect does. Nothing there is
  * not an error. */
 int vs_net_release(const char *data_root, const char *ctr_id, vs_error **err);
+/* The same, but the host ends of the veths are not deleted: their names
+ * are pushed to *links, for vs_net_delete_links once the caller has
+ * answered whoever waits (the monitor of a --rm container, after it sent
+ * the exit code). Deleting a veth waits for RCU grace periods: 12-20 ms on
+ * our machines, all of a bridged `run --rm`'s extra time. When nothing
+ * else holds the container's network namespace, the kernel removes the
+ * pair with it (asynchronously) and the later delete finds nothing. The
+ * lease is released at once: until the delete, a veth still there is
+ * in the namespace of a container that has stopped. */
+int vs_net_release_deferred(const char *data_root, const char *ctr_id, char ***links,
+                            vs_error **err);
+/* Deletes the host ends named (those still there); failures are warned. */
+void vs_net_delete_links(char **links);
 
 /* The [::1] relay of the container's TCP ports published on every
  * address (src/net/proxy.c): listeners bound here (a taken port is the

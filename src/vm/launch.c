@@ -965,8 +965,20 @@ int vs_vm_run(const struct vs_vm_spec *s, int in_fd, int out_fd, int err_fd, int
                 }
         } else if (vs_frame_write(r.ctl, (enum vs_frame_type) VS_VM_CONFIG, s->config,
                                   s->config_len) < 0) {
-                /* Queued in the socket until the agent reads it. */
-                vs_fail_errno(err, "cannot send the configuration to the VM");
+                /* Queued in the socket until the agent reads it: a
+                 * failure means QEMU closed its end, i.e. it is ending;
+                 * its own reason (vm-qemu.log) says more than EPIPE. */
+                int saved = errno;
+                for (int64_t until = vs_monotonic_ms() + 2000;
+                     !r.qemu_exited && vs_monotonic_ms() < until; usleep(5000))
+                        if (waitpid(r.qemu, &r.qemu_status, WNOHANG) == r.qemu)
+                                r.qemu_exited = true;
+                if (r.qemu_exited) {
+                        failure(&r, err);
+                } else {
+                        errno = saved;
+                        vs_fail_errno(err, "cannot send the configuration to the VM");
+                }
                 goto out;
         } else if (in_fd < 0) {
                 vs_frame_write(r.ctl, (enum vs_frame_type) VS_VM_STDIN_EOF, NULL, 0);

@@ -744,8 +744,10 @@ MATRIX = [
                            "busybox", "sh", "-c", "cat /v/f; touch /v/g"]),
     ("mount-inspect", ["run", "--name", "mx8", "--mount", "type=volume,target=/anon",
                        "--mount", "type=tmpfs,destination=/t", "busybox", "true"]),
+    # Docker lists .Mounts from a Go map: in no fixed order (seen both ways).
     ("mount-inspect-mounts", ["inspect", "-f", "{{range .Mounts}}{{.Type}} {{.Destination}} "
-                              "{{.RW}} {{.Mode}};{{end}}", "mx8"]),
+                              "{{.RW}} {{.Mode}};{{end}}", "mx8"],
+     lambda out: sorted(out.decode().strip().split(";"))),
     ("mount-inspect-hostconfig", ["inspect", "-f", "{{json .HostConfig.Mounts}}", "mx8"]),
     ("rm-mx8", ["rm", "-v", "mx8"]),
     ("volume-rm-mvol", ["volume", "rm", "compat-mvol"]),

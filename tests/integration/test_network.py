@@ -98,7 +98,11 @@ def net(vessel_bin, tmp_path):
         for cid in eng.records():
             eng("rm", "-f", cid)
         assert eng.records() == [], "container records left"
-        assert eng.veths() == [], f"veths left: {eng.veths()}"
+        # A --rm container's monitor deletes its veth after it sent the exit
+        # code (vs_net_release_deferred), and the kernel removes a veth with
+        # its namespace asynchronously: gone soon, not at once.
+        helpers.wait_for(lambda: eng.veths() == [], timeout=5,
+                         what=f"veths gone: {eng.veths()}")
         assert eng.leases() == {}, f"leases left: {eng.leases()}"
         assert 'comment "vessel:' not in nft_rules(eng), nft_rules(eng)
         assert 'comment "vessel:' not in nft_rules(eng, "ip6"), nft_rules(eng, "ip6")
@@ -726,6 +730,26 @@ def test_container_mode_etc_flags_and_mac(net):
     one_error(net("run", "--rm", "--network", "container:web", "busybox", "true"),
               "container:", "not running")
     net.ok("rm", "-f", "web")
+
+
+def test_rm_container_veth_goes_even_when_a_joiner_holds_its_namespace(net):
+    """A --rm container's monitor deletes its veth after the exit code (a
+    veth's deletion waits for the kernel's RCU grace periods, so the user
+    does not wait for it): also when another container keeps the namespace,
+    and so the veth, alive, as Docker's removal does."""
+    net.ok("run", "-d", "--rm", "--name", "donor", "--network", "bridge", "busybox",
+           "sleep", "600")
+    net.ok("run", "-d", "--name", "joiner", "--network", "container:donor", "busybox",
+           "sleep", "600")
+    assert len(net.veths()) == 1
+    net.ok("stop", "-t", "0", "donor")
+    helpers.wait_for(lambda: "donor" not in net.ok("ps", "-a", "--format", "{{.Names}}"),
+                     what="donor removed")
+    helpers.wait_for(lambda: net.veths() == [], timeout=5, what="donor's veth gone")
+    assert net.leases() == {}, net.leases()
+    # The joiner still runs in the namespace, without the donor's eth0.
+    assert "eth0" not in net.ok("exec", "joiner", "ip", "-o", "link")
+    net.ok("rm", "-f", "joiner")
 
 
 @pytest.mark.parametrize("args, mentions", [
