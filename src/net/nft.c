@@ -112,10 +112,14 @@ static int run(struct nft_ctx *ctx, const char *cmds, const char *what, vs_error
         return vs_fail(err, "nftables: cannot %s: %s", what, *msg ? msg : "failed");
 }
 
-/* "delete rule ..." for every rule of table FAMILY vessel whose comment is tag. */
+/* "delete rule ..." for every rule of table FAMILY vessel whose comment is
+ * tag, and whether the table is as its setup leaves it: the five chains,
+ * and in prerouting and output the one rule of their own (the jump to
+ * ports; rules of ours elsewhere carry a comment). */
 static int deletes_for(struct nft_ctx *ctx, const char *family, const char *tag, char **out,
-                       vs_error **err)
+                       bool *ready, vs_error **err)
 {
+        *ready = false;
         nft_table.nft_ctx_output_set_flags(ctx, NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE);
         _cleanup_free_ char *list = xasprintf("list table %s vessel", family);
         int r = run(ctx, list, list, err);
@@ -126,12 +130,27 @@ static int deletes_for(struct nft_ctx *ctx, const char *family, const char *tag,
         if (vs_json_parse(nft_table.nft_ctx_get_output_buffer(ctx), "nft list output", &listed,
                           err) < 0)
                 return -1;
+        static const char *const chains[] = {"prerouting", "output", "postrouting", "ports",
+                                             "forward"};
+        unsigned have = 0, jumps[2] = {0, 0};
         json_object *items = json_object_object_get(listed, "nftables");
         char *cmds = xstrdup("");
         for (size_t i = 0; i < json_object_array_length(items); i++) {
-                json_object *rule =
-                    json_object_object_get(json_object_array_get_idx(items, i), "rule");
-                if (rule == NULL || strcmp(vs_net_str(rule, "comment"), tag) != 0)
+                json_object *item = json_object_array_get_idx(items, i);
+                json_object *chain = json_object_object_get(item, "chain");
+                for (unsigned k = 0; chain && k < 5; k++)
+                        if (strcmp(vs_net_str(chain, "name"), chains[k]) == 0)
+                                have |= 1U << k;
+                json_object *rule = json_object_object_get(item, "rule");
+                if (rule == NULL)
+                        continue;
+                if (json_object_object_get(rule, "comment") == NULL) {
+                        for (unsigned k = 0; k < 2; k++)
+                                if (strcmp(vs_net_str(rule, "chain"), chains[k]) == 0)
+                                        jumps[k]++;
+                        continue;
+                }
+                if (strcmp(vs_net_str(rule, "comment"), tag) != 0)
                         continue;
                 char *t = xasprintf(
                     "%sdelete rule %s vessel %s handle %lld\n", cmds, family,
@@ -140,10 +159,15 @@ static int deletes_for(struct nft_ctx *ctx, const char *family, const char *tag,
                 free(cmds);
                 cmds = t;
         }
+        *ready = have == 0x1f && jumps[0] == 1 && jumps[1] == 1;
         *out = cmds;
         return 0;
 }
 
+/* Tag's rules replaced by adds, in one transaction. The setup (a
+ * transaction of its own, and a cache fetch of libnftables before it)
+ * runs only when the listing shows the table is not as it leaves it:
+ * the first use, or after someone flushed or deleted it. */
 static int replace_in(const char *family, const char *setup, const char *tag, const char *adds,
                       vs_error **err)
 {
@@ -155,12 +179,20 @@ static int replace_in(const char *family, const char *setup, const char *tag, co
                 return vs_fail(err, "nftables: cannot create a context");
         nft_table.nft_ctx_buffer_output(ctx);
         nft_table.nft_ctx_buffer_error(ctx);
-        _cleanup_free_ char *what = xasprintf("set up table %s vessel", family);
-        if (run(ctx, setup, what, err) < 0)
-                return -1;
         _cleanup_free_ char *dels = NULL;
-        if (deletes_for(ctx, family, tag, &dels, err) < 0)
-                return -1;
+        bool ready = false;
+        vs_error *lerr = NULL;
+        if (deletes_for(ctx, family, tag, &dels, &ready, &lerr) < 0)
+                vs_error_free(&lerr); /* no table yet: the setup makes it */
+        if (!ready) {
+                _cleanup_free_ char *what = xasprintf("set up table %s vessel", family);
+                if (run(ctx, setup, what, err) < 0)
+                        return -1;
+                free(dels);
+                dels = NULL;
+                if (deletes_for(ctx, family, tag, &dels, &ready, err) < 0)
+                        return -1;
+        }
         if (!*dels && !*adds)
                 return 0;
         _cleanup_free_ char *batch = xasprintf("%s%s", dels, adds);

@@ -475,6 +475,35 @@ def wget_in(ns, url):
     return res.stdout
 
 
+def test_publish_restores_the_table_someone_flushed(net):
+    """The table's setup runs only when the listing shows it is not as the
+    setup leaves it: after `nft flush chain ... prerouting` (the jump to
+    the ports chain gone) and after `nft delete table`, the next -p puts it
+    back and the port answers."""
+    nft = lambda *a: subprocess.run(["ip", "netns", "exec", net.netns, "nft", *a],  # noqa: E731
+                                    check=True, capture_output=True)
+    serve = "echo t > /tmp/i.html; exec httpd -f -p 80 -h /tmp"
+    for breakage in (["flush", "chain", "ip", "vessel", "prerouting"],
+                     ["delete", "table", "ip", "vessel"]):
+        net.ok("run", "-d", "--name", "warm", "--network", "bridge", "-p", "8097:80", "busybox",
+               "sleep", "600")
+        net.ok("rm", "-f", "warm")
+        nft(*breakage)
+        net.ok("run", "-d", "--name", "web", "--network", "bridge", "-p", "8098:80", "busybox",
+               "sh", "-c", serve)
+        rules = nft_rules(net)
+        assert rules.count("fib daddr type local jump ports") == 2, rules
+        assert "tcp dport 8098 dnat to" in rules, rules
+        if breakage[0] == "flush":
+            # (A deleted table also lost the network's own NAT rules, made
+            # once per network: docs/networking.md.)
+            helpers.wait_for(lambda: subprocess.run(
+                ["ip", "netns", "exec", net.netns, "busybox", "wget", "-qO-",
+                 "http://127.0.0.1:8098/i.html"], capture_output=True).returncode == 0,
+                what=f"the published port after nft {' '.join(breakage)}")
+        net.ok("rm", "-f", "web")
+
+
 def test_published_port_answers_on_loopback_host_and_outside(net, outside):
     cid = net.ok("run", "-d", "--name", "web", "--network", "bridge", "-p", "8080:80",
                  "-p", "127.0.0.1:8081:80", "-p", "9000:9000/udp", "busybox", "sh", "-c",
