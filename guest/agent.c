@@ -216,6 +216,10 @@ struct config {
         /* eth0's address, netmask and gateway (NULL: no NIC): libslirp's
          * with net=user, the leased ones on a vessel network's tap. */
         const char *net_addr, *net_mask, *net_gw;
+        /* eth0's IPv6 address, prefix length and gateway on a dual-stack
+         * vessel network (NULL: none). */
+        const char *net_addr6, *net_gw6;
+        unsigned net_prefix6;
         bool root_block;        /* the rootfs is /dev/vda (ext4), not 9p */
         bool readonly;          /* the rootfs read-only (--read-only) */
         bool new_pid;           /* the process in a pid namespace of its own */
@@ -338,6 +342,12 @@ static void parse_config(char *buf, size_t len, struct config *c)
                         c->net_mask = v;
                 } else if (strcmp(p, "net.gw") == 0) {
                         c->net_gw = v;
+                } else if (strcmp(p, "net.addr6") == 0) {
+                        c->net_addr6 = v;
+                } else if (strcmp(p, "net.prefix6") == 0) {
+                        c->net_prefix6 = (unsigned) strtoul(v, NULL, 10);
+                } else if (strcmp(p, "net.gw6") == 0) {
+                        c->net_gw6 = v;
                 } else if (strcmp(p, "root") == 0) {
                         c->root_block = strcmp(v, "block") == 0;
                 } else if (strcmp(p, "tty") == 0) {
@@ -560,6 +570,51 @@ static void if_up(int sock, const char *name, const char *addr, const char *mask
                 fail("cannot bring %s up: %s", name, strerror(errno));
 }
 
+/* The kernel's struct in6_ifreq (<linux/ipv6.h> clashes with libc's
+ * <netinet/in.h>). */
+struct agent_in6_ifreq {
+        struct in6_addr addr;
+        uint32_t prefixlen;
+        int ifindex;
+};
+
+static void write_proc(const char *path, const char *value)
+{
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || write_all(fd, value, strlen(value)) < 0)
+                fail("cannot write %s: %s", path, strerror(errno));
+        close(fd);
+}
+
+/* eth0's IPv6 address and default route, with the ioctls of the IPv4 side.
+ * No duplicate address detection: the lease is the network's own, and a
+ * tentative address could not be used for the second or so DAD takes (as
+ * Docker's endpoints, added with IFA_F_NODAD). */
+static void setup_ipv6(const struct config *c)
+{
+        write_proc("/proc/sys/net/ipv6/conf/eth0/accept_dad", "0");
+        int sock = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (sock < 0)
+                fail("cannot create an IPv6 socket: %s", strerror(errno));
+        struct agent_in6_ifreq req = {.prefixlen = c->net_prefix6,
+                                      .ifindex = (int) if_nametoindex("eth0")};
+        if (req.ifindex == 0 || inet_pton(AF_INET6, c->net_addr6, &req.addr) != 1 ||
+            c->net_prefix6 < 1 || c->net_prefix6 > 128)
+                fail("bad IPv6 address '%s/%u' for eth0", c->net_addr6, c->net_prefix6);
+        if (ioctl(sock, SIOCSIFADDR, &req) < 0)
+                fail("cannot set the IPv6 address of eth0: %s", strerror(errno));
+        if (c->net_gw6) {
+                struct in6_rtmsg rt = {.rtmsg_flags = RTF_UP | RTF_GATEWAY,
+                                       .rtmsg_metric = 1,
+                                       .rtmsg_ifindex = req.ifindex};
+                if (inet_pton(AF_INET6, c->net_gw6, &rt.rtmsg_gateway) != 1)
+                        fail("bad IPv6 gateway '%s'", c->net_gw6);
+                if (ioctl(sock, SIOCADDRT, &rt) < 0)
+                        fail("cannot add the IPv6 default route: %s", strerror(errno));
+        }
+        close(sock);
+}
+
 /* lo, as in a container; with a NIC, eth0 with the configuration's
  * address and default route (user-mode networking: as QEMU's libslirp
  * expects it, 10.0.2.15/24 via 10.0.2.2; a vessel network: the lease). */
@@ -585,6 +640,8 @@ static void setup_network(const struct config *c)
                         fail("cannot add the default route: %s", strerror(errno));
         }
         close(sock);
+        if (c->net_addr && c->net_addr6)
+                setup_ipv6(c);
 }
 
 static void setup_rootfs(const struct config *c)

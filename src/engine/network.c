@@ -765,8 +765,9 @@ static int check_connectable(const struct vs_ctr *c, vs_error **err)
         const char *mode = hc_str(c->host_config, "NetworkMode");
         if (vs_ctr_is_vm(c))
                 return vs_fail(err,
-                               "container %s runs in a VM (--isolation=vm): networks are "
-                               "not supported there yet",
+                               "container %s runs in a VM (--isolation=vm): its network is "
+                               "fixed when the VM starts (QEMU's microvm machine has no bus to "
+                               "plug a second NIC into)",
                                c->name);
         if (c->hc.cni_network)
                 mode = c->hc.cni_network;

@@ -108,6 +108,18 @@ int vs_vm_net_tap(struct vs_engine *e, const struct vs_ctr *c, struct vs_vm_payl
         vs_vm_payload_add(p, "net.mask", mask);
         if (gw && *gw)
                 vs_vm_payload_add(p, "net.gw", gw);
+        /* A dual-stack network's IPv6 lease: the guest holds it too. */
+        const char *ip6 = json_object_get_string(json_object_object_get(ns, "GlobalIPv6Address"));
+        const char *gw6 = json_object_get_string(json_object_object_get(ns, "IPv6Gateway"));
+        int prefix6 = json_object_get_int(json_object_object_get(ns, "GlobalIPv6PrefixLen"));
+        if (ip6 && *ip6 && prefix6 > 0 && prefix6 <= 128) {
+                char p6[8];
+                snprintf(p6, sizeof(p6), "%d", prefix6);
+                vs_vm_payload_add(p, "net.addr6", ip6);
+                vs_vm_payload_add(p, "net.prefix6", p6);
+                if (gw6 && *gw6)
+                        vs_vm_payload_add(p, "net.gw6", gw6);
+        }
         /* Docker's scheme when none was given: 02:42 and the address. */
         *mac = hw && *hw ? xstrdup(hw)
                          : xasprintf("02:42:%02x:%02x:%02x:%02x", addr >> 24, (addr >> 16) & 255,

@@ -669,7 +669,8 @@ def test_vm_on_a_vessel_network(vm_kernel, net):
     monitor) and with rm. Everything in a network namespace of the test's
     (test_network.py's `net` fixture, which also checks that no veth or tap,
     lease or rule is left)."""
-    net.ok("network", "create", "--subnet", "10.31.0.0/24", "vmnet")
+    net.ok("network", "create", "--ipv6", "--subnet", "10.31.0.0/24", "--subnet",
+           "fd00:31::/64", "vmnet")
     net.ok("run", "-d", "--name", "web", "--network", "vmnet", "busybox", "sh", "-c",
            "echo served-by-web > /tmp/index.html; exec httpd -f -p 80 -h /tmp")
     cid = net.ok("run", "-d", "--name", "vmweb", "--isolation=vm", "--network", "vmnet",
@@ -683,6 +684,14 @@ def test_vm_on_a_vessel_network(vm_kernel, net):
     # The guest's own eth0 holds the lease (not libslirp's 10.0.2.15).
     addrs = net.ok("exec", "vmweb", "ip", "-o", "-4", "addr", "show", "eth0", timeout=TIMEOUT)
     assert f"inet {vm_ip}/24" in addrs, addrs
+    # ... and its IPv6 lease on the dual-stack network, usable at once (no
+    # DAD), with the default route through the network's gateway.
+    vm_ip6 = net.net("vmnet")["Containers"][cid]["IPv6Address"].split("/")[0]
+    assert vm_ip6.startswith("fd00:31::"), vm_ip6
+    addrs6 = net.ok("exec", "vmweb", "ip", "-o", "-6", "addr", "show", "eth0", timeout=TIMEOUT)
+    assert f"inet6 {vm_ip6}/64" in addrs6 and "tentative" not in addrs6, addrs6
+    routes6 = net.ok("exec", "vmweb", "ip", "-6", "route", "show", "default", timeout=TIMEOUT)
+    assert "via fd00:31::1" in routes6, routes6
     tap = net.leases()["vmnet"][cid]["Veth"]
     link = net.ip("-o", "-d", "link", "show", tap)
     assert "tun" in link and "master" in link, link
@@ -692,6 +701,13 @@ def test_vm_on_a_vessel_network(vm_kernel, net):
     helpers.wait_for(lambda: net("exec", "web", "wget", "-qO-",
                                  f"http://{vm_ip}/i.html").stdout == "served-by-vm\n",
                      60, what="the VM from its peer")
+    helpers.wait_for(lambda: net("exec", "web", "wget", "-qO-",
+                                 f"http://[{vm_ip6}]/i.html").stdout == "served-by-vm\n",
+                     60, what="the VM from its peer over IPv6")
+    web_ip6 = json.loads(net.ok("inspect", "web"))[0]["NetworkSettings"]["GlobalIPv6Address"]
+    helpers.wait_for(lambda: net("exec", "vmweb", "wget", "-qO-", f"http://[{web_ip6}]/index.html",
+                                 timeout=TIMEOUT).stdout == "served-by-web\n",
+                     60, what="the peer from the VM over IPv6")
     # A port nobody published: the peer reaches it all the same.
     helpers.wait_for(lambda: net("exec", "web", "sh", "-c",
                                  f"nc {vm_ip} 7000 </dev/null").stdout == "unpublished\n",
