@@ -284,10 +284,15 @@ int cmd_network_ls(int argc, char **argv)
 
 int cmd_network_inspect(int argc, char **argv)
 {
-        const struct vs_option opts[] = {VS_OPT_TABLE_END};
-        struct vs_cmdline cl = {"network inspect", "NETWORK...",
-                                "Print networks as JSON (Docker's shape).", opts,
-                                VS_PARSE_INTERSPERSED};
+        const char *format = NULL;
+        const struct vs_option opts[] = {
+            {"format", 'f', VS_OPT_STRING, &format, "FORMAT", "a Go template"},
+            VS_OPT_TABLE_END,
+        };
+        struct vs_cmdline cl = {"network inspect", "[-f FORMAT] NETWORK...",
+                                "Print networks as JSON (Docker's shape), or each through a Go "
+                                "template.",
+                                opts, VS_PARSE_INTERSPERSED};
         int first = vs_parse_options(&cl, argc, argv);
         if (first < 0)
                 return cl.status;
@@ -302,10 +307,19 @@ int cmd_network_inspect(int argc, char **argv)
                         status = vs_report_error(&err);
                         continue;
                 }
-                json_object_array_add(arr, o);
+                if (format) {
+                        int r = vs_cmd_format_object(format, o, &err);
+                        json_object_put(o);
+                        if (r < 0)
+                                return vs_report_error(&err);
+                } else {
+                        json_object_array_add(arr, o);
+                }
         }
-        _cleanup_free_ char *text = vs_json_to_string(arr, true);
-        printf("%s\n", text);
+        if (!format) {
+                _cleanup_free_ char *text = vs_json_to_string(arr, true);
+                printf("%s\n", text);
+        }
         return status;
 }
 
@@ -393,6 +407,17 @@ static int with_ctr(const char *ref, struct vs_engine **e, struct vs_ctr **c, vs
         return vs_cmd_open_engine(e, err) < 0 ? -1 : vs_ctr_resolve(*e, ref, c, err);
 }
 
+/* host and none are namespace modes chosen at create (Docker's words). */
+static int predefined_error(const char *name)
+{
+        _cleanup_error_ vs_error *err = NULL;
+        vs_fail(&err,
+                "container cannot be disconnected from %s network or connected to %s network "
+                "(--network %s is chosen at create)",
+                name, name, name);
+        return vs_report_error(&err);
+}
+
 int cmd_network_connect(int argc, char **argv)
 {
         const char *ip = NULL, *ip6 = NULL;
@@ -414,6 +439,8 @@ int cmd_network_connect(int argc, char **argv)
         if (i + 2 != argc)
                 return vs_usage_error("network connect", "expects NETWORK CONTAINER");
         _cleanup_error_ vs_error *err = NULL;
+        if (vs_net_is_predefined(argv[i]))
+                return predefined_error(argv[i]);
         struct vs_engine *e = NULL;
         _cleanup_ctr_ struct vs_ctr *ct = NULL;
         int r = with_ctr(argv[i + 1], &e, &ct, &err);
@@ -446,6 +473,8 @@ int cmd_network_disconnect(int argc, char **argv)
         if (i + 2 != argc)
                 return vs_usage_error("network disconnect", "expects NETWORK CONTAINER");
         _cleanup_error_ vs_error *err = NULL;
+        if (vs_net_is_predefined(argv[i]))
+                return predefined_error(argv[i]);
         struct vs_engine *e = NULL;
         _cleanup_ctr_ struct vs_ctr *ct = NULL;
         int r = with_ctr(argv[i + 1], &e, &ct, &err);

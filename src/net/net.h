@@ -177,6 +177,11 @@ void vs_net_delete_links(char **links);
  * with process init. Nothing to relay is not an error. */
 int vs_net_proxy_spawn(const char *data_root, const char *ctr_id, pid_t init, vs_error **err);
 
+/* "host" or "none": Docker's predefined networks besides the default
+ * bridge, listed and inspected (driver host, null) but no networks of
+ * src/net: `--network host|none` are namespace modes. */
+bool vs_net_is_predefined(const char *name);
+
 /* Docker's NetworkSettings of a container (Networks.<name> with
  * IPAddress, IPPrefixLen, Gateway; the same at top level; Ports), or NULL
  * when it holds no lease. */

@@ -746,15 +746,95 @@ static json_object *docker_shape(json_object *net)
         return o;
 }
 
+/* Docker's predefined networks beside "bridge": host (the host's
+ * namespace, driver host) and none (loopback only, driver null). They are
+ * no networks of src/net (no bridge, no IPAM: `--network host|none` are
+ * the runtime's namespace modes), only what `network ls` and `inspect`
+ * show, with ids made once and kept in networks.json ("Predefined"). */
+static const char *const predefined_names[] = {"host", "none"};
+static const char *const predefined_drivers[] = {"host", "null"};
+
+static json_object *predefined(struct vs_netdb *db, vs_error **err)
+{
+        json_object *p = json_object_object_get(db->root, "Predefined");
+        bool made = false;
+        if (!json_object_is_type(p, json_type_object)) {
+                p = json_object_new_object();
+                json_object_object_add(db->root, "Predefined", p);
+        }
+        for (size_t i = 0; i < 2; i++) {
+                if (json_object_object_get(p, predefined_names[i]))
+                        continue;
+                json_object *one = json_object_new_object();
+                _cleanup_free_ char *id = random_id();
+                _cleanup_free_ char *now = vs_now_rfc3339();
+                json_object_object_add(one, "Id", json_object_new_string(id));
+                json_object_object_add(one, "Created", json_object_new_string(now));
+                json_object_object_add(p, predefined_names[i], one);
+                made = true;
+        }
+        /* Saved at once, as the default network: ids must not change. */
+        if (made && vs_netdb_save(db, err) < 0)
+                return NULL;
+        return p;
+}
+
+static json_object *predefined_shape(json_object *p, size_t i)
+{
+        json_object *rec = json_object_object_get(p, predefined_names[i]);
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "Name", json_object_new_string(predefined_names[i]));
+        json_object_object_add(o, "Id", json_object_new_string(vs_net_str(rec, "Id")));
+        json_object_object_add(o, "Created", json_object_new_string(vs_net_str(rec, "Created")));
+        json_object_object_add(o, "Scope", json_object_new_string("local"));
+        json_object_object_add(o, "Driver", json_object_new_string(predefined_drivers[i]));
+        json_object_object_add(o, "EnableIPv6", json_object_new_boolean(false));
+        json_object *ipam = json_object_new_object();
+        json_object_object_add(ipam, "Driver", json_object_new_string("default"));
+        json_object_object_add(ipam, "Options", NULL);
+        json_object_object_add(ipam, "Config", json_object_new_array());
+        json_object_object_add(o, "IPAM", ipam);
+        json_object_object_add(o, "Internal", json_object_new_boolean(false));
+        json_object_object_add(o, "Attachable", json_object_new_boolean(false));
+        json_object_object_add(o, "Ingress", json_object_new_boolean(false));
+        json_object *cf = json_object_new_object();
+        json_object_object_add(cf, "Network", json_object_new_string(""));
+        json_object_object_add(o, "ConfigFrom", cf);
+        json_object_object_add(o, "ConfigOnly", json_object_new_boolean(false));
+        json_object_object_add(o, "Containers", json_object_new_object());
+        json_object_object_add(o, "Options", json_object_new_object());
+        json_object_object_add(o, "Labels", json_object_new_object());
+        return o;
+}
+
+bool vs_net_is_predefined(const char *name)
+{
+        return strcmp(name, "host") == 0 || strcmp(name, "none") == 0;
+}
+
+static int by_name(const void *a, const void *b)
+{
+        const json_object *x = *(const json_object *const *) a,
+                          *y = *(const json_object *const *) b;
+        return strcmp(vs_net_str((json_object *) x, "Name"), vs_net_str((json_object *) y, "Name"));
+}
+
 int vs_net_list(const char *data_root, json_object **out, vs_error **err)
 {
         _cleanup_netdb_ struct vs_netdb db = {.lock_fd = -1};
         if (vs_netdb_open(data_root, &db, err) < 0)
                 return -1;
+        json_object *p = predefined(&db, err);
+        if (p == NULL)
+                return -1;
         json_object *arr = json_object_new_array();
         size_t n = json_object_array_length(db.nets);
         for (size_t i = 0; i < n; i++)
                 json_object_array_add(arr, docker_shape(json_object_array_get_idx(db.nets, i)));
+        for (size_t i = 0; i < 2; i++)
+                json_object_array_add(arr, predefined_shape(p, i));
+        /* By name, as Docker's CLI lists them. */
+        json_object_array_sort(arr, by_name);
         *out = arr;
         return 0;
 }
@@ -764,10 +844,29 @@ int vs_net_inspect(const char *data_root, const char *ref, json_object **out, vs
         _cleanup_netdb_ struct vs_netdb db = {.lock_fd = -1};
         if (vs_netdb_open(data_root, &db, err) < 0)
                 return -1;
-        json_object *net = vs_netdb_find(&db, ref, err);
-        if (net == NULL)
+        json_object *p = predefined(&db, err);
+        if (p == NULL)
                 return -1;
-        *out = docker_shape(net);
+        for (size_t i = 0; i < 2; i++)
+                if (strcmp(ref, predefined_names[i]) == 0) {
+                        *out = predefined_shape(p, i);
+                        return 0;
+                }
+        json_object *net = vs_netdb_find(&db, ref, err);
+        if (net) {
+                *out = docker_shape(net);
+                return 0;
+        }
+        /* Not a network of ours: a predefined one's id (or its prefix). */
+        size_t len = strlen(ref), found = 2;
+        for (size_t i = 0; len && i < 2; i++)
+                if (strncmp(vs_net_str(json_object_object_get(p, predefined_names[i]), "Id"), ref,
+                            len) == 0)
+                        found = found == 2 ? i : 3;
+        if (found > 1)
+                return -1;
+        vs_error_free(err);
+        *out = predefined_shape(p, found);
         return 0;
 }
 
@@ -791,6 +890,8 @@ static int remove_at(struct vs_netdb *db, json_object *net, vs_error **err)
 
 int vs_net_rm(const char *data_root, const char *ref, char **name, vs_error **err)
 {
+        if (vs_net_is_predefined(ref))
+                return vs_fail(err, "%s is a pre-defined network and cannot be removed", ref);
         _cleanup_netdb_ struct vs_netdb db = {.lock_fd = -1};
         if (vs_netdb_open(data_root, &db, err) < 0)
                 return -1;

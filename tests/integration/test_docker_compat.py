@@ -924,6 +924,14 @@ MATRIX = [
     ("prune-filter-bad", ["system", "prune", "-f", "--filter", "bogus=1"]),
     ("prune-filter-until-volumes", ["system", "prune", "-f", "--volumes", "--filter",
                                     "until=1h"]),
+    # Docker's predefined networks (this dockerd runs with --bridge=none:
+    # host and none only, so bridge is filtered out)
+    ("network-ls-predefined", ["network", "ls", "--filter", "driver=host", "--filter",
+                               "driver=null", "--format", "{{.Name}} {{.Driver}} {{.Scope}}"]),
+    ("network-inspect-host", ["network", "inspect", "-f", "{{.Name}} {{.Driver}} {{.Scope}} "
+                              "{{.IPAM.Driver}} {{.EnableIPv6}} {{.Internal}} {{.Containers}}",
+                              "host"]),
+    ("network-rm-none", ["network", "rm", "none"]),
 ]
 
 def _free_char_majors():

@@ -139,8 +139,32 @@ def test_create_ls_inspect_rm(net):
     assert "front" not in net.ok("network", "ls")
     one_error(net("network", "inspect", "front"), "no such network", "front")
     assert net.ok("network", "prune", "-f") == "Deleted Networks:\nback\n"
-    assert net.ok("network", "ls", "-q").split() == [net.net("bridge")["Id"][:12]]
+    # What is left: bridge and Docker's predefined host and none, by name.
+    assert net.ok("network", "ls", "-q").split() == [net.net(n)["Id"][:12]
+                                                    for n in ("bridge", "host", "none")]
     one_error(net("network", "rm", "bridge"), "default network")
+
+
+def test_predefined_host_and_none(net):
+    """Docker's predefined networks beside bridge: listed (driver host and
+    null), inspected by name or id prefix with the same ids every time,
+    neither removable nor pruned nor connectable."""
+    ls = net.ok("network", "ls")
+    assert re.search(r"^[0-9a-f]{12}\s+host\s+host\s+local$", ls, re.M), ls
+    assert re.search(r"^[0-9a-f]{12}\s+none\s+null\s+local$", ls, re.M), ls
+    host, none = net.net("host"), net.net("none")
+    assert host["Driver"] == "host" and none["Driver"] == "null", (host, none)
+    assert host["IPAM"] == {"Driver": "default", "Options": None, "Config": []}, host
+    assert re.fullmatch(r"[0-9a-f]{64}", host["Id"]) and host["Id"] != none["Id"]
+    assert net.net(host["Id"][:10])["Name"] == "host"
+    assert net.ok("network", "ls", "-q", "--filter", "driver=null").split() == [none["Id"][:12]]
+    one_error(net("network", "rm", "host"), "host", "pre-defined")
+    net.ok("network", "prune", "-f")
+    assert net.net("none")["Id"] == none["Id"] and net.net("host")["Id"] == host["Id"]
+    net.ok("create", "--name", "c", "busybox", "true")
+    one_error(net("network", "connect", "host", "c"), "host network")
+    one_error(net("network", "disconnect", "none", "c"), "none network")
+    net.ok("rm", "c")
 
 
 def test_ls_format(net):
@@ -151,8 +175,11 @@ def test_ls_format(net):
     lines = net.ok("network", "ls", "--format",
                    "{{.ID}}|{{.Name}}|{{.Driver}}|{{.Scope}}|{{.IPv6}}|{{.Internal}}|{{.Labels}}"
                    ).splitlines()
-    assert sorted(lines) == sorted([f"{nid[:12]}|fmt|bridge|local|true|true|a=b,c=d",
-                                    f"{did[:12]}|bridge|bridge|local|false|false|"]), lines
+    hid, noid = net.net("host")["Id"], net.net("none")["Id"]
+    assert lines == [f"{did[:12]}|bridge|bridge|local|false|false|",
+                     f"{nid[:12]}|fmt|bridge|local|true|true|a=b,c=d",
+                     f"{hid[:12]}|host|host|local|false|false|",
+                     f"{noid[:12]}|none|null|local|false|false|"], lines
     created = net.ok("network", "ls", "--filter", "name=fmt", "--format", "{{.CreatedAt}}")
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? \+0000 UTC\n", created), created
     table = net.ok("network", "ls", "--no-trunc", "--filter", "name=fmt", "--format",
@@ -168,7 +195,8 @@ def test_ls_format(net):
     assert bad.returncode != 0 and "Nope" in bad.stderr and bad.stdout == "", bad
     # Docker's Label(name) method, in rows and (a title of the name) in the header
     out = net.ok("network", "ls", "--format", 'table {{.Name}}\t{{.Label "c"}}|')
-    assert sorted(out.splitlines()) == sorted(["NAME      c|", "bridge    |", "fmt       d|"]), out
+    assert out.splitlines() == ["NAME      c|", "bridge    |", "fmt       d|", "host      |",
+                                "none      |"], out
     net.ok("network", "rm", "fmt")
 
 
@@ -235,7 +263,8 @@ def test_ip_range_labels_and_ls_filters(net):
     def ls(*flags):
         return sorted(net.ok("network", "ls", "-q", "--no-trunc", *flags).split())
 
-    assert ls() == sorted([rid, bid, did])
+    pre = [net.net("host")["Id"], net.net("none")["Id"]]
+    assert ls() == sorted([rid, bid, did, *pre])
     assert net.ok("network", "ls", "-q", "--filter", "name=rang") == rid[:12] + "\n"
     assert ls("--filter", "name=rang") == [rid]
     assert ls("--filter", "name=rang", "--filter", "name=blu") == sorted([rid, bid])
