@@ -90,6 +90,13 @@ int vs_cmd_format_list(const char *format, const char *default_table, json_objec
 int vs_cmd_format_labelled_list(const char *format, const char *default_table, json_object *header,
                                 json_object *rows, json_object *labels);
 int vs_cmd_format_object(const char *format, json_object *o, vs_error **err);
+/* One object of an inspect command (volume, image, network inspect):
+ * printed through format when one is given, else added to arr; o is
+ * consumed either way. */
+int vs_cmd_inspect_one(const char *format, json_object *o, json_object *arr, vs_error **err);
+/* The end of such a command: arr as JSON ("[]" when empty, as Docker),
+ * unless format printed each object already. */
+void vs_cmd_inspect_done(const char *format, json_object *arr);
 
 /* The host's ps with ps_args, keeping its header and the lines of the
  * given pids (found through its PID column): runc's ps and Docker's top

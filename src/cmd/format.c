@@ -3,9 +3,11 @@
  * Docker's ps, images, inspect, history, info, version do. */
 #include "cmd/cmd.h"
 #include "util/cleanup.h"
+#include "util/json.h"
 #include "util/template.h"
 #include "util/xalloc.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static int format_list(const char *format, const char *default_table, json_object *header,
@@ -77,4 +79,23 @@ int vs_cmd_format_object(const char *format, json_object *o, vs_error **err)
                                rows, false, err);
         json_object_put(rows);
         return r;
+}
+
+int vs_cmd_inspect_one(const char *format, json_object *o, json_object *arr, vs_error **err)
+{
+        if (format == NULL) {
+                json_object_array_add(arr, o);
+                return 0;
+        }
+        int r = vs_cmd_format_object(format, o, err);
+        json_object_put(o);
+        return r;
+}
+
+void vs_cmd_inspect_done(const char *format, json_object *arr)
+{
+        if (format)
+                return;
+        _cleanup_free_ char *text = vs_json_to_string(arr, true);
+        printf("%s\n", json_object_array_length(arr) ? text : "[]");
 }

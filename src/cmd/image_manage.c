@@ -103,19 +103,10 @@ int cmd_image_inspect(int argc, char **argv)
                 }
                 json_object *o = vs_image_inspect_json(img);
                 vs_image_free(img);
-                if (format) {
-                        int fr = vs_cmd_format_object(format, o, &err);
-                        json_object_put(o);
-                        if (fr < 0)
-                                return vs_report_error(&err);
-                        continue;
-                }
-                json_object_array_add(arr, o);
+                if (vs_cmd_inspect_one(format, o, arr, &err) < 0)
+                        return vs_report_error(&err);
         }
-        if (format)
-                return status;
-        _cleanup_free_ char *text = vs_json_to_string(arr, true);
-        printf("%s\n", json_object_array_length(arr) ? text : "[]");
+        vs_cmd_inspect_done(format, arr);
         return status;
 }
 

@@ -307,19 +307,10 @@ int cmd_network_inspect(int argc, char **argv)
                         status = vs_report_error(&err);
                         continue;
                 }
-                if (format) {
-                        int r = vs_cmd_format_object(format, o, &err);
-                        json_object_put(o);
-                        if (r < 0)
-                                return vs_report_error(&err);
-                } else {
-                        json_object_array_add(arr, o);
-                }
+                if (vs_cmd_inspect_one(format, o, arr, &err) < 0)
+                        return vs_report_error(&err);
         }
-        if (!format) {
-                _cleanup_free_ char *text = vs_json_to_string(arr, true);
-                printf("%s\n", text);
-        }
+        vs_cmd_inspect_done(format, arr);
         return status;
 }
 

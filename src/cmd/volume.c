@@ -352,7 +352,7 @@ int cmd_volume_inspect(int argc, char **argv)
                 return cl.status;
         if (first >= argc)
                 return vs_usage_error("volume inspect", "missing VOLUME");
-        int status = 0, r;
+        int status = 0;
         vs_error *err = NULL;
         _cleanup_engine_ struct vs_engine *e = NULL;
         if (vs_cmd_open_engine(&e, &err) < 0)
@@ -364,20 +364,10 @@ int cmd_volume_inspect(int argc, char **argv)
                         status = vs_report_error(&err);
                         continue;
                 }
-                json_object *o = volume_json(e, argv[i]);
-                if (format) {
-                        r = vs_cmd_format_object(format, o, &err);
-                        json_object_put(o);
-                        if (r < 0)
-                                return vs_report_error(&err);
-                } else {
-                        json_object_array_add(arr, o);
-                }
+                if (vs_cmd_inspect_one(format, volume_json(e, argv[i]), arr, &err) < 0)
+                        return vs_report_error(&err);
         }
-        if (!format) {
-                _cleanup_free_ char *text = vs_json_to_string(arr, true);
-                printf("%s\n", json_object_array_length(arr) ? text : "[]");
-        }
+        vs_cmd_inspect_done(format, arr);
         return status;
 }
 

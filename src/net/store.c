@@ -676,18 +676,37 @@ int vs_net_create(const char *data_root, const struct vs_net_create_opts *o, cha
 
 /* ---- ls / inspect ---- */
 
-static json_object *docker_shape(json_object *net)
+/* Docker's network shape up to its IPAM config: the fields every network
+ * has, from rec (Name, Id, Created), driver and ipv6; cfg is IPAM.Config
+ * (taken); then Internal and the fields that are always the same. */
+static json_object *shape_base(json_object *rec, const char *name, const char *driver, bool ipv6,
+                               json_object *cfg, bool internal)
 {
         json_object *o = json_object_new_object();
-        json_object_object_add(o, "Name", json_object_new_string(vs_net_str(net, "Name")));
-        json_object_object_add(o, "Id", json_object_new_string(vs_net_str(net, "Id")));
-        json_object_object_add(o, "Created", json_object_new_string(vs_net_str(net, "Created")));
+        json_object_object_add(o, "Name", json_object_new_string(name));
+        json_object_object_add(o, "Id", json_object_new_string(vs_net_str(rec, "Id")));
+        json_object_object_add(o, "Created", json_object_new_string(vs_net_str(rec, "Created")));
         json_object_object_add(o, "Scope", json_object_new_string("local"));
-        json_object_object_add(o, "Driver", json_object_new_string("bridge"));
-        json_object_object_add(o, "EnableIPv6",
-                               json_object_new_boolean(*vs_net_str(net, "Subnet6")));
-        json_object *ipam = json_object_new_object(), *cfg = json_object_new_array(),
-                    *c = json_object_new_object();
+        json_object_object_add(o, "Driver", json_object_new_string(driver));
+        json_object_object_add(o, "EnableIPv6", json_object_new_boolean(ipv6));
+        json_object *ipam = json_object_new_object();
+        json_object_object_add(ipam, "Driver", json_object_new_string("default"));
+        json_object_object_add(ipam, "Options", NULL);
+        json_object_object_add(ipam, "Config", cfg);
+        json_object_object_add(o, "IPAM", ipam);
+        json_object_object_add(o, "Internal", json_object_new_boolean(internal));
+        json_object_object_add(o, "Attachable", json_object_new_boolean(false));
+        json_object_object_add(o, "Ingress", json_object_new_boolean(false));
+        json_object *cf = json_object_new_object();
+        json_object_object_add(cf, "Network", json_object_new_string(""));
+        json_object_object_add(o, "ConfigFrom", cf);
+        json_object_object_add(o, "ConfigOnly", json_object_new_boolean(false));
+        return o;
+}
+
+static json_object *docker_shape(json_object *net)
+{
+        json_object *cfg = json_object_new_array(), *c = json_object_new_object();
         json_object_object_add(c, "Subnet", json_object_new_string(vs_net_str(net, "Subnet")));
         if (*vs_net_str(net, "IPRange"))
                 json_object_object_add(c, "IPRange",
@@ -702,19 +721,9 @@ static json_object *docker_shape(json_object *net)
                                        json_object_new_string(vs_net_str(net, "Gateway6")));
                 json_object_array_add(cfg, c6);
         }
-        json_object_object_add(ipam, "Driver", json_object_new_string("default"));
-        json_object_object_add(ipam, "Options", NULL);
-        json_object_object_add(ipam, "Config", cfg);
-        json_object_object_add(o, "IPAM", ipam);
-        json_object_object_add(o, "Internal",
-                               json_object_new_boolean(json_object_get_boolean(
-                                   json_object_object_get(net, "Internal"))));
-        json_object_object_add(o, "Attachable", json_object_new_boolean(false));
-        json_object_object_add(o, "Ingress", json_object_new_boolean(false));
-        json_object *cf = json_object_new_object();
-        json_object_object_add(cf, "Network", json_object_new_string(""));
-        json_object_object_add(o, "ConfigFrom", cf);
-        json_object_object_add(o, "ConfigOnly", json_object_new_boolean(false));
+        json_object *o =
+            shape_base(net, vs_net_str(net, "Name"), "bridge", *vs_net_str(net, "Subnet6"), cfg,
+                       json_object_get_boolean(json_object_object_get(net, "Internal")));
         struct vs_cidr s;
         uint32_t gw;
         vs_net_addrs(net, &s, &gw);
@@ -781,26 +790,9 @@ static json_object *predefined(struct vs_netdb *db, vs_error **err)
 
 static json_object *predefined_shape(json_object *p, size_t i)
 {
-        json_object *rec = json_object_object_get(p, predefined_names[i]);
-        json_object *o = json_object_new_object();
-        json_object_object_add(o, "Name", json_object_new_string(predefined_names[i]));
-        json_object_object_add(o, "Id", json_object_new_string(vs_net_str(rec, "Id")));
-        json_object_object_add(o, "Created", json_object_new_string(vs_net_str(rec, "Created")));
-        json_object_object_add(o, "Scope", json_object_new_string("local"));
-        json_object_object_add(o, "Driver", json_object_new_string(predefined_drivers[i]));
-        json_object_object_add(o, "EnableIPv6", json_object_new_boolean(false));
-        json_object *ipam = json_object_new_object();
-        json_object_object_add(ipam, "Driver", json_object_new_string("default"));
-        json_object_object_add(ipam, "Options", NULL);
-        json_object_object_add(ipam, "Config", json_object_new_array());
-        json_object_object_add(o, "IPAM", ipam);
-        json_object_object_add(o, "Internal", json_object_new_boolean(false));
-        json_object_object_add(o, "Attachable", json_object_new_boolean(false));
-        json_object_object_add(o, "Ingress", json_object_new_boolean(false));
-        json_object *cf = json_object_new_object();
-        json_object_object_add(cf, "Network", json_object_new_string(""));
-        json_object_object_add(o, "ConfigFrom", cf);
-        json_object_object_add(o, "ConfigOnly", json_object_new_boolean(false));
+        json_object *o =
+            shape_base(json_object_object_get(p, predefined_names[i]), predefined_names[i],
+                       predefined_drivers[i], false, json_object_new_array(), false);
         json_object_object_add(o, "Containers", json_object_new_object());
         json_object_object_add(o, "Options", json_object_new_object());
         json_object_object_add(o, "Labels", json_object_new_object());
@@ -809,7 +801,7 @@ static json_object *predefined_shape(json_object *p, size_t i)
 
 bool vs_net_is_predefined(const char *name)
 {
-        return strcmp(name, "host") == 0 || strcmp(name, "none") == 0;
+        return strcmp(name, predefined_names[0]) == 0 || strcmp(name, predefined_names[1]) == 0;
 }
 
 static int by_name(const void *a, const void *b)
