@@ -44,7 +44,26 @@ struct vs_unpack_job {
         unsigned next; /* the buffer being filled */
         size_t fill;   /* bytes in it */
         unsigned busy; /* buffers handed over and not given back */
+        size_t mapped; /* the ring's first `mapped` bytes are populated */
 };
+
+/* The ring's pages are populated as the first pass fills them, a chunk at
+ * a time (one madvise, not a fault per page), so a small layer (an empty
+ * commit layer, a config-sized blob) costs a page or two, not the whole
+ * ring. Slots fill in order, so what has been populated is a prefix.
+ * Returns the new prefix; kernels without MADV_POPULATE_* fault pages in
+ * as they come. */
+#define POPULATE_CHUNK (256 << 10)
+static size_t populate(const char *ring, size_t mapped, size_t end, int advice)
+{
+        if (end <= mapped)
+                return mapped;
+        end = (end + POPULATE_CHUNK - 1) / POPULATE_CHUNK * POPULATE_CHUNK;
+        if (end > (size_t) SLOTS * SLOT_SIZE)
+                end = (size_t) SLOTS * SLOT_SIZE;
+        madvise((void *) (ring + mapped), end - mapped, advice);
+        return end;
+}
 
 /* The child's end: the next filled buffer, in place. */
 struct ring_input {
@@ -52,7 +71,8 @@ struct ring_input {
         int fd;
         const char *ring;
         unsigned slot;
-        bool holding; /* the caller still uses ring[slot] */
+        bool holding;  /* the caller still uses ring[slot] */
+        size_t mapped; /* as in struct vs_unpack_job, for this process */
 };
 
 static ssize_t ring_next(struct vs_layer_input *in, const void **buf)
@@ -87,6 +107,8 @@ static ssize_t ring_next(struct vs_layer_input *in, const void **buf)
                 return -1;
         }
         *buf = r->ring + (size_t) r->slot * SLOT_SIZE;
+        r->mapped =
+            populate(r->ring, r->mapped, (size_t) r->slot * SLOT_SIZE + len, MADV_POPULATE_READ);
         r->holding = true;
         return len;
 }
@@ -111,10 +133,6 @@ child(int data_fd, const char *ring, struct vs_layer_input *own, int blob_fd, in
 {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         signal(SIGPIPE, SIG_DFL);
-        /* The ring's pages mapped here too in one go (fork did not copy
-         * them); older kernels lack this and fault them in as they come. */
-        if (ring)
-                madvise((void *) ring, (size_t) SLOTS * SLOT_SIZE, MADV_POPULATE_READ);
         _cleanup_free_ char *diff_id = NULL, *blob = NULL, *kept = NULL;
         int64_t size = 0, blob_size = 0;
         vs_error *err = NULL, *kept_err = NULL;
@@ -150,11 +168,11 @@ static int start(const char *dest_dir, const char *media_type, int blob_fd,
                  struct vs_layer_input *own, struct vs_unpack_job **out, vs_error **err)
 {
         int sv[2], res[2];
-        /* Populated now, in one go, rather than page by page as it fills. */
+        /* Populated as it fills (populate()), not here. */
         char *ring = NULL;
         if (own == NULL) {
                 ring = mmap(NULL, (size_t) SLOTS * SLOT_SIZE, PROT_READ | PROT_WRITE,
-                            MAP_SHARED | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+                            MAP_SHARED | MAP_ANONYMOUS, -1, 0);
                 if (ring == MAP_FAILED)
                         return vs_fail_errno(err, "cannot map buffers to unpack %s", dest_dir);
         }
@@ -263,6 +281,8 @@ static size_t try_feed(struct vs_unpack_job *j, const void *buf, size_t len)
                 size_t n = SLOT_SIZE - j->fill;
                 if (n > len - taken)
                         n = len - taken;
+                j->mapped = populate(j->ring, j->mapped, (size_t) j->next * SLOT_SIZE + j->fill + n,
+                                     MADV_POPULATE_WRITE);
                 memcpy(j->ring + (size_t) j->next * SLOT_SIZE + j->fill, p + taken, n);
                 j->fill += n;
                 taken += n;

@@ -690,10 +690,44 @@ int vs_cgroup_enter_self(const struct vs_cgroup *cg, bool skip_v2, vs_error **er
         return 0;
 }
 
-int vs_cgroup_enter(const struct vs_cgroup *cg, pid_t pid, vs_error **err)
+int vs_cgroup_open_v1_tasks(const struct vs_cgroup *cg, int *fds, size_t max, size_t *n,
+                            vs_error **err)
+{
+        *n = 0;
+        for (size_t i = 0; i < cg->n; i++) {
+                const struct cg_dir *d = &cg->dirs[i];
+                if (d->v2)
+                        continue;
+                if (*n == max) {
+                        vs_fail(err, "cannot enter cgroup %s: more than %zu v1 hierarchies",
+                                d->path, max);
+                        goto fail;
+                }
+                if (cg_strv_has(d->controllers, "cpuset") && cpuset_fill(d->path, err) < 0) {
+                        vs_error_wrap(err, "cannot enter cgroup %s", d->path);
+                        goto fail;
+                }
+                _cleanup_free_ char *file = xasprintf("%s/tasks", d->path);
+                fds[*n] = open(file, O_WRONLY | O_CLOEXEC);
+                if (fds[*n] < 0) {
+                        vs_fail_errno(err, "cannot enter cgroup %s", d->path);
+                        goto fail;
+                }
+                (*n)++;
+        }
+        return 0;
+fail:
+        while (*n > 0)
+                close(fds[--*n]);
+        return -1;
+}
+
+static int enter(const struct vs_cgroup *cg, pid_t pid, int which, vs_error **err)
 {
         for (size_t i = 0; i < cg->n; i++) {
                 const struct cg_dir *d = &cg->dirs[i];
+                if (which >= 0 && d->v2 != (which == 1))
+                        continue;
                 if (!d->v2 && cg_strv_has(d->controllers, "cpuset") &&
                     cpuset_fill(d->path, err) < 0)
                         return vs_error_wrap(err, "cannot move process %d into %s", (int) pid,
@@ -706,6 +740,16 @@ int vs_cgroup_enter(const struct vs_cgroup *cg, pid_t pid, vs_error **err)
                                              (int) pid, d->path);
         }
         return 0;
+}
+
+int vs_cgroup_enter(const struct vs_cgroup *cg, pid_t pid, vs_error **err)
+{
+        return enter(cg, pid, -1, err);
+}
+
+int vs_cgroup_enter_v(const struct vs_cgroup *cg, pid_t pid, bool v2, vs_error **err)
+{
+        return enter(cg, pid, v2 ? 1 : 0, err);
 }
 
 /* ---- freezing ---- */

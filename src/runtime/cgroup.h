@@ -45,6 +45,15 @@ int vs_cgroup_enter(const struct vs_cgroup *cg, pid_t pid, vs_error **err);
  * into every v1 hierarchy (and the v2 one too unless skip_v2). */
 int vs_cgroup_v2_dirfd(const struct vs_cgroup *cg);
 int vs_cgroup_enter_self(const struct vs_cgroup *cg, bool skip_v2, vs_error **err);
+/* The same fast placement for a process that cannot reach the cgroup paths
+ * (exec's, already in the container's mount namespace when it moves):
+ * vs_cgroup_open_v1_tasks opens the "tasks" file of every v1 hierarchy for
+ * writing (filling empty cpusets first), at most max of them, for the
+ * process to write "0" into (the exec stub does); vs_cgroup_enter_v moves
+ * pid into the v2 hierarchy only (v2) or into the v1 ones only. */
+int vs_cgroup_open_v1_tasks(const struct vs_cgroup *cg, int *fds, size_t max, size_t *n,
+                            vs_error **err);
+int vs_cgroup_enter_v(const struct vs_cgroup *cg, pid_t pid, bool v2, vs_error **err);
 /* Kills what is left (SIGKILL, thawing first), waits, removes every
  * directory. Safe on a partly-gone cgroup; idempotent. */
 int vs_cgroup_destroy(struct vs_cgroup *cg, vs_error **err);

@@ -37,18 +37,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* vs_raw_clone into the cgroup2 directory cgroup_fd; -1 with ENOSYS/E2BIG on
- * kernels without clone3 or CLONE_INTO_CGROUP. */
-static pid_t clone_into_cgroup(unsigned long flags, int cgroup_fd)
-{
-        struct clone_args args = {
-            .flags = flags | CLONE_INTO_CGROUP,
-            .exit_signal = SIGCHLD,
-            .cgroup = (uint64_t) cgroup_fd,
-        };
-        return (pid_t) syscall(SYS_clone3, &args, sizeof(args));
-}
-
 static int write_id_map(pid_t pid, const char *file, const struct oci_id_mapping *maps, size_t n,
                         const char *field, vs_error **err)
 {
@@ -155,7 +143,7 @@ static pid_t spawn_init(struct vs_init_args *a, unsigned long flags, bool any_pa
                 pid_t pid = -1;
                 _cleanup_close_ int v2 = a->self_cgroup ? vs_cgroup_v2_dirfd(a->self_cgroup) : -1;
                 if (v2 >= 0) {
-                        pid = clone_into_cgroup(flags, v2);
+                        pid = vs_clone_into_cgroup(flags, v2);
                         if (pid == 0) {
                                 a->v2_at_birth = true;
                                 vs_init_main(a);

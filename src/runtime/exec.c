@@ -71,6 +71,7 @@ static int differing_namespaces(pid_t pid)
 struct exec_child {
         const struct vs_exec_opts *o;
         const struct vs_seccomp_prog *seccomp;
+        const struct vs_exec_cgroup *cgroup;
         int pidfd, ns_flags, sync_fd, console_fd;
         pid_t init_pid;
 };
@@ -125,7 +126,7 @@ static _Noreturn void exec_stage(struct exec_child *c, int report_fd)
         if (vs_sync_send(c->sync_fd, SYNC_CREATED, 0, NULL) < 0)
                 _exit(1);
         vs_process_exec(p, c->seccomp, exe, c->o->preserve_fds, -1, c->sync_fd, report_fd, -1,
-                        p->terminal, &err);
+                        c->cgroup, p->terminal, &err);
 fail:
         vs_sync_send_error(c->sync_fd, err);
         _exit(127);
@@ -213,8 +214,16 @@ int vs_container_exec(const struct vs_exec_opts *o, int *exit_status, vs_error *
         vs_foreground_signals(&sigs);
         if (!o->detach)
                 sigprocmask(SIG_BLOCK, &sigs, &old);
+        /* The process moves itself into the v1 hierarchies (through the
+         * stub) and inherits the v2 one from the stage, born there: a move
+         * by this process would wait for an RCU grace period, 5-10 ms here
+         * whenever no other move happened just before. */
+        struct vs_exec_cgroup cgfds = {0};
+        int v2 = -1;
+        bool in_v2 = false;
         struct exec_child c = {.o = o,
                                .seccomp = seccomp,
+                               .cgroup = cg ? &cgfds : NULL,
                                .pidfd = pidfd,
                                .init_pid = st->pid,
                                .ns_flags = differing_namespaces(st->pid),
@@ -226,8 +235,20 @@ int vs_container_exec(const struct vs_exec_opts *o, int *exit_status, vs_error *
                 vs_fail_errno(err, "cannot create a pipe");
                 goto out;
         }
+        if (cg) {
+                if (vs_cgroup_open_v1_tasks(cg, cgfds.tasks, VS_STUB_MAX_TASKS, &cgfds.n_tasks,
+                                            err) < 0)
+                        goto out;
+                v2 = vs_cgroup_v2_dirfd(cg);
+        }
         fflush(NULL);
-        stage = fork();
+        /* Born in the v2 cgroup when the kernel allows (not at a v2 pids
+         * limit: a plain fork then, and the process is moved below, so a
+         * container at its limit can still be entered). */
+        if (v2 >= 0 && (stage = vs_clone_into_cgroup(0, v2)) >= 0)
+                in_v2 = true;
+        else
+                stage = fork();
         if (stage < 0) {
                 vs_fail_errno(err, "cannot fork");
                 goto out;
@@ -255,10 +276,10 @@ int vs_container_exec(const struct vs_exec_opts *o, int *exit_status, vs_error *
                 }
                 goto out;
         }
-        /* Moved, not forked, into the cgroup (as runc does): a container at
-         * its pids limit can still be entered. The stub's child waits for
-         * GO before it execs. */
-        if (cg && vs_cgroup_enter(cg, pid, err) < 0)
+        /* Moved, not forked, into the v1 cgroups (as runc does): a container
+         * at its pids limit can still be entered. The stub's child waits for
+         * GO before it execs; it has moved itself into the v1 ones. */
+        if (cg && !in_v2 && vs_cgroup_enter_v(cg, pid, true, err) < 0)
                 goto kill;
         if (vs_sync_send(sync_fd, SYNC_GO, pid, NULL) < 0) {
                 vs_fail(err, "the process died before it started");
@@ -293,6 +314,10 @@ kill:
                 waitpid(pid, NULL, 0);
         }
 out:
+        for (size_t i = 0; i < cgfds.n_tasks; i++)
+                close(cgfds.tasks[i]);
+        if (v2 >= 0)
+                close(v2);
         if (pp[0] >= 0)
                 close(pp[0]);
         if (pp[1] >= 0)

@@ -257,7 +257,7 @@ _Noreturn void vs_init_main(struct vs_init_args *a)
          * socket closes: after the stub made itself non-dumpable. */
         if (waited)
                 vs_process_exec(cfg->process, a->seccomp, exe, a->preserve_fds, procfd, a->fifo_fd,
-                                -1, a->sync_fd, false, &err);
+                                -1, a->sync_fd, NULL, false, &err);
         close(a->sync_fd);
         /* Blocks until `start` opens the other end. */
         char name[32];
@@ -280,8 +280,8 @@ _Noreturn void vs_init_main(struct vs_init_args *a)
                         _exit(1);
                 }
         }
-        vs_process_exec(cfg->process, a->seccomp, exe, a->preserve_fds, -1, fifo, -1, -1, false,
-                        &err);
+        vs_process_exec(cfg->process, a->seccomp, exe, a->preserve_fds, -1, fifo, -1, -1, NULL,
+                        false, &err);
         dprintf(fifo, "%s", err->msg);
         _exit(127);
 }

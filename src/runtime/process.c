@@ -187,7 +187,7 @@ static int seccomp_memfd(const struct vs_seccomp_prog *seccomp, vs_error **err)
 
 int vs_process_exec(const struct oci_process *p, const struct vs_seccomp_prog *seccomp,
                     const char *exe, int preserve_fds, int wait_dir, int report_fd, int pid_fd,
-                    int done_fd, bool tty, vs_error **err)
+                    int done_fd, const struct vs_exec_cgroup *cgroup, bool tty, vs_error **err)
 {
         _Static_assert(sizeof(struct vs_stub_insn) == sizeof(struct sock_filter), "same layout");
         _Static_assert(VS_STUB_MAX_INSNS == BPF_MAXINSNS, "same limit");
@@ -208,6 +208,13 @@ int vs_process_exec(const struct oci_process *p, const struct vs_seccomp_prog *s
         for (size_t i = 0; i < sizeof(pass) / sizeof(pass[0]); i++)
                 if (pass[i] >= 0)
                         fcntl(pass[i], F_SETFD, 0);
+        /* CGROUP: "-", or "T1,T2,..." */
+        char cg[VS_STUB_MAX_TASKS * 12] = "-";
+        for (size_t i = 0, len = 0; cgroup && i < cgroup->n_tasks && i < VS_STUB_MAX_TASKS; i++) {
+                len += (size_t) snprintf(cg + len, sizeof(cg) - len, "%s%d", i ? "," : "",
+                                         cgroup->tasks[i]);
+                fcntl(cgroup->tasks[i], F_SETFD, 0);
+        }
         size_t argc = 0;
         while (p->args[argc])
                 argc++;
@@ -220,16 +227,17 @@ int vs_process_exec(const struct oci_process *p, const struct vs_seccomp_prog *s
         }
         if (wait_dir >= 0)
                 snprintf(fds[0], sizeof(fds[0]), "%d/%d", wait_dir, report_fd);
-        char **argv = xcalloc(argc + 8, sizeof(char *));
+        char **argv = xcalloc(argc + 9, sizeof(char *));
         argv[0] = "vessel-exec";
         argv[1] = fds[0];
         argv[2] = fds[1];
         argv[3] = fds[2];
         argv[4] = tty ? "tty" : "-";
         argv[5] = fds[3];
-        argv[6] = (char *) exe;
+        argv[6] = cg;
+        argv[7] = (char *) exe;
         for (size_t i = 0; i < argc; i++)
-                argv[7 + i] = p->args[i];
+                argv[8 + i] = p->args[i];
         char *empty_env[] = {NULL};
         char **envp = p->env ? p->env : empty_env;
         syscall(SYS_execveat, execstub, "", argv, envp, AT_EMPTY_PATH);

@@ -4,6 +4,7 @@
 
 #include "oci/config.h"
 #include "runtime/seccomp.h"
+#include "runtime/stub/protocol.h"
 #include "util/error.h"
 
 /* Inside the container's namespaces and root: rlimits, no_new_privs,
@@ -22,9 +23,14 @@ int vs_process_prepare(const struct oci_process *p, const struct vs_seccomp_prog
  * is non-dumpable again. With wait_dir >= 0, report_fd is an O_PATH fd
  * on the exec fifo and wait_dir the directory fd of /proc/self/fd: the stub
  * opens the fifo for writing there (waiting for `start`) and reports on it.
- * Returns only on failure. */
+ * With cgroup (fork mode), the child moves itself into the v1 hierarchies
+ * through cgroup->tasks (the stub's CGROUP field). Returns only on failure. */
+struct vs_exec_cgroup {
+        int tasks[VS_STUB_MAX_TASKS];
+        size_t n_tasks;
+};
 int vs_process_exec(const struct oci_process *p, const struct vs_seccomp_prog *seccomp,
                     const char *exe, int preserve_fds, int wait_dir, int report_fd, int pid_fd,
-                    int done_fd, bool tty, vs_error **err);
+                    int done_fd, const struct vs_exec_cgroup *cgroup, bool tty, vs_error **err);
 
 #endif

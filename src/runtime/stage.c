@@ -3,6 +3,9 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <linux/sched.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -12,6 +15,16 @@
 pid_t vs_raw_clone(unsigned long flags)
 {
         return (pid_t) syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
+}
+
+pid_t vs_clone_into_cgroup(unsigned long flags, int cgroup_fd)
+{
+        struct clone_args args = {
+            .flags = flags | CLONE_INTO_CGROUP,
+            .exit_signal = SIGCHLD,
+            .cgroup = (uint64_t) cgroup_fd,
+        };
+        return (pid_t) syscall(SYS_clone3, &args, sizeof(args));
 }
 
 /* The exec stub writes the same report in fork mode. */

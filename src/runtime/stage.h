@@ -11,6 +11,10 @@
 /* fork() with namespace (and CLONE_PARENT) flags: the child continues on a
  * copy-on-write stack, as after fork. */
 pid_t vs_raw_clone(unsigned long flags);
+/* vs_raw_clone into the cgroup2 directory cgroup_fd (clone3 with
+ * CLONE_INTO_CGROUP, SIGCHLD); -1 with errno set when the kernel lacks
+ * clone3 or CLONE_INTO_CGROUP, or refuses (a pids limit reached). */
+pid_t vs_clone_into_cgroup(unsigned long flags, int cgroup_fd);
 
 /* In the stage: pid of the child (or -1) and, on failure, why. */
 void vs_stage_report(int fd, pid_t pid, const char *msg);

@@ -5,9 +5,9 @@
  * "#!/proc/self/exe" program in the image finds only the stub too
  * (CVE-2019-5736).
  *
- *   argv: "vessel-exec" REPORT_FD SECCOMP_FD PID_FD TTY DONE_FD PATH ARG0 ARG...
+ *   argv: "vessel-exec" REPORT_FD SECCOMP_FD PID_FD TTY DONE_FD CGROUP PATH ARG0 ARG...
  *
- * SECCOMP_FD, PID_FD, TTY and DONE_FD are "-" when unused. The stub first
+ * SECCOMP_FD, PID_FD, TTY, DONE_FD and CGROUP are "-" when unused. The stub first
  * makes itself non-dumpable again (execve made it dumpable: the fds it holds
  * must not be reachable through /proc/PID/fd, nor the process through
  * ptrace, from the container), then closes DONE_FD to say so. REPORT_FD may be
@@ -17,7 +17,11 @@
  * forks first (CLONE_PARENT: the child is its parent's, and it lands in the
  * pid namespace the caller joined), writes a stage report (src/runtime/
  * stage.c: the child's pid, or -1 and why) to PID_FD and exits; the rest
- * happens in the child, once a message (any) arrives on REPORT_FD. With TTY ("tty"), it becomes a
+ * happens in the child, once a message (any) arrives on REPORT_FD. CGROUP
+ * (fork mode only) is "T1,T2,...": cgroup v1 "tasks" files open for
+ * writing, into each of which the child writes "0" (moving itself: no RCU
+ * grace period, unlike a move by another process) and which it closes
+ * before anything else. With TTY ("tty"), it becomes a
  * session leader with fd 0 as controlling terminal. With SECCOMP_FD, it reads a compiled filter
  * (struct vs_stub_seccomp, then the instructions) from it and installs it
  * (the caller set no_new_privs). Then it marks REPORT_FD close-on-exec and
@@ -102,6 +106,27 @@ static long parse_fd(const char *s)
         return fd;
 }
 
+/* CGROUP: "-", or "T1,T2,..." (fds); the number of them. */
+static int parse_cgroup(char *s, long *tasks)
+{
+        if (eq(s, "-"))
+                return 0;
+        int n = 0;
+        for (;;) {
+                char *end = s;
+                while (*end && *end != ',')
+                        end++;
+                char last = *end;
+                *end = '\0';
+                if (n == VS_STUB_MAX_TASKS || (tasks[n] = parse_fd(s)) < 0)
+                        die(126);
+                n++;
+                if (!last)
+                        return n;
+                s = end + 1;
+        }
+}
+
 /* One write: report_fd may be a datagram socket. */
 __attribute__((noreturn)) static void fail(long report_fd, const char *what, const char *arg,
                                            long err)
@@ -153,7 +178,7 @@ __attribute__((noreturn, used)) void stub_main(long *sp)
         long argc = sp[0];
         char **argv = (char **) (sp + 1);
         char **envp = argv + argc + 1;
-        if (argc < 8 || !eq(argv[0], "vessel-exec"))
+        if (argc < 9 || !eq(argv[0], "vessel-exec"))
                 die(126);
         /* (A seccomp filter loaded without no_new_privs could forbid it:
          * better not to run than to run dumpable.) */
@@ -185,6 +210,8 @@ __attribute__((noreturn, used)) void stub_main(long *sp)
         int tty = eq(argv[4], "tty");
         if (report_fd < 0 || (!tty && !eq(argv[4], "-")))
                 die(126);
+        long tasks[VS_STUB_MAX_TASKS];
+        int n_tasks = parse_cgroup(argv[6], tasks);
         if (pid_fd >= 0) {
                 static struct vs_stub_report report;
                 long pid = sys3(__NR_clone, 0x00008000 /* CLONE_PARENT */ | 17 /* SIGCHLD */, 0, 0);
@@ -199,6 +226,12 @@ __attribute__((noreturn, used)) void stub_main(long *sp)
                         die(pid > 0 ? 0 : 1);
                 }
                 sys3(__NR_close, pid_fd, 0, 0);
+                for (int i = 0; i < n_tasks; i++) {
+                        long r = sys3(__NR_write, tasks[i], (long) "0", 1);
+                        if (r < 0)
+                                fail(report_fd, "enter the container's cgroup", "", r);
+                        sys3(__NR_close, tasks[i], 0, 0);
+                }
                 /* Until the runtime has moved us into the container's cgroup
                  * and says so with a message on REPORT_FD. */
                 char go;
@@ -216,8 +249,8 @@ __attribute__((noreturn, used)) void stub_main(long *sp)
         if (seccomp_fd >= 0)
                 install_seccomp(seccomp_fd, report_fd);
         sys3(__NR_fcntl, report_fd, 2 /* F_SETFD */, 1 /* FD_CLOEXEC */);
-        long err = sys3(__NR_execve, (long) argv[6], (long) (argv + 7), (long) envp);
-        fail(report_fd, "execute ", argv[6], err);
+        long err = sys3(__NR_execve, (long) argv[7], (long) (argv + 8), (long) envp);
+        fail(report_fd, "execute ", argv[7], err);
 }
 
 /* The kernel enters with sp at argc; stub_main(sp) never returns. */

@@ -25,4 +25,7 @@ struct vs_stub_report {
         char msg[4096 - sizeof(int)];
 };
 
+/* The most cgroup v1 "tasks" fds CGROUP may list. */
+#define VS_STUB_MAX_TASKS 16
+
 #endif
