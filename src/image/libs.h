@@ -80,6 +80,7 @@
         X(archive_write_open)                                                                      \
         X(archive_write_open_fd)                                                                   \
         X(archive_write_set_bytes_in_last_block)                                                   \
+        X(archive_write_set_bytes_per_block)                                                       \
         X(archive_write_set_filter_option)                                                         \
         X(archive_write_set_format_option)                                                         \
         X(archive_write_set_format_pax_restricted)                                                 \
@@ -173,8 +174,9 @@ extern struct vs_dynlib vs_libarchive_lib, vs_libcrypto_lib;
 #define archive_write_open_fd             (vs_libarchive()->archive_write_open_fd)
 #define archive_write_set_bytes_in_last_block                                                      \
         (vs_libarchive()->archive_write_set_bytes_in_last_block)
-#define archive_write_set_filter_option (vs_libarchive()->archive_write_set_filter_option)
-#define archive_write_set_format_option (vs_libarchive()->archive_write_set_format_option)
+#define archive_write_set_bytes_per_block (vs_libarchive()->archive_write_set_bytes_per_block)
+#define archive_write_set_filter_option   (vs_libarchive()->archive_write_set_filter_option)
+#define archive_write_set_format_option   (vs_libarchive()->archive_write_set_format_option)
 #define archive_write_set_format_pax_restricted                                                    \
         (vs_libarchive()->archive_write_set_format_pax_restricted)
 #define archive_write_set_format_raw   (vs_libarchive()->archive_write_set_format_raw)
