@@ -752,6 +752,25 @@ int vs_cgroup_enter_v(const struct vs_cgroup *cg, pid_t pid, bool v2, vs_error *
         return enter(cg, pid, v2 ? 1 : 0, err);
 }
 
+bool vs_cgroup_v2_pids_room(const struct vs_cgroup *cg, long long n)
+{
+        for (size_t i = 0; i < cg->n; i++) {
+                const struct cg_dir *d = &cg->dirs[i];
+                if (!d->v2 || !cg_strv_has(d->controllers, "pids"))
+                        continue;
+                _cleanup_error_ vs_error *ignored = NULL;
+                _cleanup_free_ char *max = NULL, *cur = NULL;
+                if (cg_read(d->path, "pids.max", &max, &ignored) < 0)
+                        return false;
+                if (strncmp(max, "max", 3) == 0)
+                        return true;
+                if (cg_read(d->path, "pids.current", &cur, &ignored) < 0)
+                        return false;
+                return strtoll(cur, NULL, 10) + n <= strtoll(max, NULL, 10);
+        }
+        return true;
+}
+
 /* ---- freezing ---- */
 
 int vs_cgroup_freeze(const struct vs_cgroup *cg, bool frozen, vs_error **err)

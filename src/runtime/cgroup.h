@@ -54,6 +54,9 @@ int vs_cgroup_enter_self(const struct vs_cgroup *cg, bool skip_v2, vs_error **er
 int vs_cgroup_open_v1_tasks(const struct vs_cgroup *cg, int *fds, size_t max, size_t *n,
                             vs_error **err);
 int vs_cgroup_enter_v(const struct vs_cgroup *cg, pid_t pid, bool v2, vs_error **err);
+/* Whether the v2 hierarchy's pids limit (if any) leaves room for n more
+ * processes right now (false when it cannot be read). */
+bool vs_cgroup_v2_pids_room(const struct vs_cgroup *cg, long long n);
 /* Kills what is left (SIGKILL, thawing first), waits, removes every
  * directory. Safe on a partly-gone cgroup; idempotent. */
 int vs_cgroup_destroy(struct vs_cgroup *cg, vs_error **err);

@@ -242,10 +242,11 @@ int vs_container_exec(const struct vs_exec_opts *o, int *exit_status, vs_error *
                 v2 = vs_cgroup_v2_dirfd(cg);
         }
         fflush(NULL);
-        /* Born in the v2 cgroup when the kernel allows (not at a v2 pids
-         * limit: a plain fork then, and the process is moved below, so a
-         * container at its limit can still be entered). */
-        if (v2 >= 0 && (stage = vs_clone_into_cgroup(0, v2)) >= 0)
+        /* Born in the v2 cgroup when the kernel allows and a v2 pids limit
+         * leaves room for the stage and the process (else a plain fork, and
+         * the process is moved below, so that a container at its limit can
+         * still be entered). */
+        if (v2 >= 0 && vs_cgroup_v2_pids_room(cg, 2) && (stage = vs_clone_into_cgroup(0, v2)) >= 0)
                 in_v2 = true;
         else
                 stage = fork();
