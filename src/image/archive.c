@@ -205,7 +205,8 @@ static char *read_small_member(struct archive *a, int64_t size, int64_t max)
  * `save | rmi | load` round trip unpacked the whole base image for
  * nothing). Anything unexpected gives no list, and the streaming pass
  * sniffs every member as before. The list only spares work: each blob is
- * still proven to be its layer (vs_txn_ensure_layer) before the commit. */
+ * still proven to be its layer (vs_txn_ensure_layer) before the commit.
+ * The list alternates member path and the diff_id the config gives it. */
 static char **known_layer_members(struct vs_txn *t, int fd)
 {
         struct stat st;
@@ -264,6 +265,7 @@ static char **known_layer_members(struct vs_txn *t, int fd)
                                                               NULL) == 1) {
                                         vs_layer_info_clear(&info);
                                         strv_push(&known, lm->path);
+                                        strv_push(&known, diff_ids[k]);
                                 }
                         }
                 }
@@ -275,6 +277,63 @@ static char **known_layer_members(struct vs_txn *t, int fd)
                 return NULL;
         }
         return known;
+}
+
+/* The diff_id of a known member (known_layer_members), or NULL. */
+static const char *known_diff_id(char **known, const char *path)
+{
+        for (size_t i = 0; known && known[i] && known[i + 1]; i += 2)
+                if (strcmp(known[i], path) == 0)
+                        return known[i + 1];
+        return NULL;
+}
+
+/* A known member whose layer the store holds as an uncompressed blob of
+ * the member's size (a `save` of vessel's, loaded back): its bytes are
+ * hashed against the diff_id the config names, not written anywhere (the
+ * store has them). 1 when that was the case, 0 when it is not (staged as
+ * any other member), -1 with err when the bytes are not that layer. */
+static int verify_stored(struct vs_txn *t, struct archive *a, const char *diff_id, int64_t size,
+                         struct member *mem, const char *what, vs_error **err)
+{
+        if (diff_id == NULL || !vs_store_has_blob(vs_txn_store(t), diff_id))
+                return 0;
+        _cleanup_free_ char *p = vs_store_blob_path(vs_txn_store(t), diff_id);
+        struct stat st;
+        if (stat(p, &st) < 0 || st.st_size != size)
+                return 0;
+        struct vs_sha256 h;
+        vs_sha256_init(&h);
+        const void *buf;
+        size_t len;
+        la_int64_t off;
+        int64_t pos = 0;
+        int r;
+        while ((r = archive_read_data_block(a, &buf, &len, &off)) == ARCHIVE_OK) {
+                /* Sparse members: the holes read as zeros. */
+                static const char zeros[65536];
+                while (pos < off) {
+                        size_t n = off - pos > (la_int64_t) sizeof(zeros) ? sizeof(zeros)
+                                                                          : (size_t) (off - pos);
+                        vs_sha256_update(&h, zeros, n);
+                        pos += (int64_t) n;
+                }
+                vs_sha256_update(&h, buf, len);
+                pos += (int64_t) len;
+        }
+        char got[VS_DIGEST_LEN + 1];
+        vs_sha256_final(&h, got);
+        if (r != ARCHIVE_EOF)
+                return vs_fail(err, "cannot read %s: %s: %s", what, mem->path,
+                               archive_error_string(a));
+        if (pos != size || strcmp(got, diff_id) != 0)
+                return vs_fail(err,
+                               "%s: layer %s is not the layer its config's rootfs.diff_ids "
+                               "names (%s)",
+                               what, mem->path, diff_id);
+        mem->digest = xstrdup(diff_id);
+        mem->size = size;
+        return 1;
 }
 
 static int stage_archive(struct vs_txn *t, int fd, struct members *m, vs_error **err)
@@ -305,9 +364,14 @@ static int stage_archive(struct vs_txn *t, int fd, struct members *m, vs_error *
                         mem->link = symlink_target(mem->path, archive_entry_symlink(e));
                 } else if (type == AE_IFREG) {
                         struct member *mem = add_member(m, path);
-                        enum vs_stage_mode mode = known && strv_contains(known, mem->path)
-                                                      ? VS_STAGE_BLOB
-                                                      : VS_STAGE_SNIFF;
+                        const char *diff_id = known_diff_id(known, mem->path);
+                        int used =
+                            verify_stored(t, a, diff_id, archive_entry_size(e), mem, m->what, err);
+                        if (used < 0)
+                                goto out;
+                        if (used)
+                                continue;
+                        enum vs_stage_mode mode = diff_id ? VS_STAGE_BLOB : VS_STAGE_SNIFF;
                         if (stage_member(t, a, mem, archive_entry_size(e), mode, &n_layers, m->what,
                                          err) < 0)
                                 goto out;

@@ -369,6 +369,14 @@ def test_load_layers_already_in_store_are_still_proven(images, tmp_path):
     images.fails("load", "-i", write_tar(tmp_path / "forged.tar", m),
                  mentions=["rootfs.diff_ids"])
     assert images.names() == {"base:1": base.id}
+    # the same size as the stored blob: hashed against the diff_id without
+    # being written (the store has the bytes), and refused all the same
+    assert len(simple_layer("z")) == len(simple_layer("a"))
+    m[f"{hexof(sha(simple_layer('a')))}/layer.tar"] = simple_layer("z")
+    images.fails("load", "-i", write_tar(tmp_path / "forged-same-size.tar", m),
+                 mentions=["rootfs.diff_ids"])
+    assert images.names() == {"base:1": base.id}
+    assert not images.layer_dir(sha(simple_layer("z"))).exists()
     assert not images.layer_dir(sha(simple_layer("evil"))).exists()
     assert (a_dir / "etc/a.txt").read_bytes() == b"a" * 100
     out = images.ok("load", "-i", write_tar(tmp_path / "top.tar",
