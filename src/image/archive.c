@@ -303,7 +303,7 @@ static int verify_stored(struct vs_txn *t, struct archive *a, const char *diff_i
         if (stat(p, &st) < 0 || st.st_size != size)
                 return 0;
         struct vs_sha256 h;
-        vs_sha256_init(&h);
+        vs_sha256_init_sized(&h, size);
         const void *buf;
         size_t len;
         la_int64_t off;
@@ -345,7 +345,7 @@ static int stage_archive(struct vs_txn *t, int fd, struct members *m, vs_error *
         archive_read_support_format_empty(a);
         int ret = -1, n_layers = 0;
         struct archive_entry *e;
-        int r = archive_read_open_fd(a, fd, 1 << 20);
+        int r = archive_read_open_fd(a, fd, 128 << 10);
         if (r != ARCHIVE_OK) {
                 vs_fail(err, "cannot read %s: %s", m->what, archive_error_string(a));
                 goto out;

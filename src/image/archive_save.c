@@ -20,7 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define CHUNK (1 << 20)
+#define CHUNK (128 << 10)
 
 struct saved_image {
         char *digest;
