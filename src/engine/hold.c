@@ -75,12 +75,6 @@ static bool hold_stale(const struct vs_ctr *c, const char *kind)
         return !vs_pid_is(pid, start);
 }
 
-static bool hold_exists(const struct vs_ctr *c, const char *kind)
-{
-        _cleanup_free_ char *path = hold_path(c, kind);
-        return access(path, F_OK) == 0;
-}
-
 /* Freezes are counted: every holder (a `commit --pause`, keyed by its pid,
  * or the user's `pause`, keyed "user") records hold.freeze.<key>; the first
  * freezes the cgroup and the last one out thaws it, all under the hold
@@ -267,17 +261,20 @@ void vs_ctr_release_mount(const struct vs_ctr *c)
 void vs_ctr_recover(struct vs_engine *e, struct vs_ctr *c)
 {
         (void) e;
-        bool mount = hold_exists(c, "mount");
-        bool freeze = false;
+        bool mount = false, freeze = false;
         {
                 _cleanup_closedir_ DIR *d = opendir(c->dir);
                 struct dirent *de;
-                while (d && !freeze && (de = readdir(d)) != NULL)
-                        freeze = strncmp(de->d_name, FREEZE_PREFIX, strlen(FREEZE_PREFIX)) == 0 &&
-                                 freeze_stale(c, de->d_name);
+                while (d && (de = readdir(d)) != NULL) {
+                        if (strcmp(de->d_name, "hold.mount") == 0)
+                                mount = true;
+                        else if (!freeze &&
+                                 strncmp(de->d_name, FREEZE_PREFIX, strlen(FREEZE_PREFIX)) == 0)
+                                freeze = freeze_stale(c, de->d_name);
+                }
         }
         if (!freeze && !mount)
-                return; /* the common case: one readdir and one access(2) */
+                return; /* the common case: one readdir */
         _cleanup_error_ vs_error *err = NULL;
         _cleanup_close_ int lock = hold_lock(c, &err);
         if (lock < 0) {
