@@ -873,6 +873,21 @@ static void all_pids(const struct vs_cgroup *cg, pid_t **pids, size_t *n)
 
 int vs_cgroup_kill_all(const struct vs_cgroup *cg, int sig, vs_error **err)
 {
+        /* SIGKILL through cgroup.kill (Linux 5.14): the kernel kills the
+         * whole cgroup tree and fends off concurrent forks itself, in one
+         * write rather than freeze, list, signal each, thaw (the v1
+         * freezer settles asynchronously: 1-5 ms of polling here). Every
+         * container process is in its cgroup2 directory on a hybrid host
+         * too (born or moved there as into the v1 ones); one that is not
+         * is found when the cgroup is destroyed (rmdir fails, then list
+         * and kill). A task frozen by the v1 freezer dies once thawed. */
+        const struct cg_dir *v2 = cg_find_v2(cg);
+        if (sig == SIGKILL && v2 && cg_write(v2->path, "cgroup.kill", "1", NULL, NULL) == 0) {
+                const struct cg_dir *fz = cg_find(cg, "freezer");
+                if (fz && !fz->v2 && vs_cgroup_is_frozen(cg))
+                        return vs_cgroup_freeze(cg, false, err);
+                return 0;
+        }
         /* Freezing first means no process can fork a child we would miss.
          * A cgroup frozen already (paused) stays so, except for SIGKILL: a
          * frozen v1 task dies only once thawed, and a thawed task with
