@@ -5,6 +5,7 @@
 #include "cmd/cmd.h"
 #include "cmd/options.h"
 #include "cmd/engine_cmd.h"
+#include "image/store.h"
 #include "net/net.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -282,6 +283,45 @@ int cmd_network_ls(int argc, char **argv)
         return vs_cmd_format_labelled_list(format, NETWORK_TABLE, header, rows, labels);
 }
 
+/* Docker's host and none networks list the containers running in them
+ * (NetworkMode host or none), each with an endpoint id of its own: here
+ * the digest of the container's and the network's ids, stable for as long
+ * as both exist. */
+static void add_mode_containers(json_object *net)
+{
+        const char *name = json_object_get_string(json_object_object_get(net, "Name"));
+        const char *net_id = json_object_get_string(json_object_object_get(net, "Id"));
+        if (name == NULL || net_id == NULL || !vs_net_is_predefined(name))
+                return;
+        json_object *ctrs = json_object_object_get(net, "Containers");
+        _cleanup_engine_ struct vs_engine *e = NULL;
+        _cleanup_error_ vs_error *err = NULL;
+        struct vs_ctr **v = NULL;
+        size_t n = 0;
+        if (ctrs == NULL || vs_cmd_open_engine(&e, &err) < 0 || vs_ctr_list(e, &v, &n, &err) < 0)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                struct vs_ctr *c = v[i];
+                if (c->hc.network_mode == NULL || strcmp(c->hc.network_mode, name) != 0)
+                        continue;
+                vs_ctr_refresh(e, c);
+                const char *st = c->state.status;
+                if (strcmp(st, "running") != 0 && strcmp(st, "paused") != 0)
+                        continue;
+                _cleanup_free_ char *seed = xasprintf("%s/%s", c->id, net_id);
+                _cleanup_free_ char *ep = vs_digest_buffer(seed, strlen(seed));
+                json_object *o = json_object_new_object();
+                json_object_object_add(o, "Name", json_object_new_string(c->name));
+                json_object_object_add(o, "EndpointID",
+                                       json_object_new_string(ep + strlen("sha256:")));
+                json_object_object_add(o, "MacAddress", json_object_new_string(""));
+                json_object_object_add(o, "IPv4Address", json_object_new_string(""));
+                json_object_object_add(o, "IPv6Address", json_object_new_string(""));
+                json_object_object_add(ctrs, c->id, o);
+        }
+        vs_ctr_list_free(v, n);
+}
+
 int cmd_network_inspect(int argc, char **argv)
 {
         const char *format = NULL;
@@ -307,6 +347,7 @@ int cmd_network_inspect(int argc, char **argv)
                         status = vs_report_error(&err);
                         continue;
                 }
+                add_mode_containers(o);
                 if (vs_cmd_inspect_one(format, o, arr, &err) < 0)
                         return vs_report_error(&err);
         }

@@ -932,6 +932,18 @@ MATRIX = [
                               "{{.IPAM.Driver}} {{.EnableIPv6}} {{.Internal}} {{.Containers}}",
                               "host"]),
     ("network-rm-none", ["network", "rm", "none"]),
+    # the running containers of the host and none networks in their inspect
+    ("network-host-ctr", ["run", "-d", "--name", "mx18", "--network", "host", "busybox", "sleep",
+                          "1000"]),
+    ("network-none-ctr", ["run", "-d", "--name", "mx19", "--network", "none", "busybox", "sleep",
+                          "1000"]),
+    ("network-inspect-host-ctrs", ["network", "inspect", "-f", "{{json .Containers}}", "host"],
+     lambda out: [(v["Name"], sorted(v), len(v["EndpointID"]), v["MacAddress"], v["IPv4Address"])
+                  for v in json.loads(out).values()]),
+    ("network-inspect-none-ctrs", ["network", "inspect", "-f",
+                                   "{{range .Containers}}{{.Name}} {{end}}", "none"]),
+    ("network-mode-ctrs-rm", ["rm", "-f", "mx18", "mx19"]),
+    ("network-inspect-host-empty", ["network", "inspect", "-f", "{{len .Containers}}", "host"]),
 ]
 
 def _free_char_majors():

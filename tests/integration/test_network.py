@@ -167,6 +167,28 @@ def test_predefined_host_and_none(net):
     net.ok("rm", "c")
 
 
+def test_predefined_networks_list_their_running_containers(net):
+    """network inspect host|none shows the running containers of that mode, as
+    Docker's does (a stable endpoint id, no addresses); a stopped one, or one
+    of the other mode, is not there."""
+    hid = net.ok("run", "-d", "--name", "h", "--network", "host", "busybox", "sleep", "100").strip()
+    nid = net.ok("run", "-d", "--name", "n", "--network", "none", "busybox", "sleep", "100").strip()
+    net.ok("create", "--name", "h2", "--network", "host", "busybox", "true")
+    host = net.net("host")["Containers"]
+    assert list(host) == [hid], host
+    assert host[hid]["Name"] == "h" and re.fullmatch(r"[0-9a-f]{64}", host[hid]["EndpointID"])
+    assert (host[hid]["MacAddress"], host[hid]["IPv4Address"], host[hid]["IPv6Address"]) == \
+        ("", "", "")
+    assert net.net("host")["Containers"][hid]["EndpointID"] == host[hid]["EndpointID"]
+    assert list(net.net("none")["Containers"]) == [nid]
+    assert net.ok("network", "inspect", "-f", "{{range .Containers}}{{.Name}}{{end}}",
+                  "none").strip() == "n"
+    net.ok("stop", "-t", "0", "h")
+    assert net.net("host")["Containers"] == {}
+    net.ok("rm", "-f", "h", "n", "h2")
+    assert net.net("none")["Containers"] == {}
+
+
 def test_ls_format(net):
     """network ls --format: Docker's fields, table, json; a bad field is an error."""
     nid = net.ok("network", "create", "--internal", "--label", "a=b", "--label", "c=d",
