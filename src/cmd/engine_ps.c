@@ -7,6 +7,8 @@
 #include "cmd/options.h"
 #include "cmd/engine_cmd.h"
 #include "engine/engine.h"
+#include "net/net.h"
+#include "util/log.h"
 #include "util/cleanup.h"
 #include "util/json.h"
 #include "util/strv.h"
@@ -178,6 +180,7 @@ static json_object *ps_row(struct vs_engine *e, const struct vs_ctr *ct, bool no
 
 struct ps_filter {
         char **status, **name, **id, **label, **ancestor, **exited, **volume, **health;
+        char **network; /* as given; then (ps_filter_networks) the names they stand for */
         const char *before, *since;
 };
 
@@ -191,6 +194,7 @@ static void ps_filter_free(struct ps_filter *f)
         strv_free(f->exited);
         strv_free(f->volume);
         strv_free(f->health);
+        strv_free(f->network);
 }
 
 static const char *const statuses[] = {"created", "restarting", "running", "removing",
@@ -237,6 +241,8 @@ static int ps_filter_add(struct ps_filter *f, const char *spec)
                 if (!strv_contains((char *const *) healths, v))
                         return vs_filter_error("Unrecognised filter value for health: %s", v);
                 strv_push(&f->health, v);
+        } else if (strcmp(key, "network") == 0) {
+                strv_push(&f->network, v);
         } else if (strcmp(key, "before") == 0) {
                 f->before = v;
         } else if (strcmp(key, "since") == 0) {
@@ -245,6 +251,37 @@ static int ps_filter_add(struct ps_filter *f, const char *spec)
                 return vs_filter_error("invalid filter '%s'", key);
         }
         return 0;
+}
+
+/* Docker's network filter: a network's name, or a prefix of its id. The
+ * values become every name they stand for (none: no container matches). */
+static void ps_filter_networks(struct vs_engine *e, struct ps_filter *f)
+{
+        if (!f->network)
+                return;
+        _cleanup_json_ json_object *nets = NULL;
+        _cleanup_error_ vs_error *err = NULL;
+        if (vs_net_list(e->data_root, &nets, &err) < 0)
+                vs_debug("ps --filter network: %s", err->msg);
+        char **names = xcalloc(1, sizeof(char *));
+        for (size_t i = 0; f->network[i]; i++) {
+                const char *v = f->network[i];
+                strv_push(&names, v);
+                for (size_t k = 0; nets && *v && k < json_object_array_length(nets); k++) {
+                        json_object *n = json_object_array_get_idx(nets, k);
+                        const char *id = json_object_get_string(json_object_object_get(n, "Id"));
+                        const char *nm = json_object_get_string(json_object_object_get(n, "Name"));
+                        if (id && nm && strncmp(id, v, strlen(v)) == 0 && !strv_contains(names, nm))
+                                strv_push(&names, nm);
+                }
+        }
+        strv_free(f->network);
+        f->network = names;
+}
+
+static bool match_network(const struct vs_ctr *c, const char *name)
+{
+        return vs_engine_net_on(c, name);
 }
 
 static bool any_match(char **v, bool (*pred)(const struct vs_ctr *, const char *),
@@ -353,7 +390,8 @@ static bool ps_match(const struct ps_filter *f, const struct vs_ctr *c, int64_t 
         return any_match(f->status, match_status, c) && any_match(f->name, match_name, c) &&
                any_match(f->id, match_id, c) && any_match(f->label, match_label, c) &&
                any_match(f->ancestor, match_ancestor, c) && any_match(f->exited, match_exited, c) &&
-               any_match(f->volume, match_volume, c) && any_match(f->health, match_health, c);
+               any_match(f->volume, match_volume, c) && any_match(f->health, match_health, c) &&
+               any_match(f->network, match_network, c);
 }
 
 static int set_last(const struct vs_option *o, const char *v, vs_error **err)
@@ -383,7 +421,8 @@ int cmd_engine_ps(int argc, char **argv)
         const struct vs_option opts[] = {
             {"all", 'a', VS_OPT_BOOL, &all, NULL, "also created and exited containers"},
             {"filter", 'f', VS_OPT_LIST, &filters, "K=V",
-             "status, name, id, label, ancestor, exited, before, since, volume (same key: any; "
+             "status, name, id, label, ancestor, exited, before, since, volume, health, network "
+             "(same key: any; "
              "different keys: all)"},
             {"format", 0, VS_OPT_STRING, &format, "FORMAT",
              "Go template (table, table FMT, json, {{.Names}}, {{.Label \"K\"}}...)"},
@@ -420,6 +459,7 @@ int cmd_engine_ps(int argc, char **argv)
                 ps_filter_free(&f);
                 return vs_report_error(&err);
         }
+        ps_filter_networks(e, &f);
         int64_t before = 0, since = 0;
         if ((f.before && (status = created_of(e, f.before, &before)) != 0) ||
             (f.since && (status = created_of(e, f.since, &since)) != 0)) {

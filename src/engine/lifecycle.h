@@ -57,6 +57,9 @@ struct vs_image;
 void vs_engine_net_publish_all(const struct vs_image *img, json_object *hc);
 /* The first network of c, or NULL (none, host, default, container:). */
 const char *vs_engine_net_name(const struct vs_ctr *c);
+/* Whether c is on the network named name: its NetworkMode (host, none,
+ * default, a network), one of its Networks or of its CNI networks. */
+bool vs_engine_net_on(const struct vs_ctr *c, const char *name);
 /* Takes (or keeps) c's addresses; *hosts: the hosts-file lines for them (caller frees). */
 int vs_engine_net_lease(struct vs_engine *e, const struct vs_ctr *c, const char *hostname,
                         char **hosts, vs_error **err);

@@ -386,6 +386,20 @@ static json_object *cni_nets(const struct vs_ctr *c)
         return a;
 }
 
+bool vs_engine_net_on(const struct vs_ctr *c, const char *name)
+{
+        if ((c->hc.network_mode && strcmp(c->hc.network_mode, name) == 0) ||
+            (c->hc.networks && strv_contains(c->hc.networks, name)))
+                return true;
+        _cleanup_json_ json_object *cnis = cni_nets(c);
+        for (size_t i = 0; cnis && i < json_object_array_length(cnis); i++) {
+                json_object *n = json_object_object_get(json_object_array_get_idx(cnis, i), "Name");
+                if (n && strcmp(json_object_get_string(n), name) == 0)
+                        return true;
+        }
+        return false;
+}
+
 static size_t cni_count(json_object *l)
 {
         return l ? json_object_array_length(l) : 0;

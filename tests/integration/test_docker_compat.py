@@ -942,6 +942,9 @@ MATRIX = [
                   for v in json.loads(out).values()]),
     ("network-inspect-none-ctrs", ["network", "inspect", "-f",
                                    "{{range .Containers}}{{.Name}} {{end}}", "none"]),
+    ("ps-filter-network", ["ps", "--filter", "network=host", "--filter", "network=none",
+                           "--format", "{{.Names}}"], lambda out: sorted(out.split())),
+    ("ps-filter-network-unknown", ["ps", "-a", "--filter", "network=compat-no-such-net", "-q"]),
     ("network-mode-ctrs-rm", ["rm", "-f", "mx18", "mx19"]),
     ("network-inspect-host-empty", ["network", "inspect", "-f", "{{len .Containers}}", "host"]),
 ]

@@ -183,6 +183,18 @@ def test_predefined_networks_list_their_running_containers(net):
     assert list(net.net("none")["Containers"]) == [nid]
     assert net.ok("network", "inspect", "-f", "{{range .Containers}}{{.Name}}{{end}}",
                   "none").strip() == "n"
+    # ps --filter network: by name or by a prefix of the network's id
+    hostid = net.net("host")["Id"]
+    assert net.ok("ps", "--filter", f"network={hostid[:6]}", "--format", "{{.Names}}") == "h\n"
+    assert sorted(net.ok("ps", "-a", "--filter", "network=host", "--filter", "network=none",
+                         "--format", "{{.Names}}").split()) == ["h", "h2", "n"]
+    assert net.ok("ps", "-a", "--filter", "network=no-such-net", "-q") == ""
+    pf = net.ok("network", "create", "pf").strip()
+    net.ok("run", "-d", "--name", "b", "--network", "pf", "busybox", "sleep", "100")
+    for ref in ("pf", pf[:8]):
+        assert net.ok("ps", "--filter", f"network={ref}", "--format", "{{.Names}}") == "b\n"
+    net.ok("rm", "-f", "b")
+    net.ok("network", "rm", "pf")
     net.ok("stop", "-t", "0", "h")
     assert net.net("host")["Containers"] == {}
     net.ok("rm", "-f", "h", "n", "h2")
