@@ -148,7 +148,6 @@ static json_object *ps_row(struct vs_engine *e, const struct vs_ctr *ct, bool no
                 free(mounts);
                 mounts = next;
         }
-        json_object *nm = json_object_object_get(ct->host_config, "NetworkMode");
         json_object_object_add(o, "Command", json_object_new_string(quoted));
         json_object_object_add(o, "CreatedAt", json_object_new_string(created));
         _cleanup_free_ char *id = xstrndup(ct->id, no_trunc ? 64 : 12);
@@ -164,8 +163,8 @@ static json_object *ps_row(struct vs_engine *e, const struct vs_ctr *ct, bool no
         json_object_object_add(o, "LocalVolumes", json_object_new_string(nlocal));
         json_object_object_add(o, "Mounts", json_object_new_string(mounts));
         json_object_object_add(o, "Names", json_object_new_string(ct->name));
-        json_object_object_add(o, "Networks",
-                               json_object_new_string(nm ? json_object_get_string(nm) : "default"));
+        _cleanup_free_ char *nets = vs_engine_net_names(ct);
+        json_object_object_add(o, "Networks", json_object_new_string(nets));
         _cleanup_free_ char *ports = vs_engine_ports_text(e, ct);
         json_object_object_add(o, "Ports", json_object_new_string(ports ? ports : ""));
         json_object_object_add(o, "RunningFor", json_object_new_string(ago));

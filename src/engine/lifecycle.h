@@ -60,6 +60,9 @@ const char *vs_engine_net_name(const struct vs_ctr *c);
 /* Whether c is on the network named name: its NetworkMode (host, none,
  * default, a network), one of its Networks or of its CNI networks. */
 bool vs_engine_net_on(const struct vs_ctr *c, const char *name);
+/* ps's Networks: every network of c in the order given (vessel's, then
+ * CNI ones), comma-separated; else its NetworkMode ("default" unset). */
+char *vs_engine_net_names(const struct vs_ctr *c);
 /* Takes (or keeps) c's addresses; *hosts: the hosts-file lines for them (caller frees). */
 int vs_engine_net_lease(struct vs_engine *e, const struct vs_ctr *c, const char *hostname,
                         char **hosts, vs_error **err);

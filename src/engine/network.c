@@ -400,6 +400,27 @@ bool vs_engine_net_on(const struct vs_ctr *c, const char *name)
         return false;
 }
 
+char *vs_engine_net_names(const struct vs_ctr *c)
+{
+        char *out = xstrdup("");
+        for (size_t i = 0; c->hc.networks && c->hc.networks[i]; i++) {
+                char *next = xasprintf("%s%s%s", out, *out ? "," : "", c->hc.networks[i]);
+                free(out);
+                out = next;
+        }
+        _cleanup_json_ json_object *cnis = cni_nets(c);
+        for (size_t i = 0; cnis && i < json_object_array_length(cnis); i++) {
+                json_object *n = json_object_object_get(json_object_array_get_idx(cnis, i), "Name");
+                char *next = xasprintf("%s%s%s", out, *out ? "," : "", json_object_get_string(n));
+                free(out);
+                out = next;
+        }
+        if (*out)
+                return out;
+        free(out);
+        return xstrdup(c->hc.network_mode ? c->hc.network_mode : "default");
+}
+
 static size_t cni_count(json_object *l)
 {
         return l ? json_object_array_length(l) : 0;

@@ -708,6 +708,10 @@ def test_several_networks_connect_disconnect_and_aliases(net):
     net.ok("run", "-d", "--name", "late", "--network", "back", "busybox", "sleep", "60")
     nets = json.loads(net.ok("inspect", "both"))[0]["NetworkSettings"]["Networks"]
     assert set(nets) == {"front", "back"}, nets
+    # ps shows every network (Docker joins them with commas)
+    assert net.ok("ps", "--filter", "name=^both$", "--format", "{{.Networks}}") == "front,back\n"
+    assert net.ok("ps", "--filter", "network=back", "--format", "{{.Names}}").split() == \
+        ["late", "both"]
     assert nets["front"]["IPAddress"].startswith("10.31.0.")
     assert nets["back"]["IPAddress"].startswith("10.32.0.")
     addrs = net.ok("exec", "both", "ip", "-4", "-o", "addr")
