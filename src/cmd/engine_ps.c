@@ -179,7 +179,8 @@ static json_object *ps_row(struct vs_engine *e, const struct vs_ctr *ct, bool no
 
 struct ps_filter {
         char **status, **name, **id, **label, **ancestor, **exited, **volume, **health;
-        char **network; /* as given; then (ps_filter_networks) the names they stand for */
+        char **network;           /* as given; then (ps_filter_networks) the names they stand for */
+        char **publish, **expose; /* container ports, "80/tcp" */
         const char *before, *since;
 };
 
@@ -194,6 +195,30 @@ static void ps_filter_free(struct ps_filter *f)
         strv_free(f->volume);
         strv_free(f->health);
         strv_free(f->network);
+        strv_free(f->publish);
+        strv_free(f->expose);
+}
+
+/* publish= and expose=: PORT[-END][/PROTO] (tcp by default) into keys. */
+static int ps_filter_ports(char ***keys, const char *key, const char *v)
+{
+        if (strchr(v, ':'))
+                return vs_filter_error("filter for '%s' should not contain ':': %s", key, v);
+        const char *sl = strchr(v, '/');
+        const char *proto = sl && sl[1] ? sl + 1 : "tcp";
+        _cleanup_free_ char *range = sl ? xstrndup(v, (size_t) (sl - v)) : xstrdup(v);
+        char *end = NULL;
+        long lo = strtol(range, &end, 10), hi = lo;
+        if (end != range && *end == '-')
+                hi = strtol(end + 1, &end, 10);
+        if (!*range || *end || lo < 0 || lo > 65535 || hi < lo || hi > 65535)
+                return vs_filter_error("error while looking up for %s %s: invalid port range", key,
+                                       v);
+        for (long p = lo; p <= hi; p++) {
+                _cleanup_free_ char *k = xasprintf("%ld/%s", p, proto);
+                strv_push(keys, k);
+        }
+        return 0;
 }
 
 static const char *const statuses[] = {"created", "restarting", "running", "removing",
@@ -242,6 +267,8 @@ static int ps_filter_add(struct ps_filter *f, const char *spec)
                 strv_push(&f->health, v);
         } else if (strcmp(key, "network") == 0) {
                 strv_push(&f->network, v);
+        } else if (strcmp(key, "publish") == 0 || strcmp(key, "expose") == 0) {
+                return ps_filter_ports(key[0] == 'p' ? &f->publish : &f->expose, key, v);
         } else if (strcmp(key, "before") == 0) {
                 f->before = v;
         } else if (strcmp(key, "since") == 0) {
@@ -281,6 +308,35 @@ static void ps_filter_networks(struct vs_engine *e, struct ps_filter *f)
 static bool match_network(const struct vs_ctr *c, const char *name)
 {
         return vs_engine_net_on(c, name);
+}
+
+/* Docker matches publish= and expose= against the ports of a container's
+ * network settings, which only a running (or paused) container on a
+ * network with ports has (bridge ones: not host, none or the default
+ * loopback-only namespace). */
+static bool ports_up(const struct vs_ctr *c)
+{
+        return (strcmp(c->state.status, "running") == 0 ||
+                strcmp(c->state.status, "paused") == 0) &&
+               vs_engine_net_name(c) != NULL;
+}
+
+static bool match_publish(const struct vs_ctr *c, const char *port)
+{
+        if (!ports_up(c))
+                return false;
+        json_object *pb = json_object_object_get(c->host_config, "PortBindings");
+        return json_object_is_type(pb, json_type_object) &&
+               json_object_object_get_ex(pb, port, NULL);
+}
+
+static bool match_expose(const struct vs_ctr *c, const char *port)
+{
+        if (!ports_up(c))
+                return false;
+        json_object *ex = json_object_object_get(c->config, "ExposedPorts");
+        return json_object_is_type(ex, json_type_object) &&
+               json_object_object_get_ex(ex, port, NULL);
 }
 
 static bool any_match(char **v, bool (*pred)(const struct vs_ctr *, const char *),
@@ -390,7 +446,8 @@ static bool ps_match(const struct ps_filter *f, const struct vs_ctr *c, int64_t 
                any_match(f->id, match_id, c) && any_match(f->label, match_label, c) &&
                any_match(f->ancestor, match_ancestor, c) && any_match(f->exited, match_exited, c) &&
                any_match(f->volume, match_volume, c) && any_match(f->health, match_health, c) &&
-               any_match(f->network, match_network, c);
+               any_match(f->network, match_network, c) && any_match(f->publish, match_publish, c) &&
+               any_match(f->expose, match_expose, c);
 }
 
 static int set_last(const struct vs_option *o, const char *v, vs_error **err)
@@ -420,9 +477,8 @@ int cmd_engine_ps(int argc, char **argv)
         const struct vs_option opts[] = {
             {"all", 'a', VS_OPT_BOOL, &all, NULL, "also created and exited containers"},
             {"filter", 'f', VS_OPT_LIST, &filters, "K=V",
-             "status, name, id, label, ancestor, exited, before, since, volume, health, network "
-             "(same key: any; "
-             "different keys: all)"},
+             "status, name, id, label, ancestor, exited, before, since, volume, health, "
+             "network, publish, expose (same key: any; different keys: all)"},
             {"format", 0, VS_OPT_STRING, &format, "FORMAT",
              "Go template (table, table FMT, json, {{.Names}}, {{.Label \"K\"}}...)"},
             {"last", 'n', VS_OPT_CALLBACK, &last, "N", "the N most recently created (all states)",

@@ -187,7 +187,9 @@ static int parse_run(const char *cmd, const char *summary, int argc, char **argv
              "[[HOSTIP:][HOSTPORT[-END]]:]CTRPORT[-END][/tcp|udp] (bridge networks; no HOSTPORT: "
              "a free one)"},
             {"publish-all", 'P', VS_OPT_BOOL, &f->publish_all, NULL,
-             "publish the image's EXPOSE ports on free host ports"},
+             "publish every exposed port (the image's EXPOSE, --expose) on free host ports"},
+            {"expose", 0, VS_OPT_LIST, &f->expose, "PORT",
+             "expose a port or a range, PORT[-END][/tcp|udp|sctp] (Config.ExposedPorts)"},
             {"restart", 0, VS_OPT_STRING, &f->restart, "POLICY",
              "no, on-failure[:N], always, unless-stopped"},
             {"stop-signal", 0, VS_OPT_STRING, &f->stop_signal, "SIG",

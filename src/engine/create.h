@@ -38,6 +38,7 @@ struct vs_run_flags {
         const char *ip;                      /* --ip: on the --network bridge network */
         const char *ip6;                     /* --ip6: on a dual-stack first network */
         char **publish;                      /* -p [HOSTIP:]HOSTPORT:CTRPORT[/PROTO] */
+        char **expose;                       /* --expose PORT[-END][/PROTO] */
         unsigned console_rows, console_cols; /* -t from a terminal: its size */
 
         /* Networks (src/engine/network.c): every --network (network is the

@@ -52,9 +52,9 @@ bool vs_is_mountpoint(const char *path);
 /* Validates the network flags and records them into the HostConfig. */
 int vs_engine_net_check(struct vs_engine *e, const struct vs_run_flags *f, json_object *hc,
                         vs_error **err);
-/* -P: the image's EXPOSE ports into PortBindings (host ports chosen at start). */
-struct vs_image;
-void vs_engine_net_publish_all(const struct vs_image *img, json_object *hc);
+/* -P: the container's exposed ports (Config.ExposedPorts: the image's
+ * EXPOSE, --expose, -p) into PortBindings (host ports chosen at start). */
+void vs_engine_net_publish_all(json_object *cfg, json_object *hc);
 /* The first network of c, or NULL (none, host, default, container:). */
 const char *vs_engine_net_name(const struct vs_ctr *c);
 /* Whether c is on the network named name: its NetworkMode (host, none,

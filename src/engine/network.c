@@ -312,12 +312,12 @@ int vs_engine_net_check(struct vs_engine *e, const struct vs_run_flags *f, json_
         return 0;
 }
 
-void vs_engine_net_publish_all(const struct vs_image *img, json_object *hc)
+void vs_engine_net_publish_all(json_object *cfg, json_object *hc)
 {
         json_object *pb = json_object_object_get(hc, "PortBindings");
-        if (json_object_get_boolean(json_object_object_get(hc, "PublishAllPorts")) && pb &&
-            img->config.exposed_ports)
-                vs_net_publish_all(img->config.exposed_ports, pb);
+        json_object *exposed = json_object_object_get(cfg, "ExposedPorts");
+        if (json_object_get_boolean(json_object_object_get(hc, "PublishAllPorts")) && pb && exposed)
+                vs_net_publish_all(exposed, pb);
 }
 
 /* HostConfig.Networks, or (records from before it: NULL) the NetworkMode. A

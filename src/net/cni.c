@@ -35,11 +35,6 @@ static bool has_suffix(const char *s, const char *suf)
         return a >= b && strcmp(s + a - b, suf) == 0;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-        return strcmp(*(char *const *) a, *(char *const *) b);
-}
-
 /* A .conf (one plugin) as a list of one. */
 static json_object *as_list(json_object *conf)
 {
@@ -69,7 +64,7 @@ int vs_cni_find(const char *dir, const char *name, json_object **out, vs_error *
                     has_suffix(de->d_name, ".json"))
                         strv_push(&names, de->d_name);
         size_t n = strv_len(names);
-        qsort(names, n, sizeof(char *), cmp_str);
+        strv_sort(names);
         for (size_t i = 0; i < n; i++) {
                 _cleanup_free_ char *path = xasprintf("%s/%s", dir, names[i]);
                 _cleanup_free_ char *text = NULL;

@@ -310,11 +310,6 @@ json_object *vs_state_to_json(const char *root, const struct vs_state *st)
         return o;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-        return strcmp(*(char *const *) a, *(char *const *) b);
-}
-
 int vs_state_list(const char *root, char ***ids, vs_error **err)
 {
         *ids = xcalloc(1, sizeof(char *));
@@ -333,7 +328,7 @@ int vs_state_list(const char *root, char ***ids, vs_error **err)
                 if (access(path, F_OK) == 0)
                         strv_push(ids, de->d_name);
         }
-        qsort(*ids, strv_len(*ids), sizeof(char *), cmp_str);
+        strv_sort(*ids);
         return 0;
 }
 

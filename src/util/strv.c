@@ -39,6 +39,17 @@ char **strv_copy(char *const *v)
         return c;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+void strv_sort(char **v)
+{
+        if (v)
+                qsort(v, strv_len(v), sizeof(char *), cmp_str);
+}
+
 bool strv_contains(char *const *v, const char *s)
 {
         for (size_t i = 0; v && v[i]; i++)

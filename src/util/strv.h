@@ -12,6 +12,8 @@ void strv_free(char **v);
 void strv_push(char ***v, const char *s);
 char **strv_copy(char *const *v);
 bool strv_contains(char *const *v, const char *s);
+/* Sorts v in place by strcmp (byte order, as Go's sort.Strings). */
+void strv_sort(char **v);
 /* Sets "KEY=VALUE" in an environment vector: replaces KEY's entry, or
  * appends. */
 void strv_env_set(char ***env, const char *kv);

@@ -946,6 +946,20 @@ MATRIX = [
                            "--format", "{{.Names}}"], lambda out: sorted(out.split())),
     ("ps-filter-network-unknown", ["ps", "-a", "--filter", "network=compat-no-such-net", "-q"]),
     ("network-mode-ctrs-rm", ["rm", "-f", "mx18", "mx19"]),
+    # --expose: Config.ExposedPorts, ps --filter expose/publish
+    ("expose-create", ["create", "--name", "mx20", "--expose", "9000", "--expose", "80/udp",
+                       "--expose", "7000-7001", "busybox", "true"]),
+    ("expose-run", ["run", "-d", "--name", "mx21", "--expose", "9000", "--expose", "80/udp",
+                    "busybox", "sleep", "1000"]),
+    ("expose-inspect", ["inspect", "-f", "{{json .Config.ExposedPorts}}", "mx20"]),
+    ("expose-filter", ["ps", "-a", "--filter", "expose=80/udp", "--filter", "expose=7001",
+                       "--format", "{{.Names}}"]),
+    ("expose-filter-tcp-default", ["ps", "-a", "--filter", "expose=80", "-q"]),
+    ("publish-filter-none", ["ps", "-a", "--filter", "publish=9000", "-q"]),
+    ("publish-filter-colon", ["ps", "-a", "--filter", "publish=1:2"]),
+    ("expose-bad", ["create", "--expose", "abc", "busybox", "true"]),
+    ("expose-filter-running", ["ps", "--filter", "expose=9000", "--format", "{{.Names}}"]),
+    ("expose-rm", ["rm", "-f", "mx20", "mx21"]),
     ("network-inspect-host-empty", ["network", "inspect", "-f", "{{len .Containers}}", "host"]),
 ]
 

@@ -1005,7 +1005,21 @@ def test_publish_all_from_the_images_expose(net):
     # -p wins for 80; 5353/udp gets a free host port.
     assert lines[0] == "5353/udp -> 0.0.0.0:" + lines[0].rsplit(":", 1)[1], lines
     assert ephemeral(lines[0].rsplit(":", 1)[1]) and lines[1] == "80/tcp -> 0.0.0.0:8080"
-    net.ok("rm", "-f", "pa")
+    # Config.ExposedPorts: the image's, --expose's, -p's; -P publishes them all
+    net.ok("run", "-d", "--name", "pe", "--network", "bridge", "-P", "--expose", "9000",
+           "-p", "8081:81", "exposed:1", "sleep", "60")
+    exposed = json.loads(net.ok("inspect", "-f", "{{json .Config.ExposedPorts}}", "pe"))
+    assert sorted(exposed) == ["5353/udp", "80/tcp", "81/tcp", "9000/tcp"], exposed
+    assert [line.split(" ")[0] for line in port_lines(net, "pe")] == \
+        ["5353/udp", "80/tcp", "81/tcp", "9000/tcp"]
+    assert "81/tcp -> 0.0.0.0:8081" in port_lines(net, "pe")
+    # ps --filter publish (a published container port) and expose
+    assert net.ok("ps", "--filter", "publish=81", "--format", "{{.Names}}") == "pe\n"
+    assert net.ok("ps", "--filter", "publish=9000", "--format", "{{.Names}}") == "pe\n"
+    assert sorted(net.ok("ps", "--filter", "expose=80", "--format", "{{.Names}}").split()) == \
+        ["pa", "pe"]
+    assert net.ok("ps", "--filter", "publish=5353", "-q") == ""  # udp, not tcp
+    net.ok("rm", "-f", "pa", "pe")
     net.ok("rmi", "exposed:1")
 
 
