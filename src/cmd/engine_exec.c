@@ -180,9 +180,13 @@ static _Noreturn void waiter_main(struct vs_engine *e, const struct vs_ctr *ct,
                 _exit(0);
         }
         if (r == 0 && status == VS_FOREGROUND_DETACHED) {
+                /* Out of the command's session before it hears D: the
+                 * command leads that session, and its exit hangs up the
+                 * session's foreground group (SIGHUP), which the waiter
+                 * still was in (a race the waiter lost 1 run in 3). */
                 prctl(PR_SET_PDEATHSIG, 0);
-                tell(w, "D", true);
                 leave_caller();
+                tell(w, "D", true);
                 int st = 0;
                 while ((r = waitpid(w->pid, &st, 0)) < 0 && errno == EINTR)
                         ;
