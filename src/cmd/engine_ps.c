@@ -8,6 +8,7 @@
 #include "cmd/engine_cmd.h"
 #include "engine/engine.h"
 #include "net/net.h"
+#include "vm/vm.h"
 #include "util/log.h"
 #include "util/cleanup.h"
 #include "util/json.h"
@@ -181,6 +182,7 @@ struct ps_filter {
         char **status, **name, **id, **label, **ancestor, **exited, **volume, **health;
         char **network;           /* as given; then (ps_filter_networks) the names they stand for */
         char **publish, **expose; /* container ports, "80/tcp" */
+        char **isolation;         /* container or vm ("default": container) */
         const char *before, *since;
 };
 
@@ -197,6 +199,7 @@ static void ps_filter_free(struct ps_filter *f)
         strv_free(f->network);
         strv_free(f->publish);
         strv_free(f->expose);
+        strv_free(f->isolation);
 }
 
 /* publish= and expose=: PORT[-END][/PROTO] (tcp by default) into keys. */
@@ -267,6 +270,13 @@ static int ps_filter_add(struct ps_filter *f, const char *spec)
                 strv_push(&f->health, v);
         } else if (strcmp(key, "network") == 0) {
                 strv_push(&f->network, v);
+        } else if (strcmp(key, "isolation") == 0) {
+                if (strcmp(v, "container") != 0 && strcmp(v, "vm") != 0 &&
+                    strcmp(v, "default") != 0)
+                        return vs_filter_error("invalid filter 'isolation=%s' (an isolation is one "
+                                               "of default, container, vm)",
+                                               v);
+                strv_push(&f->isolation, strcmp(v, "default") == 0 ? "container" : v);
         } else if (strcmp(key, "publish") == 0 || strcmp(key, "expose") == 0) {
                 return ps_filter_ports(key[0] == 'p' ? &f->publish : &f->expose, key, v);
         } else if (strcmp(key, "before") == 0) {
@@ -319,6 +329,11 @@ static bool ports_up(const struct vs_ctr *c)
         return (strcmp(c->state.status, "running") == 0 ||
                 strcmp(c->state.status, "paused") == 0) &&
                vs_engine_net_name(c) != NULL;
+}
+
+static bool match_isolation(const struct vs_ctr *c, const char *v)
+{
+        return strcmp(vs_ctr_is_vm(c) ? "vm" : "container", v) == 0;
 }
 
 static bool match_publish(const struct vs_ctr *c, const char *port)
@@ -447,7 +462,7 @@ static bool ps_match(const struct ps_filter *f, const struct vs_ctr *c, int64_t 
                any_match(f->ancestor, match_ancestor, c) && any_match(f->exited, match_exited, c) &&
                any_match(f->volume, match_volume, c) && any_match(f->health, match_health, c) &&
                any_match(f->network, match_network, c) && any_match(f->publish, match_publish, c) &&
-               any_match(f->expose, match_expose, c);
+               any_match(f->expose, match_expose, c) && any_match(f->isolation, match_isolation, c);
 }
 
 static int set_last(const struct vs_option *o, const char *v, vs_error **err)
@@ -478,7 +493,7 @@ int cmd_engine_ps(int argc, char **argv)
             {"all", 'a', VS_OPT_BOOL, &all, NULL, "also created and exited containers"},
             {"filter", 'f', VS_OPT_LIST, &filters, "K=V",
              "status, name, id, label, ancestor, exited, before, since, volume, health, "
-             "network, publish, expose (same key: any; different keys: all)"},
+             "network, publish, expose, isolation (same key: any; different keys: all)"},
             {"format", 0, VS_OPT_STRING, &format, "FORMAT",
              "Go template (table, table FMT, json, {{.Names}}, {{.Label \"K\"}}...)"},
             {"last", 'n', VS_OPT_CALLBACK, &last, "N", "the N most recently created (all states)",

@@ -215,6 +215,14 @@ def test_format_and_filters(engine):
     res = engine("ps", "--format", "{{.NoSuchField}}")
     assert res.returncode == 1 and "NoSuchField" in res.stderr
     assert engine("ps", "--filter", "colour=red").returncode == 1
+    # isolation: vessel's two (default is container); a VM created, not started
+    engine.ok("create", "--name", "fv", "--isolation", "vm", "busybox", "true")
+    assert engine.ok("ps", "-a", "--filter", "isolation=vm", "--format", "{{.Names}}") == "fv\n"
+    assert engine.ok("ps", "-a", "--filter", "isolation=default", "--filter",
+                     "isolation=container", "--format", "{{.Names}}").split() == ["fc", "fb", "fa"]
+    res = engine("ps", "--filter", "isolation=hyperv")
+    assert res.returncode == 1 and "isolation=hyperv" in res.stderr
+    engine.ok("rm", "fv")
     assert engine.ok("inspect", "-f", "{{range $i, $a := .Config.Cmd}}{{$i}}{{$a}} {{end}}",
                      "fa") == "0sleep 11000 \n"
     assert engine.ok("images", "--format", "{{.Repository}}:{{.Tag}}",
