@@ -386,38 +386,32 @@ static json_object *cni_nets(const struct vs_ctr *c)
         return a;
 }
 
-bool vs_engine_net_on(const struct vs_ctr *c, const char *name)
+/* The names of c's networks: vessel's in run order, then CNI ones. */
+static char **networks_of(const struct vs_ctr *c)
 {
-        if ((c->hc.network_mode && strcmp(c->hc.network_mode, name) == 0) ||
-            (c->hc.networks && strv_contains(c->hc.networks, name)))
-                return true;
+        char **names = strv_copy(c->hc.networks);
         _cleanup_json_ json_object *cnis = cni_nets(c);
         for (size_t i = 0; cnis && i < json_object_array_length(cnis); i++) {
                 json_object *n = json_object_object_get(json_object_array_get_idx(cnis, i), "Name");
-                if (n && strcmp(json_object_get_string(n), name) == 0)
-                        return true;
+                if (n)
+                        strv_push(&names, json_object_get_string(n));
         }
-        return false;
+        return names;
+}
+
+bool vs_engine_net_on(const struct vs_ctr *c, const char *name)
+{
+        if (c->hc.network_mode && strcmp(c->hc.network_mode, name) == 0)
+                return true;
+        _cleanup_strv_ char **names = networks_of(c);
+        return strv_contains(names, name);
 }
 
 char *vs_engine_net_names(const struct vs_ctr *c)
 {
-        char *out = xstrdup("");
-        for (size_t i = 0; c->hc.networks && c->hc.networks[i]; i++) {
-                char *next = xasprintf("%s%s%s", out, *out ? "," : "", c->hc.networks[i]);
-                free(out);
-                out = next;
-        }
-        _cleanup_json_ json_object *cnis = cni_nets(c);
-        for (size_t i = 0; cnis && i < json_object_array_length(cnis); i++) {
-                json_object *n = json_object_object_get(json_object_array_get_idx(cnis, i), "Name");
-                char *next = xasprintf("%s%s%s", out, *out ? "," : "", json_object_get_string(n));
-                free(out);
-                out = next;
-        }
-        if (*out)
-                return out;
-        free(out);
+        _cleanup_strv_ char **names = networks_of(c);
+        if (names[0])
+                return strv_join(names, ",");
         return xstrdup(c->hc.network_mode ? c->hc.network_mode : "default");
 }
 

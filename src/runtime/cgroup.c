@@ -580,17 +580,6 @@ static int make_dir(struct cg_dir *d, vs_error **err)
         return 0;
 }
 
-static char *join_strv(char *const *v, const char *sep)
-{
-        char *out = xstrdup("");
-        for (char *const *p = v; p && *p; p++) {
-                char *n = xasprintf("%s%s%s", out, p == v ? "" : sep, *p);
-                free(out);
-                out = n;
-        }
-        return out;
-}
-
 int vs_cgroup_plan(const char *id, const char *cgroups_path, const struct oci_resources *res,
                    struct vs_cgroup **out, vs_error **err)
 {
@@ -623,7 +612,7 @@ int vs_cgroup_begin(struct vs_cgroup *cg, vs_error **err)
                         remove_created(cg);
                         return -1;
                 }
-                _cleanup_free_ char *names = join_strv(cg->dirs[i].controllers, ",");
+                _cleanup_free_ char *names = strv_join(cg->dirs[i].controllers, ",");
                 vs_debug("cgroup: %s (%s%s)", cg->dirs[i].path, cg->dirs[i].v2 ? "cgroup2: " : "",
                          names);
         }

@@ -50,6 +50,17 @@ void strv_sort(char **v)
                 qsort(v, strv_len(v), sizeof(char *), cmp_str);
 }
 
+char *strv_join(char *const *v, const char *sep)
+{
+        char *out = xstrdup("");
+        for (char *const *p = v; p && *p; p++) {
+                char *n = xasprintf("%s%s%s", out, p == v ? "" : sep, *p);
+                free(out);
+                out = n;
+        }
+        return out;
+}
+
 bool strv_contains(char *const *v, const char *s)
 {
         for (size_t i = 0; v && v[i]; i++)

@@ -14,6 +14,8 @@ char **strv_copy(char *const *v);
 bool strv_contains(char *const *v, const char *s);
 /* Sorts v in place by strcmp (byte order, as Go's sort.Strings). */
 void strv_sort(char **v);
+/* The strings of v joined by sep ("" for an empty or NULL v). */
+char *strv_join(char *const *v, const char *sep);
 /* Sets "KEY=VALUE" in an environment vector: replaces KEY's entry, or
  * appends. */
 void strv_env_set(char ***env, const char *kv);
