@@ -1221,72 +1221,40 @@ static int build_config(const struct vs_run_flags *f, const struct vs_image *img
         return build_healthcheck(f, img, cfg, err);
 }
 
-/* One --expose: PORT[-END][/PROTO] into exposed (Docker's keys, "80/tcp"). */
-static int add_exposed(json_object *exposed, const char *spec, vs_error **err)
+/* The keys of obj (a JSON object, or anything else: none) onto *keys. */
+static void push_keys(json_object *obj, char ***keys)
 {
-        const char *sl = strchr(spec, '/');
-        _cleanup_free_ char *range = sl ? xstrndup(spec, (size_t) (sl - spec)) : xstrdup(spec);
-        const char *proto = sl ? sl + 1 : "tcp";
-        if (strcmp(proto, "tcp") != 0 && strcmp(proto, "udp") != 0 && strcmp(proto, "sctp") != 0)
-                return vs_fail(err, "--expose: '%s': the protocol is one of tcp, udp, sctp", spec);
-        char *dash = strchr(range, '-');
-        if (dash)
-                *dash = '\0';
-        int64_t lo, hi;
-        if (parse_int("--expose", range, 1, 65535, &lo, err) < 0)
-                return vs_error_wrap(err, "invalid range format for --expose: %s", spec);
-        hi = lo;
-        if (dash && parse_int("--expose", dash + 1, 1, 65535, &hi, err) < 0)
-                return vs_error_wrap(err, "invalid range format for --expose: %s", spec);
-        if (hi < lo)
-                return vs_fail(err, "invalid range format for --expose: %s: %lld is below %lld",
-                               spec, (long long) hi, (long long) lo);
-        for (int64_t p = lo; p <= hi; p++) {
-                char key[32];
-                snprintf(key, sizeof(key), "%lld/%s", (long long) p, proto);
-                json_object_object_add(exposed, key, json_object_new_object());
+        if (!json_object_is_type(obj, json_type_object))
+                return;
+        json_object_object_foreach(obj, k, v)
+        {
+                (void) v;
+                if (!strv_contains(*keys, k))
+                        strv_push(keys, k);
         }
-        return 0;
 }
 
 /* Config.ExposedPorts, as Docker's: the image's EXPOSE, every --expose and
- * the container port of every -p; absent when there is none. */
+ * the container port of every -p, by key (a Go map is encoded sorted);
+ * absent when there is none. */
 static int build_exposed(const struct vs_run_flags *f, const struct vs_image *img, json_object *hc,
                          json_object *cfg, vs_error **err)
 {
-        _cleanup_json_ json_object *exposed = json_object_new_object();
-        if (json_object_is_type(img->config.exposed_ports, json_type_object)) {
-                json_object_object_foreach(img->config.exposed_ports, k, v)
-                {
-                        (void) v;
-                        json_object_object_add(exposed, k, json_object_new_object());
-                }
-        }
-        for (size_t i = 0; f->expose && f->expose[i]; i++)
-                if (add_exposed(exposed, f->expose[i], err) < 0)
-                        return -1;
-        json_object *pb = json_object_object_get(hc, "PortBindings");
-        if (json_object_is_type(pb, json_type_object)) {
-                json_object_object_foreach(pb, k, v)
-                {
-                        (void) v;
-                        json_object_object_add(exposed, k, json_object_new_object());
-                }
-        }
-        if (json_object_object_length(exposed) == 0)
-                return 0;
-        /* By key, as Docker's (a Go map is encoded sorted). */
+        static const char *const protos[] = {"tcp", "udp", "sctp", NULL};
         _cleanup_strv_ char **keys = xcalloc(1, sizeof(char *));
-        json_object_object_foreach(exposed, k, v)
-        {
-                (void) v;
-                strv_push(&keys, k);
-        }
+        push_keys(img->config.exposed_ports, &keys);
+        for (size_t i = 0; f->expose && f->expose[i]; i++)
+                if (vs_net_port_keys(f->expose[i], 1, protos, &keys, err) < 0)
+                        return vs_error_wrap(err, "invalid range format for --expose: %s",
+                                             f->expose[i]);
+        push_keys(json_object_object_get(hc, "PortBindings"), &keys);
+        if (keys[0] == NULL)
+                return 0;
         strv_sort(keys);
-        json_object *sorted = json_object_new_object();
+        json_object *exposed = json_object_new_object();
         for (size_t i = 0; keys[i]; i++)
-                json_object_object_add(sorted, keys[i], json_object_new_object());
-        json_object_object_add(cfg, "ExposedPorts", sorted);
+                json_object_object_add(exposed, keys[i], json_object_new_object());
+        json_object_object_add(cfg, "ExposedPorts", exposed);
         return 0;
 }
 

@@ -117,6 +117,12 @@ int vs_net_parse_port(const char *spec, json_object *bindings, vs_error **err);
 /* -P: every "PORT/PROTO" key of exposed (the image's ExposedPorts) to a
  * host port chosen at start, unless bindings already has it. */
 void vs_net_publish_all(json_object *exposed, json_object *bindings);
+/* PORT[-END][/PROTO], tcp without PROTO (protos: the ones allowed, NULL:
+ * any), each port from min to 65535: the keys Docker gives those ports
+ * ("80/tcp"), pushed onto *keys unless there already. (--expose, ps's
+ * publish and expose filters.) */
+int vs_net_port_keys(const char *spec, long min, const char *const *protos, char ***keys,
+                     vs_error **err);
 
 /* ---- containers (src/net/endpoint.c) ---- */
 /* Checked at create time: the network exists (the default one is made on

@@ -12,33 +12,63 @@
 #include "net/internal.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/strv.h"
 #include "util/xalloc.h"
 
-static int parse_port(const char *spec, const char *s, long *out, vs_error **err)
+static int parse_port(const char *s, long min, long *out, vs_error **err)
 {
         char *end;
         long v = strtol(s, &end, 10);
-        if (!*s || *end || v < 1 || v > 65535)
-                return vs_fail(err, "-p: '%s': port '%s' is not a number in 1-65535", spec, s);
+        if (!*s || *end || v < min || v > 65535)
+                return vs_fail(err, "port '%s' is not a number in %ld-65535", s, min);
         *out = v;
         return 0;
 }
 
-/* "N" or "A-B" (A <= B). */
-static int parse_range(const char *spec, const char *s, long *lo, long *hi, vs_error **err)
+/* "N" or "A-B" (A <= B), each from min to 65535. */
+static int port_range(const char *s, long min, long *lo, long *hi, vs_error **err)
 {
         const char *dash = strchr(s, '-');
         if (dash == NULL) {
-                if (parse_port(spec, s, lo, err) < 0)
+                if (parse_port(s, min, lo, err) < 0)
                         return -1;
                 *hi = *lo;
                 return 0;
         }
         _cleanup_free_ char *a = xstrndup(s, (size_t) (dash - s));
-        if (parse_port(spec, a, lo, err) < 0 || parse_port(spec, dash + 1, hi, err) < 0)
+        if (parse_port(a, min, lo, err) < 0 || parse_port(dash + 1, min, hi, err) < 0)
                 return -1;
         if (*hi < *lo)
-                return vs_fail(err, "-p: '%s': the range %s ends before it starts", spec, s);
+                return vs_fail(err, "the range %s ends before it starts", s);
+        return 0;
+}
+
+/* -p's ranges, its spec in the error. */
+static int parse_range(const char *spec, const char *s, long *lo, long *hi, vs_error **err)
+{
+        if (port_range(s, 1, lo, hi, err) < 0)
+                return vs_error_wrap(err, "-p: '%s'", spec);
+        return 0;
+}
+
+int vs_net_port_keys(const char *spec, long min, const char *const *protos, char ***keys,
+                     vs_error **err)
+{
+        const char *sl = strchr(spec, '/');
+        const char *proto = sl && sl[1] ? sl + 1 : "tcp";
+        if (protos && !strv_contains((char *const *) protos, proto)) {
+                _cleanup_free_ char *all = strv_join((char *const *) protos, ", ");
+                return vs_fail(err, "the protocol is one of %s", all);
+        }
+        _cleanup_free_ char *range = sl ? xstrndup(spec, (size_t) (sl - spec)) : xstrdup(spec);
+        long lo, hi;
+        if (port_range(range, min, &lo, &hi, err) < 0)
+                return -1;
+        for (long p = lo; p <= hi; p++) {
+                _cleanup_free_ char *k = xasprintf("%ld/%s", p, proto);
+                if (!strv_contains(*keys, k))
+                        strv_push(keys, k);
+        }
         return 0;
 }
 
