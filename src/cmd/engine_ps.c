@@ -207,20 +207,9 @@ static int ps_filter_ports(char ***keys, const char *key, const char *v)
 {
         if (strchr(v, ':'))
                 return vs_filter_error("filter for '%s' should not contain ':': %s", key, v);
-        const char *sl = strchr(v, '/');
-        const char *proto = sl && sl[1] ? sl + 1 : "tcp";
-        _cleanup_free_ char *range = sl ? xstrndup(v, (size_t) (sl - v)) : xstrdup(v);
-        char *end = NULL;
-        long lo = strtol(range, &end, 10), hi = lo;
-        if (end != range && *end == '-')
-                hi = strtol(end + 1, &end, 10);
-        if (!*range || *end || lo < 0 || lo > 65535 || hi < lo || hi > 65535)
-                return vs_filter_error("error while looking up for %s %s: invalid port range", key,
-                                       v);
-        for (long p = lo; p <= hi; p++) {
-                _cleanup_free_ char *k = xasprintf("%ld/%s", p, proto);
-                strv_push(keys, k);
-        }
+        _cleanup_error_ vs_error *err = NULL;
+        if (vs_net_port_keys(v, 0, NULL, keys, &err) < 0)
+                return vs_filter_error("error while looking up for %s %s: %s", key, v, err->msg);
         return 0;
 }
 
@@ -336,22 +325,21 @@ static bool match_isolation(const struct vs_ctr *c, const char *v)
         return strcmp(vs_ctr_is_vm(c) ? "vm" : "container", v) == 0;
 }
 
+/* ports: PortBindings or ExposedPorts, keyed "80/tcp" */
+static bool has_port(const struct vs_ctr *c, json_object *ports, const char *port)
+{
+        return ports_up(c) && json_object_is_type(ports, json_type_object) &&
+               json_object_object_get_ex(ports, port, NULL);
+}
+
 static bool match_publish(const struct vs_ctr *c, const char *port)
 {
-        if (!ports_up(c))
-                return false;
-        json_object *pb = json_object_object_get(c->host_config, "PortBindings");
-        return json_object_is_type(pb, json_type_object) &&
-               json_object_object_get_ex(pb, port, NULL);
+        return has_port(c, json_object_object_get(c->host_config, "PortBindings"), port);
 }
 
 static bool match_expose(const struct vs_ctr *c, const char *port)
 {
-        if (!ports_up(c))
-                return false;
-        json_object *ex = json_object_object_get(c->config, "ExposedPorts");
-        return json_object_is_type(ex, json_type_object) &&
-               json_object_object_get_ex(ex, port, NULL);
+        return has_port(c, json_object_object_get(c->config, "ExposedPorts"), port);
 }
 
 static bool any_match(char **v, bool (*pred)(const struct vs_ctr *, const char *),
