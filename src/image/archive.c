@@ -124,43 +124,69 @@ static char *digest_from_blob_path(const char *path)
         return NULL;
 }
 
-static int stage_member(struct vs_txn *t, struct archive *a, struct member *e, int64_t size,
-                        enum vs_stage_mode mode, int *n_layers, const char *what, vs_error **err)
+/* Every byte of the current member, in order, to fn: its data blocks and,
+ * for a sparse member, its holes as zeros. 0 at the end (*total: the bytes
+ * given), -1 when fn failed (its err) or the archive could not be read. */
+typedef int (*member_fn)(void *arg, const void *buf, size_t len, vs_error **err);
+static int each_member_byte(struct archive *a, const struct member *e, const char *what,
+                            member_fn fn, void *arg, int64_t *total, vs_error **err)
 {
-        struct vs_stage *st;
-        if (vs_stage_open(t, mode, NULL, &st, err) < 0)
-                return -1;
-        int ret = -1;
+        static const char zeros[65536];
         const void *buf;
         size_t len;
         la_int64_t off, pos = 0;
         int r;
-        bool labelled = false;
-        _cleanup_free_ char *expected = digest_from_blob_path(e->path);
         while ((r = archive_read_data_block(a, &buf, &len, &off)) == ARCHIVE_OK) {
-                /* Sparse members: the holes read as zeros. */
-                static const char zeros[65536];
                 while (pos < off) {
                         size_t n = off - pos > (la_int64_t) sizeof(zeros) ? sizeof(zeros)
                                                                           : (size_t) (off - pos);
-                        if (vs_stage_write(st, zeros, n, err) < 0)
-                                goto out;
+                        if (fn(arg, zeros, n, err) < 0)
+                                return -1;
                         pos += (la_int64_t) n;
                 }
-                if (vs_stage_write(st, buf, len, err) < 0)
-                        goto out;
+                if (fn(arg, buf, len, err) < 0)
+                        return -1;
                 pos += (la_int64_t) len;
-                if (!labelled && vs_stage_is_layer(st)) {
-                        labelled = true;
-                        _cleanup_free_ char *label = xasprintf("Loading layer %d", ++*n_layers);
-                        vs_stage_set_progress(st, label, size);
-                }
         }
-        if (r != ARCHIVE_EOF) {
-                vs_fail(err, "cannot read %s: %s: %s", what, e->path, archive_error_string(a));
+        if (r != ARCHIVE_EOF)
+                return vs_fail(err, "cannot read %s: %s: %s", what, e->path,
+                               archive_error_string(a));
+        *total = pos;
+        return 0;
+}
+
+struct staging {
+        struct vs_stage *st;
+        int64_t size;
+        int *n_layers;
+        bool labelled;
+};
+
+static int stage_bytes(void *arg, const void *buf, size_t len, vs_error **err)
+{
+        struct staging *s = arg;
+        if (vs_stage_write(s->st, buf, len, err) < 0)
+                return -1;
+        if (!s->labelled && vs_stage_is_layer(s->st)) {
+                s->labelled = true;
+                _cleanup_free_ char *label = xasprintf("Loading layer %d", ++*s->n_layers);
+                vs_stage_set_progress(s->st, label, s->size);
+        }
+        return 0;
+}
+
+static int stage_member(struct vs_txn *t, struct archive *a, struct member *e, int64_t size,
+                        enum vs_stage_mode mode, int *n_layers, const char *what, vs_error **err)
+{
+        struct staging s = {.size = size, .n_layers = n_layers};
+        if (vs_stage_open(t, mode, NULL, &s.st, err) < 0)
+                return -1;
+        int ret = -1;
+        int64_t total;
+        _cleanup_free_ char *expected = digest_from_blob_path(e->path);
+        if (each_member_byte(a, e, what, stage_bytes, &s, &total, err) < 0)
                 goto out;
-        }
-        if (vs_stage_finish(st, NULL, &e->digest, &e->size, err) < 0)
+        if (vs_stage_finish(s.st, NULL, &e->digest, &e->size, err) < 0)
                 goto out;
         if (expected && strcmp(expected, e->digest) != 0) {
                 vs_fail(err, "%s: blob %s does not match its digest (content has %s)", what,
@@ -169,7 +195,7 @@ static int stage_member(struct vs_txn *t, struct archive *a, struct member *e, i
         }
         ret = 0;
 out:
-        vs_stage_free(st);
+        vs_stage_free(s.st);
         return ret;
 }
 
@@ -288,6 +314,13 @@ static const char *known_diff_id(char **known, const char *path)
         return NULL;
 }
 
+static int hash_bytes(void *arg, const void *buf, size_t len, vs_error **err)
+{
+        (void) err;
+        vs_sha256_update(arg, buf, len);
+        return 0;
+}
+
 /* A known member whose layer the store holds as an uncompressed blob of
  * the member's size (a `save` of vessel's, loaded back): its bytes are
  * hashed against the diff_id the config names, not written anywhere (the
@@ -296,36 +329,21 @@ static const char *known_diff_id(char **known, const char *path)
 static int verify_stored(struct vs_txn *t, struct archive *a, const char *diff_id, int64_t size,
                          struct member *mem, const char *what, vs_error **err)
 {
-        if (diff_id == NULL || !vs_store_has_blob(vs_txn_store(t), diff_id))
+        if (diff_id == NULL || !vs_digest_valid(diff_id))
                 return 0;
         _cleanup_free_ char *p = vs_store_blob_path(vs_txn_store(t), diff_id);
         struct stat st;
-        if (stat(p, &st) < 0 || st.st_size != size)
+        if (lstat(p, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size != size)
                 return 0;
         struct vs_sha256 h;
         vs_sha256_init_sized(&h, size);
-        const void *buf;
-        size_t len;
-        la_int64_t off;
         int64_t pos = 0;
-        int r;
-        while ((r = archive_read_data_block(a, &buf, &len, &off)) == ARCHIVE_OK) {
-                /* Sparse members: the holes read as zeros. */
-                static const char zeros[65536];
-                while (pos < off) {
-                        size_t n = off - pos > (la_int64_t) sizeof(zeros) ? sizeof(zeros)
-                                                                          : (size_t) (off - pos);
-                        vs_sha256_update(&h, zeros, n);
-                        pos += (int64_t) n;
-                }
-                vs_sha256_update(&h, buf, len);
-                pos += (int64_t) len;
+        if (each_member_byte(a, mem, what, hash_bytes, &h, &pos, err) < 0) {
+                vs_sha256_abort(&h);
+                return -1;
         }
         char got[VS_DIGEST_LEN + 1];
         vs_sha256_final(&h, got);
-        if (r != ARCHIVE_EOF)
-                return vs_fail(err, "cannot read %s: %s: %s", what, mem->path,
-                               archive_error_string(a));
         if (pos != size || strcmp(got, diff_id) != 0)
                 return vs_fail(err,
                                "%s: layer %s is not the layer its config's rootfs.diff_ids "
