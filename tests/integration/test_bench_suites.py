@@ -233,13 +233,23 @@ def test_density(bench):
 
 def test_kill_9_leaves_only_what_the_next_run_removes(bench):
     before = _engine_cgroups()
-    p = subprocess.Popen([bench.binary, "bench", "--quick", "--isolation", "container",
-                          "density"], env=bench.env, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL)
+    log = bench.base / "kill9-bench.err"
+    with open(log, "wb") as err:
+        p = subprocess.Popen([bench.binary, "bench", "--quick", "--isolation", "container",
+                              "density"], env=bench.env, stdout=subprocess.DEVNULL, stderr=err)
     try:
-        helpers.wait_for(lambda: "vessel-bench-" in bench.ok("ps", "-a", "--format",
-                                                             "{{.Names}}"),
-                         timeout=120, interval=0.1, what="a bench container")
+        try:
+            helpers.wait_for(lambda: "vessel-bench-" in bench.ok("ps", "-a", "--format",
+                                                                 "{{.Names}}"),
+                             timeout=120, interval=0.1, what="a bench container")
+        except AssertionError:
+            # What the bench was doing, for the report (the assertion stands).
+            tree = subprocess.run(["ps", "-eo", "pid,ppid,stat,wchan:24,etime,args",
+                                   "--forest"], capture_output=True, text=True).stdout
+            print("bench stderr:\n" + log.read_text(errors="replace")[-4000:])
+            print("processes:\n" + "\n".join(line for line in tree.splitlines()
+                                               if "vessel" in line))
+            raise
     finally:
         p.send_signal(signal.SIGKILL)
         p.wait()
