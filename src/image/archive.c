@@ -230,9 +230,10 @@ static char *read_small_member(struct archive *a, int64_t size, int64_t max)
  * only for the commit to find the layer present and drop the copy (a
  * `save | rmi | load` round trip unpacked the whole base image for
  * nothing). Anything unexpected gives no list, and the streaming pass
- * sniffs every member as before. The list only spares work: each blob is
- * still proven to be its layer (vs_txn_ensure_layer) before the commit.
- * The list alternates member path and the diff_id the config gives it. */
+ * sniffs every member as before. The list only spares work: a member
+ * whose blob the store has is not read (reuse_stored), and any other is
+ * staged and proven to be its layer (vs_txn_ensure_layer) before the
+ * commit. The list alternates member path and the diff_id the config gives it. */
 static char **known_layer_members(struct vs_txn *t, int fd)
 {
         struct stat st;
@@ -314,43 +315,24 @@ static const char *known_diff_id(char **known, const char *path)
         return NULL;
 }
 
-static int hash_bytes(void *arg, const void *buf, size_t len, vs_error **err)
-{
-        (void) err;
-        vs_sha256_update(arg, buf, len);
-        return 0;
-}
-
-/* A known member whose layer the store holds as an uncompressed blob of
- * the member's size (a `save` of vessel's, loaded back): its bytes are
- * hashed against the diff_id the config names, not written anywhere (the
- * store has them). 1 when that was the case, 0 when it is not (staged as
- * any other member), -1 with err when the bytes are not that layer. */
-static int verify_stored(struct vs_txn *t, struct archive *a, const char *diff_id, int64_t size,
-                         struct member *mem, const char *what, vs_error **err)
+/* A known member whose layer the store already holds as the blob the image
+ * will name (uncompressed, digest = diff_id: a `save` of vessel's, or any
+ * docker-archive, loaded back): its bytes are not read, as a registry pull
+ * does not fetch a blob the store has and as Docker's and Podman's loads
+ * skip a layer they hold. Nothing of the member reaches the image: its
+ * config (the image ID) names the diff_id, and the store's blob of that
+ * digest was proven when it was stored. 1 when that was the case, 0 when it
+ * is not (the member is staged and proven like any other). */
+static int reuse_stored(struct vs_txn *t, const char *diff_id, struct member *mem)
 {
         if (diff_id == NULL || !vs_digest_valid(diff_id))
                 return 0;
         _cleanup_free_ char *p = vs_store_blob_path(vs_txn_store(t), diff_id);
         struct stat st;
-        if (lstat(p, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size != size)
+        if (lstat(p, &st) < 0 || !S_ISREG(st.st_mode))
                 return 0;
-        struct vs_sha256 h;
-        vs_sha256_init_sized(&h, size);
-        int64_t pos = 0;
-        if (each_member_byte(a, mem, what, hash_bytes, &h, &pos, err) < 0) {
-                vs_sha256_abort(&h);
-                return -1;
-        }
-        char got[VS_DIGEST_LEN + 1];
-        vs_sha256_final(&h, got);
-        if (pos != size || strcmp(got, diff_id) != 0)
-                return vs_fail(err,
-                               "%s: layer %s is not the layer its config's rootfs.diff_ids "
-                               "names (%s)",
-                               what, mem->path, diff_id);
         mem->digest = xstrdup(diff_id);
-        mem->size = size;
+        mem->size = st.st_size;
         return 1;
 }
 
@@ -383,11 +365,7 @@ static int stage_archive(struct vs_txn *t, int fd, struct members *m, vs_error *
                 } else if (type == AE_IFREG) {
                         struct member *mem = add_member(m, path);
                         const char *diff_id = known_diff_id(known, mem->path);
-                        int used =
-                            verify_stored(t, a, diff_id, archive_entry_size(e), mem, m->what, err);
-                        if (used < 0)
-                                goto out;
-                        if (used)
+                        if (reuse_stored(t, diff_id, mem))
                                 continue;
                         enum vs_stage_mode mode = diff_id ? VS_STAGE_BLOB : VS_STAGE_SNIFF;
                         if (stage_member(t, a, mem, archive_entry_size(e), mode, &n_layers, m->what,
