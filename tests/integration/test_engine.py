@@ -878,6 +878,9 @@ def test_start_never_loads_image_libraries(engine, tmp_path):
         assert lib not in maps, f"the monitor maps {lib}"
     # The check itself works: an image operation does load them.
     engine.ok("save", "-o", tmp_path / "bb.tar", "busybox")
+    # (a layer the store holds is not read, so the image goes first)
+    engine.ok("rm", "-f", "nolibs")
+    engine.ok("rmi", "busybox")
     loaded = _with_ld_debug(engine, tmp_path, "load", "load", "-i", tmp_path / "bb.tar")
     libs = set().union(*loaded.values())
     for lib in IMAGE_LIBS:
