@@ -124,37 +124,6 @@ static char *digest_from_blob_path(const char *path)
         return NULL;
 }
 
-/* Every byte of the current member, in order, to fn: its data blocks and,
- * for a sparse member, its holes as zeros. 0 at the end (*total: the bytes
- * given), -1 when fn failed (its err) or the archive could not be read. */
-typedef int (*member_fn)(void *arg, const void *buf, size_t len, vs_error **err);
-static int each_member_byte(struct archive *a, const struct member *e, const char *what,
-                            member_fn fn, void *arg, int64_t *total, vs_error **err)
-{
-        static const char zeros[65536];
-        const void *buf;
-        size_t len;
-        la_int64_t off, pos = 0;
-        int r;
-        while ((r = archive_read_data_block(a, &buf, &len, &off)) == ARCHIVE_OK) {
-                while (pos < off) {
-                        size_t n = off - pos > (la_int64_t) sizeof(zeros) ? sizeof(zeros)
-                                                                          : (size_t) (off - pos);
-                        if (fn(arg, zeros, n, err) < 0)
-                                return -1;
-                        pos += (la_int64_t) n;
-                }
-                if (fn(arg, buf, len, err) < 0)
-                        return -1;
-                pos += (la_int64_t) len;
-        }
-        if (r != ARCHIVE_EOF)
-                return vs_fail(err, "cannot read %s: %s: %s", what, e->path,
-                               archive_error_string(a));
-        *total = pos;
-        return 0;
-}
-
 struct staging {
         struct vs_stage *st;
         int64_t size;
@@ -162,9 +131,8 @@ struct staging {
         bool labelled;
 };
 
-static int stage_bytes(void *arg, const void *buf, size_t len, vs_error **err)
+static int stage_bytes(struct staging *s, const void *buf, size_t len, vs_error **err)
 {
-        struct staging *s = arg;
         if (vs_stage_write(s->st, buf, len, err) < 0)
                 return -1;
         if (!s->labelled && vs_stage_is_layer(s->st)) {
@@ -175,6 +143,35 @@ static int stage_bytes(void *arg, const void *buf, size_t len, vs_error **err)
         return 0;
 }
 
+/* Every byte of the current member, in order, to the stage: its data
+ * blocks and, for a sparse member, its holes as zeros. 0 at the end, -1
+ * when the stage failed (its err) or the archive could not be read. */
+static int stage_member_bytes(struct archive *a, const struct member *e, const char *what,
+                              struct staging *s, vs_error **err)
+{
+        static const char zeros[65536];
+        const void *buf;
+        size_t len;
+        la_int64_t off, pos = 0;
+        int r;
+        while ((r = archive_read_data_block(a, &buf, &len, &off)) == ARCHIVE_OK) {
+                while (pos < off) {
+                        size_t n = off - pos > (la_int64_t) sizeof(zeros) ? sizeof(zeros)
+                                                                          : (size_t) (off - pos);
+                        if (stage_bytes(s, zeros, n, err) < 0)
+                                return -1;
+                        pos += (la_int64_t) n;
+                }
+                if (stage_bytes(s, buf, len, err) < 0)
+                        return -1;
+                pos += (la_int64_t) len;
+        }
+        if (r != ARCHIVE_EOF)
+                return vs_fail(err, "cannot read %s: %s: %s", what, e->path,
+                               archive_error_string(a));
+        return 0;
+}
+
 static int stage_member(struct vs_txn *t, struct archive *a, struct member *e, int64_t size,
                         enum vs_stage_mode mode, int *n_layers, const char *what, vs_error **err)
 {
@@ -182,9 +179,8 @@ static int stage_member(struct vs_txn *t, struct archive *a, struct member *e, i
         if (vs_stage_open(t, mode, NULL, &s.st, err) < 0)
                 return -1;
         int ret = -1;
-        int64_t total;
         _cleanup_free_ char *expected = digest_from_blob_path(e->path);
-        if (each_member_byte(a, e, what, stage_bytes, &s, &total, err) < 0)
+        if (stage_member_bytes(a, e, what, &s, err) < 0)
                 goto out;
         if (vs_stage_finish(s.st, NULL, &e->digest, &e->size, err) < 0)
                 goto out;

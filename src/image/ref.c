@@ -35,13 +35,6 @@ void vs_sha256_init(struct vs_sha256 *h)
                 start_evp(h);
 }
 
-void vs_sha256_init_sized(struct vs_sha256 *h, int64_t size)
-{
-        vs_sha256_init(h);
-        if (h->ctx == NULL && size > (int64_t) VS_SHA256_SMALL)
-                start_evp(h);
-}
-
 void vs_sha256_update(struct vs_sha256 *h, const void *data, size_t len)
 {
         if (len == 0)

@@ -63,9 +63,6 @@ struct vs_sha256 {
         size_t len, cap;
 };
 void vs_sha256_init(struct vs_sha256 *h);
-/* vs_sha256_init for a stream known to be size bytes long: one above
- * VS_SHA256_SMALL goes to EVP at once rather than being held first. */
-void vs_sha256_init_sized(struct vs_sha256 *h, int64_t size);
 void vs_sha256_update(struct vs_sha256 *h, const void *data, size_t len);
 /* Writes "sha256:<hex>" into out and releases the context. */
 void vs_sha256_final(struct vs_sha256 *h, char out[VS_DIGEST_LEN + 1]);
