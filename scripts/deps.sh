@@ -7,6 +7,9 @@ PKGS="build-essential pkg-config libjson-c-dev libseccomp-dev libcap-dev libmd-d
 libmnl-dev libnftables-dev nftables \
 libarchive-dev libssl-dev libcurl4-openssl-dev libcmocka-dev python3 python3-pytest busybox-static \
 iproute2 procps"
+# The static archives libarchive's tar and decompression filters need when
+# vessel links it statically (STATIC_LIBS=1, the default: Makefile).
+PKGS="$PKGS libzstd-dev liblz4-dev liblzma-dev libbz2-dev zlib1g-dev"
 # The rootless engine (docs/rootless.md, test_rootless.py): newuidmap and
 # newgidmap map a user's /etc/subuid range into its namespace; pasta (passt)
 # is --network pasta.
@@ -18,7 +21,8 @@ if [ "${VESSEL_CROSS:-1}" != 0 ]; then
 	PKGS="$PKGS gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user"
 	CROSS_PKGS="libjson-c-dev:arm64 libseccomp-dev:arm64 libcap-dev:arm64 libmd-dev:arm64 \
 libarchive-dev:arm64 libssl-dev:arm64 libcurl4-openssl-dev:arm64 libcmocka-dev:arm64 \
-libmnl-dev:arm64 libnftables-dev:arm64"
+libmnl-dev:arm64 libnftables-dev:arm64 libzstd-dev:arm64 liblz4-dev:arm64 liblzma-dev:arm64 \
+libbz2-dev:arm64 zlib1g-dev:arm64"
 fi
 # Fuzzing (make fuzz, and the fuzz smoke run of make test): clang-14 with
 # libFuzzer and the sanitizer runtimes; zstd makes one seed of the corpus.

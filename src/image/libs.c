@@ -6,16 +6,14 @@
 
 /* The real functions, not the macros of libs.h. */
 #define VS_LIBS_NAME(f) #f,
+#ifndef VESSEL_STATIC_LIBARCHIVE
 static const char *const archive_names[] = {VS_LIBARCHIVE_FUNCS(VS_LIBS_NAME) NULL};
+#endif
 static const char *const crypto_names[] = {VS_LIBCRYPTO_FUNCS(VS_LIBS_NAME) NULL};
 #undef VS_LIBS_NAME
 
-static struct vs_libarchive archive_table;
 static struct vs_libcrypto crypto_table;
 
-_Static_assert(sizeof(archive_table) ==
-                   (sizeof(archive_names) / sizeof(archive_names[0]) - 1) * sizeof(void *),
-               "one pointer per libarchive function");
 _Static_assert(sizeof(crypto_table) ==
                    (sizeof(crypto_names) / sizeof(crypto_names[0]) - 1) * sizeof(void *),
                "one pointer per libcrypto function");
@@ -30,12 +28,19 @@ static void crypto_init(void *dl)
                 init(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
 }
 
+#ifndef VESSEL_STATIC_LIBARCHIVE
+static struct vs_libarchive archive_table;
+_Static_assert(sizeof(archive_table) ==
+                   (sizeof(archive_names) / sizeof(archive_names[0]) - 1) * sizeof(void *),
+               "one pointer per libarchive function");
+
 struct vs_dynlib vs_libarchive_lib = {
     .soname = "libarchive.so.13",
     .package = "libarchive13",
     .names = archive_names,
     .table = &archive_table,
 };
+#endif
 
 struct vs_dynlib vs_libcrypto_lib = {
     .soname = "libcrypto.so." OPENSSL_MSTR(OPENSSL_SHLIB_VERSION),

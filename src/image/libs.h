@@ -8,6 +8,13 @@
  * their dependencies. A function missing from these lists is an undefined
  * reference at link time: add it to the list and to the #defines.
  *
+ * Except libarchive in the default build (STATIC_LIBS=1, which defines
+ * VESSEL_STATIC_LIBARCHIVE; docs/build.md): it is linked statically,
+ * with only the objects vessel calls (tar, the decompression filters), so
+ * it costs no dlopen() and drags in none of the shared libarchive's
+ * dependencies (libxml2, ICU, libstdc++, nettle), and its names are the
+ * real functions.
+ *
  * Only image code (src/image/) includes this. */
 #ifndef VESSEL_IMAGE_LIBS_H
 #define VESSEL_IMAGE_LIBS_H
@@ -19,6 +26,7 @@
 #include "util/dynlib.h"
 
 /* The functions vessel uses, by library. */
+#ifndef VESSEL_STATIC_LIBARCHIVE
 #define VS_LIBARCHIVE_FUNCS(X)                                                                     \
         X(archive_entry_atime)                                                                     \
         X(archive_entry_atime_is_set)                                                              \
@@ -86,6 +94,7 @@
         X(archive_write_set_format_pax_restricted)                                                 \
         X(archive_write_set_format_raw)                                                            \
         X(archive_write_set_format_ustar)
+#endif
 #define VS_LIBCRYPTO_FUNCS(X)                                                                      \
         X(EVP_DecodeBlock)                                                                         \
         X(EVP_EncodeBlock)                                                                         \
@@ -97,22 +106,26 @@
         X(EVP_sha256)
 
 #define VS_LIBS_SLOT(f) __typeof__(f) *f;
+#ifndef VESSEL_STATIC_LIBARCHIVE
 struct vs_libarchive {
         VS_LIBARCHIVE_FUNCS(VS_LIBS_SLOT)
 };
+#endif
 struct vs_libcrypto {
         VS_LIBCRYPTO_FUNCS(VS_LIBS_SLOT)
 };
 #undef VS_LIBS_SLOT
 
-extern struct vs_dynlib vs_libarchive_lib, vs_libcrypto_lib;
+extern struct vs_dynlib vs_libcrypto_lib;
 
 /* The tables, loaded on first use; a missing library ends the process with
  * one error line naming it and its Debian package (vs_dynlib_need). */
-#define vs_libarchive() ((const struct vs_libarchive *) vs_dynlib_table(&vs_libarchive_lib))
-#define vs_libcrypto()  ((const struct vs_libcrypto *) vs_dynlib_table(&vs_libcrypto_lib))
+#define vs_libcrypto() ((const struct vs_libcrypto *) vs_dynlib_table(&vs_libcrypto_lib))
 
 /* Every use of a listed name goes through its table. */
+#ifndef VESSEL_STATIC_LIBARCHIVE
+extern struct vs_dynlib vs_libarchive_lib;
+#define vs_libarchive()                   ((const struct vs_libarchive *) vs_dynlib_table(&vs_libarchive_lib))
 #define archive_entry_atime               (vs_libarchive()->archive_entry_atime)
 #define archive_entry_atime_is_set        (vs_libarchive()->archive_entry_atime_is_set)
 #define archive_entry_atime_nsec          (vs_libarchive()->archive_entry_atime_nsec)
@@ -181,13 +194,14 @@ extern struct vs_dynlib vs_libarchive_lib, vs_libcrypto_lib;
         (vs_libarchive()->archive_write_set_format_pax_restricted)
 #define archive_write_set_format_raw   (vs_libarchive()->archive_write_set_format_raw)
 #define archive_write_set_format_ustar (vs_libarchive()->archive_write_set_format_ustar)
-#define EVP_DecodeBlock                (vs_libcrypto()->EVP_DecodeBlock)
-#define EVP_EncodeBlock                (vs_libcrypto()->EVP_EncodeBlock)
-#define EVP_DigestFinal_ex             (vs_libcrypto()->EVP_DigestFinal_ex)
-#define EVP_DigestInit_ex              (vs_libcrypto()->EVP_DigestInit_ex)
-#define EVP_DigestUpdate               (vs_libcrypto()->EVP_DigestUpdate)
-#define EVP_MD_CTX_free                (vs_libcrypto()->EVP_MD_CTX_free)
-#define EVP_MD_CTX_new                 (vs_libcrypto()->EVP_MD_CTX_new)
-#define EVP_sha256                     (vs_libcrypto()->EVP_sha256)
+#endif
+#define EVP_DecodeBlock    (vs_libcrypto()->EVP_DecodeBlock)
+#define EVP_EncodeBlock    (vs_libcrypto()->EVP_EncodeBlock)
+#define EVP_DigestFinal_ex (vs_libcrypto()->EVP_DigestFinal_ex)
+#define EVP_DigestInit_ex  (vs_libcrypto()->EVP_DigestInit_ex)
+#define EVP_DigestUpdate   (vs_libcrypto()->EVP_DigestUpdate)
+#define EVP_MD_CTX_free    (vs_libcrypto()->EVP_MD_CTX_free)
+#define EVP_MD_CTX_new     (vs_libcrypto()->EVP_MD_CTX_new)
+#define EVP_sha256         (vs_libcrypto()->EVP_sha256)
 
 #endif
