@@ -202,6 +202,25 @@ def test_env_workdir_user(vm):
     assert res.stdout.splitlines() == ["bar", "/tmp", "65534", "65534"]
 
 
+def test_env_file_and_entrypoint(vm, tmp_path):
+    env = tmp_path / "env"
+    env.write_text("# a comment\nFROM_FILE=one two\nOVERRIDDEN=file\n")
+    res = run_vm(vm, "--env-file", str(env), "-e", "OVERRIDDEN=flag", "--entrypoint", "/bin/sh",
+                 "busybox", "-c", 'echo "$FROM_FILE|$OVERRIDDEN|$0"')
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.splitlines() == ["one two|flag|/bin/sh"]
+
+
+def test_wait_returns_the_guests_exit_code(vm):
+    cid = vm.ok("run", "-d", "--isolation=vm", "busybox", "sh", "-c", "sleep 1; exit 7").strip()
+    res = vm("wait", cid, timeout=TIMEOUT)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "7"
+    # A second wait of the exited VM answers at once, as for a container.
+    assert vm.ok("wait", cid).strip() == "7"
+    vm.ok("rm", cid)
+
+
 def test_hostname_and_etc_files_as_for_a_container(vm):
     res = run_vm(vm, "--hostname", "vmbox", "busybox", "sh", "-c",
                  "hostname; cat /etc/hostname; grep -c vmbox /etc/hosts")
