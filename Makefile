@@ -53,7 +53,8 @@ STATIC_LIBS ?= 1
 ifeq ($(STATIC_LIBS),1)
 ARCHIVE_LIBS := -larchive -lzstd -llz4 -llzma -lbz2 -lz
 CFLAGS  += -DVESSEL_STATIC_LIBARCHIVE
-LDLIBS  += -Wl,--gc-sections -Wl,-Bstatic $(shell $(PKG_CONFIG) --libs json-c libseccomp libcap libmd \
+# libmnl: Debian ships no static archive of it.
+LDLIBS  += -Wl,--gc-sections -Wl,-Bstatic $(shell $(PKG_CONFIG) --libs $(filter-out libmnl,$(PKGS)) \
            2>/dev/null) $(ARCHIVE_LIBS) -Wl,-Bdynamic $(shell $(PKG_CONFIG) --libs libmnl 2>/dev/null)
 else
 LDLIBS  += $(SHARED_LDLIBS)
@@ -120,6 +121,17 @@ all: $(BIN)
 
 deps:
 	@VESSEL_CROSS=$(VESSEL_CROSS) sh scripts/deps.sh
+
+# The objects are compiled for one STATIC_LIBS (image code calls libarchive
+# directly or through its dlopen() table): the file holds the value they
+# were built with and is rewritten only when it changes, which rebuilds
+# them (git's GIT-CFLAGS).
+STATIC_STAMP := $(BUILD)/STATIC_LIBS
+$(STATIC_STAMP): FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(STATIC_LIBS)' | cmp -s - $@ || echo '$(STATIC_LIBS)' >$@
+$(LIBOBJS) $(MAINOBJ): $(STATIC_STAMP)
+.PHONY: FORCE
 
 $(BIN): $(LIBOBJS) $(MAINOBJ)
 	$(call say,LD,$@)

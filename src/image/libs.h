@@ -9,7 +9,7 @@
  * reference at link time: add it to the list and to the #defines.
  *
  * Except libarchive in the default build (STATIC_LIBS=1, which defines
- * VESSEL_STATIC_LIBARCHIVE; docs/build.md): it is linked statically,
+ * VESSEL_STATIC_LIBARCHIVE; docs/design.md): it is linked statically,
  * with only the objects vessel calls (tar, the decompression filters), so
  * it costs no dlopen() and drags in none of the shared libarchive's
  * dependencies (libxml2, ICU, libstdc++, nettle), and its names are the
