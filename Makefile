@@ -275,9 +275,14 @@ AGENT := $(BUILD)/guest/agent
 $(AGENT): guest/agent.c guest/proto.h
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -static -std=gnu17 -Wall -Wextra -D_GNU_SOURCE -s -o $@ $<
-$(BUILD)/src/vm/initramfs.o $(ASAN_DIR)/src/vm/initramfs.o: $(AGENT)
+# Its digest names the initramfs (computed here, not at every VM start).
+AGENT_DIGEST := $(AGENT).digest.h
+$(AGENT_DIGEST): $(AGENT)
+	printf '#define VESSEL_AGENT_DIGEST "%s"\n' "$$(sha256sum $< | cut -d' ' -f1)" >$@.tmp
+	mv $@.tmp $@
+$(BUILD)/src/vm/initramfs.o $(ASAN_DIR)/src/vm/initramfs.o: $(AGENT) $(AGENT_DIGEST)
 $(BUILD)/src/vm/initramfs.o $(ASAN_DIR)/src/vm/initramfs.o: \
-	CFLAGS += -DVESSEL_AGENT='"$(AGENT)"'
+	CFLAGS += -DVESSEL_AGENT='"$(AGENT)"' -DVESSEL_AGENT_DIGEST_H='"$(abspath $(AGENT_DIGEST))"'
 $(BUILD)/src/vm/kernel.o $(ASAN_DIR)/src/vm/kernel.o: guest/kernel.config guest/build-kernel.sh
 
 # `run --init`'s init (src/engine/init/vessel-init.c): static, embedded into
