@@ -95,7 +95,7 @@ cat >"$tmp/floor.sh" <<EOS
 exec "$qemu" -M microvm,acpi=off,x-option-roms=off,rtc=on -accel $accel_opt -cpu $cpu \\
 	-m 256 -smp 1 -nodefaults -no-user-config -nographic -no-reboot \\
 	-kernel "$kernel" -initrd "$tmp/floor.cpio" \\
-	-append "console=ttyS0 quiet panic=-1 reboot=t tsc=reliable lpj=4000000" \\
+	-append "console=ttyS0 quiet panic=-1 reboot=t tsc=reliable rcupdate.rcu_expedited=1 lpj=4000000" \\
 	-serial null
 EOS
 

@@ -98,7 +98,7 @@ os.execv(sys.argv[1], sys.argv[1:])' "$qemu" \
 	-M microvm,acpi=off,x-option-roms=off,rtc=on -accel "$accel_opt" -cpu "$cpu" \
 	-m 128 -smp 1 -nodefaults -no-user-config -nographic -no-reboot \
 	-kernel "$kernel" -initrd "$tmp/floor.cpio" \
-	-append "console=ttyS0 quiet panic=-1 reboot=t tsc=reliable lpj=4000000 floor-idle" \
+	-append "console=ttyS0 quiet panic=-1 reboot=t tsc=reliable rcupdate.rcu_expedited=1 lpj=4000000 floor-idle" \
 	-serial null -device virtio-balloon-device,free-page-reporting=on 2>"$tmp/floor.log" &
 floor_pid=$!
 sleep 2

@@ -39,12 +39,23 @@
  * value only skips the loop. */
 #define GUEST_LPJ "4000000"
 
+/* The guest kernel's command line (bench/vm-boot.sh's floor boots with the
+ * same). rcu_expedited: every synchronize_rcu() in the guest is an
+ * expedited grace period. The agent's cgroup set-up and each exit of a
+ * process that held mount and pid namespaces wait for one, and a normal
+ * grace period is one to three 10 ms ticks of the guest's HZ=100 (docs/vm.md,
+ * "Boot time"). */
+#define GUEST_CMDLINE                                                                              \
+        "console=ttyS0 quiet panic=-1 reboot=t tsc=reliable rcupdate.rcu_expedited=1 "             \
+        "lpj=" GUEST_LPJ
+
 /* TCG's translation cache, in MiB (QEMU's default is 1 GiB). Every page of
- * it that fills stays resident for the VM's life and a boot fills ~20 MiB;
- * 8 is flushed and refilled along the way, for a few percent of boot CPU
- * (docs/vm.md, "Host memory"; bench/vm-boot.sh and vm-mem.sh read this
+ * it that fills stays resident for the VM's life; a bare boot fills ~19
+ * MiB, a vessel run ~26. At 8 the cache is flushed and refilled during the
+ * agent's work (boot 1.30x the floor, 72 MiB idle); at 16, 1.15x and 82
+ * MiB (docs/vm.md, "Host memory"; bench/vm-boot.sh and vm-mem.sh read this
  * line). */
-#define VS_VM_TB_SIZE_MIB 8
+#define VS_VM_TB_SIZE_MIB 16
 #define STR_(x)           #x
 #define STR(x)            STR_(x)
 
@@ -174,7 +185,7 @@ static char **qemu_argv(const struct vs_vm_spec *s)
             "-name",
             name,
             "-append",
-            "console=ttyS0 quiet panic=-1 reboot=t tsc=reliable lpj=" GUEST_LPJ,
+            GUEST_CMDLINE,
             "-serial",
             serial,
             "-device",
