@@ -1182,20 +1182,17 @@ json_object *vs_ctr_inspect(struct vs_engine *e, const struct vs_ctr *c)
                                c->mounts ? json_object_get(c->mounts) : json_object_new_array());
         json_object_object_add(o, "Config", vs_ctr_config_json(c, false));
         json_object *net = vs_engine_net_settings(e, c);
-        if (net) {
-                json_object_object_add(o, "NetworkSettings", net);
-                json_object_object_add(o, "MonitorPid", json_object_new_int(c->monitor_pid));
-                docker_shape(c, o);
-                return o;
+        if (net == NULL) {
+                net = json_object_new_object();
+                json_object *nets = json_object_new_object();
+                json_object_object_add(nets, c->hc.network_mode ? c->hc.network_mode : "none",
+                                       json_object_new_object());
+                json_object_object_add(net, "Networks", nets);
         }
-        net = json_object_new_object();
-        json_object *nets = json_object_new_object();
-        json_object_object_add(nets, c->hc.network_mode ? c->hc.network_mode : "none",
-                               json_object_new_object());
-        json_object_object_add(net, "Networks", nets);
         json_object_object_add(o, "NetworkSettings", net);
         json_object_object_add(o, "MonitorPid", json_object_new_int(c->monitor_pid));
-        /* A VM container: what its last start used (accelerator, kernel). */
+        /* A VM container (on a network or not): what its last start used
+         * (accelerator, kernel). */
         _cleanup_free_ char *vmpath = xasprintf("%s/vm.json", c->dir);
         json_object *vm = NULL;
         if (vs_path_exists(vmpath) && vs_json_parse_file(vmpath, &vm, NULL) == 0) {

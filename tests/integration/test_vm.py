@@ -711,6 +711,9 @@ def test_vm_on_a_vessel_network(vm_kernel, net):
     assert f"inet6 {vm_ip6}/64" in addrs6 and "tentative" not in addrs6, addrs6
     routes6 = net.ok("exec", "vmweb", "ip", "-6", "route", "show", "default", timeout=TIMEOUT)
     assert "via fd00:31::1" in routes6, routes6
+    # inspect shows the VM's accelerator and kernel on a network too.
+    vm_info = json.loads(net.ok("inspect", "vmweb"))[0]["VM"]
+    assert vm_info["Accelerator"] in ("kvm", "tcg") and vm_info["Kernel"], vm_info
     tap = net.leases()["vmnet"][cid]["Veth"]
     link = net.ip("-o", "-d", "link", "show", tap)
     assert "tun" in link and "master" in link, link
