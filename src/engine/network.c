@@ -342,19 +342,31 @@ int vs_engine_net_lease(struct vs_engine *e, const struct vs_ctr *c, const char 
         const char *mode = c->hc.network_mode;
         size_t n = nets ? strv_len(nets) : 1;
         _cleanup_strv_ char **taken = cni_ifnames(c);
+        /* A VM's restore: its guest still holds the addresses it had. */
+        _cleanup_json_ json_object *saved = vs_vm_restore_network(c);
         for (size_t i = 0; i < n; i++) {
                 const char *name = nets ? nets[i] : mode;
                 /* --ip, --mac-address, --network-alias and -p belong to the
                  * network run named first. */
                 bool first = mode && strcmp(name, mode) == 0;
+                const char *ip = first ? c->hc.ipv4_address : NULL;
+                const char *ip6 = first ? c->hc.ipv6_address : NULL;
+                const char *mac = first ? c->hc.mac_address : NULL;
+                const char *saved_net = vs_json_str(saved, "Network");
+                if (saved_net && strcmp(saved_net, name) == 0) {
+                        ip = vs_json_str(saved, "IPAddress");
+                        ip6 = vs_json_str(saved, "GlobalIPv6Address");
+                        if (vs_json_str(saved, "MacAddress"))
+                                mac = vs_json_str(saved, "MacAddress");
+                }
                 struct vs_net_endpoint_opts o = {
                     .network = name,
                     .ctr_id = c->id,
                     .ctr_name = c->name,
                     .hostname = hostname,
-                    .ip = first ? c->hc.ipv4_address : NULL,
-                    .ip6 = first ? c->hc.ipv6_address : NULL,
-                    .mac = first ? c->hc.mac_address : NULL,
+                    .ip = ip,
+                    .ip6 = ip6,
+                    .mac = mac,
                     .aliases = first ? c->hc.network_aliases : NULL,
                     .hosts_path = hosts_path,
                     .ports = first ? c->hc.port_bindings : NULL,

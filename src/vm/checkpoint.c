@@ -205,8 +205,10 @@ int vs_vm_root_image(const struct vs_ctr *c, bool restore, char **path, vs_error
         return 0;
 }
 
-/* Why c cannot be checkpointed, or NULL. */
-static const char *not_saveable(const struct vs_ctr *c)
+/* Why c cannot be checkpointed, or NULL. A VM on a vessel network can be:
+ * the guest keeps its address, which the restore leases again
+ * (vs_vm_restore_network); one from another host (import) cannot. */
+static const char *not_saveable(const struct vs_ctr *c, bool import)
 {
         if (!vs_vm_block_root(c))
                 return "its root is a 9p share, which QEMU cannot migrate (QEMU keeps open "
@@ -220,11 +222,14 @@ static const char *not_saveable(const struct vs_ctr *c)
         }
         const char *mode =
             json_object_get_string(json_object_object_get(c->host_config, "NetworkMode"));
-        if (mode && *mode && strcmp(mode, "none") != 0 && strcmp(mode, "default") != 0 &&
-            strcmp(mode, "bridge") != 0)
-                return "VMs with a network cannot be checkpointed yet";
-        if (vs_engine_net_name(c) != NULL)
-                return "VMs with a network cannot be checkpointed yet";
+        if (mode && strcmp(mode, VS_VM_NET_USER) == 0)
+                return "on --network " VS_VM_NET_USER " its connections are QEMU's sockets on "
+                       "the host, which a checkpoint cannot hold (use a vessel network)";
+        if (json_object_object_get(c->host_config, "CniNetworks") ||
+            json_object_object_get(c->host_config, "CniNetwork"))
+                return "VMs on CNI networks cannot be checkpointed";
+        if (import && vs_engine_net_name(c) != NULL)
+                return "it was on a network of the host it came from, whose address it keeps";
         return NULL;
 }
 
@@ -240,7 +245,29 @@ static int launcher_answer(int fd, const struct vs_ctr *c, vs_error **err)
         return vs_fail(err, "container %s: checkpoint failed", c->name);
 }
 
-static int write_meta(const struct vs_ctr *c, const char *dir, off_t state_size, vs_error **err)
+/* The addresses the guest holds on its vessel network, which its restore
+ * leases again: {"Network", "IPAddress", "GlobalIPv6Address",
+ * "MacAddress"} (the last only when given: otherwise derived from the
+ * address, the same again). NULL without a network. */
+static json_object *saved_network(struct vs_engine *e, const struct vs_ctr *c)
+{
+        const char *name = vs_engine_net_name(c);
+        if (name == NULL)
+                return NULL;
+        _cleanup_json_ json_object *ns = vs_engine_net_settings(e, c);
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "Network", json_object_new_string(name));
+        static const char *const keys[] = {"IPAddress", "GlobalIPv6Address", "MacAddress"};
+        for (size_t i = 0; i < 3; i++) {
+                const char *v = json_object_get_string(json_object_object_get(ns, keys[i]));
+                if (v && *v)
+                        json_object_object_add(o, keys[i], json_object_new_string(v));
+        }
+        return o;
+}
+
+static int write_meta(struct vs_engine *e, const struct vs_ctr *c, const char *dir,
+                      off_t state_size, vs_error **err)
 {
         _cleanup_json_ json_object *o = json_object_new_object();
         _cleanup_free_ char *now = vs_now_rfc3339();
@@ -251,6 +278,9 @@ static int write_meta(const struct vs_ctr *c, const char *dir, off_t state_size,
         /* What QEMU's devices were: a restore must build the same ones. */
         json_object_object_add(o, "MemoryBytes", json_object_new_int64(c->hc.memory));
         json_object_object_add(o, "NanoCpus", json_object_new_int64(c->hc.nano_cpus));
+        json_object *net = saved_network(e, c);
+        if (net)
+                json_object_object_add(o, "Network", net);
         _cleanup_free_ char *text = vs_json_to_string(o, true);
         _cleanup_free_ char *path = xasprintf("%s/checkpoint.json", dir);
         return vs_write_file_atomic(path, text, strlen(text), 0600, err);
@@ -354,7 +384,7 @@ int vs_vm_import(struct vs_engine *e, const char *file, const char *name, struct
                 _cleanup_free_ char *to = xasprintf("%s/" VS_VM_CKPT_DIR, c->dir);
                 /* The record came from elsewhere: only what a checkpoint can
                  * hold (no host directories to share, no network). */
-                const char *why = vs_ctr_is_vm(c) ? not_saveable(c) : "not a VM container";
+                const char *why = vs_ctr_is_vm(c) ? not_saveable(c, true) : "not a VM container";
                 if (why)
                         r = vs_fail(err, "%s: not a checkpoint vessel could have made: %s", file,
                                     why);
@@ -379,7 +409,7 @@ int vs_vm_import(struct vs_engine *e, const char *file, const char *name, struct
 int vs_vm_checkpoint(struct vs_engine *e, struct vs_ctr *c, bool leave_running,
                      const char *export_file, vs_error **err)
 {
-        const char *why = not_saveable(c);
+        const char *why = not_saveable(c, false);
         if (why)
                 return vs_fail(err, "cannot checkpoint container %s: %s", c->name, why);
         if (c->hc.auto_remove && !leave_running && export_file == NULL)
@@ -413,7 +443,7 @@ int vs_vm_checkpoint(struct vs_engine *e, struct vs_ctr *c, bool leave_running,
         if (mkdir(fresh, 0700) < 0)
                 return vs_fail_errno(err, "cannot create %s", fresh);
         if (name_unnamed(state, saved_state, err) < 0 || copy_to(img, fresh, saved_img, err) < 0 ||
-            write_meta(c, fresh, st.st_size, err) < 0 || commit_dir(c, err) < 0) {
+            write_meta(e, c, fresh, st.st_size, err) < 0 || commit_dir(c, err) < 0) {
                 vs_rm_rf(fresh, NULL);
                 return -1;
         }
@@ -448,16 +478,36 @@ int vs_vm_checkpoint(struct vs_engine *e, struct vs_ctr *c, bool leave_running,
  * (the monitor inherits it); the marker holds the same token. */
 #define RESTORE_ENV "VESSEL_VM_RESTORE"
 
-bool vs_vm_restore_requested(const struct vs_ctr *c)
+/* Whether this process was started by a restore of c (its marker holds
+ * our token); consume: the marker is removed. */
+static bool restore_marked(const struct vs_ctr *c, bool consume)
 {
         _cleanup_free_ char *mark = xasprintf("%s/" VS_VM_RESTORE_MARK, c->dir);
         _cleanup_free_ char *text = NULL;
         size_t n;
         if (vs_read_file(mark, &text, &n, NULL) < 0)
                 return false;
-        unlink(mark);
+        if (consume)
+                unlink(mark);
         const char *token = getenv(RESTORE_ENV);
         return token && *token && strcmp(text, token) == 0;
+}
+
+bool vs_vm_restore_requested(const struct vs_ctr *c)
+{
+        return restore_marked(c, true);
+}
+
+json_object *vs_vm_restore_network(const struct vs_ctr *c)
+{
+        if (!vs_ctr_is_vm(c) || !restore_marked(c, false))
+                return NULL;
+        _cleanup_free_ char *path = xasprintf("%s/" VS_VM_CKPT_DIR "/checkpoint.json", c->dir);
+        _cleanup_json_ json_object *meta = NULL;
+        if (vs_json_parse_file(path, &meta, NULL) < 0)
+                return NULL;
+        json_object *net = json_object_object_get(meta, "Network");
+        return net ? json_object_get(net) : NULL;
 }
 
 int vs_vm_restore(struct vs_engine *e, struct vs_ctr *c, vs_error **err)
@@ -504,6 +554,16 @@ int vs_vm_restore(struct vs_engine *e, struct vs_ctr *c, vs_error **err)
                                "the checkpoint of container %s was taken with other --memory or "
                                "--cpus than the container has now",
                                c->name);
+        /* The guest's NIC is in the saved devices: it needs the network it
+         * was on (whose address it holds), and a tap on it, again. */
+        const char *was_on = vs_json_str(json_object_object_get(meta, "Network"), "Network");
+        const char *now_on = vs_engine_net_name(c);
+        if ((was_on || now_on) && (!was_on || !now_on || strcmp(was_on, now_on) != 0))
+                return vs_fail(err,
+                               "the checkpoint of container %s was taken on network %s and the "
+                               "container is now on %s: it cannot be restored (start it to boot "
+                               "afresh)",
+                               c->name, was_on ? was_on : "none", now_on ? now_on : "none");
         /* Only the monitor this restore starts honours the marker: one left
          * by a restore killed before it started one is dropped by the next
          * plain start. Once started, the monitor restores on its own. */

@@ -242,6 +242,11 @@ int vs_vm_checkpoint_export(const struct vs_ctr *c, const char *file, vs_error *
 /* Consumes c's restore marker: true when a `restore` wrote it and still
  * waits for this start. */
 bool vs_vm_restore_requested(const struct vs_ctr *c);
+/* In the monitor a restore started: the addresses the guest held on its
+ * vessel network when checkpointed ({"Network", "IPAddress",
+ * "GlobalIPv6Address", "MacAddress"}), which its lease must get again; NULL
+ * otherwise. Does not consume the restore's marker. */
+struct json_object *vs_vm_restore_network(const struct vs_ctr *c);
 /* restore --import: a new container (named name, or as exported) from an
  * archive vs_vm_checkpoint_export wrote, its checkpoint in place. */
 int vs_vm_import(struct vs_engine *e, const char *file, const char *name, struct vs_ctr **out,

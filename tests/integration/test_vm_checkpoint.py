@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import helpers
+from test_network import net  # noqa: F401 (a fixture)
 from test_vm import TIMEOUT, _qemu_pids, vm, vm_data, vm_kernel  # noqa: F401 (fixtures)
 
 # One number a line, from 0, five a second, in the guest.
@@ -75,6 +76,72 @@ def test_checkpoint_then_restore_continues_the_guest(vm):
     assert vm("stop", "-t", "1", "c", timeout=TIMEOUT).returncode == 0
 
 
+def test_checkpoint_of_a_vm_on_a_vessel_network(vm_kernel, net):
+    """A VM on a vessel network is checkpointed with its address: stopped,
+    it keeps its lease (as any stopped container); the restore leases the
+    same address again (the guest holds it in its RAM), and its peer
+    reaches the same server process in the guest there. Disconnected from
+    its network meanwhile, the restore fails with one line and leaves the
+    container stopped. In a network namespace of the test's (the `net`
+    fixture checks that no tap, lease or rule is left)."""
+    net.ok("network", "create", "--subnet", "10.33.0.0/24", "ckptnet")
+    net.ok("run", "-d", "--name", "peer", "--network", "ckptnet", "busybox", "sleep", "1000")
+    cid = net.ok("run", "-d", "--name", "vmc", "--isolation=vm", "--vm-rootfs=block",
+                 "--network", "ckptnet", "busybox", "sh", "-c",
+                 "echo served-before > /i.html; echo up; exec httpd -f -p 80 -h /",
+                 timeout=TIMEOUT).strip()
+    helpers.wait_for(lambda: "up" in net.ok("logs", "vmc"), 120, what="the guest")
+    ip = net.net("ckptnet")["Containers"][cid]["IPv4Address"].split("/")[0]
+
+    def served():
+        return net("exec", "peer", "wget", "-qO-", f"http://{ip}/i.html").stdout
+
+    helpers.wait_for(lambda: served() == "served-before\n", 60, what="the VM from its peer")
+    net.ok("checkpoint", "vmc", timeout=TIMEOUT)
+    # Stopped, it keeps its lease, as every container does until rm.
+    assert net.net("ckptnet")["Containers"][cid]["IPv4Address"].split("/")[0] == ip
+    assert json.loads(net.ok("inspect", "vmc"))[0]["VM"]["Checkpoint"], "no checkpoint"
+    net.ok("restore", "vmc", timeout=TIMEOUT)
+    assert net.net("ckptnet")["Containers"][cid]["IPv4Address"].split("/")[0] == ip
+    # The same httpd (started before the checkpoint) answers at the same
+    # address: the guest went on, it did not boot again.
+    helpers.wait_for(lambda: served() == "served-before\n", 60,
+                     what="the restored VM from its peer")
+    assert "up" == net.ok("logs", "vmc").strip(), "the guest booted again"
+    addrs = net.ok("exec", "vmc", "ip", "-o", "-4", "addr", "show", "eth0", timeout=TIMEOUT)
+    assert f"inet {ip}/24" in addrs, addrs
+    # Its lease lost (a file gone): the restore asks for the address the
+    # guest holds, never another one. Taken meanwhile, that fails in one
+    # line; free again, it is the guest's again.
+    net.ok("checkpoint", "vmc", timeout=TIMEOUT)
+    (net.data_root / "networks" / "leases" / f"{cid}.json").unlink()
+    net.ok("run", "-d", "--name", "thief", "--network", "ckptnet", "busybox", "sleep", "1000")
+    thief = json.loads(net.ok("inspect", "thief"))[0]["NetworkSettings"]["IPAddress"]
+    assert thief == ip, (thief, ip)
+    res = net("restore", "vmc", timeout=TIMEOUT)
+    assert res.returncode != 0, res.describe()
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and ip in lines[0], res.stderr
+    info = json.loads(net.ok("inspect", "vmc"))[0]
+    assert not info["State"]["Running"] and not _qemu_pids(info["Id"]), info["State"]
+    net.ok("rm", "-f", "thief")
+    net.ok("restore", "vmc", timeout=TIMEOUT)
+    assert net.net("ckptnet")["Containers"][cid]["IPv4Address"].split("/")[0] == ip
+    helpers.wait_for(lambda: served() == "served-before\n", 60,
+                     what="the VM restored at its own address")
+    # Disconnected while checkpointed: its NIC has no network to return
+    # to, said in one line before QEMU is started.
+    net.ok("checkpoint", "vmc", timeout=TIMEOUT)
+    net.ok("network", "disconnect", "ckptnet", "vmc")
+    res = net("restore", "vmc", timeout=TIMEOUT)
+    assert res.returncode != 0, res.describe()
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and "ckptnet" in lines[0], res.stderr
+    info = json.loads(net.ok("inspect", "vmc"))[0]
+    assert not info["State"]["Running"] and not _qemu_pids(info["Id"]), info["State"]
+    net.ok("rm", "-f", "vmc", "peer", timeout=TIMEOUT)
+
+
 def test_restore_of_a_running_container_refused(vm):
     _start(vm, "r", "sleep 1000")
     assert vm("checkpoint", "--leave-running", "r", timeout=TIMEOUT).returncode == 0
@@ -121,6 +188,15 @@ def test_checkpoint_refusals_are_one_clear_line(vm, tmp_path):
     lines = res.stderr.strip().splitlines()
     assert res.returncode != 0 and len(lines) == 1 and "--vm-rootfs=block" in lines[0], res.stderr
     assert vm.inspect("n")["State"]["Running"]
+    # User-mode networking: its connections are QEMU's host sockets.
+    res = vm("run", "-d", "--name", "u", "--isolation=vm", "--vm-rootfs=block", "--network",
+             "slirp4netns", "busybox", "sleep", "1000", timeout=TIMEOUT)
+    assert res.returncode == 0, res.stderr
+    vm.wait_state("u", lambda i: i["State"]["Running"], what="running")
+    res = vm("checkpoint", "u", timeout=TIMEOUT)
+    lines = res.stderr.strip().splitlines()
+    assert res.returncode != 0 and len(lines) == 1 and "slirp4netns" in lines[0], res.stderr
+    assert vm.inspect("u")["State"]["Running"]
     # Not running; no checkpoint; bad flag values.
     res = vm("checkpoint", "nope")
     assert res.returncode != 0 and len(res.stderr.strip().splitlines()) == 1
