@@ -280,9 +280,9 @@ AGENT_DIGEST := $(AGENT).digest.h
 $(AGENT_DIGEST): $(AGENT)
 	printf '#define VESSEL_AGENT_DIGEST "%s"\n' "$$(sha256sum $< | cut -d' ' -f1)" >$@.tmp
 	mv $@.tmp $@
+INITRAMFS_FLAGS := -DVESSEL_AGENT='"$(AGENT)"' -DVESSEL_AGENT_DIGEST_H='"$(abspath $(AGENT_DIGEST))"'
 $(BUILD)/src/vm/initramfs.o $(ASAN_DIR)/src/vm/initramfs.o: $(AGENT) $(AGENT_DIGEST)
-$(BUILD)/src/vm/initramfs.o $(ASAN_DIR)/src/vm/initramfs.o: \
-	CFLAGS += -DVESSEL_AGENT='"$(AGENT)"' -DVESSEL_AGENT_DIGEST_H='"$(abspath $(AGENT_DIGEST))"'
+$(BUILD)/src/vm/initramfs.o $(ASAN_DIR)/src/vm/initramfs.o: CFLAGS += $(INITRAMFS_FLAGS)
 $(BUILD)/src/vm/kernel.o $(ASAN_DIR)/src/vm/kernel.o: guest/kernel.config guest/build-kernel.sh
 
 # `run --init`'s init (src/engine/init/vessel-init.c): static, embedded into
@@ -350,8 +350,8 @@ $(FUZZ_DIR)/obj/%.o: %.c
 
 $(FUZZ_DIR)/obj/src/runtime/execstub.o: $(EXECSTUB)
 $(FUZZ_DIR)/obj/src/runtime/execstub.o: CFLAGS += -DVESSEL_EXECSTUB='"$(EXECSTUB)"'
-$(FUZZ_DIR)/obj/src/vm/initramfs.o: $(AGENT)
-$(FUZZ_DIR)/obj/src/vm/initramfs.o: CFLAGS += -DVESSEL_AGENT='"$(AGENT)"'
+$(FUZZ_DIR)/obj/src/vm/initramfs.o: $(AGENT) $(AGENT_DIGEST)
+$(FUZZ_DIR)/obj/src/vm/initramfs.o: CFLAGS += $(INITRAMFS_FLAGS)
 $(FUZZ_DIR)/obj/src/vm/kernel.o: guest/kernel.config guest/build-kernel.sh
 $(FUZZ_DIR)/obj/src/engine/init.o: $(INIT)
 $(FUZZ_DIR)/obj/src/engine/init.o: CFLAGS += -DVESSEL_INIT='"$(INIT)"'
