@@ -21,9 +21,14 @@
  * Every rule carries the tag of its owner in its comment; replacing an
  * owner's rules (deleting them by handle, adding the new ones) is one nft
  * transaction, made under the network database's lock. */
+#include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <nftables/libnftables.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "net/internal.h"
 #include "util/cleanup.h"
@@ -168,23 +173,21 @@ static int deletes_for(struct nft_ctx *ctx, const char *family, const char *tag,
  * transaction of its own, and a cache fetch of libnftables before it)
  * runs only when the listing shows the table is not as it leaves it:
  * the first use, or after someone flushed or deleted it. */
-static int replace_in(const char *family, const char *setup, const char *tag, const char *adds,
-                      vs_error **err)
+static int replace_with(struct nft_ctx *ctx, const char *family, const char *setup, const char *tag,
+                        const char *adds, vs_error **err)
 {
-        if (vs_dynlib_load(&nft_lib, err) < 0)
-                return -1;
-        __attribute__((cleanup(ctx_freep))) struct nft_ctx *ctx =
-            nft_table.nft_ctx_new(NFT_CTX_DEFAULT);
-        if (ctx == NULL)
-                return vs_fail(err, "nftables: cannot create a context");
         nft_table.nft_ctx_buffer_output(ctx);
         nft_table.nft_ctx_buffer_error(ctx);
         _cleanup_free_ char *dels = NULL;
         bool ready = false;
         vs_error *lerr = NULL;
-        if (deletes_for(ctx, family, tag, &dels, &ready, &lerr) < 0)
+        if (deletes_for(ctx, family, tag, &dels, &ready, &lerr) < 0) {
                 vs_error_free(&lerr); /* no table yet: the setup makes it */
-        if (!ready) {
+                dels = xstrdup("");
+        }
+        /* A removal deletes what is there, and sets up nothing: a table
+         * someone else broke does not keep a container from going. */
+        if (!ready && *adds) {
                 _cleanup_free_ char *what = xasprintf("set up table %s vessel", family);
                 if (run(ctx, setup, what, err) < 0)
                         return -1;
@@ -197,6 +200,73 @@ static int replace_in(const char *family, const char *setup, const char *tag, co
                 return 0;
         _cleanup_free_ char *batch = xasprintf("%s%s", dels, adds);
         return run(ctx, batch, "update the rules of table vessel", err);
+}
+
+/* The transaction runs in a helper process, which reports its outcome and
+ * then exits on its own. The kernel frees the rules a transaction deleted
+ * after an RCU grace period, and the close of the netlink socket waits for
+ * that (8-30 ms here: `strace -T` on the close, nft's own CLI alike), so
+ * `rm` and `run --rm` of a container with -p waited for it. The rules left
+ * the ruleset when the transaction committed: nothing of ours needs that
+ * wait. The helper (a grandchild: reparented, nobody's zombie) keeps no fd
+ * of the caller's but its report pipe, so no lock of the caller's outlives
+ * the caller's own release of it. Without a fork, the same in-process. */
+static int replace_in(const char *family, const char *setup, const char *tag, const char *adds,
+                      vs_error **err)
+{
+        if (vs_dynlib_load(&nft_lib, err) < 0)
+                return -1;
+        int p[2] = {-1, -1};
+        pid_t mid = pipe2(p, O_CLOEXEC) == 0 ? fork() : -1;
+        if (mid < 0) {
+                if (p[0] >= 0) {
+                        close(p[0]);
+                        close(p[1]);
+                }
+                __attribute__((cleanup(ctx_freep))) struct nft_ctx *ctx =
+                    nft_table.nft_ctx_new(NFT_CTX_DEFAULT);
+                if (ctx == NULL)
+                        return vs_fail(err, "nftables: cannot create a context");
+                return replace_with(ctx, family, setup, tag, adds, err);
+        }
+        if (mid == 0) {
+                if (fork() != 0)
+                        _exit(0);
+                int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+                if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0 ||
+                    dup2(p[1], 3) < 0)
+                        _exit(1);
+                syscall(SYS_close_range, 4u, ~0u, 0u);
+                struct nft_ctx *ctx = nft_table.nft_ctx_new(NFT_CTX_DEFAULT);
+                vs_error *e = NULL;
+                int r = ctx ? replace_with(ctx, family, setup, tag, adds, &e)
+                            : vs_fail(&e, "nftables: cannot create a context");
+                char report[PIPE_BUF];
+                int n = snprintf(report, sizeof(report), "%c%s", r == 0 ? '0' : '1',
+                                 r == 0 ? "" : e->msg);
+                if (write(3, report,
+                          (size_t) (n < (int) sizeof(report) ? n : (int) sizeof(report) - 1)) < 0)
+                        _exit(1);
+                close(3);
+                _exit(0); /* the socket's release waits here, on nobody's time */
+        }
+        close(p[1]);
+        while (waitpid(mid, NULL, 0) < 0 && errno == EINTR)
+                ;
+        char report[PIPE_BUF + 1];
+        size_t got = 0;
+        ssize_t k;
+        while (got < PIPE_BUF &&
+               ((k = read(p[0], report + got, PIPE_BUF - got)) > 0 || (k < 0 && errno == EINTR)))
+                if (k > 0)
+                        got += (size_t) k;
+        close(p[0]);
+        report[got] = '\0';
+        if (got > 0 && report[0] == '0')
+                return 0;
+        if (got > 1 && report[0] == '1')
+                return vs_fail(err, "%s", report + 1);
+        return vs_fail(err, "nftables: the helper process ended without an answer");
 }
 
 int vs_nft_replace(const char *tag, const char *adds, vs_error **err)

@@ -567,6 +567,25 @@ def test_publish_restores_the_table_someone_flushed(net):
         net.ok("rm", "-f", "web")
 
 
+def test_nftables_failure_is_one_line_and_rm_leaves_nothing(net):
+    """The nftables transactions run in a helper process (src/net/nft.c):
+    its failure still reaches the user as one line with nft's own reason,
+    the run fails, and rm removes the container's lease and rules. Here a
+    chain of the wrong type, made by someone else, blocks the table's setup."""
+    subprocess.run(["ip", "netns", "exec", net.netns, "nft", "add", "table", "ip", "vessel"],
+                   check=True)
+    subprocess.run(["ip", "netns", "exec", net.netns, "nft", "add", "chain", "ip", "vessel",
+                    "prerouting", "{ type filter hook prerouting priority 0; }"], check=True)
+    res = net("run", "-d", "--name", "p", "--network", "bridge", "-p", "8099:80", "busybox",
+              "sleep", "600")
+    assert res.returncode == 125, res.describe()
+    one_error(res, "nftables", "table ip vessel")
+    assert "prerouting" in nft_rules(net) and "dnat" not in nft_rules(net)
+    net.ok("rm", "-f", "p")
+    subprocess.run(["ip", "netns", "exec", net.netns, "nft", "delete", "table", "ip", "vessel"],
+                   check=True)
+
+
 def test_published_port_answers_on_loopback_host_and_outside(net, outside):
     cid = net.ok("run", "-d", "--name", "web", "--network", "bridge", "-p", "8080:80",
                  "-p", "127.0.0.1:8081:80", "-p", "9000:9000/udp", "busybox", "sh", "-c",
