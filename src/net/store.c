@@ -582,6 +582,90 @@ static int auto_subnet(struct vs_netdb *db, struct vs_cidr *out, vs_error **err)
                           : vs_fail(err, "no free /24 left in 10.89.0.0/16: give --subnet");
 }
 
+static bool overlaps6(struct vs_netdb *db, const struct vs_cidr6 *c)
+{
+        for (size_t i = 0; i < json_object_array_length(db->nets); i++) {
+                json_object *other = json_object_array_get_idx(db->nets, i);
+                struct vs_cidr6 t;
+                if (*vs_net_str(other, "Subnet6") &&
+                    vs_cidr6_parse("subnet", vs_net_str(other, "Subnet6"), &t, NULL) == 0 &&
+                    vs_cidr6_overlap(c, &t))
+                        return true;
+        }
+        return false;
+}
+
+/* The data root's own ULA /48 (RFC 4193: fd00::/8, a 40-bit random global
+ * id), drawn at its first use and kept in networks.json ("ULA48"). */
+static int own_ula48(struct vs_netdb *db, struct vs_cidr6 *out, vs_error **err)
+{
+        const char *have = vs_net_str(db->root, "ULA48");
+        if (*have)
+                return vs_cidr6_parse("networks.json ULA48", have, out, err);
+        uint8_t id[5];
+        if (getrandom(id, sizeof(id), 0) != (ssize_t) sizeof(id))
+                return vs_fail_errno(err, "cannot draw an IPv6 ULA prefix");
+        char text[64];
+        snprintf(text, sizeof(text), "fd%02x:%02x%02x:%02x%02x::/48", id[0], id[1], id[2], id[3],
+                 id[4]);
+        json_object_object_add(db->root, "ULA48", json_object_new_string(text));
+        return vs_cidr6_parse("ULA48", text, out, err);
+}
+
+/* An IPv6 subnet for --ipv6 without one, as Docker 27 takes one from its
+ * default pools: the first subnet of the configuration's IPv6
+ * default-address-pools that no network overlaps, else (none configured)
+ * the first free /64 of the data root's ULA /48. At most 65536 subnets of
+ * a pool are tried. */
+static int auto_subnet6(struct vs_netdb *db, struct vs_cidr6 *out, vs_error **err)
+{
+        bool configured = false;
+        for (size_t k = 0; k <= cfg_npools; k++) {
+                struct vs_cidr6 base;
+                long size;
+                if (k < cfg_npools) {
+                        if (strchr(cfg_pools[k].base, ':') == NULL)
+                                continue;
+                        configured = true;
+                        if (vs_cidr6_parse("default-address-pools", cfg_pools[k].base, &base, err) <
+                            0)
+                                return -1;
+                        size = cfg_pools[k].size;
+                        if (size < (long) base.prefix || size < 48 || size > 120)
+                                return vs_fail(err,
+                                               "default-address-pools: size %ld for %s must be "
+                                               "between %u and 120 (and at least 48)",
+                                               size, cfg_pools[k].base, base.prefix);
+                } else {
+                        if (configured)
+                                break;
+                        if (own_ula48(db, &base, err) < 0)
+                                return -1;
+                        size = 64;
+                }
+                unsigned bits = (unsigned) size - base.prefix;
+                uint32_t count = bits >= 16 ? 65536u : 1u << bits;
+                for (uint32_t i = 0; i < count; i++) {
+                        *out = base;
+                        out->prefix = (unsigned) size;
+                        for (unsigned b = 0; b < bits && b < 32; b++) {
+                                unsigned pos = (unsigned) size - 1 - b;
+                                uint8_t mask = (uint8_t) (0x80u >> (pos % 8));
+                                if ((i >> b) & 1u)
+                                        out->addr[pos / 8] |= mask;
+                                else
+                                        out->addr[pos / 8] &= (uint8_t) ~mask;
+                        }
+                        if (!overlaps6(db, out))
+                                return 0;
+                }
+        }
+        return vs_fail(err, configured ? "no free IPv6 subnet left in default-address-pools: "
+                                         "give an IPv6 --subnet"
+                                       : "no free /64 left in this data root's IPv6 prefix: "
+                                         "give an IPv6 --subnet");
+}
+
 int vs_net_create(const char *data_root, const struct vs_net_create_opts *o, char **id,
                   vs_error **err)
 {
@@ -617,8 +701,6 @@ int vs_net_create(const char *data_root, const struct vs_net_create_opts *o, cha
         struct vs_cidr6 s6;
         if (o->subnet6 && !o->ipv6)
                 return vs_fail(err, "--subnet: %s is an IPv6 subnet: add --ipv6", o->subnet6);
-        if (o->ipv6 && o->subnet6 == NULL)
-                return vs_fail(err, "--ipv6: give an IPv6 --subnet too (e.g. fd00:1::/64)");
         if (o->subnet6 && vs_cidr6_parse("--subnet", o->subnet6, &s6, err) < 0)
                 return -1;
 
@@ -639,6 +721,8 @@ int vs_net_create(const char *data_root, const struct vs_net_create_opts *o, cha
                         return vs_fail(err, "--subnet: %s overlaps %s of network '%s'", o->subnet6,
                                        vs_net_str(other, "Subnet6"), vs_net_str(other, "Name"));
         }
+        if (o->ipv6 && o->subnet6 == NULL && auto_subnet6(&db, &s6, err) < 0)
+                return -1;
         if (o->bridge && check_bridge_name(&db, o->bridge, err) < 0)
                 return -1;
         if (o->subnet) {
@@ -659,7 +743,7 @@ int vs_net_create(const char *data_root, const struct vs_net_create_opts *o, cha
                 _cleanup_free_ char *r = vs_cidr_str(&range);
                 json_object_object_add(net, "IPRange", json_object_new_string(r));
         }
-        if (o->subnet6) {
+        if (o->ipv6) {
                 char gw6[46], canon[64];
                 vs_ipv6_nth(&s6, 0, canon);
                 snprintf(canon + strlen(canon), sizeof(canon) - strlen(canon), "/%u", s6.prefix);

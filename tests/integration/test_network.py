@@ -7,6 +7,7 @@ and traffic goes only between addresses inside it. The namespace is deleted
 at teardown, after checking that removing every container left no veth and
 no address lease behind."""
 
+import ipaddress
 import json
 import os
 import re
@@ -1342,7 +1343,6 @@ def test_ipv6_published_ports_ip6_and_kill9(net):
 
 @pytest.mark.parametrize("args, mentions", [
     (["--subnet", "fd00:1::/64", "x"], ["--subnet", "--ipv6"]),
-    (["--ipv6", "x"], ["--ipv6", "subnet"]),
     (["--ipv6", "--subnet", "fd00:1::1/64", "x"], ["--subnet", "host bits"]),
     (["--ipv6", "--subnet", "fd00:1::/40", "x"], ["--subnet", "48"]),
     (["--ipv6", "--subnet", "fd00:1::/64", "--subnet", "fd00:2::/64", "x"], ["--subnet"]),
@@ -1353,6 +1353,42 @@ def test_ipv6_bad_input(net, args, mentions):
     before = net.ok("network", "ls", "-q")
     one_error(net("network", "create", *args), *mentions)
     assert net.ok("network", "ls", "-q") == before
+
+
+def test_ipv6_subnet_from_the_pools(net, tmp_path):
+    """--ipv6 without an IPv6 --subnet, as Docker 27: a /64 of the data
+    root's own ULA /48 (fd00::/8 and 40 random bits, drawn once and kept),
+    the next network the next free /64, and a container on it gets an
+    address there; with IPv6 default-address-pools configured, those."""
+    net.ok("network", "create", "--ipv6", "a6")
+    net.ok("network", "create", "--ipv6", "--subnet", "10.46.0.0/24", "b6")
+
+    def v6(name):
+        cfgs = net.net(name)["IPAM"]["Config"]
+        return [c for c in cfgs if ":" in c["Subnet"]][0]
+
+    a, b = v6("a6"), v6("b6")
+    assert net.net("a6")["EnableIPv6"] and net.net("b6")["EnableIPv6"]
+    assert a["Subnet"].startswith("fd") and a["Subnet"].endswith("::/64"), a
+    assert b["Subnet"] != a["Subnet"] and b["Subnet"].endswith("/64"), b
+    # Both in the same /48, the data root's.
+    pa = ipaddress.ip_network(a["Subnet"])
+    pb = ipaddress.ip_network(b["Subnet"])
+    assert pa.supernet(new_prefix=48) == pb.supernet(new_prefix=48), (pa, pb)
+    assert ipaddress.ip_address(a["Gateway"]) == pa.network_address + 1
+    out = net.ok("run", "--rm", "--network", "a6", "busybox", "ip", "-6", "-o", "addr", "show",
+                 "eth0")
+    assert f"inet6 {pa.network_address + 2}/64" in out, out
+    # Configured IPv6 pools are taken instead (and when full, a clear error).
+    cfg = tmp_path / "vessel-pools6.json"
+    cfg.write_text(json.dumps({"default-address-pools": [
+        {"base": "10.47.0.0/16", "size": 24}, {"base": "fd00:47::/63", "size": 64}]}))
+    net.env["VESSEL_CONFIG"] = str(cfg)
+    net.ok("network", "create", "--ipv6", "c6")
+    net.ok("network", "create", "--ipv6", "d6")
+    assert v6("c6")["Subnet"] == "fd00:47::/64" and v6("d6")["Subnet"] == "fd00:47:0:1::/64"
+    one_error(net("network", "create", "--ipv6", "e6"), "default-address-pools", "IPv6")
+    net.ok("network", "rm", "a6", "b6", "c6", "d6")
 
 
 def test_dns_from_the_configuration_and_the_flag_winning(net, tmp_path):
