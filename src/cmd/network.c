@@ -5,6 +5,7 @@
 #include "cmd/cmd.h"
 #include "cmd/options.h"
 #include "cmd/engine_cmd.h"
+#include "engine/config.h"
 #include "image/store.h"
 #include "net/net.h"
 #include "util/cleanup.h"
@@ -16,6 +17,42 @@
 static const char *data_root(void)
 {
         return vs_globals.data_root;
+}
+
+/* The CNI network called name (a conflist in the configuration's CNI
+ * directory) that no vessel network shadows, in Docker's shape; NULL:
+ * none. A run's --network NAME takes a vessel network first, too. */
+static json_object *cni_network(const char *name)
+{
+        _cleanup_json_ json_object *all = NULL;
+        vs_cni_networks(vs_config_get()->cni_config_dir, &all);
+        for (size_t i = 0; i < json_object_array_length(all); i++) {
+                json_object *n = json_object_array_get_idx(all, i);
+                if (strcmp(json_object_get_string(json_object_object_get(n, "Name")), name) == 0)
+                        return json_object_get(n);
+        }
+        return NULL;
+}
+
+/* vessel's networks, then the CNI networks none of them shadows. */
+static int all_networks(json_object **out, vs_error **err)
+{
+        if (vs_net_list(data_root(), out, err) < 0)
+                return -1;
+        _cleanup_json_ json_object *cnis = NULL;
+        vs_cni_networks(vs_config_get()->cni_config_dir, &cnis);
+        for (size_t i = 0; i < json_object_array_length(cnis); i++) {
+                json_object *c = json_object_array_get_idx(cnis, i);
+                const char *name = json_object_get_string(json_object_object_get(c, "Name"));
+                bool shadowed = false;
+                for (size_t k = 0; k < json_object_array_length(*out) && !shadowed; k++)
+                        shadowed = strcmp(json_object_get_string(json_object_object_get(
+                                              json_object_array_get_idx(*out, k), "Name")),
+                                          name) == 0;
+                if (!shadowed)
+                        json_object_array_add(*out, json_object_get(c));
+        }
+        return 0;
 }
 
 /* --opt K=V: the one driver option vessel knows is the bridge's name. */
@@ -252,7 +289,7 @@ int cmd_network_ls(int argc, char **argv)
                 return bad;
         _cleanup_error_ vs_error *err = NULL;
         _cleanup_json_ json_object *all = NULL;
-        if (vs_net_list(data_root(), &all, &err) < 0)
+        if (all_networks(&all, &err) < 0)
                 return vs_report_error(&err);
         _cleanup_json_ json_object *rows = json_object_new_array();
         _cleanup_json_ json_object *labels = json_object_new_array();
@@ -344,7 +381,8 @@ int cmd_network_inspect(int argc, char **argv)
         for (int i = first; i < argc; i++) {
                 _cleanup_error_ vs_error *err = NULL;
                 json_object *o = NULL;
-                if (vs_net_inspect(data_root(), argv[i], &o, &err) < 0) {
+                if (vs_net_inspect(data_root(), argv[i], &o, &err) < 0 &&
+                    (o = cni_network(argv[i])) == NULL) {
                         status = vs_report_error(&err);
                         continue;
                 }
@@ -371,7 +409,15 @@ int cmd_network_rm(int argc, char **argv)
                 _cleanup_error_ vs_error *err = NULL;
                 _cleanup_free_ char *name = NULL;
                 _cleanup_json_ json_object *net = net_lookup(argv[i]);
-                if (vs_net_rm(data_root(), argv[i], &name, &err) < 0) {
+                _cleanup_json_ json_object *cni = net ? NULL : cni_network(argv[i]);
+                if (cni) {
+                        vs_fail(&err,
+                                "network %s is a CNI network: its configuration %s is not "
+                                "vessel's to remove",
+                                argv[i],
+                                json_object_get_string(json_object_object_get(cni, "ConfigFile")));
+                        status = vs_report_error(&err);
+                } else if (vs_net_rm(data_root(), argv[i], &name, &err) < 0) {
                         status = vs_report_error(&err);
                 } else {
                         net_event(net, "destroy", NULL);

@@ -9,17 +9,21 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sha2.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "net/internal.h"
 #include "net/net.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/json.h"
+#include "util/log.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
 
@@ -82,6 +86,92 @@ int vs_cni_find(const char *dir, const char *name, json_object **out, vs_error *
                 }
                 *out = l;
                 return 0;
+        }
+        return 0;
+}
+
+/* IPAM.Config of a CNI list: the subnets (and gateways) of its first
+ * plugin's ipam, host-local's "ranges" or its older "subnet". */
+static json_object *ipam_config(json_object *list, bool *ipv6)
+{
+        json_object *cfg = json_object_new_array();
+        json_object *plugin = json_object_array_get_idx(json_object_object_get(list, "plugins"), 0);
+        json_object *ipam = json_object_object_get(plugin, "ipam");
+        json_object *ranges = json_object_object_get(ipam, "ranges");
+        size_t nsets =
+            json_object_is_type(ranges, json_type_array) ? json_object_array_length(ranges) : 0;
+        for (size_t i = 0; i <= nsets; i++) {
+                json_object *set = i < nsets ? json_object_array_get_idx(ranges, i) : NULL;
+                if (i == nsets && (nsets > 0 || !*str_of(ipam, "subnet")))
+                        break;
+                size_t nr = set && json_object_is_type(set, json_type_array)
+                                ? json_object_array_length(set)
+                                : 1;
+                for (size_t k = 0; k < nr; k++) {
+                        json_object *r = set ? json_object_array_get_idx(set, k) : ipam;
+                        const char *subnet = str_of(r, "subnet");
+                        if (!*subnet)
+                                continue;
+                        json_object *one = json_object_new_object();
+                        json_object_object_add(one, "Subnet", json_object_new_string(subnet));
+                        if (*str_of(r, "gateway"))
+                                json_object_object_add(
+                                    one, "Gateway", json_object_new_string(str_of(r, "gateway")));
+                        json_object_array_add(cfg, one);
+                        if (strchr(subnet, ':'))
+                                *ipv6 = true;
+                }
+        }
+        return cfg;
+}
+
+int vs_cni_networks(const char *dir, json_object **out)
+{
+        *out = json_object_new_array();
+        _cleanup_closedir_ DIR *d = opendir(dir);
+        if (d == NULL)
+                return 0;
+        _cleanup_strv_ char **names = NULL, **seen = NULL;
+        for (struct dirent *de; (de = readdir(d)) != NULL;)
+                if (has_suffix(de->d_name, ".conflist") || has_suffix(de->d_name, ".conf") ||
+                    has_suffix(de->d_name, ".json"))
+                        strv_push(&names, de->d_name);
+        strv_sort(names);
+        for (size_t i = 0; names && names[i]; i++) {
+                _cleanup_free_ char *path = xasprintf("%s/%s", dir, names[i]);
+                _cleanup_free_ char *text = NULL;
+                _cleanup_json_ json_object *conf = NULL;
+                struct stat st;
+                if (vs_read_file(path, &text, NULL, NULL) < 0 ||
+                    vs_json_parse(text, path, &conf, NULL) < 0 || stat(path, &st) < 0)
+                        continue;
+                const char *name = str_of(conf, "name");
+                /* libcni's pick among several of one name: the first. */
+                if (!*name || strv_contains(seen, name))
+                        continue;
+                _cleanup_json_ json_object *list = as_list(conf);
+                json_object *first =
+                    json_object_array_get_idx(json_object_object_get(list, "plugins"), 0);
+                if (first == NULL)
+                        continue;
+                strv_push(&seen, name);
+                /* podman's id of a CNI network: the sha256 of its name. */
+                char id[SHA256_DIGEST_STRING_LENGTH];
+                if (SHA256Data((const uint8_t *) name, strlen(name), id) == NULL)
+                        continue;
+                _cleanup_free_ char *created = vs_time_rfc3339(&st.st_mtim);
+                _cleanup_json_ json_object *rec = json_object_new_object();
+                json_object_object_add(rec, "Id", json_object_new_string(id));
+                json_object_object_add(rec, "Created", json_object_new_string(created));
+                bool ipv6 = false;
+                json_object *cfg = ipam_config(list, &ipv6);
+                json_object *o =
+                    vs_net_shape_base(rec, name, str_of(first, "type"), ipv6, cfg, false);
+                json_object_object_add(o, "Containers", json_object_new_object());
+                json_object_object_add(o, "Options", json_object_new_object());
+                json_object_object_add(o, "Labels", json_object_new_object());
+                json_object_object_add(o, "ConfigFile", json_object_new_string(path));
+                json_object_array_add(*out, o);
         }
         return 0;
 }

@@ -34,6 +34,10 @@ json_object *vs_netdb_find(struct vs_netdb *db, const char *ref, vs_error **err)
 json_object *vs_netdb_find_endpoint(struct vs_netdb *db, const char *ctr_id, json_object **ep);
 
 const char *vs_net_str(json_object *o, const char *key);
+/* Docker's network object up to its IPAM config (Name, Id, Created from
+ * rec; cfg: IPAM.Config, taken). */
+json_object *vs_net_shape_base(json_object *rec, const char *name, const char *driver, bool ipv6,
+                               json_object *cfg, bool internal);
 /* Subnet/gateway of a stored network (validated when it was created). */
 void vs_net_addrs(json_object *net, struct vs_cidr *subnet, uint32_t *gw);
 /* The network's --ip-range into *range: false when it has none. */

@@ -257,6 +257,11 @@ struct vs_cni_args {
 /* The network list named name in dir (.conflist, .conf, .json; a .conf
  * made a list of one), or *out NULL when there is none. */
 int vs_cni_find(const char *dir, const char *name, json_object **out, vs_error **err);
+/* Every CNI network of dir (the first file of each name, as libcni picks)
+ * in Docker's network shape: Id the sha256 of the name (podman's), Driver
+ * its first plugin's type, IPAM.Config its ipam's subnets, ConfigFile its
+ * path. Files that do not parse are left out (a run naming one says why). */
+int vs_cni_networks(const char *dir, json_object **out);
 /* ADD through every plugin (a failure DELs what was done); caches the
  * result. DEL (reverse order) and CHECK use the cache; DEL without one
  * does nothing. */

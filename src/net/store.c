@@ -763,7 +763,7 @@ int vs_net_create(const char *data_root, const struct vs_net_create_opts *o, cha
 /* Docker's network shape up to its IPAM config: the fields every network
  * has, from rec (Name, Id, Created), driver and ipv6; cfg is IPAM.Config
  * (taken); then Internal and the fields that are always the same. */
-static json_object *shape_base(json_object *rec, const char *name, const char *driver, bool ipv6,
+json_object *vs_net_shape_base(json_object *rec, const char *name, const char *driver, bool ipv6,
                                json_object *cfg, bool internal)
 {
         json_object *o = json_object_new_object();
@@ -805,9 +805,9 @@ static json_object *docker_shape(json_object *net)
                                        json_object_new_string(vs_net_str(net, "Gateway6")));
                 json_object_array_add(cfg, c6);
         }
-        json_object *o =
-            shape_base(net, vs_net_str(net, "Name"), "bridge", *vs_net_str(net, "Subnet6"), cfg,
-                       json_object_get_boolean(json_object_object_get(net, "Internal")));
+        json_object *o = vs_net_shape_base(
+            net, vs_net_str(net, "Name"), "bridge", *vs_net_str(net, "Subnet6"), cfg,
+            json_object_get_boolean(json_object_object_get(net, "Internal")));
         struct vs_cidr s;
         uint32_t gw;
         vs_net_addrs(net, &s, &gw);
@@ -875,8 +875,8 @@ static json_object *predefined(struct vs_netdb *db, vs_error **err)
 static json_object *predefined_shape(json_object *p, size_t i)
 {
         json_object *o =
-            shape_base(json_object_object_get(p, predefined_names[i]), predefined_names[i],
-                       predefined_drivers[i], false, json_object_new_array(), false);
+            vs_net_shape_base(json_object_object_get(p, predefined_names[i]), predefined_names[i],
+                              predefined_drivers[i], false, json_object_new_array(), false);
         json_object_object_add(o, "Containers", json_object_new_object());
         json_object_object_add(o, "Options", json_object_new_object());
         json_object_object_add(o, "Labels", json_object_new_object());

@@ -46,14 +46,19 @@ bool vs_log_has_file(void)
         return log_fd >= 0;
 }
 
+char *vs_time_rfc3339(const struct timespec *ts)
+{
+        struct tm tm;
+        gmtime_r(&ts->tv_sec, &tm);
+        return xasprintf("%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts->tv_nsec);
+}
+
 char *vs_now_rfc3339(void)
 {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        struct tm tm;
-        gmtime_r(&ts.tv_sec, &tm);
-        return xasprintf("%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec);
+        return vs_time_rfc3339(&ts);
 }
 
 static const char *level_name(enum vs_log_level l)

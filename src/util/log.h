@@ -17,6 +17,9 @@ bool vs_log_has_file(void);
 
 /* The current UTC time as RFC 3339 with nanoseconds. Caller frees. */
 char *vs_now_rfc3339(void);
+/* The same for a given time. */
+struct timespec;
+char *vs_time_rfc3339(const struct timespec *ts);
 
 /* Progress and notices for a person (image pulls, guest kernel builds, the
  * copy mode of the rootfs): with the log, the only output of the layers

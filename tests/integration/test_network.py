@@ -93,6 +93,14 @@ def net(vessel_bin, tmp_path):
     ns = f"vs-test-{uuid.uuid4().hex[:8]}"
     subprocess.run(["ip", "netns", "add", ns], check=True)
     eng = NetEngine(vessel_bin, ns, tmp_path / "data", tmp_path / "run")
+    # A CNI directory of the test's own: `network ls` lists the CNI networks
+    # beside vessel's, and the host's /etc/cni/net.d (podman's conflist,
+    # once podman is installed) is not the test's. Tests that write their
+    # own configuration replace this one.
+    (tmp_path / "cni-none").mkdir()
+    (tmp_path / "vessel-net-tests.json").write_text(
+        json.dumps({"cni-config-dir": str(tmp_path / "cni-none")}))
+    eng.env["VESSEL_CONFIG"] = str(tmp_path / "vessel-net-tests.json")
     try:
         subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)
         yield eng

@@ -253,3 +253,35 @@ def test_cni_and_vessel_networks_together_and_kill9(net, cni2):
     assert net.veths() == [] and "veth" not in net.ip("-o", "link")
 
 
+
+
+def test_cni_networks_in_network_ls_inspect_and_rm(net, cni):
+    """The CNI networks of the configured directory are listed beside
+    vessel's (Docker's shape: podman's id, the sha256 of the name; the
+    first plugin's type as the driver; the ipam's subnets), inspected, and
+    refused by `network rm` (their files are not vessel's); a vessel
+    network of the same name shadows one, as it does for --network."""
+    import hashlib
+    rows = [l.split() for l in net.ok("network", "ls", "--no-trunc").splitlines()[1:]]
+    by_name = {r[1]: r for r in rows}
+    assert by_name["cninet"][0] == hashlib.sha256(b"cninet").hexdigest(), rows
+    assert by_name["cninet"][2:] == ["bridge", "local"], rows
+    assert by_name["broken"][2] == "nosuchplugin", rows
+    assert "cninet" in net.ok("network", "ls", "-f", "driver=bridge", "--format", "{{.Name}}")
+    assert "broken" not in net.ok("network", "ls", "-f", "driver=bridge", "--format",
+                                  "{{.Name}}")
+    info = json.loads(net.ok("network", "inspect", "cninet"))[0]
+    assert info["Name"] == "cninet" and info["Driver"] == "bridge", info
+    assert info["IPAM"]["Config"] == [{"Subnet": "10.88.5.0/24"}], info["IPAM"]
+    assert info["ConfigFile"].endswith("10-cninet.conflist"), info
+    res = net("network", "rm", "cninet")
+    one_error(res, "cninet", "CNI network", "10-cninet.conflist")
+    assert "cninet" in net.ok("network", "ls", "--format", "{{.Name}}")
+    # A vessel network of the same name: one row, vessel's.
+    net.ok("network", "create", "--subnet", "10.88.9.0/24", "cninet")
+    names = net.ok("network", "ls", "--format", "{{.Name}} {{.Driver}}").splitlines()
+    assert names.count("cninet bridge") == 1, names
+    sub = json.loads(net.ok("network", "inspect", "cninet"))[0]["IPAM"]["Config"][0]["Subnet"]
+    assert sub == "10.88.9.0/24"
+    net.ok("network", "rm", "cninet")
+    assert "cninet" in net.ok("network", "ls", "--format", "{{.Name}}")
