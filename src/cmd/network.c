@@ -360,6 +360,55 @@ static void add_mode_containers(json_object *net)
         vs_ctr_list_free(v, n);
 }
 
+/* A CNI network's running containers, as Docker lists a network's: the
+ * address each got from the plugins (its cached result), the endpoint id
+ * as for host and none. */
+static void add_cni_containers(json_object *net)
+{
+        const char *name = json_object_get_string(json_object_object_get(net, "Name"));
+        const char *net_id = json_object_get_string(json_object_object_get(net, "Id"));
+        json_object *ctrs = json_object_object_get(net, "Containers");
+        if (name == NULL || net_id == NULL || ctrs == NULL ||
+            json_object_object_get(net, "ConfigFile") == NULL)
+                return;
+        _cleanup_engine_ struct vs_engine *e = NULL;
+        _cleanup_error_ vs_error *err = NULL;
+        struct vs_ctr **v = NULL;
+        size_t n = 0;
+        if (vs_cmd_open_engine(&e, &err) < 0 || vs_ctr_list(e, &v, &n, &err) < 0)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                struct vs_ctr *c = v[i];
+                if (!vs_engine_net_on(c, name))
+                        continue;
+                vs_ctr_refresh(e, c);
+                const char *st = c->state.status;
+                if (strcmp(st, "running") != 0 && strcmp(st, "paused") != 0)
+                        continue;
+                _cleanup_json_ json_object *ns = vs_engine_net_settings(e, c);
+                json_object *mine =
+                    json_object_object_get(json_object_object_get(ns, "Networks"), name);
+                const char *ip = vs_json_str(mine, "IPAddress");
+                const char *ip6 = vs_json_str(mine, "GlobalIPv6Address");
+                const char *mac = vs_json_str(mine, "MacAddress");
+                int len = json_object_get_int(json_object_object_get(mine, "IPPrefixLen"));
+                int len6 = json_object_get_int(json_object_object_get(mine, "GlobalIPv6PrefixLen"));
+                _cleanup_free_ char *seed = xasprintf("%s/%s", c->id, net_id);
+                _cleanup_free_ char *ep = vs_digest_buffer(seed, strlen(seed));
+                _cleanup_free_ char *v4 = ip && *ip ? xasprintf("%s/%d", ip, len) : xstrdup("");
+                _cleanup_free_ char *v6 = ip6 && *ip6 ? xasprintf("%s/%d", ip6, len6) : xstrdup("");
+                json_object *o = json_object_new_object();
+                json_object_object_add(o, "Name", json_object_new_string(c->name));
+                json_object_object_add(o, "EndpointID",
+                                       json_object_new_string(ep + strlen("sha256:")));
+                json_object_object_add(o, "MacAddress", json_object_new_string(mac ? mac : ""));
+                json_object_object_add(o, "IPv4Address", json_object_new_string(v4));
+                json_object_object_add(o, "IPv6Address", json_object_new_string(v6));
+                json_object_object_add(ctrs, c->id, o);
+        }
+        vs_ctr_list_free(v, n);
+}
+
 int cmd_network_inspect(int argc, char **argv)
 {
         const char *format = NULL;
@@ -387,6 +436,7 @@ int cmd_network_inspect(int argc, char **argv)
                         continue;
                 }
                 add_mode_containers(o);
+                add_cni_containers(o);
                 if (vs_cmd_inspect_one(format, o, arr, &err) < 0)
                         return vs_report_error(&err);
         }

@@ -260,7 +260,8 @@ def test_cni_networks_in_network_ls_inspect_and_rm(net, cni):
     vessel's (Docker's shape: podman's id, the sha256 of the name; the
     first plugin's type as the driver; the ipam's subnets), inspected, and
     refused by `network rm` (their files are not vessel's); a vessel
-    network of the same name shadows one, as it does for --network."""
+    network of the same name shadows one, as it does for --network. Its
+    inspect lists its running containers with their addresses."""
     import hashlib
     rows = [l.split() for l in net.ok("network", "ls", "--no-trunc").splitlines()[1:]]
     by_name = {r[1]: r for r in rows}
@@ -274,6 +275,18 @@ def test_cni_networks_in_network_ls_inspect_and_rm(net, cni):
     assert info["Name"] == "cninet" and info["Driver"] == "bridge", info
     assert info["IPAM"]["Config"] == [{"Subnet": "10.88.5.0/24"}], info["IPAM"]
     assert info["ConfigFile"].endswith("10-cninet.conflist"), info
+    assert info["Containers"] == {}, info["Containers"]
+    # Its running containers, with the address the plugins gave each.
+    cid = net.ok("run", "-d", "--name", "onit", "--network", "cninet", "busybox", "sleep",
+                 "600").strip()
+    ip = json.loads(net.ok("inspect", "onit"))[0]["NetworkSettings"]["IPAddress"]
+    ctrs = json.loads(net.ok("network", "inspect", "cninet"))[0]["Containers"]
+    assert list(ctrs) == [cid], ctrs
+    assert ctrs[cid]["Name"] == "onit" and ctrs[cid]["IPv4Address"] == f"{ip}/24", ctrs
+    assert re.fullmatch(r"[0-9a-f]{64}", ctrs[cid]["EndpointID"]), ctrs
+    net.ok("stop", "-t", "0", "onit")
+    assert json.loads(net.ok("network", "inspect", "cninet"))[0]["Containers"] == {}
+    net.ok("rm", "onit")
     res = net("network", "rm", "cninet")
     one_error(res, "cninet", "CNI network", "10-cninet.conflist")
     assert "cninet" in net.ok("network", "ls", "--format", "{{.Name}}")
