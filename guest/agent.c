@@ -845,10 +845,11 @@ exec_process(struct config *c, const struct stdio *io, int mntns)
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
-        char *cwd = strdup(c->cwd);
-        if (cwd && chdir(cwd) < 0 && errno == ENOENT) {
+        /* A copy on the stack: this child shares the agent's heap. */
+        char cwd[4096];
+        if (snprintf(cwd, sizeof(cwd), "%s", c->cwd) < (int) sizeof(cwd) && chdir(cwd) < 0 &&
+            errno == ENOENT)
                 mkdir_p(cwd);
-        }
         if (chdir(c->cwd) < 0) {
                 dprintf(2, "vessel: cannot change to the working directory %s: %s\n", c->cwd,
                         strerror(errno));
