@@ -27,6 +27,7 @@
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <termios.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -796,8 +797,10 @@ static void setup_cgroup(const struct config *c)
         mkdir("/cgroup", 0700);
         /* favordynmods: moving a process into a cgroup then takes no
          * grace period (the guest's processes join one each). */
-        mount_or_fail("cgroup2", "/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                      "favordynmods");
+        if (mount("cgroup2", "/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                  "favordynmods") < 0) /* a kernel before 6.0 has no such option */
+                mount_or_fail("cgroup2", "/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                              NULL);
         write_cgroup_file("/cgroup/cgroup.subtree_control", "+pids");
         if (mkdir("/cgroup/container", 0755) < 0 && errno != EEXIST)
                 fail("cannot create the container's cgroup: %s", strerror(errno));
@@ -885,12 +888,30 @@ static int spawn_child(void *arg)
 
 static pid_t spawn_process(struct config *c, const struct stdio *io, int mntns)
 {
-        static char stack[256 * 1024] __attribute__((aligned(16)));
+        /* Sized as glibc's posix_spawn sizes its own: execvp runs a script
+         * without #! through /bin/sh with an argument vector on this stack
+         * (a pointer per argument), plus room for the rest; a guard page
+         * below, so that an overflow is a fault, never the agent's memory. */
+        long page = sysconf(_SC_PAGESIZE);
+        size_t size = 256 * 1024 + (c->argc + 2) * sizeof(char *) + c->envc * sizeof(char *);
+        size = (size + (size_t) page - 1) / (size_t) page * (size_t) page + (size_t) page;
+        char *stack = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+        if (stack == MAP_FAILED)
+                return -1;
+        if (mprotect(stack, (size_t) page, PROT_NONE) < 0) {
+                munmap(stack, size);
+                return -1;
+        }
         extern char **environ;
         char **env = environ;
         struct spawn_args a = {c, io, mntns};
-        pid_t pid = clone(spawn_child, stack + sizeof(stack), CLONE_VM | CLONE_VFORK | SIGCHLD, &a);
+        pid_t pid = clone(spawn_child, stack + size, CLONE_VM | CLONE_VFORK | SIGCHLD, &a);
+        int e = errno;
         environ = env;
+        /* CLONE_VFORK: the child has exec'd or exited, its stack is free. */
+        munmap(stack, size);
+        errno = e;
         return pid;
 }
 
