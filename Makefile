@@ -278,7 +278,7 @@ $(AGENT): guest/agent.c guest/proto.h
 # Its digest names the initramfs (computed here, not at every VM start).
 AGENT_DIGEST := $(AGENT).digest.h
 $(AGENT_DIGEST): $(AGENT)
-	printf '#define VESSEL_AGENT_DIGEST "%s"\n' "$$(sha256sum $< | cut -d' ' -f1)" >$@.tmp
+	d=$$(sha256sum $<) && printf '#define VESSEL_AGENT_DIGEST "%s"\n' "$${d%% *}" >$@.tmp
 	mv $@.tmp $@
 INITRAMFS_FLAGS := -DVESSEL_AGENT='"$(AGENT)"' -DVESSEL_AGENT_DIGEST_H='"$(abspath $(AGENT_DIGEST))"'
 $(BUILD)/src/vm/initramfs.o $(ASAN_DIR)/src/vm/initramfs.o: $(AGENT) $(AGENT_DIGEST)

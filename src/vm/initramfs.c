@@ -20,6 +20,7 @@
 /* VESSEL_AGENT_DIGEST: the agent's sha256, hex, computed by the build (a
  * hash of the 860 KB agent at every VM start cost ~3 ms). */
 #include VESSEL_AGENT_DIGEST_H
+_Static_assert(sizeof(VESSEL_AGENT_DIGEST) == 65, "the agent's digest: 64 hex digits");
 
 extern const char vs_agent_start[], vs_agent_end[];
 __asm__(".section .rodata\n.balign 16\n.globl vs_agent_start\n.hidden vs_agent_start\n"
