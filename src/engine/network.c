@@ -353,11 +353,17 @@ int vs_engine_net_lease(struct vs_engine *e, const struct vs_ctr *c, const char 
                 const char *ip6 = first ? c->hc.ipv6_address : NULL;
                 const char *mac = first ? c->hc.mac_address : NULL;
                 const char *saved_net = vs_json_str(saved, "Network");
-                if (saved_net && strcmp(saved_net, name) == 0) {
+                bool restoring = saved_net && strcmp(saved_net, name) == 0;
+                if (restoring) {
                         ip = vs_json_str(saved, "IPAddress");
                         ip6 = vs_json_str(saved, "GlobalIPv6Address");
                         if (vs_json_str(saved, "MacAddress"))
                                 mac = vs_json_str(saved, "MacAddress");
+                        if (ip == NULL)
+                                return vs_fail(err,
+                                               "the checkpoint of container %s holds no address "
+                                               "on network %s: it cannot be restored",
+                                               c->name, name);
                 }
                 struct vs_net_endpoint_opts o = {
                     .network = name,
@@ -373,7 +379,11 @@ int vs_engine_net_lease(struct vs_engine *e, const struct vs_ctr *c, const char 
                     .taken_ifnames = taken,
                 };
                 if (vs_net_lease(e->data_root, &o, err) < 0)
-                        return -1;
+                        return restoring ? vs_error_wrap(err,
+                                                         "cannot restore container %s at the "
+                                                         "address %s it holds on network %s",
+                                                         c->name, ip, name)
+                                         : -1;
         }
         return vs_net_hosts(e->data_root, c->id, hosts, err);
 }
@@ -852,6 +862,13 @@ int vs_engine_net_disconnect(struct vs_engine *e, struct vs_ctr *c, const char *
                              vs_error **err)
 {
         _cleanup_free_ char *name = NULL;
+        vs_ctr_refresh(e, c);
+        if (vs_ctr_is_vm(c) && c->state.running)
+                return vs_fail(err,
+                               "container %s runs in a VM (--isolation=vm): its NIC stays while "
+                               "the VM runs (QEMU's microvm machine cannot unplug it): stop it "
+                               "first",
+                               c->name);
         if (vs_net_disconnect(e->data_root, c->id, c->name, network, &name, err) < 0)
                 return -1;
         return modify_networks(e, c, name, false, err);

@@ -1214,7 +1214,6 @@ json_object *vs_ctr_inspect(struct vs_engine *e, const struct vs_ctr *c)
                 }
                 json_object_object_add(o, "VM", vm);
         }
-        (void) e;
         docker_shape(c, o);
         return o;
 }

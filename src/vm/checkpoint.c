@@ -12,6 +12,7 @@
 #include "vm/vm.h"
 #include "../guest/proto.h"
 #include "engine/engine.h"
+#include "net/net.h"
 #include "runtime/terminal.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -246,24 +247,36 @@ static int launcher_answer(int fd, const struct vs_ctr *c, vs_error **err)
 }
 
 /* The addresses the guest holds on its vessel network, which its restore
- * leases again: {"Network", "IPAddress", "GlobalIPv6Address",
- * "MacAddress"} (the last only when given: otherwise derived from the
- * address, the same again). NULL without a network. */
-static json_object *saved_network(struct vs_engine *e, const struct vs_ctr *c)
+ * leases again: {"Network", "NetworkID", "IPAddress", "GlobalIPv6Address",
+ * "MacAddress"}; *out NULL without a network. A network whose lease has
+ * no address is refused: the restore could not ask for it again. */
+static int saved_network(struct vs_engine *e, const struct vs_ctr *c, json_object **out,
+                         vs_error **err)
 {
+        *out = NULL;
         const char *name = vs_engine_net_name(c);
         if (name == NULL)
-                return NULL;
+                return 0;
         _cleanup_json_ json_object *ns = vs_engine_net_settings(e, c);
+        json_object *ep = json_object_object_get(json_object_object_get(ns, "Networks"), name);
+        const char *ip = vs_json_str(ep, "IPAddress");
+        const char *id = vs_json_str(ep, "NetworkID");
+        if (ip == NULL || !*ip || id == NULL || !*id)
+                return vs_fail(err,
+                               "cannot checkpoint container %s: it holds no address on network "
+                               "%s",
+                               c->name, name);
         json_object *o = json_object_new_object();
         json_object_object_add(o, "Network", json_object_new_string(name));
+        json_object_object_add(o, "NetworkID", json_object_new_string(id));
         static const char *const keys[] = {"IPAddress", "GlobalIPv6Address", "MacAddress"};
         for (size_t i = 0; i < 3; i++) {
-                const char *v = json_object_get_string(json_object_object_get(ns, keys[i]));
+                const char *v = vs_json_str(ep, keys[i]);
                 if (v && *v)
                         json_object_object_add(o, keys[i], json_object_new_string(v));
         }
-        return o;
+        *out = o;
+        return 0;
 }
 
 static int write_meta(struct vs_engine *e, const struct vs_ctr *c, const char *dir,
@@ -278,7 +291,9 @@ static int write_meta(struct vs_engine *e, const struct vs_ctr *c, const char *d
         /* What QEMU's devices were: a restore must build the same ones. */
         json_object_object_add(o, "MemoryBytes", json_object_new_int64(c->hc.memory));
         json_object_object_add(o, "NanoCpus", json_object_new_int64(c->hc.nano_cpus));
-        json_object *net = saved_network(e, c);
+        json_object *net = NULL;
+        if (saved_network(e, c, &net, err) < 0)
+                return -1;
         if (net)
                 json_object_object_add(o, "Network", net);
         _cleanup_free_ char *text = vs_json_to_string(o, true);
@@ -556,7 +571,8 @@ int vs_vm_restore(struct vs_engine *e, struct vs_ctr *c, vs_error **err)
                                c->name);
         /* The guest's NIC is in the saved devices: it needs the network it
          * was on (whose address it holds), and a tap on it, again. */
-        const char *was_on = vs_json_str(json_object_object_get(meta, "Network"), "Network");
+        json_object *saved = json_object_object_get(meta, "Network");
+        const char *was_on = vs_json_str(saved, "Network");
         const char *now_on = vs_engine_net_name(c);
         if ((was_on || now_on) && (!was_on || !now_on || strcmp(was_on, now_on) != 0))
                 return vs_fail(err,
@@ -564,6 +580,20 @@ int vs_vm_restore(struct vs_engine *e, struct vs_ctr *c, vs_error **err)
                                "container is now on %s: it cannot be restored (start it to boot "
                                "afresh)",
                                c->name, was_on ? was_on : "none", now_on ? now_on : "none");
+        if (was_on) {
+                /* The same network, not one made again with its name (other
+                 * subnets, IPv6 or not). */
+                _cleanup_json_ json_object *net = NULL;
+                _cleanup_error_ vs_error *nerr = NULL;
+                const char *id = vs_json_str(saved, "NetworkID");
+                if (vs_net_inspect(e->data_root, was_on, &net, &nerr) < 0 || id == NULL ||
+                    strcmp(vs_json_str(net, "Id") ? vs_json_str(net, "Id") : "", id) != 0)
+                        return vs_fail(err,
+                                       "the checkpoint of container %s was taken on a network "
+                                       "%s that is gone (removed, or made again): it cannot be "
+                                       "restored (start it to boot afresh)",
+                                       c->name, was_on);
+        }
         /* Only the monitor this restore starts honours the marker: one left
          * by a restore killed before it started one is dropped by the next
          * plain start. Once started, the monitor restores on its own. */

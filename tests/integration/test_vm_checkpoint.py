@@ -110,6 +110,12 @@ def test_checkpoint_of_a_vm_on_a_vessel_network(vm_kernel, net):
     assert "up" == net.ok("logs", "vmc").strip(), "the guest booted again"
     addrs = net.ok("exec", "vmc", "ip", "-o", "-4", "addr", "show", "eth0", timeout=TIMEOUT)
     assert f"inet {ip}/24" in addrs, addrs
+    # Running, its NIC cannot be unplugged: a disconnect is refused.
+    res = net("network", "disconnect", "ckptnet", "vmc")
+    assert res.returncode != 0, res.describe()
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and "stop it first" in lines[0], res.stderr
+    assert cid in net.net("ckptnet")["Containers"]
     # Its lease lost (a file gone): the restore asks for the address the
     # guest holds, never another one. Taken meanwhile, that fails in one
     # line; free again, it is the guest's again.
