@@ -108,12 +108,21 @@ static json_object *overlapping(struct vs_netdb *db, const struct vs_cidr *c);
 static json_object *new_network(const char *name, const char *subnet, const char *gw,
                                 const char *bridge, bool internal, json_object *labels);
 
+/* Whether net's IPv6 subnet (if any) overlaps c. */
+static bool subnet6_overlaps(json_object *net, const struct vs_cidr6 *c)
+{
+        struct vs_cidr6 t;
+        return *vs_net_str(net, "Subnet6") &&
+               vs_cidr6_parse("subnet", vs_net_str(net, "Subnet6"), &t, NULL) == 0 &&
+               vs_cidr6_overlap(c, &t);
+}
+
 /* A subnet of the default network's (IPv4, or IPv6 when v6) that overlaps
  * another network's: that network, or NULL. */
 static json_object *default_overlaps(struct vs_netdb *db, json_object *cur,
                                      const struct vs_cidr *subnet, const char *v6)
 {
-        struct vs_cidr6 s6, t6;
+        struct vs_cidr6 s6;
         bool six = *v6 && vs_cidr6_parse("subnet", v6, &s6, NULL) == 0;
         for (size_t i = 0; i < json_object_array_length(db->nets); i++) {
                 json_object *other = json_object_array_get_idx(db->nets, i);
@@ -123,9 +132,7 @@ static json_object *default_overlaps(struct vs_netdb *db, json_object *cur,
                 if (subnet && vs_cidr_parse("subnet", vs_net_str(other, "Subnet"), &o, NULL) == 0 &&
                     vs_cidr_overlap(&o, subnet))
                         return other;
-                if (six && *vs_net_str(other, "Subnet6") &&
-                    vs_cidr6_parse("subnet", vs_net_str(other, "Subnet6"), &t6, NULL) == 0 &&
-                    vs_cidr6_overlap(&s6, &t6))
+                if (six && subnet6_overlaps(other, &s6))
                         return other;
         }
         return NULL;
@@ -582,17 +589,15 @@ static int auto_subnet(struct vs_netdb *db, struct vs_cidr *out, vs_error **err)
                           : vs_fail(err, "no free /24 left in 10.89.0.0/16: give --subnet");
 }
 
-static bool overlaps6(struct vs_netdb *db, const struct vs_cidr6 *c)
+/* The network whose IPv6 subnet overlaps c, or NULL (overlapping's twin). */
+static json_object *overlapping6(struct vs_netdb *db, const struct vs_cidr6 *c)
 {
         for (size_t i = 0; i < json_object_array_length(db->nets); i++) {
                 json_object *other = json_object_array_get_idx(db->nets, i);
-                struct vs_cidr6 t;
-                if (*vs_net_str(other, "Subnet6") &&
-                    vs_cidr6_parse("subnet", vs_net_str(other, "Subnet6"), &t, NULL) == 0 &&
-                    vs_cidr6_overlap(c, &t))
-                        return true;
+                if (subnet6_overlaps(other, c))
+                        return other;
         }
-        return false;
+        return NULL;
 }
 
 /* The data root's own ULA /48 (RFC 4193: fd00::/8, a 40-bit random global
@@ -656,7 +661,7 @@ static int auto_subnet6(struct vs_netdb *db, struct vs_cidr6 *out, vs_error **er
                                 else
                                         out->addr[pos / 8] &= (uint8_t) ~mask;
                         }
-                        if (!overlaps6(db, out))
+                        if (overlapping6(db, out) == NULL)
                                 return 0;
                 }
         }
@@ -712,15 +717,10 @@ int vs_net_create(const char *data_root, const struct vs_net_create_opts *o, cha
         vs_error_free(&ignore);
         if (dup && strcmp(vs_net_str(dup, "Name"), o->name) == 0)
                 return vs_fail(err, "network with name '%s' already exists", o->name);
-        for (size_t i = 0; o->subnet6 && i < json_object_array_length(db.nets); i++) {
-                json_object *other = json_object_array_get_idx(db.nets, i);
-                struct vs_cidr6 t;
-                if (*vs_net_str(other, "Subnet6") &&
-                    vs_cidr6_parse("subnet", vs_net_str(other, "Subnet6"), &t, NULL) == 0 &&
-                    vs_cidr6_overlap(&s6, &t))
-                        return vs_fail(err, "--subnet: %s overlaps %s of network '%s'", o->subnet6,
-                                       vs_net_str(other, "Subnet6"), vs_net_str(other, "Name"));
-        }
+        json_object *other6 = o->subnet6 ? overlapping6(&db, &s6) : NULL;
+        if (other6)
+                return vs_fail(err, "--subnet: %s overlaps %s of network '%s'", o->subnet6,
+                               vs_net_str(other6, "Subnet6"), vs_net_str(other6, "Name"));
         if (o->ipv6 && o->subnet6 == NULL && auto_subnet6(&db, &s6, err) < 0)
                 return -1;
         if (o->bridge && check_bridge_name(&db, o->bridge, err) < 0)
