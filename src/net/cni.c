@@ -55,21 +55,26 @@ static json_object *as_list(json_object *conf)
         return l;
 }
 
-int vs_cni_find(const char *dir, const char *name, json_object **out, vs_error **err)
+/* The configuration files of dir (.conflist, .conf, .json) in lexical
+ * order, as libcni picks among several with one name; NULL: none (no
+ * directory either). */
+static char **config_names(const char *dir)
 {
-        *out = NULL;
         _cleanup_closedir_ DIR *d = opendir(dir);
-        if (d == NULL)
-                return 0; /* no directory: no CNI networks */
-        /* Lexical order, as libcni picks among several with one name. */
-        _cleanup_strv_ char **names = NULL;
-        for (struct dirent *de; (de = readdir(d)) != NULL;)
+        char **names = NULL;
+        for (struct dirent *de; d && (de = readdir(d)) != NULL;)
                 if (has_suffix(de->d_name, ".conflist") || has_suffix(de->d_name, ".conf") ||
                     has_suffix(de->d_name, ".json"))
                         strv_push(&names, de->d_name);
-        size_t n = strv_len(names);
         strv_sort(names);
-        for (size_t i = 0; i < n; i++) {
+        return names;
+}
+
+int vs_cni_find(const char *dir, const char *name, json_object **out, vs_error **err)
+{
+        *out = NULL;
+        _cleanup_strv_ char **names = config_names(dir);
+        for (size_t i = 0; names && names[i]; i++) {
                 _cleanup_free_ char *path = xasprintf("%s/%s", dir, names[i]);
                 _cleanup_free_ char *text = NULL;
                 _cleanup_json_ json_object *conf = NULL;
@@ -128,15 +133,7 @@ static json_object *ipam_config(json_object *list, bool *ipv6)
 int vs_cni_networks(const char *dir, json_object **out)
 {
         *out = json_object_new_array();
-        _cleanup_closedir_ DIR *d = opendir(dir);
-        if (d == NULL)
-                return 0;
-        _cleanup_strv_ char **names = NULL, **seen = NULL;
-        for (struct dirent *de; (de = readdir(d)) != NULL;)
-                if (has_suffix(de->d_name, ".conflist") || has_suffix(de->d_name, ".conf") ||
-                    has_suffix(de->d_name, ".json"))
-                        strv_push(&names, de->d_name);
-        strv_sort(names);
+        _cleanup_strv_ char **names = config_names(dir), **seen = NULL;
         for (size_t i = 0; names && names[i]; i++) {
                 _cleanup_free_ char *path = xasprintf("%s/%s", dir, names[i]);
                 _cleanup_free_ char *text = NULL;
