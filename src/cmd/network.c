@@ -20,8 +20,8 @@ static const char *data_root(void)
 }
 
 /* The CNI network called name (a conflist in the configuration's CNI
- * directory) that no vessel network shadows, in Docker's shape; NULL:
- * none. A run's --network NAME takes a vessel network first, too. */
+ * directory) in Docker's shape; NULL: none. Callers ask only once no
+ * vessel network has that name, as a run's --network NAME does. */
 static json_object *cni_network(const char *name)
 {
         _cleanup_json_ json_object *all = NULL;
@@ -321,55 +321,19 @@ int cmd_network_ls(int argc, char **argv)
         return vs_cmd_format_labelled_list(format, NETWORK_TABLE, header, rows, labels);
 }
 
-/* Docker's host and none networks list the containers running in them
- * (NetworkMode host or none), each with an endpoint id of its own: here
- * the digest of the container's and the network's ids, stable for as long
- * as both exist. */
-static void add_mode_containers(json_object *net)
-{
-        const char *name = json_object_get_string(json_object_object_get(net, "Name"));
-        const char *net_id = json_object_get_string(json_object_object_get(net, "Id"));
-        if (name == NULL || net_id == NULL || !vs_net_is_predefined(name))
-                return;
-        json_object *ctrs = json_object_object_get(net, "Containers");
-        _cleanup_engine_ struct vs_engine *e = NULL;
-        _cleanup_error_ vs_error *err = NULL;
-        struct vs_ctr **v = NULL;
-        size_t n = 0;
-        if (ctrs == NULL || vs_cmd_open_engine(&e, &err) < 0 || vs_ctr_list(e, &v, &n, &err) < 0)
-                return;
-        for (size_t i = 0; i < n; i++) {
-                struct vs_ctr *c = v[i];
-                if (c->hc.network_mode == NULL || strcmp(c->hc.network_mode, name) != 0)
-                        continue;
-                vs_ctr_refresh(e, c);
-                const char *st = c->state.status;
-                if (strcmp(st, "running") != 0 && strcmp(st, "paused") != 0)
-                        continue;
-                _cleanup_free_ char *seed = xasprintf("%s/%s", c->id, net_id);
-                _cleanup_free_ char *ep = vs_digest_buffer(seed, strlen(seed));
-                json_object *o = json_object_new_object();
-                json_object_object_add(o, "Name", json_object_new_string(c->name));
-                json_object_object_add(o, "EndpointID",
-                                       json_object_new_string(ep + strlen("sha256:")));
-                json_object_object_add(o, "MacAddress", json_object_new_string(""));
-                json_object_object_add(o, "IPv4Address", json_object_new_string(""));
-                json_object_object_add(o, "IPv6Address", json_object_new_string(""));
-                json_object_object_add(ctrs, c->id, o);
-        }
-        vs_ctr_list_free(v, n);
-}
-
-/* A CNI network's running containers, as Docker lists a network's: the
- * address each got from the plugins (its cached result), the endpoint id
- * as for host and none. */
-static void add_cni_containers(json_object *net)
+/* The running containers of a network vessel does not record endpoints
+ * for, as Docker lists a network's: those in host or none (NetworkMode;
+ * no addresses), or on a CNI network (ConfigFile: the addresses the
+ * plugins gave each, from its cached result). The endpoint id is the
+ * digest of the container's and the network's ids, stable for as long as
+ * both exist. */
+static void add_containers(json_object *net)
 {
         const char *name = json_object_get_string(json_object_object_get(net, "Name"));
         const char *net_id = json_object_get_string(json_object_object_get(net, "Id"));
         json_object *ctrs = json_object_object_get(net, "Containers");
-        if (name == NULL || net_id == NULL || ctrs == NULL ||
-            json_object_object_get(net, "ConfigFile") == NULL)
+        bool cni = json_object_object_get(net, "ConfigFile") != NULL;
+        if (name == NULL || net_id == NULL || ctrs == NULL || (!cni && !vs_net_is_predefined(name)))
                 return;
         _cleanup_engine_ struct vs_engine *e = NULL;
         _cleanup_error_ vs_error *err = NULL;
@@ -379,13 +343,14 @@ static void add_cni_containers(json_object *net)
                 return;
         for (size_t i = 0; i < n; i++) {
                 struct vs_ctr *c = v[i];
-                if (!vs_engine_net_on(c, name))
+                if (cni ? !vs_engine_net_on(c, name)
+                        : c->hc.network_mode == NULL || strcmp(c->hc.network_mode, name) != 0)
                         continue;
                 vs_ctr_refresh(e, c);
                 const char *st = c->state.status;
                 if (strcmp(st, "running") != 0 && strcmp(st, "paused") != 0)
                         continue;
-                _cleanup_json_ json_object *ns = vs_engine_net_settings(e, c);
+                _cleanup_json_ json_object *ns = cni ? vs_engine_net_settings(e, c) : NULL;
                 json_object *mine =
                     json_object_object_get(json_object_object_get(ns, "Networks"), name);
                 const char *ip = vs_json_str(mine, "IPAddress");
@@ -435,8 +400,7 @@ int cmd_network_inspect(int argc, char **argv)
                         status = vs_report_error(&err);
                         continue;
                 }
-                add_mode_containers(o);
-                add_cni_containers(o);
+                add_containers(o);
                 if (vs_cmd_inspect_one(format, o, arr, &err) < 0)
                         return vs_report_error(&err);
         }
