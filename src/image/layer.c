@@ -63,6 +63,7 @@ struct unpack {
         /* Directory times are set last: creating children changes them. */
         struct dir_time *dirs;
         size_t n_dirs, cap_dirs;
+        void *dio_buf; /* for large files (util/dio.h), made at the first */
 };
 
 /* ---- names ---- */
@@ -379,6 +380,15 @@ static int unpack_file(struct unpack *u, struct archive *ar, struct archive_entr
         }
         if (fd < 0)
                 return vs_fail_errno(err, "%s: cannot create file", label);
+        /* A large file's bytes go past the page cache (util/dio.h) as long
+         * as they come in order from offset 0; a hole (a sparse entry) ends
+         * that, and the rest is written where it belongs. */
+        struct vs_dio dio = {.fd = -1};
+        if (archive_entry_size(e) >= VS_DIO_CHUNK) {
+                if (u->dio_buf == NULL)
+                        u->dio_buf = vs_dio_buffer_new();
+                vs_dio_init(&dio, fd, u->dio_buf);
+        }
         int64_t end = 0;
         for (;;) {
                 const void *buf;
@@ -387,14 +397,23 @@ static int unpack_file(struct unpack *u, struct archive *ar, struct archive_entr
                 int r = archive_read_data_block(ar, &buf, &len, &off);
                 if (r == ARCHIVE_EOF)
                         break;
-                if (r < ARCHIVE_WARN)
+                if (r < ARCHIVE_WARN) {
+                        vs_dio_release(&dio);
                         return vs_fail(err, "%s: cannot read data: %s", label,
                                        archive_error_string(ar));
-                if (write_all_at(fd, buf, len, off) < 0)
+                }
+                if (dio.buf != NULL && off != vs_dio_offset(&dio) && vs_dio_finish(&dio) < 0)
                         return vs_fail_errno(err, "%s: cannot write file", label);
+                if (dio.buf != NULL ? vs_dio_write(&dio, buf, len) < 0
+                                    : write_all_at(fd, buf, len, off) < 0) {
+                        vs_dio_release(&dio);
+                        return vs_fail_errno(err, "%s: cannot write file", label);
+                }
                 if (off + (int64_t) len > end)
                         end = off + (int64_t) len;
         }
+        if (vs_dio_finish(&dio) < 0)
+                return vs_fail_errno(err, "%s: cannot write file", label);
         int64_t size = archive_entry_size(e);
         if (end < size && ftruncate(fd, size) < 0) /* sparse tail */
                 return vs_fail_errno(err, "%s: cannot extend file", label);
@@ -689,6 +708,7 @@ out:
         for (size_t i = 0; i < u.n_dirs; i++)
                 free(u.dirs[i].path);
         free(u.dirs);
+        vs_dio_buffer_free(u.dio_buf);
         if (u.rootfd >= 0)
                 close(u.rootfd);
         return ret;
@@ -706,6 +726,9 @@ int vs_layer_unpack_keeping(struct vs_layer_input *in, int blob_fd, const char *
 {
         struct vs_layer_tee tee = {.in = in, .fd = blob_fd};
         vs_sha256_init(&tee.md);
+        void *dio_buf = blob_fd >= 0 ? vs_dio_buffer_new() : NULL;
+        if (blob_fd >= 0)
+                vs_dio_init(&tee.dio, blob_fd, dio_buf);
         *diff_id = NULL;
         *blob_digest = NULL;
         if (unpack(-1, &tee, media_type, dest_dir, false, diff_id, size, unpack_err) < 0)
@@ -716,6 +739,8 @@ int vs_layer_unpack_keeping(struct vs_layer_input *in, int blob_fd, const char *
         ssize_t n;
         while ((n = vs_layer_tee_next(&tee, &buf)) > 0)
                 ;
+        vs_dio_release(&tee.dio);
+        vs_dio_buffer_free(dio_buf);
         if (n < 0) {
                 vs_sha256_abort(&tee.md);
                 if (tee.write_errno)

@@ -12,6 +12,7 @@
 #include "image/image.h"
 #include "image/libs.h"
 #include "image/store.h"
+#include "util/dio.h"
 #include "util/error.h"
 
 #define VS_WHITEOUT_PREFIX ".wh."
@@ -63,10 +64,12 @@ int vs_layer_list_dir(int dirfd, char ***names, size_t *n, vs_error **err);
  * returns the diff_id; free cancels a running reader. */
 struct vs_layer_source;
 /* The compressed bytes an unpack reads, kept as they pass: hashed and
- * written to fd (a blob file), with writeback started every few MiB. */
+ * written to fd (a blob file) past the page cache where the filesystem
+ * allows it (util/dio.h), else with writeback started every few MiB. */
 struct vs_layer_tee {
         struct vs_layer_input *in;
         int fd; /* -1: only pass the bytes on */
+        struct vs_dio dio;
         struct vs_sha256 md;
         int64_t size, kicked;
         int read_errno, write_errno; /* the first failure; the tee stops there */

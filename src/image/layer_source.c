@@ -131,22 +131,23 @@ ssize_t vs_layer_tee_next(struct vs_layer_tee *tee, const void **buf)
         }
         if (tee->fd < 0)
                 return n;
-        if (n > 0)
+        if (n > 0) {
                 vs_sha256_update(&tee->md, *buf, (size_t) n);
-        for (ssize_t off = 0; off < n;) {
-                ssize_t w = write(tee->fd, (const char *) *buf + off, (size_t) (n - off));
-                if (w < 0 && errno == EINTR)
-                        continue;
-                if (w <= 0) {
-                        tee->write_errno = w < 0 ? errno : EIO;
+                if (vs_dio_write(&tee->dio, *buf, (size_t) n) < 0) {
+                        tee->write_errno = errno ? errno : EIO;
                         errno = tee->write_errno;
                         return -1;
                 }
-                off += w;
+                tee->size += n;
+        } else if (vs_dio_finish(&tee->dio) < 0) {
+                tee->write_errno = errno ? errno : EIO;
+                errno = tee->write_errno;
+                return -1;
         }
-        tee->size += n;
-        /* ... and the tail at the end of the input */
-        if (tee->size - tee->kicked >= TEE_WRITEBACK || (n == 0 && tee->size > tee->kicked)) {
+        /* ... and the tail at the end of the input (what went directly
+         * to the device has no pages to write back) */
+        if (!tee->dio.direct &&
+            (tee->size - tee->kicked >= TEE_WRITEBACK || (n == 0 && tee->size > tee->kicked))) {
                 sync_file_range(tee->fd, tee->kicked, tee->size - tee->kicked,
                                 SYNC_FILE_RANGE_WRITE);
                 tee->kicked = tee->size;

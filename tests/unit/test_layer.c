@@ -363,6 +363,68 @@ static void test_unpack_formats(void **state)
         assert_int_equal(count_entries(f->layers), 6);
 }
 
+/* Large files (past the direct-write chunk, util/dio.h) and sparse ones
+ * (a hole first, or data then a hole) come out byte for byte. */
+static void test_unpack_large_and_sparse(void **state)
+{
+        require_syscall(SYS_openat2, "openat2");
+        struct fixture *f = *state;
+        const size_t mib = 1 << 20;
+        const struct {
+                const char *name;
+                size_t size;
+                size_t data[2][2]; /* (offset, length) of the data; {0, 0}: none */
+        } files[] = {
+            {"big", 2 * mib + mib / 2 + 17, {{0, 2 * mib + mib / 2 + 17}, {0, 0}}},
+            {"data-then-hole", 3 * mib, {{0, 4096}, {2 * mib, 8192}}},
+            {"hole-first", 3 * mib + 5, {{mib, 4096}, {3 * mib, 5}}},
+        };
+        _cleanup_free_ char *tar = xasprintf("%s/large.tar", f->dir);
+        struct archive *a = archive_write_new();
+        archive_write_set_format_pax_restricted(a);
+        assert_int_equal(archive_write_open_filename(a, tar), ARCHIVE_OK);
+        unsigned char *want[3];
+        for (size_t i = 0; i < 3; i++) {
+                want[i] = xzalloc(files[i].size);
+                struct archive_entry *e = archive_entry_new();
+                archive_entry_copy_pathname(e, files[i].name);
+                archive_entry_set_filetype(e, AE_IFREG);
+                archive_entry_set_perm(e, 0644);
+                archive_entry_set_size(e, (la_int64_t) files[i].size);
+                for (size_t k = 0; k < 2 && files[i].data[k][1]; k++) {
+                        size_t off = files[i].data[k][0], len = files[i].data[k][1];
+                        for (size_t b = off; b < off + len; b++)
+                                want[i][b] = (unsigned char) ((b * 2654435761u >> 11) | 1);
+                        if (i > 0)
+                                archive_entry_sparse_add_entry(e, (la_int64_t) off,
+                                                               (la_int64_t) len);
+                }
+                assert_true(archive_write_header(a, e) >= ARCHIVE_WARN);
+                assert_int_equal(archive_write_data(a, want[i], files[i].size),
+                                 (la_ssize_t) files[i].size);
+                archive_entry_free(e);
+        }
+        assert_int_equal(archive_write_close(a), ARCHIVE_OK);
+        archive_write_free(a);
+
+        _cleanup_free_ char *dest = xasprintf("%s/large", f->layers);
+        _cleanup_free_ char *diff_id = NULL;
+        vs_error *err = NULL;
+        if (unpack_path(tar, NULL, dest, false, &diff_id, &err) < 0)
+                fail_msg("unpack: %s", err->msg);
+        for (size_t i = 0; i < 3; i++) {
+                _cleanup_free_ char *p = xasprintf("%s/%s", dest, files[i].name);
+                _cleanup_free_ char *got = NULL;
+                size_t len = 0;
+                if (vs_read_file(p, &got, &len, &err) < 0)
+                        fail_msg("%s", err->msg);
+                assert_int_equal(len, files[i].size);
+                if (memcmp(got, want[i], len) != 0)
+                        fail_msg("%s differs from what was packed", files[i].name);
+                free(want[i]);
+        }
+}
+
 static void test_unpack_from_pipe(void **state)
 {
         require_syscall(SYS_openat2, "openat2");
@@ -1219,6 +1281,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
             cmocka_unit_test_setup_teardown(test_unpack_formats, setup, teardown),
             cmocka_unit_test_setup_teardown(test_unpack_from_pipe, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_unpack_large_and_sparse, setup, teardown),
             cmocka_unit_test_setup_teardown(test_unpack_devices, setup, teardown),
             cmocka_unit_test_setup_teardown(test_refuse_dotdot, setup, teardown),
             cmocka_unit_test_setup_teardown(test_refuse_absolute, setup, teardown),
