@@ -22,8 +22,11 @@
 /* Push: blobs larger than this are uploaded in chunks of this size (PATCH
  * with Content-Range, then PUT); $VESSEL_REGISTRY_CHUNK_SIZE overrides. */
 #define VS_REGISTRY_CHUNK (64LL << 20)
-/* Layers downloaded at once. */
-#define VS_REGISTRY_PARALLEL 3
+/* Layers downloaded at once: c/image's (skopeo's, podman's) default.
+ * Each download writes its blob and files directly to the device, and
+ * a direct write blocks its thread: more at once keep both cores busy
+ * (docs/benchmarks.md, "Fourth round"). */
+#define VS_REGISTRY_PARALLEL 6
 
 struct vs_registry_opts {
         char *const *mirrors;  /* registry-mirrors: URLs tried first for docker.io */
