@@ -155,7 +155,6 @@ while [ $r -le "$runs" ]; do
 			die "$VESSEL_BEFORE pull failed"
 		t1=$(now)
 		b_times="$b_times $(elapsed "$t0" "$t1")"
-		rm -rf "$work/b$r"
 	fi
 
 	sync
