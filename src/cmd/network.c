@@ -55,19 +55,41 @@ static int all_networks(json_object **out, vs_error **err)
         return 0;
 }
 
-/* --opt K=V: the one driver option vessel knows is the bridge's name. */
+/* --opt K=V: the bridge driver's options vessel knows, the bridge's name
+ * and the MTU (Docker's key, or podman's "mtu"). */
 static int driver_opts(char **opts, struct vs_net_create_opts *o)
 {
         static const char bridge_name[] = "com.docker.network.bridge.name=";
+        static const char *const mtu_keys[] = {"com.docker.network.driver.mtu=", "mtu="};
         for (size_t i = 0; opts && opts[i]; i++) {
+                _cleanup_error_ vs_error *err = NULL;
                 if (strncmp(opts[i], bridge_name, sizeof(bridge_name) - 1) == 0) {
                         o->bridge = opts[i] + sizeof(bridge_name) - 1;
                         continue;
                 }
-                _cleanup_error_ vs_error *err = NULL;
+                const char *mtu = NULL;
+                for (size_t k = 0; k < 2 && mtu == NULL; k++)
+                        if (strncmp(opts[i], mtu_keys[k], strlen(mtu_keys[k])) == 0)
+                                mtu = opts[i] + strlen(mtu_keys[k]);
+                if (mtu) {
+                        int v;
+                        if (vs_opt_parse_int("opt com.docker.network.driver.mtu", mtu, &v, &err) <
+                            0)
+                                return vs_report_error(&err);
+                        if (v <= 0) {
+                                vs_fail(&err,
+                                        "--opt com.docker.network.driver.mtu: %s is not an MTU "
+                                        "(68 to 65535)",
+                                        mtu);
+                                return vs_report_error(&err);
+                        }
+                        o->mtu = (unsigned) v;
+                        continue;
+                }
                 vs_fail(&err,
                         "--opt: unknown option '%s' (the bridge driver takes "
-                        "com.docker.network.bridge.name=NAME)",
+                        "com.docker.network.bridge.name=NAME and "
+                        "com.docker.network.driver.mtu=MTU)",
                         opts[i]);
                 return vs_report_error(&err);
         }
@@ -113,7 +135,8 @@ int cmd_network_create(int argc, char **argv)
              "dual-stack (an IPv6 --subnet, else one from the pools)"},
             {"label", 0, VS_OPT_LIST, &labels, "K=V", "a label (repeatable)"},
             {"opt", 'o', VS_OPT_LIST, &dopts, "K=V",
-             "driver option: com.docker.network.bridge.name=NAME"},
+             "driver option: com.docker.network.bridge.name=NAME, "
+             "com.docker.network.driver.mtu=MTU"},
             VS_OPT_TABLE_END,
         };
         struct vs_cmdline cl = {"network create", "[OPTIONS] NAME", "Create a bridge network.",

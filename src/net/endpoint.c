@@ -419,6 +419,7 @@ static int wire_bridge(struct vs_netdb *db, json_object *net, struct vs_nl_bridg
         unsigned p6 = *sub6 ? (unsigned) atoi(strchr(sub6, '/') + 1) : 0;
         *br = (struct vs_nl_bridge){
             .name = vs_net_str(net, "Bridge"),
+            .mtu = vs_net_mtu(net),
             .gw = gw,
             .prefix = s.prefix,
             .gw6 = *sub6 ? vs_net_str(net, "Gateway6") : NULL,
@@ -513,7 +514,8 @@ int vs_net_attach(const char *data_root, const char *ctr_id, pid_t pid, vs_error
         return 0;
 }
 
-int vs_net_attach_tap(const char *data_root, const char *ctr_id, int *fd, vs_error **err)
+int vs_net_attach_tap(const char *data_root, const char *ctr_id, int *fd, unsigned *mtu,
+                      vs_error **err)
 {
         _cleanup_netdb_ struct vs_netdb db = {.lock_fd = -1};
         if (vs_netdb_open(data_root, &db, err) < 0)
@@ -549,6 +551,7 @@ int vs_net_attach_tap(const char *data_root, const char *ctr_id, int *fd, vs_err
                 return vs_error_wrap(err, "network '%s'", vs_net_str(net, "Name"));
         }
         vs_net_refresh_hosts(&db, net);
+        *mtu = br.mtu;
         return 0;
 }
 

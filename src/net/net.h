@@ -73,7 +73,16 @@ struct vs_net_create_opts {
         const char *bridge;   /* the bridge's name (NULL: vs-<12 hex of the id>) */
         bool internal, ipv6;
         char **labels; /* K=V */
+        unsigned mtu;  /* of the bridge and its ports; 0: VS_NET_DEFAULT_MTU */
 };
+/* The MTU of a bridge network that names none (docs/networking.md, "MTU"):
+ * loopback-sized, as slirp4netns and pasta give rootless podman, so that
+ * traffic between containers and with the host moves in 64 KiB frames;
+ * TCP leaving through another interface has its MSS clamped to that
+ * route's MTU (src/net/nft.c). */
+#define VS_NET_DEFAULT_MTU 65520
+/* A network record's MTU: its own, else VS_NET_DEFAULT_MTU. */
+unsigned vs_net_mtu(json_object *net);
 int vs_net_create(const char *data_root, const struct vs_net_create_opts *o, char **id,
                   vs_error **err);
 /* The configuration's address keys (set once per process, before any
@@ -198,14 +207,16 @@ json_object *vs_net_container_settings(const char *data_root, const char *ctr_id
  * network's bridge, its -p rules to the leased address, which the guest
  * holds itself; the network's hosts files refreshed. A VM has one NIC:
  * a second network is refused. */
-int vs_net_attach_tap(const char *data_root, const char *ctr_id, int *fd, vs_error **err);
+int vs_net_attach_tap(const char *data_root, const char *ctr_id, int *fd, unsigned *mtu,
+                      vs_error **err);
 
 /* ---- links (src/net/netlink.c, libmnl). Operate in the caller's network
  * namespace unless netns_fd >= 0. Each call is one netlink round trip per
  * namespace: its requests go in one batch. ---- */
 struct vs_nl_bridge {
         const char *name;
-        uint32_t gw; /* its IPv4 address (host byte order) and prefix */
+        unsigned mtu; /* of the bridge and every port made on it; 0: the kernel's */
+        uint32_t gw;  /* its IPv4 address (host byte order) and prefix */
         unsigned prefix;
         const char *gw6; /* dual-stack: its IPv6 address and prefix, else NULL */
         unsigned prefix6;

@@ -256,6 +256,8 @@ static int bridge_index(struct mnl_socket *nl, const struct vs_nl_bridge *br, un
                 snprintf(b.req[0].what, sizeof(b.req[0].what), "cannot create bridge %s", br->name);
                 mnl_attr_put_strz(nlh, IFLA_IFNAME, br->name);
                 mnl_attr_put_u32(nlh, IFLA_GROUP, VS_NET_BRIDGE_GROUP);
+                if (br->mtu)
+                        mnl_attr_put_u32(nlh, IFLA_MTU, br->mtu);
                 struct nlattr *li = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
                 mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "bridge");
                 mnl_attr_nest_end(nlh, li);
@@ -285,6 +287,10 @@ static int put_bridge(struct nl_batch *b, const struct vs_nl_bridge *br, unsigne
         ifi->ifi_change = IFF_UP;
         ifi->ifi_flags = IFF_UP;
         mnl_attr_put_u32(nlh, IFLA_GROUP, VS_NET_BRIDGE_GROUP);
+        /* Set, not left to the kernel's "smallest port": a port made
+         * before (another MTU) must not lower it for the ports to come. */
+        if (br->mtu)
+                mnl_attr_put_u32(nlh, IFLA_MTU, br->mtu);
         return 0;
 }
 
@@ -309,10 +315,11 @@ int vs_nl_bridge_ensure(const struct vs_nl_bridge *br, vs_error **err)
         return batch_send(nl, &b, err);
 }
 
-/* Link `name` up and enslaved to bridge index master, into a batch (flags:
- * NLM_F_CREATE... for a new link); the message, for more attributes. */
-static struct nlmsghdr *put_port(struct nl_batch *b, int flags, const char *name, unsigned master,
-                                 const char *what)
+/* Link `name` up, with the bridge's MTU, enslaved to bridge index master,
+ * into a batch (flags: NLM_F_CREATE... for a new link); the message, for
+ * more attributes. */
+static struct nlmsghdr *put_port(struct nl_batch *b, int flags, const char *name,
+                                 const struct vs_nl_bridge *br, unsigned master, const char *what)
 {
         struct nlmsghdr *nlh = batch_link(b, RTM_NEWLINK, flags, 0, 0, what);
         struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
@@ -320,6 +327,8 @@ static struct nlmsghdr *put_port(struct nl_batch *b, int flags, const char *name
         ifi->ifi_flags = IFF_UP;
         mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
         mnl_attr_put_u32(nlh, IFLA_MASTER, master);
+        if (br->mtu)
+                mnl_attr_put_u32(nlh, IFLA_MTU, br->mtu);
         return nlh;
 }
 
@@ -352,7 +361,7 @@ int vs_nl_veth_create(const struct vs_nl_bridge *br, const char *host, int netns
          * open before the pair is complete, ENOTCONN). */
         char what[64];
         snprintf(what, sizeof(what), "cannot create veth pair %s", host);
-        struct nlmsghdr *nlh = put_port(&b, NLM_F_CREATE | NLM_F_EXCL, host, idx, what);
+        struct nlmsghdr *nlh = put_port(&b, NLM_F_CREATE | NLM_F_EXCL, host, br, idx, what);
         struct nlattr *li = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
         mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
         struct nlattr *data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
@@ -361,6 +370,8 @@ int vs_nl_veth_create(const struct vs_nl_bridge *br, const char *host, int netns
         pifi->ifi_family = AF_UNSPEC;
         mnl_attr_put_strz(nlh, IFLA_IFNAME, peer);
         mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t) netns_fd);
+        if (br->mtu)
+                mnl_attr_put_u32(nlh, IFLA_MTU, br->mtu);
         if (mac)
                 mnl_attr_put(nlh, IFLA_ADDRESS, 6, mac);
         mnl_attr_nest_end(nlh, pe);
@@ -399,7 +410,7 @@ int vs_nl_tap_create(const struct vs_nl_bridge *br, const char *name, int *fd, v
                 return -1;
         char what[64];
         snprintf(what, sizeof(what), "cannot attach tap %s to bridge %s", name, br->name);
-        put_port(&b, 0, name, idx, what);
+        put_port(&b, 0, name, br, idx, what);
         put_hairpin(&b, name);
         if (batch_send(nl, &b, err) < 0)
                 return -1;

@@ -9,6 +9,8 @@
  *                         fib daddr type local jump ports }
  *     chain ports       { tcp dport 8080 dnat to 10.89.0.2:80 comment "vessel:<ctr id>" ... }
  *     chain forward     { type filter hook forward priority filter;
+ *                         iifname "<bridge>" oifname != "<bridge>" tcp flags & (syn | rst)
+ *                             == syn tcp option maxseg size set rt mtu
  *                         iifname "<bridge>" oifgroup 0x7e55e1 oifname != "<bridge>"
  *                             ct status & dnat == 0 drop ...
  *                         (internal: iifname "<bridge>" oifname != "<bridge>" drop, and back) }
@@ -279,6 +281,14 @@ int vs_nft_replace6(const char *tag, const char *adds, vs_error **err)
         return replace_in("ip6", SETUP6, tag, adds, err);
 }
 
+/* A bridge's MTU is loopback-sized by default (VS_NET_DEFAULT_MTU): a TCP
+ * connection that a container opens or answers through another interface
+ * (the host's uplink) gets the MSS of that route, lowered in its SYN or
+ * SYN-ACK as it is forwarded (the kernel never raises it), as Docker
+ * users do by hand with `--clamp-mss-to-pmtu`. UDP and the rest learn the
+ * path MTU from the host's own ICMP "fragmentation needed". */
+#define MSS_CLAMP "tcp flags & (syn | rst) == syn tcp option maxseg size set rt mtu"
+
 /* The IPv6 side of a dual-stack network: isolation, hairpin and outbound
  * masquerade as for IPv4. */
 static int nat6_setup(json_object *net, const char *tag, bool internal, vs_error **err)
@@ -293,14 +303,17 @@ static int nat6_setup(json_object *net, const char *tag, bool internal, vs_error
                             "add rule ip6 vessel forward oifname \"%s\" iifname != \"%s\" drop "
                             "comment \"%s\"\n",
                             br, br, tag, br, br, tag)
-                : xasprintf("add rule ip6 vessel forward iifname \"%s\" oifgroup %u oifname "
-                            "!= \"%s\" ct status & dnat == 0 drop comment \"%s\"\n"
-                            "add rule ip6 vessel postrouting ip6 saddr %s oifname != \"%s\" "
-                            "masquerade comment \"%s\"\n"
-                            "add rule ip6 vessel postrouting ip6 saddr %s oifname \"%s\" ct "
-                            "status dnat masquerade comment \"%s\"\n",
-                            br, VS_NET_BRIDGE_GROUP, br, tag, vs_net_str(net, "Subnet6"), br, tag,
-                            vs_net_str(net, "Subnet6"), br, tag);
+                : xasprintf(
+                      "add rule ip6 vessel forward iifname \"%s\" oifname != \"%s\" " MSS_CLAMP
+                      " comment \"%s\"\n"
+                      "add rule ip6 vessel forward iifname \"%s\" oifgroup %u oifname "
+                      "!= \"%s\" ct status & dnat == 0 drop comment \"%s\"\n"
+                      "add rule ip6 vessel postrouting ip6 saddr %s oifname != \"%s\" "
+                      "masquerade comment \"%s\"\n"
+                      "add rule ip6 vessel postrouting ip6 saddr %s oifname \"%s\" ct "
+                      "status dnat masquerade comment \"%s\"\n",
+                      br, br, tag, br, VS_NET_BRIDGE_GROUP, br, tag, vs_net_str(net, "Subnet6"), br,
+                      tag, vs_net_str(net, "Subnet6"), br, tag);
         return replace_in("ip6", SETUP6, tag, adds, err);
 }
 
@@ -336,11 +349,14 @@ int vs_net_nat_setup(json_object *net, vs_error **err)
                             "add rule ip vessel forward oifname \"%s\" iifname != \"%s\" drop "
                             "comment \"%s\"\n",
                             br, br, tag, br, br, tag)
-                : xasprintf("add rule ip vessel forward iifname \"%s\" oifgroup %u oifname "
+                : xasprintf("add rule ip vessel forward iifname \"%s\" oifname != \"%s\" " MSS_CLAMP
+                            " comment \"%s\"\n"
+                            "add rule ip vessel forward iifname \"%s\" oifgroup %u oifname "
                             "!= \"%s\" ct status & dnat == 0 drop comment \"%s\"\n"
                             "add rule ip vessel postrouting ip saddr %s oifname \"%s\" ct "
                             "status dnat masquerade comment \"%s\"\n",
-                            br, VS_NET_BRIDGE_GROUP, br, tag, vs_net_str(net, "Subnet"), br, tag);
+                            br, br, tag, br, VS_NET_BRIDGE_GROUP, br, tag,
+                            vs_net_str(net, "Subnet"), br, tag);
         _cleanup_free_ char *adds =
             xasprintf("%s%sadd rule ip vessel postrouting oifname \"%s\" ip "
                       "saddr 127.0.0.0/8 masquerade comment \"%s\"\n",

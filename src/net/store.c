@@ -241,6 +241,12 @@ static json_object *new_network(const char *name, const char *subnet, const char
         return n;
 }
 
+unsigned vs_net_mtu(json_object *net)
+{
+        int mtu = json_object_get_int(json_object_object_get(net, "MTU"));
+        return mtu >= 68 && mtu <= 65535 ? (unsigned) mtu : VS_NET_DEFAULT_MTU;
+}
+
 static json_object *net_by_id(struct vs_netdb *db, const char *id)
 {
         for (size_t i = 0; i < json_object_array_length(db->nets); i++) {
@@ -703,6 +709,17 @@ int vs_net_create(const char *data_root, const struct vs_net_create_opts *o, cha
         _cleanup_json_ json_object *labels = NULL;
         if (labels_json(o->labels, &labels, err) < 0)
                 return -1;
+        /* 68: IPv4's minimum; an IPv6 link needs 1280 (RFC 8200). */
+        if (o->mtu && (o->mtu < 68 || o->mtu > 65535))
+                return vs_fail(err,
+                               "--opt com.docker.network.driver.mtu: %u is not an MTU "
+                               "(68 to 65535)",
+                               o->mtu);
+        if (o->mtu && o->mtu < 1280 && o->ipv6)
+                return vs_fail(err,
+                               "--opt com.docker.network.driver.mtu: %u is below IPv6's "
+                               "minimum of 1280",
+                               o->mtu);
         struct vs_cidr6 s6;
         if (o->subnet6 && !o->ipv6)
                 return vs_fail(err, "--subnet: %s is an IPv6 subnet: add --ipv6", o->subnet6);
@@ -743,6 +760,8 @@ int vs_net_create(const char *data_root, const struct vs_net_create_opts *o, cha
                 _cleanup_free_ char *r = vs_cidr_str(&range);
                 json_object_object_add(net, "IPRange", json_object_new_string(r));
         }
+        if (o->mtu)
+                json_object_object_add(net, "MTU", json_object_new_int((int) o->mtu));
         if (o->ipv6) {
                 char gw6[46], canon[64];
                 vs_ipv6_nth(&s6, 0, canon);
@@ -832,6 +851,9 @@ static json_object *docker_shape(json_object *net)
         json_object *opts = json_object_new_object();
         json_object_object_add(opts, "com.docker.network.bridge.name",
                                json_object_new_string(vs_net_str(net, "Bridge")));
+        char mtu[16];
+        snprintf(mtu, sizeof(mtu), "%u", vs_net_mtu(net));
+        json_object_object_add(opts, "com.docker.network.driver.mtu", json_object_new_string(mtu));
         json_object_object_add(o, "Options", opts);
         json_object *labels = NULL;
         json_object_deep_copy(json_object_object_get(net, "Labels"), &labels, NULL);

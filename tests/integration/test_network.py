@@ -258,6 +258,11 @@ def test_ls_format(net):
     (["--ip-range", "10.1.0.0/28", "x"], ["--ip-range", "needs --subnet"]),
     (["-o", "com.docker.network.bridge.enable_icc=false", "x"], ["--opt", "enable_icc"]),
     (["--opt", "mtu", "x"], ["--opt", "'mtu'"]),
+    (["-o", "com.docker.network.driver.mtu=0", "x"], ["driver.mtu", "0", "not an MTU"]),
+    (["-o", "mtu=67", "x"], ["driver.mtu", "67", "68 to 65535"]),
+    (["-o", "mtu=65536", "x"], ["driver.mtu", "65536", "68 to 65535"]),
+    (["-o", "mtu=1e3", "x"], ["driver.mtu", "1e3", "not an integer"]),
+    (["--ipv6", "-o", "mtu=1000", "x"], ["driver.mtu", "1000", "1280"]),
     (["-o", "com.docker.network.bridge.name=a/b", "x"], ["bridge.name", "a/b"]),
     (["-o", "com.docker.network.bridge.name=0123456789abcdef", "x"], ["bridge.name"]),
     (["-o", "com.docker.network.bridge.name=", "x"], ["bridge.name"]),
@@ -673,6 +678,63 @@ def test_outbound_is_masqueraded_and_internal_has_no_way_out(net, outside_httpd)
     assert res.returncode != 0 and "unreachable" in res.stderr, res.describe()
     assert "default" not in net.ok("run", "--rm", "--network", "sealed", "busybox", "ip",
                                    "route")
+
+
+MSS_SERVER = r"""
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("192.0.2.2", 8181))
+s.listen(1)
+print("ready", flush=True)
+c, _ = s.accept()
+mss = c.getsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG)
+c.recv(4096)
+c.sendall(b"HTTP/1.0 200 OK\r\n\r\n%d\n" % mss)
+c.close()
+"""
+
+
+def test_mtu_default_option_and_mss_clamp(net, outside):
+    """A bridge network's links take its MTU: 65520 by default (the bridge,
+    the host end, the container's eth0), or --opt
+    com.docker.network.driver.mtu / podman's mtu; inspect shows it. TCP
+    leaving through another interface gets that route's MSS: an outside
+    host whose own MTU is 9000, behind the test namespace's 1500 uplink,
+    is told at most 1460 by a container whose eth0 says 65520 (without the
+    clamp it would use 8960 and its segments could not pass the uplink)."""
+    net.ok("run", "-d", "--name", "b1", "--network", "bridge", "busybox", "sleep", "60")
+    assert net.ok("exec", "b1", "cat", "/sys/class/net/eth0/mtu") == "65520\n"
+    assert "mtu 65520" in net.ip("link", "show", "vessel0")
+    assert all("mtu 65520" in net.ip("link", "show", v) for v in net.veths())
+    net.ok("rm", "-f", "b1")
+    assert net.net("bridge")["Options"]["com.docker.network.driver.mtu"] == "65520"
+    net.ok("network", "create", "-o", "com.docker.network.driver.mtu=1400", "small")
+    net.ok("network", "create", "-o", "mtu=9000", "--internal", "jumbo")
+    assert net.net("small")["Options"]["com.docker.network.driver.mtu"] == "1400"
+    net.ok("run", "-d", "--name", "s1", "--network", "small", "busybox", "sleep", "60")
+    assert net.ok("exec", "s1", "cat", "/sys/class/net/eth0/mtu") == "1400\n"
+    host_end = [v for v in net.veths() if "mtu 1400" in net.ip("link", "show", v)]
+    assert len(host_end) == 1, net.ip("-o", "link")
+    assert net.ok("run", "--rm", "--network", "jumbo", "busybox", "cat",
+                  "/sys/class/net/eth0/mtu") == "9000\n"
+    # The clamp: one rule per network that forwards out (not the internal one).
+    rules = nft_rules(net)
+    clamps = [ln for ln in rules.splitlines() if "maxseg size set rt mtu" in ln]
+    jumbo_id = net.net("jumbo")["Id"]
+    assert clamps and not any(jumbo_id in ln for ln in clamps), rules
+    subprocess.run(["ip", "-n", outside, "link", "set", "eth0", "mtu", "9000"], check=True)
+    srv = subprocess.Popen(["ip", "netns", "exec", outside, "python3", "-c", MSS_SERVER],
+                           stdout=subprocess.PIPE, text=True)
+    try:
+        assert srv.stdout.readline() == "ready\n"
+        mss = int(net.ok("run", "--rm", "--network", "bridge", "busybox", "wget", "-qO-",
+                         "http://192.0.2.2:8181/"))
+        assert 0 < mss <= 1460, mss
+    finally:
+        srv.kill()
+        srv.wait()
+    net.ok("rm", "-f", "s1")
 
 
 def test_networks_are_isolated_from_each_other(net):
