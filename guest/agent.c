@@ -217,6 +217,7 @@ struct config {
         /* eth0's address, netmask and gateway (NULL: no NIC): libslirp's
          * with net=user, the leased ones on a vessel network's tap. */
         const char *net_addr, *net_mask, *net_gw;
+        unsigned net_mtu; /* eth0's MTU (0: the driver's): the network's */
         /* eth0's IPv6 address, prefix length and gateway on a dual-stack
          * vessel network (NULL: none). */
         const char *net_addr6, *net_gw6;
@@ -343,6 +344,8 @@ static void parse_config(char *buf, size_t len, struct config *c)
                         c->net_mask = v;
                 } else if (strcmp(p, "net.gw") == 0) {
                         c->net_gw = v;
+                } else if (strcmp(p, "net.mtu") == 0) {
+                        c->net_mtu = (unsigned) strtoul(v, NULL, 10);
                 } else if (strcmp(p, "net.addr6") == 0) {
                         c->net_addr6 = v;
                 } else if (strcmp(p, "net.prefix6") == 0) {
@@ -550,10 +553,15 @@ static void bind_etc_files(struct config *c)
         }
 }
 
-static void if_up(int sock, const char *name, const char *addr, const char *mask)
+static void if_up(int sock, const char *name, const char *addr, const char *mask, unsigned mtu)
 {
         struct ifreq ifr = {0};
         snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+        if (mtu) {
+                ifr.ifr_mtu = (int) mtu;
+                if (ioctl(sock, SIOCSIFMTU, &ifr) < 0)
+                        fail("cannot set the MTU of %s to %u: %s", name, mtu, strerror(errno));
+        }
         if (addr) {
                 struct sockaddr_in *sin = (struct sockaddr_in *) &ifr.ifr_addr;
                 sin->sin_family = AF_INET;
@@ -624,9 +632,9 @@ static void setup_network(const struct config *c)
         int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         if (sock < 0)
                 fail("cannot create a socket: %s", strerror(errno));
-        if_up(sock, "lo", NULL, NULL);
+        if_up(sock, "lo", NULL, NULL, 0);
         if (c->net_addr && c->net_mask) {
-                if_up(sock, "eth0", c->net_addr, c->net_mask);
+                if_up(sock, "eth0", c->net_addr, c->net_mask, c->net_mtu);
         }
         if (c->net_addr && c->net_gw) {
                 struct rtentry rt = {0};

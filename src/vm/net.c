@@ -97,7 +97,8 @@ int vs_vm_net_tap(struct vs_engine *e, const struct vs_ctr *c, struct vs_vm_payl
         if (ip == NULL || vs_ipv4_parse("IPAddress", ip, &addr, err) < 0 || prefix < 1 ||
             prefix > 30)
                 return vs_fail(err, "container %s has no IPv4 lease on its network", c->name);
-        if (vs_net_attach_tap(e->data_root, c->id, fd, err) < 0)
+        unsigned mtu;
+        if (vs_net_attach_tap(e->data_root, c->id, fd, &mtu, err) < 0)
                 return vs_error_wrap(err, "cannot connect container %s to its network", c->name);
         uint32_t m = prefix ? ~0U << (32 - prefix) : 0;
         char mask[16];
@@ -108,6 +109,10 @@ int vs_vm_net_tap(struct vs_engine *e, const struct vs_ctr *c, struct vs_vm_payl
         vs_vm_payload_add(p, "net.mask", mask);
         if (gw && *gw)
                 vs_vm_payload_add(p, "net.gw", gw);
+        /* The guest's NIC takes the network's MTU as the tap has it. */
+        char mtus[16];
+        snprintf(mtus, sizeof(mtus), "%u", mtu);
+        vs_vm_payload_add(p, "net.mtu", mtus);
         /* A dual-stack network's IPv6 lease: the guest holds it too. */
         const char *ip6 = json_object_get_string(json_object_object_get(ns, "GlobalIPv6Address"));
         const char *gw6 = json_object_get_string(json_object_object_get(ns, "IPv6Gateway"));

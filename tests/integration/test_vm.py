@@ -682,7 +682,7 @@ def test_unsupported_network_flags_refused(vm, args, words):
 
 def test_vm_on_a_vessel_network(vm_kernel, net):
     """--network NAME: a tap on the network's bridge, passed to QEMU as an
-    fd: the guest holds its leased address itself, reaches its peers (by
+    fd: the guest holds its leased address itself and the network's MTU, reaches its peers (by
     name and address), a peer reaches every port of the VM (published or
     not), the host through -p. The tap goes with QEMU (kill -9 of the
     monitor) and with rm. Everything in a network namespace of the test's
@@ -717,6 +717,12 @@ def test_vm_on_a_vessel_network(vm_kernel, net):
     tap = net.leases()["vmnet"][cid]["Veth"]
     link = net.ip("-o", "-d", "link", "show", tap)
     assert "tun" in link and "master" in link, link
+    # The network's MTU (the default, 65520) on the tap and on the guest's
+    # NIC (set by the agent): frames between the VM and its peers are as
+    # large as between containers.
+    assert "mtu 65520" in link, link
+    assert net.ok("exec", "vmweb", "cat", "/sys/class/net/eth0/mtu",
+                  timeout=TIMEOUT) == "65520\n"
     helpers.wait_for(lambda: net("exec", "vmweb", "wget", "-qO-", "http://web/index.html",
                                  timeout=TIMEOUT).stdout == "served-by-web\n",
                      60, what="the peer from the VM")
