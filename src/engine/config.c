@@ -585,6 +585,7 @@ static const struct key keys[VS_CK_COUNT] = {
     {"userns", VS_CK_USERNS, true},
     {"ipv6", VS_CK_IPV6, true},
     {"fixed-cidr-v6", VS_CK_FIXED_CIDR_V6, true},
+    {"mtu", VS_CK_MTU, true},
 };
 
 const char *vs_config_key_name(enum vs_config_key k)
@@ -666,6 +667,8 @@ static int parse_key(const struct pctx *x, enum vs_config_key id, json_object *v
                 return 0;
         case VS_CK_ISOLATION:
                 return get_enum(x, &p, v, isolation, &c->isolation, err);
+        case VS_CK_MTU:
+                return get_int(x, &p, v, 68, 65535, &c->mtu, err);
         case VS_CK_PIDS_LIMIT:
                 if (get_int(x, &p, v, -1, INT64_MAX, &c->pids_limit, err) < 0)
                         return -1;
@@ -850,6 +853,7 @@ json_object *vs_config_to_json(const struct vs_config *c)
         ADD_STR("bip", c->bip);
         ADD("ipv6", json_object_new_boolean(c->ipv6));
         ADD_STR("fixed-cidr-v6", c->fixed_cidr_v6);
+        ADD("mtu", json_object_new_int64(c->mtu ? c->mtu : VS_NET_DEFAULT_MTU));
         ADD("dns", jstrv(c->dns));
         ADD("dns-search", jstrv(c->dns_search));
         ADD("default-shm-size", jsize(c->shm_size));
@@ -1038,6 +1042,7 @@ void vs_config_set(struct vs_config *c)
                     (struct vs_net_pool_spec){current.pools[i].base, (long) current.pools[i].size};
         vs_net_set_defaults(current.bip, pools, current.n_pools);
         vs_net_set_default_ipv6(current.ipv6, current.fixed_cidr_v6);
+        vs_net_set_default_mtu((unsigned) current.mtu);
         free(pools);
 }
 

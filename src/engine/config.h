@@ -69,6 +69,7 @@ enum vs_config_key {
         VS_CK_USERNS,
         VS_CK_IPV6,
         VS_CK_FIXED_CIDR_V6,
+        VS_CK_MTU,
         VS_CK_COUNT,
 };
 
@@ -88,6 +89,7 @@ struct vs_config {
         char *bip;
         bool ipv6;           /* the default bridge network is dual-stack */
         char *fixed_cidr_v6; /* its IPv6 subnet */
+        int64_t mtu;         /* its MTU; 0: not set (VS_NET_DEFAULT_MTU) */
         char **dns, **dns_search;
         int64_t shm_size;
         char *userns_remap, *cgroupns_mode, *ipc_mode, *seccomp_profile;

@@ -100,6 +100,10 @@ void vs_net_set_defaults(const char *bip, const struct vs_net_pool_spec *pools, 
  * dual-stack with that IPv6 subnet (gateway its ::1), applied as bip is.
  * One without the other is an error of every network command. */
 void vs_net_set_default_ipv6(bool ipv6, const char *fixed_cidr_v6);
+/* mtu (Docker's daemon.json key; 0: VS_NET_DEFAULT_MTU): the default
+ * network's MTU, applied as bip is (its record changed while no container
+ * is on it). */
+void vs_net_set_default_mtu(unsigned mtu);
 /* Docker's `network inspect` objects: every network (array), or one by
  * name, id or unambiguous id prefix. */
 int vs_net_list(const char *data_root, json_object **out, vs_error **err);

@@ -42,6 +42,8 @@ static const char *cfg_bip;
 static bool cfg_v6_set; /* false: not known here (the monitor reads no configuration) */
 static bool cfg_ipv6;
 static const char *cfg_v6;
+static bool cfg_mtu_set; /* as cfg_v6_set */
+static unsigned cfg_mtu;
 static struct vs_net_pool_spec *cfg_pools;
 static size_t cfg_npools;
 
@@ -52,6 +54,12 @@ void vs_net_set_defaults(const char *bip, const struct vs_net_pool_spec *pools, 
         cfg_pools = xmalloc((n + 1) * sizeof(*cfg_pools));
         memcpy(cfg_pools, pools, n * sizeof(*cfg_pools));
         cfg_npools = n;
+}
+
+void vs_net_set_default_mtu(unsigned mtu)
+{
+        cfg_mtu_set = true;
+        cfg_mtu = mtu;
 }
 
 void vs_net_set_default_ipv6(bool ipv6, const char *fixed_cidr_v6)
@@ -138,6 +146,27 @@ static json_object *default_overlaps(struct vs_netdb *db, json_object *cur,
         return NULL;
 }
 
+/* The default network's MTU as the configuration says (mtu), changed
+ * while no container is on it: the bridge takes it when the next port
+ * joins. */
+static int default_mtu(struct vs_netdb *db, json_object *cur, vs_error **err)
+{
+        unsigned want = cfg_mtu ? cfg_mtu : VS_NET_DEFAULT_MTU;
+        if (!cfg_mtu_set || vs_net_mtu(cur) == want)
+                return 0;
+        if (json_object_object_length(json_object_object_get(cur, "Endpoints")) > 0) {
+                vs_warn("configuration key mtu: %u not applied while containers are on network "
+                        "'%s' (MTU %u)",
+                        want, VS_NET_DEFAULT, vs_net_mtu(cur));
+                return 0;
+        }
+        if (cfg_mtu)
+                json_object_object_add(cur, "MTU", json_object_new_int((int) cfg_mtu));
+        else
+                json_object_object_del(cur, "MTU");
+        return vs_netdb_save(db, err);
+}
+
 /* The default network as bip, ipv6 and fixed-cidr-v6 say: recorded so, or
  * changed while no container is on it (its bridge deleted and its NAT
  * removed, both to be made again). Without bip, the recorded IPv4 subnet
@@ -156,7 +185,7 @@ static int default_network(struct vs_netdb *db, json_object *cur, vs_error **err
                                           strcmp(vs_net_str(cur, "Gateway"), gws) == 0));
         bool same6 = cur && (!cfg_v6_set || strcmp(vs_net_str(cur, "Subnet6"), v6) == 0);
         if (same4 && same6)
-                return 0;
+                return default_mtu(db, cur, err);
         json_object *other;
         if (!same4 && (other = default_overlaps(db, cur, &subnet, "")) != NULL)
                 return vs_fail(err, "configuration key bip: %s overlaps %s of network '%s'",
@@ -169,6 +198,8 @@ static int default_network(struct vs_netdb *db, json_object *cur, vs_error **err
                                cfg_v6, vs_net_str(other, "Subnet6"), vs_net_str(other, "Name"));
         if (cur == NULL) {
                 cur = new_network(VS_NET_DEFAULT, cidr, gws, VS_NET_DEFAULT_BRIDGE, false, NULL);
+                if (cfg_mtu)
+                        json_object_object_add(cur, "MTU", json_object_new_int((int) cfg_mtu));
                 if (*v6) {
                         json_object_object_add(cur, "Subnet6", json_object_new_string(v6));
                         json_object_object_add(cur, "Gateway6", json_object_new_string(gw6));
@@ -208,7 +239,7 @@ static int default_network(struct vs_netdb *db, json_object *cur, vs_error **err
                 json_object_object_add(cur, "Subnet6", json_object_new_string(v6));
                 json_object_object_add(cur, "Gateway6", json_object_new_string(gw6));
         }
-        return vs_netdb_save(db, err);
+        return default_mtu(db, cur, err) < 0 ? -1 : vs_netdb_save(db, err);
 }
 
 static char *random_id(void)

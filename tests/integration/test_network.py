@@ -1524,6 +1524,31 @@ def test_bip_and_default_address_pools_from_the_configuration(net, tmp_path):
     net.ok("network", "rm", "a", "b")
 
 
+def test_mtu_of_the_default_bridge_from_the_configuration(net, tmp_path):
+    """mtu (Docker's daemon.json key): the default network's MTU, applied as
+    bip is: not while a container is on it (a warning), then at once; back
+    to 65520 without the key."""
+    cfg = tmp_path / "vessel-mtu.json"
+    cfg.write_text(json.dumps({"mtu": 1400}))
+    net.env["VESSEL_CONFIG"] = str(cfg)
+    assert net.net("bridge")["Options"]["com.docker.network.driver.mtu"] == "1400"
+    net.ok("run", "-d", "--name", "on", "--network", "bridge", "busybox", "sleep", "60")
+    assert net.ok("exec", "on", "cat", "/sys/class/net/eth0/mtu") == "1400\n"
+    assert "mtu 1400" in net.ip("link", "show", "vessel0")
+    cfg.write_text(json.dumps({"mtu": 9000}))
+    res = net("network", "inspect", "bridge")
+    assert res.returncode == 0 and "mtu" in res.stderr and "not applied" in res.stderr
+    assert json.loads(res.stdout)[0]["Options"]["com.docker.network.driver.mtu"] == "1400"
+    net.ok("rm", "-f", "on")
+    assert net.net("bridge")["Options"]["com.docker.network.driver.mtu"] == "9000"
+    assert net.ok("run", "--rm", "--network", "bridge", "busybox", "cat",
+                  "/sys/class/net/eth0/mtu") == "9000\n"
+    cfg.write_text("{}")
+    assert net.net("bridge")["Options"]["com.docker.network.driver.mtu"] == "65520"
+    cfg.write_text(json.dumps({"mtu": 65536}))
+    one_error(net("network", "ls"), "mtu", "65536", "68 to 65535")
+
+
 def test_ipv6_on_the_default_bridge_from_the_configuration(net, tmp_path):
     """Docker's daemon.json "ipv6" + "fixed-cidr-v6": the default bridge network dual-stack
     (addresses, routes, ping between containers and from the host, a published port over

@@ -50,7 +50,8 @@ static const char *all_keys =
     "  \"cni-config-dir\": \"/etc/cni/x\",\n"
     "  \"userns\": \"auto\",\n"
     "  \"ipv6\": true,\n"
-    "  \"fixed-cidr-v6\": \"fd00:30::/64\"\n"
+    "  \"fixed-cidr-v6\": \"fd00:30::/64\",\n"
+    "  \"mtu\": 1450\n"
     "}\n";
 
 static void every_key_is_parsed(void **state)
@@ -105,6 +106,7 @@ static void every_key_is_parsed(void **state)
         assert_string_equal(c.userns, "auto");
         assert_true(c.ipv6);
         assert_string_equal(c.fixed_cidr_v6, "fd00:30::/64");
+        assert_int_equal(c.mtu, 1450);
         for (int k = 0; k < VS_CK_COUNT; k++)
                 assert_non_null(c.origin[k]), assert_string_equal(c.origin[k], "all.json");
         vs_config_clear(&c);
@@ -211,6 +213,8 @@ static const struct bad bad_values[] = {
     {"{\"default-shm-size\": 0}", "f.json:1: default-shm-size: must be greater than 0"},
     {"{\"default-shm-size\": true}",
      "f.json:1: default-shm-size: expected a size (\"64m\" or bytes), got a boolean"},
+    {"{\"mtu\": 67}", "f.json:1: mtu: 67 is out of range (68 to 65535)"},
+    {"{\"mtu\": \"1500\"}", "f.json:1: mtu: expected an integer, got a string"},
     {"{\"default-pids-limit\": -2}",
      "f.json:1: default-pids-limit: -2 is out of range (-1 to 9223372036854775807)"},
     {"{\"default-pids-limit\": 1.5}",
