@@ -131,19 +131,14 @@ ssize_t vs_layer_tee_next(struct vs_layer_tee *tee, const void **buf)
         }
         if (tee->fd < 0)
                 return n;
-        if (n > 0) {
+        if (n > 0)
                 vs_sha256_update(&tee->md, *buf, (size_t) n);
-                if (vs_dio_write(&tee->dio, *buf, (size_t) n) < 0) {
-                        tee->write_errno = errno ? errno : EIO;
-                        errno = tee->write_errno;
-                        return -1;
-                }
-                tee->size += n;
-        } else if (vs_dio_finish(&tee->dio) < 0) {
+        if ((n > 0 ? vs_dio_write(&tee->dio, *buf, (size_t) n) : vs_dio_finish(&tee->dio)) < 0) {
                 tee->write_errno = errno ? errno : EIO;
                 errno = tee->write_errno;
                 return -1;
         }
+        tee->size += n;
         /* ... and the tail at the end of the input (what went directly
          * to the device has no pages to write back) */
         if (!tee->dio.direct &&
