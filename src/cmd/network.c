@@ -79,8 +79,8 @@ static int driver_opts(char **opts, struct vs_net_create_opts *o)
                         if (v <= 0) {
                                 vs_fail(&err,
                                         "--opt com.docker.network.driver.mtu: %s is not an MTU "
-                                        "(68 to 65535)",
-                                        mtu);
+                                        "(%u to %u)",
+                                        mtu, VS_NET_MTU_MIN, VS_NET_MTU_MAX);
                                 return vs_report_error(&err);
                         }
                         o->mtu = (unsigned) v;

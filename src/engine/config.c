@@ -668,7 +668,7 @@ static int parse_key(const struct pctx *x, enum vs_config_key id, json_object *v
         case VS_CK_ISOLATION:
                 return get_enum(x, &p, v, isolation, &c->isolation, err);
         case VS_CK_MTU:
-                return get_int(x, &p, v, 68, 65535, &c->mtu, err);
+                return get_int(x, &p, v, VS_NET_MTU_MIN, VS_NET_MTU_MAX, &c->mtu, err);
         case VS_CK_PIDS_LIMIT:
                 if (get_int(x, &p, v, -1, INT64_MAX, &c->pids_limit, err) < 0)
                         return -1;

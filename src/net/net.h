@@ -81,6 +81,11 @@ struct vs_net_create_opts {
  * TCP leaving through another interface has its MSS clamped to that
  * route's MTU (src/net/nft.c). */
 #define VS_NET_DEFAULT_MTU 65520
+/* The MTUs a network may have: IPv4's minimum and the largest a link
+ * takes; a dual-stack one needs IPv6's minimum (RFC 8200). */
+#define VS_NET_MTU_MIN  68
+#define VS_NET_MTU_MAX  65535
+#define VS_NET_MTU_MIN6 1280
 /* A network record's MTU: its own, else VS_NET_DEFAULT_MTU. */
 unsigned vs_net_mtu(json_object *net);
 int vs_net_create(const char *data_root, const struct vs_net_create_opts *o, char **id,

@@ -147,24 +147,24 @@ static json_object *default_overlaps(struct vs_netdb *db, json_object *cur,
 }
 
 /* The default network's MTU as the configuration says (mtu), changed
- * while no container is on it: the bridge takes it when the next port
- * joins. */
-static int default_mtu(struct vs_netdb *db, json_object *cur, vs_error **err)
+ * while no container is on it (the bridge takes it when the next port
+ * joins); whether the record changed (the caller saves it). */
+static bool default_mtu(json_object *cur)
 {
         unsigned want = cfg_mtu ? cfg_mtu : VS_NET_DEFAULT_MTU;
         if (!cfg_mtu_set || vs_net_mtu(cur) == want)
-                return 0;
+                return false;
         if (json_object_object_length(json_object_object_get(cur, "Endpoints")) > 0) {
                 vs_warn("configuration key mtu: %u not applied while containers are on network "
                         "'%s' (MTU %u)",
                         want, VS_NET_DEFAULT, vs_net_mtu(cur));
-                return 0;
+                return false;
         }
         if (cfg_mtu)
                 json_object_object_add(cur, "MTU", json_object_new_int((int) cfg_mtu));
         else
                 json_object_object_del(cur, "MTU");
-        return vs_netdb_save(db, err);
+        return true;
 }
 
 /* The default network as bip, ipv6 and fixed-cidr-v6 say: recorded so, or
@@ -185,7 +185,7 @@ static int default_network(struct vs_netdb *db, json_object *cur, vs_error **err
                                           strcmp(vs_net_str(cur, "Gateway"), gws) == 0));
         bool same6 = cur && (!cfg_v6_set || strcmp(vs_net_str(cur, "Subnet6"), v6) == 0);
         if (same4 && same6)
-                return default_mtu(db, cur, err);
+                return default_mtu(cur) ? vs_netdb_save(db, err) : 0;
         json_object *other;
         if (!same4 && (other = default_overlaps(db, cur, &subnet, "")) != NULL)
                 return vs_fail(err, "configuration key bip: %s overlaps %s of network '%s'",
@@ -198,8 +198,7 @@ static int default_network(struct vs_netdb *db, json_object *cur, vs_error **err
                                cfg_v6, vs_net_str(other, "Subnet6"), vs_net_str(other, "Name"));
         if (cur == NULL) {
                 cur = new_network(VS_NET_DEFAULT, cidr, gws, VS_NET_DEFAULT_BRIDGE, false, NULL);
-                if (cfg_mtu)
-                        json_object_object_add(cur, "MTU", json_object_new_int((int) cfg_mtu));
+                default_mtu(cur);
                 if (*v6) {
                         json_object_object_add(cur, "Subnet6", json_object_new_string(v6));
                         json_object_object_add(cur, "Gateway6", json_object_new_string(gw6));
@@ -239,7 +238,8 @@ static int default_network(struct vs_netdb *db, json_object *cur, vs_error **err
                 json_object_object_add(cur, "Subnet6", json_object_new_string(v6));
                 json_object_object_add(cur, "Gateway6", json_object_new_string(gw6));
         }
-        return default_mtu(db, cur, err) < 0 ? -1 : vs_netdb_save(db, err);
+        default_mtu(cur);
+        return vs_netdb_save(db, err);
 }
 
 static char *random_id(void)
@@ -275,7 +275,7 @@ static json_object *new_network(const char *name, const char *subnet, const char
 unsigned vs_net_mtu(json_object *net)
 {
         int mtu = json_object_get_int(json_object_object_get(net, "MTU"));
-        return mtu >= 68 && mtu <= 65535 ? (unsigned) mtu : VS_NET_DEFAULT_MTU;
+        return mtu >= VS_NET_MTU_MIN && mtu <= VS_NET_MTU_MAX ? (unsigned) mtu : VS_NET_DEFAULT_MTU;
 }
 
 static json_object *net_by_id(struct vs_netdb *db, const char *id)
@@ -740,17 +740,16 @@ int vs_net_create(const char *data_root, const struct vs_net_create_opts *o, cha
         _cleanup_json_ json_object *labels = NULL;
         if (labels_json(o->labels, &labels, err) < 0)
                 return -1;
-        /* 68: IPv4's minimum; an IPv6 link needs 1280 (RFC 8200). */
-        if (o->mtu && (o->mtu < 68 || o->mtu > 65535))
+        if (o->mtu && (o->mtu < VS_NET_MTU_MIN || o->mtu > VS_NET_MTU_MAX))
                 return vs_fail(err,
                                "--opt com.docker.network.driver.mtu: %u is not an MTU "
-                               "(68 to 65535)",
-                               o->mtu);
-        if (o->mtu && o->mtu < 1280 && o->ipv6)
+                               "(%u to %u)",
+                               o->mtu, VS_NET_MTU_MIN, VS_NET_MTU_MAX);
+        if (o->mtu && o->mtu < VS_NET_MTU_MIN6 && o->ipv6)
                 return vs_fail(err,
                                "--opt com.docker.network.driver.mtu: %u is below IPv6's "
-                               "minimum of 1280",
-                               o->mtu);
+                               "minimum of %u",
+                               o->mtu, VS_NET_MTU_MIN6);
         struct vs_cidr6 s6;
         if (o->subnet6 && !o->ipv6)
                 return vs_fail(err, "--subnet: %s is an IPv6 subnet: add --ipv6", o->subnet6);
