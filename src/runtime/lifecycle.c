@@ -12,6 +12,7 @@
 #include "util/json.h"
 #include "util/log.h"
 #include "util/xalloc.h"
+#include "vm/vm.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -295,6 +296,8 @@ static int destroy(const char *root, struct vs_state *st, vs_error **err)
         _cleanup_free_ char *dir = vs_state_dir(root, st->id);
         if (vs_rm_rf(dir, err) < 0)
                 return -1;
+        if (vs_vm_oci_state_is_vm(st->annotations))
+                vs_vm_oci_ids_release(dir);
         if (cfg && cfg->hooks.n_poststop) {
                 _cleanup_free_ char *state =
                     vs_hook_state_json(st->id, st->bundle, "stopped", 0, cfg);

@@ -99,6 +99,23 @@ static void bind(const char *root, const char *src, const char *dst, unsigned lo
         bind_as(root, src, dst, flags, -1);
 }
 
+/* The OCI path's root, the caller's overlay (which cannot be idmapped):
+ * another overlay of the same layers, each idmapped (oci_root.c). */
+static void overlay_as(const char *root, const struct vs_vm_spec *s, int idmap_fd,
+                       unsigned long flags)
+{
+        char path[4096];
+        snprintf(path, sizeof(path), "%s%s", root, VS_VM_JAIL_ROOTFS);
+        if (mkdir(path, 0755) < 0 && errno != EEXIST)
+                die("cannot create %s", path);
+        vs_error *e = NULL;
+        if (vs_vm_overlay_mount(s->root_overlay, path, idmap_fd, s->jail_uid, s->jail_gid, flags,
+                                &e) < 0) {
+                dprintf(2, "QEMU jail: %s\n", e->msg);
+                _exit(127);
+        }
+}
+
 static void sub(char *buf, size_t size, const char *root, const char *p)
 {
         snprintf(buf, size, "%s%s", root, p);
@@ -206,6 +223,8 @@ void vs_vm_jail_enter(const struct vs_vm_spec *s, const char *dir, int idmap_fd,
         /* nodev: a device node in a hostile image opens nothing. */
         if (s->root_image)
                 bind_as(dir, s->root_image, VS_VM_JAIL_ROOTIMG, safe | MS_NOEXEC, idm);
+        else if (s->root_overlay && idm >= 0)
+                overlay_as(dir, s, idm, safe | MS_NOEXEC);
         else
                 bind_as(dir, s->rootfs, VS_VM_JAIL_ROOTFS, safe | MS_NOEXEC,
                         s->rootfs_mapped ? -1 : idm);

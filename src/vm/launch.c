@@ -364,10 +364,20 @@ static pid_t spawn_qemu(const struct vs_vm_spec *s, int ctl, int qmp, int *alive
         }
         close(alive[0]);
         *alive_w = alive[1];
+        /* The child's end: a jail that fails before its user namespace
+         * then reads as end of file, not as a wait for ever. */
+        if (sync_c >= 0)
+                close(steal_fd(sync_c));
         if (s->jail_uid && vs_vm_jail_map(s, pid, sync_p, err) < 0) {
                 kill(pid, SIGKILL);
                 while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
                         ;
+                /* The jail's own words, when it said why. */
+                _cleanup_free_ char *why = last_line(s->qemu_log);
+                if (why && strncmp(why, "QEMU jail: ", 11) == 0) {
+                        vs_error_free(err);
+                        vs_fail(err, "%s", why);
+                }
                 close(alive[1]);
                 *alive_w = -1;
                 return -1;

@@ -9,6 +9,7 @@
  * the guest), delete removes what is left. */
 #include "vm/vm.h"
 #include "vm/payload.h"
+#include "runtime/idmap.h"
 #include "runtime/state.h"
 #include "../guest/proto.h"
 #include "engine/engine.h"
@@ -126,6 +127,7 @@ struct oci_launch {
         struct vs_vm_spec s;
         char *qemu, *kernel, *initrd, *console, *qlog, *jail, *payload;
         char **shares;
+        struct vs_vm_overlay *overlay;
 };
 
 static void launch_free(struct oci_launch *l)
@@ -138,6 +140,59 @@ static void launch_free(struct oci_launch *l)
         free(l->jail);
         free(l->payload);
         strv_free(l->shares);
+        vs_vm_overlay_free(l->overlay);
+}
+
+/* Whether QEMU can run under ids of its own: the root an overlay it can
+ * mount again over idmapped layers, or a directory that takes an idmapped
+ * bind, and so every shared directory. NULL, or why not. */
+static char *why_not_own_ids(const struct oci_config *cfg, struct oci_launch *l)
+{
+        _cleanup_error_ vs_error *e = NULL;
+        if (vs_vm_overlay_of(cfg->root_path, &l->overlay, &e) < 0)
+                return xstrdup(e->msg);
+        _cleanup_close_ int idmap = vs_vm_jail_idmap_fd(&l->s, &e);
+        if (idmap < 0)
+                return xstrdup(e->msg);
+        for (size_t i = 0; l->shares && l->shares[i] && l->shares[i + 1]; i += 2) {
+                if (vs_vm_oci_idmappable(l->shares[i + 1], idmap, &e) < 0)
+                        return xstrdup(e->msg);
+        }
+        if (l->overlay == NULL && vs_vm_oci_idmappable(cfg->root_path, idmap, &e) < 0)
+                return xstrdup(e->msg);
+        for (size_t i = 0; l->overlay && l->overlay->lowers[i]; i++)
+                if (vs_vm_oci_idmappable(l->overlay->lowers[i], idmap, &e) < 0)
+                        return xstrdup(e->msg);
+        if (l->overlay && l->overlay->base && vs_vm_oci_idmappable(l->overlay->base, idmap, &e) < 0)
+                return xstrdup(e->msg);
+        return NULL;
+}
+
+/* QEMU's own ids (docs/vm.md): a slot of the runtime's block; where the
+ * root or a share cannot be seen through them, QEMU stays host root with
+ * the jail's five capabilities, and the runtime says why. */
+static int own_ids(const struct oci_config *cfg, const char *state_dir, struct oci_launch *l,
+                   vs_error **err)
+{
+        uint32_t start;
+        /* A runtime in a user namespace (rootless podman) starts QEMU as
+         * an unprivileged host user already. */
+        if (vs_host_unprivileged())
+                return 0;
+        if (vs_vm_oci_ids_allocate(state_dir, &start, err) < 0)
+                return -1;
+        l->s.jail_uid = l->s.jail_gid = start;
+        _cleanup_free_ char *why = why_not_own_ids(cfg, l);
+        if (why) {
+                vs_warn("QEMU runs as host root (without ids of its own): %s", why);
+                vs_vm_oci_ids_release(state_dir);
+                l->s.jail_uid = l->s.jail_gid = 0;
+                vs_vm_overlay_free(steal_ptr(l->overlay));
+                return 0;
+        }
+        l->s.root_overlay = l->overlay;
+        vs_debug("vm: QEMU's ids %u.. (%s root)", start, l->overlay ? "overlay" : "directory");
+        return 0;
 }
 
 static int prepare(const struct oci_config *cfg, const char *root, const char *state_dir,
@@ -190,7 +245,7 @@ static int prepare(const struct oci_config *cfg, const char *root, const char *s
             .jail_dir = l->jail,
         };
         vs_debug("vm: %s (%s), %u MiB, %u vCPUs", l->s.accel, why, l->s.mem_mib, l->s.cpus);
-        return 0;
+        return own_ids(cfg, state_dir, l, err);
 }
 
 /* The launcher: waits for `start` on the exec fifo (as an init does), then
@@ -218,7 +273,11 @@ static void __attribute__((noreturn)) launcher(struct oci_launch *l, int fifo_fd
         l->s.started_fd = fifo;
         vs_error *verr = NULL;
         int code = 0;
-        if (vs_vm_run(&l->s, 0, 1, 2, &code, &verr) < 0) {
+        int r = l->overlay ? vs_vm_overlay_prepare_work(l->overlay, &verr) : 0;
+        if (r == 0)
+                r = vs_vm_run(&l->s, 0, 1, 2, &code, &verr);
+        vs_vm_overlay_remove_work(l->overlay);
+        if (r < 0) {
                 /* Before QEMU ran, the fifo is still open (vs_vm_run closed
                  * every fd of its own): `start` reports the error; after,
                  * the caller's stderr (the container's log) does. */

@@ -32,6 +32,7 @@ struct vs_ctr;
 struct oci_config;
 struct oci_process;
 struct json_object;
+struct vs_vm_overlay;
 
 /* Guest RAM: below this the guest kernel and agent do not fit with room
  * for a process (measured: the agent runs from 40 MiB). */
@@ -111,6 +112,9 @@ struct vs_vm_spec {
          * idmapped layers: an overlay cannot itself be idmapped), so it is
          * bound as it is; anything else QEMU opens is an idmapped bind. */
         bool rootfs_mapped;
+        /* The OCI path with jail_uid: the rootfs is the caller's overlay,
+         * mounted again in the jail over idmapped layers (oci_root.c). */
+        const struct vs_vm_overlay *root_overlay;
 };
 /* Boots the VM and relays until the process ends: stdin from in_fd (-1:
  * none), its stdout/stderr to out_fd/err_fd; SIGTERM, SIGINT, SIGHUP,
@@ -274,6 +278,43 @@ int vs_vm_net_tap(struct vs_engine *e, const struct vs_ctr *c, struct vs_vm_payl
                   char **mac, vs_error **err);
 /* The fd QEMU gets a vessel network's tap on. */
 #define VS_VM_TAP_FD 6
+
+/* QEMU's own ids on the OCI path (src/vm/oci_root.c). */
+/* Where the runtime records which state directory holds which slot of
+ * its block of host ids (VESSEL_VM_IDS_DIR overrides it). */
+#define VS_VM_OCI_IDS_DIR "/run/vessel-vm-ids"
+/* Takes a free slot for state_dir: QEMU's ids 0-65535 are host ids
+ * *start.. (uids and gids alike). A slot whose state directory is gone is
+ * free. */
+int vs_vm_oci_ids_allocate(const char *state_dir, uint32_t *start, vs_error **err);
+/* Frees the slots held for state_dir (delete). */
+void vs_vm_oci_ids_release(const char *state_dir);
+/* The caller's overlay under a bundle's root: its layers (absolute, top
+ * first), the directory base holding its upper dir and QEMU's overlay's
+ * own work dir (names in base; work_path: the work dir's whole path; base
+ * NULL: a read-only overlay), and the options of the caller's that QEMU's
+ * overlay must repeat (",key=value..."). */
+struct vs_vm_overlay {
+        char **lowers;
+        char *base, *upper, *work, *work_path;
+        char *opts;
+};
+/* The overlay mounted on root (*out), or *out NULL when root is not an
+ * overlay mount; -1 when it is one this runtime cannot mount again (a
+ * directory inside it, relative layer paths, data-only layers). */
+int vs_vm_overlay_of(const char *root, struct vs_vm_overlay **out, vs_error **err);
+void vs_vm_overlay_free(struct vs_vm_overlay *ov);
+/* In QEMU's jail (host root, a mount namespace of its own): mounts ov on
+ * target with every layer an idmapped mount through idmap_fd, as the
+ * mapped root uid/gid; flags: MS_NOSUID and the like. */
+int vs_vm_overlay_mount(const struct vs_vm_overlay *ov, const char *target, int idmap_fd, uid_t uid,
+                        gid_t gid, unsigned long flags, vs_error **err);
+/* Makes QEMU's overlay's work dir afresh (before each boot), and removes
+ * it (after). */
+int vs_vm_overlay_prepare_work(const struct vs_vm_overlay *ov, vs_error **err);
+void vs_vm_overlay_remove_work(const struct vs_vm_overlay *ov);
+/* 0 when path's filesystem takes an idmapped mount through idmap_fd. */
+int vs_vm_oci_idmappable(const char *path, int idmap_fd, vs_error **err);
 
 /* OCI runtime side (src/vm/oci.c). */
 /* True when the bundle asks for a VM (annotation run.vessel.isolation=vm)

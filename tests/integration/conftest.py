@@ -307,6 +307,16 @@ class Vessel:
 # fixtures
 
 
+@pytest.fixture(scope="session", autouse=True)
+def vm_ids_dir(tmp_path_factory):
+    """Where vessel-vm records the host ids it gives QEMU (docs/vm.md,
+    "QEMU's own ids"): a directory of the session's instead of
+    /run/vessel-vm-ids, inherited by every daemon and runtime it starts."""
+    d = tmp_path_factory.mktemp("vm-ids")
+    os.environ["VESSEL_VM_IDS_DIR"] = str(d)
+    return d
+
+
 @pytest.fixture(scope="session")
 def vessel_bin(tmp_path_factory):
     """The binary under test. build/vessel is copied once per session so that

@@ -1309,6 +1309,8 @@ def podman_vm(vessel_bin, vm_kernel, tmp_path_factory):
         states[name] = base / f"state-{name}"
         w = base / f"{name}-wrapper"
         env_line = f"export VESSEL_KERNEL_CACHE={cache}\n" if cache else ""
+        # podman gives its runtime no environment of the caller's.
+        env_line += f"export VESSEL_VM_IDS_DIR={os.environ['VESSEL_VM_IDS_DIR']}\n"
         w.write_text(f'#!/bin/sh\n{env_line}exec {link} --root {states[name]} "$@"\n')
         w.chmod(0o755)
         wrappers[name] = str(w)
@@ -1389,6 +1391,75 @@ def test_podman_detached_vm_stop_delivers_sigterm(podman_vm):
     assert _qemu_pids(str(podman_vm.base)) == []
 
 
+OCI_IDS_START = 0x74000000  # the OCI runtime's block of QEMU ids (src/vm/oci_root.c)
+
+
+def _qemu_uid(pid):
+    """QEMU's host uid: on the OCI path one of the runtime's block."""
+    return int(_status(pid)["Uid"].split()[0])
+
+
+def _oci_slots():
+    d = Path(os.environ["VESSEL_VM_IDS_DIR"])
+    return {p.name: p.read_text() for p in d.glob("slot-*")}
+
+
+def test_podman_vm_qemu_runs_under_ids_of_its_own(podman_vm, tmp_path):
+    """On the OCI path too QEMU is root of a user namespace of its own over
+    a range of unprivileged host ids (docs/vm.md, "QEMU's own ids"): the
+    caller's overlay root is mounted again in QEMU's jail over idmapped
+    layers, so what the guest writes as its root and its uid 1000 lands in
+    podman's upper dir and in a bind-mounted directory as 0 and 1000; the
+    range is recorded for the state dir and released by delete."""
+    vol = tmp_path / "vol"
+    vol.mkdir()
+    res = podman_vm("vessel-vm", "run", "-d", "--name", "pids", "-v", f"{vol}:/data",
+                    "busybox", "sleep", "1000", timeout=TIMEOUT)
+    assert res.returncode == 0, res.stderr
+    try:
+        cid = res.stdout.strip()
+        helpers.wait_for(lambda: podman_vm("vessel-vm", "exec", "pids", "true").returncode == 0,
+                         120, what="the guest's boot")
+        [q] = _qemu_pids(str(podman_vm.base))
+        st = _status(q)
+        base = int(st["Uid"].split()[0])
+        assert base >= OCI_IDS_START and st["Uid"].split() == [str(base)] * 4, st["Uid"]
+        assert st["Gid"].split() == [str(base)] * 4, st["Gid"]
+        assert Path(f"/proc/{q}/uid_map").read_text().split() == ["0", str(base), "65536"]
+        assert int(st["CapBnd"], 16) == JAIL_CAPS, st["CapBnd"]
+        state_dir = str(podman_vm.states["vessel-vm"] / cid)
+        assert state_dir in _oci_slots().values(), _oci_slots()
+        # QEMU's root is an overlay of its own (idmapped layers), not
+        # podman's mount.
+        mounts = Path(f"/proc/{q}/mountinfo").read_text().splitlines()
+        root = [l.split() for l in mounts if l.split()[4] == "/vm/rootfs"]
+        assert root and root[0][root[0].index("-") + 1] == "overlay", root
+        script = ("set -e; for d in /data /; do touch $d/by-root; mkdir $d/u; "
+                  "chown 1000:1000 $d/u; done")
+        r = podman_vm("vessel-vm", "exec", "pids", "sh", "-c", script, timeout=TIMEOUT)
+        assert r.returncode == 0, r.stderr
+        r = podman_vm("vessel-vm", "exec", "-u", "1000:1000", "pids", "sh", "-c",
+                      "set -e; for d in /data /; do echo payload > $d/u/by-1000; done",
+                      timeout=TIMEOUT)
+        assert r.returncode == 0, r.stderr
+        upper = Path(podman_vm("vessel-vm", "inspect", "pids", "--format",
+                               "{{.GraphDriver.Data.UpperDir}}").stdout.strip())
+        for d in (vol, upper):
+            s0 = (d / "by-root").stat()
+            assert (s0.st_uid, s0.st_gid) == (0, 0), d
+            s1 = (d / "u" / "by-1000").stat()
+            assert (s1.st_uid, s1.st_gid) == (1000, 1000), d
+            assert (d / "u" / "by-1000").read_text() == "payload\n"
+        # The image's files keep their owners in the guest.
+        r = podman_vm("vessel-vm", "exec", "pids", "stat", "-c", "%u:%g", "/bin/sh")
+        assert r.stdout.strip() == "0:0", r.stdout + r.stderr
+    finally:
+        podman_vm("vessel-vm", "rm", "-f", "-t", "0", "pids")
+    assert _qemu_pids(str(podman_vm.base)) == []
+    assert not any(v.startswith(str(podman_vm.base)) for v in _oci_slots().values()), \
+        _oci_slots()
+
+
 def test_podman_annotation_selects_a_vm_per_container(podman_vm):
     vm_run = podman_vm("vessel-runtime", "run", "--rm", "--annotation",
                        "run.vessel.isolation=vm", "busybox", "uname", "-r", timeout=TIMEOUT)
@@ -1397,3 +1468,54 @@ def test_podman_annotation_selects_a_vm_per_container(podman_vm):
     assert vm_run.stdout.strip().startswith("6.1.") and vm_run.stdout != plain.stdout
     assert plain.stdout.strip() == os.uname().release
 
+
+
+# the OCI runtime side, driven directly with a bundle
+
+
+def test_oci_bundle_vm_under_own_ids_and_a_failing_jail(vessel_bin, vm_kernel, bundle,
+                                                        tmp_path):
+    """vessel-vm with a bundle whose root is a plain directory: QEMU's ids
+    are a slot of the runtime's (an idmapped bind of the root), files the
+    guest makes are root's on the host, delete frees the slot. A jail that
+    fails before QEMU's user namespace (a bind mount's source removed
+    between create and start) makes start fail with the reason at once, not
+    wait for ever, and leaves nothing behind."""
+    link = tmp_path / "vessel-vm"
+    link.symlink_to(vessel_bin)
+    root = tmp_path / "vm-state"
+
+    def rt(*args):
+        return subprocess.run([str(link), "--root", str(root), *args], capture_output=True,
+                              text=True, timeout=TIMEOUT)
+
+    d = tmp_path / "shared"
+    d.mkdir()
+    b = bundle("sh", "-c", "touch /by-root /d/by-root && echo ok")
+    b.add_mount("/d", "bind", str(d), ["rbind"])
+    b.save()
+    res = rt("run", "--bundle", str(b.path), "vmb")
+    assert res.returncode == 0 and res.stdout == "ok\n", res.stdout + res.stderr
+    for f in (b.path / "rootfs" / "by-root", d / "by-root"):
+        assert (f.stat().st_uid, f.stat().st_gid) == (0, 0), f
+    assert _oci_slots() == {} or all(not v.startswith(str(root)) for v in _oci_slots().values())
+
+    # The launcher keeps create's stdio (the container's): files, not pipes.
+    with open(tmp_path / "vmf.out", "w") as out:
+        assert subprocess.run([str(link), "--root", str(root), "create", "--bundle",
+                               str(b.path), "vmf"], stdin=subprocess.DEVNULL, stdout=out,
+                              stderr=out, timeout=TIMEOUT).returncode == 0
+    try:
+        slots = [v for v in _oci_slots().values() if v.startswith(str(root))]
+        assert slots == [str(root / "vmf")], _oci_slots()
+        shutil.rmtree(d)
+        t0 = time.monotonic()
+        res = rt("start", "vmf")
+        assert res.returncode != 0, res.stdout + res.stderr
+        assert time.monotonic() - t0 < 60
+        assert "jail" in res.stderr and str(d) in res.stderr, res.stderr
+    finally:
+        rt("delete", "-f", "vmf")
+    assert _qemu_pids(str(root)) == []
+    assert not [v for v in _oci_slots().values() if v.startswith(str(root))], _oci_slots()
+    assert list(root.iterdir()) == [] or [p.name for p in root.iterdir()] == [".vm"]
