@@ -12,8 +12,11 @@
 # where QEMU's PSS goes (guest RAM touched, TCG's translation cache, file
 # mappings: QEMU's code and libraries, the rest: its heap and stacks), the
 # vessel/floor ratio and the total against the issue's target (< 40 MiB).
+# Then VMS (default 4) idle VM containers side by side: what each costs
+# when QEMU's code and libraries are shared between them (PSS splits shared
+# pages between their users), the figure for a host running many.
 # Every figure is labelled TCG or KVM.
-# Usage: sh bench/vm-mem.sh   (run as root; needs the guest kernel:
+# Usage: [VMS=N] sh bench/vm-mem.sh   (run as root; needs the guest kernel:
 # `vessel vm kernel` builds it once; nothing else may run a QEMU of the same
 # binary, or the shared code pages' PSS is split with it)
 set -u
@@ -131,3 +134,27 @@ echo "  vessel total (QEMU + launcher + monitor)  PSS ${total_pss} kB ($(kb_mib 
 awk -v v="$total_pss" -v f="$floor_pss" -v a="$ACCEL" 'BEGIN {
 	printf "  ratio vessel/floor (PSS) %.2fx (%s)\n", v / f, a
 	printf "  target < 40 MiB: %.1f MiB PSS, %s (%s)\n", v / 1024, (v < 40 * 1024) ? "met" : "not met", a }'
+
+# VMS idle containers side by side: the per-container PSS.
+vms=${VMS:-4}
+[ "$vms" -ge 2 ] 2>/dev/null || exit 0
+i=2
+while [ $i -le "$vms" ]; do
+	"$vessel" run -d --name "idle$i" --isolation=vm --memory 128m busybox sleep 1000 >/dev/null || exit 1
+	until "$vessel" exec "idle$i" true >/dev/null 2>&1; do sleep 0.5; done
+	i=$((i + 1))
+done
+pids=
+for c in idle $(i=2; while [ $i -le "$vms" ]; do echo "idle$i"; i=$((i + 1)); done); do
+	m=$("$vessel" inspect "$c" | awk -F'[:,]' '/"MonitorPid"/ {gsub(/ /, "", $2); print $2}')
+	l=$(pgrep -P "$m" | head -n 1)
+	q=$(pgrep -P "$l" | head -n 1)
+	pids="$pids $m $l $q"
+done
+settle $pids
+sum=0
+for p in $pids; do sum=$((sum + $(pss_uss "$p" | cut -d' ' -f1))); done
+per=$((sum / vms))
+echo "  $vms idle VM containers side by side: PSS ${sum} kB in all, $(kb_mib $per) MiB per container ($ACCEL)"
+awk -v v="$per" -v a="$ACCEL" 'BEGIN {
+	printf "  target < 40 MiB per container: %.1f MiB PSS, %s (%s)\n", v / 1024, (v < 40 * 1024) ? "met" : "not met", a }'
