@@ -26,6 +26,7 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -248,28 +249,12 @@ static int prepare(const struct oci_config *cfg, const char *root, const char *s
         return own_ids(cfg, state_dir, l, err);
 }
 
-/* The launcher: waits for `start` on the exec fifo (as an init does), then
- * boots the guest; the fifo closes once QEMU runs, which tells `start` it
- * started. */
-static void __attribute__((noreturn)) launcher(struct oci_launch *l, int fifo_fd, int slave)
+/* The worker: boots the guest and relays until its process ends (the
+ * fifo closes once QEMU runs, which tells `start` it started); exits with
+ * the process's code. */
+static void __attribute__((noreturn)) worker(struct oci_launch *l, int fifo)
 {
         prctl(PR_SET_NAME, "vessel-vm");
-        if (slave >= 0) {
-                if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0)
-                        _exit(125);
-                dup2(slave, 0);
-                dup2(slave, 1);
-                dup2(slave, 2);
-        }
-        char path[64];
-        snprintf(path, sizeof(path), "/proc/self/fd/%d", fifo_fd);
-        int fifo = open(path, O_WRONLY | O_CLOEXEC); /* blocks until `start` */
-        if (fifo < 0)
-                _exit(125);
-        /* Nothing of the runtime's (locks, sockets) stays open. */
-        if (fifo > 3)
-                syscall(SYS_close_range, 3, (unsigned) fifo - 1, 0);
-        syscall(SYS_close_range, (unsigned) fifo + 1, ~0U, 0);
         l->s.started_fd = fifo;
         vs_error *verr = NULL;
         int code = 0;
@@ -288,6 +273,164 @@ static void __attribute__((noreturn)) launcher(struct oci_launch *l, int fifo_fd
                 _exit(125);
         }
         _exit(code);
+}
+
+/* An O_PATH fd on dest under rootfd, made (as runc makes mount targets)
+ * when missing: a directory, or an empty file; each step resolved inside
+ * the directory above it (a symlink of the container's stays in its root),
+ * and what exists is never opened for more than its place (no FIFO, no
+ * device is opened). -1 with errno. */
+static int view_target(int rootfd, const char *dest, bool dir)
+{
+        _cleanup_free_ char *copy = xstrdup(dest);
+        int cur = dup(rootfd);
+        char *save = NULL;
+        char *comp = strtok_r(copy, "/", &save);
+        while (cur >= 0 && comp) {
+                char *next = strtok_r(NULL, "/", &save);
+                bool last = next == NULL;
+                int fd = vs_open_in_root(cur, comp, O_PATH, 0);
+                if (fd < 0 && errno == ENOENT) {
+                        if (!last || dir) {
+                                if (mkdirat(cur, comp, 0755) < 0 && errno != EEXIST)
+                                        goto fail;
+                        } else {
+                                int f = openat(cur, comp,
+                                               O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
+                                               0644);
+                                if (f < 0)
+                                        goto fail;
+                                close(f);
+                        }
+                        fd = vs_open_in_root(cur, comp, O_PATH, 0);
+                }
+                close(cur);
+                cur = fd;
+                comp = next;
+        }
+        return cur;
+fail:;
+        int e = errno;
+        close(cur);
+        errno = e;
+        return -1;
+}
+
+/* The bundle's binds, seen at their destinations in the stand-in's view;
+ * one that cannot be placed is left out of the view only. */
+static void view_binds(const struct oci_config *cfg, int rootfd)
+{
+        for (size_t i = 0; i < cfg->n_mounts; i++) {
+                const struct oci_mount *m = &cfg->mounts[i];
+                struct stat st;
+                if (!m->bind || m->source == NULL || stat(m->source, &st) < 0 ||
+                    !(S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)))
+                        continue;
+                _cleanup_close_ int target =
+                    view_target(rootfd, m->destination, S_ISDIR(st.st_mode));
+                _cleanup_close_ int tree =
+                    target < 0 ? -1
+                               : open_tree(AT_FDCWD, m->source,
+                                           OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+                struct mount_attr a = {.attr_set =
+                                           MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+                                           ((m->flags & MS_RDONLY) ? MOUNT_ATTR_RDONLY : 0)};
+                if (tree < 0 ||
+                    mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof(a)) < 0 ||
+                    move_mount(tree, "", target, "",
+                               MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                        vs_debug("vm: %s left out of the launcher's view: %s", m->destination,
+                                 strerror(errno));
+        }
+}
+
+/* The stand-in's mount namespace: the container's root as "/" (with the
+ * bundle's binds), nothing of the host's. Callers that reach into a
+ * container through its pid's namespaces (podman cp joins its mount
+ * namespace and works at "/") then reach the container's files, not the
+ * host's. */
+static int enter_view(const struct oci_config *cfg, vs_error **err)
+{
+        const char *root = cfg->root_path;
+        if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+                return vs_fail_errno(err, "cannot make the VM launcher's mount namespace");
+        if (mount(root, root, NULL, MS_BIND | MS_REC, NULL) < 0)
+                return vs_fail_errno(err, "cannot bind %s", root);
+        _cleanup_close_ int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (rootfd < 0)
+                return vs_fail_errno(err, "cannot open %s", root);
+        view_binds(cfg, rootfd);
+        if (fchdir(rootfd) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 ||
+            umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
+                return vs_fail_errno(err, "cannot make %s the VM launcher's root", root);
+        return 0;
+}
+
+static const int stand_in_signals[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGCHLD};
+
+/* The launcher: waits for `start` on the exec fifo (as an init does), then
+ * forks the worker that boots the guest and stands in for it (the pid the
+ * caller knows): the signals it gets go to the worker (and so to the
+ * guest), it exits with the worker's code, and its root is the
+ * container's (enter_view). The worker dies with it (and QEMU with the
+ * worker). */
+static void __attribute__((noreturn))
+launcher(struct oci_launch *l, const struct oci_config *cfg, int fifo_fd, int slave)
+{
+        prctl(PR_SET_NAME, "vessel-vm");
+        if (slave >= 0) {
+                if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0)
+                        _exit(125);
+                dup2(slave, 0);
+                dup2(slave, 1);
+                dup2(slave, 2);
+        }
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", fifo_fd);
+        int fifo = open(path, O_WRONLY | O_CLOEXEC); /* blocks until `start` */
+        if (fifo < 0)
+                _exit(125);
+        /* Nothing of the runtime's (locks, sockets) stays open. */
+        if (fifo > 3)
+                syscall(SYS_close_range, 3, (unsigned) fifo - 1, 0);
+        syscall(SYS_close_range, (unsigned) fifo + 1, ~0U, 0);
+        sigset_t set, old;
+        sigemptyset(&set);
+        for (size_t i = 0; i < sizeof(stand_in_signals) / sizeof(stand_in_signals[0]); i++)
+                sigaddset(&set, stand_in_signals[i]);
+        sigprocmask(SIG_BLOCK, &set, &old);
+        pid_t self = getpid();
+        pid_t w = fork();
+        if (w < 0) {
+                dprintf(fifo, "cannot fork the VM worker: %s", strerror(errno));
+                _exit(125);
+        }
+        if (w == 0) {
+                prctl(PR_SET_PDEATHSIG, SIGKILL);
+                if (getppid() != self)
+                        _exit(125);
+                sigprocmask(SIG_SETMASK, &old, NULL);
+                worker(l, fifo);
+        }
+        vs_error *verr = NULL;
+        if (enter_view(cfg, &verr) < 0) {
+                kill(w, SIGKILL);
+                dprintf(fifo, "%s", verr->msg);
+                _exit(125);
+        }
+        close(fifo);
+        for (;;) {
+                siginfo_t si;
+                int sig = sigwaitinfo(&set, &si);
+                if (sig == SIGCHLD) {
+                        int st;
+                        if (waitpid(w, &st, WNOHANG) != w)
+                                continue;
+                        _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+                }
+                if (sig > 0)
+                        kill(w, sig);
+        }
 }
 
 bool vs_vm_oci_state_is_vm(json_object *annotations)
@@ -318,7 +461,7 @@ pid_t vs_vm_oci_spawn(const struct oci_config *cfg, const char *root, const char
                 goto out;
         }
         if (pid == 0)
-                launcher(&l, fifo_fd, slave);
+                launcher(&l, cfg, fifo_fd, slave);
 out:
         if (master >= 0)
                 close(master);

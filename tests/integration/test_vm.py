@@ -1460,6 +1460,46 @@ def test_podman_vm_qemu_runs_under_ids_of_its_own(podman_vm, tmp_path):
         _oci_slots()
 
 
+def test_podman_cp_reaches_the_containers_files_not_the_hosts(podman_vm, tmp_path):
+    """The pid podman knows is the launcher's stand-in, and `podman cp`
+    joins its mount namespace and works at "/": that root is the
+    container's (with its binds), never the host's. Before, a copy into a
+    running VM container wrote onto the host's root."""
+    vol = tmp_path / "vol"
+    vol.mkdir()
+    res = podman_vm("vessel-vm", "run", "-d", "--name", "pcp", "-v", f"{vol}:/data",
+                    "-v", f"{vol}:/ro:ro", "busybox", "sh", "-c",
+                    "echo made-in-guest > /guest-file; sleep 1000", timeout=TIMEOUT)
+    assert res.returncode == 0, res.stderr
+    name = f"vessel-cp-{os.getpid()}-{time.monotonic_ns()}"
+    try:
+        helpers.wait_for(lambda: podman_vm("vessel-vm", "exec", "pcp", "true").returncode == 0,
+                         120, what="the guest's boot")
+        src = tmp_path / "src"
+        src.write_text("from-host\n")
+        r = podman_vm("vessel-vm", "cp", str(src), f"pcp:/{name}")
+        assert r.returncode == 0, r.stderr
+        assert not Path(f"/{name}").exists(), "podman cp wrote onto the host's root"
+        r = podman_vm("vessel-vm", "exec", "pcp", "cat", f"/{name}")
+        assert r.stdout == "from-host\n", r.stdout + r.stderr
+        # Out of the container: its files, not the host's.
+        r = podman_vm("vessel-vm", "cp", "pcp:/guest-file", str(tmp_path / "out"))
+        assert r.returncode == 0 and (tmp_path / "out").read_text() == "made-in-guest\n", \
+            r.stderr
+        r = podman_vm("vessel-vm", "cp", "pcp:/etc/os-release", str(tmp_path / "osr"))
+        assert r.returncode != 0 and not (tmp_path / "osr").exists(), r.stdout
+        # Into a volume, and not through a read-only one.
+        r = podman_vm("vessel-vm", "cp", str(src), "pcp:/data/in-volume")
+        assert r.returncode == 0 and (vol / "in-volume").read_text() == "from-host\n", r.stderr
+        r = podman_vm("vessel-vm", "cp", str(src), "pcp:/ro/refused")
+        assert r.returncode != 0 and not (vol / "refused").exists(), r.stdout
+    finally:
+        podman_vm("vessel-vm", "rm", "-f", "-t", "0", "pcp")
+        if Path(f"/{name}").exists():
+            Path(f"/{name}").unlink()
+    assert _qemu_pids(str(podman_vm.base)) == []
+
+
 def test_podman_annotation_selects_a_vm_per_container(podman_vm):
     vm_run = podman_vm("vessel-runtime", "run", "--rm", "--annotation",
                        "run.vessel.isolation=vm", "busybox", "uname", "-r", timeout=TIMEOUT)
