@@ -13,6 +13,7 @@ import os
 import pty
 import select
 import shutil
+import signal
 import struct
 import subprocess
 import termios
@@ -1498,6 +1499,37 @@ def test_podman_cp_reaches_the_containers_files_not_the_hosts(podman_vm, tmp_pat
         if Path(f"/{name}").exists():
             Path(f"/{name}").unlink()
     assert _qemu_pids(str(podman_vm.base)) == []
+
+
+def test_podman_vm_kill_9_of_the_stand_in_or_its_worker(podman_vm):
+    """kill -9 of the pid podman knows (the stand-in) or of the worker
+    under it ends the container with 137; QEMU, the runtime's state and
+    QEMU's id slot go with it."""
+    for victim in ("stand-in", "worker"):
+        name = f"pk9{victim[0]}"
+        res = podman_vm("vessel-vm", "run", "-d", "--name", name, "busybox", "sleep", "1000",
+                        timeout=TIMEOUT)
+        assert res.returncode == 0, res.stderr
+        try:
+            helpers.wait_for(
+                lambda: podman_vm("vessel-vm", "exec", name, "true").returncode == 0, 120,
+                what="the guest's boot")
+            pid = int(podman_vm("vessel-vm", "inspect", name, "--format",
+                                "{{.State.Pid}}").stdout)
+            workers = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True,
+                                     text=True).stdout.split()
+            assert len(workers) == 1, workers
+            os.kill(pid if victim == "stand-in" else int(workers[0]), signal.SIGKILL)
+            helpers.wait_for(lambda: podman_vm("vessel-vm", "inspect", name, "--format",
+                                               "{{.State.Status}}").stdout.strip() == "exited",
+                             60, what=f"the container to end after kill -9 of its {victim}")
+            code = podman_vm("vessel-vm", "inspect", name, "--format", "{{.State.ExitCode}}")
+            assert code.stdout.strip() == "137", (victim, code.stdout)
+            helpers.wait_for(lambda: _qemu_pids(str(podman_vm.base)) == [], 30,
+                             what="QEMU to end")
+        finally:
+            podman_vm("vessel-vm", "rm", "-f", "-t", "0", name)
+        assert not [v for v in _oci_slots().values() if v.startswith(str(podman_vm.base))]
 
 
 def test_podman_annotation_selects_a_vm_per_container(podman_vm):
