@@ -277,6 +277,8 @@ static void create_cleanup(struct create_ctx *c)
                 if (vs_rm_rf(c->state_dir, &e) < 0)
                         vs_warn("%s", e->msg);
         }
+        if (c->vm && c->state_dir)
+                vs_vm_oci_ids_release(c->state_dir);
 }
 
 static int run_create_hooks(struct create_ctx *c, vs_error **err)

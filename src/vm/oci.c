@@ -37,6 +37,7 @@
 #include <sys/stat.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -147,14 +148,28 @@ static void launch_free(struct oci_launch *l)
 /* Whether QEMU can run under ids of its own: the root an overlay it can
  * mount again over idmapped layers, or a directory that takes an idmapped
  * bind, and so every shared directory. NULL, or why not. */
-static char *why_not_own_ids(const struct oci_config *cfg, struct oci_launch *l)
+static char *why_not_own_ids(const struct oci_config *cfg, const char *state_dir,
+                             struct oci_launch *l)
 {
         _cleanup_error_ vs_error *e = NULL;
         if (vs_vm_overlay_of(cfg->root_path, &l->overlay, &e) < 0)
                 return xstrdup(e->msg);
+        /* Overlay takes idmapped layers from Linux 5.19. */
+        struct utsname u;
+        unsigned major = 0, minor = 0;
+        if (l->overlay && (uname(&u) < 0 || sscanf(u.release, "%u.%u", &major, &minor) != 2 ||
+                           major < 5 || (major == 5 && minor < 19)))
+                return xstrdup("overlayfs takes idmapped layers from Linux 5.19");
         _cleanup_close_ int idmap = vs_vm_jail_idmap_fd(&l->s, &e);
         if (idmap < 0)
                 return xstrdup(e->msg);
+        /* What the jail binds idmapped besides the root and the shares:
+         * the kernel, the initramfs and the console log (tmpfs takes
+         * idmapped mounts from Linux 6.3 only). */
+        const char *files[] = {l->kernel, l->initrd, state_dir};
+        for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+                if (vs_vm_oci_idmappable(files[i], idmap, &e) < 0)
+                        return xstrdup(e->msg);
         for (size_t i = 0; l->shares && l->shares[i] && l->shares[i + 1]; i += 2) {
                 if (vs_vm_oci_idmappable(l->shares[i + 1], idmap, &e) < 0)
                         return xstrdup(e->msg);
@@ -180,10 +195,13 @@ static int own_ids(const struct oci_config *cfg, const char *state_dir, struct o
          * an unprivileged host user already. */
         if (vs_host_unprivileged())
                 return 0;
-        if (vs_vm_oci_ids_allocate(state_dir, &start, err) < 0)
-                return -1;
+        _cleanup_error_ vs_error *aerr = NULL;
+        if (vs_vm_oci_ids_allocate(state_dir, &start, &aerr) < 0) {
+                vs_warn("QEMU runs as host root (without ids of its own): %s", aerr->msg);
+                return 0;
+        }
         l->s.jail_uid = l->s.jail_gid = start;
-        _cleanup_free_ char *why = why_not_own_ids(cfg, l);
+        _cleanup_free_ char *why = why_not_own_ids(cfg, state_dir, l);
         if (why) {
                 vs_warn("QEMU runs as host root (without ids of its own): %s", why);
                 vs_vm_oci_ids_release(state_dir);
@@ -276,44 +294,54 @@ static void __attribute__((noreturn)) worker(struct oci_launch *l, int fifo)
 }
 
 /* An O_PATH fd on dest under rootfd, made (as runc makes mount targets)
- * when missing: a directory, or an empty file; each step resolved inside
- * the directory above it (a symlink of the container's stays in its root),
- * and what exists is never opened for more than its place (no FIFO, no
- * device is opened). -1 with errno. */
+ * when missing: a directory, or an empty file. Every prefix is resolved
+ * from the root (RESOLVE_IN_ROOT: the container's symlinks, absolute ones
+ * too, stay in it), a missing step made in the directory that resolution
+ * gave, and what exists is never opened for more than its place (no FIFO,
+ * no device is opened). -1 with errno. */
 static int view_target(int rootfd, const char *dest, bool dir)
 {
-        _cleanup_free_ char *copy = xstrdup(dest);
+        _cleanup_free_ char *prefix = xstrdup(dest);
+        size_t n = strlen(prefix);
         int cur = dup(rootfd);
-        char *save = NULL;
-        char *comp = strtok_r(copy, "/", &save);
-        while (cur >= 0 && comp) {
-                char *next = strtok_r(NULL, "/", &save);
-                bool last = next == NULL;
-                int fd = vs_open_in_root(cur, comp, O_PATH, 0);
+        bool placed = false;
+        for (size_t i = 0; cur >= 0 && i <= n; i++) {
+                if (prefix[i] != '/' && prefix[i] != '\0')
+                        continue;
+                if (i == 0 || prefix[i - 1] == '/')
+                        continue;
+                char c = prefix[i];
+                prefix[i] = '\0';
+                placed = true;
+                int fd = vs_open_in_root(rootfd, prefix, O_PATH, 0);
                 if (fd < 0 && errno == ENOENT) {
-                        if (!last || dir) {
-                                if (mkdirat(cur, comp, 0755) < 0 && errno != EEXIST)
-                                        goto fail;
+                        const char *name = strrchr(prefix, '/');
+                        name = name ? name + 1 : prefix;
+                        int r;
+                        if (c == '/' || dir) {
+                                r = mkdirat(cur, name, 0755);
                         } else {
-                                int f = openat(cur, comp,
-                                               O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
-                                               0644);
-                                if (f < 0)
-                                        goto fail;
-                                close(f);
+                                r = openat(cur, name,
+                                           O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
+                                           0644);
+                                if (r >= 0)
+                                        close(r);
                         }
-                        fd = vs_open_in_root(cur, comp, O_PATH, 0);
+                        fd = r < 0 && errno != EEXIST ? -1
+                                                      : vs_open_in_root(rootfd, prefix, O_PATH, 0);
                 }
+                int e = errno;
                 close(cur);
                 cur = fd;
-                comp = next;
+                errno = e;
+                prefix[i] = c;
+        }
+        if (!placed && cur >= 0) { /* "/": not a target */
+                close(cur);
+                errno = EINVAL;
+                return -1;
         }
         return cur;
-fail:;
-        int e = errno;
-        close(cur);
-        errno = e;
-        return -1;
 }
 
 /* The bundle's binds, seen at their destinations in the stand-in's view;
@@ -360,6 +388,10 @@ static int enter_view(const struct oci_config *cfg, vs_error **err)
         if (rootfd < 0)
                 return vs_fail_errno(err, "cannot open %s", root);
         view_binds(cfg, rootfd);
+        /* As the guest has it (and the binds keep their own). */
+        if (cfg->root_readonly &&
+            mount(NULL, root, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
+                return vs_fail_errno(err, "cannot make %s read-only", root);
         if (fchdir(rootfd) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 ||
             umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
                 return vs_fail_errno(err, "cannot make %s the VM launcher's root", root);
@@ -394,11 +426,12 @@ launcher(struct oci_launch *l, const struct oci_config *cfg, int fifo_fd, int sl
         if (fifo > 3)
                 syscall(SYS_close_range, 3, (unsigned) fifo - 1, 0);
         syscall(SYS_close_range, (unsigned) fifo + 1, ~0U, 0);
-        sigset_t set, old;
+        sigset_t set;
         sigemptyset(&set);
         for (size_t i = 0; i < sizeof(stand_in_signals) / sizeof(stand_in_signals[0]); i++)
                 sigaddset(&set, stand_in_signals[i]);
-        sigprocmask(SIG_BLOCK, &set, &old);
+        signal(SIGCHLD, SIG_DFL); /* an ignored SIGCHLD would never come */
+        sigprocmask(SIG_BLOCK, &set, NULL);
         pid_t self = getpid();
         pid_t w = fork();
         if (w < 0) {
@@ -409,7 +442,13 @@ launcher(struct oci_launch *l, const struct oci_config *cfg, int fifo_fd, int sl
                 prctl(PR_SET_PDEATHSIG, SIGKILL);
                 if (getppid() != self)
                         _exit(125);
-                sigprocmask(SIG_SETMASK, &old, NULL);
+                /* The forwarded signals stay blocked until the VM's relay
+                 * takes them (vs_vm_run): one that came before would end
+                 * the worker by its default action. */
+                sigset_t chld;
+                sigemptyset(&chld);
+                sigaddset(&chld, SIGCHLD);
+                sigprocmask(SIG_UNBLOCK, &chld, NULL);
                 worker(l, fifo);
         }
         vs_error *verr = NULL;

@@ -86,7 +86,7 @@ static int open_locked(int *lock, vs_error **err)
                 return -1;
         int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0) {
-                close(*lock);
+                close(steal_fd(*lock));
                 return vs_fail_errno(err, "cannot open %s", dir);
         }
         return dfd;
@@ -139,7 +139,8 @@ static void drop_owned(int dfd, const char *name, unsigned k, const char *owner,
 
 void vs_vm_oci_ids_release(const char *state_dir)
 {
-        if (access(ids_dir(), F_OK) < 0)
+        /* A rootless runtime takes none (and may not open the lock). */
+        if (vs_host_unprivileged() || access(ids_dir(), F_OK) < 0)
                 return;
         _cleanup_error_ vs_error *err = NULL;
         _cleanup_close_ int lock = -1;
@@ -180,8 +181,6 @@ static int parse_options(const char *root, char *opts, struct vs_vm_overlay *ov,
                         lower = steal_ptr(v);
                 else if (klen == 8 && strncmp(o, "upperdir", 8) == 0)
                         upper = steal_ptr(v);
-                else if (klen == 8 && strncmp(o, "datadir+", 8) == 0)
-                        return vs_fail(err, "%s: an overlay with data-only layers", root);
                 for (size_t i = 0; i < sizeof(kept_options) / sizeof(kept_options[0]); i++) {
                         if (strlen(kept_options[i]) != klen || strncmp(o, kept_options[i], klen))
                                 continue;
@@ -217,6 +216,16 @@ static int parse_options(const char *root, char *opts, struct vs_vm_overlay *ov,
                                root, upper);
         ov->base = xstrndup(upper, (size_t) (slash - upper));
         ov->upper = xstrdup(slash + 1);
+        /* One clone of base must hold the upper dir itself, not what a
+         * mount on it hides. */
+        struct statx a, b;
+        if (statx(AT_FDCWD, ov->base, 0, STATX_MNT_ID, &a) < 0 ||
+            statx(AT_FDCWD, upper, 0, STATX_MNT_ID, &b) < 0)
+                return vs_fail_errno(err, "%s: cannot look at the overlay's upper dir %s", root,
+                                     upper);
+        if (a.stx_mnt_id != b.stx_mnt_id)
+                return vs_fail(err, "%s: the overlay's upper dir %s is a mount of its own", root,
+                               upper);
         ov->work = xasprintf("vessel-vm-work-%016" PRIx64, vs_fnv1a(upper));
         ov->work_path = xasprintf("%s/%s", ov->base, ov->work);
         return 0;

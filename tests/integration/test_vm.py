@@ -1494,8 +1494,17 @@ def test_podman_cp_reaches_the_containers_files_not_the_hosts(podman_vm, tmp_pat
         assert r.returncode == 0 and (vol / "in-volume").read_text() == "from-host\n", r.stderr
         r = podman_vm("vessel-vm", "cp", str(src), "pcp:/ro/refused")
         assert r.returncode != 0 and not (vol / "refused").exists(), r.stdout
+        # --read-only: the root of the stand-in's view is read-only too.
+        res = podman_vm("vessel-vm", "run", "-d", "--name", "pcpro", "--read-only", "busybox",
+                        "sleep", "1000", timeout=TIMEOUT)
+        assert res.returncode == 0, res.stderr
+        helpers.wait_for(lambda: podman_vm("vessel-vm", "exec", "pcpro", "true").returncode == 0,
+                         120, what="the guest's boot")
+        r = podman_vm("vessel-vm", "cp", str(src), "pcpro:/refused")
+        assert r.returncode != 0, r.stdout
+        assert podman_vm("vessel-vm", "exec", "pcpro", "test", "-e", "/refused").returncode == 1
     finally:
-        podman_vm("vessel-vm", "rm", "-f", "-t", "0", "pcp")
+        podman_vm("vessel-vm", "rm", "-f", "-t", "0", "pcp", "pcpro")
         if Path(f"/{name}").exists():
             Path(f"/{name}").unlink()
     assert _qemu_pids(str(podman_vm.base)) == []
@@ -1571,6 +1580,30 @@ def test_oci_bundle_vm_under_own_ids_and_a_failing_jail(vessel_bin, vm_kernel, b
     for f in (b.path / "rootfs" / "by-root", d / "by-root"):
         assert (f.stat().st_uid, f.stat().st_gid) == (0, 0), f
     assert _oci_slots() == {} or all(not v.startswith(str(root)) for v in _oci_slots().values())
+
+    # The pid the caller knows sees the container's root, its binds placed
+    # through the container's symlinks as the guest places them (an
+    # absolute one, as /var/run -> /run).
+    (b.path / "rootfs" / "real").mkdir()
+    (b.path / "rootfs" / "nest").mkdir()
+    (b.path / "rootfs" / "nest" / "link").symlink_to("/real")
+    b.add_mount("/nest/link/vol", "bind", str(d), ["rbind"])
+    b.set_args("sleep", "1000")
+    b.save()
+    with open(tmp_path / "vmv.out", "w") as out:
+        assert subprocess.run([str(link), "--root", str(root), "create", "--bundle",
+                               str(b.path), "vmv"], stdin=subprocess.DEVNULL, stdout=out,
+                              stderr=out, timeout=TIMEOUT).returncode == 0
+    try:
+        assert rt("start", "vmv").returncode == 0
+        pid = json.loads(rt("state", "vmv").stdout)["pid"]
+        view = Path(f"/proc/{pid}/root")
+        assert (view / "real" / "vol" / "by-root").exists(), list((view / "real").iterdir())
+        assert (view / "bin" / "busybox").exists() and not (view / "etc" / "os-release").exists()
+    finally:
+        rt("delete", "-f", "vmv")
+    b.remove_mount("/nest/link/vol")
+    b.save()
 
     # The launcher keeps create's stdio (the container's): files, not pipes.
     with open(tmp_path / "vmf.out", "w") as out:
