@@ -152,6 +152,10 @@ static char *why_not_own_ids(const struct oci_config *cfg, const char *state_dir
                              struct oci_launch *l)
 {
         _cleanup_error_ vs_error *e = NULL;
+        /* Its files' host ids are the container's mapping (podman
+         * --userns=auto chowns the layers), beyond QEMU's 0-65535. */
+        if (cfg->linux_.n_uid_mappings || cfg->linux_.n_gid_mappings)
+                return xstrdup("the bundle has id mappings (a user namespace)");
         if (vs_vm_overlay_of(cfg->root_path, &l->overlay, &e) < 0)
                 return xstrdup(e->msg);
         /* Overlay takes idmapped layers from Linux 5.19. */

@@ -1623,4 +1623,21 @@ def test_oci_bundle_vm_under_own_ids_and_a_failing_jail(vessel_bin, vm_kernel, b
         rt("delete", "-f", "vmf")
     assert _qemu_pids(str(root)) == []
     assert not [v for v in _oci_slots().values() if v.startswith(str(root))], _oci_slots()
+
+    # A bundle with id mappings (its files' host ids are the mapping's):
+    # QEMU stays host root, and create says why.
+    b.linux.setdefault("uidMappings", [{"containerID": 0, "hostID": 100000, "size": 65536}])
+    b.linux.setdefault("gidMappings", [{"containerID": 0, "hostID": 100000, "size": 65536}])
+    b.set_namespace("user")
+    b.save()
+    with open(tmp_path / "vmm.out", "w") as out:
+        assert subprocess.run([str(link), "--root", str(root), "create", "--bundle",
+                               str(b.path), "vmm"], stdin=subprocess.DEVNULL, stdout=out,
+                              stderr=out, timeout=TIMEOUT).returncode == 0
+    try:
+        said = (tmp_path / "vmm.out").read_text()
+        assert "QEMU runs as host root" in said and "id mappings" in said, said
+        assert not [v for v in _oci_slots().values() if v.startswith(str(root))]
+    finally:
+        rt("delete", "-f", "vmm")
     assert list(root.iterdir()) == [] or [p.name for p in root.iterdir()] == [".vm"]
