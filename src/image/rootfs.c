@@ -130,21 +130,6 @@ static int ensure_copy(const struct vs_image *img, const char *dir, vs_error **e
 
 /* ---- idmapped mounts ---- */
 
-/* A detached bind of the directory at fd, seen through the user namespace's
- * mappings. */
-static int idmapped_clone(int fd, const struct vs_rootfs_idmap *idmap, const char *what,
-                          vs_error **err)
-{
-        int tfd = open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
-        if (tfd < 0)
-                return vs_fail_errno(err, "cannot bind %s", what);
-        if (vs_idmap_apply(tfd, idmap->userns_fd, false, what, err) < 0) {
-                close(tfd);
-                return -1;
-        }
-        return tfd;
-}
-
 /* The overlay keeps its mounter's credentials for the work it does on the
  * upper dir: they must be ids the idmapped upper mount can represent, so
  * the mounter takes the mapped root's fs ids, with its capabilities (which
@@ -192,7 +177,7 @@ static int mount_copy(const struct vs_image *img, const char *dir, const char *t
         _cleanup_close_ int ufd = open(upper, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (ufd < 0)
                 return vs_fail_errno(err, "cannot open %s", upper);
-        _cleanup_close_ int mfd = idmapped_clone(ufd, idmap, upper, err);
+        _cleanup_close_ int mfd = vs_idmap_clone(ufd, "", idmap->userns_fd, upper, err);
         if (mfd < 0)
                 return -1;
         if (move_mount(mfd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
@@ -351,7 +336,7 @@ static int idmap_all(struct layer_fds *l, const char *dir, const struct vs_rootf
         char what[64];
         for (size_t i = 0; i < l->n; i++) {
                 snprintf(what, sizeof(what), "layer %zu of the image", l->n - i);
-                int m = idmapped_clone(l->fds[i], idmap, what, err);
+                int m = vs_idmap_clone(l->fds[i], "", idmap->userns_fd, what, err);
                 if (m < 0)
                         return -1;
                 close(l->fds[i]);
@@ -363,7 +348,7 @@ static int idmap_all(struct layer_fds *l, const char *dir, const struct vs_rootf
         /* Kept open until the overlay is made: closing the last fd of a
          * detached mount dissolves it, and overlay cannot clone an upper
          * dir on a dissolved mount ("failed to clone upperpath"). */
-        int mdir = idmapped_clone(dfd, idmap, dir, err);
+        int mdir = vs_idmap_clone(dfd, "", idmap->userns_fd, dir, err);
         if (mdir < 0)
                 return -1;
         *mdir_out = mdir;

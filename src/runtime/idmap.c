@@ -77,6 +77,19 @@ int vs_idmap_apply(int tree_fd, int userns_fd, bool recursive, const char *what,
         return 0;
 }
 
+int vs_idmap_clone(int dirfd, const char *path, int userns_fd, const char *what, vs_error **err)
+{
+        int t = open_tree(dirfd, path,
+                          OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (*path ? 0 : AT_EMPTY_PATH));
+        if (t < 0)
+                return vs_fail_errno(err, "cannot bind %s", what);
+        if (vs_idmap_apply(t, userns_fd, false, what, err) < 0) {
+                close(t);
+                return -1;
+        }
+        return t;
+}
+
 bool vs_in_user_namespace(void)
 {
         static int cached = -1;

@@ -19,6 +19,10 @@ int vs_idmap_userns_fd(const struct oci_id_mapping *uid, size_t n_uid,
                        const struct oci_id_mapping *gid, size_t n_gid, vs_error **err);
 /* Makes the detached mount tree_fd idmapped through userns_fd. */
 int vs_idmap_apply(int tree_fd, int userns_fd, bool recursive, const char *what, vs_error **err);
+/* A detached, idmapped (through userns_fd) bind of path under dirfd, or
+ * of dirfd itself when path is "" (not recursive): its fd, which keeps it
+ * alive (closing the last one dissolves it). what names it in errors. */
+int vs_idmap_clone(int dirfd, const char *path, int userns_fd, const char *what, vs_error **err);
 
 /* True when this process is in a user namespace other than the initial
  * one (its uid_map is not the identity over all ids): root there cannot

@@ -51,6 +51,13 @@ static void __attribute__((noreturn, format(printf, 1, 2))) die(const char *fmt,
         _exit(127);
 }
 
+/* Ends the child with a vessel error's message (which names its cause). */
+static void __attribute__((noreturn)) die_error(const vs_error *e)
+{
+        dprintf(2, "QEMU jail: %s\n", e->msg);
+        _exit(127);
+}
+
 static void make_file(const char *path)
 {
         int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
@@ -78,12 +85,10 @@ static void bind_as(const char *root, const char *src, const char *dst, unsigned
                 make_file(path);
         }
         if (idmap_fd >= 0) {
-                int tfd = open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
                 vs_error *e = NULL;
+                int tfd = vs_idmap_clone(AT_FDCWD, src, idmap_fd, src, &e);
                 if (tfd < 0)
-                        die("cannot bind %s", src);
-                if (vs_idmap_apply(tfd, idmap_fd, false, src, &e) < 0)
-                        die("%s", e->msg);
+                        die_error(e);
                 if (move_mount(tfd, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) < 0)
                         die("cannot bind %s", src);
                 close(tfd);
@@ -110,10 +115,8 @@ static void overlay_as(const char *root, const struct vs_vm_spec *s, int idmap_f
                 die("cannot create %s", path);
         vs_error *e = NULL;
         if (vs_vm_overlay_mount(s->root_overlay, path, idmap_fd, s->jail_uid, s->jail_gid, flags,
-                                &e) < 0) {
-                dprintf(2, "QEMU jail: %s\n", e->msg);
-                _exit(127);
-        }
+                                &e) < 0)
+                die_error(e);
 }
 
 static void sub(char *buf, size_t size, const char *root, const char *p)

@@ -200,15 +200,17 @@ static int own_ids(const struct oci_config *cfg, const char *state_dir, struct o
         if (vs_host_unprivileged())
                 return 0;
         _cleanup_error_ vs_error *aerr = NULL;
+        _cleanup_free_ char *why = NULL;
         if (vs_vm_oci_ids_allocate(state_dir, &start, &aerr) < 0) {
-                vs_warn("QEMU runs as host root (without ids of its own): %s", aerr->msg);
-                return 0;
+                why = xstrdup(aerr->msg);
+        } else {
+                l->s.jail_uid = l->s.jail_gid = start;
+                why = why_not_own_ids(cfg, state_dir, l);
+                if (why)
+                        vs_vm_oci_ids_release(state_dir);
         }
-        l->s.jail_uid = l->s.jail_gid = start;
-        _cleanup_free_ char *why = why_not_own_ids(cfg, state_dir, l);
         if (why) {
                 vs_warn("QEMU runs as host root (without ids of its own): %s", why);
-                vs_vm_oci_ids_release(state_dir);
                 l->s.jail_uid = l->s.jail_gid = 0;
                 vs_vm_overlay_free(steal_ptr(l->overlay));
                 return 0;

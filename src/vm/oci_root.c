@@ -272,20 +272,6 @@ int vs_vm_overlay_of(const char *root, struct vs_vm_overlay **out, vs_error **er
         return vs_fail(err, "the mount of %s is not in /proc/self/mountinfo", root);
 }
 
-/* An idmapped clone of path (kept open: a detached mount whose last fd is
- * closed dissolves). */
-static int idmapped(const char *path, int idmap_fd, vs_error **err)
-{
-        int t = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-        if (t < 0)
-                return vs_fail_errno(err, "cannot bind %s", path);
-        if (vs_idmap_apply(t, idmap_fd, false, path, err) < 0) {
-                close(t);
-                return -1;
-        }
-        return t;
-}
-
 int vs_vm_overlay_mount(const struct vs_vm_overlay *ov, const char *target, int idmap_fd, uid_t uid,
                         gid_t gid, unsigned long flags, vs_error **err)
 {
@@ -297,13 +283,14 @@ int vs_vm_overlay_mount(const struct vs_vm_overlay *ov, const char *target, int 
         _cleanup_free_ char *data = xmalloc(cap);
         size_t o = (size_t) snprintf(data, cap, "lowerdir=");
         for (size_t i = 0; i < n; i++) {
-                if ((fds[nfd] = idmapped(ov->lowers[i], idmap_fd, err)) < 0)
+                if ((fds[nfd] =
+                         vs_idmap_clone(AT_FDCWD, ov->lowers[i], idmap_fd, ov->lowers[i], err)) < 0)
                         goto out;
                 o += (size_t) snprintf(data + o, cap - o, "%s/proc/self/fd/%d", i ? ":" : "",
                                        fds[nfd++]);
         }
         if (ov->base) {
-                if ((fds[nfd] = idmapped(ov->base, idmap_fd, err)) < 0)
+                if ((fds[nfd] = vs_idmap_clone(AT_FDCWD, ov->base, idmap_fd, ov->base, err)) < 0)
                         goto out;
                 int base = fds[nfd++];
                 int u = fds[nfd++] = openat(base, ov->upper, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -361,7 +348,7 @@ void vs_vm_overlay_remove_work(const struct vs_vm_overlay *ov)
 
 int vs_vm_oci_idmappable(const char *path, int idmap_fd, vs_error **err)
 {
-        int t = idmapped(path, idmap_fd, err);
+        int t = vs_idmap_clone(AT_FDCWD, path, idmap_fd, path, err);
         if (t < 0)
                 return -1;
         close(t);

@@ -1405,6 +1405,11 @@ def _oci_slots():
     return {p.name: p.read_text() for p in d.glob("slot-*")}
 
 
+def _slots_under(path):
+    """The state dirs under path that hold a slot of QEMU's ids."""
+    return [v for v in _oci_slots().values() if v.startswith(str(path))]
+
+
 def test_podman_vm_qemu_runs_under_ids_of_its_own(podman_vm, tmp_path):
     """On the OCI path too QEMU is root of a user namespace of its own over
     a range of unprivileged host ids (docs/vm.md, "QEMU's own ids"): the
@@ -1457,8 +1462,7 @@ def test_podman_vm_qemu_runs_under_ids_of_its_own(podman_vm, tmp_path):
     finally:
         podman_vm("vessel-vm", "rm", "-f", "-t", "0", "pids")
     assert _qemu_pids(str(podman_vm.base)) == []
-    assert not any(v.startswith(str(podman_vm.base)) for v in _oci_slots().values()), \
-        _oci_slots()
+    assert _slots_under(podman_vm.base) == [], _oci_slots()
 
 
 def test_podman_cp_reaches_the_containers_files_not_the_hosts(podman_vm, tmp_path):
@@ -1538,7 +1542,7 @@ def test_podman_vm_kill_9_of_the_stand_in_or_its_worker(podman_vm):
                              what="QEMU to end")
         finally:
             podman_vm("vessel-vm", "rm", "-f", "-t", "0", name)
-        assert not [v for v in _oci_slots().values() if v.startswith(str(podman_vm.base))]
+        assert _slots_under(podman_vm.base) == [], _oci_slots()
 
 
 def test_podman_annotation_selects_a_vm_per_container(podman_vm):
@@ -1570,6 +1574,17 @@ def test_oci_bundle_vm_under_own_ids_and_a_failing_jail(vessel_bin, vm_kernel, b
         return subprocess.run([str(link), "--root", str(root), *args], capture_output=True,
                               text=True, timeout=TIMEOUT)
 
+    def create(cid):
+        """create CID from b; what it said (the launcher keeps create's
+        stdio, the container's: a file, not a pipe)."""
+        out = tmp_path / f"{cid}.out"
+        with open(out, "w") as f:
+            res = subprocess.run([str(link), "--root", str(root), "create", "--bundle",
+                                  str(b.path), cid], stdin=subprocess.DEVNULL, stdout=f,
+                                 stderr=f, timeout=TIMEOUT)
+        assert res.returncode == 0, out.read_text()
+        return out.read_text()
+
     d = tmp_path / "shared"
     d.mkdir()
     b = bundle("sh", "-c", "touch /by-root /d/by-root && echo ok")
@@ -1579,7 +1594,7 @@ def test_oci_bundle_vm_under_own_ids_and_a_failing_jail(vessel_bin, vm_kernel, b
     assert res.returncode == 0 and res.stdout == "ok\n", res.stdout + res.stderr
     for f in (b.path / "rootfs" / "by-root", d / "by-root"):
         assert (f.stat().st_uid, f.stat().st_gid) == (0, 0), f
-    assert _oci_slots() == {} or all(not v.startswith(str(root)) for v in _oci_slots().values())
+    assert _slots_under(root) == [], _oci_slots()
 
     # The pid the caller knows sees the container's root, its binds placed
     # through the container's symlinks as the guest places them (an
@@ -1590,10 +1605,7 @@ def test_oci_bundle_vm_under_own_ids_and_a_failing_jail(vessel_bin, vm_kernel, b
     b.add_mount("/nest/link/vol", "bind", str(d), ["rbind"])
     b.set_args("sleep", "1000")
     b.save()
-    with open(tmp_path / "vmv.out", "w") as out:
-        assert subprocess.run([str(link), "--root", str(root), "create", "--bundle",
-                               str(b.path), "vmv"], stdin=subprocess.DEVNULL, stdout=out,
-                              stderr=out, timeout=TIMEOUT).returncode == 0
+    create("vmv")
     try:
         assert rt("start", "vmv").returncode == 0
         pid = json.loads(rt("state", "vmv").stdout)["pid"]
@@ -1605,14 +1617,9 @@ def test_oci_bundle_vm_under_own_ids_and_a_failing_jail(vessel_bin, vm_kernel, b
     b.remove_mount("/nest/link/vol")
     b.save()
 
-    # The launcher keeps create's stdio (the container's): files, not pipes.
-    with open(tmp_path / "vmf.out", "w") as out:
-        assert subprocess.run([str(link), "--root", str(root), "create", "--bundle",
-                               str(b.path), "vmf"], stdin=subprocess.DEVNULL, stdout=out,
-                              stderr=out, timeout=TIMEOUT).returncode == 0
+    create("vmf")
     try:
-        slots = [v for v in _oci_slots().values() if v.startswith(str(root))]
-        assert slots == [str(root / "vmf")], _oci_slots()
+        assert _slots_under(root) == [str(root / "vmf")], _oci_slots()
         shutil.rmtree(d)
         t0 = time.monotonic()
         res = rt("start", "vmf")
@@ -1622,7 +1629,7 @@ def test_oci_bundle_vm_under_own_ids_and_a_failing_jail(vessel_bin, vm_kernel, b
     finally:
         rt("delete", "-f", "vmf")
     assert _qemu_pids(str(root)) == []
-    assert not [v for v in _oci_slots().values() if v.startswith(str(root))], _oci_slots()
+    assert _slots_under(root) == [], _oci_slots()
 
     # A bundle with id mappings (its files' host ids are the mapping's):
     # QEMU stays host root, and create says why.
@@ -1630,14 +1637,10 @@ def test_oci_bundle_vm_under_own_ids_and_a_failing_jail(vessel_bin, vm_kernel, b
     b.linux.setdefault("gidMappings", [{"containerID": 0, "hostID": 100000, "size": 65536}])
     b.set_namespace("user")
     b.save()
-    with open(tmp_path / "vmm.out", "w") as out:
-        assert subprocess.run([str(link), "--root", str(root), "create", "--bundle",
-                               str(b.path), "vmm"], stdin=subprocess.DEVNULL, stdout=out,
-                              stderr=out, timeout=TIMEOUT).returncode == 0
+    said = create("vmm")
     try:
-        said = (tmp_path / "vmm.out").read_text()
         assert "QEMU runs as host root" in said and "id mappings" in said, said
-        assert not [v for v in _oci_slots().values() if v.startswith(str(root))]
+        assert _slots_under(root) == [], _oci_slots()
     finally:
         rt("delete", "-f", "vmm")
     assert list(root.iterdir()) == [] or [p.name for p in root.iterdir()] == [".vm"]
